@@ -1,0 +1,52 @@
+/**
+ * The runtime interface: where nodes live. Docker now; Swarm and the simulator implement the same interface.
+ * A runtime manages nodes as black boxes; what runs inside them is the node agent's business.
+ */
+export type RuntimeKind = 'docker' | 'swarm' | 'sim';
+
+export type NodeState = 'created' | 'running' | 'paused' | 'exited' | 'dead' | 'missing';
+
+export interface NodeSpec {
+  /** Overlay node id, e.g. "17". */
+  readonly id: string;
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export interface NodeInfo {
+  readonly id: string;
+  readonly state: NodeState;
+  /** Address on the run network, when it has one. */
+  readonly address: string | undefined;
+  readonly startedAt: Date | undefined;
+  /** Resident memory in bytes, when the runtime can tell. */
+  readonly memoryBytes: number | undefined;
+}
+
+export interface ExecResult {
+  readonly exitCode: number;
+  readonly output: string;
+}
+
+export interface StartProgress {
+  readonly started: number;
+  readonly total: number;
+}
+
+export interface Runtime {
+  readonly kind: RuntimeKind;
+  readonly runId: string;
+  /** Starts nodes with bounded concurrency; resolves when all have started, rejects on the first failure. */
+  startNodes(nodes: readonly NodeSpec[], onProgress?: (progress: StartProgress) => void): Promise<void>;
+  stopNode(id: string): Promise<void>;
+  killNode(id: string): Promise<void>;
+  pauseNode(id: string): Promise<void>;
+  resumeNode(id: string): Promise<void>;
+  listNodes(): Promise<NodeInfo[]>;
+  /** The last lines a node printed, for error reports. */
+  logTail(id: string, lines: number): Promise<string>;
+  exec(id: string, command: readonly string[]): Promise<ExecResult>;
+  connectNode(id: string, network: string): Promise<void>;
+  disconnectNode(id: string, network: string): Promise<void>;
+  /** Removes every node and every other object of the run. Succeeds if they are already gone. */
+  destroy(): Promise<void>;
+}

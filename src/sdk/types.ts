@@ -1,0 +1,87 @@
+import type { z } from 'zod';
+import type { Random } from '../util/random.js';
+
+export type { Random };
+
+/** Any value that survives JSON.stringify/JSON.parse unchanged. Messages, results and kv values are JSON. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** One overlay edge as seen from a node. */
+export interface Neighbour {
+  readonly id: string;
+  readonly weight: number;
+}
+
+export interface Message<Payload extends Json = Json> {
+  /** The neighbour that sent it. */
+  readonly from: string;
+  readonly payload: Payload;
+}
+
+/** A key-value store shared by all nodes of the run: etcd in containers, an in-memory map in the simulator. */
+export interface SharedStore {
+  get(key: string): Promise<string | undefined>;
+  put(key: string, value: string): Promise<void>;
+  delete(key: string): Promise<void>;
+  /** Resolves with the value once `key` exists (at once if it already does). */
+  waitFor(key: string): Promise<string>;
+  /** Resolves once `key` does not exist (at once if it already does not). */
+  waitForDelete(key: string): Promise<void>;
+}
+
+/** Everything an algorithm can see and do. One object per node. */
+export interface Node<Params = Record<string, never>, Payload extends Json = Json> {
+  readonly id: string;
+  /** Sorted by id. */
+  readonly neighbours: readonly Neighbour[];
+  /** Number of nodes in the whole run. */
+  readonly size: number;
+  readonly params: Params;
+  /** Seeded from the run seed and this node's id: the same run draws the same numbers. */
+  readonly random: Random;
+
+  /** Sends to a neighbour. Per edge, messages arrive in the order they were sent. Throws for a non-neighbour. */
+  send(to: string, payload: Payload): void;
+  /** The next message not taken by `onMessage`, optionally only from one neighbour. */
+  receive(options?: { from?: string }): Promise<Message<Payload>>;
+
+  /** Milliseconds since the run started (virtual time in the simulator). */
+  now(): number;
+  sleep(ms: number): Promise<void>;
+  /** Calls `callback` after `ms`; the returned function cancels it. */
+  setTimer(ms: number, callback: () => void): () => void;
+
+  /** Waits until every node of the run has reached the barrier of this name. */
+  barrier(name: string): Promise<void>;
+  readonly store: SharedStore;
+
+  log(...values: unknown[]): void;
+  /** Records a named number for this node (the last value wins); it ends up in nodes.csv. */
+  metric(name: string, value: number): void;
+  /** This node's output, checked by the oracle. A node keeps relaying messages after it reports. */
+  result(value: Json): void;
+}
+
+/** What `defineAlgorithm` takes. Give `onMessage`, `run`, or both. */
+export interface AlgorithmDefinition<Schema extends z.ZodType = z.ZodType, Payload extends Json = Json> {
+  /** The name used on the command line; also the oracle's name in src/verify. */
+  readonly name: string;
+  readonly description?: string;
+  /** Parameters with defaults, validated before any node starts. */
+  readonly params?: Schema;
+  /** Called once per node when the run starts, before any message is delivered. */
+  init?(node: Node<z.output<Schema>, Payload>): void | Promise<void>;
+  /** Event style: called for every incoming message, in FIFO order per edge. */
+  onMessage?(node: Node<z.output<Schema>, Payload>, message: Message<Payload>): void | Promise<void>;
+  /** Sequential style: runs once per node, after `init`; use `await node.receive()`. */
+  run?(node: Node<z.output<Schema>, Payload>): Promise<void>;
+  /** Reserved for migration: the node's state as JSON, and how to resume from it. */
+  snapshot?(node: Node<z.output<Schema>, Payload>): Json;
+  restore?(node: Node<z.output<Schema>, Payload>, state: Json): void;
+}
+
+/** The value an algorithm module exports by default. */
+export interface Algorithm<Schema extends z.ZodType = z.ZodType, Payload extends Json = Json>
+  extends AlgorithmDefinition<Schema, Payload> {
+  readonly kind: 'peerlab.algorithm';
+}
