@@ -41,7 +41,8 @@ export interface Runtime {
   killNode(id: string): Promise<void>;
   pauseNode(id: string): Promise<void>;
   resumeNode(id: string): Promise<void>;
-  listNodes(): Promise<NodeInfo[]>;
+  /** Memory figures cost a stats call per node: ask for them only when they are shown. */
+  listNodes(options?: { memory?: boolean }): Promise<NodeInfo[]>;
   /** The last lines a node printed, for error reports. */
   logTail(id: string, lines: number): Promise<string>;
   exec(id: string, command: readonly string[]): Promise<ExecResult>;

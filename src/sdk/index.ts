@@ -8,9 +8,9 @@ import type { Algorithm, AlgorithmDefinition, Json } from './types.js';
 export { z };
 export type { Algorithm, AlgorithmDefinition, Json, Message, Neighbour, Node, Random, SharedStore } from './types.js';
 
-export function defineAlgorithm<Schema extends z.ZodType = z.ZodObject<{}>, Payload extends Json = Json>(
-  definition: AlgorithmDefinition<Schema, Payload>,
-): Algorithm<Schema, Payload> {
+export function defineAlgorithm<Schema extends z.ZodType = z.ZodObject<{}>, State = undefined, Payload extends Json = Json>(
+  definition: AlgorithmDefinition<Schema, State, Payload>,
+): Algorithm<Schema, State, Payload> {
   if (!definition.onMessage && !definition.run) {
     throw new Error(`algorithm "${definition.name}" needs an onMessage handler, a run function, or both`);
   }

@@ -30,8 +30,10 @@ export interface SharedStore {
 }
 
 /** Everything an algorithm can see and do. One object per node. */
-export interface Node<Params = Record<string, never>, Payload extends Json = Json> {
+export interface Node<Params = Record<string, never>, State = undefined, Payload extends Json = Json> {
   readonly id: string;
+  /** This node's own variables, made by the algorithm's `state` factory (never shared between nodes). */
+  readonly state: State;
   /** Sorted by id. */
   readonly neighbours: readonly Neighbour[];
   /** Number of nodes in the whole run. */
@@ -63,25 +65,27 @@ export interface Node<Params = Record<string, never>, Payload extends Json = Jso
 }
 
 /** What `defineAlgorithm` takes. Give `onMessage`, `run`, or both. */
-export interface AlgorithmDefinition<Schema extends z.ZodType = z.ZodType, Payload extends Json = Json> {
+export interface AlgorithmDefinition<Schema extends z.ZodType = z.ZodType, State = undefined, Payload extends Json = Json> {
   /** The name used on the command line; also the oracle's name in src/verify. */
   readonly name: string;
   readonly description?: string;
   /** Parameters with defaults, validated before any node starts. */
   readonly params?: Schema;
+  /** Makes one node's variables; keep per-node state here, not in module variables (the simulator shares modules). */
+  state?(node: Pick<Node<z.output<Schema>>, 'id' | 'neighbours' | 'size' | 'params'>): State;
   /** Called once per node when the run starts, before any message is delivered. */
-  init?(node: Node<z.output<Schema>, Payload>): void | Promise<void>;
+  init?(node: Node<z.output<Schema>, State, Payload>): void | Promise<void>;
   /** Event style: called for every incoming message, in FIFO order per edge. */
-  onMessage?(node: Node<z.output<Schema>, Payload>, message: Message<Payload>): void | Promise<void>;
+  onMessage?(node: Node<z.output<Schema>, State, Payload>, message: Message<Payload>): void | Promise<void>;
   /** Sequential style: runs once per node, after `init`; use `await node.receive()`. */
-  run?(node: Node<z.output<Schema>, Payload>): Promise<void>;
+  run?(node: Node<z.output<Schema>, State, Payload>): Promise<void>;
   /** Reserved for migration: the node's state as JSON, and how to resume from it. */
-  snapshot?(node: Node<z.output<Schema>, Payload>): Json;
-  restore?(node: Node<z.output<Schema>, Payload>, state: Json): void;
+  snapshot?(node: Node<z.output<Schema>, State, Payload>): Json;
+  restore?(node: Node<z.output<Schema>, State, Payload>, state: Json): void;
 }
 
 /** The value an algorithm module exports by default. */
-export interface Algorithm<Schema extends z.ZodType = z.ZodType, Payload extends Json = Json>
-  extends AlgorithmDefinition<Schema, Payload> {
+export interface Algorithm<Schema extends z.ZodType = z.ZodType, State = any, Payload extends Json = Json>
+  extends AlgorithmDefinition<Schema, State, Payload> {
   readonly kind: 'peerlab.algorithm';
 }

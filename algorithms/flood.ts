@@ -1,0 +1,33 @@
+/**
+ * Flooding: the root sends a token to all its neighbours; a node that hears it for the first time records the
+ * hop count and the sender as its parent, reports them, and passes the token on. With FIFO edges and equal
+ * delays the parents form a BFS tree; in general the hop counts are those of the first token to arrive, so the
+ * oracle checks BFS distances only where delivery is synchronous and checks a valid parent chain always.
+ */
+import { defineAlgorithm, z } from 'peerlab';
+
+export default defineAlgorithm({
+  name: 'flood',
+  description: 'One node floods a token; every node reports its hop distance and parent.',
+  params: z.object({
+    root: z.string().default('0').describe('the node that starts the flood'),
+  }),
+  state: () => ({ reached: false }),
+
+  init(node) {
+    if (node.id !== node.params.root) return;
+    node.state.reached = true;
+    node.result({ distance: 0, parent: null });
+    for (const neighbour of node.neighbours) node.send(neighbour.id, { hops: 1 });
+  },
+
+  onMessage(node, { from, payload }) {
+    if (node.state.reached) return;
+    node.state.reached = true;
+    const { hops } = payload as { hops: number };
+    node.result({ distance: hops, parent: from });
+    for (const neighbour of node.neighbours) {
+      if (neighbour.id !== from) node.send(neighbour.id, { hops: hops + 1 });
+    }
+  },
+});

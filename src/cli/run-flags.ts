@@ -1,0 +1,21 @@
+import { Flags } from '@oclif/core';
+
+/** Flags shared by `peerlab up` and `peerlab run`. */
+export const deploymentFlags = {
+  topology: Flags.string({
+    char: 't',
+    required: true,
+    description: 'a generator spec (ba:n=100,m=2, er:n=50,p=0.1, ring:n=20, ...) or a GraphML, GML, JSON or edge-list file',
+  }),
+  seed: Flags.integer({ char: 's', default: 1, description: 'seed of every random choice: topology, weights, algorithm' }),
+  weights: Flags.string({ default: 'unique', description: 'edge weights: unique, uniform:a..b, geo or attr:NAME' }),
+  'allow-disconnected': Flags.boolean({ default: false, description: 'accept a topology with more than one component' }),
+  param: Flags.string({ char: 'p', multiple: true, default: [], description: 'an algorithm parameter, name=value (repeatable)' }),
+  runtime: Flags.string({ default: 'docker', options: ['docker'], description: 'where nodes run' }),
+  'node-memory': Flags.integer({ default: 64, description: 'memory limit per node container, in MiB' }),
+  concurrency: Flags.integer({ default: 8, description: 'containers created and started at once' }),
+  'etcd-image': Flags.string({ description: 'etcd image to use (built locally from etcd-server when it cannot be pulled)' }),
+  'etcd-port': Flags.integer({ default: 0, description: 'host port for etcd on 127.0.0.1 (0: any free port)' }),
+  'etcd-endpoints': Flags.string({ description: 'use this external etcd cluster (comma-separated URLs) instead of starting one' }),
+  'base-image': Flags.string({ description: 'base image for the node image (default node:20-bookworm-slim, or one built from the host Node.js)' }),
+};

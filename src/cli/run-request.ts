@@ -1,0 +1,64 @@
+import path from 'node:path';
+import type { Interfaces } from '@oclif/core';
+import { connectDocker } from '../docker/engine.js';
+import { takeDown } from '../run/down.js';
+import type { RunRequest } from '../run/run.js';
+import type { deploymentFlags } from './run-flags.js';
+import { StartupProgress } from './progress.js';
+
+type DeploymentFlags = Interfaces.InferredFlags<typeof deploymentFlags>;
+
+/**
+ * Turns parsed flags into a run request with a progress display, and arranges that Ctrl-C removes whatever the
+ * run has created so far before exiting.
+ */
+export function runRequestFrom(
+  flags: DeploymentFlags,
+  options: { algorithm: string; timeoutMs: number; resultsRoot: string; json: boolean; note: (line: string) => void },
+): { request: RunRequest; finish: () => void } {
+  const progress = new StartupProgress(!options.json && process.stderr.isTTY === true);
+  let runId: string | undefined;
+  const onInterrupt = () => {
+    progress.stop();
+    process.stderr.write(`\ninterrupted: removing ${runId ?? 'the run'}…\n`);
+    void (async () => {
+      if (runId) await takeDown(await connectDocker(), runId).catch(() => {});
+      process.exit(130);
+    })();
+  };
+  process.once('SIGINT', onInterrupt);
+  process.once('SIGTERM', onInterrupt);
+  const request: RunRequest = {
+    algorithm: options.algorithm,
+    params: flags.param,
+    topology: flags.topology,
+    seed: flags.seed,
+    weights: flags.weights,
+    allowDisconnected: flags['allow-disconnected'],
+    timeoutMs: options.timeoutMs,
+    resultsRoot: path.resolve(options.resultsRoot),
+    nodeMemoryLimit: flags['node-memory'] * 1024 * 1024,
+    concurrency: flags.concurrency,
+    etcdImage: flags['etcd-image'],
+    etcdPort: flags['etcd-port'],
+    etcdEndpoints: flags['etcd-endpoints']?.split(','),
+    baseImage: flags['base-image'],
+    onRunId: (id) => {
+      runId = id;
+      options.note(`run ${id}`);
+    },
+    onStage: (stage, detail) => {
+      if (detail) options.note(`${stage}: ${detail}`);
+    },
+    onStarted: progress.onStarted,
+    onReady: progress.onReady,
+  };
+  return {
+    request,
+    finish: () => {
+      progress.stop();
+      process.off('SIGINT', onInterrupt);
+      process.off('SIGTERM', onInterrupt);
+    },
+  };
+}

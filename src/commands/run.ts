@@ -1,0 +1,48 @@
+import { Args, Flags } from '@oclif/core';
+import { PeerlabCommand } from '../cli/base-command.js';
+import { deploymentFlags } from '../cli/run-flags.js';
+import { runRequestFrom } from '../cli/run-request.js';
+import { runAlgorithm, type RunSummary } from '../run/run.js';
+
+export default class Run extends PeerlabCommand {
+  static override description =
+    'Bring up a topology of node containers, run an algorithm on it, check the result against ground truth, write results/<run-id>/ and remove everything. Exits 0 only if verification passed.';
+
+  static override examples = [
+    '<%= config.bin %> run flood --topology ba:n=100,m=2 --seed 7',
+    '<%= config.bin %> run flood --topology ../shared/topologies/zoo/GtsCe.graphml',
+  ];
+
+  static override args = {
+    algorithm: Args.string({ required: true, description: 'an algorithm name (see `peerlab algorithms list`) or a .ts file' }),
+  };
+
+  static override flags = {
+    ...deploymentFlags,
+    timeout: Flags.integer({ default: 300, description: 'seconds the algorithm may run before the nodes without a result are reported' }),
+    results: Flags.string({ default: 'results', description: 'folder for results/<run-id>/' }),
+  };
+
+  async run(): Promise<RunSummary> {
+    const { args, flags } = await this.parse(Run);
+    const { request, finish } = runRequestFrom(flags, {
+      algorithm: args.algorithm,
+      timeoutMs: flags.timeout * 1000,
+      resultsRoot: flags.results,
+      json: this.jsonEnabled(),
+      note: (line) => this.note(line),
+    });
+    let summary: RunSummary;
+    try {
+      summary = await runAlgorithm({ ...request, command: ['run', ...this.argv] });
+    } finally {
+      finish();
+    }
+    this.log(`${summary.passed ? '✔ PASS' : '✖ FAIL'}  ${summary.algorithm} on ${summary.nodes} nodes, ${summary.edges} edges: ${summary.verdict}`);
+    this.log(
+      `  ${summary.metrics.messages ?? 0} messages · all nodes connected after ${(summary.timings.allReadyMs! / 1000).toFixed(1)} s · algorithm ${(summary.timings.algorithmMs! / 1000).toFixed(2)} s · results in ${summary.resultsDir}`,
+    );
+    if (!summary.passed) process.exitCode = 1;
+    return summary;
+  }
+}

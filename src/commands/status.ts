@@ -1,0 +1,39 @@
+import { Args, Flags } from '@oclif/core';
+import { PeerlabCommand } from '../cli/base-command.js';
+import { connectDocker } from '../docker/engine.js';
+import { PeerlabError } from '../errors.js';
+import { listRunIds } from '../run/down.js';
+import { runStatus, type RunStatus } from '../run/status.js';
+
+const MiB = 1024 * 1024;
+
+export default class Status extends PeerlabCommand {
+  static override description = 'Show the runs that are up, or one run: its nodes, their state, address and memory, etcd, and age.';
+
+  static override args = { run: Args.string({ description: 'a run id (default: every run that is up)' }) };
+
+  static override flags = { nodes: Flags.boolean({ default: false, description: 'list every node, not just the totals' }) };
+
+  async run(): Promise<{ runs: RunStatus[] }> {
+    const { args, flags } = await this.parse(Status);
+    const docker = await connectDocker();
+    const ids = args.run ? [args.run] : await listRunIds(docker);
+    if (args.run && !(await listRunIds(docker)).includes(args.run)) {
+      throw new PeerlabError(`no run ${args.run} is up`, { hint: 'run `peerlab status` to list the runs that are' });
+    }
+    const runs = await Promise.all(ids.map((id) => runStatus(docker, id)));
+    if (runs.length === 0) this.log('no peerlab run is up');
+    for (const run of runs) {
+      const states = Object.entries(run.states).map(([state, count]) => `${count} ${state}`).join(', ') || 'no nodes';
+      this.log(`${run.runId}  age ${run.ageSeconds} s  nodes: ${states}`);
+      this.log(`  etcd ${run.etcd.state}${run.etcd.endpoint ? ` at ${run.etcd.endpoint}` : ''}: ${run.etcd.registered ?? '?'} registered, ${run.etcd.ready ?? '?'} connected`);
+      this.log(`  memory ${(run.memory.totalBytes / MiB).toFixed(0)} MiB in node containers, ${(run.memory.perNodeBytes / MiB).toFixed(1)} MiB per node`);
+      if (flags.nodes) {
+        for (const node of run.nodes) {
+          this.log(`  node ${node.id.padStart(4)}  ${node.state.padEnd(8)} ${(node.address ?? '-').padEnd(15)} ${node.memoryBytes ? (node.memoryBytes / MiB).toFixed(1) + ' MiB' : ''}`);
+        }
+      }
+    }
+    return { runs };
+  }
+}

@@ -1,0 +1,42 @@
+import { Args } from '@oclif/core';
+import { PeerlabCommand } from '../cli/base-command.js';
+import { deploymentFlags } from '../cli/run-flags.js';
+import { runRequestFrom } from '../cli/run-request.js';
+import { bringUp } from '../run/run.js';
+
+export default class Up extends PeerlabCommand {
+  static override description =
+    'Bring up a topology of node containers with etcd and leave it standing: nodes registered, channels connected, waiting to start. See `peerlab status` and `peerlab down`.';
+
+  static override examples = ['<%= config.bin %> up --topology ba:n=500,m=2'];
+
+  static override args = {
+    algorithm: Args.string({ default: 'flood', description: 'the algorithm the nodes load (they wait before running it)' }),
+  };
+
+  static override flags = deploymentFlags;
+
+  async run(): Promise<{ runId: string; nodes: number; edges: number; timings: Record<string, number> }> {
+    const { args, flags } = await this.parse(Up);
+    const { request, finish } = runRequestFrom(flags, {
+      algorithm: args.algorithm,
+      timeoutMs: 0,
+      resultsRoot: 'results',
+      json: this.jsonEnabled(),
+      note: (line) => this.note(line),
+    });
+    let up: Awaited<ReturnType<typeof bringUp>>;
+    try {
+      up = await bringUp(request);
+    } finally {
+      finish();
+    }
+    await up.deployment.controller.close();
+    up.deployment.etcd.close();
+    const { graph } = up.topology;
+    const timings = { ...up.deployment.timings };
+    this.log(`✔ ${up.runId}: ${graph.order} nodes, ${graph.size} edges, all connected after ${(timings.allReadyMs / 1000).toFixed(1)} s`);
+    this.log(`  peerlab status ${up.runId}   ·   peerlab down ${up.runId}`);
+    return { runId: up.runId, nodes: graph.order, edges: graph.size, timings };
+  }
+}

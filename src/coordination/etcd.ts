@@ -1,0 +1,78 @@
+import type { Etcd3, IKeyValue } from 'etcd3';
+import type { SharedStore } from '../sdk/types.js';
+
+/**
+ * Waiting on etcd without polling: read once, then watch from the next revision, so no change between the
+ * read and the watch is missed.
+ */
+export async function waitForKey(client: Etcd3, key: string): Promise<string> {
+  const response = await client.get(key).exec();
+  const existing = response.kvs[0];
+  if (existing) return existing.value.toString();
+  const watcher = await client.watch().key(key).startRevision(nextRevision(response.header.revision)).create();
+  return new Promise((resolve) => {
+    watcher.once('put', (kv: IKeyValue) => {
+      void watcher.cancel();
+      resolve(kv.value.toString());
+    });
+  });
+}
+
+export async function waitForKeyDeleted(client: Etcd3, key: string): Promise<void> {
+  const response = await client.get(key).exec();
+  if (response.kvs.length === 0) return;
+  const watcher = await client.watch().key(key).startRevision(nextRevision(response.header.revision)).create();
+  return new Promise((resolve) => {
+    watcher.once('delete', () => {
+      void watcher.cancel();
+      resolve();
+    });
+  });
+}
+
+export interface PrefixEvent {
+  readonly type: 'put' | 'delete';
+  /** The key without the prefix. */
+  readonly name: string;
+  readonly value: string;
+}
+
+/**
+ * Calls `onEvent` for every key under `prefix` that exists now and for every later change, in revision order.
+ * Resolves once the watch is in place; the returned function stops it.
+ */
+export async function followPrefix(
+  client: Etcd3,
+  prefix: string,
+  onEvent: (event: PrefixEvent) => void,
+): Promise<() => Promise<void>> {
+  const response = await client.getAll().prefix(prefix).exec();
+  for (const kv of response.kvs) onEvent({ type: 'put', name: kv.key.toString().slice(prefix.length), value: kv.value.toString() });
+  const watcher = await client.watch().prefix(prefix).startRevision(nextRevision(response.header.revision)).create();
+  const forward = (type: 'put' | 'delete') => (kv: IKeyValue) =>
+    onEvent({ type, name: kv.key.toString().slice(prefix.length), value: kv.value.toString() });
+  watcher.on('put', forward('put'));
+  watcher.on('delete', forward('delete'));
+  return async () => {
+    await watcher.cancel();
+  };
+}
+
+function nextRevision(revision: string): string {
+  return (BigInt(revision) + 1n).toString();
+}
+
+/** The SDK's shared store over etcd, confined to one run's `store/` keys. */
+export function etcdStore(client: Etcd3, keyOf: (key: string) => string): SharedStore {
+  return {
+    get: async (key) => (await client.get(keyOf(key)).string()) ?? undefined,
+    put: async (key, value) => {
+      await client.put(keyOf(key)).value(value);
+    },
+    delete: async (key) => {
+      await client.delete().key(keyOf(key));
+    },
+    waitFor: (key) => waitForKey(client, keyOf(key)),
+    waitForDelete: (key) => waitForKeyDeleted(client, keyOf(key)),
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * The etcd key layout of a run. Documented in the README so `etcdctl get --prefix /peerlab/` reads naturally;
+ * change both together.
+ */
+export const KEY_ROOT = '/peerlab';
+
+export function runKeys(runId: string) {
+  const base = `${KEY_ROOT}/${runId}`;
+  return {
+    prefix: `${base}/`,
+    /** RunConfig as JSON, written once by the controller before any node starts. */
+    config: `${base}/config`,
+    /** A node's neighbour list (ids and weights) as JSON. */
+    topology: (id: string) => `${base}/topology/${id}`,
+    /** The registry: a node's address, held by a lease, so a dead node disappears. */
+    nodesPrefix: `${base}/nodes/`,
+    node: (id: string) => `${base}/nodes/${id}`,
+    /** Written by a node once its neighbour channels are connected. */
+    readyPrefix: `${base}/ready/`,
+    ready: (id: string) => `${base}/ready/${id}`,
+    /** Run control: the controller writes `start` when all nodes are ready and `stop` when all have results. */
+    start: `${base}/control/start`,
+    stop: `${base}/control/stop`,
+    /** A node's output: its result as soon as it reports; then, after stop, its final metrics and traffic. */
+    resultsPrefix: `${base}/results/`,
+    result: (id: string) => `${base}/results/${id}`,
+    reportsPrefix: `${base}/reports/`,
+    report: (id: string) => `${base}/reports/${id}`,
+    /** A failure inside a node (an exception in a handler, a bad payload), with its stack. */
+    errorsPrefix: `${base}/errors/`,
+    error: (id: string) => `${base}/errors/${id}`,
+    /** Barrier arrivals, and the key the controller writes when everyone has arrived. */
+    barrierArrivalsPrefix: `${base}/barriers/arrived/`,
+    barrierArrival: (name: string, id: string) => `${base}/barriers/arrived/${name}/${id}`,
+    barrierOpen: (name: string) => `${base}/barriers/open/${name}`,
+    /** The algorithms' shared store. */
+    store: (key: string) => `${base}/store/${key}`,
+  };
+}
+
+export type RunKeys = ReturnType<typeof runKeys>;

@@ -1,0 +1,43 @@
+import type { Json } from '../sdk/types.js';
+
+/** What the controller tells every node, under the `config` key. */
+export interface RunConfig {
+  readonly runId: string;
+  readonly algorithm: string;
+  readonly params: Json;
+  readonly seed: number;
+  readonly size: number;
+  readonly maxPayloadBytes: number;
+}
+
+export interface NeighbourEntry {
+  readonly id: string;
+  readonly weight: number;
+}
+
+/** The registry value of a live node. */
+export interface Registration {
+  readonly id: string;
+  readonly address: string;
+  readonly port: number;
+  readonly registeredAt: number;
+}
+
+export interface EdgeCount {
+  messages: number;
+  bytes: number;
+}
+
+/** A node's final account of itself, written after the controller says stop. */
+export interface NodeReport {
+  readonly metrics: Record<string, number>;
+  readonly sent: Record<string, EdgeCount>;
+  readonly received: Record<string, EdgeCount>;
+  /** Milliseconds from process start to registered, and to all neighbour channels connected. */
+  readonly startup: { registeredMs: number; connectedMs: number };
+}
+
+export interface NodeFailure {
+  readonly message: string;
+  readonly stack: string | undefined;
+}

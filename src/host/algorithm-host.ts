@@ -1,0 +1,211 @@
+import type { Algorithm, Json, Message, Neighbour, Node, SharedStore } from '../sdk/types.js';
+import type { EdgeCount } from '../coordination/protocol.js';
+import { createRandom } from '../util/random.js';
+
+/**
+ * Runs one algorithm instance for one node. The node agent (containers) and the simulator both use it, so an
+ * algorithm behaves the same under either: the host owns the SDK semantics (overlay check, payload rules, FIFO
+ * dispatch, receive queues, result and metrics) and the environment supplies only transport, clock and store.
+ */
+export interface HostEnvironment {
+  /** Hands an encoded payload to the transport; per edge it must arrive in the order given. */
+  transmit(to: string, encoded: string): void;
+  now(): number;
+  setTimer(ms: number, callback: () => void): () => void;
+  barrier(name: string): Promise<void>;
+  store: SharedStore;
+  log(line: string): void;
+  onResult(value: Json): void;
+  /** A failure of the algorithm code (exception, bad payload); the run fails and names this node. */
+  onFailure(error: Error): void;
+}
+
+export interface HostOptions {
+  readonly id: string;
+  readonly neighbours: readonly Neighbour[];
+  readonly size: number;
+  readonly params: unknown;
+  readonly seed: number;
+  readonly maxPayloadBytes: number;
+}
+
+export class AlgorithmError extends Error {
+  override name = 'AlgorithmError';
+}
+
+interface PendingReceive {
+  readonly from: string | undefined;
+  readonly resolve: (message: Message) => void;
+}
+
+export class AlgorithmHost {
+  readonly sent = new Map<string, EdgeCount>();
+  readonly received = new Map<string, EdgeCount>();
+  readonly metrics: Record<string, number> = {};
+  private readonly node: Node<unknown, unknown>;
+  private readonly neighbourIds: ReadonlySet<string>;
+  /** Messages waiting for the algorithm: held until init has run, then fed to onMessage one at a time. */
+  private readonly inbox: Message[] = [];
+  /** Messages for `receive()`, when the algorithm has no onMessage or the message is past it. */
+  private readonly mailbox: Message[] = [];
+  private readonly pendingReceives: PendingReceive[] = [];
+  private started = false;
+  private dispatching = false;
+  private reported = false;
+  private failed = false;
+
+  constructor(
+    private readonly algorithm: Algorithm,
+    private readonly options: HostOptions,
+    private readonly env: HostEnvironment,
+  ) {
+    this.neighbourIds = new Set(options.neighbours.map((n) => n.id));
+    for (const { id } of options.neighbours) {
+      this.sent.set(id, { messages: 0, bytes: 0 });
+      this.received.set(id, { messages: 0, bytes: 0 });
+    }
+    this.node = this.createNode();
+  }
+
+  get hasResult(): boolean {
+    return this.reported;
+  }
+
+  /** Runs init, then starts `run` (not awaited: it may wait for messages) and releases held messages. */
+  async start(): Promise<void> {
+    await this.guard(async () => {
+      await this.algorithm.init?.(this.node);
+    });
+    this.started = true;
+    if (this.algorithm.run) void this.guard(() => this.algorithm.run!(this.node));
+    this.dispatch();
+  }
+
+  /** Called by the transport for each arriving message, in per-edge FIFO order. */
+  deliver(from: string, encoded: string): void {
+    if (!this.neighbourIds.has(from)) {
+      throw new AlgorithmError(`node ${this.options.id} refused a message from ${from}: not an overlay neighbour`);
+    }
+    const count = this.received.get(from)!;
+    count.messages += 1;
+    count.bytes += Buffer.byteLength(encoded);
+    this.inbox.push({ from, payload: JSON.parse(encoded) as Json });
+    this.dispatch();
+  }
+
+  private dispatch(): void {
+    if (!this.started || this.dispatching || this.failed) return;
+    this.dispatching = true;
+    void (async () => {
+      while (this.inbox.length > 0 && !this.failed) {
+        const message = this.inbox.shift()!;
+        if (this.algorithm.onMessage) {
+          await this.guard(() => this.algorithm.onMessage!(this.node, message));
+        } else {
+          this.offerToReceivers(message);
+        }
+      }
+      this.dispatching = false;
+    })();
+  }
+
+  private offerToReceivers(message: Message): void {
+    const index = this.pendingReceives.findIndex((p) => p.from === undefined || p.from === message.from);
+    if (index >= 0) {
+      this.pendingReceives.splice(index, 1)[0]!.resolve(message);
+    } else {
+      this.mailbox.push(message);
+    }
+  }
+
+  private async guard(action: () => void | Promise<void>): Promise<void> {
+    try {
+      await action();
+    } catch (error) {
+      this.fail(error instanceof Error ? error : new AlgorithmError(String(error)));
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.env.onFailure(error);
+  }
+
+  private encode(to: string, payload: unknown): string {
+    let encoded: string | undefined;
+    try {
+      encoded = JSON.stringify(payload);
+    } catch (error) {
+      throw new AlgorithmError(`node ${this.options.id}: payload to ${to} is not serialisable as JSON (${String(error)})`);
+    }
+    if (encoded === undefined || !isPlainJson(payload)) {
+      throw new AlgorithmError(
+        `node ${this.options.id}: payload to ${to} is not plain JSON (use objects, arrays, strings, finite numbers, booleans, null)`,
+      );
+    }
+    const bytes = Buffer.byteLength(encoded);
+    if (bytes > this.options.maxPayloadBytes) {
+      throw new AlgorithmError(
+        `node ${this.options.id}: payload to ${to} is ${bytes} bytes, over the ${this.options.maxPayloadBytes}-byte limit`,
+      );
+    }
+    return encoded;
+  }
+
+  private createNode(): Node<unknown, unknown> {
+    const { id, neighbours, size, params, seed } = this.options;
+    const env = this.env;
+    const host = this;
+    const state = this.algorithm.state?.({ id, neighbours, size, params });
+    return {
+      id,
+      neighbours,
+      size,
+      params,
+      state,
+      random: createRandom(seed, 'node', id),
+      send(to, payload) {
+        if (!host.neighbourIds.has(to)) {
+          throw new AlgorithmError(`node ${id} cannot send to ${to}: not an overlay neighbour (neighbours: ${[...host.neighbourIds].join(', ')})`);
+        }
+        const encoded = host.encode(to, payload);
+        const count = host.sent.get(to)!;
+        count.messages += 1;
+        count.bytes += Buffer.byteLength(encoded);
+        env.transmit(to, encoded);
+      },
+      receive(options = {}) {
+        const index = host.mailbox.findIndex((m) => options.from === undefined || m.from === options.from);
+        if (index >= 0) return Promise.resolve(host.mailbox.splice(index, 1)[0]!);
+        return new Promise((resolve) => host.pendingReceives.push({ from: options.from, resolve }));
+      },
+      now: () => env.now(),
+      sleep: (ms) => new Promise((resolve) => env.setTimer(ms, () => resolve())),
+      setTimer: (ms, callback) => env.setTimer(ms, () => void host.guard(callback)),
+      barrier: (name) => env.barrier(name),
+      store: env.store,
+      log: (...values) => env.log(values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(' ')),
+      metric(name, value) {
+        host.metrics[name] = value;
+      },
+      result(value) {
+        if (host.reported) throw new AlgorithmError(`node ${id} called result() twice`);
+        if (!isPlainJson(value)) throw new AlgorithmError(`node ${id}: result is not plain JSON`);
+        host.reported = true;
+        env.onResult(value);
+      },
+    };
+  }
+}
+
+function isPlainJson(value: unknown): boolean {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (Array.isArray(value)) return value.every(isPlainJson);
+  if (typeof value === 'object') {
+    const prototype = Object.getPrototypeOf(value);
+    return (prototype === Object.prototype || prototype === null) && Object.values(value).every(isPlainJson);
+  }
+  return false;
+}

@@ -1,0 +1,115 @@
+/**
+ * The node agent: the process in every node container. It reads its identity from the environment and its
+ * neighbours from etcd, registers under a lease, connects one stream per neighbour, and then hosts the
+ * algorithm. Start-up work touches only this node's own keys and its neighbours'.
+ */
+import path from 'node:path';
+import { Etcd3 } from 'etcd3';
+import type { Json } from '../sdk/types.js';
+import { runKeys } from '../coordination/keys.js';
+import type { NeighbourEntry, NodeFailure, NodeReport, Registration, RunConfig } from '../coordination/protocol.js';
+import { etcdStore, waitForKey } from '../coordination/etcd.js';
+import { AlgorithmHost } from '../host/algorithm-host.js';
+import { requireAlgorithm } from '../host/load.js';
+import { ownAddress, readIdentity } from './identity.js';
+import { openLink, serveLinks, type OutgoingLink } from './links.js';
+
+const REGISTRATION_TTL_SECONDS = 5;
+const processStart = Date.now() - Math.round(process.uptime() * 1000);
+const protoPath = path.join(__dirname, '../proto/peer.proto');
+
+async function main(): Promise<void> {
+  const identity = readIdentity(process.env);
+  const { nodeId } = identity;
+  const keys = runKeys(identity.runId);
+  const etcd = new Etcd3({ hosts: identity.etcdEndpoints });
+
+  const [configJson, neighboursJson] = await Promise.all([
+    waitForKey(etcd, keys.config),
+    waitForKey(etcd, keys.topology(nodeId)),
+  ]);
+  const config = JSON.parse(configJson) as RunConfig;
+  const neighbours = JSON.parse(neighboursJson) as NeighbourEntry[];
+  const algorithm = requireAlgorithm(identity.algorithmPath);
+  const params = algorithm.params ? algorithm.params.parse(config.params) : {};
+
+  const reportFailure = (error: Error): void => {
+    const failure: NodeFailure = { message: error.message, stack: error.stack };
+    console.error(`[node ${nodeId}] ${error.stack ?? error.message}`);
+    void etcd.put(keys.error(nodeId)).value(JSON.stringify(failure));
+  };
+
+  const addresses = new Map<string, Promise<Registration>>(
+    neighbours.map(({ id }) => [id, waitForKey(etcd, keys.node(id)).then((json) => JSON.parse(json) as Registration)]),
+  );
+  const links = new Map<string, OutgoingLink>();
+  const host = new AlgorithmHost(
+    algorithm,
+    { id: nodeId, neighbours, size: config.size, params, seed: config.seed, maxPayloadBytes: config.maxPayloadBytes },
+    {
+      transmit: (to, encoded) => links.get(to)!.send(encoded),
+      now: () => Date.now() - startedAt,
+      setTimer: (ms, callback) => {
+        const timer = setTimeout(callback, ms);
+        return () => clearTimeout(timer);
+      },
+      barrier: async (name) => {
+        await etcd.put(keys.barrierArrival(name, nodeId)).value(String(Date.now()));
+        await waitForKey(etcd, keys.barrierOpen(name));
+      },
+      store: etcdStore(etcd, keys.store),
+      log: (line) => console.log(`[node ${nodeId}] ${line}`),
+      onResult: (value: Json) => void etcd.put(keys.result(nodeId)).value(JSON.stringify(value)),
+      onFailure: reportFailure,
+    },
+  );
+
+  await serveLinks({
+    protoPath,
+    port: identity.port,
+    admit: async (from, peerAddress) => {
+      const registration = addresses.get(from);
+      if (!registration) return `node ${nodeId} accepts links only from its overlay neighbours; ${from || '(unnamed)'} is not one`;
+      const { address } = await registration;
+      return address === peerAddress ? undefined : `link claims to come from ${from} at ${address}, but comes from ${peerAddress}`;
+    },
+    deliver: (from, payload) => {
+      try {
+        host.deliver(from, payload);
+      } catch (error) {
+        reportFailure(error as Error);
+      }
+    },
+  });
+
+  const lease = etcd.lease(REGISTRATION_TTL_SECONDS);
+  const registration: Registration = { id: nodeId, address: ownAddress(), port: identity.port, registeredAt: Date.now() };
+  await lease.put(keys.node(nodeId)).value(JSON.stringify(registration));
+  const registeredMs = Date.now() - processStart;
+
+  await Promise.all(
+    neighbours.map(async ({ id }) => {
+      const { address, port } = await addresses.get(id)!;
+      links.set(id, await openLink({ protoPath, from: nodeId, address: `${address}:${port}`, onBroken: reportFailure }));
+    }),
+  );
+  const connectedMs = Date.now() - processStart;
+  await etcd.put(keys.ready(nodeId)).value(JSON.stringify({ registeredMs, connectedMs }));
+
+  const startedAt = Number(await waitForKey(etcd, keys.start));
+  await host.start();
+
+  await waitForKey(etcd, keys.stop);
+  const report: NodeReport = {
+    metrics: host.metrics,
+    sent: Object.fromEntries(host.sent),
+    received: Object.fromEntries(host.received),
+    startup: { registeredMs, connectedMs },
+  };
+  await etcd.put(keys.report(nodeId)).value(JSON.stringify(report));
+}
+
+main().catch((error: unknown) => {
+  console.error(`node agent failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,55 @@
+import { networkInterfaces } from 'node:os';
+
+/** What a node container is told through its environment; everything else it reads from etcd. */
+export interface NodeIdentity {
+  readonly runId: string;
+  readonly nodeId: string;
+  readonly etcdEndpoints: string[];
+  readonly algorithmPath: string;
+  readonly port: number;
+}
+
+export const NODE_PORT = 7000;
+
+export const ENV = {
+  run: 'PEERLAB_RUN',
+  node: 'PEERLAB_NODE',
+  etcd: 'PEERLAB_ETCD',
+  algorithm: 'PEERLAB_ALGORITHM',
+  port: 'PEERLAB_PORT',
+} as const;
+
+export function identityEnv(identity: NodeIdentity): Record<string, string> {
+  return {
+    [ENV.run]: identity.runId,
+    [ENV.node]: identity.nodeId,
+    [ENV.etcd]: identity.etcdEndpoints.join(','),
+    [ENV.algorithm]: identity.algorithmPath,
+    [ENV.port]: String(identity.port),
+  };
+}
+
+export function readIdentity(env: NodeJS.ProcessEnv): NodeIdentity {
+  const required = (name: string): string => {
+    const value = env[name];
+    if (!value) throw new Error(`node agent: environment variable ${name} is not set`);
+    return value;
+  };
+  return {
+    runId: required(ENV.run),
+    nodeId: required(ENV.node),
+    etcdEndpoints: required(ENV.etcd).split(','),
+    algorithmPath: required(ENV.algorithm),
+    port: Number(env[ENV.port] ?? NODE_PORT),
+  };
+}
+
+/** The container's address on the run network (its one non-loopback IPv4). */
+export function ownAddress(): string {
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const address of addresses ?? []) {
+      if (address.family === 'IPv4' && !address.internal) return address.address;
+    }
+  }
+  throw new Error('node agent: no non-loopback IPv4 address');
+}

@@ -1,0 +1,46 @@
+import path from 'node:path';
+import { build } from 'esbuild';
+import { PeerlabError } from '../errors.js';
+import type { Algorithm } from '../sdk/types.js';
+import { packageRoot } from '../util/paths.js';
+import { requireAlgorithm } from '../host/load.js';
+
+export interface AlgorithmBundle {
+  /** The bundled CommonJS file, self-contained: the same file runs in containers and in the simulator. */
+  readonly file: string;
+  readonly algorithm: Algorithm;
+}
+
+/** Bundles an algorithm file (with `peerlab` resolved to the SDK) into `outDir/algorithm.cjs` and loads it. */
+export async function bundleAlgorithm(source: string, outDir: string): Promise<AlgorithmBundle> {
+  const file = path.join(outDir, 'algorithm.cjs');
+  try {
+    await build({
+      entryPoints: [source],
+      outfile: file,
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      alias: { peerlab: path.join(packageRoot, 'src', 'sdk', 'index.ts') },
+      logLevel: 'silent',
+    });
+  } catch (error) {
+    const first = (error as { errors?: Array<{ text: string; location?: { file: string; line: number } }> }).errors?.[0];
+    const where = first?.location ? `${first.location.file}:${first.location.line}` : source;
+    throw new PeerlabError(`cannot compile algorithm ${where}: ${first?.text ?? String(error)}`, {
+      hint: 'fix the error in the algorithm file',
+    });
+  }
+  return { file, algorithm: loadAlgorithmBundle(file, source) };
+}
+
+function loadAlgorithmBundle(file: string, source: string): Algorithm {
+  try {
+    return requireAlgorithm(file);
+  } catch (error) {
+    throw new PeerlabError(`${source} does not export an algorithm as its default export (${(error as Error).message})`, {
+      hint: 'end the file with `export default defineAlgorithm({ ... })`',
+    });
+  }
+}

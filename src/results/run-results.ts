@@ -1,0 +1,75 @@
+import path from 'node:path';
+import type { Json } from '../sdk/types.js';
+import type { NodeReport } from '../coordination/protocol.js';
+import { exportTopology, type Topology } from '../topology/index.js';
+import type { Verdict } from '../verify/index.js';
+import { writeCsv, writeJson } from './files.js';
+
+/** Everything needed to rerun a run, as written to run.json. */
+export interface RunRecord {
+  readonly runId: string;
+  readonly peerlab: { version: string; commit: string | undefined };
+  readonly command: string[];
+  readonly algorithm: { name: string; source: string; params: Json };
+  readonly topology: { spec: string; seed: number; weights: string; nodes: number; edges: number; notes: string[] };
+  readonly runtime: string;
+  readonly images: Record<string, string | undefined>;
+  readonly host: { hostname: string; platform: string; cpus: number; memoryBytes: number; node: string; docker?: string };
+  readonly timings: Record<string, number>;
+  readonly startedAt: string;
+}
+
+export interface RunOutput {
+  readonly record: RunRecord;
+  readonly graph: Topology;
+  readonly results: ReadonlyMap<string, Json | undefined>;
+  readonly reports: ReadonlyMap<string, NodeReport>;
+  readonly verdict: Verdict;
+}
+
+/** Writes results/<run-id>/: run.json, topology.json, nodes.csv, edges.csv and verify.json. */
+export async function writeRunResults(dir: string, output: RunOutput): Promise<void> {
+  const { record, graph, results, reports, verdict } = output;
+  const metricNames = [...new Set([...reports.values()].flatMap((report) => Object.keys(report.metrics)))].sort();
+  const nodeRows = graph.nodes().map((id) => {
+    const report = reports.get(id);
+    const sent = Object.values(report?.sent ?? {});
+    const received = Object.values(report?.received ?? {});
+    return {
+      id,
+      label: graph.getNodeAttribute(id, 'label') ?? '',
+      degree: graph.degree(id),
+      result: results.has(id) ? JSON.stringify(results.get(id)) : '',
+      messages_sent: sum(sent.map((c) => c.messages)),
+      messages_received: sum(received.map((c) => c.messages)),
+      bytes_sent: sum(sent.map((c) => c.bytes)),
+      registered_ms: report?.startup.registeredMs ?? '',
+      connected_ms: report?.startup.connectedMs ?? '',
+      ...Object.fromEntries(metricNames.map((name) => [`metric_${name}`, report?.metrics[name] ?? ''])),
+    };
+  });
+  const edgeRows = graph.mapEdges((_edge, attributes, source, target) => {
+    const forward = reports.get(source)?.sent[target];
+    const backward = reports.get(target)?.sent[source];
+    return {
+      source,
+      target,
+      weight: attributes.weight,
+      messages_forward: forward?.messages ?? 0,
+      bytes_forward: forward?.bytes ?? 0,
+      messages_backward: backward?.messages ?? 0,
+      bytes_backward: backward?.bytes ?? 0,
+    };
+  });
+  await Promise.all([
+    writeJson(path.join(dir, 'run.json'), record),
+    writeJson(path.join(dir, 'topology.json'), exportTopology(graph)),
+    writeCsv(path.join(dir, 'nodes.csv'), nodeRows, Object.keys(nodeRows[0] ?? { id: '' })),
+    writeCsv(path.join(dir, 'edges.csv'), edgeRows, Object.keys(edgeRows[0] ?? { source: '', target: '' })),
+    writeJson(path.join(dir, 'verify.json'), verdict),
+  ]);
+}
+
+function sum(values: number[]): number {
+  return values.reduce((total, value) => total + value, 0);
+}

@@ -1,0 +1,194 @@
+import { rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { PeerlabError } from '../errors.js';
+import { connectDocker } from '../docker/engine.js';
+import { ensureEtcdImage } from '../image/etcd.js';
+import { ensureNodeImage } from '../image/node.js';
+import { buildAgentBundle } from '../node/bundle.js';
+import { identityEnv, NODE_PORT } from '../node/identity.js';
+import type { NeighbourEntry, RunConfig } from '../coordination/protocol.js';
+import { startEtcdContainer } from '../etcd/server.js';
+import { DockerRuntime, MAX_NODES_PER_BRIDGE, networkName, nodeContainerName } from '../runtime/docker.js';
+import type { Topology } from '../topology/index.js';
+import { RunController, type NodeStartup } from './controller.js';
+
+export interface DeploymentOptions {
+  readonly runId: string;
+  readonly graph: Topology;
+  readonly config: RunConfig;
+  /** The bundled algorithm file to mount into every node. */
+  readonly algorithmFile: string;
+  readonly nodeMemoryLimit: number;
+  readonly concurrency: number;
+  readonly etcdImage: string | undefined;
+  readonly etcdPort: number;
+  /** An external etcd cluster instead of a container per run. */
+  readonly etcdEndpoints: string[] | undefined;
+  readonly baseImage: string | undefined;
+  readonly startupTimeoutMs: number;
+  readonly onStage?: (stage: Stage, detail?: string) => void;
+  readonly onStarted?: (started: number, total: number) => void;
+  readonly onReady?: (ready: number, total: number) => void;
+}
+
+export type Stage = 'images' | 'network' | 'etcd' | 'starting' | 'registering' | 'running' | 'collecting' | 'tearing down';
+
+export interface DeploymentTimings {
+  readonly imagesMs: number;
+  readonly etcdMs: number;
+  readonly containersStartedMs: number;
+  readonly allReadyMs: number;
+}
+
+/** A run brought up on Docker: network, etcd and nodes, all registered and connected, waiting for `start`. */
+export interface Deployment {
+  readonly runId: string;
+  readonly runtime: DockerRuntime;
+  readonly controller: RunController;
+  readonly etcd: Etcd3;
+  readonly image: { node: string; nodeId: string; etcd: string | undefined };
+  readonly startup: ReadonlyMap<string, NodeStartup>;
+  readonly timings: DeploymentTimings;
+  /** Removes every container, network and etcd key of the run, and its local state. Safe to call twice. */
+  tearDown(): Promise<void>;
+}
+
+export function runStateDir(runId: string): string {
+  return path.join(os.tmpdir(), 'peerlab', runId);
+}
+
+export async function deployOnDocker(options: DeploymentOptions): Promise<Deployment> {
+  const { runId, graph } = options;
+  if (graph.order > MAX_NODES_PER_BRIDGE) {
+    throw new PeerlabError(`${graph.order} nodes do not fit on one Docker bridge network (at most ${MAX_NODES_PER_BRIDGE})`, {
+      hint: 'use a smaller topology, or the swarm runtime when it lands',
+    });
+  }
+  const docker = await connectDocker();
+  const began = Date.now();
+  const stage = options.onStage ?? (() => {});
+
+  stage('images');
+  const agentDir = await buildAgentBundle();
+  const nodeImage = await ensureNodeImage({ agentDir, base: options.baseImage, onLog: (line: string) => stage('images', line) });
+  const etcdImage = options.etcdEndpoints ? undefined : await ensureEtcdImage({ image: options.etcdImage, onLog: (line: string) => stage('images', line) });
+  const imagesMs = Date.now() - began;
+
+  const cleanup = new Cleanup();
+  try {
+    stage('network');
+    const runtime = await DockerRuntime.create(docker, {
+      runId,
+      image: nodeImage.tag,
+      memoryLimit: options.nodeMemoryLimit,
+      mounts: { [path.dirname(options.algorithmFile)]: '/algorithm' },
+      concurrency: options.concurrency,
+    });
+    cleanup.add(() => runtime.destroy());
+    cleanup.add(() => rm(runStateDir(runId), { recursive: true, force: true }));
+
+    stage('etcd');
+    const endpoints = options.etcdEndpoints
+      ? { host: options.etcdEndpoints.join(','), nodes: options.etcdEndpoints.join(',') }
+      : await startEtcdContainer(docker, { runId, network: networkName(runId), image: etcdImage!.tag, hostPort: options.etcdPort });
+    const etcd = new Etcd3({ hosts: endpoints.host.split(',') });
+    const nodeIds = graph.nodes();
+    const controller = await RunController.open(etcd, runId, nodeIds);
+    cleanup.add(async () => {
+      await controller.close();
+      await controller.deleteRunKeys();
+      etcd.close();
+    }, 'first');
+    await controller.publish(options.config, neighbourLists(graph));
+    const etcdMs = Date.now() - began;
+
+    stage('starting');
+    const nodeSpecs = nodeIds.map((id) => ({
+      id,
+      env: identityEnv({
+        runId,
+        nodeId: id,
+        etcdEndpoints: endpoints.nodes.split(','),
+        algorithmPath: `/algorithm/${path.basename(options.algorithmFile)}`,
+        port: NODE_PORT,
+      }),
+    }));
+    const crashCheck = () => failOnCrashedNode(runtime);
+    const readiness = controller.waitReady({
+      timeoutMs: options.startupTimeoutMs,
+      check: crashCheck,
+      onProgress: (ready) => options.onReady?.(ready, nodeIds.length),
+    });
+    readiness.catch(() => {});
+    await runtime.startNodes(nodeSpecs, ({ started, total }) => options.onStarted?.(started, total));
+    const containersStartedMs = Date.now() - began;
+    stage('registering');
+    const startup = await readiness;
+    const allReadyMs = Date.now() - began;
+
+    return {
+      runId,
+      runtime,
+      controller,
+      etcd,
+      image: { node: nodeImage.tag, nodeId: nodeImage.id, etcd: etcdImage?.tag },
+      startup,
+      timings: { imagesMs, etcdMs, containersStartedMs, allReadyMs },
+      tearDown: () => cleanup.run(),
+    };
+  } catch (error) {
+    await cleanup.run();
+    throw error;
+  }
+}
+
+/** Per node, its neighbours with weights, sorted by id: all a node learns about the topology. */
+export function neighbourLists(graph: Topology): Map<string, NeighbourEntry[]> {
+  const lists = new Map<string, NeighbourEntry[]>();
+  for (const id of graph.nodes()) {
+    const entries = graph.mapEdges(id, (_edge, attributes, source, target) => ({
+      id: source === id ? target : source,
+      weight: attributes.weight,
+    }));
+    lists.set(id, entries.sort((a, b) => Number(a.id) - Number(b.id)));
+  }
+  return lists;
+}
+
+/** A node container that exited before the run ended is a crash: name it and show its last lines. */
+async function failOnCrashedNode(runtime: DockerRuntime): Promise<void> {
+  const crashed = (await runtime.listNodes()).find((node) => node.state === 'exited' || node.state === 'dead');
+  if (!crashed) return;
+  const tail = (await runtime.logTail(crashed.id, 15)).trim().split('\n').slice(-15).join('\n  ');
+  throw new PeerlabError(`node ${crashed.id} exited during the run; its last log lines:\n  ${tail}`, {
+    hint: `fix the cause above, or inspect it with \`docker logs ${nodeContainerName(runtime.runId, crashed.id)}\``,
+  });
+}
+
+/** Undo actions, run once, newest first (those marked 'first' before the rest), each even if another fails. */
+class Cleanup {
+  private readonly actions: Array<() => Promise<unknown>> = [];
+  private readonly firstActions: Array<() => Promise<unknown>> = [];
+  private done: Promise<void> | undefined;
+
+  add(action: () => Promise<unknown>, order: 'first' | 'normal' = 'normal'): void {
+    (order === 'first' ? this.firstActions : this.actions).push(action);
+  }
+
+  run(): Promise<void> {
+    this.done ??= (async () => {
+      const errors: unknown[] = [];
+      for (const action of [...this.firstActions.reverse(), ...this.actions.reverse()]) {
+        try {
+          await action();
+        } catch (error) {
+          errors.push(error);
+        }
+      }
+      if (errors.length > 0) throw errors[0];
+    })();
+    return this.done;
+  }
+}

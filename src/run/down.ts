@@ -1,0 +1,30 @@
+import { readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type Docker from 'dockerode';
+import { RUN_LABEL } from '../docker/engine.js';
+import { removeRunObjects } from '../runtime/docker.js';
+import { runStateDir } from './docker-deployment.js';
+
+/**
+ * Removes a run's containers, network and local state; with no run id, every peerlab run. The run's etcd
+ * keys go with its etcd container. Succeeds when some or all of it is already gone.
+ */
+export async function takeDown(docker: Docker, runId: string | undefined): Promise<{ containers: number; networks: number }> {
+  const removed = await removeRunObjects(docker, runId);
+  if (runId) {
+    await rm(runStateDir(runId), { recursive: true, force: true });
+  } else {
+    const root = path.join(os.tmpdir(), 'peerlab');
+    for (const entry of await readdir(root).catch(() => [])) await rm(path.join(root, entry), { recursive: true, force: true });
+  }
+  return removed;
+}
+
+/** The ids of runs that have any Docker object, newest first. */
+export async function listRunIds(docker: Docker): Promise<string[]> {
+  const networks = await docker.listNetworks({ filters: { label: [RUN_LABEL] } });
+  const containers = await docker.listContainers({ all: true, filters: { label: [RUN_LABEL] } });
+  const ids = new Set([...networks.map((n) => n.Labels?.[RUN_LABEL]), ...containers.map((c) => c.Labels[RUN_LABEL])]);
+  return [...ids].filter((id): id is string => Boolean(id)).sort().reverse();
+}

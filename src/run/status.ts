@@ -1,0 +1,51 @@
+import type Docker from 'dockerode';
+import { Etcd3 } from 'etcd3';
+import { ROLE_LABEL, RUN_LABEL } from '../docker/engine.js';
+import { runKeys } from '../coordination/keys.js';
+import { ETCD_CLIENT_PORT } from '../etcd/server.js';
+import { DockerRuntime, networkName } from '../runtime/docker.js';
+import type { NodeInfo } from '../runtime/types.js';
+
+export interface RunStatus {
+  readonly runId: string;
+  readonly ageSeconds: number;
+  readonly nodes: NodeInfo[];
+  readonly states: Record<string, number>;
+  readonly memory: { totalBytes: number; perNodeBytes: number };
+  readonly etcd: { state: string; endpoint: string | undefined; registered: number | undefined; ready: number | undefined };
+}
+
+/** What `peerlab status` shows: read from Docker labels and the run's etcd, so it needs no local state. */
+export async function runStatus(docker: Docker, runId: string): Promise<RunStatus> {
+  const runtime = DockerRuntime.attach(docker, runId);
+  const nodes = await runtime.listNodes({ memory: true });
+  const states: Record<string, number> = {};
+  for (const node of nodes) states[node.state] = (states[node.state] ?? 0) + 1;
+  const totalBytes = nodes.reduce((total, node) => total + (node.memoryBytes ?? 0), 0);
+
+  const network = await docker.getNetwork(networkName(runId)).inspect().catch(() => undefined) as { Created?: string } | undefined;
+  const created = network?.Created ? Date.parse(network.Created) : Math.min(...nodes.map((n) => n.startedAt?.getTime() ?? Date.now()));
+
+  const [etcdContainer] = await docker.listContainers({ all: true, filters: { label: [`${RUN_LABEL}=${runId}`, `${ROLE_LABEL}=etcd`] } });
+  const port = etcdContainer?.Ports.find((p) => p.PrivatePort === ETCD_CLIENT_PORT && p.PublicPort)?.PublicPort;
+  const endpoint = port ? `http://127.0.0.1:${port}` : undefined;
+  let registered: number | undefined;
+  let ready: number | undefined;
+  if (endpoint && etcdContainer?.State === 'running') {
+    const etcd = new Etcd3({ hosts: endpoint, dialTimeout: 2000 });
+    try {
+      const keys = runKeys(runId);
+      [registered, ready] = await Promise.all([etcd.getAll().prefix(keys.nodesPrefix).count(), etcd.getAll().prefix(keys.readyPrefix).count()]);
+    } finally {
+      etcd.close();
+    }
+  }
+  return {
+    runId,
+    ageSeconds: Math.round((Date.now() - created) / 1000),
+    nodes,
+    states,
+    memory: { totalBytes, perNodeBytes: nodes.length ? totalBytes / nodes.length : 0 },
+    etcd: { state: etcdContainer?.State ?? 'none (external or removed)', endpoint, registered, ready },
+  };
+}

@@ -1,0 +1,228 @@
+import type Docker from 'dockerode';
+import { PeerlabError } from '../errors.js';
+import { NODE_LABEL, ROLE_LABEL, RUN_LABEL } from '../docker/engine.js';
+import { forEachLimited } from '../util/concurrency.js';
+import type { ExecResult, NodeInfo, NodeSpec, NodeState, Runtime, StartProgress } from './types.js';
+
+export interface DockerRuntimeOptions {
+  readonly runId: string;
+  readonly image: string;
+  /** Per-node memory limit in bytes. */
+  readonly memoryLimit: number;
+  /** Host folders mounted read-only into every node: host path → container path. */
+  readonly mounts: Readonly<Record<string, string>>;
+  /** How many containers are created and started at once. */
+  readonly concurrency: number;
+}
+
+export const DEFAULT_NODE_MEMORY = 64 * 1024 * 1024;
+export const DEFAULT_START_CONCURRENCY = 8;
+/** A Linux bridge takes at most 1023 ports; one is the etcd container's. */
+export const MAX_NODES_PER_BRIDGE = 1022;
+
+export function networkName(runId: string): string {
+  return `peerlab-${runId}`;
+}
+
+export function nodeContainerName(runId: string, nodeId: string): string {
+  return `peerlab-${runId}-node-${nodeId}`;
+}
+
+/** Nodes as locked-down containers on one user-defined bridge network per run. */
+export class DockerRuntime implements Runtime {
+  readonly kind = 'docker' as const;
+
+  private constructor(
+    private readonly docker: Docker,
+    private readonly options: DockerRuntimeOptions,
+  ) {}
+
+  get runId(): string {
+    return this.options.runId;
+  }
+
+  get network(): string {
+    return networkName(this.options.runId);
+  }
+
+  /** Creates the run network; Docker picks a subnet that collides with no existing network. */
+  static async create(docker: Docker, options: DockerRuntimeOptions): Promise<DockerRuntime> {
+    const runtime = new DockerRuntime(docker, options);
+    await docker.createNetwork({
+      Name: runtime.network,
+      Driver: 'bridge',
+      CheckDuplicate: true,
+      Labels: { [RUN_LABEL]: options.runId },
+    });
+    return runtime;
+  }
+
+  /** Attaches to a run that is already up (for status and down). */
+  static attach(docker: Docker, runId: string): DockerRuntime {
+    return new DockerRuntime(docker, { runId, image: '', memoryLimit: 0, mounts: {}, concurrency: DEFAULT_START_CONCURRENCY });
+  }
+
+  async startNodes(nodes: readonly NodeSpec[], onProgress?: (progress: StartProgress) => void): Promise<void> {
+    let started = 0;
+    await forEachLimited(nodes, this.options.concurrency, async (node) => {
+      const container = await this.docker.createContainer(this.containerSpec(node));
+      await container.start();
+      started += 1;
+      onProgress?.({ started, total: nodes.length });
+    });
+  }
+
+  private containerSpec(node: NodeSpec): Docker.ContainerCreateOptions {
+    const { runId, image, memoryLimit, mounts } = this.options;
+    return {
+      name: nodeContainerName(runId, node.id),
+      Hostname: `node-${node.id}`,
+      Image: image,
+      Env: Object.entries(node.env).map(([key, value]) => `${key}=${value}`),
+      Labels: { [RUN_LABEL]: runId, [NODE_LABEL]: node.id, [ROLE_LABEL]: 'node' },
+      HostConfig: {
+        NetworkMode: this.network,
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges'],
+        ReadonlyRootfs: true,
+        Tmpfs: { '/tmp': 'rw,noexec,nosuid,size=16m' },
+        Memory: memoryLimit,
+        MemorySwap: memoryLimit,
+        PidsLimit: 64,
+        Binds: Object.entries(mounts).map(([hostPath, containerPath]) => `${hostPath}:${containerPath}:ro`),
+        LogConfig: { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '2' } },
+      },
+    };
+  }
+
+  private async containerOf(id: string): Promise<Docker.Container> {
+    const [found] = await this.docker.listContainers({
+      all: true,
+      filters: { label: [`${RUN_LABEL}=${this.runId}`, `${NODE_LABEL}=${id}`] },
+    });
+    if (!found) throw new PeerlabError(`run ${this.runId} has no node ${id}`, { hint: 'see `peerlab status` for its nodes' });
+    return this.docker.getContainer(found.Id);
+  }
+
+  async stopNode(id: string): Promise<void> {
+    await (await this.containerOf(id)).stop({ t: 2 });
+  }
+
+  async killNode(id: string): Promise<void> {
+    await (await this.containerOf(id)).kill();
+  }
+
+  async pauseNode(id: string): Promise<void> {
+    await (await this.containerOf(id)).pause();
+  }
+
+  async resumeNode(id: string): Promise<void> {
+    await (await this.containerOf(id)).unpause();
+  }
+
+  async listNodes(options: { memory?: boolean } = {}): Promise<NodeInfo[]> {
+    const containers = await this.docker.listContainers({
+      all: true,
+      filters: { label: [`${RUN_LABEL}=${this.runId}`, `${ROLE_LABEL}=node`] },
+    });
+    const memory = options.memory
+      ? await this.memoryByContainer(containers.filter((c) => c.State === 'running').map((c) => c.Id))
+      : new Map<string, number>();
+    return containers
+      .map((container) => ({
+        id: container.Labels[NODE_LABEL] ?? '?',
+        state: toNodeState(container.State),
+        address: container.NetworkSettings.Networks[this.network]?.IPAddress || undefined,
+        startedAt: new Date(container.Created * 1000),
+        memoryBytes: memory.get(container.Id),
+      }))
+      .sort((a, b) => Number(a.id) - Number(b.id) || a.id.localeCompare(b.id));
+  }
+
+  private async memoryByContainer(ids: string[]): Promise<Map<string, number>> {
+    const entries = await Promise.all(
+      ids.map(async (id) => {
+        const stats = (await this.docker.getContainer(id).stats({ stream: false })) as {
+          memory_stats?: { usage?: number; stats?: { inactive_file?: number } };
+        };
+        const usage = stats.memory_stats?.usage;
+        return [id, usage === undefined ? undefined : usage - (stats.memory_stats?.stats?.inactive_file ?? 0)] as const;
+      }),
+    );
+    return new Map(entries.filter((entry): entry is readonly [string, number] => entry[1] !== undefined));
+  }
+
+  async logTail(id: string, lines: number): Promise<string> {
+    const container = await this.containerOf(id);
+    const buffer = (await container.logs({ stdout: true, stderr: true, tail: lines })) as unknown as Buffer;
+    return demultiplex(buffer);
+  }
+
+  async exec(id: string, command: readonly string[]): Promise<ExecResult> {
+    const container = await this.containerOf(id);
+    const exec = await container.exec({ Cmd: [...command], AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({});
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    const { ExitCode } = await exec.inspect();
+    return { exitCode: ExitCode ?? -1, output: demultiplex(Buffer.concat(chunks)) };
+  }
+
+  async connectNode(id: string, network: string): Promise<void> {
+    const container = await this.containerOf(id);
+    await this.docker.getNetwork(network).connect({ Container: container.id });
+  }
+
+  async disconnectNode(id: string, network: string): Promise<void> {
+    const container = await this.containerOf(id);
+    await this.docker.getNetwork(network).disconnect({ Container: container.id, Force: true });
+  }
+
+  async destroy(): Promise<void> {
+    await removeRunObjects(this.docker, this.runId);
+  }
+}
+
+/** Removes every container and network labelled with the run (or with any run when `runId` is undefined). */
+export async function removeRunObjects(docker: Docker, runId: string | undefined): Promise<{ containers: number; networks: number }> {
+  const label = runId === undefined ? RUN_LABEL : `${RUN_LABEL}=${runId}`;
+  const containers = await docker.listContainers({ all: true, filters: { label: [label] } });
+  await forEachLimited(containers, DEFAULT_START_CONCURRENCY * 2, (c) => ignoreMissing(docker.getContainer(c.Id).remove({ force: true, v: true })));
+  const networks = await docker.listNetworks({ filters: { label: [label] } });
+  await forEachLimited(networks, 4, (n) => ignoreMissing(docker.getNetwork(n.Id).remove()));
+  return { containers: containers.length, networks: networks.length };
+}
+
+async function ignoreMissing(action: Promise<unknown>): Promise<void> {
+  try {
+    await action;
+  } catch (error) {
+    const status = (error as { statusCode?: number }).statusCode;
+    if (status !== 404 && status !== 409) throw error;
+  }
+}
+
+function toNodeState(state: string): NodeState {
+  switch (state) {
+    case 'created':
+    case 'running':
+    case 'paused':
+    case 'exited':
+    case 'dead':
+      return state;
+    default:
+      return 'missing';
+  }
+}
+
+/** Docker multiplexes stdout and stderr of a non-TTY container into 8-byte-headed frames. */
+function demultiplex(buffer: Buffer): string {
+  const parts: string[] = [];
+  let offset = 0;
+  while (offset + 8 <= buffer.length) {
+    const size = buffer.readUInt32BE(offset + 4);
+    parts.push(buffer.subarray(offset + 8, offset + 8 + size).toString('utf8'));
+    offset += 8 + size;
+  }
+  return parts.join('');
+}
