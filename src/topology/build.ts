@@ -1,0 +1,15 @@
+import { UndirectedGraph } from 'graphology';
+import type { EdgeAttributes, NodeAttributes, Topology, TopologyDraft } from './types.js';
+
+/**
+ * The graphology graph of a draft. Edge keys are given ("0".."E-1") rather than left to graphology,
+ * whose generated keys differ between runs and would make exports of the same seed differ.
+ */
+export function buildTopology(draft: TopologyDraft, weights: readonly number[]): Topology {
+  const graph = new UndirectedGraph<NodeAttributes, EdgeAttributes>({ allowSelfLoops: false });
+  draft.nodes.forEach((attributes, index) => graph.addNode(String(index), { ...attributes }));
+  draft.edges.forEach((edge, index) =>
+    graph.addEdgeWithKey(String(index), String(edge.source), String(edge.target), { weight: weights[index]! }),
+  );
+  return graph;
+}
