@@ -8,7 +8,7 @@ export const deploymentFlags = {
     description: 'a generator spec (ba:n=100,m=2, er:n=50,p=0.1, ring:n=20, ...) or a GraphML, GML, JSON or edge-list file',
   }),
   seed: Flags.integer({ char: 's', default: 1, description: 'seed of every random choice: topology, weights, algorithm' }),
-  weights: Flags.string({ default: 'unique', description: 'edge weights: unique, uniform:a..b, geo or attr:NAME' }),
+  weights: Flags.string({ description: "edge weights: unique, uniform:a..b, geo or attr:NAME (default: the file's weight attribute, else unique)" }),
   'allow-disconnected': Flags.boolean({ default: false, description: 'accept a topology with more than one component' }),
   param: Flags.string({ char: 'p', multiple: true, default: [], description: 'an algorithm parameter, name=value (repeatable)' }),
   runtime: Flags.string({ default: 'docker', options: ['docker'], description: 'where nodes run' }),

@@ -76,6 +76,7 @@ export class AlgorithmHost {
     await this.guard(async () => {
       await this.algorithm.init?.(this.node);
     });
+    if (this.failed) return;
     this.started = true;
     if (this.algorithm.run) void this.guard(() => this.algorithm.run!(this.node));
     this.dispatch();

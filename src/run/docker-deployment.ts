@@ -8,10 +8,10 @@ import { ensureEtcdImage } from '../image/etcd.js';
 import { ensureNodeImage } from '../image/node.js';
 import { buildAgentBundle } from '../node/bundle.js';
 import { identityEnv, NODE_PORT } from '../node/identity.js';
-import type { NeighbourEntry, RunConfig } from '../coordination/protocol.js';
+import type { RunConfig } from '../coordination/protocol.js';
 import { startEtcdContainer } from '../etcd/server.js';
 import { DockerRuntime, MAX_NODES_PER_BRIDGE, networkName, nodeContainerName } from '../runtime/docker.js';
-import type { Topology } from '../topology/index.js';
+import { neighboursOf, type Topology } from '../topology/index.js';
 import { RunController, type NodeStartup } from './controller.js';
 
 export interface DeploymentOptions {
@@ -101,7 +101,7 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
       await controller.deleteRunKeys();
       etcd.close();
     }, 'first');
-    await controller.publish(options.config, neighbourLists(graph));
+    await controller.publish(options.config, new Map(nodeIds.map((id) => [id, neighboursOf(graph, id)])));
     const etcdMs = Date.now() - began;
 
     stage('starting');
@@ -142,19 +142,6 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
     await cleanup.run();
     throw error;
   }
-}
-
-/** Per node, its neighbours with weights, sorted by id: all a node learns about the topology. */
-export function neighbourLists(graph: Topology): Map<string, NeighbourEntry[]> {
-  const lists = new Map<string, NeighbourEntry[]>();
-  for (const id of graph.nodes()) {
-    const entries = graph.mapEdges(id, (_edge, attributes, source, target) => ({
-      id: source === id ? target : source,
-      weight: attributes.weight,
-    }));
-    lists.set(id, entries.sort((a, b) => Number(a.id) - Number(b.id)));
-  }
-  return lists;
 }
 
 /** A node container that exited before the run ended is a crash: name it and show its last lines. */

@@ -18,7 +18,7 @@ export interface RunRequest {
   readonly params: readonly string[];
   readonly topology: string;
   readonly seed: number;
-  readonly weights: string;
+  readonly weights?: string;
   readonly allowDisconnected: boolean;
   readonly timeoutMs: number;
   readonly resultsRoot: string;
@@ -138,7 +138,7 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
       topology: {
         spec: topology.spec,
         seed: request.seed,
-        weights: request.weights,
+        weights: request.weights ?? 'default',
         nodes: graph.order,
         edges: graph.size,
         notes: topology.notes,

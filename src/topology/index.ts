@@ -7,6 +7,7 @@ import type { LoadedTopology, Topology, TopologyOptions } from './types.js';
 
 export type { EdgeAttributes, LoadedTopology, NodeAttributes, Topology, TopologyOptions, TopologyStats } from './types.js';
 export { describeTopology } from './stats.js';
+export { neighboursOf, type NeighbourEdge } from './neighbours.js';
 
 /**
  * A generator spec (`ring:n=10`, `ba:n=100,m=2`, …) or a topology file, as a simple connected

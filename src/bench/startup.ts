@@ -1,0 +1,147 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import type Docker from 'dockerode';
+import { connectDocker, RUN_LABEL } from '../docker/engine.js';
+import { bringUp } from '../run/run.js';
+import { removeRunObjects } from '../runtime/docker.js';
+import { newRunId } from '../run/run-id.js';
+
+const run = promisify(execFile);
+
+/** One N of `peerlab bench startup`. All times in ms; the schema is documented in the README. */
+export interface StartupSample {
+  readonly nodes: number;
+  readonly edges: number;
+  readonly peerlab: {
+    /** From the call until every node is registered and has connected its neighbour channels. */
+    readonly allConnectedMs: number;
+    readonly containersStartedMs: number;
+    readonly imagesMs: number;
+    /** Per node, from process start to registered / to all channels connected. */
+    readonly registeredMs: Percentiles;
+    readonly connectedMs: Percentiles;
+    readonly teardownMs: number;
+  };
+  readonly baseline: {
+    /** N sequential `docker run -d` of the same image (idle process), on a network of its own. */
+    readonly dockerRunMs: number;
+    readonly teardownMs: number;
+  };
+  /** peerlab's allConnectedMs over the baseline's dockerRunMs: the issue's target is ≤ 1.25. */
+  readonly ratio: number;
+  readonly memory: {
+    /** Fall of the host's MemAvailable while the nodes idle, per node: includes the engine's per-container cost. */
+    readonly hostBytesPerNode: number;
+    /** The containers' own cgroup memory, per node. */
+    readonly cgroupBytesPerNode: number;
+  };
+}
+
+export interface Percentiles {
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+export async function benchStartup(options: {
+  nodes: number;
+  model: (n: number) => string;
+  seed: number;
+  onProgress?: (line: string) => void;
+}): Promise<StartupSample> {
+  const docker = await connectDocker();
+  const say = options.onProgress ?? (() => {});
+  const topology = options.model(options.nodes);
+
+  await settle();
+  const memoryBefore = await memAvailable();
+  say(`peerlab up ${topology}`);
+  const began = Date.now();
+  const up = await bringUp({
+    algorithm: 'flood',
+    params: [],
+    topology,
+    seed: options.seed,
+    allowDisconnected: false,
+    timeoutMs: 0,
+    resultsRoot: '',
+  });
+  const allConnectedMs = Date.now() - began;
+  const { deployment } = up;
+  let teardownMs: number;
+  let memory: StartupSample['memory'];
+  try {
+    await settle();
+    const memoryAfter = await memAvailable();
+    const nodes = await deployment.runtime.listNodes({ memory: true });
+    const cgroupBytes = nodes.reduce((total, node) => total + (node.memoryBytes ?? 0), 0);
+    memory = {
+      hostBytesPerNode: Math.max(0, memoryBefore - memoryAfter) / options.nodes,
+      cgroupBytesPerNode: cgroupBytes / options.nodes,
+    };
+  } finally {
+    const teardownBegan = Date.now();
+    await deployment.tearDown();
+    teardownMs = Date.now() - teardownBegan;
+  }
+  const startup = [...deployment.startup.values()];
+
+  say(`baseline: ${options.nodes} × docker run -d`);
+  const baseline = await dockerRunBaseline(docker, deployment.image.node, options.nodes);
+
+  return {
+    nodes: options.nodes,
+    edges: up.topology.graph.size,
+    peerlab: {
+      allConnectedMs,
+      containersStartedMs: deployment.timings.containersStartedMs,
+      imagesMs: deployment.timings.imagesMs,
+      registeredMs: percentiles(startup.map((s) => s.registeredMs)),
+      connectedMs: percentiles(startup.map((s) => s.connectedMs)),
+      teardownMs,
+    },
+    baseline,
+    ratio: allConnectedMs / baseline.dockerRunMs,
+    memory,
+  };
+}
+
+/** What a user would script by hand: one `docker run -d` after another, each container idling. */
+async function dockerRunBaseline(docker: Docker, image: string, count: number): Promise<StartupSample['baseline']> {
+  const runId = newRunId('bench-baseline');
+  const network = `peerlab-${runId}`;
+  await run('docker', ['network', 'create', '--label', `${RUN_LABEL}=${runId}`, network]);
+  try {
+    const began = Date.now();
+    for (let i = 0; i < count; i++) {
+      await run('docker', [
+        'run', '-d', '--network', network, '--label', `${RUN_LABEL}=${runId}`,
+        '--entrypoint', 'node', image, '-e', 'setInterval(() => {}, 1 << 30)',
+      ]);
+    }
+    const dockerRunMs = Date.now() - began;
+    const teardownBegan = Date.now();
+    await removeRunObjects(docker, runId);
+    return { dockerRunMs, teardownMs: Date.now() - teardownBegan };
+  } finally {
+    await removeRunObjects(docker, runId);
+  }
+}
+
+function percentiles(values: number[]): Percentiles {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0 };
+}
+
+async function memAvailable(): Promise<number> {
+  const meminfo = await readFile('/proc/meminfo', 'utf8');
+  const kib = Number(/MemAvailable:\s+(\d+)/.exec(meminfo)?.[1]);
+  return kib * 1024;
+}
+
+/** Lets start-up garbage settle so the memory reading is of idle nodes. */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 3000));
+}

@@ -1,0 +1,26 @@
+/** The deterministic in-process simulator: see simulation.ts for how it works. */
+export { simulate } from './simulate.js';
+export { Simulation, LOG_TAIL_LINES, PROGRESS_EVERY, type SimNodeState } from './simulation.js';
+export { SimRuntime } from './runtime.js';
+export {
+  DEFAULT_DELAY_SPEC,
+  constantDelay,
+  defaultDelay,
+  exponentialDelay,
+  parseDelay,
+  uniformDelay,
+  weightDelay,
+  type DelayContext,
+  type DelayModel,
+} from './delay.js';
+export { EventQueue, type QueuedEvent } from './event-queue.js';
+export { SimBarriers, SimStore, type Wake } from './store.js';
+export {
+  DEFAULT_MAX_EVENTS,
+  DEFAULT_SIM_TIMEOUT_MS,
+  type EndReason,
+  type SimulationOptions,
+  type SimulationOutcome,
+  type SimulationProgress,
+  type TraceEvent,
+} from './types.js';

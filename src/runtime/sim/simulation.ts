@@ -1,0 +1,564 @@
+/**
+ * The discrete-event simulation of one run: every node is an AlgorithmHost in this process (the same host the
+ * Docker node agent uses, so an algorithm sees the same SDK semantics), wired to a virtual clock, a seeded
+ * delay model and in-memory coordination services instead of gRPC and etcd.
+ *
+ * Determinism. Everything that happens is an event in one (time, sequence)-ordered queue: node starts,
+ * message deliveries, timers, store-watch and barrier wake-ups, control actions. After each event the loop
+ * awaits a process.nextTick (now and then a setImmediate), and Node runs every pending microtask before either, including ones
+ * queued by microtasks, so all the async work the event set off (AlgorithmHost's dispatch loop, the
+ * algorithm's awaits, store calls) has finished, at the event's virtual time, before the next event starts.
+ * No real clock and no I/O reach the simulation, so the same graph, algorithm, params and seed give
+ * bit-identical outcomes and traces in any process. (An algorithm that reads Date.now() or uses real timers
+ * breaks this; one that loops on microtasks forever hangs the process, as it would hang a node.)
+ */
+import type { Algorithm, Json } from '../../sdk/types.js';
+import type { NodeReport } from '../../coordination/protocol.js';
+import { PeerlabError } from '../../errors.js';
+import { AlgorithmHost, type HostEnvironment } from '../../host/algorithm-host.js';
+import { neighboursOf, type Topology } from '../../topology/index.js';
+import { createRandom, type Random } from '../../util/random.js';
+import type { NodeState } from '../types.js';
+import { defaultDelay, type DelayContext, type DelayModel } from './delay.js';
+import { EventQueue } from './event-queue.js';
+import { SimBarriers, SimStore } from './store.js';
+import {
+  DEFAULT_MAX_EVENTS,
+  DEFAULT_SIM_TIMEOUT_MS,
+  type EndReason,
+  type SimulationOptions,
+  type SimulationOutcome,
+  type TraceEvent,
+} from './types.js';
+
+/** How many log lines per node the simulator keeps for `logTail`. */
+export const LOG_TAIL_LINES = 100;
+export const PROGRESS_EVERY = 16_384;
+
+/** created: not started yet; paused: events held; exited (stopped) and dead (killed): events dropped. */
+export type SimNodeState = Extract<NodeState, 'created' | 'running' | 'paused' | 'exited' | 'dead'>;
+
+interface SimNode {
+  readonly id: string;
+  readonly host: AlgorithmHost;
+  state: SimNodeState;
+  /** Events that arrived while the node was created or paused, in arrival order. */
+  held: SimEvent[] | undefined;
+  /** Per outgoing edge, the latest delivery time handed out (for FIFO). */
+  lastDelivery: Map<string, number> | undefined;
+  delayRandom: Random | undefined;
+  logLines: string[] | undefined;
+}
+
+type SimEvent =
+  | { readonly kind: 'start'; readonly node: SimNode }
+  | { readonly kind: 'deliver'; readonly node: SimNode; readonly from: string; readonly encoded: string; readonly id: number }
+  | { readonly kind: 'timer'; readonly node: SimNode; readonly callback: () => void; cancelled: boolean }
+  | { readonly kind: 'wake'; readonly node: SimNode; readonly action: () => void }
+  | { readonly kind: 'control'; readonly action: () => void };
+
+type Phase = 'idle' | 'running' | 'finished';
+
+/**
+ * Let every microtask queued so far, and every one those queue, run to completion. Node drains the whole
+ * promise-job queue before it runs the next process.nextTick callback, and before any macrotask, so both
+ * are exact. nextTick is the cheap one; every YIELD_EVERY events a setImmediate lets the event loop turn, so
+ * signals, timers and I/O of the host process (Ctrl-C, progress output, test runners) are not starved.
+ */
+const YIELD_EVERY = 1024;
+const drainByTick = (): Promise<void> => new Promise((resolve) => process.nextTick(resolve));
+const drainByTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+export class Simulation {
+  readonly size: number;
+  private readonly graph: Topology;
+  private readonly seed: number;
+  private readonly delay: DelayModel;
+  private readonly fifo: boolean;
+  private readonly timeoutMs: number;
+  private readonly maxEvents: number;
+  private readonly trace: ((event: TraceEvent) => void) | undefined;
+  private readonly logSink: SimulationOptions['log'];
+  private readonly progress: SimulationOptions['progress'];
+
+  private readonly queue = new EventQueue<SimEvent>();
+  private readonly nodes = new Map<string, SimNode>();
+  /** Graph order. */
+  private readonly order: SimNode[] = [];
+  private readonly store: SimStore;
+  private readonly barriers: SimBarriers;
+  private readonly results = new Map<string, Json>();
+
+  private clock = 0;
+  private events = 0;
+  private messages = 0;
+  private phase: Phase = 'idle';
+  private destroyed = false;
+  private failure: SimulationOutcome['failure'];
+  /** An error of the simulator or its plug-ins (delay model, trace sink, control action): run() rejects with it. */
+  private fatal: Error | undefined;
+
+  constructor(options: SimulationOptions) {
+    this.graph = options.graph;
+    this.seed = options.seed;
+    this.delay = options.delay ?? defaultDelay();
+    this.fifo = options.fifo ?? true;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_SIM_TIMEOUT_MS;
+    this.maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
+    this.trace = options.trace;
+    this.logSink = options.log;
+    this.progress = options.progress;
+    if (!(this.timeoutMs > 0) || !Number.isFinite(this.timeoutMs)) {
+      throw new PeerlabError(`the simulation timeout must be a positive number of virtual ms, got ${this.timeoutMs}`, {
+        hint: 'pass --timeout in milliseconds',
+      });
+    }
+    if (!Number.isInteger(this.maxEvents) || this.maxEvents <= 0) {
+      throw new PeerlabError(`the event cap must be a positive integer, got ${this.maxEvents}`, { hint: 'pass a positive --max-events' });
+    }
+
+    const wake = (nodeId: string, action: () => void): void => {
+      const node = this.nodes.get(nodeId);
+      if (node) this.queue.push(this.clock, { kind: 'wake', node, action });
+    };
+    this.store = new SimStore(wake);
+    this.size = this.graph.order;
+    this.barriers = new SimBarriers(this.size, wake, (name) => this.emit({ type: 'barrier', time: this.clock, name }));
+
+    const algorithm = options.algorithm;
+    checkParams(algorithm, options.params);
+    for (const id of this.graph.nodes()) {
+      const node = this.createNode(id, algorithm, options);
+      this.nodes.set(id, node);
+      this.order.push(node);
+    }
+  }
+
+  /** The virtual clock, in ms since the run started. */
+  get now(): number {
+    return this.clock;
+  }
+
+  get finished(): boolean {
+    return this.phase === 'finished';
+  }
+
+  nodeIds(): string[] {
+    return this.order.map((node) => node.id);
+  }
+
+  nodeState(id: string): SimNodeState {
+    return this.node(id).state;
+  }
+
+  /** The last `lines` lines node `id` logged. */
+  logTail(id: string, lines: number): string {
+    const logged = this.node(id).logLines ?? [];
+    return logged.slice(Math.max(0, logged.length - lines)).join('\n');
+  }
+
+  /** Starts every node not started yet, in graph order, at the current virtual time (what simulate() does). */
+  startAll(): void {
+    for (const node of this.order) if (node.state === 'created') this.startNode(node.id);
+  }
+
+  /** Starts a created node now: it runs init, then receives what was sent to it meanwhile. */
+  startNode(id: string): void {
+    const node = this.node(id);
+    if (node.state !== 'created') {
+      throw new PeerlabError(`node ${id} cannot be started: it is ${node.state}`, {
+        hint: 'the simulator starts each node once; restarting a stopped node is not supported yet',
+      });
+    }
+    node.state = 'running';
+    this.queue.push(this.clock, { kind: 'start', node });
+    this.release(node);
+  }
+
+  /** Stops a node for good (as `docker stop`): messages to it, its timers and wake-ups are lost from now on. */
+  stopNode(id: string): void {
+    this.drop(this.node(id), 'exited');
+  }
+
+  /** Kills a node (as `docker kill`); in the simulator the same as stopping it. */
+  killNode(id: string): void {
+    this.drop(this.node(id), 'dead');
+  }
+
+  /** Freezes a node: its deliveries, timers and wake-ups are held, in order, until it is resumed. */
+  pauseNode(id: string): void {
+    const node = this.node(id);
+    if (node.state !== 'running') throw new PeerlabError(`node ${id} cannot be paused: it is ${node.state}`);
+    node.state = 'paused';
+    this.emit({ type: 'control', time: this.clock, action: 'pause', node: id });
+  }
+
+  /** Releases a paused node's held events at the current virtual time, in the order they arrived. */
+  resumeNode(id: string): void {
+    const node = this.node(id);
+    if (node.state !== 'paused') throw new PeerlabError(`node ${id} cannot be resumed: it is ${node.state}`);
+    node.state = 'running';
+    this.emit({ type: 'control', time: this.clock, action: 'resume', node: id });
+    this.release(node);
+  }
+
+  /**
+   * Runs `action` as an event at virtual time `timeMs` (not before now): how faults and churn are injected
+   * deterministically. An exception in it aborts the run (run() rejects with it).
+   */
+  at(timeMs: number, action: () => void): void {
+    if (this.phase === 'finished') throw new PeerlabError('the simulation has finished');
+    if (Number.isNaN(timeMs)) throw new RangeError('Simulation.at() needs a time, got NaN');
+    this.queue.push(Math.max(timeMs, this.clock), { kind: 'control', action });
+  }
+
+  /** Runs `action` as an event `ms` virtual ms from now. */
+  after(ms: number, action: () => void): void {
+    this.at(this.clock + Math.max(0, ms), action);
+  }
+
+  /** Ends the run (a running run() resolves with endReason 'destroyed') and drops every node and key. */
+  destroy(): void {
+    this.destroyed = true;
+    for (const node of this.order) {
+      if (node.state !== 'exited' && node.state !== 'dead') node.state = 'exited';
+      node.held = undefined;
+    }
+    this.queue.clear();
+    this.store.clear();
+    this.barriers.clear();
+    if (this.phase === 'idle') this.phase = 'finished';
+  }
+
+  get isDestroyed(): boolean {
+    return this.destroyed;
+  }
+
+  /**
+   * Runs events until every node has a result, a node fails, the virtual timeout or the event cap is reached,
+   * or nothing is left to happen. Nodes must have been started (startAll, or SimRuntime.startNodes).
+   */
+  async run(): Promise<SimulationOutcome> {
+    if (this.phase !== 'idle') throw new PeerlabError('a Simulation runs only once');
+    this.phase = 'running';
+    const began = performance.now();
+    let reason: EndReason;
+    for (;;) {
+      if (this.fatal) {
+        this.phase = 'finished';
+        this.queue.clear();
+        throw this.fatal;
+      }
+      if (this.destroyed) {
+        reason = 'destroyed';
+        break;
+      }
+      if (this.failure) {
+        reason = 'failure';
+        break;
+      }
+      if (this.results.size === this.size) {
+        reason = 'complete';
+        break;
+      }
+      const next = this.queue.peek();
+      if (next === undefined) {
+        reason = 'stalled';
+        break;
+      }
+      if (next.time > this.timeoutMs) {
+        this.clock = this.timeoutMs;
+        reason = 'timeout';
+        break;
+      }
+      if (this.events >= this.maxEvents) {
+        reason = 'event-cap';
+        break;
+      }
+      this.queue.pop();
+      this.clock = next.time;
+      if (this.process(next.value)) {
+        this.events += 1;
+        await (this.events % YIELD_EVERY === 0 ? drainByTurn() : drainByTick());
+        if (this.progress && this.events % PROGRESS_EVERY === 0) this.reportProgress();
+      }
+    }
+    this.phase = 'finished';
+    this.queue.clear();
+    this.reportProgress();
+    return {
+      results: this.results,
+      reports: this.collectReports(),
+      missing: this.order.filter((node) => !this.results.has(node.id)).map((node) => node.id),
+      timedOut: reason === 'timeout' || reason === 'event-cap' || reason === 'stalled',
+      endReason: reason,
+      failure: this.failure,
+      virtualTimeMs: this.clock,
+      wallMs: performance.now() - began,
+      events: this.events,
+      messages: this.messages,
+    };
+  }
+
+  private process(event: SimEvent): boolean {
+    if (event.kind === 'control') {
+      try {
+        event.action();
+      } catch (error) {
+        this.abort(error);
+      }
+      return true;
+    }
+    const node = event.node;
+    switch (node.state) {
+      case 'exited':
+      case 'dead':
+        if (event.kind === 'deliver') {
+          this.emit({ type: 'drop', time: this.clock, id: event.id, from: event.from, to: node.id, reason: `node ${node.state}` });
+        }
+        return false;
+      case 'created':
+      case 'paused':
+        (node.held ??= []).push(event);
+        return false;
+      case 'running':
+        break;
+    }
+    try {
+      switch (event.kind) {
+        case 'start':
+          this.emit({ type: 'start', time: this.clock, node: node.id });
+          void node.host.start();
+          return true;
+        case 'deliver':
+          this.emit({ type: 'deliver', time: this.clock, id: event.id, from: event.from, to: node.id });
+          node.host.deliver(event.from, event.encoded);
+          return true;
+        case 'timer':
+          if (event.cancelled) return false;
+          this.emit({ type: 'timer', time: this.clock, node: node.id });
+          event.callback();
+          return true;
+        case 'wake':
+          event.action();
+          return true;
+      }
+    } catch (error) {
+      // As in the node agent: a delivery the host refuses fails the receiving node.
+      this.recordFailure(node, asError(error));
+      return true;
+    }
+  }
+
+  private createNode(id: string, algorithm: Algorithm, options: SimulationOptions): SimNode {
+    const neighbours = neighboursOf(this.graph, id);
+    // Bound below, before the host can call back: the host's constructor runs only the `state` factory.
+    let self!: SimNode;
+    const env: HostEnvironment = {
+      transmit: (to, encoded) => this.transmit(self, to, encoded),
+      now: () => this.clock,
+      setTimer: (ms, callback) => this.setTimer(self, ms, callback),
+      barrier: (name) => (isUp(self) ? this.barriers.arrive(name, id) : never()),
+      store: this.store.forNode(id),
+      log: (line) => this.log(self, line),
+      onResult: (value) => this.recordResult(self, value),
+      onFailure: (error) => this.recordFailure(self, error),
+    };
+    // Parsed per node, as each node agent parses the run config: no node shares another's params object.
+    const params = algorithm.params ? algorithm.params.parse(options.params) : {};
+    const host = new AlgorithmHost(
+      algorithm,
+      { id, neighbours, size: this.graph.order, params, seed: options.seed, maxPayloadBytes: options.maxPayloadBytes },
+      env,
+    );
+    self = { id, host, state: 'created', held: undefined, lastDelivery: undefined, delayRandom: undefined, logLines: undefined };
+    return self;
+  }
+
+  private transmit(sender: SimNode, to: string, encoded: string): void {
+    if (this.phase === 'finished' || !isUp(sender)) return;
+    const target = this.nodes.get(to);
+    if (!target) throw new PeerlabError(`node ${sender.id} sent to ${to}, which is not in the run`);
+    const random = (sender.delayRandom ??= createRandom(this.seed, 'sim-delay', sender.id));
+    let delay: number;
+    try {
+      delay = this.delay.delay(new MessageContext(this.graph, sender.id, to, this.clock, encoded, random));
+    } catch (error) {
+      this.abort(error);
+      return;
+    }
+    if (!(delay >= 0) || delay === Infinity) {
+      this.abort(new PeerlabError(`delay model ${this.delay.spec} gave ${delay} ms for a message ${sender.id} → ${to}`, {
+        hint: 'a delay must be a finite number of virtual ms ≥ 0',
+      }));
+      return;
+    }
+    let deliverAt = this.clock + delay;
+    if (this.fifo) {
+      const lastDelivery = (sender.lastDelivery ??= new Map());
+      const last = lastDelivery.get(to);
+      if (last !== undefined && last > deliverAt) deliverAt = last;
+      lastDelivery.set(to, deliverAt);
+    }
+    const id = this.messages++;
+    this.queue.push(deliverAt, { kind: 'deliver', node: target, from: sender.id, encoded, id });
+    if (this.trace) {
+      const bytes = Buffer.byteLength(encoded);
+      this.emit({ type: 'send', time: this.clock, id, from: sender.id, to, deliverAt, bytes, payload: JSON.parse(encoded) as Json });
+    }
+  }
+
+  private setTimer(node: SimNode, ms: number, callback: () => void): () => void {
+    if (this.phase === 'finished' || !isUp(node)) return () => {};
+    // As setTimeout does, a negative or NaN delay means "as soon as possible": here, later at this instant.
+    const wait = ms > 0 ? ms : 0;
+    const event: SimEvent & { kind: 'timer' } = { kind: 'timer', node, callback, cancelled: false };
+    this.queue.push(this.clock + wait, event);
+    return () => {
+      event.cancelled = true;
+    };
+  }
+
+  private log(node: SimNode, line: string): void {
+    if (!isUp(node)) return;
+    const lines = (node.logLines ??= []);
+    lines.push(line);
+    if (lines.length > LOG_TAIL_LINES) lines.splice(0, lines.length - LOG_TAIL_LINES);
+    this.emit({ type: 'log', time: this.clock, node: node.id, line });
+    try {
+      this.logSink?.(node.id, line, this.clock);
+    } catch (error) {
+      this.abort(error);
+    }
+  }
+
+  private recordResult(node: SimNode, value: Json): void {
+    if (this.phase === 'finished' || !isUp(node)) return;
+    // Copied as the agent's JSON round trip through etcd would: later changes to the object do not count.
+    const copy = JSON.parse(JSON.stringify(value)) as Json;
+    this.results.set(node.id, copy);
+    this.emit({ type: 'result', time: this.clock, node: node.id, value: copy });
+  }
+
+  private recordFailure(node: SimNode, error: Error): void {
+    if (this.failure || this.phase === 'finished' || !isUp(node)) return;
+    this.failure = { nodeId: node.id, message: error.message, stack: error.stack };
+    this.emit({ type: 'failure', time: this.clock, node: node.id, message: error.message });
+  }
+
+  private drop(node: SimNode, state: 'exited' | 'dead'): void {
+    if (node.state === 'exited' || node.state === 'dead') return;
+    node.state = state;
+    this.emit({ type: 'control', time: this.clock, action: state === 'dead' ? 'kill' : 'stop', node: node.id });
+    for (const event of node.held ?? []) {
+      if (event.kind === 'deliver') {
+        this.emit({ type: 'drop', time: this.clock, id: event.id, from: event.from, to: node.id, reason: `node ${state}` });
+      }
+    }
+    node.held = undefined;
+  }
+
+  private release(node: SimNode): void {
+    const held = node.held;
+    node.held = undefined;
+    for (const event of held ?? []) this.queue.push(this.clock, event);
+  }
+
+  private collectReports(): Map<string, NodeReport> {
+    const reports = new Map<string, NodeReport>();
+    for (const node of this.order) {
+      if (node.state !== 'running' && node.state !== 'paused') continue;
+      const { host } = node;
+      reports.set(node.id, {
+        metrics: { ...host.metrics },
+        sent: copyCounts(host.sent),
+        received: copyCounts(host.received),
+        startup: { registeredMs: 0, connectedMs: 0 },
+      });
+    }
+    return reports;
+  }
+
+  private reportProgress(): void {
+    if (!this.progress) return;
+    try {
+      this.progress({
+        virtualTimeMs: this.clock,
+        events: this.events,
+        messages: this.messages,
+        results: this.results.size,
+        size: this.size,
+      });
+    } catch (error) {
+      this.abort(error);
+    }
+  }
+
+  private emit(event: TraceEvent): void {
+    if (!this.trace) return;
+    try {
+      this.trace(event);
+    } catch (error) {
+      this.abort(error);
+    }
+  }
+
+  /** A simulator-side error: recorded, so it is not blamed on the node whose call happened to reach it. */
+  private abort(error: unknown): void {
+    this.fatal ??= asError(error);
+  }
+
+  private node(id: string): SimNode {
+    const node = this.nodes.get(id);
+    if (!node) throw new PeerlabError(`there is no node ${id} in this run`, { hint: `node ids are 0..${this.size - 1}` });
+    return node;
+  }
+}
+
+/** What a delay model sees of a message; weight and size are looked up only if the model asks. */
+class MessageContext implements DelayContext {
+  constructor(
+    private readonly graph: Topology,
+    readonly from: string,
+    readonly to: string,
+    readonly now: number,
+    readonly payload: string,
+    readonly random: Random,
+  ) {}
+
+  get weight(): number {
+    return this.graph.getEdgeAttribute(this.from, this.to, 'weight');
+  }
+
+  get bytes(): number {
+    return Buffer.byteLength(this.payload);
+  }
+}
+
+function checkParams(algorithm: Algorithm, params: Json): void {
+  if (!algorithm.params) return;
+  const parsed = algorithm.params.safeParse(params);
+  if (parsed.success) return;
+  const issue = parsed.error.issues[0];
+  throw new PeerlabError(`parameters of ${algorithm.name}: ${issue ? `${issue.path.join('.') || '(all)'}: ${issue.message}` : 'invalid'}`, {
+    hint: `see the params schema of ${algorithm.name}`,
+  });
+}
+
+function isUp(node: SimNode): boolean {
+  return node.state === 'running' || node.state === 'paused';
+}
+
+function copyCounts(counts: ReadonlyMap<string, { messages: number; bytes: number }>): NodeReport['sent'] {
+  const copy: NodeReport['sent'] = {};
+  for (const [id, { messages, bytes }] of counts) copy[id] = { messages, bytes };
+  return copy;
+}
+
+function never(): Promise<never> {
+  return new Promise(() => {});
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

@@ -1,0 +1,117 @@
+/**
+ * The simulator's coordination services: the run's shared key-value store and its barriers, in memory, with
+ * the semantics of their etcd counterparts (coordination/etcd.ts and the run controller). Reads and writes
+ * take no virtual time; a watch that fires (a waited-for key appears or goes, a barrier opens) does not
+ * resolve on the spot but through `wake`, which the simulation turns into an event addressed to the waiting
+ * node, so the waiter runs in its own turn and not at all if that node is paused or gone.
+ */
+import type { SharedStore } from '../../sdk/types.js';
+
+/** Runs `action` for node `nodeId` as a simulation event at the current virtual time. */
+export type Wake = (nodeId: string, action: () => void) => void;
+
+interface Waiter<T> {
+  readonly nodeId: string;
+  readonly resolve: (value: T) => void;
+}
+
+export class SimStore {
+  private readonly values = new Map<string, string>();
+  private readonly putWaiters = new Map<string, Array<Waiter<string>>>();
+  private readonly deleteWaiters = new Map<string, Array<Waiter<void>>>();
+
+  constructor(private readonly wake: Wake) {}
+
+  /** The store as node `nodeId` sees it (the same keys for every node; the id only routes wake-ups). */
+  forNode(nodeId: string): SharedStore {
+    return {
+      get: async (key) => this.values.get(key),
+      put: async (key, value) => this.put(key, value),
+      delete: async (key) => this.delete(key),
+      waitFor: (key) => {
+        const value = this.values.get(key);
+        if (value !== undefined) return Promise.resolve(value);
+        return new Promise((resolve) => addWaiter(this.putWaiters, key, { nodeId, resolve }));
+      },
+      waitForDelete: (key) => {
+        if (!this.values.has(key)) return Promise.resolve();
+        return new Promise((resolve) => addWaiter(this.deleteWaiters, key, { nodeId, resolve }));
+      },
+    };
+  }
+
+  /** Like an etcd put: every put, even of an unchanged value, fires the key's watchers. */
+  put(key: string, value: string): void {
+    const text = String(value);
+    this.values.set(key, text);
+    for (const waiter of takeWaiters(this.putWaiters, key)) this.wake(waiter.nodeId, () => waiter.resolve(text));
+  }
+
+  /** Like an etcd delete: only deleting a key that exists fires its watchers. */
+  delete(key: string): void {
+    if (!this.values.delete(key)) return;
+    for (const waiter of takeWaiters(this.deleteWaiters, key)) this.wake(waiter.nodeId, () => waiter.resolve());
+  }
+
+  clear(): void {
+    this.values.clear();
+    this.putWaiters.clear();
+    this.deleteWaiters.clear();
+  }
+}
+
+/**
+ * Barriers as the run controller serves them: a barrier named X opens once every node of the run has
+ * arrived at X, and stays open (a node arriving later passes at once).
+ */
+export class SimBarriers {
+  private readonly arrivals = new Map<string, { nodes: Set<string>; waiters: Array<Waiter<void>> }>();
+  private readonly open = new Set<string>();
+
+  /**
+   * @param size every node of the run, started or not, alive or not: as with the controller, a barrier that
+   *   a stopped node never reaches never opens.
+   */
+  constructor(
+    private readonly size: number,
+    private readonly wake: Wake,
+    private readonly onOpen: (name: string) => void = () => {},
+  ) {}
+
+  arrive(name: string, nodeId: string): Promise<void> {
+    if (this.open.has(name)) return Promise.resolve();
+    let barrier = this.arrivals.get(name);
+    if (!barrier) {
+      barrier = { nodes: new Set(), waiters: [] };
+      this.arrivals.set(name, barrier);
+    }
+    const { nodes, waiters } = barrier;
+    const arrived = new Promise<void>((resolve) => waiters.push({ nodeId, resolve }));
+    nodes.add(nodeId);
+    if (nodes.size >= this.size) {
+      this.open.add(name);
+      this.arrivals.delete(name);
+      this.onOpen(name);
+      for (const waiter of waiters) this.wake(waiter.nodeId, () => waiter.resolve());
+    }
+    return arrived;
+  }
+
+  clear(): void {
+    this.arrivals.clear();
+    this.open.clear();
+  }
+}
+
+function addWaiter<T>(waiters: Map<string, Array<Waiter<T>>>, key: string, waiter: Waiter<T>): void {
+  const list = waiters.get(key);
+  if (list) list.push(waiter);
+  else waiters.set(key, [waiter]);
+}
+
+function takeWaiters<T>(waiters: Map<string, Array<Waiter<T>>>, key: string): Array<Waiter<T>> {
+  const list = waiters.get(key);
+  if (!list) return [];
+  waiters.delete(key);
+  return list;
+}

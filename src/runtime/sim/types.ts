@@ -1,0 +1,98 @@
+import type { Algorithm, Json } from '../../sdk/types.js';
+import type { NodeReport } from '../../coordination/protocol.js';
+import type { Topology } from '../../topology/index.js';
+import type { DelayModel } from './delay.js';
+
+export const DEFAULT_SIM_TIMEOUT_MS = 3_600_000;
+/** About 500 events per node at 100,000 nodes; a run that needs more must raise it. */
+export const DEFAULT_MAX_EVENTS = 50_000_000;
+
+export interface SimulationOptions {
+  readonly graph: Topology;
+  readonly algorithm: Algorithm;
+  /** Raw parameters (JSON); each node validates them with the algorithm's schema, as the node agent does. */
+  readonly params: Json;
+  readonly seed: number;
+  readonly maxPayloadBytes: number;
+  /** Per-message delay in virtual ms; default `exp:1` (see DEFAULT_DELAY_SPEC in delay.ts). */
+  readonly delay?: DelayModel;
+  /**
+   * Default true: per directed edge a message is never delivered before an earlier one (delivery time =
+   * max(drawn time, last delivery time on that edge); equal times keep send order). False lets messages
+   * overtake, which the SDK promises never happens: only for testing that promise.
+   */
+  readonly fifo?: boolean;
+  /** Virtual time limit in ms; default 3,600,000. */
+  readonly timeoutMs?: number;
+  /** Safety valve against livelock (e.g. zero-delay timer loops); hitting it ends the run as timed out. */
+  readonly maxEvents?: number;
+  /** Every send, delivery, drop, timer, result, barrier opening, log line and failure, in order. */
+  readonly trace?: (event: TraceEvent) => void;
+  /** Every `node.log()` line; the simulator also keeps each node's last lines for `logTail`. */
+  readonly log?: (nodeId: string, line: string, virtualTimeMs: number) => void;
+  /** Called every PROGRESS_EVERY events and once at the end. */
+  readonly progress?: (progress: SimulationProgress) => void;
+}
+
+export interface SimulationProgress {
+  readonly virtualTimeMs: number;
+  readonly events: number;
+  readonly messages: number;
+  readonly results: number;
+  readonly size: number;
+}
+
+/**
+ * Why the run ended. `stalled`: nothing was left to happen (no message in flight, no timer, no watch) while
+ * some node had no result; reported as timed out, since the Docker controller would wait out its timeout.
+ * `destroyed`: SimRuntime.destroy() during the run.
+ */
+export type EndReason = 'complete' | 'failure' | 'timeout' | 'event-cap' | 'stalled' | 'destroyed';
+
+export interface SimulationOutcome {
+  /** In the order the nodes called result(). */
+  readonly results: Map<string, Json>;
+  /** Per node still up at the end (not stopped, killed or never started), in graph order. */
+  readonly reports: Map<string, NodeReport>;
+  /** Nodes without a result, in graph order. */
+  readonly missing: string[];
+  readonly timedOut: boolean;
+  readonly endReason: EndReason;
+  readonly failure: { nodeId: string; message: string; stack?: string } | undefined;
+  /** The virtual clock at the end (the timeout itself if the run hit it). */
+  readonly virtualTimeMs: number;
+  readonly wallMs: number;
+  /** Events that ran code: node starts, deliveries, timers, wake-ups, control actions. */
+  readonly events: number;
+  /** Messages sent. */
+  readonly messages: number;
+}
+
+interface Timed {
+  /** Virtual ms. */
+  readonly time: number;
+}
+
+export type TraceEvent = Timed &
+  (
+    | { type: 'start'; node: string }
+    | {
+        type: 'send';
+        /** Message number, shared by its deliver or drop event. */
+        id: number;
+        from: string;
+        to: string;
+        /** When it will arrive. */
+        deliverAt: number;
+        bytes: number;
+        payload: Json;
+      }
+    | { type: 'deliver'; id: number; from: string; to: string }
+    | { type: 'drop'; id: number; from: string; to: string; reason: string }
+    | { type: 'timer'; node: string }
+    | { type: 'result'; node: string; value: Json }
+    | { type: 'barrier'; name: string }
+    | { type: 'log'; node: string; line: string }
+    | { type: 'failure'; node: string; message: string }
+    | { type: 'control'; action: string; node?: string }
+  );
