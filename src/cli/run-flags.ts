@@ -11,7 +11,12 @@ export const deploymentFlags = {
   weights: Flags.string({ description: "edge weights: unique, uniform:a..b, geo or attr:NAME (default: the file's weight attribute, else unique)" }),
   'allow-disconnected': Flags.boolean({ default: false, description: 'accept a topology with more than one component' }),
   param: Flags.string({ char: 'p', multiple: true, default: [], description: 'an algorithm parameter, name=value (repeatable)' }),
-  runtime: Flags.string({ default: 'docker', options: ['docker'], description: 'where nodes run' }),
+  runtime: Flags.string({
+    default: 'docker',
+    options: ['docker', 'sim', 'auto'],
+    description: 'where nodes run: containers, the deterministic simulator, or Docker when reachable else the simulator',
+  }),
+  delay: Flags.string({ description: 'simulator message delay: exp:MEAN (default exp:1), uniform:A..B, constant:MS or weight[:SCALE], in virtual ms' }),
   'node-memory': Flags.integer({ default: 64, description: 'memory limit per node container, in MiB' }),
   concurrency: Flags.integer({ default: 8, description: 'containers created and started at once' }),
   'etcd-image': Flags.string({ description: 'etcd image to use (built locally from etcd-server when it cannot be pulled)' }),

@@ -43,6 +43,9 @@ export function runRequestFrom(
     etcdPort: flags['etcd-port'],
     etcdEndpoints: flags['etcd-endpoints']?.split(','),
     baseImage: flags['base-image'],
+    runtime: flags.runtime as RunRequest['runtime'],
+    delay: flags.delay,
+    onNotice: options.note,
     onRunId: (id) => {
       runId = id;
       options.note(`run ${id}`);

@@ -21,6 +21,7 @@ export default class Run extends PeerlabCommand {
     ...deploymentFlags,
     timeout: Flags.integer({ default: 300, description: 'seconds the algorithm may run before the nodes without a result are reported' }),
     results: Flags.string({ default: 'results', description: 'folder for results/<run-id>/' }),
+    trace: Flags.boolean({ default: false, description: 'write every message to results/<run-id>/events.ndjson (simulator)' }),
   };
 
   async run(): Promise<RunSummary> {
@@ -34,14 +35,16 @@ export default class Run extends PeerlabCommand {
     });
     let summary: RunSummary;
     try {
-      summary = await runAlgorithm({ ...request, command: ['run', ...this.argv] });
+      summary = await runAlgorithm({ ...request, trace: flags.trace, command: ['run', ...this.argv] });
     } finally {
       finish();
     }
     this.log(`${summary.passed ? '✔ PASS' : '✖ FAIL'}  ${summary.algorithm} on ${summary.nodes} nodes, ${summary.edges} edges: ${summary.verdict}`);
-    this.log(
-      `  ${summary.metrics.messages ?? 0} messages · all nodes connected after ${(summary.timings.allReadyMs! / 1000).toFixed(1)} s · algorithm ${(summary.timings.algorithmMs! / 1000).toFixed(2)} s · results in ${summary.resultsDir}`,
-    );
+    const startup = summary.timings.allReadyMs === undefined ? '' : ` · all nodes connected after ${(summary.timings.allReadyMs / 1000).toFixed(1)} s`;
+    const virtual = summary.timings.virtualTimeMs === undefined ? '' : ` (${summary.timings.virtualTimeMs.toFixed(1)} ms virtual)`;
+    this.log(`  ${summary.metrics.messages ?? 0} messages${startup} · algorithm ${((summary.timings.algorithmMs ?? 0) / 1000).toFixed(2)} s${virtual} · on ${summary.runtime}`);
+    this.log(`  results in ${summary.resultsDir}`);
+    this.log(`  replay: ${summary.replay}`);
     if (!summary.passed) process.exitCode = 1;
     return summary;
   }

@@ -3,6 +3,7 @@ import { PeerlabCommand } from '../cli/base-command.js';
 import { deploymentFlags } from '../cli/run-flags.js';
 import { runRequestFrom } from '../cli/run-request.js';
 import { bringUp } from '../run/run.js';
+import { PeerlabError } from '../errors.js';
 
 export default class Up extends PeerlabCommand {
   static override description =
@@ -18,6 +19,9 @@ export default class Up extends PeerlabCommand {
 
   async run(): Promise<{ runId: string; nodes: number; edges: number; timings: Record<string, number> }> {
     const { args, flags } = await this.parse(Up);
+    if (flags.runtime !== 'docker') {
+      throw new PeerlabError(`peerlab up keeps nodes standing on Docker only, not --runtime ${flags.runtime}`, { hint: 'use peerlab run --runtime sim for the simulator' });
+    }
     const { request, finish } = runRequestFrom(flags, {
       algorithm: args.algorithm,
       timeoutMs: 0,

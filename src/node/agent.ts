@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const reportFailure = (error: Error): void => {
     const failure: NodeFailure = { message: error.message, stack: error.stack };
     console.error(`[node ${nodeId}] ${error.stack ?? error.message}`);
-    void etcd.put(keys.error(nodeId)).value(JSON.stringify(failure));
+    void etcd.put(keys.error(nodeId)).value(JSON.stringify(failure)).exec();
   };
 
   const addresses = new Map<string, Promise<Registration>>(
@@ -59,7 +59,8 @@ async function main(): Promise<void> {
       },
       store: etcdStore(etcd, keys.store),
       log: (line) => console.log(`[node ${nodeId}] ${line}`),
-      onResult: (value: Json) => void etcd.put(keys.result(nodeId)).value(JSON.stringify(value)),
+      // etcd3 builders send only when executed; a result write that fails must fail the node, not vanish.
+      onResult: (value: Json) => void etcd.put(keys.result(nodeId)).value(JSON.stringify(value)).exec().catch(reportFailure),
       onFailure: reportFailure,
     },
   );

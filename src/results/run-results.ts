@@ -10,11 +10,14 @@ export interface RunRecord {
   readonly runId: string;
   readonly peerlab: { version: string; commit: string | undefined };
   readonly command: string[];
+  /** The command that reruns this run (bit-identically in the simulator). */
+  readonly replay: string;
   readonly algorithm: { name: string; source: string; params: Json };
   readonly topology: { spec: string; seed: number; weights: string; nodes: number; edges: number; notes: string[] };
-  readonly runtime: string;
-  readonly images: Record<string, string | undefined>;
-  readonly host: { hostname: string; platform: string; cpus: number; memoryBytes: number; node: string; docker?: string };
+  readonly runtime: 'docker' | 'sim';
+  /** Images for Docker; delay model, virtual time and event count for the simulator. */
+  readonly runtimeFacts: Record<string, Json>;
+  readonly host: { hostname: string; platform: string; cpus: number; memoryBytes: number; node: string };
   readonly timings: Record<string, number>;
   readonly startedAt: string;
 }

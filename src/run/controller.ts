@@ -136,7 +136,7 @@ export class RunController {
       const arrived = arrivals.get(name) ?? new Set<string>();
       arrivals.set(name, arrived);
       arrived.add(event.name.slice(split + 1));
-      if (arrived.size === this.nodeIds.length) void this.etcd.put(this.keys.barrierOpen(name)).value(String(Date.now()));
+      if (arrived.size === this.nodeIds.length) void this.etcd.put(this.keys.barrierOpen(name)).value(String(Date.now())).exec();
     });
   }
 

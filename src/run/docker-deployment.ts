@@ -1,5 +1,4 @@
 import { rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { PeerlabError } from '../errors.js';
@@ -13,6 +12,7 @@ import { startEtcdContainer } from '../etcd/server.js';
 import { DockerRuntime, MAX_NODES_PER_BRIDGE, networkName, nodeContainerName } from '../runtime/docker.js';
 import { neighboursOf, type Topology } from '../topology/index.js';
 import { RunController, type NodeStartup } from './controller.js';
+import { runStateDir } from './state.js';
 
 export interface DeploymentOptions {
   readonly runId: string;
@@ -53,10 +53,6 @@ export interface Deployment {
   readonly timings: DeploymentTimings;
   /** Removes every container, network and etcd key of the run, and its local state. Safe to call twice. */
   tearDown(): Promise<void>;
-}
-
-export function runStateDir(runId: string): string {
-  return path.join(os.tmpdir(), 'peerlab', runId);
 }
 
 export async function deployOnDocker(options: DeploymentOptions): Promise<Deployment> {

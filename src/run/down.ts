@@ -4,7 +4,7 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { RUN_LABEL } from '../docker/engine.js';
 import { removeRunObjects } from '../runtime/docker.js';
-import { runStateDir } from './docker-deployment.js';
+import { runStateDir } from './state.js';
 
 /**
  * Removes a run's containers, network and local state; with no run id, every peerlab run. The run's etcd

@@ -1,19 +1,22 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Json } from '../sdk/types.js';
-import type { NodeReport, RunConfig } from '../coordination/protocol.js';
-import { bundleAlgorithm } from '../plugins/bundle.js';
-import { resolveParams } from '../plugins/params.js';
-import { resolveAlgorithm } from '../plugins/resolve.js';
+import type { NodeReport } from '../coordination/protocol.js';
+import { connectDocker } from '../docker/engine.js';
+import { PeerlabError } from '../errors.js';
 import { writeRunResults, type RunRecord } from '../results/run-results.js';
-import { DEFAULT_NODE_MEMORY, DEFAULT_START_CONCURRENCY } from '../runtime/docker.js';
-import { loadTopology, type LoadedTopology } from '../topology/index.js';
+import type { Topology } from '../topology/index.js';
 import { oracleFor, type Verdict } from '../verify/index.js';
 import { peerlabVersion } from '../util/version.js';
-import { deployOnDocker, runStateDir, type Deployment, type Stage } from './docker-deployment.js';
-import { newRunId } from './run-id.js';
+import type { Deployment } from './docker-deployment.js';
+import { deployPrepared, executeOnDocker, type DockerOptions } from './execute-docker.js';
+import { executeInSimulator } from './execute-sim.js';
+import type { Execution } from './execution.js';
+import { prepareRun, type PreparedRun } from './prepare.js';
 
-export interface RunRequest {
+export type RuntimeChoice = 'docker' | 'sim' | 'auto';
+
+export interface RunRequest extends DockerOptions {
   readonly algorithm: string;
   readonly params: readonly string[];
   readonly topology: string;
@@ -22,24 +25,23 @@ export interface RunRequest {
   readonly allowDisconnected: boolean;
   readonly timeoutMs: number;
   readonly resultsRoot: string;
-  readonly nodeMemoryLimit?: number;
-  readonly concurrency?: number;
-  readonly etcdImage?: string;
-  readonly etcdPort?: number;
-  readonly etcdEndpoints?: string[];
-  readonly baseImage?: string;
+  readonly runtime?: RuntimeChoice;
+  /** Simulator delay model, e.g. exp:1 (see src/runtime/sim/delay.ts). */
+  readonly delay?: string;
+  /** Write the message trace to events.ndjson (simulator). */
+  readonly trace?: boolean;
   readonly maxPayloadBytes?: number;
   readonly command?: string[];
-  readonly onStage?: (stage: Stage, detail?: string) => void;
-  readonly onStarted?: (started: number, total: number) => void;
-  readonly onReady?: (ready: number, total: number) => void;
   /** Called with the run id before anything is created, so an interrupt knows what to remove. */
   readonly onRunId?: (runId: string) => void;
+  /** A line for people about a choice made for them (e.g. the simulator standing in for Docker). */
+  readonly onNotice?: (line: string) => void;
 }
 
 export interface RunSummary {
   readonly runId: string;
   readonly algorithm: string;
+  readonly runtime: 'docker' | 'sim';
   readonly nodes: number;
   readonly edges: number;
   readonly passed: boolean;
@@ -48,129 +50,105 @@ export interface RunSummary {
   readonly timings: Record<string, number>;
   readonly resultsDir: string;
   readonly missing: string[];
+  /** The command that reruns this run; in the simulator it replays it bit for bit. */
+  readonly replay: string;
 }
 
-export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
-
-/** The part of a run shared by `up` and `run`: topology, algorithm bundle, and the nodes brought up. */
-export async function bringUp(request: RunRequest): Promise<{
-  runId: string;
-  topology: LoadedTopology;
-  source: string;
-  algorithmName: string;
-  params: Json;
-  deployment: Deployment;
-}> {
-  const topology = await loadTopology(request.topology, {
-    seed: request.seed,
-    weights: request.weights,
-    allowDisconnected: request.allowDisconnected,
-  });
-  const source = resolveAlgorithm(request.algorithm);
-  const name = path.basename(source, path.extname(source));
-  const runId = newRunId(name);
-  request.onRunId?.(runId);
-  const bundle = await bundleAlgorithm(source, path.join(runStateDir(runId), 'algorithm'));
-  const params = resolveParams(bundle.algorithm, request.params);
-  const config: RunConfig = {
-    runId,
-    algorithm: bundle.algorithm.name,
-    params,
-    seed: request.seed,
-    size: topology.graph.order,
-    maxPayloadBytes: request.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
-  };
-  const deployment = await deployOnDocker({
-    runId,
-    graph: topology.graph,
-    config,
-    algorithmFile: bundle.file,
-    nodeMemoryLimit: request.nodeMemoryLimit ?? DEFAULT_NODE_MEMORY,
-    concurrency: request.concurrency ?? DEFAULT_START_CONCURRENCY,
-    etcdImage: request.etcdImage,
-    etcdPort: request.etcdPort ?? 0,
-    etcdEndpoints: request.etcdEndpoints,
-    baseImage: request.baseImage,
-    startupTimeoutMs: Math.max(120_000, topology.graph.order * 1000),
-    onStage: request.onStage,
-    onStarted: request.onStarted,
-    onReady: request.onReady,
-  });
-  return { runId, topology, source, algorithmName: bundle.algorithm.name, params, deployment };
+/** `peerlab up`: prepare and bring up on Docker, leaving the nodes registered, connected and waiting. */
+export async function bringUp(request: RunRequest): Promise<PreparedRun & { deployment: Deployment }> {
+  const prepared = await prepareRun(request);
+  return { ...prepared, deployment: await deployPrepared(prepared, request) };
 }
 
-/** `peerlab run`: bring up, run the algorithm to completion, verify, write results, tear down. */
+/** `peerlab run`: prepare, execute on the chosen runtime, verify against the oracle, write results/<run-id>/. */
 export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
   const began = Date.now();
   const startedAt = new Date().toISOString();
-  const { runId, topology, source, algorithmName, params, deployment } = await bringUp(request);
-  const stage = request.onStage ?? (() => {});
-  try {
-    stage('running');
-    const { controller, runtime } = deployment;
-    await controller.start();
-    const collected = await controller.collectResults({
-      timeoutMs: request.timeoutMs,
-      check: async () => {
-        const crashed = (await runtime.listNodes()).find((node) => node.state === 'exited' || node.state === 'dead');
-        if (crashed) throw new Error(`node ${crashed.id} exited during the run`);
-      },
-    });
-    stage('collecting');
-    const reports = await controller.stopAndCollectReports(30_000);
+  const runtime = await chooseRuntime(request.runtime ?? 'docker', request.onNotice);
+  if (request.trace && runtime !== 'sim') {
+    throw new PeerlabError('--trace records messages in the simulator only', { hint: 'add --runtime sim, or drop --trace' });
+  }
+  const prepared = await prepareRun(request);
+  const resultsDir = path.resolve(request.resultsRoot, prepared.runId);
+  const execution =
+    runtime === 'sim'
+      ? await executeInSimulator(prepared, {
+          delay: request.delay,
+          timeoutMs: request.timeoutMs,
+          traceFile: request.trace ? path.join(resultsDir, 'events.ndjson') : undefined,
+        })
+      : await executeOnDocker(prepared, request);
 
-    const graph = topology.graph;
-    const results = new Map<string, Json | undefined>(graph.nodes().map((id) => [id, collected.results.get(id)]));
-    const verdict = judge(algorithmName, graph, results, params as Record<string, unknown>, collected.missing);
-    const timings = {
-      ...deployment.timings,
-      algorithmMs: collected.durationMs,
-      totalMs: Date.now() - began,
-    };
-    const messages = sumReports(reports);
-    const metrics = { ...verdict.metrics, messages: messages.messages, bytes: messages.bytes };
-    const resultsDir = path.resolve(request.resultsRoot, runId);
-    const record: RunRecord = {
-      runId,
-      peerlab: peerlabVersion,
-      command: request.command ?? process.argv.slice(2),
-      algorithm: { name: algorithmName, source, params },
-      topology: {
-        spec: topology.spec,
-        seed: request.seed,
-        weights: request.weights ?? 'default',
-        nodes: graph.order,
-        edges: graph.size,
-        notes: topology.notes,
-      },
-      runtime: 'docker',
-      images: deployment.image,
-      host: { hostname: os.hostname(), platform: `${os.platform()} ${os.release()}`, cpus: os.cpus().length, memoryBytes: os.totalmem(), node: process.version },
-      timings,
-      startedAt,
-    };
-    await writeRunResults(resultsDir, { record, graph, results, reports, verdict: { ...verdict, metrics } });
-    return {
-      runId,
-      algorithm: record.algorithm.name,
+  const graph = prepared.topology.graph;
+  const results = new Map<string, Json | undefined>(graph.nodes().map((id) => [id, execution.results.get(id)]));
+  const verdict = judge(prepared.config.algorithm, graph, results, prepared.params as Record<string, unknown>, execution.missing);
+  const traffic = sumTraffic(execution.reports);
+  const metrics = { ...verdict.metrics, messages: traffic.messages, bytes: traffic.bytes };
+  const timings = { ...execution.timings, totalMs: Date.now() - began };
+  const replay = replayCommand(request, prepared, execution);
+  const record: RunRecord = {
+    runId: prepared.runId,
+    peerlab: peerlabVersion,
+    command: request.command ?? process.argv.slice(2),
+    replay,
+    algorithm: { name: prepared.config.algorithm, source: prepared.source, params: prepared.params },
+    topology: {
+      spec: prepared.topology.spec,
+      seed: request.seed,
+      weights: request.weights ?? 'default',
       nodes: graph.order,
       edges: graph.size,
-      passed: verdict.passed,
-      verdict: verdict.summary,
-      metrics,
-      timings,
-      resultsDir,
-      missing: collected.missing,
-    };
-  } finally {
-    stage('tearing down');
-    await deployment.tearDown();
+      notes: prepared.topology.notes,
+    },
+    runtime: execution.runtime,
+    runtimeFacts: execution.facts,
+    host: { hostname: os.hostname(), platform: `${os.platform()} ${os.release()}`, cpus: os.cpus().length, memoryBytes: os.totalmem(), node: process.version },
+    timings,
+    startedAt,
+  };
+  await writeRunResults(resultsDir, { record, graph, results, reports: execution.reports, verdict: { ...verdict, metrics } });
+  return {
+    runId: prepared.runId,
+    algorithm: prepared.config.algorithm,
+    runtime: execution.runtime,
+    nodes: graph.order,
+    edges: graph.size,
+    passed: verdict.passed,
+    verdict: verdict.summary,
+    metrics,
+    timings,
+    resultsDir,
+    missing: execution.missing,
+    replay,
+  };
+}
+
+/** `auto` takes Docker when its engine answers, else the simulator, and says so. */
+async function chooseRuntime(choice: RuntimeChoice, onNotice?: (line: string) => void): Promise<'docker' | 'sim'> {
+  if (choice !== 'auto') return choice;
+  try {
+    await connectDocker();
+    return 'docker';
+  } catch (error) {
+    if (!(error instanceof PeerlabError)) throw error;
+    onNotice?.(`runtime: the simulator (${error.message}); pass --runtime docker to insist on containers`);
+    return 'sim';
   }
+}
+
+function replayCommand(request: RunRequest, prepared: PreparedRun, execution: Execution): string {
+  const quote = (value: string) => (/^[\w.,:=/@+-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`);
+  const parts = ['peerlab', 'run', request.algorithm, '--topology', prepared.topology.spec, '--seed', String(request.seed)];
+  if (request.weights) parts.push('--weights', request.weights);
+  for (const param of request.params) parts.push('--param', param);
+  parts.push('--runtime', execution.runtime);
+  if (execution.runtime === 'sim') parts.push('--delay', String(execution.facts.delay));
+  return parts.map(quote).join(' ');
 }
 
 function judge(
   algorithm: string,
-  graph: LoadedTopology['graph'],
+  graph: Topology,
   results: Map<string, Json | undefined>,
   params: Record<string, unknown>,
   missing: string[],
@@ -182,7 +160,7 @@ function judge(
       expected: null,
       actual: null,
       metrics: { missing: missing.length },
-      failures: missing.slice(0, 10).map((id) => `node ${id}: no result before the timeout`),
+      failures: missing.slice(0, 10).map((id) => `node ${id}: no result before the run ended`),
     };
   }
   const oracle = oracleFor(algorithm);
@@ -192,7 +170,7 @@ function judge(
   return oracle({ graph, results, params });
 }
 
-function sumReports(reports: ReadonlyMap<string, NodeReport>): { messages: number; bytes: number } {
+function sumTraffic(reports: ReadonlyMap<string, NodeReport>): { messages: number; bytes: number } {
   let messages = 0;
   let bytes = 0;
   for (const report of reports.values()) {

@@ -1,0 +1,59 @@
+import { DEFAULT_NODE_MEMORY, DEFAULT_START_CONCURRENCY } from '../runtime/docker.js';
+import { deployOnDocker, type Deployment, type DeploymentOptions } from './docker-deployment.js';
+import type { Execution } from './execution.js';
+import type { PreparedRun } from './prepare.js';
+
+
+export type DockerOptions = Partial<
+  Pick<DeploymentOptions, 'nodeMemoryLimit' | 'concurrency' | 'etcdImage' | 'etcdPort' | 'etcdEndpoints' | 'baseImage' | 'onStage' | 'onStarted' | 'onReady'>
+>;
+
+/** Brings the prepared run up on Docker and leaves it standing (for `up`, and as the first half of `run`). */
+export function deployPrepared(prepared: PreparedRun, options: DockerOptions): Promise<Deployment> {
+  return deployOnDocker({
+    runId: prepared.runId,
+    graph: prepared.topology.graph,
+    config: prepared.config,
+    algorithmFile: prepared.bundleFile,
+    nodeMemoryLimit: options.nodeMemoryLimit ?? DEFAULT_NODE_MEMORY,
+    concurrency: options.concurrency ?? DEFAULT_START_CONCURRENCY,
+    etcdImage: options.etcdImage,
+    etcdPort: options.etcdPort ?? 0,
+    etcdEndpoints: options.etcdEndpoints,
+    baseImage: options.baseImage,
+    startupTimeoutMs: Math.max(120_000, prepared.topology.graph.order * 1000),
+    onStage: options.onStage,
+    onStarted: options.onStarted,
+    onReady: options.onReady,
+  });
+}
+
+/** Runs the algorithm in containers: bring up, start, collect results and reports, tear down. */
+export async function executeOnDocker(prepared: PreparedRun, options: DockerOptions & { timeoutMs: number }): Promise<Execution> {
+  const deployment = await deployPrepared(prepared, options);
+  try {
+    options.onStage?.('running');
+    const { controller, runtime } = deployment;
+    await controller.start();
+    const collected = await controller.collectResults({
+      timeoutMs: options.timeoutMs,
+      check: async () => {
+        const crashed = (await runtime.listNodes()).find((node) => node.state === 'exited' || node.state === 'dead');
+        if (crashed) throw new Error(`node ${crashed.id} exited during the run`);
+      },
+    });
+    options.onStage?.('collecting');
+    const reports = await controller.stopAndCollectReports(30_000);
+    return {
+      runtime: 'docker',
+      results: collected.results,
+      reports,
+      missing: collected.missing,
+      timings: { ...deployment.timings, algorithmMs: collected.durationMs },
+      facts: { images: { node: deployment.image.node, nodeId: deployment.image.nodeId, etcd: deployment.image.etcd ?? 'external' } },
+    };
+  } finally {
+    options.onStage?.('tearing down');
+    await deployment.tearDown();
+  }
+}
