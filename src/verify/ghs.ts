@@ -1,0 +1,173 @@
+import { z } from 'zod';
+import type { Json } from '../sdk/types.js';
+import type { Topology } from '../topology/index.js';
+import { MAX_LISTED_FAILURES, type Oracle } from './types.js';
+
+const ghsResult = z.object({
+  branches: z.array(z.string()),
+  level: z.number().int().nonnegative().optional(),
+  /** Messages this node sent, all kinds. */
+  messages: z.number().int().nonnegative().optional(),
+  /** The same by kind (Connect, Initiate, Test, Accept, Reject, Report, ChangeRoot, Done). */
+  sent: z.record(z.string(), z.number().int().nonnegative()).optional(),
+});
+
+/** An undirected edge as [smaller id, larger id, weight], ids compared as numbers. */
+export type WeightedEdge = [string, string, number];
+
+/**
+ * GHS (algorithms/ghs.ts): every node reports its MST branch edges. The ground truth is Kruskal's minimum
+ * spanning forest with GHS's tie rule: edges ordered by (weight, smaller id, larger id), ids as numbers, so
+ * the MST is unique even when weights repeat. The union of the reported branches must be exactly that edge
+ * set, each branch must be reported by both its ends, and the weights must add up to the same total.
+ *
+ * Metrics: mstWeight, reportedWeight, mstEdges, reportedEdges; from the per-node `messages`/`sent` counts,
+ * messages (all), ghsMessages (without the n − 2 Done messages of the termination broadcast), the paper's
+ * bound 5·N·log2(N) + 2·E and boundRatio = ghsMessages / bound; maxLevel (GHS keeps it ≤ log2 N).
+ */
+export const verifyGhs: Oracle = ({ graph, results }) => {
+  const expected = minimumSpanningForest(graph);
+  const expectedKeys = new Set(expected.map(([u, v]) => edgeName(u, v)));
+  const failures: string[] = [];
+
+  const reported = new Map<string, z.infer<typeof ghsResult>>();
+  for (const [id, value] of results) {
+    const parsed = ghsResult.safeParse(value);
+    if (parsed.success) reported.set(id, parsed.data);
+    else failures.push(`node ${id}: ${value === undefined ? 'reported no result' : 'result is not {branches: string[], …}'}`);
+  }
+
+  // Every listed branch must be an overlay edge and be listed by its other end too.
+  const claimed = new Map<string, WeightedEdge>();
+  for (const [id, { branches }] of reported) {
+    if (new Set(branches).size !== branches.length) failures.push(`node ${id}: lists a branch twice`);
+    for (const other of branches) {
+      if (other === id || !graph.hasNode(other) || !graph.hasEdge(id, other)) {
+        failures.push(`node ${id}: branch ${other} is not an overlay neighbour`);
+        continue;
+      }
+      const counterpart = reported.get(other);
+      if (counterpart && !counterpart.branches.includes(id)) {
+        failures.push(`edge ${id}–${other}: node ${id} lists it as a branch but node ${other} does not`);
+      }
+      const [u, v] = ordered(id, other);
+      claimed.set(edgeName(u, v), [u, v, graph.getEdgeAttribute(u, v, 'weight')]);
+    }
+  }
+
+  for (const [u, v, w] of expected) {
+    if (!claimed.has(edgeName(u, v))) failures.push(`MST edge ${u}–${v} (weight ${w}) is missing from the reported branches`);
+  }
+  for (const [name, [u, v, w]] of claimed) {
+    if (!expectedKeys.has(name)) failures.push(`edge ${u}–${v} (weight ${w}) is reported as a branch but is not in the MST`);
+  }
+
+  const mstWeight = sum(expected.map(([, , w]) => w));
+  const reportedEdges = [...claimed.values()].sort(compareEdges);
+  const reportedWeight = sum(reportedEdges.map(([, , w]) => w));
+  if (Math.abs(reportedWeight - mstWeight) > 1e-9 * Math.max(1, Math.abs(mstWeight))) {
+    failures.push(`reported tree weighs ${reportedWeight}, the MST ${mstWeight}`);
+  }
+
+  const N = graph.order;
+  const E = graph.size;
+  const bound = N > 1 ? 5 * N * Math.log2(N) + 2 * E : 0;
+  const metrics: Record<string, number> = {
+    mstWeight,
+    reportedWeight,
+    mstEdges: expected.length,
+    reportedEdges: reportedEdges.length,
+    messageBound: bound,
+  };
+  const everyone = [...reported.values()];
+  if (everyone.length > 0 && everyone.every((r) => r.messages !== undefined)) {
+    const messages = sum(everyone.map((r) => r.messages!));
+    const done = sum(everyone.map((r) => r.sent?.['Done'] ?? 0));
+    metrics['messages'] = messages;
+    metrics['ghsMessages'] = messages - done;
+    metrics['boundRatio'] = bound > 0 ? (messages - done) / bound : 0;
+  }
+  if (everyone.length > 0 && everyone.every((r) => r.level !== undefined)) {
+    const maxLevel = Math.max(...everyone.map((r) => r.level!));
+    metrics['maxLevel'] = maxLevel;
+    // A fragment of level L has at least 2^L nodes.
+    if (N > 0 && 2 ** maxLevel > N) failures.push(`a node reports level ${maxLevel}, impossible with ${N} nodes (2^level ≤ N)`);
+  }
+
+  const passed = failures.length === 0;
+  return {
+    passed,
+    summary: passed
+      ? `GHS found the MST: ${expected.length} edges, weight ${formatWeight(mstWeight)}` +
+        (metrics['boundRatio'] !== undefined ? `, ${metrics['ghsMessages']} messages (${(metrics['boundRatio'] * 100).toFixed(1)}% of 5N·log2N + 2E)` : '')
+      : `GHS failed: ${failures[0]}${failures.length > 1 ? ` (and ${failures.length - 1} more)` : ''}`,
+    expected: expected as Json,
+    actual: reportedEdges as Json,
+    metrics,
+    failures: failures.slice(0, MAX_LISTED_FAILURES),
+  };
+};
+
+/**
+ * Kruskal with a union-find (union by size, path halving): the minimum spanning forest, edges sorted by
+ * (weight, smaller id, larger id) — GHS's order, which makes the answer unique.
+ */
+export function minimumSpanningForest(graph: Topology): WeightedEdge[] {
+  const edges: WeightedEdge[] = [];
+  graph.forEachEdge((_edge, attributes, source, target) => {
+    const [u, v] = ordered(source, target);
+    edges.push([u, v, attributes.weight]);
+  });
+  edges.sort(compareEdges);
+
+  const parent = new Map<string, string>();
+  const size = new Map<string, number>();
+  graph.forEachNode((node) => {
+    parent.set(node, node);
+    size.set(node, 1);
+  });
+  const find = (x: string): string => {
+    let node = x;
+    while (parent.get(node) !== node) {
+      const grandparent = parent.get(parent.get(node)!)!;
+      parent.set(node, grandparent);
+      node = grandparent;
+    }
+    return node;
+  };
+
+  const forest: WeightedEdge[] = [];
+  for (const edge of edges) {
+    let a = find(edge[0]);
+    let b = find(edge[1]);
+    if (a === b) continue;
+    if (size.get(a)! < size.get(b)!) [a, b] = [b, a];
+    parent.set(b, a);
+    size.set(a, size.get(a)! + size.get(b)!);
+    forest.push(edge);
+    if (forest.length === graph.order - 1) break;
+  }
+  return forest;
+}
+
+function ordered(a: string, b: string): [string, string] {
+  return Number(a) <= Number(b) ? [a, b] : [b, a];
+}
+
+function compareEdges(a: WeightedEdge, b: WeightedEdge): number {
+  return a[2] - b[2] || Number(a[0]) - Number(b[0]) || Number(a[1]) - Number(b[1]);
+}
+
+function edgeName(u: string, v: string): string {
+  return `${u}-${v}`;
+}
+
+function sum(values: number[]): number {
+  let total = 0;
+  for (const value of values) total += value;
+  return total;
+}
+
+function formatWeight(weight: number): string {
+  return Number.isInteger(weight) ? String(weight) : weight.toFixed(3);
+}
