@@ -135,7 +135,9 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
       tearDown: () => cleanup.run(),
     };
   } catch (error) {
-    await cleanup.run();
+    await cleanup.run().catch((cleanupError: unknown) => {
+      process.stderr.write(`warning: cleanup after a failed start-up also failed: ${String(cleanupError)}\n`);
+    });
     throw error;
   }
 }

@@ -31,6 +31,7 @@ export function deployPrepared(prepared: PreparedRun, options: DockerOptions): P
 /** Runs the algorithm in containers: bring up, start, collect results and reports, tear down. */
 export async function executeOnDocker(prepared: PreparedRun, options: DockerOptions & { timeoutMs: number }): Promise<Execution> {
   const deployment = await deployPrepared(prepared, options);
+  let failed = true;
   try {
     options.onStage?.('running');
     const { controller, runtime } = deployment;
@@ -44,6 +45,7 @@ export async function executeOnDocker(prepared: PreparedRun, options: DockerOpti
     });
     options.onStage?.('collecting');
     const reports = await controller.stopAndCollectReports(30_000);
+    failed = false;
     return {
       runtime: 'docker',
       results: collected.results,
@@ -54,6 +56,9 @@ export async function executeOnDocker(prepared: PreparedRun, options: DockerOpti
     };
   } finally {
     options.onStage?.('tearing down');
-    await deployment.tearDown();
+    // A failed teardown must not hide why the run failed.
+    const tearingDown = deployment.tearDown();
+    if (failed) await tearingDown.catch(() => {});
+    else await tearingDown;
   }
 }

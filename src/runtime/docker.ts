@@ -189,8 +189,34 @@ export async function removeRunObjects(docker: Docker, runId: string | undefined
   const containers = await docker.listContainers({ all: true, filters: { label: [label] } });
   await forEachLimited(containers, DEFAULT_START_CONCURRENCY * 2, (c) => ignoreMissing(docker.getContainer(c.Id).remove({ force: true, v: true })));
   const networks = await docker.listNetworks({ filters: { label: [label] } });
-  await forEachLimited(networks, 4, (n) => ignoreMissing(docker.getNetwork(n.Id).remove()));
+  await forEachLimited(networks, 4, (n) => removeNetwork(docker.getNetwork(n.Id)));
   return { containers: containers.length, networks: networks.length };
+}
+
+/**
+ * The engine releases a removed container's endpoint asynchronously, so removing the network right after its
+ * containers can fail with "active endpoints": disconnect what is still listed, and retry for a while.
+ */
+async function removeNetwork(network: Docker.Network): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await ignoreMissing(network.remove());
+      return;
+    } catch (error) {
+      if (!/active endpoints/.test(String((error as { message?: string }).message))) throw error;
+      if (attempt >= 6) {
+        const { Name } = (await network.inspect()) as { Name: string };
+        throw new PeerlabError(`network ${Name} is empty but the engine still holds a stale endpoint in it (moby/moby#42119)`, {
+          hint: 'restart the engine (systemctl restart docker, or restart dockerd) and run `peerlab down --all` again',
+        });
+      }
+      const info = (await network.inspect().catch(() => undefined)) as { Containers?: Record<string, unknown> } | undefined;
+      for (const endpoint of Object.keys(info?.Containers ?? {})) {
+        await ignoreMissing(network.disconnect({ Container: endpoint, Force: true }));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+    }
+  }
 }
 
 async function ignoreMissing(action: Promise<unknown>): Promise<void> {

@@ -1,8 +1,19 @@
-/** Runs `action` over `items` with at most `limit` in flight; rejects on the first failure. */
+/**
+ * Runs `action` over `items` with at most `limit` in flight. On the first failure no new item starts, the ones
+ * in flight finish, and then it rejects with that failure: so a caller's cleanup never races a straggler.
+ */
 export async function forEachLimited<T>(items: readonly T[], limit: number, action: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
+  let failure: { error: unknown } | undefined;
   const worker = async (): Promise<void> => {
-    while (next < items.length) await action(items[next++]!);
+    while (next < items.length && !failure) {
+      try {
+        await action(items[next++]!);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.error;
 }
