@@ -1,5 +1,25 @@
-import type { Etcd3, IKeyValue } from 'etcd3';
+import { ExponentialBackoff, handleWhen, noop, retry } from 'cockatiel';
+import { Etcd3, isRecoverableError, type IKeyValue } from 'etcd3';
 import type { SharedStore } from '../sdk/types.js';
+
+/**
+ * An etcd client for peerlab's single-endpoint use. etcd3's default guards each host with a circuit breaker:
+ * with one host, a few timeouts while a thousand nodes start would open it and fail every call at once. So no
+ * breaker; instead recoverable errors are retried with exponential backoff for about half a minute.
+ */
+export function connectEtcd(hosts: string | string[]): Etcd3 {
+  return new Etcd3({
+    hosts,
+    dialTimeout: 10_000,
+    faultHandling: {
+      host: () => noop,
+      global: retry(handleWhen(isRecoverableError), {
+        maxAttempts: 12,
+        backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 5_000 }),
+      }),
+    },
+  });
+}
 
 /**
  * Waiting on etcd without polling: read once, then watch from the next revision, so no change between the

@@ -4,11 +4,10 @@
  * algorithm. Start-up work touches only this node's own keys and its neighbours'.
  */
 import path from 'node:path';
-import { Etcd3 } from 'etcd3';
 import type { Json } from '../sdk/types.js';
 import { runKeys } from '../coordination/keys.js';
 import type { NeighbourEntry, NodeFailure, NodeReport, Registration, RunConfig } from '../coordination/protocol.js';
-import { etcdStore, waitForKey } from '../coordination/etcd.js';
+import { connectEtcd, etcdStore, waitForKey } from '../coordination/etcd.js';
 import { AlgorithmHost } from '../host/algorithm-host.js';
 import { requireAlgorithm } from '../host/load.js';
 import { ownAddress, readIdentity } from './identity.js';
@@ -22,7 +21,7 @@ async function main(): Promise<void> {
   const identity = readIdentity(process.env);
   const { nodeId } = identity;
   const keys = runKeys(identity.runId);
-  const etcd = new Etcd3({ hosts: identity.etcdEndpoints });
+  const etcd = connectEtcd(identity.etcdEndpoints);
 
   const [configJson, neighboursJson] = await Promise.all([
     waitForKey(etcd, keys.config),

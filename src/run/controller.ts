@@ -136,7 +136,14 @@ export class RunController {
       const arrived = arrivals.get(name) ?? new Set<string>();
       arrivals.set(name, arrived);
       arrived.add(event.name.slice(split + 1));
-      if (arrived.size === this.nodeIds.length) void this.etcd.put(this.keys.barrierOpen(name)).value(String(Date.now())).exec();
+      if (arrived.size !== this.nodeIds.length) return;
+      this.etcd
+        .put(this.keys.barrierOpen(name))
+        .value(String(Date.now()))
+        .exec()
+        .catch((error: unknown) => {
+          this.failure ??= new NodeFailed('controller', `could not open barrier "${name}": ${String(error)}`, undefined);
+        });
     });
   }
 

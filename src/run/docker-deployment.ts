@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
+import { connectEtcd } from '../coordination/etcd.js';
 import { PeerlabError } from '../errors.js';
 import { connectDocker } from '../docker/engine.js';
 import { ensureEtcdImage } from '../image/etcd.js';
@@ -89,7 +90,7 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
     const endpoints = options.etcdEndpoints
       ? { host: options.etcdEndpoints.join(','), nodes: options.etcdEndpoints.join(',') }
       : await startEtcdContainer(docker, { runId, network: networkName(runId), image: etcdImage!.tag, hostPort: options.etcdPort });
-    const etcd = new Etcd3({ hosts: endpoints.host.split(',') });
+    const etcd = connectEtcd(endpoints.host.split(','));
     const nodeIds = graph.nodes();
     const controller = await RunController.open(etcd, runId, nodeIds);
     cleanup.add(async () => {

@@ -1,4 +1,8 @@
 import { verifyFlood } from './flood.js';
+import { verifyGhs } from './ghs.js';
+import { verifyHighRiskEdges } from './high-risk-edges.js';
+import { verifyPushSum } from './push-sum.js';
+import { verifyRandomWalk } from './random-walk.js';
 import type { Oracle } from './types.js';
 
 export type { Oracle, OracleInput, Verdict } from './types.js';
@@ -6,6 +10,10 @@ export type { Oracle, OracleInput, Verdict } from './types.js';
 /** Ground truth per algorithm name. An algorithm without an oracle runs, but its verdict is "unchecked". */
 const oracles: Record<string, Oracle> = {
   flood: verifyFlood,
+  ghs: verifyGhs,
+  'random-walk': verifyRandomWalk,
+  'push-sum': verifyPushSum,
+  'high-risk-edges': verifyHighRiskEdges,
 };
 
 export function oracleFor(algorithm: string): Oracle | undefined {

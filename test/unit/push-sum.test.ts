@@ -1,0 +1,122 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bundleAlgorithm } from '../../src/plugins/bundle.js';
+import { resolveParams } from '../../src/plugins/params.js';
+import { simulate } from '../../src/runtime/sim/simulate.js';
+import type { Algorithm, Json } from '../../src/sdk/types.js';
+import { loadTopology } from '../../src/topology/index.js';
+import { packageRoot } from '../../src/util/paths.js';
+import { verifyPushSum } from '../../src/verify/push-sum.js';
+
+const GTS_CE = '/work/shared/topologies/zoo/GtsCe.graphml';
+const zoo: Array<[string, number]> = existsSync(GTS_CE) ? [[GTS_CE, 1]] : [];
+let pushSum: Algorithm;
+
+beforeAll(async () => {
+  const out = mkdtempSync(path.join(tmpdir(), 'peerlab-push-sum-'));
+  pushSum = (await bundleAlgorithm(path.join(packageRoot, 'algorithms', 'push-sum.ts'), out)).algorithm;
+});
+
+async function run(spec: string, seed: number, assignments: string[]) {
+  const { graph } = await loadTopology(spec, { seed });
+  const params = resolveParams(pushSum, assignments) as Record<string, Json>;
+  const outcome = await simulate({ graph, algorithm: pushSum, params, seed, maxPayloadBytes: 65_536 });
+  expect(outcome.endReason).toBe('complete');
+  return { graph, outcome, params, verdict: verifyPushSum({ graph, results: outcome.results, params }) };
+}
+
+type Iteration = { seed: string | null; estimate: number[] | null; converged: boolean };
+type Result = { x: number; estimate: number | null; iterations: Iteration[] };
+
+describe('push-sum in the simulator', () => {
+  it.each<[string, number]>([['ba:n=100,m=2', 1], ['ba:n=100,m=2', 2], ...zoo])(
+    "%s seed %i, release 'first' (thesis): consistent iterations, measured participation and messages",
+    async (spec, seed) => {
+      const { verdict, graph, outcome } = await run(spec, seed, ['iterations=10']);
+      expect(verdict.failures).toEqual([]);
+      expect(verdict.passed).toBe(true);
+      const { metrics } = verdict;
+      expect(metrics.participation).toBeGreaterThan(0);
+      expect(metrics.participation).toBeLessThan(1);
+      expect(metrics.messagesPerNodePerIteration).toBeGreaterThan(0);
+      expect(metrics.systemAverageRelError).toBeLessThan(0.25);
+      // One seed per iteration, the same for every node, and it is a node of the graph.
+      const seeds = (outcome.results.get('0') as Result).iterations.map((it) => it.seed);
+      for (const r of outcome.results.values()) expect((r as Result).iterations.map((it) => it.seed)).toEqual(seeds);
+      for (const s of seeds) expect(graph.hasNode(s!)).toBe(true);
+    },
+  );
+
+  it("release 'all': every node ends every iteration at the true mean", async () => {
+    const { verdict } = await run('ba:n=40,m=2', 3, ['iterations=3', 'release=all']);
+    expect(verdict.failures).toEqual([]);
+    expect(verdict.metrics.participation).toBe(1);
+    expect(verdict.metrics.maxRelError).toBeLessThan(1e-9);
+  });
+
+  it('averages seeded random values and ids too', async () => {
+    for (const values of ['random', 'id']) {
+      const { verdict, outcome } = await run('ba:n=50,m=3', 4, ['iterations=2', 'release=all', `values=${values}`]);
+      expect(verdict.failures).toEqual([]);
+      const xs = [...outcome.results.values()].map((r) => (r as Result).x);
+      expect(verdict.metrics.trueMean).toBeCloseTo(xs.reduce((a, b) => a + b, 0) / xs.length, 9);
+    }
+  });
+});
+
+describe('push-sum oracle failure cases', () => {
+  let base: Awaited<ReturnType<typeof run>>;
+  beforeAll(async () => {
+    base = await run('ba:n=30,m=2', 5, ['iterations=3', 'release=all']);
+    expect(base.verdict.passed).toBe(true);
+  });
+  const tampered = (change: (results: Map<string, Result>) => void) => {
+    const results = structuredClone(base.outcome.results) as Map<string, Result>;
+    change(results);
+    return verifyPushSum({ graph: base.graph, results: results as Map<string, Json>, params: base.params });
+  };
+
+  it('fails an estimate outside the values’ range (mass created)', () => {
+    const verdict = tampered((results) => {
+      results.get('3')!.iterations[1]!.estimate = [1000];
+    });
+    expect(verdict.passed).toBe(false);
+    expect(verdict.failures.join('\n')).toMatch(/node 3: iteration 1 estimate 1000 is outside/);
+  });
+
+  it('fails nodes that disagree on the seed', () => {
+    const verdict = tampered((results) => {
+      const it = results.get('4')!.iterations[0]!;
+      it.seed = it.seed === '0' ? '1' : '0';
+    });
+    expect(verdict.failures.join('\n')).toMatch(/iteration 0: nodes disagree on the seed node/);
+  });
+
+  it('fails a value that is not the node’s degree', () => {
+    const verdict = tampered((results) => {
+      results.get('5')!.x += 1;
+    });
+    expect(verdict.failures[0]).toMatch(/node 5: x = \d+, not its degree/);
+  });
+
+  it('fails an inaccurate estimate under release all', () => {
+    const verdict = tampered((results) => {
+      const it = results.get('6')!.iterations[2]!;
+      it.estimate = [it.estimate![0]! * 1.01];
+    });
+    expect(verdict.passed).toBe(false);
+    expect(verdict.failures.join('\n')).toMatch(/node 6: iteration 2 ended at .*, 1\.00e-2 from the mean/);
+  });
+
+  it('fails an iteration in which nobody converged, and a missing node', () => {
+    const verdict = tampered((results) => {
+      for (const r of results.values()) r.iterations[1]!.converged = false;
+      results.delete('2');
+    });
+    const failures = verdict.failures.join('\n');
+    expect(failures).toMatch(/node 2: reported no result/);
+    expect(failures).toMatch(/iteration 1: no node converged/);
+  });
+});
