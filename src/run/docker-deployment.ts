@@ -73,32 +73,43 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
   const etcdImage = options.etcdEndpoints ? undefined : await ensureEtcdImage({ image: options.etcdImage, onLog: (line: string) => stage('images', line) });
   const imagesMs = Date.now() - began;
 
-  const cleanup = new Cleanup();
+  // Torn down in this order: node and etcd containers first (so nothing writes any more), then the run's keys
+  // in an external etcd, then the client and local state. Each step runs even if an earlier one failed.
+  let runtime: DockerRuntime | undefined;
+  let controller: RunController | undefined;
+  let etcd: Etcd3 | undefined;
+  let tearingDown: Promise<void> | undefined;
+  const tearDown = (): Promise<void> =>
+    (tearingDown ??= runAll([
+      async () => controller?.close(),
+      async () => runtime?.destroy(),
+      async () => {
+        if (options.etcdEndpoints) await controller?.deleteRunKeys();
+      },
+      async () => etcd?.close(),
+      () => rm(runStateDir(runId), { recursive: true, force: true }),
+    ]));
   try {
     stage('network');
-    const runtime = await DockerRuntime.create(docker, {
+    const nodes = await DockerRuntime.create(docker, {
       runId,
       image: nodeImage.tag,
       memoryLimit: options.nodeMemoryLimit,
       mounts: { [path.dirname(options.algorithmFile)]: '/algorithm' },
       concurrency: options.concurrency,
     });
-    cleanup.add(() => runtime.destroy());
-    cleanup.add(() => rm(runStateDir(runId), { recursive: true, force: true }));
+    runtime = nodes;
 
     stage('etcd');
     const endpoints = options.etcdEndpoints
       ? { host: options.etcdEndpoints.join(','), nodes: options.etcdEndpoints.join(',') }
       : await startEtcdContainer(docker, { runId, network: networkName(runId), image: etcdImage!.tag, hostPort: options.etcdPort });
-    const etcd = connectEtcd(endpoints.host.split(','));
+    const client = connectEtcd(endpoints.host.split(','));
+    etcd = client;
     const nodeIds = graph.nodes();
-    const controller = await RunController.open(etcd, runId, nodeIds);
-    cleanup.add(async () => {
-      await controller.close();
-      await controller.deleteRunKeys();
-      etcd.close();
-    }, 'first');
-    await controller.publish(options.config, new Map(nodeIds.map((id) => [id, neighboursOf(graph, id)])));
+    const control = await RunController.open(client, runId, nodeIds);
+    controller = control;
+    await control.publish(options.config, new Map(nodeIds.map((id) => [id, neighboursOf(graph, id)])));
     const etcdMs = Date.now() - began;
 
     stage('starting');
@@ -112,14 +123,14 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
         port: NODE_PORT,
       }),
     }));
-    const crashCheck = () => failOnCrashedNode(runtime);
-    const readiness = controller.waitReady({
+    const crashCheck = () => failOnCrashedNode(nodes);
+    const readiness = control.waitReady({
       timeoutMs: options.startupTimeoutMs,
       check: crashCheck,
       onProgress: (ready) => options.onReady?.(ready, nodeIds.length),
     });
     readiness.catch(() => {});
-    await runtime.startNodes(nodeSpecs, ({ started, total }) => options.onStarted?.(started, total));
+    await nodes.startNodes(nodeSpecs, ({ started, total }) => options.onStarted?.(started, total));
     const containersStartedMs = Date.now() - began;
     stage('registering');
     const startup = await readiness;
@@ -127,16 +138,16 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
 
     return {
       runId,
-      runtime,
-      controller,
-      etcd,
+      runtime: nodes,
+      controller: control,
+      etcd: client,
       image: { node: nodeImage.tag, nodeId: nodeImage.id, etcd: etcdImage?.tag },
       startup,
       timings: { imagesMs, etcdMs, containersStartedMs, allReadyMs },
-      tearDown: () => cleanup.run(),
+      tearDown,
     };
   } catch (error) {
-    await cleanup.run().catch((cleanupError: unknown) => {
+    await tearDown().catch((cleanupError: unknown) => {
       process.stderr.write(`warning: cleanup after a failed start-up also failed: ${String(cleanupError)}\n`);
     });
     throw error;
@@ -153,28 +164,15 @@ async function failOnCrashedNode(runtime: DockerRuntime): Promise<void> {
   });
 }
 
-/** Undo actions, run once, newest first (those marked 'first' before the rest), each even if another fails. */
-class Cleanup {
-  private readonly actions: Array<() => Promise<unknown>> = [];
-  private readonly firstActions: Array<() => Promise<unknown>> = [];
-  private done: Promise<void> | undefined;
-
-  add(action: () => Promise<unknown>, order: 'first' | 'normal' = 'normal'): void {
-    (order === 'first' ? this.firstActions : this.actions).push(action);
+/** Runs every step in order, even after a failure, then rejects with the first failure. */
+async function runAll(steps: ReadonlyArray<() => Promise<unknown>>): Promise<void> {
+  let failure: { error: unknown } | undefined;
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (error) {
+      failure ??= { error };
+    }
   }
-
-  run(): Promise<void> {
-    this.done ??= (async () => {
-      const errors: unknown[] = [];
-      for (const action of [...this.firstActions.reverse(), ...this.actions.reverse()]) {
-        try {
-          await action();
-        } catch (error) {
-          errors.push(error);
-        }
-      }
-      if (errors.length > 0) throw errors[0];
-    })();
-    return this.done;
-  }
+  if (failure) throw failure.error;
 }

@@ -1,0 +1,189 @@
+/**
+ * The platform end to end on a real Docker engine and a real etcd: 30+ node containers, the registry, the
+ * overlay, FIFO per edge, crash reporting, and that nothing of a run outlives it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { Etcd3 } from 'etcd3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectDocker, RUN_LABEL } from '../../src/docker/engine.js';
+import { runKeys } from '../../src/coordination/keys.js';
+import { FROM_METADATA, loadPeerService } from '../../src/node/links.js';
+import { bringUp, runAlgorithm, type RunRequest } from '../../src/run/run.js';
+import { packageRoot } from '../../src/util/paths.js';
+
+const fixtures = path.join(packageRoot, 'test', 'fixtures');
+let resultsRoot: string;
+
+function request(overrides: Partial<RunRequest>): RunRequest {
+  return {
+    algorithm: 'flood',
+    params: [],
+    topology: 'ba:n=30,m=2',
+    seed: 7,
+    weights: 'unique',
+    allowDisconnected: false,
+    timeoutMs: 60_000,
+    resultsRoot,
+    ...overrides,
+  };
+}
+
+async function leftovers(runId: string): Promise<{ containers: number; networks: number }> {
+  const docker = await connectDocker();
+  const filters = { label: [`${RUN_LABEL}=${runId}`] };
+  const [containers, networks] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listNetworks({ filters })]);
+  return { containers: containers.length, networks: networks.length };
+}
+
+beforeAll(async () => {
+  resultsRoot = await mkdtemp(path.join(os.tmpdir(), 'peerlab-results-'));
+});
+
+afterAll(async () => {
+  await rm(resultsRoot, { recursive: true, force: true });
+});
+
+describe('peerlab run on Docker', () => {
+  it('floods 30 containers, passes the BFS oracle, writes results and removes everything', async () => {
+    let runId = '';
+    const summary = await runAlgorithm(request({ onRunId: (id) => (runId = id) }));
+    expect(summary.passed).toBe(true);
+    expect(summary.nodes).toBe(30);
+    expect(summary.edges).toBe(2 * (30 - 2));
+    expect(summary.metrics.reached).toBe(30);
+    const nodesCsv = await readFile(path.join(summary.resultsDir, 'nodes.csv'), 'utf8');
+    expect(nodesCsv.trim().split('\n')).toHaveLength(31);
+    const verify = JSON.parse(await readFile(path.join(summary.resultsDir, 'verify.json'), 'utf8'));
+    expect(verify.passed).toBe(true);
+    expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
+  });
+
+  it('reports the node that crashed during start-up with its log tail, and leaves nothing', async () => {
+    let runId = '';
+    await expect(
+      runAlgorithm(request({ algorithm: path.join(fixtures, 'crash-on-node-3.ts'), topology: 'ring:n=8', onRunId: (id) => (runId = id) })),
+    ).rejects.toThrow(/node 3 exited[\s\S]*crashing on purpose/);
+    expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
+  });
+});
+
+describe('a standing run with an external etcd', () => {
+  let etcdProcess: ChildProcess;
+  let etcdDataDir: string;
+  let endpoint: string;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    const peerPort = await freePort();
+    etcdDataDir = await mkdtemp(path.join(os.tmpdir(), 'peerlab-etcd-'));
+    const hostAddress = nonLoopbackAddress();
+    endpoint = `http://${hostAddress}:${port}`;
+    etcdProcess = spawn(
+      'etcd',
+      [
+        '--data-dir', etcdDataDir,
+        '--listen-client-urls', `http://0.0.0.0:${port}`,
+        '--advertise-client-urls', endpoint,
+        '--listen-peer-urls', `http://127.0.0.1:${peerPort}`,
+        '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
+        '--initial-cluster', `default=http://127.0.0.1:${peerPort}`,
+      ],
+      { stdio: 'ignore' },
+    );
+    const client = new Etcd3({ hosts: endpoint });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await client.maintenance.status();
+        break;
+      } catch (error) {
+        if (attempt > 100) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    client.close();
+  });
+
+  afterAll(async () => {
+    etcdProcess?.kill();
+    await rm(etcdDataDir, { recursive: true, force: true });
+  });
+
+  it('registers every node under a lease, enforces the overlay, keeps FIFO order, and cleans up keys and containers', async () => {
+    const up = await bringUp(request({ algorithm: path.join(fixtures, 'fifo-probe.ts'), topology: 'ba:n=32,m=3', etcdEndpoints: [endpoint] }));
+    const { deployment, runId, topology } = up;
+    const keys = runKeys(runId);
+    const etcd = new Etcd3({ hosts: endpoint });
+    try {
+      // The registry: one key per node, each held by a lease.
+      const registered = await etcd.getAll().prefix(keys.nodesPrefix).exec();
+      expect(registered.kvs).toHaveLength(32);
+      expect(registered.kvs.every((kv) => kv.lease !== '0')).toBe(true);
+
+      // The overlay: a link from a non-neighbour, or from a neighbour's id at the wrong address, is refused.
+      const node0 = JSON.parse((await etcd.get(keys.node('0')).string())!) as { address: string; port: number };
+      const neighbourOf0 = topology.graph.neighbors('0')[0]!;
+      const stranger = topology.graph.nodes().find((id) => id !== '0' && !topology.graph.hasEdge('0', id))!;
+      expect(await linkFrom(stranger, `${node0.address}:${node0.port}`)).toBe(grpc.status.PERMISSION_DENIED);
+      expect(await linkFrom(neighbourOf0, `${node0.address}:${node0.port}`)).toBe(grpc.status.PERMISSION_DENIED);
+
+      // FIFO per edge: 200 numbered messages on every directed edge arrive in order.
+      await deployment.controller.start();
+      const collected = await deployment.controller.collectResults({ timeoutMs: 60_000, check: async () => {} });
+      expect(collected.results.size).toBe(32);
+      for (const [id, result] of collected.results) {
+        expect(result, `node ${id}`).toEqual({ outOfOrder: 0, received: 200 * topology.graph.degree(id) });
+      }
+
+      // A node that dies disappears from the registry when its lease runs out.
+      await deployment.runtime.killNode('5');
+      await expect.poll(async () => etcd.get(keys.node('5')).string(), { timeout: 20_000, interval: 500 }).toBeNull();
+    } finally {
+      await deployment.tearDown();
+    }
+    expect(await etcd.getAll().prefix(keys.prefix).keys()).toEqual([]);
+    etcd.close();
+    expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
+  });
+});
+
+/** Opens a Link to a node claiming to be `from`, sends one envelope, and returns the gRPC status it ends with. */
+async function linkFrom(from: string, address: string): Promise<grpc.status> {
+  const { Client } = loadPeerService(path.join(packageRoot, 'proto', 'peer.proto'));
+  const client = new Client(address, grpc.credentials.createInsecure());
+  const metadata = new grpc.Metadata();
+  metadata.set(FROM_METADATA, from);
+  try {
+    return await new Promise<grpc.status>((resolve) => {
+      const call = client.link(metadata, (error) => resolve(error ? (error.code as grpc.status) : grpc.status.OK));
+      call.write({ payload: '{"intruder":true}' });
+      call.end();
+    });
+  } finally {
+    client.close();
+  }
+}
+
+function nonLoopbackAddress(): string {
+  for (const [name, addresses] of Object.entries(os.networkInterfaces())) {
+    if (name.startsWith('docker') || name.startsWith('br-') || name.startsWith('veth')) continue;
+    const found = addresses?.find((a) => a.family === 'IPv4' && !a.internal);
+    if (found) return found.address;
+  }
+  throw new Error('no non-loopback IPv4 address for the external etcd');
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
