@@ -1,0 +1,121 @@
+/**
+ * The built CLI as a user runs it: bad input gets one `error: … — fix` line and a non-zero exit, and leaves no
+ * Docker object behind; good input in the simulator passes and replays bit for bit.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectDocker, RUN_LABEL } from '../../src/docker/engine.js';
+import { packageRoot } from '../../src/util/paths.js';
+
+const exec = promisify(execFile);
+const bin = path.join(packageRoot, 'bin', 'run.js');
+let workDir: string;
+
+async function peerlab(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [bin, ...args], { cwd: workDir, maxBuffer: 64 * 1024 * 1024 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+/**
+ * What an invocation left behind. The CLI announces `run <id>` on stderr before it creates anything, so an
+ * invocation that failed before announcing created nothing; one that announced must have removed all of it.
+ * (Counting every peerlab object would break when other runs share the engine.)
+ */
+async function leftBehind(stderr: string): Promise<number> {
+  const runId = /^run (\S+)$/m.exec(stderr)?.[1];
+  if (!runId) return 0;
+  const docker = await connectDocker();
+  const filters = { label: [`${RUN_LABEL}=${runId}`] };
+  const [containers, networks] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listNetworks({ filters })]);
+  return containers.length + networks.length;
+}
+
+beforeAll(async () => {
+  workDir = await mkdtemp(path.join(os.tmpdir(), 'peerlab-cli-'));
+});
+
+afterAll(async () => {
+  await rm(workDir, { recursive: true, force: true });
+});
+
+describe('bad input', () => {
+  const cases: Array<{ name: string; args: () => Promise<string[]>; message: RegExp }> = [
+    { name: 'an unknown topology model', args: async () => ['run', 'flood', '--topology', 'bx:n=10'], message: /unknown topology model "bx"/ },
+    { name: 'an unknown model parameter', args: async () => ['run', 'flood', '--topology', 'ba:n=10,q=2'], message: /ba.*q/ },
+    {
+      name: 'a malformed GML file',
+      args: async () => {
+        const file = path.join(workDir, 'broken.gml');
+        await writeFile(file, 'graph [\n  node [ id 0 \n');
+        return ['run', 'flood', '--topology', file];
+      },
+      message: /broken\.gml/,
+    },
+    { name: 'an unreadable file', args: async () => ['run', 'flood', '--topology', path.join(workDir, 'missing.graphml')], message: /missing\.graphml/ },
+    {
+      name: 'a disconnected graph',
+      args: async () => {
+        const file = path.join(workDir, 'two-parts.txt');
+        await writeFile(file, '0 1\n2 3\n');
+        return ['run', 'flood', '--topology', file];
+      },
+      message: /--allow-disconnected/,
+    },
+    { name: 'more nodes than a bridge takes', args: async () => ['run', 'flood', '--topology', 'ring:n=1100'], message: /1100 nodes do not fit on one Docker bridge/ },
+    { name: 'an unknown algorithm', args: async () => ['run', 'no-such-algorithm', '--topology', 'ring:n=5'], message: /unknown algorithm "no-such-algorithm"/ },
+    { name: 'a bad algorithm parameter', args: async () => ['run', 'ghs', '--topology', 'ring:n=5', '--param', 'wakeup=sometimes'], message: /--param wakeup/ },
+  ];
+
+  for (const { name, args, message } of cases) {
+    it(`rejects ${name} with one line, a fix, a non-zero exit, and nothing left`, async () => {
+      const { code, stderr } = await peerlab(...(await args()));
+      expect(code).not.toBe(0);
+      const lines = stderr.trim().split('\n').filter((line) => line.startsWith('error:'));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(message);
+      expect(lines[0]).toContain(' — ');
+      expect(await leftBehind(stderr)).toBe(0);
+    });
+  }
+
+  it("rejects a taken etcd port, naming it, and leaves nothing", async () => {
+    const blocker = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => blocker.once('listening', resolve));
+    const { port } = blocker.address() as net.AddressInfo;
+    try {
+      const { code, stderr } = await peerlab('run', 'flood', '--topology', 'ring:n=4', '--etcd-port', String(port));
+      expect(code).not.toBe(0);
+      expect(stderr).toMatch(new RegExp(`error: etcd's port 127.0.0.1:${port} is already taken — `));
+      expect(stderr).toMatch(/^run \S+$/m);
+      expect(await leftBehind(stderr)).toBe(0);
+    } finally {
+      blocker.close();
+    }
+  });
+});
+
+describe('the simulator through the CLI', () => {
+  it('passes GHS and replays it bit for bit from the printed command', async () => {
+    const first = await peerlab('run', 'ghs', '--topology', 'ba:n=60,m=2', '--seed', '3', '--runtime', 'sim', '--trace', '--json');
+    expect(first.code).toBe(0);
+    const summary = JSON.parse(first.stdout) as { passed: boolean; replay: string; resultsDir: string };
+    expect(summary.passed).toBe(true);
+    const replayArgs = summary.replay.split(' ').slice(1);
+    const second = await peerlab(...replayArgs, '--trace', '--json');
+    const replayed = JSON.parse(second.stdout) as { resultsDir: string };
+    for (const file of ['nodes.csv', 'edges.csv', 'verify.json', 'events.ndjson']) {
+      const [a, b] = await Promise.all([readFile(path.join(summary.resultsDir, file), 'utf8'), readFile(path.join(replayed.resultsDir, file), 'utf8')]);
+      expect(b, file).toBe(a);
+    }
+  });
+});
