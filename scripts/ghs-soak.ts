@@ -24,8 +24,9 @@ import type { Json } from '../src/sdk/types.js';
 import { loadTopology, type Topology } from '../src/topology/index.js';
 import { createRandom, hashSeed, type Random } from '../src/util/random.js';
 import { verifyGhs } from '../src/verify/ghs.js';
+import { packageRoot } from '../src/util/paths.js';
 
-export const ZOO_DIR = '/work/shared/topologies/zoo';
+export const ZOO_DIR = path.resolve(packageRoot, '..', 'shared', 'topologies', 'zoo');
 const ZOO_MAPS = ['Nordu1989', 'Abilene', 'Internet2', 'Arpanet19728', 'Bics', 'Geant2012', 'Uninett2011', 'GtsCe'] as const;
 const zooAvailable = (): boolean => existsSync(path.join(ZOO_DIR, 'Abilene.graphml'));
 

@@ -11,7 +11,7 @@ import { packageRoot } from '../../src/util/paths.js';
 import { oracleFor } from '../../src/verify/index.js';
 import { scores, verifyHighRiskEdges } from '../../src/verify/high-risk-edges.js';
 
-const GTS_CE = '/work/shared/topologies/zoo/GtsCe.graphml';
+import { GTS_CE } from '../zoo.js';
 const zoo: Array<[string, number]> = existsSync(GTS_CE) ? [[GTS_CE, 1]] : [];
 let algorithm: Algorithm;
 

@@ -10,7 +10,7 @@ import { loadTopology } from '../../src/topology/index.js';
 import { packageRoot } from '../../src/util/paths.js';
 import { verifyPushSum } from '../../src/verify/push-sum.js';
 
-const GTS_CE = '/work/shared/topologies/zoo/GtsCe.graphml';
+import { GTS_CE } from '../zoo.js';
 const zoo: Array<[string, number]> = existsSync(GTS_CE) ? [[GTS_CE, 1]] : [];
 let pushSum: Algorithm;
 

@@ -11,7 +11,7 @@ import { packageRoot } from '../../src/util/paths.js';
 import { verifyRandomWalk, walkMoments } from '../../src/verify/random-walk.js';
 
 /** The Topology Zoo map of the thesis-era tests; skipped where the shared folder is not mounted. */
-const GTS_CE = '/work/shared/topologies/zoo/GtsCe.graphml';
+import { GTS_CE } from '../zoo.js';
 const zoo: Array<[string, number]> = existsSync(GTS_CE) ? [[GTS_CE, 1]] : [];
 let randomWalk: Algorithm;
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { exportTopology, loadTopology, type LoadedTopology } from '../../src/topology/index.js';
 import { expectPeerlabError, tempFile } from './topology-helpers.js';
 
-const ZOO = '/work/shared/topologies/zoo';
+import { ZOO_DIR as ZOO } from '../zoo.js';
 const zooMaps = [
   ...new Set(
     readdirSync(ZOO)

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { loadTopology, type Topology } from '../../src/topology/index.js';
 import { expectPeerlabError, tempFile } from './topology-helpers.js';
 
-const ZOO = '/work/shared/topologies/zoo';
+import { ZOO_DIR as ZOO } from '../zoo.js';
 const weightsOf = (graph: Topology): number[] => graph.mapEdges((_edge, attributes) => attributes.weight);
 
 describe('edge weights', () => {
