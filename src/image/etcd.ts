@@ -78,7 +78,7 @@ export async function ensureEtcdImage(options: EtcdImageOptions = {}): Promise<E
       files: MINIMAL_ETC,
       instructions: [`LABEL peerlab.etcd.version=${version}`, 'EXPOSE 2379 2380', 'CMD ["/usr/local/bin/etcd"]'],
     },
-    { tag: hostTag, kind: 'etcd', rebuild: options.rebuild, onLog },
+    { tag: hostTag, kind: 'etcd', rebuild: options.rebuild },
   );
   return { tag: image.tag, built: image.built, source: 'host' };
 }

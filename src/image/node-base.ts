@@ -23,7 +23,7 @@ export function hostNode(): { path: string; version: string } {
 /** Builds (or finds) the node base image from the host's Node.js runtime. */
 export async function ensureNodeBaseImage(
   docker: Docker,
-  options: { rebuild?: boolean; onLog?: (line: string) => void; /** default nodeBaseTag() */ tag?: string } = {},
+  options: { rebuild?: boolean; /** default nodeBaseTag() */ tag?: string } = {},
 ): Promise<ScratchImage> {
   const node = hostNode();
   const { arch } = await engineInfo(docker);
@@ -40,6 +40,6 @@ export async function ensureNodeBaseImage(
       files: MINIMAL_ETC,
       instructions: [`ENV NODE_VERSION=${node.version.replace(/^v/, '')}`, 'CMD ["node"]'],
     },
-    { tag: options.tag ?? nodeBaseTag(node.version), kind: 'node-base', rebuild: options.rebuild, onLog: options.onLog },
+    { tag: options.tag ?? nodeBaseTag(node.version), kind: 'node-base', rebuild: options.rebuild },
   );
 }

@@ -64,7 +64,6 @@ export async function ensureNodeImage(options: NodeImageOptions): Promise<NodeIm
     buildArgs: { BASE: base.id },
     labels: { 'peerlab.base': base.reference },
     noCache: options.rebuild,
-    onLog,
   });
   return { tag, id, built: true, base: base.reference };
 }
@@ -108,7 +107,7 @@ async function chooseBase(docker: Docker, options: NodeImageOptions, onLog: (lin
 
   const node = hostNode();
   onLog(`no registry reachable: building the node base image from the host Node.js runtime (${node.path} ${node.version})`);
-  const made = await ensureNodeBaseImage(docker, { rebuild: options.rebuild, onLog });
+  const made = await ensureNodeBaseImage(docker, { rebuild: options.rebuild });
   return { reference: made.tag, id: made.id };
 }
 

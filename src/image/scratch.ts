@@ -40,7 +40,7 @@ export interface ScratchImage {
 export async function ensureScratchImage(
   docker: Docker,
   spec: ScratchImageSpec,
-  options: { tag: string; kind: ImageKind; rebuild?: boolean; onLog?: (line: string) => void },
+  options: { tag: string; kind: ImageKind; rebuild?: boolean },
 ): Promise<ScratchImage> {
   if (!options.rebuild) {
     const existing = await localImage(docker, options.tag);
@@ -50,7 +50,6 @@ export async function ensureScratchImage(
   const { id } = await buildImageFromContext(docker, tarContext(entries), {
     tag: options.tag,
     noCache: options.rebuild,
-    onLog: options.onLog,
   });
   return { tag: options.tag, id, built: true };
 }

@@ -168,7 +168,9 @@ export async function readExperimentEntry(dir: string): Promise<ExperimentEntry>
   const name = typeof resolved.name === 'string' ? resolved.name : path.basename(path.dirname(dir));
   const planned = typeof resolved.runs === 'number' ? resolved.runs : cells.length * (Array.isArray(resolved.seeds) ? resolved.seeds.length : 1);
   const tally = counts(outcomes.values());
-  const nodeCounts = Object.values((resolved.nodes as Record<string, number> | undefined) ?? {}).filter((n): n is number => typeof n === 'number');
+  const nodeCounts = (Array.isArray(resolved.cells) ? (resolved.cells as Array<{ nodes?: unknown }>) : [])
+    .map((cell) => cell.nodes)
+    .filter((n): n is number => typeof n === 'number');
   const low = Math.min(...nodeCounts);
   const high = Math.max(...nodeCounts);
   const algorithms = [...new Set(cells.map((cell) => String(cell.inputs.algorithm ?? '?')))];
@@ -188,7 +190,7 @@ export async function readExperimentEntry(dir: string): Promise<ExperimentEntry>
     verdict:
       tally.failed + tally.errors === 0 && missing <= 0
         ? `all ${tally.passed} runs passed`
-        : [`${tally.passed}/${planned} passed`, tally.failed ? `${tally.failed} failed` : '', tally.errors ? `${tally.errors} errors` : '', missing > 0 ? `${missing} not run` : '']
+        : [`${tally.passed}/${planned} passed`, tally.failed ? `${tally.failed} failed` : '', tally.errors ? `${tally.errors} did not finish` : '', missing > 0 ? `${missing} not run` : '']
             .filter(Boolean)
             .join(', '),
     startedAt: typeof resolved.createdAt === 'string' ? resolved.createdAt : undefined,

@@ -27,7 +27,7 @@ export interface Comparison {
 /** Metrics of two runs, or of two experiments cell by cell, side by side with the ratio b/a. */
 export async function compareResults(a: ResultEntry, b: ResultEntry): Promise<Comparison> {
   if (a.kind !== b.kind) {
-    throw new PeerlabError(`cannot compare a ${a.kind} (${a.id}) with a ${b.kind} (${b.id})`, { hint: 'compare two runs, or two experiments' });
+    throw new PeerlabError(`cannot compare ${a.kind} ${a.id} with ${b.kind} ${b.id}`, { hint: 'compare two runs, or two experiments' });
   }
   return a.kind === 'run' ? compareRuns(a, b as RunEntry) : compareExperiments(a, b as ExperimentEntry);
 }

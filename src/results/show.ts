@@ -72,6 +72,7 @@ export function formatShown(shown: Shown): string {
       runtime?: string;
       timings?: Record<string, number>;
       startedAt?: string;
+      replay?: string;
     };
     const lines = [
       `${shown.verify?.passed ? '✔ PASS' : shown.verify ? '✖ FAIL' : '? no verdict'}  ${shown.entry.id}`,
@@ -86,6 +87,7 @@ export function formatShown(shown: Shown): string {
         .map(([name, value]) => `${name} ${formatNumber(value)}`)
         .join(' · ')}`,
       ...(shown.verify?.failures ?? []).slice(0, 5).map((failure) => `  ✖ ${failure}`),
+      ...(record.replay ? [`  replay    ${record.replay}`] : []),
       `  folder    ${shown.entry.dir}`,
     ];
     return lines.join('\n');

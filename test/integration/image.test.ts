@@ -87,7 +87,7 @@ const lockedDown: Docker.HostConfig = {
 describe('node images', () => {
   it('builds the node base FROM scratch out of the host Node.js, and node runs in it', async () => {
     const began = Date.now();
-    const base = await ensureNodeBaseImage(docker, { onLog, tag: testBase });
+    const base = await ensureNodeBaseImage(docker, { tag: testBase });
     console.log(`node base ${base.tag} built in ${Date.now() - began} ms`);
     expect(base).toMatchObject({ tag: testBase, built: true });
     expect(nodeBaseTag()).toBe(`peerlab/node-base:${process.version.slice(1)}`);

@@ -1,0 +1,142 @@
+import os from 'node:os';
+import { Args, Flags } from '@oclif/core';
+import { PeerlabCommand } from '../../cli/base-command.js';
+import { connectDocker } from '../../docker/engine.js';
+import { estimateFor, dryRun, prepareExperiment, runExperiment, writeOutputs, type DryRun, type ExperimentResult } from '../../experiment/experiment.js';
+import { formatDuration, formatMiB, formatTable } from '../../experiment/format.js';
+import { ExperimentProgress } from '../../experiment/progress.js';
+import { RUNTIMES, type RuntimeChoice } from '../../experiment/schema.js';
+import type { ExperimentFolder } from '../../experiment/store.js';
+import { takeDown } from '../../run/down.js';
+import { runAlgorithm } from '../../run/run.js';
+
+export default class ExperimentRun extends PeerlabCommand {
+  static override description =
+    'Run an experiment file: every cell of its sweep (the cross product of its lists) once per seed, each as its own run, then write results/<name>/<timestamp>/ with experiment.yaml, summary.csv, plots and report.html. Exits 0 only if every run passed.';
+
+  static override examples = [
+    '<%= config.bin %> experiment run experiments/quickstart.yaml',
+    '<%= config.bin %> experiment run experiments/quickstart.yaml --dry-run',
+    '<%= config.bin %> experiment run experiments/quickstart.yaml --resume',
+  ];
+
+  static override args = {
+    file: Args.string({ required: true, description: 'the experiment file (experiments/*.yaml)' }),
+  };
+
+  static override flags = {
+    'dry-run': Flags.boolean({ default: false, description: 'check the file, list the cells and estimate time and memory; start nothing' }),
+    resume: Flags.boolean({ default: false, description: 'continue the newest folder of this experiment (or --into), skipping finished runs' }),
+    into: Flags.string({ description: 'the experiment folder to write (with --resume: to continue)' }),
+    results: Flags.string({ default: 'results', description: 'folder for results/<run-id>/ and results/<experiment>/<timestamp>/' }),
+    runtime: Flags.string({ options: [...RUNTIMES], description: "where the runs go, instead of the file's runtime: (docker, sim or auto)" }),
+    concurrency: Flags.integer({ description: 'containers created and started at once' }),
+    'etcd-image': Flags.string({ description: 'etcd image to use' }),
+    'base-image': Flags.string({ description: 'base image for the node image' }),
+  };
+
+  async run(): Promise<ExperimentResult | DryRun> {
+    const { args, flags } = await this.parse(ExperimentRun);
+    const prepared = await prepareExperiment(args.file, { runtime: flags.runtime as RuntimeChoice | undefined });
+    if (flags['dry-run']) return this.dryRun(dryRun(prepared.plan, prepared.facts));
+
+    const { plan, facts } = prepared;
+    const estimates = new Map([...estimateFor(plan, facts)].map(([key, estimate]) => [key, estimate.seconds]));
+    const progress = new ExperimentProgress({
+      bar: !this.jsonEnabled() && process.stderr.isTTY === true,
+      lines: !this.jsonEnabled(),
+      runs: plan.runs,
+      estimates,
+      write: (line) => this.note(line),
+    });
+
+    const resumeCommand = `peerlab experiment run ${[...this.argv.filter((arg) => arg !== '--resume' && arg !== '--json'), '--resume'].join(' ')}`;
+    // Ctrl-C: remove the run in progress, write the report of the runs finished so far, and say how to resume.
+    let folder: ExperimentFolder | undefined;
+    let current: string | undefined;
+    const onInterrupt = () => {
+      progress.stop();
+      process.stderr.write(`\ninterrupted: removing ${current ?? 'the run in progress'}…\n`);
+      void (async () => {
+        if (current) await takeDown(await connectDocker(), current).catch(() => {});
+        if (folder) {
+          const stored = await folder.storedExperiment().catch(() => undefined);
+          const createdAt = typeof stored?.createdAt === 'string' ? stored.createdAt : new Date().toISOString();
+          await writeOutputs(folder, plan, folder.recorded(), { source: prepared.loaded.file, createdAt }).catch(() => {});
+          process.stderr.write(`results so far in ${folder.dir}\ncontinue with: ${resumeCommand}\n`);
+        }
+        process.exit(130);
+      })();
+    };
+    process.once('SIGINT', onInterrupt);
+    process.once('SIGTERM', onInterrupt);
+
+    const notices = new Set<string>();
+    let result: ExperimentResult;
+    try {
+      result = await runExperiment({
+        prepared,
+        resultsRoot: flags.results,
+        resume: flags.resume,
+        into: flags.into,
+        runner: runAlgorithm,
+        base: { concurrency: flags.concurrency, etcdImage: flags['etcd-image'], baseImage: flags['base-image'] },
+        hooks: {
+          ...progress.hooks,
+          onRunId: (_run, id) => {
+            current = id;
+          },
+          // Each distinct notice once (runtime auto would otherwise say the same before every run).
+          onNotice: (_run, line) => {
+            if (!notices.has(line)) process.stderr.write(`${line}\n`);
+            notices.add(line);
+          },
+          onRunEnd: (run, outcome) => {
+            current = undefined;
+            progress.hooks.onRunEnd?.(run, outcome);
+          },
+        },
+        onFolder: (opened) => {
+          folder = opened;
+          this.note(`experiment ${plan.name}: ${plan.runs.length} runs (${plan.cells.length} cells × ${plan.seeds.length} repetitions) → ${opened.dir}`);
+        },
+        note: (line) => process.stderr.write(`${line}\n`),
+      });
+    } finally {
+      progress.stop();
+      process.off('SIGINT', onInterrupt);
+      process.off('SIGTERM', onInterrupt);
+    }
+
+    const ok = result.failed + result.errors === 0 && result.notRun === 0;
+    this.log(
+      `${ok ? '✔ PASS' : '✖ FAIL'}  ${result.experiment}: ${result.passed} passed, ${result.failed} failed, ${result.errors} did not finish` +
+        `${result.notRun > 0 ? `, ${result.notRun} not run` : ''}${result.skipped > 0 ? ` (${result.skipped} already done)` : ''}`,
+    );
+    this.log(`  report ${result.files.report}\n  summary ${result.files.summary}`);
+    if (result.errors > 0) this.log(`  rerun the runs that did not finish with: ${resumeCommand}`);
+    if (!ok) process.exitCode = 1;
+    return result;
+  }
+
+  private dryRun(plan: DryRun): DryRun {
+    const rows = plan.cells.map((cell) => [
+      cell.cell,
+      cell.label,
+      cell.topology,
+      cell.nodes,
+      cell.edges,
+      cell.runs,
+      formatDuration(cell.estimate.seconds),
+      formatMiB(cell.estimate.memoryMiB),
+    ]);
+    this.log(formatTable(['cell', 'inputs', 'topology', 'nodes', 'edges', 'runs', 'time/run', 'memory'], rows));
+    const { estimate } = plan;
+    this.log(
+      `\n${plan.runs} run${plan.runs === 1 ? '' : 's'} on ${plan.runtime} · about ${formatDuration(estimate.seconds)} (at most ${formatDuration(estimate.worstSeconds)} if every run hits its timeout)` +
+        ` · peak memory about ${formatMiB(estimate.peakMemoryMiB)} (this machine has ${formatMiB(os.freemem() / 2 ** 20)} free)`,
+    );
+    for (const note of plan.notes) this.log(`note: ${note}`);
+    return plan;
+  }
+}

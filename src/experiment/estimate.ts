@@ -1,0 +1,76 @@
+import type { RuntimeChoice } from './schema.js';
+
+/**
+ * Every constant behind `--dry-run`'s estimate and the progress bar's ETA, in one place. Rough by design:
+ * Docker start-up dominates a container run; the algorithm gets a small allowance, capped by its timeout.
+ */
+export const ESTIMATE = {
+  docker: {
+    // Measured on the 2-CPU development VM (flood on ba, m=2, with other runs competing): 10 nodes 6.5–8 s,
+    // 20 nodes 9–16 s, 40 nodes 23–31 s per run, all included.
+    /** Image check, network, etcd, and teardown of a run, whatever its size. */
+    fixedS: 4,
+    /** Creating, starting and registering one node container. */
+    perNodeS: 0.4,
+    /** The algorithm phase, assumed to be this many seconds per node (at least minAlgorithmS, at most the timeout). */
+    algorithmPerNodeS: 0.01,
+    minAlgorithmS: 1,
+    /** Memory while a run is up: per node container, plus etcd, the CLI and the Docker daemon's share. */
+    memoryPerNodeMiB: 24,
+    memoryFixedMiB: 200,
+  },
+  sim: {
+    // Measured: flood on 10–20 nodes takes about 0.1 s a run in the simulator.
+    fixedS: 0.3,
+    perNodeS: 0.002,
+    algorithmPerNodeS: 0.002,
+    minAlgorithmS: 0.1,
+    memoryPerNodeMiB: 0.5,
+    memoryFixedMiB: 150,
+  },
+} as const;
+
+export interface RunEstimate {
+  /** A typical run. */
+  readonly seconds: number;
+  /** If the algorithm uses its whole timeout. */
+  readonly worstSeconds: number;
+  readonly memoryMiB: number;
+}
+
+/** `auto` is estimated as Docker: the pessimistic choice. */
+export function estimateRun(runtime: RuntimeChoice, nodes: number, timeoutS: number): RunEstimate {
+  const c = runtime === 'sim' ? ESTIMATE.sim : ESTIMATE.docker;
+  const startup = c.fixedS + c.perNodeS * nodes;
+  const algorithm = Math.min(timeoutS, Math.max(c.minAlgorithmS, c.algorithmPerNodeS * nodes));
+  return { seconds: startup + algorithm, worstSeconds: startup + timeoutS, memoryMiB: c.memoryFixedMiB + c.memoryPerNodeMiB * nodes };
+}
+
+export interface PlanEstimate {
+  readonly seconds: number;
+  readonly worstSeconds: number;
+  /** Runs are sequential: the peak is the largest run. */
+  readonly peakMemoryMiB: number;
+}
+
+export function estimatePlan(runs: ReadonlyArray<RunEstimate>): PlanEstimate {
+  return {
+    seconds: runs.reduce((total, run) => total + run.seconds, 0),
+    worstSeconds: runs.reduce((total, run) => total + run.worstSeconds, 0),
+    peakMemoryMiB: runs.reduce((peak, run) => Math.max(peak, run.memoryMiB), 0),
+  };
+}
+
+/**
+ * Seconds left: the estimates of the remaining runs, scaled by how the finished runs compared with their own
+ * estimates (so a machine twice as slow as the constants assume gets an ETA twice as long after one run).
+ */
+export function remainingSeconds(
+  finished: ReadonlyArray<{ estimated: number; actual: number }>,
+  remaining: ReadonlyArray<number>,
+): number {
+  const estimated = finished.reduce((total, run) => total + run.estimated, 0);
+  const actual = finished.reduce((total, run) => total + run.actual, 0);
+  const ratio = estimated > 0 && actual > 0 ? actual / estimated : 1;
+  return ratio * remaining.reduce((total, seconds) => total + seconds, 0);
+}

@@ -1,0 +1,252 @@
+import { createHash } from 'node:crypto';
+import type { Json } from '../sdk/types.js';
+import type { FieldPath } from './load.js';
+import { DEFAULT_TIMEOUT_S, type ExperimentFile, type FaultField, type GroupField, type PlotField, type RuntimeChoice } from './schema.js';
+
+/** A value a cell has for one input: what goes in a summary.csv column. */
+export type Scalar = string | number | boolean;
+
+/** One swept or fixed input: its summary column, its values, and where it is in the file. */
+export interface Axis {
+  readonly column: string;
+  readonly values: readonly Json[];
+  readonly field: FieldPath;
+  /** True when the file gives a list (even of one element is not a sweep: it needs two or more). */
+  readonly swept: boolean;
+}
+
+/** One point of the sweep. */
+export interface Cell {
+  readonly id: string;
+  readonly index: number;
+  /** Column → value: `topology`, `topology.n`, `weights`, `algorithm`, `param.root`, … */
+  readonly inputs: Readonly<Record<string, Scalar>>;
+  /** The swept inputs only, e.g. `n=20 · root=0` (the topology when nothing is swept). */
+  readonly label: string;
+  /** What runAlgorithm gets: a generator spec or a file path. */
+  readonly topology: string;
+  readonly weights: string | undefined;
+  /** The simulator's delay model, when the file gives one. */
+  readonly delay: string | undefined;
+  /** What runAlgorithm gets: a name, or the path of an algorithm file. */
+  readonly algorithm: string;
+  readonly params: Readonly<Record<string, Json>>;
+  /** Where each input came from, for error messages about this cell. */
+  readonly fields: Readonly<Record<string, FieldPath>>;
+}
+
+export interface PlannedRun {
+  /** Stable within a plan: `c<cell>-r<repetition>`. */
+  readonly key: string;
+  readonly index: number;
+  readonly cell: Cell;
+  readonly repetition: number;
+  readonly seed: number;
+}
+
+export interface Plan {
+  readonly name: string;
+  readonly description: string | undefined;
+  readonly runtime: RuntimeChoice;
+  readonly timeoutS: number;
+  readonly allowDisconnected: boolean;
+  readonly nodeMemoryMiB: number | undefined;
+  readonly seeds: readonly number[];
+  readonly axes: readonly Axis[];
+  readonly cells: readonly Cell[];
+  /** Repetition-major: every cell once, then every cell again, so partial results cover all cells early. */
+  readonly runs: readonly PlannedRun[];
+  readonly groups: readonly GroupField[] | undefined;
+  readonly faults: readonly FaultField[] | undefined;
+  readonly plots: readonly PlotField[] | undefined;
+  /** Hash of everything that decides what the runs are (not the plots): resume refuses a changed file. */
+  readonly fingerprint: string;
+}
+
+export interface ExpandOptions {
+  /** Turns a topology file named in the experiment into the path to load (default: unchanged). */
+  readonly resolveFile?: (file: string) => string;
+}
+
+/** Lists become cells (their cross product, first list outermost), and every cell runs once per seed. */
+export function expandExperiment(experiment: ExperimentFile, options: ExpandOptions = {}): Plan {
+  const resolveFile = options.resolveFile ?? ((file: string) => file);
+  const topology = experiment.topology;
+  const algorithm = typeof experiment.algorithm === 'string' ? { name: experiment.algorithm, params: undefined } : experiment.algorithm;
+  const algorithmName = algorithm?.name ?? 'groups';
+  // An algorithm given as a file is found like a topology file; a name is looked up by runAlgorithm.
+  const algorithmSource = /\.(ts|mts|js|mjs)$/.test(algorithmName) ? resolveFile(algorithmName) : algorithmName;
+
+  const axes: Axis[] = [];
+  const axis = (column: string, value: unknown, field: FieldPath) =>
+    axes.push({ column, values: Array.isArray(value) ? (value as Json[]) : [value as Json], field, swept: Array.isArray(value) && value.length > 1 });
+
+  let model: string | undefined;
+  const modelParams: string[] = [];
+  if (topology.model !== undefined) {
+    model = topology.model.toLowerCase();
+    for (const [key, value] of Object.entries(topology)) {
+      if (key === 'model' || value === undefined) continue;
+      modelParams.push(key);
+      axis(`topology.${key}`, value, ['topology', key]);
+    }
+  } else if (topology.file !== undefined) {
+    axis('topology', topology.file, ['topology', 'file']);
+  } else {
+    axis('topology', topology.spec, ['topology', 'spec']);
+  }
+  if (experiment.weights !== undefined) axis('weights', experiment.weights, ['weights']);
+  if (experiment.delay !== undefined) axis('delay', experiment.delay, ['delay']);
+  const paramNames = Object.keys(algorithm?.params ?? {});
+  for (const name of paramNames) axis(`param.${name}`, algorithm!.params![name], ['algorithm', 'params', name]);
+
+  const combinations = cartesian(axes.map((a) => a.values.map((value, index) => ({ value, index }))));
+  const swept = axes.filter((a) => a.swept);
+  const cells = combinations.map((choice, index): Cell => {
+    const value = (column: string) => choice[axes.findIndex((a) => a.column === column)]!;
+    const fields: Record<string, FieldPath> = {};
+    for (const [i, a] of axes.entries()) fields[a.column] = Array.isArray(valueAt(experiment, a.field)) ? [...a.field, choice[i]!.index] : a.field;
+
+    let spec: string;
+    const inputs: Record<string, Scalar> = {};
+    if (model !== undefined) {
+      spec = `${model}:${modelParams.map((key) => `${key}=${String(value(`topology.${key}`).value)}`).join(',')}`;
+      inputs.topology = spec;
+      for (const key of modelParams) inputs[`topology.${key}`] = value(`topology.${key}`).value as number;
+    } else {
+      const given = String(value('topology').value);
+      spec = topology.file !== undefined ? resolveFile(given) : given;
+      inputs.topology = given;
+    }
+    fields.topology ??= ['topology'];
+    const weights = experiment.weights === undefined ? undefined : String(value('weights').value);
+    inputs.weights = weights ?? 'default';
+    const delay = experiment.delay === undefined ? undefined : String(value('delay').value);
+    if (delay !== undefined) inputs.delay = delay;
+    inputs.algorithm = algorithmName;
+    const params: Record<string, Json> = {};
+    for (const name of paramNames) {
+      params[name] = value(`param.${name}`).value;
+      inputs[`param.${name}`] = toScalar(params[name]);
+    }
+    fields.algorithm = ['algorithm'];
+    const label = swept.length === 0 ? String(inputs.topology) : swept.map((a) => `${shortColumn(a.column)}=${String(inputs[a.column])}`).join(' · ');
+    return { id: `c${index + 1}`, index, inputs, label, topology: spec, weights, delay, algorithm: algorithmSource, params, fields };
+  });
+
+  const seeds = seedList(experiment);
+  const runs: PlannedRun[] = [];
+  for (const [repetition, seed] of seeds.entries()) {
+    for (const cell of cells) runs.push({ key: `${cell.id}-r${repetition + 1}`, index: runs.length, cell, repetition: repetition + 1, seed });
+  }
+
+  const plan: Omit<Plan, 'fingerprint'> = {
+    name: experiment.name,
+    description: experiment.description,
+    runtime: experiment.runtime ?? 'docker',
+    timeoutS: experiment.timeout ?? DEFAULT_TIMEOUT_S,
+    allowDisconnected: experiment.allowDisconnected ?? false,
+    nodeMemoryMiB: experiment.nodeMemory,
+    seeds,
+    axes,
+    cells,
+    runs,
+    groups: experiment.groups,
+    faults: experiment.faults,
+    plots: experiment.plots,
+  };
+  return { ...plan, fingerprint: fingerprintOf(plan) };
+}
+
+/** `topology.n` → `n`, `param.root` → `root`: the names people write in plots. */
+export function shortColumn(column: string): string {
+  return column.replace(/^(topology|param|metric|timing)\./, '');
+}
+
+/** The parameters as `name=value` assignments, the form RunRequest takes (strings as they are, the rest as JSON). */
+export function paramAssignments(params: Readonly<Record<string, Json>>): string[] {
+  return Object.entries(params).map(([name, value]) => `${name}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
+}
+
+export function toScalar(value: Json): Scalar {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? value : JSON.stringify(value);
+}
+
+function seedList(experiment: ExperimentFile): number[] {
+  const { seeds, repetitions } = experiment;
+  if (Array.isArray(seeds)) return seeds;
+  const from = seeds?.from ?? 1;
+  const count = seeds?.count ?? repetitions ?? 1;
+  return Array.from({ length: count }, (_, i) => from + i);
+}
+
+function cartesian<T>(lists: readonly T[][]): T[][] {
+  return lists.reduce<T[][]>((products, list) => products.flatMap((product) => list.map((item) => [...product, item])), [[]]);
+}
+
+function valueAt(experiment: ExperimentFile, field: FieldPath): unknown {
+  return field.reduce<unknown>((value, segment) => (value as Record<string | number, unknown> | undefined)?.[segment], experiment);
+}
+
+function fingerprintOf(plan: Omit<Plan, 'fingerprint'>): string {
+  const essence = {
+    runtime: plan.runtime,
+    timeoutS: plan.timeoutS,
+    allowDisconnected: plan.allowDisconnected,
+    nodeMemoryMiB: plan.nodeMemoryMiB ?? null,
+    seeds: plan.seeds,
+    cells: plan.cells.map((cell) => ({ id: cell.id, inputs: cell.inputs, params: cell.params })),
+    groups: plan.groups ?? null,
+    faults: plan.faults ?? null,
+  };
+  return createHash('sha256').update(canonicalJson(essence)).digest('hex').slice(0, 16);
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+/** The resolved experiment, as written to experiment.yaml: every list expanded into cells, every seed listed. */
+export function resolvedExperiment(
+  plan: Plan,
+  extra: Record<string, unknown> = {},
+  sizes: ReadonlyMap<string, { nodes: number; edges: number }> = new Map(),
+): Record<string, unknown> {
+  const drop = <T extends object>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+  return drop({
+    name: plan.name,
+    description: plan.description,
+    ...extra,
+    fingerprint: plan.fingerprint,
+    runtime: plan.runtime,
+    timeout: plan.timeoutS,
+    allowDisconnected: plan.allowDisconnected,
+    nodeMemory: plan.nodeMemoryMiB,
+    repetitions: plan.seeds.length,
+    seeds: plan.seeds,
+    swept: plan.axes.filter((a) => a.swept).map((a) => a.column),
+    cells: plan.cells.map((cell) => ({
+      id: cell.id,
+      label: cell.label,
+      topology: cell.topology,
+      weights: cell.weights,
+      delay: cell.delay,
+      algorithm: cell.algorithm,
+      params: cell.params,
+      nodes: sizes.get(cell.id)?.nodes,
+      edges: sizes.get(cell.id)?.edges,
+      inputs: cell.inputs,
+    })),
+    runs: plan.runs.length,
+    groups: plan.groups,
+    faults: plan.faults,
+    plots: plan.plots,
+  });
+}

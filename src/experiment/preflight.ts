@@ -1,0 +1,162 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { PeerlabError } from '../errors.js';
+import { bundleAlgorithm } from '../plugins/bundle.js';
+import { resolveParams } from '../plugins/params.js';
+import { resolveAlgorithm } from '../plugins/resolve.js';
+import { loadTopology } from '../topology/index.js';
+import { paramAssignments, type Cell, type Plan } from './expand.js';
+import type { LoadedExperiment } from './load.js';
+
+/** What the checks learnt about a cell: its size, for the estimate and the tables. */
+export interface CellFacts {
+  readonly nodes: number;
+  readonly edges: number;
+}
+
+export const GROUPS_UNSUPPORTED = 'groups need the services runtime (issue 5 services example)';
+
+/**
+ * A topology file named in an experiment: relative to the experiment file's folder, or failing that to the
+ * current folder (so both `../topologies/x.graphml` and `topologies/x.graphml` work from the repository root).
+ */
+export function topologyFileResolver(experimentFile: string, cwd = process.cwd()): (file: string) => string {
+  return (file) => {
+    if (path.isAbsolute(file)) return file;
+    const besideFile = path.resolve(path.dirname(experimentFile), file);
+    if (existsSync(besideFile)) return besideFile;
+    const fromCwd = path.resolve(cwd, file);
+    return existsSync(fromCwd) ? fromCwd : besideFile;
+  };
+}
+
+/**
+ * Everything that can be checked before the first run starts: each cell's topology builds (with the first seed),
+ * the algorithm resolves and compiles, and its parameters are accepted. Errors point at the field in the file.
+ */
+export async function preflight(loaded: LoadedExperiment, plan: Plan): Promise<Map<string, CellFacts>> {
+  const facts = new Map<string, CellFacts>();
+  const topologies = new Map<string, CellFacts>();
+  for (const cell of plan.cells) {
+    const key = `${cell.topology}\u0000${cell.weights ?? ''}`;
+    let known = topologies.get(key);
+    if (!known) {
+      try {
+        const { graph } = await loadTopology(cell.topology, { seed: plan.seeds[0]!, weights: cell.weights, allowDisconnected: plan.allowDisconnected });
+        known = { nodes: graph.order, edges: graph.size };
+      } catch (error) {
+        throw rethrow(loaded, error, fieldFor(cell, error));
+      }
+      topologies.set(key, known);
+    }
+    facts.set(cell.id, known);
+  }
+  checkGroupsAndFaults(loaded, plan, facts);
+  if (plan.groups === undefined) await checkAlgorithms(loaded, plan.cells);
+  return facts;
+}
+
+/** The roles cover every node of every cell; a fault names nodes that exist and roles that are defined. */
+function checkGroupsAndFaults(loaded: LoadedExperiment, plan: Plan, facts: ReadonlyMap<string, CellFacts>): void {
+  const sizes = new Set(plan.cells.map((cell) => facts.get(cell.id)!.nodes));
+  if (plan.groups) {
+    const total = plan.groups.reduce((sum, group) => sum + (group.count ?? 0), 0);
+    const rest = plan.groups.find((group) => group.count === undefined);
+    const other = [...sizes].find((nodes) => (rest ? nodes <= total : nodes !== total));
+    if (other !== undefined) {
+      throw loaded.error(
+        ['groups'],
+        rest
+          ? `the counted roles take ${total} node(s), leaving none for ${rest.role} in a topology of ${other}`
+          : `the roles add up to ${total} node(s), but a topology of the experiment has ${other}`,
+        rest ? 'lower the counts, or use larger topologies' : 'make the counts add up to the number of nodes, or leave out the count of one role (it takes the rest)',
+      );
+    }
+  }
+  const smallest = Math.min(...sizes);
+  const roles = new Set((plan.groups ?? []).map((group) => group.role));
+  for (const [index, fault] of (plan.faults ?? []).entries()) {
+    const target = fault.target;
+    const ids = typeof target === 'object' && !Array.isArray(target) ? (target.nodes ?? []) : Array.isArray(target) ? target : [target];
+    for (const id of ids) {
+      if (!/^\d+$/.test(String(id)) || Number(id) >= smallest) {
+        throw loaded.error(['faults', index, 'target'], `node ${String(id)} is not in every topology (nodes are 0..${smallest - 1})`, 'name nodes by their number, 0..N−1');
+      }
+    }
+    if (typeof target === 'object' && !Array.isArray(target)) {
+      if (target.role !== undefined && !roles.has(target.role)) {
+        throw loaded.error(['faults', index, 'target', 'role'], `no group has the role "${target.role}"`, roles.size > 0 ? `the roles are ${[...roles].join(', ')}` : 'define groups: first');
+      }
+      if (target.random !== undefined && target.random > smallest) {
+        throw loaded.error(['faults', index, 'target', 'random'], `${target.random} random nodes, but a topology has only ${smallest}`);
+      }
+    }
+    if (fault.at >= plan.timeoutS) {
+      throw loaded.error(['faults', index, 'at'], `at ${fault.at} s is not before the run's timeout (${plan.timeoutS} s)`, 'make it earlier, or raise timeout:');
+    }
+  }
+}
+
+/** Groups are validated and recorded, but no runtime can run them yet. */
+export function assertRunnable(loaded: LoadedExperiment, plan: Plan): void {
+  if (plan.groups !== undefined) {
+    throw loaded.error(['groups'], GROUPS_UNSUPPORTED, 'not supported yet: remove groups: to run the experiment (--dry-run still checks it)');
+  }
+}
+
+async function checkAlgorithms(loaded: LoadedExperiment, cells: readonly Cell[]): Promise<void> {
+  const byAlgorithm = new Map<string, Cell[]>();
+  for (const cell of cells) byAlgorithm.set(cell.algorithm, [...(byAlgorithm.get(cell.algorithm) ?? []), cell]);
+  for (const [name, group] of byAlgorithm) {
+    const first = group[0]!;
+    const nameField = typeof loaded.experiment.algorithm === 'string' ? ['algorithm'] : ['algorithm', 'name'];
+    let source: string;
+    try {
+      source = resolveAlgorithm(name);
+    } catch (error) {
+      throw rethrow(loaded, error, nameField);
+    }
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'peerlab-experiment-check-'));
+    try {
+      let algorithm;
+      try {
+        ({ algorithm } = await bundleAlgorithm(source, dir));
+      } catch (error) {
+        throw rethrow(loaded, error, nameField);
+      }
+      for (const cell of group) {
+        try {
+          resolveParams(algorithm, paramAssignments(cell.params));
+        } catch (error) {
+          const param = /^--param ([^\s]+)/.exec((error as Error).message)?.[1];
+          const field = (param && cell.fields[`param.${param}`]) || (Object.keys(cell.params).length > 0 ? ['algorithm', 'params'] : first.fields.algorithm!);
+          throw rethrow(loaded, error, field, (message) => message.replace(/^--param /, 'parameter '));
+        }
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+function fieldFor(cell: Cell, error: unknown): readonly (string | number)[] {
+  // A model parameter named in the message points at its own line.
+  const message = ((error as Error).message ?? '').replace(/\(?(in )?topology "[^"]*"\)?/g, '');
+  for (const [column, field] of Object.entries(cell.fields)) {
+    const name = column.replace(/^topology\./, '');
+    if (column.startsWith('topology.') && new RegExp(`\\b${name}\\b`).test(message)) return field;
+  }
+  return cell.fields.topology ?? ['topology'];
+}
+
+function rethrow(
+  loaded: LoadedExperiment,
+  error: unknown,
+  field: readonly (string | number)[],
+  rewrite: (message: string) => string = (message) => message,
+): Error {
+  if (!(error instanceof PeerlabError)) return error as Error;
+  return loaded.error(field, rewrite(error.message), error.hint);
+}

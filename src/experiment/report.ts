@@ -1,0 +1,234 @@
+import path from 'node:path';
+import type { RenderedPlot } from './plots.js';
+import { cellSummaries, type Row, type SummaryCell, type SummaryTable } from './summary.js';
+import { formatDuration } from './format.js';
+
+export interface HostFacts {
+  readonly hostname: string;
+  readonly platform: string;
+  readonly cpus: number;
+  readonly cpuModel?: string;
+  readonly memoryBytes: number;
+  readonly node: string;
+  readonly docker?: string;
+}
+
+export interface ReportInput {
+  readonly name: string;
+  readonly description?: string;
+  /** The experiment folder: links to run folders are made relative to it. */
+  readonly folder: string;
+  readonly source?: string;
+  readonly createdAt: string;
+  readonly generatedAt: string;
+  readonly runtime: string;
+  readonly plannedRuns: number;
+  readonly repetitions: number;
+  readonly cells: readonly SummaryCell[];
+  readonly table: SummaryTable;
+  readonly plots: readonly RenderedPlot[];
+  readonly host: HostFacts;
+  readonly peerlab: { version: string; commit?: string };
+  readonly notes?: readonly string[];
+  /** experiment.yaml as written, shown at the end. */
+  readonly resolvedYaml?: string;
+}
+
+const RUN_COLUMNS = ['key', 'label', 'repetition', 'seed', 'nodes', 'edges', 'status', 'verdict', 'metric.messages', 'timing.algorithmMs', 'duration_s'];
+
+/** report.html: one self-contained page (inline CSS and SVG, no script, nothing fetched). */
+export function renderReport(input: ReportInput): string {
+  const { table } = input;
+  const finished = table.rows.filter((row) => row.status !== 'error');
+  const passed = table.rows.filter((row) => row.status === 'passed').length;
+  const failed = table.rows.filter((row) => row.status === 'failed').length;
+  const errors = table.rows.length - finished.length;
+  const missing = input.plannedRuns - table.rows.length;
+  const verdict = failed + errors > 0 ? 'fail' : missing > 0 ? 'partial' : 'pass';
+  const verdictText =
+    verdict === 'pass'
+      ? `all ${passed} runs passed`
+      : [
+          `${passed} passed`,
+          failed > 0 ? `${failed} failed` : '',
+          errors > 0 ? `${errors} did not finish` : '',
+          missing > 0 ? `${missing} not run yet` : '',
+        ]
+          .filter(Boolean)
+          .join(' · ');
+  const totalSeconds = table.rows.reduce((total, row) => total + (typeof row.duration_s === 'number' ? row.duration_s : 0), 0);
+
+  const cells = cellSummaries(input.cells, table);
+  const metricColumns = table.columns.filter((column) => column.startsWith('metric.') && column !== 'metric.bytes').slice(0, 5);
+  const cellColumns = [...metricColumns, ...(table.columns.includes('timing.algorithmMs') ? ['timing.algorithmMs'] : []), 'duration_s'];
+
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(input.name)} — peerlab experiment</title>
+<style>
+  body { font: 14px/1.45 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #222; margin: 0; background: #f6f7f9; }
+  main { max-width: 1180px; margin: 0 auto; padding: 24px 28px 48px; }
+  h1 { font-size: 24px; margin: 0 0 4px; }
+  h2 { font-size: 17px; margin: 32px 0 10px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
+  .sub { color: #555; margin: 0 0 14px; }
+  .verdict { display: inline-block; padding: 6px 12px; border-radius: 6px; font-weight: 600; margin: 8px 0; }
+  .verdict.pass { background: #e3f4e6; color: #17692b; }
+  .verdict.fail { background: #fbe4e4; color: #9b1c1c; }
+  .verdict.partial { background: #fff4d6; color: #7a5a00; }
+  .facts { display: flex; flex-wrap: wrap; gap: 6px 22px; color: #444; margin: 6px 0; }
+  .facts b { color: #222; font-weight: 600; }
+  .plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(540px, 1fr)); gap: 14px; }
+  figure { margin: 0; background: white; border: 1px solid #e2e4e8; border-radius: 6px; padding: 10px; overflow-x: auto; }
+  figure svg { max-width: 100%; height: auto; }
+  figcaption { color: #666; font-size: 12px; }
+  .note { color: #8a5a00; background: #fff8e6; border: 1px solid #f0dfb0; padding: 6px 10px; border-radius: 4px; margin: 6px 0; }
+  table { border-collapse: collapse; background: white; width: 100%; font-size: 13px; }
+  th, td { border: 1px solid #e2e4e8; padding: 4px 8px; text-align: left; vertical-align: top; }
+  th { background: #f0f2f5; font-weight: 600; position: sticky; top: 0; }
+  td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+  tr.failed td { background: #fdf0f0; }
+  tr.error td { background: #fff6e0; }
+  .ok { color: #17692b; font-weight: 600; } .bad { color: #9b1c1c; font-weight: 600; } .warn { color: #8a5a00; font-weight: 600; }
+  td.nowrap { white-space: nowrap; }
+  ul.problems { margin: 6px 0 0; padding-left: 20px; } ul.problems li { margin: 2px 0; }
+  pre { background: white; border: 1px solid #e2e4e8; padding: 10px; overflow: auto; font-size: 12px; }
+  dl { display: grid; grid-template-columns: max-content 1fr; gap: 3px 16px; margin: 0; }
+  dt { color: #666; } dd { margin: 0; }
+  a { color: #1f6fb2; }
+</style>
+</head>
+<body>
+<main>
+<h1>${esc(input.name)}</h1>
+${input.description ? `<p class="sub">${esc(input.description)}</p>` : ''}
+<div class="verdict ${verdict}">${verdict === 'pass' ? '✔' : verdict === 'fail' ? '✖' : '…'} ${esc(verdictText)}</div>
+<div class="facts">
+  <span><b>${table.rows.length}</b> of ${input.plannedRuns} runs</span>
+  <span><b>${input.cells.length}</b> cell${input.cells.length === 1 ? '' : 's'} × <b>${input.repetitions}</b> repetition${input.repetitions === 1 ? '' : 's'}</span>
+  <span>runtime <b>${esc(input.runtime)}</b></span>
+  <span>started <b>${esc(formatTime(input.createdAt))}</b></span>
+  <span>total run time <b>${esc(formatDuration(totalSeconds))}</b></span>
+  ${input.source ? `<span>file <b>${esc(input.source)}</b></span>` : ''}
+</div>
+${problems(table.rows)}
+${(input.notes ?? []).map((note) => `<div class="note">${esc(note)}</div>`).join('\n')}
+
+<h2>Plots</h2>
+<div class="plots">
+${input.plots
+  .map((plot) =>
+    plot.svg
+      ? `<figure id="plot-${esc(plot.id)}">${plot.svg}</figure>`
+      : `<figure id="plot-${esc(plot.id)}"><figcaption><b>${esc(plot.title)}</b></figcaption><div class="note">${esc(plot.note ?? 'no plot')}</div></figure>`,
+  )
+  .join('\n')}
+</div>
+
+<h2>Cells</h2>
+<table>
+<thead><tr><th>cell</th><th>inputs</th><th>nodes</th><th>verdicts</th>${cellColumns.map((column) => `<th>${esc(columnTitle(column))}<br><small>mean ± sd</small></th>`).join('')}</tr></thead>
+<tbody>
+${cells
+  .map(
+    (cell) => `<tr class="${cell.failed > 0 ? 'failed' : cell.errors > 0 ? 'error' : ''}"><td>${esc(cell.cell.id)}</td><td>${esc(cell.cell.label)}</td><td class="num">${cell.nodes ?? ''}</td><td>${verdictCounts(cell)}</td>${cellColumns
+      .map((column) => {
+        const value = cell.means[column];
+        return `<td class="num">${value ? `${formatNumber(value.mean)}${value.n > 1 ? ` ± ${formatNumber(value.sd)}` : ''}` : ''}</td>`;
+      })
+      .join('')}</tr>`,
+  )
+  .join('\n')}
+</tbody>
+</table>
+
+<h2>Runs</h2>
+<table>
+<thead><tr>${RUN_COLUMNS.filter((column) => table.columns.includes(column))
+    .map((column) => `<th>${esc(columnTitle(column))}</th>`)
+    .join('')}<th>run</th></tr></thead>
+<tbody>
+${table.rows.map((row) => runRow(row, table.columns, input.folder)).join('\n')}
+</tbody>
+</table>
+<p class="sub">Every column of every run is in <a href="summary.csv">summary.csv</a>; each run's own files are in its run folder.</p>
+
+<h2>Host</h2>
+<dl>
+  <dt>host</dt><dd>${esc(input.host.hostname)} · ${esc(input.host.platform)}</dd>
+  <dt>CPUs</dt><dd>${input.host.cpus}${input.host.cpuModel ? ` × ${esc(input.host.cpuModel)}` : ''}</dd>
+  <dt>memory</dt><dd>${(input.host.memoryBytes / 2 ** 30).toFixed(1)} GiB</dd>
+  <dt>Node.js</dt><dd>${esc(input.host.node)}</dd>
+  ${input.host.docker ? `<dt>Docker</dt><dd>${esc(input.host.docker)}</dd>` : ''}
+  <dt>peerlab</dt><dd>${esc(input.peerlab.version)}${input.peerlab.commit ? ` (${esc(input.peerlab.commit.slice(0, 12))})` : ''}</dd>
+  <dt>report</dt><dd>generated ${esc(input.generatedAt)}</dd>
+</dl>
+
+${input.resolvedYaml ? `<h2>Experiment</h2>\n<details><summary>experiment.yaml (resolved: every list expanded into cells, every seed listed)</summary>\n<pre>${esc(input.resolvedYaml)}</pre>\n</details>` : ''}
+</main>
+</body>
+</html>
+`;
+}
+
+function runRow(row: Row, columns: readonly string[], folder: string): string {
+  const cells = RUN_COLUMNS.filter((column) => columns.includes(column)).map((column) => {
+    const value = row[column];
+    if (column === 'status') {
+      const cls = value === 'passed' ? 'ok' : value === 'failed' ? 'bad' : 'warn';
+      const mark = value === 'passed' ? '✔ pass' : value === 'failed' ? '✖ fail' : '⚠ error';
+      return `<td class="${cls} nowrap">${mark}</td>`;
+    }
+    if (typeof value === 'number') return `<td class="num">${formatNumber(value)}</td>`;
+    return `<td${column === 'key' || column === 'label' ? ' class="nowrap"' : ''}>${esc(value === undefined ? '' : String(value))}</td>`;
+  });
+  const runId = typeof row.run_id === 'string' ? row.run_id : '';
+  const dir = typeof row.results_dir === 'string' ? row.results_dir : '';
+  const link = dir
+    ? `<a href="${esc(encodeURI(path.relative(folder, path.join(dir, 'run.json')).split(path.sep).join('/')))}">${esc(runId)}</a>`
+    : esc(runId);
+  return `<tr class="${row.status === 'passed' ? '' : String(row.status)}">${cells.join('')}<td>${link}</td></tr>`;
+}
+
+/** The runs that failed or did not finish, listed under the verdict (at most 20). */
+function problems(rows: readonly Row[]): string {
+  const bad = rows.filter((row) => row.status !== 'passed');
+  if (bad.length === 0) return '';
+  const items = bad
+    .slice(0, 20)
+    .map((row) => `<li><b>${esc(String(row.key))}</b> ${esc(String(row.label ?? ''))}, seed ${esc(String(row.seed))}: ${row.status === 'error' ? 'did not finish' : 'failed'} — ${esc(String(row.verdict ?? ''))}</li>`);
+  return `<ul class="problems">${items.join('')}${bad.length > 20 ? `<li>… and ${bad.length - 20} more</li>` : ''}</ul>`;
+}
+
+function formatTime(iso: string): string {
+  return /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(iso) ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : iso;
+}
+
+function verdictCounts(cell: { passed: number; failed: number; errors: number }): string {
+  return [
+    cell.passed > 0 ? `<span class="ok">✔ ${cell.passed}</span>` : '',
+    cell.failed > 0 ? `<span class="bad">✖ ${cell.failed}</span>` : '',
+    cell.errors > 0 ? `<span class="warn">⚠ ${cell.errors}</span>` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
+
+function columnTitle(column: string): string {
+  if (column === 'duration_s') return 'run time (s)';
+  if (column === 'timing.algorithmMs') return 'algorithm (ms)';
+  return column.replace(/^(metric|timing|topology|param)\./, '');
+}
+
+export function formatNumber(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  if (Number.isInteger(value)) return String(value);
+  const magnitude = Math.abs(value);
+  return magnitude >= 100 ? value.toFixed(0) : magnitude >= 1 ? value.toFixed(2) : value.toPrecision(3);
+}
+
+function esc(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}

@@ -1,0 +1,269 @@
+import { z } from 'zod';
+import { GENERATOR_MODELS } from '../topology/generators.js';
+
+/**
+ * The experiment file format (`experiments/*.yaml`). A list anywhere a value may be swept means "one cell per
+ * element"; the cross product of all the lists makes the cells, and every cell runs once per seed.
+ */
+
+export const RUNTIMES = ['docker', 'sim', 'auto'] as const;
+export type RuntimeChoice = (typeof RUNTIMES)[number];
+export const FAULT_ACTIONS = ['kill', 'pause', 'partition', 'delay'] as const;
+export const DEFAULT_TIMEOUT_S = 300;
+
+/** A name that is safe as a folder name: results/<name>/<timestamp>/. */
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const ROLE = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
+
+const integer = (what = 'an integer') => z.number({ error: `expected ${what}` }).int({ error: `expected ${what}` });
+const sweep = <T extends z.ZodType>(item: T, one: string, many: string) =>
+  z.union([item, z.array(item).min(1, { error: 'a list must have at least one element' })], { error: `expected ${one} or a list of ${many}` });
+
+const numberOrList = sweep(z.number(), 'a number', 'numbers');
+const stringOrList = sweep(z.string().min(1), 'a string', 'strings');
+const jsonRecord = z.record(z.string(), z.json(), { error: 'expected a mapping of name: value' });
+
+const topology = z
+  .object(
+    {
+      model: z.string({ error: `expected a generator model: one of ${GENERATOR_MODELS.join(', ')}` }).optional(),
+      file: stringOrList.optional(),
+      spec: stringOrList.optional(),
+    },
+    { error: 'expected a mapping: { model: ba, n: [20, 40], m: 2 } or { file: path } or { spec: "ba:n=20,m=2" }' },
+  )
+  // Model parameters (n, m, p, k, rows, …) are numbers, swept when given as a list.
+  .catchall(numberOrList)
+  .superRefine((value, ctx) => {
+    const forms = (['model', 'file', 'spec'] as const).filter((key) => value[key] !== undefined);
+    if (forms.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: forms.length === 0 ? [] : [forms[1]!],
+        message: forms.length === 0 ? 'needs one of model:, file: or spec:' : `give only one of ${forms.join(', ')}`,
+      });
+      return;
+    }
+    if (value.model !== undefined) {
+      if (!GENERATOR_MODELS.includes(value.model.toLowerCase())) {
+        ctx.addIssue({ code: 'custom', path: ['model'], message: `unknown model "${value.model}": use one of ${GENERATOR_MODELS.join(', ')}` });
+      }
+      return;
+    }
+    for (const key of Object.keys(value)) {
+      if (key !== forms[0]) ctx.addIssue({ code: 'custom', path: [key], message: `unknown field "${key}": parameters go with model:, not with ${forms[0]}:` });
+    }
+  });
+
+const algorithm = z.union(
+  [
+    z.string().min(1),
+    z.strictObject(
+      {
+        name: z.string({ error: 'expected an algorithm name (see `peerlab algorithms list`) or a .ts file' }).min(1),
+        params: jsonRecord.optional(),
+      },
+      { error: 'expected { name, params }' },
+    ),
+  ],
+  { error: 'expected an algorithm name, or { name, params: { <param>: value or list } }' },
+);
+
+const seeds = z.union(
+  [
+    z.array(integer('an integer seed')).min(1, { error: 'a list must have at least one element' }),
+    z.strictObject({
+      from: integer('an integer seed'),
+      count: integer('a whole number of seeds').min(1, { error: 'expected at least 1' }).optional(),
+    }),
+  ],
+  { error: 'expected a list of seeds, or { from, count }' },
+);
+
+const group = z
+  .strictObject(
+    {
+      role: z.string({ error: 'expected a role name' }).regex(ROLE, { error: 'expected a role name: letters, digits, - and _' }),
+      // Left out for at most one role: that role takes the nodes the others leave.
+      count: integer('a whole number of nodes').min(1, { error: 'expected at least 1 node' }).optional(),
+      algorithm: z.string().min(1).optional(),
+      service: z.string().min(1).optional(),
+      params: jsonRecord.optional(),
+    },
+    { error: 'expected { role, count, algorithm or service, params }' },
+  )
+  .superRefine((value, ctx) => {
+    if ((value.algorithm === undefined) === (value.service === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [], message: 'give exactly one of algorithm: or service:' });
+    }
+  });
+
+const nodeId = z.union([z.string().min(1), integer('a node id')], { error: 'expected a node id' });
+const faultTarget = z.union(
+  [
+    nodeId,
+    z.array(nodeId).min(1, { error: 'a list must have at least one element' }),
+    z.strictObject({
+      nodes: z.array(nodeId).min(1).optional(),
+      role: z.string().optional(),
+      random: integer('a whole number of nodes').min(1).optional(),
+      fraction: z.number().gt(0).max(1).optional(),
+    }),
+  ],
+  { error: 'expected a node id, a list of node ids, or { nodes | role | random | fraction }' },
+);
+
+const fault = z.strictObject(
+  {
+    at: z.number({ error: 'expected seconds after the start' }).min(0, { error: 'expected seconds ≥ 0' }),
+    action: z.enum(FAULT_ACTIONS, { error: `expected one of ${FAULT_ACTIONS.join(', ')}` }),
+    target: faultTarget,
+    duration: z.number().positive().optional(),
+    params: jsonRecord.optional(),
+  },
+  { error: 'expected { at, action, target }' },
+);
+
+const reference = z.strictObject(
+  {
+    x: z.union([z.number(), z.string()], { error: 'expected a number (or a category)' }),
+    y: z.number({ error: 'expected a number' }),
+    label: z.string().optional(),
+  },
+  { error: 'expected { x, y, label }' },
+);
+
+const plot = z.strictObject(
+  {
+    x: z.string({ error: 'expected a column name (nodes, n, seed, a parameter, a metric, …)' }).min(1),
+    y: z.string({ error: 'expected a column name (messages, algorithmMs, duration_s, a metric, …)' }).min(1),
+    title: z.string().optional(),
+    // A column to draw one line per value of (default: the other swept inputs; `none`: average over them).
+    series: z.string().min(1).optional(),
+    log: z.enum(['x', 'y', 'xy'], { error: 'expected x, y or xy' }).optional(),
+    reference: z.array(reference).optional(),
+  },
+  { error: 'expected { x, y, title, reference }' },
+);
+
+export const experimentSchema = z
+  .strictObject(
+    {
+      name: z
+        .string({ error: 'expected the experiment name' })
+        .regex(NAME, { error: 'expected a name made of letters, digits, ".", "-" and "_" (it names the results folder)' }),
+      description: z.string().optional(),
+      runtime: z.enum(RUNTIMES, { error: `expected one of ${RUNTIMES.join(', ')}` }).optional(),
+      topology,
+      weights: stringOrList.optional(),
+      /** The simulator's message delay model (e.g. exp:1), swept when a list. */
+      delay: stringOrList.optional(),
+      algorithm: algorithm.optional(),
+      repetitions: integer('a whole number of repetitions').min(1, { error: 'expected at least 1' }).optional(),
+      seeds: seeds.optional(),
+      timeout: z.number({ error: 'expected seconds per run' }).positive({ error: 'expected seconds > 0' }).optional(),
+      allowDisconnected: z.boolean().optional(),
+      nodeMemory: integer('MiB per node').min(16, { error: 'expected at least 16 MiB' }).optional(),
+      groups: z.array(group).min(1, { error: 'a list must have at least one element' }).optional(),
+      faults: z.array(fault).optional(),
+      plots: z.array(plot).optional(),
+    },
+    { error: 'expected a mapping of fields (name, topology, algorithm, …)' },
+  )
+  .superRefine((value, ctx) => {
+    if (value.algorithm === undefined && value.groups === undefined) {
+      ctx.addIssue({ code: 'custom', path: [], message: 'algorithm is missing (every run needs an algorithm, or groups of roles)' });
+    }
+    const roles = new Set<string>();
+    let rest: string | undefined;
+    for (const [index, role] of (value.groups ?? []).entries()) {
+      if (roles.has(role.role)) ctx.addIssue({ code: 'custom', path: ['groups', index, 'role'], message: `role "${role.role}" is given twice` });
+      roles.add(role.role);
+      if (role.count === undefined) {
+        if (rest !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['groups', index], message: `count is missing: only one role (here ${rest}) may take the remaining nodes` });
+        }
+        rest = role.role;
+      }
+    }
+    const { repetitions, seeds } = value;
+    if (repetitions !== undefined && seeds !== undefined) {
+      const count = Array.isArray(seeds) ? seeds.length : seeds.count;
+      if (count !== undefined && count !== repetitions) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['seeds'],
+          message: `${count} seed(s) for ${repetitions} repetition(s): give one seed per repetition, or drop one of the two`,
+        });
+      }
+    }
+    if (Array.isArray(seeds) && new Set(seeds).size !== seeds.length) {
+      ctx.addIssue({ code: 'custom', path: ['seeds'], message: 'a seed is listed twice: every repetition needs its own seed' });
+    }
+  });
+
+export type ExperimentFile = z.infer<typeof experimentSchema>;
+export type TopologyField = ExperimentFile['topology'];
+export type GroupField = NonNullable<ExperimentFile['groups']>[number];
+export type FaultField = NonNullable<ExperimentFile['faults']>[number];
+export type PlotField = NonNullable<ExperimentFile['plots']>[number];
+
+/** Where to look in the docs for each top-level field: the hint of an error about it. */
+export const FIELD_HINTS: Record<string, string> = {
+  name: 'e.g. name: flood-ba',
+  runtime: 'runtime: docker, sim or auto',
+  topology: 'e.g. topology: { model: ba, n: [20, 40], m: 2 } or topology: { file: topologies/x.graphml }',
+  weights: 'e.g. weights: unique, uniform:1..10, geo or attr:NAME (or a list of them)',
+  delay: 'e.g. delay: exp:1 (the simulator only; or a list of models)',
+  algorithm: 'e.g. algorithm: { name: flood, params: { root: "0" } }',
+  repetitions: 'e.g. repetitions: 3',
+  seeds: 'e.g. seeds: [1, 2, 3] or seeds: { from: 1, count: 3 }',
+  timeout: 'e.g. timeout: 120 (seconds per run)',
+  groups: 'e.g. groups: [{ role: server, count: 1, service: kv }, { role: client, count: 9, algorithm: load }]',
+  faults: 'e.g. faults: [{ at: 5, action: kill, target: "3" }]',
+  plots: 'e.g. plots: [{ x: nodes, y: messages, title: Messages, reference: [{ x: 20, y: 38, label: thesis }] }]',
+};
+
+/** The field names an object at `path` accepts, for the hint of an "unknown field" error. */
+export function fieldsAt(path: readonly PropertyKey[]): string[] {
+  const candidates = schemasAt(experimentSchema, path);
+  return [...new Set(candidates.flatMap((schema) => objectKeys(schema)))];
+}
+
+type AnySchema = z.ZodType;
+
+function unwrap(schema: AnySchema): AnySchema[] {
+  const def = (schema as unknown as { def: { type: string; innerType?: AnySchema; in?: AnySchema; options?: AnySchema[] } }).def;
+  switch (def.type) {
+    case 'optional':
+    case 'default':
+    case 'nullable':
+    case 'readonly':
+      return unwrap(def.innerType!);
+    case 'pipe':
+      return unwrap(def.in!);
+    case 'union':
+      return def.options!.flatMap(unwrap);
+    default:
+      return [schema];
+  }
+}
+
+function objectKeys(schema: AnySchema): string[] {
+  return unwrap(schema).flatMap((inner) => (inner instanceof z.ZodObject ? Object.keys(inner.shape) : []));
+}
+
+function schemasAt(schema: AnySchema, path: readonly PropertyKey[]): AnySchema[] {
+  let current = unwrap(schema);
+  for (const segment of path) {
+    current = current.flatMap((inner): AnySchema[] => {
+      if (inner instanceof z.ZodObject) {
+        const child = (inner.shape as Record<string, AnySchema>)[String(segment)];
+        return child ? unwrap(child) : [];
+      }
+      if (inner instanceof z.ZodArray && typeof segment === 'number') return unwrap(inner.element as AnySchema);
+      return [];
+    });
+  }
+  return current;
+}

@@ -1,0 +1,155 @@
+import { existsSync, readdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { PeerlabError } from '../../src/errors.js';
+import { runExperiment } from '../../src/experiment/experiment.js';
+import type { Plot } from '../../src/experiment/plots.js';
+import { ExperimentFolder, readOutcomes } from '../../src/experiment/store.js';
+import { fakeRunner, prepared, tempDir } from './experiment-helpers.js';
+
+const SWEEP = 'name: sweep\ntopology: { model: ba, n: [20, 40], m: 2 }\nalgorithm: { name: flood, params: { root: "0" } }\nrepetitions: 2\ntimeout: 30\n';
+
+const run = (text: string, options: Partial<Parameters<typeof runExperiment>[0]> & { runner: Parameters<typeof runExperiment>[0]['runner'] }) =>
+  runExperiment({ prepared: prepared(text), resultsRoot: options.resultsRoot ?? tempDir(), resume: false, render: noPlots, ...options });
+
+// The report test draws plots; here they would only slow the sweep logic down.
+const noPlots = async (plots: readonly Plot[]) => plots.map((plot) => ({ ...plot, svg: '<svg/>' }));
+
+describe('running an experiment (with a fake runner)', () => {
+  it('runs every cell once per seed and writes the folder', async () => {
+    const root = tempDir();
+    const fake = fakeRunner();
+    const stages: string[] = [];
+    const result = await run(SWEEP, { runner: fake.runner, resultsRoot: root, hooks: { onStage: (_run, stage) => stages.push(stage) } });
+    expect(result).toMatchObject({ experiment: 'sweep', cells: 2, runs: 4, executed: 4, skipped: 0, passed: 4, failed: 0, errors: 0, notRun: 0 });
+    expect(fake.requests.map((request) => [request.topology, request.seed])).toEqual([
+      ['ba:n=20,m=2', 1],
+      ['ba:n=40,m=2', 1],
+      ['ba:n=20,m=2', 2],
+      ['ba:n=40,m=2', 2],
+    ]);
+    expect(fake.requests[0]).toMatchObject({ params: ['root=0'], timeoutMs: 30_000, resultsRoot: root, runtime: 'docker' });
+    expect(new Set(stages)).toEqual(new Set(['creating', 'starting', 'registered', 'running', 'verifying', 'tearing down']));
+
+    expect(path.dirname(path.dirname(result.folder))).toBe(root);
+    expect(path.basename(path.dirname(result.folder))).toBe('sweep');
+    expect(path.basename(result.folder)).toMatch(/^\d{8}-\d{6}$/);
+    expect(readdirSync(result.folder).sort()).toEqual(['experiment.yaml', 'plots', 'report.html', 'runs.ndjson', 'summary.csv']);
+
+    const resolved = parseYaml(readFileSync(path.join(result.folder, 'experiment.yaml'), 'utf8')) as Record<string, unknown>;
+    expect(resolved).toMatchObject({ name: 'sweep', repetitions: 2, seeds: [1, 2], runs: 4 });
+    expect((resolved.cells as Array<{ topology: string; nodes: number }>).map((cell) => [cell.topology, cell.nodes])).toEqual([
+      ['ba:n=20,m=2', 20],
+      ['ba:n=40,m=2', 40],
+    ]);
+
+    const csv = readFileSync(path.join(result.folder, 'summary.csv'), 'utf8').trim().split('\n');
+    expect(csv).toHaveLength(5);
+    expect(csv[0]).toBe(
+      'key,cell,label,repetition,seed,topology,topology.n,topology.m,weights,algorithm,param.root,runtime,nodes,edges,status,passed,verdict,duration_s,' +
+        'metric.bytes,metric.eccentricity,metric.messages,metric.reached,timing.allReadyMs,timing.algorithmMs,timing.totalMs,run_id,results_dir,replay',
+    );
+    // Rows in cell order, then repetition.
+    expect(csv.slice(1).map((line) => line.split(',')[0])).toEqual(['c1-r1', 'c1-r2', 'c2-r1', 'c2-r2']);
+    expect(csv[1]).toContain(',passed,true,');
+    expect((await readOutcomes(result.folder)).map((outcome) => outcome.status)).toEqual(['passed', 'passed', 'passed', 'passed']);
+  });
+
+  it('records a run that throws as an error and goes on', async () => {
+    const fake = fakeRunner({ fail: (_request, index) => (index === 1 ? 'throw' : index === 2 ? 'fail' : undefined) });
+    const result = await run(SWEEP, { runner: fake.runner });
+    expect(result).toMatchObject({ executed: 4, passed: 2, failed: 1, errors: 1 });
+    const outcomes = await readOutcomes(result.folder);
+    expect(outcomes[1]).toMatchObject({ key: 'c2-r1', status: 'error', verdict: 'node 3 exited during the run — see its logs' });
+    expect(outcomes[1]!.runId).toMatch(/^flood-/);
+    expect(outcomes[2]).toMatchObject({ key: 'c1-r2', status: 'failed' });
+  });
+
+  it('resumes: skips the finished runs and runs the rest and the ones that did not finish', async () => {
+    const root = tempDir();
+    let started = 0;
+    const first = fakeRunner({ fail: (_request, index) => (index === 1 ? 'throw' : undefined) });
+    const partial = await run(SWEEP, { runner: first.runner, resultsRoot: root, shouldStop: () => started >= 3, hooks: { onRunStart: () => started++ } });
+    expect(partial).toMatchObject({ executed: 3, stopped: true, notRun: 1, passed: 2, errors: 1 });
+
+    const second = fakeRunner();
+    const skipped: string[] = [];
+    const resumed = await run(SWEEP, { runner: second.runner, resultsRoot: root, resume: true, hooks: { onSkip: (r) => skipped.push(r.key) } });
+    expect(resumed.folder).toBe(partial.folder);
+    expect(skipped).toEqual(['c1-r1', 'c1-r2']);
+    expect(second.requests.map((request) => [request.topology, request.seed])).toEqual([
+      ['ba:n=40,m=2', 1],
+      ['ba:n=40,m=2', 2],
+    ]);
+    expect(resumed).toMatchObject({ executed: 2, skipped: 2, passed: 4, errors: 0, notRun: 0 });
+    const csv = readFileSync(path.join(resumed.folder, 'summary.csv'), 'utf8').trim().split('\n');
+    expect(csv).toHaveLength(5);
+    const resolved = parseYaml(readFileSync(path.join(resumed.folder, 'experiment.yaml'), 'utf8')) as { resumedAt?: string[] };
+    expect(resolved.resumedAt).toHaveLength(1);
+
+    // Nothing left: a second resume runs nothing.
+    const third = fakeRunner();
+    expect(await run(SWEEP, { runner: third.runner, resultsRoot: root, resume: true })).toMatchObject({ executed: 0, skipped: 4 });
+    expect(third.requests).toHaveLength(0);
+  });
+
+  it('resumes the newest folder, or the one given with --into', async () => {
+    const root = tempDir();
+    const stopAfterOne = () => {
+      let n = 0;
+      return { shouldStop: () => n >= 1, hooks: { onRunStart: () => void n++ } };
+    };
+    const older = await run(SWEEP, { runner: fakeRunner().runner, resultsRoot: root, ...stopAfterOne() });
+    const newer = await run(SWEEP, { runner: fakeRunner().runner, resultsRoot: root, ...stopAfterOne() });
+    expect(newer.folder).not.toBe(older.folder);
+    expect((await run(SWEEP, { runner: fakeRunner().runner, resultsRoot: root, resume: true })).folder).toBe(newer.folder);
+    const into = await run(SWEEP, { runner: fakeRunner().runner, resultsRoot: root, resume: true, into: older.folder });
+    expect(into).toMatchObject({ folder: older.folder, skipped: 1, executed: 3 });
+  });
+
+  it('refuses to resume from a changed file, or with nothing to resume', async () => {
+    const root = tempDir();
+    await run(SWEEP, { runner: fakeRunner().runner, resultsRoot: root });
+    const changed = SWEEP.replace('[20, 40]', '[20, 60]');
+    await expect(run(changed, { runner: fakeRunner().runner, resultsRoot: root, resume: true })).rejects.toThrow(/was started from a different experiment file/);
+    await expect(run(SWEEP, { runner: fakeRunner().runner, resultsRoot: tempDir(), resume: true })).rejects.toThrow(/no earlier run of experiment sweep/);
+  });
+
+  it('refuses to start in a non-empty --into folder', async () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'something'), 'x');
+    await expect(run(SWEEP, { runner: fakeRunner().runner, into: dir })).rejects.toThrow(/--into .* is not empty/);
+  });
+
+  it('skips a line of the progress log that was cut short', async () => {
+    const result = await run(SWEEP, { runner: fakeRunner().runner });
+    appendFileSync(path.join(result.folder, 'runs.ndjson'), '{"key":"c1-r1","status":"err');
+    expect(await readOutcomes(result.folder)).toHaveLength(4);
+    const folder = await ExperimentFolder.at(result.folder);
+    expect([...folder.recorded().keys()].sort()).toEqual(['c1-r1', 'c1-r2', 'c2-r1', 'c2-r2']);
+  });
+
+  it('rejects groups before anything starts', async () => {
+    const root = tempDir();
+    const fake = fakeRunner();
+    const text = 'name: svc\ntopology: { model: ring, n: 10 }\ngroups:\n  - { role: server, count: 1, service: kv }\n  - { role: client, count: 9, algorithm: flood }\n';
+    const error = await run(text, { runner: fake.runner, resultsRoot: root }).catch((e: unknown) => e as PeerlabError);
+    expect(error).toBeInstanceOf(PeerlabError);
+    expect((error as PeerlabError).line).toBe(
+      'test.yaml line 3: groups: groups need the services runtime (issue 5 services example) — not supported yet: remove groups: to run the experiment (--dry-run still checks it)',
+    );
+    expect(fake.requests).toHaveLength(0);
+    expect(existsSync(path.join(root, 'svc'))).toBe(false);
+  });
+
+  it('records faults and says they are not applied yet', async () => {
+    const notes: string[] = [];
+    const text = `${SWEEP}faults:\n  - { at: 5, action: kill, target: "3" }\n`;
+    const result = await run(text, { runner: fakeRunner().runner, note: (line) => notes.push(line) });
+    expect(notes.join('\n')).toMatch(/faults are not applied yet/);
+    const resolved = parseYaml(readFileSync(path.join(result.folder, 'experiment.yaml'), 'utf8')) as { faults: unknown[] };
+    expect(resolved.faults).toEqual([{ at: 5, action: 'kill', target: '3' }]);
+    expect(result.passed).toBe(4);
+  });
+});

@@ -1,0 +1,213 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PeerlabError } from '../../src/errors.js';
+import { estimatePlan, estimateRun, ESTIMATE, remainingSeconds } from '../../src/experiment/estimate.js';
+import { describeStage, requestFor } from '../../src/experiment/execute.js';
+import { dryRun } from '../../src/experiment/experiment.js';
+import { expandExperiment, paramAssignments, resolvedExperiment } from '../../src/experiment/expand.js';
+import { parseExperiment } from '../../src/experiment/load.js';
+import { preflight, topologyFileResolver } from '../../src/experiment/preflight.js';
+import { FULL, prepared, tempDir } from './experiment-helpers.js';
+
+const plan = (text: string) => expandExperiment(parseExperiment(text, 'x.yaml').experiment);
+
+describe('expansion: lists make cells, cells × seeds make runs', () => {
+  it('sweeps the thesis sizes with repetitions', () => {
+    const p = plan('name: t\ntopology: { model: ba, n: [20, 40, 60, 80, 100, 120], m: 2 }\nalgorithm: flood\nrepetitions: 5\n');
+    expect(p.cells.map((cell) => cell.topology)).toEqual(['ba:n=20,m=2', 'ba:n=40,m=2', 'ba:n=60,m=2', 'ba:n=80,m=2', 'ba:n=100,m=2', 'ba:n=120,m=2']);
+    expect(p.seeds).toEqual([1, 2, 3, 4, 5]);
+    expect(p.runs).toHaveLength(30);
+    // Repetition-major: every cell once before any cell twice.
+    expect(p.runs.slice(0, 7).map((run) => run.key)).toEqual(['c1-r1', 'c2-r1', 'c3-r1', 'c4-r1', 'c5-r1', 'c6-r1', 'c1-r2']);
+    expect(p.runs[6]!.seed).toBe(2);
+    expect(p.cells[0]!.label).toBe('n=20');
+    expect(p.axes.filter((axis) => axis.swept).map((axis) => axis.column)).toEqual(['topology.n']);
+  });
+
+  it('takes the cross product of every list, first list outermost', () => {
+    const { plan: p } = prepared(FULL);
+    // n (6) × weights (2) × root (2); `fanout: [[1, 2]]` is a one-element list: a literal list, not a sweep.
+    expect(p.cells).toHaveLength(24);
+    expect(p.runs).toHaveLength(24 * 5);
+    expect(p.seeds).toEqual([11, 12, 13, 14, 15]);
+    expect(p.cells[0]!.params).toEqual({ root: '0', budget: 3, fanout: [1, 2] });
+    expect(p.cells[1]!.inputs).toMatchObject({ 'topology.n': 20, weights: 'unique', 'param.root': '5' });
+    expect(p.cells[2]!.inputs).toMatchObject({ 'topology.n': 20, weights: 'uniform:1..10', 'param.root': '0' });
+    expect(p.cells[4]!.inputs).toMatchObject({ 'topology.n': 40 });
+    expect(p.cells[1]!.label).toBe('n=20 · weights=unique · root=5');
+    expect(paramAssignments(p.cells[0]!.params)).toEqual(['root=0', 'budget=3', 'fanout=[1,2]']);
+    expect(p.runtime).toBe('auto');
+    expect(p.timeoutS).toBe(120);
+    expect(p.groups).toHaveLength(2);
+    expect(p.faults).toHaveLength(4);
+  });
+
+  it('counts seeds given as a list, as { from, count }, or not at all', () => {
+    const base = 'name: t\ntopology: { model: ring, n: 10 }\nalgorithm: flood\n';
+    expect(plan(base).seeds).toEqual([1]);
+    expect(plan(`${base}repetitions: 3\n`).seeds).toEqual([1, 2, 3]);
+    expect(plan(`${base}seeds: [7, 3]\n`).seeds).toEqual([7, 3]);
+    expect(plan(`${base}seeds: { from: 100, count: 2 }\n`).seeds).toEqual([100, 101]);
+    expect(plan(`${base}repetitions: 2\nseeds: { from: 5 }\n`).seeds).toEqual([5, 6]);
+  });
+
+  it('sweeps topology files and specs', () => {
+    const files = expandExperiment(parseExperiment('name: t\ntopology: { file: [a.gml, b.gml] }\nalgorithm: flood\n', 'x.yaml').experiment, {
+      resolveFile: (file) => `/abs/${file}`,
+    });
+    expect(files.cells.map((cell) => [cell.topology, cell.inputs.topology])).toEqual([
+      ['/abs/a.gml', 'a.gml'],
+      ['/abs/b.gml', 'b.gml'],
+    ]);
+    const specs = plan('name: t\ntopology: { spec: ["ring:n=10", "ba:n=10,m=2"] }\nalgorithm: flood\n');
+    expect(specs.cells.map((cell) => cell.topology)).toEqual(['ring:n=10', 'ba:n=10,m=2']);
+  });
+
+  it('fingerprints the runs, not the plots', () => {
+    const base = 'name: t\ntopology: { model: ba, n: [20, 40], m: 2 }\nalgorithm: flood\nrepetitions: 2\n';
+    const a = plan(base);
+    expect(plan(`${base}plots: [{ x: nodes, y: messages }]\n`).fingerprint).toBe(a.fingerprint);
+    expect(plan(base.replace('[20, 40]', '[20, 60]')).fingerprint).not.toBe(a.fingerprint);
+    expect(plan(base.replace('repetitions: 2', 'repetitions: 3')).fingerprint).not.toBe(a.fingerprint);
+  });
+
+  it('writes the resolved file with the cells and the seeds listed', () => {
+    const resolved = resolvedExperiment(prepared(FULL).plan, { source: 'full.yaml' });
+    expect(resolved).toMatchObject({ name: 'thesis-high-risk', source: 'full.yaml', repetitions: 5, seeds: [11, 12, 13, 14, 15], runs: 120 });
+    expect((resolved.cells as unknown[]).length).toBe(24);
+    expect(resolved.groups).toHaveLength(2);
+    expect(resolved.faults).toHaveLength(4);
+    expect(resolved.swept).toEqual(['topology.n', 'weights', 'param.root']);
+  });
+});
+
+describe('the request of each run', () => {
+  it('carries the cell, the seed, the runtime and the delay model', () => {
+    const { plan: p } = prepared('name: t\nruntime: sim\ntopology: { model: ba, n: [20, 40], m: 2 }\nweights: geo\ndelay: exp:2\nalgorithm: { name: flood, params: { root: "3" } }\nseeds: [9]\ntimeout: 30\nnodeMemory: 32\n');
+    const request = requestFor(p, p.runs[1]!, { resultsRoot: '/r', concurrency: 4 });
+    expect(request).toMatchObject({
+      algorithm: 'flood',
+      topology: 'ba:n=40,m=2',
+      seed: 9,
+      weights: 'geo',
+      params: ['root=3'],
+      timeoutMs: 30_000,
+      resultsRoot: '/r',
+      concurrency: 4,
+      nodeMemoryLimit: 32 * 1024 * 1024,
+      runtime: 'sim',
+      delay: 'exp:2',
+      allowDisconnected: false,
+    });
+    expect(p.cells[0]!.inputs.delay).toBe('exp:2');
+  });
+
+  it('maps the run stages to the progress line', () => {
+    expect(['images', 'network', 'etcd', 'starting', 'registering', 'running', 'collecting', 'tearing down'].map((stage) => describeStage(stage as never))).toEqual([
+      'creating',
+      'creating',
+      'creating',
+      'starting',
+      'registered',
+      'running',
+      'verifying',
+      'tearing down',
+    ]);
+  });
+});
+
+describe('estimates', () => {
+  it('uses the constants: Docker start-up per node plus memory per node', () => {
+    const run = estimateRun('docker', 100, 300);
+    const c = ESTIMATE.docker;
+    expect(run.seconds).toBeCloseTo(c.fixedS + 100 * c.perNodeS + Math.max(c.minAlgorithmS, 100 * c.algorithmPerNodeS));
+    expect(run.worstSeconds).toBeCloseTo(c.fixedS + 100 * c.perNodeS + 300);
+    expect(run.memoryMiB).toBe(c.memoryFixedMiB + 100 * c.memoryPerNodeMiB);
+    expect(estimateRun('sim', 100, 300).seconds).toBeLessThan(run.seconds / 10);
+    expect(estimateRun('auto', 100, 300)).toEqual(run);
+    expect(estimatePlan([run, estimateRun('docker', 20, 300)])).toMatchObject({ peakMemoryMiB: run.memoryMiB });
+  });
+
+  it('scales the ETA by how the finished runs compared with their estimates', () => {
+    expect(remainingSeconds([], [10, 20])).toBe(30);
+    expect(remainingSeconds([{ estimated: 10, actual: 20 }], [10, 20])).toBe(60);
+  });
+
+  it('lists the cells of a dry run with sizes and an estimate', () => {
+    const { plan: p, facts } = prepared('name: t\ntopology: { model: ba, n: [20, 40], m: 2 }\nalgorithm: flood\nrepetitions: 2\nfaults: [{ at: 1, action: kill, target: "1" }]\n');
+    const dry = dryRun(p, facts);
+    expect(dry.cells.map((cell) => [cell.cell, cell.label, cell.nodes, cell.runs])).toEqual([
+      ['c1', 'n=20', 20, 2],
+      ['c2', 'n=40', 40, 2],
+    ]);
+    expect(dry.runs).toBe(4);
+    expect(dry.estimate.seconds).toBeCloseTo(2 * (estimateRun('docker', 20, 300).seconds + estimateRun('docker', 40, 300).seconds));
+    expect(dry.notes.join(' ')).toMatch(/faults are not applied yet/);
+  });
+});
+
+describe('preflight: checks before anything starts', () => {
+  const check = async (text: string, dir = tempDir()) => {
+    const file = path.join(dir, 'x.yaml');
+    writeFileSync(file, text);
+    const loaded = parseExperiment(text, 'x.yaml', file);
+    const p = expandExperiment(loaded.experiment, { resolveFile: topologyFileResolver(file) });
+    return preflight(loaded, p);
+  };
+  const failure = (text: string) => check(text).then(
+    () => 'no error',
+    (error: unknown) => (error instanceof PeerlabError ? error.line : String(error)),
+  );
+
+  it('builds every topology once and reports the sizes', async () => {
+    const facts = await check('name: t\ntopology: { model: ba, n: [20, 40], m: 2 }\nalgorithm: flood\n');
+    expect([...facts.values()]).toEqual([
+      { nodes: 20, edges: 36 },
+      { nodes: 40, edges: 76 },
+    ]);
+  });
+
+  it('points at the topology line when a generator rejects its parameters', async () => {
+    expect(await failure('name: t\ntopology:\n  model: ba\n  n: [20, 3]\n  m: 3\nalgorithm: flood\n')).toMatch(/^x\.yaml line 4: topology\.n\[1\]: ba needs m < n/);
+    expect(await failure('name: t\ntopology:\n  model: ba\n  n: 20\n  k: 3\nalgorithm: flood\n')).toMatch(/^x\.yaml line 5: topology\.k: ba has no parameter "k"/);
+  });
+
+  it('points at a missing topology file', async () => {
+    expect(await failure('name: t\ntopology:\n  file: [nowhere.graphml]\nalgorithm: flood\n')).toMatch(/^x\.yaml line 3: topology\.file\[0\]: /);
+  });
+
+  it('finds a topology file next to the experiment file', async () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'g.txt'), '0 1\n1 2\n2 0\n');
+    const facts = await check('name: t\ntopology: { file: g.txt }\nalgorithm: flood\n', dir);
+    expect([...facts.values()]).toEqual([{ nodes: 3, edges: 3 }]);
+  });
+
+  it('checks that the groups cover the nodes and that faults name nodes and roles that exist', async () => {
+    const groups = 'groups:\n  - { role: server, count: 1, service: kv }\n  - { role: client, count: 8, algorithm: flood }\n';
+    expect(await failure(`name: t\ntopology: { model: ring, n: [10, 9] }\n${groups}`)).toMatch(/^x\.yaml line 3: groups: the roles add up to 9 node\(s\), but a topology of the experiment has 10/);
+    expect(await failure(`name: t\ntopology: { model: ring, n: 9 }\n${groups}`)).toBe('no error');
+    const rest = 'groups:\n  - { role: server, count: 1, service: kv }\n  - { role: client, algorithm: flood }\n';
+    expect(await failure(`name: t\ntopology: { model: ring, n: [10, 20, 40] }\n${rest}`)).toBe('no error');
+    const base = 'name: t\ntopology: { model: ring, n: [10, 20] }\nalgorithm: flood\ntimeout: 60\nfaults:\n';
+    expect(await failure(`${base}  - { at: 5, action: kill, target: ["3", "12"] }\n`)).toMatch(/^x\.yaml line 6: faults\[0\]\.target: node 12 is not in every topology \(nodes are 0\.\.9\)/);
+    expect(await failure(`${base}  - { at: 5, action: pause, target: { role: client } }\n`)).toMatch(/^x\.yaml line 6: faults\[0\]\.target\.role: no group has the role "client"/);
+    expect(await failure(`${base}  - { at: 60, action: kill, target: 3 }\n`)).toMatch(/^x\.yaml line 6: faults\[0\]\.at: at 60 s is not before the run's timeout/);
+    expect(await failure(`${base}  - { at: 5, action: delay, target: { fraction: 0.5 }, params: { ms: 20 } }\n`)).toBe('no error');
+  });
+
+  it('points at an unknown algorithm and at a parameter it rejects', async () => {
+    expect(await failure('name: t\ntopology: { model: ring, n: 5 }\nalgorithm:\n  name: no-such-algorithm\n')).toMatch(/^x\.yaml line 4: algorithm\.name: unknown algorithm "no-such-algorithm"/);
+    const dir = tempDir();
+    const source = path.join(dir, 'fanout.ts');
+    writeFileSync(
+      source,
+      "import { defineAlgorithm, z } from 'peerlab';\nexport default defineAlgorithm({ name: 'fanout', params: z.object({ fanout: z.number().int().positive() }), init() {}, onMessage() {} });\n",
+    );
+    expect(await failure(`name: t\ntopology: { model: ring, n: 5 }\nalgorithm:\n  name: ${source}\n  params:\n    fanout: [2, many]\n`)).toMatch(
+      /^x\.yaml line 6: algorithm\.params\.fanout\[1\]: parameter fanout of fanout: /,
+    );
+    expect(await failure(`name: t\ntopology: { model: ring, n: 5 }\nalgorithm:\n  name: ${source}\n  params: { fanout: 2 }\n`)).toBe('no error');
+  });
+});

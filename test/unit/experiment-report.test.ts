@@ -1,0 +1,154 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runExperiment } from '../../src/experiment/experiment.js';
+import { defaultPlots, experimentPlots, listedPlots, plotSpec, type PlotDefinition } from '../../src/experiment/plots.js';
+import { renderReport } from '../../src/experiment/report.js';
+import { aggregate, resolveColumn, summaryTable } from '../../src/experiment/summary.js';
+import type { RunOutcome } from '../../src/experiment/store.js';
+import { fakeRunner, prepared, tempDir } from './experiment-helpers.js';
+
+const THESIS = `name: thesis-like
+description: Flood on BA graphs, with the thesis's numbers as reference points.
+topology: { model: ba, n: [20, 40, 60], m: 2 }
+algorithm: flood
+repetitions: 3
+plots:
+  - x: nodes
+    y: messages
+    title: Messages vs N
+    reference: [{ x: 20, y: 60, label: thesis }, { x: 40, y: 120, label: thesis }, { x: 60, y: 180, label: thesis }]
+  - { x: n, y: algorithmMs, title: Algorithm time, log: y }
+  - { x: nodes, y: no_such_metric }
+`;
+
+function outcome(key: string, cell: string, repetition: number, messages: number, status: RunOutcome['status'] = 'passed'): RunOutcome {
+  return {
+    key,
+    cell,
+    repetition,
+    seed: repetition,
+    status,
+    verdict: status,
+    nodes: cell === 'c1' ? 20 : 40,
+    metrics: status === 'error' ? {} : { messages },
+    timings: status === 'error' ? {} : { algorithmMs: messages * 2 },
+    startedAt: '2025-01-01T00:00:00Z',
+    durationMs: 1000,
+  };
+}
+
+describe('summary and plots', () => {
+  const { plan } = prepared('name: s\ntopology: { model: ba, n: [20, 40], m: 2 }\nalgorithm: flood\nrepetitions: 3\n');
+  const outcomes = new Map(
+    [outcome('c1-r1', 'c1', 1, 10), outcome('c1-r2', 'c1', 2, 14), outcome('c1-r3', 'c1', 3, 0, 'error'), outcome('c2-r1', 'c2', 1, 30)].map((o) => [o.key, o]),
+  );
+  const table = summaryTable(plan.cells, outcomes);
+
+  it('aggregates over repetitions, leaving out the runs that did not finish', () => {
+    const points = aggregate(table.rows, 'nodes', 'metric.messages');
+    expect(points.map((point) => [point.x, point.mean, point.n])).toEqual([
+      [20, 12, 2],
+      [40, 30, 1],
+    ]);
+    expect(points[0]!.sd).toBeCloseTo(Math.SQRT2 * 2);
+  });
+
+  it('resolves short column names', () => {
+    expect(resolveColumn(table.columns, 'n')).toBe('topology.n');
+    expect(resolveColumn(table.columns, 'messages')).toBe('metric.messages');
+    expect(resolveColumn(table.columns, 'algorithmMs')).toBe('timing.algorithmMs');
+    expect(resolveColumn(table.columns, 'nodes')).toBe('nodes');
+    expect(resolveColumn(table.columns, 'nope')).toBeUndefined();
+  });
+
+  it('plots the main metric and the run time against N by default', () => {
+    const plots = defaultPlots(table, ['topology.n']);
+    expect(plots.map((plot) => [plot.x, plot.y])).toEqual([
+      ['nodes', 'metric.messages'],
+      ['nodes', 'duration_s'],
+      ['nodes', 'timing.algorithmMs'],
+    ]);
+    const spec = plotSpec(plots[0]!, table.rows).spec as { layer: Array<{ mark: { type: string }; data: { values: unknown[] } }> };
+    expect(spec.layer.map((layer) => layer.mark.type)).toEqual(['rule', 'line']);
+    expect(spec.layer[0]!.data.values).toHaveLength(2);
+  });
+
+  it('splits listed plots by the other swept inputs unless told otherwise', () => {
+    const { plan: p } = prepared('name: s\ntopology: { model: ring, n: [10, 20] }\nweights: [unique, geo]\nalgorithm: flood\n');
+    const t = summaryTable(p.cells, new Map());
+    const plots = listedPlots(
+      [
+        { x: 'nodes', y: 'duration_s' },
+        { x: 'nodes', y: 'duration_s', series: 'none' },
+        { x: 'weights', y: 'duration_s' },
+      ],
+      t,
+      ['topology.n', 'weights'],
+    ) as PlotDefinition[];
+    expect(plots.map((plot) => plot.series)).toEqual([['weights'], [], ['topology.n']]);
+  });
+
+  it('plots against the swept input when the size does not change', () => {
+    const { plan: p } = prepared('name: s\ntopology: { model: ring, n: 20 }\nalgorithm: { name: flood, params: { root: ["0", "5"] } }\n');
+    const t = summaryTable(p.cells, new Map([outcome('c1-r1', 'c1', 1, 10), outcome('c2-r1', 'c2', 1, 12)].map((o) => [o.key, { ...o, nodes: 20 }])));
+    expect(defaultPlots(t, ['param.root'])[0]).toMatchObject({ x: 'param.root', y: 'metric.messages', series: [] });
+  });
+});
+
+describe('report.html', () => {
+  it('is one self-contained page with the plots inline, the run table, the verdicts and the host facts', async () => {
+    const fake = fakeRunner({ fail: (_request, index) => (index === 4 ? 'fail' : undefined) });
+    const result = await runExperiment({ prepared: prepared(THESIS), resultsRoot: tempDir(), resume: false, runner: fake.runner });
+    expect(result).toMatchObject({ runs: 9, passed: 8, failed: 1 });
+    const html = readFileSync(result.files.report, 'utf8');
+
+    // Two plots render; the third names a column that does not exist and says so.
+    expect(html.match(/<svg\b/g)).toHaveLength(2);
+    expect(readdirSync(path.join(result.folder, 'plots')).sort()).toEqual(['1-messages-vs-n.svg', '2-algorithm-time.svg']);
+    expect(html).toContain('no column &quot;no_such_metric&quot; in summary.csv');
+    expect(html).toContain('thesis'); // the reference points' legend
+    expect(html).toContain('Messages vs N');
+
+    // The run table: every run, with its verdict and a link to its run folder.
+    for (const key of ['c1-r1', 'c2-r1', 'c3-r1', 'c1-r3', 'c3-r3']) expect(html).toContain(`<td class="nowrap">${key}</td>`);
+    expect(html.match(/✔ pass/g)).toHaveLength(8);
+    expect(html.match(/✖ fail/g)).toHaveLength(1);
+    expect(html).toContain('8 passed · 1 failed');
+    expect(html).toMatch(/<li><b>c2-r2<\/b> n=40, seed 2: failed — flood failed on 1 node\(s\): node 7 has no parent<\/li>/);
+    expect(html).toMatch(/<a href="\.\.\/\.\.\/flood-[^"]+\/run\.json">flood-/);
+
+    // The host and the resolved file.
+    expect(html).toContain('Node.js');
+    expect(html).toContain(process.version);
+    expect(html).toContain('20.10.24'); // Docker, from the runs' run.json
+    expect(html).toContain('fingerprint:');
+
+    // Self-contained: no script, no stylesheet or image fetched, and no id used twice by the inlined SVGs.
+    expect(html).not.toMatch(/<script|<link|<img|\bsrc=/i);
+    const ids = [...html.matchAll(/\bid="([^"]+)"/g)].map((match) => match[1]);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('escapes what comes from the file', () => {
+    const { plan } = prepared('name: x\ndescription: "<b>bold</b> & co"\ntopology: { model: ring, n: 5 }\nalgorithm: flood\n');
+    const table = summaryTable(plan.cells, new Map());
+    const html = renderReport({
+      name: plan.name,
+      description: plan.description,
+      folder: '/r/x/1',
+      createdAt: 'now',
+      generatedAt: 'now',
+      runtime: 'docker',
+      plannedRuns: 1,
+      repetitions: 1,
+      cells: plan.cells,
+      table,
+      plots: experimentPlots(table, [], undefined),
+      host: { hostname: 'h', platform: 'p', cpus: 1, memoryBytes: 2 ** 30, node: 'v20' },
+      peerlab: { version: '0.1.0' },
+    });
+    expect(html).toContain('&lt;b&gt;bold&lt;/b&gt; &amp; co');
+    expect(html).toContain('1 not run yet');
+  });
+});

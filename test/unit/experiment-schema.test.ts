@@ -1,0 +1,90 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PeerlabError } from '../../src/errors.js';
+import { loadExperiment, parseExperiment } from '../../src/experiment/load.js';
+import { errorOf, FULL, tempDir } from './experiment-helpers.js';
+
+const BASE = 'name: x\ntopology: { model: ba, n: 20, m: 2 }\nalgorithm: flood\n';
+
+describe('experiment files: errors name the file, the line and the field', () => {
+  it.each([
+    ['a wrong type', 'name: x\ntopology:\n  model: ba\n  n: twenty\n  m: 2\nalgorithm: flood\n', 'bad.yaml line 4: topology.n: expected a number or a list of numbers, got "twenty"'],
+    ['an unknown field', `${BASE}repetition: 3\n`, 'bad.yaml line 4: unknown field "repetition" — the fields here are name, description, runtime'],
+    ['an unknown nested field', 'name: x\ntopology: { model: ba, n: 20, m: 2 }\nalgorithm:\n  name: flood\n  parms: { root: "0" }\n', 'bad.yaml line 5: algorithm: unknown field "parms" — the fields here are name, params'],
+    ['a bad list element', 'name: x\ntopology:\n  model: ba\n  n: [20, 40, "x"]\n  m: 2\nalgorithm: flood\n', 'bad.yaml line 4: topology.n[2]: expected a number, got "x"'],
+    ['a bad list element on its own line', 'name: x\ntopology:\n  model: ba\n  n:\n    - 20\n    - 40\n    - forty\n  m: 2\nalgorithm: flood\n', 'bad.yaml line 7: topology.n[2]: expected a number, got "forty"'],
+    ['an empty list', 'name: x\ntopology: { model: ba, n: [], m: 2 }\nalgorithm: flood\n', 'bad.yaml line 2: topology.n: a list must have at least one element'],
+    ['a YAML syntax error', 'name: x\ntopology:\n  model: ba\n n: 20\nalgorithm: flood\n', 'bad.yaml line 4: YAML syntax error: All mapping items must start at the same column'],
+    ['an unclosed flow list', 'name: x\ntopology: { model: ba, n: [20, 40 }\nalgorithm: flood\n', 'bad.yaml line 2: YAML syntax error:'],
+    ['a duplicated key', 'name: x\nname: y\ntopology: { model: ba, n: 20, m: 2 }\nalgorithm: flood\n', 'bad.yaml line 2: YAML syntax error: Map keys must be unique'],
+    ['a missing field', 'name: x\nalgorithm: flood\n', 'bad.yaml line 1: topology is missing'],
+    ['an unknown model', 'name: x\ntopology: { model: bb, n: 20, m: 2 }\nalgorithm: flood\n', 'bad.yaml line 2: topology.model: unknown model "bb": use one of ba, er'],
+    ['a model and a file', 'name: x\ntopology:\n  model: ba\n  file: x.gml\nalgorithm: flood\n', 'bad.yaml line 4: topology.file: give only one of model, file'],
+    ['a parameter with a file', 'name: x\ntopology:\n  file: x.gml\n  n: 3\nalgorithm: flood\n', 'bad.yaml line 4: topology.n: unknown field "n": parameters go with model:'],
+    ['a bad runtime', `name: x\nruntime: kubernetes\n${BASE.slice(8)}`, 'bad.yaml line 2: runtime: expected one of docker, sim, auto, got "kubernetes"'],
+    ['a fractional repetition count', `${BASE}repetitions: 2.5\n`, 'bad.yaml line 4: repetitions: expected a whole number of repetitions, got 2.5'],
+    ['seeds that do not match repetitions', `${BASE}repetitions: 3\nseeds: [1, 2]\n`, 'bad.yaml line 5: seeds: 2 seed(s) for 3 repetition(s)'],
+    ['a repeated seed', `${BASE}seeds: [1, 2, 1]\n`, 'bad.yaml line 4: seeds: a seed is listed twice'],
+    ['bad seeds', `${BASE}seeds: { from: one }\n`, 'bad.yaml line 4: seeds.from: expected an integer seed, got "one"'],
+    ['a bad fault action', `${BASE}faults:\n  - at: 5\n    action: explode\n    target: "3"\n`, 'bad.yaml line 6: faults[0].action: expected one of kill, pause, partition, delay, got "explode"'],
+    ['a bad fault target', `${BASE}faults:\n  - at: 5\n    action: kill\n    target: { rol: x }\n`, 'bad.yaml line 7: faults[0].target: unknown field "rol" — the fields here are nodes, role, random, fraction'],
+    ['a group with neither algorithm nor service', `${BASE}groups:\n  - { role: server, count: 1 }\n`, 'bad.yaml line 5: groups[0]: give exactly one of algorithm: or service:'],
+    ['two groups without a count', `${BASE}groups:\n  - { role: a, service: kv }\n  - { role: b, service: kv }\n`, 'bad.yaml line 6: groups[1]: count is missing: only one role (here a) may take the remaining nodes'],
+    ['a group role given twice', `${BASE}groups:\n  - { role: a, count: 1, service: kv }\n  - { role: a, count: 2, service: kv }\n`, 'bad.yaml line 6: groups[1].role: role "a" is given twice'],
+    ['a bad reference point', `${BASE}plots:\n  - x: nodes\n    y: messages\n    reference:\n      - { x: 20, y: high }\n`, 'bad.yaml line 8: plots[0].reference[0].y: expected a number, got "high"'],
+    ['a name that is not a folder name', 'name: my experiment\ntopology: { model: ba, n: 20, m: 2 }\nalgorithm: flood\n', 'bad.yaml line 1: name: expected a name made of letters'],
+    ['a list at the top', '- a\n- b\n', 'bad.yaml line 1: expected a mapping of fields'],
+    ['an empty file', '', 'bad.yaml line 1: the file is empty'],
+  ])('%s', (_what, text, expected) => {
+    const line = errorOf(text);
+    expect(line.startsWith(expected), line).toBe(true);
+    expect(line).not.toContain('\n');
+  });
+
+  it('reports the first problem in reading order and counts the rest', () => {
+    const line = errorOf('name: x\ntopology: { model: ba, n: twenty, m: 2 }\nalgorithm: flood\ntimeout: -1\nbogus: 1\n');
+    expect(line).toMatch(/^bad\.yaml line 2: topology\.n: .* \(and 2 more problems\)/);
+  });
+
+  it('names the file as given when it cannot be read', async () => {
+    await expect(loadExperiment('experiments/nope.yaml')).rejects.toThrow(/cannot read experiment file experiments\/nope\.yaml: no such file/);
+  });
+
+  it('names the file relative to the current folder', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'bad.yaml');
+    writeFileSync(file, 'name: x\ntopology: { model: ba, n: 20, m: 2 }\nalgorithm: flood\ntimeout: soon\n');
+    const error = await loadExperiment(file, dir).catch((e: unknown) => e as PeerlabError);
+    expect((error as PeerlabError).line).toMatch(/^bad\.yaml line 4: timeout: expected seconds per run, got "soon"/);
+  });
+});
+
+describe('experiment files: valid ones', () => {
+  it('accepts every field', () => {
+    const { experiment } = parseExperiment(FULL, 'full.yaml');
+    expect(experiment.runtime).toBe('auto');
+    expect(experiment.groups).toHaveLength(2);
+    expect(experiment.faults?.map((fault) => fault.action)).toEqual(['kill', 'partition', 'delay', 'pause']);
+    expect(experiment.plots?.[0]?.reference).toHaveLength(2);
+  });
+
+  it('accepts the shipped quickstart', () => {
+    const file = path.resolve('experiments/quickstart.yaml');
+    const { experiment } = parseExperiment(readFileSync(file, 'utf8'), 'quickstart.yaml', file);
+    expect(experiment.name).toBe('quickstart');
+  });
+
+  it('accepts a topology file list, a spec list and a plain algorithm name', () => {
+    expect(() => parseExperiment('name: x\ntopology: { file: [a.gml, b.graphml] }\nalgorithm: flood\n', 'ok.yaml')).not.toThrow();
+    expect(() => parseExperiment('name: x\ntopology: { spec: ["ring:n=10", "ba:n=10,m=2"] }\nalgorithm: flood\n', 'ok.yaml')).not.toThrow();
+  });
+
+  it('gives a line for any field afterwards (for the checks that need the topology or the algorithm)', () => {
+    const loaded = parseExperiment('name: x\ntopology:\n  model: ba\n  n: [20, 40]\n  m: 2\nalgorithm:\n  name: flood\n  params: { root: "0" }\n', 'ok.yaml');
+    expect(loaded.lineOf(['topology', 'n', 1])).toBe(4);
+    expect(loaded.lineOf(['algorithm', 'params', 'root'])).toBe(8);
+    expect(loaded.lineOf(['groups'])).toBe(1);
+    expect(loaded.error(['algorithm', 'name'], 'unknown algorithm "x"', 'use flood').line).toBe('ok.yaml line 7: algorithm.name: unknown algorithm "x" — use flood');
+  });
+});
