@@ -1,0 +1,19 @@
+import { PeerlabCommand } from '../../cli/base-command.js';
+import { listAlgorithms, type AlgorithmEntry } from '../../plugins/catalog.js';
+
+export default class AlgorithmsList extends PeerlabCommand {
+  static override description = "List the algorithms a run can name (./algorithms first, then peerlab's own), with their parameters.";
+
+  async run(): Promise<{ algorithms: AlgorithmEntry[] }> {
+    const algorithms = await listAlgorithms();
+    for (const entry of algorithms) {
+      this.log(`${entry.name.padEnd(18)} ${entry.description}${entry.oracle ? '' : ' (no oracle: results are recorded, not checked)'}`);
+      this.log(`${''.padEnd(18)} ${entry.file}`);
+      for (const [key, param] of Object.entries(entry.params)) {
+        const fallback = param.default === undefined ? '' : ` = ${JSON.stringify(param.default)}`;
+        this.log(`${''.padEnd(20)}--param ${key}: ${param.type}${fallback}${param.description ? `  ${param.description}` : ''}`);
+      }
+    }
+    return { algorithms };
+  }
+}

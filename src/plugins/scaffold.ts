@@ -1,0 +1,69 @@
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { PeerlabError } from '../errors.js';
+
+/** Writes algorithms/<name>.ts: a commented, working template a student can run at once and then change. */
+export async function scaffoldAlgorithm(name: string, cwd = process.cwd()): Promise<string> {
+  if (!/^[a-z][a-z0-9-]*$/.test(name)) {
+    throw new PeerlabError(`algorithm name "${name}" is not lowercase letters, digits and dashes`, { hint: 'e.g. peerlab algorithms new echo-wave' });
+  }
+  const file = path.join(cwd, 'algorithms', `${name}.ts`);
+  if (existsSync(file)) throw new PeerlabError(`${path.relative(cwd, file)} already exists`, { hint: 'choose another name, or edit that file' });
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, template(name));
+  return file;
+}
+
+function template(name: string): string {
+  return `/**
+ * ${name}: describe the algorithm here, and cite where it comes from.
+ *
+ * Run it:    npx peerlab run ${name} --topology ring:n=10 --runtime sim     (in-process, deterministic)
+ *            npx peerlab run ${name} --topology ba:n=50,m=2                   (50 Docker containers)
+ * Results:   results/<run-id>/nodes.csv holds each node's result and metrics.
+ *
+ * As written it is an echo: the starter sends a token around; every node reports the hop count it saw first.
+ */
+import { defineAlgorithm, z } from 'peerlab';
+
+export default defineAlgorithm({
+  name: '${name}',
+  description: 'A template: the starter floods a token and every node reports its hop count.',
+
+  // Parameters, validated before any node starts: --param starter=3
+  params: z.object({
+    starter: z.string().default('0').describe('the node that sends first'),
+  }),
+
+  // Each node's own variables. Never keep node state in module variables: in the simulator all nodes share
+  // this module.
+  state: () => ({ seen: false }),
+
+  // Called once per node when the run starts. node.neighbours lists { id, weight } of this node's edges.
+  init(node) {
+    if (node.id !== node.params.starter) return;
+    node.state.seen = true;
+    node.result({ hops: 0 });
+    for (const neighbour of node.neighbours) node.send(neighbour.id, { hops: 1 });
+  },
+
+  // Called for every message, in the order each neighbour sent them. Payloads are JSON.
+  onMessage(node, { from, payload }) {
+    const { hops } = payload as { hops: number };
+    if (node.state.seen) return;
+    node.state.seen = true;
+    node.metric('first_from', Number(from));
+    node.result({ hops }); // once per node; the run ends when every node has called it
+    for (const neighbour of node.neighbours) {
+      if (neighbour.id !== from) node.send(neighbour.id, { hops: hops + 1 });
+    }
+  },
+
+  // Prefer rounds? Replace init/onMessage with:
+  //   async run(node) { const { from, payload } = await node.receive(); await node.sleep(10); ... }
+  // Also there: node.random (seeded), node.now(), node.setTimer(), await node.barrier('name'),
+  // node.store (shared key-value), node.log(...).
+});
+`;
+}

@@ -1,0 +1,48 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { listAlgorithms } from '../../src/plugins/catalog.js';
+import { scaffoldAlgorithm } from '../../src/plugins/scaffold.js';
+import { runAlgorithm } from '../../src/run/run.js';
+
+let cwd: string;
+
+beforeEach(async () => {
+  cwd = await mkdtemp(path.join(os.tmpdir(), 'peerlab-student-'));
+});
+
+afterEach(async () => {
+  await rm(cwd, { recursive: true, force: true });
+});
+
+describe('algorithms new and list', () => {
+  it('scaffolds a template that runs unchanged in the simulator', async () => {
+    const file = await scaffoldAlgorithm('echo-wave', cwd);
+    const summary = await runAlgorithm({
+      algorithm: file,
+      params: ['starter=2'],
+      topology: 'ring:n=9',
+      seed: 1,
+      allowDisconnected: false,
+      timeoutMs: 60_000,
+      resultsRoot: path.join(cwd, 'results'),
+      runtime: 'sim',
+      delay: 'constant:1',
+    });
+    expect(summary.missing).toEqual([]);
+    expect(summary.nodes).toBe(9);
+    expect(summary.metrics.messages).toBe(2 * 9 - 9 + 1); // a flood on a ring: 2E − N + 1
+    await expect(scaffoldAlgorithm('echo-wave', cwd)).rejects.toThrow(/already exists/);
+    await expect(scaffoldAlgorithm('Bad Name', cwd)).rejects.toThrow(/lowercase/);
+  });
+
+  it("lists the user's algorithms beside peerlab's, with parameters from their schemas", async () => {
+    await scaffoldAlgorithm('echo-wave', cwd);
+    const entries = await listAlgorithms(cwd);
+    const names = entries.map((entry) => entry.name);
+    expect(names).toEqual(expect.arrayContaining(['echo-wave', 'flood', 'ghs', 'push-sum', 'random-walk', 'high-risk-edges']));
+    expect(entries.find((entry) => entry.name === 'echo-wave')).toMatchObject({ oracle: false, params: { starter: { type: 'string', default: '0' } } });
+    expect(entries.find((entry) => entry.name === 'ghs')).toMatchObject({ oracle: true, params: { wakeup: { type: 'one|all' } } });
+  });
+});
