@@ -4,6 +4,7 @@ import { connectDocker } from '../docker/engine.js';
 import { takeDown } from '../run/down.js';
 import type { RunRequest } from '../run/run.js';
 import type { deploymentFlags } from './run-flags.js';
+import { onInterrupt } from './interrupt.js';
 import { StartupProgress } from './progress.js';
 
 type DeploymentFlags = Interfaces.InferredFlags<typeof deploymentFlags>;
@@ -18,16 +19,11 @@ export function runRequestFrom(
 ): { request: RunRequest; finish: () => void } {
   const progress = new StartupProgress(!options.json && process.stderr.isTTY === true);
   let runId: string | undefined;
-  const onInterrupt = () => {
+  const removeInterruptHandler = onInterrupt(async () => {
     progress.stop();
     process.stderr.write(`\ninterrupted: removing ${runId ?? 'the run'}…\n`);
-    void (async () => {
-      if (runId) await takeDown(await connectDocker(), runId).catch(() => {});
-      process.exit(130);
-    })();
-  };
-  process.once('SIGINT', onInterrupt);
-  process.once('SIGTERM', onInterrupt);
+    if (runId) await takeDown(await connectDocker(), runId);
+  });
   const request: RunRequest = {
     algorithm: options.algorithm,
     params: flags.param,
@@ -60,8 +56,7 @@ export function runRequestFrom(
     request,
     finish: () => {
       progress.stop();
-      process.off('SIGINT', onInterrupt);
-      process.off('SIGTERM', onInterrupt);
+      removeInterruptHandler();
     },
   };
 }

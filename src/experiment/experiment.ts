@@ -8,7 +8,7 @@ import { estimatePlan, estimateRun, type PlanEstimate, type RunEstimate } from '
 import { executePlan, type BaseRequest, type ExecuteHooks, type Runner } from './execute.js';
 import { expandExperiment, resolvedExperiment, type Plan } from './expand.js';
 import { loadExperiment, type LoadedExperiment } from './load.js';
-import { RUNTIMES, type RuntimeChoice } from './schema.js';
+import type { RuntimeChoice } from './schema.js';
 import { experimentPlots, renderPlots } from './plots.js';
 import { assertRunnable, preflight, topologyFileResolver, type CellFacts } from './preflight.js';
 import { renderReport, type HostFacts } from './report.js';

@@ -1,6 +1,6 @@
 import { bfsFromNode } from 'graphology-traversal';
 import { z } from 'zod';
-import { MAX_LISTED_FAILURES, type Oracle } from './types.js';
+import { MAX_LISTED_FAILURES, parseResults, type Oracle } from './types.js';
 
 const floodResult = z.object({ distance: z.number().int().nonnegative(), parent: z.string().nullable() });
 
@@ -17,13 +17,7 @@ export const verifyFlood: Oracle = ({ graph, results, params }) => {
     bfs.set(node, depth);
   });
 
-  const failures: string[] = [];
-  const reported = new Map<string, z.infer<typeof floodResult>>();
-  for (const [id, value] of results) {
-    const parsed = floodResult.safeParse(value);
-    if (parsed.success) reported.set(id, parsed.data);
-    else failures.push(`node ${id}: ${value === undefined ? 'reported no result' : 'result is not {distance, parent}'}`);
-  }
+  const { reported, failures } = parseResults(graph, results, floodResult, '{distance, parent}');
 
   let exact = 0;
   for (const [id, { distance, parent }] of reported) {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Json } from '../sdk/types.js';
 import type { Topology } from '../topology/index.js';
-import { MAX_LISTED_FAILURES, type Oracle } from './types.js';
+import { MAX_LISTED_FAILURES, parseResults, type Oracle } from './types.js';
 
 const ghsResult = z.object({
   branches: z.array(z.string()),
@@ -28,14 +28,8 @@ export type WeightedEdge = [string, string, number];
 export const verifyGhs: Oracle = ({ graph, results }) => {
   const expected = minimumSpanningForest(graph);
   const expectedKeys = new Set(expected.map(([u, v]) => edgeName(u, v)));
-  const failures: string[] = [];
 
-  const reported = new Map<string, z.infer<typeof ghsResult>>();
-  for (const [id, value] of results) {
-    const parsed = ghsResult.safeParse(value);
-    if (parsed.success) reported.set(id, parsed.data);
-    else failures.push(`node ${id}: ${value === undefined ? 'reported no result' : 'result is not {branches: string[], …}'}`);
-  }
+  const { reported, failures } = parseResults(graph, results, ghsResult, '{branches: string[], …}');
 
   // Every listed branch must be an overlay edge and be listed by its other end too.
   const claimed = new Map<string, WeightedEdge>();

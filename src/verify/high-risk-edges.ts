@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ALL_RELEASE_MAX_REL_ERROR, judgeIterations, pushSumIteration } from './push-sum.js';
 import { checkWalkAccounts, walkResult } from './random-walk.js';
-import { MAX_LISTED_FAILURES, type Oracle } from './types.js';
+import { MAX_LISTED_FAILURES, parseResults, type Oracle } from './types.js';
 
 const decision = z.object({
   mean: z.number(),
@@ -20,7 +20,6 @@ const highRiskResult = walkResult.extend({
   detectedAtMs: z.number().nonnegative(),
   iterations: z.array(pushSumIteration),
 });
-type HighRiskResult = z.infer<typeof highRiskResult>;
 
 const MODES = ['thesis', 'spread'] as const;
 type Mode = (typeof MODES)[number];
@@ -72,14 +71,7 @@ const edgeKey = (a: string, b: string): string => (a < b ? `${a}-${b}` : `${b}-$
  * thesis's release 'first' the precision and recall are the method's result and are reported, not judged.
  */
 export const verifyHighRiskEdges: Oracle = ({ graph, results, params }) => {
-  const failures: string[] = [];
-  const reported = new Map<string, HighRiskResult>();
-  for (const [id, value] of results) {
-    const parsed = highRiskResult.safeParse(value);
-    if (parsed.success) reported.set(id, parsed.data);
-    else failures.push(`node ${id}: ${value === undefined ? 'reported no result' : 'result is not a high-risk-edges account'}`);
-  }
-  for (const id of graph.nodes()) if (!results.has(id)) failures.push(`node ${id}: reported no result`);
+  const { reported, failures } = parseResults(graph, results, highRiskResult, 'a high-risk-edges account');
   const walkers = typeof params.walkers === 'number' ? params.walkers : undefined;
   failures.push(...checkWalkAccounts(graph, reported, walkers, typeof params.hops === 'number' ? params.hops : 0));
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Topology } from '../topology/index.js';
-import { MAX_LISTED_FAILURES, type Oracle } from './types.js';
+import { MAX_LISTED_FAILURES, parseResults, type Oracle } from './types.js';
 
 export const pushSumIteration = z.object({
   seed: z.string().nullable(),
@@ -47,14 +47,7 @@ const HULL_SLACK = 1e-9;
  * messages per node per iteration (thesis Fig. 27); rounds per iteration.
  */
 export const verifyPushSum: Oracle = ({ graph, results, params }) => {
-  const failures: string[] = [];
-  const reported = new Map<string, z.infer<typeof pushSumResult>>();
-  for (const [id, value] of results) {
-    const parsed = pushSumResult.safeParse(value);
-    if (parsed.success) reported.set(id, parsed.data);
-    else failures.push(`node ${id}: ${value === undefined ? 'reported no result' : 'result is not {x, estimate, iterations}'}`);
-  }
-  for (const id of graph.nodes()) if (!results.has(id)) failures.push(`node ${id}: reported no result`);
+  const { reported, failures } = parseResults(graph, results, pushSumResult, '{x, estimate, iterations}');
 
   const values = String(params.values ?? 'degree');
   for (const [id, r] of reported) {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Topology } from '../topology/index.js';
-import { MAX_LISTED_FAILURES, type Oracle } from './types.js';
+import { MAX_LISTED_FAILURES, parseResults, type Oracle } from './types.js';
 
 const edgeTraffic = z.object({ sent: z.number().int().nonnegative(), received: z.number().int().nonnegative() });
 export const walkResult = z.object({
@@ -50,14 +50,7 @@ const EXACT_BUDGET = 4e9;
  * `walkers` walks of at most `hops` hops.
  */
 export const verifyRandomWalk: Oracle = ({ graph, results, params }) => {
-  const failures: string[] = [];
-  const reported = new Map<string, WalkResult>();
-  for (const [id, value] of results) {
-    const parsed = walkResult.safeParse(value);
-    if (parsed.success) reported.set(id, parsed.data);
-    else failures.push(`node ${id}: ${value === undefined ? 'reported no result' : 'result is not {visits, traffic, edges, walkLengths}'}`);
-  }
-  for (const id of graph.nodes()) if (!results.has(id)) failures.push(`node ${id}: reported no result`);
+  const { reported, failures } = parseResults(graph, results, walkResult, '{visits, traffic, edges, walkLengths}');
   const walkers = typeof params.walkers === 'number' ? params.walkers : undefined;
   const hops = typeof params.hops === 'number' ? params.hops : 0;
   failures.push(...checkWalkAccounts(graph, reported, walkers, hops));

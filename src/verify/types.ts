@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { Json } from '../sdk/types.js';
 import type { Topology } from '../topology/index.js';
 
@@ -25,3 +26,24 @@ export interface OracleInput {
 export type Oracle = (input: OracleInput) => Verdict;
 
 export const MAX_LISTED_FAILURES = 10;
+
+/**
+ * Every node's result checked against the algorithm's result shape. A node that reported none, or one of
+ * another shape, becomes a failure naming it; the rest come back typed.
+ */
+export function parseResults<Schema extends z.ZodType>(
+  graph: Topology,
+  results: ReadonlyMap<string, Json | undefined>,
+  schema: Schema,
+  shape: string,
+): { reported: Map<string, z.output<Schema>>; failures: string[] } {
+  const reported = new Map<string, z.output<Schema>>();
+  const failures: string[] = [];
+  for (const id of graph.nodes()) {
+    const value = results.get(id);
+    const parsed = schema.safeParse(value);
+    if (parsed.success) reported.set(id, parsed.data);
+    else failures.push(`node ${id}: ${value === undefined ? 'reported no result' : `result is not ${shape}`}`);
+  }
+  return { reported, failures };
+}

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { Args, Flags } from '@oclif/core';
 import { PeerlabCommand } from '../../cli/base-command.js';
+import { onInterrupt } from '../../cli/interrupt.js';
 import { connectDocker } from '../../docker/engine.js';
 import { estimateFor, dryRun, prepareExperiment, runExperiment, writeOutputs, type DryRun, type ExperimentResult } from '../../experiment/experiment.js';
 import { formatDuration, formatMiB, formatTable } from '../../experiment/format.js';
@@ -54,22 +55,17 @@ export default class ExperimentRun extends PeerlabCommand {
     // Ctrl-C: remove the run in progress, write the report of the runs finished so far, and say how to resume.
     let folder: ExperimentFolder | undefined;
     let current: string | undefined;
-    const onInterrupt = () => {
+    const removeInterruptHandler = onInterrupt(async () => {
       progress.stop();
       process.stderr.write(`\ninterrupted: removing ${current ?? 'the run in progress'}…\n`);
-      void (async () => {
-        if (current) await takeDown(await connectDocker(), current).catch(() => {});
-        if (folder) {
-          const stored = await folder.storedExperiment().catch(() => undefined);
-          const createdAt = typeof stored?.createdAt === 'string' ? stored.createdAt : new Date().toISOString();
-          await writeOutputs(folder, plan, folder.recorded(), { source: prepared.loaded.file, createdAt }).catch(() => {});
-          process.stderr.write(`results so far in ${folder.dir}\ncontinue with: ${resumeCommand}\n`);
-        }
-        process.exit(130);
-      })();
-    };
-    process.once('SIGINT', onInterrupt);
-    process.once('SIGTERM', onInterrupt);
+      if (current) await takeDown(await connectDocker(), current).catch(() => {});
+      if (folder) {
+        const stored = await folder.storedExperiment().catch(() => undefined);
+        const createdAt = typeof stored?.createdAt === 'string' ? stored.createdAt : new Date().toISOString();
+        await writeOutputs(folder, plan, folder.recorded(), { source: prepared.loaded.file, createdAt }).catch(() => {});
+        process.stderr.write(`results so far in ${folder.dir}\ncontinue with: ${resumeCommand}\n`);
+      }
+    });
 
     const notices = new Set<string>();
     let result: ExperimentResult;
@@ -104,8 +100,7 @@ export default class ExperimentRun extends PeerlabCommand {
       });
     } finally {
       progress.stop();
-      process.off('SIGINT', onInterrupt);
-      process.off('SIGTERM', onInterrupt);
+      removeInterruptHandler();
     }
 
     const ok = result.failed + result.errors === 0 && result.notRun === 0;
