@@ -11,9 +11,9 @@ import { connectEtcd, etcdStore, waitForKey } from '../coordination/etcd.js';
 import { AlgorithmHost } from '../host/algorithm-host.js';
 import { requireAlgorithm } from '../host/load.js';
 import { ownAddress, readIdentity } from './identity.js';
+import { keepRegistered } from './registration.js';
 import { openLink, serveLinks, type OutgoingLink } from './links.js';
 
-const REGISTRATION_TTL_SECONDS = 5;
 const processStart = Date.now() - Math.round(process.uptime() * 1000);
 const protoPath = path.join(__dirname, '../proto/peer.proto');
 
@@ -82,9 +82,8 @@ async function main(): Promise<void> {
     },
   });
 
-  const lease = etcd.lease(REGISTRATION_TTL_SECONDS);
   const registration: Registration = { id: nodeId, address: ownAddress(), port: identity.port, registeredAt: Date.now() };
-  await lease.put(keys.node(nodeId)).value(JSON.stringify(registration));
+  await keepRegistered(etcd, keys.node(nodeId), JSON.stringify(registration), (line) => console.error(`[node ${nodeId}] ${line}`));
   const registeredMs = Date.now() - processStart;
 
   await Promise.all(

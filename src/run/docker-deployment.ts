@@ -158,10 +158,16 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
 async function failOnCrashedNode(runtime: DockerRuntime): Promise<void> {
   const crashed = (await runtime.listNodes()).find((node) => node.state === 'exited' || node.state === 'dead');
   if (!crashed) return;
-  const tail = (await runtime.logTail(crashed.id, 15)).trim().split('\n').slice(-15).join('\n  ');
+  const tail = crashReport((await runtime.logTail(crashed.id, 200)).trim().split('\n'));
   throw new PeerlabError(`node ${crashed.id} exited during the run; its last log lines:\n  ${tail}`, {
     hint: `fix the cause above, or inspect it with \`docker logs ${nodeContainerName(runtime.runId, crashed.id)}\``,
   });
+}
+
+/** The agent's own failure line and what follows it, or else the last lines: the cause, not just the stack's end. */
+function crashReport(lines: string[]): string {
+  const failed = lines.findIndex((line) => line.startsWith('node agent failed'));
+  return (failed >= 0 ? lines.slice(failed, failed + 8) : lines.slice(-15)).join('\n  ');
 }
 
 /** Runs every step in order, even after a failure, then rejects with the first failure. */

@@ -4,7 +4,10 @@ import type { Json } from '../sdk/types.js';
 import type { NodeReport } from '../coordination/protocol.js';
 import { connectDocker } from '../docker/engine.js';
 import { PeerlabError } from '../errors.js';
+import { writeJson } from '../results/files.js';
 import { writeRunResults, type RunRecord } from '../results/run-results.js';
+import { DEFAULT_DELAY_SPEC } from '../runtime/sim/index.js';
+import { NodeFailed } from './controller.js';
 import type { Topology } from '../topology/index.js';
 import { oracleFor, type Verdict } from '../verify/index.js';
 import { peerlabVersion } from '../util/version.js';
@@ -70,14 +73,20 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
   }
   const prepared = await prepareRun(request);
   const resultsDir = path.resolve(request.resultsRoot, prepared.runId);
-  const execution =
-    runtime === 'sim'
-      ? await executeInSimulator(prepared, {
-          delay: request.delay,
-          timeoutMs: request.timeoutMs,
-          traceFile: request.trace ? path.join(resultsDir, 'events.ndjson') : undefined,
-        })
-      : await executeOnDocker(prepared, request);
+  let execution: Execution;
+  try {
+    execution =
+      runtime === 'sim'
+        ? await executeInSimulator(prepared, {
+            delay: request.delay,
+            timeoutMs: request.timeoutMs,
+            traceFile: request.trace ? path.join(resultsDir, 'events.ndjson') : undefined,
+          })
+        : await executeOnDocker(prepared, request);
+  } catch (error) {
+    await writeJson(path.join(resultsDir, 'error.json'), describeFailure(error, request, prepared, runtime)).catch(() => {});
+    throw error;
+  }
 
   const graph = prepared.topology.graph;
   const results = new Map<string, Json | undefined>(graph.nodes().map((id) => [id, execution.results.get(id)]));
@@ -123,6 +132,19 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
   };
 }
 
+/** What error.json holds when a run fails before it can be verified: enough to see why and to rerun it. */
+function describeFailure(error: unknown, request: RunRequest, prepared: PreparedRun, runtime: 'docker' | 'sim'): Json {
+  const failure = error instanceof Error ? error : new Error(String(error));
+  return {
+    runId: prepared.runId,
+    message: failure.message,
+    hint: failure instanceof PeerlabError ? (failure.hint ?? null) : null,
+    node: failure instanceof NodeFailed ? failure.nodeId : null,
+    stack: (failure instanceof NodeFailed ? failure.nodeStack : failure.stack) ?? null,
+    rerun: replayCommand(request, prepared, { runtime, facts: { delay: request.delay ?? DEFAULT_DELAY_SPEC } }),
+  };
+}
+
 /** `auto` takes Docker when its engine answers, else the simulator, and says so. */
 async function chooseRuntime(choice: RuntimeChoice, onNotice?: (line: string) => void): Promise<'docker' | 'sim'> {
   if (choice !== 'auto') return choice;
@@ -136,7 +158,7 @@ async function chooseRuntime(choice: RuntimeChoice, onNotice?: (line: string) =>
   }
 }
 
-function replayCommand(request: RunRequest, prepared: PreparedRun, execution: Execution): string {
+function replayCommand(request: RunRequest, prepared: PreparedRun, execution: Pick<Execution, 'runtime' | 'facts'>): string {
   const quote = (value: string) => (/^[\w.,:=/@+-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`);
   const parts = ['peerlab', 'run', request.algorithm, '--topology', prepared.topology.spec, '--seed', String(request.seed)];
   if (request.weights) parts.push('--weights', request.weights);

@@ -141,7 +141,7 @@ describe('a standing run with an external etcd', () => {
 
       // A node that dies disappears from the registry when its lease runs out.
       await deployment.runtime.killNode('5');
-      await expect.poll(async () => etcd.get(keys.node('5')).string(), { timeout: 20_000, interval: 500 }).toBeNull();
+      await expect.poll(async () => etcd.get(keys.node('5')).string(), { timeout: 45_000, interval: 500 }).toBeNull();
     } finally {
       await deployment.tearDown();
     }
