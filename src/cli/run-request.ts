@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Interfaces } from '@oclif/core';
 import { connectDocker } from '../docker/engine.js';
-import { takeDown } from '../run/down.js';
+import { takeDownUntilGone } from '../run/down.js';
 import type { RunRequest } from '../run/run.js';
 import type { deploymentFlags } from './run-flags.js';
 import { onInterrupt } from './interrupt.js';
@@ -19,10 +19,12 @@ export function runRequestFrom(
 ): { request: RunRequest; finish: () => void } {
   const progress = new StartupProgress(!options.json && process.stderr.isTTY === true);
   let runId: string | undefined;
+  const interrupted = new AbortController();
   const removeInterruptHandler = onInterrupt(async () => {
+    interrupted.abort();
     progress.stop();
     process.stderr.write(`\ninterrupted: removing ${runId ?? 'the run'}…\n`);
-    if (runId) await takeDown(await connectDocker(), runId);
+    if (runId) await takeDownUntilGone(await connectDocker(), runId);
   });
   const request: RunRequest = {
     algorithm: options.algorithm,
@@ -49,6 +51,7 @@ export function runRequestFrom(
     onStage: (stage, detail) => {
       if (detail) options.note(`${stage}: ${detail}`);
     },
+    signal: interrupted.signal,
     onStarted: progress.onStarted,
     onReady: progress.onReady,
   };

@@ -9,7 +9,7 @@ export type Runner = (request: RunRequest) => Promise<RunSummary>;
 
 /** The parts of every request that come from the command line, not from the experiment file. */
 export type BaseRequest = Pick<RunRequest, 'resultsRoot'> &
-  Partial<Pick<RunRequest, 'nodeMemoryLimit' | 'concurrency' | 'etcdImage' | 'etcdPort' | 'etcdEndpoints' | 'baseImage' | 'maxPayloadBytes'>>;
+  Partial<Pick<RunRequest, 'nodeMemoryLimit' | 'concurrency' | 'etcdImage' | 'etcdPort' | 'etcdEndpoints' | 'baseImage' | 'maxPayloadBytes' | 'signal'>>;
 
 /** The stage of the current run, as the progress line names it. */
 export type StageName = 'creating' | 'starting' | 'registered' | 'running' | 'verifying' | 'tearing down';

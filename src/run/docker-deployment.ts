@@ -32,6 +32,8 @@ export interface DeploymentOptions {
   readonly onStage?: (stage: Stage, detail?: string) => void;
   readonly onStarted?: (started: number, total: number) => void;
   readonly onReady?: (ready: number, total: number) => void;
+  /** Aborted on Ctrl-C: no further container is created. */
+  readonly signal?: AbortSignal;
 }
 
 export type Stage = 'images' | 'network' | 'etcd' | 'starting' | 'registering' | 'running' | 'collecting' | 'tearing down';
@@ -130,7 +132,7 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
       onProgress: (ready) => options.onReady?.(ready, nodeIds.length),
     });
     readiness.catch(() => {});
-    await nodes.startNodes(nodeSpecs, ({ started, total }) => options.onStarted?.(started, total));
+    await nodes.startNodes(nodeSpecs, ({ started, total }) => options.onStarted?.(started, total), options.signal);
     const containersStartedMs = Date.now() - began;
     stage('registering');
     const startup = await readiness;

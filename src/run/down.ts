@@ -28,3 +28,15 @@ export async function listRunIds(docker: Docker): Promise<string[]> {
   const ids = new Set([...networks.map((n) => n.Labels?.[RUN_LABEL]), ...containers.map((c) => c.Labels[RUN_LABEL])]);
   return [...ids].filter((id): id is string => Boolean(id)).sort().reverse();
 }
+
+/**
+ * After an interrupt: containers whose creation was already under way appear after the first sweep, so sweep
+ * until one finds nothing (creation stops on the abort, so this ends within a few sweeps).
+ */
+export async function takeDownUntilGone(docker: Docker, runId: string): Promise<void> {
+  for (let sweep = 0; sweep < 20; sweep++) {
+    const removed = await takeDown(docker, runId);
+    if (removed.containers === 0 && removed.networks === 0 && sweep > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}

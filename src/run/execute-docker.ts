@@ -5,7 +5,7 @@ import type { PreparedRun } from './prepare.js';
 
 
 export type DockerOptions = Partial<
-  Pick<DeploymentOptions, 'nodeMemoryLimit' | 'concurrency' | 'etcdImage' | 'etcdPort' | 'etcdEndpoints' | 'baseImage' | 'onStage' | 'onStarted' | 'onReady'>
+  Pick<DeploymentOptions, 'nodeMemoryLimit' | 'concurrency' | 'etcdImage' | 'etcdPort' | 'etcdEndpoints' | 'baseImage' | 'onStage' | 'onStarted' | 'onReady' | 'signal'>
 >;
 
 /** Brings the prepared run up on Docker and leaves it standing (for `up`, and as the first half of `run`). */
@@ -25,6 +25,7 @@ export function deployPrepared(prepared: PreparedRun, options: DockerOptions): P
     onStage: options.onStage,
     onStarted: options.onStarted,
     onReady: options.onReady,
+    signal: options.signal,
   });
 }
 

@@ -62,14 +62,14 @@ export class DockerRuntime implements Runtime {
     return new DockerRuntime(docker, { runId, image: '', memoryLimit: 0, mounts: {}, concurrency: DEFAULT_START_CONCURRENCY });
   }
 
-  async startNodes(nodes: readonly NodeSpec[], onProgress?: (progress: StartProgress) => void): Promise<void> {
+  async startNodes(nodes: readonly NodeSpec[], onProgress?: (progress: StartProgress) => void, signal?: AbortSignal): Promise<void> {
     let started = 0;
     await forEachLimited(nodes, this.options.concurrency, async (node) => {
       const container = await this.docker.createContainer(this.containerSpec(node));
       await container.start();
       started += 1;
       onProgress?.({ started, total: nodes.length });
-    });
+    }, signal);
   }
 
   private containerSpec(node: NodeSpec): Docker.ContainerCreateOptions {

@@ -35,8 +35,11 @@ export interface StartProgress {
 export interface Runtime {
   readonly kind: RuntimeKind;
   readonly runId: string;
-  /** Starts nodes with bounded concurrency; resolves when all have started, rejects on the first failure. */
-  startNodes(nodes: readonly NodeSpec[], onProgress?: (progress: StartProgress) => void): Promise<void>;
+  /**
+   * Starts nodes with bounded concurrency; resolves when all have started, rejects on the first failure. Once
+   * `signal` aborts, no further node starts.
+   */
+  startNodes(nodes: readonly NodeSpec[], onProgress?: (progress: StartProgress) => void, signal?: AbortSignal): Promise<void>;
   stopNode(id: string): Promise<void>;
   killNode(id: string): Promise<void>;
   pauseNode(id: string): Promise<void>;

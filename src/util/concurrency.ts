@@ -1,12 +1,17 @@
 /**
- * Runs `action` over `items` with at most `limit` in flight. On the first failure no new item starts, the ones
- * in flight finish, and then it rejects with that failure: so a caller's cleanup never races a straggler.
+ * Runs `action` over `items` with at most `limit` in flight. On the first failure, or once `signal` aborts, no
+ * new item starts, the ones in flight finish, and then it rejects: so a caller's cleanup never races a straggler.
  */
-export async function forEachLimited<T>(items: readonly T[], limit: number, action: (item: T) => Promise<unknown>): Promise<void> {
+export async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  action: (item: T) => Promise<unknown>,
+  signal?: AbortSignal,
+): Promise<void> {
   let next = 0;
   let failure: { error: unknown } | undefined;
   const worker = async (): Promise<void> => {
-    while (next < items.length && !failure) {
+    while (next < items.length && !failure && !signal?.aborted) {
       try {
         await action(items[next++]!);
       } catch (error) {
@@ -16,4 +21,5 @@ export async function forEachLimited<T>(items: readonly T[], limit: number, acti
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   if (failure) throw failure.error;
+  signal?.throwIfAborted();
 }

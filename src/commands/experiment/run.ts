@@ -8,7 +8,7 @@ import { formatDuration, formatMiB, formatTable } from '../../experiment/format.
 import { ExperimentProgress } from '../../experiment/progress.js';
 import { RUNTIMES, type RuntimeChoice } from '../../experiment/schema.js';
 import type { ExperimentFolder } from '../../experiment/store.js';
-import { takeDown } from '../../run/down.js';
+import { takeDownUntilGone } from '../../run/down.js';
 import { runAlgorithm } from '../../run/run.js';
 
 export default class ExperimentRun extends PeerlabCommand {
@@ -55,10 +55,12 @@ export default class ExperimentRun extends PeerlabCommand {
     // Ctrl-C: remove the run in progress, write the report of the runs finished so far, and say how to resume.
     let folder: ExperimentFolder | undefined;
     let current: string | undefined;
+    const interrupted = new AbortController();
     const removeInterruptHandler = onInterrupt(async () => {
+      interrupted.abort();
       progress.stop();
       process.stderr.write(`\ninterrupted: removing ${current ?? 'the run in progress'}…\n`);
-      if (current) await takeDown(await connectDocker(), current).catch(() => {});
+      if (current) await takeDownUntilGone(await connectDocker(), current).catch(() => {});
       if (folder) {
         const stored = await folder.storedExperiment().catch(() => undefined);
         const createdAt = typeof stored?.createdAt === 'string' ? stored.createdAt : new Date().toISOString();
@@ -76,7 +78,7 @@ export default class ExperimentRun extends PeerlabCommand {
         resume: flags.resume,
         into: flags.into,
         runner: runAlgorithm,
-        base: { concurrency: flags.concurrency, etcdImage: flags['etcd-image'], baseImage: flags['base-image'] },
+        base: { concurrency: flags.concurrency, etcdImage: flags['etcd-image'], baseImage: flags['base-image'], signal: interrupted.signal },
         hooks: {
           ...progress.hooks,
           onRunId: (_run, id) => {
