@@ -10,13 +10,13 @@ import { StartupProgress } from './progress.js';
 type DeploymentFlags = Interfaces.InferredFlags<typeof deploymentFlags>;
 
 /**
- * Turns parsed flags into a run request with a progress display, and arranges that Ctrl-C removes whatever the
- * run has created so far before exiting.
+ * Turns parsed flags into a run request with a progress display, and arranges that Ctrl-C stops the run from
+ * creating more, removes whatever it has created so far, and exits 130.
  */
 export function runRequestFrom(
   flags: DeploymentFlags,
   options: { algorithm: string; timeoutMs: number; resultsRoot: string; json: boolean; note: (line: string) => void },
-): { request: RunRequest; finish: () => void } {
+): { request: RunRequest; during: <T>(work: Promise<T>) => Promise<T> } {
   const progress = new StartupProgress(!options.json && process.stderr.isTTY === true);
   let runId: string | undefined;
   const interrupted = new AbortController();
@@ -57,9 +57,17 @@ export function runRequestFrom(
   };
   return {
     request,
-    finish: () => {
-      progress.stop();
-      removeInterruptHandler();
+    /** Awaits the command's work; after an interrupt the handler owns the exit (130), not the work's error. */
+    during: async (work) => {
+      try {
+        return await work;
+      } catch (error) {
+        if (interrupted.signal.aborted) await new Promise(() => {});
+        throw error;
+      } finally {
+        progress.stop();
+        removeInterruptHandler();
+      }
     },
   };
 }

@@ -26,19 +26,14 @@ export default class Run extends PeerlabCommand {
 
   async run(): Promise<RunSummary> {
     const { args, flags } = await this.parse(Run);
-    const { request, finish } = runRequestFrom(flags, {
+    const { request, during } = runRequestFrom(flags, {
       algorithm: args.algorithm,
       timeoutMs: flags.timeout * 1000,
       resultsRoot: flags.results,
       json: this.jsonEnabled(),
       note: (line) => this.note(line),
     });
-    let summary: RunSummary;
-    try {
-      summary = await runAlgorithm({ ...request, trace: flags.trace, command: ['run', ...this.argv] });
-    } finally {
-      finish();
-    }
+    const summary = await during(runAlgorithm({ ...request, trace: flags.trace, command: ['run', ...this.argv] }));
     this.log(`${summary.passed ? '✔ PASS' : '✖ FAIL'}  ${summary.algorithm} on ${summary.nodes} nodes, ${summary.edges} edges: ${summary.verdict}`);
     const startup = summary.timings.allReadyMs === undefined ? '' : ` · all nodes connected after ${(summary.timings.allReadyMs / 1000).toFixed(1)} s`;
     const virtual = summary.timings.virtualTimeMs === undefined ? '' : ` (${summary.timings.virtualTimeMs.toFixed(1)} ms virtual)`;

@@ -22,19 +22,14 @@ export default class Up extends PeerlabCommand {
     if (flags.runtime !== 'docker') {
       throw new PeerlabError(`peerlab up keeps nodes standing on Docker only, not --runtime ${flags.runtime}`, { hint: 'use peerlab run --runtime sim for the simulator' });
     }
-    const { request, finish } = runRequestFrom(flags, {
+    const { request, during } = runRequestFrom(flags, {
       algorithm: args.algorithm,
       timeoutMs: 0,
       resultsRoot: 'results',
       json: this.jsonEnabled(),
       note: (line) => this.note(line),
     });
-    let up: Awaited<ReturnType<typeof bringUp>>;
-    try {
-      up = await bringUp(request);
-    } finally {
-      finish();
-    }
+    const up = await during(bringUp(request));
     await up.deployment.controller.close();
     up.deployment.etcd.close();
     const { graph } = up.topology;
