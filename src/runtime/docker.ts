@@ -187,7 +187,11 @@ export class DockerRuntime implements Runtime {
 export async function removeRunObjects(docker: Docker, runId: string | undefined): Promise<{ containers: number; networks: number }> {
   const label = runId === undefined ? RUN_LABEL : `${RUN_LABEL}=${runId}`;
   const containers = await docker.listContainers({ all: true, filters: { label: [label] } });
-  await forEachLimited(containers, DEFAULT_START_CONCURRENCY * 2, (c) => ignoreMissing(docker.getContainer(c.Id).remove({ force: true, v: true })));
+  // Kill first, remove after: a stopping container releases its network endpoint on the engine's ordinary path,
+  // whereas force-removing hundreds of running ones at once can leave stale endpoints (moby/moby#42119).
+  const running = containers.filter((c) => c.State === 'running' || c.State === 'paused');
+  await forEachLimited(running, DEFAULT_START_CONCURRENCY * 2, (c) => ignoreMissing(docker.getContainer(c.Id).kill()));
+  await forEachLimited(containers, DEFAULT_START_CONCURRENCY, (c) => ignoreMissing(docker.getContainer(c.Id).remove({ force: true, v: true })));
   const networks = await docker.listNetworks({ filters: { label: [label] } });
   await forEachLimited(networks, 4, (n) => removeNetwork(docker.getNetwork(n.Id)));
   return { containers: containers.length, networks: networks.length };
