@@ -32,7 +32,7 @@ export function deployPrepared(prepared: PreparedRun, options: DockerOptions): P
 /** Runs the algorithm in containers: bring up, start, collect results and reports, tear down. */
 export async function executeOnDocker(prepared: PreparedRun, options: DockerOptions & { timeoutMs: number }): Promise<Execution> {
   const deployment = await deployPrepared(prepared, options);
-  let failed = true;
+  let execution: Execution;
   try {
     options.onStage?.('running');
     const { controller, runtime } = deployment;
@@ -46,8 +46,7 @@ export async function executeOnDocker(prepared: PreparedRun, options: DockerOpti
     });
     options.onStage?.('collecting');
     const reports = await controller.stopAndCollectReports(30_000);
-    failed = false;
-    return {
+    execution = {
       runtime: 'docker',
       results: collected.results,
       reports,
@@ -55,11 +54,16 @@ export async function executeOnDocker(prepared: PreparedRun, options: DockerOpti
       timings: { ...deployment.timings, algorithmMs: collected.durationMs },
       facts: { images: { node: deployment.image.node, nodeId: deployment.image.nodeId, etcd: deployment.image.etcd ?? 'external' } },
     };
-  } finally {
-    options.onStage?.('tearing down');
+  } catch (error) {
     // A failed teardown must not hide why the run failed.
-    const tearingDown = deployment.tearDown();
-    if (failed) await tearingDown.catch(() => {});
-    else await tearingDown;
+    options.onStage?.('tearing down');
+    await deployment.tearDown().catch(() => {});
+    throw error;
   }
+  options.onStage?.('tearing down');
+  const teardownError = await deployment.tearDown().then(
+    () => undefined,
+    (error: unknown) => error ?? new Error('teardown failed'),
+  );
+  return teardownError === undefined ? execution : { ...execution, teardownError };
 }

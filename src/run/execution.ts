@@ -11,4 +11,6 @@ export interface Execution {
   readonly timings: Record<string, number>;
   /** Runtime facts for run.json: images for Docker; delay model, virtual time and events for the simulator. */
   readonly facts: Record<string, Json>;
+  /** Set when the run itself succeeded but removing it did not: reported after the results are written. */
+  readonly teardownError?: unknown;
 }

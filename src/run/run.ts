@@ -116,6 +116,7 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
     startedAt,
   };
   await writeRunResults(resultsDir, { record, graph, results, reports: execution.reports, verdict: { ...verdict, metrics } });
+  if (execution.teardownError !== undefined) throw execution.teardownError;
   return {
     runId: prepared.runId,
     algorithm: prepared.config.algorithm,
