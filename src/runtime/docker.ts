@@ -187,11 +187,15 @@ export class DockerRuntime implements Runtime {
 export async function removeRunObjects(docker: Docker, runId: string | undefined): Promise<{ containers: number; networks: number }> {
   const label = runId === undefined ? RUN_LABEL : `${RUN_LABEL}=${runId}`;
   const containers = await docker.listContainers({ all: true, filters: { label: [label] } });
-  // Kill first, remove after: a stopping container releases its network endpoint on the engine's ordinary path,
-  // whereas force-removing hundreds of running ones at once can leave stale endpoints (moby/moby#42119).
-  const running = containers.filter((c) => c.State === 'running' || c.State === 'paused');
-  await forEachLimited(running, DEFAULT_START_CONCURRENCY * 2, (c) => ignoreMissing(docker.getContainer(c.Id).kill()));
-  await forEachLimited(containers, DEFAULT_START_CONCURRENCY, (c) => ignoreMissing(docker.getContainer(c.Id).remove({ force: true, v: true })));
+  // Docker 20.10 loses count of a network's endpoints when many are deleted at once, and the network then
+  // cannot be removed until the engine restarts (moby/moby#43286). So endpoints are released one at a time,
+  // and only then are the containers killed and removed in parallel.
+  for (const container of containers) {
+    for (const network of Object.keys(container.NetworkSettings?.Networks ?? {})) {
+      if (network.startsWith('peerlab-')) await docker.getNetwork(network).disconnect({ Container: container.Id, Force: true }).catch(() => {});
+    }
+  }
+  await forEachLimited(containers, DEFAULT_START_CONCURRENCY * 2, (c) => ignoreMissing(docker.getContainer(c.Id).remove({ force: true, v: true })));
   const networks = await docker.listNetworks({ filters: { label: [label] } });
   await forEachLimited(networks, 4, (n) => removeNetwork(docker.getNetwork(n.Id)));
   return { containers: containers.length, networks: networks.length };
@@ -210,7 +214,7 @@ async function removeNetwork(network: Docker.Network): Promise<void> {
       if (!/active endpoints/.test(String((error as { message?: string }).message))) throw error;
       if (attempt >= 6) {
         const { Name } = (await network.inspect()) as { Name: string };
-        throw new PeerlabError(`network ${Name} is empty but the engine still holds a stale endpoint in it (moby/moby#42119)`, {
+        throw new PeerlabError(`network ${Name} is empty but the engine still holds a stale endpoint in it (moby/moby#43286)`, {
           hint: 'restart the engine (systemctl restart docker, or restart dockerd) and run `peerlab down --all` again',
         });
       }
