@@ -42,6 +42,7 @@ async function main(): Promise<void> {
     neighbours.map(({ id }) => [id, waitForKey(etcd, keys.node(id)).then((json) => JSON.parse(json) as Registration)]),
   );
   const links = new Map<string, OutgoingLink>();
+  let running = false;
   const host = new AlgorithmHost(
     algorithm,
     { id: nodeId, neighbours, size: config.size, params, seed: config.seed, maxPayloadBytes: config.maxPayloadBytes },
@@ -89,13 +90,27 @@ async function main(): Promise<void> {
   await Promise.all(
     neighbours.map(async ({ id }) => {
       const { address, port } = await addresses.get(id)!;
-      links.set(id, await openLink({ protoPath, from: nodeId, address: `${address}:${port}`, onBroken: reportFailure }));
+      const connect = async (): Promise<void> => {
+        links.set(
+          id,
+          await openLink({
+            protoPath,
+            from: nodeId,
+            address: `${address}:${port}`,
+            // Before start no message can be in flight, so a link dropped while hundreds of nodes start is simply
+            // reopened; after start a break could lose messages, and FIFO delivery would be a lie: fail the run.
+            onBroken: (error) => (running ? reportFailure(error) : void connect().catch(reportFailure)),
+          }),
+        );
+      };
+      await connect();
     }),
   );
   const connectedMs = Date.now() - processStart;
   await etcd.put(keys.ready(nodeId)).value(JSON.stringify({ registeredMs, connectedMs }));
 
   const startedAt = Number(await waitForKey(etcd, keys.start));
+  running = true;
   await host.start();
 
   await waitForKey(etcd, keys.stop);

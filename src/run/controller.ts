@@ -194,6 +194,6 @@ export class NodeFailed extends PeerlabError {
     message: string,
     readonly nodeStack: string | undefined,
   ) {
-    super(`node ${nodeId} failed: ${message}`, { hint: 'its stack trace is in results/<run-id>/error.json' });
+    super(`node ${nodeId} failed: ${message}`, { hint: 'its stack trace is in the node log (docker logs) while the run is up' });
   }
 }

@@ -84,7 +84,11 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
           })
         : await executeOnDocker(prepared, request);
   } catch (error) {
-    await writeJson(path.join(resultsDir, 'error.json'), describeFailure(error, request, prepared, runtime)).catch(() => {});
+    const errorFile = path.join(resultsDir, 'error.json');
+    await writeJson(errorFile, describeFailure(error, request, prepared, runtime));
+    if (error instanceof NodeFailed) {
+      throw new PeerlabError(error.message, { hint: `its stack trace is in ${path.relative(process.cwd(), errorFile)}`, cause: error });
+    }
     throw error;
   }
 
