@@ -41,3 +41,8 @@ export interface NodeFailure {
   readonly message: string;
   readonly stack: string | undefined;
 }
+
+/** How long bring-up may take, on both sides of the protocol: it grows with the run, as start-up is CPU-bound. */
+export function startupTimeoutMs(size: number): number {
+  return Math.max(120_000, size * 1000);
+}

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { Json } from '../sdk/types.js';
 import { runKeys } from '../coordination/keys.js';
-import type { NeighbourEntry, NodeFailure, NodeReport, Registration, RunConfig } from '../coordination/protocol.js';
+import { startupTimeoutMs, type NeighbourEntry, type NodeFailure, type NodeReport, type Registration, type RunConfig } from '../coordination/protocol.js';
 import { connectEtcd, etcdStore, waitForKey } from '../coordination/etcd.js';
 import { AlgorithmHost } from '../host/algorithm-host.js';
 import { requireAlgorithm } from '../host/load.js';
@@ -97,6 +97,7 @@ async function main(): Promise<void> {
             protoPath,
             from: nodeId,
             address: `${address}:${port}`,
+            connectTimeoutMs: startupTimeoutMs(config.size),
             // Before start no message can be in flight, so a link dropped while hundreds of nodes start is simply
             // reopened; after start a break could lose messages, and FIFO delivery would be a lie: fail the run.
             onBroken: (error) => (running ? reportFailure(error) : void connect().catch(reportFailure)),

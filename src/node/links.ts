@@ -15,7 +15,7 @@ interface PeerClient extends grpc.Client {
   link(metadata: grpc.Metadata, callback: grpc.requestCallback<unknown>): grpc.ClientWritableStream<Envelope>;
 }
 
-type PeerClientConstructor = new (address: string, credentials: grpc.ChannelCredentials) => PeerClient;
+type PeerClientConstructor = new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => PeerClient;
 
 const services = new Map<string, { service: grpc.ServiceDefinition; Client: PeerClientConstructor }>();
 
@@ -71,6 +71,15 @@ export async function serveLinks(options: {
   return server;
 }
 
+/**
+ * While hundreds of nodes start on a few cores a first connection attempt can time out; grpc-js would then back
+ * off for up to two minutes. A neighbour is registered (so listening) before anyone dials it: retry briskly.
+ */
+const LINK_CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.initial_reconnect_backoff_ms': 200,
+  'grpc.max_reconnect_backoff_ms': 2_000,
+};
+
 export interface OutgoingLink {
   send(payload: string): void;
   close(): void;
@@ -81,12 +90,13 @@ export async function openLink(options: {
   protoPath: string;
   from: string;
   address: string;
+  connectTimeoutMs: number;
   onBroken: (error: Error) => void;
 }): Promise<OutgoingLink> {
   const { Client } = loadPeerService(options.protoPath);
-  const client = new Client(options.address, grpc.credentials.createInsecure());
+  const client = new Client(options.address, grpc.credentials.createInsecure(), LINK_CHANNEL_OPTIONS);
   await new Promise<void>((resolve, reject) =>
-    client.waitForReady(Date.now() + 60_000, (error) => (error ? reject(error) : resolve())),
+    client.waitForReady(Date.now() + options.connectTimeoutMs, (error) => (error ? reject(error) : resolve())),
   );
   const metadata = new grpc.Metadata();
   metadata.set(FROM_METADATA, options.from);

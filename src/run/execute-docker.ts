@@ -1,5 +1,6 @@
 import { DEFAULT_NODE_MEMORY, DEFAULT_START_CONCURRENCY } from '../runtime/docker.js';
 import { deployOnDocker, type Deployment, type DeploymentOptions } from './docker-deployment.js';
+import { startupTimeoutMs } from '../coordination/protocol.js';
 import type { Execution } from './execution.js';
 import type { PreparedRun } from './prepare.js';
 
@@ -21,7 +22,7 @@ export function deployPrepared(prepared: PreparedRun, options: DockerOptions): P
     etcdPort: options.etcdPort ?? 0,
     etcdEndpoints: options.etcdEndpoints,
     baseImage: options.baseImage,
-    startupTimeoutMs: Math.max(120_000, prepared.topology.graph.order * 1000),
+    startupTimeoutMs: startupTimeoutMs(prepared.topology.graph.order),
     onStage: options.onStage,
     onStarted: options.onStarted,
     onReady: options.onReady,
