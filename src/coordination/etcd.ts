@@ -5,12 +5,17 @@ import type { SharedStore } from '../sdk/types.js';
 /**
  * An etcd client for peerlab's single-endpoint use. etcd3's default guards each host with a circuit breaker:
  * with one host, a few timeouts while a thousand nodes start would open it and fail every call at once. So no
- * breaker; instead recoverable errors are retried with exponential backoff for about half a minute.
+ * breaker; instead every unary call has a deadline, and recoverable errors (a missed deadline among them) are
+ * retried with exponential backoff for about half a minute.
  */
 export function connectEtcd(hosts: string | string[]): Etcd3 {
   return new Etcd3({
     hosts,
     dialTimeout: 10_000,
+    // Without a deadline, a request whose answer is lost on an overloaded connection waits forever and is never
+    // retried (seen: 3 of 500 starting nodes stuck silently before registering).
+    defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + 10_000 }),
+    grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 2_000 },
     faultHandling: {
       host: () => noop,
       global: retry(handleWhen(isRecoverableError), {

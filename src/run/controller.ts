@@ -68,11 +68,20 @@ export class RunController {
     timeoutMs: number;
   }): Promise<Map<string, NodeStartup>> {
     const ready = new Map<string, NodeStartup>();
-    return this.untilComplete(this.keys.readyPrefix, options.timeoutMs, 'become ready', options.check, (event) => {
-      ready.set(event.name, JSON.parse(event.value) as NodeStartup);
-      options.onProgress?.(ready.size);
-      return ready.size === this.nodeIds.length ? ready : undefined;
-    });
+    try {
+      return await this.untilComplete(this.keys.readyPrefix, options.timeoutMs, 'become ready', options.check, (event) => {
+        ready.set(event.name, JSON.parse(event.value) as NodeStartup);
+        options.onProgress?.(ready.size);
+        return ready.size === this.nodeIds.length ? ready : undefined;
+      });
+    } catch (error) {
+      if (!(error instanceof RunTimeout)) throw error;
+      const waiting = this.nodeIds.filter((id) => !ready.has(id));
+      throw new PeerlabError(
+        `${waiting.length} of ${this.nodeIds.length} nodes were not connected after ${options.timeoutMs / 1000} s (${waiting.slice(0, 10).join(', ')}${waiting.length > 10 ? ', …' : ''})`,
+        { hint: 'the host may be overloaded: try fewer nodes (peerlab doctor --nodes N), or look at those nodes with docker logs' },
+      );
+    }
   }
 
   async start(): Promise<number> {
