@@ -1,32 +1,19 @@
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bundleAlgorithm } from '../../src/plugins/bundle.js';
-import { resolveParams } from '../../src/plugins/params.js';
-import { simulate } from '../../src/runtime/sim/simulate.js';
 import type { Algorithm, Json } from '../../src/sdk/types.js';
-import { loadTopology } from '../../src/topology/index.js';
-import { packageRoot } from '../../src/util/paths.js';
 import { oracleFor } from '../../src/verify/index.js';
 import { scores, verifyHighRiskEdges } from '../../src/verify/high-risk-edges.js';
-
+import { loadAlgorithm, simulateAndVerify } from './sim-helpers.js';
 import { GTS_CE } from '../zoo.js';
+
 const zoo: Array<[string, number]> = existsSync(GTS_CE) ? [[GTS_CE, 1]] : [];
 let algorithm: Algorithm;
 
 beforeAll(async () => {
-  const out = mkdtempSync(path.join(tmpdir(), 'peerlab-high-risk-'));
-  algorithm = (await bundleAlgorithm(path.join(packageRoot, 'algorithms', 'high-risk-edges.ts'), out)).algorithm;
+  algorithm = await loadAlgorithm('algorithms/high-risk-edges.ts');
 });
 
-async function run(spec: string, seed: number, assignments: string[]) {
-  const { graph } = await loadTopology(spec, { seed });
-  const params = resolveParams(algorithm, assignments) as Record<string, Json>;
-  const outcome = await simulate({ graph, algorithm, params, seed, maxPayloadBytes: 65_536 });
-  expect(outcome.endReason).toBe('complete');
-  return { graph, outcome, params, verdict: verifyHighRiskEdges({ graph, results: outcome.results, params }) };
-}
+const run = (spec: string, seed: number, assignments: string[]) => simulateAndVerify(algorithm, spec, seed, assignments, verifyHighRiskEdges);
 
 type Decision = { mean: number; sd: number; threshold: number; high: boolean; highRiskEdges: string[] };
 type Result = { traffic: number; thesis: Decision; spread: Decision; label: boolean; highRiskEdges: string[]; detectionMs: number };

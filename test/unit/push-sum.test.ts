@@ -1,31 +1,18 @@
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bundleAlgorithm } from '../../src/plugins/bundle.js';
-import { resolveParams } from '../../src/plugins/params.js';
-import { simulate } from '../../src/runtime/sim/simulate.js';
 import type { Algorithm, Json } from '../../src/sdk/types.js';
-import { loadTopology } from '../../src/topology/index.js';
-import { packageRoot } from '../../src/util/paths.js';
 import { verifyPushSum } from '../../src/verify/push-sum.js';
-
+import { loadAlgorithm, simulateAndVerify } from './sim-helpers.js';
 import { GTS_CE } from '../zoo.js';
+
 const zoo: Array<[string, number]> = existsSync(GTS_CE) ? [[GTS_CE, 1]] : [];
 let pushSum: Algorithm;
 
 beforeAll(async () => {
-  const out = mkdtempSync(path.join(tmpdir(), 'peerlab-push-sum-'));
-  pushSum = (await bundleAlgorithm(path.join(packageRoot, 'algorithms', 'push-sum.ts'), out)).algorithm;
+  pushSum = await loadAlgorithm('algorithms/push-sum.ts');
 });
 
-async function run(spec: string, seed: number, assignments: string[]) {
-  const { graph } = await loadTopology(spec, { seed });
-  const params = resolveParams(pushSum, assignments) as Record<string, Json>;
-  const outcome = await simulate({ graph, algorithm: pushSum, params, seed, maxPayloadBytes: 65_536 });
-  expect(outcome.endReason).toBe('complete');
-  return { graph, outcome, params, verdict: verifyPushSum({ graph, results: outcome.results, params }) };
-}
+const run = (spec: string, seed: number, assignments: string[]) => simulateAndVerify(pushSum, spec, seed, assignments, verifyPushSum);
 
 type Iteration = { seed: string | null; estimate: number[] | null; converged: boolean };
 type Result = { x: number; estimate: number | null; iterations: Iteration[] };

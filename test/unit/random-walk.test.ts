@@ -1,23 +1,19 @@
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { existsSync } from 'node:fs';
 import { UndirectedGraph } from 'graphology';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bundleAlgorithm } from '../../src/plugins/bundle.js';
 import { simulate } from '../../src/runtime/sim/simulate.js';
 import type { Algorithm, Json, Node } from '../../src/sdk/types.js';
 import { loadTopology, type Topology } from '../../src/topology/index.js';
-import { packageRoot } from '../../src/util/paths.js';
 import { verifyRandomWalk, walkMoments } from '../../src/verify/random-walk.js';
+import { loadAlgorithm } from './sim-helpers.js';
+import { GTS_CE } from '../zoo.js';
 
 /** The Topology Zoo map of the thesis-era tests; skipped where the shared folder is not mounted. */
-import { GTS_CE } from '../zoo.js';
 const zoo: Array<[string, number]> = existsSync(GTS_CE) ? [[GTS_CE, 1]] : [];
 let randomWalk: Algorithm;
 
 beforeAll(async () => {
-  const out = mkdtempSync(path.join(tmpdir(), 'peerlab-random-walk-'));
-  randomWalk = (await bundleAlgorithm(path.join(packageRoot, 'algorithms', 'random-walk.ts'), out)).algorithm;
+  randomWalk = await loadAlgorithm('algorithms/random-walk.ts');
 });
 
 async function run(spec: string, seed: number, params: Record<string, Json>, algorithm = randomWalk) {
