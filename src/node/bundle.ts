@@ -4,8 +4,8 @@ import { build } from 'esbuild';
 import { packageRoot } from '../util/paths.js';
 
 /**
- * Bundles the node agent into one CommonJS file for the node image: `bin/agent.cjs`, with the .proto files
- * beside it in `proto/` (etcd3 loads its protos from `../proto` relative to its code, and so do we).
+ * Bundles the node agent into one CommonJS file for the node image: `bin/agent.cjs`, with its .proto file
+ * beside it in `proto/`.
  * The output is deterministic, so an unchanged agent hashes to the same image tag and is not rebuilt.
  */
 export async function buildAgentBundle(outDir = path.join(packageRoot, 'dist', 'agent')): Promise<string> {
@@ -22,7 +22,6 @@ export async function buildAgentBundle(outDir = path.join(packageRoot, 'dist', '
     legalComments: 'none',
     logLevel: 'error',
   });
-  await cp(path.join(packageRoot, 'node_modules', 'etcd3', 'proto'), path.join(outDir, 'proto'), { recursive: true });
   await cp(path.join(packageRoot, 'proto', 'peer.proto'), path.join(outDir, 'proto', 'peer.proto'));
   return outDir;
 }

@@ -15,7 +15,7 @@ export function deployPrepared(prepared: PreparedRun, options: DockerOptions): P
     runId: prepared.runId,
     graph: prepared.topology.graph,
     config: prepared.config,
-    algorithmFile: prepared.bundleFile,
+    algorithmFile: prepared.nodeBundleFile,
     nodeMemoryLimit: options.nodeMemoryLimit ?? DEFAULT_NODE_MEMORY,
     concurrency: options.concurrency ?? DEFAULT_START_CONCURRENCY,
     etcdImage: options.etcdImage,

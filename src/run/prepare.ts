@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Json, Algorithm } from '../sdk/types.js';
 import type { RunConfig } from '../coordination/protocol.js';
-import { bundleAlgorithm } from '../plugins/bundle.js';
+import { bundleAlgorithm, bundleForNodes } from '../plugins/bundle.js';
 import { resolveParams } from '../plugins/params.js';
 import { resolveAlgorithm } from '../plugins/resolve.js';
 import { loadTopology, type LoadedTopology } from '../topology/index.js';
@@ -16,7 +16,8 @@ export interface PreparedRun {
   readonly topology: LoadedTopology;
   /** The algorithm's source file. */
   readonly source: string;
-  readonly bundleFile: string;
+  /** The algorithm bundled for the node containers (see bundleForNodes). */
+  readonly nodeBundleFile: string;
   readonly algorithm: Algorithm;
   readonly params: Json;
   readonly config: RunConfig;
@@ -40,13 +41,14 @@ export async function prepareRun(request: {
   const source = resolveAlgorithm(request.algorithm);
   const runId = newRunId(path.basename(source, path.extname(source)));
   request.onRunId?.(runId);
-  const bundle = await bundleAlgorithm(source, path.join(runStateDir(runId), 'algorithm'));
+  const bundleDir = path.join(runStateDir(runId), 'algorithm');
+  const [bundle, nodeBundleFile] = await Promise.all([bundleAlgorithm(source, bundleDir), bundleForNodes(source, bundleDir)]);
   const params = resolveParams(bundle.algorithm, request.params);
   return {
     runId,
     topology,
     source,
-    bundleFile: bundle.file,
+    nodeBundleFile,
     algorithm: bundle.algorithm,
     params,
     config: {

@@ -1,0 +1,75 @@
+/** A real etcd server as a child process, for tests that need etcd without Docker (`etcd` must be on the PATH). */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Etcd3 } from 'etcd3';
+
+export interface EtcdProcess {
+  /** The client URL, e.g. http://10.0.0.5:23790. */
+  readonly endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** Starts etcd listening on every interface (so containers can reach it at `host`) and waits until it answers. */
+export async function startEtcd(host = '127.0.0.1'): Promise<EtcdProcess> {
+  const port = await freePort();
+  const peerPort = await freePort();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'peerlab-etcd-'));
+  const endpoint = `http://${host}:${port}`;
+  const child: ChildProcess = spawn(
+    'etcd',
+    [
+      '--data-dir', dataDir,
+      '--listen-client-urls', `http://0.0.0.0:${port}`,
+      '--advertise-client-urls', endpoint,
+      '--listen-peer-urls', `http://127.0.0.1:${peerPort}`,
+      '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
+      '--initial-cluster', `default=http://127.0.0.1:${peerPort}`,
+    ],
+    { stdio: 'ignore' },
+  );
+  const client = new Etcd3({ hosts: endpoint });
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await client.maintenance.status();
+        break;
+      } catch (error) {
+        if (attempt > 100) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  } finally {
+    client.close();
+  }
+  return {
+    endpoint,
+    stop: async () => {
+      child.kill();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** This host's address that containers can reach (not loopback, not a Docker bridge). */
+export function nonLoopbackAddress(): string {
+  for (const [name, addresses] of Object.entries(os.networkInterfaces())) {
+    if (name.startsWith('docker') || name.startsWith('br-') || name.startsWith('veth')) continue;
+    const found = addresses?.find((a) => a.family === 'IPv4' && !a.internal);
+    if (found) return found.address;
+  }
+  throw new Error('no non-loopback IPv4 address for the external etcd');
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
