@@ -1,12 +1,13 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { benchConvergence, convergenceBench } from '../../src/bench/convergence.js';
 import { compareToBaseline } from '../../src/bench/report.js';
 import type { RunRequest } from '../../src/run/run.js';
 
 const resultsRoot = mkdtempSync(path.join(os.tmpdir(), 'peerlab-bench-convergence-'));
+afterAll(() => rmSync(resultsRoot, { recursive: true, force: true }));
 
 const simRequest = (algorithm: string, topology: string): RunRequest => ({
   algorithm,

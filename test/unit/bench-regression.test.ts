@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { convergenceBench } from '../../src/bench/convergence.js';
 import { compareSamples, parseMaxRegression, type GatedMetric, type GateSample } from '../../src/bench/regression.js';
 import { compareToBaseline, readBaseline } from '../../src/bench/report.js';
@@ -94,6 +94,7 @@ describe('--max-regression', () => {
 
 describe('a baseline file', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'peerlab-bench-test-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const file = (name: string, content: string) => {
     const written = path.join(dir, name);
     writeFileSync(written, content);
