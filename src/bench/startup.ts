@@ -2,15 +2,20 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type Docker from 'dockerode';
+import { z } from 'zod';
 import { connectDocker, RUN_LABEL } from '../docker/engine.js';
 import { bringUp } from '../run/run.js';
 import { removeRunObjects } from '../runtime/docker.js';
 import { newRunId } from '../run/run-id.js';
+import type { BenchKind } from './report.js';
 
 const run = promisify(execFile);
 
 /** One N of `peerlab bench startup`. All times in ms; the schema is documented in the README. */
 export interface StartupSample {
+  /** The topology spec, e.g. ba:n=100,m=2, and the seed it was generated with. */
+  readonly topology: string;
+  readonly seed: number;
   readonly nodes: number;
   readonly edges: number;
   readonly peerlab: {
@@ -43,6 +48,29 @@ export interface Percentiles {
   readonly p99: number;
   readonly max: number;
 }
+
+/**
+ * Gated: the ratio to plain `docker run -d`, because it normalises itself: both sides are measured in the same
+ * invocation on the same engine, so a slower or busier machine slows both and the ratio stays put where the
+ * seconds would not (a change under 0.05 is still taken for noise). And host memory per node, which does not
+ * depend on speed; it is read from MemAvailable, which moves with whatever else the host does meanwhile, hence a
+ * floor of 2 MiB per node below which a change is noise.
+ */
+export const startupBench: BenchKind = {
+  schema: 'peerlab.bench.startup/1',
+  command: 'peerlab bench startup',
+  gateSample: z
+    .object({ topology: z.string(), seed: z.number(), nodes: z.number(), ratio: z.number(), memory: z.object({ hostBytesPerNode: z.number() }) })
+    .transform((sample) => ({
+      label: `N=${sample.nodes}`,
+      key: `${sample.topology} seed ${sample.seed}`,
+      values: { ratio: sample.ratio, hostBytesPerNode: sample.memory.hostBytesPerNode },
+    })),
+  metrics: [
+    { name: 'ratio', label: 'allConnected ratio', noiseFloor: 0.05, format: (ratio) => ratio.toFixed(2) },
+    { name: 'hostBytesPerNode', label: 'host memory per node', noiseFloor: 2 * 2 ** 20, format: (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MiB` },
+  ],
+};
 
 export async function benchStartup(options: {
   nodes: number;
@@ -91,6 +119,8 @@ export async function benchStartup(options: {
   const baseline = await dockerRunBaseline(docker, deployment.image.node, options.nodes);
 
   return {
+    topology,
+    seed: options.seed,
     nodes: options.nodes,
     edges: up.topology.graph.size,
     peerlab: {
