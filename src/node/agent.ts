@@ -3,7 +3,6 @@
  * neighbours from etcd, registers under a lease, connects one stream per neighbour, and then hosts the
  * algorithm. Start-up work touches only this node's own keys and its neighbours'.
  */
-import path from 'node:path';
 import type { Json } from '../sdk/types.js';
 import { runKeys } from '../coordination/keys.js';
 import { startupTimeoutMs, type NeighbourEntry, type NodeFailure, type NodeReport, type Registration, type RunConfig } from '../coordination/protocol.js';
@@ -15,7 +14,6 @@ import { keepRegistered } from './registration.js';
 import { openLink, serveLinks, type OutgoingLink } from './links.js';
 
 const processStart = Date.now() - Math.round(process.uptime() * 1000);
-const protoPath = path.join(__dirname, '../proto/peer.proto');
 
 async function main(): Promise<void> {
   const identity = readIdentity(process.env);
@@ -67,7 +65,6 @@ async function main(): Promise<void> {
   );
 
   await serveLinks({
-    protoPath,
     port: identity.port,
     admit: async (from, peerAddress) => {
       const registration = addresses.get(from);
@@ -95,8 +92,7 @@ async function main(): Promise<void> {
         links.set(
           id,
           await openLink({
-            protoPath,
-            from: nodeId,
+                    from: nodeId,
             address: `${address}:${port}`,
             connectTimeoutMs: startupTimeoutMs(config.size),
             // Before start no message can be in flight, so a link dropped while hundreds of nodes start is simply

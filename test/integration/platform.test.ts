@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nonLoopbackAddress, startEtcd, type EtcdProcess } from '../etcd-process.js';
 import { connectDocker, RUN_LABEL } from '../../src/docker/engine.js';
 import { runKeys } from '../../src/coordination/keys.js';
-import { FROM_METADATA, loadPeerService } from '../../src/node/links.js';
+import { FROM_METADATA, PeerClient } from '../../src/node/links.js';
 import { bringUp, runAlgorithm, type RunRequest } from '../../src/run/run.js';
 import { packageRoot } from '../../src/util/paths.js';
 
@@ -124,8 +124,7 @@ describe('a standing run with an external etcd', () => {
 
 /** Opens a Link to a node claiming to be `from`, sends one envelope, and returns the gRPC status it ends with. */
 async function linkFrom(from: string, address: string): Promise<grpc.status> {
-  const { Client } = loadPeerService(path.join(packageRoot, 'proto', 'peer.proto'));
-  const client = new Client(address, grpc.credentials.createInsecure());
+  const client = new PeerClient(address, grpc.credentials.createInsecure());
   const metadata = new grpc.Metadata();
   metadata.set(FROM_METADATA, from);
   try {
