@@ -11,7 +11,8 @@ import { connectEtcd, etcdStore, waitForKey } from '../coordination/etcd.js';
 import { AlgorithmHost } from '../host/algorithm-host.js';
 import { requireAlgorithm } from '../host/load.js';
 import { ownAddress, readIdentity } from './identity.js';
-import { keepRegistered } from './registration.js';
+import { NodeLease } from './registration.js';
+import { etcdServiceRegistry } from './service-registry.js';
 import { openLink, serveLinks, type OutgoingLink } from './links.js';
 
 const processStart = Date.now() - Math.round(process.uptime() * 1000);
@@ -29,8 +30,10 @@ async function main(): Promise<void> {
   ]);
   const config = JSON.parse(configJson) as RunConfig;
   const neighbours = JSON.parse(neighboursJson) as NeighbourEntry[];
+  const group = config.groups.find(({ role }) => role === identity.role);
+  if (!group) throw new Error(`the run has no role "${identity.role}" (its roles: ${config.groups.map(({ role }) => role).join(', ')})`);
   const algorithm = requireAlgorithm(identity.algorithmPath);
-  const params = algorithm.params ? algorithm.params.parse(config.params) : {};
+  const params = algorithm.params ? algorithm.params.parse(group.params) : {};
 
   const reportFailure = (error: Error): void => {
     const failure: NodeFailure = { message: error.message, stack: error.stack };
@@ -42,6 +45,7 @@ async function main(): Promise<void> {
     neighbours.map(({ id }) => [id, waitForKey(etcd, keys.node(id)).then((json) => JSON.parse(json) as Registration)]),
   );
   const links = new Map<string, OutgoingLink>();
+  const lease = new NodeLease(etcd, (line) => console.error(`[node ${nodeId}] ${line}`));
   let running = false;
   const host = new AlgorithmHost(
     algorithm,
@@ -58,6 +62,15 @@ async function main(): Promise<void> {
         await waitForKey(etcd, keys.barrierOpen(name));
       },
       store: etcdStore(etcd, keys.store),
+      services: etcdServiceRegistry(
+        {
+          putLeased: (key, value) => lease.put(key, value),
+          deleteLeased: (key) => lease.delete(key),
+          getPrefix: async (prefix) => (await etcd.getAll().prefix(prefix).exec()).kvs.map((kv) => ({ key: kv.key.toString(), value: kv.value.toString() })),
+        },
+        keys,
+        nodeId,
+      ),
       log: (line) => console.log(`[node ${nodeId}] ${line}`),
       // etcd3 builders send only when executed; a result write that fails must fail the node, not vanish.
       onResult: (value: Json) => void etcd.put(keys.result(nodeId)).value(JSON.stringify(value)).exec().catch(reportFailure),
@@ -83,8 +96,8 @@ async function main(): Promise<void> {
     },
   });
 
-  const registration: Registration = { id: nodeId, address: ownAddress(), port: identity.port, registeredAt: Date.now() };
-  await keepRegistered(etcd, keys.node(nodeId), JSON.stringify(registration), (line) => console.error(`[node ${nodeId}] ${line}`));
+  const registration: Registration = { id: nodeId, role: identity.role, address: ownAddress(), port: identity.port, registeredAt: Date.now() };
+  await lease.put(keys.node(nodeId), JSON.stringify(registration));
   const registeredMs = Date.now() - processStart;
 
   await Promise.all(

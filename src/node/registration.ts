@@ -1,30 +1,53 @@
-import type { Etcd3 } from 'etcd3';
+import type { Etcd3, Lease } from 'etcd3';
+import { REGISTRATION_TTL_SECONDS } from '../coordination/protocol.js';
 
-/** Long enough that a node starved of CPU while hundreds of others start does not drop out of the registry. */
-export const REGISTRATION_TTL_SECONDS = 20;
 const RETRY_DELAY_MS = { first: 200, max: 5_000 };
 
 /**
- * Keeps `key` registered under a lease, as Registrator did for the thesis: registering is retried until it
- * succeeds, and a lost lease (etcd unreachable for longer than the TTL) registers the node again, so the
- * registry recovers by itself. A node that dies stops renewing, and its key expires with the lease.
+ * The node's lease and the registry keys it holds (its address, the services it offers), kept as Registrator
+ * kept the thesis' registry: writing a key is retried until it succeeds, and a lost lease (etcd unreachable for
+ * longer than the TTL) is replaced and every held key written again, so the registry recovers by itself. A
+ * node that dies stops renewing, and its keys expire with the lease.
  */
-export async function keepRegistered(etcd: Etcd3, key: string, value: string, log: (line: string) => void): Promise<void> {
-  for (let delay = RETRY_DELAY_MS.first; ; delay = Math.min(delay * 2, RETRY_DELAY_MS.max)) {
-    const lease = etcd.lease(REGISTRATION_TTL_SECONDS);
-    lease.on('lost', () => {});
-    try {
-      await lease.put(key).value(value);
-      lease.removeAllListeners('lost');
-      lease.once('lost', (error: Error) => {
-        log(`registration lease lost (${error.message}); registering again`);
-        void keepRegistered(etcd, key, value, log);
-      });
-      return;
-    } catch (error) {
-      await lease.revoke().catch(() => {});
-      log(`registering failed (${(error as Error).message}); retrying in ${delay} ms`);
-      await new Promise((resolve) => setTimeout(resolve, delay));
+export class NodeLease {
+  /** What the node wants registered: written again under every new lease. */
+  private readonly held = new Map<string, string>();
+  private lease: Lease;
+
+  constructor(
+    private readonly etcd: Etcd3,
+    private readonly log: (line: string) => void,
+  ) {
+    this.lease = this.grant();
+  }
+
+  /** Writes `key` under the lease; resolves once it is written (or has been deleted or changed meanwhile). */
+  async put(key: string, value: string): Promise<void> {
+    this.held.set(key, value);
+    for (let delay = RETRY_DELAY_MS.first; this.held.get(key) === value; delay = Math.min(delay * 2, RETRY_DELAY_MS.max)) {
+      try {
+        await this.lease.put(key).value(value);
+        return;
+      } catch (error) {
+        this.log(`registering ${key} failed (${(error as Error).message}); retrying in ${delay} ms`);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
     }
+  }
+
+  /** Deletes `key` and stops holding it. */
+  async delete(key: string): Promise<void> {
+    this.held.delete(key);
+    await this.etcd.delete().key(key);
+  }
+
+  private grant(): Lease {
+    const lease = this.etcd.lease(REGISTRATION_TTL_SECONDS);
+    lease.once('lost', (error: Error) => {
+      this.log(`registration lease lost (${error.message}); registering again`);
+      this.lease = this.grant();
+      for (const [key, value] of this.held) void this.put(key, value);
+    });
+    return lease;
   }
 }

@@ -11,9 +11,9 @@ export interface AlgorithmBundle {
   readonly algorithm: Algorithm;
 }
 
-/** Bundles an algorithm file (with `peerlab` resolved to the SDK) into `outDir/algorithm.cjs` and loads it. */
-export async function bundleAlgorithm(source: string, outDir: string): Promise<AlgorithmBundle> {
-  const file = path.join(outDir, 'algorithm.cjs');
+/** Bundles an algorithm file (with `peerlab` resolved to the SDK) into `outDir/<fileName>` and loads it. */
+export async function bundleAlgorithm(source: string, outDir: string, fileName = 'algorithm.cjs'): Promise<AlgorithmBundle> {
+  const file = path.join(outDir, fileName);
   try {
     await build({
       entryPoints: [source],

@@ -5,7 +5,7 @@ import { verifyPushSum } from './push-sum.js';
 import { verifyRandomWalk } from './random-walk.js';
 import type { Oracle } from './types.js';
 
-export type { Oracle, OracleInput, Verdict } from './types.js';
+export type { Oracle, OracleGroup, OracleInput, Verdict } from './types.js';
 
 /** Ground truth per algorithm name. An algorithm without an oracle runs, but its verdict is "unchecked". */
 const oracles: Record<string, Oracle> = {
