@@ -30,12 +30,12 @@ export interface SharedStore {
 }
 
 /** One live instance of a service, as `discover` lists it. */
-export interface ServiceInstance {
+export type ServiceInstance = {
   /** The node that offers it: send it requests with `node.send(instance.node, …)` (it must be a neighbour). */
   readonly node: string;
   /** What the node registered with it, e.g. which queries it answers. */
   readonly info: Json;
-}
+};
 
 /**
  * The run's service registry (thesis §3.4, where Registrator kept etcd up to date for Docker services): nodes

@@ -2,19 +2,17 @@
  * The platform end to end on a real Docker engine and a real etcd: 30+ node containers, the registry, the
  * overlay, FIFO per edge, crash reporting, and that nothing of a run outlives it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDocker, RUN_LABEL } from '../../src/docker/engine.js';
 import { runKeys } from '../../src/coordination/keys.js';
 import { FROM_METADATA, loadPeerService } from '../../src/node/links.js';
 import { bringUp, runAlgorithm, type RunRequest } from '../../src/run/run.js';
 import { packageRoot } from '../../src/util/paths.js';
+import { leftovers, startExternalEtcd } from './external-etcd.js';
 
 const fixtures = path.join(packageRoot, 'test', 'fixtures');
 let resultsRoot: string;
@@ -31,13 +29,6 @@ function request(overrides: Partial<RunRequest>): RunRequest {
     resultsRoot,
     ...overrides,
   };
-}
-
-async function leftovers(runId: string): Promise<{ containers: number; networks: number }> {
-  const docker = await connectDocker();
-  const filters = { label: [`${RUN_LABEL}=${runId}`] };
-  const [containers, networks] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listNetworks({ filters })]);
-  return { containers: containers.length, networks: networks.length };
 }
 
 beforeAll(async () => {
@@ -73,44 +64,16 @@ describe('peerlab run on Docker', () => {
 });
 
 describe('a standing run with an external etcd', () => {
-  let etcdProcess: ChildProcess;
-  let etcdDataDir: string;
+  let etcd: { endpoint: string; stop: () => Promise<void> };
   let endpoint: string;
 
   beforeAll(async () => {
-    const port = await freePort();
-    const peerPort = await freePort();
-    etcdDataDir = await mkdtemp(path.join(os.tmpdir(), 'peerlab-etcd-'));
-    const hostAddress = nonLoopbackAddress();
-    endpoint = `http://${hostAddress}:${port}`;
-    etcdProcess = spawn(
-      'etcd',
-      [
-        '--data-dir', etcdDataDir,
-        '--listen-client-urls', `http://0.0.0.0:${port}`,
-        '--advertise-client-urls', endpoint,
-        '--listen-peer-urls', `http://127.0.0.1:${peerPort}`,
-        '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
-        '--initial-cluster', `default=http://127.0.0.1:${peerPort}`,
-      ],
-      { stdio: 'ignore' },
-    );
-    const client = new Etcd3({ hosts: endpoint });
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await client.maintenance.status();
-        break;
-      } catch (error) {
-        if (attempt > 100) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
-    client.close();
+    etcd = await startExternalEtcd();
+    endpoint = etcd.endpoint;
   });
 
   afterAll(async () => {
-    etcdProcess?.kill();
-    await rm(etcdDataDir, { recursive: true, force: true });
+    await etcd?.stop();
   });
 
   it('registers every node under a lease, enforces the overlay, keeps FIFO order, and cleans up keys and containers', async () => {
@@ -166,24 +129,4 @@ async function linkFrom(from: string, address: string): Promise<grpc.status> {
   } finally {
     client.close();
   }
-}
-
-function nonLoopbackAddress(): string {
-  for (const [name, addresses] of Object.entries(os.networkInterfaces())) {
-    if (name.startsWith('docker') || name.startsWith('br-') || name.startsWith('veth')) continue;
-    const found = addresses?.find((a) => a.family === 'IPv4' && !a.internal);
-    if (found) return found.address;
-  }
-  throw new Error('no non-loopback IPv4 address for the external etcd');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }

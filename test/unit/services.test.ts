@@ -198,8 +198,7 @@ describe('the service-discovery check fails on wrong results', () => {
     {
       what: 'a client calls an instance its discovery did not list',
       change: (results) => {
-        const calls = client(results, '7').calls;
-        calls.findLast((made) => made.service === 'weather')!.instance = '2';
+        client(results, '7').calls.filter((made) => made.service === 'weather').at(-1)!.instance = '2';
       },
       failure: /^client 7, call \d+ to weather on node 2 at [\d.]+ ms: not among the instances its discovery \(\d+\) listed/,
     },

@@ -22,6 +22,7 @@ export {
   type EndReason,
   type SimGroup,
   type SimulationOptions,
+  type SimulationSettings,
   type SimulationOutcome,
   type SimulationProgress,
   type TraceEvent,
