@@ -1,12 +1,7 @@
 import { Flags } from '@oclif/core';
 
-/** Flags shared by `peerlab up` and `peerlab run`. */
-export const deploymentFlags = {
-  topology: Flags.string({
-    char: 't',
-    required: true,
-    description: 'a generator spec (ba:n=100,m=2, er:n=50,p=0.1, ring:n=20, ...) or a GraphML, GML, JSON or edge-list file',
-  }),
+/** The flags of a run besides its topology: shared by `peerlab up`, `peerlab run` and `peerlab bench convergence`. */
+export const runOptionFlags = {
   seed: Flags.integer({ char: 's', default: 1, description: 'seed of every random choice: topology, weights, algorithm' }),
   weights: Flags.string({ description: "edge weights: unique, uniform:a..b, geo or attr:NAME (default: the file's weight attribute, else unique)" }),
   'allow-disconnected': Flags.boolean({ default: false, description: 'accept a topology with more than one component' }),
@@ -23,4 +18,20 @@ export const deploymentFlags = {
   'etcd-port': Flags.integer({ default: 0, description: 'host port for etcd on 127.0.0.1 (0: any free port)' }),
   'etcd-endpoints': Flags.string({ description: 'use this external etcd cluster (comma-separated URLs) instead of starting one' }),
   'base-image': Flags.string({ description: 'base image for the node image (default node:20-bookworm-slim, or one built from the host Node.js)' }),
+};
+
+/** Flags shared by `peerlab up` and `peerlab run`. */
+export const deploymentFlags = {
+  topology: Flags.string({
+    char: 't',
+    required: true,
+    description: 'a generator spec (ba:n=100,m=2, er:n=50,p=0.1, ring:n=20, ...) or a GraphML, GML, JSON or edge-list file',
+  }),
+  ...runOptionFlags,
+};
+
+/** Flags of running an algorithm to its end: shared by `peerlab run` and `peerlab bench convergence`. */
+export const algorithmRunFlags = {
+  timeout: Flags.integer({ default: 300, description: 'seconds the algorithm may run before the nodes without a result are reported' }),
+  results: Flags.string({ default: 'results', description: 'folder for results/<run-id>/' }),
 };

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { PeerlabCommand } from '../cli/base-command.js';
-import { deploymentFlags } from '../cli/run-flags.js';
+import { algorithmRunFlags, deploymentFlags } from '../cli/run-flags.js';
 import { runRequestFrom } from '../cli/run-request.js';
 import { runAlgorithm, type RunSummary } from '../run/run.js';
 
@@ -19,8 +19,7 @@ export default class Run extends PeerlabCommand {
 
   static override flags = {
     ...deploymentFlags,
-    timeout: Flags.integer({ default: 300, description: 'seconds the algorithm may run before the nodes without a result are reported' }),
-    results: Flags.string({ default: 'results', description: 'folder for results/<run-id>/' }),
+    ...algorithmRunFlags,
     trace: Flags.boolean({ default: false, description: 'write every message to results/<run-id>/events.ndjson (simulator)' }),
   };
 

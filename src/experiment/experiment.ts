@@ -1,8 +1,8 @@
 import { readFile, readdir, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { PeerlabError } from '../errors.js';
 import { writeCsv, writeFileAtomic } from '../results/files.js';
+import { hostFacts } from '../util/host.js';
 import { peerlabVersion } from '../util/version.js';
 import { estimatePlan, estimateRun, type PlanEstimate, type RunEstimate } from './estimate.js';
 import { executePlan, type BaseRequest, type ExecuteHooks, type Runner } from './execute.js';
@@ -11,7 +11,7 @@ import { loadExperiment, type LoadedExperiment } from './load.js';
 import type { RuntimeChoice } from './schema.js';
 import { experimentPlots, renderPlots } from './plots.js';
 import { preflight, topologyFileResolver, type CellFacts } from './preflight.js';
-import { renderReport, type HostFacts } from './report.js';
+import { renderReport } from './report.js';
 import {
   EXPERIMENT_FILE,
   ExperimentFolder,
@@ -250,18 +250,6 @@ export async function writeOutputs(
   });
   await writeFileAtomic(folder.file(REPORT_FILE), html);
   return { experiment: folder.file(EXPERIMENT_FILE), summary: folder.file(SUMMARY_FILE), report: folder.file(REPORT_FILE), plots: plotFiles };
-}
-
-export function hostFacts(): HostFacts {
-  const cpus = os.cpus();
-  return {
-    hostname: os.hostname(),
-    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-    cpus: cpus.length,
-    cpuModel: cpus[0]?.model.trim(),
-    memoryBytes: os.totalmem(),
-    node: process.version,
-  };
 }
 
 /** The Docker version a run recorded in its run.json, if any. */

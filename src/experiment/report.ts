@@ -1,17 +1,8 @@
 import path from 'node:path';
+import type { HostFacts } from '../util/host.js';
 import type { RenderedPlot } from './plots.js';
 import { cellSummaries, type Row, type SummaryCell, type SummaryTable } from './summary.js';
 import { formatDuration } from './format.js';
-
-export interface HostFacts {
-  readonly hostname: string;
-  readonly platform: string;
-  readonly cpus: number;
-  readonly cpuModel?: string;
-  readonly memoryBytes: number;
-  readonly node: string;
-  readonly docker?: string;
-}
 
 export interface ReportInput {
   readonly name: string;
@@ -27,7 +18,7 @@ export interface ReportInput {
   readonly cells: readonly SummaryCell[];
   readonly table: SummaryTable;
   readonly plots: readonly RenderedPlot[];
-  readonly host: HostFacts;
+  readonly host: HostFacts & { readonly docker?: string };
   readonly peerlab: { version: string; commit?: string };
   readonly notes?: readonly string[];
   /** experiment.yaml as written, shown at the end. */

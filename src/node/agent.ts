@@ -3,53 +3,52 @@
  * neighbours from etcd, registers under a lease, connects one stream per neighbour, and then hosts the
  * algorithm. Start-up work touches only this node's own keys and its neighbours'.
  */
-import path from 'node:path';
 import type { Json } from '../sdk/types.js';
 import { runKeys } from '../coordination/keys.js';
 import { startupTimeoutMs, type NeighbourEntry, type NodeFailure, type NodeReport, type Registration, type RunConfig } from '../coordination/protocol.js';
-import { connectEtcd, etcdStore, waitForKey } from '../coordination/etcd.js';
 import { AlgorithmHost } from '../host/algorithm-host.js';
 import { requireAlgorithm } from '../host/load.js';
+import { EtcdGateway } from './etcd-gateway.js';
 import { ownAddress, readIdentity } from './identity.js';
 import { NodeLease } from './registration.js';
 import { etcdServiceRegistry } from './service-registry.js';
 import { openLink, serveLinks, type OutgoingLink } from './links.js';
 
 const processStart = Date.now() - Math.round(process.uptime() * 1000);
-const protoPath = path.join(__dirname, '../proto/peer.proto');
 
 async function main(): Promise<void> {
   const identity = readIdentity(process.env);
   const { nodeId } = identity;
   const keys = runKeys(identity.runId);
-  const etcd = connectEtcd(identity.etcdEndpoints);
+  const etcd = new EtcdGateway(identity.etcdEndpoints);
 
   const [configJson, neighboursJson] = await Promise.all([
-    waitForKey(etcd, keys.config),
-    waitForKey(etcd, keys.topology(nodeId)),
+    etcd.waitFor(keys.config),
+    etcd.waitFor(keys.topology(nodeId)),
   ]);
   const config = JSON.parse(configJson) as RunConfig;
   const neighbours = JSON.parse(neighboursJson) as NeighbourEntry[];
   const group = config.groups.find(({ role }) => role === identity.role);
   if (!group) throw new Error(`the run has no role "${identity.role}" (its roles: ${config.groups.map(({ role }) => role).join(', ')})`);
   const algorithm = requireAlgorithm(identity.algorithmPath);
-  const params = algorithm.params ? algorithm.params.parse(group.params) : {};
 
   const reportFailure = (error: Error): void => {
     const failure: NodeFailure = { message: error.message, stack: error.stack };
     console.error(`[node ${nodeId}] ${error.stack ?? error.message}`);
-    void etcd.put(keys.error(nodeId)).value(JSON.stringify(failure)).exec();
+    // Best effort: the error is on stderr already, where the CLI reads the log tail of a failed node.
+    void etcd.put(keys.error(nodeId), JSON.stringify(failure)).catch(() => {});
   };
 
   const addresses = new Map<string, Promise<Registration>>(
-    neighbours.map(({ id }) => [id, waitForKey(etcd, keys.node(id)).then((json) => JSON.parse(json) as Registration)]),
+    neighbours.map(({ id }) => [id, etcd.waitFor(keys.node(id)).then((json) => JSON.parse(json) as Registration)]),
   );
   const links = new Map<string, OutgoingLink>();
   const lease = new NodeLease(etcd, (line) => console.error(`[node ${nodeId}] ${line}`));
   let running = false;
   const host = new AlgorithmHost(
     algorithm,
-    { id: nodeId, neighbours, size: config.size, params, seed: config.seed, maxPayloadBytes: config.maxPayloadBytes },
+    // The CLI validated the parameters and filled in their defaults: a node never runs the schema.
+    { id: nodeId, neighbours, size: config.size, params: group.params, seed: config.seed, maxPayloadBytes: config.maxPayloadBytes },
     {
       transmit: (to, encoded) => links.get(to)!.send(encoded),
       now: () => Date.now() - startedAt,
@@ -58,28 +57,23 @@ async function main(): Promise<void> {
         return () => clearTimeout(timer);
       },
       barrier: async (name) => {
-        await etcd.put(keys.barrierArrival(name, nodeId)).value(String(Date.now()));
-        await waitForKey(etcd, keys.barrierOpen(name));
+        await etcd.put(keys.barrierArrival(name, nodeId), String(Date.now()));
+        await etcd.waitFor(keys.barrierOpen(name));
       },
-      store: etcdStore(etcd, keys.store),
+      store: etcd.store(keys.store),
       services: etcdServiceRegistry(
-        {
-          putLeased: (key, value) => lease.put(key, value),
-          deleteLeased: (key) => lease.delete(key),
-          getPrefix: async (prefix) => (await etcd.getAll().prefix(prefix).exec()).kvs.map((kv) => ({ key: kv.key.toString(), value: kv.value.toString() })),
-        },
+        { putLeased: (key, value) => lease.put(key, value), deleteLeased: (key) => lease.delete(key), getPrefix: (prefix) => etcd.getPrefix(prefix) },
         keys,
         nodeId,
       ),
       log: (line) => console.log(`[node ${nodeId}] ${line}`),
-      // etcd3 builders send only when executed; a result write that fails must fail the node, not vanish.
-      onResult: (value: Json) => void etcd.put(keys.result(nodeId)).value(JSON.stringify(value)).exec().catch(reportFailure),
+      // A result write that fails must fail the node, not vanish.
+      onResult: (value: Json) => void etcd.put(keys.result(nodeId), JSON.stringify(value)).catch(reportFailure),
       onFailure: reportFailure,
     },
   );
 
   await serveLinks({
-    protoPath,
     port: identity.port,
     admit: async (from, peerAddress) => {
       const registration = addresses.get(from);
@@ -107,8 +101,7 @@ async function main(): Promise<void> {
         links.set(
           id,
           await openLink({
-            protoPath,
-            from: nodeId,
+                    from: nodeId,
             address: `${address}:${port}`,
             connectTimeoutMs: startupTimeoutMs(config.size),
             // Before start no message can be in flight, so a link dropped while hundreds of nodes start is simply
@@ -121,20 +114,20 @@ async function main(): Promise<void> {
     }),
   );
   const connectedMs = Date.now() - processStart;
-  await etcd.put(keys.ready(nodeId)).value(JSON.stringify({ registeredMs, connectedMs }));
+  await etcd.put(keys.ready(nodeId), JSON.stringify({ registeredMs, connectedMs }));
 
-  const startedAt = Number(await waitForKey(etcd, keys.start));
+  const startedAt = Number(await etcd.waitFor(keys.start));
   running = true;
   await host.start();
 
-  await waitForKey(etcd, keys.stop);
+  await etcd.waitFor(keys.stop);
   const report: NodeReport = {
     metrics: host.metrics,
     sent: Object.fromEntries(host.sent),
     received: Object.fromEntries(host.received),
     startup: { registeredMs, connectedMs },
   };
-  await etcd.put(keys.report(nodeId)).value(JSON.stringify(report));
+  await etcd.put(keys.report(nodeId), JSON.stringify(report));
 }
 
 main().catch((error: unknown) => {

@@ -1,16 +1,14 @@
-import { cp, mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { packageRoot } from '../util/paths.js';
 
 /**
- * Bundles the node agent into one CommonJS file for the node image: `bin/agent.cjs`, with the .proto files
- * beside it in `proto/` (etcd3 loads its protos from `../proto` relative to its code, and so do we).
+ * Bundles the node agent into one CommonJS file for the node image: `bin/agent.cjs`.
  * The output is deterministic, so an unchanged agent hashes to the same image tag and is not rebuilt.
  */
 export async function buildAgentBundle(outDir = path.join(packageRoot, 'dist', 'agent')): Promise<string> {
   await rm(outDir, { recursive: true, force: true });
-  await mkdir(path.join(outDir, 'proto'), { recursive: true });
   await build({
     entryPoints: [path.join(packageRoot, 'src', 'node', 'agent.ts')],
     outfile: path.join(outDir, 'bin', 'agent.cjs'),
@@ -22,7 +20,5 @@ export async function buildAgentBundle(outDir = path.join(packageRoot, 'dist', '
     legalComments: 'none',
     logLevel: 'error',
   });
-  await cp(path.join(packageRoot, 'node_modules', 'etcd3', 'proto'), path.join(outDir, 'proto'), { recursive: true });
-  await cp(path.join(packageRoot, 'proto', 'peer.proto'), path.join(outDir, 'proto', 'peer.proto'));
   return outDir;
 }

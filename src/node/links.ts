@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import { peerService, type Envelope, type LinkSummary } from './peer-wire.js';
 
 /**
  * The overlay's wire: a gRPC server that accepts one `Link` stream per incoming edge, and one outgoing stream
@@ -7,41 +7,27 @@ import * as protoLoader from '@grpc/proto-loader';
  */
 export const FROM_METADATA = 'peerlab-from';
 
-interface Envelope {
-  payload: string;
-}
-
 interface PeerClient extends grpc.Client {
-  link(metadata: grpc.Metadata, callback: grpc.requestCallback<unknown>): grpc.ClientWritableStream<Envelope>;
+  link(metadata: grpc.Metadata, callback: grpc.requestCallback<LinkSummary>): grpc.ClientWritableStream<Envelope>;
 }
 
-type PeerClientConstructor = new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => PeerClient;
-
-const services = new Map<string, { service: grpc.ServiceDefinition; Client: PeerClientConstructor }>();
-
-export function loadPeerService(protoPath: string): { service: grpc.ServiceDefinition; Client: PeerClientConstructor } {
-  const cached = services.get(protoPath);
-  if (cached) return cached;
-  const definition = protoLoader.loadSync(protoPath, { keepCase: true, longs: Number, defaults: true });
-  const peer = (grpc.loadPackageDefinition(definition) as unknown as { peerlab: { Peer: grpc.ServiceClientConstructor } }).peerlab.Peer;
-  const loaded = { service: peer.service, Client: peer as unknown as PeerClientConstructor };
-  services.set(protoPath, loaded);
-  return loaded;
-}
+export const PeerClient = grpc.makeGenericClientConstructor(peerService, 'Peer') as unknown as new (
+  address: string,
+  credentials: grpc.ChannelCredentials,
+  options?: grpc.ChannelOptions,
+) => PeerClient;
 
 /** Decides whether an incoming stream may deliver: resolves to an error message to refuse it, or undefined. */
 export type AdmitLink = (from: string, peerAddress: string) => Promise<string | undefined>;
 
 export async function serveLinks(options: {
-  protoPath: string;
   port: number;
   admit: AdmitLink;
   deliver: (from: string, payload: string) => void;
 }): Promise<grpc.Server> {
-  const { service } = loadPeerService(options.protoPath);
   const server = new grpc.Server();
-  server.addService(service, {
-    link(call: grpc.ServerReadableStream<Envelope, unknown>, callback: grpc.sendUnaryData<unknown>) {
+  server.addService(peerService, {
+    link(call: grpc.ServerReadableStream<Envelope, LinkSummary>, callback: grpc.sendUnaryData<LinkSummary>) {
       const from = String(call.metadata.get(FROM_METADATA)[0] ?? '');
       const peerAddress = call.getPeer().replace(/^ipv4:/, '').replace(/:\d+$/, '');
       const held: Envelope[] = [];
@@ -87,14 +73,12 @@ export interface OutgoingLink {
 
 /** Opens the stream to one neighbour and resolves once its channel is connected. */
 export async function openLink(options: {
-  protoPath: string;
   from: string;
   address: string;
   connectTimeoutMs: number;
   onBroken: (error: Error) => void;
 }): Promise<OutgoingLink> {
-  const { Client } = loadPeerService(options.protoPath);
-  const client = new Client(options.address, grpc.credentials.createInsecure(), LINK_CHANNEL_OPTIONS);
+  const client = new PeerClient(options.address, grpc.credentials.createInsecure(), LINK_CHANNEL_OPTIONS);
   await new Promise<void>((resolve, reject) =>
     client.waitForReady(Date.now() + options.connectTimeoutMs, (error) => (error ? reject(error) : resolve())),
   );

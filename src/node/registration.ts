@@ -1,32 +1,32 @@
-import type { Etcd3, Lease } from 'etcd3';
 import { REGISTRATION_TTL_SECONDS } from '../coordination/protocol.js';
+import type { EtcdGateway } from './etcd-gateway.js';
 
 const RETRY_DELAY_MS = { first: 200, max: 5_000 };
+/** Renewing three times per TTL survives two lost renewals in a row. */
+const RENEW_EVERY_MS = (REGISTRATION_TTL_SECONDS * 1000) / 3;
 
 /**
  * The node's lease and the registry keys it holds (its address, the services it offers), kept as Registrator
- * kept the thesis' registry: writing a key is retried until it succeeds, and a lost lease (etcd unreachable for
- * longer than the TTL) is replaced and every held key written again, so the registry recovers by itself. A
- * node that dies stops renewing, and its keys expire with the lease.
+ * kept the thesis' registry: writing a key is retried until it succeeds, the lease is renewed three times per
+ * TTL, and a lost lease (etcd unreachable for longer than the TTL) is replaced and every held key written
+ * again, so the registry recovers by itself. A node that dies stops renewing, and its keys expire with the lease.
  */
 export class NodeLease {
   /** What the node wants registered: written again under every new lease. */
   private readonly held = new Map<string, string>();
-  private lease: Lease;
+  private lease: Promise<string> | undefined;
 
   constructor(
-    private readonly etcd: Etcd3,
+    private readonly etcd: EtcdGateway,
     private readonly log: (line: string) => void,
-  ) {
-    this.lease = this.grant();
-  }
+  ) {}
 
   /** Writes `key` under the lease; resolves once it is written (or has been deleted or changed meanwhile). */
   async put(key: string, value: string): Promise<void> {
     this.held.set(key, value);
     for (let delay = RETRY_DELAY_MS.first; this.held.get(key) === value; delay = Math.min(delay * 2, RETRY_DELAY_MS.max)) {
       try {
-        await this.lease.put(key).value(value);
+        await this.etcd.put(key, value, await this.current());
         return;
       } catch (error) {
         this.log(`registering ${key} failed (${(error as Error).message}); retrying in ${delay} ms`);
@@ -38,16 +38,45 @@ export class NodeLease {
   /** Deletes `key` and stops holding it. */
   async delete(key: string): Promise<void> {
     this.held.delete(key);
-    await this.etcd.delete().key(key);
+    await this.etcd.delete(key);
   }
 
-  private grant(): Lease {
-    const lease = this.etcd.lease(REGISTRATION_TTL_SECONDS);
-    lease.once('lost', (error: Error) => {
-      this.log(`registration lease lost (${error.message}); registering again`);
-      this.lease = this.grant();
+  /** The lease, granted when first needed (again after a failed grant or a loss) and renewed until lost. */
+  private current(): Promise<string> {
+    this.lease ??= this.etcd.grantLease(REGISTRATION_TTL_SECONDS).then(
+      (lease) => {
+        this.renewUntilLost(lease);
+        return lease;
+      },
+      (error: unknown) => {
+        this.lease = undefined;
+        throw error;
+      },
+    );
+    return this.lease;
+  }
+
+  private renewUntilLost(lease: string): void {
+    let renewedAt = Date.now();
+    let ended = false;
+    const timer = setInterval(() => {
+      this.etcd.keepAlive(lease).then(
+        (secondsLeft) => {
+          if (secondsLeft > 0) renewedAt = Date.now();
+          else lost('etcd no longer knows it');
+        },
+        (error: Error) => {
+          if (Date.now() - renewedAt > REGISTRATION_TTL_SECONDS * 1000) lost(error.message);
+        },
+      );
+    }, RENEW_EVERY_MS);
+    const lost = (reason: string): void => {
+      if (ended) return;
+      ended = true;
+      clearInterval(timer);
+      this.log(`registration lease lost (${reason}); registering again`);
+      this.lease = undefined;
       for (const [key, value] of this.held) void this.put(key, value);
-    });
-    return lease;
+    };
   }
 }

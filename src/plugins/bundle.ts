@@ -14,15 +14,31 @@ export interface AlgorithmBundle {
 /** Bundles an algorithm file (with `peerlab` resolved to the SDK) into `outDir/<fileName>` and loads it. */
 export async function bundleAlgorithm(source: string, outDir: string, fileName = 'algorithm.cjs'): Promise<AlgorithmBundle> {
   const file = path.join(outDir, fileName);
+  await compile(source, file, {});
+  return { file, algorithm: loadAlgorithmBundle(file, source) };
+}
+
+/**
+ * Bundles an algorithm file for the node containers into `outDir/<fileName>`: the same code, but with `zod`
+ * replaced by an inert stand-in. Parameter schemas run only in the CLI, which validates parameters and fills
+ * in their defaults before any node starts, and the real zod would cost every node about 10 MiB.
+ */
+export async function bundleForNodes(source: string, outDir: string, fileName = 'node.cjs'): Promise<string> {
+  const file = path.join(outDir, fileName);
+  await compile(source, file, { zod: path.join(packageRoot, 'src', 'node', 'zod-stand-in.ts') });
+  return file;
+}
+
+async function compile(source: string, outfile: string, alias: Record<string, string>): Promise<void> {
   try {
     await build({
       entryPoints: [source],
-      outfile: file,
+      outfile,
       bundle: true,
       platform: 'node',
       target: 'node20',
       format: 'cjs',
-      alias: { peerlab: path.join(packageRoot, 'src', 'sdk', 'index.ts') },
+      alias: { peerlab: path.join(packageRoot, 'src', 'sdk', 'index.ts'), ...alias },
       logLevel: 'silent',
     });
   } catch (error) {
@@ -32,7 +48,6 @@ export async function bundleAlgorithm(source: string, outDir: string, fileName =
       hint: 'fix the error in the algorithm file',
     });
   }
-  return { file, algorithm: loadAlgorithmBundle(file, source) };
 }
 
 function loadAlgorithmBundle(file: string, source: string): Algorithm {

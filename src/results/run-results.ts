@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Json } from '../sdk/types.js';
+import type { HostFacts } from '../util/host.js';
 import type { NodeReport } from '../coordination/protocol.js';
 import { exportTopology, type Topology } from '../topology/index.js';
 import type { Verdict } from '../verify/index.js';
@@ -21,7 +22,7 @@ export interface RunRecord {
   readonly runtime: 'docker' | 'sim';
   /** Images for Docker; delay model, virtual time and event count for the simulator. */
   readonly runtimeFacts: Record<string, Json>;
-  readonly host: { hostname: string; platform: string; cpus: number; memoryBytes: number; node: string };
+  readonly host: HostFacts;
   readonly timings: Record<string, number>;
   readonly startedAt: string;
 }

@@ -22,7 +22,7 @@ export interface DeploymentOptions {
   /** The folder of the run's algorithm bundles, mounted read-only at /algorithm in every node. */
   readonly bundleDir: string;
   /** Each role's bundle (a file in bundleDir) and nodes; together they hold every node once. */
-  readonly groups: ReadonlyArray<{ readonly role: string; readonly bundleFile: string; readonly nodes: readonly string[] }>;
+  readonly groups: ReadonlyArray<{ readonly role: string; readonly nodeBundleFile: string; readonly nodes: readonly string[] }>;
   readonly nodeMemoryLimit: number;
   readonly concurrency: number;
   readonly etcdImage: string | undefined;
@@ -125,7 +125,7 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
         nodeId: id,
         role: groupOf.get(id)!.role,
         etcdEndpoints: endpoints.nodes.split(','),
-        algorithmPath: `/algorithm/${path.basename(groupOf.get(id)!.bundleFile)}`,
+        algorithmPath: `/algorithm/${path.basename(groupOf.get(id)!.nodeBundleFile)}`,
         port: NODE_PORT,
       }),
     }));

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Json, Algorithm } from '../sdk/types.js';
 import type { RunConfig } from '../coordination/protocol.js';
 import { PeerlabError } from '../errors.js';
-import { bundleAlgorithm, type AlgorithmBundle } from '../plugins/bundle.js';
+import { bundleAlgorithm, bundleForNodes } from '../plugins/bundle.js';
 import { resolveParams } from '../plugins/params.js';
 import { resolveAlgorithm } from '../plugins/resolve.js';
 import { loadTopology, type LoadedTopology } from '../topology/index.js';
@@ -17,8 +17,8 @@ export interface PreparedGroup {
   readonly role: string;
   /** The algorithm's source file. */
   readonly source: string;
-  /** Its bundle, in `bundleDir`; roles with the same source share it. */
-  readonly bundleFile: string;
+  /** The algorithm bundled for the node containers (see bundleForNodes), in `bundleDir`; roles with the same source share it. */
+  readonly nodeBundleFile: string;
   readonly algorithm: Algorithm;
   readonly params: Json;
   readonly nodes: readonly string[];
@@ -74,11 +74,11 @@ export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> 
   const bundleDir = path.join(runStateDir(runId), 'algorithm');
   const bundles = await bundleOnce(sources, bundleDir);
   const groups = roles.map((role, index): PreparedGroup => {
-    const { file, algorithm } = bundles.get(sources[index]!)!;
+    const { algorithm, nodeBundleFile } = bundles.get(sources[index]!)!;
     return {
       role: request.groups ? role.role : algorithm.name,
       source: sources[index]!,
-      bundleFile: file,
+      nodeBundleFile,
       algorithm,
       params: request.groups ? inRole(role.role, () => resolveParams(algorithm, role.params)) : resolveParams(algorithm, role.params),
       nodes: nodes[index]!,
@@ -103,9 +103,12 @@ export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> 
   };
 }
 
-/** Bundles each distinct source once, as `<file name>.cjs` (numbered when two sources share a file name). */
-async function bundleOnce(sources: readonly string[], dir: string): Promise<Map<string, AlgorithmBundle>> {
-  const bundles = new Map<string, AlgorithmBundle>();
+/**
+ * Bundles each distinct source once for the CLI and once for the nodes, as `<file name>.cjs` and
+ * `<file name>.node.cjs` (numbered when two sources share a file name).
+ */
+async function bundleOnce(sources: readonly string[], dir: string): Promise<Map<string, { algorithm: Algorithm; nodeBundleFile: string }>> {
+  const bundles = new Map<string, { algorithm: Algorithm; nodeBundleFile: string }>();
   const taken = new Set<string>();
   for (const source of sources) {
     if (bundles.has(source)) continue;
@@ -113,7 +116,8 @@ async function bundleOnce(sources: readonly string[], dir: string): Promise<Map<
     let name = base;
     for (let n = 2; taken.has(name); n++) name = `${base}-${n}`;
     taken.add(name);
-    bundles.set(source, await bundleAlgorithm(source, dir, `${name}.cjs`));
+    const [{ algorithm }, nodeBundleFile] = await Promise.all([bundleAlgorithm(source, dir, `${name}.cjs`), bundleForNodes(source, dir, `${name}.node.cjs`)]);
+    bundles.set(source, { algorithm, nodeBundleFile });
   }
   return bundles;
 }

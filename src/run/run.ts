@@ -1,4 +1,3 @@
-import os from 'node:os';
 import path from 'node:path';
 import type { Json } from '../sdk/types.js';
 import type { NodeReport } from '../coordination/protocol.js';
@@ -10,6 +9,7 @@ import { DEFAULT_DELAY_SPEC } from '../runtime/sim/index.js';
 import { NodeFailed } from './controller.js';
 import type { Topology } from '../topology/index.js';
 import { oracleFor, type Verdict } from '../verify/index.js';
+import { hostFacts } from '../util/host.js';
 import { peerlabVersion } from '../util/version.js';
 import type { Deployment } from './docker-deployment.js';
 import { deployPrepared, executeOnDocker, type DockerOptions } from './execute-docker.js';
@@ -115,7 +115,7 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
     },
     runtime: execution.runtime,
     runtimeFacts: execution.facts,
-    host: { hostname: os.hostname(), platform: `${os.platform()} ${os.release()}`, cpus: os.cpus().length, memoryBytes: os.totalmem(), node: process.version },
+    host: hostFacts(),
     timings,
     startedAt,
   };

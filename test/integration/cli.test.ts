@@ -2,43 +2,17 @@
  * The built CLI as a user runs it: bad input gets one `error: … — fix` line and a non-zero exit, and leaves no
  * Docker object behind; good input in the simulator passes and replays bit for bit.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDocker, RUN_LABEL } from '../../src/docker/engine.js';
-import { packageRoot } from '../../src/util/paths.js';
+import { bin, leftBehind, peerlabIn } from './cli-helpers.js';
 
-const exec = promisify(execFile);
-const bin = path.join(packageRoot, 'bin', 'run.js');
 let workDir: string;
-
-async function peerlab(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [bin, ...args], { cwd: workDir, maxBuffer: 64 * 1024 * 1024 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
-
-/**
- * What an invocation left behind. The CLI announces `run <id>` on stderr before it creates anything, so an
- * invocation that failed before announcing created nothing; one that announced must have removed all of it.
- * (Counting every peerlab object would break when other runs share the engine.)
- */
-async function leftBehind(stderr: string): Promise<number> {
-  const runId = /^run (\S+)$/m.exec(stderr)?.[1];
-  if (!runId) return 0;
-  const docker = await connectDocker();
-  const filters = { label: [`${RUN_LABEL}=${runId}`] };
-  const [containers, networks] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listNetworks({ filters })]);
-  return containers.length + networks.length;
-}
+const peerlab = (...args: string[]) => peerlabIn(workDir, ...args);
 
 beforeAll(async () => {
   workDir = await mkdtemp(path.join(os.tmpdir(), 'peerlab-cli-'));

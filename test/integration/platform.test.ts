@@ -8,11 +8,12 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nonLoopbackAddress, startEtcd, type EtcdProcess } from '../etcd-process.js';
 import { runKeys } from '../../src/coordination/keys.js';
-import { FROM_METADATA, loadPeerService } from '../../src/node/links.js';
+import { FROM_METADATA, PeerClient } from '../../src/node/links.js';
 import { bringUp, runAlgorithm, type RunRequest } from '../../src/run/run.js';
 import { packageRoot } from '../../src/util/paths.js';
-import { leftovers, startExternalEtcd } from './external-etcd.js';
+import { leftovers } from './cli-helpers.js';
 
 const fixtures = path.join(packageRoot, 'test', 'fixtures');
 let resultsRoot: string;
@@ -64,11 +65,11 @@ describe('peerlab run on Docker', () => {
 });
 
 describe('a standing run with an external etcd', () => {
-  let etcd: { endpoint: string; stop: () => Promise<void> };
+  let etcd: EtcdProcess;
   let endpoint: string;
 
   beforeAll(async () => {
-    etcd = await startExternalEtcd();
+    etcd = await startEtcd(nonLoopbackAddress());
     endpoint = etcd.endpoint;
   });
 
@@ -116,8 +117,7 @@ describe('a standing run with an external etcd', () => {
 
 /** Opens a Link to a node claiming to be `from`, sends one envelope, and returns the gRPC status it ends with. */
 async function linkFrom(from: string, address: string): Promise<grpc.status> {
-  const { Client } = loadPeerService(path.join(packageRoot, 'proto', 'peer.proto'));
-  const client = new Client(address, grpc.credentials.createInsecure());
+  const client = new PeerClient(address, grpc.credentials.createInsecure());
   const metadata = new grpc.Metadata();
   metadata.set(FROM_METADATA, from);
   try {

@@ -13,13 +13,14 @@ import { runKeys } from '../../src/coordination/keys.js';
 import { prepareExperiment, runExperiment } from '../../src/experiment/experiment.js';
 import { readOutcomes } from '../../src/experiment/store.js';
 import { runAlgorithm } from '../../src/run/run.js';
-import { leftovers, startExternalEtcd } from './external-etcd.js';
+import { nonLoopbackAddress, startEtcd, type EtcdProcess } from '../etcd-process.js';
+import { leftovers } from './cli-helpers.js';
 
-let etcd: { endpoint: string; stop: () => Promise<void> };
+let etcd: EtcdProcess;
 let resultsRoot: string;
 
 beforeAll(async () => {
-  etcd = await startExternalEtcd();
+  etcd = await startEtcd(nonLoopbackAddress());
   resultsRoot = await mkdtemp(path.join(os.tmpdir(), 'peerlab-services-'));
 });
 

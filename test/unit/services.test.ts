@@ -136,7 +136,7 @@ describe('the microservices example', () => {
 
   it('bundles each algorithm once and tells the nodes their roles in the run config', async () => {
     const prepared = await prepareRun({ ...SERVICES, seed: 1 });
-    expect(new Set(prepared.groups.map((group) => group.bundleFile)).size).toBe(3);
+    expect(new Set(prepared.groups.map((group) => group.nodeBundleFile)).size).toBe(3);
     expect(prepared.config.groups.map(({ role, algorithm, nodes }) => `${role}:${algorithm}:${nodes}`)).toEqual([
       'weather:weather:0-1',
       'weather-retiring:weather:2',

@@ -1,28 +1,28 @@
-import os from 'node:os';
 import { Flags } from '@oclif/core';
 import { PeerlabCommand } from '../../cli/base-command.js';
-import { benchStartup, type StartupSample } from '../../bench/startup.js';
-import { PeerlabError } from '../../errors.js';
-import { peerlabVersion } from '../../util/version.js';
+import { benchFlags, nodeCounts, openBaselineGate } from '../../cli/bench-flags.js';
+import { benchReport, type BenchReport } from '../../bench/report.js';
+import { benchStartup, startupBench, type StartupSample } from '../../bench/startup.js';
 
 export default class BenchStartup extends PeerlabCommand {
   static override description =
-    'Measure node start-up: time until every node is registered and connected, per-node latency, host memory per node and teardown, against plain `docker run -d` of the same image in the same invocation.';
+    'Measure node start-up: time until every node is registered and connected, per-node latency, host memory per node and teardown, against plain `docker run -d` of the same image in the same invocation. With --baseline, exits 1 if the ratio or the memory per node regressed.';
 
-  static override examples = ['<%= config.bin %> bench startup --nodes 25,50,100,200 --json'];
+  static override examples = [
+    '<%= config.bin %> bench startup --nodes 25,50,100,200 --json',
+    '<%= config.bin %> bench startup --nodes 25,50 --json --baseline bench/baseline.json --max-regression 20%',
+  ];
 
   static override flags = {
-    nodes: Flags.string({ default: '25,50,100,200', description: 'comma-separated node counts' }),
-    m: Flags.integer({ default: 2, description: 'Barabási–Albert attachment: topology ba:n=N,m=M' }),
+    ...benchFlags('25,50,100,200'),
     seed: Flags.integer({ default: 1 }),
   };
 
-  async run(): Promise<{ schema: string; peerlab: typeof peerlabVersion; host: Record<string, unknown>; samples: StartupSample[] }> {
+  async run(): Promise<BenchReport<StartupSample>> {
     const { flags } = await this.parse(BenchStartup);
-    const counts = flags.nodes.split(',').map((value) => Number(value.trim()));
-    if (counts.some((n) => !Number.isInteger(n) || n <= flags.m)) {
-      throw new PeerlabError(`--nodes "${flags.nodes}" must list whole numbers above m=${flags.m}`, { hint: 'e.g. --nodes 25,50,100' });
-    }
+    const counts = nodeCounts(flags);
+    const gate = await openBaselineGate(flags, startupBench);
+    const began = new Date();
     const samples: StartupSample[] = [];
     for (const nodes of counts) {
       const sample = await benchStartup({ nodes, model: (n) => `ba:n=${n},m=${flags.m}`, seed: flags.seed, onProgress: (line) => this.note(line) });
@@ -32,11 +32,6 @@ export default class BenchStartup extends PeerlabCommand {
           `host ${(sample.memory.hostBytesPerNode / 2 ** 20).toFixed(1)} MiB/node  teardown ${(sample.peerlab.teardownMs / 1000).toFixed(1)} s`,
       );
     }
-    return {
-      schema: 'peerlab.bench.startup/1',
-      peerlab: peerlabVersion,
-      host: { cpus: os.cpus().length, memoryBytes: os.totalmem(), platform: `${os.platform()} ${os.release()}`, node: process.version },
-      samples,
-    };
+    return { ...benchReport(startupBench, samples, began), comparison: gate(samples) };
   }
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { formatFieldPath } from '../../util/field-path.js';
 import { malformed, type RawGraph } from '../raw-graph.js';
 
 const id = z.union([z.string(), z.number()]).transform(String);
@@ -23,7 +24,7 @@ export function parseGraphologyJson(text: string, file: string): RawGraph {
   const parsed = serializedGraph.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw malformed(file, `field ${formatPath(issue.path)}: ${issue.message}`, { hint: JSON_HINT });
+    throw malformed(file, `field ${formatFieldPath(issue.path)}: ${issue.message}`, { hint: JSON_HINT });
   }
   const { options, nodes, edges } = parsed.data;
   return {
@@ -32,9 +33,4 @@ export function parseGraphologyJson(text: string, file: string): RawGraph {
     nodes: nodes.map((node) => ({ id: node.key, attributes: node.attributes })),
     edges: edges.map((edge) => ({ source: edge.source, target: edge.target, attributes: edge.attributes })),
   };
-}
-
-function formatPath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return '(top level)';
-  return path.map((part, index) => (typeof part === 'number' ? `[${part}]` : `${index === 0 ? '' : '.'}${String(part)}`)).join('');
 }

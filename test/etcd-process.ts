@@ -1,19 +1,24 @@
-/** Helpers of the integration tests: an etcd outside the run that a test can watch, and what a run left behind. */
-import { spawn } from 'node:child_process';
+/** A real etcd server as a child process, for tests that need etcd without Docker (`etcd` must be on the PATH). */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { connectDocker, RUN_LABEL } from '../../src/docker/engine.js';
 
-/** Starts `etcd` from the PATH on free ports, reachable from containers at the host's address; resolves once it answers. */
-export async function startExternalEtcd(): Promise<{ endpoint: string; stop: () => Promise<void> }> {
+export interface EtcdProcess {
+  /** The client URL, e.g. http://10.0.0.5:23790. */
+  readonly endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** Starts etcd listening on every interface (so containers can reach it at `host`) and waits until it answers. */
+export async function startEtcd(host = '127.0.0.1'): Promise<EtcdProcess> {
   const port = await freePort();
   const peerPort = await freePort();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'peerlab-etcd-'));
-  const endpoint = `http://${nonLoopbackAddress()}:${port}`;
-  const etcd = spawn(
+  const endpoint = `http://${host}:${port}`;
+  const child: ChildProcess = spawn(
     'etcd',
     [
       '--data-dir', dataDir,
@@ -25,10 +30,6 @@ export async function startExternalEtcd(): Promise<{ endpoint: string; stop: () 
     ],
     { stdio: 'ignore' },
   );
-  const stop = async (): Promise<void> => {
-    etcd.kill();
-    await rm(dataDir, { recursive: true, force: true });
-  };
   const client = new Etcd3({ hosts: endpoint });
   try {
     for (let attempt = 0; ; attempt++) {
@@ -40,24 +41,20 @@ export async function startExternalEtcd(): Promise<{ endpoint: string; stop: () 
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }
-  } catch (error) {
-    await stop();
-    throw error;
   } finally {
     client.close();
   }
-  return { endpoint, stop };
+  return {
+    endpoint,
+    stop: async () => {
+      child.kill();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
 }
 
-/** The containers and networks labelled with the run's id. */
-export async function leftovers(runId: string): Promise<{ containers: number; networks: number }> {
-  const docker = await connectDocker();
-  const filters = { label: [`${RUN_LABEL}=${runId}`] };
-  const [containers, networks] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listNetworks({ filters })]);
-  return { containers: containers.length, networks: networks.length };
-}
-
-function nonLoopbackAddress(): string {
+/** This host's address that containers can reach (not loopback, not a Docker bridge). */
+export function nonLoopbackAddress(): string {
   for (const [name, addresses] of Object.entries(os.networkInterfaces())) {
     if (name.startsWith('docker') || name.startsWith('br-') || name.startsWith('veth')) continue;
     const found = addresses?.find((a) => a.family === 'IPv4' && !a.internal);

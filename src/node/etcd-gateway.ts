@@ -1,0 +1,255 @@
+/**
+ * The node agent's etcd client: etcd's own JSON gateway (`/v3/kv/*`, `/v3/lease/*`, `/v3/watch`) over
+ * node:http. A node needs only get, put, delete, one lease and a few one-key watches, and the etcd3 client
+ * (its gRPC protos and fault-handling stack) costs every node about 4 MiB that a thousand nodes on one host
+ * cannot spare. The CLI, which runs once, keeps etcd3.
+ *
+ * Like the CLI's client, every call has a deadline and is retried with exponential backoff for about half a
+ * minute, on the next endpoint when there are several: hundreds of nodes starting at once can stall etcd.
+ */
+import http from 'node:http';
+import type { SharedStore } from '../sdk/types.js';
+
+const CALL_DEADLINE_MS = 10_000;
+const RETRY = { attempts: 12, firstDelayMs: 100, maxDelayMs: 5_000 };
+
+export interface WatchEvent {
+  readonly type: 'put' | 'delete';
+  readonly value: string;
+}
+
+interface RawKeyValue {
+  key: string;
+  value?: string;
+  mod_revision?: string;
+}
+
+interface Header {
+  revision: string;
+}
+
+class GatewayError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+  }
+}
+
+export class EtcdGateway {
+  private readonly agent = new http.Agent({ keepAlive: true });
+  private readonly endpoints: URL[];
+  private endpointIndex = 0;
+  private readonly openWatches = new Set<() => void>();
+
+  constructor(endpoints: readonly string[]) {
+    if (endpoints.length === 0) throw new Error('etcd gateway: no endpoint given');
+    this.endpoints = endpoints.map((endpoint) => new URL(endpoint.includes('://') ? endpoint : `http://${endpoint}`));
+  }
+
+  private get endpoint(): URL {
+    return this.endpoints[this.endpointIndex % this.endpoints.length]!;
+  }
+
+  async get(key: string): Promise<{ value: string | undefined; revision: bigint }> {
+    const response = await this.call<{ header: Header; kvs?: RawKeyValue[] }>('/v3/kv/range', { key: encode(key) });
+    const found = response.kvs?.[0];
+    return { value: found ? decode(found.value) : undefined, revision: BigInt(response.header.revision) };
+  }
+
+  /** Every key under `prefix`, with its value, in key order. */
+  async getPrefix(prefix: string): Promise<Array<{ key: string; value: string }>> {
+    const response = await this.call<{ kvs?: RawKeyValue[] }>('/v3/kv/range', { key: encode(prefix), range_end: prefixEnd(prefix) });
+    return (response.kvs ?? []).map((kv) => ({ key: decode(kv.key), value: decode(kv.value) }));
+  }
+
+  async put(key: string, value: string, lease?: string): Promise<void> {
+    await this.call('/v3/kv/put', { key: encode(key), value: encode(value), ...(lease ? { lease } : {}) });
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.call('/v3/kv/deleterange', { key: encode(key) });
+  }
+
+  /** A new lease of `ttlSeconds`; its id as etcd's decimal string. */
+  async grantLease(ttlSeconds: number): Promise<string> {
+    return (await this.call<{ ID: string }>('/v3/lease/grant', { TTL: ttlSeconds })).ID;
+  }
+
+  /** Renews `lease` once; the seconds it has left, 0 when etcd no longer knows it (it expired). */
+  async keepAlive(lease: string): Promise<number> {
+    const response = await this.call<{ result?: { TTL?: string } }>('/v3/lease/keepalive', { ID: lease });
+    return Number(response.result?.TTL ?? 0);
+  }
+
+  async revoke(lease: string): Promise<void> {
+    await this.call('/v3/lease/revoke', { ID: lease });
+  }
+
+  /** The value of `key` once it exists (at once if it does). Read first, then watch from the next revision. */
+  async waitFor(key: string): Promise<string> {
+    const { value, revision } = await this.get(key);
+    if (value !== undefined) return value;
+    return this.nextEvent(key, revision + 1n, 'put');
+  }
+
+  /** Resolves once `key` does not exist (at once if it does not). */
+  async waitForDelete(key: string): Promise<void> {
+    const { value, revision } = await this.get(key);
+    if (value === undefined) return;
+    await this.nextEvent(key, revision + 1n, 'delete');
+  }
+
+  /** The SDK's shared store, confined to the keys `keyOf` makes. */
+  store(keyOf: (key: string) => string): SharedStore {
+    return {
+      get: async (key) => (await this.get(keyOf(key))).value,
+      put: (key, value) => this.put(keyOf(key), value),
+      delete: (key) => this.delete(keyOf(key)),
+      waitFor: (key) => this.waitFor(keyOf(key)),
+      waitForDelete: (key) => this.waitForDelete(keyOf(key)),
+    };
+  }
+
+  close(): void {
+    for (const stop of this.openWatches) stop();
+    this.agent.destroy();
+  }
+
+  private nextEvent(key: string, fromRevision: bigint, type: WatchEvent['type']): Promise<string> {
+    return new Promise((resolve) => {
+      const stop = watchKey(() => this.endpoint, this.agent, key, fromRevision, (event) => {
+        if (event.type !== type) return;
+        stop();
+        this.openWatches.delete(stop);
+        resolve(event.value);
+      });
+      this.openWatches.add(stop);
+    });
+  }
+
+  private async call<T>(path: string, body: object): Promise<T> {
+    for (let attempt = 1, delay = RETRY.firstDelayMs; ; attempt++, delay = Math.min(delay * 2, RETRY.maxDelayMs)) {
+      try {
+        return await post<T>(this.endpoint, path, body, this.agent);
+      } catch (error) {
+        if (!(error instanceof GatewayError && error.retryable) || attempt >= RETRY.attempts) throw error;
+        this.endpointIndex++;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+}
+
+function post<T>(endpoint: URL, path: string, body: object, agent: http.Agent): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      { host: endpoint.hostname, port: endpoint.port, path, method: 'POST', agent, timeout: CALL_DEADLINE_MS },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', (error) => reject(new GatewayError(`etcd ${path}: ${error.message}`, true)));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          const status = response.statusCode ?? 0;
+          if (status === 200) return resolve(JSON.parse(text) as T);
+          // etcd answers an unavailable or overloaded cluster with 5xx/429 and a bad request with 4xx.
+          reject(new GatewayError(`etcd ${path}: HTTP ${status} ${text.trim()}`, status >= 500 || status === 429));
+        });
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error(`no answer within ${CALL_DEADLINE_MS} ms`)));
+    request.on('error', (error) => reject(new GatewayError(`etcd ${path} at ${endpoint.host}: ${error.message}`, true)));
+    request.end(JSON.stringify(body));
+  });
+}
+
+interface WatchResult {
+  canceled?: boolean;
+  compact_revision?: string;
+  events?: Array<{ type?: string; kv: RawKeyValue }>;
+}
+
+/**
+ * Calls `onEvent` for each change of `key` from `fromRevision` on; the returned function stops. The gateway
+ * streams a watch's events as the answer to one request, one JSON object per line (etcd's HTTP/1.1 gateway
+ * answers only once the request is complete, so watches cannot share a request). When the stream breaks, the
+ * watch is made again from the revision after its last event, so no change is missed.
+ */
+function watchKey(endpoint: () => URL, agent: http.Agent, key: string, fromRevision: bigint, onEvent: (event: WatchEvent) => void): () => void {
+  let nextRevision = fromRevision;
+  let stopped = false;
+  let request: http.ClientRequest | undefined;
+  let reopenDelayMs = RETRY.firstDelayMs;
+
+  const open = (): void => {
+    const { hostname, port } = endpoint();
+    const opened = http.request({ host: hostname, port, path: '/v3/watch', method: 'POST', agent });
+    request = opened;
+    let pending = '';
+    const broken = (): void => {
+      if (stopped || request !== opened) return;
+      request = undefined;
+      opened.destroy();
+      setTimeout(() => !stopped && open(), reopenDelayMs);
+      reopenDelayMs = Math.min(reopenDelayMs * 2, RETRY.maxDelayMs);
+    };
+    opened.on('response', (response) => {
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        reopenDelayMs = RETRY.firstDelayMs;
+        pending += chunk;
+        for (let end = pending.indexOf('\n'); end >= 0 && !stopped; end = pending.indexOf('\n')) {
+          const line = pending.slice(0, end).trim();
+          pending = pending.slice(end + 1);
+          if (line) receive((JSON.parse(line) as { result?: WatchResult }).result);
+        }
+      });
+      response.on('end', broken);
+      response.on('error', broken);
+    });
+    opened.on('error', broken);
+    opened.end(JSON.stringify({ create_request: { key: encode(key), start_revision: nextRevision.toString() } }));
+  };
+
+  const receive = (result: WatchResult | undefined): void => {
+    if (result?.canceled && result.compact_revision) {
+      // The revision asked for was compacted away: start again from the oldest one etcd still has.
+      nextRevision = BigInt(result.compact_revision);
+      request?.destroy();
+      return;
+    }
+    for (const event of result?.events ?? []) {
+      if (stopped) return;
+      nextRevision = BigInt(event.kv.mod_revision ?? '0') + 1n;
+      onEvent({ type: event.type === 'DELETE' ? 'delete' : 'put', value: decode(event.kv.value) });
+    }
+  };
+
+  open();
+  return () => {
+    stopped = true;
+    request?.destroy();
+  };
+}
+
+/** The end of the range that holds exactly the keys starting with `prefix` (base64), as etcd's own clients make it. */
+function prefixEnd(prefix: string): string {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i]! < 0xff) {
+      end[i]! += 1;
+      return end.subarray(0, i + 1).toString('base64');
+    }
+  }
+  return Buffer.from([0]).toString('base64');
+}
+
+function encode(text: string): string {
+  return Buffer.from(text).toString('base64');
+}
+
+function decode(base64: string | undefined): string {
+  return base64 === undefined ? '' : Buffer.from(base64, 'base64').toString();
+}

@@ -1,0 +1,41 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { connectDocker, RUN_LABEL } from '../../src/docker/engine.js';
+import { packageRoot } from '../../src/util/paths.js';
+
+const exec = promisify(execFile);
+export const bin = path.join(packageRoot, 'bin', 'run.js');
+
+/** The built CLI, run in `cwd` as a user runs it. */
+export async function peerlabIn(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [bin, ...args], { cwd, maxBuffer: 64 * 1024 * 1024 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+/** The containers and networks labelled with the run's id: what a run left behind. */
+export async function leftovers(runId: string): Promise<{ containers: number; networks: number }> {
+  const docker = await connectDocker();
+  const filters = { label: [`${RUN_LABEL}=${runId}`] };
+  const [containers, networks] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listNetworks({ filters })]);
+  return { containers: containers.length, networks: networks.length };
+}
+
+/**
+ * What an invocation left behind. The CLI announces `run <id>` on stderr before it creates anything, so an
+ * invocation that failed before announcing created nothing; one that announced must have removed all of it.
+ * (Counting every peerlab object would break when other runs share the engine.)
+ */
+export async function leftBehind(stderr: string): Promise<number> {
+  let count = 0;
+  for (const [, runId] of stderr.matchAll(/^run (\S+)$/gm)) {
+    const { containers, networks } = await leftovers(runId!);
+    count += containers + networks;
+  }
+  return count;
+}

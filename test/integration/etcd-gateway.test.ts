@@ -1,0 +1,92 @@
+/**
+ * The node agent's etcd client against a real etcd: reads, writes, waits that see changes made after they
+ * began, leases that are renewed or expire, and a clear failure when etcd is not there.
+ */
+import { Etcd3 } from 'etcd3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EtcdGateway } from '../../src/node/etcd-gateway.js';
+import { startEtcd, type EtcdProcess } from '../etcd-process.js';
+
+let etcd: EtcdProcess;
+let reference: Etcd3;
+let gateway: EtcdGateway;
+
+beforeAll(async () => {
+  etcd = await startEtcd();
+  reference = new Etcd3({ hosts: etcd.endpoint });
+  gateway = new EtcdGateway([etcd.endpoint]);
+});
+
+afterAll(async () => {
+  gateway?.close();
+  reference?.close();
+  await etcd?.stop();
+});
+
+describe('EtcdGateway', () => {
+  it('reads what etcd3 wrote and writes what etcd3 reads, including unicode and deletes', async () => {
+    await reference.put('/t/a').value('héllo → 1');
+    expect((await gateway.get('/t/a')).value).toBe('héllo → 1');
+    expect((await gateway.get('/t/missing')).value).toBeUndefined();
+    await gateway.put('/t/b', '{"x":[1,2]}');
+    expect(await reference.get('/t/b').string()).toBe('{"x":[1,2]}');
+    await gateway.delete('/t/b');
+    expect(await reference.get('/t/b').string()).toBeNull();
+  });
+
+  it('lists the keys under a prefix, and only those', async () => {
+    for (const [key, value] of [['/p/a/1', 'one'], ['/p/a/2', 'two'], ['/p/ab', 'not under /p/a/'], ['/p/b/1', 'nor this']]) await reference.put(key!).value(value!);
+    expect(await gateway.getPrefix('/p/a/')).toEqual([
+      { key: '/p/a/1', value: 'one' },
+      { key: '/p/a/2', value: 'two' },
+    ]);
+    expect(await gateway.getPrefix('/p/none/')).toEqual([]);
+  });
+
+  it('waits for keys written later, several at once, and for deletes', async () => {
+    const waits = ['/w/1', '/w/2', '/w/3'].map((key) => gateway.waitFor(key));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await reference.put('/w/2').value('two');
+    await reference.put('/w/1').value('one');
+    await reference.put('/w/3').value('three');
+    expect(await Promise.all(waits)).toEqual(['one', 'two', 'three']);
+    expect(await gateway.waitFor('/w/1')).toBe('one');
+
+    const deleted = gateway.waitForDelete('/w/2');
+    let settled = false;
+    void deleted.then(() => (settled = true));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(settled).toBe(false);
+    await reference.delete().key('/w/2');
+    await deleted;
+  });
+
+  it('binds keys to a lease that keep-alive renews and that expires without it', async () => {
+    const lease = await gateway.grantLease(2);
+    await gateway.put('/l/renewed', 'x', lease);
+    for (let i = 0; i < 4; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      expect(await gateway.keepAlive(lease)).toBeGreaterThan(0);
+    }
+    expect((await gateway.get('/l/renewed')).value).toBe('x');
+    await new Promise((resolve) => setTimeout(resolve, 3_500));
+    expect((await gateway.get('/l/renewed')).value).toBeUndefined();
+    expect(await gateway.keepAlive(lease)).toBe(0);
+  });
+
+  it('gives the shared store of the SDK, confined to its prefix', async () => {
+    const store = gateway.store((key) => `/s/${key}`);
+    const later = store.waitFor('k');
+    await store.put('k', 'v');
+    expect(await later).toBe('v');
+    expect(await reference.get('/s/k').string()).toBe('v');
+    await store.delete('k');
+    expect(await store.get('k')).toBeUndefined();
+  });
+
+  it('fails a call to an endpoint that is not etcd with the endpoint in the message', async () => {
+    const nowhere = new EtcdGateway(['http://127.0.0.1:1']);
+    await expect(nowhere.get('/x')).rejects.toThrow(/127\.0\.0\.1:1/);
+    nowhere.close();
+  }, 60_000);
+});
