@@ -11,7 +11,7 @@ export const DEFAULT_MAX_EVENTS = 50_000_000;
 export interface SimGroup {
   readonly role: string;
   readonly algorithm: Algorithm;
-  /** Raw parameters (JSON); each node validates them with the algorithm's schema, as the node agent does. */
+  /** Raw parameters (JSON), parsed with the algorithm's schema for each node. */
   readonly params: Json;
   readonly nodes: readonly string[];
 }
