@@ -35,6 +35,10 @@ export function runKeys(runId: string) {
     barrierOpen: (name: string) => `${base}/barriers/open/${name}`,
     /** The algorithms' shared store. */
     store: (key: string) => `${base}/store/${key}`,
+    /** The service registry: one key per instance of a service, held by the lease of the node that offers it. */
+    servicesPrefix: `${base}/services/`,
+    servicePrefix: (service: string) => `${base}/services/${service}/`,
+    service: (service: string, id: string) => `${base}/services/${service}/${id}`,
   };
 }
 

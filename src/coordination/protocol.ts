@@ -3,11 +3,20 @@ import type { Json } from '../sdk/types.js';
 /** What the controller tells every node, under the `config` key. */
 export interface RunConfig {
   readonly runId: string;
-  readonly algorithm: string;
-  readonly params: Json;
+  /** What the nodes run, one group per role; a run of one algorithm is one group, named after the algorithm. */
+  readonly groups: readonly GroupConfig[];
   readonly seed: number;
   readonly size: number;
   readonly maxPayloadBytes: number;
+}
+
+/** A role of the run: its nodes (each told its role when started) run `algorithm` with `params`. */
+export interface GroupConfig {
+  readonly role: string;
+  readonly algorithm: string;
+  readonly params: Json;
+  /** Its node ids, `first-last` (a role takes consecutive ids). */
+  readonly nodes: string;
 }
 
 export interface NeighbourEntry {
@@ -18,6 +27,7 @@ export interface NeighbourEntry {
 /** The registry value of a live node. */
 export interface Registration {
   readonly id: string;
+  readonly role: string;
   readonly address: string;
   readonly port: number;
   readonly registeredAt: number;
@@ -41,6 +51,12 @@ export interface NodeFailure {
   readonly message: string;
   readonly stack: string | undefined;
 }
+
+/**
+ * The lease that holds a node's registry entries (its address, the services it offers). Long enough that a node
+ * starved of CPU while hundreds of others start does not drop out; a dead node's entries go when it runs out.
+ */
+export const REGISTRATION_TTL_SECONDS = 20;
 
 /** How long bring-up may take, on both sides of the protocol: it grows with the run, as start-up is CPU-bound. */
 export function startupTimeoutMs(size: number): number {

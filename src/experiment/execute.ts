@@ -155,7 +155,8 @@ export async function executePlan(options: ExecuteOptions): Promise<ExecuteResul
 
 /**
  * The request for one run, without the progress callbacks. Its run.json records the experiment command that
- * ran it (command) and the single `peerlab run` that repeats it (replay).
+ * ran it (command) and the single `peerlab run` that repeats it (replay); `peerlab run` takes one algorithm,
+ * so a run with groups is repeated by its experiment.
  */
 export function requestFor(plan: Plan, run: PlannedRun, base: BaseRequest): RunRequest {
   return {
@@ -170,5 +171,11 @@ export function requestFor(plan: Plan, run: PlannedRun, base: BaseRequest): RunR
     nodeMemoryLimit: plan.nodeMemoryMiB !== undefined ? plan.nodeMemoryMiB * 1024 * 1024 : base.nodeMemoryLimit,
     runtime: plan.runtime,
     delay: run.cell.delay,
+    ...(plan.roles && {
+      groups: plan.roles,
+      name: plan.name,
+      check: plan.check,
+      replay: `peerlab experiment run ${plan.source ?? `<the ${plan.name} experiment file>`} --runtime ${plan.runtime}`,
+    }),
   };
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { RoleRequest } from '../run/roles.js';
 import type { Json } from '../sdk/types.js';
 import type { FieldPath } from './load.js';
 import { DEFAULT_TIMEOUT_S, type ExperimentFile, type FaultField, type GroupField, type PlotField, type RuntimeChoice } from './schema.js';
@@ -57,6 +58,12 @@ export interface Plan {
   /** Repetition-major: every cell once, then every cell again, so partial results cover all cells early. */
   readonly runs: readonly PlannedRun[];
   readonly groups: readonly GroupField[] | undefined;
+  /** The groups as each run asks for them: algorithm files found, services looked up in algorithms/services/. */
+  readonly roles: readonly RoleRequest[] | undefined;
+  /** The oracle of a run with groups. */
+  readonly check: string | undefined;
+  /** The experiment file, when known: a run with groups is rerun through it. */
+  readonly source: string | undefined;
   readonly faults: readonly FaultField[] | undefined;
   readonly plots: readonly PlotField[] | undefined;
   /** Hash of everything that decides what the runs are (not the plots): resume refuses a changed file. */
@@ -64,8 +71,10 @@ export interface Plan {
 }
 
 export interface ExpandOptions {
-  /** Turns a topology file named in the experiment into the path to load (default: unchanged). */
+  /** Turns a topology or algorithm file named in the experiment into the path to load (default: unchanged). */
   readonly resolveFile?: (file: string) => string;
+  /** The experiment file, as the user named it. */
+  readonly source?: string;
 }
 
 /** Lists become cells (their cross product, first list outermost), and every cell runs once per seed. */
@@ -75,7 +84,8 @@ export function expandExperiment(experiment: ExperimentFile, options: ExpandOpti
   const algorithm = typeof experiment.algorithm === 'string' ? { name: experiment.algorithm, params: undefined } : experiment.algorithm;
   const algorithmName = algorithm?.name ?? 'groups';
   // An algorithm given as a file is found like a topology file; a name is looked up by runAlgorithm.
-  const algorithmSource = /\.(ts|mts|js|mjs)$/.test(algorithmName) ? resolveFile(algorithmName) : algorithmName;
+  const findAlgorithm = (name: string) => (/\.(ts|mts|js|mjs)$/.test(name) ? resolveFile(name) : name);
+  const algorithmSource = findAlgorithm(algorithmName);
 
   const axes: Axis[] = [];
   const axis = (column: string, value: unknown, field: FieldPath) =>
@@ -152,6 +162,16 @@ export function expandExperiment(experiment: ExperimentFile, options: ExpandOpti
     cells,
     runs,
     groups: experiment.groups,
+    roles: experiment.groups?.map(
+      (group): RoleRequest => ({
+        role: group.role,
+        count: group.count,
+        algorithm: group.service !== undefined ? `services/${group.service}` : findAlgorithm(group.algorithm!),
+        params: paramAssignments(group.params ?? {}),
+      }),
+    ),
+    check: experiment.check,
+    source: options.source,
     faults: experiment.faults,
     plots: experiment.plots,
   };
@@ -198,6 +218,8 @@ function fingerprintOf(plan: Omit<Plan, 'fingerprint'>): string {
     cells: plan.cells.map((cell) => ({ id: cell.id, inputs: cell.inputs, params: cell.params })),
     groups: plan.groups ?? null,
     faults: plan.faults ?? null,
+    // Only when given, so the fingerprints of experiments without one stay as they were.
+    ...(plan.check === undefined ? {} : { check: plan.check }),
   };
   return createHash('sha256').update(canonicalJson(essence)).digest('hex').slice(0, 16);
 }
@@ -246,6 +268,7 @@ export function resolvedExperiment(
     })),
     runs: plan.runs.length,
     groups: plan.groups,
+    check: plan.check,
     faults: plan.faults,
     plots: plan.plots,
   });

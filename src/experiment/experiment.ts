@@ -10,7 +10,7 @@ import { expandExperiment, resolvedExperiment, type Plan } from './expand.js';
 import { loadExperiment, type LoadedExperiment } from './load.js';
 import type { RuntimeChoice } from './schema.js';
 import { experimentPlots, renderPlots } from './plots.js';
-import { assertRunnable, preflight, topologyFileResolver, type CellFacts } from './preflight.js';
+import { preflight, topologyFileResolver, type CellFacts } from './preflight.js';
 import { renderReport } from './report.js';
 import {
   EXPERIMENT_FILE,
@@ -29,7 +29,7 @@ export async function prepareExperiment(
 ): Promise<{ loaded: LoadedExperiment; plan: Plan; facts: Map<string, CellFacts> }> {
   const loaded = await loadExperiment(file);
   const experiment = { ...loaded.experiment, ...(overrides.runtime ? { runtime: overrides.runtime } : {}) };
-  const plan = expandExperiment(experiment, { resolveFile: topologyFileResolver(loaded.path) });
+  const plan = expandExperiment(experiment, { resolveFile: topologyFileResolver(loaded.path), source: loaded.file });
   const facts = await preflight(loaded, plan);
   return { loaded, plan, facts };
 }
@@ -85,7 +85,6 @@ export function dryRun(plan: Plan, facts: ReadonlyMap<string, CellFacts>): DryRu
 /** What the experiment file asks for that the runs will not do (yet). */
 export function planNotes(plan: Plan): string[] {
   const notes: string[] = [];
-  if (plan.groups) notes.push(`groups (${plan.groups.map((g) => `${g.role}×${g.count ?? 'rest'}`).join(', ')}) are recorded, but need the services runtime: not supported yet`);
   if (plan.faults && plan.faults.length > 0) {
     notes.push(`faults are not applied yet: the ${plan.faults.length} fault(s) listed are recorded in experiment.yaml, and the runs go without them`);
   }
@@ -129,7 +128,6 @@ export interface ExperimentResult {
 /** `peerlab experiment run`: the folder, the runs not yet finished, and summary.csv, the plots and report.html. */
 export async function runExperiment(options: ExperimentRunOptions): Promise<ExperimentResult> {
   const { loaded, plan, facts } = options.prepared;
-  assertRunnable(loaded, plan);
   for (const note of planNotes(plan)) options.note?.(`note: ${note}`);
 
   const folder = await openFolder(plan, options);

@@ -6,17 +6,17 @@ import { PeerlabError } from '../errors.js';
 import { bundleAlgorithm } from '../plugins/bundle.js';
 import { resolveParams } from '../plugins/params.js';
 import { resolveAlgorithm } from '../plugins/resolve.js';
+import type { Algorithm } from '../sdk/types.js';
 import { loadTopology } from '../topology/index.js';
+import { oracleFor, oracleNames } from '../verify/index.js';
 import { paramAssignments, type Cell, type Plan } from './expand.js';
-import type { LoadedExperiment } from './load.js';
+import type { FieldPath, LoadedExperiment } from './load.js';
 
 /** What the checks learnt about a cell: its size, for the estimate and the tables. */
 export interface CellFacts {
   readonly nodes: number;
   readonly edges: number;
 }
-
-export const GROUPS_UNSUPPORTED = 'groups need the services runtime (issue 5 services example)';
 
 /**
  * A topology file named in an experiment: relative to the experiment file's folder, or failing that to the
@@ -54,8 +54,21 @@ export async function preflight(loaded: LoadedExperiment, plan: Plan): Promise<M
     facts.set(cell.id, known);
   }
   checkGroupsAndFaults(loaded, plan, facts);
-  if (plan.groups === undefined) await checkAlgorithms(loaded, plan.cells);
+  checkCheck(loaded, plan);
+  await checkAlgorithms(loaded, plan);
   return facts;
+}
+
+/** `check:` names an oracle, and only for groups: a run of one algorithm is judged by that algorithm's own. */
+function checkCheck(loaded: LoadedExperiment, plan: Plan): void {
+  if (plan.groups && loaded.experiment.algorithm !== undefined) {
+    throw loaded.error(['algorithm'], 'give algorithm: or groups:, not both', 'with groups:, each role names its own algorithm (or service)');
+  }
+  if (plan.check === undefined) return;
+  if (!plan.groups) {
+    throw loaded.error(['check'], "check: names the oracle of a run with groups; a run of one algorithm is checked by its algorithm's own", 'remove check:');
+  }
+  if (!oracleFor(plan.check)) throw loaded.error(['check'], `unknown check "${plan.check}"`, `use one of ${oracleNames().join(', ')}`);
 }
 
 /** The roles cover every node of every cell; a fault names nodes that exist and roles that are defined. */
@@ -99,45 +112,47 @@ function checkGroupsAndFaults(loaded: LoadedExperiment, plan: Plan, facts: Reado
   }
 }
 
-/** Groups are validated and recorded, but no runtime can run them yet. */
-export function assertRunnable(loaded: LoadedExperiment, plan: Plan): void {
-  if (plan.groups !== undefined) {
-    throw loaded.error(['groups'], GROUPS_UNSUPPORTED, 'not supported yet: remove groups: to run the experiment (--dry-run still checks it)');
-  }
-}
-
-async function checkAlgorithms(loaded: LoadedExperiment, cells: readonly Cell[]): Promise<void> {
-  const byAlgorithm = new Map<string, Cell[]>();
-  for (const cell of cells) byAlgorithm.set(cell.algorithm, [...(byAlgorithm.get(cell.algorithm) ?? []), cell]);
-  for (const [name, group] of byAlgorithm) {
-    const first = group[0]!;
-    const nameField = typeof loaded.experiment.algorithm === 'string' ? ['algorithm'] : ['algorithm', 'name'];
-    let source: string;
+/**
+ * Every algorithm the runs need resolves and compiles, and accepts its parameters: the algorithm of each cell,
+ * or the algorithm of each role of the groups.
+ */
+async function checkAlgorithms(loaded: LoadedExperiment, plan: Plan): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'peerlab-experiment-check-'));
+  const compiled = new Map<string, Algorithm>();
+  const compile = async (name: string, field: FieldPath): Promise<Algorithm> => {
     try {
-      source = resolveAlgorithm(name);
+      const source = resolveAlgorithm(name);
+      if (!compiled.has(source)) compiled.set(source, (await bundleAlgorithm(source, dir, `${compiled.size}.cjs`)).algorithm);
+      return compiled.get(source)!;
     } catch (error) {
-      throw rethrow(loaded, error, nameField);
+      throw rethrow(loaded, error, field);
     }
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'peerlab-experiment-check-'));
+  };
+  /** The parameters, as each run will resolve them; an error points at the parameter it is about. */
+  const accept = (algorithm: Algorithm, params: readonly string[], fieldOf: (param: string) => FieldPath | undefined, otherwise: FieldPath): void => {
     try {
-      let algorithm;
-      try {
-        ({ algorithm } = await bundleAlgorithm(source, dir));
-      } catch (error) {
-        throw rethrow(loaded, error, nameField);
-      }
-      for (const cell of group) {
-        try {
-          resolveParams(algorithm, paramAssignments(cell.params));
-        } catch (error) {
-          const param = /^--param ([^\s]+)/.exec((error as Error).message)?.[1];
-          const field = (param && cell.fields[`param.${param}`]) || (Object.keys(cell.params).length > 0 ? ['algorithm', 'params'] : first.fields.algorithm!);
-          throw rethrow(loaded, error, field, (message) => message.replace(/^--param /, 'parameter '));
-        }
-      }
-    } finally {
-      await rm(dir, { recursive: true, force: true });
+      resolveParams(algorithm, params);
+    } catch (error) {
+      const param = /^--param ([^\s]+)/.exec((error as Error).message)?.[1];
+      throw rethrow(loaded, error, (param && fieldOf(param)) || otherwise, (message) => message.replace(/^--param /, 'parameter '));
     }
+  };
+  try {
+    for (const [index, role] of (plan.roles ?? []).entries()) {
+      const given = plan.groups![index]!;
+      const field = ['groups', index, given.service !== undefined ? 'service' : 'algorithm'];
+      const params = ['groups', index, 'params'];
+      const algorithm = await compile(role.algorithm, field);
+      accept(algorithm, role.params, (param) => (given.params?.[param] === undefined ? undefined : [...params, param]), given.params ? params : field);
+    }
+    if (plan.roles) return;
+    const nameField = typeof loaded.experiment.algorithm === 'string' ? ['algorithm'] : ['algorithm', 'name'];
+    for (const cell of plan.cells) {
+      const algorithm = await compile(cell.algorithm, nameField);
+      accept(algorithm, paramAssignments(cell.params), (param) => cell.fields[`param.${param}`], Object.keys(cell.params).length > 0 ? ['algorithm', 'params'] : cell.fields.algorithm!);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -80,6 +80,10 @@ const seeds = z.union(
   { error: 'expected a list of seeds, or { from, count }' },
 );
 
+/**
+ * A role of a run with groups. Its nodes run `algorithm:` (a name or a file), or `service:` (a name in
+ * algorithms/services/), with `params:`. Nothing in a group is swept: a list in its params is the value.
+ */
 const group = z
   .strictObject(
     {
@@ -165,6 +169,8 @@ export const experimentSchema = z
       allowDisconnected: z.boolean().optional(),
       nodeMemory: integer('MiB per node').min(16, { error: 'expected at least 16 MiB' }).optional(),
       groups: z.array(group).min(1, { error: 'a list must have at least one element' }).optional(),
+      /** The oracle that judges a run with groups (src/verify); without it, such a run is recorded, not checked. */
+      check: z.string().min(1).optional(),
       faults: z.array(fault).optional(),
       plots: z.array(plot).optional(),
     },
@@ -219,7 +225,8 @@ export const FIELD_HINTS: Record<string, string> = {
   repetitions: 'e.g. repetitions: 3',
   seeds: 'e.g. seeds: [1, 2, 3] or seeds: { from: 1, count: 3 }',
   timeout: 'e.g. timeout: 120 (seconds per run)',
-  groups: 'e.g. groups: [{ role: server, count: 1, service: kv }, { role: client, count: 9, algorithm: load }]',
+  groups: 'e.g. groups: [{ role: weather, count: 2, service: weather }, { role: client, algorithm: services/client }]',
+  check: 'e.g. check: service-discovery (the oracle that judges a run with groups)',
   faults: 'e.g. faults: [{ at: 5, action: kill, target: "3" }]',
   plots: 'e.g. plots: [{ x: nodes, y: messages, title: Messages, reference: [{ x: 20, y: 38, label: thesis }] }]',
 };

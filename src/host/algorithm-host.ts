@@ -1,11 +1,12 @@
-import type { Algorithm, Json, Message, Neighbour, Node, SharedStore } from '../sdk/types.js';
+import type { Algorithm, Json, Message, Neighbour, Node, ServiceRegistry, SharedStore } from '../sdk/types.js';
 import type { EdgeCount } from '../coordination/protocol.js';
 import { createRandom } from '../util/random.js';
 
 /**
  * Runs one algorithm instance for one node. The node agent (containers) and the simulator both use it, so an
  * algorithm behaves the same under either: the host owns the SDK semantics (overlay check, payload rules, FIFO
- * dispatch, receive queues, result and metrics) and the environment supplies only transport, clock and store.
+ * dispatch, receive queues, result and metrics) and the environment supplies only transport, clock, store and
+ * service registry.
  */
 export interface HostEnvironment {
   /** Hands an encoded payload to the transport; per edge it must arrive in the order given. */
@@ -14,6 +15,8 @@ export interface HostEnvironment {
   setTimer(ms: number, callback: () => void): () => void;
   barrier(name: string): Promise<void>;
   store: SharedStore;
+  /** This node's view of the service registry; the host checks names and info, and sorts what it lists. */
+  services: ServiceRegistry;
   log(line: string): void;
   onResult(value: Json): void;
   /** A failure of the algorithm code (exception, bad payload); the run fails and names this node. */
@@ -186,6 +189,7 @@ export class AlgorithmHost {
       setTimer: (ms, callback) => env.setTimer(ms, () => void host.guard(callback)),
       barrier: (name) => env.barrier(name),
       store: env.store,
+      services: checkedServices(id, env.services),
       log: (...values) => env.log(values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(' ')),
       metric(name, value) {
         host.metrics[name] = value;
@@ -198,6 +202,33 @@ export class AlgorithmHost {
       },
     };
   }
+}
+
+const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** Both runtimes get the same rules and the same order: names that are safe as one etcd key segment, JSON info. */
+function checkedServices(id: string, registry: ServiceRegistry): ServiceRegistry {
+  const checkName = (service: unknown): void => {
+    if (typeof service !== 'string' || !SERVICE_NAME.test(service)) {
+      throw new AlgorithmError(`node ${id}: service name ${JSON.stringify(service)} is not letters, digits, ".", "_" and "-"`);
+    }
+  };
+  return {
+    async register(service, info = null) {
+      checkName(service);
+      if (!isPlainJson(info)) throw new AlgorithmError(`node ${id}: the info registered with service ${service} is not plain JSON`);
+      await registry.register(service, info);
+    },
+    async deregister(service) {
+      checkName(service);
+      await registry.deregister(service);
+    },
+    async discover(service) {
+      checkName(service);
+      const instances = await registry.discover(service);
+      return instances.sort((a, b) => Number(a.node) - Number(b.node) || a.node.localeCompare(b.node));
+    },
+  };
 }
 
 function isPlainJson(value: unknown): boolean {

@@ -10,7 +10,8 @@ import { AlgorithmHost } from '../host/algorithm-host.js';
 import { requireAlgorithm } from '../host/load.js';
 import { EtcdGateway } from './etcd-gateway.js';
 import { ownAddress, readIdentity } from './identity.js';
-import { keepRegistered } from './registration.js';
+import { NodeLease } from './registration.js';
+import { etcdServiceRegistry } from './service-registry.js';
 import { openLink, serveLinks, type OutgoingLink } from './links.js';
 
 const processStart = Date.now() - Math.round(process.uptime() * 1000);
@@ -27,6 +28,8 @@ async function main(): Promise<void> {
   ]);
   const config = JSON.parse(configJson) as RunConfig;
   const neighbours = JSON.parse(neighboursJson) as NeighbourEntry[];
+  const group = config.groups.find(({ role }) => role === identity.role);
+  if (!group) throw new Error(`the run has no role "${identity.role}" (its roles: ${config.groups.map(({ role }) => role).join(', ')})`);
   const algorithm = requireAlgorithm(identity.algorithmPath);
 
   const reportFailure = (error: Error): void => {
@@ -40,11 +43,12 @@ async function main(): Promise<void> {
     neighbours.map(({ id }) => [id, etcd.waitFor(keys.node(id)).then((json) => JSON.parse(json) as Registration)]),
   );
   const links = new Map<string, OutgoingLink>();
+  const lease = new NodeLease(etcd, (line) => console.error(`[node ${nodeId}] ${line}`));
   let running = false;
   const host = new AlgorithmHost(
     algorithm,
     // The CLI validated the parameters and filled in their defaults: a node never runs the schema.
-    { id: nodeId, neighbours, size: config.size, params: config.params, seed: config.seed, maxPayloadBytes: config.maxPayloadBytes },
+    { id: nodeId, neighbours, size: config.size, params: group.params, seed: config.seed, maxPayloadBytes: config.maxPayloadBytes },
     {
       transmit: (to, encoded) => links.get(to)!.send(encoded),
       now: () => Date.now() - startedAt,
@@ -57,6 +61,11 @@ async function main(): Promise<void> {
         await etcd.waitFor(keys.barrierOpen(name));
       },
       store: etcd.store(keys.store),
+      services: etcdServiceRegistry(
+        { putLeased: (key, value) => lease.put(key, value), deleteLeased: (key) => lease.delete(key), getPrefix: (prefix) => etcd.getPrefix(prefix) },
+        keys,
+        nodeId,
+      ),
       log: (line) => console.log(`[node ${nodeId}] ${line}`),
       // A result write that fails must fail the node, not vanish.
       onResult: (value: Json) => void etcd.put(keys.result(nodeId), JSON.stringify(value)).catch(reportFailure),
@@ -81,8 +90,8 @@ async function main(): Promise<void> {
     },
   });
 
-  const registration: Registration = { id: nodeId, address: ownAddress(), port: identity.port, registeredAt: Date.now() };
-  await keepRegistered(etcd, keys.node(nodeId), JSON.stringify(registration), (line) => console.error(`[node ${nodeId}] ${line}`));
+  const registration: Registration = { id: nodeId, role: identity.role, address: ownAddress(), port: identity.port, registeredAt: Date.now() };
+  await lease.put(keys.node(nodeId), JSON.stringify(registration));
   const registeredMs = Date.now() - processStart;
 
   await Promise.all(

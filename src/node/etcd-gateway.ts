@@ -58,6 +58,12 @@ export class EtcdGateway {
     return { value: found ? decode(found.value) : undefined, revision: BigInt(response.header.revision) };
   }
 
+  /** Every key under `prefix`, with its value, in key order. */
+  async getPrefix(prefix: string): Promise<Array<{ key: string; value: string }>> {
+    const response = await this.call<{ kvs?: RawKeyValue[] }>('/v3/kv/range', { key: encode(prefix), range_end: prefixEnd(prefix) });
+    return (response.kvs ?? []).map((kv) => ({ key: decode(kv.key), value: decode(kv.value) }));
+  }
+
   async put(key: string, value: string, lease?: string): Promise<void> {
     await this.call('/v3/kv/put', { key: encode(key), value: encode(value), ...(lease ? { lease } : {}) });
   }
@@ -226,6 +232,18 @@ function watchKey(endpoint: () => URL, agent: http.Agent, key: string, fromRevis
     stopped = true;
     request?.destroy();
   };
+}
+
+/** The end of the range that holds exactly the keys starting with `prefix` (base64), as etcd's own clients make it. */
+function prefixEnd(prefix: string): string {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i]! < 0xff) {
+      end[i]! += 1;
+      return end.subarray(0, i + 1).toString('base64');
+    }
+  }
+  return Buffer.from([0]).toString('base64');
 }
 
 function encode(text: string): string {

@@ -4,6 +4,8 @@ import { networkInterfaces } from 'node:os';
 export interface NodeIdentity {
   readonly runId: string;
   readonly nodeId: string;
+  /** Its group's role: which of the run's groups (in the config) it belongs to. */
+  readonly role: string;
   readonly etcdEndpoints: string[];
   readonly algorithmPath: string;
   readonly port: number;
@@ -14,6 +16,7 @@ export const NODE_PORT = 7000;
 export const ENV = {
   run: 'PEERLAB_RUN',
   node: 'PEERLAB_NODE',
+  role: 'PEERLAB_ROLE',
   etcd: 'PEERLAB_ETCD',
   algorithm: 'PEERLAB_ALGORITHM',
   port: 'PEERLAB_PORT',
@@ -23,6 +26,7 @@ export function identityEnv(identity: NodeIdentity): Record<string, string> {
   return {
     [ENV.run]: identity.runId,
     [ENV.node]: identity.nodeId,
+    [ENV.role]: identity.role,
     [ENV.etcd]: identity.etcdEndpoints.join(','),
     [ENV.algorithm]: identity.algorithmPath,
     [ENV.port]: String(identity.port),
@@ -38,6 +42,7 @@ export function readIdentity(env: NodeJS.ProcessEnv): NodeIdentity {
   return {
     runId: required(ENV.run),
     nodeId: required(ENV.node),
+    role: required(ENV.role),
     etcdEndpoints: required(ENV.etcd).split(','),
     algorithmPath: required(ENV.algorithm),
     port: Number(env[ENV.port] ?? NODE_PORT),

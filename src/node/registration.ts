@@ -1,51 +1,82 @@
+import { REGISTRATION_TTL_SECONDS } from '../coordination/protocol.js';
 import type { EtcdGateway } from './etcd-gateway.js';
 
-/** Long enough that a node starved of CPU while hundreds of others start does not drop out of the registry. */
-export const REGISTRATION_TTL_SECONDS = 20;
 const RETRY_DELAY_MS = { first: 200, max: 5_000 };
 /** Renewing three times per TTL survives two lost renewals in a row. */
 const RENEW_EVERY_MS = (REGISTRATION_TTL_SECONDS * 1000) / 3;
 
 /**
- * Keeps `key` registered under a lease, as Registrator did for the thesis: registering is retried until it
- * succeeds, and a lost lease (etcd unreachable for longer than the TTL) registers the node again, so the
- * registry recovers by itself. A node that dies stops renewing, and its key expires with the lease.
+ * The node's lease and the registry keys it holds (its address, the services it offers), kept as Registrator
+ * kept the thesis' registry: writing a key is retried until it succeeds, the lease is renewed three times per
+ * TTL, and a lost lease (etcd unreachable for longer than the TTL) is replaced and every held key written
+ * again, so the registry recovers by itself. A node that dies stops renewing, and its keys expire with the lease.
  */
-export async function keepRegistered(etcd: EtcdGateway, key: string, value: string, log: (line: string) => void): Promise<void> {
-  for (let delay = RETRY_DELAY_MS.first; ; delay = Math.min(delay * 2, RETRY_DELAY_MS.max)) {
-    try {
-      const lease = await etcd.grantLease(REGISTRATION_TTL_SECONDS);
-      await etcd.put(key, value, lease);
-      renewUntilLost(etcd, lease, (reason) => {
-        log(`registration lease lost (${reason}); registering again`);
-        void keepRegistered(etcd, key, value, log);
-      });
-      return;
-    } catch (error) {
-      log(`registering failed (${(error as Error).message}); retrying in ${delay} ms`);
-      await new Promise((resolve) => setTimeout(resolve, delay));
+export class NodeLease {
+  /** What the node wants registered: written again under every new lease. */
+  private readonly held = new Map<string, string>();
+  private lease: Promise<string> | undefined;
+
+  constructor(
+    private readonly etcd: EtcdGateway,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** Writes `key` under the lease; resolves once it is written (or has been deleted or changed meanwhile). */
+  async put(key: string, value: string): Promise<void> {
+    this.held.set(key, value);
+    for (let delay = RETRY_DELAY_MS.first; this.held.get(key) === value; delay = Math.min(delay * 2, RETRY_DELAY_MS.max)) {
+      try {
+        await this.etcd.put(key, value, await this.current());
+        return;
+      } catch (error) {
+        this.log(`registering ${key} failed (${(error as Error).message}); retrying in ${delay} ms`);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
     }
   }
-}
 
-function renewUntilLost(etcd: EtcdGateway, lease: string, onLost: (reason: string) => void): void {
-  let renewedAt = Date.now();
-  let ended = false;
-  const timer = setInterval(() => {
-    etcd.keepAlive(lease).then(
-      (secondsLeft) => {
-        if (secondsLeft > 0) renewedAt = Date.now();
-        else lost('etcd no longer knows it');
+  /** Deletes `key` and stops holding it. */
+  async delete(key: string): Promise<void> {
+    this.held.delete(key);
+    await this.etcd.delete(key);
+  }
+
+  /** The lease, granted when first needed (again after a failed grant or a loss) and renewed until lost. */
+  private current(): Promise<string> {
+    this.lease ??= this.etcd.grantLease(REGISTRATION_TTL_SECONDS).then(
+      (lease) => {
+        this.renewUntilLost(lease);
+        return lease;
       },
-      (error: Error) => {
-        if (Date.now() - renewedAt > REGISTRATION_TTL_SECONDS * 1000) lost(error.message);
+      (error: unknown) => {
+        this.lease = undefined;
+        throw error;
       },
     );
-  }, RENEW_EVERY_MS);
-  const lost = (reason: string): void => {
-    if (ended) return;
-    ended = true;
-    clearInterval(timer);
-    onLost(reason);
-  };
+    return this.lease;
+  }
+
+  private renewUntilLost(lease: string): void {
+    let renewedAt = Date.now();
+    let ended = false;
+    const timer = setInterval(() => {
+      this.etcd.keepAlive(lease).then(
+        (secondsLeft) => {
+          if (secondsLeft > 0) renewedAt = Date.now();
+          else lost('etcd no longer knows it');
+        },
+        (error: Error) => {
+          if (Date.now() - renewedAt > REGISTRATION_TTL_SECONDS * 1000) lost(error.message);
+        },
+      );
+    }, RENEW_EVERY_MS);
+    const lost = (reason: string): void => {
+      if (ended) return;
+      ended = true;
+      clearInterval(timer);
+      this.log(`registration lease lost (${reason}); registering again`);
+      this.lease = undefined;
+      for (const [key, value] of this.held) void this.put(key, value);
+    };
+  }
 }

@@ -11,20 +11,20 @@ export interface AlgorithmBundle {
   readonly algorithm: Algorithm;
 }
 
-/** Bundles an algorithm file (with `peerlab` resolved to the SDK) into `outDir/algorithm.cjs` and loads it. */
-export async function bundleAlgorithm(source: string, outDir: string): Promise<AlgorithmBundle> {
-  const file = path.join(outDir, 'algorithm.cjs');
+/** Bundles an algorithm file (with `peerlab` resolved to the SDK) into `outDir/<fileName>` and loads it. */
+export async function bundleAlgorithm(source: string, outDir: string, fileName = 'algorithm.cjs'): Promise<AlgorithmBundle> {
+  const file = path.join(outDir, fileName);
   await compile(source, file, {});
   return { file, algorithm: loadAlgorithmBundle(file, source) };
 }
 
 /**
- * Bundles an algorithm file for the node containers into `outDir/node.cjs`: the same code, but with `zod`
+ * Bundles an algorithm file for the node containers into `outDir/<fileName>`: the same code, but with `zod`
  * replaced by an inert stand-in. Parameter schemas run only in the CLI, which validates parameters and fills
  * in their defaults before any node starts, and the real zod would cost every node about 10 MiB.
  */
-export async function bundleForNodes(source: string, outDir: string): Promise<string> {
-  const file = path.join(outDir, 'node.cjs');
+export async function bundleForNodes(source: string, outDir: string, fileName = 'node.cjs'): Promise<string> {
+  const file = path.join(outDir, fileName);
   await compile(source, file, { zod: path.join(packageRoot, 'src', 'node', 'zod-stand-in.ts') });
   return file;
 }

@@ -28,14 +28,16 @@ export function resolveAlgorithm(nameOrPath: string, cwd = process.cwd()): strin
   throw new PeerlabError(`unknown algorithm "${nameOrPath}"`, { hint: `use one of: ${listAlgorithmNames(cwd).join(', ')}, or a path to a .ts file` });
 }
 
+/** The algorithms in the folders, and in their subfolders as `<folder>/<name>` (`lib/` holds helpers, not algorithms). */
 export function listAlgorithmNames(cwd = process.cwd()): string[] {
   const names = new Set<string>();
-  for (const folder of algorithmFolders(cwd)) {
-    if (!existsSync(folder)) continue;
-    for (const file of readdirSync(folder)) {
-      const ext = path.extname(file);
-      if (EXTENSIONS.includes(ext) && !file.endsWith('.d.ts')) names.add(path.basename(file, ext));
+  const collect = (folder: string, prefix: string): void => {
+    for (const entry of readdirSync(folder, { withFileTypes: true })) {
+      const ext = path.extname(entry.name);
+      if (entry.isDirectory() && prefix === '' && entry.name !== 'lib') collect(path.join(folder, entry.name), `${entry.name}/`);
+      else if (entry.isFile() && EXTENSIONS.includes(ext) && !entry.name.endsWith('.d.ts')) names.add(prefix + path.basename(entry.name, ext));
     }
-  }
+  };
+  for (const folder of algorithmFolders(cwd)) if (existsSync(folder)) collect(folder, '');
   return [...names].sort();
 }

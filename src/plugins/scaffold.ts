@@ -63,7 +63,7 @@ export default defineAlgorithm({
   // Prefer rounds? Replace init/onMessage with:
   //   async run(node) { const { from, payload } = await node.receive(); await node.sleep(10); ... }
   // Also there: node.random (seeded), node.now(), node.setTimer(), await node.barrier('name'),
-  // node.store (shared key-value), node.log(...).
+  // node.store (shared key-value), node.services (register and discover services), node.log(...).
 });
 `;
 }

@@ -117,7 +117,7 @@ export async function readRunEntry(dir: string): Promise<RunEntry> {
     kind: 'run',
     id: record.runId ?? path.basename(dir),
     dir,
-    algorithm: record.algorithm?.name ?? '?',
+    algorithm: record.algorithm?.name ?? record.groups?.map((group) => group.role).join('+') ?? '?',
     topology: record.topology?.spec ?? '?',
     seed: record.topology?.seed,
     nodes: record.topology?.nodes,

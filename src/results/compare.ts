@@ -49,6 +49,7 @@ async function compareRuns(a: RunEntry, b: RunEntry): Promise<Comparison> {
   };
   differ('algorithm', da.record.algorithm?.name, db.record.algorithm?.name);
   differ('params', da.record.algorithm?.params, db.record.algorithm?.params);
+  differ('groups', da.record.groups, db.record.groups);
   differ('topology', da.record.topology?.spec, db.record.topology?.spec);
   differ('seed', da.record.topology?.seed, db.record.topology?.seed);
   differ('weights', da.record.topology?.weights, db.record.topology?.weights);

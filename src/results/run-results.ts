@@ -13,7 +13,11 @@ export interface RunRecord {
   readonly command: string[];
   /** The command that reruns this run (bit-identically in the simulator). */
   readonly replay: string;
-  readonly algorithm: { name: string; source: string; params: Json };
+  /** What every node ran (a run of one algorithm). */
+  readonly algorithm?: { name: string; source: string; params: Json };
+  /** A run with groups instead: each role's algorithm, parameters and nodes, and the check that judged it. */
+  readonly groups?: Array<{ role: string; algorithm: string; source: string; params: Json; nodes: string[] }>;
+  readonly check?: string | null;
   readonly topology: { spec: string; seed: number; weights: string; nodes: number; edges: number; notes: string[] };
   readonly runtime: 'docker' | 'sim';
   /** Images for Docker; delay model, virtual time and event count for the simulator. */
@@ -26,6 +30,8 @@ export interface RunRecord {
 export interface RunOutput {
   readonly record: RunRecord;
   readonly graph: Topology;
+  /** Each node's role (a run of one algorithm has one role, named after the algorithm). */
+  readonly roles: ReadonlyMap<string, string>;
   readonly results: ReadonlyMap<string, Json | undefined>;
   readonly reports: ReadonlyMap<string, NodeReport>;
   readonly verdict: Verdict;
@@ -33,7 +39,7 @@ export interface RunOutput {
 
 /** Writes results/<run-id>/: run.json, topology.json, nodes.csv, edges.csv and verify.json. */
 export async function writeRunResults(dir: string, output: RunOutput): Promise<void> {
-  const { record, graph, results, reports, verdict } = output;
+  const { record, graph, roles, results, reports, verdict } = output;
   const metricNames = [...new Set([...reports.values()].flatMap((report) => Object.keys(report.metrics)))].sort();
   const nodeRows = graph.nodes().map((id) => {
     const report = reports.get(id);
@@ -41,6 +47,7 @@ export async function writeRunResults(dir: string, output: RunOutput): Promise<v
     const received = Object.values(report?.received ?? {});
     return {
       id,
+      role: roles.get(id) ?? '',
       label: graph.getNodeAttribute(id, 'label') ?? '',
       degree: graph.degree(id),
       result: results.has(id) ? JSON.stringify(results.get(id)) : '',

@@ -68,6 +68,8 @@ export function formatShown(shown: Shown): string {
   if (shown.kind === 'run') {
     const record = shown.record as {
       algorithm?: { name?: string; params?: unknown };
+      groups?: Array<{ role?: string; algorithm?: string; params?: unknown; nodes?: string[] }>;
+      check?: string | null;
       topology?: { spec?: string; seed?: number; weights?: string; nodes?: number; edges?: number };
       runtime?: string;
       timings?: Record<string, number>;
@@ -77,7 +79,12 @@ export function formatShown(shown: Shown): string {
     const lines = [
       `${shown.verify?.passed ? '✔ PASS' : shown.verify ? '✖ FAIL' : '? no verdict'}  ${shown.entry.id}`,
       `  ${shown.verify?.summary ?? 'no verify.json'}`,
-      `  algorithm ${record.algorithm?.name ?? '?'} ${JSON.stringify(record.algorithm?.params ?? {})}`,
+      ...(record.groups
+        ? [
+            ...record.groups.map((group) => `  role      ${group.role ?? '?'} ×${group.nodes?.length ?? '?'}: ${group.algorithm ?? '?'} ${JSON.stringify(group.params ?? {})}`),
+            `  check     ${record.check ?? 'none'}`,
+          ]
+        : [`  algorithm ${record.algorithm?.name ?? '?'} ${JSON.stringify(record.algorithm?.params ?? {})}`]),
       `  topology  ${record.topology?.spec ?? '?'} (seed ${record.topology?.seed ?? '?'}, weights ${record.topology?.weights ?? '?'}): ${record.topology?.nodes ?? '?'} nodes, ${record.topology?.edges ?? '?'} edges`,
       `  runtime   ${record.runtime ?? '?'} · started ${record.startedAt ?? '?'}`,
       `  timings   ${Object.entries(record.timings ?? {})

@@ -19,8 +19,10 @@ export interface DeploymentOptions {
   readonly runId: string;
   readonly graph: Topology;
   readonly config: RunConfig;
-  /** The bundled algorithm file to mount into every node. */
-  readonly algorithmFile: string;
+  /** The folder of the run's algorithm bundles, mounted read-only at /algorithm in every node. */
+  readonly bundleDir: string;
+  /** Each role's bundle (a file in bundleDir) and nodes; together they hold every node once. */
+  readonly groups: ReadonlyArray<{ readonly role: string; readonly nodeBundleFile: string; readonly nodes: readonly string[] }>;
   readonly nodeMemoryLimit: number;
   readonly concurrency: number;
   readonly etcdImage: string | undefined;
@@ -97,7 +99,7 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
       runId,
       image: nodeImage.tag,
       memoryLimit: options.nodeMemoryLimit,
-      mounts: { [path.dirname(options.algorithmFile)]: '/algorithm' },
+      mounts: { [options.bundleDir]: '/algorithm' },
       concurrency: options.concurrency,
     });
     runtime = nodes;
@@ -115,13 +117,15 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
     const etcdMs = Date.now() - began;
 
     stage('starting');
+    const groupOf = new Map(options.groups.flatMap((group) => group.nodes.map((id) => [id, group] as const)));
     const nodeSpecs = nodeIds.map((id) => ({
       id,
       env: identityEnv({
         runId,
         nodeId: id,
+        role: groupOf.get(id)!.role,
         etcdEndpoints: endpoints.nodes.split(','),
-        algorithmPath: `/algorithm/${path.basename(options.algorithmFile)}`,
+        algorithmPath: `/algorithm/${path.basename(groupOf.get(id)!.nodeBundleFile)}`,
         port: NODE_PORT,
       }),
     }));

@@ -4,7 +4,6 @@ import { startupTimeoutMs } from '../coordination/protocol.js';
 import type { Execution } from './execution.js';
 import type { PreparedRun } from './prepare.js';
 
-
 export type DockerOptions = Partial<
   Pick<DeploymentOptions, 'nodeMemoryLimit' | 'concurrency' | 'etcdImage' | 'etcdPort' | 'etcdEndpoints' | 'baseImage' | 'onStage' | 'onStarted' | 'onReady' | 'signal'>
 >;
@@ -15,7 +14,8 @@ export function deployPrepared(prepared: PreparedRun, options: DockerOptions): P
     runId: prepared.runId,
     graph: prepared.topology.graph,
     config: prepared.config,
-    algorithmFile: prepared.nodeBundleFile,
+    bundleDir: prepared.bundleDir,
+    groups: prepared.groups,
     nodeMemoryLimit: options.nodeMemoryLimit ?? DEFAULT_NODE_MEMORY,
     concurrency: options.concurrency ?? DEFAULT_START_CONCURRENCY,
     etcdImage: options.etcdImage,

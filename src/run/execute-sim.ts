@@ -19,8 +19,7 @@ export async function executeInSimulator(
   const trace = options.traceFile ? await openTrace(options.traceFile) : undefined;
   const outcome = await simulate({
     graph: prepared.topology.graph,
-    algorithm: prepared.algorithm,
-    params: prepared.params,
+    groups: prepared.groups,
     seed: prepared.config.seed,
     maxPayloadBytes: prepared.config.maxPayloadBytes,
     delay,

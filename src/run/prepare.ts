@@ -1,63 +1,132 @@
 import path from 'node:path';
 import type { Json, Algorithm } from '../sdk/types.js';
 import type { RunConfig } from '../coordination/protocol.js';
+import { PeerlabError } from '../errors.js';
 import { bundleAlgorithm, bundleForNodes } from '../plugins/bundle.js';
 import { resolveParams } from '../plugins/params.js';
 import { resolveAlgorithm } from '../plugins/resolve.js';
 import { loadTopology, type LoadedTopology } from '../topology/index.js';
+import { assignRoles, idRange, type RoleRequest } from './roles.js';
 import { runStateDir } from './state.js';
 import { newRunId } from './run-id.js';
 
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
 
-/** What every runtime needs before the first node starts: the graph, the bundled algorithm, its parameters. */
-export interface PreparedRun {
-  readonly runId: string;
-  readonly topology: LoadedTopology;
+/** One role of a prepared run: the nodes that run one bundled algorithm with one set of parameters. */
+export interface PreparedGroup {
+  readonly role: string;
   /** The algorithm's source file. */
   readonly source: string;
-  /** The algorithm bundled for the node containers (see bundleForNodes). */
+  /** The algorithm bundled for the node containers (see bundleForNodes), in `bundleDir`; roles with the same source share it. */
   readonly nodeBundleFile: string;
   readonly algorithm: Algorithm;
   readonly params: Json;
+  readonly nodes: readonly string[];
+}
+
+/** What every runtime needs before the first node starts: the graph, the bundled algorithms, their parameters. */
+export interface PreparedRun {
+  readonly runId: string;
+  /** What the run is called: its algorithm's name, or for a run with groups the name it was given. */
+  readonly name: string;
+  readonly topology: LoadedTopology;
+  /** One per role. A run of one algorithm has one group, named after the algorithm, with every node in it. */
+  readonly groups: readonly PreparedGroup[];
+  /** True when the run was asked for with groups (not one algorithm). */
+  readonly hasGroups: boolean;
+  /** The folder holding every bundle: mounted read-only into each node container. */
+  readonly bundleDir: string;
+  /** The oracle that judges the run: the algorithm's own, or for a run with groups the check asked for. */
+  readonly check: string | undefined;
   readonly config: RunConfig;
 }
 
-export async function prepareRun(request: {
-  algorithm: string;
-  params: readonly string[];
-  topology: string;
-  seed: number;
-  weights?: string;
-  allowDisconnected: boolean;
-  maxPayloadBytes?: number;
-  onRunId?: (runId: string) => void;
-}): Promise<PreparedRun> {
+export interface PrepareRequest {
+  /** The algorithm every node runs, unless `groups` is given. */
+  readonly algorithm: string;
+  readonly params: readonly string[];
+  /** Several roles, each with its own algorithm and parameters, instead of one algorithm for every node. */
+  readonly groups?: readonly RoleRequest[];
+  /** The name of a run with groups (its run id starts with it); default `groups`. */
+  readonly name?: string;
+  /** The oracle of a run with groups (see src/verify); none if left out. */
+  readonly check?: string;
+  readonly topology: string;
+  readonly seed: number;
+  readonly weights?: string;
+  readonly allowDisconnected: boolean;
+  readonly maxPayloadBytes?: number;
+  readonly onRunId?: (runId: string) => void;
+}
+
+export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> {
   const topology = await loadTopology(request.topology, {
     seed: request.seed,
     weights: request.weights,
     allowDisconnected: request.allowDisconnected,
   });
-  const source = resolveAlgorithm(request.algorithm);
-  const runId = newRunId(path.basename(source, path.extname(source)));
+  const roles = request.groups ?? [{ role: '', algorithm: request.algorithm, params: request.params }];
+  const nodes = assignRoles(topology.graph.nodes(), roles);
+  const sources = roles.map((role) => resolveAlgorithm(role.algorithm));
+  const runId = newRunId(request.groups ? (request.name ?? 'groups') : path.basename(sources[0]!, path.extname(sources[0]!)));
   request.onRunId?.(runId);
+
   const bundleDir = path.join(runStateDir(runId), 'algorithm');
-  const [bundle, nodeBundleFile] = await Promise.all([bundleAlgorithm(source, bundleDir), bundleForNodes(source, bundleDir)]);
-  const params = resolveParams(bundle.algorithm, request.params);
+  const bundles = await bundleOnce(sources, bundleDir);
+  const groups = roles.map((role, index): PreparedGroup => {
+    const { algorithm, nodeBundleFile } = bundles.get(sources[index]!)!;
+    return {
+      role: request.groups ? role.role : algorithm.name,
+      source: sources[index]!,
+      nodeBundleFile,
+      algorithm,
+      params: request.groups ? inRole(role.role, () => resolveParams(algorithm, role.params)) : resolveParams(algorithm, role.params),
+      nodes: nodes[index]!,
+    };
+  });
+  const name = request.groups ? (request.name ?? 'groups') : groups[0]!.algorithm.name;
   return {
     runId,
+    name,
     topology,
-    source,
-    nodeBundleFile,
-    algorithm: bundle.algorithm,
-    params,
+    groups,
+    hasGroups: request.groups !== undefined,
+    bundleDir,
+    check: request.groups ? request.check : name,
     config: {
       runId,
-      algorithm: bundle.algorithm.name,
-      params,
+      groups: groups.map(({ role, algorithm, params, nodes: ids }) => ({ role, algorithm: algorithm.name, params, nodes: idRange(ids) })),
       seed: request.seed,
       size: topology.graph.order,
       maxPayloadBytes: request.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
     },
   };
+}
+
+/**
+ * Bundles each distinct source once for the CLI and once for the nodes, as `<file name>.cjs` and
+ * `<file name>.node.cjs` (numbered when two sources share a file name).
+ */
+async function bundleOnce(sources: readonly string[], dir: string): Promise<Map<string, { algorithm: Algorithm; nodeBundleFile: string }>> {
+  const bundles = new Map<string, { algorithm: Algorithm; nodeBundleFile: string }>();
+  const taken = new Set<string>();
+  for (const source of sources) {
+    if (bundles.has(source)) continue;
+    const base = path.basename(source, path.extname(source));
+    let name = base;
+    for (let n = 2; taken.has(name); n++) name = `${base}-${n}`;
+    taken.add(name);
+    const [{ algorithm }, nodeBundleFile] = await Promise.all([bundleAlgorithm(source, dir, `${name}.cjs`), bundleForNodes(source, dir, `${name}.node.cjs`)]);
+    bundles.set(source, { algorithm, nodeBundleFile });
+  }
+  return bundles;
+}
+
+function inRole<T>(role: string, action: () => T): T {
+  try {
+    return action();
+  } catch (error) {
+    if (!(error instanceof PeerlabError)) throw error;
+    throw new PeerlabError(`role ${role}: ${error.message}`, { hint: error.hint, cause: error });
+  }
 }

@@ -7,7 +7,6 @@ import { writeJson } from '../results/files.js';
 import { writeRunResults, type RunRecord } from '../results/run-results.js';
 import { DEFAULT_DELAY_SPEC } from '../runtime/sim/index.js';
 import { NodeFailed } from './controller.js';
-import type { Topology } from '../topology/index.js';
 import { oracleFor, type Verdict } from '../verify/index.js';
 import { hostFacts } from '../util/host.js';
 import { peerlabVersion } from '../util/version.js';
@@ -15,17 +14,11 @@ import type { Deployment } from './docker-deployment.js';
 import { deployPrepared, executeOnDocker, type DockerOptions } from './execute-docker.js';
 import { executeInSimulator } from './execute-sim.js';
 import type { Execution } from './execution.js';
-import { prepareRun, type PreparedRun } from './prepare.js';
+import { prepareRun, type PrepareRequest, type PreparedRun } from './prepare.js';
 
 export type RuntimeChoice = 'docker' | 'sim' | 'auto';
 
-export interface RunRequest extends DockerOptions {
-  readonly algorithm: string;
-  readonly params: readonly string[];
-  readonly topology: string;
-  readonly seed: number;
-  readonly weights?: string;
-  readonly allowDisconnected: boolean;
+export interface RunRequest extends DockerOptions, Omit<PrepareRequest, 'onRunId'> {
   readonly timeoutMs: number;
   readonly resultsRoot: string;
   readonly runtime?: RuntimeChoice;
@@ -33,8 +26,9 @@ export interface RunRequest extends DockerOptions {
   readonly delay?: string;
   /** Write the message trace to events.ndjson (simulator). */
   readonly trace?: boolean;
-  readonly maxPayloadBytes?: number;
   readonly command?: string[];
+  /** How to rerun a run that `peerlab run` cannot repeat (a run with groups is rerun by its experiment). */
+  readonly replay?: string;
   /** Called with the run id before anything is created, so an interrupt knows what to remove. */
   readonly onRunId?: (runId: string) => void;
   /** A line for people about a choice made for them (e.g. the simulator standing in for Docker). */
@@ -94,7 +88,7 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
 
   const graph = prepared.topology.graph;
   const results = new Map<string, Json | undefined>(graph.nodes().map((id) => [id, execution.results.get(id)]));
-  const verdict = judge(prepared.config.algorithm, graph, results, prepared.params as Record<string, unknown>, execution.missing);
+  const verdict = judge(prepared, results, execution.missing);
   const traffic = sumTraffic(execution.reports);
   const metrics = { ...verdict.metrics, messages: traffic.messages, bytes: traffic.bytes };
   const timings = { ...execution.timings, totalMs: Date.now() - began };
@@ -104,7 +98,12 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
     peerlab: peerlabVersion,
     command: request.command ?? process.argv.slice(2),
     replay,
-    algorithm: { name: prepared.config.algorithm, source: prepared.source, params: prepared.params },
+    ...(prepared.hasGroups
+      ? {
+          groups: prepared.groups.map(({ role, algorithm, source, params, nodes }) => ({ role, algorithm: algorithm.name, source, params, nodes: [...nodes] })),
+          check: prepared.check ?? null,
+        }
+      : { algorithm: { name: prepared.name, source: prepared.groups[0]!.source, params: prepared.groups[0]!.params } }),
     topology: {
       spec: prepared.topology.spec,
       seed: request.seed,
@@ -119,11 +118,12 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
     timings,
     startedAt,
   };
-  await writeRunResults(resultsDir, { record, graph, results, reports: execution.reports, verdict: { ...verdict, metrics } });
+  const roles = new Map(prepared.groups.flatMap(({ role, nodes }) => nodes.map((id) => [id, role] as const)));
+  await writeRunResults(resultsDir, { record, graph, roles, results, reports: execution.reports, verdict: { ...verdict, metrics } });
   if (execution.teardownError !== undefined) throw execution.teardownError;
   return {
     runId: prepared.runId,
-    algorithm: prepared.config.algorithm,
+    algorithm: prepared.name,
     runtime: execution.runtime,
     nodes: graph.order,
     edges: graph.size,
@@ -164,6 +164,7 @@ async function chooseRuntime(choice: RuntimeChoice, onNotice?: (line: string) =>
 }
 
 function replayCommand(request: RunRequest, prepared: PreparedRun, execution: Pick<Execution, 'runtime' | 'facts'>): string {
+  if (request.replay !== undefined) return request.replay;
   const quote = (value: string) => (/^[\w.,:=/@+-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`);
   const parts = ['peerlab', 'run', request.algorithm, '--topology', prepared.topology.spec, '--seed', String(request.seed)];
   if (request.weights) parts.push('--weights', request.weights);
@@ -173,13 +174,7 @@ function replayCommand(request: RunRequest, prepared: PreparedRun, execution: Pi
   return parts.map(quote).join(' ');
 }
 
-function judge(
-  algorithm: string,
-  graph: Topology,
-  results: Map<string, Json | undefined>,
-  params: Record<string, unknown>,
-  missing: string[],
-): Verdict {
+function judge(prepared: PreparedRun, results: Map<string, Json | undefined>, missing: string[]): Verdict {
   if (missing.length > 0) {
     return {
       passed: false,
@@ -190,11 +185,14 @@ function judge(
       failures: missing.slice(0, 10).map((id) => `node ${id}: no result before the run ended`),
     };
   }
-  const oracle = oracleFor(algorithm);
+  const oracle = prepared.check === undefined ? undefined : oracleFor(prepared.check);
   if (!oracle) {
-    return { passed: true, summary: `no oracle for ${algorithm}: results recorded, not checked`, expected: null, actual: null, metrics: {}, failures: [] };
+    const why = prepared.hasGroups ? 'no check named for these groups' : `no oracle for ${prepared.name}`;
+    return { passed: true, summary: `${why}: results recorded, not checked`, expected: null, actual: null, metrics: {}, failures: [] };
   }
-  return oracle({ graph, results, params });
+  const groups = prepared.groups.map(({ role, algorithm, params, nodes }) => ({ role, algorithm: algorithm.name, params, nodes }));
+  const params = prepared.hasGroups ? {} : (prepared.groups[0]!.params as Record<string, unknown>);
+  return oracle({ graph: prepared.topology.graph, results, params, groups });
 }
 
 function sumTraffic(reports: ReadonlyMap<string, NodeReport>): { messages: number; bytes: number } {

@@ -29,6 +29,30 @@ export interface SharedStore {
   waitForDelete(key: string): Promise<void>;
 }
 
+/** One live instance of a service, as `discover` lists it. */
+export type ServiceInstance = {
+  /** The node that offers it: send it requests with `node.send(instance.node, …)` (it must be a neighbour). */
+  readonly node: string;
+  /** What the node registered with it, e.g. which queries it answers. */
+  readonly info: Json;
+};
+
+/**
+ * The run's service registry (thesis §3.4, where Registrator kept etcd up to date for Docker services): nodes
+ * register the services they offer, and any node can discover the live instances of a service by name. In
+ * containers an entry is an etcd key held by the node's lease, so a node that dies or stops drops out of the
+ * registry when its lease runs out (within 20 s); the simulator does the same in virtual time. Deregistering
+ * removes the entry at once. Service names are letters, digits, `.`, `_` and `-`.
+ */
+export interface ServiceRegistry {
+  /** Announces that this node offers `service`, with `info` for clients (JSON). Registering again replaces the info. */
+  register(service: string, info?: Json): Promise<void>;
+  /** Withdraws this node's instance of `service` (nothing happens if it has none). */
+  deregister(service: string): Promise<void>;
+  /** The instances of `service` registered now, sorted by node id; empty if there are none. */
+  discover(service: string): Promise<ServiceInstance[]>;
+}
+
 /** Everything an algorithm can see and do. One object per node. */
 export interface Node<Params = Record<string, never>, State = undefined, Payload extends Json = Json> {
   readonly id: string;
@@ -56,6 +80,8 @@ export interface Node<Params = Record<string, never>, State = undefined, Payload
   /** Waits until every node of the run has reached the barrier of this name. */
   barrier(name: string): Promise<void>;
   readonly store: SharedStore;
+  /** Register the services this node offers, and discover other nodes' services. */
+  readonly services: ServiceRegistry;
 
   log(...values: unknown[]): void;
   /** Records a named number for this node (the last value wins); it ends up in nodes.csv. */

@@ -3,18 +3,27 @@ import { verifyGhs } from './ghs.js';
 import { verifyHighRiskEdges } from './high-risk-edges.js';
 import { verifyPushSum } from './push-sum.js';
 import { verifyRandomWalk } from './random-walk.js';
+import { verifyServiceDiscovery } from './service-discovery.js';
 import type { Oracle } from './types.js';
 
-export type { Oracle, OracleInput, Verdict } from './types.js';
+export type { Oracle, OracleGroup, OracleInput, Verdict } from './types.js';
 
-/** Ground truth per algorithm name. An algorithm without an oracle runs, but its verdict is "unchecked". */
+/**
+ * Ground truth per algorithm name, or for a run with groups per the name its experiment gives as `check:`. An
+ * algorithm without an oracle runs, but its verdict is "unchecked".
+ */
 const oracles: Record<string, Oracle> = {
   flood: verifyFlood,
   ghs: verifyGhs,
   'random-walk': verifyRandomWalk,
   'push-sum': verifyPushSum,
   'high-risk-edges': verifyHighRiskEdges,
+  'service-discovery': verifyServiceDiscovery,
 };
+
+export function oracleNames(): string[] {
+  return Object.keys(oracles);
+}
 
 export function oracleFor(algorithm: string): Oracle | undefined {
   return oracles[algorithm];

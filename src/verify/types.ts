@@ -20,7 +20,17 @@ export interface OracleInput {
   readonly graph: Topology;
   /** Every node's reported result; undefined for a node that reported none. */
   readonly results: ReadonlyMap<string, Json | undefined>;
+  /** The algorithm's parameters, defaults filled in (empty for a run with groups: see `groups`). */
   readonly params: Record<string, unknown>;
+  /** The run's roles, each with its algorithm, parameters (defaults filled in) and nodes. */
+  readonly groups?: readonly OracleGroup[];
+}
+
+export interface OracleGroup {
+  readonly role: string;
+  readonly algorithm: string;
+  readonly params: Json;
+  readonly nodes: readonly string[];
 }
 
 export type Oracle = (input: OracleInput) => Verdict;

@@ -18,20 +18,24 @@ export async function peerlabIn(cwd: string, ...args: string[]): Promise<{ code:
   }
 }
 
+/** The containers and networks labelled with the run's id: what a run left behind. */
+export async function leftovers(runId: string): Promise<{ containers: number; networks: number }> {
+  const docker = await connectDocker();
+  const filters = { label: [`${RUN_LABEL}=${runId}`] };
+  const [containers, networks] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listNetworks({ filters })]);
+  return { containers: containers.length, networks: networks.length };
+}
+
 /**
  * What an invocation left behind. The CLI announces `run <id>` on stderr before it creates anything, so an
  * invocation that failed before announcing created nothing; one that announced must have removed all of it.
  * (Counting every peerlab object would break when other runs share the engine.)
  */
 export async function leftBehind(stderr: string): Promise<number> {
-  const runIds = [...stderr.matchAll(/^run (\S+)$/gm)].map((match) => match[1]!);
-  if (runIds.length === 0) return 0;
-  const docker = await connectDocker();
   let count = 0;
-  for (const runId of runIds) {
-    const filters = { label: [`${RUN_LABEL}=${runId}`] };
-    const [containers, networks] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listNetworks({ filters })]);
-    count += containers.length + networks.length;
+  for (const [, runId] of stderr.matchAll(/^run (\S+)$/gm)) {
+    const { containers, networks } = await leftovers(runId!);
+    count += containers + networks;
   }
   return count;
 }

@@ -34,6 +34,15 @@ describe('EtcdGateway', () => {
     expect(await reference.get('/t/b').string()).toBeNull();
   });
 
+  it('lists the keys under a prefix, and only those', async () => {
+    for (const [key, value] of [['/p/a/1', 'one'], ['/p/a/2', 'two'], ['/p/ab', 'not under /p/a/'], ['/p/b/1', 'nor this']]) await reference.put(key!).value(value!);
+    expect(await gateway.getPrefix('/p/a/')).toEqual([
+      { key: '/p/a/1', value: 'one' },
+      { key: '/p/a/2', value: 'two' },
+    ]);
+    expect(await gateway.getPrefix('/p/none/')).toEqual([]);
+  });
+
   it('waits for keys written later, several at once, and for deletes', async () => {
     const waits = ['/w/1', '/w/2', '/w/3'].map((key) => gateway.waitFor(key));
     await new Promise((resolve) => setTimeout(resolve, 200));

@@ -9,11 +9,11 @@ import * as grpc from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nonLoopbackAddress, startEtcd, type EtcdProcess } from '../etcd-process.js';
-import { connectDocker, RUN_LABEL } from '../../src/docker/engine.js';
 import { runKeys } from '../../src/coordination/keys.js';
 import { FROM_METADATA, PeerClient } from '../../src/node/links.js';
 import { bringUp, runAlgorithm, type RunRequest } from '../../src/run/run.js';
 import { packageRoot } from '../../src/util/paths.js';
+import { leftovers } from './cli-helpers.js';
 
 const fixtures = path.join(packageRoot, 'test', 'fixtures');
 let resultsRoot: string;
@@ -30,13 +30,6 @@ function request(overrides: Partial<RunRequest>): RunRequest {
     resultsRoot,
     ...overrides,
   };
-}
-
-async function leftovers(runId: string): Promise<{ containers: number; networks: number }> {
-  const docker = await connectDocker();
-  const filters = { label: [`${RUN_LABEL}=${runId}`] };
-  const [containers, networks] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listNetworks({ filters })]);
-  return { containers: containers.length, networks: networks.length };
 }
 
 beforeAll(async () => {

@@ -130,17 +130,20 @@ describe('running an experiment (with a fake runner)', () => {
     expect([...folder.recorded().keys()].sort()).toEqual(['c1-r1', 'c1-r2', 'c2-r1', 'c2-r2']);
   });
 
-  it('rejects groups before anything starts', async () => {
-    const root = tempDir();
+  it('gives every run of an experiment with groups its roles, its check, and a replay through the experiment', async () => {
     const fake = fakeRunner();
-    const text = 'name: svc\ntopology: { model: ring, n: 10 }\ngroups:\n  - { role: server, count: 1, service: kv }\n  - { role: client, count: 9, algorithm: flood }\n';
-    const error = await run(text, { runner: fake.runner, resultsRoot: root }).catch((e: unknown) => e as PeerlabError);
-    expect(error).toBeInstanceOf(PeerlabError);
-    expect((error as PeerlabError).line).toBe(
-      'test.yaml line 3: groups: groups need the services runtime (issue 5 services example) — not supported yet: remove groups: to run the experiment (--dry-run still checks it)',
-    );
-    expect(fake.requests).toHaveLength(0);
-    expect(existsSync(path.join(root, 'svc'))).toBe(false);
+    const text = 'name: svc\ntopology: { model: complete, n: 6 }\ngroups:\n  - { role: weather, count: 2, service: weather, params: { stopAfterMs: 100 } }\n  - { role: client, algorithm: services/client }\ncheck: service-discovery\n';
+    const result = await run(text, { runner: fake.runner });
+    expect(result.passed).toBe(1);
+    expect(fake.requests[0]).toMatchObject({
+      name: 'svc',
+      check: 'service-discovery',
+      groups: [
+        { role: 'weather', count: 2, algorithm: 'services/weather', params: ['stopAfterMs=100'] },
+        { role: 'client', count: undefined, algorithm: 'services/client', params: [] },
+      ],
+    });
+    expect(fake.requests[0]!.replay).toBe('peerlab experiment run test.yaml --runtime docker');
   });
 
   it('records faults and says they are not applied yet', async () => {

@@ -185,16 +185,28 @@ describe('preflight: checks before anything starts', () => {
   });
 
   it('checks that the groups cover the nodes and that faults name nodes and roles that exist', async () => {
-    const groups = 'groups:\n  - { role: server, count: 1, service: kv }\n  - { role: client, count: 8, algorithm: flood }\n';
+    const groups = 'groups:\n  - { role: server, count: 1, service: weather }\n  - { role: client, count: 8, algorithm: flood }\n';
     expect(await failure(`name: t\ntopology: { model: ring, n: [10, 9] }\n${groups}`)).toMatch(/^x\.yaml line 3: groups: the roles add up to 9 node\(s\), but a topology of the experiment has 10/);
     expect(await failure(`name: t\ntopology: { model: ring, n: 9 }\n${groups}`)).toBe('no error');
-    const rest = 'groups:\n  - { role: server, count: 1, service: kv }\n  - { role: client, algorithm: flood }\n';
+    const rest = 'groups:\n  - { role: server, count: 1, service: weather }\n  - { role: client, algorithm: flood }\n';
     expect(await failure(`name: t\ntopology: { model: ring, n: [10, 20, 40] }\n${rest}`)).toBe('no error');
     const base = 'name: t\ntopology: { model: ring, n: [10, 20] }\nalgorithm: flood\ntimeout: 60\nfaults:\n';
     expect(await failure(`${base}  - { at: 5, action: kill, target: ["3", "12"] }\n`)).toMatch(/^x\.yaml line 6: faults\[0\]\.target: node 12 is not in every topology \(nodes are 0\.\.9\)/);
     expect(await failure(`${base}  - { at: 5, action: pause, target: { role: client } }\n`)).toMatch(/^x\.yaml line 6: faults\[0\]\.target\.role: no group has the role "client"/);
     expect(await failure(`${base}  - { at: 60, action: kill, target: 3 }\n`)).toMatch(/^x\.yaml line 6: faults\[0\]\.at: at 60 s is not before the run's timeout/);
     expect(await failure(`${base}  - { at: 5, action: delay, target: { fraction: 0.5 }, params: { ms: 20 } }\n`)).toBe('no error');
+  });
+
+  it('checks the algorithm, service and parameters of every role, and the check', async () => {
+    const base = 'name: t\ntopology: { model: complete, n: 4 }\n';
+    const roles = (weather: string, client = 'algorithm: services/client') => `${base}groups:\n  - { role: weather, count: 1, ${weather} }\n  - { role: client, ${client} }\n`;
+    expect(await failure(`${roles('service: weather')}check: service-discovery\n`)).toBe('no error');
+    expect(await failure(roles('service: no-such-service'))).toMatch(/^x\.yaml line 4: groups\[0\]\.service: unknown algorithm "services\/no-such-service"/);
+    expect(await failure(roles('service: weather', 'algorithm: nowhere.ts'))).toMatch(/^x\.yaml line 5: groups\[1\]\.algorithm: algorithm file .*nowhere\.ts does not exist/);
+    expect(await failure(roles('service: weather, params: { stopAfterMs: soon }'))).toMatch(/^x\.yaml line 4: groups\[0\]\.params\.stopAfterMs: parameter stopAfterMs of weather: /);
+    expect(await failure(`${roles('service: weather')}check: no-such-check\n`)).toMatch(/^x\.yaml line 6: check: unknown check "no-such-check" — use one of .*service-discovery/);
+    expect(await failure(`${roles('service: weather')}algorithm: flood\n`)).toMatch(/^x\.yaml line 6: algorithm: give algorithm: or groups:, not both/);
+    expect(await failure(`${base}algorithm: flood\ncheck: service-discovery\n`)).toMatch(/^x\.yaml line 4: check: check: names the oracle of a run with groups/);
   });
 
   it('points at an unknown algorithm and at a parameter it rejects', async () => {

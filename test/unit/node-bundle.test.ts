@@ -27,4 +27,11 @@ describe('bundleForNodes', () => {
     expect(() => algorithm.params!.parse({})).toThrow(/zod does not run inside node containers/);
     expect(cli.algorithm.params!.parse({})).toBeTypeOf('object');
   });
+
+  it('loads a service built by a helper (algorithms/lib/lookup-service.ts) without zod', async () => {
+    const outDir = mkdtempSync(path.join(os.tmpdir(), 'peerlab-node-bundle-'));
+    const nodeFile = await bundleForNodes(path.join(packageRoot, 'algorithms', 'services', 'weather.ts'), outDir);
+    expect(readFileSync(nodeFile, 'utf8')).not.toMatch(/ZodError/);
+    expect(requireAlgorithm(nodeFile)).toMatchObject({ name: 'weather', kind: 'peerlab.algorithm' });
+  });
 });

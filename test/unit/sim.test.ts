@@ -1,13 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Algorithm, Json } from '../../src/sdk/types.js';
-import { constantDelay, parseDelay, simulate, type SimulationOptions, type TraceEvent } from '../../src/runtime/sim/index.js';
+import { constantDelay, parseDelay, simulate, type SimulationOptions, type SimulationSettings, type TraceEvent } from '../../src/runtime/sim/index.js';
 import { verifyFlood } from '../../src/verify/flood.js';
 import type { Topology } from '../../src/topology/index.js';
 import { loadAlgorithm, topology } from './sim-helpers.js';
 
 const MAX_PAYLOAD = 1024 * 1024;
 
-function options(graph: Topology, algorithm: Algorithm, extra: Partial<SimulationOptions> = {}): SimulationOptions {
+function options(graph: Topology, algorithm: Algorithm, extra: Partial<SimulationSettings> & { params?: Json } = {}): SimulationOptions {
   return { graph, algorithm, params: {}, seed: 1, maxPayloadBytes: MAX_PAYLOAD, ...extra };
 }
 

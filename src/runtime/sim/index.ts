@@ -15,11 +15,14 @@ export {
 } from './delay.js';
 export { EventQueue, type QueuedEvent } from './event-queue.js';
 export { SimBarriers, SimStore, type Wake } from './store.js';
+export { SimServices } from './services.js';
 export {
   DEFAULT_MAX_EVENTS,
   DEFAULT_SIM_TIMEOUT_MS,
   type EndReason,
+  type SimGroup,
   type SimulationOptions,
+  type SimulationSettings,
   type SimulationOutcome,
   type SimulationProgress,
   type TraceEvent,

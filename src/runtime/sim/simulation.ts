@@ -13,7 +13,7 @@
  * breaks this; one that loops on microtasks forever hangs the process, as it would hang a node.)
  */
 import type { Algorithm, Json } from '../../sdk/types.js';
-import type { NodeReport } from '../../coordination/protocol.js';
+import { REGISTRATION_TTL_SECONDS, type NodeReport } from '../../coordination/protocol.js';
 import { PeerlabError } from '../../errors.js';
 import { AlgorithmHost, type HostEnvironment } from '../../host/algorithm-host.js';
 import { neighboursOf, type Topology } from '../../topology/index.js';
@@ -21,12 +21,15 @@ import { createRandom, type Random } from '../../util/random.js';
 import type { NodeState } from '../types.js';
 import { defaultDelay, type DelayContext, type DelayModel } from './delay.js';
 import { EventQueue } from './event-queue.js';
+import { SimServices } from './services.js';
 import { SimBarriers, SimStore } from './store.js';
 import {
   DEFAULT_MAX_EVENTS,
   DEFAULT_SIM_TIMEOUT_MS,
   type EndReason,
+  type SimGroup,
   type SimulationOptions,
+  type SimulationSettings,
   type SimulationOutcome,
   type TraceEvent,
 } from './types.js';
@@ -86,6 +89,7 @@ export class Simulation {
   /** Graph order. */
   private readonly order: SimNode[] = [];
   private readonly store: SimStore;
+  private readonly services = new SimServices();
   private readonly barriers: SimBarriers;
   private readonly results = new Map<string, Json>();
 
@@ -125,10 +129,9 @@ export class Simulation {
     this.size = this.graph.order;
     this.barriers = new SimBarriers(this.size, wake, (name) => this.emit({ type: 'barrier', time: this.clock, name }));
 
-    const algorithm = options.algorithm;
-    checkParams(algorithm, options.params);
+    const groupOf = assignGroups(this.graph, options);
     for (const id of this.graph.nodes()) {
-      const node = this.createNode(id, algorithm, options);
+      const node = this.createNode(id, groupOf.get(id)!, options);
       this.nodes.set(id, node);
       this.order.push(node);
     }
@@ -226,6 +229,7 @@ export class Simulation {
     }
     this.queue.clear();
     this.store.clear();
+    this.services.clear();
     this.barriers.clear();
     if (this.phase === 'idle') this.phase = 'finished';
   }
@@ -350,7 +354,7 @@ export class Simulation {
     }
   }
 
-  private createNode(id: string, algorithm: Algorithm, options: SimulationOptions): SimNode {
+  private createNode(id: string, { algorithm, params: rawParams }: SimGroup, options: SimulationSettings): SimNode {
     const neighbours = neighboursOf(this.graph, id);
     // Bound below, before the host can call back: the host's constructor runs only the `state` factory.
     let self!: SimNode;
@@ -360,12 +364,13 @@ export class Simulation {
       setTimer: (ms, callback) => this.setTimer(self, ms, callback),
       barrier: (name) => (isUp(self) ? this.barriers.arrive(name, id) : never()),
       store: this.store.forNode(id),
+      services: this.services.forNode(id),
       log: (line) => this.log(self, line),
       onResult: (value) => this.recordResult(self, value),
       onFailure: (error) => this.recordFailure(self, error),
     };
     // Parsed per node, as each node agent parses the run config: no node shares another's params object.
-    const params = algorithm.params ? algorithm.params.parse(options.params) : {};
+    const params = algorithm.params ? algorithm.params.parse(rawParams) : {};
     const host = new AlgorithmHost(
       algorithm,
       { id, neighbours, size: this.graph.order, params, seed: options.seed, maxPayloadBytes: options.maxPayloadBytes },
@@ -450,12 +455,26 @@ export class Simulation {
     if (node.state === 'exited' || node.state === 'dead') return;
     node.state = state;
     this.emit({ type: 'control', time: this.clock, action: state === 'dead' ? 'kill' : 'stop', node: node.id });
+    this.expireLeaseLater(node);
     for (const event of node.held ?? []) {
       if (event.kind === 'deliver') {
         this.emit({ type: 'drop', time: this.clock, id: event.id, from: event.from, to: node.id, reason: `node ${state}` });
       }
     }
     node.held = undefined;
+  }
+
+  /**
+   * A node that is down no longer renews its lease: its registry entries go when the lease runs out, as etcd's
+   * would. Only a node that holds entries gets the event, so a run without services ends when it always did.
+   */
+  private expireLeaseLater(node: SimNode): void {
+    if (!this.services.holdsAny(node.id)) return;
+    const action = (): void => {
+      this.services.expire(node.id);
+      this.emit({ type: 'control', time: this.clock, action: 'lease expired', node: node.id });
+    };
+    this.queue.push(this.clock + REGISTRATION_TTL_SECONDS * 1000, { kind: 'control', action });
   }
 
   private release(node: SimNode): void {
@@ -533,6 +552,26 @@ class MessageContext implements DelayContext {
   get bytes(): number {
     return Buffer.byteLength(this.payload);
   }
+}
+
+/** Which group each node is in: every node of the graph in exactly one (a run without groups is one group). */
+function assignGroups(graph: Topology, options: SimulationOptions): Map<string, SimGroup> {
+  const groups = options.groups ?? [{ role: options.algorithm.name, algorithm: options.algorithm, params: options.params, nodes: graph.nodes() }];
+  const groupOf = new Map<string, SimGroup>();
+  for (const group of groups) {
+    checkParams(group.algorithm, group.params);
+    for (const id of group.nodes) {
+      const other = groupOf.get(id);
+      if (other) throw new PeerlabError(`node ${id} is in two groups, ${other.role} and ${group.role}`, { hint: 'give every node one role' });
+      if (!graph.hasNode(id)) throw new PeerlabError(`group ${group.role} names node ${id}, which is not in the topology`);
+      groupOf.set(id, group);
+    }
+  }
+  const without = graph.nodes().filter((id) => !groupOf.has(id));
+  if (without.length > 0) {
+    throw new PeerlabError(`${without.length} node(s) have no role (${without.slice(0, 5).join(', ')})`, { hint: 'give every node one role' });
+  }
+  return groupOf;
 }
 
 function checkParams(algorithm: Algorithm, params: Json): void {

@@ -7,11 +7,29 @@ export const DEFAULT_SIM_TIMEOUT_MS = 3_600_000;
 /** About 500 events per node at 100,000 nodes; a run that needs more must raise it. */
 export const DEFAULT_MAX_EVENTS = 50_000_000;
 
-export interface SimulationOptions {
-  readonly graph: Topology;
+/** One role of a run with groups: its nodes run their own algorithm with their own parameters. */
+export interface SimGroup {
+  readonly role: string;
   readonly algorithm: Algorithm;
-  /** Raw parameters (JSON); each node validates them with the algorithm's schema, as the node agent does. */
+  /** Raw parameters (JSON), parsed with the algorithm's schema for each node. */
   readonly params: Json;
+  readonly nodes: readonly string[];
+}
+
+/** Every node runs one algorithm, or (groups) each role its own; together the groups hold every node once. */
+export type SimulationOptions = SimulationSettings &
+  (
+    | {
+        readonly algorithm: Algorithm;
+        /** Raw parameters (JSON); each node validates them with the algorithm's schema, as the node agent does. */
+        readonly params: Json;
+        readonly groups?: undefined;
+      }
+    | { readonly groups: readonly SimGroup[]; readonly algorithm?: undefined; readonly params?: undefined }
+  );
+
+export interface SimulationSettings {
+  readonly graph: Topology;
   readonly seed: number;
   readonly maxPayloadBytes: number;
   /** Per-message delay in virtual ms; default `exp:1` (see DEFAULT_DELAY_SPEC in delay.ts). */
