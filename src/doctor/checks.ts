@@ -4,6 +4,7 @@
  */
 import { sameMachine } from '../image/scratch.js';
 import { MAX_NODES_PER_BRIDGE } from '../runtime/docker.js';
+import { ARP_LIMIT_SYSCTL, arpEntriesNeeded, arpFix } from './arp.js';
 
 export interface Check {
   readonly name: string;
@@ -69,6 +70,8 @@ export interface DoctorFacts {
   /** This process's open-files limit (/proc/self/limits); Infinity for unlimited. */
   readonly openFiles?: { readonly soft: number; readonly hard: number };
   readonly inotify?: { readonly maxUserInstances: number; readonly maxUserWatches: number };
+  /** net.ipv4.neigh.default.gc_thresh3: the host-wide cap of the ARP table. */
+  readonly arpLimit?: number;
   /** The host's cgroup version, when the engine did not say. */
   readonly hostCgroupVersion?: string;
 }
@@ -101,7 +104,19 @@ export function runChecks(facts: DoctorFacts, nodes: number): Check[] {
     bridge(nodes),
     openFiles(facts, nodes),
     ...inotify(facts, nodes),
+    arpTable(facts, nodes),
   ];
+}
+
+/** Doctor knows N but not the topology: it assumes a mean degree of 4 (BA with m = 2 has just under 4). */
+const DOCTOR_EDGES_PER_NODE = 2;
+
+function arpTable({ arpLimit }: DoctorFacts, nodes: number): Check {
+  const name = 'ARP table';
+  const need = arpEntriesNeeded(nodes, nodes * DOCTOR_EDGES_PER_NODE);
+  if (arpLimit === undefined) return { name, ok: false, detail: `cannot read ${ARP_LIMIT_SYSCTL}`, fix: arpFix(need) };
+  const detail = `${ARP_LIMIT_SYSCTL} ${arpLimit}, ${nodes} nodes need about ${need} entries (one table for all containers)`;
+  return arpLimit >= need ? { name, ok: true, detail } : { name, ok: false, detail, fix: arpFix(need) };
 }
 
 function dockerEngine({ docker }: DoctorFacts): Check {

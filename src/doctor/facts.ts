@@ -7,12 +7,13 @@ import { PeerlabError } from '../errors.js';
 import { connectDocker, dockerEndpoint, engineInfo, IMAGE_LABEL, localImage } from '../docker/engine.js';
 import { DEFAULT_ETCD_IMAGE, HOST_ETCD, hostEtcdVersion } from '../image/etcd.js';
 import { DEFAULT_NODE_BASE } from '../image/node.js';
+import { readArpLimit } from './arp.js';
 import type { DoctorFacts } from './checks.js';
 
 const run = promisify(execFile);
 
 export async function gatherFacts(): Promise<DoctorFacts> {
-  const [docker, ldd, etcdVersion, memAvailableBytes, openFiles, inotify, hostCgroupVersion] = await Promise.all([
+  const [docker, ldd, etcdVersion, memAvailableBytes, openFiles, inotify, hostCgroupVersion, arpLimit] = await Promise.all([
     dockerFacts(),
     run('ldd', ['--version']).then(
       () => true,
@@ -23,6 +24,7 @@ export async function gatherFacts(): Promise<DoctorFacts> {
     readOpenFiles(),
     readInotify(),
     readCgroupVersion(),
+    readArpLimit(),
   ]);
   return {
     docker: docker.facts,
@@ -35,6 +37,7 @@ export async function gatherFacts(): Promise<DoctorFacts> {
     openFiles,
     inotify,
     hostCgroupVersion,
+    arpLimit,
   };
 }
 

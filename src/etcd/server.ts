@@ -11,7 +11,7 @@ export interface EtcdEndpoints {
 }
 
 export const ETCD_CLIENT_PORT = 2379;
-export const ETCD_CPU_SHARES = 16 * 1024;
+export const ETCD_CPU_SHARES = 262_144;
 
 export function etcdContainerName(runId: string): string {
   return `peerlab-${runId}-etcd`;
@@ -47,8 +47,8 @@ export async function startEtcdContainer(
       NetworkMode: options.network,
       PortBindings: { [`${ETCD_CLIENT_PORT}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: options.hostPort ? String(options.hostPort) : '' }] },
       Tmpfs: { '/var/lib/etcd': 'rw,size=1g' },
-      // Hundreds of starting nodes must not starve the coordinator: a late lease renewal drops a live node
-      // from the registry. Nodes keep the default weight of 1024.
+      // Hundreds of starting nodes must not starve the coordinator: CPU shares are relative among all
+      // containers, so 500 nodes at 256 (NODE_CPU_SHARES) leave etcd, at the maximum, two thirds of a busy host.
       CpuShares: ETCD_CPU_SHARES,
       ReadonlyRootfs: true,
       CapDrop: ['ALL'],

@@ -11,6 +11,7 @@ import http from 'node:http';
 import type { SharedStore } from '../sdk/types.js';
 
 const CALL_DEADLINE_MS = 10_000;
+const UNARY_CONNECTIONS = 4;
 const RETRY = { attempts: 12, firstDelayMs: 100, maxDelayMs: 5_000 };
 
 export interface WatchEvent {
@@ -38,7 +39,11 @@ class GatewayError extends Error {
 }
 
 export class EtcdGateway {
-  private readonly agent = new http.Agent({ keepAlive: true });
+  /**
+   * Unary calls share a few kept-alive connections: a hub waiting for fifty neighbours must not open fifty
+   * connections at once, times hundreds of nodes. Each watch holds a connection of its own for as long as it lasts.
+   */
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: UNARY_CONNECTIONS });
   private readonly endpoints: URL[];
   private endpointIndex = 0;
   private readonly openWatches = new Set<() => void>();
@@ -119,7 +124,7 @@ export class EtcdGateway {
 
   private nextEvent(key: string, fromRevision: bigint, type: WatchEvent['type']): Promise<string> {
     return new Promise((resolve) => {
-      const stop = watchKey(() => this.endpoint, this.agent, key, fromRevision, (event) => {
+      const stop = watchKey(() => this.endpoint, key, fromRevision, (event) => {
         if (event.type !== type) return;
         stop();
         this.openWatches.delete(stop);
@@ -177,7 +182,7 @@ interface WatchResult {
  * answers only once the request is complete, so watches cannot share a request). When the stream breaks, the
  * watch is made again from the revision after its last event, so no change is missed.
  */
-function watchKey(endpoint: () => URL, agent: http.Agent, key: string, fromRevision: bigint, onEvent: (event: WatchEvent) => void): () => void {
+function watchKey(endpoint: () => URL, key: string, fromRevision: bigint, onEvent: (event: WatchEvent) => void): () => void {
   let nextRevision = fromRevision;
   let stopped = false;
   let request: http.ClientRequest | undefined;
@@ -185,7 +190,7 @@ function watchKey(endpoint: () => URL, agent: http.Agent, key: string, fromRevis
 
   const open = (): void => {
     const { hostname, port } = endpoint();
-    const opened = http.request({ host: hostname, port, path: '/v3/watch', method: 'POST', agent });
+    const opened = http.request({ host: hostname, port, path: '/v3/watch', method: 'POST', agent: false });
     request = opened;
     let pending = '';
     const broken = (): void => {

@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Etcd3 } from 'etcd3';
 import { connectEtcd } from '../coordination/etcd.js';
+import { ARP_LIMIT_SYSCTL, arpEntriesNeeded, arpFix, readArpLimit } from '../doctor/arp.js';
 import { PeerlabError } from '../errors.js';
 import { connectDocker } from '../docker/engine.js';
 import { ensureEtcdImage } from '../image/etcd.js';
@@ -60,6 +61,18 @@ export interface Deployment {
   tearDown(): Promise<void>;
 }
 
+/** Fails before anything starts rather than leave the last nodes hanging, unable to reach etcd (see arp.ts). */
+async function checkArpTable(nodes: number, edges: number): Promise<void> {
+  const limit = await readArpLimit();
+  const needed = arpEntriesNeeded(nodes, edges);
+  if (limit !== undefined && needed > limit) {
+    throw new PeerlabError(
+      `${nodes} nodes and ${edges} edges need about ${needed} ARP entries, but the host's ARP table holds ${limit} (${ARP_LIMIT_SYSCTL})`,
+      { hint: arpFix(needed) },
+    );
+  }
+}
+
 export async function deployOnDocker(options: DeploymentOptions): Promise<Deployment> {
   const { runId, graph } = options;
   if (graph.order > MAX_NODES_PER_BRIDGE) {
@@ -67,6 +80,7 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
       hint: 'use a smaller topology, or the swarm runtime when it lands',
     });
   }
+  await checkArpTable(graph.order, graph.size);
   const docker = await connectDocker();
   const began = Date.now();
   const stage = options.onStage ?? (() => {});

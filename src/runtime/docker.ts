@@ -17,6 +17,8 @@ export interface DockerRuntimeOptions {
 
 export const DEFAULT_NODE_MEMORY = 64 * 1024 * 1024;
 export const DEFAULT_START_CONCURRENCY = 8;
+/** A quarter of Docker's default weight, so that etcd (ETCD_CPU_SHARES) keeps up when hundreds of nodes are busy. */
+export const NODE_CPU_SHARES = 256;
 /** A Linux bridge takes at most 1023 ports; one is the etcd container's. */
 export const MAX_NODES_PER_BRIDGE = 1022;
 
@@ -88,6 +90,7 @@ export class DockerRuntime implements Runtime {
         Tmpfs: { '/tmp': 'rw,noexec,nosuid,size=16m' },
         Memory: memoryLimit,
         MemorySwap: memoryLimit,
+        CpuShares: NODE_CPU_SHARES,
         PidsLimit: 64,
         Binds: Object.entries(mounts).map(([hostPath, containerPath]) => `${hostPath}:${containerPath}:ro`),
         LogConfig: { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '2' } },

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { arpEntriesNeeded } from '../../src/doctor/arp.js';
 import {
   HOST_LIMITS,
   MEMORY_ESTIMATE,
@@ -27,6 +28,7 @@ function facts(overrides: Partial<DoctorFacts> = {}): DoctorFacts {
     openFiles: { soft: 20000, hard: 20000 },
     inotify: { maxUserInstances: 8192, maxUserWatches: 524288 },
     hostCgroupVersion: '2',
+    arpLimit: 1024,
     ...overrides,
   };
 }
@@ -51,6 +53,7 @@ describe('doctor checks', () => {
       'open files',
       'inotify instances',
       'inotify watches',
+      'ARP table',
     ]);
     expect(checks.filter((c) => !c.ok)).toEqual([]);
     expect(checks.every((c) => c.fix === undefined)).toBe(true);
@@ -157,6 +160,16 @@ describe('doctor checks', () => {
     const big = check(runChecks(facts({ inotify: { maxUserInstances: 1024, maxUserWatches: 524288 } }), 1000), 'inotify instances');
     expect(big.ok).toBe(false);
     expect(check(runChecks(facts({ inotify: undefined }), 10), 'inotify')).toMatchObject({ ok: false });
+  });
+
+  it('checks the host-wide ARP table: the default 1024 entries hold 100 nodes but not 500', () => {
+    expect(check(runChecks(facts(), 100), 'ARP table').ok).toBe(true);
+    const short = check(runChecks(facts(), 500), 'ARP table');
+    expect(short).toMatchObject({ ok: false, detail: expect.stringContaining('need about 2000 entries') });
+    expect(short.fix).toContain('net.ipv4.neigh.default.gc_thresh3=16384');
+    expect(check(runChecks(facts({ arpLimit: 16384 }), 1000), 'ARP table').ok).toBe(true);
+    expect(check(runChecks(facts({ arpLimit: undefined }), 10), 'ARP table').ok).toBe(false);
+    expect(arpEntriesNeeded(500, 996)).toBe(1996);
   });
 
   it('compares dotted versions numerically', () => {
