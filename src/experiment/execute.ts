@@ -93,12 +93,14 @@ export async function executePlan(options: ExecuteOptions): Promise<ExecuteResul
     }
     hooks.onRunStart?.(run);
     let runId: string | undefined;
+    let marking: Promise<void> | undefined;
     const began = clock();
     const startedAt = new Date(began).toISOString();
     const request: RunRequest = {
       ...requestFor(plan, run, base),
       onRunId: (id) => {
         runId = id;
+        marking = folder.markInFlight({ key: run.key, runId: id });
         hooks.onRunId?.(run, id);
       },
       onNotice: (line) => hooks.onNotice?.(run, line),
@@ -147,6 +149,8 @@ export async function executePlan(options: ExecuteOptions): Promise<ExecuteResul
     executed++;
     outcomes.set(run.key, outcome);
     await folder.record(outcome);
+    await marking;
+    await folder.clearInFlight();
     hooks.onRunEnd?.(run, outcome);
     await options.afterEach?.(outcomes);
   }

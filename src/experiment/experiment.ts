@@ -1,6 +1,7 @@
 import { readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PeerlabError } from '../errors.js';
+import { removeInterruptedRun } from '../run/down.js';
 import { writeCsv, writeFileAtomic } from '../results/files.js';
 import { hostFacts } from '../util/host.js';
 import { peerlabVersion } from '../util/version.js';
@@ -105,6 +106,8 @@ export interface ExperimentRunOptions {
   /** Called with the folder as soon as it exists (so an interrupt can still write the report). */
   readonly onFolder?: (folder: ExperimentFolder) => void;
   readonly note?: (line: string) => void;
+  /** Removes what a run cut short left standing (default: its Docker objects); returns the containers removed. */
+  readonly removeRun?: (runId: string) => Promise<number>;
   /** Draws the plots (tests that do not look at them pass a stub: rendering is the slow part). */
   readonly render?: typeof renderPlots;
 }
@@ -132,6 +135,13 @@ export async function runExperiment(options: ExperimentRunOptions): Promise<Expe
 
   const folder = await openFolder(plan, options);
   options.onFolder?.(folder);
+  const interrupted = await folder.inFlight();
+  if (interrupted) {
+    // A killed experiment could not tear its last run down; a resume does, before it starts anything.
+    const removed = await (options.removeRun ?? removeInterruptedRun)(interrupted.runId);
+    options.note?.(`note: run ${interrupted.key} (${interrupted.runId}) was cut short; removed the ${removed} container(s) it left`);
+    await folder.clearInFlight();
+  }
   const stored = await folder.storedExperiment();
   const createdAt = typeof stored?.createdAt === 'string' ? stored.createdAt : new Date().toISOString();
   const resumedAt = [...(Array.isArray(stored?.resumedAt) ? (stored.resumedAt as string[]) : []), ...(stored ? [new Date().toISOString()] : [])];

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { PeerlabError } from '../errors.js';
@@ -33,6 +33,13 @@ export const PROGRESS_LOG = 'runs.ndjson';
 export const SUMMARY_FILE = 'summary.csv';
 export const REPORT_FILE = 'report.html';
 export const PLOTS_DIR = 'plots';
+export const IN_FLIGHT_FILE = 'in-flight.json';
+
+/** The run in progress: after a crash, a resume removes what it left standing. */
+export interface InFlightRun {
+  readonly key: string;
+  readonly runId: string;
+}
 
 export const isFinished = (outcome: RunOutcome): boolean => outcome.status !== 'error';
 
@@ -106,6 +113,25 @@ export class ExperimentFolder {
   /** The latest outcome of every run recorded so far. */
   recorded(): Map<string, RunOutcome> {
     return new Map(this.outcomes.map((outcome) => [outcome.key, outcome]));
+  }
+
+  async markInFlight(run: InFlightRun): Promise<void> {
+    await writeFileAtomic(this.file(IN_FLIGHT_FILE), JSON.stringify(run));
+  }
+
+  async clearInFlight(): Promise<void> {
+    await rm(this.file(IN_FLIGHT_FILE), { force: true });
+  }
+
+  /** The run that was in progress when the experiment stopped without finishing it, if any. */
+  async inFlight(): Promise<InFlightRun | undefined> {
+    const text = await readFile(this.file(IN_FLIGHT_FILE), 'utf8').catch(() => undefined);
+    if (text === undefined) return undefined;
+    try {
+      return JSON.parse(text) as InFlightRun;
+    } catch {
+      return undefined;
+    }
   }
 
   async record(outcome: RunOutcome): Promise<void> {

@@ -2,7 +2,7 @@ import { readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
-import { RUN_LABEL } from '../docker/engine.js';
+import { connectDocker, RUN_LABEL } from '../docker/engine.js';
 import { removeRunObjects } from '../runtime/docker.js';
 import { runStateDir } from './state.js';
 
@@ -39,4 +39,13 @@ export async function takeDownUntilGone(docker: Docker, runId: string): Promise<
     if (removed.containers === 0 && removed.networks === 0 && sweep > 0) return;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
+}
+
+/**
+ * Removes a run that was cut short (its process killed): its containers, network and local state. A simulator
+ * run leaves nothing behind, so a Docker engine that does not answer means nothing to remove.
+ */
+export async function removeInterruptedRun(runId: string): Promise<number> {
+  const docker = await connectDocker().catch(() => undefined);
+  return docker ? (await takeDown(docker, runId)).containers : 0;
 }

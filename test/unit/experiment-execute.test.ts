@@ -66,6 +66,44 @@ describe('running an experiment (with a fake runner)', () => {
     expect(outcomes[2]).toMatchObject({ key: 'c1-r2', status: 'failed' });
   });
 
+  it('marks the run in progress, and a resume removes a run cut short before it starts anything', async () => {
+    const root = tempDir();
+    const marked: boolean[] = [];
+    const fake = fakeRunner();
+    const watching: typeof fake.runner = async (request) => {
+      const summary = await fake.runner(request);
+      // The run has not returned yet: its mark must be on disk (written as soon as its id is known).
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const mark = JSON.parse(readFileSync(path.join(folderOf(root), 'in-flight.json'), 'utf8')) as { runId: string };
+      marked.push(mark.runId === summary.runId);
+      return summary;
+    };
+    let started = 0;
+    const partial = await run(SWEEP, { runner: watching, resultsRoot: root, shouldStop: () => started >= 2, hooks: { onRunStart: () => started++ } });
+    expect(partial).toMatchObject({ executed: 2, stopped: true });
+    expect(marked).toEqual([true, true]);
+    expect(existsSync(path.join(partial.folder, 'in-flight.json'))).toBe(false);
+
+    // What a kill -9 in the third run leaves: its mark.
+    writeFileSync(path.join(partial.folder, 'in-flight.json'), JSON.stringify({ key: 'c2-r1', runId: 'flood-20250101-999999-dead' }));
+    const removed: string[] = [];
+    const notes: string[] = [];
+    const resumed = await run(SWEEP, {
+      runner: fakeRunner().runner,
+      resultsRoot: root,
+      resume: true,
+      removeRun: async (runId) => {
+        removed.push(runId);
+        return 11;
+      },
+      note: (line) => notes.push(line),
+    });
+    expect(removed).toEqual(['flood-20250101-999999-dead']);
+    expect(notes).toContain('note: run c2-r1 (flood-20250101-999999-dead) was cut short; removed the 11 container(s) it left');
+    expect(resumed).toMatchObject({ executed: 2, skipped: 2, passed: 4 });
+    expect(existsSync(path.join(resumed.folder, 'in-flight.json'))).toBe(false);
+  });
+
   it('resumes: skips the finished runs and runs the rest and the ones that did not finish', async () => {
     const root = tempDir();
     let started = 0;
@@ -156,3 +194,8 @@ describe('running an experiment (with a fake runner)', () => {
     expect(result.passed).toBe(4);
   });
 });
+
+function folderOf(root: string): string {
+  const [stamp] = readdirSync(path.join(root, 'sweep'));
+  return path.join(root, 'sweep', stamp!);
+}
