@@ -20,7 +20,8 @@ async function run(spec: string, seed: number, params: Record<string, Json>, alg
   const { graph } = await loadTopology(spec, { seed });
   const outcome = await simulate({ graph, algorithm, params, seed, maxPayloadBytes: 65_536 });
   expect(outcome.endReason).toBe('complete');
-  const resolved = { walkers: 10, hops: 200, durationMs: 0, hopDelayMs: 1, ...params };
+  // The oracle gets the parameters as the CLI hands them over: validated, with the algorithm's own defaults.
+  const resolved = algorithm.params ? (algorithm.params.parse(params) as Record<string, Json>) : params;
   return { graph, outcome, verdict: verifyRandomWalk({ graph, results: outcome.results, params: resolved }) };
 }
 
