@@ -136,7 +136,7 @@ export class AlgorithmHost {
     this.env.onFailure(error);
   }
 
-  private encode(to: string, payload: unknown): string {
+  private encode(to: string, payload: unknown): { encoded: string; bytes: number } {
     let encoded: string | undefined;
     try {
       encoded = JSON.stringify(payload);
@@ -154,7 +154,7 @@ export class AlgorithmHost {
         `node ${this.options.id}: payload to ${to} is ${bytes} bytes, over the ${this.options.maxPayloadBytes}-byte limit`,
       );
     }
-    return encoded;
+    return { encoded, bytes };
   }
 
   private createNode(): Node<unknown, unknown> {
@@ -173,10 +173,10 @@ export class AlgorithmHost {
         if (!host.neighbourIds.has(to)) {
           throw new AlgorithmError(`node ${id} cannot send to ${to}: not an overlay neighbour (neighbours: ${[...host.neighbourIds].join(', ')})`);
         }
-        const encoded = host.encode(to, payload);
+        const { encoded, bytes } = host.encode(to, payload);
         const count = host.sent.get(to)!;
         count.messages += 1;
-        count.bytes += Buffer.byteLength(encoded);
+        count.bytes += bytes;
         env.transmit(to, encoded);
       },
       receive(options = {}) {

@@ -61,11 +61,7 @@ async function main(): Promise<void> {
         await etcd.waitFor(keys.barrierOpen(name));
       },
       store: etcd.store(keys.store),
-      services: etcdServiceRegistry(
-        { putLeased: (key, value) => lease.put(key, value), deleteLeased: (key) => lease.delete(key), getPrefix: (prefix) => etcd.getPrefix(prefix) },
-        keys,
-        nodeId,
-      ),
+      services: etcdServiceRegistry(lease, etcd, keys, nodeId),
       log: (line) => console.log(`[node ${nodeId}] ${line}`),
       // A result write that fails must fail the node, not vanish.
       onResult: (value: Json) => void etcd.put(keys.result(nodeId), JSON.stringify(value)).catch(reportFailure),
@@ -101,7 +97,7 @@ async function main(): Promise<void> {
         links.set(
           id,
           await openLink({
-                    from: nodeId,
+            from: nodeId,
             address: `${address}:${port}`,
             connectTimeoutMs: startupTimeoutMs(config.size),
             // Before start no message can be in flight, so a link dropped while hundreds of nodes start is simply

@@ -14,7 +14,7 @@ const CALL_DEADLINE_MS = 10_000;
 const UNARY_CONNECTIONS = 4;
 const RETRY = { attempts: 12, firstDelayMs: 100, maxDelayMs: 5_000 };
 
-export interface WatchEvent {
+interface WatchEvent {
   readonly type: 'put' | 'delete';
   readonly value: string;
 }
@@ -86,10 +86,6 @@ export class EtcdGateway {
   async keepAlive(lease: string): Promise<number> {
     const response = await this.call<{ result?: { TTL?: string } }>('/v3/lease/keepalive', { ID: lease });
     return Number(response.result?.TTL ?? 0);
-  }
-
-  async revoke(lease: string): Promise<void> {
-    await this.call('/v3/lease/revoke', { ID: lease });
   }
 
   /** The value of `key` once it exists (at once if it does). Read first, then watch from the next revision. */

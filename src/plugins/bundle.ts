@@ -6,7 +6,7 @@ import { packageRoot } from '../util/paths.js';
 import { requireAlgorithm } from '../host/load.js';
 
 export interface AlgorithmBundle {
-  /** The bundled CommonJS file, self-contained: the same file runs in containers and in the simulator. */
+  /** The bundled CommonJS file, self-contained, for the CLI and the simulator (containers get bundleForNodes'). */
   readonly file: string;
   readonly algorithm: Algorithm;
 }
