@@ -1,8 +1,8 @@
 /**
  * The node agent's etcd client: etcd's own JSON gateway (`/v3/kv/*`, `/v3/lease/*`, `/v3/watch`) over
- * node:http. A node needs only get, put, delete, one lease and a few one-key watches, and the etcd3 client
- * (its gRPC protos and fault-handling stack) costs every node about 4 MiB that a thousand nodes on one host
- * cannot spare. The CLI, which runs once, keeps etcd3.
+ * node:http. A node needs only get (of a key or a prefix), put, delete, one lease and one-key watches, and
+ * the etcd3 client (its gRPC protos and fault-handling stack) costs every node about 4 MiB that a thousand
+ * nodes on one host cannot spare. The CLI, which runs once, keeps etcd3.
  *
  * Like the CLI's client, every call has a deadline and is retried with exponential backoff for about half a
  * minute, on the next endpoint when there are several: hundreds of nodes starting at once can stall etcd.
