@@ -44,7 +44,25 @@ export interface NodeReport {
   readonly sent: Record<string, EdgeCount>;
   readonly received: Record<string, EdgeCount>;
   /** Milliseconds from process start to registered, and to all neighbour channels connected. */
-  readonly startup: { registeredMs: number; connectedMs: number };
+  readonly startup: Pick<NodeStartup, 'registeredMs' | 'connectedMs'>;
+}
+
+/**
+ * How a node came up, written with its ready key: when its process started (epoch ms, the host's clock, which
+ * every container shares), then each step in ms from that start. The start-up bench splits bring-up with it.
+ */
+export interface NodeStartup {
+  readonly processStartedAt: number;
+  /** The agent's code is loaded: its bundle parsed and run up to main(). */
+  readonly loadedMs: number;
+  /** The run's config and the node's neighbour list are read from etcd. */
+  readonly configuredMs: number;
+  /** Its gRPC server is listening for neighbours' links. */
+  readonly listeningMs: number;
+  /** Its address is in the registry, under its lease. */
+  readonly registeredMs: number;
+  /** Every neighbour's registration has been read and a channel to it is connected. */
+  readonly connectedMs: number;
 }
 
 export interface NodeFailure {

@@ -5,7 +5,15 @@
  */
 import type { Json } from '../sdk/types.js';
 import { runKeys } from '../coordination/keys.js';
-import { startupTimeoutMs, type NeighbourEntry, type NodeFailure, type NodeReport, type Registration, type RunConfig } from '../coordination/protocol.js';
+import {
+  startupTimeoutMs,
+  type NeighbourEntry,
+  type NodeFailure,
+  type NodeReport,
+  type NodeStartup,
+  type Registration,
+  type RunConfig,
+} from '../coordination/protocol.js';
 import { AlgorithmHost } from '../host/algorithm-host.js';
 import { requireAlgorithm } from '../host/load.js';
 import { EtcdGateway } from './etcd-gateway.js';
@@ -17,6 +25,8 @@ import { openLink, serveLinks, type OutgoingLink } from './links.js';
 const processStart = Date.now() - Math.round(process.uptime() * 1000);
 
 async function main(): Promise<void> {
+  const since = (): number => Date.now() - processStart;
+  const loadedMs = since();
   const identity = readIdentity(process.env);
   const { nodeId } = identity;
   const keys = runKeys(identity.runId);
@@ -28,6 +38,7 @@ async function main(): Promise<void> {
   ]);
   const config = JSON.parse(configJson) as RunConfig;
   const neighbours = JSON.parse(neighboursJson) as NeighbourEntry[];
+  const configuredMs = since();
   const group = config.groups.find(({ role }) => role === identity.role);
   if (!group) throw new Error(`the run has no role "${identity.role}" (its roles: ${config.groups.map(({ role }) => role).join(', ')})`);
   const algorithm = requireAlgorithm(identity.algorithmPath);
@@ -86,9 +97,11 @@ async function main(): Promise<void> {
     },
   });
 
+  const listeningMs = since();
+
   const registration: Registration = { id: nodeId, role: identity.role, address: ownAddress(), port: identity.port, registeredAt: Date.now() };
   await lease.put(keys.node(nodeId), JSON.stringify(registration));
-  const registeredMs = Date.now() - processStart;
+  const registeredMs = since();
 
   await Promise.all(
     neighbours.map(async ({ id }) => {
@@ -109,8 +122,8 @@ async function main(): Promise<void> {
       await connect();
     }),
   );
-  const connectedMs = Date.now() - processStart;
-  await etcd.put(keys.ready(nodeId), JSON.stringify({ registeredMs, connectedMs }));
+  const startup: NodeStartup = { processStartedAt: processStart, loadedMs, configuredMs, listeningMs, registeredMs, connectedMs: since() };
+  await etcd.put(keys.ready(nodeId), JSON.stringify(startup));
 
   const startedAt = Number(await etcd.waitFor(keys.start));
   running = true;
@@ -121,7 +134,7 @@ async function main(): Promise<void> {
     metrics: host.metrics,
     sent: Object.fromEntries(host.sent),
     received: Object.fromEntries(host.received),
-    startup: { registeredMs, connectedMs },
+    startup: { registeredMs, connectedMs: startup.connectedMs },
   };
   await etcd.put(keys.report(nodeId), JSON.stringify(report));
 }

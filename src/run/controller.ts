@@ -3,13 +3,8 @@ import { PeerlabError } from '../errors.js';
 import type { Json } from '../sdk/types.js';
 import { runKeys, type RunKeys } from '../coordination/keys.js';
 import { followPrefix } from '../coordination/etcd.js';
-import type { NeighbourEntry, NodeFailure, NodeReport, RunConfig } from '../coordination/protocol.js';
+import type { NeighbourEntry, NodeFailure, NodeReport, NodeStartup, RunConfig } from '../coordination/protocol.js';
 import { forEachLimited } from '../util/concurrency.js';
-
-export interface NodeStartup {
-  readonly registeredMs: number;
-  readonly connectedMs: number;
-}
 
 export interface CollectedResults {
   readonly results: Map<string, Json>;

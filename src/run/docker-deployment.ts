@@ -9,11 +9,11 @@ import { ensureEtcdImage } from '../image/etcd.js';
 import { ensureNodeImage } from '../image/node.js';
 import { buildAgentBundle } from '../node/bundle.js';
 import { identityEnv, NODE_PORT } from '../node/identity.js';
-import type { RunConfig } from '../coordination/protocol.js';
+import type { NodeStartup, RunConfig } from '../coordination/protocol.js';
 import { startEtcdContainer } from '../etcd/server.js';
 import { DockerRuntime, MAX_NODES_PER_BRIDGE, networkName, nodeContainerName } from '../runtime/docker.js';
 import { neighboursOf, type Topology } from '../topology/index.js';
-import { RunController, type NodeStartup } from './controller.js';
+import { RunController } from './controller.js';
 import { runStateDir } from './state.js';
 
 export interface DeploymentOptions {
