@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type Docker from 'dockerode';
 import { z } from 'zod';
-import type { NodeStartup } from '../coordination/protocol.js';
+import { STARTUP_STEPS, type NodeStartup, type StartupStep } from '../coordination/protocol.js';
 import { connectDocker, RUN_LABEL } from '../docker/engine.js';
 import { ensureNodeImage } from '../image/node.js';
 import { buildAgentBundle } from '../node/bundle.js';
@@ -74,16 +74,11 @@ export interface PeerlabStartup {
     readonly startMs: Percentiles;
     /** From the start call returning until its agent's process had started; negative when it started before. */
     readonly launchMs: Percentiles;
-    /** Process start until the agent's code is loaded. */
-    readonly loadMs: Percentiles;
-    /** Until the run's config and the node's neighbours are read from etcd. */
-    readonly configMs: Percentiles;
-    /** Until the algorithm is loaded and the gRPC server listens. */
-    readonly listenMs: Percentiles;
-    /** Until its address is registered in etcd under its lease. */
-    readonly registerMs: Percentiles;
-    /** Until every neighbour has registered and a channel to each is connected. */
-    readonly connectMs: Percentiles;
+    /**
+     * The agent's steps (see NodeStartup): the wall and CPU time of each, from the step before it (`loaded` from
+     * the process's start). Wall time beyond CPU time is waiting: for CPU, for etcd, for neighbours.
+     */
+    readonly steps: Readonly<Record<StartupStep, { readonly ms: Percentiles; readonly cpuMs: Percentiles }>>;
   };
   /** CPU time spent from the call until all connected, by who spent it; absent where cgroups cannot be read. */
   readonly cpuMs: CpuSplit | undefined;
@@ -262,7 +257,6 @@ async function peerlabStartup(
   const firstRequestedAt = Math.min(...containers.map((container) => container.requestedAt));
   const lastStartedAt = Math.max(...containers.map((container) => container.startedAt));
   const agents = [...deployment.startup.values()];
-  const steps = (pick: (node: NodeStartup) => number) => percentiles(agents.map(pick));
   const containersFromStart = firstRequestedAt - began;
   return {
     edges: up.topology.graph.size,
@@ -286,14 +280,17 @@ async function peerlabStartup(
         launchMs: percentiles(
           [...deployment.startup].map(([id, node]) => node.processStartedAt - (deployment.runtime.containerStartup.get(id)?.startedAt ?? node.processStartedAt)),
         ),
-        loadMs: steps((node) => node.loadedMs),
-        configMs: steps((node) => node.configuredMs - node.loadedMs),
-        listenMs: steps((node) => node.listeningMs - node.configuredMs),
-        registerMs: steps((node) => node.registeredMs - node.listeningMs),
-        connectMs: steps((node) => node.connectedMs - node.registeredMs),
+        steps: Object.fromEntries(
+          STARTUP_STEPS.map((step, index) => {
+            const previous = STARTUP_STEPS[index - 1];
+            const of = (pick: (point: NodeStartup['steps'][StartupStep]) => number) =>
+              percentiles(agents.map((node) => pick(node.steps[step]) - (previous ? pick(node.steps[previous]) : 0)));
+            return [step, { ms: of((point) => point.ms), cpuMs: of((point) => point.cpuMs) }];
+          }),
+        ) as PeerlabStartup['perNode']['steps'],
       },
-      registeredMs: steps((node) => node.registeredMs),
-      connectedMs: steps((node) => node.connectedMs),
+      registeredMs: percentiles(agents.map((node) => node.steps.registered.ms)),
+      connectedMs: percentiles(agents.map((node) => node.steps.connected.ms)),
       teardownMs,
     },
   };

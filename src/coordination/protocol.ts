@@ -44,25 +44,24 @@ export interface NodeReport {
   readonly sent: Record<string, EdgeCount>;
   readonly received: Record<string, EdgeCount>;
   /** Milliseconds from process start to registered, and to all neighbour channels connected. */
-  readonly startup: Pick<NodeStartup, 'registeredMs' | 'connectedMs'>;
+  readonly startup: { registeredMs: number; connectedMs: number };
 }
 
+/** The steps of a node's start-up, in order (see NodeStartup). */
+export const STARTUP_STEPS = ['loaded', 'configured', 'listening', 'registered', 'connected'] as const;
+export type StartupStep = (typeof STARTUP_STEPS)[number];
+
 /**
- * How a node came up, written with its ready key: when its process started (epoch ms, the host's clock, which
- * every container shares), then each step in ms from that start. The start-up bench splits bring-up with it.
+ * How a node came up, written with its ready key: when its process started (epoch ms, on the host's clock, which
+ * every container shares), and for each step the ms from that start and the CPU ms (user and system) the process
+ * had used by then. The start-up bench splits bring-up with it. The steps: `loaded` the agent's code is parsed
+ * and run up to main(); `configured` the run's config and the node's neighbour list are read from etcd;
+ * `listening` its algorithm is loaded and its gRPC server listens; `registered` its address is in the registry,
+ * under its lease; `connected` every neighbour's registration is read and a channel to each is connected.
  */
 export interface NodeStartup {
   readonly processStartedAt: number;
-  /** The agent's code is loaded: its bundle parsed and run up to main(). */
-  readonly loadedMs: number;
-  /** The run's config and the node's neighbour list are read from etcd. */
-  readonly configuredMs: number;
-  /** Its gRPC server is listening for neighbours' links. */
-  readonly listeningMs: number;
-  /** Its address is in the registry, under its lease. */
-  readonly registeredMs: number;
-  /** Every neighbour's registration has been read and a channel to it is connected. */
-  readonly connectedMs: number;
+  readonly steps: Readonly<Record<StartupStep, { readonly ms: number; readonly cpuMs: number }>>;
 }
 
 export interface NodeFailure {

@@ -13,6 +13,7 @@ import {
   type NodeStartup,
   type Registration,
   type RunConfig,
+  type StartupStep,
 } from '../coordination/protocol.js';
 import { AlgorithmHost } from '../host/algorithm-host.js';
 import { requireAlgorithm } from '../host/load.js';
@@ -25,8 +26,12 @@ import { openLink, serveLinks, type OutgoingLink } from './links.js';
 const processStart = Date.now() - Math.round(process.uptime() * 1000);
 
 async function main(): Promise<void> {
-  const since = (): number => Date.now() - processStart;
-  const loadedMs = since();
+  const steps = {} as Record<StartupStep, NodeStartup['steps'][StartupStep]>;
+  const reached = (step: StartupStep): void => {
+    const { user, system } = process.cpuUsage();
+    steps[step] = { ms: Date.now() - processStart, cpuMs: Math.round((user + system) / 1000) };
+  };
+  reached('loaded');
   const identity = readIdentity(process.env);
   const { nodeId } = identity;
   const keys = runKeys(identity.runId);
@@ -38,7 +43,7 @@ async function main(): Promise<void> {
   ]);
   const config = JSON.parse(configJson) as RunConfig;
   const neighbours = JSON.parse(neighboursJson) as NeighbourEntry[];
-  const configuredMs = since();
+  reached('configured');
   const group = config.groups.find(({ role }) => role === identity.role);
   if (!group) throw new Error(`the run has no role "${identity.role}" (its roles: ${config.groups.map(({ role }) => role).join(', ')})`);
   const algorithm = requireAlgorithm(identity.algorithmPath);
@@ -97,11 +102,12 @@ async function main(): Promise<void> {
     },
   });
 
-  const listeningMs = since();
+
+  reached('listening');
 
   const registration: Registration = { id: nodeId, role: identity.role, address: ownAddress(), port: identity.port, registeredAt: Date.now() };
   await lease.put(keys.node(nodeId), JSON.stringify(registration));
-  const registeredMs = since();
+  reached('registered');
 
   await Promise.all(
     neighbours.map(async ({ id }) => {
@@ -122,7 +128,8 @@ async function main(): Promise<void> {
       await connect();
     }),
   );
-  const startup: NodeStartup = { processStartedAt: processStart, loadedMs, configuredMs, listeningMs, registeredMs, connectedMs: since() };
+  reached('connected');
+  const startup: NodeStartup = { processStartedAt: processStart, steps };
   await etcd.put(keys.ready(nodeId), JSON.stringify(startup));
 
   const startedAt = Number(await etcd.waitFor(keys.start));
@@ -134,7 +141,7 @@ async function main(): Promise<void> {
     metrics: host.metrics,
     sent: Object.fromEntries(host.sent),
     received: Object.fromEntries(host.received),
-    startup: { registeredMs, connectedMs: startup.connectedMs },
+    startup: { registeredMs: steps.registered.ms, connectedMs: steps.connected.ms },
   };
   await etcd.put(keys.report(nodeId), JSON.stringify(report));
 }

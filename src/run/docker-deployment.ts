@@ -176,7 +176,7 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
 
 /** A node container that exited before the run ended is a crash: name it and show its last lines. */
 async function failOnCrashedNode(runtime: DockerRuntime): Promise<void> {
-  const crashed = (await runtime.listNodes()).find((node) => node.state === 'exited' || node.state === 'dead');
+  const [crashed] = await runtime.listNodes({ states: ['exited', 'dead'] });
   if (!crashed) return;
   const tail = crashReport((await runtime.logTail(crashed.id, 200)).trim().split('\n'));
   throw new PeerlabError(`node ${crashed.id} exited during the run; its last log lines:\n  ${tail}`, {
