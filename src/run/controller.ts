@@ -6,6 +6,9 @@ import { followPrefix } from '../coordination/etcd.js';
 import type { NeighbourEntry, NodeFailure, NodeReport, NodeStartup, RunConfig } from '../coordination/protocol.js';
 import { forEachLimited } from '../util/concurrency.js';
 
+/** What each node's ready key holds: the deployment hands it on as it is. */
+export type { NodeStartup } from '../coordination/protocol.js';
+
 export interface CollectedResults {
   readonly results: Map<string, Json>;
   /** Nodes that had not reported by the deadline (empty unless timed out). */

@@ -9,11 +9,11 @@ import { ensureEtcdImage } from '../image/etcd.js';
 import { ensureNodeImage } from '../image/node.js';
 import { buildAgentBundle } from '../node/bundle.js';
 import { identityEnv, NODE_PORT } from '../node/identity.js';
-import type { NodeStartup, RunConfig } from '../coordination/protocol.js';
+import type { RunConfig } from '../coordination/protocol.js';
 import { startEtcdContainer } from '../etcd/server.js';
 import { DockerRuntime, MAX_NODES_PER_BRIDGE, networkName, nodeContainerName } from '../runtime/docker.js';
 import { neighboursOf, type Topology } from '../topology/index.js';
-import { RunController } from './controller.js';
+import { RunController, type NodeStartup } from './controller.js';
 import { runStateDir } from './state.js';
 
 export interface DeploymentOptions {
@@ -176,7 +176,7 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
 
 /** A node container that exited before the run ended is a crash: name it and show its last lines. */
 async function failOnCrashedNode(runtime: DockerRuntime): Promise<void> {
-  const [crashed] = await runtime.listNodes({ states: ['exited', 'dead'] });
+  const crashed = (await runtime.listNodes()).find((node) => node.state === 'exited' || node.state === 'dead');
   if (!crashed) return;
   const tail = crashReport((await runtime.logTail(crashed.id, 200)).trim().split('\n'));
   throw new PeerlabError(`node ${crashed.id} exited during the run; its last log lines:\n  ${tail}`, {

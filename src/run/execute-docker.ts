@@ -41,7 +41,7 @@ export async function executeOnDocker(prepared: PreparedRun, options: DockerOpti
     const collected = await controller.collectResults({
       timeoutMs: options.timeoutMs,
       check: async () => {
-        const [crashed] = await runtime.listNodes({ states: ['exited', 'dead'] });
+        const crashed = (await runtime.listNodes()).find((node) => node.state === 'exited' || node.state === 'dead');
         if (crashed) throw new Error(`node ${crashed.id} exited during the run`);
       },
     });

@@ -2,7 +2,7 @@ import type Docker from 'dockerode';
 import { PeerlabError } from '../errors.js';
 import { NODE_LABEL, ROLE_LABEL, RUN_LABEL } from '../docker/engine.js';
 import { forEachLimited } from '../util/concurrency.js';
-import type { ExecResult, ListNodesOptions, NodeInfo, NodeSpec, NodeState, Runtime, StartProgress } from './types.js';
+import type { ExecResult, NodeInfo, NodeSpec, NodeState, Runtime, StartProgress } from './types.js';
 
 export interface DockerRuntimeOptions {
   readonly runId: string;
@@ -112,14 +112,10 @@ export class DockerRuntime implements Runtime {
     await (await this.containerOf(id)).unpause();
   }
 
-  async listNodes(options: ListNodesOptions = {}): Promise<NodeInfo[]> {
+  async listNodes(options: { memory?: boolean } = {}): Promise<NodeInfo[]> {
     const containers = await this.docker.listContainers({
       all: true,
-      // A node's state is its container's status; 'missing' (no container) is none the engine can filter on.
-      filters: {
-        label: [`${RUN_LABEL}=${this.runId}`, `${ROLE_LABEL}=node`],
-        ...(options.states ? { status: options.states.filter((state) => state !== 'missing') } : {}),
-      },
+      filters: { label: [`${RUN_LABEL}=${this.runId}`, `${ROLE_LABEL}=node`] },
     });
     const memory = options.memory
       ? await this.memoryByContainer(containers.filter((c) => c.State === 'running').map((c) => c.Id))
@@ -132,7 +128,6 @@ export class DockerRuntime implements Runtime {
         startedAt: new Date(container.Created * 1000),
         memoryBytes: memory.get(container.Id),
       }))
-      .filter((node) => !options.states || options.states.includes(node.state))
       .sort((a, b) => Number(a.id) - Number(b.id) || a.id.localeCompare(b.id));
   }
 

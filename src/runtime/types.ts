@@ -22,11 +22,6 @@ export interface NodeInfo {
   readonly memoryBytes: number | undefined;
 }
 
-export interface ListNodesOptions {
-  readonly memory?: boolean;
-  readonly states?: readonly NodeState[];
-}
-
 export interface ExecResult {
   readonly exitCode: number;
   readonly output: string;
@@ -49,11 +44,8 @@ export interface Runtime {
   killNode(id: string): Promise<void>;
   pauseNode(id: string): Promise<void>;
   resumeNode(id: string): Promise<void>;
-  /**
-   * Memory figures cost a stats call per node: ask for them only when they are shown. `states` keeps only nodes
-   * in those states, filtered at the source: a crash check every second must not list a thousand running nodes.
-   */
-  listNodes(options?: ListNodesOptions): Promise<NodeInfo[]>;
+  /** Memory figures cost a stats call per node: ask for them only when they are shown. */
+  listNodes(options?: { memory?: boolean }): Promise<NodeInfo[]>;
   /** The last lines a node printed, for error reports. */
   logTail(id: string, lines: number): Promise<string>;
   exec(id: string, command: readonly string[]): Promise<ExecResult>;

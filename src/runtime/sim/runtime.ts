@@ -4,7 +4,7 @@
  * them from `simulation.at(time, () => …)` (the methods act synchronously, before their promise settles).
  */
 import { PeerlabError } from '../../errors.js';
-import type { ExecResult, ListNodesOptions, NodeInfo, NodeSpec, Runtime, StartProgress } from '../types.js';
+import type { ExecResult, NodeInfo, NodeSpec, Runtime, StartProgress } from '../types.js';
 import type { Simulation } from './simulation.js';
 
 export class SimRuntime implements Runtime {
@@ -43,12 +43,15 @@ export class SimRuntime implements Runtime {
     this.simulation.resumeNode(id);
   }
 
-  async listNodes(options: ListNodesOptions = {}): Promise<NodeInfo[]> {
+  async listNodes(): Promise<NodeInfo[]> {
     if (this.simulation.isDestroyed) return [];
-    return this.simulation
-      .nodeIds()
-      .map((id) => ({ id, state: this.simulation.nodeState(id), address: undefined, startedAt: undefined, memoryBytes: undefined }))
-      .filter((node) => !options.states || options.states.includes(node.state));
+    return this.simulation.nodeIds().map((id) => ({
+      id,
+      state: this.simulation.nodeState(id),
+      address: undefined,
+      startedAt: undefined,
+      memoryBytes: undefined,
+    }));
   }
 
   async logTail(id: string, lines: number): Promise<string> {
