@@ -15,6 +15,7 @@ import { deployPrepared, executeOnDocker, type DockerOptions } from './execute-d
 import { executeInSimulator } from './execute-sim.js';
 import type { Execution } from './execution.js';
 import { prepareRun, type PrepareRequest, type PreparedRun } from './prepare.js';
+import type { RunId } from '../util/names.js';
 
 export type RuntimeChoice = 'docker' | 'sim' | 'auto';
 
@@ -30,7 +31,7 @@ export interface RunRequest extends DockerOptions, Omit<PrepareRequest, 'onRunId
   /** How to rerun a run that `peerlab run` cannot repeat (a run with groups is rerun by its experiment). */
   readonly replay?: string;
   /** Called with the run id before anything is created, so an interrupt knows what to remove. */
-  readonly onRunId?: (runId: string) => void;
+  readonly onRunId?: (runId: RunId) => void;
   /** A line for people about a choice made for them (e.g. the simulator standing in for Docker). */
   readonly onNotice?: (line: string) => void;
 }
