@@ -1,7 +1,7 @@
 import type { Interfaces } from '@oclif/core';
 import { connectDocker } from '../docker/engine.js';
 import { takeDownUntilGone } from '../run/down.js';
-import { resultsRoot } from '../results/files.js';
+import { resultsRoot } from '../util/files.js';
 import type { RunRequest } from '../run/run.js';
 import type { deploymentFlags } from './run-flags.js';
 import { onInterrupt } from './interrupt.js';

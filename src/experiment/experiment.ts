@@ -2,7 +2,7 @@ import { readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PeerlabError } from '../errors.js';
 import { removeInterruptedRun } from '../run/down.js';
-import { resultsRoot, writeCsv, writeFileAtomic } from '../results/files.js';
+import { resultsRoot, writeCsv, writeFileAtomic } from '../util/files.js';
 import { hostFacts } from '../util/host.js';
 import { peerlabVersion } from '../util/version.js';
 import { estimatePlan, estimateRun, type PlanEstimate, type RunEstimate } from './estimate.js';

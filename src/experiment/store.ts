@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { PeerlabError } from '../errors.js';
-import { writeFileAtomic } from '../results/files.js';
+import { writeFileAtomic } from '../util/files.js';
 import { parseRunId, type ExperimentName, type RunId } from '../util/names.js';
 
 /** The outcome of one run of an experiment: one line of runs.ndjson and one row of summary.csv. */

@@ -7,8 +7,8 @@ import type { Scalar } from '../experiment/expand.js';
 import { EXPERIMENT_FILE, latestOutcomes, readOutcomes, REPORT_FILE, type RunOutcome } from '../experiment/store.js';
 import { counts, summaryTable, type SummaryCell, type SummaryTable } from '../experiment/summary.js';
 import { hasShape, RESULT_ID } from '../util/names.js';
-import { resultsRoot } from './files.js';
-import type { RunRecord } from './run-results.js';
+import { resultsRoot } from '../util/files.js';
+import type { RunRecord } from '../run/results-folder.js';
 
 /** One run folder, results/<run-id>/. */
 export interface RunEntry {

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { PeerlabError } from '../../src/errors.js';
 import { runExperiment } from '../../src/experiment/experiment.js';
 import { findResult } from '../../src/results/catalog.js';
-import { resultsRoot } from '../../src/results/files.js';
+import { resultsRoot } from '../../src/util/files.js';
 import { newRunId } from '../../src/run/run-id.js';
 import { runStateDir, STATE_ROOT } from '../../src/run/state.js';
 import { parseExperimentName, parseRunId, parseServiceName } from '../../src/util/names.js';
