@@ -16,18 +16,8 @@ import { runStateDir, STATE_ROOT } from '../../src/run/state.js';
 import { parseExperimentName, parseRunId, parseServiceName } from '../../src/util/names.js';
 import { errorOf, fakeRunner, prepared, tempDir } from './experiment-helpers.js';
 
-/** The one line a PeerlabError prints. */
-function lineOf(work: () => unknown): string {
-  try {
-    work();
-  } catch (error) {
-    expect(error).toBeInstanceOf(PeerlabError);
-    return (error as PeerlabError).line;
-  }
-  throw new Error('expected a PeerlabError');
-}
-
-async function lineOfAsync(work: () => Promise<unknown>): Promise<string> {
+/** The one line the PeerlabError that `work` throws (or rejects with) prints. */
+async function lineOf(work: () => unknown): Promise<string> {
   try {
     await work();
   } catch (error) {
@@ -40,10 +30,10 @@ async function lineOfAsync(work: () => Promise<unknown>): Promise<string> {
 const ESCAPES = ['..', '../x', '../../etc', 'a/../../b', '/etc', '.', '', 'a/b', 'a\\b', 'x\0y', ' flood'];
 
 describe('names that become paths', () => {
-  it('a run id is one segment of lowercase letters, digits and "-"; anything else is refused in one line', () => {
+  it('a run id is one segment of lowercase letters, digits and "-"; anything else is refused in one line', async () => {
     for (const good of ['flood-20250101-120000-ab12', 'test-0a1b2c3d', newRunId('My Algo!')]) expect(parseRunId(good, 'x')).toBe(good);
     for (const bad of [...ESCAPES, 'Flood-1', '-x', 42, undefined]) {
-      const line = lineOf(() => parseRunId(bad, 'the run argument', 'see `peerlab status`'));
+      const line = await lineOf(() => parseRunId(bad, 'the run argument', 'see `peerlab status`'));
       expect(line).toMatch(/^the run argument: .* is not a run id \(.*\) — see `peerlab status`$/);
       expect(line).not.toContain('\n');
     }
@@ -95,18 +85,18 @@ describe('results by id', () => {
     // And a link inside the results folder that leads out of it.
     symlinkSync(outside, path.join(root, 'link-out'));
     for (const id of ['../../etc', '/etc', outside, path.relative(process.cwd(), outside), `${root}/../${path.basename(outside)}`]) {
-      const line = await lineOfAsync(() => findResult(root, id));
+      const line = await lineOf(() => findResult(root, id));
       expect(line, id).toMatch(/is neither a result id .* nor a run or experiment folder inside .* — see `peerlab results list`/);
     }
     // The link's name is a result id, but no run is listed under it.
-    expect(await lineOfAsync(() => findResult(root, 'link-out'))).toMatch(/^no run or experiment "link-out" under /);
+    expect(await lineOf(() => findResult(root, 'link-out'))).toMatch(/^no run or experiment "link-out" under /);
   });
 
-  it('--results must be a folder', () => {
+  it('--results must be a folder', async () => {
     const file = path.join(tempDir('peerlab-results-'), 'a-file');
     writeFileSync(file, 'x');
-    expect(lineOf(() => resultsRoot(file))).toMatch(/^--results .* is a file, not a folder — give a folder/);
-    expect(lineOf(() => resultsRoot(''))).toMatch(/^--results "" is not a folder path — /);
+    expect(await lineOf(() => resultsRoot(file))).toMatch(/^--results .* is a file, not a folder — give a folder/);
+    expect(await lineOf(() => resultsRoot(''))).toMatch(/^--results "" is not a folder path — /);
     expect(resultsRoot('results')).toBe(path.resolve('results'));
   });
 });
@@ -138,7 +128,7 @@ describe('resuming an experiment with a doctored in-flight.json', () => {
     writeFileSync(path.join(first.folder, 'in-flight.json'), JSON.stringify(mark));
     const removed: string[] = [];
     const fake = fakeRunner();
-    const line = await lineOfAsync(() =>
+    const line = await lineOf(() =>
       runExperiment({
         prepared: prepared(SWEEP),
         resultsRoot: root,
