@@ -32,6 +32,7 @@ export function runRequestFrom(
     topology: flags.topology,
     seed: flags.seed,
     weights: flags.weights,
+    links: flags.links,
     allowDisconnected: flags['allow-disconnected'],
     timeoutMs: options.timeoutMs,
     resultsRoot: path.resolve(options.resultsRoot),

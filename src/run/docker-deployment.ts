@@ -12,7 +12,8 @@ import { identityEnv, NODE_PORT } from '../node/identity.js';
 import type { RunConfig } from '../coordination/protocol.js';
 import { startEtcdContainer } from '../etcd/server.js';
 import { DockerRuntime, MAX_NODES_PER_BRIDGE, networkName, nodeContainerName } from '../runtime/docker.js';
-import { neighboursOf, type Topology } from '../topology/index.js';
+import type { Topology } from '../topology/index.js';
+import { neighboursWithLinks } from '../links/edges.js';
 import { RunController, type NodeStartup } from './controller.js';
 import { runStateDir } from './state.js';
 
@@ -127,7 +128,7 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
     const nodeIds = graph.nodes();
     const control = await RunController.open(client, runId, nodeIds);
     controller = control;
-    await control.publish(options.config, new Map(nodeIds.map((id) => [id, neighboursOf(graph, id)])));
+    await control.publish(options.config, new Map(nodeIds.map((id) => [id, neighboursWithLinks(graph, id)])));
     const etcdMs = Date.now() - began;
 
     stage('starting');

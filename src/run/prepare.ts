@@ -5,6 +5,7 @@ import { PeerlabError } from '../errors.js';
 import { bundleAlgorithm, bundleForNodes } from '../plugins/bundle.js';
 import { resolveParams } from '../plugins/params.js';
 import { resolveAlgorithm } from '../plugins/resolve.js';
+import { delayAsLinks } from '../runtime/sim/delay.js';
 import { loadTopology, type LoadedTopology } from '../topology/index.js';
 import { assignRoles, idRange, type RoleRequest } from './roles.js';
 import { runStateDir } from './state.js';
@@ -30,6 +31,8 @@ export interface PreparedRun {
   /** What the run is called: its algorithm's name, or for a run with groups the name it was given. */
   readonly name: string;
   readonly topology: LoadedTopology;
+  /** The `--links` spec the edges were shaped by (a `--delay` shorthand written out), if any. */
+  readonly links: string | undefined;
   /** One per role. A run of one algorithm has one group, named after the algorithm, with every node in it. */
   readonly groups: readonly PreparedGroup[];
   /** True when the run was asked for with groups (not one algorithm). */
@@ -54,15 +57,24 @@ export interface PrepareRequest {
   readonly topology: string;
   readonly seed: number;
   readonly weights?: string;
+  /** The `--links` spec (src/links/spec.ts). */
+  readonly links?: string;
+  /** The simulator's old `--delay` flag: a shorthand for a `--links` spec (see delayAsLinks). */
+  readonly delay?: string;
   readonly allowDisconnected: boolean;
   readonly maxPayloadBytes?: number;
   readonly onRunId?: (runId: string) => void;
 }
 
 export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> {
+  if (request.links !== undefined && request.delay !== undefined) {
+    throw new PeerlabError('--delay and --links both shape the links', { hint: `--delay ${request.delay} is --links '${delayAsLinks(request.delay)}': give one of them` });
+  }
+  const links = request.links ?? (request.delay === undefined ? undefined : delayAsLinks(request.delay));
   const topology = await loadTopology(request.topology, {
     seed: request.seed,
     weights: request.weights,
+    links,
     allowDisconnected: request.allowDisconnected,
   });
   const roles = request.groups ?? [{ role: '', algorithm: request.algorithm, params: request.params }];
@@ -89,6 +101,7 @@ export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> 
     runId,
     name,
     topology,
+    links,
     groups,
     hasGroups: request.groups !== undefined,
     bundleDir,
