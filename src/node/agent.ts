@@ -60,7 +60,8 @@ async function main(): Promise<void> {
     { id: nodeId, neighbours: neighbours.map(({ id, weight }) => ({ id, weight })), size: config.size, params: group.params, seed: config.seed, maxPayloadBytes: config.maxPayloadBytes },
     {
       transmit: (to, encoded) => (outboxes.get(to) ?? links.get(to)!).send(encoded),
-      now: () => Date.now() - startedAt,
+      // Sub-millisecond, as the simulator's virtual clock, on the same epoch as the start time the CLI wrote.
+      now: () => performance.timeOrigin + performance.now() - startedAt,
       setTimer: (ms, callback) => {
         const timer = setTimeout(callback, ms);
         return () => clearTimeout(timer);
