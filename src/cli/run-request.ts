@@ -33,6 +33,7 @@ export function runRequestFrom(
     seed: flags.seed,
     weights: flags.weights,
     links: flags.links,
+    linksMode: flags['links-mode'] as RunRequest['linksMode'],
     allowDisconnected: flags['allow-disconnected'],
     timeoutMs: options.timeoutMs,
     resultsRoot: path.resolve(options.resultsRoot),

@@ -23,6 +23,7 @@ export function describeStage(stage: Stage): StageName {
     case 'starting':
       return 'starting';
     case 'registering':
+    case 'shaping':
       return 'registered';
     case 'running':
       return 'running';

@@ -19,8 +19,11 @@ export interface RunRecord {
   /** A run with groups instead: each role's algorithm, parameters and nodes, and the check that judged it. */
   readonly groups?: Array<{ role: string; algorithm: string; source: string; params: Json; nodes: string[] }>;
   readonly check?: string | null;
-  /** `links`: the --links spec, `file` when only the file's attributes shaped edges, `none` when nothing did. */
-  readonly topology: { spec: string; seed: number; weights: string; links: string; nodes: number; edges: number; notes: string[] };
+  /**
+   * `links`: the --links spec, `file` when only the file's attributes shaped edges, `none` when nothing did;
+   * `linksLayer`: where they were applied (Docker's message or packet layer, or the simulator's model).
+   */
+  readonly topology: { spec: string; seed: number; weights: string; links: string; linksLayer: 'message' | 'packet' | 'model'; nodes: number; edges: number; notes: string[] };
   readonly runtime: 'docker' | 'sim';
   /** Images for Docker; delay model, virtual time and event count for the simulator. */
   readonly runtimeFacts: Record<string, Json>;

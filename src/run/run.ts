@@ -106,6 +106,7 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
       seed: request.seed,
       weights: request.weights ?? 'default',
       links: prepared.links ?? (hasLinks(graph) ? 'file' : 'none'),
+      linksLayer: runtime === 'sim' ? 'model' : prepared.linksLayer,
       nodes: graph.order,
       edges: graph.size,
       notes: prepared.topology.notes,
@@ -167,6 +168,7 @@ function replayCommand(request: RunRequest, prepared: PreparedRun, execution: Pi
   const parts = ['peerlab', 'run', request.algorithm, '--topology', prepared.topology.spec, '--seed', String(request.seed)];
   if (request.weights) parts.push('--weights', request.weights);
   if (prepared.links !== undefined) parts.push('--links', prepared.links);
+  if (prepared.linksLayer === 'packet' && execution.runtime === 'docker') parts.push('--links-mode', 'packet');
   for (const param of request.params) parts.push('--param', param);
   parts.push('--runtime', execution.runtime);
   return parts.map(quote).join(' ');
