@@ -153,6 +153,8 @@ export function inNamespace(pid: number, command: readonly string[], input = '')
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
     child.on('error', reject);
+    // A command that fails before reading its input closes the pipe: its exit status says why, not EPIPE.
+    child.stdin.on('error', () => {});
     child.on('close', (code) =>
       code === 0 ? resolve(output) : reject(new PeerlabError(`${command.join(' ')} in the namespace of pid ${pid} failed: ${errors.trim() || `exit ${code}`}`)),
     );

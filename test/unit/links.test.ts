@@ -3,6 +3,7 @@ import { PeerlabError } from '../../src/errors.js';
 import { directedLink } from '../../src/links/edges.js';
 import { LinkSchedule, TCP_MIN_RTO_MS, UNSHAPED, type LinkParams } from '../../src/links/model.js';
 import { LinkOutbox } from '../../src/links/outbox.js';
+import { chooseLinksLayer, packetRules } from '../../src/links/packet.js';
 import { parseLinkSpec } from '../../src/links/spec.js';
 import { delayAsLinks } from '../../src/runtime/sim/delay.js';
 import { simulate } from '../../src/runtime/sim/simulate.js';
@@ -229,5 +230,36 @@ describe('the agent outbox', () => {
     expect(arrivals[0]!.at).toBeGreaterThanOrEqual(30);
     expect(arrivals[1]!.at).toBeGreaterThanOrEqual(35);
     outbox.close();
+  });
+});
+
+describe('the packet layer', () => {
+  const support = { netem: false, htb: true, u32: true, statistic: true, root: true, tools: true, source: '/proc/config.gz' };
+
+  it('shapes each outgoing edge with an htb class, a u32 filter and a loss rule after a counting one', async () => {
+    const { graph } = await loadTopology('line:n=3', { seed: 1, links: 'rate=10mbit,loss=5%,queue=50' });
+    const rules = packetRules(graph, '1', (id) => `10.0.0.${Number(id) + 10}`);
+    expect(rules.tc.split('\n')).toEqual([
+      'qdisc replace dev eth0 root handle 1: htb direct_qlen 1000',
+      'class add dev eth0 parent 1: classid 1:1 htb rate 10000000bit ceil 10000000bit',
+      'qdisc add dev eth0 parent 1:1 handle 2: pfifo limit 50',
+      'filter add dev eth0 parent 1: protocol ip prio 1 u32 match ip dst 10.0.0.10/32 flowid 1:1',
+      'class add dev eth0 parent 1: classid 1:2 htb rate 10000000bit ceil 10000000bit',
+      'qdisc add dev eth0 parent 1:2 handle 3: pfifo limit 50',
+      'filter add dev eth0 parent 1: protocol ip prio 1 u32 match ip dst 10.0.0.12/32 flowid 1:2',
+      '',
+    ]);
+    expect(rules.iptables).toContain('-A PEERLAB-LINKS -d 10.0.0.12/32\n-A PEERLAB-LINKS -d 10.0.0.12/32 -m statistic --mode random --probability 0.05 -j DROP');
+    expect(packetRules(graph, '1', String).tc).not.toContain('netem');
+  });
+
+  it('refuses a delay on a kernel without netem in packet mode, and takes the message layer in auto mode', async () => {
+    const { graph } = await loadTopology('ring:n=4', { seed: 1, links: 'delay=20ms,rate=10mbit' });
+    expect(() => chooseLinksLayer(graph, 'packet', support)).toThrow(/--links-mode packet: this kernel has no netem qdisc/);
+    expect(chooseLinksLayer(graph, 'auto', support)).toEqual({ layer: 'message', note: expect.stringMatching(/^links: the message layer \(this kernel has no netem/) });
+    expect(chooseLinksLayer(graph, 'packet', { ...support, netem: true }).layer).toBe('packet');
+    const rateOnly = (await loadTopology('ring:n=4', { seed: 1, links: 'rate=10mbit,loss=1%' })).graph;
+    expect(chooseLinksLayer(rateOnly, 'auto', support).layer).toBe('packet');
+    expect(() => chooseLinksLayer(rateOnly, 'packet', { ...support, root: false })).toThrow(/needs root/);
   });
 });
