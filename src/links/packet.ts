@@ -8,7 +8,8 @@
  *   - loss: an iptables `statistic` rule dropping that share of the packets to v, after a rule that counts them all,
  *     in a chain of its own, so the dropped share can be read from the rules' own counters.
  * Unclassified traffic (to etcd, to the CLI) takes htb's direct queue: never shaped. Only egress is shaped, so
- * each direction is shaped once, at its sender. Everything lives in the node's namespace and goes with it.
+ * each direction is shaped once, at its sender. Everything lives in the node's namespace and goes with it: no
+ * helper container, and nothing on the host's own interfaces or tables.
  */
 import { execFile, spawn } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
@@ -162,7 +163,11 @@ export function inNamespace(pid: number, command: readonly string[], input = '')
   });
 }
 
-/** Shapes one node: its tc batch and its loss rules, in its namespace. */
+/**
+ * Shapes one node: its tc batch and its loss rules, in its namespace. Egress rules see the veth's segmentation-
+ * offload packets (up to 64 KB of TCP segments each, as the kernel hands them down): htb charges each for all its
+ * segments' wire bytes, and the loss rule drops each with its probability, so its counters are in those packets.
+ */
 export async function applyPacketRules(pid: number, rules: { tc: string; iptables: string }): Promise<void> {
   if (rules.tc) await inNamespace(pid, ['tc', '-batch', '-'], rules.tc);
   if (rules.iptables) await inNamespace(pid, ['iptables-restore', '--noflush'], rules.iptables);
