@@ -24,16 +24,18 @@ export function linkRows(graph: Topology): EdgeLinkRow[] {
 /** The table `topology show --links` prints. */
 export function formatLinkTable(rows: readonly EdgeLinkRow[]): string {
   if (rows.length === 0) return 'links: none (no --links and no link attributes in the file)';
+  // Generated graphs label their nodes with their ids: a labels column would only repeat the edge.
+  const labelled = rows.some(({ from, fromLabel }) => fromLabel !== from);
   const table = rows.map(({ from, to, fromLabel, toLabel, link }) => [
     `${from} → ${to}`,
-    `${fromLabel} → ${toLabel}`,
+    ...(labelled ? [`${fromLabel} → ${toLabel}`] : []),
     `${link.delayMs.toFixed(3)} ms`,
     link.jitterMs === 0 ? '—' : `${link.jitterDistribution === 'uniform' ? '±' : 'exp '}${link.jitterMs.toFixed(3)} ms`,
     link.lossPercent === 0 ? '—' : `${+link.lossPercent.toFixed(4)}%`,
     formatRate(link.rateBps),
     link.queuePackets === null ? '—' : `${link.queuePackets} p`,
   ]);
-  const header = ['edge', 'labels', 'delay', 'jitter', 'loss', 'rate', 'queue'];
+  const header = ['edge', ...(labelled ? ['labels'] : []), 'delay', 'jitter', 'loss', 'rate', 'queue'];
   const widths = header.map((title, column) => Math.max(title.length, ...table.map((row) => row[column]!.length)));
   const line = (cells: readonly string[]): string => `  ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ')}`.trimEnd();
   const delays = rows.map(({ link }) => link.delayMs);

@@ -8,14 +8,15 @@ const rttResult = z.object({ rttMs: z.record(z.string(), z.array(z.number().nonn
 /** Median of the sum of two independent exponential jitters of means a and b (1.678·a when a = b). */
 const EXPONENTIAL_PAIR_MEDIAN = 0.839;
 
+/** The largest baseline (wire and agents' processing per round trip) the oracle accepts. */
+export const BASELINE_LIMIT_MS = 10;
+
 /**
  * Each edge's median round trip against the link model: d(u→v) + d(v→u), plus the baseline every round trip
  * pays besides the links (wire, agents' processing), within max(1 ms, 5 %). The baseline is measured in the same
  * run, beside the edges: the median over all edges of (measured − configured), which must itself lie within
- * 0..BASELINE_LIMIT_MS: a constant error of the shaping would show there, a wrong edge shows in its own check.
+ * −1..BASELINE_LIMIT_MS: a constant error of the shaping would show there, a wrong edge shows in its own check.
  */
-export const BASELINE_LIMIT_MS = 10;
-
 export const verifyRtt: Oracle = ({ graph, results, params }) => {
   const pings = Number(params.pings ?? 1);
   const { reported, failures } = parseResults(graph, results, rttResult, '{rttMs: {neighbour: [ms, …]}}');
