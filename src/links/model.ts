@@ -91,7 +91,3 @@ export class LinkSchedule {
     return slowest;
   }
 }
-
-export function isShaped(params: LinkParams): boolean {
-  return params.delayMs > 0 || params.jitterMs > 0 || params.lossPercent > 0 || params.rateBps !== null;
-}

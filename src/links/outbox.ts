@@ -32,9 +32,4 @@ export class LinkOutbox {
       this.flush();
     }, this.queue[0]!.due - now);
   }
-
-  close(): void {
-    clearTimeout(this.timer);
-    this.queue.length = 0;
-  }
 }

@@ -23,7 +23,6 @@ import type { LinkParams } from './model.js';
 const run = promisify(execFile);
 
 export type LinksMode = 'message' | 'packet' | 'auto';
-export const LINKS_MODES: readonly LinksMode[] = ['message', 'packet', 'auto'];
 
 /** What this host can do at the packet layer. */
 export interface PacketSupport {

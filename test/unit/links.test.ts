@@ -229,7 +229,6 @@ describe('the agent outbox', () => {
     expect(arrivals.map(({ payload }) => payload)).toEqual(['a', 'b']);
     expect(arrivals[0]!.at).toBeGreaterThanOrEqual(30);
     expect(arrivals[1]!.at).toBeGreaterThanOrEqual(35);
-    outbox.close();
   });
 });
 
