@@ -120,7 +120,7 @@ function fileLink(draft: TopologyDraft, index: number, attributes: Record<string
         if (!(error instanceof QuantityError)) throw error;
         const edge = draft.edges[index]!;
         const ends = `${quote(draft.nodes[edge.source]!.label)} – ${quote(draft.nodes[edge.target]!.label)}`;
-        throw new PeerlabError(`${name}: edge ${index} (${ends}) has ${entry[0]} ${error.message}`, {
+        throw new PeerlabError(`${name}: edge ${index} (${ends}): ${entry[0]} ${error.message}`, {
           hint: `give ${entry[0]} as a number ≥ 0 (ms, percent, bit/s) or with a unit (40ms, 1%, 10mbit), or override it with --links`,
         });
       }

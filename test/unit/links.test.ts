@@ -156,7 +156,7 @@ describe('planning links', () => {
 
   it('refuses a negative delay in a file, naming the file and the edge', async () => {
     const gml = tempFile('bad.gml', 'graph [\n node [ id 0 label "Oslo" ]\n node [ id 1 label "Bergen" ]\n edge [ source 0 target 1 delay -4 ]\n]\n');
-    await expectPeerlabError(loadTopology(gml, { seed: 1 }), /bad\.gml: edge 0 \("Oslo" – "Bergen"\) has delay "-4" is negative/);
+    await expectPeerlabError(loadTopology(gml, { seed: 1 }), /bad\.gml: edge 0 \("Oslo" – "Bergen"\): delay "-4" is negative/);
   });
 
   it('derives geo delays at 2/3 c plus the per-hop constant, and refuses a map without coordinates', async () => {
