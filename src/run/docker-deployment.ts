@@ -18,9 +18,10 @@ import { applyPacketRules, packetRules } from '../links/packet.js';
 import { forEachLimited } from '../util/concurrency.js';
 import { RunController, type NodeStartup } from './controller.js';
 import { runStateDir } from './state.js';
+import type { RunId } from '../util/names.js';
 
 export interface DeploymentOptions {
-  readonly runId: string;
+  readonly runId: RunId;
   readonly graph: Topology;
   readonly config: RunConfig;
   /** The folder of the run's algorithm bundles, mounted read-only at /algorithm in every node. */
