@@ -1,4 +1,5 @@
 import type { Json } from '../sdk/types.js';
+import type { LinkParams } from '../links/model.js';
 
 /** What the controller tells every node, under the `config` key. */
 export interface RunConfig {
@@ -22,6 +23,8 @@ export interface GroupConfig {
 export interface NeighbourEntry {
   readonly id: string;
   readonly weight: number;
+  /** The link model of the edge from this node to the neighbour (src/links), when the run shapes links. */
+  readonly link?: LinkParams;
 }
 
 /** The registry value of a live node. */

@@ -22,6 +22,9 @@ import { ownAddress, readIdentity } from './identity.js';
 import { NodeLease } from './registration.js';
 import { etcdServiceRegistry } from './service-registry.js';
 import { openLink, serveLinks, type OutgoingLink } from './links.js';
+import { LinkSchedule, linkStream } from '../links/model.js';
+import { LinkOutbox } from '../links/outbox.js';
+import { createRandom } from '../util/random.js';
 
 const processStart = Date.now() - Math.round(process.uptime() * 1000);
 
@@ -59,15 +62,22 @@ async function main(): Promise<void> {
     neighbours.map(({ id }) => [id, etcd.waitFor(keys.node(id)).then((json) => JSON.parse(json) as Registration)]),
   );
   const links = new Map<string, OutgoingLink>();
+  // Layer 1 of the link model: each shaped outgoing edge holds its messages in an outbox before the wire.
+  const outboxes = new Map(
+    neighbours.flatMap(({ id, link }) =>
+      link ? [[id, new LinkOutbox(new LinkSchedule(link, createRandom(config.seed, ...linkStream(nodeId, id))), (payload) => links.get(id)!.send(payload))] as const] : [],
+    ),
+  );
   const lease = new NodeLease(etcd, (line) => console.error(`[node ${nodeId}] ${line}`));
   let running = false;
   const host = new AlgorithmHost(
     algorithm,
     // The CLI validated the parameters and filled in their defaults: a node never runs the schema.
-    { id: nodeId, neighbours, size: config.size, params: group.params, seed: config.seed, maxPayloadBytes: config.maxPayloadBytes },
+    { id: nodeId, neighbours: neighbours.map(({ id, weight }) => ({ id, weight })), size: config.size, params: group.params, seed: config.seed, maxPayloadBytes: config.maxPayloadBytes },
     {
-      transmit: (to, encoded) => links.get(to)!.send(encoded),
-      now: () => Date.now() - startedAt,
+      transmit: (to, encoded) => (outboxes.get(to) ?? links.get(to)!).send(encoded),
+      // Sub-millisecond, as the simulator's virtual clock, on the same epoch as the start time the CLI wrote.
+      now: () => performance.timeOrigin + performance.now() - startedAt,
       setTimer: (ms, callback) => {
         const timer = setTimeout(callback, ms);
         return () => clearTimeout(timer);

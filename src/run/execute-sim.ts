@@ -2,20 +2,20 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { NodeFailed } from './controller.js';
-import { DEFAULT_DELAY_SPEC, parseDelay, simulate, type TraceEvent } from '../runtime/sim/index.js';
+import { hasLinks } from '../links/edges.js';
+import { DEFAULT_DELAY_SPEC, linkDelay, parseDelay, simulate, type TraceEvent } from '../runtime/sim/index.js';
 import type { Execution } from './execution.js';
 import type { PreparedRun } from './prepare.js';
 
 /**
  * Runs the algorithm in the deterministic simulator: the same plugin code, no Docker. The same topology, seed,
- * parameters and delay model give a bit-identical outcome, so the run's own command is its replay.
+ * parameters and links give a bit-identical outcome, so the run's own command is its replay. Shaped edges take
+ * their link model (the Docker agent's own); a run without any takes the simulator's default delay, exp:1.
  */
-export async function executeInSimulator(
-  prepared: PreparedRun,
-  options: { delay?: string; timeoutMs: number; traceFile?: string },
-): Promise<Execution> {
-  const delaySpec = options.delay ?? DEFAULT_DELAY_SPEC;
-  const delay = parseDelay(delaySpec);
+export async function executeInSimulator(prepared: PreparedRun, options: { timeoutMs: number; traceFile?: string }): Promise<Execution> {
+  const graph = prepared.topology.graph;
+  const delay = hasLinks(graph) ? linkDelay(graph, prepared.config.seed, prepared.links ?? 'file') : parseDelay(DEFAULT_DELAY_SPEC);
+  const delaySpec = hasLinks(graph) ? `links ${delay.spec}` : delay.spec;
   const trace = options.traceFile ? await openTrace(options.traceFile) : undefined;
   const outcome = await simulate({
     graph: prepared.topology.graph,

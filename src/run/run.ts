@@ -5,7 +5,7 @@ import { connectDocker } from '../docker/engine.js';
 import { PeerlabError } from '../errors.js';
 import { writeJson } from '../util/files.js';
 import { writeRunResults, type RunRecord } from './results-folder.js';
-import { DEFAULT_DELAY_SPEC } from '../runtime/sim/index.js';
+import { hasLinks } from '../links/edges.js';
 import { NodeFailed } from './controller.js';
 import { oracleFor, type Verdict } from '../verify/index.js';
 import { hostFacts } from '../util/host.js';
@@ -23,8 +23,6 @@ export interface RunRequest extends DockerOptions, Omit<PrepareRequest, 'onRunId
   readonly timeoutMs: number;
   readonly resultsRoot: string;
   readonly runtime?: RuntimeChoice;
-  /** Simulator delay model, e.g. exp:1 (see src/runtime/sim/delay.ts). */
-  readonly delay?: string;
   /** Write the message trace to events.ndjson (simulator). */
   readonly trace?: boolean;
   readonly command?: string[];
@@ -73,7 +71,6 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
     execution =
       runtime === 'sim'
         ? await executeInSimulator(prepared, {
-            delay: request.delay,
             timeoutMs: request.timeoutMs,
             traceFile: request.trace ? path.join(resultsDir, 'events.ndjson') : undefined,
           })
@@ -109,6 +106,8 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
       spec: prepared.topology.spec,
       seed: request.seed,
       weights: request.weights ?? 'default',
+      links: prepared.links ?? (hasLinks(graph) ? 'file' : 'none'),
+      linksLayer: runtime === 'sim' ? 'model' : prepared.linksLayer,
       nodes: graph.order,
       edges: graph.size,
       notes: prepared.topology.notes,
@@ -147,7 +146,7 @@ function describeFailure(error: unknown, request: RunRequest, prepared: Prepared
     hint: failure instanceof PeerlabError ? (failure.hint ?? null) : null,
     node: failure instanceof NodeFailed ? failure.nodeId : null,
     stack: (failure instanceof NodeFailed ? failure.nodeStack : failure.stack) ?? null,
-    rerun: replayCommand(request, prepared, { runtime, facts: { delay: request.delay ?? DEFAULT_DELAY_SPEC } }),
+    rerun: replayCommand(request, prepared, { runtime, facts: {} }),
   };
 }
 
@@ -169,9 +168,10 @@ function replayCommand(request: RunRequest, prepared: PreparedRun, execution: Pi
   const quote = (value: string) => (/^[\w.,:=/@+-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`);
   const parts = ['peerlab', 'run', request.algorithm, '--topology', prepared.topology.spec, '--seed', String(request.seed)];
   if (request.weights) parts.push('--weights', request.weights);
+  if (prepared.links !== undefined) parts.push('--links', prepared.links);
+  if (prepared.linksLayer === 'packet' && execution.runtime === 'docker') parts.push('--links-mode', 'packet');
   for (const param of request.params) parts.push('--param', param);
   parts.push('--runtime', execution.runtime);
-  if (execution.runtime === 'sim') parts.push('--delay', String(execution.facts.delay));
   return parts.map(quote).join(' ');
 }
 

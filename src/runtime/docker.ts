@@ -144,6 +144,17 @@ export class DockerRuntime implements Runtime {
     return new Map(entries.filter((entry): entry is readonly [string, number] => entry[1] !== undefined));
   }
 
+  /** Each running node's process id on the host (its network namespace) and its address on the run network. */
+  async nodeNamespaces(): Promise<Map<string, { pid: number; address: string }>> {
+    const containers = await this.docker.listContainers({ filters: { label: [`${RUN_LABEL}=${this.runId}`, `${ROLE_LABEL}=node`] } });
+    const namespaces = new Map<string, { pid: number; address: string }>();
+    await forEachLimited(containers, 16, async (container) => {
+      const inspected = await this.docker.getContainer(container.Id).inspect();
+      namespaces.set(container.Labels[NODE_LABEL] ?? '?', { pid: inspected.State.Pid, address: inspected.NetworkSettings.Networks[this.network]?.IPAddress ?? '' });
+    });
+    return namespaces;
+  }
+
   async logTail(id: string, lines: number): Promise<string> {
     const container = await this.containerOf(id);
     const buffer = (await container.logs({ stdout: true, stderr: true, tail: lines })) as unknown as Buffer;
