@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { PeerlabError } from '../errors.js';
 import { writeFileAtomic } from '../results/files.js';
+import type { Outcome } from '../verify/index.js';
 
 /** The outcome of one run of an experiment: one line of runs.ndjson and one row of summary.csv. */
 export interface RunOutcome {
@@ -11,8 +12,11 @@ export interface RunOutcome {
   readonly cell: string;
   readonly repetition: number;
   readonly seed: number;
-  /** passed / failed: the run finished and was verified; error: it did not finish (a resume runs it again). */
-  readonly status: 'passed' | 'failed' | 'error';
+  /**
+   * passed / failed: the run finished and its check judged it; unchecked: it finished and nothing checked it;
+   * reproduced: it reproduced an inexact method, as checked; error: it did not finish (a resume runs it again).
+   */
+  readonly status: 'passed' | 'failed' | 'unchecked' | 'reproduced' | 'error';
   readonly verdict: string;
   readonly runId?: string;
   readonly resultsDir?: string;
@@ -42,6 +46,14 @@ export interface InFlightRun {
 }
 
 export const isFinished = (outcome: RunOutcome): boolean => outcome.status !== 'error';
+
+/** The verdict behind each status of a finished run. */
+export const STATUS_OUTCOME: Readonly<Record<Exclude<RunOutcome['status'], 'error'>, Outcome>> = {
+  passed: 'pass',
+  failed: 'fail',
+  unchecked: 'unchecked',
+  reproduced: 'reproduced',
+};
 
 /** `<yyyymmdd-hhmmss>` in UTC, like run ids: sortable. */
 export function folderStamp(now: Date): string {

@@ -4,12 +4,13 @@ import { formatNumber } from '../experiment/report.js';
 import { cellSummaries } from '../experiment/summary.js';
 import { readExperimentDetails, readRunDetails, type ExperimentEntry, type ResultEntry, type RunEntry } from './catalog.js';
 import type { Comparison } from './compare.js';
+import { OUTCOME_MARK, outcomeOfFile, type Outcome } from '../verify/index.js';
 
 export interface RunShown {
   readonly kind: 'run';
   readonly entry: RunEntry;
   readonly record: unknown;
-  readonly verify: { passed?: boolean; summary?: string; metrics?: Record<string, number>; failures?: string[] } | undefined;
+  readonly verify: { outcome?: Outcome; passed?: boolean; summary?: string; metrics?: Record<string, number>; failures?: string[] } | undefined;
 }
 
 export interface ExperimentShown {
@@ -26,7 +27,7 @@ export type Shown = RunShown | ExperimentShown;
 export async function showResult(entry: ResultEntry): Promise<Shown> {
   if (entry.kind === 'run') {
     const { record, verify } = await readRunDetails(entry);
-    return { kind: 'run', entry, record, verify: verify && { passed: verify.passed, summary: verify.summary, metrics: verify.metrics, failures: verify.failures } };
+    return { kind: 'run', entry, record, verify: verify && { outcome: outcomeOfFile(verify), passed: verify.passed, summary: verify.summary, metrics: verify.metrics, failures: verify.failures } };
   }
   const details = await readExperimentDetails(entry.dir);
   const cells = cellSummaries(details.cells, details.table).map((summary) => ({
@@ -57,7 +58,7 @@ export function formatList(entries: readonly ResultEntry[]): string {
       entry.kind,
       entry.algorithm,
       entry.kind === 'run' ? String(entry.nodes ?? '?') : entry.nodes,
-      entry.kind === 'run' ? `${entry.passed === undefined ? '?' : entry.passed ? '✔' : '✖'} ${truncate(entry.verdict, 60)}` : `${entry.failed + entry.errors > 0 ? '✖' : entry.recorded < entry.planned ? '…' : '✔'} ${entry.verdict}`,
+      entry.kind === 'run' ? `${entry.outcome === undefined ? '?' : OUTCOME_MARK[entry.outcome].split(' ')[0]} ${truncate(entry.verdict, 60)}` : `${entry.failed + entry.errors > 0 ? '✖' : entry.recorded < entry.planned ? '…' : '✔'} ${entry.verdict}`,
       (entry.startedAt ?? '').replace('T', ' ').slice(0, 19),
       entry.totalMs === undefined ? '' : formatDuration(entry.totalMs / 1000),
     ]),
@@ -77,7 +78,7 @@ export function formatShown(shown: Shown): string {
       replay?: string;
     };
     const lines = [
-      `${shown.verify?.passed ? '✔ PASS' : shown.verify ? '✖ FAIL' : '? no verdict'}  ${shown.entry.id}`,
+      `${shown.verify?.outcome ? OUTCOME_MARK[shown.verify.outcome] : '? no verdict'}  ${shown.entry.id}`,
       `  ${shown.verify?.summary ?? 'no verify.json'}`,
       ...(record.groups
         ? [

@@ -1,7 +1,7 @@
 import { DEFAULT_NODE_MEMORY, DEFAULT_START_CONCURRENCY } from '../runtime/docker.js';
 import { deployOnDocker, type Deployment, type DeploymentOptions } from './docker-deployment.js';
 import { startupTimeoutMs } from '../coordination/protocol.js';
-import type { Execution } from './execution.js';
+import { inFlightFromReports, type Execution } from './execution.js';
 import type { PreparedRun } from './prepare.js';
 
 export type DockerOptions = Partial<
@@ -52,6 +52,7 @@ export async function executeOnDocker(prepared: PreparedRun, options: DockerOpti
       results: collected.results,
       reports,
       missing: collected.missing,
+      inFlight: inFlightFromReports(reports),
       timings: { ...deployment.timings, algorithmMs: collected.durationMs },
       facts: { images: { node: deployment.image.node, nodeId: deployment.image.nodeId, etcd: deployment.image.etcd ?? 'external' } },
     };

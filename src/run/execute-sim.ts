@@ -12,7 +12,7 @@ import type { PreparedRun } from './prepare.js';
  */
 export async function executeInSimulator(
   prepared: PreparedRun,
-  options: { delay?: string; timeoutMs: number; traceFile?: string },
+  options: { delay?: string; timeoutMs: number; until: 'results' | 'quiescent'; traceFile?: string },
 ): Promise<Execution> {
   const delaySpec = options.delay ?? DEFAULT_DELAY_SPEC;
   const delay = parseDelay(delaySpec);
@@ -24,6 +24,7 @@ export async function executeInSimulator(
     maxPayloadBytes: prepared.config.maxPayloadBytes,
     delay,
     timeoutMs: options.timeoutMs,
+    until: options.until,
     trace: trace?.write,
   });
   await trace?.close();
@@ -33,8 +34,9 @@ export async function executeInSimulator(
     results: outcome.results,
     reports: outcome.reports,
     missing: outcome.missing,
+    inFlight: outcome.inFlight,
     timings: { algorithmMs: outcome.wallMs, virtualTimeMs: outcome.virtualTimeMs },
-    facts: { delay: delaySpec, endReason: outcome.endReason, events: outcome.events, virtualTimeMs: outcome.virtualTimeMs },
+    facts: { delay: delaySpec, endReason: outcome.endReason, events: outcome.events, messagesInFlight: outcome.inFlight, virtualTimeMs: outcome.virtualTimeMs },
   };
 }
 

@@ -7,7 +7,7 @@ import { writeJson } from '../results/files.js';
 import { writeRunResults, type RunRecord } from '../results/run-results.js';
 import { DEFAULT_DELAY_SPEC } from '../runtime/sim/index.js';
 import { NodeFailed } from './controller.js';
-import { oracleFor, type Verdict } from '../verify/index.js';
+import { outcomeFails, uncheckedVerdict, verdictOf, type Outcome, type Verdict } from '../verify/index.js';
 import { hostFacts } from '../util/host.js';
 import { peerlabVersion } from '../util/version.js';
 import type { Deployment } from './docker-deployment.js';
@@ -33,7 +33,13 @@ export interface RunRequest extends DockerOptions, Omit<PrepareRequest, 'onRunId
   readonly onRunId?: (runId: string) => void;
   /** A line for people about a choice made for them (e.g. the simulator standing in for Docker). */
   readonly onNotice?: (line: string) => void;
+  /** An unchecked run (no oracle, no check in the algorithm file) fails instead of being reported and let pass. */
+  readonly requireCheck?: boolean;
+  /** When the run ends: once every node has a result (default), or then also once no message is in flight. */
+  readonly until?: RunUntil;
 }
+
+export type RunUntil = 'results' | 'quiescent';
 
 export interface RunSummary {
   readonly runId: string;
@@ -41,8 +47,15 @@ export interface RunSummary {
   readonly runtime: 'docker' | 'sim';
   readonly nodes: number;
   readonly edges: number;
+  /** What the verdict says: pass, fail, unchecked or reproduced. */
+  readonly outcome: Outcome;
+  /** True only for outcome pass. */
   readonly passed: boolean;
+  /** The run counts as failed: its check failed, or it was unchecked and a check was required. */
+  readonly failed: boolean;
   readonly verdict: string;
+  /** Messages sent but not yet delivered when the run ended. */
+  readonly inFlight: number;
   readonly metrics: Record<string, number>;
   readonly timings: Record<string, number>;
   readonly resultsDir: string;
@@ -74,6 +87,7 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
         ? await executeInSimulator(prepared, {
             delay: request.delay,
             timeoutMs: request.timeoutMs,
+            until: request.until ?? 'results',
             traceFile: request.trace ? path.join(resultsDir, 'events.ndjson') : undefined,
           })
         : await executeOnDocker(prepared, request);
@@ -88,9 +102,9 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
 
   const graph = prepared.topology.graph;
   const results = new Map<string, Json | undefined>(graph.nodes().map((id) => [id, execution.results.get(id)]));
-  const verdict = judge(prepared, results, execution.missing);
+  const verdict = judge(prepared, results, execution.missing, request.until === 'quiescent' ? execution.inFlight : 0);
   const traffic = sumTraffic(execution.reports);
-  const metrics = { ...verdict.metrics, messages: traffic.messages, bytes: traffic.bytes };
+  const metrics = { ...verdict.metrics, messages: traffic.messages, bytes: traffic.bytes, messagesInFlight: execution.inFlight };
   const timings = { ...execution.timings, totalMs: Date.now() - began };
   const replay = replayCommand(request, prepared, execution);
   const record: RunRecord = {
@@ -101,9 +115,10 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
     ...(prepared.hasGroups
       ? {
           groups: prepared.groups.map(({ role, algorithm, source, params, nodes }) => ({ role, algorithm: algorithm.name, source, params, nodes: [...nodes] })),
-          check: prepared.check ?? null,
         }
       : { algorithm: { name: prepared.name, source: prepared.groups[0]!.source, params: prepared.groups[0]!.params } }),
+    check: prepared.check?.name ?? null,
+    until: request.until ?? 'results',
     topology: {
       spec: prepared.topology.spec,
       seed: request.seed,
@@ -127,8 +142,11 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
     runtime: execution.runtime,
     nodes: graph.order,
     edges: graph.size,
+    outcome: verdict.outcome,
     passed: verdict.passed,
+    failed: outcomeFails(verdict.outcome, request.requireCheck ?? false),
     verdict: verdict.summary,
+    inFlight: execution.inFlight,
     metrics,
     timings,
     resultsDir,
@@ -169,14 +187,17 @@ function replayCommand(request: RunRequest, prepared: PreparedRun, execution: Pi
   const parts = ['peerlab', 'run', request.algorithm, '--topology', prepared.topology.spec, '--seed', String(request.seed)];
   if (request.weights) parts.push('--weights', request.weights);
   for (const param of request.params) parts.push('--param', param);
+  if (request.until === 'quiescent') parts.push('--until', 'quiescent');
   parts.push('--runtime', execution.runtime);
   if (execution.runtime === 'sim') parts.push('--delay', String(execution.facts.delay));
   return parts.map(quote).join(' ');
 }
 
-function judge(prepared: PreparedRun, results: Map<string, Json | undefined>, missing: string[]): Verdict {
+/** `stillInFlight`: messages in flight at the end of a run asked to end quiescent (it timed out waiting). */
+function judge(prepared: PreparedRun, results: Map<string, Json | undefined>, missing: string[], stillInFlight: number): Verdict {
   if (missing.length > 0) {
     return {
+      outcome: 'fail',
       passed: false,
       summary: `timed out: ${missing.length} node(s) reported no result (${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''})`,
       expected: null,
@@ -185,14 +206,14 @@ function judge(prepared: PreparedRun, results: Map<string, Json | undefined>, mi
       failures: missing.slice(0, 10).map((id) => `node ${id}: no result before the run ended`),
     };
   }
-  const oracle = prepared.check === undefined ? undefined : oracleFor(prepared.check);
-  if (!oracle) {
-    const why = prepared.hasGroups ? 'no check named for these groups' : `no oracle for ${prepared.name}`;
-    return { passed: true, summary: `${why}: results recorded, not checked`, expected: null, actual: null, metrics: {}, failures: [] };
+  if (stillInFlight > 0) {
+    const summary = `timed out: every node has a result, but ${stillInFlight} message(s) were still in flight (--until quiescent)`;
+    return { outcome: 'fail', passed: false, summary, expected: null, actual: null, metrics: {}, failures: [summary] };
   }
+  if (!prepared.check) return uncheckedVerdict(prepared.hasGroups ? 'no check named for these groups' : `no oracle for ${prepared.name}`);
   const groups = prepared.groups.map(({ role, algorithm, params, nodes }) => ({ role, algorithm: algorithm.name, params, nodes }));
   const params = prepared.hasGroups ? {} : (prepared.groups[0]!.params as Record<string, unknown>);
-  return oracle({ graph: prepared.topology.graph, results, params, groups });
+  return verdictOf(prepared.check.oracle({ graph: prepared.topology.graph, results, params, groups }));
 }
 
 function sumTraffic(reports: ReadonlyMap<string, NodeReport>): { messages: number; bytes: number } {
