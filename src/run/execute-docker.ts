@@ -40,6 +40,7 @@ export async function executeOnDocker(prepared: PreparedRun, options: DockerOpti
     await controller.start();
     const collected = await controller.collectResults({
       timeoutMs: options.timeoutMs,
+      untilQuiescent: prepared.config.quiescence === true,
       check: async () => {
         const crashed = (await runtime.listNodes()).find((node) => node.state === 'exited' || node.state === 'dead');
         if (crashed) throw new Error(`node ${crashed.id} exited during the run`);
@@ -52,7 +53,7 @@ export async function executeOnDocker(prepared: PreparedRun, options: DockerOpti
       results: collected.results,
       reports,
       missing: collected.missing,
-      inFlight: inFlightFromReports(reports),
+      inFlight: collected.inFlight ?? inFlightFromReports(reports),
       timings: { ...deployment.timings, algorithmMs: collected.durationMs },
       facts: { images: { node: deployment.image.node, nodeId: deployment.image.nodeId, etcd: deployment.image.etcd ?? 'external' } },
     };

@@ -61,8 +61,12 @@ export interface PrepareRequest {
   readonly weights?: string;
   readonly allowDisconnected: boolean;
   readonly maxPayloadBytes?: number;
+  /** When the run ends: once every node has a result (default), or then also once no message is in flight. */
+  readonly until?: RunUntil;
   readonly onRunId?: (runId: string) => void;
 }
+
+export type RunUntil = 'results' | 'quiescent';
 
 export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> {
   const topology = await loadTopology(request.topology, {
@@ -110,6 +114,7 @@ export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> 
       seed: request.seed,
       size: topology.graph.order,
       maxPayloadBytes: request.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+      ...(request.until === 'quiescent' && { quiescence: true }),
     },
   };
 }

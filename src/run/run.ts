@@ -35,11 +35,9 @@ export interface RunRequest extends DockerOptions, Omit<PrepareRequest, 'onRunId
   readonly onNotice?: (line: string) => void;
   /** An unchecked run (no oracle, no check in the algorithm file) fails instead of being reported and let pass. */
   readonly requireCheck?: boolean;
-  /** When the run ends: once every node has a result (default), or then also once no message is in flight. */
-  readonly until?: RunUntil;
 }
 
-export type RunUntil = 'results' | 'quiescent';
+export type { RunUntil } from './prepare.js';
 
 export interface RunSummary {
   readonly runId: string;

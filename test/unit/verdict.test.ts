@@ -73,3 +73,27 @@ describe("an algorithm file's own check", () => {
     expect((await import(nodeFile)) as Record<string, unknown>).not.toHaveProperty('check');
   });
 });
+
+describe('the end of a run', () => {
+  it('comes when every node has a result, with the messages still in flight reported (a livelock too)', async () => {
+    const walk = await run(fixture('token-walk'), { params: ['hops=500'] });
+    expect(walk.missing).toEqual([]);
+    expect(walk.inFlight).toBe(1);
+    expect(walk.metrics).toMatchObject({ messages: 1, messagesInFlight: 1 });
+    expect(JSON.parse(readFileSync(path.join(walk.resultsDir, 'run.json'), 'utf8'))).toMatchObject({ until: 'results', runtimeFacts: { messagesInFlight: 1 } });
+
+    const livelock = await run(fixture('token-walk'), { params: ['hops=0'] });
+    expect(livelock).toMatchObject({ missing: [], inFlight: 1, outcome: 'unchecked' });
+  });
+
+  it('--until quiescent waits until no message is in flight, and fails a run that never gets there', async () => {
+    const walk = await run(fixture('token-walk'), { params: ['hops=500'], until: 'quiescent' });
+    expect(walk).toMatchObject({ inFlight: 0, outcome: 'unchecked', failed: false });
+    expect(walk.metrics).toMatchObject({ messages: 500, messagesInFlight: 0 });
+    expect(walk.replay).toContain('--until quiescent');
+
+    const livelock = await run(fixture('token-walk'), { params: ['hops=0'], until: 'quiescent', timeoutMs: 5_000 });
+    expect(livelock).toMatchObject({ outcome: 'fail', failed: true, inFlight: 1 });
+    expect(livelock.verdict).toBe('timed out: every node has a result, but 1 message(s) were still in flight (--until quiescent)');
+  });
+});
