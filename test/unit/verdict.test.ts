@@ -97,3 +97,17 @@ describe('the end of a run', () => {
     expect(livelock.verdict).toBe('timed out: every node has a result, but 1 message(s) were still in flight (--until quiescent)');
   });
 });
+
+describe('a variant that reproduces an inexact method', () => {
+  it("is REPRODUCED, with its error, not PASS (push-sum's thesis variant); the default push-sum passes", async () => {
+    const thesis = await run('push-sum', { params: ['variant=thesis', 'iterations=5'] });
+    expect(thesis).toMatchObject({ outcome: 'reproduced', passed: false, failed: false });
+    expect(thesis.verdict).toMatch(/^reproduced the thesis's push-sum \(early release\), inexact by design: mean [\d.]+, system average [\d.]+ \([\d.]+ % off\)/);
+    expect(thesis.metrics.systemAverageRelError).toBeGreaterThan(0);
+    expect(verifyJson(thesis.resultsDir)).toMatchObject({ outcome: 'reproduced', passed: false, reproduced: true });
+
+    const kempe = await run('push-sum');
+    expect(kempe).toMatchObject({ outcome: 'pass', passed: true });
+    expect(kempe.metrics.maxRelError).toBeLessThanOrEqual(1e-4);
+  });
+});
