@@ -41,7 +41,9 @@ describe('algorithms in Docker', () => {
       expect(summary.runtime).toBe('docker');
       expect(summary.nodes).toBeGreaterThanOrEqual(30);
       expect(summary.missing).toEqual([]);
-      expect(summary.passed, summary.verdict).toBe(true);
+      // high-risk-edges runs the thesis's early release: a faithful reproduction, never PASS.
+      expect(summary.outcome, summary.verdict).toBe(algorithm === 'high-risk-edges' ? 'reproduced' : 'pass');
+      expect(summary.failed).toBe(false);
       expect(summary.metrics.messages).toBeGreaterThan(0);
     });
   }
