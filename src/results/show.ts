@@ -83,9 +83,9 @@ export function formatShown(shown: Shown): string {
       ...(record.groups
         ? [
             ...record.groups.map((group) => `  role      ${group.role ?? '?'} ×${group.nodes?.length ?? '?'}: ${group.algorithm ?? '?'} ${JSON.stringify(group.params ?? {})}`),
-            `  check     ${record.check ?? 'none'}`,
           ]
         : [`  algorithm ${record.algorithm?.name ?? '?'} ${JSON.stringify(record.algorithm?.params ?? {})}`]),
+      `  check     ${record.check ?? 'none (unchecked)'}`,
       `  topology  ${record.topology?.spec ?? '?'} (seed ${record.topology?.seed ?? '?'}, weights ${record.topology?.weights ?? '?'}): ${record.topology?.nodes ?? '?'} nodes, ${record.topology?.edges ?? '?'} edges`,
       `  runtime   ${record.runtime ?? '?'} · started ${record.startedAt ?? '?'}`,
       `  timings   ${Object.entries(record.timings ?? {})
