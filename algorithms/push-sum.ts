@@ -10,7 +10,8 @@
  *     P := the neighbours whose push arrived since the last round
  *     split (s_i, w_i) into |P| + 2 equal shares: keep one, push one to a neighbour chosen uniformly at random,
  *       and answer each push in P with one
- *   after `rounds` rounds: s_i / w_i is the estimate of the mean
+ *   after `rounds` rounds, once every node has done its last round (a barrier) and the last pairs have
+ *   arrived: s_i / w_i is the estimate of the mean
  *
  * Sums and weights only move between nodes, never appear or vanish (mass conservation), so Σ s / Σ w is the
  * mean at every instant and each s_i / w_i converges to it. Kempe et al. push to a uniformly random node of
@@ -119,9 +120,15 @@ export default defineAlgorithm({
         node.send(node.random.pick(node.neighbours).id, { type: 'kempe', push: true, s, w });
         sent += pushers.length + 1;
       }
-      await node.sleep(node.params.roundMs);
+      // Round r ends at (r + 1)·roundMs of the run's clock, the same for every node: a node that falls behind
+      // (a busy host) catches up instead of drifting rounds away from its neighbours.
+      await node.sleep((round + 1) * node.params.roundMs - node.now());
     }
-    absorb(); // what the last round brought
+    // Nobody reads its estimate while a neighbour still sends: wait for every node's last round, then one
+    // more round for the last pairs to arrive, and keep all of them (no mass is left out).
+    await node.barrier('push-sum/rounds-done');
+    await node.sleep(node.params.roundMs);
+    absorb();
     node.metric('estimate', s / w);
     node.metric('sent', sent);
     node.result({ x, estimate: s / w, rounds, sent });
