@@ -10,8 +10,8 @@
  *     P := the neighbours whose push arrived since the last round
  *     split (s_i, w_i) into |P| + 2 equal shares: keep one, push one to a neighbour chosen uniformly at random,
  *       and answer each push in P with one
- *   after `rounds` rounds, once every node has done its last round (a barrier) and the last pairs have
- *   arrived: s_i / w_i is the estimate of the mean
+ *   after `rounds` rounds, and once every node has done as many (a barrier; meanwhile it keeps gossiping):
+ *   s_i / w_i, with the pairs of the last round added, is the estimate of the mean
  *
  * Sums and weights only move between nodes, never appear or vanish (mass conservation), so Σ s / Σ w is the
  * mean at every instant and each s_i / w_i converges to it. Kempe et al. push to a uniformly random node of
@@ -109,7 +109,12 @@ export default defineAlgorithm({
       received.s = 0;
       received.w = 0;
     };
-    for (let round = 0; round < rounds; round++) {
+    // After its own `rounds` rounds a node goes on gossiping until every node has done its rounds (a barrier),
+    // so a node of a busy host that lags behind still has partners; in the simulator all finish together.
+    let everyoneDone = false;
+    let round = 0;
+    for (; !everyoneDone; round++) {
+      if (round === rounds) void node.barrier('push-sum/rounds-done').then(() => void (everyoneDone = true));
       absorb();
       const pushers = received.pushers.splice(0);
       if (node.neighbours.length > 0) {
@@ -120,18 +125,12 @@ export default defineAlgorithm({
         node.send(node.random.pick(node.neighbours).id, { type: 'kempe', push: true, s, w });
         sent += pushers.length + 1;
       }
-      // Round r ends at (r + 1)·roundMs of the run's clock, the same for every node: a node that falls behind
-      // (a busy host) catches up instead of drifting rounds away from its neighbours.
-      await node.sleep((round + 1) * node.params.roundMs - node.now());
+      await node.sleep(node.params.roundMs);
     }
-    // Nobody reads its estimate while a neighbour still sends: wait for every node's last round, then one
-    // more round for the last pairs to arrive, and keep all of them (no mass is left out).
-    await node.barrier('push-sum/rounds-done');
-    await node.sleep(node.params.roundMs);
-    absorb();
+    absorb(); // the pairs of the last round
     node.metric('estimate', s / w);
     node.metric('sent', sent);
-    node.result({ x, estimate: s / w, rounds, sent });
+    node.result({ x, estimate: s / w, rounds: round, sent });
   },
 });
 
