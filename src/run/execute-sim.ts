@@ -12,7 +12,7 @@ import type { PreparedRun } from './prepare.js';
  */
 export async function executeInSimulator(
   prepared: PreparedRun,
-  options: { delay?: string; timeoutMs: number; until: 'results' | 'quiescent'; traceFile?: string },
+  options: { delay?: string; timeoutMs: number; until?: 'results' | 'quiescent'; traceFile?: string },
 ): Promise<Execution> {
   const delaySpec = options.delay ?? DEFAULT_DELAY_SPEC;
   const delay = parseDelay(delaySpec);

@@ -10,6 +10,7 @@ import { oracleFor, type Oracle } from '../verify/index.js';
 import { ownCheckOracle } from './own-check.js';
 import { assignRoles, idRange, type RoleRequest } from './roles.js';
 import { runStateDir } from './state.js';
+import type { RunId } from '../util/names.js';
 import { newRunId } from './run-id.js';
 
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
@@ -28,7 +29,7 @@ export interface PreparedGroup {
 
 /** What every runtime needs before the first node starts: the graph, the bundled algorithms, their parameters. */
 export interface PreparedRun {
-  readonly runId: string;
+  readonly runId: RunId;
   /** What the run is called: its algorithm's name, or for a run with groups the name it was given. */
   readonly name: string;
   readonly topology: LoadedTopology;
@@ -63,7 +64,7 @@ export interface PrepareRequest {
   readonly maxPayloadBytes?: number;
   /** When the run ends: once every node has a result (default), or then also once no message is in flight. */
   readonly until?: RunUntil;
-  readonly onRunId?: (runId: string) => void;
+  readonly onRunId?: (runId: RunId) => void;
 }
 
 export type RunUntil = 'results' | 'quiescent';

@@ -12,6 +12,7 @@ import { takeDownUntilGone } from '../../run/down.js';
 import { runAlgorithm } from '../../run/run.js';
 import { describeTally } from '../../experiment/summary.js';
 import { OUTCOME_MARK } from '../../verify/index.js';
+import type { RunId } from '../../util/names.js';
 
 export default class ExperimentRun extends PeerlabCommand {
   static override description =
@@ -56,7 +57,7 @@ export default class ExperimentRun extends PeerlabCommand {
     const resumeCommand = `peerlab experiment run ${[...this.argv.filter((arg) => arg !== '--resume' && arg !== '--json'), '--resume'].join(' ')}`;
     // Ctrl-C: remove the run in progress, write the report of the runs finished so far, and say how to resume.
     let folder: ExperimentFolder | undefined;
-    let current: string | undefined;
+    let current: RunId | undefined;
     const interrupted = new AbortController();
     const removeInterruptHandler = onInterrupt(async () => {
       interrupted.abort();
