@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { runAlgorithm, type RunRequest, type RunSummary } from '../run/run.js';
+import type { Outcome } from '../verify/index.js';
 import type { BenchKind } from './report.js';
 
 /** One run of a sample: what `peerlab run` reports, in ms. */
 export interface ConvergenceRun {
   readonly runId: string;
   readonly resultsDir: string;
+  readonly outcome: Outcome;
   readonly passed: boolean;
   readonly verdict: string;
   readonly algorithmMs: number;
@@ -24,8 +26,12 @@ export interface ConvergenceSample {
   readonly edges: number;
   /** The `peerlab run` command that repeats one run: the workload, which a baseline sample must share to be compared. */
   readonly replay: string;
-  /** Passed only if every repetition passed; the summary is that of the first failed repetition, else of the first. */
-  readonly verdict: { readonly passed: boolean; readonly summary: string };
+  /**
+   * Passed only if a check passed every repetition (an unchecked or reproduced run is not passed); failed if any
+   * repetition failed (an unchecked one too, under --require-check). The outcome and summary are those of the
+   * first repetition that did not pass, else of the first.
+   */
+  readonly verdict: { readonly passed: boolean; readonly failed: boolean; readonly outcome: Outcome; readonly summary: string };
   /** Medians over the repetitions. Wall time from `start` until every node has its result. */
   readonly algorithmMs: number;
   /** Simulator only: the same span in virtual time, which the seed and delay model fix. */
@@ -77,7 +83,9 @@ export async function benchConvergence(options: { request: RunRequest; repetitio
   for (let repetition = 0; repetition < options.repetitions; repetition++) summaries.push(await runAlgorithm(options.request));
   const first = summaries[0]!;
   const runs = summaries.map(describeRun);
-  const failed = summaries.filter((summary) => !summary.passed);
+  const failed = summaries.filter((summary) => summary.failed);
+  const notPassed = summaries.filter((summary) => !summary.passed);
+  const shown = failed[0] ?? notPassed[0] ?? first;
   const median = (read: (run: ConvergenceRun) => number | undefined) => medianOf(runs.map(read));
   const messages = median((run) => run.messages)!;
   return {
@@ -88,8 +96,10 @@ export async function benchConvergence(options: { request: RunRequest; repetitio
     edges: first.edges,
     replay: first.replay,
     verdict: {
-      passed: failed.length === 0,
-      summary: failed.length === 0 ? first.verdict : `${failed.length} of ${summaries.length} run(s) failed; ${failed[0]!.verdict}`,
+      passed: notPassed.length === 0,
+      failed: failed.length > 0,
+      outcome: shown.outcome,
+      summary: failed.length === 0 ? shown.verdict : `${failed.length} of ${summaries.length} run(s) failed; ${shown.verdict}`,
     },
     algorithmMs: median((run) => run.algorithmMs)!,
     virtualTimeMs: median((run) => run.virtualTimeMs),
@@ -105,6 +115,7 @@ function describeRun(summary: RunSummary): ConvergenceRun {
   return {
     runId: summary.runId,
     resultsDir: summary.resultsDir,
+    outcome: summary.outcome,
     passed: summary.passed,
     verdict: summary.verdict,
     algorithmMs: summary.timings.algorithmMs ?? 0,

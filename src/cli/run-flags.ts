@@ -46,4 +46,13 @@ export const deploymentFlags = {
 export const algorithmRunFlags = {
   timeout: Flags.integer({ default: 300, description: 'seconds the algorithm may run before the nodes without a result are reported' }),
   results: Flags.string({ default: 'results', description: 'folder for results/<run-id>/' }),
+  'require-check': Flags.boolean({
+    default: false,
+    description: 'fail a run that nothing checked (no built-in oracle, no `check` export in the algorithm file) instead of reporting it UNCHECKED and exiting 0',
+  }),
+  until: Flags.string({
+    default: 'results',
+    options: ['results', 'quiescent'],
+    description: 'end the run once every node has a result (messages may still be in flight), or once no message is in flight either',
+  }),
 };

@@ -2,11 +2,12 @@ import { Args, Flags } from '@oclif/core';
 import { PeerlabCommand } from '../cli/base-command.js';
 import { algorithmRunFlags, deploymentFlags } from '../cli/run-flags.js';
 import { runRequestFrom } from '../cli/run-request.js';
-import { runAlgorithm, type RunSummary } from '../run/run.js';
+import { runAlgorithm, type RunSummary, type RunUntil } from '../run/run.js';
+import { OUTCOME_MARK } from '../verify/index.js';
 
 export default class Run extends PeerlabCommand {
   static override description =
-    'Bring up a topology of node containers, run an algorithm on it, check the result against ground truth, write results/<run-id>/ and remove everything. Exits 0 only if verification passed.';
+    'Bring up a topology of node containers, run an algorithm on it, check the result against ground truth, write results/<run-id>/ and remove everything. The verdict is PASS or FAIL when a check judged the run (a built-in oracle, or the algorithm file\'s own `check` export), UNCHECKED when nothing did, REPRODUCED for a variant that reproduces an inexact method. Exits 1 on FAIL, and on UNCHECKED with --require-check; else 0.';
 
   static override examples = [
     '<%= config.bin %> run flood --topology ba:n=100,m=2 --seed 7',
@@ -32,14 +33,18 @@ export default class Run extends PeerlabCommand {
       json: this.jsonEnabled(),
       note: (line) => this.note(line),
     });
-    const summary = await during(runAlgorithm({ ...request, trace: flags.trace, command: ['run', ...this.argv] }));
-    this.log(`${summary.passed ? '✔ PASS' : '✖ FAIL'}  ${summary.algorithm} on ${summary.nodes} nodes, ${summary.edges} edges: ${summary.verdict}`);
+    const summary = await during(
+      runAlgorithm({ ...request, requireCheck: flags['require-check'], until: flags.until as RunUntil, trace: flags.trace, command: ['run', ...this.argv] }),
+    );
+    const required = summary.outcome === 'unchecked' && flags['require-check'] ? ' (--require-check: an unchecked run fails)' : '';
+    this.log(`${OUTCOME_MARK[summary.outcome]}  ${summary.algorithm} on ${summary.nodes} nodes, ${summary.edges} edges: ${summary.verdict}${required}`);
     const startup = summary.timings.allReadyMs === undefined ? '' : ` · all nodes connected after ${(summary.timings.allReadyMs / 1000).toFixed(1)} s`;
     const virtual = summary.timings.virtualTimeMs === undefined ? '' : ` (${summary.timings.virtualTimeMs.toFixed(1)} ms virtual)`;
-    this.log(`  ${summary.metrics.messages ?? 0} messages${startup} · algorithm ${((summary.timings.algorithmMs ?? 0) / 1000).toFixed(2)} s${virtual} · on ${summary.runtime}`);
+    const inFlight = summary.inFlight > 0 ? ` (${summary.inFlight} still in flight at the end)` : '';
+    this.log(`  ${summary.metrics.messages ?? 0} messages${inFlight}${startup} · algorithm ${((summary.timings.algorithmMs ?? 0) / 1000).toFixed(2)} s${virtual} · on ${summary.runtime}`);
     this.log(`  results in ${summary.resultsDir}`);
     this.log(`  replay: ${summary.replay}`);
-    if (!summary.passed) process.exitCode = 1;
+    if (summary.failed) process.exitCode = 1;
     return summary;
   }
 }

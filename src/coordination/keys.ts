@@ -21,6 +21,13 @@ export function runKeys(runId: string) {
     /** Run control: the controller writes `start` when all nodes are ready and `stop` when all have results. */
     start: `${base}/control/start`,
     stop: `${base}/control/stop`,
+    /**
+     * Quiescence waves (--until quiescent): the controller writes wave k; every node answers under counts/k/
+     * with how many messages it has sent and received so far.
+     */
+    countWave: (wave: number) => `${base}/control/count/${wave}`,
+    countsPrefix: (wave: number) => `${base}/counts/${wave}/`,
+    count: (wave: number, id: string) => `${base}/counts/${wave}/${id}`,
     /** A node's output: its result as soon as it reports; then, after stop, its final metrics and traffic. */
     resultsPrefix: `${base}/results/`,
     result: (id: string) => `${base}/results/${id}`,

@@ -9,6 +9,14 @@ export interface RunConfig {
   readonly seed: number;
   readonly size: number;
   readonly maxPayloadBytes: number;
+  /** Set when the run ends quiescent: nodes answer the controller's quiescence waves (see keys.countWave). */
+  readonly quiescence?: boolean;
+}
+
+/** A node's answer to a quiescence wave: its message totals so far, over all its edges. */
+export interface MessageTotals {
+  readonly sent: number;
+  readonly received: number;
 }
 
 /** A role of the run: its nodes (each told its role when started) run `algorithm` with `params`. */

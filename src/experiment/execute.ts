@@ -118,8 +118,8 @@ export async function executePlan(options: ExecuteOptions): Promise<ExecuteResul
         cell: run.cell.id,
         repetition: run.repetition,
         seed: run.seed,
-        status: summary.passed ? 'passed' : 'failed',
-        verdict: summary.verdict,
+        status: statusOf(summary),
+        verdict: summary.outcome === 'unchecked' && summary.failed ? `unchecked, and the experiment has requireCheck: ${summary.verdict}` : summary.verdict,
         runId: summary.runId,
         resultsDir: summary.resultsDir,
         runtime: summary.runtime,
@@ -159,6 +159,12 @@ export async function executePlan(options: ExecuteOptions): Promise<ExecuteResul
   return { outcomes, executed, skipped, stopped };
 }
 
+/** A run's status in the experiment: failed when its verdict fails it (an unchecked one too, under requireCheck). */
+function statusOf(summary: RunSummary): RunOutcome['status'] {
+  if (summary.failed) return 'failed';
+  return summary.outcome === 'pass' ? 'passed' : summary.outcome === 'fail' ? 'failed' : summary.outcome;
+}
+
 /**
  * The request for one run, without the progress callbacks. Its run.json records the experiment command that
  * ran it (command) and the single `peerlab run` that repeats it (replay); `peerlab run` takes one algorithm,
@@ -173,6 +179,7 @@ export function requestFor(plan: Plan, run: PlannedRun, base: BaseRequest): RunR
     seed: run.seed,
     weights: run.cell.weights,
     allowDisconnected: plan.allowDisconnected,
+    requireCheck: plan.requireCheck,
     timeoutMs: plan.timeoutS * 1000,
     nodeMemoryLimit: plan.nodeMemoryMiB !== undefined ? plan.nodeMemoryMiB * 1024 * 1024 : base.nodeMemoryLimit,
     runtime: plan.runtime,

@@ -65,6 +65,8 @@ export interface Plan {
   readonly roles: readonly RoleRequest[] | undefined;
   /** The oracle of a run with groups. */
   readonly check: string | undefined;
+  /** An unchecked run fails (the file's `requireCheck: true`). */
+  readonly requireCheck: boolean;
   /** The experiment file, when known: a run with groups is rerun through it. */
   readonly source: string | undefined;
   readonly faults: readonly FaultField[] | undefined;
@@ -193,6 +195,7 @@ export function expandExperiment(experiment: ExperimentFile, options: ExpandOpti
       }),
     ),
     check: experiment.check,
+    requireCheck: experiment.requireCheck ?? false,
     source: options.source,
     faults: experiment.faults,
     plots: experiment.plots,
@@ -242,6 +245,7 @@ function fingerprintOf(plan: Omit<Plan, 'fingerprint'>): string {
     faults: plan.faults ?? null,
     // Only when given, so the fingerprints of experiments without one stay as they were.
     ...(plan.check === undefined ? {} : { check: plan.check }),
+    ...(plan.requireCheck ? { requireCheck: true } : {}),
   };
   return createHash('sha256').update(canonicalJson(essence)).digest('hex').slice(0, 16);
 }
@@ -292,6 +296,7 @@ export function resolvedExperiment(
     runs: plan.runs.length,
     groups: plan.groups,
     check: plan.check,
+    requireCheck: plan.requireCheck || undefined,
     faults: plan.faults,
     plots: plan.plots,
   });

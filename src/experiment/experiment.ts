@@ -121,6 +121,9 @@ export interface ExperimentResult {
   readonly skipped: number;
   readonly passed: number;
   readonly failed: number;
+  /** Runs nothing checked (they fail, and count as failed, when the experiment has requireCheck). */
+  readonly unchecked: number;
+  readonly reproduced: number;
   readonly errors: number;
   readonly notRun: number;
   readonly stopped: boolean;

@@ -3,7 +3,8 @@ import { remainingSeconds } from './estimate.js';
 import type { ExecuteHooks, StageName } from './execute.js';
 import type { PlannedRun } from './expand.js';
 import { formatDuration } from './format.js';
-import type { RunOutcome } from './store.js';
+import { STATUS_OUTCOME, type RunOutcome } from './store.js';
+import { OUTCOME_MARK } from '../verify/index.js';
 
 /**
  * The experiment's progress on stderr: one bar over the runs with the current run, its stage (creating,
@@ -116,6 +117,6 @@ export class ExperimentProgress {
 }
 
 export function describeOutcome(run: PlannedRun, outcome: RunOutcome): string {
-  const mark = outcome.status === 'passed' ? '✔ PASS' : outcome.status === 'failed' ? '✖ FAIL' : '⚠ ERROR';
+  const mark = outcome.status === 'error' ? '⚠ ERROR' : OUTCOME_MARK[STATUS_OUTCOME[outcome.status]];
   return `${mark}  ${run.key} ${run.cell.label} seed ${run.seed} (${formatDuration(outcome.durationMs / 1000)}): ${outcome.verdict}`;
 }

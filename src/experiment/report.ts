@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { HostFacts } from '../util/host.js';
 import type { RenderedPlot } from './plots.js';
-import { cellSummaries, type Row, type SummaryCell, type SummaryTable } from './summary.js';
+import { cellSummaries, counts, describeTally, type Row, type SummaryCell, type SummaryTable } from './summary.js';
 import { formatDuration } from './format.js';
 
 export interface ReportInput {
@@ -30,23 +30,11 @@ const RUN_COLUMNS = ['key', 'label', 'repetition', 'seed', 'nodes', 'edges', 'st
 /** report.html: one self-contained page (inline CSS and SVG, no script, nothing fetched). */
 export function renderReport(input: ReportInput): string {
   const { table } = input;
-  const finished = table.rows.filter((row) => row.status !== 'error');
-  const passed = table.rows.filter((row) => row.status === 'passed').length;
-  const failed = table.rows.filter((row) => row.status === 'failed').length;
-  const errors = table.rows.length - finished.length;
+  const tally = counts(table.rows);
   const missing = input.plannedRuns - table.rows.length;
-  const verdict = failed + errors > 0 ? 'fail' : missing > 0 ? 'partial' : 'pass';
-  const verdictText =
-    verdict === 'pass'
-      ? `all ${passed} runs passed`
-      : [
-          `${passed} passed`,
-          failed > 0 ? `${failed} failed` : '',
-          errors > 0 ? `${errors} did not finish` : '',
-          missing > 0 ? `${missing} not run yet` : '',
-        ]
-          .filter(Boolean)
-          .join(' · ');
+  // Only runs a check passed make a green verdict: unchecked (and reproduced) runs are counted apart, never as passed.
+  const verdict = tally.failed + tally.errors > 0 ? 'fail' : missing > 0 || tally.unchecked + tally.reproduced > 0 ? 'partial' : 'pass';
+  const verdictText = describeTally(tally, input.plannedRuns);
   const totalSeconds = table.rows.reduce((total, row) => total + (typeof row.duration_s === 'number' ? row.duration_s : 0), 0);
 
   const cells = cellSummaries(input.cells, table);
@@ -95,7 +83,7 @@ export function renderReport(input: ReportInput): string {
 <main>
 <h1>${esc(input.name)}</h1>
 ${input.description ? `<p class="sub">${esc(input.description)}</p>` : ''}
-<div class="verdict ${verdict}">${verdict === 'pass' ? '✔' : verdict === 'fail' ? '✖' : '…'} ${esc(verdictText)}</div>
+<div class="verdict ${verdict}">${verdict === 'pass' ? '✔' : verdict === 'fail' ? '✖' : missing > 0 ? '…' : '?'} ${esc(verdictText)}</div>
 <div class="facts">
   <span><b>${table.rows.length}</b> of ${input.plannedRuns} runs</span>
   <span><b>${input.cells.length}</b> cell${input.cells.length === 1 ? '' : 's'} × <b>${input.repetitions}</b> repetition${input.repetitions === 1 ? '' : 's'}</span>
@@ -169,7 +157,7 @@ function runRow(row: Row, columns: readonly string[], folder: string): string {
     const value = row[column];
     if (column === 'status') {
       const cls = value === 'passed' ? 'ok' : value === 'failed' ? 'bad' : 'warn';
-      const mark = value === 'passed' ? '✔ pass' : value === 'failed' ? '✖ fail' : '⚠ error';
+      const mark = STATUS_MARK[String(value)] ?? '⚠ error';
       return `<td class="${cls} nowrap">${mark}</td>`;
     }
     if (typeof value === 'number') return `<td class="num">${formatNumber(value)}</td>`;
@@ -187,9 +175,10 @@ function runRow(row: Row, columns: readonly string[], folder: string): string {
 function problems(rows: readonly Row[]): string {
   const bad = rows.filter((row) => row.status !== 'passed');
   if (bad.length === 0) return '';
+  const what: Record<string, string> = { error: 'did not finish', failed: 'failed', unchecked: 'unchecked', reproduced: 'reproduced' };
   const items = bad
     .slice(0, 20)
-    .map((row) => `<li><b>${esc(String(row.key))}</b> ${esc(String(row.label ?? ''))}, seed ${esc(String(row.seed))}: ${row.status === 'error' ? 'did not finish' : 'failed'} — ${esc(String(row.verdict ?? ''))}</li>`);
+    .map((row) => `<li><b>${esc(String(row.key))}</b> ${esc(String(row.label ?? ''))}, seed ${esc(String(row.seed))}: ${what[String(row.status)] ?? 'did not finish'} — ${esc(String(row.verdict ?? ''))}</li>`);
   return `<ul class="problems">${items.join('')}${bad.length > 20 ? `<li>… and ${bad.length - 20} more</li>` : ''}</ul>`;
 }
 
@@ -197,10 +186,14 @@ function formatTime(iso: string): string {
   return /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(iso) ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : iso;
 }
 
-function verdictCounts(cell: { passed: number; failed: number; errors: number }): string {
+const STATUS_MARK: Record<string, string> = { passed: '✔ pass', failed: '✖ fail', unchecked: '? unchecked', reproduced: '≈ reproduced', error: '⚠ error' };
+
+function verdictCounts(cell: { passed: number; failed: number; unchecked: number; reproduced: number; errors: number }): string {
   return [
     cell.passed > 0 ? `<span class="ok">✔ ${cell.passed}</span>` : '',
     cell.failed > 0 ? `<span class="bad">✖ ${cell.failed}</span>` : '',
+    cell.reproduced > 0 ? `<span class="warn" title="reproduced an inexact method">≈ ${cell.reproduced}</span>` : '',
+    cell.unchecked > 0 ? `<span class="warn" title="no check">? ${cell.unchecked}</span>` : '',
     cell.errors > 0 ? `<span class="warn">⚠ ${cell.errors}</span>` : '',
   ]
     .filter(Boolean)

@@ -195,6 +195,8 @@ export const experimentSchema = z
       groups: z.array(group).min(1, { error: 'a list must have at least one element' }).optional(),
       /** The oracle that judges a run with groups (src/verify); without it, such a run is recorded, not checked. */
       check: z.string().min(1).optional(),
+      /** A run that nothing checked (no oracle, no `check` export) counts as failed instead of unchecked. */
+      requireCheck: z.boolean({ error: 'expected true or false' }).optional(),
       faults: z.array(fault).optional(),
       plots: z.array(plot).optional(),
     },
@@ -252,6 +254,7 @@ export const FIELD_HINTS: Record<string, string> = {
   timeout: 'e.g. timeout: 120 (seconds per run)',
   groups: 'e.g. groups: [{ role: weather, count: 2, service: weather }, { role: client, algorithm: services/client }]',
   check: 'e.g. check: service-discovery (the oracle that judges a run with groups)',
+  requireCheck: 'e.g. requireCheck: true (a run that nothing checked fails)',
   faults: 'e.g. faults: [{ at: 5, action: kill, target: "3" }]',
   plots: 'e.g. plots: [{ x: nodes, y: messages, title: Messages, reference: [{ x: 20, y: 38, label: thesis }] }]',
 };

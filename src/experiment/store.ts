@@ -5,6 +5,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { PeerlabError } from '../errors.js';
 import { writeFileAtomic } from '../util/files.js';
 import { parseRunId, type ExperimentName, type RunId } from '../util/names.js';
+import type { Outcome } from '../verify/index.js';
 
 /** The outcome of one run of an experiment: one line of runs.ndjson and one row of summary.csv. */
 export interface RunOutcome {
@@ -12,8 +13,11 @@ export interface RunOutcome {
   readonly cell: string;
   readonly repetition: number;
   readonly seed: number;
-  /** passed / failed: the run finished and was verified; error: it did not finish (a resume runs it again). */
-  readonly status: 'passed' | 'failed' | 'error';
+  /**
+   * passed / failed: the run finished and its check judged it; unchecked: it finished and nothing checked it;
+   * reproduced: it reproduced an inexact method, as checked; error: it did not finish (a resume runs it again).
+   */
+  readonly status: 'passed' | 'failed' | 'unchecked' | 'reproduced' | 'error';
   readonly verdict: string;
   readonly runId?: string;
   readonly resultsDir?: string;
@@ -43,6 +47,14 @@ export interface InFlightRun {
 }
 
 export const isFinished = (outcome: RunOutcome): boolean => outcome.status !== 'error';
+
+/** The verdict behind each status of a finished run. */
+export const STATUS_OUTCOME: Readonly<Record<Exclude<RunOutcome['status'], 'error'>, Outcome>> = {
+  passed: 'pass',
+  failed: 'fail',
+  unchecked: 'unchecked',
+  reproduced: 'reproduced',
+};
 
 /** `<yyyymmdd-hhmmss>` in UTC, like run ids: sortable. */
 export function folderStamp(now: Date): string {

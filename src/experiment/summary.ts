@@ -123,6 +123,8 @@ export interface CellSummary {
   readonly runs: number;
   readonly passed: number;
   readonly failed: number;
+  readonly unchecked: number;
+  readonly reproduced: number;
   readonly errors: number;
   /** Column → mean, sd over the finished runs, for every numeric metric and timing column. */
   readonly means: Record<string, { mean: number; sd: number; n: number }>;
@@ -148,22 +150,51 @@ export function cellSummaries(cells: readonly SummaryCell[], table: SummaryTable
       runs: rows.length,
       passed: rows.filter((row) => row.status === 'passed').length,
       failed: rows.filter((row) => row.status === 'failed').length,
+      unchecked: rows.filter((row) => row.status === 'unchecked').length,
+      reproduced: rows.filter((row) => row.status === 'reproduced').length,
       errors: rows.filter((row) => row.status === 'error').length,
       means,
     };
   });
 }
 
-export function counts(outcomes: Iterable<RunOutcome>): { passed: number; failed: number; errors: number } {
-  let passed = 0;
-  let failed = 0;
-  let errors = 0;
-  for (const outcome of outcomes) {
-    if (outcome.status === 'passed') passed++;
-    else if (outcome.status === 'failed') failed++;
-    else errors++;
+export interface Tally {
+  readonly passed: number;
+  readonly failed: number;
+  readonly unchecked: number;
+  readonly reproduced: number;
+  readonly errors: number;
+}
+
+export function counts(outcomes: Iterable<{ readonly status?: RunOutcome['status'] | Scalar }>): Tally {
+  const tally = { passed: 0, failed: 0, unchecked: 0, reproduced: 0, errors: 0 };
+  for (const { status } of outcomes) {
+    if (status === 'passed') tally.passed++;
+    else if (status === 'failed') tally.failed++;
+    else if (status === 'unchecked') tally.unchecked++;
+    else if (status === 'reproduced') tally.reproduced++;
+    else tally.errors++;
   }
-  return { passed, failed, errors };
+  return tally;
+}
+
+/**
+ * One line for a sweep's runs: "all 9 runs passed" only when every planned run was checked and passed;
+ * otherwise each kind counted, e.g. "6 passed · 3 unchecked".
+ */
+export function describeTally(tally: Tally, planned: number, separator = ' · '): string {
+  const recorded = tally.passed + tally.failed + tally.unchecked + tally.reproduced + tally.errors;
+  if (tally.passed === recorded && recorded >= planned) return `all ${tally.passed} runs passed`;
+  return [
+    tally.passed > 0 || tally.failed + tally.unchecked + tally.reproduced === 0 ? `${tally.passed} passed` : '',
+    tally.failed > 0 ? `${tally.failed} failed` : '',
+    tally.reproduced > 0 ? `${tally.reproduced} reproduced` : '',
+    tally.unchecked > 0 ? `${tally.unchecked} unchecked` : '',
+    tally.errors > 0 ? `${tally.errors} did not finish` : '',
+    planned > recorded ? `${planned - recorded} not run yet` : '',
+  ]
+    .filter(Boolean)
+    .join(separator);
 }
 
 export function toNumber(value: Scalar | undefined): number | undefined {

@@ -7,6 +7,7 @@ import type { Json } from '../sdk/types.js';
 import { runKeys } from '../coordination/keys.js';
 import {
   startupTimeoutMs,
+  type MessageTotals,
   type NeighbourEntry,
   type NodeFailure,
   type NodeReport,
@@ -145,6 +146,7 @@ async function main(): Promise<void> {
   const startedAt = Number(await etcd.waitFor(keys.start));
   running = true;
   await host.start();
+  if (config.quiescence) void answerQuiescenceWaves().catch(reportFailure);
 
   await etcd.waitFor(keys.stop);
   const report: NodeReport = {
@@ -154,6 +156,16 @@ async function main(): Promise<void> {
     startup: { registeredMs: steps.registered.ms, connectedMs: steps.connected.ms },
   };
   await etcd.put(keys.report(nodeId), JSON.stringify(report));
+
+  /** Until the run stops: each wave the controller writes is answered with this node's message totals. */
+  async function answerQuiescenceWaves(): Promise<void> {
+    for (let wave = 1; ; wave++) {
+      await etcd.waitFor(keys.countWave(wave));
+      const total = (counts: Map<string, { messages: number }>) => [...counts.values()].reduce((sum, count) => sum + count.messages, 0);
+      const totals: MessageTotals = { sent: total(host.sent), received: total(host.received) };
+      await etcd.put(keys.count(wave, nodeId), JSON.stringify(totals));
+    }
+  }
 }
 
 main().catch((error: unknown) => {

@@ -22,13 +22,13 @@ export async function listAlgorithms(cwd = process.cwd()): Promise<AlgorithmEntr
     const entries: AlgorithmEntry[] = [];
     for (const name of listAlgorithmNames(cwd)) {
       const file = resolveAlgorithm(name, cwd);
-      const { algorithm } = await bundleAlgorithm(file, path.join(scratch, name));
+      const { algorithm, check } = await bundleAlgorithm(file, path.join(scratch, name));
       entries.push({
         name: algorithm.name,
         file: path.relative(cwd, file) || file,
         description: algorithm.description ?? '',
         params: describeParams(algorithm.params),
-        oracle: oracleFor(algorithm.name) !== undefined,
+        oracle: check !== undefined || oracleFor(algorithm.name) !== undefined,
       });
     }
     return entries;

@@ -25,16 +25,18 @@ function template(name: string): string {
  *
  * As written it is an echo: the starter sends a token around; every node reports the hop count it saw first.
  */
-import { defineAlgorithm, z } from 'peerlab';
+import { defineAlgorithm, z, type Check } from 'peerlab';
+
+const params = z.object({
+  starter: z.string().default('0').describe('the node that sends first'),
+});
 
 export default defineAlgorithm({
   name: '${name}',
   description: 'A template: the starter floods a token and every node reports its hop count.',
 
   // Parameters, validated before any node starts: --param starter=3
-  params: z.object({
-    starter: z.string().default('0').describe('the node that sends first'),
-  }),
+  params,
 
   // Each node's own variables. Never keep node state in module variables: in the simulator all nodes share
   // this module.
@@ -65,5 +67,24 @@ export default defineAlgorithm({
   // Also there: node.random (seeded), node.now(), node.setTimer(), await node.barrier('name'),
   // node.store (shared key-value), node.services (register and discover services), node.log(...).
 });
+
+// The check: without one, a run's verdict is UNCHECKED (and --require-check fails it). Uncomment this to make
+// the verdict PASS or FAIL. It runs in the CLI after the run, never in a node: a pure function of the graph
+// (graphology), the parameters and every node's result, returning what peerlab's own oracles do.
+//
+// export const check: Check<z.output<typeof params>> = ({ graph, params, results }) => {
+//   const failures: string[] = [];
+//   for (const id of graph.nodes()) {
+//     const result = results.get(id) as { hops?: number } | undefined;
+//     if (typeof result?.hops !== 'number') failures.push(\`node \${id}: no hop count (\${JSON.stringify(result)})\`);
+//     else if (id === params.starter && result.hops !== 0) failures.push(\`node \${id}: the starter reports \${result.hops} hops\`);
+//   }
+//   return {
+//     passed: failures.length === 0,
+//     summary: failures.length === 0 ? \`all \${graph.order} nodes have a hop count\` : \`\${failures.length} node(s) wrong\`,
+//     metrics: { wrong: failures.length },
+//     failures, // the first few, each naming a node
+//   };
+// };
 `;
 }

@@ -5,10 +5,11 @@ import { parse as parseYaml } from 'yaml';
 import { PeerlabError } from '../errors.js';
 import type { Scalar } from '../experiment/expand.js';
 import { EXPERIMENT_FILE, latestOutcomes, readOutcomes, REPORT_FILE, type RunOutcome } from '../experiment/store.js';
-import { counts, summaryTable, type SummaryCell, type SummaryTable } from '../experiment/summary.js';
+import { counts, describeTally, summaryTable, type SummaryCell, type SummaryTable } from '../experiment/summary.js';
 import { hasShape, RESULT_ID } from '../util/names.js';
 import { resultsRoot } from '../util/files.js';
 import type { RunRecord } from '../run/results-folder.js';
+import { outcomeOfFile, type Outcome } from '../verify/index.js';
 
 /** One run folder, results/<run-id>/. */
 export interface RunEntry {
@@ -22,7 +23,7 @@ export interface RunEntry {
   readonly edges: number | undefined;
   readonly runtime: string | undefined;
   /** undefined when verify.json is missing (a run cut short). */
-  readonly passed: boolean | undefined;
+  readonly outcome: Outcome | undefined;
   readonly verdict: string;
   readonly startedAt: string | undefined;
   readonly totalMs: number | undefined;
@@ -44,6 +45,8 @@ export interface ExperimentEntry {
   readonly recorded: number;
   readonly passed: number;
   readonly failed: number;
+  readonly unchecked: number;
+  readonly reproduced: number;
   readonly errors: number;
   readonly verdict: string;
   readonly startedAt: string | undefined;
@@ -54,6 +57,7 @@ export interface ExperimentEntry {
 export type ResultEntry = RunEntry | ExperimentEntry;
 
 interface VerifyFile {
+  outcome?: Outcome;
   passed?: boolean;
   summary?: string;
   metrics?: Record<string, number>;
@@ -143,7 +147,7 @@ export async function readRunEntry(dir: string): Promise<RunEntry> {
     nodes: record.topology?.nodes,
     edges: record.topology?.edges,
     runtime: record.runtime,
-    passed: verify?.passed,
+    outcome: outcomeOfFile(verify),
     verdict: verify?.summary ?? 'no verify.json',
     startedAt: record.startedAt,
     totalMs: record.timings?.totalMs,
@@ -194,7 +198,6 @@ export async function readExperimentEntry(dir: string): Promise<ExperimentEntry>
   const low = Math.min(...nodeCounts);
   const high = Math.max(...nodeCounts);
   const algorithms = [...new Set(cells.map((cell) => String(cell.inputs.algorithm ?? '?')))];
-  const missing = planned - outcomes.size;
   return {
     kind: 'experiment',
     id: `${name}/${path.basename(dir)}`,
@@ -207,12 +210,7 @@ export async function readExperimentEntry(dir: string): Promise<ExperimentEntry>
     planned,
     recorded: outcomes.size,
     ...tally,
-    verdict:
-      tally.failed + tally.errors === 0 && missing <= 0
-        ? `all ${tally.passed} runs passed`
-        : [`${tally.passed}/${planned} passed`, tally.failed ? `${tally.failed} failed` : '', tally.errors ? `${tally.errors} did not finish` : '', missing > 0 ? `${missing} not run` : '']
-            .filter(Boolean)
-            .join(', '),
+    verdict: describeTally(tally, planned, ', '),
     startedAt: typeof resolved.createdAt === 'string' ? resolved.createdAt : undefined,
     totalMs: [...outcomes.values()].reduce((total, outcome) => total + outcome.durationMs, 0),
   };

@@ -54,7 +54,7 @@ async function compareRuns(a: RunEntry, b: RunEntry): Promise<Comparison> {
   differ('seed', da.record.topology?.seed, db.record.topology?.seed);
   differ('weights', da.record.topology?.weights, db.record.topology?.weights);
   differ('runtime', da.record.runtime, db.record.runtime);
-  differ('verdict', a.passed, b.passed);
+  differ('verdict', a.outcome, b.outcome);
   return {
     kind: 'run',
     a: a.id,

@@ -5,6 +5,7 @@ import { formatNumber } from '../experiment/report.js';
 import { cellSummaries } from '../experiment/summary.js';
 import { readExperimentDetails, readRunDetails, type ExperimentEntry, type ResultEntry, type RunEntry } from './catalog.js';
 import type { Comparison } from './compare.js';
+import { OUTCOME_MARK, outcomeOfFile, type Outcome } from '../verify/index.js';
 
 export interface RunShown {
   readonly kind: 'run';
@@ -12,7 +13,7 @@ export interface RunShown {
   /** The files in the run folder, as they are named there (a large nodes.csv is nodes.csv.gz). */
   readonly files: string[];
   readonly record: unknown;
-  readonly verify: { passed?: boolean; summary?: string; metrics?: Record<string, number>; failures?: string[] } | undefined;
+  readonly verify: { outcome?: Outcome; passed?: boolean; summary?: string; metrics?: Record<string, number>; failures?: string[] } | undefined;
 }
 
 export interface ExperimentShown {
@@ -30,7 +31,7 @@ export async function showResult(entry: ResultEntry): Promise<Shown> {
   if (entry.kind === 'run') {
     const { record, verify } = await readRunDetails(entry);
     const files = (await readdir(entry.dir).catch(() => [])).sort();
-    return { kind: 'run', entry, files, record, verify: verify && { passed: verify.passed, summary: verify.summary, metrics: verify.metrics, failures: verify.failures } };
+    return { kind: 'run', entry, files, record, verify: verify && { outcome: outcomeOfFile(verify), passed: verify.passed, summary: verify.summary, metrics: verify.metrics, failures: verify.failures } };
   }
   const details = await readExperimentDetails(entry.dir);
   const cells = cellSummaries(details.cells, details.table).map((summary) => ({
@@ -61,7 +62,7 @@ export function formatList(entries: readonly ResultEntry[]): string {
       entry.kind,
       entry.algorithm,
       entry.kind === 'run' ? String(entry.nodes ?? '?') : entry.nodes,
-      entry.kind === 'run' ? `${entry.passed === undefined ? '?' : entry.passed ? '✔' : '✖'} ${truncate(entry.verdict, 60)}` : `${entry.failed + entry.errors > 0 ? '✖' : entry.recorded < entry.planned ? '…' : '✔'} ${entry.verdict}`,
+      entry.kind === 'run' ? `${entry.outcome === undefined ? '?' : OUTCOME_MARK[entry.outcome].split(' ')[0]} ${truncate(entry.verdict, 60)}` : `${entry.failed + entry.errors > 0 ? '✖' : entry.recorded < entry.planned ? '…' : '✔'} ${entry.verdict}`,
       (entry.startedAt ?? '').replace('T', ' ').slice(0, 19),
       entry.totalMs === undefined ? '' : formatDuration(entry.totalMs / 1000),
     ]),
@@ -81,14 +82,14 @@ export function formatShown(shown: Shown): string {
       replay?: string;
     };
     const lines = [
-      `${shown.verify?.passed ? '✔ PASS' : shown.verify ? '✖ FAIL' : '? no verdict'}  ${shown.entry.id}`,
+      `${shown.verify?.outcome ? OUTCOME_MARK[shown.verify.outcome] : '? no verdict'}  ${shown.entry.id}`,
       `  ${shown.verify?.summary ?? 'no verify.json'}`,
       ...(record.groups
         ? [
             ...record.groups.map((group) => `  role      ${group.role ?? '?'} ×${group.nodes?.length ?? '?'}: ${group.algorithm ?? '?'} ${JSON.stringify(group.params ?? {})}`),
-            `  check     ${record.check ?? 'none'}`,
           ]
         : [`  algorithm ${record.algorithm?.name ?? '?'} ${JSON.stringify(record.algorithm?.params ?? {})}`]),
+      `  check     ${record.check ?? 'none (unchecked)'}`,
       `  topology  ${record.topology?.spec ?? '?'} (seed ${record.topology?.seed ?? '?'}, weights ${record.topology?.weights ?? '?'}): ${record.topology?.nodes ?? '?'} nodes, ${record.topology?.edges ?? '?'} edges`,
       `  runtime   ${record.runtime ?? '?'} · started ${record.startedAt ?? '?'}`,
       `  timings   ${Object.entries(record.timings ?? {})

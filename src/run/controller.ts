@@ -3,7 +3,7 @@ import { PeerlabError } from '../errors.js';
 import type { Json } from '../sdk/types.js';
 import { runKeys, type RunKeys } from '../coordination/keys.js';
 import { followPrefix } from '../coordination/etcd.js';
-import type { NeighbourEntry, NodeFailure, NodeReport, NodeStartup, RunConfig } from '../coordination/protocol.js';
+import type { MessageTotals, NeighbourEntry, NodeFailure, NodeReport, NodeStartup, RunConfig } from '../coordination/protocol.js';
 import { forEachLimited } from '../util/concurrency.js';
 
 /** What each node's ready key holds: the deployment hands it on as it is. */
@@ -15,7 +15,15 @@ export interface CollectedResults {
   readonly missing: string[];
   readonly timedOut: boolean;
   readonly durationMs: number;
+  /**
+   * With `untilQuiescent`: messages in flight when the controller stopped waiting for none to be (0 once
+   * quiescent; the last wave's sent − received if the timeout came first).
+   */
+  readonly inFlight?: number;
 }
+
+/** Between two quiescence waves, so that an idle run is not flooded with waves. */
+const WAVE_PAUSE_MS = 100;
 
 /**
  * The controller's side of the etcd protocol (see coordination/keys.ts): it publishes the run, waits for the
@@ -92,7 +100,7 @@ export class RunController {
    * Collects results until every node has one, a node fails, or the timeout passes. Meanwhile it opens each
    * barrier as soon as all nodes have arrived at it.
    */
-  async collectResults(options: { timeoutMs: number; check: () => Promise<void> }): Promise<CollectedResults> {
+  async collectResults(options: { timeoutMs: number; check: () => Promise<void>; untilQuiescent?: boolean }): Promise<CollectedResults> {
     const started = Date.now();
     const results = new Map<string, Json>();
     const stopBarriers = await this.serveBarriers();
@@ -101,7 +109,10 @@ export class RunController {
         results.set(event.name, JSON.parse(event.value) as Json);
         return results.size === this.nodeIds.length ? results : undefined;
       });
-      return { results, missing: [], timedOut: false, durationMs: Date.now() - started };
+      const durationMs = Date.now() - started;
+      if (!options.untilQuiescent) return { results, missing: [], timedOut: false, durationMs };
+      const inFlight = await this.waitQuiescent(started + options.timeoutMs, options.check);
+      return { results, missing: [], timedOut: inFlight > 0, durationMs, inFlight };
     } catch (error) {
       if (!(error instanceof RunTimeout) || this.failure) throw this.failure ?? error;
       return {
@@ -112,6 +123,39 @@ export class RunController {
       };
     } finally {
       await stopBarriers();
+    }
+  }
+
+  /**
+   * Waves until no message is in flight (Mattern's counting method): the controller writes wave k, every node
+   * answers with its sent and received totals. Two waves in a row with the same totals, sent = received, mean
+   * that between them (after every answer to the first, before any to the second) no node sent or received,
+   * and no message was in flight. Returns 0 then, or at the deadline the last wave's sent − received.
+   */
+  private async waitQuiescent(deadline: number, check: () => Promise<void>): Promise<number> {
+    let previous: MessageTotals | undefined;
+    for (let wave = 1; ; wave++) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) return Math.max(1, previous ? previous.sent - previous.received : 1);
+      await this.etcd.put(this.keys.countWave(wave)).value(String(Date.now()));
+      const answers = new Map<string, MessageTotals>();
+      let totals: MessageTotals;
+      try {
+        totals = await this.untilComplete(this.keys.countsPrefix(wave), remaining, 'answer a quiescence wave', check, (event) => {
+          answers.set(event.name, JSON.parse(event.value) as MessageTotals);
+          if (answers.size < this.nodeIds.length) return undefined;
+          let sent = 0;
+          let received = 0;
+          for (const answer of answers.values()) [sent, received] = [sent + answer.sent, received + answer.received];
+          return { sent, received };
+        });
+      } catch (error) {
+        if (!(error instanceof RunTimeout) || this.failure) throw this.failure ?? error;
+        return Math.max(1, previous ? previous.sent - previous.received : 1);
+      }
+      if (previous && totals.sent === totals.received && totals.sent === previous.sent && totals.received === previous.received) return 0;
+      previous = totals;
+      await new Promise((resolve) => setTimeout(resolve, WAVE_PAUSE_MS));
     }
   }
 

@@ -1,7 +1,7 @@
 import { DEFAULT_NODE_MEMORY, DEFAULT_START_CONCURRENCY } from '../runtime/docker.js';
 import { deployOnDocker, type Deployment, type DeploymentOptions } from './docker-deployment.js';
 import { startupTimeoutMs } from '../coordination/protocol.js';
-import type { Execution } from './execution.js';
+import { inFlightFromReports, type Execution } from './execution.js';
 import type { PreparedRun } from './prepare.js';
 import { readRunLossCounters } from '../links/packet.js';
 
@@ -42,6 +42,7 @@ export async function executeOnDocker(prepared: PreparedRun, options: DockerOpti
     await controller.start();
     const collected = await controller.collectResults({
       timeoutMs: options.timeoutMs,
+      untilQuiescent: prepared.config.quiescence === true,
       check: async () => {
         const crashed = (await runtime.listNodes()).find((node) => node.state === 'exited' || node.state === 'dead');
         if (crashed) throw new Error(`node ${crashed.id} exited during the run`);
@@ -56,6 +57,7 @@ export async function executeOnDocker(prepared: PreparedRun, options: DockerOpti
       results: collected.results,
       reports,
       missing: collected.missing,
+      inFlight: collected.inFlight ?? inFlightFromReports(reports),
       timings: { ...deployment.timings, algorithmMs: collected.durationMs },
       facts: {
         images: { node: deployment.image.node, nodeId: deployment.image.nodeId, etcd: deployment.image.etcd ?? 'external' },

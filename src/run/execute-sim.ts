@@ -12,7 +12,10 @@ import type { PreparedRun } from './prepare.js';
  * parameters and links give a bit-identical outcome, so the run's own command is its replay. Shaped edges take
  * their link model (the Docker agent's own); a run without any takes the simulator's default delay, exp:1.
  */
-export async function executeInSimulator(prepared: PreparedRun, options: { timeoutMs: number; traceFile?: string }): Promise<Execution> {
+export async function executeInSimulator(
+  prepared: PreparedRun,
+  options: { timeoutMs: number; until?: 'results' | 'quiescent'; traceFile?: string },
+): Promise<Execution> {
   const graph = prepared.topology.graph;
   const delay = hasLinks(graph) ? linkDelay(graph, prepared.config.seed, prepared.links ?? 'file') : parseDelay(DEFAULT_DELAY_SPEC);
   const delaySpec = hasLinks(graph) ? `links ${delay.spec}` : delay.spec;
@@ -24,6 +27,7 @@ export async function executeInSimulator(prepared: PreparedRun, options: { timeo
     maxPayloadBytes: prepared.config.maxPayloadBytes,
     delay,
     timeoutMs: options.timeoutMs,
+    until: options.until,
     trace: trace?.write,
   });
   await trace?.close();
@@ -33,8 +37,9 @@ export async function executeInSimulator(prepared: PreparedRun, options: { timeo
     results: outcome.results,
     reports: outcome.reports,
     missing: outcome.missing,
+    inFlight: outcome.inFlight,
     timings: { algorithmMs: outcome.wallMs, virtualTimeMs: outcome.virtualTimeMs },
-    facts: { delay: delaySpec, endReason: outcome.endReason, events: outcome.events, virtualTimeMs: outcome.virtualTimeMs },
+    facts: { delay: delaySpec, endReason: outcome.endReason, events: outcome.events, messagesInFlight: outcome.inFlight, virtualTimeMs: outcome.virtualTimeMs },
   };
 }
 

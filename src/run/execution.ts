@@ -8,9 +8,26 @@ export interface Execution {
   readonly reports: ReadonlyMap<string, NodeReport>;
   /** Nodes without a result when the run ended (timeout, or nothing left to happen). */
   readonly missing: string[];
+  /** Messages sent and not delivered when the run ended (the run ends when every node has a result). */
+  readonly inFlight: number;
   readonly timings: Record<string, number>;
   /** Runtime facts for run.json: images for Docker; delay model, virtual time and events for the simulator. */
   readonly facts: Record<string, Json>;
   /** Set when the run itself succeeded but removing it did not: reported after the results are written. */
   readonly teardownError?: unknown;
+}
+
+/**
+ * Messages in flight, from the nodes' final reports: per directed edge, those its sender counted as sent and its
+ * receiver had not counted as received when each wrote its report (both right after the controller's stop).
+ */
+export function inFlightFromReports(reports: ReadonlyMap<string, NodeReport>): number {
+  let inFlight = 0;
+  for (const [from, report] of reports) {
+    for (const [to, sent] of Object.entries(report.sent)) {
+      const received = reports.get(to)?.received[from]?.messages;
+      if (received !== undefined) inFlight += Math.max(0, sent.messages - received);
+    }
+  }
+  return inFlight;
 }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Json, Algorithm } from '../sdk/types.js';
+import type { Json, Algorithm, Check } from '../sdk/types.js';
 import type { RunConfig } from '../coordination/protocol.js';
 import { PeerlabError } from '../errors.js';
 import { bundleAlgorithm, bundleForNodes } from '../plugins/bundle.js';
@@ -8,6 +8,8 @@ import { resolveAlgorithm } from '../plugins/resolve.js';
 import { delayAsLinks } from '../runtime/sim/delay.js';
 import { chooseLinksLayer, packetSupport, type LinksMode } from '../links/packet.js';
 import { loadTopology, type LoadedTopology } from '../topology/index.js';
+import { oracleFor, type Oracle } from '../verify/index.js';
+import { ownCheckOracle } from './own-check.js';
 import { assignRoles, idRange, type RoleRequest } from './roles.js';
 import { runStateDir } from './state.js';
 import type { RunId } from '../util/names.js';
@@ -43,8 +45,11 @@ export interface PreparedRun {
   readonly hasGroups: boolean;
   /** The folder holding every bundle: mounted read-only into each node container. */
   readonly bundleDir: string;
-  /** The oracle that judges the run: the algorithm's own, or for a run with groups the check asked for. */
-  readonly check: string | undefined;
+  /**
+   * What judges the run: the algorithm file's own `check` export, else peerlab's oracle of the algorithm's
+   * name (src/verify); for a run with groups, the built-in check asked for. Undefined: the run is unchecked.
+   */
+  readonly check: { readonly name: string; readonly oracle: Oracle } | undefined;
   readonly config: RunConfig;
 }
 
@@ -69,8 +74,12 @@ export interface PrepareRequest {
   readonly delay?: string;
   readonly allowDisconnected: boolean;
   readonly maxPayloadBytes?: number;
+  /** When the run ends: once every node has a result (default), or then also once no message is in flight. */
+  readonly until?: RunUntil;
   readonly onRunId?: (runId: RunId) => void;
 }
+
+export type RunUntil = 'results' | 'quiescent';
 
 export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> {
   if (request.links !== undefined && request.delay !== undefined) {
@@ -108,6 +117,8 @@ export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> 
     };
   });
   const name = request.groups ? (request.name ?? 'groups') : groups[0]!.algorithm.name;
+  const ownCheck = request.groups ? undefined : bundles.get(sources[0]!)!.check;
+  const checkName = request.groups ? request.check : name;
   return {
     runId,
     name,
@@ -117,13 +128,18 @@ export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> 
     groups,
     hasGroups: request.groups !== undefined,
     bundleDir,
-    check: request.groups ? request.check : name,
+    check: ownCheck
+      ? { name: `${path.basename(sources[0]!)}#check`, oracle: ownCheckOracle(ownCheck, sources[0]!) }
+      : checkName !== undefined && oracleFor(checkName)
+        ? { name: checkName, oracle: oracleFor(checkName)! }
+        : undefined,
     config: {
       runId,
       groups: groups.map(({ role, algorithm, params, nodes: ids }) => ({ role, algorithm: algorithm.name, params, nodes: idRange(ids) })),
       seed: request.seed,
       size: topology.graph.order,
       maxPayloadBytes: request.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+      ...(request.until === 'quiescent' && { quiescence: true }),
     },
   };
 }
@@ -132,8 +148,8 @@ export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> 
  * Bundles each distinct source once for the CLI and once for the nodes, as `<file name>.cjs` and
  * `<file name>.node.cjs` (numbered when two sources share a file name).
  */
-async function bundleOnce(sources: readonly string[], dir: string): Promise<Map<string, { algorithm: Algorithm; nodeBundleFile: string }>> {
-  const bundles = new Map<string, { algorithm: Algorithm; nodeBundleFile: string }>();
+async function bundleOnce(sources: readonly string[], dir: string): Promise<Map<string, { algorithm: Algorithm; check: Check | undefined; nodeBundleFile: string }>> {
+  const bundles = new Map<string, { algorithm: Algorithm; check: Check | undefined; nodeBundleFile: string }>();
   const taken = new Set<string>();
   for (const source of sources) {
     if (bundles.has(source)) continue;
@@ -141,8 +157,8 @@ async function bundleOnce(sources: readonly string[], dir: string): Promise<Map<
     let name = base;
     for (let n = 2; taken.has(name); n++) name = `${base}-${n}`;
     taken.add(name);
-    const [{ algorithm }, nodeBundleFile] = await Promise.all([bundleAlgorithm(source, dir, `${name}.cjs`), bundleForNodes(source, dir, `${name}.node.cjs`)]);
-    bundles.set(source, { algorithm, nodeBundleFile });
+    const [{ algorithm, check }, nodeBundleFile] = await Promise.all([bundleAlgorithm(source, dir, `${name}.cjs`), bundleForNodes(source, dir, `${name}.node.cjs`)]);
+    bundles.set(source, { algorithm, check, nodeBundleFile });
   }
   return bundles;
 }

@@ -16,9 +16,12 @@ export interface RunRecord {
   readonly replay: string;
   /** What every node ran (a run of one algorithm). */
   readonly algorithm?: { name: string; source: string; params: Json };
-  /** A run with groups instead: each role's algorithm, parameters and nodes, and the check that judged it. */
+  /** A run with groups instead: each role's algorithm, parameters and nodes. */
   readonly groups?: Array<{ role: string; algorithm: string; source: string; params: Json; nodes: string[] }>;
+  /** What judged the run: a built-in oracle's name, or `<file>#check` for an algorithm file's own; null: unchecked. */
   readonly check?: string | null;
+  /** When the run ended: once every node had a result, or (quiescent) once no message was in flight either. */
+  readonly until?: 'results' | 'quiescent';
   /**
    * `links`: the --links spec, `file` when only the file's attributes shaped edges, `none` when nothing did;
    * `linksLayer`: where they were applied (Docker's message or packet layer, or the simulator's model).

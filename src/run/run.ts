@@ -7,7 +7,7 @@ import { writeJson } from '../util/files.js';
 import { writeRunResults, type RunRecord } from './results-folder.js';
 import { hasLinks } from '../links/edges.js';
 import { NodeFailed } from './controller.js';
-import { oracleFor, type Verdict } from '../verify/index.js';
+import { outcomeFails, uncheckedVerdict, verdictOf, type Outcome, type Verdict } from '../verify/index.js';
 import { hostFacts } from '../util/host.js';
 import { peerlabVersion } from '../util/version.js';
 import type { Deployment } from './docker-deployment.js';
@@ -32,7 +32,11 @@ export interface RunRequest extends DockerOptions, Omit<PrepareRequest, 'onRunId
   readonly onRunId?: (runId: RunId) => void;
   /** A line for people about a choice made for them (e.g. the simulator standing in for Docker). */
   readonly onNotice?: (line: string) => void;
+  /** An unchecked run (no oracle, no check in the algorithm file) fails instead of being reported and let pass. */
+  readonly requireCheck?: boolean;
 }
+
+export type { RunUntil } from './prepare.js';
 
 export interface RunSummary {
   readonly runId: string;
@@ -40,8 +44,15 @@ export interface RunSummary {
   readonly runtime: 'docker' | 'sim';
   readonly nodes: number;
   readonly edges: number;
+  /** What the verdict says: pass, fail, unchecked or reproduced. */
+  readonly outcome: Outcome;
+  /** True only for outcome pass. */
   readonly passed: boolean;
+  /** The run counts as failed: its check failed, or it was unchecked and a check was required. */
+  readonly failed: boolean;
   readonly verdict: string;
+  /** Messages sent but not yet delivered when the run ended. */
+  readonly inFlight: number;
   readonly metrics: Record<string, number>;
   readonly timings: Record<string, number>;
   readonly resultsDir: string;
@@ -72,6 +83,7 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
       runtime === 'sim'
         ? await executeInSimulator(prepared, {
             timeoutMs: request.timeoutMs,
+            until: request.until ?? 'results',
             traceFile: request.trace ? path.join(resultsDir, 'events.ndjson') : undefined,
           })
         : await executeOnDocker(prepared, request);
@@ -86,9 +98,9 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
 
   const graph = prepared.topology.graph;
   const results = new Map<string, Json | undefined>(graph.nodes().map((id) => [id, execution.results.get(id)]));
-  const verdict = judge(prepared, results, execution.missing);
+  const verdict = judge(prepared, results, execution.missing, request.until === 'quiescent' ? execution.inFlight : 0);
   const traffic = sumTraffic(execution.reports);
-  const metrics = { ...verdict.metrics, messages: traffic.messages, bytes: traffic.bytes };
+  const metrics = { ...verdict.metrics, messages: traffic.messages, bytes: traffic.bytes, messagesInFlight: execution.inFlight };
   const timings = { ...execution.timings, totalMs: Date.now() - began };
   const replay = replayCommand(request, prepared, execution);
   const record: RunRecord = {
@@ -99,9 +111,10 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
     ...(prepared.hasGroups
       ? {
           groups: prepared.groups.map(({ role, algorithm, source, params, nodes }) => ({ role, algorithm: algorithm.name, source, params, nodes: [...nodes] })),
-          check: prepared.check ?? null,
         }
       : { algorithm: { name: prepared.name, source: prepared.groups[0]!.source, params: prepared.groups[0]!.params } }),
+    check: prepared.check?.name ?? null,
+    until: request.until ?? 'results',
     topology: {
       spec: prepared.topology.spec,
       seed: request.seed,
@@ -127,8 +140,11 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
     runtime: execution.runtime,
     nodes: graph.order,
     edges: graph.size,
+    outcome: verdict.outcome,
     passed: verdict.passed,
+    failed: outcomeFails(verdict.outcome, request.requireCheck ?? false),
     verdict: verdict.summary,
+    inFlight: execution.inFlight,
     metrics,
     timings,
     resultsDir,
@@ -171,13 +187,16 @@ function replayCommand(request: RunRequest, prepared: PreparedRun, execution: Pi
   if (prepared.links !== undefined) parts.push('--links', prepared.links);
   if (prepared.linksLayer === 'packet' && execution.runtime === 'docker') parts.push('--links-mode', 'packet');
   for (const param of request.params) parts.push('--param', param);
+  if (request.until === 'quiescent') parts.push('--until', 'quiescent');
   parts.push('--runtime', execution.runtime);
   return parts.map(quote).join(' ');
 }
 
-function judge(prepared: PreparedRun, results: Map<string, Json | undefined>, missing: string[]): Verdict {
+/** `stillInFlight`: messages in flight at the end of a run asked to end quiescent (it timed out waiting). */
+function judge(prepared: PreparedRun, results: Map<string, Json | undefined>, missing: string[], stillInFlight: number): Verdict {
   if (missing.length > 0) {
     return {
+      outcome: 'fail',
       passed: false,
       summary: `timed out: ${missing.length} node(s) reported no result (${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''})`,
       expected: null,
@@ -186,14 +205,14 @@ function judge(prepared: PreparedRun, results: Map<string, Json | undefined>, mi
       failures: missing.slice(0, 10).map((id) => `node ${id}: no result before the run ended`),
     };
   }
-  const oracle = prepared.check === undefined ? undefined : oracleFor(prepared.check);
-  if (!oracle) {
-    const why = prepared.hasGroups ? 'no check named for these groups' : `no oracle for ${prepared.name}`;
-    return { passed: true, summary: `${why}: results recorded, not checked`, expected: null, actual: null, metrics: {}, failures: [] };
+  if (stillInFlight > 0) {
+    const summary = `timed out: every node has a result, but ${stillInFlight} message(s) were still in flight (--until quiescent)`;
+    return { outcome: 'fail', passed: false, summary, expected: null, actual: null, metrics: {}, failures: [summary] };
   }
+  if (!prepared.check) return uncheckedVerdict(prepared.hasGroups ? 'no check named for these groups' : `no oracle for ${prepared.name}`);
   const groups = prepared.groups.map(({ role, algorithm, params, nodes }) => ({ role, algorithm: algorithm.name, params, nodes }));
   const params = prepared.hasGroups ? {} : (prepared.groups[0]!.params as Record<string, unknown>);
-  return oracle({ graph: prepared.topology.graph, results, params, groups });
+  return verdictOf(prepared.check.oracle({ graph: prepared.topology.graph, results, params, groups }));
 }
 
 function sumTraffic(reports: ReadonlyMap<string, NodeReport>): { messages: number; bytes: number } {

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { Algorithm, AlgorithmDefinition, Json } from './types.js';
 
 export { z };
-export type { Algorithm, AlgorithmDefinition, Json, Message, Neighbour, Node, Random, ServiceInstance, ServiceRegistry, SharedStore } from './types.js';
+export type { Algorithm, AlgorithmDefinition, Check, CheckInput, CheckVerdict, Json, Message, Neighbour, Node, Random, ServiceInstance, ServiceRegistry, SharedStore } from './types.js';
 
 export function defineAlgorithm<Schema extends z.ZodType = z.ZodObject<{}>, State = undefined, Payload extends Json = Json>(
   definition: AlgorithmDefinition<Schema, State, Payload>,

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { Topology } from '../topology/types.js';
 import type { Random } from '../util/random.js';
 
 export type { Random };
@@ -115,3 +116,35 @@ export interface Algorithm<Schema extends z.ZodType = z.ZodType, State = any, Pa
   extends AlgorithmDefinition<Schema, State, Payload> {
   readonly kind: 'peerlab.algorithm';
 }
+
+/** What a check is given: the same as peerlab's built-in oracles (src/verify) get. */
+export interface CheckInput<Params = Record<string, unknown>, Result extends Json = Json> {
+  /** The run's graph (graphology): nodes, edges and their `weight`s. Read it, do not change it. */
+  readonly graph: Topology;
+  /** The algorithm's parameters, defaults filled in. */
+  readonly params: Params;
+  /** Every node's result, by node id; undefined for a node that reported none. Results are not validated: check their shape. */
+  readonly results: ReadonlyMap<string, Result | undefined>;
+}
+
+/** A check's judgement, the same shape as a built-in oracle's. */
+export interface CheckVerdict {
+  /** True when the results are right. */
+  readonly passed: boolean;
+  /** One line for people, e.g. "every node knows the maximum 97". */
+  readonly summary: string;
+  /** Numbers worth keeping (they go to verify.json, summary.csv and the plots), e.g. { maxError: 0.01 }. */
+  readonly metrics?: Record<string, number>;
+  /** The first discrepancies, each naming a node or edge, e.g. "node 7: 12, expected 97". */
+  readonly failures?: string[];
+  /** The ground truth and the algorithm's aggregated answer, recorded in verify.json. */
+  readonly expected?: Json;
+  readonly actual?: Json;
+}
+
+/**
+ * An algorithm's own oracle, exported beside it as `export const check: Check<...> = (input) => ...`. A pure
+ * function of the graph, the parameters and the results: it runs in the CLI after the run, never in a node
+ * (the node bundle leaves it out), so it may use anything (graphology algorithms, big tables).
+ */
+export type Check<Params = Record<string, unknown>, Result extends Json = Json> = (input: CheckInput<Params, Result>) => CheckVerdict;

@@ -68,7 +68,8 @@ const edgeKey = (a: string, b: string): string => (a < b ? `${a}-${b}` : `${b}-$
  * high-risk edge is claimed by both ends. Accuracy is judged only under release 'all', where every node
  * converged in every iteration: then each node's thresholds must be within 1e-6 (relative) of the true
  * ones, so the labels can differ from the truth only for nodes within that band of the threshold. Under the
- * thesis's release 'first' the precision and recall are the method's result and are reported, not judged.
+ * thesis's release 'first' the precision and recall are the method's result and are reported, not judged:
+ * the verdict is then "reproduced", never PASS.
  */
 export const verifyHighRiskEdges: Oracle = ({ graph, results, params }) => {
   const { reported, failures } = parseResults(graph, results, highRiskResult, 'a high-risk-edges account');
@@ -177,9 +178,12 @@ export const verifyHighRiskEdges: Oracle = ({ graph, results, params }) => {
     return `${mode}: nodes P ${s.precision.toFixed(2)} R ${s.recall.toFixed(2)} (${s.predicted} found/${s.actual} true), edges P ${e.precision.toFixed(2)} R ${e.recall.toFixed(2)} (${e.predicted}/${e.actual})`;
   };
   const passed = failures.length === 0;
+  // Under release 'first' accuracy is reported, not judged: a consistent run reproduces the thesis's method.
+  const reproduced = release === 'first';
   return {
     passed,
-    summary: `${passed ? 'high-risk edges' : `high-risk edges failed (${failures[0]})`}; ${describe('thesis')}; ${describe('spread')}; detection ${metrics.detectionMsMax!.toFixed(0)} ms`,
+    reproduced,
+    summary: `${!passed ? `high-risk edges failed (${failures[0]})` : reproduced ? "reproduced the thesis's high-risk edges (push-sum with early release)" : 'high-risk edges'}; ${describe('thesis')}; ${describe('spread')}; detection ${metrics.detectionMsMax!.toFixed(0)} ms`,
     expected: Object.fromEntries(
       MODES.map((mode) => [mode, { threshold: trueThreshold[mode], highTraffic: [...trueHigh[mode]].sort(), highRiskEdges: [...trueEdges[mode]].sort() }]),
     ),

@@ -7,7 +7,8 @@ import { verifyRtt } from './rtt.js';
 import { verifyServiceDiscovery } from './service-discovery.js';
 import type { Oracle } from './types.js';
 
-export type { Oracle, OracleGroup, OracleInput, Verdict } from './types.js';
+export type { CheckResult, Oracle, OracleGroup, OracleInput, Outcome, Verdict } from './types.js';
+export { OUTCOME_MARK, outcomeFails, outcomeOfFile, uncheckedVerdict, verdictOf } from './outcome.js';
 
 /**
  * Ground truth per algorithm name, or for a run with groups per the name its experiment gives as `check:`. An

@@ -2,18 +2,39 @@ import type { z } from 'zod';
 import type { Json } from '../sdk/types.js';
 import type { Topology } from '../topology/index.js';
 
-/** The oracle's judgement of one run: computed centrally from the graph, never by the nodes themselves. */
-export interface Verdict {
+/**
+ * What a run's verdict says. `pass` and `fail` only ever come from a check (a built-in oracle or the
+ * algorithm file's own `check`); `unchecked`: nothing checked the results; `reproduced`: the run faithfully
+ * reproduced a method known to be inexact (its invariants were checked, its error is reported, not judged).
+ */
+export type Outcome = 'pass' | 'fail' | 'unchecked' | 'reproduced';
+
+/** What a check returns: a built-in oracle (src/verify) or an algorithm file's exported `check`. */
+export interface CheckResult {
   readonly passed: boolean;
+  /**
+   * Set by a check of a variant that reproduces an inexact method (e.g. the thesis's early release of
+   * push-sum): when the run holds the method's invariants (passed), its verdict is `reproduced`, not `pass`.
+   */
+  readonly reproduced?: boolean;
   /** One line for people. */
   readonly summary: string;
   /** The ground truth the results were compared with. */
-  readonly expected: Json;
+  readonly expected?: Json;
   /** The algorithm's aggregated output. */
-  readonly actual: Json;
+  readonly actual?: Json;
   readonly metrics: Record<string, number>;
   /** The first few discrepancies, each naming a node or edge. */
   readonly failures: string[];
+}
+
+/** The judgement of one run, as verify.json holds it: computed centrally, never by the nodes themselves. */
+export interface Verdict extends CheckResult {
+  readonly outcome: Outcome;
+  /** True only for outcome `pass`. */
+  readonly passed: boolean;
+  readonly expected: Json;
+  readonly actual: Json;
 }
 
 export interface OracleInput {
@@ -33,7 +54,7 @@ export interface OracleGroup {
   readonly nodes: readonly string[];
 }
 
-export type Oracle = (input: OracleInput) => Verdict;
+export type Oracle = (input: OracleInput) => CheckResult;
 
 export const MAX_LISTED_FAILURES = 10;
 

@@ -21,7 +21,7 @@ afterAll(async () => {
 const cases: Array<{ algorithm: string; topology: string; params: string[] }> = [
   { algorithm: 'ghs', topology: 'ba:n=40,m=2', params: [] },
   { algorithm: 'random-walk', topology: 'ba:n=30,m=2', params: ['walkers=4', 'hops=60', 'hopDelayMs=2'] },
-  { algorithm: 'push-sum', topology: 'ba:n=30,m=2', params: ['iterations=4'] },
+  { algorithm: 'push-sum', topology: 'ba:n=30,m=2', params: [] },
   { algorithm: 'high-risk-edges', topology: 'ba:n=30,m=2', params: ['walkers=4', 'hops=60', 'hopDelayMs=2', 'iterations=4'] },
 ];
 
@@ -41,7 +41,9 @@ describe('algorithms in Docker', () => {
       expect(summary.runtime).toBe('docker');
       expect(summary.nodes).toBeGreaterThanOrEqual(30);
       expect(summary.missing).toEqual([]);
-      expect(summary.passed, summary.verdict).toBe(true);
+      // high-risk-edges runs the thesis's early release: a faithful reproduction, never PASS.
+      expect(summary.outcome, summary.verdict).toBe(algorithm === 'high-risk-edges' ? 'reproduced' : 'pass');
+      expect(summary.failed).toBe(false);
       expect(summary.metrics.messages).toBeGreaterThan(0);
     });
   }

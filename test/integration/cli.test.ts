@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDocker, RUN_LABEL } from '../../src/docker/engine.js';
+import { packageRoot } from '../../src/util/paths.js';
 import { bin, leftBehind, peerlabIn } from './cli-helpers.js';
 
 let workDir: string;
@@ -97,6 +98,35 @@ describe('Ctrl-C', () => {
     expect(await exited).toBe(130);
     expect(stderr).toContain(`interrupted: removing ${runId}`);
     expect(await leftBehind(stderr)).toBe(0);
+  });
+});
+
+describe('the verdict line and exit code', () => {
+  const relay = path.join(packageRoot, 'test', 'fixtures', 'async-relay.ts');
+
+  it('says UNCHECKED and exits 0 for a run nothing checked; --require-check exits 1; --json has the outcome', async () => {
+    const plain = await peerlab('run', relay, '--topology', 'ring:n=6', '--runtime', 'sim');
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toMatch(/^\? UNCHECKED {2}async-relay on 6 nodes, 6 edges: no oracle for async-relay: results recorded, not checked$/m);
+    expect(plain.stdout).not.toMatch(/PASS/);
+
+    const required = await peerlab('run', relay, '--topology', 'ring:n=6', '--runtime', 'sim', '--require-check');
+    expect(required.code).toBe(1);
+    expect(required.stdout).toMatch(/^\? UNCHECKED .*\(--require-check: an unchecked run fails\)$/m);
+
+    const json = await peerlab('run', relay, '--topology', 'ring:n=6', '--runtime', 'sim', '--json');
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ outcome: 'unchecked', passed: false, failed: false, inFlight: expect.any(Number) });
+  });
+
+  it("says PASS or FAIL as the algorithm file's own check says", async () => {
+    const withCheck = path.join(packageRoot, 'test', 'fixtures', 'max-with-check.ts');
+    const good = await peerlab('run', withCheck, '--topology', 'ba:n=20,m=2', '--runtime', 'sim');
+    expect(good.code).toBe(0);
+    expect(good.stdout).toMatch(/^✔ PASS {2}max-with-check on 20 nodes, 36 edges: every node knows the maximum 19$/m);
+    const bad = await peerlab('run', withCheck, '--topology', 'ba:n=20,m=2', '--runtime', 'sim', '--param', 'lie=true');
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/^✖ FAIL {2}max-with-check on 20 nodes, 36 edges: 1 node\(s\) do not know the maximum$/m);
   });
 });
 

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -33,6 +33,14 @@ describe('algorithms new and list', () => {
     expect(summary.missing).toEqual([]);
     expect(summary.nodes).toBe(9);
     expect(summary.metrics.messages).toBe(2 * 9 - 9 + 1); // a flood on a ring: 2E − N + 1
+    expect(summary).toMatchObject({ outcome: 'unchecked', passed: false, failed: false });
+
+    // Its commented example check, uncommented, judges the run.
+    const source = await readFile(file, 'utf8');
+    await writeFile(file, source.replace(/^\/\/ ( {2}|export |};)/gm, '$1').replace(/^\/\/ {3}/gm, '  '));
+    const checked = await runAlgorithm({ algorithm: file, params: ['starter=2'], topology: 'ring:n=9', seed: 1, allowDisconnected: false, timeoutMs: 60_000, resultsRoot: path.join(cwd, 'results'), runtime: 'sim' });
+    expect(checked).toMatchObject({ outcome: 'pass', passed: true, verdict: 'all 9 nodes have a hop count', metrics: { wrong: 0 } });
+    expect((await listAlgorithms(cwd)).find((entry) => entry.name === 'echo-wave')).toMatchObject({ oracle: true });
     await expect(scaffoldAlgorithm('echo-wave', cwd)).rejects.toThrow(/already exists/);
     await expect(scaffoldAlgorithm('Bad Name', cwd)).rejects.toThrow(/lowercase/);
   });

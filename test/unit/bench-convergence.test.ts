@@ -24,8 +24,8 @@ describe('bench convergence in the simulator', () => {
   it('runs push-sum to a passing verdict and reports its messages and times', async () => {
     const sample = await benchConvergence({ request: simRequest('push-sum', 'ba:n=20,m=2'), repetitions: 1 });
     expect(sample).toMatchObject({ algorithm: 'push-sum', runtime: 'sim', topology: 'ba:n=20,m=2', nodes: 20, edges: 36 });
-    expect(sample.verdict.passed).toBe(true);
-    expect(sample.verdict.summary).toMatch(/^push-sum/);
+    expect(sample.verdict).toMatchObject({ passed: true, failed: false, outcome: 'pass' });
+    expect(sample.verdict.summary).toMatch(/^push-sum: all 20 nodes within 0\.0001 of the mean/);
     expect(sample.messages).toBeGreaterThan(0);
     expect(sample.messagesPerNode).toBe(sample.messages / 20);
     expect(sample.bytes).toBeGreaterThan(sample.messages);
@@ -50,6 +50,15 @@ describe('bench convergence in the simulator', () => {
     const sample = await benchConvergence({ request: simRequest('test/fixtures/silent-node-3.ts', 'ba:n=10,m=2'), repetitions: 1 });
     expect(sample.verdict.passed).toBe(false);
     expect(sample.verdict.summary).toMatch(/^1 of 1 run\(s\) failed; timed out: 1 node\(s\) reported no result \(3\)/);
+  });
+
+  it('does not count an unchecked run as passed, and fails it under --require-check', async () => {
+    const sample = await benchConvergence({ request: simRequest('test/fixtures/async-relay.ts', 'ba:n=10,m=2'), repetitions: 1 });
+    expect(sample.verdict).toMatchObject({ passed: false, failed: false, outcome: 'unchecked' });
+    expect(sample.runs[0]).toMatchObject({ outcome: 'unchecked', passed: false });
+    const required = await benchConvergence({ request: { ...simRequest('test/fixtures/async-relay.ts', 'ba:n=10,m=2'), requireCheck: true }, repetitions: 1 });
+    expect(required.verdict).toMatchObject({ passed: false, failed: true, outcome: 'unchecked' });
+    expect(required.verdict.summary).toMatch(/^1 of 1 run\(s\) failed; no oracle for async-relay: results recorded, not checked$/);
   });
 
   it('gates a sample against itself as unchanged, and against fewer messages as a regression', async () => {

@@ -66,6 +66,31 @@ describe('running an experiment (with a fake runner)', () => {
     expect(outcomes[2]).toMatchObject({ key: 'c1-r2', status: 'failed' });
   });
 
+  it('counts an unchecked run as unchecked, never as passed, in the result, summary.csv and report.html', async () => {
+    const fake = fakeRunner({ fail: (_request, index) => (index === 1 ? 'unchecked' : undefined) });
+    const result = await run(SWEEP, { runner: fake.runner });
+    expect(result).toMatchObject({ executed: 4, passed: 3, failed: 0, unchecked: 1, errors: 0 });
+    const outcomes = await readOutcomes(result.folder);
+    expect(outcomes[1]).toMatchObject({ key: 'c2-r1', status: 'unchecked' });
+    const csv = readFileSync(path.join(result.folder, 'summary.csv'), 'utf8');
+    expect(csv).toContain(',unchecked,false,"no oracle for echo: results recorded, not checked",');
+    const html = readFileSync(result.files.report, 'utf8');
+    expect(html).not.toContain('all 4 runs passed');
+    expect(html).toContain('3 passed · 1 unchecked');
+    expect(html).toContain('? unchecked');
+  });
+
+  it('fails an unchecked run when the experiment has requireCheck: true', async () => {
+    const fake = fakeRunner({ fail: (_request, index) => (index === 1 ? 'unchecked' : undefined) });
+    const result = await run(`${SWEEP}requireCheck: true\n`, { runner: fake.runner });
+    expect(fake.requests.every((request) => request.requireCheck === true)).toBe(true);
+    expect(result).toMatchObject({ passed: 3, failed: 1, unchecked: 0 });
+    const outcomes = await readOutcomes(result.folder);
+    expect(outcomes[1]).toMatchObject({ status: 'failed', verdict: 'unchecked, and the experiment has requireCheck: no oracle for echo: results recorded, not checked' });
+    const resolved = parseYaml(readFileSync(path.join(result.folder, 'experiment.yaml'), 'utf8')) as Record<string, unknown>;
+    expect(resolved.requireCheck).toBe(true);
+  });
+
   it('marks the run in progress, and a resume removes a run cut short before it starts anything', async () => {
     const root = tempDir();
     const marked: boolean[] = [];

@@ -48,7 +48,7 @@ export interface FakeRunner {
  * verify.json like the real one, and reports deterministic metrics (messages = 2E − N + 1 for E = 2N − 3).
  * `fail(request)` returning 'throw' makes the run throw, 'fail' makes verification fail.
  */
-export function fakeRunner(options: { fail?: (request: RunRequest, index: number) => 'throw' | 'fail' | undefined; algorithm?: string } = {}): FakeRunner {
+export function fakeRunner(options: { fail?: (request: RunRequest, index: number) => 'throw' | 'fail' | 'unchecked' | undefined; algorithm?: string } = {}): FakeRunner {
   const requests: RunRequest[] = [];
   const runner: Runner = async (request) => {
     const index = requests.length;
@@ -70,7 +70,8 @@ export function fakeRunner(options: { fail?: (request: RunRequest, index: number
     }
     request.onStage?.('collecting');
     request.onStage?.('tearing down');
-    const passed = mode !== 'fail';
+    const outcome = mode === 'fail' ? 'fail' : mode === 'unchecked' ? 'unchecked' : 'pass';
+    const passed = outcome === 'pass';
     const metrics = { reached: nodes, eccentricity: 3 + (request.seed % 2), messages: 2 * edges - nodes + 1 + request.seed, bytes: 40 * edges };
     const timings = { allReadyMs: 250 * nodes + request.seed, algorithmMs: 10 * nodes, totalMs: 300 * nodes };
     const resultsDir = path.join(request.resultsRoot, runId);
@@ -87,10 +88,15 @@ export function fakeRunner(options: { fail?: (request: RunRequest, index: number
         startedAt: `2025-01-01T10:00:${String(index).padStart(2, '0')}.000Z`,
       }),
     );
-    const verdict = passed ? `flood reached all ${nodes} nodes` : 'flood failed on 1 node(s): node 7 has no parent';
-    await writeFile(path.join(resultsDir, 'verify.json'), JSON.stringify({ passed, summary: verdict, metrics, failures: passed ? [] : ['node 7 has no parent'] }));
+    const verdict =
+      outcome === 'pass' ? `flood reached all ${nodes} nodes` : outcome === 'unchecked' ? 'no oracle for echo: results recorded, not checked' : 'flood failed on 1 node(s): node 7 has no parent';
+    await writeFile(
+      path.join(resultsDir, 'verify.json'),
+      JSON.stringify({ outcome, passed, summary: verdict, metrics, failures: outcome === 'fail' ? ['node 7 has no parent'] : [] }),
+    );
     const replay = `peerlab run ${request.algorithm} --topology ${request.topology} --seed ${request.seed} --runtime docker`;
-    const summary: RunSummary = { runId, algorithm: request.algorithm, runtime: 'docker', nodes, edges, passed, verdict, metrics, timings, resultsDir, missing: [], replay };
+    const failed = outcome === 'fail' || (outcome === 'unchecked' && request.requireCheck === true);
+    const summary: RunSummary = { runId, algorithm: request.algorithm, runtime: 'docker', nodes, edges, outcome, passed, failed, verdict, inFlight: 0, metrics, timings, resultsDir, missing: [], replay };
     return summary;
   };
   return { runner, requests };

@@ -42,14 +42,14 @@ describe('results list, show and compare (on synthetic result folders)', () => {
     expect(experiments.map((entry) => entry.name).sort()).toEqual(['echo-ba', 'flood-ba']);
     expect(runs).toHaveLength(4 + 6);
     const echo = experiments.find((entry) => entry.name === 'echo-ba')!;
-    expect(echo).toMatchObject({ algorithm: 'echo', nodes: '20–60', cells: 3, planned: 6, recorded: 6, passed: 5, failed: 1, errors: 0, verdict: '5/6 passed, 1 failed' });
+    expect(echo).toMatchObject({ algorithm: 'echo', nodes: '20–60', cells: 3, planned: 6, recorded: 6, passed: 5, failed: 1, errors: 0, verdict: '5 passed, 1 failed' });
     expect(experiments.find((entry) => entry.name === 'flood-ba')).toMatchObject({ verdict: 'all 4 runs passed', nodes: '20–40' });
-    expect(runs.filter((run) => run.algorithm === 'flood' && run.passed)).toHaveLength(4);
-    expect(runs.filter((run) => run.algorithm === 'echo' && !run.passed)).toHaveLength(1);
+    expect(runs.filter((run) => run.algorithm === 'flood' && run.outcome === 'pass')).toHaveLength(4);
+    expect(runs.filter((run) => run.algorithm === 'echo' && run.outcome === 'fail')).toHaveLength(1);
     const text = formatList(all);
     expect(text.split('\n')[0]).toMatch(/^id\s+kind\s+algorithm\s+nodes\s+verdict\s+started\s+time$/);
     expect(text).toContain('flood-ba/');
-    expect(text).toContain('✖ 5/6 passed, 1 failed');
+    expect(text).toContain('✖ 5 passed, 1 failed');
   });
 
   it('finds a result by id, by experiment name, by prefix or by folder', async () => {

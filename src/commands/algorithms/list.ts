@@ -7,7 +7,7 @@ export default class AlgorithmsList extends PeerlabCommand {
   async run(): Promise<{ algorithms: AlgorithmEntry[] }> {
     const algorithms = await listAlgorithms();
     for (const entry of algorithms) {
-      this.log(`${entry.name.padEnd(18)} ${entry.description}${entry.oracle ? '' : ' (no oracle: results are recorded, not checked)'}`);
+      this.log(`${entry.name.padEnd(18)} ${entry.description}${entry.oracle ? '' : ' (no check: its runs are UNCHECKED; export a `check` to judge them)'}`);
       this.log(`${''.padEnd(18)} ${entry.file}`);
       for (const [key, param] of Object.entries(entry.params)) {
         const fallback = param.default === undefined ? '' : ` = ${JSON.stringify(param.default)}`;

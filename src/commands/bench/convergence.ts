@@ -6,6 +6,8 @@ import { runRequestFrom } from '../../cli/run-request.js';
 import { benchConvergence, convergenceBench, type ConvergenceSample } from '../../bench/convergence.js';
 import { benchReport, type BenchReport } from '../../bench/report.js';
 import { PeerlabError } from '../../errors.js';
+import type { RunUntil } from '../../run/run.js';
+import { OUTCOME_MARK } from '../../verify/index.js';
 
 export default class BenchConvergence extends PeerlabCommand {
   static override description =
@@ -36,17 +38,17 @@ export default class BenchConvergence extends PeerlabCommand {
         { ...flags, topology: `ba:n=${nodes},m=${flags.m}` },
         { algorithm: flags.algorithm, timeoutMs: flags.timeout * 1000, resultsRoot: flags.results, json: this.jsonEnabled(), note: (line) => this.note(line) },
       );
-      const sample = await during(benchConvergence({ request: { ...request, command: ['bench', 'convergence', ...this.argv] }, repetitions: flags.repetitions }));
+      const sample = await during(benchConvergence({ request: { ...request, requireCheck: flags['require-check'], until: flags.until as RunUntil, command: ['bench', 'convergence', ...this.argv] }, repetitions: flags.repetitions }));
       samples.push(sample);
       const virtual = sample.virtualTimeMs === undefined ? '' : ` (${sample.virtualTimeMs.toFixed(1)} ms virtual)`;
       const bringUp = sample.allConnectedMs === undefined ? '' : ` · all connected after ${(sample.allConnectedMs / 1000).toFixed(1)} s`;
       this.log(
-        `N=${String(nodes).padStart(4)}  ${sample.verdict.passed ? '✔' : '✖'} algorithm ${(sample.algorithmMs / 1000).toFixed(2)} s${virtual} · ` +
+        `N=${String(nodes).padStart(4)}  ${OUTCOME_MARK[sample.verdict.outcome].split(' ')[0]} algorithm ${(sample.algorithmMs / 1000).toFixed(2)} s${virtual} · ` +
           `${sample.messages} messages (${sample.messagesPerNode.toFixed(1)}/node)${bringUp} · on ${sample.runtime}`,
       );
       this.log(`        ${sample.verdict.summary}`);
     }
-    const failed = samples.filter((sample) => !sample.verdict.passed);
+    const failed = samples.filter((sample) => sample.verdict.failed);
     if (failed.length > 0) {
       // On stderr even under --json, so that a CI log says why the step failed.
       process.stderr.write(`✖ FAIL  ${flags.algorithm}: the verdict failed for ${failed.map((sample) => `N=${sample.nodes}`).join(', ')}\n`);

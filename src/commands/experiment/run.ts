@@ -10,6 +10,8 @@ import { RUNTIMES, type RuntimeChoice } from '../../experiment/schema.js';
 import type { ExperimentFolder } from '../../experiment/store.js';
 import { takeDownUntilGone } from '../../run/down.js';
 import { runAlgorithm } from '../../run/run.js';
+import { describeTally } from '../../experiment/summary.js';
+import { OUTCOME_MARK } from '../../verify/index.js';
 import type { RunId } from '../../util/names.js';
 
 export default class ExperimentRun extends PeerlabCommand {
@@ -107,10 +109,8 @@ export default class ExperimentRun extends PeerlabCommand {
     }
 
     const ok = result.failed + result.errors === 0 && result.notRun === 0;
-    this.log(
-      `${ok ? '✔ PASS' : '✖ FAIL'}  ${result.experiment}: ${result.passed} passed, ${result.failed} failed, ${result.errors} did not finish` +
-        `${result.notRun > 0 ? `, ${result.notRun} not run` : ''}${result.skipped > 0 ? ` (${result.skipped} already done)` : ''}`,
-    );
+    const mark = !ok ? OUTCOME_MARK.fail : result.unchecked > 0 ? OUTCOME_MARK.unchecked : result.reproduced > 0 ? OUTCOME_MARK.reproduced : OUTCOME_MARK.pass;
+    this.log(`${mark}  ${result.experiment}: ${describeTally(result, result.runs, ', ')}${result.skipped > 0 ? ` (${result.skipped} already done)` : ''}`);
     this.log(`  report ${result.files.report}\n  summary ${result.files.summary}`);
     if (result.errors > 0) this.log(`  rerun the runs that did not finish with: ${resumeCommand}`);
     if (!ok) process.exitCode = 1;

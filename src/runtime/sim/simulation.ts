@@ -79,6 +79,7 @@ export class Simulation {
   private readonly delay: DelayModel;
   private readonly fifo: boolean;
   private readonly timeoutMs: number;
+  private readonly untilQuiescent: boolean;
   private readonly maxEvents: number;
   private readonly trace: ((event: TraceEvent) => void) | undefined;
   private readonly logSink: SimulationOptions['log'];
@@ -96,6 +97,8 @@ export class Simulation {
   private clock = 0;
   private events = 0;
   private messages = 0;
+  /** Messages sent and neither delivered nor dropped yet (held ones for a created or paused node included). */
+  private inFlight = 0;
   private phase: Phase = 'idle';
   private destroyed = false;
   private failure: SimulationOutcome['failure'];
@@ -108,6 +111,7 @@ export class Simulation {
     this.delay = options.delay ?? defaultDelay();
     this.fifo = options.fifo ?? true;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_SIM_TIMEOUT_MS;
+    this.untilQuiescent = options.until === 'quiescent';
     this.maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
     this.trace = options.trace;
     this.logSink = options.log;
@@ -239,7 +243,7 @@ export class Simulation {
   }
 
   /**
-   * Runs events until every node has a result, a node fails, the virtual timeout or the event cap is reached,
+   * Runs events until every node has a result (and, with `until: 'quiescent'`, no message is in flight), a node fails, the virtual timeout or the event cap is reached,
    * or nothing is left to happen. Nodes must have been started (startAll, or SimRuntime.startNodes).
    */
   async run(): Promise<SimulationOutcome> {
@@ -261,7 +265,7 @@ export class Simulation {
         reason = 'failure';
         break;
       }
-      if (this.results.size === this.size) {
+      if (this.results.size === this.size && (!this.untilQuiescent || this.inFlight === 0)) {
         reason = 'complete';
         break;
       }
@@ -301,6 +305,7 @@ export class Simulation {
       wallMs: performance.now() - began,
       events: this.events,
       messages: this.messages,
+      inFlight: this.inFlight,
     };
   }
 
@@ -318,6 +323,7 @@ export class Simulation {
       case 'exited':
       case 'dead':
         if (event.kind === 'deliver') {
+          this.inFlight -= 1;
           this.emit({ type: 'drop', time: this.clock, id: event.id, from: event.from, to: node.id, reason: `node ${node.state}` });
         }
         return false;
@@ -335,6 +341,7 @@ export class Simulation {
           void node.host.start();
           return true;
         case 'deliver':
+          this.inFlight -= 1;
           this.emit({ type: 'deliver', time: this.clock, id: event.id, from: event.from, to: node.id });
           node.host.deliver(event.from, event.encoded);
           return true;
@@ -406,6 +413,7 @@ export class Simulation {
       lastDelivery.set(to, deliverAt);
     }
     const id = this.messages++;
+    this.inFlight += 1;
     this.queue.push(deliverAt, { kind: 'deliver', node: target, from: sender.id, encoded, id });
     if (this.trace) {
       const bytes = Buffer.byteLength(encoded);
@@ -458,6 +466,7 @@ export class Simulation {
     this.expireLeaseLater(node);
     for (const event of node.held ?? []) {
       if (event.kind === 'deliver') {
+        this.inFlight -= 1;
         this.emit({ type: 'drop', time: this.clock, id: event.id, from: event.from, to: node.id, reason: `node ${state}` });
       }
     }

@@ -42,6 +42,11 @@ export interface SimulationSettings {
   readonly fifo?: boolean;
   /** Virtual time limit in ms; default 3,600,000. */
   readonly timeoutMs?: number;
+  /**
+   * When the run is complete: once every node has a result ('results', the default: messages may still be in
+   * flight, and a livelock goes on without them), or once no message is in flight either ('quiescent').
+   */
+  readonly until?: 'results' | 'quiescent';
   /** Safety valve against livelock (e.g. zero-delay timer loops); hitting it ends the run as timed out. */
   readonly maxEvents?: number;
   /** Every send, delivery, drop, timer, result, barrier opening, log line and failure, in order. */
@@ -84,6 +89,8 @@ export interface SimulationOutcome {
   readonly events: number;
   /** Messages sent. */
   readonly messages: number;
+  /** Messages sent and not delivered (nor dropped at a stopped node) when the run ended. */
+  readonly inFlight: number;
 }
 
 interface Timed {

@@ -1,0 +1,54 @@
+/**
+ * On real containers, a run ends once every node has a result, whatever is still in flight, and `--until
+ * quiescent` waits (by counting waves the nodes answer through etcd) until no message is. The fixture's
+ * token walks 2,000 hops from node to node after every node has reported in init.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAlgorithm, type RunRequest } from '../../src/run/run.js';
+import { packageRoot } from '../../src/util/paths.js';
+
+let resultsRoot: string;
+
+beforeAll(async () => {
+  resultsRoot = await mkdtemp(path.join(os.tmpdir(), 'peerlab-run-end-'));
+});
+
+afterAll(async () => {
+  await rm(resultsRoot, { recursive: true, force: true });
+});
+
+const HOPS = 2000;
+const walk = (extra: Partial<RunRequest> = {}) =>
+  runAlgorithm({
+    algorithm: path.join(packageRoot, 'test', 'fixtures', 'token-walk.ts'),
+    params: [`hops=${HOPS}`],
+    topology: 'ring:n=8',
+    seed: 2,
+    allowDisconnected: false,
+    timeoutMs: 240_000,
+    resultsRoot,
+    runtime: 'docker',
+    ...extra,
+  });
+
+describe('the end of a run in Docker', () => {
+  it('comes when every node has a result, with the walk still going: fewer messages than hops', async () => {
+    const summary = await walk();
+    expect(summary.missing).toEqual([]);
+    expect(summary.outcome).toBe('unchecked');
+    expect(summary.metrics.messages).toBeLessThan(HOPS);
+    expect(summary.metrics.messagesInFlight).toBe(summary.inFlight);
+    expect(summary.inFlight).toBeGreaterThanOrEqual(0);
+    expect(summary.inFlight).toBeLessThanOrEqual(1);
+  });
+
+  it('with --until quiescent comes only once the walk has ended: every hop sent and received, none in flight', async () => {
+    const summary = await walk({ until: 'quiescent' });
+    expect(summary.missing).toEqual([]);
+    expect(summary).toMatchObject({ outcome: 'unchecked', failed: false, inFlight: 0 });
+    expect(summary.metrics.messages).toBe(HOPS);
+  });
+});
