@@ -1,4 +1,5 @@
 import { Flags } from '@oclif/core';
+import { DEFAULT_MAX_EVENTS } from '../runtime/sim/types.js';
 
 /** The flags of a run besides its topology: shared by `peerlab up`, `peerlab run` and `peerlab bench convergence`. */
 export const runOptionFlags = {
@@ -32,6 +33,14 @@ export const deploymentFlags = {
 
 /** Flags of running an algorithm to its end: shared by `peerlab run` and `peerlab bench convergence`. */
 export const algorithmRunFlags = {
-  timeout: Flags.integer({ default: 300, description: 'seconds the algorithm may run before the nodes without a result are reported' }),
+  timeout: Flags.integer({
+    default: 300,
+    description: 'seconds the algorithm may run before the nodes without a result are reported (in the simulator: virtual and real seconds)',
+  }),
   results: Flags.string({ default: 'results', description: 'folder for results/<run-id>/' }),
+  'max-events': Flags.integer({
+    default: DEFAULT_MAX_EVENTS,
+    min: 1,
+    description: "the simulator's event cap, a guard against livelock: a run that reaches it ends and says so",
+  }),
 };

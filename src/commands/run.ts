@@ -32,7 +32,7 @@ export default class Run extends PeerlabCommand {
       json: this.jsonEnabled(),
       note: (line) => this.note(line),
     });
-    const summary = await during(runAlgorithm({ ...request, trace: flags.trace, command: ['run', ...this.argv] }));
+    const summary = await during(runAlgorithm({ ...request, maxEvents: flags['max-events'], trace: flags.trace, command: ['run', ...this.argv] }));
     this.log(`${summary.passed ? '✔ PASS' : '✖ FAIL'}  ${summary.algorithm} on ${summary.nodes} nodes, ${summary.edges} edges: ${summary.verdict}`);
     const startup = summary.timings.allReadyMs === undefined ? '' : ` · all nodes connected after ${(summary.timings.allReadyMs / 1000).toFixed(1)} s`;
     const virtual = summary.timings.virtualTimeMs === undefined ? '' : ` (${summary.timings.virtualTimeMs.toFixed(1)} ms virtual)`;

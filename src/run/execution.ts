@@ -8,6 +8,8 @@ export interface Execution {
   readonly reports: ReadonlyMap<string, NodeReport>;
   /** Nodes without a result when the run ended (timeout, or nothing left to happen). */
   readonly missing: string[];
+  /** Why the run ended before every node had a result when it was not a timeout (the simulator's event cap). */
+  readonly endedEarly?: string;
   readonly timings: Record<string, number>;
   /** Runtime facts for run.json: images for Docker; delay model, virtual time and events for the simulator. */
   readonly facts: Record<string, Json>;

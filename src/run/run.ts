@@ -5,7 +5,7 @@ import { connectDocker } from '../docker/engine.js';
 import { PeerlabError } from '../errors.js';
 import { writeJson } from '../results/files.js';
 import { writeRunResults, type RunRecord } from '../results/run-results.js';
-import { DEFAULT_DELAY_SPEC } from '../runtime/sim/index.js';
+import { DEFAULT_DELAY_SPEC, DEFAULT_MAX_EVENTS } from '../runtime/sim/index.js';
 import { NodeFailed } from './controller.js';
 import { oracleFor, type Verdict } from '../verify/index.js';
 import { hostFacts } from '../util/host.js';
@@ -24,6 +24,8 @@ export interface RunRequest extends DockerOptions, Omit<PrepareRequest, 'onRunId
   readonly runtime?: RuntimeChoice;
   /** Simulator delay model, e.g. exp:1 (see src/runtime/sim/delay.ts). */
   readonly delay?: string;
+  /** The simulator's event cap (default DEFAULT_MAX_EVENTS in src/runtime/sim/types.ts). */
+  readonly maxEvents?: number;
   /** Write the message trace to events.ndjson (simulator). */
   readonly trace?: boolean;
   readonly command?: string[];
@@ -74,7 +76,10 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
         ? await executeInSimulator(prepared, {
             delay: request.delay,
             timeoutMs: request.timeoutMs,
+            maxEvents: request.maxEvents,
             traceFile: request.trace ? path.join(resultsDir, 'events.ndjson') : undefined,
+            signal: request.signal,
+            onStage: request.onStage,
           })
         : await executeOnDocker(prepared, request);
   } catch (error) {
@@ -88,7 +93,7 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
 
   const graph = prepared.topology.graph;
   const results = new Map<string, Json | undefined>(graph.nodes().map((id) => [id, execution.results.get(id)]));
-  const verdict = judge(prepared, results, execution.missing);
+  const verdict = judge(prepared, results, execution.missing, execution.endedEarly);
   const traffic = sumTraffic(execution.reports);
   const metrics = { ...verdict.metrics, messages: traffic.messages, bytes: traffic.bytes };
   const timings = { ...execution.timings, totalMs: Date.now() - began };
@@ -171,14 +176,15 @@ function replayCommand(request: RunRequest, prepared: PreparedRun, execution: Pi
   for (const param of request.params) parts.push('--param', param);
   parts.push('--runtime', execution.runtime);
   if (execution.runtime === 'sim') parts.push('--delay', String(execution.facts.delay));
+  if (execution.runtime === 'sim' && request.maxEvents !== undefined && request.maxEvents !== DEFAULT_MAX_EVENTS) parts.push('--max-events', String(request.maxEvents));
   return parts.map(quote).join(' ');
 }
 
-function judge(prepared: PreparedRun, results: Map<string, Json | undefined>, missing: string[]): Verdict {
+function judge(prepared: PreparedRun, results: Map<string, Json | undefined>, missing: string[], endedEarly: string | undefined): Verdict {
   if (missing.length > 0) {
     return {
       passed: false,
-      summary: `timed out: ${missing.length} node(s) reported no result (${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''})`,
+      summary: `${endedEarly ?? 'timed out'}: ${missing.length} node(s) reported no result (${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''})`,
       expected: null,
       actual: null,
       metrics: { missing: missing.length },

@@ -16,11 +16,11 @@ import type { Algorithm, Json } from '../../sdk/types.js';
 import { REGISTRATION_TTL_SECONDS, type NodeReport } from '../../coordination/protocol.js';
 import { PeerlabError } from '../../errors.js';
 import { AlgorithmHost, type HostEnvironment } from '../../host/algorithm-host.js';
-import { neighboursOf, type Topology } from '../../topology/index.js';
 import { createRandom, type Random } from '../../util/random.js';
 import type { NodeState } from '../types.js';
 import { defaultDelay, type DelayContext, type DelayModel } from './delay.js';
 import { EventQueue } from './event-queue.js';
+import { edgeWeight, isSimGraph, neighboursAt, toSimGraph, type SimGraph } from './graph.js';
 import { SimServices } from './services.js';
 import { SimBarriers, SimStore } from './store.js';
 import {
@@ -33,6 +33,7 @@ import {
   type SimulationOutcome,
   type TraceEvent,
 } from './types.js';
+import { Handler, Slot, StopRequest } from './watchdog-slots.js';
 
 /** How many log lines per node the simulator keeps for `logTail`. */
 export const LOG_TAIL_LINES = 100;
@@ -43,6 +44,8 @@ export type SimNodeState = Extract<NodeState, 'created' | 'running' | 'paused' |
 
 interface SimNode {
   readonly id: string;
+  /** Its position in graph order (and in the SimGraph). */
+  readonly index: number;
   readonly host: AlgorithmHost;
   state: SimNodeState;
   /** Events that arrived while the node was created or paused, in arrival order. */
@@ -74,7 +77,7 @@ const drainByTurn = (): Promise<void> => new Promise((resolve) => setImmediate(r
 
 export class Simulation {
   readonly size: number;
-  private readonly graph: Topology;
+  private readonly graph: SimGraph;
   private readonly seed: number;
   private readonly delay: DelayModel;
   private readonly fifo: boolean;
@@ -83,6 +86,7 @@ export class Simulation {
   private readonly trace: ((event: TraceEvent) => void) | undefined;
   private readonly logSink: SimulationOptions['log'];
   private readonly progress: SimulationOptions['progress'];
+  private readonly watchdog: Int32Array;
 
   private readonly queue = new EventQueue<SimEvent>();
   private readonly nodes = new Map<string, SimNode>();
@@ -103,7 +107,7 @@ export class Simulation {
   private fatal: Error | undefined;
 
   constructor(options: SimulationOptions) {
-    this.graph = options.graph;
+    this.graph = isSimGraph(options.graph) ? options.graph : toSimGraph(options.graph);
     this.seed = options.seed;
     this.delay = options.delay ?? defaultDelay();
     this.fifo = options.fifo ?? true;
@@ -112,6 +116,7 @@ export class Simulation {
     this.trace = options.trace;
     this.logSink = options.log;
     this.progress = options.progress;
+    this.watchdog = options.watchdog ?? new Int32Array(Slot.count);
     if (!(this.timeoutMs > 0) || !Number.isFinite(this.timeoutMs)) {
       throw new PeerlabError(`the simulation timeout must be a positive number of virtual ms, got ${this.timeoutMs}`, {
         hint: 'pass --timeout in milliseconds',
@@ -126,15 +131,18 @@ export class Simulation {
       if (node) this.queue.push(this.clock, { kind: 'wake', node, action });
     };
     this.store = new SimStore(wake);
-    this.size = this.graph.order;
+    this.size = this.graph.ids.length;
     this.barriers = new SimBarriers(this.size, wake, (name) => this.emit({ type: 'barrier', time: this.clock, name }));
 
-    const groupOf = assignGroups(this.graph, options);
-    for (const id of this.graph.nodes()) {
-      const node = this.createNode(id, groupOf.get(id)!, options);
+    const groupOf = assignGroups(this.graph.ids, options);
+    this.watchdog[Slot.handler] = Handler.state;
+    this.graph.ids.forEach((id, index) => {
+      this.watchdog[Slot.node] = index;
+      const node = this.createNode(id, index, groupOf.get(id)!, options);
       this.nodes.set(id, node);
       this.order.push(node);
-    }
+    });
+    this.watchdog[Slot.handler] = Handler.none;
   }
 
   /** The virtual clock, in ms since the run started. */
@@ -279,6 +287,11 @@ export class Simulation {
         reason = 'event-cap';
         break;
       }
+      const stop = this.watchdog[Slot.stop];
+      if (stop !== StopRequest.none) {
+        reason = stop === StopRequest.deadline ? 'wall-timeout' : 'interrupted';
+        break;
+      }
       this.queue.pop();
       this.clock = next.time;
       if (this.process(next.value)) {
@@ -294,7 +307,7 @@ export class Simulation {
       results: this.results,
       reports: this.collectReports(),
       missing: this.order.filter((node) => !this.results.has(node.id)).map((node) => node.id),
-      timedOut: reason === 'timeout' || reason === 'event-cap' || reason === 'stalled',
+      timedOut: reason === 'timeout' || reason === 'wall-timeout' || reason === 'stalled',
       endReason: reason,
       failure: this.failure,
       virtualTimeMs: this.clock,
@@ -305,7 +318,10 @@ export class Simulation {
   }
 
   private process(event: SimEvent): boolean {
+    const watchdog = this.watchdog;
     if (event.kind === 'control') {
+      watchdog[Slot.node] = -1;
+      watchdog[Slot.handler] = Handler.control;
       try {
         event.action();
       } catch (error) {
@@ -328,6 +344,9 @@ export class Simulation {
       case 'running':
         break;
     }
+    watchdog[Slot.node] = node.index;
+    watchdog[Slot.handler] = HANDLER_OF[event.kind];
+    if (event.kind === 'deliver') watchdog[Slot.from] = this.nodes.get(event.from)!.index;
     try {
       switch (event.kind) {
         case 'start':
@@ -354,8 +373,8 @@ export class Simulation {
     }
   }
 
-  private createNode(id: string, { algorithm, params: rawParams }: SimGroup, options: SimulationSettings): SimNode {
-    const neighbours = neighboursOf(this.graph, id);
+  private createNode(id: string, index: number, { algorithm, params: rawParams }: SimGroup, options: SimulationSettings): SimNode {
+    const neighbours = neighboursAt(this.graph, index);
     // Bound below, before the host can call back: the host's constructor runs only the `state` factory.
     let self!: SimNode;
     const env: HostEnvironment = {
@@ -373,10 +392,10 @@ export class Simulation {
     const params = algorithm.params ? algorithm.params.parse(rawParams) : {};
     const host = new AlgorithmHost(
       algorithm,
-      { id, neighbours, size: this.graph.order, params, seed: options.seed, maxPayloadBytes: options.maxPayloadBytes },
+      { id, neighbours, size: this.size, params, seed: options.seed, maxPayloadBytes: options.maxPayloadBytes },
       env,
     );
-    self = { id, host, state: 'created', held: undefined, lastDelivery: undefined, delayRandom: undefined, logLines: undefined };
+    self = { id, index, host, state: 'created', held: undefined, lastDelivery: undefined, delayRandom: undefined, logLines: undefined };
     return self;
   }
 
@@ -387,7 +406,7 @@ export class Simulation {
     const random = (sender.delayRandom ??= createRandom(this.seed, 'sim-delay', sender.id));
     let delay: number;
     try {
-      delay = this.delay.delay(new MessageContext(this.graph, sender.id, to, this.clock, encoded, random));
+      delay = this.delay.delay(new MessageContext(this.graph, sender, target, this.clock, encoded, random));
     } catch (error) {
       this.abort(error);
       return;
@@ -537,16 +556,24 @@ export class Simulation {
 /** What a delay model sees of a message; weight and size are looked up only if the model asks. */
 class MessageContext implements DelayContext {
   constructor(
-    private readonly graph: Topology,
-    readonly from: string,
-    readonly to: string,
+    private readonly graph: SimGraph,
+    private readonly sender: SimNode,
+    private readonly target: SimNode,
     readonly now: number,
     readonly payload: string,
     readonly random: Random,
   ) {}
 
+  get from(): string {
+    return this.sender.id;
+  }
+
+  get to(): string {
+    return this.target.id;
+  }
+
   get weight(): number {
-    return this.graph.getEdgeAttribute(this.from, this.to, 'weight');
+    return edgeWeight(this.graph, this.sender.index, this.target.index);
   }
 
   get bytes(): number {
@@ -555,19 +582,20 @@ class MessageContext implements DelayContext {
 }
 
 /** Which group each node is in: every node of the graph in exactly one (a run without groups is one group). */
-function assignGroups(graph: Topology, options: SimulationOptions): Map<string, SimGroup> {
-  const groups = options.groups ?? [{ role: options.algorithm.name, algorithm: options.algorithm, params: options.params, nodes: graph.nodes() }];
+function assignGroups(ids: readonly string[], options: SimulationOptions): Map<string, SimGroup> {
+  const groups = options.groups ?? [{ role: options.algorithm.name, algorithm: options.algorithm, params: options.params, nodes: ids }];
+  const inGraph = new Set(ids);
   const groupOf = new Map<string, SimGroup>();
   for (const group of groups) {
     checkParams(group.algorithm, group.params);
     for (const id of group.nodes) {
       const other = groupOf.get(id);
       if (other) throw new PeerlabError(`node ${id} is in two groups, ${other.role} and ${group.role}`, { hint: 'give every node one role' });
-      if (!graph.hasNode(id)) throw new PeerlabError(`group ${group.role} names node ${id}, which is not in the topology`);
+      if (!inGraph.has(id)) throw new PeerlabError(`group ${group.role} names node ${id}, which is not in the topology`);
       groupOf.set(id, group);
     }
   }
-  const without = graph.nodes().filter((id) => !groupOf.has(id));
+  const without = ids.filter((id) => !groupOf.has(id));
   if (without.length > 0) {
     throw new PeerlabError(`${without.length} node(s) have no role (${without.slice(0, 5).join(', ')})`, { hint: 'give every node one role' });
   }
@@ -583,6 +611,13 @@ function checkParams(algorithm: Algorithm, params: Json): void {
     hint: `see the params schema of ${algorithm.name}`,
   });
 }
+
+const HANDLER_OF: Record<Exclude<SimEvent['kind'], 'control'>, Handler> = {
+  start: Handler.start,
+  deliver: Handler.onMessage,
+  timer: Handler.timer,
+  wake: Handler.wake,
+};
 
 function isUp(node: SimNode): boolean {
   return node.state === 'running' || node.state === 'paused';
