@@ -19,6 +19,7 @@ import { AlgorithmHost, type HostEnvironment } from '../../host/algorithm-host.j
 import { createRandom, type Random } from '../../util/random.js';
 import type { NodeState } from '../types.js';
 import { defaultDelay, type DelayContext, type DelayModel } from './delay.js';
+import { settle } from './settle.js';
 import { EventQueue } from './event-queue.js';
 import { edgeWeight, isSimGraph, neighboursAt, toSimGraph, type SimGraph } from './graph.js';
 import { SimServices } from './services.js';
@@ -65,15 +66,6 @@ type SimEvent =
 
 type Phase = 'idle' | 'running' | 'finished';
 
-/**
- * Let every microtask queued so far, and every one those queue, run to completion. Node drains the whole
- * promise-job queue before it runs the next process.nextTick callback, and before any macrotask, so both
- * are exact. nextTick is the cheap one; every YIELD_EVERY events a setImmediate lets the event loop turn, so
- * signals, timers and I/O of the host process (Ctrl-C, progress output, test runners) are not starved.
- */
-const YIELD_EVERY = 1024;
-const drainByTick = (): Promise<void> => new Promise((resolve) => process.nextTick(resolve));
-const drainByTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export class Simulation {
   readonly size: number;
@@ -296,7 +288,7 @@ export class Simulation {
       this.clock = next.time;
       if (this.process(next.value)) {
         this.events += 1;
-        await (this.events % YIELD_EVERY === 0 ? drainByTurn() : drainByTick());
+        await settle(this.events);
         if (this.progress && this.events % PROGRESS_EVERY === 0) this.reportProgress();
       }
     }
