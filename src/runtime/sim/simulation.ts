@@ -59,7 +59,7 @@ interface SimNode {
 
 type SimEvent =
   | { readonly kind: 'start'; readonly node: SimNode }
-  | { readonly kind: 'deliver'; readonly node: SimNode; readonly from: string; readonly encoded: string; readonly id: number }
+  | { readonly kind: 'deliver'; readonly node: SimNode; readonly sender: SimNode; readonly encoded: string; readonly id: number }
   | { readonly kind: 'timer'; readonly node: SimNode; readonly callback: () => void; cancelled: boolean }
   | { readonly kind: 'wake'; readonly node: SimNode; readonly action: () => void }
   | { readonly kind: 'control'; readonly action: () => void };
@@ -326,7 +326,7 @@ export class Simulation {
       case 'exited':
       case 'dead':
         if (event.kind === 'deliver') {
-          this.emit({ type: 'drop', time: this.clock, id: event.id, from: event.from, to: node.id, reason: `node ${node.state}` });
+          this.emit({ type: 'drop', time: this.clock, id: event.id, from: event.sender.id, to: node.id, reason: `node ${node.state}` });
         }
         return false;
       case 'created':
@@ -338,7 +338,7 @@ export class Simulation {
     }
     watchdog[Slot.node] = node.index;
     watchdog[Slot.handler] = HANDLER_OF[event.kind];
-    if (event.kind === 'deliver') watchdog[Slot.from] = this.nodes.get(event.from)!.index;
+    if (event.kind === 'deliver') watchdog[Slot.from] = event.sender.index;
     try {
       switch (event.kind) {
         case 'start':
@@ -346,8 +346,8 @@ export class Simulation {
           void node.host.start();
           return true;
         case 'deliver':
-          this.emit({ type: 'deliver', time: this.clock, id: event.id, from: event.from, to: node.id });
-          node.host.deliver(event.from, event.encoded);
+          this.emit({ type: 'deliver', time: this.clock, id: event.id, from: event.sender.id, to: node.id });
+          node.host.deliver(event.sender.id, event.encoded);
           return true;
         case 'timer':
           if (event.cancelled) return false;
@@ -417,7 +417,7 @@ export class Simulation {
       lastDelivery.set(to, deliverAt);
     }
     const id = this.messages++;
-    this.queue.push(deliverAt, { kind: 'deliver', node: target, from: sender.id, encoded, id });
+    this.queue.push(deliverAt, { kind: 'deliver', node: target, sender, encoded, id });
     if (this.trace) {
       const bytes = Buffer.byteLength(encoded);
       this.emit({ type: 'send', time: this.clock, id, from: sender.id, to, deliverAt, bytes, payload: JSON.parse(encoded) as Json });
@@ -469,7 +469,7 @@ export class Simulation {
     this.expireLeaseLater(node);
     for (const event of node.held ?? []) {
       if (event.kind === 'deliver') {
-        this.emit({ type: 'drop', time: this.clock, id: event.id, from: event.from, to: node.id, reason: `node ${state}` });
+        this.emit({ type: 'drop', time: this.clock, id: event.id, from: event.sender.id, to: node.id, reason: `node ${state}` });
       }
     }
     node.held = undefined;
