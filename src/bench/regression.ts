@@ -14,7 +14,7 @@ export interface GateSample {
   readonly values: Readonly<Record<string, number | undefined>>;
 }
 
-/** A metric a bench gates on, where larger is worse. */
+/** A metric a bench gates on: larger is worse, unless `largerIsBetter` (a throughput ratio). */
 export interface GatedMetric {
   readonly name: string;
   /** As a line names it: `allConnected ratio`. */
@@ -25,6 +25,7 @@ export interface GatedMetric {
    */
   readonly noiseFloor: number;
   readonly format: (value: number) => string;
+  readonly largerIsBetter?: boolean;
 }
 
 export type CheckStatus = 'regressed' | 'within' | 'improved';
@@ -79,7 +80,8 @@ export function compareSamples(options: {
       const changePercent = baseline === 0 ? (current === 0 ? 0 : null) : ((current - baseline) / baseline) * 100;
       const beyondTolerance = changePercent === null || Math.abs(changePercent) > tolerance;
       const beyondNoise = Math.abs(current - baseline) > metric.noiseFloor;
-      const status: CheckStatus = !beyondTolerance || !beyondNoise ? 'within' : current > baseline ? 'regressed' : 'improved';
+      const worse = metric.largerIsBetter ? current < baseline : current > baseline;
+      const status: CheckStatus = !beyondTolerance || !beyondNoise ? 'within' : worse ? 'regressed' : 'improved';
       checks.push({ sample: sample.label, metric: metric.name, baseline, current, changePercent, status });
       const line = `${sample.label} ${metric.label} ${metric.format(baseline)} → ${metric.format(current)} (${formatChange(changePercent)}`;
       if (status === 'regressed') regressions.push(`${line} > ${tolerance}%)`);

@@ -1,19 +1,53 @@
+import { readFileSync } from 'node:fs';
+
 /**
- * Ctrl-C (or SIGTERM) during a command that creates Docker objects: run the cleanup once, then exit 130.
- * Returns the function that removes the handler when the command finishes normally.
+ * Ctrl-C (or SIGTERM) during a command that creates Docker objects or runs a simulation: run the cleanup once,
+ * then exit 130. The same happens when the process that started this one dies (see watchLauncher). Returns the
+ * function that removes the handler when the command finishes normally.
  */
 export function onInterrupt(cleanup: () => Promise<void>): () => void {
   const handler = () => {
     process.off('SIGINT', handler);
     process.off('SIGTERM', handler);
+    clearInterval(launcherWatch);
     void cleanup()
       .catch((error: unknown) => process.stderr.write(`cleanup after the interrupt failed: ${String(error)}\n`))
       .finally(() => process.exit(130));
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+  const launcherWatch = watchLauncher(handler);
   return () => {
     process.off('SIGINT', handler);
     process.off('SIGTERM', handler);
+    clearInterval(launcherWatch);
   };
+}
+
+const LAUNCHER_POLL_MS = 500;
+
+/**
+ * Calls `onGone` when the process that launched this one is gone: this process was reparented, or, under npx or
+ * npm run (which start us through `sh -c`), that shell was. A killed `npx` thus leaves nothing running, since
+ * SIGKILL reaches neither its shell nor us. Linux only (it reads /proc); elsewhere it watches the parent alone.
+ */
+function watchLauncher(onGone: () => void): NodeJS.Timeout {
+  const parent = process.ppid;
+  const launchedByNpm = process.env.npm_command !== undefined;
+  const grandparent = launchedByNpm ? parentOf(parent) : undefined;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent || (grandparent !== undefined && parentOf(parent) !== grandparent)) onGone();
+  }, LAUNCHER_POLL_MS);
+  timer.unref();
+  return timer;
+}
+
+function parentOf(pid: number): number | undefined {
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may hold spaces and parentheses, so read after the last ")".
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
 }

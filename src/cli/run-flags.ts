@@ -1,4 +1,5 @@
 import { Flags } from '@oclif/core';
+import { DEFAULT_MAX_EVENTS } from '../runtime/sim/types.js';
 
 /** The flags of a run besides its topology: shared by `peerlab up`, `peerlab run` and `peerlab bench convergence`. */
 export const runOptionFlags = {
@@ -44,7 +45,10 @@ export const deploymentFlags = {
 
 /** Flags of running an algorithm to its end: shared by `peerlab run` and `peerlab bench convergence`. */
 export const algorithmRunFlags = {
-  timeout: Flags.integer({ default: 300, description: 'seconds the algorithm may run before the nodes without a result are reported' }),
+  timeout: Flags.integer({
+    default: 300,
+    description: 'seconds the algorithm may run before the nodes without a result are reported (in the simulator: virtual and real seconds)',
+  }),
   results: Flags.string({ default: 'results', description: 'folder for results/<run-id>/' }),
   'require-check': Flags.boolean({
     default: false,
@@ -54,5 +58,10 @@ export const algorithmRunFlags = {
     default: 'results',
     options: ['results', 'quiescent'],
     description: 'end the run once every node has a result (messages may still be in flight), or once no message is in flight either',
+  }),
+  'max-events': Flags.integer({
+    default: DEFAULT_MAX_EVENTS,
+    min: 1,
+    description: "the simulator's event cap, a guard against livelock: a run that reaches it ends and says so",
   }),
 };

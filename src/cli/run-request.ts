@@ -10,6 +10,19 @@ import type { RunId } from '../util/names.js';
 
 type DeploymentFlags = Interfaces.InferredFlags<typeof deploymentFlags>;
 
+/** Ctrl-C ends a simulated run within a second: the simulator's own grace (INTERRUPT_GRACE_MS) and writing error.json. */
+const SIM_STOP_WAIT_MS = 700;
+
+function settledWithin(work: Promise<unknown> | undefined, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    void work?.finally(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 /**
  * Turns parsed flags into a run request with a progress display, and arranges that Ctrl-C stops the run from
  * creating more, removes whatever it has created so far, and exits 130.
@@ -20,10 +33,17 @@ export function runRequestFrom(
 ): { request: RunRequest; during: <T>(work: Promise<T>) => Promise<T> } {
   const progress = new StartupProgress(!options.json && process.stderr.isTTY === true);
   let runId: RunId | undefined;
+  let running: Promise<unknown> | undefined;
   const interrupted = new AbortController();
   const removeInterruptHandler = onInterrupt(async () => {
     interrupted.abort();
     progress.stop();
+    if (flags.runtime === 'sim') {
+      // The simulator stops at its next event (or its thread is terminated) and records error.json; nothing to remove.
+      process.stderr.write(`\ninterrupted: stopping ${runId ?? 'the run'}…\n`);
+      await settledWithin(running, SIM_STOP_WAIT_MS);
+      return;
+    }
     process.stderr.write(`\ninterrupted: removing ${runId ?? 'the run'}…\n`);
     if (runId) await takeDownUntilGone(await connectDocker(), runId);
   });
@@ -62,6 +82,7 @@ export function runRequestFrom(
     request,
     /** Awaits the command's work; after an interrupt the handler owns the exit (130), not the work's error. */
     during: async (work) => {
+      running = work;
       try {
         return await work;
       } catch (error) {

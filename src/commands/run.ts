@@ -34,7 +34,14 @@ export default class Run extends PeerlabCommand {
       note: (line) => this.note(line),
     });
     const summary = await during(
-      runAlgorithm({ ...request, requireCheck: flags['require-check'], until: flags.until as RunUntil, trace: flags.trace, command: ['run', ...this.argv] }),
+      runAlgorithm({
+        ...request,
+        requireCheck: flags['require-check'],
+        until: flags.until as RunUntil,
+        maxEvents: flags['max-events'],
+        trace: flags.trace,
+        command: ['run', ...this.argv],
+      }),
     );
     const required = summary.outcome === 'unchecked' && flags['require-check'] ? ' (--require-check: an unchecked run fails)' : '';
     this.log(`${OUTCOME_MARK[summary.outcome]}  ${summary.algorithm} on ${summary.nodes} nodes, ${summary.edges} edges: ${summary.verdict}${required}`);

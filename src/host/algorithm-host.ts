@@ -98,20 +98,45 @@ export class AlgorithmHost {
     this.dispatch();
   }
 
+  /**
+   * Feeds the inbox to the algorithm one message at a time, in order. A handler that returns without a promise
+   * (most do) is followed at once by the next message; one that returns a promise holds the rest until it
+   * settles. No promise is made per message unless the handler makes one: the simulator's per-message cost.
+   */
   private dispatch(): void {
     if (!this.started || this.dispatching || this.failed) return;
     this.dispatching = true;
-    void (async () => {
-      while (this.inbox.length > 0 && !this.failed) {
-        const message = this.inbox.shift()!;
-        if (this.algorithm.onMessage) {
-          await this.guard(() => this.algorithm.onMessage!(this.node, message));
-        } else {
-          this.offerToReceivers(message);
-        }
+    while (this.inbox.length > 0 && !this.failed) {
+      const pending = this.handle(this.inbox.shift()!);
+      if (pending) {
+        void pending.then(() => {
+          this.dispatching = false;
+          this.dispatch();
+        });
+        return;
       }
-      this.dispatching = false;
-    })();
+    }
+    this.dispatching = false;
+  }
+
+  /** Runs the algorithm on one message: a promise only if its onMessage returned one. */
+  private handle(message: Message): Promise<void> | undefined {
+    if (!this.algorithm.onMessage) {
+      this.offerToReceivers(message);
+      return undefined;
+    }
+    let returned: unknown;
+    try {
+      returned = this.algorithm.onMessage(this.node, message);
+    } catch (error) {
+      this.fail(asError(error));
+      return undefined;
+    }
+    if (!(returned instanceof Promise)) return undefined;
+    return returned.then(
+      () => {},
+      (error: unknown) => this.fail(asError(error)),
+    );
   }
 
   private offerToReceivers(message: Message): void {
@@ -127,7 +152,7 @@ export class AlgorithmHost {
     try {
       await action();
     } catch (error) {
-      this.fail(error instanceof Error ? error : new AlgorithmError(String(error)));
+      this.fail(asError(error));
     }
   }
 
@@ -228,6 +253,10 @@ function checkedServices(id: string, registry: ServiceRegistry): ServiceRegistry
       return instances.sort((a, b) => Number(a.node) - Number(b.node) || a.node.localeCompare(b.node));
     },
   };
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new AlgorithmError(String(error));
 }
 
 function isPlainJson(value: unknown): boolean {

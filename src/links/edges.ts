@@ -12,6 +12,17 @@ export function directedLink(graph: Topology, from: string, to: string): LinkPar
   return graph.source(edge) === from ? link.forward : link.backward;
 }
 
+/** Every directed edge's link, keyed `from>to`: plain data, so it crosses into the simulation worker. */
+export function directedLinks(graph: Topology): Record<string, LinkParams> {
+  const links: Record<string, LinkParams> = {};
+  graph.forEachEdge((_edge, attributes, source, target) => {
+    if (attributes.link === undefined) return;
+    links[`${source}>${target}`] = attributes.link.forward;
+    links[`${target}>${source}`] = attributes.link.backward;
+  });
+  return links;
+}
+
 /** Whether any edge of the graph carries a link model. */
 export function hasLinks(graph: Topology): boolean {
   return graph.someEdge((_edge, attributes) => attributes.link !== undefined);

@@ -1,36 +1,68 @@
-import { createWriteStream } from 'node:fs';
-import { mkdir, rename } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { PeerlabError } from '../errors.js';
 import { NodeFailed } from './controller.js';
-import { hasLinks } from '../links/edges.js';
-import { DEFAULT_DELAY_SPEC, linkDelay, parseDelay, simulate, type TraceEvent } from '../runtime/sim/index.js';
+import { directedLinks, hasLinks } from '../links/edges.js';
+import { DEFAULT_DELAY_SPEC, DEFAULT_MAX_EVENTS, NodeCodeStuck, simulateInWorker, toSimGraph, type SimulationOutcome } from '../runtime/sim/index.js';
 import type { Execution } from './execution.js';
 import type { PreparedRun } from './prepare.js';
+
+export interface SimulatorOptions {
+  /** Both the virtual time the run may last and the real time it may take (the watchdog's deadline). */
+  readonly timeoutMs: number;
+  /** Once every node has a result, or once no message is in flight either. */
+  readonly until?: 'results' | 'quiescent';
+  /** The event cap (default DEFAULT_MAX_EVENTS). */
+  readonly maxEvents?: number;
+  /** Writes the NDJSON trace here. */
+  readonly traceFile?: string;
+  /** Aborting it (Ctrl-C) stops the simulation within INTERRUPT_GRACE_MS. */
+  readonly signal?: AbortSignal;
+  readonly onStage?: (stage: 'running', detail: string) => void;
+}
 
 /**
  * Runs the algorithm in the deterministic simulator: the same plugin code, no Docker. The same topology, seed,
  * parameters and links give a bit-identical outcome, so the run's own command is its replay. Shaped edges take
- * their link model (the Docker agent's own); a run without any takes the simulator's default delay, exp:1.
+ * their link model (the Docker agent's own); a run without any takes the simulator's default delay, exp:1. The
+ * simulation runs in a worker thread, so that a node whose code never returns cannot hang the command.
  */
-export async function executeInSimulator(
-  prepared: PreparedRun,
-  options: { timeoutMs: number; until?: 'results' | 'quiescent'; traceFile?: string },
-): Promise<Execution> {
+export async function executeInSimulator(prepared: PreparedRun, options: SimulatorOptions): Promise<Execution> {
   const graph = prepared.topology.graph;
-  const delay = hasLinks(graph) ? linkDelay(graph, prepared.config.seed, prepared.links ?? 'file') : parseDelay(DEFAULT_DELAY_SPEC);
-  const delaySpec = hasLinks(graph) ? `links ${delay.spec}` : delay.spec;
-  const trace = options.traceFile ? await openTrace(options.traceFile) : undefined;
-  const outcome = await simulate({
-    graph: prepared.topology.graph,
-    groups: prepared.groups,
-    seed: prepared.config.seed,
-    maxPayloadBytes: prepared.config.maxPayloadBytes,
-    delay,
-    timeoutMs: options.timeoutMs,
-    until: options.until,
-    trace: trace?.write,
-  });
-  await trace?.close();
+  const links = hasLinks(graph) ? { spec: prepared.links ?? 'file', directed: directedLinks(graph) } : undefined;
+  const delaySpec = links ? `links ${links.spec}` : DEFAULT_DELAY_SPEC;
+  const maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
+  if (options.traceFile) await mkdir(path.dirname(options.traceFile), { recursive: true });
+  let outcome: SimulationOutcome;
+  try {
+    outcome = await simulateInWorker(
+      {
+        graph: toSimGraph(graph),
+        groups: prepared.groups.map(({ role, bundleFile, params, nodes }) => ({ role, bundleFile, params, nodes })),
+        seed: prepared.config.seed,
+        maxPayloadBytes: prepared.config.maxPayloadBytes,
+        delay: DEFAULT_DELAY_SPEC,
+        links,
+        timeoutMs: options.timeoutMs,
+        until: options.until,
+        maxEvents,
+        traceFile: options.traceFile,
+      },
+      {
+        deadlineMs: options.timeoutMs,
+        signal: options.signal,
+        onRunning: (setupMs) => options.onStage?.('running', `${graph.order} simulated nodes built in ${(setupMs / 1000).toFixed(1)} s`),
+      },
+    );
+  } catch (error) {
+    if (error instanceof NodeCodeStuck) throw new NodeFailed(error.nodeId, error.detail, undefined);
+    throw error;
+  }
+  if (outcome.endReason === 'interrupted') {
+    throw new PeerlabError(`interrupted after ${outcome.events} events, at ${outcome.virtualTimeMs.toFixed(1)} virtual ms`, {
+      hint: 'nothing was verified; rerun it to the end',
+    });
+  }
   if (outcome.failure) throw new NodeFailed(outcome.failure.nodeId, outcome.failure.message, outcome.failure.stack);
   return {
     runtime: 'sim',
@@ -38,23 +70,19 @@ export async function executeInSimulator(
     reports: outcome.reports,
     missing: outcome.missing,
     inFlight: outcome.inFlight,
+    endedEarly: outcome.endReason === 'event-cap' ? eventCapReached(outcome.events) : undefined,
     timings: { algorithmMs: outcome.wallMs, virtualTimeMs: outcome.virtualTimeMs },
-    facts: { delay: delaySpec, endReason: outcome.endReason, events: outcome.events, messagesInFlight: outcome.inFlight, virtualTimeMs: outcome.virtualTimeMs },
+    facts: {
+      delay: delaySpec,
+      endReason: outcome.endReason,
+      events: outcome.events,
+      maxEvents,
+      messagesInFlight: outcome.inFlight,
+      virtualTimeMs: outcome.virtualTimeMs,
+    },
   };
 }
 
-/** Streams trace events as NDJSON to a temporary file, renamed into place once complete. */
-async function openTrace(file: string): Promise<{ write: (event: TraceEvent) => void; close: () => Promise<void> }> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const temporary = `${file}.tmp`;
-  const stream = createWriteStream(temporary);
-  return {
-    write: (event) => {
-      stream.write(`${JSON.stringify(event)}\n`);
-    },
-    close: async () => {
-      await new Promise<void>((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
-      await rename(temporary, file);
-    },
-  };
+function eventCapReached(events: number): string {
+  return `cut short by the simulator's event cap of ${events.toLocaleString('en')} events (raise it with --max-events)`;
 }

@@ -10,6 +10,8 @@ export interface Execution {
   readonly missing: string[];
   /** Messages sent and not delivered when the run ended (the run ends when every node has a result). */
   readonly inFlight: number;
+  /** Why the run ended before every node had a result when it was not a timeout (the simulator's event cap). */
+  readonly endedEarly?: string;
   readonly timings: Record<string, number>;
   /** Runtime facts for run.json: images for Docker; delay model, virtual time and events for the simulator. */
   readonly facts: Record<string, Json>;

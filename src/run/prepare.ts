@@ -22,6 +22,8 @@ export interface PreparedGroup {
   readonly role: string;
   /** The algorithm's source file. */
   readonly source: string;
+  /** The algorithm bundled for the CLI (real zod), which the simulator's worker thread loads. */
+  readonly bundleFile: string;
   /** The algorithm bundled for the node containers (see bundleForNodes), in `bundleDir`; roles with the same source share it. */
   readonly nodeBundleFile: string;
   readonly algorithm: Algorithm;
@@ -106,10 +108,11 @@ export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> 
   const bundleDir = path.join(runStateDir(runId), 'algorithm');
   const bundles = await bundleOnce(sources, bundleDir);
   const groups = roles.map((role, index): PreparedGroup => {
-    const { algorithm, nodeBundleFile } = bundles.get(sources[index]!)!;
+    const { algorithm, bundleFile, nodeBundleFile } = bundles.get(sources[index]!)!;
     return {
       role: request.groups ? role.role : algorithm.name,
       source: sources[index]!,
+      bundleFile,
       nodeBundleFile,
       algorithm,
       params: request.groups ? inRole(role.role, () => resolveParams(algorithm, role.params)) : resolveParams(algorithm, role.params),
@@ -148,8 +151,11 @@ export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> 
  * Bundles each distinct source once for the CLI and once for the nodes, as `<file name>.cjs` and
  * `<file name>.node.cjs` (numbered when two sources share a file name).
  */
-async function bundleOnce(sources: readonly string[], dir: string): Promise<Map<string, { algorithm: Algorithm; check: Check | undefined; nodeBundleFile: string }>> {
-  const bundles = new Map<string, { algorithm: Algorithm; check: Check | undefined; nodeBundleFile: string }>();
+async function bundleOnce(
+  sources: readonly string[],
+  dir: string,
+): Promise<Map<string, { algorithm: Algorithm; check: Check | undefined; bundleFile: string; nodeBundleFile: string }>> {
+  const bundles = new Map<string, { algorithm: Algorithm; check: Check | undefined; bundleFile: string; nodeBundleFile: string }>();
   const taken = new Set<string>();
   for (const source of sources) {
     if (bundles.has(source)) continue;
@@ -157,8 +163,11 @@ async function bundleOnce(sources: readonly string[], dir: string): Promise<Map<
     let name = base;
     for (let n = 2; taken.has(name); n++) name = `${base}-${n}`;
     taken.add(name);
-    const [{ algorithm, check }, nodeBundleFile] = await Promise.all([bundleAlgorithm(source, dir, `${name}.cjs`), bundleForNodes(source, dir, `${name}.node.cjs`)]);
-    bundles.set(source, { algorithm, check, nodeBundleFile });
+    const [{ algorithm, check, file: bundleFile }, nodeBundleFile] = await Promise.all([
+      bundleAlgorithm(source, dir, `${name}.cjs`),
+      bundleForNodes(source, dir, `${name}.node.cjs`),
+    ]);
+    bundles.set(source, { algorithm, check, bundleFile, nodeBundleFile });
   }
   return bundles;
 }

@@ -6,6 +6,7 @@ import { PeerlabError } from '../errors.js';
 import { writeJson } from '../util/files.js';
 import { writeRunResults, type RunRecord } from './results-folder.js';
 import { hasLinks } from '../links/edges.js';
+import { DEFAULT_MAX_EVENTS } from '../runtime/sim/index.js';
 import { NodeFailed } from './controller.js';
 import { outcomeFails, uncheckedVerdict, verdictOf, type Outcome, type Verdict } from '../verify/index.js';
 import { hostFacts } from '../util/host.js';
@@ -23,6 +24,8 @@ export interface RunRequest extends DockerOptions, Omit<PrepareRequest, 'onRunId
   readonly timeoutMs: number;
   readonly resultsRoot: string;
   readonly runtime?: RuntimeChoice;
+  /** The simulator's event cap (default DEFAULT_MAX_EVENTS in src/runtime/sim/types.ts). */
+  readonly maxEvents?: number;
   /** Write the message trace to events.ndjson (simulator). */
   readonly trace?: boolean;
   readonly command?: string[];
@@ -84,7 +87,10 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
         ? await executeInSimulator(prepared, {
             timeoutMs: request.timeoutMs,
             until: request.until ?? 'results',
+            maxEvents: request.maxEvents,
             traceFile: request.trace ? path.join(resultsDir, 'events.ndjson') : undefined,
+            signal: request.signal,
+            onStage: request.onStage,
           })
         : await executeOnDocker(prepared, request);
   } catch (error) {
@@ -98,7 +104,7 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
 
   const graph = prepared.topology.graph;
   const results = new Map<string, Json | undefined>(graph.nodes().map((id) => [id, execution.results.get(id)]));
-  const verdict = judge(prepared, results, execution.missing, request.until === 'quiescent' ? execution.inFlight : 0);
+  const verdict = judge(prepared, results, execution.missing, request.until === 'quiescent' ? execution.inFlight : 0, execution.endedEarly);
   const traffic = sumTraffic(execution.reports);
   const metrics = { ...verdict.metrics, messages: traffic.messages, bytes: traffic.bytes, messagesInFlight: execution.inFlight };
   const timings = { ...execution.timings, totalMs: Date.now() - began };
@@ -189,16 +195,20 @@ function replayCommand(request: RunRequest, prepared: PreparedRun, execution: Pi
   for (const param of request.params) parts.push('--param', param);
   if (request.until === 'quiescent') parts.push('--until', 'quiescent');
   parts.push('--runtime', execution.runtime);
+  if (execution.runtime === 'sim' && request.maxEvents !== undefined && request.maxEvents !== DEFAULT_MAX_EVENTS) parts.push('--max-events', String(request.maxEvents));
   return parts.map(quote).join(' ');
 }
 
-/** `stillInFlight`: messages in flight at the end of a run asked to end quiescent (it timed out waiting). */
-function judge(prepared: PreparedRun, results: Map<string, Json | undefined>, missing: string[], stillInFlight: number): Verdict {
+/**
+ * `stillInFlight`: messages in flight at the end of a run asked to end quiescent (it timed out waiting);
+ * `endedEarly`: why the run ended before every node had a result when it was not a timeout (the event cap).
+ */
+function judge(prepared: PreparedRun, results: Map<string, Json | undefined>, missing: string[], stillInFlight: number, endedEarly: string | undefined): Verdict {
   if (missing.length > 0) {
     return {
       outcome: 'fail',
       passed: false,
-      summary: `timed out: ${missing.length} node(s) reported no result (${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''})`,
+      summary: `${endedEarly ?? 'timed out'}: ${missing.length} node(s) reported no result (${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ', …' : ''})`,
       expected: null,
       actual: null,
       metrics: { missing: missing.length },

@@ -38,7 +38,12 @@ export default class BenchConvergence extends PeerlabCommand {
         { ...flags, topology: `ba:n=${nodes},m=${flags.m}` },
         { algorithm: flags.algorithm, timeoutMs: flags.timeout * 1000, resultsRoot: flags.results, json: this.jsonEnabled(), note: (line) => this.note(line) },
       );
-      const sample = await during(benchConvergence({ request: { ...request, requireCheck: flags['require-check'], until: flags.until as RunUntil, command: ['bench', 'convergence', ...this.argv] }, repetitions: flags.repetitions }));
+      const sample = await during(
+        benchConvergence({
+          request: { ...request, requireCheck: flags['require-check'], until: flags.until as RunUntil, maxEvents: flags['max-events'], command: ['bench', 'convergence', ...this.argv] },
+          repetitions: flags.repetitions,
+        }),
+      );
       samples.push(sample);
       const virtual = sample.virtualTimeMs === undefined ? '' : ` (${sample.virtualTimeMs.toFixed(1)} ms virtual)`;
       const bringUp = sample.allConnectedMs === undefined ? '' : ` · all connected after ${(sample.allConnectedMs / 1000).toFixed(1)} s`;

@@ -5,7 +5,7 @@
  */
 import { PeerlabError } from '../../errors.js';
 import { directedLink } from '../../links/edges.js';
-import { LinkSchedule, linkStream, UNSHAPED } from '../../links/model.js';
+import { LinkSchedule, linkStream, UNSHAPED, type LinkParams } from '../../links/model.js';
 import type { Topology } from '../../topology/types.js';
 import { createRandom, type Random } from '../../util/random.js';
 
@@ -65,7 +65,8 @@ export function weightDelay(scale = 1): DelayModel {
  * node agent runs per outgoing edge, with the same per-edge random stream, so a simulated run and a Docker run
  * with the same `--links` and seed differ only by the agents' real processing time. It is FIFO by itself.
  */
-export function linkDelay(graph: Topology, seed: number, spec: string): DelayModel {
+export function linkDelay(links: Topology | Readonly<Record<string, LinkParams>>, seed: number, spec: string): DelayModel {
+  const linkOf = isTopology(links) ? (from: string, to: string) => directedLink(links, from, to) : (from: string, to: string) => links[`${from}>${to}`];
   const schedules = new Map<string, LinkSchedule>();
   return {
     spec,
@@ -73,12 +74,16 @@ export function linkDelay(graph: Topology, seed: number, spec: string): DelayMod
       const key = `${from}>${to}`;
       let schedule = schedules.get(key);
       if (schedule === undefined) {
-        schedule = new LinkSchedule(directedLink(graph, from, to) ?? UNSHAPED, createRandom(seed, ...linkStream(from, to)));
+        schedule = new LinkSchedule(linkOf(from, to) ?? UNSHAPED, createRandom(seed, ...linkStream(from, to)));
         schedules.set(key, schedule);
       }
       return schedule.arrival(now, bytes) - now;
     },
   };
+}
+
+function isTopology(links: Topology | Readonly<Record<string, LinkParams>>): links is Topology {
+  return typeof (links as Topology).forEachEdge === 'function';
 }
 
 /**

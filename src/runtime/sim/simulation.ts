@@ -16,11 +16,12 @@ import type { Algorithm, Json } from '../../sdk/types.js';
 import { REGISTRATION_TTL_SECONDS, type NodeReport } from '../../coordination/protocol.js';
 import { PeerlabError } from '../../errors.js';
 import { AlgorithmHost, type HostEnvironment } from '../../host/algorithm-host.js';
-import { neighboursOf, type Topology } from '../../topology/index.js';
 import { createRandom, type Random } from '../../util/random.js';
 import type { NodeState } from '../types.js';
 import { defaultDelay, type DelayContext, type DelayModel } from './delay.js';
+import { settle } from './settle.js';
 import { EventQueue } from './event-queue.js';
+import { edgeWeight, isSimGraph, neighboursAt, toSimGraph, type SimGraph } from './graph.js';
 import { SimServices } from './services.js';
 import { SimBarriers, SimStore } from './store.js';
 import {
@@ -33,6 +34,7 @@ import {
   type SimulationOutcome,
   type TraceEvent,
 } from './types.js';
+import { Handler, Slot, StopRequest } from './watchdog-slots.js';
 
 /** How many log lines per node the simulator keeps for `logTail`. */
 export const LOG_TAIL_LINES = 100;
@@ -43,6 +45,8 @@ export type SimNodeState = Extract<NodeState, 'created' | 'running' | 'paused' |
 
 interface SimNode {
   readonly id: string;
+  /** Its position in graph order (and in the SimGraph). */
+  readonly index: number;
   readonly host: AlgorithmHost;
   state: SimNodeState;
   /** Events that arrived while the node was created or paused, in arrival order. */
@@ -55,26 +59,17 @@ interface SimNode {
 
 type SimEvent =
   | { readonly kind: 'start'; readonly node: SimNode }
-  | { readonly kind: 'deliver'; readonly node: SimNode; readonly from: string; readonly encoded: string; readonly id: number }
+  | { readonly kind: 'deliver'; readonly node: SimNode; readonly sender: SimNode; readonly encoded: string; readonly id: number }
   | { readonly kind: 'timer'; readonly node: SimNode; readonly callback: () => void; cancelled: boolean }
   | { readonly kind: 'wake'; readonly node: SimNode; readonly action: () => void }
   | { readonly kind: 'control'; readonly action: () => void };
 
 type Phase = 'idle' | 'running' | 'finished';
 
-/**
- * Let every microtask queued so far, and every one those queue, run to completion. Node drains the whole
- * promise-job queue before it runs the next process.nextTick callback, and before any macrotask, so both
- * are exact. nextTick is the cheap one; every YIELD_EVERY events a setImmediate lets the event loop turn, so
- * signals, timers and I/O of the host process (Ctrl-C, progress output, test runners) are not starved.
- */
-const YIELD_EVERY = 1024;
-const drainByTick = (): Promise<void> => new Promise((resolve) => process.nextTick(resolve));
-const drainByTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export class Simulation {
   readonly size: number;
-  private readonly graph: Topology;
+  private readonly graph: SimGraph;
   private readonly seed: number;
   private readonly delay: DelayModel;
   private readonly fifo: boolean;
@@ -84,6 +79,7 @@ export class Simulation {
   private readonly trace: ((event: TraceEvent) => void) | undefined;
   private readonly logSink: SimulationOptions['log'];
   private readonly progress: SimulationOptions['progress'];
+  private readonly watchdog: Int32Array;
 
   private readonly queue = new EventQueue<SimEvent>();
   private readonly nodes = new Map<string, SimNode>();
@@ -106,7 +102,7 @@ export class Simulation {
   private fatal: Error | undefined;
 
   constructor(options: SimulationOptions) {
-    this.graph = options.graph;
+    this.graph = isSimGraph(options.graph) ? options.graph : toSimGraph(options.graph);
     this.seed = options.seed;
     this.delay = options.delay ?? defaultDelay();
     this.fifo = options.fifo ?? true;
@@ -116,6 +112,7 @@ export class Simulation {
     this.trace = options.trace;
     this.logSink = options.log;
     this.progress = options.progress;
+    this.watchdog = options.watchdog ?? new Int32Array(Slot.count);
     if (!(this.timeoutMs > 0) || !Number.isFinite(this.timeoutMs)) {
       throw new PeerlabError(`the simulation timeout must be a positive number of virtual ms, got ${this.timeoutMs}`, {
         hint: 'pass --timeout in milliseconds',
@@ -130,15 +127,18 @@ export class Simulation {
       if (node) this.queue.push(this.clock, { kind: 'wake', node, action });
     };
     this.store = new SimStore(wake);
-    this.size = this.graph.order;
+    this.size = this.graph.ids.length;
     this.barriers = new SimBarriers(this.size, wake, (name) => this.emit({ type: 'barrier', time: this.clock, name }));
 
-    const groupOf = assignGroups(this.graph, options);
-    for (const id of this.graph.nodes()) {
-      const node = this.createNode(id, groupOf.get(id)!, options);
+    const groupOf = assignGroups(this.graph.ids, options);
+    this.watchdog[Slot.handler] = Handler.state;
+    this.graph.ids.forEach((id, index) => {
+      this.watchdog[Slot.node] = index;
+      const node = this.createNode(id, index, groupOf.get(id)!, options);
       this.nodes.set(id, node);
       this.order.push(node);
-    }
+    });
+    this.watchdog[Slot.handler] = Handler.none;
   }
 
   /** The virtual clock, in ms since the run started. */
@@ -283,11 +283,16 @@ export class Simulation {
         reason = 'event-cap';
         break;
       }
+      const stop = this.watchdog[Slot.stop];
+      if (stop !== StopRequest.none) {
+        reason = stop === StopRequest.deadline ? 'wall-timeout' : 'interrupted';
+        break;
+      }
       this.queue.pop();
       this.clock = next.time;
       if (this.process(next.value)) {
         this.events += 1;
-        await (this.events % YIELD_EVERY === 0 ? drainByTurn() : drainByTick());
+        await settle(this.events);
         if (this.progress && this.events % PROGRESS_EVERY === 0) this.reportProgress();
       }
     }
@@ -298,7 +303,7 @@ export class Simulation {
       results: this.results,
       reports: this.collectReports(),
       missing: this.order.filter((node) => !this.results.has(node.id)).map((node) => node.id),
-      timedOut: reason === 'timeout' || reason === 'event-cap' || reason === 'stalled',
+      timedOut: reason === 'timeout' || reason === 'wall-timeout' || reason === 'stalled',
       endReason: reason,
       failure: this.failure,
       virtualTimeMs: this.clock,
@@ -310,7 +315,10 @@ export class Simulation {
   }
 
   private process(event: SimEvent): boolean {
+    const watchdog = this.watchdog;
     if (event.kind === 'control') {
+      watchdog[Slot.node] = -1;
+      watchdog[Slot.handler] = Handler.control;
       try {
         event.action();
       } catch (error) {
@@ -324,7 +332,7 @@ export class Simulation {
       case 'dead':
         if (event.kind === 'deliver') {
           this.inFlight -= 1;
-          this.emit({ type: 'drop', time: this.clock, id: event.id, from: event.from, to: node.id, reason: `node ${node.state}` });
+          this.emit({ type: 'drop', time: this.clock, id: event.id, from: event.sender.id, to: node.id, reason: `node ${node.state}` });
         }
         return false;
       case 'created':
@@ -334,6 +342,9 @@ export class Simulation {
       case 'running':
         break;
     }
+    watchdog[Slot.node] = node.index;
+    watchdog[Slot.handler] = HANDLER_OF[event.kind];
+    if (event.kind === 'deliver') watchdog[Slot.from] = event.sender.index;
     try {
       switch (event.kind) {
         case 'start':
@@ -342,8 +353,8 @@ export class Simulation {
           return true;
         case 'deliver':
           this.inFlight -= 1;
-          this.emit({ type: 'deliver', time: this.clock, id: event.id, from: event.from, to: node.id });
-          node.host.deliver(event.from, event.encoded);
+          this.emit({ type: 'deliver', time: this.clock, id: event.id, from: event.sender.id, to: node.id });
+          node.host.deliver(event.sender.id, event.encoded);
           return true;
         case 'timer':
           if (event.cancelled) return false;
@@ -361,8 +372,8 @@ export class Simulation {
     }
   }
 
-  private createNode(id: string, { algorithm, params: rawParams }: SimGroup, options: SimulationSettings): SimNode {
-    const neighbours = neighboursOf(this.graph, id);
+  private createNode(id: string, index: number, { algorithm, params: rawParams }: SimGroup, options: SimulationSettings): SimNode {
+    const neighbours = neighboursAt(this.graph, index);
     // Bound below, before the host can call back: the host's constructor runs only the `state` factory.
     let self!: SimNode;
     const env: HostEnvironment = {
@@ -380,10 +391,10 @@ export class Simulation {
     const params = algorithm.params ? algorithm.params.parse(rawParams) : {};
     const host = new AlgorithmHost(
       algorithm,
-      { id, neighbours, size: this.graph.order, params, seed: options.seed, maxPayloadBytes: options.maxPayloadBytes },
+      { id, neighbours, size: this.size, params, seed: options.seed, maxPayloadBytes: options.maxPayloadBytes },
       env,
     );
-    self = { id, host, state: 'created', held: undefined, lastDelivery: undefined, delayRandom: undefined, logLines: undefined };
+    self = { id, index, host, state: 'created', held: undefined, lastDelivery: undefined, delayRandom: undefined, logLines: undefined };
     return self;
   }
 
@@ -394,7 +405,7 @@ export class Simulation {
     const random = (sender.delayRandom ??= createRandom(this.seed, 'sim-delay', sender.id));
     let delay: number;
     try {
-      delay = this.delay.delay(new MessageContext(this.graph, sender.id, to, this.clock, encoded, random));
+      delay = this.delay.delay(new MessageContext(this.graph, sender, target, this.clock, encoded, random));
     } catch (error) {
       this.abort(error);
       return;
@@ -414,7 +425,7 @@ export class Simulation {
     }
     const id = this.messages++;
     this.inFlight += 1;
-    this.queue.push(deliverAt, { kind: 'deliver', node: target, from: sender.id, encoded, id });
+    this.queue.push(deliverAt, { kind: 'deliver', node: target, sender, encoded, id });
     if (this.trace) {
       const bytes = Buffer.byteLength(encoded);
       this.emit({ type: 'send', time: this.clock, id, from: sender.id, to, deliverAt, bytes, payload: JSON.parse(encoded) as Json });
@@ -467,7 +478,7 @@ export class Simulation {
     for (const event of node.held ?? []) {
       if (event.kind === 'deliver') {
         this.inFlight -= 1;
-        this.emit({ type: 'drop', time: this.clock, id: event.id, from: event.from, to: node.id, reason: `node ${state}` });
+        this.emit({ type: 'drop', time: this.clock, id: event.id, from: event.sender.id, to: node.id, reason: `node ${state}` });
       }
     }
     node.held = undefined;
@@ -546,16 +557,24 @@ export class Simulation {
 /** What a delay model sees of a message; weight and size are looked up only if the model asks. */
 class MessageContext implements DelayContext {
   constructor(
-    private readonly graph: Topology,
-    readonly from: string,
-    readonly to: string,
+    private readonly graph: SimGraph,
+    private readonly sender: SimNode,
+    private readonly target: SimNode,
     readonly now: number,
     readonly payload: string,
     readonly random: Random,
   ) {}
 
+  get from(): string {
+    return this.sender.id;
+  }
+
+  get to(): string {
+    return this.target.id;
+  }
+
   get weight(): number {
-    return this.graph.getEdgeAttribute(this.from, this.to, 'weight');
+    return edgeWeight(this.graph, this.sender.index, this.target.index);
   }
 
   get bytes(): number {
@@ -564,19 +583,20 @@ class MessageContext implements DelayContext {
 }
 
 /** Which group each node is in: every node of the graph in exactly one (a run without groups is one group). */
-function assignGroups(graph: Topology, options: SimulationOptions): Map<string, SimGroup> {
-  const groups = options.groups ?? [{ role: options.algorithm.name, algorithm: options.algorithm, params: options.params, nodes: graph.nodes() }];
+function assignGroups(ids: readonly string[], options: SimulationOptions): Map<string, SimGroup> {
+  const groups = options.groups ?? [{ role: options.algorithm.name, algorithm: options.algorithm, params: options.params, nodes: ids }];
+  const inGraph = new Set(ids);
   const groupOf = new Map<string, SimGroup>();
   for (const group of groups) {
     checkParams(group.algorithm, group.params);
     for (const id of group.nodes) {
       const other = groupOf.get(id);
       if (other) throw new PeerlabError(`node ${id} is in two groups, ${other.role} and ${group.role}`, { hint: 'give every node one role' });
-      if (!graph.hasNode(id)) throw new PeerlabError(`group ${group.role} names node ${id}, which is not in the topology`);
+      if (!inGraph.has(id)) throw new PeerlabError(`group ${group.role} names node ${id}, which is not in the topology`);
       groupOf.set(id, group);
     }
   }
-  const without = graph.nodes().filter((id) => !groupOf.has(id));
+  const without = ids.filter((id) => !groupOf.has(id));
   if (without.length > 0) {
     throw new PeerlabError(`${without.length} node(s) have no role (${without.slice(0, 5).join(', ')})`, { hint: 'give every node one role' });
   }
@@ -592,6 +612,13 @@ function checkParams(algorithm: Algorithm, params: Json): void {
     hint: `see the params schema of ${algorithm.name}`,
   });
 }
+
+const HANDLER_OF: Record<Exclude<SimEvent['kind'], 'control'>, Handler> = {
+  start: Handler.start,
+  deliver: Handler.onMessage,
+  timer: Handler.timer,
+  wake: Handler.wake,
+};
 
 function isUp(node: SimNode): boolean {
   return node.state === 'running' || node.state === 'paused';

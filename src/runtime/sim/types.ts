@@ -2,10 +2,14 @@ import type { Algorithm, Json } from '../../sdk/types.js';
 import type { NodeReport } from '../../coordination/protocol.js';
 import type { Topology } from '../../topology/index.js';
 import type { DelayModel } from './delay.js';
+import type { SimGraph } from './graph.js';
 
 export const DEFAULT_SIM_TIMEOUT_MS = 3_600_000;
-/** About 500 events per node at 100,000 nodes; a run that needs more must raise it. */
-export const DEFAULT_MAX_EVENTS = 50_000_000;
+/**
+ * The event cap's default: a guard against livelock (zero-delay timer loops), not a budget. About 1,000 events
+ * per node at 10⁶ nodes; `--max-events` raises it, and a run that reaches it says so.
+ */
+export const DEFAULT_MAX_EVENTS = 1_000_000_000;
 
 /** One role of a run with groups: its nodes run their own algorithm with their own parameters. */
 export interface SimGroup {
@@ -29,7 +33,8 @@ export type SimulationOptions = SimulationSettings &
   );
 
 export interface SimulationSettings {
-  readonly graph: Topology;
+  /** A graphology topology, or the same already compacted (what the simulation worker receives). */
+  readonly graph: Topology | SimGraph;
   readonly seed: number;
   readonly maxPayloadBytes: number;
   /** Per-message delay in virtual ms; default `exp:1` (see DEFAULT_DELAY_SPEC in delay.ts). */
@@ -47,8 +52,13 @@ export interface SimulationSettings {
    * flight, and a livelock goes on without them), or once no message is in flight either ('quiescent').
    */
   readonly until?: 'results' | 'quiescent';
-  /** Safety valve against livelock (e.g. zero-delay timer loops); hitting it ends the run as timed out. */
+  /** Safety valve against livelock (e.g. zero-delay timer loops); hitting it ends the run with endReason 'event-cap'. */
   readonly maxEvents?: number;
+  /**
+   * Slots shared with a watchdog on another thread (see watchdog-slots.ts): the simulation records which node
+   * and handler run, and ends with 'wall-timeout' or 'interrupted' when a stop is requested.
+   */
+  readonly watchdog?: Int32Array;
   /** Every send, delivery, drop, timer, result, barrier opening, log line and failure, in order. */
   readonly trace?: (event: TraceEvent) => void;
   /** Every `node.log()` line; the simulator also keeps each node's last lines for `logTail`. */
@@ -68,9 +78,11 @@ export interface SimulationProgress {
 /**
  * Why the run ended. `stalled`: nothing was left to happen (no message in flight, no timer, no watch) while
  * some node had no result; reported as timed out, since the Docker controller would wait out its timeout.
+ * `timeout`: virtual time ran out; `wall-timeout`: the watchdog's real-time deadline did. `event-cap`: the
+ * livelock guard (maxEvents) was reached, which is not a timeout. `interrupted`: Ctrl-C or SIGTERM.
  * `destroyed`: SimRuntime.destroy() during the run.
  */
-export type EndReason = 'complete' | 'failure' | 'timeout' | 'event-cap' | 'stalled' | 'destroyed';
+export type EndReason = 'complete' | 'failure' | 'timeout' | 'wall-timeout' | 'event-cap' | 'stalled' | 'interrupted' | 'destroyed';
 
 export interface SimulationOutcome {
   /** In the order the nodes called result(). */

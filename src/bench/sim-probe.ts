@@ -1,0 +1,52 @@
+/**
+ * The bare event loop `bench sim` measures the simulator against: the simulator's own agenda (EventQueue, a
+ * binary heap on (time, sequence)) holding one pending event per node, and the same settle() after every event
+ * that any simulator running async plugin code must pay, but no algorithm, no host and no messages. It is the
+ * classic "hold" model: each event, handled by doing nothing, schedules one more at an exponential delay for a
+ * random node, so the heap stays N deep. Its events/s are the limit of this design on this machine, measured in
+ * the same invocation, so `messages/s ÷ probe events/s` is a ratio that holds on any machine.
+ */
+import { EventQueue } from '../runtime/sim/event-queue.js';
+import { settle } from '../runtime/sim/settle.js';
+import { createRandom } from '../util/random.js';
+
+export interface ProbeResult {
+  readonly nodes: number;
+  readonly events: number;
+  readonly wallMs: number;
+  readonly eventsPerSecond: number;
+  /** The same loop without settle(): what the heap alone sustains, for comparison. */
+  readonly syncEventsPerSecond: number;
+}
+
+/** Enough events that the heap's depth, not the start, dominates; a few hundred thousand at least. */
+export function probeEvents(nodes: number): number {
+  return Math.max(200_000, 2 * nodes);
+}
+
+export async function probeEventLoop(nodes: number, events = probeEvents(nodes)): Promise<ProbeResult> {
+  const random = createRandom(1, 'bench-sim-probe');
+  const fill = (): EventQueue<number> => {
+    const queue = new EventQueue<number>();
+    for (let node = 0; node < nodes; node++) queue.push(-Math.log(1 - random.next()), node);
+    return queue;
+  };
+  const hold = (queue: EventQueue<number>): void => {
+    const { time } = queue.pop()!;
+    queue.push(time - Math.log(1 - random.next()), Math.floor(random.next() * nodes));
+  };
+
+  let queue = fill();
+  let began = performance.now();
+  for (let count = 1; count <= events; count++) {
+    hold(queue);
+    await settle(count);
+  }
+  const wallMs = performance.now() - began;
+
+  queue = fill();
+  began = performance.now();
+  for (let count = 1; count <= events; count++) hold(queue);
+  const syncMs = performance.now() - began;
+  return { nodes, events, wallMs, eventsPerSecond: events / (wallMs / 1000), syncEventsPerSecond: events / (syncMs / 1000) };
+}

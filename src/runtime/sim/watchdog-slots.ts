@@ -1,0 +1,43 @@
+/**
+ * The few integers the simulation shares with its watchdog (the main thread) through a SharedArrayBuffer: the
+ * watchdog writes a stop request; the simulation writes, before each event, which node runs which handler. Two
+ * plain stores per event, so the watchdog costs the simulation next to nothing, and when a node's code never
+ * returns the watchdog still knows whose code and which handler it was.
+ */
+export const Slot = {
+  /** A StopRequest, written by the watchdog. */
+  stop: 0,
+  /** Graph index of the node whose code runs, or -1 (a control action). */
+  node: 1,
+  /** A Handler. */
+  handler: 2,
+  /** For onMessage: graph index of the sender. */
+  from: 3,
+  count: 4,
+} as const;
+
+export const StopRequest = { none: 0, deadline: 1, interrupt: 2 } as const;
+export type StopRequest = (typeof StopRequest)[keyof typeof StopRequest];
+
+export const Handler = { none: 0, state: 1, start: 2, onMessage: 3, timer: 4, wake: 5, control: 6 } as const;
+export type Handler = (typeof Handler)[keyof typeof Handler];
+
+/** How an error names the handler: "node 3 … in onMessage (a message from 2)". */
+export function describeHandler(handler: number, from: string | undefined): string {
+  switch (handler) {
+    case Handler.state:
+      return 'its state() factory';
+    case Handler.start:
+      return 'init() or run()';
+    case Handler.onMessage:
+      return `onMessage (a message from ${from ?? '?'})`;
+    case Handler.timer:
+      return 'a timer or sleep() callback';
+    case Handler.wake:
+      return 'the code after a store, barrier or receive wait';
+    case Handler.control:
+      return 'a control action of the run';
+    default:
+      return 'no handler (the simulator itself)';
+  }
+}

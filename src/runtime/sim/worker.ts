@@ -1,0 +1,90 @@
+/**
+ * The simulation thread: `simulateInWorker` (threaded.ts) starts this file as a worker thread, which loads the
+ * bundled algorithms, runs the whole simulation and posts its outcome back. Every node's code runs here, so the
+ * main thread stays free to be its watchdog: it stops the run at the real-time deadline or on Ctrl-C, and can
+ * terminate this thread when a node's code never returns.
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { PeerlabError } from '../../errors.js';
+import { requireAlgorithm } from '../../host/load.js';
+import { linkDelay, parseDelay } from './delay.js';
+import { Simulation } from './simulation.js';
+import type { SimGroup, TraceEvent } from './types.js';
+import type { FromWorker, WorkerInput } from './threaded.js';
+
+/**
+ * The NDJSON trace, written synchronously in 1 MiB chunks: if the thread is terminated (a node that never
+ * returns), everything up to the last chunk is on disk, and nothing waits on the event loop of a busy thread.
+ */
+class TraceFile {
+  private readonly fd: number;
+  private chunk: string[] = [];
+  private length = 0;
+
+  constructor(file: string) {
+    this.fd = openSync(file, 'w');
+  }
+
+  readonly write = (event: TraceEvent): void => {
+    const line = `${JSON.stringify(event)}\n`;
+    this.chunk.push(line);
+    this.length += line.length;
+    if (this.length >= 1 << 20) this.flush();
+  };
+
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
+  }
+
+  private flush(): void {
+    if (this.chunk.length === 0) return;
+    writeSync(this.fd, this.chunk.join(''));
+    this.chunk = [];
+    this.length = 0;
+  }
+}
+
+const { job, watchdog } = workerData as WorkerInput;
+const post = (message: FromWorker): void => parentPort!.postMessage(message);
+
+try {
+  const algorithms = new Map<string, SimGroup['algorithm']>();
+  const groups: SimGroup[] = job.groups.map(({ role, bundleFile, params, nodes }) => {
+    let algorithm = algorithms.get(bundleFile);
+    if (!algorithm) algorithms.set(bundleFile, (algorithm = requireAlgorithm(bundleFile)));
+    return { role, algorithm, params, nodes };
+  });
+  const trace = job.traceFile === undefined ? undefined : new TraceFile(job.traceFile);
+  const simulation = new Simulation({
+    graph: job.graph,
+    groups,
+    seed: job.seed,
+    maxPayloadBytes: job.maxPayloadBytes,
+    delay: job.links ? linkDelay(job.links.directed, job.seed, job.links.spec) : parseDelay(job.delay),
+    timeoutMs: job.timeoutMs,
+    until: job.until,
+    maxEvents: job.maxEvents,
+    trace: trace?.write,
+    watchdog: new Int32Array(watchdog),
+  });
+  simulation.startAll();
+  post({ type: 'running' });
+  let outcome;
+  try {
+    outcome = await simulation.run();
+  } finally {
+    trace?.close();
+  }
+  post({ type: 'outcome', outcome });
+} catch (error) {
+  const failure = error instanceof Error ? error : new Error(String(error));
+  post({
+    type: 'error',
+    message: failure.message,
+    hint: failure instanceof PeerlabError ? failure.hint : undefined,
+    stack: failure.stack,
+    user: failure instanceof PeerlabError,
+  });
+}

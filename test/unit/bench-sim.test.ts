@@ -1,0 +1,60 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compareToBaseline } from '../../src/bench/report.js';
+import { benchSim, simBench } from '../../src/bench/sim.js';
+import { probeEventLoop } from '../../src/bench/sim-probe.js';
+import type { RunRequest } from '../../src/run/run.js';
+
+const resultsRoot = mkdtempSync(path.join(os.tmpdir(), 'peerlab-bench-sim-'));
+afterAll(() => rmSync(resultsRoot, { recursive: true, force: true }));
+
+const request = (algorithm: string, topology: string): RunRequest => ({
+  algorithm,
+  params: [],
+  topology,
+  seed: 1,
+  allowDisconnected: false,
+  timeoutMs: 60_000,
+  resultsRoot,
+  runtime: 'sim',
+});
+
+describe('bench sim', () => {
+  it('measures the bare loop: the events asked for, and the settle after each costs something', async () => {
+    const probe = await probeEventLoop(1_000, 50_000);
+    expect(probe).toMatchObject({ nodes: 1_000, events: 50_000 });
+    expect(probe.eventsPerSecond).toBeCloseTo(50_000 / (probe.wallMs / 1000));
+    expect(probe.syncEventsPerSecond).toBeGreaterThan(probe.eventsPerSecond);
+  });
+
+  it('runs the algorithm through peerlab run beside the probe, and the ratio is messages/s over the probe’s events/s', async () => {
+    const sample = await benchSim(request('flood', 'ba:n=500,m=2'), 500);
+    expect(sample).toMatchObject({ algorithm: 'flood', topology: 'ba:n=500,m=2', nodes: 500, edges: 996 });
+    expect(sample.verdict.passed).toBe(true);
+    // A flood sends once per edge end except back to the parent: 2·996 − 499.
+    expect(sample.messages).toBe(2 * 996 - 499);
+    expect(sample.events).toBeGreaterThan(sample.messages);
+    expect(sample.messagesPerSecond).toBeCloseTo(sample.messages / (sample.algorithmMs / 1000));
+    expect(sample.ratio).toBeCloseTo(sample.messagesPerSecond / sample.probe.eventsPerSecond);
+    expect(sample.probe.nodes).toBe(500);
+    expect(sample.wallMs).toBeGreaterThan(sample.algorithmMs);
+    expect(sample.peakRssBytes).toBeGreaterThan(10 * 2 ** 20);
+    expect(sample.replay).toBe('peerlab run flood --topology ba:n=500,m=2 --seed 1 --runtime sim --delay exp:1');
+  });
+
+  it('gates a lower ratio and more memory as regressions, and a higher ratio as an improvement', () => {
+    const sample = { algorithm: 'ghs', nodes: 100, replay: 'r', ratio: 0.3, peakRssBytes: 2 ** 30, messages: 10, events: 20 };
+    const gate = (current: typeof sample) =>
+      compareToBaseline(simBench, [current], { file: 'b.json', peerlab: null, samples: [simBench.gateSample.parse(sample)] }, 20);
+    const slower = gate({ ...sample, ratio: 0.2 });
+    expect(slower.passed).toBe(false);
+    expect(slower.regressions).toEqual(['ghs N=100 ratio to the probe 0.300 → 0.200 (−33% > 20%)']);
+    const bigger = gate({ ...sample, peakRssBytes: 2 * 2 ** 30 });
+    expect(bigger.regressions).toEqual(['ghs N=100 peak memory 1.00 GiB → 2.00 GiB (+100% > 20%)']);
+    const faster = gate({ ...sample, ratio: 0.5 });
+    expect(faster.passed).toBe(true);
+    expect(faster.improvements).toEqual(['ghs N=100 ratio to the probe 0.300 → 0.500 (+67%)']);
+  });
+});
