@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const identity = readIdentity(process.env);
   const { nodeId } = identity;
   const keys = runKeys(identity.runId);
-  const etcd = new EtcdGateway(identity.etcdEndpoints);
+  const etcd = new EtcdGateway(identity.etcdEndpoints, identity.etcdLogin);
 
   const [configJson, neighboursJson] = await Promise.all([
     etcd.waitFor(keys.config),

@@ -11,6 +11,7 @@ import { buildAgentBundle } from '../node/bundle.js';
 import { identityEnv, NODE_PORT } from '../node/identity.js';
 import type { RunConfig } from '../coordination/protocol.js';
 import { startEtcdContainer } from '../etcd/server.js';
+import { saveRootPassword } from '../etcd/auth.js';
 import { DockerRuntime, MAX_NODES_PER_BRIDGE, networkName, nodeContainerName } from '../runtime/docker.js';
 import { neighboursOf, type Topology } from '../topology/index.js';
 import { RunController, type NodeStartup } from './controller.js';
@@ -119,10 +120,13 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
     runtime = nodes;
 
     stage('etcd');
-    const endpoints = options.etcdEndpoints
-      ? { host: options.etcdEndpoints.join(','), nodes: options.etcdEndpoints.join(',') }
+    // An external etcd is its owner's, authentication included (src/etcd/auth.ts): peerlab connects without a login.
+    const runEtcd = options.etcdEndpoints
+      ? undefined
       : await startEtcdContainer(docker, { runId, network: networkName(runId), image: etcdImage!.tag, hostPort: options.etcdPort });
-    const client = connectEtcd(endpoints.host.split(','));
+    const endpoints = runEtcd ?? { host: options.etcdEndpoints!.join(','), nodes: options.etcdEndpoints!.join(',') };
+    if (runEtcd) await saveRootPassword(runId, runEtcd.credentials.root.password);
+    const client = connectEtcd(endpoints.host.split(','), runEtcd?.credentials.root);
     etcd = client;
     const nodeIds = graph.nodes();
     const control = await RunController.open(client, runId, nodeIds);
@@ -139,6 +143,7 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
         nodeId: id,
         role: groupOf.get(id)!.role,
         etcdEndpoints: endpoints.nodes.split(','),
+        etcdLogin: runEtcd?.credentials.node,
         algorithmPath: `/algorithm/${path.basename(groupOf.get(id)!.nodeBundleFile)}`,
         port: NODE_PORT,
       }),
