@@ -36,17 +36,11 @@ export async function executeOnDocker(prepared: PreparedRun, options: DockerOpti
   let execution: Execution;
   try {
     options.onStage?.('running');
-    const { controller, runtime } = deployment;
-    await controller.start();
-    const collected = await controller.collectResults({
-      timeoutMs: options.timeoutMs,
-      check: async () => {
-        const crashed = (await runtime.listNodes()).find((node) => node.state === 'exited' || node.state === 'dead');
-        if (crashed) throw new Error(`node ${crashed.id} exited during the run`);
-      },
-    });
+    const { controller, watch } = deployment;
+    await watch.race(controller.start());
+    const collected = await watch.race(controller.collectResults({ timeoutMs: options.timeoutMs, check: () => watch.check() }));
     options.onStage?.('collecting');
-    const reports = await controller.stopAndCollectReports(30_000);
+    const reports = await watch.race(controller.stopAndCollectReports(30_000));
     execution = {
       runtime: 'docker',
       results: collected.results,

@@ -7,6 +7,7 @@ import { writeJson } from '../results/files.js';
 import { writeRunResults, type RunRecord } from '../results/run-results.js';
 import { DEFAULT_DELAY_SPEC } from '../runtime/sim/index.js';
 import { NodeFailed } from './controller.js';
+import { NodeCrashed } from './run-watch.js';
 import { oracleFor, type Verdict } from '../verify/index.js';
 import { hostFacts } from '../util/host.js';
 import { peerlabVersion } from '../util/version.js';
@@ -144,7 +145,7 @@ function describeFailure(error: unknown, request: RunRequest, prepared: Prepared
     runId: prepared.runId,
     message: failure.message,
     hint: failure instanceof PeerlabError ? (failure.hint ?? null) : null,
-    node: failure instanceof NodeFailed ? failure.nodeId : null,
+    node: failure instanceof NodeFailed || failure instanceof NodeCrashed ? failure.nodeId : null,
     stack: (failure instanceof NodeFailed ? failure.nodeStack : failure.stack) ?? null,
     rerun: replayCommand(request, prepared, { runtime, facts: { delay: request.delay ?? DEFAULT_DELAY_SPEC } }),
   };
