@@ -47,10 +47,12 @@ describe('flow control on Docker', () => {
       const collected = await deployment.controller.collectResults({ timeoutMs: 120_000, check: () => deployment.watch.check() });
       expect(collected.timedOut).toBe(false);
       expect(collected.results.get('1')).toEqual({ received: 200 });
-      const sender = collected.results.get('0') as { sent: number; peakRss: number };
+      const sender = collected.results.get('0') as { sent: number; peakHeld: number };
       expect(sender.sent).toBe(200);
-      // 200 MiB went through a 64 MiB container; what it held at any time stayed far below that.
-      expect(sender.peakRss).toBeLessThan(NODE_MEMORY * 0.75);
+      // 200 MiB went through a 64 MiB container (alive to the end: the crash check below); what its JavaScript
+      // held at any time (heap and buffers, garbage not yet collected included) stayed at a few payloads.
+      console.log(`sender held at most ${(sender.peakHeld / MiB).toFixed(1)} MiB`);
+      expect(sender.peakHeld).toBeLessThan(NODE_MEMORY * 0.75);
       await deployment.watch.check();
     } finally {
       await deployment.tearDown();
