@@ -7,9 +7,9 @@
  * Like the CLI's client, every call has a deadline and is retried with exponential backoff for about half a
  * minute, on the next endpoint when there are several: hundreds of nodes starting at once can stall etcd.
  *
- * A run's own etcd requires a login (src/etcd/auth.ts): the gateway authenticates once (`/v3/auth/authenticate`)
- * and sends the token in the Authorization header; etcd forgets a simple token after `--auth-token-ttl`, so
- * a call or watch told "invalid auth token" logs in again and is repeated.
+ * A run's own etcd requires a login (src/etcd/auth.ts): the gateway sends a token in the Authorization header,
+ * the one the CLI issued for all nodes or its own from `/v3/auth/authenticate`; etcd forgets a simple token
+ * after `--auth-token-ttl` unused, so a call or watch told "invalid auth token" logs in again and is repeated.
  */
 import http from 'node:http';
 import type { SharedStore } from '../sdk/types.js';
@@ -51,6 +51,8 @@ class GatewayError extends Error {
 export interface EtcdLogin {
   readonly username: string;
   readonly password: string;
+  /** A token already issued for this login (see src/etcd/auth.ts): used until etcd says it expired. */
+  readonly token?: string;
 }
 
 export class EtcdGateway {
@@ -71,6 +73,7 @@ export class EtcdGateway {
   ) {
     if (endpoints.length === 0) throw new Error('etcd gateway: no endpoint given');
     this.endpoints = endpoints.map((endpoint) => new URL(endpoint.includes('://') ? endpoint : `http://${endpoint}`));
+    if (login?.token) this.token = Promise.resolve(login.token);
   }
 
   private get endpoint(): URL {

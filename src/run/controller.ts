@@ -107,7 +107,9 @@ export class RunController {
       });
       return { results, missing: [], timedOut: false, durationMs: Date.now() - started };
     } catch (error) {
-      if (!(error instanceof RunTimeout) || this.failure) throw this.failure ?? error;
+      // A crash found by the runtime's check is the cause, even when a neighbour's broken link was reported too.
+      if (!(error instanceof RunTimeout)) throw error;
+      if (this.failure) throw this.failure;
       return {
         results,
         missing: this.nodeIds.filter((id) => !results.has(id)),

@@ -5,7 +5,7 @@
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runKeys } from '../../src/coordination/keys.js';
-import { enableRunAuth, NODE_USER } from '../../src/etcd/auth.js';
+import { enableRunAuth, NODE_USER, type RunCredentials } from '../../src/etcd/auth.js';
 import { EtcdGateway } from '../../src/node/etcd-gateway.js';
 import { startEtcd, type EtcdProcess } from '../etcd-process.js';
 
@@ -99,12 +99,13 @@ describe('EtcdGateway on a run etcd with authentication', () => {
   let secured: EtcdProcess;
   let root: Etcd3;
   let node: EtcdGateway;
+  let credentials: RunCredentials;
 
   beforeAll(async () => {
     // Tokens that expire after 2 s, so that the test sees the gateway log in again.
     secured = await startEtcd('127.0.0.1', ['--auth-token-ttl', '2', '--bcrypt-cost', '4']);
     const open = new Etcd3({ hosts: secured.endpoint });
-    const credentials = await enableRunAuth(open, runId);
+    credentials = await enableRunAuth(open, runId);
     open.close();
     root = new Etcd3({ hosts: secured.endpoint, auth: credentials.root });
     node = new EtcdGateway([secured.endpoint], credentials.node);
@@ -149,6 +150,16 @@ describe('EtcdGateway on a run etcd with authentication', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     await root.put(keys.stop).value('now');
     expect(await stop).toBe('now');
+  });
+
+  it('uses the token it was given, and logs in with its password once etcd no longer knows that token', async () => {
+    const given = new EtcdGateway([secured.endpoint], { ...credentials.node, token: credentials.node.token });
+    await given.put(keys.result('3'), 'with the shared token');
+    given.close();
+    const stale = new EtcdGateway([secured.endpoint], { ...credentials.node, token: 'not-a-token.1' });
+    await stale.put(keys.result('3'), 'after logging in again');
+    stale.close();
+    expect(await root.get(keys.result('3')).string()).toBe('after logging in again');
   });
 
   it('fails a watch that the role may not read, instead of waiting for ever', async () => {
