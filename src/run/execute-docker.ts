@@ -50,8 +50,9 @@ export async function executeOnDocker(prepared: PreparedRun, options: DockerOpti
       facts: { images: { node: deployment.image.node, nodeId: deployment.image.nodeId, etcd: deployment.image.etcd ?? 'external' } },
     };
   } catch (error) {
-    // A failed teardown must not hide why the run failed.
-    options.onStage?.('tearing down');
+    // Said before the teardown, which can take a while with hundreds of containers; a failed teardown must not
+    // hide why the run failed.
+    options.onStage?.('tearing down', `the run failed: ${String((error as Error).message ?? error).split('\n')[0]}`);
     await deployment.tearDown().catch(() => {});
     throw error;
   }

@@ -154,9 +154,10 @@ export class RunWatch {
     }
     const lines = await this.runtime.logTail(nodeId, 200).catch(() => '(its log is gone)');
     const limit = oomKilled ? ` (its limit is ${Math.round(this.nodeMemoryLimit / 1024 ** 2)} MiB: raise --node-memory, or find what grows)` : '';
+    const logged = lines.trim();
     return new NodeCrashed(
       nodeId,
-      `node ${nodeId} ${howItDied(exitCode, oomKilled)}${limit} during the run; its last log lines:\n  ${crashReport(lines.trim().split('\n'))}`,
+      `node ${nodeId} ${howItDied(exitCode, oomKilled)}${limit} during the run; ${logged ? `its last log lines:\n  ${crashReport(logged.split('\n'))}` : 'it logged nothing'}`,
       `fix the cause above, or inspect it with \`docker logs ${nodeContainerName(this.runtime.runId, nodeId)}\` while the run is up`,
     );
   }
