@@ -12,6 +12,7 @@ import path from 'node:path';
 import { Range, type Etcd3 } from 'etcd3';
 import { runKeys } from '../coordination/keys.js';
 import { runStateDir } from '../run/state.js';
+import type { RunId } from '../util/names.js';
 
 export interface EtcdCredentials {
   readonly username: string;
@@ -64,14 +65,14 @@ function randomPassword(): string {
 }
 
 /** Keeps the root password beside the run's other local state, readable by its owner only. */
-export async function saveRootPassword(runId: string, password: string): Promise<void> {
+export async function saveRootPassword(runId: RunId, password: string): Promise<void> {
   const dir = runStateDir(runId);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await writeFile(path.join(dir, ROOT_PASSWORD_FILE), password, { mode: 0o600 });
 }
 
 /** The root login of a run that is up, or undefined when this machine has no state for it (or it uses an external etcd). */
-export async function savedRootCredentials(runId: string): Promise<EtcdCredentials | undefined> {
+export async function savedRootCredentials(runId: RunId): Promise<EtcdCredentials | undefined> {
   const password = await readFile(path.join(runStateDir(runId), ROOT_PASSWORD_FILE), 'utf8').catch(() => undefined);
   return password === undefined ? undefined : { username: 'root', password };
 }

@@ -4,6 +4,7 @@ import { ROLE_LABEL, RUN_LABEL } from '../docker/engine.js';
 import { runKeys } from '../coordination/keys.js';
 import { ETCD_CLIENT_PORT } from '../etcd/server.js';
 import { savedRootCredentials } from '../etcd/auth.js';
+import { hasShape, parseRunId, RUN_ID } from '../util/names.js';
 import { DockerRuntime, networkName } from '../runtime/docker.js';
 import type { NodeInfo } from '../runtime/types.js';
 
@@ -33,7 +34,7 @@ export async function runStatus(docker: Docker, runId: string): Promise<RunStatu
   let registered: number | undefined;
   let ready: number | undefined;
   // The run's etcd lets in only its root, whose password is in the state folder of the user who started it.
-  const auth = await savedRootCredentials(runId);
+  const auth = hasShape(RUN_ID, runId) ? await savedRootCredentials(parseRunId(runId, 'run')) : undefined;
   if (endpoint && etcdContainer?.State === 'running' && auth) {
     const etcd = new Etcd3({ hosts: endpoint, dialTimeout: 2000, auth });
     try {
