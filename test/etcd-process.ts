@@ -12,8 +12,11 @@ export interface EtcdProcess {
   stop(): Promise<void>;
 }
 
-/** Starts etcd listening on every interface (so containers can reach it at `host`) and waits until it answers. */
-export async function startEtcd(host = '127.0.0.1'): Promise<EtcdProcess> {
+/**
+ * Starts etcd listening on every interface (so containers can reach it at `host`) and waits until it answers.
+ * `extraArgs` go to etcd as they are (e.g. a short --auth-token-ttl).
+ */
+export async function startEtcd(host = '127.0.0.1', extraArgs: readonly string[] = []): Promise<EtcdProcess> {
   const port = await freePort();
   const peerPort = await freePort();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'peerlab-etcd-'));
@@ -27,6 +30,7 @@ export async function startEtcd(host = '127.0.0.1'): Promise<EtcdProcess> {
       '--listen-peer-urls', `http://127.0.0.1:${peerPort}`,
       '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
       '--initial-cluster', `default=http://127.0.0.1:${peerPort}`,
+      ...extraArgs,
     ],
     { stdio: 'ignore' },
   );

@@ -30,6 +30,8 @@ export default class Up extends PeerlabCommand {
       note: (line) => this.note(line),
     });
     const up = await during(bringUp(request));
+    // The run stays up without this process: nothing is watched or waited for any more.
+    up.deployment.watch.stop();
     await up.deployment.controller.close();
     up.deployment.etcd.close();
     const { graph } = up.topology;

@@ -6,11 +6,13 @@ import type { SharedStore } from '../sdk/types.js';
  * An etcd client for peerlab's single-endpoint use. etcd3's default guards each host with a circuit breaker:
  * with one host, a few timeouts while a thousand nodes start would open it and fail every call at once. So no
  * breaker; instead every unary call has a deadline, and recoverable errors (a missed deadline among them) are
- * retried with exponential backoff for about half a minute.
+ * retried with exponential backoff for about half a minute. `auth` logs in (a run's own etcd, src/etcd/auth.ts).
  */
-export function connectEtcd(hosts: string | string[]): Etcd3 {
+export function connectEtcd(hosts: string | string[], auth?: { username: string; password: string }): Etcd3 {
   return new Etcd3({
     hosts,
+    // etcd3 logs in again by itself when etcd says the token expired (--auth-token-ttl).
+    ...(auth ? { auth } : {}),
     dialTimeout: 10_000,
     // Without a deadline, a request whose answer is lost on an overloaded connection waits forever and is never
     // retried (seen: 3 of 500 starting nodes stuck silently before registering).

@@ -46,6 +46,21 @@ export function runKeys(runId: string) {
     servicesPrefix: `${base}/services/`,
     servicePrefix: (service: string) => `${base}/services/${service}/`,
     service: (service: string, id: string) => `${base}/services/${service}/${id}`,
+    /**
+     * What the nodes' etcd role may write (src/etcd/auth.ts): everything a node reports or shares. The rest of the
+     * run (config, topology, control, open barriers) is the controller's, and nodes may only read it.
+     */
+    writableByNodes: [
+      `${base}/nodes/`,
+      `${base}/ready/`,
+      `${base}/results/`,
+      `${base}/reports/`,
+      `${base}/errors/`,
+      `${base}/barriers/arrived/`,
+      `${base}/store/`,
+      `${base}/services/`,
+      `${base}/counts/`,
+    ],
   };
 }
 

@@ -78,6 +78,8 @@ export interface NodeStartup {
 export interface NodeFailure {
   readonly message: string;
   readonly stack: string | undefined;
+  /** Set when the failure is the link to this neighbour breaking: most likely that neighbour died. */
+  readonly brokenLink?: string;
 }
 
 /**

@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import { Etcd3 } from 'etcd3';
 import { PeerlabError } from '../errors.js';
 import { ROLE_LABEL, RUN_LABEL } from '../docker/engine.js';
+import { enableRunAuth, type RunCredentials } from './auth.js';
 
 export interface EtcdEndpoints {
   /** Where the CLI reaches etcd (published on 127.0.0.1 only). */
@@ -10,8 +11,19 @@ export interface EtcdEndpoints {
   readonly nodes: string;
 }
 
+/** A run's own etcd: where it is, and the logins its authentication takes (see auth.ts). */
+export interface RunEtcd extends EtcdEndpoints {
+  readonly credentials: RunCredentials;
+}
+
 export const ETCD_CLIENT_PORT = 2379;
 export const ETCD_CPU_SHARES = 262_144;
+/** Its data (the tmpfs, up to 1 GiB) counts against it too; a thousand-node run uses a few hundred MiB in all. */
+export const ETCD_MEMORY = 2 * 1024 ** 3;
+/** Go's runtime threads count as pids: etcd under load uses a few dozen. */
+export const ETCD_PIDS = 256;
+/** An unprivileged user and group (nobody) that own the data tmpfs: etcd needs no root. */
+const ETCD_UID = 65534;
 
 export function etcdContainerName(runId: string): string {
   return `peerlab-${runId}-etcd`;
@@ -20,11 +32,12 @@ export function etcdContainerName(runId: string): string {
 /**
  * Starts the run's etcd as a container on the run network. Its data lives in a tmpfs: a run's coordination
  * state is worth nothing after the run, and fsync on disk would be the bottleneck of a thousand registrations.
+ * It comes up with authentication on (auth.ts): the credentials it returns are the only way in.
  */
 export async function startEtcdContainer(
   docker: Docker,
   options: { runId: string; network: string; image: string; hostPort: number },
-): Promise<EtcdEndpoints> {
+): Promise<RunEtcd> {
   const name = etcdContainerName(options.runId);
   const container = await docker.createContainer({
     name,
@@ -40,13 +53,20 @@ export async function startEtcdContainer(
       '--initial-cluster', 'peerlab=http://127.0.0.1:2380',
       '--max-txn-ops', '10000',
       '--quota-backend-bytes', String(2 * 1024 ** 3),
+      // The run's passwords are random (auth.ts): bcrypt's cost protects guessable ones, and at the default (10)
+      // a thousand node logins would cost etcd a minute of CPU during bring-up.
+      '--bcrypt-cost', '4',
     ],
     Labels: { [RUN_LABEL]: options.runId, [ROLE_LABEL]: 'etcd' },
     ExposedPorts: { [`${ETCD_CLIENT_PORT}/tcp`]: {} },
+    User: `${ETCD_UID}:${ETCD_UID}`,
     HostConfig: {
       NetworkMode: options.network,
       PortBindings: { [`${ETCD_CLIENT_PORT}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: options.hostPort ? String(options.hostPort) : '' }] },
-      Tmpfs: { '/var/lib/etcd': 'rw,size=1g' },
+      Tmpfs: { '/var/lib/etcd': `rw,size=1g,mode=0700,uid=${ETCD_UID},gid=${ETCD_UID}` },
+      Memory: ETCD_MEMORY,
+      MemorySwap: ETCD_MEMORY,
+      PidsLimit: ETCD_PIDS,
       // Hundreds of starting nodes must not starve the coordinator: CPU shares are relative among all
       // containers, so 500 nodes at 256 (NODE_CPU_SHARES) leave etcd, at the maximum, two thirds of a busy host.
       CpuShares: ETCD_CPU_SHARES,
@@ -72,26 +92,26 @@ export async function startEtcdContainer(
   const address = info.NetworkSettings.Networks[options.network]?.IPAddress;
   if (!published || !address) throw new PeerlabError(`etcd container ${name} has no published port or address`, { hint: 'see `docker logs ' + name + '`' });
   const endpoints = { host: `http://127.0.0.1:${published}`, nodes: `http://${address}:${ETCD_CLIENT_PORT}` };
-  await waitUntilServing(endpoints.host, name);
-  return endpoints;
-}
-
-async function waitUntilServing(endpoint: string, name: string): Promise<void> {
-  const client = new Etcd3({ hosts: endpoint, dialTimeout: 1000 });
-  const deadline = Date.now() + 30_000;
+  const client = new Etcd3({ hosts: endpoints.host, dialTimeout: 1000 });
   try {
-    for (;;) {
-      try {
-        await client.maintenance.status();
-        return;
-      } catch (error) {
-        if (Date.now() > deadline) {
-          throw new PeerlabError(`etcd in ${name} did not answer within 30 s`, { hint: `see \`docker logs ${name}\``, cause: error });
-        }
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
+    await waitUntilServing(client, name);
+    return { ...endpoints, credentials: await enableRunAuth(client, options.runId) };
   } finally {
     client.close();
+  }
+}
+
+async function waitUntilServing(client: Etcd3, name: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await client.maintenance.status();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) {
+        throw new PeerlabError(`etcd in ${name} did not answer within 30 s`, { hint: `see \`docker logs ${name}\``, cause: error });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 }

@@ -10,8 +10,12 @@ import { hasShape, SERVICE_NAME } from '../util/names.js';
  * service registry.
  */
 export interface HostEnvironment {
-  /** Hands an encoded payload to the transport; per edge it must arrive in the order given. */
-  transmit(to: string, encoded: string): void;
+  /**
+   * Hands an encoded payload to the transport; per edge it must arrive in the order given. A transport with
+   * flow control (gRPC over HTTP/2) returns a promise that resolves once the message has left this node's
+   * buffers; one whose links never fill (the simulator) returns nothing.
+   */
+  transmit(to: string, encoded: string): Promise<void> | void;
   now(): number;
   setTimer(ms: number, callback: () => void): () => void;
   barrier(name: string): Promise<void>;
@@ -31,6 +35,15 @@ export interface HostOptions {
   readonly params: unknown;
   readonly seed: number;
   readonly maxPayloadBytes: number;
+}
+
+/**
+ * How much a node may have handed to `send` that its links have not yet taken: enough for bursts (and for a
+ * few of the largest payloads), far below a node's memory limit, so that a node sending faster than its links
+ * drain is told, not killed by the kernel.
+ */
+export function sendBufferLimit(maxPayloadBytes: number): number {
+  return Math.max(8 * 1024 * 1024, 4 * maxPayloadBytes);
 }
 
 export class AlgorithmError extends Error {
@@ -53,6 +66,8 @@ export class AlgorithmHost {
   /** Messages for `receive()`, when the algorithm has no onMessage or the message is past it. */
   private readonly mailbox: Message[] = [];
   private readonly pendingReceives: PendingReceive[] = [];
+  /** Bytes handed to `send` that the transport has not yet sent. */
+  private unsentBytes = 0;
   private started = false;
   private dispatching = false;
   private reported = false;
@@ -200,10 +215,21 @@ export class AlgorithmHost {
           throw new AlgorithmError(`node ${id} cannot send to ${to}: not an overlay neighbour (neighbours: ${[...host.neighbourIds].join(', ')})`);
         }
         const { encoded, bytes } = host.encode(to, payload);
+        const limit = sendBufferLimit(host.options.maxPayloadBytes);
+        if (host.unsentBytes + bytes > limit) {
+          throw new AlgorithmError(
+            `node ${id} sends faster than its links drain: ${mebibytes(host.unsentBytes)} are still waiting to go out, and sending ${mebibytes(bytes)} more to ${to} would pass the ${mebibytes(limit)} limit; \`await node.send(…)\` waits until a message has gone`,
+          );
+        }
         const count = host.sent.get(to)!;
         count.messages += 1;
         count.bytes += bytes;
-        env.transmit(to, encoded);
+        const sending = env.transmit(to, encoded);
+        if (!sending) return SENT;
+        host.unsentBytes += bytes;
+        return sending.then(() => {
+          host.unsentBytes -= bytes;
+        });
       },
       receive(options = {}) {
         const index = host.mailbox.findIndex((m) => options.from === undefined || m.from === options.from);
@@ -228,6 +254,12 @@ export class AlgorithmHost {
       },
     };
   }
+}
+
+const SENT: Promise<void> = Promise.resolve();
+
+function mebibytes(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 /** Both runtimes get the same rules and the same order: names that are safe as one etcd key segment, JSON info. */

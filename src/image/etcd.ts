@@ -1,7 +1,7 @@
 /**
  * The etcd image of a run: the one named (or quay.io/coreos/etcd) when the engine has it or can pull it, else
  * `peerlab/etcd:<version>` built FROM scratch out of the host's etcd-server binary. Like the official image,
- * it has etcd at /usr/local/bin/etcd (and etcdctl when the host has it) and runs as root.
+ * it has etcd at /usr/local/bin/etcd (and etcdctl when the host has it); the run starts it as nobody (server.ts).
  */
 import { execFile } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';

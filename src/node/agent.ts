@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   const identity = readIdentity(process.env);
   const { nodeId } = identity;
   const keys = runKeys(identity.runId);
-  const etcd = new EtcdGateway(identity.etcdEndpoints);
+  const etcd = new EtcdGateway(identity.etcdEndpoints, identity.etcdLogin);
 
   const [configJson, neighboursJson] = await Promise.all([
     etcd.waitFor(keys.config),
@@ -52,8 +52,8 @@ async function main(): Promise<void> {
   if (!group) throw new Error(`the run has no role "${identity.role}" (its roles: ${config.groups.map(({ role }) => role).join(', ')})`);
   const algorithm = requireAlgorithm(identity.algorithmPath);
 
-  const reportFailure = (error: Error): void => {
-    const failure: NodeFailure = { message: error.message, stack: error.stack };
+  const reportFailure = (error: Error, brokenLink?: string): void => {
+    const failure: NodeFailure = { message: error.message, stack: error.stack, ...(brokenLink ? { brokenLink } : {}) };
     console.error(`[node ${nodeId}] ${error.stack ?? error.message}`);
     // Best effort: the error is on stderr already, where the CLI reads the log tail of a failed node.
     void etcd.put(keys.error(nodeId), JSON.stringify(failure)).catch(() => {});
@@ -132,7 +132,7 @@ async function main(): Promise<void> {
             connectTimeoutMs: startupTimeoutMs(config.size),
             // Before start no message can be in flight, so a link dropped while hundreds of nodes start is simply
             // reopened; after start a break could lose messages, and FIFO delivery would be a lie: fail the run.
-            onBroken: (error) => (running ? reportFailure(error) : void connect().catch(reportFailure)),
+            onBroken: (error) => (running ? reportFailure(error, id) : void connect().catch((failed: Error) => reportFailure(failed))),
           }),
         );
       };

@@ -6,6 +6,10 @@
  *
  * Like the CLI's client, every call has a deadline and is retried with exponential backoff for about half a
  * minute, on the next endpoint when there are several: hundreds of nodes starting at once can stall etcd.
+ *
+ * A run's own etcd requires a login (src/etcd/auth.ts): the gateway sends a token in the Authorization header,
+ * the one the CLI issued for all nodes or its own from `/v3/auth/authenticate`; etcd forgets a simple token
+ * after `--auth-token-ttl` unused, so a call or watch told "invalid auth token" logs in again and is repeated.
  */
 import http from 'node:http';
 import type { SharedStore } from '../sdk/types.js';
@@ -33,9 +37,22 @@ class GatewayError extends Error {
   constructor(
     message: string,
     readonly retryable: boolean,
+    readonly status = 0,
   ) {
     super(message);
   }
+
+  /** etcd forgot the token (it expired): log in again. */
+  get tokenExpired(): boolean {
+    return this.status === 401 && /invalid auth token/.test(this.message);
+  }
+}
+
+export interface EtcdLogin {
+  readonly username: string;
+  readonly password: string;
+  /** A token already issued for this login (see src/etcd/auth.ts): used until etcd says it expired. */
+  readonly token?: string;
 }
 
 export class EtcdGateway {
@@ -47,10 +64,16 @@ export class EtcdGateway {
   private readonly endpoints: URL[];
   private endpointIndex = 0;
   private readonly openWatches = new Set<() => void>();
+  /** The current auth token (a login in progress, or done); undefined before the first call or after it expired. */
+  private token: Promise<string> | undefined;
 
-  constructor(endpoints: readonly string[]) {
+  constructor(
+    endpoints: readonly string[],
+    private readonly login?: EtcdLogin,
+  ) {
     if (endpoints.length === 0) throw new Error('etcd gateway: no endpoint given');
     this.endpoints = endpoints.map((endpoint) => new URL(endpoint.includes('://') ? endpoint : `http://${endpoint}`));
+    if (login?.token) this.token = Promise.resolve(login.token);
   }
 
   private get endpoint(): URL {
@@ -70,11 +93,11 @@ export class EtcdGateway {
   }
 
   async put(key: string, value: string, lease?: string): Promise<void> {
-    await this.call('/v3/kv/put', { key: encode(key), value: encode(value), ...(lease ? { lease } : {}) });
+    await this.call('/v3/kv/put', { key: encode(key), value: encode(value), ...(lease ? { lease } : {}) }, `write ${key}`);
   }
 
   async delete(key: string): Promise<void> {
-    await this.call('/v3/kv/deleterange', { key: encode(key) });
+    await this.call('/v3/kv/deleterange', { key: encode(key) }, `delete ${key}`);
   }
 
   /** A new lease of `ttlSeconds`; its id as etcd's decimal string. */
@@ -119,22 +142,57 @@ export class EtcdGateway {
   }
 
   private nextEvent(key: string, fromRevision: bigint, type: WatchEvent['type']): Promise<string> {
-    return new Promise((resolve) => {
-      const stop = watchKey(() => this.endpoint, key, fromRevision, (event) => {
-        if (event.type !== type) return;
-        stop();
-        this.openWatches.delete(stop);
-        resolve(event.value);
-      });
+    return new Promise((resolve, reject) => {
+      const stop = watchKey(
+        {
+          endpoint: () => this.endpoint,
+          headers: () => this.authHeaders(),
+          onTokenExpired: () => (this.token = undefined),
+          onRefused: (reason) => {
+            this.openWatches.delete(stop);
+            reject(new Error(`etcd refused to watch ${key}: ${reason}`));
+          },
+        },
+        key,
+        fromRevision,
+        (event) => {
+          if (event.type !== type) return;
+          stop();
+          this.openWatches.delete(stop);
+          resolve(event.value);
+        },
+      );
       this.openWatches.add(stop);
     });
   }
 
-  private async call<T>(path: string, body: object): Promise<T> {
+  /** The Authorization header once logged in; nothing for an etcd without authentication. */
+  private async authHeaders(): Promise<Record<string, string>> {
+    if (!this.login) return {};
+    this.token ??= this.call<{ token: string }>('/v3/auth/authenticate', { name: this.login.username, password: this.login.password }, 'log in').then(
+      ({ token }) => token,
+      (error: unknown) => {
+        this.token = undefined;
+        throw error;
+      },
+    );
+    return { Authorization: await this.token };
+  }
+
+  /** `what` names the operation in a refusal, e.g. "write /peerlab/…/control/stop: permission denied". */
+  private async call<T>(path: string, body: object, what = path): Promise<T> {
     for (let attempt = 1, delay = RETRY.firstDelayMs; ; attempt++, delay = Math.min(delay * 2, RETRY.maxDelayMs)) {
       try {
-        return await post<T>(this.endpoint, path, body, this.agent);
+        const headers = path === '/v3/auth/authenticate' ? {} : await this.authHeaders();
+        return await post<T>(this.endpoint, path, body, headers, this.agent);
       } catch (error) {
+        if (error instanceof GatewayError && error.tokenExpired && attempt < RETRY.attempts) {
+          this.token = undefined;
+          continue;
+        }
+        if (error instanceof GatewayError && error.status === 403) {
+          throw new Error(`etcd refused to ${what}: permission denied (a node writes only the keys it reports into; config, topology and control are the CLI's)`);
+        }
         if (!(error instanceof GatewayError && error.retryable) || attempt >= RETRY.attempts) throw error;
         this.endpointIndex++;
         await new Promise((resolve) => setTimeout(resolve, delay));
@@ -143,10 +201,10 @@ export class EtcdGateway {
   }
 }
 
-function post<T>(endpoint: URL, path: string, body: object, agent: http.Agent): Promise<T> {
+function post<T>(endpoint: URL, path: string, body: object, headers: Record<string, string>, agent: http.Agent): Promise<T> {
   return new Promise((resolve, reject) => {
     const request = http.request(
-      { host: endpoint.hostname, port: endpoint.port, path, method: 'POST', agent, timeout: CALL_DEADLINE_MS },
+      { host: endpoint.hostname, port: endpoint.port, path, method: 'POST', headers, agent, timeout: CALL_DEADLINE_MS },
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -156,7 +214,7 @@ function post<T>(endpoint: URL, path: string, body: object, agent: http.Agent): 
           const status = response.statusCode ?? 0;
           if (status === 200) return resolve(JSON.parse(text) as T);
           // etcd answers an unavailable or overloaded cluster with 5xx/429 and a bad request with 4xx.
-          reject(new GatewayError(`etcd ${path}: HTTP ${status} ${text.trim()}`, status >= 500 || status === 429));
+          reject(new GatewayError(`etcd ${path}: HTTP ${status} ${text.trim()}`, status >= 500 || status === 429, status));
         });
       },
     );
@@ -168,8 +226,18 @@ function post<T>(endpoint: URL, path: string, body: object, agent: http.Agent): 
 
 interface WatchResult {
   canceled?: boolean;
+  cancel_reason?: string;
   compact_revision?: string;
   events?: Array<{ type?: string; kv: RawKeyValue }>;
+}
+
+interface WatchConnection {
+  endpoint(): URL;
+  headers(): Promise<Record<string, string>>;
+  /** etcd cancelled the watch because the token expired: the next headers() logs in again. */
+  onTokenExpired(): void;
+  /** etcd cancelled the watch for good (e.g. permission denied). */
+  onRefused(reason: string): void;
 }
 
 /**
@@ -178,23 +246,27 @@ interface WatchResult {
  * answers only once the request is complete, so watches cannot share a request). When the stream breaks, the
  * watch is made again from the revision after its last event, so no change is missed.
  */
-function watchKey(endpoint: () => URL, key: string, fromRevision: bigint, onEvent: (event: WatchEvent) => void): () => void {
+function watchKey(connection: WatchConnection, key: string, fromRevision: bigint, onEvent: (event: WatchEvent) => void): () => void {
   let nextRevision = fromRevision;
   let stopped = false;
   let request: http.ClientRequest | undefined;
   let reopenDelayMs = RETRY.firstDelayMs;
+  const reopen = (): void => {
+    setTimeout(() => !stopped && void connection.headers().then(open, reopen), reopenDelayMs);
+    reopenDelayMs = Math.min(reopenDelayMs * 2, RETRY.maxDelayMs);
+  };
 
-  const open = (): void => {
-    const { hostname, port } = endpoint();
-    const opened = http.request({ host: hostname, port, path: '/v3/watch', method: 'POST', agent: false });
+  const open = (headers: Record<string, string>): void => {
+    if (stopped) return;
+    const { hostname, port } = connection.endpoint();
+    const opened = http.request({ host: hostname, port, path: '/v3/watch', method: 'POST', headers, agent: false });
     request = opened;
     let pending = '';
     const broken = (): void => {
       if (stopped || request !== opened) return;
       request = undefined;
       opened.destroy();
-      setTimeout(() => !stopped && open(), reopenDelayMs);
-      reopenDelayMs = Math.min(reopenDelayMs * 2, RETRY.maxDelayMs);
+      reopen();
     };
     opened.on('response', (response) => {
       response.setEncoding('utf8');
@@ -221,6 +293,18 @@ function watchKey(endpoint: () => URL, key: string, fromRevision: bigint, onEven
       request?.destroy();
       return;
     }
+    if (result?.canceled) {
+      // Broken off, the stream is made again (with a new login when the token expired); refused, the wait fails.
+      const reason = result.cancel_reason ?? 'cancelled by etcd';
+      if (/invalid auth token/.test(reason)) {
+        connection.onTokenExpired();
+      } else {
+        stopped = true;
+        connection.onRefused(reason.replace(/^rpc error: code = \w+ desc = /, ''));
+      }
+      request?.destroy();
+      return;
+    }
     for (const event of result?.events ?? []) {
       if (stopped) return;
       nextRevision = BigInt(event.kv.mod_revision ?? '0') + 1n;
@@ -228,7 +312,7 @@ function watchKey(endpoint: () => URL, key: string, fromRevision: bigint, onEven
     }
   };
 
-  open();
+  void connection.headers().then(open, reopen);
   return () => {
     stopped = true;
     request?.destroy();

@@ -7,6 +7,8 @@ export interface NodeIdentity {
   /** Its group's role: which of the run's groups (in the config) it belongs to. */
   readonly role: string;
   readonly etcdEndpoints: string[];
+  /** The nodes' etcd login and shared token when the run has its own etcd (src/etcd/auth.ts); none for an external etcd. */
+  readonly etcdLogin?: { readonly username: string; readonly password: string; readonly token?: string };
   readonly algorithmPath: string;
   readonly port: number;
 }
@@ -18,6 +20,9 @@ export const ENV = {
   node: 'PEERLAB_NODE',
   role: 'PEERLAB_ROLE',
   etcd: 'PEERLAB_ETCD',
+  etcdUser: 'PEERLAB_ETCD_USER',
+  etcdPassword: 'PEERLAB_ETCD_PASSWORD',
+  etcdToken: 'PEERLAB_ETCD_TOKEN',
   algorithm: 'PEERLAB_ALGORITHM',
   port: 'PEERLAB_PORT',
 } as const;
@@ -28,6 +33,8 @@ export function identityEnv(identity: NodeIdentity): Record<string, string> {
     [ENV.node]: identity.nodeId,
     [ENV.role]: identity.role,
     [ENV.etcd]: identity.etcdEndpoints.join(','),
+    ...(identity.etcdLogin ? { [ENV.etcdUser]: identity.etcdLogin.username, [ENV.etcdPassword]: identity.etcdLogin.password } : {}),
+    ...(identity.etcdLogin?.token ? { [ENV.etcdToken]: identity.etcdLogin.token } : {}),
     [ENV.algorithm]: identity.algorithmPath,
     [ENV.port]: String(identity.port),
   };
@@ -44,6 +51,9 @@ export function readIdentity(env: NodeJS.ProcessEnv): NodeIdentity {
     nodeId: required(ENV.node),
     role: required(ENV.role),
     etcdEndpoints: required(ENV.etcd).split(','),
+    ...(env[ENV.etcdUser]
+      ? { etcdLogin: { username: env[ENV.etcdUser]!, password: required(ENV.etcdPassword), ...(env[ENV.etcdToken] ? { token: env[ENV.etcdToken] } : {}) } }
+      : {}),
     algorithmPath: required(ENV.algorithm),
     port: Number(env[ENV.port] ?? NODE_PORT),
   };

@@ -67,7 +67,11 @@ const LINK_CHANNEL_OPTIONS: grpc.ChannelOptions = {
 };
 
 export interface OutgoingLink {
-  send(payload: string): void;
+  /**
+   * Queues a message; resolves once gRPC has written it out. HTTP/2 flow control writes only what the receiver
+   * has room for, so a sender that outpaces the link sees these promises slow down (see AlgorithmHost's limit).
+   */
+  send(payload: string): Promise<void>;
   close(): void;
 }
 
@@ -88,9 +92,7 @@ export async function openLink(options: {
     if (error && error.code !== grpc.status.CANCELLED) options.onBroken(error);
   });
   return {
-    send: (payload) => {
-      call.write({ payload });
-    },
+    send: (payload) => new Promise<void>((resolve) => call.write({ payload }, () => resolve())),
     close: () => {
       call.end();
       client.close();

@@ -47,14 +47,16 @@ export class RunController {
     const controller = new RunController(etcd, runId, nodeIds);
     controller.stopFollowingErrors = await followPrefix(etcd, controller.keys.errorsPrefix, (event) => {
       if (event.type !== 'put' || controller.failure) return;
-      const { message, stack } = JSON.parse(event.value) as NodeFailure;
-      controller.failure = new NodeFailed(event.name, message, stack);
+      const { message, stack, brokenLink } = JSON.parse(event.value) as NodeFailure;
+      controller.failure = brokenLink
+        ? new NodeFailed(event.name, `its link to node ${brokenLink} broke: ${message}`, stack, brokenLink)
+        : new NodeFailed(event.name, message, stack);
     });
     return controller;
   }
 
   async close(): Promise<void> {
-    await this.stopFollowingErrors();
+    await stopWatching(this.stopFollowingErrors);
   }
 
   async publish(config: RunConfig, neighbours: ReadonlyMap<string, NeighbourEntry[]>): Promise<void> {
@@ -114,7 +116,9 @@ export class RunController {
       const inFlight = await this.waitQuiescent(started + options.timeoutMs, options.check);
       return { results, missing: [], timedOut: inFlight > 0, durationMs, inFlight };
     } catch (error) {
-      if (!(error instanceof RunTimeout) || this.failure) throw this.failure ?? error;
+      // A crash found by the runtime's check is the cause, even when a neighbour's broken link was reported too.
+      if (!(error instanceof RunTimeout)) throw error;
+      if (this.failure) throw this.failure;
       return {
         results,
         missing: this.nodeIds.filter((id) => !results.has(id)),
@@ -211,9 +215,13 @@ export class RunController {
     try {
       return await new Promise<T>((resolve, reject) => {
         timer = setTimeout(() => reject(new RunTimeout(`not every node managed to ${what} within ${timeoutMs} ms`)), timeoutMs);
+        // The runtime's check first: when a node dies, the node that died is the cause, not its neighbours'
+        // broken links, which may be reported a moment sooner.
         poll = setInterval(() => {
-          if (this.failure) reject(this.failure);
-          else check().catch(reject);
+          check().then(() => {
+            const failure = this.failure;
+            if (failure && !(failure.brokenLink && Date.now() - failure.at < LINK_BREAK_GRACE_MS)) reject(failure);
+          }, reject);
         }, 1000);
         followPrefix(this.etcd, prefix, (event) => {
           if (event.type !== 'put') return;
@@ -228,9 +236,22 @@ export class RunController {
     } finally {
       clearTimeout(timer);
       clearInterval(poll);
-      await stopFollowing?.();
+      if (stopFollowing) await stopWatching(stopFollowing);
     }
   }
+}
+
+/**
+ * How long a broken link is held back in favour of the crash check, which names the neighbour that died (its
+ * container's death is seen within a second, but looking into it takes a moment more).
+ */
+const LINK_BREAK_GRACE_MS = 3_000;
+
+/** Cancelling a watch waits for etcd's answer; an etcd that is gone never gives one, and must not hold up the end. */
+async function stopWatching(stop: () => Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([stop().catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, 1_000)))]);
+  clearTimeout(timer);
 }
 
 export class RunTimeout extends PeerlabError {
@@ -240,10 +261,15 @@ export class RunTimeout extends PeerlabError {
 }
 
 export class NodeFailed extends PeerlabError {
+  /** When it was reported. */
+  readonly at = Date.now();
+
   constructor(
     readonly nodeId: string,
     message: string,
     readonly nodeStack: string | undefined,
+    /** The neighbour whose link broke, when that is the failure. */
+    readonly brokenLink?: string,
   ) {
     super(`node ${nodeId} failed: ${message}`, { hint: 'its stack trace is in the node log (docker logs) while the run is up' });
   }

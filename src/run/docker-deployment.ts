@@ -11,12 +11,14 @@ import { buildAgentBundle } from '../node/bundle.js';
 import { identityEnv, NODE_PORT } from '../node/identity.js';
 import type { RunConfig } from '../coordination/protocol.js';
 import { startEtcdContainer } from '../etcd/server.js';
-import { DockerRuntime, MAX_NODES_PER_BRIDGE, networkName, nodeContainerName } from '../runtime/docker.js';
+import { saveRootPassword } from '../etcd/auth.js';
+import { DockerRuntime, MAX_NODES_PER_BRIDGE, networkName } from '../runtime/docker.js';
 import { neighboursOf, type Topology } from '../topology/index.js';
 import { hasLinks, neighboursWithLinks } from '../links/edges.js';
 import { applyPacketRules, packetRules } from '../links/packet.js';
 import { forEachLimited } from '../util/concurrency.js';
 import { RunController, type NodeStartup } from './controller.js';
+import { RunWatch } from './run-watch.js';
 import { runStateDir } from './state.js';
 import type { RunId } from '../util/names.js';
 
@@ -62,6 +64,8 @@ export interface Deployment {
   readonly runtime: DockerRuntime;
   readonly controller: RunController;
   readonly etcd: Etcd3;
+  /** The run's crash check: throws once a node or etcd died, or etcd stopped answering. */
+  readonly watch: RunWatch;
   readonly image: { node: string; nodeId: string; etcd: string | undefined };
   readonly startup: ReadonlyMap<string, NodeStartup>;
   readonly timings: DeploymentTimings;
@@ -102,15 +106,18 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
   // Torn down in this order: node and etcd containers first (so nothing writes any more), then the run's keys
   // in an external etcd, then the client and local state. Each step runs even if an earlier one failed.
   let runtime: DockerRuntime | undefined;
+  let watch: RunWatch | undefined;
   let controller: RunController | undefined;
   let etcd: Etcd3 | undefined;
   let tearingDown: Promise<void> | undefined;
   const tearDown = (): Promise<void> =>
     (tearingDown ??= runAll([
+      async () => watch?.stop(),
       async () => controller?.close(),
       async () => runtime?.destroy(),
       async () => {
-        if (options.etcdEndpoints) await controller?.deleteRunKeys();
+        // An etcd that is gone cannot be asked, and would be retried for half a minute.
+        if (options.etcdEndpoints && !watch?.etcdLost) await controller?.deleteRunKeys();
       },
       async () => etcd?.close(),
       () => rm(runStateDir(runId), { recursive: true, force: true }),
@@ -125,12 +132,18 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
       concurrency: options.concurrency,
     });
     runtime = nodes;
+    const crashes = await RunWatch.start(docker, nodes, options.nodeMemoryLimit);
+    watch = crashes;
 
     stage('etcd');
-    const endpoints = options.etcdEndpoints
-      ? { host: options.etcdEndpoints.join(','), nodes: options.etcdEndpoints.join(',') }
+    // An external etcd is its owner's, authentication included (src/etcd/auth.ts): peerlab connects without a login.
+    const runEtcd = options.etcdEndpoints
+      ? undefined
       : await startEtcdContainer(docker, { runId, network: networkName(runId), image: etcdImage!.tag, hostPort: options.etcdPort });
-    const client = connectEtcd(endpoints.host.split(','));
+    const endpoints = runEtcd ?? { host: options.etcdEndpoints!.join(','), nodes: options.etcdEndpoints!.join(',') };
+    if (runEtcd) await saveRootPassword(runId, runEtcd.credentials.root.password);
+    crashes.watchEtcd(endpoints.host.split(','));
+    const client = connectEtcd(endpoints.host.split(','), runEtcd?.credentials.root);
     etcd = client;
     const nodeIds = graph.nodes();
     const control = await RunController.open(client, runId, nodeIds);
@@ -147,21 +160,21 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
         nodeId: id,
         role: groupOf.get(id)!.role,
         etcdEndpoints: endpoints.nodes.split(','),
+        etcdLogin: runEtcd?.credentials.node,
         algorithmPath: `/algorithm/${path.basename(groupOf.get(id)!.nodeBundleFile)}`,
         port: NODE_PORT,
       }),
     }));
-    const crashCheck = () => failOnCrashedNode(nodes);
     const readiness = control.waitReady({
       timeoutMs: options.startupTimeoutMs,
-      check: crashCheck,
+      check: () => crashes.check(),
       onProgress: (ready) => options.onReady?.(ready, nodeIds.length),
     });
     readiness.catch(() => {});
     await nodes.startNodes(nodeSpecs, ({ started, total }) => options.onStarted?.(started, total), options.signal);
     const containersStartedMs = Date.now() - began;
     stage('registering');
-    const startup = await readiness;
+    const startup = await crashes.race(readiness);
     const allReadyMs = Date.now() - began;
     // After every node registered (so addresses are known) and before start: no message has gone yet.
     if (options.linksLayer === 'packet' && hasLinks(graph)) {
@@ -177,6 +190,7 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
       runtime: nodes,
       controller: control,
       etcd: client,
+      watch: crashes,
       image: { node: nodeImage.tag, nodeId: nodeImage.id, etcd: etcdImage?.tag },
       startup,
       timings: { imagesMs, etcdMs, containersStartedMs, allReadyMs, shapedMs },
@@ -188,22 +202,6 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
     });
     throw error;
   }
-}
-
-/** A node container that exited before the run ended is a crash: name it and show its last lines. */
-async function failOnCrashedNode(runtime: DockerRuntime): Promise<void> {
-  const crashed = (await runtime.listNodes()).find((node) => node.state === 'exited' || node.state === 'dead');
-  if (!crashed) return;
-  const tail = crashReport((await runtime.logTail(crashed.id, 200)).trim().split('\n'));
-  throw new PeerlabError(`node ${crashed.id} exited during the run; its last log lines:\n  ${tail}`, {
-    hint: `fix the cause above, or inspect it with \`docker logs ${nodeContainerName(runtime.runId, crashed.id)}\``,
-  });
-}
-
-/** The agent's own failure line and what follows it, or else the last lines: the cause, not just the stack's end. */
-function crashReport(lines: string[]): string {
-  const failed = lines.findIndex((line) => line.startsWith('node agent failed'));
-  return (failed >= 0 ? lines.slice(failed, failed + 8) : lines.slice(-15)).join('\n  ');
 }
 
 /** Runs every step in order, even after a failure, then rejects with the first failure. */

@@ -38,20 +38,15 @@ export async function executeOnDocker(prepared: PreparedRun, options: DockerOpti
   let execution: Execution;
   try {
     options.onStage?.('running');
-    const { controller, runtime } = deployment;
-    await controller.start();
-    const collected = await controller.collectResults({
-      timeoutMs: options.timeoutMs,
-      untilQuiescent: prepared.config.quiescence === true,
-      check: async () => {
-        const crashed = (await runtime.listNodes()).find((node) => node.state === 'exited' || node.state === 'dead');
-        if (crashed) throw new Error(`node ${crashed.id} exited during the run`);
-      },
-    });
+    const { controller, runtime, watch } = deployment;
+    await watch.race(controller.start());
+    const collected = await watch.race(
+      controller.collectResults({ timeoutMs: options.timeoutMs, untilQuiescent: prepared.config.quiescence === true, check: () => watch.check() }),
+    );
     options.onStage?.('collecting');
     // Read before stop, while every node's namespace still holds its rules.
     const lossCounters = prepared.linksLayer === 'packet' ? await readRunLossCounters(runtime) : undefined;
-    const reports = await controller.stopAndCollectReports(30_000);
+    const reports = await watch.race(controller.stopAndCollectReports(30_000));
     execution = {
       runtime: 'docker',
       results: collected.results,
@@ -65,8 +60,9 @@ export async function executeOnDocker(prepared: PreparedRun, options: DockerOpti
       },
     };
   } catch (error) {
-    // A failed teardown must not hide why the run failed.
-    options.onStage?.('tearing down');
+    // Said before the teardown, which can take a while with hundreds of containers; a failed teardown must not
+    // hide why the run failed.
+    options.onStage?.('tearing down', `the run failed: ${String((error as Error).message ?? error).split('\n')[0]}`);
     await deployment.tearDown().catch(() => {});
     throw error;
   }

@@ -8,6 +8,7 @@ import { writeRunResults, type RunRecord } from './results-folder.js';
 import { hasLinks } from '../links/edges.js';
 import { DEFAULT_MAX_EVENTS } from '../runtime/sim/index.js';
 import { NodeFailed } from './controller.js';
+import { NodeCrashed } from './run-watch.js';
 import { outcomeFails, uncheckedVerdict, verdictOf, type Outcome, type Verdict } from '../verify/index.js';
 import { hostFacts } from '../util/host.js';
 import { peerlabVersion } from '../util/version.js';
@@ -166,7 +167,7 @@ function describeFailure(error: unknown, request: RunRequest, prepared: Prepared
     runId: prepared.runId,
     message: failure.message,
     hint: failure instanceof PeerlabError ? (failure.hint ?? null) : null,
-    node: failure instanceof NodeFailed ? failure.nodeId : null,
+    node: failure instanceof NodeFailed || failure instanceof NodeCrashed ? failure.nodeId : null,
     stack: (failure instanceof NodeFailed ? failure.nodeStack : failure.stack) ?? null,
     rerun: replayCommand(request, prepared, { runtime, facts: {} }),
   };

@@ -3,6 +3,8 @@ import { Etcd3 } from 'etcd3';
 import { ROLE_LABEL, RUN_LABEL } from '../docker/engine.js';
 import { runKeys } from '../coordination/keys.js';
 import { ETCD_CLIENT_PORT } from '../etcd/server.js';
+import { savedRootCredentials } from '../etcd/auth.js';
+import { hasShape, parseRunId, RUN_ID } from '../util/names.js';
 import { DockerRuntime, networkName } from '../runtime/docker.js';
 import type { NodeInfo } from '../runtime/types.js';
 
@@ -31,8 +33,10 @@ export async function runStatus(docker: Docker, runId: string): Promise<RunStatu
   const endpoint = port ? `http://127.0.0.1:${port}` : undefined;
   let registered: number | undefined;
   let ready: number | undefined;
-  if (endpoint && etcdContainer?.State === 'running') {
-    const etcd = new Etcd3({ hosts: endpoint, dialTimeout: 2000 });
+  // The run's etcd lets in only its root, whose password is in the state folder of the user who started it.
+  const auth = hasShape(RUN_ID, runId) ? await savedRootCredentials(parseRunId(runId, 'run')) : undefined;
+  if (endpoint && etcdContainer?.State === 'running' && auth) {
+    const etcd = new Etcd3({ hosts: endpoint, dialTimeout: 2000, auth });
     try {
       const keys = runKeys(runId);
       [registered, ready] = await Promise.all([etcd.getAll().prefix(keys.nodesPrefix).count(), etcd.getAll().prefix(keys.readyPrefix).count()]);

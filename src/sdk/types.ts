@@ -67,8 +67,14 @@ export interface Node<Params = Record<string, never>, State = undefined, Payload
   /** Seeded from the run seed and this node's id: the same run draws the same numbers. */
   readonly random: Random;
 
-  /** Sends to a neighbour. Per edge, messages arrive in the order they were sent. Throws for a non-neighbour. */
-  send(to: string, payload: Payload): void;
+  /**
+   * Sends to a neighbour. Per edge, messages arrive in the order they were sent. Throws for a non-neighbour.
+   * Resolves once the message has left this node (in containers, when the link's flow control lets it out; in
+   * the simulator, at once). Sending in a loop, or large payloads, `await` it: a node that has more than 8 MiB
+   * (or four of the largest payloads) waiting to go out is told so by an error, instead of growing until its
+   * memory limit kills it. It never rejects: a link that breaks fails the run.
+   */
+  send(to: string, payload: Payload): Promise<void>;
   /** The next message not taken by `onMessage`, optionally only from one neighbour. */
   receive(options?: { from?: string }): Promise<Message<Payload>>;
 

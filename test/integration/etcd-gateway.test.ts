@@ -4,6 +4,8 @@
  */
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runKeys } from '../../src/coordination/keys.js';
+import { enableRunAuth, NODE_USER, type RunCredentials } from '../../src/etcd/auth.js';
 import { EtcdGateway } from '../../src/node/etcd-gateway.js';
 import { startEtcd, type EtcdProcess } from '../etcd-process.js';
 
@@ -89,4 +91,78 @@ describe('EtcdGateway', () => {
     await expect(nowhere.get('/x')).rejects.toThrow(/127\.0\.0\.1:1/);
     nowhere.close();
   }, 60_000);
+});
+
+describe('EtcdGateway on a run etcd with authentication', () => {
+  const runId = 'auth-test';
+  const keys = runKeys(runId);
+  let secured: EtcdProcess;
+  let root: Etcd3;
+  let node: EtcdGateway;
+  let credentials: RunCredentials;
+
+  beforeAll(async () => {
+    // Tokens that expire after 2 s, so that the test sees the gateway log in again.
+    secured = await startEtcd('127.0.0.1', ['--auth-token-ttl', '2', '--bcrypt-cost', '4']);
+    const open = new Etcd3({ hosts: secured.endpoint });
+    credentials = await enableRunAuth(open, runId);
+    open.close();
+    root = new Etcd3({ hosts: secured.endpoint, auth: credentials.root });
+    node = new EtcdGateway([secured.endpoint], credentials.node);
+  });
+
+  afterAll(async () => {
+    node?.close();
+    root?.close();
+    await secured?.stop();
+  });
+
+  it('lets a node read the run and write what nodes report, and nothing else', async () => {
+    await root.put(keys.config).value('{"size":1}');
+    expect((await node.get(keys.config)).value).toBe('{"size":1}');
+    await node.put(keys.result('1'), '42');
+    await node.put(keys.barrierArrival('b', '1'), '1');
+    await node.store((key) => keys.store(key)).put('k', 'v');
+    expect(await root.get(keys.result('1')).string()).toBe('42');
+    for (const key of [keys.stop, keys.start, keys.config, keys.topology('1'), keys.barrierOpen('b'), '/peerlab/other-run/results/1']) {
+      await expect(node.put(key, 'x'), key).rejects.toThrow(new RegExp(`etcd refused to write ${key}: permission denied`));
+    }
+    await expect(node.get('/peerlab/other-run/config')).rejects.toThrow(/permission denied|HTTP 403/);
+  });
+
+  it('refuses anyone without a login', async () => {
+    const anonymous = new EtcdGateway([secured.endpoint]);
+    await expect(anonymous.put(keys.stop, 'x')).rejects.toThrow(/user name is empty/);
+    anonymous.close();
+    const wrong = new EtcdGateway([secured.endpoint], { username: NODE_USER, password: 'guess' });
+    await expect(wrong.get(keys.config)).rejects.toThrow(/authentication failed/);
+    wrong.close();
+  });
+
+  it('logs in again when its token expires, for calls and for watches', async () => {
+    await node.put(keys.result('2'), 'before');
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    await node.put(keys.result('2'), 'after the token expired');
+    expect(await root.get(keys.result('2')).string()).toBe('after the token expired');
+
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const stop = node.waitFor(keys.stop);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await root.put(keys.stop).value('now');
+    expect(await stop).toBe('now');
+  });
+
+  it('uses the token it was given, and logs in with its password once etcd no longer knows that token', async () => {
+    const given = new EtcdGateway([secured.endpoint], { ...credentials.node, token: credentials.node.token });
+    await given.put(keys.result('3'), 'with the shared token');
+    given.close();
+    const stale = new EtcdGateway([secured.endpoint], { ...credentials.node, token: 'not-a-token.1' });
+    await stale.put(keys.result('3'), 'after logging in again');
+    stale.close();
+    expect(await root.get(keys.result('3')).string()).toBe('after logging in again');
+  });
+
+  it('fails a watch that the role may not read, instead of waiting for ever', async () => {
+    await expect(node.waitFor('/peerlab/other-run/control/stop')).rejects.toThrow(/permission denied/);
+  });
 });

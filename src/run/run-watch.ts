@@ -1,0 +1,207 @@
+/**
+ * The one crash check of a Docker run, for bring-up and for the run alike. It follows the engine's events for
+ * the run's containers (so a death is seen at once, at no cost per node) and asks etcd's /health every second:
+ *  - a node container that dies is named, with how it died (exit code, signal, out of memory) and its last log
+ *    lines, before its neighbours' broken links can be taken for the cause;
+ *  - the etcd container dying, or etcd not answering for ETCD_SILENCE_MS, ends the run with one line, instead of
+ *    every wait running into --timeout.
+ */
+import type Docker from 'dockerode';
+import { PeerlabError } from '../errors.js';
+import { NODE_LABEL, ROLE_LABEL, RUN_LABEL } from '../docker/engine.js';
+import { nodeContainerName, type DockerRuntime } from '../runtime/docker.js';
+
+/** etcd gets this long without answering before the run gives up on it; 1000 nodes starting keep it busy, not mute. */
+export const ETCD_SILENCE_MS = 7_000;
+const ETCD_PROBE_EVERY_MS = 1_000;
+const ETCD_PROBE_TIMEOUT_MS = 3_000;
+
+interface DockerEvent {
+  readonly Action?: string;
+  readonly Actor?: { readonly ID?: string; readonly Attributes?: Record<string, string> };
+}
+
+export class RunWatch {
+  private failure: Error | undefined;
+  /** Set when etcd died or went silent: nothing more can be asked of it (e.g. to delete the run's keys). */
+  etcdLost = false;
+  /** Containers the kernel's OOM killer hit (the `oom` event comes before `die`). */
+  private readonly outOfMemory = new Set<string>();
+  /** Deaths being looked into (inspect, log tail): a check waits for them, so the dead node is named first. */
+  private readonly pending = new Set<Promise<void>>();
+  private readonly stopProbing: Array<() => void> = [];
+  private stopped = false;
+
+  /** Rejects with the first failure: whatever the run is waiting for (an etcd call included) loses to it. */
+  private readonly failed: Promise<never>;
+  private rejectFailed: (error: Error) => void = () => {};
+
+  private constructor(
+    private readonly docker: Docker,
+    private readonly runtime: DockerRuntime,
+    private readonly events: NodeJS.ReadableStream & { destroy?: () => void },
+    private readonly nodeMemoryLimit: number,
+  ) {
+    this.failed = new Promise<never>((_, reject) => (this.rejectFailed = reject));
+    this.failed.catch(() => {});
+  }
+
+  /** Starts following the run's containers; call it before any is created, so no death goes unseen. */
+  static async start(docker: Docker, runtime: DockerRuntime, nodeMemoryLimit: number): Promise<RunWatch> {
+    const events = (await docker.getEvents({
+      filters: { type: ['container'], event: ['die', 'oom'], label: [`${RUN_LABEL}=${runtime.runId}`] },
+    } as Parameters<Docker['getEvents']>[0])) as NodeJS.ReadableStream & { destroy?: () => void };
+    const watch = new RunWatch(docker, runtime, events, nodeMemoryLimit);
+    let buffered = '';
+    events.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      for (let end = buffered.indexOf('\n'); end >= 0; end = buffered.indexOf('\n')) {
+        const line = buffered.slice(0, end).trim();
+        buffered = buffered.slice(end + 1);
+        if (line) watch.onEvent(JSON.parse(line) as DockerEvent);
+      }
+    });
+    events.on('error', (error: Error) => watch.fail(new PeerlabError(`lost the Docker engine's events during the run: ${error.message}`, { hint: 'is the engine still running? (docker info)' })));
+    return watch;
+  }
+
+  /** Also watches etcd at these endpoints (any one answering is enough). */
+  watchEtcd(endpoints: readonly string[]): void {
+    let lastAnswer = Date.now();
+    let probing = false;
+    let lastError = 'no answer';
+    const timer = setInterval(() => {
+      if (probing || this.stopped) return;
+      probing = true;
+      void Promise.any(endpoints.map((endpoint) => probeHealth(endpoint)))
+        .then(
+          () => {
+            lastAnswer = Date.now();
+          },
+          (error: AggregateError) => {
+            lastError = error.errors.map((e: unknown) => (e instanceof Error ? e.message : String(e))).join('; ');
+          },
+        )
+        .finally(() => {
+          probing = false;
+          const silentMs = Date.now() - lastAnswer;
+          if (silentMs >= ETCD_SILENCE_MS) {
+            this.etcdLost = true;
+            this.fail(
+              new PeerlabError(`etcd at ${endpoints.join(', ')} has not answered for ${Math.round(silentMs / 1000)} s (${lastError}): the run cannot go on`, {
+                hint: 'an etcd of your own (--etcd-endpoints) must stay up for the whole run; a run\'s own etcd: see `docker logs` of its etcd container',
+              }),
+            );
+          }
+        });
+    }, ETCD_PROBE_EVERY_MS);
+    this.stopProbing.push(() => clearInterval(timer));
+  }
+
+  /** Throws the first failure seen; deaths still being looked into are waited for. */
+  async check(): Promise<void> {
+    while (this.pending.size > 0 && !this.failure) await Promise.all(this.pending);
+    if (this.failure) throw this.failure;
+  }
+
+  /** `work`, unless the run fails first: an etcd that is gone must not hold the run up for its client's retries. */
+  race<T>(work: Promise<T>): Promise<T> {
+    return Promise.race([work, this.failed]);
+  }
+
+  /** Before teardown: the run's own removal of its containers is no crash. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const stop of this.stopProbing) stop();
+    this.events.removeAllListeners('data');
+    this.events.on('error', () => {});
+    this.events.destroy?.();
+  }
+
+  private fail(error: Error): void {
+    if (this.stopped || this.failure) return;
+    this.failure = error;
+    this.rejectFailed(error);
+  }
+
+  private onEvent(event: DockerEvent): void {
+    const id = event.Actor?.ID;
+    const attributes = event.Actor?.Attributes ?? {};
+    if (this.stopped || !id) return;
+    if (event.Action === 'oom') {
+      this.outOfMemory.add(id);
+      return;
+    }
+    if (event.Action !== 'die') return;
+    const looking = this.describeDeath(id, attributes)
+      .then((error) => this.fail(error))
+      .finally(() => this.pending.delete(looking));
+    this.pending.add(looking);
+  }
+
+  private async describeDeath(id: string, attributes: Record<string, string>): Promise<Error> {
+    const info = await this.docker.getContainer(id).inspect().catch(() => undefined);
+    const exitCode = info?.State.ExitCode ?? Number(attributes.exitCode ?? NaN);
+    const oomKilled = Boolean(info?.State.OOMKilled) || this.outOfMemory.has(id);
+    const nodeId = attributes[NODE_LABEL];
+    if (attributes[ROLE_LABEL] !== 'node' || nodeId === undefined) {
+      this.etcdLost = true;
+      const name = attributes.name ?? id.slice(0, 12);
+      return new PeerlabError(`etcd ${howItDied(exitCode, oomKilled)} during the run (container ${name}): the run cannot go on`, {
+        hint: `see \`docker logs ${name}\``,
+      });
+    }
+    const lines = await this.runtime.logTail(nodeId, 200).catch(() => '(its log is gone)');
+    const limit = oomKilled ? ` (its limit is ${Math.round(this.nodeMemoryLimit / 1024 ** 2)} MiB: raise --node-memory, or find what grows)` : '';
+    const logged = lines.trim();
+    return new NodeCrashed(
+      nodeId,
+      `node ${nodeId} ${howItDied(exitCode, oomKilled)}${limit} during the run; ${logged ? `its last log lines:\n  ${crashReport(logged.split('\n'))}` : 'it logged nothing'}`,
+      `fix the cause above, or inspect it with \`docker logs ${nodeContainerName(this.runtime.runId, nodeId)}\` while the run is up`,
+    );
+  }
+}
+
+/** A node container that died: the run names it and how it died. */
+export class NodeCrashed extends PeerlabError {
+  constructor(
+    readonly nodeId: string,
+    message: string,
+    hint: string,
+  ) {
+    super(message, { hint });
+  }
+}
+
+/** "exited with code 3", "was killed (SIGKILL, exit code 137)", "ran out of memory and was killed by the kernel (OOM)". */
+export function howItDied(exitCode: number, oomKilled: boolean): string {
+  if (oomKilled) return `ran out of memory and was killed by the kernel (OOM-killed, exit code ${exitCode})`;
+  if (exitCode > 128 && exitCode < 160) {
+    const signal = exitCode - 128;
+    const name = SIGNAL_NAMES[signal];
+    return `was killed (${name ?? `signal ${signal}`}, exit code ${exitCode})`;
+  }
+  return Number.isNaN(exitCode) ? 'exited' : `exited with code ${exitCode}`;
+}
+
+const SIGNAL_NAMES: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 15: 'SIGTERM' };
+
+/** The agent's own failure line and what follows it, or else the last lines: the cause, not just the stack's end. */
+function crashReport(lines: string[]): string {
+  const failed = lines.findIndex((line) => line.startsWith('node agent failed'));
+  return (failed >= 0 ? lines.slice(failed, failed + 8) : lines.slice(-15)).join('\n  ');
+}
+
+/**
+ * Whether etcd answers at all, on its own /health (no login needed). Any answer counts: under the load of
+ * hundreds of starting nodes its health check can time out inside etcd (503) while etcd itself serves well.
+ */
+async function probeHealth(endpoint: string): Promise<void> {
+  const base = endpoint.includes('://') ? endpoint : `http://${endpoint}`;
+  const response = await fetch(new URL('/health', base), { signal: AbortSignal.timeout(ETCD_PROBE_TIMEOUT_MS) }).catch((error: unknown) => {
+    const cause = (error as { cause?: { code?: string } }).cause?.code;
+    throw new Error(cause ?? ((error as Error).name === 'TimeoutError' ? `no answer within ${ETCD_PROBE_TIMEOUT_MS} ms` : String(error)));
+  });
+  await response.arrayBuffer();
+}

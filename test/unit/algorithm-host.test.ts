@@ -1,0 +1,67 @@
+/**
+ * The one SDK semantics of `send` for both runtimes: it resolves once the transport has let the message out,
+ * and a node that piles up more unsent bytes than its send buffer is told, instead of growing without bound.
+ */
+import { describe, expect, it } from 'vitest';
+import { AlgorithmHost, sendBufferLimit, type HostEnvironment } from '../../src/host/algorithm-host.js';
+import { defineAlgorithm } from '../../src/sdk/index.js';
+import type { Node } from '../../src/sdk/types.js';
+
+const MiB = 1024 * 1024;
+
+/** A host for node 0 with neighbour 1, whose transport is `transmit`; returns the SDK node its algorithm sees. */
+async function nodeWith(transmit: HostEnvironment['transmit']): Promise<{ node: Node<unknown, unknown>; failures: Error[] }> {
+  let seen: Node<unknown, unknown> | undefined;
+  const failures: Error[] = [];
+  const host = new AlgorithmHost(
+    defineAlgorithm({ name: 'probe', init: (node) => void (seen = node as Node<unknown, unknown>), onMessage() {} }),
+    { id: '0', neighbours: [{ id: '1', weight: 1 }], size: 2, params: {}, seed: 1, maxPayloadBytes: MiB },
+    {
+      transmit,
+      now: () => 0,
+      setTimer: () => () => {},
+      barrier: async () => {},
+      store: undefined as never,
+      services: undefined as never,
+      log: () => {},
+      onResult: () => {},
+      onFailure: (error) => failures.push(error),
+    },
+  );
+  await host.start();
+  return { node: seen!, failures };
+}
+
+const payload = (): string => 'x'.repeat(MiB - 16);
+
+describe('node.send and flow control', () => {
+  it('resolves at once on a transport that never fills (the simulator)', async () => {
+    const { node } = await nodeWith(() => undefined);
+    for (let i = 0; i < 100; i++) await node.send('1', payload());
+  });
+
+  it('resolves when the transport has let the message out, and not before', async () => {
+    const out: Array<() => void> = [];
+    const { node } = await nodeWith(() => new Promise<void>((resolve) => out.push(resolve)));
+    let sent = false;
+    const sending = node.send('1', 'hello').then(() => (sent = true));
+    await Promise.resolve();
+    expect(sent).toBe(false);
+    out.shift()!();
+    await sending;
+    expect(sent).toBe(true);
+  });
+
+  it('tells a node that sends faster than its links drain, once its send buffer is full', async () => {
+    const out: Array<() => void> = [];
+    const { node } = await nodeWith(() => new Promise<void>((resolve) => out.push(resolve)));
+    const limit = sendBufferLimit(MiB);
+    expect(limit).toBe(8 * MiB);
+    for (let i = 0; i < 8; i++) void node.send('1', payload());
+    expect(() => node.send('1', payload())).toThrow(/node 0 sends faster than its links drain: 8\.0 MiB are still waiting to go out, and sending 1\.0 MiB more to 1 would pass the 8\.0 MiB limit; `await node\.send\(…\)` waits/);
+    // Once some has gone out, there is room again.
+    out.shift()!();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    await expect(Promise.race([node.send('1', payload()), Promise.resolve('queued')])).resolves.toBe('queued');
+  });
+});
