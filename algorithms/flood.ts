@@ -4,13 +4,13 @@
  * delays the parents form a BFS tree; in general the hop counts are those of the first token to arrive, so the
  * oracle checks BFS distances only where delivery is synchronous and checks a valid parent chain always.
  */
-import { defineAlgorithm, z } from 'peerlab';
+import { defineAlgorithm, nodeId, z } from 'peerlab';
 
 export default defineAlgorithm({
   name: 'flood',
   description: 'One node floods a token; every node reports its hop distance and parent.',
   params: z.object({
-    root: z.string().default('0').describe('the node that starts the flood'),
+    root: nodeId().default('0').describe('the node that starts the flood'),
   }),
   state: () => ({ reached: false }),
 

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Interfaces } from '@oclif/core';
 import { connectDocker } from '../docker/engine.js';
+import { PeerlabError } from '../errors.js';
 import { takeDownUntilGone } from '../run/down.js';
 import type { RunRequest } from '../run/run.js';
 import type { deploymentFlags } from './run-flags.js';
@@ -8,6 +9,14 @@ import { onInterrupt } from './interrupt.js';
 import { StartupProgress } from './progress.js';
 
 type DeploymentFlags = Interfaces.InferredFlags<typeof deploymentFlags>;
+
+/** `--timeout` is in seconds (the library takes ms): a value that is not above 0 is refused in the flag's own unit. */
+export function timeoutMsFrom(seconds: number): number {
+  if (!(seconds > 0)) {
+    throw new PeerlabError(`--timeout ${seconds} is not a positive number of seconds`, { hint: 'give the seconds the algorithm may run, e.g. --timeout 60' });
+  }
+  return seconds * 1000;
+}
 
 /**
  * Turns parsed flags into a run request with a progress display, and arranges that Ctrl-C stops the run from

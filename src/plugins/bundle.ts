@@ -1,9 +1,11 @@
+import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { PeerlabError } from '../errors.js';
 import type { Algorithm } from '../sdk/types.js';
 import { packageRoot } from '../util/paths.js';
-import { requireAlgorithm } from '../host/load.js';
+import { NotAnAlgorithm, requireAlgorithm } from '../host/load.js';
+import { userFrame } from './stack.js';
 
 export interface AlgorithmBundle {
   /** The bundled CommonJS file, self-contained, for the CLI and the simulator (containers get bundleForNodes'). */
@@ -11,10 +13,14 @@ export interface AlgorithmBundle {
   readonly algorithm: Algorithm;
 }
 
-/** Bundles an algorithm file (with `peerlab` resolved to the SDK) into `outDir/<fileName>` and loads it. */
+/**
+ * Bundles an algorithm file (with `peerlab` resolved to the SDK) into `outDir/<fileName>` and loads it. In this
+ * bundle `console` is peerlab's (see console-shim.ts): in the simulator, what an algorithm prints goes to its
+ * node's log, never to the CLI's stdout.
+ */
 export async function bundleAlgorithm(source: string, outDir: string, fileName = 'algorithm.cjs'): Promise<AlgorithmBundle> {
   const file = path.join(outDir, fileName);
-  await compile(source, file, {});
+  await compile(source, file, {}, [path.join(packageRoot, 'src', 'host', 'console-shim.ts')]);
   return { file, algorithm: loadAlgorithmBundle(file, source) };
 }
 
@@ -25,13 +31,19 @@ export async function bundleAlgorithm(source: string, outDir: string, fileName =
  */
 export async function bundleForNodes(source: string, outDir: string, fileName = 'node.cjs'): Promise<string> {
   const file = path.join(outDir, fileName);
-  await compile(source, file, { zod: path.join(packageRoot, 'src', 'node', 'zod-stand-in.ts') });
+  await compile(source, file, { zod: path.join(packageRoot, 'src', 'node', 'zod-stand-in.ts') }, []);
   return file;
 }
 
-async function compile(source: string, outfile: string, alias: Record<string, string>): Promise<void> {
+/**
+ * Compiles to one CommonJS file with an inline source map whose sources are absolute paths on this host, so a
+ * stack trace names the user's `.ts` file and line wherever the bundle is loaded from (a node mounts it at
+ * /algorithm/). The map carries no source text: a stack trace needs only the positions.
+ */
+async function compile(source: string, outfile: string, alias: Record<string, string>, inject: string[]): Promise<void> {
+  let output;
   try {
-    await build({
+    output = await build({
       entryPoints: [source],
       outfile,
       bundle: true,
@@ -39,6 +51,10 @@ async function compile(source: string, outfile: string, alias: Record<string, st
       target: 'node20',
       format: 'cjs',
       alias: { peerlab: path.join(packageRoot, 'src', 'sdk', 'index.ts'), ...alias },
+      inject,
+      sourcemap: 'external',
+      sourcesContent: false,
+      write: false,
       logLevel: 'silent',
     });
   } catch (error) {
@@ -48,14 +64,30 @@ async function compile(source: string, outfile: string, alias: Record<string, st
       hint: 'fix the error in the algorithm file',
     });
   }
+  const code = output.outputFiles.find((file) => file.path.endsWith('.cjs'))!.text;
+  const map = JSON.parse(output.outputFiles.find((file) => file.path.endsWith('.map'))!.text) as { sources: string[] };
+  map.sources = map.sources.map((relative) => path.resolve(path.dirname(outfile), relative));
+  const inline = Buffer.from(JSON.stringify(map)).toString('base64');
+  // esbuild ends the code with a comment naming the external map; the inline one replaces it.
+  const body = code.replace(/\/\/# sourceMappingURL=\S+\s*$/, '');
+  await mkdir(path.dirname(outfile), { recursive: true });
+  await writeFile(outfile, `${body}//# sourceMappingURL=data:application/json;base64,${inline}\n`);
 }
 
 function loadAlgorithmBundle(file: string, source: string): Algorithm {
+  const shown = path.relative(process.cwd(), source) || source;
   try {
     return requireAlgorithm(file);
   } catch (error) {
-    throw new PeerlabError(`${source} does not export an algorithm as its default export (${(error as Error).message})`, {
-      hint: 'end the file with `export default defineAlgorithm({ ... })`',
+    if (error instanceof NotAnAlgorithm) {
+      throw new PeerlabError(`${shown} does not export an algorithm: ${error.message}`, {
+        hint: 'end the file with `export default defineAlgorithm({ name, onMessage(node, message) { … } })`',
+      });
+    }
+    const failure = error instanceof Error ? error : new Error(String(error));
+    const where = userFrame(failure.stack ?? '');
+    throw new PeerlabError(`${shown} failed to load${where ? ` at ${where}` : ''}: ${failure.message}`, {
+      hint: 'fix the algorithm file: this error is raised while its module is evaluated',
     });
   }
 }

@@ -5,6 +5,8 @@ import { runKeys, type RunKeys } from '../coordination/keys.js';
 import { followPrefix } from '../coordination/etcd.js';
 import type { NeighbourEntry, NodeFailure, NodeReport, RunConfig } from '../coordination/protocol.js';
 import { forEachLimited } from '../util/concurrency.js';
+import { userFrame } from '../plugins/stack.js';
+import { ExecutionFailed } from './execution.js';
 
 export interface NodeStartup {
   readonly registeredMs: number;
@@ -105,7 +107,9 @@ export class RunController {
       });
       return { results, missing: [], timedOut: false, durationMs: Date.now() - started };
     } catch (error) {
-      if (!(error instanceof RunTimeout) || this.failure) throw this.failure ?? error;
+      if (!(error instanceof RunTimeout) || this.failure) {
+        throw new ExecutionFailed(asError(this.failure ?? error), { results, reports: new Map() });
+      }
       return {
         results,
         missing: this.nodeIds.filter((id) => !results.has(id)),
@@ -203,6 +207,11 @@ export class NodeFailed extends PeerlabError {
     message: string,
     readonly nodeStack: string | undefined,
   ) {
-    super(`node ${nodeId} failed: ${message}`, { hint: 'its stack trace is in the node log (docker logs) while the run is up' });
+    const where = userFrame(nodeStack ?? '');
+    super(`node ${nodeId} failed${where ? ` at ${where}` : ''}: ${message}`, { hint: `its log and stack trace are in the run's results folder` });
   }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }

@@ -3,8 +3,9 @@ import { mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { NodeFailed } from './controller.js';
 import { DEFAULT_DELAY_SPEC, parseDelay, simulate, type TraceEvent } from '../runtime/sim/index.js';
-import type { Execution } from './execution.js';
+import { ExecutionFailed, type Execution } from './execution.js';
 import type { PreparedRun } from './prepare.js';
+import { NodeLogWriter } from '../util/node-logs.js';
 
 /**
  * Runs the algorithm in the deterministic simulator: the same plugin code, no Docker. The same topology, seed,
@@ -12,22 +13,35 @@ import type { PreparedRun } from './prepare.js';
  */
 export async function executeInSimulator(
   prepared: PreparedRun,
-  options: { delay?: string; timeoutMs: number; traceFile?: string },
+  options: { delay?: string; timeoutMs: number; traceFile?: string; logsDir: string },
 ): Promise<Execution> {
   const delaySpec = options.delay ?? DEFAULT_DELAY_SPEC;
   const delay = parseDelay(delaySpec);
   const trace = options.traceFile ? await openTrace(options.traceFile) : undefined;
-  const outcome = await simulate({
-    graph: prepared.topology.graph,
-    groups: prepared.groups,
-    seed: prepared.config.seed,
-    maxPayloadBytes: prepared.config.maxPayloadBytes,
-    delay,
-    timeoutMs: options.timeoutMs,
-    trace: trace?.write,
-  });
+  // Lines as the node agent prints them in a container, so a node's log reads the same from either runtime.
+  const logs = new NodeLogWriter(options.logsDir);
+  let outcome;
+  try {
+    outcome = await simulate({
+      graph: prepared.topology.graph,
+      groups: prepared.groups,
+      seed: prepared.config.seed,
+      maxPayloadBytes: prepared.config.maxPayloadBytes,
+      delay,
+      timeoutMs: options.timeoutMs,
+      trace: trace?.write,
+      log: (nodeId, line) => logs.write(nodeId, `[node ${nodeId}] ${line}`),
+      console: (nodeId, line) => logs.write(nodeId, line),
+    });
+    if (outcome.failure) logs.write(outcome.failure.nodeId, `[node ${outcome.failure.nodeId}] ${outcome.failure.stack ?? outcome.failure.message}`);
+  } finally {
+    logs.close();
+  }
   await trace?.close();
-  if (outcome.failure) throw new NodeFailed(outcome.failure.nodeId, outcome.failure.message, outcome.failure.stack);
+  if (outcome.failure) {
+    const { nodeId, message, stack } = outcome.failure;
+    throw new ExecutionFailed(new NodeFailed(nodeId, message, stack), { results: outcome.results, reports: outcome.reports });
+  }
   return {
     runtime: 'sim',
     results: outcome.results,

@@ -3,7 +3,7 @@ import type { Json, Algorithm } from '../sdk/types.js';
 import type { RunConfig } from '../coordination/protocol.js';
 import { PeerlabError } from '../errors.js';
 import { bundleAlgorithm, bundleForNodes } from '../plugins/bundle.js';
-import { resolveParams } from '../plugins/params.js';
+import { checkNodeParams, resolveParams } from '../plugins/params.js';
 import { resolveAlgorithm } from '../plugins/resolve.js';
 import { loadTopology, type LoadedTopology } from '../topology/index.js';
 import { assignRoles, idRange, type RoleRequest } from './roles.js';
@@ -80,7 +80,7 @@ export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> 
       source: sources[index]!,
       nodeBundleFile,
       algorithm,
-      params: request.groups ? inRole(role.role, () => resolveParams(algorithm, role.params)) : resolveParams(algorithm, role.params),
+      params: request.groups ? inRole(role.role, () => resolveNodeParams(algorithm, role.params, topology)) : resolveNodeParams(algorithm, role.params, topology),
       nodes: nodes[index]!,
     };
   });
@@ -120,6 +120,13 @@ async function bundleOnce(sources: readonly string[], dir: string): Promise<Map<
     bundles.set(source, { algorithm, nodeBundleFile });
   }
   return bundles;
+}
+
+/** The parameters, validated, and those that name nodes checked against this run's topology. */
+function resolveNodeParams(algorithm: Algorithm, assignments: readonly string[], topology: LoadedTopology): Json {
+  const params = resolveParams(algorithm, assignments);
+  checkNodeParams(algorithm, params, topology.graph.nodes());
+  return params;
 }
 
 function inRole<T>(role: string, action: () => T): T {

@@ -7,13 +7,15 @@ import { writeJson } from '../results/files.js';
 import { writeRunResults, type RunRecord } from '../results/run-results.js';
 import { DEFAULT_DELAY_SPEC } from '../runtime/sim/index.js';
 import { NodeFailed } from './controller.js';
+import { DEFAULT_NODE_MEMORY } from '../runtime/docker.js';
+import { LOGS_FOLDER } from '../util/node-logs.js';
 import { oracleFor, type Verdict } from '../verify/index.js';
 import { hostFacts } from '../util/host.js';
 import { peerlabVersion } from '../util/version.js';
 import type { Deployment } from './docker-deployment.js';
 import { deployPrepared, executeOnDocker, type DockerOptions } from './execute-docker.js';
 import { executeInSimulator } from './execute-sim.js';
-import type { Execution } from './execution.js';
+import { ExecutionFailed, type Execution } from './execution.js';
 import { prepareRun, type PrepareRequest, type PreparedRun } from './prepare.js';
 
 export type RuntimeChoice = 'docker' | 'sim' | 'auto';
@@ -67,33 +69,9 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
   }
   const prepared = await prepareRun(request);
   const resultsDir = path.resolve(request.resultsRoot, prepared.runId);
-  let execution: Execution;
-  try {
-    execution =
-      runtime === 'sim'
-        ? await executeInSimulator(prepared, {
-            delay: request.delay,
-            timeoutMs: request.timeoutMs,
-            traceFile: request.trace ? path.join(resultsDir, 'events.ndjson') : undefined,
-          })
-        : await executeOnDocker(prepared, request);
-  } catch (error) {
-    const errorFile = path.join(resultsDir, 'error.json');
-    await writeJson(errorFile, describeFailure(error, request, prepared, runtime));
-    if (error instanceof NodeFailed) {
-      throw new PeerlabError(error.message, { hint: `its stack trace is in ${path.relative(process.cwd(), errorFile)}`, cause: error });
-    }
-    throw error;
-  }
-
   const graph = prepared.topology.graph;
-  const results = new Map<string, Json | undefined>(graph.nodes().map((id) => [id, execution.results.get(id)]));
-  const verdict = judge(prepared, results, execution.missing);
-  const traffic = sumTraffic(execution.reports);
-  const metrics = { ...verdict.metrics, messages: traffic.messages, bytes: traffic.bytes };
-  const timings = { ...execution.timings, totalMs: Date.now() - began };
-  const replay = replayCommand(request, prepared, execution);
-  const record: RunRecord = {
+  const roles = new Map(prepared.groups.flatMap(({ role, nodes }) => nodes.map((id) => [id, role] as const)));
+  const recordOf = (execution: Pick<Execution, 'runtime' | 'facts' | 'timings'>, replay: string): RunRecord => ({
     runId: prepared.runId,
     peerlab: peerlabVersion,
     command: request.command ?? process.argv.slice(2),
@@ -115,10 +93,56 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
     runtime: execution.runtime,
     runtimeFacts: execution.facts,
     host: hostFacts(),
-    timings,
+    timings: { ...execution.timings, totalMs: Date.now() - began },
     startedAt,
-  };
-  const roles = new Map(prepared.groups.flatMap(({ role, nodes }) => nodes.map((id) => [id, role] as const)));
+  });
+  let execution: Execution;
+  try {
+    execution =
+      runtime === 'sim'
+        ? await executeInSimulator(prepared, {
+            delay: request.delay,
+            timeoutMs: request.timeoutMs,
+            traceFile: request.trace ? path.join(resultsDir, 'events.ndjson') : undefined,
+            logsDir: path.join(resultsDir, LOGS_FOLDER),
+          })
+        : await executeOnDocker(prepared, { ...request, logsDir: path.join(resultsDir, LOGS_FOLDER) });
+  } catch (error) {
+    const failure = error instanceof ExecutionFailed ? error.reason : error;
+    const errorFile = path.join(resultsDir, 'error.json');
+    const facts: Pick<Execution, 'runtime' | 'facts'> = { runtime, facts: runtime === 'sim' ? { delay: request.delay ?? DEFAULT_DELAY_SPEC } : {} };
+    const rerun = replayCommand(request, prepared, facts);
+    await writeJson(errorFile, describeFailure(failure, prepared, rerun));
+    // A run that failed after its nodes started is a failed run, not a missing one: what the nodes had
+    // reported is written beside error.json, and `results list` shows it with its error.
+    if (error instanceof ExecutionFailed) {
+      const { results, reports } = error.collected;
+      await writeRunResults(resultsDir, {
+        record: recordOf({ ...facts, timings: {} }, rerun),
+        graph,
+        roles,
+        results: new Map(graph.nodes().map((id) => [id, results.get(id)])),
+        reports,
+        verdict: failedVerdict(failure),
+      });
+    }
+    if (failure instanceof NodeFailed) {
+      const shown = (file: string) => path.relative(process.cwd(), file) || file;
+      throw new PeerlabError(failure.message, {
+        hint: `its log is ${shown(path.join(resultsDir, LOGS_FOLDER, `${failure.nodeId}.log`))}, its stack trace ${shown(errorFile)}`,
+        cause: failure,
+      });
+    }
+    throw failure;
+  }
+
+  const results = new Map<string, Json | undefined>(graph.nodes().map((id) => [id, execution.results.get(id)]));
+  const verdict = judge(prepared, results, execution.missing);
+  const traffic = sumTraffic(execution.reports);
+  const metrics = { ...verdict.metrics, messages: traffic.messages, bytes: traffic.bytes };
+  const replay = replayCommand(request, prepared, execution);
+  const record = recordOf(execution, replay);
+  const timings = record.timings;
   await writeRunResults(resultsDir, { record, graph, roles, results, reports: execution.reports, verdict: { ...verdict, metrics } });
   if (execution.teardownError !== undefined) throw execution.teardownError;
   return {
@@ -138,7 +162,7 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
 }
 
 /** What error.json holds when a run fails before it can be verified: enough to see why and to rerun it. */
-function describeFailure(error: unknown, request: RunRequest, prepared: PreparedRun, runtime: 'docker' | 'sim'): Json {
+function describeFailure(error: unknown, prepared: PreparedRun, rerun: string): Json {
   const failure = error instanceof Error ? error : new Error(String(error));
   return {
     runId: prepared.runId,
@@ -146,8 +170,14 @@ function describeFailure(error: unknown, request: RunRequest, prepared: Prepared
     hint: failure instanceof PeerlabError ? (failure.hint ?? null) : null,
     node: failure instanceof NodeFailed ? failure.nodeId : null,
     stack: (failure instanceof NodeFailed ? failure.nodeStack : failure.stack) ?? null,
-    rerun: replayCommand(request, prepared, { runtime, facts: { delay: request.delay ?? DEFAULT_DELAY_SPEC } }),
+    rerun,
   };
+}
+
+/** The verdict of a run that failed before it could be judged: it names the error, and nothing was checked. */
+function failedVerdict(error: unknown): Verdict {
+  const message = error instanceof Error ? error.message : String(error);
+  return { passed: false, summary: `failed: ${message.split('\n')[0]}`, expected: null, actual: null, metrics: {}, failures: [message] };
 }
 
 /** `auto` takes Docker when its engine answers, else the simulator, and says so. */
@@ -163,14 +193,24 @@ async function chooseRuntime(choice: RuntimeChoice, onNotice?: (line: string) =>
   }
 }
 
+/**
+ * The command that reruns the run: every flag that can change its outcome (topology and what shapes it,
+ * parameters, runtime, delay model, timeout, and a container's memory limit), none that only changes how it
+ * is shown.
+ */
 function replayCommand(request: RunRequest, prepared: PreparedRun, execution: Pick<Execution, 'runtime' | 'facts'>): string {
   if (request.replay !== undefined) return request.replay;
   const quote = (value: string) => (/^[\w.,:=/@+-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`);
   const parts = ['peerlab', 'run', request.algorithm, '--topology', prepared.topology.spec, '--seed', String(request.seed)];
   if (request.weights) parts.push('--weights', request.weights);
+  if (request.allowDisconnected) parts.push('--allow-disconnected');
   for (const param of request.params) parts.push('--param', param);
   parts.push('--runtime', execution.runtime);
   if (execution.runtime === 'sim') parts.push('--delay', String(execution.facts.delay));
+  parts.push('--timeout', String(request.timeoutMs / 1000));
+  if (execution.runtime === 'docker' && request.nodeMemoryLimit !== undefined && request.nodeMemoryLimit !== DEFAULT_NODE_MEMORY) {
+    parts.push('--node-memory', String(request.nodeMemoryLimit / (1024 * 1024)));
+  }
   return parts.map(quote).join(' ');
 }
 
