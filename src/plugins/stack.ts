@@ -1,3 +1,4 @@
+import { findSourceMap } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../util/paths.js';
@@ -15,12 +16,27 @@ export function userFrame(stack: string, cwd = process.cwd()): string | undefine
   for (const line of stack.split('\n')) {
     const match = FRAME.exec(line);
     if (!match) continue;
-    const file = match[1]!.startsWith('file://') ? fileURLToPath(match[1]!) : match[1]!;
+    const { file, line: row, column } = original(asPath(match[1]!), Number(match[2]), Number(match[3]));
     // Bundles (.cjs) are what the source maps translate away from; a frame still in one is peerlab's agent.
     if (!/\.m?[jt]sx?$/.test(file) || PEERLAB_CODE.some((root) => file.startsWith(root)) || file.includes(`${path.sep}node_modules${path.sep}`)) continue;
     const relative = path.relative(cwd, file);
     const shown = relative.startsWith('..') ? file : relative;
-    return `${shown}:${match[2]}:${match[3]}`;
+    return `${shown}:${row}:${column}`;
   }
   return undefined;
+}
+
+/**
+ * A frame still in a bundle loaded in this process (when something else formats stack traces, such as a test
+ * runner, Node's own mapping is bypassed) is mapped here through the bundle's source map.
+ */
+function original(file: string, line: number, column: number): { file: string; line: number; column: number } {
+  if (!file.endsWith('.cjs')) return { file, line, column };
+  const entry = findSourceMap(file)?.findEntry(line - 1, column - 1) as { originalSource?: string; originalLine?: number; originalColumn?: number } | undefined;
+  if (entry?.originalSource === undefined) return { file, line, column };
+  return { file: asPath(entry.originalSource), line: entry.originalLine! + 1, column: entry.originalColumn! + 1 };
+}
+
+function asPath(location: string): string {
+  return location.startsWith('file://') ? fileURLToPath(location) : location;
 }

@@ -127,7 +127,7 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
       });
     }
     if (failure instanceof NodeFailed) {
-      const shown = (file: string) => path.relative(process.cwd(), file) || file;
+      const shown = (file: string) => (path.relative(process.cwd(), file).startsWith('..') ? file : path.relative(process.cwd(), file));
       throw new PeerlabError(failure.message, {
         hint: `its log is ${shown(path.join(resultsDir, LOGS_FOLDER, `${failure.nodeId}.log`))}, its stack trace ${shown(errorFile)}`,
         cause: failure,
