@@ -13,13 +13,13 @@ import { NodeLogWriter } from '../util/node-logs.js';
  */
 export async function executeInSimulator(
   prepared: PreparedRun,
-  options: { delay?: string; timeoutMs: number; traceFile?: string; logsDir: string },
+  options: { delay?: string; timeoutMs: number; traceFile?: string; /** Where each node's log goes (see NodeLogWriter); without it node.log() lines are dropped. */ logsDir?: string },
 ): Promise<Execution> {
   const delaySpec = options.delay ?? DEFAULT_DELAY_SPEC;
   const delay = parseDelay(delaySpec);
   const trace = options.traceFile ? await openTrace(options.traceFile) : undefined;
   // Lines as the node agent prints them in a container, so a node's log reads the same from either runtime.
-  const logs = new NodeLogWriter(options.logsDir);
+  const logs = options.logsDir === undefined ? undefined : new NodeLogWriter(options.logsDir);
   let outcome;
   try {
     outcome = await simulate({
@@ -30,12 +30,12 @@ export async function executeInSimulator(
       delay,
       timeoutMs: options.timeoutMs,
       trace: trace?.write,
-      log: (nodeId, line) => logs.write(nodeId, `[node ${nodeId}] ${line}`),
-      console: (nodeId, line) => logs.write(nodeId, line),
+      log: logs && ((nodeId, line) => logs.write(nodeId, `[node ${nodeId}] ${line}`)),
+      console: logs && ((nodeId, line) => logs.write(nodeId, line)),
     });
-    if (outcome.failure) logs.write(outcome.failure.nodeId, `[node ${outcome.failure.nodeId}] ${outcome.failure.stack ?? outcome.failure.message}`);
+    if (outcome.failure) logs?.write(outcome.failure.nodeId, `[node ${outcome.failure.nodeId}] ${outcome.failure.stack ?? outcome.failure.message}`);
   } finally {
-    logs.close();
+    logs?.close();
   }
   await trace?.close();
   if (outcome.failure) {
