@@ -7,12 +7,13 @@ export class NotAnAlgorithm extends Error {
 }
 
 /**
- * Loads a bundled algorithm file (CommonJS) afresh. Source maps are switched on first, so a stack trace from
- * the algorithm names the user's `.ts` file and line rather than the bundle's (bundles carry an inline map);
- * modules loaded earlier, which carry no map, are unaffected.
+ * Loads a bundled algorithm file (CommonJS) afresh. With `sourceMaps`, Node's source maps are switched on
+ * first, so a stack trace from the algorithm names the user's `.ts` file and line rather than the bundle's
+ * (bundles carry an inline map; modules loaded earlier carry none and are unaffected). The CLI and the
+ * simulator use it; the node agent does not (it maps a stack only when it has one: see mapStack).
  */
-export function requireAlgorithm(file: string): Algorithm {
-  process.setSourceMapsEnabled(true);
+export function requireAlgorithm(file: string, options: { sourceMaps: boolean }): Algorithm {
+  if (options.sourceMaps) process.setSourceMapsEnabled(true);
   const require = createRequire(file);
   delete require.cache[file];
   const loaded = require(file) as { default?: unknown };

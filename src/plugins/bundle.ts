@@ -77,7 +77,7 @@ async function compile(source: string, outfile: string, alias: Record<string, st
 function loadAlgorithmBundle(file: string, source: string): Algorithm {
   const shown = path.relative(process.cwd(), source) || source;
   try {
-    return requireAlgorithm(file);
+    return requireAlgorithm(file, { sourceMaps: true });
   } catch (error) {
     if (error instanceof NotAnAlgorithm) {
       throw new PeerlabError(`${shown} does not export an algorithm: ${error.message}`, {

@@ -51,7 +51,7 @@ describe.each(['docker', 'sim'])('a node that throws, on %s', (runtime) => {
 
 describe('node logs', () => {
   it('on Docker: `peerlab logs` reads a node while the run is up, -f follows it, and logs/ holds every node after', async () => {
-    const child = spawn(process.execPath, [bin, 'run', 'test/fixtures/chatty.ts', '--topology', 'ring:n=6', '--param', 'sleepMs=12000', '--results', resultsRoot, '--json'], {
+    const child = spawn(process.execPath, [bin, 'run', 'test/fixtures/chatty.ts', '--topology', 'ring:n=6', '--param', 'sleepMs=12000', '--results', resultsRoot], {
       cwd: packageRoot,
     });
     let stdout = '';
@@ -69,8 +69,8 @@ describe('node logs', () => {
     expect(followed.code).toBe(0);
     expect(followed.stdout).toContain('[node 2] done sleeping');
     expect(await exited).toBe(0);
-    const summary = JSON.parse(stdout) as { passed: boolean; resultsDir: string };
-    const logs = path.join(summary.resultsDir, 'logs');
+    expect(stdout).toContain(`results in ${path.join(resultsRoot, runId)}`);
+    const logs = path.join(resultsRoot, runId, 'logs');
     expect((await readdir(logs)).sort()).toEqual(['0.log', '1.log', '2.log', '3.log', '4.log', '5.log']);
     const talker = await readFile(path.join(logs, '2.log'), 'utf8');
     expect(talker).toContain('[node 2] hello from 2\n');
