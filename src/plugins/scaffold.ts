@@ -21,19 +21,21 @@ function template(name: string): string {
  *
  * Run it:    npx peerlab run ${name} --topology ring:n=10 --runtime sim     (in-process, deterministic)
  *            npx peerlab run ${name} --topology ba:n=50,m=2                   (50 Docker containers)
- * Results:   results/<run-id>/nodes.csv holds each node's result and metrics.
+ * Results:   results/<run-id>/nodes.csv holds each node's result and metrics; logs/<id>.log what each node
+ *            printed (node.log and console.log), also shown by \`npx peerlab logs <run-id> <id>\`.
  *
  * As written it is an echo: the starter sends a token around; every node reports the hop count it saw first.
  */
-import { defineAlgorithm, z } from 'peerlab';
+import { defineAlgorithm, nodeId, z } from 'peerlab';
 
 export default defineAlgorithm({
   name: '${name}',
   description: 'A template: the starter floods a token and every node reports its hop count.',
 
-  // Parameters, validated before any node starts: --param starter=3
+  // Parameters, validated before any node starts: --param starter=3. nodeId() marks a parameter that names a
+  // node (ids are strings): the run refuses one the topology does not have.
   params: z.object({
-    starter: z.string().default('0').describe('the node that sends first'),
+    starter: nodeId().default('0').describe('the node that sends first'),
   }),
 
   // Each node's own variables. Never keep node state in module variables: in the simulator all nodes share
