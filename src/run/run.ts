@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Json } from '../sdk/types.js';
 import type { NodeReport } from '../coordination/protocol.js';
@@ -96,6 +97,8 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
     timings: { ...execution.timings, totalMs: Date.now() - began },
     startedAt,
   });
+  // Made before any node starts, so `peerlab logs <run> <node> -f` finds the run as soon as its id is announced.
+  await mkdir(path.join(resultsDir, LOGS_FOLDER), { recursive: true });
   let execution: Execution;
   try {
     execution =
@@ -123,7 +126,7 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
         roles,
         results: new Map(graph.nodes().map((id) => [id, results.get(id)])),
         reports,
-        verdict: failedVerdict(failure),
+        verdict: failedVerdict(failure, sumTraffic(reports)),
       });
     }
     if (failure instanceof NodeFailed) {
@@ -175,9 +178,9 @@ function describeFailure(error: unknown, prepared: PreparedRun, rerun: string): 
 }
 
 /** The verdict of a run that failed before it could be judged: it names the error, and nothing was checked. */
-function failedVerdict(error: unknown): Verdict {
+function failedVerdict(error: unknown, traffic: { messages: number; bytes: number }): Verdict {
   const message = error instanceof Error ? error.message : String(error);
-  return { passed: false, summary: `failed: ${message.split('\n')[0]}`, expected: null, actual: null, metrics: {}, failures: [message] };
+  return { passed: false, summary: `failed: ${message.split('\n')[0]}`, expected: null, actual: null, metrics: { ...traffic }, failures: [message] };
 }
 
 /** `auto` takes Docker when its engine answers, else the simulator, and says so. */
