@@ -88,7 +88,8 @@ describe('node logs', () => {
     const summary = JSON.parse(stdout) as { resultsDir: string; runId: string };
     expect(stderr).not.toContain('console.log from node 2');
     const shown = await peerlab('logs', summary.runId, '2');
-    expect(shown.stdout).toBe("[node 2] hello from 2\nconsole.log from node 2\n{ from: '2', stream: 'stderr' }\n[node 2] done sleeping\n");
+    expect(shown.stdout).toMatch(/^\[node 2\] hello from 2\nconsole\.log from node 2\n\{ from: '2', stream: 'stderr' \}\n┌─+┬─+┐\n[^]*\[node 2\] done sleeping\n$/);
+    expect(shown.stdout).toBe(await readFile(path.join(summary.resultsDir, 'logs', '2.log'), 'utf8'));
   });
 });
 

@@ -120,7 +120,9 @@ describe('logs', () => {
     const logs = path.join(summary.resultsDir, 'logs');
     expect((await readdir(logs)).sort()).toEqual(['0.log', '1.log', '2.log', '3.log', '4.log']);
     expect(await readFile(path.join(logs, '2.log'), 'utf8')).toBe(
-      "[node 2] hello from 2\nconsole.log from node 2\n{ from: '2', stream: 'stderr' }\n[node 2] done sleeping\n",
+      "[node 2] hello from 2\nconsole.log from node 2\n{ from: '2', stream: 'stderr' }\n" +
+        "┌─────────┬──────┐\n│ (index) │ node │\n├─────────┼──────┤\n│ 0       │ '2'  │\n└─────────┴──────┘\n" +
+        '[node 2] done sleeping\n',
     );
     expect(await readFile(path.join(logs, '0.log'), 'utf8')).toBe('[node 0] hello from 0\n');
     let shown = '';
