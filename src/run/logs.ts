@@ -15,10 +15,9 @@ export interface LogRequest {
   readonly runId: string;
   readonly nodeId: string;
   readonly resultsRoot: string;
-  /** Keep printing what the node prints until its run ends (or `signal` aborts). */
+  /** Keep printing what the node prints until its run ends. */
   readonly follow: boolean;
   readonly write: (chunk: Buffer) => void;
-  readonly signal?: AbortSignal;
 }
 
 /**
@@ -26,7 +25,7 @@ export interface LogRequest {
  * which both runtimes write (the simulator while it runs, Docker when the run ends). Following a file stops
  * when the run's folder gets its run.json or error.json, i.e. when the run is over.
  */
-export async function showNodeLog(request: LogRequest): Promise<'container' | 'file'> {
+export async function showNodeLog(request: LogRequest): Promise<void> {
   const { runId, nodeId } = request;
   if (!RUN_ID.test(runId)) throw new PeerlabError(`"${runId}" is not a run id`, { hint: 'see `peerlab status` or `peerlab results list` for run ids' });
   if (!NODE_ID.test(nodeId)) throw new PeerlabError(`"${nodeId}" is not a node id`, { hint: 'node ids are the topology\'s, e.g. 0, 1, 2' });
@@ -35,8 +34,8 @@ export async function showNodeLog(request: LogRequest): Promise<'container' | 'f
   if (docker) {
     const [container] = await docker.listContainers({ all: true, filters: { label: [`${RUN_LABEL}=${runId}`, `${NODE_LABEL}=${nodeId}`] } });
     if (container) {
-      await DockerRuntime.attach(docker, runId).streamLog(nodeId, request.write, { follow: request.follow, signal: request.signal });
-      return 'container';
+      await DockerRuntime.attach(docker, runId).streamLog(nodeId, request.write, { follow: request.follow });
+      return;
     }
   }
 
@@ -47,7 +46,6 @@ export async function showNodeLog(request: LogRequest): Promise<'container' | 'f
     });
   }
   await followFile(nodeLogFile(path.join(runDir, LOGS_FOLDER), nodeId), runDir, request);
-  return 'file';
 }
 
 async function followFile(file: string, runDir: string, request: LogRequest): Promise<void> {
@@ -55,7 +53,7 @@ async function followFile(file: string, runDir: string, request: LogRequest): Pr
   let offset = 0;
   for (;;) {
     // Read "ended" before the file, so the lines written just before the run ended are still printed.
-    const over = !request.follow || ended() || request.signal?.aborted === true;
+    const over = !request.follow || ended();
     offset += await copyFrom(file, offset, request.write);
     if (over) break;
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));

@@ -180,9 +180,9 @@ export class DockerRuntime implements Runtime {
 
   /**
    * Streams a node's output to `write`: what it printed so far and, with `follow`, what it prints until its
-   * container stops or is removed (or `signal` aborts).
+   * container stops or is removed.
    */
-  async streamLog(id: string, write: (chunk: Buffer) => void, options: { follow: boolean; signal?: AbortSignal }): Promise<void> {
+  async streamLog(id: string, write: (chunk: Buffer) => void, options: { follow: boolean }): Promise<void> {
     const container = await this.containerOf(id);
     if (!options.follow) {
       write(Buffer.from(demultiplex((await container.logs({ stdout: true, stderr: true })) as unknown as Buffer)));
@@ -192,11 +192,6 @@ export class DockerRuntime implements Runtime {
     const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => (write(chunk), done()) });
     this.docker.modem.demuxStream(stream, sink, sink);
     await new Promise<void>((resolve, reject) => {
-      const stop = () => {
-        (stream as unknown as { destroy(): void }).destroy();
-        resolve();
-      };
-      options.signal?.addEventListener('abort', stop, { once: true });
       stream.on('end', resolve);
       stream.on('close', resolve);
       stream.on('error', reject);
