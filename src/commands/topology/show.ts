@@ -8,7 +8,7 @@ export default class TopologyShow extends PeerlabCommand {
 
   static override examples = [
     '<%= config.bin %> topology show ba:n=100,m=2 --seed 7',
-    '<%= config.bin %> topology show ../shared/topologies/zoo/GtsCe.graphml --weights geo',
+    '<%= config.bin %> topology show topologies/zoo/GtsCe.graphml --weights geo',
   ];
 
   static override args = {
