@@ -4,10 +4,10 @@ import path from 'node:path';
 import { connectDocker, NODE_LABEL, RUN_LABEL } from '../docker/engine.js';
 import { PeerlabError } from '../errors.js';
 import { DockerRuntime } from '../runtime/docker.js';
+import { parseRunId } from '../util/names.js';
 import { LOGS_FOLDER, nodeLogFile } from '../util/node-logs.js';
 
-/** Run ids are made by newRunId; node ids by the topology loader. Anything else never reaches a path. */
-const RUN_ID = /^[a-z0-9][a-z0-9-]{0,80}$/;
+/** Node ids are made by the topology loader (0..n−1); anything else never reaches a path. */
 const NODE_ID = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 const POLL_MS = 250;
 
@@ -26,8 +26,8 @@ export interface LogRequest {
  * when the run's folder gets its run.json or error.json, i.e. when the run is over.
  */
 export async function showNodeLog(request: LogRequest): Promise<void> {
-  const { runId, nodeId } = request;
-  if (!RUN_ID.test(runId)) throw new PeerlabError(`"${runId}" is not a run id`, { hint: 'see `peerlab status` or `peerlab results list` for run ids' });
+  const { nodeId } = request;
+  const runId = parseRunId(request.runId, 'peerlab logs <run>', 'see `peerlab status` or `peerlab results list` for run ids');
   if (!NODE_ID.test(nodeId)) throw new PeerlabError(`"${nodeId}" is not a node id`, { hint: 'node ids are the topology\'s, e.g. 0, 1, 2' });
 
   const docker = await connectDocker().catch(() => undefined);
