@@ -3,6 +3,8 @@
  * hop count and the sender as its parent, reports them, and passes the token on. With FIFO edges and equal
  * delays the parents form a BFS tree; in general the hop counts are those of the first token to arrive, so the
  * oracle checks BFS distances only where delivery is synchronous and checks a valid parent chain always.
+ * Each node also reports when it first heard the token (node time), which on shaped links is its shortest-delay
+ * distance from the root.
  */
 import { defineAlgorithm, nodeId, z } from 'peerlab';
 
@@ -17,7 +19,7 @@ export default defineAlgorithm({
   init(node) {
     if (node.id !== node.params.root) return;
     node.state.reached = true;
-    node.result({ distance: 0, parent: null });
+    node.result({ distance: 0, parent: null, time: node.now() });
     for (const neighbour of node.neighbours) node.send(neighbour.id, { hops: 1 });
   },
 
@@ -25,7 +27,7 @@ export default defineAlgorithm({
     if (node.state.reached) return;
     node.state.reached = true;
     const { hops } = payload as { hops: number };
-    node.result({ distance: hops, parent: from });
+    node.result({ distance: hops, parent: from, time: node.now() });
     for (const neighbour of node.neighbours) {
       if (neighbour.id !== from) node.send(neighbour.id, { hops: hops + 1 });
     }

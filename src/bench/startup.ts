@@ -1,12 +1,21 @@
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import type Docker from 'dockerode';
 import { z } from 'zod';
-import { connectDocker, ROLE_LABEL, RUN_LABEL } from '../docker/engine.js';
+import { STARTUP_STEPS, type NodeStartup, type StartupStep } from '../coordination/protocol.js';
+import { connectDocker, RUN_LABEL } from '../docker/engine.js';
+import { ensureNodeImage } from '../image/node.js';
+import { buildAgentBundle } from '../node/bundle.js';
+import { ENV } from '../node/identity.js';
 import { bringUp } from '../run/run.js';
-import { removeRunObjects } from '../runtime/docker.js';
+import { DEFAULT_NODE_MEMORY, networkName, nodeContainerSpec, removeRunObjects } from '../runtime/docker.js';
 import { newRunId } from '../run/run-id.js';
+import { forEachLimited } from '../util/concurrency.js';
+import { dockerRunArgs } from './docker-run.js';
+import { countCpu, enginePrivateBytes, memAvailable, runContainers, shimPrivateBytes, type CpuSplit } from './host-usage.js';
 import type { BenchKind } from './report.js';
 
 const run = promisify(execFile);
@@ -18,38 +27,94 @@ export interface StartupSample {
   readonly seed: number;
   readonly nodes: number;
   readonly edges: number;
-  readonly peerlab: {
-    /** From the call until every node is registered and has connected its neighbour channels. */
-    readonly allConnectedMs: number;
-    readonly containersStartedMs: number;
-    readonly imagesMs: number;
-    /** Per node, from process start to registered / to all channels connected. */
-    readonly registeredMs: Percentiles;
-    readonly connectedMs: Percentiles;
-    readonly teardownMs: number;
-  };
-  readonly baseline: {
-    /** N sequential `docker run -d` of the same image (idle process), on a network of its own. */
-    readonly dockerRunMs: number;
-    readonly teardownMs: number;
-  };
-  /** peerlab's allConnectedMs over the baseline's dockerRunMs: the issue's target is ≤ 1.25. */
+  /** Containers created and started at once, by peerlab and by the baseline alike. */
+  readonly concurrency: number;
+  /** The median of the repetitions' ratios: the issue's target is ≤ 1.25. */
   readonly ratio: number;
-  readonly memory: {
-    /**
-     * What one idle node costs the host: its cgroup (the agent, its page cache and its kernel objects), the
-     * private memory of its containerd shim, and its share of the growth of dockerd and containerd.
-     */
-    readonly hostBytesPerNode: number;
-    /** The containers' own cgroup memory, per node. */
-    readonly cgroupBytesPerNode: number;
-    /** The private memory of the containerd shim that runs each node container, per node. */
-    readonly shimBytesPerNode: number;
-    /** The growth of dockerd's and containerd's private memory with the run up, per node. */
-    readonly engineBytesPerNode: number;
-    /** The fall of the host's MemAvailable while the nodes idle, per node: a cross-check, noisy on a busy host. */
-    readonly memAvailableFallPerNode: number;
+  /** The repetition whose ratio is the median (the lower one of an even count), whole. */
+  readonly peerlab: PeerlabStartup;
+  readonly baseline: BaselineStartup;
+  readonly memory: StartupMemory;
+  /** Every repetition, in the order measured: baseline and peerlab alternate which goes first. */
+  readonly repetitions: StartupRepetition[];
+}
+
+export interface StartupRepetition {
+  readonly first: 'baseline' | 'peerlab';
+  readonly ratio: number;
+  readonly peerlab: PeerlabStartup;
+  readonly baseline: BaselineStartup;
+  readonly memory: StartupMemory;
+}
+
+export interface PeerlabStartup {
+  /** The run brought up (and torn down): nothing labelled with it is left. */
+  readonly runId: string;
+  /** From the call until every node is registered and has connected its neighbour channels. */
+  readonly allConnectedMs: number;
+  readonly containersStartedMs: number;
+  readonly imagesMs: number;
+  /** Wall time, back to back, adding up to allConnectedMs. */
+  readonly phases: {
+    /** Topology, algorithm bundle, run id: before the deployment. */
+    readonly prepareMs: number;
+    /** Agent bundle and node and etcd images (found, not built, when unchanged). */
+    readonly imagesMs: number;
+    /** The run network, the etcd container until it serves, and the run's config and topology put in etcd. */
+    readonly networkAndEtcdMs: number;
+    /** From the first container create call until the last container has started. */
+    readonly containersMs: number;
+    /** From the last container started until every node is connected and its ready key seen. */
+    readonly tailMs: number;
   };
+  /** Per node: the engine's create and start calls, then the agent's steps, each from the step before it. */
+  readonly perNode: {
+    readonly createMs: Percentiles;
+    /** The start call: the network endpoint attached, the process launched. */
+    readonly startMs: Percentiles;
+    /** From the start call returning until its agent's process had started; negative when it started before. */
+    readonly launchMs: Percentiles;
+    /**
+     * The agent's steps (see NodeStartup): the wall and CPU time of each, from the step before it (`loaded` from
+     * the process's start). Wall time beyond CPU time is waiting: for CPU, for etcd, for neighbours.
+     */
+    readonly steps: Readonly<Record<StartupStep, { readonly ms: Percentiles; readonly cpuMs: Percentiles }>>;
+  };
+  /** CPU time spent from the call until all connected, by who spent it; absent where cgroups cannot be read. */
+  readonly cpuMs: CpuSplit | undefined;
+  /** Per node, from its process start: registered / all channels connected. */
+  readonly registeredMs: Percentiles;
+  readonly connectedMs: Percentiles;
+  readonly teardownMs: number;
+}
+
+export interface BaselineStartup {
+  /** The label of the baseline's network and containers (removed). */
+  readonly runId: string;
+  /** The run's network created, then N `docker run -d` of the same containers, `concurrency` at a time. */
+  readonly dockerRunMs: number;
+  readonly networkMs: number;
+  /** CPU time spent from the network's creation until the last container started, by who spent it. */
+  readonly cpuMs: CpuSplit | undefined;
+  /** Per container: one `docker run -d`, from spawn to exit (the container started). */
+  readonly perContainerMs: Percentiles;
+  readonly teardownMs: number;
+}
+
+export interface StartupMemory {
+  /**
+   * What one idle node costs the host: its cgroup (the agent, its page cache and its kernel objects), the
+   * private memory of its containerd shim, and its share of the growth of dockerd and containerd.
+   */
+  readonly hostBytesPerNode: number;
+  /** The containers' own cgroup memory, per node. */
+  readonly cgroupBytesPerNode: number;
+  /** The private memory of the containerd shim that runs each node container, per node. */
+  readonly shimBytesPerNode: number;
+  /** The growth of dockerd's and containerd's private memory with the run up, per node. */
+  readonly engineBytesPerNode: number;
+  /** The fall of the host's MemAvailable while the nodes idle, per node: a cross-check, noisy on a busy host. */
+  readonly memAvailableFallPerNode: number;
 }
 
 export interface Percentiles {
@@ -64,9 +129,11 @@ export interface Percentiles {
  * seconds would not (a change under 0.05 is still taken for noise). And host memory per node, which does not
  * depend on speed; it adds up the nodes' own processes (cgroups, shims, engine growth), but the engine's growth
  * still moves a little between runs, hence a floor of 2 MiB per node below which a change is noise.
+ * Schema 2: the baseline became parallel (schema 1 ran `docker run` one after another), so ratios of 1 and 2
+ * are not comparable, and a schema-1 file is refused as a baseline.
  */
 export const startupBench: BenchKind = {
-  schema: 'peerlab.bench.startup/1',
+  schema: 'peerlab.bench.startup/2',
   command: 'peerlab bench startup',
   gateSample: z
     .object({ topology: z.string(), seed: z.number(), nodes: z.number(), ratio: z.number(), memory: z.object({ hostBytesPerNode: z.number() }) })
@@ -81,20 +148,73 @@ export const startupBench: BenchKind = {
   ],
 };
 
-export async function benchStartup(options: {
-  nodes: number;
-  model: (n: number) => string;
-  seed: number;
-  onProgress?: (line: string) => void;
-}): Promise<StartupSample> {
+export interface StartupBenchOptions {
+  readonly nodes: number;
+  readonly model: (n: number) => string;
+  readonly seed: number;
+  readonly concurrency: number;
+  readonly repetitions: number;
+  readonly onProgress?: (line: string) => void;
+}
+
+/**
+ * Brings up N nodes with peerlab and starts the same N containers with plain parallel `docker run -d`, in
+ * turns, `repetitions` times; which goes first alternates, so drift in the machine's load favours neither.
+ */
+export async function benchStartup(options: StartupBenchOptions): Promise<StartupSample> {
   const docker = await connectDocker();
   const say = options.onProgress ?? (() => {});
   const topology = options.model(options.nodes);
+  const repetitions: StartupRepetition[] = [];
+  let edges = 0;
+  for (let index = 0; index < options.repetitions; index++) {
+    const first = index % 2 === 0 ? 'baseline' : 'peerlab';
+    const measurePeerlab = async () => {
+      say(`peerlab up ${topology} (repetition ${index + 1})`);
+      return peerlabStartup(docker, topology, options);
+    };
+    const measureBaseline = async (image: string) => {
+      say(`baseline: ${options.nodes} × docker run -d, ${options.concurrency} at a time (repetition ${index + 1})`);
+      return dockerRunBaseline(docker, image, options);
+    };
+    // The baseline needs the node image, which peerlab builds when its inputs changed: ensure it first.
+    const image = (await ensureNodeImage({ agentDir: await buildAgentBundle(), docker })).tag;
+    let peerlab: Awaited<ReturnType<typeof peerlabStartup>>;
+    let baseline: BaselineStartup;
+    if (first === 'baseline') {
+      baseline = await measureBaseline(image);
+      peerlab = await measurePeerlab();
+    } else {
+      peerlab = await measurePeerlab();
+      baseline = await measureBaseline(image);
+    }
+    edges = peerlab.edges;
+    repetitions.push({ first, ratio: peerlab.startup.allConnectedMs / baseline.dockerRunMs, peerlab: peerlab.startup, baseline, memory: peerlab.memory });
+  }
+  const median = [...repetitions].sort((a, b) => a.ratio - b.ratio)[Math.floor((repetitions.length - 1) / 2)]!;
+  return {
+    topology,
+    seed: options.seed,
+    nodes: options.nodes,
+    edges,
+    concurrency: options.concurrency,
+    ratio: median.ratio,
+    peerlab: median.peerlab,
+    baseline: median.baseline,
+    memory: median.memory,
+    repetitions,
+  };
+}
 
+async function peerlabStartup(
+  docker: Docker,
+  topology: string,
+  options: StartupBenchOptions,
+): Promise<{ startup: PeerlabStartup; memory: StartupMemory; edges: number }> {
   await settle();
   const memoryBefore = await memAvailable();
   const engineBefore = await enginePrivateBytes();
-  say(`peerlab up ${topology}`);
+  const cpu = await countCpu(docker);
   const began = Date.now();
   const up = await bringUp({
     algorithm: 'flood',
@@ -104,18 +224,21 @@ export async function benchStartup(options: {
     allowDisconnected: false,
     timeoutMs: 0,
     resultsRoot: '',
+    concurrency: options.concurrency,
   });
   const allConnectedMs = Date.now() - began;
   const { deployment } = up;
   let teardownMs: number;
-  let memory: StartupSample['memory'];
+  let memory: StartupMemory;
+  let cpuMs: CpuSplit | undefined;
   try {
+    cpuMs = await cpu.finish(up.runId);
     await settle();
     const memoryAfter = await memAvailable();
     const nodes = await deployment.runtime.listNodes({ memory: true });
     const perNode = (bytes: number): number => bytes / options.nodes;
     const cgroupBytesPerNode = perNode(nodes.reduce((total, node) => total + (node.memoryBytes ?? 0), 0));
-    const shimBytesPerNode = perNode(await shimPrivateBytes(docker, up.runId));
+    const shimBytesPerNode = perNode(await shimPrivateBytes((await runContainers(docker, up.runId)).filter(({ role }) => role === 'node')));
     const engineBytesPerNode = perNode(Math.max(0, (await enginePrivateBytes()) - engineBefore));
     memory = {
       hostBytesPerNode: cgroupBytesPerNode + shimBytesPerNode + engineBytesPerNode,
@@ -129,49 +252,80 @@ export async function benchStartup(options: {
     await deployment.tearDown();
     teardownMs = Date.now() - teardownBegan;
   }
-  const startup = [...deployment.startup.values()];
-
-  say(`baseline: ${options.nodes} × docker run -d`);
-  const baseline = await dockerRunBaseline(docker, deployment.image.node, options.nodes);
-
+  const { timings } = deployment;
+  const containers = [...deployment.runtime.containerStartup.values()];
+  const firstRequestedAt = Math.min(...containers.map((container) => container.requestedAt));
+  const lastStartedAt = Math.max(...containers.map((container) => container.startedAt));
+  const agents = [...deployment.startup.values()];
+  const containersFromStart = firstRequestedAt - began;
   return {
-    topology,
-    seed: options.seed,
-    nodes: options.nodes,
     edges: up.topology.graph.size,
-    peerlab: {
+    memory,
+    startup: {
+      runId: up.runId,
       allConnectedMs,
-      containersStartedMs: deployment.timings.containersStartedMs,
-      imagesMs: deployment.timings.imagesMs,
-      registeredMs: percentiles(startup.map((s) => s.registeredMs)),
-      connectedMs: percentiles(startup.map((s) => s.connectedMs)),
+      cpuMs,
+      containersStartedMs: timings.containersStartedMs,
+      imagesMs: timings.imagesMs,
+      phases: {
+        prepareMs: containersFromStart - timings.etcdMs,
+        imagesMs: timings.imagesMs,
+        networkAndEtcdMs: timings.etcdMs - timings.imagesMs,
+        containersMs: lastStartedAt - firstRequestedAt,
+        tailMs: allConnectedMs - (lastStartedAt - began),
+      },
+      perNode: {
+        createMs: percentiles(containers.map((container) => container.createdAt - container.requestedAt)),
+        startMs: percentiles(containers.map((container) => container.startedAt - container.createdAt)),
+        launchMs: percentiles(
+          [...deployment.startup].map(([id, node]) => node.processStartedAt - (deployment.runtime.containerStartup.get(id)?.startedAt ?? node.processStartedAt)),
+        ),
+        steps: Object.fromEntries(
+          STARTUP_STEPS.map((step, index) => {
+            const previous = STARTUP_STEPS[index - 1];
+            const of = (pick: (point: NodeStartup['steps'][StartupStep]) => number) =>
+              percentiles(agents.map((node) => pick(node.steps[step]) - (previous ? pick(node.steps[previous]) : 0)));
+            return [step, { ms: of((point) => point.ms), cpuMs: of((point) => point.cpuMs) }];
+          }),
+        ) as PeerlabStartup['perNode']['steps'],
+      },
+      registeredMs: percentiles(agents.map((node) => node.steps.registered.ms)),
+      connectedMs: percentiles(agents.map((node) => node.steps.connected.ms)),
       teardownMs,
     },
-    baseline,
-    ratio: allConnectedMs / baseline.dockerRunMs,
-    memory,
   };
 }
 
-/** What a user would script by hand: one `docker run -d` after another, each container idling. */
-async function dockerRunBaseline(docker: Docker, image: string, count: number): Promise<StartupSample['baseline']> {
+/**
+ * The fastest plain way to start the same containers: `docker run -d` of peerlab's own node container spec
+ * (image, network, limits, mounts, labels), `concurrency` at a time, each idling instead of running the agent.
+ * The network is created inside the timing, as peerlab's is.
+ */
+async function dockerRunBaseline(docker: Docker, image: string, options: StartupBenchOptions): Promise<BaselineStartup> {
   const runId = newRunId('bench-baseline');
-  const network = `peerlab-${runId}`;
-  await run('docker', ['network', 'create', '--label', `${RUN_LABEL}=${runId}`, network]);
+  const mounted = await mkdtemp(path.join(os.tmpdir(), 'peerlab-bench-baseline-'));
   try {
+    const cpu = await countCpu(docker);
     const began = Date.now();
-    for (let i = 0; i < count; i++) {
-      await run('docker', [
-        'run', '-d', '--network', network, '--label', `${RUN_LABEL}=${runId}`,
-        '--entrypoint', 'node', image, '-e', 'setInterval(() => {}, 1 << 30)',
-      ]);
-    }
+    await run('docker', ['network', 'create', '--label', `${RUN_LABEL}=${runId}`, networkName(runId)]);
+    const networkMs = Date.now() - began;
+    const runtime = { runId, image, memoryLimit: DEFAULT_NODE_MEMORY, mounts: { [mounted]: '/algorithm' }, concurrency: options.concurrency };
+    const perContainer: number[] = [];
+    const ids = Array.from({ length: options.nodes }, (_, index) => String(index));
+    await forEachLimited(ids, options.concurrency, async (id) => {
+      const spec = nodeContainerSpec(runtime, { id, env: { [ENV.run]: runId, [ENV.node]: id } });
+      const spawned = Date.now();
+      await run('docker', dockerRunArgs({ ...spec, Entrypoint: ['node'], Cmd: ['-e', 'setInterval(() => {}, 1 << 30)'] }));
+      perContainer.push(Date.now() - spawned);
+    });
     const dockerRunMs = Date.now() - began;
+    const cpuMs = await cpu.finish(runId);
     const teardownBegan = Date.now();
     await removeRunObjects(docker, runId);
-    return { dockerRunMs, teardownMs: Date.now() - teardownBegan };
+    return { runId, dockerRunMs, networkMs, cpuMs, perContainerMs: percentiles(perContainer), teardownMs: Date.now() - teardownBegan };
   } finally {
     await removeRunObjects(docker, runId);
+    await rm(mounted, { recursive: true, force: true });
   }
 }
 
@@ -179,44 +333,6 @@ function percentiles(values: number[]): Percentiles {
   const sorted = [...values].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
   return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0 };
-}
-
-async function memAvailable(): Promise<number> {
-  const meminfo = await readFile('/proc/meminfo', 'utf8');
-  const kib = Number(/MemAvailable:\s+(\d+)/.exec(meminfo)?.[1]);
-  return kib * 1024;
-}
-
-/** Private (unshared) memory of a process: what it costs the host beyond the pages it shares with others. */
-async function privateBytes(pid: number): Promise<number> {
-  const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8').catch(() => '');
-  let kib = 0;
-  for (const match of rollup.matchAll(/^Private_(?:Clean|Dirty):\s+(\d+) kB/gm)) kib += Number(match[1]);
-  return kib * 1024;
-}
-
-async function parentPid(pid: number): Promise<number | undefined> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  const ppid = /^PPid:\s+(\d+)/m.exec(status)?.[1];
-  return ppid === undefined ? undefined : Number(ppid);
-}
-
-/** The shims of a run's node containers: each is the parent of its container's first process. */
-async function shimPrivateBytes(docker: Docker, runId: string): Promise<number> {
-  const containers = await docker.listContainers({ filters: { label: [`${RUN_LABEL}=${runId}`, `${ROLE_LABEL}=node`] } });
-  let total = 0;
-  for (const { Id } of containers) {
-    const { State } = await docker.getContainer(Id).inspect();
-    const shim = State.Pid > 0 ? await parentPid(State.Pid) : undefined;
-    if (shim !== undefined) total += await privateBytes(shim);
-  }
-  return total;
-}
-
-async function enginePrivateBytes(): Promise<number> {
-  const { stdout } = await run('pgrep', ['-x', 'dockerd|containerd']).catch(() => ({ stdout: '' }));
-  const pids = stdout.split('\n').filter(Boolean).map(Number);
-  return (await Promise.all(pids.map(privateBytes))).reduce((total, bytes) => total + bytes, 0);
 }
 
 /** Lets start-up garbage settle so the memory reading is of idle nodes. */

@@ -11,7 +11,19 @@ export const runOptionFlags = {
     options: ['docker', 'sim', 'auto'],
     description: 'where nodes run: containers, the deterministic simulator, or Docker when reachable else the simulator',
   }),
-  delay: Flags.string({ description: 'simulator message delay: exp:MEAN (default exp:1), uniform:A..B, constant:MS or weight[:SCALE], in virtual ms' }),
+  links: Flags.string({
+    description:
+      "per-edge latency, jitter, loss and bandwidth, in Docker and the simulator: geo[:HOP], weight[:SCALE], none, and/or delay=, jitter=, loss=, rate=, queue= (e.g. 'delay=uniform:5..80ms,jitter=2ms,loss=0.5%,rate=10mbit'); default: the file's own delay/latency, jitter, loss/packet_loss, rate attributes",
+  }),
+  'links-mode': Flags.string({
+    default: 'message',
+    options: ['message', 'packet', 'auto'],
+    description:
+      'where Docker applies the links: message (the node agents, any kernel), packet (tc/iptables in each node namespace, as root; refused before anything starts where the kernel cannot), auto (packet when it can apply everything)',
+  }),
+  delay: Flags.string({
+    description: 'shorthand for --links: constant:MS (delay=MSms), uniform:A..B (delay=(A+B)/2 ms, uniform jitter (B-A)/2 ms), exp:MEAN (jitter=exp:MEANms) or weight[:SCALE]; the simulator defaults to exp:1',
+  }),
   'node-memory': Flags.integer({ default: 64, description: 'memory limit per node container, in MiB' }),
   concurrency: Flags.integer({ default: 8, description: 'containers created and started at once' }),
   'etcd-image': Flags.string({ description: 'etcd image to use (built locally from etcd-server when it cannot be pulled)' }),

@@ -42,6 +42,8 @@ export function runRequestFrom(
     topology: flags.topology,
     seed: flags.seed,
     weights: flags.weights,
+    links: flags.links,
+    linksMode: flags['links-mode'] as RunRequest['linksMode'],
     allowDisconnected: flags['allow-disconnected'],
     timeoutMs: options.timeoutMs,
     resultsRoot: resultsRoot(options.resultsRoot),

@@ -1,4 +1,5 @@
 import type { Json } from '../sdk/types.js';
+import type { LinkParams } from '../links/model.js';
 
 /** What the controller tells every node, under the `config` key. */
 export interface RunConfig {
@@ -22,6 +23,8 @@ export interface GroupConfig {
 export interface NeighbourEntry {
   readonly id: string;
   readonly weight: number;
+  /** The link model of the edge from this node to the neighbour (src/links), when the run shapes links. */
+  readonly link?: LinkParams;
 }
 
 /** The registry value of a live node. */
@@ -45,6 +48,23 @@ export interface NodeReport {
   readonly received: Record<string, EdgeCount>;
   /** Milliseconds from process start to registered, and to all neighbour channels connected. */
   readonly startup: { registeredMs: number; connectedMs: number };
+}
+
+/** The steps of a node's start-up, in order (see NodeStartup). */
+export const STARTUP_STEPS = ['loaded', 'configured', 'listening', 'registered', 'connected'] as const;
+export type StartupStep = (typeof STARTUP_STEPS)[number];
+
+/**
+ * How a node came up, written with its ready key: when its process started (epoch ms, on the host's clock, which
+ * every container shares), and for each step the ms from that start and the CPU ms (user and system) the process
+ * had used by then. The start-up bench splits bring-up with it. The steps: `loaded` the agent's code is parsed
+ * and run up to main(); `configured` the run's config and the node's neighbour list are read from etcd;
+ * `listening` its algorithm is loaded and its gRPC server listens; `registered` its address is in the registry,
+ * under its lease; `connected` every neighbour's registration is read and a channel to each is connected.
+ */
+export interface NodeStartup {
+  readonly processStartedAt: number;
+  readonly steps: Readonly<Record<StartupStep, { readonly ms: number; readonly cpuMs: number }>>;
 }
 
 export interface NodeFailure {

@@ -4,6 +4,7 @@
  */
 import { sameMachine } from '../image/scratch.js';
 import { MAX_NODES_PER_BRIDGE } from '../runtime/docker.js';
+import type { PacketSupport } from '../links/packet.js';
 import { ARP_LIMIT_SYSCTL, arpEntriesNeeded, arpFix } from './arp.js';
 
 export interface Check {
@@ -74,6 +75,8 @@ export interface DoctorFacts {
   readonly arpLimit?: number;
   /** The host's cgroup version, when the engine did not say. */
   readonly hostCgroupVersion?: string;
+  /** What the kernel and this user allow the packet layer of `--links`. */
+  readonly packetLinks?: PacketSupport;
 }
 
 export function memoryNeeded(nodes: number): number {
@@ -105,7 +108,26 @@ export function runChecks(facts: DoctorFacts, nodes: number): Check[] {
     openFiles(facts, nodes),
     ...inotify(facts, nodes),
     arpTable(facts, nodes),
+    linkShaping(facts),
   ];
+}
+
+/**
+ * The message layer of `--links` works on every host, so this check only fails when the support cannot be read;
+ * its detail says which parameters `--links-mode packet` can apply here.
+ */
+function linkShaping({ packetLinks: support }: DoctorFacts): Check {
+  const name = 'link shaping';
+  if (!support) return { name, ok: false, detail: 'cannot read the kernel configuration', fix: 'links still work with --links-mode message (the default)' };
+  const can = (yes: boolean): string => (yes ? 'yes' : 'no');
+  const access = support.root && support.tools ? 'as root with nsenter, tc and iptables' : 'no: needs root with nsenter, tc and iptables';
+  return {
+    name,
+    ok: true,
+    detail:
+      `message layer: every parameter; packet layer (${access}): rate ${can(support.htb && support.u32)} (htb, u32), loss ${can(support.statistic)} (iptables statistic), ` +
+      `delay and jitter ${can(support.netem)} (netem), from ${support.source}`,
+  };
 }
 
 /** Doctor knows N but not the topology: it assumes a mean degree of 4 (BA with m = 2 has just under 4). */

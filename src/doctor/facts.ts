@@ -8,12 +8,13 @@ import { connectDocker, dockerEndpoint, engineInfo, IMAGE_LABEL, localImage } fr
 import { DEFAULT_ETCD_IMAGE, HOST_ETCD, hostEtcdVersion } from '../image/etcd.js';
 import { DEFAULT_NODE_BASE } from '../image/node.js';
 import { readArpLimit } from './arp.js';
+import { packetSupport } from '../links/packet.js';
 import type { DoctorFacts } from './checks.js';
 
 const run = promisify(execFile);
 
 export async function gatherFacts(): Promise<DoctorFacts> {
-  const [docker, ldd, etcdVersion, memAvailableBytes, openFiles, inotify, hostCgroupVersion, arpLimit] = await Promise.all([
+  const [docker, ldd, etcdVersion, memAvailableBytes, openFiles, inotify, hostCgroupVersion, arpLimit, packetLinks] = await Promise.all([
     dockerFacts(),
     run('ldd', ['--version']).then(
       () => true,
@@ -25,6 +26,7 @@ export async function gatherFacts(): Promise<DoctorFacts> {
     readInotify(),
     readCgroupVersion(),
     readArpLimit(),
+    packetSupport().catch(() => undefined),
   ]);
   return {
     docker: docker.facts,
@@ -38,6 +40,7 @@ export async function gatherFacts(): Promise<DoctorFacts> {
     inotify,
     hostCgroupVersion,
     arpLimit,
+    packetLinks,
   };
 }
 

@@ -24,6 +24,7 @@ export function describeStage(stage: Stage): StageName {
     case 'starting':
       return 'starting';
     case 'registering':
+    case 'shaping':
       return 'registered';
     case 'running':
       return 'running';
@@ -176,6 +177,7 @@ export function requestFor(plan: Plan, run: PlannedRun, base: BaseRequest): RunR
     nodeMemoryLimit: plan.nodeMemoryMiB !== undefined ? plan.nodeMemoryMiB * 1024 * 1024 : base.nodeMemoryLimit,
     runtime: plan.runtime,
     delay: run.cell.delay,
+    links: run.cell.links,
     ...(plan.roles && {
       groups: plan.roles,
       name: plan.name,

@@ -28,8 +28,10 @@ export interface Cell {
   /** What runAlgorithm gets: a generator spec or a file path. */
   readonly topology: string;
   readonly weights: string | undefined;
-  /** The simulator's delay model, when the file gives one. */
+  /** The `--delay` shorthand, when the file gives one. */
   readonly delay: string | undefined;
+  /** The `--links` spec, when the file gives one. */
+  readonly links: string | undefined;
   /** What runAlgorithm gets: a name, or the path of an algorithm file. */
   readonly algorithm: string;
   readonly params: Readonly<Record<string, Json>>;
@@ -78,6 +80,8 @@ export interface ExpandOptions {
   readonly source?: string;
 }
 
+const LINK_PARTS = ['source', 'delay', 'jitter', 'loss', 'rate', 'queue'] as const;
+
 /** Lists become cells (their cross product, first list outermost), and every cell runs once per seed. */
 export function expandExperiment(experiment: ExperimentFile, options: ExpandOptions = {}): Plan {
   const resolveFile = options.resolveFile ?? ((file: string) => file);
@@ -108,6 +112,14 @@ export function expandExperiment(experiment: ExperimentFile, options: ExpandOpti
   }
   if (experiment.weights !== undefined) axis('weights', experiment.weights, ['weights']);
   if (experiment.delay !== undefined) axis('delay', experiment.delay, ['delay']);
+  // links: a spec (or a list of them), or a mapping of its parts, each its own axis.
+  const linkMapping = typeof experiment.links === 'object' && !Array.isArray(experiment.links) ? (experiment.links as Record<string, unknown>) : undefined;
+  const linkParts = linkMapping && LINK_PARTS.filter((part) => linkMapping[part] !== undefined);
+  if (linkMapping === undefined) {
+    if (experiment.links !== undefined) axis('links', experiment.links, ['links']);
+  } else {
+    for (const part of linkParts!) axis(`links.${part}`, linkMapping[part], ['links', part]);
+  }
   const paramNames = Object.keys(algorithm?.params ?? {});
   for (const name of paramNames) axis(`param.${name}`, algorithm!.params![name], ['algorithm', 'params', name]);
 
@@ -134,6 +146,15 @@ export function expandExperiment(experiment: ExperimentFile, options: ExpandOpti
     inputs.weights = weights ?? 'default';
     const delay = experiment.delay === undefined ? undefined : String(value('delay').value);
     if (delay !== undefined) inputs.delay = delay;
+    let links: string | undefined;
+    if (linkParts === undefined) {
+      if (experiment.links !== undefined) links = String(value('links').value);
+    } else {
+      // A source stands alone; every other part is a setting, e.g. geo,delay=20ms,loss=1%.
+      links = linkParts.map((part) => (part === 'source' ? String(value('links.source').value) : `${part}=${String(value(`links.${part}`).value)}`)).join(',');
+      for (const part of linkParts) inputs[`links.${part}`] = value(`links.${part}`).value as Scalar;
+    }
+    if (links !== undefined) inputs.links = links;
     inputs.algorithm = algorithmName;
     const params: Record<string, Json> = {};
     for (const name of paramNames) {
@@ -142,7 +163,7 @@ export function expandExperiment(experiment: ExperimentFile, options: ExpandOpti
     }
     fields.algorithm = ['algorithm'];
     const label = swept.length === 0 ? String(inputs.topology) : swept.map((a) => `${shortColumn(a.column)}=${String(inputs[a.column])}`).join(' · ');
-    return { id: `c${index + 1}`, index, inputs, label, topology: spec, weights, delay, algorithm: algorithmSource, params, fields };
+    return { id: `c${index + 1}`, index, inputs, label, topology: spec, weights, delay, links, algorithm: algorithmSource, params, fields };
   });
 
   const seeds = seedList(experiment);
@@ -261,6 +282,7 @@ export function resolvedExperiment(
       topology: cell.topology,
       weights: cell.weights,
       delay: cell.delay,
+      links: cell.links,
       algorithm: cell.algorithm,
       params: cell.params,
       nodes: sizes.get(cell.id)?.nodes,

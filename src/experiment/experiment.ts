@@ -90,7 +90,6 @@ export function planNotes(plan: Plan): string[] {
     notes.push(`faults are not applied yet: the ${plan.faults.length} fault(s) listed are recorded in experiment.yaml, and the runs go without them`);
   }
   if (plan.runtime === 'auto') notes.push('runtime auto: estimated as Docker (each run takes Docker when its engine answers, else the simulator)');
-  if (plan.runtime === 'docker' && plan.cells.some((cell) => cell.delay !== undefined)) notes.push('delay: applies in the simulator only, and these runs go on Docker');
   return notes;
 }
 

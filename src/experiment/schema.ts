@@ -20,6 +20,30 @@ const sweep = <T extends z.ZodType>(item: T, one: string, many: string) =>
 
 const numberOrList = sweep(z.number(), 'a number', 'numbers');
 const stringOrList = sweep(z.string().min(1), 'a string', 'strings');
+const valueOrList = sweep(z.union([z.string().min(1), z.number()]), 'a value (40ms, 1%, 10mbit)', 'values');
+
+/**
+ * Link shaping (src/links/spec.ts): a `--links` spec or a list of them, or a mapping of its parts, each swept
+ * when a list: `links: { source: geo, delay: [0ms, 20ms, 80ms], loss: [0%, 1%] }`. A bare number is ms, % or bit/s.
+ */
+const links = z.union(
+  [
+    stringOrList,
+    z.strictObject(
+      {
+        source: stringOrList.optional(),
+        delay: valueOrList.optional(),
+        jitter: valueOrList.optional(),
+        loss: valueOrList.optional(),
+        rate: valueOrList.optional(),
+        queue: valueOrList.optional(),
+      },
+      { error: 'expected links: "SPEC", or a mapping of source, delay, jitter, loss, rate, queue' },
+    ),
+  ],
+  { error: 'expected links: "SPEC" (e.g. geo or delay=20ms), a list of specs, or a mapping { source, delay, jitter, loss, rate, queue }' },
+);
+
 const jsonRecord = z.record(z.string(), z.json(), { error: 'expected a mapping of name: value' });
 
 const topology = z
@@ -159,8 +183,9 @@ export const experimentSchema = z
       runtime: z.enum(RUNTIMES, { error: `expected one of ${RUNTIMES.join(', ')}` }).optional(),
       topology,
       weights: stringOrList.optional(),
-      /** The simulator's message delay model (e.g. exp:1), swept when a list. */
+      /** The `--delay` shorthand of links (e.g. exp:1), swept when a list. */
       delay: stringOrList.optional(),
+      links: links.optional(),
       algorithm: algorithm.optional(),
       repetitions: integer('a whole number of repetitions').min(1, { error: 'expected at least 1' }).optional(),
       seeds: seeds.optional(),
@@ -219,7 +244,8 @@ export const FIELD_HINTS: Record<string, string> = {
   runtime: 'runtime: docker, sim or auto',
   topology: 'e.g. topology: { model: ba, n: [20, 40], m: 2 } or topology: { file: topologies/x.graphml }',
   weights: 'e.g. weights: unique, uniform:1..10, geo or attr:NAME (or a list of them)',
-  delay: 'e.g. delay: exp:1 (the simulator only; or a list of models)',
+  delay: 'e.g. delay: exp:1 (a shorthand for links; or a list of models)',
+  links: 'e.g. links: geo, links: "delay=uniform:5..80ms,loss=1%", or links: { source: geo, delay: [0ms, 20ms, 80ms] }',
   algorithm: 'e.g. algorithm: { name: flood, params: { root: "0" } }',
   repetitions: 'e.g. repetitions: 3',
   seeds: 'e.g. seeds: [1, 2, 3] or seeds: { from: 1, count: 3 }',

@@ -5,7 +5,16 @@
  */
 import type { Json } from '../sdk/types.js';
 import { runKeys } from '../coordination/keys.js';
-import { startupTimeoutMs, type NeighbourEntry, type NodeFailure, type NodeReport, type Registration, type RunConfig } from '../coordination/protocol.js';
+import {
+  startupTimeoutMs,
+  type NeighbourEntry,
+  type NodeFailure,
+  type NodeReport,
+  type NodeStartup,
+  type Registration,
+  type RunConfig,
+  type StartupStep,
+} from '../coordination/protocol.js';
 import { AlgorithmHost } from '../host/algorithm-host.js';
 import { requireAlgorithm } from '../host/load.js';
 import { mapStack } from '../host/source-map.js';
@@ -14,10 +23,19 @@ import { ENV, ownAddress, readIdentity } from './identity.js';
 import { NodeLease } from './registration.js';
 import { etcdServiceRegistry } from './service-registry.js';
 import { openLink, serveLinks, type OutgoingLink } from './links.js';
+import { LinkSchedule, linkStream } from '../links/model.js';
+import { LinkOutbox } from '../links/outbox.js';
+import { createRandom } from '../util/random.js';
 
 const processStart = Date.now() - Math.round(process.uptime() * 1000);
 
 async function main(): Promise<void> {
+  const steps = {} as Record<StartupStep, NodeStartup['steps'][StartupStep]>;
+  const reached = (step: StartupStep): void => {
+    const { user, system } = process.cpuUsage();
+    steps[step] = { ms: Date.now() - processStart, cpuMs: Math.round((user + system) / 1000) };
+  };
+  reached('loaded');
   const identity = readIdentity(process.env);
   const { nodeId } = identity;
   const keys = runKeys(identity.runId);
@@ -29,6 +47,7 @@ async function main(): Promise<void> {
   ]);
   const config = JSON.parse(configJson) as RunConfig;
   const neighbours = JSON.parse(neighboursJson) as NeighbourEntry[];
+  reached('configured');
   const group = config.groups.find(({ role }) => role === identity.role);
   if (!group) throw new Error(`the run has no role "${identity.role}" (its roles: ${config.groups.map(({ role }) => role).join(', ')})`);
   const algorithm = requireAlgorithm(identity.algorithmPath, { sourceMaps: false });
@@ -45,15 +64,22 @@ async function main(): Promise<void> {
     neighbours.map(({ id }) => [id, etcd.waitFor(keys.node(id)).then((json) => JSON.parse(json) as Registration)]),
   );
   const links = new Map<string, OutgoingLink>();
+  // Layer 1 of the link model: each shaped outgoing edge holds its messages in an outbox before the wire.
+  const outboxes = new Map(
+    neighbours.flatMap(({ id, link }) =>
+      link ? [[id, new LinkOutbox(new LinkSchedule(link, createRandom(config.seed, ...linkStream(nodeId, id))), (payload) => links.get(id)!.send(payload))] as const] : [],
+    ),
+  );
   const lease = new NodeLease(etcd, (line) => console.error(`[node ${nodeId}] ${line}`));
   let running = false;
   const host = new AlgorithmHost(
     algorithm,
     // The CLI validated the parameters and filled in their defaults: a node never runs the schema.
-    { id: nodeId, neighbours, size: config.size, params: group.params, seed: config.seed, maxPayloadBytes: config.maxPayloadBytes },
+    { id: nodeId, neighbours: neighbours.map(({ id, weight }) => ({ id, weight })), size: config.size, params: group.params, seed: config.seed, maxPayloadBytes: config.maxPayloadBytes },
     {
-      transmit: (to, encoded) => links.get(to)!.send(encoded),
-      now: () => Date.now() - startedAt,
+      transmit: (to, encoded) => (outboxes.get(to) ?? links.get(to)!).send(encoded),
+      // Sub-millisecond, as the simulator's virtual clock, on the same epoch as the start time the CLI wrote.
+      now: () => performance.timeOrigin + performance.now() - startedAt,
       setTimer: (ms, callback) => {
         const timer = setTimeout(callback, ms);
         return () => clearTimeout(timer);
@@ -88,9 +114,12 @@ async function main(): Promise<void> {
     },
   });
 
+
+  reached('listening');
+
   const registration: Registration = { id: nodeId, role: identity.role, address: ownAddress(), port: identity.port, registeredAt: Date.now() };
   await lease.put(keys.node(nodeId), JSON.stringify(registration));
-  const registeredMs = Date.now() - processStart;
+  reached('registered');
 
   await Promise.all(
     neighbours.map(async ({ id }) => {
@@ -111,8 +140,9 @@ async function main(): Promise<void> {
       await connect();
     }),
   );
-  const connectedMs = Date.now() - processStart;
-  await etcd.put(keys.ready(nodeId), JSON.stringify({ registeredMs, connectedMs }));
+  reached('connected');
+  const startup: NodeStartup = { processStartedAt: processStart, steps };
+  await etcd.put(keys.ready(nodeId), JSON.stringify(startup));
 
   const startedAt = Number(await etcd.waitFor(keys.start));
   running = true;
@@ -123,7 +153,7 @@ async function main(): Promise<void> {
     metrics: host.metrics,
     sent: Object.fromEntries(host.sent),
     received: Object.fromEntries(host.received),
-    startup: { registeredMs, connectedMs },
+    startup: { registeredMs: steps.registered.ms, connectedMs: steps.connected.ms },
   };
   await etcd.put(keys.report(nodeId), JSON.stringify(report));
 }

@@ -4,14 +4,16 @@ import { build } from 'esbuild';
 import { packageRoot } from '../util/paths.js';
 
 /**
- * Bundles the node agent into one CommonJS file for the node image: `bin/agent.cjs`.
+ * Bundles the node agent into one CommonJS file for the node image, `bin/agent.cjs`, and its entry point,
+ * `bin/start.cjs`, which runs it from a V8 code cache (see start.ts).
  * The output is deterministic, so an unchanged agent hashes to the same image tag and is not rebuilt.
  */
 export async function buildAgentBundle(outDir = path.join(packageRoot, 'dist', 'agent')): Promise<string> {
   await rm(outDir, { recursive: true, force: true });
   await build({
-    entryPoints: [path.join(packageRoot, 'src', 'node', 'agent.ts')],
-    outfile: path.join(outDir, 'bin', 'agent.cjs'),
+    entryPoints: { agent: path.join(packageRoot, 'src', 'node', 'agent.ts'), start: path.join(packageRoot, 'src', 'node', 'start.ts') },
+    outdir: path.join(outDir, 'bin'),
+    outExtension: { '.js': '.cjs' },
     bundle: true,
     platform: 'node',
     target: 'node20',

@@ -3,15 +3,13 @@ import { PeerlabError } from '../errors.js';
 import type { Json } from '../sdk/types.js';
 import { runKeys, type RunKeys } from '../coordination/keys.js';
 import { followPrefix } from '../coordination/etcd.js';
-import type { NeighbourEntry, NodeFailure, NodeReport, RunConfig } from '../coordination/protocol.js';
+import type { NeighbourEntry, NodeFailure, NodeReport, NodeStartup, RunConfig } from '../coordination/protocol.js';
 import { forEachLimited } from '../util/concurrency.js';
 import { userFrame } from '../plugins/stack.js';
 import { ExecutionFailed } from './execution.js';
 
-export interface NodeStartup {
-  readonly registeredMs: number;
-  readonly connectedMs: number;
-}
+/** What each node's ready key holds: the deployment hands it on as it is. */
+export type { NodeStartup } from '../coordination/protocol.js';
 
 export interface CollectedResults {
   readonly results: Map<string, Json>;

@@ -13,6 +13,9 @@ import type { RunConfig } from '../coordination/protocol.js';
 import { startEtcdContainer } from '../etcd/server.js';
 import { DockerRuntime, MAX_NODES_PER_BRIDGE, networkName, nodeContainerName } from '../runtime/docker.js';
 import { neighboursOf, type Topology } from '../topology/index.js';
+import { hasLinks, neighboursWithLinks } from '../links/edges.js';
+import { applyPacketRules, packetRules } from '../links/packet.js';
+import { forEachLimited } from '../util/concurrency.js';
 import { RunController, type NodeStartup } from './controller.js';
 import { runStateDir } from './state.js';
 import type { RunId } from '../util/names.js';
@@ -32,6 +35,8 @@ export interface DeploymentOptions {
   /** An external etcd cluster instead of a container per run. */
   readonly etcdEndpoints: string[] | undefined;
   readonly baseImage: string | undefined;
+  /** Where the links are applied: the node agents' outboxes, or tc and iptables in the nodes' namespaces. */
+  readonly linksLayer: 'message' | 'packet';
   readonly startupTimeoutMs: number;
   readonly onStage?: (stage: Stage, detail?: string) => void;
   readonly onStarted?: (started: number, total: number) => void;
@@ -40,13 +45,15 @@ export interface DeploymentOptions {
   readonly signal?: AbortSignal;
 }
 
-export type Stage = 'images' | 'network' | 'etcd' | 'starting' | 'registering' | 'running' | 'collecting' | 'tearing down';
+export type Stage = 'images' | 'network' | 'etcd' | 'starting' | 'registering' | 'shaping' | 'running' | 'collecting' | 'tearing down';
 
 export interface DeploymentTimings {
   readonly imagesMs: number;
   readonly etcdMs: number;
   readonly containersStartedMs: number;
   readonly allReadyMs: number;
+  /** Since began, when the packet layer had shaped every node (= allReadyMs without it). */
+  readonly shapedMs: number;
 }
 
 /** A run brought up on Docker: network, etcd and nodes, all registered and connected, waiting for `start`. */
@@ -128,7 +135,7 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
     const nodeIds = graph.nodes();
     const control = await RunController.open(client, runId, nodeIds);
     controller = control;
-    await control.publish(options.config, new Map(nodeIds.map((id) => [id, neighboursOf(graph, id)])));
+    await control.publish(options.config, new Map(nodeIds.map((id) => [id, options.linksLayer === 'packet' ? neighboursOf(graph, id) : neighboursWithLinks(graph, id)])));
     const etcdMs = Date.now() - began;
 
     stage('starting');
@@ -156,6 +163,14 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
     stage('registering');
     const startup = await readiness;
     const allReadyMs = Date.now() - began;
+    // After every node registered (so addresses are known) and before start: no message has gone yet.
+    if (options.linksLayer === 'packet' && hasLinks(graph)) {
+      stage('shaping', 'links at the packet layer (tc, iptables)');
+      const namespaces = await nodes.nodeNamespaces();
+      const addressOf = (id: string): string => namespaces.get(id)!.address;
+      await forEachLimited(nodeIds, options.concurrency, (id) => applyPacketRules(namespaces.get(id)!.pid, packetRules(graph, id, addressOf)));
+    }
+    const shapedMs = Date.now() - began;
 
     return {
       runId,
@@ -164,7 +179,7 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
       etcd: client,
       image: { node: nodeImage.tag, nodeId: nodeImage.id, etcd: etcdImage?.tag },
       startup,
-      timings: { imagesMs, etcdMs, containersStartedMs, allReadyMs },
+      timings: { imagesMs, etcdMs, containersStartedMs, allReadyMs, shapedMs },
       tearDown,
     };
   } catch (error) {

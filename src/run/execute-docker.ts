@@ -3,6 +3,7 @@ import { deployOnDocker, type Deployment, type DeploymentOptions } from './docke
 import { startupTimeoutMs } from '../coordination/protocol.js';
 import type { Execution } from './execution.js';
 import type { PreparedRun } from './prepare.js';
+import { readRunLossCounters } from '../links/packet.js';
 
 export type DockerOptions = Partial<
   Pick<DeploymentOptions, 'nodeMemoryLimit' | 'concurrency' | 'etcdImage' | 'etcdPort' | 'etcdEndpoints' | 'baseImage' | 'onStage' | 'onStarted' | 'onReady' | 'signal'>
@@ -22,6 +23,7 @@ export function deployPrepared(prepared: PreparedRun, options: DockerOptions): P
     etcdPort: options.etcdPort ?? 0,
     etcdEndpoints: options.etcdEndpoints,
     baseImage: options.baseImage,
+    linksLayer: prepared.linksLayer,
     startupTimeoutMs: startupTimeoutMs(prepared.topology.graph.order),
     onStage: options.onStage,
     onStarted: options.onStarted,
@@ -53,6 +55,8 @@ export async function executeOnDocker(prepared: PreparedRun, options: DockerOpti
       },
     });
     options.onStage?.('collecting');
+    // Read before stop, while every node's namespace still holds its rules.
+    const lossCounters = prepared.linksLayer === 'packet' ? await readRunLossCounters(runtime) : undefined;
     const reports = await controller.stopAndCollectReports(30_000);
     execution = {
       runtime: 'docker',
@@ -60,7 +64,10 @@ export async function executeOnDocker(prepared: PreparedRun, options: DockerOpti
       reports,
       missing: collected.missing,
       timings: { ...deployment.timings, algorithmMs: collected.durationMs },
-      facts: { images: { node: deployment.image.node, nodeId: deployment.image.nodeId, etcd: deployment.image.etcd ?? 'external' } },
+      facts: {
+        images: { node: deployment.image.node, nodeId: deployment.image.nodeId, etcd: deployment.image.etcd ?? 'external' },
+        ...(lossCounters && { lossCounters }),
+      },
     };
   } catch (error) {
     // A failed teardown must not hide why the run failed.

@@ -2,21 +2,24 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { NodeFailed } from './controller.js';
-import { DEFAULT_DELAY_SPEC, parseDelay, simulate, type TraceEvent } from '../runtime/sim/index.js';
+import { hasLinks } from '../links/edges.js';
+import { DEFAULT_DELAY_SPEC, linkDelay, parseDelay, simulate, type TraceEvent } from '../runtime/sim/index.js';
 import { ExecutionFailed, type Execution } from './execution.js';
 import type { PreparedRun } from './prepare.js';
 import { NodeLogWriter } from '../util/node-logs.js';
 
 /**
  * Runs the algorithm in the deterministic simulator: the same plugin code, no Docker. The same topology, seed,
- * parameters and delay model give a bit-identical outcome, so the run's own command is its replay.
+ * parameters and links give a bit-identical outcome, so the run's own command is its replay. Shaped edges take
+ * their link model (the Docker agent's own); a run without any takes the simulator's default delay, exp:1.
  */
 export async function executeInSimulator(
   prepared: PreparedRun,
-  options: { delay?: string; timeoutMs: number; traceFile?: string; /** Where each node's log goes (see NodeLogWriter); without it node.log() lines are dropped. */ logsDir?: string },
+  options: { timeoutMs: number; traceFile?: string; /** Where each node's log goes (see NodeLogWriter); without it node.log() lines are dropped. */ logsDir?: string },
 ): Promise<Execution> {
-  const delaySpec = options.delay ?? DEFAULT_DELAY_SPEC;
-  const delay = parseDelay(delaySpec);
+  const graph = prepared.topology.graph;
+  const delay = hasLinks(graph) ? linkDelay(graph, prepared.config.seed, prepared.links ?? 'file') : parseDelay(DEFAULT_DELAY_SPEC);
+  const delaySpec = hasLinks(graph) ? `links ${delay.spec}` : delay.spec;
   const trace = options.traceFile ? await openTrace(options.traceFile) : undefined;
   // Lines as the node agent prints them in a container, so a node's log reads the same from either runtime.
   const logs = options.logsDir === undefined ? undefined : new NodeLogWriter(options.logsDir);

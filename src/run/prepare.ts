@@ -5,6 +5,8 @@ import { PeerlabError } from '../errors.js';
 import { bundleAlgorithm, bundleForNodes } from '../plugins/bundle.js';
 import { checkNodeParams, resolveParams } from '../plugins/params.js';
 import { resolveAlgorithm } from '../plugins/resolve.js';
+import { delayAsLinks } from '../runtime/sim/delay.js';
+import { chooseLinksLayer, packetSupport, type LinksMode } from '../links/packet.js';
 import { loadTopology, type LoadedTopology } from '../topology/index.js';
 import { assignRoles, idRange, type RoleRequest } from './roles.js';
 import { runStateDir } from './state.js';
@@ -31,6 +33,10 @@ export interface PreparedRun {
   /** What the run is called: its algorithm's name, or for a run with groups the name it was given. */
   readonly name: string;
   readonly topology: LoadedTopology;
+  /** The `--links` spec the edges were shaped by (a `--delay` shorthand written out), if any. */
+  readonly links: string | undefined;
+  /** Where Docker applies the links: in the node agents (message) or in the nodes' namespaces (packet). */
+  readonly linksLayer: 'message' | 'packet';
   /** One per role. A run of one algorithm has one group, named after the algorithm, with every node in it. */
   readonly groups: readonly PreparedGroup[];
   /** True when the run was asked for with groups (not one algorithm). */
@@ -55,17 +61,33 @@ export interface PrepareRequest {
   readonly topology: string;
   readonly seed: number;
   readonly weights?: string;
+  /** The `--links` spec (src/links/spec.ts). */
+  readonly links?: string;
+  /** message (default), packet or auto: see src/links/packet.ts. */
+  readonly linksMode?: LinksMode;
+  /** The simulator's old `--delay` flag: a shorthand for a `--links` spec (see delayAsLinks). */
+  readonly delay?: string;
   readonly allowDisconnected: boolean;
   readonly maxPayloadBytes?: number;
   readonly onRunId?: (runId: RunId) => void;
 }
 
 export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> {
+  if (request.links !== undefined && request.delay !== undefined) {
+    throw new PeerlabError('--delay and --links both shape the links', { hint: `--delay ${request.delay} is --links '${delayAsLinks(request.delay)}': give one of them` });
+  }
+  const links = request.links ?? (request.delay === undefined ? undefined : delayAsLinks(request.delay));
   const topology = await loadTopology(request.topology, {
     seed: request.seed,
     weights: request.weights,
+    links,
     allowDisconnected: request.allowDisconnected,
   });
+  const { layer: linksLayer, note: layerNote } =
+    request.linksMode === undefined || request.linksMode === 'message'
+      ? { layer: 'message' as const, note: undefined }
+      : chooseLinksLayer(topology.graph, request.linksMode, await packetSupport());
+  if (layerNote) topology.notes.push(layerNote);
   const roles = request.groups ?? [{ role: '', algorithm: request.algorithm, params: request.params }];
   const nodes = assignRoles(topology.graph.nodes(), roles);
   const sources = roles.map((role) => resolveAlgorithm(role.algorithm));
@@ -90,6 +112,8 @@ export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> 
     runId,
     name,
     topology,
+    links,
+    linksLayer,
     groups,
     hasGroups: request.groups !== undefined,
     bundleDir,

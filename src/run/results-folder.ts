@@ -5,6 +5,7 @@ import type { NodeReport } from '../coordination/protocol.js';
 import { exportTopology, type Topology } from '../topology/index.js';
 import type { Verdict } from '../verify/index.js';
 import { CSV_GZIP_ABOVE_BYTES, writeCsv, writeJson } from '../util/files.js';
+import type { EdgeLink } from '../links/model.js';
 
 /** Everything needed to rerun a run, as written to run.json. */
 export interface RunRecord {
@@ -18,7 +19,11 @@ export interface RunRecord {
   /** A run with groups instead: each role's algorithm, parameters and nodes, and the check that judged it. */
   readonly groups?: Array<{ role: string; algorithm: string; source: string; params: Json; nodes: string[] }>;
   readonly check?: string | null;
-  readonly topology: { spec: string; seed: number; weights: string; nodes: number; edges: number; notes: string[] };
+  /**
+   * `links`: the --links spec, `file` when only the file's attributes shaped edges, `none` when nothing did;
+   * `linksLayer`: where they were applied (Docker's message or packet layer, or the simulator's model).
+   */
+  readonly topology: { spec: string; seed: number; weights: string; links: string; linksLayer: 'message' | 'packet' | 'model'; nodes: number; edges: number; notes: string[] };
   readonly runtime: 'docker' | 'sim';
   /** Images for Docker; delay model, virtual time and event count for the simulator. */
   readonly runtimeFacts: Record<string, Json>;
@@ -70,6 +75,7 @@ export async function writeRunResults(dir: string, output: RunOutput): Promise<v
       bytes_forward: forward?.bytes ?? 0,
       messages_backward: backward?.messages ?? 0,
       bytes_backward: backward?.bytes ?? 0,
+      ...(attributes.link ? linkColumns(attributes.link) : {}),
     };
   });
   await Promise.all([
@@ -79,6 +85,20 @@ export async function writeRunResults(dir: string, output: RunOutput): Promise<v
     writeCsv(path.join(dir, 'edges.csv'), edgeRows, Object.keys(edgeRows[0] ?? { source: '', target: '' }), { gzipAbove: CSV_GZIP_ABOVE_BYTES }),
     writeJson(path.join(dir, 'verify.json'), verdict),
   ]);
+}
+
+/** What each direction of a shaped edge was given; '' for an unlimited rate or the kernel's default queue. */
+function linkColumns({ forward, backward }: EdgeLink): Record<string, number | string> {
+  const columns: Record<string, number | string> = {};
+  for (const [direction, params] of [['forward', forward], ['backward', backward]] as const) {
+    columns[`delay_ms_${direction}`] = params.delayMs;
+    columns[`jitter_ms_${direction}`] = params.jitterMs;
+    columns[`jitter_distribution_${direction}`] = params.jitterDistribution;
+    columns[`loss_percent_${direction}`] = params.lossPercent;
+    columns[`rate_bps_${direction}`] = params.rateBps ?? '';
+    columns[`queue_packets_${direction}`] = params.queuePackets ?? '';
+  }
+  return columns;
 }
 
 function sum(values: number[]): number {

@@ -6,7 +6,7 @@ import { connectDocker } from '../docker/engine.js';
 import { PeerlabError } from '../errors.js';
 import { writeJson } from '../util/files.js';
 import { writeRunResults, type RunRecord } from './results-folder.js';
-import { DEFAULT_DELAY_SPEC } from '../runtime/sim/index.js';
+import { hasLinks } from '../links/edges.js';
 import { NodeFailed } from './controller.js';
 import { DEFAULT_NODE_MEMORY } from '../runtime/docker.js';
 import { LOGS_FOLDER } from '../util/node-logs.js';
@@ -26,8 +26,6 @@ export interface RunRequest extends DockerOptions, Omit<PrepareRequest, 'onRunId
   readonly timeoutMs: number;
   readonly resultsRoot: string;
   readonly runtime?: RuntimeChoice;
-  /** Simulator delay model, e.g. exp:1 (see src/runtime/sim/delay.ts). */
-  readonly delay?: string;
   /** Write the message trace to events.ndjson (simulator). */
   readonly trace?: boolean;
   readonly command?: string[];
@@ -88,6 +86,8 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
       spec: prepared.topology.spec,
       seed: request.seed,
       weights: request.weights ?? 'default',
+      links: prepared.links ?? (hasLinks(graph) ? 'file' : 'none'),
+      linksLayer: runtime === 'sim' ? 'model' : prepared.linksLayer,
       nodes: graph.order,
       edges: graph.size,
       notes: prepared.topology.notes,
@@ -105,7 +105,6 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
     execution =
       runtime === 'sim'
         ? await executeInSimulator(prepared, {
-            delay: request.delay,
             timeoutMs: request.timeoutMs,
             traceFile: request.trace ? path.join(resultsDir, 'events.ndjson') : undefined,
             logsDir: path.join(resultsDir, LOGS_FOLDER),
@@ -114,7 +113,7 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
   } catch (error) {
     const failure = error instanceof ExecutionFailed ? error.reason : error;
     const errorFile = path.join(resultsDir, 'error.json');
-    const facts: Pick<Execution, 'runtime' | 'facts'> = { runtime, facts: runtime === 'sim' ? { delay: request.delay ?? DEFAULT_DELAY_SPEC } : {} };
+    const facts: Pick<Execution, 'runtime' | 'facts'> = { runtime, facts: {} };
     const rerun = replayCommand(request, prepared, facts);
     await writeJson(errorFile, describeFailure(failure, prepared, rerun));
     // A run that failed after its nodes started is a failed run, not a missing one: what the nodes had
@@ -199,7 +198,7 @@ async function chooseRuntime(choice: RuntimeChoice, onNotice?: (line: string) =>
 
 /**
  * The command that reruns the run: every flag that can change its outcome (topology and what shapes it,
- * parameters, runtime, delay model, timeout, and a container's memory limit), none that only changes how it
+ * links, parameters, runtime, timeout, and a container's memory limit), none that only changes how it
  * is shown.
  */
 function replayCommand(request: RunRequest, prepared: PreparedRun, execution: Pick<Execution, 'runtime' | 'facts'>): string {
@@ -208,9 +207,10 @@ function replayCommand(request: RunRequest, prepared: PreparedRun, execution: Pi
   const parts = ['peerlab', 'run', request.algorithm, '--topology', prepared.topology.spec, '--seed', String(request.seed)];
   if (request.weights) parts.push('--weights', request.weights);
   if (request.allowDisconnected) parts.push('--allow-disconnected');
+  if (prepared.links !== undefined) parts.push('--links', prepared.links);
+  if (prepared.linksLayer === 'packet' && execution.runtime === 'docker') parts.push('--links-mode', 'packet');
   for (const param of request.params) parts.push('--param', param);
   parts.push('--runtime', execution.runtime);
-  if (execution.runtime === 'sim') parts.push('--delay', String(execution.facts.delay));
   parts.push('--timeout', String(request.timeoutMs / 1000));
   if (execution.runtime === 'docker' && request.nodeMemoryLimit !== undefined && request.nodeMemoryLimit !== DEFAULT_NODE_MEMORY) {
     parts.push('--node-memory', String(request.nodeMemoryLimit / (1024 * 1024)));

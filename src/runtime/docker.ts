@@ -25,6 +25,13 @@ export const NODE_CPU_SHARES = 256;
 /** A Linux bridge takes at most 1023 ports; one is the etcd container's. */
 export const MAX_NODES_PER_BRIDGE = 1022;
 
+/** When (epoch ms) the engine was asked to create a node's container, had created it, and had started it. */
+export interface ContainerStartup {
+  readonly requestedAt: number;
+  readonly createdAt: number;
+  readonly startedAt: number;
+}
+
 export function networkName(runId: string): string {
   return `peerlab-${runId}`;
 }
@@ -36,6 +43,9 @@ export function nodeContainerName(runId: string, nodeId: string): string {
 /** Nodes as locked-down containers on one user-defined bridge network per run. */
 export class DockerRuntime implements Runtime {
   readonly kind = 'docker' as const;
+
+  /** Each node this runtime started, by id: what its create and start calls cost (the start-up bench splits them). */
+  readonly containerStartup = new Map<string, ContainerStartup>();
 
   private constructor(
     private readonly docker: Docker,
@@ -70,35 +80,14 @@ export class DockerRuntime implements Runtime {
   async startNodes(nodes: readonly NodeSpec[], onProgress?: (progress: StartProgress) => void, signal?: AbortSignal): Promise<void> {
     let started = 0;
     await forEachLimited(nodes, this.options.concurrency, async (node) => {
-      const container = await this.docker.createContainer(this.containerSpec(node));
+      const requestedAt = Date.now();
+      const container = await this.docker.createContainer(nodeContainerSpec(this.options, node));
+      const createdAt = Date.now();
       await container.start();
+      this.containerStartup.set(node.id, { requestedAt, createdAt, startedAt: Date.now() });
       started += 1;
       onProgress?.({ started, total: nodes.length });
     }, signal);
-  }
-
-  private containerSpec(node: NodeSpec): Docker.ContainerCreateOptions {
-    const { runId, image, memoryLimit, mounts } = this.options;
-    return {
-      name: nodeContainerName(runId, node.id),
-      Hostname: `node-${node.id}`,
-      Image: image,
-      Env: Object.entries(node.env).map(([key, value]) => `${key}=${value}`),
-      Labels: { [RUN_LABEL]: runId, [NODE_LABEL]: node.id, [ROLE_LABEL]: 'node' },
-      HostConfig: {
-        NetworkMode: this.network,
-        CapDrop: ['ALL'],
-        SecurityOpt: ['no-new-privileges'],
-        ReadonlyRootfs: true,
-        Tmpfs: { '/tmp': 'rw,noexec,nosuid,size=16m' },
-        Memory: memoryLimit,
-        MemorySwap: memoryLimit,
-        CpuShares: NODE_CPU_SHARES,
-        PidsLimit: 64,
-        Binds: Object.entries(mounts).map(([hostPath, containerPath]) => `${hostPath}:${containerPath}:ro`),
-        LogConfig: { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '2' } },
-      },
-    };
   }
 
   private async containerOf(id: string): Promise<Docker.Container> {
@@ -156,6 +145,17 @@ export class DockerRuntime implements Runtime {
       }),
     );
     return new Map(entries.filter((entry): entry is readonly [string, number] => entry[1] !== undefined));
+  }
+
+  /** Each running node's process id on the host (its network namespace) and its address on the run network. */
+  async nodeNamespaces(): Promise<Map<string, { pid: number; address: string }>> {
+    const containers = await this.docker.listContainers({ filters: { label: [`${RUN_LABEL}=${this.runId}`, `${ROLE_LABEL}=node`] } });
+    const namespaces = new Map<string, { pid: number; address: string }>();
+    await forEachLimited(containers, 16, async (container) => {
+      const inspected = await this.docker.getContainer(container.Id).inspect();
+      namespaces.set(container.Labels[NODE_LABEL] ?? '?', { pid: inspected.State.Pid, address: inspected.NetworkSettings.Networks[this.network]?.IPAddress ?? '' });
+    });
+    return namespaces;
   }
 
   async logTail(id: string, lines: number): Promise<string> {
@@ -221,6 +221,31 @@ export class DockerRuntime implements Runtime {
   async destroy(): Promise<void> {
     await removeRunObjects(this.docker, this.runId);
   }
+}
+
+/** A node's container: locked down, memory- and pids-limited, on the run network. Also the start-up bench's baseline. */
+export function nodeContainerSpec(options: DockerRuntimeOptions, node: NodeSpec): Docker.ContainerCreateOptions {
+  const { runId, image, memoryLimit, mounts } = options;
+  return {
+    name: nodeContainerName(runId, node.id),
+    Hostname: `node-${node.id}`,
+    Image: image,
+    Env: Object.entries(node.env).map(([key, value]) => `${key}=${value}`),
+    Labels: { [RUN_LABEL]: runId, [NODE_LABEL]: node.id, [ROLE_LABEL]: 'node' },
+    HostConfig: {
+      NetworkMode: networkName(runId),
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      ReadonlyRootfs: true,
+      Tmpfs: { '/tmp': 'rw,noexec,nosuid,size=16m' },
+      Memory: memoryLimit,
+      MemorySwap: memoryLimit,
+      CpuShares: NODE_CPU_SHARES,
+      PidsLimit: 64,
+      Binds: Object.entries(mounts).map(([hostPath, containerPath]) => `${hostPath}:${containerPath}:ro`),
+      LogConfig: { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '2' } },
+    },
+  };
 }
 
 /** Removes every container and network labelled with the run (or with any run when `runId` is undefined). */

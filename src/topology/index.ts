@@ -1,3 +1,4 @@
+import { planLinks } from '../links/plan.js';
 import { buildTopology } from './build.js';
 import { isTopologyFile, loadTopologyFile } from './files.js';
 import { generateTopology } from './generators.js';
@@ -17,9 +18,10 @@ export async function loadTopology(spec: string, options: TopologyOptions): Prom
   const kind = isTopologyFile(spec) ? 'file' : 'generated';
   const draft = kind === 'file' ? await loadTopologyFile(spec) : generateTopology(spec, options.seed);
   const { weights, notes: weightNotes } = chooseWeights(draft, options.weights, options.seed, spec);
-  const graph = buildTopology(draft, weights);
+  const { links, notes: linkNotes } = planLinks(draft, weights, options.links, options.seed, spec);
+  const graph = buildTopology(draft, weights, links);
   const checkNotes = checkTopology(graph, spec, options.allowDisconnected ?? false);
-  return { graph, spec, kind, notes: [...draft.notes, ...weightNotes, ...checkNotes] };
+  return { graph, spec, kind, notes: [...draft.notes, ...weightNotes, ...linkNotes, ...checkNotes] };
 }
 
 /** graphology's `Graph.export()` form, which `loadTopology` reads back from a .json file. */

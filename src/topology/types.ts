@@ -1,4 +1,5 @@
 import type { UndirectedGraph } from 'graphology';
+import type { EdgeLink } from '../links/model.js';
 
 export interface NodeAttributes {
   label?: string;
@@ -8,6 +9,8 @@ export interface NodeAttributes {
 
 export interface EdgeAttributes {
   weight: number;
+  /** What each direction of the edge is given (see src/links); absent on an unshaped run. */
+  link?: EdgeLink;
 }
 
 export type Topology = UndirectedGraph<NodeAttributes, EdgeAttributes>;
@@ -21,6 +24,8 @@ export interface TopologyOptions {
    * gets 'unique'.
    */
   weights?: string;
+  /** A `--links` spec (see src/links/spec.ts); left out, the file's own link attributes, if any. */
+  links?: string;
   /** Default false: a disconnected graph is a PeerlabError. */
   allowDisconnected?: boolean;
 }

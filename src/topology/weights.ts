@@ -59,7 +59,7 @@ function geoWeights(draft: TopologyDraft, spec: string): number[] {
 }
 
 /** Great-circle distance on a sphere of the Earth's mean radius. */
-function haversineKm(a: NodeAttributes, b: NodeAttributes): number {
+export function haversineKm(a: NodeAttributes, b: NodeAttributes): number {
   const radians = (degrees: number): number => (degrees * Math.PI) / 180;
   const [lat1, lat2] = [radians(a.latitude!), radians(b.latitude!)];
   const dLat = lat2 - lat1;

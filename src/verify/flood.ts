@@ -1,8 +1,13 @@
+import { DirectedGraph } from 'graphology';
+import { dijkstra } from 'graphology-shortest-path';
 import { bfsFromNode } from 'graphology-traversal';
+import { directedLink, hasLinks } from '../links/edges.js';
+import { UNSHAPED } from '../links/model.js';
+import type { Topology } from '../topology/index.js';
 import { z } from 'zod';
 import { MAX_LISTED_FAILURES, parseResults, type Oracle } from './types.js';
 
-const floodResult = z.object({ distance: z.number().int().nonnegative(), parent: z.string().nullable() });
+const floodResult = z.object({ distance: z.number().int().nonnegative(), parent: z.string().nullable(), time: z.number().optional() });
 
 /**
  * Flooding reports the hops of the first token to arrive, which real timing may route over a longer path.
@@ -37,20 +42,69 @@ export const verifyFlood: Oracle = ({ graph, results, params }) => {
     }
   }
 
+  const arrivals = hasLinks(graph) ? checkArrivals(graph, root, reported, failures) : undefined;
   const passed = failures.length === 0;
   const exactDistanceShare = reported.size === 0 ? 0 : exact / reported.size;
   return {
     passed,
     summary: passed
-      ? `flood reached all ${graph.order} nodes along a valid tree; ${(exactDistanceShare * 100).toFixed(1)}% at exact BFS distance`
+      ? `flood reached all ${graph.order} nodes along a valid tree; ${(exactDistanceShare * 100).toFixed(1)}% at exact BFS distance${arrivals ? `; arrival times within ${arrivals.metrics.arrivalWorstErrorMs.toFixed(3)} ms of the shortest-delay paths` : ''}`
       : `flood failed on ${failures.length} node(s): ${failures[0]}`,
-    expected: { root, bfsDistance: Object.fromEntries(bfs) },
+    expected: { root, bfsDistance: Object.fromEntries(bfs), ...(arrivals ? { delayDistanceMs: arrivals.expected } : {}) },
     actual: Object.fromEntries(reported),
     metrics: {
       reached: reported.size,
       exactDistanceShare,
       eccentricity: Math.max(0, ...[...reported.values()].map((r) => r.distance)),
+      ...(arrivals?.metrics ?? {}),
     },
     failures: failures.slice(0, MAX_LISTED_FAILURES),
   };
 };
+
+/** How far an arrival may stray from its shortest-delay distance: max(5 ms, 10 %), plus the path's jitter. */
+export const ARRIVAL_TOLERANCE = { floorMs: 5, share: 0.1 };
+
+/**
+ * On shaped links the token's first arrival follows the shortest-delay path, so each node's arrival time (since
+ * the root sent) must lie within ARRIVAL_TOLERANCE of its distance along directed one-way delays, computed here
+ * centrally. Uniform jitter widens the bound by the jitter of each edge on the path, exponential by 3 means.
+ */
+function checkArrivals(graph: Topology, root: string, reported: ReadonlyMap<string, { time?: number | undefined }>, failures: string[]) {
+  const directed = new DirectedGraph();
+  for (const id of graph.nodes()) directed.addNode(id);
+  graph.forEachEdge((_edge, _attributes, source, target) => {
+    for (const [from, to] of [[source, target], [target, source]] as const) {
+      const link = directedLink(graph, from, to) ?? UNSHAPED;
+      directed.addDirectedEdge(from, to, { delay: link.delayMs, jitter: link.jitterMs * (link.jitterDistribution === 'uniform' ? 1 : 3) });
+    }
+  });
+  const paths = dijkstra.singleSource(directed, root, 'delay');
+  const rootTime = reported.get(root)?.time;
+  const expected: Record<string, number> = {};
+  let worst = 0;
+  let timed = 0;
+  for (const [id, path] of Object.entries(paths)) {
+    let distance = 0;
+    let jitter = 0;
+    for (let hop = 1; hop < path.length; hop++) {
+      const attributes = directed.getEdgeAttributes(path[hop - 1]!, path[hop]!);
+      distance += attributes.delay as number;
+      jitter += attributes.jitter as number;
+    }
+    expected[id] = distance;
+    const time = reported.get(id)?.time;
+    if (time === undefined || rootTime === undefined) {
+      if (reported.has(id)) failures.push(`node ${id}: reported no arrival time (the links are shaped, so the oracle checks it)`);
+      continue;
+    }
+    timed += 1;
+    const error = time - rootTime - distance;
+    worst = Math.max(worst, Math.abs(error));
+    const tolerance = Math.max(ARRIVAL_TOLERANCE.floorMs, ARRIVAL_TOLERANCE.share * distance) + jitter;
+    if (Math.abs(error) > tolerance) {
+      failures.push(`node ${id}: token arrived ${(time - rootTime).toFixed(3)} ms after the root sent it, its shortest-delay distance is ${distance.toFixed(3)} ms (± ${tolerance.toFixed(3)})`);
+    }
+  }
+  return { expected, metrics: { arrivalWorstErrorMs: worst, arrivalsTimed: timed } };
+}

@@ -3,6 +3,7 @@ import { verifyGhs } from './ghs.js';
 import { verifyHighRiskEdges } from './high-risk-edges.js';
 import { verifyPushSum } from './push-sum.js';
 import { verifyRandomWalk } from './random-walk.js';
+import { verifyRtt } from './rtt.js';
 import { verifyServiceDiscovery } from './service-discovery.js';
 import type { Oracle } from './types.js';
 
@@ -17,6 +18,7 @@ const oracles: Record<string, Oracle> = {
   ghs: verifyGhs,
   'random-walk': verifyRandomWalk,
   'push-sum': verifyPushSum,
+  rtt: verifyRtt,
   'high-risk-edges': verifyHighRiskEdges,
   'service-discovery': verifyServiceDiscovery,
 };

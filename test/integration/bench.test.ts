@@ -1,14 +1,27 @@
 /**
- * `peerlab bench convergence` through the built CLI: a small flood on real Docker and etcd, and the regression
- * gate (in the simulator, where messages are fixed by the seed) passing, failing and refusing bad baselines.
+ * The benches through the built CLI. `peerlab bench startup`: peerlab and its parallel `docker run -d` baseline
+ * in turns on real Docker, with the per-phase split, and a baseline container that is peerlab's own. `peerlab
+ * bench convergence`: a small flood on real Docker and etcd, and the regression gate (in the simulator, where
+ * messages are fixed by the seed) passing, failing and refusing bad baselines.
  */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConvergenceSample } from '../../src/bench/convergence.js';
+import { dockerRunArgs } from '../../src/bench/docker-run.js';
 import type { BenchReport } from '../../src/bench/report.js';
-import { leftBehind, peerlabIn } from './cli-helpers.js';
+import type { StartupSample } from '../../src/bench/startup.js';
+import { connectDocker } from '../../src/docker/engine.js';
+import { ensureNodeImage } from '../../src/image/node.js';
+import { buildAgentBundle } from '../../src/node/bundle.js';
+import { DockerRuntime, nodeContainerSpec, removeRunObjects } from '../../src/runtime/docker.js';
+import { leftBehind, leftovers, peerlabIn } from './cli-helpers.js';
+
+const exec = promisify(execFile);
 
 let workDir: string;
 const peerlab = (...args: string[]) => peerlabIn(workDir, ...args);
@@ -19,6 +32,80 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await rm(workDir, { recursive: true, force: true });
+});
+
+describe('bench startup', () => {
+  it('measures peerlab and parallel docker run in turns, splits bring-up by phase, step and CPU, and leaves nothing', async () => {
+    const { code, stdout, stderr } = await peerlab('bench', 'startup', '--nodes', '10', '--repetitions', '2', '--concurrency', '4', '--json');
+    expect(code, stderr).toBe(0);
+    const report = JSON.parse(stdout) as BenchReport<StartupSample>;
+    expect(report.schema).toBe('peerlab.bench.startup/2');
+    const [sample] = report.samples;
+    expect(sample).toMatchObject({ topology: 'ba:n=10,m=2', nodes: 10, edges: 16, concurrency: 4 });
+    const { repetitions } = sample!;
+    expect(repetitions.map((repetition) => repetition.first)).toEqual(['baseline', 'peerlab']);
+    for (const { ratio, peerlab: up, baseline } of repetitions) {
+      expect(ratio).toBeCloseTo(up.allConnectedMs / baseline.dockerRunMs, 10);
+      const { prepareMs, imagesMs, networkAndEtcdMs, containersMs, tailMs } = up.phases;
+      expect(prepareMs + imagesMs + networkAndEtcdMs + containersMs + tailMs).toBe(up.allConnectedMs);
+      for (const phase of [prepareMs, imagesMs, networkAndEtcdMs, containersMs, tailMs]) expect(phase).toBeGreaterThanOrEqual(0);
+      expect(up.perNode.createMs.p50).toBeGreaterThan(0);
+      expect(up.perNode.startMs.p50).toBeGreaterThan(0);
+      // Every node loads Node.js and the agent before anything else, and spends CPU on each later step.
+      expect(up.perNode.steps.loaded.cpuMs.p50).toBeGreaterThan(10);
+      expect(up.perNode.steps.connected.cpuMs.max).toBeGreaterThan(0);
+      expect(up.connectedMs.max).toBeGreaterThanOrEqual(up.registeredMs.max);
+      expect(baseline.perContainerMs.p50).toBeGreaterThan(0);
+      expect(baseline.networkMs).toBeLessThan(baseline.dockerRunMs);
+      if (up.cpuMs && baseline.cpuMs) {
+        expect(up.cpuMs.nodesMs).toBeGreaterThan(0);
+        expect(up.cpuMs.etcdMs).toBeGreaterThan(0);
+        expect(baseline.cpuMs.etcdMs).toBe(0);
+        // The baseline's containers idle: the agents do more than start Node.js.
+        expect(up.cpuMs.nodesMs).toBeGreaterThan(baseline.cpuMs.nodesMs);
+      }
+      expect(await leftovers(up.runId)).toEqual({ containers: 0, networks: 0 });
+      expect(await leftovers(baseline.runId)).toEqual({ containers: 0, networks: 0 });
+    }
+    expect(sample!.ratio).toBe(Math.min(...repetitions.map((repetition) => repetition.ratio)));
+    expect(sample!.peerlab).toEqual(repetitions.find((repetition) => repetition.ratio === sample!.ratio)!.peerlab);
+  });
+
+  it("starts the baseline's containers with every setting of peerlab's own", async () => {
+    const docker = await connectDocker();
+    const image = (await ensureNodeImage({ agentDir: await buildAgentBundle(), docker })).tag;
+    const runIds = [`test-${randomBytes(4).toString('hex')}`, `test-${randomBytes(4).toString('hex')}`];
+    try {
+      const options = (runId: string) => ({ runId, image, memoryLimit: 48 * 2 ** 20, mounts: { [workDir]: '/algorithm' }, concurrency: 1 });
+      const idle = { Entrypoint: ['node'], Cmd: ['-e', 'setInterval(() => {}, 1 << 30)'] };
+      const byPeerlab = await DockerRuntime.create(docker, options(runIds[0]!));
+      const created = await docker.createContainer({ ...nodeContainerSpec(options(runIds[0]!), { id: '1', env: { A: 'b' } }), ...idle });
+      await created.start();
+      await DockerRuntime.create(docker, options(runIds[1]!));
+      const { stdout } = await exec('docker', dockerRunArgs({ ...nodeContainerSpec(options(runIds[1]!), { id: '1', env: { A: 'b' } }), ...idle }));
+      const [ours, theirs] = await Promise.all([created.inspect(), docker.getContainer(stdout.trim()).inspect()]);
+      const settings = (info: typeof ours) => {
+        const { Memory, MemorySwap, CpuShares, PidsLimit, CapDrop, SecurityOpt, ReadonlyRootfs, Tmpfs, Binds, LogConfig } = info.HostConfig as Record<string, unknown>;
+        return {
+          host: { Memory, MemorySwap, CpuShares, PidsLimit, CapDrop, SecurityOpt, ReadonlyRootfs, Tmpfs, Binds, LogConfig },
+          image: info.Config.Image,
+          entrypoint: info.Config.Entrypoint,
+          cmd: info.Config.Cmd,
+          env: info.Config.Env.filter((variable) => variable === 'A=b'),
+          networks: Object.keys(info.NetworkSettings.Networks).map((name) => name.replace(/test-[0-9a-f]+/, 'RUN')),
+          labels: Object.keys(info.Config.Labels).sort(),
+          state: info.State.Status,
+        };
+      };
+      expect(settings(theirs)).toEqual(settings(ours));
+      expect(settings(ours).host).toMatchObject({ Memory: 48 * 2 ** 20, ReadonlyRootfs: true, CapDrop: ['ALL'], PidsLimit: 64 });
+      expect(settings(ours).state).toBe('running');
+      expect(byPeerlab.network).toBe(`peerlab-${runIds[0]}`);
+    } finally {
+      for (const runId of runIds) await removeRunObjects(docker, runId);
+    }
+    for (const runId of runIds) expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
+  });
 });
 
 describe('bench convergence', () => {
@@ -78,7 +165,7 @@ describe('bench convergence', () => {
     const badBaselines: Array<{ name: string; content: string | undefined; message: RegExp }> = [
       { name: 'a missing file', content: undefined, message: /cannot read the baseline bad\.json: no such file/ },
       { name: 'a file that is not JSON', content: 'N=10 1.2 s', message: /the baseline bad\.json is not JSON/ },
-      { name: 'the output of another bench', content: '{"schema":"peerlab.bench.startup/1","samples":[]}', message: /has schema "peerlab.bench.startup\/1", not "peerlab.bench.convergence\/1"/ },
+      { name: 'the output of another bench', content: '{"schema":"peerlab.bench.startup/2","samples":[]}', message: /has schema "peerlab.bench.startup\/2", not "peerlab.bench.convergence\/1"/ },
     ];
     for (const { name, content, message } of badBaselines) {
       it(`rejects ${name} in one line before anything starts`, async () => {

@@ -4,7 +4,7 @@
  * Every container carries peerlab.run=test-<random> and is removed, even when a test fails.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
@@ -13,6 +13,7 @@ import { connectDocker, IMAGE_LABEL, ROLE_LABEL, RUN_LABEL } from '../../src/doc
 import { ensureEtcdImage } from '../../src/image/etcd.js';
 import { ensureNodeBaseImage, nodeBaseTag } from '../../src/image/node-base.js';
 import { ensureNodeImage } from '../../src/image/node.js';
+import { buildAgentBundle } from '../../src/node/bundle.js';
 
 const runId = `test-${randomBytes(4).toString('hex')}`;
 let docker: Docker;
@@ -48,6 +49,10 @@ beforeAll(async () => {
   await mkdir(path.join(agentDir, 'bin'));
   await mkdir(path.join(agentDir, 'proto', 'test'), { recursive: true });
   await writeFile(path.join(agentDir, 'bin', 'agent.cjs'), AGENT);
+  // The real entry point, which runs agent.cjs from the code cache the image build makes.
+  const bundled = await buildAgentBundle(await mkdtemp(path.join(os.tmpdir(), 'peerlab-agent-bundle-')));
+  await copyFile(path.join(bundled, 'bin', 'start.cjs'), path.join(agentDir, 'bin', 'start.cjs'));
+  await rm(bundled, { recursive: true, force: true });
   await writeFile(path.join(agentDir, 'proto', 'test', 'hello.proto'), 'syntax = "proto3";\n');
 });
 
@@ -133,6 +138,19 @@ describe('node images', () => {
       rootWritable: false,
     });
     expect(report.execArgv).toEqual(['--max-semi-space-size=1', '--v8-pool-size=1']);
+
+    // The agent's code cache was made under the entry point's flags, so V8 takes it rather than compiling afresh.
+    const cacheCheck = await runToCompletion({
+      Image: first.tag,
+      Entrypoint: ['node', ...(report.execArgv as string[]), '-e'],
+      Cmd: [
+        `const fs = require('node:fs'); const file = '/peerlab/bin/agent.cjs';
+        const script = new (require('node:vm').Script)(require('node:module').wrap(fs.readFileSync(file, 'utf8')), { filename: file, cachedData: fs.readFileSync(file + '.cache') });
+        console.log('rejected=' + script.cachedDataRejected);`,
+      ],
+      HostConfig: lockedDown,
+    });
+    expect(cacheCheck.output.trim(), cacheCheck.output).toBe('rejected=false');
 
     const again = await ensureNodeImage({ agentDir, base: testBase, docker, onLog });
     expect(again).toEqual({ ...first, built: false });

@@ -108,7 +108,7 @@ describe('a baseline file', () => {
     ratio,
     memory: { hostBytesPerNode, cgroupBytesPerNode: 0 },
   });
-  const startupOutput = (samples: unknown[]) => JSON.stringify({ schema: 'peerlab.bench.startup/1', peerlab: { version: '0.1.0' }, samples });
+  const startupOutput = (samples: unknown[], schema = 'peerlab.bench.startup/2') => JSON.stringify({ schema, peerlab: { version: '0.1.0' }, samples });
   const lineOf = async (promise: Promise<unknown>): Promise<string> => {
     const error = await promise.then(
       () => undefined,
@@ -138,14 +138,21 @@ describe('a baseline file', () => {
   });
 
   it('that is not JSON is an error naming it', async () => {
-    const bad = file('truncated.json', '{"schema": "peerlab.bench.startup/1", "samp');
+    const bad = file('truncated.json', '{"schema": "peerlab.bench.startup/2", "samp');
     expect(await lineOf(readBaseline(bad, startupBench))).toMatch(new RegExp(`^the baseline ${bad} is not JSON: .* — `));
   });
 
   it('of another bench is an error naming both schemas', async () => {
     const other = file('startup-for-convergence.json', startupOutput([]));
     expect(await lineOf(readBaseline(other, convergenceBench))).toMatch(
-      new RegExp(`^the baseline ${other} has schema "peerlab.bench.startup/1", not "peerlab.bench.convergence/1" — .*peerlab bench convergence --json`),
+      new RegExp(`^the baseline ${other} has schema "peerlab.bench.startup/2", not "peerlab.bench.convergence/1" — .*peerlab bench convergence --json`),
+    );
+  });
+
+  it('of the start-up bench before its baseline ran in parallel is refused: its ratios are to a slower baseline', async () => {
+    const sequential = file('sequential.json', startupOutput([startupSample(100, 0.9, 15 * 2 ** 20)], 'peerlab.bench.startup/1'));
+    expect(await lineOf(readBaseline(sequential, startupBench))).toMatch(
+      new RegExp(`^the baseline ${sequential} has schema "peerlab.bench.startup/1", not "peerlab.bench.startup/2" — `),
     );
   });
 

@@ -29,6 +29,7 @@ function facts(overrides: Partial<DoctorFacts> = {}): DoctorFacts {
     inotify: { maxUserInstances: 8192, maxUserWatches: 524288 },
     hostCgroupVersion: '2',
     arpLimit: 1024,
+    packetLinks: { netem: false, htb: true, u32: true, statistic: true, root: true, tools: true, source: '/proc/config.gz' },
     ...overrides,
   };
 }
@@ -54,8 +55,10 @@ describe('doctor checks', () => {
       'inotify instances',
       'inotify watches',
       'ARP table',
+      'link shaping',
     ]);
     expect(checks.filter((c) => !c.ok)).toEqual([]);
+    expect(check(checks, 'link shaping').detail).toMatch(/rate yes \(htb, u32\), loss yes \(iptables statistic\), delay and jitter no \(netem\)/);
     expect(checks.every((c) => c.fix === undefined)).toBe(true);
     expect(check(checks, 'node image').detail).toContain('from the host Node.js (/usr/bin/node v20.20.2)');
     expect(check(checks, 'etcd image').detail).toContain('buildable offline from /usr/bin/etcd (etcd 3.4.23)');

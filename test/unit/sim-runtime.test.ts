@@ -37,7 +37,7 @@ describe('SimRuntime', () => {
     const outcome = await simulation.run();
     expect(outcome.endReason).toBe('complete');
     expect(outcome.virtualTimeMs).toBe(54);
-    expect(outcome.results.get('9')).toEqual({ distance: 9, parent: '8' });
+    expect(outcome.results.get('9')).toMatchObject({ distance: 9, parent: '8' });
   });
 
   it('keeps each node’s log tail', async () => {

@@ -3,10 +3,11 @@ import { PeerlabCommand } from '../../cli/base-command.js';
 import { benchFlags, nodeCounts, openBaselineGate } from '../../cli/bench-flags.js';
 import { benchReport, type BenchReport } from '../../bench/report.js';
 import { benchStartup, startupBench, type StartupSample } from '../../bench/startup.js';
+import { DEFAULT_START_CONCURRENCY } from '../../runtime/docker.js';
 
 export default class BenchStartup extends PeerlabCommand {
   static override description =
-    'Measure node start-up: time until every node is registered and connected, per-node latency, host memory per node and teardown, against plain `docker run -d` of the same image in the same invocation. With --baseline, exits 1 if the ratio or the memory per node regressed.';
+    'Measure node start-up: time until every node is registered and connected, per-node latency, host memory per node and teardown, against plain `docker run -d` of the same containers, as many at once as peerlab starts, in the same invocation. With --baseline, exits 1 if the ratio or the memory per node regressed.';
 
   static override examples = [
     '<%= config.bin %> bench startup --nodes 25,50,100,200 --json',
@@ -16,6 +17,8 @@ export default class BenchStartup extends PeerlabCommand {
   static override flags = {
     ...benchFlags('25,50,100,200'),
     seed: Flags.integer({ default: 1 }),
+    concurrency: Flags.integer({ default: DEFAULT_START_CONCURRENCY, min: 1, description: 'containers created and started at once, by peerlab and the baseline alike' }),
+    repetitions: Flags.integer({ default: 1, min: 1, description: 'measurements per N, baseline and peerlab in turns (alternating which goes first); the median ratio is kept' }),
   };
 
   async run(): Promise<BenchReport<StartupSample>> {
@@ -25,10 +28,17 @@ export default class BenchStartup extends PeerlabCommand {
     const began = new Date();
     const samples: StartupSample[] = [];
     for (const nodes of counts) {
-      const sample = await benchStartup({ nodes, model: (n) => `ba:n=${n},m=${flags.m}`, seed: flags.seed, onProgress: (line) => this.note(line) });
+      const sample = await benchStartup({
+        nodes,
+        model: (n) => `ba:n=${n},m=${flags.m}`,
+        seed: flags.seed,
+        concurrency: flags.concurrency,
+        repetitions: flags.repetitions,
+        onProgress: (line) => this.note(line),
+      });
       samples.push(sample);
       this.log(
-        `N=${String(nodes).padStart(4)}  peerlab ${(sample.peerlab.allConnectedMs / 1000).toFixed(1)} s  docker run ${(sample.baseline.dockerRunMs / 1000).toFixed(1)} s  ratio ${sample.ratio.toFixed(2)}  ` +
+        `N=${String(nodes).padStart(4)}  peerlab ${(sample.peerlab.allConnectedMs / 1000).toFixed(1)} s  docker run ×${flags.concurrency} ${(sample.baseline.dockerRunMs / 1000).toFixed(1)} s  ratio ${sample.ratio.toFixed(2)}  ` +
           `host ${(sample.memory.hostBytesPerNode / 2 ** 20).toFixed(1)} MiB/node  teardown ${(sample.peerlab.teardownMs / 1000).toFixed(1)} s`,
       );
     }

@@ -4,7 +4,10 @@
  * stock random models below a test can plug in an adversarial scheduler that picks each delay on purpose.
  */
 import { PeerlabError } from '../../errors.js';
-import type { Random } from '../../util/random.js';
+import { directedLink } from '../../links/edges.js';
+import { LinkSchedule, linkStream, UNSHAPED } from '../../links/model.js';
+import type { Topology } from '../../topology/types.js';
+import { createRandom, type Random } from '../../util/random.js';
 
 export interface DelayContext {
   readonly from: string;
@@ -55,6 +58,49 @@ export function weightDelay(scale = 1): DelayModel {
     spec: scale === 1 ? 'weight' : `weight:${scale}`,
     delay: ({ weight }) => weight * scale,
   };
+}
+
+/**
+ * Each directed edge's link model (src/links), from the edges' `link` attributes: the very LinkSchedule the Docker
+ * node agent runs per outgoing edge, with the same per-edge random stream, so a simulated run and a Docker run
+ * with the same `--links` and seed differ only by the agents' real processing time. It is FIFO by itself.
+ */
+export function linkDelay(graph: Topology, seed: number, spec: string): DelayModel {
+  const schedules = new Map<string, LinkSchedule>();
+  return {
+    spec,
+    delay: ({ from, to, now, bytes }) => {
+      const key = `${from}>${to}`;
+      let schedule = schedules.get(key);
+      if (schedule === undefined) {
+        schedule = new LinkSchedule(directedLink(graph, from, to) ?? UNSHAPED, createRandom(seed, ...linkStream(from, to)));
+        schedules.set(key, schedule);
+      }
+      return schedule.arrival(now, bytes) - now;
+    },
+  };
+}
+
+/**
+ * `--delay` is a shorthand for a `--links` spec, so both runtimes honour it through the one link model:
+ * constant:MS is delay=MSms; uniform:A..B is delay=(A+B)/2 ms with uniform jitter (B−A)/2 ms, the same
+ * per-message distribution; exp:MEAN is exponential jitter of that mean; weight[:SCALE] is the same source.
+ */
+export function delayAsLinks(spec: string): string {
+  const model = parseDelay(spec);
+  const [kind, argument = ''] = model.spec.split(':');
+  switch (kind) {
+    case 'constant':
+      return `delay=${argument}ms`;
+    case 'uniform': {
+      const [low, high] = argument.split('..').map(Number) as [number, number];
+      return `delay=${(low + high) / 2}ms,jitter=${(high - low) / 2}ms`;
+    }
+    case 'exp':
+      return `jitter=exp:${argument}ms`;
+    default:
+      return model.spec;
+  }
 }
 
 /**

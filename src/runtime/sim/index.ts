@@ -7,6 +7,8 @@ export {
   constantDelay,
   defaultDelay,
   exponentialDelay,
+  delayAsLinks,
+  linkDelay,
   parseDelay,
   uniformDelay,
   weightDelay,

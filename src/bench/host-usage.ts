@@ -1,0 +1,130 @@
+/**
+ * What a run costs the host, read where the kernel keeps it: memory from /proc, CPU time from /proc and from the
+ * containers' cgroups. The start-up bench splits bring-up by who spent the CPU, since on a host with two cores
+ * every CPU-second that nodes, etcd or the CLI spend beyond the engine's own is wall time.
+ */
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import type Docker from 'dockerode';
+import { ROLE_LABEL, RUN_LABEL } from '../docker/engine.js';
+
+const run = promisify(execFile);
+/** /proc reports CPU in clock ticks: USER_HZ, 100 on every Linux architecture Node.js runs on. */
+const TICKS_PER_SECOND = 100;
+
+export async function memAvailable(): Promise<number> {
+  const meminfo = await readFile('/proc/meminfo', 'utf8');
+  const kib = Number(/MemAvailable:\s+(\d+)/.exec(meminfo)?.[1]);
+  return kib * 1024;
+}
+
+/** Private (unshared) memory of a process: what it costs the host beyond the pages it shares with others. */
+async function privateBytes(pid: number): Promise<number> {
+  const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8').catch(() => '');
+  let kib = 0;
+  for (const match of rollup.matchAll(/^Private_(?:Clean|Dirty):\s+(\d+) kB/gm)) kib += Number(match[1]);
+  return kib * 1024;
+}
+
+async function parentPid(pid: number): Promise<number | undefined> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const ppid = /^PPid:\s+(\d+)/m.exec(status)?.[1];
+  return ppid === undefined ? undefined : Number(ppid);
+}
+
+interface RunContainer {
+  readonly id: string;
+  readonly role: string | undefined;
+  /** Its containerd shim: the parent of the container's first process. */
+  readonly shimPid: number | undefined;
+}
+
+/** The run's running containers, with their roles and shims. */
+export async function runContainers(docker: Docker, runId: string): Promise<RunContainer[]> {
+  const containers = await docker.listContainers({ filters: { label: [`${RUN_LABEL}=${runId}`] } });
+  return Promise.all(
+    containers.map(async ({ Id, Labels }) => {
+      const { State } = await docker.getContainer(Id).inspect();
+      return { id: Id, role: Labels[ROLE_LABEL], shimPid: State.Pid > 0 ? await parentPid(State.Pid) : undefined };
+    }),
+  );
+}
+
+export async function shimPrivateBytes(containers: readonly RunContainer[]): Promise<number> {
+  return sum(await Promise.all(containers.map((container) => (container.shimPid === undefined ? 0 : privateBytes(container.shimPid)))));
+}
+
+async function enginePids(): Promise<number[]> {
+  const { stdout } = await run('pgrep', ['-x', 'dockerd|containerd']).catch(() => ({ stdout: '' }));
+  return stdout.split('\n').filter(Boolean).map(Number);
+}
+
+export async function enginePrivateBytes(): Promise<number> {
+  return sum(await Promise.all((await enginePids()).map(privateBytes)));
+}
+
+/** CPU ms a process has used, with that of the children it has waited for (a shim's runc calls, the CLI's `docker` runs). */
+async function processCpuMs(pid: number | 'self'): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // The fields after the command name, which may hold spaces, in parentheses: utime stime cutime cstime are 12–15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (sum([11, 12, 13, 14].map((index) => Number(fields[index] ?? 0))) * 1000) / TICKS_PER_SECOND;
+}
+
+/** CPU ms a container has used, from its cgroup (v1 cgroupfs, v2 cgroupfs or systemd); undefined if none is found. */
+async function containerCpuMs(id: string): Promise<number | undefined> {
+  const v1 = await readFile(`/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`, 'utf8').catch(() => undefined);
+  if (v1 !== undefined) return Number(v1) / 1e6;
+  for (const folder of [`/sys/fs/cgroup/docker/${id}`, `/sys/fs/cgroup/system.slice/docker-${id}.scope`]) {
+    const stat = await readFile(`${folder}/cpu.stat`, 'utf8').catch(() => undefined);
+    const usec = stat && /^usage_usec (\d+)/m.exec(stat)?.[1];
+    if (usec) return Number(usec) / 1000;
+  }
+  return undefined;
+}
+
+/** CPU ms spent on one side of the bench, by who spent it. */
+export interface CpuSplit {
+  /** The node containers (peerlab: the agents; baseline: idle processes). */
+  readonly nodesMs: number;
+  /** The etcd container (peerlab only). */
+  readonly etcdMs: number;
+  /** The containers' containerd shims, with the runc calls they made. */
+  readonly shimsMs: number;
+  /** dockerd and containerd: shared with anything else using the engine meanwhile. */
+  readonly engineMs: number;
+  /** This process (peerlab's CLI) and the children it waited for (the baseline's `docker run` processes). */
+  readonly clientMs: number;
+}
+
+/**
+ * Starts counting; `finish` returns the CPU spent since, by the run's containers (read from their cgroups, so
+ * call it while they are up), their shims, the engine and this process; undefined when cgroups cannot be read.
+ */
+export async function countCpu(docker: Docker): Promise<{ finish: (runId: string) => Promise<CpuSplit | undefined> }> {
+  const engine = async () => sum(await Promise.all((await enginePids()).map(processCpuMs)));
+  const [engineBefore, clientBefore] = await Promise.all([engine(), processCpuMs('self')]);
+  return {
+    finish: async (runId) => {
+      // Read first: listing and inspecting the containers costs the engine and this process CPU too.
+      const [engineAfter, clientAfter] = await Promise.all([engine(), processCpuMs('self')]);
+      const containers = await runContainers(docker, runId);
+      const cpu = await Promise.all(containers.map(async (container) => ({ role: container.role, ms: await containerCpuMs(container.id) })));
+      if (cpu.some(({ ms }) => ms === undefined)) return undefined;
+      const ofRole = (role: string) => sum(cpu.filter((container) => container.role === role).map(({ ms }) => ms!));
+      const shims = await Promise.all(containers.map((container) => (container.shimPid === undefined ? 0 : processCpuMs(container.shimPid))));
+      return {
+        nodesMs: Math.round(ofRole('node')),
+        etcdMs: Math.round(ofRole('etcd')),
+        shimsMs: Math.round(sum(shims)),
+        engineMs: Math.round(engineAfter - engineBefore),
+        clientMs: Math.round(clientAfter - clientBefore),
+      };
+    },
+  };
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((total, value) => total + value, 0);
+}

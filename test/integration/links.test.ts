@@ -1,0 +1,91 @@
+/**
+ * Links in real containers: the acceptance points of the link model at both layers. Timing bounds are the
+ * issue's own (the rtt oracle's max(1 ms, 5 %), a few ms of processing per round trip, ±10 % of a rate); on a
+ * host shared with other heavy runs, node processing alone can exceed them, so run these on a quiet machine.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAlgorithm, type RunRequest } from '../../src/run/run.js';
+
+let resultsRoot: string;
+
+beforeAll(async () => {
+  resultsRoot = await mkdtemp(path.join(os.tmpdir(), 'peerlab-links-'));
+});
+
+afterAll(async () => {
+  await rm(resultsRoot, { recursive: true, force: true });
+});
+
+const run = (request: Partial<RunRequest> & Pick<RunRequest, 'algorithm' | 'topology'>) =>
+  runAlgorithm({ params: [], seed: 3, allowDisconnected: false, timeoutMs: 240_000, resultsRoot, runtime: 'docker', ...request });
+
+async function nodeResults(resultsDir: string): Promise<Array<Record<string, unknown>>> {
+  const csv = await readFile(path.join(resultsDir, 'nodes.csv'), 'utf8');
+  return csv
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => JSON.parse(/,"(\{.*\})",/.exec(line)![1]!.replaceAll('""', '"')) as Record<string, unknown>);
+}
+
+describe('links at the message layer', () => {
+  it('rtt on ba:n=100,m=2 with delay=uniform:5..50ms passes its oracle', async () => {
+    const summary = await run({ algorithm: 'rtt', topology: 'ba:n=100,m=2', links: 'delay=uniform:5..50ms' });
+    expect(summary.passed, summary.verdict).toBe(true);
+    expect(summary.metrics.edges).toBe(2 * 196);
+  });
+
+  it('a user-written ping-pong with delay=40ms measures 80 ms plus a few ms on every edge of ba:n=40,m=2', async () => {
+    const summary = await run({ algorithm: 'test/fixtures/ping-pong.ts', topology: 'ba:n=40,m=2', links: 'delay=40ms', params: ['rounds=5'] });
+    expect(summary.missing).toEqual([]);
+    for (const result of await nodeResults(summary.resultsDir)) {
+      for (const rtt of Object.values(result.slowestRoundTripMs as Record<string, number>)) {
+        expect(rtt).toBeGreaterThanOrEqual(80);
+        expect(rtt).toBeLessThan(80 + 10);
+      }
+    }
+  });
+
+  it('flood on Abilene with geo links: arrivals within max(5 ms, 10 %) of the shortest-delay paths', async () => {
+    const summary = await run({ algorithm: 'flood', topology: 'topologies/zoo/Abilene.graphml', links: 'geo' });
+    expect(summary.passed, summary.verdict).toBe(true);
+    expect(summary.metrics.arrivalsTimed).toBe(11);
+  });
+
+  it('serialises at the rate: 10mbit within ±10 %', async () => {
+    const summary = await run({ algorithm: 'test/fixtures/bulk.ts', topology: 'line:n=2', links: 'rate=10mbit' });
+    const [, receiver] = await nodeResults(summary.resultsDir);
+    expect(Math.abs((receiver!.throughputBps as number) / 10e6 - 1)).toBeLessThan(0.1);
+  });
+});
+
+describe('links at the packet layer', () => {
+  it('refuses a delay before anything starts on a kernel without netem, in one line', async () => {
+    const before = execFileSync('docker', ['ps', '-aq', '--filter', 'label=peerlab.run']).toString();
+    await expect(run({ algorithm: 'flood', topology: 'ring:n=4', links: 'delay=10ms', linksMode: 'packet' })).rejects.toThrow(
+      /^--links-mode packet: this kernel has no netem qdisc/,
+    );
+    expect(execFileSync('docker', ['ps', '-aq', '--filter', 'label=peerlab.run']).toString().split('\n').length).toBeLessThanOrEqual(before.split('\n').length);
+  });
+
+  it('limits a rate of 10mbit to within ±10 % with htb', async () => {
+    const summary = await run({ algorithm: 'test/fixtures/bulk.ts', topology: 'line:n=2', links: 'rate=10mbit', linksMode: 'packet' });
+    const [, receiver] = await nodeResults(summary.resultsDir);
+    expect(Math.abs((receiver!.throughputBps as number) / 10e6 - 1)).toBeLessThan(0.1);
+  });
+
+  it('drops 5 % of packets within a binomial bound, by the rule’s own counters', async () => {
+    const summary = await run({ algorithm: 'test/fixtures/bulk.ts', topology: 'line:n=2', links: 'loss=5%', linksMode: 'packet', params: ['megabytes=16'] });
+    const record = JSON.parse(await readFile(path.join(summary.resultsDir, 'run.json'), 'utf8')) as {
+      runtimeFacts: { lossCounters: Record<string, { packets: number; dropped: number }> };
+    };
+    const { packets, dropped } = record.runtimeFacts.lossCounters['0->1']!;
+    expect(packets).toBeGreaterThan(300);
+    // Four standard deviations of a binomial share: fails by chance about once in 16,000 runs.
+    expect(Math.abs(dropped / packets - 0.05)).toBeLessThan(4 * Math.sqrt((0.05 * 0.95) / packets));
+  });
+});
