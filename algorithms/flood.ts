@@ -6,13 +6,13 @@
  * Each node also reports when it first heard the token (node time), which on shaped links is its shortest-delay
  * distance from the root.
  */
-import { defineAlgorithm, z } from 'peerlab';
+import { defineAlgorithm, nodeId, z } from 'peerlab';
 
 export default defineAlgorithm({
   name: 'flood',
   description: 'One node floods a token; every node reports its hop distance and parent.',
   params: z.object({
-    root: z.string().default('0').describe('the node that starts the flood'),
+    root: nodeId().default('0').describe('the node that starts the flood'),
   }),
   state: () => ({ reached: false }),
 

@@ -57,7 +57,7 @@
  * FN and edge order by weight alone; re-examining only on the next arrival; (8) without its SE = Basic
  * guard), made 17–97% of the first 2,000 soak cases fail, mostly as stalled runs (deadlocks).
  */
-import { defineAlgorithm, z, type Node } from 'peerlab';
+import { defineAlgorithm, nodeId, z, type Node } from 'peerlab';
 
 /** An edge's place in the strict total order: [weight, smaller id, larger id]. */
 type EdgeKey = [number, number, number];
@@ -108,7 +108,7 @@ interface GhsState {
 
 const Params = z.object({
   wakeup: z.enum(['one', 'all']).default('one').describe('wake one node spontaneously, or all of them'),
-  wakeupNode: z.string().optional().describe("with wakeup 'one': the node to wake (default: chosen from wakeupSeed)"),
+  wakeupNode: nodeId().optional().describe("with wakeup 'one': the node to wake (default: chosen from wakeupSeed)"),
   wakeupSeed: z.number().int().nonnegative().default(0).describe("with wakeup 'one' and no wakeupNode: picks the node"),
 });
 type GhsNode = Node<z.output<typeof Params>, GhsState, GhsMessage>;

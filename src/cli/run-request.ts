@@ -1,5 +1,6 @@
 import type { Interfaces } from '@oclif/core';
 import { connectDocker } from '../docker/engine.js';
+import { PeerlabError } from '../errors.js';
 import { takeDownUntilGone } from '../run/down.js';
 import { resultsRoot } from '../util/files.js';
 import type { RunRequest } from '../run/run.js';
@@ -21,6 +22,14 @@ function settledWithin(work: Promise<unknown> | undefined, ms: number): Promise<
       resolve();
     });
   });
+}
+
+/** `--timeout` is in seconds (the library takes ms): a value that is not above 0 is refused in the flag's own unit. */
+export function timeoutMsFrom(seconds: number): number {
+  if (!(seconds > 0)) {
+    throw new PeerlabError(`--timeout ${seconds} is not a positive number of seconds`, { hint: 'give the seconds the algorithm may run, e.g. --timeout 60' });
+  }
+  return seconds * 1000;
 }
 
 /**

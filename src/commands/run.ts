@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { PeerlabCommand } from '../cli/base-command.js';
 import { algorithmRunFlags, deploymentFlags } from '../cli/run-flags.js';
-import { runRequestFrom } from '../cli/run-request.js';
+import { runRequestFrom, timeoutMsFrom } from '../cli/run-request.js';
 import { runAlgorithm, type RunSummary, type RunUntil } from '../run/run.js';
 import { OUTCOME_MARK } from '../verify/index.js';
 
@@ -28,7 +28,7 @@ export default class Run extends PeerlabCommand {
     const { args, flags } = await this.parse(Run);
     const { request, during } = runRequestFrom(flags, {
       algorithm: args.algorithm,
-      timeoutMs: flags.timeout * 1000,
+      timeoutMs: timeoutMsFrom(flags.timeout),
       resultsRoot: flags.results,
       json: this.jsonEnabled(),
       note: (line) => this.note(line),

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PeerlabError } from '../errors.js';
 import { bundleAlgorithm } from '../plugins/bundle.js';
-import { resolveParams } from '../plugins/params.js';
+import { checkNodeParams, resolveParams } from '../plugins/params.js';
 import { resolveAlgorithm } from '../plugins/resolve.js';
 import type { Algorithm } from '../sdk/types.js';
 import { loadTopology } from '../topology/index.js';
@@ -38,24 +38,26 @@ export function topologyFileResolver(experimentFile: string, cwd = process.cwd()
  */
 export async function preflight(loaded: LoadedExperiment, plan: Plan): Promise<Map<string, CellFacts>> {
   const facts = new Map<string, CellFacts>();
-  const topologies = new Map<string, CellFacts>();
+  const nodeIds = new Map<string, readonly string[]>();
+  const topologies = new Map<string, { facts: CellFacts; ids: readonly string[] }>();
   for (const cell of plan.cells) {
     const key = `${cell.topology}\u0000${cell.weights ?? ''}`;
     let known = topologies.get(key);
     if (!known) {
       try {
         const { graph } = await loadTopology(cell.topology, { seed: plan.seeds[0]!, weights: cell.weights, allowDisconnected: plan.allowDisconnected });
-        known = { nodes: graph.order, edges: graph.size };
+        known = { facts: { nodes: graph.order, edges: graph.size }, ids: graph.nodes() };
       } catch (error) {
         throw rethrow(loaded, error, fieldFor(cell, error));
       }
       topologies.set(key, known);
     }
-    facts.set(cell.id, known);
+    facts.set(cell.id, known.facts);
+    nodeIds.set(cell.id, known.ids);
   }
   checkGroupsAndFaults(loaded, plan, facts);
   checkCheck(loaded, plan);
-  await checkAlgorithms(loaded, plan);
+  await checkAlgorithms(loaded, plan, nodeIds);
   return facts;
 }
 
@@ -114,9 +116,10 @@ function checkGroupsAndFaults(loaded: LoadedExperiment, plan: Plan, facts: Reado
 
 /**
  * Every algorithm the runs need resolves and compiles, and accepts its parameters: the algorithm of each cell,
- * or the algorithm of each role of the groups.
+ * or the algorithm of each role of the groups. A parameter that names a node must name one of every topology
+ * it runs on.
  */
-async function checkAlgorithms(loaded: LoadedExperiment, plan: Plan): Promise<void> {
+async function checkAlgorithms(loaded: LoadedExperiment, plan: Plan, nodeIds: ReadonlyMap<string, readonly string[]>): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'peerlab-experiment-check-'));
   const compiled = new Map<string, Algorithm>();
   const compile = async (name: string, field: FieldPath): Promise<Algorithm> => {
@@ -129,11 +132,18 @@ async function checkAlgorithms(loaded: LoadedExperiment, plan: Plan): Promise<vo
     }
   };
   /** The parameters, as each run will resolve them; an error points at the parameter it is about. */
-  const accept = (algorithm: Algorithm, params: readonly string[], fieldOf: (param: string) => FieldPath | undefined, otherwise: FieldPath): void => {
+  const accept = (
+    algorithm: Algorithm,
+    params: readonly string[],
+    cells: readonly Cell[],
+    fieldOf: (param: string) => FieldPath | undefined,
+    otherwise: FieldPath,
+  ): void => {
     try {
-      resolveParams(algorithm, params);
+      const resolved = resolveParams(algorithm, params);
+      for (const cell of cells) checkNodeParams(algorithm, resolved, nodeIds.get(cell.id) ?? []);
     } catch (error) {
-      const param = /^--param ([^\s]+)/.exec((error as Error).message)?.[1];
+      const param = /^--param ([^\s=]+)/.exec((error as Error).message)?.[1];
       throw rethrow(loaded, error, (param && fieldOf(param)) || otherwise, (message) => message.replace(/^--param /, 'parameter '));
     }
   };
@@ -143,13 +153,13 @@ async function checkAlgorithms(loaded: LoadedExperiment, plan: Plan): Promise<vo
       const field = ['groups', index, given.service !== undefined ? 'service' : 'algorithm'];
       const params = ['groups', index, 'params'];
       const algorithm = await compile(role.algorithm, field);
-      accept(algorithm, role.params, (param) => (given.params?.[param] === undefined ? undefined : [...params, param]), given.params ? params : field);
+      accept(algorithm, role.params, plan.cells, (param) => (given.params?.[param] === undefined ? undefined : [...params, param]), given.params ? params : field);
     }
     if (plan.roles) return;
     const nameField = typeof loaded.experiment.algorithm === 'string' ? ['algorithm'] : ['algorithm', 'name'];
     for (const cell of plan.cells) {
       const algorithm = await compile(cell.algorithm, nameField);
-      accept(algorithm, paramAssignments(cell.params), (param) => cell.fields[`param.${param}`], Object.keys(cell.params).length > 0 ? ['algorithm', 'params'] : cell.fields.algorithm!);
+      accept(algorithm, paramAssignments(cell.params), [cell], (param) => cell.fields[`param.${param}`], Object.keys(cell.params).length > 0 ? ['algorithm', 'params'] : cell.fields.algorithm!);
     }
   } finally {
     await rm(dir, { recursive: true, force: true });

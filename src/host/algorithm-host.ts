@@ -211,6 +211,12 @@ export class AlgorithmHost {
       state,
       random: createRandom(seed, 'node', id),
       send(to, payload) {
+        if (typeof to !== 'string') {
+          // A common slip: ids are strings, and send(1, …) would otherwise be told 1 is no neighbour when "1" is.
+          throw new AlgorithmError(
+            `node ${id} cannot send to ${typeof to === 'number' ? to : JSON.stringify(to)}: node ids are strings, not ${typeof to}s (write send(${JSON.stringify(String(to))}, …), or use neighbour.id)`,
+          );
+        }
         if (!host.neighbourIds.has(to)) {
           throw new AlgorithmError(`node ${id} cannot send to ${to}: not an overlay neighbour (neighbours: ${[...host.neighbourIds].join(', ')})`);
         }

@@ -1,13 +1,34 @@
 import { createRequire } from 'node:module';
 import type { Algorithm } from '../sdk/types.js';
 
-/** Loads a bundled algorithm file (CommonJS) afresh; throws if its default export is not an algorithm. */
-export function requireAlgorithm(file: string): Algorithm {
+/** The module loaded, but its default export is not an algorithm; the message says what it is instead. */
+export class NotAnAlgorithm extends Error {
+  override name = 'NotAnAlgorithm';
+}
+
+/**
+ * Loads a bundled algorithm file (CommonJS) afresh. With `sourceMaps`, Node's source maps are switched on
+ * first, so a stack trace from the algorithm names the user's `.ts` file and line rather than the bundle's
+ * (bundles carry an inline map; modules loaded earlier carry none and are unaffected). The CLI and the
+ * simulator use it; the node agent does not (it maps a stack only when it has one: see mapStack).
+ */
+export function requireAlgorithm(file: string, options: { sourceMaps: boolean }): Algorithm {
+  if (options.sourceMaps) process.setSourceMapsEnabled(true);
   const require = createRequire(file);
   delete require.cache[file];
-  const loaded = require(file) as { default?: Algorithm };
-  if (loaded.default?.kind !== 'peerlab.algorithm') {
-    throw new Error(`${file} does not export an algorithm made by defineAlgorithm() as its default export`);
-  }
-  return loaded.default;
+  const loaded = require(file) as { default?: unknown };
+  const problem = whyNotAnAlgorithm(loaded.default);
+  if (problem !== undefined) throw new NotAnAlgorithm(problem);
+  return loaded.default as Algorithm;
+}
+
+function whyNotAnAlgorithm(value: unknown): string | undefined {
+  if (value === undefined) return 'it has no default export';
+  if (typeof value !== 'object' || value === null) return `its default export is ${value === null ? 'null' : `a ${typeof value}`}`;
+  const candidate = value as Partial<Algorithm>;
+  if (candidate.kind === 'peerlab.algorithm') return undefined;
+  const handlers = typeof candidate.onMessage === 'function' || typeof candidate.run === 'function';
+  return handlers
+    ? 'its default export is a plain object; wrap it in defineAlgorithm({ … })'
+    : 'its default export has neither onMessage nor run, and was not made by defineAlgorithm({ … })';
 }

@@ -18,8 +18,9 @@ import {
 } from '../coordination/protocol.js';
 import { AlgorithmHost } from '../host/algorithm-host.js';
 import { requireAlgorithm } from '../host/load.js';
+import { mapStack } from '../host/source-map.js';
 import { EtcdGateway } from './etcd-gateway.js';
-import { ownAddress, readIdentity } from './identity.js';
+import { ENV, ownAddress, readIdentity } from './identity.js';
 import { NodeLease } from './registration.js';
 import { etcdServiceRegistry } from './service-registry.js';
 import { openLink, serveLinks, type OutgoingLink } from './links.js';
@@ -50,11 +51,12 @@ async function main(): Promise<void> {
   reached('configured');
   const group = config.groups.find(({ role }) => role === identity.role);
   if (!group) throw new Error(`the run has no role "${identity.role}" (its roles: ${config.groups.map(({ role }) => role).join(', ')})`);
-  const algorithm = requireAlgorithm(identity.algorithmPath);
+  const algorithm = requireAlgorithm(identity.algorithmPath, { sourceMaps: false });
 
   const reportFailure = (error: Error, brokenLink?: string): void => {
-    const failure: NodeFailure = { message: error.message, stack: error.stack, ...(brokenLink ? { brokenLink } : {}) };
-    console.error(`[node ${nodeId}] ${error.stack ?? error.message}`);
+    const stack = error.stack === undefined ? undefined : mapStack(error.stack, identity.algorithmPath);
+    const failure: NodeFailure = { message: error.message, stack, ...(brokenLink ? { brokenLink } : {}) };
+    console.error(`[node ${nodeId}] ${stack ?? error.message}`);
     // Best effort: the error is on stderr already, where the CLI reads the log tail of a failed node.
     void etcd.put(keys.error(nodeId), JSON.stringify(failure)).catch(() => {});
   };
@@ -169,6 +171,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(`node agent failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  // Loading the algorithm runs its module code: a stack from there is mapped to the user's .ts lines too.
+  const bundle = process.env[ENV.algorithm];
+  const stack = error instanceof Error ? (error.stack === undefined || !bundle ? (error.stack ?? error.message) : mapStack(error.stack, bundle)) : String(error);
+  console.error(`node agent failed: ${stack}`);
   process.exit(1);
 });

@@ -1,10 +1,12 @@
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { build, type BuildOptions } from 'esbuild';
 import { PeerlabError } from '../errors.js';
 import type { Algorithm, Check } from '../sdk/types.js';
 import { packageRoot } from '../util/paths.js';
-import { requireAlgorithm } from '../host/load.js';
+import { NotAnAlgorithm, requireAlgorithm } from '../host/load.js';
+import { userFrame } from './stack.js';
 
 export interface AlgorithmBundle {
   /** The bundled CommonJS file, self-contained, for the CLI and the simulator (containers get bundleForNodes'). */
@@ -14,10 +16,14 @@ export interface AlgorithmBundle {
   readonly check: Check | undefined;
 }
 
-/** Bundles an algorithm file (with `peerlab` resolved to the SDK) into `outDir/<fileName>` and loads it. */
+/**
+ * Bundles an algorithm file (with `peerlab` resolved to the SDK) into `outDir/<fileName>` and loads it. In this
+ * bundle `console` is peerlab's (see console-shim.ts): in the simulator, what an algorithm prints goes to its
+ * node's log, never to the CLI's stdout.
+ */
 export async function bundleAlgorithm(source: string, outDir: string, fileName = 'algorithm.cjs'): Promise<AlgorithmBundle> {
   const file = path.join(outDir, fileName);
-  await compile(source, file, {}, { entryPoints: [source] });
+  await compile(source, file, {}, { entryPoints: [source], inject: [path.join(packageRoot, 'src', 'host', 'console-shim.ts')] });
   return { file, ...loadAlgorithmBundle(file, source) };
 }
 
@@ -36,9 +42,20 @@ export async function bundleForNodes(source: string, outDir: string, fileName = 
   return file;
 }
 
-async function compile(source: string, outfile: string, alias: Record<string, string>, entry: Pick<BuildOptions, 'entryPoints' | 'stdin'>): Promise<void> {
+/**
+ * Compiles to one CommonJS file with an inline source map whose sources are absolute paths on this host, so a
+ * stack trace names the user's `.ts` file and line wherever the bundle is loaded from (a node mounts it at
+ * /algorithm/). The map carries no source text: a stack trace needs only the positions.
+ */
+async function compile(
+  source: string,
+  outfile: string,
+  alias: Record<string, string>,
+  entry: Pick<BuildOptions, 'entryPoints' | 'stdin' | 'inject'>,
+): Promise<void> {
+  let output;
   try {
-    await build({
+    output = await build({
       ...entry,
       outfile,
       bundle: true,
@@ -46,6 +63,9 @@ async function compile(source: string, outfile: string, alias: Record<string, st
       target: 'node20',
       format: 'cjs',
       alias: { peerlab: path.join(packageRoot, 'src', 'sdk', 'index.ts'), ...alias },
+      sourcemap: 'external',
+      sourcesContent: false,
+      write: false,
       logLevel: 'silent',
     });
   } catch (error) {
@@ -55,21 +75,37 @@ async function compile(source: string, outfile: string, alias: Record<string, st
       hint: 'fix the error in the algorithm file',
     });
   }
+  const code = output.outputFiles.find((file) => file.path.endsWith('.cjs'))!.text;
+  const map = JSON.parse(output.outputFiles.find((file) => file.path.endsWith('.map'))!.text) as { sources: string[] };
+  map.sources = map.sources.map((relative) => path.resolve(path.dirname(outfile), relative));
+  const inline = Buffer.from(JSON.stringify(map)).toString('base64');
+  // esbuild ends the code with a comment naming the external map; the inline one replaces it.
+  const body = code.replace(/\/\/# sourceMappingURL=\S+\s*$/, '');
+  await mkdir(path.dirname(outfile), { recursive: true });
+  await writeFile(outfile, `${body}//# sourceMappingURL=data:application/json;base64,${inline}\n`);
 }
 
 function loadAlgorithmBundle(file: string, source: string): { algorithm: Algorithm; check: Check | undefined } {
+  const shown = path.relative(process.cwd(), source) || source;
   let algorithm: Algorithm;
   try {
-    algorithm = requireAlgorithm(file);
+    algorithm = requireAlgorithm(file, { sourceMaps: true });
   } catch (error) {
-    throw new PeerlabError(`${source} does not export an algorithm as its default export (${(error as Error).message})`, {
-      hint: 'end the file with `export default defineAlgorithm({ ... })`',
+    if (error instanceof NotAnAlgorithm) {
+      throw new PeerlabError(`${shown} does not export an algorithm: ${error.message}`, {
+        hint: 'end the file with `export default defineAlgorithm({ name, onMessage(node, message) { … } })`',
+      });
+    }
+    const failure = error instanceof Error ? error : new Error(String(error));
+    const where = userFrame(failure.stack ?? '');
+    throw new PeerlabError(`${shown} failed to load${where ? ` at ${where}` : ''}: ${failure.message}`, {
+      hint: 'fix the algorithm file: this error is raised while its module is evaluated',
     });
   }
   // The module requireAlgorithm has just loaded (and cached): its other exports.
   const { check } = createRequire(file)(file) as { check?: unknown };
   if (check !== undefined && typeof check !== 'function') {
-    throw new PeerlabError(`${source} exports "check", but it is a ${check === null ? 'null' : typeof check}, not a function`, {
+    throw new PeerlabError(`${shown} exports "check", but it is a ${check === null ? 'null' : typeof check}, not a function`, {
       hint: 'export the check as `export const check: Check<Params> = ({ graph, params, results }) => ({ passed, summary })`, or rename the export',
     });
   }

@@ -1,9 +1,10 @@
 import os from 'node:os';
 import path from 'node:path';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { z } from 'zod';
+import { PeerlabError } from '../errors.js';
 import { bundleAlgorithm } from './bundle.js';
 import { listAlgorithmNames, resolveAlgorithm } from './resolve.js';
+import { paramInfo, type ParamInfo } from './params.js';
 import { oracleFor } from '../verify/index.js';
 
 export interface AlgorithmEntry {
@@ -11,23 +12,37 @@ export interface AlgorithmEntry {
   readonly file: string;
   readonly description: string;
   /** Parameter name → { type, default, description }, from the algorithm's zod schema. */
-  readonly params: Record<string, { type: string; default?: unknown; description?: string }>;
+  readonly params: Record<string, ParamInfo>;
   readonly oracle: boolean;
+  /** Set when the file does not compile or load: the one line a run of it would fail with; the rest is empty. */
+  readonly error?: string;
 }
 
-/** Every algorithm a run can name, compiled to read its description and parameters. */
+/**
+ * Every algorithm a run can name, compiled to read its description and parameters. A file that does not compile
+ * or load is listed with its error rather than hiding the others (one student's broken draft in algorithms/
+ * must not take the whole list down).
+ */
 export async function listAlgorithms(cwd = process.cwd()): Promise<AlgorithmEntry[]> {
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'peerlab-catalog-'));
   try {
     const entries: AlgorithmEntry[] = [];
     for (const name of listAlgorithmNames(cwd)) {
       const file = resolveAlgorithm(name, cwd);
-      const { algorithm, check } = await bundleAlgorithm(file, path.join(scratch, name));
+      let algorithm;
+      let check;
+      try {
+        ({ algorithm, check } = await bundleAlgorithm(file, path.join(scratch, name)));
+      } catch (error) {
+        if (!(error instanceof PeerlabError)) throw error;
+        entries.push({ name, file: path.relative(cwd, file) || file, description: '', params: {}, oracle: false, error: error.message });
+        continue;
+      }
       entries.push({
         name: algorithm.name,
         file: path.relative(cwd, file) || file,
         description: algorithm.description ?? '',
-        params: describeParams(algorithm.params),
+        params: paramInfo(algorithm.params),
         oracle: check !== undefined || oracleFor(algorithm.name) !== undefined,
       });
     }
@@ -35,21 +50,4 @@ export async function listAlgorithms(cwd = process.cwd()): Promise<AlgorithmEntr
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
-}
-
-function describeParams(schema: z.ZodType | undefined): AlgorithmEntry['params'] {
-  if (!schema) return {};
-  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as {
-    properties?: Record<string, { type?: string; enum?: unknown[]; default?: unknown; description?: string }>;
-  };
-  return Object.fromEntries(
-    Object.entries(json.properties ?? {}).map(([key, property]) => [
-      key,
-      {
-        type: property.enum ? property.enum.map(String).join('|') : (property.type ?? 'any'),
-        ...(property.default === undefined ? {} : { default: property.default }),
-        ...(property.description ? { description: property.description } : {}),
-      },
-    ]),
-  );
 }

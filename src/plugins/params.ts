@@ -1,11 +1,53 @@
-import type { z } from 'zod';
+import { closest, distance } from 'fastest-levenshtein';
+import { z } from 'zod';
 import { PeerlabError } from '../errors.js';
 import type { Algorithm, Json } from '../sdk/types.js';
+import { NODE_ID_META } from '../sdk/index.js';
+
+/** One parameter as its schema declares it: what `algorithms list` shows and what the run checks. */
+export interface ParamInfo {
+  readonly type: string;
+  readonly default?: unknown;
+  readonly description?: string;
+  /** The value names a node (or, for an array, nodes) of the topology: see `nodeId()` in the SDK. */
+  readonly nodeId?: true;
+}
+
+interface JsonSchemaProperty {
+  type?: string;
+  enum?: unknown[];
+  default?: unknown;
+  description?: string;
+  peerlab?: string;
+  items?: JsonSchemaProperty;
+}
+
+/** Parameter name → what its schema says, read through zod's JSON Schema export (works on any copy of zod). */
+export function paramInfo(schema: z.ZodType | undefined): Record<string, ParamInfo> {
+  if (!schema) return {};
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, JsonSchemaProperty> };
+  return Object.fromEntries(
+    Object.entries(json.properties ?? {}).map(([key, property]): [string, ParamInfo] => {
+      const nodeId = property.peerlab === NODE_ID_META || property.items?.peerlab === NODE_ID_META;
+      const type = property.enum ? property.enum.map(String).join('|') : (property.type ?? 'any');
+      return [
+        key,
+        {
+          type: nodeId ? (property.type === 'array' ? 'node id[]' : 'node id') : type,
+          ...(property.default === undefined ? {} : { default: property.default }),
+          ...(property.description ? { description: property.description } : {}),
+          ...(nodeId ? { nodeId: true as const } : {}),
+        },
+      ];
+    }),
+  );
+}
 
 /**
  * Turns `--param key=value` flags into the algorithm's validated parameters (defaults filled in). A value is
  * read as JSON when it parses and the schema accepts it that way, else as a string, so `root=5` fits both a
- * string and a number parameter.
+ * string and a number parameter. A name the schema does not know is refused (a misspelt parameter would
+ * otherwise be dropped silently and the run would use the default).
  */
 export function resolveParams(algorithm: Algorithm, assignments: readonly string[]): Json {
   const raw: Record<string, unknown> = {};
@@ -21,6 +63,7 @@ export function resolveParams(algorithm: Algorithm, assignments: readonly string
     if (assignments.length > 0) throw new PeerlabError(`algorithm ${algorithm.name} takes no parameters`, { hint: 'drop the --param flags' });
     return {};
   }
+  const known = Object.keys(paramInfo(schema));
   const typed = Object.fromEntries(Object.entries(raw).map(([key, value]) => [key, asJsonIfAccepted(schema, key, value as string)]));
   const parsed = schema.safeParse(typed);
   if (!parsed.success) {
@@ -29,7 +72,40 @@ export function resolveParams(algorithm: Algorithm, assignments: readonly string
       hint: `see \`peerlab algorithms list\` for the parameters of ${algorithm.name}`,
     });
   }
+  // A key the schema accepted but dropped (zod objects strip unknown keys) is one it does not know.
+  const kept = parsed.data !== null && typeof parsed.data === 'object' ? (parsed.data as Record<string, unknown>) : {};
+  const unknown = Object.keys(raw).find((key) => !known.includes(key) && !(key in kept));
+  if (unknown !== undefined) throw unknownParam(algorithm.name, unknown, known);
   return parsed.data as Json;
+}
+
+function unknownParam(algorithm: string, name: string, known: readonly string[]): PeerlabError {
+  if (known.length === 0) return new PeerlabError(`--param ${name}: algorithm ${algorithm} takes no parameters`, { hint: 'drop the --param flags' });
+  const nearest = closest(name, [...known]);
+  // Suggest only a near miss (a typo), not whatever name happens to be least far.
+  const suggestion = distance(name, nearest) <= Math.max(2, Math.floor(name.length / 3)) ? `did you mean ${nearest}? ` : '';
+  return new PeerlabError(`--param ${name} is not a parameter of ${algorithm}`, { hint: `${suggestion}its parameters are ${known.join(', ')}` });
+}
+
+/**
+ * Parameters that name nodes (declared with the SDK's `nodeId()`) must name nodes of the topology; otherwise
+ * the run would wait out its timeout for a node that never exists.
+ */
+export function checkNodeParams(algorithm: Algorithm, params: Json, nodeIds: readonly string[]): void {
+  const ids = new Set(nodeIds);
+  const values = params !== null && typeof params === 'object' && !Array.isArray(params) ? params : {};
+  for (const [name, info] of Object.entries(paramInfo(algorithm.params))) {
+    if (!info.nodeId) continue;
+    const value = values[name];
+    const named = value === undefined || value === null ? [] : Array.isArray(value) ? value : [value];
+    const missing = named.find((id) => typeof id !== 'string' || !ids.has(id));
+    if (missing !== undefined) {
+      const examples = nodeIds.length > 6 ? `${nodeIds.slice(0, 3).join(', ')}, …, ${nodeIds.at(-1)}` : nodeIds.join(', ');
+      throw new PeerlabError(`--param ${name}=${String(missing)} of ${algorithm.name}: the topology has no node ${JSON.stringify(missing)}`, {
+        hint: `name one of its ${nodeIds.length} nodes (${examples})`,
+      });
+    }
+  }
 }
 
 function asJsonIfAccepted(schema: z.ZodType, key: string, value: string): unknown {

@@ -21,14 +21,16 @@ function template(name: string): string {
  *
  * Run it:    npx peerlab run ${name} --topology ring:n=10 --runtime sim     (in-process, deterministic)
  *            npx peerlab run ${name} --topology ba:n=50,m=2                   (50 Docker containers)
- * Results:   results/<run-id>/nodes.csv holds each node's result and metrics.
+ * Results:   results/<run-id>/nodes.csv holds each node's result and metrics; logs/<id>.log what each node
+ *            printed (node.log and console.log), also shown by \`npx peerlab logs <run-id> <id>\`.
  *
  * As written it is an echo: the starter sends a token around; every node reports the hop count it saw first.
  */
-import { defineAlgorithm, z, type Check } from 'peerlab';
+import { defineAlgorithm, nodeId, z, type Check } from 'peerlab';
 
+// nodeId() marks a parameter that names a node (ids are strings): the run refuses one the topology does not have.
 const params = z.object({
-  starter: z.string().default('0').describe('the node that sends first'),
+  starter: nodeId().default('0').describe('the node that sends first'),
 });
 
 export default defineAlgorithm({

@@ -5,6 +5,8 @@ import { runKeys, type RunKeys } from '../coordination/keys.js';
 import { followPrefix } from '../coordination/etcd.js';
 import type { MessageTotals, NeighbourEntry, NodeFailure, NodeReport, NodeStartup, RunConfig } from '../coordination/protocol.js';
 import { forEachLimited } from '../util/concurrency.js';
+import { userFrame } from '../plugins/stack.js';
+import { ExecutionFailed } from './execution.js';
 
 /** What each node's ready key holds: the deployment hands it on as it is. */
 export type { NodeStartup } from '../coordination/protocol.js';
@@ -117,8 +119,10 @@ export class RunController {
       return { results, missing: [], timedOut: inFlight > 0, durationMs, inFlight };
     } catch (error) {
       // A crash found by the runtime's check is the cause, even when a neighbour's broken link was reported too.
-      if (!(error instanceof RunTimeout)) throw error;
-      if (this.failure) throw this.failure;
+      if (!(error instanceof RunTimeout) || this.failure) {
+        const cause = error instanceof RunTimeout ? this.failure : error;
+        throw new ExecutionFailed(asError(cause), { results, reports: new Map() });
+      }
       return {
         results,
         missing: this.nodeIds.filter((id) => !results.has(id)),
@@ -271,6 +275,11 @@ export class NodeFailed extends PeerlabError {
     /** The neighbour whose link broke, when that is the failure. */
     readonly brokenLink?: string,
   ) {
-    super(`node ${nodeId} failed: ${message}`, { hint: 'its stack trace is in the node log (docker logs) while the run is up' });
+    const where = userFrame(nodeStack ?? '');
+    super(`node ${nodeId} failed${where ? ` at ${where}` : ''}: ${message}`, { hint: `its log and stack trace are in the run's results folder` });
   }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }

@@ -32,9 +32,16 @@ export function deployPrepared(prepared: PreparedRun, options: DockerOptions): P
   });
 }
 
-/** Runs the algorithm in containers: bring up, start, collect results and reports, tear down. */
-export async function executeOnDocker(prepared: PreparedRun, options: DockerOptions & { timeoutMs: number }): Promise<Execution> {
+/**
+ * Runs the algorithm in containers: bring up, start, collect results and reports, save every node's log to
+ * `logsDir`, tear down.
+ */
+export async function executeOnDocker(prepared: PreparedRun, options: DockerOptions & { timeoutMs: number; logsDir: string }): Promise<Execution> {
   const deployment = await deployPrepared(prepared, options);
+  // Before the containers go: their output is the nodes' logs. A log that cannot be read must not hide the run's outcome.
+  const saveLogs = () => deployment.runtime.saveLogs(options.logsDir).catch((error: unknown) => {
+    process.stderr.write(`warning: could not save the nodes' logs to ${options.logsDir}: ${String(error)}\n`);
+  });
   let execution: Execution;
   try {
     options.onStage?.('running');
@@ -60,12 +67,14 @@ export async function executeOnDocker(prepared: PreparedRun, options: DockerOpti
       },
     };
   } catch (error) {
-    // Said before the teardown, which can take a while with hundreds of containers; a failed teardown must not
-    // hide why the run failed.
+    // Said before the logs are saved and the teardown, which can take a while with hundreds of containers; a
+    // failed teardown must not hide why the run failed.
     options.onStage?.('tearing down', `the run failed: ${String((error as Error).message ?? error).split('\n')[0]}`);
+    await saveLogs();
     await deployment.tearDown().catch(() => {});
     throw error;
   }
+  await saveLogs();
   options.onStage?.('tearing down');
   const teardownError = await deployment.tearDown().then(
     () => undefined,

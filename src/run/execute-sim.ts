@@ -4,8 +4,9 @@ import { PeerlabError } from '../errors.js';
 import { NodeFailed } from './controller.js';
 import { directedLinks, hasLinks } from '../links/edges.js';
 import { DEFAULT_DELAY_SPEC, DEFAULT_MAX_EVENTS, NodeCodeStuck, simulateInWorker, toSimGraph, type SimulationOutcome } from '../runtime/sim/index.js';
-import type { Execution } from './execution.js';
+import { ExecutionFailed, type Execution } from './execution.js';
 import type { PreparedRun } from './prepare.js';
+import { NodeLogWriter } from '../util/node-logs.js';
 
 export interface SimulatorOptions {
   /** Both the virtual time the run may last and the real time it may take (the watchdog's deadline). */
@@ -16,6 +17,8 @@ export interface SimulatorOptions {
   readonly maxEvents?: number;
   /** Writes the NDJSON trace here. */
   readonly traceFile?: string;
+  /** Where each node's log goes (see NodeLogWriter); without it node.log() lines are dropped. */
+  readonly logsDir?: string;
   /** Aborting it (Ctrl-C) stops the simulation within INTERRUPT_GRACE_MS. */
   readonly signal?: AbortSignal;
   readonly onStage?: (stage: 'running', detail: string) => void;
@@ -47,6 +50,7 @@ export async function executeInSimulator(prepared: PreparedRun, options: Simulat
         until: options.until,
         maxEvents,
         traceFile: options.traceFile,
+        logsDir: options.logsDir,
       },
       {
         deadlineMs: options.timeoutMs,
@@ -63,7 +67,10 @@ export async function executeInSimulator(prepared: PreparedRun, options: Simulat
       hint: 'nothing was verified; rerun it to the end',
     });
   }
-  if (outcome.failure) throw new NodeFailed(outcome.failure.nodeId, outcome.failure.message, outcome.failure.stack);
+  if (outcome.failure) {
+    const { nodeId, message, stack } = outcome.failure;
+    throw new ExecutionFailed(new NodeFailed(nodeId, message, stack), { results: outcome.results, reports: outcome.reports });
+  }
   return {
     runtime: 'sim',
     results: outcome.results,

@@ -33,3 +33,24 @@ export function inFlightFromReports(reports: ReadonlyMap<string, NodeReport>): n
   }
   return inFlight;
 }
+
+/** What a run had gathered by the time it failed: written to its results folder, so a failed run keeps its data. */
+export interface Collected {
+  readonly results: ReadonlyMap<string, Json>;
+  readonly reports: ReadonlyMap<string, NodeReport>;
+}
+
+/**
+ * A run that failed after its nodes had started (a node's code threw, a node crashed): `reason` is the error to
+ * show, `collected` what the nodes had reported until then.
+ */
+export class ExecutionFailed extends Error {
+  override name = 'ExecutionFailed';
+
+  constructor(
+    readonly reason: Error,
+    readonly collected: Collected,
+  ) {
+    super(reason.message, { cause: reason });
+  }
+}

@@ -3,7 +3,7 @@ import type { Json, Algorithm, Check } from '../sdk/types.js';
 import type { RunConfig } from '../coordination/protocol.js';
 import { PeerlabError } from '../errors.js';
 import { bundleAlgorithm, bundleForNodes } from '../plugins/bundle.js';
-import { resolveParams } from '../plugins/params.js';
+import { checkNodeParams, resolveParams } from '../plugins/params.js';
 import { resolveAlgorithm } from '../plugins/resolve.js';
 import { delayAsLinks } from '../runtime/sim/delay.js';
 import { chooseLinksLayer, packetSupport, type LinksMode } from '../links/packet.js';
@@ -115,7 +115,7 @@ export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> 
       bundleFile,
       nodeBundleFile,
       algorithm,
-      params: request.groups ? inRole(role.role, () => resolveParams(algorithm, role.params)) : resolveParams(algorithm, role.params),
+      params: request.groups ? inRole(role.role, () => resolveNodeParams(algorithm, role.params, topology)) : resolveNodeParams(algorithm, role.params, topology),
       nodes: nodes[index]!,
     };
   });
@@ -170,6 +170,13 @@ async function bundleOnce(
     bundles.set(source, { algorithm, check, bundleFile, nodeBundleFile });
   }
   return bundles;
+}
+
+/** The parameters, validated, and those that name nodes checked against this run's topology. */
+function resolveNodeParams(algorithm: Algorithm, assignments: readonly string[], topology: LoadedTopology): Json {
+  const params = resolveParams(algorithm, assignments);
+  checkNodeParams(algorithm, params, topology.graph.nodes());
+  return params;
 }
 
 function inRole<T>(role: string, action: () => T): T {

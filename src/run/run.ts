@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Json } from '../sdk/types.js';
 import type { NodeReport } from '../coordination/protocol.js';
@@ -9,13 +10,15 @@ import { hasLinks } from '../links/edges.js';
 import { DEFAULT_MAX_EVENTS } from '../runtime/sim/index.js';
 import { NodeFailed } from './controller.js';
 import { NodeCrashed } from './run-watch.js';
+import { DEFAULT_NODE_MEMORY } from '../runtime/docker.js';
+import { LOGS_FOLDER } from '../util/node-logs.js';
 import { outcomeFails, uncheckedVerdict, verdictOf, type Outcome, type Verdict } from '../verify/index.js';
 import { hostFacts } from '../util/host.js';
 import { peerlabVersion } from '../util/version.js';
 import type { Deployment } from './docker-deployment.js';
 import { deployPrepared, executeOnDocker, type DockerOptions } from './execute-docker.js';
 import { executeInSimulator } from './execute-sim.js';
-import type { Execution } from './execution.js';
+import { ExecutionFailed, type Execution } from './execution.js';
 import { prepareRun, type PrepareRequest, type PreparedRun } from './prepare.js';
 import type { RunId } from '../util/names.js';
 
@@ -81,36 +84,9 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
   }
   const prepared = await prepareRun(request);
   const resultsDir = path.resolve(request.resultsRoot, prepared.runId);
-  let execution: Execution;
-  try {
-    execution =
-      runtime === 'sim'
-        ? await executeInSimulator(prepared, {
-            timeoutMs: request.timeoutMs,
-            until: request.until ?? 'results',
-            maxEvents: request.maxEvents,
-            traceFile: request.trace ? path.join(resultsDir, 'events.ndjson') : undefined,
-            signal: request.signal,
-            onStage: request.onStage,
-          })
-        : await executeOnDocker(prepared, request);
-  } catch (error) {
-    const errorFile = path.join(resultsDir, 'error.json');
-    await writeJson(errorFile, describeFailure(error, request, prepared, runtime));
-    if (error instanceof NodeFailed) {
-      throw new PeerlabError(error.message, { hint: `its stack trace is in ${path.relative(process.cwd(), errorFile)}`, cause: error });
-    }
-    throw error;
-  }
-
   const graph = prepared.topology.graph;
-  const results = new Map<string, Json | undefined>(graph.nodes().map((id) => [id, execution.results.get(id)]));
-  const verdict = judge(prepared, results, execution.missing, request.until === 'quiescent' ? execution.inFlight : 0, execution.endedEarly);
-  const traffic = sumTraffic(execution.reports);
-  const metrics = { ...verdict.metrics, messages: traffic.messages, bytes: traffic.bytes, messagesInFlight: execution.inFlight };
-  const timings = { ...execution.timings, totalMs: Date.now() - began };
-  const replay = replayCommand(request, prepared, execution);
-  const record: RunRecord = {
+  const roles = new Map(prepared.groups.flatMap(({ role, nodes }) => nodes.map((id) => [id, role] as const)));
+  const recordOf = (execution: Pick<Execution, 'runtime' | 'facts' | 'timings'>, replay: string): RunRecord => ({
     runId: prepared.runId,
     peerlab: peerlabVersion,
     command: request.command ?? process.argv.slice(2),
@@ -135,10 +111,61 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
     runtime: execution.runtime,
     runtimeFacts: execution.facts,
     host: hostFacts(),
-    timings,
+    timings: { ...execution.timings, totalMs: Date.now() - began },
     startedAt,
-  };
-  const roles = new Map(prepared.groups.flatMap(({ role, nodes }) => nodes.map((id) => [id, role] as const)));
+  });
+  // Made before any node starts, so `peerlab logs <run> <node> -f` finds the run as soon as its id is announced.
+  await mkdir(path.join(resultsDir, LOGS_FOLDER), { recursive: true });
+  let execution: Execution;
+  try {
+    execution =
+      runtime === 'sim'
+        ? await executeInSimulator(prepared, {
+            timeoutMs: request.timeoutMs,
+            until: request.until ?? 'results',
+            maxEvents: request.maxEvents,
+            traceFile: request.trace ? path.join(resultsDir, 'events.ndjson') : undefined,
+            logsDir: path.join(resultsDir, LOGS_FOLDER),
+            signal: request.signal,
+            onStage: request.onStage,
+          })
+        : await executeOnDocker(prepared, { ...request, logsDir: path.join(resultsDir, LOGS_FOLDER) });
+  } catch (error) {
+    const failure = error instanceof ExecutionFailed ? error.reason : error;
+    const errorFile = path.join(resultsDir, 'error.json');
+    const facts: Pick<Execution, 'runtime' | 'facts'> = { runtime, facts: {} };
+    const rerun = replayCommand(request, prepared, facts);
+    await writeJson(errorFile, describeFailure(failure, prepared, rerun));
+    // A run that failed after its nodes started is a failed run, not a missing one: what the nodes had
+    // reported is written beside error.json, and `results list` shows it with its error.
+    if (error instanceof ExecutionFailed) {
+      const { results, reports } = error.collected;
+      await writeRunResults(resultsDir, {
+        record: recordOf({ ...facts, timings: {} }, rerun),
+        graph,
+        roles,
+        results: new Map(graph.nodes().map((id) => [id, results.get(id)])),
+        reports,
+        verdict: failedVerdict(failure, sumTraffic(reports)),
+      });
+    }
+    if (failure instanceof NodeFailed) {
+      const shown = (file: string) => (path.relative(process.cwd(), file).startsWith('..') ? file : path.relative(process.cwd(), file));
+      throw new PeerlabError(failure.message, {
+        hint: `its log is ${shown(path.join(resultsDir, LOGS_FOLDER, `${failure.nodeId}.log`))}, its stack trace ${shown(errorFile)}`,
+        cause: failure,
+      });
+    }
+    throw failure;
+  }
+
+  const results = new Map<string, Json | undefined>(graph.nodes().map((id) => [id, execution.results.get(id)]));
+  const verdict = judge(prepared, results, execution.missing, request.until === 'quiescent' ? execution.inFlight : 0, execution.endedEarly);
+  const traffic = sumTraffic(execution.reports);
+  const metrics = { ...verdict.metrics, messages: traffic.messages, bytes: traffic.bytes, messagesInFlight: execution.inFlight };
+  const replay = replayCommand(request, prepared, execution);
+  const record = recordOf(execution, replay);
+  const timings = record.timings;
   await writeRunResults(resultsDir, { record, graph, roles, results, reports: execution.reports, verdict: { ...verdict, metrics } });
   if (execution.teardownError !== undefined) throw execution.teardownError;
   return {
@@ -161,7 +188,7 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
 }
 
 /** What error.json holds when a run fails before it can be verified: enough to see why and to rerun it. */
-function describeFailure(error: unknown, request: RunRequest, prepared: PreparedRun, runtime: 'docker' | 'sim'): Json {
+function describeFailure(error: unknown, prepared: PreparedRun, rerun: string): Json {
   const failure = error instanceof Error ? error : new Error(String(error));
   return {
     runId: prepared.runId,
@@ -169,8 +196,14 @@ function describeFailure(error: unknown, request: RunRequest, prepared: Prepared
     hint: failure instanceof PeerlabError ? (failure.hint ?? null) : null,
     node: failure instanceof NodeFailed || failure instanceof NodeCrashed ? failure.nodeId : null,
     stack: (failure instanceof NodeFailed ? failure.nodeStack : failure.stack) ?? null,
-    rerun: replayCommand(request, prepared, { runtime, facts: {} }),
+    rerun,
   };
+}
+
+/** The verdict of a run that failed before it could be judged: it names the error, and nothing was checked. */
+function failedVerdict(error: unknown, traffic: { messages: number; bytes: number }): Verdict {
+  const message = error instanceof Error ? error.message : String(error);
+  return { outcome: 'fail', passed: false, summary: `failed: ${message.split('\n')[0]}`, expected: null, actual: null, metrics: { ...traffic }, failures: [message] };
 }
 
 /** `auto` takes Docker when its engine answers, else the simulator, and says so. */
@@ -186,17 +219,27 @@ async function chooseRuntime(choice: RuntimeChoice, onNotice?: (line: string) =>
   }
 }
 
+/**
+ * The command that reruns the run: every flag that can change its outcome (topology and what shapes it,
+ * links, parameters, runtime, timeout, and a container's memory limit), none that only changes how it
+ * is shown.
+ */
 function replayCommand(request: RunRequest, prepared: PreparedRun, execution: Pick<Execution, 'runtime' | 'facts'>): string {
   if (request.replay !== undefined) return request.replay;
   const quote = (value: string) => (/^[\w.,:=/@+-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`);
   const parts = ['peerlab', 'run', request.algorithm, '--topology', prepared.topology.spec, '--seed', String(request.seed)];
   if (request.weights) parts.push('--weights', request.weights);
+  if (request.allowDisconnected) parts.push('--allow-disconnected');
   if (prepared.links !== undefined) parts.push('--links', prepared.links);
   if (prepared.linksLayer === 'packet' && execution.runtime === 'docker') parts.push('--links-mode', 'packet');
   for (const param of request.params) parts.push('--param', param);
   if (request.until === 'quiescent') parts.push('--until', 'quiescent');
   parts.push('--runtime', execution.runtime);
   if (execution.runtime === 'sim' && request.maxEvents !== undefined && request.maxEvents !== DEFAULT_MAX_EVENTS) parts.push('--max-events', String(request.maxEvents));
+  parts.push('--timeout', String(request.timeoutMs / 1000));
+  if (execution.runtime === 'docker' && request.nodeMemoryLimit !== undefined && request.nodeMemoryLimit !== DEFAULT_NODE_MEMORY) {
+    parts.push('--node-memory', String(request.nodeMemoryLimit / (1024 * 1024)));
+  }
   return parts.map(quote).join(' ');
 }
 

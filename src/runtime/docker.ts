@@ -1,4 +1,7 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { Writable } from 'node:stream';
 import type Docker from 'dockerode';
+import { nodeLogFile } from '../util/node-logs.js';
 import { PeerlabError } from '../errors.js';
 import { NODE_LABEL, ROLE_LABEL, RUN_LABEL } from '../docker/engine.js';
 import { forEachLimited } from '../util/concurrency.js';
@@ -159,6 +162,40 @@ export class DockerRuntime implements Runtime {
     const container = await this.containerOf(id);
     const buffer = (await container.logs({ stdout: true, stderr: true, tail: lines })) as unknown as Buffer;
     return demultiplex(buffer);
+  }
+
+  /**
+   * Writes each node's whole output (stdout and stderr, as `docker logs` shows it) to `<dir>/<id>.log`. A node
+   * that printed nothing gets no file, as in the simulator.
+   */
+  async saveLogs(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    const containers = await this.docker.listContainers({ all: true, filters: { label: [`${RUN_LABEL}=${this.runId}`, `${ROLE_LABEL}=node`] } });
+    await forEachLimited(containers, DEFAULT_START_CONCURRENCY * 2, async (container) => {
+      const buffer = (await this.docker.getContainer(container.Id).logs({ stdout: true, stderr: true })) as unknown as Buffer;
+      const output = demultiplex(buffer);
+      if (output.length > 0) await writeFile(nodeLogFile(dir, container.Labels[NODE_LABEL] ?? container.Id), output);
+    });
+  }
+
+  /**
+   * Streams a node's output to `write`: what it printed so far and, with `follow`, what it prints until its
+   * container stops or is removed.
+   */
+  async streamLog(id: string, write: (chunk: Buffer) => void, options: { follow: boolean }): Promise<void> {
+    const container = await this.containerOf(id);
+    if (!options.follow) {
+      write(Buffer.from(demultiplex((await container.logs({ stdout: true, stderr: true })) as unknown as Buffer)));
+      return;
+    }
+    const stream = await container.logs({ stdout: true, stderr: true, follow: true });
+    const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => (write(chunk), done()) });
+    this.docker.modem.demuxStream(stream, sink, sink);
+    await new Promise<void>((resolve, reject) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', reject);
+    });
   }
 
   async exec(id: string, command: readonly string[]): Promise<ExecResult> {

@@ -51,7 +51,7 @@ describe('algorithms new and list', () => {
     const names = entries.map((entry) => entry.name);
     expect(names).toEqual(expect.arrayContaining(['echo-wave', 'flood', 'ghs', 'push-sum', 'random-walk', 'high-risk-edges', 'weather', 'feed', 'service-client']));
     expect(entries.find((entry) => entry.name === 'weather')).toMatchObject({ file: expect.stringMatching(/algorithms\/services\/weather\.ts$/), params: { stopAfterMs: { type: 'number' } } });
-    expect(entries.find((entry) => entry.name === 'echo-wave')).toMatchObject({ oracle: false, params: { starter: { type: 'string', default: '0' } } });
+    expect(entries.find((entry) => entry.name === 'echo-wave')).toMatchObject({ oracle: false, params: { starter: { type: 'node id', nodeId: true, default: '0' } } });
     expect(entries.find((entry) => entry.name === 'ghs')).toMatchObject({ oracle: true, params: { wakeup: { type: 'one|all' } } });
   });
 });

@@ -31,7 +31,7 @@ describe('bench convergence in the simulator', () => {
     expect(sample.bytes).toBeGreaterThan(sample.messages);
     expect(sample.virtualTimeMs).toBeGreaterThan(0);
     expect(sample.allConnectedMs).toBeUndefined();
-    expect(sample.replay).toBe('peerlab run push-sum --topology ba:n=20,m=2 --seed 1 --runtime sim');
+    expect(sample.replay).toBe('peerlab run push-sum --topology ba:n=20,m=2 --seed 1 --runtime sim --timeout 60');
     expect(sample.runs).toHaveLength(1);
     expect(sample.runs[0]!.resultsDir).toBe(path.join(resultsRoot, sample.runs[0]!.runId));
   });

@@ -222,4 +222,13 @@ describe('preflight: checks before anything starts', () => {
     );
     expect(await failure(`name: t\ntopology: { model: ring, n: 5 }\nalgorithm:\n  name: ${source}\n  params: { fanout: 2 }\n`)).toBe('no error');
   });
+
+  it('points at a misspelt parameter, and at a node-id parameter that names no node of a topology', async () => {
+    expect(await failure('name: t\ntopology: { model: ring, n: 5 }\nalgorithm:\n  name: flood\n  params:\n    rot: "3"\n')).toMatch(
+      /^x\.yaml line 6: algorithm\.params\.rot: parameter rot is not a parameter of flood — did you mean root\?/,
+    );
+    expect(await failure('name: t\ntopology: { model: ring, n: [5, 20] }\nalgorithm:\n  name: flood\n  params:\n    root: "12"\n')).toMatch(
+      /^x\.yaml line 6: algorithm\.params\.root: parameter root=12 of flood: the topology has no node "12"/,
+    );
+  });
 });

@@ -21,7 +21,7 @@ describe('bundleForNodes', () => {
     expect(nodeCode).not.toMatch(/ZodError/);
     expect(nodeCode.length).toBeLessThan(readFileSync(cli.file, 'utf8').length / 3);
 
-    const algorithm = requireAlgorithm(nodeFile);
+    const algorithm = requireAlgorithm(nodeFile, { sourceMaps: false });
     expect(algorithm.name).toBe(name);
     expect(typeof (algorithm.onMessage ?? algorithm.run)).toBe('function');
     expect(() => algorithm.params!.parse({})).toThrow(/zod does not run inside node containers/);
@@ -32,6 +32,6 @@ describe('bundleForNodes', () => {
     const outDir = mkdtempSync(path.join(os.tmpdir(), 'peerlab-node-bundle-'));
     const nodeFile = await bundleForNodes(path.join(packageRoot, 'algorithms', 'services', 'weather.ts'), outDir);
     expect(readFileSync(nodeFile, 'utf8')).not.toMatch(/ZodError/);
-    expect(requireAlgorithm(nodeFile)).toMatchObject({ name: 'weather', kind: 'peerlab.algorithm' });
+    expect(requireAlgorithm(nodeFile, { sourceMaps: false })).toMatchObject({ name: 'weather', kind: 'peerlab.algorithm' });
   });
 });

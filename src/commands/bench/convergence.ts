@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { PeerlabCommand } from '../../cli/base-command.js';
 import { benchFlags, nodeCounts, openBaselineGate } from '../../cli/bench-flags.js';
 import { algorithmRunFlags, runOptionFlags } from '../../cli/run-flags.js';
-import { runRequestFrom } from '../../cli/run-request.js';
+import { runRequestFrom, timeoutMsFrom } from '../../cli/run-request.js';
 import { benchConvergence, convergenceBench, type ConvergenceSample } from '../../bench/convergence.js';
 import { benchReport, type BenchReport } from '../../bench/report.js';
 import { PeerlabError } from '../../errors.js';
@@ -36,7 +36,7 @@ export default class BenchConvergence extends PeerlabCommand {
     for (const nodes of counts) {
       const { request, during } = runRequestFrom(
         { ...flags, topology: `ba:n=${nodes},m=${flags.m}` },
-        { algorithm: flags.algorithm, timeoutMs: flags.timeout * 1000, resultsRoot: flags.results, json: this.jsonEnabled(), note: (line) => this.note(line) },
+        { algorithm: flags.algorithm, timeoutMs: timeoutMsFrom(flags.timeout), resultsRoot: flags.results, json: this.jsonEnabled(), note: (line) => this.note(line) },
       );
       const sample = await during(
         benchConvergence({

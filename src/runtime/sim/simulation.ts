@@ -16,6 +16,7 @@ import type { Algorithm, Json } from '../../sdk/types.js';
 import { REGISTRATION_TTL_SECONDS, type NodeReport } from '../../coordination/protocol.js';
 import { PeerlabError } from '../../errors.js';
 import { AlgorithmHost, type HostEnvironment } from '../../host/algorithm-host.js';
+import { CONSOLE_SINK } from '../../host/console-shim.js';
 import { createRandom, type Random } from '../../util/random.js';
 import type { NodeState } from '../types.js';
 import { defaultDelay, type DelayContext, type DelayModel } from './delay.js';
@@ -78,6 +79,7 @@ export class Simulation {
   private readonly maxEvents: number;
   private readonly trace: ((event: TraceEvent) => void) | undefined;
   private readonly logSink: SimulationOptions['log'];
+  private readonly consoleSink: SimulationOptions['console'];
   private readonly progress: SimulationOptions['progress'];
   private readonly watchdog: Int32Array;
 
@@ -98,6 +100,8 @@ export class Simulation {
   private phase: Phase = 'idle';
   private destroyed = false;
   private failure: SimulationOutcome['failure'];
+  /** The node whose event is being processed: its code, and the microtasks it queued, run until the next event. */
+  private speaking: SimNode | undefined;
   /** An error of the simulator or its plug-ins (delay model, trace sink, control action): run() rejects with it. */
   private fatal: Error | undefined;
 
@@ -111,11 +115,12 @@ export class Simulation {
     this.maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
     this.trace = options.trace;
     this.logSink = options.log;
+    this.consoleSink = options.console;
     this.progress = options.progress;
     this.watchdog = options.watchdog ?? new Int32Array(Slot.count);
     if (!(this.timeoutMs > 0) || !Number.isFinite(this.timeoutMs)) {
       throw new PeerlabError(`the simulation timeout must be a positive number of virtual ms, got ${this.timeoutMs}`, {
-        hint: 'pass --timeout in milliseconds',
+        hint: 'give a timeout above 0 (peerlab run --timeout takes seconds)',
       });
     }
     if (!Number.isInteger(this.maxEvents) || this.maxEvents <= 0) {
@@ -250,6 +255,18 @@ export class Simulation {
     if (this.phase !== 'idle') throw new PeerlabError('a Simulation runs only once');
     this.phase = 'running';
     const began = performance.now();
+    // What an algorithm prints with console.* goes to the log of the node that printed it (see console-shim.ts).
+    const sinks = globalThis as { [CONSOLE_SINK]?: (line: string) => void };
+    const outerSink = sinks[CONSOLE_SINK];
+    sinks[CONSOLE_SINK] = (line) => (this.speaking ? this.print(this.speaking, line) : process.stderr.write(`${line}\n`));
+    try {
+      return await this.loop(began);
+    } finally {
+      sinks[CONSOLE_SINK] = outerSink;
+    }
+  }
+
+  private async loop(began: number): Promise<SimulationOutcome> {
     let reason: EndReason;
     for (;;) {
       if (this.fatal) {
@@ -316,6 +333,7 @@ export class Simulation {
 
   private process(event: SimEvent): boolean {
     const watchdog = this.watchdog;
+    this.speaking = event.kind === 'control' ? undefined : event.node;
     if (event.kind === 'control') {
       watchdog[Slot.node] = -1;
       watchdog[Slot.handler] = Handler.control;
@@ -451,6 +469,17 @@ export class Simulation {
     this.emit({ type: 'log', time: this.clock, node: node.id, line });
     try {
       this.logSink?.(node.id, line, this.clock);
+    } catch (error) {
+      this.abort(error);
+    }
+  }
+
+  /** A line the node's code printed with console.*: kept apart from node.log() lines, and not traced. */
+  private print(node: SimNode, line: string): void {
+    if (!isUp(node)) return;
+    try {
+      if (this.consoleSink) this.consoleSink(node.id, line);
+      else process.stderr.write(`${line}\n`);
     } catch (error) {
       this.abort(error);
     }

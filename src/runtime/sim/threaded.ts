@@ -36,6 +36,8 @@ export interface SimJob {
   readonly maxEvents: number;
   /** Where to write the NDJSON trace, if at all. */
   readonly traceFile?: string;
+  /** Where each node's log goes (results/<run>/logs), if at all. */
+  readonly logsDir?: string;
 }
 
 export interface WorkerInput {

@@ -63,6 +63,8 @@ export interface SimulationSettings {
   readonly trace?: (event: TraceEvent) => void;
   /** Every `node.log()` line; the simulator also keeps each node's last lines for `logTail`. */
   readonly log?: (nodeId: string, line: string, virtualTimeMs: number) => void;
+  /** Every line a node's code printed with console.* (default: stderr; never stdout, which carries --json). */
+  readonly console?: (nodeId: string, line: string) => void;
   /** Called every PROGRESS_EVERY events and once at the end. */
   readonly progress?: (progress: SimulationProgress) => void;
 }

@@ -9,6 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { PeerlabError } from '../../errors.js';
 import { requireAlgorithm } from '../../host/load.js';
 import { linkDelay, parseDelay } from './delay.js';
+import { NodeLogWriter } from '../../util/node-logs.js';
 import { Simulation } from './simulation.js';
 import type { SimGroup, TraceEvent } from './types.js';
 import type { FromWorker, WorkerInput } from './threaded.js';
@@ -53,10 +54,12 @@ try {
   const algorithms = new Map<string, SimGroup['algorithm']>();
   const groups: SimGroup[] = job.groups.map(({ role, bundleFile, params, nodes }) => {
     let algorithm = algorithms.get(bundleFile);
-    if (!algorithm) algorithms.set(bundleFile, (algorithm = requireAlgorithm(bundleFile)));
+    if (!algorithm) algorithms.set(bundleFile, (algorithm = requireAlgorithm(bundleFile, { sourceMaps: true })));
     return { role, algorithm, params, nodes };
   });
   const trace = job.traceFile === undefined ? undefined : new TraceFile(job.traceFile);
+  // Lines as the node agent prints them in a container, so a node's log reads the same from either runtime.
+  const logs = job.logsDir === undefined ? undefined : new NodeLogWriter(job.logsDir);
   const simulation = new Simulation({
     graph: job.graph,
     groups,
@@ -67,6 +70,8 @@ try {
     until: job.until,
     maxEvents: job.maxEvents,
     trace: trace?.write,
+    log: logs && ((nodeId, line) => logs.write(nodeId, `[node ${nodeId}] ${line}`)),
+    console: logs && ((nodeId, line) => logs.write(nodeId, line)),
     watchdog: new Int32Array(watchdog),
   });
   simulation.startAll();
@@ -74,8 +79,10 @@ try {
   let outcome;
   try {
     outcome = await simulation.run();
+    if (outcome.failure) logs?.write(outcome.failure.nodeId, `[node ${outcome.failure.nodeId}] ${outcome.failure.stack ?? outcome.failure.message}`);
   } finally {
     trace?.close();
+    logs?.close();
   }
   post({ type: 'outcome', outcome });
 } catch (error) {
