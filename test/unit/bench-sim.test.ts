@@ -41,7 +41,7 @@ describe('bench sim', () => {
     expect(sample.probe.nodes).toBe(500);
     expect(sample.wallMs).toBeGreaterThan(sample.algorithmMs);
     expect(sample.peakRssBytes).toBeGreaterThan(10 * 2 ** 20);
-    expect(sample.replay).toBe('peerlab run flood --topology ba:n=500,m=2 --seed 1 --runtime sim --delay exp:1');
+    expect(sample.replay).toBe('peerlab run flood --topology ba:n=500,m=2 --seed 1 --runtime sim --timeout 60');
   });
 
   it('gates a lower ratio and more memory as regressions, and a higher ratio as an improvement', () => {

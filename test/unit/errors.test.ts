@@ -48,7 +48,7 @@ describe('a node whose code throws', () => {
   it('leaves a failed run: nodes.csv with what was collected, listed by results list as failed', async () => {
     await failure(sim({ algorithm: fixture('throw-on-node-7'), topology: 'ring:n=10' }));
     const [entry] = await listResults(path.join(dir, 'results'));
-    expect(entry).toMatchObject({ kind: 'run', algorithm: 'throw-on-node-7', nodes: 10, passed: false });
+    expect(entry).toMatchObject({ kind: 'run', algorithm: 'throw-on-node-7', nodes: 10, outcome: 'fail' });
     expect(entry!.kind === 'run' && entry!.verdict).toMatch(/^failed: node 7 failed at .*throw-on-node-7\.ts:14/);
     const rows = (await readFile(path.join(entry!.dir, 'nodes.csv'), 'utf8')).trim().split('\n');
     expect(rows).toHaveLength(11);

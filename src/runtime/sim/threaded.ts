@@ -94,6 +94,7 @@ export async function simulateInWorker(job: SimJob, options: WatchdogOptions = {
     resourceLimits: { maxOldGenerationSizeMb: Math.floor((os.totalmem() / 2 ** 20) * 0.75) },
     stdout: false,
     stderr: false,
+    execArgv: [...process.execArgv, '--enable-source-maps'],
   });
   const ids = graph.ids;
   const began = performance.now();
@@ -185,6 +186,8 @@ async function workerFile(): Promise<string> {
       platform: 'node',
       target: 'node20',
       format: 'esm',
+      // Stack traces through the bundle name src/ files, which error reports know as peerlab's own (plugins/stack.ts).
+      sourcemap: 'inline',
       banner: { js: "import { createRequire as __peerlabRequire } from 'node:module'; const require = __peerlabRequire(import.meta.url);" },
       logLevel: 'silent',
     });
