@@ -1,4 +1,5 @@
 import type { Json } from '../sdk/types.js';
+import type { TimelineJson } from '../host/timeline.js';
 
 /** What the controller tells every node, under the `config` key. */
 export interface RunConfig {
@@ -45,6 +46,8 @@ export interface NodeReport {
   readonly received: Record<string, EdgeCount>;
   /** Milliseconds from process start to registered, and to all neighbour channels connected. */
   readonly startup: { registeredMs: number; connectedMs: number };
+  /** Messages and metrics over the run's time (see host/timeline.ts). */
+  readonly timeline?: TimelineJson;
 }
 
 export interface NodeFailure {

@@ -122,6 +122,7 @@ async function main(): Promise<void> {
     sent: Object.fromEntries(host.sent),
     received: Object.fromEntries(host.received),
     startup: { registeredMs, connectedMs },
+    timeline: host.timeline.toJSON(),
   };
   await etcd.put(keys.report(nodeId), JSON.stringify(report));
 }

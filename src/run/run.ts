@@ -5,6 +5,7 @@ import { connectDocker } from '../docker/engine.js';
 import { PeerlabError } from '../errors.js';
 import { writeJson } from '../results/files.js';
 import { writeRunResults, type RunRecord } from '../results/run-results.js';
+import { writeRunReport } from '../report/run-report.js';
 import { DEFAULT_DELAY_SPEC } from '../runtime/sim/index.js';
 import { NodeFailed } from './controller.js';
 import { oracleFor, type Verdict } from '../verify/index.js';
@@ -119,7 +120,9 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
     startedAt,
   };
   const roles = new Map(prepared.groups.flatMap(({ role, nodes }) => nodes.map((id) => [id, role] as const)));
-  await writeRunResults(resultsDir, { record, graph, roles, results, reports: execution.reports, verdict: { ...verdict, metrics } });
+  const output = { record, graph, roles, results, reports: execution.reports, verdict: { ...verdict, metrics } };
+  await writeRunResults(resultsDir, output);
+  await writeRunReport(resultsDir, output);
   if (execution.teardownError !== undefined) throw execution.teardownError;
   return {
     runId: prepared.runId,
