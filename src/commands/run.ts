@@ -20,7 +20,7 @@ export default class Run extends PeerlabCommand {
   static override flags = {
     ...deploymentFlags,
     ...algorithmRunFlags,
-    trace: Flags.boolean({ default: false, description: 'write every message to results/<run-id>/events.ndjson (simulator)' }),
+    trace: Flags.boolean({ default: false, description: 'write every send and delivery, with Lamport and vector clocks, to results/<run-id>/events.ndjson and draw them in report.html' }),
   };
 
   async run(): Promise<RunSummary> {

@@ -13,6 +13,7 @@ import { ownAddress, readIdentity } from './identity.js';
 import { NodeLease } from './registration.js';
 import { etcdServiceRegistry } from './service-registry.js';
 import { openLink, serveLinks, type OutgoingLink } from './links.js';
+import { MessageTracer } from './trace.js';
 
 const processStart = Date.now() - Math.round(process.uptime() * 1000);
 
@@ -45,13 +46,15 @@ async function main(): Promise<void> {
   const links = new Map<string, OutgoingLink>();
   const lease = new NodeLease(etcd, (line) => console.error(`[node ${nodeId}] ${line}`));
   let running = false;
+  const now = (): number => Date.now() - startedAt;
+  const tracer = identity.traceDir ? new MessageTracer(nodeId, identity.traceDir, now) : undefined;
   const host = new AlgorithmHost(
     algorithm,
     // The CLI validated the parameters and filled in their defaults: a node never runs the schema.
     { id: nodeId, neighbours, size: config.size, params: group.params, seed: config.seed, maxPayloadBytes: config.maxPayloadBytes },
     {
-      transmit: (to, encoded) => links.get(to)!.send(encoded),
-      now: () => Date.now() - startedAt,
+      transmit: (to, encoded) => links.get(to)!.send(tracer ? tracer.send(to, encoded) : { payload: encoded }),
+      now,
       setTimer: (ms, callback) => {
         const timer = setTimeout(callback, ms);
         return () => clearTimeout(timer);
@@ -77,9 +80,10 @@ async function main(): Promise<void> {
       const { address } = await registration;
       return address === peerAddress ? undefined : `link claims to come from ${from} at ${address}, but comes from ${peerAddress}`;
     },
-    deliver: (from, payload) => {
+    deliver: (from, envelope) => {
       try {
-        host.deliver(from, payload);
+        tracer?.deliver(from, envelope);
+        host.deliver(from, envelope.payload);
       } catch (error) {
         reportFailure(error as Error);
       }
@@ -117,6 +121,7 @@ async function main(): Promise<void> {
   await host.start();
 
   await etcd.waitFor(keys.stop);
+  await tracer?.close();
   const report: NodeReport = {
     metrics: host.metrics,
     sent: Object.fromEntries(host.sent),

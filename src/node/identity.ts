@@ -9,6 +9,8 @@ export interface NodeIdentity {
   readonly etcdEndpoints: string[];
   readonly algorithmPath: string;
   readonly port: number;
+  /** Where the node writes its message trace (a traced run only). */
+  readonly traceDir?: string;
 }
 
 export const NODE_PORT = 7000;
@@ -20,6 +22,7 @@ export const ENV = {
   etcd: 'PEERLAB_ETCD',
   algorithm: 'PEERLAB_ALGORITHM',
   port: 'PEERLAB_PORT',
+  trace: 'PEERLAB_TRACE',
 } as const;
 
 export function identityEnv(identity: NodeIdentity): Record<string, string> {
@@ -30,6 +33,7 @@ export function identityEnv(identity: NodeIdentity): Record<string, string> {
     [ENV.etcd]: identity.etcdEndpoints.join(','),
     [ENV.algorithm]: identity.algorithmPath,
     [ENV.port]: String(identity.port),
+    ...(identity.traceDir ? { [ENV.trace]: identity.traceDir } : {}),
   };
 }
 
@@ -46,6 +50,7 @@ export function readIdentity(env: NodeJS.ProcessEnv): NodeIdentity {
     etcdEndpoints: required(ENV.etcd).split(','),
     algorithmPath: required(ENV.algorithm),
     port: Number(env[ENV.port] ?? NODE_PORT),
+    ...(env[ENV.trace] ? { traceDir: env[ENV.trace] } : {}),
   };
 }
 

@@ -23,7 +23,7 @@ export type AdmitLink = (from: string, peerAddress: string) => Promise<string | 
 export async function serveLinks(options: {
   port: number;
   admit: AdmitLink;
-  deliver: (from: string, payload: string) => void;
+  deliver: (from: string, envelope: Envelope) => void;
 }): Promise<grpc.Server> {
   const server = new grpc.Server();
   server.addService(peerService, {
@@ -35,7 +35,7 @@ export async function serveLinks(options: {
       let messages = 0;
       call.on('data', (envelope: Envelope) => {
         messages += 1;
-        if (admitted) options.deliver(from, envelope.payload);
+        if (admitted) options.deliver(from, envelope);
         else held.push(envelope);
       });
       call.on('end', () => callback(null, { messages }));
@@ -45,7 +45,7 @@ export async function serveLinks(options: {
           return;
         }
         admitted = true;
-        for (const envelope of held.splice(0)) options.deliver(from, envelope.payload);
+        for (const envelope of held.splice(0)) options.deliver(from, envelope);
       });
     },
   });
@@ -67,7 +67,7 @@ const LINK_CHANNEL_OPTIONS: grpc.ChannelOptions = {
 };
 
 export interface OutgoingLink {
-  send(payload: string): void;
+  send(envelope: Envelope): void;
   close(): void;
 }
 
@@ -88,8 +88,8 @@ export async function openLink(options: {
     if (error && error.code !== grpc.status.CANCELLED) options.onBroken(error);
   });
   return {
-    send: (payload) => {
-      call.write({ payload });
+    send: (envelope) => {
+      call.write(envelope);
     },
     close: () => {
       call.end();

@@ -22,6 +22,8 @@ export interface DeploymentOptions {
   readonly config: RunConfig;
   /** The folder of the run's algorithm bundles, mounted read-only at /algorithm in every node. */
   readonly bundleDir: string;
+  /** A traced run: the host folder, writable by the nodes, where each writes its <id>.ndjson (see node/trace.ts). */
+  readonly traceDir?: string;
   /** Each role's bundle (a file in bundleDir) and nodes; together they hold every node once. */
   readonly groups: ReadonlyArray<{ readonly role: string; readonly nodeBundleFile: string; readonly nodes: readonly string[] }>;
   readonly nodeMemoryLimit: number;
@@ -38,6 +40,9 @@ export interface DeploymentOptions {
   /** Aborted on Ctrl-C: no further container is created. */
   readonly signal?: AbortSignal;
 }
+
+/** Where a traced run's trace folder appears inside each node. */
+const NODE_TRACE_DIR = '/trace';
 
 export type Stage = 'images' | 'network' | 'etcd' | 'starting' | 'registering' | 'running' | 'collecting' | 'tearing down';
 
@@ -114,6 +119,7 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
       image: nodeImage.tag,
       memoryLimit: options.nodeMemoryLimit,
       mounts: { [options.bundleDir]: '/algorithm' },
+      writableMounts: options.traceDir ? { [options.traceDir]: NODE_TRACE_DIR } : {},
       concurrency: options.concurrency,
     });
     runtime = nodes;
@@ -141,6 +147,7 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
         etcdEndpoints: endpoints.nodes.split(','),
         algorithmPath: `/algorithm/${path.basename(groupOf.get(id)!.nodeBundleFile)}`,
         port: NODE_PORT,
+        ...(options.traceDir ? { traceDir: NODE_TRACE_DIR } : {}),
       }),
     }));
     const crashCheck = () => failOnCrashedNode(nodes);

@@ -1,20 +1,23 @@
+import { rm } from 'node:fs/promises';
 import { DEFAULT_NODE_MEMORY, DEFAULT_START_CONCURRENCY } from '../runtime/docker.js';
 import { deployOnDocker, type Deployment, type DeploymentOptions } from './docker-deployment.js';
 import { startupTimeoutMs } from '../coordination/protocol.js';
 import type { Execution } from './execution.js';
 import type { PreparedRun } from './prepare.js';
+import { makeNodeTraceDir, mergeNodeTraces } from './trace-files.js';
 
 export type DockerOptions = Partial<
   Pick<DeploymentOptions, 'nodeMemoryLimit' | 'concurrency' | 'etcdImage' | 'etcdPort' | 'etcdEndpoints' | 'baseImage' | 'onStage' | 'onStarted' | 'onReady' | 'signal'>
 >;
 
 /** Brings the prepared run up on Docker and leaves it standing (for `up`, and as the first half of `run`). */
-export function deployPrepared(prepared: PreparedRun, options: DockerOptions): Promise<Deployment> {
+export function deployPrepared(prepared: PreparedRun, options: DockerOptions, traceDir?: string): Promise<Deployment> {
   return deployOnDocker({
     runId: prepared.runId,
     graph: prepared.topology.graph,
     config: prepared.config,
     bundleDir: prepared.bundleDir,
+    traceDir,
     groups: prepared.groups,
     nodeMemoryLimit: options.nodeMemoryLimit ?? DEFAULT_NODE_MEMORY,
     concurrency: options.concurrency ?? DEFAULT_START_CONCURRENCY,
@@ -30,9 +33,16 @@ export function deployPrepared(prepared: PreparedRun, options: DockerOptions): P
   });
 }
 
-/** Runs the algorithm in containers: bring up, start, collect results and reports, tear down. */
-export async function executeOnDocker(prepared: PreparedRun, options: DockerOptions & { timeoutMs: number }): Promise<Execution> {
-  const deployment = await deployPrepared(prepared, options);
+/**
+ * Runs the algorithm in containers: bring up, start, collect results and reports, tear down. With `traceFile`,
+ * every node traces its messages and the files are merged into it once the nodes have reported.
+ */
+export async function executeOnDocker(prepared: PreparedRun, options: DockerOptions & { timeoutMs: number; traceFile?: string }): Promise<Execution> {
+  const traceDir = options.traceFile ? await makeNodeTraceDir(options.traceFile) : undefined;
+  const deployment = await deployPrepared(prepared, options, traceDir).catch(async (error: unknown) => {
+    if (traceDir) await rm(traceDir, { recursive: true, force: true });
+    throw error;
+  });
   let execution: Execution;
   try {
     options.onStage?.('running');
@@ -47,6 +57,8 @@ export async function executeOnDocker(prepared: PreparedRun, options: DockerOpti
     });
     options.onStage?.('collecting');
     const reports = await controller.stopAndCollectReports(30_000);
+    // A node closes its trace file before it reports, so every file is whole now.
+    if (traceDir) await mergeNodeTraces(traceDir, options.traceFile!);
     execution = {
       runtime: 'docker',
       results: collected.results,
@@ -59,6 +71,7 @@ export async function executeOnDocker(prepared: PreparedRun, options: DockerOpti
     // A failed teardown must not hide why the run failed.
     options.onStage?.('tearing down');
     await deployment.tearDown().catch(() => {});
+    if (traceDir) await rm(traceDir, { recursive: true, force: true });
     throw error;
   }
   options.onStage?.('tearing down');

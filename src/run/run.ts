@@ -25,7 +25,7 @@ export interface RunRequest extends DockerOptions, Omit<PrepareRequest, 'onRunId
   readonly runtime?: RuntimeChoice;
   /** Simulator delay model, e.g. exp:1 (see src/runtime/sim/delay.ts). */
   readonly delay?: string;
-  /** Write the message trace to events.ndjson (simulator). */
+  /** Write every message, with Lamport and vector clocks, to events.ndjson. */
   readonly trace?: boolean;
   readonly command?: string[];
   /** How to rerun a run that `peerlab run` cannot repeat (a run with groups is rerun by its experiment). */
@@ -63,21 +63,15 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
   const began = Date.now();
   const startedAt = new Date().toISOString();
   const runtime = await chooseRuntime(request.runtime ?? 'docker', request.onNotice);
-  if (request.trace && runtime !== 'sim') {
-    throw new PeerlabError('--trace records messages in the simulator only', { hint: 'add --runtime sim, or drop --trace' });
-  }
   const prepared = await prepareRun(request);
   const resultsDir = path.resolve(request.resultsRoot, prepared.runId);
+  const traceFile = request.trace ? path.join(resultsDir, 'events.ndjson') : undefined;
   let execution: Execution;
   try {
     execution =
       runtime === 'sim'
-        ? await executeInSimulator(prepared, {
-            delay: request.delay,
-            timeoutMs: request.timeoutMs,
-            traceFile: request.trace ? path.join(resultsDir, 'events.ndjson') : undefined,
-          })
-        : await executeOnDocker(prepared, request);
+        ? await executeInSimulator(prepared, { delay: request.delay, timeoutMs: request.timeoutMs, traceFile })
+        : await executeOnDocker(prepared, { ...request, traceFile });
   } catch (error) {
     const errorFile = path.join(resultsDir, 'error.json');
     await writeJson(errorFile, describeFailure(error, request, prepared, runtime));

@@ -11,6 +11,8 @@ export interface DockerRuntimeOptions {
   readonly memoryLimit: number;
   /** Host folders mounted read-only into every node: host path → container path. */
   readonly mounts: Readonly<Record<string, string>>;
+  /** Host folders the nodes write into (a traced run's trace files): host path → container path. */
+  readonly writableMounts?: Readonly<Record<string, string>>;
   /** How many containers are created and started at once. */
   readonly concurrency: number;
 }
@@ -75,7 +77,7 @@ export class DockerRuntime implements Runtime {
   }
 
   private containerSpec(node: NodeSpec): Docker.ContainerCreateOptions {
-    const { runId, image, memoryLimit, mounts } = this.options;
+    const { runId, image, memoryLimit, mounts, writableMounts } = this.options;
     return {
       name: nodeContainerName(runId, node.id),
       Hostname: `node-${node.id}`,
@@ -92,7 +94,10 @@ export class DockerRuntime implements Runtime {
         MemorySwap: memoryLimit,
         CpuShares: NODE_CPU_SHARES,
         PidsLimit: 64,
-        Binds: Object.entries(mounts).map(([hostPath, containerPath]) => `${hostPath}:${containerPath}:ro`),
+        Binds: [
+          ...Object.entries(mounts).map(([hostPath, containerPath]) => `${hostPath}:${containerPath}:ro`),
+          ...Object.entries(writableMounts ?? {}).map(([hostPath, containerPath]) => `${hostPath}:${containerPath}:rw`),
+        ],
         LogConfig: { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '2' } },
       },
     };
