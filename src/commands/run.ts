@@ -3,6 +3,8 @@ import { PeerlabCommand } from '../cli/base-command.js';
 import { algorithmRunFlags, deploymentFlags } from '../cli/run-flags.js';
 import { runRequestFrom } from '../cli/run-request.js';
 import { runAlgorithm, type RunSummary } from '../run/run.js';
+import { dashboardObserver } from '../dashboard/observe.js';
+import { serveUntilInterrupted } from '../dashboard/serve.js';
 
 export default class Run extends PeerlabCommand {
   static override description =
@@ -20,6 +22,8 @@ export default class Run extends PeerlabCommand {
   static override flags = {
     ...deploymentFlags,
     ...algorithmRunFlags,
+    ui: Flags.boolean({ default: false, description: 'serve a live dashboard on 127.0.0.1 (its URL, with an access token, is printed); a simulator run is replayed there' }),
+    'ui-port': Flags.integer({ default: 0, description: 'port of the dashboard (0: any free port)' }),
     trace: Flags.boolean({ default: false, description: 'write every send and delivery, with Lamport and vector clocks, to results/<run-id>/events.ndjson and draw them in report.html' }),
   };
 
@@ -32,7 +36,8 @@ export default class Run extends PeerlabCommand {
       json: this.jsonEnabled(),
       note: (line) => this.note(line),
     });
-    const summary = await during(runAlgorithm({ ...request, trace: flags.trace, command: ['run', ...this.argv] }));
+    const observer = flags.ui ? dashboardObserver({ port: flags['ui-port'], onOpen: (url) => this.note(`dashboard: ${url}`) }) : undefined;
+    const summary = await during(runAlgorithm({ ...request, trace: flags.trace, observer, command: ['run', ...this.argv] }));
     this.log(`${summary.passed ? '✔ PASS' : '✖ FAIL'}  ${summary.algorithm} on ${summary.nodes} nodes, ${summary.edges} edges: ${summary.verdict}`);
     const startup = summary.timings.allReadyMs === undefined ? '' : ` · all nodes connected after ${(summary.timings.allReadyMs / 1000).toFixed(1)} s`;
     const virtual = summary.timings.virtualTimeMs === undefined ? '' : ` (${summary.timings.virtualTimeMs.toFixed(1)} ms virtual)`;
@@ -40,6 +45,7 @@ export default class Run extends PeerlabCommand {
     this.log(`  results in ${summary.resultsDir}`);
     this.log(`  replay: ${summary.replay}`);
     if (!summary.passed) process.exitCode = 1;
+    if (observer) await serveUntilInterrupted(await observer.dashboard, (line) => this.note(line));
     return summary;
   }
 }

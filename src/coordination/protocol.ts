@@ -9,6 +9,8 @@ export interface RunConfig {
   readonly seed: number;
   readonly size: number;
   readonly maxPayloadBytes: number;
+  /** Set when a dashboard watches the run: each node writes a LiveReport this often (ms). */
+  readonly liveReportMs?: number;
 }
 
 /** A role of the run: its nodes (each told its role when started) run `algorithm` with `params`. */
@@ -48,6 +50,15 @@ export interface NodeReport {
   readonly startup: { registeredMs: number; connectedMs: number };
   /** Messages and metrics over the run's time (see host/timeline.ts). */
   readonly timeline?: TimelineJson;
+}
+
+/**
+ * What a node writes every `liveReportMs` while a dashboard watches the run: its traffic so far (messages per
+ * neighbour) and its metrics.
+ */
+export interface LiveReport {
+  readonly sent: Record<string, number>;
+  readonly metrics: Record<string, number>;
 }
 
 export interface NodeFailure {

@@ -44,16 +44,24 @@ const LOG_LINES = 30;
 export class DashboardFeed {
   readonly frames: Frame[] = [];
   private current: Frame;
-  private readonly listeners = new Set<(frame: Frame) => void>();
+  /** Called with each frame as it closes, and with null once the run is over. */
+  private readonly listeners = new Set<(frame: Frame | null) => void>();
   private readonly details = new Map<string, { state: NodeState; result?: Json; failure?: string; metrics: Record<string, number>; log: string[]; sent: Record<string, number>; received: Record<string, number> }>();
   private finishedAt: number | undefined;
+  /** The step of `advance`; it doubles whenever the frames are merged pairwise. */
+  private stepMs: number;
 
-  constructor(nodeIds: readonly string[], start = 0) {
-    this.current = emptyFrame(start);
+  constructor(nodeIds: readonly string[], options: { start?: number; stepMs?: number } = {}) {
+    this.current = emptyFrame(options.start ?? 0);
+    this.stepMs = options.stepMs ?? 0.5;
     for (const id of nodeIds) {
       this.details.set(id, { state: 'starting', metrics: {}, log: [], sent: {}, received: {} });
       this.current.states[id] = 'starting';
     }
+  }
+
+  get nodeIds(): string[] {
+    return [...this.details.keys()];
   }
 
   get finished(): boolean {
@@ -123,27 +131,28 @@ export class DashboardFeed {
     return node && { id, ...node, log: [...node.log] };
   }
 
-  /** Closes the current step at time `t` and starts the next; an empty step is not kept. */
+  /** Closes the current step at time `t` and starts the next. A step in which nothing happened is not kept. */
   flush(t: number): void {
     const frame = this.current;
-    frame.span = Math.max(0, t - frame.t);
-    this.current = emptyFrame(t);
     if (Object.keys(frame.states).length + Object.keys(frame.edges).length + Object.keys(frame.metrics).length + frame.notes.length === 0) {
-      this.current.t = this.frames.length === 0 ? frame.t : this.current.t;
-      if (this.frames.length > 0) this.frames[this.frames.length - 1]!.span = t - this.frames[this.frames.length - 1]!.t;
+      frame.t = t;
       return;
     }
+    frame.span = Math.max(0, t - frame.t);
+    this.current = emptyFrame(t);
     this.frames.push(frame);
     if (this.frames.length > MAX_FRAMES) this.coarsen();
     for (const listener of this.listeners) listener(frame);
   }
 
   finish(t: number): void {
+    if (this.finished) return;
     this.flush(t);
     this.finishedAt = t;
+    for (const listener of this.listeners) listener(null);
   }
 
-  subscribe(listener: (frame: Frame) => void): () => void {
+  subscribe(listener: (frame: Frame | null) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -157,7 +166,13 @@ export class DashboardFeed {
     this.current.edges[key] = (this.current.edges[key] ?? 0) + count;
   }
 
+  /** For sources with their own clock (the simulator's): closes the step once `t` is past it. */
+  advance(t: number): void {
+    if (t >= this.current.t + this.stepMs) this.flush(Math.floor(t / this.stepMs) * this.stepMs);
+  }
+
   private coarsen(): void {
+    this.stepMs *= 2;
     const merged: Frame[] = [];
     for (let i = 0; i < this.frames.length; i += 2) {
       const [a, b] = [this.frames[i]!, this.frames[i + 1]];

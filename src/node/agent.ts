@@ -5,7 +5,7 @@
  */
 import type { Json } from '../sdk/types.js';
 import { runKeys } from '../coordination/keys.js';
-import { startupTimeoutMs, type NeighbourEntry, type NodeFailure, type NodeReport, type Registration, type RunConfig } from '../coordination/protocol.js';
+import { startupTimeoutMs, type NeighbourEntry, type LiveReport, type NodeFailure, type NodeReport, type Registration, type RunConfig } from '../coordination/protocol.js';
 import { AlgorithmHost } from '../host/algorithm-host.js';
 import { requireAlgorithm } from '../host/load.js';
 import { EtcdGateway } from './etcd-gateway.js';
@@ -118,9 +118,11 @@ async function main(): Promise<void> {
 
   const startedAt = Number(await etcd.waitFor(keys.start));
   running = true;
+  const live = config.liveReportMs ? reportLive(etcd, keys.live(nodeId), host, config.liveReportMs) : undefined;
   await host.start();
 
   await etcd.waitFor(keys.stop);
+  clearInterval(live);
   await tracer?.close();
   const report: NodeReport = {
     metrics: host.metrics,
@@ -130,6 +132,18 @@ async function main(): Promise<void> {
     timeline: host.timeline.toJSON(),
   };
   await etcd.put(keys.report(nodeId), JSON.stringify(report));
+}
+
+/** While a dashboard watches: this node's traffic and metrics every `everyMs`, when they changed. */
+function reportLive(etcd: EtcdGateway, key: string, host: AlgorithmHost, everyMs: number): NodeJS.Timeout {
+  let last = '';
+  return setInterval(() => {
+    const report: LiveReport = { sent: Object.fromEntries([...host.sent].map(([to, count]) => [to, count.messages])), metrics: host.metrics };
+    const json = JSON.stringify(report);
+    if (json === last) return;
+    last = json;
+    void etcd.put(key, json).catch(() => {});
+  }, everyMs);
 }
 
 main().catch((error: unknown) => {

@@ -14,6 +14,7 @@ import { startEtcdContainer } from '../etcd/server.js';
 import { DockerRuntime, MAX_NODES_PER_BRIDGE, networkName, nodeContainerName } from '../runtime/docker.js';
 import { neighboursOf, type Topology } from '../topology/index.js';
 import { RunController, type NodeStartup } from './controller.js';
+import { runKeys, type RunKeys } from '../coordination/keys.js';
 import { runStateDir } from './state.js';
 
 export interface DeploymentOptions {
@@ -24,6 +25,8 @@ export interface DeploymentOptions {
   readonly bundleDir: string;
   /** A traced run: the host folder, writable by the nodes, where each writes its <id>.ndjson (see node/trace.ts). */
   readonly traceDir?: string;
+  /** Follows the run's keys from before the first node starts until teardown (the dashboard; see run/observer.ts). */
+  readonly followEtcd?: (etcd: Etcd3, keys: RunKeys) => Promise<() => Promise<void>>;
   /** Each role's bundle (a file in bundleDir) and nodes; together they hold every node once. */
   readonly groups: ReadonlyArray<{ readonly role: string; readonly nodeBundleFile: string; readonly nodes: readonly string[] }>;
   readonly nodeMemoryLimit: number;
@@ -102,8 +105,10 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
   let controller: RunController | undefined;
   let etcd: Etcd3 | undefined;
   let tearingDown: Promise<void> | undefined;
+  let stopFollowing: (() => Promise<void>) | undefined;
   const tearDown = (): Promise<void> =>
     (tearingDown ??= runAll([
+      async () => stopFollowing?.(),
       async () => controller?.close(),
       async () => runtime?.destroy(),
       async () => {
@@ -133,6 +138,7 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
     const nodeIds = graph.nodes();
     const control = await RunController.open(client, runId, nodeIds);
     controller = control;
+    stopFollowing = await options.followEtcd?.(client, runKeys(runId));
     await control.publish(options.config, new Map(nodeIds.map((id) => [id, neighboursOf(graph, id)])));
     const etcdMs = Date.now() - began;
 

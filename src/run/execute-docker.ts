@@ -7,7 +7,7 @@ import type { PreparedRun } from './prepare.js';
 import { makeNodeTraceDir, mergeNodeTraces } from './trace-files.js';
 
 export type DockerOptions = Partial<
-  Pick<DeploymentOptions, 'nodeMemoryLimit' | 'concurrency' | 'etcdImage' | 'etcdPort' | 'etcdEndpoints' | 'baseImage' | 'onStage' | 'onStarted' | 'onReady' | 'signal'>
+  Pick<DeploymentOptions, 'followEtcd' | 'nodeMemoryLimit' | 'concurrency' | 'etcdImage' | 'etcdPort' | 'etcdEndpoints' | 'baseImage' | 'onStage' | 'onStarted' | 'onReady' | 'signal'>
 >;
 
 /** Brings the prepared run up on Docker and leaves it standing (for `up`, and as the first half of `run`). */
@@ -18,6 +18,7 @@ export function deployPrepared(prepared: PreparedRun, options: DockerOptions, tr
     config: prepared.config,
     bundleDir: prepared.bundleDir,
     traceDir,
+    followEtcd: options.followEtcd,
     groups: prepared.groups,
     nodeMemoryLimit: options.nodeMemoryLimit ?? DEFAULT_NODE_MEMORY,
     concurrency: options.concurrency ?? DEFAULT_START_CONCURRENCY,

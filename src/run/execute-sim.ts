@@ -12,11 +12,13 @@ import type { PreparedRun } from './prepare.js';
  */
 export async function executeInSimulator(
   prepared: PreparedRun,
-  options: { delay?: string; timeoutMs: number; traceFile?: string },
+  options: { delay?: string; timeoutMs: number; traceFile?: string; onEvent?: (event: TraceEvent) => void },
 ): Promise<Execution> {
   const delaySpec = options.delay ?? DEFAULT_DELAY_SPEC;
   const delay = parseDelay(delaySpec);
-  const trace = options.traceFile ? await openTrace(options.traceFile) : undefined;
+  const file = options.traceFile ? await openTrace(options.traceFile) : undefined;
+  const { onEvent } = options;
+  const trace = file && onEvent ? (event: TraceEvent) => (file.write(event), onEvent(event)) : (file?.write ?? onEvent);
   const outcome = await simulate({
     graph: prepared.topology.graph,
     groups: prepared.groups,
@@ -24,9 +26,9 @@ export async function executeInSimulator(
     maxPayloadBytes: prepared.config.maxPayloadBytes,
     delay,
     timeoutMs: options.timeoutMs,
-    trace: trace?.write,
+    trace,
   });
-  await trace?.close();
+  await file?.close();
   if (outcome.failure) throw new NodeFailed(outcome.failure.nodeId, outcome.failure.message, outcome.failure.stack);
   return {
     runtime: 'sim',

@@ -56,6 +56,8 @@ export interface PrepareRequest {
   readonly weights?: string;
   readonly allowDisconnected: boolean;
   readonly maxPayloadBytes?: number;
+  /** Have the nodes report traffic and metrics this often while the run goes (a dashboard watches). */
+  readonly liveReportMs?: number;
   readonly onRunId?: (runId: string) => void;
 }
 
@@ -99,6 +101,7 @@ export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> 
       seed: request.seed,
       size: topology.graph.order,
       maxPayloadBytes: request.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+      ...(request.liveReportMs ? { liveReportMs: request.liveReportMs } : {}),
     },
   };
 }

@@ -16,6 +16,7 @@ import { deployPrepared, executeOnDocker, type DockerOptions } from './execute-d
 import { executeInSimulator } from './execute-sim.js';
 import type { Execution } from './execution.js';
 import { prepareRun, type PrepareRequest, type PreparedRun } from './prepare.js';
+import type { RunObserver } from './observer.js';
 
 export type RuntimeChoice = 'docker' | 'sim' | 'auto';
 
@@ -32,6 +33,8 @@ export interface RunRequest extends DockerOptions, Omit<PrepareRequest, 'onRunId
   readonly replay?: string;
   /** Called with the run id before anything is created, so an interrupt knows what to remove. */
   readonly onRunId?: (runId: string) => void;
+  /** Watches the run as it happens (the dashboard). */
+  readonly observer?: RunObserver;
   /** A line for people about a choice made for them (e.g. the simulator standing in for Docker). */
   readonly onNotice?: (line: string) => void;
 }
@@ -63,15 +66,26 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
   const began = Date.now();
   const startedAt = new Date().toISOString();
   const runtime = await chooseRuntime(request.runtime ?? 'docker', request.onNotice);
-  const prepared = await prepareRun(request);
+  const { observer } = request;
+  const prepared = await prepareRun({ ...request, liveReportMs: observer?.liveReportMs });
+  await observer?.prepared?.(prepared, runtime);
+  try {
+    return await runPrepared(request, prepared, runtime, began, startedAt);
+  } finally {
+    await observer?.finished?.();
+  }
+}
+
+async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 'docker' | 'sim', began: number, startedAt: string): Promise<RunSummary> {
+  const { observer } = request;
   const resultsDir = path.resolve(request.resultsRoot, prepared.runId);
   const traceFile = request.trace ? path.join(resultsDir, 'events.ndjson') : undefined;
   let execution: Execution;
   try {
     execution =
       runtime === 'sim'
-        ? await executeInSimulator(prepared, { delay: request.delay, timeoutMs: request.timeoutMs, traceFile })
-        : await executeOnDocker(prepared, { ...request, traceFile });
+        ? await executeInSimulator(prepared, { delay: request.delay, timeoutMs: request.timeoutMs, traceFile, onEvent: observer?.simulatorEvent })
+        : await executeOnDocker(prepared, { ...request, traceFile, followEtcd: observer?.followEtcd });
   } catch (error) {
     const errorFile = path.join(resultsDir, 'error.json');
     await writeJson(errorFile, describeFailure(error, request, prepared, runtime));
