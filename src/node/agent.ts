@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   const lease = new NodeLease(etcd, (line) => console.error(`[node ${nodeId}] ${line}`));
   let running = false;
   const now = (): number => Date.now() - startedAt;
-  const tracer = identity.traceDir ? new MessageTracer(nodeId, identity.traceDir, now) : undefined;
+  const tracer = identity.traceDir ? new MessageTracer(nodeId, identity.traceDir, now, (error) => reportFailure(error)) : undefined;
   const host = new AlgorithmHost(
     algorithm,
     // The CLI validated the parameters and filled in their defaults: a node never runs the schema.

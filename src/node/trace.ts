@@ -20,8 +20,11 @@ export class MessageTracer {
     dir: string,
     /** The node's run clock: ms since the controller said start. */
     private readonly now: () => number,
+    /** A trace that cannot be written fails the node: a partial trace would draw a wrong diagram. */
+    onError: (error: Error) => void,
   ) {
     this.out = createWriteStream(path.join(dir, `${nodeId}.ndjson`));
+    this.out.on('error', onError);
   }
 
   /** The envelope of a message about to be sent, stamped; the send is traced. */

@@ -1,4 +1,3 @@
-import { rm } from 'node:fs/promises';
 import { DEFAULT_NODE_MEMORY, DEFAULT_START_CONCURRENCY } from '../runtime/docker.js';
 import { deployOnDocker, type Deployment, type DeploymentOptions } from './docker-deployment.js';
 import { startupTimeoutMs } from '../coordination/protocol.js';
@@ -39,11 +38,9 @@ export function deployPrepared(prepared: PreparedRun, options: DockerOptions, tr
  * every node traces its messages and the files are merged into it once the nodes have reported.
  */
 export async function executeOnDocker(prepared: PreparedRun, options: DockerOptions & { timeoutMs: number; traceFile?: string }): Promise<Execution> {
-  const traceDir = options.traceFile ? await makeNodeTraceDir(options.traceFile) : undefined;
-  const deployment = await deployPrepared(prepared, options, traceDir).catch(async (error: unknown) => {
-    if (traceDir) await rm(traceDir, { recursive: true, force: true });
-    throw error;
-  });
+  const traceDir = options.traceFile ? await makeNodeTraceDir(prepared.runId) : undefined;
+  // The trace folder is in the run's local state, which teardown removes, whatever happens.
+  const deployment = await deployPrepared(prepared, options, traceDir);
   let execution: Execution;
   try {
     options.onStage?.('running');
@@ -72,7 +69,6 @@ export async function executeOnDocker(prepared: PreparedRun, options: DockerOpti
     // A failed teardown must not hide why the run failed.
     options.onStage?.('tearing down');
     await deployment.tearDown().catch(() => {});
-    if (traceDir) await rm(traceDir, { recursive: true, force: true });
     throw error;
   }
   options.onStage?.('tearing down');

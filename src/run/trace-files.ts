@@ -1,13 +1,16 @@
 import { chmod, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../results/files.js';
+import { runStateDir } from './state.js';
 
 /**
  * The per-node trace files of a traced Docker run (see node/trace.ts): a folder the nodes can write, and their
  * merge into one events.ndjson.
  */
-export async function makeNodeTraceDir(traceFile: string): Promise<string> {
-  const dir = `${traceFile}.nodes`;
+export async function makeNodeTraceDir(runId: string): Promise<string> {
+  // Beside the algorithm bundles, whose folders the nodes can already reach (a results folder may sit under a
+  // private one, such as a temporary directory), and removed with them at teardown.
+  const dir = path.join(runStateDir(runId), 'trace');
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   // The nodes run as an unprivileged user of their own (uid 1000), not as whoever runs the CLI.
