@@ -30,7 +30,13 @@ afterAll(async () => {
 });
 
 /** Starts `peerlab run … --ui` and resolves with the dashboard's URL once it is printed. */
-function runWithDashboard(...args: string[]): { url: Promise<string>; child: ChildProcess; exited: Promise<{ code: number | null; stdout: string; stderr: string }> } {
+function runWithDashboard(...args: string[]): {
+  url: Promise<string>;
+  /** Resolves once the run is over and its results written (the page stays up until SIGINT). */
+  finished: Promise<void>;
+  child: ChildProcess;
+  exited: Promise<{ code: number | null; stdout: string; stderr: string }>;
+} {
   const child = spawn(process.execPath, [bin, 'run', ...args, '--ui', '--results', results], { cwd: packageRoot });
   let stdout = '';
   let stderr = '';
@@ -44,8 +50,9 @@ function runWithDashboard(...args: string[]): { url: Promise<string>; child: Chi
     child.once('exit', () => reject(new Error(`peerlab exited before printing a dashboard URL:\n${stderr}`)));
   });
   url.catch(() => {});
+  const finished = new Promise<void>((resolve) => child.stderr!.on('data', () => stderr.includes('still serving') && resolve()));
   const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
-  return { url, child, exited };
+  return { url, finished, child, exited };
 }
 
 /** Node states as the page shows them, by polling what it exposes for tests. */
@@ -95,7 +102,7 @@ describe('dashboard and report in Chromium', () => {
   });
 
   it('replays a simulator run: 11 nodes on the map, running then done; its report has one arrow per message', async () => {
-    const { url, child, exited } = runWithDashboard('ghs', '--topology', ABILENE, '--runtime', 'sim', '--trace');
+    const { url, finished, child, exited } = runWithDashboard('ghs', '--topology', ABILENE, '--runtime', 'sim', '--trace');
     const page = await browser.newPage();
     try {
       await page.goto(await url);
@@ -119,6 +126,7 @@ describe('dashboard and report in Chromium', () => {
         )
         .toBe(11);
       expect(seen).toContain('running');
+      await finished;
     } finally {
       await page.close();
       child.kill('SIGINT');
@@ -130,9 +138,10 @@ describe('dashboard and report in Chromium', () => {
   });
 
   it('follows a Docker run live: nodes go from starting through running to done; the traced report has one arrow per message', async () => {
-    const { url, child, exited } = runWithDashboard('ghs', '--topology', ABILENE, '--trace');
+    const { url, finished, child, exited } = runWithDashboard('ghs', '--topology', ABILENE, '--trace');
     try {
       const seen = await watchStates(await url, (states) => Object.values(states).filter((state) => state === 'done').length === 11, 300_000);
+      await finished;
       const phases = seen.map((states) => new Set(Object.values(states)));
       expect(phases.some((states) => states.has('starting') || states.has('registered') || states.has('connected'))).toBe(true);
       expect(phases.at(-1)).toEqual(new Set(['done']));

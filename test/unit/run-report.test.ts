@@ -12,7 +12,10 @@ import { runSeries } from '../../src/report/series.js';
 import { spaceTimeDiagram } from '../../src/report/space-time.js';
 import { shivizLog } from '../../src/results/export.js';
 import type { NodeReport } from '../../src/coordination/protocol.js';
-import type { Topology } from '../../src/topology/index.js';
+import { loadTopology, type Topology } from '../../src/topology/index.js';
+import { exportGraph } from '../../src/topology/export-formats.js';
+import { topologySvg } from '../../src/report/topology-svg.js';
+import { packageRoot } from '../../src/util/paths.js';
 
 describe('node timeline', () => {
   it('keeps at most MAX_BUCKETS buckets, doubling their width, and loses no message', () => {
@@ -123,5 +126,27 @@ describe('dashboard feed', () => {
     expect(feed.frames.reduce((total, frame) => total + (frame.edges['a>b'] ?? 0), 0)).toBe(5000);
     expect(feed.nodeDetails('a')).toMatchObject({ state: 'done', result: 7, sent: { b: 5000 } });
     expect(feed.finished).toBe(true);
+  });
+});
+
+describe('topology export', () => {
+  it('writes GraphML that loads back with the same edges, weights and coordinates; DOT and GEXF name every edge; SVG draws every node', async () => {
+    const { graph } = await loadTopology(path.join(packageRoot, 'test', 'fixtures', 'abilene.graphml'), { seed: 1 });
+    const dir = await mkdtemp(path.join(tmpdir(), 'peerlab-export-'));
+    try {
+      const file = path.join(dir, 'out.graphml');
+      await writeFile(file, exportGraph(graph, 'graphml'));
+      const back = (await loadTopology(file, { seed: 1 })).graph;
+      const edges = (g: Topology) => g.mapEdges((_e, a, s, t) => `${[s, t].sort().join('-')}:${a.weight}`).sort();
+      expect(edges(back)).toEqual(edges(graph));
+      expect(back.getNodeAttributes('0')).toMatchObject({ label: 'New York', latitude: graph.getNodeAttribute('0', 'latitude') });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    expect(exportGraph(graph, 'dot').match(/ -- /g)).toHaveLength(graph.size);
+    expect(exportGraph(graph, 'gexf').match(/<edge /g)).toHaveLength(graph.size);
+    const svg = topologySvg(graph);
+    expect(svg.match(/<circle /g)).toHaveLength(graph.order);
+    expect(svg).toContain('data-positions="coordinates"');
   });
 });

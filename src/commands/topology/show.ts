@@ -2,6 +2,9 @@ import { Args, Flags } from '@oclif/core';
 import { PeerlabCommand } from '../../cli/base-command.js';
 import { describeTopology, loadTopology, type TopologyStats } from '../../topology/index.js';
 import { formatTopologyReport } from '../../topology/report.js';
+import { exportGraph, type GraphFormat } from '../../topology/export-formats.js';
+import { topologySvg } from '../../report/topology-svg.js';
+import { writeFileAtomic } from '../../results/files.js';
 
 export default class TopologyShow extends PeerlabCommand {
   static override description = 'Load or generate a topology and print its statistics, degree histogram and what was done to the input.';
@@ -9,6 +12,8 @@ export default class TopologyShow extends PeerlabCommand {
   static override examples = [
     '<%= config.bin %> topology show ba:n=100,m=2 --seed 7',
     '<%= config.bin %> topology show ../shared/topologies/zoo/GtsCe.graphml --weights geo',
+    '<%= config.bin %> topology show topologies/zoo/Abilene.graphml --svg abilene.svg',
+    '<%= config.bin %> topology show ba:n=100,m=2 --format gexf --out ba.gexf',
   ];
 
   static override args = {
@@ -24,6 +29,9 @@ export default class TopologyShow extends PeerlabCommand {
       description: "edge weights: unique, uniform:a..b, geo or attr:NAME (default: the file's weight attribute, else unique)",
     }),
     'allow-disconnected': Flags.boolean({ default: false, description: 'accept a topology with more than one component' }),
+    svg: Flags.string({ description: "draw the graph with its weights into this SVG file (at the map's coordinates, else a layout)" }),
+    format: Flags.string({ options: ['dot', 'graphml', 'gexf'], description: 'print the graph in this format instead of its statistics (or write it to --out)' }),
+    out: Flags.string({ char: 'o', description: 'the file for --format (default: standard output)', dependsOn: ['format'] }),
   };
 
   async run(): Promise<{ spec: string; kind: 'generated' | 'file'; notes: string[]; stats: TopologyStats }> {
@@ -34,7 +42,18 @@ export default class TopologyShow extends PeerlabCommand {
       allowDisconnected: flags['allow-disconnected'],
     });
     const stats = describeTopology(loaded.graph);
-    this.log(formatTopologyReport(loaded, stats));
+    if (flags.svg) {
+      await writeFileAtomic(flags.svg, topologySvg(loaded.graph, { weights: loaded.graph.size <= 300 }));
+      this.note(`drew ${loaded.graph.order} nodes and ${loaded.graph.size} edges in ${flags.svg}`);
+    }
+    if (flags.format && !flags.out) process.stdout.write(exportGraph(loaded.graph, flags.format as GraphFormat));
+    else {
+      if (flags.format && flags.out) {
+        await writeFileAtomic(flags.out, exportGraph(loaded.graph, flags.format as GraphFormat));
+        this.note(`wrote ${flags.format} to ${flags.out}`);
+      }
+      this.log(formatTopologyReport(loaded, stats));
+    }
     return { spec: loaded.spec, kind: loaded.kind, notes: loaded.notes, stats };
   }
 }
