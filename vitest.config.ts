@@ -1,13 +1,18 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // `import … from 'peerlab'` (algorithms, fixtures) means the SDK sources, never a dist/ left from an older build.
+  resolve: { alias: { peerlab: fileURLToPath(new URL('./src/sdk/index.ts', import.meta.url)) } },
   test: {
     projects: [
       {
+        extends: true,
         test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 60_000 },
       },
       {
         // Real Docker and etcd: one file at a time, so runs do not compete for the engine.
+        extends: true,
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],

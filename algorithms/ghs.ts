@@ -1,7 +1,7 @@
 /**
  * GHS: the distributed minimum-spanning-tree algorithm of Gallager, Humblet and Spira ("A distributed
  * algorithm for minimum-weight spanning trees", ACM TOPLAS 5(1), 1983). The code follows the paper's
- * pseudocode, as reproduced in chapter 4 of the thesis in shared/seeds/002_59d730a3572aa5a0.txt:
+ * pseudocode, as reproduced in chapter 4 of the thesis:
  * responses (1)–(12) keep their numbers and their variable names (SN, SE, LN, FN, find-count, best-edge,
  * best-wt, test-edge, in-branch), so the two can be read side by side.
  *

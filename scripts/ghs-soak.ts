@@ -13,7 +13,6 @@
  * largest graph, failures with their seeds, messages against 5·N·log2(N) + 2·E). Case `seed` is replayable:
  * `--first SEED --cases 1`.
  */
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -24,11 +23,9 @@ import type { Json } from '../src/sdk/types.js';
 import { loadTopology, type Topology } from '../src/topology/index.js';
 import { createRandom, hashSeed, type Random } from '../src/util/random.js';
 import { verifyGhs } from '../src/verify/ghs.js';
-import { packageRoot } from '../src/util/paths.js';
+import { ZOO_DIR } from '../test/zoo.js';
 
-export const ZOO_DIR = path.resolve(packageRoot, '..', 'shared', 'topologies', 'zoo');
 const ZOO_MAPS = ['Nordu1989', 'Abilene', 'Internet2', 'Arpanet19728', 'Bics', 'Geant2012', 'Uninett2011', 'GtsCe'] as const;
-const zooAvailable = (): boolean => existsSync(path.join(ZOO_DIR, 'Abilene.graphml'));
 
 export type Family = 'ba' | 'er' | 'grid' | 'ring' | 'complete' | 'tree' | 'ws' | 'star' | 'line' | 'torus' | 'zoo';
 export type Weights = 'unique' | 'uniform' | `ties:${number}`;
@@ -89,7 +86,7 @@ export function planCase(seed: number, options: PlanOptions = {}): SoakCase {
         : between(random, 2, Math.min(20, maxNodes));
 
   const families: Family[] = ['ba', 'ba', 'er', 'er', 'grid', 'ring', 'complete', 'tree', 'ws', 'star', 'line', 'torus'];
-  if (zooAvailable()) families.push('zoo', 'zoo');
+  families.push('zoo', 'zoo');
   const family = random.pick(families);
   const spec = topologySpec(family, n, random);
 

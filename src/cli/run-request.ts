@@ -1,11 +1,12 @@
-import path from 'node:path';
 import type { Interfaces } from '@oclif/core';
 import { connectDocker } from '../docker/engine.js';
 import { takeDownUntilGone } from '../run/down.js';
+import { resultsRoot } from '../util/files.js';
 import type { RunRequest } from '../run/run.js';
 import type { deploymentFlags } from './run-flags.js';
 import { onInterrupt } from './interrupt.js';
 import { StartupProgress } from './progress.js';
+import type { RunId } from '../util/names.js';
 
 type DeploymentFlags = Interfaces.InferredFlags<typeof deploymentFlags>;
 
@@ -18,7 +19,7 @@ export function runRequestFrom(
   options: { algorithm: string; timeoutMs: number; resultsRoot: string; json: boolean; note: (line: string) => void },
 ): { request: RunRequest; during: <T>(work: Promise<T>) => Promise<T> } {
   const progress = new StartupProgress(!options.json && process.stderr.isTTY === true);
-  let runId: string | undefined;
+  let runId: RunId | undefined;
   const interrupted = new AbortController();
   const removeInterruptHandler = onInterrupt(async () => {
     interrupted.abort();
@@ -34,7 +35,7 @@ export function runRequestFrom(
     weights: flags.weights,
     allowDisconnected: flags['allow-disconnected'],
     timeoutMs: options.timeoutMs,
-    resultsRoot: path.resolve(options.resultsRoot),
+    resultsRoot: resultsRoot(options.resultsRoot),
     nodeMemoryLimit: flags['node-memory'] * 1024 * 1024,
     concurrency: flags.concurrency,
     etcdImage: flags['etcd-image'],

@@ -1,13 +1,15 @@
-import { Args, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { runIdArg } from '../cli/args.js';
 import { PeerlabCommand } from '../cli/base-command.js';
 import { connectDocker } from '../docker/engine.js';
 import { PeerlabError } from '../errors.js';
 import { listRunIds, takeDown } from '../run/down.js';
+import type { RunId } from '../util/names.js';
 
 export default class Down extends PeerlabCommand {
   static override description = 'Remove a run (its containers, network, etcd and local state), or every peerlab run with --all.';
 
-  static override args = { run: Args.string({ description: 'the run id (optional when only one run is up)' }) };
+  static override args = { run: runIdArg('the run id (optional when only one run is up)') };
 
   static override flags = { all: Flags.boolean({ default: false, description: 'remove every object labelled peerlab.run' }) };
 
@@ -21,7 +23,7 @@ export default class Down extends PeerlabCommand {
   }
 }
 
-async function onlyRun(docker: Awaited<ReturnType<typeof connectDocker>>): Promise<string> {
+async function onlyRun(docker: Awaited<ReturnType<typeof connectDocker>>): Promise<RunId> {
   const runs = await listRunIds(docker);
   if (runs.length === 1) return runs[0]!;
   throw new PeerlabError(runs.length === 0 ? 'no peerlab run is up' : `${runs.length} runs are up: ${runs.join(', ')}`, {

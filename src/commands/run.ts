@@ -12,7 +12,7 @@ export default class Run extends PeerlabCommand {
 
   static override examples = [
     '<%= config.bin %> run flood --topology ba:n=100,m=2 --seed 7',
-    '<%= config.bin %> run flood --topology ../shared/topologies/zoo/GtsCe.graphml',
+    '<%= config.bin %> run flood --topology topologies/zoo/GtsCe.graphml',
   ];
 
   static override args = {

@@ -1,4 +1,5 @@
-import { Args, Flags } from '@oclif/core';
+import { Flags } from '@oclif/core';
+import { runIdArg } from '../cli/args.js';
 import { PeerlabCommand } from '../cli/base-command.js';
 import { connectDocker } from '../docker/engine.js';
 import { PeerlabError } from '../errors.js';
@@ -10,7 +11,7 @@ const MiB = 1024 * 1024;
 export default class Status extends PeerlabCommand {
   static override description = 'Show the runs that are up, or one run: its nodes, their state, address and memory, etcd, and age.';
 
-  static override args = { run: Args.string({ description: 'a run id (default: every run that is up)' }) };
+  static override args = { run: runIdArg('a run id (default: every run that is up)') };
 
   static override flags = { nodes: Flags.boolean({ default: false, description: 'list every node, not just the totals' }) };
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse } from 'csv-parse/sync';
 import { UndirectedGraph } from 'graphology';
-import type { RunRecord } from '../results/run-results.js';
+import type { RunRecord } from '../run/results-folder.js';
 import type { TraceEvent } from '../runtime/sim/index.js';
 import type { Json } from '../sdk/types.js';
 import type { Topology } from '../topology/index.js';

@@ -3,6 +3,7 @@ import type { Stage } from '../run/docker-deployment.js';
 import type { RunRequest, RunSummary } from '../run/run.js';
 import { paramAssignments, type Plan, type PlannedRun } from './expand.js';
 import { isFinished, type ExperimentFolder, type RunOutcome } from './store.js';
+import type { RunId } from '../util/names.js';
 
 /** What runs one run: runAlgorithm, or a fake in tests. */
 export type Runner = (request: RunRequest) => Promise<RunSummary>;
@@ -39,7 +40,7 @@ export interface ExecuteHooks {
   /** A run is skipped because the progress log has it finished (resume). */
   onSkip?(run: PlannedRun, outcome: RunOutcome): void;
   onRunStart?(run: PlannedRun): void;
-  onRunId?(run: PlannedRun, runId: string): void;
+  onRunId?(run: PlannedRun, runId: RunId): void;
   /** A choice made for the user, e.g. the simulator standing in for Docker under runtime auto. */
   onNotice?(run: PlannedRun, line: string): void;
   onStage?(run: PlannedRun, stage: StageName, detail?: string): void;
@@ -92,7 +93,7 @@ export async function executePlan(options: ExecuteOptions): Promise<ExecuteResul
       break;
     }
     hooks.onRunStart?.(run);
-    let runId: string | undefined;
+    let runId: RunId | undefined;
     let marking: Promise<void> | undefined;
     const began = clock();
     const startedAt = new Date(began).toISOString();

@@ -3,6 +3,7 @@ import type { RoleRequest } from '../run/roles.js';
 import type { Json } from '../sdk/types.js';
 import type { FieldPath } from './load.js';
 import { DEFAULT_TIMEOUT_S, type ExperimentFile, type FaultField, type GroupField, type PlotField, type RuntimeChoice } from './schema.js';
+import { parseExperimentName, type ExperimentName } from '../util/names.js';
 
 /** A value a cell has for one input: what goes in a summary.csv column. */
 export type Scalar = string | number | boolean;
@@ -46,7 +47,7 @@ export interface PlannedRun {
 }
 
 export interface Plan {
-  readonly name: string;
+  readonly name: ExperimentName;
   readonly description: string | undefined;
   readonly runtime: RuntimeChoice;
   readonly timeoutS: number;
@@ -151,7 +152,7 @@ export function expandExperiment(experiment: ExperimentFile, options: ExpandOpti
   }
 
   const plan: Omit<Plan, 'fingerprint'> = {
-    name: experiment.name,
+    name: parseExperimentName(experiment.name, `${options.source ?? 'the experiment'}: name`),
     description: experiment.description,
     runtime: experiment.runtime ?? 'docker',
     timeoutS: experiment.timeout ?? DEFAULT_TIMEOUT_S,

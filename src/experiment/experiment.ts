@@ -2,7 +2,7 @@ import { readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PeerlabError } from '../errors.js';
 import { removeInterruptedRun } from '../run/down.js';
-import { writeCsv, writeFileAtomic } from '../results/files.js';
+import { resultsRoot, writeCsv, writeFileAtomic } from '../util/files.js';
 import { hostFacts } from '../util/host.js';
 import { peerlabVersion } from '../util/version.js';
 import { estimatePlan, estimateRun, type PlanEstimate, type RunEstimate } from './estimate.js';
@@ -160,7 +160,7 @@ export async function runExperiment(options: ExperimentRunOptions): Promise<Expe
     plan,
     folder,
     runner: options.runner,
-    base: { ...options.base, resultsRoot: path.resolve(options.resultsRoot) },
+    base: { ...options.base, resultsRoot: resultsRoot(options.resultsRoot) },
     hooks: options.hooks,
     shouldStop: options.shouldStop,
     afterEach: (outcomes) => writeSummary(folder, plan, outcomes),
@@ -187,7 +187,7 @@ export async function runExperiment(options: ExperimentRunOptions): Promise<Expe
 }
 
 async function openFolder(plan: Plan, options: ExperimentRunOptions): Promise<ExperimentFolder> {
-  const root = path.resolve(options.resultsRoot);
+  const root = resultsRoot(options.resultsRoot);
   if (!options.resume) {
     if (!options.into) return ExperimentFolder.create(root, plan.name);
     const folder = await ExperimentFolder.at(options.into);

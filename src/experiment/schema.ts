@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { GENERATOR_MODELS } from '../topology/generators.js';
+import { EXPERIMENT_NAME, SERVICE_NAME } from '../util/names.js';
 
 /**
  * The experiment file format (`experiments/*.yaml`). A list anywhere a value may be swept means "one cell per
@@ -11,8 +12,6 @@ export type RuntimeChoice = (typeof RUNTIMES)[number];
 export const FAULT_ACTIONS = ['kill', 'pause', 'partition', 'delay'] as const;
 export const DEFAULT_TIMEOUT_S = 300;
 
-/** A name that is safe as a folder name: results/<name>/<timestamp>/. */
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const ROLE = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
 
 const integer = (what = 'an integer') => z.number({ error: `expected ${what}` }).int({ error: `expected ${what}` });
@@ -91,7 +90,7 @@ const group = z
       // Left out for at most one role: that role takes the nodes the others leave.
       count: integer('a whole number of nodes').min(1, { error: 'expected at least 1 node' }).optional(),
       algorithm: z.string().min(1).optional(),
-      service: z.string().min(1).optional(),
+      service: z.string().regex(SERVICE_NAME.pattern, { error: `expected a service name in algorithms/services/: ${SERVICE_NAME.rule}` }).optional(),
       params: jsonRecord.optional(),
     },
     { error: 'expected { role, count, algorithm or service, params }' },
@@ -155,7 +154,7 @@ export const experimentSchema = z
     {
       name: z
         .string({ error: 'expected the experiment name' })
-        .regex(NAME, { error: 'expected a name made of letters, digits, ".", "-" and "_" (it names the results folder)' }),
+        .regex(EXPERIMENT_NAME.pattern, { error: `expected a name made of ${EXPERIMENT_NAME.rule} (it names the results folder)` }),
       description: z.string().optional(),
       runtime: z.enum(RUNTIMES, { error: `expected one of ${RUNTIMES.join(', ')}` }).optional(),
       topology,

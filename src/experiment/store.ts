@@ -3,7 +3,8 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { PeerlabError } from '../errors.js';
-import { writeFileAtomic } from '../results/files.js';
+import { writeFileAtomic } from '../util/files.js';
+import { parseRunId, type ExperimentName, type RunId } from '../util/names.js';
 
 /** The outcome of one run of an experiment: one line of runs.ndjson and one row of summary.csv. */
 export interface RunOutcome {
@@ -38,7 +39,7 @@ export const IN_FLIGHT_FILE = 'in-flight.json';
 /** The run in progress: after a crash, a resume removes what it left standing. */
 export interface InFlightRun {
   readonly key: string;
-  readonly runId: string;
+  readonly runId: RunId;
 }
 
 export const isFinished = (outcome: RunOutcome): boolean => outcome.status !== 'error';
@@ -58,7 +59,7 @@ export class ExperimentFolder {
   private constructor(readonly dir: string) {}
 
   /** A new folder under <root>/<name>/ named by the time (with -2, -3, … if that second is taken). */
-  static async create(root: string, name: string, now = new Date()): Promise<ExperimentFolder> {
+  static async create(root: string, name: ExperimentName, now = new Date()): Promise<ExperimentFolder> {
     const base = path.resolve(root, name, folderStamp(now));
     let dir = base;
     for (let n = 2; existsSync(dir); n++) dir = `${base}-${n}`;
@@ -75,7 +76,7 @@ export class ExperimentFolder {
   }
 
   /** The newest folder of an experiment, to resume it. */
-  static async newest(root: string, name: string): Promise<ExperimentFolder | undefined> {
+  static async newest(root: string, name: ExperimentName): Promise<ExperimentFolder | undefined> {
     const parent = path.resolve(root, name);
     const entries = await readdir(parent, { withFileTypes: true }).catch(() => []);
     const stamps = entries
@@ -123,15 +124,24 @@ export class ExperimentFolder {
     await rm(this.file(IN_FLIGHT_FILE), { force: true });
   }
 
-  /** The run that was in progress when the experiment stopped without finishing it, if any. */
+  /**
+   * The run that was in progress when the experiment stopped without finishing it, if any. A resume removes
+   * what that run left, so a file that does not hold `{ key, runId }` with a real run id is refused: the id
+   * names the folder and the Docker objects to remove, and nothing else may be.
+   */
   async inFlight(): Promise<InFlightRun | undefined> {
-    const text = await readFile(this.file(IN_FLIGHT_FILE), 'utf8').catch(() => undefined);
+    const file = this.file(IN_FLIGHT_FILE);
+    const text = await readFile(file, 'utf8').catch(() => undefined);
     if (text === undefined) return undefined;
+    const hint = `remove that run yourself if it is still up (\`peerlab status\`), then delete ${file} and resume`;
+    let stored: Partial<Record<keyof InFlightRun, unknown>>;
     try {
-      return JSON.parse(text) as InFlightRun;
+      stored = JSON.parse(text) as Partial<Record<keyof InFlightRun, unknown>>;
     } catch {
-      return undefined;
+      throw new PeerlabError(`${file} is not JSON: it should hold { key, runId } of the run cut short`, { hint });
     }
+    if (typeof stored?.key !== 'string') throw new PeerlabError(`${file}: key is missing: it should hold { key, runId } of the run cut short`, { hint });
+    return { key: stored.key, runId: parseRunId(stored.runId, `${file}: runId`, hint) };
   }
 
   async record(outcome: RunOutcome): Promise<void> {

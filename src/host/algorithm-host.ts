@@ -1,6 +1,7 @@
 import type { Algorithm, Json, Message, Neighbour, Node, ServiceRegistry, SharedStore } from '../sdk/types.js';
 import type { EdgeCount } from '../coordination/protocol.js';
 import { createRandom } from '../util/random.js';
+import { hasShape, SERVICE_NAME } from '../util/names.js';
 import { Timeline } from './timeline.js';
 
 /**
@@ -211,13 +212,11 @@ export class AlgorithmHost {
   }
 }
 
-const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-
 /** Both runtimes get the same rules and the same order: names that are safe as one etcd key segment, JSON info. */
 function checkedServices(id: string, registry: ServiceRegistry): ServiceRegistry {
   const checkName = (service: unknown): void => {
-    if (typeof service !== 'string' || !SERVICE_NAME.test(service)) {
-      throw new AlgorithmError(`node ${id}: service name ${JSON.stringify(service)} is not letters, digits, ".", "_" and "-"`);
+    if (!hasShape(SERVICE_NAME, service)) {
+      throw new AlgorithmError(`node ${id}: service name ${JSON.stringify(service)} is not ${SERVICE_NAME.rule}`);
     }
   };
   return {

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -6,7 +6,9 @@ import { PeerlabError } from '../errors.js';
 import type { Scalar } from '../experiment/expand.js';
 import { EXPERIMENT_FILE, latestOutcomes, readOutcomes, REPORT_FILE, type RunOutcome } from '../experiment/store.js';
 import { counts, summaryTable, type SummaryCell, type SummaryTable } from '../experiment/summary.js';
-import type { RunRecord } from './run-results.js';
+import { hasShape, RESULT_ID } from '../util/names.js';
+import { resultsRoot } from '../util/files.js';
+import type { RunRecord } from '../run/results-folder.js';
 
 /** One run folder, results/<run-id>/. */
 export interface RunEntry {
@@ -60,7 +62,7 @@ interface VerifyFile {
 
 /** Every run and experiment under the results folder, newest first. */
 export async function listResults(root: string): Promise<ResultEntry[]> {
-  const base = path.resolve(root);
+  const base = resultsRoot(root);
   const entries = await readdir(base, { withFileTypes: true }).catch(() => []);
   const found: ResultEntry[] = [];
   for (const entry of entries) {
@@ -84,14 +86,21 @@ export async function listResults(root: string): Promise<ResultEntry[]> {
 
 /**
  * A run or experiment by id: a run id, `<experiment>/<timestamp>`, an experiment name (its newest folder),
- * a unique prefix of any of those, or the path of the folder.
+ * a unique prefix of any of those, or the path of its folder inside the results folder. Anything else (a path
+ * out of the results folder, "..") is refused: an id never reaches outside it.
  */
 export async function findResult(root: string, id: string): Promise<ResultEntry> {
-  const asPath = path.resolve(id);
-  if (existsSync(path.join(asPath, 'run.json'))) return readRunEntry(asPath);
-  if (existsSync(path.join(asPath, EXPERIMENT_FILE))) return readExperimentEntry(asPath);
+  const base = resultsRoot(root);
+  const folder = folderInside(base, id);
+  if (folder && existsSync(path.join(folder, 'run.json'))) return readRunEntry(folder);
+  if (folder && existsSync(path.join(folder, EXPERIMENT_FILE))) return readExperimentEntry(folder);
+  if (!hasShape(RESULT_ID, id)) {
+    throw new PeerlabError(`${JSON.stringify(id)} is neither a ${RESULT_ID.what} (${RESULT_ID.rule}) nor a run or experiment folder inside ${base}`, {
+      hint: 'see `peerlab results list` for the ids, or point --results at the folder that holds it',
+    });
+  }
 
-  const all = await listResults(root);
+  const all = await listResults(base);
   const wanted = id.replace(/\/+$/, '');
   const exact = all.find((entry) => entry.id === wanted);
   if (exact) return exact;
@@ -104,9 +113,20 @@ export async function findResult(root: string, id: string): Promise<ResultEntry>
       hint: 'give more of the id',
     });
   }
-  throw new PeerlabError(`no run or experiment "${id}" under ${path.resolve(root)}`, {
+  throw new PeerlabError(`no run or experiment "${id}" under ${base}`, {
     hint: all.length > 0 ? 'see `peerlab results list` for the ids' : 'run something first, or point --results at the folder',
   });
+}
+
+/** `candidate` as a path, when it leads to an existing folder strictly inside `base` (symbolic links followed). */
+function folderInside(base: string, candidate: string): string | undefined {
+  try {
+    const folder = realpathSync(path.resolve(candidate));
+    const relative = path.relative(realpathSync(base), folder);
+    return relative !== '' && relative.split(path.sep)[0] !== '..' && !path.isAbsolute(relative) ? folder : undefined;
+  } catch {
+    return undefined; // does not exist
+  }
 }
 
 export async function readRunEntry(dir: string): Promise<RunEntry> {

@@ -2,7 +2,7 @@ import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { PeerlabError } from '../errors.js';
 import { readTracedMessages, type TracedMessage } from '../report/messages.js';
-import { writeFileAtomic } from './files.js';
+import { writeFileAtomic } from '../util/files.js';
 
 /**
  * ShiViz's log format (https://bestchai.bitbucket.io/shiviz/): the parser's regular expression on the first line,

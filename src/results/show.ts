@@ -1,3 +1,4 @@
+import { readdir } from 'node:fs/promises';
 import { shortColumn } from '../experiment/expand.js';
 import { formatDuration, formatTable } from '../experiment/format.js';
 import { formatNumber } from '../experiment/report.js';
@@ -8,6 +9,8 @@ import type { Comparison } from './compare.js';
 export interface RunShown {
   readonly kind: 'run';
   readonly entry: RunEntry;
+  /** The files in the run folder, as they are named there (a large nodes.csv is nodes.csv.gz). */
+  readonly files: string[];
   readonly record: unknown;
   readonly verify: { passed?: boolean; summary?: string; metrics?: Record<string, number>; failures?: string[] } | undefined;
 }
@@ -26,7 +29,8 @@ export type Shown = RunShown | ExperimentShown;
 export async function showResult(entry: ResultEntry): Promise<Shown> {
   if (entry.kind === 'run') {
     const { record, verify } = await readRunDetails(entry);
-    return { kind: 'run', entry, record, verify: verify && { passed: verify.passed, summary: verify.summary, metrics: verify.metrics, failures: verify.failures } };
+    const files = (await readdir(entry.dir).catch(() => [])).sort();
+    return { kind: 'run', entry, files, record, verify: verify && { passed: verify.passed, summary: verify.summary, metrics: verify.metrics, failures: verify.failures } };
   }
   const details = await readExperimentDetails(entry.dir);
   const cells = cellSummaries(details.cells, details.table).map((summary) => ({
@@ -96,6 +100,7 @@ export function formatShown(shown: Shown): string {
       ...(shown.verify?.failures ?? []).slice(0, 5).map((failure) => `  ✖ ${failure}`),
       ...(record.replay ? [`  replay    ${record.replay}`] : []),
       `  folder    ${shown.entry.dir}`,
+      `  files     ${shown.files.join(', ')}`,
     ];
     return lines.join('\n');
   }

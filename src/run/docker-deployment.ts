@@ -16,9 +16,10 @@ import { neighboursOf, type Topology } from '../topology/index.js';
 import { RunController, type NodeStartup } from './controller.js';
 import { runKeys, type RunKeys } from '../coordination/keys.js';
 import { runStateDir } from './state.js';
+import type { RunId } from '../util/names.js';
 
 export interface DeploymentOptions {
-  readonly runId: string;
+  readonly runId: RunId;
   readonly graph: Topology;
   readonly config: RunConfig;
   /** The folder of the run's algorithm bundles, mounted read-only at /algorithm in every node. */

@@ -1,39 +1,41 @@
 import { readdir, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { connectDocker, RUN_LABEL } from '../docker/engine.js';
 import { removeRunObjects } from '../runtime/docker.js';
-import { runStateDir } from './state.js';
+import { hasShape, RUN_ID, type RunId } from '../util/names.js';
+import { runStateDir, STATE_ROOT } from './state.js';
 
 /**
  * Removes a run's containers, network and local state; with no run id, every peerlab run. The run's etcd
  * keys go with its etcd container. Succeeds when some or all of it is already gone.
  */
-export async function takeDown(docker: Docker, runId: string | undefined): Promise<{ containers: number; networks: number }> {
+export async function takeDown(docker: Docker, runId: RunId | undefined): Promise<{ containers: number; networks: number }> {
   const removed = await removeRunObjects(docker, runId);
   if (runId) {
     await rm(runStateDir(runId), { recursive: true, force: true });
   } else {
-    const root = path.join(os.tmpdir(), 'peerlab');
-    for (const entry of await readdir(root).catch(() => [])) await rm(path.join(root, entry), { recursive: true, force: true });
+    for (const entry of await readdir(STATE_ROOT).catch(() => [])) await rm(path.join(STATE_ROOT, entry), { recursive: true, force: true });
   }
   return removed;
 }
 
-/** The ids of runs that have any Docker object, newest first. */
-export async function listRunIds(docker: Docker): Promise<string[]> {
+/**
+ * The ids of runs that have any Docker object, newest first. A label that is not a run id was not written by
+ * peerlab (anyone can label a container), so it is left out: it never names a folder to remove.
+ */
+export async function listRunIds(docker: Docker): Promise<RunId[]> {
   const networks = await docker.listNetworks({ filters: { label: [RUN_LABEL] } });
   const containers = await docker.listContainers({ all: true, filters: { label: [RUN_LABEL] } });
   const ids = new Set([...networks.map((n) => n.Labels?.[RUN_LABEL]), ...containers.map((c) => c.Labels[RUN_LABEL])]);
-  return [...ids].filter((id): id is string => Boolean(id)).sort().reverse();
+  return [...ids].filter((id): id is RunId => hasShape(RUN_ID, id)).sort().reverse();
 }
 
 /**
  * After an interrupt: containers whose creation was already under way appear after the first sweep, so sweep
  * until one finds nothing (creation stops on the abort, so this ends within a few sweeps).
  */
-export async function takeDownUntilGone(docker: Docker, runId: string): Promise<void> {
+export async function takeDownUntilGone(docker: Docker, runId: RunId): Promise<void> {
   for (let sweep = 0; sweep < 20; sweep++) {
     const removed = await takeDown(docker, runId);
     if (removed.containers === 0 && removed.networks === 0 && sweep > 0) return;
@@ -45,7 +47,7 @@ export async function takeDownUntilGone(docker: Docker, runId: string): Promise<
  * Removes a run that was cut short (its process killed): its containers, network and local state. A simulator
  * run leaves nothing behind, so a Docker engine that does not answer means nothing to remove.
  */
-export async function removeInterruptedRun(runId: string): Promise<number> {
+export async function removeInterruptedRun(runId: RunId): Promise<number> {
   const docker = await connectDocker().catch(() => undefined);
   return docker ? (await takeDown(docker, runId)).containers : 0;
 }

@@ -8,6 +8,7 @@ import { resolveAlgorithm } from '../plugins/resolve.js';
 import { loadTopology, type LoadedTopology } from '../topology/index.js';
 import { assignRoles, idRange, type RoleRequest } from './roles.js';
 import { runStateDir } from './state.js';
+import type { RunId } from '../util/names.js';
 import { newRunId } from './run-id.js';
 
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
@@ -26,7 +27,7 @@ export interface PreparedGroup {
 
 /** What every runtime needs before the first node starts: the graph, the bundled algorithms, their parameters. */
 export interface PreparedRun {
-  readonly runId: string;
+  readonly runId: RunId;
   /** What the run is called: its algorithm's name, or for a run with groups the name it was given. */
   readonly name: string;
   readonly topology: LoadedTopology;
@@ -58,7 +59,7 @@ export interface PrepareRequest {
   readonly maxPayloadBytes?: number;
   /** Have the nodes report traffic and metrics this often while the run goes (a dashboard watches). */
   readonly liveReportMs?: number;
-  readonly onRunId?: (runId: string) => void;
+  readonly onRunId?: (runId: RunId) => void;
 }
 
 export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> {

@@ -3,8 +3,8 @@ import type { Json } from '../sdk/types.js';
 import type { NodeReport } from '../coordination/protocol.js';
 import { connectDocker } from '../docker/engine.js';
 import { PeerlabError } from '../errors.js';
-import { writeJson } from '../results/files.js';
-import { writeRunResults, type RunRecord } from '../results/run-results.js';
+import { writeJson } from '../util/files.js';
+import { writeRunResults, type RunRecord } from './results-folder.js';
 import { writeRunReport } from '../report/run-report.js';
 import { DEFAULT_DELAY_SPEC } from '../runtime/sim/index.js';
 import { NodeFailed } from './controller.js';
@@ -17,6 +17,7 @@ import { executeInSimulator } from './execute-sim.js';
 import type { Execution } from './execution.js';
 import { prepareRun, type PrepareRequest, type PreparedRun } from './prepare.js';
 import type { RunObserver } from './observer.js';
+import type { RunId } from '../util/names.js';
 
 export type RuntimeChoice = 'docker' | 'sim' | 'auto';
 
@@ -32,7 +33,7 @@ export interface RunRequest extends DockerOptions, Omit<PrepareRequest, 'onRunId
   /** How to rerun a run that `peerlab run` cannot repeat (a run with groups is rerun by its experiment). */
   readonly replay?: string;
   /** Called with the run id before anything is created, so an interrupt knows what to remove. */
-  readonly onRunId?: (runId: string) => void;
+  readonly onRunId?: (runId: RunId) => void;
   /** Watches the run as it happens (the dashboard). */
   readonly observer?: RunObserver;
   /** A line for people about a choice made for them (e.g. the simulator standing in for Docker). */

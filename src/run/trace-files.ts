@@ -1,13 +1,14 @@
 import { chmod, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { writeFileAtomic } from '../results/files.js';
+import { writeFileAtomic } from '../util/files.js';
 import { runStateDir } from './state.js';
+import type { RunId } from '../util/names.js';
 
 /**
  * The per-node trace files of a traced Docker run (see node/trace.ts): a folder the nodes can write, and their
  * merge into one events.ndjson.
  */
-export async function makeNodeTraceDir(runId: string): Promise<string> {
+export async function makeNodeTraceDir(runId: RunId): Promise<string> {
   // Beside the algorithm bundles, whose folders the nodes can already reach (a results folder may sit under a
   // private one, such as a temporary directory), and removed with them at teardown.
   const dir = path.join(runStateDir(runId), 'trace');

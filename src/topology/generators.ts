@@ -3,6 +3,12 @@ import { createRandom, type Random } from '../util/random.js';
 import { describeModel, parseGeneratorSpec, type ModelSyntax } from './spec.js';
 import type { TopologyDraft } from './types.js';
 
+/*
+ * Written here rather than taken from graphology-generators, on purpose: a seed must give the same graph in
+ * every peerlab version (results/ and experiments replay by seed), with edges built as plain pairs so that
+ * 100,000-node specs are refused or built before any graph object exists; and graphology-generators has no
+ * ER G(n,m), grid, torus, tree or line models and a different Barabási–Albert start (no m+1 star).
+ */
 type Edge = [number, number];
 
 interface Model<P> extends ModelSyntax {

@@ -1,4 +1,5 @@
 import { connectedComponents } from 'graphology-components';
+import { diameter as graphDiameter } from 'graphology-metrics/graph/index.js';
 import type { Topology, TopologyStats } from './types.js';
 
 export function describeTopology(graph: Topology): TopologyStats {
@@ -25,7 +26,8 @@ export function describeTopology(graph: Topology): TopologyStats {
       histogram,
     },
     components,
-    diameter: components === 1 ? diameter(adjacency) : null,
+    // Exact, by a breadth-first search from every node (O(n·m)): `topology show` only, fine for thousands.
+    diameter: components !== 1 ? null : graph.size === 0 ? 0 : graphDiameter(graph),
     clustering: n === 0 ? 0 : clusteringSum(adjacency) / n,
     weights: {
       ...weightRange,
@@ -41,28 +43,6 @@ function extent(values: readonly number[]): { min: number; max: number } {
     min: Infinity,
     max: -Infinity,
   });
-}
-
-/** Exact: the largest eccentricity, by a breadth-first search from every node (O(n·m), fine for thousands). */
-function diameter(adjacency: number[][]): number {
-  const distance = new Int32Array(adjacency.length);
-  const queue = new Int32Array(adjacency.length);
-  let longest = 0;
-  for (let source = 0; source < adjacency.length; source++) {
-    distance.fill(-1);
-    distance[source] = 0;
-    queue[0] = source;
-    for (let head = 0, tail = 1; head < tail; head++) {
-      const node = queue[head]!;
-      for (const neighbour of adjacency[node]!) {
-        if (distance[neighbour] !== -1) continue;
-        distance[neighbour] = distance[node]! + 1;
-        longest = Math.max(longest, distance[neighbour]!);
-        queue[tail++] = neighbour;
-      }
-    }
-  }
-  return longest;
 }
 
 /** Sum over nodes of the local clustering coefficient (links among neighbours / possible links). */

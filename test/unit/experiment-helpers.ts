@@ -9,6 +9,7 @@ import { expandExperiment, type Plan } from '../../src/experiment/expand.js';
 import { parseExperiment, type LoadedExperiment } from '../../src/experiment/load.js';
 import type { CellFacts } from '../../src/experiment/preflight.js';
 import type { RunRequest, RunSummary } from '../../src/run/run.js';
+import { parseRunId } from '../../src/util/names.js';
 
 export function tempDir(prefix = 'peerlab-experiment-test-'): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -54,7 +55,7 @@ export function fakeRunner(options: { fail?: (request: RunRequest, index: number
     requests.push(request);
     const nodes = sizeOf(request.topology);
     const edges = 2 * nodes - 3;
-    const runId = `${options.algorithm ?? request.algorithm}-20250101-${String(100000 + index)}-${(1000 + Math.floor(Math.random() * 9000)).toString(16)}`;
+    const runId = parseRunId(`${options.algorithm ?? request.algorithm}-20250101-${String(100000 + index)}-${(1000 + Math.floor(Math.random() * 9000)).toString(16)}`, 'fake run id');
     request.onRunId?.(runId);
     request.onStage?.('images');
     request.onStage?.('starting');

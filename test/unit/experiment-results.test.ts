@@ -66,6 +66,9 @@ describe('results list, show and compare (on synthetic result folders)', () => {
     const run = await showResult(runs.find((entry) => entry.algorithm === 'flood')!);
     expect(run).toMatchObject({ kind: 'run', verify: { passed: true } });
     expect(formatShown(run)).toMatch(/^✔ PASS {2}flood-/);
+    // The files as they are named in the folder: a large nodes.csv would show as nodes.csv.gz.
+    writeFileSync(path.join(run.entry.dir, 'nodes.csv.gz'), '');
+    expect(formatShown(await showResult(run.entry as RunEntry))).toContain('  files     nodes.csv.gz, run.json, verify.json');
     const shown = await showResult(await findResult(root, 'echo-ba'));
     if (shown.kind !== 'experiment') throw new Error('expected an experiment');
     expect(shown.cells.map((cell) => [cell.label, cell.nodes, cell.passed, cell.runs])).toEqual([

@@ -11,7 +11,8 @@ import type { Algorithm, Json } from '../../src/sdk/types.js';
 import { loadTopology, type EdgeAttributes, type NodeAttributes, type Topology } from '../../src/topology/index.js';
 import { minimumSpanningForest, verifyGhs } from '../../src/verify/ghs.js';
 import { oracleFor } from '../../src/verify/index.js';
-import { ZOO_DIR, caseGraph, runCase, type SoakCase } from '../../scripts/ghs-soak.js';
+import { caseGraph, runCase, type SoakCase } from '../../scripts/ghs-soak.js';
+import { ZOO_DIR } from '../zoo.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Algorithm, Json } from '../../src/sdk/types.js';
 import { oracleFor } from '../../src/verify/index.js';
@@ -6,7 +5,7 @@ import { scores, verifyHighRiskEdges } from '../../src/verify/high-risk-edges.js
 import { loadAlgorithm, simulateAndVerify } from './sim-helpers.js';
 import { GTS_CE } from '../zoo.js';
 
-const zoo: Array<[string, number]> = existsSync(GTS_CE) ? [[GTS_CE, 1]] : [];
+const zoo: Array<[string, number]> = [[GTS_CE, 1]];
 let algorithm: Algorithm;
 
 beforeAll(async () => {

@@ -1,11 +1,10 @@
-import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Algorithm, Json } from '../../src/sdk/types.js';
 import { verifyPushSum } from '../../src/verify/push-sum.js';
 import { loadAlgorithm, simulateAndVerify } from './sim-helpers.js';
 import { GTS_CE } from '../zoo.js';
 
-const zoo: Array<[string, number]> = existsSync(GTS_CE) ? [[GTS_CE, 1]] : [];
+const zoo: Array<[string, number]> = [[GTS_CE, 1]];
 let pushSum: Algorithm;
 
 beforeAll(async () => {

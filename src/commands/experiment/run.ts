@@ -10,6 +10,7 @@ import { RUNTIMES, type RuntimeChoice } from '../../experiment/schema.js';
 import type { ExperimentFolder } from '../../experiment/store.js';
 import { takeDownUntilGone } from '../../run/down.js';
 import { runAlgorithm } from '../../run/run.js';
+import type { RunId } from '../../util/names.js';
 
 export default class ExperimentRun extends PeerlabCommand {
   static override description =
@@ -54,7 +55,7 @@ export default class ExperimentRun extends PeerlabCommand {
     const resumeCommand = `peerlab experiment run ${[...this.argv.filter((arg) => arg !== '--resume' && arg !== '--json'), '--resume'].join(' ')}`;
     // Ctrl-C: remove the run in progress, write the report of the runs finished so far, and say how to resume.
     let folder: ExperimentFolder | undefined;
-    let current: string | undefined;
+    let current: RunId | undefined;
     const interrupted = new AbortController();
     const removeInterruptHandler = onInterrupt(async () => {
       interrupted.abort();

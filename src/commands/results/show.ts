@@ -14,7 +14,7 @@ export default class ResultsShow extends PeerlabCommand {
   ];
 
   static override args = {
-    id: Args.string({ required: true, description: 'a run id, an experiment name (its newest folder), <name>/<timestamp>, a unique prefix, or a folder' }),
+    id: Args.string({ required: true, description: 'a run id, an experiment name (its newest folder), <name>/<timestamp>, a unique prefix, or its folder inside --results' }),
   };
 
   static override flags = {

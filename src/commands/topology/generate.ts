@@ -11,7 +11,7 @@ export default class TopologyGenerate extends PeerlabCommand {
 
   static override examples = [
     '<%= config.bin %> topology generate ba:n=100,m=2 --seed 7 --out ba100.json',
-    '<%= config.bin %> topology generate ../shared/topologies/zoo/Abilene.gml --weights geo > abilene.json',
+    '<%= config.bin %> topology generate topologies/zoo/Abilene.gml --weights geo > abilene.json',
   ];
 
   static override args = TopologyShow.args;

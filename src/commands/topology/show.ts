@@ -4,14 +4,14 @@ import { describeTopology, loadTopology, type TopologyStats } from '../../topolo
 import { formatTopologyReport } from '../../topology/report.js';
 import { exportGraph, type GraphFormat } from '../../topology/export-formats.js';
 import { topologySvg } from '../../report/topology-svg.js';
-import { writeFileAtomic } from '../../results/files.js';
+import { writeFileAtomic } from '../../util/files.js';
 
 export default class TopologyShow extends PeerlabCommand {
   static override description = 'Load or generate a topology and print its statistics, degree histogram and what was done to the input.';
 
   static override examples = [
     '<%= config.bin %> topology show ba:n=100,m=2 --seed 7',
-    '<%= config.bin %> topology show ../shared/topologies/zoo/GtsCe.graphml --weights geo',
+    '<%= config.bin %> topology show topologies/zoo/GtsCe.graphml --weights geo',
     '<%= config.bin %> topology show topologies/zoo/Abilene.graphml --svg abilene.svg',
     '<%= config.bin %> topology show ba:n=100,m=2 --format gexf --out ba.gexf',
   ];

@@ -1,7 +1,10 @@
 import { malformed, type RawGraph } from '../raw-graph.js';
-import { decodeEntities } from './entities.js';
+import { decodeHTMLStrict } from 'entities';
 
-/** GML is a tree of `key value` pairs; a value is a number, a "string" or a `[ … ]` list of pairs. */
+/**
+ * GML is a tree of `key value` pairs; a value is a number, a "string" or a `[ … ]` list of pairs. Read by hand:
+ * npm has no maintained GML parser (the format is small; strings' entities are decoded by `entities`).
+ */
 type GmlValue = number | string | GmlPair[];
 
 interface GmlPair {
@@ -112,7 +115,8 @@ function tokenize(text: string, file: string): Token[] {
       const end = text.indexOf('"', i + 1);
       if (end === -1) throw malformed(file, 'unterminated string', { line });
       const raw = text.slice(i + 1, end);
-      tokens.push({ kind: 'string', text: decodeEntities(raw, (match) => match), line });
+      // GML writes non-ASCII characters as HTML entities (&auml;, &#246;); an & that starts none stays as it is.
+      tokens.push({ kind: 'string', text: decodeHTMLStrict(raw), line });
       line += raw.split('\n').length - 1;
       i = end + 1;
     } else {

@@ -4,7 +4,7 @@ import type { HostFacts } from '../util/host.js';
 import type { NodeReport } from '../coordination/protocol.js';
 import { exportTopology, type Topology } from '../topology/index.js';
 import type { Verdict } from '../verify/index.js';
-import { writeCsv, writeJson } from './files.js';
+import { CSV_GZIP_ABOVE_BYTES, writeCsv, writeJson } from '../util/files.js';
 
 /** Everything needed to rerun a run, as written to run.json. */
 export interface RunRecord {
@@ -37,7 +37,7 @@ export interface RunOutput {
   readonly verdict: Verdict;
 }
 
-/** Writes results/<run-id>/: run.json, topology.json, nodes.csv, edges.csv and verify.json. */
+/** Writes results/<run-id>/: run.json, topology.json, nodes.csv, edges.csv (each .csv.gz when large) and verify.json. */
 export async function writeRunResults(dir: string, output: RunOutput): Promise<void> {
   const { record, graph, roles, results, reports, verdict } = output;
   const metricNames = [...new Set([...reports.values()].flatMap((report) => Object.keys(report.metrics)))].sort();
@@ -75,8 +75,8 @@ export async function writeRunResults(dir: string, output: RunOutput): Promise<v
   await Promise.all([
     writeJson(path.join(dir, 'run.json'), record),
     writeJson(path.join(dir, 'topology.json'), exportTopology(graph)),
-    writeCsv(path.join(dir, 'nodes.csv'), nodeRows, Object.keys(nodeRows[0] ?? { id: '' })),
-    writeCsv(path.join(dir, 'edges.csv'), edgeRows, Object.keys(edgeRows[0] ?? { source: '', target: '' })),
+    writeCsv(path.join(dir, 'nodes.csv'), nodeRows, Object.keys(nodeRows[0] ?? { id: '' }), { gzipAbove: CSV_GZIP_ABOVE_BYTES }),
+    writeCsv(path.join(dir, 'edges.csv'), edgeRows, Object.keys(edgeRows[0] ?? { source: '', target: '' }), { gzipAbove: CSV_GZIP_ABOVE_BYTES }),
     writeJson(path.join(dir, 'verify.json'), verdict),
   ]);
 }

@@ -1,0 +1,60 @@
+import { statSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import { stringify } from 'csv-stringify/sync';
+import { PeerlabError } from '../errors.js';
+
+/**
+ * The results folder (`--results`), absolute: a folder, or a path where one will be made. Everything peerlab
+ * writes or reads by id stays inside it.
+ */
+export function resultsRoot(text: string, where = '--results'): string {
+  if (text.trim() === '' || text.includes('\0')) {
+    throw new PeerlabError(`${where} ${JSON.stringify(text)} is not a folder path`, { hint: `give the folder for results, e.g. ${where} results` });
+  }
+  const absolute = path.resolve(text);
+  const stat = statSync(absolute, { throwIfNoEntry: false });
+  if (stat && !stat.isDirectory()) {
+    throw new PeerlabError(`${where} ${text} is a file, not a folder`, { hint: `give a folder for results, e.g. ${where} results` });
+  }
+  return absolute;
+}
+
+/** Writes through a temporary file and a rename, so a crash never leaves a half-written result. */
+export async function writeFileAtomic(file: string, content: string | Uint8Array): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const temporary = `${file}.${process.pid}.tmp`;
+  await writeFile(temporary, content);
+  await rename(temporary, file);
+}
+
+export const writeJson = (file: string, value: unknown): Promise<void> => writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
+
+/**
+ * A run's per-node and per-edge CSVs past this size are written gzip-compressed as `<name>.csv.gz` (pandas'
+ * read_csv, R's read.csv and zcat read them as they are). 1 MiB is a run of roughly 15,000 nodes or 20,000
+ * edges: the simulator's scale, never a container run's (1,000 nodes write about 70 kB). Measured on a
+ * ba:n=100000,m=2 flood: nodes.csv 7.0 MB → 1.1 MB, edges.csv 5.4 MB → 1.8 MB.
+ */
+export const CSV_GZIP_ABOVE_BYTES = 1024 * 1024;
+const gzipped = promisify(gzip);
+
+/**
+ * Writes the rows as CSV. With `gzipAbove`, a text larger than that many bytes goes to `<file>.gz` instead;
+ * either way the other form is removed, so a folder never holds both. Returns the file written.
+ */
+export async function writeCsv(
+  file: string,
+  rows: ReadonlyArray<Record<string, unknown>>,
+  columns: string[],
+  options: { gzipAbove?: number } = {},
+): Promise<string> {
+  const text = stringify(rows as Array<Record<string, unknown>>, { header: true, columns });
+  const compress = options.gzipAbove !== undefined && Buffer.byteLength(text) > options.gzipAbove;
+  const [written, other] = compress ? [`${file}.gz`, file] : [file, `${file}.gz`];
+  await writeFileAtomic(written, compress ? await gzipped(text) : text);
+  await rm(other, { force: true });
+  return written;
+}
