@@ -142,6 +142,7 @@ function reportLive(etcd: EtcdGateway, key: string, host: AlgorithmHost, everyMs
     const json = JSON.stringify(report);
     if (json === last) return;
     last = json;
+    // A lost live report only delays the dashboard by one interval; the final report is the one that counts.
     void etcd.put(key, json).catch(() => {});
   }, everyMs);
 }

@@ -18,7 +18,13 @@ export async function executeInSimulator(
   const delay = parseDelay(delaySpec);
   const file = options.traceFile ? await openTrace(options.traceFile) : undefined;
   const { onEvent } = options;
-  const trace = file && onEvent ? (event: TraceEvent) => (file.write(event), onEvent(event)) : (file?.write ?? onEvent);
+  const trace =
+    file && onEvent
+      ? (event: TraceEvent) => {
+          file.write(event);
+          onEvent(event);
+        }
+      : (file?.write ?? onEvent);
   const outcome = await simulate({
     graph: prepared.topology.graph,
     groups: prepared.groups,
