@@ -4,6 +4,8 @@ import { algorithmRunFlags, deploymentFlags } from '../cli/run-flags.js';
 import { runRequestFrom, timeoutMsFrom } from '../cli/run-request.js';
 import { runAlgorithm, type RunSummary, type RunUntil } from '../run/run.js';
 import { OUTCOME_MARK } from '../verify/index.js';
+import { dashboardObserver } from '../dashboard/observe.js';
+import { serveUntilInterrupted } from '../dashboard/serve.js';
 
 export default class Run extends PeerlabCommand {
   static override description =
@@ -21,7 +23,9 @@ export default class Run extends PeerlabCommand {
   static override flags = {
     ...deploymentFlags,
     ...algorithmRunFlags,
-    trace: Flags.boolean({ default: false, description: 'write every message to results/<run-id>/events.ndjson (simulator)' }),
+    ui: Flags.boolean({ default: false, description: 'serve a live dashboard on 127.0.0.1 (its URL, with an access token, is printed); a simulator run is replayed there' }),
+    'ui-port': Flags.integer({ default: 0, description: 'port of the dashboard (0: any free port)' }),
+    trace: Flags.boolean({ default: false, description: 'write every send and delivery, with Lamport and vector clocks, to results/<run-id>/events.ndjson and draw them in report.html' }),
   };
 
   async run(): Promise<RunSummary> {
@@ -33,6 +37,7 @@ export default class Run extends PeerlabCommand {
       json: this.jsonEnabled(),
       note: (line) => this.note(line),
     });
+    const observer = flags.ui ? dashboardObserver({ port: flags['ui-port'], onOpen: (url) => this.note(`dashboard: ${url}`) }) : undefined;
     const summary = await during(
       runAlgorithm({
         ...request,
@@ -40,6 +45,7 @@ export default class Run extends PeerlabCommand {
         until: flags.until as RunUntil,
         maxEvents: flags['max-events'],
         trace: flags.trace,
+        observer,
         command: ['run', ...this.argv],
       }),
     );
@@ -52,6 +58,7 @@ export default class Run extends PeerlabCommand {
     this.log(`  results in ${summary.resultsDir}`);
     this.log(`  replay: ${summary.replay}`);
     if (summary.failed) process.exitCode = 1;
+    if (observer) await serveUntilInterrupted(await observer.dashboard, (line) => this.note(line));
     return summary;
   }
 }

@@ -31,6 +31,8 @@ export function runKeys(runId: string) {
     /** A node's output: its result as soon as it reports; then, after stop, its final metrics and traffic. */
     resultsPrefix: `${base}/results/`,
     result: (id: string) => `${base}/results/${id}`,
+    /** A node's LiveReport, rewritten every few seconds while a dashboard watches (RunConfig.liveReportMs). */
+    live: (id: string) => `${base}/live/${id}`,
     reportsPrefix: `${base}/reports/`,
     report: (id: string) => `${base}/reports/${id}`,
     /** A failure inside a node (an exception in a handler, a bad payload), with its stack. */
@@ -60,6 +62,7 @@ export function runKeys(runId: string) {
       `${base}/store/`,
       `${base}/services/`,
       `${base}/counts/`,
+      `${base}/live/`,
     ],
   };
 }

@@ -1,4 +1,5 @@
 import type { Json } from '../sdk/types.js';
+import type { TimelineJson } from '../host/timeline.js';
 import type { LinkParams } from '../links/model.js';
 
 /** What the controller tells every node, under the `config` key. */
@@ -11,6 +12,8 @@ export interface RunConfig {
   readonly maxPayloadBytes: number;
   /** Set when the run ends quiescent: nodes answer the controller's quiescence waves (see keys.countWave). */
   readonly quiescence?: boolean;
+  /** Set when a dashboard watches the run: each node writes a LiveReport this often (ms). */
+  readonly liveReportMs?: number;
 }
 
 /** A node's answer to a quiescence wave: its message totals so far, over all its edges. */
@@ -56,6 +59,17 @@ export interface NodeReport {
   readonly received: Record<string, EdgeCount>;
   /** Milliseconds from process start to registered, and to all neighbour channels connected. */
   readonly startup: { registeredMs: number; connectedMs: number };
+  /** Messages and metrics over the run's time (see host/timeline.ts). */
+  readonly timeline?: TimelineJson;
+}
+
+/**
+ * What a node writes every `liveReportMs` while a dashboard watches the run: its traffic so far (messages per
+ * neighbour) and its metrics.
+ */
+export interface LiveReport {
+  readonly sent: Record<string, number>;
+  readonly metrics: Record<string, number>;
 }
 
 /** The steps of a node's start-up, in order (see NodeStartup). */

@@ -115,6 +115,8 @@ export function plotSpec(definition: PlotDefinition, rows: readonly Row[]): Plot
     field: 'x',
     type: numericX ? 'quantitative' : 'ordinal',
     title: axisTitle(definition.x),
+    // Numbers as people write them (12,345; 0.25), not d3's default precision for a one-point domain (192.000000).
+    axis: { format: numericX ? ',~r' : undefined },
     ...(numericX ? { scale: { zero: false, padding: 14, ...(logX ? { type: 'log' } : {}) } } : {}),
   };
   const yScale = logY ? { type: 'log' } : { zero: false };
@@ -122,7 +124,7 @@ export function plotSpec(definition: PlotDefinition, rows: readonly Row[]): Plot
     {
       data: { values: bars },
       mark: { type: 'rule', strokeWidth: 1.5 },
-      encoding: { x: xEncoding, y: { field: 'lo', type: 'quantitative', scale: yScale, title: axisTitle(definition.y) }, y2: { field: 'hi' }, color },
+      encoding: { x: xEncoding, y: { field: 'lo', type: 'quantitative', scale: yScale, title: axisTitle(definition.y), axis: { format: ',~r' } }, y2: { field: 'hi' }, color },
     },
     {
       data: { values: points.map((point) => ({ ...point, x: point.x })) },
@@ -181,10 +183,18 @@ export async function renderPlots(plots: readonly Plot[]): Promise<RenderedPlot[
   return rendered;
 }
 
-/** All plots of a summary: the listed ones, or the defaults. */
+/**
+ * All plots of a summary: the listed ones, or the defaults. A default plot whose x axis has a single value would
+ * be one point on an axis labelled with that value: it is left out, and the report's tables say it instead.
+ */
 export function experimentPlots(table: SummaryTable, swept: readonly string[], listed: readonly PlotField[] | undefined): Plot[] {
-  const definitions = listed && listed.length > 0 ? listedPlots(listed, table, swept) : defaultPlots(table, swept);
+  const isListed = listed !== undefined && listed.length > 0;
+  const definitions = isListed ? listedPlots(listed, table, swept) : defaultPlots(table, swept).filter((definition) => distinctX(definition, table) > 1);
   return definitions.map((definition) => ('x' in definition ? plotSpec(definition, table.rows) : definition));
+}
+
+function distinctX(definition: PlotDefinition, table: SummaryTable): number {
+  return new Set(table.rows.filter((row) => row.status !== 'error' && row[definition.y] !== undefined).map((row) => String(row[definition.x]))).size;
 }
 
 function errorBar(point: Point, log: boolean): { x: Point['x']; series: string; lo: number; hi: number } {

@@ -96,6 +96,7 @@ ${problems(table.rows)}
 ${(input.notes ?? []).map((note) => `<div class="note">${esc(note)}</div>`).join('\n')}
 
 <h2>Plots</h2>
+${input.plots.length === 0 ? '<p class="sub">Every swept input has one value here, so there is nothing to plot against: the tables below hold every figure.</p>' : ''}
 <div class="plots">
 ${input.plots
   .map((plot) =>

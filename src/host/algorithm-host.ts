@@ -2,6 +2,7 @@ import type { Algorithm, Json, Message, Neighbour, Node, ServiceRegistry, Shared
 import type { EdgeCount } from '../coordination/protocol.js';
 import { createRandom } from '../util/random.js';
 import { hasShape, SERVICE_NAME } from '../util/names.js';
+import { Timeline } from './timeline.js';
 
 /**
  * Runs one algorithm instance for one node. The node agent (containers) and the simulator both use it, so an
@@ -59,6 +60,8 @@ export class AlgorithmHost {
   readonly sent = new Map<string, EdgeCount>();
   readonly received = new Map<string, EdgeCount>();
   readonly metrics: Record<string, number> = {};
+  /** Messages, metrics and the result over the run's time: both runtimes put it in the node's final report. */
+  readonly timeline = new Timeline();
   private readonly node: Node<unknown, unknown>;
   private readonly neighbourIds: ReadonlySet<string>;
   /** Messages waiting for the algorithm: held until init has run, then fed to onMessage one at a time. */
@@ -109,6 +112,7 @@ export class AlgorithmHost {
     const count = this.received.get(from)!;
     count.messages += 1;
     count.bytes += Buffer.byteLength(encoded);
+    this.timeline.received(this.env.now());
     this.inbox.push({ from, payload: JSON.parse(encoded) as Json });
     this.dispatch();
   }
@@ -230,6 +234,7 @@ export class AlgorithmHost {
         const count = host.sent.get(to)!;
         count.messages += 1;
         count.bytes += bytes;
+        host.timeline.sent(env.now());
         const sending = env.transmit(to, encoded);
         if (!sending) return SENT;
         host.unsentBytes += bytes;
@@ -251,11 +256,13 @@ export class AlgorithmHost {
       log: (...values) => env.log(values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(' ')),
       metric(name, value) {
         host.metrics[name] = value;
+        host.timeline.metric(env.now(), name, value);
       },
       result(value) {
         if (host.reported) throw new AlgorithmError(`node ${id} called result() twice`);
         if (!isPlainJson(value)) throw new AlgorithmError(`node ${id}: result is not plain JSON`);
         host.reported = true;
+        host.timeline.result(env.now());
         env.onResult(value);
       },
     };

@@ -5,26 +5,26 @@
  */
 import { LinkSchedule } from './model.js';
 
-export class LinkOutbox {
-  private readonly queue: Array<{ readonly due: number; readonly payload: string }> = [];
+export class LinkOutbox<Message extends { readonly payload: string } = { readonly payload: string }> {
+  private readonly queue: Array<{ readonly due: number; readonly message: Message }> = [];
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly schedule: LinkSchedule,
-    private readonly forward: (payload: string) => void,
+    private readonly forward: (message: Message) => void,
     private readonly clock: () => number = () => performance.now(),
   ) {}
 
-  send(payload: string): void {
-    const due = this.schedule.arrival(this.clock(), Buffer.byteLength(payload));
-    this.queue.push({ due, payload });
+  send(message: Message): void {
+    const due = this.schedule.arrival(this.clock(), Buffer.byteLength(message.payload));
+    this.queue.push({ due, message });
     this.flush();
   }
 
   /** Forwards every message that is due, in order, and sets one timer for the next. */
   private flush(): void {
     const now = this.clock();
-    while (this.queue.length > 0 && this.queue[0]!.due <= now) this.forward(this.queue.shift()!.payload);
+    while (this.queue.length > 0 && this.queue[0]!.due <= now) this.forward(this.queue.shift()!.message);
     if (this.timer !== undefined || this.queue.length === 0) return;
     // A Node timer may fire up to a loop turn early against performance.now(): flush() then simply re-arms.
     this.timer = setTimeout(() => {

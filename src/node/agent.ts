@@ -7,6 +7,7 @@ import type { Json } from '../sdk/types.js';
 import { runKeys } from '../coordination/keys.js';
 import {
   startupTimeoutMs,
+  type LiveReport,
   type MessageTotals,
   type NeighbourEntry,
   type NodeFailure,
@@ -24,9 +25,11 @@ import { ENV, ownAddress, readIdentity } from './identity.js';
 import { NodeLease } from './registration.js';
 import { etcdServiceRegistry } from './service-registry.js';
 import { openLink, serveLinks, type OutgoingLink } from './links.js';
+import type { Envelope } from './peer-wire.js';
 import { LinkSchedule, linkStream } from '../links/model.js';
 import { LinkOutbox } from '../links/outbox.js';
 import { createRandom } from '../util/random.js';
+import { MessageTracer } from './trace.js';
 
 const processStart = Date.now() - Math.round(process.uptime() * 1000);
 
@@ -68,19 +71,27 @@ async function main(): Promise<void> {
   // Layer 1 of the link model: each shaped outgoing edge holds its messages in an outbox before the wire.
   const outboxes = new Map(
     neighbours.flatMap(({ id, link }) =>
-      link ? [[id, new LinkOutbox(new LinkSchedule(link, createRandom(config.seed, ...linkStream(nodeId, id))), (payload) => links.get(id)!.send(payload))] as const] : [],
+      link ? [[id, new LinkOutbox<Envelope>(new LinkSchedule(link, createRandom(config.seed, ...linkStream(nodeId, id))), (envelope) => void links.get(id)!.send(envelope))] as const] : [],
     ),
   );
   const lease = new NodeLease(etcd, (line) => console.error(`[node ${nodeId}] ${line}`));
   let running = false;
+  // Sub-millisecond, as the simulator's virtual clock, on the same epoch as the start time the CLI wrote.
+  const now = (): number => performance.timeOrigin + performance.now() - startedAt;
+  const tracer = identity.traceDir ? new MessageTracer(nodeId, identity.traceDir, now, (error) => reportFailure(error)) : undefined;
   const host = new AlgorithmHost(
     algorithm,
     // The CLI validated the parameters and filled in their defaults: a node never runs the schema.
     { id: nodeId, neighbours: neighbours.map(({ id, weight }) => ({ id, weight })), size: config.size, params: group.params, seed: config.seed, maxPayloadBytes: config.maxPayloadBytes },
     {
-      transmit: (to, encoded) => (outboxes.get(to) ?? links.get(to)!).send(encoded),
-      // Sub-millisecond, as the simulator's virtual clock, on the same epoch as the start time the CLI wrote.
-      now: () => performance.timeOrigin + performance.now() - startedAt,
+      transmit: (to, encoded) => {
+        const envelope = tracer ? tracer.send(to, encoded) : { payload: encoded };
+        const outbox = outboxes.get(to);
+        if (!outbox) return links.get(to)!.send(envelope);
+        outbox.send(envelope);
+        return undefined;
+      },
+      now,
       setTimer: (ms, callback) => {
         const timer = setTimeout(callback, ms);
         return () => clearTimeout(timer);
@@ -106,9 +117,10 @@ async function main(): Promise<void> {
       const { address } = await registration;
       return address === peerAddress ? undefined : `link claims to come from ${from} at ${address}, but comes from ${peerAddress}`;
     },
-    deliver: (from, payload) => {
+    deliver: (from, envelope) => {
       try {
-        host.deliver(from, payload);
+        tracer?.deliver(from, envelope);
+        host.deliver(from, envelope.payload);
       } catch (error) {
         reportFailure(error as Error);
       }
@@ -147,15 +159,19 @@ async function main(): Promise<void> {
 
   const startedAt = Number(await etcd.waitFor(keys.start));
   running = true;
+  const live = config.liveReportMs ? reportLive(etcd, keys.live(nodeId), host, config.liveReportMs) : undefined;
   await host.start();
   if (config.quiescence) void answerQuiescenceWaves().catch(reportFailure);
 
   await etcd.waitFor(keys.stop);
+  clearInterval(live);
+  await tracer?.close();
   const report: NodeReport = {
     metrics: host.metrics,
     sent: Object.fromEntries(host.sent),
     received: Object.fromEntries(host.received),
     startup: { registeredMs: steps.registered.ms, connectedMs: steps.connected.ms },
+    timeline: host.timeline.toJSON(),
   };
   await etcd.put(keys.report(nodeId), JSON.stringify(report));
 
@@ -168,6 +184,19 @@ async function main(): Promise<void> {
       await etcd.put(keys.count(wave, nodeId), JSON.stringify(totals));
     }
   }
+}
+
+/** While a dashboard watches: this node's traffic and metrics every `everyMs`, when they changed. */
+function reportLive(etcd: EtcdGateway, key: string, host: AlgorithmHost, everyMs: number): NodeJS.Timeout {
+  let last = '';
+  return setInterval(() => {
+    const report: LiveReport = { sent: Object.fromEntries([...host.sent].map(([to, count]) => [to, count.messages])), metrics: host.metrics };
+    const json = JSON.stringify(report);
+    if (json === last) return;
+    last = json;
+    // A lost live report only delays the dashboard by one interval; the final report is the one that counts.
+    void etcd.put(key, json).catch(() => {});
+  }, everyMs);
 }
 
 main().catch((error: unknown) => {

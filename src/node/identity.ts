@@ -11,6 +11,8 @@ export interface NodeIdentity {
   readonly etcdLogin?: { readonly username: string; readonly password: string; readonly token?: string };
   readonly algorithmPath: string;
   readonly port: number;
+  /** Where the node writes its message trace (a traced run only). */
+  readonly traceDir?: string;
 }
 
 export const NODE_PORT = 7000;
@@ -25,6 +27,7 @@ export const ENV = {
   etcdToken: 'PEERLAB_ETCD_TOKEN',
   algorithm: 'PEERLAB_ALGORITHM',
   port: 'PEERLAB_PORT',
+  trace: 'PEERLAB_TRACE',
 } as const;
 
 export function identityEnv(identity: NodeIdentity): Record<string, string> {
@@ -37,6 +40,7 @@ export function identityEnv(identity: NodeIdentity): Record<string, string> {
     ...(identity.etcdLogin?.token ? { [ENV.etcdToken]: identity.etcdLogin.token } : {}),
     [ENV.algorithm]: identity.algorithmPath,
     [ENV.port]: String(identity.port),
+    ...(identity.traceDir ? { [ENV.trace]: identity.traceDir } : {}),
   };
 }
 
@@ -56,6 +60,7 @@ export function readIdentity(env: NodeJS.ProcessEnv): NodeIdentity {
       : {}),
     algorithmPath: required(ENV.algorithm),
     port: Number(env[ENV.port] ?? NODE_PORT),
+    ...(env[ENV.trace] ? { traceDir: env[ENV.trace] } : {}),
   };
 }
 

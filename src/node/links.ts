@@ -23,7 +23,7 @@ export type AdmitLink = (from: string, peerAddress: string) => Promise<string | 
 export async function serveLinks(options: {
   port: number;
   admit: AdmitLink;
-  deliver: (from: string, payload: string) => void;
+  deliver: (from: string, envelope: Envelope) => void;
 }): Promise<grpc.Server> {
   const server = new grpc.Server();
   server.addService(peerService, {
@@ -35,7 +35,7 @@ export async function serveLinks(options: {
       let messages = 0;
       call.on('data', (envelope: Envelope) => {
         messages += 1;
-        if (admitted) options.deliver(from, envelope.payload);
+        if (admitted) options.deliver(from, envelope);
         else held.push(envelope);
       });
       call.on('end', () => callback(null, { messages }));
@@ -45,7 +45,7 @@ export async function serveLinks(options: {
           return;
         }
         admitted = true;
-        for (const envelope of held.splice(0)) options.deliver(from, envelope.payload);
+        for (const envelope of held.splice(0)) options.deliver(from, envelope);
       });
     },
   });
@@ -71,7 +71,7 @@ export interface OutgoingLink {
    * Queues a message; resolves once gRPC has written it out. HTTP/2 flow control writes only what the receiver
    * has room for, so a sender that outpaces the link sees these promises slow down (see AlgorithmHost's limit).
    */
-  send(payload: string): Promise<void>;
+  send(envelope: Envelope): Promise<void>;
   close(): void;
 }
 
@@ -92,7 +92,7 @@ export async function openLink(options: {
     if (error && error.code !== grpc.status.CANCELLED) options.onBroken(error);
   });
   return {
-    send: (payload) => new Promise<void>((resolve) => call.write({ payload }, () => resolve())),
+    send: (envelope) => new Promise<void>((resolve) => call.write(envelope, () => resolve())),
     close: () => {
       call.end();
       client.close();

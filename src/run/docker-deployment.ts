@@ -19,6 +19,7 @@ import { applyPacketRules, packetRules } from '../links/packet.js';
 import { forEachLimited } from '../util/concurrency.js';
 import { RunController, type NodeStartup } from './controller.js';
 import { RunWatch } from './run-watch.js';
+import { runKeys, type RunKeys } from '../coordination/keys.js';
 import { runStateDir } from './state.js';
 import type { RunId } from '../util/names.js';
 
@@ -28,6 +29,10 @@ export interface DeploymentOptions {
   readonly config: RunConfig;
   /** The folder of the run's algorithm bundles, mounted read-only at /algorithm in every node. */
   readonly bundleDir: string;
+  /** A traced run: the host folder, writable by the nodes, where each writes its <id>.ndjson (see node/trace.ts). */
+  readonly traceDir?: string;
+  /** Follows the run's keys from before the first node starts until teardown (the dashboard; see run/observer.ts). */
+  readonly followEtcd?: (etcd: Etcd3, keys: RunKeys) => Promise<() => Promise<void>>;
   /** Each role's bundle (a file in bundleDir) and nodes; together they hold every node once. */
   readonly groups: ReadonlyArray<{ readonly role: string; readonly nodeBundleFile: string; readonly nodes: readonly string[] }>;
   readonly nodeMemoryLimit: number;
@@ -46,6 +51,9 @@ export interface DeploymentOptions {
   /** Aborted on Ctrl-C: no further container is created. */
   readonly signal?: AbortSignal;
 }
+
+/** Where a traced run's trace folder appears inside each node. */
+const NODE_TRACE_DIR = '/trace';
 
 export type Stage = 'images' | 'network' | 'etcd' | 'starting' | 'registering' | 'shaping' | 'running' | 'collecting' | 'tearing down';
 
@@ -110,9 +118,11 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
   let controller: RunController | undefined;
   let etcd: Etcd3 | undefined;
   let tearingDown: Promise<void> | undefined;
+  let stopFollowing: (() => Promise<void>) | undefined;
   const tearDown = (): Promise<void> =>
     (tearingDown ??= runAll([
       async () => watch?.stop(),
+      async () => stopFollowing?.(),
       async () => controller?.close(),
       async () => runtime?.destroy(),
       async () => {
@@ -129,6 +139,7 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
       image: nodeImage.tag,
       memoryLimit: options.nodeMemoryLimit,
       mounts: { [options.bundleDir]: '/algorithm' },
+      writableMounts: options.traceDir ? { [options.traceDir]: NODE_TRACE_DIR } : {},
       concurrency: options.concurrency,
     });
     runtime = nodes;
@@ -148,6 +159,7 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
     const nodeIds = graph.nodes();
     const control = await RunController.open(client, runId, nodeIds);
     controller = control;
+    stopFollowing = await options.followEtcd?.(client, runKeys(runId));
     await control.publish(options.config, new Map(nodeIds.map((id) => [id, options.linksLayer === 'packet' ? neighboursOf(graph, id) : neighboursWithLinks(graph, id)])));
     const etcdMs = Date.now() - began;
 
@@ -163,6 +175,7 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
         etcdLogin: runEtcd?.credentials.node,
         algorithmPath: `/algorithm/${path.basename(groupOf.get(id)!.nodeBundleFile)}`,
         port: NODE_PORT,
+        ...(options.traceDir ? { traceDir: NODE_TRACE_DIR } : {}),
       }),
     }));
     const readiness = control.waitReady({

@@ -4,18 +4,21 @@ import { startupTimeoutMs } from '../coordination/protocol.js';
 import { inFlightFromReports, type Execution } from './execution.js';
 import type { PreparedRun } from './prepare.js';
 import { readRunLossCounters } from '../links/packet.js';
+import { makeNodeTraceDir, mergeNodeTraces } from './trace-files.js';
 
 export type DockerOptions = Partial<
-  Pick<DeploymentOptions, 'nodeMemoryLimit' | 'concurrency' | 'etcdImage' | 'etcdPort' | 'etcdEndpoints' | 'baseImage' | 'onStage' | 'onStarted' | 'onReady' | 'signal'>
+  Pick<DeploymentOptions, 'followEtcd' | 'nodeMemoryLimit' | 'concurrency' | 'etcdImage' | 'etcdPort' | 'etcdEndpoints' | 'baseImage' | 'onStage' | 'onStarted' | 'onReady' | 'signal'>
 >;
 
 /** Brings the prepared run up on Docker and leaves it standing (for `up`, and as the first half of `run`). */
-export function deployPrepared(prepared: PreparedRun, options: DockerOptions): Promise<Deployment> {
+export function deployPrepared(prepared: PreparedRun, options: DockerOptions, traceDir?: string): Promise<Deployment> {
   return deployOnDocker({
     runId: prepared.runId,
     graph: prepared.topology.graph,
     config: prepared.config,
     bundleDir: prepared.bundleDir,
+    traceDir,
+    followEtcd: options.followEtcd,
     groups: prepared.groups,
     nodeMemoryLimit: options.nodeMemoryLimit ?? DEFAULT_NODE_MEMORY,
     concurrency: options.concurrency ?? DEFAULT_START_CONCURRENCY,
@@ -34,10 +37,16 @@ export function deployPrepared(prepared: PreparedRun, options: DockerOptions): P
 
 /**
  * Runs the algorithm in containers: bring up, start, collect results and reports, save every node's log to
- * `logsDir`, tear down.
+ * `logsDir`, tear down. With `traceFile`, every node traces its messages and the files are merged into it once
+ * the nodes have reported.
  */
-export async function executeOnDocker(prepared: PreparedRun, options: DockerOptions & { timeoutMs: number; logsDir: string }): Promise<Execution> {
-  const deployment = await deployPrepared(prepared, options);
+export async function executeOnDocker(
+  prepared: PreparedRun,
+  options: DockerOptions & { timeoutMs: number; logsDir: string; traceFile?: string },
+): Promise<Execution> {
+  const traceDir = options.traceFile ? await makeNodeTraceDir(prepared.runId) : undefined;
+  // The trace folder is in the run's local state, which teardown removes, whatever happens.
+  const deployment = await deployPrepared(prepared, options, traceDir);
   // Before the containers go: their output is the nodes' logs. A log that cannot be read must not hide the run's outcome.
   const saveLogs = () => deployment.runtime.saveLogs(options.logsDir).catch((error: unknown) => {
     process.stderr.write(`warning: could not save the nodes' logs to ${options.logsDir}: ${String(error)}\n`);
@@ -54,6 +63,8 @@ export async function executeOnDocker(prepared: PreparedRun, options: DockerOpti
     // Read before stop, while every node's namespace still holds its rules.
     const lossCounters = prepared.linksLayer === 'packet' ? await readRunLossCounters(runtime) : undefined;
     const reports = await watch.race(controller.stopAndCollectReports(30_000));
+    // A node closes its trace file before it reports, so every file is whole now.
+    if (traceDir) await mergeNodeTraces(traceDir, options.traceFile!);
     execution = {
       runtime: 'docker',
       results: collected.results,

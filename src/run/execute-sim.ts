@@ -1,9 +1,11 @@
+import { createReadStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { PeerlabError } from '../errors.js';
 import { NodeFailed } from './controller.js';
 import { directedLinks, hasLinks } from '../links/edges.js';
-import { DEFAULT_DELAY_SPEC, DEFAULT_MAX_EVENTS, NodeCodeStuck, simulateInWorker, toSimGraph, type SimulationOutcome } from '../runtime/sim/index.js';
+import { DEFAULT_DELAY_SPEC, DEFAULT_MAX_EVENTS, NodeCodeStuck, simulateInWorker, toSimGraph, type SimulationOutcome, type TraceEvent } from '../runtime/sim/index.js';
 import { ExecutionFailed, type Execution } from './execution.js';
 import type { PreparedRun } from './prepare.js';
 import { NodeLogWriter } from '../util/node-logs.js';
@@ -21,6 +23,8 @@ export interface SimulatorOptions {
   readonly logsDir?: string;
   /** Aborting it (Ctrl-C) stops the simulation within INTERRUPT_GRACE_MS. */
   readonly signal?: AbortSignal;
+  /** Each trace event, in order, once the simulation is over (a dashboard's replay). */
+  readonly onEvent?: (event: TraceEvent) => void;
   readonly onStage?: (stage: 'running', detail: string) => void;
 }
 
@@ -35,7 +39,10 @@ export async function executeInSimulator(prepared: PreparedRun, options: Simulat
   const links = hasLinks(graph) ? { spec: prepared.links ?? 'file', directed: directedLinks(graph) } : undefined;
   const delaySpec = links ? `links ${links.spec}` : DEFAULT_DELAY_SPEC;
   const maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
-  if (options.traceFile) await mkdir(path.dirname(options.traceFile), { recursive: true });
+  // An observer gets the events after the run, from the trace the worker writes (a temporary one if no trace
+  // was asked for): posting each event across threads as it happens would cost more than the simulation.
+  const traceFile = options.traceFile ?? (options.onEvent ? path.join(prepared.bundleDir, 'events.ndjson') : undefined);
+  if (traceFile) await mkdir(path.dirname(traceFile), { recursive: true });
   let outcome: SimulationOutcome;
   try {
     outcome = await simulateInWorker(
@@ -49,7 +56,7 @@ export async function executeInSimulator(prepared: PreparedRun, options: Simulat
         timeoutMs: options.timeoutMs,
         until: options.until,
         maxEvents,
-        traceFile: options.traceFile,
+        traceFile,
         logsDir: options.logsDir,
       },
       {
@@ -62,6 +69,7 @@ export async function executeInSimulator(prepared: PreparedRun, options: Simulat
     if (error instanceof NodeCodeStuck) throw new NodeFailed(error.nodeId, error.detail, undefined);
     throw error;
   }
+  if (options.onEvent && traceFile) await replayTrace(traceFile, options.onEvent);
   if (outcome.endReason === 'interrupted') {
     throw new PeerlabError(`interrupted after ${outcome.events} events, at ${outcome.virtualTimeMs.toFixed(1)} virtual ms`, {
       hint: 'nothing was verified; rerun it to the end',
@@ -88,6 +96,11 @@ export async function executeInSimulator(prepared: PreparedRun, options: Simulat
       virtualTimeMs: outcome.virtualTimeMs,
     },
   };
+}
+
+async function replayTrace(file: string, onEvent: (event: TraceEvent) => void): Promise<void> {
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  for await (const line of lines) if (line !== '') onEvent(JSON.parse(line) as TraceEvent);
 }
 
 function eventCapReached(events: number): string {

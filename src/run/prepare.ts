@@ -78,6 +78,8 @@ export interface PrepareRequest {
   readonly maxPayloadBytes?: number;
   /** When the run ends: once every node has a result (default), or then also once no message is in flight. */
   readonly until?: RunUntil;
+  /** Have the nodes report traffic and metrics this often while the run goes (a dashboard watches). */
+  readonly liveReportMs?: number;
   readonly onRunId?: (runId: RunId) => void;
 }
 
@@ -143,6 +145,7 @@ export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> 
       size: topology.graph.order,
       maxPayloadBytes: request.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
       ...(request.until === 'quiescent' && { quiescence: true }),
+      ...(request.liveReportMs ? { liveReportMs: request.liveReportMs } : {}),
     },
   };
 }

@@ -7,6 +7,7 @@ import { PeerlabError } from '../errors.js';
 import { writeJson } from '../util/files.js';
 import { writeRunResults, type RunRecord } from './results-folder.js';
 import { hasLinks } from '../links/edges.js';
+import { writeRunReport } from '../report/run-report.js';
 import { DEFAULT_MAX_EVENTS } from '../runtime/sim/index.js';
 import { NodeFailed } from './controller.js';
 import { NodeCrashed } from './run-watch.js';
@@ -20,6 +21,7 @@ import { deployPrepared, executeOnDocker, type DockerOptions } from './execute-d
 import { executeInSimulator } from './execute-sim.js';
 import { ExecutionFailed, type Execution } from './execution.js';
 import { prepareRun, type PrepareRequest, type PreparedRun } from './prepare.js';
+import type { RunObserver } from './observer.js';
 import type { RunId } from '../util/names.js';
 
 export type RuntimeChoice = 'docker' | 'sim' | 'auto';
@@ -30,13 +32,15 @@ export interface RunRequest extends DockerOptions, Omit<PrepareRequest, 'onRunId
   readonly runtime?: RuntimeChoice;
   /** The simulator's event cap (default DEFAULT_MAX_EVENTS in src/runtime/sim/types.ts). */
   readonly maxEvents?: number;
-  /** Write the message trace to events.ndjson (simulator). */
+  /** Write every message, with Lamport and vector clocks, to events.ndjson. */
   readonly trace?: boolean;
   readonly command?: string[];
   /** How to rerun a run that `peerlab run` cannot repeat (a run with groups is rerun by its experiment). */
   readonly replay?: string;
   /** Called with the run id before anything is created, so an interrupt knows what to remove. */
   readonly onRunId?: (runId: RunId) => void;
+  /** Watches the run as it happens (the dashboard). */
+  readonly observer?: RunObserver;
   /** A line for people about a choice made for them (e.g. the simulator standing in for Docker). */
   readonly onNotice?: (line: string) => void;
   /** An unchecked run (no oracle, no check in the algorithm file) fails instead of being reported and let pass. */
@@ -79,11 +83,20 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
   const began = Date.now();
   const startedAt = new Date().toISOString();
   const runtime = await chooseRuntime(request.runtime ?? 'docker', request.onNotice);
-  if (request.trace && runtime !== 'sim') {
-    throw new PeerlabError('--trace records messages in the simulator only', { hint: 'add --runtime sim, or drop --trace' });
+  const { observer } = request;
+  const prepared = await prepareRun({ ...request, liveReportMs: observer?.liveReportMs });
+  await observer?.prepared?.(prepared, runtime);
+  try {
+    return await runPrepared(request, prepared, runtime, began, startedAt);
+  } finally {
+    await observer?.finished?.();
   }
-  const prepared = await prepareRun(request);
+}
+
+async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 'docker' | 'sim', began: number, startedAt: string): Promise<RunSummary> {
+  const { observer } = request;
   const resultsDir = path.resolve(request.resultsRoot, prepared.runId);
+  const traceFile = request.trace ? path.join(resultsDir, 'events.ndjson') : undefined;
   const graph = prepared.topology.graph;
   const roles = new Map(prepared.groups.flatMap(({ role, nodes }) => nodes.map((id) => [id, role] as const)));
   const recordOf = (execution: Pick<Execution, 'runtime' | 'facts' | 'timings'>, replay: string): RunRecord => ({
@@ -124,12 +137,13 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
             timeoutMs: request.timeoutMs,
             until: request.until ?? 'results',
             maxEvents: request.maxEvents,
-            traceFile: request.trace ? path.join(resultsDir, 'events.ndjson') : undefined,
+            traceFile,
+            onEvent: observer?.simulatorEvent,
             logsDir: path.join(resultsDir, LOGS_FOLDER),
             signal: request.signal,
             onStage: request.onStage,
           })
-        : await executeOnDocker(prepared, { ...request, logsDir: path.join(resultsDir, LOGS_FOLDER) });
+        : await executeOnDocker(prepared, { ...request, traceFile, followEtcd: observer?.followEtcd, logsDir: path.join(resultsDir, LOGS_FOLDER) });
   } catch (error) {
     const failure = error instanceof ExecutionFailed ? error.reason : error;
     const errorFile = path.join(resultsDir, 'error.json');
@@ -166,7 +180,9 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
   const replay = replayCommand(request, prepared, execution);
   const record = recordOf(execution, replay);
   const timings = record.timings;
-  await writeRunResults(resultsDir, { record, graph, roles, results, reports: execution.reports, verdict: { ...verdict, metrics } });
+  const output = { record, graph, roles, results, reports: execution.reports, verdict: { ...verdict, metrics } };
+  await writeRunResults(resultsDir, output);
+  await writeRunReport(resultsDir, output);
   if (execution.teardownError !== undefined) throw execution.teardownError;
   return {
     runId: prepared.runId,

@@ -14,6 +14,8 @@ export interface DockerRuntimeOptions {
   readonly memoryLimit: number;
   /** Host folders mounted read-only into every node: host path → container path. */
   readonly mounts: Readonly<Record<string, string>>;
+  /** Host folders the nodes write into (a traced run's trace files): host path → container path. */
+  readonly writableMounts?: Readonly<Record<string, string>>;
   /** How many containers are created and started at once. */
   readonly concurrency: number;
 }
@@ -225,7 +227,7 @@ export class DockerRuntime implements Runtime {
 
 /** A node's container: locked down, memory- and pids-limited, on the run network. Also the start-up bench's baseline. */
 export function nodeContainerSpec(options: DockerRuntimeOptions, node: NodeSpec): Docker.ContainerCreateOptions {
-  const { runId, image, memoryLimit, mounts } = options;
+  const { runId, image, memoryLimit, mounts, writableMounts } = options;
   return {
     name: nodeContainerName(runId, node.id),
     Hostname: `node-${node.id}`,
@@ -242,7 +244,10 @@ export function nodeContainerSpec(options: DockerRuntimeOptions, node: NodeSpec)
       MemorySwap: memoryLimit,
       CpuShares: NODE_CPU_SHARES,
       PidsLimit: 64,
-      Binds: Object.entries(mounts).map(([hostPath, containerPath]) => `${hostPath}:${containerPath}:ro`),
+      Binds: [
+        ...Object.entries(mounts).map(([hostPath, containerPath]) => `${hostPath}:${containerPath}:ro`),
+        ...Object.entries(writableMounts ?? {}).map(([hostPath, containerPath]) => `${hostPath}:${containerPath}:rw`),
+      ],
       LogConfig: { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '2' } },
     },
   };

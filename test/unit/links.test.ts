@@ -221,10 +221,10 @@ describe('the agent outbox', () => {
   it('holds each message for its edge delay on the real clock, in order', async () => {
     const arrivals: Array<{ payload: string; at: number }> = [];
     const began = performance.now();
-    const outbox = new LinkOutbox(schedule({ delayMs: 30 }), (payload) => arrivals.push({ payload, at: performance.now() - began }));
-    outbox.send('a');
+    const outbox = new LinkOutbox(schedule({ delayMs: 30 }), ({ payload }) => arrivals.push({ payload, at: performance.now() - began }));
+    outbox.send({ payload: 'a' });
     await new Promise((resolve) => setTimeout(resolve, 5));
-    outbox.send('b');
+    outbox.send({ payload: 'b' });
     await new Promise((resolve) => setTimeout(resolve, 80));
     expect(arrivals.map(({ payload }) => payload)).toEqual(['a', 'b']);
     expect(arrivals[0]!.at).toBeGreaterThanOrEqual(30);

@@ -17,7 +17,23 @@ describe('peer wire', () => {
     const ours = encodeEnvelope({ payload });
     expect(ours.equals(link.requestSerialize({ payload }))).toBe(true);
     expect(decodeEnvelope(ours)).toEqual({ payload });
-    expect(link.requestDeserialize(ours)).toEqual({ payload });
+    expect(link.requestDeserialize(ours)).toEqual({ payload, lamport: 0, clock: {}, seq: 0 });
+  });
+
+  it.each([
+    ['a Lamport clock', { payload: '{"k":"Test"}', lamport: 7 }],
+    ['a vector clock', { payload: '{}', lamport: 300, clock: { '0': 3, '12': 1, '7': 128 }, seq: 2 }],
+    ['a large number', { payload: 'x', lamport: 2 ** 40 + 3, clock: { a: Number.MAX_SAFE_INTEGER }, seq: 2 ** 33 }],
+  ])('Envelope with %s (a traced run) matches protobufjs', (_name, envelope) => {
+    const ours = encodeEnvelope(envelope);
+    const theirs = link.requestSerialize(envelope);
+    expect(ours.equals(theirs)).toBe(true);
+    expect(decodeEnvelope(ours)).toEqual(envelope);
+    expect(link.requestDeserialize(ours)).toEqual(Object.assign({ lamport: 0, clock: {}, seq: 0 }, envelope));
+  });
+
+  it('an untraced Envelope has no clock fields on the wire', () => {
+    expect(encodeEnvelope({ payload: 'p', lamport: 0, clock: {}, seq: 0 }).equals(encodeEnvelope({ payload: 'p' }))).toBe(true);
   });
 
   it.each([0, 1, 127, 128, 300, 2 ** 32 + 5, Number.MAX_SAFE_INTEGER])('LinkSummary of %i messages matches protobufjs', (messages) => {
@@ -28,8 +44,8 @@ describe('peer wire', () => {
   });
 
   it('skips fields it does not know, as protobuf readers must', () => {
-    // field 2 (varint 5), field 3 (length-delimited "hi"), then field 1 "ok"
-    const withExtras = Buffer.from([0x10, 0x05, 0x1a, 0x02, 0x68, 0x69, 0x0a, 0x02, 0x6f, 0x6b]);
+    // field 5 (varint 5), field 6 (length-delimited "hi"), then field 1 "ok"
+    const withExtras = Buffer.from([0x28, 0x05, 0x32, 0x02, 0x68, 0x69, 0x0a, 0x02, 0x6f, 0x6b]);
     expect(decodeEnvelope(withExtras)).toEqual({ payload: 'ok' });
   });
 

@@ -542,6 +542,7 @@ export class Simulation {
         sent: copyCounts(host.sent),
         received: copyCounts(host.received),
         startup: { registeredMs: 0, connectedMs: 0 },
+        timeline: host.timeline.toJSON(),
       });
     }
     return reports;

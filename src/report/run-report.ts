@@ -1,0 +1,158 @@
+import { access } from 'node:fs/promises';
+import path from 'node:path';
+import type { NodeReport } from '../coordination/protocol.js';
+import { renderSvg } from '../experiment/plots.js';
+import { writeCsv, writeFileAtomic } from '../util/files.js';
+import type { RunRecord } from '../run/results-folder.js';
+import type { Json } from '../sdk/types.js';
+import type { Topology } from '../topology/index.js';
+import type { Verdict } from '../verify/index.js';
+import { escapeHtml, formatNumber } from './html.js';
+import { readTracedMessages, traceTooLarge } from './messages.js';
+import { runSeries, type RunSeries } from './series.js';
+import { SPACE_TIME_CSS, SPACE_TIME_SCRIPT, spaceTimeDiagram } from './space-time.js';
+import { topologySvg } from './topology-svg.js';
+
+export interface RunReportInput {
+  readonly record: RunRecord;
+  readonly graph: Topology;
+  readonly results: ReadonlyMap<string, Json | undefined>;
+  readonly reports: ReadonlyMap<string, NodeReport>;
+  readonly verdict: Verdict;
+}
+
+/** Metrics drawn over time beside messages and nodes done; the rest are in timeseries.csv. */
+const METRIC_CHARTS = 6;
+
+/**
+ * Writes results/<run>/report.html (one self-contained page: verdict, topology, what happened over time and,
+ * for a traced run, the message diagram) and timeseries.csv (what each node did per time step).
+ */
+export async function writeRunReport(dir: string, input: RunReportInput): Promise<void> {
+  const series = runSeries(input.reports);
+  if (series.perNode.length > 0) await writeCsv(path.join(dir, 'timeseries.csv'), series.perNode, Object.keys(series.perNode[0]!));
+  const traceFile = path.join(dir, 'events.ndjson');
+  const traced = await access(traceFile).then(
+    () => true,
+    () => false,
+  );
+  let diagram: string;
+  if (!traced) diagram = '<p class="sub">Not traced: run with <code>--trace</code> to see every message here.</p>';
+  else if (await traceTooLarge(traceFile)) diagram = '<p class="note">events.ndjson is too large to draw here; open it with <code>peerlab results export --format shiviz</code>.</p>';
+  else diagram = spaceTimeDiagram(await readTracedMessages(traceFile), input.graph.nodes());
+  await writeFileAtomic(path.join(dir, 'report.html'), renderRunReport(input, { charts: await timeCharts(series, input.record.runtime), diagram, traced }));
+}
+
+export function renderRunReport(input: RunReportInput, parts: { charts: string[]; diagram: string; traced: boolean }): string {
+  const { record, graph, verdict, results } = input;
+  const name = record.algorithm?.name ?? `groups (${(record.groups ?? []).map((group) => group.role).join(', ')})`;
+  const verdictClass = verdict.passed ? 'pass' : 'fail';
+  const messages = input.verdict.metrics.messages;
+  const facts: Array<[string, string]> = [
+    ['topology', `${record.topology.spec} · ${formatNumber(record.topology.nodes)} nodes · ${formatNumber(record.topology.edges)} edges`],
+    ['runtime', record.runtime],
+    ['seed', String(record.topology.seed)],
+    ...(messages === undefined ? [] : [['messages', formatNumber(messages)] as [string, string]]),
+    ...Object.entries(record.timings).map(([key, ms]): [string, string] => [key.replace(/Ms$/, ''), `${formatNumber(ms / 1000)} s`]),
+    ['started', record.startedAt.replace('T', ' ').slice(0, 19) + ' UTC'],
+  ];
+  const missing = new Set(graph.filterNodes((id) => !results.has(id) || results.get(id) === undefined));
+  const picture = topologySvg(graph, {
+    colour: (id) => (missing.has(id) ? '#d62728' : '#2a9d4b'),
+    describe: (id) => (results.has(id) && results.get(id) !== undefined ? `result ${JSON.stringify(results.get(id)).slice(0, 200)}` : 'no result'),
+  });
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(name)} · ${escapeHtml(record.runId)} — peerlab run</title>
+<style>
+  body { font: 14px/1.45 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #222; margin: 0; background: #f6f7f9; }
+  main { max-width: 1180px; margin: 0 auto; padding: 24px 28px 48px; }
+  h1 { font-size: 24px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 32px 0 10px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
+  .sub { color: #555; } .note { color: #8a5a00; background: #fff8e6; border: 1px solid #f0dfb0; padding: 6px 10px; border-radius: 4px; }
+  .verdict { display: inline-block; padding: 6px 12px; border-radius: 6px; font-weight: 600; margin: 8px 0; }
+  .verdict.pass { background: #e3f4e6; color: #17692b; } .verdict.fail { background: #fbe4e4; color: #9b1c1c; }
+  dl { display: grid; grid-template-columns: max-content 1fr; gap: 3px 16px; } dt { color: #666; } dd { margin: 0; }
+  .plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(540px, 1fr)); gap: 14px; }
+  figure { margin: 0; background: white; border: 1px solid #e2e4e8; border-radius: 6px; padding: 10px; overflow-x: auto; }
+  figure svg { max-width: 100%; height: auto; } figcaption { color: #666; font-size: 12px; }
+  table { border-collapse: collapse; background: white; font-size: 13px; } th, td { border: 1px solid #e2e4e8; padding: 3px 8px; text-align: left; }
+  td.num { text-align: right; font-variant-numeric: tabular-nums; } pre { background: white; border: 1px solid #e2e4e8; padding: 8px; font-size: 12px; overflow: auto; }
+  ul.failures li { color: #9b1c1c; } a { color: #1f6fb2; }
+  ${SPACE_TIME_CSS}
+</style>
+</head>
+<body>
+<main>
+<h1>${escapeHtml(name)}</h1>
+<p class="sub">run ${escapeHtml(record.runId)}</p>
+<div class="verdict ${verdictClass}">${verdict.passed ? '✔ PASS' : '✖ FAIL'} · ${escapeHtml(verdict.summary)}</div>
+${verdict.failures.length > 0 ? `<ul class="failures">${verdict.failures.slice(0, 20).map((failure) => `<li>${escapeHtml(failure)}</li>`).join('')}</ul>` : ''}
+<dl>${facts.map(([key, value]) => `<dt>${escapeHtml(key)}</dt><dd>${escapeHtml(value)}</dd>`).join('')}</dl>
+
+<h2>Topology</h2>
+<figure>${picture}<figcaption>${graph.everyNode((_id, a) => a.latitude !== undefined) && graph.order > 0 ? 'placed by the map’s coordinates' : 'placed by a force-directed layout'}; green: the node reported a result, red: it did not. Hover for details.</figcaption></figure>
+
+<h2>Over time</h2>
+<p class="sub">Time is ${record.runtime === 'sim' ? 'virtual ms since the start of the algorithm' : 'ms since the controller said start, on each node’s clock'}. Every node’s own series is in <a href="timeseries.csv">timeseries.csv</a>.</p>
+<div class="plots">${parts.charts.map((chart) => `<figure>${chart}</figure>`).join('\n')}</div>
+
+<h2>Messages</h2>
+${parts.diagram}
+
+<h2>Files</h2>
+<p><a href="run.json">run.json</a> · <a href="verify.json">verify.json</a> · <a href="nodes.csv">nodes.csv</a> · <a href="edges.csv">edges.csv</a> · <a href="topology.json">topology.json</a>${parts.traced ? ' · <a href="events.ndjson">events.ndjson</a>' : ''}</p>
+<p class="sub">Replay: <code>${escapeHtml(record.replay)}</code></p>
+</main>
+<script>${SPACE_TIME_SCRIPT}</script>
+</body>
+</html>
+`;
+}
+
+/** Messages per second, nodes done and the first metrics (mean, with min–max band), as SVG charts. */
+async function timeCharts(series: RunSeries, runtime: 'docker' | 'sim'): Promise<string[]> {
+  if (series.steps.length === 0) return [];
+  const unit = runtime === 'sim' ? 'virtual ms' : 'ms';
+  const charts: Array<{ id: string; spec: Record<string, unknown> }> = [
+    {
+      id: 'messages-per-second',
+      spec: timeChart(`messages per second (per ${formatNumber(series.stepMs)} ms step)`, unit, 'messages / s', series.steps.map((step) => ({ t: step.t, value: step.messagesPerSecond }))),
+    },
+    { id: 'nodes-done', spec: timeChart('nodes done', unit, 'nodes with a result', series.steps.map((step) => ({ t: step.t, value: step.done }))) },
+    ...series.metricNames.slice(0, METRIC_CHARTS).map((name, index) => ({
+      id: `metric-${index}`,
+      spec: timeChart(
+        `${name} per node: mean, min–max`,
+        unit,
+        name,
+        series.steps.filter((step) => step.metrics[name]).map((step) => ({ t: step.t, value: step.metrics[name]!.mean, lo: step.metrics[name]!.min, hi: step.metrics[name]!.max })),
+      ),
+    })),
+  ];
+  return Promise.all(charts.map(({ id, spec }) => renderSvg(spec, id).catch((error: Error) => `<p class="note">could not draw ${escapeHtml(id)}: ${escapeHtml(error.message)}</p>`)));
+}
+
+function timeChart(title: string, unit: string, yTitle: string, values: Array<{ t: number; value: number; lo?: number; hi?: number }>): Record<string, unknown> {
+  const x = { field: 't', type: 'quantitative', title: `time (${unit})`, axis: { format: '~s' } };
+  const layer: Array<Record<string, unknown>> = [];
+  if (values.some((value) => value.lo !== undefined)) {
+    layer.push({ mark: { type: 'area', opacity: 0.18, color: '#1f6fb2' }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } } });
+  }
+  layer.push({
+    mark: { type: 'line', interpolate: 'step-after', color: '#1f6fb2', point: values.length < 40 },
+    encoding: { x, y: { field: 'value', type: 'quantitative', title: yTitle, axis: { format: '~s' } } },
+  });
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    width: 460,
+    height: 220,
+    background: 'white',
+    data: { values },
+    layer,
+    config: { font: 'Helvetica, Arial, sans-serif', axis: { grid: true, gridColor: '#eee' }, view: { stroke: '#ccc' } },
+  };
+}

@@ -1,0 +1,21 @@
+import type { Etcd3 } from 'etcd3';
+import type { RunKeys } from '../coordination/keys.js';
+import type { TraceEvent } from '../runtime/sim/index.js';
+import type { PreparedRun } from './prepare.js';
+
+/**
+ * Something that watches a run as it happens (the dashboard): an optional hook of `peerlab run`. Each runtime
+ * feeds it from what it has, and nothing else in the run depends on it.
+ */
+export interface RunObserver {
+  /** Set to have every Docker node write its traffic and metrics this often (ms) while the run goes. */
+  readonly liveReportMs?: number;
+  /** The run is prepared (id, graph, roles known); nothing has started yet. */
+  prepared?(run: PreparedRun, runtime: 'docker' | 'sim'): void | Promise<void>;
+  /** Docker: the run's etcd, before the first node starts. Returns how to stop following it. */
+  followEtcd?(etcd: Etcd3, keys: RunKeys): Promise<() => Promise<void>>;
+  /** Simulator: each event as it happens. */
+  simulatorEvent?(event: TraceEvent): void;
+  /** The run is over, whether it passed, failed or broke. */
+  finished?(): void | Promise<void>;
+}

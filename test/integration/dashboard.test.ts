@@ -1,0 +1,159 @@
+/**
+ * The dashboard and the run report in a real browser: Debian's Chromium, driven by playwright-core. The page
+ * must refuse requests without its token, draw every node, and show node states changing as the run goes; the
+ * report of a traced run must draw one arrow per message. One run on Docker (live) and one in the simulator
+ * (replayed).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packageRoot } from '../../src/util/paths.js';
+import { bin, leftBehind } from './cli-helpers.js';
+
+const ABILENE = path.join(packageRoot, 'test', 'fixtures', 'abilene.graphml');
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+let browser: Browser;
+let results: string;
+
+beforeAll(async () => {
+  browser = await chromium.launch({ executablePath: process.env.PEERLAB_CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  results = await mkdtemp(path.join(tmpdir(), 'peerlab-dashboard-'));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await rm(results, { recursive: true, force: true });
+});
+
+/** Starts `peerlab run … --ui` and resolves with the dashboard's URL once it is printed. */
+function runWithDashboard(...args: string[]): {
+  url: Promise<string>;
+  /** Resolves once the run is over and its results written (the page stays up until SIGINT). */
+  finished: Promise<void>;
+  child: ChildProcess;
+  exited: Promise<{ code: number | null; stdout: string; stderr: string }>;
+} {
+  const child = spawn(process.execPath, [bin, 'run', ...args, '--ui', '--results', results], { cwd: packageRoot });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const url = new Promise<string>((resolve, reject) => {
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      const match = /dashboard: (http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/.exec(stderr);
+      if (match) resolve(match[1]!);
+    });
+    child.once('exit', () => reject(new Error(`peerlab exited before printing a dashboard URL:\n${stderr}`)));
+  });
+  url.catch(() => {});
+  const finished = new Promise<void>((resolve) => child.stderr!.on('data', () => stderr.includes('still serving') && resolve()));
+  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+  return { url, finished, child, exited };
+}
+
+/** Node states as the page shows them, by polling what it exposes for tests. */
+async function watchStates(url: string, until: (states: Record<string, string>) => boolean, timeoutMs: number): Promise<Array<Record<string, string>>> {
+  const page = await browser.newPage();
+  try {
+    await page.goto(url);
+    const seen: Array<Record<string, string>> = [];
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const states = await page.evaluate(() => (window as unknown as { peerlab: { states: Record<string, string> } }).peerlab.states);
+      if (JSON.stringify(states) !== JSON.stringify(seen.at(-1))) seen.push(states);
+      if (until(states)) return seen;
+      await page.waitForTimeout(100);
+    }
+    throw new Error(`the page never reached the expected states; last: ${JSON.stringify(seen.at(-1))}`);
+  } finally {
+    await page.close();
+  }
+}
+
+async function countArrows(report: string): Promise<number> {
+  const page = await browser.newPage();
+  try {
+    await page.goto(`file://${report}`);
+    return await page.locator('.space-time line.msg').count();
+  } finally {
+    await page.close();
+  }
+}
+
+describe('dashboard and report in Chromium', () => {
+  it('refuses requests without the token', async () => {
+    const { url, child, exited } = runWithDashboard('ghs', '--topology', ABILENE, '--runtime', 'sim');
+    const address = new URL(await url);
+    try {
+      for (const route of ['/', '/app.js', '/graph', '/frames', '/node?id=0']) {
+        expect((await fetch(new URL(route, address.origin))).status).toBe(403);
+        expect((await fetch(new URL(`${route}${route.includes('?') ? '&' : '?'}token=wrong`, address.origin))).status).toBe(403);
+      }
+      expect((await fetch(address)).status).toBe(200);
+      expect(address.hostname).toBe('127.0.0.1');
+    } finally {
+      child.kill('SIGINT');
+      await exited;
+    }
+  });
+
+  it('replays a simulator run: 11 nodes on the map, running then done; its report has one arrow per message', async () => {
+    const { url, finished, child, exited } = runWithDashboard('ghs', '--topology', ABILENE, '--runtime', 'sim', '--trace');
+    const page = await browser.newPage();
+    try {
+      await page.goto(await url);
+      await page.waitForFunction(() => (window as unknown as { peerlab: { framesApplied: number } }).peerlab.framesApplied > 0);
+      const shown = await page.evaluate(() => {
+        const renderer = (window as unknown as { peerlabRenderer: { getGraph(): { order: number; size: number } } }).peerlabRenderer;
+        return { nodes: renderer.getGraph().order, edges: renderer.getGraph().size, positions: document.getElementById('positions')!.textContent };
+      });
+      expect(shown).toEqual({ nodes: 11, edges: 14, positions: 'placed by the map’s coordinates' });
+      await page.waitForSelector('#status:has-text("replay")');
+      await page.click('#play');
+      const seen: string[] = [];
+      await expect
+        .poll(
+          async () => {
+            const states = Object.values(await page.evaluate(() => (window as unknown as { peerlab: { states: Record<string, string> } }).peerlab.states));
+            seen.push([...new Set(states)].sort().join(','));
+            return states.filter((state) => state === 'done').length;
+          },
+          { timeout: 60_000, interval: 50 },
+        )
+        .toBe(11);
+      expect(seen).toContain('running');
+      await finished;
+    } finally {
+      await page.close();
+      child.kill('SIGINT');
+    }
+    const { stdout } = await exited;
+    const runDir = /results in (\S+)/.exec(stdout)![1]!;
+    const run = JSON.parse(await readFile(path.join(runDir, 'verify.json'), 'utf8')) as { metrics: { messages: number } };
+    expect(await countArrows(path.join(runDir, 'report.html'))).toBe(run.metrics.messages);
+  });
+
+  it('follows a Docker run live: nodes go from starting through running to done; the traced report has one arrow per message', async () => {
+    const { url, finished, child, exited } = runWithDashboard('ghs', '--topology', ABILENE, '--trace');
+    try {
+      const seen = await watchStates(await url, (states) => Object.values(states).filter((state) => state === 'done').length === 11, 300_000);
+      await finished;
+      const phases = seen.map((states) => new Set(Object.values(states)));
+      expect(phases.some((states) => states.has('starting') || states.has('registered') || states.has('connected'))).toBe(true);
+      expect(phases.at(-1)).toEqual(new Set(['done']));
+      expect(Object.keys(seen.at(-1)!)).toHaveLength(11);
+    } finally {
+      child.kill('SIGINT');
+    }
+    const { stdout, stderr } = await exited;
+    expect(await leftBehind(stderr)).toBe(0);
+    const runDir = /results in (\S+)/.exec(stdout)![1]!;
+    const run = JSON.parse(await readFile(path.join(runDir, 'verify.json'), 'utf8')) as { metrics: { messages: number } };
+    expect(run.metrics.messages).toBeGreaterThan(0);
+    expect(await countArrows(path.join(runDir, 'report.html'))).toBe(run.metrics.messages);
+  });
+});

@@ -1,0 +1,152 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { UndirectedGraph } from 'graphology';
+import { describe, expect, it } from 'vitest';
+import { DashboardFeed } from '../../src/dashboard/feed.js';
+import { MAX_BUCKETS, Timeline } from '../../src/host/timeline.js';
+import { formatNumber } from '../../src/report/html.js';
+import { nodePositions } from '../../src/report/layout.js';
+import { readTracedMessages } from '../../src/report/messages.js';
+import { runSeries } from '../../src/report/series.js';
+import { spaceTimeDiagram } from '../../src/report/space-time.js';
+import { shivizLog } from '../../src/results/export.js';
+import type { NodeReport } from '../../src/coordination/protocol.js';
+import { loadTopology, type Topology } from '../../src/topology/index.js';
+import { exportGraph } from '../../src/topology/export-formats.js';
+import { topologySvg } from '../../src/report/topology-svg.js';
+import { packageRoot } from '../../src/util/paths.js';
+
+describe('node timeline', () => {
+  it('keeps at most MAX_BUCKETS buckets, doubling their width, and loses no message', () => {
+    const timeline = new Timeline();
+    for (let t = 0; t < 10_000; t += 3) timeline.sent(t);
+    timeline.metric(9_999, 'level', 4);
+    const json = timeline.toJSON();
+    expect(json.buckets.length).toBeLessThanOrEqual(MAX_BUCKETS);
+    expect(json.bucketMs * MAX_BUCKETS).toBeGreaterThan(9_999);
+    expect(json.buckets.reduce((total, bucket) => total + (bucket?.sent ?? 0), 0)).toBe(3334);
+    expect(json.buckets.at(-1)!.metrics).toEqual({ level: 4 });
+  });
+
+  it('aggregates nodes on one grid: messages per second, nodes done, metric mean and range', () => {
+    const a = new Timeline();
+    const b = new Timeline();
+    a.sent(0);
+    a.metric(0, 'x', 2);
+    a.result(1);
+    for (let t = 0; t < 300; t++) b.sent(t);
+    b.metric(250, 'x', 6);
+    b.result(299);
+    const report = (timeline: Timeline): NodeReport => ({ metrics: {}, sent: {}, received: {}, startup: { registeredMs: 0, connectedMs: 0 }, timeline: timeline.toJSON() });
+    const series = runSeries(new Map([['a', report(a)], ['b', report(b)]]));
+    expect(series.steps.reduce((total, step) => total + step.sent, 0)).toBe(301);
+    expect(series.steps.at(-1)!.done).toBe(2);
+    expect(series.steps[0]!.done).toBe(1);
+    expect(series.steps.at(-1)!.metrics.x).toMatchObject({ mean: 4, min: 2, max: 6, nodes: 2 });
+  });
+});
+
+describe('traced messages', () => {
+  it('computes Lamport and vector clocks from a simulator trace, and the diagram draws one arrow per message', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'peerlab-trace-'));
+    try {
+      const file = path.join(dir, 'events.ndjson');
+      const events = [
+        { type: 'send', time: 0, id: 0, from: '0', to: '1', deliverAt: 1, bytes: 9, payload: { k: 'Ping' } },
+        { type: 'deliver', time: 1, id: 0, from: '0', to: '1' },
+        { type: 'send', time: 1, id: 1, from: '1', to: '2', deliverAt: 2, bytes: 9, payload: { k: 'Pong' } },
+        { type: 'send', time: 1.5, id: 2, from: '2', to: '0', deliverAt: 9, bytes: 9, payload: 'late' },
+        { type: 'deliver', time: 2, id: 1, from: '1', to: '2' },
+        { type: 'drop', time: 3, id: 2, from: '2', to: '0', reason: 'node stopped' },
+      ];
+      await writeFile(file, events.map((event) => JSON.stringify(event)).join('\n'));
+      const messages = await readTracedMessages(file);
+      expect(messages.map((m) => [m.id, m.type, m.sendLamport, m.delivery?.lamport])).toEqual([
+        ['0', 'Ping', 1, 2],
+        ['1', 'Pong', 3, 4],
+        ['2', 'late', 1, undefined],
+      ]);
+      expect(messages[1]!.delivery!.clock).toEqual({ '0': 1, '1': 2, '2': 2 });
+      const svg = spaceTimeDiagram(messages, ['0', '1', '2']);
+      expect(svg.match(/<line class="msg/g)).toHaveLength(3);
+      expect(svg).toContain('not delivered: node stopped');
+
+      // ShiViz: every host's own clock entry grows by one per event, in the order the log lists them.
+      const log = shivizLog(messages).split('\n').slice(2).filter(Boolean);
+      const own = new Map<string, number>();
+      for (let i = 1; i < log.length; i += 2) {
+        const [host, clock] = [log[i]!.split(' ')[0]!, JSON.parse(log[i]!.slice(log[i]!.indexOf(' ') + 1)) as Record<string, number>];
+        expect(clock[host]).toBe((own.get(host) ?? 0) + 1);
+        own.set(host, clock[host]!);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('pictures and numbers', () => {
+  it('places a map by its coordinates, and a graph without them by a layout', () => {
+    const map: Topology = new UndirectedGraph();
+    map.addNode('west', { latitude: 40, longitude: -120 });
+    map.addNode('east', { latitude: 40, longitude: -75 });
+    map.addEdge('west', 'east', { weight: 1 });
+    const placed = nodePositions(map);
+    expect(placed.source).toBe('coordinates');
+    expect(placed.points.get('west')!.x).toBeLessThan(placed.points.get('east')!.x);
+    map.removeNodeAttribute('east', 'latitude');
+    expect(nodePositions(map).source).toBe('layout');
+  });
+
+  it.each([
+    [192, '192'],
+    [8, '8'],
+    [1234567, '1.23 M'],
+    [12345, '12,345'],
+    [0.000012, '12 µ'],
+    [3.14159, '3.14'],
+  ])('formats %d as %s', (value, text) => expect(formatNumber(value)).toBe(text));
+});
+
+describe('dashboard feed', () => {
+  it('folds states, aggregates traffic per edge, and merges frames beyond its cap', () => {
+    const feed = new DashboardFeed(['a', 'b'], { stepMs: 1 });
+    const frames: number[] = [];
+    feed.subscribe((frame) => frame && frames.push(frame.t));
+    feed.state('a', 'running');
+    for (let t = 0; t < 5000; t++) {
+      feed.advance(t);
+      feed.message('a', 'b');
+    }
+    feed.result('a', 7);
+    feed.state('a', 'running');
+    feed.finish(5000);
+    expect(feed.frames.length).toBeLessThanOrEqual(2000);
+    expect(feed.frames.reduce((total, frame) => total + (frame.edges['a>b'] ?? 0), 0)).toBe(5000);
+    expect(feed.nodeDetails('a')).toMatchObject({ state: 'done', result: 7, sent: { b: 5000 } });
+    expect(feed.finished).toBe(true);
+  });
+});
+
+describe('topology export', () => {
+  it('writes GraphML that loads back with the same edges, weights and coordinates; DOT and GEXF name every edge; SVG draws every node', async () => {
+    const { graph } = await loadTopology(path.join(packageRoot, 'test', 'fixtures', 'abilene.graphml'), { seed: 1 });
+    const dir = await mkdtemp(path.join(tmpdir(), 'peerlab-export-'));
+    try {
+      const file = path.join(dir, 'out.graphml');
+      await writeFile(file, exportGraph(graph, 'graphml'));
+      const back = (await loadTopology(file, { seed: 1 })).graph;
+      const edges = (g: Topology) => g.mapEdges((_e, a, s, t) => `${[s, t].sort().join('-')}:${a.weight}`).sort();
+      expect(edges(back)).toEqual(edges(graph));
+      expect(back.getNodeAttributes('0')).toMatchObject({ label: 'New York', latitude: graph.getNodeAttribute('0', 'latitude') });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    expect(exportGraph(graph, 'dot').match(/ -- /g)).toHaveLength(graph.size);
+    expect(exportGraph(graph, 'gexf').match(/<edge /g)).toHaveLength(graph.size);
+    const svg = topologySvg(graph);
+    expect(svg.match(/<circle /g)).toHaveLength(graph.order);
+    expect(svg).toContain('data-positions="coordinates"');
+  });
+});
