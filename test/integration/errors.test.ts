@@ -44,7 +44,7 @@ describe.each(['docker', 'sim'])('a node that throws, on %s', (runtime) => {
     expect((await readFile(path.join(runDir, 'nodes.csv'), 'utf8')).trim().split('\n')).toHaveLength(11);
     const list = await peerlabIn(packageRoot, 'results', 'list', '--results', resultsRoot, '--json');
     const entry = (JSON.parse(list.stdout) as { results: Array<{ id: string; passed: boolean; verdict: string }> }).results.find((e) => e.id === runIdOf(stderr));
-    expect(entry).toMatchObject({ passed: false, verdict: expect.stringMatching(/^failed: node 7 failed at /) });
+    expect(entry).toMatchObject({ outcome: 'fail', verdict: expect.stringMatching(/^failed: node 7 failed at /) });
     expect(await leftBehind(stderr)).toBe(0);
   });
 });
