@@ -76,8 +76,10 @@ async function main(): Promise<void> {
   );
   const lease = new NodeLease(etcd, (line) => console.error(`[node ${nodeId}] ${line}`));
   let running = false;
-  // Sub-millisecond, as the simulator's virtual clock, on the same epoch as the start time the CLI wrote.
-  const now = (): number => performance.timeOrigin + performance.now() - startedAt;
+  // Sub-millisecond, as the simulator's virtual clock, on the same epoch as the start time the CLI wrote. A
+  // neighbour that started first may send before this node has read that time: such a message counts at 0.
+  let startedAt: number | undefined;
+  const now = (): number => (startedAt === undefined ? 0 : performance.timeOrigin + performance.now() - startedAt);
   const tracer = identity.traceDir ? new MessageTracer(nodeId, identity.traceDir, now, (error) => reportFailure(error)) : undefined;
   const host = new AlgorithmHost(
     algorithm,
@@ -157,7 +159,7 @@ async function main(): Promise<void> {
   const startup: NodeStartup = { processStartedAt: processStart, steps };
   await etcd.put(keys.ready(nodeId), JSON.stringify(startup));
 
-  const startedAt = Number(await etcd.waitFor(keys.start));
+  startedAt = Number(await etcd.waitFor(keys.start));
   running = true;
   const live = config.liveReportMs ? reportLive(etcd, keys.live(nodeId), host, config.liveReportMs) : undefined;
   await host.start();
