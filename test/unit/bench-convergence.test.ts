@@ -5,20 +5,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { benchConvergence, convergenceBench } from '../../src/bench/convergence.js';
 import { compareToBaseline } from '../../src/bench/report.js';
 import type { RunRequest } from '../../src/run/run.js';
+import { simRunRequest } from './sim-helpers.js';
 
 const resultsRoot = mkdtempSync(path.join(os.tmpdir(), 'peerlab-bench-convergence-'));
 afterAll(() => rmSync(resultsRoot, { recursive: true, force: true }));
 
-const simRequest = (algorithm: string, topology: string): RunRequest => ({
-  algorithm,
-  params: [],
-  topology,
-  seed: 1,
-  allowDisconnected: false,
-  timeoutMs: 60_000,
-  resultsRoot,
-  runtime: 'sim',
-});
+const simRequest = (algorithm: string, topology: string): RunRequest => simRunRequest(resultsRoot, algorithm, topology);
 
 describe('bench convergence in the simulator', () => {
   it('runs push-sum to a passing verdict and reports its messages and times', async () => {

@@ -6,20 +6,12 @@ import { compareToBaseline } from '../../src/bench/report.js';
 import { benchSim, simBench } from '../../src/bench/sim.js';
 import { probeEventLoop } from '../../src/bench/sim-probe.js';
 import type { RunRequest } from '../../src/run/run.js';
+import { simRunRequest } from './sim-helpers.js';
 
 const resultsRoot = mkdtempSync(path.join(os.tmpdir(), 'peerlab-bench-sim-'));
 afterAll(() => rmSync(resultsRoot, { recursive: true, force: true }));
 
-const request = (algorithm: string, topology: string): RunRequest => ({
-  algorithm,
-  params: [],
-  topology,
-  seed: 1,
-  allowDisconnected: false,
-  timeoutMs: 60_000,
-  resultsRoot,
-  runtime: 'sim',
-});
+const request = (algorithm: string, topology: string): RunRequest => simRunRequest(resultsRoot, algorithm, topology);
 
 describe('bench sim', () => {
   it('measures the bare loop: the events asked for, and the settle after each costs something', async () => {

@@ -8,6 +8,7 @@ import { resolveParams } from '../../src/plugins/params.js';
 import { simulate } from '../../src/runtime/sim/simulate.js';
 import type { Oracle } from '../../src/verify/types.js';
 import type { Algorithm, Json } from '../../src/sdk/types.js';
+import type { RunRequest } from '../../src/run/run.js';
 import { loadTopology, type Topology } from '../../src/topology/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -29,4 +30,9 @@ export async function simulateAndVerify(algorithm: Algorithm, spec: string, seed
   const outcome = await simulate({ graph, algorithm, params, seed, maxPayloadBytes: 65_536 });
   expect(outcome.endReason).toBe('complete');
   return { graph, outcome, params, verdict: oracle({ graph, results: outcome.results, params }) };
+}
+
+/** A `peerlab run` request in the simulator, as the benches' tests make them: seed 1, no parameters, 60 s. */
+export function simRunRequest(resultsRoot: string, algorithm: string, topology: string): RunRequest {
+  return { algorithm, params: [], topology, seed: 1, allowDisconnected: false, timeoutMs: 60_000, resultsRoot, runtime: 'sim' };
 }

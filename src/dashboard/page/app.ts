@@ -6,16 +6,8 @@
 import Graph from 'graphology';
 import Sigma from 'sigma';
 
-type NodeState = 'starting' | 'registered' | 'connected' | 'running' | 'done' | 'failed';
-
-interface Frame {
-  t: number;
-  span: number;
-  states: Record<string, NodeState>;
-  edges: Record<string, number>;
-  metrics: Record<string, Record<string, number>>;
-  notes: string[];
-}
+// The frames the server sends, typed once where the server makes them (types only: nothing of it is bundled).
+import type { Frame, NodeState } from '../feed.js';
 
 interface PageGraph {
   runId: string;
