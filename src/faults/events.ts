@@ -1,0 +1,44 @@
+/**
+ * A fault schedule after its selectors have been resolved against the graph: plain data, so it crosses into the
+ * simulator's worker thread and into faults.ndjson unchanged. Selectors (`top-degree:5`, `mincut:2`, …) are
+ * resolved once, in the CLI, from the graph and the run's seed; only `leader` is resolved when its event fires,
+ * because who leads is known only then.
+ *
+ * Times are milliseconds on the run's one clock: since the algorithm's start in Docker, virtual time in the
+ * simulator. A fault with a duration (`for=`) becomes two events, the action and its heal.
+ */
+export type FaultAction =
+  /** The node's process dies at once, with no goodbye; its registry lease runs out and drops it. */
+  | 'kill'
+  /** A graceful leave: the node deregisters at once, then exits. */
+  | 'stop'
+  /** Alive but silent (the cgroup freezer in Docker): it handles nothing until resumed; messages to it wait. */
+  | 'pause'
+  | 'resume'
+  /** A fresh process with empty state, re-registered under the same id. */
+  | 'restart'
+  /** The directed edge from → to carries nothing (every message sent on it is lost) until `link-up`. */
+  | 'link-down'
+  | 'link-up';
+
+export interface FaultEvent {
+  /** When it fires, in ms on the run's clock. */
+  readonly atMs: number;
+  readonly action: FaultAction;
+  /** The nodes hit (node actions); empty for link actions. */
+  readonly nodes: readonly string[];
+  /** The directed edges hit, as [from, to] (link actions); empty for node actions. */
+  readonly edges: ReadonlyArray<readonly [string, string]>;
+  /** Which user-written fault this came from (its index on the command line or in the file), for the record. */
+  readonly fault: number;
+  /** The fault as the user wrote it, e.g. `at=2s kill top-degree:5`. */
+  readonly spec: string;
+}
+
+/** One line of faults.ndjson: an event as it was applied, and how late. */
+export interface AppliedFault extends FaultEvent {
+  /** When it was applied on the same clock; the lag is appliedMs − atMs (0 in the simulator). */
+  readonly appliedMs: number;
+  /** Why it could not be applied, if it could not (e.g. the node had already died). */
+  readonly error?: string;
+}
