@@ -1,6 +1,5 @@
 import { ExponentialBackoff, handleWhen, noop, retry } from 'cockatiel';
 import { Etcd3, isRecoverableError, type IKeyValue } from 'etcd3';
-import type { SharedStore } from '../sdk/types.js';
 
 /**
  * An etcd client for peerlab's single-endpoint use. etcd3's default guards each host with a circuit breaker:
@@ -87,19 +86,4 @@ export async function followPrefix(
 
 function nextRevision(revision: string): string {
   return (BigInt(revision) + 1n).toString();
-}
-
-/** The SDK's shared store over etcd, confined to one run's `store/` keys. */
-export function etcdStore(client: Etcd3, keyOf: (key: string) => string): SharedStore {
-  return {
-    get: async (key) => (await client.get(keyOf(key)).string()) ?? undefined,
-    put: async (key, value) => {
-      await client.put(keyOf(key)).value(value);
-    },
-    delete: async (key) => {
-      await client.delete().key(keyOf(key));
-    },
-    waitFor: (key) => waitForKey(client, keyOf(key)),
-    waitForDelete: (key) => waitForKeyDeleted(client, keyOf(key)),
-  };
 }

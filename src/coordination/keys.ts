@@ -49,6 +49,12 @@ export function runKeys(runId: string) {
     servicePrefix: (service: string) => `${base}/services/${service}/`,
     service: (service: string, id: string) => `${base}/services/${service}/${id}`,
     /**
+     * A lock's or an election's queue (host/contention.ts names them `locks/<name>`, `elections/<name>`): one
+     * key per node, held by its lease, ordered by create revision as in etcd's concurrency recipes.
+     */
+    queuePrefix: (queue: string) => `${base}/${queue}/`,
+    queueEntry: (queue: string, id: string) => `${base}/${queue}/${id}`,
+    /**
      * What the nodes' etcd role may write (src/etcd/auth.ts): everything a node reports or shares. The rest of the
      * run (config, topology, control, open barriers) is the controller's, and nodes may only read it.
      */
@@ -61,6 +67,8 @@ export function runKeys(runId: string) {
       `${base}/barriers/arrived/`,
       `${base}/store/`,
       `${base}/services/`,
+      `${base}/locks/`,
+      `${base}/elections/`,
       `${base}/counts/`,
       `${base}/live/`,
     ],

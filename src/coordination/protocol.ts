@@ -45,6 +45,11 @@ export interface Registration {
   readonly address: string;
   readonly port: number;
   readonly registeredAt: number;
+  /**
+   * Set when the node leaves gracefully (SIGTERM, `docker stop`): written just before it revokes its lease, so
+   * that whoever watches the registry tells a leave from a crash when the key goes.
+   */
+  readonly leaving?: true;
 }
 
 export interface EdgeCount {

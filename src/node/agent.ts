@@ -24,6 +24,8 @@ import { EtcdGateway } from './etcd-gateway.js';
 import { ENV, ownAddress, readIdentity } from './identity.js';
 import { NodeLease } from './registration.js';
 import { etcdServiceRegistry } from './service-registry.js';
+import { etcdLeasedQueues } from './leased-queues.js';
+import { followNeighbours } from './membership.js';
 import { openLink, serveLinks, type OutgoingLink } from './links.js';
 import type { Envelope } from './peer-wire.js';
 import { LinkSchedule, linkStream } from '../links/model.js';
@@ -75,6 +77,8 @@ async function main(): Promise<void> {
     ),
   );
   const lease = new NodeLease(etcd, (line) => console.error(`[node ${nodeId}] ${line}`));
+  let registration: Registration | undefined;
+  process.once('SIGTERM', () => void leaveGracefully(etcd, lease, keys.node(nodeId), registration));
   let running = false;
   // Sub-millisecond, as the simulator's virtual clock, on the same epoch as the start time the CLI wrote. A
   // neighbour that started first may send before this node has read that time: such a message counts at 0.
@@ -104,6 +108,7 @@ async function main(): Promise<void> {
       },
       store: etcd.store(keys.store),
       services: etcdServiceRegistry(lease, etcd, keys, nodeId),
+      queues: etcdLeasedQueues(etcd, lease, keys, nodeId, reportFailure),
       log: (line) => console.log(`[node ${nodeId}] ${line}`),
       // A result write that fails must fail the node, not vanish.
       onResult: (value: Json) => void etcd.put(keys.result(nodeId), JSON.stringify(value)).catch(reportFailure),
@@ -132,7 +137,7 @@ async function main(): Promise<void> {
 
   reached('listening');
 
-  const registration: Registration = { id: nodeId, role: identity.role, address: ownAddress(), port: identity.port, registeredAt: Date.now() };
+  registration = { id: nodeId, role: identity.role, address: ownAddress(), port: identity.port, registeredAt: Date.now() };
   await lease.put(keys.node(nodeId), JSON.stringify(registration));
   reached('registered');
 
@@ -161,6 +166,7 @@ async function main(): Promise<void> {
 
   startedAt = Number(await etcd.waitFor(keys.start));
   running = true;
+  await followNeighbours(etcd, keys, neighbours, host, reportFailure);
   const live = config.liveReportMs ? reportLive(etcd, keys.live(nodeId), host, config.liveReportMs) : undefined;
   await host.start();
   if (config.quiescence) void answerQuiescenceWaves().catch(reportFailure);
@@ -186,6 +192,22 @@ async function main(): Promise<void> {
       await etcd.put(keys.count(wave, nodeId), JSON.stringify(totals));
     }
   }
+}
+
+/**
+ * SIGTERM (`docker stop`, a graceful leave): the node marks its registration as leaving and revokes its lease,
+ * so that its registry entries, locks and candidacies go at once and its neighbours learn it left, then exits.
+ * The node's process is PID 1 in its container, which ignores SIGTERM without a handler: without this one,
+ * `docker stop` would wait out its timeout and kill it, which looks like a crash.
+ */
+async function leaveGracefully(etcd: EtcdGateway, lease: NodeLease, key: string, registration: Registration | undefined): Promise<void> {
+  try {
+    if (registration) await etcd.put(key, JSON.stringify({ ...registration, leaving: true } satisfies Registration), await lease.current());
+    await lease.revoke();
+  } catch (error) {
+    console.error(`leaving gracefully failed (${(error as Error).message}); the registration goes when its lease runs out`);
+  }
+  process.exit(0);
 }
 
 /** While a dashboard watches: this node's traffic and metrics every `everyMs`, when they changed. */

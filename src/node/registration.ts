@@ -15,6 +15,7 @@ export class NodeLease {
   /** What the node wants registered: written again under every new lease. */
   private readonly held = new Map<string, string>();
   private lease: Promise<string> | undefined;
+  private revoked = false;
 
   constructor(
     private readonly etcd: EtcdGateway,
@@ -41,8 +42,23 @@ export class NodeLease {
     await this.etcd.delete(key);
   }
 
-  /** The lease, granted when first needed (again after a failed grant or a loss) and renewed until lost. */
-  private current(): Promise<string> {
+  /**
+   * Ends the lease at once, for a graceful leave: etcd deletes every key it holds, so the registry, locks and
+   * elections let go now instead of a TTL later. Nothing is written again afterwards.
+   */
+  async revoke(): Promise<void> {
+    this.held.clear();
+    this.revoked = true;
+    const lease = await this.lease?.catch(() => undefined);
+    if (lease) await this.etcd.revokeLease(lease);
+  }
+
+  /**
+   * The lease, granted when first needed (again after a failed grant or a loss) and renewed until lost. Keys
+   * put under it directly (locks, candidacies) are not written again under a new lease: a node whose lease ran
+   * out has lost them, as with etcd's own sessions.
+   */
+  current(): Promise<string> {
     this.lease ??= this.etcd.grantLease(REGISTRATION_TTL_SECONDS).then(
       (lease) => {
         this.renewUntilLost(lease);
@@ -60,6 +76,7 @@ export class NodeLease {
     let renewedAt = Date.now();
     let ended = false;
     const timer = setInterval(() => {
+      if (this.revoked) return clearInterval(timer);
       this.etcd.keepAlive(lease).then(
         (secondsLeft) => {
           if (secondsLeft > 0) renewedAt = Date.now();

@@ -12,7 +12,7 @@
  * bit-identical outcomes and traces in any process. (An algorithm that reads Date.now() or uses real timers
  * breaks this; one that loops on microtasks forever hangs the process, as it would hang a node.)
  */
-import type { Algorithm, Json } from '../../sdk/types.js';
+import type { Algorithm, DownReason, Json } from '../../sdk/types.js';
 import { REGISTRATION_TTL_SECONDS, type NodeReport } from '../../coordination/protocol.js';
 import { PeerlabError } from '../../errors.js';
 import { AlgorithmHost, type HostEnvironment } from '../../host/algorithm-host.js';
@@ -24,7 +24,7 @@ import { settle } from './settle.js';
 import { EventQueue } from './event-queue.js';
 import { edgeWeight, isSimGraph, neighboursAt, toSimGraph, type SimGraph } from './graph.js';
 import { SimServices } from './services.js';
-import { SimBarriers, SimStore } from './store.js';
+import { SimBarriers, SimQueues, SimStore } from './store.js';
 import {
   DEFAULT_MAX_EVENTS,
   DEFAULT_SIM_TIMEOUT_MS,
@@ -89,6 +89,7 @@ export class Simulation {
   private readonly order: SimNode[] = [];
   private readonly store: SimStore;
   private readonly services = new SimServices();
+  private readonly queues: SimQueues;
   private readonly barriers: SimBarriers;
   private readonly results = new Map<string, Json>();
 
@@ -132,6 +133,7 @@ export class Simulation {
       if (node) this.queue.push(this.clock, { kind: 'wake', node, action });
     };
     this.store = new SimStore(wake);
+    this.queues = new SimQueues(wake);
     this.size = this.graph.ids.length;
     this.barriers = new SimBarriers(this.size, wake, (name) => this.emit({ type: 'barrier', time: this.clock, name }));
 
@@ -187,14 +189,34 @@ export class Simulation {
     this.release(node);
   }
 
-  /** Stops a node for good (as `docker stop`): messages to it, its timers and wake-ups are lost from now on. */
+  /**
+   * Stops a node for good (as `docker stop`): messages to it, its timers and wake-ups are lost from now on. It
+   * leaves gracefully, as the node agent does on SIGTERM: its registry entries, locks and candidacies go at once,
+   * and its neighbours learn it `left`.
+   */
   stopNode(id: string): void {
     this.drop(this.node(id), 'exited');
   }
 
-  /** Kills a node (as `docker kill`); in the simulator the same as stopping it. */
+  /**
+   * Kills a node (as `docker kill`): as stopping it, but nothing is deregistered. Its registry entries, locks
+   * and candidacies go when its lease runs out (REGISTRATION_TTL_SECONDS later), and only then do its neighbours
+   * learn it is down (`lease-expired`), as they would from etcd.
+   */
   killNode(id: string): void {
     this.drop(this.node(id), 'dead');
+  }
+
+  /**
+   * Tells the live neighbours of node `id` that it is up (it restarted or joined): each adds it to
+   * `node.neighbours` and gets onNeighbourUp. What restarts and joins call once the node runs again.
+   */
+  nodeUp(id: string): void {
+    const node = this.node(id);
+    for (const neighbour of neighboursAt(this.graph, node.index)) {
+      const target = this.nodes.get(neighbour.id)!;
+      if (isUp(target)) this.queue.push(this.clock, { kind: 'wake', node: target, action: () => target.host.neighbourUp({ id, weight: neighbour.weight }) });
+    }
   }
 
   /** Freezes a node: its deliveries, timers and wake-ups are held, in order, until it is resumed. */
@@ -239,6 +261,7 @@ export class Simulation {
     this.queue.clear();
     this.store.clear();
     this.services.clear();
+    this.queues.clear();
     this.barriers.clear();
     if (this.phase === 'idle') this.phase = 'finished';
   }
@@ -401,6 +424,7 @@ export class Simulation {
       barrier: (name) => (isUp(self) ? this.barriers.arrive(name, id) : never()),
       store: this.store.forNode(id),
       services: this.services.forNode(id),
+      queues: this.queues.forNode(id),
       log: (line) => this.log(self, line),
       onResult: (value) => this.recordResult(self, value),
       onFailure: (error) => this.recordFailure(self, error),
@@ -503,7 +527,8 @@ export class Simulation {
     if (node.state === 'exited' || node.state === 'dead') return;
     node.state = state;
     this.emit({ type: 'control', time: this.clock, action: state === 'dead' ? 'kill' : 'stop', node: node.id });
-    this.expireLeaseLater(node);
+    if (state === 'exited') this.endLease(node, 'left');
+    else this.queue.push(this.clock + REGISTRATION_TTL_SECONDS * 1000, { kind: 'control', action: () => this.endLease(node, 'lease-expired') });
     for (const event of node.held ?? []) {
       if (event.kind === 'deliver') {
         this.inFlight -= 1;
@@ -514,16 +539,17 @@ export class Simulation {
   }
 
   /**
-   * A node that is down no longer renews its lease: its registry entries go when the lease runs out, as etcd's
-   * would. Only a node that holds entries gets the event, so a run without services ends when it always did.
+   * The lease of a node that is down ends: at once when it left gracefully, after the lease's time to live when
+   * it died (it stopped renewing). Everything the lease held goes, and the neighbours that are up learn it.
    */
-  private expireLeaseLater(node: SimNode): void {
-    if (!this.services.holdsAny(node.id)) return;
-    const action = (): void => {
-      this.services.expire(node.id);
-      this.emit({ type: 'control', time: this.clock, action: 'lease expired', node: node.id });
-    };
-    this.queue.push(this.clock + REGISTRATION_TTL_SECONDS * 1000, { kind: 'control', action });
+  private endLease(node: SimNode, reason: DownReason): void {
+    this.services.expire(node.id);
+    this.queues.expire(node.id);
+    if (reason === 'lease-expired') this.emit({ type: 'control', time: this.clock, action: 'lease expired', node: node.id });
+    for (const { id } of neighboursAt(this.graph, node.index)) {
+      const neighbour = this.nodes.get(id)!;
+      if (isUp(neighbour)) this.queue.push(this.clock, { kind: 'wake', node: neighbour, action: () => neighbour.host.neighbourDown(node.id, reason) });
+    }
   }
 
   private release(node: SimNode): void {
