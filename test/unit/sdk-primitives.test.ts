@@ -3,7 +3,11 @@
  * races, mutual exclusion, resigning, a leader whose lease runs out after it was killed, and neighbours that
  * leave or crash. The same host code (src/host/contention.ts) runs them in containers.
  */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { bundleAlgorithm } from '../../src/plugins/bundle.js';
 import { REGISTRATION_TTL_SECONDS } from '../../src/coordination/protocol.js';
 import { Simulation } from '../../src/runtime/sim/simulation.js';
 import { defineAlgorithm } from '../../src/sdk/index.js';
@@ -192,5 +196,79 @@ describe('membership events in the simulator', () => {
       { at: 20 + TTL_MS, down: '4', reason: 'lease-expired', neighbours: ['0'] },
       { at: 30_000, up: '4', neighbours: ['0', '4'] },
     ]);
+  });
+});
+
+/** An algorithm file from algorithms/, bundled as `peerlab run` bundles it, with its own check. */
+async function example(name: string) {
+  const outDir = mkdtempSync(path.join(os.tmpdir(), 'peerlab-sdk-primitives-'));
+  const { algorithm, check } = await bundleAlgorithm(path.resolve('algorithms', `${name}.ts`), outDir);
+  return { algorithm, check: check! };
+}
+
+describe('the leader-election example', () => {
+  it('has one leader at a time and a new one within the lease time after the leader is killed, by its own check', async () => {
+    const { algorithm, check } = await example('leader-election');
+    const graph = await topology('ba:n=30,m=2');
+    const params = algorithm.params!.parse({}) as Record<string, Json>;
+    const run = new Simulation({ graph, algorithm, params, seed: 3, maxPayloadBytes: 1 << 20, timeoutMs: 60_000 });
+    run.startAll();
+    // Node 0 campaigns first (the simulator starts the nodes in graph order), so it leads term 1.
+    run.at(5_000, () => run.killNode('0'));
+    const outcome = await run.run();
+    expect(outcome.missing).toEqual(['0']);
+    const verdict = check({ graph, params, results: outcome.results });
+    expect(verdict.failures).toEqual([]);
+    expect(verdict.passed).toBe(true);
+    expect(verdict.metrics).toMatchObject({ terms: 2, failovers: 1 });
+    expect(verdict.metrics!.maxFailoverMs).toBeLessThanOrEqual(TTL_MS + 250);
+    expect(verdict.actual).toMatchObject([{ term: 1, leader: '0', since: 0 }, { term: 2, leader: '1' }]);
+  });
+
+  it('fails its check when two leaders overlap or no one took over', () => {
+    const term = (number: number, leader: string, since: number, lastBeat: number) => ({ term: number, leader, since, lastBeat });
+    const params = { durationMs: 40_000, beatMs: 250, leaseMs: 20_000, slackMs: 1_000 };
+    const results = (terms: ReturnType<typeof term>[]) => new Map<string, Json | undefined>([['0', undefined], ['1', { terms, led: [], observed: [] }]]);
+    const judge = async (terms: ReturnType<typeof term>[]) => (await example('leader-election')).check({ graph: undefined as never, params, results: results(terms) as never });
+    return Promise.all([
+      judge([term(1, '0', 0, 6_000), term(2, '1', 5_000, 30_000)]).then((verdict) => expect(verdict.summary).toBe('two leaders at once: 0 (term 1) still beat at 6000 ms, after 1 began term 2 at 5000 ms')),
+      judge([term(1, '0', 0, 5_000), term(2, '1', 27_000, 30_000)]).then((verdict) => expect(verdict.summary).toMatch(/^term 2 \(1\) began 22000 ms after the last beat of 0, more than the lease/)),
+      judge([term(1, '0', 0, 5_000)]).then((verdict) => expect(verdict.summary).toBe('the last leader, 0, reported nothing: leadership did not move on after it died')),
+    ]);
+  });
+});
+
+describe('the heartbeat failure detector example', () => {
+  it('suspects the killed nodes at every surviving neighbour within its timeout, and passes its own check', async () => {
+    const { algorithm, check } = await example('heartbeat-detector');
+    const graph = await topology('ba:n=30,m=2');
+    const params = algorithm.params!.parse({}) as Record<string, Json>;
+    const run = new Simulation({ graph, algorithm, params, seed: 5, maxPayloadBytes: 1 << 20, timeoutMs: 60_000 });
+    run.startAll();
+    run.at(2_000, () => ['3', '17', '25'].forEach((id) => run.killNode(id)));
+    const outcome = await run.run();
+    expect(outcome.missing).toEqual(['3', '17', '25']);
+    const verdict = check({ graph, params, results: outcome.results });
+    expect(verdict.failures).toEqual([]);
+    const detections = ['3', '17', '25'].reduce((sum, id) => sum + graph.neighbors(id).filter((n) => !['3', '17', '25'].includes(n)).length, 0);
+    expect(verdict.metrics).toMatchObject({ crashed: 3, detections, falseSuspicions: 0 });
+    expect(verdict.metrics!.maxDetectMs).toBeLessThanOrEqual(1_200);
+  });
+
+  it('counts a suspicion taken back as false, and fails a survivor that still suspects a live neighbour', async () => {
+    const { check } = await example('heartbeat-detector');
+    const graph = await topology('line:n=2');
+    const suspicion = { node: '1', at: 1_500, lastHeard: 200, timeout: 1_000, cleared: null };
+    const verdict = check({
+      graph,
+      params: { beatMs: 200, suspectAfterMs: 1_000, durationMs: 10_000 },
+      results: new Map([
+        ['0', { suspected: ['1'], suspicions: [suspicion], down: [] }],
+        ['1', { suspected: [], suspicions: [], down: [] }],
+      ]),
+    });
+    expect(verdict.passed).toBe(false);
+    expect(verdict.summary).toBe('node 0 still suspects 1, which is alive');
+    expect(verdict.metrics).toMatchObject({ falseSuspicions: 1 });
   });
 });
