@@ -137,7 +137,7 @@ export const check: Check<Params, Result> = ({ params: { leaseMs, beatMs, slackM
     passed: failures.length === 0,
     summary:
       failures.length === 0
-        ? `${ordered.length} term(s), never two leaders at once${failovers > 0 ? `; each new leader within ${Math.max(...failoversMs)} ms of the last beat of the old one (lease ${leaseMs} ms)` : ''}`
+        ? `${ordered.length} term(s), never two leaders at once${failovers > 0 ? `; each new leader within ${Math.round(Math.max(...failoversMs))} ms of the last beat of the old one (lease ${leaseMs} ms)` : ''}`
         : failures[0]!,
     metrics: { terms: ordered.length, failovers, ...(failovers > 0 ? { maxFailoverMs: Math.max(...failoversMs) } : {}) },
     failures,
