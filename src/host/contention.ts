@@ -78,8 +78,16 @@ export class Locks {
     const mine = before.then(() => new Promise<void>((resolve) => (releaseLocally = resolve)));
     this.localTails.set(name, mine);
     await before;
-    await this.contender.queues.join(queue, '');
-    if (!(await waitUntilFirst(this.contender, queue))) {
+    let first: boolean;
+    try {
+      await this.contender.queues.join(queue, '');
+      first = await waitUntilFirst(this.contender, queue);
+    } catch (error) {
+      // The next caller on this node must not wait for a lock this one never got.
+      releaseLocally();
+      throw error;
+    }
+    if (!first) {
       releaseLocally();
       throw this.contender.fail(`node ${this.contender.id} lost its place for lock ${name}: its lease ran out while it waited`);
     }
@@ -114,14 +122,17 @@ export function election(contender: Contender, name: string): Election {
       let stopped = false;
       let told: string | undefined | null = null;
       let reading = Promise.resolve();
-      // Reads are chained, so the callback sees leaders in the order the queue changed.
+      // Reads are chained, so the callback sees leaders in the order the queue changed. A read that fails
+      // (etcd gone for half a minute) fails the node, as a failed store call in the algorithm's code would.
       const look = (): void => {
-        reading = reading.then(async () => {
-          const first = (await queues.entries(queue))[0];
-          if (stopped || first?.node === told) return;
-          told = first?.node;
-          await contender.guard(() => callback(first?.node, first?.value));
-        });
+        reading = reading.then(() =>
+          contender.guard(async () => {
+            const first = (await queues.entries(queue))[0];
+            if (stopped || first?.node === told) return;
+            told = first?.node;
+            await callback(first?.node, first?.value);
+          }),
+        );
       };
       // The first look comes once the watch is on, so no change falls between the two.
       const watching = queues.watch(queue, look).then((unwatch) => {
