@@ -206,18 +206,23 @@ async function example(name: string) {
   return { algorithm, check: check! };
 }
 
+/** Runs an example on `ba:n=30,m=2` with default parameters, killing `killed` at `killAtMs`, and judges it by its check. */
+async function simulateExample(name: string, seed: number, killAtMs: number, killed: string[]) {
+  const { algorithm, check } = await example(name);
+  const graph = await topology('ba:n=30,m=2');
+  const params = algorithm.params!.parse({}) as Record<string, Json>;
+  const run = new Simulation({ graph, algorithm, params, seed, maxPayloadBytes: 1 << 20, timeoutMs: 60_000 });
+  run.startAll();
+  run.at(killAtMs, () => killed.forEach((id) => run.killNode(id)));
+  const outcome = await run.run();
+  expect(outcome.missing).toEqual(killed);
+  return { graph, verdict: check({ graph, params, results: outcome.results }) };
+}
+
 describe('the leader-election example', () => {
   it('has one leader at a time and a new one within the lease time after the leader is killed, by its own check', async () => {
-    const { algorithm, check } = await example('leader-election');
-    const graph = await topology('ba:n=30,m=2');
-    const params = algorithm.params!.parse({}) as Record<string, Json>;
-    const run = new Simulation({ graph, algorithm, params, seed: 3, maxPayloadBytes: 1 << 20, timeoutMs: 60_000 });
-    run.startAll();
     // Node 0 campaigns first (the simulator starts the nodes in graph order), so it leads term 1.
-    run.at(5_000, () => run.killNode('0'));
-    const outcome = await run.run();
-    expect(outcome.missing).toEqual(['0']);
-    const verdict = check({ graph, params, results: outcome.results });
+    const { verdict } = await simulateExample('leader-election', 3, 5_000, ['0']);
     expect(verdict.failures).toEqual([]);
     expect(verdict.passed).toBe(true);
     expect(verdict.metrics).toMatchObject({ terms: 2, failovers: 1 });
@@ -240,15 +245,7 @@ describe('the leader-election example', () => {
 
 describe('the heartbeat failure detector example', () => {
   it('suspects the killed nodes at every surviving neighbour within its timeout, and passes its own check', async () => {
-    const { algorithm, check } = await example('heartbeat-detector');
-    const graph = await topology('ba:n=30,m=2');
-    const params = algorithm.params!.parse({}) as Record<string, Json>;
-    const run = new Simulation({ graph, algorithm, params, seed: 5, maxPayloadBytes: 1 << 20, timeoutMs: 60_000 });
-    run.startAll();
-    run.at(2_000, () => ['3', '17', '25'].forEach((id) => run.killNode(id)));
-    const outcome = await run.run();
-    expect(outcome.missing).toEqual(['3', '17', '25']);
-    const verdict = check({ graph, params, results: outcome.results });
+    const { graph, verdict } = await simulateExample('heartbeat-detector', 5, 2_000, ['3', '17', '25']);
     expect(verdict.failures).toEqual([]);
     const detections = ['3', '17', '25'].reduce((sum, id) => sum + graph.neighbors(id).filter((n) => !['3', '17', '25'].includes(n)).length, 0);
     expect(verdict.metrics).toMatchObject({ crashed: 3, detections, falseSuspicions: 0 });
