@@ -94,8 +94,13 @@ export class RunController {
     }
   }
 
-  async start(): Promise<number> {
-    const startedAt = Date.now();
+  /**
+   * Says start, for a moment `leadMs` ahead: every node waits for that moment on the host clock all containers
+   * share, so the algorithm starts everywhere within a millisecond or so instead of as each node happens to read
+   * the key (hundreds of ms apart on a loaded host, which every round-trip measurement would carry).
+   */
+  async start(leadMs: number): Promise<number> {
+    const startedAt = Date.now() + leadMs;
     await this.etcd.put(this.keys.start).value(String(startedAt));
     return startedAt;
   }
@@ -104,8 +109,9 @@ export class RunController {
    * Collects results until every node has one, a node fails, or the timeout passes. Meanwhile it opens each
    * barrier as soon as all nodes have arrived at it.
    */
-  async collectResults(options: { timeoutMs: number; check: () => Promise<void>; untilQuiescent?: boolean }): Promise<CollectedResults> {
-    const started = Date.now();
+  async collectResults(options: { timeoutMs: number; check: () => Promise<void>; untilQuiescent?: boolean; startedAt?: number }): Promise<CollectedResults> {
+    // The algorithm's time counts from the start moment the nodes wait for, not from when it was announced.
+    const started = Math.max(Date.now(), options.startedAt ?? 0);
     const results = new Map<string, Json>();
     const stopBarriers = await this.serveBarriers();
     try {
