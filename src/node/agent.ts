@@ -170,6 +170,7 @@ async function main(): Promise<void> {
   if (config.quiescence) void answerQuiescenceWaves().catch(reportFailure);
 
   await etcd.waitFor(keys.stop);
+  host.freeze();
   clearInterval(live);
   await tracer?.close();
   const report: NodeReport = {
