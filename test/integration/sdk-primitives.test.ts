@@ -70,7 +70,7 @@ describe('etcd primitives in node containers', () => {
           if (results.size === 4) resolve();
         }),
       );
-      const startedAt = await up.deployment.controller.start();
+      const startedAt = await up.deployment.controller.start(0);
 
       /** The leader's record in the store once term `term` has begun. */
       const termBegun = async (term: number): Promise<{ leader: string; since: number }> => {
