@@ -60,7 +60,10 @@ export interface Election {
    * starting with the current one; the returned function stops it.
    */
   observe(callback: (leader: string | undefined, value: string | undefined) => void): () => void;
-  /** Steps down as leader, or stops being a candidate; the next candidate in line leads. */
+  /**
+   * Steps down as leader, or stops being a candidate; the next candidate in line leads. A campaign still
+   * waiting when its node resigns never resolves.
+   */
   resign(): Promise<void>;
 }
 
