@@ -4,6 +4,10 @@
  */
 export const KEY_ROOT = '/peerlab';
 
+/** The kinds of lease-held queue (host/contention.ts): a queue is `<kind>/<name>`, its keys under the run's prefix. */
+export const LOCKS = 'locks';
+export const ELECTIONS = 'elections';
+
 export function runKeys(runId: string) {
   const base = `${KEY_ROOT}/${runId}`;
   return {
@@ -49,7 +53,7 @@ export function runKeys(runId: string) {
     servicePrefix: (service: string) => `${base}/services/${service}/`,
     service: (service: string, id: string) => `${base}/services/${service}/${id}`,
     /**
-     * A lock's or an election's queue (host/contention.ts names them `locks/<name>`, `elections/<name>`): one
+     * A lock's or an election's queue (`locks/<name>`, `elections/<name>`, see host/contention.ts): one
      * key per node, held by its lease, ordered by create revision as in etcd's concurrency recipes.
      */
     queuePrefix: (queue: string) => `${base}/${queue}/`,
@@ -67,8 +71,8 @@ export function runKeys(runId: string) {
       `${base}/barriers/arrived/`,
       `${base}/store/`,
       `${base}/services/`,
-      `${base}/locks/`,
-      `${base}/elections/`,
+      `${base}/${LOCKS}/`,
+      `${base}/${ELECTIONS}/`,
       `${base}/counts/`,
       `${base}/live/`,
     ],

@@ -5,6 +5,7 @@
  */
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { currentLeader } from '../../src/coordination/elections.js';
 import { runKeys } from '../../src/coordination/keys.js';
 import type { Registration } from '../../src/coordination/protocol.js';
 import { election, Locks } from '../../src/host/contention.js';
@@ -149,9 +150,12 @@ describe('locks and elections over the agent’s etcd queues', () => {
     await settle();
     expect(bLeads).toBe(false);
     expect(await b.election('boss').leader()).toBe('a');
+    expect(await currentLeader(reference, 'primitives-test')).toBe('a');
     await a.election('boss').resign();
     await bCampaign;
     expect(await a.election('boss').leader()).toBe('b');
+    expect(await currentLeader(reference, 'primitives-test', 'boss')).toBe('b');
+    expect(await currentLeader(reference, 'primitives-test', 'other')).toBeUndefined();
     await settle();
     stop();
     expect(seen).toEqual([

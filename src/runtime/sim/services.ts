@@ -28,10 +28,6 @@ export class SimServices {
     };
   }
 
-  holdsAny(nodeId: string): boolean {
-    return [...this.entries.values()].some((instances) => instances.has(nodeId));
-  }
-
   /** The node's lease ran out: every entry it held goes. */
   expire(nodeId: string): void {
     for (const instances of this.entries.values()) instances.delete(nodeId);

@@ -13,6 +13,8 @@
  * breaks this; one that loops on microtasks forever hangs the process, as it would hang a node.)
  */
 import type { Algorithm, DownReason, Json } from '../../sdk/types.js';
+import { leaderAmong } from '../../coordination/elections.js';
+import { ELECTIONS } from '../../coordination/keys.js';
 import { REGISTRATION_TTL_SECONDS, type NodeReport } from '../../coordination/protocol.js';
 import { PeerlabError } from '../../errors.js';
 import { AlgorithmHost, type HostEnvironment } from '../../host/algorithm-host.js';
@@ -217,6 +219,14 @@ export class Simulation {
       const target = this.nodes.get(neighbour.id)!;
       if (isUp(target)) this.queue.push(this.clock, { kind: 'wake', node: target, action: () => target.host.neighbourUp({ id, weight: neighbour.weight }) });
     }
+  }
+
+  /**
+   * The node that leads election `election` now (with no name, the run's only election), undefined if none
+   * does: what the `leader` fault selector hits, resolved when its event fires.
+   */
+  leaderOf(election?: string): string | undefined {
+    return leaderAmong(this.queues.inLine(ELECTIONS), election);
   }
 
   /** Freezes a node: its deliveries, timers and wake-ups are held, in order, until it is resumed. */

@@ -163,8 +163,14 @@ export class SimQueues {
     };
   }
 
-  holdsAny(nodeId: string): boolean {
-    return [...this.queues.values()].some((entries) => entries.has(nodeId));
+  /** For every queue named `<kind>/<name>`, its nodes in line order, by name. */
+  inLine(kind: string): Map<string, string[]> {
+    const lines = new Map<string, string[]>();
+    for (const [queue, entries] of this.queues) {
+      if (!queue.startsWith(`${kind}/`)) continue;
+      lines.set(queue.slice(kind.length + 1), [...entries.values()].sort((a, b) => a.joined - b.joined).map((entry) => entry.node));
+    }
+    return lines;
   }
 
   /** The node's lease ended: its entries leave every queue. */
