@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { bundleAlgorithm } from '../../src/plugins/bundle.js';
 import { leaderAmong } from '../../src/coordination/elections.js';
 import { REGISTRATION_TTL_SECONDS } from '../../src/coordination/protocol.js';
+import { SimServices } from '../../src/runtime/sim/services.js';
 import { Simulation } from '../../src/runtime/sim/simulation.js';
 import { defineAlgorithm } from '../../src/sdk/index.js';
 import type { Algorithm, Json } from '../../src/sdk/types.js';
@@ -171,6 +172,18 @@ describe('node.election in the simulator', () => {
   });
 });
 
+describe('the simulator’s service registry across a lapsed lease', () => {
+  it('gives back what a lease held when it ran out, and takes it back on registering again', async () => {
+    const services = new SimServices();
+    await services.forNode('1').register('weather', { city: 'Bern' });
+    await services.forNode('2').register('weather', null);
+    const lapsed = services.expire('1');
+    expect(await services.forNode('3').discover('weather')).toEqual([{ node: '2', info: null }]);
+    services.restore('1', lapsed);
+    expect(await services.forNode('3').discover('weather')).toEqual([{ node: '2', info: null }, { node: '1', info: { city: 'Bern' } }]);
+  });
+});
+
 describe('leaderAmong, which resolves the leader fault selector in both runtimes', () => {
   it('names the first candidate of the election asked for, or of the only one, and refuses to guess among several', () => {
     const two = new Map([['boss', ['2', '0']], ['chair', ['1']], ['empty', []]]);
@@ -214,6 +227,22 @@ describe('membership events in the simulator', () => {
       { at: 20 + TTL_MS, down: '4', reason: 'lease-expired', neighbours: ['0'] },
       { at: 30_000, up: '4', neighbours: ['0', '4'] },
     ]);
+  });
+
+  it('drops a node paused past its lease, as a dead one, and takes it back when it resumes; a short pause goes unnoticed', async () => {
+    const run = await simulation(watcher, 'ring:n=6');
+    run.at(100, () => run.pauseNode('1'));
+    run.at(5_000, () => run.resumeNode('1'));
+    run.at(6_000, () => run.pauseNode('1'));
+    run.at(30_000, () => run.resumeNode('1'));
+    run.at(200, () => run.pauseNode('4'));
+    run.at(10_000, () => run.resumeNode('4'));
+    const outcome = await run.run();
+    expect(outcome.results.get('0')).toEqual([
+      { at: 6_000 + TTL_MS, down: '1', reason: 'lease-expired', neighbours: ['5'] },
+      { at: 30_000, up: '1', neighbours: ['1', '5'] },
+    ]);
+    expect(outcome.results.get('3')).toEqual([]);
   });
 });
 

@@ -58,6 +58,10 @@ interface SimNode {
   lastDelivery: Map<string, number> | undefined;
   delayRandom: Random | undefined;
   logLines: string[] | undefined;
+  /** How many times it was paused: a lease expiry scheduled by one pause does not hit the next. */
+  pauses: number;
+  /** Its service registrations, while its lease has run out during a pause: registered again when it resumes. */
+  lapsed: Map<string, Json> | undefined;
 }
 
 type SimEvent =
@@ -235,15 +239,29 @@ export class Simulation {
     if (node.state !== 'running') throw new PeerlabError(`node ${id} cannot be paused: it is ${node.state}`);
     node.state = 'paused';
     this.emit({ type: 'control', time: this.clock, action: 'pause', node: id });
+    // A frozen agent renews nothing: paused past the lease's time to live, the node drops out as a dead one would.
+    const pause = ++node.pauses;
+    const lapse = (): void => {
+      if (node.state === 'paused' && node.pauses === pause) node.lapsed = this.endLease(node, 'lease-expired');
+    };
+    this.queue.push(this.clock + REGISTRATION_TTL_SECONDS * 1000, { kind: 'control', action: lapse });
   }
 
-  /** Releases a paused node's held events at the current virtual time, in the order they arrived. */
+  /**
+   * Releases a paused node's held events at the current virtual time, in the order they arrived. If its lease
+   * ran out meanwhile, it registers again at once, as the node agent does under a new lease: its services are
+   * back and its neighbours learn it is up; its locks and candidacies stay lost.
+   */
   resumeNode(id: string): void {
     const node = this.node(id);
     if (node.state !== 'paused') throw new PeerlabError(`node ${id} cannot be resumed: it is ${node.state}`);
     node.state = 'running';
     this.emit({ type: 'control', time: this.clock, action: 'resume', node: id });
     this.release(node);
+    if (!node.lapsed) return;
+    this.services.restore(id, node.lapsed);
+    node.lapsed = undefined;
+    this.nodeUp(id);
   }
 
   /**
@@ -446,7 +464,7 @@ export class Simulation {
       { id, neighbours, size: this.size, params, seed: options.seed, maxPayloadBytes: options.maxPayloadBytes },
       env,
     );
-    self = { id, index, host, state: 'created', held: undefined, lastDelivery: undefined, delayRandom: undefined, logLines: undefined };
+    self = { id, index, host, state: 'created', held: undefined, lastDelivery: undefined, delayRandom: undefined, logLines: undefined, pauses: 0, lapsed: undefined };
     return self;
   }
 
@@ -550,16 +568,18 @@ export class Simulation {
 
   /**
    * The lease of a node that is down ends: at once when it left gracefully, after the lease's time to live when
-   * it died (it stopped renewing). Everything the lease held goes, and the neighbours that are up learn it.
+   * it died or was paused (it stopped renewing). Everything the lease held goes, and the neighbours that are up
+   * learn it. Returns the node's service registrations that went.
    */
-  private endLease(node: SimNode, reason: DownReason): void {
-    this.services.expire(node.id);
+  private endLease(node: SimNode, reason: DownReason): Map<string, Json> {
+    const services = this.services.expire(node.id);
     this.queues.expire(node.id);
     if (reason === 'lease-expired') this.emit({ type: 'control', time: this.clock, action: 'lease expired', node: node.id });
     for (const { id } of neighboursAt(this.graph, node.index)) {
       const neighbour = this.nodes.get(id)!;
       if (isUp(neighbour)) this.queue.push(this.clock, { kind: 'wake', node: neighbour, action: () => neighbour.host.neighbourDown(node.id, reason) });
     }
+    return services;
   }
 
   private release(node: SimNode): void {
