@@ -8,17 +8,18 @@
  *                                if q ∈ suspected: suspected ← suspected \ {q};  timeout[q] ← timeout[q] + beat
  *                                                  (a false suspicion: be more patient with q from now on)
  *   every beat, for q ∉ suspected:  if now − last[q] > timeout[q]: suspected ← suspected ∪ {q}
- *   on neighbour q down:         the run's registry says q is gone (it left, or its lease ran out):
- *                                it is no longer a neighbour, so no more beats go to it
+ *   on neighbour q down:         the run's registry says q is gone (it left, or its lease ran out): it
+ *                                is no longer a neighbour, so no more beats go to it; suspect it if not yet
+ *                                (a node that leaves gracefully is gone before its silence gives it away)
  *   after durationMs:            report suspected, every suspicion with when q was last heard, and the
  *                                false suspicions taken back
  *
  * The check (below) holds the run to ◇P's two properties at the end of the run: strong completeness (every
- * crashed node is suspected by every surviving neighbour) and eventual strong accuracy (no survivor suspects a
+ * node that crashed or left is suspected by every surviving neighbour) and eventual strong accuracy (no survivor suspects a
  * survivor), and measures the detector: time to detect (from the last beat heard from the crashed node to the
  * suspicion) and false suspicions.
  */
-import { defineAlgorithm, z, type Check } from 'peerlab';
+import { defineAlgorithm, z, type Check, type Node } from 'peerlab';
 
 const params = z.object({
   beatMs: z.number().int().positive().default(200).describe('how often a node sends a heartbeat, and checks its neighbours'),
@@ -46,16 +47,25 @@ type Result = {
   down: Array<[string, number, string]>;
 };
 
+/** One node's variables: per neighbour, when it was last heard and its timeout; what it suspects and suspected. */
+interface State {
+  last: Map<string, number>;
+  timeout: Map<string, number>;
+  suspected: Map<string, Suspicion>;
+  suspicions: Suspicion[];
+  down: Array<[string, number, string]>;
+}
+
 export default defineAlgorithm({
   name: 'heartbeat-detector',
   description: 'a heartbeat failure detector (◇P) with adaptive timeouts; its check measures time to detect and false suspicions',
   params,
-  state: ({ neighbours, params: { suspectAfterMs } }) => ({
+  state: ({ neighbours, params: { suspectAfterMs } }): State => ({
     last: new Map(neighbours.map(({ id }) => [id, 0])),
     timeout: new Map(neighbours.map(({ id }) => [id, suspectAfterMs])),
-    suspected: new Map<string, Suspicion>(),
-    suspicions: [] as Suspicion[],
-    down: [] as Array<[string, number, string]>,
+    suspected: new Map(),
+    suspicions: [],
+    down: [],
   }),
 
   init(node) {
@@ -64,13 +74,8 @@ export default defineAlgorithm({
       if (node.now() >= durationMs) return report();
       for (const { id } of node.neighbours) void node.send(id, 'beat');
       for (const { id } of node.neighbours) {
-        const { last, timeout, suspected, suspicions } = node.state;
-        const silentFor = node.now() - last.get(id)!;
-        if (suspected.has(id) || silentFor <= timeout.get(id)!) continue;
-        const suspicion: Suspicion = { node: id, at: node.now(), lastHeard: last.get(id)!, timeout: timeout.get(id)!, cleared: null };
-        suspected.set(id, suspicion);
-        suspicions.push(suspicion);
-        node.log(`suspects ${id}: silent for ${silentFor} ms`);
+        const silentFor = node.now() - node.state.last.get(id)!;
+        if (!node.state.suspected.has(id) && silentFor > node.state.timeout.get(id)!) suspect(node, id, `silent for ${silentFor} ms`);
       }
       node.setTimer(beatMs, tick);
     };
@@ -95,8 +100,17 @@ export default defineAlgorithm({
 
   onNeighbourDown(node, id, reason) {
     node.state.down.push([id, node.now(), reason]);
+    if (!node.state.suspected.has(id)) suspect(node, id, `the registry says it is down (${reason})`);
   },
 });
+
+function suspect(node: Node<Params, State>, id: string, why: string): void {
+  const { last, timeout, suspected, suspicions } = node.state;
+  const suspicion: Suspicion = { node: id, at: node.now(), lastHeard: last.get(id)!, timeout: timeout.get(id)!, cleared: null };
+  suspected.set(id, suspicion);
+  suspicions.push(suspicion);
+  node.log(`suspects ${id}: ${why}`);
+}
 
 export const check: Check<Params, Result> = ({ graph, params: { beatMs }, results }) => {
   const alive = (id: string): boolean => results.get(id) !== undefined;
@@ -108,7 +122,7 @@ export const check: Check<Params, Result> = ({ graph, params: { beatMs }, result
     const result = results.get(id)!;
     const suspected = new Set(result.suspected);
     for (const neighbour of graph.neighbors(id)) {
-      if (!alive(neighbour) && !suspected.has(neighbour)) failures.push(`node ${id} does not suspect ${neighbour}, which crashed`);
+      if (!alive(neighbour) && !suspected.has(neighbour)) failures.push(`node ${id} does not suspect ${neighbour}, which is gone`);
       if (alive(neighbour) && suspected.has(neighbour)) failures.push(`node ${id} still suspects ${neighbour}, which is alive`);
     }
     for (const suspicion of result.suspicions) {
@@ -127,7 +141,7 @@ export const check: Check<Params, Result> = ({ graph, params: { beatMs }, result
     passed: failures.length === 0,
     summary:
       failures.length === 0
-        ? `${crashed.length} crashed node(s) suspected by every surviving neighbour${detectMs.length > 0 ? ` within ${Math.max(...detectMs)} ms of their last beat (mean ${Math.round(mean)} ms)` : ''}; ${falseSuspicions} false suspicion(s), all taken back`
+        ? `${crashed.length} node(s) that crashed or left suspected by every surviving neighbour${detectMs.length > 0 ? ` within ${Math.round(Math.max(...detectMs))} ms of their last beat (mean ${Math.round(mean)} ms)` : ''}; ${falseSuspicions} false suspicion(s), all taken back`
         : failures[0]!,
     metrics: { crashed: crashed.length, detections: detectMs.length, maxDetectMs: detectMs.length > 0 ? Math.max(...detectMs) : 0, meanDetectMs: mean, falseSuspicions },
     failures,

@@ -2,7 +2,8 @@
  * etcd's own primitives in the SDK, on real Docker and the run's own etcd (with its authentication on):
  * compare-and-swap races between containers, a swap on a key nodes may not write refused, and leader election
  * through etcd's recipe when the leader's container is killed: the next candidate leads once the dead
- * leader's lease has run out, within the lease time, and never two at once.
+ * leader's lease has run out, within the lease time, and never two at once. And membership events: the
+ * heartbeat detector's neighbours hear of a stopped node at once and of a killed one when its lease runs out.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -122,6 +123,71 @@ describe('etcd primitives in node containers', () => {
       expect(second.since - killedAtMs).toBeGreaterThan((REGISTRATION_TTL_SECONDS * 1000 * 2) / 3 - 1_000);
       expect(second.since - killedAtMs).toBeLessThan(REGISTRATION_TTL_SECONDS * 1000 + 1_500);
       expect(third.since - stoppedAtMs).toBeLessThan(2_000);
+    } finally {
+      await up.deployment.controller.close();
+      etcd.close();
+      await up.deployment.tearDown();
+    }
+    expect(await leftovers(up.runId)).toEqual({ containers: 0, networks: 0 });
+  });
+});
+
+describe('membership events in node containers', () => {
+  it('tells the neighbours of a stopped node at once (left), of a killed one when its lease runs out, and the detector passes its check', async () => {
+    const up = await bringUp({
+      algorithm: path.join(packageRoot, 'algorithms', 'heartbeat-detector.ts'),
+      params: ['durationMs=30000'],
+      topology: 'ring:n=6',
+      seed: 1,
+      allowDisconnected: false,
+      timeoutMs: 120_000,
+      resultsRoot,
+    });
+    const { etcd } = up.deployment;
+    const keys = runKeys(up.runId);
+    try {
+      const results = new Map<string, Json | undefined>();
+      const watcher = await etcd.watch().prefix(keys.resultsPrefix).create();
+      const survivors = new Promise<void>((resolve) =>
+        watcher.on('put', (kv: IKeyValue) => {
+          results.set(kv.key.toString().slice(keys.resultsPrefix.length), JSON.parse(kv.value.toString()) as Json);
+          if (results.size === 4) resolve();
+        }),
+      );
+      const startedAt = await up.deployment.controller.start(0);
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      const docker = await connectDocker();
+      const containerOf = async (node: string) => {
+        const [container] = await docker.listContainers({ filters: { label: [`${RUN_LABEL}=${up.runId}`, `${NODE_LABEL}=${node}`] } });
+        return docker.getContainer(container!.Id);
+      };
+      const [toStop, toKill] = await Promise.all([containerOf('1'), containerOf('4')]);
+      const stoppedAtMs = Date.now() - startedAt;
+      await toStop.stop({ t: 10 });
+      const killedAtMs = Date.now() - startedAt;
+      await toKill.kill();
+
+      await Promise.race([survivors, new Promise((_, reject) => setTimeout(() => reject(new Error(`only ${results.size} of 4 results`)), 60_000))]);
+      await watcher.cancel();
+      results.set('1', undefined);
+      results.set('4', undefined);
+      const downAt = (node: string) => (results.get(node) as { down: Array<[string, number, string]> }).down;
+      for (const node of ['0', '2']) {
+        const [[id, at, reason]] = downAt(node) as [[string, number, string]];
+        expect([id, reason]).toEqual(['1', 'left']);
+        expect(at - stoppedAtMs).toBeLessThan(2_000);
+      }
+      const ttlMs = REGISTRATION_TTL_SECONDS * 1000;
+      for (const node of ['3', '5']) {
+        const [[id, at, reason]] = downAt(node) as [[string, number, string]];
+        expect([id, reason]).toEqual(['4', 'lease-expired']);
+        expect(at - killedAtMs).toBeGreaterThan((ttlMs * 2) / 3 - 1_000);
+        expect(at - killedAtMs).toBeLessThan(ttlMs + 1_500);
+      }
+      const verdict = up.check!.oracle({ graph: up.topology.graph, params: up.groups[0]!.params as Record<string, Json>, results });
+      console.log(`stopped 1 at ${stoppedAtMs} ms, killed 4 at ${killedAtMs} ms; ${verdict.summary}`);
+      expect(verdict.failures).toEqual([]);
+      expect(verdict.metrics).toMatchObject({ crashed: 2, detections: 4 });
     } finally {
       await up.deployment.controller.close();
       etcd.close();

@@ -253,16 +253,22 @@ async function example(name: string) {
   return { algorithm, check: check! };
 }
 
-/** Runs an example on `ba:n=30,m=2` with default parameters, killing `killed` at `killAtMs`, and judges it by its check. */
-async function simulateExample(name: string, seed: number, killAtMs: number, killed: string[]) {
+/**
+ * Runs an example on `ba:n=30,m=2` with default parameters, killing `killed` and stopping `stopped` at
+ * `atMs`, and judges it by its check.
+ */
+async function simulateExample(name: string, seed: number, atMs: number, killed: string[], stopped: string[] = []) {
   const { algorithm, check } = await example(name);
   const graph = await topology('ba:n=30,m=2');
   const params = algorithm.params!.parse({}) as Record<string, Json>;
   const run = new Simulation({ graph, algorithm, params, seed, maxPayloadBytes: 1 << 20, timeoutMs: 60_000 });
   run.startAll();
-  run.at(killAtMs, () => killed.forEach((id) => run.killNode(id)));
+  run.at(atMs, () => {
+    killed.forEach((id) => run.killNode(id));
+    stopped.forEach((id) => run.stopNode(id));
+  });
   const outcome = await run.run();
-  expect(outcome.missing).toEqual(killed);
+  expect(outcome.missing).toEqual([...killed, ...stopped].sort((a, b) => Number(a) - Number(b)));
   return { graph, verdict: check({ graph, params, results: outcome.results }) };
 }
 
@@ -291,11 +297,13 @@ describe('the leader-election example', () => {
 });
 
 describe('the heartbeat failure detector example', () => {
-  it('suspects the killed nodes at every surviving neighbour within its timeout, and passes its own check', async () => {
-    const { graph, verdict } = await simulateExample('heartbeat-detector', 5, 2_000, ['3', '17', '25']);
+  it('suspects the killed and stopped nodes at every surviving neighbour within its timeout, and passes its own check', async () => {
+    const gone = ['3', '11', '17', '25'];
+    // Node 11 stops gracefully: its neighbours hear it from the registry before its silence would tell them.
+    const { graph, verdict } = await simulateExample('heartbeat-detector', 5, 2_000, ['3', '17', '25'], ['11']);
     expect(verdict.failures).toEqual([]);
-    const detections = ['3', '17', '25'].reduce((sum, id) => sum + graph.neighbors(id).filter((n) => !['3', '17', '25'].includes(n)).length, 0);
-    expect(verdict.metrics).toMatchObject({ crashed: 3, detections, falseSuspicions: 0 });
+    const detections = gone.reduce((sum, id) => sum + graph.neighbors(id).filter((n) => !gone.includes(n)).length, 0);
+    expect(verdict.metrics).toMatchObject({ crashed: 4, detections, falseSuspicions: 0 });
     expect(verdict.metrics!.maxDetectMs).toBeLessThanOrEqual(1_200);
   });
 
