@@ -27,8 +27,8 @@ export interface ScheduleOptions {
 }
 
 /** Parses the `--fault` texts and expands them: the one call the CLI makes. Throws a one-line PeerlabError. */
-export function resolveFaults(texts: readonly string[], options: ScheduleOptions): FaultEvent[] {
-  return scheduleFaults(parseFaultSpecs(texts), options);
+export function resolveFaults(texts: readonly string[], options: ScheduleOptions, nameOf?: (index: number) => string): FaultEvent[] {
+  return scheduleFaults(parseFaultSpecs(texts, nameOf), options);
 }
 
 export function scheduleFaults(specs: readonly FaultSpec[], options: ScheduleOptions): FaultEvent[] {
@@ -62,6 +62,8 @@ function expand(spec: FaultSpec, options: ScheduleOptions): FaultEvent[] {
   };
   starts.forEach((start, occurrence) => {
     const target = resolveTarget(spec, spec.selector, { graph: options.graph, seed: options.seed, roles: options.roles, gone, occurrence });
+    // top-degree:0 and the like, the baseline of a sweep: nothing to do.
+    if (target.kind === 'nodes' && target.nodes.length === 0) return;
     switch (spec.verb) {
       case 'kill':
       case 'stop':

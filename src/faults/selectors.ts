@@ -32,7 +32,7 @@ export type Target =
   | { readonly kind: 'leader'; readonly election: string }
   | { readonly kind: 'edges'; readonly edges: ReadonlyArray<readonly [string, string]> };
 
-type Fault = Pick<FaultSpec, 'index' | 'text'>;
+type Fault = Pick<FaultSpec, 'index' | 'name' | 'text'>;
 
 export function resolveTarget(fault: Fault, selector: Selector, context: SelectorContext): Target {
   if (selector.kind === 'leader') return { kind: 'leader', election: selector.election };

@@ -4,7 +4,8 @@
  *
  *   at=T          when the first occurrence fires (default 0s); T is 500ms, 2s, 1.5m, …
  *   ACTION        kill | stop | pause | restart | partition | cut | flap
- *   SELECTOR      nodes: top-degree:K, top-betweenness:K, random:K, random:P%, ids:1,2,…,
+ *   SELECTOR      nodes: top-degree:K, top-betweenness:K, random:K, random:P%, ids:1,2,… (K may be 0, the
+ *                 baseline of a sweep: the fault then hits nothing and makes no event),
  *                 region:LAT1,LON1,LAT2,LON2, role:NAME, leader[:NAME]
  *                 edges: mincut:K, bridges, random-edges:P%, heavier-than:W, edges:1-2,3-4, high-risk:FOLDER
  *   for=D         pause, partition, cut: heal (resume, links up) D after each occurrence;
@@ -53,8 +54,10 @@ export type EdgeSelector =
 export type Selector = NodeSelector | EdgeSelector;
 
 export interface FaultSpec {
-  /** Its number among the faults (1-based, as the user counts them): errors and FaultEvent.fault name it. */
+  /** Its number among the faults (1-based, as the user counts them): FaultEvent.fault names it. */
   readonly index: number;
+  /** How errors name it: `--fault 2` on the command line, `fault 2` in an experiment file. */
+  readonly name: string;
   /** As the user wrote it. */
   readonly text: string;
   readonly verb: FaultVerb;
@@ -77,9 +80,12 @@ const WORDS = [...NODE_ACTIONS, ...EDGE_ACTIONS, ...UNSUPPORTED_ACTIONS, ...NODE
 export const FAULT_HINT = "write e.g. --fault 'at=2s kill top-degree:5' or --fault 'at=5s partition mincut:2 for=20s'";
 
 /** The one line of every fault error: `--fault 2 "at=5s kill top-degre:5": unknown selector top-degre — did you mean top-degree?`. */
-export function faultError(fault: { readonly index: number; readonly text: string }, why: string, hint: string = FAULT_HINT): PeerlabError {
-  return new PeerlabError(`--fault ${fault.index} "${fault.text}": ${why}`, { hint });
+export function faultError(fault: { readonly name: string; readonly text: string }, why: string, hint: string = FAULT_HINT): PeerlabError {
+  return new PeerlabError(`${fault.name} "${fault.text}": ${why}`, { hint });
 }
+
+/** How a fault is named on the command line. */
+export const flagName = (index: number): string => `--fault ${index}`;
 
 /** `did you mean X?` when `word` is a near miss of a known word, else the general hint. */
 function nearest(word: string, known: readonly string[], otherwise: string): string {
@@ -87,13 +93,13 @@ function nearest(word: string, known: readonly string[], otherwise: string): str
   return distance(word, match) <= Math.max(2, Math.floor(word.length / 3)) ? `did you mean ${match}?` : otherwise;
 }
 
-/** Parses each `--fault` (numbered from 1 in the given order). */
-export function parseFaultSpecs(texts: readonly string[]): FaultSpec[] {
-  return texts.map((text, position) => parseFaultSpec(text, position + 1));
+/** Parses each `--fault` (numbered from 1 in the given order); `nameOf` names them in errors. */
+export function parseFaultSpecs(texts: readonly string[], nameOf: (index: number) => string = flagName): FaultSpec[] {
+  return texts.map((text, position) => parseFaultSpec(text, position + 1, nameOf(position + 1)));
 }
 
-export function parseFaultSpec(text: string, index: number): FaultSpec {
-  const fault = { index, text };
+export function parseFaultSpec(text: string, index: number, name: string = flagName(index)): FaultSpec {
+  const fault = { name, text };
   const fail = (why: string, hint?: string): never => {
     throw faultError(fault, why, hint);
   };
@@ -151,7 +157,7 @@ export function parseFaultSpec(text: string, index: number): FaultSpec {
   }
   const atMs = times.at ?? 0;
   if (times.until !== undefined && times.until <= atMs) fail(`until=${formatMs(times.until)} is not after at=${formatMs(atMs)}`, 'make until= later than at=');
-  return { index, text, verb, selector, atMs, forMs: times.for, everyMs: times.every, untilMs: times.until, oneway };
+  return { index, name, text, verb, selector, atMs, forMs: times.for, everyMs: times.every, untilMs: times.until, oneway };
 }
 
 function parseSelector(word: string, fail: (why: string, hint?: string) => never): Selector {
@@ -162,8 +168,8 @@ function parseSelector(word: string, fail: (why: string, hint?: string) => never
     if (argument === undefined || argument === '') fail(`${name} needs an argument`, `write e.g. ${example}`);
     return argument!;
   };
-  const count = (text: string, example: string): number => {
-    if (!/^\d+$/.test(text) || Number(text) < 1) fail(`${name}:${text}: "${text}" is not a whole number ≥ 1`, `write e.g. ${example}`);
+  const count = (text: string, example: string, least = 1): number => {
+    if (!/^\d+$/.test(text) || Number(text) < least) fail(`${name}:${text}: "${text}" is not a whole number ≥ ${least}`, `write e.g. ${example}`);
     return Number(text);
   };
   const percent = (text: string, example: string): number => {
@@ -174,10 +180,11 @@ function parseSelector(word: string, fail: (why: string, hint?: string) => never
   switch (name) {
     case 'top-degree':
     case 'top-betweenness':
-      return { kind: name, count: count(need(`${name}:5`), `${name}:5`) };
+      // 0 is allowed: it hits nothing, the baseline of a sweep over K.
+      return { kind: name, count: count(need(`${name}:5`), `${name}:5`, 0) };
     case 'random': {
       const text = need('random:3 or random:10%');
-      return text.endsWith('%') ? { kind: 'random-share', percent: percent(text, 'random:10%') } : { kind: 'random', count: count(text, 'random:3 or random:10%') };
+      return text.endsWith('%') ? { kind: 'random-share', percent: percent(text, 'random:10%') } : { kind: 'random', count: count(text, 'random:3 or random:10%', 0) };
     }
     case 'ids': {
       const ids = need('ids:3,4').split(',').map((id) => id.trim());

@@ -9,6 +9,10 @@ const brief = (faults: string[], timeoutMs?: number) =>
   schedule(faults, timeoutMs).map((e) => [e.atMs, e.action, e.nodes.join(','), e.edges.map(([a, b]) => `${a}>${b}`).join(',')].join(' ').trim());
 
 describe('fault schedule', () => {
+  it('K = 0 hits nothing and makes no event (the baseline of a sweep)', () => {
+    expect(schedule(['at=1s kill top-degree:0', 'at=1s pause random:0 for=1s'])).toEqual([]);
+  });
+
   it('a kill is one event carrying the fault it came from', () => {
     expect(schedule(['at=2s kill top-degree:2'])).toEqual([{ atMs: 2000, action: 'kill', nodes: ['1', '3'], edges: [], fault: 1, spec: 'at=2s kill top-degree:2' }]);
   });

@@ -11,7 +11,7 @@ import { buildTopology } from '../../src/topology/build.js';
 import type { Topology } from '../../src/topology/index.js';
 import { errorLine, graphOf } from './faults-helpers.js';
 
-const fault = { index: 1, text: 'test' };
+const fault = { index: 1, name: '--fault 1', text: 'test' };
 const nodesOf = (graph: Topology, selector: NodeSelector, extra: object = {}) =>
   resolveNodes(fault, selector as Exclude<NodeSelector, { kind: 'leader' }>, { graph, seed: 7, ...extra });
 const edgesOf = (graph: Topology, selector: EdgeSelector) => resolveEdges(fault, selector, { graph, seed: 7 });

@@ -6,6 +6,7 @@ describe('--fault parsing', () => {
   it('reads the examples of the issue', () => {
     expect(parseFaultSpec('at=2s kill top-degree:5', 1)).toEqual({
       index: 1,
+      name: '--fault 1',
       text: 'at=2s kill top-degree:5',
       verb: 'kill',
       selector: { kind: 'top-degree', count: 5 },
@@ -49,7 +50,9 @@ describe('--fault parsing', () => {
     expect(errorLine(() => parseFaultSpec('flap edges:1-2', 1))).toMatch(/flap needs every=/);
     expect(errorLine(() => parseFaultSpec('pause ids:1 every=1s for=2s', 1))).toMatch(/for=2s is not shorter than every=1s/);
     expect(errorLine(() => parseFaultSpec('kill ids:1 until=5s', 1))).toMatch(/until= ends a repetition, but there is no every=/);
-    expect(errorLine(() => parseFaultSpec('kill top-degree:0', 1))).toMatch(/"0" is not a whole number ≥ 1/);
+    expect(errorLine(() => parseFaultSpec('kill top-degree:x', 1))).toMatch(/"x" is not a whole number ≥ 0/);
+    expect(errorLine(() => parseFaultSpec('cut mincut:0', 1))).toMatch(/"0" is not a whole number ≥ 1/);
+    expect(errorLine(() => parseFaultSpecs(['kill ids:1', 'kill top-degre:1'], (i) => `fault ${i}`))).toMatch(/^fault 2 "kill top-degre:1": unknown selector/);
     expect(errorLine(() => parseFaultSpec('kill random:150%', 1))).toMatch(/not a share in \(0%, 100%\]/);
     expect(errorLine(() => parseFaultSpec('cut mincut:1', 1))).toMatch(/mincut:1 splits nothing/);
     expect(errorLine(() => parseFaultSpec('cut edges:1-1', 1))).toMatch(/self-loop/);
