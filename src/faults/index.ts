@@ -4,6 +4,7 @@
  * one line and leaves nothing behind.
  */
 import { PeerlabError } from '../errors.js';
+import { assignRoles, type RoleRequest } from '../run/roles.js';
 import { loadTopology } from '../topology/index.js';
 import { churnFaultEvents, parseChurnSpec, planChurn } from './churn.js';
 import type { FaultEvent } from './events.js';
@@ -25,6 +26,8 @@ export interface RunFaultsRequest {
   readonly weights?: string;
   readonly allowDisconnected: boolean;
   readonly timeoutMs: number;
+  /** A run with groups: its roles, assigned to nodes as the run assigns them (for `role:NAME`). */
+  readonly roles?: ReadonlyArray<Pick<RoleRequest, 'role' | 'count'>>;
 }
 
 /** The run's fault events, sorted by time; [] without --fault or --churn (and then no graph is loaded). */
@@ -39,7 +42,8 @@ export async function resolveRunFaults(request: RunFaultsRequest): Promise<Fault
     });
   }
   const { graph } = await loadTopology(request.topology, { seed: request.seed, weights: request.weights, allowDisconnected: request.allowDisconnected });
-  const options = { graph, seed: request.seed, timeoutMs: request.timeoutMs };
+  const roles = request.roles && new Map(assignRoles(graph.nodes(), request.roles).map((nodes, i) => [request.roles![i]!.role, nodes] as const));
+  const options = { graph, seed: request.seed, timeoutMs: request.timeoutMs, roles };
   const events = scheduleFaults(specs, options);
   if (!churn) return events;
   // Churn counts as the fault after the last --fault, so faults.ndjson tells them apart.
