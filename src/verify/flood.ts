@@ -18,9 +18,10 @@ const floodResult = z.object({ distance: z.number().int().nonnegative(), parent:
  * distance is reported as `exactDistanceShare` (1 under synchronous delivery).
  *
  * Under faults, flood guarantees only the root's surviving component: the nodes still reachable from the root
- * once the removed nodes are gone. Those must all be reached along a consistent tree; a parent that was
- * removed may have forwarded the token before it went, so its one-hop check is skipped; the removed nodes and
- * the survivors cut off from the root owe nothing. Arrival times are not checked, since paths changed.
+ * once the removed nodes are gone, over the links not down at the end. Those must all be reached along a
+ * consistent tree; a parent outside it (removed, or cut off later) may have forwarded the token before, so its
+ * one-hop check is skipped; the removed nodes and the survivors cut off from the root owe nothing. Arrival
+ * times are not checked, since paths changed.
  */
 export const verifyFlood: Oracle = ({ graph, results, params, faults }): CheckResult => {
   const root = String(params.root ?? '0');
@@ -39,7 +40,7 @@ export const verifyFlood: Oracle = ({ graph, results, params, faults }): CheckRe
       failures: [`root ${root}: removed by a fault (choose a root the faults spare, -p root=…)`],
     };
   }
-  const judged = faults ? rootComponent(survivingGraph(graph, faults), root) : graph;
+  const judged = faults ? rootComponent(survivingGraph(graph, faults), root, faults.downLinks ?? []) : graph;
 
   const { reported, failures } = parseResults(judged, results, floodResult, '{distance, parent}');
 
@@ -56,7 +57,7 @@ export const verifyFlood: Oracle = ({ graph, results, params, faults }): CheckRe
     }
     if (parent === null || !graph.hasEdge(id, parent)) {
       failures.push(`node ${id}: parent ${parent} is not an overlay neighbour`);
-    } else if (!removed.has(parent) && reported.get(parent)?.distance !== distance - 1) {
+    } else if (judged.hasNode(parent) && reported.get(parent)?.distance !== distance - 1) {
       failures.push(`node ${id}: parent ${parent} is not one hop closer to the root`);
     }
   }
@@ -84,12 +85,18 @@ export const verifyFlood: Oracle = ({ graph, results, params, faults }): CheckRe
   };
 };
 
-/** The subgraph of the nodes reachable from `root`. */
-function rootComponent(graph: Topology, root: string): Topology {
-  const reachable = new Set<string>();
-  bfsFromNode(graph, root, (node) => {
-    reachable.add(node);
-  });
+/** The subgraph of the nodes the token can reach from `root`, over links not down (each direction on its own). */
+function rootComponent(graph: Topology, root: string, downLinks: ReadonlyArray<readonly [string, string]>): Topology {
+  const down = new Set(downLinks.map(([from, to]) => `${from}>${to}`));
+  const reachable = new Set<string>([root]);
+  const queue = [root];
+  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+    for (const neighbour of graph.neighbors(next)) {
+      if (reachable.has(neighbour) || down.has(`${next}>${neighbour}`)) continue;
+      reachable.add(neighbour);
+      queue.push(neighbour);
+    }
+  }
   const component = graph.copy();
   for (const id of graph.nodes()) if (!reachable.has(id)) component.dropNode(id);
   return component;

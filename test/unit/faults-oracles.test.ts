@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { FaultAction } from '../../src/faults/events.js';
 import type { Json } from '../../src/sdk/types.js';
-import { removedNodesOf, survivingGraph } from '../../src/verify/faults.js';
+import { faultsSeenOf, survivingGraph } from '../../src/verify/faults.js';
 import { verifyFlood } from '../../src/verify/flood.js';
 import { verifyGhs } from '../../src/verify/ghs.js';
 import { verifyPushSum } from '../../src/verify/push-sum.js';
@@ -9,9 +10,18 @@ import { graphOf } from './faults-helpers.js';
 const resultsOf = (entries: Record<string, Json>) => new Map<string, Json | undefined>(Object.entries(entries));
 
 describe('the nodes a schedule removes', () => {
-  it('counts kills and stops, not pauses, and a restart brings a node back', () => {
-    const event = (atMs: number, action: 'kill' | 'stop' | 'pause' | 'restart', nodes: string[]) => ({ atMs, action, nodes, edges: [], fault: 1, spec: 'x' });
-    expect(removedNodesOf([event(0, 'kill', ['1', '2']), event(1, 'pause', ['3']), event(2, 'stop', ['4']), event(3, 'restart', ['2'])]).sort()).toEqual(['1', '4']);
+  it('counts kills and stops, not pauses, and a restart brings a node back; links down unless brought up', () => {
+    const event = (atMs: number, action: FaultAction, nodes: string[], edges: Array<[string, string]> = []) => ({ atMs, action, nodes, edges, fault: 1, spec: 'x' });
+    const seen = faultsSeenOf([
+      event(0, 'kill', ['1', '2']),
+      event(1, 'pause', ['3']),
+      event(2, 'stop', ['4']),
+      event(3, 'restart', ['2']),
+      event(1, 'link-down', [], [['5', '6'], ['6', '5'], ['7', '8']]),
+      event(4, 'link-up', [], [['6', '5']]),
+    ]);
+    expect([...seen.removedNodes].sort()).toEqual(['1', '4']);
+    expect(seen.downLinks).toEqual([['5', '6'], ['7', '8']]);
     const graph = graphOf(3, [[0, 1], [1, 2]]);
     expect(survivingGraph(graph, { removedNodes: ['1'] }).nodes()).toEqual(['0', '2']);
     expect(graph.order).toBe(3);
@@ -37,6 +47,17 @@ describe('flood under faults', () => {
     const verdict = verifyFlood({ graph, results: resultsOf(rest), params: {}, faults: { removedNodes: ['2'] } });
     expect(verdict.passed).toBe(false);
     expect(verdict.failures).toEqual(['node 4: reported no result']);
+  });
+
+  it('leaves out the nodes behind links still down at the end, direction by direction', () => {
+    // 0–1 cut both ways: 1, 2 and 3 are beyond it. Only 1 → 0 down: the token still gets from 0 to 1.
+    const results = resultsOf({ '0': { distance: 0, parent: null }, '4': { distance: 1, parent: '0' } });
+    const cut = verifyFlood({ graph, results, params: {}, faults: { removedNodes: [], downLinks: [['0', '1'], ['1', '0']] } });
+    expect(cut.passed).toBe(true);
+    expect(cut.metrics).toMatchObject({ removedNodes: 0, cutOffNodes: 3 });
+    const oneway = verifyFlood({ graph, results, params: {}, faults: { removedNodes: [], downLinks: [['1', '0']] } });
+    expect(oneway.passed).toBe(false);
+    expect(oneway.failures).toEqual(['node 1: reported no result', 'node 2: reported no result', 'node 3: reported no result']);
   });
 
   it('accepts a parent removed after it forwarded the token, and fails when the root itself was removed', () => {
