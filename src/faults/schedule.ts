@@ -17,6 +17,9 @@ import type { FaultAction, FaultEvent } from './events.js';
 import { edgesBetween, resolveTarget, type Target } from './selectors.js';
 import { faultError, formatMs, parseFaultSpecs, type FaultSpec } from './spec.js';
 
+/** The most occurrences one repeated fault (or flap periods) may make. */
+export const MAX_OCCURRENCES = 10_000;
+
 export interface ScheduleOptions {
   readonly graph: Topology;
   readonly seed: number | string;
@@ -50,6 +53,11 @@ function expand(spec: FaultSpec, options: ScheduleOptions): FaultEvent[] {
     fail(`it heals at ${formatMs(spec.atMs + spec.forMs)}, past the run's timeout (${timeout})`, 'shorten for=, or raise --timeout');
   }
 
+  // A period far below the span (every=1ms over minutes) would flood both runtimes with events: refused.
+  const span = (spec.verb === 'flap' ? Math.min(spec.forMs ?? timeoutMs, timeoutMs - spec.atMs) : (spec.untilMs ?? timeoutMs) - spec.atMs);
+  if (spec.everyMs !== undefined && span / spec.everyMs > MAX_OCCURRENCES) {
+    fail(`every=${formatMs(spec.everyMs)} over ${formatMs(span)} makes ${Math.ceil(span / spec.everyMs)} occurrences (at most ${MAX_OCCURRENCES})`, 'lengthen every=, or end sooner with for= or until=');
+  }
   const starts: number[] = [];
   if (repeated) for (let t = spec.atMs; t < (spec.untilMs ?? timeoutMs); t += spec.everyMs!) starts.push(t);
   else starts.push(spec.atMs);

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PeerlabError } from '../../src/errors.js';
@@ -199,6 +199,17 @@ describe('preflight: checks before anything starts', () => {
     );
     expect(await failure(`${base}  - "at=5s partition mincut:2 for=10s"\n  - "every=10s kill random:1"\n`)).toBe('no error');
     expect(await failure(`name: t\ntopology: { model: ring, n: 10 }\n${rest}faults: ["at=1s pause role:client for=1s"]\n`)).toBe('no error');
+  });
+
+  it('accepts experiments/faults.yaml: killed hubs k × when, each cell with its own fault, every one resolvable', async () => {
+    const file = path.resolve('experiments/faults.yaml');
+    const loaded = parseExperiment(readFileSync(file, 'utf8'), 'faults.yaml', file);
+    const p = expandExperiment(loaded.experiment, { source: 'faults.yaml' });
+    expect(p.cells.map((cell) => cell.faults[0])).toEqual(
+      [0, 1, 2, 5, 10].flatMap((k) => ['0s', '300ms'].map((at) => `at=${at} kill top-degree:${k}`)),
+    );
+    expect(p.cells.map((cell) => cell.inputs['faults.k'])).toEqual([0, 0, 1, 1, 2, 2, 5, 5, 10, 10]);
+    await expect(preflight(loaded, p)).resolves.toBeDefined();
   });
 
   it('checks the algorithm, service and parameters of every role, and the check', async () => {

@@ -75,6 +75,7 @@ describe('fault schedule', () => {
     expect(errorLine(() => schedule(['kill ids:0', 'at=90s kill ids:1']))).toBe('--fault 2 "at=90s kill ids:1": at=90s is past the run\'s timeout (60s) — make it earlier, or raise --timeout');
     expect(errorLine(() => schedule(['at=50s pause ids:1 for=20s']))).toMatch(/it heals at 70s, past the run's timeout \(60s\) — shorten for=, or raise --timeout/);
     expect(errorLine(() => schedule(['every=1s kill random:1 until=2m']))).toMatch(/until=120s is past the run's timeout/);
+    expect(errorLine(() => schedule(['at=0s flap edges:1-2 every=1ms']))).toMatch(/every=1ms over 60s makes 60000 occurrences \(at most 10000\) — lengthen every=/);
     expect(errorLine(() => schedule(['kill top-degree:6']))).toMatch(/^--fault 1 "kill top-degree:6": top-degree:6 asks for 6 nodes, but the graph has 5/);
   });
 });
