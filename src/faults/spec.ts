@@ -22,8 +22,8 @@
  * A small hand-written grammar rather than zod: the words come in any order and each error must name the word
  * and suggest the nearest valid one, which a schema's issues do not give.
  */
-import { closest, distance } from 'fastest-levenshtein';
 import { PeerlabError } from '../errors.js';
+import { nearMiss } from '../util/did-you-mean.js';
 
 export const NODE_ACTIONS = ['kill', 'stop', 'pause', 'restart'] as const;
 export const EDGE_ACTIONS = ['partition', 'cut', 'flap'] as const;
@@ -89,8 +89,8 @@ export const flagName = (index: number): string => `--fault ${index}`;
 
 /** `did you mean X?` when `word` is a near miss of a known word, else the general hint. */
 function nearest(word: string, known: readonly string[], otherwise: string): string {
-  const match = closest(word, [...known]);
-  return distance(word, match) <= Math.max(2, Math.floor(word.length / 3)) ? `did you mean ${match}?` : otherwise;
+  const match = nearMiss(word, known);
+  return match ? `did you mean ${match}?` : otherwise;
 }
 
 /** Parses each `--fault` (numbered from 1 in the given order); `nameOf` names them in errors. */
