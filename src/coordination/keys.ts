@@ -4,9 +4,14 @@
  */
 export const KEY_ROOT = '/peerlab';
 
-/** The kinds of lease-held queue (host/contention.ts): a queue is `<kind>/<name>`, its keys under the run's prefix. */
-export const LOCKS = 'locks';
-export const ELECTIONS = 'elections';
+/**
+ * The lease-held queues of locks and elections (host/contention.ts) are named `locks/<name>` and
+ * `elections/<name>`; the names are also key path segments under the run's prefix (see `queuePrefix`).
+ */
+const LOCKS = 'locks';
+const ELECTIONS = 'elections';
+export const lockQueue = (name: string): string => `${LOCKS}/${name}`;
+export const electionQueue = (name: string): string => `${ELECTIONS}/${name}`;
 
 export function runKeys(runId: string) {
   const base = `${KEY_ROOT}/${runId}`;

@@ -8,7 +8,7 @@
  * Written once here for both runtimes, so that a lock or an election behaves the same in containers and in the
  * simulator: the runtimes differ only in what a queue is made of (etcd keys, or a map in virtual time).
  */
-import { ELECTIONS, LOCKS } from '../coordination/keys.js';
+import { electionQueue, lockQueue } from '../coordination/keys.js';
 import type { Election, HeldLock } from '../sdk/types.js';
 import { hasShape, SERVICE_NAME } from '../util/names.js';
 
@@ -45,10 +45,6 @@ interface Contender {
   readonly guard: (action: () => void | Promise<void>) => Promise<void>;
   readonly fail: (message: string) => Error;
 }
-
-/** The queue names of a lock and an election; they are also key path segments under the run's prefix in etcd. */
-export const lockQueue = (name: string): string => `${LOCKS}/${name}`;
-export const electionQueue = (name: string): string => `${ELECTIONS}/${name}`;
 
 /**
  * Waits until this node is first in `queue`. False if its entry went meanwhile (it resigned, or its lease ran

@@ -150,7 +150,7 @@ describe('locks and elections over the agent’s etcd queues', () => {
     await settle();
     expect(bLeads).toBe(false);
     expect(await b.election('boss').leader()).toBe('a');
-    expect(await currentLeader(reference, 'primitives-test')).toBe('a');
+    expect(await currentLeader(reference, 'primitives-test', 'boss')).toBe('a');
     await a.election('boss').resign();
     await bCampaign;
     expect(await a.election('boss').leader()).toBe('b');

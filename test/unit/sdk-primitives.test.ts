@@ -8,7 +8,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bundleAlgorithm } from '../../src/plugins/bundle.js';
-import { leaderAmong } from '../../src/coordination/elections.js';
 import { REGISTRATION_TTL_SECONDS } from '../../src/coordination/protocol.js';
 import { SimServices } from '../../src/runtime/sim/services.js';
 import { Simulation } from '../../src/runtime/sim/simulation.js';
@@ -155,13 +154,13 @@ describe('node.election in the simulator', () => {
   it('moves leadership on once a killed leader’s lease runs out', async () => {
     const run = await simulation(campaigner(30_000), 'complete:n=3');
     const leaders: Array<string | undefined> = [];
-    // What the `leader` fault selector reads, by name and as the run's only election.
-    run.at(40, () => leaders.push(run.leaderOf('boss'), run.leaderOf(), run.leaderOf('other')));
+    // What the `leader:boss` fault selector reads when its event fires.
+    run.at(40, () => leaders.push(run.leaderOf('boss'), run.leaderOf('other')));
     run.at(50, () => run.killNode('0'));
-    run.at(50 + TTL_MS - 1, () => leaders.push(run.leaderOf()));
-    run.at(50 + TTL_MS + 1, () => leaders.push(run.leaderOf()));
+    run.at(50 + TTL_MS - 1, () => leaders.push(run.leaderOf('boss')));
+    run.at(50 + TTL_MS + 1, () => leaders.push(run.leaderOf('boss')));
     const outcome = await run.run();
-    expect(leaders).toEqual(['0', '0', undefined, '0', '1']);
+    expect(leaders).toEqual(['0', undefined, '0', '1']);
     expect((outcome.results.get('1') as { ledAt: number }).ledAt).toBe(50 + TTL_MS);
     const seen = (outcome.results.get('2') as { seen: Array<{ at: number; leader: string | null }> }).seen;
     expect(seen.slice(0, 3)).toEqual([
@@ -181,17 +180,6 @@ describe('the simulator’s service registry across a lapsed lease', () => {
     expect(await services.forNode('3').discover('weather')).toEqual([{ node: '2', info: null }]);
     services.restore('1', lapsed);
     expect(await services.forNode('3').discover('weather')).toEqual([{ node: '2', info: null }, { node: '1', info: { city: 'Bern' } }]);
-  });
-});
-
-describe('leaderAmong, which resolves the leader fault selector in both runtimes', () => {
-  it('names the first candidate of the election asked for, or of the only one, and refuses to guess among several', () => {
-    const two = new Map([['boss', ['2', '0']], ['chair', ['1']], ['empty', []]]);
-    expect(leaderAmong(two, 'boss')).toBe('2');
-    expect(leaderAmong(two, 'empty')).toBeUndefined();
-    expect(leaderAmong(new Map([['boss', ['2', '0']], ['empty', []]]), undefined)).toBe('2');
-    expect(leaderAmong(new Map(), undefined)).toBeUndefined();
-    expect(() => leaderAmong(two, undefined)).toThrow('the run holds 2 elections (boss, chair), so "leader" alone does not say whose leader');
   });
 });
 

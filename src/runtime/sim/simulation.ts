@@ -13,8 +13,7 @@
  * breaks this; one that loops on microtasks forever hangs the process, as it would hang a node.)
  */
 import type { Algorithm, DownReason, Json } from '../../sdk/types.js';
-import { leaderAmong } from '../../coordination/elections.js';
-import { ELECTIONS } from '../../coordination/keys.js';
+import { electionQueue } from '../../coordination/keys.js';
 import { REGISTRATION_TTL_SECONDS, type NodeReport } from '../../coordination/protocol.js';
 import { PeerlabError } from '../../errors.js';
 import { AlgorithmHost, type HostEnvironment } from '../../host/algorithm-host.js';
@@ -226,11 +225,11 @@ export class Simulation {
   }
 
   /**
-   * The node that leads election `election` now (with no name, the run's only election), undefined if none
-   * does: what the `leader` fault selector hits, resolved when its event fires.
+   * The node that leads election `election` now, undefined if none does: what the `leader` fault selector
+   * hits, resolved when its event fires (coordination/elections.ts answers the same in Docker).
    */
-  leaderOf(election?: string): string | undefined {
-    return leaderAmong(this.queues.inLine(ELECTIONS), election);
+  leaderOf(election: string): string | undefined {
+    return this.queues.first(electionQueue(election));
   }
 
   /** Freezes a node: its deliveries, timers and wake-ups are held, in order, until it is resumed. */

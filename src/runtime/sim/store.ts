@@ -163,14 +163,11 @@ export class SimQueues {
     };
   }
 
-  /** For every queue named `<kind>/<name>`, its nodes in line order, by name. */
-  inLine(kind: string): Map<string, string[]> {
-    const lines = new Map<string, string[]>();
-    for (const [queue, entries] of this.queues) {
-      if (!queue.startsWith(`${kind}/`)) continue;
-      lines.set(queue.slice(kind.length + 1), [...entries.values()].sort((a, b) => a.joined - b.joined).map((entry) => entry.node));
-    }
-    return lines;
+  /** The node first in line in `queue` (the lock's holder, the election's leader), undefined if it is empty. */
+  first(queue: string): string | undefined {
+    let first: QueueEntry | undefined;
+    for (const entry of this.queues.get(queue)?.values() ?? []) if (!first || entry.joined < first.joined) first = entry;
+    return first?.node;
   }
 
   /** The node's lease ended: its entries leave every queue. */
