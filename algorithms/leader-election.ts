@@ -6,8 +6,9 @@
  *
  *   campaign for "leader"                               -- resolves once this node leads
  *   on leading:  term ← term + 1 (compare-and-swap)     -- the term numbers the leaders, 1, 2, 3, …
- *                every beat: write { term, leader, since, beat: now } to the store
- *   every node, every beat: read that record, remember for each term who led, since when, and the last beat seen
+ *                every beat: write { term, leader, since, beat: now } to the store, under the term's number
+ *   every node, every beat: read every term's record, and remember who led it, since when, and its last beat
+ *                (every term's, not the latest only: a term that ends within a beat is not missed)
  *   at the end: report what this node saw (and its own terms); leaders resign
  *
  * The check (below) puts every survivor's view together and checks the two promises of an election under
@@ -55,7 +56,7 @@ export default defineAlgorithm({
     const { beatMs, durationMs } = node.params;
     const election = node.election('leader');
     election.observe((leader) => node.state.observed.push([node.now(), leader ?? null]));
-    const stopReading = every(node, beatMs, () => readLeaderRecord(node));
+    const stopReading = every(node, beatMs, () => readLeaderRecords(node));
     let stopBeating = (): void => {};
     node.setTimer(durationMs, () => {
       stopReading();
@@ -71,7 +72,7 @@ export default defineAlgorithm({
     node.state.led.push(term);
     node.log(`leads term ${term} from ${since} ms`);
     node.metric('led_term', term);
-    const beat = () => node.store.put('leader', JSON.stringify({ term, leader: node.id, since, beat: node.now() } satisfies LeaderRecord));
+    const beat = () => node.store.put(`leader-${term}`, JSON.stringify({ term, leader: node.id, since, beat: node.now() } satisfies LeaderRecord));
     await beat();
     stopBeating = every(node, beatMs, beat);
   },
@@ -86,12 +87,15 @@ async function nextTerm(node: Node<Params, unknown>): Promise<number> {
   }
 }
 
-async function readLeaderRecord(node: Node<Params, { terms: Map<number, Term> }>): Promise<void> {
-  const text = await node.store.get('leader');
-  if (text === undefined) return;
-  const { term, leader, since, beat } = JSON.parse(text) as LeaderRecord;
-  const known = node.state.terms.get(term);
-  node.state.terms.set(term, { term, leader, since, lastBeat: Math.max(beat, known?.lastBeat ?? beat) });
+async function readLeaderRecords(node: Node<Params, { terms: Map<number, Term> }>): Promise<void> {
+  const terms = Number((await node.store.get('term')) ?? 0);
+  for (let number = 1; number <= terms; number++) {
+    const text = await node.store.get(`leader-${number}`);
+    if (text === undefined) continue; // the new leader has not written its first beat yet
+    const { term, leader, since, beat } = JSON.parse(text) as LeaderRecord;
+    const known = node.state.terms.get(term);
+    node.state.terms.set(term, { term, leader, since, lastBeat: Math.max(beat, known?.lastBeat ?? beat) });
+  }
 }
 
 /** Runs `action` every `ms` until the returned function is called. */
