@@ -4,7 +4,7 @@
  * on another over VXLAN, and `cluster down` leaves nothing on any engine nor on the host. Needs root; it puts the
  * host's engine in Swarm mode for the duration, and refuses to run when that engine is already in a Swarm.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { PassThrough } from 'node:stream';
@@ -47,7 +47,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // Whatever a failed test left: down is idempotent.
-  await clusterDown({ name: NAME });
+  for (const name of [NAME, 'pltestc', 'pltestk']) await clusterDown({ name });
 });
 
 async function runOn(docker: Docker, containerId: string, cmd: string[]): Promise<string> {
@@ -59,6 +59,30 @@ async function runOn(docker: Docker, containerId: string, cmd: string[]): Promis
   docker.modem.demuxStream(stream, stdout, stdout);
   await new Promise((resolve) => stream.on('end', resolve));
   return Buffer.concat(chunks).toString('utf8').trim();
+}
+
+/** Nothing of cluster `name` on the host nor on its engines, and the host's engine as it was before. */
+async function expectNothingLeft(name: string, extraSockets: readonly string[]): Promise<void> {
+  const info = (await host.info()) as { Swarm: { LocalNodeState: string } };
+  expect(info.Swarm.LocalNodeState).toBe(hostSwarmBefore);
+  const networks = await host.listNetworks();
+  expect(networks.filter((network) => network.Scope === 'swarm' || network.Labels?.[CLUSTER_LABEL] === name)).toEqual([]);
+  expect(networks.some((network) => network.Name === 'docker_gwbridge')).toBe(gwbridgeBefore);
+  expect(await host.listContainers({ all: true, filters: { label: [SWARM_TASK_LABEL] } })).toEqual([]);
+  expect(await host.listContainers({ all: true, filters: { label: [`${CLUSTER_LABEL}=${name}`] } })).toEqual([]);
+
+  for (const socket of extraSockets) {
+    expect(existsSync(socket)).toBe(false);
+    await expect(new Docker({ socketPath: socket }).ping()).rejects.toThrow();
+  }
+  const { stdout: namespaces } = await exec('ip', ['netns', 'list']);
+  expect(namespaces).not.toContain(`peerlab-${name}-`);
+  const { stdout: links } = await exec('ip', ['-br', 'link']);
+  expect(links).not.toContain(`pl-${name}`);
+  expect(links).not.toMatch(/^vx-/m);
+  const { stdout: processes } = await exec('ps', ['-eo', 'args']);
+  expect(processes).not.toContain(`/cluster/${name}/`);
+  expect(existsSync(`/var/lib/peerlab/cluster/${name}`)).toBe(false);
 }
 
 describe('cluster up --engines 3', () => {
@@ -131,28 +155,45 @@ describe('cluster down', () => {
     expect(down.found).toBe(true);
     expect(down.removed.services).toBe(1);
 
-    const info = (await host.info()) as { Swarm: { LocalNodeState: string } };
-    expect(info.Swarm.LocalNodeState).toBe(hostSwarmBefore);
-    const networks = await host.listNetworks();
-    expect(networks.filter((network) => network.Scope === 'swarm' || network.Labels?.[CLUSTER_LABEL] === NAME)).toEqual([]);
-    expect(networks.some((network) => network.Name === 'docker_gwbridge')).toBe(gwbridgeBefore);
-    expect(await host.listContainers({ all: true, filters: { label: [SWARM_TASK_LABEL] } })).toEqual([]);
-    expect(await host.listContainers({ all: true, filters: { label: [`${CLUSTER_LABEL}=${NAME}`] } })).toEqual([]);
-
-    for (const engine of up.engines.slice(1)) {
-      expect(existsSync(engine.socketPath)).toBe(false);
-      await expect(new Docker({ socketPath: engine.socketPath }).ping()).rejects.toThrow();
-    }
-    const { stdout: namespaces } = await exec('ip', ['netns', 'list']);
-    expect(namespaces).not.toContain(`peerlab-${NAME}-`);
-    const { stdout: links } = await exec('ip', ['-br', 'link']);
-    expect(links).not.toContain(`pl-${NAME}`);
-    expect(links).not.toMatch(/^vx-/m);
-    const { stdout: processes } = await exec('ps', ['-eo', 'args']);
-    expect(processes).not.toContain(`/cluster/${NAME}/`);
-    expect(existsSync(`/var/lib/peerlab/cluster/${NAME}`)).toBe(false);
+    await expectNothingLeft(NAME, up.engines.slice(1).map((engine) => engine.socketPath));
 
     const again = await peerlab<{ found: boolean }>('cluster', 'down', '--name', NAME);
     expect(again.found).toBe(false);
+  });
+});
+
+describe('an interrupted cluster up', () => {
+  const spawnUp = (name: string) => spawn(process.execPath, [bin, 'cluster', 'up', '--engines', '3', '--name', name], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const reached = (child: ReturnType<typeof spawnUp>, line: RegExp) =>
+    new Promise<void>((resolve, reject) => {
+      let stderr = '';
+      child.stderr!.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (line.test(stderr)) resolve();
+      });
+      child.once('exit', () => reject(new Error(`cluster up exited before ${String(line)}: ${stderr}`)));
+    });
+  const sockets = (name: string) => [2, 3].map((k) => `/var/lib/peerlab/cluster/${name}/engine-${k}/docker.sock`);
+
+  it('Ctrl-C while the Swarm forms: up takes down what it made and exits 130', async () => {
+    const name = 'pltestc';
+    const child = spawnUp(name);
+    await reached(child, /^swarm: /m);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    await expectNothingLeft(name, sockets(name));
+  });
+
+  it('killed outright (SIGKILL) with its engines running: cluster down removes everything', async () => {
+    const name = 'pltestk';
+    const child = spawnUp(name);
+    await reached(child, /^swarm: /m);
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    const down = await peerlab<{ found: boolean }>('cluster', 'down', '--name', name);
+    expect(down.found).toBe(true);
+    await expectNothingLeft(name, sockets(name));
   });
 });

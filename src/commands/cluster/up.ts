@@ -41,6 +41,10 @@ export default class ClusterUp extends PeerlabCommand {
         `✔ cluster ${result.name} up in ${seconds(result.ms.total)}: ${result.engines.length} engines, Swarm ${result.swarmId.slice(0, 12)}, overlay pool ${result.addressPool} (/${result.overlaySubnetBits} each), data-path port ${result.dataPathPort}${copy}`,
       );
       return result;
+    } catch (error) {
+      // Interrupted: the handler has waited for the cleanup and exits 130; do not race it with an error exit.
+      if (abort.signal.aborted) await new Promise(() => {});
+      throw error;
     } finally {
       off();
     }
