@@ -86,11 +86,13 @@ async function restoreHost(host: Docker, state: ClusterState, progress: (line: s
   const ours = state.swarmId !== undefined && info.Swarm?.Cluster?.ID === state.swarmId;
   if (ours) {
     progress('host: removing the Swarm\'s services and leaving the Swarm');
+    const serviceIds = new Set<string>();
     for (const service of await host.listServices()) {
       await host.getService(service.ID).remove().catch(() => undefined);
-      services++;
+      serviceIds.add(service.ID);
     }
-    await tasksGone(host);
+    services = serviceIds.size;
+    await removeTasks(host, serviceIds);
     await host.swarmLeave({ force: true });
     left = true;
   } else if (state.swarmId !== undefined && info.Swarm?.LocalNodeState !== 'inactive') {
@@ -109,13 +111,18 @@ async function restoreHost(host: Docker, state: ClusterState, progress: (line: s
   return { objects: { services, containers: labelled.length, networks: removedNetworks, volumes: 0 }, left };
 }
 
-/** Service tasks leave with their service, a moment later; leaving the Swarm before that strands them. */
-async function tasksGone(host: Docker): Promise<void> {
+/**
+ * The removed services' task containers on the host: removed at once rather than waiting out each task's stop
+ * grace period (a Node.js task as PID 1 ignores SIGTERM, so that is the full 10 s), then awaited, since leaving
+ * the Swarm with a task still attached strands its overlay endpoint.
+ */
+async function removeTasks(host: Docker, serviceIds: ReadonlySet<string>): Promise<void> {
   const deadline = Date.now() + TASKS_GONE_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    const tasks = await host.listContainers({ all: true, filters: { label: [SWARM_TASK_LABEL] } });
+    const tasks = (await host.listContainers({ all: true, filters: { label: [SWARM_TASK_LABEL] } })).filter((task) => serviceIds.has(task.Labels[SWARM_TASK_LABEL] ?? ''));
     if (tasks.length === 0) return;
-    await sleep(250);
+    await Promise.all(tasks.map((task) => host.getContainer(task.Id).remove({ force: true }).catch(() => undefined)));
+    await sleep(100);
   }
 }
 

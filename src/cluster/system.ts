@@ -75,12 +75,15 @@ export async function udpPortInUse(port: number): Promise<boolean> {
   return false;
 }
 
-/** Listening sockets of the current namespace on these ports, as "2377/tcp" strings. */
-export async function listeningPorts(ports: ReadonlyArray<{ port: number; protocol: 'tcp' | 'udp' }>): Promise<string[]> {
+/**
+ * Listening sockets on these ports, as "2377/tcp" strings, in this process's network namespace or in that of
+ * process `pid` (/proc/<pid>/net shows that process's namespace).
+ */
+export async function listeningPorts(ports: ReadonlyArray<{ port: number; protocol: 'tcp' | 'udp' }>, pid?: number): Promise<string[]> {
   const listening: string[] = [];
   for (const { port, protocol } of ports) {
     const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-    for (const file of [`/proc/net/${protocol}`, `/proc/net/${protocol}6`]) {
+    for (const file of [`/proc/${pid ?? 'self'}/net/${protocol}`, `/proc/${pid ?? 'self'}/net/${protocol}6`]) {
       const text = await readFile(file, 'utf8').catch(() => '');
       // tcp state 0A is LISTEN; a bound udp socket has state 07.
       const found = text.split('\n').slice(1).some((line) => {
