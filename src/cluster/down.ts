@@ -8,6 +8,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { connectDocker } from '../docker/engine.js';
+import { PeerlabError } from '../errors.js';
 import { emptyEngine, engineClient, stopEngine, SWARM_TASK_LABEL, type EngineObjects } from './engine.js';
 import { DEFAULT_CLUSTER_NAME, DEFAULT_STATE_ROOT, planCluster, type ClusterPlan } from './plan.js';
 import { CLUSTER_LABEL, readState, type ClusterState } from './state.js';
@@ -39,31 +40,50 @@ export async function clusterDown(options: ClusterDownOptions = {}): Promise<Clu
   const plan = state?.plan ?? (await planFromLeftovers(name, stateRoot));
   if (!plan) return { name, found: false, engines: 0, removed: { services: 0, containers: 0, networks: 0, volumes: 0 }, hostLeftSwarm: false };
 
+  // Every step runs even when an earlier one failed, so one stuck object never strands the rest; the first
+  // failure is reported at the end, and the state folder stays for another `down` to finish the job.
+  const failures: string[] = [];
+  const attempt = async <T>(what: string, step: () => Promise<T>, fallback: T): Promise<T> => {
+    try {
+      return await step();
+    } catch (error) {
+      failures.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+      return fallback;
+    }
+  };
+  const none: EngineObjects = { services: 0, containers: 0, networks: 0, volumes: 0 };
+
   const extra = plan.engines.filter((engine) => engine.netns);
   progress(`engines: emptying and stopping ${extra.length} dockerd(s)`);
   const emptied = await Promise.all(
     extra.map(async (engine) => {
       const docker = engineClient(engine.socketPath!);
-      let objects: EngineObjects = { services: 0, containers: 0, networks: 0, volumes: 0 };
+      let objects = none;
       if (await docker.ping().then(() => true, () => false)) {
         await docker.swarmLeave({ force: true }).catch(() => undefined);
-        objects = await emptyEngine(docker, { services: false });
+        objects = await attempt(`emptying ${engine.name}`, () => emptyEngine(docker, { services: false }), none);
       }
-      await stopEngine(engine);
+      await attempt(`stopping ${engine.name}`, () => stopEngine(engine), undefined);
       return objects;
     }),
   );
 
-  const host = await connectDocker();
-  const fromHost = state ? await restoreHost(host, state, progress) : { objects: undefined, left: false };
+  const notRestored: { objects: EngineObjects | undefined; left: boolean } = { objects: undefined, left: false };
+  const fromHost = state
+    ? await attempt('restoring the host\'s engine', async () => restoreHost(await connectDocker(), state, progress), notRestored)
+    : notRestored;
 
   progress(`network: removing ${plan.hubNetns} and the engines' namespaces`);
-  for (const engine of extra) await deleteNetns(engine.netns!);
-  await deleteNetns(plan.hubNetns);
-  await deleteLink(plan.engines[0]!.ownLeg);
+  for (const netns of [...extra.map((engine) => engine.netns!), plan.hubNetns]) await attempt(`removing namespace ${netns}`, () => deleteNetns(netns), false);
+  await attempt(`removing ${plan.engines[0]!.ownLeg}`, () => deleteLink(plan.engines[0]!.ownLeg), false);
 
-  for (const point of await mountsUnder(plan.stateDir)) await unmountLazily(point);
-  await rm(plan.stateDir, { recursive: true, force: true });
+  if (failures.length === 0) {
+    for (const point of await mountsUnder(plan.stateDir)) await unmountLazily(point);
+    await attempt(`removing ${plan.stateDir}`, () => rm(plan.stateDir, { recursive: true, force: true }), undefined);
+  }
+  if (failures.length > 0) {
+    throw new PeerlabError(`cluster ${name} is not fully down: ${failures[0]!}${failures.length > 1 ? ` (and ${failures.length - 1} more)` : ''}`, { hint: 'fix that, then run peerlab cluster down again' });
+  }
 
   const removed = [...emptied, ...(fromHost.objects ? [fromHost.objects] : [])].reduce((sum, objects) => ({
     services: sum.services + objects.services,

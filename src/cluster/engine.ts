@@ -58,6 +58,9 @@ export async function startEngine(engine: EnginePlan, clusterName: string): Prom
     const child = spawn('nsenter', [`--net=${netnsPath(engine.netns!)}`, '--', 'dockerd', '--config-file', configFile], {
       detached: true,
       stdio: ['ignore', log, log],
+      // A Swarm task otherwise tries a registry pull first, even of a local image; offline that waits for a
+      // timeout on every task. dockerd's own switch makes it use the local image when there is one.
+      env: { ...process.env, DOCKER_SERVICE_PREFER_OFFLINE_IMAGE: '1' },
     });
     child.unref();
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));

@@ -115,14 +115,20 @@ export async function unmountLazily(point: string): Promise<void> {
   await tool('umount', ['-l', point]).catch(() => undefined);
 }
 
+/** The programs an engine runs: dockerd, its containerd, the shims (comm is cut to 15 characters) and proxies. */
+const ENGINE_PROGRAMS = new Set(['dockerd', 'containerd', 'containerd-shim', 'docker-proxy', 'runc']);
+
 /**
- * Processes whose command line names a path under `dir`: an engine's dockerd, its containerd and shims all
- * carry their engine's directory, so this finds exactly one engine's processes and nothing else on the host.
+ * An engine's own processes: engine programs whose command line names a path under the engine's folder (its
+ * dockerd, its containerd and their shims all do). A shell or a `docker -H unix://…/docker.sock` that merely
+ * mentions the folder is not one of them.
  */
 export async function processesUnder(dir: string): Promise<number[]> {
   const pids: number[] = [];
   for (const entry of await readdir('/proc').catch(() => [])) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const comm = (await readFile(`/proc/${entry}/comm`, 'utf8').catch(() => '')).trim();
+    if (!ENGINE_PROGRAMS.has(comm)) continue;
     const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
     if (cmdline.split('\0').some((arg) => arg.includes(`${dir}/`))) pids.push(Number(entry));
   }

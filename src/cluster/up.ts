@@ -107,8 +107,13 @@ export async function clusterUp(options: ClusterUpOptions): Promise<ClusterUpRes
     };
   } catch (error) {
     progress(`cluster up failed; taking down what was made`);
-    await clusterDown({ name, stateRoot: options.stateRoot }).catch((downError: unknown) => progress(`cluster down failed too: ${String(downError)}`));
-    throw error;
+    const cleanup = await clusterDown({ name, stateRoot: options.stateRoot }).then(
+      () => undefined,
+      (downError: unknown) => (downError instanceof Error ? downError.message : String(downError)),
+    );
+    if (cleanup === undefined) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new PeerlabError(`cluster up failed (${reason}), and removing what it made failed too: ${cleanup}`, { hint: 'run peerlab cluster down', cause: error });
   }
 }
 
@@ -149,16 +154,15 @@ async function wireNetwork(plan: ClusterPlan): Promise<void> {
   await addNetns(hub);
   await tool('ip', ['-n', hub, 'link', 'add', 'br0', 'type', 'bridge']);
   await tool('ip', ['-n', hub, 'link', 'set', 'br0', 'up']);
-  const hostAddress = plan.engines[0]!.address;
   for (const engine of plan.engines) {
     const address = `${engine.address}/${plan.linkPrefixLength}`;
     if (engine.netns) {
       await addNetns(engine.netns);
       await tool('ip', ['-n', hub, 'link', 'add', engine.hubLeg, 'type', 'veth', 'peer', 'name', engine.ownLeg, 'netns', engine.netns]);
       await tool('ip', ['-n', engine.netns, 'addr', 'add', address, 'dev', engine.ownLeg]);
+      // No default route on purpose: the link is all an engine reaches, and anything else (a registry, the
+      // host's DNS) fails at once with "network unreachable" instead of hanging until a timeout.
       await tool('ip', ['-n', engine.netns, 'link', 'set', engine.ownLeg, 'up']);
-      // Only the cluster's link is reachable; the default route makes the engine's own outbound checks fail fast.
-      await tool('ip', ['-n', engine.netns, 'route', 'add', 'default', 'via', hostAddress]);
     } else {
       await tool('ip', ['link', 'add', engine.ownLeg, 'type', 'veth', 'peer', 'name', engine.hubLeg, 'netns', hub]);
       await tool('ip', ['addr', 'add', address, 'dev', engine.ownLeg]);
@@ -186,7 +190,7 @@ async function makeSwarm(host: Docker, workers: readonly Docker[], state: Cluste
   });
   // The routing mesh needs IPVS, which this kernel lacks (see the README): without the ingress network no
   // service can ask for it, and no engine builds an ingress sandbox that cannot work.
-  await host.getNetwork('ingress').remove();
+  await removeIngress(host);
   const swarm = (await host.swarmInspect()) as { ID: string; JoinTokens: { Worker: string } };
   state.swarmId = swarm.ID;
   await writeState(state);
@@ -230,4 +234,17 @@ async function nodesReady(host: Docker, count: number): Promise<void> {
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+const INGRESS_TIMEOUT_MS = 10_000;
+
+/** The manager creates `ingress` a moment after init; wait for it, then remove it. */
+async function removeIngress(host: Docker): Promise<void> {
+  const deadline = Date.now() + INGRESS_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const ingress = (await host.listNetworks({ filters: { name: ['ingress'] } })).find((network) => network.Name === 'ingress');
+    if (ingress && (await host.getNetwork(ingress.Id).remove().then(() => true, () => false))) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new PeerlabError(`the Swarm's ingress network did not appear or could not be removed within ${INGRESS_TIMEOUT_MS / 1000} s`, { hint: 'see the host engine\'s log (journalctl -u docker), then peerlab cluster down' });
 }
