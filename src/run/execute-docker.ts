@@ -40,6 +40,15 @@ export function deployPrepared(prepared: PreparedRun, options: DockerOptions, tr
  * `logsDir`, tear down. With `traceFile`, every node traces its messages and the files are merged into it once
  * the nodes have reported.
  */
+/**
+ * How far ahead of now the start moment is set: time for the start key to reach every node through etcd's
+ * watches (measured: a few ms each on a quiet host; more under load). A node that reads it late starts at once,
+ * and its lateness is recorded (start_lag_ms in nodes.csv).
+ */
+export function startLeadMs(nodes: number): number {
+  return 200 + 2 * nodes;
+}
+
 export async function executeOnDocker(
   prepared: PreparedRun,
   options: DockerOptions & { timeoutMs: number; logsDir: string; traceFile?: string },
@@ -55,9 +64,9 @@ export async function executeOnDocker(
   try {
     options.onStage?.('running');
     const { controller, runtime, watch } = deployment;
-    await watch.race(controller.start());
+    const startedAt = await watch.race(controller.start(startLeadMs(prepared.topology.graph.order)));
     const collected = await watch.race(
-      controller.collectResults({ timeoutMs: options.timeoutMs, untilQuiescent: prepared.config.quiescence === true, check: () => watch.check() }),
+      controller.collectResults({ timeoutMs: options.timeoutMs, untilQuiescent: prepared.config.quiescence === true, check: () => watch.check(), startedAt }),
     );
     options.onStage?.('collecting');
     // Read before stop, while every node's namespace still holds its rules.
