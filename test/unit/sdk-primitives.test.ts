@@ -271,6 +271,21 @@ describe('the leader-election example', () => {
     expect(verdict.actual).toMatchObject([{ term: 1, leader: '0', since: 0 }, { term: 2, leader: '1' }]);
   });
 
+  it('keeps a term that ended within a beat: the second leader stops 1 ms after it began', async () => {
+    const { algorithm, check } = await example('leader-election');
+    const graph = await topology('ring:n=5');
+    const params = algorithm.params!.parse({}) as Record<string, Json>;
+    const run = new Simulation({ graph, algorithm, params, seed: 3, maxPayloadBytes: 1 << 20, timeoutMs: 60_000 });
+    run.startAll();
+    run.at(5_000, () => run.killNode('0'));
+    run.at(5_000 + TTL_MS + 1, () => run.stopNode(run.leaderOf('leader')!));
+    const outcome = await run.run();
+    expect(outcome.missing).toEqual(['0', '1']);
+    const verdict = check({ graph, params, results: outcome.results });
+    expect(verdict.failures).toEqual([]);
+    expect(verdict.actual).toMatchObject([{ term: 1, leader: '0' }, { term: 2, leader: '1' }, { term: 3, leader: '2', since: 5_000 + TTL_MS + 1 }]);
+  });
+
   it('fails its check when two leaders overlap or no one took over', () => {
     const term = (number: number, leader: string, since: number, lastBeat: number) => ({ term: number, leader, since, lastBeat });
     const params = { durationMs: 40_000, beatMs: 250, leaseMs: 20_000, slackMs: 1_000 };
