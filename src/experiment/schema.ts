@@ -7,8 +7,10 @@ import { EXPERIMENT_NAME, SERVICE_NAME } from '../util/names.js';
  * element"; the cross product of all the lists makes the cells, and every cell runs once per seed.
  */
 
-export const RUNTIMES = ['docker', 'sim', 'auto'] as const;
-export type RuntimeChoice = (typeof RUNTIMES)[number];
+import { RUNTIME_CHOICES, type RuntimeChoice } from '../runtime/types.js';
+
+export const RUNTIMES = RUNTIME_CHOICES;
+export type { RuntimeChoice };
 export const FAULT_ACTIONS = ['kill', 'pause', 'partition', 'delay'] as const;
 export const DEFAULT_TIMEOUT_S = 300;
 

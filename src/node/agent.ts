@@ -75,6 +75,15 @@ async function main(): Promise<void> {
     ),
   );
   const lease = new NodeLease(etcd, (line) => console.error(`[node ${nodeId}] ${line}`));
+  // `docker stop` (a fault's graceful leave): deregister at once, then go. A node that cannot reach etcd to say
+  // so leaves anyway, and its lease runs out as a killed node's would.
+  process.once('SIGTERM', () => {
+    console.error(`[node ${nodeId}] stopping: leaving the registry`);
+    void lease.leave().then(
+      () => process.exit(0),
+      () => process.exit(0),
+    );
+  });
   let running = false;
   // Sub-millisecond, as the simulator's virtual clock, on the same epoch as the start time the CLI wrote. A
   // neighbour that started first may send before this node has read that time: such a message counts at 0.

@@ -1,3 +1,4 @@
+import type { RuntimeKind } from '../runtime/types.js';
 import path from 'node:path';
 import type { Json } from '../sdk/types.js';
 import type { HostFacts } from '../util/host.js';
@@ -27,7 +28,7 @@ export interface RunRecord {
    * `linksLayer`: where they were applied (Docker's message or packet layer, or the simulator's model).
    */
   readonly topology: { spec: string; seed: number; weights: string; links: string; linksLayer: 'message' | 'packet' | 'model'; nodes: number; edges: number; notes: string[] };
-  readonly runtime: 'docker' | 'sim';
+  readonly runtime: RuntimeKind;
   /** Images for Docker; delay model, virtual time and event count for the simulator. */
   readonly runtimeFacts: Record<string, Json>;
   readonly host: HostFacts;
