@@ -43,7 +43,7 @@ describe('roles', () => {
 });
 
 describe('the service registry in the simulator', () => {
-  it('lists live instances sorted by node; deregistering removes one at once, a stopped node’s go when its lease runs out', async () => {
+  it('lists live instances sorted by node; deregistering removes one at once, a killed node’s go when its lease runs out', async () => {
     const trace: TraceEvent[] = [];
     const simulation = new Simulation({
       graph: await topology('ring:n=4'),
@@ -54,7 +54,7 @@ describe('the service registry in the simulator', () => {
       trace: (event) => trace.push(event),
     });
     simulation.startAll();
-    simulation.at(20, () => simulation.stopNode('2'));
+    simulation.at(20, () => simulation.killNode('2'));
     const outcome = await simulation.run();
     expect(outcome.endReason).toBe('complete');
     const echo = (...entries: Array<[string, number]>) => entries.map(([node, n]) => ({ node, info: { n } }));
@@ -63,7 +63,7 @@ describe('the service registry in the simulator', () => {
         { at: 1, instances: echo(['0', 0], ['1', 1], ['2', 2]) },
         { at: 6, instances: echo(['0', 0], ['1', 11], ['2', 2]) },
         { at: 15, instances: echo(['1', 11], ['2', 2]) },
-        { at: 30, instances: echo(['1', 11], ['2', 2]) }, // stopped at 20 ms, but its lease still holds
+        { at: 30, instances: echo(['1', 11], ['2', 2]) }, // killed at 20 ms, but its lease still holds
         { at: 20_019, instances: echo(['1', 11], ['2', 2]) },
         { at: 20_021, instances: echo(['1', 11]) },
       ],
