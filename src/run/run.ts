@@ -182,7 +182,7 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
   const replay = replayCommand(request, prepared, runtime);
   const record = recordOf(execution, replay);
   const timings = record.timings;
-  const output = { record, graph, roles, results, reports: execution.reports, verdict: { ...verdict, metrics } };
+  const output = { record, graph, roles, results, reports: execution.reports, verdict: { ...verdict, metrics }, departed: execution.departed };
   await writeRunResults(resultsDir, output);
   if (request.faults !== undefined) await writeFaults(resultsDir, execution.faults);
   await writeRunReport(resultsDir, output);

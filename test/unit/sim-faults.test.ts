@@ -116,7 +116,7 @@ describe('faults in the simulator', () => {
     expect(await seenBy3('kill')).toEqual(['1', '2']);
   });
 
-  it('a run given a schedule applies it in the worker and writes faults.ndjson', async () => {
+  it('a run given a schedule applies it in the worker and writes faults.ndjson, and nodes.csv says who departed', async () => {
     const resultsRoot = mkdtempSync(path.join(os.tmpdir(), 'peerlab-sim-faults-'));
     const faults = [fault(0, 'kill', { nodes: ['5'] }), fault(0, 'link-down', { edges: [['0', '1']] })];
     const summary = await runAlgorithm({ ...simRunRequest(resultsRoot, 'flood', 'complete:n=8'), faults });
@@ -124,5 +124,8 @@ describe('faults in the simulator', () => {
     expect([...summary.departed.keys()]).toEqual(['5']);
     const lines = readFileSync(path.join(summary.resultsDir, 'faults.ndjson'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as AppliedFault);
     expect(lines).toEqual(faults.map((event) => ({ ...event, appliedMs: event.atMs })));
+    const nodes = readFileSync(path.join(summary.resultsDir, 'nodes.csv'), 'utf8').trim().split('\n');
+    expect(nodes[0]).toContain(',departed,');
+    expect(nodes.find((row) => row.startsWith('5,'))).toContain('killed at 0 virtual ms');
   });
 });
