@@ -57,8 +57,11 @@ export interface NodeReport {
   readonly metrics: Record<string, number>;
   readonly sent: Record<string, EdgeCount>;
   readonly received: Record<string, EdgeCount>;
-  /** Milliseconds from process start to registered, and to all neighbour channels connected. */
-  readonly startup: { registeredMs: number; connectedMs: number };
+  /**
+   * Milliseconds from process start to registered, and to all neighbour channels connected; and how late the
+   * node began the algorithm after the run's start moment (0 when it was waiting for it, as it should be).
+   */
+  readonly startup: { registeredMs: number; connectedMs: number; startLagMs: number };
   /** Messages and metrics over the run's time (see host/timeline.ts). */
   readonly timeline?: TimelineJson;
 }

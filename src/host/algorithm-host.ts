@@ -75,6 +75,8 @@ export class AlgorithmHost {
   private dispatching = false;
   private reported = false;
   private failed = false;
+  /** Set at the run's stop: nothing is handled, sent or counted any more (see freeze). */
+  private frozen = false;
 
   constructor(
     private readonly algorithm: Algorithm,
@@ -104,8 +106,18 @@ export class AlgorithmHost {
     this.dispatch();
   }
 
+  /**
+   * The run has stopped: from now on the node handles nothing, sends nothing and counts nothing, so the totals it
+   * reports are a consistent cut. Every message counted as received was counted as sent by its sender before the
+   * sender froze, and what was sent but not received before the receiver froze is what was in flight.
+   */
+  freeze(): void {
+    this.frozen = true;
+  }
+
   /** Called by the transport for each arriving message, in per-edge FIFO order. */
   deliver(from: string, encoded: string): void {
+    if (this.frozen) return;
     if (!this.neighbourIds.has(from)) {
       throw new AlgorithmError(`node ${this.options.id} refused a message from ${from}: not an overlay neighbour`);
     }
@@ -123,9 +135,9 @@ export class AlgorithmHost {
    * settles. No promise is made per message unless the handler makes one: the simulator's per-message cost.
    */
   private dispatch(): void {
-    if (!this.started || this.dispatching || this.failed) return;
+    if (!this.started || this.dispatching || this.failed || this.frozen) return;
     this.dispatching = true;
-    while (this.inbox.length > 0 && !this.failed) {
+    while (this.inbox.length > 0 && !this.failed && !this.frozen) {
       const pending = this.handle(this.inbox.shift()!);
       if (pending) {
         void pending.then(() => {
@@ -225,6 +237,7 @@ export class AlgorithmHost {
           throw new AlgorithmError(`node ${id} cannot send to ${to}: not an overlay neighbour (neighbours: ${[...host.neighbourIds].join(', ')})`);
         }
         const { encoded, bytes } = host.encode(to, payload);
+        if (host.frozen) return SENT;
         const limit = sendBufferLimit(host.options.maxPayloadBytes);
         if (host.unsentBytes + bytes > limit) {
           throw new AlgorithmError(
@@ -249,7 +262,7 @@ export class AlgorithmHost {
       },
       now: () => env.now(),
       sleep: (ms) => new Promise((resolve) => env.setTimer(ms, () => resolve())),
-      setTimer: (ms, callback) => env.setTimer(ms, () => void host.guard(callback)),
+      setTimer: (ms, callback) => env.setTimer(ms, () => void (host.frozen || host.guard(callback))),
       barrier: (name) => env.barrier(name),
       store: env.store,
       services: checkedServices(id, env.services),

@@ -169,19 +169,24 @@ async function main(): Promise<void> {
   await etcd.put(keys.ready(nodeId), JSON.stringify(startup));
 
   startedAt = Number(await etcd.waitFor(keys.start));
+  // Every node begins at the start moment itself (see RunController.start), not when it happened to read it.
+  const early = startedAt - Date.now();
+  if (early > 0) await new Promise((resolve) => setTimeout(resolve, early));
+  const startLagMs = Math.max(0, Date.now() - startedAt);
   running = true;
   const live = config.liveReportMs ? reportLive(etcd, keys.live(nodeId), host, config.liveReportMs) : undefined;
   await host.start();
   if (config.quiescence) void answerQuiescenceWaves().catch(reportFailure);
 
   await etcd.waitFor(keys.stop);
+  host.freeze();
   clearInterval(live);
   await tracer?.close();
   const report: NodeReport = {
     metrics: host.metrics,
     sent: Object.fromEntries(host.sent),
     received: Object.fromEntries(host.received),
-    startup: { registeredMs: steps.registered.ms, connectedMs: steps.connected.ms },
+    startup: { registeredMs: steps.registered.ms, connectedMs: steps.connected.ms, startLagMs },
     timeline: host.timeline.toJSON(),
   };
   await etcd.put(keys.report(nodeId), JSON.stringify(report));

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { build, type BuildOptions } from 'esbuild';
 import { PeerlabError } from '../errors.js';
 import type { Algorithm, Check } from '../sdk/types.js';
+import type { PlacementPolicy } from '../sdk/placement.js';
 import { packageRoot } from '../util/paths.js';
 import { NotAnAlgorithm, requireAlgorithm } from '../host/load.js';
 import { userFrame } from './stack.js';
@@ -40,6 +41,26 @@ export async function bundleForNodes(source: string, outDir: string, fileName = 
   const algorithmOnly = { contents: `export { default } from ${JSON.stringify(source)};`, resolveDir: path.dirname(source), sourcefile: `${source} (default export)` };
   await compile(source, file, { zod: path.join(packageRoot, 'src', 'node', 'zod-stand-in.ts') }, { stdin: algorithmOnly });
   return file;
+}
+
+/**
+ * Bundles a placement policy file (see PlacementPolicy in the SDK) and loads it. A policy runs in the CLI, never
+ * in a node: it is a pure function from measured loads to a placement.
+ */
+export async function bundlePolicy(source: string, outDir: string): Promise<PlacementPolicy> {
+  const file = path.join(outDir, 'policy.cjs');
+  await compile(source, file, {}, { entryPoints: [source] });
+  process.setSourceMapsEnabled(true);
+  const require = createRequire(file);
+  delete require.cache[file];
+  const loaded = (require(file) as { default?: Partial<PlacementPolicy> }).default;
+  const shown = path.relative(process.cwd(), source) || source;
+  if (loaded?.kind !== 'peerlab.policy' || typeof loaded.place !== 'function') {
+    throw new PeerlabError(`${shown} does not export a placement policy`, {
+      hint: "end the file with `export default definePolicy({ name, place({ hosts, nodes, settings }) { … } })` (import definePolicy from 'peerlab')",
+    });
+  }
+  return loaded as PlacementPolicy;
 }
 
 /**

@@ -88,7 +88,7 @@ export class RunController {
   }
 
   async close(): Promise<void> {
-    await stopWatching(this.stopFollowingErrors);
+    await stopWatching(Promise.resolve(this.stopFollowingErrors));
   }
 
   async publish(config: RunConfig, neighbours: ReadonlyMap<string, NeighbourEntry[]>): Promise<void> {
@@ -130,8 +130,13 @@ export class RunController {
     }
   }
 
-  async start(): Promise<number> {
-    const startedAt = Date.now();
+  /**
+   * Says start, for a moment `leadMs` ahead: every node waits for that moment on the host clock all containers
+   * share, so the algorithm starts everywhere within a millisecond or so instead of as each node happens to read
+   * the key (hundreds of ms apart on a loaded host, which every round-trip measurement would carry).
+   */
+  async start(leadMs: number): Promise<number> {
+    const startedAt = Date.now() + leadMs;
     await this.etcd.put(this.keys.start).value(String(startedAt));
     return startedAt;
   }
@@ -140,8 +145,9 @@ export class RunController {
    * Collects results until every node has one, a node fails, or the timeout passes. Meanwhile it opens each
    * barrier as soon as all nodes have arrived at it.
    */
-  async collectResults(options: { timeoutMs: number; check: () => Promise<void>; untilQuiescent?: boolean }): Promise<CollectedResults> {
-    const started = Date.now();
+  async collectResults(options: { timeoutMs: number; check: () => Promise<void>; untilQuiescent?: boolean; startedAt?: number }): Promise<CollectedResults> {
+    // The algorithm's time counts from the start moment the nodes wait for, not from when it was announced.
+    const started = Math.max(Date.now(), options.startedAt ?? 0);
     const results = new Map<string, Json>();
     const stopBarriers = await this.serveBarriers();
     try {
@@ -277,7 +283,7 @@ export class RunController {
     onPut: (event: { name: string; value: string }) => void,
     done: () => T | undefined,
   ): Promise<T> {
-    let stopFollowing: (() => Promise<void>) | undefined;
+    let following: Promise<() => Promise<void>> | undefined;
     let timer: NodeJS.Timeout | undefined;
     let poll: NodeJS.Timeout | undefined;
     let recheck: (() => void) | undefined;
@@ -298,21 +304,20 @@ export class RunController {
         };
         recheck = resolveIfDone;
         this.onDeparture.add(recheck);
-        followPrefix(this.etcd, prefix, (event) => {
+        following = followPrefix(this.etcd, prefix, (event) => {
           if (event.type !== 'put') return;
           onPut(event);
           resolveIfDone();
-        })
-          .then((stop) => {
-            stopFollowing = stop;
-          })
-          .catch(reject);
+        });
+        following.catch(reject);
       });
     } finally {
       clearTimeout(timer);
       clearInterval(poll);
       if (recheck) this.onDeparture.delete(recheck);
-      if (stopFollowing) await stopWatching(stopFollowing);
+      // The keys already there may complete the wait before the watch exists: it is cancelled once it does, or
+      // it would outlive the run (the client retries a watch for ever, and the CLI would never exit).
+      if (following) await stopWatching(following);
     }
   }
 }
@@ -323,10 +328,14 @@ export class RunController {
  */
 const LINK_BREAK_GRACE_MS = 3_000;
 
-/** Cancelling a watch waits for etcd's answer; an etcd that is gone never gives one, and must not hold up the end. */
-async function stopWatching(stop: () => Promise<void>): Promise<void> {
+/**
+ * Cancelling a watch waits for etcd's answer; an etcd that is gone never gives one, and must not hold up the end.
+ * A watch still being created is cancelled when it is, whenever that is.
+ */
+async function stopWatching(following: Promise<() => Promise<void>>): Promise<void> {
+  const stopped = following.then((stop) => stop()).catch(() => {});
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([stop().catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, 1_000)))]);
+  await Promise.race([stopped, new Promise((resolve) => (timer = setTimeout(resolve, 1_000)))]);
   clearTimeout(timer);
 }
 

@@ -60,6 +60,15 @@ export const dockerRuntime: RunRuntime = {
 };
 
 /**
+ * How far ahead of now the start moment is set: time for the start key to reach every node through etcd's
+ * watches (measured: a few ms each on a quiet host; more under load). A node that reads it late starts at once,
+ * and its lateness is recorded (start_lag_ms in nodes.csv).
+ */
+export function startLeadMs(nodes: number): number {
+  return 200 + 2 * nodes;
+}
+
+/**
  * Brings the run up for `peerlab run`: with `traceFile`, every node traces its messages and the files are merged
  * into it once the nodes have reported; every node's log is saved to `logsDir` before the containers go.
  */
@@ -70,14 +79,16 @@ async function deployForRun(prepared: PreparedRun, options: ExecutionOptions): P
   const { controller, runtime, watch } = deployment;
   const schedule = new DockerFaultSchedule(options.faults ?? [], runtime, controller, watch);
   let tornDown: Promise<void> | undefined;
+  let startedAt: number | undefined;
   return {
     async start() {
       options.onStage?.('running');
-      schedule.start(await watch.race(controller.start()));
+      startedAt = await watch.race(controller.start(startLeadMs(prepared.topology.graph.order)));
+      schedule.start(startedAt);
     },
     async collect(): Promise<Execution> {
       const collected = await watch.race(
-        controller.collectResults({ timeoutMs: options.timeoutMs, untilQuiescent: prepared.config.quiescence === true, check: () => watch.check() }),
+        controller.collectResults({ timeoutMs: options.timeoutMs, untilQuiescent: prepared.config.quiescence === true, check: () => watch.check(), startedAt }),
       );
       const faults = await schedule.end();
       // A node still frozen when the algorithm ended cannot write its final report.

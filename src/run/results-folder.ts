@@ -69,6 +69,7 @@ export async function writeRunResults(dir: string, output: RunOutput): Promise<v
       bytes_sent: sum(sent.map((c) => c.bytes)),
       registered_ms: report?.startup.registeredMs ?? '',
       connected_ms: report?.startup.connectedMs ?? '',
+      start_lag_ms: report?.startup.startLagMs ?? '',
       ...Object.fromEntries(metricNames.map((name) => [`metric_${name}`, report?.metrics[name] ?? ''])),
     };
   });

@@ -28,3 +28,6 @@ export function defineAlgorithm<Schema extends z.ZodType = z.ZodObject<{}>, Stat
   }
   return { ...definition, kind: 'peerlab.algorithm' };
 }
+
+export { definePolicy, loadOn } from './placement.js';
+export type { Placement, PlacementHost, PlacementInput, PlacementNode, PlacementPolicy } from './placement.js';

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed, onTestFinished } from 'vitest';
 import { packageRoot } from '../../src/util/paths.js';
 import { bin, leftBehind, peerlabIn } from './cli-helpers.js';
 
@@ -59,6 +59,11 @@ describe('node logs', () => {
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    // A run that never exits fails this test with what it printed, and is stopped (it then removes its objects).
+    onTestFinished(() => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+    });
+    onTestFailed(() => console.error(`the run printed:\n${stderr}\n${stdout}`));
     await expect.poll(() => runIdOf(stderr), { timeout: 60_000, interval: 200 }).toBeTruthy();
     const runId = runIdOf(stderr)!;
     // While the run is up, from the container: the talker has printed and is sleeping.
@@ -68,7 +73,7 @@ describe('node logs', () => {
     const followed = await peerlab('logs', runId, '2', '-f');
     expect(followed.code).toBe(0);
     expect(followed.stdout).toContain('[node 2] done sleeping');
-    expect(await exited).toBe(0);
+    expect(await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve('still running 60 s after its nodes ended'), 60_000))])).toBe(0);
     expect(stdout).toContain(`results in ${path.join(resultsRoot, runId)}`);
     const logs = path.join(resultsRoot, runId, 'logs');
     expect((await readdir(logs)).sort()).toEqual(['0.log', '1.log', '2.log', '3.log', '4.log', '5.log']);

@@ -43,7 +43,7 @@ describe('flow control on Docker', () => {
     const up = await bringUp(request({ params: ['count=200'] }));
     const { deployment } = up;
     try {
-      await deployment.controller.start();
+      await deployment.controller.start(0);
       const collected = await deployment.controller.collectResults({ timeoutMs: 120_000, check: () => deployment.watch.check() });
       expect(collected.timedOut).toBe(false);
       expect(collected.results.get('1')).toEqual({ received: 200 });

@@ -96,7 +96,7 @@ describe('a standing run with an external etcd', () => {
       expect(await linkFrom(neighbourOf0, `${node0.address}:${node0.port}`)).toBe(grpc.status.PERMISSION_DENIED);
 
       // FIFO per edge: 200 numbered messages on every directed edge arrive in order.
-      await deployment.controller.start();
+      await deployment.controller.start(0);
       const collected = await deployment.controller.collectResults({ timeoutMs: 60_000, check: async () => {} });
       expect(collected.results.size).toBe(32);
       for (const [id, result] of collected.results) {

@@ -65,3 +65,42 @@ describe('node.send and flow control', () => {
     await expect(Promise.race([node.send('1', payload()), Promise.resolve('queued')])).resolves.toBe('queued');
   });
 });
+
+describe('freeze at the run’s stop', () => {
+  it('handles, sends and counts nothing more, and its timers do not fire', async () => {
+    const handled: string[] = [];
+    const timers: Array<() => void> = [];
+    const transmitted: string[] = [];
+    let seen: Node<unknown, unknown> | undefined;
+    const host = new AlgorithmHost(
+      defineAlgorithm({ name: 'echo', init: (node) => void (seen = node as Node<unknown, unknown>), onMessage: (node, { payload }) => void (handled.push(String(payload)), node.send('1', payload)) }),
+      { id: '0', neighbours: [{ id: '1', weight: 1 }], size: 2, params: {}, seed: 1, maxPayloadBytes: MiB },
+      {
+        transmit: (_to, encoded) => void transmitted.push(encoded),
+        now: () => 0,
+        setTimer: (_ms, callback) => (timers.push(callback), () => {}),
+        barrier: async () => {},
+        store: undefined as never,
+        services: undefined as never,
+        log: () => {},
+        onResult: () => {},
+        onFailure: (error) => {
+          throw error;
+        },
+      },
+    );
+    await host.start();
+    host.deliver('1', '"before"');
+    let fired = false;
+    seen!.setTimer(10, () => void (fired = true));
+    host.freeze();
+    host.deliver('1', '"after"');
+    void seen!.send('1', 'late');
+    timers.forEach((fire) => fire());
+    expect(handled).toEqual(['before']);
+    expect(transmitted).toEqual(['"before"']);
+    expect(fired).toBe(false);
+    expect(host.received.get('1')).toEqual({ messages: 1, bytes: 8 });
+    expect(host.sent.get('1')).toEqual({ messages: 1, bytes: 8 });
+  });
+});

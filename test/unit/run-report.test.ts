@@ -38,7 +38,7 @@ describe('node timeline', () => {
     for (let t = 0; t < 300; t++) b.sent(t);
     b.metric(250, 'x', 6);
     b.result(299);
-    const report = (timeline: Timeline): NodeReport => ({ metrics: {}, sent: {}, received: {}, startup: { registeredMs: 0, connectedMs: 0 }, timeline: timeline.toJSON() });
+    const report = (timeline: Timeline): NodeReport => ({ metrics: {}, sent: {}, received: {}, startup: { registeredMs: 0, connectedMs: 0, startLagMs: 0 }, timeline: timeline.toJSON() });
     const series = runSeries(new Map([['a', report(a)], ['b', report(b)]]));
     expect(series.steps.reduce((total, step) => total + step.sent, 0)).toBe(301);
     expect(series.steps.at(-1)!.done).toBe(2);

@@ -657,7 +657,7 @@ export class Simulation {
         metrics: { ...host.metrics },
         sent: copyCounts(host.sent),
         received: copyCounts(host.received),
-        startup: { registeredMs: 0, connectedMs: 0 },
+        startup: { registeredMs: 0, connectedMs: 0, startLagMs: 0 },
         timeline: host.timeline.toJSON(),
       });
     }

@@ -1,0 +1,56 @@
+/**
+ * Placement policies: where each node of a run should live. A policy is a file, like an algorithm, and a pure
+ * function of what peerlab measured: it never moves anything itself. peerlab applies the moves (live, in
+ * Docker and Swarm, or in the simulator) and `peerlab policy simulate` shows them without starting anything.
+ */
+
+/** A machine nodes can live on: a Docker engine, or a group of nodes with its own CPU quota on one engine. */
+export interface PlacementHost {
+  readonly name: string;
+  /** What the host can do, in the unit node loads are measured in (seed 000 measures MIPS with LINPACK). */
+  readonly capacity: number;
+  /** Lower numbers are filled first by priority policies (1 before 4, as in seed 000's outpost list). */
+  readonly priority: number;
+  /** The host that takes what fits nowhere else (seed 000's central server). */
+  readonly central: boolean;
+}
+
+/** A node as the policy sees it. */
+export interface PlacementNode {
+  readonly name: string;
+  /** The host it lives on now. */
+  readonly host: string;
+  /** Its load, measured on its current host, in the hosts' capacity unit. */
+  readonly load: number;
+  /** Held in place: it stays where it is, but its load still counts on its host. */
+  readonly hold: boolean;
+}
+
+export interface PlacementInput {
+  /** In the order the user listed them: policies break ties by this order. */
+  readonly hosts: readonly PlacementHost[];
+  /** In the order the user listed them: greedy policies place nodes first come, first served. */
+  readonly nodes: readonly PlacementNode[];
+  /** The policy's own settings, e.g. prio's limit. */
+  readonly settings: Readonly<Record<string, number>>;
+}
+
+/** Node name → the host it should live on. A node left out stays where it is. */
+export type Placement = Readonly<Record<string, string>>;
+
+export interface PlacementPolicy {
+  readonly kind: 'peerlab.policy';
+  readonly name: string;
+  readonly description?: string;
+  /** Returns the target placement; peerlab moves every node whose host differs from its current one. */
+  place(input: PlacementInput): Placement;
+}
+
+export function definePolicy(definition: Omit<PlacementPolicy, 'kind'>): PlacementPolicy {
+  return { ...definition, kind: 'peerlab.policy' };
+}
+
+/** The share of `host`'s capacity that `node` would use there (seed 000, eq. 3.2: agent MIPS over machine MIPS). */
+export function loadOn(node: PlacementNode, host: PlacementHost): number {
+  return node.load / host.capacity;
+}
