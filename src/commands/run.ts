@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { PeerlabCommand } from '../cli/base-command.js';
-import { algorithmRunFlags, deploymentFlags } from '../cli/run-flags.js';
+import { algorithmRunFlags, deploymentFlags, faultFlags } from '../cli/run-flags.js';
+import { resolveRunFaults } from '../faults/index.js';
 import { runRequestFrom, timeoutMsFrom } from '../cli/run-request.js';
 import { runAlgorithm, type RunSummary, type RunUntil } from '../run/run.js';
 import { OUTCOME_MARK } from '../verify/index.js';
@@ -23,6 +24,7 @@ export default class Run extends PeerlabCommand {
   static override flags = {
     ...deploymentFlags,
     ...algorithmRunFlags,
+    ...faultFlags,
     ui: Flags.boolean({ default: false, description: 'serve a live dashboard on 127.0.0.1 (its URL, with an access token, is printed); a simulator run is replayed there' }),
     'ui-port': Flags.integer({ default: 0, description: 'port of the dashboard (0: any free port)' }),
     trace: Flags.boolean({ default: false, description: 'write every send and delivery, with Lamport and vector clocks, to results/<run-id>/events.ndjson and draw them in report.html' }),
@@ -30,9 +32,20 @@ export default class Run extends PeerlabCommand {
 
   async run(): Promise<RunSummary> {
     const { args, flags } = await this.parse(Run);
+    const timeoutMs = timeoutMsFrom(flags.timeout);
+    // Resolved before anything is created: a bad spec is one line and leaves nothing behind.
+    const faults = await resolveRunFaults({
+      faults: flags.fault,
+      churn: flags.churn,
+      topology: flags.topology,
+      seed: flags.seed,
+      weights: flags.weights,
+      allowDisconnected: flags['allow-disconnected'],
+      timeoutMs,
+    });
     const { request, during } = runRequestFrom(flags, {
       algorithm: args.algorithm,
-      timeoutMs: timeoutMsFrom(flags.timeout),
+      timeoutMs,
       resultsRoot: flags.results,
       json: this.jsonEnabled(),
       note: (line) => this.note(line),
@@ -47,6 +60,8 @@ export default class Run extends PeerlabCommand {
         trace: flags.trace,
         observer,
         command: ['run', ...this.argv],
+        // A spread, not a property, so this compiles before RunRequest gains `faults` (the seam branch adds it).
+        ...{ faults },
       }),
     );
     const required = summary.outcome === 'unchecked' && flags['require-check'] ? ' (--require-check: an unchecked run fails)' : '';

@@ -1,6 +1,7 @@
 import { PeerlabError } from '../errors.js';
 import type { Stage } from '../run/docker-deployment.js';
 import type { RunRequest, RunSummary } from '../run/run.js';
+import { resolveRunFaults } from '../faults/index.js';
 import { paramAssignments, type Plan, type PlannedRun } from './expand.js';
 import { isFinished, type ExperimentFolder, type RunOutcome } from './store.js';
 import type { RunId } from '../util/names.js';
@@ -112,7 +113,18 @@ export async function executePlan(options: ExecuteOptions): Promise<ExecuteResul
     };
     let outcome: RunOutcome;
     try {
-      const summary = await runner(request);
+      // Each run's faults resolved on its own graph and seed (random selectors differ per seed), as `peerlab run` does.
+      const faults = await resolveRunFaults({
+        faults: run.cell.faults,
+        topology: run.cell.topology,
+        seed: run.seed,
+        weights: run.cell.weights,
+        allowDisconnected: plan.allowDisconnected,
+        timeoutMs: plan.timeoutS * 1000,
+        roles: plan.roles,
+      });
+      // A spread, not a property, so this compiles before RunRequest gains `faults` (the seam branch adds it).
+      const summary = await runner({ ...request, ...{ faults } });
       outcome = {
         key: run.key,
         cell: run.cell.id,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { RoleRequest } from '../run/roles.js';
 import type { Json } from '../sdk/types.js';
 import type { FieldPath } from './load.js';
-import { DEFAULT_TIMEOUT_S, type ExperimentFile, type FaultField, type GroupField, type PlotField, type RuntimeChoice } from './schema.js';
+import { DEFAULT_TIMEOUT_S, FAULT_VARIABLE, type ExperimentFile, type FaultsField, type GroupField, type PlotField, type RuntimeChoice } from './schema.js';
 import { parseExperimentName, type ExperimentName } from '../util/names.js';
 
 /** A value a cell has for one input: what goes in a summary.csv column. */
@@ -35,6 +35,8 @@ export interface Cell {
   /** What runAlgorithm gets: a name, or the path of an algorithm file. */
   readonly algorithm: string;
   readonly params: Readonly<Record<string, Json>>;
+  /** The fault specs of this cell's runs (`--fault` syntax), placeholders filled in; empty without faults. */
+  readonly faults: readonly string[];
   /** Where each input came from, for error messages about this cell. */
   readonly fields: Readonly<Record<string, FieldPath>>;
 }
@@ -69,7 +71,8 @@ export interface Plan {
   readonly requireCheck: boolean;
   /** The experiment file, when known: a run with groups is rerun through it. */
   readonly source: string | undefined;
-  readonly faults: readonly FaultField[] | undefined;
+  /** The file's `faults:` as written; each cell has its own specs (Cell.faults). */
+  readonly faults: FaultsField | undefined;
   readonly plots: readonly PlotField[] | undefined;
   /** Hash of everything that decides what the runs are (not the plots): resume refuses a changed file. */
   readonly fingerprint: string;
@@ -124,6 +127,10 @@ export function expandExperiment(experiment: ExperimentFile, options: ExpandOpti
   }
   const paramNames = Object.keys(algorithm?.params ?? {});
   for (const name of paramNames) axis(`param.${name}`, algorithm!.params![name], ['algorithm', 'params', name]);
+  const faultMapping = experiment.faults !== undefined && !Array.isArray(experiment.faults) ? experiment.faults : undefined;
+  const faultSchedule = experiment.faults === undefined ? [] : Array.isArray(experiment.faults) ? experiment.faults : experiment.faults.schedule;
+  const faultVariables = Object.keys(faultMapping ?? {}).filter((key) => key !== 'schedule');
+  for (const name of faultVariables) axis(`faults.${name}`, faultMapping![name], ['faults', name]);
 
   const combinations = cartesian(axes.map((a) => a.values.map((value, index) => ({ value, index }))));
   const swept = axes.filter((a) => a.swept);
@@ -164,8 +171,11 @@ export function expandExperiment(experiment: ExperimentFile, options: ExpandOpti
       inputs[`param.${name}`] = toScalar(params[name]);
     }
     fields.algorithm = ['algorithm'];
+    const faults = faultSchedule.map((spec) => spec.replace(FAULT_VARIABLE, (_match, name: string) => String(value(`faults.${name}`).value)));
+    for (const name of faultVariables) inputs[`faults.${name}`] = value(`faults.${name}`).value as Scalar;
+    if (faults.length > 0) inputs.faults = faults.join('; ');
     const label = swept.length === 0 ? String(inputs.topology) : swept.map((a) => `${shortColumn(a.column)}=${String(inputs[a.column])}`).join(' · ');
-    return { id: `c${index + 1}`, index, inputs, label, topology: spec, weights, delay, links, algorithm: algorithmSource, params, fields };
+    return { id: `c${index + 1}`, index, inputs, label, topology: spec, weights, delay, links, algorithm: algorithmSource, params, faults, fields };
   });
 
   const seeds = seedList(experiment);
@@ -205,7 +215,7 @@ export function expandExperiment(experiment: ExperimentFile, options: ExpandOpti
 
 /** `topology.n` → `n`, `param.root` → `root`: the names people write in plots. */
 export function shortColumn(column: string): string {
-  return column.replace(/^(topology|param|metric|timing)\./, '');
+  return column.replace(/^(topology|param|metric|timing|faults)\./, '');
 }
 
 /** The parameters as `name=value` assignments, the form RunRequest takes (strings as they are, the rest as JSON). */
@@ -289,6 +299,7 @@ export function resolvedExperiment(
       links: cell.links,
       algorithm: cell.algorithm,
       params: cell.params,
+      faults: cell.faults.length > 0 ? cell.faults : undefined,
       nodes: sizes.get(cell.id)?.nodes,
       edges: sizes.get(cell.id)?.edges,
       inputs: cell.inputs,

@@ -86,9 +86,6 @@ export function dryRun(plan: Plan, facts: ReadonlyMap<string, CellFacts>): DryRu
 /** What the experiment file asks for that the runs will not do (yet). */
 export function planNotes(plan: Plan): string[] {
   const notes: string[] = [];
-  if (plan.faults && plan.faults.length > 0) {
-    notes.push(`faults are not applied yet: the ${plan.faults.length} fault(s) listed are recorded in experiment.yaml, and the runs go without them`);
-  }
   if (plan.runtime === 'auto') notes.push('runtime auto: estimated as Docker (each run takes Docker when its engine answers, else the simulator)');
   return notes;
 }

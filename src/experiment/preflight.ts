@@ -7,7 +7,9 @@ import { bundleAlgorithm } from '../plugins/bundle.js';
 import { checkNodeParams, resolveParams } from '../plugins/params.js';
 import { resolveAlgorithm } from '../plugins/resolve.js';
 import type { Algorithm } from '../sdk/types.js';
-import { loadTopology } from '../topology/index.js';
+import { resolveFaults } from '../faults/schedule.js';
+import { assignRoles } from '../run/roles.js';
+import { loadTopology, type Topology } from '../topology/index.js';
 import { oracleFor, oracleNames } from '../verify/index.js';
 import { paramAssignments, type Cell, type Plan } from './expand.js';
 import type { FieldPath, LoadedExperiment } from './load.js';
@@ -39,14 +41,15 @@ export function topologyFileResolver(experimentFile: string, cwd = process.cwd()
 export async function preflight(loaded: LoadedExperiment, plan: Plan): Promise<Map<string, CellFacts>> {
   const facts = new Map<string, CellFacts>();
   const nodeIds = new Map<string, readonly string[]>();
-  const topologies = new Map<string, { facts: CellFacts; ids: readonly string[] }>();
+  const topologies = new Map<string, { facts: CellFacts; ids: readonly string[]; graph: Topology }>();
+  const graphs = new Map<string, Topology>();
   for (const cell of plan.cells) {
     const key = `${cell.topology}\u0000${cell.weights ?? ''}`;
     let known = topologies.get(key);
     if (!known) {
       try {
         const { graph } = await loadTopology(cell.topology, { seed: plan.seeds[0]!, weights: cell.weights, allowDisconnected: plan.allowDisconnected });
-        known = { facts: { nodes: graph.order, edges: graph.size }, ids: graph.nodes() };
+        known = { facts: { nodes: graph.order, edges: graph.size }, ids: graph.nodes(), graph };
       } catch (error) {
         throw rethrow(loaded, error, fieldFor(cell, error));
       }
@@ -54,8 +57,10 @@ export async function preflight(loaded: LoadedExperiment, plan: Plan): Promise<M
     }
     facts.set(cell.id, known.facts);
     nodeIds.set(cell.id, known.ids);
+    graphs.set(cell.id, known.graph);
   }
-  checkGroupsAndFaults(loaded, plan, facts);
+  checkGroups(loaded, plan, facts);
+  checkFaults(loaded, plan, graphs);
   checkCheck(loaded, plan);
   await checkAlgorithms(loaded, plan, nodeIds);
   return facts;
@@ -73,8 +78,8 @@ function checkCheck(loaded: LoadedExperiment, plan: Plan): void {
   if (!oracleFor(plan.check)) throw loaded.error(['check'], `unknown check "${plan.check}"`, `use one of ${oracleNames().join(', ')}`);
 }
 
-/** The roles cover every node of every cell; a fault names nodes that exist and roles that are defined. */
-function checkGroupsAndFaults(loaded: LoadedExperiment, plan: Plan, facts: ReadonlyMap<string, CellFacts>): void {
+/** The roles cover every node of every cell. */
+function checkGroups(loaded: LoadedExperiment, plan: Plan, facts: ReadonlyMap<string, CellFacts>): void {
   const sizes = new Set(plan.cells.map((cell) => facts.get(cell.id)!.nodes));
   if (plan.groups) {
     const total = plan.groups.reduce((sum, group) => sum + (group.count ?? 0), 0);
@@ -90,26 +95,25 @@ function checkGroupsAndFaults(loaded: LoadedExperiment, plan: Plan, facts: Reado
       );
     }
   }
-  const smallest = Math.min(...sizes);
-  const roles = new Set((plan.groups ?? []).map((group) => group.role));
-  for (const [index, fault] of (plan.faults ?? []).entries()) {
-    const target = fault.target;
-    const ids = typeof target === 'object' && !Array.isArray(target) ? (target.nodes ?? []) : Array.isArray(target) ? target : [target];
-    for (const id of ids) {
-      if (!/^\d+$/.test(String(id)) || Number(id) >= smallest) {
-        throw loaded.error(['faults', index, 'target'], `node ${String(id)} is not in every topology (nodes are 0..${smallest - 1})`, 'name nodes by their number, 0..N−1');
-      }
-    }
-    if (typeof target === 'object' && !Array.isArray(target)) {
-      if (target.role !== undefined && !roles.has(target.role)) {
-        throw loaded.error(['faults', index, 'target', 'role'], `no group has the role "${target.role}"`, roles.size > 0 ? `the roles are ${[...roles].join(', ')}` : 'define groups: first');
-      }
-      if (target.random !== undefined && target.random > smallest) {
-        throw loaded.error(['faults', index, 'target', 'random'], `${target.random} random nodes, but a topology has only ${smallest}`);
-      }
-    }
-    if (fault.at >= plan.timeoutS) {
-      throw loaded.error(['faults', index, 'at'], `at ${fault.at} s is not before the run's timeout (${plan.timeoutS} s)`, 'make it earlier, or raise timeout:');
+}
+
+/**
+ * Every cell's faults resolve on its graph (with the first seed, and the roles of the groups): selectors that
+ * exist and fit the graph, times before the timeout. The error names the cell and points at the spec.
+ */
+function checkFaults(loaded: LoadedExperiment, plan: Plan, graphs: ReadonlyMap<string, Topology>): void {
+  const field = (index: number): FieldPath => (Array.isArray(plan.faults) ? ['faults', index - 1] : ['faults', 'schedule', index - 1]);
+  for (const cell of plan.cells) {
+    if (cell.faults.length === 0) continue;
+    const graph = graphs.get(cell.id)!;
+    const roles = plan.roles ? new Map(assignRoles(graph.nodes(), plan.roles).map((nodes, i) => [plan.roles![i]!.role, nodes])) : undefined;
+    try {
+      resolveFaults(cell.faults, { graph, seed: plan.seeds[0]!, timeoutMs: plan.timeoutS * 1000, roles }, (index) => `fault ${index}`);
+    } catch (error) {
+      if (!(error instanceof PeerlabError)) throw error;
+      const index = Number(/^fault (\d+) /.exec(error.message)?.[1] ?? 1);
+      // The fault's own hint speaks of the command line; here the timeout is the file's.
+      throw loaded.error(field(index), plan.cells.length > 1 ? `in cell ${cell.label}: ${error.message}` : error.message, error.hint?.replace('--timeout', 'timeout:'));
     }
   }
 }

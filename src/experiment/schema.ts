@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RUNTIME_CHOICES, type RuntimeChoice } from '../runtime/types.js';
 import { GENERATOR_MODELS } from '../topology/generators.js';
 import { EXPERIMENT_NAME, SERVICE_NAME } from '../util/names.js';
 
@@ -7,11 +8,8 @@ import { EXPERIMENT_NAME, SERVICE_NAME } from '../util/names.js';
  * element"; the cross product of all the lists makes the cells, and every cell runs once per seed.
  */
 
-import { RUNTIME_CHOICES, type RuntimeChoice } from '../runtime/types.js';
-
 export const RUNTIMES = RUNTIME_CHOICES;
 export type { RuntimeChoice };
-export const FAULT_ACTIONS = ['kill', 'pause', 'partition', 'delay'] as const;
 export const DEFAULT_TIMEOUT_S = 300;
 
 const ROLE = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
@@ -127,31 +125,47 @@ const group = z
     }
   });
 
-const nodeId = z.union([z.string().min(1), integer('a node id')], { error: 'expected a node id' });
-const faultTarget = z.union(
-  [
-    nodeId,
-    z.array(nodeId).min(1, { error: 'a list must have at least one element' }),
-    z.strictObject({
-      nodes: z.array(nodeId).min(1).optional(),
-      role: z.string().optional(),
-      random: integer('a whole number of nodes').min(1).optional(),
-      fraction: z.number().gt(0).max(1).optional(),
-    }),
-  ],
-  { error: 'expected a node id, a list of node ids, or { nodes | role | random | fraction }' },
-);
+/** `{name}` in a fault spec: a value the mapping form sweeps, e.g. `top-degree:{k}` with `k: [0, 1, 5]`. */
+export const FAULT_VARIABLE = /\{([A-Za-z][A-Za-z0-9_]*)\}/g;
 
-const fault = z.strictObject(
-  {
-    at: z.number({ error: 'expected seconds after the start' }).min(0, { error: 'expected seconds ≥ 0' }),
-    action: z.enum(FAULT_ACTIONS, { error: `expected one of ${FAULT_ACTIONS.join(', ')}` }),
-    target: faultTarget,
-    duration: z.number().positive().optional(),
-    params: jsonRecord.optional(),
-  },
-  { error: 'expected { at, action, target }' },
-);
+const faultList = z
+  .array(z.string({ error: 'expected a fault spec, e.g. "at=2s kill top-degree:5"' }).min(1), { error: 'expected a list of fault specs' })
+  .min(1, { error: 'a list must have at least one element' });
+
+/**
+ * Faults (src/faults/spec.ts, the `--fault` syntax): a list of specs, the same in every run, or a mapping of a
+ * `schedule:` and the values its `{name}` placeholders take, each swept when a list:
+ * `faults: { schedule: ["at=1s kill top-degree:{k}"], k: [0, 1, 2, 5, 10] }`. The specs are checked against
+ * each cell's graph before the first run (preflight).
+ */
+const faults = z
+  .union(
+    [
+      faultList,
+      z
+        .object({ schedule: faultList }, { error: 'expected { schedule: [specs], <name>: value or list }' })
+        .catchall(sweep(z.union([z.number(), z.string().min(1)]), 'a value', 'values')),
+    ],
+    { error: 'expected faults: a list of specs ["at=2s kill top-degree:5"], or { schedule: ["at=1s kill top-degree:{k}"], k: [0, 1, 5] }' },
+  )
+  .superRefine((value, ctx) => {
+    const schedule = Array.isArray(value) ? value : value.schedule;
+    const variables = Array.isArray(value) ? new Set<string>() : new Set(Object.keys(value).filter((key) => key !== 'schedule'));
+    const used = new Set<string>();
+    schedule.forEach((spec, index) => {
+      for (const [, name] of spec.matchAll(FAULT_VARIABLE)) {
+        used.add(name!);
+        if (!variables.has(name!)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: Array.isArray(value) ? [index] : ['schedule', index],
+            message: `{${name}} has no values: give them beside the schedule, e.g. faults: { schedule: [...], ${name}: [0, 1, 5] }`,
+          });
+        }
+      }
+    });
+    for (const name of variables) if (!used.has(name)) ctx.addIssue({ code: 'custom', path: [name], message: `${name} is not used: no spec of the schedule says {${name}}` });
+  });
 
 const reference = z.strictObject(
   {
@@ -199,7 +213,7 @@ export const experimentSchema = z
       check: z.string().min(1).optional(),
       /** A run that nothing checked (no oracle, no `check` export) counts as failed instead of unchecked. */
       requireCheck: z.boolean({ error: 'expected true or false' }).optional(),
-      faults: z.array(fault).optional(),
+      faults: faults.optional(),
       plots: z.array(plot).optional(),
     },
     { error: 'expected a mapping of fields (name, topology, algorithm, …)' },
@@ -239,7 +253,7 @@ export const experimentSchema = z
 export type ExperimentFile = z.infer<typeof experimentSchema>;
 export type TopologyField = ExperimentFile['topology'];
 export type GroupField = NonNullable<ExperimentFile['groups']>[number];
-export type FaultField = NonNullable<ExperimentFile['faults']>[number];
+export type FaultsField = NonNullable<ExperimentFile['faults']>;
 export type PlotField = NonNullable<ExperimentFile['plots']>[number];
 
 /** Where to look in the docs for each top-level field: the hint of an error about it. */
@@ -257,7 +271,7 @@ export const FIELD_HINTS: Record<string, string> = {
   groups: 'e.g. groups: [{ role: weather, count: 2, service: weather }, { role: client, algorithm: services/client }]',
   check: 'e.g. check: service-discovery (the oracle that judges a run with groups)',
   requireCheck: 'e.g. requireCheck: true (a run that nothing checked fails)',
-  faults: 'e.g. faults: [{ at: 5, action: kill, target: "3" }]',
+  faults: 'e.g. faults: ["at=5s kill top-degree:3"], or faults: { schedule: ["at=1s kill top-degree:{k}"], k: [0, 1, 5] }',
   plots: 'e.g. plots: [{ x: nodes, y: messages, title: Messages, reference: [{ x: 20, y: 38, label: thesis }] }]',
 };
 

@@ -75,7 +75,7 @@ export function summaryTable(cells: readonly SummaryCell[], outcomes: ReadonlyMa
 /** Finds the column a plot names: exactly, or without its prefix (`n` for `topology.n`, `messages` for `metric.messages`). */
 export function resolveColumn(columns: readonly string[], name: string): string | undefined {
   if (columns.includes(name)) return name;
-  return ['topology.', 'param.', 'metric.', 'timing.'].map((prefix) => prefix + name).find((column) => columns.includes(column));
+  return ['topology.', 'param.', 'faults.', 'metric.', 'timing.'].map((prefix) => prefix + name).find((column) => columns.includes(column));
 }
 
 export interface Point {

@@ -25,8 +25,13 @@ export interface FaultEvent {
   /** When it fires, in ms on the run's clock. */
   readonly atMs: number;
   readonly action: FaultAction;
-  /** The nodes hit (node actions); empty for link actions. */
+  /** The nodes hit (node actions); empty for link actions, and for an event on the leader (see `leader`). */
   readonly nodes: readonly string[];
+  /**
+   * Set when the fault hits whoever leads this election when it fires (`kill leader`, `kill leader:NAME`):
+   * the runtime resolves it then, and `nodes` is empty. Absent for every other event.
+   */
+  readonly leader?: string;
   /** The directed edges hit, as [from, to] (link actions); empty for node actions. */
   readonly edges: ReadonlyArray<readonly [string, string]>;
   /** Which user-written fault this came from (its index on the command line or in the file), for the record. */

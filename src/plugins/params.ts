@@ -1,8 +1,8 @@
-import { closest, distance } from 'fastest-levenshtein';
 import { z } from 'zod';
 import { PeerlabError } from '../errors.js';
 import type { Algorithm, Json } from '../sdk/types.js';
 import { NODE_ID_META } from '../sdk/index.js';
+import { nearMiss } from '../util/did-you-mean.js';
 
 /** One parameter as its schema declares it: what `algorithms list` shows and what the run checks. */
 export interface ParamInfo {
@@ -81,9 +81,8 @@ export function resolveParams(algorithm: Algorithm, assignments: readonly string
 
 function unknownParam(algorithm: string, name: string, known: readonly string[]): PeerlabError {
   if (known.length === 0) return new PeerlabError(`--param ${name}: algorithm ${algorithm} takes no parameters`, { hint: 'drop the --param flags' });
-  const nearest = closest(name, [...known]);
-  // Suggest only a near miss (a typo), not whatever name happens to be least far.
-  const suggestion = distance(name, nearest) <= Math.max(2, Math.floor(name.length / 3)) ? `did you mean ${nearest}? ` : '';
+  const nearest = nearMiss(name, known);
+  const suggestion = nearest ? `did you mean ${nearest}? ` : '';
   return new PeerlabError(`--param ${name} is not a parameter of ${algorithm}`, { hint: `${suggestion}its parameters are ${known.join(', ')}` });
 }
 

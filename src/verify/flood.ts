@@ -5,7 +5,9 @@ import { directedLink, hasLinks } from '../links/edges.js';
 import { UNSHAPED } from '../links/model.js';
 import type { Topology } from '../topology/index.js';
 import { z } from 'zod';
-import { MAX_LISTED_FAILURES, parseResults, type Oracle } from './types.js';
+import { survivingGraph } from './faults.js';
+import { MAX_LISTED_FAILURES, parseResults, type CheckResult, type Oracle } from './types.js';
+import type { Json } from '../sdk/types.js';
 
 const floodResult = z.object({ distance: z.number().int().nonnegative(), parent: z.string().nullable(), time: z.number().optional() });
 
@@ -14,15 +16,33 @@ const floodResult = z.object({ distance: z.number().int().nonnegative(), parent:
  * So the ground truth is the BFS distance as a lower bound, plus a consistent tree: every node reached, the
  * root at 0, and each parent an overlay neighbour exactly one hop closer. How many nodes got the exact BFS
  * distance is reported as `exactDistanceShare` (1 under synchronous delivery).
+ *
+ * Under faults, flood guarantees only the root's surviving component: the nodes still reachable from the root
+ * once the removed nodes are gone, over the links not down at the end. Those must all be reached along a
+ * consistent tree; a parent outside it (removed, or cut off later) may have forwarded the token before, so its
+ * one-hop check is skipped; the removed nodes and the survivors cut off from the root owe nothing. Arrival
+ * times are not checked, since paths changed.
  */
-export const verifyFlood: Oracle = ({ graph, results, params }) => {
+export const verifyFlood: Oracle = ({ graph, results, params, faults }): CheckResult => {
   const root = String(params.root ?? '0');
   const bfs = new Map<string, number>();
   bfsFromNode(graph, root, (node, _attributes, depth) => {
     bfs.set(node, depth);
   });
+  const removed = new Set(faults?.removedNodes ?? []);
+  if (removed.has(root)) {
+    return {
+      passed: false,
+      summary: `flood guarantees nothing here: its root ${root} was removed by a fault`,
+      expected: { root, removedNodes: [...removed] } as Json,
+      actual: {},
+      metrics: { removedNodes: removed.size },
+      failures: [`root ${root}: removed by a fault (choose a root the faults spare, -p root=…)`],
+    };
+  }
+  const judged = faults ? rootComponent(survivingGraph(graph, faults), root, faults.downLinks ?? []) : graph;
 
-  const { reported, failures } = parseResults(graph, results, floodResult, '{distance, parent}');
+  const { reported, failures } = parseResults(judged, results, floodResult, '{distance, parent}');
 
   let exact = 0;
   for (const [id, { distance, parent }] of reported) {
@@ -37,30 +57,50 @@ export const verifyFlood: Oracle = ({ graph, results, params }) => {
     }
     if (parent === null || !graph.hasEdge(id, parent)) {
       failures.push(`node ${id}: parent ${parent} is not an overlay neighbour`);
-    } else if (reported.get(parent)?.distance !== distance - 1) {
+    } else if (judged.hasNode(parent) && reported.get(parent)?.distance !== distance - 1) {
       failures.push(`node ${id}: parent ${parent} is not one hop closer to the root`);
     }
   }
 
-  const arrivals = hasLinks(graph) ? checkArrivals(graph, root, reported, failures) : undefined;
+  const arrivals = hasLinks(graph) && !faults ? checkArrivals(graph, root, reported, failures) : undefined;
   const passed = failures.length === 0;
   const exactDistanceShare = reported.size === 0 ? 0 : exact / reported.size;
+  const cutOff = graph.order - removed.size - judged.order;
+  const scope = faults ? `all ${judged.order} nodes of the root's surviving component (${removed.size} removed by faults, ${cutOff} cut off from the root)` : `all ${graph.order} nodes`;
   return {
     passed,
     summary: passed
-      ? `flood reached all ${graph.order} nodes along a valid tree; ${(exactDistanceShare * 100).toFixed(1)}% at exact BFS distance${arrivals ? `; arrival times within ${arrivals.metrics.arrivalWorstErrorMs.toFixed(3)} ms of the shortest-delay paths` : ''}`
+      ? `flood reached ${scope} along a valid tree; ${(exactDistanceShare * 100).toFixed(1)}% at exact BFS distance${arrivals ? `; arrival times within ${arrivals.metrics.arrivalWorstErrorMs.toFixed(3)} ms of the shortest-delay paths` : ''}`
       : `flood failed on ${failures.length} node(s): ${failures[0]}`,
-    expected: { root, bfsDistance: Object.fromEntries(bfs), ...(arrivals ? { delayDistanceMs: arrivals.expected } : {}) },
+    expected: { root, bfsDistance: Object.fromEntries(bfs), ...(arrivals ? { delayDistanceMs: arrivals.expected } : {}), ...(faults ? { survivingComponent: judged.nodes() } : {}) },
     actual: Object.fromEntries(reported),
     metrics: {
       reached: reported.size,
       exactDistanceShare,
       eccentricity: Math.max(0, ...[...reported.values()].map((r) => r.distance)),
       ...(arrivals?.metrics ?? {}),
+      ...(faults ? { removedNodes: removed.size, cutOffNodes: cutOff } : {}),
     },
     failures: failures.slice(0, MAX_LISTED_FAILURES),
   };
 };
+
+/** The subgraph of the nodes the token can reach from `root`, over links not down (each direction on its own). */
+function rootComponent(graph: Topology, root: string, downLinks: ReadonlyArray<readonly [string, string]>): Topology {
+  const down = new Set(downLinks.map(([from, to]) => `${from}>${to}`));
+  const reachable = new Set<string>([root]);
+  const queue = [root];
+  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+    for (const neighbour of graph.neighbors(next)) {
+      if (reachable.has(neighbour) || down.has(`${next}>${neighbour}`)) continue;
+      reachable.add(neighbour);
+      queue.push(neighbour);
+    }
+  }
+  const component = graph.copy();
+  for (const id of graph.nodes()) if (!reachable.has(id)) component.dropNode(id);
+  return component;
+}
 
 /** How far an arrival may stray from its shortest-delay distance: max(5 ms, 10 %), plus the path's jitter. */
 export const ARRIVAL_TOLERANCE = { floorMs: 5, share: 0.1 };

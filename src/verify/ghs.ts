@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Json } from '../sdk/types.js';
 import type { Topology } from '../topology/index.js';
+import { survivingGraph } from './faults.js';
 import { MAX_LISTED_FAILURES, parseResults, type Oracle } from './types.js';
 
 const ghsResult = z.object({
@@ -24,8 +25,14 @@ export type WeightedEdge = [string, string, number];
  * Metrics: mstWeight, reportedWeight, mstEdges, reportedEdges; from the per-node `messages`/`sent` counts,
  * messages (all), ghsMessages (without the n − 2 Done messages of the termination broadcast), the paper's
  * bound 5·N·log2(N) + 2·E and boundRatio = ghsMessages / bound; maxLevel (GHS keeps it ≤ log2 N).
+ *
+ * Under faults (nodes lost before GHS started) the truth is the minimum spanning forest of the survivors: the
+ * MST of each surviving component, judged exactly as above on the graph without the removed nodes. A branch to
+ * a removed node is a failure: it names an edge that no longer exists.
  */
-export const verifyGhs: Oracle = ({ graph, results }) => {
+export const verifyGhs: Oracle = ({ graph: whole, results, faults }) => {
+  const graph = faults ? survivingGraph(whole, faults) : whole;
+  const removed = new Set(faults?.removedNodes ?? []);
   const expected = minimumSpanningForest(graph);
   const expectedKeys = new Set(expected.map(([u, v]) => edgeName(u, v)));
 
@@ -36,6 +43,10 @@ export const verifyGhs: Oracle = ({ graph, results }) => {
   for (const [id, { branches }] of reported) {
     if (new Set(branches).size !== branches.length) failures.push(`node ${id}: lists a branch twice`);
     for (const other of branches) {
+      if (removed.has(other)) {
+        failures.push(`node ${id}: branch ${other} was removed by a fault`);
+        continue;
+      }
       if (other === id || !graph.hasNode(other) || !graph.hasEdge(id, other)) {
         failures.push(`node ${id}: branch ${other} is not an overlay neighbour`);
         continue;
@@ -72,6 +83,7 @@ export const verifyGhs: Oracle = ({ graph, results }) => {
     mstEdges: expected.length,
     reportedEdges: reportedEdges.length,
     messageBound: bound,
+    ...(faults ? { removedNodes: removed.size } : {}),
   };
   const everyone = [...reported.values()];
   if (everyone.length > 0 && everyone.every((r) => r.messages !== undefined)) {
@@ -92,7 +104,7 @@ export const verifyGhs: Oracle = ({ graph, results }) => {
   return {
     passed,
     summary: passed
-      ? `GHS found the MST: ${expected.length} edges, weight ${formatWeight(mstWeight)}` +
+      ? `GHS found the ${faults ? `minimum spanning forest of the ${graph.order} survivors (${removed.size} removed by faults)` : 'MST'}: ${expected.length} edges, weight ${formatWeight(mstWeight)}` +
         (metrics['boundRatio'] !== undefined ? `, ${metrics['ghsMessages']} messages (${(metrics['boundRatio'] * 100).toFixed(1)}% of 5N·log2N + 2E)` : '')
       : `GHS failed: ${failures[0]}${failures.length > 1 ? ` (and ${failures.length - 1} more)` : ''}`,
     expected: expected as Json,

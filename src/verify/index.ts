@@ -8,6 +8,7 @@ import { verifyServiceDiscovery } from './service-discovery.js';
 import type { Oracle } from './types.js';
 
 export type { CheckResult, Oracle, OracleGroup, OracleInput, Outcome, Verdict } from './types.js';
+export { faultsSeenOf, survivingGraph, type FaultsSeen } from './faults.js';
 export { OUTCOME_MARK, outcomeFails, outcomeOfFile, uncheckedVerdict, verdictOf } from './outcome.js';
 
 /**

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { Json } from '../sdk/types.js';
 import type { Topology } from '../topology/index.js';
+import type { FaultsSeen } from './faults.js';
 
 /**
  * What a run's verdict says. `pass` and `fail` only ever come from a check (a built-in oracle or the
@@ -45,6 +46,11 @@ export interface OracleInput {
   readonly params: Record<string, unknown>;
   /** The run's roles, each with its algorithm, parameters (defaults filled in) and nodes. */
   readonly groups?: readonly OracleGroup[];
+  /**
+   * The faults of the run, when it had any: flood, GHS and push-sum then judge the survivors (see their
+   * oracles); the other oracles ignore it, so a run with faults against them is judged as fault-free.
+   */
+  readonly faults?: FaultsSeen;
 }
 
 export interface OracleGroup {

@@ -209,14 +209,24 @@ describe('running an experiment (with a fake runner)', () => {
     expect(fake.requests[0]!.replay).toBe('peerlab experiment run test.yaml --runtime docker');
   });
 
-  it('records faults and says they are not applied yet', async () => {
+  it("hands each run its cell's faults, resolved on its graph and seed, and records the schedule", async () => {
     const notes: string[] = [];
-    const text = `${SWEEP}faults:\n  - { at: 5, action: kill, target: "3" }\n`;
-    const result = await run(text, { runner: fakeRunner().runner, note: (line) => notes.push(line) });
-    expect(notes.join('\n')).toMatch(/faults are not applied yet/);
-    const resolved = parseYaml(readFileSync(path.join(result.folder, 'experiment.yaml'), 'utf8')) as { faults: unknown[] };
-    expect(resolved.faults).toEqual([{ at: 5, action: 'kill', target: '3' }]);
-    expect(result.passed).toBe(4);
+    const text = `${SWEEP}faults:\n  schedule: ["at=1s kill top-degree:{k}"]\n  k: [0, 2]\n`;
+    const fake = fakeRunner();
+    const result = await run(text, { runner: fake.runner, note: (line) => notes.push(line) });
+    expect(notes.join('\n')).not.toMatch(/fault/);
+    const faultsOf = (request: object) => (request as { faults: Array<{ action: string; nodes: string[] }> }).faults;
+    const { loadTopology } = await import('../../src/topology/index.js');
+    for (const request of fake.requests) {
+      const { graph } = await loadTopology(request.topology, { seed: request.seed });
+      const hubs = graph.nodes().sort((a, b) => graph.degree(b) - graph.degree(a) || Number(a) - Number(b));
+      const k = faultsOf(request).length === 0 ? 0 : faultsOf(request)[0]!.nodes.length;
+      expect(faultsOf(request)).toEqual(k === 0 ? [] : [expect.objectContaining({ atMs: 1000, action: 'kill', nodes: hubs.slice(0, 2) })]);
+    }
+    expect(fake.requests.map((request) => faultsOf(request).length).sort()).toEqual([0, 0, 0, 0, 1, 1, 1, 1].slice(0, fake.requests.length).sort());
+    const resolved = parseYaml(readFileSync(path.join(result.folder, 'experiment.yaml'), 'utf8')) as { faults: unknown; cells: Array<{ faults?: string[] }> };
+    expect(resolved.faults).toEqual({ schedule: ['at=1s kill top-degree:{k}'], k: [0, 2] });
+    expect(resolved.cells.map((cell) => cell.faults)).toContainEqual(['at=1s kill top-degree:2']);
   });
 });
 

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PeerlabError } from '../../src/errors.js';
@@ -135,7 +135,7 @@ describe('estimates', () => {
   });
 
   it('lists the cells of a dry run with sizes and an estimate', () => {
-    const { plan: p, facts } = prepared('name: t\ntopology: { model: ba, n: [20, 40], m: 2 }\nalgorithm: flood\nrepetitions: 2\nfaults: [{ at: 1, action: kill, target: "1" }]\n');
+    const { plan: p, facts } = prepared('name: t\ntopology: { model: ba, n: [20, 40], m: 2 }\nalgorithm: flood\nrepetitions: 2\nfaults: ["at=1s kill ids:1"]\n');
     const dry = dryRun(p, facts);
     expect(dry.cells.map((cell) => [cell.cell, cell.label, cell.nodes, cell.runs])).toEqual([
       ['c1', 'n=20', 20, 2],
@@ -143,7 +143,7 @@ describe('estimates', () => {
     ]);
     expect(dry.runs).toBe(4);
     expect(dry.estimate.seconds).toBeCloseTo(2 * (estimateRun('docker', 20, 300).seconds + estimateRun('docker', 40, 300).seconds));
-    expect(dry.notes.join(' ')).toMatch(/faults are not applied yet/);
+    expect(dry.notes.join(' ')).not.toMatch(/fault/);
   });
 });
 
@@ -184,17 +184,32 @@ describe('preflight: checks before anything starts', () => {
     expect([...facts.values()]).toEqual([{ nodes: 3, edges: 3 }]);
   });
 
-  it('checks that the groups cover the nodes and that faults name nodes and roles that exist', async () => {
+  it('checks that the groups cover the nodes, and resolves every cell\'s faults on its graph', async () => {
     const groups = 'groups:\n  - { role: server, count: 1, service: weather }\n  - { role: client, count: 8, algorithm: flood }\n';
     expect(await failure(`name: t\ntopology: { model: ring, n: [10, 9] }\n${groups}`)).toMatch(/^x\.yaml line 3: groups: the roles add up to 9 node\(s\), but a topology of the experiment has 10/);
     expect(await failure(`name: t\ntopology: { model: ring, n: 9 }\n${groups}`)).toBe('no error');
     const rest = 'groups:\n  - { role: server, count: 1, service: weather }\n  - { role: client, algorithm: flood }\n';
     expect(await failure(`name: t\ntopology: { model: ring, n: [10, 20, 40] }\n${rest}`)).toBe('no error');
     const base = 'name: t\ntopology: { model: ring, n: [10, 20] }\nalgorithm: flood\ntimeout: 60\nfaults:\n';
-    expect(await failure(`${base}  - { at: 5, action: kill, target: ["3", "12"] }\n`)).toMatch(/^x\.yaml line 6: faults\[0\]\.target: node 12 is not in every topology \(nodes are 0\.\.9\)/);
-    expect(await failure(`${base}  - { at: 5, action: pause, target: { role: client } }\n`)).toMatch(/^x\.yaml line 6: faults\[0\]\.target\.role: no group has the role "client"/);
-    expect(await failure(`${base}  - { at: 60, action: kill, target: 3 }\n`)).toMatch(/^x\.yaml line 6: faults\[0\]\.at: at 60 s is not before the run's timeout/);
-    expect(await failure(`${base}  - { at: 5, action: delay, target: { fraction: 0.5 }, params: { ms: 20 } }\n`)).toBe('no error');
+    expect(await failure(`${base}  - "at=5s kill ids:3,12"\n`)).toMatch(/^x\.yaml line 6: faults\[0\]: in cell n=10: fault 1 "at=5s kill ids:3,12": no node 12 in the graph — nodes are 0 … 9/);
+    expect(await failure(`${base}  - "at=5s kill ids:3"\n  - "at=5s pause role:client"\n`)).toMatch(/^x\.yaml line 7: faults\[1\]: in cell n=10: fault 2 "at=5s pause role:client": role:client needs a run with groups/);
+    expect(await failure(`${base}  - "at=60s kill ids:3"\n`)).toMatch(/^x\.yaml line 6: faults\[0\]: in cell n=10: fault 1 "at=60s kill ids:3": at=60s is past the run's timeout \(60s\) — make it earlier, or raise timeout:/);
+    expect(await failure(`name: t\ntopology: { model: ring, n: 10 }\nalgorithm: flood\nfaults:\n  schedule: ["at=1s kill top-degree:{k}"]\n  k: [0, 5, 11]\n`)).toMatch(
+      /^x\.yaml line 5: faults\.schedule\[0\]: in cell k=11: fault 1 "at=1s kill top-degree:11": top-degree:11 asks for 11 nodes, but the graph has 10/,
+    );
+    expect(await failure(`${base}  - "at=5s partition mincut:2 for=10s"\n  - "every=10s kill random:1"\n`)).toBe('no error');
+    expect(await failure(`name: t\ntopology: { model: ring, n: 10 }\n${rest}faults: ["at=1s pause role:client for=1s"]\n`)).toBe('no error');
+  });
+
+  it('accepts experiments/faults.yaml: killed hubs k × when, each cell with its own fault, every one resolvable', async () => {
+    const file = path.resolve('experiments/faults.yaml');
+    const loaded = parseExperiment(readFileSync(file, 'utf8'), 'faults.yaml', file);
+    const p = expandExperiment(loaded.experiment, { source: 'faults.yaml' });
+    expect(p.cells.map((cell) => cell.faults[0])).toEqual(
+      [0, 1, 2, 5, 10].flatMap((k) => ['0s', '300ms'].map((at) => `at=${at} kill top-degree:${k}`)),
+    );
+    expect(p.cells.map((cell) => cell.inputs['faults.k'])).toEqual([0, 0, 1, 1, 2, 2, 5, 5, 10, 10]);
+    await expect(preflight(loaded, p)).resolves.toBeDefined();
   });
 
   it('checks the algorithm, service and parameters of every role, and the check', async () => {

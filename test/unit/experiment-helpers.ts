@@ -127,10 +127,10 @@ groups:
   - { role: server, count: 1, service: kv, params: { port: 2379 } }
   - { role: client, algorithm: flood }
 faults:
-  - { at: 5, action: kill, target: "3" }
-  - { at: 10, action: partition, target: { fraction: 0.5 }, duration: 5 }
-  - { at: 12, action: delay, target: ["1", "2"], params: { ms: 50 } }
-  - { at: 15, action: pause, target: { role: client, random: 2 } }
+  - "at=5s kill ids:3"
+  - "at=10s partition random:50% for=5s"
+  - "at=12s flap edges:0-1 every=1s for=4s oneway"
+  - "at=15s pause role:client for=2s"
 plots:
   - x: n
     y: messages

@@ -1,0 +1,41 @@
+import type { FaultEvent } from '../faults/events.js';
+import type { Topology } from '../topology/index.js';
+
+/**
+ * What the faults of a run did, as far as an oracle's guarantees go. An oracle given it checks what its
+ * algorithm still guarantees among the survivors, rather than the fault-free answer.
+ */
+export interface FaultsSeen {
+  /** Nodes killed or stopped (and not restarted since) by the end of the run: they owe no result. */
+  readonly removedNodes: readonly string[];
+  /** Directed links still down at the end of the run, as [from, to]: flood does not count on them. */
+  readonly downLinks?: ReadonlyArray<readonly [string, string]>;
+}
+
+/**
+ * What a schedule leaves at its end: the nodes killed or stopped (unless restarted later), and the directed
+ * links down (unless brought up later). Events on a leader must carry the node they hit (the runtime fills
+ * `nodes` when it resolves the leader) to count. Give it the events that were applied, when the run ended early.
+ */
+export function faultsSeenOf(events: readonly FaultEvent[]): FaultsSeen {
+  const removed = new Set<string>();
+  const down = new Map<string, readonly [string, string]>();
+  for (const event of [...events].sort((a, b) => a.atMs - b.atMs)) {
+    for (const id of event.nodes) {
+      if (event.action === 'kill' || event.action === 'stop') removed.add(id);
+      else if (event.action === 'restart') removed.delete(id);
+    }
+    for (const [from, to] of event.edges) {
+      if (event.action === 'link-down') down.set(`${from}>${to}`, [from, to]);
+      else if (event.action === 'link-up') down.delete(`${from}>${to}`);
+    }
+  }
+  return { removedNodes: [...removed], downLinks: [...down.values()] };
+}
+
+/** The graph without the removed nodes (and their edges): a copy, the run's graph is left alone. */
+export function survivingGraph(graph: Topology, faults: FaultsSeen): Topology {
+  const survivors = graph.copy();
+  for (const id of faults.removedNodes) if (survivors.hasNode(id)) survivors.dropNode(id);
+  return survivors;
+}
