@@ -184,7 +184,7 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
   const timings = record.timings;
   const output = { record, graph, roles, results, reports: execution.reports, verdict: { ...verdict, metrics }, departed: execution.departed };
   await writeRunResults(resultsDir, output);
-  if (request.faults !== undefined) await writeFaults(resultsDir, execution.faults);
+  if ((request.faults?.length ?? 0) > 0) await writeFaults(resultsDir, execution.faults);
   await writeRunReport(resultsDir, output);
   if (execution.teardownError !== undefined) throw execution.teardownError;
   return {
