@@ -6,6 +6,7 @@ import { sameMachine } from '../image/scratch.js';
 import { MAX_NODES_PER_BRIDGE } from '../runtime/docker.js';
 import type { PacketSupport } from '../links/packet.js';
 import { ARP_LIMIT_SYSCTL, arpEntriesNeeded, arpFix } from './arp.js';
+import { SWARM_GOSSIP_PORT, type SwarmFacts } from './swarm.js';
 
 export interface Check {
   readonly name: string;
@@ -77,6 +78,8 @@ export interface DoctorFacts {
   readonly hostCgroupVersion?: string;
   /** What the kernel and this user allow the packet layer of `--links`. */
   readonly packetLinks?: PacketSupport;
+  /** Present when the host's engine is in a Swarm or a local cluster is up. */
+  readonly swarm?: SwarmFacts;
 }
 
 export function memoryNeeded(nodes: number): number {
@@ -109,7 +112,41 @@ export function runChecks(facts: DoctorFacts, nodes: number): Check[] {
     ...inotify(facts, nodes),
     arpTable(facts, nodes),
     linkShaping(facts),
+    ...swarmChecks(facts),
   ];
+}
+
+/**
+ * Only when a Swarm is there: its state and nodes, then each engine's Swarm ports: 2377/tcp on a manager and
+ * 7946/tcp+udp everywhere must listen; the data-path (VXLAN) port opens with the engine's first overlay network,
+ * so it is reported, not required. The ARP table is the host's one table, shared by every engine's namespace.
+ */
+function swarmChecks({ swarm, arpLimit }: DoctorFacts): Check[] {
+  if (!swarm) return [];
+  const where = swarm.cluster ? `local cluster ${swarm.cluster}, ${swarm.engines.length} engine(s)` : 'the host\'s engine';
+  const nodes = swarm.nodes ? `, ${swarm.nodes.ready}/${swarm.nodes.total} nodes Ready` : '';
+  const arp = arpLimit === undefined ? '' : `; ARP table shared by all engines: ${ARP_LIMIT_SYSCTL} ${arpLimit}`;
+  const state: Check =
+    swarm.state === 'active' && (!swarm.nodes || swarm.nodes.ready === swarm.nodes.total)
+      ? { name: 'Swarm', ok: true, detail: `active (${where})${nodes}${arp}` }
+      : {
+          name: 'Swarm',
+          ok: false,
+          detail: `${swarm.state} (${where})${nodes}`,
+          fix: swarm.cluster ? 'peerlab cluster status shows which engine is down; peerlab cluster down && peerlab cluster up rebuilds it' : 'docker node ls shows the nodes that are down',
+        };
+  const ports = swarm.engines.map((engine): Check => {
+    const name = `Swarm ports ${engine.name}`;
+    if (!engine.listening) return { name, ok: false, detail: 'cannot read its sockets (engine stopped?)', fix: 'peerlab cluster status' };
+    const needed = [...(engine.manager ? ['2377/tcp'] : []), `${SWARM_GOSSIP_PORT}/tcp`, `${SWARM_GOSSIP_PORT}/udp`];
+    const missing = needed.filter((port) => !engine.listening!.includes(port));
+    const vxlan = `${swarm.dataPathPort}/udp`;
+    const detail = `listening: ${engine.listening.join(' ') || 'none'}${engine.listening.includes(vxlan) ? '' : ` (${vxlan} opens with the first overlay network)`}`;
+    return missing.length === 0
+      ? { name, ok: true, detail }
+      : { name, ok: false, detail: `${detail}; missing ${missing.join(' ')}`, fix: 'another process may hold the port (ss -lnp), or the engine left the Swarm: see its log' };
+  });
+  return [state, ...ports];
 }
 
 /**

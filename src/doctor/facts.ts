@@ -8,6 +8,7 @@ import { connectDocker, dockerEndpoint, engineInfo, IMAGE_LABEL, localImage } fr
 import { DEFAULT_ETCD_IMAGE, HOST_ETCD, hostEtcdVersion } from '../image/etcd.js';
 import { DEFAULT_NODE_BASE } from '../image/node.js';
 import { readArpLimit } from './arp.js';
+import { gatherSwarmFacts } from './swarm.js';
 import { packetSupport } from '../links/packet.js';
 import type { DoctorFacts } from './checks.js';
 
@@ -41,6 +42,7 @@ export async function gatherFacts(): Promise<DoctorFacts> {
     hostCgroupVersion,
     arpLimit,
     packetLinks,
+    swarm: docker.client ? await gatherSwarmFacts(docker.client).catch(() => undefined) : undefined,
   };
 }
 

@@ -181,3 +181,47 @@ describe('doctor checks', () => {
     expect(compareVersions('1.100', '1.41')).toBeGreaterThan(0);
   });
 });
+
+describe('doctor swarm checks', () => {
+  const swarm = {
+    state: 'active',
+    manager: true,
+    nodes: { total: 3, ready: 3 },
+    cluster: 'peerlab',
+    dataPathPort: 4789,
+    engines: [
+      { name: 'engine-1', manager: true, listening: ['2377/tcp', '7946/tcp', '7946/udp'] },
+      { name: 'engine-2', manager: false, listening: ['7946/tcp', '7946/udp', '4789/udp'] },
+    ],
+  };
+
+  it('adds no check without a Swarm', () => {
+    expect(runChecks(facts(), 10).some((c) => c.name.startsWith('Swarm'))).toBe(false);
+  });
+
+  it('passes a healthy cluster, and says the VXLAN port opens with the first overlay', () => {
+    const checks = runChecks(facts({ swarm }), 10);
+    expect(check(checks, 'Swarm')).toMatchObject({ ok: true });
+    expect(check(checks, 'Swarm').detail).toContain('3/3 nodes Ready');
+    expect(check(checks, 'Swarm').detail).toContain('ARP table shared');
+    expect(check(checks, 'Swarm ports engine-1').detail).toContain('4789/udp opens with the first overlay network');
+    expect(check(checks, 'Swarm ports engine-2')).toMatchObject({ ok: true });
+  });
+
+  it('fails a node that is not Ready, a missing manager port, and unreadable sockets, each with a fix', () => {
+    const broken = {
+      ...swarm,
+      nodes: { total: 3, ready: 2 },
+      engines: [
+        { name: 'engine-1', manager: true, listening: ['7946/tcp', '7946/udp'] },
+        { name: 'engine-2', manager: false, listening: undefined },
+      ],
+    };
+    const checks = runChecks(facts({ swarm: broken }), 10);
+    for (const name of ['Swarm', 'Swarm ports engine-1', 'Swarm ports engine-2']) {
+      expect(check(checks, name).ok).toBe(false);
+      expect(check(checks, name).fix).toBeTruthy();
+    }
+    expect(check(checks, 'Swarm ports engine-1').detail).toContain('missing 2377/tcp');
+  });
+});
