@@ -1,3 +1,4 @@
+import type { RuntimeKind } from '../runtime/types.js';
 import { z } from 'zod';
 import { runAlgorithm, type RunRequest, type RunSummary } from '../run/run.js';
 import type { Outcome } from '../verify/index.js';
@@ -20,7 +21,7 @@ export interface ConvergenceRun {
 /** One topology of `peerlab bench convergence`, run --repetitions times. The schema is documented in the README. */
 export interface ConvergenceSample {
   readonly algorithm: string;
-  readonly runtime: 'docker' | 'sim';
+  readonly runtime: RuntimeKind;
   readonly topology: string;
   readonly nodes: number;
   readonly edges: number;

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { DEFAULT_MAX_EVENTS } from '../runtime/sim/types.js';
+import { RUNTIME_CHOICES } from '../runtime/types.js';
 
 /** The flags of a run besides its topology: shared by `peerlab up`, `peerlab run` and `peerlab bench convergence`. */
 export const runOptionFlags = {
@@ -9,7 +10,7 @@ export const runOptionFlags = {
   param: Flags.string({ char: 'p', multiple: true, default: [], description: 'an algorithm parameter, name=value (repeatable)' }),
   runtime: Flags.string({
     default: 'docker',
-    options: ['docker', 'sim', 'auto'],
+    options: [...RUNTIME_CHOICES],
     description: 'where nodes run: containers, the deterministic simulator, or Docker when reachable else the simulator',
   }),
   links: Flags.string({

@@ -60,8 +60,7 @@ export default class Run extends PeerlabCommand {
         trace: flags.trace,
         observer,
         command: ['run', ...this.argv],
-        // A spread, not a property, so this compiles before RunRequest gains `faults` (the seam branch adds it).
-        ...{ faults },
+        faults,
       }),
     );
     const required = summary.outcome === 'unchecked' && flags['require-check'] ? ' (--require-check: an unchecked run fails)' : '';

@@ -1,3 +1,4 @@
+import type { RuntimeKind } from '../runtime/types.js';
 import type { RuntimeChoice } from './schema.js';
 
 /**
@@ -28,7 +29,7 @@ export const ESTIMATE = {
     memoryPerNodeMiB: 0.5,
     memoryFixedMiB: 150,
   },
-} as const;
+} as const satisfies Record<RuntimeKind, object>;
 
 export interface RunEstimate {
   /** A typical run. */
@@ -38,12 +39,16 @@ export interface RunEstimate {
   readonly memoryMiB: number;
 }
 
-/** `auto` is estimated as Docker: the pessimistic choice. */
+/** `auto` is estimated as the slowest runtime it may pick: the pessimistic choice. */
 export function estimateRun(runtime: RuntimeChoice, nodes: number, timeoutS: number): RunEstimate {
-  const c = runtime === 'sim' ? ESTIMATE.sim : ESTIMATE.docker;
+  const c = runtime === 'auto' ? slowest() : ESTIMATE[runtime];
   const startup = c.fixedS + c.perNodeS * nodes;
   const algorithm = Math.min(timeoutS, Math.max(c.minAlgorithmS, c.algorithmPerNodeS * nodes));
   return { seconds: startup + algorithm, worstSeconds: startup + timeoutS, memoryMiB: c.memoryFixedMiB + c.memoryPerNodeMiB * nodes };
+}
+
+function slowest(): (typeof ESTIMATE)[RuntimeKind] {
+  return Object.values(ESTIMATE).reduce((a, b) => (b.perNodeS > a.perNodeS ? b : a));
 }
 
 export interface PlanEstimate {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RUNTIME_CHOICES, type RuntimeChoice } from '../runtime/types.js';
 import { GENERATOR_MODELS } from '../topology/generators.js';
 import { EXPERIMENT_NAME, SERVICE_NAME } from '../util/names.js';
 
@@ -7,8 +8,8 @@ import { EXPERIMENT_NAME, SERVICE_NAME } from '../util/names.js';
  * element"; the cross product of all the lists makes the cells, and every cell runs once per seed.
  */
 
-export const RUNTIMES = ['docker', 'sim', 'auto'] as const;
-export type RuntimeChoice = (typeof RUNTIMES)[number];
+export const RUNTIMES = RUNTIME_CHOICES;
+export type { RuntimeChoice };
 export const DEFAULT_TIMEOUT_S = 300;
 
 const ROLE = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;

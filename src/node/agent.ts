@@ -78,7 +78,11 @@ async function main(): Promise<void> {
   );
   const lease = new NodeLease(etcd, (line) => console.error(`[node ${nodeId}] ${line}`));
   let registration: Registration | undefined;
-  process.once('SIGTERM', () => void leaveGracefully(etcd, lease, keys.node(nodeId), registration));
+  // `docker stop` (a fault's graceful leave).
+  process.once('SIGTERM', () => {
+    console.error(`[node ${nodeId}] stopping: leaving the registry`);
+    void leaveGracefully(etcd, lease, keys.node(nodeId), registration);
+  });
   let running = false;
   // Sub-millisecond, as the simulator's virtual clock, on the same epoch as the start time the CLI wrote. A
   // neighbour that started first may send before this node has read that time: such a message counts at 0.
@@ -208,7 +212,7 @@ async function main(): Promise<void> {
 async function leaveGracefully(etcd: EtcdGateway, lease: NodeLease, key: string, registration: Registration | undefined): Promise<void> {
   try {
     if (registration) await etcd.put(key, JSON.stringify({ ...registration, leaving: true } satisfies Registration), await lease.current());
-    await lease.revoke();
+    await lease.leave();
   } catch (error) {
     console.error(`leaving gracefully failed (${(error as Error).message}); the registration goes when its lease runs out`);
   }

@@ -136,15 +136,15 @@ export class EtcdGateway {
     return (await this.call<{ ID: string }>('/v3/lease/grant', { TTL: ttlSeconds })).ID;
   }
 
+  /** Ends `lease` now: every key written under it is deleted at once. */
+  async revokeLease(lease: string): Promise<void> {
+    await this.call('/v3/lease/revoke', { ID: lease }, `revoke lease ${lease}`);
+  }
+
   /** Renews `lease` once; the seconds it has left, 0 when etcd no longer knows it (it expired). */
   async keepAlive(lease: string): Promise<number> {
     const response = await this.call<{ result?: { TTL?: string } }>('/v3/lease/keepalive', { ID: lease });
     return Number(response.result?.TTL ?? 0);
-  }
-
-  /** Ends `lease` at once: etcd deletes every key it holds. */
-  async revokeLease(lease: string): Promise<void> {
-    await this.call('/v3/lease/revoke', { ID: lease }, 'revoke the lease');
   }
 
   /**

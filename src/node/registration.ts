@@ -43,14 +43,15 @@ export class NodeLease {
   }
 
   /**
-   * Ends the lease at once, for a graceful leave: etcd deletes every key it holds, so the registry, locks and
-   * elections let go now instead of a TTL later. Nothing is written again afterwards.
+   * A graceful leave: the lease is revoked, so every key the node holds (its address, its services, its locks
+   * and candidacies) goes at once instead of when the lease runs out, and nothing is written again.
    */
-  async revoke(): Promise<void> {
+  async leave(): Promise<void> {
+    const lease = this.lease;
     this.held.clear();
+    this.lease = undefined;
     this.revoked = true;
-    const lease = await this.lease?.catch(() => undefined);
-    if (lease) await this.etcd.revokeLease(lease);
+    if (lease) await this.etcd.revokeLease(await lease);
   }
 
   /**

@@ -1,3 +1,4 @@
+import type { RuntimeKind } from '../runtime/types.js';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { NodeReport } from '../coordination/protocol.js';
@@ -113,7 +114,7 @@ ${parts.diagram}
 }
 
 /** Messages per second, nodes done and the first metrics (mean, with min–max band), as SVG charts. */
-async function timeCharts(series: RunSeries, runtime: 'docker' | 'sim'): Promise<string[]> {
+async function timeCharts(series: RunSeries, runtime: RuntimeKind): Promise<string[]> {
   if (series.steps.length === 0) return [];
   const unit = runtime === 'sim' ? 'virtual ms' : 'ms';
   const charts: Array<{ id: string; spec: Record<string, unknown> }> = [

@@ -36,6 +36,12 @@ export class RunController {
   /** The first failure any node reported; every wait gives up on it. */
   private failure: NodeFailed | undefined;
   private stopFollowingErrors: () => Promise<void> = async () => {};
+  /** Nodes a fault took out (killed, stopped): no wait counts them any more. */
+  private readonly departed = new Set<string>();
+  /** Nodes and directed edges (`from>to`) a fault hit: a link to or across them that breaks is the fault, not a failure. */
+  private readonly faulted = new Set<string>();
+  /** The waits under way, each re-checked when a node departs. */
+  private readonly onDeparture = new Set<() => void>();
 
   private constructor(
     private readonly etcd: Etcd3,
@@ -50,11 +56,35 @@ export class RunController {
     controller.stopFollowingErrors = await followPrefix(etcd, controller.keys.errorsPrefix, (event) => {
       if (event.type !== 'put' || controller.failure) return;
       const { message, stack, brokenLink } = JSON.parse(event.value) as NodeFailure;
+      if (brokenLink && controller.causedByFault(event.name, brokenLink)) return;
       controller.failure = brokenLink
         ? new NodeFailed(event.name, `its link to node ${brokenLink} broke: ${message}`, stack, brokenLink)
         : new NodeFailed(event.name, message, stack);
     });
     return controller;
+  }
+
+  /** A fault is about to hit these nodes and edges: links that break to them or across them are not failures. */
+  faultHits(nodes: readonly string[], edges: ReadonlyArray<readonly [string, string]>): void {
+    for (const node of nodes) this.faulted.add(node);
+    for (const [from, to] of edges) this.faulted.add(`${from}>${to}`);
+  }
+
+  /** A fault took the node out for good: from now on no wait (results, barriers, waves, reports) waits for it. */
+  depart(nodeId: string): void {
+    this.faultHits([nodeId], []);
+    if (this.departed.has(nodeId)) return;
+    this.departed.add(nodeId);
+    for (const recheck of this.onDeparture) recheck();
+  }
+
+  /** The nodes still expected to take part. */
+  private alive(): string[] {
+    return this.departed.size === 0 ? [...this.nodeIds] : this.nodeIds.filter((id) => !this.departed.has(id));
+  }
+
+  private causedByFault(nodeId: string, brokenLink: string): boolean {
+    return [nodeId, brokenLink, `${nodeId}>${brokenLink}`, `${brokenLink}>${nodeId}`].some((hit) => this.faulted.has(hit));
   }
 
   async close(): Promise<void> {
@@ -79,11 +109,17 @@ export class RunController {
   }): Promise<Map<string, NodeStartup>> {
     const ready = new Map<string, NodeStartup>();
     try {
-      return await this.untilComplete(this.keys.readyPrefix, options.timeoutMs, 'become ready', options.check, (event) => {
-        ready.set(event.name, JSON.parse(event.value) as NodeStartup);
-        options.onProgress?.(ready.size);
-        return ready.size === this.nodeIds.length ? ready : undefined;
-      });
+      return await this.untilComplete(
+        this.keys.readyPrefix,
+        options.timeoutMs,
+        'become ready',
+        options.check,
+        (event) => {
+          ready.set(event.name, JSON.parse(event.value) as NodeStartup);
+          options.onProgress?.(ready.size);
+        },
+        () => (this.alive().every((id) => ready.has(id)) ? ready : undefined),
+      );
     } catch (error) {
       if (!(error instanceof RunTimeout)) throw error;
       const waiting = this.nodeIds.filter((id) => !ready.has(id));
@@ -115,10 +151,14 @@ export class RunController {
     const results = new Map<string, Json>();
     const stopBarriers = await this.serveBarriers();
     try {
-      await this.untilComplete(this.keys.resultsPrefix, options.timeoutMs, 'report a result', options.check, (event) => {
-        results.set(event.name, JSON.parse(event.value) as Json);
-        return results.size === this.nodeIds.length ? results : undefined;
-      });
+      await this.untilComplete(
+        this.keys.resultsPrefix,
+        options.timeoutMs,
+        'report a result',
+        options.check,
+        (event) => void results.set(event.name, JSON.parse(event.value) as Json),
+        () => (this.alive().every((id) => results.has(id)) ? results : undefined),
+      );
       const durationMs = Date.now() - started;
       if (!options.untilQuiescent) return { results, missing: [], timedOut: false, durationMs };
       const inFlight = await this.waitQuiescent(started + options.timeoutMs, options.check);
@@ -131,7 +171,7 @@ export class RunController {
       }
       return {
         results,
-        missing: this.nodeIds.filter((id) => !results.has(id)),
+        missing: this.alive().filter((id) => !results.has(id)),
         timedOut: true,
         durationMs: Date.now() - started,
       };
@@ -155,14 +195,21 @@ export class RunController {
       const answers = new Map<string, MessageTotals>();
       let totals: MessageTotals;
       try {
-        totals = await this.untilComplete(this.keys.countsPrefix(wave), remaining, 'answer a quiescence wave', check, (event) => {
-          answers.set(event.name, JSON.parse(event.value) as MessageTotals);
-          if (answers.size < this.nodeIds.length) return undefined;
-          let sent = 0;
-          let received = 0;
-          for (const answer of answers.values()) [sent, received] = [sent + answer.sent, received + answer.received];
-          return { sent, received };
-        });
+        totals = await this.untilComplete(
+          this.keys.countsPrefix(wave),
+          remaining,
+          'answer a quiescence wave',
+          check,
+          (event) => void answers.set(event.name, JSON.parse(event.value) as MessageTotals),
+          () => {
+            const alive = this.alive();
+            if (!alive.every((id) => answers.has(id))) return undefined;
+            let sent = 0;
+            let received = 0;
+            for (const id of alive) [sent, received] = [sent + answers.get(id)!.sent, received + answers.get(id)!.received];
+            return { sent, received };
+          },
+        );
       } catch (error) {
         if (!(error instanceof RunTimeout) || this.failure) throw this.failure ?? error;
         return Math.max(1, previous ? previous.sent - previous.received : 1);
@@ -178,10 +225,14 @@ export class RunController {
     const reports = new Map<string, NodeReport>();
     await this.etcd.put(this.keys.stop).value(String(Date.now()));
     try {
-      await this.untilComplete(this.keys.reportsPrefix, timeoutMs, 'send its final report', async () => {}, (event) => {
-        reports.set(event.name, JSON.parse(event.value) as NodeReport);
-        return reports.size === this.nodeIds.length ? reports : undefined;
-      });
+      await this.untilComplete(
+        this.keys.reportsPrefix,
+        timeoutMs,
+        'send its final report',
+        async () => {},
+        (event) => void reports.set(event.name, JSON.parse(event.value) as NodeReport),
+        () => (this.alive().every((id) => reports.has(id)) ? reports : undefined),
+      );
     } catch (error) {
       if (!(error instanceof RunTimeout)) throw error;
     }
@@ -194,14 +245,10 @@ export class RunController {
 
   private async serveBarriers(): Promise<() => Promise<void>> {
     const arrivals = new Map<string, Set<string>>();
-    return followPrefix(this.etcd, this.keys.barrierArrivalsPrefix, (event) => {
-      if (event.type !== 'put') return;
-      const split = event.name.lastIndexOf('/');
-      const name = event.name.slice(0, split);
-      const arrived = arrivals.get(name) ?? new Set<string>();
-      arrivals.set(name, arrived);
-      arrived.add(event.name.slice(split + 1));
-      if (arrived.size !== this.nodeIds.length) return;
+    const opened = new Set<string>();
+    const openIfAllArrived = (name: string): void => {
+      if (opened.has(name) || !this.alive().every((id) => arrivals.get(name)!.has(id))) return;
+      opened.add(name);
       this.etcd
         .put(this.keys.barrierOpen(name))
         .value(String(Date.now()))
@@ -209,7 +256,23 @@ export class RunController {
         .catch((error: unknown) => {
           this.failure ??= new NodeFailed('controller', `could not open barrier "${name}": ${String(error)}`, undefined);
         });
+    };
+    // A barrier that waited only for nodes a fault took out opens as they depart.
+    const recheck = (): void => [...arrivals.keys()].forEach(openIfAllArrived);
+    this.onDeparture.add(recheck);
+    const stop = await followPrefix(this.etcd, this.keys.barrierArrivalsPrefix, (event) => {
+      if (event.type !== 'put') return;
+      const split = event.name.lastIndexOf('/');
+      const name = event.name.slice(0, split);
+      const arrived = arrivals.get(name) ?? new Set<string>();
+      arrivals.set(name, arrived);
+      arrived.add(event.name.slice(split + 1));
+      openIfAllArrived(name);
     });
+    return async () => {
+      this.onDeparture.delete(recheck);
+      await stop();
+    };
   }
 
   private async untilComplete<T>(
@@ -217,11 +280,13 @@ export class RunController {
     timeoutMs: number,
     what: string,
     check: () => Promise<void>,
-    onPut: (event: { name: string; value: string }) => T | undefined,
+    onPut: (event: { name: string; value: string }) => void,
+    done: () => T | undefined,
   ): Promise<T> {
     let following: Promise<() => Promise<void>> | undefined;
     let timer: NodeJS.Timeout | undefined;
     let poll: NodeJS.Timeout | undefined;
+    let recheck: (() => void) | undefined;
     try {
       return await new Promise<T>((resolve, reject) => {
         timer = setTimeout(() => reject(new RunTimeout(`not every node managed to ${what} within ${timeoutMs} ms`)), timeoutMs);
@@ -233,16 +298,23 @@ export class RunController {
             if (failure && !(failure.brokenLink && Date.now() - failure.at < LINK_BREAK_GRACE_MS)) reject(failure);
           }, reject);
         }, 1000);
+        const resolveIfDone = (): void => {
+          const value = done();
+          if (value !== undefined) resolve(value);
+        };
+        recheck = resolveIfDone;
+        this.onDeparture.add(recheck);
         following = followPrefix(this.etcd, prefix, (event) => {
           if (event.type !== 'put') return;
-          const done = onPut(event);
-          if (done !== undefined) resolve(done);
+          onPut(event);
+          resolveIfDone();
         });
         following.catch(reject);
       });
     } finally {
       clearTimeout(timer);
       clearInterval(poll);
+      if (recheck) this.onDeparture.delete(recheck);
       // The keys already there may complete the wait before the watch exists: it is cancelled once it does, or
       // it would outlive the run (the client retries a watch for ever, and the CLI would never exit).
       if (following) await stopWatching(following);

@@ -1,14 +1,16 @@
+import { connectDocker } from '../docker/engine.js';
+import { PeerlabError } from '../errors.js';
 import { DEFAULT_NODE_MEMORY, DEFAULT_START_CONCURRENCY } from '../runtime/docker.js';
 import { deployOnDocker, type Deployment, type DeploymentOptions } from './docker-deployment.js';
 import { startupTimeoutMs } from '../coordination/protocol.js';
 import { inFlightFromReports, type Execution } from './execution.js';
+import type { ExecutionOptions, RunDeployment, RunRuntime, RuntimeTuning } from './deployment.js';
+import { DockerFaultSchedule } from './docker-faults.js';
 import type { PreparedRun } from './prepare.js';
 import { readRunLossCounters } from '../links/packet.js';
 import { makeNodeTraceDir, mergeNodeTraces } from './trace-files.js';
 
-export type DockerOptions = Partial<
-  Pick<DeploymentOptions, 'followEtcd' | 'nodeMemoryLimit' | 'concurrency' | 'etcdImage' | 'etcdPort' | 'etcdEndpoints' | 'baseImage' | 'onStage' | 'onStarted' | 'onReady' | 'signal'>
->;
+export type DockerOptions = RuntimeTuning & Partial<Pick<DeploymentOptions, 'followEtcd' | 'onStage' | 'signal'>>;
 
 /** Brings the prepared run up on Docker and leaves it standing (for `up`, and as the first half of `run`). */
 export function deployPrepared(prepared: PreparedRun, options: DockerOptions, traceDir?: string): Promise<Deployment> {
@@ -35,11 +37,28 @@ export function deployPrepared(prepared: PreparedRun, options: DockerOptions, tr
   });
 }
 
-/**
- * Runs the algorithm in containers: bring up, start, collect results and reports, save every node's log to
- * `logsDir`, tear down. With `traceFile`, every node traces its messages and the files are merged into it once
- * the nodes have reported.
- */
+/** Nodes as containers on one host's engine: see docker-deployment.ts. */
+export const dockerRuntime: RunRuntime = {
+  kind: 'docker',
+  async unavailable() {
+    try {
+      await connectDocker();
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof PeerlabError)) throw error;
+      return error.message;
+    }
+  },
+  linksLayer: (prepared) => prepared.linksLayer,
+  replayFlags(prepared, tuning) {
+    const flags: string[] = [];
+    if (prepared.linksLayer === 'packet') flags.push('--links-mode', 'packet');
+    if (tuning.nodeMemoryLimit !== undefined && tuning.nodeMemoryLimit !== DEFAULT_NODE_MEMORY) flags.push('--node-memory', String(tuning.nodeMemoryLimit / (1024 * 1024)));
+    return flags;
+  },
+  deploy: deployForRun,
+};
+
 /**
  * How far ahead of now the start moment is set: time for the start key to reach every node through etcd's
  * watches (measured: a few ms each on a quiet host; more under load). A node that reads it late starts at once,
@@ -49,56 +68,66 @@ export function startLeadMs(nodes: number): number {
   return 200 + 2 * nodes;
 }
 
-export async function executeOnDocker(
-  prepared: PreparedRun,
-  options: DockerOptions & { timeoutMs: number; logsDir: string; traceFile?: string },
-): Promise<Execution> {
-  const traceDir = options.traceFile ? await makeNodeTraceDir(prepared.runId) : undefined;
+/**
+ * Brings the run up for `peerlab run`: with `traceFile`, every node traces its messages and the files are merged
+ * into it once the nodes have reported; every node's log is saved to `logsDir` before the containers go.
+ */
+async function deployForRun(prepared: PreparedRun, options: ExecutionOptions): Promise<RunDeployment> {
   // The trace folder is in the run's local state, which teardown removes, whatever happens.
+  const traceDir = options.traceFile ? await makeNodeTraceDir(prepared.runId) : undefined;
   const deployment = await deployPrepared(prepared, options, traceDir);
-  // Before the containers go: their output is the nodes' logs. A log that cannot be read must not hide the run's outcome.
-  const saveLogs = () => deployment.runtime.saveLogs(options.logsDir).catch((error: unknown) => {
-    process.stderr.write(`warning: could not save the nodes' logs to ${options.logsDir}: ${String(error)}\n`);
-  });
-  let execution: Execution;
-  try {
-    options.onStage?.('running');
-    const { controller, runtime, watch } = deployment;
-    const startedAt = await watch.race(controller.start(startLeadMs(prepared.topology.graph.order)));
-    const collected = await watch.race(
-      controller.collectResults({ timeoutMs: options.timeoutMs, untilQuiescent: prepared.config.quiescence === true, check: () => watch.check(), startedAt }),
-    );
-    options.onStage?.('collecting');
-    // Read before stop, while every node's namespace still holds its rules.
-    const lossCounters = prepared.linksLayer === 'packet' ? await readRunLossCounters(runtime) : undefined;
-    const reports = await watch.race(controller.stopAndCollectReports(30_000));
-    // A node closes its trace file before it reports, so every file is whole now.
-    if (traceDir) await mergeNodeTraces(traceDir, options.traceFile!);
-    execution = {
-      runtime: 'docker',
-      results: collected.results,
-      reports,
-      missing: collected.missing,
-      inFlight: collected.inFlight ?? inFlightFromReports(reports),
-      timings: { ...deployment.timings, algorithmMs: collected.durationMs },
-      facts: {
-        images: { node: deployment.image.node, nodeId: deployment.image.nodeId, etcd: deployment.image.etcd ?? 'external' },
-        ...(lossCounters && { lossCounters }),
-      },
-    };
-  } catch (error) {
-    // Said before the logs are saved and the teardown, which can take a while with hundreds of containers; a
-    // failed teardown must not hide why the run failed.
-    options.onStage?.('tearing down', `the run failed: ${String((error as Error).message ?? error).split('\n')[0]}`);
-    await saveLogs();
-    await deployment.tearDown().catch(() => {});
-    throw error;
-  }
-  await saveLogs();
-  options.onStage?.('tearing down');
-  const teardownError = await deployment.tearDown().then(
-    () => undefined,
-    (error: unknown) => error ?? new Error('teardown failed'),
-  );
-  return teardownError === undefined ? execution : { ...execution, teardownError };
+  const { controller, runtime, watch } = deployment;
+  const schedule = new DockerFaultSchedule(options.faults ?? [], runtime, controller, watch);
+  let tornDown: Promise<void> | undefined;
+  let startedAt: number | undefined;
+  return {
+    async start() {
+      options.onStage?.('running');
+      startedAt = await watch.race(controller.start(startLeadMs(prepared.topology.graph.order)));
+      schedule.start(startedAt);
+    },
+    async collect(): Promise<Execution> {
+      const collected = await watch.race(
+        controller.collectResults({ timeoutMs: options.timeoutMs, untilQuiescent: prepared.config.quiescence === true, check: () => watch.check(), startedAt }),
+      );
+      const faults = await schedule.end();
+      // A node still frozen when the algorithm ended cannot write its final report.
+      await schedule.thaw();
+      options.onStage?.('collecting');
+      // Read before stop, while every node's namespace still holds its rules.
+      const lossCounters = prepared.linksLayer === 'packet' ? await readRunLossCounters(runtime) : undefined;
+      const reports = await watch.race(controller.stopAndCollectReports(30_000));
+      // A node closes its trace file before it reports, so every file is whole now.
+      if (traceDir) await mergeNodeTraces(traceDir, options.traceFile!);
+      return {
+        runtime: 'docker',
+        results: collected.results,
+        reports,
+        missing: collected.missing,
+        departed: schedule.departed,
+        faults,
+        inFlight: collected.inFlight ?? inFlightFromReports(reports),
+        timings: { ...deployment.timings, algorithmMs: collected.durationMs },
+        facts: {
+          images: { node: deployment.image.node, nodeId: deployment.image.nodeId, etcd: deployment.image.etcd ?? 'external' },
+          ...(lossCounters && { lossCounters }),
+        },
+      };
+    },
+    tearDown(failure?: unknown) {
+      return (tornDown ??= (async () => {
+        // Said before the logs are saved and the teardown, which can take a while with hundreds of containers; a
+        // failed teardown must not hide why the run failed.
+        const why = failure === undefined ? undefined : `the run failed: ${String((failure as Error).message ?? failure).split('\n')[0]}`;
+        options.onStage?.('tearing down', why);
+        await schedule.end();
+        await schedule.thaw();
+        // Before the containers go: their output is the nodes' logs. A log that cannot be read must not hide the run's outcome.
+        if (options.logsDir) await runtime.saveLogs(options.logsDir).catch((error: unknown) => {
+          process.stderr.write(`warning: could not save the nodes' logs to ${options.logsDir}: ${String(error)}\n`);
+        });
+        await deployment.tearDown();
+      })());
+    },
+  };
 }

@@ -8,40 +8,44 @@ import { directedLinks, hasLinks } from '../links/edges.js';
 import { DEFAULT_DELAY_SPEC, DEFAULT_MAX_EVENTS, NodeCodeStuck, simulateInWorker, toSimGraph, type SimulationOutcome, type TraceEvent } from '../runtime/sim/index.js';
 import { ExecutionFailed, type Execution } from './execution.js';
 import type { PreparedRun } from './prepare.js';
-import { NodeLogWriter } from '../util/node-logs.js';
-
-export interface SimulatorOptions {
-  /** Both the virtual time the run may last and the real time it may take (the watchdog's deadline). */
-  readonly timeoutMs: number;
-  /** Once every node has a result, or once no message is in flight either. */
-  readonly until?: 'results' | 'quiescent';
-  /** The event cap (default DEFAULT_MAX_EVENTS). */
-  readonly maxEvents?: number;
-  /** Writes the NDJSON trace here. */
-  readonly traceFile?: string;
-  /** Where each node's log goes (see NodeLogWriter); without it node.log() lines are dropped. */
-  readonly logsDir?: string;
-  /** Aborting it (Ctrl-C) stops the simulation within INTERRUPT_GRACE_MS. */
-  readonly signal?: AbortSignal;
-  /** Each trace event, in order, once the simulation is over (a dashboard's replay). */
-  readonly onEvent?: (event: TraceEvent) => void;
-  readonly onStage?: (stage: 'running', detail: string) => void;
-}
+import type { ExecutionOptions, RunRuntime } from './deployment.js';
 
 /**
- * Runs the algorithm in the deterministic simulator: the same plugin code, no Docker. The same topology, seed,
- * parameters and links give a bit-identical outcome, so the run's own command is its replay. Shaped edges take
- * their link model (the Docker agent's own); a run without any takes the simulator's default delay, exp:1. The
- * simulation runs in a worker thread, so that a node whose code never returns cannot hang the command.
+ * The deterministic simulator: the same plugin code, no Docker. The same topology, seed, parameters, links and
+ * fault schedule give a bit-identical outcome, so the run's own command is its replay. Shaped edges take their
+ * link model (the Docker agent's own); a run without any takes the simulator's default delay, exp:1. The
+ * simulation runs in a worker thread, so that a node whose code never returns cannot hang the command: its
+ * nodes are built there, so deploy only gets the job ready and start sets it going.
  */
-export async function executeInSimulator(prepared: PreparedRun, options: SimulatorOptions): Promise<Execution> {
+export const simulatorRuntime: RunRuntime = {
+  kind: 'sim',
+  unavailable: async () => undefined,
+  linksLayer: () => 'model',
+  replayFlags: (_prepared, tuning) => (tuning.maxEvents !== undefined && tuning.maxEvents !== DEFAULT_MAX_EVENTS ? ['--max-events', String(tuning.maxEvents)] : []),
+  deploy: async (prepared, options) => {
+    let running: Promise<Execution> | undefined;
+    return {
+      start: async () => {
+        running = simulateRun(prepared, options);
+        // Observed by collect(); a run torn down without collect() must not leave an unhandled rejection.
+        running.catch(() => {});
+      },
+      collect: () => running ?? Promise.reject(new Error('the simulation was collected before it was started')),
+      // Nothing outlives the worker thread: its trace and logs are already written, and the thread is gone.
+      tearDown: async () => {},
+    };
+  },
+};
+
+export async function simulateRun(prepared: PreparedRun, options: ExecutionOptions): Promise<Execution> {
   const graph = prepared.topology.graph;
   const links = hasLinks(graph) ? { spec: prepared.links ?? 'file', directed: directedLinks(graph) } : undefined;
   const delaySpec = links ? `links ${links.spec}` : DEFAULT_DELAY_SPEC;
   const maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
   // An observer gets the events after the run, from the trace the worker writes (a temporary one if no trace
   // was asked for): posting each event across threads as it happens would cost more than the simulation.
-  const traceFile = options.traceFile ?? (options.onEvent ? path.join(prepared.bundleDir, 'events.ndjson') : undefined);
+  const onEvent = options.onSimulatorEvent;
+  const traceFile = options.traceFile ?? (onEvent ? path.join(prepared.bundleDir, 'events.ndjson') : undefined);
   if (traceFile) await mkdir(path.dirname(traceFile), { recursive: true });
   let outcome: SimulationOutcome;
   try {
@@ -58,6 +62,7 @@ export async function executeInSimulator(prepared: PreparedRun, options: Simulat
         maxEvents,
         traceFile,
         logsDir: options.logsDir,
+        faults: options.faults ?? [],
       },
       {
         deadlineMs: options.timeoutMs,
@@ -69,7 +74,7 @@ export async function executeInSimulator(prepared: PreparedRun, options: Simulat
     if (error instanceof NodeCodeStuck) throw new NodeFailed(error.nodeId, error.detail, undefined);
     throw error;
   }
-  if (options.onEvent && traceFile) await replayTrace(traceFile, options.onEvent);
+  if (onEvent && traceFile) await replayTrace(traceFile, onEvent);
   if (outcome.endReason === 'interrupted') {
     throw new PeerlabError(`interrupted after ${outcome.events} events, at ${outcome.virtualTimeMs.toFixed(1)} virtual ms`, {
       hint: 'nothing was verified; rerun it to the end',
@@ -84,6 +89,8 @@ export async function executeInSimulator(prepared: PreparedRun, options: Simulat
     results: outcome.results,
     reports: outcome.reports,
     missing: outcome.missing,
+    departed: outcome.departed,
+    faults: outcome.faults,
     inFlight: outcome.inFlight,
     endedEarly: outcome.endReason === 'event-cap' ? eventCapReached(outcome.events) : undefined,
     timings: { algorithmMs: outcome.wallMs, virtualTimeMs: outcome.virtualTimeMs },
@@ -94,6 +101,7 @@ export async function executeInSimulator(prepared: PreparedRun, options: Simulat
       maxEvents,
       messagesInFlight: outcome.inFlight,
       virtualTimeMs: outcome.virtualTimeMs,
+      ...(outcome.dropped > 0 && { messagesDropped: outcome.dropped }),
     },
   };
 }

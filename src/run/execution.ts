@@ -1,13 +1,19 @@
 import type { Json } from '../sdk/types.js';
 import type { NodeReport } from '../coordination/protocol.js';
+import type { AppliedFault } from '../faults/events.js';
+import type { RuntimeKind } from '../runtime/types.js';
 
 /** What a runtime hands back after running an algorithm to the end: the same shape from Docker and the simulator. */
 export interface Execution {
-  readonly runtime: 'docker' | 'sim';
+  readonly runtime: RuntimeKind;
   readonly results: ReadonlyMap<string, Json>;
   readonly reports: ReadonlyMap<string, NodeReport>;
-  /** Nodes without a result when the run ended (timeout, or nothing left to happen). */
+  /** Nodes still alive without a result when the run ended (timeout, or nothing left to happen). */
   readonly missing: string[];
+  /** Nodes a fault took out (killed or stopped) before they had a result, and why: not waited for, not missing. */
+  readonly departed: ReadonlyMap<string, string>;
+  /** Every fault event of the schedule, as it was applied, in the order applied. */
+  readonly faults: readonly AppliedFault[];
   /** Messages sent and not delivered when the run ended (the run ends when every node has a result). */
   readonly inFlight: number;
   /** Why the run ended before every node had a result when it was not a timeout (the simulator's event cap). */

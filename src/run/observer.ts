@@ -1,3 +1,4 @@
+import type { RuntimeKind } from '../runtime/types.js';
 import type { Etcd3 } from 'etcd3';
 import type { RunKeys } from '../coordination/keys.js';
 import type { TraceEvent } from '../runtime/sim/index.js';
@@ -11,7 +12,7 @@ export interface RunObserver {
   /** Set to have every Docker node write its traffic and metrics this often (ms) while the run goes. */
   readonly liveReportMs?: number;
   /** The run is prepared (id, graph, roles known); nothing has started yet. */
-  prepared?(run: PreparedRun, runtime: 'docker' | 'sim'): void | Promise<void>;
+  prepared?(run: PreparedRun, runtime: RuntimeKind): void | Promise<void>;
   /** Docker: the run's etcd, before the first node starts. Returns how to stop following it. */
   followEtcd?(etcd: Etcd3, keys: RunKeys): Promise<() => Promise<void>>;
   /** Simulator: each event as it happens. */

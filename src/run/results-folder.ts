@@ -1,3 +1,4 @@
+import type { RuntimeKind } from '../runtime/types.js';
 import path from 'node:path';
 import type { Json } from '../sdk/types.js';
 import type { HostFacts } from '../util/host.js';
@@ -27,7 +28,7 @@ export interface RunRecord {
    * `linksLayer`: where they were applied (Docker's message or packet layer, or the simulator's model).
    */
   readonly topology: { spec: string; seed: number; weights: string; links: string; linksLayer: 'message' | 'packet' | 'model'; nodes: number; edges: number; notes: string[] };
-  readonly runtime: 'docker' | 'sim';
+  readonly runtime: RuntimeKind;
   /** Images for Docker; delay model, virtual time and event count for the simulator. */
   readonly runtimeFacts: Record<string, Json>;
   readonly host: HostFacts;
@@ -43,11 +44,14 @@ export interface RunOutput {
   readonly results: ReadonlyMap<string, Json | undefined>;
   readonly reports: ReadonlyMap<string, NodeReport>;
   readonly verdict: Verdict;
+  /** Nodes a fault killed or stopped before they had a result, and how: nodes.csv says so in a `departed` column. */
+  readonly departed?: ReadonlyMap<string, string>;
 }
 
 /** Writes results/<run-id>/: run.json, topology.json, nodes.csv, edges.csv (each .csv.gz when large) and verify.json. */
 export async function writeRunResults(dir: string, output: RunOutput): Promise<void> {
   const { record, graph, roles, results, reports, verdict } = output;
+  const departed = output.departed ?? new Map<string, string>();
   const metricNames = [...new Set([...reports.values()].flatMap((report) => Object.keys(report.metrics)))].sort();
   const nodeRows = graph.nodes().map((id) => {
     const report = reports.get(id);
@@ -59,6 +63,7 @@ export async function writeRunResults(dir: string, output: RunOutput): Promise<v
       label: graph.getNodeAttribute(id, 'label') ?? '',
       degree: graph.degree(id),
       result: results.has(id) ? JSON.stringify(results.get(id)) : '',
+      ...(departed.size > 0 && { departed: departed.get(id) ?? '' }),
       messages_sent: sum(sent.map((c) => c.messages)),
       messages_received: sum(received.map((c) => c.messages)),
       bytes_sent: sum(sent.map((c) => c.bytes)),

@@ -30,6 +30,8 @@ export class RunWatch {
   /** Deaths being looked into (inspect, log tail): a check waits for them, so the dead node is named first. */
   private readonly pending = new Set<Promise<void>>();
   private readonly stopProbing: Array<() => void> = [];
+  /** Nodes a fault is taking out on purpose: their deaths are the schedule's, not crashes. */
+  private readonly intended = new Set<string>();
   private stopped = false;
 
   /** Rejects with the first failure: whatever the run is waiting for (an etcd call included) loses to it. */
@@ -109,6 +111,11 @@ export class RunWatch {
     return Promise.race([work, this.failed]);
   }
 
+  /** A fault is about to kill or stop this node: its death will not fail the run. Call it before the act. */
+  expectExit(nodeId: string): void {
+    this.intended.add(nodeId);
+  }
+
   /** Before teardown: the run's own removal of its containers is no crash. */
   stop(): void {
     if (this.stopped) return;
@@ -134,6 +141,7 @@ export class RunWatch {
       return;
     }
     if (event.Action !== 'die') return;
+    if (attributes[ROLE_LABEL] === 'node' && this.intended.has(attributes[NODE_LABEL] ?? '')) return;
     const looking = this.describeDeath(id, attributes)
       .then((error) => this.fail(error))
       .finally(() => this.pending.delete(looking));

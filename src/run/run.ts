@@ -1,37 +1,40 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Json } from '../sdk/types.js';
 import type { NodeReport } from '../coordination/protocol.js';
-import { connectDocker } from '../docker/engine.js';
 import { PeerlabError } from '../errors.js';
 import { writeJson } from '../util/files.js';
+import type { AppliedFault, FaultEvent } from '../faults/events.js';
 import { writeRunResults, type RunRecord } from './results-folder.js';
 import { hasLinks } from '../links/edges.js';
 import { writeRunReport } from '../report/run-report.js';
-import { DEFAULT_MAX_EVENTS } from '../runtime/sim/index.js';
 import { NodeFailed } from './controller.js';
 import { NodeCrashed } from './run-watch.js';
-import { DEFAULT_NODE_MEMORY } from '../runtime/docker.js';
 import { LOGS_FOLDER } from '../util/node-logs.js';
 import { outcomeFails, uncheckedVerdict, verdictOf, type Outcome, type Verdict } from '../verify/index.js';
 import { hostFacts } from '../util/host.js';
 import { peerlabVersion } from '../util/version.js';
 import type { Deployment } from './docker-deployment.js';
-import { deployPrepared, executeOnDocker, type DockerOptions } from './execute-docker.js';
-import { executeInSimulator } from './execute-sim.js';
+import { deployPrepared, type DockerOptions } from './execute-docker.js';
+import { executeOn, type RunRuntime } from './deployment.js';
+import { chooseRuntime } from './runtimes.js';
+import type { RuntimeChoice, RuntimeKind } from '../runtime/types.js';
 import { ExecutionFailed, type Execution } from './execution.js';
 import { prepareRun, type PrepareRequest, type PreparedRun } from './prepare.js';
 import type { RunObserver } from './observer.js';
 import type { RunId } from '../util/names.js';
 
-export type RuntimeChoice = 'docker' | 'sim' | 'auto';
+export type { RuntimeChoice };
 
 export interface RunRequest extends DockerOptions, Omit<PrepareRequest, 'onRunId'> {
   readonly timeoutMs: number;
   readonly resultsRoot: string;
   readonly runtime?: RuntimeChoice;
-  /** The simulator's event cap (default DEFAULT_MAX_EVENTS in src/runtime/sim/types.ts). */
-  readonly maxEvents?: number;
+  /**
+   * The resolved fault schedule (src/faults/events.ts), applied on the run's clock in either runtime; every event
+   * as applied goes to results/<run>/faults.ndjson.
+   */
+  readonly faults?: readonly FaultEvent[];
   /** Write every message, with Lamport and vector clocks, to events.ndjson. */
   readonly trace?: boolean;
   readonly command?: string[];
@@ -52,7 +55,7 @@ export type { RunUntil } from './prepare.js';
 export interface RunSummary {
   readonly runId: string;
   readonly algorithm: string;
-  readonly runtime: 'docker' | 'sim';
+  readonly runtime: RuntimeKind;
   readonly nodes: number;
   readonly edges: number;
   /** What the verdict says: pass, fail, unchecked or reproduced. */
@@ -68,6 +71,10 @@ export interface RunSummary {
   readonly timings: Record<string, number>;
   readonly resultsDir: string;
   readonly missing: string[];
+  /** Nodes a fault killed or stopped before they had a result, and how: not waited for, not missing. */
+  readonly departed: ReadonlyMap<string, string>;
+  /** The fault schedule as applied (also in faults.ndjson). */
+  readonly faults: readonly AppliedFault[];
   /** The command that reruns this run; in the simulator it replays it bit for bit. */
   readonly replay: string;
 }
@@ -85,7 +92,7 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
   const runtime = await chooseRuntime(request.runtime ?? 'docker', request.onNotice);
   const { observer } = request;
   const prepared = await prepareRun({ ...request, liveReportMs: observer?.liveReportMs });
-  await observer?.prepared?.(prepared, runtime);
+  await observer?.prepared?.(prepared, runtime.kind);
   try {
     return await runPrepared(request, prepared, runtime, began, startedAt);
   } finally {
@@ -93,7 +100,7 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
   }
 }
 
-async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 'docker' | 'sim', began: number, startedAt: string): Promise<RunSummary> {
+async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: RunRuntime, began: number, startedAt: string): Promise<RunSummary> {
   const { observer } = request;
   const resultsDir = path.resolve(request.resultsRoot, prepared.runId);
   const traceFile = request.trace ? path.join(resultsDir, 'events.ndjson') : undefined;
@@ -116,7 +123,7 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
       seed: request.seed,
       weights: request.weights ?? 'default',
       links: prepared.links ?? (hasLinks(graph) ? 'file' : 'none'),
-      linksLayer: runtime === 'sim' ? 'model' : prepared.linksLayer,
+      linksLayer: runtime.linksLayer(prepared),
       nodes: graph.order,
       edges: graph.size,
       notes: prepared.topology.notes,
@@ -131,24 +138,19 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
   await mkdir(path.join(resultsDir, LOGS_FOLDER), { recursive: true });
   let execution: Execution;
   try {
-    execution =
-      runtime === 'sim'
-        ? await executeInSimulator(prepared, {
-            timeoutMs: request.timeoutMs,
-            until: request.until ?? 'results',
-            maxEvents: request.maxEvents,
-            traceFile,
-            onEvent: observer?.simulatorEvent,
-            logsDir: path.join(resultsDir, LOGS_FOLDER),
-            signal: request.signal,
-            onStage: request.onStage,
-          })
-        : await executeOnDocker(prepared, { ...request, traceFile, followEtcd: observer?.followEtcd, logsDir: path.join(resultsDir, LOGS_FOLDER) });
+    execution = await executeOn(runtime, prepared, {
+      ...request,
+      until: request.until ?? 'results',
+      traceFile,
+      logsDir: path.join(resultsDir, LOGS_FOLDER),
+      followEtcd: observer?.followEtcd,
+      onSimulatorEvent: observer?.simulatorEvent,
+    });
   } catch (error) {
     const failure = error instanceof ExecutionFailed ? error.reason : error;
     const errorFile = path.join(resultsDir, 'error.json');
-    const facts: Pick<Execution, 'runtime' | 'facts'> = { runtime, facts: {} };
-    const rerun = replayCommand(request, prepared, facts);
+    const facts: Pick<Execution, 'runtime' | 'facts'> = { runtime: runtime.kind, facts: {} };
+    const rerun = replayCommand(request, prepared, runtime);
     await writeJson(errorFile, describeFailure(failure, prepared, rerun));
     // A run that failed after its nodes started is a failed run, not a missing one: what the nodes had
     // reported is written beside error.json, and `results list` shows it with its error.
@@ -177,11 +179,12 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
   const verdict = judge(prepared, results, execution.missing, request.until === 'quiescent' ? execution.inFlight : 0, execution.endedEarly);
   const traffic = sumTraffic(execution.reports);
   const metrics = { ...verdict.metrics, messages: traffic.messages, bytes: traffic.bytes, messagesInFlight: execution.inFlight };
-  const replay = replayCommand(request, prepared, execution);
+  const replay = replayCommand(request, prepared, runtime);
   const record = recordOf(execution, replay);
   const timings = record.timings;
-  const output = { record, graph, roles, results, reports: execution.reports, verdict: { ...verdict, metrics } };
+  const output = { record, graph, roles, results, reports: execution.reports, verdict: { ...verdict, metrics }, departed: execution.departed };
   await writeRunResults(resultsDir, output);
+  if ((request.faults?.length ?? 0) > 0) await writeFaults(resultsDir, execution.faults);
   await writeRunReport(resultsDir, output);
   if (execution.teardownError !== undefined) throw execution.teardownError;
   return {
@@ -199,6 +202,8 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
     timings,
     resultsDir,
     missing: execution.missing,
+    departed: execution.departed,
+    faults: execution.faults,
     replay,
   };
 }
@@ -222,17 +227,9 @@ function failedVerdict(error: unknown, traffic: { messages: number; bytes: numbe
   return { outcome: 'fail', passed: false, summary: `failed: ${message.split('\n')[0]}`, expected: null, actual: null, metrics: { ...traffic }, failures: [message] };
 }
 
-/** `auto` takes Docker when its engine answers, else the simulator, and says so. */
-async function chooseRuntime(choice: RuntimeChoice, onNotice?: (line: string) => void): Promise<'docker' | 'sim'> {
-  if (choice !== 'auto') return choice;
-  try {
-    await connectDocker();
-    return 'docker';
-  } catch (error) {
-    if (!(error instanceof PeerlabError)) throw error;
-    onNotice?.(`runtime: the simulator (${error.message}); pass --runtime docker to insist on containers`);
-    return 'sim';
-  }
+/** faults.ndjson: one line per fault event as applied, with its intended and actual time on the run's clock. */
+async function writeFaults(resultsDir: string, faults: readonly AppliedFault[]): Promise<void> {
+  await writeFile(path.join(resultsDir, 'faults.ndjson'), faults.map((fault) => `${JSON.stringify(fault)}\n`).join(''));
 }
 
 /**
@@ -240,22 +237,18 @@ async function chooseRuntime(choice: RuntimeChoice, onNotice?: (line: string) =>
  * links, parameters, runtime, timeout, and a container's memory limit), none that only changes how it
  * is shown.
  */
-function replayCommand(request: RunRequest, prepared: PreparedRun, execution: Pick<Execution, 'runtime' | 'facts'>): string {
+function replayCommand(request: RunRequest, prepared: PreparedRun, runtime: RunRuntime): string {
   if (request.replay !== undefined) return request.replay;
   const quote = (value: string) => (/^[\w.,:=/@+-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`);
   const parts = ['peerlab', 'run', request.algorithm, '--topology', prepared.topology.spec, '--seed', String(request.seed)];
   if (request.weights) parts.push('--weights', request.weights);
   if (request.allowDisconnected) parts.push('--allow-disconnected');
   if (prepared.links !== undefined) parts.push('--links', prepared.links);
-  if (prepared.linksLayer === 'packet' && execution.runtime === 'docker') parts.push('--links-mode', 'packet');
   for (const param of request.params) parts.push('--param', param);
   if (request.until === 'quiescent') parts.push('--until', 'quiescent');
-  parts.push('--runtime', execution.runtime);
-  if (execution.runtime === 'sim' && request.maxEvents !== undefined && request.maxEvents !== DEFAULT_MAX_EVENTS) parts.push('--max-events', String(request.maxEvents));
+  parts.push('--runtime', runtime.kind);
   parts.push('--timeout', String(request.timeoutMs / 1000));
-  if (execution.runtime === 'docker' && request.nodeMemoryLimit !== undefined && request.nodeMemoryLimit !== DEFAULT_NODE_MEMORY) {
-    parts.push('--node-memory', String(request.nodeMemoryLimit / (1024 * 1024)));
-  }
+  parts.push(...runtime.replayFlags(prepared, request));
   return parts.map(quote).join(' ');
 }
 

@@ -48,6 +48,8 @@ export class DockerRuntime implements Runtime {
 
   /** Each node this runtime started, by id: what its create and start calls cost (the start-up bench splits them). */
   readonly containerStartup = new Map<string, ContainerStartup>();
+  /** The container of each node this runtime started: a fault acts on it without first listing the run's containers. */
+  private readonly containerIds = new Map<string, string>();
 
   private constructor(
     private readonly docker: Docker,
@@ -84,6 +86,7 @@ export class DockerRuntime implements Runtime {
     await forEachLimited(nodes, this.options.concurrency, async (node) => {
       const requestedAt = Date.now();
       const container = await this.docker.createContainer(nodeContainerSpec(this.options, node));
+      this.containerIds.set(node.id, container.id);
       const createdAt = Date.now();
       await container.start();
       this.containerStartup.set(node.id, { requestedAt, createdAt, startedAt: Date.now() });
@@ -93,6 +96,8 @@ export class DockerRuntime implements Runtime {
   }
 
   private async containerOf(id: string): Promise<Docker.Container> {
+    const known = this.containerIds.get(id);
+    if (known) return this.docker.getContainer(known);
     const [found] = await this.docker.listContainers({
       all: true,
       filters: { label: [`${RUN_LABEL}=${this.runId}`, `${NODE_LABEL}=${id}`] },

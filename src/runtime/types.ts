@@ -2,7 +2,12 @@
  * The runtime interface: where nodes live. Docker now; Swarm and the simulator implement the same interface.
  * A runtime manages nodes as black boxes; what runs inside them is the node agent's business.
  */
-export type RuntimeKind = 'docker' | 'swarm' | 'sim';
+export const RUNTIME_KINDS = ['docker', 'sim'] as const;
+/** Where a run's nodes live. Adding a runtime: a name here and its entry in src/run/runtimes.ts, nothing else. */
+export type RuntimeKind = (typeof RUNTIME_KINDS)[number];
+/** What a user may ask for: a runtime, or `auto` (the first of AUTO_ORDER in src/run/runtimes.ts that is available). */
+export const RUNTIME_CHOICES = [...RUNTIME_KINDS, 'auto'] as const;
+export type RuntimeChoice = (typeof RUNTIME_CHOICES)[number];
 
 export type NodeState = 'created' | 'running' | 'paused' | 'exited' | 'dead' | 'missing';
 

@@ -92,7 +92,7 @@ describe('EtcdGateway primitives', () => {
     const lease = new NodeLease(etcd, () => {});
     await lease.put('/r/registered', 'x');
     await etcd.put('/r/entry', 'y', await lease.current());
-    await lease.revoke();
+    await lease.leave();
     expect(await reference.getAll().prefix('/r/').keys()).toEqual([]);
   });
 });
@@ -133,7 +133,7 @@ describe('locks and elections over the agent’s etcd queues', () => {
     await settle(400);
     expect(order).toEqual([]);
     // a's node "dies" gracefully: its lease goes, and with it its place.
-    await a.lease.revoke();
+    await a.lease.leave();
     await Promise.all(waiting);
     expect(order).toEqual(['b', 'c']);
     expect([...a.failures, ...b.failures, ...c.failures]).toEqual([]);
@@ -187,7 +187,7 @@ describe('membership from the registry', () => {
 
     // Node 1 leaves as the agent does on SIGTERM: marks its registration, then revokes its lease.
     await leaving.put(keys.node('1'), JSON.stringify({ ...registration('1'), leaving: true }), await leavingLease.current());
-    await leavingLease.revoke();
+    await leavingLease.leave();
     await settle();
     expect(events).toEqual([['down', '1', 'left']]);
     // Node 2 stops renewing: its key goes when the lease runs out; then it registers again.

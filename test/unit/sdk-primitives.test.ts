@@ -256,7 +256,9 @@ async function simulateExample(name: string, seed: number, atMs: number, killed:
     stopped.forEach((id) => run.stopNode(id));
   });
   const outcome = await run.run();
-  expect(outcome.missing).toEqual([...killed, ...stopped].sort((a, b) => Number(a) - Number(b)));
+  // The departed report nothing; the run ends once every other node has.
+  expect(outcome.endReason).toBe('complete');
+  expect(graph.nodes().filter((id) => !outcome.results.has(id))).toEqual([...killed, ...stopped].sort((a, b) => Number(a) - Number(b)));
   return { graph, verdict: check({ graph, params, results: outcome.results }) };
 }
 
@@ -280,10 +282,25 @@ describe('the leader-election example', () => {
     run.at(5_000, () => run.killNode('0'));
     run.at(5_000 + TTL_MS + 1, () => run.stopNode(run.leaderOf('leader')!));
     const outcome = await run.run();
-    expect(outcome.missing).toEqual(['0', '1']);
+    expect(graph.nodes().filter((id) => !outcome.results.has(id))).toEqual(['0', '1']);
     const verdict = check({ graph, params, results: outcome.results });
     expect(verdict.failures).toEqual([]);
     expect(verdict.actual).toMatchObject([{ term: 1, leader: '0' }, { term: 2, leader: '1' }, { term: 3, leader: '2', since: 5_000 + TTL_MS + 1 }]);
+  });
+
+  it('passes under the fault `kill leader` at 5 s, which the simulator resolves when it fires', async () => {
+    const { algorithm, check } = await example('leader-election');
+    const graph = await topology('ba:n=30,m=2');
+    const params = algorithm.params!.parse({}) as Record<string, Json>;
+    const run = new Simulation({ graph, algorithm, params, seed: 3, maxPayloadBytes: 1 << 20, timeoutMs: 60_000 });
+    run.startAll();
+    run.scheduleFaults([{ atMs: 5_000, action: 'kill', nodes: [], edges: [], fault: 0, spec: 'at=5s kill leader', leader: 'leader' }]);
+    const outcome = await run.run();
+    expect(run.faults).toMatchObject([{ atMs: 5_000, appliedMs: 5_000, action: 'kill', nodes: ['0'] }]);
+    expect(run.faults[0]!.error).toBeUndefined();
+    const verdict = check({ graph, params, results: outcome.results });
+    expect(verdict.failures).toEqual([]);
+    expect(verdict.metrics).toMatchObject({ terms: 2, failovers: 1 });
   });
 
   it('fails its check when two leaders overlap or no one took over', () => {

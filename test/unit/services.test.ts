@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PeerlabError } from '../../src/errors.js';
 import { prepareExperiment, runExperiment } from '../../src/experiment/experiment.js';
-import { executeInSimulator } from '../../src/run/execute-sim.js';
+import { simulateRun } from '../../src/run/execute-sim.js';
 import { prepareRun } from '../../src/run/prepare.js';
 import { assignRoles } from '../../src/run/roles.js';
 import { runAlgorithm } from '../../src/run/run.js';
@@ -98,7 +98,7 @@ const SERVICES = {
 /** The example in the simulator, as the oracle sees it. */
 async function simulateServices(seed = 1): Promise<OracleInput> {
   const prepared = await prepareRun({ ...SERVICES, seed });
-  const execution = await executeInSimulator(prepared, { timeoutMs: 600_000 });
+  const execution = await simulateRun(prepared, { timeoutMs: 600_000, until: 'results' });
   expect(execution.missing).toEqual([]);
   return {
     graph: prepared.topology.graph,

@@ -20,7 +20,9 @@ describe('SimRuntime', () => {
     simulation.at(0.5, () => void runtime.killNode('5'));
     const outcome = await simulation.run();
     expect(outcome.endReason).toBe('stalled');
-    expect(outcome.missing).toEqual(['5', '6', '7', '8', '9']);
+    // The stopped node is not waited for: it departed; those behind it, alive, are missing.
+    expect(outcome.missing).toEqual(['6', '7', '8', '9']);
+    expect([...outcome.departed.keys()]).toEqual(['5']);
     expect(outcome.reports.has('5')).toBe(false);
     expect(trace).toContainEqual(expect.objectContaining({ type: 'drop', from: '4', to: '5', time: 5 }));
     const states = Object.fromEntries((await runtime.listNodes()).map((node) => [node.id, node.state]));

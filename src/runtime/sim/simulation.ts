@@ -16,6 +16,7 @@ import type { Algorithm, DownReason, Json } from '../../sdk/types.js';
 import { electionQueue } from '../../coordination/keys.js';
 import { REGISTRATION_TTL_SECONDS, type NodeReport } from '../../coordination/protocol.js';
 import { PeerlabError } from '../../errors.js';
+import type { AppliedFault, FaultEvent } from '../../faults/events.js';
 import { AlgorithmHost, type HostEnvironment } from '../../host/algorithm-host.js';
 import { CONSOLE_SINK } from '../../host/console-shim.js';
 import { createRandom, type Random } from '../../util/random.js';
@@ -72,6 +73,15 @@ type SimEvent =
 
 type Phase = 'idle' | 'running' | 'finished';
 
+/** A node that left the run for good, as its neighbours would learn it: the hook for membership events. */
+export interface MembershipChange {
+  readonly node: string;
+  /** killed: no goodbye (its lease runs out); stopped: a graceful leave (deregistered at once). */
+  readonly how: 'killed' | 'stopped';
+  /** Virtual ms. */
+  readonly time: number;
+}
+
 
 export class Simulation {
   readonly size: number;
@@ -97,12 +107,23 @@ export class Simulation {
   private readonly queues: SimQueues;
   private readonly barriers: SimBarriers;
   private readonly results = new Map<string, Json>();
+  /** Nodes killed or stopped before they had a result, and how: the run no longer waits for them. */
+  private readonly departed = new Map<string, string>();
+  /** Directed edges (`from>to`) a fault took down: every message on them is dropped until they come up. */
+  private readonly cutEdges = new Set<string>();
+  private readonly appliedFaults: AppliedFault[] = [];
+  /** By fault (its index), the leader its action hit: what its heal applies to. */
+  private readonly leadersHit = new Map<number, string[]>();
+  /** Called as each node leaves the run for good (see MembershipChange). */
+  readonly membership: Array<(change: MembershipChange) => void> = [];
 
   private clock = 0;
   private events = 0;
   private messages = 0;
   /** Messages sent and neither delivered nor dropped yet (held ones for a created or paused node included). */
   private inFlight = 0;
+  /** Messages lost to a fault: on a cut edge, or to or from a node that was taken out. */
+  private dropped = 0;
   private phase: Phase = 'idle';
   private destroyed = false;
   private failure: SimulationOutcome['failure'];
@@ -195,9 +216,9 @@ export class Simulation {
   }
 
   /**
-   * Stops a node for good (as `docker stop`): messages to it, its timers and wake-ups are lost from now on. It
-   * leaves gracefully, as the node agent does on SIGTERM: its registry entries, locks and candidacies go at once,
-   * and its neighbours learn it `left`.
+   * Stops a node for good (as `docker stop`, a graceful leave): messages to and from it, its timers and wake-ups
+   * are lost from now on. It leaves as the node agent does on SIGTERM: its registry entries, locks and
+   * candidacies go at once, and its neighbours learn it `left`.
    */
   stopNode(id: string): void {
     this.drop(this.node(id), 'exited');
@@ -230,6 +251,84 @@ export class Simulation {
    */
   leaderOf(election: string): string | undefined {
     return this.queues.first(electionQueue(election));
+  }
+
+  /** Takes the directed edge down: every message on it, in flight or sent later, is dropped until linkUp. */
+  linkDown(from: string, to: string): void {
+    this.edgeBetween(from, to);
+    this.cutEdges.add(`${from}>${to}`);
+    this.emit({ type: 'control', time: this.clock, action: `link-down ${from}>${to}` });
+  }
+
+  linkUp(from: string, to: string): void {
+    this.edgeBetween(from, to);
+    this.cutEdges.delete(`${from}>${to}`);
+    this.emit({ type: 'control', time: this.clock, action: `link-up ${from}>${to}` });
+  }
+
+  /**
+   * Schedules a resolved fault schedule: each event applies at exactly its atMs of virtual time, so
+   * AppliedFault.appliedMs = atMs. An event that cannot apply (pausing a node that is dead) is recorded with
+   * its error and does not end the run, as in Docker. Events due after the run has ended never happen.
+   */
+  scheduleFaults(events: readonly FaultEvent[]): void {
+    for (const event of events) this.at(event.atMs, () => this.applyFault(event));
+  }
+
+  /** Every fault event applied so far, in the order applied. */
+  get faults(): readonly AppliedFault[] {
+    return this.appliedFaults;
+  }
+
+  /**
+   * `leader[:NAME]` hits whoever leads when the event fires; its heal (a resume) hits the node its action hit,
+   * which may no longer lead by then.
+   */
+  private leaderHit(event: FaultEvent & { leader: string }, errors: string[]): string[] {
+    if (event.action === 'resume') return this.leadersHit.get(event.fault) ?? [];
+    const leader = this.leaderOf(event.leader);
+    if (leader === undefined) errors.push(`no node leads election ${event.leader}`);
+    const hit = leader === undefined ? [] : [leader];
+    this.leadersHit.set(event.fault, hit);
+    return hit;
+  }
+
+  private applyFault(event: FaultEvent): void {
+    const errors: string[] = [];
+    const each = <T>(items: readonly T[], act: (item: T) => void): void => {
+      for (const item of items) {
+        try {
+          act(item);
+        } catch (error) {
+          errors.push(asError(error).message);
+        }
+      }
+    };
+    const nodes = event.leader === undefined ? event.nodes : this.leaderHit({ ...event, leader: event.leader }, errors);
+    switch (event.action) {
+      case 'kill':
+        each(nodes, (id) => this.killNode(id));
+        break;
+      case 'stop':
+        each(nodes, (id) => this.stopNode(id));
+        break;
+      case 'pause':
+        each(nodes, (id) => this.pauseNode(id));
+        break;
+      case 'resume':
+        each(nodes, (id) => this.resumeNode(id));
+        break;
+      case 'link-down':
+        each(event.edges, ([from, to]) => this.linkDown(from, to));
+        break;
+      case 'link-up':
+        each(event.edges, ([from, to]) => this.linkUp(from, to));
+        break;
+      case 'restart':
+        errors.push('restart is not supported yet: a fresh node under the same id needs a new host');
+        break;
+    }
+    this.appliedFaults.push({ ...event, nodes, appliedMs: this.clock, ...(errors.length > 0 && { error: errors.join('; ') }) });
   }
 
   /** Freezes a node: its deliveries, timers and wake-ups are held, in order, until it is resumed. */
@@ -332,7 +431,7 @@ export class Simulation {
         reason = 'failure';
         break;
       }
-      if (this.results.size === this.size && (!this.untilQuiescent || this.inFlight === 0)) {
+      if (this.results.size + this.departed.size === this.size && (!this.untilQuiescent || this.inFlight === 0)) {
         reason = 'complete';
         break;
       }
@@ -369,7 +468,10 @@ export class Simulation {
     return {
       results: this.results,
       reports: this.collectReports(),
-      missing: this.order.filter((node) => !this.results.has(node.id)).map((node) => node.id),
+      missing: this.order.filter((node) => !this.results.has(node.id) && !this.departed.has(node.id)).map((node) => node.id),
+      departed: this.departed,
+      faults: this.appliedFaults,
+      dropped: this.dropped,
       timedOut: reason === 'timeout' || reason === 'wall-timeout' || reason === 'stalled',
       endReason: reason,
       failure: this.failure,
@@ -398,10 +500,7 @@ export class Simulation {
     switch (node.state) {
       case 'exited':
       case 'dead':
-        if (event.kind === 'deliver') {
-          this.inFlight -= 1;
-          this.emit({ type: 'drop', time: this.clock, id: event.id, from: event.sender.id, to: node.id, reason: `node ${node.state}` });
-        }
+        if (event.kind === 'deliver') this.dropMessage(event.id, event.sender.id, node.id, `node ${node.state}`);
         return false;
       case 'created':
       case 'paused':
@@ -409,6 +508,10 @@ export class Simulation {
         return false;
       case 'running':
         break;
+    }
+    if (event.kind === 'deliver' && (!isUp(event.sender) || this.cutEdges.has(`${event.sender.id}>${node.id}`))) {
+      this.dropMessage(event.id, event.sender.id, node.id, isUp(event.sender) ? 'link down' : `node ${event.sender.id} ${event.sender.state}`);
+      return false;
     }
     watchdog[Slot.node] = node.index;
     watchdog[Slot.handler] = HANDLER_OF[event.kind];
@@ -494,11 +597,15 @@ export class Simulation {
     }
     const id = this.messages++;
     this.inFlight += 1;
-    this.queue.push(deliverAt, { kind: 'deliver', node: target, sender, encoded, id });
     if (this.trace) {
       const bytes = Buffer.byteLength(encoded);
       this.emit({ type: 'send', time: this.clock, id, from: sender.id, to, deliverAt, bytes, payload: JSON.parse(encoded) as Json });
     }
+    if (this.cutEdges.has(`${sender.id}>${to}`)) {
+      this.dropMessage(id, sender.id, to, 'link down');
+      return;
+    }
+    this.queue.push(deliverAt, { kind: 'deliver', node: target, sender, encoded, id });
   }
 
   private setTimer(node: SimNode, ms: number, callback: () => void): () => void {
@@ -553,16 +660,36 @@ export class Simulation {
   private drop(node: SimNode, state: 'exited' | 'dead'): void {
     if (node.state === 'exited' || node.state === 'dead') return;
     node.state = state;
+    const how = state === 'dead' ? 'killed' : 'stopped';
     this.emit({ type: 'control', time: this.clock, action: state === 'dead' ? 'kill' : 'stop', node: node.id });
     if (state === 'exited') this.endLease(node, 'left');
     else this.queue.push(this.clock + REGISTRATION_TTL_SECONDS * 1000, { kind: 'control', action: () => this.endLease(node, 'lease-expired') });
     for (const event of node.held ?? []) {
-      if (event.kind === 'deliver') {
-        this.inFlight -= 1;
-        this.emit({ type: 'drop', time: this.clock, id: event.id, from: event.sender.id, to: node.id, reason: `node ${state}` });
-      }
+      if (event.kind === 'deliver') this.dropMessage(event.id, event.sender.id, node.id, `node ${state}`);
     }
     node.held = undefined;
+    if (!this.results.has(node.id)) this.departed.set(node.id, `${how} at ${this.clock} virtual ms`);
+    this.barriers.depart(node.id);
+    for (const listener of this.membership) {
+      try {
+        listener({ node: node.id, how, time: this.clock });
+      } catch (error) {
+        this.abort(error);
+      }
+    }
+  }
+
+  private dropMessage(id: number, from: string, to: string, reason: string): void {
+    this.inFlight -= 1;
+    this.dropped += 1;
+    this.emit({ type: 'drop', time: this.clock, id, from, to, reason });
+  }
+
+  private edgeBetween(from: string, to: string): void {
+    const source = this.node(from);
+    if (!neighboursAt(this.graph, source.index).some(({ id }) => id === to)) {
+      throw new PeerlabError(`there is no edge ${from}→${to} in this run`);
+    }
   }
 
   /**

@@ -75,10 +75,12 @@ export class SimStore {
 export class SimBarriers {
   private readonly arrivals = new Map<string, { nodes: Set<string>; waiters: Array<Waiter<void>> }>();
   private readonly open = new Set<string>();
+  /** Nodes a fault took out: as the controller does, a barrier no longer waits for them. */
+  private readonly departed = new Set<string>();
 
   /**
-   * @param size every node of the run, started or not, alive or not: as with the controller, a barrier that
-   *   a stopped node never reaches never opens.
+   * @param size every node of the run, started or not: as with the controller, a barrier waits for every node
+   *   but those a fault killed or stopped.
    */
   constructor(
     private readonly size: number,
@@ -96,13 +98,26 @@ export class SimBarriers {
     const { nodes, waiters } = barrier;
     const arrived = new Promise<void>((resolve) => waiters.push({ nodeId, resolve }));
     nodes.add(nodeId);
-    if (nodes.size >= this.size) {
-      this.open.add(name);
-      this.arrivals.delete(name);
-      this.onOpen(name);
-      for (const waiter of waiters) this.wake(waiter.nodeId, () => waiter.resolve());
-    }
+    this.openIfComplete(name);
     return arrived;
+  }
+
+  /** The node is gone for good: barriers that waited only for it open now. */
+  depart(nodeId: string): void {
+    this.departed.add(nodeId);
+    for (const [name, { nodes }] of [...this.arrivals]) {
+      nodes.delete(nodeId);
+      this.openIfComplete(name);
+    }
+  }
+
+  private openIfComplete(name: string): void {
+    const barrier = this.arrivals.get(name);
+    if (!barrier || barrier.nodes.size + this.departed.size < this.size) return;
+    this.open.add(name);
+    this.arrivals.delete(name);
+    this.onOpen(name);
+    for (const waiter of barrier.waiters) this.wake(waiter.nodeId, () => waiter.resolve());
   }
 
   clear(): void {

@@ -15,6 +15,7 @@ import { build } from 'esbuild';
 import type { Json } from '../../sdk/types.js';
 import { PeerlabError } from '../../errors.js';
 import type { LinkParams } from '../../links/model.js';
+import type { FaultEvent } from '../../faults/events.js';
 import type { SimGraph } from './graph.js';
 import type { SimulationOutcome } from './types.js';
 import { describeHandler, Slot, StopRequest } from './watchdog-slots.js';
@@ -38,6 +39,8 @@ export interface SimJob {
   readonly traceFile?: string;
   /** Where each node's log goes (results/<run>/logs), if at all. */
   readonly logsDir?: string;
+  /** The resolved fault schedule: plain data, applied in the worker at each event's virtual time. */
+  readonly faults?: readonly FaultEvent[];
 }
 
 export interface WorkerInput {

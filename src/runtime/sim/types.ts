@@ -1,5 +1,6 @@
 import type { Algorithm, Json } from '../../sdk/types.js';
 import type { NodeReport } from '../../coordination/protocol.js';
+import type { AppliedFault } from '../../faults/events.js';
 import type { Topology } from '../../topology/index.js';
 import type { DelayModel } from './delay.js';
 import type { SimGraph } from './graph.js';
@@ -91,8 +92,14 @@ export interface SimulationOutcome {
   readonly results: Map<string, Json>;
   /** Per node still up at the end (not stopped, killed or never started), in graph order. */
   readonly reports: Map<string, NodeReport>;
-  /** Nodes without a result, in graph order. */
+  /** Nodes still in the run without a result, in graph order. */
   readonly missing: string[];
+  /** Nodes a fault killed or stopped before they had a result, and how: the run did not wait for them. */
+  readonly departed: Map<string, string>;
+  /** The fault events applied, each at its atMs of virtual time. */
+  readonly faults: readonly AppliedFault[];
+  /** Messages lost to faults: on a cut edge, or to or from a node taken out. */
+  readonly dropped: number;
   readonly timedOut: boolean;
   readonly endReason: EndReason;
   readonly failure: { nodeId: string; message: string; stack?: string } | undefined;

@@ -74,6 +74,8 @@ try {
     console: logs && ((nodeId, line) => logs.write(nodeId, line)),
     watchdog: new Int32Array(watchdog),
   });
+  // Scheduled before the nodes start, so that a fault at 0 ms comes before any node's init (sequence order).
+  simulation.scheduleFaults(job.faults ?? []);
   simulation.startAll();
   post({ type: 'running' });
   let outcome;

@@ -1,0 +1,97 @@
+/**
+ * The one seam between a run and where its nodes live. Docker and the simulator each implement `RunRuntime`
+ * (src/run/runtimes.ts holds the table, keyed by RuntimeKind); `runAlgorithm`, experiments and benches go through
+ * it and never name a runtime. A run is: deploy (bring every node up, registered and connected, waiting) → start
+ * (the algorithm's clock starts, and with it the fault schedule) → collect (results and reports of every node
+ * still alive) → tear down (nothing left behind).
+ */
+import type { Etcd3 } from 'etcd3';
+import type { RunKeys } from '../coordination/keys.js';
+import type { FaultEvent } from '../faults/events.js';
+import type { TraceEvent } from '../runtime/sim/types.js';
+import type { RuntimeKind } from '../runtime/types.js';
+import type { Stage } from './docker-deployment.js';
+import type { Execution } from './execution.js';
+import type { PreparedRun } from './prepare.js';
+
+/** What a run asks of its runtime. Every runtime reads what concerns it; the tuning knobs of the others it ignores. */
+export interface ExecutionOptions extends RuntimeTuning {
+  /** How long the algorithm may take: real ms in containers, virtual ms (and the watchdog's real deadline) in the simulator. */
+  readonly timeoutMs: number;
+  /** Once every node has a result, or once no message is in flight either. */
+  readonly until: 'results' | 'quiescent';
+  /** Where each node's log goes (results/<run>/logs); without it the logs are not kept. */
+  readonly logsDir?: string;
+  /** Write every message to this NDJSON trace. */
+  readonly traceFile?: string;
+  /** The resolved fault schedule, on the run's one clock (ms since the algorithm's start). */
+  readonly faults?: readonly FaultEvent[];
+  /** Aborted on Ctrl-C: nothing further is created, and the run ends. */
+  readonly signal?: AbortSignal;
+  readonly onStage?: (stage: Stage, detail?: string) => void;
+  /** Docker: follow the run's etcd (the dashboard's live feed). */
+  readonly followEtcd?: (etcd: Etcd3, keys: RunKeys) => Promise<() => Promise<void>>;
+  /** Simulator: each trace event, once the simulation is over (the dashboard's replay). */
+  readonly onSimulatorEvent?: (event: TraceEvent) => void;
+}
+
+/** Knobs that only some runtimes have, named once here so that a request can carry them whatever runs it. */
+export interface RuntimeTuning {
+  /** Containers: each node's memory limit in bytes. */
+  readonly nodeMemoryLimit?: number;
+  /** Containers: how many are created and started at once. */
+  readonly concurrency?: number;
+  readonly etcdImage?: string;
+  readonly etcdPort?: number;
+  /** Containers: an external etcd cluster instead of one per run. */
+  readonly etcdEndpoints?: string[];
+  readonly baseImage?: string;
+  readonly onStarted?: (started: number, total: number) => void;
+  readonly onReady?: (ready: number, total: number) => void;
+  /** Simulator: the event cap (default DEFAULT_MAX_EVENTS). */
+  readonly maxEvents?: number;
+}
+
+/** A runtime: where a run's nodes live. One entry per RuntimeKind in src/run/runtimes.ts. */
+export interface RunRuntime {
+  readonly kind: RuntimeKind;
+  /** Why this runtime cannot take a run here and now (e.g. no Docker engine answers), or undefined when it can. */
+  unavailable(): Promise<string | undefined>;
+  /** Where the run's links are applied, for run.json: the agents' outboxes, the packet layer, or the simulator's model. */
+  linksLayer(prepared: PreparedRun): 'message' | 'packet' | 'model';
+  /** The flags beyond the common ones that rerun this run on this runtime (e.g. `--max-events`, `--node-memory`). */
+  replayFlags(prepared: PreparedRun, tuning: RuntimeTuning): string[];
+  /** Brings every node up, registered and connected, waiting for start. On failure, nothing is left behind. */
+  deploy(prepared: PreparedRun, options: ExecutionOptions): Promise<RunDeployment>;
+}
+
+/** A run brought up by its runtime, waiting for `start`. */
+export interface RunDeployment {
+  /** Starts the algorithm on every node: time 0 of the run's clock, from which each fault fires at its atMs. */
+  start(): Promise<void>;
+  /**
+   * Waits until every node still alive has a result (a node a fault killed or stopped is not waited for), or the
+   * timeout; then gathers the nodes' reports. Throws ExecutionFailed when a node failed or died unintended.
+   */
+  collect(): Promise<Execution>;
+  /** Saves what must outlive the run (the nodes' logs) and removes everything. Safe to call twice. */
+  tearDown(failure?: unknown): Promise<void>;
+}
+
+/** deploy → start → collect → tear down, on any runtime. A teardown that fails after a good run is returned, not thrown. */
+export async function executeOn(runtime: RunRuntime, prepared: PreparedRun, options: ExecutionOptions): Promise<Execution> {
+  const deployment = await runtime.deploy(prepared, options);
+  let execution: Execution;
+  try {
+    await deployment.start();
+    execution = await deployment.collect();
+  } catch (error) {
+    await deployment.tearDown(error).catch(() => {});
+    throw error;
+  }
+  const teardownError = await deployment.tearDown().then(
+    () => undefined,
+    (error: unknown) => error ?? new Error('teardown failed'),
+  );
+  return teardownError === undefined ? execution : { ...execution, teardownError };
+}

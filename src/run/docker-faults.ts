@@ -1,0 +1,130 @@
+/**
+ * A resolved fault schedule played against a Docker run. The CLI fires each event at the run's start time (the
+ * one the nodes read from etcd) + atMs, and records when it took effect, so faults.ndjson shows the lag:
+ *  - kill: `docker kill` (SIGKILL), no goodbye; the node's registry lease runs out;
+ *  - stop: `docker stop`: the agent catches SIGTERM, revokes its lease (deregistering at once) and exits;
+ *  - pause / resume: the cgroup freezer (`docker pause` / `unpause`);
+ *  - link-down / link-up: an iptables rule in the sender's namespace drops every packet of its stream to the
+ *    receiver (the sender dials the receiver's port, so the other direction's stream is untouched).
+ * The controller and the crash watch are told before each act, so a death or a broken link the schedule caused
+ * neither fails the run nor is waited for.
+ */
+import { PeerlabError } from '../errors.js';
+import type { AppliedFault, FaultEvent } from '../faults/events.js';
+import { inNamespace } from '../links/packet.js';
+import { NODE_PORT } from '../node/identity.js';
+import type { DockerRuntime } from '../runtime/docker.js';
+import type { RunController } from './controller.js';
+import type { RunWatch } from './run-watch.js';
+
+export class DockerFaultSchedule {
+  private readonly applied: AppliedFault[] = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+  /** Events apply one after another, in schedule order, even when applying one takes longer than the gap. */
+  private chain: Promise<void> = Promise.resolve();
+  private namespaces: Promise<Map<string, { pid: number; address: string }>> | undefined;
+  private readonly paused = new Set<string>();
+  private ended = false;
+  /** Nodes the schedule took out, and how. */
+  readonly departed = new Map<string, string>();
+
+  constructor(
+    private readonly events: readonly FaultEvent[],
+    private readonly runtime: DockerRuntime,
+    private readonly controller: RunController,
+    private readonly watch: RunWatch,
+  ) {}
+
+  /** Arms every event against the run's start time (epoch ms). */
+  start(startedAt: number): void {
+    const ordered = [...this.events].sort((a, b) => a.atMs - b.atMs);
+    for (const event of ordered) {
+      const fire = (): void => {
+        this.chain = this.chain.then(() => this.apply(event, startedAt));
+      };
+      this.timers.push(setTimeout(fire, Math.max(0, startedAt + event.atMs - Date.now())));
+    }
+  }
+
+  /** Ends the schedule: events not yet due never happen (the run is over), the one being applied finishes. */
+  async end(): Promise<readonly AppliedFault[]> {
+    this.ended = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    await this.chain;
+    return this.applied;
+  }
+
+  /** Before teardown: a frozen container is thawed, so that removing it cannot hang on the freezer. */
+  async thaw(): Promise<void> {
+    await Promise.all([...this.paused].map((id) => this.runtime.resumeNode(id).catch(() => {})));
+    this.paused.clear();
+  }
+
+  private async apply(event: FaultEvent, startedAt: number): Promise<void> {
+    if (this.ended) return;
+    let error: string | undefined;
+    try {
+      await this.act(event);
+    } catch (failure) {
+      error = (failure instanceof Error ? failure.message : String(failure)).split('\n')[0];
+    }
+    this.applied.push({ ...event, appliedMs: Date.now() - startedAt, ...(error === undefined ? {} : { error }) });
+  }
+
+  private async act(event: FaultEvent): Promise<void> {
+    const { nodes, edges } = event;
+    this.controller.faultHits(nodes, edges);
+    switch (event.action) {
+      case 'kill':
+      case 'stop':
+        await eachOf(nodes, async (id) => {
+          this.watch.expectExit(id);
+          this.controller.depart(id);
+          this.departed.set(id, `${event.action === 'kill' ? 'killed' : 'stopped'} at ${event.atMs} ms (${event.spec})`);
+          this.paused.delete(id);
+          await (event.action === 'kill' ? this.runtime.killNode(id) : this.runtime.stopNode(id));
+        });
+        return;
+      case 'pause':
+        await eachOf(nodes, async (id) => {
+          await this.runtime.pauseNode(id);
+          this.paused.add(id);
+        });
+        return;
+      case 'resume':
+        await eachOf(nodes, async (id) => {
+          await this.runtime.resumeNode(id);
+          this.paused.delete(id);
+        });
+        return;
+      case 'link-down':
+      case 'link-up': {
+        const namespaces = await (this.namespaces ??= this.runtime.nodeNamespaces());
+        const flag = event.action === 'link-down' ? '-I' : '-D';
+        await eachOf(edges, async ([from, to]) => {
+          const sender = namespaces.get(from);
+          const receiver = namespaces.get(to);
+          if (!sender || !receiver) throw new PeerlabError(`edge ${from}→${to}: node ${sender ? to : from} is not running`);
+          await inNamespace(sender.pid, ['iptables', flag, 'OUTPUT', ...edgeRule(receiver.address)]);
+        });
+        return;
+      }
+      case 'restart':
+        throw new PeerlabError('restart is not supported yet: a fresh node under the same id needs the agent to re-register');
+    }
+  }
+}
+
+/** The packets of the sender's stream to one neighbour: to its address and its node port. */
+function edgeRule(address: string): string[] {
+  return ['-d', `${address}/32`, '-p', 'tcp', '--dport', String(NODE_PORT), '-j', 'DROP'];
+}
+
+/** Applies `act` to every item at once; rejects naming each item that failed. */
+async function eachOf<T>(items: readonly T[], act: (item: T) => Promise<void>): Promise<void> {
+  const outcomes = await Promise.allSettled(items.map(act));
+  const failures = outcomes.flatMap((outcome, index) =>
+    outcome.status === 'rejected' ? [`${String(items[index])}: ${outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason)}`] : [],
+  );
+  if (failures.length > 0) throw new Error(failures.join('; '));
+}
