@@ -4,7 +4,7 @@ import type { Json } from '../sdk/types.js';
 import type { NodeReport } from '../coordination/protocol.js';
 import { PeerlabError } from '../errors.js';
 import { writeJson } from '../util/files.js';
-import type { AppliedFault, FaultEvent } from '../faults/events.js';
+import { scheduleAsItWent, type AppliedFault, type FaultEvent } from '../faults/events.js';
 import { writeRunResults, type RunRecord } from './results-folder.js';
 import { hasLinks } from '../links/edges.js';
 import { writeRunReport } from '../report/run-report.js';
@@ -177,7 +177,8 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
 
   const results = new Map<string, Json | undefined>(graph.nodes().map((id) => [id, execution.results.get(id)]));
   // Under faults the oracle judges what the algorithm still guarantees among the survivors: what was applied counts.
-  const faultsSeen = (request.faults?.length ?? 0) > 0 ? faultsSeenOf(execution.faults.filter((fault) => fault.error === undefined)) : undefined;
+  const faults = scheduleAsItWent(request.faults ?? [], execution.faults);
+  const faultsSeen = faults.length > 0 ? faultsSeenOf(faults.filter((fault) => fault.error === undefined)) : undefined;
   const verdict = judge(prepared, results, execution.missing, request.until === 'quiescent' ? execution.inFlight : 0, execution.endedEarly, faultsSeen);
   const traffic = sumTraffic(execution.reports);
   const metrics = { ...verdict.metrics, messages: traffic.messages, bytes: traffic.bytes, messagesInFlight: execution.inFlight };
@@ -186,7 +187,7 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
   const timings = record.timings;
   const output = { record, graph, roles, results, reports: execution.reports, verdict: { ...verdict, metrics }, departed: execution.departed };
   await writeRunResults(resultsDir, output);
-  if ((request.faults?.length ?? 0) > 0) await writeFaults(resultsDir, execution.faults);
+  if (faults.length > 0) await writeFaults(resultsDir, faults);
   await writeRunReport(resultsDir, output);
   if (execution.teardownError !== undefined) throw execution.teardownError;
   return {
@@ -205,7 +206,7 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
     resultsDir,
     missing: execution.missing,
     departed: execution.departed,
-    faults: execution.faults,
+    faults,
     replay,
   };
 }

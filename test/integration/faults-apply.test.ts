@@ -99,7 +99,7 @@ describe('a fault schedule on Docker', () => {
     for (const record of applied) {
       expect(record.error, `${record.spec}`).toBeUndefined();
       expect(record.appliedMs).toBeGreaterThanOrEqual(record.atMs);
-      expect(record.appliedMs - record.atMs, `the lag of ${record.spec}`).toBeLessThan(5_000);
+      expect(record.appliedMs! - record.atMs, `the lag of ${record.spec}`).toBeLessThan(5_000);
     }
     // The graceful leave went through the agent's SIGTERM handler.
     expect(await readFile(path.join(summary.resultsDir, 'logs', `${stopped}.log`), 'utf8')).toMatch(/stopping: leaving the registry/);
