@@ -92,6 +92,7 @@ export class AlgorithmHost {
   private failed = false;
   /** Set at the run's stop: nothing is handled, sent or counted any more (see freeze). */
   private frozen = false;
+  private timersPending = 0;
 
   constructor(
     private readonly algorithm: Algorithm,
@@ -126,6 +127,27 @@ export class AlgorithmHost {
    */
   freeze(): void {
     this.frozen = true;
+  }
+
+  /** Timers set (and sleeps begun) that have neither fired nor been cancelled: a node with none is idle between messages. */
+  get pendingTimers(): number {
+    return this.timersPending;
+  }
+
+  private timer(ms: number, fire: () => void): () => void {
+    let pending = true;
+    const settle = () => {
+      if (pending) [pending, this.timersPending] = [false, this.timersPending - 1];
+    };
+    this.timersPending += 1;
+    const cancel = this.env.setTimer(ms, () => {
+      settle();
+      fire();
+    });
+    return () => {
+      settle();
+      cancel();
+    };
   }
 
   /** Called by the transport for each arriving message, in per-edge FIFO order. */
@@ -321,8 +343,8 @@ export class AlgorithmHost {
         return new Promise((resolve) => host.pendingReceives.push({ from: options.from, resolve }));
       },
       now: () => env.now(),
-      sleep: (ms) => new Promise((resolve) => env.setTimer(ms, () => resolve())),
-      setTimer: (ms, callback) => env.setTimer(ms, () => void (host.frozen || host.guard(callback))),
+      sleep: (ms) => new Promise((resolve) => host.timer(ms, () => resolve())),
+      setTimer: (ms, callback) => host.timer(ms, () => void (host.frozen || host.guard(callback))),
       barrier: (name) => env.barrier(name),
       store: env.store,
       lock: (name) => locks.lock(name),

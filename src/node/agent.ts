@@ -197,7 +197,8 @@ async function main(): Promise<void> {
     for (let wave = 1; ; wave++) {
       await etcd.waitFor(keys.countWave(wave));
       const total = (counts: Map<string, { messages: number }>) => [...counts.values()].reduce((sum, count) => sum + count.messages, 0);
-      const totals: MessageTotals = { sent: total(host.sent), received: total(host.received) };
+      const byNeighbour = Object.fromEntries([...host.sent.keys()].map((id) => [id, [host.sent.get(id)!.messages, host.received.get(id)!.messages] as const]));
+      const totals: MessageTotals = { sent: total(host.sent), received: total(host.received), byNeighbour, timersPending: host.pendingTimers };
       await etcd.put(keys.count(wave, nodeId), JSON.stringify(totals));
     }
   }
