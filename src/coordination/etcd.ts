@@ -27,35 +27,6 @@ export function connectEtcd(hosts: string | string[], auth?: { username: string;
   });
 }
 
-/**
- * Waiting on etcd without polling: read once, then watch from the next revision, so no change between the
- * read and the watch is missed.
- */
-export async function waitForKey(client: Etcd3, key: string): Promise<string> {
-  const response = await client.get(key).exec();
-  const existing = response.kvs[0];
-  if (existing) return existing.value.toString();
-  const watcher = await client.watch().key(key).startRevision(nextRevision(response.header.revision)).create();
-  return new Promise((resolve) => {
-    watcher.once('put', (kv: IKeyValue) => {
-      void watcher.cancel();
-      resolve(kv.value.toString());
-    });
-  });
-}
-
-export async function waitForKeyDeleted(client: Etcd3, key: string): Promise<void> {
-  const response = await client.get(key).exec();
-  if (response.kvs.length === 0) return;
-  const watcher = await client.watch().key(key).startRevision(nextRevision(response.header.revision)).create();
-  return new Promise((resolve) => {
-    watcher.once('delete', () => {
-      void watcher.cancel();
-      resolve();
-    });
-  });
-}
-
 export interface PrefixEvent {
   readonly type: 'put' | 'delete';
   /** The key without the prefix. */
