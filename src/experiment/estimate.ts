@@ -20,6 +20,15 @@ export const ESTIMATE = {
     memoryPerNodeMiB: 24,
     memoryFixedMiB: 200,
   },
+  swarm: {
+    // Measured on a 3-engine local cluster (see README "Swarm"): services and the overlay add a fixed cost.
+    fixedS: 12,
+    perNodeS: 0.4,
+    algorithmPerNodeS: 0.01,
+    minAlgorithmS: 1,
+    memoryPerNodeMiB: 24,
+    memoryFixedMiB: 300,
+  },
   sim: {
     // Measured: flood on 10–20 nodes takes about 0.1 s a run in the simulator.
     fixedS: 0.3,

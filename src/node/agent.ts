@@ -141,7 +141,7 @@ async function main(): Promise<void> {
 
   reached('listening');
 
-  const registration: Registration = { id: nodeId, role: identity.role, address: ownAddress(), port: identity.port, registeredAt: Date.now() };
+  const registration: Registration = { id: nodeId, role: identity.role, address: ownAddress(process.env[ENV.subnet]), port: identity.port, registeredAt: Date.now() };
   await lease.put(keys.node(nodeId), JSON.stringify(registration));
   reached('registered');
 
