@@ -89,6 +89,25 @@ export class SwarmRuntime implements ContainerNodes {
     return new SwarmRuntime(manager, engines, options);
   }
 
+  /** Attaches to a run that is up (for status): its services' node lists are read back from their environment. */
+  static async attach(engines: readonly SwarmEngine[], runId: string): Promise<SwarmRuntime | undefined> {
+    const manager = engines[0]!.docker;
+    const services = (await manager.listServices({ filters: { label: [`${RUN_LABEL}=${runId}`, `${ROLE_LABEL}=node`] } })) as Array<{
+      ID: string;
+      Spec?: { Name?: string; TaskTemplate?: { ContainerSpec?: { Env?: string[] }; Placement?: { Constraints?: string[] } } };
+    }>;
+    if (services.length === 0) return undefined;
+    const runtime = new SwarmRuntime(manager, engines, { runId, image: '', memoryLimit: 0, subnet: '', engineOf: new Map(), configs: [] });
+    for (const service of services) {
+      const ids = service.Spec?.TaskTemplate?.ContainerSpec?.Env?.find((entry) => entry.startsWith(`${ENV.nodeIds}=`))?.slice(ENV.nodeIds.length + 1).split(',') ?? [];
+      const engine = Number(/==(\d+)$/.exec(service.Spec?.TaskTemplate?.Placement?.Constraints?.[0] ?? '')?.[1] ?? 1) - 1;
+      const known = { engine, ids };
+      runtime.services.set(service.Spec?.Name ?? service.ID, known);
+      runtime.serviceById.set(service.ID, known);
+    }
+    return runtime;
+  }
+
   /** The node of a task container, from the labels Swarm gives it (for the crash watch's events). */
   nodeOfContainer = (labels: Readonly<Record<string, string>>): string | undefined => {
     const service = this.services.get(labels[SERVICE_NAME_LABEL] ?? '');
