@@ -1,6 +1,5 @@
 import { ExponentialBackoff, handleWhen, noop, retry } from 'cockatiel';
 import { Etcd3, isRecoverableError, type IKeyValue } from 'etcd3';
-import type { SharedStore } from '../sdk/types.js';
 
 /**
  * An etcd client for peerlab's single-endpoint use. etcd3's default guards each host with a circuit breaker:
@@ -25,35 +24,6 @@ export function connectEtcd(hosts: string | string[], auth?: { username: string;
         backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 5_000 }),
       }),
     },
-  });
-}
-
-/**
- * Waiting on etcd without polling: read once, then watch from the next revision, so no change between the
- * read and the watch is missed.
- */
-export async function waitForKey(client: Etcd3, key: string): Promise<string> {
-  const response = await client.get(key).exec();
-  const existing = response.kvs[0];
-  if (existing) return existing.value.toString();
-  const watcher = await client.watch().key(key).startRevision(nextRevision(response.header.revision)).create();
-  return new Promise((resolve) => {
-    watcher.once('put', (kv: IKeyValue) => {
-      void watcher.cancel();
-      resolve(kv.value.toString());
-    });
-  });
-}
-
-export async function waitForKeyDeleted(client: Etcd3, key: string): Promise<void> {
-  const response = await client.get(key).exec();
-  if (response.kvs.length === 0) return;
-  const watcher = await client.watch().key(key).startRevision(nextRevision(response.header.revision)).create();
-  return new Promise((resolve) => {
-    watcher.once('delete', () => {
-      void watcher.cancel();
-      resolve();
-    });
   });
 }
 
@@ -87,19 +57,4 @@ export async function followPrefix(
 
 function nextRevision(revision: string): string {
   return (BigInt(revision) + 1n).toString();
-}
-
-/** The SDK's shared store over etcd, confined to one run's `store/` keys. */
-export function etcdStore(client: Etcd3, keyOf: (key: string) => string): SharedStore {
-  return {
-    get: async (key) => (await client.get(keyOf(key)).string()) ?? undefined,
-    put: async (key, value) => {
-      await client.put(keyOf(key)).value(value);
-    },
-    delete: async (key) => {
-      await client.delete().key(keyOf(key));
-    },
-    waitFor: (key) => waitForKey(client, keyOf(key)),
-    waitForDelete: (key) => waitForKeyDeleted(client, keyOf(key)),
-  };
 }

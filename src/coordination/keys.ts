@@ -4,6 +4,15 @@
  */
 export const KEY_ROOT = '/peerlab';
 
+/**
+ * The lease-held queues of locks and elections (host/contention.ts) are named `locks/<name>` and
+ * `elections/<name>`; the names are also key path segments under the run's prefix (see `queuePrefix`).
+ */
+const LOCKS = 'locks';
+const ELECTIONS = 'elections';
+export const lockQueue = (name: string): string => `${LOCKS}/${name}`;
+export const electionQueue = (name: string): string => `${ELECTIONS}/${name}`;
+
 export function runKeys(runId: string) {
   const base = `${KEY_ROOT}/${runId}`;
   return {
@@ -49,6 +58,12 @@ export function runKeys(runId: string) {
     servicePrefix: (service: string) => `${base}/services/${service}/`,
     service: (service: string, id: string) => `${base}/services/${service}/${id}`,
     /**
+     * A lock's or an election's queue (`locks/<name>`, `elections/<name>`, see host/contention.ts): one
+     * key per node, held by its lease, ordered by create revision as in etcd's concurrency recipes.
+     */
+    queuePrefix: (queue: string) => `${base}/${queue}/`,
+    queueEntry: (queue: string, id: string) => `${base}/${queue}/${id}`,
+    /**
      * What the nodes' etcd role may write (src/etcd/auth.ts): everything a node reports or shares. The rest of the
      * run (config, topology, control, open barriers) is the controller's, and nodes may only read it.
      */
@@ -61,6 +76,8 @@ export function runKeys(runId: string) {
       `${base}/barriers/arrived/`,
       `${base}/store/`,
       `${base}/services/`,
+      `${base}/${LOCKS}/`,
+      `${base}/${ELECTIONS}/`,
       `${base}/counts/`,
       `${base}/live/`,
     ],

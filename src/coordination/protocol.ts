@@ -10,7 +10,10 @@ export interface RunConfig {
   readonly seed: number;
   readonly size: number;
   readonly maxPayloadBytes: number;
-  /** Set when the run ends quiescent: nodes answer the controller's quiescence waves (see keys.countWave). */
+  /**
+   * Set when the run ends quiescent, or may end quiet under faults: nodes answer the controller's quiescence
+   * waves (see keys.countWave).
+   */
   readonly quiescence?: boolean;
   /** Set when a dashboard watches the run: each node writes a LiveReport this often (ms). */
   readonly liveReportMs?: number;
@@ -20,6 +23,13 @@ export interface RunConfig {
 export interface MessageTotals {
   readonly sent: number;
   readonly received: number;
+  /**
+   * The same per neighbour, [sent to it, received from it]: under faults the controller counts only the edges
+   * between nodes still alive, since a message to or from a node that died is lost, not in flight.
+   */
+  readonly byNeighbour?: Record<string, readonly [number, number]>;
+  /** Timers the node has pending: a node waiting on a timer is not idle, whatever is in flight. */
+  readonly timersPending?: number;
 }
 
 /** A role of the run: its nodes (each told its role when started) run `algorithm` with `params`. */
@@ -45,6 +55,11 @@ export interface Registration {
   readonly address: string;
   readonly port: number;
   readonly registeredAt: number;
+  /**
+   * Set when the node leaves gracefully (SIGTERM, `docker stop`): written just before it revokes its lease, so
+   * that whoever watches the registry tells a leave from a crash when the key goes.
+   */
+  readonly leaving?: true;
 }
 
 export interface EdgeCount {

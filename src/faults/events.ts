@@ -42,8 +42,22 @@ export interface FaultEvent {
 
 /** One line of faults.ndjson: an event as it was applied, and how late. */
 export interface AppliedFault extends FaultEvent {
-  /** When it was applied on the same clock; the lag is appliedMs − atMs (0 in the simulator). */
-  readonly appliedMs: number;
+  /**
+   * When it was applied on the same clock; the lag is appliedMs − atMs (0 in the simulator). Absent for an event
+   * that was never due before the run ended (its error says so).
+   */
+  readonly appliedMs?: number;
   /** Why it could not be applied, if it could not (e.g. the node had already died). */
   readonly error?: string;
+}
+
+/**
+ * The whole schedule as it went: what was applied, in order, then each event the run ended before, marked as
+ * never applied. Both runtimes record the same schedule this way, so their time lines compare line for line.
+ */
+export function scheduleAsItWent(scheduled: readonly FaultEvent[], applied: readonly AppliedFault[]): AppliedFault[] {
+  const key = (event: FaultEvent) => JSON.stringify([event.fault, event.atMs, event.action, event.nodes, event.edges]);
+  const done = new Set(applied.map(key));
+  const unfired = scheduled.filter((event) => !done.has(key(event))).map((event) => ({ ...event, error: 'not applied: the run ended before it was due' }));
+  return [...applied, ...unfired];
 }

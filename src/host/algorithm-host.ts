@@ -1,14 +1,16 @@
-import type { Algorithm, Json, Message, Neighbour, Node, ServiceRegistry, SharedStore } from '../sdk/types.js';
+import type { Algorithm, DownReason, Json, Message, Neighbour, Node, ServiceRegistry, SharedStore } from '../sdk/types.js';
 import type { EdgeCount } from '../coordination/protocol.js';
 import { createRandom } from '../util/random.js';
 import { hasShape, SERVICE_NAME } from '../util/names.js';
+import { election, Locks, type LeasedQueues } from './contention.js';
 import { Timeline } from './timeline.js';
 
 /**
  * Runs one algorithm instance for one node. The node agent (containers) and the simulator both use it, so an
  * algorithm behaves the same under either: the host owns the SDK semantics (overlay check, payload rules, FIFO
- * dispatch, receive queues, result and metrics) and the environment supplies only transport, clock, store and
- * service registry.
+ * dispatch, receive queues, result and metrics, locks and elections, the live neighbour list) and the
+ * environment supplies only transport, clock, store, service registry and lease-held queues, and tells the host
+ * when a neighbour goes down or comes up.
  */
 export interface HostEnvironment {
   /**
@@ -23,6 +25,8 @@ export interface HostEnvironment {
   store: SharedStore;
   /** This node's view of the service registry; the host checks names and info, and sorts what it lists. */
   services: ServiceRegistry;
+  /** Queues of entries held by this node's lease: the host makes locks and elections of them. */
+  queues: LeasedQueues;
   log(line: string): void;
   onResult(value: Json): void;
   /** A failure of the algorithm code (exception, bad payload); the run fails and names this node. */
@@ -51,6 +55,14 @@ export class AlgorithmError extends Error {
   override name = 'AlgorithmError';
 }
 
+/** A neighbour went down or came up: dispatched in turn with the messages, to onNeighbourDown / onNeighbourUp. */
+class MembershipChange {
+  constructor(
+    readonly neighbour: Neighbour,
+    readonly down: DownReason | undefined,
+  ) {}
+}
+
 interface PendingReceive {
   readonly from: string | undefined;
   readonly resolve: (message: Message) => void;
@@ -63,9 +75,12 @@ export class AlgorithmHost {
   /** Messages, metrics and the result over the run's time: both runtimes put it in the node's final report. */
   readonly timeline = new Timeline();
   private readonly node: Node<unknown, unknown>;
-  private readonly neighbourIds: ReadonlySet<string>;
-  /** Messages waiting for the algorithm: held until init has run, then fed to onMessage one at a time. */
-  private readonly inbox: Message[] = [];
+  /** Every node this one may exchange messages with: its overlay neighbours, and those that joined later. */
+  private readonly neighbourIds: Set<string>;
+  /** The neighbours that are up now: `node.neighbours`, replaced (not changed) when one goes or comes. */
+  private liveNeighbours: readonly Neighbour[];
+  /** Messages and membership changes waiting for the algorithm: held until init has run, then fed to it one at a time. */
+  private readonly inbox: Array<Message | MembershipChange> = [];
   /** Messages for `receive()`, when the algorithm has no onMessage or the message is past it. */
   private readonly mailbox: Message[] = [];
   private readonly pendingReceives: PendingReceive[] = [];
@@ -77,17 +92,16 @@ export class AlgorithmHost {
   private failed = false;
   /** Set at the run's stop: nothing is handled, sent or counted any more (see freeze). */
   private frozen = false;
+  private timersPending = 0;
 
   constructor(
     private readonly algorithm: Algorithm,
     private readonly options: HostOptions,
     private readonly env: HostEnvironment,
   ) {
-    this.neighbourIds = new Set(options.neighbours.map((n) => n.id));
-    for (const { id } of options.neighbours) {
-      this.sent.set(id, { messages: 0, bytes: 0 });
-      this.received.set(id, { messages: 0, bytes: 0 });
-    }
+    this.neighbourIds = new Set();
+    this.liveNeighbours = options.neighbours;
+    for (const neighbour of options.neighbours) this.admit(neighbour);
     this.node = this.createNode();
   }
 
@@ -115,6 +129,27 @@ export class AlgorithmHost {
     this.frozen = true;
   }
 
+  /** Timers set (and sleeps begun) that have neither fired nor been cancelled: a node with none is idle between messages. */
+  get pendingTimers(): number {
+    return this.timersPending;
+  }
+
+  private timer(ms: number, fire: () => void): () => void {
+    let pending = true;
+    const settle = () => {
+      if (pending) [pending, this.timersPending] = [false, this.timersPending - 1];
+    };
+    this.timersPending += 1;
+    const cancel = this.env.setTimer(ms, () => {
+      settle();
+      fire();
+    });
+    return () => {
+      settle();
+      cancel();
+    };
+  }
+
   /** Called by the transport for each arriving message, in per-edge FIFO order. */
   deliver(from: string, encoded: string): void {
     if (this.frozen) return;
@@ -127,6 +162,38 @@ export class AlgorithmHost {
     this.timeline.received(this.env.now());
     this.inbox.push({ from, payload: JSON.parse(encoded) as Json });
     this.dispatch();
+  }
+
+  /**
+   * Neighbour `id` is down (its registration is gone): it leaves `node.neighbours`, and onNeighbourDown is
+   * called in turn with the messages that arrived before. Nothing happens for a node that is not a live neighbour.
+   */
+  neighbourDown(id: string, reason: DownReason): void {
+    const neighbour = this.liveNeighbours.find((n) => n.id === id);
+    if (!neighbour) return;
+    this.liveNeighbours = this.liveNeighbours.filter((n) => n !== neighbour);
+    this.inbox.push(new MembershipChange(neighbour, reason));
+    this.dispatch();
+  }
+
+  /**
+   * `neighbour` is up: back after it went down, or joined after the start. It joins `node.neighbours` and may
+   * exchange messages with this node; onNeighbourUp is called in turn. Nothing happens for a live neighbour.
+   */
+  neighbourUp(neighbour: Neighbour): void {
+    if (this.liveNeighbours.some((n) => n.id === neighbour.id)) return;
+    this.admit(neighbour);
+    this.liveNeighbours = [...this.liveNeighbours, neighbour].sort((a, b) => byNodeId(a.id, b.id));
+    this.inbox.push(new MembershipChange(neighbour, undefined));
+    this.dispatch();
+  }
+
+  /** A neighbour this node may exchange messages with from now on, with its traffic counted. */
+  private admit({ id }: Neighbour): void {
+    if (this.neighbourIds.has(id)) return;
+    this.neighbourIds.add(id);
+    this.sent.set(id, { messages: 0, bytes: 0 });
+    this.received.set(id, { messages: 0, bytes: 0 });
   }
 
   /**
@@ -150,15 +217,21 @@ export class AlgorithmHost {
     this.dispatching = false;
   }
 
-  /** Runs the algorithm on one message: a promise only if its onMessage returned one. */
-  private handle(message: Message): Promise<void> | undefined {
+  /** Runs the algorithm on one message or membership change: a promise only if its handler returned one. */
+  private handle(item: Message | MembershipChange): Promise<void> | undefined {
+    if (item instanceof MembershipChange) return this.call(announce, item);
     if (!this.algorithm.onMessage) {
-      this.offerToReceivers(message);
+      this.offerToReceivers(item);
       return undefined;
     }
+    return this.call(this.algorithm.onMessage, item);
+  }
+
+  /** Runs a handler; a promise only if it returned one, and an exception (or rejection) fails the node. */
+  private call<Item>(handler: (node: Node<unknown, unknown>, item: Item, algorithm: Algorithm) => unknown, item: Item): Promise<void> | undefined {
     let returned: unknown;
     try {
-      returned = this.algorithm.onMessage(this.node, message);
+      returned = handler.call(this.algorithm, this.node, item, this.algorithm);
     } catch (error) {
       this.fail(asError(error));
       return undefined;
@@ -219,9 +292,18 @@ export class AlgorithmHost {
     const env = this.env;
     const host = this;
     const state = this.algorithm.state?.({ id, neighbours, size, params });
+    const contender = {
+      id,
+      queues: env.queues,
+      guard: (action: () => void | Promise<void>) => host.guard(action),
+      fail: (message: string) => new AlgorithmError(message),
+    };
+    const locks = new Locks(contender);
     return {
       id,
-      neighbours,
+      get neighbours() {
+        return host.liveNeighbours;
+      },
       size,
       params,
       state,
@@ -261,10 +343,12 @@ export class AlgorithmHost {
         return new Promise((resolve) => host.pendingReceives.push({ from: options.from, resolve }));
       },
       now: () => env.now(),
-      sleep: (ms) => new Promise((resolve) => env.setTimer(ms, () => resolve())),
-      setTimer: (ms, callback) => env.setTimer(ms, () => void (host.frozen || host.guard(callback))),
+      sleep: (ms) => new Promise((resolve) => host.timer(ms, () => resolve())),
+      setTimer: (ms, callback) => host.timer(ms, () => void (host.frozen || host.guard(callback))),
       barrier: (name) => env.barrier(name),
       store: env.store,
+      lock: (name) => locks.lock(name),
+      election: (name) => election(contender, name),
       services: checkedServices(id, env.services),
       log: (...values) => env.log(values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(' ')),
       metric(name, value) {
@@ -283,6 +367,12 @@ export class AlgorithmHost {
 }
 
 const SENT: Promise<void> = Promise.resolve();
+
+/** Calls the algorithm's handler for a membership change, if it has one. */
+function announce(node: Node<unknown, unknown>, { neighbour, down }: MembershipChange, algorithm: Algorithm): unknown {
+  if (down) return algorithm.onNeighbourDown?.(node, neighbour.id, down);
+  return algorithm.onNeighbourUp?.(node, neighbour);
+}
 
 function mebibytes(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
@@ -308,9 +398,14 @@ function checkedServices(id: string, registry: ServiceRegistry): ServiceRegistry
     async discover(service) {
       checkName(service);
       const instances = await registry.discover(service);
-      return instances.sort((a, b) => Number(a.node) - Number(b.node) || a.node.localeCompare(b.node));
+      return instances.sort((a, b) => byNodeId(a.node, b.node));
     },
   };
+}
+
+/** Node ids in the order people expect: numerically where they are numbers. */
+function byNodeId(a: string, b: string): number {
+  return Number(a) - Number(b) || a.localeCompare(b);
 }
 
 function asError(error: unknown): Error {

@@ -24,6 +24,8 @@ import { EtcdGateway } from './etcd-gateway.js';
 import { ENV, ownAddress, readIdentity } from './identity.js';
 import { NodeLease } from './registration.js';
 import { etcdServiceRegistry } from './service-registry.js';
+import { etcdLeasedQueues } from './leased-queues.js';
+import { followNeighbours } from './membership.js';
 import { openLink, serveLinks, type OutgoingLink } from './links.js';
 import type { Envelope } from './peer-wire.js';
 import { LinkSchedule, linkStream } from '../links/model.js';
@@ -75,14 +77,11 @@ async function main(): Promise<void> {
     ),
   );
   const lease = new NodeLease(etcd, (line) => console.error(`[node ${nodeId}] ${line}`));
-  // `docker stop` (a fault's graceful leave): deregister at once, then go. A node that cannot reach etcd to say
-  // so leaves anyway, and its lease runs out as a killed node's would.
+  let registration: Registration | undefined;
+  // `docker stop` (a fault's graceful leave).
   process.once('SIGTERM', () => {
     console.error(`[node ${nodeId}] stopping: leaving the registry`);
-    void lease.leave().then(
-      () => process.exit(0),
-      () => process.exit(0),
-    );
+    void leaveGracefully(etcd, lease, keys.node(nodeId), registration);
   });
   let running = false;
   // Sub-millisecond, as the simulator's virtual clock, on the same epoch as the start time the CLI wrote. A
@@ -113,6 +112,7 @@ async function main(): Promise<void> {
       },
       store: etcd.store(keys.store),
       services: etcdServiceRegistry(lease, etcd, keys, nodeId),
+      queues: etcdLeasedQueues(etcd, lease, keys, nodeId, reportFailure),
       log: (line) => console.log(`[node ${nodeId}] ${line}`),
       // A result write that fails must fail the node, not vanish.
       onResult: (value: Json) => void etcd.put(keys.result(nodeId), JSON.stringify(value)).catch(reportFailure),
@@ -141,7 +141,7 @@ async function main(): Promise<void> {
 
   reached('listening');
 
-  const registration: Registration = { id: nodeId, role: identity.role, address: ownAddress(process.env[ENV.subnet]), port: identity.port, registeredAt: Date.now() };
+  registration = { id: nodeId, role: identity.role, address: ownAddress(process.env[ENV.subnet]), port: identity.port, registeredAt: Date.now() };
   await lease.put(keys.node(nodeId), JSON.stringify(registration));
   reached('registered');
 
@@ -174,6 +174,7 @@ async function main(): Promise<void> {
   if (early > 0) await new Promise((resolve) => setTimeout(resolve, early));
   const startLagMs = Math.max(0, Date.now() - startedAt);
   running = true;
+  await followNeighbours(etcd, keys, neighbours, host, reportFailure);
   const live = config.liveReportMs ? reportLive(etcd, keys.live(nodeId), host, config.liveReportMs) : undefined;
   await host.start();
   if (config.quiescence) void answerQuiescenceWaves().catch(reportFailure);
@@ -196,10 +197,27 @@ async function main(): Promise<void> {
     for (let wave = 1; ; wave++) {
       await etcd.waitFor(keys.countWave(wave));
       const total = (counts: Map<string, { messages: number }>) => [...counts.values()].reduce((sum, count) => sum + count.messages, 0);
-      const totals: MessageTotals = { sent: total(host.sent), received: total(host.received) };
+      const byNeighbour = Object.fromEntries([...host.sent.keys()].map((id) => [id, [host.sent.get(id)!.messages, host.received.get(id)!.messages] as const]));
+      const totals: MessageTotals = { sent: total(host.sent), received: total(host.received), byNeighbour, timersPending: host.pendingTimers };
       await etcd.put(keys.count(wave, nodeId), JSON.stringify(totals));
     }
   }
+}
+
+/**
+ * SIGTERM (`docker stop`, a graceful leave): the node marks its registration as leaving and revokes its lease,
+ * so that its registry entries, locks and candidacies go at once and its neighbours learn it left, then exits.
+ * The node's process is PID 1 in its container, which ignores SIGTERM without a handler: without this one,
+ * `docker stop` would wait out its timeout and kill it, which looks like a crash.
+ */
+async function leaveGracefully(etcd: EtcdGateway, lease: NodeLease, key: string, registration: Registration | undefined): Promise<void> {
+  try {
+    if (registration) await etcd.put(key, JSON.stringify({ ...registration, leaving: true } satisfies Registration), await lease.current());
+    await lease.leave();
+  } catch (error) {
+    console.error(`leaving gracefully failed (${(error as Error).message}); the registration goes when its lease runs out`);
+  }
+  process.exit(0);
 }
 
 /** While a dashboard watches: this node's traffic and metrics every `everyMs`, when they changed. */

@@ -1,6 +1,7 @@
 /**
  * The node agent's etcd client: etcd's own JSON gateway (`/v3/kv/*`, `/v3/lease/*`, `/v3/watch`) over
- * node:http. A node needs only get (of a key or a prefix), put, delete, one lease and one-key watches, and
+ * node:http. A node needs only get (of a key or a prefix), put, delete, compare-and-swap, one lease and
+ * watches of a key or a prefix, and
  * the etcd3 client (its gRPC protos and fault-handling stack) costs every node about 4 MiB that a thousand
  * nodes on one host cannot spare. The CLI, which runs once, keeps etcd3.
  *
@@ -18,14 +19,16 @@ const CALL_DEADLINE_MS = 10_000;
 const UNARY_CONNECTIONS = 4;
 const RETRY = { attempts: 12, firstDelayMs: 100, maxDelayMs: 5_000 };
 
-interface WatchEvent {
+export interface WatchEvent {
   readonly type: 'put' | 'delete';
+  readonly key: string;
   readonly value: string;
 }
 
 interface RawKeyValue {
   key: string;
   value?: string;
+  create_revision?: string;
   mod_revision?: string;
 }
 
@@ -92,6 +95,34 @@ export class EtcdGateway {
     return (response.kvs ?? []).map((kv) => ({ key: decode(kv.key), value: decode(kv.value) }));
   }
 
+  /** Every key under `prefix`, oldest first (by create revision), with that revision. */
+  async getPrefixByCreation(prefix: string): Promise<Array<{ key: string; value: string; createRevision: bigint }>> {
+    const response = await this.call<{ kvs?: RawKeyValue[] }>('/v3/kv/range', {
+      key: encode(prefix),
+      range_end: prefixEnd(prefix),
+      sort_order: 'ASCEND',
+      sort_target: 'CREATE',
+    });
+    return (response.kvs ?? []).map((kv) => ({ key: decode(kv.key), value: decode(kv.value), createRevision: BigInt(kv.create_revision ?? '0') }));
+  }
+
+  /**
+   * One transaction: sets `key` to `next` if its value is `expected` (undefined: if it does not exist), and
+   * says whether it did.
+   */
+  async compareAndSwap(key: string, expected: string | undefined, next: string): Promise<boolean> {
+    const compare =
+      expected === undefined
+        ? { key: encode(key), result: 'EQUAL', target: 'CREATE', create_revision: '0' }
+        : { key: encode(key), result: 'EQUAL', target: 'VALUE', value: encode(expected) };
+    const response = await this.call<{ succeeded?: boolean }>(
+      '/v3/kv/txn',
+      { compare: [compare], success: [{ request_put: { key: encode(key), value: encode(next) } }] },
+      `compare-and-swap ${key}`,
+    );
+    return response.succeeded === true;
+  }
+
   async put(key: string, value: string, lease?: string): Promise<void> {
     await this.call('/v3/kv/put', { key: encode(key), value: encode(value), ...(lease ? { lease } : {}) }, `write ${key}`);
   }
@@ -116,6 +147,20 @@ export class EtcdGateway {
     return Number(response.result?.TTL ?? 0);
   }
 
+  /**
+   * Calls `onEvent` for every change under `prefix` from now on (from the revision after a read made now); the
+   * returned function stops. `onRefused` hears why etcd refused the watch for good.
+   */
+  async watchPrefix(prefix: string, onEvent: (event: WatchEvent) => void, onRefused: (reason: string) => void): Promise<() => void> {
+    const response = await this.call<{ header: Header }>('/v3/kv/range', { key: encode(prefix), range_end: prefixEnd(prefix), count_only: true });
+    const stop = watchKeys(this.watchConnection(onRefused), prefix, prefixEnd(prefix), BigInt(response.header.revision) + 1n, onEvent);
+    this.openWatches.add(stop);
+    return () => {
+      stop();
+      this.openWatches.delete(stop);
+    };
+  }
+
   /** The value of `key` once it exists (at once if it does). Read first, then watch from the next revision. */
   async waitFor(key: string): Promise<string> {
     const { value, revision } = await this.get(key);
@@ -138,6 +183,7 @@ export class EtcdGateway {
       delete: (key) => this.delete(keyOf(key)),
       waitFor: (key) => this.waitFor(keyOf(key)),
       waitForDelete: (key) => this.waitForDelete(keyOf(key)),
+      compareAndSwap: (key, expected, next) => this.compareAndSwap(keyOf(key), expected, next),
     };
   }
 
@@ -148,17 +194,13 @@ export class EtcdGateway {
 
   private nextEvent(key: string, fromRevision: bigint, type: WatchEvent['type']): Promise<string> {
     return new Promise((resolve, reject) => {
-      const stop = watchKey(
-        {
-          endpoint: () => this.endpoint,
-          headers: () => this.authHeaders(),
-          onTokenExpired: () => (this.token = undefined),
-          onRefused: (reason) => {
-            this.openWatches.delete(stop);
-            reject(new Error(`etcd refused to watch ${key}: ${reason}`));
-          },
-        },
+      const stop = watchKeys(
+        this.watchConnection((reason) => {
+          this.openWatches.delete(stop);
+          reject(new Error(`etcd refused to watch ${key}: ${reason}`));
+        }),
         key,
+        undefined,
         fromRevision,
         (event) => {
           if (event.type !== type) return;
@@ -169,6 +211,10 @@ export class EtcdGateway {
       );
       this.openWatches.add(stop);
     });
+  }
+
+  private watchConnection(onRefused: (reason: string) => void): WatchConnection {
+    return { endpoint: () => this.endpoint, headers: () => this.authHeaders(), onTokenExpired: () => (this.token = undefined), onRefused };
   }
 
   /** The Authorization header once logged in; nothing for an etcd without authentication. */
@@ -246,12 +292,19 @@ interface WatchConnection {
 }
 
 /**
- * Calls `onEvent` for each change of `key` from `fromRevision` on; the returned function stops. The gateway
+ * Calls `onEvent` for each change of `key` (or of every key up to `rangeEnd`, base64) from `fromRevision` on;
+ * the returned function stops. The gateway
  * streams a watch's events as the answer to one request, one JSON object per line (etcd's HTTP/1.1 gateway
  * answers only once the request is complete, so watches cannot share a request). When the stream breaks, the
  * watch is made again from the revision after its last event, so no change is missed.
  */
-function watchKey(connection: WatchConnection, key: string, fromRevision: bigint, onEvent: (event: WatchEvent) => void): () => void {
+function watchKeys(
+  connection: WatchConnection,
+  key: string,
+  rangeEnd: string | undefined,
+  fromRevision: bigint,
+  onEvent: (event: WatchEvent) => void,
+): () => void {
   let nextRevision = fromRevision;
   let stopped = false;
   let request: http.ClientRequest | undefined;
@@ -288,7 +341,7 @@ function watchKey(connection: WatchConnection, key: string, fromRevision: bigint
       response.on('error', broken);
     });
     opened.on('error', broken);
-    opened.end(JSON.stringify({ create_request: { key: encode(key), start_revision: nextRevision.toString() } }));
+    opened.end(JSON.stringify({ create_request: { key: encode(key), ...(rangeEnd ? { range_end: rangeEnd } : {}), start_revision: nextRevision.toString() } }));
   };
 
   const receive = (result: WatchResult | undefined): void => {
@@ -313,7 +366,7 @@ function watchKey(connection: WatchConnection, key: string, fromRevision: bigint
     for (const event of result?.events ?? []) {
       if (stopped) return;
       nextRevision = BigInt(event.kv.mod_revision ?? '0') + 1n;
-      onEvent({ type: event.type === 'DELETE' ? 'delete' : 'put', value: decode(event.kv.value) });
+      onEvent({ type: event.type === 'DELETE' ? 'delete' : 'put', key: decode(event.kv.key), value: decode(event.kv.value) });
     }
   };
 

@@ -15,6 +15,7 @@ export class NodeLease {
   /** What the node wants registered: written again under every new lease. */
   private readonly held = new Map<string, string>();
   private lease: Promise<string> | undefined;
+  private revoked = false;
 
   constructor(
     private readonly etcd: EtcdGateway,
@@ -42,18 +43,23 @@ export class NodeLease {
   }
 
   /**
-   * A graceful leave: the lease is revoked, so every key the node holds (its address, its services) goes at
-   * once instead of when the lease runs out, and nothing is written again.
+   * A graceful leave: the lease is revoked, so every key the node holds (its address, its services, its locks
+   * and candidacies) goes at once instead of when the lease runs out, and nothing is written again.
    */
   async leave(): Promise<void> {
     const lease = this.lease;
     this.held.clear();
     this.lease = undefined;
+    this.revoked = true;
     if (lease) await this.etcd.revokeLease(await lease);
   }
 
-  /** The lease, granted when first needed (again after a failed grant or a loss) and renewed until lost. */
-  private current(): Promise<string> {
+  /**
+   * The lease, granted when first needed (again after a failed grant or a loss) and renewed until lost. Keys
+   * put under it directly (locks, candidacies) are not written again under a new lease: a node whose lease ran
+   * out has lost them, as with etcd's own sessions.
+   */
+  current(): Promise<string> {
     this.lease ??= this.etcd.grantLease(REGISTRATION_TTL_SECONDS).then(
       (lease) => {
         this.renewUntilLost(lease);
@@ -71,6 +77,7 @@ export class NodeLease {
     let renewedAt = Date.now();
     let ended = false;
     const timer = setInterval(() => {
+      if (this.revoked) return clearInterval(timer);
       this.etcd.keepAlive(lease).then(
         (secondsLeft) => {
           if (secondsLeft > 0) renewedAt = Date.now();

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Etcd3 } from 'etcd3';
 import { PeerlabError } from '../errors.js';
 import type { Json } from '../sdk/types.js';
@@ -22,6 +23,8 @@ export interface CollectedResults {
    * quiescent; the last wave's sent − received if the timeout came first).
    */
   readonly inFlight?: number;
+  /** The run ended quiet under faults (see endWhenQuiet): no message in flight between live nodes. */
+  readonly quiet?: boolean;
 }
 
 /** Between two quiescence waves, so that an idle run is not flooded with waves. */
@@ -36,6 +39,8 @@ export class RunController {
   /** The first failure any node reported; every wait gives up on it. */
   private failure: NodeFailed | undefined;
   private stopFollowingErrors: () => Promise<void> = async () => {};
+  /** Quiescence waves are numbered across the run: a quiet-ending wait and --until quiescent share them. */
+  private nextWave = 1;
   /** Nodes a fault took out (killed, stopped): no wait counts them any more. */
   private readonly departed = new Set<string>();
   /** Nodes and directed edges (`from>to`) a fault hit: a link to or across them that breaks is the fault, not a failure. */
@@ -145,20 +150,41 @@ export class RunController {
    * Collects results until every node has one, a node fails, or the timeout passes. Meanwhile it opens each
    * barrier as soon as all nodes have arrived at it.
    */
-  async collectResults(options: { timeoutMs: number; check: () => Promise<void>; untilQuiescent?: boolean; startedAt?: number }): Promise<CollectedResults> {
+  async collectResults(options: {
+    timeoutMs: number;
+    check: () => Promise<void>;
+    untilQuiescent?: boolean;
+    startedAt?: number;
+    /**
+     * Under faults some survivors may never get a result (cut off from a flood's root, say): the run also ends
+     * once, after `afterMs` on the run's clock (the last fault), no message is in flight between live nodes.
+     * The nodes must answer quiescence waves (config.quiescence).
+     */
+    endWhenQuiet?: { afterMs: number };
+  }): Promise<CollectedResults> {
     // The algorithm's time counts from the start moment the nodes wait for, not from when it was announced.
     const started = Math.max(Date.now(), options.startedAt ?? 0);
     const results = new Map<string, Json>();
+    const callOff = new AbortController();
     const stopBarriers = await this.serveBarriers();
     try {
-      await this.untilComplete(
+      const everyResult = this.untilComplete(
         this.keys.resultsPrefix,
         options.timeoutMs,
         'report a result',
         options.check,
         (event) => void results.set(event.name, JSON.parse(event.value) as Json),
         () => (this.alive().every((id) => results.has(id)) ? results : undefined),
+        callOff.signal,
       );
+      if (options.endWhenQuiet) {
+        const quiet = await this.untilEveryResultOrQuiet(everyResult, callOff, started, options.endWhenQuiet.afterMs, options);
+        if (quiet) {
+          return { results, missing: this.alive().filter((id) => !results.has(id)), timedOut: false, durationMs: Date.now() - started, inFlight: 0, quiet: true };
+        }
+      } else {
+        await everyResult;
+      }
       const durationMs = Date.now() - started;
       if (!options.untilQuiescent) return { results, missing: [], timedOut: false, durationMs };
       const inFlight = await this.waitQuiescent(started + options.timeoutMs, options.check);
@@ -181,14 +207,48 @@ export class RunController {
   }
 
   /**
+   * Every live node's result, or quiescence among the live nodes once the last fault has fired, whichever comes
+   * first; true when it was quiescence. The wait that loses is called off and awaited, so no watch outlives it.
+   */
+  private async untilEveryResultOrQuiet(
+    everyResult: Promise<unknown>,
+    callOff: AbortController,
+    started: number,
+    afterMs: number,
+    options: { timeoutMs: number; check: () => Promise<void> },
+  ): Promise<boolean> {
+    const quiet = (async () => {
+      await sleep(Math.max(0, started + afterMs - Date.now()), undefined, { signal: callOff.signal });
+      return (await this.waitQuiescent(started + options.timeoutMs, options.check, { signal: callOff.signal, noTimers: true })) === 0;
+    })();
+    const first = await Promise.race([everyResult.then(() => 'results' as const), quiet.then((isQuiet) => (isQuiet ? ('quiet' as const) : undefined), () => undefined)]);
+    if (first === 'results') {
+      callOff.abort();
+      await quiet.catch(() => {});
+      return false;
+    }
+    if (first === 'quiet') {
+      callOff.abort();
+      await everyResult.catch(() => {});
+      return true;
+    }
+    // The quiescence waves ran out of time: the results wait decides (it times out, or fails, on its own).
+    await everyResult;
+    return false;
+  }
+
+  /**
    * Waves until no message is in flight (Mattern's counting method): the controller writes wave k, every node
    * answers with its sent and received totals. Two waves in a row with the same totals, sent = received, mean
    * that between them (after every answer to the first, before any to the second) no node sent or received,
    * and no message was in flight. Returns 0 then, or at the deadline the last wave's sent − received.
    */
-  private async waitQuiescent(deadline: number, check: () => Promise<void>): Promise<number> {
+  private async waitQuiescent(deadline: number, check: () => Promise<void>, options: { signal?: AbortSignal; noTimers?: boolean } = {}): Promise<number> {
+    const { signal } = options;
     let previous: MessageTotals | undefined;
-    for (let wave = 1; ; wave++) {
+    for (let wave = this.nextWave; ; wave++) {
+      this.nextWave = wave + 1;
+      if (signal?.aborted) throw new RunTimeout('the quiescence waves were called off');
       const remaining = deadline - Date.now();
       if (remaining <= 0) return Math.max(1, previous ? previous.sent - previous.received : 1);
       await this.etcd.put(this.keys.countWave(wave)).value(String(Date.now()));
@@ -203,18 +263,17 @@ export class RunController {
           (event) => void answers.set(event.name, JSON.parse(event.value) as MessageTotals),
           () => {
             const alive = this.alive();
-            if (!alive.every((id) => answers.has(id))) return undefined;
-            let sent = 0;
-            let received = 0;
-            for (const id of alive) [sent, received] = [sent + answers.get(id)!.sent, received + answers.get(id)!.received];
-            return { sent, received };
+            return alive.every((id) => answers.has(id)) ? totalsAmong(alive, answers) : undefined;
           },
+          signal,
         );
       } catch (error) {
         if (!(error instanceof RunTimeout) || this.failure) throw this.failure ?? error;
         return Math.max(1, previous ? previous.sent - previous.received : 1);
       }
-      if (previous && totals.sent === totals.received && totals.sent === previous.sent && totals.received === previous.received) return 0;
+      // --until quiescent asks for no message in flight; ending quiet also asks that no node waits on a timer.
+      const idle = totals.sent === totals.received && (!options.noTimers || (totals.timersPending ?? 0) === 0);
+      if (previous && idle && totals.sent === previous.sent && totals.received === previous.received) return 0;
       previous = totals;
       await new Promise((resolve) => setTimeout(resolve, WAVE_PAUSE_MS));
     }
@@ -282,6 +341,7 @@ export class RunController {
     check: () => Promise<void>,
     onPut: (event: { name: string; value: string }) => void,
     done: () => T | undefined,
+    signal?: AbortSignal,
   ): Promise<T> {
     let following: Promise<() => Promise<void>> | undefined;
     let timer: NodeJS.Timeout | undefined;
@@ -290,6 +350,7 @@ export class RunController {
     try {
       return await new Promise<T>((resolve, reject) => {
         timer = setTimeout(() => reject(new RunTimeout(`not every node managed to ${what} within ${timeoutMs} ms`)), timeoutMs);
+        signal?.addEventListener('abort', () => reject(new RunTimeout(`stopped waiting for every node to ${what}`)), { once: true });
         // The runtime's check first: when a node dies, the node that died is the cause, not its neighbours'
         // broken links, which may be reported a moment sooner.
         poll = setInterval(() => {
@@ -320,6 +381,27 @@ export class RunController {
       if (following) await stopWatching(following);
     }
   }
+}
+
+/** Sent and received over the edges between live nodes (the totals, when a node gave no per-neighbour counts). */
+function totalsAmong(alive: readonly string[], answers: ReadonlyMap<string, MessageTotals>): MessageTotals {
+  const live = new Set(alive);
+  let sent = 0;
+  let received = 0;
+  let timersPending = 0;
+  for (const id of alive) {
+    const answer = answers.get(id)!;
+    timersPending += answer.timersPending ?? 0;
+    if (!answer.byNeighbour) {
+      [sent, received] = [sent + answer.sent, received + answer.received];
+      continue;
+    }
+    for (const [neighbour, [to, from]] of Object.entries(answer.byNeighbour)) {
+      if (!live.has(neighbour)) continue;
+      [sent, received] = [sent + to, received + from];
+    }
+  }
+  return { sent, received, timersPending };
 }
 
 /**

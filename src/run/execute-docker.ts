@@ -93,6 +93,7 @@ async function deployForRun(
   const schedule = new DockerFaultSchedule(options.faults ?? [], runtime, controller, watch);
   let tornDown: Promise<void> | undefined;
   let startedAt: number | undefined;
+  const lastFaultMs = options.faults?.length ? Math.max(...options.faults.map((fault) => fault.atMs)) : undefined;
   return {
     async start() {
       options.onStage?.('running');
@@ -101,7 +102,14 @@ async function deployForRun(
     },
     async collect(): Promise<Execution> {
       const collected = await watch.race(
-        controller.collectResults({ timeoutMs: options.timeoutMs, untilQuiescent: prepared.config.quiescence === true, check: () => watch.check(), startedAt }),
+        controller.collectResults({
+          timeoutMs: options.timeoutMs,
+          untilQuiescent: options.until === 'quiescent',
+          check: () => watch.check(),
+          startedAt,
+          // Under faults, survivors cut off from what they wait for never get a result: the run also ends quiet.
+          ...(lastFaultMs !== undefined && { endWhenQuiet: { afterMs: lastFaultMs } }),
+        }),
       );
       const faults = await schedule.end();
       // A node still frozen when the algorithm ended cannot write its final report.

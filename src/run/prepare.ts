@@ -1,3 +1,4 @@
+import type { FaultEvent } from '../faults/events.js';
 import path from 'node:path';
 import type { Json, Algorithm, Check } from '../sdk/types.js';
 import type { RunConfig } from '../coordination/protocol.js';
@@ -78,6 +79,8 @@ export interface PrepareRequest {
   readonly maxPayloadBytes?: number;
   /** When the run ends: once every node has a result (default), or then also once no message is in flight. */
   readonly until?: RunUntil;
+  /** The run's fault schedule: a run with one may end quiet (see RunController.collectResults), so nodes answer waves. */
+  readonly faults?: readonly FaultEvent[];
   /** Have the nodes report traffic and metrics this often while the run goes (a dashboard watches). */
   readonly liveReportMs?: number;
   readonly onRunId?: (runId: RunId) => void;
@@ -144,7 +147,7 @@ export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> 
       seed: request.seed,
       size: topology.graph.order,
       maxPayloadBytes: request.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
-      ...(request.until === 'quiescent' && { quiescence: true }),
+      ...((request.until === 'quiescent' || (request.faults?.length ?? 0) > 0) && { quiescence: true }),
       ...(request.liveReportMs ? { liveReportMs: request.liveReportMs } : {}),
     },
   };

@@ -4,14 +4,14 @@ import type { Json } from '../sdk/types.js';
 import type { NodeReport } from '../coordination/protocol.js';
 import { PeerlabError } from '../errors.js';
 import { writeJson } from '../util/files.js';
-import type { AppliedFault, FaultEvent } from '../faults/events.js';
+import { scheduleAsItWent, type AppliedFault, type FaultEvent } from '../faults/events.js';
 import { writeRunResults, type RunRecord } from './results-folder.js';
 import { hasLinks } from '../links/edges.js';
 import { writeRunReport } from '../report/run-report.js';
 import { NodeFailed } from './controller.js';
 import { NodeCrashed } from './run-watch.js';
 import { LOGS_FOLDER } from '../util/node-logs.js';
-import { outcomeFails, uncheckedVerdict, verdictOf, type Outcome, type Verdict } from '../verify/index.js';
+import { faultsSeenOf, outcomeFails, uncheckedVerdict, verdictOf, type FaultsSeen, type Outcome, type Verdict } from '../verify/index.js';
 import { hostFacts } from '../util/host.js';
 import { peerlabVersion } from '../util/version.js';
 import type { DockerRuntime } from '../runtime/docker.js';
@@ -177,7 +177,10 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
   }
 
   const results = new Map<string, Json | undefined>(graph.nodes().map((id) => [id, execution.results.get(id)]));
-  const verdict = judge(prepared, results, execution.missing, request.until === 'quiescent' ? execution.inFlight : 0, execution.endedEarly);
+  // Under faults the oracle judges what the algorithm still guarantees among the survivors: what was applied counts.
+  const faults = scheduleAsItWent(request.faults ?? [], execution.faults);
+  const faultsSeen = faults.length > 0 ? faultsSeenOf(faults.filter((fault) => fault.error === undefined)) : undefined;
+  const verdict = judge(prepared, results, execution.missing, request.until === 'quiescent' ? execution.inFlight : 0, execution.endedEarly, faultsSeen);
   const traffic = sumTraffic(execution.reports);
   const metrics = { ...verdict.metrics, messages: traffic.messages, bytes: traffic.bytes, messagesInFlight: execution.inFlight };
   const replay = replayCommand(request, prepared, runtime);
@@ -185,7 +188,7 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
   const timings = record.timings;
   const output = { record, graph, roles, results, reports: execution.reports, verdict: { ...verdict, metrics }, departed: execution.departed };
   await writeRunResults(resultsDir, output);
-  if ((request.faults?.length ?? 0) > 0) await writeFaults(resultsDir, execution.faults);
+  if (faults.length > 0) await writeFaults(resultsDir, faults);
   await writeRunReport(resultsDir, output);
   if (execution.teardownError !== undefined) throw execution.teardownError;
   return {
@@ -204,7 +207,7 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
     resultsDir,
     missing: execution.missing,
     departed: execution.departed,
-    faults: execution.faults,
+    faults,
     replay,
   };
 }
@@ -247,18 +250,38 @@ function replayCommand(request: RunRequest, prepared: PreparedRun, runtime: RunR
   if (prepared.links !== undefined) parts.push('--links', prepared.links);
   for (const param of request.params) parts.push('--param', param);
   if (request.until === 'quiescent') parts.push('--until', 'quiescent');
+  parts.push(...faultFlags(request.faults ?? []));
   parts.push('--runtime', runtime.kind);
   parts.push('--timeout', String(request.timeoutMs / 1000));
   parts.push(...runtime.replayFlags(prepared, request));
   return parts.map(quote).join(' ');
 }
 
+/** The --fault and --churn flags a schedule was made from, in the order they were given (events carry their text). */
+function faultFlags(events: readonly FaultEvent[]): string[] {
+  const texts = new Map<number, string[]>();
+  for (const event of events) {
+    if (texts.has(event.fault)) continue;
+    const churn = /^churn \w+: (.*)$/.exec(event.spec);
+    texts.set(event.fault, churn ? ['--churn', churn[1]!] : ['--fault', event.spec]);
+  }
+  return [...texts.entries()].sort(([a], [b]) => a - b).flatMap(([, flags]) => flags);
+}
+
 /**
  * `stillInFlight`: messages in flight at the end of a run asked to end quiescent (it timed out waiting);
  * `endedEarly`: why the run ended before every node had a result when it was not a timeout (the event cap).
  */
-function judge(prepared: PreparedRun, results: Map<string, Json | undefined>, missing: string[], stillInFlight: number, endedEarly: string | undefined): Verdict {
-  if (missing.length > 0) {
+function judge(
+  prepared: PreparedRun,
+  results: Map<string, Json | undefined>,
+  missing: string[],
+  stillInFlight: number,
+  endedEarly: string | undefined,
+  faults: FaultsSeen | undefined,
+): Verdict {
+  // Under faults a survivor may owe no result (cut off from the root, say): its oracle says which ones do.
+  if (missing.length > 0 && !(faults && prepared.check)) {
     return {
       outcome: 'fail',
       passed: false,
@@ -276,7 +299,7 @@ function judge(prepared: PreparedRun, results: Map<string, Json | undefined>, mi
   if (!prepared.check) return uncheckedVerdict(prepared.hasGroups ? 'no check named for these groups' : `no oracle for ${prepared.name}`);
   const groups = prepared.groups.map(({ role, algorithm, params, nodes }) => ({ role, algorithm: algorithm.name, params, nodes }));
   const params = prepared.hasGroups ? {} : (prepared.groups[0]!.params as Record<string, unknown>);
-  return verdictOf(prepared.check.oracle({ graph: prepared.topology.graph, results, params, groups }));
+  return verdictOf(prepared.check.oracle({ graph: prepared.topology.graph, results, params, groups, ...(faults && { faults }) }));
 }
 
 function sumTraffic(reports: ReadonlyMap<string, NodeReport>): { messages: number; bytes: number } {

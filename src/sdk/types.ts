@@ -28,7 +28,47 @@ export interface SharedStore {
   waitFor(key: string): Promise<string>;
   /** Resolves once `key` does not exist (at once if it already does not). */
   waitForDelete(key: string): Promise<void>;
+  /**
+   * Atomically sets `key` to `next` if its value is now `expected` (`undefined`: if the key does not exist), and
+   * says whether it did. Of several nodes that swap from the same value at once, exactly one succeeds; the
+   * others read the key again and retry (an etcd transaction in containers).
+   */
+  compareAndSwap(key: string, expected: string | undefined, next: string): Promise<boolean>;
 }
+
+/** A lock this node holds (see `node.lock`). */
+export interface HeldLock {
+  /** Lets the next waiting node (or this node's next `lock` call) have the lock. Releasing twice does nothing. */
+  release(): Promise<void>;
+}
+
+/**
+ * One named election of the run (see `node.election`), etcd's election recipe: the candidates queue in the
+ * order they campaigned, the first one leads, and when it resigns or dies the next one leads. A leader that
+ * dies leads, as far as the others can tell, until its lease runs out (the registry's, 20 s).
+ */
+export interface Election {
+  /**
+   * Stands for leader, with `value` for the others to read (e.g. an address); resolves once this node leads,
+   * which may be never. Campaigning while already a candidate only updates the value.
+   */
+  campaign(value?: string): Promise<void>;
+  /** The id of the node that leads now, undefined if none does. */
+  leader(): Promise<string | undefined>;
+  /**
+   * Calls `callback` with each new leader and the value it campaigned with (both undefined while none leads),
+   * starting with the current one; the returned function stops it.
+   */
+  observe(callback: (leader: string | undefined, value: string | undefined) => void): () => void;
+  /**
+   * Steps down as leader, or stops being a candidate; the next candidate in line leads. A campaign still
+   * waiting when its node resigns never resolves.
+   */
+  resign(): Promise<void>;
+}
+
+/** Why a neighbour went: `left` when it stopped gracefully, `lease-expired` when it died and its lease ran out. */
+export type DownReason = 'left' | 'lease-expired';
 
 /** One live instance of a service, as `discover` lists it. */
 export type ServiceInstance = {
@@ -59,7 +99,10 @@ export interface Node<Params = Record<string, never>, State = undefined, Payload
   readonly id: string;
   /** This node's own variables, made by the algorithm's `state` factory (never shared between nodes). */
   readonly state: State;
-  /** Sorted by id. */
+  /**
+   * Sorted by id, and live: a neighbour that goes down leaves this list (see `onNeighbourDown`), one that comes
+   * back or joins is added (`onNeighbourUp`). Read it when you need it rather than keeping a copy.
+   */
   readonly neighbours: readonly Neighbour[];
   /** Number of nodes in the whole run. */
   readonly size: number;
@@ -72,7 +115,8 @@ export interface Node<Params = Record<string, never>, State = undefined, Payload
    * Resolves once the message has left this node (in containers, when the link's flow control lets it out; in
    * the simulator, at once). Sending in a loop, or large payloads, `await` it: a node that has more than 8 MiB
    * (or four of the largest payloads) waiting to go out is told so by an error, instead of growing until its
-   * memory limit kills it. It never rejects: a link that breaks fails the run.
+   * memory limit kills it. It never rejects: a link that breaks fails the run. A message to a neighbour that
+   * is down is lost, as on a real network.
    */
   send(to: string, payload: Payload): Promise<void>;
   /** The next message not taken by `onMessage`, optionally only from one neighbour. */
@@ -87,6 +131,14 @@ export interface Node<Params = Record<string, never>, State = undefined, Payload
   /** Waits until every node of the run has reached the barrier of this name. */
   barrier(name: string): Promise<void>;
   readonly store: SharedStore;
+  /**
+   * Waits until this node holds the run-wide lock `name`, and gives the lock to release. Nodes get it in the
+   * order they asked; a node that dies loses it when its lease runs out (20 s). Lock names are letters,
+   * digits, `.`, `_` and `-`.
+   */
+  lock(name: string): Promise<HeldLock>;
+  /** The run-wide election `name` (same naming rule as locks): campaign, watch who leads, resign. */
+  election(name: string): Election;
   /** Register the services this node offers, and discover other nodes' services. */
   readonly services: ServiceRegistry;
 
@@ -112,6 +164,13 @@ export interface AlgorithmDefinition<Schema extends z.ZodType = z.ZodType, State
   onMessage?(node: Node<z.output<Schema>, State, Payload>, message: Message<Payload>): void | Promise<void>;
   /** Sequential style: runs once per node, after `init`; use `await node.receive()`. */
   run?(node: Node<z.output<Schema>, State, Payload>): Promise<void>;
+  /**
+   * A neighbour went down: it is already gone from `node.neighbours`. In containers this is when its
+   * registration disappears from etcd: at once for a graceful stop, when its lease runs out for a crash.
+   */
+  onNeighbourDown?(node: Node<z.output<Schema>, State, Payload>, id: string, reason: DownReason): void | Promise<void>;
+  /** A neighbour came back or joined the run after the start: it is already in `node.neighbours`. */
+  onNeighbourUp?(node: Node<z.output<Schema>, State, Payload>, neighbour: Neighbour): void | Promise<void>;
   /** Reserved for migration: the node's state as JSON, and how to resume from it. */
   snapshot?(node: Node<z.output<Schema>, State, Payload>): Json;
   restore?(node: Node<z.output<Schema>, State, Payload>, state: Json): void;

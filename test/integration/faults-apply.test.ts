@@ -13,7 +13,8 @@ import type { AppliedFault, FaultEvent } from '../../src/faults/events.js';
 import { RUN_LABEL, NODE_LABEL } from '../../src/docker/engine.js';
 import { runAlgorithm, type RunRequest } from '../../src/run/run.js';
 import { loadTopology } from '../../src/topology/index.js';
-import { leftovers } from './cli-helpers.js';
+import { leftovers, peerlabIn } from './cli-helpers.js';
+import { packageRoot } from '../../src/util/paths.js';
 
 let resultsRoot: string;
 
@@ -98,10 +99,34 @@ describe('a fault schedule on Docker', () => {
     for (const record of applied) {
       expect(record.error, `${record.spec}`).toBeUndefined();
       expect(record.appliedMs).toBeGreaterThanOrEqual(record.atMs);
-      expect(record.appliedMs - record.atMs, `the lag of ${record.spec}`).toBeLessThan(5_000);
+      expect(record.appliedMs! - record.atMs, `the lag of ${record.spec}`).toBeLessThan(5_000);
     }
     // The graceful leave went through the agent's SIGTERM handler.
     expect(await readFile(path.join(summary.resultsDir, 'logs', `${stopped}.log`), 'utf8')).toMatch(/stopping: leaving the registry/);
     expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
   }, 240_000);
+});
+
+describe('faults on the command line, judged by the oracle', () => {
+  it('`--fault "at=0s kill top-degree:5"` kills the five hubs; flood passes on the surviving component and the run ends quiet', async () => {
+    const topology = 'ba:n=60,m=2';
+    const graph = (await loadTopology(topology, { seed: 1 })).graph;
+    // The test ranks by degree itself: ties go to the smaller id, as the selector promises.
+    const hubs = graph.nodes().sort((a, b) => graph.degree(b) - graph.degree(a) || Number(a) - Number(b)).slice(0, 5);
+    const root = graph.nodes().find((id) => !hubs.includes(id) && graph.neighbors(id).some((n) => !hubs.includes(n)))!;
+    const { code, stdout, stderr } = await peerlabIn(packageRoot, 'run', 'flood', '--topology', topology, '--param', `root=${root}`, '--fault', 'at=0s kill top-degree:5', '--results', resultsRoot, '--timeout', '120', '--json');
+    expect(code, stderr).toBe(0);
+    const summary = JSON.parse(stdout) as { runId: string; resultsDir: string; outcome: string; verdict: string; timings: { algorithmMs: number }; replay: string };
+    expect(summary.outcome, summary.verdict).toBe('pass');
+    expect(summary.verdict).toMatch(/root's surviving component \(5 removed by faults/);
+    // Ended quiet, long before the timeout: the nodes cut off from the root never get a result.
+    expect(summary.timings.algorithmMs).toBeLessThan(60_000);
+    expect(summary.replay).toContain("--fault 'at=0s kill top-degree:5'");
+    const applied = (await readFile(path.join(summary.resultsDir, 'faults.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as AppliedFault);
+    expect(applied).toHaveLength(1);
+    expect([...applied[0]!.nodes].sort()).toEqual([...hubs].sort());
+    expect(applied[0]!.appliedMs).toBeGreaterThanOrEqual(0);
+    expect(applied[0]!.error).toBeUndefined();
+    expect(await leftovers(summary.runId)).toEqual({ containers: 0, networks: 0 });
+  });
 });

@@ -23,6 +23,7 @@ async function nodeWith(transmit: HostEnvironment['transmit']): Promise<{ node: 
       barrier: async () => {},
       store: undefined as never,
       services: undefined as never,
+      queues: undefined as never,
       log: () => {},
       onResult: () => {},
       onFailure: (error) => failures.push(error),
@@ -82,6 +83,7 @@ describe('freeze at the run’s stop', () => {
         barrier: async () => {},
         store: undefined as never,
         services: undefined as never,
+        queues: undefined as never,
         log: () => {},
         onResult: () => {},
         onFailure: (error) => {

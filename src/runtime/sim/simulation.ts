@@ -12,7 +12,8 @@
  * bit-identical outcomes and traces in any process. (An algorithm that reads Date.now() or uses real timers
  * breaks this; one that loops on microtasks forever hangs the process, as it would hang a node.)
  */
-import type { Algorithm, Json } from '../../sdk/types.js';
+import type { Algorithm, DownReason, Json } from '../../sdk/types.js';
+import { electionQueue } from '../../coordination/keys.js';
 import { REGISTRATION_TTL_SECONDS, type NodeReport } from '../../coordination/protocol.js';
 import { PeerlabError } from '../../errors.js';
 import type { AppliedFault, FaultEvent } from '../../faults/events.js';
@@ -25,7 +26,7 @@ import { settle } from './settle.js';
 import { EventQueue } from './event-queue.js';
 import { edgeWeight, isSimGraph, neighboursAt, toSimGraph, type SimGraph } from './graph.js';
 import { SimServices } from './services.js';
-import { SimBarriers, SimStore } from './store.js';
+import { SimBarriers, SimQueues, SimStore } from './store.js';
 import {
   DEFAULT_MAX_EVENTS,
   DEFAULT_SIM_TIMEOUT_MS,
@@ -57,6 +58,10 @@ interface SimNode {
   lastDelivery: Map<string, number> | undefined;
   delayRandom: Random | undefined;
   logLines: string[] | undefined;
+  /** How many times it was paused: a lease expiry scheduled by one pause does not hit the next. */
+  pauses: number;
+  /** Its service registrations, while its lease has run out during a pause: registered again when it resumes. */
+  lapsed: Map<string, Json> | undefined;
 }
 
 type SimEvent =
@@ -99,6 +104,7 @@ export class Simulation {
   private readonly order: SimNode[] = [];
   private readonly store: SimStore;
   private readonly services = new SimServices();
+  private readonly queues: SimQueues;
   private readonly barriers: SimBarriers;
   private readonly results = new Map<string, Json>();
   /** Nodes killed or stopped before they had a result, and how: the run no longer waits for them. */
@@ -106,6 +112,8 @@ export class Simulation {
   /** Directed edges (`from>to`) a fault took down: every message on them is dropped until they come up. */
   private readonly cutEdges = new Set<string>();
   private readonly appliedFaults: AppliedFault[] = [];
+  /** By fault (its index), the leader its action hit: what its heal applies to. */
+  private readonly leadersHit = new Map<number, string[]>();
   /** Called as each node leaves the run for good (see MembershipChange). */
   readonly membership: Array<(change: MembershipChange) => void> = [];
 
@@ -151,6 +159,7 @@ export class Simulation {
       if (node) this.queue.push(this.clock, { kind: 'wake', node, action });
     };
     this.store = new SimStore(wake);
+    this.queues = new SimQueues(wake);
     this.size = this.graph.ids.length;
     this.barriers = new SimBarriers(this.size, wake, (name) => this.emit({ type: 'barrier', time: this.clock, name }));
 
@@ -207,16 +216,41 @@ export class Simulation {
   }
 
   /**
-   * Stops a node for good (as `docker stop`, a graceful leave): it deregisters its services at once; messages to
-   * and from it, its timers and wake-ups are lost from now on.
+   * Stops a node for good (as `docker stop`, a graceful leave): messages to and from it, its timers and wake-ups
+   * are lost from now on. It leaves as the node agent does on SIGTERM: its registry entries, locks and
+   * candidacies go at once, and its neighbours learn it `left`.
    */
   stopNode(id: string): void {
     this.drop(this.node(id), 'exited');
   }
 
-  /** Kills a node (as `docker kill`): as stopping it, but its registry entries stay until its lease runs out. */
+  /**
+   * Kills a node (as `docker kill`): as stopping it, but nothing is deregistered. Its registry entries, locks
+   * and candidacies go when its lease runs out (REGISTRATION_TTL_SECONDS later), and only then do its neighbours
+   * learn it is down (`lease-expired`), as they would from etcd.
+   */
   killNode(id: string): void {
     this.drop(this.node(id), 'dead');
+  }
+
+  /**
+   * Tells the live neighbours of node `id` that it is up (it restarted or joined): each adds it to
+   * `node.neighbours` and gets onNeighbourUp. What restarts and joins call once the node runs again.
+   */
+  nodeUp(id: string): void {
+    const node = this.node(id);
+    for (const neighbour of neighboursAt(this.graph, node.index)) {
+      const target = this.nodes.get(neighbour.id)!;
+      if (isUp(target)) this.queue.push(this.clock, { kind: 'wake', node: target, action: () => target.host.neighbourUp({ id, weight: neighbour.weight }) });
+    }
+  }
+
+  /**
+   * The node that leads election `election` now, undefined if none does: what the `leader` fault selector
+   * hits, resolved when its event fires (coordination/elections.ts answers the same in Docker).
+   */
+  leaderOf(election: string): string | undefined {
+    return this.queues.first(electionQueue(election));
   }
 
   /** Takes the directed edge down: every message on it, in flight or sent later, is dropped until linkUp. */
@@ -246,6 +280,19 @@ export class Simulation {
     return this.appliedFaults;
   }
 
+  /**
+   * `leader[:NAME]` hits whoever leads when the event fires; its heal (a resume) hits the node its action hit,
+   * which may no longer lead by then.
+   */
+  private leaderHit(event: FaultEvent & { leader: string }, errors: string[]): string[] {
+    if (event.action === 'resume') return this.leadersHit.get(event.fault) ?? [];
+    const leader = this.leaderOf(event.leader);
+    if (leader === undefined) errors.push(`no node leads election ${event.leader}`);
+    const hit = leader === undefined ? [] : [leader];
+    this.leadersHit.set(event.fault, hit);
+    return hit;
+  }
+
   private applyFault(event: FaultEvent): void {
     const errors: string[] = [];
     const each = <T>(items: readonly T[], act: (item: T) => void): void => {
@@ -257,18 +304,19 @@ export class Simulation {
         }
       }
     };
+    const nodes = event.leader === undefined ? event.nodes : this.leaderHit({ ...event, leader: event.leader }, errors);
     switch (event.action) {
       case 'kill':
-        each(event.nodes, (id) => this.killNode(id));
+        each(nodes, (id) => this.killNode(id));
         break;
       case 'stop':
-        each(event.nodes, (id) => this.stopNode(id));
+        each(nodes, (id) => this.stopNode(id));
         break;
       case 'pause':
-        each(event.nodes, (id) => this.pauseNode(id));
+        each(nodes, (id) => this.pauseNode(id));
         break;
       case 'resume':
-        each(event.nodes, (id) => this.resumeNode(id));
+        each(nodes, (id) => this.resumeNode(id));
         break;
       case 'link-down':
         each(event.edges, ([from, to]) => this.linkDown(from, to));
@@ -280,7 +328,7 @@ export class Simulation {
         errors.push('restart is not supported yet: a fresh node under the same id needs a new host');
         break;
     }
-    this.appliedFaults.push({ ...event, appliedMs: this.clock, ...(errors.length > 0 && { error: errors.join('; ') }) });
+    this.appliedFaults.push({ ...event, nodes, appliedMs: this.clock, ...(errors.length > 0 && { error: errors.join('; ') }) });
   }
 
   /** Freezes a node: its deliveries, timers and wake-ups are held, in order, until it is resumed. */
@@ -289,15 +337,29 @@ export class Simulation {
     if (node.state !== 'running') throw new PeerlabError(`node ${id} cannot be paused: it is ${node.state}`);
     node.state = 'paused';
     this.emit({ type: 'control', time: this.clock, action: 'pause', node: id });
+    // A frozen agent renews nothing: paused past the lease's time to live, the node drops out as a dead one would.
+    const pause = ++node.pauses;
+    const lapse = (): void => {
+      if (node.state === 'paused' && node.pauses === pause) node.lapsed = this.endLease(node, 'lease-expired');
+    };
+    this.queue.push(this.clock + REGISTRATION_TTL_SECONDS * 1000, { kind: 'control', action: lapse });
   }
 
-  /** Releases a paused node's held events at the current virtual time, in the order they arrived. */
+  /**
+   * Releases a paused node's held events at the current virtual time, in the order they arrived. If its lease
+   * ran out meanwhile, it registers again at once, as the node agent does under a new lease: its services are
+   * back and its neighbours learn it is up; its locks and candidacies stay lost.
+   */
   resumeNode(id: string): void {
     const node = this.node(id);
     if (node.state !== 'paused') throw new PeerlabError(`node ${id} cannot be resumed: it is ${node.state}`);
     node.state = 'running';
     this.emit({ type: 'control', time: this.clock, action: 'resume', node: id });
     this.release(node);
+    if (!node.lapsed) return;
+    this.services.restore(id, node.lapsed);
+    node.lapsed = undefined;
+    this.nodeUp(id);
   }
 
   /**
@@ -325,6 +387,7 @@ export class Simulation {
     this.queue.clear();
     this.store.clear();
     this.services.clear();
+    this.queues.clear();
     this.barriers.clear();
     if (this.phase === 'idle') this.phase = 'finished';
   }
@@ -491,6 +554,7 @@ export class Simulation {
       barrier: (name) => (isUp(self) ? this.barriers.arrive(name, id) : never()),
       store: this.store.forNode(id),
       services: this.services.forNode(id),
+      queues: this.queues.forNode(id),
       log: (line) => this.log(self, line),
       onResult: (value) => this.recordResult(self, value),
       onFailure: (error) => this.recordFailure(self, error),
@@ -502,7 +566,7 @@ export class Simulation {
       { id, neighbours, size: this.size, params, seed: options.seed, maxPayloadBytes: options.maxPayloadBytes },
       env,
     );
-    self = { id, index, host, state: 'created', held: undefined, lastDelivery: undefined, delayRandom: undefined, logLines: undefined };
+    self = { id, index, host, state: 'created', held: undefined, lastDelivery: undefined, delayRandom: undefined, logLines: undefined, pauses: 0, lapsed: undefined };
     return self;
   }
 
@@ -598,9 +662,8 @@ export class Simulation {
     node.state = state;
     const how = state === 'dead' ? 'killed' : 'stopped';
     this.emit({ type: 'control', time: this.clock, action: state === 'dead' ? 'kill' : 'stop', node: node.id });
-    // A graceful leave deregisters at once; a killed node's entries stay, stale, until its lease runs out.
-    if (state === 'exited') this.services.expire(node.id);
-    else this.expireLeaseLater(node);
+    if (state === 'exited') this.endLease(node, 'left');
+    else this.queue.push(this.clock + REGISTRATION_TTL_SECONDS * 1000, { kind: 'control', action: () => this.endLease(node, 'lease-expired') });
     for (const event of node.held ?? []) {
       if (event.kind === 'deliver') this.dropMessage(event.id, event.sender.id, node.id, `node ${state}`);
     }
@@ -630,16 +693,19 @@ export class Simulation {
   }
 
   /**
-   * A node that is down no longer renews its lease: its registry entries go when the lease runs out, as etcd's
-   * would. Only a node that holds entries gets the event, so a run without services ends when it always did.
+   * The lease of a node that is down ends: at once when it left gracefully, after the lease's time to live when
+   * it died or was paused (it stopped renewing). Everything the lease held goes, and the neighbours that are up
+   * learn it. Returns the node's service registrations that went.
    */
-  private expireLeaseLater(node: SimNode): void {
-    if (!this.services.holdsAny(node.id)) return;
-    const action = (): void => {
-      this.services.expire(node.id);
-      this.emit({ type: 'control', time: this.clock, action: 'lease expired', node: node.id });
-    };
-    this.queue.push(this.clock + REGISTRATION_TTL_SECONDS * 1000, { kind: 'control', action });
+  private endLease(node: SimNode, reason: DownReason): Map<string, Json> {
+    const services = this.services.expire(node.id);
+    this.queues.expire(node.id);
+    if (reason === 'lease-expired') this.emit({ type: 'control', time: this.clock, action: 'lease expired', node: node.id });
+    for (const { id } of neighboursAt(this.graph, node.index)) {
+      const neighbour = this.nodes.get(id)!;
+      if (isUp(neighbour)) this.queue.push(this.clock, { kind: 'wake', node: neighbour, action: () => neighbour.host.neighbourDown(node.id, reason) });
+    }
+    return services;
   }
 
   private release(node: SimNode): void {

@@ -1,10 +1,12 @@
 /**
- * The simulator's coordination services: the run's shared key-value store and its barriers, in memory, with
- * the semantics of their etcd counterparts (coordination/etcd.ts and the run controller). Reads and writes
+ * The simulator's coordination services: the run's shared key-value store (with compare-and-swap), its
+ * barriers, and the lease-held queues that locks and elections are made of, in memory, with the semantics of
+ * their etcd counterparts (node/etcd-gateway.ts, node/leased-queues.ts and the run controller). Reads and writes
  * take no virtual time; a watch that fires (a waited-for key appears or goes, a barrier opens) does not
  * resolve on the spot but through `wake`, which the simulation turns into an event addressed to the waiting
  * node, so the waiter runs in its own turn and not at all if that node is paused or gone.
  */
+import type { LeasedQueues, QueueEntry } from '../../host/contention.js';
 import type { SharedStore } from '../../sdk/types.js';
 
 /** Runs `action` for node `nodeId` as a simulation event at the current virtual time. */
@@ -36,6 +38,12 @@ export class SimStore {
       waitForDelete: (key) => {
         if (!this.values.has(key)) return Promise.resolve();
         return new Promise((resolve) => addWaiter(this.deleteWaiters, key, { nodeId, resolve }));
+      },
+      // Atomic as an etcd transaction is: nothing else runs between the comparison and the write.
+      compareAndSwap: async (key, expected, next) => {
+        if (this.values.get(key) !== expected) return false;
+        this.put(key, next);
+        return true;
       },
     };
   }
@@ -129,4 +137,72 @@ function takeWaiters<T>(waiters: Map<string, Array<Waiter<T>>>, key: string): Ar
   if (!list) return [];
   waiters.delete(key);
   return list;
+}
+
+/**
+ * The run's lease-held queues (locks and elections, see host/contention.ts) as etcd keeps them: one entry per
+ * node and queue, ordered by a counter that stands for etcd's create revision, gone when the node leaves the
+ * queue or its lease ends (`expire`). A change wakes the queue's watchers and the waiters for a leaving entry,
+ * each in its own node's turn.
+ */
+export class SimQueues {
+  private readonly queues = new Map<string, Map<string, QueueEntry>>();
+  private readonly leaveWaiters = new Map<string, Array<Waiter<void>>>();
+  private readonly watchers = new Map<string, Set<{ readonly nodeId: string; readonly onChange: () => void }>>();
+  private revision = 0;
+
+  constructor(private readonly wake: Wake) {}
+
+  forNode(nodeId: string): LeasedQueues {
+    return {
+      join: async (queue, value) => {
+        const entries = this.queues.get(queue) ?? new Map<string, QueueEntry>();
+        this.queues.set(queue, entries);
+        const joined = entries.get(nodeId)?.joined ?? ++this.revision;
+        entries.set(nodeId, { node: nodeId, value: String(value), joined });
+        this.changed(queue);
+      },
+      entries: async (queue) => [...(this.queues.get(queue)?.values() ?? [])].sort((a, b) => a.joined - b.joined),
+      leave: async (queue) => this.remove(queue, nodeId),
+      waitForLeave: (queue, node) => {
+        if (!this.queues.get(queue)?.has(node)) return Promise.resolve();
+        return new Promise((resolve) => addWaiter(this.leaveWaiters, `${queue}\0${node}`, { nodeId, resolve }));
+      },
+      watch: async (queue, onChange) => {
+        const watcher = { nodeId, onChange };
+        const watchers = this.watchers.get(queue) ?? new Set();
+        this.watchers.set(queue, watchers);
+        watchers.add(watcher);
+        return () => watchers.delete(watcher);
+      },
+    };
+  }
+
+  /** The node first in line in `queue` (the lock's holder, the election's leader), undefined if it is empty. */
+  first(queue: string): string | undefined {
+    let first: QueueEntry | undefined;
+    for (const entry of this.queues.get(queue)?.values() ?? []) if (!first || entry.joined < first.joined) first = entry;
+    return first?.node;
+  }
+
+  /** The node's lease ended: its entries leave every queue. */
+  expire(nodeId: string): void {
+    for (const queue of this.queues.keys()) this.remove(queue, nodeId);
+  }
+
+  clear(): void {
+    this.queues.clear();
+    this.leaveWaiters.clear();
+    this.watchers.clear();
+  }
+
+  private remove(queue: string, nodeId: string): void {
+    if (!this.queues.get(queue)?.delete(nodeId)) return;
+    for (const waiter of takeWaiters(this.leaveWaiters, `${queue}\0${nodeId}`)) this.wake(waiter.nodeId, () => waiter.resolve());
+    this.changed(queue);
+  }
+
+  private changed(queue: string): void {
+    for (const watcher of this.watchers.get(queue) ?? []) this.wake(watcher.nodeId, watcher.onChange);
+  }
 }

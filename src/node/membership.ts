@@ -1,0 +1,38 @@
+import type { RunKeys } from '../coordination/keys.js';
+import type { Registration } from '../coordination/protocol.js';
+import type { AlgorithmHost } from '../host/algorithm-host.js';
+import type { Neighbour } from '../sdk/types.js';
+import type { EtcdGateway } from './etcd-gateway.js';
+
+/**
+ * Tells the host when an overlay neighbour goes down or comes back, from the registry: a neighbour is up while
+ * its `nodes/<id>` key, held by its lease, exists. A key that goes after its node wrote it once more with
+ * `leaving` (a graceful stop, see the agent's SIGTERM handler) means the neighbour `left`; one that goes
+ * without means its lease ran out, a crash. Resolves, once watching, with the function that stops.
+ */
+export function followNeighbours(
+  etcd: EtcdGateway,
+  keys: RunKeys,
+  overlay: readonly Neighbour[],
+  host: Pick<AlgorithmHost, 'neighbourDown' | 'neighbourUp'>,
+  onRefused: (error: Error) => void,
+): Promise<() => void> {
+  const weights = new Map(overlay.map(({ id, weight }) => [id, weight]));
+  const leaving = new Set<string>();
+  return etcd.watchPrefix(
+    keys.nodesPrefix,
+    (event) => {
+      const id = event.key.slice(keys.nodesPrefix.length);
+      const weight = weights.get(id);
+      if (weight === undefined) return;
+      if (event.type === 'delete') {
+        host.neighbourDown(id, leaving.delete(id) ? 'left' : 'lease-expired');
+      } else if ((JSON.parse(event.value) as Registration).leaving) {
+        leaving.add(id);
+      } else {
+        host.neighbourUp({ id, weight });
+      }
+    },
+    (reason) => onRefused(new Error(`etcd refused to watch the registry ${keys.nodesPrefix}: ${reason}`)),
+  );
+}

@@ -1,0 +1,202 @@
+/**
+ * The node agent's side of compare-and-swap, locks, elections and membership, against a real etcd process (no
+ * Docker): the gateway's transaction, ordered range, prefix watch and lease revoke, and the host's locks and
+ * elections over the agent's etcd queues, with two "nodes" that each hold their own lease.
+ */
+import { Etcd3 } from 'etcd3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { currentLeader } from '../../src/coordination/elections.js';
+import { runKeys } from '../../src/coordination/keys.js';
+import type { Registration } from '../../src/coordination/protocol.js';
+import { election, Locks } from '../../src/host/contention.js';
+import { EtcdGateway, type WatchEvent } from '../../src/node/etcd-gateway.js';
+import { etcdLeasedQueues } from '../../src/node/leased-queues.js';
+import { followNeighbours } from '../../src/node/membership.js';
+import { NodeLease } from '../../src/node/registration.js';
+import type { DownReason, Neighbour } from '../../src/sdk/types.js';
+import { startEtcd, type EtcdProcess } from '../etcd-process.js';
+
+let etcd: EtcdProcess;
+let reference: Etcd3;
+const gateways: EtcdGateway[] = [];
+
+beforeAll(async () => {
+  etcd = await startEtcd();
+  reference = new Etcd3({ hosts: etcd.endpoint });
+});
+
+afterAll(async () => {
+  for (const gateway of gateways) gateway.close();
+  reference?.close();
+  await etcd?.stop();
+});
+
+function gateway(): EtcdGateway {
+  const made = new EtcdGateway([etcd.endpoint]);
+  gateways.push(made);
+  return made;
+}
+
+const settle = (ms = 300) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('EtcdGateway primitives', () => {
+  it('compare-and-swap: creates only what is missing, swaps only from the expected value, and tells "" from missing', async () => {
+    const etcd = gateway();
+    expect(await etcd.compareAndSwap('/cas/a', undefined, 'one')).toBe(true);
+    expect(await etcd.compareAndSwap('/cas/a', undefined, 'two')).toBe(false);
+    expect(await etcd.compareAndSwap('/cas/a', 'two', 'three')).toBe(false);
+    expect(await etcd.compareAndSwap('/cas/a', 'one', 'three')).toBe(true);
+    expect(await reference.get('/cas/a').string()).toBe('three');
+    expect(await etcd.compareAndSwap('/cas/missing', '', 'x')).toBe(false);
+    await reference.put('/cas/empty').value('');
+    expect(await etcd.compareAndSwap('/cas/empty', undefined, 'x')).toBe(false);
+    expect(await etcd.compareAndSwap('/cas/empty', '', 'x')).toBe(true);
+  });
+
+  it('compare-and-swap: of 20 racing increments from two clients, each counts once', async () => {
+    const [a, b] = [gateway(), gateway()];
+    await a.put('/cas/count', '0');
+    const increment = async (etcd: EtcdGateway): Promise<void> => {
+      for (;;) {
+        const { value } = await etcd.get('/cas/count');
+        if (await etcd.compareAndSwap('/cas/count', value, String(Number(value) + 1))) return;
+      }
+    };
+    await Promise.all(Array.from({ length: 20 }, (_, i) => increment(i % 2 ? a : b)));
+    expect(await reference.get('/cas/count').string()).toBe('20');
+  });
+
+  it('lists a prefix by create revision, a rewrite keeping its place, and watches the prefix with keys', async () => {
+    const etcd = gateway();
+    const events: WatchEvent[] = [];
+    const stop = await etcd.watchPrefix('/q/', (event) => events.push(event), () => {});
+    await etcd.put('/q/z', '1');
+    await etcd.put('/q/a', '2');
+    await etcd.put('/q/z', '3');
+    await etcd.delete('/q/a');
+    await settle();
+    stop();
+    expect((await etcd.getPrefixByCreation('/q/')).map(({ key, value }) => [key, value])).toEqual([['/q/z', '3']]);
+    await etcd.put('/q/m', '4');
+    expect((await etcd.getPrefixByCreation('/q/')).map(({ key }) => key)).toEqual(['/q/z', '/q/m']);
+    expect(events.map(({ type, key, value }) => [type, key, value])).toEqual([
+      ['put', '/q/z', '1'],
+      ['put', '/q/a', '2'],
+      ['put', '/q/z', '3'],
+      ['delete', '/q/a', ''],
+    ]);
+  });
+
+  it('revoking a lease deletes every key it holds at once', async () => {
+    const etcd = gateway();
+    const lease = new NodeLease(etcd, () => {});
+    await lease.put('/r/registered', 'x');
+    await etcd.put('/r/entry', 'y', await lease.current());
+    await lease.leave();
+    expect(await reference.getAll().prefix('/r/').keys()).toEqual([]);
+  });
+});
+
+describe('locks and elections over the agent’s etcd queues', () => {
+  const keys = runKeys('primitives-test');
+
+  /** A node as the agent makes it: its own gateway and lease, and the host's locks and elections over them. */
+  function node(id: string) {
+    const etcd = gateway();
+    const lease = new NodeLease(etcd, () => {});
+    const failures: Error[] = [];
+    const contender = {
+      id,
+      queues: etcdLeasedQueues(etcd, lease, keys, id, (error) => failures.push(error)),
+      guard: async (action: () => void | Promise<void>) => {
+        try {
+          await action();
+        } catch (error) {
+          failures.push(error as Error);
+        }
+      },
+      fail: (message: string) => new Error(message),
+    };
+    return { lease, failures, locks: new Locks(contender), election: (name: string) => election(contender, name) };
+  }
+
+  it('gives a lock to one node at a time, in the order they asked, and a revoked lease hands it on', async () => {
+    const [a, b, c] = [node('a'), node('b'), node('c')];
+    const order: string[] = [];
+    await a.locks.lock('critical');
+    const waiting = [b, c].map(async (n, i) => {
+      await settle(100 * i);
+      const lock = await n.locks.lock('critical');
+      order.push(i === 0 ? 'b' : 'c');
+      if (i === 0) await lock.release();
+    });
+    await settle(400);
+    expect(order).toEqual([]);
+    // a's node "dies" gracefully: its lease goes, and with it its place.
+    await a.lease.leave();
+    await Promise.all(waiting);
+    expect(order).toEqual(['b', 'c']);
+    expect([...a.failures, ...b.failures, ...c.failures]).toEqual([]);
+  });
+
+  it('elects the first candidate, tells observers each leader with its value, and hands over on resign', async () => {
+    const [a, b] = [node('a'), node('b')];
+    const seen: Array<[string | null, string | null]> = [];
+    const stop = b.election('boss').observe((leader, value) => void seen.push([leader ?? null, value ?? null]));
+    await settle();
+    await a.election('boss').campaign('at a');
+    let bLeads = false;
+    const bCampaign = b.election('boss').campaign('at b').then(() => (bLeads = true));
+    await settle();
+    expect(bLeads).toBe(false);
+    expect(await b.election('boss').leader()).toBe('a');
+    expect(await currentLeader(reference, 'primitives-test', 'boss')).toBe('a');
+    await a.election('boss').resign();
+    await bCampaign;
+    expect(await a.election('boss').leader()).toBe('b');
+    expect(await currentLeader(reference, 'primitives-test', 'boss')).toBe('b');
+    expect(await currentLeader(reference, 'primitives-test', 'other')).toBeUndefined();
+    await settle();
+    stop();
+    expect(seen).toEqual([
+      [null, null],
+      ['a', 'at a'],
+      ['b', 'at b'],
+    ]);
+  });
+});
+
+describe('membership from the registry', () => {
+  it('tells a neighbour that left from one whose lease ran out, and one that came back', async () => {
+    const keys = runKeys('membership-test');
+    const etcd = gateway();
+    const events: Array<[string, string, DownReason | 'up']> = [];
+    const host = {
+      neighbourDown: (id: string, reason: DownReason) => void events.push(['down', id, reason]),
+      neighbourUp: (neighbour: Neighbour) => void events.push(['up', neighbour.id, 'up']),
+    };
+    const registration = (id: string): Registration => ({ id, role: 'r', address: '10.0.0.1', port: 1, registeredAt: 0 });
+    const leaving = gateway();
+    const leavingLease = new NodeLease(leaving, () => {});
+    await leavingLease.put(keys.node('1'), JSON.stringify(registration('1')));
+    const crashing = await etcd.grantLease(2);
+    await etcd.put(keys.node('2'), JSON.stringify(registration('2')), crashing);
+    const stop = await followNeighbours(etcd, keys, [{ id: '1', weight: 1 }, { id: '2', weight: 2 }], host, (error) => {
+      throw error;
+    });
+
+    // Node 1 leaves as the agent does on SIGTERM: marks its registration, then revokes its lease.
+    await leaving.put(keys.node('1'), JSON.stringify({ ...registration('1'), leaving: true }), await leavingLease.current());
+    await leavingLease.leave();
+    await settle();
+    expect(events).toEqual([['down', '1', 'left']]);
+    // Node 2 stops renewing: its key goes when the lease runs out; then it registers again.
+    for (let waited = 0; events.length < 2 && waited < 10_000; waited += 200) await settle(200);
+    expect(events[1]).toEqual(['down', '2', 'lease-expired']);
+    await etcd.put(keys.node('2'), JSON.stringify(registration('2')));
+    await etcd.put(keys.node('9'), JSON.stringify(registration('9')));
+    await settle();
+    stop();
+    expect(events.slice(2)).toEqual([['up', '2', 'up']]);
+  });
+});
