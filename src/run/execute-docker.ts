@@ -41,24 +41,30 @@ export function deployPrepared(prepared: PreparedRun, options: DockerOptions, tr
 /** Nodes as containers on one host's engine: see docker-deployment.ts. */
 export const dockerRuntime: RunRuntime = {
   kind: 'docker',
-  async unavailable() {
-    try {
-      await connectDocker();
-      return undefined;
-    } catch (error) {
-      if (!(error instanceof PeerlabError)) throw error;
-      return error.message;
-    }
-  },
+  unavailable: () => unavailableUnless(connectDocker),
   linksLayer: (prepared) => prepared.linksLayer,
-  replayFlags(prepared, tuning) {
-    const flags: string[] = [];
-    if (prepared.linksLayer === 'packet') flags.push('--links-mode', 'packet');
-    if (tuning.nodeMemoryLimit !== undefined && tuning.nodeMemoryLimit !== DEFAULT_NODE_MEMORY) flags.push('--node-memory', String(tuning.nodeMemoryLimit / (1024 * 1024)));
-    return flags;
-  },
+  replayFlags: containerReplayFlags,
   deploy: deployContainers('docker', deployPrepared),
 };
+
+/** Why a container runtime cannot take a run: the one-line error of the check that finds its engine(s), if any. */
+export async function unavailableUnless(check: () => Promise<unknown>): Promise<string | undefined> {
+  try {
+    await check();
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof PeerlabError)) throw error;
+    return error.message;
+  }
+}
+
+/** The flags that rerun a container run as it was: the links layer and a node memory limit that is not the default. */
+export function containerReplayFlags(prepared: PreparedRun, tuning: RuntimeTuning): string[] {
+  const flags: string[] = [];
+  if (prepared.linksLayer === 'packet') flags.push('--links-mode', 'packet');
+  if (tuning.nodeMemoryLimit !== undefined && tuning.nodeMemoryLimit !== DEFAULT_NODE_MEMORY) flags.push('--node-memory', String(tuning.nodeMemoryLimit / (1024 * 1024)));
+  return flags;
+}
 
 /**
  * How far ahead of now the start moment is set: time for the start key to reach every node through etcd's

@@ -32,7 +32,7 @@ import { neighboursOf } from '../topology/index.js';
 import { forEachLimited } from '../util/concurrency.js';
 import { RunController } from './controller.js';
 import { runAll, type Deployment } from './docker-deployment.js';
-import { deployContainers, type DockerOptions } from './execute-docker.js';
+import { containerReplayFlags, deployContainers, unavailableUnless, type DockerOptions } from './execute-docker.js';
 import type { RunRuntime } from './deployment.js';
 import type { PreparedRun } from './prepare.js';
 import { RunWatch } from './run-watch.js';
@@ -249,22 +249,11 @@ function fromNumber(value: number): string {
 /** Nodes as Swarm tasks over the local cluster's engines (`peerlab cluster up`). */
 export const swarmRuntime: RunRuntime = {
   kind: 'swarm',
-  async unavailable() {
-    try {
-      await clusterEngines();
-      return undefined;
-    } catch (error) {
-      if (!(error instanceof PeerlabError)) throw error;
-      return error.message;
-    }
-  },
+  unavailable: () => unavailableUnless(clusterEngines),
   linksLayer: (prepared) => prepared.linksLayer,
-  replayFlags(prepared, tuning) {
-    const flags: string[] = [];
-    if (prepared.linksLayer === 'packet') flags.push('--links-mode', 'packet');
-    if (tuning.nodeMemoryLimit !== undefined && tuning.nodeMemoryLimit !== DEFAULT_NODE_MEMORY) flags.push('--node-memory', String(tuning.nodeMemoryLimit / (1024 * 1024)));
-    if (tuning.placement !== undefined && tuning.placement !== 'spread') flags.push('--placement', tuning.placement);
-    return flags;
-  },
+  replayFlags: (prepared, tuning) => [
+    ...containerReplayFlags(prepared, tuning),
+    ...(tuning.placement !== undefined && tuning.placement !== 'spread' ? ['--placement', tuning.placement] : []),
+  ],
   deploy: deployContainers('swarm', deployOnSwarm),
 };
