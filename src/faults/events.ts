@@ -56,7 +56,8 @@ export interface AppliedFault extends FaultEvent {
  * never applied. Both runtimes record the same schedule this way, so their time lines compare line for line.
  */
 export function scheduleAsItWent(scheduled: readonly FaultEvent[], applied: readonly AppliedFault[]): AppliedFault[] {
-  const key = (event: FaultEvent) => JSON.stringify([event.fault, event.atMs, event.action, event.nodes, event.edges]);
+  // An event on a leader gets its node when it fires: it is the same event with or without it.
+  const key = (event: FaultEvent) => JSON.stringify([event.fault, event.atMs, event.action, event.leader ?? event.nodes, event.edges]);
   const done = new Set(applied.map(key));
   const unfired = scheduled.filter((event) => !done.has(key(event))).map((event) => ({ ...event, error: 'not applied: the run ended before it was due' }));
   return [...applied, ...unfired];

@@ -4,6 +4,7 @@ import { PeerlabError } from '../errors.js';
 import type { Json } from '../sdk/types.js';
 import { runKeys, type RunKeys } from '../coordination/keys.js';
 import { followPrefix } from '../coordination/etcd.js';
+import { currentLeader } from '../coordination/elections.js';
 import type { MessageTotals, NeighbourEntry, NodeFailure, NodeReport, NodeStartup, RunConfig } from '../coordination/protocol.js';
 import { forEachLimited } from '../util/concurrency.js';
 import { userFrame } from '../plugins/stack.js';
@@ -50,7 +51,7 @@ export class RunController {
 
   private constructor(
     private readonly etcd: Etcd3,
-    runId: string,
+    private readonly runId: string,
     private readonly nodeIds: readonly string[],
   ) {
     this.keys = runKeys(runId);
@@ -90,6 +91,11 @@ export class RunController {
 
   private causedByFault(nodeId: string, brokenLink: string): boolean {
     return [nodeId, brokenLink, `${nodeId}>${brokenLink}`, `${brokenLink}>${nodeId}`].some((hit) => this.faulted.has(hit));
+  }
+
+  /** Who leads election `name` now (the `leader` fault selector, resolved when its event fires). */
+  leaderOf(name: string): Promise<string | undefined> {
+    return currentLeader(this.etcd, this.runId, name);
   }
 
   async close(): Promise<void> {
@@ -347,10 +353,12 @@ export class RunController {
     let timer: NodeJS.Timeout | undefined;
     let poll: NodeJS.Timeout | undefined;
     let recheck: (() => void) | undefined;
+    let onAbort: (() => void) | undefined;
     try {
       return await new Promise<T>((resolve, reject) => {
         timer = setTimeout(() => reject(new RunTimeout(`not every node managed to ${what} within ${timeoutMs} ms`)), timeoutMs);
-        signal?.addEventListener('abort', () => reject(new RunTimeout(`stopped waiting for every node to ${what}`)), { once: true });
+        onAbort = () => reject(new RunTimeout(`stopped waiting for every node to ${what}`));
+        signal?.addEventListener('abort', onAbort, { once: true });
         // The runtime's check first: when a node dies, the node that died is the cause, not its neighbours'
         // broken links, which may be reported a moment sooner.
         poll = setInterval(() => {
@@ -376,6 +384,7 @@ export class RunController {
       clearTimeout(timer);
       clearInterval(poll);
       if (recheck) this.onDeparture.delete(recheck);
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
       // The keys already there may complete the wait before the watch exists: it is cancelled once it does, or
       // it would outlive the run (the client retries a watch for ever, and the CLI would never exit).
       if (following) await stopWatching(following);

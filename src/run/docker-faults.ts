@@ -24,6 +24,8 @@ export class DockerFaultSchedule {
   private chain: Promise<void> = Promise.resolve();
   private namespaces: Promise<Map<string, { pid: number; address: string }>> | undefined;
   private readonly paused = new Set<string>();
+  /** By fault (its index), the leader its action hit: what its heal applies to. */
+  private readonly leadersHit = new Map<number, string[]>();
   private ended = false;
   /** Nodes the schedule took out, and how. */
   readonly departed = new Map<string, string>();
@@ -60,15 +62,29 @@ export class DockerFaultSchedule {
     this.paused.clear();
   }
 
-  private async apply(event: FaultEvent, startedAt: number): Promise<void> {
+  private async apply(scheduled: FaultEvent, startedAt: number): Promise<void> {
     if (this.ended) return;
+    let event = scheduled;
     let error: string | undefined;
     try {
+      if (scheduled.leader !== undefined) event = { ...scheduled, nodes: await this.leaderHit(scheduled as FaultEvent & { leader: string }) };
       await this.act(event);
     } catch (failure) {
       error = (failure instanceof Error ? failure.message : String(failure)).split('\n')[0];
     }
     this.applied.push({ ...event, appliedMs: Date.now() - startedAt, ...(error === undefined ? {} : { error }) });
+  }
+
+  /**
+   * `leader[:NAME]` hits whoever leads when the event fires (read from etcd then); its heal (a resume) hits the
+   * node its action hit, which may no longer lead by then. As the simulator does (Simulation.leaderHit).
+   */
+  private async leaderHit(event: FaultEvent & { leader: string }): Promise<string[]> {
+    if (event.action === 'resume') return this.leadersHit.get(event.fault) ?? [];
+    const leader = await this.controller.leaderOf(event.leader);
+    if (leader === undefined) throw new PeerlabError(`no node leads election ${event.leader}`);
+    this.leadersHit.set(event.fault, [leader]);
+    return [leader];
   }
 
   private async act(event: FaultEvent): Promise<void> {

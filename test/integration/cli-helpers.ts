@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { parse } from 'csv-parse/sync';
 import { connectDocker, RUN_LABEL } from '../../src/docker/engine.js';
 import { packageRoot } from '../../src/util/paths.js';
 
@@ -38,4 +40,10 @@ export async function leftBehind(stderr: string): Promise<number> {
     count += containers + networks;
   }
   return count;
+}
+
+/** Each node's result as recorded in results/<run>/nodes.csv, in node order (undefined for a node without one). */
+export async function nodeResults(resultsDir: string): Promise<Array<Record<string, unknown> | undefined>> {
+  const rows = parse(await readFile(path.join(resultsDir, 'nodes.csv'), 'utf8'), { columns: true }) as Array<{ result: string }>;
+  return rows.map((row) => (row.result ? (JSON.parse(row.result) as Record<string, unknown>) : undefined));
 }

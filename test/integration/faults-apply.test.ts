@@ -13,7 +13,7 @@ import type { AppliedFault, FaultEvent } from '../../src/faults/events.js';
 import { RUN_LABEL, NODE_LABEL } from '../../src/docker/engine.js';
 import { runAlgorithm, type RunRequest } from '../../src/run/run.js';
 import { loadTopology } from '../../src/topology/index.js';
-import { leftovers, peerlabIn } from './cli-helpers.js';
+import { leftovers, nodeResults, peerlabIn } from './cli-helpers.js';
 import { packageRoot } from '../../src/util/paths.js';
 
 let resultsRoot: string;
@@ -130,3 +130,23 @@ describe('faults on the command line, judged by the oracle', () => {
     expect(await leftovers(summary.runId)).toEqual({ containers: 0, networks: 0 });
   });
 });
+
+describe('a fault on the leader', () => {
+  it('`--fault "at=3s kill leader"` kills whoever leads when it fires; leadership moves on within the lease', async () => {
+    const { code, stdout, stderr } = await peerlabIn(packageRoot, 'run', 'leader-election', '--topology', 'ba:n=10,m=2', '--param', 'durationMs=30000', '--fault', 'at=3s kill leader', '--results', resultsRoot, '--json');
+    expect(code, stderr).toBe(0);
+    const summary = JSON.parse(stdout) as { runId: string; resultsDir: string; outcome: string; verdict: string };
+    expect(summary.outcome, summary.verdict).toBe('pass');
+    expect(summary.verdict).toMatch(/^2 term\(s\), never two leaders at once/);
+    const [kill] = (await readFile(path.join(summary.resultsDir, 'faults.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as AppliedFault);
+    expect(kill).toMatchObject({ action: 'kill', leader: 'leader' });
+    expect(kill!.nodes).toHaveLength(1);
+    expect(kill!.error).toBeUndefined();
+    // The node killed is the first term's leader, as a survivor saw it.
+    const survivor = (await nodeResults(summary.resultsDir)).find((result) => result !== undefined) as { terms: Array<{ term: number; leader: string }> };
+    expect(survivor.terms[0]!.leader).toBe(kill!.nodes[0]);
+    expect(survivor.terms[1]!.leader).not.toBe(kill!.nodes[0]);
+    expect(await leftovers(summary.runId)).toEqual({ containers: 0, networks: 0 });
+  });
+});
+

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAlgorithm, type RunRequest } from '../../src/run/run.js';
+import { nodeResults } from './cli-helpers.js';
 
 let resultsRoot: string;
 
@@ -22,15 +23,6 @@ afterAll(async () => {
 
 const run = (request: Partial<RunRequest> & Pick<RunRequest, 'algorithm' | 'topology'>) =>
   runAlgorithm({ params: [], seed: 3, allowDisconnected: false, timeoutMs: 240_000, resultsRoot, runtime: 'docker', ...request });
-
-async function nodeResults(resultsDir: string): Promise<Array<Record<string, unknown>>> {
-  const csv = await readFile(path.join(resultsDir, 'nodes.csv'), 'utf8');
-  return csv
-    .trim()
-    .split('\n')
-    .slice(1)
-    .map((line) => JSON.parse(/,"(\{.*\})",/.exec(line)![1]!.replaceAll('""', '"')) as Record<string, unknown>);
-}
 
 describe('links at the message layer', () => {
   // Known failure, issue 10: on this host the agent's message layer adds ~400 ms to every round trip in Docker
@@ -47,7 +39,7 @@ describe('links at the message layer', () => {
     const summary = await run({ algorithm: 'test/fixtures/ping-pong.ts', topology: 'ba:n=40,m=2', links: 'delay=40ms', params: ['rounds=5'] });
     expect(summary.missing).toEqual([]);
     for (const result of await nodeResults(summary.resultsDir)) {
-      for (const rtt of Object.values(result.slowestRoundTripMs as Record<string, number>)) {
+      for (const rtt of Object.values(result!.slowestRoundTripMs as Record<string, number>)) {
         expect(rtt).toBeGreaterThanOrEqual(80);
         expect(rtt).toBeLessThan(80 + 10);
       }
