@@ -1,5 +1,6 @@
 import type { RuntimeKind } from '../runtime/types.js';
 import type { RuntimeChoice } from './schema.js';
+import { AUTO_ORDER } from '../run/runtimes.js';
 
 /**
  * Every constant behind `--dry-run`'s estimate and the progress bar's ETA, in one place. Rough by design:
@@ -49,7 +50,7 @@ export interface RunEstimate {
   readonly memoryMiB: number;
 }
 
-/** `auto` is estimated as the slowest runtime it may pick: the pessimistic choice. */
+/** `auto` is estimated as the slowest runtime it may pick (AUTO_ORDER): the pessimistic choice. */
 export function estimateRun(runtime: RuntimeChoice, nodes: number, timeoutS: number): RunEstimate {
   const c = runtime === 'auto' ? slowest() : ESTIMATE[runtime];
   const startup = c.fixedS + c.perNodeS * nodes;
@@ -58,7 +59,7 @@ export function estimateRun(runtime: RuntimeChoice, nodes: number, timeoutS: num
 }
 
 function slowest(): (typeof ESTIMATE)[RuntimeKind] {
-  return Object.values(ESTIMATE).reduce((a, b) => (b.perNodeS > a.perNodeS ? b : a));
+  return AUTO_ORDER.map((kind) => ESTIMATE[kind]).reduce((a, b) => (b.perNodeS > a.perNodeS ? b : a));
 }
 
 export interface PlanEstimate {
