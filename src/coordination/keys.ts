@@ -35,6 +35,12 @@ export function runKeys(runId: string) {
      * with how many messages it has sent and received so far.
      */
     countWave: (wave: number) => `${base}/control/count/${wave}`,
+    /**
+     * A link fault (link-down): while `linkDown(to, from)` exists, node `to` drops what arrives from `from`,
+     * as the simulator drops a message on a cut edge, in flight or sent later. Under `linksDownPrefix(to)`.
+     */
+    linksDownPrefix: (to: string) => `${base}/control/links-down/${to}/`,
+    linkDown: (to: string, from: string) => `${base}/control/links-down/${to}/${from}`,
     countsPrefix: (wave: number) => `${base}/counts/${wave}/`,
     count: (wave: number, id: string) => `${base}/counts/${wave}/${id}`,
     /** A node's output: its result as soon as it reports; then, after stop, its final metrics and traffic. */

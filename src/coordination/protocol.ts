@@ -72,6 +72,8 @@ export interface NodeReport {
   readonly metrics: Record<string, number>;
   readonly sent: Record<string, EdgeCount>;
   readonly received: Record<string, EdgeCount>;
+  /** Messages that arrived on a link a fault had taken down, and were dropped, by sender (absent if none). */
+  readonly dropped?: Record<string, number>;
   /**
    * Milliseconds from process start to registered, and to all neighbour channels connected; and how late the
    * node began the algorithm after the run's start moment (0 when it was waiting for it, as it should be).

@@ -93,6 +93,10 @@ export class AlgorithmHost {
   /** Set at the run's stop: nothing is handled, sent or counted any more (see freeze). */
   private frozen = false;
   private timersPending = 0;
+  /** Neighbours whose link to this node a fault has taken down: what they send is dropped on arrival. */
+  private readonly cutFrom = new Set<string>();
+  /** Messages dropped on arrival because their link was down, by sender. */
+  readonly dropped = new Map<string, number>();
 
   constructor(
     private readonly algorithm: Algorithm,
@@ -150,9 +154,19 @@ export class AlgorithmHost {
     };
   }
 
+  /** A fault takes the link from `from` to this node down (every message on it is lost) or brings it back up. */
+  setLinkFrom(from: string, down: boolean): void {
+    if (down) this.cutFrom.add(from);
+    else this.cutFrom.delete(from);
+  }
+
   /** Called by the transport for each arriving message, in per-edge FIFO order. */
   deliver(from: string, encoded: string): void {
     if (this.frozen) return;
+    if (this.cutFrom.has(from)) {
+      this.dropped.set(from, (this.dropped.get(from) ?? 0) + 1);
+      return;
+    }
     if (!this.neighbourIds.has(from)) {
       throw new AlgorithmError(`node ${this.options.id} refused a message from ${from}: not an overlay neighbour`);
     }

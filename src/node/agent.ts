@@ -168,6 +168,11 @@ async function main(): Promise<void> {
   const startup: NodeStartup = { processStartedAt: processStart, steps };
   await etcd.put(keys.ready(nodeId), JSON.stringify(startup));
 
+  // Link faults act here, on arrival, from before the start: a link may go down at time 0.
+  const linksDown = keys.linksDownPrefix(nodeId);
+  await etcd.watchPrefix(linksDown, (event) => host.setLinkFrom(event.key.slice(linksDown.length), event.type === 'put'), (reason) =>
+    reportFailure(new Error(`etcd refused to watch this node's link faults: ${reason}`)),
+  );
   startedAt = Number(await etcd.waitFor(keys.start));
   // Every node begins at the start moment itself (see RunController.start), not when it happened to read it.
   const early = startedAt - Date.now();
@@ -187,6 +192,7 @@ async function main(): Promise<void> {
     metrics: host.metrics,
     sent: Object.fromEntries(host.sent),
     received: Object.fromEntries(host.received),
+    ...(host.dropped.size > 0 && { dropped: Object.fromEntries(host.dropped) }),
     startup: { registeredMs: steps.registered.ms, connectedMs: steps.connected.ms, startLagMs },
     timeline: host.timeline.toJSON(),
   };
@@ -197,8 +203,12 @@ async function main(): Promise<void> {
     for (let wave = 1; ; wave++) {
       await etcd.waitFor(keys.countWave(wave));
       const total = (counts: Map<string, { messages: number }>) => [...counts.values()].reduce((sum, count) => sum + count.messages, 0);
-      const byNeighbour = Object.fromEntries([...host.sent.keys()].map((id) => [id, [host.sent.get(id)!.messages, host.received.get(id)!.messages] as const]));
-      const totals: MessageTotals = { sent: total(host.sent), received: total(host.received), byNeighbour, timersPending: host.pendingTimers };
+      // A message dropped on a downed link has arrived: it counts as received here, so it is not taken as in flight.
+      const byNeighbour = Object.fromEntries(
+        [...host.sent.keys()].map((id) => [id, [host.sent.get(id)!.messages, host.received.get(id)!.messages + (host.dropped.get(id) ?? 0)] as const]),
+      );
+      const dropped = [...host.dropped.values()].reduce((sum, count) => sum + count, 0);
+      const totals: MessageTotals = { sent: total(host.sent), received: total(host.received) + dropped, byNeighbour, timersPending: host.pendingTimers };
       await etcd.put(keys.count(wave, nodeId), JSON.stringify(totals));
     }
   }

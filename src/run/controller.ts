@@ -93,6 +93,12 @@ export class RunController {
     return [nodeId, brokenLink, `${nodeId}>${brokenLink}`, `${brokenLink}>${nodeId}`].some((hit) => this.faulted.has(hit));
   }
 
+  /** Takes the directed link from → to down (the receiver drops what arrives on it) or brings it back up. */
+  async setLinkDown(from: string, to: string, down: boolean): Promise<void> {
+    if (down) await this.etcd.put(this.keys.linkDown(to, from)).value('down');
+    else await this.etcd.delete().key(this.keys.linkDown(to, from));
+  }
+
   /** Who leads election `name` now (the `leader` fault selector, resolved when its event fires). */
   leaderOf(name: string): Promise<string | undefined> {
     return currentLeader(this.etcd, this.runId, name);

@@ -4,15 +4,13 @@
  *  - kill: `docker kill` (SIGKILL), no goodbye; the node's registry lease runs out;
  *  - stop: `docker stop`: the agent catches SIGTERM, revokes its lease (deregistering at once) and exits;
  *  - pause / resume: the cgroup freezer (`docker pause` / `unpause`);
- *  - link-down / link-up: an iptables rule in the sender's namespace drops every packet of its stream to the
- *    receiver (the sender dials the receiver's port, so the other direction's stream is untouched).
+ *  - link-down / link-up: a control key tells the receiver to drop what arrives from the sender until it is
+ *    deleted (RunController.setLinkDown), as the simulator drops every message on a cut edge.
  * The controller and the crash watch are told before each act, so a death or a broken link the schedule caused
  * neither fails the run nor is waited for.
  */
 import { PeerlabError } from '../errors.js';
 import type { AppliedFault, FaultEvent } from '../faults/events.js';
-import { inNamespace } from '../links/packet.js';
-import { NODE_PORT } from '../node/identity.js';
 import type { ContainerNodes } from '../runtime/types.js';
 import type { RunController } from './controller.js';
 import type { RunWatch } from './run-watch.js';
@@ -22,7 +20,6 @@ export class DockerFaultSchedule {
   private readonly timers: NodeJS.Timeout[] = [];
   /** Events apply one after another, in schedule order, even when applying one takes longer than the gap. */
   private chain: Promise<void> = Promise.resolve();
-  private namespaces: Promise<Map<string, { pid: number; address: string }>> | undefined;
   private readonly paused = new Set<string>();
   /** By fault (its index), the leader its action hit: what its heal applies to. */
   private readonly leadersHit = new Map<number, string[]>();
@@ -114,26 +111,15 @@ export class DockerFaultSchedule {
         });
         return;
       case 'link-down':
-      case 'link-up': {
-        const namespaces = await (this.namespaces ??= this.runtime.nodeNamespaces());
-        const flag = event.action === 'link-down' ? '-I' : '-D';
-        await eachOf(edges, async ([from, to]) => {
-          const sender = namespaces.get(from);
-          const receiver = namespaces.get(to);
-          if (!sender || !receiver) throw new PeerlabError(`edge ${from}→${to}: node ${sender ? to : from} is not running`);
-          await inNamespace(sender.pid, ['iptables', flag, 'OUTPUT', ...edgeRule(receiver.address)]);
-        });
+      case 'link-up':
+        // At the message layer, as the simulator does: the receiver drops what arrives on the edge while it is
+        // down, in flight or sent later. (Dropping packets instead would only delay them: TCP retransmits.)
+        await eachOf(edges, ([from, to]) => this.controller.setLinkDown(from, to, event.action === 'link-down'));
         return;
-      }
       case 'restart':
         throw new PeerlabError('restart is not supported yet: a fresh node under the same id needs the agent to re-register');
     }
   }
-}
-
-/** The packets of the sender's stream to one neighbour: to its address and its node port. */
-function edgeRule(address: string): string[] {
-  return ['-d', `${address}/32`, '-p', 'tcp', '--dport', String(NODE_PORT), '-j', 'DROP'];
 }
 
 /** Applies `act` to every item at once; rejects naming each item that failed. */

@@ -33,8 +33,10 @@ export function inFlightFromReports(reports: ReadonlyMap<string, NodeReport>): n
   let inFlight = 0;
   for (const [from, report] of reports) {
     for (const [to, sent] of Object.entries(report.sent)) {
-      const received = reports.get(to)?.received[from]?.messages;
-      if (received !== undefined) inFlight += Math.max(0, sent.messages - received);
+      const receiver = reports.get(to);
+      const received = receiver?.received[from]?.messages;
+      // A message dropped on a link that was down arrived, and is lost: it is not in flight.
+      if (received !== undefined) inFlight += Math.max(0, sent.messages - received - (receiver!.dropped?.[from] ?? 0));
     }
   }
   return inFlight;
