@@ -26,6 +26,11 @@ export const runOptionFlags = {
   delay: Flags.string({
     description: 'shorthand for --links: constant:MS (delay=MSms), uniform:A..B (delay=(A+B)/2 ms, uniform jitter (B-A)/2 ms), exp:MEAN (jitter=exp:MEANms) or weight[:SCALE]; the simulator defaults to exp:1',
   }),
+  placement: Flags.string({
+    default: 'spread',
+    options: ['spread', 'partition'],
+    description: 'swarm: which engine each node runs on: spread (balanced round-robin) or partition (one part of the graph per engine, few edges across engines)',
+  }),
   'node-memory': Flags.integer({ default: 64, description: 'memory limit per node container, in MiB' }),
   concurrency: Flags.integer({ default: 8, description: 'containers created and started at once' }),
   'etcd-image': Flags.string({ description: 'etcd image to use (built locally from etcd-server when it cannot be pulled)' }),

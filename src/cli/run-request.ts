@@ -74,6 +74,7 @@ export function runRequestFrom(
     etcdEndpoints: flags['etcd-endpoints']?.split(','),
     baseImage: flags['base-image'],
     runtime: flags.runtime as RunRequest['runtime'],
+    placement: flags.placement as RunRequest['placement'],
     delay: flags.delay,
     onNotice: options.note,
     onRunId: (id) => {

@@ -31,7 +31,7 @@ export default class Status extends PeerlabCommand {
       this.log(`  memory ${(run.memory.totalBytes / MiB).toFixed(0)} MiB in node containers, ${(run.memory.perNodeBytes / MiB).toFixed(1)} MiB per node`);
       if (flags.nodes) {
         for (const node of run.nodes) {
-          this.log(`  node ${node.id.padStart(4)}  ${node.state.padEnd(8)} ${(node.address ?? '-').padEnd(15)} ${node.memoryBytes ? (node.memoryBytes / MiB).toFixed(1) + ' MiB' : ''}`);
+          this.log(`  node ${node.id.padStart(4)}  ${node.state.padEnd(8)} ${(node.address ?? '-').padEnd(15)} ${node.engine ? `${node.engine}  ` : ''}${node.memoryBytes ? (node.memoryBytes / MiB).toFixed(1) + ' MiB' : ''}`);
         }
       }
     }

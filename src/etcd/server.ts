@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import type Docker from 'dockerode';
 import { Etcd3 } from 'etcd3';
 import { PeerlabError } from '../errors.js';
@@ -29,6 +30,82 @@ export function etcdContainerName(runId: string): string {
   return `peerlab-${runId}-etcd`;
 }
 
+/** etcd as a run's coordinator, advertised under `name` on the run network. */
+function etcdArguments(name: string): string[] {
+  return [
+    '--name', 'peerlab',
+    '--data-dir', '/var/lib/etcd/data',
+    '--listen-client-urls', `http://0.0.0.0:${ETCD_CLIENT_PORT}`,
+    '--advertise-client-urls', `http://${name}:${ETCD_CLIENT_PORT}`,
+    '--listen-peer-urls', 'http://127.0.0.1:2380',
+    '--initial-advertise-peer-urls', 'http://127.0.0.1:2380',
+    '--initial-cluster', 'peerlab=http://127.0.0.1:2380',
+    '--max-txn-ops', '10000',
+    '--quota-backend-bytes', String(2 * 1024 ** 3),
+    // The run's passwords are random (auth.ts): bcrypt's cost protects guessable ones, and at the default (10)
+    // a thousand node logins would cost etcd a minute of CPU during bring-up.
+    '--bcrypt-cost', '4',
+  ];
+}
+
+/**
+ * Starts the run's etcd as a Swarm service pinned to the manager (the host's engine), on the run's overlay. Nodes
+ * reach it by its service name (dnsrr: the task's overlay address); the CLI through a port published in host mode
+ * on the manager, since the host cannot route into an overlay. Swarm binds that port on every address of the
+ * manager, not only 127.0.0.1 as the Docker runtime does: etcd's authentication (auth.ts) is what keeps others out.
+ */
+export async function startEtcdService(
+  manager: Docker,
+  options: { runId: string; network: string; image: string; hostPort: number },
+): Promise<RunEtcd> {
+  const name = etcdContainerName(options.runId);
+  const hostPort = options.hostPort || (await freePort());
+  const spec = {
+    Name: name,
+    Labels: { [RUN_LABEL]: options.runId, [ROLE_LABEL]: 'etcd' },
+    TaskTemplate: {
+      ContainerSpec: {
+        Image: options.image,
+        Command: ['/usr/local/bin/etcd'],
+        Args: etcdArguments(name),
+        Labels: { [RUN_LABEL]: options.runId, [ROLE_LABEL]: 'etcd' },
+        // Swarm's tmpfs takes no owner, and etcd as nobody fails on a root-owned one even with mode 1777 ("error
+        // listing data dir", tried): it runs as root here, with every capability dropped and a read-only root.
+        ReadOnly: true,
+        Mounts: [{ Type: 'tmpfs', Target: '/var/lib/etcd', TmpfsOptions: { SizeBytes: 1024 ** 3 } }],
+        CapabilityDrop: ['ALL'],
+      },
+      Resources: { Limits: { MemoryBytes: ETCD_MEMORY, Pids: ETCD_PIDS } },
+      RestartPolicy: { Condition: 'none' },
+      Placement: { Constraints: ['node.role==manager'] },
+      Networks: [{ Target: options.network }],
+    },
+    Mode: { Replicated: { Replicas: 1 } },
+    EndpointSpec: { Mode: 'dnsrr', Ports: [{ Protocol: 'tcp', TargetPort: ETCD_CLIENT_PORT, PublishedPort: hostPort, PublishMode: 'host' }] },
+  };
+  await manager.createService(spec as unknown as Docker.CreateServiceOptions);
+  const endpoints = { host: `http://127.0.0.1:${hostPort}`, nodes: `http://${name}:${ETCD_CLIENT_PORT}` };
+  const client = new Etcd3({ hosts: endpoints.host, dialTimeout: 1000 });
+  try {
+    await waitUntilServing(client, name, 60_000);
+    return { ...endpoints, credentials: await enableRunAuth(client, options.runId) };
+  } finally {
+    client.close();
+  }
+}
+
+/** A port free on the host now: Swarm's host-mode publishing picks none by itself. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 /**
  * Starts the run's etcd as a container on the run network. Its data lives in a tmpfs: a run's coordination
  * state is worth nothing after the run, and fsync on disk would be the bottleneck of a thousand registrations.
@@ -43,20 +120,7 @@ export async function startEtcdContainer(
     name,
     Image: options.image,
     Entrypoint: ['/usr/local/bin/etcd'],
-    Cmd: [
-      '--name', 'peerlab',
-      '--data-dir', '/var/lib/etcd/data',
-      '--listen-client-urls', `http://0.0.0.0:${ETCD_CLIENT_PORT}`,
-      '--advertise-client-urls', `http://${name}:${ETCD_CLIENT_PORT}`,
-      '--listen-peer-urls', 'http://127.0.0.1:2380',
-      '--initial-advertise-peer-urls', 'http://127.0.0.1:2380',
-      '--initial-cluster', 'peerlab=http://127.0.0.1:2380',
-      '--max-txn-ops', '10000',
-      '--quota-backend-bytes', String(2 * 1024 ** 3),
-      // The run's passwords are random (auth.ts): bcrypt's cost protects guessable ones, and at the default (10)
-      // a thousand node logins would cost etcd a minute of CPU during bring-up.
-      '--bcrypt-cost', '4',
-    ],
+    Cmd: etcdArguments(name),
     Labels: { [RUN_LABEL]: options.runId, [ROLE_LABEL]: 'etcd' },
     ExposedPorts: { [`${ETCD_CLIENT_PORT}/tcp`]: {} },
     User: `${ETCD_UID}:${ETCD_UID}`,
@@ -101,15 +165,15 @@ export async function startEtcdContainer(
   }
 }
 
-async function waitUntilServing(client: Etcd3, name: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
+async function waitUntilServing(client: Etcd3, name: string, withinMs = 30_000): Promise<void> {
+  const deadline = Date.now() + withinMs;
   for (;;) {
     try {
       await client.maintenance.status();
       return;
     } catch (error) {
       if (Date.now() > deadline) {
-        throw new PeerlabError(`etcd in ${name} did not answer within 30 s`, { hint: `see \`docker logs ${name}\``, cause: error });
+        throw new PeerlabError(`etcd in ${name} did not answer within ${withinMs / 1000} s`, { hint: `see \`docker logs ${name}\``, cause: error });
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

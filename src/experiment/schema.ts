@@ -259,7 +259,7 @@ export type PlotField = NonNullable<ExperimentFile['plots']>[number];
 /** Where to look in the docs for each top-level field: the hint of an error about it. */
 export const FIELD_HINTS: Record<string, string> = {
   name: 'e.g. name: flood-ba',
-  runtime: 'runtime: docker, sim or auto',
+  runtime: 'runtime: docker, swarm, sim or auto',
   topology: 'e.g. topology: { model: ba, n: [20, 40], m: 2 } or topology: { file: topologies/x.graphml }',
   weights: 'e.g. weights: unique, uniform:1..10, geo or attr:NAME (or a list of them)',
   delay: 'e.g. delay: exp:1 (a shorthand for links; or a list of models)',

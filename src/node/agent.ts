@@ -141,7 +141,7 @@ async function main(): Promise<void> {
 
   reached('listening');
 
-  registration = { id: nodeId, role: identity.role, address: ownAddress(), port: identity.port, registeredAt: Date.now() };
+  registration = { id: nodeId, role: identity.role, address: ownAddress(process.env[ENV.subnet]), port: identity.port, registeredAt: Date.now() };
   await lease.put(keys.node(nodeId), JSON.stringify(registration));
   reached('registered');
 

@@ -28,6 +28,11 @@ export const ENV = {
   algorithm: 'PEERLAB_ALGORITHM',
   port: 'PEERLAB_PORT',
   trace: 'PEERLAB_TRACE',
+  /** Swarm: the run's overlay subnet, so a node takes its address there and not on another network it is attached to. */
+  subnet: 'PEERLAB_SUBNET',
+  /** Swarm: a service's node ids in slot order, and the task's slot (1-based); together they name the node. */
+  nodeIds: 'PEERLAB_NODE_IDS',
+  slot: 'PEERLAB_SLOT',
 } as const;
 
 export function identityEnv(identity: NodeIdentity): Record<string, string> {
@@ -52,7 +57,7 @@ export function readIdentity(env: NodeJS.ProcessEnv): NodeIdentity {
   };
   return {
     runId: required(ENV.run),
-    nodeId: required(ENV.node),
+    nodeId: env[ENV.node] ?? nodeOfSlot(required(ENV.nodeIds), required(ENV.slot)),
     role: required(ENV.role),
     etcdEndpoints: required(ENV.etcd).split(','),
     ...(env[ENV.etcdUser]
@@ -64,12 +69,30 @@ export function readIdentity(env: NodeJS.ProcessEnv): NodeIdentity {
   };
 }
 
-/** The container's address on the run network (its one non-loopback IPv4). */
-export function ownAddress(): string {
-  for (const addresses of Object.values(networkInterfaces())) {
-    for (const address of addresses ?? []) {
-      if (address.family === 'IPv4' && !address.internal) return address.address;
-    }
-  }
-  throw new Error('node agent: no non-loopback IPv4 address');
+/** A Swarm task's node: the service lists its nodes' ids, and Swarm gives each task its slot ({{.Task.Slot}}). */
+function nodeOfSlot(ids: string, slot: string): string {
+  const id = ids.split(',')[Number(slot) - 1];
+  if (id === undefined) throw new Error(`node agent: slot ${slot} is not among the ${ids.split(',').length} node ids of its service`);
+  return id;
+}
+
+/**
+ * The container's address on the run network: its one non-loopback IPv4 on a bridge; on Swarm, where a task
+ * also sits on docker_gwbridge, the one inside the run's overlay subnet (`subnet`, a.b.c.d/len).
+ */
+export function ownAddress(subnet?: string): string {
+  const candidates = Object.values(networkInterfaces())
+    .flatMap((addresses) => addresses ?? [])
+    .filter((address) => address.family === 'IPv4' && !address.internal)
+    .map((address) => address.address);
+  const chosen = subnet === undefined ? candidates[0] : candidates.find((address) => inSubnet(address, subnet));
+  if (chosen === undefined) throw new Error(`node agent: no IPv4 address${subnet ? ` in ${subnet}` : ''} (have ${candidates.join(', ') || 'none'})`);
+  return chosen;
+}
+
+export function inSubnet(address: string, subnet: string): boolean {
+  const [base, length] = subnet.split('/');
+  const toNumber = (dotted: string): number => dotted.split('.').reduce((value, octet) => value * 256 + Number(octet), 0);
+  const size = 2 ** (32 - Number(length));
+  return Math.floor(toNumber(address) / size) === Math.floor(toNumber(base!) / size);
 }

@@ -13,6 +13,7 @@ import type { RuntimeKind } from '../runtime/types.js';
 import type { Stage } from './docker-deployment.js';
 import type { Execution } from './execution.js';
 import type { PreparedRun } from './prepare.js';
+import type { PlacementPolicy } from './swarm-placement.js';
 
 /** What a run asks of its runtime. Every runtime reads what concerns it; the tuning knobs of the others it ignores. */
 export interface ExecutionOptions extends RuntimeTuning {
@@ -48,6 +49,8 @@ export interface RuntimeTuning {
   readonly baseImage?: string;
   readonly onStarted?: (started: number, total: number) => void;
   readonly onReady?: (ready: number, total: number) => void;
+  /** Swarm: how nodes are assigned to engines (spread, or partition: few edges across engines). */
+  readonly placement?: PlacementPolicy;
   /** Simulator: the event cap (default DEFAULT_MAX_EVENTS). */
   readonly maxEvents?: number;
 }

@@ -22,6 +22,7 @@ import { RunWatch } from './run-watch.js';
 import { runKeys, type RunKeys } from '../coordination/keys.js';
 import { runStateDir } from './state.js';
 import type { RunId } from '../util/names.js';
+import type { ContainerNodes } from '../runtime/types.js';
 
 export interface DeploymentOptions {
   readonly runId: RunId;
@@ -67,9 +68,9 @@ export interface DeploymentTimings {
 }
 
 /** A run brought up on Docker: network, etcd and nodes, all registered and connected, waiting for `start`. */
-export interface Deployment {
+export interface Deployment<Nodes extends ContainerNodes = ContainerNodes> {
   readonly runId: string;
-  readonly runtime: DockerRuntime;
+  readonly runtime: Nodes;
   readonly controller: RunController;
   readonly etcd: Etcd3;
   /** The run's crash check: throws once a node or etcd died, or etcd stopped answering. */
@@ -77,12 +78,14 @@ export interface Deployment {
   readonly image: { node: string; nodeId: string; etcd: string | undefined };
   readonly startup: ReadonlyMap<string, NodeStartup>;
   readonly timings: DeploymentTimings;
+  /** What the runtime adds to run.json's facts (e.g. Swarm's placement). */
+  readonly facts?: Readonly<Record<string, unknown>>;
   /** Removes every container, network and etcd key of the run, and its local state. Safe to call twice. */
   tearDown(): Promise<void>;
 }
 
 /** Fails before anything starts rather than leave the last nodes hanging, unable to reach etcd (see arp.ts). */
-async function checkArpTable(nodes: number, edges: number): Promise<void> {
+export async function checkArpTable(nodes: number, edges: number): Promise<void> {
   const limit = await readArpLimit();
   const needed = arpEntriesNeeded(nodes, edges);
   if (limit !== undefined && needed > limit) {
@@ -93,7 +96,7 @@ async function checkArpTable(nodes: number, edges: number): Promise<void> {
   }
 }
 
-export async function deployOnDocker(options: DeploymentOptions): Promise<Deployment> {
+export async function deployOnDocker(options: DeploymentOptions): Promise<Deployment<DockerRuntime>> {
   const { runId, graph } = options;
   if (graph.order > MAX_NODES_PER_BRIDGE) {
     throw new PeerlabError(`${graph.order} nodes do not fit on one Docker bridge network (at most ${MAX_NODES_PER_BRIDGE})`, {
@@ -218,7 +221,7 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
 }
 
 /** Runs every step in order, even after a failure, then rejects with the first failure. */
-async function runAll(steps: ReadonlyArray<() => Promise<unknown>>): Promise<void> {
+export async function runAll(steps: ReadonlyArray<() => Promise<unknown>>): Promise<void> {
   let failure: { error: unknown } | undefined;
   for (const step of steps) {
     try {

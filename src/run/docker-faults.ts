@@ -11,7 +11,7 @@
  */
 import { PeerlabError } from '../errors.js';
 import type { AppliedFault, FaultEvent } from '../faults/events.js';
-import type { DockerRuntime } from '../runtime/docker.js';
+import type { ContainerNodes } from '../runtime/types.js';
 import type { RunController } from './controller.js';
 import type { RunWatch } from './run-watch.js';
 
@@ -29,7 +29,7 @@ export class DockerFaultSchedule {
 
   constructor(
     private readonly events: readonly FaultEvent[],
-    private readonly runtime: DockerRuntime,
+    private readonly runtime: ContainerNodes,
     private readonly controller: RunController,
     private readonly watch: RunWatch,
   ) {}

@@ -1,6 +1,9 @@
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type Docker from 'dockerode';
+import Dockerode from 'dockerode';
+import { clusterEngines } from '../cluster/index.js';
+import { removeSwarmRunObjects } from '../runtime/swarm.js';
 import { connectDocker, RUN_LABEL } from '../docker/engine.js';
 import { removeRunObjects } from '../runtime/docker.js';
 import { hasShape, RUN_ID, type RunId } from '../util/names.js';
@@ -11,7 +14,12 @@ import { runStateDir, STATE_ROOT } from './state.js';
  * keys go with its etcd container. Succeeds when some or all of it is already gone.
  */
 export async function takeDown(docker: Docker, runId: RunId | undefined): Promise<{ containers: number; networks: number }> {
-  const removed = await removeRunObjects(docker, runId);
+  // A Swarm run's services go first (their tasks with them, on every engine of the local cluster), then what is
+  // left on the host's engine.
+  const engines = await clusterEngines().catch(() => undefined);
+  const swarm = engines ? await removeSwarmRunObjects(engines.map((engine) => new Dockerode({ socketPath: engine.socketPath })), runId) : { services: 0, containers: 0 };
+  const local = await removeRunObjects(docker, runId);
+  const removed = { containers: local.containers + swarm.services + swarm.containers, networks: local.networks };
   if (runId) {
     await rm(runStateDir(runId), { recursive: true, force: true });
   } else {

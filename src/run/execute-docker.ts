@@ -1,6 +1,6 @@
 import { connectDocker } from '../docker/engine.js';
 import { PeerlabError } from '../errors.js';
-import { DEFAULT_NODE_MEMORY, DEFAULT_START_CONCURRENCY } from '../runtime/docker.js';
+import { DEFAULT_NODE_MEMORY, DEFAULT_START_CONCURRENCY, type DockerRuntime } from '../runtime/docker.js';
 import { deployOnDocker, type Deployment, type DeploymentOptions } from './docker-deployment.js';
 import { startupTimeoutMs } from '../coordination/protocol.js';
 import { inFlightFromReports, type Execution } from './execution.js';
@@ -9,11 +9,12 @@ import { DockerFaultSchedule } from './docker-faults.js';
 import type { PreparedRun } from './prepare.js';
 import { readRunLossCounters } from '../links/packet.js';
 import { makeNodeTraceDir, mergeNodeTraces } from './trace-files.js';
+import type { RuntimeKind } from '../runtime/types.js';
 
 export type DockerOptions = RuntimeTuning & Partial<Pick<DeploymentOptions, 'followEtcd' | 'onStage' | 'signal'>>;
 
 /** Brings the prepared run up on Docker and leaves it standing (for `up`, and as the first half of `run`). */
-export function deployPrepared(prepared: PreparedRun, options: DockerOptions, traceDir?: string): Promise<Deployment> {
+export function deployPrepared(prepared: PreparedRun, options: DockerOptions, traceDir?: string): Promise<Deployment<DockerRuntime>> {
   return deployOnDocker({
     runId: prepared.runId,
     graph: prepared.topology.graph,
@@ -40,24 +41,30 @@ export function deployPrepared(prepared: PreparedRun, options: DockerOptions, tr
 /** Nodes as containers on one host's engine: see docker-deployment.ts. */
 export const dockerRuntime: RunRuntime = {
   kind: 'docker',
-  async unavailable() {
-    try {
-      await connectDocker();
-      return undefined;
-    } catch (error) {
-      if (!(error instanceof PeerlabError)) throw error;
-      return error.message;
-    }
-  },
+  unavailable: () => unavailableUnless(connectDocker),
   linksLayer: (prepared) => prepared.linksLayer,
-  replayFlags(prepared, tuning) {
-    const flags: string[] = [];
-    if (prepared.linksLayer === 'packet') flags.push('--links-mode', 'packet');
-    if (tuning.nodeMemoryLimit !== undefined && tuning.nodeMemoryLimit !== DEFAULT_NODE_MEMORY) flags.push('--node-memory', String(tuning.nodeMemoryLimit / (1024 * 1024)));
-    return flags;
-  },
-  deploy: deployForRun,
+  replayFlags: containerReplayFlags,
+  deploy: deployContainers('docker', deployPrepared),
 };
+
+/** Why a container runtime cannot take a run: the one-line error of the check that finds its engine(s), if any. */
+export async function unavailableUnless(check: () => Promise<unknown>): Promise<string | undefined> {
+  try {
+    await check();
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof PeerlabError)) throw error;
+    return error.message;
+  }
+}
+
+/** The flags that rerun a container run as it was: the links layer and a node memory limit that is not the default. */
+export function containerReplayFlags(prepared: PreparedRun, tuning: RuntimeTuning): string[] {
+  const flags: string[] = [];
+  if (prepared.linksLayer === 'packet') flags.push('--links-mode', 'packet');
+  if (tuning.nodeMemoryLimit !== undefined && tuning.nodeMemoryLimit !== DEFAULT_NODE_MEMORY) flags.push('--node-memory', String(tuning.nodeMemoryLimit / (1024 * 1024)));
+  return flags;
+}
 
 /**
  * How far ahead of now the start moment is set: time for the start key to reach every node through etcd's
@@ -69,13 +76,25 @@ export function startLeadMs(nodes: number): number {
 }
 
 /**
- * Brings the run up for `peerlab run`: with `traceFile`, every node traces its messages and the files are merged
+ * Brings the run up for `peerlab run` on a container runtime (Docker, Swarm): with `traceFile`, every node traces its messages and the files are merged
  * into it once the nodes have reported; every node's log is saved to `logsDir` before the containers go.
  */
-async function deployForRun(prepared: PreparedRun, options: ExecutionOptions): Promise<RunDeployment> {
+export function deployContainers(
+  kind: RuntimeKind,
+  bringUp: (prepared: PreparedRun, options: DockerOptions, traceDir?: string) => Promise<Deployment>,
+): (prepared: PreparedRun, options: ExecutionOptions) => Promise<RunDeployment> {
+  return (prepared, options) => deployForRun(kind, bringUp, prepared, options);
+}
+
+async function deployForRun(
+  kind: RuntimeKind,
+  bringUp: (prepared: PreparedRun, options: DockerOptions, traceDir?: string) => Promise<Deployment>,
+  prepared: PreparedRun,
+  options: ExecutionOptions,
+): Promise<RunDeployment> {
   // The trace folder is in the run's local state, which teardown removes, whatever happens.
   const traceDir = options.traceFile ? await makeNodeTraceDir(prepared.runId) : undefined;
-  const deployment = await deployPrepared(prepared, options, traceDir);
+  const deployment = await bringUp(prepared, options, traceDir);
   const { controller, runtime, watch } = deployment;
   const schedule = new DockerFaultSchedule(options.faults ?? [], runtime, controller, watch);
   let tornDown: Promise<void> | undefined;
@@ -108,7 +127,7 @@ async function deployForRun(prepared: PreparedRun, options: ExecutionOptions): P
       // A node closes its trace file before it reports, so every file is whole now.
       if (traceDir) await mergeNodeTraces(traceDir, options.traceFile!);
       return {
-        runtime: 'docker',
+        runtime: kind,
         results: collected.results,
         reports,
         missing: collected.missing,
@@ -118,6 +137,7 @@ async function deployForRun(prepared: PreparedRun, options: ExecutionOptions): P
         timings: { ...deployment.timings, algorithmMs: collected.durationMs },
         facts: {
           images: { node: deployment.image.node, nodeId: deployment.image.nodeId, etcd: deployment.image.etcd ?? 'external' },
+          ...deployment.facts,
           ...(lossCounters && { lossCounters }),
         },
       };

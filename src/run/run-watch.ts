@@ -9,7 +9,17 @@
 import type Docker from 'dockerode';
 import { PeerlabError } from '../errors.js';
 import { NODE_LABEL, ROLE_LABEL, RUN_LABEL } from '../docker/engine.js';
-import { nodeContainerName, type DockerRuntime } from '../runtime/docker.js';
+
+/** What the watch needs of the runtime whose containers it follows. */
+export interface WatchedRuntime {
+  readonly runId: string;
+  logTail(id: string, lines: number): Promise<string>;
+  /** The command that shows a node's log while the run is up, for the crash report's hint. */
+  logsCommand(id: string): string;
+}
+
+/** Finds the node of a container that carries no peerlab.node label (a Swarm task's: labels take no templates). */
+export type NodeOfContainer = (attributes: Readonly<Record<string, string>>) => string | undefined;
 
 /** etcd gets this long without answering before the run gives up on it; 1000 nodes starting keep it busy, not mute. */
 export const ETCD_SILENCE_MS = 7_000;
@@ -30,6 +40,7 @@ export class RunWatch {
   /** Deaths being looked into (inspect, log tail): a check waits for them, so the dead node is named first. */
   private readonly pending = new Set<Promise<void>>();
   private readonly stopProbing: Array<() => void> = [];
+  private readonly streams: Array<NodeJS.ReadableStream & { destroy?: () => void }> = [];
   /** Nodes a fault is taking out on purpose: their deaths are the schedule's, not crashes. */
   private readonly intended = new Set<string>();
   private stopped = false;
@@ -39,31 +50,38 @@ export class RunWatch {
   private rejectFailed: (error: Error) => void = () => {};
 
   private constructor(
-    private readonly docker: Docker,
-    private readonly runtime: DockerRuntime,
-    private readonly events: NodeJS.ReadableStream & { destroy?: () => void },
+    private readonly runtime: WatchedRuntime,
     private readonly nodeMemoryLimit: number,
+    private readonly nodeOf: NodeOfContainer,
   ) {
     this.failed = new Promise<never>((_, reject) => (this.rejectFailed = reject));
     this.failed.catch(() => {});
   }
 
   /** Starts following the run's containers; call it before any is created, so no death goes unseen. */
-  static async start(docker: Docker, runtime: DockerRuntime, nodeMemoryLimit: number): Promise<RunWatch> {
-    const events = (await docker.getEvents({
-      filters: { type: ['container'], event: ['die', 'oom'], label: [`${RUN_LABEL}=${runtime.runId}`] },
-    } as Parameters<Docker['getEvents']>[0])) as NodeJS.ReadableStream & { destroy?: () => void };
-    const watch = new RunWatch(docker, runtime, events, nodeMemoryLimit);
-    let buffered = '';
-    events.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      for (let end = buffered.indexOf('\n'); end >= 0; end = buffered.indexOf('\n')) {
-        const line = buffered.slice(0, end).trim();
-        buffered = buffered.slice(end + 1);
-        if (line) watch.onEvent(JSON.parse(line) as DockerEvent);
-      }
-    });
-    events.on('error', (error: Error) => watch.fail(new PeerlabError(`lost the Docker engine's events during the run: ${error.message}`, { hint: 'is the engine still running? (docker info)' })));
+  static start(docker: Docker, runtime: WatchedRuntime, nodeMemoryLimit: number): Promise<RunWatch> {
+    return RunWatch.startOn([docker], runtime, nodeMemoryLimit);
+  }
+
+  /** Follows the run's containers on every one of these engines (a Swarm's: each engine reports its own). */
+  static async startOn(engines: readonly Docker[], runtime: WatchedRuntime, nodeMemoryLimit: number, nodeOf: NodeOfContainer = () => undefined): Promise<RunWatch> {
+    const watch = new RunWatch(runtime, nodeMemoryLimit, nodeOf);
+    for (const docker of engines) {
+      const events = (await docker.getEvents({
+        filters: { type: ['container'], event: ['die', 'oom'], label: [`${RUN_LABEL}=${runtime.runId}`] },
+      } as Parameters<Docker['getEvents']>[0])) as NodeJS.ReadableStream & { destroy?: () => void };
+      watch.streams.push(events);
+      let buffered = '';
+      events.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString('utf8');
+        for (let end = buffered.indexOf('\n'); end >= 0; end = buffered.indexOf('\n')) {
+          const line = buffered.slice(0, end).trim();
+          buffered = buffered.slice(end + 1);
+          if (line) watch.onEvent(docker, JSON.parse(line) as DockerEvent);
+        }
+      });
+      events.on('error', (error: Error) => watch.fail(new PeerlabError(`lost the Docker engine's events during the run: ${error.message}`, { hint: 'is the engine still running? (docker info)' })));
+    }
     return watch;
   }
 
@@ -121,9 +139,11 @@ export class RunWatch {
     if (this.stopped) return;
     this.stopped = true;
     for (const stop of this.stopProbing) stop();
-    this.events.removeAllListeners('data');
-    this.events.on('error', () => {});
-    this.events.destroy?.();
+    for (const events of this.streams) {
+      events.removeAllListeners('data');
+      events.on('error', () => {});
+      events.destroy?.();
+    }
   }
 
   private fail(error: Error): void {
@@ -132,9 +152,11 @@ export class RunWatch {
     this.rejectFailed(error);
   }
 
-  private onEvent(event: DockerEvent): void {
+  private onEvent(docker: Docker, event: DockerEvent): void {
     const id = event.Actor?.ID;
-    const attributes = event.Actor?.Attributes ?? {};
+    const labelled = event.Actor?.Attributes ?? {};
+    const node = labelled[NODE_LABEL] ?? this.nodeOf(labelled);
+    const attributes = node === undefined ? labelled : { ...labelled, [NODE_LABEL]: node };
     if (this.stopped || !id) return;
     if (event.Action === 'oom') {
       this.outOfMemory.add(id);
@@ -142,14 +164,14 @@ export class RunWatch {
     }
     if (event.Action !== 'die') return;
     if (attributes[ROLE_LABEL] === 'node' && this.intended.has(attributes[NODE_LABEL] ?? '')) return;
-    const looking = this.describeDeath(id, attributes)
+    const looking = this.describeDeath(docker, id, attributes)
       .then((error) => this.fail(error))
       .finally(() => this.pending.delete(looking));
     this.pending.add(looking);
   }
 
-  private async describeDeath(id: string, attributes: Record<string, string>): Promise<Error> {
-    const info = await this.docker.getContainer(id).inspect().catch(() => undefined);
+  private async describeDeath(docker: Docker, id: string, attributes: Record<string, string>): Promise<Error> {
+    const info = await docker.getContainer(id).inspect().catch(() => undefined);
     const exitCode = info?.State.ExitCode ?? Number(attributes.exitCode ?? NaN);
     const oomKilled = Boolean(info?.State.OOMKilled) || this.outOfMemory.has(id);
     const nodeId = attributes[NODE_LABEL];
@@ -166,7 +188,7 @@ export class RunWatch {
     return new NodeCrashed(
       nodeId,
       `node ${nodeId} ${howItDied(exitCode, oomKilled)}${limit} during the run; ${logged ? `its last log lines:\n  ${crashReport(logged.split('\n'))}` : 'it logged nothing'}`,
-      `fix the cause above, or inspect it with \`docker logs ${nodeContainerName(this.runtime.runId, nodeId)}\` while the run is up`,
+      `fix the cause above, or inspect it with \`${this.runtime.logsCommand(nodeId)}\` while the run is up`,
     );
   }
 }

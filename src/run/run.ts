@@ -14,6 +14,7 @@ import { LOGS_FOLDER } from '../util/node-logs.js';
 import { faultsSeenOf, outcomeFails, uncheckedVerdict, verdictOf, type FaultsSeen, type Outcome, type Verdict } from '../verify/index.js';
 import { hostFacts } from '../util/host.js';
 import { peerlabVersion } from '../util/version.js';
+import type { DockerRuntime } from '../runtime/docker.js';
 import type { Deployment } from './docker-deployment.js';
 import { deployPrepared, type DockerOptions } from './execute-docker.js';
 import { executeOn, type RunRuntime } from './deployment.js';
@@ -80,7 +81,7 @@ export interface RunSummary {
 }
 
 /** `peerlab up`: prepare and bring up on Docker, leaving the nodes registered, connected and waiting. */
-export async function bringUp(request: RunRequest): Promise<PreparedRun & { deployment: Deployment }> {
+export async function bringUp(request: RunRequest): Promise<PreparedRun & { deployment: Deployment<DockerRuntime> }> {
   const prepared = await prepareRun(request);
   return { ...prepared, deployment: await deployPrepared(prepared, request) };
 }

@@ -6,9 +6,11 @@ import type { RuntimeChoice, RuntimeKind } from '../runtime/types.js';
 import type { RunRuntime } from './deployment.js';
 import { dockerRuntime } from './execute-docker.js';
 import { simulatorRuntime } from './execute-sim.js';
+import { swarmRuntime } from './swarm-deployment.js';
 
 export const RUNTIMES: Readonly<Record<RuntimeKind, RunRuntime>> = {
   docker: dockerRuntime,
+  swarm: swarmRuntime,
   sim: simulatorRuntime,
 };
 

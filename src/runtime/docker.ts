@@ -5,7 +5,7 @@ import { nodeLogFile } from '../util/node-logs.js';
 import { PeerlabError } from '../errors.js';
 import { NODE_LABEL, ROLE_LABEL, RUN_LABEL } from '../docker/engine.js';
 import { forEachLimited } from '../util/concurrency.js';
-import type { ExecResult, NodeInfo, NodeSpec, NodeState, Runtime, StartProgress } from './types.js';
+import type { ContainerNodes, ExecResult, NodeInfo, NodeSpec, NodeState, StartProgress } from './types.js';
 
 export interface DockerRuntimeOptions {
   readonly runId: string;
@@ -43,7 +43,7 @@ export function nodeContainerName(runId: string, nodeId: string): string {
 }
 
 /** Nodes as locked-down containers on one user-defined bridge network per run. */
-export class DockerRuntime implements Runtime {
+export class DockerRuntime implements ContainerNodes {
   readonly kind = 'docker' as const;
 
   /** Each node this runtime started, by id: what its create and start calls cost (the start-up bench splits them). */
@@ -163,6 +163,10 @@ export class DockerRuntime implements Runtime {
       namespaces.set(container.Labels[NODE_LABEL] ?? '?', { pid: inspected.State.Pid, address: inspected.NetworkSettings.Networks[this.network]?.IPAddress ?? '' });
     });
     return namespaces;
+  }
+
+  logsCommand(id: string): string {
+    return `docker logs ${nodeContainerName(this.runId, id)}`;
   }
 
   async logTail(id: string, lines: number): Promise<string> {
@@ -302,7 +306,7 @@ async function removeNetwork(network: Docker.Network): Promise<void> {
   }
 }
 
-async function ignoreMissing(action: Promise<unknown>): Promise<void> {
+export async function ignoreMissing(action: Promise<unknown>): Promise<void> {
   try {
     await action;
   } catch (error) {
@@ -311,7 +315,7 @@ async function ignoreMissing(action: Promise<unknown>): Promise<void> {
   }
 }
 
-function toNodeState(state: string): NodeState {
+export function toNodeState(state: string): NodeState {
   switch (state) {
     case 'created':
     case 'running':
@@ -325,7 +329,7 @@ function toNodeState(state: string): NodeState {
 }
 
 /** Docker multiplexes stdout and stderr of a non-TTY container into 8-byte-headed frames. */
-function demultiplex(buffer: Buffer): string {
+export function demultiplex(buffer: Buffer): string {
   const parts: string[] = [];
   let offset = 0;
   while (offset + 8 <= buffer.length) {

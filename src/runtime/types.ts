@@ -2,7 +2,7 @@
  * The runtime interface: where nodes live. Docker now; Swarm and the simulator implement the same interface.
  * A runtime manages nodes as black boxes; what runs inside them is the node agent's business.
  */
-export const RUNTIME_KINDS = ['docker', 'sim'] as const;
+export const RUNTIME_KINDS = ['docker', 'swarm', 'sim'] as const;
 /** Where a run's nodes live. Adding a runtime: a name here and its entry in src/run/runtimes.ts, nothing else. */
 export type RuntimeKind = (typeof RUNTIME_KINDS)[number];
 /** What a user may ask for: a runtime, or `auto` (the first of AUTO_ORDER in src/run/runtimes.ts that is available). */
@@ -25,6 +25,8 @@ export interface NodeInfo {
   readonly startedAt: Date | undefined;
   /** Resident memory in bytes, when the runtime can tell. */
   readonly memoryBytes: number | undefined;
+  /** The engine it runs on, when the run spans several (Swarm). */
+  readonly engine?: string;
 }
 
 export interface ExecResult {
@@ -58,4 +60,14 @@ export interface Runtime {
   disconnectNode(id: string, network: string): Promise<void>;
   /** Removes every node and every other object of the run. Succeeds if they are already gone. */
   destroy(): Promise<void>;
+}
+
+/** Nodes as containers on engines of this host (Docker, a local Swarm): their namespaces and logs are reachable. */
+export interface ContainerNodes extends Runtime {
+  /** Each running node's process id on this host (its network namespace) and its address on the run network. */
+  nodeNamespaces(): Promise<Map<string, { pid: number; address: string }>>;
+  /** Writes each node's whole output to `<dir>/<id>.log`. */
+  saveLogs(dir: string): Promise<void>;
+  /** The command that shows a node's log while the run is up. */
+  logsCommand(id: string): string;
 }

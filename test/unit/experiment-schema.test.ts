@@ -22,7 +22,7 @@ describe('experiment files: errors name the file, the line and the field', () =>
     ['an unknown model', 'name: x\ntopology: { model: bb, n: 20, m: 2 }\nalgorithm: flood\n', 'bad.yaml line 2: topology.model: unknown model "bb": use one of ba, er'],
     ['a model and a file', 'name: x\ntopology:\n  model: ba\n  file: x.gml\nalgorithm: flood\n', 'bad.yaml line 4: topology.file: give only one of model, file'],
     ['a parameter with a file', 'name: x\ntopology:\n  file: x.gml\n  n: 3\nalgorithm: flood\n', 'bad.yaml line 4: topology.n: unknown field "n": parameters go with model:'],
-    ['a bad runtime', `name: x\nruntime: kubernetes\n${BASE.slice(8)}`, 'bad.yaml line 2: runtime: expected one of docker, sim, auto, got "kubernetes"'],
+    ['a bad runtime', `name: x\nruntime: kubernetes\n${BASE.slice(8)}`, 'bad.yaml line 2: runtime: expected one of docker, swarm, sim, auto, got "kubernetes"'],
     ['a fractional repetition count', `${BASE}repetitions: 2.5\n`, 'bad.yaml line 4: repetitions: expected a whole number of repetitions, got 2.5'],
     ['seeds that do not match repetitions', `${BASE}repetitions: 3\nseeds: [1, 2]\n`, 'bad.yaml line 5: seeds: 2 seed(s) for 3 repetition(s)'],
     ['a repeated seed', `${BASE}seeds: [1, 2, 1]\n`, 'bad.yaml line 4: seeds: a seed is listed twice'],

@@ -76,6 +76,7 @@ export default class BenchSim extends PeerlabCommand {
 /** The Docker and link settings runRequestFrom reads: unused by the unshaped simulated runs this bench makes. */
 const dockerDefaults = {
   links: undefined,
+  placement: 'spread',
   'links-mode': 'message',
   'node-memory': 64,
   concurrency: 8,

@@ -33,7 +33,7 @@ export default class ExperimentRun extends PeerlabCommand {
     resume: Flags.boolean({ default: false, description: 'continue the newest folder of this experiment (or --into), skipping finished runs' }),
     into: Flags.string({ description: 'the experiment folder to write (with --resume: to continue)' }),
     results: Flags.string({ default: 'results', description: 'folder for results/<run-id>/ and results/<experiment>/<timestamp>/' }),
-    runtime: Flags.string({ options: [...RUNTIMES], description: "where the runs go, instead of the file's runtime: (docker, sim or auto)" }),
+    runtime: Flags.string({ options: [...RUNTIMES], description: "where the runs go, instead of the file's runtime: (docker, swarm, sim or auto)" }),
     concurrency: Flags.integer({ description: 'containers created and started at once' }),
     'etcd-image': Flags.string({ description: 'etcd image to use' }),
     'base-image': Flags.string({ description: 'base image for the node image' }),

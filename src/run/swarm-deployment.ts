@@ -1,0 +1,259 @@
+/**
+ * A run on the local Swarm (`peerlab cluster up`): the same nodes, etcd, registry and results as on Docker, with
+ * the nodes spread over the cluster's engines as Swarm tasks (src/runtime/swarm.ts). Differences from Docker:
+ *  - network: an attachable overlay per run on a subnet of its own, sized for the run (/20 at least: a /24 runs
+ *    out at 254 addresses, and every engine takes some of them);
+ *  - etcd: a service pinned to the manager, published in host mode (src/etcd/server.ts);
+ *  - the algorithm bundles: Swarm configs, since the CLI's folder is not on every engine;
+ *  - the node image: copied to any engine that lacks it (docker save | docker load), there is no registry.
+ */
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import Docker from 'dockerode';
+import type { Etcd3 } from 'etcd3';
+import { clusterEngines } from '../cluster/index.js';
+import { copyImages } from '../cluster/images.js';
+import { connectEtcd } from '../coordination/etcd.js';
+import { runKeys } from '../coordination/keys.js';
+import { startupTimeoutMs } from '../coordination/protocol.js';
+import { RUN_LABEL } from '../docker/engine.js';
+import { saveRootPassword } from '../etcd/auth.js';
+import { startEtcdService } from '../etcd/server.js';
+import { PeerlabError } from '../errors.js';
+import { ensureEtcdImage } from '../image/etcd.js';
+import { ensureNodeImage } from '../image/node.js';
+import { hasLinks, neighboursWithLinks } from '../links/edges.js';
+import { applyPacketRules, packetRules } from '../links/packet.js';
+import { buildAgentBundle } from '../node/bundle.js';
+import { identityEnv, NODE_PORT } from '../node/identity.js';
+import { DEFAULT_NODE_MEMORY, DEFAULT_START_CONCURRENCY } from '../runtime/docker.js';
+import { overlayName, removeSwarmRunObjects, SwarmRuntime, type SwarmEngine } from '../runtime/swarm.js';
+import { neighboursOf } from '../topology/index.js';
+import { forEachLimited } from '../util/concurrency.js';
+import { RunController } from './controller.js';
+import { runAll, type Deployment } from './docker-deployment.js';
+import { containerReplayFlags, deployContainers, unavailableUnless, type DockerOptions } from './execute-docker.js';
+import type { RunRuntime } from './deployment.js';
+import type { PreparedRun } from './prepare.js';
+import { RunWatch } from './run-watch.js';
+import { runStateDir } from './state.js';
+import { placeNodes } from './swarm-placement.js';
+
+/** Swarm refuses a config over 500 KB. */
+export const SWARM_CONFIG_LIMIT = 500 * 1024;
+/** The overlay's prefix: at least a /20, more when the run needs it (a node, its engine's share, etcd). */
+const MIN_OVERLAY_PREFIX = 20;
+
+export async function deployOnSwarm(prepared: PreparedRun, options: DockerOptions, traceDir?: string): Promise<Deployment<SwarmRuntime>> {
+  if (traceDir) {
+    throw new PeerlabError('--trace is not available on the swarm runtime: each node writes its trace into a folder the CLI shares with it, and other engines cannot', {
+      hint: 'trace the run on --runtime docker or sim',
+    });
+  }
+  const { runId } = prepared;
+  const graph = prepared.topology.graph;
+  const began = Date.now();
+  const stage = options.onStage ?? (() => {});
+  const engines: SwarmEngine[] = (await clusterEngines()).map((engine) => ({ name: engine.name, socketPath: engine.socketPath, docker: new Docker({ socketPath: engine.socketPath }) }));
+  const manager = engines[0]!.docker;
+  const placement = placeNodes(graph, engines.length, options.placement ?? 'spread');
+  stage('images', `placement ${options.placement ?? 'spread'} over ${engines.length} engines: ${placement.crossEngineEdges} of ${graph.size} edges cross engines`);
+  const nodeImage = await ensureNodeImage({ agentDir: await buildAgentBundle(), base: options.baseImage, onLog: (line: string) => stage('images', line) });
+  const etcdImage = await ensureEtcdImage({ image: options.etcdImage, onLog: (line: string) => stage('images', line) });
+  const lacking = await missingOn(engines.slice(1), nodeImage.tag);
+  const copied = await copyImages(manager, lacking, lacking.length > 0 ? [nodeImage.tag] : []);
+  if (lacking.length > 0) stage('images', `copied ${nodeImage.tag} to ${lacking.length} engine(s) in ${(copied.ms / 1000).toFixed(1)} s`);
+  const imagesMs = Date.now() - began;
+
+  let runtime: SwarmRuntime | undefined;
+  let watch: RunWatch | undefined;
+  let controller: RunController | undefined;
+  let etcd: Etcd3 | undefined;
+  let stopFollowing: (() => Promise<void>) | undefined;
+  let tearingDown: Promise<void> | undefined;
+  const tearDown = (): Promise<void> =>
+    (tearingDown ??= runAll([
+      async () => watch?.stop(),
+      async () => stopFollowing?.(),
+      async () => controller?.close(),
+      async () => etcd?.close(),
+      () => removeSwarmRunObjects(engines.map((engine) => engine.docker), runId),
+      () => rm(runStateDir(runId), { recursive: true, force: true }),
+    ]));
+  try {
+    stage('network');
+    const configsBegan = Date.now();
+    const configs = await createBundleConfigs(manager, runId, prepared);
+    const configsMs = Date.now() - configsBegan;
+    const subnet = await freeOverlaySubnet(manager, graph.order + engines.length + 8);
+    const nodes = await SwarmRuntime.create(engines, {
+      runId,
+      image: nodeImage.tag,
+      memoryLimit: options.nodeMemoryLimit ?? DEFAULT_NODE_MEMORY,
+      subnet,
+      engineOf: placement.engineOf,
+      configs,
+    });
+    runtime = nodes;
+    const crashes = await RunWatch.startOn(
+      engines.map((engine) => engine.docker),
+      nodes,
+      options.nodeMemoryLimit ?? DEFAULT_NODE_MEMORY,
+      nodes.nodeOfContainer,
+    );
+    watch = crashes;
+
+    stage('etcd');
+    const runEtcd = await startEtcdService(manager, { runId, network: overlayName(runId), image: etcdImage.tag, hostPort: options.etcdPort ?? 0 });
+    await saveRootPassword(runId, runEtcd.credentials.root.password);
+    crashes.watchEtcd([runEtcd.host]);
+    const client = connectEtcd([runEtcd.host], runEtcd.credentials.root);
+    etcd = client;
+    const nodeIds = graph.nodes();
+    const control = await RunController.open(client, runId, nodeIds);
+    controller = control;
+    stopFollowing = await options.followEtcd?.(client, runKeys(runId));
+    await control.publish(prepared.config, new Map(nodeIds.map((id) => [id, prepared.linksLayer === 'packet' ? neighboursOf(graph, id) : neighboursWithLinks(graph, id)])));
+    const etcdMs = Date.now() - began;
+
+    stage('starting');
+    const groupOf = new Map(prepared.groups.flatMap((group) => group.nodes.map((id) => [id, group] as const)));
+    const nodeSpecs = nodeIds.map((id) => ({
+      id,
+      env: identityEnv({
+        runId,
+        nodeId: id,
+        role: groupOf.get(id)!.role,
+        etcdEndpoints: [runEtcd.nodes],
+        etcdLogin: runEtcd.credentials.node,
+        algorithmPath: bundlePath(groupOf.get(id)!.nodeBundleFile),
+        port: NODE_PORT,
+      }),
+    }));
+    const readiness = control.waitReady({
+      timeoutMs: startupTimeoutMs(graph.order),
+      check: () => crashes.check(),
+      onProgress: (ready) => options.onReady?.(ready, nodeIds.length),
+    });
+    readiness.catch(() => {});
+    await crashes.race(nodes.startNodes(nodeSpecs, ({ started, total }) => options.onStarted?.(started, total), options.signal));
+    const containersStartedMs = Date.now() - began;
+    stage('registering');
+    const startup = await crashes.race(readiness);
+    const allReadyMs = Date.now() - began;
+    if (prepared.linksLayer === 'packet' && hasLinks(graph)) {
+      stage('shaping', 'links at the packet layer (tc, iptables), in each task\'s namespace on this host');
+      const namespaces = await nodes.nodeNamespaces();
+      const addressOf = (id: string): string => namespaces.get(id)!.address;
+      await forEachLimited(nodeIds, options.concurrency ?? DEFAULT_START_CONCURRENCY, (id) => applyPacketRules(namespaces.get(id)!.pid, packetRules(graph, id, addressOf)));
+    }
+    const shapedMs = Date.now() - began;
+    const perEngine = engines.map((engine, index) => ({ engine: engine.name, nodes: [...placement.engineOf.values()].filter((k) => k === index).length }));
+    return {
+      runId,
+      runtime: nodes,
+      controller: control,
+      etcd: client,
+      watch: crashes,
+      image: { node: nodeImage.tag, nodeId: nodeImage.id, etcd: etcdImage.tag },
+      startup,
+      timings: { imagesMs, etcdMs, containersStartedMs, allReadyMs, shapedMs },
+      facts: {
+        swarm: {
+          placement: options.placement ?? 'spread',
+          crossEngineEdges: placement.crossEngineEdges,
+          edges: graph.size,
+          engines: perEngine,
+          nodeEngine: Object.fromEntries([...placement.engineOf].map(([id, k]) => [id, engines[k]!.name])),
+          overlaySubnet: subnet,
+          bundleConfigs: { count: configs.length, bytes: configs.reduce((total, config) => total + config.bytes, 0), ms: configsMs },
+          imageCopy: { engines: lacking.length, bytes: copied.bytes, ms: copied.ms },
+        },
+      },
+      tearDown,
+    };
+  } catch (error) {
+    await tearDown().catch((cleanupError: unknown) => {
+      process.stderr.write(`warning: cleanup after a failed start-up also failed: ${String(cleanupError)}\n`);
+    });
+    throw error;
+  }
+}
+
+function bundlePath(nodeBundleFile: string): string {
+  return `/algorithm/${path.basename(nodeBundleFile)}`;
+}
+
+async function missingOn(engines: readonly SwarmEngine[], image: string): Promise<Docker[]> {
+  const missing: Docker[] = [];
+  for (const engine of engines) {
+    const present = await engine.docker.getImage(image).inspect().then(() => true, () => false);
+    if (!present) missing.push(engine.docker);
+  }
+  return missing;
+}
+
+/** One Swarm config per distinct bundle, mounted where the agent reads it (PEERLAB_ALGORITHM). */
+async function createBundleConfigs(manager: Docker, runId: string, prepared: PreparedRun): Promise<Array<{ id: string; name: string; file: string; bytes: number }>> {
+  const files = [...new Set(prepared.groups.map((group) => group.nodeBundleFile))];
+  const configs: Array<{ id: string; name: string; file: string; bytes: number }> = [];
+  for (const file of files) {
+    const data = await readFile(file);
+    if (data.length > SWARM_CONFIG_LIMIT) {
+      throw new PeerlabError(`the algorithm bundle ${path.basename(file)} is ${Math.ceil(data.length / 1024)} KB, over Swarm's ${SWARM_CONFIG_LIMIT / 1024} KB config limit`, {
+        hint: 'import less into the algorithm (every import is bundled), or run it on --runtime docker',
+      });
+    }
+    const name = `peerlab-${runId}-${path.basename(file).replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+    const created = (await manager.createConfig({ Name: name, Labels: { [RUN_LABEL]: runId }, Data: data.toString('base64') })) as { ID?: string; id?: string };
+    configs.push({ id: created.ID ?? created.id ?? '', name, file: bundlePath(file), bytes: data.length });
+  }
+  return configs;
+}
+
+/**
+ * A subnet for the run's overlay inside the Swarm's address pool (`cluster up` sets it), big enough for `addresses`
+ * and overlapping no network any engine already has.
+ */
+async function freeOverlaySubnet(manager: Docker, addresses: number): Promise<string> {
+  const swarm = (await manager.swarmInspect()) as { DefaultAddrPool?: string[] };
+  const pool = swarm.DefaultAddrPool?.[0] ?? '10.224.0.0/12';
+  let prefix = MIN_OVERLAY_PREFIX;
+  while (prefix > 8 && 2 ** (32 - prefix) - 3 < addresses) prefix -= 1;
+  const [poolBase, poolPrefix] = pool.split('/');
+  const start = toNumber(poolBase!);
+  const end = start + 2 ** (32 - Number(poolPrefix));
+  const taken = ((await manager.listNetworks()) as Array<{ IPAM?: { Config?: Array<{ Subnet?: string }> } }>)
+    .flatMap((network) => network.IPAM?.Config ?? [])
+    .map((config) => config.Subnet)
+    .filter((subnet): subnet is string => subnet !== undefined && subnet.includes('.'))
+    .map((subnet) => {
+      const [base, length] = subnet.split('/');
+      return [toNumber(base!), toNumber(base!) + 2 ** (32 - Number(length))] as const;
+    });
+  const size = 2 ** (32 - prefix);
+  for (let candidate = start; candidate + size <= end; candidate += size) {
+    if (!taken.some(([from, to]) => candidate < to && from < candidate + size)) return `${fromNumber(candidate)}/${prefix}`;
+  }
+  throw new PeerlabError(`no free /${prefix} is left in the Swarm's address pool ${pool}`, { hint: 'take down old runs (peerlab down <run>) or recreate the cluster' });
+}
+
+function toNumber(dotted: string): number {
+  return dotted.split('.').reduce((value, octet) => value * 256 + Number(octet), 0);
+}
+
+function fromNumber(value: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join('.');
+}
+
+/** Nodes as Swarm tasks over the local cluster's engines (`peerlab cluster up`). */
+export const swarmRuntime: RunRuntime = {
+  kind: 'swarm',
+  unavailable: () => unavailableUnless(clusterEngines),
+  linksLayer: (prepared) => prepared.linksLayer,
+  replayFlags: (prepared, tuning) => [
+    ...containerReplayFlags(prepared, tuning),
+    ...(tuning.placement !== undefined && tuning.placement !== 'spread' ? ['--placement', tuning.placement] : []),
+  ],
+  deploy: deployContainers('swarm', deployOnSwarm),
+};

@@ -1,0 +1,359 @@
+/**
+ * Nodes as Swarm tasks. The manager (the host's engine) holds the services; each task's container lives on the
+ * engine its service is pinned to, and is reached for faults, logs and namespaces through that engine's socket
+ * (the local cluster's engines are dockerds on this host, so their containers are host processes).
+ *
+ * One service per (engine, shared environment): replicas = its node count, pinned by `node.labels.peerlab.engine`,
+ * endpoint mode dnsrr (no IPVS here: nodes address each other directly, as the registry already makes them),
+ * restart policy none (a dead node stays dead and is blamed). A task finds its node id from the service's list of
+ * ids (PEERLAB_NODE_IDS) and its slot ({{.Task.Slot}}): Swarm templates take no per-task list.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import type Docker from 'dockerode';
+import { ENGINE_LABEL } from '../cluster/state.js';
+import { dockerMessage, NODE_LABEL, ROLE_LABEL, RUN_LABEL } from '../docker/engine.js';
+import { PeerlabError } from '../errors.js';
+import { ENV } from '../node/identity.js';
+import { forEachLimited } from '../util/concurrency.js';
+import { nodeLogFile } from '../util/node-logs.js';
+import { demultiplex, ignoreMissing, toNodeState } from './docker.js';
+import type { ContainerNodes, ExecResult, NodeInfo, NodeSpec, StartProgress } from './types.js';
+
+export interface SwarmEngine {
+  /** engine-<k>, k from 1; engine-1 is the manager. */
+  readonly name: string;
+  readonly docker: Docker;
+  readonly socketPath: string;
+}
+
+export interface SwarmRuntimeOptions {
+  readonly runId: string;
+  readonly image: string;
+  readonly memoryLimit: number;
+  /** The run's overlay subnet (a.b.c.d/len). */
+  readonly subnet: string;
+  /** Each node's engine (an index into the engines). */
+  readonly engineOf: ReadonlyMap<string, number>;
+  /** Swarm configs mounted read-only into every node: config name → file path in the container. */
+  readonly configs: ReadonlyArray<{ readonly id: string; readonly name: string; readonly file: string }>;
+}
+
+/** Labels Swarm puts on every task container: which service, and `<service>.<slot>.<task id>`. */
+const SERVICE_NAME_LABEL = 'com.docker.swarm.service.name';
+const TASK_NAME_LABEL = 'com.docker.swarm.task.name';
+/** Tasks that will not run (again): with restart policy none, a node in one of these is gone for good. */
+const ENDED_TASK_STATES = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove']);
+const TASK_POLL_MS = 250;
+
+export function overlayName(runId: string): string {
+  return `peerlab-${runId}`;
+}
+
+function serviceName(runId: string, engine: number, group: number): string {
+  return `peerlab-${runId}-e${engine + 1}-g${group}`;
+}
+
+export class SwarmRuntime implements ContainerNodes {
+  readonly kind = 'swarm' as const;
+  /** Each service's node ids in slot order: a task's node is ids[slot - 1]. */
+  private readonly services = new Map<string, { engine: number; ids: readonly string[] }>();
+  /** The same services by the id Swarm gave them (tasks name their service by id). */
+  private readonly serviceById = new Map<string, { engine: number; ids: readonly string[] }>();
+  private readonly located = new Map<string, { engine: number; containerId: string }>();
+
+  private constructor(
+    private readonly manager: Docker,
+    readonly engines: readonly SwarmEngine[],
+    private readonly options: SwarmRuntimeOptions,
+  ) {}
+
+  get runId(): string {
+    return this.options.runId;
+  }
+
+  get network(): string {
+    return overlayName(this.options.runId);
+  }
+
+  /** Creates the run's attachable overlay on its own subnet. */
+  static async create(engines: readonly SwarmEngine[], options: SwarmRuntimeOptions): Promise<SwarmRuntime> {
+    const manager = engines[0]!.docker;
+    await manager.createNetwork({
+      Name: overlayName(options.runId),
+      Driver: 'overlay',
+      Attachable: true,
+      CheckDuplicate: true,
+      IPAM: { Driver: 'default', Config: [{ Subnet: options.subnet }] },
+      Labels: { [RUN_LABEL]: options.runId },
+    });
+    return new SwarmRuntime(manager, engines, options);
+  }
+
+  /** Attaches to a run that is up (for status): its services' node lists are read back from their environment. */
+  static async attach(engines: readonly SwarmEngine[], runId: string): Promise<SwarmRuntime | undefined> {
+    const manager = engines[0]!.docker;
+    const services = (await manager.listServices({ filters: { label: [`${RUN_LABEL}=${runId}`, `${ROLE_LABEL}=node`] } })) as Array<{
+      ID: string;
+      Spec?: { Name?: string; TaskTemplate?: { ContainerSpec?: { Env?: string[] }; Placement?: { Constraints?: string[] } } };
+    }>;
+    if (services.length === 0) return undefined;
+    const runtime = new SwarmRuntime(manager, engines, { runId, image: '', memoryLimit: 0, subnet: '', engineOf: new Map(), configs: [] });
+    for (const service of services) {
+      const ids = service.Spec?.TaskTemplate?.ContainerSpec?.Env?.find((entry) => entry.startsWith(`${ENV.nodeIds}=`))?.slice(ENV.nodeIds.length + 1).split(',') ?? [];
+      const engine = Number(/==(\d+)$/.exec(service.Spec?.TaskTemplate?.Placement?.Constraints?.[0] ?? '')?.[1] ?? 1) - 1;
+      const known = { engine, ids };
+      runtime.services.set(service.Spec?.Name ?? service.ID, known);
+      runtime.serviceById.set(service.ID, known);
+    }
+    return runtime;
+  }
+
+  /** The node of a task container, from the labels Swarm gives it (for the crash watch's events). */
+  nodeOfContainer = (labels: Readonly<Record<string, string>>): string | undefined => {
+    const service = this.services.get(labels[SERVICE_NAME_LABEL] ?? '');
+    const slot = Number((labels[TASK_NAME_LABEL] ?? '').split('.')[1]);
+    return service?.ids[slot - 1];
+  };
+
+  /**
+   * One service per engine and environment (nodes of one role share theirs but for their id); resolves when
+   * every task runs. Once `signal` aborts, no further service is created.
+   */
+  async startNodes(nodes: readonly NodeSpec[], onProgress?: (progress: StartProgress) => void, signal?: AbortSignal): Promise<void> {
+    const groups = new Map<string, { engine: number; env: Record<string, string>; ids: string[] }>();
+    for (const node of nodes) {
+      const engine = this.options.engineOf.get(node.id) ?? 0;
+      const { [ENV.node]: _id, ...shared } = node.env;
+      const key = `${engine}\n${JSON.stringify(shared)}`;
+      const group = groups.get(key) ?? groups.set(key, { engine, env: shared, ids: [] }).get(key)!;
+      group.ids.push(node.id);
+    }
+    let index = 0;
+    for (const group of groups.values()) {
+      if (signal?.aborted) throw signal.reason ?? new Error('aborted');
+      const name = serviceName(this.runId, group.engine, index++);
+      const service = { engine: group.engine, ids: group.ids };
+      this.services.set(name, service);
+      const created = (await this.manager.createService(this.serviceSpec(name, group.engine, group.ids, group.env))) as { ID?: string; id?: string };
+      this.serviceById.set(created.ID ?? created.id ?? '', service);
+    }
+    await this.waitRunning(nodes.length, onProgress, signal);
+  }
+
+  private serviceSpec(name: string, engine: number, ids: readonly string[], env: Readonly<Record<string, string>>): Docker.CreateServiceOptions {
+    const { runId, image, memoryLimit, subnet, configs } = this.options;
+    const environment = { ...env, [ENV.nodeIds]: ids.join(','), [ENV.slot]: '{{.Task.Slot}}', [ENV.subnet]: subnet };
+    return {
+      Name: name,
+      Labels: { [RUN_LABEL]: runId, [ROLE_LABEL]: 'node' },
+      TaskTemplate: {
+        ContainerSpec: {
+          Image: image,
+          Env: Object.entries(environment).map(([key, value]) => `${key}=${value}`),
+          Labels: { [RUN_LABEL]: runId, [ROLE_LABEL]: 'node' },
+          ReadOnly: true,
+          Mounts: [{ Type: 'tmpfs', Target: '/tmp', TmpfsOptions: { SizeBytes: 16 * 1024 * 1024 } }],
+          Configs: configs.map((config) => ({ File: { Name: config.file, UID: '0', GID: '0', Mode: 0o444 }, ConfigID: config.id, ConfigName: config.name })),
+          // Swarm takes no CPU shares; the capability drop and pid limit match the Docker runtime's containers.
+          CapabilityDrop: ['ALL'],
+        },
+        Resources: { Limits: { MemoryBytes: memoryLimit, Pids: 64 } },
+        RestartPolicy: { Condition: 'none' },
+        Placement: { Constraints: [`node.labels.${ENGINE_LABEL}==${engine + 1}`] },
+        Networks: [{ Target: this.network }],
+        LogDriver: { Name: 'json-file', Options: { 'max-size': '1m', 'max-file': '2' } },
+      },
+      Mode: { Replicated: { Replicas: ids.length } },
+      EndpointSpec: { Mode: 'dnsrr' },
+      // dockerode's typings predate CapabilityDrop and Pids (API 1.41) and want a Source even for a tmpfs.
+    } as unknown as Docker.CreateServiceOptions;
+  }
+
+  /** Polls the run's tasks until all run; a task that ends or is refused first fails the start with its reason. */
+  private async waitRunning(total: number, onProgress?: (progress: StartProgress) => void, signal?: AbortSignal): Promise<void> {
+    let reported = -1;
+    for (;;) {
+      if (signal?.aborted) throw signal.reason ?? new Error('aborted');
+      const tasks = await this.tasks();
+      const failed = tasks.find((task) => ENDED_TASK_STATES.has(task.Status?.State ?? ''));
+      if (failed) {
+        const node = this.nodeOfTask(failed);
+        throw new PeerlabError(`node ${node ?? '?'}'s task ${failed.Status?.State} before it ran: ${failed.Status?.Err ?? failed.Status?.Message ?? 'no reason given'}`, {
+          hint: 'check that every engine has the node image (peerlab cluster status) and room for the run',
+        });
+      }
+      const running = tasks.filter((task) => task.Status?.State === 'running').length;
+      if (running !== reported) onProgress?.({ started: running, total });
+      reported = running;
+      if (running >= total) return;
+      await new Promise((resolve) => setTimeout(resolve, TASK_POLL_MS));
+    }
+  }
+
+  private async tasks(): Promise<SwarmTask[]> {
+    return (await this.manager.listTasks({ filters: { label: [`${RUN_LABEL}=${this.runId}`] } })) as SwarmTask[];
+  }
+
+  private nodeOfTask(task: SwarmTask): string | undefined {
+    return this.serviceById.get(task.ServiceID ?? '')?.ids[(task.Slot ?? 0) - 1];
+  }
+
+  /** Each node's container on its engine, from the engines' own listings. */
+  private async containers(): Promise<Array<{ engine: number; node: string; container: Docker.ContainerInfo }>> {
+    const found: Array<{ engine: number; node: string; container: Docker.ContainerInfo }> = [];
+    await Promise.all(
+      this.engines.map(async (engine, index) => {
+        const containers = await engine.docker.listContainers({ all: true, filters: { label: [`${RUN_LABEL}=${this.runId}`, `${ROLE_LABEL}=node`] } });
+        for (const container of containers) {
+          const node = container.Labels[NODE_LABEL] ?? this.nodeOfContainer(container.Labels);
+          if (node !== undefined) found.push({ engine: index, node, container });
+        }
+      }),
+    );
+    return found;
+  }
+
+  private async containerOf(id: string): Promise<{ docker: Docker; container: Docker.Container; engine: number }> {
+    let known = this.located.get(id);
+    if (!known) {
+      for (const entry of await this.containers()) this.located.set(entry.node, { engine: entry.engine, containerId: entry.container.Id });
+      known = this.located.get(id);
+    }
+    if (!known) throw new PeerlabError(`run ${this.runId} has no node ${id}`, { hint: 'see `peerlab status` for its nodes' });
+    const docker = this.engines[known.engine]!.docker;
+    return { docker, container: docker.getContainer(known.containerId), engine: known.engine };
+  }
+
+  async stopNode(id: string): Promise<void> {
+    await (await this.containerOf(id)).container.stop({ t: 2 });
+  }
+
+  async killNode(id: string): Promise<void> {
+    await (await this.containerOf(id)).container.kill();
+  }
+
+  async pauseNode(id: string): Promise<void> {
+    await (await this.containerOf(id)).container.pause();
+  }
+
+  async resumeNode(id: string): Promise<void> {
+    await (await this.containerOf(id)).container.unpause();
+  }
+
+  async listNodes(): Promise<NodeInfo[]> {
+    return (await this.containers())
+      .map(({ engine, node, container }) => ({
+        id: node,
+        state: toNodeState(container.State),
+        address: container.NetworkSettings.Networks[this.network]?.IPAddress || undefined,
+        startedAt: new Date(container.Created * 1000),
+        memoryBytes: undefined,
+        engine: this.engines[engine]!.name,
+      }))
+      .sort((a, b) => Number(a.id) - Number(b.id) || a.id.localeCompare(b.id));
+  }
+
+  async nodeNamespaces(): Promise<Map<string, { pid: number; address: string }>> {
+    const namespaces = new Map<string, { pid: number; address: string }>();
+    const running = (await this.containers()).filter((entry) => entry.container.State === 'running');
+    await forEachLimited(running, 16, async ({ engine, node, container }) => {
+      const inspected = await this.engines[engine]!.docker.getContainer(container.Id).inspect();
+      namespaces.set(node, { pid: inspected.State.Pid, address: inspected.NetworkSettings.Networks[this.network]?.IPAddress ?? '' });
+    });
+    return namespaces;
+  }
+
+  logsCommand(id: string): string {
+    const known = this.located.get(id);
+    const engine = this.engines[known?.engine ?? this.options.engineOf.get(id) ?? 0]!;
+    return `docker -H unix://${engine.socketPath} logs ${known?.containerId.slice(0, 12) ?? `<the container of node ${id}>`}`;
+  }
+
+  async logTail(id: string, lines: number): Promise<string> {
+    const { container } = await this.containerOf(id);
+    return demultiplex((await container.logs({ stdout: true, stderr: true, tail: lines })) as unknown as Buffer);
+  }
+
+  async saveLogs(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    await forEachLimited(await this.containers(), 16, async ({ engine, node, container }) => {
+      const output = demultiplex((await this.engines[engine]!.docker.getContainer(container.Id).logs({ stdout: true, stderr: true })) as unknown as Buffer);
+      if (output.length > 0) await writeFile(nodeLogFile(dir, node), output);
+    });
+  }
+
+  async exec(id: string, command: readonly string[]): Promise<ExecResult> {
+    const { container } = await this.containerOf(id);
+    const exec = await container.exec({ Cmd: [...command], AttachStdout: true, AttachStderr: true });
+    const chunks: Buffer[] = [];
+    for await (const chunk of await exec.start({})) chunks.push(chunk as Buffer);
+    const { ExitCode } = await exec.inspect();
+    return { exitCode: ExitCode ?? -1, output: demultiplex(Buffer.concat(chunks)) };
+  }
+
+  async connectNode(id: string, network: string): Promise<void> {
+    const { docker, container } = await this.containerOf(id);
+    await docker.getNetwork(network).connect({ Container: container.id });
+  }
+
+  async disconnectNode(id: string, network: string): Promise<void> {
+    const { docker, container } = await this.containerOf(id);
+    await docker.getNetwork(network).disconnect({ Container: container.id, Force: true });
+  }
+
+  async destroy(): Promise<void> {
+    await removeSwarmRunObjects(this.engines.map((engine) => engine.docker), this.runId);
+  }
+}
+
+interface SwarmTask {
+  readonly ServiceID?: string;
+  readonly NodeID?: string;
+  readonly Slot?: number;
+  readonly Status?: { State?: string; Err?: string; Message?: string; ContainerStatus?: { ContainerID?: string; ExitCode?: number } };
+}
+
+/**
+ * Removes a run's Swarm objects from the manager (services, and with them their tasks; then its overlay and
+ * configs), waits until no engine holds one of its containers, and removes any container left. Succeeds when
+ * some or all of it is already gone; `runId` undefined: every run's.
+ */
+export async function removeSwarmRunObjects(engines: readonly Docker[], runId: string | undefined): Promise<{ services: number; containers: number }> {
+  const label = runId === undefined ? RUN_LABEL : `${RUN_LABEL}=${runId}`;
+  const manager = engines[0]!;
+  const services = (await manager.listServices({ filters: { label: [label] } }).catch(() => [])) as Array<{ ID: string }>;
+  await forEachLimited(services, 8, (service) => ignoreMissing(manager.getService(service.ID).remove()));
+  // Each engine's agent stops and removes its tasks' containers on its own; until they are gone the overlay and
+  // the configs are still in use.
+  let left = 0;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const listings = await Promise.all(engines.map((engine) => engine.listContainers({ all: true, filters: { label: [label] } }).catch(() => [])));
+    left = listings.reduce((total, listing) => total + listing.length, 0);
+    if (left === 0 || Date.now() > deadline) {
+      await Promise.all(listings.map((listing, index) => forEachLimited(listing, 8, (c) => ignoreMissing(engines[index]!.getContainer(c.Id).remove({ force: true })))));
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  for (const network of await manager.listNetworks({ filters: { label: [label], driver: ['overlay'] } })) {
+    await retryInUse(() => ignoreMissing(manager.getNetwork(network.Id).remove()));
+  }
+  for (const config of (await manager.listConfigs({ filters: { label: [label] } }).catch(() => [])) as Array<{ ID: string }>) {
+    await retryInUse(() => ignoreMissing(manager.getConfig(config.ID).remove()));
+  }
+  return { services: services.length, containers: left };
+}
+
+/** An overlay or config is released a moment after the last task that used it. */
+async function retryInUse(action: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await action();
+    } catch (error) {
+      if (attempt >= 20 || !/in use|active endpoints/i.test(dockerMessage(error))) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+    }
+  }
+}
+

@@ -1,0 +1,164 @@
+/**
+ * The swarm runtime on a real local cluster (`peerlab cluster up --engines 3`: three dockerds in one Swarm, a real
+ * VXLAN overlay): runs pass with their nodes on all three engines, `--placement partition` cuts fewer edges across
+ * engines than spread, a node killed on its engine is blamed by name, and neither a finished run nor Ctrl-C
+ * during bring-up leaves a service, config, network or container on any engine. Needs root.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clusterEngines } from '../../src/cluster/index.js';
+import { RUN_LABEL } from '../../src/docker/engine.js';
+import { runAlgorithm, type RunRequest } from '../../src/run/run.js';
+import type { Stage } from '../../src/run/docker-deployment.js';
+import { packageRoot } from '../../src/util/paths.js';
+import { bin } from './cli-helpers.js';
+
+const exec = promisify(execFile);
+let resultsRoot: string;
+let engines: Docker[];
+
+interface SwarmFacts {
+  placement: string;
+  crossEngineEdges: number;
+  edges: number;
+  engines: Array<{ engine: string; nodes: number }>;
+  overlaySubnet: string;
+}
+
+async function peerlab(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [bin, ...args], { maxBuffer: 64 * 1024 * 1024 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+/** What the run left on every engine of the cluster: services and configs on the manager, networks and containers anywhere. */
+async function leftOnCluster(runId: string): Promise<number> {
+  const filters = { label: [`${RUN_LABEL}=${runId}`] };
+  const manager = engines[0]!;
+  const counts = await Promise.all([
+    manager.listServices({ filters }).then((list) => list.length),
+    manager.listConfigs({ filters }).then((list) => list.length),
+    ...engines.map((engine) => engine.listContainers({ all: true, filters }).then((list) => list.length)),
+    ...engines.map((engine) => engine.listNetworks({ filters }).then((list) => list.length)),
+  ]);
+  return counts.reduce((total, count) => total + count, 0);
+}
+
+async function runSwarm(...args: string[]): Promise<{ runId: string; record: { runtimeFacts: { swarm: SwarmFacts } }; stdout: string }> {
+  const { code, stdout, stderr } = await peerlab('run', ...args, '--runtime', 'swarm', '--results', resultsRoot);
+  expect(code, stderr).toBe(0);
+  expect(stdout).toMatch(/PASS/);
+  const runId = /^run (\S+)$/m.exec(stderr)![1]!;
+  const record = JSON.parse(await readFile(path.join(resultsRoot, runId, 'run.json'), 'utf8')) as { runtimeFacts: { swarm: SwarmFacts } };
+  return { runId, record, stdout };
+}
+
+beforeAll(async () => {
+  resultsRoot = await mkdtemp(path.join(os.tmpdir(), 'peerlab-swarm-results-'));
+  const up = await clusterEngines().catch(() => undefined);
+  if (!up) {
+    const { code, stderr } = await peerlab('cluster', 'up', '--engines', '3');
+    expect(code, stderr).toBe(0);
+  }
+  engines = (await clusterEngines()).map((engine) => new Docker({ socketPath: engine.socketPath }));
+}, 180_000);
+
+afterAll(async () => {
+  await peerlab('cluster', 'down');
+  await rm(resultsRoot, { recursive: true, force: true });
+}, 180_000);
+
+describe('a run on the swarm runtime', () => {
+  let spreadCrossing = 0;
+
+  it('flood on ba:n=30 passes with nodes on all three engines, on a /20 overlay, and leaves nothing', async () => {
+    const { runId, record } = await runSwarm('flood', '--topology', 'ba:n=30,m=2');
+    const facts = record.runtimeFacts.swarm;
+    expect(facts.engines.map((engine) => engine.nodes)).toEqual([10, 10, 10]);
+    expect(Number(facts.overlaySubnet.split('/')[1])).toBeLessThanOrEqual(20);
+    spreadCrossing = facts.crossEngineEdges;
+    expect(spreadCrossing).toBeGreaterThan(0);
+    expect(await leftOnCluster(runId)).toBe(0);
+  }, 240_000);
+
+  it('--placement partition cuts fewer edges across engines than spread on the same graph', async () => {
+    const { runId, record, stdout } = await runSwarm('flood', '--topology', 'ba:n=30,m=2', '--placement', 'partition');
+    const facts = record.runtimeFacts.swarm;
+    expect(facts.placement).toBe('partition');
+    expect(facts.crossEngineEdges).toBeLessThan(spreadCrossing);
+    expect(facts.engines.every((engine) => engine.nodes > 0)).toBe(true);
+    expect(stdout).toMatch(/PASS/);
+    expect(await leftOnCluster(runId)).toBe(0);
+  }, 240_000);
+
+  it('ghs on Abilene (unique weights) passes, its MST checked by the oracle', async () => {
+    const { runId, record } = await runSwarm('ghs', '--topology', path.join(packageRoot, 'topologies', 'zoo', 'Abilene.graphml'), '--weights', 'unique');
+    expect(record.runtimeFacts.swarm.engines.every((engine) => engine.nodes > 0)).toBe(true);
+    expect(await leftOnCluster(runId)).toBe(0);
+  }, 240_000);
+});
+
+describe('a node killed on its engine', () => {
+  it('is named with how it died, and the run leaves nothing', async () => {
+    let runId = '';
+    let acting: Promise<void> = Promise.resolve();
+    const request: RunRequest = {
+      algorithm: path.join(packageRoot, 'test', 'fixtures', 'tick-forever.ts'),
+      params: [],
+      topology: 'ba:n=12,m=2',
+      seed: 7,
+      weights: 'unique',
+      allowDisconnected: false,
+      timeoutMs: 120_000,
+      resultsRoot,
+      runtime: 'swarm',
+      onRunId: (id) => (runId = id),
+      onStage: (stage: Stage) => {
+        if (stage !== 'running') return;
+        acting = new Promise((resolve) => setTimeout(resolve, 1_000)).then(async () => {
+          // Node 5 is on engine 2 under spread placement (index 4 % 3 = 1): killed through that engine's socket.
+          const [container] = await engines[1]!.listContainers({ filters: { label: [`${RUN_LABEL}=${runId}`, 'peerlab.role=node'] } });
+          const services = await engines[0]!.listServices({ filters: { label: [`${RUN_LABEL}=${runId}`] } });
+          expect(services.length).toBeGreaterThan(0);
+          await engines[1]!.getContainer(container!.Id).kill();
+        });
+      },
+    };
+    const error = await runAlgorithm(request).then(
+      () => new Error('the run passed'),
+      (failure: Error) => failure,
+    );
+    await acting;
+    expect(error.message).toMatch(/^node \d+ was killed \(SIGKILL, exit code 137\) during the run/);
+    const failure = JSON.parse(await readFile(path.join(resultsRoot, runId, 'error.json'), 'utf8')) as { node: string };
+    // Engine 2 holds the nodes at spread indexes 1, 4, 7, 10: ids 1, 4, 7, 10 of ba:n=12 (ids are 0-based).
+    expect(['1', '4', '7', '10']).toContain(failure.node);
+    expect(await leftOnCluster(runId)).toBe(0);
+  }, 240_000);
+});
+
+describe('Ctrl-C during a swarm bring-up', () => {
+  it('leaves no service, config, network or container on any engine', async () => {
+    const child = spawn(process.execPath, [bin, 'run', 'flood', '--topology', 'ring:n=30', '--runtime', 'swarm', '--results', resultsRoot]);
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await expect.poll(() => /^run (\S+)$/m.exec(stderr)?.[1], { timeout: 60_000, interval: 200 }).toBeTruthy();
+    const runId = /^run (\S+)$/m.exec(stderr)![1]!;
+    await expect
+      .poll(async () => (await engines[0]!.listServices({ filters: { label: [`${RUN_LABEL}=${runId}`, 'peerlab.role=node'] } })).length, { timeout: 120_000, interval: 250 })
+      .toBeGreaterThan(0);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    await expect.poll(() => leftOnCluster(runId), { timeout: 60_000, interval: 500 }).toBe(0);
+  }, 240_000);
+});
