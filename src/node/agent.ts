@@ -165,23 +165,21 @@ async function main(): Promise<void> {
     }),
   );
   reached('connected');
-  // The watches a run needs are in place before this node says it is ready, so none of them costs the start
-  // moment: link faults act here, on arrival (a link may go down at time 0), and so do neighbours' comings and
-  // goings (queued until the algorithm starts).
+  const startup: NodeStartup = { processStartedAt: processStart, steps };
+  await etcd.put(keys.ready(nodeId), JSON.stringify(startup));
+
+  // Link faults act here, on arrival, from before the start: a link may go down at time 0.
   const linksDown = keys.linksDownPrefix(nodeId);
   await etcd.watchPrefix(linksDown, (event) => host.setLinkFrom(event.key.slice(linksDown.length), event.type === 'put'), (reason) =>
     reportFailure(new Error(`etcd refused to watch this node's link faults: ${reason}`)),
   );
-  await followNeighbours(etcd, keys, neighbours, host, reportFailure);
-  const startup: NodeStartup = { processStartedAt: processStart, steps };
-  await etcd.put(keys.ready(nodeId), JSON.stringify(startup));
-
   startedAt = Number(await etcd.waitFor(keys.start));
   // Every node begins at the start moment itself (see RunController.start), not when it happened to read it.
   const early = startedAt - Date.now();
   if (early > 0) await new Promise((resolve) => setTimeout(resolve, early));
   const startLagMs = Math.max(0, Date.now() - startedAt);
   running = true;
+  await followNeighbours(etcd, keys, neighbours, host, reportFailure);
   const live = config.liveReportMs ? reportLive(etcd, keys.live(nodeId), host, config.liveReportMs) : undefined;
   await host.start();
   if (config.quiescence) void answerQuiescenceWaves().catch(reportFailure);
