@@ -103,7 +103,12 @@ async function restoreHost(host: Docker, state: ClusterState, progress: (line: s
   const info = (await host.info()) as { Swarm?: { LocalNodeState?: string; Cluster?: { ID?: string } } };
   let services = 0;
   let left = false;
-  const ours = state.swarmId !== undefined && info.Swarm?.Cluster?.ID === state.swarmId;
+  // Ours by the id `up` recorded, or, when `up` was killed between the init and recording it, by the label the
+  // init gave the Swarm (and only if the host was in no Swarm before).
+  const swarmSpec = (await host.swarmInspect().catch(() => undefined)) as { Spec?: { Labels?: Record<string, string> } } | undefined;
+  const ours =
+    (state.swarmId !== undefined && info.Swarm?.Cluster?.ID === state.swarmId) ||
+    (state.hostBefore.swarm === 'inactive' && info.Swarm?.LocalNodeState === 'active' && swarmSpec?.Spec?.Labels?.[CLUSTER_LABEL] === state.plan.name);
   if (ours) {
     progress('host: removing the Swarm\'s services and leaving the Swarm');
     const serviceIds = new Set<string>();
