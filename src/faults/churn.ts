@@ -18,6 +18,7 @@ import { PeerlabError } from '../errors.js';
 import type { FaultEvent } from './events.js';
 import { compareIds } from './selectors.js';
 import { formatMs, parseDuration } from './spec.js';
+import { maxOf } from '../util/extremes.js';
 
 export interface ChurnSpec {
   readonly text: string;
@@ -94,7 +95,7 @@ export function planChurn(spec: ChurnSpec, options: { graph: Topology; seed: num
 
   const random = createRandom(options.seed, 'churn');
   const degree = new Map(graph.nodes().map((id) => [id, graph.degree(id)]));
-  let nextId = Math.max(-1, ...graph.nodes().map(Number).filter(Number.isInteger)) + 1;
+  let nextId = maxOf(graph.nodes().map(Number).filter(Number.isInteger), -1) + 1;
   const total = spec.joinPerS + spec.leavePerS + spec.crashPerS;
   const events: ChurnEvent[] = [];
   // The superposition of the three processes: exponential gaps at the total rate, each event's kind drawn by its share.

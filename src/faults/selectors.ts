@@ -11,6 +11,7 @@ import { betweenness as betweennessCentrality } from 'graphology-metrics/central
 import type { Topology } from '../topology/index.js';
 import { createRandom } from '../util/random.js';
 import { faultError, type EdgeSelector, type FaultSpec, type NodeSelector, type Selector } from './spec.js';
+import { maxOf, pushAll } from '../util/extremes.js';
 
 export interface SelectorContext {
   readonly graph: Topology;
@@ -130,7 +131,7 @@ export function resolveEdges(fault: Fault, selector: EdgeSelector, context: Sele
     }
     case 'heavier-than':
       edges = all.filter(([u, v]) => graph.getEdgeAttribute(u, v, 'weight') > selector.weight);
-      if (edges.length === 0) fail(`no edge weighs more than ${selector.weight}`, `the heaviest weighs ${Math.max(...all.map(([u, v]) => graph.getEdgeAttribute(u, v, 'weight')))}`);
+      if (edges.length === 0) fail(`no edge weighs more than ${selector.weight}`, `the heaviest weighs ${maxOf(all.map(([u, v]) => graph.getEdgeAttribute(u, v, 'weight')))}`);
       return edges;
     case 'random-edges': {
       const count = Math.round((selector.percent / 100) * all.length);
@@ -283,7 +284,7 @@ export function stoerWagner(graph: Topology, nodes: readonly string[]): { weight
     }
     // The cut of the phase separates the last-added vertex (with everything merged into it) from the rest.
     if (key[last]! < best.weight) best = { weight: key[last]!, side: [...members[last]!] };
-    members[previous]!.push(...members[last]!);
+    pushAll(members[previous]!, members[last]!);
     for (const [u, weight] of adjacency[last]!) {
       adjacency[u]!.delete(last);
       if (u === previous) continue;

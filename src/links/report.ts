@@ -1,6 +1,7 @@
 import type { Topology } from '../topology/types.js';
 import type { LinkParams } from './model.js';
 import { formatRate } from './spec.js';
+import { maxOf, minOf } from '../util/extremes.js';
 
 export interface EdgeLinkRow {
   readonly from: string;
@@ -36,11 +37,11 @@ export function formatLinkTable(rows: readonly EdgeLinkRow[]): string {
     link.queuePackets === null ? '—' : `${link.queuePackets} p`,
   ]);
   const header = ['edge', ...(labelled ? ['labels'] : []), 'delay', 'jitter', 'loss', 'rate', 'queue'];
-  const widths = header.map((title, column) => Math.max(title.length, ...table.map((row) => row[column]!.length)));
+  const widths = header.map((title, column) => maxOf(table.map((row) => row[column]!.length), title.length));
   const line = (cells: readonly string[]): string => `  ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ')}`.trimEnd();
   const delays = rows.map(({ link }) => link.delayMs);
   return [
-    `links (${rows.length} directed edges; delay ${Math.min(...delays).toFixed(3)} .. ${Math.max(...delays).toFixed(3)} ms one way)`,
+    `links (${rows.length} directed edges; delay ${minOf(delays).toFixed(3)} .. ${maxOf(delays).toFixed(3)} ms one way)`,
     line(header),
     ...table.map(line),
   ].join('\n');

@@ -1,6 +1,7 @@
 import { circular } from 'graphology-layout';
 import forceAtlas2Module from 'graphology-layout-forceatlas2';
 import type { Topology } from '../topology/index.js';
+import { maxOf, minOf } from '../util/extremes.js';
 
 // The package is CommonJS with `export default` typings: under NodeNext its default import is the module object.
 const forceAtlas2 = forceAtlas2Module as unknown as typeof forceAtlas2Module.default;
@@ -46,7 +47,7 @@ export function nodePositions(graph: Topology): Positions {
 function normalise(raw: Map<string, { x: number; y: number }>): Map<string, { x: number; y: number }> {
   const xs = [...raw.values()].map((p) => p.x);
   const ys = [...raw.values()].map((p) => p.y);
-  const [minX, maxX, minY, maxY] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const [minX, maxX, minY, maxY] = [minOf(xs), maxOf(xs), minOf(ys), maxOf(ys)];
   const span = Math.max(maxX - minX, maxY - minY) || 1;
   const offsetX = (1 - (maxX - minX) / span) / 2;
   const offsetY = 0;

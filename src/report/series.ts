@@ -1,5 +1,6 @@
 import type { NodeReport } from '../coordination/protocol.js';
 import { mergeBuckets, type TimelineBucket, type TimelineJson } from '../host/timeline.js';
+import { maxOf, minOf } from '../util/extremes.js';
 
 /** One time step of the whole run, from every node's timeline. */
 export interface RunStep {
@@ -24,9 +25,12 @@ export interface RunSeries {
 /** Puts the nodes' timelines on one time grid (the widest node's bucket width) and aggregates them per step. */
 export function runSeries(reports: ReadonlyMap<string, NodeReport>): RunSeries {
   const timelines = [...reports].filter((entry): entry is [string, NodeReport & { timeline: TimelineJson }] => entry[1].timeline !== undefined);
-  const stepMs = Math.max(1, ...timelines.map(([, report]) => report.timeline.bucketMs));
+  const stepMs = maxOf(timelines.map(([, report]) => report.timeline.bucketMs), 1);
   const aligned = timelines.map(([id, report]) => ({ id, buckets: rebucket(report.timeline, stepMs), resultMs: report.timeline.resultMs }));
-  const stepCount = Math.max(0, ...aligned.map(({ buckets }) => buckets.length), ...aligned.map(({ resultMs }) => (resultMs === undefined ? 0 : Math.floor(resultMs / stepMs) + 1)));
+  const stepCount = maxOf(
+    aligned.map(({ buckets, resultMs }) => Math.max(buckets.length, resultMs === undefined ? 0 : Math.floor(resultMs / stepMs) + 1)),
+    0,
+  );
   const metricNames = [...new Set(aligned.flatMap(({ buckets }) => buckets.flatMap((bucket) => Object.keys(bucket?.metrics ?? {}))))].sort();
 
   const latest = new Map<string, Map<string, number>>(aligned.map(({ id }) => [id, new Map()]));
@@ -53,7 +57,7 @@ export function runSeries(reports: ReadonlyMap<string, NodeReport>): RunSeries {
       const values = [...latest.values()].map((values) => values.get(name)).filter((value): value is number => value !== undefined);
       if (values.length === 0) continue;
       const sum = values.reduce((total, value) => total + value, 0);
-      metrics[name] = { mean: sum / values.length, min: Math.min(...values), max: Math.max(...values), sum, nodes: values.length };
+      metrics[name] = { mean: sum / values.length, min: minOf(values), max: maxOf(values), sum, nodes: values.length };
     }
     steps.push({
       t: index * stepMs,

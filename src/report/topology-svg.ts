@@ -1,6 +1,7 @@
 import type { Topology } from '../topology/index.js';
 import { escapeHtml } from './html.js';
 import { nodePositions } from './layout.js';
+import { maxOf } from '../util/extremes.js';
 
 export interface TopologySvgOptions {
   readonly width?: number;
@@ -22,7 +23,7 @@ export function topologySvg(graph: Topology, options: TopologySvgOptions = {}): 
   const inner = width - 2 * margin;
   const { points, source } = nodePositions(graph);
   // A wide map needs less height than a square.
-  const height = Math.round(2 * margin + inner * Math.max(0.2, ...[...points.values()].map((p) => p.y)));
+  const height = Math.round(2 * margin + inner * maxOf([...points.values()].map((p) => p.y), 0.2));
   const at = (id: string) => {
     const p = points.get(id)!;
     return { x: margin + p.x * inner, y: margin + p.y * inner };

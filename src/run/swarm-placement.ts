@@ -10,6 +10,7 @@
  * fewer edges, under a balance bound) is the textbook method and fits in this file.
  */
 import type { Topology } from '../topology/index.js';
+import { pushAll } from '../util/extremes.js';
 
 export const PLACEMENTS = ['spread', 'partition'] as const;
 export type PlacementPolicy = (typeof PLACEMENTS)[number];
@@ -62,7 +63,7 @@ function partition(graph: Topology, engines: number): Map<string, number> {
       sizes[part]! += 1;
       // Lowest-degree neighbours first keeps the frontier (the future cut) small.
       const unplaced = graph.neighbors(id).filter((neighbour) => !engineOf.has(neighbour));
-      queue.push(...unplaced.sort((a, b) => graph.degree(a) - graph.degree(b)));
+      pushAll(queue, unplaced.sort((a, b) => graph.degree(a) - graph.degree(b)));
     }
   }
   refine(graph, engineOf, sizes, Math.floor(fair * (1 + PARTITION_IMBALANCE)));

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { survivingGraph } from './faults.js';
 import { MAX_LISTED_FAILURES, parseResults, type CheckResult, type Oracle } from './types.js';
 import type { Json } from '../sdk/types.js';
+import { maxOf } from '../util/extremes.js';
 
 const floodResult = z.object({ distance: z.number().int().nonnegative(), parent: z.string().nullable(), time: z.number().optional() });
 
@@ -77,7 +78,7 @@ export const verifyFlood: Oracle = ({ graph, results, params, faults }): CheckRe
     metrics: {
       reached: reported.size,
       exactDistanceShare,
-      eccentricity: Math.max(0, ...[...reported.values()].map((r) => r.distance)),
+      eccentricity: maxOf([...reported.values()].map((r) => r.distance), 0),
       ...(arrivals?.metrics ?? {}),
       ...(faults ? { removedNodes: removed.size, cutOffNodes: cutOff } : {}),
     },

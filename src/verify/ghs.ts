@@ -3,6 +3,7 @@ import type { Json } from '../sdk/types.js';
 import type { Topology } from '../topology/index.js';
 import { survivingGraph } from './faults.js';
 import { MAX_LISTED_FAILURES, parseResults, type Oracle } from './types.js';
+import { maxOf } from '../util/extremes.js';
 
 const ghsResult = z.object({
   branches: z.array(z.string()),
@@ -94,7 +95,7 @@ export const verifyGhs: Oracle = ({ graph: whole, results, faults }) => {
     metrics['boundRatio'] = bound > 0 ? (messages - done) / bound : 0;
   }
   if (everyone.length > 0 && everyone.every((r) => r.level !== undefined)) {
-    const maxLevel = Math.max(...everyone.map((r) => r.level!));
+    const maxLevel = maxOf(everyone.map((r) => r.level!));
     metrics['maxLevel'] = maxLevel;
     // A fragment of level L has at least 2^L nodes.
     if (N > 0 && 2 ** maxLevel > N) failures.push(`a node reports level ${maxLevel}, impossible with ${N} nodes (2^level ≤ N)`);

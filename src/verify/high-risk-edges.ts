@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ALL_RELEASE_MAX_REL_ERROR, judgeIterations, pushSumIteration } from './push-sum.js';
 import { checkWalkAccounts, walkResult } from './random-walk.js';
 import { MAX_LISTED_FAILURES, parseResults, type Oracle } from './types.js';
+import { pushAll } from '../util/extremes.js';
 
 const decision = z.object({
   mean: z.number(),
@@ -74,7 +75,7 @@ const edgeKey = (a: string, b: string): string => (a < b ? `${a}-${b}` : `${b}-$
 export const verifyHighRiskEdges: Oracle = ({ graph, results, params }) => {
   const { reported, failures } = parseResults(graph, results, highRiskResult, 'a high-risk-edges account');
   const walkers = typeof params.walkers === 'number' ? params.walkers : undefined;
-  failures.push(...checkWalkAccounts(graph, reported, walkers, typeof params.hops === 'number' ? params.hops : 0));
+  pushAll(failures, checkWalkAccounts(graph, reported, walkers, typeof params.hops === 'number' ? params.hops : 0));
 
   const k = typeof params.k === 'number' ? params.k : 2;
   const release = params.release === 'all' ? 'all' : 'first';

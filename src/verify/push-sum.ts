@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Topology } from '../topology/index.js';
 import { survivingGraph } from './faults.js';
 import { MAX_LISTED_FAILURES, parseResults, type Oracle } from './types.js';
+import { maxOf, pushAll } from '../util/extremes.js';
 
 export const pushSumIteration = z.object({
   seed: z.string().nullable(),
@@ -60,8 +61,8 @@ const verifyKempePushSum: Oracle = ({ graph, results, params, faults }) => {
     if (error > maxRelError) [maxRelError, worst] = [error, id];
     if (!(error <= tolerance)) outside.push(`node ${id}: estimate ${r.estimate}, ${error.toExponential(2)} from the mean ${trueMean} (tolerance ${tolerance})`);
   }
-  failures.push(...outside);
-  const rounds = Math.max(0, ...[...reported.values()].map((r) => r.rounds));
+  pushAll(failures, outside);
+  const rounds = maxOf([...reported.values()].map((r) => r.rounds), 0);
   const sent = [...reported.values()].reduce((total, r) => total + r.sent, 0);
   const passed = failures.length === 0;
   const n = Math.max(reported.size, 1);

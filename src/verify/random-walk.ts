@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Topology } from '../topology/index.js';
 import { MAX_LISTED_FAILURES, parseResults, type Oracle } from './types.js';
+import { pushAll } from '../util/extremes.js';
 
 const edgeTraffic = z.object({ sent: z.number().int().nonnegative(), received: z.number().int().nonnegative() });
 export const walkResult = z.object({
@@ -53,7 +54,7 @@ export const verifyRandomWalk: Oracle = ({ graph, results, params }) => {
   const { reported, failures } = parseResults(graph, results, walkResult, '{visits, traffic, edges, walkLengths}');
   const walkers = typeof params.walkers === 'number' ? params.walkers : undefined;
   const hops = typeof params.hops === 'number' ? params.hops : 0;
-  failures.push(...checkWalkAccounts(graph, reported, walkers, hops));
+  pushAll(failures, checkWalkAccounts(graph, reported, walkers, hops));
 
   const nodes = graph.nodes();
   const totalEdges = graph.size;
