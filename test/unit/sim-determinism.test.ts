@@ -1,0 +1,64 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { bundleAlgorithm } from '../../src/plugins/bundle.js';
+import { resolveParams } from '../../src/plugins/params.js';
+import {
+  DEFAULT_DELAY_SPEC,
+  DEFAULT_MAX_EVENTS,
+  DEFAULT_SIM_TIMEOUT_MS,
+  parseDelay,
+  simulate,
+  simulateInWorker,
+  toSimGraph,
+  type SimulationOutcome,
+} from '../../src/runtime/sim/index.js';
+import type { Oracle } from '../../src/verify/types.js';
+import { verifyGhs } from '../../src/verify/ghs.js';
+import { verifyPushSum } from '../../src/verify/push-sum.js';
+import { packageRoot } from '../../src/util/paths.js';
+import { topology } from './sim-helpers.js';
+
+// Large enough that the run crosses many setImmediate turns and many garbage collections, where an order that
+// depended on anything but (virtual time, sequence) would show.
+const SPEC = 'ba:n=10000,m=2';
+const MAX_PAYLOAD = 65_536;
+
+/** Everything an outcome says except the real time it took, in one string: equal strings are bit-identical outcomes. */
+function fingerprint(outcome: SimulationOutcome): string {
+  const { wallMs: _wallMs, results, reports, departed, ...rest } = outcome;
+  return JSON.stringify({ ...rest, results: [...results], reports: [...reports], departed: [...departed] });
+}
+
+describe('determinism at scale', () => {
+  const cases: Array<{ name: string; assignments: string[]; oracle: Oracle }> = [
+    { name: 'ghs', assignments: [], oracle: verifyGhs },
+    { name: 'push-sum', assignments: ['rounds=8', 'tolerance=0.5'], oracle: verifyPushSum },
+  ];
+  for (const { name, assignments, oracle } of cases) {
+    it(`${name} on ${SPEC}: two runs in the worker thread (watchdog on) and one in this thread are bit-identical`, async () => {
+      const { file, algorithm } = await bundleAlgorithm(path.join(packageRoot, 'algorithms', `${name}.ts`), mkdtempSync(path.join(os.tmpdir(), 'peerlab-determinism-')));
+      const graph = await topology(SPEC);
+      const params = resolveParams(algorithm, assignments);
+      const inWorker = () =>
+        simulateInWorker({
+          graph: toSimGraph(graph),
+          groups: [{ role: name, bundleFile: file, params, nodes: graph.nodes() }],
+          seed: 3,
+          maxPayloadBytes: MAX_PAYLOAD,
+          delay: DEFAULT_DELAY_SPEC,
+          timeoutMs: DEFAULT_SIM_TIMEOUT_MS,
+          maxEvents: DEFAULT_MAX_EVENTS,
+        });
+      const first = await inWorker();
+      const second = await inWorker();
+      const inThread = await simulate({ graph, algorithm, params, seed: 3, maxPayloadBytes: MAX_PAYLOAD, delay: parseDelay(DEFAULT_DELAY_SPEC) });
+      expect(first.endReason).toBe('complete');
+      expect(oracle({ graph, results: first.results, params }).failures).toEqual([]);
+      expect(first.messages).toBeGreaterThan(graph.order);
+      expect(fingerprint(second)).toBe(fingerprint(first));
+      expect(fingerprint(inThread)).toBe(fingerprint(first));
+    }, 180_000);
+  }
+});
