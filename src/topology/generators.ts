@@ -20,9 +20,10 @@ interface Model<P> extends ModelSyntax {
   edges(p: P, random: Random): Edge[];
 }
 
-// Far beyond what a container testbed runs, yet small enough to build in a few seconds.
-const MAX_NODES = 100_000;
-const MAX_EDGES = 1_000_000;
+// The simulator's scale (10⁶ nodes, as PeerSim runs), with room for denser graphs; refused beyond, where a typo
+// (an extra zero) would otherwise spend minutes and gigabytes before anything ran.
+const MAX_NODES = 2_000_000;
+const MAX_EDGES = 10_000_000;
 
 /** The parser has checked that every non-optional parameter is present, which P relies on. */
 function model<P>(definition: Model<P>): Model<Record<string, number | undefined>> {
