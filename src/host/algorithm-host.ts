@@ -2,7 +2,7 @@ import type { Algorithm, DownReason, Json, Message, Neighbour, Node, ServiceRegi
 import type { EdgeCount } from '../coordination/protocol.js';
 import { createRandom } from '../util/random.js';
 import { hasShape, SERVICE_NAME } from '../util/names.js';
-import { election, Locks, type LeasedQueues } from './contention.js';
+import { election, Locks, type Contender, type LeasedQueues } from './contention.js';
 import { Timeline } from './timeline.js';
 
 /**
@@ -306,18 +306,19 @@ export class AlgorithmHost {
     const env = this.env;
     const host = this;
     const state = this.algorithm.state?.({ id, neighbours, size, params });
-    const contender = {
+    // Locks and elections, which most algorithms never use, are set up on first use: at 10⁶ simulated nodes
+    // every object made per node costs tens of megabytes.
+    let contender: Contender | undefined;
+    let locks: Locks | undefined;
+    const contenderOf = (): Contender =>
+      (contender ??= {
+        id,
+        queues: env.queues,
+        guard: (action: () => void | Promise<void>) => host.guard(action),
+        fail: (message: string) => new AlgorithmError(message),
+      });
+    const node: Omit<Node<unknown, unknown>, 'neighbours'> = {
       id,
-      queues: env.queues,
-      guard: (action: () => void | Promise<void>) => host.guard(action),
-      fail: (message: string) => new AlgorithmError(message),
-    };
-    const locks = new Locks(contender);
-    return {
-      id,
-      get neighbours() {
-        return host.liveNeighbours;
-      },
       size,
       params,
       state,
@@ -361,8 +362,8 @@ export class AlgorithmHost {
       setTimer: (ms, callback) => host.timer(ms, () => void (host.frozen || host.guard(callback))),
       barrier: (name) => env.barrier(name),
       store: env.store,
-      lock: (name) => locks.lock(name),
-      election: (name) => election(contender, name),
+      lock: (name) => (locks ??= new Locks(contenderOf())).lock(name),
+      election: (name) => election(contenderOf(), name),
       services: checkedServices(id, env.services),
       log: (...values) => env.log(values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(' ')),
       metric(name, value) {
@@ -377,7 +378,23 @@ export class AlgorithmHost {
         env.onResult(value);
       },
     };
+    // One getter shared by every node, added after the literal: V8 builds an object literal with a getter, or
+    // one given a getter of its own, in its slow dictionary mode, where every node.send would be a hash lookup.
+    HOST_OF.set(node, this);
+    return Object.defineProperty(node, 'neighbours', { get: liveNeighbours, enumerable: true }) as Node<unknown, unknown>;
   }
+
+  /** The neighbours that are up now: what `node.neighbours` answers. */
+  get neighbours(): readonly Neighbour[] {
+    return this.liveNeighbours;
+  }
+}
+
+/** Each SDK node's host, for the shared `node.neighbours` getter. */
+const HOST_OF = new WeakMap<object, AlgorithmHost>();
+
+function liveNeighbours(this: object): readonly Neighbour[] {
+  return HOST_OF.get(this)!.neighbours;
 }
 
 const SENT: Promise<void> = Promise.resolve();

@@ -38,7 +38,7 @@ export interface LeasedQueues {
 }
 
 /** What a lock or election needs of its host: the node, its queues, and how to run the algorithm's callbacks. */
-interface Contender {
+export interface Contender {
   readonly id: string;
   readonly queues: LeasedQueues;
   /** Runs an algorithm callback; an exception in it fails the node. */

@@ -14,6 +14,7 @@ import {
   toSimGraph,
   type SimulationOutcome,
 } from '../../src/runtime/sim/index.js';
+import type { Json } from '../../src/sdk/types.js';
 import type { Oracle } from '../../src/verify/types.js';
 import { verifyGhs } from '../../src/verify/ghs.js';
 import { verifyPushSum } from '../../src/verify/push-sum.js';
@@ -40,7 +41,7 @@ describe('determinism at scale', () => {
     it(`${name} on ${SPEC}: two runs in the worker thread (watchdog on) and one in this thread are bit-identical`, async () => {
       const { file, algorithm } = await bundleAlgorithm(path.join(packageRoot, 'algorithms', `${name}.ts`), mkdtempSync(path.join(os.tmpdir(), 'peerlab-determinism-')));
       const graph = await topology(SPEC);
-      const params = resolveParams(algorithm, assignments);
+      const params = resolveParams(algorithm, assignments) as Record<string, Json>;
       const inWorker = () =>
         simulateInWorker({
           graph: toSimGraph(graph),

@@ -105,6 +105,7 @@ export interface SimulationOutcome {
   readonly failure: { nodeId: string; message: string; stack?: string } | undefined;
   /** The virtual clock at the end (the timeout itself if the run hit it). */
   readonly virtualTimeMs: number;
+  /** Real ms from the first event to the last: the event loop alone, not the node reports gathered after it. */
   readonly wallMs: number;
   /** Events that ran code: node starts, deliveries, timers, wake-ups, control actions. */
   readonly events: number;
