@@ -35,7 +35,7 @@ function fingerprint(outcome: SimulationOutcome): string {
 describe('determinism at scale', () => {
   const cases: Array<{ name: string; assignments: string[]; oracle: Oracle }> = [
     { name: 'ghs', assignments: [], oracle: verifyGhs },
-    { name: 'push-sum', assignments: ['rounds=8', 'tolerance=0.5'], oracle: verifyPushSum },
+    { name: 'push-sum', assignments: ['rounds=40', 'tolerance=0.5'], oracle: verifyPushSum },
   ];
   for (const { name, assignments, oracle } of cases) {
     it(`${name} on ${SPEC}: two runs in the worker thread (watchdog on) and one in this thread are bit-identical`, async () => {
