@@ -22,6 +22,7 @@ import { chooseRuntime } from './runtimes.js';
 import type { RuntimeChoice, RuntimeKind } from '../runtime/types.js';
 import { ExecutionFailed, type Execution } from './execution.js';
 import { prepareRun, type PrepareRequest, type PreparedRun } from './prepare.js';
+import { aggregateNodeMetrics, type NodeMetricAggregates } from './node-metrics.js';
 import type { RunObserver } from './observer.js';
 import type { RunId } from '../util/names.js';
 
@@ -69,6 +70,8 @@ export interface RunSummary {
   /** Messages sent but not yet delivered when the run ended. */
   readonly inFlight: number;
   readonly metrics: Record<string, number>;
+  /** The algorithm's own per-node metrics (`node.metric`), each aggregated over the nodes. */
+  readonly nodeMetrics: NodeMetricAggregates;
   readonly timings: Record<string, number>;
   readonly resultsDir: string;
   readonly missing: string[];
@@ -203,6 +206,7 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
     verdict: verdict.summary,
     inFlight: execution.inFlight,
     metrics,
+    nodeMetrics: aggregateNodeMetrics(execution.reports.values()),
     timings,
     resultsDir,
     missing: execution.missing,
