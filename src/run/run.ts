@@ -192,7 +192,7 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
   const output = { record, graph, roles, results, reports: execution.reports, verdict: { ...verdict, metrics }, departed: execution.departed };
   await writeRunResults(resultsDir, output);
   if (faults.length > 0) await writeFaults(resultsDir, faults);
-  await writeRunReport(resultsDir, output);
+  await writeRunReport(resultsDir, { ...output, faults });
   if (execution.teardownError !== undefined) throw execution.teardownError;
   return {
     runId: prepared.runId,
