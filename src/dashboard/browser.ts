@@ -2,7 +2,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { PeerlabError } from '../errors.js';
 
 /** Headless Chromium with nothing of its own running beside the page: no sync, updates or background fetches. */
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 /** The system's Chromium (Debian's package; PEERLAB_CHROMIUM names another), driven by playwright-core. */
 export async function launchChromium(): Promise<Browser> {

@@ -86,7 +86,7 @@ export function feedFromSimulator(feed: DashboardFeed): (event: TraceEvent) => v
         feed.note(`message ${event.from} → ${event.to} dropped: ${event.reason}`);
         break;
       case 'control':
-        feed.note(`${event.action}${event.node === undefined ? '' : ` node ${event.node}`}`);
+        feed.fault(event.action, event.node === undefined ? [] : [event.node], `${event.action}${event.node === undefined ? '' : ` node ${event.node}`}`);
         break;
     }
   };

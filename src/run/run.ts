@@ -148,6 +148,7 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
       traceFile,
       logsDir: path.join(resultsDir, LOGS_FOLDER),
       followEtcd: observer?.followEtcd,
+      onFault: observer?.fault,
       onSimulatorEvent: observer?.simulatorEvent,
     });
   } catch (error) {

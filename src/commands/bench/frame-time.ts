@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { PeerlabCommand } from '../../cli/base-command.js';
-import { algorithmRunFlags, runOptionFlags } from '../../cli/run-flags.js';
+import { algorithmRunFlags, runOptionFlags, unshapedSimulatorFlags } from '../../cli/run-flags.js';
 import { runRequestFrom, timeoutMsFrom } from '../../cli/run-request.js';
 import { benchFrameTime, type FrameTimeSample } from '../../bench/frame-time.js';
 import { PeerlabError } from '../../errors.js';
@@ -34,7 +34,7 @@ export default class BenchFrameTime extends PeerlabCommand {
     if (flags.nodes <= flags.m) throw new PeerlabError(`--nodes ${flags.nodes} must be above m=${flags.m}`, { hint: 'e.g. --nodes 1000' });
     const createdAt = new Date().toISOString();
     const { request, during } = runRequestFrom(
-      { ...flags, ...simulatorOnly, topology: `ba:n=${flags.nodes},m=${flags.m}` },
+      { ...flags, ...unshapedSimulatorFlags, runtime: 'sim', 'allow-disconnected': false, topology: `ba:n=${flags.nodes},m=${flags.m}` },
       { algorithm: flags.algorithm, timeoutMs: timeoutMsFrom(flags.timeout), resultsRoot: flags.results, json: this.jsonEnabled(), note: (line) => this.note(line) },
     );
     const sample = await during(benchFrameTime({ request: { ...request, command: ['bench', 'frame-time', ...this.argv] }, fps: Number(flags.fps) }));
@@ -50,18 +50,3 @@ export default class BenchFrameTime extends PeerlabCommand {
     return { schema: 'peerlab.bench.frame-time/1', peerlab: peerlabVersion, host: hostFacts(), createdAt, samples: [sample] };
   }
 }
-
-/** The deployment settings runRequestFrom reads, fixed: this bench always replays a simulator run. */
-const simulatorOnly = {
-  runtime: 'sim',
-  links: undefined,
-  placement: 'spread',
-  'links-mode': 'message',
-  'node-memory': 64,
-  concurrency: 8,
-  'etcd-image': undefined,
-  'etcd-port': 0,
-  'etcd-endpoints': undefined,
-  'base-image': undefined,
-  'allow-disconnected': false,
-};

@@ -25,6 +25,8 @@ const COLOURS: Record<NodeState, string> = {
   running: '#2b7bd6',
   done: '#2a9d4b',
   failed: '#d62728',
+  paused: '#9467bd',
+  departed: '#4a4a4a',
 };
 const EDGE_IDLE = '#d5dae1';
 
