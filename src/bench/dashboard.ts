@@ -4,8 +4,7 @@ import { dashboardObserver } from '../dashboard/observe.js';
 import type { Dashboard } from '../dashboard/server.js';
 import type { RunObserver } from '../run/observer.js';
 import { runAlgorithm, type RunRequest } from '../run/run.js';
-import type { RuntimeKind } from '../runtime/types.js';
-import { describeRun, medianOf, type ConvergenceRun } from './convergence.js';
+import { describeRun, medianOf, type ConvergenceRun, type ConvergenceSample } from './convergence.js';
 import { descendantsCpuMs } from './host-usage.js';
 import { percentiles, type Percentiles } from './percentiles.js';
 
@@ -31,13 +30,7 @@ export interface DashboardRepetition {
 }
 
 /** One N of `peerlab bench dashboard`. Medians over the repetitions; growth is with ÷ without − 1, in percent. */
-export interface DashboardOverheadSample {
-  readonly algorithm: string;
-  readonly runtime: RuntimeKind;
-  readonly topology: string;
-  readonly nodes: number;
-  readonly edges: number;
-  readonly replay: string;
+export interface DashboardOverheadSample extends Pick<ConvergenceSample, 'algorithm' | 'runtime' | 'topology' | 'nodes' | 'edges' | 'replay'> {
   readonly without: { readonly allConnectedMs?: number; readonly algorithmMs: number };
   readonly with: { readonly allConnectedMs?: number; readonly algorithmMs: number };
   readonly growthPercent: { readonly allConnected?: number; readonly algorithm: number };
