@@ -274,8 +274,9 @@ export async function removeRunObjects(docker: Docker, runId: string | undefined
 
 /**
  * On a host this loaded (500 nodes stopping at once) the engine can catch a node's process between its exit and
- * its reaping, and refuses with "PID … is zombie and can not be killed"; a moment later the removal goes through
- * (seen twice at the end of 500-node runs, whose teardown then failed and left the containers).
+ * its reaping ("PID … is zombie and can not be killed"), or give up waiting for the exit event ("tried to kill
+ * container, but did not receive an exit event"); a moment later the removal goes through (seen at the end of
+ * three 500-node runs, whose teardown then failed and left the containers).
  */
 async function removeContainer(container: Docker.Container): Promise<void> {
   for (let attempt = 1; ; attempt++) {
@@ -283,7 +284,7 @@ async function removeContainer(container: Docker.Container): Promise<void> {
       await ignoreMissing(container.remove({ force: true, v: true }));
       return;
     } catch (error) {
-      if (!/is zombie/.test(String((error as { message?: string }).message)) || attempt >= 10) throw error;
+      if (!/is zombie|did not receive an exit event/.test(String((error as { message?: string }).message)) || attempt >= 10) throw error;
       await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
     }
   }
