@@ -112,7 +112,7 @@ export async function benchConvergence(options: { request: RunRequest; repetitio
   };
 }
 
-function describeRun(summary: RunSummary): ConvergenceRun {
+export function describeRun(summary: RunSummary): ConvergenceRun {
   return {
     runId: summary.runId,
     resultsDir: summary.resultsDir,
@@ -128,7 +128,7 @@ function describeRun(summary: RunSummary): ConvergenceRun {
 }
 
 /** The median of the defined values; undefined when there are none (virtual time on Docker). */
-function medianOf(values: ReadonlyArray<number | undefined>): number | undefined {
+export function medianOf(values: ReadonlyArray<number | undefined>): number | undefined {
   const sorted = values.filter((value) => value !== undefined).sort((a, b) => a - b);
   if (sorted.length === 0) return undefined;
   const middle = Math.floor(sorted.length / 2);

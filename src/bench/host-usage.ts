@@ -4,7 +4,7 @@
  * every CPU-second that nodes, etcd or the CLI spend beyond the engine's own is wall time.
  */
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type Docker from 'dockerode';
 import { ROLE_LABEL, RUN_LABEL } from '../docker/engine.js';
@@ -127,4 +127,25 @@ export async function countCpu(docker: Docker): Promise<{ finish: (runId: string
 
 function sum(values: readonly number[]): number {
   return values.reduce((total, value) => total + value, 0);
+}
+
+/** CPU time (ms) spent so far by the live descendants of this process whose command matches `name` (the browser's). */
+export async function descendantsCpuMs(name: RegExp): Promise<number> {
+  const processes = new Map<number, { parent: number; comm: string; ticks: number }>();
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // The command is in parentheses and may hold spaces; the fields after it are fixed: ppid is the 2nd, utime and stime the 12th and 13th.
+    const close = stat.lastIndexOf(')');
+    if (close < 0) continue;
+    const fields = stat.slice(close + 2).split(' ');
+    processes.set(Number(entry), { parent: Number(fields[1]), comm: stat.slice(stat.indexOf('(') + 1, close), ticks: Number(fields[11]) + Number(fields[12]) });
+  }
+  const isDescendant = (pid: number): boolean => {
+    for (let at = processes.get(pid)?.parent; at !== undefined && at > 1; at = processes.get(at)?.parent) if (at === process.pid) return true;
+    return false;
+  };
+  let ticks = 0;
+  for (const [pid, info] of processes) if (name.test(info.comm) && isDescendant(pid)) ticks += info.ticks;
+  return (ticks / TICKS_PER_SECOND) * 1000;
 }

@@ -16,6 +16,7 @@ import { newRunId } from '../run/run-id.js';
 import { forEachLimited } from '../util/concurrency.js';
 import { dockerRunArgs } from './docker-run.js';
 import { countCpu, enginePrivateBytes, memAvailable, runContainers, shimPrivateBytes, type CpuSplit } from './host-usage.js';
+import { percentiles, type Percentiles } from './percentiles.js';
 import type { BenchKind } from './report.js';
 
 const run = promisify(execFile);
@@ -115,12 +116,6 @@ export interface StartupMemory {
   readonly engineBytesPerNode: number;
   /** The fall of the host's MemAvailable while the nodes idle, per node: a cross-check, noisy on a busy host. */
   readonly memAvailableFallPerNode: number;
-}
-
-export interface Percentiles {
-  readonly p50: number;
-  readonly p99: number;
-  readonly max: number;
 }
 
 /**
@@ -327,12 +322,6 @@ async function dockerRunBaseline(docker: Docker, image: string, options: Startup
     await removeRunObjects(docker, runId);
     await rm(mounted, { recursive: true, force: true });
   }
-}
-
-function percentiles(values: number[]): Percentiles {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0 };
 }
 
 /** Lets start-up garbage settle so the memory reading is of idle nodes. */

@@ -84,3 +84,16 @@ export const faultFlags = {
     description: "nodes leaving during the run, seeded: 'leave=0.2/s crash=0.1/s [for=60s] [at=T]' (Poisson; leave = stop, crash = kill). join= is parsed but refused until a runtime adds nodes mid-run",
   }),
 };
+
+/** The Docker and link settings runRequestFrom reads, at their defaults: for the benches that run the simulator without links. */
+export const unshapedSimulatorFlags = {
+  links: undefined,
+  placement: 'spread',
+  'links-mode': 'message',
+  'node-memory': 64,
+  concurrency: 8,
+  'etcd-image': undefined,
+  'etcd-port': 0,
+  'etcd-endpoints': undefined,
+  'base-image': undefined,
+};

@@ -1,7 +1,7 @@
 import type { Json } from '../sdk/types.js';
 
-/** A node's state as the dashboard colours it. */
-export type NodeState = 'starting' | 'registered' | 'connected' | 'running' | 'done' | 'failed';
+/** A node's state as the dashboard colours it; paused and departed are what a fault or churn made of it. */
+export type NodeState = 'starting' | 'registered' | 'connected' | 'running' | 'done' | 'failed' | 'paused' | 'departed';
 
 /**
  * What changed during one step of the run: the page folds frames to show any moment, and scrubs over them. A
@@ -70,9 +70,9 @@ export class DashboardFeed {
 
   state(id: string, state: NodeState): void {
     const node = this.details.get(id);
-    if (!node || node.state === state) return;
-    // A node that is done or failed stays so; the start signal comes after some nodes may already be done.
-    if ((node.state === 'done' || node.state === 'failed') && state !== 'failed') return;
+    if (!node || node.state === state || node.state === 'departed') return;
+    // A node that is done or failed stays so (the start signal comes after some nodes may already be done), unless it fails or leaves.
+    if ((node.state === 'done' || node.state === 'failed') && state !== 'failed' && state !== 'departed') return;
     node.state = state;
     this.current.states[id] = state;
   }
@@ -124,6 +124,17 @@ export class DashboardFeed {
 
   note(text: string): void {
     this.current.notes.push(text);
+  }
+
+  /** A fault or churn event as it is applied: noted, and the nodes it hit recoloured. */
+  fault(action: string, nodes: readonly string[], text: string): void {
+    this.note(text);
+    for (const id of nodes) {
+      const state = this.details.get(id)?.state;
+      if (action === 'kill' || action === 'stop') this.state(id, 'departed');
+      else if (action === 'pause' && state !== 'done') this.state(id, 'paused');
+      else if (action === 'resume' && state === 'paused') this.state(id, 'running');
+    }
   }
 
   nodeDetails(id: string): NodeDetails | undefined {

@@ -35,6 +35,10 @@ export function dashboardObserver(options: { port?: number; onOpen: (url: string
       opened(server);
     },
     followEtcd: (etcd, keys) => feedFromEtcd(etcd, keys, feed!),
+    fault(applied) {
+      const on = applied.nodes.length > 0 ? ` node ${applied.nodes.join(', ')}` : applied.edges.map(([from, to]) => ` ${from}>${to}`).join(',');
+      feed?.fault(applied.action, applied.error === undefined ? applied.nodes : [], `${applied.action}${on} (${applied.spec})${applied.error === undefined ? '' : `: not applied, ${applied.error}`}`);
+    },
     simulatorEvent(event) {
       lastVirtualTime = event.time;
       onSimulatorEvent!(event);

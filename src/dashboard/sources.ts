@@ -6,8 +6,12 @@ import type { TraceEvent } from '../runtime/sim/index.js';
 import type { Json } from '../sdk/types.js';
 import type { DashboardFeed } from './feed.js';
 
-/** How often a live Docker feed closes a frame, in wall-clock ms. */
-export const LIVE_FRAME_MS = 500;
+/**
+ * How often a live Docker feed closes a frame, in wall-clock ms: the nodes' report interval (LIVE_REPORT_MS), as
+ * traffic changes no faster; each frame costs the page a redraw, which in a software-rendered browser on a busy
+ * host is CPU the nodes would have had.
+ */
+export const LIVE_FRAME_MS = 1000;
 
 /**
  * Feeds the dashboard from a Docker run's etcd keys: registry, readiness, start, results, failures, and the
@@ -82,7 +86,7 @@ export function feedFromSimulator(feed: DashboardFeed): (event: TraceEvent) => v
         feed.note(`message ${event.from} → ${event.to} dropped: ${event.reason}`);
         break;
       case 'control':
-        feed.note(`${event.action}${event.node === undefined ? '' : ` node ${event.node}`}`);
+        feed.fault(event.action, event.node === undefined ? [] : [event.node], `${event.action}${event.node === undefined ? '' : ` node ${event.node}`}`);
         break;
     }
   };

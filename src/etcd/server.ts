@@ -45,6 +45,10 @@ function etcdArguments(name: string): string[] {
     // The run's passwords are random (auth.ts): bcrypt's cost protects guessable ones, and at the default (10)
     // a thousand node logins would cost etcd a minute of CPU during bring-up.
     '--bcrypt-cost', '4',
+    // etcd3's watch stream keeps the token it was opened with: once that token expires (300 s unused by default),
+    // a watch created later on the stream is canceled "invalid auth token", and the run with it (seen at 500 nodes,
+    // whose bring-up outlasts it). The token dies with the run's own etcd anyway.
+    '--auth-token-ttl', String(24 * 3600),
   ];
 }
 

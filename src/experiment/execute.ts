@@ -139,6 +139,7 @@ export async function executePlan(options: ExecuteOptions): Promise<ExecuteResul
         nodes: summary.nodes,
         edges: summary.edges,
         metrics: summary.metrics,
+        nodeMetrics: summary.nodeMetrics,
         timings: summary.timings,
         startedAt,
         durationMs: clock() - began,

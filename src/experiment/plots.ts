@@ -1,3 +1,4 @@
+import { NODE_AGGREGATIONS, nodeMetricColumn } from '../run/node-metrics.js';
 import type { PlotField } from './schema.js';
 import { shortColumn } from './expand.js';
 import { aggregate, resolveColumn, type Point, type Row, type SummaryTable } from './summary.js';
@@ -69,19 +70,24 @@ export function seriesFor(x: string, swept: readonly string[]): string[] {
  */
 export function listedPlots(fields: readonly PlotField[], table: SummaryTable, swept: readonly string[] = []): Array<PlotDefinition | Plot> {
   return fields.map((field, index) => {
-    const title = field.title ?? `${field.y} vs ${field.x}`;
+    const y = field.aggregate ? nodeMetricColumn(field.y, field.aggregate) : field.y;
+    const title = field.title ?? `${field.aggregate ? `${field.y} (${field.aggregate} over nodes)` : field.y} vs ${field.x}`;
     const id = slug(`${index + 1}-${title}`);
     const named = field.series !== undefined && field.series !== 'none' ? [field.series] : [];
-    const missing = [field.x, field.y, ...named].filter((name) => !resolveColumn(table.columns, name));
+    const missing = [field.x, y, ...named].filter((name) => !resolveColumn(table.columns, name));
     if (missing.length > 0) {
-      return { id, title, note: `no column ${missing.map((name) => `"${name}"`).join(', ')} in summary.csv (there are ${table.columns.join(', ')})` };
+      const perNode = !field.aggregate && table.columns.includes(nodeMetricColumn(field.y, 'mean'));
+      const why = perNode
+        ? `${field.y} is a per-node metric: say how to make it one number per run, e.g. aggregate: mean (${NODE_AGGREGATIONS.join(', ')})`
+        : `no column ${missing.map((name) => `"${name}"`).join(', ')} in summary.csv (there are ${table.columns.join(', ')})`;
+      return { id, title, note: why };
     }
     const x = resolveColumn(table.columns, field.x)!;
     return {
       id,
       title,
       x,
-      y: resolveColumn(table.columns, field.y)!,
+      y: resolveColumn(table.columns, y)!,
       series: field.series === 'none' ? [] : named.length > 0 ? [resolveColumn(table.columns, named[0]!)!] : seriesFor(x, swept),
       log: field.log,
       reference: field.reference,
@@ -206,6 +212,8 @@ function errorBar(point: Point, log: boolean): { x: Point['x']; series: string; 
 function axisTitle(column: string): string {
   if (column === 'duration_s') return 'run time (s)';
   if (column === 'nodes') return 'nodes (N)';
+  const perNode = /^node\.(.+)\.([a-z]+)$/.exec(column);
+  if (perNode) return `${perNode[1]} (${perNode[2]} over nodes)`;
   const short = shortColumn(column);
   return column.startsWith('timing.') && short.endsWith('Ms') ? `${short.slice(0, -2)} (ms)` : short;
 }

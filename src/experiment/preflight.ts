@@ -11,7 +11,8 @@ import { resolveFaults } from '../faults/schedule.js';
 import { assignRoles } from '../run/roles.js';
 import { loadTopology, type Topology } from '../topology/index.js';
 import { oracleFor, oracleNames } from '../verify/index.js';
-import { paramAssignments, type Cell, type Plan } from './expand.js';
+import { paramAssignments, shortColumn, type Cell, type Plan } from './expand.js';
+import { resolveColumn } from './summary.js';
 import type { FieldPath, LoadedExperiment } from './load.js';
 
 /** What the checks learnt about a cell: its size, for the estimate and the tables. */
@@ -62,8 +63,31 @@ export async function preflight(loaded: LoadedExperiment, plan: Plan): Promise<M
   checkGroups(loaded, plan, facts);
   checkFaults(loaded, plan, graphs);
   checkCheck(loaded, plan);
+  checkPlotColumns(loaded, plan);
   await checkAlgorithms(loaded, plan, nodeIds);
   return facts;
+}
+
+/** Columns of summary.csv that every run has, whatever its algorithm: what a plot's x or series can name beside the swept inputs. */
+const RUN_COLUMNS = ['repetition', 'seed', 'runtime', 'nodes', 'edges', 'duration_s', 'status', 'passed'];
+const RESULT_PREFIXES = ['metric.', 'timing.', 'node.'];
+
+/**
+ * A plot's x and series must name a column known before any run: a swept input or a column every run has
+ * (a metric or timing only as metric.NAME or timing.NAME, whose existence the runs decide). y is usually a metric,
+ * which only the runs name (the oracle's, the algorithm's own): it is resolved when the report is drawn.
+ */
+function checkPlotColumns(loaded: LoadedExperiment, plan: Plan): void {
+  const known = [...new Set([...plan.cells.flatMap((cell) => Object.keys(cell.inputs)), ...RUN_COLUMNS])];
+  const names = known.map((column) => shortColumn(column));
+  (plan.plots ?? []).forEach((plot, index) => {
+    const axes: Array<['x' | 'series', string]> = [['x', plot.x]];
+    if (plot.series !== undefined && plot.series !== 'none') axes.push(['series', plot.series]);
+    for (const [field, name] of axes) {
+      if (resolveColumn(known, name) || RESULT_PREFIXES.some((prefix) => name.startsWith(prefix) && name.length > prefix.length)) continue;
+      throw loaded.error(['plots', index, field], `no column "${name}" to plot against: this experiment's columns are ${[...new Set(names)].join(', ')}`, 'name a swept input (n, a parameter, …) or nodes, seed, duration_s; a metric as metric.NAME');
+    }
+  });
 }
 
 /** `check:` names an oracle, and only for groups: a run of one algorithm is judged by that algorithm's own. */

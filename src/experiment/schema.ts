@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NODE_AGGREGATIONS } from '../run/node-metrics.js';
 import { RUNTIME_CHOICES, type RuntimeChoice } from '../runtime/types.js';
 import { GENERATOR_MODELS } from '../topology/generators.js';
 import { EXPERIMENT_NAME, SERVICE_NAME } from '../util/names.js';
@@ -180,13 +181,15 @@ const plot = z.strictObject(
   {
     x: z.string({ error: 'expected a column name (nodes, n, seed, a parameter, a metric, …)' }).min(1),
     y: z.string({ error: 'expected a column name (messages, algorithmMs, duration_s, a metric, …)' }).min(1),
+    // y is the algorithm's own per-node metric (node.metric), made one number per run this way.
+    aggregate: z.enum(NODE_AGGREGATIONS, { error: `expected how to aggregate the per-node metric y over the nodes: ${NODE_AGGREGATIONS.join(', ')}` }).optional(),
     title: z.string().optional(),
     // A column to draw one line per value of (default: the other swept inputs; `none`: average over them).
     series: z.string().min(1).optional(),
     log: z.enum(['x', 'y', 'xy'], { error: 'expected x, y or xy' }).optional(),
     reference: z.array(reference).optional(),
   },
-  { error: 'expected { x, y, title, reference }' },
+  { error: 'expected { x, y, aggregate, title, series, log, reference }' },
 );
 
 export const experimentSchema = z
@@ -272,7 +275,7 @@ export const FIELD_HINTS: Record<string, string> = {
   check: 'e.g. check: service-discovery (the oracle that judges a run with groups)',
   requireCheck: 'e.g. requireCheck: true (a run that nothing checked fails)',
   faults: 'e.g. faults: ["at=5s kill top-degree:3"], or faults: { schedule: ["at=1s kill top-degree:{k}"], k: [0, 1, 5] }',
-  plots: 'e.g. plots: [{ x: nodes, y: messages, title: Messages, reference: [{ x: 20, y: 38, label: thesis }] }]',
+  plots: 'e.g. plots: [{ x: nodes, y: messages, title: Messages, reference: [{ x: 20, y: 38, label: thesis }] }], or a per-node metric: { x: nodes, y: traffic, aggregate: mean }',
 };
 
 /** The field names an object at `path` accepts, for the hint of an "unknown field" error. */

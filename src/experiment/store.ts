@@ -5,6 +5,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { PeerlabError } from '../errors.js';
 import { writeFileAtomic } from '../util/files.js';
 import { parseRunId, type ExperimentName, type RunId } from '../util/names.js';
+import type { NodeMetricAggregates } from '../run/node-metrics.js';
 import type { Outcome } from '../verify/index.js';
 
 /** The outcome of one run of an experiment: one line of runs.ndjson and one row of summary.csv. */
@@ -28,6 +29,8 @@ export interface RunOutcome {
   readonly nodes?: number;
   readonly edges?: number;
   readonly metrics: Record<string, number>;
+  /** The algorithm's per-node metrics aggregated over the nodes (absent in runs recorded before they were kept). */
+  readonly nodeMetrics?: NodeMetricAggregates;
   readonly timings: Record<string, number>;
   readonly startedAt: string;
   readonly durationMs: number;

@@ -1,4 +1,5 @@
 import type { Scalar } from './expand.js';
+import { NODE_AGGREGATIONS, nodeMetricColumn } from '../run/node-metrics.js';
 import type { RunOutcome } from './store.js';
 
 /** What the summary needs to know about a cell (a Plan's cell, or one read back from experiment.yaml). */
@@ -26,6 +27,8 @@ export function summaryTable(cells: readonly SummaryCell[], outcomes: ReadonlyMa
   const inputColumns = unique(cells.flatMap((cell) => Object.keys(cell.inputs)));
   const metricColumns = unique(sorted.flatMap((outcome) => Object.keys(outcome.metrics))).sort();
   const timingColumns = unique(sorted.flatMap((outcome) => Object.keys(outcome.timings)));
+  const nodeMetricNames = unique(sorted.flatMap((outcome) => Object.keys(outcome.nodeMetrics ?? {}))).sort();
+  const nodeColumns = nodeMetricNames.flatMap((name) => NODE_AGGREGATIONS.map((aggregation) => ({ name, aggregation, column: nodeMetricColumn(name, aggregation) })));
   const columns = [
     'key',
     'cell',
@@ -42,6 +45,7 @@ export function summaryTable(cells: readonly SummaryCell[], outcomes: ReadonlyMa
     'duration_s',
     ...metricColumns.map((name) => `metric.${name}`),
     ...timingColumns.map((name) => `timing.${name}`),
+    ...nodeColumns.map(({ column }) => column),
     'run_id',
     'results_dir',
     'replay',
@@ -64,6 +68,7 @@ export function summaryTable(cells: readonly SummaryCell[], outcomes: ReadonlyMa
       duration_s: round(outcome.durationMs / 1000, 3),
       ...Object.fromEntries(metricColumns.map((name) => [`metric.${name}`, outcome.metrics[name]])),
       ...Object.fromEntries(timingColumns.map((name) => [`timing.${name}`, outcome.timings[name]])),
+      ...Object.fromEntries(nodeColumns.map(({ name, aggregation, column }) => [column, outcome.nodeMetrics?.[name]?.[aggregation]])),
       run_id: outcome.runId,
       results_dir: outcome.resultsDir,
       replay: outcome.replay,

@@ -2,6 +2,7 @@ import type { RuntimeKind } from '../runtime/types.js';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { NodeReport } from '../coordination/protocol.js';
+import type { AppliedFault } from '../faults/events.js';
 import { renderSvg } from '../experiment/plots.js';
 import { writeCsv, writeFileAtomic } from '../util/files.js';
 import type { RunRecord } from '../run/results-folder.js';
@@ -20,6 +21,8 @@ export interface RunReportInput {
   readonly results: ReadonlyMap<string, Json | undefined>;
   readonly reports: ReadonlyMap<string, NodeReport>;
   readonly verdict: Verdict;
+  /** The fault schedule as it went (faults.ndjson): marked on the time charts and listed. */
+  readonly faults?: readonly AppliedFault[];
 }
 
 /** Metrics drawn over time beside messages and nodes done; the rest are in timeseries.csv. */
@@ -41,7 +44,7 @@ export async function writeRunReport(dir: string, input: RunReportInput): Promis
   if (!traced) diagram = '<p class="sub">Not traced: run with <code>--trace</code> to see every message here.</p>';
   else if (await traceTooLarge(traceFile)) diagram = '<p class="note">events.ndjson is too large to draw here; open it with <code>peerlab results export --format shiviz</code>.</p>';
   else diagram = spaceTimeDiagram(await readTracedMessages(traceFile), input.graph.nodes());
-  await writeFileAtomic(path.join(dir, 'report.html'), renderRunReport(input, { charts: await timeCharts(series, input.record.runtime), diagram, traced }));
+  await writeFileAtomic(path.join(dir, 'report.html'), renderRunReport(input, { charts: await timeCharts(series, input.record.runtime, input.faults ?? []), diagram, traced }));
 }
 
 export function renderRunReport(input: RunReportInput, parts: { charts: string[]; diagram: string; traced: boolean }): string {
@@ -99,6 +102,7 @@ ${verdict.failures.length > 0 ? `<ul class="failures">${verdict.failures.slice(0
 <h2>Over time</h2>
 <p class="sub">Time is ${record.runtime === 'sim' ? 'virtual ms since the start of the algorithm' : 'ms since the controller said start, on each node’s clock'}. Every node’s own series is in <a href="timeseries.csv">timeseries.csv</a>.</p>
 <div class="plots">${parts.charts.map((chart) => `<figure>${chart}</figure>`).join('\n')}</div>
+${faultsSection(input.faults ?? [], record.runtime)}
 
 <h2>Messages</h2>
 ${parts.diagram}
@@ -113,16 +117,32 @@ ${parts.diagram}
 `;
 }
 
-/** Messages per second, nodes done and the first metrics (mean, with min–max band), as SVG charts. */
-async function timeCharts(series: RunSeries, runtime: RuntimeKind): Promise<string[]> {
+/** The faults and churn as applied: when, what, on whom, and how late (or why not). */
+function faultsSection(faults: readonly AppliedFault[], runtime: RuntimeKind): string {
+  if (faults.length === 0) return '';
+  const unit = runtime === 'sim' ? 'virtual ms' : 'ms';
+  const rows = faults.map((fault) => {
+    const target = fault.leader !== undefined && fault.nodes.length === 0 ? `leader ${fault.leader}` : [...fault.nodes, ...fault.edges.map(([from, to]) => `${from}→${to}`)].join(', ');
+    const when = fault.appliedMs === undefined ? '–' : formatNumber(fault.appliedMs);
+    const outcome = fault.error ?? (fault.appliedMs === undefined ? 'not applied' : `${formatNumber(fault.appliedMs - fault.atMs)} ${unit} late`);
+    return `<tr><td class="num">${escapeHtml(when)}</td><td>${escapeHtml(fault.action)}</td><td>${escapeHtml(target.length > 120 ? `${target.slice(0, 117)}…` : target)}</td><td><code>${escapeHtml(fault.spec)}</code></td><td>${escapeHtml(outcome)}</td></tr>`;
+  });
+  return `<h3>Faults and churn</h3>
+<p class="sub">The dashed lines on the charts above; every event is in <a href="faults.ndjson">faults.ndjson</a>.</p>
+<table class="faults"><thead><tr><th>at (${unit})</th><th>action</th><th>on</th><th>fault</th><th>applied</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+/** Messages per second, nodes done and the first metrics (mean, with min–max band), as SVG charts; faults as dashed rules. */
+async function timeCharts(series: RunSeries, runtime: RuntimeKind, faults: readonly AppliedFault[]): Promise<string[]> {
   if (series.steps.length === 0) return [];
   const unit = runtime === 'sim' ? 'virtual ms' : 'ms';
+  const marks = faults.filter((fault) => fault.appliedMs !== undefined).map((fault) => ({ t: fault.appliedMs!, label: `${fault.action} ${fault.nodes.join(',')}`.trim() }));
   const charts: Array<{ id: string; spec: Record<string, unknown> }> = [
     {
       id: 'messages-per-second',
-      spec: timeChart(`messages per second (per ${formatNumber(series.stepMs)} ms step)`, unit, 'messages / s', series.steps.map((step) => ({ t: step.t, value: step.messagesPerSecond }))),
+      spec: timeChart(`messages per second (per ${formatNumber(series.stepMs)} ms step)`, unit, 'messages / s', series.steps.map((step) => ({ t: step.t, value: step.messagesPerSecond })), marks),
     },
-    { id: 'nodes-done', spec: timeChart('nodes done', unit, 'nodes with a result', series.steps.map((step) => ({ t: step.t, value: step.done }))) },
+    { id: 'nodes-done', spec: timeChart('nodes done', unit, 'nodes with a result', series.steps.map((step) => ({ t: step.t, value: step.done })), marks) },
     ...series.metricNames.slice(0, METRIC_CHARTS).map((name, index) => ({
       id: `metric-${index}`,
       spec: timeChart(
@@ -130,13 +150,20 @@ async function timeCharts(series: RunSeries, runtime: RuntimeKind): Promise<stri
         unit,
         name,
         series.steps.filter((step) => step.metrics[name]).map((step) => ({ t: step.t, value: step.metrics[name]!.mean, lo: step.metrics[name]!.min, hi: step.metrics[name]!.max })),
+        marks,
       ),
     })),
   ];
   return Promise.all(charts.map(({ id, spec }) => renderSvg(spec, id).catch((error: Error) => `<p class="note">could not draw ${escapeHtml(id)}: ${escapeHtml(error.message)}</p>`)));
 }
 
-function timeChart(title: string, unit: string, yTitle: string, values: Array<{ t: number; value: number; lo?: number; hi?: number }>): Record<string, unknown> {
+function timeChart(
+  title: string,
+  unit: string,
+  yTitle: string,
+  values: Array<{ t: number; value: number; lo?: number; hi?: number }>,
+  marks: ReadonlyArray<{ t: number; label: string }>,
+): Record<string, unknown> {
   const x = { field: 't', type: 'quantitative', title: `time (${unit})`, axis: { format: '~s' } };
   const layer: Array<Record<string, unknown>> = [];
   if (values.some((value) => value.lo !== undefined)) {
@@ -146,6 +173,13 @@ function timeChart(title: string, unit: string, yTitle: string, values: Array<{ 
     mark: { type: 'line', interpolate: 'step-after', color: '#1f6fb2', point: values.length < 40 },
     encoding: { x, y: { field: 'value', type: 'quantitative', title: yTitle, axis: { format: '~s' } } },
   });
+  if (marks.length > 0) {
+    layer.push({
+      data: { values: marks },
+      mark: { type: 'rule', color: '#d62728', strokeDash: [4, 3] },
+      encoding: { x: { field: 't', type: 'quantitative' }, tooltip: { field: 'label' } },
+    });
+  }
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,

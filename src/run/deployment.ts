@@ -7,7 +7,7 @@
  */
 import type { Etcd3 } from 'etcd3';
 import type { RunKeys } from '../coordination/keys.js';
-import type { FaultEvent } from '../faults/events.js';
+import type { AppliedFault, FaultEvent } from '../faults/events.js';
 import type { TraceEvent } from '../runtime/sim/types.js';
 import type { RuntimeKind } from '../runtime/types.js';
 import type { Stage } from './docker-deployment.js';
@@ -32,6 +32,8 @@ export interface ExecutionOptions extends RuntimeTuning {
   readonly onStage?: (stage: Stage, detail?: string) => void;
   /** Docker: follow the run's etcd (the dashboard's live feed). */
   readonly followEtcd?: (etcd: Etcd3, keys: RunKeys) => Promise<() => Promise<void>>;
+  /** Docker: each fault or churn event as it is applied (the dashboard's live feed). */
+  readonly onFault?: (applied: AppliedFault) => void;
   /** Simulator: each trace event, once the simulation is over (the dashboard's replay). */
   readonly onSimulatorEvent?: (event: TraceEvent) => void;
 }

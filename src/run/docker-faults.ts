@@ -32,6 +32,8 @@ export class DockerFaultSchedule {
     private readonly runtime: ContainerNodes,
     private readonly controller: RunController,
     private readonly watch: RunWatch,
+    /** Told of each event once applied (or not), as it goes. */
+    private readonly onApplied: (applied: AppliedFault) => void = () => {},
   ) {}
 
   /** Arms every event against the run's start time (epoch ms). */
@@ -69,7 +71,9 @@ export class DockerFaultSchedule {
     } catch (failure) {
       error = (failure instanceof Error ? failure.message : String(failure)).split('\n')[0];
     }
-    this.applied.push({ ...event, appliedMs: Date.now() - startedAt, ...(error === undefined ? {} : { error }) });
+    const applied: AppliedFault = { ...event, appliedMs: Date.now() - startedAt, ...(error === undefined ? {} : { error }) };
+    this.applied.push(applied);
+    this.onApplied(applied);
   }
 
   /**

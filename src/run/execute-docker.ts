@@ -96,7 +96,7 @@ async function deployForRun(
   const traceDir = options.traceFile ? await makeNodeTraceDir(prepared.runId) : undefined;
   const deployment = await bringUp(prepared, options, traceDir);
   const { controller, runtime, watch } = deployment;
-  const schedule = new DockerFaultSchedule(options.faults ?? [], runtime, controller, watch);
+  const schedule = new DockerFaultSchedule(options.faults ?? [], runtime, controller, watch, options.onFault);
   let tornDown: Promise<void> | undefined;
   let startedAt: number | undefined;
   const lastFaultMs = options.faults?.length ? Math.max(...options.faults.map((fault) => fault.atMs)) : undefined;

@@ -1,6 +1,7 @@
 import type { RuntimeKind } from '../runtime/types.js';
 import type { Etcd3 } from 'etcd3';
 import type { RunKeys } from '../coordination/keys.js';
+import type { AppliedFault } from '../faults/events.js';
 import type { TraceEvent } from '../runtime/sim/index.js';
 import type { PreparedRun } from './prepare.js';
 
@@ -15,6 +16,8 @@ export interface RunObserver {
   prepared?(run: PreparedRun, runtime: RuntimeKind): void | Promise<void>;
   /** Docker: the run's etcd, before the first node starts. Returns how to stop following it. */
   followEtcd?(etcd: Etcd3, keys: RunKeys): Promise<() => Promise<void>>;
+  /** Docker: each fault or churn event as it is applied (the simulator's are among its events). */
+  fault?(applied: AppliedFault): void;
   /** Simulator: each event as it happens. */
   simulatorEvent?(event: TraceEvent): void;
   /** The run is over, whether it passed, failed or broke. */

@@ -22,6 +22,7 @@ import { chooseRuntime } from './runtimes.js';
 import type { RuntimeChoice, RuntimeKind } from '../runtime/types.js';
 import { ExecutionFailed, type Execution } from './execution.js';
 import { prepareRun, type PrepareRequest, type PreparedRun } from './prepare.js';
+import { aggregateNodeMetrics, type NodeMetricAggregates } from './node-metrics.js';
 import type { RunObserver } from './observer.js';
 import type { RunId } from '../util/names.js';
 
@@ -69,6 +70,8 @@ export interface RunSummary {
   /** Messages sent but not yet delivered when the run ended. */
   readonly inFlight: number;
   readonly metrics: Record<string, number>;
+  /** The algorithm's own per-node metrics (`node.metric`), each aggregated over the nodes. */
+  readonly nodeMetrics: NodeMetricAggregates;
   readonly timings: Record<string, number>;
   readonly resultsDir: string;
   readonly missing: string[];
@@ -145,6 +148,7 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
       traceFile,
       logsDir: path.join(resultsDir, LOGS_FOLDER),
       followEtcd: observer?.followEtcd,
+      onFault: observer?.fault,
       onSimulatorEvent: observer?.simulatorEvent,
     });
   } catch (error) {
@@ -189,7 +193,7 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
   const output = { record, graph, roles, results, reports: execution.reports, verdict: { ...verdict, metrics }, departed: execution.departed };
   await writeRunResults(resultsDir, output);
   if (faults.length > 0) await writeFaults(resultsDir, faults);
-  await writeRunReport(resultsDir, output);
+  await writeRunReport(resultsDir, { ...output, faults });
   if (execution.teardownError !== undefined) throw execution.teardownError;
   return {
     runId: prepared.runId,
@@ -203,6 +207,7 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
     verdict: verdict.summary,
     inFlight: execution.inFlight,
     metrics,
+    nodeMetrics: aggregateNodeMetrics(execution.reports.values()),
     timings,
     resultsDir,
     missing: execution.missing,

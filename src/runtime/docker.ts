@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { nodeLogFile } from '../util/node-logs.js';
 import { PeerlabError } from '../errors.js';
-import { NODE_LABEL, ROLE_LABEL, RUN_LABEL } from '../docker/engine.js';
+import { containerMemoryBytes, NODE_LABEL, ROLE_LABEL, RUN_LABEL } from '../docker/engine.js';
 import { forEachLimited } from '../util/concurrency.js';
 import type { ContainerNodes, ExecResult, NodeInfo, NodeSpec, NodeState, StartProgress } from './types.js';
 
@@ -142,15 +142,7 @@ export class DockerRuntime implements ContainerNodes {
   }
 
   private async memoryByContainer(ids: string[]): Promise<Map<string, number>> {
-    const entries = await Promise.all(
-      ids.map(async (id) => {
-        const stats = (await this.docker.getContainer(id).stats({ stream: false })) as {
-          memory_stats?: { usage?: number; stats?: { inactive_file?: number } };
-        };
-        const usage = stats.memory_stats?.usage;
-        return [id, usage === undefined ? undefined : usage - (stats.memory_stats?.stats?.inactive_file ?? 0)] as const;
-      }),
-    );
+    const entries = await Promise.all(ids.map(async (id) => [id, await containerMemoryBytes(this.docker, id)] as const));
     return new Map(entries.filter((entry): entry is readonly [string, number] => entry[1] !== undefined));
   }
 
@@ -274,10 +266,28 @@ export async function removeRunObjects(docker: Docker, runId: string | undefined
       if (network.startsWith('peerlab-')) await docker.getNetwork(network).disconnect({ Container: container.Id, Force: true }).catch(() => {});
     }
   }
-  await forEachLimited(containers, DEFAULT_START_CONCURRENCY * 2, (c) => ignoreMissing(docker.getContainer(c.Id).remove({ force: true, v: true })));
+  await forEachLimited(containers, DEFAULT_START_CONCURRENCY * 2, (c) => removeContainer(docker.getContainer(c.Id)));
   const networks = await docker.listNetworks({ filters: { label: [label] } });
   await forEachLimited(networks, 4, (n) => removeNetwork(docker.getNetwork(n.Id)));
   return { containers: containers.length, networks: networks.length };
+}
+
+/**
+ * On a host this loaded (500 nodes stopping at once) the engine can catch a node's process between its exit and
+ * its reaping ("PID … is zombie and can not be killed"), or give up waiting for the exit event ("tried to kill
+ * container, but did not receive an exit event"); a moment later the removal goes through (seen at the end of
+ * three 500-node runs, whose teardown then failed and left the containers).
+ */
+async function removeContainer(container: Docker.Container): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await ignoreMissing(container.remove({ force: true, v: true }));
+      return;
+    } catch (error) {
+      if (!/is zombie|did not receive an exit event/.test(String((error as { message?: string }).message)) || attempt >= 10) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    }
+  }
 }
 
 /**

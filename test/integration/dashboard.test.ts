@@ -2,25 +2,27 @@
  * The dashboard and the run report in a real browser: Debian's Chromium, driven by playwright-core. The page
  * must refuse requests without its token, draw every node, and show node states changing as the run goes; the
  * report of a traced run must draw one arrow per message. One run on Docker (live) and one in the simulator
- * (replayed).
+ * (replayed). Then the two benches of the page: its overhead on a Docker run, and its frame time.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DashboardOverheadSample } from '../../src/bench/dashboard.js';
+import type { FrameTimeSample } from '../../src/bench/frame-time.js';
+import { launchChromium } from '../../src/dashboard/browser.js';
 import { packageRoot } from '../../src/util/paths.js';
-import { bin, leftBehind } from './cli-helpers.js';
+import { bin, leftBehind, peerlabIn } from './cli-helpers.js';
 
 const ABILENE = path.join(packageRoot, 'test', 'fixtures', 'abilene.graphml');
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 let browser: Browser;
 let results: string;
 
 beforeAll(async () => {
-  browser = await chromium.launch({ executablePath: process.env.PEERLAB_CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   results = await mkdtemp(path.join(tmpdir(), 'peerlab-dashboard-'));
 });
 
@@ -155,5 +157,51 @@ describe('dashboard and report in Chromium', () => {
     const run = JSON.parse(await readFile(path.join(runDir, 'verify.json'), 'utf8')) as { metrics: { messages: number } };
     expect(run.metrics.messages).toBeGreaterThan(0);
     expect(await countArrows(path.join(runDir, 'report.html'))).toBe(run.metrics.messages);
+  });
+});
+
+describe('the benches of the dashboard', () => {
+  it('bench dashboard: the same Docker run without and with the page open, in turns; the page followed it to the end', async () => {
+    const { code, stdout, stderr } = await peerlabIn(results, 'bench', 'dashboard', '--algorithm', 'ghs', '--nodes', '10', '--repetitions', '2', '--json');
+    expect(code, stderr).toBe(0);
+    const report = JSON.parse(stdout) as { schema: string; samples: DashboardOverheadSample[] };
+    expect(report.schema).toBe('peerlab.bench.dashboard/1');
+    const [sample] = report.samples;
+    expect(sample).toMatchObject({ algorithm: 'ghs', runtime: 'docker', nodes: 10 });
+    expect(sample!.repetitions.map((repetition) => repetition.first)).toEqual(['without', 'with']);
+    for (const repetition of sample!.repetitions) {
+      for (const side of [repetition.without, repetition.with]) {
+        expect(side.outcome).toBe('pass');
+        expect(side.allConnectedMs).toBeGreaterThan(0);
+        expect(side.algorithmMs).toBeGreaterThan(0);
+      }
+      // The page was open: it received frames, drew them, showed every node done, and its browser spent CPU.
+      expect(repetition.with.page.frames).toBeGreaterThan(0);
+      expect(repetition.with.page.framesApplied).toBeGreaterThan(0);
+      expect(repetition.with.page.nodesDone).toBe(10);
+      expect(repetition.with.page.browserCpuMs).toBeGreaterThan(0);
+    }
+    const median = (values: number[]) => (values[0]! + values[1]!) / 2;
+    expect(sample!.with.algorithmMs).toBe(median(sample!.repetitions.map((repetition) => repetition.with.algorithmMs)));
+    expect(sample!.growthPercent.algorithm).toBeCloseTo((sample!.with.algorithmMs / sample!.without.algorithmMs - 1) * 100, 6);
+    expect(sample!.withinTarget).toBe(sample!.growthPercent.algorithm <= 5 && sample!.growthPercent.allConnected! <= 5);
+    expect(await leftBehind(stderr)).toBe(0);
+  });
+
+  it('bench frame-time: plays a 300-node simulator replay in Chromium and times every animation frame', async () => {
+    const { code, stdout, stderr } = await peerlabIn(results, 'bench', 'frame-time', '--nodes', '300', '--algorithm', 'push-sum', '--fps', '60', '--json');
+    expect(code, stderr).toBe(0);
+    const [sample] = (JSON.parse(stdout) as { samples: FrameTimeSample[] }).samples;
+    const run = JSON.parse(await readFile(path.join(sample!.resultsDir, 'verify.json'), 'utf8')) as { metrics: { messages: number } };
+    // Every message of the run reached the page, aggregated into frames.
+    expect(sample!.messages).toBe(run.metrics.messages);
+    expect(sample!.frames).toBeGreaterThan(10);
+    expect(sample!.framesShown).toBeGreaterThan(0);
+    expect(sample!.framesShown).toBeLessThanOrEqual(sample!.frames);
+    expect(sample!.frameTimeMs.count).toBeGreaterThan(5);
+    expect(sample!.frameTimeMs.p50).toBeGreaterThan(0);
+    expect(sample!.frameTimeMs.p95).toBeGreaterThanOrEqual(sample!.frameTimeMs.p50);
+    expect(sample!.idleFrameTimeMs.p50).toBeGreaterThan(0);
+    expect(sample!.messagesPerSecond.playback).toBeCloseTo(sample!.messages / (sample!.playbackMs / 1000), 6);
   });
 });

@@ -48,7 +48,8 @@ describe('running an experiment (with a fake runner)', () => {
     expect(csv).toHaveLength(5);
     expect(csv[0]).toBe(
       'key,cell,label,repetition,seed,topology,topology.n,topology.m,weights,algorithm,param.root,runtime,nodes,edges,status,passed,verdict,duration_s,' +
-        'metric.bytes,metric.eccentricity,metric.messages,metric.reached,timing.allReadyMs,timing.algorithmMs,timing.totalMs,run_id,results_dir,replay',
+        'metric.bytes,metric.eccentricity,metric.messages,metric.reached,timing.allReadyMs,timing.algorithmMs,timing.totalMs,' +
+        'node.hops.mean,node.hops.sum,node.hops.min,node.hops.max,node.hops.median,run_id,results_dir,replay',
     );
     // Rows in cell order, then repetition.
     expect(csv.slice(1).map((line) => line.split(',')[0])).toEqual(['c1-r1', 'c1-r2', 'c2-r1', 'c2-r2']);

@@ -201,6 +201,16 @@ describe('preflight: checks before anything starts', () => {
     expect(await failure(`name: t\ntopology: { model: ring, n: 10 }\n${rest}faults: ["at=1s pause role:client for=1s"]\n`)).toBe('no error');
   });
 
+  it('checks that each plot\'s x and series name a column before anything runs', async () => {
+    const base = 'name: t\ntopology: { model: ba, n: [20, 40], m: 2 }\nalgorithm: { name: flood, params: { root: ["0", "1"] } }\nplots:\n';
+    expect(await failure(`${base}  - { x: n, y: messages }\n  - { x: nodes, y: traffic, aggregate: mean, series: root }\n  - { x: metric.messages, y: duration_s }\n`)).toBe('no error');
+    expect(await failure(`${base}  - { x: n, y: messages }\n  - { x: nodez, y: messages }\n`)).toMatch(
+      /^x\.yaml line 6: plots\[1\]\.x: no column "nodez" to plot against: this experiment's columns are topology, n, m, weights, algorithm, root, repetition, seed, runtime, nodes, edges, duration_s, status, passed/,
+    );
+    expect(await failure(`${base}  - { x: n, y: messages, series: rot }\n`)).toMatch(/^x\.yaml line 5: plots\[0\]\.series: no column "rot"/);
+    expect(await failure(`${base}  - { x: n, y: traffic, aggregate: average }\n`)).toMatch(/^x\.yaml line 5: plots\[0\]\.aggregate: expected how to aggregate the per-node metric y over the nodes: mean, sum, min, max, median/);
+  });
+
   it('accepts experiments/faults.yaml: killed hubs k × when, each cell with its own fault, every one resolvable', async () => {
     const file = path.resolve('experiments/faults.yaml');
     const loaded = parseExperiment(readFileSync(file, 'utf8'), 'faults.yaml', file);

@@ -1,3 +1,4 @@
+import { aggregateNodeMetrics } from '../../src/run/node-metrics.js';
 import { mkdtempSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -72,6 +73,8 @@ export function fakeRunner(options: { fail?: (request: RunRequest, index: number
     request.onStage?.('tearing down');
     const outcome = mode === 'fail' ? 'fail' : mode === 'unchecked' ? 'unchecked' : 'pass';
     const passed = outcome === 'pass';
+    // A per-node metric as an algorithm would set it: node i's hop count, i mod (3 + seed mod 2).
+    const nodeMetrics = aggregateNodeMetrics(Array.from({ length: nodes }, (_, index) => ({ metrics: { hops: index % (3 + (request.seed % 2)) } })));
     const metrics = { reached: nodes, eccentricity: 3 + (request.seed % 2), messages: 2 * edges - nodes + 1 + request.seed, bytes: 40 * edges };
     const timings = { allReadyMs: 250 * nodes + request.seed, algorithmMs: 10 * nodes, totalMs: 300 * nodes };
     const resultsDir = path.join(request.resultsRoot, runId);
@@ -96,7 +99,7 @@ export function fakeRunner(options: { fail?: (request: RunRequest, index: number
     );
     const replay = `peerlab run ${request.algorithm} --topology ${request.topology} --seed ${request.seed} --runtime docker`;
     const failed = outcome === 'fail' || (outcome === 'unchecked' && request.requireCheck === true);
-    const summary: RunSummary = { runId, algorithm: request.algorithm, runtime: 'docker', nodes, edges, outcome, passed, failed, verdict, inFlight: 0, metrics, timings, resultsDir, missing: [], departed: new Map(), faults: [], replay };
+    const summary: RunSummary = { runId, algorithm: request.algorithm, runtime: 'docker', nodes, edges, outcome, passed, failed, verdict, inFlight: 0, metrics, nodeMetrics, timings, resultsDir, missing: [], departed: new Map(), faults: [], replay };
     return summary;
   };
   return { runner, requests };

@@ -6,6 +6,7 @@ import { defaultPlots, experimentPlots, listedPlots, plotSpec, type PlotDefiniti
 import { renderReport } from '../../src/experiment/report.js';
 import { aggregate, resolveColumn, summaryTable } from '../../src/experiment/summary.js';
 import type { RunOutcome } from '../../src/experiment/store.js';
+import { aggregateNodeMetrics } from '../../src/run/node-metrics.js';
 import { fakeRunner, prepared, tempDir } from './experiment-helpers.js';
 
 const THESIS = `name: thesis-like
@@ -87,6 +88,40 @@ describe('summary and plots', () => {
       ['topology.n', 'weights'],
     ) as PlotDefinition[];
     expect(plots.map((plot) => plot.series)).toEqual([['weights'], [], ['topology.n']]);
+  });
+
+  it('plots a per-node metric under the aggregation the plot states, and says when none is stated', () => {
+    const perNode = (values: number[]) => aggregateNodeMetrics(values.map((traffic) => ({ metrics: { traffic } })));
+    const withNodes = new Map(
+      [
+        { ...outcome('c1-r1', 'c1', 1, 10), nodeMetrics: perNode([1, 2, 6]) },
+        { ...outcome('c1-r2', 'c1', 2, 10), nodeMetrics: perNode([3, 3, 3]) },
+        { ...outcome('c2-r1', 'c2', 1, 10), nodeMetrics: perNode([10, 0, 2, 0]) },
+      ].map((o) => [o.key, o]),
+    );
+    const t = summaryTable(plan.cells, withNodes);
+    expect(t.columns).toEqual(expect.arrayContaining(['node.traffic.mean', 'node.traffic.sum', 'node.traffic.min', 'node.traffic.max', 'node.traffic.median']));
+    const [mean, max, bare] = listedPlots(
+      [
+        { x: 'nodes', y: 'traffic', aggregate: 'mean' },
+        { x: 'nodes', y: 'traffic', aggregate: 'max', title: 'busiest node' },
+        { x: 'nodes', y: 'traffic' },
+      ],
+      t,
+    );
+    expect(mean).toMatchObject({ y: 'node.traffic.mean', title: 'traffic (mean over nodes) vs nodes' });
+    // Per run the nodes' mean (3, then 3; then 3): the plot's points average the runs of each N.
+    expect(aggregate(t.rows, 'nodes', (mean as PlotDefinition).y).map((point) => [point.x, point.mean])).toEqual([
+      [20, 3],
+      [40, 3],
+    ]);
+    expect(aggregate(t.rows, 'nodes', (max as PlotDefinition).y).map((point) => [point.x, point.mean])).toEqual([
+      [20, 4.5],
+      [40, 10],
+    ]);
+    const spec = plotSpec(mean as PlotDefinition, t.rows).spec as { layer: Array<{ encoding: { y: { title?: string } } }> };
+    expect(spec.layer[0]!.encoding.y.title).toBe('traffic (mean over nodes)');
+    expect(bare).toEqual({ id: expect.any(String), title: 'traffic vs nodes', note: expect.stringMatching(/^traffic is a per-node metric: say how to make it one number per run, e\.g\. aggregate: mean/) });
   });
 
   it('plots against the swept input when the size does not change', () => {

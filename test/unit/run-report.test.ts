@@ -127,6 +127,21 @@ describe('dashboard feed', () => {
     expect(feed.nodeDetails('a')).toMatchObject({ state: 'done', result: 7, sent: { b: 5000 } });
     expect(feed.finished).toBe(true);
   });
+
+  it('shows faults and churn as they are applied: noted, a killed or stopped node departed, a paused one paused until resumed', () => {
+    const feed = new DashboardFeed(['a', 'b', 'c', 'd']);
+    for (const id of feed.nodeIds) feed.state(id, 'running');
+    feed.result('d', 1);
+    feed.fault('kill', ['a', 'd'], 'kill node a, d (at=1s kill ids:a,d)');
+    feed.fault('pause', ['b'], 'pause node b');
+    feed.flush(1);
+    expect(feed.frames[0]).toMatchObject({ states: { a: 'departed', b: 'paused', d: 'departed' }, notes: ['kill node a, d (at=1s kill ids:a,d)', 'pause node b'] });
+    feed.result('a', 2);
+    feed.fault('resume', ['b', 'c'], 'resume node b, c');
+    feed.flush(2);
+    expect(feed.frames[1]!.states).toEqual({ b: 'running' });
+    expect(feed.nodeDetails('a')?.state).toBe('departed');
+  });
 });
 
 describe('topology export', () => {

@@ -127,5 +127,12 @@ describe('faults in the simulator', () => {
     const nodes = readFileSync(path.join(summary.resultsDir, 'nodes.csv'), 'utf8').trim().split('\n');
     expect(nodes[0]).toContain(',departed,');
     expect(nodes.find((row) => row.startsWith('5,'))).toContain('killed at 0 virtual ms');
+    // The run's report lists the faults as applied and marks them on its time charts.
+    const report = readFileSync(path.join(summary.resultsDir, 'report.html'), 'utf8');
+    const table = report.slice(report.indexOf('<table class="faults">'), report.indexOf('</table>', report.indexOf('<table class="faults">')));
+    expect(table.match(/<tr><td/g)).toHaveLength(2);
+    expect(table).toContain('<td>kill</td><td>5</td>');
+    expect(table).toContain('<td>link-down</td><td>0→1</td>');
+    expect(report.match(/stroke-dasharray="4,3"/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
   });
 });

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { PeerlabCommand } from '../../cli/base-command.js';
 import { benchFlags, nodeCounts, openBaselineGate } from '../../cli/bench-flags.js';
-import { algorithmRunFlags, runOptionFlags } from '../../cli/run-flags.js';
+import { algorithmRunFlags, runOptionFlags, unshapedSimulatorFlags } from '../../cli/run-flags.js';
 import { runRequestFrom } from '../../cli/run-request.js';
 import { benchReport, type BenchReport } from '../../bench/report.js';
 import { benchSim, simBench, type SimBenchSample } from '../../bench/sim.js';
@@ -52,7 +52,7 @@ export default class BenchSim extends PeerlabCommand {
     const samples: SimBenchSample[] = [];
     for (const nodes of counts) {
       const { request, during } = runRequestFrom(
-        { ...flags, ...dockerDefaults, runtime: 'sim', topology: `ba:n=${nodes},m=${flags.m}`, 'allow-disconnected': false },
+        { ...flags, ...unshapedSimulatorFlags, runtime: 'sim', topology: `ba:n=${nodes},m=${flags.m}`, 'allow-disconnected': false },
         { algorithm: flags.algorithm!, timeoutMs: flags.timeout * 1000, resultsRoot: flags.results, json: this.jsonEnabled(), note: (line) => this.note(line) },
       );
       const sample = await during(benchSim({ ...request, maxEvents: flags['max-events'], command: ['bench', 'sim', ...this.argv] }, nodes));
@@ -72,19 +72,6 @@ export default class BenchSim extends PeerlabCommand {
     return { ...benchReport(simBench, samples, began), comparison: gate(samples) };
   }
 }
-
-/** The Docker and link settings runRequestFrom reads: unused by the unshaped simulated runs this bench makes. */
-const dockerDefaults = {
-  links: undefined,
-  placement: 'spread',
-  'links-mode': 'message',
-  'node-memory': 64,
-  concurrency: 8,
-  'etcd-image': undefined,
-  'etcd-port': 0,
-  'etcd-endpoints': undefined,
-  'base-image': undefined,
-};
 
 function formatRate(perSecond: number): string {
   return perSecond >= 1e6 ? `${(perSecond / 1e6).toFixed(2)} M` : `${Math.round(perSecond / 1e3)} k`;

@@ -25,15 +25,41 @@ const COLOURS: Record<NodeState, string> = {
   running: '#2b7bd6',
   done: '#2a9d4b',
   failed: '#d62728',
+  paused: '#9467bd',
+  departed: '#4a4a4a',
 };
 const EDGE_IDLE = '#d5dae1';
+
+interface Point {
+  t: number;
+  v: number;
+}
 
 const token = new URLSearchParams(location.search).get('token') ?? '';
 const api = (path: string) => `${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`;
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
-/** What tests and the frame-time bench read: how many frames are applied, what each render cost. */
-const stats = { framesApplied: 0, renders: 0, renderMs: [] as number[], states: {} as Record<string, NodeState> };
+/**
+ * What tests and `peerlab bench frame-time` read: frames received and applied, the messages they carry and the
+ * highest rate drawn, what each frame's apply and each render cost, whether a replay is playing.
+ */
+const stats = {
+  frames: 0,
+  messages: 0,
+  peakRate: 0,
+  loaded: false,
+  playing: false,
+  framesApplied: 0,
+  applyMs: [] as number[],
+  renders: 0,
+  renderMs: [] as number[],
+  states: {} as Record<string, NodeState>,
+};
+/** The latest samples of a cost, bounded. */
+function record(samples: number[], value: number): void {
+  samples.push(value);
+  if (samples.length > 5000) samples.shift();
+}
 (window as unknown as { peerlab: typeof stats }).peerlab = stats;
 
 async function main(): Promise<void> {
@@ -49,8 +75,7 @@ async function main(): Promise<void> {
   renderer.on('beforeRender', () => (renderStart = performance.now()));
   renderer.on('afterRender', () => {
     stats.renders += 1;
-    stats.renderMs.push(performance.now() - renderStart);
-    if (stats.renderMs.length > 500) stats.renderMs.shift();
+    record(stats.renderMs, performance.now() - renderStart);
   });
   renderer.on('clickNode', ({ node }) => void showNode(node));
   (window as unknown as { peerlabRenderer: typeof renderer }).peerlabRenderer = renderer;
@@ -62,76 +87,129 @@ async function main(): Promise<void> {
   const slider = $<HTMLInputElement>('slider');
   const metricSelect = $<HTMLSelectElement>('metric');
 
-  /** Node states, metric values and edge rates at frame `index`: every frame up to it folded. */
+  // Everything below is kept incrementally, so that a frame costs the same at the 2,000th as at the first: the
+  // states folded up to the frame shown (moving back refolds from the start), and the chart series, extended as
+  // frames arrive.
+  const folded: Record<string, NodeState> = {};
+  let foldedTo = -1;
+  const messageSeries: Point[] = [];
+  const doneSeries: Point[] = [];
+  const arrivedStates: Record<string, NodeState> = {};
+  let doneCount = 0;
+  const notes: Array<{ index: number; text: string }> = [];
+  const metricNames = new Set<string>();
+  /** The mean per node of the chosen metric, frame by frame: its running sum over each node's latest value. */
+  let metricSeries = { name: '', upTo: 0, latest: new Map<string, number>(), sum: 0, points: [] as Point[] };
+
+  function arrived(frame: Frame): void {
+    const index = frames.length;
+    frames.push(frame);
+    const sent = Object.values(frame.edges).reduce((a, b) => a + b, 0);
+    const rate = sent / (Math.max(frame.span, 1) / 1000);
+    messageSeries.push({ t: frame.t, v: rate });
+    for (const [id, state] of Object.entries(frame.states)) {
+      if (arrivedStates[id] === 'done') doneCount -= 1;
+      if (state === 'done') doneCount += 1;
+      arrivedStates[id] = state;
+    }
+    doneSeries.push({ t: frame.t, v: doneCount });
+    for (const text of frame.notes) notes.push({ index, text });
+    for (const values of Object.values(frame.metrics)) for (const name of Object.keys(values)) metricNames.add(name);
+    stats.frames += 1;
+    stats.messages += sent;
+    stats.peakRate = Math.max(stats.peakRate, rate);
+  }
+
+  /** Folds the states up to frame `index`; true if any node's state may differ from the last fold. */
+  function foldStatesTo(index: number): boolean {
+    let changed = false;
+    if (index < foldedTo) {
+      for (const id of Object.keys(folded)) delete folded[id];
+      foldedTo = -1;
+      changed = true;
+    }
+    for (let i = foldedTo + 1; i <= index; i++) {
+      const states = frames[i]!.states;
+      if (Object.keys(states).length > 0) changed = true;
+      Object.assign(folded, states);
+    }
+    foldedTo = index;
+    return changed;
+  }
+  /** Whether some edge is drawn with traffic: frames without any need no edge update after one without. */
+  let edgesLit = true;
+
+  /** Node states and edge rates at frame `index`. */
   function show(index: number): void {
     if (index < 0 || frames.length === 0) return;
-    const states: Record<string, NodeState> = {};
-    const metrics: Record<string, Record<string, number>> = {};
-    for (let i = 0; i <= index; i++) {
-      Object.assign(states, frames[i]!.states);
-      for (const [id, values] of Object.entries(frames[i]!.metrics)) metrics[id] = { ...metrics[id], ...values };
-    }
+    const began = performance.now();
     const frame = frames[index]!;
-    graph.forEachNode((id) => graph.setNodeAttribute(id, 'color', COLOURS[states[id] ?? 'starting']));
+    // One batch update each for nodes and edges, and none when nothing changed: each makes sigma.js reprocess
+    // and redraw, the page's main cost.
+    if (foldStatesTo(index) || shown < 0) {
+      graph.updateEachNodeAttributes((id, attributes) => ({ ...attributes, color: COLOURS[folded[id] ?? 'starting'] }), { attributes: ['color'] });
+    }
     const rates = edgeRates(frame);
-    const top = Math.max(1, ...rates.values());
-    graph.forEachEdge((edge, _attributes, source, target) => {
-      const rate = (rates.get(`${source}|${target}`) ?? 0) + (rates.get(`${target}|${source}`) ?? 0);
-      graph.mergeEdgeAttributes(edge, { size: rate > 0 ? 1 + (4 * rate) / top : 1, color: rate > 0 ? '#7b4fd6' : EDGE_IDLE });
-    });
-    stats.states = states;
+    if (rates.size > 0 || edgesLit) {
+      let top = 1;
+      for (const rate of rates.values()) top = Math.max(top, rate);
+      graph.updateEachEdgeAttributes(
+        (_edge, attributes, source, target) => {
+          const rate = (rates.get(`${source}>${target}`) ?? 0) + (rates.get(`${target}>${source}`) ?? 0);
+          return { ...attributes, size: rate > 0 ? 1 + (4 * rate) / top : 1, color: rate > 0 ? '#7b4fd6' : EDGE_IDLE };
+        },
+        { attributes: ['size', 'color'] },
+      );
+      edgesLit = rates.size > 0;
+    }
+    stats.states = { ...folded };
     stats.framesApplied += 1;
     shown = index;
     slider.value = String(index);
     const counts = new Map<NodeState, number>();
-    for (const id of graph.nodes()) counts.set(states[id] ?? 'starting', (counts.get(states[id] ?? 'starting') ?? 0) + 1);
+    graph.forEachNode((id) => counts.set(folded[id] ?? 'starting', (counts.get(folded[id] ?? 'starting') ?? 0) + 1));
     $('legend').innerHTML = (Object.keys(COLOURS) as NodeState[])
       .map((state) => `<span data-state="${state}"><i style="background:${COLOURS[state]}"></i>${state} <b>${counts.get(state) ?? 0}</b></span>`)
       .join('');
     $('clock').textContent = `${formatNumber(frame.t + frame.span)} ${page.timeUnit}`;
-    $('notes').textContent = frames
-      .slice(0, index + 1)
-      .flatMap((f) => f.notes)
-      .slice(-6)
-      .join('\n');
+    const recent: string[] = [];
+    for (let i = notes.length - 1; i >= 0 && recent.length < 6; i--) if (notes[i]!.index <= index) recent.unshift(notes[i]!.text);
+    $('notes').textContent = recent.join('\n');
     drawCharts(index);
+    record(stats.applyMs, performance.now() - began);
   }
 
+  /** Messages per second on each directed edge "from>to" during the frame. */
   function edgeRates(frame: Frame): Map<string, number> {
-    const rates = new Map<string, number>();
     const seconds = Math.max(frame.span, 1) / 1000;
-    for (const [key, count] of Object.entries(frame.edges)) {
-      const [from, to] = key.split('>');
-      rates.set(`${from}|${to}`, count / seconds);
+    return new Map(Object.entries(frame.edges).map(([key, count]) => [key, count / seconds]));
+  }
+
+  function metricPoints(name: string): Point[] {
+    if (metricSeries.name !== name) metricSeries = { name, upTo: 0, latest: new Map(), sum: 0, points: [] };
+    const series = metricSeries;
+    for (; series.upTo < frames.length; series.upTo++) {
+      const frame = frames[series.upTo]!;
+      for (const [id, values] of Object.entries(frame.metrics)) {
+        if (!(name in values)) continue;
+        series.sum += values[name]! - (series.latest.get(id) ?? 0);
+        series.latest.set(id, values[name]!);
+      }
+      series.points.push({ t: frame.t, v: series.latest.size ? series.sum / series.latest.size : NaN });
     }
-    return rates;
+    return series.points;
   }
 
   function drawCharts(index: number): void {
-    const messages = frames.map((f) => ({ t: f.t, v: Object.values(f.edges).reduce((a, b) => a + b, 0) / (Math.max(f.span, 1) / 1000) }));
-    let done = 0;
-    const states: Record<string, NodeState> = {};
-    const doneSeries = frames.map((f) => {
-      Object.assign(states, f.states);
-      done = Object.values(states).filter((state) => state === 'done').length;
-      return { t: f.t, v: done };
-    });
-    const names = new Set(frames.flatMap((f) => Object.values(f.metrics).flatMap((values) => Object.keys(values))));
-    if (metricSelect.options.length !== names.size) {
+    if (metricSelect.options.length !== metricNames.size) {
       const chosen = metricSelect.value;
-      metricSelect.innerHTML = [...names].sort().map((name) => `<option>${name}</option>`).join('');
-      if (chosen && names.has(chosen)) metricSelect.value = chosen;
+      metricSelect.innerHTML = [...metricNames].sort().map((name) => `<option>${name}</option>`).join('');
+      if (chosen && metricNames.has(chosen)) metricSelect.value = chosen;
     }
     const metric = metricSelect.value;
-    const latest: Record<string, number> = {};
-    const metricSeries = frames.map((f) => {
-      for (const [id, values] of Object.entries(f.metrics)) if (metric in values) latest[id] = values[metric]!;
-      const values = Object.values(latest);
-      return { t: f.t, v: values.length ? values.reduce((a, b) => a + b, 0) / values.length : NaN };
-    });
-    chart($<HTMLCanvasElement>('chart-messages'), messages, index, 'messages / s');
+    chart($<HTMLCanvasElement>('chart-messages'), messageSeries, index, 'messages / s');
     chart($<HTMLCanvasElement>('chart-done'), doneSeries, index, 'nodes done');
-    chart($<HTMLCanvasElement>('chart-metric'), metricSeries, index, metric ? `${metric} (mean per node)` : 'no metric yet');
+    chart($<HTMLCanvasElement>('chart-metric'), metric ? metricPoints(metric) : [], index, metric ? `${metric} (mean per node)` : 'no metric yet');
   }
 
   slider.addEventListener('input', () => {
@@ -142,22 +220,28 @@ async function main(): Promise<void> {
     following = true;
     show(frames.length - 1);
   });
+  // Playback is paced by the clock, one show per animation frame: where drawing is slower than the chosen speed
+  // (a software-rendered browser, a busy machine) frames are skipped instead of queued, so the replay keeps its
+  // speed and the page keeps answering clicks.
+  function stopPlaying(): void {
+    if (playing !== undefined) cancelAnimationFrame(playing);
+    playing = undefined;
+    stats.playing = false;
+  }
   $('play').addEventListener('click', () => {
-    if (playing !== undefined) {
-      clearInterval(playing);
-      playing = undefined;
-      return;
-    }
+    if (playing !== undefined) return stopPlaying();
     following = false;
-    let index = shown >= frames.length - 1 ? 0 : shown + 1;
-    playing = window.setInterval(() => {
-      if (index >= frames.length) {
-        clearInterval(playing);
-        playing = undefined;
-        return;
-      }
-      show(index++);
-    }, 1000 / Number($<HTMLSelectElement>('speed').value));
+    const from = shown >= frames.length - 1 ? 0 : shown + 1;
+    const began = performance.now();
+    const fps = Number($<HTMLSelectElement>('speed').value);
+    const step = (now: number) => {
+      const index = Math.min(frames.length - 1, from + Math.floor(((now - began) * fps) / 1000));
+      if (index !== shown) show(index);
+      if (index >= frames.length - 1) stopPlaying();
+      else playing = requestAnimationFrame(step);
+    };
+    stats.playing = true;
+    playing = requestAnimationFrame(step);
   });
   metricSelect.addEventListener('change', () => drawCharts(shown));
 
@@ -165,7 +249,7 @@ async function main(): Promise<void> {
   let pending = false;
   const events = new EventSource(api('/frames'));
   events.onmessage = (message) => {
-    frames.push(JSON.parse(message.data) as Frame);
+    arrived(JSON.parse(message.data) as Frame);
     slider.max = String(frames.length - 1);
     if (!following || pending) return;
     pending = true;
@@ -175,6 +259,7 @@ async function main(): Promise<void> {
     });
   };
   events.addEventListener('finished', () => {
+    stats.loaded = true;
     $('status').textContent = page.mode === 'live' ? 'run finished' : 'replay: press play, or drag the slider';
     events.close();
     if (page.mode === 'replay' && shown < 0) show(0);
@@ -214,7 +299,7 @@ async function main(): Promise<void> {
 }
 
 /** A small line chart with a cursor at the shown frame: a few hundred points, no library needed. */
-function chart(canvas: HTMLCanvasElement, points: Array<{ t: number; v: number }>, cursor: number, title: string): void {
+function chart(canvas: HTMLCanvasElement, points: readonly Point[], cursor: number, title: string): void {
   const context = canvas.getContext('2d')!;
   const { width, height } = canvas;
   context.clearRect(0, 0, width, height);

@@ -1,0 +1,148 @@
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../dashboard/browser.js';
+import { dashboardObserver } from '../dashboard/observe.js';
+import type { Dashboard } from '../dashboard/server.js';
+import type { RunObserver } from '../run/observer.js';
+import { runAlgorithm, type RunRequest } from '../run/run.js';
+import { describeRun, medianOf, type ConvergenceRun, type ConvergenceSample } from './convergence.js';
+import { descendantsCpuMs } from './host-usage.js';
+import { percentiles, type Percentiles } from './percentiles.js';
+
+/** The issue's budget: with the dashboard open, bring-up and algorithm time grow by at most this much. */
+export const DASHBOARD_OVERHEAD_TARGET_PERCENT = 5;
+
+/** What the page had shown by the end of a run with the dashboard open. */
+export interface PageSeen {
+  readonly frames: number;
+  readonly framesApplied: number;
+  /** Nodes the page showed as done at the end: all of them, or the page did not follow the run. */
+  readonly nodesDone: number;
+  readonly applyMs: Percentiles;
+  readonly renderMs: Percentiles;
+  /** CPU time the browser's processes spent during the run (the page's scripts, its software WebGL, the compositor). */
+  readonly browserCpuMs: number;
+}
+
+export interface DashboardRepetition {
+  readonly first: 'without' | 'with';
+  readonly without: ConvergenceRun;
+  readonly with: ConvergenceRun & { readonly page: PageSeen };
+}
+
+/** One N of `peerlab bench dashboard`. Medians over the repetitions; growth is with ÷ without − 1, in percent. */
+export interface DashboardOverheadSample extends Pick<ConvergenceSample, 'algorithm' | 'runtime' | 'topology' | 'nodes' | 'edges' | 'replay'> {
+  readonly without: { readonly allConnectedMs?: number; readonly algorithmMs: number };
+  readonly with: { readonly allConnectedMs?: number; readonly algorithmMs: number };
+  readonly growthPercent: { readonly allConnected?: number; readonly algorithm: number };
+  /** Both growths within DASHBOARD_OVERHEAD_TARGET_PERCENT. */
+  readonly withinTarget: boolean;
+  /** Each repetition, as measured: which side went first alternates, so drift in the machine's load favours neither. */
+  readonly repetitions: DashboardRepetition[];
+}
+
+/**
+ * Runs the request `repetitions` times without the dashboard and as often with it, in turns, through `peerlab
+ * run`'s pipeline. With it means what a user has: `--ui`'s server fed by the etcd watch and the nodes' live
+ * reports, and the page open in headless Chromium from before the first node starts until the run is over.
+ */
+export async function benchDashboardOverhead(options: { request: RunRequest; repetitions: number; onProgress?: (line: string) => void }): Promise<DashboardOverheadSample> {
+  // One browser for the bench, started before anything is timed: without a page it idles during the other side.
+  const browser = await launchChromium();
+  try {
+    return await measureInTurns(browser, options);
+  } finally {
+    await browser.close();
+  }
+}
+
+async function measureInTurns(browser: Browser, options: { request: RunRequest; repetitions: number; onProgress?: (line: string) => void }): Promise<DashboardOverheadSample> {
+  const say = options.onProgress ?? (() => {});
+  const repetitions: DashboardRepetition[] = [];
+  let summary: Awaited<ReturnType<typeof runAlgorithm>> | undefined;
+  for (let index = 0; index < options.repetitions; index++) {
+    const first = index % 2 === 0 ? 'without' : 'with';
+    const without = async () => {
+      say(`without the dashboard (repetition ${index + 1})`);
+      summary = await runAlgorithm(options.request);
+      return describeRun(summary);
+    };
+    const withPage = async () => {
+      say(`with the dashboard open in Chromium (repetition ${index + 1})`);
+      return runWithPageOpen(browser, options.request);
+    };
+    if (first === 'without') {
+      const a = await without();
+      repetitions.push({ first, without: a, with: await withPage() });
+    } else {
+      const b = await withPage();
+      repetitions.push({ first, with: b, without: await without() });
+    }
+  }
+  const side = (pick: (repetition: DashboardRepetition) => ConvergenceRun) => ({
+    allConnectedMs: medianOf(repetitions.map((repetition) => pick(repetition).allConnectedMs)),
+    algorithmMs: medianOf(repetitions.map((repetition) => pick(repetition).algorithmMs))!,
+  });
+  const without = side((repetition) => repetition.without);
+  const withDashboard = side((repetition) => repetition.with);
+  const growth = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : (b / a - 1) * 100);
+  const growthPercent = { allConnected: growth(without.allConnectedMs, withDashboard.allConnectedMs), algorithm: growth(without.algorithmMs, withDashboard.algorithmMs)! };
+  return {
+    algorithm: summary!.algorithm,
+    runtime: summary!.runtime,
+    topology: options.request.topology,
+    nodes: summary!.nodes,
+    edges: summary!.edges,
+    replay: summary!.replay,
+    without,
+    with: withDashboard,
+    growthPercent,
+    withinTarget: Object.values(growthPercent).every((percent) => percent === undefined || percent <= DASHBOARD_OVERHEAD_TARGET_PERCENT),
+    repetitions,
+  };
+}
+
+async function runWithPageOpen(browser: Browser, request: RunRequest): Promise<DashboardRepetition['with']> {
+  const dashboard = dashboardObserver({ onOpen: () => {} });
+  let page: Page | undefined;
+  let server: Dashboard | undefined;
+  let browserCpuBefore = 0;
+  // The page is loaded and its frame stream open before the run goes on to start anything.
+  const observer: RunObserver = {
+    ...dashboard,
+    async prepared(run, runtime) {
+      await dashboard.prepared!(run, runtime);
+      server = await dashboard.dashboard;
+      page = await openPage(browser, server.url);
+      browserCpuBefore = await descendantsCpuMs(CHROMIUM_PROCESS);
+    },
+  };
+  try {
+    const summary = await runAlgorithm({ ...request, observer });
+    const browserCpuMs = (await descendantsCpuMs(CHROMIUM_PROCESS)) - browserCpuBefore;
+    return { ...describeRun(summary), page: { ...(await pageSeen(page!, summary.nodes)), browserCpuMs } };
+  } finally {
+    await page?.close();
+    await server?.close();
+  }
+}
+
+const CHROMIUM_PROCESS = /chrom/i;
+
+async function openPage(browser: Browser, url: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await page.goto(url);
+  await page.waitForSelector('#status:has-text("live")');
+  return page;
+}
+
+/** Waits (briefly) for the page to show every node done, then reads what it showed and what drawing cost. */
+async function pageSeen(page: Page, nodes: number): Promise<Omit<PageSeen, 'browserCpuMs'>> {
+  const read = () =>
+    page.evaluate(() => {
+      const stats = (window as unknown as { peerlab: { frames: number; framesApplied: number; applyMs: number[]; renderMs: number[]; states: Record<string, string> } }).peerlab;
+      return { ...stats, nodesDone: Object.values(stats.states).filter((state) => state === 'done').length };
+    });
+  await page.waitForFunction((count) => Object.values((window as unknown as { peerlab: { states: Record<string, string> } }).peerlab.states).filter((state) => state === 'done').length >= count, nodes, { timeout: 10_000 }).catch(() => {});
+  const stats = await read();
+  return { frames: stats.frames, framesApplied: stats.framesApplied, nodesDone: stats.nodesDone, applyMs: percentiles(stats.applyMs), renderMs: percentiles(stats.renderMs) };
+}
