@@ -6,6 +6,7 @@ import { runKeys, type RunKeys } from '../coordination/keys.js';
 import { followPrefix } from '../coordination/etcd.js';
 import { currentLeader } from '../coordination/elections.js';
 import type { MessageTotals, NeighbourEntry, NodeFailure, NodeReport, NodeStartup, RunConfig } from '../coordination/protocol.js';
+import type { LinkChange } from '../links/model.js';
 import { forEachLimited } from '../util/concurrency.js';
 import { userFrame } from '../plugins/stack.js';
 import { ExecutionFailed } from './execution.js';
@@ -97,6 +98,12 @@ export class RunController {
   async setLinkDown(from: string, to: string, down: boolean): Promise<void> {
     if (down) await this.etcd.put(this.keys.linkDown(to, from)).value('down');
     else await this.etcd.delete().key(this.keys.linkDown(to, from));
+  }
+
+  /** Changes the directed edge's link from now on (undefined restores the run's own): the sender applies it. */
+  async setLinkChange(from: string, to: string, change: LinkChange | undefined): Promise<void> {
+    if (change) await this.etcd.put(this.keys.linkChange(from, to)).value(JSON.stringify(change));
+    else await this.etcd.delete().key(this.keys.linkChange(from, to));
   }
 
   /** Who leads election `name` now (the `leader` fault selector, resolved when its event fires). */

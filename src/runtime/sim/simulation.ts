@@ -20,6 +20,7 @@ import type { AppliedFault, FaultEvent } from '../../faults/events.js';
 import { AlgorithmHost, type HostEnvironment } from '../../host/algorithm-host.js';
 import { CONSOLE_SINK } from '../../host/console-shim.js';
 import { createRandom, type Random } from '../../util/random.js';
+import { describeLinkChange, LinkSchedule, linkStream, UNSHAPED, type LinkChange } from '../../links/model.js';
 import type { NodeState } from '../types.js';
 import { defaultDelay, type DelayContext, type DelayModel } from './delay.js';
 import { settle } from './settle.js';
@@ -111,6 +112,11 @@ export class Simulation {
   private readonly departed = new Map<string, string>();
   /** Directed edges (`from>to`) a fault took down: every message on them is dropped until they come up. */
   private readonly cutEdges = new Set<string>();
+  /**
+   * Directed edges (`from>to`) whose link a change has touched, in a run whose delay model is not the link
+   * model: while changed (params ≠ base), the edge's messages follow this schedule instead of the model.
+   */
+  private readonly changedLinks = new Map<string, LinkSchedule>();
   private readonly appliedFaults: AppliedFault[] = [];
   /** By fault (its index), the leader its action hit: what its heal applies to. */
   private readonly leadersHit = new Map<number, string[]>();
@@ -267,6 +273,24 @@ export class Simulation {
   }
 
   /**
+   * Changes the directed edge's link from now on (a `degrade` fault); undefined restores what the run gave it.
+   * With the link model, the edge's own LinkSchedule changes, as the Docker agent's outbox does: same FIFO
+   * state, same random stream. With another delay model, the edge follows a LinkSchedule of its own (unshaped
+   * but for the change, on the edge's link stream) until restored, then the model again; FIFO holds across.
+   */
+  changeLink(from: string, to: string, change: LinkChange | undefined): void {
+    this.edgeBetween(from, to);
+    const key = `${from}>${to}`;
+    let schedule = this.delay.link?.(from, to) ?? this.changedLinks.get(key);
+    if (schedule === undefined && change !== undefined) {
+      schedule = new LinkSchedule(UNSHAPED, createRandom(this.seed, ...linkStream(from, to)));
+      this.changedLinks.set(key, schedule);
+    }
+    schedule?.change(change);
+    this.emit({ type: 'control', time: this.clock, action: change === undefined ? `link-restore ${key}` : `link-change ${key} ${describeLinkChange(change)}` });
+  }
+
+  /**
    * Schedules a resolved fault schedule: each event applies at exactly its atMs of virtual time, so
    * AppliedFault.appliedMs = atMs. An event that cannot apply (pausing a node that is dead) is recorded with
    * its error and does not end the run, as in Docker. Events due after the run has ended never happen.
@@ -323,6 +347,12 @@ export class Simulation {
         break;
       case 'link-up':
         each(event.edges, ([from, to]) => this.linkUp(from, to));
+        break;
+      case 'degrade':
+        each(event.edges, ([from, to]) => this.changeLink(from, to, event.link ?? {}));
+        break;
+      case 'restore':
+        each(event.edges, ([from, to]) => this.changeLink(from, to, undefined));
         break;
       case 'restart':
         errors.push('restart is not supported yet: a fresh node under the same id needs a new host');
@@ -576,8 +606,11 @@ export class Simulation {
     if (!target) throw new PeerlabError(`node ${sender.id} sent to ${to}, which is not in the run`);
     const random = (sender.delayRandom ??= createRandom(this.seed, 'sim-delay', sender.id));
     let delay: number;
+    const changed = this.changedLinks.get(`${sender.id}>${to}`);
     try {
-      delay = this.delay.delay(new MessageContext(this.graph, sender, target, this.clock, encoded, random));
+      delay = changed && changed.params !== changed.base
+        ? changed.arrival(this.clock, Buffer.byteLength(encoded)) - this.clock
+        : this.delay.delay(new MessageContext(this.graph, sender, target, this.clock, encoded, random));
     } catch (error) {
       this.abort(error);
       return;
