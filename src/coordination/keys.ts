@@ -46,6 +46,12 @@ export function runKeys(runId: string) {
      * `from` sends to `to` under the changed link model; deleting it restores the run's own. The sender applies
      * it, since the sender's outbox holds each message for its delay. Under `linkChangesPrefix(from)`.
      */
+    /**
+     * A drop-messages fault: while `messageDrop(to, from)` holds a share in percent, node `to` drops that share of
+     * what arrives from `from` (AlgorithmHost.setDropShare). Under `messageDropsPrefix(to)`.
+     */
+    messageDropsPrefix: (to: string) => `${base}/control/message-drops/${to}/`,
+    messageDrop: (to: string, from: string) => `${base}/control/message-drops/${to}/${from}`,
     linkChangesPrefix: (from: string) => `${base}/control/link-changes/${from}/`,
     linkChange: (from: string, to: string) => `${base}/control/link-changes/${from}/${to}`,
     countsPrefix: (wave: number) => `${base}/counts/${wave}/`,

@@ -27,7 +27,13 @@ export type FaultAction =
    * applied by the sender as each message leaves, until `restore` gives it back the link the run gave it.
    */
   | 'degrade'
-  | 'restore';
+  | 'restore'
+  /**
+   * The receiver of each directed edge drops `dropPercent` % of what arrives on it (a seeded draw per message,
+   * counted as dropped) until `drop-messages-end`.
+   */
+  | 'drop-messages'
+  | 'drop-messages-end';
 
 export interface FaultEvent {
   /** When it fires, in ms on the run's clock. */
@@ -44,6 +50,8 @@ export interface FaultEvent {
   readonly edges: ReadonlyArray<readonly [string, string]>;
   /** degrade: what changes on each of the edges. */
   readonly link?: LinkChange;
+  /** drop-messages: the share of messages dropped, in percent. */
+  readonly dropPercent?: number;
   /** Which user-written fault this came from (its index on the command line or in the file), for the record. */
   readonly fault: number;
   /** The fault as the user wrote it, e.g. `at=2s kill top-degree:5`. */

@@ -6,6 +6,7 @@
  *   partition/cut … for=D    links down at T (both directions, or from → to with oneway), up at T + D
  *   flap … every=P for=D     down at T, up at T + P/2, down at T + P, … for D (default: until the timeout)
  *   degrade … for=D          links changed at T (both directions, or from → to with oneway), restored at T + D
+ *   drop-messages:P% … for=D the share dropped on the links from T, and no more from T + D
  *   … every=P [until=U]      the occurrence repeats at T, T + P, T + 2P, … before U (default: the timeout);
  *                            random selectors draw anew each time, skipping nodes this fault already removed
  *
@@ -76,6 +77,7 @@ function expand(spec: FaultSpec, options: ScheduleOptions): FaultEvent[] {
       spec: spec.text,
       ...(target.leader !== undefined && { leader: target.leader }),
       ...(action === 'degrade' && { link: spec.link }),
+      ...(action === 'drop-messages' && { dropPercent: spec.dropPercent }),
     });
   };
   starts.forEach((start, occurrence) => {
@@ -93,10 +95,11 @@ function expand(spec: FaultSpec, options: ScheduleOptions): FaultEvent[] {
         if (spec.verb === 'pause' && spec.forMs !== undefined) event(start + spec.forMs, 'resume', hit);
         break;
       }
-      case 'degrade': {
+      case 'degrade':
+      case 'drop-messages': {
         const links = directed(spec, linksOf(spec, target, options.graph));
-        event(start, 'degrade', { edges: links });
-        if (spec.forMs !== undefined) event(start + spec.forMs, 'restore', { edges: links });
+        event(start, spec.verb, { edges: links });
+        if (spec.forMs !== undefined) event(start + spec.forMs, spec.verb === 'degrade' ? 'restore' : 'drop-messages-end', { edges: links });
         break;
       }
       case 'partition':

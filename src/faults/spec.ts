@@ -3,7 +3,7 @@
  * in any order:
  *
  *   at=T          when the first occurrence fires (default 0s); T is 500ms, 2s, 1.5m, …
- *   ACTION        kill | stop | pause | restart | partition | cut | flap | degrade
+ *   ACTION        kill | stop | pause | restart | partition | cut | flap | degrade | drop-messages:P%
  *   SELECTOR      nodes: top-degree:K, top-betweenness:K, random:K, random:P%, ids:1,2,… (K may be 0, the
  *                 baseline of a sweep: the fault then hits nothing and makes no event),
  *                 region:LAT1,LON1,LAT2,LON2, role:NAME, leader[:NAME]
@@ -12,10 +12,11 @@
  *                 flap: how long the link keeps flapping (default: until the timeout)
  *   every=P       repeat the occurrence every P (flap: the period, down for P/2 then up for P/2)
  *   until=T       when a repetition stops (default: the run's timeout)
- *   oneway        partition, cut, flap, degrade: only the direction from → to is hit
+ *   oneway        partition, cut, flap, degrade, drop-messages: only the direction from → to is hit
  *   delay=D jitter=D loss=P rate=R
  *                 degrade: what the links change to (as in --links: 100ms, exp:2ms, 1%, 10mbit); what is not
  *                 named stays as the run gave it; for=D restores the run's own link after D
+ *   drop-messages:P%  the receiver drops P % of the messages on the links (a seeded draw per message); for=D ends it
  *
  * kill, stop and restart act on nodes and have nothing to heal; partition, cut, flap and degrade act on edges, or on the
  * edges between the selected nodes and the rest. Parsing only checks the words: the selectors are resolved
@@ -31,9 +32,9 @@ import type { LinkChange } from '../links/model.js';
 import { parseQuantity, QuantityError } from '../links/spec.js';
 
 export const NODE_ACTIONS = ['kill', 'stop', 'pause', 'restart'] as const;
-export const EDGE_ACTIONS = ['partition', 'cut', 'flap', 'degrade'] as const;
+export const EDGE_ACTIONS = ['partition', 'cut', 'flap', 'degrade', 'drop-messages'] as const;
 /** Named by the issue but not applied by any runtime yet: refused with a clear line rather than ignored. */
-export const UNSUPPORTED_ACTIONS = ['drop-messages', 'skew'] as const;
+export const UNSUPPORTED_ACTIONS = ['skew'] as const;
 
 export type FaultVerb = (typeof NODE_ACTIONS)[number] | (typeof EDGE_ACTIONS)[number];
 
@@ -74,6 +75,8 @@ export interface FaultSpec {
   readonly oneway: boolean;
   /** degrade: what the links change to; undefined for every other action. */
   readonly link: LinkChange | undefined;
+  /** drop-messages: the share of messages dropped, in percent; undefined for every other action. */
+  readonly dropPercent: number | undefined;
 }
 
 /** The election a bare `leader` names. */
@@ -119,6 +122,7 @@ export function parseFaultSpec(text: string, index: number, name: string = flagN
   let selector: Selector | undefined;
   let oneway = false;
   let link: LinkChange | undefined;
+  let dropPercent: number | undefined;
   for (const word of words) {
     const equals = word.indexOf('=');
     if (equals > 0) {
@@ -140,6 +144,14 @@ export function parseFaultSpec(text: string, index: number, name: string = flagN
     }
     if ((UNSUPPORTED_ACTIONS as readonly string[]).includes(lower.split(':')[0]!)) {
       fail(`${lower.split(':')[0]} is not supported yet`, `the runtimes apply ${[...NODE_ACTIONS, ...EDGE_ACTIONS].join(', ')}; change links for the whole run with --links`);
+    }
+    if (lower === 'drop-messages' || lower.startsWith('drop-messages:')) {
+      if (verb) fail(`a second action drop-messages after ${verb}`, 'give one action per --fault (repeat --fault for more)');
+      const share = /^drop-messages:(\d+(?:\.\d+)?)%$/.exec(lower);
+      if (!share || Number(share[1]) <= 0 || Number(share[1]) > 100) fail(`${word}: drop-messages needs a share in (0%, 100%]`, "write e.g. 'at=2s drop-messages:5% edges:1-2 for=3s'");
+      verb = 'drop-messages';
+      dropPercent = Number(share![1]);
+      continue;
     }
     if (([...NODE_ACTIONS, ...EDGE_ACTIONS] as readonly string[]).includes(lower)) {
       if (verb) fail(`a second action ${lower} after ${verb}`, 'give one action per --fault (repeat --fault for more)');
@@ -173,7 +185,7 @@ export function parseFaultSpec(text: string, index: number, name: string = flagN
   }
   const atMs = times.at ?? 0;
   if (times.until !== undefined && times.until <= atMs) fail(`until=${formatMs(times.until)} is not after at=${formatMs(atMs)}`, 'make until= later than at=');
-  return { index, name, text, verb, selector, atMs, forMs: times.for, everyMs: times.every, untilMs: times.until, oneway, link };
+  return { index, name, text, verb, selector, atMs, forMs: times.for, everyMs: times.every, untilMs: times.until, oneway, link, dropPercent };
 }
 
 /** One of degrade's settings, added to the change so far; its value is read as --links reads it. */

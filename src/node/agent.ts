@@ -172,6 +172,11 @@ async function main(): Promise<void> {
   await etcd.watchPrefix(linksDown, (event) => host.setLinkFrom(event.key.slice(linksDown.length), event.type === 'put'), (reason) =>
     reportFailure(new Error(`etcd refused to watch this node's link faults: ${reason}`)),
   );
+  // Message drops act on arrival, in the host, as link faults do.
+  const messageDrops = keys.messageDropsPrefix(nodeId);
+  await etcd.watchPrefix(messageDrops, (event) => host.setDropShare(event.key.slice(messageDrops.length), event.type === 'put' ? Number(event.value) : 0), (reason) =>
+    reportFailure(new Error(`etcd refused to watch this node's message drops: ${reason}`)),
+  );
   // Link changes act here, on sending: the outbox's schedule changes for the messages sent from now on.
   const linkChanges = keys.linkChangesPrefix(nodeId);
   await etcd.watchPrefix(

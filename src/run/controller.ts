@@ -106,6 +106,12 @@ export class RunController {
     else await this.etcd.delete().key(this.keys.linkChange(from, to));
   }
 
+  /** From now on node `to` drops `percent` % of what arrives from `from`; 0 ends it. */
+  async setMessageDrop(from: string, to: string, percent: number): Promise<void> {
+    if (percent > 0) await this.etcd.put(this.keys.messageDrop(to, from)).value(String(percent));
+    else await this.etcd.delete().key(this.keys.messageDrop(to, from));
+  }
+
   /** Who leads election `name` now (the `leader` fault selector, resolved when its event fires). */
   leaderOf(name: string): Promise<string | undefined> {
     return currentLeader(this.etcd, this.runId, name);

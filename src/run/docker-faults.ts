@@ -7,7 +7,9 @@
  *  - link-down / link-up: a control key tells the receiver to drop what arrives from the sender until it is
  *    deleted (RunController.setLinkDown), as the simulator drops every message on a cut edge;
  *  - degrade / restore: a control key tells the sender to send on the edge under the changed link model until
- *    it is deleted (RunController.setLinkChange): its outbox's LinkSchedule changes, as the simulator's does.
+ *    it is deleted (RunController.setLinkChange): its outbox's LinkSchedule changes, as the simulator's does;
+ *  - drop-messages / drop-messages-end: a control key tells the receiver the share to drop on arrival
+ *    (RunController.setMessageDrop); the host draws per message, as in the simulator.
  * The controller and the crash watch are told before each act, so a death or a broken link the schedule caused
  * neither fails the run nor is waited for.
  */
@@ -121,6 +123,10 @@ export class DockerFaultSchedule {
       case 'degrade':
       case 'restore':
         await eachOf(edges, ([from, to]) => this.controller.setLinkChange(from, to, event.action === 'degrade' ? (event.link ?? {}) : undefined));
+        return;
+      case 'drop-messages':
+      case 'drop-messages-end':
+        await eachOf(edges, ([from, to]) => this.controller.setMessageDrop(from, to, event.action === 'drop-messages' ? (event.dropPercent ?? 0) : 0));
         return;
       case 'restart':
         throw new PeerlabError('restart is not supported yet: a fresh node under the same id needs the agent to re-register');

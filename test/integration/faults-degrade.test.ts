@@ -1,7 +1,8 @@
 /**
- * degrade and `peerlab link set` on a real Docker run: a user-written ping series (test/fixtures/ping-series.ts)
- * on one edge measures its round trip before, during and after the link's delay is raised; the step is the added
- * delay, within what the agents' processing adds on this shared host.
+ * Link faults on a real Docker run. degrade and `peerlab link set`: a user-written ping series
+ * (test/fixtures/ping-series.ts) on one edge measures its round trip before, during and after the link's delay is
+ * raised; the step is the added delay, within what the agents' processing adds on this shared host.
+ * drop-messages: a numbered stream shows which messages the receiver dropped, the same ones as in the simulator.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -12,6 +13,7 @@ import { resolveFaults } from '../../src/faults/index.js';
 import { runAlgorithm, type RunRequest } from '../../src/run/run.js';
 import { loadTopology } from '../../src/topology/index.js';
 import { packageRoot } from '../../src/util/paths.js';
+import { missing, numberedStream } from '../unit/numbered-stream.js';
 import { leftovers, nodeResults, peerlabIn } from './cli-helpers.js';
 
 let resultsRoot: string;
@@ -103,6 +105,28 @@ describe('degrade on Docker', () => {
     const after = during(samples, 5000, 6000);
     expect(before, 'two 10 ms hops').toBeGreaterThanOrEqual(20);
     expect(Math.abs(after - before - 100), `round trips ${before} → ${after} ms`).toBeLessThan(TOLERANCE_MS);
+    expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
+  }, 180_000);
+});
+
+describe('drop-messages on Docker', () => {
+  it('`at=0s drop-messages:30% edges:0-1 oneway for=1.3s` drops on arrival the very messages the simulator drops, and only while it lasts', async () => {
+    const faults = ['at=0s drop-messages:30% edges:0-1 oneway for=1.3s'];
+    let runId = '';
+    const docker = await numberedStream('docker', resultsRoot, faults, 1, { onRunId: (id) => (runId = id) });
+    const sim = await numberedStream('sim', resultsRoot, faults, 1);
+    // Numbers below 80 arrive well inside the fault and above 120 well after it, whatever the agents' lag: each
+    // arriving message draws from the edge's seeded stream in FIFO order, so both runtimes drop the same ones.
+    const lost = missing(docker.oneGot, 0, 80);
+    expect(lost.length, 'some were dropped').toBeGreaterThan(5);
+    expect(lost).toEqual(missing(sim.oneGot, 0, 80));
+    expect(missing(docker.oneGot, 120, 150)).toEqual([]);
+    expect(missing(docker.zeroGot, 0, 150)).toEqual([]);
+    expect(docker.summary.metrics.messagesDroppedOnArrival).toBe(missing(docker.oneGot, 0, 150).length);
+    expect(docker.applied.map(({ action, dropPercent, error }) => ({ action, dropPercent, error }))).toEqual([
+      { action: 'drop-messages', dropPercent: 30, error: undefined },
+      { action: 'drop-messages-end', dropPercent: undefined, error: undefined },
+    ]);
     expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
   }, 180_000);
 });

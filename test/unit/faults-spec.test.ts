@@ -80,9 +80,17 @@ describe('--fault parsing', () => {
     expect(errorLine(() => parseFaultSpec('degrade leader delay=5ms', 1))).toMatch(/degrade of the leader's links is not supported/);
   });
 
+  it('reads drop-messages:P%, and refuses a share that is not one', () => {
+    expect(parseFaultSpec('at=2s drop-messages:5% edges:1-2 for=3s oneway', 1)).toMatchObject({ verb: 'drop-messages', dropPercent: 5, forMs: 3000, oneway: true });
+    expect(parseFaultSpec('drop-messages:0.5% random-edges:10%', 1)).toMatchObject({ dropPercent: 0.5, selector: { kind: 'random-edges', percent: 10 } });
+    for (const share of ['drop-messages', 'drop-messages:0%', 'drop-messages:150%', 'drop-messages:5']) {
+      expect(errorLine(() => parseFaultSpec(`${share} edges:1-2`, 1))).toMatch(/drop-messages needs a share in \(0%, 100%\] — write e.g./);
+    }
+  });
+
   it('refuses the actions no runtime applies yet, rather than ignoring them', () => {
-    for (const text of ['drop-messages:5% edges:1-2', 'at=1s skew ids:1']) {
-      expect(errorLine(() => parseFaultSpec(text, 1))).toMatch(/is not supported yet — the runtimes apply kill, stop, pause, restart, partition, cut, flap, degrade/);
+    for (const text of ['at=1s skew ids:1']) {
+      expect(errorLine(() => parseFaultSpec(text, 1))).toMatch(/is not supported yet — the runtimes apply kill, stop, pause, restart, partition, cut, flap, degrade, drop-messages/);
     }
   });
 });

@@ -290,6 +290,13 @@ export class Simulation {
     this.emit({ type: 'control', time: this.clock, action: change === undefined ? `link-restore ${key}` : `link-change ${key} ${describeLinkChange(change)}` });
   }
 
+  /** From now on node `to` drops `percent` % of what arrives from `from` (0 ends it): a drop-messages fault. */
+  dropShare(from: string, to: string, percent: number): void {
+    this.edgeBetween(from, to);
+    this.node(to).host.setDropShare(from, percent);
+    this.emit({ type: 'control', time: this.clock, action: percent > 0 ? `drop-messages ${from}>${to} ${percent}%` : `drop-messages-end ${from}>${to}` });
+  }
+
   /**
    * Schedules a resolved fault schedule: each event applies at exactly its atMs of virtual time, so
    * AppliedFault.appliedMs = atMs. An event that cannot apply (pausing a node that is dead) is recorded with
@@ -353,6 +360,10 @@ export class Simulation {
         break;
       case 'restore':
         each(event.edges, ([from, to]) => this.changeLink(from, to, undefined));
+        break;
+      case 'drop-messages':
+      case 'drop-messages-end':
+        each(event.edges, ([from, to]) => this.dropShare(from, to, event.action === 'drop-messages' ? (event.dropPercent ?? 0) : 0));
         break;
       case 'restart':
         errors.push('restart is not supported yet: a fresh node under the same id needs a new host');
@@ -553,9 +564,14 @@ export class Simulation {
           void node.host.start();
           return true;
         case 'deliver':
+          // A drop-messages fault draws on arrival, in the host, as in the node agent.
+          if (node.host.dropsOnArrival(event.sender.id)) {
+            this.dropMessage(event.id, event.sender.id, node.id, 'drop-messages');
+            return false;
+          }
           this.inFlight -= 1;
           this.emit({ type: 'deliver', time: this.clock, id: event.id, from: event.sender.id, to: node.id });
-          node.host.deliver(event.sender.id, event.encoded);
+          node.host.accept(event.sender.id, event.encoded);
           return true;
         case 'timer':
           if (event.cancelled) return false;
@@ -756,6 +772,7 @@ export class Simulation {
         metrics: { ...host.metrics },
         sent: copyCounts(host.sent),
         received: copyCounts(host.received),
+        ...(host.dropped.size > 0 && { dropped: Object.fromEntries(host.dropped) }),
         startup: { registeredMs: 0, connectedMs: 0, startLagMs: 0 },
         timeline: host.timeline.toJSON(),
       });
