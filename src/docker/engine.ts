@@ -80,6 +80,18 @@ export function connectionError(error: unknown, endpoint: string): PeerlabError 
   return new PeerlabError(`Docker engine at ${endpoint} did not answer: ${errorText(error)}`, { hint: START_HINT, cause: error });
 }
 
+/**
+ * A running container's memory as `docker stats` shows it: its cgroup's usage less the inactive page cache,
+ * which the kernel reclaims first. Undefined when the engine reports none (the container stopped meanwhile).
+ */
+export async function containerMemoryBytes(docker: Docker, containerId: string): Promise<number | undefined> {
+  const stats = (await docker.getContainer(containerId).stats({ stream: false })) as {
+    memory_stats?: { usage?: number; stats?: { inactive_file?: number } };
+  };
+  const usage = stats.memory_stats?.usage;
+  return usage === undefined ? undefined : usage - (stats.memory_stats?.stats?.inactive_file ?? 0);
+}
+
 export interface EngineInfo {
   /** Engine version, e.g. "20.10.24+dfsg1". */
   readonly version: string;

@@ -1,25 +1,20 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Etcd3 } from 'etcd3';
-import { connectEtcd } from '../coordination/etcd.js';
 import { ARP_LIMIT_SYSCTL, arpEntriesNeeded, arpFix, readArpLimit } from '../doctor/arp.js';
 import { PeerlabError } from '../errors.js';
 import { connectDocker } from '../docker/engine.js';
 import { ensureEtcdImage } from '../image/etcd.js';
 import { ensureNodeImage } from '../image/node.js';
 import { buildAgentBundle } from '../node/bundle.js';
-import { identityEnv, NODE_PORT } from '../node/identity.js';
 import type { RunConfig } from '../coordination/protocol.js';
 import { startEtcdContainer } from '../etcd/server.js';
-import { saveRootPassword } from '../etcd/auth.js';
 import { DockerRuntime, MAX_NODES_PER_BRIDGE, networkName } from '../runtime/docker.js';
-import { neighboursOf, type Topology } from '../topology/index.js';
-import { hasLinks, neighboursWithLinks } from '../links/edges.js';
-import { applyPacketRules, packetRules } from '../links/packet.js';
-import { forEachLimited } from '../util/concurrency.js';
+import type { Topology } from '../topology/index.js';
 import { RunController, type NodeStartup } from './controller.js';
+import { coordinateNodes, type CoordinationHeld } from './coordinate-nodes.js';
 import { RunWatch } from './run-watch.js';
-import { runKeys, type RunKeys } from '../coordination/keys.js';
+import type { RunKeys } from '../coordination/keys.js';
 import { runStateDir } from './state.js';
 import type { RunId } from '../util/names.js';
 import type { ContainerNodes } from '../runtime/types.js';
@@ -118,21 +113,19 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
   // in an external etcd, then the client and local state. Each step runs even if an earlier one failed.
   let runtime: DockerRuntime | undefined;
   let watch: RunWatch | undefined;
-  let controller: RunController | undefined;
-  let etcd: Etcd3 | undefined;
+  const held: CoordinationHeld = {};
   let tearingDown: Promise<void> | undefined;
-  let stopFollowing: (() => Promise<void>) | undefined;
   const tearDown = (): Promise<void> =>
     (tearingDown ??= runAll([
       async () => watch?.stop(),
-      async () => stopFollowing?.(),
-      async () => controller?.close(),
+      async () => held.stopFollowing?.(),
+      async () => held.controller?.close(),
       async () => runtime?.destroy(),
       async () => {
         // An etcd that is gone cannot be asked, and would be retried for half a minute.
-        if (options.etcdEndpoints && !watch?.etcdLost) await controller?.deleteRunKeys();
+        if (options.etcdEndpoints && !watch?.etcdLost) await held.controller?.deleteRunKeys();
       },
-      async () => etcd?.close(),
+      async () => held.etcd?.close(),
       () => rm(runStateDir(runId), { recursive: true, force: true }),
     ]));
   try {
@@ -152,64 +145,30 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
     stage('etcd');
     // An external etcd is its owner's, authentication included (src/etcd/auth.ts): peerlab connects without a login.
     const runEtcd = options.etcdEndpoints
-      ? undefined
+      ? { host: options.etcdEndpoints.join(','), nodes: options.etcdEndpoints.join(',') }
       : await startEtcdContainer(docker, { runId, network: networkName(runId), image: etcdImage!.tag, hostPort: options.etcdPort });
-    const endpoints = runEtcd ?? { host: options.etcdEndpoints!.join(','), nodes: options.etcdEndpoints!.join(',') };
-    if (runEtcd) await saveRootPassword(runId, runEtcd.credentials.root.password);
-    crashes.watchEtcd(endpoints.host.split(','));
-    const client = connectEtcd(endpoints.host.split(','), runEtcd?.credentials.root);
-    etcd = client;
-    const nodeIds = graph.nodes();
-    const control = await RunController.open(client, runId, nodeIds);
-    controller = control;
-    stopFollowing = await options.followEtcd?.(client, runKeys(runId));
-    await control.publish(options.config, new Map(nodeIds.map((id) => [id, options.linksLayer === 'packet' ? neighboursOf(graph, id) : neighboursWithLinks(graph, id)])));
-    const etcdMs = Date.now() - began;
-
-    stage('starting');
-    const groupOf = new Map(options.groups.flatMap((group) => group.nodes.map((id) => [id, group] as const)));
-    const nodeSpecs = nodeIds.map((id) => ({
-      id,
-      env: identityEnv({
-        runId,
-        nodeId: id,
-        role: groupOf.get(id)!.role,
-        etcdEndpoints: endpoints.nodes.split(','),
-        etcdLogin: runEtcd?.credentials.node,
-        algorithmPath: `/algorithm/${path.basename(groupOf.get(id)!.nodeBundleFile)}`,
-        port: NODE_PORT,
-        ...(options.traceDir ? { traceDir: NODE_TRACE_DIR } : {}),
-      }),
-    }));
-    const readiness = control.waitReady({
-      timeoutMs: options.startupTimeoutMs,
-      check: () => crashes.check(),
-      onProgress: (ready) => options.onReady?.(ready, nodeIds.length),
-    });
-    readiness.catch(() => {});
-    await nodes.startNodes(nodeSpecs, ({ started, total }) => options.onStarted?.(started, total), options.signal);
-    const containersStartedMs = Date.now() - began;
-    stage('registering');
-    const startup = await crashes.race(readiness);
-    const allReadyMs = Date.now() - began;
-    // After every node registered (so addresses are known) and before start: no message has gone yet.
-    if (options.linksLayer === 'packet' && hasLinks(graph)) {
-      stage('shaping', 'links at the packet layer (tc, iptables)');
-      const namespaces = await nodes.nodeNamespaces();
-      const addressOf = (id: string): string => namespaces.get(id)!.address;
-      await forEachLimited(nodeIds, options.concurrency, (id) => applyPacketRules(namespaces.get(id)!.pid, packetRules(graph, id, addressOf)));
-    }
-    const shapedMs = Date.now() - began;
-
+    const { etcd, controller, startup, timings } = await coordinateNodes(
+      {
+        ...options,
+        nodes,
+        watch: crashes,
+        etcd: runEtcd,
+        bundleInNode: (file) => `/algorithm/${path.basename(file)}`,
+        ...(options.traceDir ? { nodeTraceDir: NODE_TRACE_DIR } : {}),
+        began,
+        stage,
+      },
+      held,
+    );
     return {
       runId,
       runtime: nodes,
-      controller: control,
-      etcd: client,
+      controller,
+      etcd,
       watch: crashes,
       image: { node: nodeImage.tag, nodeId: nodeImage.id, etcd: etcdImage?.tag },
       startup,
-      timings: { imagesMs, etcdMs, containersStartedMs, allReadyMs, shapedMs },
+      timings: { imagesMs, ...timings },
       tearDown,
     };
   } catch (error) {

@@ -10,31 +10,22 @@
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import Docker from 'dockerode';
-import type { Etcd3 } from 'etcd3';
 import { clusterEngines } from '../cluster/index.js';
 import { copyImages } from '../cluster/images.js';
-import { connectEtcd } from '../coordination/etcd.js';
-import { runKeys } from '../coordination/keys.js';
 import { startupTimeoutMs } from '../coordination/protocol.js';
 import { RUN_LABEL } from '../docker/engine.js';
-import { saveRootPassword } from '../etcd/auth.js';
 import { startEtcdService } from '../etcd/server.js';
 import { PeerlabError } from '../errors.js';
 import { ensureEtcdImage } from '../image/etcd.js';
 import { ensureNodeImage } from '../image/node.js';
-import { hasLinks, neighboursWithLinks } from '../links/edges.js';
-import { applyPacketRules, packetRules } from '../links/packet.js';
 import { buildAgentBundle } from '../node/bundle.js';
-import { identityEnv, NODE_PORT } from '../node/identity.js';
 import { DEFAULT_NODE_MEMORY, DEFAULT_START_CONCURRENCY } from '../runtime/docker.js';
 import { overlayName, removeSwarmRunObjects, SwarmRuntime, type SwarmEngine } from '../runtime/swarm.js';
-import { neighboursOf } from '../topology/index.js';
-import { forEachLimited } from '../util/concurrency.js';
-import { RunController } from './controller.js';
 import { runAll, type Deployment } from './docker-deployment.js';
 import { containerReplayFlags, deployContainers, unavailableUnless, type DockerOptions } from './execute-docker.js';
 import type { RunRuntime } from './deployment.js';
 import type { PreparedRun } from './prepare.js';
+import { coordinateNodes, type CoordinationHeld } from './coordinate-nodes.js';
 import { RunWatch } from './run-watch.js';
 import { runStateDir } from './state.js';
 import { placeNodes } from './swarm-placement.js';
@@ -67,16 +58,14 @@ export async function deployOnSwarm(prepared: PreparedRun, options: DockerOption
 
   let runtime: SwarmRuntime | undefined;
   let watch: RunWatch | undefined;
-  let controller: RunController | undefined;
-  let etcd: Etcd3 | undefined;
-  let stopFollowing: (() => Promise<void>) | undefined;
+  const held: CoordinationHeld = {};
   let tearingDown: Promise<void> | undefined;
   const tearDown = (): Promise<void> =>
     (tearingDown ??= runAll([
       async () => watch?.stop(),
-      async () => stopFollowing?.(),
-      async () => controller?.close(),
-      async () => etcd?.close(),
+      async () => held.stopFollowing?.(),
+      async () => held.controller?.close(),
+      async () => held.etcd?.close(),
       () => removeSwarmRunObjects(engines.map((engine) => engine.docker), runId),
       () => rm(runStateDir(runId), { recursive: true, force: true }),
     ]));
@@ -105,59 +94,38 @@ export async function deployOnSwarm(prepared: PreparedRun, options: DockerOption
 
     stage('etcd');
     const runEtcd = await startEtcdService(manager, { runId, network: overlayName(runId), image: etcdImage.tag, hostPort: options.etcdPort ?? 0 });
-    await saveRootPassword(runId, runEtcd.credentials.root.password);
-    crashes.watchEtcd([runEtcd.host]);
-    const client = connectEtcd([runEtcd.host], runEtcd.credentials.root);
-    etcd = client;
-    const nodeIds = graph.nodes();
-    const control = await RunController.open(client, runId, nodeIds);
-    controller = control;
-    stopFollowing = await options.followEtcd?.(client, runKeys(runId));
-    await control.publish(prepared.config, new Map(nodeIds.map((id) => [id, prepared.linksLayer === 'packet' ? neighboursOf(graph, id) : neighboursWithLinks(graph, id)])));
-    const etcdMs = Date.now() - began;
-
-    stage('starting');
-    const groupOf = new Map(prepared.groups.flatMap((group) => group.nodes.map((id) => [id, group] as const)));
-    const nodeSpecs = nodeIds.map((id) => ({
-      id,
-      env: identityEnv({
+    const { etcd, controller, startup, timings } = await coordinateNodes(
+      {
         runId,
-        nodeId: id,
-        role: groupOf.get(id)!.role,
-        etcdEndpoints: [runEtcd.nodes],
-        etcdLogin: runEtcd.credentials.node,
-        algorithmPath: bundlePath(groupOf.get(id)!.nodeBundleFile),
-        port: NODE_PORT,
-      }),
-    }));
-    const readiness = control.waitReady({
-      timeoutMs: startupTimeoutMs(graph.order),
-      check: () => crashes.check(),
-      onProgress: (ready) => options.onReady?.(ready, nodeIds.length),
-    });
-    readiness.catch(() => {});
-    await crashes.race(nodes.startNodes(nodeSpecs, ({ started, total }) => options.onStarted?.(started, total), options.signal));
-    const containersStartedMs = Date.now() - began;
-    stage('registering');
-    const startup = await crashes.race(readiness);
-    const allReadyMs = Date.now() - began;
-    if (prepared.linksLayer === 'packet' && hasLinks(graph)) {
-      stage('shaping', 'links at the packet layer (tc, iptables), in each task\'s namespace on this host');
-      const namespaces = await nodes.nodeNamespaces();
-      const addressOf = (id: string): string => namespaces.get(id)!.address;
-      await forEachLimited(nodeIds, options.concurrency ?? DEFAULT_START_CONCURRENCY, (id) => applyPacketRules(namespaces.get(id)!.pid, packetRules(graph, id, addressOf)));
-    }
-    const shapedMs = Date.now() - began;
+        graph,
+        config: prepared.config,
+        groups: prepared.groups,
+        linksLayer: prepared.linksLayer,
+        nodes,
+        watch: crashes,
+        etcd: runEtcd,
+        bundleInNode: bundlePath,
+        ...(options.followEtcd ? { followEtcd: options.followEtcd } : {}),
+        startupTimeoutMs: startupTimeoutMs(graph.order),
+        concurrency: options.concurrency ?? DEFAULT_START_CONCURRENCY,
+        began,
+        stage,
+        ...(options.onStarted ? { onStarted: options.onStarted } : {}),
+        ...(options.onReady ? { onReady: options.onReady } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
+      held,
+    );
     const perEngine = engines.map((engine, index) => ({ engine: engine.name, nodes: [...placement.engineOf.values()].filter((k) => k === index).length }));
     return {
       runId,
       runtime: nodes,
-      controller: control,
-      etcd: client,
+      controller,
+      etcd,
       watch: crashes,
       image: { node: nodeImage.tag, nodeId: nodeImage.id, etcd: etcdImage.tag },
       startup,
-      timings: { imagesMs, etcdMs, containersStartedMs, allReadyMs, shapedMs },
+      timings: { imagesMs, ...timings },
       facts: {
         swarm: {
           placement: options.placement ?? 'spread',

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { nodeLogFile } from '../util/node-logs.js';
 import { PeerlabError } from '../errors.js';
-import { NODE_LABEL, ROLE_LABEL, RUN_LABEL } from '../docker/engine.js';
+import { containerMemoryBytes, NODE_LABEL, ROLE_LABEL, RUN_LABEL } from '../docker/engine.js';
 import { forEachLimited } from '../util/concurrency.js';
 import type { ContainerNodes, ExecResult, NodeInfo, NodeSpec, NodeState, StartProgress } from './types.js';
 
@@ -142,15 +142,7 @@ export class DockerRuntime implements ContainerNodes {
   }
 
   private async memoryByContainer(ids: string[]): Promise<Map<string, number>> {
-    const entries = await Promise.all(
-      ids.map(async (id) => {
-        const stats = (await this.docker.getContainer(id).stats({ stream: false })) as {
-          memory_stats?: { usage?: number; stats?: { inactive_file?: number } };
-        };
-        const usage = stats.memory_stats?.usage;
-        return [id, usage === undefined ? undefined : usage - (stats.memory_stats?.stats?.inactive_file ?? 0)] as const;
-      }),
-    );
+    const entries = await Promise.all(ids.map(async (id) => [id, await containerMemoryBytes(this.docker, id)] as const));
     return new Map(entries.filter((entry): entry is readonly [string, number] => entry[1] !== undefined));
   }
 

@@ -11,7 +11,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import type Docker from 'dockerode';
 import { ENGINE_LABEL } from '../cluster/state.js';
-import { dockerMessage, NODE_LABEL, ROLE_LABEL, RUN_LABEL } from '../docker/engine.js';
+import { containerMemoryBytes, dockerMessage, NODE_LABEL, ROLE_LABEL, RUN_LABEL } from '../docker/engine.js';
 import { PeerlabError } from '../errors.js';
 import { ENV } from '../node/identity.js';
 import { forEachLimited } from '../util/concurrency.js';
@@ -240,14 +240,21 @@ export class SwarmRuntime implements ContainerNodes {
     await (await this.containerOf(id)).container.unpause();
   }
 
-  async listNodes(): Promise<NodeInfo[]> {
-    return (await this.containers())
+  async listNodes(options: { memory?: boolean } = {}): Promise<NodeInfo[]> {
+    const containers = await this.containers();
+    const memory = new Map<string, number | undefined>();
+    if (options.memory) {
+      const running = containers.filter(({ container }) => container.State === 'running');
+      // Each engine answers stats for its own tasks; a few at a time, as every engine shares this host's cores.
+      await forEachLimited(running, 16, async ({ engine, container }) => void memory.set(container.Id, await containerMemoryBytes(this.engines[engine]!.docker, container.Id)));
+    }
+    return containers
       .map(({ engine, node, container }) => ({
         id: node,
         state: toNodeState(container.State),
         address: container.NetworkSettings.Networks[this.network]?.IPAddress || undefined,
         startedAt: new Date(container.Created * 1000),
-        memoryBytes: undefined,
+        memoryBytes: memory.get(container.Id),
         engine: this.engines[engine]!.name,
       }))
       .sort((a, b) => Number(a.id) - Number(b.id) || a.id.localeCompare(b.id));

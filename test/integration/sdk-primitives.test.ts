@@ -62,15 +62,7 @@ describe('etcd primitives in node containers', () => {
     const { etcd } = up.deployment;
     const keys = runKeys(up.runId);
     try {
-      const results = new Map<string, Json | undefined>();
-      const watcher = await etcd.watch().prefix(keys.resultsPrefix).create();
-      const allButTwo = new Promise<void>((resolve) =>
-        watcher.on('put', (kv: IKeyValue) => {
-          results.set(kv.key.toString().slice(keys.resultsPrefix.length), JSON.parse(kv.value.toString()) as Json);
-          if (results.size === 4) resolve();
-        }),
-      );
-      const startedAt = await up.deployment.controller.start(0);
+      const { results, startedAt, containerOf, collected } = await startCollecting(up, 4);
 
       /** The leader's record in the store once term `term` has begun. */
       const termBegun = async (term: number): Promise<{ leader: string; since: number }> => {
@@ -81,11 +73,6 @@ describe('etcd primitives in node containers', () => {
           return record !== undefined;
         }, 30_000);
         return record!;
-      };
-      const docker = await connectDocker();
-      const containerOf = async (node: string) => {
-        const [container] = await docker.listContainers({ filters: { label: [`${RUN_LABEL}=${up.runId}`, `${NODE_LABEL}=${node}`] } });
-        return docker.getContainer(container!.Id);
       };
 
       // The leader is the candidate with the lowest create revision.
@@ -105,8 +92,7 @@ describe('etcd primitives in node containers', () => {
       const third = await termBegun(3);
       expect((await stopped.inspect()).State.ExitCode).toBe(0);
 
-      await Promise.race([allButTwo, new Promise((_, reject) => setTimeout(() => reject(new Error(`only ${results.size} of 4 results`)), 60_000))]);
-      await watcher.cancel();
+      await collected();
       results.set(leader, undefined);
       results.set(second.leader, undefined);
       // The algorithm file's own check, as the run would have judged it.
@@ -141,32 +127,16 @@ describe('membership events in node containers', () => {
       timeoutMs: 120_000,
       resultsRoot,
     });
-    const { etcd } = up.deployment;
-    const keys = runKeys(up.runId);
     try {
-      const results = new Map<string, Json | undefined>();
-      const watcher = await etcd.watch().prefix(keys.resultsPrefix).create();
-      const survivors = new Promise<void>((resolve) =>
-        watcher.on('put', (kv: IKeyValue) => {
-          results.set(kv.key.toString().slice(keys.resultsPrefix.length), JSON.parse(kv.value.toString()) as Json);
-          if (results.size === 4) resolve();
-        }),
-      );
-      const startedAt = await up.deployment.controller.start(0);
+      const { results, startedAt, containerOf, collected } = await startCollecting(up, 4);
       await new Promise((resolve) => setTimeout(resolve, 2_000));
-      const docker = await connectDocker();
-      const containerOf = async (node: string) => {
-        const [container] = await docker.listContainers({ filters: { label: [`${RUN_LABEL}=${up.runId}`, `${NODE_LABEL}=${node}`] } });
-        return docker.getContainer(container!.Id);
-      };
       const [toStop, toKill] = await Promise.all([containerOf('1'), containerOf('4')]);
       const stoppedAtMs = Date.now() - startedAt;
       await toStop.stop({ t: 10 });
       const killedAtMs = Date.now() - startedAt;
       await toKill.kill();
 
-      await Promise.race([survivors, new Promise((_, reject) => setTimeout(() => reject(new Error(`only ${results.size} of 4 results`)), 60_000))]);
-      await watcher.cancel();
+      await collected();
       results.set('1', undefined);
       results.set('4', undefined);
       const downAt = (node: string) => (results.get(node) as { down: Array<[string, number, string]> }).down;
@@ -188,7 +158,7 @@ describe('membership events in node containers', () => {
       expect(verdict.metrics).toMatchObject({ crashed: 2, detections: 4 });
     } finally {
       await up.deployment.controller.close();
-      etcd.close();
+      up.deployment.etcd.close();
       await up.deployment.tearDown();
     }
     expect(await leftovers(up.runId)).toEqual({ containers: 0, networks: 0 });
@@ -200,4 +170,34 @@ async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Pr
     if (Date.now() > deadline) throw new Error(`not so within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * Starts a run that is up and collects the results its nodes write: `collected()` resolves once `count` have
+ * arrived (and fails after a minute, naming how many did). `containerOf` finds a node's container, to kill it.
+ */
+async function startCollecting(up: Awaited<ReturnType<typeof bringUp>>, count: number) {
+  const keys = runKeys(up.runId);
+  const results = new Map<string, Json | undefined>();
+  const watcher = await up.deployment.etcd.watch().prefix(keys.resultsPrefix).create();
+  const arrived = new Promise<void>((resolve) =>
+    watcher.on('put', (kv: IKeyValue) => {
+      results.set(kv.key.toString().slice(keys.resultsPrefix.length), JSON.parse(kv.value.toString()) as Json);
+      if (results.size === count) resolve();
+    }),
+  );
+  const startedAt = await up.deployment.controller.start(0);
+  const docker = await connectDocker();
+  return {
+    results,
+    startedAt,
+    containerOf: async (node: string) => {
+      const [container] = await docker.listContainers({ filters: { label: [`${RUN_LABEL}=${up.runId}`, `${NODE_LABEL}=${node}`] } });
+      return docker.getContainer(container!.Id);
+    },
+    collected: async () => {
+      await Promise.race([arrived, new Promise((_, reject) => setTimeout(() => reject(new Error(`only ${results.size} of ${count} results`)), 60_000))]);
+      await watcher.cancel();
+    },
+  };
 }

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterEngines } from '../../src/cluster/index.js';
 import { RUN_LABEL } from '../../src/docker/engine.js';
 import { runAlgorithm, type RunRequest } from '../../src/run/run.js';
+import { runStatus, type RunStatus } from '../../src/run/status.js';
 import type { Stage } from '../../src/run/docker-deployment.js';
 import { packageRoot } from '../../src/util/paths.js';
 import { bin } from './cli-helpers.js';
@@ -111,6 +112,7 @@ describe('a node killed on its engine', () => {
   it('is named with how it died, and the run leaves nothing', async () => {
     let runId = '';
     let acting: Promise<void> = Promise.resolve();
+    let status: RunStatus | undefined;
     const request: RunRequest = {
       algorithm: path.join(packageRoot, 'test', 'fixtures', 'tick-forever.ts'),
       params: [],
@@ -129,6 +131,8 @@ describe('a node killed on its engine', () => {
           const [container] = await engines[1]!.listContainers({ filters: { label: [`${RUN_LABEL}=${runId}`, 'peerlab.role=node'] } });
           const services = await engines[0]!.listServices({ filters: { label: [`${RUN_LABEL}=${runId}`] } });
           expect(services.length).toBeGreaterThan(0);
+          // `peerlab status` shows every node with its engine and its memory, read from that node's engine.
+          status = await runStatus(engines[0]!, runId);
           await engines[1]!.getContainer(container!.Id).kill();
         });
       },
@@ -138,6 +142,9 @@ describe('a node killed on its engine', () => {
       (failure: Error) => failure,
     );
     await acting;
+    expect(status!.nodes).toHaveLength(12);
+    expect(new Set(status!.nodes.map((node) => node.engine)).size).toBe(3);
+    for (const node of status!.nodes) expect(node.memoryBytes, `node ${node.id}'s memory`).toBeGreaterThan(1024 * 1024);
     expect(error.message).toMatch(/^node \d+ was killed \(SIGKILL, exit code 137\) during the run/);
     const failure = JSON.parse(await readFile(path.join(resultsRoot, runId, 'error.json'), 'utf8')) as { node: string };
     // Engine 2 holds the nodes at spread indexes 1, 4, 7, 10: ids 1, 4, 7, 10 of ba:n=12 (ids are 0-based).

@@ -5,21 +5,28 @@
 import { describe, expect, it } from 'vitest';
 import { AlgorithmHost, sendBufferLimit, type HostEnvironment } from '../../src/host/algorithm-host.js';
 import { defineAlgorithm } from '../../src/sdk/index.js';
-import type { Node } from '../../src/sdk/types.js';
+import type { Json, Node } from '../../src/sdk/types.js';
 
 const MiB = 1024 * 1024;
 
-/** A host for node 0 with neighbour 1, whose transport is `transmit`; returns the SDK node its algorithm sees. */
-async function nodeWith(transmit: HostEnvironment['transmit']): Promise<{ node: Node<unknown, unknown>; failures: Error[] }> {
+/**
+ * A started host for node 0 with neighbour 1, whose transport is `transmit` and whose timers `setTimer` makes;
+ * returns it, the SDK node its algorithm sees, and the failures it reported.
+ */
+async function hostWith(options: {
+  transmit: HostEnvironment['transmit'];
+  onMessage?: (node: Node<unknown, unknown>, message: { payload: unknown }) => void;
+  setTimer?: HostEnvironment['setTimer'];
+}): Promise<{ host: AlgorithmHost; node: Node<unknown, unknown>; failures: Error[] }> {
   let seen: Node<unknown, unknown> | undefined;
   const failures: Error[] = [];
   const host = new AlgorithmHost(
-    defineAlgorithm({ name: 'probe', init: (node) => void (seen = node as Node<unknown, unknown>), onMessage() {} }),
+    defineAlgorithm({ name: 'probe', init: (node) => void (seen = node as Node<unknown, unknown>), onMessage: (node, message) => options.onMessage?.(node as Node<unknown, unknown>, message) }),
     { id: '0', neighbours: [{ id: '1', weight: 1 }], size: 2, params: {}, seed: 1, maxPayloadBytes: MiB },
     {
-      transmit,
+      transmit: options.transmit,
       now: () => 0,
-      setTimer: () => () => {},
+      setTimer: options.setTimer ?? (() => () => {}),
       barrier: async () => {},
       store: undefined as never,
       services: undefined as never,
@@ -30,8 +37,10 @@ async function nodeWith(transmit: HostEnvironment['transmit']): Promise<{ node: 
     },
   );
   await host.start();
-  return { node: seen!, failures };
+  return { host, node: seen!, failures };
 }
+
+const nodeWith = (transmit: HostEnvironment['transmit']) => hostWith({ transmit });
 
 const payload = (): string => 'x'.repeat(MiB - 16);
 
@@ -72,37 +81,23 @@ describe('freeze at the run’s stop', () => {
     const handled: string[] = [];
     const timers: Array<() => void> = [];
     const transmitted: string[] = [];
-    let seen: Node<unknown, unknown> | undefined;
-    const host = new AlgorithmHost(
-      defineAlgorithm({ name: 'echo', init: (node) => void (seen = node as Node<unknown, unknown>), onMessage: (node, { payload }) => void (handled.push(String(payload)), node.send('1', payload)) }),
-      { id: '0', neighbours: [{ id: '1', weight: 1 }], size: 2, params: {}, seed: 1, maxPayloadBytes: MiB },
-      {
-        transmit: (_to, encoded) => void transmitted.push(encoded),
-        now: () => 0,
-        setTimer: (_ms, callback) => (timers.push(callback), () => {}),
-        barrier: async () => {},
-        store: undefined as never,
-        services: undefined as never,
-        queues: undefined as never,
-        log: () => {},
-        onResult: () => {},
-        onFailure: (error) => {
-          throw error;
-        },
-      },
-    );
-    await host.start();
+    const { host, node, failures } = await hostWith({
+      transmit: (_to, encoded) => void transmitted.push(encoded),
+      onMessage: (echoing, { payload }) => void (handled.push(String(payload)), echoing.send('1', payload as Json)),
+      setTimer: (_ms, callback) => (timers.push(callback), () => {}),
+    });
     host.deliver('1', '"before"');
     let fired = false;
-    seen!.setTimer(10, () => void (fired = true));
+    node.setTimer(10, () => void (fired = true));
     host.freeze();
     host.deliver('1', '"after"');
-    void seen!.send('1', 'late');
+    void node.send('1', 'late');
     timers.forEach((fire) => fire());
     expect(handled).toEqual(['before']);
     expect(transmitted).toEqual(['"before"']);
     expect(fired).toBe(false);
     expect(host.received.get('1')).toEqual({ messages: 1, bytes: 8 });
     expect(host.sent.get('1')).toEqual({ messages: 1, bytes: 8 });
+    expect(failures).toEqual([]);
   });
 });

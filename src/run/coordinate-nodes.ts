@@ -1,0 +1,111 @@
+/**
+ * What every container runtime does once its network, crash watch and etcd are up: connect the CLI to etcd,
+ * publish the run's config and topology, start the node containers, wait until every node has registered and
+ * connected its links, and shape the packet layer. Docker and Swarm differ in how they make the network and
+ * etcd and where a node finds its bundle; from there on a run comes up the same way on both.
+ */
+import type { Etcd3 } from 'etcd3';
+import { connectEtcd } from '../coordination/etcd.js';
+import { runKeys, type RunKeys } from '../coordination/keys.js';
+import type { RunConfig } from '../coordination/protocol.js';
+import { saveRootPassword } from '../etcd/auth.js';
+import type { EtcdEndpoints, RunEtcd } from '../etcd/server.js';
+import { hasLinks, neighboursWithLinks } from '../links/edges.js';
+import { applyPacketRules, packetRules } from '../links/packet.js';
+import { identityEnv, NODE_PORT } from '../node/identity.js';
+import type { ContainerNodes } from '../runtime/types.js';
+import { neighboursOf, type Topology } from '../topology/index.js';
+import { forEachLimited } from '../util/concurrency.js';
+import type { RunId } from '../util/names.js';
+import { RunController, type NodeStartup } from './controller.js';
+import type { DeploymentTimings, Stage } from './docker-deployment.js';
+import type { RunWatch } from './run-watch.js';
+
+/** What coordinateNodes made so far, for the caller's teardown to close even when a step after it failed. */
+export interface CoordinationHeld {
+  etcd?: Etcd3;
+  controller?: RunController;
+  stopFollowing?: () => Promise<void>;
+}
+
+export interface CoordinationOptions {
+  readonly runId: RunId;
+  readonly graph: Topology;
+  readonly config: RunConfig;
+  readonly groups: ReadonlyArray<{ readonly role: string; readonly nodeBundleFile: string; readonly nodes: readonly string[] }>;
+  readonly linksLayer: 'message' | 'packet';
+  readonly nodes: ContainerNodes;
+  readonly watch: RunWatch;
+  /** The run's own etcd (its root password is kept, nodes log in), or an external one's endpoints (no login). */
+  readonly etcd: RunEtcd | EtcdEndpoints;
+  /** Where a node of the group with this bundle finds it inside its container. */
+  readonly bundleInNode: (nodeBundleFile: string) => string;
+  /** Inside each node: the folder its trace goes to, for a traced run. */
+  readonly nodeTraceDir?: string;
+  readonly followEtcd?: (etcd: Etcd3, keys: RunKeys) => Promise<() => Promise<void>>;
+  readonly startupTimeoutMs: number;
+  readonly concurrency: number;
+  /** When the deployment began: the timings count from it. */
+  readonly began: number;
+  readonly stage: (stage: Stage, detail?: string) => void;
+  readonly onStarted?: (started: number, total: number) => void;
+  readonly onReady?: (ready: number, total: number) => void;
+  readonly signal?: AbortSignal;
+}
+
+export async function coordinateNodes(
+  options: CoordinationOptions,
+  held: CoordinationHeld,
+): Promise<{ etcd: Etcd3; controller: RunController; startup: ReadonlyMap<string, NodeStartup>; timings: Omit<DeploymentTimings, 'imagesMs'> }> {
+  const { runId, graph, watch, nodes, stage, began } = options;
+  const credentials = 'credentials' in options.etcd ? options.etcd.credentials : undefined;
+  if (credentials) await saveRootPassword(runId, credentials.root.password);
+  const hostEndpoints = options.etcd.host.split(',');
+  watch.watchEtcd(hostEndpoints);
+  const etcd = connectEtcd(hostEndpoints, credentials?.root);
+  held.etcd = etcd;
+  const nodeIds = graph.nodes();
+  const controller = await RunController.open(etcd, runId, nodeIds);
+  held.controller = controller;
+  held.stopFollowing = await options.followEtcd?.(etcd, runKeys(runId));
+  // At the packet layer the kernel shapes the links, so the agents must not shape them a second time.
+  const neighbours = (id: string) => (options.linksLayer === 'packet' ? neighboursOf(graph, id) : neighboursWithLinks(graph, id));
+  await controller.publish(options.config, new Map(nodeIds.map((id) => [id, neighbours(id)])));
+  const etcdMs = Date.now() - began;
+
+  stage('starting');
+  const groupOf = new Map(options.groups.flatMap((group) => group.nodes.map((id) => [id, group] as const)));
+  const nodeSpecs = nodeIds.map((id) => ({
+    id,
+    env: identityEnv({
+      runId,
+      nodeId: id,
+      role: groupOf.get(id)!.role,
+      etcdEndpoints: options.etcd.nodes.split(','),
+      etcdLogin: credentials?.node,
+      algorithmPath: options.bundleInNode(groupOf.get(id)!.nodeBundleFile),
+      port: NODE_PORT,
+      ...(options.nodeTraceDir ? { traceDir: options.nodeTraceDir } : {}),
+    }),
+  }));
+  const readiness = controller.waitReady({
+    timeoutMs: options.startupTimeoutMs,
+    check: () => watch.check(),
+    onProgress: (ready) => options.onReady?.(ready, nodeIds.length),
+  });
+  readiness.catch(() => {});
+  await watch.race(nodes.startNodes(nodeSpecs, ({ started, total }) => options.onStarted?.(started, total), options.signal));
+  const containersStartedMs = Date.now() - began;
+  stage('registering');
+  const startup = await watch.race(readiness);
+  const allReadyMs = Date.now() - began;
+  // After every node registered (so addresses are known) and before start: no message has gone yet.
+  if (options.linksLayer === 'packet' && hasLinks(graph)) {
+    stage('shaping', "links at the packet layer (tc, iptables), in each node's namespace on this host");
+    const namespaces = await nodes.nodeNamespaces();
+    const addressOf = (id: string): string => namespaces.get(id)!.address;
+    await forEachLimited(nodeIds, options.concurrency, (id) => applyPacketRules(namespaces.get(id)!.pid, packetRules(graph, id, addressOf)));
+  }
+  const shapedMs = Date.now() - began;
+  return { etcd, controller, startup, timings: { etcdMs, containersStartedMs, allReadyMs, shapedMs } };
+}
