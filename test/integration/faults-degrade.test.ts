@@ -83,7 +83,7 @@ describe('degrade on Docker', () => {
     const lines: Record<string, { code: number; stderr: string }> = {};
     let changed: Promise<void> | undefined;
     const summary = await runAlgorithm({
-      ...request(6000),
+      ...request(12_000),
       links: 'delay=10ms',
       onRunId: (id) => (runId = id),
       onStage: (stage) => {
@@ -100,9 +100,10 @@ describe('degrade on Docker', () => {
     expect(lines.set!.code, lines.set!.stderr).toBe(0);
     expect(summary.missing).toEqual([]);
     const samples = await node0Samples(summary.resultsDir);
-    // The two CLI calls take a few seconds: the first samples come before the change, the last ones after it.
+    // The two CLI calls take a few seconds (more on a loaded host): the first samples come before the change,
+    // the last ones after it.
     const before = during(samples, 0, 500);
-    const after = during(samples, 5000, 6000);
+    const after = during(samples, 11_000, 12_000);
     expect(before, 'two 10 ms hops').toBeGreaterThanOrEqual(20);
     expect(Math.abs(after - before - 100), `round trips ${before} → ${after} ms`).toBeLessThan(TOLERANCE_MS);
     expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
