@@ -41,6 +41,19 @@ export function runKeys(runId: string) {
      */
     linksDownPrefix: (to: string) => `${base}/control/links-down/${to}/`,
     linkDown: (to: string, from: string) => `${base}/control/links-down/${to}/${from}`,
+    /**
+     * A link change (degrade, `peerlab link set`): while `linkChange(from, to)` holds a LinkChange as JSON, node
+     * `from` sends to `to` under the changed link model; deleting it restores the run's own. The sender applies
+     * it, since the sender's outbox holds each message for its delay. Under `linkChangesPrefix(from)`.
+     */
+    /**
+     * A drop-messages fault: while `messageDrop(to, from)` holds a share in percent, node `to` drops that share of
+     * what arrives from `from` (AlgorithmHost.setDropShare). Under `messageDropsPrefix(to)`.
+     */
+    messageDropsPrefix: (to: string) => `${base}/control/message-drops/${to}/`,
+    messageDrop: (to: string, from: string) => `${base}/control/message-drops/${to}/${from}`,
+    linkChangesPrefix: (from: string) => `${base}/control/link-changes/${from}/`,
+    linkChange: (from: string, to: string) => `${base}/control/link-changes/${from}/${to}`,
     countsPrefix: (wave: number) => `${base}/counts/${wave}/`,
     count: (wave: number, id: string) => `${base}/counts/${wave}/${id}`,
     /** A node's output: its result as soon as it reports; then, after stop, its final metrics and traffic. */

@@ -7,6 +7,8 @@
  * Times are milliseconds on the run's one clock: since the algorithm's start in Docker, virtual time in the
  * simulator. A fault with a duration (`for=`) becomes two events, the action and its heal.
  */
+import type { LinkChange } from '../links/model.js';
+
 export type FaultAction =
   /** The node's process dies at once, with no goodbye; its registry lease runs out and drops it. */
   | 'kill'
@@ -19,7 +21,19 @@ export type FaultAction =
   | 'restart'
   /** The directed edge from → to carries nothing (every message sent on it is lost) until `link-up`. */
   | 'link-down'
-  | 'link-up';
+  | 'link-up'
+  /**
+   * The directed edge from → to carries on with its link changed as `link` says (delay, jitter, loss, rate),
+   * applied by the sender as each message leaves, until `restore` gives it back the link the run gave it.
+   */
+  | 'degrade'
+  | 'restore'
+  /**
+   * The receiver of each directed edge drops `dropPercent` % of what arrives on it (a seeded draw per message,
+   * counted as dropped) until `drop-messages-end`.
+   */
+  | 'drop-messages'
+  | 'drop-messages-end';
 
 export interface FaultEvent {
   /** When it fires, in ms on the run's clock. */
@@ -34,6 +48,10 @@ export interface FaultEvent {
   readonly leader?: string;
   /** The directed edges hit, as [from, to] (link actions); empty for node actions. */
   readonly edges: ReadonlyArray<readonly [string, string]>;
+  /** degrade: what changes on each of the edges. */
+  readonly link?: LinkChange;
+  /** drop-messages: the share of messages dropped, in percent. */
+  readonly dropPercent?: number;
   /** Which user-written fault this came from (its index on the command line or in the file), for the record. */
   readonly fault: number;
   /** The fault as the user wrote it, e.g. `at=2s kill top-degree:5`. */

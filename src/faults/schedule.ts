@@ -5,6 +5,8 @@
  *   pause … for=D            pause at T, resume at T + D
  *   partition/cut … for=D    links down at T (both directions, or from → to with oneway), up at T + D
  *   flap … every=P for=D     down at T, up at T + P/2, down at T + P, … for D (default: until the timeout)
+ *   degrade … for=D          links changed at T (both directions, or from → to with oneway), restored at T + D
+ *   drop-messages:P% … for=D the share dropped on the links from T, and no more from T + D
  *   … every=P [until=U]      the occurrence repeats at T, T + P, T + 2P, … before U (default: the timeout);
  *                            random selectors draw anew each time, skipping nodes this fault already removed
  *
@@ -66,7 +68,17 @@ function expand(spec: FaultSpec, options: ScheduleOptions): FaultEvent[] {
   const gone = new Set<string>();
   const event = (atMs: number, action: FaultAction, target: { nodes?: readonly string[]; edges?: ReadonlyArray<readonly [string, string]>; leader?: string }): void => {
     if (atMs >= timeoutMs) return;
-    events.push({ atMs, action, nodes: target.nodes ?? [], edges: target.edges ?? [], fault: spec.index, spec: spec.text, ...(target.leader !== undefined && { leader: target.leader }) });
+    events.push({
+      atMs,
+      action,
+      nodes: target.nodes ?? [],
+      edges: target.edges ?? [],
+      fault: spec.index,
+      spec: spec.text,
+      ...(target.leader !== undefined && { leader: target.leader }),
+      ...(action === 'degrade' && { link: spec.link }),
+      ...(action === 'drop-messages' && { dropPercent: spec.dropPercent }),
+    });
   };
   starts.forEach((start, occurrence) => {
     const target = resolveTarget(spec, spec.selector, { graph: options.graph, seed: options.seed, roles: options.roles, gone, occurrence });
@@ -81,6 +93,13 @@ function expand(spec: FaultSpec, options: ScheduleOptions): FaultEvent[] {
         event(start, spec.verb, hit);
         if (spec.verb === 'kill' || spec.verb === 'stop') for (const id of hit.nodes ?? []) gone.add(id);
         if (spec.verb === 'pause' && spec.forMs !== undefined) event(start + spec.forMs, 'resume', hit);
+        break;
+      }
+      case 'degrade':
+      case 'drop-messages': {
+        const links = directed(spec, linksOf(spec, target, options.graph));
+        event(start, spec.verb, { edges: links });
+        if (spec.forMs !== undefined) event(start + spec.forMs, spec.verb === 'degrade' ? 'restore' : 'drop-messages-end', { edges: links });
         break;
       }
       case 'partition':
@@ -110,7 +129,7 @@ function linksOf(spec: FaultSpec, target: Target, graph: Topology): ReadonlyArra
   if (target.kind === 'edges') return target.edges;
   if (target.kind === 'leader') throw faultError(spec, `${spec.verb} of the leader's links is not supported`, 'select edges, or nodes to cut off');
   const edges = edgesBetween(graph, [target.nodes]);
-  if (edges.length === 0) throw faultError(spec, 'the selected nodes have no link to the rest of the graph, so there is nothing to cut', 'select fewer nodes, or edges');
+  if (edges.length === 0) throw faultError(spec, `the selected nodes have no link to the rest of the graph, so there is nothing to ${spec.verb}`, 'select fewer nodes, or edges');
   return edges;
 }
 

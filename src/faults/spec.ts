@@ -3,7 +3,7 @@
  * in any order:
  *
  *   at=T          when the first occurrence fires (default 0s); T is 500ms, 2s, 1.5m, …
- *   ACTION        kill | stop | pause | restart | partition | cut | flap
+ *   ACTION        kill | stop | pause | restart | partition | cut | flap | degrade | drop-messages:P%
  *   SELECTOR      nodes: top-degree:K, top-betweenness:K, random:K, random:P%, ids:1,2,… (K may be 0, the
  *                 baseline of a sweep: the fault then hits nothing and makes no event),
  *                 region:LAT1,LON1,LAT2,LON2, role:NAME, leader[:NAME]
@@ -12,9 +12,13 @@
  *                 flap: how long the link keeps flapping (default: until the timeout)
  *   every=P       repeat the occurrence every P (flap: the period, down for P/2 then up for P/2)
  *   until=T       when a repetition stops (default: the run's timeout)
- *   oneway        partition, cut, flap: only the direction from → to goes down
+ *   oneway        partition, cut, flap, degrade, drop-messages: only the direction from → to is hit
+ *   delay=D jitter=D loss=P rate=R
+ *                 degrade: what the links change to (as in --links: 100ms, exp:2ms, 1%, 10mbit); what is not
+ *                 named stays as the run gave it; for=D restores the run's own link after D
+ *   drop-messages:P%  the receiver drops P % of the messages on the links (a seeded draw per message); for=D ends it
  *
- * kill, stop and restart act on nodes and have nothing to heal; partition, cut and flap act on edges, or on the
+ * kill, stop and restart act on nodes and have nothing to heal; partition, cut, flap and degrade act on edges, or on the
  * edges between the selected nodes and the rest. Parsing only checks the words: the selectors are resolved
  * against the graph in selectors.ts, and the times against the timeout in schedule.ts. Errors are one line
  * naming the fault by its number and text (see faultError).
@@ -24,11 +28,13 @@
  */
 import { PeerlabError } from '../errors.js';
 import { nearMiss } from '../util/did-you-mean.js';
+import type { LinkChange } from '../links/model.js';
+import { parseQuantity, QuantityError } from '../links/spec.js';
 
 export const NODE_ACTIONS = ['kill', 'stop', 'pause', 'restart'] as const;
-export const EDGE_ACTIONS = ['partition', 'cut', 'flap'] as const;
+export const EDGE_ACTIONS = ['partition', 'cut', 'flap', 'degrade', 'drop-messages'] as const;
 /** Named by the issue but not applied by any runtime yet: refused with a clear line rather than ignored. */
-export const UNSUPPORTED_ACTIONS = ['degrade', 'drop-messages', 'skew'] as const;
+export const UNSUPPORTED_ACTIONS = ['skew'] as const;
 
 export type FaultVerb = (typeof NODE_ACTIONS)[number] | (typeof EDGE_ACTIONS)[number];
 
@@ -67,6 +73,10 @@ export interface FaultSpec {
   readonly everyMs: number | undefined;
   readonly untilMs: number | undefined;
   readonly oneway: boolean;
+  /** degrade: what the links change to; undefined for every other action. */
+  readonly link: LinkChange | undefined;
+  /** drop-messages: the share of messages dropped, in percent; undefined for every other action. */
+  readonly dropPercent: number | undefined;
 }
 
 /** The election a bare `leader` names. */
@@ -75,6 +85,8 @@ export const DEFAULT_ELECTION = 'leader';
 const NODE_SELECTORS = ['top-degree', 'top-betweenness', 'random', 'ids', 'region', 'role', 'leader'] as const;
 const EDGE_SELECTORS = ['mincut', 'bridges', 'random-edges', 'heavier-than', 'edges', 'high-risk'] as const;
 const KEYS = ['at', 'for', 'every', 'until'] as const;
+/** degrade's settings, named as in --links. */
+const LINK_KEYS = ['delay', 'jitter', 'loss', 'rate'] as const;
 const WORDS = [...NODE_ACTIONS, ...EDGE_ACTIONS, ...UNSUPPORTED_ACTIONS, ...NODE_SELECTORS, ...EDGE_SELECTORS, 'oneway'];
 
 export const FAULT_HINT = "write e.g. --fault 'at=2s kill top-degree:5' or --fault 'at=5s partition mincut:2 for=20s'";
@@ -109,11 +121,17 @@ export function parseFaultSpec(text: string, index: number, name: string = flagN
   let verb: FaultVerb | undefined;
   let selector: Selector | undefined;
   let oneway = false;
+  let link: LinkChange | undefined;
+  let dropPercent: number | undefined;
   for (const word of words) {
     const equals = word.indexOf('=');
     if (equals > 0) {
       const key = word.slice(0, equals).toLowerCase();
-      if (!(KEYS as readonly string[]).includes(key)) fail(`unknown setting ${key}=`, nearest(key, KEYS, 'the settings are at=, for=, every=, until='));
+      if ((LINK_KEYS as readonly string[]).includes(key)) {
+        link = parseLinkSetting(key as (typeof LINK_KEYS)[number], word.slice(equals + 1), link, fail);
+        continue;
+      }
+      if (!(KEYS as readonly string[]).includes(key)) fail(`unknown setting ${key}=`, nearest(key, [...KEYS, ...LINK_KEYS], 'the settings are at=, for=, every=, until= (and delay=, jitter=, loss=, rate= for degrade)'));
       const known = key as (typeof KEYS)[number];
       if (times[known] !== undefined) fail(`${key}= is given twice`);
       times[known] = parseDuration(word.slice(equals + 1), (why) => fail(`${key}=${word.slice(equals + 1)}: ${why}`, 'write a time like 500ms, 2s or 1m'));
@@ -126,6 +144,14 @@ export function parseFaultSpec(text: string, index: number, name: string = flagN
     }
     if ((UNSUPPORTED_ACTIONS as readonly string[]).includes(lower.split(':')[0]!)) {
       fail(`${lower.split(':')[0]} is not supported yet`, `the runtimes apply ${[...NODE_ACTIONS, ...EDGE_ACTIONS].join(', ')}; change links for the whole run with --links`);
+    }
+    if (lower === 'drop-messages' || lower.startsWith('drop-messages:')) {
+      if (verb) fail(`a second action drop-messages after ${verb}`, 'give one action per --fault (repeat --fault for more)');
+      const share = /^drop-messages:(\d+(?:\.\d+)?)%$/.exec(lower);
+      if (!share || Number(share[1]) <= 0 || Number(share[1]) > 100) fail(`${word}: drop-messages needs a share in (0%, 100%]`, "write e.g. 'at=2s drop-messages:5% edges:1-2 for=3s'");
+      verb = 'drop-messages';
+      dropPercent = Number(share![1]);
+      continue;
     }
     if (([...NODE_ACTIONS, ...EDGE_ACTIONS] as readonly string[]).includes(lower)) {
       if (verb) fail(`a second action ${lower} after ${verb}`, 'give one action per --fault (repeat --fault for more)');
@@ -141,7 +167,9 @@ export function parseFaultSpec(text: string, index: number, name: string = flagN
   const isNodeAction = (NODE_ACTIONS as readonly string[]).includes(verb);
   if (isNodeAction && onEdges) fail(`${verb} acts on nodes, and ${selector.kind} selects edges`, 'select nodes (top-degree:K, random:K, ids:…), or use partition, cut or flap for edges');
   if (!isNodeAction && selector.kind === 'leader') fail(`${verb} of the leader's links is not supported`, 'select the leader with a node action (kill, stop, pause, restart)');
-  if (oneway && isNodeAction) fail(`oneway applies to links, not to ${verb}`, 'drop oneway, or use partition, cut or flap');
+  if (oneway && isNodeAction) fail(`oneway applies to links, not to ${verb}`, 'drop oneway, or use partition, cut, flap or degrade');
+  if (verb === 'degrade' && link === undefined) fail('degrade needs what to change', "add delay=, jitter=, loss= or rate=, e.g. 'at=2s degrade edges:1-2 delay=100ms for=5s'");
+  if (verb !== 'degrade' && link !== undefined) fail(`${Object.keys(link).filter((field) => field !== 'jitterDistribution').map(settingOf).join(', ')} change a link, which ${verb} does not`, 'use degrade to change links, e.g. \'at=2s degrade edges:1-2 delay=100ms\'');
   if (times.for !== undefined && (verb === 'kill' || verb === 'stop' || verb === 'restart')) {
     fail(`${verb} has nothing to heal, so for= would do nothing`, 'use pause with for= for a node that comes back, or a second --fault with restart');
   }
@@ -157,7 +185,29 @@ export function parseFaultSpec(text: string, index: number, name: string = flagN
   }
   const atMs = times.at ?? 0;
   if (times.until !== undefined && times.until <= atMs) fail(`until=${formatMs(times.until)} is not after at=${formatMs(atMs)}`, 'make until= later than at=');
-  return { index, name, text, verb, selector, atMs, forMs: times.for, everyMs: times.every, untilMs: times.until, oneway };
+  return { index, name, text, verb, selector, atMs, forMs: times.for, everyMs: times.every, untilMs: times.until, oneway, link, dropPercent };
+}
+
+/** One of degrade's settings, added to the change so far; its value is read as --links reads it. */
+function parseLinkSetting(key: (typeof LINK_KEYS)[number], value: string, link: LinkChange | undefined, fail: (why: string, hint?: string) => never): LinkChange {
+  const field = LINK_FIELDS[key];
+  if (link?.[field] !== undefined) fail(`${key}= is given twice`);
+  const exponential = key === 'jitter' && /^exp(onential)?:/i.test(value);
+  let quantity: number;
+  try {
+    quantity = parseQuantity(key, exponential ? value.slice(value.indexOf(':') + 1) : value);
+  } catch (error) {
+    if (error instanceof QuantityError) fail(`${key}=${value}: ${error.message}`, 'write it as --links does, e.g. delay=100ms, jitter=5ms, loss=1%, rate=10mbit');
+    throw error;
+  }
+  return { ...link, [field]: quantity, ...(key === 'jitter' && { jitterDistribution: exponential ? 'exponential' : 'uniform' }) };
+}
+
+const LINK_FIELDS = { delay: 'delayMs', jitter: 'jitterMs', loss: 'lossPercent', rate: 'rateBps' } as const satisfies Record<(typeof LINK_KEYS)[number], keyof LinkChange>;
+
+/** The setting that writes a LinkChange field (delayMs → delay=). */
+function settingOf(field: string): string {
+  return `${Object.entries(LINK_FIELDS).find(([, name]) => name === field)?.[0] ?? field}=`;
 }
 
 function parseSelector(word: string, fail: (why: string, hint?: string) => never): Selector {

@@ -1,6 +1,6 @@
 import type { Algorithm, DownReason, Json, Message, Neighbour, Node, ServiceRegistry, SharedStore } from '../sdk/types.js';
 import type { EdgeCount } from '../coordination/protocol.js';
-import { createRandom } from '../util/random.js';
+import { createRandom, type Random } from '../util/random.js';
 import { hasShape, SERVICE_NAME } from '../util/names.js';
 import { election, Locks, type Contender, type LeasedQueues } from './contention.js';
 import { Timeline } from './timeline.js';
@@ -95,7 +95,14 @@ export class AlgorithmHost {
   private timersPending = 0;
   /** Neighbours whose link to this node a fault has taken down: what they send is dropped on arrival. */
   private readonly cutFrom = new Set<string>();
-  /** Messages dropped on arrival because their link was down, by sender. */
+  /** Neighbours whose messages a `drop-messages` fault drops a share of on arrival: the share, in percent. */
+  private readonly dropShare = new Map<string, number>();
+  /**
+   * What each arriving message on such an edge draws from: one seeded stream per directed edge, the same in both
+   * runtimes, carried on across repeated faults on the edge.
+   */
+  private readonly dropStreams = new Map<string, Random>();
+  /** Messages dropped on arrival (their link was down, or a drop-messages fault took them), by sender. */
   readonly dropped = new Map<string, number>();
 
   constructor(
@@ -160,13 +167,45 @@ export class AlgorithmHost {
     else this.cutFrom.delete(from);
   }
 
-  /** Called by the transport for each arriving message, in per-edge FIFO order. */
+  /**
+   * A `drop-messages` fault: from now on `percent` % of what `from` sends this node is dropped on arrival, each
+   * message by a draw from the edge's own seeded stream (0 ends it). gRPC itself is reliable: the loss is the
+   * fault's, not the network's. The stream carries on across repeated faults on the edge.
+   */
+  setDropShare(from: string, percent: number): void {
+    if (percent <= 0) this.dropShare.delete(from);
+    else this.dropShare.set(from, percent);
+  }
+
+  /**
+   * Called by the transport for each arriving message, in per-edge FIFO order: dropped if a fault takes it (see
+   * dropsOnArrival), else accepted.
+   */
   deliver(from: string, encoded: string): void {
-    if (this.frozen) return;
-    if (this.cutFrom.has(from)) {
-      this.dropped.set(from, (this.dropped.get(from) ?? 0) + 1);
-      return;
+    if (!this.dropsOnArrival(from)) this.accept(from, encoded);
+  }
+
+  /**
+   * Whether a fault takes the message now arriving from `from` (its link is down, or a `drop-messages` draw hits
+   * it); a dropped message is counted in `dropped`, not in `received`. Asked once per arriving message, in order:
+   * the simulator asks it before it traces the delivery, then accepts.
+   */
+  dropsOnArrival(from: string): boolean {
+    if (this.frozen) return true;
+    const percent = this.dropShare.get(from);
+    let drop = this.cutFrom.has(from);
+    if (!drop && percent !== undefined) {
+      let random = this.dropStreams.get(from);
+      if (!random) this.dropStreams.set(from, (random = createRandom(this.options.seed, 'drop-messages', from, this.options.id)));
+      drop = random.next() * 100 < percent;
     }
+    if (drop) this.dropped.set(from, (this.dropped.get(from) ?? 0) + 1);
+    return drop;
+  }
+
+  /** A message that arrived and was not dropped: counted, and queued for the algorithm. */
+  accept(from: string, encoded: string): void {
+    if (this.frozen) return;
     if (!this.neighbourIds.has(from)) {
       throw new AlgorithmError(`node ${this.options.id} refused a message from ${from}: not an overlay neighbour`);
     }

@@ -49,15 +49,45 @@ export function linkStream(from: string, to: string): string[] {
   return ['link', from, to];
 }
 
+/**
+ * A change to one directed edge's link during a run (a `degrade` fault, `peerlab link set`): the parameters it
+ * names replace the edge's own, the rest stay as the run gave them. Plain data: it travels in an etcd key to the
+ * sending node, and in a FaultEvent to the simulator.
+ */
+export type LinkChange = Partial<Pick<LinkParams, 'delayMs' | 'jitterMs' | 'jitterDistribution' | 'lossPercent' | 'rateBps'>>;
+
+/** `delay=100ms loss=1%`: how a change reads in records and messages. */
+export function describeLinkChange(change: LinkChange): string {
+  const parts: string[] = [];
+  if (change.delayMs !== undefined) parts.push(`delay=${change.delayMs}ms`);
+  if (change.jitterMs !== undefined) parts.push(`jitter=${change.jitterDistribution === 'exponential' ? 'exp:' : ''}${change.jitterMs}ms`);
+  if (change.lossPercent !== undefined) parts.push(`loss=${change.lossPercent}%`);
+  if (change.rateBps !== undefined) parts.push(`rate=${change.rateBps === null ? 'unlimited' : `${change.rateBps}bit`}`);
+  return parts.join(' ');
+}
+
 /** One directed edge's state: when its sender is free again, and when its last message arrives. */
 export class LinkSchedule {
   private busyUntil = -Infinity;
   private lastArrival = -Infinity;
+  /** What the edge carries now: `base`, or base with a change applied. */
+  params: LinkParams;
 
   constructor(
-    public params: LinkParams,
+    /** What the run gave the edge; a change is applied on top of it, and undoing the change restores it. */
+    readonly base: LinkParams,
     private readonly random: Random,
-  ) {}
+  ) {
+    this.params = base;
+  }
+
+  /**
+   * Changes the link from now on (undefined restores the run's own). Messages already handed to the edge keep
+   * the arrival times they were given, and a message sent later never overtakes them: FIFO holds across it.
+   */
+  change(change: LinkChange | undefined): void {
+    this.params = change === undefined ? this.base : { ...this.base, ...change };
+  }
 
   /** When a message of `bytes` payload bytes handed to the edge at `now` (ms) arrives, in the same clock. */
   arrival(now: number, bytes: number): number {

@@ -28,7 +28,7 @@ import { etcdLeasedQueues } from './leased-queues.js';
 import { followNeighbours } from './membership.js';
 import { openLink, serveLinks, type OutgoingLink } from './links.js';
 import type { Envelope } from './peer-wire.js';
-import { LinkSchedule, linkStream } from '../links/model.js';
+import { LinkSchedule, linkStream, UNSHAPED, type LinkChange, type LinkParams } from '../links/model.js';
 import { LinkOutbox } from '../links/outbox.js';
 import { createRandom } from '../util/random.js';
 import { MessageTracer } from './trace.js';
@@ -70,12 +70,11 @@ async function main(): Promise<void> {
     neighbours.map(({ id }) => [id, etcd.waitFor(keys.node(id)).then((json) => JSON.parse(json) as Registration)]),
   );
   const links = new Map<string, OutgoingLink>();
-  // Layer 1 of the link model: each shaped outgoing edge holds its messages in an outbox before the wire.
-  const outboxes = new Map(
-    neighbours.flatMap(({ id, link }) =>
-      link ? [[id, new LinkOutbox<Envelope>(new LinkSchedule(link, createRandom(config.seed, ...linkStream(nodeId, id))), (envelope) => void links.get(id)!.send(envelope))] as const] : [],
-    ),
-  );
+  // Layer 1 of the link model: each shaped outgoing edge holds its messages in an outbox before the wire. An
+  // unshaped edge gets one when a link change first reaches it (followLinkChanges).
+  const outboxFor = (id: string, link: LinkParams): LinkOutbox<Envelope> =>
+    new LinkOutbox<Envelope>(new LinkSchedule(link, createRandom(config.seed, ...linkStream(nodeId, id))), (envelope) => void links.get(id)!.send(envelope));
+  const outboxes = new Map(neighbours.flatMap(({ id, link }) => (link ? [[id, outboxFor(id, link)] as const] : [])));
   const lease = new NodeLease(etcd, (line) => console.error(`[node ${nodeId}] ${line}`));
   let registration: Registration | undefined;
   // `docker stop` (a fault's graceful leave).
@@ -172,6 +171,25 @@ async function main(): Promise<void> {
   const linksDown = keys.linksDownPrefix(nodeId);
   await etcd.watchPrefix(linksDown, (event) => host.setLinkFrom(event.key.slice(linksDown.length), event.type === 'put'), (reason) =>
     reportFailure(new Error(`etcd refused to watch this node's link faults: ${reason}`)),
+  );
+  // Message drops act on arrival, in the host, as link faults do.
+  const messageDrops = keys.messageDropsPrefix(nodeId);
+  await etcd.watchPrefix(messageDrops, (event) => host.setDropShare(event.key.slice(messageDrops.length), event.type === 'put' ? Number(event.value) : 0), (reason) =>
+    reportFailure(new Error(`etcd refused to watch this node's message drops: ${reason}`)),
+  );
+  // Link changes act here, on sending: the outbox's schedule changes for the messages sent from now on.
+  const linkChanges = keys.linkChangesPrefix(nodeId);
+  await etcd.watchPrefix(
+    linkChanges,
+    (event) => {
+      const to = event.key.slice(linkChanges.length);
+      if (!addresses.has(to)) return reportFailure(new Error(`a link change names ${to}, which is not a neighbour of node ${nodeId}`));
+      const change = event.type === 'put' ? (JSON.parse(event.value) as LinkChange) : undefined;
+      let outbox = outboxes.get(to);
+      if (!outbox && change) outboxes.set(to, (outbox = outboxFor(to, UNSHAPED)));
+      outbox?.schedule.change(change);
+    },
+    (reason) => reportFailure(new Error(`etcd refused to watch this node's link changes: ${reason}`)),
   );
   startedAt = Number(await etcd.waitFor(keys.start));
   // Every node begins at the start moment itself (see RunController.start), not when it happened to read it.

@@ -6,6 +6,7 @@ import { runKeys, type RunKeys } from '../coordination/keys.js';
 import { followPrefix } from '../coordination/etcd.js';
 import { currentLeader } from '../coordination/elections.js';
 import type { MessageTotals, NeighbourEntry, NodeFailure, NodeReport, NodeStartup, RunConfig } from '../coordination/protocol.js';
+import type { LinkChange } from '../links/model.js';
 import { forEachLimited } from '../util/concurrency.js';
 import { userFrame } from '../plugins/stack.js';
 import { ExecutionFailed } from './execution.js';
@@ -97,6 +98,18 @@ export class RunController {
   async setLinkDown(from: string, to: string, down: boolean): Promise<void> {
     if (down) await this.etcd.put(this.keys.linkDown(to, from)).value('down');
     else await this.etcd.delete().key(this.keys.linkDown(to, from));
+  }
+
+  /** Changes the directed edge's link from now on (undefined restores the run's own): the sender applies it. */
+  async setLinkChange(from: string, to: string, change: LinkChange | undefined): Promise<void> {
+    if (change) await this.etcd.put(this.keys.linkChange(from, to)).value(JSON.stringify(change));
+    else await this.etcd.delete().key(this.keys.linkChange(from, to));
+  }
+
+  /** From now on node `to` drops `percent` % of what arrives from `from`; 0 ends it. */
+  async setMessageDrop(from: string, to: string, percent: number): Promise<void> {
+    if (percent > 0) await this.etcd.put(this.keys.messageDrop(to, from)).value(String(percent));
+    else await this.etcd.delete().key(this.keys.messageDrop(to, from));
   }
 
   /** Who leads election `name` now (the `leader` fault selector, resolved when its event fires). */

@@ -5,7 +5,11 @@
  *  - stop: `docker stop`: the agent catches SIGTERM, revokes its lease (deregistering at once) and exits;
  *  - pause / resume: the cgroup freezer (`docker pause` / `unpause`);
  *  - link-down / link-up: a control key tells the receiver to drop what arrives from the sender until it is
- *    deleted (RunController.setLinkDown), as the simulator drops every message on a cut edge.
+ *    deleted (RunController.setLinkDown), as the simulator drops every message on a cut edge;
+ *  - degrade / restore: a control key tells the sender to send on the edge under the changed link model until
+ *    it is deleted (RunController.setLinkChange): its outbox's LinkSchedule changes, as the simulator's does;
+ *  - drop-messages / drop-messages-end: a control key tells the receiver the share to drop on arrival
+ *    (RunController.setMessageDrop); the host draws per message, as in the simulator.
  * The controller and the crash watch are told before each act, so a death or a broken link the schedule caused
  * neither fails the run nor is waited for.
  */
@@ -119,6 +123,14 @@ export class DockerFaultSchedule {
         // At the message layer, as the simulator does: the receiver drops what arrives on the edge while it is
         // down, in flight or sent later. (Dropping packets instead would only delay them: TCP retransmits.)
         await eachOf(edges, ([from, to]) => this.controller.setLinkDown(from, to, event.action === 'link-down'));
+        return;
+      case 'degrade':
+      case 'restore':
+        await eachOf(edges, ([from, to]) => this.controller.setLinkChange(from, to, event.action === 'degrade' ? (event.link ?? {}) : undefined));
+        return;
+      case 'drop-messages':
+      case 'drop-messages-end':
+        await eachOf(edges, ([from, to]) => this.controller.setMessageDrop(from, to, event.action === 'drop-messages' ? (event.dropPercent ?? 0) : 0));
         return;
       case 'restart':
         throw new PeerlabError('restart is not supported yet: a fresh node under the same id needs the agent to re-register');

@@ -186,7 +186,8 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
   const faultsSeen = faults.length > 0 ? faultsSeenOf(faults.filter((fault) => fault.error === undefined)) : undefined;
   const verdict = judge(prepared, results, execution.missing, request.until === 'quiescent' ? execution.inFlight : 0, execution.endedEarly, faultsSeen);
   const traffic = sumTraffic(execution.reports);
-  const metrics = { ...verdict.metrics, messages: traffic.messages, bytes: traffic.bytes, messagesInFlight: execution.inFlight };
+  const dropped = droppedOnArrival(execution.reports);
+  const metrics = { ...verdict.metrics, messages: traffic.messages, bytes: traffic.bytes, messagesInFlight: execution.inFlight, ...(dropped > 0 && { messagesDroppedOnArrival: dropped }) };
   const replay = replayCommand(request, prepared, runtime);
   const record = recordOf(execution, replay);
   const timings = record.timings;
@@ -305,6 +306,16 @@ function judge(
   const groups = prepared.groups.map(({ role, algorithm, params, nodes }) => ({ role, algorithm: algorithm.name, params, nodes }));
   const params = prepared.hasGroups ? {} : (prepared.groups[0]!.params as Record<string, unknown>);
   return verdictOf(prepared.check.oracle({ graph: prepared.topology.graph, results, params, groups, ...(faults && { faults }) }));
+}
+
+/**
+ * Messages the receivers dropped on arrival, from their reports: drop-messages in both runtimes, and in Docker also
+ * those on a downed link (the simulator drops those itself, counted in run.json's messagesDropped).
+ */
+function droppedOnArrival(reports: ReadonlyMap<string, NodeReport>): number {
+  let dropped = 0;
+  for (const report of reports.values()) for (const count of Object.values(report.dropped ?? {})) dropped += count;
+  return dropped;
 }
 
 function sumTraffic(reports: ReadonlyMap<string, NodeReport>): { messages: number; bytes: number } {

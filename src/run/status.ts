@@ -2,14 +2,10 @@ import type Docker from 'dockerode';
 import Dockerode from 'dockerode';
 import { clusterEngines } from '../cluster/index.js';
 import { SwarmRuntime } from '../runtime/swarm.js';
-import { Etcd3 } from 'etcd3';
-import { ROLE_LABEL, RUN_LABEL } from '../docker/engine.js';
 import { runKeys } from '../coordination/keys.js';
-import { ETCD_CLIENT_PORT } from '../etcd/server.js';
-import { savedRootCredentials } from '../etcd/auth.js';
-import { hasShape, parseRunId, RUN_ID } from '../util/names.js';
 import { DockerRuntime, networkName } from '../runtime/docker.js';
 import type { NodeInfo } from '../runtime/types.js';
+import { connectRunEtcd, runEtcdContainer } from './run-etcd.js';
 
 export interface RunStatus {
   readonly runId: string;
@@ -33,15 +29,11 @@ export async function runStatus(docker: Docker, runId: string): Promise<RunStatu
   const network = await docker.getNetwork(networkName(runId)).inspect().catch(() => undefined) as { Created?: string } | undefined;
   const created = network?.Created ? Date.parse(network.Created) : Math.min(...nodes.map((n) => n.startedAt?.getTime() ?? Date.now()));
 
-  const [etcdContainer] = await docker.listContainers({ all: true, filters: { label: [`${RUN_LABEL}=${runId}`, `${ROLE_LABEL}=etcd`] } });
-  const port = etcdContainer?.Ports.find((p) => p.PrivatePort === ETCD_CLIENT_PORT && p.PublicPort)?.PublicPort;
-  const endpoint = port ? `http://127.0.0.1:${port}` : undefined;
+  const etcdContainer = await runEtcdContainer(docker, runId);
   let registered: number | undefined;
   let ready: number | undefined;
-  // The run's etcd lets in only its root, whose password is in the state folder of the user who started it.
-  const auth = hasShape(RUN_ID, runId) ? await savedRootCredentials(parseRunId(runId, 'run')) : undefined;
-  if (endpoint && etcdContainer?.State === 'running' && auth) {
-    const etcd = new Etcd3({ hosts: endpoint, dialTimeout: 2000, auth });
+  const etcd = await connectRunEtcd(docker, runId);
+  if (etcd) {
     try {
       const keys = runKeys(runId);
       [registered, ready] = await Promise.all([etcd.getAll().prefix(keys.nodesPrefix).count(), etcd.getAll().prefix(keys.readyPrefix).count()]);
@@ -55,6 +47,6 @@ export async function runStatus(docker: Docker, runId: string): Promise<RunStatu
     nodes,
     states,
     memory: { totalBytes, perNodeBytes: nodes.length ? totalBytes / nodes.length : 0 },
-    etcd: { state: etcdContainer?.State ?? 'none (external or removed)', endpoint, registered, ready },
+    etcd: { state: etcdContainer?.state ?? 'none (external or removed)', endpoint: etcdContainer?.endpoint, registered, ready },
   };
 }

@@ -58,14 +58,39 @@ describe('--fault parsing', () => {
     expect(errorLine(() => parseFaultSpec('cut edges:1-1', 1))).toMatch(/self-loop/);
     expect(errorLine(() => parseFaultSpec('partition region:1,2,3', 1))).toMatch(/expected four numbers/);
     expect(errorLine(() => parseFaultSpec('kill ids:1 oneway', 1))).toMatch(/oneway applies to links/);
-    expect(errorLine(() => parseFaultSpec('kill ids:1 durring=2s', 1))).toBe('--fault 1 "kill ids:1 durring=2s": unknown setting durring= — the settings are at=, for=, every=, until=');
+    expect(errorLine(() => parseFaultSpec('kill ids:1 durring=2s', 1))).toBe('--fault 1 "kill ids:1 durring=2s": unknown setting durring= — the settings are at=, for=, every=, until= (and delay=, jitter=, loss=, rate= for degrade)');
     expect(errorLine(() => parseFaultSpec('kill ids:1 evry=2s', 1))).toMatch(/unknown setting evry= — did you mean every\?/);
     expect(errorLine(() => parseFaultSpec('   ', 1))).toMatch(/the fault is empty/);
   });
 
+  it('reads degrade: the link settings as --links writes them, checked one line each', () => {
+    expect(parseFaultSpec('at=2s degrade edges:1-2 delay=100ms jitter=exp:5ms loss=1% rate=10mbit for=3s oneway', 1)).toMatchObject({
+      verb: 'degrade',
+      atMs: 2000,
+      forMs: 3000,
+      oneway: true,
+      link: { delayMs: 100, jitterMs: 5, jitterDistribution: 'exponential', lossPercent: 1, rateBps: 10e6 },
+    });
+    expect(parseFaultSpec('degrade ids:3 delay=1s', 1)).toMatchObject({ selector: { kind: 'ids', ids: ['3'] }, link: { delayMs: 1000 } });
+    expect(errorLine(() => parseFaultSpec('at=1s degrade edges:1-2', 1))).toMatch(/^--fault 1 "at=1s degrade edges:1-2": degrade needs what to change — add delay=, jitter=, loss= or rate=/);
+    expect(errorLine(() => parseFaultSpec('degrade edges:1-2 delay=-5ms', 1))).toMatch(/delay=-5ms: "-5ms" is negative/);
+    expect(errorLine(() => parseFaultSpec('degrade edges:1-2 rate=10mbps', 1))).toMatch(/rate=10mbps: "mbps" is ambiguous/);
+    expect(errorLine(() => parseFaultSpec('degrade edges:1-2 loss=1% loss=2%', 1))).toMatch(/loss= is given twice/);
+    expect(errorLine(() => parseFaultSpec('cut edges:1-2 delay=5ms', 1))).toMatch(/delay= change a link, which cut does not — use degrade/);
+    expect(errorLine(() => parseFaultSpec('degrade leader delay=5ms', 1))).toMatch(/degrade of the leader's links is not supported/);
+  });
+
+  it('reads drop-messages:P%, and refuses a share that is not one', () => {
+    expect(parseFaultSpec('at=2s drop-messages:5% edges:1-2 for=3s oneway', 1)).toMatchObject({ verb: 'drop-messages', dropPercent: 5, forMs: 3000, oneway: true });
+    expect(parseFaultSpec('drop-messages:0.5% random-edges:10%', 1)).toMatchObject({ dropPercent: 0.5, selector: { kind: 'random-edges', percent: 10 } });
+    for (const share of ['drop-messages', 'drop-messages:0%', 'drop-messages:150%', 'drop-messages:5']) {
+      expect(errorLine(() => parseFaultSpec(`${share} edges:1-2`, 1))).toMatch(/drop-messages needs a share in \(0%, 100%\] — write e.g./);
+    }
+  });
+
   it('refuses the actions no runtime applies yet, rather than ignoring them', () => {
-    for (const text of ['at=1s degrade edges:1-2', 'drop-messages:5% edges:1-2', 'at=1s skew ids:1']) {
-      expect(errorLine(() => parseFaultSpec(text, 1))).toMatch(/is not supported yet — the runtimes apply kill, stop, pause, restart, partition, cut, flap/);
+    for (const text of ['at=1s skew ids:1']) {
+      expect(errorLine(() => parseFaultSpec(text, 1))).toMatch(/is not supported yet — the runtimes apply kill, stop, pause, restart, partition, cut, flap, degrade, drop-messages/);
     }
   });
 });

@@ -28,6 +28,11 @@ export interface DelayModel {
   readonly spec: string;
   /** The message's delay in virtual ms: finite and not negative. */
   delay(context: DelayContext): number;
+  /**
+   * A model built on the link model: the LinkSchedule of the directed edge, which a link change during the run
+   * (Simulation.changeLink) re-parameterises, as the Docker agent does its outbox's.
+   */
+  link?(from: string, to: string): LinkSchedule;
 }
 
 /** Every message takes exactly `ms`: synchronous rounds, so a flood follows BFS exactly. */
@@ -68,18 +73,16 @@ export function weightDelay(scale = 1): DelayModel {
 export function linkDelay(links: Topology | Readonly<Record<string, LinkParams>>, seed: number, spec: string): DelayModel {
   const linkOf = isTopology(links) ? (from: string, to: string) => directedLink(links, from, to) : (from: string, to: string) => links[`${from}>${to}`];
   const schedules = new Map<string, LinkSchedule>();
-  return {
-    spec,
-    delay: ({ from, to, now, bytes }) => {
-      const key = `${from}>${to}`;
-      let schedule = schedules.get(key);
-      if (schedule === undefined) {
-        schedule = new LinkSchedule(linkOf(from, to) ?? UNSHAPED, createRandom(seed, ...linkStream(from, to)));
-        schedules.set(key, schedule);
-      }
-      return schedule.arrival(now, bytes) - now;
-    },
+  const link = (from: string, to: string): LinkSchedule => {
+    const key = `${from}>${to}`;
+    let schedule = schedules.get(key);
+    if (schedule === undefined) {
+      schedule = new LinkSchedule(linkOf(from, to) ?? UNSHAPED, createRandom(seed, ...linkStream(from, to)));
+      schedules.set(key, schedule);
+    }
+    return schedule;
   };
+  return { spec, link, delay: ({ from, to, now, bytes }) => link(from, to).arrival(now, bytes) - now };
 }
 
 function isTopology(links: Topology | Readonly<Record<string, LinkParams>>): links is Topology {

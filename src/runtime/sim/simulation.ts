@@ -20,6 +20,7 @@ import type { AppliedFault, FaultEvent } from '../../faults/events.js';
 import { AlgorithmHost, type HostEnvironment } from '../../host/algorithm-host.js';
 import { CONSOLE_SINK } from '../../host/console-shim.js';
 import { createRandom, type Random } from '../../util/random.js';
+import { describeLinkChange, LinkSchedule, linkStream, UNSHAPED, type LinkChange } from '../../links/model.js';
 import type { NodeState } from '../types.js';
 import { defaultDelay, type DelayContext, type DelayModel } from './delay.js';
 import { settle } from './settle.js';
@@ -111,6 +112,11 @@ export class Simulation {
   private readonly departed = new Map<string, string>();
   /** Directed edges (`from>to`) a fault took down: every message on them is dropped until they come up. */
   private readonly cutEdges = new Set<string>();
+  /**
+   * Directed edges (`from>to`) whose link a change has touched, in a run whose delay model is not the link
+   * model: while changed (params ≠ base), the edge's messages follow this schedule instead of the model.
+   */
+  private readonly changedLinks = new Map<string, LinkSchedule>();
   private readonly appliedFaults: AppliedFault[] = [];
   /** By fault (its index), the leader its action hit: what its heal applies to. */
   private readonly leadersHit = new Map<number, string[]>();
@@ -267,6 +273,31 @@ export class Simulation {
   }
 
   /**
+   * Changes the directed edge's link from now on (a `degrade` fault); undefined restores what the run gave it.
+   * With the link model, the edge's own LinkSchedule changes, as the Docker agent's outbox does: same FIFO
+   * state, same random stream. With another delay model, the edge follows a LinkSchedule of its own (unshaped
+   * but for the change, on the edge's link stream) until restored, then the model again; FIFO holds across.
+   */
+  changeLink(from: string, to: string, change: LinkChange | undefined): void {
+    this.edgeBetween(from, to);
+    const key = `${from}>${to}`;
+    let schedule = this.delay.link?.(from, to) ?? this.changedLinks.get(key);
+    if (schedule === undefined && change !== undefined) {
+      schedule = new LinkSchedule(UNSHAPED, createRandom(this.seed, ...linkStream(from, to)));
+      this.changedLinks.set(key, schedule);
+    }
+    schedule?.change(change);
+    this.emit({ type: 'control', time: this.clock, action: change === undefined ? `link-restore ${key}` : `link-change ${key} ${describeLinkChange(change)}` });
+  }
+
+  /** From now on node `to` drops `percent` % of what arrives from `from` (0 ends it): a drop-messages fault. */
+  dropShare(from: string, to: string, percent: number): void {
+    this.edgeBetween(from, to);
+    this.node(to).host.setDropShare(from, percent);
+    this.emit({ type: 'control', time: this.clock, action: percent > 0 ? `drop-messages ${from}>${to} ${percent}%` : `drop-messages-end ${from}>${to}` });
+  }
+
+  /**
    * Schedules a resolved fault schedule: each event applies at exactly its atMs of virtual time, so
    * AppliedFault.appliedMs = atMs. An event that cannot apply (pausing a node that is dead) is recorded with
    * its error and does not end the run, as in Docker. Events due after the run has ended never happen.
@@ -323,6 +354,16 @@ export class Simulation {
         break;
       case 'link-up':
         each(event.edges, ([from, to]) => this.linkUp(from, to));
+        break;
+      case 'degrade':
+        each(event.edges, ([from, to]) => this.changeLink(from, to, event.link ?? {}));
+        break;
+      case 'restore':
+        each(event.edges, ([from, to]) => this.changeLink(from, to, undefined));
+        break;
+      case 'drop-messages':
+      case 'drop-messages-end':
+        each(event.edges, ([from, to]) => this.dropShare(from, to, event.action === 'drop-messages' ? (event.dropPercent ?? 0) : 0));
         break;
       case 'restart':
         errors.push('restart is not supported yet: a fresh node under the same id needs a new host');
@@ -523,9 +564,14 @@ export class Simulation {
           void node.host.start();
           return true;
         case 'deliver':
+          // A drop-messages fault draws on arrival, in the host, as in the node agent.
+          if (node.host.dropsOnArrival(event.sender.id)) {
+            this.dropMessage(event.id, event.sender.id, node.id, 'drop-messages');
+            return false;
+          }
           this.inFlight -= 1;
           this.emit({ type: 'deliver', time: this.clock, id: event.id, from: event.sender.id, to: node.id });
-          node.host.deliver(event.sender.id, event.encoded);
+          node.host.accept(event.sender.id, event.encoded);
           return true;
         case 'timer':
           if (event.cancelled) return false;
@@ -576,8 +622,11 @@ export class Simulation {
     if (!target) throw new PeerlabError(`node ${sender.id} sent to ${to}, which is not in the run`);
     const random = (sender.delayRandom ??= createRandom(this.seed, 'sim-delay', sender.id));
     let delay: number;
+    const changed = this.changedLinks.get(`${sender.id}>${to}`);
     try {
-      delay = this.delay.delay(new MessageContext(this.graph, sender, target, this.clock, encoded, random));
+      delay = changed && changed.params !== changed.base
+        ? changed.arrival(this.clock, Buffer.byteLength(encoded)) - this.clock
+        : this.delay.delay(new MessageContext(this.graph, sender, target, this.clock, encoded, random));
     } catch (error) {
       this.abort(error);
       return;
@@ -723,6 +772,7 @@ export class Simulation {
         metrics: { ...host.metrics },
         sent: copyCounts(host.sent),
         received: copyCounts(host.received),
+        ...(host.dropped.size > 0 && { dropped: Object.fromEntries(host.dropped) }),
         startup: { registeredMs: 0, connectedMs: 0, startLagMs: 0 },
         timeline: host.timeline.toJSON(),
       });
