@@ -137,7 +137,7 @@ describe('node images', () => {
       tmp: 'ok',
       rootWritable: false,
     });
-    expect(report.execArgv).toEqual(['--max-semi-space-size=1', '--v8-pool-size=1']);
+    expect(report.execArgv).toEqual(['--max-semi-space-size=1', '--v8-pool-size=1', '--no-memory-reducer', '--single-threaded-gc']);
 
     // The agent's code cache was made under the entry point's flags, so V8 takes it rather than compiling afresh.
     const cacheCheck = await runToCompletion({
