@@ -52,8 +52,14 @@ export async function linkNames(netns?: string): Promise<string[]> {
 
 export async function deleteLink(name: string, netns?: string): Promise<boolean> {
   if (!(await linkNames(netns)).includes(name)) return false;
-  await tool('ip', [...(netns ? ['-n', netns] : []), 'link', 'delete', name]);
-  return true;
+  try {
+    await tool('ip', [...(netns ? ['-n', netns] : []), 'link', 'delete', name]);
+    return true;
+  } catch (error) {
+    // A veth leg goes away on its own, a moment after the namespace that held its peer is deleted: gone is done.
+    if (!(await linkNames(netns)).includes(name)) return false;
+    throw error;
+  }
 }
 
 /** Every IPv4 network the host routes or has an address in: what a new subnet must not overlap. */

@@ -77,7 +77,12 @@ describe('etcd primitives in node containers', () => {
 
       // The leader is the candidate with the lowest create revision.
       const { leader } = await termBegun(1);
-      const queue = await etcd.getAll().prefix(keys.queuePrefix(electionQueue('leader'))).sort('Create', 'Ascend').keys();
+      // The first candidate can lead before the slowest node has even started: wait for all six to queue.
+      let queue: string[] = [];
+      await waitFor(async () => {
+        queue = await etcd.getAll().prefix(keys.queuePrefix(electionQueue('leader'))).sort('Create', 'Ascend').keys();
+        return queue.length === 6;
+      }, 30_000);
       expect(queue).toHaveLength(6);
       expect(queue[0]!.slice(keys.queuePrefix(electionQueue('leader')).length)).toBe(leader);
       const killedAtMs = Date.now() - startedAt;
