@@ -165,13 +165,22 @@ export class RunWatch {
     if (event.Action !== 'die') return;
     if (attributes[ROLE_LABEL] === 'node' && this.intended.has(attributes[NODE_LABEL] ?? '')) return;
     const looking = this.describeDeath(docker, id, attributes)
-      .then((error) => this.fail(error))
+      .then((error) => error && this.fail(error))
       .finally(() => this.pending.delete(looking));
     this.pending.add(looking);
   }
 
-  private async describeDeath(docker: Docker, id: string, attributes: Record<string, string>): Promise<Error> {
+  /** Whether a newer container of the same node runs: the dead one was replaced (src/migration), not crashed. */
+  private async succeeded(docker: Docker, id: string, nodeId: string, created: string | undefined): Promise<boolean> {
+    const containers = await docker.listContainers({ filters: { label: [`${RUN_LABEL}=${this.runtime.runId}`, `${NODE_LABEL}=${nodeId}`] } }).catch(() => []);
+    const diedCreated = created === undefined ? 0 : Math.floor(Date.parse(created) / 1000);
+    return containers.some((container) => container.Id !== id && container.Created >= diedCreated);
+  }
+
+  /** Undefined when the container's node lives on in a newer one (it migrated or restarted): no crash. */
+  private async describeDeath(docker: Docker, id: string, attributes: Record<string, string>): Promise<Error | undefined> {
     const info = await docker.getContainer(id).inspect().catch(() => undefined);
+    if (attributes[ROLE_LABEL] === 'node' && attributes[NODE_LABEL] !== undefined && (await this.succeeded(docker, id, attributes[NODE_LABEL], info?.Created))) return undefined;
     const exitCode = info?.State.ExitCode ?? Number(attributes.exitCode ?? NaN);
     const oomKilled = Boolean(info?.State.OOMKilled) || this.outOfMemory.has(id);
     const nodeId = attributes[NODE_LABEL];
