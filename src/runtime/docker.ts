@@ -125,7 +125,8 @@ export class DockerRuntime implements ContainerNodes, SuccessorNodes {
     const container = await this.docker.createContainer({
       ...current.Config,
       name: `${nodeContainerName(this.runId, id)}-${Date.now().toString(36)}`,
-      Env: [...(current.Config.Env ?? []), ...Object.entries(env).map(([key, value]) => `${key}=${value}`)],
+      // A node that moved before carries its last move's variables: replaced, not repeated.
+      Env: [...(current.Config.Env ?? []).filter((line) => !(line.split('=')[0]! in env)), ...Object.entries(env).map(([key, value]) => `${key}=${value}`)],
       HostConfig: current.HostConfig,
     });
     await container.start();

@@ -5,6 +5,7 @@
  * moved node whose state were lost would count from 0 again. Also: a restart through the same primitive, and
  * the one-line refusals of `peerlab migrate`.
  */
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +16,8 @@ import { percentiles } from '../../src/bench/percentiles.js';
 import { runAlgorithm } from '../../src/run/run.js';
 import { loadTopology } from '../../src/topology/index.js';
 import { packageRoot } from '../../src/util/paths.js';
-import { leftovers, nodeResults, peerlabIn } from './cli-helpers.js';
+import { bin, leftovers, nodeResults, peerlabIn } from './cli-helpers.js';
+import { NODE_LABEL, RUN_LABEL } from '../../src/docker/engine.js';
 
 const FIXTURE = 'test/fixtures/seq-stream.ts';
 
@@ -135,4 +137,55 @@ describe('peerlab migrate refuses in one line', () => {
     }
     expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
   }, 180_000);
+});
+
+/** The running containers of one node of a run. */
+function containersOf(runId: string, nodeId: string): string[] {
+  const listing = execFileSync('docker', ['ps', '--filter', `label=${RUN_LABEL}=${runId}`, '--filter', `label=${NODE_LABEL}=${nodeId}`, '--format', '{{.ID}}'], { encoding: 'utf8' });
+  return listing.trim().split('\n').filter(Boolean);
+}
+
+describe('peerlab migrate on a run in progress', () => {
+  it('moves a node by hand; Ctrl-C in the middle leaves it in exactly one container; the stream stays whole', async () => {
+    const run = spawn(process.execPath, [bin, 'run', FIXTURE, '--topology', 'ba:n=8,m=2', '--seed', '5', '--param', 'durationMs=25000', '--results', resultsRoot, '--json'], { cwd: packageRoot });
+    let stdout = '';
+    let stderr = '';
+    run.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    run.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const ended = new Promise<number>((resolve) => run.on('exit', (code) => resolve(code ?? -1)));
+    for (let waited = 0; !/^run (\S+)$/m.test(stderr); waited += 100) {
+      expect(waited, stderr).toBeLessThan(60_000);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const runId = /^run (\S+)$/m.exec(stderr)![1]!;
+
+    // Refused while the run comes up, then taken once it has started.
+    let moved: { code: number; stdout: string; stderr: string };
+    for (let tries = 0; ; tries++) {
+      moved = await peerlabIn(packageRoot, 'migrate', runId, '1');
+      if (!/still in bring-up|has no run|no run .* is up/.test(moved.stderr) || tries > 120) break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(moved.stdout).toMatch(/^✔ node 1 moved to local \(\S+ → \S+\) with \d+ ms of downtime: snapshot [\d.]+ KiB/);
+    expect(containersOf(runId, '1')).toHaveLength(1);
+
+    // Ctrl-C a moment into the next move: before the freeze it is cancelled, after it the move completes first.
+    const cut = spawn(process.execPath, [bin, 'migrate', runId, '2'], { cwd: packageRoot });
+    let cutErr = '';
+    cut.stderr.on('data', (chunk: Buffer) => (cutErr += chunk.toString()));
+    setTimeout(() => cut.kill('SIGINT'), 300);
+    const cutCode = await new Promise<number>((resolve) => cut.on('exit', (code) => resolve(code ?? -1)));
+    expect([0, 130], cutErr).toContain(cutCode);
+    expect(containersOf(runId, '2'), 'node 2 runs in exactly one container').toHaveLength(1);
+
+    expect(await ended, stderr).toBe(0);
+    const summary = JSON.parse(stdout) as { resultsDir: string };
+    const graph = (await loadTopology('ba:n=8,m=2', { seed: 5 })).graph;
+    const rows = await nodeResults(summary.resultsDir);
+    expectExactlyOnceInOrder(graph, new Map(graph.nodes().map((id, i) => [id, rows[i] as unknown as StreamResult])));
+    const records = (await readFile(path.join(summary.resultsDir, 'migrations.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as MigrationRecord);
+    expect(records.map((record) => record.node)).toEqual(cutCode === 0 ? ['1', '2'] : ['1']);
+    expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
+  }, 300_000);
 });

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { AlgorithmHost, type HostEnvironment } from '../../src/host/algorithm-host.js';
 import { defineAlgorithm } from '../../src/sdk/index.js';
-import type { AlgorithmDefinition } from '../../src/sdk/types.js';
+import type { Algorithm, AlgorithmDefinition, Message, Node } from '../../src/sdk/types.js';
 
 const environment = (timers: Array<() => void> = []): HostEnvironment => ({
   transmit: () => undefined,
@@ -24,15 +24,16 @@ const environment = (timers: Array<() => void> = []): HostEnvironment => ({
   },
 });
 
-const counter = (extra: Partial<AlgorithmDefinition<never, { seen: number[] }>> = {}) =>
+// `any`: each test's hooks see the counter's state, whatever the SDK's generic parameters make of it.
+const counter = (extra: Partial<AlgorithmDefinition<never, any>> = {}): Algorithm =>
   defineAlgorithm({
     name: 'counter',
     state: () => ({ seen: [] as number[] }),
-    onMessage: (node, { payload }) => void node.state.seen.push(payload as number),
+    onMessage: (node: Node<never, { seen: number[] }>, { payload }: Message) => void node.state.seen.push(payload as number),
     ...extra,
-  } as AlgorithmDefinition);
+  } as never);
 
-const hostOf = (algorithm: ReturnType<typeof counter>, timers?: Array<() => void>) =>
+const hostOf = (algorithm: Algorithm, timers?: Array<() => void>) =>
   new AlgorithmHost(algorithm, { id: '0', neighbours: [{ id: '1', weight: 1 }], size: 2, params: {}, seed: 1, maxPayloadBytes: 1 << 20 }, environment(timers));
 
 describe('a host moving to a new one', () => {
