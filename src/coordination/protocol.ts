@@ -137,6 +137,8 @@ export interface MigrationControl {
   readonly migration: string;
   readonly phase: 'prepare' | 'freeze' | 'takeover';
   readonly target?: { readonly address: string; readonly port: number };
+  /** takeover: when the old container was removed (epoch ms), from which the new node's downtime counts. */
+  readonly goneAt?: number;
 }
 
 /** The old node's answer to `prepare`: undefined refusal means it can move. */
@@ -152,7 +154,7 @@ export interface MigrationRecord {
   /** Epoch ms (one host clock): the old node stopped handling, and the new one resumed. */
   readonly frozenAt?: number;
   readonly resumedAt: number;
-  /** resumedAt − frozenAt: how long the node handled nothing. 0 for a restart, which carries nothing. */
+  /** resumedAt − frozenAt: how long the node handled nothing (a restart: since its old container was removed). */
   readonly downtimeMs: number;
   /** The snapshot's size as sent (JSON, UTF-8). */
   readonly snapshotBytes: number;

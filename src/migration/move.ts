@@ -76,7 +76,7 @@ export async function moveNode(nodes: SuccessorNodes, etcd: Etcd3, request: Move
       } else {
         request.beforeRemovingOld?.();
         await nodes.removeContainer(old);
-        await control({ migration, phase: 'takeover', target });
+        await control({ migration, phase: 'takeover', target, goneAt: Date.now() });
       }
       const record = JSON.parse(await alive.race(waitForKey(etcd, keys.migrationStep(nodeId, migration, 'done'), STEP_TIMEOUT_MS.done, undefined, `node ${nodeId} to resume in its new container`))) as MigrationRecord;
       if (kind === 'migrate') await nodes.removeContainer(old);

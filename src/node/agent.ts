@@ -147,7 +147,11 @@ async function main(): Promise<void> {
       await untilRestored;
       await migration!.admitted(from);
       const { address } = await registration;
-      return address === peerAddress ? undefined : `link claims to come from ${from} at ${address}, but comes from ${peerAddress}`;
+      if (address === peerAddress) return undefined;
+      // A neighbour that restarted may dial before its takeover reached this node: the registry has its new address.
+      const current = (await etcd.get(keys.node(from))).value;
+      if (current !== undefined && (JSON.parse(current) as Registration).address === peerAddress) return undefined;
+      return `link claims to come from ${from} at ${address}, but comes from ${peerAddress}`;
     },
     deliver: (from, envelope) => {
       try {
@@ -166,6 +170,7 @@ async function main(): Promise<void> {
   if (succession) await etcd.put(keys.migrationStep(nodeId, succession.migration, 'listening'), JSON.stringify({ address: registration.address, port: identity.port }));
   let recorded: Omit<MigrationRecord, 'replayed'> & { replayedSoFar: () => number } | undefined;
   let startLagMs = 0;
+  let goneAt: number | undefined;
   if (succession?.kind === 'migrate') {
     const handoff = await migration.handoff;
     startedAt = Number(await etcd.waitFor(keys.start));
@@ -176,7 +181,7 @@ async function main(): Promise<void> {
     reached('connected');
   } else {
     // A restarted node takes the id over once its old container is gone (the CLI says so).
-    if (succession) await takeoverSignal(etcd, keys.migrationControl(nodeId), succession.migration);
+    if (succession) goneAt = (await takeoverSignal(etcd, keys.migrationControl(nodeId), succession.migration)).goneAt;
     await lease.put(keys.node(nodeId), JSON.stringify(registration));
     reached('registered');
     await connectNeighbours();
@@ -244,8 +249,18 @@ async function main(): Promise<void> {
   const live = config.liveReportMs ? reportLive(etcd, keys.live(nodeId), host, config.liveReportMs) : undefined;
   if (!recorded) await host.start();
   if (succession) {
+    const resumedAt = Date.now();
     const { replayedSoFar, ...record } = recorded ?? {
-      node: nodeId, migration: succession.migration, kind: 'restart' as const, resumedAt: Date.now(), downtimeMs: 0, snapshotBytes: 0, carried: 0, to: registration.address, replayedSoFar: () => 0,
+      node: nodeId,
+      migration: succession.migration,
+      kind: 'restart' as const,
+      ...(goneAt !== undefined && { frozenAt: goneAt }),
+      resumedAt,
+      downtimeMs: goneAt === undefined ? 0 : resumedAt - goneAt,
+      snapshotBytes: 0,
+      carried: 0,
+      to: registration.address,
+      replayedSoFar: () => 0,
     };
     await etcd.put(keys.migrationStep(nodeId, succession.migration, 'done'), JSON.stringify({ ...record, replayed: replayedSoFar() } satisfies MigrationRecord));
   }
@@ -282,10 +297,10 @@ async function main(): Promise<void> {
 }
 
 /** Resolves once the CLI tells this restarted node that its old container is gone (see MigrationControl). */
-async function takeoverSignal(etcd: EtcdGateway, key: string, migration: string): Promise<void> {
+async function takeoverSignal(etcd: EtcdGateway, key: string, migration: string): Promise<MigrationControl> {
   for (;;) {
     const control = JSON.parse(await etcd.waitFor(key)) as MigrationControl;
-    if (control.migration === migration && control.phase === 'takeover') return;
+    if (control.migration === migration && control.phase === 'takeover') return control;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
