@@ -156,6 +156,11 @@ export interface MigrationRecord {
   readonly resumedAt: number;
   /** resumedAt − frozenAt: how long the node handled nothing (a restart: since its old container was removed). */
   readonly downtimeMs: number;
+  /**
+   * Where a move's downtime went, in ms: waiting for the neighbours' flush markers, making the snapshot, letting
+   * the old node's sends drain, the transfer to the new container, and restoring there. Absent for a restart.
+   */
+  readonly phasesMs?: { readonly markers: number; readonly snapshot: number; readonly drain: number; readonly transfer: number; readonly restore: number };
   /** The snapshot's size as sent (JSON, UTF-8). */
   readonly snapshotBytes: number;
   /** Messages that had arrived at the old node and were not yet handled: carried in the snapshot. */

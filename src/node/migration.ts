@@ -32,6 +32,12 @@ type Marker =
 export interface Handoff {
   readonly migration: string;
   readonly frozenAt: number;
+  /** When (epoch ms) the old node had every flush marker, its snapshot, and its sends drained. */
+  readonly flushedAt: number;
+  readonly snapshotAt: number;
+  readonly drainedAt: number;
+  /** When it arrived here (set on arrival). */
+  readonly arrivedAt: number;
   readonly host: HostSnapshot;
   /** The registry entries the old node held under its lease (its address, its services): the new one holds them. */
   readonly held: ReadonlyArray<readonly [string, string]>;
@@ -96,8 +102,9 @@ export class NodeMigration {
       this.gates.get(from)?.open();
       this.gates.delete(from);
     } else {
-      const sent = JSON.parse(envelope.payload) as Omit<Handoff, 'migration' | 'bytes'>;
-      this.handoffArrived({ ...sent, migration: marker.handoff, bytes: Buffer.byteLength(envelope.payload) });
+      const arrivedAt = Date.now();
+      const sent = JSON.parse(envelope.payload) as Omit<Handoff, 'migration' | 'bytes' | 'arrivedAt'>;
+      this.handoffArrived({ ...sent, migration: marker.handoff, bytes: Buffer.byteLength(envelope.payload), arrivedAt });
     }
     return true;
   }
@@ -181,7 +188,9 @@ export class NodeMigration {
       };
       this.flushedAll();
     });
-    const handoff: Omit<Handoff, 'migration' | 'bytes'> = { frozenAt, host: host.snapshot(), held: lease.heldEntries() };
+    const flushedAt = Date.now();
+    const snapshot = host.snapshot();
+    const snapshotAt = Date.now();
     // What this node sent before it stopped leaves before the `ended` marker: shaped links hold it in outboxes.
     while ([...outboxes.values()].some((outbox) => outbox.queued > 0)) await new Promise((resolve) => setTimeout(resolve, 2));
     await Promise.all(
@@ -190,6 +199,7 @@ export class NodeMigration {
         await link.close();
       }),
     );
+    const handoff: Omit<Handoff, 'migration' | 'bytes' | 'arrivedAt'> = { frozenAt, flushedAt, snapshotAt, drainedAt: Date.now(), host: snapshot, held: lease.heldEntries() };
     const target = await this.ctx.connect(nodeId, control.target!.address, control.target!.port);
     await target.send({ payload: JSON.stringify(handoff), control: JSON.stringify({ handoff: control.migration } satisfies Marker) });
     await target.close();
@@ -218,6 +228,13 @@ export class NodeMigration {
       frozenAt: handoff.frozenAt,
       resumedAt,
       downtimeMs: resumedAt - handoff.frozenAt,
+      phasesMs: {
+        markers: handoff.flushedAt - handoff.frozenAt,
+        snapshot: handoff.snapshotAt - handoff.flushedAt,
+        drain: handoff.drainedAt - handoff.snapshotAt,
+        transfer: handoff.arrivedAt - handoff.drainedAt,
+        restore: resumedAt - handoff.arrivedAt,
+      },
       snapshotBytes: handoff.bytes,
       carried: handoff.host.inbox.length,
       ...(from && { from: (JSON.parse(from) as Registration).address }),
