@@ -172,8 +172,9 @@ async function main(): Promise<void> {
   let startLagMs = 0;
   let goneAt: number | undefined;
   if (succession?.kind === 'migrate') {
-    const handoff = await migration.handoff;
+    // Read while the snapshot travels: the downtime is the old node's, it runs until the handoff.
     startedAt = Number(await etcd.waitFor(keys.start));
+    const handoff = await migration.handoff;
     running = true;
     recorded = await migration.takeOver(handoff, registration, neighbours.map(({ id }) => id), () => arrivals);
     restored();

@@ -2,7 +2,8 @@
  * The node agent's half of a migration (the CLI's half is src/migration/): a node id served by a new container,
  * re-registered under its new address, its neighbours turning to it. Exactly once and in order by construction,
  * as a Chandy–Lamport cut around one node:
- *  - each neighbour, on the `freeze`, writes a flush marker on its link to the moving node (carrying how many
+ *  - each neighbour, on the `freeze` (from etcd, or from the moving node itself on its link, whichever comes
+ *    first: one hop instead of a watch per neighbour), writes a flush marker on its link to the moving node (carrying how many
  *    messages it put on that link), then sends on a new link to the target; the target holds what arrives until
  *    it has restored;
  *  - the moving node stops handling; once every neighbour's marker came, nothing more is in flight to it (FIFO
@@ -24,6 +25,7 @@ import type { NodeLease } from './registration.js';
 
 /** A control envelope's JSON: which migration, and what it marks. */
 type Marker =
+  | { readonly freeze: MigrationControl }
   | { readonly flush: string; readonly seq: number }
   | { readonly ended: string }
   | { readonly handoff: string };
@@ -71,6 +73,8 @@ export class NodeMigration {
   /** The old node's side: flush markers received, and who is still owed one. */
   private readonly flushed = new Set<string>();
   private flushedAll: (() => void) | undefined;
+  /** Migrations this node's neighbours are in, whose freeze it has acted on (it comes twice, see above). */
+  private readonly turned = new Set<string>();
   /** The new node's side: the snapshot, once it arrived. */
   private handoffArrived: (handoff: Handoff) => void = () => {};
   readonly handoff = new Promise<Handoff>((resolve) => (this.handoffArrived = resolve));
@@ -90,7 +94,9 @@ export class NodeMigration {
       return false;
     }
     const marker = JSON.parse(envelope.control) as Marker;
-    if ('flush' in marker) {
+    if ('freeze' in marker) {
+      this.turnTo(from, marker.freeze);
+    } else if ('flush' in marker) {
       const arrived = this.arrived.get(from) ?? 0;
       if (arrived !== marker.seq) {
         this.ctx.reportFailure(new Error(`migration ${marker.flush}: ${from} put ${marker.seq} messages on its link to ${this.ctx.nodeId}, and ${arrived} arrived`));
@@ -151,6 +157,8 @@ export class NodeMigration {
    * marker if that container is there to read it, and what this node sends it goes to `control.target` from now.
    */
   private turnTo(id: string, control: MigrationControl): void {
+    if (this.turned.has(control.migration)) return;
+    this.turned.add(control.migration);
     const { address, port } = control.target!;
     const old = this.ctx.links.get(id);
     if (control.phase === 'freeze') {
@@ -177,6 +185,11 @@ export class NodeMigration {
   private async leave(control: MigrationControl): Promise<void> {
     const { host, links, outboxes, lease, nodeId } = this.ctx;
     const frozenAt = Date.now();
+    // The neighbours hear it from this node too, one hop on each link, often before etcd's watch reaches them.
+    for (const link of links.values()) void link.send({ payload: '', control: JSON.stringify({ freeze: control } satisfies Marker) });
+    // Connected while the markers come: the transfer is then the snapshot's bytes alone.
+    const connecting = this.ctx.connect(nodeId, control.target!.address, control.target!.port);
+    connecting.catch(() => {}); // awaited below, where a failure fails the node
     await host.suspend();
     const owed = (): string[] => host.neighbours.map(({ id }) => id).filter((id) => !this.flushed.has(id));
     await new Promise<void>((resolve, reject) => {
@@ -193,16 +206,15 @@ export class NodeMigration {
     const snapshotAt = Date.now();
     // What this node sent before it stopped leaves before the `ended` marker: shaped links hold it in outboxes.
     while ([...outboxes.values()].some((outbox) => outbox.queued > 0)) await new Promise((resolve) => setTimeout(resolve, 2));
-    await Promise.all(
-      [...links].map(async ([, link]) => {
-        await link.send({ payload: '', control: JSON.stringify({ ended: control.migration } satisfies Marker) });
-        await link.close();
-      }),
-    );
+    // Nothing needs the `ended` markers to have arrived before the snapshot leaves: each neighbour's gate waits for its own.
+    const ending = [...links.values()].map((link) => {
+      void link.send({ payload: '', control: JSON.stringify({ ended: control.migration } satisfies Marker) });
+      return link.close();
+    });
     const handoff: Omit<Handoff, 'migration' | 'bytes' | 'arrivedAt'> = { frozenAt, flushedAt, snapshotAt, drainedAt: Date.now(), host: snapshot, held: lease.heldEntries() };
-    const target = await this.ctx.connect(nodeId, control.target!.address, control.target!.port);
-    await target.send({ payload: JSON.stringify(handoff), control: JSON.stringify({ handoff: control.migration } satisfies Marker) });
-    await target.close();
+    const target = await connecting;
+    void target.send({ payload: JSON.stringify(handoff), control: JSON.stringify({ handoff: control.migration } satisfies Marker) });
+    await Promise.all([target.close(), ...ending]);
     // The node lives on in its new container: this one goes without a word (its lease's keys are the new one's now).
     process.exit(0);
   }
