@@ -20,7 +20,7 @@ import type { Deployment } from './docker-deployment.js';
 import { deployPrepared, type DockerOptions } from './execute-docker.js';
 import { executeOn, type RunRuntime } from './deployment.js';
 import { chooseRuntime } from './runtimes.js';
-import type { RuntimeChoice, RuntimeKind } from '../runtime/types.js';
+import type { RegistryLog, RuntimeChoice, RuntimeKind } from '../runtime/types.js';
 import { ExecutionFailed, type Execution } from './execution.js';
 import { prepareRun, type PrepareRequest, type PreparedRun } from './prepare.js';
 import { aggregateNodeMetrics, type NodeMetricAggregates } from './node-metrics.js';
@@ -203,7 +203,8 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
   await writeRunResults(resultsDir, output);
   if (faults.length > 0) await writeFaults(resultsDir, faults);
   if (execution.migrations?.length) await writeMigrations(resultsDir, execution.migrations);
-  await writeRunReport(resultsDir, { ...output, faults });
+  if (execution.registry.changes.length > 0) await writeRegistryChanges(resultsDir, execution.registry);
+  await writeRunReport(resultsDir, { ...output, faults, registry: execution.registry });
   if (execution.teardownError !== undefined) throw execution.teardownError;
   return {
     runId: prepared.runId,
@@ -270,6 +271,12 @@ function migrationMetrics(migrations: readonly MigrationRecord[]): Record<string
     migrationSnapshotMaxBytes: Math.max(...moved.map((move) => move.snapshotBytes)),
     migrationMessagesReplayed: moved.reduce((sum, move) => sum + move.replayed + move.carried, 0),
   };
+}
+
+/** registry.ndjson: how many nodes were registered at the start, then one line per change after it. */
+async function writeRegistryChanges(resultsDir: string, registry: RegistryLog): Promise<void> {
+  const lines = [{ atMs: 0, registered: registry.atStart }, ...registry.changes];
+  await writeFile(path.join(resultsDir, 'registry.ndjson'), lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
 }
 
 /**
