@@ -81,7 +81,7 @@ describe('migration on Docker', () => {
   it('10 nodes move one after another while every edge streams at 50 messages/s: 0 lost, duplicated or reordered', async () => {
     const ids = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
     // The moves follow one another (one at a time per run), each a few seconds under this load: all are due early.
-    const { summary, graph, results, records } = await streamUnder('ba:n=20,m=2', ['rate=50', 'durationMs=75000'], moves('migrate', ids, 2_000, 500));
+    const { summary, graph, results, records } = await streamUnder('ba:n=12,m=2', ['rate=50', 'durationMs=75000'], moves('migrate', ids, 2_000, 500));
     expect(summary.faults.map((fault) => fault.error)).toEqual(ids.map(() => undefined));
     expect(records.map((record) => [record.node, record.kind])).toEqual(ids.map((id) => [id, 'migrate']));
     for (const record of records) expect(record.from, `node ${record.node} changed address`).not.toBe(record.to);
@@ -171,11 +171,16 @@ describe('peerlab migrate on a run in progress', () => {
     expect(moved.stdout).toMatch(/^✔ node 1 moved to local \(\S+ → \S+\) with \d+ ms of downtime: snapshot [\d.]+ KiB/);
     expect(containersOf(runId, '1')).toHaveLength(1);
 
-    // Ctrl-C a moment into the next move: before the freeze it is cancelled, after it the move completes first.
+    // Ctrl-C once the next move has started its new container: before the freeze it is cancelled (130) and the
+    // new container goes; after it, the move completes first (0).
     const cut = spawn(process.execPath, [bin, 'migrate', runId, '2'], { cwd: packageRoot });
     let cutErr = '';
     cut.stderr.on('data', (chunk: Buffer) => (cutErr += chunk.toString()));
-    setTimeout(() => cut.kill('SIGINT'), 300);
+    for (let waited = 0; containersOf(runId, '2').length < 2; waited += 50) {
+      expect(waited, cutErr).toBeLessThan(60_000);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    cut.kill('SIGINT');
     const cutCode = await new Promise<number>((resolve) => cut.on('exit', (code) => resolve(code ?? -1)));
     expect([0, 130], cutErr).toContain(cutCode);
     expect(containersOf(runId, '2'), 'node 2 runs in exactly one container').toHaveLength(1);
