@@ -170,17 +170,19 @@ export class RunWatch {
     this.pending.add(looking);
   }
 
-  /** Whether a newer container of the same node runs: the dead one was replaced (src/migration), not crashed. */
-  private async succeeded(docker: Docker, id: string, nodeId: string, created: string | undefined): Promise<boolean> {
+  /**
+   * Whether another container of the same node still runs: the dead one was replaced (a migration or restart,
+   * src/migration), or was a new container given up before it took over. Either way the node lives on.
+   */
+  private async succeeded(docker: Docker, id: string, nodeId: string): Promise<boolean> {
     const containers = await docker.listContainers({ filters: { label: [`${RUN_LABEL}=${this.runtime.runId}`, `${NODE_LABEL}=${nodeId}`] } }).catch(() => []);
-    const diedCreated = created === undefined ? 0 : Math.floor(Date.parse(created) / 1000);
-    return containers.some((container) => container.Id !== id && container.Created >= diedCreated);
+    return containers.some((container) => container.Id !== id);
   }
 
-  /** Undefined when the container's node lives on in a newer one (it migrated or restarted): no crash. */
+  /** Undefined when the container's node lives on in another (it migrated or restarted): no crash. */
   private async describeDeath(docker: Docker, id: string, attributes: Record<string, string>): Promise<Error | undefined> {
     const info = await docker.getContainer(id).inspect().catch(() => undefined);
-    if (attributes[ROLE_LABEL] === 'node' && attributes[NODE_LABEL] !== undefined && (await this.succeeded(docker, id, attributes[NODE_LABEL], info?.Created))) return undefined;
+    if (attributes[ROLE_LABEL] === 'node' && attributes[NODE_LABEL] !== undefined && (await this.succeeded(docker, id, attributes[NODE_LABEL]))) return undefined;
     const exitCode = info?.State.ExitCode ?? Number(attributes.exitCode ?? NaN);
     const oomKilled = Boolean(info?.State.OOMKilled) || this.outOfMemory.has(id);
     const nodeId = attributes[NODE_LABEL];
