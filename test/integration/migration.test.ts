@@ -154,44 +154,52 @@ describe('peerlab migrate on a run in progress', () => {
     run.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     run.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const ended = new Promise<number>((resolve) => run.on('exit', (code) => resolve(code ?? -1)));
-    for (let waited = 0; !/^run (\S+)$/m.test(stderr); waited += 100) {
-      expect(waited, stderr + stdout).toBeLessThan(60_000);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    const runId = /^run (\S+)$/m.exec(stderr)![1]!;
+    try {
+      for (let waited = 0; !/^run (\S+)$/m.test(stderr); waited += 100) {
+        expect(waited, stderr + stdout).toBeLessThan(60_000);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const runId = /^run (\S+)$/m.exec(stderr)![1]!;
 
-    // Refused while the run comes up, then taken once it has started.
-    let moved: { code: number; stdout: string; stderr: string };
-    for (let tries = 0; ; tries++) {
-      moved = await peerlabIn(packageRoot, 'migrate', runId, '1');
-      if (!/still in bring-up|has no run|no run .* is up/.test(moved.stderr) || tries > 120) break;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-    expect(moved.code, moved.stderr).toBe(0);
-    expect(moved.stdout).toMatch(/^✔ node 1 moved to local \(\S+ → \S+\) with \d+ ms of downtime: snapshot [\d.]+ KiB/);
-    expect(containersOf(runId, '1')).toHaveLength(1);
+      // Refused while the run comes up, then taken once it has started.
+      let moved: { code: number; stdout: string; stderr: string };
+      for (let tries = 0; ; tries++) {
+        moved = await peerlabIn(packageRoot, 'migrate', runId, '1');
+        if (!/still in bring-up|has no run|no run .* is up/.test(moved.stderr) || tries > 120) break;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      expect(moved.code, moved.stderr).toBe(0);
+      expect(moved.stdout).toMatch(/^✔ node 1 moved to local \(\S+ → \S+\) with \d+ ms of downtime: snapshot [\d.]+ KiB/);
+      expect(containersOf(runId, '1')).toHaveLength(1);
 
-    // Ctrl-C once the next move has started its new container: before the freeze it is cancelled (130) and the
-    // new container goes; after it, the move completes first (0).
-    const cut = spawn(process.execPath, [bin, 'migrate', runId, '2'], { cwd: packageRoot });
-    let cutErr = '';
-    cut.stderr.on('data', (chunk: Buffer) => (cutErr += chunk.toString()));
-    for (let waited = 0; containersOf(runId, '2').length < 2; waited += 50) {
-      expect(waited, cutErr).toBeLessThan(60_000);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    cut.kill('SIGINT');
-    const cutCode = await new Promise<number>((resolve) => cut.on('exit', (code) => resolve(code ?? -1)));
-    expect([0, 130], cutErr).toContain(cutCode);
-    expect(containersOf(runId, '2'), 'node 2 runs in exactly one container').toHaveLength(1);
+      // Ctrl-C once the next move has started its new container: before the freeze it is cancelled (130) and the
+      // new container goes; after it, the move completes first (0).
+      const cut = spawn(process.execPath, [bin, 'migrate', runId, '2'], { cwd: packageRoot });
+      let cutErr = '';
+      cut.stderr.on('data', (chunk: Buffer) => (cutErr += chunk.toString()));
+      for (let waited = 0; containersOf(runId, '2').length < 2; waited += 50) {
+        expect(waited, cutErr).toBeLessThan(60_000);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      cut.kill('SIGINT');
+      const cutCode = await new Promise<number>((resolve) => cut.on('exit', (code) => resolve(code ?? -1)));
+      expect([0, 130], cutErr).toContain(cutCode);
+      expect(containersOf(runId, '2'), 'node 2 runs in exactly one container').toHaveLength(1);
 
-    expect(await ended, stderr + stdout).toBe(0);
-    const summary = { resultsDir: path.join(resultsRoot, runId) };
-    const graph = (await loadTopology('ba:n=8,m=2', { seed: 5 })).graph;
-    const rows = await nodeResults(summary.resultsDir);
-    expectExactlyOnceInOrder(graph, new Map(graph.nodes().map((id, i) => [id, rows[i] as unknown as StreamResult])));
-    const records = (await readFile(path.join(summary.resultsDir, 'migrations.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as MigrationRecord);
-    expect(records.map((record) => record.node)).toEqual(cutCode === 0 ? ['1', '2'] : ['1']);
-    expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
+      expect(await ended, stderr + stdout).toBe(0);
+      const summary = { resultsDir: path.join(resultsRoot, runId) };
+      const graph = (await loadTopology('ba:n=8,m=2', { seed: 5 })).graph;
+      const rows = await nodeResults(summary.resultsDir);
+      expectExactlyOnceInOrder(graph, new Map(graph.nodes().map((id, i) => [id, rows[i] as unknown as StreamResult])));
+      const records = (await readFile(path.join(summary.resultsDir, 'migrations.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as MigrationRecord);
+      expect(records.map((record) => record.node)).toEqual(cutCode === 0 ? ['1', '2'] : ['1']);
+      expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
+    } finally {
+      // A failed assertion must not leave the run going: Ctrl-C it, and wait for its teardown.
+      if (run.exitCode === null) {
+        run.kill('SIGINT');
+        await ended;
+      }
+    }
   }, 300_000);
 });
