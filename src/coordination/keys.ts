@@ -52,6 +52,12 @@ export function runKeys(runId: string) {
      */
     messageDropsPrefix: (to: string) => `${base}/control/message-drops/${to}/`,
     messageDrop: (to: string, from: string) => `${base}/control/message-drops/${to}/${from}`,
+    /**
+     * A skew fault: while `clockSkew(id)` holds a ClockSkew as JSON, node `id`'s clock runs off as it says
+     * (AlgorithmHost.setClockSkew); deleting it sets the clock right. Under `clockSkewPrefix(id)`.
+     */
+    clockSkewPrefix: (id: string) => `${base}/control/clock-skew/${id}/`,
+    clockSkew: (id: string) => `${base}/control/clock-skew/${id}/skew`,
     linkChangesPrefix: (from: string) => `${base}/control/link-changes/${from}/`,
     linkChange: (from: string, to: string) => `${base}/control/link-changes/${from}/${to}`,
     countsPrefix: (wave: number) => `${base}/counts/${wave}/`,

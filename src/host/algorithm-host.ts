@@ -3,6 +3,7 @@ import type { EdgeCount } from '../coordination/protocol.js';
 import { createRandom, type Random } from '../util/random.js';
 import { hasShape, SERVICE_NAME } from '../util/names.js';
 import { election, Locks, type Contender, type LeasedQueues } from './contention.js';
+import { NodeClock, type ClockSkew } from './node-clock.js';
 import { Timeline } from './timeline.js';
 
 /**
@@ -92,7 +93,8 @@ export class AlgorithmHost {
   private failed = false;
   /** Set at the run's stop: nothing is handled, sent or counted any more (see freeze). */
   private frozen = false;
-  private timersPending = 0;
+  /** What `node.now()` and the node's timers run on: the run's clock, unless a skew fault is on. */
+  private readonly clock: NodeClock;
   /** Neighbours whose link to this node a fault has taken down: what they send is dropped on arrival. */
   private readonly cutFrom = new Set<string>();
   /** Neighbours whose messages a `drop-messages` fault drops a share of on arrival: the share, in percent. */
@@ -111,6 +113,7 @@ export class AlgorithmHost {
     private readonly env: HostEnvironment,
   ) {
     this.neighbourIds = new Set();
+    this.clock = new NodeClock(env);
     this.liveNeighbours = options.neighbours;
     for (const neighbour of options.neighbours) this.admit(neighbour);
     this.node = this.createNode();
@@ -142,23 +145,15 @@ export class AlgorithmHost {
 
   /** Timers set (and sleeps begun) that have neither fired nor been cancelled: a node with none is idle between messages. */
   get pendingTimers(): number {
-    return this.timersPending;
+    return this.clock.timersPending;
   }
 
-  private timer(ms: number, fire: () => void): () => void {
-    let pending = true;
-    const settle = () => {
-      if (pending) [pending, this.timersPending] = [false, this.timersPending - 1];
-    };
-    this.timersPending += 1;
-    const cancel = this.env.setTimer(ms, () => {
-      settle();
-      fire();
-    });
-    return () => {
-      settle();
-      cancel();
-    };
+  /**
+   * A `skew` fault: from now on `node.now()` and the node's timers run off as NodeClock describes; undefined
+   * ends it. The run's own records (timeline, traces) stay on the run's clock.
+   */
+  setClockSkew(skew: ClockSkew | undefined): void {
+    this.clock.setSkew(skew);
   }
 
   /** A fault takes the link from `from` to this node down (every message on it is lost) or brings it back up. */
@@ -396,9 +391,9 @@ export class AlgorithmHost {
         if (index >= 0) return Promise.resolve(host.mailbox.splice(index, 1)[0]!);
         return new Promise((resolve) => host.pendingReceives.push({ from: options.from, resolve }));
       },
-      now: () => env.now(),
-      sleep: (ms) => new Promise((resolve) => host.timer(ms, () => resolve())),
-      setTimer: (ms, callback) => host.timer(ms, () => void (host.frozen || host.guard(callback))),
+      now: () => host.clock.now(),
+      sleep: (ms) => new Promise((resolve) => host.clock.timer(ms, () => resolve())),
+      setTimer: (ms, callback) => host.clock.timer(ms, () => void (host.frozen || host.guard(callback))),
       barrier: (name) => env.barrier(name),
       store: env.store,
       lock: (name) => (locks ??= new Locks(contenderOf())).lock(name),

@@ -18,6 +18,7 @@ import {
   type StartupStep,
 } from '../coordination/protocol.js';
 import { AlgorithmHost } from '../host/algorithm-host.js';
+import type { ClockSkew } from '../host/node-clock.js';
 import { requireAlgorithm } from '../host/load.js';
 import { mapStack } from '../host/source-map.js';
 import { EtcdGateway } from './etcd-gateway.js';
@@ -176,6 +177,11 @@ async function main(): Promise<void> {
   const messageDrops = keys.messageDropsPrefix(nodeId);
   await etcd.watchPrefix(messageDrops, (event) => host.setDropShare(event.key.slice(messageDrops.length), event.type === 'put' ? Number(event.value) : 0), (reason) =>
     reportFailure(new Error(`etcd refused to watch this node's message drops: ${reason}`)),
+  );
+  // A skew fault acts in the host: its clock, which node.now() and the node's timers run on.
+  const clockSkew = keys.clockSkewPrefix(nodeId);
+  await etcd.watchPrefix(clockSkew, (event) => host.setClockSkew(event.type === 'put' ? (JSON.parse(event.value) as ClockSkew) : undefined), (reason) =>
+    reportFailure(new Error(`etcd refused to watch this node's clock skew: ${reason}`)),
   );
   // Link changes act here, on sending: the outbox's schedule changes for the messages sent from now on.
   const linkChanges = keys.linkChangesPrefix(nodeId);

@@ -16,9 +16,10 @@ import type { Algorithm, DownReason, Json } from '../../sdk/types.js';
 import { electionQueue } from '../../coordination/keys.js';
 import { REGISTRATION_TTL_SECONDS, type NodeReport } from '../../coordination/protocol.js';
 import { PeerlabError } from '../../errors.js';
-import type { AppliedFault, FaultEvent } from '../../faults/events.js';
+import { isNodeHeal, type AppliedFault, type FaultEvent } from '../../faults/events.js';
 import { AlgorithmHost, type HostEnvironment } from '../../host/algorithm-host.js';
 import { CONSOLE_SINK } from '../../host/console-shim.js';
+import type { ClockSkew } from '../../host/node-clock.js';
 import { createRandom, type Random } from '../../util/random.js';
 import { describeLinkChange, LinkSchedule, linkStream, UNSHAPED, type LinkChange } from '../../links/model.js';
 import type { NodeState } from '../types.js';
@@ -316,7 +317,7 @@ export class Simulation {
    * which may no longer lead by then.
    */
   private leaderHit(event: FaultEvent & { leader: string }, errors: string[]): string[] {
-    if (event.action === 'resume') return this.leadersHit.get(event.fault) ?? [];
+    if (isNodeHeal(event.action)) return this.leadersHit.get(event.fault) ?? [];
     const leader = this.leaderOf(event.leader);
     if (leader === undefined) errors.push(`no node leads election ${event.leader}`);
     const hit = leader === undefined ? [] : [leader];
@@ -365,11 +366,23 @@ export class Simulation {
       case 'drop-messages-end':
         each(event.edges, ([from, to]) => this.dropShare(from, to, event.action === 'drop-messages' ? (event.dropPercent ?? 0) : 0));
         break;
+      case 'skew':
+      case 'skew-end':
+        each(nodes, (id) => this.skewClock(id, event.action === 'skew' ? event.skew : undefined));
+        break;
       case 'restart':
         errors.push('restart is not supported yet: a fresh node under the same id needs a new host');
         break;
     }
     this.appliedFaults.push({ ...event, nodes, appliedMs: this.clock, ...(errors.length > 0 && { error: errors.join('; ') }) });
+  }
+
+  /** From now on node `id`'s clock runs off as `skew` says (undefined sets it right): a skew fault, in its host. */
+  skewClock(id: string, skew: ClockSkew | undefined): void {
+    const node = this.node(id);
+    if (node.state === 'exited' || node.state === 'dead') throw new PeerlabError(`node ${id}'s clock cannot be skewed: it is ${node.state}`);
+    node.host.setClockSkew(skew);
+    this.emit({ type: 'control', time: this.clock, action: skew ? `skew offset=${skew.offsetMs}ms rate=${skew.rate}` : 'skew-end', node: id });
   }
 
   /** Freezes a node: its deliveries, timers and wake-ups are held, in order, until it is resumed. */
