@@ -52,6 +52,9 @@ export function sendBufferLimit(maxPayloadBytes: number): number {
   return Math.max(8 * 1024 * 1024, 4 * maxPayloadBytes);
 }
 
+/** Why a message was dropped on arrival: a link fault, a drop-messages fault, or the run is over. */
+export type DropCause = 'link down' | 'drop-messages' | 'run stopped';
+
 export class AlgorithmError extends Error {
   override name = 'AlgorithmError';
 }
@@ -177,25 +180,26 @@ export class AlgorithmHost {
    * dropsOnArrival), else accepted.
    */
   deliver(from: string, encoded: string): void {
-    if (!this.dropsOnArrival(from)) this.accept(from, encoded);
+    if (this.dropsOnArrival(from) === undefined) this.accept(from, encoded);
   }
 
   /**
-   * Whether a fault takes the message now arriving from `from` (its link is down, or a `drop-messages` draw hits
-   * it); a dropped message is counted in `dropped`, not in `received`. Asked once per arriving message, in order:
-   * the simulator asks it before it traces the delivery, then accepts.
+   * Whether a fault takes the message now arriving from `from`, and which: its link is down, or a `drop-messages`
+   * draw hits it. A message a fault takes is counted in `dropped` (the run's messagesDroppedOnArrival, in both
+   * runtimes), not in `received`. Asked once per arriving message, in order: the simulator asks it before it
+   * traces the delivery, then accepts. After the run's stop everything is dropped uncounted.
    */
-  dropsOnArrival(from: string): boolean {
-    if (this.frozen) return true;
+  dropsOnArrival(from: string): DropCause | undefined {
+    if (this.frozen) return 'run stopped';
+    let cause: DropCause | undefined = this.cutFrom.has(from) ? 'link down' : undefined;
     const percent = this.dropShare.get(from);
-    let drop = this.cutFrom.has(from);
-    if (!drop && percent !== undefined) {
+    if (cause === undefined && percent !== undefined) {
       let random = this.dropStreams.get(from);
       if (!random) this.dropStreams.set(from, (random = createRandom(this.options.seed, 'drop-messages', from, this.options.id)));
-      drop = random.next() * 100 < percent;
+      if (random.next() * 100 < percent) cause = 'drop-messages';
     }
-    if (drop) this.dropped.set(from, (this.dropped.get(from) ?? 0) + 1);
-    return drop;
+    if (cause !== undefined) this.dropped.set(from, (this.dropped.get(from) ?? 0) + 1);
+    return cause;
   }
 
   /** A message that arrived and was not dropped: counted, and queued for the algorithm. */
