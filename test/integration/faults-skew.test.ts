@@ -54,14 +54,14 @@ describe('skew on Docker', () => {
       const [arrived, reading] = window.reduce((best, pair) => (pair[1] - pair[0] > best[1] - best[0] ? pair : best));
       return { arrived, by: reading - arrived };
     };
-    const end = Math.max(...Object.values(readings).flatMap((pairs) => pairs.map(([arrived]) => arrived)));
+    const endOf = (leaf: string) => readings[leaf]!.at(-1)![0];
 
     // Leaf 3, never skewed, reads the run's clock; leaf 1 is 500 ms ahead while skewed, right before and after.
     const seen = {
-      leaf3: ahead('3', WARM_UP_MS, end + 1).by,
+      leaf3: ahead('3', WARM_UP_MS, endOf('3') + 1).by,
       before: ahead('1', WARM_UP_MS, 950).by,
       during: ahead('1', offsetOn! + SETTLE_MS, offsetOff!).by,
-      after: ahead('1', offsetOff! + SETTLE_MS, end + 1).by,
+      after: ahead('1', offsetOff! + SETTLE_MS, endOf('1') + 1).by,
     };
     expect(Math.abs(seen.leaf3)).toBeLessThanOrEqual(BOUND_MS);
     expect(Math.abs(seen.before)).toBeLessThanOrEqual(BOUND_MS);
@@ -70,7 +70,7 @@ describe('skew on Docker', () => {
 
     // Leaf 2 gains 0.5 ms a ms from the skew on: between an early and a late window its lead grows at rate − 1.
     const early = ahead('2', rateOn! + SETTLE_MS, rateOn! + 600);
-    const late = ahead('2', end - 500, end + 1);
+    const late = ahead('2', endOf('2') - 500, endOf('2') + 1);
     const rate = 1 + (late.by - early.by) / (late.arrived - early.arrived);
     expect(Math.abs(rate - 1.5)).toBeLessThan(0.05);
     // Its timers run at the rate too: 100 ms of its clock pass in 66.7 ms of the run's (plus event-loop lateness;
