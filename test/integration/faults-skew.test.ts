@@ -37,7 +37,7 @@ describe('skew on Docker', () => {
       resultsRoot,
       4,
       ['at=1s skew ids:1 offset=+500ms for=1.5s', 'at=1s skew ids:2 rate=1.5'],
-      ['ticks=30', 'tickMs=100'],
+      ['ticks=50', 'tickMs=100'],
       { onRunId: (id) => (runId = id) },
     );
     expect(applied.map(({ action, nodes, skew, error }) => ({ action, nodes, skew, error }))).toEqual([
@@ -72,16 +72,19 @@ describe('skew on Docker', () => {
     const early = ahead('2', rateOn! + SETTLE_MS, rateOn! + 600);
     const late = ahead('2', endOf('2') - 500, endOf('2') + 1);
     const rate = 1 + (late.by - early.by) / (late.arrived - early.arrived);
-    expect(Math.abs(rate - 1.5)).toBeLessThan(0.05);
-    // Its timers run at the rate too: 100 ms of its clock pass in 66.7 ms of the run's (plus event-loop lateness;
-    // without the rate they would come every 100 ms or more).
-    const ticks = readings['2']!.filter(([arrived]) => arrived >= rateOn! + SETTLE_MS);
-    const spacing = (ticks.at(-1)![0] - ticks[0]![0]) / (ticks.length - 1);
-    expect(spacing).toBeGreaterThan(100 / 1.5 - 8);
-    expect(spacing).toBeLessThan(85);
+    expect(Math.abs(rate - 1.5)).toBeLessThan(0.08);
+    // Its timers run at the rate too: its ticks come 1.5 times as often as leaf 3's over the same time (both are
+    // late by the same event-loop lateness in node time, so the ratio holds on a busy host too).
+    const spacingOf = (leaf: string) => {
+      const ticks = readings[leaf]!.filter(([arrived]) => arrived >= rateOn! + SETTLE_MS && arrived <= endOf('2'));
+      return (ticks.at(-1)![0] - ticks[0]![0]) / (ticks.length - 1);
+    };
+    const spacing = spacingOf('2');
+    const timerRate = spacingOf('3') / spacing;
+    expect(Math.abs(timerRate - 1.5)).toBeLessThan(0.15);
     console.log(
       `skew on Docker: lag ${applied.map((fault) => fault.appliedMs! - fault.atMs).join('/')} ms; leaf 1 ahead by ${seen.before.toFixed(1)} / ${seen.during.toFixed(1)} / ${seen.after.toFixed(1)} ms ` +
-        `(before/during/after), leaf 3 by ${seen.leaf3.toFixed(1)}; leaf 2 rate ${rate.toFixed(3)}, a tick every ${spacing.toFixed(1)} ms`,
+        `(before/during/after), leaf 3 by ${seen.leaf3.toFixed(1)}; leaf 2 clock rate ${rate.toFixed(3)}, a tick every ${spacing.toFixed(1)} ms, timer rate ${timerRate.toFixed(3)} against leaf 3`,
     );
     expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
   }, 180_000);
