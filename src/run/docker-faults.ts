@@ -9,12 +9,14 @@
  *  - degrade / restore: a control key tells the sender to send on the edge under the changed link model until
  *    it is deleted (RunController.setLinkChange): its outbox's LinkSchedule changes, as the simulator's does;
  *  - drop-messages / drop-messages-end: a control key tells the receiver the share to drop on arrival
- *    (RunController.setMessageDrop); the host draws per message, as in the simulator.
+ *    (RunController.setMessageDrop); the host draws per message, as in the simulator;
+ *  - skew / skew-end: a control key tells the node how its clock runs off (RunController.setClockSkew); its host's
+ *    NodeClock skews from the moment the key reaches it, so a skew starts late by the fault's lag plus the watch's.
  * The controller and the crash watch are told before each act, so a death or a broken link the schedule caused
  * neither fails the run nor is waited for.
  */
 import { PeerlabError } from '../errors.js';
-import type { AppliedFault, FaultEvent } from '../faults/events.js';
+import { isNodeHeal, type AppliedFault, type FaultEvent } from '../faults/events.js';
 import type { ContainerNodes } from '../runtime/types.js';
 import type { RunController } from './controller.js';
 import type { RunWatch } from './run-watch.js';
@@ -85,7 +87,7 @@ export class DockerFaultSchedule {
    * node its action hit, which may no longer lead by then. As the simulator does (Simulation.leaderHit).
    */
   private async leaderHit(event: FaultEvent & { leader: string }): Promise<string[]> {
-    if (event.action === 'resume') return this.leadersHit.get(event.fault) ?? [];
+    if (isNodeHeal(event.action)) return this.leadersHit.get(event.fault) ?? [];
     const leader = await this.controller.leaderOf(event.leader);
     if (leader === undefined) throw new PeerlabError(`no node leads election ${event.leader}`);
     this.leadersHit.set(event.fault, [leader]);
@@ -131,6 +133,10 @@ export class DockerFaultSchedule {
       case 'drop-messages':
       case 'drop-messages-end':
         await eachOf(edges, ([from, to]) => this.controller.setMessageDrop(from, to, event.action === 'drop-messages' ? (event.dropPercent ?? 0) : 0));
+        return;
+      case 'skew':
+      case 'skew-end':
+        await eachOf(nodes, (id) => this.controller.setClockSkew(id, event.action === 'skew' ? event.skew : undefined));
         return;
       case 'restart':
         throw new PeerlabError('restart is not supported yet: a fresh node under the same id needs the agent to re-register');
