@@ -19,9 +19,17 @@
  *
  * Termination. Response (10) halts only the two core nodes (both see Report(∞) with best-wt = ∞); nobody else
  * learns it. Here each core node then sends Done over its branch edges other than the core, every node passes
- * Done on away from where it came, and every node reports `{ branches, level, messages, sent }` once it has
+ * Done on away from where it came, and every node reports `{ branches, level, messages, sent, terminated }` once it has
  * Done: its Branch neighbours (sorted), its final LN, and the messages it sent by kind (also as metrics
  * msg_<kind>). Done adds n − 2 messages to GHS's own; `sent` separates them.
+ *
+ * Faults. GHS assumes that no node or link fails; when a neighbour goes down before a node has had Done, the
+ * algorithm can no longer terminate as the paper's. The node then stops, reports what it built, marked
+ * `terminated: false` (its Branch edges, the dead neighbour's included: each was chosen as a minimum outgoing
+ * edge, so it is an MST edge of the graph GHS started on), and sends Abort over its other edges; every node that
+ * has not had Done does the same on its first Abort, so each survivor reports rather than waits forever. A node
+ * that had Done keeps its result and ignores Abort. The oracle (src/verify/ghs.ts) then says whether GHS
+ * terminated, and checks that what it built is made of MST fragments.
  *
  * The queue rule "place received message on end of queue" (responses (3), (6), (10)). A message that cannot
  * be answered yet is put aside, and the put-aside messages are re-examined, in arrival order, right after
@@ -73,9 +81,13 @@ type GhsMessage =
   /** best-wt; null is ∞. */
   | { k: 'Report'; w: EdgeKey | null }
   | { k: 'ChangeRoot' }
-  | { k: 'Done' };
+  | { k: 'Done' }
+  /** Not in the paper: a neighbour went down, so nobody terminates (see Faults). */
+  | { k: 'Abort' };
+/** The messages of the paper's responses (and Done), which an aborted node no longer answers. */
+type PaperMessage = Exclude<GhsMessage, { k: 'Abort' }>;
 type Kind = GhsMessage['k'];
-const KINDS: readonly Kind[] = ['Connect', 'Initiate', 'Test', 'Accept', 'Reject', 'Report', 'ChangeRoot', 'Done'];
+const KINDS: readonly Kind[] = ['Connect', 'Initiate', 'Test', 'Accept', 'Reject', 'Report', 'ChangeRoot', 'Done', 'Abort'];
 
 interface Edge {
   readonly to: string;
@@ -98,11 +110,13 @@ interface GhsState {
   testEdge: string | null;
   inBranch: string | null;
   /** Messages placed "on end of queue", in arrival order. */
-  readonly deferred: Array<{ from: string; payload: GhsMessage }>;
+  readonly deferred: Array<{ from: string; payload: PaperMessage }>;
   /** Bumped on every change of LN, SN, SE or in-branch: what the deferral conditions read. */
   version: number;
   checkedAt: number;
+  /** Reported: after Done (terminated), or after a neighbour went down or an Abort came (aborted). */
   done: boolean;
+  aborted: boolean;
   readonly sent: Record<Kind, number>;
 }
 
@@ -142,6 +156,7 @@ export default defineAlgorithm<typeof Params, GhsState, GhsMessage>({
       version: 0,
       checkedAt: 0,
       done: false,
+      aborted: false,
       sent,
     };
   },
@@ -158,11 +173,21 @@ export default defineAlgorithm<typeof Params, GhsState, GhsMessage>({
 
   onMessage(node, { from, payload }) {
     const s = node.state;
+    if (payload.k === 'Abort') {
+      if (!s.done) abort(node, from);
+      return;
+    }
+    // An aborted node has stopped: what is still on its way to it changes nothing.
+    if (s.aborted) return;
     if (s.done) throw new Error(`GHS: ${payload.k} from ${from} after termination`);
     // (3), (6): a sleeping node wakes before it judges a Connect or a Test.
     if (s.SN === 'Sleeping' && (payload.k === 'Connect' || payload.k === 'Test')) wakeup(node);
     if (!respond(node, from, payload)) s.deferred.push({ from, payload });
     reexamineDeferred(node);
+  },
+
+  onNeighbourDown(node) {
+    if (!node.state.done) abort(node, null);
   },
 });
 
@@ -180,7 +205,7 @@ function wakeupNode(node: GhsNode): string {
 }
 
 /** Handles one message; false means "place received message on end of queue" (nothing was changed). */
-function respond(node: GhsNode, j: string, message: GhsMessage): boolean {
+function respond(node: GhsNode, j: string, message: PaperMessage): boolean {
   switch (message.k) {
     case 'Connect':
       return onConnect(node, j, message.L);
@@ -218,7 +243,7 @@ function reexamineDeferred(node: GhsNode): void {
     let i = 0;
     while (i < s.deferred.length) {
       // Taken out while it is handled (the handler may finish the node, which wants an empty queue).
-      const [{ from, payload }] = s.deferred.splice(i, 1) as [{ from: string; payload: GhsMessage }];
+      const [{ from, payload }] = s.deferred.splice(i, 1) as [{ from: string; payload: PaperMessage }];
       if (!respond(node, from, payload)) s.deferred.splice(i++, 0, { from, payload });
     }
   }
@@ -383,6 +408,18 @@ function finish(node: GhsNode): void {
   if (s.deferred.length > 0) {
     throw new Error(`GHS: terminated with ${s.deferred.length} unanswered message(s), the first a ${s.deferred[0]!.payload.k} from ${s.deferred[0]!.from}`);
   }
+  reportResult(node, true);
+}
+
+/** A neighbour went down, or an Abort came from `j`: stop, pass Abort on, and report what was built (see Faults). */
+function abort(node: GhsNode, j: string | null): void {
+  node.state.aborted = true;
+  for (const { id } of node.neighbours) if (id !== j) send(node, id, { k: 'Abort' });
+  reportResult(node, false);
+}
+
+function reportResult(node: GhsNode, terminated: boolean): void {
+  const s = node.state;
   s.done = true;
   const branches = s.byWeight
     .filter((edge) => edge.SE === 'Branch')
@@ -390,7 +427,7 @@ function finish(node: GhsNode): void {
     .sort((a, b) => Number(a) - Number(b));
   let messages = 0;
   for (const kind of KINDS) messages += s.sent[kind];
-  node.result({ branches, level: s.LN, messages, sent: { ...s.sent } });
+  node.result({ branches, level: s.LN, messages, sent: { ...s.sent }, terminated });
 }
 
 function send(node: GhsNode, to: string, message: GhsMessage): void {

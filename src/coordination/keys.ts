@@ -13,7 +13,7 @@ const ELECTIONS = 'elections';
 export const lockQueue = (name: string): string => `${LOCKS}/${name}`;
 export const electionQueue = (name: string): string => `${ELECTIONS}/${name}`;
 /** The kinds of control key under a node's `nodeControlPrefix`: `<kind>/<other node>`. */
-export const NODE_CONTROL = { linkDown: 'links-down', messageDrop: 'message-drops', linkChange: 'link-changes' } as const;
+export const NODE_CONTROL = { linkDown: 'links-down', messageDrop: 'message-drops', linkChange: 'link-changes', clockSkew: 'clock-skew' } as const;
 
 export function runKeys(runId: string) {
   const base = `${KEY_ROOT}/${runId}`;
@@ -46,13 +46,16 @@ export function runKeys(runId: string) {
      *   what arrives from `from` (AlgorithmHost.setDropShare);
      * - `linkChange(from, to)` (degrade, `peerlab link set`): while it holds a LinkChange as JSON, node `from`
      *   sends to `to` under the changed link model, and deleting it restores the run's own. The sender applies
-     *   it, since the sender's outbox holds each message for its delay.
+     *   it, since the sender's outbox holds each message for its delay;
+     * - `clockSkew(id)` (skew): while it holds a ClockSkew as JSON, node `id`'s clock runs off as it says
+     *   (AlgorithmHost.setClockSkew); deleting it sets the clock right. Its other node is the node itself.
      * The key under the prefix is `<kind>/<other node>`, with the kinds of NODE_CONTROL.
      */
     nodeControlPrefix: (id: string) => `${base}/control/node/${id}/`,
     linkDown: (to: string, from: string) => `${base}/control/node/${to}/${NODE_CONTROL.linkDown}/${from}`,
     messageDrop: (to: string, from: string) => `${base}/control/node/${to}/${NODE_CONTROL.messageDrop}/${from}`,
     linkChange: (from: string, to: string) => `${base}/control/node/${from}/${NODE_CONTROL.linkChange}/${to}`,
+    clockSkew: (id: string) => `${base}/control/node/${id}/${NODE_CONTROL.clockSkew}/${id}`,
     /**
      * A node migration or restart (src/migration, node/migration.ts): the CLI writes a MigrationControl for node
      * `id`; the node itself and its neighbours act on it. `migrating` is held by the one migration under way.

@@ -7,6 +7,7 @@
  * Times are milliseconds on the run's one clock: since the algorithm's start in Docker, virtual time in the
  * simulator. A fault with a duration (`for=`) becomes two events, the action and its heal.
  */
+import type { ClockSkew } from '../host/node-clock.js';
 import type { LinkChange } from '../links/model.js';
 
 export type FaultAction =
@@ -35,7 +36,13 @@ export type FaultAction =
    * counted as dropped) until `drop-messages-end`.
    */
   | 'drop-messages'
-  | 'drop-messages-end';
+  | 'drop-messages-end'
+  /**
+   * The node's `now()` and timers run off as `skew` says (src/host/node-clock.ts), in its host, until `skew-end`
+   * sets its clock right.
+   */
+  | 'skew'
+  | 'skew-end';
 
 export interface FaultEvent {
   /** When it fires, in ms on the run's clock. */
@@ -54,10 +61,20 @@ export interface FaultEvent {
   readonly link?: LinkChange;
   /** drop-messages: the share of messages dropped, in percent. */
   readonly dropPercent?: number;
+  /** skew: how the nodes' clocks run off. */
+  readonly skew?: ClockSkew;
   /** Which user-written fault this came from (its index on the command line or in the file), for the record. */
   readonly fault: number;
   /** The fault as the user wrote it, e.g. `at=2s kill top-degree:5`. */
   readonly spec: string;
+}
+
+/**
+ * The node actions that undo an earlier one (resume, skew-end): on `leader`, they hit the node its action hit,
+ * which may no longer lead by then.
+ */
+export function isNodeHeal(action: FaultAction): boolean {
+  return action === 'resume' || action === 'skew-end';
 }
 
 /** One line of faults.ndjson: an event as it was applied, and how late. */

@@ -3,6 +3,7 @@
  * heal added, sorted by time. The result is what both runtimes apply (see events.ts).
  *
  *   pause … for=D            pause at T, resume at T + D
+ *   skew … for=D             clocks off at T, set right at T + D
  *   partition/cut … for=D    links down at T (both directions, or from → to with oneway), up at T + D
  *   flap … every=P for=D     down at T, up at T + P/2, down at T + P, … for D (default: until the timeout)
  *   degrade … for=D          links changed at T (both directions, or from → to with oneway), restored at T + D
@@ -78,6 +79,7 @@ function expand(spec: FaultSpec, options: ScheduleOptions): FaultEvent[] {
       ...(target.leader !== undefined && { leader: target.leader }),
       ...(action === 'degrade' && { link: spec.link }),
       ...(action === 'drop-messages' && { dropPercent: spec.dropPercent }),
+      ...(action === 'skew' && { skew: spec.skew }),
     });
   };
   starts.forEach((start, occurrence) => {
@@ -89,11 +91,12 @@ function expand(spec: FaultSpec, options: ScheduleOptions): FaultEvent[] {
       case 'stop':
       case 'restart':
       case 'migrate':
+      case 'skew':
       case 'pause': {
         const hit = target.kind === 'leader' ? { leader: target.election } : { nodes: (target as Extract<Target, { kind: 'nodes' }>).nodes };
         event(start, spec.verb, hit);
         if (spec.verb === 'kill' || spec.verb === 'stop') for (const id of hit.nodes ?? []) gone.add(id);
-        if (spec.verb === 'pause' && spec.forMs !== undefined) event(start + spec.forMs, 'resume', hit);
+        if (spec.forMs !== undefined) event(start + spec.forMs, spec.verb === 'pause' ? 'resume' : 'skew-end', hit);
         break;
       }
       case 'degrade':

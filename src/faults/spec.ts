@@ -3,12 +3,12 @@
  * in any order:
  *
  *   at=T          when the first occurrence fires (default 0s); T is 500ms, 2s, 1.5m, …
- *   ACTION        kill | stop | pause | restart | migrate | partition | cut | flap | degrade | drop-messages:P%
+ *   ACTION        kill | stop | pause | restart | migrate | skew | partition | cut | flap | degrade | drop-messages:P%
  *   SELECTOR      nodes: top-degree:K, top-betweenness:K, random:K, random:P%, ids:1,2,… (K may be 0, the
  *                 baseline of a sweep: the fault then hits nothing and makes no event),
  *                 region:LAT1,LON1,LAT2,LON2, role:NAME, leader[:NAME]
  *                 edges: mincut:K, bridges, random-edges:P%, heavier-than:W, edges:1-2,3-4, high-risk:FOLDER
- *   for=D         pause, partition, cut: heal (resume, links up) D after each occurrence;
+ *   for=D         pause, skew, partition, cut: heal (resume, clock right, links up) D after each occurrence;
  *                 flap: how long the link keeps flapping (default: until the timeout)
  *   every=P       repeat the occurrence every P (flap: the period, down for P/2 then up for P/2)
  *   until=T       when a repetition stops (default: the run's timeout)
@@ -17,6 +17,11 @@
  *                 degrade: what the links change to (as in --links: 100ms, exp:2ms, 1%, 10mbit); what is not
  *                 named stays as the run gave it; for=D restores the run's own link after D
  *   drop-messages:P%  the receiver drops P % of the messages on the links (a seeded draw per message); for=D ends it
+ *   offset=±D rate=R
+ *                 skew: the nodes' clocks jump by D (+500ms ahead, -200ms behind) and run R times as fast (1.05:
+ *                 5 % fast; default 1); for=D sets them right again. What that means for now() and for timers
+ *                 already pending is in src/host/node-clock.ts. rate= is a clock rate for skew, a link rate
+ *                 (10mbit) for degrade.
  *
  * kill, stop, restart and migrate act on nodes and have nothing to heal; partition, cut, flap and degrade act on edges, or on the
  * edges between the selected nodes and the rest. Parsing only checks the words: the selectors are resolved
@@ -28,13 +33,12 @@
  */
 import { PeerlabError } from '../errors.js';
 import { nearMiss } from '../util/did-you-mean.js';
+import type { ClockSkew } from '../host/node-clock.js';
 import type { LinkChange } from '../links/model.js';
 import { parseQuantity, QuantityError } from '../links/spec.js';
 
-export const NODE_ACTIONS = ['kill', 'stop', 'pause', 'restart', 'migrate'] as const;
+export const NODE_ACTIONS = ['kill', 'stop', 'pause', 'restart', 'skew', 'migrate'] as const;
 export const EDGE_ACTIONS = ['partition', 'cut', 'flap', 'degrade', 'drop-messages'] as const;
-/** Named by the issue but not applied by any runtime yet: refused with a clear line rather than ignored. */
-export const UNSUPPORTED_ACTIONS = ['skew'] as const;
 
 export type FaultVerb = (typeof NODE_ACTIONS)[number] | (typeof EDGE_ACTIONS)[number];
 
@@ -77,6 +81,8 @@ export interface FaultSpec {
   readonly link: LinkChange | undefined;
   /** drop-messages: the share of messages dropped, in percent; undefined for every other action. */
   readonly dropPercent: number | undefined;
+  /** skew: how the nodes' clocks run off; undefined for every other action. */
+  readonly skew: ClockSkew | undefined;
 }
 
 /** The election a bare `leader` names. */
@@ -85,9 +91,11 @@ export const DEFAULT_ELECTION = 'leader';
 const NODE_SELECTORS = ['top-degree', 'top-betweenness', 'random', 'ids', 'region', 'role', 'leader'] as const;
 const EDGE_SELECTORS = ['mincut', 'bridges', 'random-edges', 'heavier-than', 'edges', 'high-risk'] as const;
 const KEYS = ['at', 'for', 'every', 'until'] as const;
+/** skew's settings; `rate` is shared with degrade, and read as the action says. */
+const SKEW_KEYS = ['offset', 'rate'] as const;
 /** degrade's settings, named as in --links. */
 const LINK_KEYS = ['delay', 'jitter', 'loss', 'rate'] as const;
-const WORDS = [...NODE_ACTIONS, ...EDGE_ACTIONS, ...UNSUPPORTED_ACTIONS, ...NODE_SELECTORS, ...EDGE_SELECTORS, 'oneway'];
+const WORDS = [...NODE_ACTIONS, ...EDGE_ACTIONS, ...NODE_SELECTORS, ...EDGE_SELECTORS, 'oneway'];
 
 export const FAULT_HINT = "write e.g. --fault 'at=2s kill top-degree:5' or --fault 'at=5s partition mincut:2 for=20s'";
 
@@ -123,15 +131,22 @@ export function parseFaultSpec(text: string, index: number, name: string = flagN
   let oneway = false;
   let link: LinkChange | undefined;
   let dropPercent: number | undefined;
+  // offset= and rate= are read once the action is known: rate= means a clock rate for skew, a link rate for degrade.
+  const skewWords: Partial<Record<(typeof SKEW_KEYS)[number], string>> = {};
   for (const word of words) {
     const equals = word.indexOf('=');
     if (equals > 0) {
       const key = word.slice(0, equals).toLowerCase();
+      if ((SKEW_KEYS as readonly string[]).includes(key)) {
+        if (skewWords[key as (typeof SKEW_KEYS)[number]] !== undefined) fail(`${key}= is given twice`);
+        skewWords[key as (typeof SKEW_KEYS)[number]] = word.slice(equals + 1);
+        continue;
+      }
       if ((LINK_KEYS as readonly string[]).includes(key)) {
         link = parseLinkSetting(key as (typeof LINK_KEYS)[number], word.slice(equals + 1), link, fail);
         continue;
       }
-      if (!(KEYS as readonly string[]).includes(key)) fail(`unknown setting ${key}=`, nearest(key, [...KEYS, ...LINK_KEYS], 'the settings are at=, for=, every=, until= (and delay=, jitter=, loss=, rate= for degrade)'));
+      if (!(KEYS as readonly string[]).includes(key)) fail(`unknown setting ${key}=`, nearest(key, [...KEYS, ...LINK_KEYS, ...SKEW_KEYS], 'the settings are at=, for=, every=, until= (and delay=, jitter=, loss=, rate= for degrade; offset=, rate= for skew)'));
       const known = key as (typeof KEYS)[number];
       if (times[known] !== undefined) fail(`${key}= is given twice`);
       times[known] = parseDuration(word.slice(equals + 1), (why) => fail(`${key}=${word.slice(equals + 1)}: ${why}`, 'write a time like 500ms, 2s or 1m'));
@@ -141,9 +156,6 @@ export function parseFaultSpec(text: string, index: number, name: string = flagN
     if (lower === 'oneway') {
       oneway = true;
       continue;
-    }
-    if ((UNSUPPORTED_ACTIONS as readonly string[]).includes(lower.split(':')[0]!)) {
-      fail(`${lower.split(':')[0]} is not supported yet`, `the runtimes apply ${[...NODE_ACTIONS, ...EDGE_ACTIONS].join(', ')}; change links for the whole run with --links`);
     }
     if (lower === 'drop-messages' || lower.startsWith('drop-messages:')) {
       if (verb) fail(`a second action drop-messages after ${verb}`, 'give one action per --fault (repeat --fault for more)');
@@ -162,11 +174,15 @@ export function parseFaultSpec(text: string, index: number, name: string = flagN
     selector = parseSelector(word, fail);
   }
   if (!verb) return fail('no action', `add one of ${[...NODE_ACTIONS, ...EDGE_ACTIONS].join(', ')}`);
+  let skew: ClockSkew | undefined;
+  if (verb === 'skew') skew = parseSkew(skewWords, fail);
+  else if (skewWords.offset !== undefined) fail(`offset= sets a clock, which ${verb} does not`, "use skew, e.g. 'at=2s skew ids:3 offset=+500ms'");
+  else if (skewWords.rate !== undefined) link = parseLinkSetting('rate', skewWords.rate, link, fail);
   if (!selector) return fail(`no selector: what should ${verb} hit?`, (NODE_ACTIONS as readonly string[]).includes(verb) ? 'add e.g. top-degree:5, random:10% or ids:3,4' : 'add e.g. mincut:2, bridges or edges:1-2');
   const onEdges = (EDGE_SELECTORS as readonly string[]).includes(selector.kind);
   const isNodeAction = (NODE_ACTIONS as readonly string[]).includes(verb);
   if (isNodeAction && onEdges) fail(`${verb} acts on nodes, and ${selector.kind} selects edges`, 'select nodes (top-degree:K, random:K, ids:…), or use partition, cut or flap for edges');
-  if (!isNodeAction && selector.kind === 'leader') fail(`${verb} of the leader's links is not supported`, 'select the leader with a node action (kill, stop, pause, restart)');
+  if (!isNodeAction && selector.kind === 'leader') fail(`${verb} of the leader's links is not supported`, 'select the leader with a node action (kill, stop, pause, restart, skew)');
   if (oneway && isNodeAction) fail(`oneway applies to links, not to ${verb}`, 'drop oneway, or use partition, cut, flap or degrade');
   if (verb === 'degrade' && link === undefined) fail('degrade needs what to change', "add delay=, jitter=, loss= or rate=, e.g. 'at=2s degrade edges:1-2 delay=100ms for=5s'");
   if (verb !== 'degrade' && link !== undefined) fail(`${Object.keys(link).filter((field) => field !== 'jitterDistribution').map(settingOf).join(', ')} change a link, which ${verb} does not`, 'use degrade to change links, e.g. \'at=2s degrade edges:1-2 delay=100ms\'');
@@ -185,7 +201,27 @@ export function parseFaultSpec(text: string, index: number, name: string = flagN
   }
   const atMs = times.at ?? 0;
   if (times.until !== undefined && times.until <= atMs) fail(`until=${formatMs(times.until)} is not after at=${formatMs(atMs)}`, 'make until= later than at=');
-  return { index, name, text, verb, selector, atMs, forMs: times.for, everyMs: times.every, untilMs: times.until, oneway, link, dropPercent };
+  return { index, name, text, verb, selector, atMs, forMs: times.for, everyMs: times.every, untilMs: times.until, oneway, link, dropPercent, skew };
+}
+
+const SKEW_HINT = "write e.g. 'at=2s skew ids:3 offset=+500ms' or 'at=2s skew random:2 rate=1.05 for=10s'";
+
+/** skew's offset=±D (a signed time) and rate=R (a positive factor, 1 by default); at least one of them. */
+function parseSkew(words: { offset?: string; rate?: string }, fail: (why: string, hint?: string) => never): ClockSkew {
+  if (words.offset === undefined && words.rate === undefined) fail('skew needs offset= or rate=', SKEW_HINT);
+  let offsetMs = 0;
+  if (words.offset !== undefined) {
+    const sign = words.offset.startsWith('-') ? -1 : 1;
+    const magnitude = words.offset.replace(/^[+-]/, '');
+    offsetMs = sign * parseDuration(magnitude, (why) => fail(`offset=${words.offset}: ${why}`, 'write a signed time like +500ms or -2s'));
+  }
+  let rate = 1;
+  if (words.rate !== undefined) {
+    rate = /^\d+(\.\d+)?$/.test(words.rate) ? Number(words.rate) : NaN;
+    if (!(rate > 0)) fail(`rate=${words.rate}: a clock rate is a number above 0`, 'write e.g. rate=1.05 (5 % fast) or rate=0.9 (10 % slow)');
+  }
+  if (offsetMs === 0 && rate === 1) fail('offset=0 and rate=1 leave the clock as it is, so the skew would do nothing', SKEW_HINT);
+  return { offsetMs, rate };
 }
 
 /** One of degrade's settings, added to the change so far; its value is read as --links reads it. */

@@ -3,6 +3,7 @@ import type { EdgeCount } from '../coordination/protocol.js';
 import { createRandom, type Random } from '../util/random.js';
 import { hasShape, SERVICE_NAME } from '../util/names.js';
 import { election, Locks, type Contender, type LeasedQueues } from './contention.js';
+import { NodeClock, type ClockSkew } from './node-clock.js';
 import { Timeline } from './timeline.js';
 
 /**
@@ -51,6 +52,9 @@ export function sendBufferLimit(maxPayloadBytes: number): number {
   return Math.max(8 * 1024 * 1024, 4 * maxPayloadBytes);
 }
 
+/** Why a message was dropped on arrival: a link fault, a drop-messages fault, or the run is over. */
+export type DropCause = 'link down' | 'drop-messages' | 'run stopped';
+
 export class AlgorithmError extends Error {
   override name = 'AlgorithmError';
 }
@@ -98,7 +102,8 @@ export class AlgorithmHost {
   private handling: Promise<void> | undefined;
   /** Set once `run` has returned (or thrown): a sequential algorithm still inside it cannot be moved. */
   private runEnded = false;
-  private timersPending = 0;
+  /** What `node.now()` and the node's timers run on: the run's clock, unless a skew fault is on. */
+  private readonly clock: NodeClock;
   /** Neighbours whose link to this node a fault has taken down: what they send is dropped on arrival. */
   private readonly cutFrom = new Set<string>();
   /** Neighbours whose messages a `drop-messages` fault drops a share of on arrival: the share, in percent. */
@@ -117,6 +122,7 @@ export class AlgorithmHost {
     private readonly env: HostEnvironment,
   ) {
     this.neighbourIds = new Set();
+    this.clock = new NodeClock(env);
     this.liveNeighbours = options.neighbours;
     for (const neighbour of options.neighbours) this.admit(neighbour);
     this.node = this.createNode();
@@ -146,8 +152,8 @@ export class AlgorithmHost {
   snapshotRefusal(): string | undefined {
     const { id } = this.options;
     if (this.algorithm.run && !this.runEnded) return `node ${id} is inside its algorithm's run(), which a snapshot cannot carry (only onMessage-style algorithms move)`;
-    if (this.timersPending > 0 && !this.algorithm.restore) {
-      return `node ${id} has ${this.timersPending} timer(s) pending, which a snapshot cannot carry: give the algorithm a restore(node, saved) hook that sets them again`;
+    if (this.pendingTimers > 0 && !this.algorithm.restore) {
+      return `node ${id} has ${this.pendingTimers} timer(s) pending, which a snapshot cannot carry: give the algorithm a restore(node, saved) hook that sets them again`;
     }
     const saved = this.algorithm.snapshot ? this.algorithm.snapshot(this.node) : this.node.state;
     if (saved !== undefined && !isPlainJson(saved)) return `node ${id}'s ${this.algorithm.snapshot ? 'snapshot()' : 'state'} is not plain JSON, so it cannot be moved`;
@@ -229,23 +235,15 @@ export class AlgorithmHost {
 
   /** Timers set (and sleeps begun) that have neither fired nor been cancelled: a node with none is idle between messages. */
   get pendingTimers(): number {
-    return this.timersPending;
+    return this.clock.timersPending;
   }
 
-  private timer(ms: number, fire: () => void): () => void {
-    let pending = true;
-    const settle = () => {
-      if (pending) [pending, this.timersPending] = [false, this.timersPending - 1];
-    };
-    this.timersPending += 1;
-    const cancel = this.env.setTimer(ms, () => {
-      settle();
-      fire();
-    });
-    return () => {
-      settle();
-      cancel();
-    };
+  /**
+   * A `skew` fault: from now on `node.now()` and the node's timers run off as NodeClock describes; undefined
+   * ends it. The run's own records (timeline, traces) stay on the run's clock.
+   */
+  setClockSkew(skew: ClockSkew | undefined): void {
+    this.clock.setSkew(skew);
   }
 
   /** A fault takes the link from `from` to this node down (every message on it is lost) or brings it back up. */
@@ -269,25 +267,26 @@ export class AlgorithmHost {
    * dropsOnArrival), else accepted.
    */
   deliver(from: string, encoded: string): void {
-    if (!this.dropsOnArrival(from)) this.accept(from, encoded);
+    if (this.dropsOnArrival(from) === undefined) this.accept(from, encoded);
   }
 
   /**
-   * Whether a fault takes the message now arriving from `from` (its link is down, or a `drop-messages` draw hits
-   * it); a dropped message is counted in `dropped`, not in `received`. Asked once per arriving message, in order:
-   * the simulator asks it before it traces the delivery, then accepts.
+   * Whether a fault takes the message now arriving from `from`, and which: its link is down, or a `drop-messages`
+   * draw hits it. A message a fault takes is counted in `dropped` (the run's messagesDroppedOnArrival, in both
+   * runtimes), not in `received`. Asked once per arriving message, in order: the simulator asks it before it
+   * traces the delivery, then accepts. After the run's stop everything is dropped uncounted.
    */
-  dropsOnArrival(from: string): boolean {
-    if (this.frozen) return true;
+  dropsOnArrival(from: string): DropCause | undefined {
+    if (this.frozen) return 'run stopped';
+    let cause: DropCause | undefined = this.cutFrom.has(from) ? 'link down' : undefined;
     const percent = this.dropShare.get(from);
-    let drop = this.cutFrom.has(from);
-    if (!drop && percent !== undefined) {
+    if (cause === undefined && percent !== undefined) {
       let random = this.dropStreams.get(from);
       if (!random) this.dropStreams.set(from, (random = createRandom(this.options.seed, 'drop-messages', from, this.options.id)));
-      drop = random.next() * 100 < percent;
+      if (random.next() * 100 < percent) cause = 'drop-messages';
     }
-    if (drop) this.dropped.set(from, (this.dropped.get(from) ?? 0) + 1);
-    return drop;
+    if (cause !== undefined) this.dropped.set(from, (this.dropped.get(from) ?? 0) + 1);
+    return cause;
   }
 
   /** A message that arrived and was not dropped: counted, and queued for the algorithm. */
@@ -484,10 +483,10 @@ export class AlgorithmHost {
         if (index >= 0) return Promise.resolve(host.mailbox.splice(index, 1)[0]!);
         return new Promise((resolve) => host.pendingReceives.push({ from: options.from, resolve }));
       },
-      now: () => env.now(),
-      sleep: (ms) => new Promise((resolve) => host.timer(ms, () => resolve())),
+      now: () => host.clock.now(),
+      sleep: (ms) => new Promise((resolve) => host.clock.timer(ms, () => resolve())),
       // A timer due while the node migrates is its successor's to set again (the algorithm's restore hook).
-      setTimer: (ms, callback) => host.timer(ms, () => void (host.frozen || host.suspended || host.guard(callback))),
+      setTimer: (ms, callback) => host.clock.timer(ms, () => void (host.frozen || host.suspended || host.guard(callback))),
       barrier: (name) => env.barrier(name),
       store: env.store,
       lock: (name) => (locks ??= new Locks(contenderOf())).lock(name),

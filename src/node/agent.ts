@@ -20,6 +20,7 @@ import {
   type StartupStep,
 } from '../coordination/protocol.js';
 import { AlgorithmHost } from '../host/algorithm-host.js';
+import type { ClockSkew } from '../host/node-clock.js';
 import { requireAlgorithm } from '../host/load.js';
 import { mapStack } from '../host/source-map.js';
 import { EtcdGateway } from './etcd-gateway.js';
@@ -228,6 +229,9 @@ async function main(): Promise<void> {
           return host.setLinkFrom(other, put);
         case NODE_CONTROL.messageDrop:
           return host.setDropShare(other, put ? Number(event.value) : 0);
+        case NODE_CONTROL.clockSkew:
+          // In the host: its clock, which node.now() and the node's timers run on.
+          return host.setClockSkew(put ? (JSON.parse(event.value) as ClockSkew) : undefined);
         case NODE_CONTROL.linkChange: {
           if (!addresses.has(other)) return reportFailure(new Error(`a link change names ${other}, which is not a neighbour of node ${nodeId}`));
           const change = put ? (JSON.parse(event.value) as LinkChange) : undefined;

@@ -6,6 +6,7 @@ import { runKeys, type RunKeys } from '../coordination/keys.js';
 import { followPrefix } from '../coordination/etcd.js';
 import { currentLeader } from '../coordination/elections.js';
 import type { MessageTotals, NeighbourEntry, NodeFailure, NodeReport, NodeStartup, Registration, RunConfig } from '../coordination/protocol.js';
+import type { ClockSkew } from '../host/node-clock.js';
 import type { LinkChange } from '../links/model.js';
 import { forEachLimited } from '../util/concurrency.js';
 import { userFrame } from '../plugins/stack.js';
@@ -117,6 +118,12 @@ export class RunController {
   async setMessageDrop(from: string, to: string, percent: number): Promise<void> {
     if (percent > 0) await this.etcd.put(this.keys.messageDrop(to, from)).value(String(percent));
     else await this.etcd.delete().key(this.keys.messageDrop(to, from));
+  }
+
+  /** From now on node `id`'s clock runs off as `skew` says; undefined sets it right. */
+  async setClockSkew(id: string, skew: ClockSkew | undefined): Promise<void> {
+    if (skew) await this.etcd.put(this.keys.clockSkew(id)).value(JSON.stringify(skew));
+    else await this.etcd.delete().key(this.keys.clockSkew(id));
   }
 
   /**

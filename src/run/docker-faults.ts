@@ -10,6 +10,8 @@
  *    it is deleted (RunController.setLinkChange): its outbox's LinkSchedule changes, as the simulator's does;
  *  - drop-messages / drop-messages-end: a control key tells the receiver the share to drop on arrival
  *    (RunController.setMessageDrop); the host draws per message, as in the simulator;
+ *  - skew / skew-end: a control key tells the node how its clock runs off (RunController.setClockSkew); its host's
+ *    NodeClock skews from the moment the key reaches it, so a skew starts late by the fault's lag plus the watch's;
  *  - migrate / restart: the node's id passes to a new container (src/migration), one node after another: with
  *    its snapshot (nothing lost), or afresh (a restart; what was sent to the old one meanwhile is lost).
  * The controller and the crash watch are told before each act, so a death or a broken link the schedule caused
@@ -17,7 +19,7 @@
  */
 import type { Etcd3 } from 'etcd3';
 import { PeerlabError } from '../errors.js';
-import type { AppliedFault, FaultEvent } from '../faults/events.js';
+import { isNodeHeal, type AppliedFault, type FaultEvent } from '../faults/events.js';
 import { moveNode } from '../migration/move.js';
 import type { ContainerNodes, SuccessorNodes } from '../runtime/types.js';
 import type { RunController } from './controller.js';
@@ -91,7 +93,7 @@ export class DockerFaultSchedule {
    * node its action hit, which may no longer lead by then. As the simulator does (Simulation.leaderHit).
    */
   private async leaderHit(event: FaultEvent & { leader: string }): Promise<string[]> {
-    if (event.action === 'resume') return this.leadersHit.get(event.fault) ?? [];
+    if (isNodeHeal(event.action)) return this.leadersHit.get(event.fault) ?? [];
     const leader = await this.controller.leaderOf(event.leader);
     if (leader === undefined) throw new PeerlabError(`no node leads election ${event.leader}`);
     this.leadersHit.set(event.fault, [leader]);
@@ -137,6 +139,10 @@ export class DockerFaultSchedule {
       case 'drop-messages':
       case 'drop-messages-end':
         await eachOf(edges, ([from, to]) => this.controller.setMessageDrop(from, to, event.action === 'drop-messages' ? (event.dropPercent ?? 0) : 0));
+        return;
+      case 'skew':
+      case 'skew-end':
+        await eachOf(nodes, (id) => this.controller.setClockSkew(id, event.action === 'skew' ? event.skew : undefined));
         return;
       case 'restart':
       case 'migrate': {

@@ -2,7 +2,7 @@ import { connectDocker } from '../docker/engine.js';
 import { PeerlabError } from '../errors.js';
 import { DEFAULT_NODE_MEMORY, DEFAULT_START_CONCURRENCY, type DockerRuntime } from '../runtime/docker.js';
 import { deployOnDocker, type Deployment, type DeploymentOptions } from './docker-deployment.js';
-import { startupTimeoutMs } from '../coordination/protocol.js';
+import { REGISTRATION_TTL_SECONDS, startupTimeoutMs } from '../coordination/protocol.js';
 import { inFlightFromReports, type Execution } from './execution.js';
 import type { ExecutionOptions, RunDeployment, RunRuntime, RuntimeTuning } from './deployment.js';
 import { DockerFaultSchedule } from './docker-faults.js';
@@ -11,6 +11,7 @@ import { readRunLossCounters } from '../links/packet.js';
 import { makeNodeTraceDir, mergeNodeTraces } from './trace-files.js';
 import type { ContainerNodes, RuntimeKind, SuccessorNodes } from '../runtime/types.js';
 import { readMoveRecords } from '../migration/move.js';
+import type { FaultEvent } from '../faults/events.js';
 
 export type DockerOptions = RuntimeTuning & Partial<Pick<DeploymentOptions, 'followEtcd' | 'onStage' | 'signal'>>;
 
@@ -101,7 +102,7 @@ async function deployForRun(
   const registry = await controller.followRegistry();
   let tornDown: Promise<void> | undefined;
   let startedAt: number | undefined;
-  const lastFaultMs = options.faults?.length ? Math.max(...options.faults.map((fault) => fault.atMs)) : undefined;
+  const quietAfterMs = options.faults?.length ? Math.max(...options.faults.map(consequencesEndMs)) : undefined;
   return {
     async start() {
       options.onStage?.('running');
@@ -116,7 +117,7 @@ async function deployForRun(
           check: () => watch.check(),
           startedAt,
           // Under faults, survivors cut off from what they wait for never get a result: the run also ends quiet.
-          ...(lastFaultMs !== undefined && { endWhenQuiet: { afterMs: lastFaultMs } }),
+          ...(quietAfterMs !== undefined && { endWhenQuiet: { afterMs: quietAfterMs } }),
         }),
       );
       const faults = await schedule.end();
@@ -170,4 +171,19 @@ async function deployForRun(
 
 function isSuccessorNodes(runtime: ContainerNodes): runtime is ContainerNodes & SuccessorNodes {
   return 'startSuccessor' in runtime;
+}
+
+/**
+ * How much leeway a killed node's lease expiry needs to reach its neighbours: etcd checks leases every 500 ms, a
+ * watch carries the news, and on a busy host the kill itself may land a second late.
+ */
+const LEASE_NOTICE_SLACK_MS = 2_000;
+
+/**
+ * When a fault's last effect on the nodes can still come, on the run's clock: a run is not taken as quiet before.
+ * A kill's neighbours learn of it only when its lease runs out (onNeighbourDown), as in the simulator, where that
+ * expiry is an event still due; every other fault acts when it is applied.
+ */
+function consequencesEndMs(fault: FaultEvent): number {
+  return fault.action === 'kill' ? fault.atMs + REGISTRATION_TTL_SECONDS * 1000 + LEASE_NOTICE_SLACK_MS : fault.atMs;
 }

@@ -102,7 +102,7 @@ export async function simulateRun(prepared: PreparedRun, options: ExecutionOptio
       maxEvents,
       messagesInFlight: outcome.inFlight,
       virtualTimeMs: outcome.virtualTimeMs,
-      ...(outcome.dropped > 0 && { messagesDropped: outcome.dropped }),
+      ...(outcome.lostWithDeparted > 0 && { messagesLostWithDepartedNodes: outcome.lostWithDeparted }),
     },
   };
 }

@@ -346,8 +346,8 @@ function judge(
 }
 
 /**
- * Messages the receivers dropped on arrival, from their reports: drop-messages in both runtimes, and in Docker also
- * those on a downed link (the simulator drops those itself, counted in run.json's messagesDropped).
+ * Messages the receivers dropped on arrival, from their reports: those on a downed link and those a drop-messages
+ * fault took, counted alike by the host in both runtimes.
  */
 function droppedOnArrival(reports: ReadonlyMap<string, NodeReport>): number {
   let dropped = 0;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Json } from '../sdk/types.js';
 import type { Topology } from '../topology/index.js';
 import { survivingGraph } from './faults.js';
-import { MAX_LISTED_FAILURES, parseResults, type Oracle } from './types.js';
+import { MAX_LISTED_FAILURES, parseResults, type CheckResult, type Oracle, type OracleInput } from './types.js';
 import { maxOf } from '../util/extremes.js';
 
 const ghsResult = z.object({
@@ -12,6 +12,8 @@ const ghsResult = z.object({
   messages: z.number().int().nonnegative().optional(),
   /** The same by kind (Connect, Initiate, Test, Accept, Reject, Report, ChangeRoot, Done). */
   sent: z.record(z.string(), z.number().int().nonnegative()).optional(),
+  /** false: the node aborted when a neighbour went down (algorithms/ghs.ts, Faults); absent in older results. */
+  terminated: z.boolean().optional(),
 });
 
 /** An undirected edge as [smaller id, larger id, weight], ids compared as numbers. */
@@ -27,11 +29,33 @@ export type WeightedEdge = [string, string, number];
  * messages (all), ghsMessages (without the n − 2 Done messages of the termination broadcast), the paper's
  * bound 5·N·log2(N) + 2·E and boundRatio = ghsMessages / bound; maxLevel (GHS keeps it ≤ log2 N).
  *
- * Under faults (nodes lost before GHS started) the truth is the minimum spanning forest of the survivors: the
- * MST of each surviving component, judged exactly as above on the graph without the removed nodes. A branch to
- * a removed node is a failure: it names an edge that no longer exists.
+ * Under faults, what GHS still guarantees depends on when the nodes were lost, which the results tell:
+ *  - every node, the lost ones too, terminated: the faults came after GHS had finished, and it is judged as
+ *    fault-free, on the whole graph;
+ *  - every survivor terminated: the nodes were lost before GHS reached them, and the truth is the minimum
+ *    spanning forest of the survivors, judged exactly as above on the graph without the removed nodes (a branch
+ *    to a removed node is then a failure: it names an edge that no longer exists);
+ *  - otherwise GHS did not terminate (survivors aborted when a neighbour went down): the verdict says so, and
+ *    checks what was built: every survivor reported, and every reported branch is an edge of the MST of the
+ *    graph GHS started on. Such edges between survivors are also edges of the survivors' minimum spanning forest
+ *    (an edge lightest across a cut stays lightest when nodes go), so what was built is a forest of its
+ *    fragments; the metrics say how much of it.
  */
-export const verifyGhs: Oracle = ({ graph: whole, results, faults }) => {
+export const verifyGhs: Oracle = (input) => {
+  const { graph, results, faults } = input;
+  if (!faults || faults.removedNodes.length === 0) return verifySpanningForest(input);
+  const terminated = (id: string) => ghsResult.safeParse(results.get(id)).data?.terminated !== false && results.get(id) !== undefined;
+  const removed = new Set(faults.removedNodes);
+  if (graph.everyNode((id) => terminated(id))) {
+    const verdict = verifySpanningForest({ ...input, faults: undefined });
+    return { ...verdict, summary: verdict.passed ? `${verdict.summary}; it terminated before the faults removed ${removed.size} node(s)` : verdict.summary };
+  }
+  if (graph.everyNode((id) => removed.has(id) || terminated(id))) return verifySpanningForest(input);
+  return verifyUnterminated(graph, results, removed);
+};
+
+/** The MST (or, under faults, the survivors' minimum spanning forest) exactly, as the comment above says. */
+const verifySpanningForest: Oracle = ({ graph: whole, results, faults }) => {
   const graph = faults ? survivingGraph(whole, faults) : whole;
   const removed = new Set(faults?.removedNodes ?? []);
   const expected = minimumSpanningForest(graph);
@@ -89,7 +113,8 @@ export const verifyGhs: Oracle = ({ graph: whole, results, faults }) => {
   const everyone = [...reported.values()];
   if (everyone.length > 0 && everyone.every((r) => r.messages !== undefined)) {
     const messages = sum(everyone.map((r) => r.messages!));
-    const done = sum(everyone.map((r) => r.sent?.['Done'] ?? 0));
+    // Done and Abort are peerlab's, not the paper's (algorithms/ghs.ts, Termination and Faults).
+    const done = sum(everyone.map((r) => (r.sent?.['Done'] ?? 0) + (r.sent?.['Abort'] ?? 0)));
     metrics['messages'] = messages;
     metrics['ghsMessages'] = messages - done;
     metrics['boundRatio'] = bound > 0 ? (messages - done) / bound : 0;
@@ -114,6 +139,44 @@ export const verifyGhs: Oracle = ({ graph: whole, results, faults }) => {
     failures: failures.slice(0, MAX_LISTED_FAILURES),
   };
 };
+
+/** GHS stopped when nodes died: every survivor must have reported, and every branch must be an MST edge. */
+function verifyUnterminated(whole: Topology, results: OracleInput['results'], removed: ReadonlySet<string>): CheckResult {
+  const mst = new Set(minimumSpanningForest(whole).map(([u, v]) => edgeName(u, v)));
+  const survivors = whole.copy();
+  for (const id of removed) survivors.dropNode(id);
+  const forest = new Set(minimumSpanningForest(survivors).map(([u, v]) => edgeName(u, v)));
+  const { reported, failures } = parseResults(survivors, results, ghsResult, '{branches: string[], …}');
+  const built = new Map<string, WeightedEdge>();
+  for (const [id, { branches }] of reported) {
+    for (const other of branches) {
+      if (other === id || !whole.hasNode(other) || !whole.hasEdge(id, other)) {
+        failures.push(`node ${id}: branch ${other} is not an overlay neighbour`);
+        continue;
+      }
+      const [u, v] = ordered(id, other);
+      const weight = whole.getEdgeAttribute(u, v, 'weight');
+      if (!mst.has(edgeName(u, v))) failures.push(`edge ${u}–${v} (weight ${weight}) is reported as a branch but is not in the MST of the graph GHS started on`);
+      else if (!removed.has(other)) built.set(edgeName(u, v), [u, v, weight]);
+    }
+  }
+  const aborted = [...reported.values()].filter((result) => result.terminated === false).length;
+  const fragments = survivors.order - built.size;
+  const inForest = [...built.keys()].filter((name) => forest.has(name)).length;
+  const metrics = { terminated: 0, removedNodes: removed.size, survivors: survivors.order, aborted, builtEdges: built.size, fragments, forestEdges: forest.size, forestEdgesBuilt: inForest };
+  const passed = failures.length === 0;
+  return {
+    passed,
+    summary: passed
+      ? `GHS did not terminate: ${aborted} of the ${survivors.order} survivors aborted when a neighbour went down (${removed.size} node(s) removed by faults); ` +
+        `what it built checks: ${built.size} MST edges among survivors in ${fragments} fragment(s), ${inForest} of the ${forest.size} edges of the survivors' minimum spanning forest`
+      : `GHS did not terminate, and what it built is wrong: ${failures[0]}${failures.length > 1 ? ` (and ${failures.length - 1} more)` : ''}`,
+    expected: [...forest] as Json,
+    actual: [...built.values()].sort(compareEdges) as Json,
+    metrics,
+    failures: failures.slice(0, MAX_LISTED_FAILURES),
+  };
+}
 
 /**
  * Kruskal with a union-find (union by size, path halving): the minimum spanning forest, edges sorted by

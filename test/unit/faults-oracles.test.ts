@@ -94,6 +94,38 @@ describe('GHS under faults', () => {
   });
 });
 
+describe('GHS when nodes die during it', () => {
+  // The triangle and node 3 as above: the MST is 3–0 (0.5), 3–2 (0.6), 0–1 (1).
+  const graph = graphOf(4, [[0, 1, 1], [1, 2, 2], [0, 2, 3], [3, 0, 0.5], [3, 2, 0.6]]);
+  const aborted = (branches: string[]) => ({ branches, terminated: false });
+
+  it('says it did not terminate, and checks that what it built is made of MST edges', () => {
+    // 3 died after 0 and 2 had joined it: 0–3 and 2–3 are MST edges to a lost node, 0–1 one among survivors.
+    const results = resultsOf({ '0': aborted(['1', '3']), '1': aborted(['0']), '2': aborted(['3']) });
+    const verdict = verifyGhs({ graph, results, params: {}, faults: { removedNodes: ['3'] } });
+    expect(verdict.passed).toBe(true);
+    expect(verdict.summary).toBe(
+      "GHS did not terminate: 3 of the 3 survivors aborted when a neighbour went down (1 node(s) removed by faults); what it built checks: 1 MST edges among survivors in 2 fragment(s), 1 of the 2 edges of the survivors' minimum spanning forest",
+    );
+    expect(verdict.metrics).toMatchObject({ terminated: 0, builtEdges: 1, fragments: 2, forestEdges: 2, forestEdgesBuilt: 1 });
+  });
+
+  it('fails a built edge outside the MST, and a survivor that reported nothing', () => {
+    const wrong = verifyGhs({ graph, results: resultsOf({ '0': aborted(['2']), '1': aborted([]), '2': aborted(['0']) }), params: {}, faults: { removedNodes: ['3'] } });
+    expect(wrong.passed).toBe(false);
+    expect(wrong.failures).toContain('edge 0–2 (weight 3) is reported as a branch but is not in the MST of the graph GHS started on');
+    const silent = verifyGhs({ graph, results: resultsOf({ '0': aborted([]), '2': aborted([]) }), params: {}, faults: { removedNodes: ['3'] } });
+    expect(silent.failures).toEqual(['node 1: reported no result']);
+  });
+
+  it('judges a run that terminated before the node died as fault-free', () => {
+    const done = resultsOf({ '0': { branches: ['1', '3'] }, '1': { branches: ['0'] }, '2': { branches: ['3'] }, '3': { branches: ['0', '2'] } });
+    const verdict = verifyGhs({ graph, results: done, params: {}, faults: { removedNodes: ['3'] } });
+    expect(verdict.passed).toBe(true);
+    expect(verdict.summary).toMatch(/^GHS found the MST: 3 edges, weight 2.1.*; it terminated before the faults removed 1 node\(s\)$/);
+  });
+});
+
 describe('push-sum under faults', () => {
   // A star: hub 0 (degree 3), leaves 1, 2, 3 (degree 1); values = degree.
   const graph = graphOf(4, [[0, 1], [0, 2], [0, 3]]);

@@ -61,7 +61,7 @@ describe('--fault parsing', () => {
     expect(errorLine(() => parseFaultSpec('cut edges:1-1', 1))).toMatch(/self-loop/);
     expect(errorLine(() => parseFaultSpec('partition region:1,2,3', 1))).toMatch(/expected four numbers/);
     expect(errorLine(() => parseFaultSpec('kill ids:1 oneway', 1))).toMatch(/oneway applies to links/);
-    expect(errorLine(() => parseFaultSpec('kill ids:1 durring=2s', 1))).toBe('--fault 1 "kill ids:1 durring=2s": unknown setting durring= — the settings are at=, for=, every=, until= (and delay=, jitter=, loss=, rate= for degrade)');
+    expect(errorLine(() => parseFaultSpec('kill ids:1 durring=2s', 1))).toBe('--fault 1 "kill ids:1 durring=2s": unknown setting durring= — the settings are at=, for=, every=, until= (and delay=, jitter=, loss=, rate= for degrade; offset=, rate= for skew)');
     expect(errorLine(() => parseFaultSpec('kill ids:1 evry=2s', 1))).toMatch(/unknown setting evry= — did you mean every\?/);
     expect(errorLine(() => parseFaultSpec('   ', 1))).toMatch(/the fault is empty/);
   });
@@ -91,9 +91,19 @@ describe('--fault parsing', () => {
     }
   });
 
-  it('refuses the actions no runtime applies yet, rather than ignoring them', () => {
-    for (const text of ['at=1s skew ids:1']) {
-      expect(errorLine(() => parseFaultSpec(text, 1))).toMatch(/is not supported yet — the runtimes apply kill, stop, pause, restart, migrate, partition, cut, flap, degrade, drop-messages/);
-    }
+  it('reads skew with offset= and rate=, and refuses what would not skew a clock', () => {
+    expect(parseFaultSpec('at=2s skew ids:3 offset=+500ms', 1)).toMatchObject({ verb: 'skew', skew: { offsetMs: 500, rate: 1 }, link: undefined });
+    expect(parseFaultSpec('rate=1.05 skew random:2 offset=-1.5s for=10s', 1)).toMatchObject({ skew: { offsetMs: -1500, rate: 1.05 }, forMs: 10_000, link: undefined });
+    expect(parseFaultSpec('skew leader rate=0.9', 1)).toMatchObject({ skew: { offsetMs: 0, rate: 0.9 }, selector: { kind: 'leader' } });
+    // rate= is still a link rate for degrade, wherever it stands.
+    expect(parseFaultSpec('rate=10mbit degrade edges:1-2', 1).link).toMatchObject({ rateBps: 10_000_000 });
+    expect(errorLine(() => parseFaultSpec('at=1s skew ids:1', 1))).toBe('--fault 1 "at=1s skew ids:1": skew needs offset= or rate= — write e.g. \'at=2s skew ids:3 offset=+500ms\' or \'at=2s skew random:2 rate=1.05 for=10s\'');
+    expect(errorLine(() => parseFaultSpec('skew ids:1 rate=0', 1))).toMatch(/rate=0: a clock rate is a number above 0/);
+    expect(errorLine(() => parseFaultSpec('skew ids:1 rate=fast', 1))).toMatch(/rate=fast: a clock rate is a number above 0/);
+    expect(errorLine(() => parseFaultSpec('skew ids:1 offset=500', 1))).toMatch(/offset=500: "500" has no unit — write a signed time like \+500ms or -2s/);
+    expect(errorLine(() => parseFaultSpec('skew ids:1 offset=0s rate=1', 1))).toMatch(/leave the clock as it is/);
+    expect(errorLine(() => parseFaultSpec('skew edges:1-2 offset=1s', 1))).toMatch(/skew acts on nodes, and edges selects edges/);
+    expect(errorLine(() => parseFaultSpec('kill ids:1 offset=1s', 1))).toMatch(/offset= sets a clock, which kill does not/);
+    expect(errorLine(() => parseFaultSpec('kill ids:1 rate=1.05', 1))).toMatch(/rate=1.05/);
   });
 });

@@ -3,6 +3,7 @@
  * seeded draw per message, while the fault lasts; the same seed drops the same messages.
  */
 import { mkdtempSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -39,5 +40,14 @@ describe('drop-messages in the simulator', () => {
     // Both directions were hit, each from its own stream.
     expect(missing(first.zeroGot, 0, 100).length).toBeGreaterThan(0);
     expect(missing(first.zeroGot, 0, 100)).not.toEqual(missing(first.oneGot, 0, 100));
+  });
+
+  it('counts what a downed link loses as dropped on arrival, under the name Docker counts it by', async () => {
+    // Numbers 0–99 arrive (5 ms after 300 ms + 10 ms·k) before the link comes back at 1.3 s.
+    const { oneGot, summary } = await numberedStream(['at=0s cut edges:0-1 oneway for=1.3s']);
+    expect(missing(oneGot, 0, 150)).toEqual(Array.from({ length: 100 }, (_, k) => k));
+    expect(summary.metrics.messagesDroppedOnArrival).toBe(100);
+    const run = JSON.parse(await readFile(path.join(summary.resultsDir, 'run.json'), 'utf8')) as Record<string, unknown>;
+    expect(JSON.stringify(run)).not.toMatch(/messagesDropped"/);
   });
 });

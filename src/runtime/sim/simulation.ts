@@ -16,9 +16,10 @@ import type { Algorithm, DownReason, Json } from '../../sdk/types.js';
 import { electionQueue } from '../../coordination/keys.js';
 import { REGISTRATION_TTL_SECONDS, type NodeReport } from '../../coordination/protocol.js';
 import { PeerlabError } from '../../errors.js';
-import type { AppliedFault, FaultEvent } from '../../faults/events.js';
+import { isNodeHeal, type AppliedFault, type FaultEvent } from '../../faults/events.js';
 import { AlgorithmHost, type HostEnvironment } from '../../host/algorithm-host.js';
 import { CONSOLE_SINK } from '../../host/console-shim.js';
+import type { ClockSkew } from '../../host/node-clock.js';
 import { createRandom, type Random } from '../../util/random.js';
 import { describeLinkChange, LinkSchedule, linkStream, UNSHAPED, type LinkChange } from '../../links/model.js';
 import type { NodeState, RegistryChange } from '../types.js';
@@ -110,8 +111,6 @@ export class Simulation {
   private readonly results = new Map<string, Json>();
   /** Nodes killed or stopped before they had a result, and how: the run no longer waits for them. */
   private readonly departed = new Map<string, string>();
-  /** Directed edges (`from>to`) a fault took down: every message on them is dropped until they come up. */
-  private readonly cutEdges = new Set<string>();
   /**
    * Directed edges (`from>to`) whose link a change has touched, in a run whose delay model is not the link
    * model: while changed (params ≠ base), the edge's messages follow this schedule instead of the model.
@@ -130,8 +129,11 @@ export class Simulation {
   private messages = 0;
   /** Messages sent and neither delivered nor dropped yet (held ones for a created or paused node included). */
   private inFlight = 0;
-  /** Messages lost to a fault: on a cut edge, or to or from a node that was taken out. */
-  private dropped = 0;
+  /**
+   * Messages lost because their sender or receiver was taken out (killed or stopped). Those a fault drops on
+   * arrival (link down, drop-messages) are counted by the receiving host, as in Docker.
+   */
+  private lostWithDeparted = 0;
   private phase: Phase = 'idle';
   private destroyed = false;
   private failure: SimulationOutcome['failure'];
@@ -262,16 +264,19 @@ export class Simulation {
     return this.queues.first(electionQueue(election));
   }
 
-  /** Takes the directed edge down: every message on it, in flight or sent later, is dropped until linkUp. */
+  /**
+   * Takes the directed edge down: until linkUp, node `to` drops on arrival every message from `from`, in flight
+   * or sent later, in its host, as the node agent does (so both runtimes count them alike).
+   */
   linkDown(from: string, to: string): void {
     this.edgeBetween(from, to);
-    this.cutEdges.add(`${from}>${to}`);
+    this.node(to).host.setLinkFrom(from, true);
     this.emit({ type: 'control', time: this.clock, action: `link-down ${from}>${to}` });
   }
 
   linkUp(from: string, to: string): void {
     this.edgeBetween(from, to);
-    this.cutEdges.delete(`${from}>${to}`);
+    this.node(to).host.setLinkFrom(from, false);
     this.emit({ type: 'control', time: this.clock, action: `link-up ${from}>${to}` });
   }
 
@@ -319,7 +324,7 @@ export class Simulation {
    * which may no longer lead by then.
    */
   private leaderHit(event: FaultEvent & { leader: string }, errors: string[]): string[] {
-    if (event.action === 'resume') return this.leadersHit.get(event.fault) ?? [];
+    if (isNodeHeal(event.action)) return this.leadersHit.get(event.fault) ?? [];
     const leader = this.leaderOf(event.leader);
     if (leader === undefined) errors.push(`no node leads election ${event.leader}`);
     const hit = leader === undefined ? [] : [leader];
@@ -368,6 +373,10 @@ export class Simulation {
       case 'drop-messages-end':
         each(event.edges, ([from, to]) => this.dropShare(from, to, event.action === 'drop-messages' ? (event.dropPercent ?? 0) : 0));
         break;
+      case 'skew':
+      case 'skew-end':
+        each(nodes, (id) => this.skewClock(id, event.action === 'skew' ? event.skew : undefined));
+        break;
       case 'restart':
         errors.push('restart is not supported yet: a fresh node under the same id needs a new host');
         break;
@@ -377,6 +386,14 @@ export class Simulation {
         break;
     }
     this.appliedFaults.push({ ...event, nodes, appliedMs: this.clock, ...(errors.length > 0 && { error: errors.join('; ') }) });
+  }
+
+  /** From now on node `id`'s clock runs off as `skew` says (undefined sets it right): a skew fault, in its host. */
+  skewClock(id: string, skew: ClockSkew | undefined): void {
+    const node = this.node(id);
+    if (node.state === 'exited' || node.state === 'dead') throw new PeerlabError(`node ${id}'s clock cannot be skewed: it is ${node.state}`);
+    node.host.setClockSkew(skew);
+    this.emit({ type: 'control', time: this.clock, action: skew ? `skew offset=${skew.offsetMs}ms rate=${skew.rate}` : 'skew-end', node: id });
   }
 
   /** Freezes a node: its deliveries, timers and wake-ups are held, in order, until it is resumed. */
@@ -520,7 +537,7 @@ export class Simulation {
       departed: this.departed,
       faults: this.appliedFaults,
       registry: { atStart: this.size, changes: this.registryChanges },
-      dropped: this.dropped,
+      lostWithDeparted: this.lostWithDeparted,
       timedOut: reason === 'timeout' || reason === 'wall-timeout' || reason === 'stalled',
       endReason: reason,
       failure: this.failure,
@@ -549,7 +566,7 @@ export class Simulation {
     switch (node.state) {
       case 'exited':
       case 'dead':
-        if (event.kind === 'deliver') this.dropMessage(event.id, event.sender.id, node.id, `node ${node.state}`);
+        if (event.kind === 'deliver') this.loseWithDeparted(event.id, event.sender.id, node.id, `node ${node.state}`);
         return false;
       case 'created':
       case 'paused':
@@ -558,8 +575,8 @@ export class Simulation {
       case 'running':
         break;
     }
-    if (event.kind === 'deliver' && (!isUp(event.sender) || this.cutEdges.has(`${event.sender.id}>${node.id}`))) {
-      this.dropMessage(event.id, event.sender.id, node.id, isUp(event.sender) ? 'link down' : `node ${event.sender.id} ${event.sender.state}`);
+    if (event.kind === 'deliver' && !isUp(event.sender)) {
+      this.loseWithDeparted(event.id, event.sender.id, node.id, `node ${event.sender.id} ${event.sender.state}`);
       return false;
     }
     watchdog[Slot.node] = node.index;
@@ -571,16 +588,18 @@ export class Simulation {
           this.emit({ type: 'start', time: this.clock, node: node.id });
           void node.host.start();
           return true;
-        case 'deliver':
-          // A drop-messages fault draws on arrival, in the host, as in the node agent.
-          if (node.host.dropsOnArrival(event.sender.id)) {
-            this.dropMessage(event.id, event.sender.id, node.id, 'drop-messages');
+        case 'deliver': {
+          // Link faults and drop-messages act on arrival, in the host, as in the node agent; it counts the drop.
+          const cause = node.host.dropsOnArrival(event.sender.id);
+          if (cause !== undefined) {
+            this.dropMessage(event.id, event.sender.id, node.id, cause);
             return false;
           }
           this.inFlight -= 1;
           this.emit({ type: 'deliver', time: this.clock, id: event.id, from: event.sender.id, to: node.id });
           node.host.accept(event.sender.id, event.encoded);
           return true;
+        }
         case 'timer':
           if (event.cancelled) return false;
           this.emit({ type: 'timer', time: this.clock, node: node.id });
@@ -658,10 +677,6 @@ export class Simulation {
       const bytes = Buffer.byteLength(encoded);
       this.emit({ type: 'send', time: this.clock, id, from: sender.id, to, deliverAt, bytes, payload: JSON.parse(encoded) as Json });
     }
-    if (this.cutEdges.has(`${sender.id}>${to}`)) {
-      this.dropMessage(id, sender.id, to, 'link down');
-      return;
-    }
     this.queue.push(deliverAt, { kind: 'deliver', node: target, sender, encoded, id });
   }
 
@@ -722,7 +737,7 @@ export class Simulation {
     if (state === 'exited') this.endLease(node, 'left');
     else this.queue.push(this.clock + REGISTRATION_TTL_SECONDS * 1000, { kind: 'control', action: () => this.endLease(node, 'lease-expired') });
     for (const event of node.held ?? []) {
-      if (event.kind === 'deliver') this.dropMessage(event.id, event.sender.id, node.id, `node ${state}`);
+      if (event.kind === 'deliver') this.loseWithDeparted(event.id, event.sender.id, node.id, `node ${state}`);
     }
     node.held = undefined;
     if (!this.results.has(node.id)) this.departed.set(node.id, `${how} at ${this.clock} virtual ms`);
@@ -736,10 +751,15 @@ export class Simulation {
     }
   }
 
+  /** A message that will not be delivered: traced with why. */
   private dropMessage(id: number, from: string, to: string, reason: string): void {
     this.inFlight -= 1;
-    this.dropped += 1;
     this.emit({ type: 'drop', time: this.clock, id, from, to, reason });
+  }
+
+  private loseWithDeparted(id: number, from: string, to: string, reason: string): void {
+    this.lostWithDeparted += 1;
+    this.dropMessage(id, from, to, reason);
   }
 
   private edgeBetween(from: string, to: string): void {

@@ -101,8 +101,11 @@ export interface SimulationOutcome {
   readonly faults: readonly AppliedFault[];
   /** Every node registers before the start; then each lease that ended, and each node that registered again. */
   readonly registry: RegistryLog;
-  /** Messages lost to faults: on a cut edge, or to or from a node taken out. */
-  readonly dropped: number;
+  /**
+   * Messages lost with a node taken out (to or from it): the simulator's own count, which Docker cannot make.
+   * Those a link fault or drop-messages dropped on arrival are in the nodes' reports (`dropped`), as in Docker.
+   */
+  readonly lostWithDeparted: number;
   readonly timedOut: boolean;
   readonly endReason: EndReason;
   readonly failure: { nodeId: string; message: string; stack?: string } | undefined;

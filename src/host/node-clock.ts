@@ -1,0 +1,98 @@
+/**
+ * A node's own clock, as its algorithm reads it (`node.now()`) and times with it (`setTimer`, `sleep`): the run's
+ * clock unless a `skew` fault is on. Both runtimes use it through AlgorithmHost, so a skew means the same in both.
+ *
+ * A skew { offsetMs, rate } that starts at run time s makes the node read
+ *
+ *   now(t) = t + offsetMs + (rate − 1)·(t − s)
+ *
+ * i.e. it jumps by offsetMs at s and from then on runs `rate` times as fast. Ending it (a heal) sets the clock
+ * right again at once: now(t) = t. A new skew replaces the one in force; skews do not add up.
+ *
+ * Timers are durations on the node's clock, as on a real machine whose oscillator drifts: a timer of d ms set
+ * under rate r fires d / r run-ms later, and an offset moves no timer (a clock stepped forward does not make a
+ * pending timeout fire). A timer already pending when the rate changes keeps the node-time it has left and runs
+ * out at the new rate: with rate 2 from s, a 100 ms timer set at s − 50 fires at s + 25.
+ */
+export interface ClockSkew {
+  /** The jump of the node's clock when the skew starts, in ms (negative: behind). */
+  readonly offsetMs: number;
+  /** How fast the node's clock runs against the run's (1: as fast; 1.05: 5 % fast). */
+  readonly rate: number;
+}
+
+/** The run's clock and timers, as the environment gives them. */
+export interface RunClock {
+  now(): number;
+  setTimer(ms: number, callback: () => void): () => void;
+}
+
+/** A timer set through the node's clock, re-armed on the run's clock whenever the rate changes. */
+interface PendingTimer {
+  /** Node-ms left when it was last armed. */
+  left: number;
+  /** Run time it was last armed at. */
+  armedAt: number;
+  cancelRunTimer: () => void;
+  readonly fire: () => void;
+}
+
+export class NodeClock {
+  private skew: (ClockSkew & { readonly since: number }) | undefined;
+  /**
+   * Timers not yet fired or cancelled. Made on first use: at 10⁶ simulated nodes an object per node costs tens
+   * of megabytes, and most algorithms set no timer.
+   */
+  private pending: Set<PendingTimer> | undefined;
+
+  constructor(private readonly run: RunClock) {}
+
+  now(): number {
+    const t = this.run.now();
+    const skew = this.skew;
+    return skew === undefined ? t : t + skew.offsetMs + (skew.rate - 1) * (t - skew.since);
+  }
+
+  /** Timers that have neither fired nor been cancelled. */
+  get timersPending(): number {
+    return this.pending?.size ?? 0;
+  }
+
+  /** Calls `fire` once `ms` have passed on this node's clock; returns a cancel. */
+  timer(ms: number, fire: () => void): () => void {
+    const pending = (this.pending ??= new Set());
+    const timer: PendingTimer = { left: ms > 0 ? ms : 0, armedAt: this.run.now(), cancelRunTimer: noop, fire };
+    pending.add(timer);
+    this.arm(timer);
+    return () => {
+      if (pending.delete(timer)) timer.cancelRunTimer();
+    };
+  }
+
+  /** A skew fault starts (replacing any in force), or ends with undefined: the clock is right again. */
+  setSkew(skew: ClockSkew | undefined): void {
+    const t = this.run.now();
+    const before = this.rate;
+    this.skew = skew === undefined ? undefined : { ...skew, since: t };
+    if (this.rate === before || this.pending === undefined) return;
+    // The node-time each pending timer has left runs out at the new rate from now on.
+    for (const timer of this.pending) {
+      timer.cancelRunTimer();
+      timer.left = Math.max(0, timer.left - (t - timer.armedAt) * before);
+      timer.armedAt = t;
+      this.arm(timer);
+    }
+  }
+
+  private get rate(): number {
+    return this.skew?.rate ?? 1;
+  }
+
+  private arm(timer: PendingTimer): void {
+    timer.cancelRunTimer = this.run.setTimer(timer.left / this.rate, () => {
+      if (this.pending!.delete(timer)) timer.fire();
+    });
+  }
+}
+
+function noop(): void {}
