@@ -32,6 +32,7 @@ import { LinkSchedule, linkStream, UNSHAPED, type LinkChange, type LinkParams } 
 import { LinkOutbox } from '../links/outbox.js';
 import { createRandom } from '../util/random.js';
 import { MessageTracer } from './trace.js';
+import { reachStartLine } from './start-line.js';
 
 const processStart = Date.now() - Math.round(process.uptime() * 1000);
 
@@ -164,22 +165,21 @@ async function main(): Promise<void> {
     }),
   );
   reached('connected');
-  const startup: NodeStartup = { processStartedAt: processStart, steps };
-  await etcd.put(keys.ready(nodeId), JSON.stringify(startup));
 
+  // The watches are made before this node says ready, not after the start (see start-line.ts).
   // Link faults act here, on arrival, from before the start: a link may go down at time 0.
   const linksDown = keys.linksDownPrefix(nodeId);
-  await etcd.watchPrefix(linksDown, (event) => host.setLinkFrom(event.key.slice(linksDown.length), event.type === 'put'), (reason) =>
+  const watchLinksDown = etcd.watchPrefix(linksDown, (event) => host.setLinkFrom(event.key.slice(linksDown.length), event.type === 'put'), (reason) =>
     reportFailure(new Error(`etcd refused to watch this node's link faults: ${reason}`)),
   );
   // Message drops act on arrival, in the host, as link faults do.
   const messageDrops = keys.messageDropsPrefix(nodeId);
-  await etcd.watchPrefix(messageDrops, (event) => host.setDropShare(event.key.slice(messageDrops.length), event.type === 'put' ? Number(event.value) : 0), (reason) =>
+  const watchMessageDrops = etcd.watchPrefix(messageDrops, (event) => host.setDropShare(event.key.slice(messageDrops.length), event.type === 'put' ? Number(event.value) : 0), (reason) =>
     reportFailure(new Error(`etcd refused to watch this node's message drops: ${reason}`)),
   );
   // Link changes act here, on sending: the outbox's schedule changes for the messages sent from now on.
   const linkChanges = keys.linkChangesPrefix(nodeId);
-  await etcd.watchPrefix(
+  const watchLinkChanges = etcd.watchPrefix(
     linkChanges,
     (event) => {
       const to = event.key.slice(linkChanges.length);
@@ -191,13 +191,13 @@ async function main(): Promise<void> {
     },
     (reason) => reportFailure(new Error(`etcd refused to watch this node's link changes: ${reason}`)),
   );
-  startedAt = Number(await etcd.waitFor(keys.start));
-  // Every node begins at the start moment itself (see RunController.start), not when it happened to read it.
-  const early = startedAt - Date.now();
-  if (early > 0) await new Promise((resolve) => setTimeout(resolve, early));
-  const startLagMs = Math.max(0, Date.now() - startedAt);
+  const startLine = await reachStartLine({
+    preparing: [watchLinksDown, watchMessageDrops, watchLinkChanges, followNeighbours(etcd, keys, neighbours, host, reportFailure)],
+    sayReady: () => etcd.put(keys.ready(nodeId), JSON.stringify({ processStartedAt: processStart, steps } satisfies NodeStartup)),
+    startMoment: async () => Number(await etcd.waitFor(keys.start)),
+  });
+  startedAt = startLine.startedAt;
   running = true;
-  await followNeighbours(etcd, keys, neighbours, host, reportFailure);
   const live = config.liveReportMs ? reportLive(etcd, keys.live(nodeId), host, config.liveReportMs) : undefined;
   await host.start();
   if (config.quiescence) void answerQuiescenceWaves().catch(reportFailure);
@@ -211,7 +211,7 @@ async function main(): Promise<void> {
     sent: Object.fromEntries(host.sent),
     received: Object.fromEntries(host.received),
     ...(host.dropped.size > 0 && { dropped: Object.fromEntries(host.dropped) }),
-    startup: { registeredMs: steps.registered.ms, connectedMs: steps.connected.ms, startLagMs },
+    startup: { registeredMs: steps.registered.ms, connectedMs: steps.connected.ms, startLagMs: startLine.lagMs },
     timeline: host.timeline.toJSON(),
   };
   await etcd.put(keys.report(nodeId), JSON.stringify(report));
