@@ -54,6 +54,12 @@ export function runKeys(runId: string) {
     messageDrop: (to: string, from: string) => `${base}/control/message-drops/${to}/${from}`,
     linkChangesPrefix: (from: string) => `${base}/control/link-changes/${from}/`,
     linkChange: (from: string, to: string) => `${base}/control/link-changes/${from}/${to}`,
+    /**
+     * What `peerlab link set` changed while the run was up, one AppliedFault array (JSON) per call, so the run's
+     * own CLI puts it in faults.ndjson and the report beside the scheduled faults.
+     */
+    linkSetsPrefix: `${base}/control/link-sets/`,
+    linkSet: (id: string) => `${base}/control/link-sets/${id}`,
     countsPrefix: (wave: number) => `${base}/counts/${wave}/`,
     count: (wave: number, id: string) => `${base}/counts/${wave}/${id}`,
     /** A node's output: its result as soon as it reports; then, after stop, its final metrics and traffic. */

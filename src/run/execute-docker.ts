@@ -117,7 +117,8 @@ async function deployForRun(
           ...(lastFaultMs !== undefined && { endWhenQuiet: { afterMs: lastFaultMs } }),
         }),
       );
-      const faults = await schedule.end();
+      // Changes made by hand (`peerlab link set`) are recorded beside the scheduled faults, in time order.
+      const faults = [...(await schedule.end()), ...(await watch.race(controller.linkSets()))].sort((a, b) => (a.appliedMs ?? a.atMs) - (b.appliedMs ?? b.atMs));
       // A node still frozen when the algorithm ended cannot write its final report.
       await schedule.thaw();
       options.onStage?.('collecting');

@@ -12,6 +12,7 @@ import { loadTopology } from '../../src/topology/index.js';
 import { createRandom } from '../../src/util/random.js';
 import { verifyFlood } from '../../src/verify/flood.js';
 import { verifyRtt } from '../../src/verify/rtt.js';
+import { linkSetEvents } from '../../src/run/link-set.js';
 import { loadAlgorithm } from './sim-helpers.js';
 import { expectPeerlabError, tempFile } from './topology-helpers.js';
 
@@ -260,5 +261,24 @@ describe('the packet layer', () => {
     const rateOnly = (await loadTopology('ring:n=4', { seed: 1, links: 'rate=10mbit,loss=1%' })).graph;
     expect(chooseLinksLayer(rateOnly, 'auto', support).layer).toBe('packet');
     expect(() => chooseLinksLayer(rateOnly, 'packet', { ...support, root: false })).toThrow(/needs root/);
+  });
+});
+
+describe('link set in faults.ndjson', () => {
+  const both = { edges: [['3', '7'], ['7', '3']] as const, changes: [{ delayMs: 100 }, { delayMs: 100 }], down: undefined };
+
+  it('records a changed link as a degrade of each directed edge, at its intended and applied time', () => {
+    const events = linkSetEvents({ runId: 'r', edge: '3-7', delay: '100ms' }, both, 1200, 1235);
+    expect(events).toEqual([
+      { atMs: 1200, appliedMs: 1235, nodes: [], fault: -1, spec: 'link set 3-7 --delay 100ms', action: 'degrade', edges: [['3', '7']], link: { delayMs: 100 } },
+      { atMs: 1200, appliedMs: 1235, nodes: [], fault: -1, spec: 'link set 3-7 --delay 100ms', action: 'degrade', edges: [['7', '3']], link: { delayMs: 100 } },
+    ]);
+  });
+
+  it('records --down as one link-down, with no degrade for the link it leaves as it was, and --reset as restores', () => {
+    const down = linkSetEvents({ runId: 'r', edge: '3-7', down: true, oneway: true }, { edges: [['3', '7']], changes: [{ delayMs: 100 }], down: true }, 10, 12);
+    expect(down.map(({ action, edges, spec }) => [action, edges, spec])).toEqual([['link-down', [['3', '7']], 'link set 3-7 --down --oneway']]);
+    const reset = linkSetEvents({ runId: 'r', edge: '3-7', reset: true }, { ...both, changes: [undefined, undefined] }, 10, 12);
+    expect(reset.map(({ action, edges }) => [action, edges])).toEqual([['restore', [['3', '7']]], ['restore', [['7', '3']]]]);
   });
 });
