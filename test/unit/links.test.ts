@@ -160,6 +160,37 @@ describe('planning links', () => {
     await expectPeerlabError(loadTopology(gml, { seed: 1 }), /bad\.gml: edge 0 \("Oslo" – "Bergen"\): delay "-4" is negative/);
   });
 
+  it('reads a direction of its own from <name>_reverse (target → source), in JSON, GraphML and GML, and refuses a bad one naming it', async () => {
+    const json = tempFile(
+      'asym.json',
+      JSON.stringify({
+        attributes: {},
+        nodes: [{ key: 'a' }, { key: 'b' }],
+        edges: [{ source: 'a', target: 'b', attributes: { delay: 10, delay_reverse: '25ms', rate: '10mbit', rate_reverse: '1mbit' } }],
+      }),
+    );
+    const loaded = await loadTopology(json, { seed: 1 });
+    expect(directedLink(loaded.graph, '0', '1')).toEqual(link({ delayMs: 10, rateBps: 10_000_000 }));
+    expect(directedLink(loaded.graph, '1', '0')).toEqual(link({ delayMs: 25, rateBps: 1_000_000 }));
+    expect(loaded.notes.join('\n')).toMatch(/1 edge\(s\) are asymmetric in the file \(attributes ending in _reverse give target → source\)/);
+
+    // A quantity without a reverse is the same both ways; --links settings replace both directions alike.
+    const gml = tempFile('asym.gml', 'graph [\n node [ id 0 ]\n node [ id 1 ]\n edge [ source 0 target 1 latency 5 latency_reverse 40 packet_loss 0.02 ]\n]\n');
+    const shadow = (await loadTopology(gml, { seed: 1 })).graph;
+    expect(directedLink(shadow, '1', '0')).toEqual(link({ delayMs: 40, lossPercent: 2 }));
+    expect(directedLink((await loadTopology(gml, { seed: 1, links: 'delay=3ms' })).graph, '1', '0')).toEqual(link({ delayMs: 3, lossPercent: 2 }));
+
+    const graphml = tempFile(
+      'asym.graphml',
+      `<?xml version="1.0"?><graphml><key id="d0" for="edge" attr.name="delay" attr.type="double"/><key id="d1" for="edge" attr.name="delay_reverse" attr.type="string"/>
+      <graph edgedefault="undirected"><node id="0"/><node id="1"/><edge source="0" target="1"><data key="d0">2</data><data key="d1">7ms</data></edge></graph></graphml>`,
+    );
+    expect(directedLink((await loadTopology(graphml, { seed: 1 })).graph, '1', '0')).toEqual(link({ delayMs: 7 }));
+
+    const bad = tempFile('bad-reverse.gml', 'graph [\n node [ id 0 label "Oslo" ]\n node [ id 1 label "Bergen" ]\n edge [ source 0 target 1 delay 4 delay_reverse -1 ]\n]\n');
+    await expectPeerlabError(loadTopology(bad, { seed: 1 }), /bad-reverse\.gml: edge 0 \("Oslo" – "Bergen"\): delay_reverse "-1" is negative/);
+  });
+
   it('derives geo delays at 2/3 c plus the per-hop constant, and refuses a map without coordinates', async () => {
     const gml = tempFile(
       'map.gml',
