@@ -12,6 +12,8 @@ const LOCKS = 'locks';
 const ELECTIONS = 'elections';
 export const lockQueue = (name: string): string => `${LOCKS}/${name}`;
 export const electionQueue = (name: string): string => `${ELECTIONS}/${name}`;
+/** The kinds of control key under a node's `nodeControlPrefix`: `<kind>/<other node>`. */
+export const NODE_CONTROL = { linkDown: 'links-down', messageDrop: 'message-drops', linkChange: 'link-changes' } as const;
 
 export function runKeys(runId: string) {
   const base = `${KEY_ROOT}/${runId}`;
@@ -36,24 +38,21 @@ export function runKeys(runId: string) {
      */
     countWave: (wave: number) => `${base}/control/count/${wave}`,
     /**
-     * A link fault (link-down): while `linkDown(to, from)` exists, node `to` drops what arrives from `from`,
-     * as the simulator drops a message on a cut edge, in flight or sent later. Under `linksDownPrefix(to)`.
+     * Every control key aimed at one node lives under `nodeControlPrefix(id)`, so the node follows them all with
+     * one watch (one etcd connection and one range per node, at any number of fault kinds):
+     * - `linkDown(to, from)` (link-down): while it exists, node `to` drops what arrives from `from`, as the
+     *   simulator drops a message on a cut edge, in flight or sent later;
+     * - `messageDrop(to, from)` (drop-messages): while it holds a share in percent, node `to` drops that share of
+     *   what arrives from `from` (AlgorithmHost.setDropShare);
+     * - `linkChange(from, to)` (degrade, `peerlab link set`): while it holds a LinkChange as JSON, node `from`
+     *   sends to `to` under the changed link model, and deleting it restores the run's own. The sender applies
+     *   it, since the sender's outbox holds each message for its delay.
+     * The key under the prefix is `<kind>/<other node>`, with the kinds of NODE_CONTROL.
      */
-    linksDownPrefix: (to: string) => `${base}/control/links-down/${to}/`,
-    linkDown: (to: string, from: string) => `${base}/control/links-down/${to}/${from}`,
-    /**
-     * A link change (degrade, `peerlab link set`): while `linkChange(from, to)` holds a LinkChange as JSON, node
-     * `from` sends to `to` under the changed link model; deleting it restores the run's own. The sender applies
-     * it, since the sender's outbox holds each message for its delay. Under `linkChangesPrefix(from)`.
-     */
-    /**
-     * A drop-messages fault: while `messageDrop(to, from)` holds a share in percent, node `to` drops that share of
-     * what arrives from `from` (AlgorithmHost.setDropShare). Under `messageDropsPrefix(to)`.
-     */
-    messageDropsPrefix: (to: string) => `${base}/control/message-drops/${to}/`,
-    messageDrop: (to: string, from: string) => `${base}/control/message-drops/${to}/${from}`,
-    linkChangesPrefix: (from: string) => `${base}/control/link-changes/${from}/`,
-    linkChange: (from: string, to: string) => `${base}/control/link-changes/${from}/${to}`,
+    nodeControlPrefix: (id: string) => `${base}/control/node/${id}/`,
+    linkDown: (to: string, from: string) => `${base}/control/node/${to}/${NODE_CONTROL.linkDown}/${from}`,
+    messageDrop: (to: string, from: string) => `${base}/control/node/${to}/${NODE_CONTROL.messageDrop}/${from}`,
+    linkChange: (from: string, to: string) => `${base}/control/node/${from}/${NODE_CONTROL.linkChange}/${to}`,
     /**
      * What `peerlab link set` changed while the run was up, one AppliedFault array (JSON) per call, so the run's
      * own CLI puts it in faults.ndjson and the report beside the scheduled faults.

@@ -12,6 +12,8 @@ export const RUN_LABEL = 'peerlab.run';
 export const NODE_LABEL = 'peerlab.node';
 /** What a run's container is: 'node' or 'etcd'. */
 export const ROLE_LABEL = 'peerlab.role';
+/** A Swarm config of a run holds an algorithm bundle: its file name, since the config's own name has no room for it. */
+export const BUNDLE_LABEL = 'peerlab.bundle';
 /** Images outlive runs, so they carry `peerlab.image=<kind>` ('node', 'node-base', 'etcd') instead. */
 export const IMAGE_LABEL = 'peerlab.image';
 

@@ -4,7 +4,7 @@
  * algorithm. Start-up work touches only this node's own keys and its neighbours'.
  */
 import type { Json } from '../sdk/types.js';
-import { runKeys } from '../coordination/keys.js';
+import { NODE_CONTROL, runKeys } from '../coordination/keys.js';
 import {
   startupTimeoutMs,
   type LiveReport,
@@ -167,32 +167,36 @@ async function main(): Promise<void> {
   reached('connected');
 
   // The watches are made before this node says ready, not after the start (see start-line.ts).
-  // Link faults act here, on arrival, from before the start: a link may go down at time 0.
-  const linksDown = keys.linksDownPrefix(nodeId);
-  const watchLinksDown = etcd.watchPrefix(linksDown, (event) => host.setLinkFrom(event.key.slice(linksDown.length), event.type === 'put'), (reason) =>
-    reportFailure(new Error(`etcd refused to watch this node's link faults: ${reason}`)),
-  );
-  // Message drops act on arrival, in the host, as link faults do.
-  const messageDrops = keys.messageDropsPrefix(nodeId);
-  const watchMessageDrops = etcd.watchPrefix(messageDrops, (event) => host.setDropShare(event.key.slice(messageDrops.length), event.type === 'put' ? Number(event.value) : 0), (reason) =>
-    reportFailure(new Error(`etcd refused to watch this node's message drops: ${reason}`)),
-  );
-  // Link changes act here, on sending: the outbox's schedule changes for the messages sent from now on.
-  const linkChanges = keys.linkChangesPrefix(nodeId);
-  const watchLinkChanges = etcd.watchPrefix(
-    linkChanges,
+  // Link faults and message drops act here, on arrival, from before the start (a link may go down at time 0);
+  // link changes act on sending, in the outbox, for the messages sent from then on.
+  const control = keys.nodeControlPrefix(nodeId);
+  const watchControl = etcd.watchPrefix(
+    control,
     (event) => {
-      const to = event.key.slice(linkChanges.length);
-      if (!addresses.has(to)) return reportFailure(new Error(`a link change names ${to}, which is not a neighbour of node ${nodeId}`));
-      const change = event.type === 'put' ? (JSON.parse(event.value) as LinkChange) : undefined;
-      let outbox = outboxes.get(to);
-      if (!outbox && change) outboxes.set(to, (outbox = outboxFor(to, UNSHAPED)));
-      outbox?.schedule.change(change);
+      const name = event.key.slice(control.length);
+      const kind = name.slice(0, name.indexOf('/'));
+      const other = name.slice(kind.length + 1);
+      const put = event.type === 'put';
+      switch (kind) {
+        case NODE_CONTROL.linkDown:
+          return host.setLinkFrom(other, put);
+        case NODE_CONTROL.messageDrop:
+          return host.setDropShare(other, put ? Number(event.value) : 0);
+        case NODE_CONTROL.linkChange: {
+          if (!addresses.has(other)) return reportFailure(new Error(`a link change names ${other}, which is not a neighbour of node ${nodeId}`));
+          const change = put ? (JSON.parse(event.value) as LinkChange) : undefined;
+          let outbox = outboxes.get(other);
+          if (!outbox && change) outboxes.set(other, (outbox = outboxFor(other, UNSHAPED)));
+          return outbox?.schedule.change(change);
+        }
+        default:
+          return reportFailure(new Error(`node ${nodeId} got a control key it does not know: ${name}`));
+      }
     },
-    (reason) => reportFailure(new Error(`etcd refused to watch this node's link changes: ${reason}`)),
+    (reason) => reportFailure(new Error(`etcd refused to watch this node's control keys: ${reason}`)),
   );
   const startLine = await reachStartLine({
-    preparing: [watchLinksDown, watchMessageDrops, watchLinkChanges, followNeighbours(etcd, keys, neighbours, host, reportFailure)],
+    preparing: [watchControl, followNeighbours(etcd, keys, neighbours, host, reportFailure)],
     sayReady: () => etcd.put(keys.ready(nodeId), JSON.stringify({ processStartedAt: processStart, steps } satisfies NodeStartup)),
     startMoment: async () => Number(await etcd.waitFor(keys.start)),
   });

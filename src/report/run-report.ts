@@ -1,4 +1,4 @@
-import type { RuntimeKind } from '../runtime/types.js';
+import type { RegistryLog, RuntimeKind } from '../runtime/types.js';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { NodeReport } from '../coordination/protocol.js';
@@ -23,6 +23,8 @@ export interface RunReportInput {
   readonly verdict: Verdict;
   /** The fault schedule as it went (faults.ndjson): marked on the time charts and listed. */
   readonly faults?: readonly AppliedFault[];
+  /** Who was in the registry (registry.ndjson): charted over time when it changed during the run. */
+  readonly registry?: RegistryLog;
 }
 
 /** Metrics drawn over time beside messages and nodes done; the rest are in timeseries.csv. */
@@ -44,7 +46,7 @@ export async function writeRunReport(dir: string, input: RunReportInput): Promis
   if (!traced) diagram = '<p class="sub">Not traced: run with <code>--trace</code> to see every message here.</p>';
   else if (await traceTooLarge(traceFile)) diagram = '<p class="note">events.ndjson is too large to draw here; open it with <code>peerlab results export --format shiviz</code>.</p>';
   else diagram = spaceTimeDiagram(await readTracedMessages(traceFile), input.graph.nodes());
-  await writeFileAtomic(path.join(dir, 'report.html'), renderRunReport(input, { charts: await timeCharts(series, input.record.runtime, input.faults ?? []), diagram, traced }));
+  await writeFileAtomic(path.join(dir, 'report.html'), renderRunReport(input, { charts: await timeCharts(series, input.record.runtime, input.faults ?? [], input.registry), diagram, traced }));
 }
 
 export function renderRunReport(input: RunReportInput, parts: { charts: string[]; diagram: string; traced: boolean }): string {
@@ -132,8 +134,11 @@ function faultsSection(faults: readonly AppliedFault[], runtime: RuntimeKind): s
 <table class="faults"><thead><tr><th>at (${unit})</th><th>action</th><th>on</th><th>fault</th><th>applied</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
-/** Messages per second, nodes done and the first metrics (mean, with min–max band), as SVG charts; faults as dashed rules. */
-async function timeCharts(series: RunSeries, runtime: RuntimeKind, faults: readonly AppliedFault[]): Promise<string[]> {
+/**
+ * Messages per second, nodes done, the nodes in the registry when it changed, and the first metrics (mean, with
+ * min–max band), as SVG charts; faults as dashed rules.
+ */
+async function timeCharts(series: RunSeries, runtime: RuntimeKind, faults: readonly AppliedFault[], registry: RegistryLog | undefined): Promise<string[]> {
   if (series.steps.length === 0) return [];
   const unit = runtime === 'sim' ? 'virtual ms' : 'ms';
   const marks = faults.filter((fault) => fault.appliedMs !== undefined).map((fault) => ({ t: fault.appliedMs!, label: `${fault.action} ${fault.nodes.join(',')}`.trim() }));
@@ -143,6 +148,9 @@ async function timeCharts(series: RunSeries, runtime: RuntimeKind, faults: reado
       spec: timeChart(`messages per second (per ${formatNumber(series.stepMs)} ms step)`, unit, 'messages / s', series.steps.map((step) => ({ t: step.t, value: step.messagesPerSecond })), marks),
     },
     { id: 'nodes-done', spec: timeChart('nodes done', unit, 'nodes with a result', series.steps.map((step) => ({ t: step.t, value: step.done })), marks) },
+    ...(registry && registry.changes.length > 0
+      ? [{ id: 'registry', spec: timeChart('nodes in the registry', unit, 'registered nodes', registrySteps(registry, series.steps.at(-1)!.t), marks) }]
+      : []),
     ...series.metricNames.slice(0, METRIC_CHARTS).map((name, index) => ({
       id: `metric-${index}`,
       spec: timeChart(
@@ -155,6 +163,15 @@ async function timeCharts(series: RunSeries, runtime: RuntimeKind, faults: reado
     })),
   ];
   return Promise.all(charts.map(({ id, spec }) => renderSvg(spec, id).catch((error: Error) => `<p class="note">could not draw ${escapeHtml(id)}: ${escapeHtml(error.message)}</p>`)));
+}
+
+/** The registry's size as a step series: the count at the start, one step per change, held to the run's end. */
+function registrySteps(registry: RegistryLog, endMs: number): Array<{ t: number; value: number }> {
+  let registered = registry.atStart;
+  const steps = [{ t: 0, value: registered }];
+  for (const { atMs, change } of registry.changes) steps.push({ t: atMs, value: (registered += change === 'registered' ? 1 : -1) });
+  steps.push({ t: Math.max(endMs, steps.at(-1)!.t), value: registered });
+  return steps;
 }
 
 function timeChart(

@@ -6,11 +6,12 @@ import type { Json } from '../sdk/types.js';
 import { runKeys, type RunKeys } from '../coordination/keys.js';
 import { followPrefix } from '../coordination/etcd.js';
 import { currentLeader } from '../coordination/elections.js';
-import type { MessageTotals, NeighbourEntry, NodeFailure, NodeReport, NodeStartup, RunConfig } from '../coordination/protocol.js';
+import type { MessageTotals, NeighbourEntry, NodeFailure, NodeReport, NodeStartup, Registration, RunConfig } from '../coordination/protocol.js';
 import type { LinkChange } from '../links/model.js';
 import { forEachLimited } from '../util/concurrency.js';
 import { userFrame } from '../plugins/stack.js';
 import { ExecutionFailed } from './execution.js';
+import type { RegistryChange, RegistryLog } from '../runtime/types.js';
 
 /** What each node's ready key holds: the deployment hands it on as it is. */
 export type { NodeStartup } from '../coordination/protocol.js';
@@ -28,6 +29,12 @@ export interface CollectedResults {
   readonly inFlight?: number;
   /** The run ended quiet under faults (see endWhenQuiet): no message in flight between live nodes. */
   readonly quiet?: boolean;
+}
+
+/** The registry as followed by the controller, until `stop`; `log` puts what it saw on the run's clock. */
+export interface RegistryFollower {
+  log(startedAt: number): RegistryLog;
+  stop(): Promise<void>;
 }
 
 /** Between two quiescence waves, so that an idle run is not flooded with waves. */
@@ -111,6 +118,37 @@ export class RunController {
   async setMessageDrop(from: string, to: string, percent: number): Promise<void> {
     if (percent > 0) await this.etcd.put(this.keys.messageDrop(to, from)).value(String(percent));
     else await this.etcd.delete().key(this.keys.messageDrop(to, from));
+  }
+
+  /**
+   * Follows the registry from now on. A node registers at its entry's own `registeredAt` and leaves when its key
+   * goes (a stop revokes its lease at once, a death or a freeze a lease time later); a put for a node already in
+   * the registry (the note a leaving node writes first) changes nothing.
+   */
+  async followRegistry(): Promise<RegistryFollower> {
+    const registered = new Set<string>();
+    const seen: Array<{ at: number; node: string; change: RegistryChange['change'] }> = [];
+    const stop = await followPrefix(this.etcd, this.keys.nodesPrefix, ({ type, name, value }) => {
+      if (type === 'put' && !registered.has(name)) {
+        registered.add(name);
+        seen.push({ at: (JSON.parse(value) as Registration).registeredAt, node: name, change: 'registered' });
+      } else if (type === 'delete' && registered.delete(name)) {
+        seen.push({ at: Date.now(), node: name, change: 'left' });
+      }
+    });
+    let stopped: Promise<void> | undefined;
+    return {
+      // Once: after the algorithm, or at a teardown that comes first.
+      stop: () => (stopped ??= stop()),
+      log(startedAt) {
+        const before = seen.filter(({ at }) => at <= startedAt);
+        const after = seen.filter(({ at }) => at > startedAt).sort((a, b) => a.at - b.at);
+        return {
+          atStart: before.filter(({ change }) => change === 'registered').length - before.filter(({ change }) => change === 'left').length,
+          changes: after.map(({ at, node, change }) => ({ atMs: at - startedAt, node, change })),
+        };
+      },
+    };
   }
 
   /** Who leads election `name` now (the `leader` fault selector, resolved when its event fires). */

@@ -97,6 +97,7 @@ async function deployForRun(
   const deployment = await bringUp(prepared, options, traceDir);
   const { controller, runtime, watch } = deployment;
   const schedule = new DockerFaultSchedule(options.faults ?? [], runtime, controller, watch, options.onFault);
+  const registry = await controller.followRegistry();
   let tornDown: Promise<void> | undefined;
   let startedAt: number | undefined;
   const lastFaultMs = options.faults?.length ? Math.max(...options.faults.map((fault) => fault.atMs)) : undefined;
@@ -119,6 +120,7 @@ async function deployForRun(
       );
       // Changes made by hand (`peerlab link set`) are recorded beside the scheduled faults, in time order.
       const faults = [...(await schedule.end()), ...(await watch.race(controller.linkSets()))].sort((a, b) => (a.appliedMs ?? a.atMs) - (b.appliedMs ?? b.atMs));
+      await registry.stop();
       // A node still frozen when the algorithm ended cannot write its final report.
       await schedule.thaw();
       options.onStage?.('collecting');
@@ -134,6 +136,7 @@ async function deployForRun(
         missing: collected.missing,
         departed: schedule.departed,
         faults,
+        registry: registry.log(startedAt!),
         inFlight: collected.inFlight ?? inFlightFromReports(reports),
         timings: { ...deployment.timings, algorithmMs: collected.durationMs },
         facts: {
@@ -151,6 +154,7 @@ async function deployForRun(
         options.onStage?.('tearing down', why);
         await schedule.end();
         await schedule.thaw();
+        await registry.stop();
         // Before the containers go: their output is the nodes' logs. A log that cannot be read must not hide the run's outcome.
         if (options.logsDir) await runtime.saveLogs(options.logsDir).catch((error: unknown) => {
           process.stderr.write(`warning: could not save the nodes' logs to ${options.logsDir}: ${String(error)}\n`);

@@ -91,6 +91,7 @@ export async function simulateRun(prepared: PreparedRun, options: ExecutionOptio
     missing: outcome.missing,
     departed: outcome.departed,
     faults: outcome.faults,
+    registry: outcome.registry,
     inFlight: outcome.inFlight,
     endedEarly: outcome.endReason === 'event-cap' ? eventCapReached(outcome.events) : undefined,
     timings: { algorithmMs: outcome.wallMs, virtualTimeMs: outcome.virtualTimeMs },

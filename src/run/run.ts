@@ -19,7 +19,7 @@ import type { Deployment } from './docker-deployment.js';
 import { deployPrepared, type DockerOptions } from './execute-docker.js';
 import { executeOn, type RunRuntime } from './deployment.js';
 import { chooseRuntime } from './runtimes.js';
-import type { RuntimeChoice, RuntimeKind } from '../runtime/types.js';
+import type { RegistryLog, RuntimeChoice, RuntimeKind } from '../runtime/types.js';
 import { ExecutionFailed, type Execution } from './execution.js';
 import { prepareRun, type PrepareRequest, type PreparedRun } from './prepare.js';
 import { aggregateNodeMetrics, type NodeMetricAggregates } from './node-metrics.js';
@@ -194,7 +194,8 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
   const output = { record, graph, roles, results, reports: execution.reports, verdict: { ...verdict, metrics }, departed: execution.departed };
   await writeRunResults(resultsDir, output);
   if (faults.length > 0) await writeFaults(resultsDir, faults);
-  await writeRunReport(resultsDir, { ...output, faults });
+  if (execution.registry.changes.length > 0) await writeRegistryChanges(resultsDir, execution.registry);
+  await writeRunReport(resultsDir, { ...output, faults, registry: execution.registry });
   if (execution.teardownError !== undefined) throw execution.teardownError;
   return {
     runId: prepared.runId,
@@ -240,6 +241,12 @@ function failedVerdict(error: unknown, traffic: { messages: number; bytes: numbe
 /** faults.ndjson: one line per fault event as applied, with its intended and actual time on the run's clock. */
 async function writeFaults(resultsDir: string, faults: readonly AppliedFault[]): Promise<void> {
   await writeFile(path.join(resultsDir, 'faults.ndjson'), faults.map((fault) => `${JSON.stringify(fault)}\n`).join(''));
+}
+
+/** registry.ndjson: how many nodes were registered at the start, then one line per change after it. */
+async function writeRegistryChanges(resultsDir: string, registry: RegistryLog): Promise<void> {
+  const lines = [{ atMs: 0, registered: registry.atStart }, ...registry.changes];
+  await writeFile(path.join(resultsDir, 'registry.ndjson'), lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
 }
 
 /**

@@ -13,7 +13,7 @@ import Docker from 'dockerode';
 import { clusterEngines } from '../cluster/index.js';
 import { copyImages } from '../cluster/images.js';
 import { startupTimeoutMs } from '../coordination/protocol.js';
-import { RUN_LABEL } from '../docker/engine.js';
+import { BUNDLE_LABEL, RUN_LABEL } from '../docker/engine.js';
 import { startEtcdService } from '../etcd/server.js';
 import { PeerlabError } from '../errors.js';
 import { ensureEtcdImage } from '../image/etcd.js';
@@ -165,15 +165,18 @@ async function missingOn(engines: readonly SwarmEngine[], image: string): Promis
 async function createBundleConfigs(manager: Docker, runId: string, prepared: PreparedRun): Promise<Array<{ id: string; name: string; file: string; bytes: number }>> {
   const files = [...new Set(prepared.groups.map((group) => group.nodeBundleFile))];
   const configs: Array<{ id: string; name: string; file: string; bytes: number }> = [];
-  for (const file of files) {
+  for (const [index, file] of files.entries()) {
     const data = await readFile(file);
     if (data.length > SWARM_CONFIG_LIMIT) {
       throw new PeerlabError(`the algorithm bundle ${path.basename(file)} is ${Math.ceil(data.length / 1024)} KB, over Swarm's ${SWARM_CONFIG_LIMIT / 1024} KB config limit`, {
         hint: 'import less into the algorithm (every import is bundled), or run it on --runtime docker',
       });
     }
-    const name = `peerlab-${runId}-${path.basename(file).replace(/[^A-Za-z0-9_.-]/g, '_')}`;
-    const created = (await manager.createConfig({ Name: name, Labels: { [RUN_LABEL]: runId }, Data: data.toString('base64') })) as { ID?: string; id?: string };
+    // Swarm allows config names of 64 characters: a run id (up to 45) leaves no room for a bundle's file name,
+    // which goes in a label instead.
+    const name = `peerlab-${runId}-b${index}`;
+    const labels = { [RUN_LABEL]: runId, [BUNDLE_LABEL]: path.basename(file) };
+    const created = (await manager.createConfig({ Name: name, Labels: labels, Data: data.toString('base64') })) as { ID?: string; id?: string };
     configs.push({ id: created.ID ?? created.id ?? '', name, file: bundlePath(file), bytes: data.length });
   }
   return configs;

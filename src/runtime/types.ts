@@ -9,6 +9,24 @@ export type RuntimeKind = (typeof RUNTIME_KINDS)[number];
 export const RUNTIME_CHOICES = [...RUNTIME_KINDS, 'auto'] as const;
 export type RuntimeChoice = (typeof RUNTIME_CHOICES)[number];
 
+/**
+ * The registry over the run (etcd's `nodes/` keys in Docker and Swarm, the nodes' leases in the simulator): a
+ * node leaves it at once when it stops, a lease time after it dies or freezes, and registers again when it comes
+ * back. The start is left out as one count, since every node registers during bring-up.
+ */
+export interface RegistryLog {
+  /** Nodes registered when the algorithm started. */
+  readonly atStart: number;
+  /** Each change after the start, in order, on the run's clock (virtual ms in the simulator). */
+  readonly changes: readonly RegistryChange[];
+}
+
+export interface RegistryChange {
+  readonly atMs: number;
+  readonly node: string;
+  readonly change: 'registered' | 'left';
+}
+
 export type NodeState = 'created' | 'running' | 'paused' | 'exited' | 'dead' | 'missing';
 
 export interface NodeSpec {

@@ -101,6 +101,16 @@ describe('a fault schedule on Docker', () => {
       expect(record.appliedMs).toBeGreaterThanOrEqual(record.atMs);
       expect(record.appliedMs! - record.atMs, `the lag of ${record.spec}`).toBeLessThan(5_000);
     }
+    // The registry as the controller followed it: all 20 at the start, the stopped node gone as soon as it was
+    // stopped (a killed one leaves only when its lease runs out, 20 s later, after this run has ended).
+    const [atStart, ...changes] = (await readFile(path.join(summary.resultsDir, 'registry.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { atMs: number; registered?: number; node?: string; change?: string });
+    expect(atStart).toEqual({ atMs: 0, registered: 20 });
+    const leave = changes.find(({ node }) => node === stopped);
+    expect(leave).toMatchObject({ change: 'left' });
+    // appliedMs is when `docker stop` returned: the node had left by then, during its SIGTERM handler.
+    const stop = applied.find(({ action }) => action === 'stop')!;
+    expect(leave!.atMs).toBeGreaterThanOrEqual(stop.atMs);
+    expect(leave!.atMs).toBeLessThanOrEqual(stop.appliedMs! + 1_000);
     // The graceful leave went through the agent's SIGTERM handler.
     expect(await readFile(path.join(summary.resultsDir, 'logs', `${stopped}.log`), 'utf8')).toMatch(/stopping: leaving the registry/);
     expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });

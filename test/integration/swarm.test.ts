@@ -2,7 +2,8 @@
  * The swarm runtime on a real local cluster (`peerlab cluster up --engines 3`: three dockerds in one Swarm, a real
  * VXLAN overlay): runs pass with their nodes on all three engines, `--placement partition` cuts fewer edges across
  * engines than spread, a node killed on its engine is blamed by name, and neither a finished run nor Ctrl-C
- * during bring-up leaves a service, config, network or container on any engine. Needs root.
+ * during bring-up leaves a service, config, network or container on any engine. It also runs the container-runtime
+ * scenarios of the Docker suite (scenarios/) on the Swarm, with the same assertions. Needs root.
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -18,6 +19,8 @@ import { runStatus, type RunStatus } from '../../src/run/status.js';
 import type { Stage } from '../../src/run/docker-deployment.js';
 import { packageRoot } from '../../src/util/paths.js';
 import { bin } from './cli-helpers.js';
+import { algorithmsPassTheirOracles } from './scenarios/algorithms.js';
+import { runsEndWhenTheyShould } from './scenarios/run-end.js';
 
 const exec = promisify(execFile);
 let resultsRoot: string;
@@ -169,3 +172,6 @@ describe('Ctrl-C during a swarm bring-up', () => {
     await expect.poll(() => leftOnCluster(runId), { timeout: 60_000, interval: 500 }).toBe(0);
   }, 240_000);
 });
+
+algorithmsPassTheirOracles('swarm');
+runsEndWhenTheyShould('swarm');

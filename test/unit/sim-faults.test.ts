@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AppliedFault, FaultEvent } from '../../src/faults/events.js';
+import { REGISTRATION_TTL_SECONDS } from '../../src/coordination/protocol.js';
 import { runAlgorithm } from '../../src/run/run.js';
 import { constantDelay, Simulation, type TraceEvent } from '../../src/runtime/sim/index.js';
 import type { MembershipChange } from '../../src/runtime/sim/simulation.js';
@@ -134,5 +135,26 @@ describe('faults in the simulator', () => {
     expect(table).toContain('<td>kill</td><td>5</td>');
     expect(table).toContain('<td>link-down</td><td>0→1</td>');
     expect(report.match(/stroke-dasharray="4,3"/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
+  });
+
+  it('registry.ndjson and the report follow the registry: a stop leaves at once, a kill a lease time later', async () => {
+    const resultsRoot = mkdtempSync(path.join(os.tmpdir(), 'peerlab-sim-registry-'));
+    const faults = [fault(2_000, 'stop', { nodes: ['1'] }), fault(2_000, 'kill', { nodes: ['4'] })];
+    const summary = await runAlgorithm({ ...simRunRequest(resultsRoot, 'heartbeat-detector', 'ring:n=6'), params: ['durationMs=30000'], faults });
+    const lines = readFileSync(path.join(summary.resultsDir, 'registry.ndjson'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as unknown);
+    expect(lines).toEqual([
+      { atMs: 0, registered: 6 },
+      { atMs: 2_000, node: '1', change: 'left' },
+      { atMs: 2_000 + REGISTRATION_TTL_SECONDS * 1000, node: '4', change: 'left' },
+    ]);
+    const report = readFileSync(path.join(summary.resultsDir, 'report.html'), 'utf8');
+    expect(report).toContain('nodes in the registry');
+  });
+
+  it('a run whose registry never changed writes no registry.ndjson and no registry chart', async () => {
+    const resultsRoot = mkdtempSync(path.join(os.tmpdir(), 'peerlab-sim-registry-'));
+    const summary = await runAlgorithm(simRunRequest(resultsRoot, 'flood', 'ring:n=6'));
+    expect(existsSync(path.join(summary.resultsDir, 'registry.ndjson'))).toBe(false);
+    expect(readFileSync(path.join(summary.resultsDir, 'report.html'), 'utf8')).not.toContain('nodes in the registry');
   });
 });

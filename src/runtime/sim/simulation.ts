@@ -21,7 +21,7 @@ import { AlgorithmHost, type HostEnvironment } from '../../host/algorithm-host.j
 import { CONSOLE_SINK } from '../../host/console-shim.js';
 import { createRandom, type Random } from '../../util/random.js';
 import { describeLinkChange, LinkSchedule, linkStream, UNSHAPED, type LinkChange } from '../../links/model.js';
-import type { NodeState } from '../types.js';
+import type { NodeState, RegistryChange } from '../types.js';
 import { defaultDelay, type DelayContext, type DelayModel } from './delay.js';
 import { settle } from './settle.js';
 import { EventQueue } from './event-queue.js';
@@ -118,6 +118,8 @@ export class Simulation {
    */
   private readonly changedLinks = new Map<string, LinkSchedule>();
   private readonly appliedFaults: AppliedFault[] = [];
+  /** The registry's changes after the start: leases that ended, nodes that registered again. */
+  private readonly registryChanges: RegistryChange[] = [];
   /** By fault (its index), the leader its action hit: what its heal applies to. */
   private readonly leadersHit = new Map<number, string[]>();
   /** Called as each node leaves the run for good (see MembershipChange). */
@@ -245,6 +247,7 @@ export class Simulation {
    */
   nodeUp(id: string): void {
     const node = this.node(id);
+    this.registryChanges.push({ atMs: this.clock, node: id, change: 'registered' });
     for (const neighbour of neighboursAt(this.graph, node.index)) {
       const target = this.nodes.get(neighbour.id)!;
       if (isUp(target)) this.queue.push(this.clock, { kind: 'wake', node: target, action: () => target.host.neighbourUp({ id, weight: neighbour.weight }) });
@@ -512,6 +515,7 @@ export class Simulation {
       missing: this.order.filter((node) => !this.results.has(node.id) && !this.departed.has(node.id)).map((node) => node.id),
       departed: this.departed,
       faults: this.appliedFaults,
+      registry: { atStart: this.size, changes: this.registryChanges },
       dropped: this.dropped,
       timedOut: reason === 'timeout' || reason === 'wall-timeout' || reason === 'stalled',
       endReason: reason,
@@ -749,6 +753,7 @@ export class Simulation {
   private endLease(node: SimNode, reason: DownReason): Map<string, Json> {
     const services = this.services.expire(node.id);
     this.queues.expire(node.id);
+    this.registryChanges.push({ atMs: this.clock, node: node.id, change: 'left' });
     if (reason === 'lease-expired') this.emit({ type: 'control', time: this.clock, action: 'lease expired', node: node.id });
     for (const { id } of neighboursAt(this.graph, node.index)) {
       const neighbour = this.nodes.get(id)!;

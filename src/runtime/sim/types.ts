@@ -2,6 +2,7 @@ import type { Algorithm, Json } from '../../sdk/types.js';
 import type { NodeReport } from '../../coordination/protocol.js';
 import type { AppliedFault } from '../../faults/events.js';
 import type { Topology } from '../../topology/index.js';
+import type { RegistryLog } from '../types.js';
 import type { DelayModel } from './delay.js';
 import type { SimGraph } from './graph.js';
 
@@ -98,6 +99,8 @@ export interface SimulationOutcome {
   readonly departed: Map<string, string>;
   /** The fault events applied, each at its atMs of virtual time. */
   readonly faults: readonly AppliedFault[];
+  /** Every node registers before the start; then each lease that ended, and each node that registered again. */
+  readonly registry: RegistryLog;
   /** Messages lost to faults: on a cut edge, or to or from a node taken out. */
   readonly dropped: number;
   readonly timedOut: boolean;
