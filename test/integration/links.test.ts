@@ -30,8 +30,9 @@ const run = (request: Partial<RunRequest> & Pick<RunRequest, 'algorithm' | 'topo
  * every edge at once: rtt on ba:n=100 sends ~1,570 messages per round of pings, ~0.4–0.8 s of CPU, so on two
  * shared cores a round trip waits for the CPU, not for the link. Measured on the 2-core test host (load 7–27):
  * rtt's baseline (median excess over the configured round trip) 29 ms at n=10, 134 ms at n=30, 753 ms at n=100;
- * ping-pong on ba:n=40 slowest 1,651 ms against < 90; flood on Abilene 66.7 ms against 6.7 ± 5 ms. The simulator
- * meets all three exactly. Run them where the host has the cores: PEERLAB_TIMING_TESTS=1.
+ * ping-pong on ba:n=40 slowest 1,651 ms against < 90; flood on Abilene node 1 at 66.7 ms (load 27) and 27.1 ms
+ * (load 5) against 6.7 ± 5 ms: few messages, but each node's first ones cost it ~10 ms of CPU (first use of the
+ * gRPC path), paid by every node at once. The simulator meets all three exactly. Run them where the host has the cores: PEERLAB_TIMING_TESTS=1.
  */
 const timingTest = it.runIf(process.env.PEERLAB_TIMING_TESTS === '1');
 
