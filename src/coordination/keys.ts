@@ -56,6 +56,12 @@ export function runKeys(runId: string) {
     messageDrop: (to: string, from: string) => `${base}/control/node/${to}/${NODE_CONTROL.messageDrop}/${from}`,
     linkChange: (from: string, to: string) => `${base}/control/node/${from}/${NODE_CONTROL.linkChange}/${to}`,
     clockSkew: (id: string) => `${base}/control/node/${id}/${NODE_CONTROL.clockSkew}/${id}`,
+    /**
+     * What `peerlab link set` changed while the run was up, one AppliedFault array (JSON) per call, so the run's
+     * own CLI puts it in faults.ndjson and the report beside the scheduled faults.
+     */
+    linkSetsPrefix: `${base}/control/link-sets/`,
+    linkSet: (id: string) => `${base}/control/link-sets/${id}`,
     countsPrefix: (wave: number) => `${base}/counts/${wave}/`,
     count: (wave: number, id: string) => `${base}/counts/${wave}/${id}`,
     /** A node's output: its result as soon as it reports; then, after stop, its final metrics and traffic. */

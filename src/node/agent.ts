@@ -33,6 +33,7 @@ import { LinkSchedule, linkStream, UNSHAPED, type LinkChange, type LinkParams } 
 import { LinkOutbox } from '../links/outbox.js';
 import { createRandom } from '../util/random.js';
 import { MessageTracer } from './trace.js';
+import { reachStartLine } from './start-line.js';
 
 const processStart = Date.now() - Math.round(process.uptime() * 1000);
 
@@ -165,13 +166,12 @@ async function main(): Promise<void> {
     }),
   );
   reached('connected');
-  const startup: NodeStartup = { processStartedAt: processStart, steps };
-  await etcd.put(keys.ready(nodeId), JSON.stringify(startup));
 
+  // The watches are made before this node says ready, not after the start (see start-line.ts).
   // Link faults and message drops act here, on arrival, from before the start (a link may go down at time 0);
   // link changes act on sending, in the outbox, for the messages sent from then on.
   const control = keys.nodeControlPrefix(nodeId);
-  await etcd.watchPrefix(
+  const watchControl = etcd.watchPrefix(
     control,
     (event) => {
       const name = event.key.slice(control.length);
@@ -199,13 +199,13 @@ async function main(): Promise<void> {
     },
     (reason) => reportFailure(new Error(`etcd refused to watch this node's control keys: ${reason}`)),
   );
-  startedAt = Number(await etcd.waitFor(keys.start));
-  // Every node begins at the start moment itself (see RunController.start), not when it happened to read it.
-  const early = startedAt - Date.now();
-  if (early > 0) await new Promise((resolve) => setTimeout(resolve, early));
-  const startLagMs = Math.max(0, Date.now() - startedAt);
+  const startLine = await reachStartLine({
+    preparing: [watchControl, followNeighbours(etcd, keys, neighbours, host, reportFailure)],
+    sayReady: () => etcd.put(keys.ready(nodeId), JSON.stringify({ processStartedAt: processStart, steps } satisfies NodeStartup)),
+    startMoment: async () => Number(await etcd.waitFor(keys.start)),
+  });
+  startedAt = startLine.startedAt;
   running = true;
-  await followNeighbours(etcd, keys, neighbours, host, reportFailure);
   const live = config.liveReportMs ? reportLive(etcd, keys.live(nodeId), host, config.liveReportMs) : undefined;
   await host.start();
   if (config.quiescence) void answerQuiescenceWaves().catch(reportFailure);
@@ -219,7 +219,7 @@ async function main(): Promise<void> {
     sent: Object.fromEntries(host.sent),
     received: Object.fromEntries(host.received),
     ...(host.dropped.size > 0 && { dropped: Object.fromEntries(host.dropped) }),
-    startup: { registeredMs: steps.registered.ms, connectedMs: steps.connected.ms, startLagMs },
+    startup: { registeredMs: steps.registered.ms, connectedMs: steps.connected.ms, startLagMs: startLine.lagMs },
     timeline: host.timeline.toJSON(),
   };
   await etcd.put(keys.report(nodeId), JSON.stringify(report));
