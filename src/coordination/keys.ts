@@ -57,6 +57,12 @@ export function runKeys(runId: string) {
     linkChange: (from: string, to: string) => `${base}/control/node/${from}/${NODE_CONTROL.linkChange}/${to}`,
     clockSkew: (id: string) => `${base}/control/node/${id}/${NODE_CONTROL.clockSkew}/${id}`,
     /**
+     * What `peerlab link set` changed while the run was up, one AppliedFault array (JSON) per call, so the run's
+     * own CLI puts it in faults.ndjson and the report beside the scheduled faults.
+     */
+    linkSetsPrefix: `${base}/control/link-sets/`,
+    linkSet: (id: string) => `${base}/control/link-sets/${id}`,
+    /**
      * A node migration or restart (src/migration, node/migration.ts): the CLI writes a MigrationControl for node
      * `id`; the node itself and its neighbours act on it. `migrating` is held by the one migration under way.
      */

@@ -2,7 +2,8 @@
  * What every edge of a topology is given, from the `--links` spec, the file's own edge attributes, or both:
  * settings in the spec override its source (geo, weight), which overrides the file's attributes. Values drawn
  * from a distribution are drawn once per undirected edge, in edge order, from the run seed, and both directions
- * get them: a physical link's propagation is the same both ways. (Asymmetric links come from `link set`.)
+ * get them: a physical link's propagation is the same both ways. A file makes a link asymmetric with
+ * `<name>_reverse` attributes (see REVERSE_SUFFIX); a run changes one direction with `link set --oneway`.
  */
 import { PeerlabError } from '../errors.js';
 import { listSome, quote, readNumber } from '../topology/raw-graph.js';
@@ -22,6 +23,13 @@ export interface LinkPlan {
  * File attribute names, case-insensitive, per quantity. `latency` and `packet_loss` are the Shadow simulator's
  * GML names; `packet_loss` is a fraction (0.01), peerlab's `loss` a percentage (1 or "1%").
  */
+/**
+ * The suffix of an attribute that gives the edge's other direction, target → source (`delay_reverse`,
+ * `latency_reverse`, `rate_reverse`, …); the name without it gives source → target, and both directions when no
+ * reverse is given. Shadow's GML has no per-direction names (a directed Shadow graph has one edge per direction).
+ */
+export const REVERSE_SUFFIX = '_reverse';
+
 const FILE_NAMES: Record<Quantity, readonly string[]> = {
   delay: ['delay', 'latency'],
   jitter: ['jitter'],
@@ -42,18 +50,26 @@ export function planLinks(draft: TopologyDraft, weights: readonly number[], spec
     const unshaped = draft.edges.length - fileShaped;
     notes.push(`links: ${fileShaped} edge(s) take delay/jitter/loss/rate from the file${unshaped > 0 ? `; ${unshaped} without them are unshaped` : ''}`);
   }
+  const asymmetric = fromFile.filter((link) => link !== undefined && link.forward !== link.backward).length;
+  if (asymmetric > 0) notes.push(`links: ${asymmetric} edge(s) are asymmetric in the file (attributes ending in ${REVERSE_SUFFIX} give target → source)`);
   const sourceDelay = spec ? sourceDelays(spec, draft, weights, name, notes) : undefined;
   const random = createRandom(seed, 'links');
   const links = draft.edges.map((_edge, index): EdgeLink => {
-    let params: LinkParams = fromFile[index] ?? UNSHAPED;
-    if (sourceDelay) params = { ...params, delayMs: sourceDelay[index]! };
-    if (spec) params = applySettings(params, spec, random);
-    return { forward: params, backward: params };
+    const file = fromFile[index] ?? { forward: UNSHAPED, backward: UNSHAPED };
+    // One draw per undirected edge: the spec's values replace the file's in both directions alike.
+    const values = spec ? drawSettings(spec, random) : undefined;
+    const shape = (params: LinkParams): LinkParams => {
+      const placed = sourceDelay ? { ...params, delayMs: sourceDelay[index]! } : params;
+      return values ? applySettings(placed, spec!, values) : placed;
+    };
+    return { forward: shape(file.forward), backward: shape(file.backward) };
   });
   return { links, notes };
 }
 
-function applySettings(params: LinkParams, spec: LinkSpec, random: Random): LinkParams {
+type SettingValues = Record<Quantity, number | undefined>;
+
+function drawSettings(spec: LinkSpec, random: Random): SettingValues {
   const { delay, jitter, loss, rate, queue } = spec.settings;
   // Drawn in a fixed order whether or not each is given, so adding one setting does not reshuffle the others.
   const draw = (distribution: Distribution | undefined): number | undefined => {
@@ -61,7 +77,10 @@ function applySettings(params: LinkParams, spec: LinkSpec, random: Random): Link
     if (!distribution) return undefined;
     return distribution.kind === 'constant' ? distribution.value : distribution.low + (distribution.high - distribution.low) * u;
   };
-  const values = { delay: draw(delay), jitter: draw(jitter), loss: draw(loss), rate: draw(rate), queue: draw(queue) };
+  return { delay: draw(delay), jitter: draw(jitter), loss: draw(loss), rate: draw(rate), queue: draw(queue) };
+}
+
+function applySettings(params: LinkParams, spec: LinkSpec, values: SettingValues): LinkParams {
   return {
     delayMs: values.delay ?? params.delayMs,
     jitterMs: values.jitter ?? params.jitterMs,
@@ -98,20 +117,22 @@ function sourceDelays(spec: LinkSpec, draft: TopologyDraft, weights: readonly nu
   return delays.map((delay) => (Number.isNaN(delay) ? mean : delay));
 }
 
-/** The link an edge's own attributes give, or undefined when it has none of the names. */
-function fileLink(draft: TopologyDraft, index: number, attributes: Record<string, unknown>, name: string): LinkParams | undefined {
+/** The link an edge's own attributes give, both directions, or undefined when it has none of the names. */
+function fileLink(draft: TopologyDraft, index: number, attributes: Record<string, unknown>, name: string): EdgeLink | undefined {
   const lower = new Map(Object.entries(attributes).map(([key, value]) => [key.toLowerCase(), [key, value] as const]));
   let found = false;
-  const read = (quantity: Quantity): number | undefined => {
-    for (const attribute of FILE_NAMES[quantity]) {
+  let reversed = false;
+  const read = (quantity: Quantity, suffix: string): number | undefined => {
+    for (const attribute of FILE_NAMES[quantity].map((base) => base + suffix)) {
       const entry = lower.get(attribute);
       if (entry === undefined || entry[1] === null || entry[1] === '') continue;
       found = true;
+      if (suffix) reversed = true;
       try {
         const value = readNumber(entry[1]) ?? parseQuantity(quantity, String(entry[1]));
         if (value < 0) throw new QuantityError(`"${entry[1]}" is negative`);
         // Shadow's packet_loss is a fraction of 1.
-        if (attribute === 'packet_loss') {
+        if (attribute.startsWith('packet_loss')) {
           if (value > 1) throw new QuantityError(`"${entry[1]}" is above 1 (packet_loss is a fraction; loss is a percentage)`);
           return value * 100;
         }
@@ -127,18 +148,21 @@ function fileLink(draft: TopologyDraft, index: number, attributes: Record<string
     }
     return undefined;
   };
-  const delay = read('delay');
-  const jitter = read('jitter');
-  const loss = read('loss');
-  const rate = read('rate');
-  const queue = read('queue');
-  if (!found) return undefined;
-  return {
-    delayMs: delay ?? 0,
-    jitterMs: jitter ?? 0,
-    jitterDistribution: 'uniform',
-    lossPercent: loss ?? 0,
-    rateBps: rate === undefined ? null : Math.round(rate),
-    queuePackets: queue === undefined ? null : Math.round(queue),
+  const direction = (suffix: string, fallback?: Record<Quantity, number | undefined>): Record<Quantity, number | undefined> => {
+    const value = (quantity: Quantity) => read(quantity, suffix) ?? fallback?.[quantity];
+    return { delay: value('delay'), jitter: value('jitter'), loss: value('loss'), rate: value('rate'), queue: value('queue') };
   };
+  const forward = direction('');
+  const backward = direction(REVERSE_SUFFIX, forward);
+  if (!found) return undefined;
+  const params = (values: Record<Quantity, number | undefined>): LinkParams => ({
+    delayMs: values.delay ?? 0,
+    jitterMs: values.jitter ?? 0,
+    jitterDistribution: 'uniform',
+    lossPercent: values.loss ?? 0,
+    rateBps: values.rate === undefined ? null : Math.round(values.rate),
+    queuePackets: values.queue === undefined ? null : Math.round(values.queue),
+  });
+  const there = params(forward);
+  return { forward: there, backward: reversed ? params(backward) : there };
 }

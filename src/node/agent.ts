@@ -36,6 +36,7 @@ import { LinkOutbox } from '../links/outbox.js';
 import { createRandom } from '../util/random.js';
 import { MessageTracer } from './trace.js';
 import { NodeMigration } from './migration.js';
+import { reachStartLine } from './start-line.js';
 
 const processStart = Date.now() - Math.round(process.uptime() * 1000);
 
@@ -188,8 +189,6 @@ async function main(): Promise<void> {
     reached('registered');
     await connectNeighbours();
     reached('connected');
-    const startup: NodeStartup = { processStartedAt: processStart, steps };
-    await etcd.put(keys.ready(nodeId), JSON.stringify(startup));
   }
 
   async function connectNeighbours(): Promise<void> {
@@ -214,10 +213,11 @@ async function main(): Promise<void> {
     );
   }
 
+  // The watches are made before this node says ready, not after the start (see start-line.ts).
   // Link faults and message drops act here, on arrival, from before the start (a link may go down at time 0);
   // link changes act on sending, in the outbox, for the messages sent from then on.
   const control = keys.nodeControlPrefix(nodeId);
-  await etcd.watchPrefix(
+  const watchControl = etcd.watchPrefix(
     control,
     (event) => {
       const name = event.key.slice(control.length);
@@ -246,15 +246,20 @@ async function main(): Promise<void> {
     (reason) => reportFailure(new Error(`etcd refused to watch this node's control keys: ${reason}`)),
   );
   await migration.follow(succession?.migration);
-  if (!recorded) {
-    startedAt = Number(await etcd.waitFor(keys.start));
-    // Every node begins at the start moment itself (see RunController.start), not when it happened to read it.
-    const early = startedAt - Date.now();
-    if (early > 0) await new Promise((resolve) => setTimeout(resolve, early));
-    startLagMs = Math.max(0, Date.now() - startedAt);
+  const following = followNeighbours(etcd, keys, neighbours, host, reportFailure);
+  if (recorded) {
+    // A migrated node is ready and started already: its old container was.
+    await Promise.all([watchControl, following]);
+  } else {
+    const startLine = await reachStartLine({
+      preparing: [watchControl, following],
+      sayReady: () => etcd.put(keys.ready(nodeId), JSON.stringify({ processStartedAt: processStart, steps } satisfies NodeStartup)),
+      startMoment: async () => Number(await etcd.waitFor(keys.start)),
+    });
+    startedAt = startLine.startedAt;
+    startLagMs = startLine.lagMs;
     running = true;
   }
-  await followNeighbours(etcd, keys, neighbours, host, reportFailure);
   const live = config.liveReportMs ? reportLive(etcd, keys.live(nodeId), host, config.liveReportMs) : undefined;
   if (!recorded) await host.start();
   if (succession) {

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Etcd3 } from 'etcd3';
 import { PeerlabError } from '../errors.js';
+import type { AppliedFault } from '../faults/events.js';
 import type { Json } from '../sdk/types.js';
 import { runKeys, type RunKeys } from '../coordination/keys.js';
 import { followPrefix } from '../coordination/etcd.js';
@@ -350,6 +351,12 @@ export class RunController {
   }
 
   /** Tells the nodes to stop and gathers their final reports (metrics and per-edge traffic). */
+  /** What `peerlab link set` changed during the run (see keys.linkSet), in the order it was applied. */
+  async linkSets(): Promise<AppliedFault[]> {
+    const records = Object.values(await this.etcd.getAll().prefix(this.keys.linkSetsPrefix).strings());
+    return records.flatMap((json) => JSON.parse(json) as AppliedFault[]).sort((a, b) => (a.appliedMs ?? 0) - (b.appliedMs ?? 0));
+  }
+
   async stopAndCollectReports(timeoutMs: number): Promise<Map<string, NodeReport>> {
     const reports = new Map<string, NodeReport>();
     await this.etcd.put(this.keys.stop).value(String(Date.now()));

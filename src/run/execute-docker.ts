@@ -120,7 +120,8 @@ async function deployForRun(
           ...(quietAfterMs !== undefined && { endWhenQuiet: { afterMs: quietAfterMs } }),
         }),
       );
-      const faults = await schedule.end();
+      // Changes made by hand (`peerlab link set`) are recorded beside the scheduled faults, in time order.
+      const faults = [...(await schedule.end()), ...(await watch.race(controller.linkSets()))].sort((a, b) => (a.appliedMs ?? a.atMs) - (b.appliedMs ?? b.atMs));
       await registry.stop();
       // A node still frozen when the algorithm ended cannot write its final report.
       await schedule.thaw();

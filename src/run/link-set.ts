@@ -11,6 +11,7 @@ import type Docker from 'dockerode';
 import type { Etcd3 } from 'etcd3';
 import { runKeys } from '../coordination/keys.js';
 import type { NeighbourEntry } from '../coordination/protocol.js';
+import type { AppliedFault } from '../faults/events.js';
 import { PeerlabError } from '../errors.js';
 import { describeLinkChange, type LinkChange } from '../links/model.js';
 import { parseQuantity, QuantityError, type Quantity } from '../links/spec.js';
@@ -55,6 +56,7 @@ export async function setRunLink(docker: Docker, request: LinkSetRequest): Promi
   try {
     const keys = runKeys(request.runId);
     await checkEdge(etcd, keys, request.runId, u, v);
+    const intendedAt = Date.now();
     const edges: Array<readonly [string, string]> = request.oneway ? [[u, v]] : [[u, v], [v, u]];
     const changes: Array<LinkChange | undefined> = [];
     for (const [from, to] of edges) {
@@ -73,10 +75,41 @@ export async function setRunLink(docker: Docker, request: LinkSetRequest): Promi
       if (down === true) await etcd.put(keys.linkDown(to, from)).value('down');
       else if (down === false) await etcd.delete().key(keys.linkDown(to, from));
     }
-    return { edges, changes, down };
+    const outcome = { edges, changes, down };
+    // On the run's clock; a change made before the start acts from the start, so it counts as made at 0.
+    const start = await etcd.get(keys.start).string();
+    const onRunClock = (at: number): number => (start === null ? 0 : Math.max(0, at - Number(start)));
+    const record = linkSetEvents(request, outcome, onRunClock(intendedAt), onRunClock(Date.now()));
+    await etcd.put(keys.linkSet(`${intendedAt}-${u}-${v}-${process.pid}`)).value(JSON.stringify(record));
+    return outcome;
   } finally {
     etcd.close();
   }
+}
+
+/** The command as a user would write it again, for the record: `link set 3-7 --delay 100ms --oneway`. */
+export function linkSetSpec(request: LinkSetRequest): string {
+  const values = (['delay', 'jitter', 'loss', 'rate'] as const).flatMap((flag) => (request[flag] === undefined ? [] : [`--${flag} ${request[flag]}`]));
+  const switches = (['down', 'up', 'reset', 'oneway'] as const).filter((flag) => request[flag]).map((flag) => `--${flag}`);
+  return ['link set', request.edge, ...values, ...switches].join(' ');
+}
+
+/**
+ * A `link set` as faults.ndjson records it, in the fault schedule's own events so the report and the oracles
+ * read it as they read a scheduled fault: `degrade` (or `restore` after --reset) for a changed link model, then
+ * `link-down`/`link-up`. `intendedMs` is when the command was given, `appliedMs` when its keys were written, both
+ * on the run's clock. `fault` is -1: it comes from no --fault of the run.
+ */
+export function linkSetEvents(request: LinkSetRequest, outcome: LinkSetOutcome, intendedMs: number, appliedMs: number): AppliedFault[] {
+  const event = { atMs: intendedMs, appliedMs, nodes: [], fault: -1, spec: linkSetSpec(request) };
+  const changesLink = [request.delay, request.jitter, request.loss, request.rate].some((value) => value !== undefined);
+  const events: AppliedFault[] = [];
+  outcome.edges.forEach((edge, i) => {
+    if (request.reset) events.push({ ...event, action: 'restore', edges: [edge] });
+    else if (changesLink) events.push({ ...event, action: 'degrade', edges: [edge], link: outcome.changes[i]! });
+  });
+  if (outcome.down !== undefined) events.push({ ...event, action: outcome.down ? 'link-down' : 'link-up', edges: outcome.edges });
+  return events;
 }
 
 /** How a changed edge reads back: `3→7 delay=100ms loss=1% (down)`. */

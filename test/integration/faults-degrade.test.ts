@@ -106,6 +106,13 @@ describe('degrade on Docker', () => {
     const after = during(samples, 11_000, 12_000);
     expect(before, 'two 10 ms hops').toBeGreaterThanOrEqual(20);
     expect(Math.abs(after - before - 100), `round trips ${before} → ${after} ms`).toBeLessThan(TOLERANCE_MS);
+    // The change by hand is in faults.ndjson as the schedule's own degrade, made while the run was up.
+    const applied = (await readFile(path.join(summary.resultsDir, 'faults.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as AppliedFault);
+    expect(applied.map(({ action, edges, link, spec, fault }) => ({ action, edges, link, spec, fault }))).toEqual([
+      { action: 'degrade', edges: [['0', '1']], link: { delayMs: 100 }, spec: 'link set 0-1 --delay 100ms --oneway', fault: -1 },
+    ]);
+    expect(applied[0]!.appliedMs! - applied[0]!.atMs, 'lag').toBeGreaterThanOrEqual(0);
+    expect(applied[0]!.appliedMs!, 'applied within the run').toBeLessThan(12_000);
     expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
   }, 180_000);
 });

@@ -24,18 +24,26 @@ afterAll(async () => {
 const run = (request: Partial<RunRequest> & Pick<RunRequest, 'algorithm' | 'topology'>) =>
   runAlgorithm({ params: [], seed: 3, allowDisconnected: false, timeoutMs: 240_000, resultsRoot, runtime: 'docker', ...request });
 
+/**
+ * The three accuracy bounds below hold only where the agents' CPU keeps up with the message rate the test makes.
+ * Each message costs a node ~0.25–0.5 ms of CPU (gRPC over HTTP/2, send and receive), and these tests ping on
+ * every edge at once: rtt on ba:n=100 sends ~1,570 messages per round of pings, ~0.4–0.8 s of CPU, so on two
+ * shared cores a round trip waits for the CPU, not for the link. Measured on the 2-core test host (load 7–27):
+ * rtt's baseline (median excess over the configured round trip) 29 ms at n=10, 134 ms at n=30, 753 ms at n=100;
+ * ping-pong on ba:n=40 slowest 1,651 ms against < 90; flood on Abilene node 1 at 66.7 ms (load 27) and 27.1 ms
+ * (load 5) against 6.7 ± 5 ms: few messages, but each node's first ones cost it ~10 ms of CPU (first use of the
+ * gRPC path), paid by every node at once. The simulator meets all three exactly. Run them where the host has the cores: PEERLAB_TIMING_TESTS=1.
+ */
+const timingTest = it.runIf(process.env.PEERLAB_TIMING_TESTS === '1');
+
 describe('links at the message layer', () => {
-  // Known failure, issue 10: on this host the agent's message layer adds ~400 ms to every round trip in Docker
-  // (the simulator meets the bound exactly). Re-enable once the agent's delivery path is fixed.
-  it.skip('rtt on ba:n=100,m=2 with delay=uniform:5..50ms passes its oracle', async () => {
+  timingTest('rtt on ba:n=100,m=2 with delay=uniform:5..50ms passes its oracle', async () => {
     const summary = await run({ algorithm: 'rtt', topology: 'ba:n=100,m=2', links: 'delay=uniform:5..50ms' });
     expect(summary.passed, summary.verdict).toBe(true);
     expect(summary.metrics.edges).toBe(2 * 196);
   });
 
-  // Known failure, issue 10: on this host the agent's message layer adds ~400 ms to every round trip in Docker
-  // (the simulator meets the bound exactly). Re-enable once the agent's delivery path is fixed.
-  it.skip('a user-written ping-pong with delay=40ms measures 80 ms plus a few ms on every edge of ba:n=40,m=2', async () => {
+  timingTest('a user-written ping-pong with delay=40ms measures 80 ms plus a few ms on every edge of ba:n=40,m=2', async () => {
     const summary = await run({ algorithm: 'test/fixtures/ping-pong.ts', topology: 'ba:n=40,m=2', links: 'delay=40ms', params: ['rounds=5'] });
     expect(summary.missing).toEqual([]);
     for (const result of await nodeResults(summary.resultsDir)) {
@@ -46,9 +54,7 @@ describe('links at the message layer', () => {
     }
   });
 
-  // Known failure, issue 10: on this host the agent's message layer adds ~400 ms to every round trip in Docker
-  // (the simulator meets the bound exactly). Re-enable once the agent's delivery path is fixed.
-  it.skip('flood on Abilene with geo links: arrivals within max(5 ms, 10 %) of the shortest-delay paths', async () => {
+  timingTest('flood on Abilene with geo links: arrivals within max(5 ms, 10 %) of the shortest-delay paths', async () => {
     const summary = await run({ algorithm: 'flood', topology: 'topologies/zoo/Abilene.graphml', links: 'geo' });
     expect(summary.passed, summary.verdict).toBe(true);
     expect(summary.metrics.arrivalsTimed).toBe(11);

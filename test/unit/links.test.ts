@@ -12,6 +12,7 @@ import { loadTopology } from '../../src/topology/index.js';
 import { createRandom } from '../../src/util/random.js';
 import { verifyFlood } from '../../src/verify/flood.js';
 import { verifyRtt } from '../../src/verify/rtt.js';
+import { linkSetEvents } from '../../src/run/link-set.js';
 import { loadAlgorithm } from './sim-helpers.js';
 import { expectPeerlabError, tempFile } from './topology-helpers.js';
 
@@ -159,6 +160,37 @@ describe('planning links', () => {
     await expectPeerlabError(loadTopology(gml, { seed: 1 }), /bad\.gml: edge 0 \("Oslo" – "Bergen"\): delay "-4" is negative/);
   });
 
+  it('reads a direction of its own from <name>_reverse (target → source), in JSON, GraphML and GML, and refuses a bad one naming it', async () => {
+    const json = tempFile(
+      'asym.json',
+      JSON.stringify({
+        attributes: {},
+        nodes: [{ key: 'a' }, { key: 'b' }],
+        edges: [{ source: 'a', target: 'b', attributes: { delay: 10, delay_reverse: '25ms', rate: '10mbit', rate_reverse: '1mbit' } }],
+      }),
+    );
+    const loaded = await loadTopology(json, { seed: 1 });
+    expect(directedLink(loaded.graph, '0', '1')).toEqual(link({ delayMs: 10, rateBps: 10_000_000 }));
+    expect(directedLink(loaded.graph, '1', '0')).toEqual(link({ delayMs: 25, rateBps: 1_000_000 }));
+    expect(loaded.notes.join('\n')).toMatch(/1 edge\(s\) are asymmetric in the file \(attributes ending in _reverse give target → source\)/);
+
+    // A quantity without a reverse is the same both ways; --links settings replace both directions alike.
+    const gml = tempFile('asym.gml', 'graph [\n node [ id 0 ]\n node [ id 1 ]\n edge [ source 0 target 1 latency 5 latency_reverse 40 packet_loss 0.02 ]\n]\n');
+    const shadow = (await loadTopology(gml, { seed: 1 })).graph;
+    expect(directedLink(shadow, '1', '0')).toEqual(link({ delayMs: 40, lossPercent: 2 }));
+    expect(directedLink((await loadTopology(gml, { seed: 1, links: 'delay=3ms' })).graph, '1', '0')).toEqual(link({ delayMs: 3, lossPercent: 2 }));
+
+    const graphml = tempFile(
+      'asym.graphml',
+      `<?xml version="1.0"?><graphml><key id="d0" for="edge" attr.name="delay" attr.type="double"/><key id="d1" for="edge" attr.name="delay_reverse" attr.type="string"/>
+      <graph edgedefault="undirected"><node id="0"/><node id="1"/><edge source="0" target="1"><data key="d0">2</data><data key="d1">7ms</data></edge></graph></graphml>`,
+    );
+    expect(directedLink((await loadTopology(graphml, { seed: 1 })).graph, '1', '0')).toEqual(link({ delayMs: 7 }));
+
+    const bad = tempFile('bad-reverse.gml', 'graph [\n node [ id 0 label "Oslo" ]\n node [ id 1 label "Bergen" ]\n edge [ source 0 target 1 delay 4 delay_reverse -1 ]\n]\n');
+    await expectPeerlabError(loadTopology(bad, { seed: 1 }), /bad-reverse\.gml: edge 0 \("Oslo" – "Bergen"\): delay_reverse "-1" is negative/);
+  });
+
   it('derives geo delays at 2/3 c plus the per-hop constant, and refuses a map without coordinates', async () => {
     const gml = tempFile(
       'map.gml',
@@ -260,5 +292,24 @@ describe('the packet layer', () => {
     const rateOnly = (await loadTopology('ring:n=4', { seed: 1, links: 'rate=10mbit,loss=1%' })).graph;
     expect(chooseLinksLayer(rateOnly, 'auto', support).layer).toBe('packet');
     expect(() => chooseLinksLayer(rateOnly, 'packet', { ...support, root: false })).toThrow(/needs root/);
+  });
+});
+
+describe('link set in faults.ndjson', () => {
+  const both = { edges: [['3', '7'], ['7', '3']] as const, changes: [{ delayMs: 100 }, { delayMs: 100 }], down: undefined };
+
+  it('records a changed link as a degrade of each directed edge, at its intended and applied time', () => {
+    const events = linkSetEvents({ runId: 'r', edge: '3-7', delay: '100ms' }, both, 1200, 1235);
+    expect(events).toEqual([
+      { atMs: 1200, appliedMs: 1235, nodes: [], fault: -1, spec: 'link set 3-7 --delay 100ms', action: 'degrade', edges: [['3', '7']], link: { delayMs: 100 } },
+      { atMs: 1200, appliedMs: 1235, nodes: [], fault: -1, spec: 'link set 3-7 --delay 100ms', action: 'degrade', edges: [['7', '3']], link: { delayMs: 100 } },
+    ]);
+  });
+
+  it('records --down as one link-down, with no degrade for the link it leaves as it was, and --reset as restores', () => {
+    const down = linkSetEvents({ runId: 'r', edge: '3-7', down: true, oneway: true }, { edges: [['3', '7']], changes: [{ delayMs: 100 }], down: true }, 10, 12);
+    expect(down.map(({ action, edges, spec }) => [action, edges, spec])).toEqual([['link-down', [['3', '7']], 'link set 3-7 --down --oneway']]);
+    const reset = linkSetEvents({ runId: 'r', edge: '3-7', reset: true }, { ...both, changes: [undefined, undefined] }, 10, 12);
+    expect(reset.map(({ action, edges }) => [action, edges])).toEqual([['restore', [['3', '7']]], ['restore', [['7', '3']]]]);
   });
 });

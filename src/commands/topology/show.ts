@@ -32,7 +32,7 @@ export default class TopologyShow extends PeerlabCommand {
     }),
     'allow-disconnected': Flags.boolean({ default: false, description: 'accept a topology with more than one component' }),
     links: Flags.string({
-      description: "show what each directed edge gets under this --links spec (geo[:HOP], weight[:SCALE], delay=…,jitter=…,loss=…,rate=…); left out, the file's own link attributes",
+      description: "show what each directed edge gets under this --links spec (geo[:HOP], weight[:SCALE], delay=…,jitter=…,loss=…,rate=…); left out, the file's own link attributes (delay, latency, loss, rate, …; NAME_reverse for target → source)",
     }),
     svg: Flags.string({ description: "draw the graph with its weights into this SVG file (at the map's coordinates, else a layout)" }),
     format: Flags.string({ options: ['dot', 'graphml', 'gexf'], description: 'print the graph in this format instead of its statistics (or write it to --out)' }),

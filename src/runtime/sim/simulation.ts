@@ -649,7 +649,8 @@ export class Simulation {
     if (!target) throw new PeerlabError(`node ${sender.id} sent to ${to}, which is not in the run`);
     const random = (sender.delayRandom ??= createRandom(this.seed, 'sim-delay', sender.id));
     let delay: number;
-    const changed = this.changedLinks.get(`${sender.id}>${to}`);
+    // Most runs change no link: no edge key is built per message then.
+    const changed = this.changedLinks.size === 0 ? undefined : this.changedLinks.get(`${sender.id}>${to}`);
     try {
       delay = changed && changed.params !== changed.base
         ? changed.arrival(this.clock, Buffer.byteLength(encoded)) - this.clock
