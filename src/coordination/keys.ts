@@ -62,6 +62,16 @@ export function runKeys(runId: string) {
      */
     linkSetsPrefix: `${base}/control/link-sets/`,
     linkSet: (id: string) => `${base}/control/link-sets/${id}`,
+    /**
+     * A node migration or restart (src/migration, node/migration.ts): the CLI writes a MigrationControl for node
+     * `id`; the node itself and its neighbours act on it. `migrating` is held by the one migration under way.
+     */
+    migrationsControlPrefix: `${base}/control/migrations/`,
+    migrationControl: (id: string) => `${base}/control/migrations/${id}`,
+    migrating: `${base}/control/migrating`,
+    /** What the nodes of a migration tell the CLI: the old node's answer, the new one's address, the record. */
+    migrationsPrefix: `${base}/migrations/`,
+    migrationStep: (id: string, migration: string, step: 'prepared' | 'listening' | 'done') => `${base}/migrations/${id}/${migration}/${step}`,
     countsPrefix: (wave: number) => `${base}/counts/${wave}/`,
     count: (wave: number, id: string) => `${base}/counts/${wave}/${id}`,
     /** A node's output: its result as soon as it reports; then, after stop, its final metrics and traffic. */
@@ -107,6 +117,7 @@ export function runKeys(runId: string) {
       `${base}/${ELECTIONS}/`,
       `${base}/counts/`,
       `${base}/live/`,
+      `${base}/migrations/`,
     ],
   };
 }

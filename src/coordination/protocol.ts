@@ -126,3 +126,47 @@ export const REGISTRATION_TTL_SECONDS = 20;
 export function startupTimeoutMs(size: number): number {
   return Math.max(120_000, size * 1000);
 }
+
+/**
+ * What the CLI writes under `control/migrations/<id>` to move node `id` (or restart it) to a new container:
+ *  - `prepare`: the node answers under migrations/<id>/<migration>/prepared whether a snapshot can carry it;
+ *  - `freeze`: the old node stops handling and its neighbours send it a flush marker and turn to `target`;
+ *  - `takeover` (restart): the old node is gone; its neighbours turn to `target`, which starts afresh.
+ */
+export interface MigrationControl {
+  readonly migration: string;
+  readonly phase: 'prepare' | 'freeze' | 'takeover';
+  readonly target?: { readonly address: string; readonly port: number };
+  /** takeover: when the old container was removed (epoch ms), from which the new node's downtime counts. */
+  readonly goneAt?: number;
+}
+
+/** The old node's answer to `prepare`: undefined refusal means it can move. */
+export interface MigrationPrepared {
+  readonly refusal?: string;
+}
+
+/** What the new node of a migration writes once it has resumed: one line of migrations.ndjson. */
+export interface MigrationRecord {
+  readonly node: string;
+  readonly migration: string;
+  readonly kind: 'migrate' | 'restart';
+  /** Epoch ms (one host clock): the old node stopped handling, and the new one resumed. */
+  readonly frozenAt?: number;
+  readonly resumedAt: number;
+  /** resumedAt − frozenAt: how long the node handled nothing (a restart: since its old container was removed). */
+  readonly downtimeMs: number;
+  /**
+   * Where a move's downtime went, in ms: waiting for the neighbours' flush markers, making the snapshot, letting
+   * the old node's sends drain, the transfer to the new container, and restoring there. Absent for a restart.
+   */
+  readonly phasesMs?: { readonly markers: number; readonly snapshot: number; readonly drain: number; readonly transfer: number; readonly restore: number };
+  /** The snapshot's size as sent (JSON, UTF-8). */
+  readonly snapshotBytes: number;
+  /** Messages that had arrived at the old node and were not yet handled: carried in the snapshot. */
+  readonly carried: number;
+  /** Messages the neighbours sent to the new node while it was restoring: held, then handed over in order. */
+  readonly replayed: number;
+  readonly from?: string;
+  readonly to: string;
+}

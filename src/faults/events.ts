@@ -20,6 +20,8 @@ export type FaultAction =
   | 'resume'
   /** A fresh process with empty state, re-registered under the same id. */
   | 'restart'
+  /** The node moves to a new container with its state and unhandled messages, losing none (src/migration). */
+  | 'migrate'
   /** The directed edge from → to carries nothing (every message sent on it is lost) until `link-up`. */
   | 'link-down'
   | 'link-up'

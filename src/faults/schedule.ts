@@ -90,6 +90,7 @@ function expand(spec: FaultSpec, options: ScheduleOptions): FaultEvent[] {
       case 'kill':
       case 'stop':
       case 'restart':
+      case 'migrate':
       case 'skew':
       case 'pause': {
         const hit = target.kind === 'leader' ? { leader: target.election } : { nodes: (target as Extract<Target, { kind: 'nodes' }>).nodes };

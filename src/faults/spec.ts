@@ -3,7 +3,7 @@
  * in any order:
  *
  *   at=T          when the first occurrence fires (default 0s); T is 500ms, 2s, 1.5m, …
- *   ACTION        kill | stop | pause | restart | skew | partition | cut | flap | degrade | drop-messages:P%
+ *   ACTION        kill | stop | pause | restart | migrate | skew | partition | cut | flap | degrade | drop-messages:P%
  *   SELECTOR      nodes: top-degree:K, top-betweenness:K, random:K, random:P%, ids:1,2,… (K may be 0, the
  *                 baseline of a sweep: the fault then hits nothing and makes no event),
  *                 region:LAT1,LON1,LAT2,LON2, role:NAME, leader[:NAME]
@@ -23,7 +23,7 @@
  *                 already pending is in src/host/node-clock.ts. rate= is a clock rate for skew, a link rate
  *                 (10mbit) for degrade.
  *
- * kill, stop and restart act on nodes and have nothing to heal; partition, cut, flap and degrade act on edges, or on the
+ * kill, stop, restart and migrate act on nodes and have nothing to heal; partition, cut, flap and degrade act on edges, or on the
  * edges between the selected nodes and the rest. Parsing only checks the words: the selectors are resolved
  * against the graph in selectors.ts, and the times against the timeout in schedule.ts. Errors are one line
  * naming the fault by its number and text (see faultError).
@@ -37,7 +37,7 @@ import type { ClockSkew } from '../host/node-clock.js';
 import type { LinkChange } from '../links/model.js';
 import { parseQuantity, QuantityError } from '../links/spec.js';
 
-export const NODE_ACTIONS = ['kill', 'stop', 'pause', 'restart', 'skew'] as const;
+export const NODE_ACTIONS = ['kill', 'stop', 'pause', 'restart', 'skew', 'migrate'] as const;
 export const EDGE_ACTIONS = ['partition', 'cut', 'flap', 'degrade', 'drop-messages'] as const;
 
 export type FaultVerb = (typeof NODE_ACTIONS)[number] | (typeof EDGE_ACTIONS)[number];
@@ -186,7 +186,7 @@ export function parseFaultSpec(text: string, index: number, name: string = flagN
   if (oneway && isNodeAction) fail(`oneway applies to links, not to ${verb}`, 'drop oneway, or use partition, cut, flap or degrade');
   if (verb === 'degrade' && link === undefined) fail('degrade needs what to change', "add delay=, jitter=, loss= or rate=, e.g. 'at=2s degrade edges:1-2 delay=100ms for=5s'");
   if (verb !== 'degrade' && link !== undefined) fail(`${Object.keys(link).filter((field) => field !== 'jitterDistribution').map(settingOf).join(', ')} change a link, which ${verb} does not`, 'use degrade to change links, e.g. \'at=2s degrade edges:1-2 delay=100ms\'');
-  if (times.for !== undefined && (verb === 'kill' || verb === 'stop' || verb === 'restart')) {
+  if (times.for !== undefined && (verb === 'kill' || verb === 'stop' || verb === 'restart' || verb === 'migrate')) {
     fail(`${verb} has nothing to heal, so for= would do nothing`, 'use pause with for= for a node that comes back, or a second --fault with restart');
   }
   if (times.for === 0) fail('for=0 heals at once, so the fault would do nothing', 'give a positive duration');

@@ -96,6 +96,12 @@ export class AlgorithmHost {
   private failed = false;
   /** Set at the run's stop: nothing is handled, sent or counted any more (see freeze). */
   private frozen = false;
+  /** Set while the node migrates (see suspend): messages are counted and queued, nothing is handled. */
+  private suspended = false;
+  /** The handler being awaited, if one returned a promise: a suspension waits for it. */
+  private handling: Promise<void> | undefined;
+  /** Set once `run` has returned (or thrown): a sequential algorithm still inside it cannot be moved. */
+  private runEnded = false;
   /** What `node.now()` and the node's timers run on: the run's clock, unless a skew fault is on. */
   private readonly clock: NodeClock;
   /** Neighbours whose link to this node a fault has taken down: what they send is dropped on arrival. */
@@ -133,7 +139,88 @@ export class AlgorithmHost {
     });
     if (this.failed) return;
     this.started = true;
-    if (this.algorithm.run) void this.guard(() => this.algorithm.run!(this.node));
+    if (this.algorithm.run) void this.guard(() => this.algorithm.run!(this.node)).finally(() => (this.runEnded = true));
+    this.dispatch();
+  }
+
+  /**
+   * Why a snapshot cannot carry this node now, or undefined if it can. A snapshot carries data: node.state (or
+   * what the algorithm's `snapshot` hook returns), the host's counters and the messages not yet handled. It
+   * cannot carry code that is under way: a `run` that has not returned, or timers, whose callbacks only the
+   * algorithm's `restore` hook can set again.
+   */
+  snapshotRefusal(): string | undefined {
+    const { id } = this.options;
+    if (this.algorithm.run && !this.runEnded) return `node ${id} is inside its algorithm's run(), which a snapshot cannot carry (only onMessage-style algorithms move)`;
+    if (this.pendingTimers > 0 && !this.algorithm.restore) {
+      return `node ${id} has ${this.pendingTimers} timer(s) pending, which a snapshot cannot carry: give the algorithm a restore(node, saved) hook that sets them again`;
+    }
+    const saved = this.algorithm.snapshot ? this.algorithm.snapshot(this.node) : this.node.state;
+    if (saved !== undefined && !isPlainJson(saved)) return `node ${id}'s ${this.algorithm.snapshot ? 'snapshot()' : 'state'} is not plain JSON, so it cannot be moved`;
+    return undefined;
+  }
+
+  /**
+   * The node is about to move: from now on it handles nothing and fires no timer, while arriving messages are
+   * still counted and queued (they travel in the snapshot). Resolves once a handler under way has returned.
+   */
+  async suspend(): Promise<void> {
+    this.suspended = true;
+    while (this.handling) await this.handling;
+  }
+
+  /** Everything the node's successor needs to carry on exactly where this one stopped (see restore). */
+  snapshot(): HostSnapshot {
+    const refusal = this.snapshotRefusal();
+    if (refusal) throw new AlgorithmError(refusal);
+    const saved = this.algorithm.snapshot ? this.algorithm.snapshot(this.node) : this.node.state;
+    return {
+      saved: (saved ?? null) as Json,
+      sent: Object.fromEntries(this.sent),
+      received: Object.fromEntries(this.received),
+      dropped: Object.fromEntries(this.dropped),
+      metrics: { ...this.metrics },
+      reported: this.reported,
+      neighbours: [...this.liveNeighbours],
+      inbox: this.inbox.map((item) => (item instanceof MembershipChange ? { neighbour: item.neighbour, down: item.down ?? null } : item)),
+      mailbox: [...this.mailbox],
+      cutFrom: [...this.cutFrom],
+      dropShare: Object.fromEntries(this.dropShare),
+    };
+  }
+
+  /**
+   * Takes over from a moved node's snapshot instead of starting: its state (through the algorithm's `restore`
+   * hook when it has one, which also sets its timers again), its counters, and the messages it had not yet
+   * handled, which are handled first, before anything that arrives here.
+   */
+  async resume(snapshot: HostSnapshot): Promise<void> {
+    // Added to what this host counted already: a message that arrived here before the snapshot counts too.
+    const add = (counts: Map<string, EdgeCount>, carried: Record<string, EdgeCount>): void => {
+      for (const [id, count] of Object.entries(carried)) {
+        const here = counts.get(id) ?? { messages: 0, bytes: 0 };
+        counts.set(id, { messages: here.messages + count.messages, bytes: here.bytes + count.bytes });
+      }
+    };
+    add(this.sent, snapshot.sent);
+    add(this.received, snapshot.received);
+    for (const [id, count] of Object.entries(snapshot.dropped)) this.dropped.set(id, (this.dropped.get(id) ?? 0) + count);
+    Object.assign(this.metrics, snapshot.metrics);
+    this.reported = snapshot.reported;
+    for (const neighbour of snapshot.neighbours) this.admit(neighbour);
+    this.liveNeighbours = snapshot.neighbours;
+    for (const from of snapshot.cutFrom) this.cutFrom.add(from);
+    for (const [from, percent] of Object.entries(snapshot.dropShare)) this.dropShare.set(from, percent);
+    // Ahead of whatever arrived here while the snapshot travelled: those came later on every edge.
+    this.inbox.unshift(...snapshot.inbox.map((item) => ('payload' in item ? item : new MembershipChange(item.neighbour, item.down ?? undefined))));
+    this.mailbox.push(...snapshot.mailbox);
+    await this.guard(() => {
+      if (this.algorithm.restore) return this.algorithm.restore(this.node, snapshot.saved);
+      (this.node as { state: unknown }).state = snapshot.saved;
+    });
+    if (this.failed) return;
+    this.started = true;
+    this.runEnded = true;
     this.dispatch();
   }
 
@@ -254,12 +341,13 @@ export class AlgorithmHost {
    * settles. No promise is made per message unless the handler makes one: the simulator's per-message cost.
    */
   private dispatch(): void {
-    if (!this.started || this.dispatching || this.failed || this.frozen) return;
+    if (!this.started || this.dispatching || this.failed || this.frozen || this.suspended) return;
     this.dispatching = true;
-    while (this.inbox.length > 0 && !this.failed && !this.frozen) {
+    while (this.inbox.length > 0 && !this.failed && !this.frozen && !this.suspended) {
       const pending = this.handle(this.inbox.shift()!);
       if (pending) {
-        void pending.then(() => {
+        this.handling = pending.then(() => {
+          this.handling = undefined;
           this.dispatching = false;
           this.dispatch();
         });
@@ -397,7 +485,8 @@ export class AlgorithmHost {
       },
       now: () => host.clock.now(),
       sleep: (ms) => new Promise((resolve) => host.clock.timer(ms, () => resolve())),
-      setTimer: (ms, callback) => host.clock.timer(ms, () => void (host.frozen || host.guard(callback))),
+      // A timer due while the node migrates is its successor's to set again (the algorithm's restore hook).
+      setTimer: (ms, callback) => host.clock.timer(ms, () => void (host.frozen || host.suspended || host.guard(callback))),
       barrier: (name) => env.barrier(name),
       store: env.store,
       lock: (name) => (locks ??= new Locks(contenderOf())).lock(name),
@@ -426,6 +515,23 @@ export class AlgorithmHost {
   get neighbours(): readonly Neighbour[] {
     return this.liveNeighbours;
   }
+}
+
+/** A node's snapshot as it travels to its successor (JSON): see AlgorithmHost.snapshot and resume. */
+export interface HostSnapshot {
+  /** node.state, or what the algorithm's `snapshot` hook returned. */
+  readonly saved: Json;
+  readonly sent: Record<string, EdgeCount>;
+  readonly received: Record<string, EdgeCount>;
+  readonly dropped: Record<string, number>;
+  readonly metrics: Record<string, number>;
+  readonly reported: boolean;
+  readonly neighbours: readonly Neighbour[];
+  /** Received and not yet handled, in order: messages, and neighbours that went down (down set) or came up. */
+  readonly inbox: ReadonlyArray<Message | { readonly neighbour: Neighbour; readonly down: DownReason | null }>;
+  readonly mailbox: readonly Message[];
+  readonly cutFrom: readonly string[];
+  readonly dropShare: Record<string, number>;
 }
 
 /** Each SDK node's host, for the shared `node.neighbours` getter. */

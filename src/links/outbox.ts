@@ -15,6 +15,11 @@ export class LinkOutbox<Message extends { readonly payload: string } = { readonl
     private readonly clock: () => number = () => performance.now(),
   ) {}
 
+  /** Messages held, not yet handed to the wire: a migrating node waits for none to be left. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
   send(message: Message): void {
     const due = this.schedule.arrival(this.clock(), Buffer.byteLength(message.payload));
     this.queue.push({ due, message });

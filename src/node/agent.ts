@@ -9,6 +9,8 @@ import {
   startupTimeoutMs,
   type LiveReport,
   type MessageTotals,
+  type MigrationControl,
+  type MigrationRecord,
   type NeighbourEntry,
   type NodeFailure,
   type NodeReport,
@@ -33,6 +35,7 @@ import { LinkSchedule, linkStream, UNSHAPED, type LinkChange, type LinkParams } 
 import { LinkOutbox } from '../links/outbox.js';
 import { createRandom } from '../util/random.js';
 import { MessageTracer } from './trace.js';
+import { NodeMigration } from './migration.js';
 import { reachStartLine } from './start-line.js';
 
 const processStart = Date.now() - Math.round(process.uptime() * 1000);
@@ -72,10 +75,12 @@ async function main(): Promise<void> {
     neighbours.map(({ id }) => [id, etcd.waitFor(keys.node(id)).then((json) => JSON.parse(json) as Registration)]),
   );
   const links = new Map<string, OutgoingLink>();
+  // Every message goes on its link through the migration layer, which counts it for the flush markers.
+  let migration: NodeMigration | undefined;
   // Layer 1 of the link model: each shaped outgoing edge holds its messages in an outbox before the wire. An
   // unshaped edge gets one when a link change first reaches it (followLinkChanges).
   const outboxFor = (id: string, link: LinkParams): LinkOutbox<Envelope> =>
-    new LinkOutbox<Envelope>(new LinkSchedule(link, createRandom(config.seed, ...linkStream(nodeId, id))), (envelope) => void links.get(id)!.send(envelope));
+    new LinkOutbox<Envelope>(new LinkSchedule(link, createRandom(config.seed, ...linkStream(nodeId, id))), (envelope) => void migration!.wire(id, envelope));
   const outboxes = new Map(neighbours.flatMap(({ id, link }) => (link ? [[id, outboxFor(id, link)] as const] : [])));
   const lease = new NodeLease(etcd, (line) => console.error(`[node ${nodeId}] ${line}`));
   let registration: Registration | undefined;
@@ -98,7 +103,7 @@ async function main(): Promise<void> {
       transmit: (to, encoded) => {
         const envelope = tracer ? tracer.send(to, encoded) : { payload: encoded };
         const outbox = outboxes.get(to);
-        if (!outbox) return links.get(to)!.send(envelope);
+        if (!outbox) return migration!.wire(to, envelope);
         outbox.send(envelope);
         return undefined;
       },
@@ -121,16 +126,39 @@ async function main(): Promise<void> {
     },
   );
 
+  const connect = (id: string, address: string, port: number): Promise<OutgoingLink> =>
+    openLink({ from: nodeId, address: `${address}:${port}`, connectTimeoutMs: startupTimeoutMs(config.size), onBroken: (error) => reportFailure(error, id) });
+  migration = new NodeMigration({ nodeId, etcd, keys, host, lease, links, outboxes, addresses, connect, reportFailure });
+  const succession = identity.succession;
+  // A migrated node's neighbours deliver only once the snapshot is restored, after the messages it carries.
+  let restored: () => void = () => {};
+  const untilRestored = succession?.kind === 'migrate' ? new Promise<void>((resolve) => (restored = resolve)) : undefined;
+  let arrivals = 0;
+
   await serveLinks({
     port: identity.port,
     admit: async (from, peerAddress) => {
+      if (from === nodeId) {
+        // The old container of this very node, handing over its snapshot from the address it registered.
+        if (!untilRestored) return `node ${nodeId} is not taking over from a migrating container`;
+        const { address } = JSON.parse(await etcd.waitFor(keys.node(nodeId))) as Registration;
+        return address === peerAddress ? undefined : `a handoff claims to come from node ${nodeId} at ${address}, but comes from ${peerAddress}`;
+      }
       const registration = addresses.get(from);
       if (!registration) return `node ${nodeId} accepts links only from its overlay neighbours; ${from || '(unnamed)'} is not one`;
+      await untilRestored;
+      await migration!.admitted(from);
       const { address } = await registration;
-      return address === peerAddress ? undefined : `link claims to come from ${from} at ${address}, but comes from ${peerAddress}`;
+      if (address === peerAddress) return undefined;
+      // A neighbour that restarted may dial before its takeover reached this node: the registry has its new address.
+      const current = (await etcd.get(keys.node(from))).value;
+      if (current !== undefined && (JSON.parse(current) as Registration).address === peerAddress) return undefined;
+      return `link claims to come from ${from} at ${address}, but comes from ${peerAddress}`;
     },
     deliver: (from, envelope) => {
       try {
+        if (migration!.arrive(from, envelope)) return;
+        arrivals += 1;
         tracer?.deliver(from, envelope);
         host.deliver(from, envelope.payload);
       } catch (error) {
@@ -139,33 +167,51 @@ async function main(): Promise<void> {
     },
   });
 
-
   reached('listening');
-
   registration = { id: nodeId, role: identity.role, address: ownAddress(process.env[ENV.subnet]), port: identity.port, registeredAt: Date.now() };
-  await lease.put(keys.node(nodeId), JSON.stringify(registration));
-  reached('registered');
+  if (succession) await etcd.put(keys.migrationStep(nodeId, succession.migration, 'listening'), JSON.stringify({ address: registration.address, port: identity.port }));
+  let recorded: Omit<MigrationRecord, 'replayed'> & { replayedSoFar: () => number } | undefined;
+  let startLagMs = 0;
+  let goneAt: number | undefined;
+  if (succession?.kind === 'migrate') {
+    // Read while the snapshot travels: the downtime is the old node's, it runs until the handoff.
+    startedAt = Number(await etcd.waitFor(keys.start));
+    const handoff = await migration.handoff;
+    running = true;
+    recorded = await migration.takeOver(handoff, registration, neighbours.map(({ id }) => id), () => arrivals);
+    restored();
+    reached('registered');
+    reached('connected');
+  } else {
+    // A restarted node takes the id over once its old container is gone (the CLI says so).
+    if (succession) goneAt = (await takeoverSignal(etcd, keys.migrationControl(nodeId), succession.migration)).goneAt;
+    await lease.put(keys.node(nodeId), JSON.stringify(registration));
+    reached('registered');
+    await connectNeighbours();
+    reached('connected');
+  }
 
-  await Promise.all(
-    neighbours.map(async ({ id }) => {
-      const { address, port } = await addresses.get(id)!;
-      const connect = async (): Promise<void> => {
-        links.set(
-          id,
-          await openLink({
-            from: nodeId,
-            address: `${address}:${port}`,
-            connectTimeoutMs: startupTimeoutMs(config.size),
-            // Before start no message can be in flight, so a link dropped while hundreds of nodes start is simply
-            // reopened; after start a break could lose messages, and FIFO delivery would be a lie: fail the run.
-            onBroken: (error) => (running ? reportFailure(error, id) : void connect().catch((failed: Error) => reportFailure(failed))),
-          }),
-        );
-      };
-      await connect();
-    }),
-  );
-  reached('connected');
+  async function connectNeighbours(): Promise<void> {
+    await Promise.all(
+      neighbours.map(async ({ id }) => {
+        const { address, port } = await addresses.get(id)!;
+        const connect = async (): Promise<void> => {
+          links.set(
+            id,
+            await openLink({
+              from: nodeId,
+              address: `${address}:${port}`,
+              connectTimeoutMs: startupTimeoutMs(config.size),
+              // Before start no message can be in flight, so a link dropped while hundreds of nodes start is simply
+              // reopened; after start a break could lose messages, and FIFO delivery would be a lie: fail the run.
+              onBroken: (error) => (running ? reportFailure(error, id) : void connect().catch((failed: Error) => reportFailure(failed))),
+            }),
+          );
+        };
+        await connect();
+      }),
+    );
+  }
 
   // The watches are made before this node says ready, not after the start (see start-line.ts).
   // Link faults and message drops act here, on arrival, from before the start (a link may go down at time 0);
@@ -199,15 +245,39 @@ async function main(): Promise<void> {
     },
     (reason) => reportFailure(new Error(`etcd refused to watch this node's control keys: ${reason}`)),
   );
-  const startLine = await reachStartLine({
-    preparing: [watchControl, followNeighbours(etcd, keys, neighbours, host, reportFailure)],
-    sayReady: () => etcd.put(keys.ready(nodeId), JSON.stringify({ processStartedAt: processStart, steps } satisfies NodeStartup)),
-    startMoment: async () => Number(await etcd.waitFor(keys.start)),
-  });
-  startedAt = startLine.startedAt;
-  running = true;
+  await migration.follow(succession?.migration);
+  const following = followNeighbours(etcd, keys, neighbours, host, reportFailure);
+  if (recorded) {
+    // A migrated node is ready and started already: its old container was.
+    await Promise.all([watchControl, following]);
+  } else {
+    const startLine = await reachStartLine({
+      preparing: [watchControl, following],
+      sayReady: () => etcd.put(keys.ready(nodeId), JSON.stringify({ processStartedAt: processStart, steps } satisfies NodeStartup)),
+      startMoment: async () => Number(await etcd.waitFor(keys.start)),
+    });
+    startedAt = startLine.startedAt;
+    startLagMs = startLine.lagMs;
+    running = true;
+  }
   const live = config.liveReportMs ? reportLive(etcd, keys.live(nodeId), host, config.liveReportMs) : undefined;
-  await host.start();
+  if (!recorded) await host.start();
+  if (succession) {
+    const resumedAt = Date.now();
+    const { replayedSoFar, ...record } = recorded ?? {
+      node: nodeId,
+      migration: succession.migration,
+      kind: 'restart' as const,
+      ...(goneAt !== undefined && { frozenAt: goneAt }),
+      resumedAt,
+      downtimeMs: goneAt === undefined ? 0 : resumedAt - goneAt,
+      snapshotBytes: 0,
+      carried: 0,
+      to: registration.address,
+      replayedSoFar: () => 0,
+    };
+    await etcd.put(keys.migrationStep(nodeId, succession.migration, 'done'), JSON.stringify({ ...record, replayed: replayedSoFar() } satisfies MigrationRecord));
+  }
   if (config.quiescence) void answerQuiescenceWaves().catch(reportFailure);
 
   await etcd.waitFor(keys.stop);
@@ -219,7 +289,7 @@ async function main(): Promise<void> {
     sent: Object.fromEntries(host.sent),
     received: Object.fromEntries(host.received),
     ...(host.dropped.size > 0 && { dropped: Object.fromEntries(host.dropped) }),
-    startup: { registeredMs: steps.registered.ms, connectedMs: steps.connected.ms, startLagMs: startLine.lagMs },
+    startup: { registeredMs: steps.registered.ms, connectedMs: steps.connected.ms, startLagMs },
     timeline: host.timeline.toJSON(),
   };
   await etcd.put(keys.report(nodeId), JSON.stringify(report));
@@ -237,6 +307,15 @@ async function main(): Promise<void> {
       const totals: MessageTotals = { sent: total(host.sent), received: total(host.received) + dropped, byNeighbour, timersPending: host.pendingTimers };
       await etcd.put(keys.count(wave, nodeId), JSON.stringify(totals));
     }
+  }
+}
+
+/** Resolves once the CLI tells this restarted node that its old container is gone (see MigrationControl). */
+async function takeoverSignal(etcd: EtcdGateway, key: string, migration: string): Promise<MigrationControl> {
+  for (;;) {
+    const control = JSON.parse(await etcd.waitFor(key)) as MigrationControl;
+    if (control.migration === migration && control.phase === 'takeover') return control;
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 

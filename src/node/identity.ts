@@ -13,6 +13,11 @@ export interface NodeIdentity {
   readonly port: number;
   /** Where the node writes its message trace (a traced run only). */
   readonly traceDir?: string;
+  /**
+   * Set when this container succeeds a node that already ran (src/migration): `migrate` restores it from the old
+   * container's snapshot, `restart` starts it afresh; either way it takes over the node's id in the registry.
+   */
+  readonly succession?: { readonly migration: string; readonly kind: 'migrate' | 'restart' };
 }
 
 export const NODE_PORT = 7000;
@@ -28,6 +33,9 @@ export const ENV = {
   algorithm: 'PEERLAB_ALGORITHM',
   port: 'PEERLAB_PORT',
   trace: 'PEERLAB_TRACE',
+  /** A successor container (migration, restart): the migration's id, and which of the two it is. */
+  succeeds: 'PEERLAB_SUCCEEDS',
+  succession: 'PEERLAB_SUCCESSION',
   /** Swarm: the run's overlay subnet, so a node takes its address there and not on another network it is attached to. */
   subnet: 'PEERLAB_SUBNET',
   /** Swarm: a service's node ids in slot order, and the task's slot (1-based); together they name the node. */
@@ -46,6 +54,7 @@ export function identityEnv(identity: NodeIdentity): Record<string, string> {
     [ENV.algorithm]: identity.algorithmPath,
     [ENV.port]: String(identity.port),
     ...(identity.traceDir ? { [ENV.trace]: identity.traceDir } : {}),
+    ...(identity.succession ? { [ENV.succeeds]: identity.succession.migration, [ENV.succession]: identity.succession.kind } : {}),
   };
 }
 
@@ -66,6 +75,7 @@ export function readIdentity(env: NodeJS.ProcessEnv): NodeIdentity {
     algorithmPath: required(ENV.algorithm),
     port: Number(env[ENV.port] ?? NODE_PORT),
     ...(env[ENV.trace] ? { traceDir: env[ENV.trace] } : {}),
+    ...(env[ENV.succeeds] ? { succession: { migration: env[ENV.succeeds]!, kind: env[ENV.succession] === 'restart' ? ('restart' as const) : ('migrate' as const) } } : {}),
   };
 }
 

@@ -72,7 +72,8 @@ export interface OutgoingLink {
    * has room for, so a sender that outpaces the link sees these promises slow down (see AlgorithmHost's limit).
    */
   send(envelope: Envelope): Promise<void>;
-  close(): void;
+  /** Ends the stream after what was sent; resolves once the receiver has read it all (it answered). */
+  close(): Promise<void>;
 }
 
 /** Opens the stream to one neighbour and resolves once its channel is connected. */
@@ -88,14 +89,45 @@ export async function openLink(options: {
   );
   const metadata = new grpc.Metadata();
   metadata.set(FROM_METADATA, options.from);
+  let closing = false;
+  let answered: () => void = () => {};
+  const closed = new Promise<void>((resolve) => (answered = resolve));
   const call = client.link(metadata, (error) => {
-    if (error && error.code !== grpc.status.CANCELLED) options.onBroken(error);
+    answered();
+    // A link this node ended on purpose (a neighbour that migrated) is not a broken one.
+    if (error && error.code !== grpc.status.CANCELLED && !closing) options.onBroken(error);
+    if (closing) client.close();
   });
   return {
     send: (envelope) => new Promise<void>((resolve) => call.write(envelope, () => resolve())),
     close: () => {
+      closing = true;
       call.end();
-      client.close();
+      return closed;
     },
+  };
+}
+
+/**
+ * A link that takes messages at once and writes them, in order, once `opening` has connected: what a node
+ * sends to a neighbour that has just moved, while the stream to its new container opens.
+ */
+export function queuedLink(opening: Promise<OutgoingLink>): OutgoingLink {
+  let link: OutgoingLink | undefined;
+  let queued = 0;
+  // A link that never opens is reported by whoever opened it; its messages are lost with it.
+  let chain: Promise<unknown> = opening.then((opened) => (link = opened), () => {});
+  return {
+    send: (envelope) => {
+      if (link && queued === 0) return link.send(envelope);
+      queued += 1;
+      const sent = chain.then(() => {
+        queued -= 1;
+        return link?.send(envelope);
+      });
+      chain = sent;
+      return sent;
+    },
+    close: () => opening.then((opened) => opened.close()),
   };
 }

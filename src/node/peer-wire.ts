@@ -13,6 +13,8 @@ export interface Envelope {
   readonly lamport?: number;
   readonly clock?: Readonly<Record<string, number>>;
   readonly seq?: number;
+  /** Migration markers only (src/node/migration.ts): JSON naming the migration; such an envelope carries no algorithm message. */
+  readonly control?: string;
 }
 
 export interface LinkSummary {
@@ -23,7 +25,7 @@ const LENGTH_DELIMITED = 2;
 const VARINT = 0;
 const tag = (field: number, wireType: number): number => (field << 3) | wireType;
 
-export function encodeEnvelope({ payload, lamport, clock, seq }: Envelope): Buffer {
+export function encodeEnvelope({ payload, lamport, clock, seq, control }: Envelope): Buffer {
   const parts = [lengthDelimited(1, Buffer.from(payload, 'utf8'))];
   if (lamport) parts.push(Buffer.from([tag(2, VARINT), ...varint(lamport)]));
   // A map field is a repeated entry message { string key = 1; uint64 value = 2; }, in the map's own order.
@@ -32,6 +34,7 @@ export function encodeEnvelope({ payload, lamport, clock, seq }: Envelope): Buff
     parts.push(lengthDelimited(3, entry));
   }
   if (seq) parts.push(Buffer.from([tag(4, VARINT), ...varint(seq)]));
+  if (control) parts.push(lengthDelimited(5, Buffer.from(control, 'utf8')));
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
 
@@ -40,10 +43,12 @@ export function decodeEnvelope(buffer: Buffer): Envelope {
   let lamport: number | undefined;
   let seq: number | undefined;
   let clock: Record<string, number> | undefined;
+  let control: string | undefined;
   readFields(buffer, (field, value) => {
     if (field === 1 && Buffer.isBuffer(value)) payload = value.toString('utf8');
     else if (field === 2 && typeof value === 'number') lamport = value;
     else if (field === 4 && typeof value === 'number') seq = value;
+    else if (field === 5 && Buffer.isBuffer(value)) control = value.toString('utf8');
     else if (field === 3 && Buffer.isBuffer(value)) {
       let node = '';
       let count = 0;
@@ -54,7 +59,7 @@ export function decodeEnvelope(buffer: Buffer): Envelope {
       (clock ??= {})[node] = count;
     }
   });
-  return { payload, ...(lamport === undefined ? {} : { lamport }), ...(clock === undefined ? {} : { clock }), ...(seq === undefined ? {} : { seq }) };
+  return { payload, ...(lamport === undefined ? {} : { lamport }), ...(clock === undefined ? {} : { clock }), ...(seq === undefined ? {} : { seq }), ...(control === undefined ? {} : { control }) };
 }
 
 function lengthDelimited(field: number, bytes: Buffer): Buffer {

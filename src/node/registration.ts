@@ -36,6 +36,11 @@ export class NodeLease {
     }
   }
 
+  /** What the node holds now, key and value: what a migrated node's successor holds under its own lease. */
+  heldEntries(): Array<[string, string]> {
+    return [...this.held];
+  }
+
   /** Deletes `key` and stops holding it. */
   async delete(key: string): Promise<void> {
     this.held.delete(key);

@@ -11,13 +11,17 @@
  *  - drop-messages / drop-messages-end: a control key tells the receiver the share to drop on arrival
  *    (RunController.setMessageDrop); the host draws per message, as in the simulator;
  *  - skew / skew-end: a control key tells the node how its clock runs off (RunController.setClockSkew); its host's
- *    NodeClock skews from the moment the key reaches it, so a skew starts late by the fault's lag plus the watch's.
+ *    NodeClock skews from the moment the key reaches it, so a skew starts late by the fault's lag plus the watch's;
+ *  - migrate / restart: the node's id passes to a new container (src/migration), one node after another: with
+ *    its snapshot (nothing lost), or afresh (a restart; what was sent to the old one meanwhile is lost).
  * The controller and the crash watch are told before each act, so a death or a broken link the schedule caused
  * neither fails the run nor is waited for.
  */
+import type { Etcd3 } from 'etcd3';
 import { PeerlabError } from '../errors.js';
 import { isNodeHeal, type AppliedFault, type FaultEvent } from '../faults/events.js';
-import type { ContainerNodes } from '../runtime/types.js';
+import { moveNode } from '../migration/move.js';
+import type { ContainerNodes, SuccessorNodes } from '../runtime/types.js';
 import type { RunController } from './controller.js';
 import type { RunWatch } from './run-watch.js';
 
@@ -40,6 +44,8 @@ export class DockerFaultSchedule {
     private readonly watch: RunWatch,
     /** Told of each event once applied (or not), as it goes. */
     private readonly onApplied: (applied: AppliedFault) => void = () => {},
+    /** What migrate and restart need: a runtime whose node ids can pass to new containers, and the run's etcd. */
+    private readonly moves?: { readonly nodes: SuccessorNodes; readonly etcd: Etcd3 },
   ) {}
 
   /** Arms every event against the run's start time (epoch ms). */
@@ -139,7 +145,17 @@ export class DockerFaultSchedule {
         await eachOf(nodes, (id) => this.controller.setClockSkew(id, event.action === 'skew' ? event.skew : undefined));
         return;
       case 'restart':
-        throw new PeerlabError('restart is not supported yet: a fresh node under the same id needs the agent to re-register');
+      case 'migrate': {
+        const moves = this.moves;
+        if (!moves) throw new PeerlabError(`${event.action} is not supported by this runtime: its nodes cannot pass to new containers`);
+        const kind = event.action;
+        // One move at a time (the run holds one migration lock), each complete before the next.
+        for (const id of nodes) {
+          this.paused.delete(id);
+          await moveNode(moves.nodes, moves.etcd, { runId: this.runtime.runId, nodeId: id, kind, beforeRemovingOld: () => this.controller.faultHits([id], []) });
+        }
+        return;
+      }
     }
   }
 }

@@ -9,7 +9,8 @@ import { DockerFaultSchedule } from './docker-faults.js';
 import type { PreparedRun } from './prepare.js';
 import { readRunLossCounters } from '../links/packet.js';
 import { makeNodeTraceDir, mergeNodeTraces } from './trace-files.js';
-import type { RuntimeKind } from '../runtime/types.js';
+import type { ContainerNodes, RuntimeKind, SuccessorNodes } from '../runtime/types.js';
+import { readMoveRecords } from '../migration/move.js';
 import type { FaultEvent } from '../faults/events.js';
 
 export type DockerOptions = RuntimeTuning & Partial<Pick<DeploymentOptions, 'followEtcd' | 'onStage' | 'signal'>>;
@@ -97,7 +98,7 @@ async function deployForRun(
   const traceDir = options.traceFile ? await makeNodeTraceDir(prepared.runId) : undefined;
   const deployment = await bringUp(prepared, options, traceDir);
   const { controller, runtime, watch } = deployment;
-  const schedule = new DockerFaultSchedule(options.faults ?? [], runtime, controller, watch, options.onFault);
+  const schedule = new DockerFaultSchedule(options.faults ?? [], runtime, controller, watch, options.onFault, isSuccessorNodes(runtime) ? { nodes: runtime, etcd: deployment.etcd } : undefined);
   const registry = await controller.followRegistry();
   let tornDown: Promise<void> | undefined;
   let startedAt: number | undefined;
@@ -128,6 +129,8 @@ async function deployForRun(
       // Read before stop, while every node's namespace still holds its rules.
       const lossCounters = prepared.linksLayer === 'packet' ? await readRunLossCounters(runtime) : undefined;
       const reports = await watch.race(controller.stopAndCollectReports(30_000));
+      // Moves by the schedule and by `peerlab migrate` alike: each new node wrote its record.
+      const migrations = await readMoveRecords(deployment.etcd, prepared.runId);
       // A node closes its trace file before it reports, so every file is whole now.
       if (traceDir) await mergeNodeTraces(traceDir, options.traceFile!);
       return {
@@ -137,6 +140,7 @@ async function deployForRun(
         missing: collected.missing,
         departed: schedule.departed,
         faults,
+        ...(migrations.length > 0 && { migrations }),
         registry: registry.log(startedAt!),
         inFlight: collected.inFlight ?? inFlightFromReports(reports),
         timings: { ...deployment.timings, algorithmMs: collected.durationMs },
@@ -164,6 +168,10 @@ async function deployForRun(
       })());
     },
   };
+}
+
+function isSuccessorNodes(runtime: ContainerNodes): runtime is ContainerNodes & SuccessorNodes {
+  return 'startSuccessor' in runtime;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Json } from '../sdk/types.js';
 import type { NodeReport } from '../coordination/protocol.js';
 import type { AppliedFault } from '../faults/events.js';
 import type { RegistryLog, RuntimeKind } from '../runtime/types.js';
+import type { MigrationRecord } from '../coordination/protocol.js';
 
 /** What a runtime hands back after running an algorithm to the end: the same shape from Docker and the simulator. */
 export interface Execution {
@@ -14,6 +15,8 @@ export interface Execution {
   readonly departed: ReadonlyMap<string, string>;
   /** Every fault event of the schedule, as it was applied, in the order applied. */
   readonly faults: readonly AppliedFault[];
+  /** Every node that moved to a new container (migrate, restart), as its new node recorded it. */
+  readonly migrations?: readonly MigrationRecord[];
   /** Who was in the registry: how many at the start, and each change after it. */
   readonly registry: RegistryLog;
   /** Messages sent and not delivered when the run ended (the run ends when every node has a result). */

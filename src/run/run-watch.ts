@@ -165,13 +165,24 @@ export class RunWatch {
     if (event.Action !== 'die') return;
     if (attributes[ROLE_LABEL] === 'node' && this.intended.has(attributes[NODE_LABEL] ?? '')) return;
     const looking = this.describeDeath(docker, id, attributes)
-      .then((error) => this.fail(error))
+      .then((error) => error && this.fail(error))
       .finally(() => this.pending.delete(looking));
     this.pending.add(looking);
   }
 
-  private async describeDeath(docker: Docker, id: string, attributes: Record<string, string>): Promise<Error> {
+  /**
+   * Whether another container of the same node still runs: the dead one was replaced (a migration or restart,
+   * src/migration), or was a new container given up before it took over. Either way the node lives on.
+   */
+  private async succeeded(docker: Docker, id: string, nodeId: string): Promise<boolean> {
+    const containers = await docker.listContainers({ filters: { label: [`${RUN_LABEL}=${this.runtime.runId}`, `${NODE_LABEL}=${nodeId}`] } }).catch(() => []);
+    return containers.some((container) => container.Id !== id);
+  }
+
+  /** Undefined when the container's node lives on in another (it migrated or restarted): no crash. */
+  private async describeDeath(docker: Docker, id: string, attributes: Record<string, string>): Promise<Error | undefined> {
     const info = await docker.getContainer(id).inspect().catch(() => undefined);
+    if (attributes[ROLE_LABEL] === 'node' && attributes[NODE_LABEL] !== undefined && (await this.succeeded(docker, id, attributes[NODE_LABEL]))) return undefined;
     const exitCode = info?.State.ExitCode ?? Number(attributes.exitCode ?? NaN);
     const oomKilled = Boolean(info?.State.OOMKilled) || this.outOfMemory.has(id);
     const nodeId = attributes[NODE_LABEL];

@@ -1,7 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Json } from '../sdk/types.js';
-import type { NodeReport } from '../coordination/protocol.js';
+import type { MigrationRecord, NodeReport } from '../coordination/protocol.js';
+import { percentiles } from '../bench/percentiles.js';
 import { PeerlabError } from '../errors.js';
 import { writeJson } from '../util/files.js';
 import { scheduleAsItWent, type AppliedFault, type FaultEvent } from '../faults/events.js';
@@ -187,13 +188,21 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
   const verdict = judge(prepared, results, execution.missing, request.until === 'quiescent' ? execution.inFlight : 0, execution.endedEarly, faultsSeen);
   const traffic = sumTraffic(execution.reports);
   const dropped = droppedOnArrival(execution.reports);
-  const metrics = { ...verdict.metrics, messages: traffic.messages, bytes: traffic.bytes, messagesInFlight: execution.inFlight, ...(dropped > 0 && { messagesDroppedOnArrival: dropped }) };
+  const metrics = {
+    ...verdict.metrics,
+    messages: traffic.messages,
+    bytes: traffic.bytes,
+    messagesInFlight: execution.inFlight,
+    ...(dropped > 0 && { messagesDroppedOnArrival: dropped }),
+    ...migrationMetrics(execution.migrations ?? []),
+  };
   const replay = replayCommand(request, prepared, runtime);
   const record = recordOf(execution, replay);
   const timings = record.timings;
   const output = { record, graph, roles, results, reports: execution.reports, verdict: { ...verdict, metrics }, departed: execution.departed };
   await writeRunResults(resultsDir, output);
   if (faults.length > 0) await writeFaults(resultsDir, faults);
+  if (execution.migrations?.length) await writeMigrations(resultsDir, execution.migrations);
   if (execution.registry.changes.length > 0) await writeRegistryChanges(resultsDir, execution.registry);
   await writeRunReport(resultsDir, { ...output, faults, registry: execution.registry });
   if (execution.teardownError !== undefined) throw execution.teardownError;
@@ -241,6 +250,27 @@ function failedVerdict(error: unknown, traffic: { messages: number; bytes: numbe
 /** faults.ndjson: one line per fault event as applied, with its intended and actual time on the run's clock. */
 async function writeFaults(resultsDir: string, faults: readonly AppliedFault[]): Promise<void> {
   await writeFile(path.join(resultsDir, 'faults.ndjson'), faults.map((fault) => `${JSON.stringify(fault)}\n`).join(''));
+}
+
+/** migrations.ndjson: one line per node that moved to a new container (migrate, restart), as its new node recorded it. */
+async function writeMigrations(resultsDir: string, migrations: readonly MigrationRecord[]): Promise<void> {
+  await writeFile(path.join(resultsDir, 'migrations.ndjson'), migrations.map((move) => `${JSON.stringify(move)}\n`).join(''));
+}
+
+/** The run's moves in its metrics: how many, their downtime (p50, p95, max) and their largest snapshot. */
+function migrationMetrics(migrations: readonly MigrationRecord[]): Record<string, number> {
+  const moved = migrations.filter((move) => move.kind === 'migrate');
+  if (moved.length === 0) return migrations.length > 0 ? { restarts: migrations.length } : {};
+  const downtime = percentiles(moved.map((move) => move.downtimeMs));
+  return {
+    migrations: moved.length,
+    ...(migrations.length > moved.length && { restarts: migrations.length - moved.length }),
+    migrationDowntimeP50Ms: downtime.p50,
+    migrationDowntimeP95Ms: downtime.p95,
+    migrationDowntimeMaxMs: downtime.max,
+    migrationSnapshotMaxBytes: Math.max(...moved.map((move) => move.snapshotBytes)),
+    migrationMessagesReplayed: moved.reduce((sum, move) => sum + move.replayed + move.carried, 0),
+  };
 }
 
 /** registry.ndjson: how many nodes were registered at the start, then one line per change after it. */

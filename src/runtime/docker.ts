@@ -5,7 +5,7 @@ import { nodeLogFile } from '../util/node-logs.js';
 import { PeerlabError } from '../errors.js';
 import { containerMemoryBytes, NODE_LABEL, ROLE_LABEL, RUN_LABEL } from '../docker/engine.js';
 import { forEachLimited } from '../util/concurrency.js';
-import type { ContainerNodes, ExecResult, NodeInfo, NodeSpec, NodeState, StartProgress } from './types.js';
+import type { ContainerNodes, ExecResult, NodeInfo, NodeSpec, NodeState, StartProgress, SuccessorNodes } from './types.js';
 
 export interface DockerRuntimeOptions {
   readonly runId: string;
@@ -24,6 +24,8 @@ export const DEFAULT_NODE_MEMORY = 64 * 1024 * 1024;
 export const DEFAULT_START_CONCURRENCY = 8;
 /** A quarter of Docker's default weight, so that etcd (ETCD_CPU_SHARES) keeps up when hundreds of nodes are busy. */
 export const NODE_CPU_SHARES = 256;
+/** The one host of a run on one engine: where `peerlab migrate --to` can send a node. */
+export const LOCAL_HOST = 'local';
 /** A Linux bridge takes at most 1023 ports; one is the etcd container's. */
 export const MAX_NODES_PER_BRIDGE = 1022;
 
@@ -43,7 +45,7 @@ export function nodeContainerName(runId: string, nodeId: string): string {
 }
 
 /** Nodes as locked-down containers on one user-defined bridge network per run. */
-export class DockerRuntime implements ContainerNodes {
+export class DockerRuntime implements ContainerNodes, SuccessorNodes {
   readonly kind = 'docker' as const;
 
   /** Each node this runtime started, by id: what its create and start calls cost (the start-up bench splits them). */
@@ -98,12 +100,49 @@ export class DockerRuntime implements ContainerNodes {
   private async containerOf(id: string): Promise<Docker.Container> {
     const known = this.containerIds.get(id);
     if (known) return this.docker.getContainer(known);
-    const [found] = await this.docker.listContainers({
+    const containers = await this.docker.listContainers({
       all: true,
       filters: { label: [`${RUN_LABEL}=${this.runId}`, `${NODE_LABEL}=${id}`] },
     });
+    // A node that migrated or restarted has had more than one container: the newest running one serves it.
+    const [found] = containers.sort((a, b) => Number(b.State === 'running') - Number(a.State === 'running') || b.Created - a.Created);
     if (!found) throw new PeerlabError(`run ${this.runId} has no node ${id}`, { hint: 'see `peerlab status` for its nodes' });
     return this.docker.getContainer(found.Id);
+  }
+
+  async hosts(): Promise<string[]> {
+    return [LOCAL_HOST];
+  }
+
+  async currentContainer(id: string): Promise<string> {
+    return (await this.containerOf(id)).id;
+  }
+
+  async startSuccessor(id: string, env: Readonly<Record<string, string>>, host: string): Promise<string> {
+    if (host !== LOCAL_HOST) throw new PeerlabError(`no host ${host} in run ${this.runId}`, { hint: `its hosts: ${LOCAL_HOST}` });
+    const current = await (await this.containerOf(id)).inspect();
+    // The same container, but for its name and the added environment: same image, mounts, limits and network.
+    const container = await this.docker.createContainer({
+      ...current.Config,
+      name: `${nodeContainerName(this.runId, id)}-${Date.now().toString(36)}`,
+      // A node that moved before carries its last move's variables: replaced, not repeated.
+      Env: [...(current.Config.Env ?? []).filter((line) => !(line.split('=')[0]! in env)), ...Object.entries(env).map(([key, value]) => `${key}=${value}`)],
+      HostConfig: current.HostConfig,
+    });
+    await container.start();
+    return container.id;
+  }
+
+  async isRunning(container: string): Promise<boolean> {
+    const inspected = await this.docker.getContainer(container).inspect().catch(() => undefined);
+    return inspected?.State.Running === true;
+  }
+
+  async removeContainer(container: string): Promise<void> {
+    for (const [id, known] of this.containerIds) if (known === container) this.containerIds.delete(id);
+    // One endpoint at a time, as removeRunObjects does (moby/moby#43286).
+    await this.docker.getNetwork(this.network).disconnect({ Container: container, Force: true }).catch(() => {});
+    await removeContainer(this.docker.getContainer(container));
   }
 
   async stopNode(id: string): Promise<void> {

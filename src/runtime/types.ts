@@ -89,3 +89,24 @@ export interface ContainerNodes extends Runtime {
   /** The command that shows a node's log while the run is up. */
   logsCommand(id: string): string;
 }
+
+/**
+ * Nodes whose id can pass to a new container (migration and restart, src/migration): the one primitive both
+ * use. A host is where a container can go: on one engine, only that engine.
+ */
+export interface SuccessorNodes {
+  readonly runId: string;
+  /** Where nodes can be placed: `local` on one engine. */
+  hosts(): Promise<string[]>;
+  /** The container that serves node `id` now (the newest running one); throws for an unknown node. */
+  currentContainer(id: string): Promise<string>;
+  /**
+   * Starts a second container for node `id` on `host`, as its current one was started, with `env` added; it
+   * serves the id once it has taken over. Resolves with the new container's handle.
+   */
+  startSuccessor(id: string, env: Readonly<Record<string, string>>, host: string): Promise<string>;
+  /** Whether a container is still running. */
+  isRunning(container: string): Promise<boolean>;
+  /** Removes one container of the run (a migrated node's old one, or a successor that did not take over). */
+  removeContainer(container: string): Promise<void>;
+}

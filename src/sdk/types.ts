@@ -171,9 +171,19 @@ export interface AlgorithmDefinition<Schema extends z.ZodType = z.ZodType, State
   onNeighbourDown?(node: Node<z.output<Schema>, State, Payload>, id: string, reason: DownReason): void | Promise<void>;
   /** A neighbour came back or joined the run after the start: it is already in `node.neighbours`. */
   onNeighbourUp?(node: Node<z.output<Schema>, State, Payload>, neighbour: Neighbour): void | Promise<void>;
-  /** Reserved for migration: the node's state as JSON, and how to resume from it. */
+  /**
+   * Migration (`peerlab migrate`, a `migrate` fault): what the node carries to its new container, as JSON. Without
+   * it, `node.state` travels whole (it must then be plain JSON). Seed 000's `__travel__`, and its include and
+   * exclude lists: return only the fields worth moving. Messages not yet handled travel with it in any case.
+   */
   snapshot?(node: Node<z.output<Schema>, State, Payload>): Json;
-  restore?(node: Node<z.output<Schema>, State, Payload>, state: Json): void;
+  /**
+   * Migration, on the new container, instead of `init`: `saved` is what `snapshot` returned (or the old
+   * `node.state`). Put it into `node.state` and set again what a snapshot cannot carry: timers (seed 000's
+   * `__settle__`). An algorithm with timers pending cannot move without it. Without this hook, `node.state`
+   * becomes `saved`.
+   */
+  restore?(node: Node<z.output<Schema>, State, Payload>, saved: Json): void | Promise<void>;
 }
 
 /** The value an algorithm module exports by default. */

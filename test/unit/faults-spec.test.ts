@@ -22,6 +22,9 @@ describe('--fault parsing', () => {
     expect(parseFaultSpec('at=2s flap edges:1-2 every=500ms for=5s', 1)).toMatchObject({ verb: 'flap', everyMs: 500, forMs: 5000 });
     expect(parseFaultSpec('at=3s stop random:10%', 1)).toMatchObject({ verb: 'stop', selector: { kind: 'random-share', percent: 10 } });
     expect(parseFaultSpec('at=1s restart ids:7', 1)).toMatchObject({ verb: 'restart', selector: { kind: 'ids', ids: ['7'] } });
+    expect(parseFaultSpec('at=10s migrate ids:3', 1)).toMatchObject({ verb: 'migrate', atMs: 10_000, selector: { kind: 'ids', ids: ['3'] } });
+    expect(errorLine(() => parseFaultSpec('at=1s migrate ids:3 for=2s', 1))).toMatch(/migrate has nothing to heal, so for= would do nothing/);
+    expect(errorLine(() => parseFaultSpec('at=1s migrate edges:1-2', 1))).toMatch(/migrate acts on nodes, and edges selects edges/);
     expect(parseFaultSpec('every=10s kill random:1', 1)).toMatchObject({ atMs: 0, everyMs: 10_000, selector: { kind: 'random', count: 1 } });
     expect(parseFaultSpec('kill leader', 1)).toMatchObject({ selector: { kind: 'leader', election: 'leader' } });
     expect(parseFaultSpec('at=5s kill leader:db', 1)).toMatchObject({ selector: { kind: 'leader', election: 'db' } });

@@ -17,19 +17,20 @@ describe('peer wire', () => {
     const ours = encodeEnvelope({ payload });
     expect(ours.equals(link.requestSerialize({ payload }))).toBe(true);
     expect(decodeEnvelope(ours)).toEqual({ payload });
-    expect(link.requestDeserialize(ours)).toEqual({ payload, lamport: 0, clock: {}, seq: 0 });
+    expect(link.requestDeserialize(ours)).toEqual({ payload, lamport: 0, clock: {}, seq: 0, control: '' });
   });
 
   it.each([
     ['a Lamport clock', { payload: '{"k":"Test"}', lamport: 7 }],
     ['a vector clock', { payload: '{}', lamport: 300, clock: { '0': 3, '12': 1, '7': 128 }, seq: 2 }],
+    ['a migration marker', { payload: '', control: '{"flush":"m1","seq":42}' }],
     ['a large number', { payload: 'x', lamport: 2 ** 40 + 3, clock: { a: Number.MAX_SAFE_INTEGER }, seq: 2 ** 33 }],
   ])('Envelope with %s (a traced run) matches protobufjs', (_name, envelope) => {
     const ours = encodeEnvelope(envelope);
     const theirs = link.requestSerialize(envelope);
     expect(ours.equals(theirs)).toBe(true);
     expect(decodeEnvelope(ours)).toEqual(envelope);
-    expect(link.requestDeserialize(ours)).toEqual(Object.assign({ lamport: 0, clock: {}, seq: 0 }, envelope));
+    expect(link.requestDeserialize(ours)).toEqual(Object.assign({ lamport: 0, clock: {}, seq: 0, control: '' }, envelope));
   });
 
   it('an untraced Envelope has no clock fields on the wire', () => {

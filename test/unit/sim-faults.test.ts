@@ -45,6 +45,15 @@ describe('faults in the simulator', () => {
     expect(outcome.faults).toEqual([expect.objectContaining({ atMs: 0, appliedMs: 0, action: 'kill', nodes: ['4'] })]);
   });
 
+  it('a migrate is a move without hosts in the simulator: recorded at its time, and the run goes on unchanged', async () => {
+    const plain = await flood('line:n=5', []);
+    const { outcome } = await flood('line:n=5', [fault(1.5, 'migrate', { nodes: ['2'] })]);
+    expect(outcome.faults).toEqual([expect.objectContaining({ atMs: 1.5, appliedMs: 1.5, action: 'migrate', nodes: ['2'] })]);
+    expect(outcome.faults[0]!.error).toBeUndefined();
+    expect(outcome.results).toEqual(plain.outcome.results);
+    expect(outcome.virtualTimeMs).toBe(plain.outcome.virtualTimeMs);
+  });
+
   it('killing a node mid-run drops its messages still in flight and those sent to it later', async () => {
     // Node 5 hears the token at 5 ms and sends it on to 6 (due at 6 ms); it dies at 5.5 ms.
     const { outcome, trace } = await flood('line:n=10', [fault(5.5, 'kill', { nodes: ['5'] })]);

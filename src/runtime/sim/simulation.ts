@@ -380,6 +380,10 @@ export class Simulation {
       case 'restart':
         errors.push('restart is not supported yet: a fresh node under the same id needs a new host');
         break;
+      case 'migrate':
+        // The simulator has no hosts to move between: the node stays as it is, and the move costs it no time
+        // (no downtime, nothing held), which is what faults.ndjson then records.
+        break;
     }
     this.appliedFaults.push({ ...event, nodes, appliedMs: this.clock, ...(errors.length > 0 && { error: errors.join('; ') }) });
   }

@@ -1,0 +1,44 @@
+import { Args, Flags } from '@oclif/core';
+import { runIdArg } from '../cli/args.js';
+import { PeerlabCommand } from '../cli/base-command.js';
+import { onInterrupt } from '../cli/interrupt.js';
+import type { MigrationRecord } from '../coordination/protocol.js';
+import { connectDocker } from '../docker/engine.js';
+import { describeMove, migrateRunNode } from '../migration/index.js';
+import { LOCAL_HOST } from '../runtime/docker.js';
+
+export default class Migrate extends PeerlabCommand {
+  static override description =
+    "Move one node of a running run to a new container, with its state, timers (through the algorithm's restore hook) and unhandled messages: no message is lost, duplicated or reordered. Prints the downtime, the snapshot's size and the messages carried and replayed.";
+
+  static override examples = ['<%= config.bin %> migrate flood-20261130-101500-ab12 3', '<%= config.bin %> migrate flood-20261130-101500-ab12 3 --to local'];
+
+  static override args = {
+    run: runIdArg('the run id (see `peerlab status`)', true),
+    node: Args.string({ required: true, description: 'the node id' }),
+  };
+
+  static override flags = {
+    to: Flags.string({ description: `the host to move to (on one engine: ${LOCAL_HOST}, the default)` }),
+  };
+
+  async run(): Promise<MigrationRecord> {
+    const { args, flags } = await this.parse(Migrate);
+    const abort = new AbortController();
+    let moving: Promise<unknown> = Promise.resolve();
+    // Ctrl-C before the commit cancels (the node stays); after it, the move completes first (see migration/move.ts).
+    const release = onInterrupt(async () => {
+      abort.abort();
+      await moving.catch(() => {});
+    });
+    try {
+      const move = migrateRunNode(await connectDocker(), { runId: args.run!, nodeId: args.node, to: flags.to, signal: abort.signal });
+      moving = move;
+      const record = await move;
+      this.log(`✔ ${describeMove(record, flags.to ?? LOCAL_HOST)}`);
+      return record;
+    } finally {
+      release();
+    }
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * Live migration on a real Docker engine (issue 13), no mocks: a fixture that streams numbered messages on every
+ * edge at 50 messages per second keeps running while nodes move to new containers one after another. Its own
+ * numbers are the oracle: a lost, duplicated or reordered message shows as a gap, a repeat or a step back, and a
+ * moved node whose state were lost would count from 0 again. Also: a restart through the same primitive, and
+ * the one-line refusals of `peerlab migrate`.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MigrationRecord } from '../../src/coordination/protocol.js';
+import type { FaultEvent } from '../../src/faults/events.js';
+import { percentiles } from '../../src/bench/percentiles.js';
+import { runAlgorithm } from '../../src/run/run.js';
+import { loadTopology } from '../../src/topology/index.js';
+import { packageRoot } from '../../src/util/paths.js';
+import { bin, leftovers, nodeResults, peerlabIn } from './cli-helpers.js';
+import { NODE_LABEL, RUN_LABEL } from '../../src/docker/engine.js';
+
+const FIXTURE = 'test/fixtures/seq-stream.ts';
+
+interface StreamResult {
+  readonly sent: Record<string, number>;
+  readonly last: Record<string, number>;
+  readonly handled: number;
+  readonly errors: string[];
+}
+
+let resultsRoot: string;
+beforeAll(async () => {
+  resultsRoot = await mkdtemp(path.join(os.tmpdir(), 'peerlab-migration-'));
+});
+afterAll(async () => {
+  await rm(resultsRoot, { recursive: true, force: true });
+});
+
+function moves(action: 'migrate' | 'restart', ids: readonly string[], firstMs: number, gapMs: number): FaultEvent[] {
+  return ids.map((id, i) => ({ atMs: firstMs + i * gapMs, action, nodes: [id], edges: [], fault: i + 1, spec: `at=${firstMs + i * gapMs}ms ${action} ids:${id}` }));
+}
+
+/** Runs the fixture under the moves; returns each node's result, by id, and the run's migration records. */
+async function streamUnder(topology: string, params: string[], faults: FaultEvent[]) {
+  let runId = '';
+  const summary = await runAlgorithm({
+    algorithm: FIXTURE,
+    params,
+    topology,
+    seed: 5,
+    allowDisconnected: false,
+    timeoutMs: 120_000,
+    resultsRoot,
+    runtime: 'docker',
+    faults,
+    onRunId: (id) => (runId = id),
+  });
+  const graph = (await loadTopology(topology, { seed: 5 })).graph;
+  const rows = await nodeResults(summary.resultsDir);
+  const results = new Map(graph.nodes().map((id, i) => [id, rows[i] as unknown as StreamResult]));
+  const records = (await readFile(path.join(summary.resultsDir, 'migrations.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as MigrationRecord);
+  expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
+  return { summary, graph, results, records };
+}
+
+/** The oracle: on every directed edge, every number from 1 to the last sent arrived once, in order. */
+function expectExactlyOnceInOrder(graph: { nodes(): string[]; neighbors(id: string): string[] }, results: Map<string, StreamResult>): void {
+  for (const id of graph.nodes()) {
+    const result = results.get(id)!;
+    expect(result, `node ${id} has a result`).toBeDefined();
+    expect(result.errors, `node ${id}: gaps, repeats or reorderings`).toEqual([]);
+    for (const from of graph.neighbors(id)) {
+      expect(result.last[from], `${from}→${id}: the last number received is the last sent`).toBe(results.get(from)!.sent[id]! - 1);
+    }
+    // Its count of handled messages went on across its moves: exactly what it received over the whole run.
+    expect(result.handled, `node ${id}'s counter`).toBe(Object.values(result.last).reduce((sum, last) => sum + last, 0));
+  }
+}
+
+describe('migration on Docker', () => {
+  it('10 nodes move one after another while every edge streams at 50 messages/s: 0 lost, duplicated or reordered', async () => {
+    const ids = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
+    // The moves follow one another (one at a time per run), each a few seconds under this load: all are due early.
+    const { summary, graph, results, records } = await streamUnder('ba:n=12,m=2', ['rate=50', 'durationMs=75000'], moves('migrate', ids, 2_000, 500));
+    expect(summary.faults.map((fault) => fault.error)).toEqual(ids.map(() => undefined));
+    expect(records.map((record) => [record.node, record.kind])).toEqual(ids.map((id) => [id, 'migrate']));
+    for (const record of records) expect(record.from, `node ${record.node} changed address`).not.toBe(record.to);
+    expectExactlyOnceInOrder(graph, results);
+    const downtime = percentiles(records.map((record) => record.downtimeMs));
+    console.log(`downtime over ${records.length} moves: p50 ${downtime.p50} ms, p95 ${downtime.p95} ms, max ${downtime.max} ms; replayed ${records.map((r) => r.carried + r.replayed).join(',')}; bytes ${records.map((r) => r.snapshotBytes).join(',')}; phases ${records.map((r) => JSON.stringify(r.phasesMs)).join(' ')}`);
+    expect(summary.metrics.migrations).toBe(10);
+    expect(downtime.p95).toBeGreaterThan(0);
+  }, 300_000);
+
+  it('a node with 1 MiB of state moves with it whole', async () => {
+    const ids = ['1', '3', '5'];
+    const { graph, results, records } = await streamUnder('ba:n=8,m=2', ['rate=50', 'durationMs=20000', 'stateKiB=1024'], moves('migrate', ids, 2_000, 500));
+    expect(records.map((record) => record.node)).toEqual(ids);
+    for (const record of records) expect(record.snapshotBytes).toBeGreaterThan(1024 * 1024);
+    expectExactlyOnceInOrder(graph, results);
+    const downtime = percentiles(records.map((record) => record.downtimeMs));
+    console.log(`1 MiB state: downtime p50 ${downtime.p50} ms, p95 ${downtime.p95} ms, max ${downtime.max} ms; bytes ${records.map((r) => r.snapshotBytes).join(',')}; phases ${records.map((r) => JSON.stringify(r.phasesMs)).join(' ')}`);
+  }, 300_000);
+
+  it('restart: a fresh container with empty state takes the id over, and its neighbours hear it count from 1 again', async () => {
+    const { summary, graph, results, records } = await streamUnder('ba:n=8,m=2', ['rate=20', 'durationMs=12000'], moves('restart', ['2'], 3_000, 0));
+    expect(summary.faults[0]!.error).toBeUndefined();
+    expect(records.map((record) => [record.node, record.kind])).toEqual([['2', 'restart']]);
+    // Its state began anew: it handled only what it received since the restart.
+    const restarted = results.get('2')!;
+    expect(restarted.handled).toBeLessThan(Object.values(restarted.last).reduce((sum, last) => sum + last, 0));
+    for (const neighbour of graph.neighbors('2')) {
+      expect(results.get(neighbour)!.errors.join('; '), `node ${neighbour} heard 2 start over`).toMatch(/from 2: 1 after \d+/);
+    }
+  }, 300_000);
+});
+
+describe('peerlab migrate refuses in one line', () => {
+  it('an unknown node, an unknown host, and a run still in bring-up', async () => {
+    const up = await peerlabIn(packageRoot, 'up', FIXTURE, '--topology', 'ba:n=4,m=2', '--json');
+    expect(up.code, up.stderr).toBe(0);
+    const { runId } = JSON.parse(up.stdout) as { runId: string };
+    try {
+      const unknownNode = await peerlabIn(packageRoot, 'migrate', runId, '99');
+      expect(unknownNode.code).not.toBe(0);
+      expect(unknownNode.stderr.trim().split('\n')).toHaveLength(1);
+      expect(unknownNode.stderr).toMatch(/has no node 99/);
+      const unknownHost = await peerlabIn(packageRoot, 'migrate', runId, '1', '--to', 'mars');
+      expect(unknownHost.stderr.trim().split('\n')).toHaveLength(1);
+      expect(unknownHost.stderr).toMatch(/--to mars: run \S+ has no host mars — its hosts: local/);
+      const bringUp = await peerlabIn(packageRoot, 'migrate', runId, '1');
+      expect(bringUp.stderr.trim().split('\n')).toHaveLength(1);
+      expect(bringUp.stderr).toMatch(/is still in bring-up/);
+      // Refused before anything was created: the run still has its 4 nodes and its etcd, no more.
+      expect(await leftovers(runId)).toEqual({ containers: 5, networks: 1 });
+    } finally {
+      await peerlabIn(packageRoot, 'down', runId);
+    }
+    expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
+  }, 180_000);
+});
+
+/** The running containers of one node of a run. */
+function containersOf(runId: string, nodeId: string): string[] {
+  const listing = execFileSync('docker', ['ps', '--filter', `label=${RUN_LABEL}=${runId}`, '--filter', `label=${NODE_LABEL}=${nodeId}`, '--format', '{{.ID}}'], { encoding: 'utf8' });
+  return listing.trim().split('\n').filter(Boolean);
+}
+
+describe('peerlab migrate on a run in progress', () => {
+  it('moves a node by hand; Ctrl-C in the middle leaves it in exactly one container; the stream stays whole', async () => {
+    const run = spawn(process.execPath, [bin, 'run', FIXTURE, '--topology', 'ba:n=8,m=2', '--seed', '5', '--param', 'durationMs=40000', '--results', resultsRoot], { cwd: packageRoot });
+    let stdout = '';
+    let stderr = '';
+    run.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    run.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const ended = new Promise<number>((resolve) => run.on('exit', (code) => resolve(code ?? -1)));
+    try {
+      for (let waited = 0; !/^run (\S+)$/m.test(stderr); waited += 100) {
+        expect(waited, stderr + stdout).toBeLessThan(60_000);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const runId = /^run (\S+)$/m.exec(stderr)![1]!;
+
+      // Refused while the run comes up, then taken once it has started.
+      let moved: { code: number; stdout: string; stderr: string };
+      for (let tries = 0; ; tries++) {
+        moved = await peerlabIn(packageRoot, 'migrate', runId, '1');
+        if (!/still in bring-up|has no run|no run .* is up/.test(moved.stderr) || tries > 120) break;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      expect(moved.code, moved.stderr).toBe(0);
+      expect(moved.stdout).toMatch(/^✔ node 1 moved to local \(\S+ → \S+\) with \d+ ms of downtime: snapshot [\d.]+ KiB/);
+      expect(containersOf(runId, '1')).toHaveLength(1);
+
+      // Ctrl-C once the next move has started its new container: before the freeze it is cancelled (130) and the
+      // new container goes; after it, the move completes first (0).
+      const cut = spawn(process.execPath, [bin, 'migrate', runId, '2'], { cwd: packageRoot });
+      let cutErr = '';
+      cut.stderr.on('data', (chunk: Buffer) => (cutErr += chunk.toString()));
+      for (let waited = 0; containersOf(runId, '2').length < 2; waited += 50) {
+        expect(waited, cutErr).toBeLessThan(60_000);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      cut.kill('SIGINT');
+      const cutCode = await new Promise<number>((resolve) => cut.on('exit', (code) => resolve(code ?? -1)));
+      expect([0, 130], cutErr).toContain(cutCode);
+      expect(containersOf(runId, '2'), 'node 2 runs in exactly one container').toHaveLength(1);
+
+      expect(await ended, stderr + stdout).toBe(0);
+      const summary = { resultsDir: path.join(resultsRoot, runId) };
+      const graph = (await loadTopology('ba:n=8,m=2', { seed: 5 })).graph;
+      const rows = await nodeResults(summary.resultsDir);
+      expectExactlyOnceInOrder(graph, new Map(graph.nodes().map((id, i) => [id, rows[i] as unknown as StreamResult])));
+      const records = (await readFile(path.join(summary.resultsDir, 'migrations.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as MigrationRecord);
+      expect(records.map((record) => record.node)).toEqual(cutCode === 0 ? ['1', '2'] : ['1']);
+      expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
+    } finally {
+      // A failed assertion must not leave the run going: Ctrl-C it, and wait for its teardown.
+      if (run.exitCode === null) {
+        run.kill('SIGINT');
+        await ended;
+      }
+    }
+  }, 300_000);
+});

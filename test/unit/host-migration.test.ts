@@ -1,0 +1,82 @@
+/**
+ * The host's half of a migration, without containers: a suspended node handles nothing but keeps what arrives;
+ * its snapshot carries state, counters and unhandled messages; a new host resumed from it handles those first,
+ * in order, and goes on from the same state. What a snapshot cannot carry (timers without a restore hook, a
+ * run() under way) is refused in one line.
+ */
+import { describe, expect, it } from 'vitest';
+import { AlgorithmHost, type HostEnvironment } from '../../src/host/algorithm-host.js';
+import { defineAlgorithm } from '../../src/sdk/index.js';
+import type { Algorithm, AlgorithmDefinition, Message, Node } from '../../src/sdk/types.js';
+
+const environment = (timers: Array<() => void> = []): HostEnvironment => ({
+  transmit: () => undefined,
+  now: () => 0,
+  setTimer: (_ms, callback) => (timers.push(callback), () => {}),
+  barrier: async () => {},
+  store: undefined as never,
+  services: undefined as never,
+  queues: undefined as never,
+  log: () => {},
+  onResult: () => {},
+  onFailure: (error) => {
+    throw error;
+  },
+});
+
+// `any`: each test's hooks see the counter's state, whatever the SDK's generic parameters make of it.
+const counter = (extra: Partial<AlgorithmDefinition<never, any>> = {}): Algorithm =>
+  defineAlgorithm({
+    name: 'counter',
+    state: () => ({ seen: [] as number[] }),
+    onMessage: (node: Node<never, { seen: number[] }>, { payload }: Message) => void node.state.seen.push(payload as number),
+    ...extra,
+  } as never);
+
+const hostOf = (algorithm: Algorithm, timers?: Array<() => void>) =>
+  new AlgorithmHost(algorithm, { id: '0', neighbours: [{ id: '1', weight: 1 }], size: 2, params: {}, seed: 1, maxPayloadBytes: 1 << 20 }, environment(timers));
+
+describe('a host moving to a new one', () => {
+  it('carries state, counters and the unhandled messages, which the new host handles first, in order', async () => {
+    const old = hostOf(counter());
+    await old.start();
+    old.deliver('1', '1');
+    old.deliver('1', '2');
+    await old.suspend();
+    old.deliver('1', '3');
+    old.deliver('1', '4');
+    const snapshot = JSON.parse(JSON.stringify(old.snapshot()));
+    expect(snapshot.saved).toEqual({ seen: [1, 2] });
+    expect(snapshot.inbox).toEqual([{ from: '1', payload: 3 }, { from: '1', payload: 4 }]);
+    expect(snapshot.received['1'].messages).toBe(4);
+
+    const successor = hostOf(counter());
+    successor.deliver('1', '5');
+    await successor.resume(snapshot);
+    successor.deliver('1', '6');
+    expect(successor.snapshot().saved).toEqual({ seen: [1, 2, 3, 4, 5, 6] });
+    expect(successor.received.get('1')!.messages).toBe(6);
+  });
+
+  it('fires no timer while suspended', async () => {
+    const timers: Array<() => void> = [];
+    let fired = 0;
+    const old = hostOf(counter({ init: (node) => void node.setTimer(10, () => void (fired += 1)), restore: () => {} }), timers);
+    await old.start();
+    await old.suspend();
+    timers.forEach((fire) => fire());
+    expect(fired).toBe(0);
+  });
+
+  it('refuses what a snapshot cannot carry, in one line each', async () => {
+    const withTimer = hostOf(counter({ init: (node) => void node.setTimer(10, () => {}) }));
+    await withTimer.start();
+    expect(withTimer.snapshotRefusal()).toBe('node 0 has 1 timer(s) pending, which a snapshot cannot carry: give the algorithm a restore(node, saved) hook that sets them again');
+    const sequential = hostOf(counter({ onMessage: undefined, run: (node) => node.receive().then(() => {}) }));
+    await sequential.start();
+    expect(sequential.snapshotRefusal()).toMatch(/inside its algorithm's run\(\)/);
+    const restored = hostOf(counter({ init: (node) => void node.setTimer(10, () => {}), restore: () => {} }));
+    await restored.start();
+    expect(restored.snapshotRefusal()).toBeUndefined();
+  });
+});
