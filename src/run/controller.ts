@@ -145,8 +145,8 @@ export class RunController {
     });
     let stopped: Promise<void> | undefined;
     return {
-      // Once: after the algorithm, or at a teardown that comes first.
-      stop: () => (stopped ??= stop()),
+      // Once: after the algorithm, or at a teardown that comes first; never held up by an etcd that is gone.
+      stop: () => (stopped ??= stopWatching(Promise.resolve(stop))),
       log(startedAt) {
         const before = seen.filter(({ at }) => at <= startedAt);
         const after = seen.filter(({ at }) => at > startedAt).sort((a, b) => a.at - b.at);
