@@ -1,3 +1,4 @@
+import { maxOf } from '../util/extremes.js';
 import { connectDocker } from '../docker/engine.js';
 import { PeerlabError } from '../errors.js';
 import { DEFAULT_NODE_MEMORY, DEFAULT_START_CONCURRENCY, type DockerRuntime } from '../runtime/docker.js';
@@ -102,7 +103,7 @@ async function deployForRun(
   const registry = await controller.followRegistry();
   let tornDown: Promise<void> | undefined;
   let startedAt: number | undefined;
-  const quietAfterMs = options.faults?.length ? Math.max(...options.faults.map(consequencesEndMs)) : undefined;
+  const quietAfterMs = options.faults?.length ? maxOf(options.faults.map(consequencesEndMs)) : undefined;
   return {
     async start() {
       options.onStage?.('running');

@@ -1,10 +1,11 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { maxOf } from '../util/extremes.js';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Json } from '../sdk/types.js';
 import type { MigrationRecord, NodeReport } from '../coordination/protocol.js';
 import { percentiles } from '../bench/percentiles.js';
 import { PeerlabError } from '../errors.js';
-import { writeJson } from '../util/files.js';
+import { writeJson, writeNdjson } from '../util/files.js';
 import { scheduleAsItWent, type AppliedFault, type FaultEvent } from '../faults/events.js';
 import { writeRunResults, type RunRecord } from './results-folder.js';
 import { hasLinks } from '../links/edges.js';
@@ -20,7 +21,7 @@ import type { Deployment } from './docker-deployment.js';
 import { deployPrepared, type DockerOptions } from './execute-docker.js';
 import { executeOn, type RunRuntime } from './deployment.js';
 import { chooseRuntime } from './runtimes.js';
-import type { RegistryLog, RuntimeChoice, RuntimeKind } from '../runtime/types.js';
+import type { RuntimeChoice, RuntimeKind } from '../runtime/types.js';
 import { ExecutionFailed, type Execution } from './execution.js';
 import { prepareRun, type PrepareRequest, type PreparedRun } from './prepare.js';
 import { aggregateNodeMetrics, type NodeMetricAggregates } from './node-metrics.js';
@@ -201,9 +202,14 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
   const timings = record.timings;
   const output = { record, graph, roles, results, reports: execution.reports, verdict: { ...verdict, metrics }, departed: execution.departed };
   await writeRunResults(resultsDir, output);
-  if (faults.length > 0) await writeFaults(resultsDir, faults);
-  if (execution.migrations?.length) await writeMigrations(resultsDir, execution.migrations);
-  if (execution.registry.changes.length > 0) await writeRegistryChanges(resultsDir, execution.registry);
+  // The run's event records, one JSON line each, written only when there was something to record:
+  // faults.ndjson, each fault event as applied, with its intended and actual time on the run's clock;
+  if (faults.length > 0) await writeNdjson(path.join(resultsDir, 'faults.ndjson'), faults);
+  // migrations.ndjson, each node that moved to a new container (migrate, restart), as its new node recorded it;
+  if (execution.migrations?.length) await writeNdjson(path.join(resultsDir, 'migrations.ndjson'), execution.migrations);
+  // registry.ndjson, how many nodes were registered at the start, then one line per change after it.
+  const { atStart, changes } = execution.registry;
+  if (changes.length > 0) await writeNdjson(path.join(resultsDir, 'registry.ndjson'), [{ atMs: 0, registered: atStart }, ...changes]);
   await writeRunReport(resultsDir, { ...output, faults, registry: execution.registry });
   if (execution.teardownError !== undefined) throw execution.teardownError;
   return {
@@ -247,16 +253,6 @@ function failedVerdict(error: unknown, traffic: { messages: number; bytes: numbe
   return { outcome: 'fail', passed: false, summary: `failed: ${message.split('\n')[0]}`, expected: null, actual: null, metrics: { ...traffic }, failures: [message] };
 }
 
-/** faults.ndjson: one line per fault event as applied, with its intended and actual time on the run's clock. */
-async function writeFaults(resultsDir: string, faults: readonly AppliedFault[]): Promise<void> {
-  await writeFile(path.join(resultsDir, 'faults.ndjson'), faults.map((fault) => `${JSON.stringify(fault)}\n`).join(''));
-}
-
-/** migrations.ndjson: one line per node that moved to a new container (migrate, restart), as its new node recorded it. */
-async function writeMigrations(resultsDir: string, migrations: readonly MigrationRecord[]): Promise<void> {
-  await writeFile(path.join(resultsDir, 'migrations.ndjson'), migrations.map((move) => `${JSON.stringify(move)}\n`).join(''));
-}
-
 /** The run's moves in its metrics: how many, their downtime (p50, p95, max) and their largest snapshot. */
 function migrationMetrics(migrations: readonly MigrationRecord[]): Record<string, number> {
   const moved = migrations.filter((move) => move.kind === 'migrate');
@@ -268,15 +264,9 @@ function migrationMetrics(migrations: readonly MigrationRecord[]): Record<string
     migrationDowntimeP50Ms: downtime.p50,
     migrationDowntimeP95Ms: downtime.p95,
     migrationDowntimeMaxMs: downtime.max,
-    migrationSnapshotMaxBytes: Math.max(...moved.map((move) => move.snapshotBytes)),
+    migrationSnapshotMaxBytes: maxOf(moved.map((move) => move.snapshotBytes)),
     migrationMessagesReplayed: moved.reduce((sum, move) => sum + move.replayed + move.carried, 0),
   };
-}
-
-/** registry.ndjson: how many nodes were registered at the start, then one line per change after it. */
-async function writeRegistryChanges(resultsDir: string, registry: RegistryLog): Promise<void> {
-  const lines = [{ atMs: 0, registered: registry.atStart }, ...registry.changes];
-  await writeFile(path.join(resultsDir, 'registry.ndjson'), lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
 }
 
 /**

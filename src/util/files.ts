@@ -31,6 +31,8 @@ export async function writeFileAtomic(file: string, content: string | Uint8Array
 }
 
 export const writeJson = (file: string, value: unknown): Promise<void> => writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
+/** One JSON value per line (NDJSON), the format of a run's event records (faults, migrations, registry). */
+export const writeNdjson = (file: string, values: readonly unknown[]): Promise<void> => writeFileAtomic(file, values.map((value) => `${JSON.stringify(value)}\n`).join(''));
 
 /**
  * A run's per-node and per-edge CSVs past this size are written gzip-compressed as `<name>.csv.gz` (pandas'

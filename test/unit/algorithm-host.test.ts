@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { AlgorithmHost, sendBufferLimit, type HostEnvironment } from '../../src/host/algorithm-host.js';
 import { defineAlgorithm } from '../../src/sdk/index.js';
 import type { Json, Node } from '../../src/sdk/types.js';
+import { testEnvironment } from './host-environment.js';
 
 const MiB = 1024 * 1024;
 
@@ -23,18 +24,7 @@ async function hostWith(options: {
   const host = new AlgorithmHost(
     defineAlgorithm({ name: 'probe', init: (node) => void (seen = node as Node<unknown, unknown>), onMessage: (node, message) => options.onMessage?.(node as Node<unknown, unknown>, message) }),
     { id: '0', neighbours: [{ id: '1', weight: 1 }], size: 2, params: {}, seed: 1, maxPayloadBytes: MiB },
-    {
-      transmit: options.transmit,
-      now: () => 0,
-      setTimer: options.setTimer ?? (() => () => {}),
-      barrier: async () => {},
-      store: undefined as never,
-      services: undefined as never,
-      queues: undefined as never,
-      log: () => {},
-      onResult: () => {},
-      onFailure: (error) => failures.push(error),
-    },
+    testEnvironment({ transmit: options.transmit, ...(options.setTimer && { setTimer: options.setTimer }), onFailure: (error) => failures.push(error) }),
   );
   await host.start();
   return { host, node: seen!, failures };

@@ -8,21 +8,10 @@ import { describe, expect, it } from 'vitest';
 import { AlgorithmHost, type HostEnvironment } from '../../src/host/algorithm-host.js';
 import { defineAlgorithm } from '../../src/sdk/index.js';
 import type { Algorithm, AlgorithmDefinition, Message, Node } from '../../src/sdk/types.js';
+import { testEnvironment } from './host-environment.js';
 
-const environment = (timers: Array<() => void> = []): HostEnvironment => ({
-  transmit: () => undefined,
-  now: () => 0,
-  setTimer: (_ms, callback) => (timers.push(callback), () => {}),
-  barrier: async () => {},
-  store: undefined as never,
-  services: undefined as never,
-  queues: undefined as never,
-  log: () => {},
-  onResult: () => {},
-  onFailure: (error) => {
-    throw error;
-  },
-});
+const environment = (timers: Array<() => void> = []): HostEnvironment =>
+  testEnvironment({ setTimer: (_ms, callback) => (timers.push(callback), () => {}) });
 
 // `any`: each test's hooks see the counter's state, whatever the SDK's generic parameters make of it.
 const counter = (extra: Partial<AlgorithmDefinition<never, any>> = {}): Algorithm =>

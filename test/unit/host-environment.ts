@@ -1,0 +1,23 @@
+import type { HostEnvironment } from '../../src/host/algorithm-host.js';
+
+/**
+ * A host environment for unit tests of AlgorithmHost: no transport, time 0, timers that never fire and no etcd
+ * primitives (a test that needs one passes its own). A reported failure is thrown unless `onFailure` is given.
+ */
+export function testEnvironment(overrides: Partial<HostEnvironment> = {}): HostEnvironment {
+  return {
+    transmit: () => undefined,
+    now: () => 0,
+    setTimer: () => () => {},
+    barrier: async () => {},
+    store: undefined as never,
+    services: undefined as never,
+    queues: undefined as never,
+    log: () => {},
+    onResult: () => {},
+    onFailure: (error) => {
+      throw error;
+    },
+    ...overrides,
+  };
+}
