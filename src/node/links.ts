@@ -41,7 +41,11 @@ export async function serveLinks(options: {
       // Admission can take an etcd round trip: a stream that ends before it is decided is answered only then, so
       // an intruder that writes and hangs up at once is refused too, never told OK.
       const admission = options.admit(from, peerAddress).catch((error: Error) => `admission failed: ${error.message}`);
-      call.on('end', () => void admission.then((refusal) => refusal || callback(null, { messages })));
+      call.on('end', () => {
+        void admission.then((refusal) => {
+          if (!refusal) callback(null, { messages });
+        });
+      });
       void admission.then((refusal) => {
         if (refusal) {
           callback({ code: grpc.status.PERMISSION_DENIED, details: refusal });

@@ -1,4 +1,3 @@
-import { maxOf } from '../util/extremes.js';
 import { connectDocker } from '../docker/engine.js';
 import { PeerlabError } from '../errors.js';
 import { DEFAULT_NODE_MEMORY, DEFAULT_START_CONCURRENCY, type DockerRuntime } from '../runtime/docker.js';
@@ -10,6 +9,7 @@ import { DockerFaultSchedule } from './docker-faults.js';
 import type { PreparedRun } from './prepare.js';
 import { readRunLossCounters } from '../links/packet.js';
 import { makeNodeTraceDir, mergeNodeTraces } from './trace-files.js';
+import { maxOf } from '../util/extremes.js';
 import type { ContainerNodes, RuntimeKind, SuccessorNodes } from '../runtime/types.js';
 import { readMoveRecords } from '../migration/move.js';
 import type { FaultEvent } from '../faults/events.js';

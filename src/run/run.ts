@@ -1,4 +1,3 @@
-import { maxOf } from '../util/extremes.js';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Json } from '../sdk/types.js';
@@ -6,6 +5,7 @@ import type { MigrationRecord, NodeReport } from '../coordination/protocol.js';
 import { percentiles } from '../bench/percentiles.js';
 import { PeerlabError } from '../errors.js';
 import { writeJson, writeNdjson } from '../util/files.js';
+import { maxOf } from '../util/extremes.js';
 import { scheduleAsItWent, type AppliedFault, type FaultEvent } from '../faults/events.js';
 import { writeRunResults, type RunRecord } from './results-folder.js';
 import { hasLinks } from '../links/edges.js';
