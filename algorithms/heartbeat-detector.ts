@@ -11,13 +11,15 @@
  *   on neighbour q down:         the run's registry says q is gone (it left, or its lease ran out): it
  *                                is no longer a neighbour, so no more beats go to it; suspect it if not yet
  *                                (a node that leaves gracefully is gone before its silence gives it away)
- *   after durationMs:            report suspected, every suspicion with when q was last heard, and the
- *                                false suspicions taken back
+ *   after durationMs:            report suspected, every suspicion with when q was last heard, the
+ *                                false suspicions taken back, and the longest gap between two checks
  *
  * The check (below) holds the run to ◇P's two properties at the end of the run: strong completeness (every
  * node that crashed or left is suspected by every surviving neighbour) and eventual strong accuracy (no survivor suspects a
  * survivor), and measures the detector: time to detect (from the last beat heard from the crashed node to the
- * suspicion) and false suspicions.
+ * suspicion) and false suspicions. A suspicion must come at the first check after the timeout ran out, so it
+ * comes at most one check gap after it. The gap is a beat in the simulator, but in a container a timer can fire
+ * late on a busy host, so each node reports the longest gap it really had and the check holds it to that.
  */
 import { defineAlgorithm, z, type Check, type Node } from 'peerlab';
 
@@ -45,6 +47,8 @@ type Result = {
   suspicions: Suspicion[];
   /** Neighbours the registry reported down: [node, time, reason]. */
   down: Array<[string, number, string]>;
+  /** The longest time between two checks of the neighbours (a beat, plus however late the timer fired). */
+  longestCheckGapMs: number;
 };
 
 /** One node's variables: per neighbour, when it was last heard and its timeout; what it suspects and suspected. */
@@ -54,6 +58,8 @@ interface State {
   suspected: Map<string, Suspicion>;
   suspicions: Suspicion[];
   down: Array<[string, number, string]>;
+  lastCheck: number;
+  longestCheckGapMs: number;
 }
 
 export default defineAlgorithm({
@@ -66,12 +72,16 @@ export default defineAlgorithm({
     suspected: new Map(),
     suspicions: [],
     down: [],
+    lastCheck: 0,
+    longestCheckGapMs: 0,
   }),
 
   init(node) {
     const { beatMs, durationMs } = node.params;
     const tick = (): void => {
       if (node.now() >= durationMs) return report();
+      node.state.longestCheckGapMs = Math.max(node.state.longestCheckGapMs, node.now() - node.state.lastCheck);
+      node.state.lastCheck = node.now();
       for (const { id } of node.neighbours) void node.send(id, 'beat');
       for (const { id } of node.neighbours) {
         const silentFor = node.now() - node.state.last.get(id)!;
@@ -80,10 +90,11 @@ export default defineAlgorithm({
       node.setTimer(beatMs, tick);
     };
     const report = (): void => {
-      const { suspected, suspicions, down } = node.state;
+      const { suspected, suspicions, down, longestCheckGapMs } = node.state;
       node.metric('suspicions', suspicions.length);
-      node.result({ suspected: [...suspected.keys()].sort(), suspicions, down } satisfies Result);
+      node.result({ suspected: [...suspected.keys()].sort(), suspicions, down, longestCheckGapMs } satisfies Result);
     };
+    node.state.lastCheck = node.now();
     tick();
   },
 
@@ -112,15 +123,17 @@ function suspect(node: Node<Params, State>, id: string, why: string): void {
   node.log(`suspects ${id}: ${why}`);
 }
 
-export const check: Check<Params, Result> = ({ graph, params: { beatMs }, results }) => {
+export const check: Check<Params, Result> = ({ graph, results }) => {
   const alive = (id: string): boolean => results.get(id) !== undefined;
   const crashed = graph.nodes().filter((id) => !alive(id));
   const failures: string[] = [];
   const detectMs: number[] = [];
   let falseSuspicions = 0;
+  let longestCheckGapMs = 0;
   for (const id of graph.nodes().filter(alive)) {
     const result = results.get(id)!;
     const suspected = new Set(result.suspected);
+    longestCheckGapMs = Math.max(longestCheckGapMs, result.longestCheckGapMs);
     for (const neighbour of graph.neighbors(id)) {
       if (!alive(neighbour) && !suspected.has(neighbour)) failures.push(`node ${id} does not suspect ${neighbour}, which is gone`);
       if (alive(neighbour) && suspected.has(neighbour)) failures.push(`node ${id} still suspects ${neighbour}, which is alive`);
@@ -130,10 +143,12 @@ export const check: Check<Params, Result> = ({ graph, params: { beatMs }, result
         falseSuspicions += 1;
         continue;
       }
-      // Checked every beat: a suspicion comes at most one beat after the timeout ran out.
+      // The check before the suspicion found the timeout not yet run out, so the suspicion is at most one gap late.
       const took = suspicion.at - suspicion.lastHeard;
       detectMs.push(took);
-      if (took > suspicion.timeout + beatMs) failures.push(`node ${id} took ${took} ms to suspect ${suspicion.node}, over its timeout ${suspicion.timeout} ms and a beat`);
+      if (took > suspicion.timeout + result.longestCheckGapMs) {
+        failures.push(`node ${id} took ${took} ms to suspect ${suspicion.node}, over its timeout ${suspicion.timeout} ms and its longest gap between checks (${result.longestCheckGapMs} ms)`);
+      }
     }
   }
   const mean = detectMs.length > 0 ? detectMs.reduce((sum, ms) => sum + ms, 0) / detectMs.length : 0;
@@ -143,7 +158,7 @@ export const check: Check<Params, Result> = ({ graph, params: { beatMs }, result
       failures.length === 0
         ? `${crashed.length} node(s) that crashed or left suspected by every surviving neighbour${detectMs.length > 0 ? ` within ${Math.round(Math.max(...detectMs))} ms of their last beat (mean ${Math.round(mean)} ms)` : ''}; ${falseSuspicions} false suspicion(s), all taken back`
         : failures[0]!,
-    metrics: { crashed: crashed.length, detections: detectMs.length, maxDetectMs: detectMs.length > 0 ? Math.max(...detectMs) : 0, meanDetectMs: mean, falseSuspicions },
+    metrics: { crashed: crashed.length, detections: detectMs.length, maxDetectMs: detectMs.length > 0 ? Math.max(...detectMs) : 0, meanDetectMs: mean, falseSuspicions, longestCheckGapMs },
     failures,
     expected: crashed,
   };

@@ -323,7 +323,7 @@ describe('the heartbeat failure detector example', () => {
     const { graph, verdict } = await simulateExample('heartbeat-detector', 5, 2_000, ['3', '17', '25'], ['11']);
     expect(verdict.failures).toEqual([]);
     const detections = gone.reduce((sum, id) => sum + graph.neighbors(id).filter((n) => !gone.includes(n)).length, 0);
-    expect(verdict.metrics).toMatchObject({ crashed: 4, detections, falseSuspicions: 0 });
+    expect(verdict.metrics).toMatchObject({ crashed: 4, detections, falseSuspicions: 0, longestCheckGapMs: 200 });
     expect(verdict.metrics!.maxDetectMs).toBeLessThanOrEqual(1_200);
   });
 
@@ -335,12 +335,30 @@ describe('the heartbeat failure detector example', () => {
       graph,
       params: { beatMs: 200, suspectAfterMs: 1_000, durationMs: 10_000 },
       results: new Map([
-        ['0', { suspected: ['1'], suspicions: [suspicion], down: [] }],
-        ['1', { suspected: [], suspicions: [], down: [] }],
+        ['0', { suspected: ['1'], suspicions: [suspicion], down: [], longestCheckGapMs: 200 }],
+        ['1', { suspected: [], suspicions: [], down: [], longestCheckGapMs: 200 }],
       ]),
     });
     expect(verdict.passed).toBe(false);
     expect(verdict.summary).toBe('node 0 still suspects 1, which is alive');
     expect(verdict.metrics).toMatchObject({ falseSuspicions: 1 });
+  });
+
+  it('holds a suspicion to the timeout plus the longest gap between checks the node really had', async () => {
+    const { check } = await example('heartbeat-detector');
+    const graph = await topology('line:n=2');
+    const judge = (longestCheckGapMs: number) =>
+      check({
+        graph,
+        params: { beatMs: 200, suspectAfterMs: 1_000, durationMs: 10_000 },
+        results: new Map([
+          ['0', { suspected: ['1'], suspicions: [{ node: '1', at: 1_450, lastHeard: 200, timeout: 1_000, cleared: null }], down: [], longestCheckGapMs }],
+          ['1', undefined],
+        ]),
+      });
+    // 1,250 ms from the last beat to the suspicion: one check too late with checks a beat apart ...
+    expect(judge(200).failures).toEqual(['node 0 took 1250 ms to suspect 1, over its timeout 1000 ms and its longest gap between checks (200 ms)']);
+    // ... but on time when a late timer made one gap 260 ms.
+    expect(judge(260)).toMatchObject({ passed: true, metrics: { detections: 1, maxDetectMs: 1_250, longestCheckGapMs: 260 } });
   });
 });
