@@ -29,7 +29,7 @@ import { NodeLease } from './registration.js';
 import { etcdServiceRegistry } from './service-registry.js';
 import { etcdLeasedQueues } from './leased-queues.js';
 import { followNeighbours } from './membership.js';
-import { openLink, serveLinks, type OutgoingLink } from './links.js';
+import { openLink, queuedLink, serveLinks, type OutgoingLink } from './links.js';
 import type { Envelope } from './peer-wire.js';
 import { LinkSchedule, linkStream, UNSHAPED, type LinkChange, type LinkParams } from '../links/model.js';
 import { LinkOutbox } from '../links/outbox.js';
@@ -57,6 +57,7 @@ async function main(): Promise<void> {
     etcd.waitFor(keys.topology(nodeId)),
   ]);
   const config = JSON.parse(configJson) as RunConfig;
+  // The overlay when this node came up; nodes that join later attached to it are met as they come (see meet).
   const neighbours = JSON.parse(neighboursJson) as NeighbourEntry[];
   reached('configured');
   const group = config.groups.find(({ role }) => role === identity.role);
@@ -129,6 +130,27 @@ async function main(): Promise<void> {
   const connect = (id: string, address: string, port: number): Promise<OutgoingLink> =>
     openLink({ from: nodeId, address: `${address}:${port}`, connectTimeoutMs: startupTimeoutMs(config.size), onBroken: (error) => reportFailure(error, id) });
   migration = new NodeMigration({ nodeId, etcd, keys, host, lease, links, outboxes, addresses, connect, reportFailure });
+  const overlayWeights = new Map(neighbours.map(({ id, weight }) => [id, weight]));
+
+  /**
+   * A node that joined the run attached to this one (churn's join=): the CLI added it to this node's topology
+   * key. Once it has registered, it is up: onNeighbourUp, and a link to it. A neighbour known already is left alone.
+   */
+  const meet = ({ id, weight, link }: NeighbourEntry): void => {
+    if (addresses.has(id) || id === nodeId) return;
+    overlayWeights.set(id, weight);
+    const registered = etcd.waitFor(keys.node(id)).then((json) => JSON.parse(json) as Registration);
+    addresses.set(id, registered);
+    if (link) outboxes.set(id, outboxFor(id, link));
+    links.set(id, queuedLink(registered.then(({ address, port }) => connect(id, address, port))));
+    // Before any message from it can be admitted (admit awaits the same registration): up first, then its messages.
+    void registered.then(({ leaving }) => leaving || host.neighbourUp({ id, weight }));
+  };
+  /** Meets every neighbour this node's topology key lists now (a join may have been written before the watch). */
+  const readTopology = async (): Promise<void> => {
+    const { value } = await etcd.get(keys.topology(nodeId));
+    for (const entry of JSON.parse(value ?? '[]') as NeighbourEntry[]) meet(entry);
+  };
   const succession = identity.succession;
   // A migrated node's neighbours deliver only once the snapshot is restored, after the messages it carries.
   let restored: () => void = () => {};
@@ -144,6 +166,8 @@ async function main(): Promise<void> {
         const { address } = JSON.parse(await etcd.waitFor(keys.node(nodeId))) as Registration;
         return address === peerAddress ? undefined : `a handoff claims to come from node ${nodeId} at ${address}, but comes from ${peerAddress}`;
       }
+      // A node that just joined may dial before the watch of this node's topology key told of it.
+      if (!addresses.has(from)) await readTopology();
       const registration = addresses.get(from);
       if (!registration) return `node ${nodeId} accepts links only from its overlay neighbours; ${from || '(unnamed)'} is not one`;
       await untilRestored;
@@ -246,13 +270,28 @@ async function main(): Promise<void> {
     (reason) => reportFailure(new Error(`etcd refused to watch this node's control keys: ${reason}`)),
   );
   await migration.follow(succession?.migration);
-  const following = followNeighbours(etcd, keys, neighbours, host, reportFailure);
+  const following = followNeighbours(etcd, keys, overlayWeights, host, reportFailure);
+  const topology = keys.topology(nodeId);
+  const watchTopology = etcd
+    .watchPrefix(
+      topology,
+      (event) => {
+        if (event.key !== topology || event.type !== 'put') return;
+        for (const entry of JSON.parse(event.value) as NeighbourEntry[]) meet(entry);
+      },
+      (reason) => reportFailure(new Error(`etcd refused to watch this node's topology key: ${reason}`)),
+    )
+    .then(async (stop) => {
+      // What was written between this node's first read and the watch.
+      await readTopology();
+      return stop;
+    });
   if (recorded) {
     // A migrated node is ready and started already: its old container was.
-    await Promise.all([watchControl, following]);
+    await Promise.all([watchControl, following, watchTopology]);
   } else {
     const startLine = await reachStartLine({
-      preparing: [watchControl, following],
+      preparing: [watchControl, following, watchTopology],
       sayReady: () => etcd.put(keys.ready(nodeId), JSON.stringify({ processStartedAt: processStart, steps } satisfies NodeStartup)),
       startMoment: async () => Number(await etcd.waitFor(keys.start)),
     });

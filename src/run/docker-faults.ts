@@ -13,13 +13,16 @@
  *  - skew / skew-end: a control key tells the node how its clock runs off (RunController.setClockSkew); its host's
  *    NodeClock skews from the moment the key reaches it, so a skew starts late by the fault's lag plus the watch's;
  *  - migrate / restart: the node's id passes to a new container (src/migration), one node after another: with
- *    its snapshot (nothing lost), or afresh (a restart; what was sent to the old one meanwhile is lost).
+ *    its snapshot (nothing lost), or afresh (a restart; what was sent to the old one meanwhile is lost);
+ *  - join: the topology in etcd grows by the node and its edges, and its container starts as every node's did
+ *    (Coordinated.join); applied once the container started, it registers and meets its neighbours on its own.
  * The controller and the crash watch are told before each act, so a death or a broken link the schedule caused
  * neither fails the run nor is waited for.
  */
 import type { Etcd3 } from 'etcd3';
 import { PeerlabError } from '../errors.js';
 import { isNodeHeal, type AppliedFault, type FaultEvent } from '../faults/events.js';
+import { joinOf, type Join } from '../faults/joins.js';
 import { moveNode } from '../migration/move.js';
 import type { ContainerNodes, SuccessorNodes } from '../runtime/types.js';
 import type { RunController } from './controller.js';
@@ -44,6 +47,8 @@ export class DockerFaultSchedule {
     private readonly watch: RunWatch,
     /** Told of each event once applied (or not), as it goes. */
     private readonly onApplied: (applied: AppliedFault) => void = () => {},
+    /** How a node joins the run (the deployment's join). */
+    private readonly join: (joining: Join) => Promise<void>,
     /** What migrate and restart need: a runtime whose node ids can pass to new containers, and the run's etcd. */
     private readonly moves?: { readonly nodes: SuccessorNodes; readonly etcd: Etcd3 },
   ) {}
@@ -143,6 +148,15 @@ export class DockerFaultSchedule {
       case 'skew':
       case 'skew-end':
         await eachOf(nodes, (id) => this.controller.setClockSkew(id, event.action === 'skew' ? event.skew : undefined));
+        return;
+      case 'join':
+        try {
+          await this.join(joinOf(event)!);
+        } catch (error) {
+          // A node that never came up is not waited for.
+          this.controller.depart(event.nodes[0]!);
+          throw error;
+        }
         return;
       case 'restart':
       case 'migrate': {

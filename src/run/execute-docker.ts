@@ -99,7 +99,15 @@ async function deployForRun(
   const traceDir = options.traceFile ? await makeNodeTraceDir(prepared.runId) : undefined;
   const deployment = await bringUp(prepared, options, traceDir);
   const { controller, runtime, watch } = deployment;
-  const schedule = new DockerFaultSchedule(options.faults ?? [], runtime, controller, watch, options.onFault, isSuccessorNodes(runtime) ? { nodes: runtime, etcd: deployment.etcd } : undefined);
+  const schedule = new DockerFaultSchedule(
+    options.faults ?? [],
+    runtime,
+    controller,
+    watch,
+    options.onFault,
+    (joining) => deployment.join(joining),
+    isSuccessorNodes(runtime) ? { nodes: runtime, etcd: deployment.etcd } : undefined,
+  );
   const registry = await controller.followRegistry();
   let tornDown: Promise<void> | undefined;
   let startedAt: number | undefined;
