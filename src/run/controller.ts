@@ -104,6 +104,24 @@ export class RunController {
     await this.publishTopology(topology);
   }
 
+  /**
+   * Resolves once node `id` (one that joined) is ready: registered, connected to its neighbours and watching, so
+   * it runs init at once. Also once it departs (a fault took it out meanwhile); rejects after `timeoutMs`.
+   */
+  async joined(id: string, options: { timeoutMs: number; check: () => Promise<void> }): Promise<void> {
+    let ready = false;
+    await this.untilComplete(
+      this.keys.readyPrefix,
+      options.timeoutMs,
+      'become ready',
+      options.check,
+      (event) => void (ready ||= event.name === id),
+      () => (ready || this.departed.has(id) ? true : undefined),
+    ).catch((error: unknown) => {
+      throw error instanceof RunTimeout ? new Error(`node ${id} was not ready ${options.timeoutMs / 1000} s after its container started`) : error;
+    });
+  }
+
   /** The nodes still expected to take part. */
   private alive(): string[] {
     return this.departed.size === 0 ? [...this.nodeIds] : this.nodeIds.filter((id) => !this.departed.has(id));

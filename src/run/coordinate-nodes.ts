@@ -61,8 +61,10 @@ export interface Coordinated {
   readonly timings: Omit<DeploymentTimings, 'imagesMs'>;
   /**
    * A node joins the running run (churn's join=): the run's topology in etcd grows by the node and its edges, and
-   * its container starts as every other node's did. Resolves once the container started; the node then
-   * registers, meets its neighbours and runs init on its own, as a node that was slow to start would.
+   * its container starts as every other node's did. Resolves once the node is ready (registered, connected to
+   * the members it attaches to): it runs init then, at once, since the run has started. Until then the schedule
+   * holds back every event on the node and on those members (DockerFaultSchedule), so none of them leaves
+   * while the new node still dials it.
    */
   join(joining: Join): Promise<void>;
 }
@@ -132,6 +134,7 @@ export async function coordinateNodes(options: CoordinationOptions, held: Coordi
     const touched = [joining.node, ...joining.attach.map(({ id }) => id)];
     await controller.join(joining.node, new Map(touched.map((id) => [id, neighbours(grown, id)])));
     await nodes.startNodes([nodeSpec(joining.node, group)], undefined, options.signal);
+    await controller.joined(joining.node, { timeoutMs: options.startupTimeoutMs, check: () => watch.check() });
   };
   return { etcd, controller, startup, timings: { etcdMs, containersStartedMs, allReadyMs, shapedMs }, join };
 }

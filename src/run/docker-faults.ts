@@ -15,7 +15,7 @@
  *  - migrate / restart: the node's id passes to a new container (src/migration), one node after another: with
  *    its snapshot (nothing lost), or afresh (a restart; what was sent to the old one meanwhile is lost);
  *  - join: the topology in etcd grows by the node and its edges, and its container starts as every node's did
- *    (Coordinated.join); applied once the container started, it registers and meets its neighbours on its own.
+ *    (Coordinated.join); applied once the node is ready (registered and connected), when it runs init.
  * The controller and the crash watch are told before each act, so a death or a broken link the schedule caused
  * neither fails the run nor is waited for.
  */
@@ -31,8 +31,16 @@ import type { RunWatch } from './run-watch.js';
 export class DockerFaultSchedule {
   private readonly applied: AppliedFault[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
-  /** Events apply one after another, in schedule order, even when applying one takes longer than the gap. */
-  private chain: Promise<void> = Promise.resolve();
+  /**
+   * The last event applied to each thing an event touches (a node, or `moves`, see touched): an event waits for
+   * those, so events on one node apply one after another in schedule order, even when one takes longer than the
+   * gap, while events on other nodes do not wait for it (a joining node's container start, a stop that waits for
+   * its node's exit, would make every later event of a churn schedule late by its time).
+   */
+  private readonly lastOn = new Map<string, Promise<void>>();
+  /** The last event that waited for everything before it (one on a leader); every later event waits for it. */
+  private lastOfAll: Promise<void> = Promise.resolve();
+  private readonly underWay = new Set<Promise<void>>();
   private readonly paused = new Set<string>();
   /** By fault (its index), the leader its action hit: what its heal applies to. */
   private readonly leadersHit = new Map<number, string[]>();
@@ -58,17 +66,23 @@ export class DockerFaultSchedule {
     const ordered = [...this.events].sort((a, b) => a.atMs - b.atMs);
     for (const event of ordered) {
       const fire = (): void => {
-        this.chain = this.chain.then(() => this.apply(event, startedAt));
+        const things = touched(event);
+        const before = things === 'everything' ? [...this.underWay] : [this.lastOfAll, ...things.flatMap((thing) => this.lastOn.get(thing) ?? [])];
+        const applying = Promise.all(before).then(() => this.apply(event, startedAt));
+        if (things === 'everything') this.lastOfAll = applying;
+        else for (const thing of things) this.lastOn.set(thing, applying);
+        this.underWay.add(applying);
+        void applying.finally(() => this.underWay.delete(applying));
       };
       this.timers.push(setTimeout(fire, Math.max(0, startedAt + event.atMs - Date.now())));
     }
   }
 
-  /** Ends the schedule: events not yet due never happen (the run is over), the one being applied finishes. */
+  /** Ends the schedule: events not yet due never happen (the run is over), those being applied finish. */
   async end(): Promise<readonly AppliedFault[]> {
     this.ended = true;
     for (const timer of this.timers) clearTimeout(timer);
-    await this.chain;
+    await Promise.all([...this.underWay]);
     return this.applied;
   }
 
@@ -172,6 +186,18 @@ export class DockerFaultSchedule {
       }
     }
   }
+}
+
+/**
+ * What an event must wait for: the nodes it acts on (a join, also those it attaches to; a link event, both ends
+ * of each edge), and `moves` for a migrate or restart, since the run moves one node at a time. An event on a
+ * leader does not know its node before it fires: it waits for everything.
+ */
+function touched(event: FaultEvent): string[] | 'everything' {
+  if (event.leader !== undefined) return 'everything';
+  const things = new Set([...event.nodes, ...(event.attach ?? []).map(({ id }) => id), ...event.edges.flat()].map((id) => `node ${id}`));
+  if (event.action === 'migrate' || event.action === 'restart') things.add('moves');
+  return [...things];
 }
 
 /** Applies `act` to every item at once; rejects naming each item that failed. */
