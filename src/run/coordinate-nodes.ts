@@ -124,15 +124,20 @@ export async function coordinateNodes(options: CoordinationOptions, held: Coordi
 
   // The members as churn grows them: a copy, made at the first join, so the run's own graph stays as it started.
   let members: Topology | undefined;
+  // Joins run side by side, but their topology writes land in the order the joins grew the graph: each write of a
+  // member's key holds every join to it so far, and a write of an earlier join landing last would drop a later one.
+  let publishing: Promise<unknown> = Promise.resolve();
   const join = async (joining: Join): Promise<void> => {
     // A run with groups refuses join= before anything starts (src/faults): its one group is the role.
     const [group, ...others] = options.groups;
     if (!group || others.length > 0) throw new Error(`node ${joining.node} cannot join a run with groups: it would have no role`);
     members ??= graph.copy();
     addJoin(members, joining);
-    const grown = members;
     const touched = [joining.node, ...joining.attach.map(({ id }) => id)];
-    await controller.join(joining.node, new Map(touched.map((id) => [id, neighbours(grown, id)])));
+    const topology = new Map(touched.map((id) => [id, neighbours(members!, id)]));
+    const published = publishing.then(() => controller.join(joining.node, topology));
+    publishing = published.catch(() => {});
+    await published;
     await nodes.startNodes([nodeSpec(joining.node, group)], undefined, options.signal);
     await controller.joined(joining.node, { timeoutMs: options.startupTimeoutMs, check: () => watch.check() });
   };

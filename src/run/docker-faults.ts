@@ -38,6 +38,12 @@ export class DockerFaultSchedule {
    * its node's exit, would make every later event of a churn schedule late by its time).
    */
   private readonly lastOn = new Map<string, Promise<void>>();
+  /**
+   * The joins under way that attach to each node. A later event on the node waits for them (the node must not
+   * leave while a new node still dials it); a later join to it does not: under preferential attachment the
+   * hubs take most joins, and joins waiting on each other there made every join later than the one before.
+   */
+  private readonly joinsTo = new Map<string, Array<Promise<void>>>();
   /** The last event that waited for everything before it (one on a leader); every later event waits for it. */
   private lastOfAll: Promise<void> = Promise.resolve();
   private readonly underWay = new Set<Promise<void>>();
@@ -65,17 +71,33 @@ export class DockerFaultSchedule {
   start(startedAt: number): void {
     const ordered = [...this.events].sort((a, b) => a.atMs - b.atMs);
     for (const event of ordered) {
-      const fire = (): void => {
-        const things = touched(event);
-        const before = things === 'everything' ? [...this.underWay] : [this.lastOfAll, ...things.flatMap((thing) => this.lastOn.get(thing) ?? [])];
-        const applying = Promise.all(before).then(() => this.apply(event, startedAt));
-        if (things === 'everything') this.lastOfAll = applying;
-        else for (const thing of things) this.lastOn.set(thing, applying);
-        this.underWay.add(applying);
-        void applying.finally(() => this.underWay.delete(applying));
-      };
+      const fire = (): void => this.applyInTurn(event, startedAt);
       this.timers.push(setTimeout(fire, Math.max(0, startedAt + event.atMs - Date.now())));
     }
+  }
+
+  /** Applies the event once the events it must follow (see lastOn, joinsTo and touched) have been applied. */
+  private applyInTurn(event: FaultEvent, startedAt: number): void {
+    const things = touched(event);
+    const joining = event.action === 'join' ? `node ${event.nodes[0]}` : undefined;
+    const before =
+      things === 'everything'
+        ? [...this.underWay]
+        : [this.lastOfAll, ...things.flatMap((thing) => [this.lastOn.get(thing) ?? [], joining ? [] : (this.joinsTo.get(thing) ?? [])].flat())];
+    const applying = Promise.all(before).then(() => this.apply(event, startedAt));
+    if (things === 'everything') {
+      this.lastOfAll = applying;
+    } else if (joining) {
+      this.lastOn.set(joining, applying);
+      for (const thing of things) if (thing !== joining) this.joinsTo.set(thing, [...(this.joinsTo.get(thing) ?? []), applying]);
+    } else {
+      for (const thing of things) {
+        this.lastOn.set(thing, applying);
+        this.joinsTo.delete(thing);
+      }
+    }
+    this.underWay.add(applying);
+    void applying.finally(() => this.underWay.delete(applying));
   }
 
   /** Ends the schedule: events not yet due never happen (the run is over), those being applied finish. */
