@@ -5,8 +5,10 @@
  *
  *   every beat:                  send "beat" to every neighbour
  *   on a beat from q:            last[q] ← now
- *                                if q ∈ suspected: suspected ← suspected \ {q};  timeout[q] ← timeout[q] + beat
- *                                                  (a false suspicion: be more patient with q from now on)
+ *                                if q ∈ suspected and q is still a neighbour:
+ *                                  suspected ← suspected \ {q};  timeout[q] ← timeout[q] + beat
+ *                                  (a false suspicion: be more patient with q from now on; a beat from a q the
+ *                                  registry said is gone was sent before it went, and clears nothing)
  *   every beat, for q ∉ suspected:  if now − last[q] > timeout[q]: suspected ← suspected ∪ {q}
  *   on neighbour q down:         the run's registry says q is gone (it left, or its lease ran out): it
  *                                is no longer a neighbour, so no more beats go to it; suspect it if not yet
@@ -106,7 +108,7 @@ export default defineAlgorithm({
     const { last, timeout, suspected } = node.state;
     last.set(from, node.now());
     const suspicion = suspected.get(from);
-    if (!suspicion) return;
+    if (!suspicion || !node.neighbours.some(({ id }) => id === from)) return;
     suspected.delete(from);
     suspicion.cleared = node.now();
     timeout.set(from, timeout.get(from)! + node.params.beatMs);

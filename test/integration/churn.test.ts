@@ -4,20 +4,17 @@
  * log (faults.ndjson) within the lease time at every event, results/ records every member that ever took part,
  * and nothing is left behind; then Ctrl-C in the middle of a churn schedule leaves nothing either.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REGISTRATION_TTL_SECONDS } from '../../src/coordination/protocol.js';
-import { RUN_LABEL } from '../../src/docker/engine.js';
 import type { AppliedFault } from '../../src/faults/events.js';
 import { resolveRunFaults } from '../../src/faults/index.js';
-import { connectDocker } from '../../src/docker/engine.js';
 import { runAlgorithm } from '../../src/run/run.js';
 import type { RegistryChange } from '../../src/runtime/types.js';
-import { bin, leftBehind, leftovers } from './cli-helpers.js';
+import { interruptPast, leftBehind, leftovers } from './cli-helpers.js';
 
 let resultsRoot: string;
 
@@ -160,26 +157,11 @@ describe('churn on Docker', () => {
   );
 
   it('Ctrl-C in the middle of a churn schedule removes everything, joined nodes included, and exits 130', async () => {
-    const child = spawn(
-      process.execPath,
-      [bin, 'run', 'algorithms/heartbeat-detector.ts', '--topology', 'ba:n=12,m=2', '--param', 'durationMs=60000', '--churn', 'join=2/s leave=0.2/s for=50s', '--timeout', '90', '--results', resultsRoot],
-      { cwd: path.resolve('.') },
-    );
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await expect.poll(async () => /^run (\S+)$/m.exec(stderr)?.[1], { timeout: 60_000, interval: 200 }).toBeTruthy();
-    const runId = /^run (\S+)$/m.exec(stderr)![1]!;
-    const docker = await connectDocker();
     // Past the start and the first joins: more node containers than the 12 the run came up with.
-    await expect
-      .poll(async () => (await docker.listContainers({ all: true, filters: { label: [`${RUN_LABEL}=${runId}`, 'peerlab.role=node'] } })).length, {
-        timeout: 150_000,
-        interval: 250,
-      })
-      .toBeGreaterThan(13);
-    child.kill('SIGINT');
-    expect(await exited).toBe(130);
+    const args = ['run', 'algorithms/heartbeat-detector.ts', '--topology', 'ba:n=12,m=2', '--param', 'durationMs=60000', '--churn', 'join=2/s leave=0.2/s for=50s', '--timeout', '90', '--results', resultsRoot];
+    const { code, stderr, runId } = await interruptPast(path.resolve('.'), args, 13, 180_000);
+    expect(code).toBe(130);
+    expect(stderr).toContain(`interrupted: removing ${runId}`);
     expect(await leftBehind(stderr)).toBe(0);
   }, 240_000);
 });
