@@ -153,9 +153,9 @@ describe('churn on Docker', () => {
       // or left is suspected by each surviving neighbour. (Its accuracy, no survivor suspecting a survivor at the end,
       // is timing: on a host at a load of 70, a starved node can go silent past its neighbours' timeouts at the end.)
       expect(summary.outcome).not.toBe('unchecked');
-      const verdict = JSON.parse(await readFile(path.join(dir, 'verify.json'), 'utf8')) as { failures: string[]; metrics: Record<string, number> };
+      const verdict = JSON.parse(await readFile(path.join(dir, 'verify.json'), 'utf8')) as { failures: string[] };
       expect(verdict.failures.filter((failure) => /does not suspect/.test(failure)), summary.verdict).toEqual([]);
-      expect(verdict.metrics.crashed).toBe(applied.filter((event) => event.action !== 'join').length);
+
       expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
     },
     360_000,
