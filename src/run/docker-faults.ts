@@ -30,6 +30,8 @@ import type { RunWatch } from './run-watch.js';
 
 export class DockerFaultSchedule {
   private readonly applied: AppliedFault[] = [];
+  /** The schedule's event each record applied (a leader's carries its node): for the schedule's order. */
+  private readonly scheduled = new Map<AppliedFault, FaultEvent>();
   private readonly timers: NodeJS.Timeout[] = [];
   /**
    * The last event applied to each thing an event touches (a node, or `moves`, see touched): an event waits for
@@ -100,12 +102,16 @@ export class DockerFaultSchedule {
     void applying.finally(() => this.underWay.delete(applying));
   }
 
-  /** Ends the schedule: events not yet due never happen (the run is over), those being applied finish. */
+  /**
+   * Ends the schedule: events not yet due never happen (the run is over), those being applied finish. Returns
+   * what was applied in the schedule's order (by atMs; the same time in the order given).
+   */
   async end(): Promise<readonly AppliedFault[]> {
     this.ended = true;
     for (const timer of this.timers) clearTimeout(timer);
     await Promise.all([...this.underWay]);
-    return this.applied;
+    const position = new Map(this.events.map((event, index) => [event, index]));
+    return [...this.applied].sort((a, b) => a.atMs - b.atMs || position.get(this.scheduled.get(a)!)! - position.get(this.scheduled.get(b)!)!);
   }
 
   /** Before teardown: a frozen container is thawed, so that removing it cannot hang on the freezer. */
@@ -126,6 +132,7 @@ export class DockerFaultSchedule {
     }
     const applied: AppliedFault = { ...event, appliedMs: Date.now() - startedAt, ...(error === undefined ? {} : { error }) };
     this.applied.push(applied);
+    this.scheduled.set(applied, scheduled);
     this.onApplied(applied);
   }
 

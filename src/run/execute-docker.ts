@@ -129,8 +129,9 @@ async function deployForRun(
           ...(quietAfterMs !== undefined && { endWhenQuiet: { afterMs: quietAfterMs } }),
         }),
       );
-      // Changes made by hand (`peerlab link set`) are recorded beside the scheduled faults, in time order.
-      const faults = [...(await schedule.end()), ...(await watch.race(controller.linkSets()))].sort((a, b) => (a.appliedMs ?? a.atMs) - (b.appliedMs ?? b.atMs));
+      // Changes made by hand (`peerlab link set`) are recorded beside the scheduled faults. In the schedule's order,
+      // as the simulator records them (events on different nodes may be applied out of it, see DockerFaultSchedule).
+      const faults = [...(await schedule.end()), ...(await watch.race(controller.linkSets()))].sort((a, b) => a.atMs - b.atMs);
       await registry.stop();
       // A node still frozen when the algorithm ended cannot write its final report.
       await schedule.thaw();
