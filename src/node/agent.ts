@@ -134,8 +134,9 @@ async function main(): Promise<void> {
   const overlayWeights = new Map(neighbours.map(({ id, weight }) => [id, weight]));
 
   /**
-   * A node that joined the run attached to this one (churn's join=): the CLI added it to this node's topology
-   * key. Once it has registered, it is up: onNeighbourUp, and a link to it. A neighbour known already is left alone.
+   * A node that joined the run attached to this one (churn's join=): the CLI says so with a control key (and adds
+   * it to this node's topology key). Once it has registered, it is up: onNeighbourUp, and a link to it. A
+   * neighbour known already is left alone.
    */
   const meet = ({ id, weight, link }: NeighbourEntry): void => {
     if (addresses.has(id) || id === nodeId) return;
@@ -147,7 +148,7 @@ async function main(): Promise<void> {
     // Before any message from it can be admitted (admit awaits the same registration): up first, then its messages.
     void registered.then(({ leaving }) => leaving || host.neighbourUp({ id, weight }));
   };
-  /** Meets every neighbour this node's topology key lists now (a join may have been written before the watch). */
+  /** Meets every neighbour this node's topology key lists now (a join may have been written before the control watch). */
   const readTopology = async (): Promise<void> => {
     const { value } = await etcd.get(keys.topology(nodeId));
     for (const entry of JSON.parse(value ?? '[]') as NeighbourEntry[]) meet(entry);
@@ -167,7 +168,7 @@ async function main(): Promise<void> {
         const { address } = JSON.parse(await etcd.waitFor(keys.node(nodeId))) as Registration;
         return address === peerAddress ? undefined : `a handoff claims to come from node ${nodeId} at ${address}, but comes from ${peerAddress}`;
       }
-      // A node that just joined may dial before the watch of this node's topology key told of it.
+      // A node that just joined may dial before its control key reached this node (or before this node watched).
       if (!addresses.has(from)) await readTopology();
       const registration = addresses.get(from);
       if (!registration) return `node ${nodeId} accepts links only from its overlay neighbours; ${from || '(unnamed)'} is not one`;
@@ -254,6 +255,8 @@ async function main(): Promise<void> {
           return host.setLinkFrom(other, put);
         case NODE_CONTROL.messageDrop:
           return host.setDropShare(other, put ? Number(event.value) : 0);
+        case NODE_CONTROL.neighbourJoin:
+          return put ? meet(JSON.parse(event.value) as NeighbourEntry) : undefined;
         case NODE_CONTROL.clockSkew:
           // In the host: its clock, which node.now() and the node's timers run on.
           return host.setClockSkew(put ? (JSON.parse(event.value) as ClockSkew) : undefined);
@@ -271,31 +274,15 @@ async function main(): Promise<void> {
     (reason) => reportFailure(new Error(`etcd refused to watch this node's control keys: ${reason}`)),
   );
   await migration.follow(succession?.migration);
-  // Nodes that join later attached to this one are written into its topology key by the CLI (see meet).
-  const topology = keys.topology(nodeId);
-  const watchTopology = etcd
-    .watchPrefix(
-      topology,
-      (event) => {
-        if (event.key !== topology || event.type !== 'put') return;
-        for (const entry of JSON.parse(event.value) as NeighbourEntry[]) meet(entry);
-      },
-      (reason) => reportFailure(new Error(`etcd refused to watch this node's topology key: ${reason}`)),
-    )
-    .then(async (stop) => {
-      // What was written between this node's first read and the watch.
-      await readTopology();
-      return stop;
-    });
   // A node that comes after the start (a restart or a move) follows the registry from now, before it is ready.
   // One at the start line follows it from the start: until then a neighbour that goes down fails the run (the CLI
   // watches bring-up), so the bring-up's registrations need not reach it. (A node that joins mid-run is at the
   // start line too: it follows the registry from the start, and hears the run's changes since, replayed.)
-  if (succession) await Promise.all([watchControl, watchTopology, followNeighbours(etcd, keys, overlayWeights, host, reportFailure)]);
+  if (succession) await Promise.all([watchControl, followNeighbours(etcd, keys, overlayWeights, host, reportFailure)]);
   if (!recorded) {
     let startRevision = 0n;
     const startLine = await reachStartLine({
-      preparing: [watchControl, watchTopology],
+      preparing: [watchControl],
       sayReady: () => etcd.put(keys.ready(nodeId), JSON.stringify({ processStartedAt: processStart, steps } satisfies NodeStartup)),
       startMoment: async () => {
         const start = await etcd.waitForEntry(keys.start);

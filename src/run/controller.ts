@@ -97,11 +97,16 @@ export class RunController {
 
   /**
    * Node `id` joins the running run: every wait (results, barriers, waves, reports) counts it from now on, and
-   * the topology keys of the new node and of the members it attaches to are written, so their agents meet.
+   * the topology keys of the new node and of the members it attaches to are written. Each member hears of it
+   * through the control watch it has anyway (a neighbourJoin key), so that no node watches its topology key.
    */
   async join(id: string, topology: ReadonlyMap<string, NeighbourEntry[]>): Promise<void> {
     if (!this.nodeIds.includes(id)) this.nodeIds.push(id);
     await this.publishTopology(topology);
+    await forEachLimited([...topology].filter(([member]) => member !== id), 64, async ([member, list]) => {
+      const entry = list.find((neighbour) => neighbour.id === id);
+      if (entry) await this.etcd.put(this.keys.neighbourJoin(member, id)).value(JSON.stringify(entry));
+    });
   }
 
   /**
