@@ -5,12 +5,16 @@
  *
  *   every beat:                  send "beat" to every neighbour
  *   on a beat from q:            last[q] ← now
- *                                if q ∈ suspected: suspected ← suspected \ {q};  timeout[q] ← timeout[q] + beat
- *                                                  (a false suspicion: be more patient with q from now on)
+ *                                if q ∈ suspected and q is still a neighbour:
+ *                                  suspected ← suspected \ {q};  timeout[q] ← timeout[q] + beat
+ *                                  (a false suspicion: be more patient with q from now on; a beat from a q the
+ *                                  registry said is gone was sent before it went, and clears nothing)
  *   every beat, for q ∉ suspected:  if now − last[q] > timeout[q]: suspected ← suspected ∪ {q}
  *   on neighbour q down:         the run's registry says q is gone (it left, or its lease ran out): it
  *                                is no longer a neighbour, so no more beats go to it; suspect it if not yet
  *                                (a node that leaves gracefully is gone before its silence gives it away)
+ *   on neighbour q up:           q joined (or came back): last[q] ← now; timeout[q] ← the first timeout
+ *                                unless known; q ∉ suspected (it is there, whatever it was before)
  *   after durationMs:            report suspected, every suspicion with when q was last heard, the
  *                                false suspicions taken back, and the longest gap between two checks
  *
@@ -94,6 +98,8 @@ export default defineAlgorithm({
       node.metric('suspicions', suspicions.length);
       node.result({ suspected: [...suspected.keys()].sort(), suspicions, down, longestCheckGapMs } satisfies Result);
     };
+    // A node that joined mid-run starts hearing its neighbours now, not at the run's time 0.
+    for (const { id } of node.neighbours) node.state.last.set(id, node.now());
     node.state.lastCheck = node.now();
     tick();
   },
@@ -102,11 +108,18 @@ export default defineAlgorithm({
     const { last, timeout, suspected } = node.state;
     last.set(from, node.now());
     const suspicion = suspected.get(from);
-    if (!suspicion) return;
+    if (!suspicion || !node.neighbours.some(({ id }) => id === from)) return;
     suspected.delete(from);
     suspicion.cleared = node.now();
     timeout.set(from, timeout.get(from)! + node.params.beatMs);
     node.log(`was wrong about ${from}; its timeout is now ${timeout.get(from)} ms`);
+  },
+
+  onNeighbourUp(node, { id }) {
+    const { last, timeout, suspected } = node.state;
+    last.set(id, node.now());
+    if (!timeout.has(id)) timeout.set(id, node.params.suspectAfterMs);
+    suspected.delete(id);
   },
 
   onNeighbourDown(node, id, reason) {

@@ -81,7 +81,7 @@ export const faultFlags = {
       "a fault, repeatable: [at=T] ACTION SELECTOR [for=D] [every=P] [until=T] [oneway], e.g. 'at=2s kill top-degree:5', 'at=5s partition mincut:2 for=20s', 'at=2s flap edges:1-2 every=500ms for=5s'. Actions: kill, stop, pause, restart, migrate, partition, cut, flap, degrade, drop-messages:P%. Nodes: top-degree:K, top-betweenness:K, random:K|P%, ids:…, region:LAT1,LON1,LAT2,LON2, role:NAME, leader[:NAME]. Edges: mincut:K, bridges, random-edges:P%, heavier-than:W, edges:u-v,…, high-risk:RESULTS_FOLDER",
   }),
   churn: Flags.string({
-    description: "nodes leaving during the run, seeded: 'leave=0.2/s crash=0.1/s [for=60s] [at=T]' (Poisson; leave = stop, crash = kill). join= is parsed but refused until a runtime adds nodes mid-run",
+    description: "nodes joining and leaving during the run, seeded: 'join=0.5/s leave=0.2/s crash=0.1/s [for=60s] [at=T] [attach=ba|uniform] [m=2]' (Poisson; a join is a new node with the next free id attached to m members, leave = stop, crash = kill)",
   }),
 };
 

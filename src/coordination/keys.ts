@@ -13,7 +13,7 @@ const ELECTIONS = 'elections';
 export const lockQueue = (name: string): string => `${LOCKS}/${name}`;
 export const electionQueue = (name: string): string => `${ELECTIONS}/${name}`;
 /** The kinds of control key under a node's `nodeControlPrefix`: `<kind>/<other node>`. */
-export const NODE_CONTROL = { linkDown: 'links-down', messageDrop: 'message-drops', linkChange: 'link-changes', clockSkew: 'clock-skew' } as const;
+export const NODE_CONTROL = { linkDown: 'links-down', messageDrop: 'message-drops', linkChange: 'link-changes', clockSkew: 'clock-skew', neighbourJoin: 'neighbour-joins' } as const;
 
 export function runKeys(runId: string) {
   const base = `${KEY_ROOT}/${runId}`;
@@ -48,7 +48,9 @@ export function runKeys(runId: string) {
      *   sends to `to` under the changed link model, and deleting it restores the run's own. The sender applies
      *   it, since the sender's outbox holds each message for its delay;
      * - `clockSkew(id)` (skew): while it holds a ClockSkew as JSON, node `id`'s clock runs off as it says
-     *   (AlgorithmHost.setClockSkew); deleting it sets the clock right. Its other node is the node itself.
+     *   (AlgorithmHost.setClockSkew); deleting it sets the clock right. Its other node is the node itself;
+     * - `neighbourJoin(to, joined)` (churn's join=): node `joined` joined the run attached to node `to`, and the key
+     *   holds `to`'s NeighbourEntry for it (its topology key has it too, for a container of `to` that starts later).
      * The key under the prefix is `<kind>/<other node>`, with the kinds of NODE_CONTROL.
      */
     nodeControlPrefix: (id: string) => `${base}/control/node/${id}/`,
@@ -56,6 +58,7 @@ export function runKeys(runId: string) {
     messageDrop: (to: string, from: string) => `${base}/control/node/${to}/${NODE_CONTROL.messageDrop}/${from}`,
     linkChange: (from: string, to: string) => `${base}/control/node/${from}/${NODE_CONTROL.linkChange}/${to}`,
     clockSkew: (id: string) => `${base}/control/node/${id}/${NODE_CONTROL.clockSkew}/${id}`,
+    neighbourJoin: (to: string, joined: string) => `${base}/control/node/${to}/${NODE_CONTROL.neighbourJoin}/${joined}`,
     /**
      * What `peerlab link set` changed while the run was up, one AppliedFault array (JSON) per call, so the run's
      * own CLI puts it in faults.ndjson and the report beside the scheduled faults.

@@ -9,8 +9,10 @@
  * (deregisters at once), a crash a `kill` (its lease runs out); the member that goes is drawn uniformly among
  * those present, never the last one.
  *
- * What the runtimes can apply today: the leaves and crashes, as FaultEvents (churnFaultEvents). Joins need a
- * runtime that adds a node mid-run, which neither has yet: the plan records them for when one does.
+ * Each new edge is heavier than every edge before it (the heaviest edge of the graph, plus one per edge added), so
+ * weights stay distinct wherever they were, as GHS-style algorithms need, and the same plan gives the same
+ * weights in both runtimes. churnFaultEvents turns the plan into the FaultEvents both runtimes apply: a join, a
+ * stop per leave, a kill per crash.
  */
 import type { Topology } from '../topology/index.js';
 import { createRandom } from '../util/random.js';
@@ -34,7 +36,14 @@ export interface ChurnSpec {
 }
 
 export type ChurnEvent =
-  | { readonly atMs: number; readonly kind: 'join'; readonly node: string; readonly attachTo: readonly string[] }
+  | {
+      readonly atMs: number;
+      readonly kind: 'join';
+      readonly node: string;
+      readonly attachTo: readonly string[];
+      /** The weight of the new edge to each of attachTo, in its order. */
+      readonly weights: readonly number[];
+    }
   | { readonly atMs: number; readonly kind: 'leave' | 'crash'; readonly node: string };
 
 export interface ChurnPlan {
@@ -96,6 +105,7 @@ export function planChurn(spec: ChurnSpec, options: { graph: Topology; seed: num
   const random = createRandom(options.seed, 'churn');
   const degree = new Map(graph.nodes().map((id) => [id, graph.degree(id)]));
   let nextId = maxOf(graph.nodes().map(Number).filter(Number.isInteger), -1) + 1;
+  let heaviest = maxOf(graph.mapEdges((_edge, { weight }) => weight), 0);
   const total = spec.joinPerS + spec.leavePerS + spec.crashPerS;
   const events: ChurnEvent[] = [];
   // The superposition of the three processes: exponential gaps at the total rate, each event's kind drawn by its share.
@@ -108,7 +118,7 @@ export function planChurn(spec: ChurnSpec, options: { graph: Topology; seed: num
       const attachTo = chooseAttachments(members, degree, spec, random);
       for (const other of attachTo) degree.set(other, degree.get(other)! + 1);
       degree.set(node, attachTo.length);
-      events.push({ atMs, kind: 'join', node, attachTo });
+      events.push({ atMs, kind: 'join', node, attachTo, weights: attachTo.map(() => ++heaviest) });
     } else if (members.length > 1) {
       const node = random.pick(members);
       degree.delete(node);
@@ -141,9 +151,11 @@ function chooseAttachments(members: readonly string[], degree: ReadonlyMap<strin
   return chosen.sort(compareIds);
 }
 
-/** The plan's leaves as `stop` and crashes as `kill`, numbered as fault `fault` (after the `--fault`s). Joins are not FaultEvents. */
+/** The plan's joins as `join`, leaves as `stop` and crashes as `kill`, numbered as fault `fault` (after the `--fault`s). */
 export function churnFaultEvents(plan: ChurnPlan, fault: number): FaultEvent[] {
-  return plan.events.flatMap((event): FaultEvent[] =>
-    event.kind === 'join' ? [] : [{ atMs: event.atMs, action: event.kind === 'leave' ? 'stop' : 'kill', nodes: [event.node], edges: [], fault, spec: `churn ${event.kind}: ${plan.spec}` }],
-  );
+  return plan.events.map((event): FaultEvent => {
+    const common = { atMs: event.atMs, nodes: [event.node], edges: [], fault, spec: `churn ${event.kind}: ${plan.spec}` };
+    if (event.kind !== 'join') return { ...common, action: event.kind === 'leave' ? 'stop' : 'kill' };
+    return { ...common, action: 'join', attach: event.attachTo.map((id, i) => ({ id, weight: event.weights[i]! })) };
+  });
 }

@@ -42,7 +42,13 @@ export type FaultAction =
    * sets its clock right.
    */
   | 'skew'
-  | 'skew-end';
+  | 'skew-end'
+  /**
+   * A new member: the node (`nodes`, the next free id) joins the run, attached to the members `attach` names by
+   * new edges, and runs the algorithm's init; the attached members see it in `node.neighbours` and get
+   * onNeighbourUp. Churn's `join=` (src/faults/churn.ts).
+   */
+  | 'join';
 
 export interface FaultEvent {
   /** When it fires, in ms on the run's clock. */
@@ -63,6 +69,8 @@ export interface FaultEvent {
   readonly dropPercent?: number;
   /** skew: how the nodes' clocks run off. */
   readonly skew?: ClockSkew;
+  /** join: the members the new node attaches to, each with the new edge's weight. */
+  readonly attach?: ReadonlyArray<{ readonly id: string; readonly weight: number }>;
   /** Which user-written fault this came from (its index on the command line or in the file), for the record. */
   readonly fault: number;
   /** The fault as the user wrote it, e.g. `at=2s kill top-degree:5`. */

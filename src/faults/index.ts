@@ -36,9 +36,9 @@ export async function resolveRunFaults(request: RunFaultsRequest): Promise<Fault
   // Parse first: a typo costs no topology load.
   const specs = parseFaultSpecs(request.faults);
   const churn = request.churn === undefined ? undefined : parseChurnSpec(request.churn);
-  if (churn && churn.joinPerS > 0) {
-    throw new PeerlabError(`--churn "${churn.text}": join= needs a runtime that adds nodes during a run, which neither runtime does yet`, {
-      hint: 'drop join= and keep leave= and crash=, which are applied',
+  if (churn && churn.joinPerS > 0 && request.roles !== undefined) {
+    throw new PeerlabError(`--churn "${churn.text}": join= in a run with groups: a joining node would have no role`, {
+      hint: 'drop join= (leave= and crash= work with groups), or run one algorithm',
     });
   }
   const { graph } = await loadTopology(request.topology, { seed: request.seed, weights: request.weights, allowDisconnected: request.allowDisconnected });

@@ -29,7 +29,7 @@ import { NodeLease } from './registration.js';
 import { etcdServiceRegistry } from './service-registry.js';
 import { etcdLeasedQueues } from './leased-queues.js';
 import { followNeighbours } from './membership.js';
-import { openLink, serveLinks, type OutgoingLink } from './links.js';
+import { openLink, queuedLink, serveLinks, type OutgoingLink } from './links.js';
 import type { Envelope } from './peer-wire.js';
 import { LinkSchedule, linkStream, UNSHAPED, type LinkChange, type LinkParams } from '../links/model.js';
 import { LinkOutbox } from '../links/outbox.js';
@@ -49,11 +49,19 @@ async function main(): Promise<void> {
   reached('loaded');
   const identity = readIdentity(process.env);
   const { nodeId } = identity;
+  // `docker stop` (a fault's graceful leave), handled from the first moment: a node stopped while it still starts
+  // (a churn leave soon after its join) exits at once, before it holds a lease, instead of being killed 2 s later.
+  let leave = async (): Promise<void> => process.exit(0);
+  process.once('SIGTERM', () => {
+    console.error(`[node ${nodeId}] stopping: leaving the registry`);
+    void leave();
+  });
   const keys = runKeys(identity.runId);
   const etcd = new EtcdGateway(identity.etcdEndpoints, identity.etcdLogin);
 
   const [configJson, neighboursJson] = await Promise.all(etcd.waitForEach([keys.config, keys.topology(nodeId)]));
   const config = JSON.parse(configJson!) as RunConfig;
+  // The overlay when this node came up; nodes that join later attached to it are met as they come (see meet).
   const neighbours = JSON.parse(neighboursJson!) as NeighbourEntry[];
   reached('configured');
   const group = config.groups.find(({ role }) => role === identity.role);
@@ -82,11 +90,7 @@ async function main(): Promise<void> {
   const outboxes = new Map(neighbours.flatMap(({ id, link }) => (link ? [[id, outboxFor(id, link)] as const] : [])));
   const lease = new NodeLease(etcd, (line) => console.error(`[node ${nodeId}] ${line}`));
   let registration: Registration | undefined;
-  // `docker stop` (a fault's graceful leave).
-  process.once('SIGTERM', () => {
-    console.error(`[node ${nodeId}] stopping: leaving the registry`);
-    void leaveGracefully(etcd, lease, keys.node(nodeId), registration);
-  });
+  leave = () => leaveGracefully(etcd, lease, keys.node(nodeId), registration);
   let running = false;
   // Sub-millisecond, as the simulator's virtual clock, on the same epoch as the start time the CLI wrote. A
   // neighbour that started first may send before this node has read that time: such a message counts at 0.
@@ -127,6 +131,28 @@ async function main(): Promise<void> {
   const connect = (id: string, address: string, port: number): Promise<OutgoingLink> =>
     openLink({ from: nodeId, address: `${address}:${port}`, connectTimeoutMs: startupTimeoutMs(config.size), onBroken: (error) => reportFailure(error, id) });
   migration = new NodeMigration({ nodeId, etcd, keys, host, lease, links, outboxes, addresses, connect, reportFailure });
+  const overlayWeights = new Map(neighbours.map(({ id, weight }) => [id, weight]));
+
+  /**
+   * A node that joined the run attached to this one (churn's join=): the CLI says so with a control key (and adds
+   * it to this node's topology key). Once it has registered, it is up: onNeighbourUp, and a link to it. A
+   * neighbour known already is left alone.
+   */
+  const meet = ({ id, weight, link }: NeighbourEntry): void => {
+    if (addresses.has(id) || id === nodeId) return;
+    overlayWeights.set(id, weight);
+    const registered = etcd.waitFor(keys.node(id)).then((json) => JSON.parse(json) as Registration);
+    addresses.set(id, registered);
+    if (link) outboxes.set(id, outboxFor(id, link));
+    links.set(id, queuedLink(registered.then(({ address, port }) => connect(id, address, port))));
+    // Before any message from it can be admitted (admit awaits the same registration): up first, then its messages.
+    void registered.then(({ leaving }) => leaving || host.neighbourUp({ id, weight }));
+  };
+  /** Meets every neighbour this node's topology key lists now (a join may have been written before the control watch). */
+  const readTopology = async (): Promise<void> => {
+    const { value } = await etcd.get(keys.topology(nodeId));
+    for (const entry of JSON.parse(value ?? '[]') as NeighbourEntry[]) meet(entry);
+  };
   const succession = identity.succession;
   // A migrated node's neighbours deliver only once the snapshot is restored, after the messages it carries.
   let restored: () => void = () => {};
@@ -142,6 +168,8 @@ async function main(): Promise<void> {
         const { address } = JSON.parse(await etcd.waitFor(keys.node(nodeId))) as Registration;
         return address === peerAddress ? undefined : `a handoff claims to come from node ${nodeId} at ${address}, but comes from ${peerAddress}`;
       }
+      // A node that just joined may dial before its control key reached this node (or before this node watched).
+      if (!addresses.has(from)) await readTopology();
       const registration = addresses.get(from);
       if (!registration) return `node ${nodeId} accepts links only from its overlay neighbours; ${from || '(unnamed)'} is not one`;
       await untilRestored;
@@ -227,6 +255,8 @@ async function main(): Promise<void> {
           return host.setLinkFrom(other, put);
         case NODE_CONTROL.messageDrop:
           return host.setDropShare(other, put ? Number(event.value) : 0);
+        case NODE_CONTROL.neighbourJoin:
+          return put ? meet(JSON.parse(event.value) as NeighbourEntry) : undefined;
         case NODE_CONTROL.clockSkew:
           // In the host: its clock, which node.now() and the node's timers run on.
           return host.setClockSkew(put ? (JSON.parse(event.value) as ClockSkew) : undefined);
@@ -246,8 +276,9 @@ async function main(): Promise<void> {
   await migration.follow(succession?.migration);
   // A node that comes after the start (a restart or a move) follows the registry from now, before it is ready.
   // One at the start line follows it from the start: until then a neighbour that goes down fails the run (the CLI
-  // watches bring-up), so the bring-up's registrations need not reach it.
-  if (succession) await Promise.all([watchControl, followNeighbours(etcd, keys, neighbours, host, reportFailure)]);
+  // watches bring-up), so the bring-up's registrations need not reach it. (A node that joins mid-run is at the
+  // start line too: it follows the registry from the start, and hears the run's changes since, replayed.)
+  if (succession) await Promise.all([watchControl, followNeighbours(etcd, keys, overlayWeights, host, reportFailure)]);
   if (!recorded) {
     let startRevision = 0n;
     const startLine = await reachStartLine({
@@ -264,7 +295,7 @@ async function main(): Promise<void> {
     running = true;
     // Not awaited: nothing may wait on etcd between the start moment and init (start-line.ts). A change made
     // before this watch is open is replayed to it, since it watches from the revision after the start.
-    if (!succession) void followNeighbours(etcd, keys, neighbours, host, reportFailure, startRevision + 1n);
+    if (!succession) void followNeighbours(etcd, keys, overlayWeights, host, reportFailure, startRevision + 1n);
   }
   const live = config.liveReportMs ? reportLive(etcd, keys.live(nodeId), host, config.liveReportMs) : undefined;
   if (!recorded) await host.start();

@@ -1,7 +1,6 @@
 import type { RunKeys } from '../coordination/keys.js';
 import type { Registration } from '../coordination/protocol.js';
 import type { AlgorithmHost } from '../host/algorithm-host.js';
-import type { Neighbour } from '../sdk/types.js';
 import type { EtcdGateway } from './etcd-gateway.js';
 
 /**
@@ -18,12 +17,12 @@ import type { EtcdGateway } from './etcd-gateway.js';
 export function followNeighbours(
   etcd: EtcdGateway,
   keys: RunKeys,
-  overlay: readonly Neighbour[],
+  /** The overlay neighbours and their edges' weights: the agent adds the nodes that join attached to it. */
+  weights: ReadonlyMap<string, number>,
   host: Pick<AlgorithmHost, 'neighbourDown' | 'neighbourUp'>,
   onRefused: (error: Error) => void,
   fromRevision?: bigint,
 ): Promise<() => void> {
-  const weights = new Map(overlay.map(({ id, weight }) => [id, weight]));
   const leaving = new Set<string>();
   return etcd.watchPrefix(
     keys.nodesPrefix,

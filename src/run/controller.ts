@@ -62,13 +62,14 @@ export class RunController {
   private constructor(
     private readonly etcd: Etcd3,
     private readonly runId: string,
-    private readonly nodeIds: readonly string[],
+    /** The run's members: the nodes it came up with, then each that joined. */
+    private readonly nodeIds: string[],
   ) {
     this.keys = runKeys(runId);
   }
 
   static async open(etcd: Etcd3, runId: string, nodeIds: readonly string[]): Promise<RunController> {
-    const controller = new RunController(etcd, runId, nodeIds);
+    const controller = new RunController(etcd, runId, [...nodeIds]);
     controller.stopFollowingErrors = await followPrefix(etcd, controller.keys.errorsPrefix, (event) => {
       if (event.type !== 'put' || controller.failure) return;
       const { message, stack, brokenLink } = JSON.parse(event.value) as NodeFailure;
@@ -92,6 +93,38 @@ export class RunController {
     if (this.departed.has(nodeId)) return;
     this.departed.add(nodeId);
     for (const recheck of this.onDeparture) recheck();
+  }
+
+  /**
+   * Node `id` joins the running run: every wait (results, barriers, waves, reports) counts it from now on, and
+   * the topology keys of the new node and of the members it attaches to are written. Each member hears of it
+   * through the control watch it has anyway (a neighbourJoin key), so that no node watches its topology key.
+   */
+  async join(id: string, topology: ReadonlyMap<string, NeighbourEntry[]>): Promise<void> {
+    if (!this.nodeIds.includes(id)) this.nodeIds.push(id);
+    await this.publishTopology(topology);
+    await forEachLimited([...topology].filter(([member]) => member !== id), 64, async ([member, list]) => {
+      const entry = list.find((neighbour) => neighbour.id === id);
+      if (entry) await this.etcd.put(this.keys.neighbourJoin(member, id)).value(JSON.stringify(entry));
+    });
+  }
+
+  /**
+   * Resolves once node `id` (one that joined) is ready: registered, connected to its neighbours and watching, so
+   * it runs init at once. Also once it departs (a fault took it out meanwhile); rejects after `timeoutMs`.
+   */
+  async joined(id: string, options: { timeoutMs: number; check: () => Promise<void> }): Promise<void> {
+    let ready = false;
+    await this.untilComplete(
+      this.keys.readyPrefix,
+      options.timeoutMs,
+      'become ready',
+      options.check,
+      (event) => void (ready ||= event.name === id),
+      () => (ready || this.departed.has(id) ? true : undefined),
+    ).catch((error: unknown) => {
+      throw error instanceof RunTimeout ? new Error(`node ${id} was not ready ${options.timeoutMs / 1000} s after its container started`) : error;
+    });
   }
 
   /** The nodes still expected to take part. */
@@ -169,6 +202,10 @@ export class RunController {
 
   async publish(config: RunConfig, neighbours: ReadonlyMap<string, NeighbourEntry[]>): Promise<void> {
     await this.etcd.put(this.keys.config).value(JSON.stringify(config));
+    await this.publishTopology(neighbours);
+  }
+
+  private async publishTopology(neighbours: ReadonlyMap<string, NeighbourEntry[]>): Promise<void> {
     await forEachLimited([...neighbours], 64, async ([id, list]) => {
       await this.etcd.put(this.keys.topology(id)).value(JSON.stringify(list));
     });

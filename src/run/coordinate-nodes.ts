@@ -13,7 +13,8 @@ import type { EtcdEndpoints, RunEtcd } from '../etcd/server.js';
 import { hasLinks, neighboursWithLinks } from '../links/edges.js';
 import { applyPacketRules, packetRules } from '../links/packet.js';
 import { identityEnv, NODE_PORT } from '../node/identity.js';
-import type { ContainerNodes } from '../runtime/types.js';
+import type { ContainerNodes, NodeSpec } from '../runtime/types.js';
+import { addJoin, type Join } from '../faults/joins.js';
 import { neighboursOf, type Topology } from '../topology/index.js';
 import { forEachLimited } from '../util/concurrency.js';
 import type { RunId } from '../util/names.js';
@@ -53,10 +54,22 @@ export interface CoordinationOptions {
   readonly signal?: AbortSignal;
 }
 
-export async function coordinateNodes(
-  options: CoordinationOptions,
-  held: CoordinationHeld,
-): Promise<{ etcd: Etcd3; controller: RunController; startup: ReadonlyMap<string, NodeStartup>; timings: Omit<DeploymentTimings, 'imagesMs'> }> {
+export interface Coordinated {
+  readonly etcd: Etcd3;
+  readonly controller: RunController;
+  readonly startup: ReadonlyMap<string, NodeStartup>;
+  readonly timings: Omit<DeploymentTimings, 'imagesMs'>;
+  /**
+   * A node joins the running run (churn's join=): the run's topology in etcd grows by the node and its edges, and
+   * its container starts as every other node's did. Resolves once the node is ready (registered, connected to
+   * the members it attaches to): it runs init then, at once, since the run has started. Until then the schedule
+   * holds back every event on the node and on those members (DockerFaultSchedule), so none of them leaves
+   * while the new node still dials it.
+   */
+  join(joining: Join): Promise<void>;
+}
+
+export async function coordinateNodes(options: CoordinationOptions, held: CoordinationHeld): Promise<Coordinated> {
   const { runId, graph, watch, nodes, stage, began } = options;
   const credentials = 'credentials' in options.etcd ? options.etcd.credentials : undefined;
   if (credentials) await saveRootPassword(runId, credentials.root.password);
@@ -69,25 +82,26 @@ export async function coordinateNodes(
   held.controller = controller;
   held.stopFollowing = await options.followEtcd?.(etcd, runKeys(runId));
   // At the packet layer the kernel shapes the links, so the agents must not shape them a second time.
-  const neighbours = (id: string) => (options.linksLayer === 'packet' ? neighboursOf(graph, id) : neighboursWithLinks(graph, id));
-  await controller.publish(options.config, new Map(nodeIds.map((id) => [id, neighbours(id)])));
+  const neighbours = (of: Topology, id: string) => (options.linksLayer === 'packet' ? neighboursOf(of, id) : neighboursWithLinks(of, id));
+  await controller.publish(options.config, new Map(nodeIds.map((id) => [id, neighbours(graph, id)])));
   const etcdMs = Date.now() - began;
 
   stage('starting');
   const groupOf = new Map(options.groups.flatMap((group) => group.nodes.map((id) => [id, group] as const)));
-  const nodeSpecs = nodeIds.map((id) => ({
+  const nodeSpec = (id: string, group: CoordinationOptions['groups'][number]): NodeSpec => ({
     id,
     env: identityEnv({
       runId,
       nodeId: id,
-      role: groupOf.get(id)!.role,
+      role: group.role,
       etcdEndpoints: options.etcd.nodes.split(','),
       etcdLogin: credentials?.node,
-      algorithmPath: options.bundleInNode(groupOf.get(id)!.nodeBundleFile),
+      algorithmPath: options.bundleInNode(group.nodeBundleFile),
       port: NODE_PORT,
       ...(options.nodeTraceDir ? { traceDir: options.nodeTraceDir } : {}),
     }),
-  }));
+  });
+  const nodeSpecs = nodeIds.map((id) => nodeSpec(id, groupOf.get(id)!));
   const readiness = controller.waitReady({
     timeoutMs: options.startupTimeoutMs,
     check: () => watch.check(),
@@ -107,5 +121,25 @@ export async function coordinateNodes(
     await forEachLimited(nodeIds, options.concurrency, (id) => applyPacketRules(namespaces.get(id)!.pid, packetRules(graph, id, addressOf)));
   }
   const shapedMs = Date.now() - began;
-  return { etcd, controller, startup, timings: { etcdMs, containersStartedMs, allReadyMs, shapedMs } };
+
+  // The members as churn grows them: a copy, made at the first join, so the run's own graph stays as it started.
+  let members: Topology | undefined;
+  // Joins run side by side, but their topology writes land in the order the joins grew the graph: each write of a
+  // member's key holds every join to it so far, and a write of an earlier join landing last would drop a later one.
+  let publishing: Promise<unknown> = Promise.resolve();
+  const join = async (joining: Join): Promise<void> => {
+    // A run with groups refuses join= before anything starts (src/faults): its one group is the role.
+    const [group, ...others] = options.groups;
+    if (!group || others.length > 0) throw new Error(`node ${joining.node} cannot join a run with groups: it would have no role`);
+    members ??= graph.copy();
+    addJoin(members, joining);
+    const touched = [joining.node, ...joining.attach.map(({ id }) => id)];
+    const topology = new Map(touched.map((id) => [id, neighbours(members!, id)]));
+    const published = publishing.then(() => controller.join(joining.node, topology));
+    publishing = published.catch(() => {});
+    await published;
+    await nodes.startNodes([nodeSpec(joining.node, group)], undefined, options.signal);
+    await controller.joined(joining.node, { timeoutMs: options.startupTimeoutMs, check: () => watch.check() });
+  };
+  return { etcd, controller, startup, timings: { etcdMs, containersStartedMs, allReadyMs, shapedMs }, join };
 }

@@ -18,6 +18,7 @@ import type { RunKeys } from '../coordination/keys.js';
 import { runStateDir } from './state.js';
 import type { RunId } from '../util/names.js';
 import type { ContainerNodes } from '../runtime/types.js';
+import type { Join } from '../faults/joins.js';
 
 export interface DeploymentOptions {
   readonly runId: RunId;
@@ -73,6 +74,8 @@ export interface Deployment<Nodes extends ContainerNodes = ContainerNodes> {
   readonly image: { node: string; nodeId: string; etcd: string | undefined };
   readonly startup: ReadonlyMap<string, NodeStartup>;
   readonly timings: DeploymentTimings;
+  /** A node joins the running run (churn's join=): see Coordinated.join. */
+  join(joining: Join): Promise<void>;
   /** What the runtime adds to run.json's facts (e.g. Swarm's placement). */
   readonly facts?: Readonly<Record<string, unknown>>;
   /** Removes every container, network and etcd key of the run, and its local state. Safe to call twice. */
@@ -147,7 +150,7 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
     const runEtcd = options.etcdEndpoints
       ? { host: options.etcdEndpoints.join(','), nodes: options.etcdEndpoints.join(',') }
       : await startEtcdContainer(docker, { runId, network: networkName(runId), image: etcdImage!.tag, hostPort: options.etcdPort });
-    const { etcd, controller, startup, timings } = await coordinateNodes(
+    const { etcd, controller, startup, timings, join } = await coordinateNodes(
       {
         ...options,
         nodes,
@@ -169,6 +172,7 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
       image: { node: nodeImage.tag, nodeId: nodeImage.id, etcd: etcdImage?.tag },
       startup,
       timings: { imagesMs, ...timings },
+      join,
       tearDown,
     };
   } catch (error) {

@@ -13,13 +13,16 @@
  *  - skew / skew-end: a control key tells the node how its clock runs off (RunController.setClockSkew); its host's
  *    NodeClock skews from the moment the key reaches it, so a skew starts late by the fault's lag plus the watch's;
  *  - migrate / restart: the node's id passes to a new container (src/migration), one node after another: with
- *    its snapshot (nothing lost), or afresh (a restart; what was sent to the old one meanwhile is lost).
+ *    its snapshot (nothing lost), or afresh (a restart; what was sent to the old one meanwhile is lost);
+ *  - join: the topology in etcd grows by the node and its edges, and its container starts as every node's did
+ *    (Coordinated.join); applied once the node is ready (registered and connected), when it runs init.
  * The controller and the crash watch are told before each act, so a death or a broken link the schedule caused
  * neither fails the run nor is waited for.
  */
 import type { Etcd3 } from 'etcd3';
 import { PeerlabError } from '../errors.js';
 import { isNodeHeal, type AppliedFault, type FaultEvent } from '../faults/events.js';
+import { joinOf, type Join } from '../faults/joins.js';
 import { moveNode } from '../migration/move.js';
 import type { ContainerNodes, SuccessorNodes } from '../runtime/types.js';
 import type { RunController } from './controller.js';
@@ -27,9 +30,25 @@ import type { RunWatch } from './run-watch.js';
 
 export class DockerFaultSchedule {
   private readonly applied: AppliedFault[] = [];
+  /** The schedule's event each record applied (a leader's carries its node): for the schedule's order. */
+  private readonly scheduled = new Map<AppliedFault, FaultEvent>();
   private readonly timers: NodeJS.Timeout[] = [];
-  /** Events apply one after another, in schedule order, even when applying one takes longer than the gap. */
-  private chain: Promise<void> = Promise.resolve();
+  /**
+   * The last event applied to each thing an event touches (a node, or `moves`, see touched): an event waits for
+   * those, so events on one node apply one after another in schedule order, even when one takes longer than the
+   * gap, while events on other nodes do not wait for it (a joining node's container start, a stop that waits for
+   * its node's exit, would make every later event of a churn schedule late by its time).
+   */
+  private readonly lastOn = new Map<string, Promise<void>>();
+  /**
+   * The joins under way that attach to each node. A later event on the node waits for them (the node must not
+   * leave while a new node still dials it); a later join to it does not: under preferential attachment the
+   * hubs take most joins, and joins waiting on each other there made every join later than the one before.
+   */
+  private readonly joinsTo = new Map<string, Array<Promise<void>>>();
+  /** The last event that waited for everything before it (one on a leader); every later event waits for it. */
+  private lastOfAll: Promise<void> = Promise.resolve();
+  private readonly underWay = new Set<Promise<void>>();
   private readonly paused = new Set<string>();
   /** By fault (its index), the leader its action hit: what its heal applies to. */
   private readonly leadersHit = new Map<number, string[]>();
@@ -44,6 +63,8 @@ export class DockerFaultSchedule {
     private readonly watch: RunWatch,
     /** Told of each event once applied (or not), as it goes. */
     private readonly onApplied: (applied: AppliedFault) => void = () => {},
+    /** How a node joins the run (the deployment's join). */
+    private readonly join: (joining: Join) => Promise<void>,
     /** What migrate and restart need: a runtime whose node ids can pass to new containers, and the run's etcd. */
     private readonly moves?: { readonly nodes: SuccessorNodes; readonly etcd: Etcd3 },
   ) {}
@@ -52,19 +73,45 @@ export class DockerFaultSchedule {
   start(startedAt: number): void {
     const ordered = [...this.events].sort((a, b) => a.atMs - b.atMs);
     for (const event of ordered) {
-      const fire = (): void => {
-        this.chain = this.chain.then(() => this.apply(event, startedAt));
-      };
+      const fire = (): void => this.applyInTurn(event, startedAt);
       this.timers.push(setTimeout(fire, Math.max(0, startedAt + event.atMs - Date.now())));
     }
   }
 
-  /** Ends the schedule: events not yet due never happen (the run is over), the one being applied finishes. */
+  /** Applies the event once the events it must follow (see lastOn, joinsTo and touched) have been applied. */
+  private applyInTurn(event: FaultEvent, startedAt: number): void {
+    const things = touched(event);
+    const joining = event.action === 'join' ? `node ${event.nodes[0]}` : undefined;
+    const before =
+      things === 'everything'
+        ? [...this.underWay]
+        : [this.lastOfAll, ...things.flatMap((thing) => [this.lastOn.get(thing) ?? [], joining ? [] : (this.joinsTo.get(thing) ?? [])].flat())];
+    const applying = Promise.all(before).then(() => this.apply(event, startedAt));
+    if (things === 'everything') {
+      this.lastOfAll = applying;
+    } else if (joining) {
+      this.lastOn.set(joining, applying);
+      for (const thing of things) if (thing !== joining) this.joinsTo.set(thing, [...(this.joinsTo.get(thing) ?? []), applying]);
+    } else {
+      for (const thing of things) {
+        this.lastOn.set(thing, applying);
+        this.joinsTo.delete(thing);
+      }
+    }
+    this.underWay.add(applying);
+    void applying.finally(() => this.underWay.delete(applying));
+  }
+
+  /**
+   * Ends the schedule: events not yet due never happen (the run is over), those being applied finish. Returns
+   * what was applied in the schedule's order (by atMs; the same time in the order given).
+   */
   async end(): Promise<readonly AppliedFault[]> {
     this.ended = true;
     for (const timer of this.timers) clearTimeout(timer);
-    await this.chain;
-    return this.applied;
+    await Promise.all([...this.underWay]);
+    const position = new Map(this.events.map((event, index) => [event, index]));
+    return [...this.applied].sort((a, b) => a.atMs - b.atMs || position.get(this.scheduled.get(a)!)! - position.get(this.scheduled.get(b)!)!);
   }
 
   /** Before teardown: a frozen container is thawed, so that removing it cannot hang on the freezer. */
@@ -85,6 +132,7 @@ export class DockerFaultSchedule {
     }
     const applied: AppliedFault = { ...event, appliedMs: Date.now() - startedAt, ...(error === undefined ? {} : { error }) };
     this.applied.push(applied);
+    this.scheduled.set(applied, scheduled);
     this.onApplied(applied);
   }
 
@@ -144,6 +192,15 @@ export class DockerFaultSchedule {
       case 'skew-end':
         await eachOf(nodes, (id) => this.controller.setClockSkew(id, event.action === 'skew' ? event.skew : undefined));
         return;
+      case 'join':
+        try {
+          await this.join(joinOf(event)!);
+        } catch (error) {
+          // A node that never came up is not waited for.
+          this.controller.depart(event.nodes[0]!);
+          throw error;
+        }
+        return;
       case 'restart':
       case 'migrate': {
         const moves = this.moves;
@@ -158,6 +215,18 @@ export class DockerFaultSchedule {
       }
     }
   }
+}
+
+/**
+ * What an event must wait for: the nodes it acts on (a join, also those it attaches to; a link event, both ends
+ * of each edge), and `moves` for a migrate or restart, since the run moves one node at a time. An event on a
+ * leader does not know its node before it fires: it waits for everything.
+ */
+function touched(event: FaultEvent): string[] | 'everything' {
+  if (event.leader !== undefined) return 'everything';
+  const things = new Set([...event.nodes, ...(event.attach ?? []).map(({ id }) => id), ...event.edges.flat()].map((id) => `node ${id}`));
+  if (event.action === 'migrate' || event.action === 'restart') things.add('moves');
+  return [...things];
 }
 
 /** Applies `act` to every item at once; rejects naming each item that failed. */

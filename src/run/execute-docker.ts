@@ -99,7 +99,15 @@ async function deployForRun(
   const traceDir = options.traceFile ? await makeNodeTraceDir(prepared.runId) : undefined;
   const deployment = await bringUp(prepared, options, traceDir);
   const { controller, runtime, watch } = deployment;
-  const schedule = new DockerFaultSchedule(options.faults ?? [], runtime, controller, watch, options.onFault, isSuccessorNodes(runtime) ? { nodes: runtime, etcd: deployment.etcd } : undefined);
+  const schedule = new DockerFaultSchedule(
+    options.faults ?? [],
+    runtime,
+    controller,
+    watch,
+    options.onFault,
+    (joining) => deployment.join(joining),
+    isSuccessorNodes(runtime) ? { nodes: runtime, etcd: deployment.etcd } : undefined,
+  );
   const registry = await controller.followRegistry();
   let tornDown: Promise<void> | undefined;
   let startedAt: number | undefined;
@@ -121,8 +129,9 @@ async function deployForRun(
           ...(quietAfterMs !== undefined && { endWhenQuiet: { afterMs: quietAfterMs } }),
         }),
       );
-      // Changes made by hand (`peerlab link set`) are recorded beside the scheduled faults, in time order.
-      const faults = [...(await schedule.end()), ...(await watch.race(controller.linkSets()))].sort((a, b) => (a.appliedMs ?? a.atMs) - (b.appliedMs ?? b.atMs));
+      // Changes made by hand (`peerlab link set`) are recorded beside the scheduled faults. In the schedule's order,
+      // as the simulator records them (events on different nodes may be applied out of it, see DockerFaultSchedule).
+      const faults = [...(await schedule.end()), ...(await watch.race(controller.linkSets()))].sort((a, b) => a.atMs - b.atMs);
       await registry.stop();
       // A node still frozen when the algorithm ended cannot write its final report.
       await schedule.thaw();

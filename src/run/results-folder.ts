@@ -46,12 +46,15 @@ export interface RunOutput {
   readonly verdict: Verdict;
   /** Nodes a fault killed or stopped before they had a result, and how: nodes.csv says so in a `departed` column. */
   readonly departed?: ReadonlyMap<string, string>;
+  /** Nodes that joined during the run, when and to whom: nodes.csv says so in a `joined` column. */
+  readonly joined?: ReadonlyMap<string, string>;
 }
 
 /** Writes results/<run-id>/: run.json, topology.json, nodes.csv, edges.csv (each .csv.gz when large) and verify.json. */
 export async function writeRunResults(dir: string, output: RunOutput): Promise<void> {
   const { record, graph, roles, results, reports, verdict } = output;
   const departed = output.departed ?? new Map<string, string>();
+  const joined = output.joined ?? new Map<string, string>();
   const metricNames = [...new Set([...reports.values()].flatMap((report) => Object.keys(report.metrics)))].sort();
   const nodeRows = graph.nodes().map((id) => {
     const report = reports.get(id);
@@ -64,6 +67,7 @@ export async function writeRunResults(dir: string, output: RunOutput): Promise<v
       degree: graph.degree(id),
       result: results.has(id) ? JSON.stringify(results.get(id)) : '',
       ...(departed.size > 0 && { departed: departed.get(id) ?? '' }),
+      ...(joined.size > 0 && { joined: joined.get(id) ?? '' }),
       messages_sent: sum(sent.map((c) => c.messages)),
       messages_received: sum(received.map((c) => c.messages)),
       bytes_sent: sum(sent.map((c) => c.bytes)),

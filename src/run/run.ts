@@ -7,6 +7,8 @@ import { PeerlabError } from '../errors.js';
 import { writeJson, writeNdjson } from '../util/files.js';
 import { maxOf } from '../util/extremes.js';
 import { scheduleAsItWent, type AppliedFault, type FaultEvent } from '../faults/events.js';
+import { grownGraph } from '../faults/joins.js';
+import type { Topology } from '../topology/index.js';
 import { writeRunResults, type RunRecord } from './results-folder.js';
 import { hasLinks } from '../links/edges.js';
 import { writeRunReport } from '../report/run-report.js';
@@ -182,11 +184,13 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
     throw failure;
   }
 
-  const results = new Map<string, Json | undefined>(graph.nodes().map((id) => [id, execution.results.get(id)]));
   // Under faults the oracle judges what the algorithm still guarantees among the survivors: what was applied counts.
   const faults = scheduleAsItWent(request.faults ?? [], execution.faults);
+  // Every member that ever took part: the nodes that joined, with their edges, are in the results and the oracle's graph.
+  const members = grownGraph(graph, faults);
+  const results = new Map<string, Json | undefined>(members.nodes().map((id) => [id, execution.results.get(id)]));
   const faultsSeen = faults.length > 0 ? faultsSeenOf(faults.filter((fault) => fault.error === undefined)) : undefined;
-  const verdict = judge(prepared, results, execution.missing, request.until === 'quiescent' ? execution.inFlight : 0, execution.endedEarly, faultsSeen);
+  const verdict = judge(prepared, members, results, execution.missing, request.until === 'quiescent' ? execution.inFlight : 0, execution.endedEarly, faultsSeen);
   const traffic = sumTraffic(execution.reports);
   const dropped = droppedOnArrival(execution.reports);
   const metrics = {
@@ -200,7 +204,11 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
   const replay = replayCommand(request, prepared, runtime);
   const record = recordOf(execution, replay);
   const timings = record.timings;
-  const output = { record, graph, roles, results, reports: execution.reports, verdict: { ...verdict, metrics }, departed: execution.departed };
+  const joins = faults.filter((fault) => fault.action === 'join' && fault.error === undefined);
+  const joined = new Map(joins.map((join) => [join.nodes[0]!, `at ${join.atMs} ms, attached to ${(join.attach ?? []).map(({ id }) => id).join(' ')}`]));
+  // A run with joins has one algorithm (src/faults refuses joins with groups): its role is the joined nodes' too.
+  for (const id of joined.keys()) roles.set(id, prepared.groups[0]!.role);
+  const output = { record, graph: members, roles, results, reports: execution.reports, verdict: { ...verdict, metrics }, departed: execution.departed, joined };
   await writeRunResults(resultsDir, output);
   // The run's event records, one JSON line each, written only when there was something to record:
   // faults.ndjson, each fault event as applied, with its intended and actual time on the run's clock;
@@ -309,6 +317,7 @@ function faultFlags(events: readonly FaultEvent[]): string[] {
  */
 function judge(
   prepared: PreparedRun,
+  graph: Topology,
   results: Map<string, Json | undefined>,
   missing: string[],
   stillInFlight: number,
@@ -332,9 +341,12 @@ function judge(
     return { outcome: 'fail', passed: false, summary, expected: null, actual: null, metrics: {}, failures: [summary] };
   }
   if (!prepared.check) return uncheckedVerdict(prepared.hasGroups ? 'no check named for these groups' : `no oracle for ${prepared.name}`);
+  if (faults?.joinedNodes && !prepared.check.judgesJoins) {
+    return uncheckedVerdict(`${faults.joinedNodes.length} node(s) joined, and the oracle of ${prepared.check.name} does not say what it owes a node that joined mid-run`);
+  }
   const groups = prepared.groups.map(({ role, algorithm, params, nodes }) => ({ role, algorithm: algorithm.name, params, nodes }));
   const params = prepared.hasGroups ? {} : (prepared.groups[0]!.params as Record<string, unknown>);
-  return verdictOf(prepared.check.oracle({ graph: prepared.topology.graph, results, params, groups, ...(faults && { faults }) }));
+  return verdictOf(prepared.check.oracle({ graph, results, params, groups, ...(faults && { faults }) }));
 }
 
 /**

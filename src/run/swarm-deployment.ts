@@ -94,7 +94,7 @@ export async function deployOnSwarm(prepared: PreparedRun, options: DockerOption
 
     stage('etcd');
     const runEtcd = await startEtcdService(manager, { runId, network: overlayName(runId), image: etcdImage.tag, hostPort: options.etcdPort ?? 0 });
-    const { etcd, controller, startup, timings } = await coordinateNodes(
+    const { etcd, controller, startup, timings, join } = await coordinateNodes(
       {
         runId,
         graph,
@@ -126,6 +126,7 @@ export async function deployOnSwarm(prepared: PreparedRun, options: DockerOption
       image: { node: nodeImage.tag, nodeId: nodeImage.id, etcd: etcdImage.tag },
       startup,
       timings: { imagesMs, ...timings },
+      join,
       facts: {
         swarm: {
           placement: options.placement ?? 'spread',

@@ -16,7 +16,7 @@ import { PeerlabError } from '../errors.js';
 import { ENV } from '../node/identity.js';
 import { forEachLimited } from '../util/concurrency.js';
 import { nodeLogFile } from '../util/node-logs.js';
-import { demultiplex, ignoreMissing, toNodeState } from './docker.js';
+import { demultiplex, ignoreMissing, STOP_GRACE_SECONDS, toNodeState } from './docker.js';
 import type { ContainerNodes, ExecResult, NodeInfo, NodeSpec, StartProgress } from './types.js';
 
 export interface SwarmEngine {
@@ -225,7 +225,7 @@ export class SwarmRuntime implements ContainerNodes {
   }
 
   async stopNode(id: string): Promise<void> {
-    await (await this.containerOf(id)).container.stop({ t: 2 });
+    await (await this.containerOf(id)).container.stop({ t: STOP_GRACE_SECONDS });
   }
 
   async killNode(id: string): Promise<void> {

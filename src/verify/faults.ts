@@ -10,6 +10,12 @@ export interface FaultsSeen {
   readonly removedNodes: readonly string[];
   /** Directed links still down at the end of the run, as [from, to]: flood does not count on them. */
   readonly downLinks?: ReadonlyArray<readonly [string, string]>;
+  /**
+   * Nodes that joined during the run (churn's `join=`), whether still there or not: they are in the graph the
+   * oracle gets, with their edges, but they were not members at the start, so what an algorithm owes them is
+   * the oracle's to say. An oracle that does not say must not pass a run with joins (see joinsUnjudged).
+   */
+  readonly joinedNodes?: readonly string[];
 }
 
 /**
@@ -20,17 +26,19 @@ export interface FaultsSeen {
 export function faultsSeenOf(events: readonly FaultEvent[]): FaultsSeen {
   const removed = new Set<string>();
   const down = new Map<string, readonly [string, string]>();
+  const joined: string[] = [];
   for (const event of [...events].sort((a, b) => a.atMs - b.atMs)) {
     for (const id of event.nodes) {
       if (event.action === 'kill' || event.action === 'stop') removed.add(id);
       else if (event.action === 'restart') removed.delete(id);
+      else if (event.action === 'join') joined.push(id);
     }
     for (const [from, to] of event.edges) {
       if (event.action === 'link-down') down.set(`${from}>${to}`, [from, to]);
       else if (event.action === 'link-up') down.delete(`${from}>${to}`);
     }
   }
-  return { removedNodes: [...removed], downLinks: [...down.values()] };
+  return { removedNodes: [...removed], downLinks: [...down.values()], ...(joined.length > 0 && { joinedNodes: joined }) };
 }
 
 /** The graph without the removed nodes (and their edges): a copy, the run's graph is left alone. */

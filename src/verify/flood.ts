@@ -23,6 +23,11 @@ const floodResult = z.object({ distance: z.number().int().nonnegative(), parent:
  * consistent tree; a parent outside it (removed, or cut off later) may have forwarded the token before, so its
  * one-hop check is skipped; the removed nodes and the survivors cut off from the root owe nothing. Arrival
  * times are not checked, since paths changed.
+ *
+ * Under churn, flood is one wave from the root at the start: it owes a result to the members of the start (of
+ * the root's surviving component among them), not to a node that joined later, which the wave may have passed
+ * before it came. A joined node that did report is held to the same tree: a neighbour for a parent, one hop
+ * closer when that parent reported too.
  */
 export const verifyFlood: Oracle = ({ graph, results, params, faults }): CheckResult => {
   const root = String(params.root ?? '0');
@@ -41,9 +46,16 @@ export const verifyFlood: Oracle = ({ graph, results, params, faults }): CheckRe
       failures: [`root ${root}: removed by a fault (choose a root the faults spare, -p root=…)`],
     };
   }
-  const judged = faults ? rootComponent(survivingGraph(graph, faults), root, faults.downLinks ?? []) : graph;
+  const joined = faults?.joinedNodes ?? [];
+  const judged = faults ? rootComponent(withoutNodes(survivingGraph(graph, faults), joined), root, faults.downLinks ?? []) : graph;
 
   const { reported, failures } = parseResults(judged, results, floodResult, '{distance, parent}');
+  for (const id of joined) {
+    if (results.get(id) === undefined) continue;
+    const parsed = floodResult.safeParse(results.get(id));
+    if (parsed.success) reported.set(id, parsed.data);
+    else failures.push(`node ${id} (joined): result is not {distance, parent}`);
+  }
 
   let exact = 0;
   for (const [id, { distance, parent }] of reported) {
@@ -58,7 +70,7 @@ export const verifyFlood: Oracle = ({ graph, results, params, faults }): CheckRe
     }
     if (parent === null || !graph.hasEdge(id, parent)) {
       failures.push(`node ${id}: parent ${parent} is not an overlay neighbour`);
-    } else if (judged.hasNode(parent) && reported.get(parent)?.distance !== distance - 1) {
+    } else if ((judged.hasNode(parent) || reported.has(parent)) && reported.get(parent)?.distance !== distance - 1) {
       failures.push(`node ${id}: parent ${parent} is not one hop closer to the root`);
     }
   }
@@ -66,8 +78,13 @@ export const verifyFlood: Oracle = ({ graph, results, params, faults }): CheckRe
   const arrivals = hasLinks(graph) && !faults ? checkArrivals(graph, root, reported, failures) : undefined;
   const passed = failures.length === 0;
   const exactDistanceShare = reported.size === 0 ? 0 : exact / reported.size;
-  const cutOff = graph.order - removed.size - judged.order;
-  const scope = faults ? `all ${judged.order} nodes of the root's surviving component (${removed.size} removed by faults, ${cutOff} cut off from the root)` : `all ${graph.order} nodes`;
+  const removedMembers = [...removed].filter((id) => !joined.includes(id)).length;
+  const cutOff = graph.order - joined.length - removedMembers - judged.order;
+  const joinedReached = joined.filter((id) => reported.has(id)).length;
+  const joins = joined.length > 0 ? `; of ${joined.length} node(s) that joined later, ${joinedReached} reached, and owed nothing` : '';
+  const scope = faults
+    ? `all ${judged.order} nodes of the root's surviving component (${removedMembers} removed by faults, ${cutOff} cut off from the root)${joins}`
+    : `all ${graph.order} nodes`;
   return {
     passed,
     summary: passed
@@ -80,11 +97,20 @@ export const verifyFlood: Oracle = ({ graph, results, params, faults }): CheckRe
       exactDistanceShare,
       eccentricity: maxOf([...reported.values()].map((r) => r.distance), 0),
       ...(arrivals?.metrics ?? {}),
-      ...(faults ? { removedNodes: removed.size, cutOffNodes: cutOff } : {}),
+      ...(faults ? { removedNodes: removedMembers, cutOffNodes: cutOff } : {}),
+      ...(joined.length > 0 && { joinedNodes: joined.length, joinedReached }),
     },
     failures: failures.slice(0, MAX_LISTED_FAILURES),
   };
 };
+
+/** A copy of `graph` without `ids` (and their edges). */
+function withoutNodes(graph: Topology, ids: readonly string[]): Topology {
+  if (ids.length === 0) return graph;
+  const kept = graph.copy();
+  for (const id of ids) if (kept.hasNode(id)) kept.dropNode(id);
+  return kept;
+}
 
 /** The subgraph of the nodes the token can reach from `root`, over links not down (each direction on its own). */
 function rootComponent(graph: Topology, root: string, downLinks: ReadonlyArray<readonly [string, string]>): Topology {

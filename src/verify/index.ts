@@ -25,6 +25,16 @@ const oracles: Record<string, Oracle> = {
   'service-discovery': verifyServiceDiscovery,
 };
 
+/**
+ * The built-in oracles that say what their algorithm owes nodes that joined during the run (FaultsSeen.joinedNodes);
+ * under joins, the others would judge a graph their guarantee does not cover, so such a run is left unchecked.
+ */
+const judgingJoins = new Set(['flood']);
+
+export function oracleJudgesJoins(name: string): boolean {
+  return judgingJoins.has(name);
+}
+
 export function oracleNames(): string[] {
   return Object.keys(oracles);
 }

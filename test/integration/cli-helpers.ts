@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -46,4 +46,28 @@ export async function leftBehind(stderr: string): Promise<number> {
 export async function nodeResults(resultsDir: string): Promise<Array<Record<string, unknown> | undefined>> {
   const rows = parse(await readFile(path.join(resultsDir, 'nodes.csv'), 'utf8'), { columns: true }) as Array<{ result: string }>;
   return rows.map((row) => (row.result ? (JSON.parse(row.result) as Record<string, unknown>) : undefined));
+}
+
+/**
+ * Runs the CLI in `cwd` and presses Ctrl-C once the run it announced has more than `nodeContainers` node
+ * containers (say, past its start-up, or past its first joins); resolves with the exit code, stderr and run id.
+ */
+export async function interruptPast(cwd: string, args: readonly string[], nodeContainers: number, timeoutMs: number): Promise<{ code: number | null; stderr: string; runId: string }> {
+  const child = spawn(process.execPath, [bin, ...args], { cwd });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const docker = await connectDocker();
+  for (const deadline = Date.now() + timeoutMs; ; await new Promise((resolve) => setTimeout(resolve, 250))) {
+    const runId = /^run (\S+)$/m.exec(stderr)?.[1];
+    const nodes = runId ? await docker.listContainers({ all: true, filters: { label: [`${RUN_LABEL}=${runId}`, 'peerlab.role=node'] } }) : [];
+    if (runId && nodes.length > nodeContainers) {
+      child.kill('SIGINT');
+      return { code: await exited, stderr, runId };
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the run had no more than ${nodeContainers} node containers after ${timeoutMs / 1000} s; its stderr: ${stderr}`);
+    }
+  }
 }

@@ -2,15 +2,13 @@
  * The built CLI as a user runs it: bad input gets one `error: … — fix` line and a non-zero exit, and leaves no
  * Docker object behind; good input in the simulator passes and replays bit for bit.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectDocker, RUN_LABEL } from '../../src/docker/engine.js';
 import { packageRoot } from '../../src/util/paths.js';
-import { bin, leftBehind, peerlabIn } from './cli-helpers.js';
+import { interruptPast, leftBehind, peerlabIn } from './cli-helpers.js';
 
 let workDir: string;
 const peerlab = (...args: string[]) => peerlabIn(workDir, ...args);
@@ -81,21 +79,8 @@ describe('bad input', () => {
 
 describe('Ctrl-C', () => {
   it('during start-up removes everything created so far and exits 130', async () => {
-    const child = spawn(process.execPath, [bin, 'run', 'flood', '--topology', 'ring:n=40'], { cwd: workDir });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await expect.poll(async () => /^run (\S+)$/m.exec(stderr)?.[1], { timeout: 60_000, interval: 200 }).toBeTruthy();
-    const runId = /^run (\S+)$/m.exec(stderr)![1]!;
-    const docker = await connectDocker();
-    await expect
-      .poll(async () => (await docker.listContainers({ all: true, filters: { label: [`${RUN_LABEL}=${runId}`, 'peerlab.role=node'] } })).length, {
-        timeout: 120_000,
-        interval: 250,
-      })
-      .toBeGreaterThan(3);
-    child.kill('SIGINT');
-    expect(await exited).toBe(130);
+    const { code, stderr, runId } = await interruptPast(workDir, ['run', 'flood', '--topology', 'ring:n=40'], 3, 180_000);
+    expect(code).toBe(130);
     expect(stderr).toContain(`interrupted: removing ${runId}`);
     expect(await leftBehind(stderr)).toBe(0);
   });

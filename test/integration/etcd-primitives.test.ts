@@ -181,7 +181,7 @@ describe('membership from the registry', () => {
     await leavingLease.put(keys.node('1'), JSON.stringify(registration('1')));
     const crashing = await etcd.grantLease(2);
     await etcd.put(keys.node('2'), JSON.stringify(registration('2')), crashing);
-    const stop = await followNeighbours(etcd, keys, [{ id: '1', weight: 1 }, { id: '2', weight: 2 }], host, (error) => {
+    const stop = await followNeighbours(etcd, keys, new Map([['1', 1], ['2', 2]]), host, (error) => {
       throw error;
     });
 

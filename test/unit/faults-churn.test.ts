@@ -63,14 +63,17 @@ describe('--churn', () => {
     expect(hubShare('uniform')).toBeLessThan(hubShare('ba'));
   });
 
-  it('leaves become stop events and crashes kill events; joins are not fault events', () => {
+  it('joins become join events with their weighted edges, leaves stop events and crashes kill events', () => {
     const plan = planChurn(parseChurnSpec(SPEC), { graph, seed: 7, timeoutMs: 120_000 });
     const faults = churnFaultEvents(plan, 3);
-    const departures = plan.events.filter((e) => e.kind !== 'join');
-    expect(faults).toHaveLength(departures.length);
+    expect(faults).toHaveLength(plan.events.length);
     faults.forEach((fault, i) => {
-      expect(fault).toMatchObject({ atMs: departures[i]!.atMs, action: departures[i]!.kind === 'leave' ? 'stop' : 'kill', nodes: [departures[i]!.node], fault: 3 });
+      const event = plan.events[i]!;
+      const action = event.kind === 'join' ? 'join' : event.kind === 'leave' ? 'stop' : 'kill';
+      expect(fault).toMatchObject({ atMs: event.atMs, action, nodes: [event.node], fault: 3 });
+      if (event.kind === 'join') expect(fault.attach).toEqual(event.attachTo.map((id, k) => ({ id, weight: event.weights[k] })));
     });
+    expect(faults.some((fault) => fault.action === 'join')).toBe(true);
   });
 
   it('is bounded by the timeout', () => {

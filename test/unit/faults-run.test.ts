@@ -53,11 +53,16 @@ describe("a run's --fault and --churn, resolved before anything starts", () => {
     for (const [from, to] of down!.edges) expect(inside(from)).not.toBe(inside(to));
   });
 
-  it('turns churn leaves and crashes into stop and kill events after the faults, and refuses joins', async () => {
-    const events = await resolveRunFaults({ ...run, faults: ['at=0s kill ids:0'], churn: 'leave=0.5/s crash=0.5/s for=20s' });
-    expect(events.filter((e) => e.fault === 2).map((e) => e.action).sort()).toEqual(expect.arrayContaining(['kill', 'stop']));
+  it('turns churn into join, stop and kill events after the faults; joins are refused only in a run with groups', async () => {
+    const events = await resolveRunFaults({ ...run, faults: ['at=0s kill ids:0'], churn: 'join=0.5/s leave=0.5/s crash=0.5/s for=20s' });
+    expect(events.filter((e) => e.fault === 2).map((e) => e.action).sort()).toEqual(expect.arrayContaining(['join', 'kill', 'stop']));
     expect(events.map((e) => e.atMs)).toEqual([...events.map((e) => e.atMs)].sort((a, b) => a - b));
-    expect(await lineOf(resolveRunFaults({ ...run, faults: [], churn: 'join=1/s' }))).toMatch(/^--churn "join=1\/s": join= needs a runtime that adds nodes during a run/);
+    const joins = events.filter((e) => e.action === 'join');
+    // The next free ids, in order, each attached by m=2 edges heavier than any of BA(200, 2)'s 396 (weights 1..396).
+    expect(joins.map((e) => e.nodes[0])).toEqual(joins.map((_e, i) => String(200 + i)));
+    expect(joins.flatMap((e) => e.attach!.map(({ weight }) => weight))).toEqual(joins.flatMap((_e, i) => [397 + 2 * i, 398 + 2 * i]));
+    const roles = [{ role: 'a', count: 100 }, { role: 'b', count: 100 }];
+    expect(await lineOf(resolveRunFaults({ ...run, faults: [], churn: 'join=1/s', roles }))).toMatch(/^--churn "join=1\/s": join= in a run with groups: a joining node would have no role — /);
   });
 
   it('loads nothing without --fault or --churn', async () => {

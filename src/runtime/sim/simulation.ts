@@ -12,7 +12,7 @@
  * bit-identical outcomes and traces in any process. (An algorithm that reads Date.now() or uses real timers
  * breaks this; one that loops on microtasks forever hangs the process, as it would hang a node.)
  */
-import type { Algorithm, DownReason, Json } from '../../sdk/types.js';
+import type { Algorithm, DownReason, Json, Neighbour } from '../../sdk/types.js';
 import { electionQueue } from '../../coordination/keys.js';
 import { REGISTRATION_TTL_SECONDS, type NodeReport } from '../../coordination/protocol.js';
 import { PeerlabError } from '../../errors.js';
@@ -86,8 +86,14 @@ export interface MembershipChange {
 
 
 export class Simulation {
+  /** The members the run started with (node.size in the SDK); nodes that join later are not counted. */
   readonly size: number;
   private readonly graph: SimGraph;
+  /** Edges added by joins, per node at either end: the SimGraph holds the graph the run started with. */
+  private readonly joinedEdges = new Map<string, Neighbour[]>();
+  private readonly settings: SimulationSettings;
+  /** What a joining node runs: the run's one group (a run with groups cannot take joins, see joinNode). */
+  private readonly joiningGroup: SimGroup | undefined;
   private readonly seed: number;
   private readonly delay: DelayModel;
   private readonly fifo: boolean;
@@ -174,10 +180,13 @@ export class Simulation {
     this.barriers = new SimBarriers(this.size, wake, (name) => this.emit({ type: 'barrier', time: this.clock, name }));
 
     const groupOf = assignGroups(this.graph.ids, options);
+    this.settings = options;
+    const groups = new Set(groupOf.values());
+    this.joiningGroup = groups.size === 1 ? [...groups][0] : undefined;
     this.watchdog[Slot.handler] = Handler.state;
     this.graph.ids.forEach((id, index) => {
       this.watchdog[Slot.node] = index;
-      const node = this.createNode(id, index, groupOf.get(id)!, options);
+      const node = this.createNode(id, index, groupOf.get(id)!, neighboursAt(this.graph, index));
       this.nodes.set(id, node);
       this.order.push(node);
     });
@@ -250,10 +259,58 @@ export class Simulation {
   nodeUp(id: string): void {
     const node = this.node(id);
     this.registryChanges.push({ atMs: this.clock, node: id, change: 'registered' });
-    for (const neighbour of neighboursAt(this.graph, node.index)) {
+    for (const neighbour of this.neighboursOf(node)) {
       const target = this.nodes.get(neighbour.id)!;
       if (isUp(target)) this.queue.push(this.clock, { kind: 'wake', node: target, action: () => target.host.neighbourUp({ id, weight: neighbour.weight }) });
     }
+  }
+
+  /**
+   * A new member joins now (churn's join=), attached to the live members `attach` names by new edges of the
+   * given weights: it starts (init) at once, registered, and each of those members adds it to
+   * `node.neighbours` and gets onNeighbourUp, as in Docker once its container registered.
+   */
+  joinNode(id: string, attach: readonly Neighbour[]): void {
+    if (this.nodes.has(id)) throw new PeerlabError(`node ${id} cannot join: the run has a node ${id} already`);
+    if (!this.joiningGroup) throw new PeerlabError(`node ${id} cannot join a run with groups: it would have no role`);
+    for (const { id: other } of attach) {
+      const member = this.node(other);
+      if (!isUp(member)) throw new PeerlabError(`node ${id} cannot attach to node ${other}: it is ${member.state}`);
+    }
+    for (const { id: other, weight } of attach) {
+      this.edgesAdded(other).push({ id, weight });
+      this.edgesAdded(id).push({ id: other, weight });
+    }
+    const index = this.order.length;
+    this.watchdog[Slot.node] = index;
+    this.watchdog[Slot.handler] = Handler.state;
+    const node = this.createNode(id, index, this.joiningGroup, [...attach]);
+    this.watchdog[Slot.handler] = Handler.control;
+    this.nodes.set(id, node);
+    this.order.push(node);
+    this.barriers.join();
+    this.emit({ type: 'control', time: this.clock, action: 'join', node: id });
+    this.startNode(id);
+    this.nodeUp(id);
+  }
+
+  private edgesAdded(id: string): Neighbour[] {
+    let added = this.joinedEdges.get(id);
+    if (!added) this.joinedEdges.set(id, (added = []));
+    return added;
+  }
+
+  /** A node's neighbours now: those of the graph the run started with, then those that joined attached to it. */
+  private neighboursOf(node: SimNode): Neighbour[] {
+    const joined = this.joinedEdges.get(node.id);
+    const original = node.index < this.graph.ids.length ? neighboursAt(this.graph, node.index) : [];
+    return joined ? [...original, ...joined] : original;
+  }
+
+  /** The weight of edge from–to, an edge of the starting graph or one a join added (what a delay model reads). */
+  weightBetween(from: SimNode, to: SimNode): number {
+    const joined = this.joinedEdges.get(from.id)?.find(({ id }) => id === to.id);
+    return joined ? joined.weight : edgeWeight(this.graph, from.index, to.index);
   }
 
   /**
@@ -380,6 +437,9 @@ export class Simulation {
       case 'restart':
         errors.push('restart is not supported yet: a fresh node under the same id needs a new host');
         break;
+      case 'join':
+        each(nodes, (id) => this.joinNode(id, event.attach ?? []));
+        break;
       case 'migrate':
         // The simulator has no hosts to move between: the node stays as it is, and the move costs it no time
         // (no downtime, nothing held), which is what faults.ndjson then records.
@@ -496,7 +556,7 @@ export class Simulation {
         reason = 'failure';
         break;
       }
-      if (this.results.size + this.departed.size === this.size && (!this.untilQuiescent || this.inFlight === 0)) {
+      if (this.results.size + this.departed.size === this.order.length && (!this.untilQuiescent || this.inFlight === 0)) {
         reason = 'complete';
         break;
       }
@@ -616,8 +676,8 @@ export class Simulation {
     }
   }
 
-  private createNode(id: string, index: number, { algorithm, params: rawParams }: SimGroup, options: SimulationSettings): SimNode {
-    const neighbours = neighboursAt(this.graph, index);
+  private createNode(id: string, index: number, { algorithm, params: rawParams }: SimGroup, neighbours: Neighbour[]): SimNode {
+    const options = this.settings;
     // Bound below, before the host can call back: the host's constructor runs only the `state` factory.
     let self!: SimNode;
     const env: HostEnvironment = {
@@ -654,7 +714,7 @@ export class Simulation {
     try {
       delay = changed && changed.params !== changed.base
         ? changed.arrival(this.clock, Buffer.byteLength(encoded)) - this.clock
-        : this.delay.delay(new MessageContext(this.graph, sender, target, this.clock, encoded, random));
+        : this.delay.delay(new MessageContext(this, sender, target, this.clock, encoded, random));
     } catch (error) {
       this.abort(error);
       return;
@@ -765,7 +825,7 @@ export class Simulation {
 
   private edgeBetween(from: string, to: string): void {
     const source = this.node(from);
-    if (!neighboursAt(this.graph, source.index).some(({ id }) => id === to)) {
+    if (!this.neighboursOf(source).some(({ id }) => id === to)) {
       throw new PeerlabError(`there is no edge ${from}→${to} in this run`);
     }
   }
@@ -780,7 +840,7 @@ export class Simulation {
     this.queues.expire(node.id);
     this.registryChanges.push({ atMs: this.clock, node: node.id, change: 'left' });
     if (reason === 'lease-expired') this.emit({ type: 'control', time: this.clock, action: 'lease expired', node: node.id });
-    for (const { id } of neighboursAt(this.graph, node.index)) {
+    for (const { id } of this.neighboursOf(node)) {
       const neighbour = this.nodes.get(id)!;
       if (isUp(neighbour)) this.queue.push(this.clock, { kind: 'wake', node: neighbour, action: () => neighbour.host.neighbourDown(node.id, reason) });
     }
@@ -849,7 +909,7 @@ export class Simulation {
 /** What a delay model sees of a message; weight and size are looked up only if the model asks. */
 class MessageContext implements DelayContext {
   constructor(
-    private readonly graph: SimGraph,
+    private readonly simulation: Simulation,
     private readonly sender: SimNode,
     private readonly target: SimNode,
     readonly now: number,
@@ -866,7 +926,7 @@ class MessageContext implements DelayContext {
   }
 
   get weight(): number {
-    return edgeWeight(this.graph, this.sender.index, this.target.index);
+    return this.simulation.weightBetween(this.sender, this.target);
   }
 
   get bytes(): number {

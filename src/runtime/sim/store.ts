@@ -83,10 +83,15 @@ export class SimBarriers {
    *   but those a fault killed or stopped.
    */
   constructor(
-    private readonly size: number,
+    private size: number,
     private readonly wake: Wake,
     private readonly onOpen: (name: string) => void = () => {},
   ) {}
+
+  /** A node joined the run: as with the controller, every barrier not yet open waits for it too. */
+  join(): void {
+    this.size += 1;
+  }
 
   arrive(name: string, nodeId: string): Promise<void> {
     if (this.open.has(name)) return Promise.resolve();

@@ -1,0 +1,74 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { describe, expect, it } from 'vitest';
+import { resolveRunFaults } from '../../src/faults/index.js';
+import { runAlgorithm } from '../../src/run/run.js';
+import { simRunRequest } from './sim-helpers.js';
+
+const TOPOLOGY = 'ba:n=30,m=2';
+const CHURN = 'join=1/s leave=0.2/s crash=0.2/s for=8s';
+const TIMEOUT_MS = 20_000;
+
+type Probe = { initAt: number; atInit: string[]; ups: Array<[string, number]>; downs: Array<[string, number, string]>; heard: string[]; neighbours: string[] };
+
+async function churnRun(algorithm: string, params: string[], churn = CHURN, seed = 1) {
+  const faults = await resolveRunFaults({ topology: TOPOLOGY, seed, faults: [], churn, timeoutMs: TIMEOUT_MS, allowDisconnected: false });
+  const root = mkdtempSync(path.join(os.tmpdir(), 'peerlab-churn-'));
+  const summary = await runAlgorithm({ ...simRunRequest(root, algorithm, TOPOLOGY), seed, params, faults, timeoutMs: TIMEOUT_MS });
+  return { faults, summary };
+}
+
+describe('churn joins in the simulator', () => {
+  it('the same seed gives the same join events at the virtual times of the plan', async () => {
+    const first = await churnRun('test/fixtures/membership-probe.ts', ['durationMs=10000']);
+    const again = await churnRun('test/fixtures/membership-probe.ts', ['durationMs=10000']);
+    const planned = first.faults.filter((event) => event.action === 'join');
+    expect(planned.length).toBeGreaterThan(3);
+    const applied = first.summary.faults.filter((event) => event.action === 'join');
+    expect(applied.map(({ appliedMs, error, ...event }) => ({ ...event, appliedMs, error }))).toEqual(planned.map((event) => ({ ...event, appliedMs: event.atMs, error: undefined })));
+    expect(again.summary.faults).toEqual(first.summary.faults);
+    const other = await churnRun('test/fixtures/membership-probe.ts', ['durationMs=10000'], CHURN, 2);
+    expect(other.summary.faults).not.toEqual(first.summary.faults);
+  });
+
+  it('a joined node runs init at its join with the members it attached to; they get onNeighbourUp and hear it', async () => {
+    const { summary } = await churnRun('test/fixtures/membership-probe.ts', ['durationMs=10000']);
+    const rows = parse(readFileSync(path.join(summary.resultsDir, 'nodes.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>;
+    const results = Object.fromEntries(rows.map((row) => [row.id!, row.result ? (JSON.parse(row.result) as Probe) : undefined]));
+    const joins = summary.faults.filter((event) => event.action === 'join' && event.error === undefined);
+    let checked = 0;
+    for (const join of joins) {
+      const id = join.nodes[0]!;
+      const attached = join.attach!.map(({ id: other }) => other);
+      const own = results[id];
+      if (own) {
+        expect(own.initAt).toBe(join.atMs);
+        expect(own.atInit).toEqual(attached);
+        checked += 1;
+      }
+      for (const other of attached) {
+        const seen = results[other];
+        if (!seen) continue;
+        expect(seen.ups).toContainEqual([id, join.atMs]);
+        // It greeted its neighbours at init: one that stayed was heard.
+        if (own) expect(seen.heard).toContain(id);
+      }
+    }
+    expect(checked).toBeGreaterThan(0);
+    // Every member that ever took part is in the results, joined and departed ones included.
+    expect(rows.map((row) => row.id)).toEqual(expect.arrayContaining([...Array.from({ length: 30 }, (_v, i) => String(i)), ...joins.map((join) => join.nodes[0]!)]));
+    expect(summary.departed.size).toBeGreaterThan(0);
+    for (const join of joins) expect(rows.find((row) => row.id === join.nodes[0])!.joined).toBe(`at ${join.atMs} ms, attached to ${join.attach!.map(({ id }) => id).join(' ')}`);
+  });
+
+  it('flood owes nothing to a node that joined after its wave; an oracle silent on joins leaves the run unchecked', async () => {
+    const flood = await churnRun('flood', [], 'join=200/s for=40ms');
+    expect(flood.summary.outcome).toBe('pass');
+    expect(flood.summary.verdict).toMatch(/node\(s\) that joined later, \d+ reached, and owed nothing/);
+    const pushSum = await churnRun('push-sum', [], 'join=200/s for=40ms');
+    expect(pushSum.summary.outcome).toBe('unchecked');
+    expect(pushSum.summary.verdict).toMatch(/joined, and the oracle of push-sum does not say what it owes a node that joined mid-run/);
+  });
+});
