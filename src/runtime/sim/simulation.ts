@@ -724,7 +724,7 @@ export class Simulation {
     // Copied as the agent's JSON round trip through etcd would: later changes to the object do not count.
     const copy = JSON.parse(JSON.stringify(value)) as Json;
     this.results.set(node.id, copy);
-    this.emit({ type: 'result', time: this.clock, node: node.id, value: copy });
+    if (this.trace) this.emit({ type: 'result', time: this.clock, node: node.id, value: copy });
   }
 
   private recordFailure(node: SimNode, error: Error): void {
