@@ -213,7 +213,7 @@ async function main(): Promise<void> {
     );
   }
 
-  // The watches are made before this node says ready, not after the start (see start-line.ts).
+  // This watch is made before this node says ready, not after the start (see start-line.ts).
   // Link faults and message drops act here, on arrival, from before the start (a link may go down at time 0);
   // link changes act on sending, in the outbox, for the messages sent from then on.
   const control = keys.nodeControlPrefix(nodeId);
@@ -246,19 +246,27 @@ async function main(): Promise<void> {
     (reason) => reportFailure(new Error(`etcd refused to watch this node's control keys: ${reason}`)),
   );
   await migration.follow(succession?.migration);
-  const following = followNeighbours(etcd, keys, neighbours, host, reportFailure);
-  if (recorded) {
-    // A migrated node is ready and started already: its old container was.
-    await Promise.all([watchControl, following]);
-  } else {
+  // A node that comes after the start (a restart or a move) follows the registry from now, before it is ready.
+  // One at the start line follows it from the start: until then a neighbour that goes down fails the run (the CLI
+  // watches bring-up), so the bring-up's registrations need not reach it.
+  if (succession) await Promise.all([watchControl, followNeighbours(etcd, keys, neighbours, host, reportFailure)]);
+  if (!recorded) {
+    let startRevision = 0n;
     const startLine = await reachStartLine({
-      preparing: [watchControl, following],
+      preparing: [watchControl],
       sayReady: () => etcd.put(keys.ready(nodeId), JSON.stringify({ processStartedAt: processStart, steps } satisfies NodeStartup)),
-      startMoment: async () => Number(await etcd.waitFor(keys.start)),
+      startMoment: async () => {
+        const start = await etcd.waitForEntry(keys.start);
+        startRevision = start.modRevision;
+        return Number(start.value);
+      },
     });
     startedAt = startLine.startedAt;
     startLagMs = startLine.lagMs;
     running = true;
+    // Not awaited: nothing may wait on etcd between the start moment and init (start-line.ts). A change made
+    // before this watch is open is replayed to it, since it watches from the revision after the start.
+    if (!succession) void followNeighbours(etcd, keys, neighbours, host, reportFailure, startRevision + 1n);
   }
   const live = config.liveReportMs ? reportLive(etcd, keys.live(nodeId), host, config.liveReportMs) : undefined;
   if (!recorded) await host.start();

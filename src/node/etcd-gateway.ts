@@ -23,6 +23,8 @@ export interface WatchEvent {
   readonly type: 'put' | 'delete';
   readonly key: string;
   readonly value: string;
+  /** The revision of the change. */
+  readonly revision: bigint;
 }
 
 interface RawKeyValue {
@@ -83,10 +85,11 @@ export class EtcdGateway {
     return this.endpoints[this.endpointIndex % this.endpoints.length]!;
   }
 
-  async get(key: string): Promise<{ value: string | undefined; revision: bigint }> {
+  /** `revision` is the store's as it answered; `modRevision` the key's last change (0n when it does not exist). */
+  async get(key: string): Promise<{ value: string | undefined; revision: bigint; modRevision: bigint }> {
     const response = await this.call<{ header: Header; kvs?: RawKeyValue[] }>('/v3/kv/range', { key: encode(key) });
     const found = response.kvs?.[0];
-    return { value: found ? decode(found.value) : undefined, revision: BigInt(response.header.revision) };
+    return { value: found ? decode(found.value) : undefined, revision: BigInt(response.header.revision), modRevision: BigInt(found?.mod_revision ?? '0') };
   }
 
   /** Every key under `prefix`, with its value, in key order. */
@@ -148,12 +151,13 @@ export class EtcdGateway {
   }
 
   /**
-   * Calls `onEvent` for every change under `prefix` from now on (from the revision after a read made now); the
+   * Calls `onEvent` for every change under `prefix` from now on (from the revision after a read made now), or
+   * from `fromRevision` on, which may be in the past (etcd replays what changed since) or in the future; the
    * returned function stops. `onRefused` hears why etcd refused the watch for good.
    */
-  async watchPrefix(prefix: string, onEvent: (event: WatchEvent) => void, onRefused: (reason: string) => void): Promise<() => void> {
-    const response = await this.call<{ header: Header }>('/v3/kv/range', { key: encode(prefix), range_end: prefixEnd(prefix), count_only: true });
-    const stop = watchKeys(this.watchConnection(onRefused), prefix, prefixEnd(prefix), BigInt(response.header.revision) + 1n, onEvent);
+  async watchPrefix(prefix: string, onEvent: (event: WatchEvent) => void, onRefused: (reason: string) => void, fromRevision?: bigint): Promise<() => void> {
+    fromRevision ??= BigInt((await this.call<{ header: Header }>('/v3/kv/range', { key: encode(prefix), range_end: prefixEnd(prefix), count_only: true })).header.revision) + 1n;
+    const stop = watchKeys(this.watchConnection(onRefused), prefix, prefixEnd(prefix), fromRevision, onEvent);
     this.openWatches.add(stop);
     return () => {
       stop();
@@ -163,9 +167,15 @@ export class EtcdGateway {
 
   /** The value of `key` once it exists (at once if it does). Read first, then watch from the next revision. */
   async waitFor(key: string): Promise<string> {
-    const { value, revision } = await this.get(key);
-    if (value !== undefined) return value;
-    return this.nextEvent(key, revision + 1n, 'put');
+    return (await this.waitForEntry(key)).value;
+  }
+
+  /** waitFor, with the revision at which the key got that value. */
+  async waitForEntry(key: string): Promise<{ value: string; modRevision: bigint }> {
+    const { value, revision, modRevision } = await this.get(key);
+    if (value !== undefined) return { value, modRevision };
+    const event = await this.nextEvent(key, revision + 1n, 'put');
+    return { value: event.value, modRevision: event.revision };
   }
 
   /** Resolves once `key` does not exist (at once if it does not). */
@@ -192,7 +202,7 @@ export class EtcdGateway {
     this.agent.destroy();
   }
 
-  private nextEvent(key: string, fromRevision: bigint, type: WatchEvent['type']): Promise<string> {
+  private nextEvent(key: string, fromRevision: bigint, type: WatchEvent['type']): Promise<WatchEvent> {
     return new Promise((resolve, reject) => {
       const stop = watchKeys(
         this.watchConnection((reason) => {
@@ -206,7 +216,7 @@ export class EtcdGateway {
           if (event.type !== type) return;
           stop();
           this.openWatches.delete(stop);
-          resolve(event.value);
+          resolve(event);
         },
       );
       this.openWatches.add(stop);
@@ -365,8 +375,9 @@ function watchKeys(
     }
     for (const event of result?.events ?? []) {
       if (stopped) return;
-      nextRevision = BigInt(event.kv.mod_revision ?? '0') + 1n;
-      onEvent({ type: event.type === 'DELETE' ? 'delete' : 'put', key: decode(event.kv.key), value: decode(event.kv.value) });
+      const revision = BigInt(event.kv.mod_revision ?? '0');
+      nextRevision = revision + 1n;
+      onEvent({ type: event.type === 'DELETE' ? 'delete' : 'put', key: decode(event.kv.key), value: decode(event.kv.value), revision });
     }
   };
 

@@ -9,6 +9,11 @@ import type { EtcdGateway } from './etcd-gateway.js';
  * its `nodes/<id>` key, held by its lease, exists. A key that goes after its node wrote it once more with
  * `leaving` (a graceful stop, see the agent's SIGTERM handler) means the neighbour `left`; one that goes
  * without means its lease ran out, a crash. Resolves, once watching, with the function that stops.
+ *
+ * The watch covers the whole registry, since etcd watches one key or one range and the neighbours' keys are
+ * scattered through it; so every node hears every registration it watches through. From `fromRevision` (the
+ * run's start), it does not hear the N registrations of bring-up: a bring-up that watched them cost N² events
+ * over the run, the largest cost of start-up that grew with N.
  */
 export function followNeighbours(
   etcd: EtcdGateway,
@@ -16,6 +21,7 @@ export function followNeighbours(
   overlay: readonly Neighbour[],
   host: Pick<AlgorithmHost, 'neighbourDown' | 'neighbourUp'>,
   onRefused: (error: Error) => void,
+  fromRevision?: bigint,
 ): Promise<() => void> {
   const weights = new Map(overlay.map(({ id, weight }) => [id, weight]));
   const leaving = new Set<string>();
@@ -34,5 +40,6 @@ export function followNeighbours(
       }
     },
     (reason) => onRefused(new Error(`etcd refused to watch the registry ${keys.nodesPrefix}: ${reason}`)),
+    fromRevision,
   );
 }
