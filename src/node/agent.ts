@@ -52,12 +52,9 @@ async function main(): Promise<void> {
   const keys = runKeys(identity.runId);
   const etcd = new EtcdGateway(identity.etcdEndpoints, identity.etcdLogin);
 
-  const [configJson, neighboursJson] = await Promise.all([
-    etcd.waitFor(keys.config),
-    etcd.waitFor(keys.topology(nodeId)),
-  ]);
-  const config = JSON.parse(configJson) as RunConfig;
-  const neighbours = JSON.parse(neighboursJson) as NeighbourEntry[];
+  const [configJson, neighboursJson] = await Promise.all(etcd.waitForEach([keys.config, keys.topology(nodeId)]));
+  const config = JSON.parse(configJson!) as RunConfig;
+  const neighbours = JSON.parse(neighboursJson!) as NeighbourEntry[];
   reached('configured');
   const group = config.groups.find(({ role }) => role === identity.role);
   if (!group) throw new Error(`the run has no role "${identity.role}" (its roles: ${config.groups.map(({ role }) => role).join(', ')})`);
@@ -71,8 +68,9 @@ async function main(): Promise<void> {
     void etcd.put(keys.error(nodeId), JSON.stringify(failure)).catch(() => {});
   };
 
+  const registrations = etcd.waitForEach(neighbours.map(({ id }) => keys.node(id)));
   const addresses = new Map<string, Promise<Registration>>(
-    neighbours.map(({ id }) => [id, etcd.waitFor(keys.node(id)).then((json) => JSON.parse(json) as Registration)]),
+    neighbours.map(({ id }, index) => [id, registrations[index]!.then((json) => JSON.parse(json) as Registration)]),
   );
   const links = new Map<string, OutgoingLink>();
   // Every message goes on its link through the migration layer, which counts it for the flush markers.

@@ -92,6 +92,21 @@ export class EtcdGateway {
     return { value: found ? decode(found.value) : undefined, revision: BigInt(response.header.revision), modRevision: BigInt(found?.mod_revision ?? '0') };
   }
 
+  /**
+   * Several keys read in one transaction, so one round trip for all of them: each key's value (undefined where
+   * it does not exist), and the store's revision they were read at.
+   */
+  async getAll(keys: readonly string[]): Promise<{ values: Array<string | undefined>; revision: bigint }> {
+    const response = await this.call<{ header: Header; responses?: Array<{ response_range?: { kvs?: RawKeyValue[] } }> }>('/v3/kv/txn', {
+      success: keys.map((key) => ({ request_range: { key: encode(key) } })),
+    });
+    const values = keys.map((_, index) => {
+      const found = response.responses?.[index]?.response_range?.kvs?.[0];
+      return found ? decode(found.value) : undefined;
+    });
+    return { values, revision: BigInt(response.header.revision) };
+  }
+
   /** Every key under `prefix`, with its value, in key order. */
   async getPrefix(prefix: string): Promise<Array<{ key: string; value: string }>> {
     const response = await this.call<{ kvs?: RawKeyValue[] }>('/v3/kv/range', { key: encode(prefix), range_end: prefixEnd(prefix) });
@@ -168,6 +183,16 @@ export class EtcdGateway {
   /** The value of `key` once it exists (at once if it does). Read first, then watch from the next revision. */
   async waitFor(key: string): Promise<string> {
     return (await this.waitForEntry(key)).value;
+  }
+
+  /**
+   * waitFor of several keys, a promise for each, with one round trip for all those that exist already (a hub
+   * waits for dozens of neighbours); each other one is watched from the revision after that read.
+   */
+  waitForEach(keys: readonly string[]): Array<Promise<string>> {
+    if (keys.length === 0) return [];
+    const read = this.getAll(keys);
+    return keys.map((key, index) => read.then(async ({ values, revision }) => values[index] ?? (await this.nextEvent(key, revision + 1n, 'put')).value));
   }
 
   /** waitFor, with the revision at which the key got that value. */

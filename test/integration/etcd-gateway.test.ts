@@ -63,6 +63,17 @@ describe('EtcdGateway', () => {
     await deleted;
   });
 
+  it('reads several keys in one transaction, and waits for each one missing from it', async () => {
+    await reference.put('/e/1').value('one');
+    expect(await gateway.getAll(['/e/1', '/e/2'])).toMatchObject({ values: ['one', undefined] });
+    const waits = gateway.waitForEach(['/e/1', '/e/2', '/e/3']);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await reference.put('/e/3').value('three');
+    await reference.put('/e/2').value('two');
+    expect(await Promise.all(waits)).toEqual(['one', 'two', 'three']);
+    expect(gateway.waitForEach([])).toEqual([]);
+  });
+
   it('binds keys to a lease that keep-alive renews and that expires without it', async () => {
     const lease = await gateway.grantLease(2);
     await gateway.put('/l/renewed', 'x', lease);
