@@ -32,7 +32,8 @@ export async function probeEventLoop(nodes: number, events = probeEvents(nodes))
     return queue;
   };
   const hold = (queue: EventQueue<number>): void => {
-    const { time } = queue.pop()!;
+    const time = queue.nextTime;
+    queue.pop();
     queue.push(time - Math.log(1 - random.next()), Math.floor(random.next() * nodes));
   };
 

@@ -67,6 +67,18 @@ class MembershipChange {
   ) {}
 }
 
+interface ArrivalFaults {
+  /** Neighbours whose link to this node a fault has taken down: what they send is dropped on arrival. */
+  readonly cutFrom: Set<string>;
+  /** Neighbours whose messages a `drop-messages` fault drops a share of on arrival: the share, in percent. */
+  readonly dropShare: Map<string, number>;
+  /**
+   * What each arriving message on such an edge draws from: one seeded stream per directed edge, the same in both
+   * runtimes, carried on across repeated faults on the edge.
+   */
+  readonly dropStreams: Map<string, Random>;
+}
+
 interface PendingReceive {
   readonly from: string | undefined;
   readonly resolve: (message: Message) => void;
@@ -104,15 +116,11 @@ export class AlgorithmHost {
   private runEnded = false;
   /** What `node.now()` and the node's timers run on: the run's clock, unless a skew fault is on. */
   private readonly clock: NodeClock;
-  /** Neighbours whose link to this node a fault has taken down: what they send is dropped on arrival. */
-  private readonly cutFrom = new Set<string>();
-  /** Neighbours whose messages a `drop-messages` fault drops a share of on arrival: the share, in percent. */
-  private readonly dropShare = new Map<string, number>();
   /**
-   * What each arriving message on such an edge draws from: one seeded stream per directed edge, the same in both
-   * runtimes, carried on across repeated faults on the edge.
+   * The faults that act on links into this node, made on the first such fault: at 10⁶ simulated nodes three
+   * empty collections per node cost hundreds of megabytes, and a node none has hit answers per message at once.
    */
-  private readonly dropStreams = new Map<string, Random>();
+  private arrivalFaults: ArrivalFaults | undefined;
   /** Messages dropped on arrival (their link was down, or a drop-messages fault took them), by sender. */
   readonly dropped = new Map<string, number>();
 
@@ -184,8 +192,8 @@ export class AlgorithmHost {
       neighbours: [...this.liveNeighbours],
       inbox: this.inbox.map((item) => (item instanceof MembershipChange ? { neighbour: item.neighbour, down: item.down ?? null } : item)),
       mailbox: [...this.mailbox],
-      cutFrom: [...this.cutFrom],
-      dropShare: Object.fromEntries(this.dropShare),
+      cutFrom: [...(this.arrivalFaults?.cutFrom ?? [])],
+      dropShare: Object.fromEntries(this.arrivalFaults?.dropShare ?? []),
     };
   }
 
@@ -209,8 +217,8 @@ export class AlgorithmHost {
     this.reported = snapshot.reported;
     for (const neighbour of snapshot.neighbours) this.admit(neighbour);
     this.liveNeighbours = snapshot.neighbours;
-    for (const from of snapshot.cutFrom) this.cutFrom.add(from);
-    for (const [from, percent] of Object.entries(snapshot.dropShare)) this.dropShare.set(from, percent);
+    for (const from of snapshot.cutFrom) this.setLinkFrom(from, true);
+    for (const [from, percent] of Object.entries(snapshot.dropShare)) this.setDropShare(from, percent);
     // Ahead of whatever arrived here while the snapshot travelled: those came later on every edge.
     this.inbox.unshift(...snapshot.inbox.map((item) => ('payload' in item ? item : new MembershipChange(item.neighbour, item.down ?? undefined))));
     this.mailbox.push(...snapshot.mailbox);
@@ -248,8 +256,8 @@ export class AlgorithmHost {
 
   /** A fault takes the link from `from` to this node down (every message on it is lost) or brings it back up. */
   setLinkFrom(from: string, down: boolean): void {
-    if (down) this.cutFrom.add(from);
-    else this.cutFrom.delete(from);
+    if (down) this.faultsOnArrival().cutFrom.add(from);
+    else this.arrivalFaults?.cutFrom.delete(from);
   }
 
   /**
@@ -258,8 +266,8 @@ export class AlgorithmHost {
    * fault's, not the network's. The stream carries on across repeated faults on the edge.
    */
   setDropShare(from: string, percent: number): void {
-    if (percent <= 0) this.dropShare.delete(from);
-    else this.dropShare.set(from, percent);
+    if (percent <= 0) this.arrivalFaults?.dropShare.delete(from);
+    else this.faultsOnArrival().dropShare.set(from, percent);
   }
 
   /**
@@ -278,15 +286,21 @@ export class AlgorithmHost {
    */
   dropsOnArrival(from: string): DropCause | undefined {
     if (this.frozen) return 'run stopped';
-    let cause: DropCause | undefined = this.cutFrom.has(from) ? 'link down' : undefined;
-    const percent = this.dropShare.get(from);
+    const faults = this.arrivalFaults;
+    if (faults === undefined) return undefined;
+    let cause: DropCause | undefined = faults.cutFrom.has(from) ? 'link down' : undefined;
+    const percent = faults.dropShare.get(from);
     if (cause === undefined && percent !== undefined) {
-      let random = this.dropStreams.get(from);
-      if (!random) this.dropStreams.set(from, (random = createRandom(this.options.seed, 'drop-messages', from, this.options.id)));
+      let random = faults.dropStreams.get(from);
+      if (!random) faults.dropStreams.set(from, (random = createRandom(this.options.seed, 'drop-messages', from, this.options.id)));
       if (random.next() * 100 < percent) cause = 'drop-messages';
     }
     if (cause !== undefined) this.dropped.set(from, (this.dropped.get(from) ?? 0) + 1);
     return cause;
+  }
+
+  private faultsOnArrival(): ArrivalFaults {
+    return (this.arrivalFaults ??= { cutFrom: new Set(), dropShare: new Map(), dropStreams: new Map() });
   }
 
   /** A message that arrived and was not dropped: counted, and queued for the algorithm. */
@@ -593,7 +607,12 @@ function isPlainJson(value: unknown): boolean {
   if (Array.isArray(value)) return value.every(isPlainJson);
   if (typeof value === 'object') {
     const prototype = Object.getPrototypeOf(value);
-    return (prototype === Object.prototype || prototype === null) && Object.values(value).every(isPlainJson);
+    if (prototype !== Object.prototype && prototype !== null) return false;
+    // A loop, not Object.values(): every message sent is checked, and an array per object is garbage per message.
+    for (const key in value) {
+      if (!isPlainJson((value as Record<string, unknown>)[key])) return false;
+    }
+    return true;
   }
   return false;
 }

@@ -47,6 +47,32 @@ describe('a host moving to a new one', () => {
     expect(successor.received.get('1')!.messages).toBe(6);
   });
 
+  it('carries the link faults on the edges into it: a cut link stays cut, a drop share stays', async () => {
+    const hostWith = () =>
+      new AlgorithmHost(
+        counter(),
+        { id: '0', neighbours: [{ id: '1', weight: 1 }, { id: '2', weight: 1 }, { id: '3', weight: 1 }], size: 4, params: {}, seed: 1, maxPayloadBytes: 1 << 20 },
+        environment(),
+      );
+    const old = hostWith();
+    await old.start();
+    expect(old.snapshot()).toMatchObject({ cutFrom: [], dropShare: {} });
+    old.setLinkFrom('1', true);
+    old.setDropShare('2', 100);
+    old.setDropShare('3', 100);
+    old.setDropShare('3', 0);
+    await old.suspend();
+    const snapshot = JSON.parse(JSON.stringify(old.snapshot()));
+    expect(snapshot).toMatchObject({ cutFrom: ['1'], dropShare: { '2': 100 } });
+
+    const successor = hostWith();
+    await successor.resume(snapshot);
+    expect([successor.dropsOnArrival('1'), successor.dropsOnArrival('2'), successor.dropsOnArrival('3')]).toEqual(['link down', 'drop-messages', undefined]);
+    successor.setLinkFrom('1', false);
+    expect(successor.dropsOnArrival('1')).toBeUndefined();
+    expect(Object.fromEntries(successor.dropped)).toEqual({ '1': 1, '2': 1 });
+  });
+
   it('fires no timer while suspended', async () => {
     const timers: Array<() => void> = [];
     let fired = 0;

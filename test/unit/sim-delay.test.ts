@@ -56,7 +56,7 @@ describe('EventQueue', () => {
     }
     const expected = [...pushed].sort((a, b) => a.time - b.time || a.value - b.value).map((entry) => entry.value);
     const popped: number[] = [];
-    for (let entry = queue.pop(); entry; entry = queue.pop()) popped.push(entry.value);
+    for (let value = queue.pop(); value !== undefined; value = queue.pop()) popped.push(value);
     expect(popped).toEqual(expected);
     expect(queue.size).toBe(0);
   });
@@ -65,9 +65,11 @@ describe('EventQueue', () => {
     const queue = new EventQueue<string>();
     queue.push(5, 'a');
     queue.push(1, 'b');
-    expect(queue.pop()?.value).toBe('b');
+    expect(queue.nextTime).toBe(1);
+    expect(queue.pop()).toBe('b');
     queue.push(5, 'c');
     queue.push(0, 'd');
-    expect([queue.pop()?.value, queue.pop()?.value, queue.pop()?.value, queue.pop()]).toEqual(['d', 'a', 'c', undefined]);
+    expect([queue.pop(), queue.pop(), queue.pop(), queue.pop()]).toEqual(['d', 'a', 'c', undefined]);
+    expect(queue.nextTime).toBe(Infinity);
   });
 });

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Algorithm, Json } from '../../src/sdk/types.js';
-import { constantDelay, parseDelay, simulate, type SimulationOptions, type SimulationSettings, type TraceEvent } from '../../src/runtime/sim/index.js';
+import { constantDelay, parseDelay, simulate, type DelayContext, type SimulationOptions, type SimulationSettings, type TraceEvent } from '../../src/runtime/sim/index.js';
 import { verifyFlood } from '../../src/verify/flood.js';
 import type { Topology } from '../../src/topology/index.js';
 import { loadAlgorithm, topology } from './sim-helpers.js';
@@ -63,6 +63,38 @@ describe('simulate: flood', () => {
     expect(first.trace.some((event) => event.type === 'send')).toBe(true);
     const other = await run(8);
     expect(JSON.stringify(other.trace)).not.toBe(JSON.stringify(first.trace));
+  });
+});
+
+describe('simulate: what the delay model and the trace see', () => {
+  it('shows the delay model each message as it is sent, though one context serves them all', async () => {
+    const flood = await loadAlgorithm('algorithms/flood.ts');
+    const graph = await topology('ba:n=60,m=2');
+    const seen: Array<{ from: string; to: string; time: number; bytes: number; weight: number }> = [];
+    const recording = {
+      spec: 'recording',
+      delay: (context: DelayContext) => {
+        seen.push({ from: context.from, to: context.to, time: context.now, bytes: context.bytes, weight: context.weight });
+        return context.random.next();
+      },
+    };
+    const trace: TraceEvent[] = [];
+    const outcome = await simulate(options(graph, flood, { delay: recording, trace: (event) => trace.push(event) }));
+    expect(outcome.endReason).toBe('complete');
+    const sends = trace.flatMap((event) => (event.type === 'send' ? [{ from: event.from, to: event.to, time: event.time, bytes: event.bytes }] : []));
+    expect(sends).toHaveLength(outcome.messages);
+    expect(seen.map(({ weight: _weight, ...message }) => message)).toEqual(sends);
+    for (const { from, to, weight } of seen) expect(weight).toBe(graph.getEdgeAttribute(graph.edge(from, to)!, 'weight'));
+  });
+
+  it('gives the same outcome traced and untraced', async () => {
+    const flood = await loadAlgorithm('algorithms/flood.ts');
+    const graph = await topology('ba:n=200,m=2');
+    const run = async (trace?: (event: TraceEvent) => void) => {
+      const { wallMs: _wall, ...outcome } = await simulate(options(graph, flood, { seed: 3, trace }));
+      return JSON.stringify({ ...outcome, results: [...outcome.results], reports: [...outcome.reports] });
+    };
+    expect(await run(() => {})).toBe(await run());
   });
 });
 

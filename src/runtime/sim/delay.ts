@@ -9,6 +9,7 @@ import { LinkSchedule, linkStream, UNSHAPED, type LinkParams } from '../../links
 import type { Topology } from '../../topology/types.js';
 import { createRandom, type Random } from '../../util/random.js';
 
+/** What the model sees of one message: valid only during the `delay` call (the simulator refills it for the next). */
 export interface DelayContext {
   readonly from: string;
   readonly to: string;

@@ -15,7 +15,7 @@ export {
   type DelayContext,
   type DelayModel,
 } from './delay.js';
-export { EventQueue, type QueuedEvent } from './event-queue.js';
+export { EventQueue } from './event-queue.js';
 export { toSimGraph, type SimGraph } from './graph.js';
 export { DEADLINE_GRACE_MS, INTERRUPT_GRACE_MS, NodeCodeStuck, simulateInWorker, type SimJob, type WatchdogOptions } from './threaded.js';
 export { SimBarriers, SimStore, type Wake } from './store.js';

@@ -107,6 +107,7 @@ export class Simulation {
   private readonly watchdog: Int32Array;
 
   private readonly queue = new EventQueue<SimEvent>();
+  private readonly messageContext: MessageContext;
   private readonly nodes = new Map<string, SimNode>();
   /** Graph order. */
   private readonly order: SimNode[] = [];
@@ -150,6 +151,7 @@ export class Simulation {
 
   constructor(options: SimulationOptions) {
     this.graph = isSimGraph(options.graph) ? options.graph : toSimGraph(options.graph);
+    this.messageContext = new MessageContext(this);
     this.seed = options.seed;
     this.delay = options.delay ?? defaultDelay();
     this.fifo = options.fifo ?? true;
@@ -560,12 +562,12 @@ export class Simulation {
         reason = 'complete';
         break;
       }
-      const next = this.queue.peek();
-      if (next === undefined) {
+      if (this.queue.size === 0) {
         reason = 'stalled';
         break;
       }
-      if (next.time > this.timeoutMs) {
+      const time = this.queue.nextTime;
+      if (time > this.timeoutMs) {
         this.clock = this.timeoutMs;
         reason = 'timeout';
         break;
@@ -579,9 +581,8 @@ export class Simulation {
         reason = stop === StopRequest.deadline ? 'wall-timeout' : 'interrupted';
         break;
       }
-      this.queue.pop();
-      this.clock = next.time;
-      if (this.process(next.value)) {
+      this.clock = time;
+      if (this.process(this.queue.pop()!)) {
         this.events += 1;
         await settle(this.events);
         if (this.progress && this.events % PROGRESS_EVERY === 0) this.reportProgress();
@@ -589,6 +590,7 @@ export class Simulation {
     }
     this.phase = 'finished';
     this.queue.clear();
+    const wallMs = performance.now() - began;
     this.reportProgress();
     return {
       results: this.results,
@@ -602,7 +604,7 @@ export class Simulation {
       endReason: reason,
       failure: this.failure,
       virtualTimeMs: this.clock,
-      wallMs: performance.now() - began,
+      wallMs,
       events: this.events,
       messages: this.messages,
       inFlight: this.inFlight,
@@ -656,13 +658,14 @@ export class Simulation {
             return false;
           }
           this.inFlight -= 1;
-          this.emit({ type: 'deliver', time: this.clock, id: event.id, from: event.sender.id, to: node.id });
+          // Guarded here, not only in emit(): the event object would otherwise be built for every message untraced.
+          if (this.trace) this.emit({ type: 'deliver', time: this.clock, id: event.id, from: event.sender.id, to: node.id });
           node.host.accept(event.sender.id, event.encoded);
           return true;
         }
         case 'timer':
           if (event.cancelled) return false;
-          this.emit({ type: 'timer', time: this.clock, node: node.id });
+          if (this.trace) this.emit({ type: 'timer', time: this.clock, node: node.id });
           event.callback();
           return true;
         case 'wake':
@@ -714,7 +717,7 @@ export class Simulation {
     try {
       delay = changed && changed.params !== changed.base
         ? changed.arrival(this.clock, Buffer.byteLength(encoded)) - this.clock
-        : this.delay.delay(new MessageContext(this, sender, target, this.clock, encoded, random));
+        : this.delay.delay(this.messageContext.set(sender, target, this.clock, encoded, random));
     } catch (error) {
       this.abort(error);
       return;
@@ -781,7 +784,7 @@ export class Simulation {
     // Copied as the agent's JSON round trip through etcd would: later changes to the object do not count.
     const copy = JSON.parse(JSON.stringify(value)) as Json;
     this.results.set(node.id, copy);
-    this.emit({ type: 'result', time: this.clock, node: node.id, value: copy });
+    if (this.trace) this.emit({ type: 'result', time: this.clock, node: node.id, value: copy });
   }
 
   private recordFailure(node: SimNode, error: Error): void {
@@ -906,16 +909,27 @@ export class Simulation {
   }
 }
 
-/** What a delay model sees of a message; weight and size are looked up only if the model asks. */
+/**
+ * What a delay model sees of a message; weight and size are looked up only if the model asks. One per
+ * simulation, refilled for each message (DelayContext is valid only during the call): no object per message.
+ */
 class MessageContext implements DelayContext {
-  constructor(
-    private readonly simulation: Simulation,
-    private readonly sender: SimNode,
-    private readonly target: SimNode,
-    readonly now: number,
-    readonly payload: string,
-    readonly random: Random,
-  ) {}
+  private sender!: SimNode;
+  private target!: SimNode;
+  now = 0;
+  payload = '';
+  random!: Random;
+
+  constructor(private readonly simulation: Simulation) {}
+
+  set(sender: SimNode, target: SimNode, now: number, payload: string, random: Random): this {
+    this.sender = sender;
+    this.target = target;
+    this.now = now;
+    this.payload = payload;
+    this.random = random;
+    return this;
+  }
 
   get from(): string {
     return this.sender.id;
