@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { build, type BuildOptions } from 'esbuild';
 import { PeerlabError } from '../errors.js';
-import type { Algorithm, Check } from '../sdk/types.js';
+import type { Algorithm, Check, GraphDefaults } from '../sdk/types.js';
 import type { PlacementPolicy } from '../sdk/placement.js';
 import { packageRoot } from '../util/paths.js';
 import { NotAnAlgorithm, requireAlgorithm } from '../host/load.js';
@@ -15,6 +15,8 @@ export interface AlgorithmBundle {
   readonly algorithm: Algorithm;
   /** The file's own oracle, its `check` export, if it has one (see Check in the SDK). */
   readonly check: Check | undefined;
+  /** The file's parameter defaults drawn from the graph, its `graphDefaults` export, if it has one (see GraphDefaults in the SDK). */
+  readonly graphDefaults: GraphDefaults | undefined;
 }
 
 /**
@@ -33,8 +35,8 @@ export async function bundleAlgorithm(source: string, outDir: string, fileName =
  * replaced by an inert stand-in. Parameter schemas run only in the CLI, which validates parameters and fills
  * in their defaults before any node starts, and the real zod would cost every node about 10 MiB.
  *
- * The bundle's entry re-exports only the default export, the algorithm: the file's `check` (and whatever only
- * it uses) is left out by tree shaking, because a check runs in the CLI and never in a node.
+ * The bundle's entry re-exports only the default export, the algorithm: the file's `check` and `graphDefaults`
+ * (and whatever only they use) are left out by tree shaking, because they run in the CLI and never in a node.
  */
 export async function bundleForNodes(source: string, outDir: string, fileName = 'node.cjs'): Promise<string> {
   const file = path.join(outDir, fileName);
@@ -106,7 +108,7 @@ async function compile(
   await writeFile(outfile, `${body}//# sourceMappingURL=data:application/json;base64,${inline}\n`);
 }
 
-function loadAlgorithmBundle(file: string, source: string): { algorithm: Algorithm; check: Check | undefined } {
+function loadAlgorithmBundle(file: string, source: string): Omit<AlgorithmBundle, 'file'> {
   const shown = path.relative(process.cwd(), source) || source;
   let algorithm: Algorithm;
   try {
@@ -124,11 +126,19 @@ function loadAlgorithmBundle(file: string, source: string): { algorithm: Algorit
     });
   }
   // The module requireAlgorithm has just loaded (and cached): its other exports.
-  const { check } = createRequire(file)(file) as { check?: unknown };
-  if (check !== undefined && typeof check !== 'function') {
-    throw new PeerlabError(`${shown} exports "check", but it is a ${check === null ? 'null' : typeof check}, not a function`, {
-      hint: 'export the check as `export const check: Check<Params> = ({ graph, params, results }) => ({ passed, summary })`, or rename the export',
-    });
-  }
-  return { algorithm, check: check as Check | undefined };
+  const exports = createRequire(file)(file) as Record<string, unknown>;
+  const optionalFunction = (name: string, example: string): unknown => {
+    const value = exports[name];
+    if (value !== undefined && typeof value !== 'function') {
+      throw new PeerlabError(`${shown} exports "${name}", but it is a ${value === null ? 'null' : typeof value}, not a function`, {
+        hint: `export it as \`${example}\`, or rename the export`,
+      });
+    }
+    return value;
+  };
+  return {
+    algorithm,
+    check: optionalFunction('check', 'export const check: Check<Params> = ({ graph, params, results }) => ({ passed, summary })') as Check | undefined,
+    graphDefaults: optionalFunction('graphDefaults', 'export const graphDefaults: GraphDefaults<Params> = ({ graph, params }) => ({ … })') as GraphDefaults | undefined,
+  };
 }

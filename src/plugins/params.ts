@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PeerlabError } from '../errors.js';
-import type { Algorithm, Json } from '../sdk/types.js';
+import type { Algorithm, GraphDefaults, Json } from '../sdk/types.js';
+import type { Topology } from '../topology/types.js';
 import { NODE_ID_META } from '../sdk/index.js';
 import { nearMiss } from '../util/did-you-mean.js';
 
@@ -77,6 +78,35 @@ export function resolveParams(algorithm: Algorithm, assignments: readonly string
   const unknown = Object.keys(raw).find((key) => !known.includes(key) && !(key in kept));
   if (unknown !== undefined) throw unknownParam(algorithm.name, unknown, known);
   return parsed.data as Json;
+}
+
+/**
+ * resolveParams, then the algorithm file's `graphDefaults` (see GraphDefaults in the SDK) fills the parameters
+ * the user did not set. `derived` holds those as `name=value` assignments, as `--param` takes them: the replay
+ * line prints them, so a replay does not depend on the algorithm file deriving the same values again. They are
+ * validated like the user's (a wrong derived value is the algorithm file's error, and says so).
+ */
+export function resolveParamsOnGraph(
+  algorithm: Algorithm,
+  graphDefaults: GraphDefaults | undefined,
+  assignments: readonly string[],
+  graph: Topology,
+): { params: Json; derived: string[] } {
+  const given = resolveParams(algorithm, assignments);
+  if (!graphDefaults) return { params: given, derived: [] };
+  const named = new Set(assignments.map((assignment) => assignment.slice(0, assignment.indexOf('='))));
+  const derived = Object.entries(graphDefaults({ graph, params: given as Record<string, unknown> }))
+    .filter(([name, value]) => !named.has(name) && value !== undefined)
+    .map(([name, value]) => `${name}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
+  try {
+    // The user's assignments come last: of two for one name, the last wins.
+    return { params: resolveParams(algorithm, [...derived, ...assignments]), derived };
+  } catch (error) {
+    if (!(error instanceof PeerlabError)) throw error;
+    throw new PeerlabError(`graphDefaults of ${algorithm.name} gave ${error.message.replace(/^--param /, '')}`, {
+      hint: `fix the graphDefaults export of ${algorithm.name}, or set the parameter with --param`,
+    });
+  }
 }
 
 function unknownParam(algorithm: string, name: string, known: readonly string[]): PeerlabError {

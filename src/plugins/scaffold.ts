@@ -26,7 +26,7 @@ function template(name: string): string {
  *
  * As written it is an echo: the starter sends a token around; every node reports the hop count it saw first.
  */
-import { defineAlgorithm, nodeId, z, type Check } from 'peerlab';
+import { defineAlgorithm, nodeId, z, type Check, type GraphDefaults } from 'peerlab';
 
 // nodeId() marks a parameter that names a node (ids are strings): the run refuses one the topology does not have.
 const params = z.object({
@@ -88,5 +88,12 @@ export default defineAlgorithm({
 //     failures, // the first few, each naming a node
 //   };
 // };
+
+// Defaults drawn from the graph: a parameter whose right value depends on the whole graph (rounds, a timeout
+// that grows with it) can take its default from it. This runs in the CLI before any node starts, never in a
+// node; it fills only parameters the user did not set (--param wins), and the run records and replays what it
+// chose. Uncomment this to start from the node of highest degree unless --param starter=… says otherwise:
+//
+// export const graphDefaults: GraphDefaults<z.output<typeof params>> = ({ graph }) => ({ starter: graph.nodes().reduce((a, b) => (graph.degree(b) > graph.degree(a) ? b : a)) });
 `;
 }

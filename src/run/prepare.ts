@@ -1,10 +1,10 @@
 import type { FaultEvent } from '../faults/events.js';
 import path from 'node:path';
-import type { Json, Algorithm, Check } from '../sdk/types.js';
+import type { Json, Algorithm, GraphDefaults } from '../sdk/types.js';
 import type { RunConfig } from '../coordination/protocol.js';
 import { PeerlabError } from '../errors.js';
-import { bundleAlgorithm, bundleForNodes } from '../plugins/bundle.js';
-import { checkNodeParams, resolveParams } from '../plugins/params.js';
+import { bundleAlgorithm, bundleForNodes, type AlgorithmBundle } from '../plugins/bundle.js';
+import { checkNodeParams, resolveParamsOnGraph } from '../plugins/params.js';
 import { resolveAlgorithm } from '../plugins/resolve.js';
 import { delayAsLinks } from '../runtime/sim/delay.js';
 import { chooseLinksLayer, packetSupport, type LinksMode } from '../links/packet.js';
@@ -29,6 +29,8 @@ export interface PreparedGroup {
   readonly nodeBundleFile: string;
   readonly algorithm: Algorithm;
   readonly params: Json;
+  /** The parameters the algorithm file's graphDefaults filled in, as `name=value` (the replay line prints them). */
+  readonly derivedParams: readonly string[];
   readonly nodes: readonly string[];
 }
 
@@ -115,14 +117,16 @@ export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> 
   const bundleDir = path.join(runStateDir(runId), 'algorithm');
   const bundles = await bundleOnce(sources, bundleDir);
   const groups = roles.map((role, index): PreparedGroup => {
-    const { algorithm, bundleFile, nodeBundleFile } = bundles.get(sources[index]!)!;
+    const { algorithm, graphDefaults, bundleFile, nodeBundleFile } = bundles.get(sources[index]!)!;
     return {
       role: request.groups ? role.role : algorithm.name,
       source: sources[index]!,
       bundleFile,
       nodeBundleFile,
       algorithm,
-      params: request.groups ? inRole(role.role, () => resolveNodeParams(algorithm, role.params, topology)) : resolveNodeParams(algorithm, role.params, topology),
+      ...(request.groups
+        ? inRole(role.role, () => resolveNodeParams(algorithm, graphDefaults, role.params, topology))
+        : resolveNodeParams(algorithm, graphDefaults, role.params, topology)),
       nodes: nodes[index]!,
     };
   });
@@ -162,8 +166,8 @@ export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> 
 async function bundleOnce(
   sources: readonly string[],
   dir: string,
-): Promise<Map<string, { algorithm: Algorithm; check: Check | undefined; bundleFile: string; nodeBundleFile: string }>> {
-  const bundles = new Map<string, { algorithm: Algorithm; check: Check | undefined; bundleFile: string; nodeBundleFile: string }>();
+): Promise<Map<string, Omit<AlgorithmBundle, 'file'> & { bundleFile: string; nodeBundleFile: string }>> {
+  const bundles = new Map<string, Omit<AlgorithmBundle, 'file'> & { bundleFile: string; nodeBundleFile: string }>();
   const taken = new Set<string>();
   for (const source of sources) {
     if (bundles.has(source)) continue;
@@ -171,20 +175,28 @@ async function bundleOnce(
     let name = base;
     for (let n = 2; taken.has(name); n++) name = `${base}-${n}`;
     taken.add(name);
-    const [{ algorithm, check, file: bundleFile }, nodeBundleFile] = await Promise.all([
+    const [{ file: bundleFile, ...loaded }, nodeBundleFile] = await Promise.all([
       bundleAlgorithm(source, dir, `${name}.cjs`),
       bundleForNodes(source, dir, `${name}.node.cjs`),
     ]);
-    bundles.set(source, { algorithm, check, bundleFile, nodeBundleFile });
+    bundles.set(source, { ...loaded, bundleFile, nodeBundleFile });
   }
   return bundles;
 }
 
-/** The parameters, validated, and those that name nodes checked against this run's topology. */
-function resolveNodeParams(algorithm: Algorithm, assignments: readonly string[], topology: LoadedTopology): Json {
-  const params = resolveParams(algorithm, assignments);
+/**
+ * The parameters, validated, those the user left out filled from the graph where the algorithm file says how,
+ * and those that name nodes checked against this run's topology.
+ */
+function resolveNodeParams(
+  algorithm: Algorithm,
+  graphDefaults: GraphDefaults | undefined,
+  assignments: readonly string[],
+  topology: LoadedTopology,
+): { params: Json; derivedParams: string[] } {
+  const { params, derived } = resolveParamsOnGraph(algorithm, graphDefaults, assignments, topology.graph);
   checkNodeParams(algorithm, params, topology.graph.nodes());
-  return params;
+  return { params, derivedParams: derived };
 }
 
 function inRole<T>(role: string, action: () => T): T {

@@ -289,7 +289,9 @@ function replayCommand(request: RunRequest, prepared: PreparedRun, runtime: RunR
   if (request.weights) parts.push('--weights', request.weights);
   if (request.allowDisconnected) parts.push('--allow-disconnected');
   if (prepared.links !== undefined) parts.push('--links', prepared.links);
-  for (const param of request.params) parts.push('--param', param);
+  // The parameters the algorithm derived from the graph, then the user's (a replay must not depend on the
+  // algorithm file deriving the same values again).
+  for (const param of [...(request.groups ? [] : prepared.groups[0]!.derivedParams), ...request.params]) parts.push('--param', param);
   if (request.until === 'quiescent') parts.push('--until', 'quiescent');
   parts.push(...faultFlags(request.faults ?? []));
   parts.push('--runtime', runtime.kind);

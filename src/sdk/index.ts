@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { Algorithm, AlgorithmDefinition, Json } from './types.js';
 
 export { z };
-export type { Algorithm, AlgorithmDefinition, Check, CheckInput, CheckVerdict, DownReason, Election, HeldLock, Json, Message, Neighbour, Node, Random, ServiceInstance, ServiceRegistry, SharedStore } from './types.js';
+export type { Algorithm, AlgorithmDefinition, Check, CheckInput, CheckVerdict, GraphDefaults, GraphDefaultsInput, DownReason, Election, HeldLock, Json, Message, Neighbour, Node, Random, ServiceInstance, ServiceRegistry, SharedStore } from './types.js';
 
 /** The schema metadata that marks a parameter as a node id (read by the CLI through zod's JSON Schema export). */
 export const NODE_ID_META = 'node-id';

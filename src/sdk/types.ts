@@ -223,3 +223,21 @@ export interface CheckVerdict {
  * (the node bundle leaves it out), so it may use anything (graphology algorithms, big tables).
  */
 export type Check<Params = Record<string, unknown>, Result extends Json = Json> = (input: CheckInput<Params, Result>) => CheckVerdict;
+
+/** What a graph-defaults function is given. */
+export interface GraphDefaultsInput<Params = Record<string, unknown>> {
+  /** The run's graph (graphology). Read it, do not change it. */
+  readonly graph: Topology;
+  /** The parameters as the user gave them, the schema's defaults filled in. */
+  readonly params: Params;
+}
+
+/**
+ * Parameter defaults that depend on the graph, exported beside the algorithm as
+ * `export const graphDefaults: GraphDefaults<...> = ({ graph, params }) => ({ rounds: … })`. A node sees only its
+ * neighbours, but the CLI knows the whole graph: this runs there once, before any node starts, and never in a
+ * node (the node bundle leaves it out). It fills only parameters the user did not set (a `--param` always
+ * wins); the result is validated by the schema like a user's value, recorded in run.json and printed in the
+ * replay line, so a replay runs with the same values. Return `{}` for a parameter that has no graph default.
+ */
+export type GraphDefaults<Params = Record<string, unknown>> = (input: GraphDefaultsInput<Params>) => Partial<Params>;

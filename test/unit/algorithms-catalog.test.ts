@@ -40,6 +40,11 @@ describe('algorithms new and list', () => {
     await writeFile(file, source.replace(/^\/\/ ( {2}|export |};)/gm, '$1').replace(/^\/\/ {3}/gm, '  '));
     const checked = await runAlgorithm({ algorithm: file, params: ['starter=2'], topology: 'ring:n=9', seed: 1, allowDisconnected: false, timeoutMs: 60_000, resultsRoot: path.join(cwd, 'results'), runtime: 'sim' });
     expect(checked).toMatchObject({ outcome: 'pass', passed: true, verdict: 'all 9 nodes have a hop count', metrics: { wrong: 0 } });
+    // And its commented graphDefaults, uncommented with it, picks the starter of highest degree (the star's hub)
+    // when the user names none, and the replay line says which.
+    const derived = await runAlgorithm({ algorithm: file, params: [], topology: 'star:n=6', seed: 1, allowDisconnected: false, timeoutMs: 60_000, resultsRoot: path.join(cwd, 'results'), runtime: 'sim' });
+    expect(derived).toMatchObject({ outcome: 'pass', passed: true });
+    expect(derived.replay).toContain('--param starter=0');
     expect((await listAlgorithms(cwd)).find((entry) => entry.name === 'echo-wave')).toMatchObject({ oracle: true });
     await expect(scaffoldAlgorithm('echo-wave', cwd)).rejects.toThrow(/already exists/);
     await expect(scaffoldAlgorithm('Bad Name', cwd)).rejects.toThrow(/lowercase/);

@@ -23,7 +23,8 @@ describe('bench convergence in the simulator', () => {
     expect(sample.bytes).toBeGreaterThan(sample.messages);
     expect(sample.virtualTimeMs).toBeGreaterThan(0);
     expect(sample.allConnectedMs).toBeUndefined();
-    expect(sample.replay).toBe('peerlab run push-sum --topology ba:n=20,m=2 --seed 1 --runtime sim --timeout 60');
+    // The rounds push-sum derived from the graph (its graphDefaults) are in the replay line, so a replay repeats them.
+    expect(sample.replay).toBe('peerlab run push-sum --topology ba:n=20,m=2 --seed 1 --param rounds=106 --runtime sim --timeout 60');
     expect(sample.runs).toHaveLength(1);
     expect(sample.runs[0]!.resultsDir).toBe(path.join(resultsRoot, sample.runs[0]!.runId));
   });

@@ -19,8 +19,9 @@ type Result = { x: number; estimate: number | null; iterations: Iteration[] };
 type KempeResult = { x: number; estimate: number; rounds: number; sent: number };
 
 describe('push-sum (Kempe et al.), the default', () => {
-  // Graphs that mix fast (BA, ER); a sparse real map such as GtsCe mixes in thousands of rounds, and fails
-  // honestly with the default (see 'fails … too few rounds').
+  // Graphs that mix fast (BA, ER). This helper resolves parameters without the graph, so rounds is Kempe's
+  // bound; the default drawn from the graph (graphDefaults), which sparse maps need, is tested in
+  // graph-defaults.test.ts.
   it.each<[string, number]>([['ba:n=300,m=2', 1], ['ba:n=300,m=2', 2], ['er:n=200,p=0.05', 3]])(
     '%s seed %i: every node ends within the tolerance of the true mean, with mass conserved',
     async (spec, seed) => {
