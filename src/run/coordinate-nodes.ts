@@ -108,7 +108,21 @@ export async function coordinateNodes(options: CoordinationOptions, held: Coordi
     onProgress: (ready) => options.onReady?.(ready, nodeIds.length),
   });
   readiness.catch(() => {});
-  await watch.race(nodes.startNodes(nodeSpecs, ({ started, total }) => options.onStarted?.(started, total), options.signal));
+  const stopStarting = new AbortController();
+  const starting = nodes.startNodes(
+    nodeSpecs,
+    ({ started, total }) => options.onStarted?.(started, total),
+    options.signal ? AbortSignal.any([options.signal, stopStarting.signal]) : stopStarting.signal,
+  );
+  try {
+    await watch.race(starting);
+  } catch (error) {
+    // A node died while others still start: start no more, and let the starts under way finish first, so the
+    // teardown that follows finds every container of the run (one created after it looked would be left behind).
+    stopStarting.abort();
+    await starting.catch(() => {});
+    throw error;
+  }
   const containersStartedMs = Date.now() - began;
   stage('registering');
   const startup = await watch.race(readiness);
