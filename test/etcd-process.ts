@@ -9,6 +9,8 @@ import { Etcd3 } from 'etcd3';
 export interface EtcdProcess {
   /** The client URL, e.g. http://10.0.0.5:23790. */
   readonly endpoint: string;
+  /** Kills etcd and starts it again on the same port and data: its clients' connections and streams break. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -21,25 +23,41 @@ export async function startEtcd(host = '127.0.0.1', extraArgs: readonly string[]
   const peerPort = await freePort();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'peerlab-etcd-'));
   const endpoint = `http://${host}:${port}`;
-  const child: ChildProcess = spawn(
-    'etcd',
-    [
-      '--data-dir', dataDir,
-      '--listen-client-urls', `http://0.0.0.0:${port}`,
-      '--advertise-client-urls', endpoint,
-      '--listen-peer-urls', `http://127.0.0.1:${peerPort}`,
-      '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
-      '--initial-cluster', `default=http://127.0.0.1:${peerPort}`,
-      ...extraArgs,
-    ],
-    { stdio: 'ignore' },
-  );
+  const args = [
+    '--data-dir', dataDir,
+    '--listen-client-urls', `http://0.0.0.0:${port}`,
+    '--advertise-client-urls', endpoint,
+    '--listen-peer-urls', `http://127.0.0.1:${peerPort}`,
+    '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
+    '--initial-cluster', `default=http://127.0.0.1:${peerPort}`,
+    ...extraArgs,
+  ];
+  let child: ChildProcess = spawn('etcd', args, { stdio: 'ignore' });
+  await answering(endpoint);
+  return {
+    endpoint,
+    restart: async () => {
+      await new Promise((resolve) => {
+        child.once('exit', resolve);
+        child.kill();
+      });
+      child = spawn('etcd', args, { stdio: 'ignore' });
+      await answering(endpoint);
+    },
+    stop: async () => {
+      child.kill();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function answering(endpoint: string): Promise<void> {
   const client = new Etcd3({ hosts: endpoint });
   try {
     for (let attempt = 0; ; attempt++) {
       try {
         await client.maintenance.status();
-        break;
+        return;
       } catch (error) {
         if (attempt > 100) throw error;
         await new Promise((resolve) => setTimeout(resolve, 100));
@@ -48,13 +66,6 @@ export async function startEtcd(host = '127.0.0.1', extraArgs: readonly string[]
   } finally {
     client.close();
   }
-  return {
-    endpoint,
-    stop: async () => {
-      child.kill();
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
 }
 
 /** This host's address that containers can reach (not loopback, not a Docker bridge). */

@@ -23,7 +23,7 @@ import { AlgorithmHost } from '../host/algorithm-host.js';
 import type { ClockSkew } from '../host/node-clock.js';
 import { requireAlgorithm } from '../host/load.js';
 import { mapStack } from '../host/source-map.js';
-import { EtcdGateway } from './etcd-gateway.js';
+import { EtcdClient } from './etcd-client.js';
 import { ENV, ownAddress, readIdentity } from './identity.js';
 import { NodeLease } from './registration.js';
 import { etcdServiceRegistry } from './service-registry.js';
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     void leave();
   });
   const keys = runKeys(identity.runId);
-  const etcd = new EtcdGateway(identity.etcdEndpoints, identity.etcdLogin);
+  const etcd = new EtcdClient(identity.etcdEndpoints, identity.etcdLogin);
 
   const [configJson, neighboursJson] = await Promise.all(etcd.waitForEach([keys.config, keys.topology(nodeId)]));
   const config = JSON.parse(configJson!) as RunConfig;
@@ -348,7 +348,7 @@ async function main(): Promise<void> {
 }
 
 /** Resolves once the CLI tells this restarted node that its old container is gone (see MigrationControl). */
-async function takeoverSignal(etcd: EtcdGateway, key: string, migration: string): Promise<MigrationControl> {
+async function takeoverSignal(etcd: EtcdClient, key: string, migration: string): Promise<MigrationControl> {
   for (;;) {
     const control = JSON.parse(await etcd.waitFor(key)) as MigrationControl;
     if (control.migration === migration && control.phase === 'takeover') return control;
@@ -362,7 +362,7 @@ async function takeoverSignal(etcd: EtcdGateway, key: string, migration: string)
  * The node's process is PID 1 in its container, which ignores SIGTERM without a handler: without this one,
  * `docker stop` would wait out its timeout and kill it, which looks like a crash.
  */
-async function leaveGracefully(etcd: EtcdGateway, lease: NodeLease, key: string, registration: Registration | undefined): Promise<void> {
+async function leaveGracefully(etcd: EtcdClient, lease: NodeLease, key: string, registration: Registration | undefined): Promise<void> {
   try {
     if (registration) await etcd.put(key, JSON.stringify({ ...registration, leaving: true } satisfies Registration), await lease.current());
     await lease.leave();
@@ -373,7 +373,7 @@ async function leaveGracefully(etcd: EtcdGateway, lease: NodeLease, key: string,
 }
 
 /** While a dashboard watches: this node's traffic and metrics every `everyMs`, when they changed. */
-function reportLive(etcd: EtcdGateway, key: string, host: AlgorithmHost, everyMs: number): NodeJS.Timeout {
+function reportLive(etcd: EtcdClient, key: string, host: AlgorithmHost, everyMs: number): NodeJS.Timeout {
   let last = '';
   return setInterval(() => {
     const report: LiveReport = { sent: Object.fromEntries([...host.sent].map(([to, count]) => [to, count.messages])), metrics: host.metrics };

@@ -1,6 +1,6 @@
 import type { RunKeys } from '../coordination/keys.js';
 import type { LeasedQueues } from '../host/contention.js';
-import type { EtcdGateway } from './etcd-gateway.js';
+import type { EtcdClient } from './etcd-client.js';
 import type { NodeLease } from './registration.js';
 
 /**
@@ -8,7 +8,7 @@ import type { NodeLease } from './registration.js';
  * under the node's registry lease, and ordered by etcd's create revision (a put that updates the value keeps
  * it, so a candidate keeps its place).
  */
-export function etcdLeasedQueues(etcd: EtcdGateway, lease: Pick<NodeLease, 'current'>, keys: RunKeys, nodeId: string, onWatchRefused: (error: Error) => void): LeasedQueues {
+export function etcdLeasedQueues(etcd: EtcdClient, lease: Pick<NodeLease, 'current'>, keys: RunKeys, nodeId: string, onWatchRefused: (error: Error) => void): LeasedQueues {
   return {
     join: async (queue, value) => etcd.put(keys.queueEntry(queue, nodeId), value, await lease.current()),
     entries: async (queue) => {

@@ -1,7 +1,7 @@
 import type { RunKeys } from '../coordination/keys.js';
 import type { Registration } from '../coordination/protocol.js';
 import type { AlgorithmHost } from '../host/algorithm-host.js';
-import type { EtcdGateway } from './etcd-gateway.js';
+import type { EtcdClient } from './etcd-client.js';
 
 /**
  * Tells the host when an overlay neighbour goes down or comes back, from the registry: a neighbour is up while
@@ -15,7 +15,7 @@ import type { EtcdGateway } from './etcd-gateway.js';
  * over the run, the largest cost of start-up that grew with N.
  */
 export function followNeighbours(
-  etcd: EtcdGateway,
+  etcd: EtcdClient,
   keys: RunKeys,
   /** The overlay neighbours and their edges' weights: the agent adds the nodes that join attached to it. */
   weights: ReadonlyMap<string, number>,

@@ -18,7 +18,7 @@ import type { MigrationControl, MigrationRecord, Registration } from '../coordin
 import type { RunKeys } from '../coordination/keys.js';
 import type { AlgorithmHost, HostSnapshot } from '../host/algorithm-host.js';
 import type { LinkOutbox } from '../links/outbox.js';
-import type { EtcdGateway } from './etcd-gateway.js';
+import type { EtcdClient } from './etcd-client.js';
 import { queuedLink, type OutgoingLink } from './links.js';
 import type { Envelope } from './peer-wire.js';
 import type { NodeLease } from './registration.js';
@@ -52,7 +52,7 @@ const MARKERS_TIMEOUT_MS = 30_000;
 
 export interface MigrationContext {
   readonly nodeId: string;
-  readonly etcd: EtcdGateway;
+  readonly etcd: EtcdClient;
   readonly keys: RunKeys;
   readonly host: AlgorithmHost;
   readonly lease: NodeLease;

@@ -5,6 +5,7 @@
  * contract.
  */
 import type * as grpc from '@grpc/grpc-js';
+import { lengthDelimited, readFields, tag, VARINT, varint } from './protobuf.js';
 
 export interface Envelope {
   /** The algorithm's payload, as JSON. */
@@ -20,10 +21,6 @@ export interface Envelope {
 export interface LinkSummary {
   readonly messages: number;
 }
-
-const LENGTH_DELIMITED = 2;
-const VARINT = 0;
-const tag = (field: number, wireType: number): number => (field << 3) | wireType;
 
 export function encodeEnvelope({ payload, lamport, clock, seq, control }: Envelope): Buffer {
   const parts = [lengthDelimited(1, Buffer.from(payload, 'utf8'))];
@@ -62,10 +59,6 @@ export function decodeEnvelope(buffer: Buffer): Envelope {
   return { payload, ...(lamport === undefined ? {} : { lamport }), ...(clock === undefined ? {} : { clock }), ...(seq === undefined ? {} : { seq }), ...(control === undefined ? {} : { control }) };
 }
 
-function lengthDelimited(field: number, bytes: Buffer): Buffer {
-  return Buffer.concat([Buffer.from([tag(field, LENGTH_DELIMITED), ...varint(bytes.length)]), bytes]);
-}
-
 export function encodeLinkSummary({ messages }: LinkSummary): Buffer {
   return Buffer.from([tag(1, VARINT), ...varint(messages)]);
 }
@@ -91,49 +84,3 @@ export const peerService = {
     originalName: 'link',
   },
 } satisfies grpc.ServiceDefinition;
-
-/** Base-128, least significant group first; exact up to 2^53 (JS numbers), which a message count never passes. */
-function varint(value: number): number[] {
-  const bytes: number[] = [];
-  for (let rest = value; ; rest = Math.floor(rest / 128)) {
-    if (rest < 128) return [...bytes, rest];
-    bytes.push((rest % 128) | 0x80);
-  }
-}
-
-/** Calls `onField` with each field's number and value (a number for varints, the bytes for length-delimited). */
-function readFields(buffer: Buffer, onField: (field: number, value: number | Buffer) => void): void {
-  let offset = 0;
-  const readVarint = (): number => {
-    let value = 0;
-    for (let scale = 1; ; scale *= 128) {
-      if (offset >= buffer.length) throw new Error('peer wire: truncated varint');
-      const byte = buffer[offset++]!;
-      value += (byte & 0x7f) * scale;
-      if (byte < 0x80) return value;
-    }
-  };
-  while (offset < buffer.length) {
-    const key = readVarint();
-    const field = Math.floor(key / 8);
-    switch (key % 8) {
-      case 0:
-        onField(field, readVarint());
-        break;
-      case 1:
-        offset += 8;
-        break;
-      case 2: {
-        const length = readVarint();
-        if (offset + length > buffer.length) throw new Error('peer wire: truncated field');
-        onField(field, buffer.subarray(offset, (offset += length)));
-        break;
-      }
-      case 5:
-        offset += 4;
-        break;
-      default:
-        throw new Error(`peer wire: unknown wire type ${key % 8}`);
-    }
-  }
-}

@@ -1,5 +1,5 @@
 import { REGISTRATION_TTL_SECONDS } from '../coordination/protocol.js';
-import type { EtcdGateway } from './etcd-gateway.js';
+import type { EtcdClient } from './etcd-client.js';
 
 const RETRY_DELAY_MS = { first: 200, max: 5_000 };
 /** Renewing three times per TTL survives two lost renewals in a row. */
@@ -18,7 +18,7 @@ export class NodeLease {
   private revoked = false;
 
   constructor(
-    private readonly etcd: EtcdGateway,
+    private readonly etcd: EtcdClient,
     private readonly log: (line: string) => void,
   ) {}
 

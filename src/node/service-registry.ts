@@ -1,6 +1,6 @@
 import type { RunKeys } from '../coordination/keys.js';
 import type { Json, ServiceInstance, ServiceRegistry } from '../sdk/types.js';
-import type { EtcdGateway } from './etcd-gateway.js';
+import type { EtcdClient } from './etcd-client.js';
 import type { NodeLease } from './registration.js';
 
 /**
@@ -9,7 +9,7 @@ import type { NodeLease } from './registration.js';
  */
 export function etcdServiceRegistry(
   lease: Pick<NodeLease, 'put' | 'delete'>,
-  etcd: Pick<EtcdGateway, 'getPrefix'>,
+  etcd: Pick<EtcdClient, 'getPrefix'>,
   keys: RunKeys,
   nodeId: string,
 ): ServiceRegistry {

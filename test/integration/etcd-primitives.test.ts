@@ -1,6 +1,6 @@
 /**
  * The node agent's side of compare-and-swap, locks, elections and membership, against a real etcd process (no
- * Docker): the gateway's transaction, ordered range, prefix watch and lease revoke, and the host's locks and
+ * Docker): the node client's transaction, ordered range, prefix watch and lease revoke, and the host's locks and
  * elections over the agent's etcd queues, with two "nodes" that each hold their own lease.
  */
 import { Etcd3 } from 'etcd3';
@@ -9,7 +9,7 @@ import { currentLeader } from '../../src/coordination/elections.js';
 import { runKeys } from '../../src/coordination/keys.js';
 import type { Registration } from '../../src/coordination/protocol.js';
 import { election, Locks } from '../../src/host/contention.js';
-import { EtcdGateway, type WatchEvent } from '../../src/node/etcd-gateway.js';
+import { EtcdClient, type WatchEvent } from '../../src/node/etcd-client.js';
 import { etcdLeasedQueues } from '../../src/node/leased-queues.js';
 import { followNeighbours } from '../../src/node/membership.js';
 import { NodeLease } from '../../src/node/registration.js';
@@ -18,7 +18,7 @@ import { startEtcd, type EtcdProcess } from '../etcd-process.js';
 
 let etcd: EtcdProcess;
 let reference: Etcd3;
-const gateways: EtcdGateway[] = [];
+const clients: EtcdClient[] = [];
 
 beforeAll(async () => {
   etcd = await startEtcd();
@@ -26,22 +26,22 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const gateway of gateways) gateway.close();
+  for (const made of clients) made.close();
   reference?.close();
   await etcd?.stop();
 });
 
-function gateway(): EtcdGateway {
-  const made = new EtcdGateway([etcd.endpoint]);
-  gateways.push(made);
+function client(): EtcdClient {
+  const made = new EtcdClient([etcd.endpoint]);
+  clients.push(made);
   return made;
 }
 
 const settle = (ms = 300) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe('EtcdGateway primitives', () => {
+describe('EtcdClient primitives', () => {
   it('compare-and-swap: creates only what is missing, swaps only from the expected value, and tells "" from missing', async () => {
-    const etcd = gateway();
+    const etcd = client();
     expect(await etcd.compareAndSwap('/cas/a', undefined, 'one')).toBe(true);
     expect(await etcd.compareAndSwap('/cas/a', undefined, 'two')).toBe(false);
     expect(await etcd.compareAndSwap('/cas/a', 'two', 'three')).toBe(false);
@@ -54,9 +54,9 @@ describe('EtcdGateway primitives', () => {
   });
 
   it('compare-and-swap: of 20 racing increments from two clients, each counts once', async () => {
-    const [a, b] = [gateway(), gateway()];
+    const [a, b] = [client(), client()];
     await a.put('/cas/count', '0');
-    const increment = async (etcd: EtcdGateway): Promise<void> => {
+    const increment = async (etcd: EtcdClient): Promise<void> => {
       for (;;) {
         const { value } = await etcd.get('/cas/count');
         if (await etcd.compareAndSwap('/cas/count', value, String(Number(value) + 1))) return;
@@ -67,7 +67,7 @@ describe('EtcdGateway primitives', () => {
   });
 
   it('lists a prefix by create revision, a rewrite keeping its place, and watches the prefix with keys', async () => {
-    const etcd = gateway();
+    const etcd = client();
     const events: WatchEvent[] = [];
     const stop = await etcd.watchPrefix('/q/', (event) => events.push(event), () => {});
     await etcd.put('/q/z', '1');
@@ -88,7 +88,7 @@ describe('EtcdGateway primitives', () => {
   });
 
   it('revoking a lease deletes every key it holds at once', async () => {
-    const etcd = gateway();
+    const etcd = client();
     const lease = new NodeLease(etcd, () => {});
     await lease.put('/r/registered', 'x');
     await etcd.put('/r/entry', 'y', await lease.current());
@@ -100,9 +100,9 @@ describe('EtcdGateway primitives', () => {
 describe('locks and elections over the agent’s etcd queues', () => {
   const keys = runKeys('primitives-test');
 
-  /** A node as the agent makes it: its own gateway and lease, and the host's locks and elections over them. */
+  /** A node as the agent makes it: its own etcd client and lease, and the host's locks and elections over them. */
   function node(id: string) {
-    const etcd = gateway();
+    const etcd = client();
     const lease = new NodeLease(etcd, () => {});
     const failures: Error[] = [];
     const contender = {
@@ -169,14 +169,14 @@ describe('locks and elections over the agent’s etcd queues', () => {
 describe('membership from the registry', () => {
   it('tells a neighbour that left from one whose lease ran out, and one that came back', async () => {
     const keys = runKeys('membership-test');
-    const etcd = gateway();
+    const etcd = client();
     const events: Array<[string, string, DownReason | 'up']> = [];
     const host = {
       neighbourDown: (id: string, reason: DownReason) => void events.push(['down', id, reason]),
       neighbourUp: (neighbour: Neighbour) => void events.push(['up', neighbour.id, 'up']),
     };
     const registration = (id: string): Registration => ({ id, role: 'r', address: '10.0.0.1', port: 1, registeredAt: 0 });
-    const leaving = gateway();
+    const leaving = client();
     const leavingLease = new NodeLease(leaving, () => {});
     await leavingLease.put(keys.node('1'), JSON.stringify(registration('1')));
     const crashing = await etcd.grantLease(2);

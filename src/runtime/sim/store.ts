@@ -1,7 +1,7 @@
 /**
  * The simulator's coordination services: the run's shared key-value store (with compare-and-swap), its
  * barriers, and the lease-held queues that locks and elections are made of, in memory, with the semantics of
- * their etcd counterparts (node/etcd-gateway.ts, node/leased-queues.ts and the run controller). Reads and writes
+ * their etcd counterparts (node/etcd-client.ts, node/leased-queues.ts and the run controller). Reads and writes
  * take no virtual time; a watch that fires (a waited-for key appears or goes, a barrier opens) does not
  * resolve on the spot but through `wake`, which the simulation turns into an event addressed to the waiting
  * node, so the waiter runs in its own turn and not at all if that node is paused or gone.
