@@ -2,11 +2,11 @@ import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../dashboard/browser.js';
 import { dashboardObserver } from '../dashboard/observe.js';
 import type { Dashboard } from '../dashboard/server.js';
-import type { RunObserver } from '../run/observer.js';
 import { runAlgorithm, type RunRequest } from '../run/run.js';
 import { describeRun, medianOf, type ConvergenceRun, type ConvergenceSample } from './convergence.js';
 import { descendantsCpuMs } from './host-usage.js';
 import { percentiles, type Percentiles } from './percentiles.js';
+import { meterRun, type RunCost } from './run-cost.js';
 
 /** The issue's budget: with the dashboard open, bring-up and algorithm time grow by at most this much. */
 export const DASHBOARD_OVERHEAD_TARGET_PERCENT = 5;
@@ -19,14 +19,19 @@ export interface PageSeen {
   readonly nodesDone: number;
   readonly applyMs: Percentiles;
   readonly renderMs: Percentiles;
+  /** Each live redraw as the browser saw it, until the frame that showed it (software WebGL included). */
+  readonly redrawMs: Percentiles;
   /** CPU time the browser's processes spent during the run (the page's scripts, its software WebGL, the compositor). */
   readonly browserCpuMs: number;
 }
 
+/** One side of one repetition: the run, and who spent what (absent where cgroups cannot be read). */
+export type MeteredRun = ConvergenceRun & { readonly cost?: RunCost };
+
 export interface DashboardRepetition {
   readonly first: 'without' | 'with';
-  readonly without: ConvergenceRun;
-  readonly with: ConvergenceRun & { readonly page: PageSeen };
+  readonly without: MeteredRun;
+  readonly with: MeteredRun & { readonly page: PageSeen };
 }
 
 /** One N of `peerlab bench dashboard`. Medians over the repetitions; growth is with ÷ without − 1, in percent. */
@@ -63,8 +68,9 @@ async function measureInTurns(browser: Browser, options: { request: RunRequest; 
     const first = index % 2 === 0 ? 'without' : 'with';
     const without = async () => {
       say(`without the dashboard (repetition ${index + 1})`);
-      summary = await runAlgorithm(options.request);
-      return describeRun(summary);
+      const meter = meterRun(undefined);
+      summary = await runAlgorithm({ ...options.request, observer: meter.observer });
+      return { ...describeRun(summary), cost: meter.cost() };
     };
     const withPage = async () => {
       say(`with the dashboard open in Chromium (repetition ${index + 1})`);
@@ -107,7 +113,7 @@ async function runWithPageOpen(browser: Browser, request: RunRequest): Promise<D
   let server: Dashboard | undefined;
   let browserCpuBefore = 0;
   // The page is loaded and its frame stream open before the run goes on to start anything.
-  const observer: RunObserver = {
+  const meter = meterRun({
     ...dashboard,
     async prepared(run, runtime) {
       await dashboard.prepared!(run, runtime);
@@ -115,11 +121,11 @@ async function runWithPageOpen(browser: Browser, request: RunRequest): Promise<D
       page = await openPage(browser, server.url);
       browserCpuBefore = await descendantsCpuMs(CHROMIUM_PROCESS);
     },
-  };
+  });
   try {
-    const summary = await runAlgorithm({ ...request, observer });
+    const summary = await runAlgorithm({ ...request, observer: meter.observer });
     const browserCpuMs = (await descendantsCpuMs(CHROMIUM_PROCESS)) - browserCpuBefore;
-    return { ...describeRun(summary), page: { ...(await pageSeen(page!, summary.nodes)), browserCpuMs } };
+    return { ...describeRun(summary), cost: meter.cost(), page: { ...(await pageSeen(page!, summary.nodes)), browserCpuMs } };
   } finally {
     await page?.close();
     await server?.close();
@@ -139,10 +145,10 @@ async function openPage(browser: Browser, url: string): Promise<Page> {
 async function pageSeen(page: Page, nodes: number): Promise<Omit<PageSeen, 'browserCpuMs'>> {
   const read = () =>
     page.evaluate(() => {
-      const stats = (window as unknown as { peerlab: { frames: number; framesApplied: number; applyMs: number[]; renderMs: number[]; states: Record<string, string> } }).peerlab;
+      const stats = (window as unknown as { peerlab: { frames: number; framesApplied: number; applyMs: number[]; renderMs: number[]; redrawMs: number[]; states: Record<string, string> } }).peerlab;
       return { ...stats, nodesDone: Object.values(stats.states).filter((state) => state === 'done').length };
     });
   await page.waitForFunction((count) => Object.values((window as unknown as { peerlab: { states: Record<string, string> } }).peerlab.states).filter((state) => state === 'done').length >= count, nodes, { timeout: 10_000 }).catch(() => {});
   const stats = await read();
-  return { frames: stats.frames, framesApplied: stats.framesApplied, nodesDone: stats.nodesDone, applyMs: percentiles(stats.applyMs), renderMs: percentiles(stats.renderMs) };
+  return { frames: stats.frames, framesApplied: stats.framesApplied, nodesDone: stats.nodesDone, applyMs: percentiles(stats.applyMs), renderMs: percentiles(stats.renderMs), redrawMs: percentiles(stats.redrawMs) };
 }

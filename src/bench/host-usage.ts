@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type Docker from 'dockerode';
-import { ROLE_LABEL, RUN_LABEL } from '../docker/engine.js';
+import { ROLE_LABEL, RUN_LABEL, type ContainerRole } from '../docker/engine.js';
 
 const run = promisify(execFile);
 /** /proc reports CPU in clock ticks: USER_HZ, 100 on every Linux architecture Node.js runs on. */
@@ -110,19 +110,31 @@ export async function countCpu(docker: Docker): Promise<{ finish: (runId: string
       // Read first: listing and inspecting the containers costs the engine and this process CPU too.
       const [engineAfter, clientAfter] = await Promise.all([engine(), processCpuMs('self')]);
       const containers = await runContainers(docker, runId);
-      const cpu = await Promise.all(containers.map(async (container) => ({ role: container.role, ms: await containerCpuMs(container.id) })));
-      if (cpu.some(({ ms }) => ms === undefined)) return undefined;
-      const ofRole = (role: string) => sum(cpu.filter((container) => container.role === role).map(({ ms }) => ms!));
+      const byRole = await containersCpuMs(containers);
+      if (byRole === undefined) return undefined;
       const shims = await Promise.all(containers.map((container) => (container.shimPid === undefined ? 0 : processCpuMs(container.shimPid))));
       return {
-        nodesMs: Math.round(ofRole('node')),
-        etcdMs: Math.round(ofRole('etcd')),
+        nodesMs: Math.round(byRole.node),
+        etcdMs: Math.round(byRole.etcd),
         shimsMs: Math.round(sum(shims)),
         engineMs: Math.round(engineAfter - engineBefore),
         clientMs: Math.round(clientAfter - clientBefore),
       };
     },
   };
+}
+
+/** CPU ms the containers have used since they started, summed by role; undefined when a cgroup cannot be read. */
+export async function containersCpuMs(containers: readonly RunContainer[]): Promise<Record<ContainerRole, number> | undefined> {
+  const cpu = await Promise.all(containers.map(async (container) => ({ role: container.role, ms: await containerCpuMs(container.id) })));
+  if (cpu.some(({ ms }) => ms === undefined)) return undefined;
+  const ofRole = (role: ContainerRole) => sum(cpu.filter((container) => container.role === role).map(({ ms }) => ms!));
+  return { node: ofRole('node'), etcd: ofRole('etcd') };
+}
+
+/** CPU ms this process (peerlab's CLI) has used so far, with the children it waited for. */
+export function ownCpuMs(): Promise<number> {
+  return processCpuMs('self');
 }
 
 function sum(values: readonly number[]): number {

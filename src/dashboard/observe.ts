@@ -4,8 +4,17 @@ import { DashboardFeed } from './feed.js';
 import { startDashboard, type Dashboard } from './server.js';
 import { feedFromEtcd, feedFromSimulator } from './sources.js';
 
-/** How often Docker nodes report traffic and metrics while the dashboard is open. */
-export const LIVE_REPORT_MS = 1000;
+/**
+ * The most writes a second the nodes' live reports make to etcd together. Each is a put, a raft entry and a
+ * watch event: at 500 nodes reporting every second they cost the run more CPU
+ * than the page did (README, "Seeing a run"), and on a 2-core host that CPU is the algorithm's.
+ */
+export const LIVE_WRITES_PER_SECOND = 100;
+
+/** How often each node of an N-node Docker run reports while the dashboard is open: every second, or less often so that all of them together stay within LIVE_WRITES_PER_SECOND. */
+export function liveReportMs(nodes: number): number {
+  return Math.max(1, Math.ceil(nodes / LIVE_WRITES_PER_SECOND)) * 1000;
+}
 
 /**
  * `peerlab run --ui`: a run observer that serves the dashboard from the moment the run is prepared. Docker runs
@@ -15,13 +24,15 @@ export function dashboardObserver(options: { port?: number; onOpen: (url: string
   let feed: DashboardFeed | undefined;
   let onSimulatorEvent: ((event: TraceEvent) => void) | undefined;
   let lastVirtualTime = 0;
+  let nodes = 0;
   let opened: (dashboard: Dashboard) => void = () => {};
   const dashboard = new Promise<Dashboard>((resolve) => (opened = resolve));
   return {
-    liveReportMs: LIVE_REPORT_MS,
+    liveReportMs,
     dashboard,
     async prepared(run, runtime) {
       feed = new DashboardFeed(run.topology.graph.nodes());
+      nodes = run.topology.graph.order;
       onSimulatorEvent = feedFromSimulator(feed);
       const server = await startDashboard({
         runId: run.runId,
@@ -34,7 +45,8 @@ export function dashboardObserver(options: { port?: number; onOpen: (url: string
       options.onOpen(server.url);
       opened(server);
     },
-    followEtcd: (etcd, keys) => feedFromEtcd(etcd, keys, feed!),
+    // A frame per report interval: each node's traffic then lands in one frame per interval, so rates stay true.
+    followEtcd: (etcd, keys) => feedFromEtcd(etcd, keys, feed!, liveReportMs(nodes)),
     fault(applied) {
       const on = applied.nodes.length > 0 ? ` node ${applied.nodes.join(', ')}` : applied.edges.map(([from, to]) => ` ${from}>${to}`).join(',');
       feed?.fault(applied.action, applied.error === undefined ? applied.nodes : [], `${applied.action}${on} (${applied.spec})${applied.error === undefined ? '' : `: not applied, ${applied.error}`}`);

@@ -7,20 +7,14 @@ import type { Json } from '../sdk/types.js';
 import type { DashboardFeed } from './feed.js';
 
 /**
- * How often a live Docker feed closes a frame, in wall-clock ms: the nodes' report interval (LIVE_REPORT_MS), as
- * traffic changes no faster; each frame costs the page a redraw, which in a software-rendered browser on a busy
- * host is CPU the nodes would have had.
- */
-export const LIVE_FRAME_MS = 1000;
-
-/**
  * Feeds the dashboard from a Docker run's etcd keys: registry, readiness, start, results, failures, and the
  * nodes' live reports (traffic and metrics every few seconds, written only while a dashboard watches). One
- * prefix watch; frames close every LIVE_FRAME_MS. Returns how to stop.
+ * prefix watch; frames close every `frameMs` of wall-clock time: the nodes' report interval, as traffic changes
+ * no faster there. Returns how to stop.
  */
-export async function feedFromEtcd(etcd: Etcd3, keys: RunKeys, feed: DashboardFeed): Promise<() => Promise<void>> {
+export async function feedFromEtcd(etcd: Etcd3, keys: RunKeys, feed: DashboardFeed, frameMs: number): Promise<() => Promise<void>> {
   const began = Date.now();
-  const timer = setInterval(() => feed.flush(Date.now() - began), LIVE_FRAME_MS);
+  const timer = setInterval(() => feed.flush(Date.now() - began), frameMs);
   const stop = await followPrefix(etcd, keys.prefix, ({ type, name, value }) => {
     if (type !== 'put') return;
     const slash = name.indexOf('/');

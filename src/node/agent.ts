@@ -297,7 +297,7 @@ async function main(): Promise<void> {
     // before this watch is open is replayed to it, since it watches from the revision after the start.
     if (!succession) void followNeighbours(etcd, keys, overlayWeights, host, reportFailure, startRevision + 1n);
   }
-  const live = config.liveReportMs ? reportLive(etcd, keys.live(nodeId), host, config.liveReportMs) : undefined;
+  const stopLiveReports = config.liveReportMs ? reportLive(etcd, keys.live(nodeId), host, config.liveReportMs) : undefined;
   if (!recorded) await host.start();
   if (succession) {
     const resumedAt = Date.now();
@@ -319,7 +319,7 @@ async function main(): Promise<void> {
 
   await etcd.waitFor(keys.stop);
   host.freeze();
-  clearInterval(live);
+  stopLiveReports?.();
   await tracer?.close();
   const report: NodeReport = {
     metrics: host.metrics,
@@ -372,17 +372,27 @@ async function leaveGracefully(etcd: EtcdClient, lease: NodeLease, key: string, 
   process.exit(0);
 }
 
-/** While a dashboard watches: this node's traffic and metrics every `everyMs`, when they changed. */
-function reportLive(etcd: EtcdClient, key: string, host: AlgorithmHost, everyMs: number): NodeJS.Timeout {
+/** While a dashboard watches: this node's traffic and metrics every `everyMs`, when they changed; returns how to stop. */
+function reportLive(etcd: EtcdClient, key: string, host: AlgorithmHost, everyMs: number): () => void {
   let last = '';
-  return setInterval(() => {
-    const report: LiveReport = { sent: Object.fromEntries([...host.sent].map(([to, count]) => [to, count.messages])), metrics: host.metrics };
-    const json = JSON.stringify(report);
+  const report = () => {
+    const json = JSON.stringify({ sent: Object.fromEntries([...host.sent].map(([to, count]) => [to, count.messages])), metrics: host.metrics } satisfies LiveReport);
     if (json === last) return;
     last = json;
     // A lost live report only delays the dashboard by one interval; the final report is the one that counts.
     void etcd.put(key, json).catch(() => {});
-  }, everyMs);
+  };
+  // Each node at its own phase of the interval: started by the same signal, all of them would otherwise write to
+  // etcd in the same moment, a burst the algorithm's first messages would queue behind.
+  let timer: NodeJS.Timeout | undefined;
+  const phase = setTimeout(() => {
+    report();
+    timer = setInterval(report, everyMs);
+  }, Math.random() * everyMs);
+  return () => {
+    clearTimeout(phase);
+    clearInterval(timer);
+  };
 }
 
 main().catch((error: unknown) => {

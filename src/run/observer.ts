@@ -10,8 +10,8 @@ import type { PreparedRun } from './prepare.js';
  * feeds it from what it has, and nothing else in the run depends on it.
  */
 export interface RunObserver {
-  /** Set to have every Docker node write its traffic and metrics this often (ms) while the run goes. */
-  readonly liveReportMs?: number;
+  /** Set to have every Docker node write its traffic and metrics while the run goes: how often (ms), for a run of `nodes`. */
+  readonly liveReportMs?: (nodes: number) => number;
   /** The run is prepared (id, graph, roles known); nothing has started yet. */
   prepared?(run: PreparedRun, runtime: RuntimeKind): void | Promise<void>;
   /** Docker: the run's etcd, before the first node starts. Returns how to stop following it. */

@@ -85,8 +85,8 @@ export interface PrepareRequest {
   readonly until?: RunUntil;
   /** The run's fault schedule: a run with one may end quiet (see RunController.collectResults), so nodes answer waves. */
   readonly faults?: readonly FaultEvent[];
-  /** Have the nodes report traffic and metrics this often while the run goes (a dashboard watches). */
-  readonly liveReportMs?: number;
+  /** Have the nodes report traffic and metrics while the run goes (a dashboard watches): how often (ms), for a run of `nodes`. */
+  readonly liveReportMs?: (nodes: number) => number;
   readonly onRunId?: (runId: RunId) => void;
 }
 
@@ -154,7 +154,7 @@ export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> 
       size: topology.graph.order,
       maxPayloadBytes: request.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
       ...((request.until === 'quiescent' || (request.faults?.length ?? 0) > 0) && { quiescence: true }),
-      ...(request.liveReportMs ? { liveReportMs: request.liveReportMs } : {}),
+      ...(request.liveReportMs ? { liveReportMs: request.liveReportMs(topology.graph.order) } : {}),
     },
   };
 }

@@ -174,12 +174,17 @@ describe('the benches of the dashboard', () => {
         expect(side.outcome).toBe('pass');
         expect(side.allConnectedMs).toBeGreaterThan(0);
         expect(side.algorithmMs).toBeGreaterThan(0);
+        // Who spent what, counted on both sides: every run registers its nodes in etcd and its nodes run.
+        expect(side.cost?.etcdWrites).toBeGreaterThan(10);
+        expect(side.cost?.nodesCpuMs).toBeGreaterThan(0);
+        expect(side.cost?.cliCpuMs).toBeGreaterThan(0);
       }
       // The page was open: it received frames, drew them, showed every node done, and its browser spent CPU.
       expect(repetition.with.page.frames).toBeGreaterThan(0);
       expect(repetition.with.page.framesApplied).toBeGreaterThan(0);
       expect(repetition.with.page.nodesDone).toBe(10);
       expect(repetition.with.page.browserCpuMs).toBeGreaterThan(0);
+      expect(repetition.with.page.redrawMs.max).toBeGreaterThan(0);
     }
     const median = (values: number[]) => (values[0]! + values[1]!) / 2;
     expect(sample!.with.algorithmMs).toBe(median(sample!.repetitions.map((repetition) => repetition.with.algorithmMs)));

@@ -3,7 +3,7 @@ import { PeerlabCommand } from '../../cli/base-command.js';
 import { nodeCounts } from '../../cli/bench-flags.js';
 import { algorithmRunFlags, runOptionFlags } from '../../cli/run-flags.js';
 import { runRequestFrom, timeoutMsFrom } from '../../cli/run-request.js';
-import { benchDashboardOverhead, DASHBOARD_OVERHEAD_TARGET_PERCENT, type DashboardOverheadSample } from '../../bench/dashboard.js';
+import { benchDashboardOverhead, DASHBOARD_OVERHEAD_TARGET_PERCENT, type DashboardOverheadSample, type MeteredRun } from '../../bench/dashboard.js';
 import { PeerlabError } from '../../errors.js';
 import { hostFacts } from '../../util/host.js';
 import { peerlabVersion } from '../../util/version.js';
@@ -44,6 +44,11 @@ export default class BenchDashboard extends PeerlabCommand {
           `algorithm ${seconds(sample.without.algorithmMs)} → ${seconds(sample.with.algorithmMs)} (${percent(sample.growthPercent.algorithm)}) · ` +
           `${sample.withinTarget ? '✔ within' : '✖ over'} ${DASHBOARD_OVERHEAD_TARGET_PERCENT} % · on ${sample.runtime}`,
       );
+      for (const [index, { without, with: withPage }] of sample.repetitions.entries()) {
+        const cost = (side: MeteredRun) =>
+          side.cost ? `CLI ${seconds(side.cost.cliCpuMs)}, etcd ${seconds(side.cost.etcdCpuMs)} for ${side.cost.etcdWrites} writes, nodes ${seconds(side.cost.nodesCpuMs)}` : 'not counted';
+        this.log(`  repetition ${index + 1}, CPU without: ${cost(without)} · with: ${cost(withPage)}, browser ${seconds(withPage.page.browserCpuMs)}`);
+      }
       const unfollowed = sample.repetitions.filter((repetition) => repetition.with.page.nodesDone < sample.nodes);
       if (unfollowed.length > 0) this.note(`warning: in ${unfollowed.length} run(s) the page did not show every node done: it did not follow the run`);
     }
