@@ -6,8 +6,8 @@ import { feedFromEtcd, feedFromSimulator } from './sources.js';
 
 /**
  * The most writes a second the nodes' live reports make to etcd together. Each is a put, a raft entry and a
- * watch event: at 500 nodes reporting every second they cost the run more CPU
- * than the page did (README, "Seeing a run"), and on a 2-core host that CPU is the algorithm's.
+ * watch event: 500 nodes reporting every second made 500 a second, and on a 2-core host that CPU is the
+ * algorithm's (the split between these writes and the page is not measured yet; see README, "Seeing a run").
  */
 export const LIVE_WRITES_PER_SECOND = 100;
 
