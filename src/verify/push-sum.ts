@@ -74,12 +74,15 @@ const verifyKempePushSum: Oracle = ({ graph, results, params, faults }) => {
   const n = Math.max(reported.size, 1);
   const joined = faults?.joinedNodes?.length ?? 0;
   const joins = joined > 0 ? ` (${joined} joined mid-run, each bringing its value with weight 1)` : '';
+  // Mass pushed to a removed node (until its lease ran out) is lost with it: more rounds cannot bring it back.
+  const removed = faults?.removedNodes.length ?? 0;
+  const removedHint = removed > 0 ? `the mass pushed to the ${removed} removed node(s) was lost with them, which more rounds do not restore` : 'raise rounds';
   return {
     passed,
     summary: passed
       ? `push-sum: all ${reported.size} nodes${joins} within ${tolerance} of the mean ${trueMean.toPrecision(6)} (max rel. error ${maxRelError.toExponential(2)}, node ${worst}) after ${rounds} rounds`
       : outside.length > 0
-        ? `push-sum failed: ${outside.length} of ${reported.size} nodes are more than ${tolerance} from the mean ${trueMean.toPrecision(6)} after ${rounds} rounds (max rel. error ${maxRelError.toExponential(2)}, node ${worst}); raise rounds`
+        ? `push-sum failed: ${outside.length} of ${reported.size} nodes are more than ${tolerance} from the mean ${trueMean.toPrecision(6)} after ${rounds} rounds (max rel. error ${maxRelError.toExponential(2)}, node ${worst}); ${removedHint}`
         : `push-sum failed: ${failures[0]}`,
     expected: { mean: trueMean, tolerance },
     actual: { estimates: Object.fromEntries([...reported].map(([id, r]) => [id, r.estimate])) },
