@@ -31,6 +31,10 @@
  * that had Done keeps its result and ignores Abort. The oracle (src/verify/ghs.ts) then says whether GHS
  * terminated, and checks that what it built is made of MST fragments.
  *
+ * Joins. GHS runs on a fixed graph: a node's edges are those it had at the start. A node that joins mid-run
+ * (churn's join=) is not in that graph, so what it sends is ignored and it is owed nothing; the oracle judges
+ * the MST of the graph the run started with.
+ *
  * The queue rule "place received message on end of queue" (responses (3), (6), (10)). A message that cannot
  * be answered yet is put aside, and the put-aside messages are re-examined, in arrival order, right after
  * every change of LN, SN or some SE (the only state their conditions read; a version counter tracks it), not
@@ -173,6 +177,8 @@ export default defineAlgorithm<typeof Params, GhsState, GhsMessage>({
 
   onMessage(node, { from, payload }) {
     const s = node.state;
+    // From a node that joined mid-run: not an edge of the graph GHS runs on (Joins, above).
+    if (!s.edges.has(from)) return;
     if (payload.k === 'Abort') {
       if (!s.done) abort(node, from);
       return;

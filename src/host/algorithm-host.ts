@@ -192,9 +192,19 @@ export class AlgorithmHost {
       neighbours: [...this.liveNeighbours],
       inbox: this.inbox.map((item) => (item instanceof MembershipChange ? { neighbour: item.neighbour, down: item.down ?? null } : item)),
       mailbox: [...this.mailbox],
-      cutFrom: [...(this.arrivalFaults?.cutFrom ?? [])],
-      dropShare: Object.fromEntries(this.arrivalFaults?.dropShare ?? []),
+      ...this.linkFaults(),
     };
+  }
+
+  /** The faults on the links into this node (cut, dropping a share): a link's, so a successor on its id keeps them. */
+  linkFaults(): Pick<HostSnapshot, 'cutFrom' | 'dropShare'> {
+    return { cutFrom: [...(this.arrivalFaults?.cutFrom ?? [])], dropShare: Object.fromEntries(this.arrivalFaults?.dropShare ?? []) };
+  }
+
+  /** Takes over the faults on the links into a predecessor on this node's id (see linkFaults). */
+  setLinkFaults({ cutFrom, dropShare }: Pick<HostSnapshot, 'cutFrom' | 'dropShare'>): void {
+    for (const from of cutFrom) this.setLinkFrom(from, true);
+    for (const [from, percent] of Object.entries(dropShare)) this.setDropShare(from, percent);
   }
 
   /**
@@ -217,8 +227,7 @@ export class AlgorithmHost {
     this.reported = snapshot.reported;
     for (const neighbour of snapshot.neighbours) this.admit(neighbour);
     this.liveNeighbours = snapshot.neighbours;
-    for (const from of snapshot.cutFrom) this.setLinkFrom(from, true);
-    for (const [from, percent] of Object.entries(snapshot.dropShare)) this.setDropShare(from, percent);
+    this.setLinkFaults(snapshot);
     // Ahead of whatever arrived here while the snapshot travelled: those came later on every edge.
     this.inbox.unshift(...snapshot.inbox.map((item) => ('payload' in item ? item : new MembershipChange(item.neighbour, item.down ?? undefined))));
     this.mailbox.push(...snapshot.mailbox);

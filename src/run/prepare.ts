@@ -9,7 +9,7 @@ import { resolveAlgorithm } from '../plugins/resolve.js';
 import { delayAsLinks } from '../runtime/sim/delay.js';
 import { chooseLinksLayer, packetSupport, type LinksMode } from '../links/packet.js';
 import { loadTopology, type LoadedTopology } from '../topology/index.js';
-import { oracleFor, oracleJudgesJoins, type Oracle } from '../verify/index.js';
+import { oracleFor, joinsUnjudged, type Oracle } from '../verify/index.js';
 import { ownCheckOracle } from './own-check.js';
 import { assignRoles, idRange, type RoleRequest } from './roles.js';
 import { runStateDir } from './state.js';
@@ -53,10 +53,11 @@ export interface PreparedRun {
   /**
    * What judges the run: the algorithm file's own `check` export, else peerlab's oracle of the algorithm's
    * name (src/verify); for a run with groups, the built-in check asked for. Undefined: the run is unchecked.
-   * `judgesJoins`: it says what the algorithm owes nodes that joined mid-run (an algorithm file's own check
-   * judges the grown graph it is given, as its author wrote it to); a run with joins is unchecked otherwise.
+   * `joinsUnjudged`: why, with the given parameters, it does not say what the algorithm owes nodes that joined
+   * mid-run, so that a run with joins is unchecked; undefined when it does (an algorithm file's own check judges
+   * the grown graph it is given, as its author wrote it to).
    */
-  readonly check: { readonly name: string; readonly oracle: Oracle; readonly judgesJoins: boolean } | undefined;
+  readonly check: { readonly name: string; readonly oracle: Oracle; readonly joinsUnjudged: (params: Record<string, unknown>) => string | undefined } | undefined;
   readonly config: RunConfig;
 }
 
@@ -143,9 +144,9 @@ export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> 
     hasGroups: request.groups !== undefined,
     bundleDir,
     check: ownCheck
-      ? { name: `${path.basename(sources[0]!)}#check`, oracle: ownCheckOracle(ownCheck, sources[0]!), judgesJoins: true }
+      ? { name: `${path.basename(sources[0]!)}#check`, oracle: ownCheckOracle(ownCheck, sources[0]!), joinsUnjudged: () => undefined }
       : checkName !== undefined && oracleFor(checkName)
-        ? { name: checkName, oracle: oracleFor(checkName)!, judgesJoins: oracleJudgesJoins(checkName) }
+        ? { name: checkName, oracle: oracleFor(checkName)!, joinsUnjudged: (params) => joinsUnjudged(checkName, params) }
         : undefined,
     config: {
       runId,

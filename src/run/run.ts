@@ -341,11 +341,11 @@ function judge(
     return { outcome: 'fail', passed: false, summary, expected: null, actual: null, metrics: {}, failures: [summary] };
   }
   if (!prepared.check) return uncheckedVerdict(prepared.hasGroups ? 'no check named for these groups' : `no oracle for ${prepared.name}`);
-  if (faults?.joinedNodes && !prepared.check.judgesJoins) {
-    return uncheckedVerdict(`${faults.joinedNodes.length} node(s) joined, and the oracle of ${prepared.check.name} does not say what it owes a node that joined mid-run`);
-  }
   const groups = prepared.groups.map(({ role, algorithm, params, nodes }) => ({ role, algorithm: algorithm.name, params, nodes }));
   const params = prepared.hasGroups ? {} : (prepared.groups[0]!.params as Record<string, unknown>);
+  const joined = faults?.joinedNodes?.length ?? 0;
+  const joinsUnjudged = joined > 0 ? prepared.check.joinsUnjudged(params) : undefined;
+  if (joinsUnjudged) return uncheckedVerdict(`${joined} node(s) joined, and ${joinsUnjudged}`);
   return verdictOf(prepared.check.oracle({ graph, results, params, groups, ...(faults && { faults }) }));
 }
 

@@ -43,7 +43,15 @@ export function faultsSeenOf(events: readonly FaultEvent[]): FaultsSeen {
 
 /** The graph without the removed nodes (and their edges): a copy, the run's graph is left alone. */
 export function survivingGraph(graph: Topology, faults: FaultsSeen): Topology {
-  const survivors = graph.copy();
-  for (const id of faults.removedNodes) if (survivors.hasNode(id)) survivors.dropNode(id);
-  return survivors;
+  return withoutNodes(graph, faults.removedNodes);
+}
+
+/**
+ * A copy of `graph` without `ids` (and their edges). Without the joined nodes it is the graph the run started
+ * with, since a join adds only the joining node's own edges.
+ */
+export function withoutNodes(graph: Topology, ids: readonly string[]): Topology {
+  const kept = graph.copy();
+  for (const id of ids) if (kept.hasNode(id)) kept.dropNode(id);
+  return kept;
 }

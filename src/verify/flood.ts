@@ -5,7 +5,7 @@ import { directedLink, hasLinks } from '../links/edges.js';
 import { UNSHAPED } from '../links/model.js';
 import type { Topology } from '../topology/index.js';
 import { z } from 'zod';
-import { survivingGraph } from './faults.js';
+import { survivingGraph, withoutNodes } from './faults.js';
 import { MAX_LISTED_FAILURES, parseResults, type CheckResult, type Oracle } from './types.js';
 import type { Json } from '../sdk/types.js';
 import { maxOf } from '../util/extremes.js';
@@ -103,14 +103,6 @@ export const verifyFlood: Oracle = ({ graph, results, params, faults }): CheckRe
     failures: failures.slice(0, MAX_LISTED_FAILURES),
   };
 };
-
-/** A copy of `graph` without `ids` (and their edges). */
-function withoutNodes(graph: Topology, ids: readonly string[]): Topology {
-  if (ids.length === 0) return graph;
-  const kept = graph.copy();
-  for (const id of ids) if (kept.hasNode(id)) kept.dropNode(id);
-  return kept;
-}
 
 /** The subgraph of the nodes the token can reach from `root`, over links not down (each direction on its own). */
 function rootComponent(graph: Topology, root: string, downLinks: ReadonlyArray<readonly [string, string]>): Topology {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Json } from '../sdk/types.js';
 import type { Topology } from '../topology/index.js';
-import { survivingGraph } from './faults.js';
+import { survivingGraph, withoutNodes } from './faults.js';
 import { MAX_LISTED_FAILURES, parseResults, type CheckResult, type Oracle, type OracleInput } from './types.js';
 import { maxOf } from '../util/extremes.js';
 
@@ -40,8 +40,25 @@ export type WeightedEdge = [string, string, number];
  *    graph GHS started on. Such edges between survivors are also edges of the survivors' minimum spanning forest
  *    (an edge lightest across a cut stays lightest when nodes go), so what was built is a forest of its
  *    fragments; the metrics say how much of it.
+ *
+ * Nodes that join mid-run (churn's join=) are not in the graph GHS runs on: its members know their edges from
+ * the start, and GHS, a static algorithm, takes no edge that comes later (algorithms/ghs.ts ignores what a
+ * joiner sends). So what it owes is the above on the graph the run started with, and nothing to a joiner.
  */
 export const verifyGhs: Oracle = (input) => {
+  const joined = input.faults?.joinedNodes ?? [];
+  if (joined.length === 0) return verifyStaticGhs(input);
+  const removed = input.faults!.removedNodes.filter((id) => !joined.includes(id));
+  const verdict = verifyStaticGhs({ ...input, graph: withoutNodes(input.graph, joined), faults: removed.length > 0 ? { removedNodes: removed } : undefined });
+  return {
+    ...verdict,
+    summary: `${verdict.summary}; ${joined.length} node(s) joined mid-run, outside the graph GHS ran on, and are owed nothing`,
+    metrics: { ...verdict.metrics, joinedNodes: joined.length },
+  };
+};
+
+/** GHS judged on the graph it ran on (no joins), under the faults that removed nodes, as above. */
+const verifyStaticGhs: Oracle = (input) => {
   const { graph, results, faults } = input;
   if (!faults || faults.removedNodes.length === 0) return verifySpanningForest(input);
   const terminated = (id: string) => ghsResult.safeParse(results.get(id)).data?.terminated !== false && results.get(id) !== undefined;

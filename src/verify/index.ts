@@ -26,13 +26,28 @@ const oracles: Record<string, Oracle> = {
 };
 
 /**
- * The built-in oracles that say what their algorithm owes nodes that joined during the run (FaultsSeen.joinedNodes);
- * under joins, the others would judge a graph their guarantee does not cover, so such a run is left unchecked.
+ * The built-in oracles that say what their algorithm owes nodes that joined during the run (FaultsSeen.joinedNodes),
+ * each with the parameters it says it for: for each, why it does not with these (undefined: it does). Under
+ * joins the others would judge a graph their guarantee does not cover, so such a run is left unchecked.
  */
-const judgingJoins = new Set(['flood']);
+const judgingJoins: Record<string, (params: Record<string, unknown>) => string | undefined> = {
+  // Its wave owes the members present at the start; a joiner it reached must be on the same tree (verify/flood.ts).
+  flood: () => undefined,
+  // Mass conservation: a joiner brings its value with weight 1 (verify/push-sum.ts). The thesis's iterations run
+  // in lockstep from seed nodes, and a node that joins mid-way has no account of the iterations before it.
+  // The MST of the graph the run started with: GHS takes no edge that comes later (verify/ghs.ts).
+  ghs: () => undefined,
+  'push-sum': (params) =>
+    params.variant === 'thesis' ? "push-sum's thesis variant runs its iterations in lockstep, so it owes a node that joined mid-way nothing its oracle can check" : undefined,
+};
 
-export function oracleJudgesJoins(name: string): boolean {
-  return judgingJoins.has(name);
+/**
+ * Why a run with joins is left unchecked by the built-in oracle `name` with `params`, or undefined when that
+ * oracle says what its algorithm owes a node that joined mid-run.
+ */
+export function joinsUnjudged(name: string, params: Record<string, unknown>): string | undefined {
+  const judging = judgingJoins[name];
+  return judging ? judging(params) : `the oracle of ${name} does not say what it owes a node that joined mid-run`;
 }
 
 export function oracleNames(): string[] {

@@ -142,6 +142,66 @@ describe('push-sum under faults', () => {
     expect(pass.metrics).toMatchObject({ trueMean: survivorsMean, removedNodes: 1 });
     const stale = verifyPushSum({ graph, results: reportOf(survivors, wholeMean), params: { values: 'degree', tolerance: 1e-6 }, faults });
     expect(stale.passed).toBe(false);
-    expect(stale.summary).toMatch(/3 of 3 nodes are more than 0.000001 from the mean/);
+    expect(stale.summary).toMatch(/3 of 3 nodes are more than 0.000001 from the mean .*; the mass pushed to the 1 removed node\(s\) was lost with them, which more rounds do not restore$/);
+  });
+});
+
+describe('push-sum when nodes join', () => {
+  // The star grows: 4 joins attached to 0 and 1, then 5 attached to 4 and 2 (values = degree when each started).
+  const graph = graphOf(6, [[0, 1], [0, 2], [0, 3], [4, 0], [4, 1], [5, 4], [5, 2]]);
+  const entryDegree: Record<string, number> = { '0': 3, '1': 1, '2': 1, '3': 1, '4': 2, '5': 2 };
+  const allMean = Object.values(entryDegree).reduce((a, b) => a + b, 0) / 6;
+  const reportOf = (ids: string[], estimate: number, x: (id: string) => number = (id) => entryDegree[id]!) =>
+    resultsOf(Object.fromEntries(ids.map((id) => [id, { x: x(id), estimate, rounds: 10, sent: 10 }])));
+  const params = { values: 'degree', tolerance: 1e-6 };
+
+  it("owes every member the mean of all members' values, each joiner bringing its own with weight 1", () => {
+    const faults = { removedNodes: [], joinedNodes: ['4', '5'] };
+    const verdict = verifyPushSum({ graph, results: reportOf(graph.nodes(), allMean), params, faults });
+    expect(verdict.passed, verdict.summary).toBe(true);
+    expect(verdict.summary).toMatch(/^push-sum: all 6 nodes \(2 joined mid-run, each bringing its value with weight 1\) within 0.000001 of the mean 1.66667/);
+    expect(verdict.metrics).toMatchObject({ trueMean: allMean, joinedNodes: 2 });
+    // The mean of the members at the start (1.5) is not what push-sum owes once nodes joined: it fails.
+    const startMean = verifyPushSum({ graph, results: reportOf(graph.nodes(), 1.5), params, faults });
+    expect(startMean.passed).toBe(false);
+    // A member's value is its degree at the start, a joiner's the edges it joined with, not their final degrees.
+    const finalDegrees = verifyPushSum({ graph, results: reportOf(graph.nodes(), allMean, (id) => graph.degree(id)), params, faults });
+    expect(finalDegrees.failures).toEqual(expect.arrayContaining(['node 0: x = 4, not its degree 3', 'node 4: x = 3, not its degree 2']));
+  });
+
+  it('a joiner that left owes nothing, and the truth is the survivors\' mean', () => {
+    const survivors = ['0', '1', '2', '3', '4'];
+    const mean = survivors.reduce((sum, id) => sum + entryDegree[id]!, 0) / survivors.length;
+    const verdict = verifyPushSum({ graph, results: reportOf(survivors, mean), params, faults: { removedNodes: ['5'], joinedNodes: ['4', '5'] } });
+    expect(verdict.passed, verdict.summary).toBe(true);
+    expect(verdict.metrics).toMatchObject({ trueMean: mean, removedNodes: 1, joinedNodes: 2 });
+  });
+});
+
+describe('GHS when nodes join', () => {
+  // The triangle 0–1 (1), 1–2 (2), 0–2 (3); node 3 joined by edges heavier than all before them, 3–0 (4), 3–2 (5).
+  const graph = graphOf(4, [[0, 1, 1], [1, 2, 2], [0, 2, 3], [3, 0, 4], [3, 2, 5]]);
+  const faults = { removedNodes: [], joinedNodes: ['3'] };
+
+  it('owes the MST of the graph it started on, and nothing to the joiner', () => {
+    const results = resultsOf({ '0': { branches: ['1'] }, '1': { branches: ['0', '2'] }, '2': { branches: ['1'] } });
+    const verdict = verifyGhs({ graph, results, params: {}, faults });
+    expect(verdict.passed, verdict.summary).toBe(true);
+    expect(verdict.summary).toMatch(/^GHS found the MST: 2 edges, weight 3.*; 1 node\(s\) joined mid-run, outside the graph GHS ran on, and are owed nothing$/);
+    expect(verdict.metrics).toMatchObject({ mstEdges: 2, joinedNodes: 1 });
+  });
+
+  it("fails a member that took a joiner's edge as a branch, or a member that reported nothing", () => {
+    const taken = resultsOf({ '0': { branches: ['1', '3'] }, '1': { branches: ['0', '2'] }, '2': { branches: ['1'] }, '3': { branches: ['0'] } });
+    expect(verifyGhs({ graph, results: taken, params: {}, faults }).failures).toContain('node 0: branch 3 is not an overlay neighbour');
+    const silent = verifyGhs({ graph, results: resultsOf({ '0': { branches: ['1'] }, '1': { branches: ['0', '2'] } }), params: {}, faults });
+    expect(silent.failures).toContain('node 2: reported no result');
+  });
+
+  it('judges the members that survive when nodes were also removed', () => {
+    const results = resultsOf({ '0': { branches: ['1'] }, '1': { branches: ['0'] } });
+    const verdict = verifyGhs({ graph, results, params: {}, faults: { removedNodes: ['2', '3'], joinedNodes: ['3'] } });
+    expect(verdict.passed, verdict.summary).toBe(true);
+    expect(verdict.summary).toMatch(/minimum spanning forest of the 2 survivors \(1 removed by faults\)/);
   });
 });

@@ -52,6 +52,8 @@ interface SimNode {
   readonly id: string;
   /** Its position in graph order (and in the SimGraph). */
   readonly index: number;
+  /** What it runs: a restart starts the same algorithm afresh. */
+  readonly group: SimGroup;
   readonly host: AlgorithmHost;
   state: SimNodeState;
   /** Events that arrived while the node was created or paused, in arrival order. */
@@ -228,7 +230,7 @@ export class Simulation {
     const node = this.node(id);
     if (node.state !== 'created') {
       throw new PeerlabError(`node ${id} cannot be started: it is ${node.state}`, {
-        hint: 'the simulator starts each node once; restarting a stopped node is not supported yet',
+        hint: 'a node that was started runs again only through restartNode (a `restart` fault)',
       });
     }
     node.state = 'running';
@@ -292,6 +294,41 @@ export class Simulation {
     this.order.push(node);
     this.barriers.join();
     this.emit({ type: 'control', time: this.clock, action: 'join', node: id });
+    this.startNode(id);
+    this.nodeUp(id);
+  }
+
+  /**
+   * Restarts node `id` now (a `restart` fault), as a new container takes a node's id over in Docker: a fresh host
+   * with empty state runs init, with the neighbours that are up as `node.neighbours`. The old one is gone at once:
+   * its timers, what it held, and what is in flight to it or from it are lost (counted as lost with departed
+   * nodes); its services, locks and candidacies go with it (in Docker they stay listed, stale, until the old
+   * lease runs out). The new one registers: a neighbour that had seen it go down (its lease ran out, or it
+   * stopped) gets onNeighbourUp; one that had it up notices nothing but the fresh state, as in Docker, where the
+   * new lease overwrites the registry key. The faults on its incoming links stay (they are the links', not the
+   * process's); a clock skew does not (it was the old process's). A killed or stopped node may be restarted too:
+   * it owes a result again. A result the old one reported stands until the new one reports, as in etcd.
+   */
+  restartNode(id: string): void {
+    const old = this.node(id);
+    if (old.state === 'created') throw new PeerlabError(`node ${id} cannot be restarted: it has not started yet`);
+    old.state = 'dead';
+    for (const event of old.held ?? []) {
+      if (event.kind === 'deliver') this.loseWithDeparted(event.id, event.sender.id, id, 'node restarted');
+    }
+    old.held = undefined;
+    this.services.expire(id);
+    this.queues.expire(id);
+    if (this.departed.delete(id)) this.barriers.rejoin(id);
+    const live = this.neighboursOf(old).filter((neighbour) => isUp(this.nodes.get(neighbour.id)!));
+    this.watchdog[Slot.node] = old.index;
+    this.watchdog[Slot.handler] = Handler.state;
+    const fresh = this.createNode(id, old.index, old.group, live);
+    this.watchdog[Slot.handler] = Handler.control;
+    fresh.host.setLinkFaults(old.host.linkFaults());
+    this.nodes.set(id, fresh);
+    this.order[old.index] = fresh;
+    this.emit({ type: 'control', time: this.clock, action: 'restart', node: id });
     this.startNode(id);
     this.nodeUp(id);
   }
@@ -437,7 +474,7 @@ export class Simulation {
         each(nodes, (id) => this.skewClock(id, event.action === 'skew' ? event.skew : undefined));
         break;
       case 'restart':
-        errors.push('restart is not supported yet: a fresh node under the same id needs a new host');
+        each(nodes, (id) => this.restartNode(id));
         break;
       case 'join':
         each(nodes, (id) => this.joinNode(id, event.attach ?? []));
@@ -679,7 +716,8 @@ export class Simulation {
     }
   }
 
-  private createNode(id: string, index: number, { algorithm, params: rawParams }: SimGroup, neighbours: Neighbour[]): SimNode {
+  private createNode(id: string, index: number, group: SimGroup, neighbours: Neighbour[]): SimNode {
+    const { algorithm, params: rawParams } = group;
     const options = this.settings;
     // Bound below, before the host can call back: the host's constructor runs only the `state` factory.
     let self!: SimNode;
@@ -702,7 +740,7 @@ export class Simulation {
       { id, neighbours, size: this.size, params, seed: options.seed, maxPayloadBytes: options.maxPayloadBytes },
       env,
     );
-    self = { id, index, host, state: 'created', held: undefined, lastDelivery: undefined, delayRandom: undefined, logLines: undefined, pauses: 0, lapsed: undefined };
+    self = { id, index, group, host, state: 'created', held: undefined, lastDelivery: undefined, delayRandom: undefined, logLines: undefined, pauses: 0, lapsed: undefined };
     return self;
   }
 
@@ -799,7 +837,13 @@ export class Simulation {
     const how = state === 'dead' ? 'killed' : 'stopped';
     this.emit({ type: 'control', time: this.clock, action: state === 'dead' ? 'kill' : 'stop', node: node.id });
     if (state === 'exited') this.endLease(node, 'left');
-    else this.queue.push(this.clock + REGISTRATION_TTL_SECONDS * 1000, { kind: 'control', action: () => this.endLease(node, 'lease-expired') });
+    else {
+      // Unless a restart took the id over first: its new lease holds the registration then, as in etcd.
+      const expire = (): void => {
+        if (this.nodes.get(node.id) === node) this.endLease(node, 'lease-expired');
+      };
+      this.queue.push(this.clock + REGISTRATION_TTL_SECONDS * 1000, { kind: 'control', action: expire });
+    }
     for (const event of node.held ?? []) {
       if (event.kind === 'deliver') this.loseWithDeparted(event.id, event.sender.id, node.id, `node ${state}`);
     }

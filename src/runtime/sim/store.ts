@@ -116,6 +116,11 @@ export class SimBarriers {
     }
   }
 
+  /** A departed node is back (restarted): barriers not yet open wait for it again. */
+  rejoin(nodeId: string): void {
+    this.departed.delete(nodeId);
+  }
+
   private openIfComplete(name: string): void {
     const barrier = this.arrivals.get(name);
     if (!barrier || barrier.nodes.size + this.departed.size < this.size) return;
