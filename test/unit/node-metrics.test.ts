@@ -15,4 +15,23 @@ describe('per-node metrics aggregated per run', () => {
     expect(aggregateNodeMetrics([{ metrics: { x: Number.NaN } }, { metrics: { x: 2 } }])).toEqual({ x: { mean: 2, sum: 2, min: 2, max: 2, median: 2 } });
     expect(aggregateNodeMetrics([])).toEqual({});
   });
+
+  it('grows about linearly with the nodes (it runs on every run summary, 10⁵ nodes and more in the simulator)', () => {
+    const nodes = (count: number) => Array.from({ length: count }, (_, index) => ({ metrics: { level: index % 17, sent: index * 3, fragment: count - index } }));
+    // The least CPU time of five, so a busy machine's pauses weigh little; CPU time, not wall time, for the same reason.
+    const cpuMs = (perNode: ReturnType<typeof nodes>) =>
+      Math.min(
+        ...[1, 2, 3, 4, 5].map(() => {
+          const before = process.cpuUsage();
+          aggregateNodeMetrics(perNode);
+          const used = process.cpuUsage(before);
+          return (used.user + used.system) / 1000;
+        }),
+      );
+    const small = nodes(12_500);
+    const large = nodes(100_000);
+    cpuMs(small); // warm up the JIT
+    // Eight times the nodes: n log n gives about 9×, a copy per node (the bug this guards against) gives 64×.
+    expect(cpuMs(large) / Math.max(cpuMs(small), 1)).toBeLessThan(24);
+  });
 });
