@@ -19,7 +19,7 @@ export async function takeDown(docker: Docker, runId: RunId | undefined): Promis
   const engines = await clusterEngines().catch(() => undefined);
   const swarm = engines ? await removeSwarmRunObjects(engines.map((engine) => new Dockerode({ socketPath: engine.socketPath })), runId) : { services: 0, containers: 0 };
   const local = await removeRunObjects(docker, runId);
-  const removed = { containers: local.containers + swarm.services + swarm.containers, networks: local.networks };
+  const removed = { containers: local.containers + swarm.containers, networks: local.networks };
   if (runId) {
     await rm(runStateDir(runId), { recursive: true, force: true });
   } else {

@@ -330,18 +330,18 @@ export async function removeSwarmRunObjects(engines: readonly Docker[], runId: s
   const manager = engines[0]!;
   const services = (await manager.listServices({ filters: { label: [label] } }).catch(() => [])) as Array<{ ID: string }>;
   await forEachLimited(services, 8, (service) => ignoreMissing(manager.getService(service.ID).remove()));
-  // Each engine's agent stops and removes its tasks' containers on its own; until they are gone the overlay and
-  // the configs are still in use.
-  let left = 0;
+  // Each engine's agent would stop and remove its tasks' containers on its own, but takes 10 s and more for 30 of
+  // them (a graceful stop each, then its own reconciling). The run is over, so its containers are removed with
+  // force at once; the listing repeats until empty because an agent may still be creating a task's container.
+  // Until they are gone the overlay and the configs are in use.
+  const removed = new Set<string>();
   const deadline = Date.now() + 60_000;
   for (;;) {
     const listings = await Promise.all(engines.map((engine) => engine.listContainers({ all: true, filters: { label: [label] } }).catch(() => [])));
-    left = listings.reduce((total, listing) => total + listing.length, 0);
-    if (left === 0 || Date.now() > deadline) {
-      await Promise.all(listings.map((listing, index) => forEachLimited(listing, 8, (c) => ignoreMissing(engines[index]!.getContainer(c.Id).remove({ force: true })))));
-      break;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const left = listings.reduce((total, listing) => total + listing.length, 0);
+    if (left === 0 || Date.now() > deadline) break;
+    for (const listing of listings) for (const container of listing) removed.add(container.Id);
+    await Promise.all(listings.map((listing, index) => forEachLimited(listing, 8, (c) => ignoreMissing(engines[index]!.getContainer(c.Id).remove({ force: true })))));
   }
   for (const network of await manager.listNetworks({ filters: { label: [label], driver: ['overlay'] } })) {
     await retryInUse(() => ignoreMissing(manager.getNetwork(network.Id).remove()));
@@ -349,7 +349,7 @@ export async function removeSwarmRunObjects(engines: readonly Docker[], runId: s
   for (const config of (await manager.listConfigs({ filters: { label: [label] } }).catch(() => [])) as Array<{ ID: string }>) {
     await retryInUse(() => ignoreMissing(manager.getConfig(config.ID).remove()));
   }
-  return { services: services.length, containers: left };
+  return { services: services.length, containers: removed.size };
 }
 
 /** An overlay or config is released a moment after the last task that used it. */
