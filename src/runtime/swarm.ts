@@ -321,9 +321,9 @@ interface SwarmTask {
 }
 
 /**
- * Removes a run's Swarm objects from the manager (services, and with them their tasks; then its overlay and
- * configs), waits until no engine holds one of its containers, and removes any container left. Succeeds when
- * some or all of it is already gone; `runId` undefined: every run's.
+ * Removes a run's Swarm objects: its services on the manager, its task containers on every engine, then its
+ * overlay and configs, and returns once no engine lists any of them. Succeeds when some or all of it is already
+ * gone; `runId` undefined: every run's.
  */
 export async function removeSwarmRunObjects(engines: readonly Docker[], runId: string | undefined): Promise<{ services: number; containers: number }> {
   const label = runId === undefined ? RUN_LABEL : `${RUN_LABEL}=${runId}`;
@@ -333,11 +333,13 @@ export async function removeSwarmRunObjects(engines: readonly Docker[], runId: s
   // Each engine's agent would stop and remove its tasks' containers on its own, but takes 10 s and more for 30 of
   // them (a graceful stop each, then its own reconciling). The run is over, so its containers are removed with
   // force at once; the listing repeats until empty because an agent may still be creating a task's container.
-  // Until they are gone the overlay and the configs are in use.
+  // Until they are gone the overlay and the configs are in use. Only task containers: a Docker run's, on the
+  // manager's engine, are removed endpoint by endpoint (removeRunObjects in docker.ts).
+  const taskContainers = { label: [label, SERVICE_NAME_LABEL] };
   const removed = new Set<string>();
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const listings = await Promise.all(engines.map((engine) => engine.listContainers({ all: true, filters: { label: [label] } }).catch(() => [])));
+    const listings = await Promise.all(engines.map((engine) => engine.listContainers({ all: true, filters: taskContainers }).catch(() => [])));
     const left = listings.reduce((total, listing) => total + listing.length, 0);
     if (left === 0 || Date.now() > deadline) break;
     for (const listing of listings) for (const container of listing) removed.add(container.Id);
@@ -349,7 +351,21 @@ export async function removeSwarmRunObjects(engines: readonly Docker[], runId: s
   for (const config of (await manager.listConfigs({ filters: { label: [label] } }).catch(() => [])) as Array<{ ID: string }>) {
     await retryInUse(() => ignoreMissing(manager.getConfig(config.ID).remove()));
   }
+  // A worker drops its copy of the overlay only once its agent has caught up with the removals: wait for that,
+  // so that what returns has left nothing on any engine.
+  while (Date.now() < deadline && (await leftOnEngines(engines, taskContainers)) > 0) await new Promise((resolve) => setTimeout(resolve, 250));
   return { services: services.length, containers: removed.size };
+}
+
+/** The run's task containers and overlays that some engine still lists. */
+async function leftOnEngines(engines: readonly Docker[], taskContainers: { label: string[] }): Promise<number> {
+  const counts = await Promise.all(
+    engines.flatMap((engine) => [
+      engine.listContainers({ all: true, filters: taskContainers }).then((list) => list.length, () => 0),
+      engine.listNetworks({ filters: { label: [taskContainers.label[0]!], driver: ['overlay'] } }).then((list) => list.length, () => 0),
+    ]),
+  );
+  return counts.reduce((total, count) => total + count, 0);
 }
 
 /** An overlay or config is released a moment after the last task that used it. */
