@@ -5,13 +5,12 @@
  */
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { parse } from 'csv-parse/sync';
 import { betweenness as betweennessCentrality } from 'graphology-metrics/centrality/index.js';
 import type { Topology } from '../topology/index.js';
 import { createRandom } from '../util/random.js';
 import { faultError, type EdgeSelector, type FaultSpec, type NodeSelector, type Selector } from './spec.js';
 import { maxOf, pushAll } from '../util/extremes.js';
+import { readCsv } from '../util/files.js';
 
 export interface SelectorContext {
   readonly graph: Topology;
@@ -350,10 +349,8 @@ export function highRiskEdges(fault: Fault, folder: string, graph: Topology): Ar
   const run = readRunJson(folder);
   if (run === undefined) fail(`${folder} is not a run's results folder (no run.json)`, 'name the results folder of a high-risk-edges run, e.g. high-risk:results/high-risk-edges-…');
   if (run!.algorithm?.name !== 'high-risk-edges') fail(`${folder} is a run of ${run!.algorithm?.name ?? 'groups'}, not of high-risk-edges`, 'name the results folder of a high-risk-edges run');
-  const csvPath = [path.join(folder, 'nodes.csv'), path.join(folder, 'nodes.csv.gz')].find((file) => existsSync(file));
-  if (!csvPath) return fail(`${folder} has no nodes.csv`, 'the run did not finish writing its results: run high-risk-edges again');
-  const bytes = readFileSync(csvPath);
-  const rows = parse(csvPath.endsWith('.gz') ? gunzipSync(bytes) : bytes, { columns: true, skip_empty_lines: true }) as Array<Record<string, string>>;
+  const rows = readCsv(path.join(folder, 'nodes.csv'));
+  if (!rows) return fail(`${folder} has no nodes.csv`, 'the run did not finish writing its results: run high-risk-edges again');
   const edges = new Map<string, [string, string]>();
   for (const row of rows) {
     if (!row.result) continue;

@@ -1,6 +1,9 @@
+import path from 'node:path';
+import { sampleCorrelation } from 'simple-statistics';
 import { PeerlabError } from '../errors.js';
 import { shortColumn } from '../experiment/expand.js';
 import { cellSummaries, type SummaryCell } from '../experiment/summary.js';
+import { readCsv } from '../util/files.js';
 import { readExperimentDetails, readRunDetails, type ExperimentEntry, type ResultEntry, type RunEntry } from './catalog.js';
 
 export interface ComparedValue {
@@ -22,6 +25,21 @@ export interface Comparison {
   readonly values: ComparedValue[];
   /** Cells only one side has. */
   readonly unmatched: { a: string[]; b: string[] };
+  /** Two runs: each numeric field of the nodes' results that both report, node by node (empty for experiments). */
+  readonly perNode: NodeFieldComparison[];
+}
+
+/**
+ * One field of the nodes' results (flood's `time`, push-sum's `estimate`) in two runs of the same graph, e.g.
+ * the same run in Docker and in the simulator: how closely the two agree, node by node.
+ */
+export interface NodeFieldComparison {
+  readonly field: string;
+  readonly pairs: Array<{ id: string; a: number; b: number }>;
+  /** Pearson's r over the pairs; undefined when either side does not vary. */
+  readonly correlation: number | undefined;
+  readonly maxAbsDifference: number;
+  readonly meanAbsDifference: number;
 }
 
 /** Metrics of two runs, or of two experiments cell by cell, side by side with the ratio b/a. */
@@ -62,7 +80,51 @@ async function compareRuns(a: RunEntry, b: RunEntry): Promise<Comparison> {
     differences,
     values: names.map((metric) => compared('', metric, finite(na[metric]), finite(nb[metric]))),
     unmatched: { a: [], b: [] },
+    perNode: compareNodeResults(nodeResults(a.dir), nodeResults(b.dir)),
   };
+}
+
+/** Each node's result from results/<run>/nodes.csv (column `result`, JSON); nodes without one are left out. */
+function nodeResults(dir: string): Map<string, Record<string, unknown>> {
+  const results = new Map<string, Record<string, unknown>>();
+  for (const row of readCsv(path.join(dir, 'nodes.csv')) ?? []) {
+    if (!row.result) continue;
+    const result = JSON.parse(row.result) as unknown;
+    if (result !== null && typeof result === 'object' && !Array.isArray(result)) results.set(row.id!, result as Record<string, unknown>);
+  }
+  return results;
+}
+
+/** Every top-level numeric field that at least two nodes report in both runs. */
+export function compareNodeResults(a: ReadonlyMap<string, Record<string, unknown>>, b: ReadonlyMap<string, Record<string, unknown>>): NodeFieldComparison[] {
+  const pairsByField = new Map<string, Array<{ id: string; a: number; b: number }>>();
+  for (const [id, left] of a) {
+    const right = b.get(id);
+    if (!right) continue;
+    for (const [field, value] of Object.entries(left)) {
+      const other = right[field];
+      if (typeof value !== 'number' || typeof other !== 'number' || !Number.isFinite(value) || !Number.isFinite(other)) continue;
+      (pairsByField.get(field) ?? pairsByField.set(field, []).get(field)!).push({ id, a: value, b: other });
+    }
+  }
+  return [...pairsByField]
+    .filter(([, pairs]) => pairs.length >= 2)
+    .map(([field, pairs]) => {
+      const differences = pairs.map((pair) => Math.abs(pair.b - pair.a));
+      return {
+        field,
+        pairs,
+        correlation: pearson(pairs),
+        maxAbsDifference: Math.max(...differences),
+        meanAbsDifference: differences.reduce((sum, difference) => sum + difference, 0) / differences.length,
+      };
+    });
+}
+
+/** Pearson's r, from simple-statistics; undefined where it is not defined (a side that does not vary). */
+function pearson(pairs: ReadonlyArray<{ a: number; b: number }>): number | undefined {
+  const r = sampleCorrelation(pairs.map((pair) => pair.a), pairs.map((pair) => pair.b));
+  return Number.isFinite(r) ? r : undefined;
 }
 
 /**
@@ -107,6 +169,7 @@ async function compareExperiments(a: ExperimentEntry, b: ExperimentEntry): Promi
     differences,
     values,
     unmatched: { a: [...sa.keys()].filter((cell) => !sb.has(cell)), b: [...sb.keys()].filter((cell) => !sa.has(cell)) },
+    perNode: [],
   };
 }
 

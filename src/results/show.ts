@@ -148,6 +148,17 @@ export function formatComparison(comparison: Comparison): string {
   if (comparison.kind === 'experiment' && comparison.values.length === 0) lines.push('no cell in common');
   if (comparison.unmatched.a.length > 0) lines.push(`only in a: ${comparison.unmatched.a.join(', ')}`);
   if (comparison.unmatched.b.length > 0) lines.push(`only in b: ${comparison.unmatched.b.join(', ')}`);
+  if (comparison.perNode.length > 0) {
+    lines.push('', 'node by node (fields of the nodes\' results that both runs report):');
+    const fieldRows = comparison.perNode.map((field) => [
+      field.field,
+      String(field.pairs.length),
+      field.correlation === undefined ? '—' : field.correlation.toFixed(4),
+      formatNumber(field.maxAbsDifference),
+      formatNumber(field.meanAbsDifference),
+    ]);
+    lines.push(formatTable(['field', 'nodes', 'r', 'max |b−a|', 'mean |b−a|'], fieldRows));
+  }
   return lines.join('\n');
 }
 

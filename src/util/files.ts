@@ -1,8 +1,9 @@
-import { statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { gunzipSync, gzip } from 'node:zlib';
+import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { PeerlabError } from '../errors.js';
 
@@ -59,4 +60,12 @@ export async function writeCsv(
   await writeFileAtomic(written, compress ? await gzipped(text) : text);
   await rm(other, { force: true });
   return written;
+}
+
+/** The rows of a CSV that writeCsv wrote, as `<file>` or `<file>.gz`; undefined when neither is there. */
+export function readCsv(file: string): Array<Record<string, string>> | undefined {
+  const found = [file, `${file}.gz`].find((candidate) => existsSync(candidate));
+  if (!found) return undefined;
+  const bytes = readFileSync(found);
+  return parse(found.endsWith('.gz') ? gunzipSync(bytes) : bytes, { columns: true, skip_empty_lines: true }) as Array<Record<string, string>>;
 }

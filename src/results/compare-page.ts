@@ -1,0 +1,93 @@
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { PeerlabError } from '../errors.js';
+import { renderSvg } from '../experiment/plots.js';
+import { escapeHtml, formatNumber } from '../report/html.js';
+import { writeFileAtomic } from '../util/files.js';
+import type { Comparison, NodeFieldComparison } from './compare.js';
+
+/** The page's file (`--html`), absolute; checked before anything is compared. */
+export function comparisonPageFile(file: string): string {
+  const absolute = path.resolve(file);
+  if (statSync(absolute, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new PeerlabError(`--html ${file} is a folder`, { hint: 'give a file name for the page, e.g. --html compare.html' });
+  }
+  return absolute;
+}
+
+export async function writeComparisonPage(comparison: Comparison, file: string): Promise<void> {
+  await writeFileAtomic(file, await comparisonPage(comparison));
+}
+
+/**
+ * `results compare --html`: the comparison as a page, with one scatter plot per field of the nodes' results,
+ * run a against run b, each node a point, and the diagonal where the two agree. Its main use is a Docker run
+ * against the same run in the simulator (flood's arrival `time` on shaped links, say): points on the
+ * diagonal mean the simulator predicts what the containers did.
+ */
+export async function comparisonPage(comparison: Comparison): Promise<string> {
+  const plots: string[] = [];
+  for (const field of comparison.perNode) plots.push(`<figure>${await renderSvg(scatterSpec(comparison, field), `field-${plots.length}`)}</figure>`);
+  const rows = comparison.values
+    .map((value) => `<tr>${comparison.kind === 'experiment' ? `<td>${escapeHtml(value.cell)}</td>` : ''}<td>${escapeHtml(value.metric)}</td><td>${number(value.a)}</td><td>${number(value.b)}</td><td>${value.ratio === undefined ? '—' : `×${value.ratio.toFixed(3)}`}</td></tr>`)
+    .join('\n');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>compare ${escapeHtml(comparison.a)} · ${escapeHtml(comparison.b)}</title>
+<style>
+  body { font: 14px/1.45 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #222; margin: 0 auto; max-width: 1180px; padding: 24px 28px 48px; }
+  h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 28px; border-bottom: 1px solid #ddd; }
+  table { border-collapse: collapse; } td, th { padding: 2px 10px; text-align: right; border-bottom: 1px solid #eee; } td:first-child, th:first-child { text-align: left; }
+  .plots { display: flex; flex-wrap: wrap; gap: 14px; } figure { margin: 0; }
+</style>
+</head>
+<body>
+<h1>a = ${escapeHtml(comparison.a)} · b = ${escapeHtml(comparison.b)}</h1>
+${comparison.differences.length > 0 ? `<ul>${comparison.differences.map((difference) => `<li>${escapeHtml(difference)}</li>`).join('')}</ul>` : '<p>Same settings.</p>'}
+${comparison.perNode.length > 0 ? `<h2>Node by node</h2>\n<div class="plots">${plots.join('\n')}</div>` : ''}
+<h2>Metrics</h2>
+<table>
+<tr>${comparison.kind === 'experiment' ? '<th>cell</th>' : ''}<th>metric</th><th>a</th><th>b</th><th>b/a</th></tr>
+${rows}
+</table>
+</body>
+</html>
+`;
+}
+
+function scatterSpec(comparison: Comparison, field: NodeFieldComparison): Record<string, unknown> {
+  const values = field.pairs.map((pair) => ({ node: pair.id, a: pair.a, b: pair.b }));
+  const low = Math.min(...values.map((value) => Math.min(value.a, value.b)));
+  const high = Math.max(...values.map((value) => Math.max(value.a, value.b)));
+  const r = field.correlation === undefined ? 'r undefined (a side does not vary)' : `r = ${field.correlation.toFixed(4)}`;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: field.field, subtitle: `${field.pairs.length} nodes · ${r} · max |b−a| ${formatNumber(field.maxAbsDifference)} · mean |b−a| ${formatNumber(field.meanAbsDifference)}` },
+    width: 380,
+    height: 380,
+    background: 'white',
+    layer: [
+      {
+        data: { values: [{ a: low, b: low }, { a: high, b: high }] },
+        mark: { type: 'line', color: '#999', strokeDash: [4, 3] },
+        encoding: { x: { field: 'a', type: 'quantitative' }, y: { field: 'b', type: 'quantitative' } },
+      },
+      {
+        data: { values },
+        mark: { type: 'point', filled: true, size: 60, color: '#1f6fb2' },
+        encoding: {
+          x: { field: 'a', type: 'quantitative', title: `${field.field} in a (${comparison.a})` },
+          y: { field: 'b', type: 'quantitative', title: `${field.field} in b (${comparison.b})` },
+          tooltip: [{ field: 'node' }, { field: 'a' }, { field: 'b' }],
+        },
+      },
+    ],
+    config: { font: 'Helvetica, Arial, sans-serif', axis: { grid: true, gridColor: '#eee' }, view: { stroke: '#ccc' } },
+  };
+}
+
+function number(value: number | undefined): string {
+  return value === undefined ? '—' : formatNumber(value);
+}
