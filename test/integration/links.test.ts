@@ -66,7 +66,12 @@ describe('links at the message layer', () => {
     const comparison = await compareResults(await findResult(resultsRoot, sim.runId), await findResult(resultsRoot, docker.runId));
     const time = comparison.perNode.find((field) => field.field === 'time')!;
     expect(time.pairs).toHaveLength(11);
-    for (const { id, a, b } of time.pairs) expect(Math.abs(b - a), `node ${id}: simulator ${a} ms, Docker ${b} ms`).toBeLessThanOrEqual(Math.max(ARRIVAL_TOLERANCE.floorMs, ARRIVAL_TOLERANCE.share * a));
+    // Times are node time since the start moment: the root's own start lag in Docker shifts every arrival alike.
+    const root = time.pairs.find((pair) => pair.id === '0')!;
+    for (const { id, a, b } of time.pairs) {
+      const [simulated, measured] = [a - root.a, b - root.b];
+      expect(Math.abs(measured - simulated), `node ${id}: simulator ${simulated} ms, Docker ${measured} ms`).toBeLessThanOrEqual(Math.max(ARRIVAL_TOLERANCE.floorMs, ARRIVAL_TOLERANCE.share * simulated));
+    }
     expect(time.correlation).toBeGreaterThan(0.95);
   });
 
