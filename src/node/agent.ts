@@ -153,13 +153,12 @@ async function main(): Promise<void> {
     const { value } = await etcd.get(keys.topology(nodeId));
     for (const entry of JSON.parse(value ?? '[]') as NeighbourEntry[]) meet(entry);
   };
-  // This watch is made before this node says ready, not after the start (see start-line.ts). Link faults and message
-  // drops act here, on arrival, from before the start (a link may go down at time 0); link changes act on sending,
-  // in the outbox, for the messages sent from then on. The keys already there come first: a node that restarted or
-  // moved takes over its id's links, drops and clock as they are, set for the id before this container existed (as
-  // the simulator's restart keeps them), and holds them before it registers, so before its neighbours send to it.
+  // Link faults and message drops act here, on arrival, from before the start (a link may go down at time 0); link
+  // changes act on sending, in the outbox, for the messages sent from then on. The keys already there come first: a
+  // node that restarted or moved takes over its id's links, drops and clock as they are, set for the id before this
+  // container existed (as the simulator's restart keeps them).
   const control = keys.nodeControlPrefix(nodeId);
-  const watchControl = etcd.followPrefix(
+  const followControl = (): Promise<() => void> => etcd.followPrefix(
     control,
     (event) => {
       const name = event.key.slice(control.length);
@@ -190,6 +189,9 @@ async function main(): Promise<void> {
     (reason) => reportFailure(new Error(`etcd refused to watch this node's control keys: ${reason}`)),
   );
   const succession = identity.succession;
+  // A successor holds its id's faults before it registers, so before its neighbours send to it. A node of the
+  // bring-up follows them where it always did, after it connected (see below): its start-up is measured.
+  const successorControl = succession ? followControl() : undefined;
   // A migrated node's neighbours deliver only once the snapshot is restored, after the messages it carries.
   let restored: () => void = () => {};
   const untilRestored = succession?.kind === 'migrate' ? new Promise<void>((resolve) => (restored = resolve)) : undefined;
@@ -230,7 +232,7 @@ async function main(): Promise<void> {
   });
 
   reached('listening');
-  if (succession) await watchControl;
+  if (successorControl) await successorControl;
   registration = { id: nodeId, role: identity.role, address: ownAddress(process.env[ENV.subnet]), port: identity.port, registeredAt: Date.now() };
   if (succession) await etcd.put(keys.migrationStep(nodeId, succession.migration, 'listening'), JSON.stringify({ address: registration.address, port: identity.port }));
   let recorded: Omit<MigrationRecord, 'replayed'> & { replayedSoFar: () => number } | undefined;
@@ -276,6 +278,8 @@ async function main(): Promise<void> {
     );
   }
 
+  // Made before this node says ready, not after the start (see start-line.ts).
+  const watchControl = successorControl ?? followControl();
   await migration.follow(succession?.migration);
   // A node that comes after the start (a restart or a move) follows the registry from now, before it is ready.
   // One at the start line follows it from the start: until then a neighbour that goes down fails the run (the CLI
