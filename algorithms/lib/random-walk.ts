@@ -79,7 +79,7 @@ export function launchWalkers(node: WalkNode, walk: WalkState, plan: WalkPlan): 
 /** On receiving a walker: count the visit and the edge, then let it rest and hop on, or stop it here. */
 export function onWalker(node: WalkNode, walk: WalkState, plan: WalkPlan, from: string, walker: WalkPayload): void {
   walk.visits += 1;
-  walk.edges[from]!.received += 1;
+  edgeTo(walk, from).received += 1;
   rest(node, walk, plan, walker);
 }
 
@@ -90,9 +90,17 @@ function rest(node: WalkNode, walk: WalkState, plan: WalkPlan, walker: WalkPaylo
   }
   node.setTimer(plan.hopDelayMs, () => {
     const next = node.random.pick(node.neighbours).id;
-    walk.edges[next]!.sent += 1;
+    edgeTo(walk, next).sent += 1;
     node.send(next, { ...walker, hops: walker.hops + 1 });
   });
+}
+
+/**
+ * The counts of the edge to `neighbour`. node.neighbours is live: a node that joins mid-run (churn) is a neighbour
+ * the walk state, made at init, did not have, and a walker may hop to it or arrive from it; its edge counts from then.
+ */
+function edgeTo(walk: WalkState, neighbour: string): EdgeTraffic {
+  return (walk.edges[neighbour] ??= { sent: 0, received: 0 });
 }
 
 function stops(node: WalkNode, plan: WalkPlan, walker: WalkPayload): boolean {

@@ -47,11 +47,12 @@ export function runKeys(runId: string) {
      * - `linkChange(from, to)` (degrade, `peerlab link set`): while it holds a LinkChange as JSON, node `from`
      *   sends to `to` under the changed link model, and deleting it restores the run's own. The sender applies
      *   it, since the sender's outbox holds each message for its delay;
-     * - `clockSkew(id)` (skew): while it holds a ClockSkew as JSON, node `id`'s clock runs off as it says
+     * - `clockSkew(id)` (skew): while it holds a SkewInForce as JSON, node `id`'s clock runs off as it says
      *   (AlgorithmHost.setClockSkew); deleting it sets the clock right. Its other node is the node itself;
      * - `neighbourJoin(to, joined)` (churn's join=): node `joined` joined the run attached to node `to`, and the key
      *   holds `to`'s NeighbourEntry for it (its topology key has it too, for a container of `to` that starts later).
-     * The key under the prefix is `<kind>/<other node>`, with the kinds of NODE_CONTROL.
+     * The key under the prefix is `<kind>/<other node>`, with the kinds of NODE_CONTROL. A container of the node
+     * reads the keys there when it starts, then follows them: a restarted or moved node keeps its id's faults.
      */
     nodeControlPrefix: (id: string) => `${base}/control/node/${id}/`,
     linkDown: (to: string, from: string) => `${base}/control/node/${to}/${NODE_CONTROL.linkDown}/${from}`,

@@ -1,7 +1,7 @@
 import { NODE_AGGREGATIONS, nodeMetricColumn } from '../run/node-metrics.js';
 import type { PlotField } from './schema.js';
 import { shortColumn } from './expand.js';
-import { aggregate, resolveColumn, type Point, type Row, type SummaryTable } from './summary.js';
+import { aggregate, onRunClock, resolveColumn, type Point, type Row, type SummaryTable } from './summary.js';
 
 /** A plot to draw: the columns resolved, the series made of zero or more input columns. */
 export interface PlotDefinition {
@@ -51,7 +51,9 @@ export function defaultPlots(table: SummaryTable, swept: readonly string[]): Plo
   }));
   plots.push({ id: slug(`run-time-vs-${shortColumn(x)}`), title: `run time (s) vs ${over}`, x, y: 'duration_s', series });
   if (table.columns.includes('timing.algorithmMs')) {
-    plots.push({ id: slug(`algorithm-time-vs-${shortColumn(x)}`), title: `algorithm time (ms) vs ${over}`, x, y: 'timing.algorithmMs', series });
+    const y = onRunClock(table, 'timing.algorithmMs');
+    const unit = y === 'timing.virtualTimeMs' ? 'virtual ms' : 'ms';
+    plots.push({ id: slug(`algorithm-time-vs-${shortColumn(x)}`), title: `algorithm time (${unit}) vs ${over}`, x, y, series });
   }
   return plots;
 }
@@ -87,7 +89,7 @@ export function listedPlots(fields: readonly PlotField[], table: SummaryTable, s
       id,
       title,
       x,
-      y: resolveColumn(table.columns, y)!,
+      y: onRunClock(table, resolveColumn(table.columns, y)!),
       series: field.series === 'none' ? [] : named.length > 0 ? [resolveColumn(table.columns, named[0]!)!] : seriesFor(x, swept),
       log: field.log,
       reference: field.reference,
@@ -211,6 +213,7 @@ function errorBar(point: Point, log: boolean): { x: Point['x']; series: string; 
 
 function axisTitle(column: string): string {
   if (column === 'duration_s') return 'run time (s)';
+  if (column === 'timing.virtualTimeMs') return 'algorithm time (virtual ms)';
   if (column === 'nodes') return 'nodes (N)';
   const perNode = /^node\.(.+)\.([a-z]+)$/.exec(column);
   if (perNode) return `${perNode[1]} (${perNode[2]} over nodes)`;

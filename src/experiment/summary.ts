@@ -83,6 +83,18 @@ export function resolveColumn(columns: readonly string[], name: string): string 
   return ['topology.', 'param.', 'faults.', 'metric.', 'timing.'].map((prefix) => prefix + name).find((column) => columns.includes(column));
 }
 
+/**
+ * The column a plot of the algorithm's time reads: its time on the run's clock. A run on a virtual clock (the
+ * simulator's, the runs that record `timing.virtualTimeMs`) has as `timing.algorithmMs` the wall time the simulation
+ * took, which measures the simulator and the host, not the algorithm; its time is `timing.virtualTimeMs`, the clock
+ * its faults and its report's time lines are on.
+ */
+export function onRunClock(table: SummaryTable, column: string): string {
+  if (column !== 'timing.algorithmMs' || !table.columns.includes('timing.virtualTimeMs')) return column;
+  const finished = table.rows.filter((row) => row.status !== 'error');
+  return finished.length > 0 && finished.every((row) => typeof row['timing.virtualTimeMs'] === 'number') ? 'timing.virtualTimeMs' : column;
+}
+
 export interface Point {
   readonly x: Scalar;
   readonly series: string;

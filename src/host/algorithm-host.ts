@@ -3,7 +3,7 @@ import type { EdgeCount } from '../coordination/protocol.js';
 import { createRandom, type Random } from '../util/random.js';
 import { hasShape, SERVICE_NAME } from '../util/names.js';
 import { election, Locks, type Contender, type LeasedQueues } from './contention.js';
-import { NodeClock, type ClockSkew } from './node-clock.js';
+import { NodeClock, type ClockSkew, type SkewInForce } from './node-clock.js';
 import { Timeline } from './timeline.js';
 
 /**
@@ -257,10 +257,16 @@ export class AlgorithmHost {
 
   /**
    * A `skew` fault: from now on `node.now()` and the node's timers run off as NodeClock describes; undefined
-   * ends it. The run's own records (timeline, traces) stay on the run's clock.
+   * ends it. A skew in force since earlier (taken over from a predecessor on this node's id) goes on from its
+   * `sinceMs`. The run's own records (timeline, traces) stay on the run's clock.
    */
-  setClockSkew(skew: ClockSkew | undefined): void {
-    this.clock.setSkew(skew);
+  setClockSkew(skew: ClockSkew | SkewInForce | undefined): void {
+    this.clock.setSkew(skew, skew && 'sinceMs' in skew ? skew.sinceMs : undefined);
+  }
+
+  /** The skew on this node's clock, if any: a successor on its id takes it over (the simulator's restart). */
+  get clockSkew(): SkewInForce | undefined {
+    return this.clock.skewInForce;
   }
 
   /** A fault takes the link from `from` to this node down (every message on it is lost) or brings it back up. */

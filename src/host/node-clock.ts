@@ -21,6 +21,15 @@ export interface ClockSkew {
   readonly rate: number;
 }
 
+/**
+ * A skew and when it started: what a successor on the node's id takes over (a restarted or moved node), so that
+ * its clock reads on as the old one's would have, drift included.
+ */
+export interface SkewInForce extends ClockSkew {
+  /** When the skew started, in ms on the run's clock (s above). */
+  readonly sinceMs: number;
+}
+
 /** The run's clock and timers, as the environment gives them. */
 export interface RunClock {
   now(): number;
@@ -38,7 +47,7 @@ interface PendingTimer {
 }
 
 export class NodeClock {
-  private skew: (ClockSkew & { readonly since: number }) | undefined;
+  private skew: SkewInForce | undefined;
   /**
    * Timers not yet fired or cancelled. Made on first use: at 10⁶ simulated nodes an object per node costs tens
    * of megabytes, and most algorithms set no timer.
@@ -50,7 +59,7 @@ export class NodeClock {
   now(): number {
     const t = this.run.now();
     const skew = this.skew;
-    return skew === undefined ? t : t + skew.offsetMs + (skew.rate - 1) * (t - skew.since);
+    return skew === undefined ? t : t + skew.offsetMs + (skew.rate - 1) * (t - skew.sinceMs);
   }
 
   /** Timers that have neither fired nor been cancelled. */
@@ -69,11 +78,19 @@ export class NodeClock {
     };
   }
 
-  /** A skew fault starts (replacing any in force), or ends with undefined: the clock is right again. */
-  setSkew(skew: ClockSkew | undefined): void {
+  /** The skew in force, if any. */
+  get skewInForce(): SkewInForce | undefined {
+    return this.skew;
+  }
+
+  /**
+   * A skew fault starts (replacing any in force) at `sinceMs` on the run's clock (now, unless it started earlier),
+   * or ends with undefined: the clock is right again.
+   */
+  setSkew(skew: ClockSkew | undefined, sinceMs?: number): void {
     const t = this.run.now();
     const before = this.rate;
-    this.skew = skew === undefined ? undefined : { ...skew, since: t };
+    this.skew = skew === undefined ? undefined : { offsetMs: skew.offsetMs, rate: skew.rate, sinceMs: sinceMs ?? t };
     if (this.rate === before || this.pending === undefined) return;
     // The node-time each pending timer has left runs out at the new rate from now on.
     for (const timer of this.pending) {

@@ -16,6 +16,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { promisify } from 'node:util';
 import { PeerlabError } from '../errors.js';
+import type { FaultEvent } from '../faults/events.js';
 import type { Topology } from '../topology/types.js';
 import { directedLink, hasLinks } from './edges.js';
 import type { LinkParams } from './model.js';
@@ -86,12 +87,24 @@ export function packetRefusal(graph: Topology, support: PacketSupport): string |
 }
 
 /**
- * The layer a run's links are applied at. `packet` refuses, before anything starts, a parameter this host cannot
- * apply there; `auto` takes the packet layer when it can apply everything and the message layer otherwise.
+ * Why the packet layer cannot keep a fault schedule's links shaped, or undefined when it can. It shapes each node's
+ * namespace once, after bring-up, by its neighbours' addresses: a container that starts later (a restart, a move, a
+ * join) would send unshaped, at a new address its neighbours' rules do not name. (The message layer has no such
+ * gap: a new container reads its links from etcd.)
  */
-export function chooseLinksLayer(graph: Topology, mode: LinksMode, support: PacketSupport): { layer: 'message' | 'packet'; note: string | undefined } {
+function packetRefusalOfFaults(faults: readonly FaultEvent[]): string | undefined {
+  const later = faults.find(({ action }) => action === 'restart' || action === 'migrate' || action === 'join');
+  return later && `${later.spec} starts a new container after bring-up, which the packet layer would leave unshaped (it shapes each node once, by its neighbours' addresses then)`;
+}
+
+/**
+ * The layer a run's links are applied at. `packet` refuses, before anything starts, a parameter this host cannot
+ * apply there, or a fault schedule it cannot keep shaped; `auto` takes the packet layer when it can apply
+ * everything and the message layer otherwise.
+ */
+export function chooseLinksLayer(graph: Topology, mode: LinksMode, support: PacketSupport, faults: readonly FaultEvent[] = []): { layer: 'message' | 'packet'; note: string | undefined } {
   if (!hasLinks(graph) || mode === 'message') return { layer: 'message', note: undefined };
-  const refusal = packetRefusal(graph, support);
+  const refusal = packetRefusal(graph, support) ?? packetRefusalOfFaults(faults);
   if (mode === 'packet') {
     if (refusal) {
       throw new PeerlabError(`--links-mode packet: ${refusal}`, {

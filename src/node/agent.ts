@@ -20,7 +20,7 @@ import {
   type StartupStep,
 } from '../coordination/protocol.js';
 import { AlgorithmHost } from '../host/algorithm-host.js';
-import type { ClockSkew } from '../host/node-clock.js';
+import type { SkewInForce } from '../host/node-clock.js';
 import { requireAlgorithm } from '../host/load.js';
 import { mapStack } from '../host/source-map.js';
 import { EtcdClient } from './etcd-client.js';
@@ -153,7 +153,45 @@ async function main(): Promise<void> {
     const { value } = await etcd.get(keys.topology(nodeId));
     for (const entry of JSON.parse(value ?? '[]') as NeighbourEntry[]) meet(entry);
   };
+  // Link faults and message drops act here, on arrival, from before the start (a link may go down at time 0); link
+  // changes act on sending, in the outbox, for the messages sent from then on. The keys already there come first: a
+  // node that restarted or moved takes over its id's links, drops and clock as they are, set for the id before this
+  // container existed (as the simulator's restart keeps them).
+  const control = keys.nodeControlPrefix(nodeId);
+  const followControl = (): Promise<() => void> => etcd.followPrefix(
+    control,
+    (event) => {
+      const name = event.key.slice(control.length);
+      const kind = name.slice(0, name.indexOf('/'));
+      const other = name.slice(kind.length + 1);
+      const put = event.type === 'put';
+      switch (kind) {
+        case NODE_CONTROL.linkDown:
+          return host.setLinkFrom(other, put);
+        case NODE_CONTROL.messageDrop:
+          return host.setDropShare(other, put ? Number(event.value) : 0);
+        case NODE_CONTROL.neighbourJoin:
+          return put ? meet(JSON.parse(event.value) as NeighbourEntry) : undefined;
+        case NODE_CONTROL.clockSkew:
+          // In the host: its clock, which node.now() and the node's timers run on.
+          return host.setClockSkew(put ? (JSON.parse(event.value) as SkewInForce) : undefined);
+        case NODE_CONTROL.linkChange: {
+          if (!addresses.has(other)) return reportFailure(new Error(`a link change names ${other}, which is not a neighbour of node ${nodeId}`));
+          const change = put ? (JSON.parse(event.value) as LinkChange) : undefined;
+          let outbox = outboxes.get(other);
+          if (!outbox && change) outboxes.set(other, (outbox = outboxFor(other, UNSHAPED)));
+          return outbox?.schedule.change(change);
+        }
+        default:
+          return reportFailure(new Error(`node ${nodeId} got a control key it does not know: ${name}`));
+      }
+    },
+    (reason) => reportFailure(new Error(`etcd refused to watch this node's control keys: ${reason}`)),
+  );
   const succession = identity.succession;
+  // A successor holds its id's faults before it registers, so before its neighbours send to it. A node of the
+  // bring-up follows them where it always did, after it connected (see below): its start-up is measured.
+  const successorControl = succession ? followControl() : undefined;
   // A migrated node's neighbours deliver only once the snapshot is restored, after the messages it carries.
   let restored: () => void = () => {};
   const untilRestored = succession?.kind === 'migrate' ? new Promise<void>((resolve) => (restored = resolve)) : undefined;
@@ -194,6 +232,7 @@ async function main(): Promise<void> {
   });
 
   reached('listening');
+  if (successorControl) await successorControl;
   registration = { id: nodeId, role: identity.role, address: ownAddress(process.env[ENV.subnet]), port: identity.port, registeredAt: Date.now() };
   if (succession) await etcd.put(keys.migrationStep(nodeId, succession.migration, 'listening'), JSON.stringify({ address: registration.address, port: identity.port }));
   let recorded: Omit<MigrationRecord, 'replayed'> & { replayedSoFar: () => number } | undefined;
@@ -239,40 +278,8 @@ async function main(): Promise<void> {
     );
   }
 
-  // This watch is made before this node says ready, not after the start (see start-line.ts).
-  // Link faults and message drops act here, on arrival, from before the start (a link may go down at time 0);
-  // link changes act on sending, in the outbox, for the messages sent from then on.
-  const control = keys.nodeControlPrefix(nodeId);
-  const watchControl = etcd.watchPrefix(
-    control,
-    (event) => {
-      const name = event.key.slice(control.length);
-      const kind = name.slice(0, name.indexOf('/'));
-      const other = name.slice(kind.length + 1);
-      const put = event.type === 'put';
-      switch (kind) {
-        case NODE_CONTROL.linkDown:
-          return host.setLinkFrom(other, put);
-        case NODE_CONTROL.messageDrop:
-          return host.setDropShare(other, put ? Number(event.value) : 0);
-        case NODE_CONTROL.neighbourJoin:
-          return put ? meet(JSON.parse(event.value) as NeighbourEntry) : undefined;
-        case NODE_CONTROL.clockSkew:
-          // In the host: its clock, which node.now() and the node's timers run on.
-          return host.setClockSkew(put ? (JSON.parse(event.value) as ClockSkew) : undefined);
-        case NODE_CONTROL.linkChange: {
-          if (!addresses.has(other)) return reportFailure(new Error(`a link change names ${other}, which is not a neighbour of node ${nodeId}`));
-          const change = put ? (JSON.parse(event.value) as LinkChange) : undefined;
-          let outbox = outboxes.get(other);
-          if (!outbox && change) outboxes.set(other, (outbox = outboxFor(other, UNSHAPED)));
-          return outbox?.schedule.change(change);
-        }
-        default:
-          return reportFailure(new Error(`node ${nodeId} got a control key it does not know: ${name}`));
-      }
-    },
-    (reason) => reportFailure(new Error(`etcd refused to watch this node's control keys: ${reason}`)),
-  );
+  // Made before this node says ready, not after the start (see start-line.ts).
+  const watchControl = successorControl ?? followControl();
   await migration.follow(succession?.migration);
   // A node that comes after the start (a restart or a move) follows the registry from now, before it is ready.
   // One at the start line follows it from the start: until then a neighbour that goes down fails the run (the CLI

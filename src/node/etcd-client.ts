@@ -175,6 +175,17 @@ export class EtcdClient {
     return this.watches.watch({ key: prefix, rangeEnd: prefixEnd(prefix), nextRevision: fromRevision, onEvent, onRefused });
   }
 
+  /**
+   * watchPrefix from the keys as they are: each key under `prefix` now comes to `onEvent` first, as a put at its
+   * last change, then every change after that read. For what a node must hold however late it starts: a
+   * restarted or moved node's control keys were written for the node id, before its container existed.
+   */
+  async followPrefix(prefix: string, onEvent: (event: WatchEvent) => void, onRefused: (reason: string) => void): Promise<() => void> {
+    const { revision, kvs } = await this.call(ETCD_METHODS.range, encodeRange({ key: prefix, rangeEnd: prefixEnd(prefix) }), decodeRangeResponse, `read ${prefix}`);
+    for (const { key, value, modRevision } of kvs) onEvent({ type: 'put', key, value, revision: modRevision });
+    return this.watchPrefix(prefix, onEvent, onRefused, revision + 1n);
+  }
+
   /** The value of `key` once it exists (at once if it does). Read first, then watch from the next revision. */
   async waitFor(key: string): Promise<string> {
     return (await this.waitForEntry(key)).value;

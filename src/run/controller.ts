@@ -7,7 +7,7 @@ import { runKeys, type RunKeys } from '../coordination/keys.js';
 import { followPrefix } from '../coordination/etcd.js';
 import { currentLeader } from '../coordination/elections.js';
 import type { MessageTotals, NeighbourEntry, NodeFailure, NodeReport, NodeStartup, Registration, RunConfig } from '../coordination/protocol.js';
-import type { ClockSkew } from '../host/node-clock.js';
+import type { SkewInForce } from '../host/node-clock.js';
 import type { LinkChange } from '../links/model.js';
 import { forEachLimited } from '../util/concurrency.js';
 import { userFrame } from '../plugins/stack.js';
@@ -96,6 +96,15 @@ export class RunController {
   }
 
   /**
+   * A node a fault took out is back (a restart of a killed or stopped node): every wait (results, barriers, waves,
+   * reports) counts it again. It stays among the nodes a fault hit: its neighbours' links to the old container
+   * may be reported broken after the new one took over.
+   */
+  rejoin(nodeId: string): void {
+    this.departed.delete(nodeId);
+  }
+
+  /**
    * Node `id` joins the running run: every wait (results, barriers, waves, reports) counts it from now on, and
    * the topology keys of the new node and of the members it attaches to are written. Each member hears of it
    * through the control watch it has anyway (a neighbourJoin key), so that no node watches its topology key.
@@ -154,8 +163,11 @@ export class RunController {
     else await this.etcd.delete().key(this.keys.messageDrop(to, from));
   }
 
-  /** From now on node `id`'s clock runs off as `skew` says; undefined sets it right. */
-  async setClockSkew(id: string, skew: ClockSkew | undefined): Promise<void> {
+  /**
+   * Node `id`'s clock runs off as `skew` says, from its `sinceMs` on the run's clock (its container applies it as
+   * the key reaches it; a later container of the id, from the same moment); undefined sets it right.
+   */
+  async setClockSkew(id: string, skew: SkewInForce | undefined): Promise<void> {
     if (skew) await this.etcd.put(this.keys.clockSkew(id)).value(JSON.stringify(skew));
     else await this.etcd.delete().key(this.keys.clockSkew(id));
   }

@@ -11,9 +11,12 @@
  *  - drop-messages / drop-messages-end: a control key tells the receiver the share to drop on arrival
  *    (RunController.setMessageDrop); the host draws per message, as in the simulator;
  *  - skew / skew-end: a control key tells the node how its clock runs off (RunController.setClockSkew); its host's
- *    NodeClock skews from the moment the key reaches it, so a skew starts late by the fault's lag plus the watch's;
+ *    NodeClock jumps by the offset when the key reaches it, so late by the fault's lag plus the watch's, and
+ *    drifts at the rate from the moment the key was written;
  *  - migrate / restart: the node's id passes to a new container (src/migration), one node after another: with
- *    its snapshot (nothing lost), or afresh (a restart; what was sent to the old one meanwhile is lost);
+ *    its snapshot (nothing lost), or afresh (a restart; what was sent to the old one meanwhile is lost). The new
+ *    container reads the id's control keys as they are (links down, drops, link changes, skew): they stay. A
+ *    killed or stopped node that restarts is a member again;
  *  - join: the topology in etcd grows by the node and its edges, and its container starts as every node's did
  *    (Coordinated.join); applied once the node is ready (registered and connected), when it runs init.
  * The controller and the crash watch are told before each act, so a death or a broken link the schedule caused
@@ -126,7 +129,7 @@ export class DockerFaultSchedule {
     let error: string | undefined;
     try {
       if (scheduled.leader !== undefined) event = { ...scheduled, nodes: await this.leaderHit(scheduled as FaultEvent & { leader: string }) };
-      await this.act(event);
+      await this.act(event, startedAt);
     } catch (failure) {
       error = (failure instanceof Error ? failure.message : String(failure)).split('\n')[0];
     }
@@ -148,7 +151,7 @@ export class DockerFaultSchedule {
     return [leader];
   }
 
-  private async act(event: FaultEvent): Promise<void> {
+  private async act(event: FaultEvent, startedAt: number): Promise<void> {
     const { nodes, edges } = event;
     this.controller.faultHits(nodes, edges);
     switch (event.action) {
@@ -190,7 +193,7 @@ export class DockerFaultSchedule {
         return;
       case 'skew':
       case 'skew-end':
-        await eachOf(nodes, (id) => this.controller.setClockSkew(id, event.action === 'skew' ? event.skew : undefined));
+        await eachOf(nodes, (id) => this.controller.setClockSkew(id, event.action === 'skew' && event.skew ? { ...event.skew, sinceMs: Date.now() - startedAt } : undefined));
         return;
       case 'join':
         try {
@@ -210,6 +213,12 @@ export class DockerFaultSchedule {
         for (const id of nodes) {
           this.paused.delete(id);
           await moveNode(moves.nodes, moves.etcd, { runId: this.runtime.runId, nodeId: id, kind, beforeRemovingOld: () => this.controller.faultHits([id], []) });
+          // A killed or stopped node that restarted is a member again: it owes a result, and a crash of its new
+          // container is a crash (as in the simulator, Simulation.restartNode).
+          if (kind === 'restart' && this.departed.delete(id)) {
+            this.controller.rejoin(id);
+            this.watch.expectRunning(id);
+          }
         }
         return;
       }

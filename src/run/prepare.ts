@@ -107,7 +107,7 @@ export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> 
   const { layer: linksLayer, note: layerNote } =
     request.linksMode === undefined || request.linksMode === 'message'
       ? { layer: 'message' as const, note: undefined }
-      : chooseLinksLayer(topology.graph, request.linksMode, await packetSupport());
+      : chooseLinksLayer(topology.graph, request.linksMode, await packetSupport(), request.faults);
   if (layerNote) topology.notes.push(layerNote);
   const roles = request.groups ?? [{ role: '', algorithm: request.algorithm, params: request.params }];
   const nodes = assignRoles(topology.graph.nodes(), roles);

@@ -134,6 +134,11 @@ export class RunWatch {
     this.intended.add(nodeId);
   }
 
+  /** A node a fault took out runs again (a restart): a death of its container from now on is a crash. */
+  expectRunning(nodeId: string): void {
+    this.intended.delete(nodeId);
+  }
+
   /** Before teardown: the run's own removal of its containers is no crash. */
   stop(): void {
     if (this.stopped) return;

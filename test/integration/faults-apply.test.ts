@@ -15,6 +15,7 @@ import { runAlgorithm, type RunRequest } from '../../src/run/run.js';
 import { loadTopology } from '../../src/topology/index.js';
 import { leftovers, nodeResults, peerlabIn } from './cli-helpers.js';
 import { packageRoot } from '../../src/util/paths.js';
+import { expectTakenOver, restartProbe } from '../unit/restart-probe.js';
 
 let resultsRoot: string;
 
@@ -160,3 +161,13 @@ describe('a fault on the leader', () => {
   });
 });
 
+
+describe('a restart on Docker', () => {
+  it("the new container comes back under its id's links, drops, link changes and skew; a killed node restarted is a member again", async () => {
+    // The same schedule and checks as the simulator's (test/unit/sim-restart.test.ts).
+    let runId = '';
+    const probe = await restartProbe('docker', resultsRoot, { onRunId: (id) => (runId = id) });
+    expectTakenOver(probe);
+    expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
+  }, 120_000);
+});

@@ -124,6 +124,30 @@ describe('summary and plots', () => {
     expect(bare).toEqual({ id: expect.any(String), title: 'traffic vs nodes', note: expect.stringMatching(/^traffic is a per-node metric: say how to make it one number per run, e\.g\. aggregate: mean/) });
   });
 
+  it("plots a simulator run's time in virtual time: its algorithmMs is the simulation's wall time", () => {
+    // Wall time that falls as N grows (a warmer process), virtual time that grows: the plot must show the latter.
+    const simulated = new Map(
+      [outcome('c1-r1', 'c1', 1, 10), outcome('c1-r2', 'c1', 2, 14), outcome('c2-r1', 'c2', 1, 30)].map((o) => [
+        o.key,
+        { ...o, runtime: 'sim', timings: { algorithmMs: 500 - o.nodes!, virtualTimeMs: o.nodes! * 3 } },
+      ]),
+    );
+    const t = summaryTable(plan.cells, simulated);
+    const timePlot = defaultPlots(t, ['topology.n']).find((plot) => plot.title.startsWith('algorithm time'))!;
+    const listed = listedPlots([{ x: 'nodes', y: 'algorithmMs' }], t)[0] as PlotDefinition;
+    for (const plot of [timePlot, listed]) {
+      expect(aggregate(t.rows, plot.x, plot.y).map((point) => [point.x, point.mean])).toEqual([
+        [20, 60],
+        [40, 120],
+      ]);
+    }
+    expect(timePlot.title).toBe('algorithm time (virtual ms) vs N');
+    const spec = plotSpec(listed, t.rows).spec as { layer: Array<{ encoding: { y: { title?: string } } }> };
+    expect(spec.layer[0]!.encoding.y.title).toBe('algorithm time (virtual ms)');
+    // On Docker the run's clock is the wall clock: algorithmMs as measured.
+    expect(listedPlots([{ x: 'nodes', y: 'algorithmMs' }], table)[0]).toMatchObject({ y: 'timing.algorithmMs' });
+  });
+
   it('plots against the swept input when the size does not change', () => {
     const { plan: p } = prepared('name: s\ntopology: { model: ring, n: 20 }\nalgorithm: { name: flood, params: { root: ["0", "5"] } }\n');
     const t = summaryTable(p.cells, new Map([outcome('c1-r1', 'c1', 1, 10), outcome('c2-r1', 'c2', 1, 12)].map((o) => [o.key, { ...o, nodes: 20 }])));

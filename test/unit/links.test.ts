@@ -293,6 +293,16 @@ describe('the packet layer', () => {
     expect(chooseLinksLayer(rateOnly, 'auto', support).layer).toBe('packet');
     expect(() => chooseLinksLayer(rateOnly, 'packet', { ...support, root: false })).toThrow(/needs root/);
   });
+
+  it('refuses a schedule that starts containers later (restart, migrate, join) in packet mode, and takes the message layer in auto mode', async () => {
+    const { graph } = await loadTopology('ring:n=4', { seed: 1, links: 'rate=10mbit' });
+    const restart = { atMs: 1_000, action: 'restart' as const, nodes: ['2'], edges: [], fault: 0, spec: 'at=1s restart ids:2' };
+    expect(() => chooseLinksLayer(graph, 'packet', support, [restart])).toThrow(
+      /^--links-mode packet: at=1s restart ids:2 starts a new container after bring-up, which the packet layer would leave unshaped/,
+    );
+    expect(chooseLinksLayer(graph, 'auto', support, [restart])).toEqual({ layer: 'message', note: expect.stringMatching(/^links: the message layer \(at=1s restart ids:2 starts a new container/) });
+    expect(chooseLinksLayer(graph, 'packet', support, [{ ...restart, action: 'kill', spec: 'at=1s kill ids:2' }]).layer).toBe('packet');
+  });
 });
 
 describe('link set in faults.ndjson', () => {

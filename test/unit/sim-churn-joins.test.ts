@@ -90,3 +90,26 @@ describe('churn joins in the simulator', () => {
     }
   });
 });
+
+describe('random walks under joins in the simulator', () => {
+  it('walkers hop onto and off the edges of joined nodes; every walk message is counted at both ends', async () => {
+    // Walkers hop for the whole run (durationMs), so they meet the joiners' edges as the joins come.
+    const { faults, summary } = await churnRun('random-walk', ['hops=0', 'durationMs=2500', 'hopDelayMs=50'], 'join=5/s for=2s');
+    const joined = faults.filter((event) => event.action === 'join').map((event) => event.nodes[0]!);
+    expect(joined.length).toBeGreaterThan(5);
+    expect(summary.failed, summary.verdict).toBe(false);
+    // Its oracle does not say what a walk owes a joiner: unchecked, not judged on the wrong graph.
+    expect(summary.outcome).toBe('unchecked');
+    const rows = parse(readFileSync(path.join(summary.resultsDir, 'nodes.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>;
+    const edges = new Map(rows.map((row) => [row.id!, (JSON.parse(row.result!) as { edges: Record<string, { sent: number; received: number }> }).edges]));
+    let onJoinedEdges = 0;
+    for (const [id, own] of edges) {
+      for (const [other, { sent }] of Object.entries(own)) {
+        // No walker is lost (no node left): what one end sent the other end received.
+        expect(edges.get(other)![id]?.received ?? 0, `${id} → ${other}`).toBe(sent);
+        if (joined.includes(id) || joined.includes(other)) onJoinedEdges += sent;
+      }
+    }
+    expect(onJoinedEdges).toBeGreaterThan(0);
+  });
+});

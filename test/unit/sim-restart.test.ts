@@ -10,6 +10,10 @@ import type { FaultEvent } from '../../src/faults/events.js';
 import { constantDelay, Simulation } from '../../src/runtime/sim/index.js';
 import type { Json } from '../../src/sdk/types.js';
 import { loadAlgorithm, topology } from './sim-helpers.js';
+import { expectTakenOver, restartProbe } from './restart-probe.js';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 
 interface StreamResult {
   readonly sent: Record<string, number>;
@@ -93,6 +97,11 @@ describe('restart in the simulator', () => {
     // Nothing from `cut` reached the new node 2, which counts from 0; the other links brought it their streams.
     expect(results.get('2')!.last[cut!]).toBe(0);
     expect(results.get('2')!.last[open!]).toBeGreaterThan(0);
+  });
+
+  it('a restarted node comes back under its links, drops, link changes and clock skew, as in Docker', async () => {
+    // The same schedule and checks as test/integration/faults-apply.test.ts runs on Docker.
+    expectTakenOver(await restartProbe('sim', await mkdtemp(path.join(os.tmpdir(), 'peerlab-restart-'))));
   });
 
   it('is refused for a node that has not started yet', async () => {

@@ -306,7 +306,8 @@ export class Simulation {
    * lease runs out). The new one registers: a neighbour that had seen it go down (its lease ran out, or it
    * stopped) gets onNeighbourUp; one that had it up notices nothing but the fresh state, as in Docker, where the
    * new lease overwrites the registry key. The faults on its incoming links stay (they are the links', not the
-   * process's); a clock skew does not (it was the old process's). A killed or stopped node may be restarted too:
+   * process's), and so does a clock skew, from when it started (it is the machine's clock): as in Docker, where the
+   * new container reads the id's control keys as they are. A killed or stopped node may be restarted too:
    * it owes a result again. A result the old one reported stands until the new one reports, as in etcd.
    */
   restartNode(id: string): void {
@@ -326,6 +327,7 @@ export class Simulation {
     const fresh = this.createNode(id, old.index, old.group, live);
     this.watchdog[Slot.handler] = Handler.control;
     fresh.host.setLinkFaults(old.host.linkFaults());
+    fresh.host.setClockSkew(old.host.clockSkew);
     this.nodes.set(id, fresh);
     this.order[old.index] = fresh;
     this.emit({ type: 'control', time: this.clock, action: 'restart', node: id });
