@@ -175,17 +175,22 @@ export class RunController {
   /**
    * Follows the registry from now on. A node registers at its entry's own `registeredAt` and leaves when its key
    * goes (a stop revokes its lease at once, a death or a freeze a lease time later); a put for a node already in
-   * the registry (the note a leaving node writes first) changes nothing.
+   * the registry (the note a leaving node writes first) changes nothing. A node whose key comes back after it went
+   * (a lease lost while etcd or the node was starved, then written again under a new one, with the entry's first
+   * `registeredAt`) registers again when it comes back, not at that first time, so it is never counted twice.
    */
   async followRegistry(): Promise<RegistryFollower> {
     const registered = new Set<string>();
+    const leftAt = new Map<string, number>();
     const seen: Array<{ at: number; node: string; change: RegistryChange['change'] }> = [];
     const stop = await followPrefix(this.etcd, this.keys.nodesPrefix, ({ type, name, value }) => {
       if (type === 'put' && !registered.has(name)) {
         registered.add(name);
-        seen.push({ at: (JSON.parse(value) as Registration).registeredAt, node: name, change: 'registered' });
+        const at = Math.max((JSON.parse(value) as Registration).registeredAt, leftAt.get(name) ?? -Infinity);
+        seen.push({ at, node: name, change: 'registered' });
       } else if (type === 'delete' && registered.delete(name)) {
-        seen.push({ at: Date.now(), node: name, change: 'left' });
+        leftAt.set(name, Date.now());
+        seen.push({ at: leftAt.get(name)!, node: name, change: 'left' });
       }
     });
     let stopped: Promise<void> | undefined;

@@ -44,3 +44,30 @@ it('a wait that the keys already there complete cancels its watch', async () => 
     client.close();
   }
 });
+
+it('the registry log counts a node whose key went and came back (a lease lost after the start) once, when it came back', async () => {
+  const client = new Etcd3({ hosts: etcd.endpoint });
+  try {
+    const keys = runKeys('registry-test');
+    const controller = await RunController.open(client, 'registry-test', ['a', 'b']);
+    const registration = (id: string, registeredAt: number) => JSON.stringify({ id, role: 'x', address: '10.0.0.1', port: 1, registeredAt });
+    const before = Date.now() - 1_000;
+    for (const id of ['a', 'b']) await client.put(keys.node(id)).value(registration(id, before));
+    const follower = await controller.followRegistry();
+    const startedAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // b's lease runs out after the start, and b writes its entry again under a new lease, as it was.
+    await client.delete().key(keys.node('b'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await client.put(keys.node('b')).value(registration('b', before));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const log = follower.log(startedAt);
+    await follower.stop();
+    await controller.close();
+    expect(log.atStart).toBe(2);
+    expect(log.changes.map(({ node, change }) => `${node} ${change}`)).toEqual(['b left', 'b registered']);
+    expect(log.changes[1]!.atMs).toBeGreaterThanOrEqual(log.changes[0]!.atMs);
+  } finally {
+    client.close();
+  }
+});
