@@ -30,20 +30,42 @@ export interface SkewInForce extends ClockSkew {
   readonly sinceMs: number;
 }
 
-/** The run's clock and timers, as the environment gives them. */
+/** A timer the run's clock holds: the clock calls expire() once it is due, unless cancelled first. */
+export interface Expiring {
+  expire(): void;
+}
+
+/** What cancels a timer the run's clock holds. */
+export interface Cancellable {
+  cancel(): void;
+}
+
+/**
+ * The run's clock and timers, as the environment gives them. A timer is an object with a method rather than a
+ * callback and a cancel closure: the simulator keeps one live per sleeping node, and at 10⁵–10⁶ nodes every
+ * object a timer drags along is copied by the garbage collector once or twice before the timer is due.
+ */
 export interface RunClock {
   now(): number;
-  setTimer(ms: number, callback: () => void): () => void;
+  setTimer(ms: number, timer: Expiring): Cancellable;
 }
 
 /** A timer set through the node's clock, re-armed on the run's clock whenever the rate changes. */
-interface PendingTimer {
-  /** Node-ms left when it was last armed. */
-  left: number;
+export class PendingTimer implements Expiring {
   /** Run time it was last armed at. */
-  armedAt: number;
-  cancelRunTimer: () => void;
-  readonly fire: () => void;
+  armedAt = 0;
+  runTimer: Cancellable | undefined;
+
+  constructor(
+    private readonly clock: NodeClock,
+    /** Node-ms left when it was last armed. */
+    public left: number,
+    readonly fire: () => void,
+  ) {}
+
+  expire(): void {
+    if (this.clock.due(this)) this.fire();
+  }
 }
 
 export class NodeClock {
@@ -67,15 +89,21 @@ export class NodeClock {
     return this.pending?.size ?? 0;
   }
 
-  /** Calls `fire` once `ms` have passed on this node's clock; returns a cancel. */
-  timer(ms: number, fire: () => void): () => void {
-    const pending = (this.pending ??= new Set());
-    const timer: PendingTimer = { left: ms > 0 ? ms : 0, armedAt: this.run.now(), cancelRunTimer: noop, fire };
-    pending.add(timer);
+  /** Calls `fire` once `ms` have passed on this node's clock; `cancel` with what it returns stops it. */
+  timer(ms: number, fire: () => void): PendingTimer {
+    const timer = new PendingTimer(this, ms > 0 ? ms : 0, fire);
+    (this.pending ??= new Set()).add(timer);
     this.arm(timer);
-    return () => {
-      if (pending.delete(timer)) timer.cancelRunTimer();
-    };
+    return timer;
+  }
+
+  cancel(timer: PendingTimer): void {
+    if (this.pending?.delete(timer)) timer.runTimer!.cancel();
+  }
+
+  /** A timer is due: true if it was still pending (it fires), false if it was cancelled meanwhile. */
+  due(timer: PendingTimer): boolean {
+    return this.pending!.delete(timer);
   }
 
   /** The skew in force, if any. */
@@ -94,9 +122,8 @@ export class NodeClock {
     if (this.rate === before || this.pending === undefined) return;
     // The node-time each pending timer has left runs out at the new rate from now on.
     for (const timer of this.pending) {
-      timer.cancelRunTimer();
+      timer.runTimer!.cancel();
       timer.left = Math.max(0, timer.left - (t - timer.armedAt) * before);
-      timer.armedAt = t;
       this.arm(timer);
     }
   }
@@ -106,10 +133,7 @@ export class NodeClock {
   }
 
   private arm(timer: PendingTimer): void {
-    timer.cancelRunTimer = this.run.setTimer(timer.left / this.rate, () => {
-      if (this.pending!.delete(timer)) timer.fire();
-    });
+    timer.armedAt = this.run.now();
+    timer.runTimer = this.run.setTimer(timer.left / this.rate, timer);
   }
 }
-
-function noop(): void {}

@@ -110,9 +110,9 @@ async function main(): Promise<void> {
         return undefined;
       },
       now,
-      setTimer: (ms, callback) => {
-        const timer = setTimeout(callback, ms);
-        return () => clearTimeout(timer);
+      setTimer: (ms, timer) => {
+        const timeout = setTimeout(() => timer.expire(), ms);
+        return { cancel: () => clearTimeout(timeout) };
       },
       barrier: async (name) => {
         await etcd.put(keys.barrierArrival(name, nodeId), String(Date.now()));

@@ -74,7 +74,7 @@ describe('freeze at the run’s stop', () => {
     const { host, node, failures } = await hostWith({
       transmit: (_to, encoded) => void transmitted.push(encoded),
       onMessage: (echoing, { payload }) => void (handled.push(String(payload)), echoing.send('1', payload as Json)),
-      setTimer: (_ms, callback) => (timers.push(callback), () => {}),
+      setTimer: (_ms, timer) => (timers.push(() => timer.expire()), { cancel: () => {} }),
     });
     host.deliver('1', '"before"');
     let fired = false;

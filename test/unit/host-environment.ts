@@ -8,7 +8,7 @@ export function testEnvironment(overrides: Partial<HostEnvironment> = {}): HostE
   return {
     transmit: () => undefined,
     now: () => 0,
-    setTimer: () => () => {},
+    setTimer: () => ({ cancel: () => {} }),
     barrier: async () => {},
     store: undefined as never,
     services: undefined as never,

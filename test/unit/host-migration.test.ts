@@ -11,7 +11,7 @@ import type { Algorithm, AlgorithmDefinition, Message, Node } from '../../src/sd
 import { testEnvironment } from './host-environment.js';
 
 const environment = (timers: Array<() => void> = []): HostEnvironment =>
-  testEnvironment({ setTimer: (_ms, callback) => (timers.push(callback), () => {}) });
+  testEnvironment({ setTimer: (_ms, timer) => (timers.push(() => timer.expire()), { cancel: () => {} }) });
 
 // `any`: each test's hooks see the counter's state, whatever the SDK's generic parameters make of it.
 const counter = (extra: Partial<AlgorithmDefinition<never, any>> = {}): Algorithm =>

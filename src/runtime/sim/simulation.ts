@@ -4,7 +4,8 @@
  * delay model and in-memory coordination services instead of gRPC and etcd.
  *
  * Determinism. Everything that happens is an event in one (time, sequence)-ordered queue: node starts,
- * message deliveries, timers, store-watch and barrier wake-ups, control actions. After each event the loop
+ * message deliveries, timers, store-watch and barrier wake-ups, control actions (the timers of one instant share
+ * one queue entry and come out one by one: agenda.ts). After each event the loop
  * awaits a process.nextTick (now and then a setImmediate), and Node runs every pending microtask before either, including ones
  * queued by microtasks, so all the async work the event set off (AlgorithmHost's dispatch loop, the
  * algorithm's awaits, store calls) has finished, at the event's virtual time, before the next event starts.
@@ -19,13 +20,13 @@ import { PeerlabError } from '../../errors.js';
 import { isNodeHeal, type AppliedFault, type FaultEvent } from '../../faults/events.js';
 import { AlgorithmHost, type HostEnvironment } from '../../host/algorithm-host.js';
 import { CONSOLE_SINK } from '../../host/console-shim.js';
-import type { ClockSkew } from '../../host/node-clock.js';
+import type { Cancellable, ClockSkew, Expiring } from '../../host/node-clock.js';
 import { createRandom, type Random } from '../../util/random.js';
 import { describeLinkChange, LinkSchedule, linkStream, UNSHAPED, type LinkChange } from '../../links/model.js';
 import type { NodeState, RegistryChange } from '../types.js';
 import { defaultDelay, type DelayContext, type DelayModel } from './delay.js';
 import { settle } from './settle.js';
-import { EventQueue } from './event-queue.js';
+import { Agenda } from './agenda.js';
 import { edgeWeight, isSimGraph, neighboursAt, toSimGraph, type SimGraph } from './graph.js';
 import { SimServices } from './services.js';
 import { SimBarriers, SimQueues, SimStore } from './store.js';
@@ -71,9 +72,27 @@ interface SimNode {
 type SimEvent =
   | { readonly kind: 'start'; readonly node: SimNode }
   | { readonly kind: 'deliver'; readonly node: SimNode; readonly sender: SimNode; readonly encoded: string; readonly id: number }
-  | { readonly kind: 'timer'; readonly node: SimNode; readonly callback: () => void; cancelled: boolean }
+  | SimTimer
   | { readonly kind: 'wake'; readonly node: SimNode; readonly action: () => void }
   | { readonly kind: 'control'; readonly action: () => void };
+
+/** A node's timer in the agenda, and its own cancel handle: one object per timer. */
+class SimTimer implements Cancellable {
+  readonly kind = 'timer';
+  cancelled = false;
+
+  constructor(
+    readonly node: SimNode,
+    readonly timer: Expiring,
+  ) {}
+
+  cancel(): void {
+    this.cancelled = true;
+  }
+}
+
+/** What setTimer answers for a node that is down, or after the run: a timer that never fires. */
+const NEVER_ARMED: Cancellable = { cancel() {} };
 
 type Phase = 'idle' | 'running' | 'finished';
 
@@ -108,7 +127,7 @@ export class Simulation {
   private readonly progress: SimulationOptions['progress'];
   private readonly watchdog: Int32Array;
 
-  private readonly queue = new EventQueue<SimEvent>();
+  private readonly queue = new Agenda<SimEvent>();
   private readonly messageContext: MessageContext;
   private readonly nodes = new Map<string, SimNode>();
   /** Graph order. */
@@ -601,7 +620,7 @@ export class Simulation {
         reason = 'complete';
         break;
       }
-      if (this.queue.size === 0) {
+      if (this.queue.empty) {
         reason = 'stalled';
         break;
       }
@@ -621,11 +640,16 @@ export class Simulation {
         break;
       }
       this.clock = time;
-      if (this.process(this.queue.pop()!)) {
+      this.watchdog[Slot.event] = this.events;
+      const ran = this.process(this.queue.pop()!);
+      if (ran) {
         this.events += 1;
         await settle(this.events);
-        if (this.progress && this.events % PROGRESS_EVERY === 0) this.reportProgress();
       }
+      // The event's code, and every microtask it queued, has run: what runs now is the simulator's own.
+      this.watchdog[Slot.node] = -1;
+      this.watchdog[Slot.handler] = Handler.none;
+      if (ran && this.progress && this.events % PROGRESS_EVERY === 0) this.reportProgress();
     }
     this.phase = 'finished';
     this.queue.clear();
@@ -705,7 +729,7 @@ export class Simulation {
         case 'timer':
           if (event.cancelled) return false;
           if (this.trace) this.emit({ type: 'timer', time: this.clock, node: node.id });
-          event.callback();
+          event.timer.expire();
           return true;
         case 'wake':
           event.action();
@@ -726,7 +750,7 @@ export class Simulation {
     const env: HostEnvironment = {
       transmit: (to, encoded) => this.transmit(self, to, encoded),
       now: () => this.clock,
-      setTimer: (ms, callback) => this.setTimer(self, ms, callback),
+      setTimer: (ms, timer) => this.setTimer(self, ms, timer),
       barrier: (name) => (isUp(self) ? this.barriers.arrive(name, id) : never()),
       store: this.store.forNode(id),
       services: this.services.forNode(id),
@@ -784,15 +808,13 @@ export class Simulation {
     this.queue.push(deliverAt, { kind: 'deliver', node: target, sender, encoded, id });
   }
 
-  private setTimer(node: SimNode, ms: number, callback: () => void): () => void {
-    if (this.phase === 'finished' || !isUp(node)) return () => {};
+  private setTimer(node: SimNode, ms: number, timer: Expiring): Cancellable {
+    if (this.phase === 'finished' || !isUp(node)) return NEVER_ARMED;
     // As setTimeout does, a negative or NaN delay means "as soon as possible": here, later at this instant.
     const wait = ms > 0 ? ms : 0;
-    const event: SimEvent & { kind: 'timer' } = { kind: 'timer', node, callback, cancelled: false };
-    this.queue.push(this.clock + wait, event);
-    return () => {
-      event.cancelled = true;
-    };
+    const event = new SimTimer(node, timer);
+    this.queue.pushTimer(this.clock + wait, event);
+    return event;
   }
 
   private log(node: SimNode, line: string): void {

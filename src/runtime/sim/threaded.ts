@@ -6,7 +6,7 @@
  * whole simulation, not one per node: the simulation stays one deterministic event loop, and the watchdog
  * costs two integer stores per event (watchdog-slots.ts).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +18,8 @@ import type { LinkParams } from '../../links/model.js';
 import type { FaultEvent } from '../../faults/events.js';
 import type { SimGraph } from './graph.js';
 import type { SimulationOutcome } from './types.js';
-import { describeHandler, Slot, StopRequest } from './watchdog-slots.js';
+import { judge, type ThreadReading } from './stuck.js';
+import { describeHandler, Handler, Slot, StopRequest } from './watchdog-slots.js';
 
 /** What the worker needs to build the simulation: plain data and file names, nothing with functions in it. */
 export interface SimJob {
@@ -49,7 +50,8 @@ export interface WorkerInput {
 }
 
 export type FromWorker =
-  | { type: 'running' }
+  /** `thread`: the simulation thread's kernel id, where the system has one (Linux), for its CPU time. */
+  | { type: 'running'; thread: string | undefined }
   | { type: 'outcome'; outcome: SimulationOutcome }
   | { type: 'error'; message: string; hint: string | undefined; stack: string | undefined; user: boolean };
 
@@ -88,6 +90,11 @@ export const DEADLINE_GRACE_MS = 500;
 export const INTERRUPT_GRACE_MS = 300;
 /** Grace periods added while the simulation thread gets too little CPU to tell a slow event from a stuck one. */
 const MAX_GRACE_EXTENSIONS = 10;
+/**
+ * How long a simulation that is between events, or moving from one to the next, has to reach its stop check:
+ * its own work (the node reports after a 10⁶-node run) can take this long on a loaded machine.
+ */
+const SIMULATOR_WAIT_MS = 120_000;
 
 export async function simulateInWorker(job: SimJob, options: WatchdogOptions = {}): Promise<SimulationOutcome> {
   const slots = new Int32Array(new SharedArrayBuffer(Slot.count * Int32Array.BYTES_PER_ELEMENT));
@@ -116,33 +123,43 @@ export async function simulateInWorker(job: SimJob, options: WatchdogOptions = {
       options.signal?.removeEventListener('abort', onAbort);
       action();
     };
+    let thread: string | undefined;
+    const read = (): ThreadReading => ({
+      node: Atomics.load(slots, Slot.node),
+      handler: Atomics.load(slots, Slot.handler),
+      from: Atomics.load(slots, Slot.from),
+      event: Atomics.load(slots, Slot.event),
+      cpuMs: threadCpuMs(thread),
+    });
     const stop = (request: StopRequest, graceMs: number, why: string): void => {
       Atomics.store(slots, Slot.stop, request);
-      let cpu = process.cpuUsage();
-      let extensions = 0;
+      const asked = performance.now();
+      let before = read();
+      let starved = 0;
       const check = (): void => {
-        // Stuck means the simulation burned the grace period's CPU without reaching its next event. On a machine
-        // so busy that the thread barely ran, that is not yet the node's fault: wait another grace period (a few times).
-        const burned = process.cpuUsage(cpu);
-        if ((burned.user + burned.system) / 1000 < graceMs * 0.25 && extensions < MAX_GRACE_EXTENSIONS) {
-          extensions += 1;
-          cpu = process.cpuUsage();
+        const now = read();
+        const judgement = judge(before, now, graceMs);
+        before = now;
+        // Moving: it reaches its stop check by itself, so a deadline waits for it; Ctrl-C does not (the run ends
+        // within a second, issue 9). Starved: the machine is so busy that the thread barely ran, which is not yet
+        // the node's fault (a few grace periods more).
+        const wait =
+          judgement === 'moving'
+            ? request === StopRequest.deadline && performance.now() - asked < SIMULATOR_WAIT_MS
+            : judgement === 'starved' && starved++ < MAX_GRACE_EXTENSIONS;
+        if (wait) {
           timers.push(setTimeout(check, graceMs));
           return;
         }
-        {
-          const node = Atomics.load(slots, Slot.node);
-          const from = Atomics.load(slots, Slot.from);
-          const handler = describeHandler(Atomics.load(slots, Slot.handler), ids[from]);
-          const error =
-            node >= 0 && node < ids.length
-              ? new NodeCodeStuck(ids[node]!, handler, why)
-              : new PeerlabError(`the simulation did not stop ${why} (it was in ${handler})`, {
-                  hint: 'a control action or delay model that never returns; report it if it is peerlab’s',
-                });
-          settle(() => reject(error));
-          void worker.terminate();
-        }
+        const handler = describeHandler(now.handler, ids[now.from]);
+        const error =
+          now.handler !== Handler.none && now.node >= 0 && now.node < ids.length
+            ? new NodeCodeStuck(ids[now.node]!, handler, why)
+            : new PeerlabError(`the simulation did not stop ${why} (it was in ${handler})`, {
+                hint: 'a control action or delay model that never returns; report it if it is peerlab’s',
+              });
+        settle(() => reject(error));
+        void worker.terminate();
       };
       timers.push(setTimeout(check, graceMs));
     };
@@ -153,6 +170,7 @@ export async function simulateInWorker(job: SimJob, options: WatchdogOptions = {
     worker.on('message', (message: FromWorker) => {
       switch (message.type) {
         case 'running':
+          thread = message.thread;
           options.onRunning?.(performance.now() - began);
           if (options.deadlineMs !== undefined) {
             const seconds = options.deadlineMs / 1000;
@@ -174,6 +192,26 @@ export async function simulateInWorker(job: SimJob, options: WatchdogOptions = {
       settle(() => reject(new Error(`the simulation thread exited (code ${code}) without an outcome`)));
     });
   }).finally(() => void worker.terminate());
+}
+
+/**
+ * CPU ms a thread of this process has burned: on Linux its own, from /proc (in ticks of 10 ms: /proc counts in
+ * USER_HZ, which is 100), so the garbage collector's helper threads and this thread do not count; elsewhere, or
+ * before the thread said its id, the whole process's.
+ */
+function threadCpuMs(thread: string | undefined): number {
+  if (thread !== undefined) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${thread}/stat`, 'utf8');
+      // After the command name in parentheses: state, then 10 more fields, then utime and stime.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch {
+      // The thread has just exited: fall back.
+    }
+  }
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
 }
 
 let bundledWorker: Promise<string> | undefined;

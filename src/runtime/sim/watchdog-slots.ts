@@ -1,8 +1,10 @@
 /**
  * The few integers the simulation shares with its watchdog (the main thread) through a SharedArrayBuffer: the
- * watchdog writes a stop request; the simulation writes, before each event, which node runs which handler. Two
- * plain stores per event, so the watchdog costs the simulation next to nothing, and when a node's code never
- * returns the watchdog still knows whose code and which handler it was.
+ * watchdog writes a stop request; the simulation writes, before each event, which node runs which handler and
+ * the event's number, and once the event's code has settled, that no node's code runs. A few plain stores per
+ * event, so the watchdog costs the simulation next to nothing, and when a node's code never returns the
+ * watchdog still knows whose code and which handler it was, and never blames a node for the simulator's own
+ * work between events.
  */
 export const Slot = {
   /** A StopRequest, written by the watchdog. */
@@ -13,7 +15,9 @@ export const Slot = {
   handler: 2,
   /** For onMessage: graph index of the sender. */
   from: 3,
-  count: 4,
+  /** How many events have begun (mod 2³²): the watchdog tells a slow simulation from a stuck one by it. */
+  event: 4,
+  count: 5,
 } as const;
 
 export const StopRequest = { none: 0, deadline: 1, interrupt: 2 } as const;

@@ -4,7 +4,7 @@
  * main thread stays free to be its watchdog: it stops the run at the real-time deadline or on Ctrl-C, and can
  * terminate this thread when a node's code never returns.
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readlinkSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PeerlabError } from '../../errors.js';
 import { requireAlgorithm } from '../../host/load.js';
@@ -47,6 +47,15 @@ class TraceFile {
   }
 }
 
+/** This thread's id in the kernel (Linux: /proc/thread-self is `<pid>/task/<tid>`), for the watchdog's CPU reading. */
+function kernelThreadId(): string | undefined {
+  try {
+    return readlinkSync('/proc/thread-self').split('/').pop();
+  } catch {
+    return undefined;
+  }
+}
+
 const { job, watchdog } = workerData as WorkerInput;
 const post = (message: FromWorker): void => parentPort!.postMessage(message);
 
@@ -77,7 +86,7 @@ try {
   // Scheduled before the nodes start, so that a fault at 0 ms comes before any node's init (sequence order).
   simulation.scheduleFaults(job.faults ?? []);
   simulation.startAll();
-  post({ type: 'running' });
+  post({ type: 'running', thread: kernelThreadId() });
   let outcome;
   try {
     outcome = await simulation.run();
