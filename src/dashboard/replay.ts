@@ -2,13 +2,12 @@ import { createReadStream } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { gunzipSync } from 'node:zlib';
-import { parse } from 'csv-parse/sync';
 import { UndirectedGraph } from 'graphology';
 import type { RunRecord } from '../run/results-folder.js';
 import type { TraceEvent } from '../runtime/sim/index.js';
 import type { Json } from '../sdk/types.js';
 import type { Topology } from '../topology/index.js';
+import { readCsv } from '../util/files.js';
 import { DashboardFeed } from './feed.js';
 import { feedFromSimulator } from './sources.js';
 
@@ -45,10 +44,8 @@ export async function loadReplay(runDir: string): Promise<Replay> {
     for (const event of events) onEvent(event);
     end = events.at(-1)?.time ?? 0;
   }
-  // Large runs write nodes.csv gzip-compressed (see util/files.ts).
-  const nodesCsv = await readFile(path.join(runDir, 'nodes.csv'), 'utf8').catch(async () => gunzipSync(await readFile(path.join(runDir, 'nodes.csv.gz'))).toString('utf8'));
-  const rows = parse(nodesCsv, { columns: true }) as Array<{ id: string; result: string }>;
-  for (const row of rows) if (row.result) feed.result(row.id, JSON.parse(row.result) as Json);
+  // Large runs write nodes.csv gzip-compressed: readCsv reads either.
+  for (const row of readCsv(path.join(runDir, 'nodes.csv')) ?? []) if (row.result) feed.result(row.id!, JSON.parse(row.result) as Json);
   feed.finish(end + 1);
   return { runId: record.runId, graph, feed, timeUnit: record.runtime === 'sim' ? 'virtual ms' : 'ms', traced };
 }

@@ -189,8 +189,9 @@ export class RunController {
         const at = Math.max((JSON.parse(value) as Registration).registeredAt, leftAt.get(name) ?? -Infinity);
         seen.push({ at, node: name, change: 'registered' });
       } else if (type === 'delete' && registered.delete(name)) {
-        leftAt.set(name, Date.now());
-        seen.push({ at: leftAt.get(name)!, node: name, change: 'left' });
+        const at = Date.now();
+        leftAt.set(name, at);
+        seen.push({ at, node: name, change: 'left' });
       }
     });
     let stopped: Promise<void> | undefined;

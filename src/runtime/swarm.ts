@@ -352,19 +352,14 @@ export async function removeSwarmRunObjects(engines: readonly Docker[], runId: s
     await retryInUse(() => ignoreMissing(manager.getConfig(config.ID).remove()));
   }
   // A worker drops its copy of the overlay only once its agent has caught up with the removals: wait for that,
-  // so that what returns has left nothing on any engine.
-  while (Date.now() < deadline && (await leftOnEngines(engines, taskContainers)) > 0) await new Promise((resolve) => setTimeout(resolve, 250));
+  // so that what returns has left nothing on any engine (the containers are gone already, see above).
+  while (Date.now() < deadline && (await overlaysLeft(engines, label)) > 0) await new Promise((resolve) => setTimeout(resolve, 250));
   return { services: services.length, containers: removed.size };
 }
 
-/** The run's task containers and overlays that some engine still lists. */
-async function leftOnEngines(engines: readonly Docker[], taskContainers: { label: string[] }): Promise<number> {
-  const counts = await Promise.all(
-    engines.flatMap((engine) => [
-      engine.listContainers({ all: true, filters: taskContainers }).then((list) => list.length, () => 0),
-      engine.listNetworks({ filters: { label: [taskContainers.label[0]!], driver: ['overlay'] } }).then((list) => list.length, () => 0),
-    ]),
-  );
+/** How many copies of the run's overlay the engines still list. */
+async function overlaysLeft(engines: readonly Docker[], label: string): Promise<number> {
+  const counts = await Promise.all(engines.map((engine) => engine.listNetworks({ filters: { label: [label], driver: ['overlay'] } }).then((list) => list.length, () => 0)));
   return counts.reduce((total, count) => total + count, 0);
 }
 
