@@ -2,11 +2,28 @@ import { Flags } from '@oclif/core';
 import { PeerlabError } from '../errors.js';
 import { compareToBaseline, readBaseline, type BenchKind, type BenchReport } from '../bench/report.js';
 import { DEFAULT_MAX_REGRESSION_PERCENT, parseMaxRegression } from '../bench/regression.js';
+import { outputFile, writeJson } from '../util/files.js';
+
+/**
+ * `--out`: the report is also written to a file after every N, so that a long bench cut short (an N = 1,000
+ * start-up takes half an hour on a slow engine) keeps what it measured; `--json` prints only at the end.
+ */
+export const benchOutFlag = {
+  out: Flags.string({ description: 'also write the report to this JSON file, rewritten after each N so that a bench cut short keeps the Ns it finished' }),
+};
+
+/** Checks --out before anything is measured, and returns what writes the report so far (nothing without --out). */
+export function reportKeeper(flags: { out?: string }): (report: unknown) => Promise<void> {
+  if (flags.out === undefined) return async () => {};
+  const file = outputFile('--out', flags.out, 'bench.json');
+  return (report) => writeJson(file, report);
+}
 
 /** Flags shared by the `peerlab bench` commands: the sizes measured, and the regression gate. */
 export function benchFlags(defaultNodes: string) {
   return {
     nodes: Flags.string({ default: defaultNodes, description: 'comma-separated node counts' }),
+    ...benchOutFlag,
     m: Flags.integer({ default: 2, description: 'Barabási–Albert attachment: topology ba:n=N,m=M' }),
     baseline: Flags.string({ description: 'a previous --json output of the same bench: exit 1 if a gated metric regressed against it' }),
     'max-regression': Flags.string({

@@ -1,18 +1,11 @@
-import { statSync } from 'node:fs';
-import path from 'node:path';
-import { PeerlabError } from '../errors.js';
 import { renderSvg } from '../experiment/plots.js';
 import { escapeHtml, formatNumber } from '../report/html.js';
-import { writeFileAtomic } from '../util/files.js';
+import { outputFile, writeFileAtomic } from '../util/files.js';
 import type { Comparison, NodeFieldComparison } from './compare.js';
 
 /** The page's file (`--html`), absolute; checked before anything is compared. */
 export function comparisonPageFile(file: string): string {
-  const absolute = path.resolve(file);
-  if (statSync(absolute, { throwIfNoEntry: false })?.isDirectory()) {
-    throw new PeerlabError(`--html ${file} is a folder`, { hint: 'give a file name for the page, e.g. --html compare.html' });
-  }
-  return absolute;
+  return outputFile('--html', file, 'compare.html');
 }
 
 export async function writeComparisonPage(comparison: Comparison, file: string): Promise<void> {

@@ -23,6 +23,21 @@ export function resultsRoot(text: string, where = '--results'): string {
   return absolute;
 }
 
+/**
+ * A file the user names for peerlab to write (`--html`, `--out`), absolute; refused at once, before any work,
+ * when it is a folder or its folder does not exist, so that a long command never fails at its last step.
+ */
+export function outputFile(flag: string, file: string, example: string): string {
+  const absolute = path.resolve(file);
+  if (statSync(absolute, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new PeerlabError(`${flag} ${file} is a folder`, { hint: `give a file name, e.g. ${flag} ${example}` });
+  }
+  if (!statSync(path.dirname(absolute), { throwIfNoEntry: false })?.isDirectory()) {
+    throw new PeerlabError(`${flag} ${file}: the folder ${path.dirname(absolute)} does not exist`, { hint: `create it first, or give a file in an existing folder, e.g. ${flag} ${example}` });
+  }
+  return absolute;
+}
+
 /** Writes through a temporary file and a rename, so a crash never leaves a half-written result. */
 export async function writeFileAtomic(file: string, content: string | Uint8Array): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });

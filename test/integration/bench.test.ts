@@ -4,9 +4,9 @@
  * bench convergence`: a small flood on real Docker and etcd, and the regression gate (in the simulator, where
  * messages are fixed by the seed) passing, failing and refusing bad baselines.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -19,7 +19,7 @@ import { connectDocker } from '../../src/docker/engine.js';
 import { ensureNodeImage } from '../../src/image/node.js';
 import { buildAgentBundle } from '../../src/node/bundle.js';
 import { DockerRuntime, nodeContainerSpec, removeRunObjects } from '../../src/runtime/docker.js';
-import { leftBehind, leftovers, peerlabIn } from './cli-helpers.js';
+import { bin, leftBehind, leftovers, peerlabIn } from './cli-helpers.js';
 
 const exec = promisify(execFile);
 
@@ -160,6 +160,30 @@ describe('bench convergence', () => {
       expect(stderr.split('\n').filter((line) => line.startsWith('regression: '))).toEqual([
         `regression: flood N=20 messages ${Math.round(messages / 2)} → ${messages} (+100% > 20%)`,
       ]);
+    });
+
+    it('with --out, a bench killed during its second N keeps the first in the file', async () => {
+      const kept = path.join(workDir, 'kept.json');
+      // The second N (a million nodes) takes minutes: the bench is killed while it runs.
+      const child = spawn(process.execPath, [bin, 'bench', 'convergence', '--algorithm', 'flood', '--nodes', '10,1000000', '--runtime', 'sim', '--out', kept, '--json'], { cwd: workDir, stdio: 'ignore' });
+      const readKept = async () => JSON.parse(await readFile(kept, 'utf8').catch(() => 'null')) as BenchReport<ConvergenceSample> | null;
+      try {
+        const deadline = Date.now() + 60_000;
+        while ((await readKept()) === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+      } finally {
+        child.kill('SIGKILL');
+      }
+      const report = await readKept();
+      expect(report?.schema).toBe('peerlab.bench.convergence/1');
+      expect(report!.samples.map((sample) => [sample.nodes, sample.verdict.outcome])).toEqual([[10, 'pass']]);
+      expect(report!.samples[0]!.messages).toBe(baseline.samples[0]!.messages);
+    });
+
+    it('refuses an --out in a folder that does not exist, in one line before anything starts', async () => {
+      const { code, stdout, stderr } = await peerlab('bench', 'convergence', '--algorithm', 'flood', '--nodes', '10', '--out', 'missing/bench.json');
+      expect(code).not.toBe(0);
+      expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: --out missing\/bench\.json: the folder .*missing does not exist — /)]);
+      expect(stdout).toBe('');
     });
 
     const badBaselines: Array<{ name: string; content: string | undefined; message: RegExp }> = [

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { PeerlabCommand } from '../../cli/base-command.js';
-import { benchFlags, nodeCounts, openBaselineGate } from '../../cli/bench-flags.js';
+import { benchFlags, nodeCounts, openBaselineGate, reportKeeper } from '../../cli/bench-flags.js';
 import { algorithmRunFlags, runOptionFlags } from '../../cli/run-flags.js';
 import { runRequestFrom, timeoutMsFrom } from '../../cli/run-request.js';
 import { benchConvergence, convergenceBench, type ConvergenceSample } from '../../bench/convergence.js';
@@ -31,6 +31,7 @@ export default class BenchConvergence extends PeerlabCommand {
     const counts = nodeCounts(flags);
     if (flags.repetitions < 1) throw new PeerlabError(`--repetitions ${flags.repetitions} must be at least 1`, { hint: 'e.g. --repetitions 3' });
     const gate = await openBaselineGate(flags, convergenceBench);
+    const keep = reportKeeper(flags);
     const began = new Date();
     const samples: ConvergenceSample[] = [];
     for (const nodes of counts) {
@@ -45,6 +46,7 @@ export default class BenchConvergence extends PeerlabCommand {
         }),
       );
       samples.push(sample);
+      await keep(benchReport(convergenceBench, samples, began));
       const virtual = sample.virtualTimeMs === undefined ? '' : ` (${sample.virtualTimeMs.toFixed(1)} ms virtual)`;
       const bringUp = sample.allConnectedMs === undefined ? '' : ` · all connected after ${(sample.allConnectedMs / 1000).toFixed(1)} s`;
       this.log(
@@ -59,6 +61,8 @@ export default class BenchConvergence extends PeerlabCommand {
       process.stderr.write(`✖ FAIL  ${flags.algorithm}: the verdict failed for ${failed.map((sample) => `N=${sample.nodes}`).join(', ')}\n`);
       process.exitCode = 1;
     }
-    return { ...benchReport(convergenceBench, samples, began), comparison: gate(samples) };
+    const report = { ...benchReport(convergenceBench, samples, began), comparison: gate(samples) };
+    await keep(report);
+    return report;
   }
 }

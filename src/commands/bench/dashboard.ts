@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { PeerlabCommand } from '../../cli/base-command.js';
-import { nodeCounts } from '../../cli/bench-flags.js';
+import { benchOutFlag, nodeCounts, reportKeeper } from '../../cli/bench-flags.js';
 import { algorithmRunFlags, runOptionFlags } from '../../cli/run-flags.js';
 import { runRequestFrom, timeoutMsFrom } from '../../cli/run-request.js';
 import { benchDashboardOverhead, DASHBOARD_OVERHEAD_TARGET_PERCENT, type DashboardOverheadSample, type MeteredRun } from '../../bench/dashboard.js';
@@ -17,6 +17,7 @@ export default class BenchDashboard extends PeerlabCommand {
     algorithm: Flags.string({ char: 'a', required: true, description: 'an algorithm name (see `peerlab algorithms list`) or a .ts file' }),
     nodes: Flags.string({ default: '500', description: 'comma-separated node counts' }),
     m: Flags.integer({ default: 2, description: 'Barabási–Albert attachment: topology ba:n=N,m=M' }),
+    ...benchOutFlag,
     repetitions: Flags.integer({ default: 1, description: 'runs per side and N, in turns (alternating which side goes first); medians are reported' }),
     ...runOptionFlags,
     ...algorithmRunFlags,
@@ -26,6 +27,7 @@ export default class BenchDashboard extends PeerlabCommand {
     const { flags } = await this.parse(BenchDashboard);
     const counts = nodeCounts(flags);
     if (flags.repetitions < 1) throw new PeerlabError(`--repetitions ${flags.repetitions} must be at least 1`, { hint: 'e.g. --repetitions 3' });
+    const keep = reportKeeper(flags);
     const createdAt = new Date().toISOString();
     const samples: DashboardOverheadSample[] = [];
     for (const nodes of counts) {
@@ -37,6 +39,7 @@ export default class BenchDashboard extends PeerlabCommand {
         benchDashboardOverhead({ request: { ...request, command: ['bench', 'dashboard', ...this.argv] }, repetitions: flags.repetitions, onProgress: (line) => this.note(line) }),
       );
       samples.push(sample);
+      await keep({ schema: 'peerlab.bench.dashboard/1', peerlab: peerlabVersion, host: hostFacts(), createdAt, samples });
       const seconds = (ms: number | undefined) => (ms === undefined ? '–' : `${(ms / 1000).toFixed(2)} s`);
       const percent = (value: number | undefined) => (value === undefined ? '–' : `${value >= 0 ? '+' : ''}${value.toFixed(1)} %`);
       this.log(

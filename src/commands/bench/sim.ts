@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { PeerlabCommand } from '../../cli/base-command.js';
-import { benchFlags, nodeCounts, openBaselineGate } from '../../cli/bench-flags.js';
+import { benchFlags, nodeCounts, openBaselineGate, reportKeeper } from '../../cli/bench-flags.js';
 import { algorithmRunFlags, runOptionFlags, unshapedSimulatorFlags } from '../../cli/run-flags.js';
 import { runRequestFrom } from '../../cli/run-request.js';
 import { benchReport, type BenchReport } from '../../bench/report.js';
@@ -34,6 +34,7 @@ export default class BenchSim extends PeerlabCommand {
   async run(): Promise<BenchReport<SimBenchSample> | { schema: string; samples: ProbeResult[] }> {
     const { flags } = await this.parse(BenchSim);
     const counts = nodeCounts(flags);
+    const keep = reportKeeper(flags);
     if (!flags.probe && flags.algorithm === undefined) {
       throw new PeerlabError('bench sim needs --algorithm, or --probe for the bare event loop alone', { hint: 'e.g. --algorithm ghs' });
     }
@@ -43,6 +44,7 @@ export default class BenchSim extends PeerlabCommand {
       for (const nodes of counts) {
         const probe = await probeEventLoop(nodes);
         samples.push(probe);
+        await keep({ schema: 'peerlab.bench.sim-probe/1', samples });
         this.log(`N=${nodes}  probe ${formatRate(probe.eventsPerSecond)} events/s (${formatRate(probe.syncEventsPerSecond)} without settling)`);
       }
       return { schema: 'peerlab.bench.sim-probe/1', samples };
@@ -57,6 +59,7 @@ export default class BenchSim extends PeerlabCommand {
       );
       const sample = await during(benchSim({ ...request, maxEvents: flags['max-events'], command: ['bench', 'sim', ...this.argv] }, nodes));
       samples.push(sample);
+      await keep(benchReport(simBench, samples, began));
       this.log(
         `N=${nodes}  ${sample.verdict.passed ? '✔' : '✖'} ${sample.messages} messages, ${sample.events} events · algorithm ${(sample.algorithmMs / 1000).toFixed(2)} s, ` +
           `wall ${(sample.wallMs / 1000).toFixed(1)} s · ${formatRate(sample.messagesPerSecond)} messages/s against the probe's ${formatRate(sample.probe.eventsPerSecond)} events/s: ` +
@@ -69,7 +72,9 @@ export default class BenchSim extends PeerlabCommand {
       process.stderr.write(`✖ FAIL  ${flags.algorithm}: the verdict failed for ${failed.map((sample) => `N=${sample.nodes}`).join(', ')}\n`);
       process.exitCode = 1;
     }
-    return { ...benchReport(simBench, samples, began), comparison: gate(samples) };
+    const report = { ...benchReport(simBench, samples, began), comparison: gate(samples) };
+    await keep(report);
+    return report;
   }
 }
 

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { PeerlabCommand } from '../../cli/base-command.js';
-import { benchFlags, nodeCounts, openBaselineGate } from '../../cli/bench-flags.js';
+import { benchFlags, nodeCounts, openBaselineGate, reportKeeper } from '../../cli/bench-flags.js';
 import { benchReport, type BenchReport } from '../../bench/report.js';
 import { benchStartup, startupBench, type StartupSample } from '../../bench/startup.js';
 import { DEFAULT_START_CONCURRENCY } from '../../runtime/docker.js';
@@ -25,6 +25,7 @@ export default class BenchStartup extends PeerlabCommand {
     const { flags } = await this.parse(BenchStartup);
     const counts = nodeCounts(flags);
     const gate = await openBaselineGate(flags, startupBench);
+    const keep = reportKeeper(flags);
     const began = new Date();
     const samples: StartupSample[] = [];
     for (const nodes of counts) {
@@ -37,11 +38,14 @@ export default class BenchStartup extends PeerlabCommand {
         onProgress: (line) => this.note(line),
       });
       samples.push(sample);
+      await keep(benchReport(startupBench, samples, began));
       this.log(
         `N=${String(nodes).padStart(4)}  peerlab ${(sample.peerlab.allConnectedMs / 1000).toFixed(1)} s  docker run ×${flags.concurrency} ${(sample.baseline.dockerRunMs / 1000).toFixed(1)} s  ratio ${sample.ratio.toFixed(2)}  ` +
           `host ${(sample.memory.hostBytesPerNode / 2 ** 20).toFixed(1)} MiB/node  teardown ${(sample.peerlab.teardownMs / 1000).toFixed(1)} s`,
       );
     }
-    return { ...benchReport(startupBench, samples, began), comparison: gate(samples) };
+    const report = { ...benchReport(startupBench, samples, began), comparison: gate(samples) };
+    await keep(report);
+    return report;
   }
 }
