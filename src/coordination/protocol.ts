@@ -122,10 +122,16 @@ export interface NodeFailure {
  */
 export const REGISTRATION_TTL_SECONDS = 20;
 
-/** How long bring-up may take, on both sides of the protocol: it grows with the run, as start-up is CPU-bound. */
+/**
+ * How long a node may take to connect to a neighbour, and a joining node to become ready: it grows with the run,
+ * as start-up is CPU-bound. Bring-up as a whole has no total budget, only STARTUP_STALL_MS.
+ */
 export function startupTimeoutMs(size: number): number {
   return Math.max(120_000, size * 1000);
 }
+
+/** Bring-up fails when no node has become ready for this long (RunController.waitReady says why not a total). */
+export const STARTUP_STALL_MS = 120_000;
 
 /**
  * What the CLI writes under `control/migrations/<id>` to move node `id` (or restart it) to a new container:

@@ -233,16 +233,23 @@ export class RunController {
    * Resolves when every node has written its ready key. `check` runs every second meanwhile, so a node that
    * crashed is reported instead of waited for.
    */
+  /**
+   * Waits until every node is ready, for as long as nodes keep becoming ready: it gives up only when none has for
+   * `withoutProgressMs`. A total budget would have to guess the engine's speed: one engine here starts a
+   * container in 0.7 s, one at a time whatever the concurrency, so 1,000 nodes take a quarter of an hour there
+   * while one becomes ready every second; a bring-up that is stuck makes no progress at all.
+   */
   async waitReady(options: {
     onProgress?: (ready: number) => void;
     check: () => Promise<void>;
-    timeoutMs: number;
+    withoutProgressMs: number;
   }): Promise<Map<string, NodeStartup>> {
     const ready = new Map<string, NodeStartup>();
+    const began = Date.now();
     try {
       return await this.untilComplete(
         this.keys.readyPrefix,
-        options.timeoutMs,
+        { withoutProgressMs: options.withoutProgressMs },
         'become ready',
         options.check,
         (event) => {
@@ -255,7 +262,7 @@ export class RunController {
       if (!(error instanceof RunTimeout)) throw error;
       const waiting = this.nodeIds.filter((id) => !ready.has(id));
       throw new PeerlabError(
-        `${waiting.length} of ${this.nodeIds.length} nodes were not connected after ${options.timeoutMs / 1000} s (${waiting.slice(0, 10).join(', ')}${waiting.length > 10 ? ', …' : ''})`,
+        `${waiting.length} of ${this.nodeIds.length} nodes were not connected after ${Math.round((Date.now() - began) / 1000)} s, and none became ready in the last ${options.withoutProgressMs / 1000} s (${waiting.slice(0, 10).join(', ')}${waiting.length > 10 ? ', …' : ''})`,
         { hint: 'the host may be overloaded: try fewer nodes (peerlab doctor --nodes N), or look at those nodes with docker logs' },
       );
     }
@@ -468,7 +475,7 @@ export class RunController {
 
   private async untilComplete<T>(
     prefix: string,
-    timeoutMs: number,
+    timeout: number | { readonly withoutProgressMs: number },
     what: string,
     check: () => Promise<void>,
     onPut: (event: { name: string; value: string }) => void,
@@ -482,7 +489,12 @@ export class RunController {
     let onAbort: (() => void) | undefined;
     try {
       return await new Promise<T>((resolve, reject) => {
-        timer = setTimeout(() => reject(new RunTimeout(`not every node managed to ${what} within ${timeoutMs} ms`)), timeoutMs);
+        const timeoutMs = typeof timeout === 'number' ? timeout : timeout.withoutProgressMs;
+        const armTimer = (): void => {
+          clearTimeout(timer);
+          timer = setTimeout(() => reject(new RunTimeout(`not every node managed to ${what} within ${timeoutMs} ms`)), timeoutMs);
+        };
+        armTimer();
         onAbort = () => reject(new RunTimeout(`stopped waiting for every node to ${what}`));
         signal?.addEventListener('abort', onAbort, { once: true });
         // The runtime's check first: when a node dies, the node that died is the cause, not its neighbours'
@@ -502,6 +514,7 @@ export class RunController {
         following = followPrefix(this.etcd, prefix, (event) => {
           if (event.type !== 'put') return;
           onPut(event);
+          if (typeof timeout !== 'number') armTimer();
           resolveIfDone();
         });
         following.catch(reject);

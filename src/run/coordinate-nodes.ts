@@ -7,7 +7,7 @@
 import type { Etcd3 } from 'etcd3';
 import { connectEtcd } from '../coordination/etcd.js';
 import { runKeys, type RunKeys } from '../coordination/keys.js';
-import type { RunConfig } from '../coordination/protocol.js';
+import { STARTUP_STALL_MS, type RunConfig } from '../coordination/protocol.js';
 import { saveRootPassword } from '../etcd/auth.js';
 import type { EtcdEndpoints, RunEtcd } from '../etcd/server.js';
 import { hasLinks, neighboursWithLinks } from '../links/edges.js';
@@ -103,7 +103,7 @@ export async function coordinateNodes(options: CoordinationOptions, held: Coordi
   });
   const nodeSpecs = nodeIds.map((id) => nodeSpec(id, groupOf.get(id)!));
   const readiness = controller.waitReady({
-    timeoutMs: options.startupTimeoutMs,
+    withoutProgressMs: STARTUP_STALL_MS,
     check: () => watch.check(),
     onProgress: (ready) => options.onReady?.(ready, nodeIds.length),
   });

@@ -34,12 +34,35 @@ it('a wait that the keys already there complete cancels its watch', async () => 
     for (const id of ['a', 'b']) await client.put(`${keys.readyPrefix}${id}`).value(JSON.stringify({ id }));
     const before = await watchers();
     const controller = await RunController.open(client, 'watch-test', ['a', 'b']);
-    const ready = await controller.waitReady({ check: async () => {}, timeoutMs: 10_000 });
+    const ready = await controller.waitReady({ check: async () => {}, withoutProgressMs: 10_000 });
     expect([...ready.keys()].sort()).toEqual(['a', 'b']);
     await controller.close();
     // The leaked watch was created a moment after the wait ended: give it that moment to show.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(await watchers()).toBe(before);
+  } finally {
+    client.close();
+  }
+});
+
+it('bring-up waits for as long as nodes keep becoming ready, and gives up once none has for the stall budget', async () => {
+  const client = new Etcd3({ hosts: etcd.endpoint });
+  try {
+    const keys = runKeys('stall-test');
+    const ids = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const controller = await RunController.open(client, 'stall-test', ids);
+    const began = Date.now();
+    const waiting = controller.waitReady({ check: async () => {}, withoutProgressMs: 800 });
+    waiting.catch(() => {});
+    // One node ready every 400 ms: 2 s in all, more than twice the budget, but never 800 ms without progress.
+    for (const id of ids.slice(0, 5)) {
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      await client.put(`${keys.readyPrefix}${id}`).value(JSON.stringify({ id }));
+    }
+    // f never comes: the wait ends 800 ms after e, naming f.
+    await expect(waiting).rejects.toThrow(/^1 of 6 nodes were not connected after \d+ s, and none became ready in the last 0\.8 s \(f\)$/);
+    expect(Date.now() - began).toBeGreaterThan(2_000 + 700);
+    await controller.close();
   } finally {
     client.close();
   }
