@@ -36,8 +36,23 @@ export interface StartupSample {
   readonly peerlab: PeerlabStartup;
   readonly baseline: BaselineStartup;
   readonly memory: StartupMemory;
+  /** With --auth-cost: the median of the repetitions' authentication costs. */
+  readonly authCost?: AuthCost;
   /** Every repetition, in the order measured: baseline and peerlab alternate which goes first. */
   readonly repetitions: StartupRepetition[];
+}
+
+/**
+ * What etcd authentication adds to bring-up (the trust issue's budget is 5 %): the same bring-up with the run's
+ * etcd open, measured right after the one with authentication, so both see the same engine and load.
+ */
+export interface AuthCost {
+  readonly withAuthMs: number;
+  readonly withoutAuthMs: number;
+  /** (with − without) / without, in percent. */
+  readonly percent: number;
+  /** The run without authentication, whole. */
+  readonly withoutAuth: PeerlabStartup;
 }
 
 export interface StartupRepetition {
@@ -46,6 +61,7 @@ export interface StartupRepetition {
   readonly peerlab: PeerlabStartup;
   readonly baseline: BaselineStartup;
   readonly memory: StartupMemory;
+  readonly authCost?: AuthCost;
 }
 
 export interface PeerlabStartup {
@@ -149,6 +165,8 @@ export interface StartupBenchOptions {
   readonly seed: number;
   readonly concurrency: number;
   readonly repetitions: number;
+  /** Also bring the nodes up with the run's etcd open, after the run with authentication: see AuthCost. */
+  readonly authCost?: boolean;
   readonly onProgress?: (line: string) => void;
 }
 
@@ -164,9 +182,14 @@ export async function benchStartup(options: StartupBenchOptions): Promise<Startu
   let edges = 0;
   for (let index = 0; index < options.repetitions; index++) {
     const first = index % 2 === 0 ? 'baseline' : 'peerlab';
-    const measurePeerlab = async () => {
+    const measurePeerlab = async (): Promise<Awaited<ReturnType<typeof peerlabStartup>> & { authCost: AuthCost | undefined }> => {
       say(`peerlab up ${topology} (repetition ${index + 1})`);
-      return peerlabStartup(docker, topology, options);
+      const measured = await peerlabStartup(docker, topology, options, true);
+      if (!options.authCost) return { ...measured, authCost: undefined };
+      say(`peerlab up ${topology} with etcd open, for the cost of authentication (repetition ${index + 1})`);
+      const withoutAuth = (await peerlabStartup(docker, topology, options, false)).startup;
+      const [withAuthMs, withoutAuthMs] = [measured.startup.allConnectedMs, withoutAuth.allConnectedMs];
+      return { ...measured, authCost: { withAuthMs, withoutAuthMs, percent: (100 * (withAuthMs - withoutAuthMs)) / withoutAuthMs, withoutAuth } };
     };
     const measureBaseline = async (image: string) => {
       say(`baseline: ${options.nodes} × docker run -d, ${options.concurrency} at a time (repetition ${index + 1})`);
@@ -174,7 +197,7 @@ export async function benchStartup(options: StartupBenchOptions): Promise<Startu
     };
     // The baseline needs the node image, which peerlab builds when its inputs changed: ensure it first.
     const image = (await ensureNodeImage({ agentDir: await buildAgentBundle(), docker })).tag;
-    let peerlab: Awaited<ReturnType<typeof peerlabStartup>>;
+    let peerlab: Awaited<ReturnType<typeof measurePeerlab>>;
     let baseline: BaselineStartup;
     if (first === 'baseline') {
       baseline = await measureBaseline(image);
@@ -184,8 +207,17 @@ export async function benchStartup(options: StartupBenchOptions): Promise<Startu
       baseline = await measureBaseline(image);
     }
     edges = peerlab.edges;
-    repetitions.push({ first, ratio: peerlab.startup.allConnectedMs / baseline.dockerRunMs, peerlab: peerlab.startup, baseline, memory: peerlab.memory });
+    repetitions.push({
+      first,
+      ratio: peerlab.startup.allConnectedMs / baseline.dockerRunMs,
+      peerlab: peerlab.startup,
+      baseline,
+      memory: peerlab.memory,
+      ...(peerlab.authCost ? { authCost: peerlab.authCost } : {}),
+    });
   }
+  const costs = repetitions.flatMap((repetition) => (repetition.authCost ? [repetition.authCost] : []));
+  const authCost = costs.length > 0 ? [...costs].sort((a, b) => a.percent - b.percent)[Math.floor((costs.length - 1) / 2)] : undefined;
   const median = [...repetitions].sort((a, b) => a.ratio - b.ratio)[Math.floor((repetitions.length - 1) / 2)]!;
   return {
     topology,
@@ -197,6 +229,7 @@ export async function benchStartup(options: StartupBenchOptions): Promise<Startu
     peerlab: median.peerlab,
     baseline: median.baseline,
     memory: median.memory,
+    ...(authCost ? { authCost } : {}),
     repetitions,
   };
 }
@@ -205,6 +238,7 @@ async function peerlabStartup(
   docker: Docker,
   topology: string,
   options: StartupBenchOptions,
+  etcdAuth: boolean,
 ): Promise<{ startup: PeerlabStartup; memory: StartupMemory; edges: number }> {
   await settle();
   const memoryBefore = await memAvailable();
@@ -220,6 +254,7 @@ async function peerlabStartup(
     timeoutMs: 0,
     resultsRoot: '',
     concurrency: options.concurrency,
+    etcdAuth,
   });
   const allConnectedMs = Date.now() - began;
   const { deployment } = up;

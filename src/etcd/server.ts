@@ -113,12 +113,13 @@ function freePort(): Promise<number> {
 /**
  * Starts the run's etcd as a container on the run network. Its data lives in a tmpfs: a run's coordination
  * state is worth nothing after the run, and fsync on disk would be the bottleneck of a thousand registrations.
- * It comes up with authentication on (auth.ts): the credentials it returns are the only way in.
+ * It comes up with authentication on (auth.ts): the credentials it returns are the only way in. Only `bench
+ * startup --auth-cost` starts one without (`auth: false`), to measure what authentication costs.
  */
 export async function startEtcdContainer(
   docker: Docker,
-  options: { runId: string; network: string; image: string; hostPort: number },
-): Promise<RunEtcd> {
+  options: { runId: string; network: string; image: string; hostPort: number; auth: boolean },
+): Promise<RunEtcd | EtcdEndpoints> {
   const name = etcdContainerName(options.runId);
   const container = await docker.createContainer({
     name,
@@ -163,7 +164,7 @@ export async function startEtcdContainer(
   const client = new Etcd3({ hosts: endpoints.host, dialTimeout: 1000 });
   try {
     await waitUntilServing(client, name);
-    return { ...endpoints, credentials: await enableRunAuth(client, options.runId) };
+    return options.auth ? { ...endpoints, credentials: await enableRunAuth(client, options.runId) } : endpoints;
   } finally {
     client.close();
   }

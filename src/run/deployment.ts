@@ -48,6 +48,11 @@ export interface RuntimeTuning {
   readonly etcdPort?: number;
   /** Containers: an external etcd cluster instead of one per run. */
   readonly etcdEndpoints?: string[];
+  /**
+   * Docker: the run's own etcd with authentication (the default, see etcd/auth.ts). Turned off only by `bench
+   * startup --auth-cost`, which measures what authentication adds to bring-up, side by side.
+   */
+  readonly etcdAuth?: boolean;
   readonly baseImage?: string;
   readonly onStarted?: (started: number, total: number) => void;
   readonly onReady?: (ready: number, total: number) => void;

@@ -38,6 +38,8 @@ export interface DeploymentOptions {
   readonly etcdPort: number;
   /** An external etcd cluster instead of a container per run. */
   readonly etcdEndpoints: string[] | undefined;
+  /** The run's own etcd with authentication: off only to measure what it costs (RuntimeTuning.etcdAuth). */
+  readonly etcdAuth: boolean;
   readonly baseImage: string | undefined;
   /** Where the links are applied: the node agents' outboxes, or tc and iptables in the nodes' namespaces. */
   readonly linksLayer: 'message' | 'packet';
@@ -149,7 +151,7 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
     // An external etcd is its owner's, authentication included (src/etcd/auth.ts): peerlab connects without a login.
     const runEtcd = options.etcdEndpoints
       ? { host: options.etcdEndpoints.join(','), nodes: options.etcdEndpoints.join(',') }
-      : await startEtcdContainer(docker, { runId, network: networkName(runId), image: etcdImage!.tag, hostPort: options.etcdPort });
+      : await startEtcdContainer(docker, { runId, network: networkName(runId), image: etcdImage!.tag, hostPort: options.etcdPort, auth: options.etcdAuth });
     const { etcd, controller, startup, timings, join } = await coordinateNodes(
       {
         ...options,

@@ -31,6 +31,7 @@ export function deployPrepared(prepared: PreparedRun, options: DockerOptions, tr
     etcdImage: options.etcdImage,
     etcdPort: options.etcdPort ?? 0,
     etcdEndpoints: options.etcdEndpoints,
+    etcdAuth: options.etcdAuth ?? true,
     baseImage: options.baseImage,
     linksLayer: prepared.linksLayer,
     startupTimeoutMs: startupTimeoutMs(prepared.topology.graph.order),

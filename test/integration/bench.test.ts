@@ -18,7 +18,10 @@ import type { StartupSample } from '../../src/bench/startup.js';
 import { connectDocker } from '../../src/docker/engine.js';
 import { ensureNodeImage } from '../../src/image/node.js';
 import { buildAgentBundle } from '../../src/node/bundle.js';
-import { DockerRuntime, nodeContainerSpec, removeRunObjects } from '../../src/runtime/docker.js';
+import { DockerRuntime, networkName, nodeContainerSpec, removeRunObjects } from '../../src/runtime/docker.js';
+import { startEtcdContainer } from '../../src/etcd/server.js';
+import { ensureEtcdImage } from '../../src/image/etcd.js';
+import { Etcd3 } from 'etcd3';
 import { bin, leftBehind, leftovers, peerlabIn } from './cli-helpers.js';
 
 const exec = promisify(execFile);
@@ -36,7 +39,7 @@ afterAll(async () => {
 
 describe('bench startup', () => {
   it('measures peerlab and parallel docker run in turns, splits bring-up by phase, step and CPU, and leaves nothing', async () => {
-    const { code, stdout, stderr } = await peerlab('bench', 'startup', '--nodes', '10', '--repetitions', '2', '--concurrency', '4', '--json');
+    const { code, stdout, stderr } = await peerlab('bench', 'startup', '--nodes', '10', '--repetitions', '2', '--concurrency', '4', '--auth-cost', '--json');
     expect(code, stderr).toBe(0);
     const report = JSON.parse(stdout) as BenchReport<StartupSample>;
     expect(report.schema).toBe('peerlab.bench.startup/2');
@@ -67,6 +70,15 @@ describe('bench startup', () => {
       expect(await leftovers(up.runId)).toEqual({ containers: 0, networks: 0 });
       expect(await leftovers(baseline.runId)).toEqual({ containers: 0, networks: 0 });
     }
+    // --auth-cost: each repetition's bring-up again with etcd open, right after the one with authentication.
+    for (const { peerlab: up, authCost } of repetitions) {
+      expect(authCost!.withAuthMs).toBe(up.allConnectedMs);
+      expect(authCost!.withoutAuthMs).toBe(authCost!.withoutAuth.allConnectedMs);
+      expect(authCost!.percent).toBeCloseTo((100 * (authCost!.withAuthMs - authCost!.withoutAuthMs)) / authCost!.withoutAuthMs, 10);
+      expect(authCost!.withoutAuth.runId).not.toBe(up.runId);
+      expect(await leftovers(authCost!.withoutAuth.runId)).toEqual({ containers: 0, networks: 0 });
+    }
+    expect(sample!.authCost).toEqual(repetitions.map((repetition) => repetition.authCost!).sort((a, b) => a.percent - b.percent)[0]);
     expect(sample!.ratio).toBe(Math.min(...repetitions.map((repetition) => repetition.ratio)));
     expect(sample!.peerlab).toEqual(repetitions.find((repetition) => repetition.ratio === sample!.ratio)!.peerlab);
   });
@@ -106,6 +118,32 @@ describe('bench startup', () => {
     }
     for (const runId of runIds) expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
   });
+});
+
+it("opens the run's etcd only for --auth-cost's side: a write without credentials fails on the usual one and succeeds there", async () => {
+  const docker = await connectDocker();
+  const image = (await ensureEtcdImage({ docker })).tag;
+  const runIds = [`test-${randomBytes(4).toString('hex')}`, `test-${randomBytes(4).toString('hex')}`];
+  try {
+    const writeWithoutCredentials = async (auth: boolean, runId: string) => {
+      await DockerRuntime.create(docker, { runId, image, memoryLimit: 48 * 2 ** 20, mounts: {}, concurrency: 1 });
+      const etcd = await startEtcdContainer(docker, { runId, network: networkName(runId), image, hostPort: 0, auth });
+      const client = new Etcd3({ hosts: etcd.host });
+      try {
+        await client.put(`/peerlab/${runId}/control/stop`).value('x');
+        return 'written';
+      } catch (error) {
+        return String(error);
+      } finally {
+        client.close();
+      }
+    };
+    expect(await writeWithoutCredentials(true, runIds[0]!)).toMatch(/user name is empty|permission denied/i);
+    expect(await writeWithoutCredentials(false, runIds[1]!)).toBe('written');
+  } finally {
+    for (const runId of runIds) await removeRunObjects(docker, runId);
+  }
+  for (const runId of runIds) expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
 });
 
 describe('bench convergence', () => {

@@ -19,6 +19,7 @@ export default class BenchStartup extends PeerlabCommand {
     seed: Flags.integer({ default: 1 }),
     concurrency: Flags.integer({ default: DEFAULT_START_CONCURRENCY, min: 1, description: 'containers created and started at once, by peerlab and the baseline alike' }),
     repetitions: Flags.integer({ default: 1, min: 1, description: 'measurements per N, baseline and peerlab in turns (alternating which goes first); the median ratio is kept' }),
+    'auth-cost': Flags.boolean({ default: false, description: "also bring the nodes up with the run's etcd open, right after each peerlab bring-up, and report what authentication adds (authCost)" }),
   };
 
   async run(): Promise<BenchReport<StartupSample>> {
@@ -35,10 +36,17 @@ export default class BenchStartup extends PeerlabCommand {
         seed: flags.seed,
         concurrency: flags.concurrency,
         repetitions: flags.repetitions,
+        authCost: flags['auth-cost'],
         onProgress: (line) => this.note(line),
       });
       samples.push(sample);
       await keep(benchReport(startupBench, samples, began));
+      const { authCost } = sample;
+      if (authCost) {
+        this.log(
+          `N=${String(nodes).padStart(4)}  etcd authentication: ${(authCost.withAuthMs / 1000).toFixed(1)} s with, ${(authCost.withoutAuthMs / 1000).toFixed(1)} s without (${authCost.percent >= 0 ? '+' : ''}${authCost.percent.toFixed(1)} %)`,
+        );
+      }
       this.log(
         `N=${String(nodes).padStart(4)}  peerlab ${(sample.peerlab.allConnectedMs / 1000).toFixed(1)} s  docker run ×${flags.concurrency} ${(sample.baseline.dockerRunMs / 1000).toFixed(1)} s  ratio ${sample.ratio.toFixed(2)}  ` +
           `host ${(sample.memory.hostBytesPerNode / 2 ** 20).toFixed(1)} MiB/node  teardown ${(sample.peerlab.teardownMs / 1000).toFixed(1)} s`,
