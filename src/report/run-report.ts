@@ -9,7 +9,7 @@ import type { RunRecord } from '../run/results-folder.js';
 import type { Json } from '../sdk/types.js';
 import type { Topology } from '../topology/index.js';
 import type { Verdict } from '../verify/index.js';
-import { escapeHtml, formatNumber } from './html.js';
+import { escapeHtml, formatNumber, REPORT_CSS } from './html.js';
 import { readTracedMessages, traceTooLarge } from './messages.js';
 import { runSeries, type RunSeries } from './series.js';
 import { SPACE_TIME_CSS, SPACE_TIME_SCRIPT, spaceTimeDiagram } from './space-time.js';
@@ -74,19 +74,8 @@ export function renderRunReport(input: RunReportInput, parts: { charts: string[]
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(name)} · ${escapeHtml(record.runId)} — peerlab run</title>
 <style>
-  body { font: 14px/1.45 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #222; margin: 0; background: #f6f7f9; }
-  main { max-width: 1180px; margin: 0 auto; padding: 24px 28px 48px; }
-  h1 { font-size: 24px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 32px 0 10px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
-  .sub { color: #555; } .note { color: #8a5a00; background: #fff8e6; border: 1px solid #f0dfb0; padding: 6px 10px; border-radius: 4px; }
-  .verdict { display: inline-block; padding: 6px 12px; border-radius: 6px; font-weight: 600; margin: 8px 0; }
-  .verdict.pass { background: #e3f4e6; color: #17692b; } .verdict.fail { background: #fbe4e4; color: #9b1c1c; }
-  dl { display: grid; grid-template-columns: max-content 1fr; gap: 3px 16px; } dt { color: #666; } dd { margin: 0; }
-  .plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(540px, 1fr)); gap: 14px; }
-  figure { margin: 0; background: white; border: 1px solid #e2e4e8; border-radius: 6px; padding: 10px; overflow-x: auto; }
-  figure svg { max-width: 100%; height: auto; } figcaption { color: #666; font-size: 12px; }
-  table { border-collapse: collapse; background: white; font-size: 13px; } th, td { border: 1px solid #e2e4e8; padding: 3px 8px; text-align: left; }
-  td.num { text-align: right; font-variant-numeric: tabular-nums; } pre { background: white; border: 1px solid #e2e4e8; padding: 8px; font-size: 12px; overflow: auto; }
-  ul.failures li { color: #9b1c1c; } a { color: #1f6fb2; }
+  ${REPORT_CSS}
+  ul.failures li { color: #9b1c1c; }
   ${SPACE_TIME_CSS}
 </style>
 </head>

@@ -1,5 +1,5 @@
 import { renderSvg } from '../experiment/plots.js';
-import { escapeHtml, formatNumber } from '../report/html.js';
+import { escapeHtml, formatNumber, REPORT_CSS } from '../report/html.js';
 import { outputFile, writeFileAtomic } from '../util/files.js';
 import type { Comparison, NodeFieldComparison } from './compare.js';
 
@@ -22,7 +22,7 @@ export async function comparisonPage(comparison: Comparison): Promise<string> {
   const plots: string[] = [];
   for (const field of comparison.perNode) plots.push(`<figure>${await renderSvg(scatterSpec(comparison, field), `field-${plots.length}`)}</figure>`);
   const rows = comparison.values
-    .map((value) => `<tr>${comparison.kind === 'experiment' ? `<td>${escapeHtml(value.cell)}</td>` : ''}<td>${escapeHtml(value.metric)}</td><td>${number(value.a)}</td><td>${number(value.b)}</td><td>${value.ratio === undefined ? '—' : `×${value.ratio.toFixed(3)}`}</td></tr>`)
+    .map((value) => `<tr>${comparison.kind === 'experiment' ? `<td>${escapeHtml(value.cell)}</td>` : ''}<td>${escapeHtml(value.metric)}</td><td class="num">${number(value.a)}</td><td class="num">${number(value.b)}</td><td class="num">${value.ratio === undefined ? '—' : `×${value.ratio.toFixed(3)}`}</td></tr>`)
     .join('\n');
   return `<!doctype html>
 <html lang="en">
@@ -30,13 +30,11 @@ export async function comparisonPage(comparison: Comparison): Promise<string> {
 <meta charset="utf-8">
 <title>compare ${escapeHtml(comparison.a)} · ${escapeHtml(comparison.b)}</title>
 <style>
-  body { font: 14px/1.45 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #222; margin: 0 auto; max-width: 1180px; padding: 24px 28px 48px; }
-  h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 28px; border-bottom: 1px solid #ddd; }
-  table { border-collapse: collapse; } td, th { padding: 2px 10px; text-align: right; border-bottom: 1px solid #eee; } td:first-child, th:first-child { text-align: left; }
-  .plots { display: flex; flex-wrap: wrap; gap: 14px; } figure { margin: 0; }
+  ${REPORT_CSS}
 </style>
 </head>
 <body>
+<main>
 <h1>a = ${escapeHtml(comparison.a)} · b = ${escapeHtml(comparison.b)}</h1>
 ${comparison.differences.length > 0 ? `<ul>${comparison.differences.map((difference) => `<li>${escapeHtml(difference)}</li>`).join('')}</ul>` : '<p>Same settings.</p>'}
 ${comparison.perNode.length > 0 ? `<h2>Node by node</h2>\n<div class="plots">${plots.join('\n')}</div>` : ''}
@@ -45,6 +43,7 @@ ${comparison.perNode.length > 0 ? `<h2>Node by node</h2>\n<div class="plots">${p
 <tr>${comparison.kind === 'experiment' ? '<th>cell</th>' : ''}<th>metric</th><th>a</th><th>b</th><th>b/a</th></tr>
 ${rows}
 </table>
+</main>
 </body>
 </html>
 `;
