@@ -8,10 +8,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type Docker from 'dockerode';
 import { ROLE_LABEL, RUN_LABEL, type ContainerRole } from '../docker/engine.js';
+import { PROC_TICK_MS } from '../util/host.js';
 
 const run = promisify(execFile);
-/** /proc reports CPU in clock ticks: USER_HZ, 100 on every Linux architecture Node.js runs on. */
-const TICKS_PER_SECOND = 100;
 
 export async function memAvailable(): Promise<number> {
   const meminfo = await readFile('/proc/meminfo', 'utf8');
@@ -69,7 +68,7 @@ async function processCpuMs(pid: number | 'self'): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
   // The fields after the command name, which may hold spaces, in parentheses: utime stime cutime cstime are 12–15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (sum([11, 12, 13, 14].map((index) => Number(fields[index] ?? 0))) * 1000) / TICKS_PER_SECOND;
+  return sum([11, 12, 13, 14].map((index) => Number(fields[index] ?? 0))) * PROC_TICK_MS;
 }
 
 /** CPU ms a container has used, from its cgroup (v1 cgroupfs, v2 cgroupfs or systemd); undefined if none is found. */
@@ -159,5 +158,5 @@ export async function descendantsCpuMs(name: RegExp): Promise<number> {
   };
   let ticks = 0;
   for (const [pid, info] of processes) if (name.test(info.comm) && isDescendant(pid)) ticks += info.ticks;
-  return (ticks / TICKS_PER_SECOND) * 1000;
+  return ticks * PROC_TICK_MS;
 }

@@ -21,3 +21,9 @@ export function hostFacts(): HostFacts {
     node: process.version,
   };
 }
+
+/**
+ * /proc counts CPU time in clock ticks of USER_HZ, a fixed part of the kernel's ABI (not its internal HZ): 100,
+ * so 10 ms a tick, on every Linux architecture Node.js runs on.
+ */
+export const PROC_TICK_MS = 10;

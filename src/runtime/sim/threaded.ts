@@ -19,6 +19,7 @@ import type { FaultEvent } from '../../faults/events.js';
 import type { SimGraph } from './graph.js';
 import type { SimulationOutcome } from './types.js';
 import { judge, type ThreadReading } from './stuck.js';
+import { PROC_TICK_MS } from '../../util/host.js';
 import { describeHandler, Handler, Slot, StopRequest } from './watchdog-slots.js';
 
 /** What the worker needs to build the simulation: plain data and file names, nothing with functions in it. */
@@ -195,8 +196,8 @@ export async function simulateInWorker(job: SimJob, options: WatchdogOptions = {
 }
 
 /**
- * CPU ms a thread of this process has burned: on Linux its own, from /proc (in ticks of 10 ms: /proc counts in
- * USER_HZ, which is 100), so the garbage collector's helper threads and this thread do not count; elsewhere, or
+ * CPU ms a thread of this process has burned: on Linux its own, from /proc (in ticks, see PROC_TICK_MS), so the
+ * garbage collector's helper threads and this thread do not count; elsewhere, or
  * before the thread said its id, the whole process's.
  */
 function threadCpuMs(thread: string | undefined): number {
@@ -205,7 +206,7 @@ function threadCpuMs(thread: string | undefined): number {
       const stat = readFileSync(`/proc/self/task/${thread}/stat`, 'utf8');
       // After the command name in parentheses: state, then 10 more fields, then utime and stime.
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return (Number(fields[11]) + Number(fields[12])) * 10;
+      return (Number(fields[11]) + Number(fields[12])) * PROC_TICK_MS;
     } catch {
       // The thread has just exited: fall back.
     }
