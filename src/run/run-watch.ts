@@ -90,8 +90,21 @@ export class RunWatch {
     let lastAnswer = Date.now();
     let probing = false;
     let lastError = 'no answer';
+    // The silence is judged on every tick, not only when a probe returns: a probe to a frozen etcd hangs for its
+    // whole timeout, and waiting for it made a pause known only after 7 s plus up to a probe's 3 s.
     const timer = setInterval(() => {
-      if (probing || this.stopped) return;
+      if (this.stopped) return;
+      const silentMs = Date.now() - lastAnswer;
+      if (silentMs >= ETCD_SILENCE_MS) {
+        this.etcdLost = true;
+        this.fail(
+          new PeerlabError(`etcd at ${endpoints.join(', ')} has not answered for ${Math.round(silentMs / 1000)} s (${lastError}): the run cannot go on`, {
+            hint: 'an etcd of your own (--etcd-endpoints) must stay up for the whole run; a run\'s own etcd: see `docker logs` of its etcd container',
+          }),
+        );
+        return;
+      }
+      if (probing) return;
       probing = true;
       void Promise.any(endpoints.map((endpoint) => probeHealth(endpoint)))
         .then(
@@ -104,15 +117,6 @@ export class RunWatch {
         )
         .finally(() => {
           probing = false;
-          const silentMs = Date.now() - lastAnswer;
-          if (silentMs >= ETCD_SILENCE_MS) {
-            this.etcdLost = true;
-            this.fail(
-              new PeerlabError(`etcd at ${endpoints.join(', ')} has not answered for ${Math.round(silentMs / 1000)} s (${lastError}): the run cannot go on`, {
-                hint: 'an etcd of your own (--etcd-endpoints) must stay up for the whole run; a run\'s own etcd: see `docker logs` of its etcd container',
-              }),
-            );
-          }
         });
     }, ETCD_PROBE_EVERY_MS);
     this.stopProbing.push(() => clearInterval(timer));
