@@ -11,3 +11,8 @@ export function percentiles(values: readonly number[]): Percentiles {
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
   return { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0 };
 }
+
+/** The item whose key is the median: the lower of the two middle ones for an even count (one that was measured). */
+export function medianItem<T>(items: readonly T[], key: (item: T) => number): T | undefined {
+  return [...items].sort((a, b) => key(a) - key(b))[Math.floor((items.length - 1) / 2)];
+}

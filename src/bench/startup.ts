@@ -16,7 +16,7 @@ import { newRunId } from '../run/run-id.js';
 import { forEachLimited } from '../util/concurrency.js';
 import { dockerRunArgs } from './docker-run.js';
 import { countCpu, enginePrivateBytes, memAvailable, runContainers, shimPrivateBytes, type CpuSplit } from './host-usage.js';
-import { percentiles, type Percentiles } from './percentiles.js';
+import { medianItem, percentiles, type Percentiles } from './percentiles.js';
 import type { BenchKind } from './report.js';
 
 const run = promisify(execFile);
@@ -216,9 +216,11 @@ export async function benchStartup(options: StartupBenchOptions): Promise<Startu
       ...(peerlab.authCost ? { authCost: peerlab.authCost } : {}),
     });
   }
-  const costs = repetitions.flatMap((repetition) => (repetition.authCost ? [repetition.authCost] : []));
-  const authCost = costs.length > 0 ? [...costs].sort((a, b) => a.percent - b.percent)[Math.floor((costs.length - 1) / 2)] : undefined;
-  const median = [...repetitions].sort((a, b) => a.ratio - b.ratio)[Math.floor((repetitions.length - 1) / 2)]!;
+  const authCost = medianItem(
+    repetitions.flatMap((repetition) => (repetition.authCost ? [repetition.authCost] : [])),
+    (cost) => cost.percent,
+  );
+  const median = medianItem(repetitions, (repetition) => repetition.ratio)!;
   return {
     topology,
     seed: options.seed,

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { REPORT_CSS } from '../report/html.js';
+import { escapeHtml, REPORT_CSS } from '../report/html.js';
 import type { HostFacts } from '../util/host.js';
 import type { RenderedPlot } from './plots.js';
 import { cellSummaries, counts, describeTally, type Row, type SummaryCell, type SummaryTable } from './summary.js';
@@ -47,7 +47,7 @@ export function renderReport(input: ReportInput): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(input.name)} — peerlab experiment</title>
+<title>${escapeHtml(input.name)} — peerlab experiment</title>
 <style>
   ${REPORT_CSS}
   .facts { display: flex; flex-wrap: wrap; gap: 6px 22px; color: #444; margin: 6px 0; }
@@ -63,19 +63,19 @@ export function renderReport(input: ReportInput): string {
 </head>
 <body>
 <main>
-<h1>${esc(input.name)}</h1>
-${input.description ? `<p class="sub">${esc(input.description)}</p>` : ''}
-<div class="verdict ${verdict}">${verdict === 'pass' ? '✔' : verdict === 'fail' ? '✖' : missing > 0 ? '…' : '?'} ${esc(verdictText)}</div>
+<h1>${escapeHtml(input.name)}</h1>
+${input.description ? `<p class="sub">${escapeHtml(input.description)}</p>` : ''}
+<div class="verdict ${verdict}">${verdict === 'pass' ? '✔' : verdict === 'fail' ? '✖' : missing > 0 ? '…' : '?'} ${escapeHtml(verdictText)}</div>
 <div class="facts">
   <span><b>${table.rows.length}</b> of ${input.plannedRuns} runs</span>
   <span><b>${input.cells.length}</b> cell${input.cells.length === 1 ? '' : 's'} × <b>${input.repetitions}</b> repetition${input.repetitions === 1 ? '' : 's'}</span>
-  <span>runtime <b>${esc(input.runtime)}</b></span>
-  <span>started <b>${esc(formatTime(input.createdAt))}</b></span>
-  <span>total run time <b>${esc(formatDuration(totalSeconds))}</b></span>
-  ${input.source ? `<span>file <b>${esc(input.source)}</b></span>` : ''}
+  <span>runtime <b>${escapeHtml(input.runtime)}</b></span>
+  <span>started <b>${escapeHtml(formatTime(input.createdAt))}</b></span>
+  <span>total run time <b>${escapeHtml(formatDuration(totalSeconds))}</b></span>
+  ${input.source ? `<span>file <b>${escapeHtml(input.source)}</b></span>` : ''}
 </div>
 ${problems(table.rows)}
-${(input.notes ?? []).map((note) => `<div class="note">${esc(note)}</div>`).join('\n')}
+${(input.notes ?? []).map((note) => `<div class="note">${escapeHtml(note)}</div>`).join('\n')}
 
 <h2>Plots</h2>
 ${input.plots.length === 0 ? '<p class="sub">Every swept input has one value here, so there is nothing to plot against: the tables below hold every figure.</p>' : ''}
@@ -83,19 +83,19 @@ ${input.plots.length === 0 ? '<p class="sub">Every swept input has one value her
 ${input.plots
   .map((plot) =>
     plot.svg
-      ? `<figure id="plot-${esc(plot.id)}">${plot.svg}</figure>`
-      : `<figure id="plot-${esc(plot.id)}"><figcaption><b>${esc(plot.title)}</b></figcaption><div class="note">${esc(plot.note ?? 'no plot')}</div></figure>`,
+      ? `<figure id="plot-${escapeHtml(plot.id)}">${plot.svg}</figure>`
+      : `<figure id="plot-${escapeHtml(plot.id)}"><figcaption><b>${escapeHtml(plot.title)}</b></figcaption><div class="note">${escapeHtml(plot.note ?? 'no plot')}</div></figure>`,
   )
   .join('\n')}
 </div>
 
 <h2>Cells</h2>
 <table>
-<thead><tr><th>cell</th><th>inputs</th><th>nodes</th><th>verdicts</th>${cellColumns.map((column) => `<th>${esc(columnTitle(column))}<br><small>mean ± sd</small></th>`).join('')}</tr></thead>
+<thead><tr><th>cell</th><th>inputs</th><th>nodes</th><th>verdicts</th>${cellColumns.map((column) => `<th>${escapeHtml(columnTitle(column))}<br><small>mean ± sd</small></th>`).join('')}</tr></thead>
 <tbody>
 ${cells
   .map(
-    (cell) => `<tr class="${cell.failed > 0 ? 'failed' : cell.errors > 0 ? 'error' : ''}"><td>${esc(cell.cell.id)}</td><td>${esc(cell.cell.label)}</td><td class="num">${cell.nodes ?? ''}</td><td>${verdictCounts(cell)}</td>${cellColumns
+    (cell) => `<tr class="${cell.failed > 0 ? 'failed' : cell.errors > 0 ? 'error' : ''}"><td>${escapeHtml(cell.cell.id)}</td><td>${escapeHtml(cell.cell.label)}</td><td class="num">${cell.nodes ?? ''}</td><td>${verdictCounts(cell)}</td>${cellColumns
       .map((column) => {
         const value = cell.means[column];
         return `<td class="num">${value ? `${formatNumber(value.mean)}${value.n > 1 ? ` ± ${formatNumber(value.sd)}` : ''}` : ''}</td>`;
@@ -109,7 +109,7 @@ ${cells
 <h2>Runs</h2>
 <table>
 <thead><tr>${RUN_COLUMNS.filter((column) => table.columns.includes(column))
-    .map((column) => `<th>${esc(columnTitle(column))}</th>`)
+    .map((column) => `<th>${escapeHtml(columnTitle(column))}</th>`)
     .join('')}<th>run</th></tr></thead>
 <tbody>
 ${table.rows.map((row) => runRow(row, table.columns, input.folder)).join('\n')}
@@ -119,16 +119,16 @@ ${table.rows.map((row) => runRow(row, table.columns, input.folder)).join('\n')}
 
 <h2>Host</h2>
 <dl>
-  <dt>host</dt><dd>${esc(input.host.hostname)} · ${esc(input.host.platform)}</dd>
-  <dt>CPUs</dt><dd>${input.host.cpus}${input.host.cpuModel ? ` × ${esc(input.host.cpuModel)}` : ''}</dd>
+  <dt>host</dt><dd>${escapeHtml(input.host.hostname)} · ${escapeHtml(input.host.platform)}</dd>
+  <dt>CPUs</dt><dd>${input.host.cpus}${input.host.cpuModel ? ` × ${escapeHtml(input.host.cpuModel)}` : ''}</dd>
   <dt>memory</dt><dd>${(input.host.memoryBytes / 2 ** 30).toFixed(1)} GiB</dd>
-  <dt>Node.js</dt><dd>${esc(input.host.node)}</dd>
-  ${input.host.docker ? `<dt>Docker</dt><dd>${esc(input.host.docker)}</dd>` : ''}
-  <dt>peerlab</dt><dd>${esc(input.peerlab.version)}${input.peerlab.commit ? ` (${esc(input.peerlab.commit.slice(0, 12))})` : ''}</dd>
-  <dt>report</dt><dd>generated ${esc(input.generatedAt)}</dd>
+  <dt>Node.js</dt><dd>${escapeHtml(input.host.node)}</dd>
+  ${input.host.docker ? `<dt>Docker</dt><dd>${escapeHtml(input.host.docker)}</dd>` : ''}
+  <dt>peerlab</dt><dd>${escapeHtml(input.peerlab.version)}${input.peerlab.commit ? ` (${escapeHtml(input.peerlab.commit.slice(0, 12))})` : ''}</dd>
+  <dt>report</dt><dd>generated ${escapeHtml(input.generatedAt)}</dd>
 </dl>
 
-${input.resolvedYaml ? `<h2>Experiment</h2>\n<details><summary>experiment.yaml (resolved: every list expanded into cells, every seed listed)</summary>\n<pre>${esc(input.resolvedYaml)}</pre>\n</details>` : ''}
+${input.resolvedYaml ? `<h2>Experiment</h2>\n<details><summary>experiment.yaml (resolved: every list expanded into cells, every seed listed)</summary>\n<pre>${escapeHtml(input.resolvedYaml)}</pre>\n</details>` : ''}
 </main>
 </body>
 </html>
@@ -144,13 +144,13 @@ function runRow(row: Row, columns: readonly string[], folder: string): string {
       return `<td class="${cls} nowrap">${mark}</td>`;
     }
     if (typeof value === 'number') return `<td class="num">${formatNumber(value)}</td>`;
-    return `<td${column === 'key' || column === 'label' ? ' class="nowrap"' : ''}>${esc(value === undefined ? '' : String(value))}</td>`;
+    return `<td${column === 'key' || column === 'label' ? ' class="nowrap"' : ''}>${escapeHtml(value === undefined ? '' : String(value))}</td>`;
   });
   const runId = typeof row.run_id === 'string' ? row.run_id : '';
   const dir = typeof row.results_dir === 'string' ? row.results_dir : '';
   const link = dir
-    ? `<a href="${esc(encodeURI(path.relative(folder, path.join(dir, 'run.json')).split(path.sep).join('/')))}">${esc(runId)}</a>`
-    : esc(runId);
+    ? `<a href="${escapeHtml(encodeURI(path.relative(folder, path.join(dir, 'run.json')).split(path.sep).join('/')))}">${escapeHtml(runId)}</a>`
+    : escapeHtml(runId);
   return `<tr class="${row.status === 'passed' ? '' : String(row.status)}">${cells.join('')}<td>${link}</td></tr>`;
 }
 
@@ -161,7 +161,7 @@ function problems(rows: readonly Row[]): string {
   const what: Record<string, string> = { error: 'did not finish', failed: 'failed', unchecked: 'unchecked', reproduced: 'reproduced' };
   const items = bad
     .slice(0, 20)
-    .map((row) => `<li><b>${esc(String(row.key))}</b> ${esc(String(row.label ?? ''))}, seed ${esc(String(row.seed))}: ${what[String(row.status)] ?? 'did not finish'} — ${esc(String(row.verdict ?? ''))}</li>`);
+    .map((row) => `<li><b>${escapeHtml(String(row.key))}</b> ${escapeHtml(String(row.label ?? ''))}, seed ${escapeHtml(String(row.seed))}: ${what[String(row.status)] ?? 'did not finish'} — ${escapeHtml(String(row.verdict ?? ''))}</li>`);
   return `<ul class="problems">${items.join('')}${bad.length > 20 ? `<li>… and ${bad.length - 20} more</li>` : ''}</ul>`;
 }
 
@@ -196,6 +196,3 @@ export function formatNumber(value: number): string {
   return magnitude >= 100 ? value.toFixed(0) : magnitude >= 1 ? value.toFixed(2) : value.toPrecision(3);
 }
 
-function esc(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}

@@ -231,11 +231,8 @@ export class RunController {
 
   /**
    * Resolves when every node has written its ready key. `check` runs every second meanwhile, so a node that
-   * crashed is reported instead of waited for.
-   */
-  /**
-   * Waits until every node is ready, for as long as nodes keep becoming ready: it gives up only when none has for
-   * `withoutProgressMs`. A total budget would have to guess the engine's speed: one engine here starts a
+   * crashed is reported instead of waited for. It waits for as long as nodes keep becoming ready, and gives up
+   * only when none has for `withoutProgressMs`. A total budget would have to guess the engine's speed: one engine here starts a
    * container in 0.7 s, one at a time whatever the concurrency, so 1,000 nodes take a quarter of an hour there
    * while one becomes ready every second; a bring-up that is stuck makes no progress at all.
    */

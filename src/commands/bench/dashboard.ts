@@ -30,6 +30,7 @@ export default class BenchDashboard extends PeerlabCommand {
     const keep = reportKeeper(flags);
     const createdAt = new Date().toISOString();
     const samples: DashboardOverheadSample[] = [];
+    const report = () => ({ schema: 'peerlab.bench.dashboard/1', peerlab: peerlabVersion, host: hostFacts(), createdAt, samples });
     for (const nodes of counts) {
       const { request, during } = runRequestFrom(
         { ...flags, topology: `ba:n=${nodes},m=${flags.m}` },
@@ -39,7 +40,7 @@ export default class BenchDashboard extends PeerlabCommand {
         benchDashboardOverhead({ request: { ...request, command: ['bench', 'dashboard', ...this.argv] }, repetitions: flags.repetitions, onProgress: (line) => this.note(line) }),
       );
       samples.push(sample);
-      await keep({ schema: 'peerlab.bench.dashboard/1', peerlab: peerlabVersion, host: hostFacts(), createdAt, samples });
+      await keep(report());
       const seconds = (ms: number | undefined) => (ms === undefined ? '–' : `${(ms / 1000).toFixed(2)} s`);
       const percent = (value: number | undefined) => (value === undefined ? '–' : `${value >= 0 ? '+' : ''}${value.toFixed(1)} %`);
       this.log(
@@ -55,6 +56,6 @@ export default class BenchDashboard extends PeerlabCommand {
       const unfollowed = sample.repetitions.filter((repetition) => repetition.with.page.nodesDone < sample.nodes);
       if (unfollowed.length > 0) this.note(`warning: in ${unfollowed.length} run(s) the page did not show every node done: it did not follow the run`);
     }
-    return { schema: 'peerlab.bench.dashboard/1', peerlab: peerlabVersion, host: hostFacts(), createdAt, samples };
+    return report();
   }
 }
