@@ -7,6 +7,7 @@ import { describeRun, medianOf, type ConvergenceRun, type ConvergenceSample } fr
 import { descendantsCpuMs } from './host-usage.js';
 import { percentiles, type Percentiles } from './percentiles.js';
 import { meterRun, type RunCost } from './run-cost.js';
+import { growthPercent, inTurns, type Turn } from './turns.js';
 
 /** The issue's budget: with the dashboard open, bring-up and algorithm time grow by at most this much. */
 export const DASHBOARD_OVERHEAD_TARGET_PERCENT = 5;
@@ -28,11 +29,7 @@ export interface PageSeen {
 /** One side of one repetition: the run, and who spent what (absent where cgroups cannot be read). */
 export type MeteredRun = ConvergenceRun & { readonly cost?: RunCost };
 
-export interface DashboardRepetition {
-  readonly first: 'without' | 'with';
-  readonly without: MeteredRun;
-  readonly with: MeteredRun & { readonly page: PageSeen };
-}
+export type DashboardRepetition = Turn<MeteredRun, MeteredRun & { readonly page: PageSeen }>;
 
 /** One N of `peerlab bench dashboard`. Medians over the repetitions; growth is with ÷ without − 1, in percent. */
 export interface DashboardOverheadSample extends Pick<ConvergenceSample, 'algorithm' | 'runtime' | 'topology' | 'nodes' | 'edges' | 'replay'> {
@@ -62,36 +59,29 @@ export async function benchDashboardOverhead(options: { request: RunRequest; rep
 
 async function measureInTurns(browser: Browser, options: { request: RunRequest; repetitions: number; onProgress?: (line: string) => void }): Promise<DashboardOverheadSample> {
   const say = options.onProgress ?? (() => {});
-  const repetitions: DashboardRepetition[] = [];
   let summary: Awaited<ReturnType<typeof runAlgorithm>> | undefined;
-  for (let index = 0; index < options.repetitions; index++) {
-    const first = index % 2 === 0 ? 'without' : 'with';
-    const without = async () => {
+  const repetitions: DashboardRepetition[] = await inTurns(options.repetitions, {
+    async without(index) {
       say(`without the dashboard (repetition ${index + 1})`);
       const meter = meterRun(undefined);
       summary = await runAlgorithm({ ...options.request, observer: meter.observer });
       return { ...describeRun(summary), cost: meter.cost() };
-    };
-    const withPage = async () => {
+    },
+    with(index) {
       say(`with the dashboard open in Chromium (repetition ${index + 1})`);
       return runWithPageOpen(browser, options.request);
-    };
-    if (first === 'without') {
-      const a = await without();
-      repetitions.push({ first, without: a, with: await withPage() });
-    } else {
-      const b = await withPage();
-      repetitions.push({ first, with: b, without: await without() });
-    }
-  }
+    },
+  });
   const side = (pick: (repetition: DashboardRepetition) => ConvergenceRun) => ({
     allConnectedMs: medianOf(repetitions.map((repetition) => pick(repetition).allConnectedMs)),
     algorithmMs: medianOf(repetitions.map((repetition) => pick(repetition).algorithmMs))!,
   });
   const without = side((repetition) => repetition.without);
   const withDashboard = side((repetition) => repetition.with);
-  const growth = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : (b / a - 1) * 100);
-  const growthPercent = { allConnected: growth(without.allConnectedMs, withDashboard.allConnectedMs), algorithm: growth(without.algorithmMs, withDashboard.algorithmMs)! };
+  const growth = {
+    allConnected: growthPercent(without.allConnectedMs, withDashboard.allConnectedMs),
+    algorithm: growthPercent(without.algorithmMs, withDashboard.algorithmMs)!,
+  };
   return {
     algorithm: summary!.algorithm,
     runtime: summary!.runtime,
@@ -101,8 +91,8 @@ async function measureInTurns(browser: Browser, options: { request: RunRequest; 
     replay: summary!.replay,
     without,
     with: withDashboard,
-    growthPercent,
-    withinTarget: Object.values(growthPercent).every((percent) => percent === undefined || percent <= DASHBOARD_OVERHEAD_TARGET_PERCENT),
+    growthPercent: growth,
+    withinTarget: Object.values(growth).every((percent) => percent === undefined || percent <= DASHBOARD_OVERHEAD_TARGET_PERCENT),
     repetitions,
   };
 }

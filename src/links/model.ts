@@ -89,6 +89,11 @@ export class LinkSchedule {
     this.params = change === undefined ? this.base : { ...this.base, ...change };
   }
 
+  /** When the last message handed to the edge has been serialised onto it, at its rate (ms, the same clock). */
+  get serialisedBy(): number {
+    return this.busyUntil;
+  }
+
   /** When a message of `bytes` payload bytes handed to the edge at `now` (ms) arrives, in the same clock. */
   arrival(now: number, bytes: number): number {
     const { delayMs, jitterMs, jitterDistribution, lossPercent, rateBps } = this.params;

@@ -106,8 +106,7 @@ async function main(): Promise<void> {
         const envelope = tracer ? tracer.send(to, encoded) : { payload: encoded };
         const outbox = outboxes.get(to);
         if (!outbox) return migration!.wire(to, envelope);
-        outbox.send(envelope);
-        return undefined;
+        return outbox.send(envelope);
       },
       now,
       setTimer: (ms, timer) => {

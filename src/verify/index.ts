@@ -1,3 +1,4 @@
+import { verifyBulk } from './bulk.js';
 import { verifyFlood } from './flood.js';
 import { verifyGhs } from './ghs.js';
 import { verifyHighRiskEdges } from './high-risk-edges.js';
@@ -21,6 +22,7 @@ const oracles: Record<string, Oracle> = {
   'random-walk': verifyRandomWalk,
   'push-sum': verifyPushSum,
   rtt: verifyRtt,
+  bulk: verifyBulk,
   'high-risk-edges': verifyHighRiskEdges,
   'service-discovery': verifyServiceDiscovery,
 };

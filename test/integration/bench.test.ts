@@ -12,6 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConvergenceSample } from '../../src/bench/convergence.js';
+import type { LinksAccuracy, LinksBringUpSample } from '../../src/bench/links.js';
 import { dockerRunArgs } from '../../src/bench/docker-run.js';
 import type { BenchReport } from '../../src/bench/report.js';
 import type { StartupSample } from '../../src/bench/startup.js';
@@ -144,6 +145,47 @@ it("opens the run's etcd only for --auth-cost's side: a write without credential
     for (const runId of runIds) await removeRunObjects(docker, runId);
   }
   for (const runId of runIds) expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
+});
+
+describe('bench links', () => {
+  it('measures bring-up unshaped and shaped in turns, rtt against the links, rate at both layers and loss by its counters, and leaves nothing', async () => {
+    const { code, stdout, stderr } = await peerlab('bench', 'links', '--nodes', '8', '--rates', '10mbit', '--param', 'pings=5', '--json');
+    expect(code, stderr).toBe(0);
+    const report = JSON.parse(stdout) as { schema: string; samples: LinksBringUpSample[]; accuracy: LinksAccuracy };
+    expect(report.schema).toBe('peerlab.bench.links/1');
+    const [sample] = report.samples;
+    expect(sample).toMatchObject({ runtime: 'docker', topology: 'ba:n=8,m=2', nodes: 8, links: 'delay=uniform:5..50ms', layer: 'message' });
+    const [turn] = sample!.repetitions;
+    expect(turn!.first).toBe('without');
+    expect(turn!.without.layer).toBe('message');
+    expect(sample!.bringUpGrowthPercent).toBeCloseTo((sample!.shaped.bringUpMs! / sample!.unshaped.bringUpMs! - 1) * 100, 10);
+    expect(sample!.withinTarget).toBe(sample!.bringUpGrowthPercent! <= 10);
+    // Every shaped edge has at least 5 ms each way: the shaping shows in the round trips, whatever the CPU adds.
+    expect(sample!.shaped.medianRttMs).toBeGreaterThan(sample!.unshaped.medianRttMs + 10);
+    expect(Number.isFinite(sample!.shaped.baselineMs) && Number.isFinite(sample!.shaped.worstErrorMs)).toBe(true);
+    // Rate within ±10 % at both layers, each judged by bulk's oracle (this host's kernel has htb and u32).
+    const { rates, loss } = report.accuracy;
+    expect(rates.map(({ mode, layer }) => [mode, layer])).toEqual([
+      ['message', 'message'],
+      ['packet', 'packet'],
+    ]);
+    for (const rate of rates) {
+      expect(rate.outcome, rate.verdict).toBe('pass');
+      expect(Math.abs(rate.errorPercent!)).toBeLessThan(10);
+    }
+    // Loss by the rule's own counters, within four standard deviations of a binomial share.
+    expect(loss).toMatchObject({ lossPercent: 5, layer: 'packet', withinBound: true });
+    expect(loss.packets).toBeGreaterThan(300);
+    expect(Math.abs(loss.droppedPercent! - 5)).toBeLessThanOrEqual(loss.boundPercent!);
+    expect(await leftBehind(stderr)).toBe(0);
+  });
+
+  it('refuses a rate it cannot read in one line naming the flag, before anything starts', async () => {
+    const { code, stdout, stderr } = await peerlab('bench', 'links', '--nodes', '8', '--rates', '10mbit,10mbps');
+    expect(code).not.toBe(0);
+    expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: --rates "10mbps": "mbps" is ambiguous .* — e\.g\. --rates 10mbit,100mbit$/)]);
+    expect(stdout).toBe('');
+  });
 });
 
 describe('bench convergence', () => {

@@ -1,7 +1,8 @@
 /**
  * Sends respect gRPC flow control on real containers: a node that sends 1 MiB payloads in a loop far faster
  * than its link drains waits (awaiting `send`) and stays well under its memory limit while every message
- * arrives; one that does not wait is told so by a clear failure, instead of being killed by the kernel.
+ * arrives; one that does not wait is told so by a clear failure, instead of being killed by the kernel. The same
+ * holds where the agent's outbox shapes a link with a rate (the message layer).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -63,6 +64,15 @@ describe('flow control on Docker', () => {
   it('a loop that does not await its sends fails the run with the reason, not an OOM kill', async () => {
     let runId = '';
     await expect(runAlgorithm(request({ params: ['count=200', 'wait=false'], onRunId: (id) => (runId = id) }))).rejects.toThrow(
+      /^node 0 failed( at test\/fixtures\/send-big\.ts:\d+:\d+)?: node 0 sends faster than its links drain: \d+\.\d MiB are still waiting to go out/,
+    );
+    expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
+  });
+
+  it('at the message layer, a rate holds the sender back the same way: the loop that does not await is told, not OOM-killed', async () => {
+    // The agent's outbox serialises at the link's rate: what waits there counts against the same send buffer.
+    let runId = '';
+    await expect(runAlgorithm(request({ params: ['count=200', 'wait=false'], links: 'rate=100mbit', onRunId: (id) => (runId = id) }))).rejects.toThrow(
       /^node 0 failed( at test\/fixtures\/send-big\.ts:\d+:\d+)?: node 0 sends faster than its links drain: \d+\.\d MiB are still waiting to go out/,
     );
     expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });

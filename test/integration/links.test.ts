@@ -4,7 +4,7 @@
  * host shared with other heavy runs, node processing alone can exceed them, so run these on a quiet machine.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,17 +28,14 @@ const run = (request: Partial<RunRequest> & Pick<RunRequest, 'algorithm' | 'topo
   runAlgorithm({ params: [], seed: 3, allowDisconnected: false, timeoutMs: 240_000, resultsRoot, runtime: 'docker', ...request });
 
 /**
- * The three accuracy bounds below hold only where the agents' CPU keeps up with the message rate the test makes.
- * Each message costs a node ~0.25–0.5 ms of CPU (gRPC over HTTP/2, send and receive), and these tests ping on
- * every edge at once: rtt on ba:n=100 sends ~1,570 messages per round of pings, ~0.4–0.8 s of CPU, so on two
- * shared cores a round trip waits for the CPU, not for the link. Measured on the 2-core test host (load 7–27):
- * rtt's baseline (median excess over the configured round trip) 29 ms at n=10, 134 ms at n=30, 753 ms at n=100;
- * ping-pong on ba:n=40 slowest 1,651 ms against < 90; flood on Abilene node 1 at 66.7 ms (load 27) and 27.1 ms
- * (load 5) against 6.7 ± 5 ms: few messages, but each node's first ones cost it ~10 ms of CPU (first use of the
- * gRPC path), paid by every node at once. On the same host with nothing else running (load 4, 1 Dec 2026) they
- * still fail: rtt's baseline 199 ms at n=100, ping-pong's slowest round trip 310 ms, Abilene's node 1 at 20.8 ms.
- * Two cores are too few for them, not just a busy host. The simulator meets all three exactly. Run them where the
- * host has the cores: PEERLAB_TIMING_TESTS=1.
+ * The three accuracy bounds below hold only where the agents' CPU keeps up with the messages the test makes.
+ * Each message costs a node ~0.25–0.5 ms of CPU (gRPC over HTTP/2, send and receive). rtt paces itself for that
+ * (algorithms/rtt.ts): on the 2-core host, with nothing else running (1 Dec 2026), it passes on ba:n=100 with a
+ * 2.3 ms baseline, but takes 3 minutes that CI cannot spare. The ping-pong fixture pings every edge at once, as a
+ * user might: its slowest round trip was 310 ms against < 90 (1,651 ms on a loaded host). The flood on Abilene
+ * has few messages, but each node's first ones cost it ~10 ms of CPU, paid by every node at once: node 1 heard
+ * the token at 20.8 ms against 6.7 ± 5 ms (66.7 ms under load). The simulator meets all three exactly. Run them
+ * where the host has the cores, or for rtt the time: PEERLAB_TIMING_TESTS=1.
  */
 const timingTest = it.runIf(process.env.PEERLAB_TIMING_TESTS === '1');
 
@@ -77,12 +74,6 @@ describe('links at the message layer', () => {
     }
     expect(time.correlation).toBeGreaterThan(0.95);
   });
-
-  it('serialises at the rate: 10mbit within ±10 %', async () => {
-    const summary = await run({ algorithm: 'test/fixtures/bulk.ts', topology: 'line:n=2', links: 'rate=10mbit' });
-    const [, receiver] = await nodeResults(summary.resultsDir);
-    expect(Math.abs((receiver!.throughputBps as number) / 10e6 - 1)).toBeLessThan(0.1);
-  });
 });
 
 describe('links at the packet layer', () => {
@@ -93,21 +84,7 @@ describe('links at the packet layer', () => {
     );
     expect(execFileSync('docker', ['ps', '-aq', '--filter', 'label=peerlab.run']).toString().split('\n').length).toBeLessThanOrEqual(before.split('\n').length);
   });
-
-  it('limits a rate of 10mbit to within ±10 % with htb', async () => {
-    const summary = await run({ algorithm: 'test/fixtures/bulk.ts', topology: 'line:n=2', links: 'rate=10mbit', linksMode: 'packet' });
-    const [, receiver] = await nodeResults(summary.resultsDir);
-    expect(Math.abs((receiver!.throughputBps as number) / 10e6 - 1)).toBeLessThan(0.1);
-  });
-
-  it('drops 5 % of packets within a binomial bound, by the rule’s own counters', async () => {
-    const summary = await run({ algorithm: 'test/fixtures/bulk.ts', topology: 'line:n=2', links: 'loss=5%', linksMode: 'packet', params: ['megabytes=16'] });
-    const record = JSON.parse(await readFile(path.join(summary.resultsDir, 'run.json'), 'utf8')) as {
-      runtimeFacts: { lossCounters: Record<string, { packets: number; dropped: number }> };
-    };
-    const { packets, dropped } = record.runtimeFacts.lossCounters['0->1']!;
-    expect(packets).toBeGreaterThan(300);
-    // Four standard deviations of a binomial share: fails by chance about once in 16,000 runs.
-    expect(Math.abs(dropped / packets - 0.05)).toBeLessThan(4 * Math.sqrt((0.05 * 0.95) / packets));
-  });
 });
+
+// Rate (at both layers) and packet-layer loss are measured by `bench links`, and its test checks them against their
+// bounds: test/integration/bench.test.ts.
