@@ -97,7 +97,7 @@ export default class BenchLinks extends PeerlabCommand {
 
   private logAccuracy(accuracy: LinksAccuracy): void {
     for (const rate of accuracy.rates) {
-      const what = `rate=${rate.rate} at the ${rate.mode} layer`;
+      const what = `rate=${rate.rate} at the ${rate.layer ?? rate.mode} layer${rate.layer !== undefined && rate.layer !== rate.mode ? ` (asked: ${rate.mode})` : ''}`;
       if (rate.refused !== undefined) this.log(`  ${what}: not measured: ${rate.refused}`);
       else {
         const measured = rate.throughputBps === undefined ? 'no throughput' : `${(rate.throughputBps / 1e6).toFixed(2)} Mbit/s (${rate.errorPercent! >= 0 ? '+' : ''}${rate.errorPercent!.toFixed(1)} %)`;
