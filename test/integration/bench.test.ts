@@ -149,12 +149,12 @@ it("opens the run's etcd only for --auth-cost's side: a write without credential
 
 describe('bench links', () => {
   it('measures bring-up unshaped and shaped in turns, rtt against the links, rate at both layers and loss by its counters, and leaves nothing', async () => {
-    const { code, stdout, stderr } = await peerlab('bench', 'links', '--nodes', '8', '--rates', '10mbit', '--param', 'pings=5', '--json');
+    const { code, stdout, stderr } = await peerlab('bench', 'links', '--nodes', '5', '--rates', '10mbit', '--param', 'pings=5', '--json');
     expect(code, stderr).toBe(0);
     const report = JSON.parse(stdout) as { schema: string; samples: LinksBringUpSample[]; accuracy: LinksAccuracy };
     expect(report.schema).toBe('peerlab.bench.links/1');
     const [sample] = report.samples;
-    expect(sample).toMatchObject({ runtime: 'docker', topology: 'ba:n=8,m=2', nodes: 8, links: 'delay=uniform:5..50ms', layer: 'message' });
+    expect(sample).toMatchObject({ runtime: 'docker', topology: 'ba:n=5,m=2', nodes: 5, links: 'delay=uniform:5..50ms', layer: 'message' });
     const [turn] = sample!.repetitions;
     expect(turn!.first).toBe('without');
     expect(turn!.without.layer).toBe('message');
@@ -181,7 +181,7 @@ describe('bench links', () => {
   });
 
   it('refuses a rate it cannot read in one line naming the flag, before anything starts', async () => {
-    const { code, stdout, stderr } = await peerlab('bench', 'links', '--nodes', '8', '--rates', '10mbit,10mbps');
+    const { code, stdout, stderr } = await peerlab('bench', 'links', '--nodes', '5', '--rates', '10mbit,10mbps');
     expect(code).not.toBe(0);
     expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: --rates "10mbps": "mbps" is ambiguous .* — e\.g\. --rates 10mbit,100mbit$/)]);
     expect(stdout).toBe('');

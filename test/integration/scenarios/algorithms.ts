@@ -12,7 +12,7 @@ import { runAlgorithm } from '../../../src/run/run.js';
 import type { RuntimeKind } from '../../../src/runtime/types.js';
 
 const cases: Array<{ algorithm: string; topology: string; params: string[] }> = [
-  { algorithm: 'ghs', topology: 'ba:n=40,m=2', params: [] },
+  { algorithm: 'ghs', topology: 'ba:n=30,m=2', params: [] },
   { algorithm: 'random-walk', topology: 'ba:n=30,m=2', params: ['walkers=4', 'hops=60', 'hopDelayMs=2'] },
   { algorithm: 'push-sum', topology: 'ba:n=30,m=2', params: [] },
   { algorithm: 'high-risk-edges', topology: 'ba:n=30,m=2', params: ['walkers=4', 'hops=60', 'hopDelayMs=2', 'iterations=4'] },
