@@ -60,7 +60,8 @@ export default defineAlgorithm({
 });
 
 function pingNextAfterPause(node: Node<Params, State>): void {
-  const { directedEdges = 2 * node.neighbours.length, roundTripsPerSecond } = node.params;
+  // `peerlab run` fills in directedEdges from the graph; without it, take every node to have this one's degree.
+  const { directedEdges = node.size * node.neighbours.length, roundTripsPerSecond } = node.params;
   const meanPauseMs = (1000 * directedEdges) / (node.neighbours.length * roundTripsPerSecond);
   node.setTimer(node.random.next() * 2 * meanPauseMs, () => {
     const { id } = node.neighbours[node.state.started % node.neighbours.length]!;

@@ -1,10 +1,6 @@
-import path from 'node:path';
-import { readFile } from 'node:fs/promises';
-import { PeerlabError } from '../errors.js';
-import { lossShareBound } from '../links/packet.js';
+import { lossShareBound, PacketLayerRefused } from '../links/packet.js';
 import { formatRate } from '../links/spec.js';
 import { runAlgorithm, type RunRequest, type RunSummary } from '../run/run.js';
-import type { RunRecord } from '../run/results-folder.js';
 import type { RuntimeKind } from '../runtime/types.js';
 import type { Outcome } from '../verify/index.js';
 import { describeRun, medianOf, type ConvergenceRun } from './convergence.js';
@@ -17,10 +13,10 @@ export const DEFAULT_BENCH_LINKS = 'delay=uniform:5..50ms';
 /** Seconds of data each rate's transfer carries: long enough that the first chunk and the run's edges are noise. */
 const TRANSFER_SECONDS = 2;
 const TRANSFER_CHUNK_BYTES = 64_000;
-/** The loss run's transfer: at 5 % a few hundred offload-sized packets give a bound of a few percent. */
+/** The loss run's transfer: at 5 % it made ~1,200 offload-sized packets, a bound of ±2.5 points. */
 const LOSS_TRANSFER_MEGABYTES = 16;
 
-type Layer = RunRecord['topology']['linksLayer'];
+type Layer = RunSummary['linksLayer'];
 
 /** One rtt run of a bring-up sample, as measured. */
 export interface LinksRun extends ConvergenceRun {
@@ -107,13 +103,12 @@ export async function benchLinksBringUp(options: { request: RunRequest; links: s
 
 async function rttRun(request: RunRequest): Promise<LinksRun & { runtime: RuntimeKind; nodes: number; edges: number }> {
   const summary = await runAlgorithm({ ...request, algorithm: 'rtt' });
-  const record = await runRecord(summary);
   return {
     ...describeRun(summary),
     runtime: summary.runtime,
     nodes: summary.nodes,
     edges: summary.edges,
-    layer: record.topology.linksLayer,
+    layer: summary.linksLayer,
     // The image check is left out: an image built on one side (a changed agent) is not the links' cost.
     bringUpMs: summary.timings.shapedMs === undefined ? undefined : summary.timings.shapedMs - (summary.timings.imagesMs ?? 0),
     medianRttMs: summary.metrics.medianRttMs ?? NaN,
@@ -184,26 +179,26 @@ export async function benchLinksAccuracy(options: {
         rates.push({ rate, rateBps, mode, refused: ran.refused });
         continue;
       }
-      const throughputBps = ran.summary.metrics.slowestThroughputBps;
+      const throughputBps = ran.metrics.slowestThroughputBps;
       rates.push({
         rate,
         rateBps,
         mode,
-        layer: ran.record.topology.linksLayer,
+        layer: ran.linksLayer,
         throughputBps,
         errorPercent: throughputBps === undefined ? undefined : (throughputBps / rateBps - 1) * 100,
-        outcome: ran.summary.outcome,
-        verdict: ran.summary.verdict,
-        runId: ran.summary.runId,
+        outcome: ran.outcome,
+        verdict: ran.verdict,
+        runId: ran.runId,
       });
     }
   }
   say(`bulk at loss=${options.lossPercent}%, --links-mode packet`);
   const ran = await transfer(`loss=${options.lossPercent}%`, 'packet', [`megabytes=${LOSS_TRANSFER_MEGABYTES}`]);
   if ('refused' in ran) return { rates, loss: { lossPercent: options.lossPercent, refused: ran.refused } };
-  const counter = (ran.record.runtimeFacts.lossCounters as Record<string, { packets: number; dropped: number }> | undefined)?.['0->1'];
-  const layer = ran.record.topology.linksLayer;
-  if (!counter) return { rates, loss: { lossPercent: options.lossPercent, layer, runId: ran.summary.runId, refused: `the ${layer} layer keeps no drop counters` } };
+  const counter = (ran.runtimeFacts.lossCounters as Record<string, { packets: number; dropped: number }> | undefined)?.['0->1'];
+  const layer = ran.linksLayer;
+  if (!counter) return { rates, loss: { lossPercent: options.lossPercent, layer, runId: ran.runId, refused: `the ${layer} layer keeps no drop counters` } };
   const droppedShare = counter.dropped / counter.packets;
   const bound = lossShareBound(options.lossPercent, counter.packets);
   return {
@@ -216,22 +211,17 @@ export async function benchLinksAccuracy(options: {
       droppedPercent: droppedShare * 100,
       boundPercent: bound * 100,
       withinBound: Math.abs(droppedShare - options.lossPercent / 100) <= bound,
-      runId: ran.summary.runId,
+      runId: ran.runId,
     },
   };
 }
 
 /** Runs, or says why the packet layer refused before anything started (that refusal is a finding, not a failure). */
-async function refusedOrRun(run: () => Promise<RunSummary>): Promise<{ summary: RunSummary; record: RunRecord } | { refused: string }> {
+async function refusedOrRun(run: () => Promise<RunSummary>): Promise<RunSummary | { refused: string }> {
   try {
-    const summary = await run();
-    return { summary, record: await runRecord(summary) };
+    return await run();
   } catch (error) {
-    if (error instanceof PeerlabError && error.message.startsWith('--links-mode packet:')) return { refused: error.message };
+    if (error instanceof PacketLayerRefused) return { refused: error.message };
     throw error;
   }
-}
-
-async function runRecord(summary: RunSummary): Promise<RunRecord> {
-  return JSON.parse(await readFile(path.join(summary.resultsDir, 'run.json'), 'utf8')) as RunRecord;
 }

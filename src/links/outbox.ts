@@ -34,15 +34,16 @@ export class LinkOutbox<Message extends { readonly payload: string } = { readonl
    * Holds the message for its time on the edge. On an edge with a rate, the promise resolves once the message
    * has been serialised onto it: that is when a real link would take the next, so a sender that awaits its sends
    * keeps to the rate, and one that does not is stopped by the host's send-buffer limit (src/host), not by the
-   * container's memory limit. Without a rate nothing waits (undefined).
+   * container's memory limit. Without a rate, or with less than a millisecond to go, nothing waits (undefined).
    */
   send(message: Message): Promise<void> | undefined {
     const now = this.clock();
     const due = this.schedule.arrival(now, Buffer.byteLength(message.payload));
     this.queue.push({ due, message });
     this.flush();
+    // Below a timer's resolution there is nothing to wait for: no timer per message while the edge keeps up.
     const serialisedIn = this.schedule.serialisedBy - now;
-    return serialisedIn > 0 ? new Promise((resolve) => setTimeout(resolve, serialisedIn)) : undefined;
+    return serialisedIn >= 1 ? new Promise((resolve) => setTimeout(resolve, serialisedIn)) : undefined;
   }
 
   /** Forwards every message that is due, in order, and sets one timer for the next. */

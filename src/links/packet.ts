@@ -97,6 +97,9 @@ function packetRefusalOfFaults(faults: readonly FaultEvent[]): string | undefine
   return later && `${later.spec} starts a new container after bring-up, which the packet layer would leave unshaped (it shapes each node once, by its neighbours' addresses then)`;
 }
 
+/** `--links-mode packet` refused before anything started: this host cannot apply the links (or keep them) there. */
+export class PacketLayerRefused extends PeerlabError {}
+
 /**
  * The layer a run's links are applied at. `packet` refuses, before anything starts, a parameter this host cannot
  * apply there, or a fault schedule it cannot keep shaped; `auto` takes the packet layer when it can apply
@@ -107,7 +110,7 @@ export function chooseLinksLayer(graph: Topology, mode: LinksMode, support: Pack
   const refusal = packetRefusal(graph, support) ?? packetRefusalOfFaults(faults);
   if (mode === 'packet') {
     if (refusal) {
-      throw new PeerlabError(`--links-mode packet: ${refusal}`, {
+      throw new PacketLayerRefused(`--links-mode packet: ${refusal}`, {
         hint: '--links-mode message applies every link parameter in the node agents, on any kernel (see `peerlab doctor`)',
       });
     }

@@ -158,6 +158,19 @@ export function parseQuantity(key: Quantity, text: string | number): number {
   }
 }
 
+/**
+ * parseQuantity for a value given on the command line: a bad one is refused in one line that begins with `what`
+ * (the flag and its value, as the user wrote them) and says why.
+ */
+export function flagQuantity(what: string, key: Quantity, text: string, hint: string): number {
+  try {
+    return parseQuantity(key, text);
+  } catch (error) {
+    if (error instanceof QuantityError) throw new PeerlabError(`${what}: ${error.message}`, { hint });
+    throw error;
+  }
+}
+
 /** How a rate reads back: 10mbit, 1.5gbit, 64kbit. */
 export function formatRate(bps: number | null): string {
   if (bps === null) return 'unlimited';

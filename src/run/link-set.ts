@@ -14,7 +14,7 @@ import type { NeighbourEntry } from '../coordination/protocol.js';
 import type { AppliedFault } from '../faults/events.js';
 import { PeerlabError } from '../errors.js';
 import { describeLinkChange, type LinkChange } from '../links/model.js';
-import { parseQuantity, QuantityError, type Quantity } from '../links/spec.js';
+import { flagQuantity, type Quantity } from '../links/spec.js';
 import { connectRunEtcd } from './run-etcd.js';
 
 export interface LinkSetRequest {
@@ -130,15 +130,7 @@ function parseEdge(text: string): [string, string] {
 
 /** The values given, each read as --links reads it; a bad one is refused naming its flag. */
 function parseChange(request: LinkSetRequest): LinkChange {
-  const read = (key: Quantity, text: string | undefined): number | undefined => {
-    if (text === undefined) return undefined;
-    try {
-      return parseQuantity(key, text);
-    } catch (error) {
-      if (error instanceof QuantityError) throw new PeerlabError(`--${key} ${text}: ${error.message}`, { hint: HINT });
-      throw error;
-    }
-  };
+  const read = (key: Quantity, text: string | undefined): number | undefined => (text === undefined ? undefined : flagQuantity(`--${key} ${text}`, key, text, HINT));
   const exponential = request.jitter !== undefined && /^exp(onential)?:/i.test(request.jitter);
   const jitterMs = read('jitter', exponential ? request.jitter!.slice(request.jitter!.indexOf(':') + 1) : request.jitter);
   const change: LinkChange = {

@@ -85,6 +85,9 @@ export interface RunSummary {
   readonly faults: readonly AppliedFault[];
   /** The command that reruns this run; in the simulator it replays it bit for bit. */
   readonly replay: string;
+  /** Where the links were applied, and what the runtime recorded (run.json's `topology.linksLayer`, `runtimeFacts`). */
+  readonly linksLayer: RunRecord['topology']['linksLayer'];
+  readonly runtimeFacts: RunRecord['runtimeFacts'];
 }
 
 /** `peerlab up`: prepare and bring up on Docker, leaving the nodes registered, connected and waiting. */
@@ -239,6 +242,8 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
     departed: execution.departed,
     faults,
     replay,
+    linksLayer: record.topology.linksLayer,
+    runtimeFacts: record.runtimeFacts,
   };
 }
 

@@ -99,7 +99,7 @@ export function fakeRunner(options: { fail?: (request: RunRequest, index: number
     );
     const replay = `peerlab run ${request.algorithm} --topology ${request.topology} --seed ${request.seed} --runtime docker`;
     const failed = outcome === 'fail' || (outcome === 'unchecked' && request.requireCheck === true);
-    const summary: RunSummary = { runId, algorithm: request.algorithm, runtime: 'docker', nodes, edges, outcome, passed, failed, verdict, inFlight: 0, metrics, nodeMetrics, timings, resultsDir, missing: [], departed: new Map(), faults: [], replay };
+    const summary: RunSummary = { runId, algorithm: request.algorithm, runtime: 'docker', nodes, edges, outcome, passed, failed, verdict, inFlight: 0, metrics, nodeMetrics, timings, resultsDir, missing: [], departed: new Map(), faults: [], replay, linksLayer: 'message', runtimeFacts: {} };
     return summary;
   };
   return { runner, requests };

@@ -12,7 +12,7 @@ import {
   type LinksBringUpSample,
 } from '../../bench/links.js';
 import { PeerlabError } from '../../errors.js';
-import { parseQuantity, QuantityError } from '../../links/spec.js';
+import { flagQuantity } from '../../links/spec.js';
 import { delayAsLinks } from '../../runtime/sim/delay.js';
 import { hostFacts } from '../../util/host.js';
 import { peerlabVersion } from '../../util/version.js';
@@ -55,8 +55,8 @@ export default class BenchLinks extends PeerlabCommand {
       throw new PeerlabError('--delay and --links both shape the links', { hint: `--delay ${flags.delay} is --links '${delayAsLinks(flags.delay)}': give one of them` });
     }
     const links = flags.links ?? (flags.delay === undefined ? DEFAULT_BENCH_LINKS : delayAsLinks(flags.delay));
-    const ratesBps = flags.rates.split(',').map((rate) => quantity('--rates', 'rate', rate, 'e.g. --rates 10mbit,100mbit'));
-    const lossPercent = quantity('--loss', 'loss', flags.loss, 'e.g. --loss 5%');
+    const ratesBps = flags.rates.split(',').map((rate) => flagQuantity(`--rates "${rate}"`, 'rate', rate.trim(), 'e.g. --rates 10mbit,100mbit'));
+    const lossPercent = flagQuantity(`--loss "${flags.loss}"`, 'loss', flags.loss.trim(), 'e.g. --loss 5%');
     if (lossPercent === 0) throw new PeerlabError(`--loss ${flags.loss} drops nothing, so there is nothing to count`, { hint: 'e.g. --loss 5%' });
     const keep = reportKeeper(flags);
     const report: LinksBenchReport = { schema: 'peerlab.bench.links/1', peerlab: peerlabVersion, host: hostFacts(), createdAt: new Date().toISOString(), samples: [] };
@@ -111,14 +111,5 @@ export default class BenchLinks extends PeerlabCommand {
         `  loss=${loss.lossPercent}% at the packet layer: ${loss.withinBound ? '✔' : '✖'} ${loss.dropped} of ${loss.packets} packets dropped (${loss.droppedPercent!.toFixed(2)} %, bound ±${loss.boundPercent!.toFixed(2)} points)`,
       );
     }
-  }
-}
-
-function quantity(flag: string, key: 'rate' | 'loss', text: string, example: string): number {
-  try {
-    return parseQuantity(key, text.trim());
-  } catch (error) {
-    if (error instanceof QuantityError) throw new PeerlabError(`${flag} "${text}": ${error.message}`, { hint: example });
-    throw error;
   }
 }
