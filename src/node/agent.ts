@@ -28,7 +28,7 @@ import { ENV, ownAddress, readIdentity } from './identity.js';
 import { NodeLease } from './registration.js';
 import { etcdServiceRegistry } from './service-registry.js';
 import { etcdLeasedQueues } from './leased-queues.js';
-import { followNeighbours } from './membership.js';
+import { followNeighbours, HeldUntilStart } from './membership.js';
 import { openLink, queuedLink, serveLinks, type OutgoingLink } from './links.js';
 import type { Envelope } from './peer-wire.js';
 import { LinkSchedule, linkStream, UNSHAPED, type LinkChange, type LinkParams } from '../links/model.js';
@@ -285,26 +285,33 @@ async function main(): Promise<void> {
   // watches bring-up), so the bring-up's registrations need not reach it. (A node that joins mid-run is at the
   // start line too: it follows the registry from the start, and hears the run's changes since, replayed.)
   if (succession) await Promise.all([watchControl, followNeighbours(etcd, keys, overlayWeights, host, reportFailure)]);
+  // Watched now, not after the start: at the start moment every node begins at once, and each request to etcd
+  // then would delay the run's first messages (on two cores, flood's first hop by 10–20 ms).
+  const stopped = etcd.waitFor(keys.stop);
+  stopped.catch(() => {}); // awaited below, where a failure fails the node
+  const membership = new HeldUntilStart(host);
   if (!recorded) {
-    let startRevision = 0n;
     const startLine = await reachStartLine({
       preparing: [watchControl],
       sayReady: () => etcd.put(keys.ready(nodeId), JSON.stringify({ processStartedAt: processStart, steps } satisfies NodeStartup)),
       startMoment: async () => {
         const start = await etcd.waitForEntry(keys.start);
-        startRevision = start.modRevision;
+        // Not awaited: nothing may wait on etcd between the start moment and init (start-line.ts). A change made
+        // before this watch is open is replayed to it, since it watches from the revision after the start.
+        if (!succession) void followNeighbours(etcd, keys, overlayWeights, membership, reportFailure, start.modRevision + 1n);
         return Number(start.value);
       },
     });
     startedAt = startLine.startedAt;
     startLagMs = startLine.lagMs;
     running = true;
-    // Not awaited: nothing may wait on etcd between the start moment and init (start-line.ts). A change made
-    // before this watch is open is replayed to it, since it watches from the revision after the start.
-    if (!succession) void followNeighbours(etcd, keys, overlayWeights, host, reportFailure, startRevision + 1n);
   }
   const stopLiveReports = config.liveReportMs ? reportLive(etcd, keys.live(nodeId), host, config.liveReportMs) : undefined;
-  if (!recorded) await host.start();
+  if (!recorded) {
+    const initialised = host.start();
+    membership.release();
+    await initialised;
+  }
   if (succession) {
     const resumedAt = Date.now();
     const { replayedSoFar, ...record } = recorded ?? {
@@ -323,7 +330,7 @@ async function main(): Promise<void> {
   }
   if (config.quiescence) void answerQuiescenceWaves().catch(reportFailure);
 
-  await etcd.waitFor(keys.stop);
+  await stopped;
   host.freeze();
   stopLiveReports?.();
   await tracer?.close();

@@ -42,3 +42,37 @@ export function followNeighbours(
     fromRevision,
   );
 }
+
+type MembershipListener = Pick<AlgorithmHost, 'neighbourDown' | 'neighbourUp'>;
+
+/**
+ * Holds the registry's news for the host until its algorithm has begun. The registry is followed from the start
+ * revision as soon as the start is read, a lead ahead of the start moment, so that opening the watch is not one
+ * more request to etcd from every node at the moment they all begin; a neighbour that went in the lead is told
+ * to the algorithm after init, as if the watch had opened at the start.
+ */
+export class HeldUntilStart implements MembershipListener {
+  private held: Array<() => void> | undefined = [];
+
+  constructor(private readonly host: MembershipListener) {}
+
+  neighbourDown(...args: Parameters<MembershipListener['neighbourDown']>): void {
+    this.later(() => this.host.neighbourDown(...args));
+  }
+
+  neighbourUp(...args: Parameters<MembershipListener['neighbourUp']>): void {
+    this.later(() => this.host.neighbourUp(...args));
+  }
+
+  /** The algorithm has begun: what was held is told now, in order, and the rest as it comes. */
+  release(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const tell of held) tell();
+  }
+
+  private later(tell: () => void): void {
+    if (this.held) this.held.push(tell);
+    else tell();
+  }
+}
