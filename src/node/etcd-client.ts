@@ -38,7 +38,13 @@ import {
 } from './etcd-wire.js';
 
 const CALL_DEADLINE_MS = 10_000;
-const RETRY = { attempts: 12, firstDelayMs: 100, maxDelayMs: 5_000 };
+/** How a call that etcd does not answer is retried: about half a minute in all, by default. */
+export interface RetryPolicy {
+  readonly attempts: number;
+  readonly firstDelayMs: number;
+  readonly maxDelayMs: number;
+}
+const RETRY: RetryPolicy = { attempts: 12, firstDelayMs: 100, maxDelayMs: 5_000 };
 /**
  * channelz off, as on the links (links.ts); no limit on what etcd may answer, as etcd3 sets it: a prefix read
  * of a large run's registry can pass grpc-js's default of 4 MiB.
@@ -86,6 +92,7 @@ export class EtcdClient {
   constructor(
     endpoints: readonly string[],
     private readonly login?: EtcdLogin,
+    private readonly retry: RetryPolicy = RETRY,
   ) {
     if (endpoints.length === 0) throw new Error('etcd client: no endpoint given');
     this.endpoints = endpoints.map((endpoint) => new URL(endpoint.includes('://') ? endpoint : `http://${endpoint}`).host);
@@ -277,19 +284,20 @@ export class EtcdClient {
 
   /** `what` names the operation in a refusal, e.g. "write /peerlab/…/control/stop: permission denied". */
   private async call<T>(method: string, request: Buffer, decode: (response: Buffer) => T, what: string): Promise<T> {
-    for (let attempt = 1, delay = RETRY.firstDelayMs; ; attempt++, delay = Math.min(delay * 2, RETRY.maxDelayMs)) {
+    const retry = this.retry;
+    for (let attempt = 1, delay = retry.firstDelayMs; ; attempt++, delay = Math.min(delay * 2, retry.maxDelayMs)) {
       try {
         return await this.unary(method, request, decode, await this.metadata());
       } catch (error) {
         const { code, details = '' } = error as CallError;
-        if (isTokenExpired(details) && attempt < RETRY.attempts) {
+        if (isTokenExpired(details) && attempt < retry.attempts) {
           this.token = undefined;
           continue;
         }
         if (code === grpc.status.PERMISSION_DENIED) {
           throw new Error(`etcd refused to ${what}: permission denied (a node writes only the keys it reports into; config, topology and control are the CLI's)`);
         }
-        if (code === undefined || !RETRYABLE.has(code) || attempt >= RETRY.attempts) throw new Error(`etcd ${method} at ${this.endpoints[this.endpointIndex % this.endpoints.length]}: ${details || (error as Error).message}`);
+        if (code === undefined || !RETRYABLE.has(code) || attempt >= retry.attempts) throw new Error(`etcd ${method} at ${this.endpoints[this.endpointIndex % this.endpoints.length]}: ${details || (error as Error).message}`);
         this.endpointIndex++;
         await new Promise((resolve) => setTimeout(resolve, delay));
       }

@@ -40,14 +40,15 @@ afterAll(async () => {
 
 describe('bench startup', () => {
   it('measures peerlab and parallel docker run in turns, splits bring-up by phase, step and CPU, and leaves nothing', async () => {
-    const { code, stdout, stderr } = await peerlab('bench', 'startup', '--nodes', '10', '--repetitions', '2', '--concurrency', '4', '--auth-cost', '--json');
+    const { code, stdout, stderr } = await peerlab('bench', 'startup', '--nodes', '10', '--repetitions', '1', '--concurrency', '4', '--auth-cost', '--json');
     expect(code, stderr).toBe(0);
     const report = JSON.parse(stdout) as BenchReport<StartupSample>;
     expect(report.schema).toBe('peerlab.bench.startup/2');
     const [sample] = report.samples;
     expect(sample).toMatchObject({ topology: 'ba:n=10,m=2', nodes: 10, edges: 16, concurrency: 4 });
     const { repetitions } = sample!;
-    expect(repetitions.map((repetition) => repetition.first)).toEqual(['baseline', 'peerlab']);
+    // One repetition, which CI can spare: the alternation of later ones is inTurns' (test/unit/bench-turns.test.ts).
+    expect(repetitions.map((repetition) => repetition.first)).toEqual(['baseline']);
     for (const { ratio, peerlab: up, baseline } of repetitions) {
       expect(ratio).toBeCloseTo(up.allConnectedMs / baseline.dockerRunMs, 10);
       const { prepareMs, imagesMs, networkAndEtcdMs, containersMs, tailMs } = up.phases;

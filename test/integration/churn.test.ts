@@ -1,6 +1,7 @@
 /**
- * Churn on a real Docker run (issue 11's acceptance): 60 s of joins, graceful leaves and crashes on BA(100, 2)
- * under the heartbeat detector. Checked from what the run wrote: the registry (registry.ndjson) matches the event
+ * Churn on a real Docker run, issue 11's acceptance at CI's size: 40 s of joins, graceful leaves and crashes on
+ * BA(60, 2) under the heartbeat detector (the acceptance itself, 60 s on BA(100, 2), takes 200 s, which CI's
+ * 45 minutes cannot spare; it is run by hand with the same checks). Checked from what the run wrote: the registry (registry.ndjson) matches the event
  * log (faults.ndjson) within the lease time at every event, results/ records every member that ever took part,
  * and nothing is left behind; then Ctrl-C in the middle of a churn schedule leaves nothing either.
  */
@@ -30,7 +31,8 @@ const LEASE_MS = REGISTRATION_TTL_SECONDS * 1000;
 /** A leave deregisters at once; on a loaded host "at once" is an etcd round trip and a watch event later. */
 const AT_ONCE_MS = 2_000;
 /** When the detector's nodes report (its durationMs), on the run's clock. */
-const DETECTOR_END_MS = 70_000;
+const DETECTOR_END_MS = 50_000;
+const NODES = 60;
 
 const readNdjson = async <T>(file: string): Promise<T[]> =>
   (await readFile(file, 'utf8')).trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as T);
@@ -61,11 +63,11 @@ function membersAt(initial: readonly string[], applied: readonly AppliedFault[],
 
 describe('churn on Docker', () => {
   it(
-    "60 s of joins, leaves and crashes on BA(100, 2): the registry follows the event log within the lease time, results/ has every member, nothing is left",
+    `40 s of joins, leaves and crashes on BA(${NODES}, 2): the registry follows the event log within the lease time, results/ has every member, nothing is left`,
     async () => {
-      const topology = 'ba:n=100,m=2';
-      const churn = 'join=0.5/s leave=0.2/s crash=0.1/s for=60s';
-      const timeoutMs = 150_000;
+      const topology = `ba:n=${NODES},m=2`;
+      const churn = 'join=0.5/s leave=0.2/s crash=0.1/s for=40s';
+      const timeoutMs = 130_000;
       const faults = await resolveRunFaults({ topology, seed: 1, faults: [], churn, timeoutMs, allowDisconnected: false });
       let runId = '';
       const summary = await runAlgorithm({
@@ -83,8 +85,8 @@ describe('churn on Docker', () => {
       const dir = summary.resultsDir;
       const applied = (await readNdjson<AppliedFault>(path.join(dir, 'faults.ndjson'))).filter((event) => event.error === undefined);
       const [start, ...changes] = await readNdjson<RegistryChange & { registered?: number }>(path.join(dir, 'registry.ndjson'));
-      const initial = Array.from({ length: 100 }, (_v, i) => String(i));
-      expect(start).toEqual({ atMs: 0, registered: 100 });
+      const initial = Array.from({ length: NODES }, (_v, i) => String(i));
+      expect(start).toEqual({ atMs: 0, registered: NODES });
 
       // Every event of the plan was applied (the run lasts past the churn), late by its lag only.
       expect(applied.map(({ atMs, action, nodes }) => ({ atMs, action, nodes })).sort((a, b) => a.atMs - b.atMs)).toEqual(
@@ -130,7 +132,7 @@ describe('churn on Docker', () => {
         expect(differ.filter((id) => !recent(atMs).has(id)), `at ${atMs} ms`).toEqual([]);
       }
 
-      // results/ records every member that ever took part: the 100, each joined node (when, attached to whom), each that left.
+      // results/ records every member that ever took part: the first NODES, each joined node (when, attached to whom), each that left.
       const rows = parse(await readFile(path.join(dir, 'nodes.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>;
       expect(rows.map((row) => row.id).sort()).toEqual([...initial, ...joins.map((join) => join.nodes[0]!)].sort());
       for (const join of joins) {
@@ -156,7 +158,7 @@ describe('churn on Docker', () => {
       // is timing: on a host at a load of 70, a starved node can go silent past its neighbours' timeouts at the end.)
       // Completeness is eventual: a node that went within the detection time of the detector's end (its silence not
       // yet past the 1 s timeout at a 200 ms beat, or its leave not yet heard) cannot be suspected yet, and the
-      // schedule's lag (up to 15 s at load) can apply a departure due before 60 s that late.
+      // schedule's lag (up to 15 s at load) can apply a departure due before the churn ends that late.
       expect(summary.outcome).not.toBe('unchecked');
       const verdict = JSON.parse(await readFile(path.join(dir, 'verify.json'), 'utf8')) as { failures: string[] };
       const wentAt = new Map(applied.filter((event) => event.action !== 'join').map((event) => [event.nodes[0]!, event.appliedMs!]));

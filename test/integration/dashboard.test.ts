@@ -162,13 +162,14 @@ describe('dashboard and report in Chromium', () => {
 
 describe('the benches of the dashboard', () => {
   it('bench dashboard: the same Docker run without and with the page open, in turns; the page followed it to the end', async () => {
-    const { code, stdout, stderr } = await peerlabIn(results, 'bench', 'dashboard', '--algorithm', 'ghs', '--nodes', '10', '--repetitions', '2', '--json');
+    const { code, stdout, stderr } = await peerlabIn(results, 'bench', 'dashboard', '--algorithm', 'ghs', '--nodes', '10', '--repetitions', '1', '--json');
     expect(code, stderr).toBe(0);
     const report = JSON.parse(stdout) as { schema: string; samples: DashboardOverheadSample[] };
     expect(report.schema).toBe('peerlab.bench.dashboard/1');
     const [sample] = report.samples;
     expect(sample).toMatchObject({ algorithm: 'ghs', runtime: 'docker', nodes: 10 });
-    expect(sample!.repetitions.map((repetition) => repetition.first)).toEqual(['without', 'with']);
+    // One repetition, which CI can spare: the alternation of later ones is inTurns' (test/unit/bench-turns.test.ts).
+    expect(sample!.repetitions.map((repetition) => repetition.first)).toEqual(['without']);
     for (const repetition of sample!.repetitions) {
       for (const side of [repetition.without, repetition.with]) {
         expect(side.outcome).toBe('pass');
@@ -186,8 +187,7 @@ describe('the benches of the dashboard', () => {
       expect(repetition.with.page.browserCpuMs).toBeGreaterThan(0);
       expect(repetition.with.page.redrawMs.max).toBeGreaterThan(0);
     }
-    const median = (values: number[]) => (values[0]! + values[1]!) / 2;
-    expect(sample!.with.algorithmMs).toBe(median(sample!.repetitions.map((repetition) => repetition.with.algorithmMs)));
+    expect(sample!.with.algorithmMs).toBe(sample!.repetitions[0]!.with.algorithmMs);
     expect(sample!.growthPercent.algorithm).toBeCloseTo((sample!.with.algorithmMs / sample!.without.algorithmMs - 1) * 100, 6);
     expect(sample!.withinTarget).toBe(sample!.growthPercent.algorithm <= 5 && sample!.growthPercent.allConnected! <= 5);
     expect(await leftBehind(stderr)).toBe(0);

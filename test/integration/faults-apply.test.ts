@@ -120,7 +120,7 @@ describe('a fault schedule on Docker', () => {
 
 describe('faults on the command line, judged by the oracle', () => {
   it('`--fault "at=0s kill top-degree:5"` kills the five hubs; flood passes on the surviving component and the run ends quiet', async () => {
-    const topology = 'ba:n=60,m=2';
+    const topology = 'ba:n=40,m=2';
     const graph = (await loadTopology(topology, { seed: 1 })).graph;
     // The test ranks by degree itself: ties go to the smaller id, as the selector promises.
     const hubs = graph.nodes().sort((a, b) => graph.degree(b) - graph.degree(a) || Number(a) - Number(b)).slice(0, 5);

@@ -32,10 +32,11 @@ const run = (request: Partial<RunRequest> & Pick<RunRequest, 'algorithm' | 'topo
  * Each message costs a node ~0.25–0.5 ms of CPU (gRPC over HTTP/2, send and receive). rtt paces itself for that
  * (algorithms/rtt.ts): on the 2-core host, with nothing else running (1 Dec 2026), it passes on ba:n=100 with a
  * 2.3 ms baseline, but takes 3 minutes that CI cannot spare. The ping-pong fixture pings every edge at once, as a
- * user might: its slowest round trip was 310 ms against < 90 (1,651 ms on a loaded host). The flood on Abilene
- * has few messages, but each node's first ones cost it ~10 ms of CPU, paid by every node at once: node 1 heard
- * the token at 20.8 ms against 6.7 ± 5 ms (66.7 ms under load). The simulator meets all three exactly. Run them
- * where the host has the cores, or for rtt the time: PEERLAB_TIMING_TESTS=1.
+ * user might: its slowest round trip was 255 ms at the median and 415 ms at worst, against < 90. The flood on
+ * Abilene has few messages, but each hop adds ~7 ms to its link's delay on the first flood (~3 ms on a second
+ * one): node 1 heard the token 5.6–9.8 ms late, against a bound of 5 ms, and the nodes five hops out 40–46 ms.
+ * The simulator meets all three exactly. Run them where the host has the cores, or for rtt the time:
+ * PEERLAB_TIMING_TESTS=1.
  */
 const timingTest = it.runIf(process.env.PEERLAB_TIMING_TESTS === '1');
 

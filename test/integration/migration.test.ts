@@ -81,13 +81,14 @@ describe('migration on Docker', () => {
   it('10 nodes move one after another while every edge streams at 50 messages/s: 0 lost, duplicated or reordered', async () => {
     const ids = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
     // The moves follow one another (one at a time per run), each a few seconds under this load: all are due early.
-    const { summary, graph, results, records } = await streamUnder('ba:n=12,m=2', ['rate=50', 'durationMs=75000'], moves('migrate', ids, 2_000, 500));
+    const { summary, graph, results, records } = await streamUnder('ba:n=12,m=2', ['rate=50', 'durationMs=50000'], moves('migrate', ids, 2_000, 500));
     expect(summary.faults.map((fault) => fault.error)).toEqual(ids.map(() => undefined));
     expect(records.map((record) => [record.node, record.kind])).toEqual(ids.map((id) => [id, 'migrate']));
     for (const record of records) expect(record.from, `node ${record.node} changed address`).not.toBe(record.to);
     expectExactlyOnceInOrder(graph, results);
     const downtime = percentiles(records.map((record) => record.downtimeMs));
-    console.log(`downtime over ${records.length} moves: p50 ${downtime.p50} ms, p95 ${downtime.p95} ms, max ${downtime.max} ms; replayed ${records.map((r) => r.carried + r.replayed).join(',')}; bytes ${records.map((r) => r.snapshotBytes).join(',')}; phases ${records.map((r) => JSON.stringify(r.phasesMs)).join(' ')}`);
+    const movingMs = Math.max(...records.map((record) => record.resumedAt)) - Math.min(...records.map((record) => record.frozenAt!));
+    console.log(`${records.length} moves in ${movingMs} ms; downtime p50 ${downtime.p50} ms, p95 ${downtime.p95} ms, max ${downtime.max} ms; replayed ${records.map((r) => r.carried + r.replayed).join(',')}; bytes ${records.map((r) => r.snapshotBytes).join(',')}; phases ${records.map((r) => JSON.stringify(r.phasesMs)).join(' ')}`);
     expect(summary.metrics.migrations).toBe(10);
     expect(downtime.p95).toBeGreaterThan(0);
   }, 300_000);
