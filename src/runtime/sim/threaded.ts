@@ -84,9 +84,9 @@ export interface WatchdogOptions {
   readonly onRunning?: (setupMs: number) => void;
 }
 
-/** How long the simulation has to stop at its next event before its thread is terminated. */
 /** The simulation thread's young generation (three semi-spaces' worth in V8): see the Worker's resourceLimits. */
 const YOUNG_GENERATION_MB = 192;
+/** How long the simulation has to stop at its next event before its thread is terminated. */
 export const DEADLINE_GRACE_MS = 500;
 export const INTERRUPT_GRACE_MS = 300;
 /** Grace periods added while the simulation thread gets too little CPU to tell a slow event from a stuck one. */
