@@ -42,6 +42,12 @@ export interface RegistryFollower {
 const WAVE_PAUSE_MS = 100;
 
 /**
+ * How long a wait for every node may take: in all, or since the last node got there (a bring-up of hundreds
+ * of nodes takes as long as it takes while nodes keep becoming ready, and fails when none has for a while).
+ */
+type Patience = { readonly totalMs: number } | { readonly withoutProgressMs: number };
+
+/**
  * The controller's side of the etcd protocol (see coordination/keys.ts): it publishes the run, waits for the
  * nodes, opens barriers, says start and stop, and collects what the nodes report. Every wait is a watch.
  */
@@ -126,7 +132,7 @@ export class RunController {
     let ready = false;
     await this.untilComplete(
       this.keys.readyPrefix,
-      options.timeoutMs,
+      { totalMs: options.timeoutMs },
       'become ready',
       options.check,
       (event) => void (ready ||= event.name === id),
@@ -300,7 +306,7 @@ export class RunController {
     try {
       const everyResult = this.untilComplete(
         this.keys.resultsPrefix,
-        options.timeoutMs,
+        { totalMs: options.timeoutMs },
         'report a result',
         options.check,
         (event) => void results.set(event.name, JSON.parse(event.value) as Json),
@@ -387,7 +393,7 @@ export class RunController {
       try {
         totals = await this.untilComplete(
           this.keys.countsPrefix(wave),
-          remaining,
+          { totalMs: remaining },
           'answer a quiescence wave',
           check,
           (event) => void answers.set(event.name, JSON.parse(event.value) as MessageTotals),
@@ -422,7 +428,7 @@ export class RunController {
     try {
       await this.untilComplete(
         this.keys.reportsPrefix,
-        timeoutMs,
+        { totalMs: timeoutMs },
         'send its final report',
         async () => {},
         (event) => void reports.set(event.name, JSON.parse(event.value) as NodeReport),
@@ -472,7 +478,7 @@ export class RunController {
 
   private async untilComplete<T>(
     prefix: string,
-    timeout: number | { readonly withoutProgressMs: number },
+    patience: Patience,
     what: string,
     check: () => Promise<void>,
     onPut: (event: { name: string; value: string }) => void,
@@ -486,7 +492,7 @@ export class RunController {
     let onAbort: (() => void) | undefined;
     try {
       return await new Promise<T>((resolve, reject) => {
-        const timeoutMs = typeof timeout === 'number' ? timeout : timeout.withoutProgressMs;
+        const timeoutMs = 'totalMs' in patience ? patience.totalMs : patience.withoutProgressMs;
         const armTimer = (): void => {
           clearTimeout(timer);
           timer = setTimeout(() => reject(new RunTimeout(`not every node managed to ${what} within ${timeoutMs} ms`)), timeoutMs);
@@ -511,7 +517,7 @@ export class RunController {
         following = followPrefix(this.etcd, prefix, (event) => {
           if (event.type !== 'put') return;
           onPut(event);
-          if (typeof timeout !== 'number') armTimer();
+          if ('withoutProgressMs' in patience) armTimer();
           resolveIfDone();
         });
         following.catch(reject);
