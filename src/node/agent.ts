@@ -289,7 +289,8 @@ async function main(): Promise<void> {
   // then would delay the run's first messages (on two cores, flood's first hop by 10–20 ms).
   const stopped = etcd.waitFor(keys.stop);
   stopped.catch(() => {}); // awaited below, where a failure fails the node
-  const membership = new HeldUntilStart(host);
+  // A node at the start line follows the registry from the start, with what it hears held until init has begun.
+  const membership = succession ? undefined : new HeldUntilStart(host);
   if (!recorded) {
     const startLine = await reachStartLine({
       preparing: [watchControl],
@@ -298,7 +299,7 @@ async function main(): Promise<void> {
         const start = await etcd.waitForEntry(keys.start);
         // Not awaited: nothing may wait on etcd between the start moment and init (start-line.ts). A change made
         // before this watch is open is replayed to it, since it watches from the revision after the start.
-        if (!succession) void followNeighbours(etcd, keys, overlayWeights, membership, reportFailure, start.modRevision + 1n);
+        if (membership) void followNeighbours(etcd, keys, overlayWeights, membership, reportFailure, start.modRevision + 1n);
         return Number(start.value);
       },
     });
@@ -309,7 +310,7 @@ async function main(): Promise<void> {
   const stopLiveReports = config.liveReportMs ? reportLive(etcd, keys.live(nodeId), host, config.liveReportMs) : undefined;
   if (!recorded) {
     const initialised = host.start();
-    membership.release();
+    membership?.release();
     await initialised;
   }
   if (succession) {
