@@ -13,14 +13,21 @@ type DeploymentFlags = Interfaces.InferredFlags<typeof deploymentFlags>;
 
 /** Ctrl-C ends a simulated run within a second: the simulator's own grace (INTERRUPT_GRACE_MS) and writing error.json. */
 const SIM_STOP_WAIT_MS = 700;
+/**
+ * On a container runtime, Ctrl-C first lets the run stop creating and tear itself down, so that the sweep after
+ * it neither races the run's own removals nor misses a service or container whose creation was in flight.
+ */
+const CONTAINER_STOP_WAIT_MS = 30_000;
 
+/** Resolves when `work` settles either way, or after `ms`. */
 function settledWithin(work: Promise<unknown> | undefined, ms: number): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    void work?.finally(() => {
+    const done = (): void => {
       clearTimeout(timer);
       resolve();
-    });
+    };
+    void work?.then(done, done);
   });
 }
 
@@ -54,6 +61,7 @@ export function runRequestFrom(
       return;
     }
     process.stderr.write(`\ninterrupted: removing ${runId ?? 'the run'}…\n`);
+    await settledWithin(running, CONTAINER_STOP_WAIT_MS);
     if (runId) await takeDownUntilGone(await connectDocker(), runId);
   });
   const request: RunRequest = {

@@ -13,13 +13,13 @@ import { runStateDir, STATE_ROOT } from './state.js';
  * Removes a run's containers, network and local state; with no run id, every peerlab run. The run's etcd
  * keys go with its etcd container. Succeeds when some or all of it is already gone.
  */
-export async function takeDown(docker: Docker, runId: RunId | undefined): Promise<{ containers: number; networks: number }> {
+export async function takeDown(docker: Docker, runId: RunId | undefined): Promise<{ services: number; containers: number; networks: number }> {
   // A Swarm run's services go first (their tasks with them, on every engine of the local cluster), then what is
   // left on the host's engine.
   const engines = await clusterEngines().catch(() => undefined);
   const swarm = engines ? await removeSwarmRunObjects(engines.map((engine) => new Dockerode({ socketPath: engine.socketPath })), runId) : { services: 0, containers: 0 };
   const local = await removeRunObjects(docker, runId);
-  const removed = { containers: local.containers + swarm.containers, networks: local.networks };
+  const removed = { services: swarm.services, containers: local.containers + swarm.containers, networks: local.networks };
   if (runId) {
     await rm(runStateDir(runId), { recursive: true, force: true });
   } else {
@@ -40,13 +40,13 @@ export async function listRunIds(docker: Docker): Promise<RunId[]> {
 }
 
 /**
- * After an interrupt: containers whose creation was already under way appear after the first sweep, so sweep
- * until one finds nothing (creation stops on the abort, so this ends within a few sweeps).
+ * After an interrupt: containers and services whose creation was already under way appear after the first sweep,
+ * so sweep until one finds nothing (creation stops on the abort, so this ends within a few sweeps).
  */
 export async function takeDownUntilGone(docker: Docker, runId: RunId): Promise<void> {
   for (let sweep = 0; sweep < 20; sweep++) {
     const removed = await takeDown(docker, runId);
-    if (removed.containers === 0 && removed.networks === 0 && sweep > 0) return;
+    if (removed.services === 0 && removed.containers === 0 && removed.networks === 0 && sweep > 0) return;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }

@@ -100,6 +100,7 @@ async function deployForRun(
   const traceDir = options.traceFile ? await makeNodeTraceDir(prepared.runId) : undefined;
   const deployment = await bringUp(prepared, options, traceDir);
   const { controller, runtime, watch } = deployment;
+  if (options.signal) watch.endOnAbort(options.signal);
   const schedule = new DockerFaultSchedule(
     options.faults ?? [],
     runtime,

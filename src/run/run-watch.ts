@@ -133,6 +133,16 @@ export class RunWatch {
     return Promise.race([work, this.failed]);
   }
 
+  /**
+   * Ctrl-C: whatever the run is waiting for loses to it, as to a failure, so the run stops waiting and tears itself
+   * down at once instead of running on until its timeout.
+   */
+  endOnAbort(signal: AbortSignal): void {
+    const end = (): void => this.fail(new PeerlabError('the run was interrupted'));
+    if (signal.aborted) end();
+    else signal.addEventListener('abort', end, { once: true });
+  }
+
   /** A fault is about to kill or stop this node: its death will not fail the run. Call it before the act. */
   expectExit(nodeId: string): void {
     this.intended.add(nodeId);

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { nodeLogFile } from '../util/node-logs.js';
 import { PeerlabError } from '../errors.js';
-import { containerMemoryBytes, NODE_LABEL, ROLE_LABEL, RUN_LABEL } from '../docker/engine.js';
+import { containerMemoryBytes, dockerMessage, NODE_LABEL, ROLE_LABEL, RUN_LABEL } from '../docker/engine.js';
 import { forEachLimited } from '../util/concurrency.js';
 import type { ContainerNodes, ExecResult, NodeInfo, NodeSpec, NodeState, StartProgress, SuccessorNodes } from './types.js';
 
@@ -366,7 +366,11 @@ export async function ignoreMissing(action: Promise<unknown>): Promise<void> {
     await action;
   } catch (error) {
     const status = (error as { statusCode?: number }).statusCode;
-    if (status !== 404 && status !== 409) throw error;
+    if (status === 404 || status === 409) return;
+    // A Swarm manager answers 500 "network … not found" when another remover took the overlay a moment before
+    // (the run's own teardown and an interrupt's sweep overlap): gone is gone, whatever the status says.
+    if (status === 500 && /\bnot found\b/i.test(dockerMessage(error))) return;
+    throw error;
   }
 }
 

@@ -180,6 +180,8 @@ describe('churn on Docker', () => {
     const { code, stderr, runId } = await interruptPast(path.resolve('.'), args, 13, 180_000);
     expect(code).toBe(130);
     expect(stderr).toContain(`interrupted: removing ${runId}`);
+    // The run itself stops waiting and tears down (not the sweep after it, killing nodes under a run still going).
+    expect(stderr).toContain('tearing down: the run failed: the run was interrupted');
     expect(await leftBehind(stderr)).toBe(0);
   }, 240_000);
 });

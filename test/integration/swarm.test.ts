@@ -44,17 +44,20 @@ async function peerlab(...args: string[]): Promise<{ code: number; stdout: strin
   }
 }
 
-/** What the run left on every engine of the cluster: services and configs on the manager, networks and containers anywhere. */
-async function leftOnCluster(runId: string): Promise<number> {
+/**
+ * What the run left on every engine of the cluster, by kind and engine (services and configs on the manager,
+ * networks and containers anywhere), e.g. "config on engine-1 ×1"; empty when nothing is left.
+ */
+async function leftOnCluster(runId: string): Promise<string[]> {
   const filters = { label: [`${RUN_LABEL}=${runId}`] };
   const manager = engines[0]!;
-  const counts = await Promise.all([
-    manager.listServices({ filters }).then((list) => list.length),
-    manager.listConfigs({ filters }).then((list) => list.length),
-    ...engines.map((engine) => engine.listContainers({ all: true, filters }).then((list) => list.length)),
-    ...engines.map((engine) => engine.listNetworks({ filters }).then((list) => list.length)),
+  const listings = await Promise.all([
+    manager.listServices({ filters }).then((list) => ['service on engine-1', list.length] as const),
+    manager.listConfigs({ filters }).then((list) => ['config on engine-1', list.length] as const),
+    ...engines.map((engine, index) => engine.listContainers({ all: true, filters }).then((list) => [`container on engine-${index + 1}`, list.length] as const)),
+    ...engines.map((engine, index) => engine.listNetworks({ filters }).then((list) => [`network on engine-${index + 1}`, list.length] as const)),
   ]);
-  return counts.reduce((total, count) => total + count, 0);
+  return listings.filter(([, count]) => count > 0).map(([kind, count]) => `${kind} ×${count}`);
 }
 
 async function runSwarm(...args: string[]): Promise<{ runId: string; record: { runtimeFacts: { swarm: SwarmFacts } }; stdout: string }> {
@@ -91,7 +94,7 @@ describe('a run on the swarm runtime', () => {
     expect(Number(facts.overlaySubnet.split('/')[1])).toBeLessThanOrEqual(20);
     spreadCrossing = facts.crossEngineEdges;
     expect(spreadCrossing).toBeGreaterThan(0);
-    expect(await leftOnCluster(runId)).toBe(0);
+    expect(await leftOnCluster(runId)).toEqual([]);
   }, 240_000);
 
   it('--placement partition cuts fewer edges across engines than spread on the same graph', async () => {
@@ -101,13 +104,13 @@ describe('a run on the swarm runtime', () => {
     expect(facts.crossEngineEdges).toBeLessThan(spreadCrossing);
     expect(facts.engines.every((engine) => engine.nodes > 0)).toBe(true);
     expect(stdout).toMatch(/PASS/);
-    expect(await leftOnCluster(runId)).toBe(0);
+    expect(await leftOnCluster(runId)).toEqual([]);
   }, 240_000);
 
   it('ghs on Abilene (unique weights) passes, its MST checked by the oracle', async () => {
     const { runId, record } = await runSwarm('ghs', '--topology', path.join(packageRoot, 'topologies', 'zoo', 'Abilene.graphml'), '--weights', 'unique');
     expect(record.runtimeFacts.swarm.engines.every((engine) => engine.nodes > 0)).toBe(true);
-    expect(await leftOnCluster(runId)).toBe(0);
+    expect(await leftOnCluster(runId)).toEqual([]);
   }, 240_000);
 });
 
@@ -152,7 +155,7 @@ describe('a node killed on its engine', () => {
     const failure = JSON.parse(await readFile(path.join(resultsRoot, runId, 'error.json'), 'utf8')) as { node: string };
     // Engine 2 holds the nodes at spread indexes 1, 4, 7, 10: ids 1, 4, 7, 10 of ba:n=12 (ids are 0-based).
     expect(['1', '4', '7', '10']).toContain(failure.node);
-    expect(await leftOnCluster(runId)).toBe(0);
+    expect(await leftOnCluster(runId)).toEqual([]);
   }, 240_000);
 });
 
@@ -169,7 +172,7 @@ describe('Ctrl-C during a swarm bring-up', () => {
       .toBeGreaterThan(0);
     child.kill('SIGINT');
     expect(await exited).toBe(130);
-    await expect.poll(() => leftOnCluster(runId), { timeout: 60_000, interval: 500 }).toBe(0);
+    await expect.poll(() => leftOnCluster(runId), { timeout: 60_000, interval: 500 }).toEqual([]);
   }, 240_000);
 });
 
