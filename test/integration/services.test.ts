@@ -72,7 +72,14 @@ describe('the services example on Docker', () => {
       const [outcome] = await readOutcomes(result.folder);
       expect(outcome?.runtime).toBe('docker');
       expect(outcome?.status, outcome?.verdict).toBe('passed');
-      expect(outcome?.verdict).toMatch(/^4 clients found every live instance of weather and feed \(4 in all\) in the registry; (\d+) of \1 calls answered correctly; after weather on node 2 left, no client found or called it$/);
+      const verdict = /^4 clients found every live instance of weather and feed \(4 in all\) in the registry; (\d+) of (\d+) calls answered correctly; after weather on node 2 left, no client found or called it$/.exec(outcome?.verdict ?? '');
+      expect(verdict, outcome?.verdict).not.toBeNull();
+      const [answered, calls] = [Number(verdict![1]), Number(verdict![2])];
+      expect(calls).toBe(4 * 24);
+      // A client that found node 2's weather just before it left may call it and get no answer (the check fails
+      // any other call without one): then it waits out the answer timeout and looks again, no longer finding it.
+      // So at most one such call per client.
+      expect(calls - answered).toBeLessThanOrEqual(4);
       console.log(`verdict: ${outcome?.verdict}`);
     } finally {
       await watcher.cancel();
