@@ -39,7 +39,8 @@ export class RunWatch {
   private readonly outOfMemory = new Set<string>();
   /** Deaths being looked into (inspect, log tail): a check waits for them, so the dead node is named first. */
   private readonly pending = new Set<Promise<void>>();
-  private readonly stopProbing: Array<() => void> = [];
+  /** What stop() ends besides the event streams: etcd's probe, the Ctrl-C listener. */
+  private readonly onStop: Array<() => void> = [];
   private readonly streams: Array<NodeJS.ReadableStream & { destroy?: () => void }> = [];
   /** Nodes a fault is taking out on purpose: their deaths are the schedule's, not crashes. */
   private readonly intended = new Set<string>();
@@ -119,7 +120,7 @@ export class RunWatch {
           probing = false;
         });
     }, ETCD_PROBE_EVERY_MS);
-    this.stopProbing.push(() => clearInterval(timer));
+    this.onStop.push(() => clearInterval(timer));
   }
 
   /** Throws the first failure seen; deaths still being looked into are waited for. */
@@ -139,8 +140,10 @@ export class RunWatch {
    */
   endOnAbort(signal: AbortSignal): void {
     const end = (): void => this.fail(new PeerlabError('the run was interrupted'));
-    if (signal.aborted) end();
-    else signal.addEventListener('abort', end, { once: true });
+    if (signal.aborted) return end();
+    signal.addEventListener('abort', end, { once: true });
+    // An experiment's runs share one signal: a finished run's listener must not stay on it.
+    this.onStop.push(() => signal.removeEventListener('abort', end));
   }
 
   /** A fault is about to kill or stop this node: its death will not fail the run. Call it before the act. */
@@ -157,7 +160,7 @@ export class RunWatch {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    for (const stop of this.stopProbing) stop();
+    for (const stop of this.onStop) stop();
     for (const events of this.streams) {
       events.removeAllListeners('data');
       events.on('error', () => {});
