@@ -24,6 +24,24 @@ export function onInterrupt(cleanup: () => Promise<void>): () => void {
   };
 }
 
+/**
+ * On a container runtime, Ctrl-C first lets the run stop creating and tear itself down, so that the sweep after
+ * it neither races the run's own removals nor misses a service or container whose creation was in flight.
+ */
+export const CONTAINER_STOP_WAIT_MS = 30_000;
+
+/** Resolves when `work` settles either way, or after `ms`. */
+export function settledWithin(work: Promise<unknown> | undefined, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    const done = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    void work?.then(done, done);
+  });
+}
+
 const LAUNCHER_POLL_MS = 500;
 
 /**

@@ -5,7 +5,7 @@ import { takeDownUntilGone } from '../run/down.js';
 import { resultsRoot } from '../util/files.js';
 import type { RunRequest } from '../run/run.js';
 import type { deploymentFlags } from './run-flags.js';
-import { onInterrupt } from './interrupt.js';
+import { CONTAINER_STOP_WAIT_MS, onInterrupt, settledWithin } from './interrupt.js';
 import { StartupProgress } from './progress.js';
 import type { RunId } from '../util/names.js';
 
@@ -13,23 +13,6 @@ type DeploymentFlags = Interfaces.InferredFlags<typeof deploymentFlags>;
 
 /** Ctrl-C ends a simulated run within a second: the simulator's own grace (INTERRUPT_GRACE_MS) and writing error.json. */
 const SIM_STOP_WAIT_MS = 700;
-/**
- * On a container runtime, Ctrl-C first lets the run stop creating and tear itself down, so that the sweep after
- * it neither races the run's own removals nor misses a service or container whose creation was in flight.
- */
-const CONTAINER_STOP_WAIT_MS = 30_000;
-
-/** Resolves when `work` settles either way, or after `ms`. */
-function settledWithin(work: Promise<unknown> | undefined, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    const done = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    void work?.then(done, done);
-  });
-}
 
 /** `--timeout` is in seconds (the library takes ms): a value that is not above 0 is refused in the flag's own unit. */
 export function timeoutMsFrom(seconds: number): number {

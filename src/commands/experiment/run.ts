@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { Args, Flags } from '@oclif/core';
 import { PeerlabCommand } from '../../cli/base-command.js';
-import { onInterrupt } from '../../cli/interrupt.js';
+import { CONTAINER_STOP_WAIT_MS, onInterrupt, settledWithin } from '../../cli/interrupt.js';
 import { connectDocker } from '../../docker/engine.js';
 import { estimateFor, dryRun, prepareExperiment, runExperiment, writeOutputs, type DryRun, type ExperimentResult } from '../../experiment/experiment.js';
 import { formatDuration, formatMiB, formatTable } from '../../experiment/format.js';
@@ -55,15 +55,21 @@ export default class ExperimentRun extends PeerlabCommand {
     });
 
     const resumeCommand = `peerlab experiment run ${[...this.argv.filter((arg) => arg !== '--resume' && arg !== '--json'), '--resume'].join(' ')}`;
-    // Ctrl-C: remove the run in progress, write the report of the runs finished so far, and say how to resume.
+    // Ctrl-C: start no further run, let the one in progress end and tear itself down, sweep what it left, write
+    // the report of the runs finished so far, and say how to resume.
     let folder: ExperimentFolder | undefined;
     let current: RunId | undefined;
+    let lastStarted: RunId | undefined;
+    let running: Promise<ExperimentResult> | undefined;
     const interrupted = new AbortController();
     const removeInterruptHandler = onInterrupt(async () => {
       interrupted.abort();
       progress.stop();
       process.stderr.write(`\ninterrupted: removing ${current ?? 'the run in progress'}…\n`);
-      if (current) await takeDownUntilGone(await connectDocker(), current).catch(() => {});
+      await settledWithin(running, CONTAINER_STOP_WAIT_MS);
+      // A simulated run leaves nothing: without a Docker engine there is nothing to sweep.
+      const docker = lastStarted ? await connectDocker().catch(() => undefined) : undefined;
+      if (docker && lastStarted) await takeDownUntilGone(docker, lastStarted).catch(() => {});
       if (folder) {
         const stored = await folder.storedExperiment().catch(() => undefined);
         const createdAt = typeof stored?.createdAt === 'string' ? stored.createdAt : new Date().toISOString();
@@ -75,7 +81,7 @@ export default class ExperimentRun extends PeerlabCommand {
     const notices = new Set<string>();
     let result: ExperimentResult;
     try {
-      result = await runExperiment({
+      running = runExperiment({
         prepared,
         resultsRoot: flags.results,
         resume: flags.resume,
@@ -86,6 +92,7 @@ export default class ExperimentRun extends PeerlabCommand {
           ...progress.hooks,
           onRunId: (_run, id) => {
             current = id;
+            lastStarted = id;
           },
           // Each distinct notice once (runtime auto would otherwise say the same before every run).
           onNotice: (_run, line) => {
@@ -102,11 +109,18 @@ export default class ExperimentRun extends PeerlabCommand {
           this.note(`experiment ${plan.name}: ${plan.runs.length} runs (${plan.cells.length} cells × ${plan.seeds.length} repetitions) → ${opened.dir}`);
         },
         note: (line) => process.stderr.write(`${line}\n`),
+        shouldStop: () => interrupted.signal.aborted,
       });
+      result = await running;
+    } catch (error) {
+      if (interrupted.signal.aborted) await new Promise(() => {});
+      throw error;
     } finally {
       progress.stop();
       removeInterruptHandler();
     }
+    // After Ctrl-C the handler owns the exit (130), once it has swept and written the report.
+    if (interrupted.signal.aborted) await new Promise(() => {});
 
     const ok = result.failed + result.errors === 0 && result.notRun === 0;
     const mark = !ok ? OUTCOME_MARK.fail : result.unchecked > 0 ? OUTCOME_MARK.unchecked : result.reproduced > 0 ? OUTCOME_MARK.reproduced : OUTCOME_MARK.pass;
