@@ -1,7 +1,6 @@
 import type { Interfaces } from '@oclif/core';
-import { connectDocker } from '../docker/engine.js';
 import { PeerlabError } from '../errors.js';
-import { takeDownUntilGone } from '../run/down.js';
+import { sweepInterruptedRun } from '../run/down.js';
 import { resultsRoot } from '../util/files.js';
 import type { RunRequest } from '../run/run.js';
 import type { deploymentFlags } from './run-flags.js';
@@ -45,7 +44,7 @@ export function runRequestFrom(
     }
     process.stderr.write(`\ninterrupted: removing ${runId ?? 'the run'}…\n`);
     await settledWithin(running, CONTAINER_STOP_WAIT_MS);
-    if (runId) await takeDownUntilGone(await connectDocker(), runId);
+    if (runId) await sweepInterruptedRun(runId);
   });
   const request: RunRequest = {
     algorithm: options.algorithm,

@@ -52,6 +52,16 @@ export async function takeDownUntilGone(docker: Docker, runId: RunId): Promise<v
 }
 
 /**
+ * After Ctrl-C, once the run has had its chance to tear itself down: sweeps what is left of it. A simulated run
+ * leaves nothing, so a Docker engine that does not answer means nothing to sweep (`--runtime auto` may have
+ * chosen the simulator).
+ */
+export async function sweepInterruptedRun(runId: RunId): Promise<void> {
+  const docker = await connectDocker().catch(() => undefined);
+  if (docker) await takeDownUntilGone(docker, runId);
+}
+
+/**
  * Removes a run that was cut short (its process killed): its containers, network and local state. A simulator
  * run leaves nothing behind, so a Docker engine that does not answer means nothing to remove.
  */

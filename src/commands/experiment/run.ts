@@ -2,13 +2,12 @@ import os from 'node:os';
 import { Args, Flags } from '@oclif/core';
 import { PeerlabCommand } from '../../cli/base-command.js';
 import { CONTAINER_STOP_WAIT_MS, onInterrupt, settledWithin } from '../../cli/interrupt.js';
-import { connectDocker } from '../../docker/engine.js';
 import { estimateFor, dryRun, prepareExperiment, runExperiment, writeOutputs, type DryRun, type ExperimentResult } from '../../experiment/experiment.js';
 import { formatDuration, formatMiB, formatTable } from '../../experiment/format.js';
 import { ExperimentProgress } from '../../experiment/progress.js';
 import { RUNTIMES, type RuntimeChoice } from '../../experiment/schema.js';
 import type { ExperimentFolder } from '../../experiment/store.js';
-import { takeDownUntilGone } from '../../run/down.js';
+import { sweepInterruptedRun } from '../../run/down.js';
 import { runAlgorithm } from '../../run/run.js';
 import { describeTally } from '../../experiment/summary.js';
 import { OUTCOME_MARK } from '../../verify/index.js';
@@ -67,9 +66,7 @@ export default class ExperimentRun extends PeerlabCommand {
       progress.stop();
       process.stderr.write(`\ninterrupted: removing ${current ?? 'the run in progress'}…\n`);
       await settledWithin(running, CONTAINER_STOP_WAIT_MS);
-      // A simulated run leaves nothing: without a Docker engine there is nothing to sweep.
-      const docker = lastStarted ? await connectDocker().catch(() => undefined) : undefined;
-      if (docker && lastStarted) await takeDownUntilGone(docker, lastStarted).catch(() => {});
+      if (lastStarted) await sweepInterruptedRun(lastStarted).catch(() => {});
       if (folder) {
         const stored = await folder.storedExperiment().catch(() => undefined);
         const createdAt = typeof stored?.createdAt === 'string' ? stored.createdAt : new Date().toISOString();
