@@ -10,9 +10,6 @@ import type { RunId } from '../util/names.js';
 
 type DeploymentFlags = Interfaces.InferredFlags<typeof deploymentFlags>;
 
-/** Ctrl-C ends a simulated run within a second: the simulator's own grace (INTERRUPT_GRACE_MS) and writing error.json. */
-const SIM_STOP_WAIT_MS = 700;
-
 /** `--timeout` is in seconds (the library takes ms): a value that is not above 0 is refused in the flag's own unit. */
 export function timeoutMsFrom(seconds: number): number {
   if (!(seconds > 0)) {
@@ -31,20 +28,18 @@ export function runRequestFrom(
 ): { request: RunRequest; during: <T>(work: Promise<T>) => Promise<T> } {
   const progress = new StartupProgress(!options.json && process.stderr.isTTY === true);
   let runId: RunId | undefined;
+  let engineObjects = false;
   let running: Promise<unknown> | undefined;
   const interrupted = new AbortController();
   const removeInterruptHandler = onInterrupt(async () => {
     interrupted.abort();
     progress.stop();
-    if (flags.runtime === 'sim') {
-      // The simulator stops at its next event (or its thread is terminated) and records error.json; nothing to remove.
-      process.stderr.write(`\ninterrupted: stopping ${runId ?? 'the run'}…\n`);
-      await settledWithin(running, SIM_STOP_WAIT_MS);
-      return;
-    }
-    process.stderr.write(`\ninterrupted: removing ${runId ?? 'the run'}…\n`);
+    // Every runtime ends its run on the abort: the simulator within its INTERRUPT_GRACE_MS, a container runtime
+    // once it has torn down. The sweep then removes whatever a container run could not; a simulation created
+    // nothing, and must not wait on an engine to learn so (its Ctrl-C ends within a second).
+    process.stderr.write(`\ninterrupted: stopping ${runId ?? 'the run'}${engineObjects ? ' and removing what it created' : ''}…\n`);
     await settledWithin(running, CONTAINER_STOP_WAIT_MS);
-    if (runId) await sweepInterruptedRun(runId);
+    if (runId && engineObjects) await sweepInterruptedRun(runId);
   });
   const request: RunRequest = {
     algorithm: options.algorithm,
@@ -67,6 +62,9 @@ export function runRequestFrom(
     placement: flags.placement as RunRequest['placement'],
     delay: flags.delay,
     onNotice: options.note,
+    onRuntime: (runtime) => {
+      engineObjects = runtime.engineObjects;
+    },
     onRunId: (id) => {
       runId = id;
       options.note(`run ${id}`);

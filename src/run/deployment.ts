@@ -65,6 +65,11 @@ export interface RuntimeTuning {
 /** A runtime: where a run's nodes live. One entry per RuntimeKind in src/run/runtimes.ts. */
 export interface RunRuntime {
   readonly kind: RuntimeKind;
+  /**
+   * Whether a run here creates objects on a Docker engine, each labelled with the run's id: what is left of an
+   * interrupted run is then found by that label and removed (`sweepInterruptedRun`). A simulation creates none.
+   */
+  readonly engineObjects: boolean;
   /** Why this runtime cannot take a run here and now (e.g. no Docker engine answers), or undefined when it can. */
   unavailable(): Promise<string | undefined>;
   /** Where the run's links are applied, for run.json: the agents' outboxes, the packet layer, or the simulator's model. */

@@ -45,6 +45,7 @@ export function deployPrepared(prepared: PreparedRun, options: DockerOptions, tr
 /** Nodes as containers on one host's engine: see docker-deployment.ts. */
 export const dockerRuntime: RunRuntime = {
   kind: 'docker',
+  engineObjects: true,
   unavailable: () => unavailableUnless(connectDocker),
   linksLayer: (prepared) => prepared.linksLayer,
   replayFlags: containerReplayFlags,

@@ -48,6 +48,8 @@ export interface RunRequest extends DockerOptions, Omit<PrepareRequest, 'onRunId
   readonly replay?: string;
   /** Called with the run id before anything is created, so an interrupt knows what to remove. */
   readonly onRunId?: (runId: RunId) => void;
+  /** Called with the runtime chosen (for `--runtime auto`, the one that answered), before the run id. */
+  readonly onRuntime?: (runtime: Pick<RunRuntime, 'kind' | 'engineObjects'>) => void;
   /** Watches the run as it happens (the dashboard). */
   readonly observer?: RunObserver;
   /** A line for people about a choice made for them (e.g. the simulator standing in for Docker). */
@@ -101,6 +103,7 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
   const began = Date.now();
   const startedAt = new Date().toISOString();
   const runtime = await chooseRuntime(request.runtime ?? 'docker', request.onNotice);
+  request.onRuntime?.(runtime);
   const { observer } = request;
   const prepared = await prepareRun({ ...request, liveReportMs: observer?.liveReportMs });
   await observer?.prepared?.(prepared, runtime.kind);

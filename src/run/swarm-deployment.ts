@@ -221,6 +221,7 @@ function fromNumber(value: number): string {
 /** Nodes as Swarm tasks over the local cluster's engines (`peerlab cluster up`). */
 export const swarmRuntime: RunRuntime = {
   kind: 'swarm',
+  engineObjects: true,
   unavailable: () => unavailableUnless(clusterEngines),
   linksLayer: (prepared) => prepared.linksLayer,
   replayFlags: (prepared, tuning) => [

@@ -22,6 +22,8 @@ export const RATE_TOLERANCE = 0.1;
 export const verifyBulk: Oracle = ({ graph, results, params }) => {
   const source = String(params.source ?? '0');
   const chunkBytes = Number(params.chunkBytes ?? 16_000);
+  // Derived from the parameters as the algorithm derives it (whole chunks), on purpose: taking the size from the
+  // source's own report would let a source that sends too little, and says so, pass.
   const expectedBytes = Math.ceil((Number(params.megabytes ?? 2) * 1e6) / chunkBytes) * chunkBytes;
   const { reported, failures } = parseResults(graph, results, bulkResult, '{sentBytes} at the source, {receivedBytes, throughputBps} at its neighbours');
   const sent = reported.get(source)?.sentBytes ?? {};

@@ -81,7 +81,7 @@ describe('Ctrl-C', () => {
   it('during start-up removes everything created so far and exits 130', async () => {
     const { code, stderr, runId } = await interruptPast(workDir, ['run', 'flood', '--topology', 'ring:n=40'], 3, 180_000);
     expect(code).toBe(130);
-    expect(stderr).toContain(`interrupted: removing ${runId}`);
+    expect(stderr).toContain(`interrupted: stopping ${runId}`);
     expect(await leftBehind(stderr)).toBe(0);
   });
 });
