@@ -44,9 +44,12 @@ export interface StartupSample {
 
 /**
  * What etcd authentication adds to bring-up (the trust issue's budget is 5 %): the same bring-up with the run's
- * etcd open, measured right after the one with authentication, so both see the same engine and load.
+ * etcd open, measured next to the one with authentication, so both see the same engine and load. Which of the two
+ * goes first alternates by repetition: measured always in one order, the first was 10–15 % slower at N = 100 and
+ * 200, its engine spending 6–12 s more CPU, which authentication (etcd's and the nodes' side) cannot explain.
  */
 export interface AuthCost {
+  readonly first: 'authenticated' | 'open';
   readonly withAuthMs: number;
   readonly withoutAuthMs: number;
   /** (with − without) / without, in percent. */
@@ -183,13 +186,22 @@ export async function benchStartup(options: StartupBenchOptions): Promise<Startu
   for (let index = 0; index < options.repetitions; index++) {
     const first = index % 2 === 0 ? 'baseline' : 'peerlab';
     const measurePeerlab = async (): Promise<Awaited<ReturnType<typeof peerlabStartup>> & { authCost: AuthCost | undefined }> => {
-      say(`peerlab up ${topology} (repetition ${index + 1})`);
-      const measured = await peerlabStartup(docker, topology, options, true);
-      if (!options.authCost) return { ...measured, authCost: undefined };
-      say(`peerlab up ${topology} with etcd open, for the cost of authentication (repetition ${index + 1})`);
-      const withoutAuth = (await peerlabStartup(docker, topology, options, false)).startup;
-      const [withAuthMs, withoutAuthMs] = [measured.startup.allConnectedMs, withoutAuth.allConnectedMs];
-      return { ...measured, authCost: { withAuthMs, withoutAuthMs, percent: (100 * (withAuthMs - withoutAuthMs)) / withoutAuthMs, withoutAuth } };
+      const authenticated = () => {
+        say(`peerlab up ${topology} (repetition ${index + 1})`);
+        return peerlabStartup(docker, topology, options, true);
+      };
+      if (!options.authCost) return { ...(await authenticated()), authCost: undefined };
+      const open = async () => {
+        say(`peerlab up ${topology} with etcd open, for the cost of authentication (repetition ${index + 1})`);
+        return (await peerlabStartup(docker, topology, options, false)).startup;
+      };
+      const authFirst = index % 2 === 0;
+      const measured = authFirst ? await authenticated() : undefined;
+      const withoutAuth = await open();
+      const withAuth = measured ?? (await authenticated());
+      const [withAuthMs, withoutAuthMs] = [withAuth.startup.allConnectedMs, withoutAuth.allConnectedMs];
+      const first = authFirst ? 'authenticated' : 'open';
+      return { ...withAuth, authCost: { first, withAuthMs, withoutAuthMs, percent: (100 * (withAuthMs - withoutAuthMs)) / withoutAuthMs, withoutAuth } };
     };
     const measureBaseline = async (image: string) => {
       say(`baseline: ${options.nodes} × docker run -d, ${options.concurrency} at a time (repetition ${index + 1})`);

@@ -72,8 +72,10 @@ describe('bench startup', () => {
       expect(await leftovers(up.runId)).toEqual({ containers: 0, networks: 0 });
       expect(await leftovers(baseline.runId)).toEqual({ containers: 0, networks: 0 });
     }
-    // --auth-cost: each repetition's bring-up again with etcd open, right after the one with authentication.
-    for (const { peerlab: up, authCost } of repetitions) {
+    // --auth-cost: each repetition's bring-up again with etcd open, next to the one with authentication; which
+    // goes first alternates, the authenticated one in the first repetition.
+    for (const [index, { peerlab: up, authCost }] of repetitions.entries()) {
+      expect(authCost!.first).toBe(index % 2 === 0 ? 'authenticated' : 'open');
       expect(authCost!.withAuthMs).toBe(up.allConnectedMs);
       expect(authCost!.withoutAuthMs).toBe(authCost!.withoutAuth.allConnectedMs);
       expect(authCost!.percent).toBeCloseTo((100 * (authCost!.withAuthMs - authCost!.withoutAuthMs)) / authCost!.withoutAuthMs, 10);

@@ -19,7 +19,7 @@ export default class BenchStartup extends PeerlabCommand {
     seed: Flags.integer({ default: 1 }),
     concurrency: Flags.integer({ default: DEFAULT_START_CONCURRENCY, min: 1, description: 'containers created and started at once, by peerlab and the baseline alike' }),
     repetitions: Flags.integer({ default: 1, min: 1, description: 'measurements per N, baseline and peerlab in turns (alternating which goes first); the median ratio is kept' }),
-    'auth-cost': Flags.boolean({ default: false, description: "also bring the nodes up with the run's etcd open, right after each peerlab bring-up, and report what authentication adds (authCost)" }),
+    'auth-cost': Flags.boolean({ default: false, description: "also bring the nodes up with the run's etcd open, next to each peerlab bring-up (which goes first alternates by repetition), and report what authentication adds (authCost)" }),
   };
 
   async run(): Promise<BenchReport<StartupSample>> {
