@@ -14,6 +14,7 @@ import { bringUp } from '../run/run.js';
 import { DEFAULT_NODE_MEMORY, networkName, nodeContainerSpec, removeRunObjects } from '../runtime/docker.js';
 import { newRunId } from '../run/run-id.js';
 import { forEachLimited } from '../util/concurrency.js';
+import type { RunId } from '../util/names.js';
 import { dockerRunArgs } from './docker-run.js';
 import { countCpu, enginePrivateBytes, memAvailable, runContainers, shimPrivateBytes, type CpuSplit } from './host-usage.js';
 import { medianItem, percentiles, type Percentiles } from './percentiles.js';
@@ -171,6 +172,10 @@ export interface StartupBenchOptions {
   /** Also bring the nodes up with the run's etcd open, after the run with authentication: see AuthCost. */
   readonly authCost?: boolean;
   readonly onProgress?: (line: string) => void;
+  /** Aborted on Ctrl-C: no further container starts, and the bring-up in progress removes what it started. */
+  readonly signal?: AbortSignal;
+  /** Each run's id (peerlab's and the baseline's) before anything of it is created, so an interrupt can sweep it. */
+  readonly onRunId?: (runId: RunId) => void;
 }
 
 /**
@@ -254,6 +259,7 @@ async function peerlabStartup(
   options: StartupBenchOptions,
   etcdAuth: boolean,
 ): Promise<{ startup: PeerlabStartup; memory: StartupMemory; edges: number }> {
+  options.signal?.throwIfAborted();
   await settle();
   const memoryBefore = await memAvailable();
   const engineBefore = await enginePrivateBytes();
@@ -269,6 +275,8 @@ async function peerlabStartup(
     resultsRoot: '',
     concurrency: options.concurrency,
     etcdAuth,
+    signal: options.signal,
+    onRunId: options.onRunId,
   });
   const allConnectedMs = Date.now() - began;
   const { deployment } = up;
@@ -346,7 +354,9 @@ async function peerlabStartup(
  * The network is created inside the timing, as peerlab's is.
  */
 async function dockerRunBaseline(docker: Docker, image: string, options: StartupBenchOptions): Promise<BaselineStartup> {
+  options.signal?.throwIfAborted();
   const runId = newRunId('bench-baseline');
+  options.onRunId?.(runId);
   const mounted = await mkdtemp(path.join(os.tmpdir(), 'peerlab-bench-baseline-'));
   try {
     const cpu = await countCpu(docker);
@@ -361,7 +371,8 @@ async function dockerRunBaseline(docker: Docker, image: string, options: Startup
       const spawned = Date.now();
       await run('docker', dockerRunArgs({ ...spec, Entrypoint: ['node'], Cmd: ['-e', 'setInterval(() => {}, 1 << 30)'] }));
       perContainer.push(Date.now() - spawned);
-    });
+    }, options.signal);
+    options.signal?.throwIfAborted();
     const dockerRunMs = Date.now() - began;
     const cpuMs = await cpu.finish(runId);
     const teardownBegan = Date.now();

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { sweepInterruptedRun } from '../run/down.js';
+import type { RunId } from '../util/names.js';
 
 /**
  * Ctrl-C (or SIGTERM) during a command that creates Docker objects or runs a simulation: run the cleanup once,
@@ -29,6 +31,40 @@ export function onInterrupt(cleanup: () => Promise<void>): () => void {
  * it neither races the run's own removals nor misses a service or container whose creation was in flight.
  */
 export const CONTAINER_STOP_WAIT_MS = 30_000;
+
+/**
+ * Ctrl-C during a command's work that starts runs: abort `signal` (the work starts nothing further and ends its
+ * runs), wait for the work to settle (each run tears itself down), then sweep what `leftRuns()` names, and exit
+ * 130. `during` awaits the work; after an interrupt the handler owns the exit, not the work's error.
+ */
+export function stopRunsOnInterrupt(options: { announce: () => string; leftRuns: () => readonly RunId[]; beforeWait?: () => void }): {
+  readonly signal: AbortSignal;
+  during<T>(work: Promise<T>): Promise<T>;
+} {
+  const interrupted = new AbortController();
+  let running: Promise<unknown> | undefined;
+  const removeHandler = onInterrupt(async () => {
+    interrupted.abort();
+    options.beforeWait?.();
+    process.stderr.write(`\ninterrupted: ${options.announce()}…\n`);
+    await settledWithin(running, CONTAINER_STOP_WAIT_MS);
+    for (const runId of options.leftRuns()) await sweepInterruptedRun(runId);
+  });
+  return {
+    signal: interrupted.signal,
+    during: async (work) => {
+      running = work;
+      try {
+        return await work;
+      } catch (error) {
+        if (interrupted.signal.aborted) await new Promise(() => {});
+        throw error;
+      } finally {
+        removeHandler();
+      }
+    },
+  };
+}
 
 /** Resolves when `work` settles either way, or after `ms`. */
 export function settledWithin(work: Promise<unknown> | undefined, ms: number): Promise<void> {

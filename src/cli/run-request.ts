@@ -1,10 +1,9 @@
 import type { Interfaces } from '@oclif/core';
 import { PeerlabError } from '../errors.js';
-import { sweepInterruptedRun } from '../run/down.js';
 import { resultsRoot } from '../util/files.js';
 import type { RunRequest } from '../run/run.js';
 import type { deploymentFlags } from './run-flags.js';
-import { CONTAINER_STOP_WAIT_MS, onInterrupt, settledWithin } from './interrupt.js';
+import { stopRunsOnInterrupt } from './interrupt.js';
 import { StartupProgress } from './progress.js';
 import type { RunId } from '../util/names.js';
 
@@ -29,17 +28,13 @@ export function runRequestFrom(
   const progress = new StartupProgress(!options.json && process.stderr.isTTY === true);
   let runId: RunId | undefined;
   let engineObjects = false;
-  let running: Promise<unknown> | undefined;
-  const interrupted = new AbortController();
-  const removeInterruptHandler = onInterrupt(async () => {
-    interrupted.abort();
-    progress.stop();
-    // Every runtime ends its run on the abort: the simulator within its INTERRUPT_GRACE_MS, a container runtime
-    // once it has torn down. The sweep then removes whatever a container run could not; a simulation created
-    // nothing, and must not wait on an engine to learn so (its Ctrl-C ends within a second).
-    process.stderr.write(`\ninterrupted: stopping ${runId ?? 'the run'}${engineObjects ? ' and removing what it created' : ''}…\n`);
-    await settledWithin(running, CONTAINER_STOP_WAIT_MS);
-    if (runId && engineObjects) await sweepInterruptedRun(runId);
+  // Every runtime ends its run on the abort: the simulator within its INTERRUPT_GRACE_MS, a container runtime once
+  // it has torn down. The sweep then removes whatever a container run could not; a simulation created nothing, and
+  // must not wait on an engine to learn so (its Ctrl-C ends within a second).
+  const interrupt = stopRunsOnInterrupt({
+    beforeWait: () => progress.stop(),
+    announce: () => `stopping ${runId ?? 'the run'}${engineObjects ? ' and removing what it created' : ''}`,
+    leftRuns: () => (runId && engineObjects ? [runId] : []),
   });
   const request: RunRequest = {
     algorithm: options.algorithm,
@@ -72,24 +67,13 @@ export function runRequestFrom(
     onStage: (stage, detail) => {
       if (detail) options.note(`${stage}: ${detail}`);
     },
-    signal: interrupted.signal,
+    signal: interrupt.signal,
     onStarted: progress.onStarted,
     onReady: progress.onReady,
   };
   return {
     request,
     /** Awaits the command's work; after an interrupt the handler owns the exit (130), not the work's error. */
-    during: async (work) => {
-      running = work;
-      try {
-        return await work;
-      } catch (error) {
-        if (interrupted.signal.aborted) await new Promise(() => {});
-        throw error;
-      } finally {
-        progress.stop();
-        removeInterruptHandler();
-      }
-    },
+    during: (work) => interrupt.during(work).finally(() => progress.stop()),
   };
 }

@@ -23,7 +23,7 @@ import { DockerRuntime, networkName, nodeContainerSpec, removeRunObjects } from 
 import { startEtcdContainer } from '../../src/etcd/server.js';
 import { ensureEtcdImage } from '../../src/image/etcd.js';
 import { Etcd3 } from 'etcd3';
-import { bin, leftBehind, leftovers, peerlabIn } from './cli-helpers.js';
+import { bin, interruptPast, leftBehind, leftovers, peerlabIn } from './cli-helpers.js';
 
 const exec = promisify(execFile);
 
@@ -86,6 +86,14 @@ describe('bench startup', () => {
     expect(sample!.ratio).toBe(Math.min(...repetitions.map((repetition) => repetition.ratio)));
     expect(sample!.peerlab).toEqual(repetitions.find((repetition) => repetition.ratio === sample!.ratio)!.peerlab);
   });
+
+  it('stops on Ctrl-C while it starts containers, removes every run it began, and exits 130', async () => {
+    // The baseline goes first: interrupted once more than 5 of its containers exist, with the rest being started.
+    const { code, stderr } = await interruptPast(workDir, ['bench', 'startup', '--nodes', '30'], 5, 180_000);
+    expect(code, stderr).toBe(130);
+    expect(stderr).toContain('interrupted: stopping the bench and removing what it started');
+    expect(await leftBehind(stderr)).toBe(0);
+  }, 240_000);
 
   it("starts the baseline's containers with every setting of peerlab's own", async () => {
     const docker = await connectDocker();

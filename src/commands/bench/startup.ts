@@ -1,9 +1,11 @@
 import { Flags } from '@oclif/core';
 import { PeerlabCommand } from '../../cli/base-command.js';
 import { benchFlags, nodeCounts, openBaselineGate, reportKeeper } from '../../cli/bench-flags.js';
+import { stopRunsOnInterrupt } from '../../cli/interrupt.js';
 import { benchReport, type BenchReport } from '../../bench/report.js';
 import { benchStartup, startupBench, type StartupSample } from '../../bench/startup.js';
 import { DEFAULT_START_CONCURRENCY } from '../../runtime/docker.js';
+import type { RunId } from '../../util/names.js';
 
 export default class BenchStartup extends PeerlabCommand {
   static override description =
@@ -28,32 +30,48 @@ export default class BenchStartup extends PeerlabCommand {
     const gate = await openBaselineGate(flags, startupBench);
     const keep = reportKeeper(flags);
     const began = new Date();
-    const samples: StartupSample[] = [];
-    for (const nodes of counts) {
-      const sample = await benchStartup({
-        nodes,
-        model: (n) => `ba:n=${n},m=${flags.m}`,
-        seed: flags.seed,
-        concurrency: flags.concurrency,
-        repetitions: flags.repetitions,
-        authCost: flags['auth-cost'],
-        onProgress: (line) => this.note(line),
-      });
-      samples.push(sample);
-      await keep(benchReport(startupBench, samples, began));
-      const { authCost } = sample;
-      if (authCost) {
-        this.log(
-          `N=${String(nodes).padStart(4)}  etcd authentication: ${(authCost.withAuthMs / 1000).toFixed(1)} s with, ${(authCost.withoutAuthMs / 1000).toFixed(1)} s without (${authCost.percent >= 0 ? '+' : ''}${authCost.percent.toFixed(1)} %)`,
-        );
+    // Ctrl-C stops the bench: the bring-up or baseline in progress removes what it started, then a sweep of every
+    // run this bench began makes sure (an N = 1,000 bring-up is hundreds of containers).
+    const started: RunId[] = [];
+    const interrupt = stopRunsOnInterrupt({ announce: () => 'stopping the bench and removing what it started', leftRuns: () => started });
+    const measure = async (): Promise<BenchReport<StartupSample>> => {
+      const samples: StartupSample[] = [];
+      for (const nodes of counts) {
+        const sample = await benchStartup({
+          nodes,
+          model: (n) => `ba:n=${n},m=${flags.m}`,
+          seed: flags.seed,
+          concurrency: flags.concurrency,
+          repetitions: flags.repetitions,
+          authCost: flags['auth-cost'],
+          onProgress: (line) => this.note(line),
+          signal: interrupt.signal,
+          onRunId: (runId) => {
+            started.push(runId);
+            this.note(`run ${runId}`);
+          },
+        });
+        samples.push(sample);
+        await keep(benchReport(startupBench, samples, began));
+        this.logSample(sample, flags.concurrency);
       }
+      const report = { ...benchReport(startupBench, samples, began), comparison: gate(samples) };
+      await keep(report);
+      return report;
+    };
+    return interrupt.during(measure());
+  }
+
+  private logSample(sample: StartupSample, concurrency: number): void {
+    const { nodes, authCost } = sample;
+    if (authCost) {
       this.log(
-        `N=${String(nodes).padStart(4)}  peerlab ${(sample.peerlab.allConnectedMs / 1000).toFixed(1)} s  docker run ×${flags.concurrency} ${(sample.baseline.dockerRunMs / 1000).toFixed(1)} s  ratio ${sample.ratio.toFixed(2)}  ` +
-          `host ${(sample.memory.hostBytesPerNode / 2 ** 20).toFixed(1)} MiB/node  teardown ${(sample.peerlab.teardownMs / 1000).toFixed(1)} s`,
+        `N=${String(nodes).padStart(4)}  etcd authentication: ${(authCost.withAuthMs / 1000).toFixed(1)} s with, ${(authCost.withoutAuthMs / 1000).toFixed(1)} s without (${authCost.percent >= 0 ? '+' : ''}${authCost.percent.toFixed(1)} %)`,
       );
     }
-    const report = { ...benchReport(startupBench, samples, began), comparison: gate(samples) };
-    await keep(report);
-    return report;
+    this.log(
+      `N=${String(nodes).padStart(4)}  peerlab ${(sample.peerlab.allConnectedMs / 1000).toFixed(1)} s  docker run ×${concurrency} ${(sample.baseline.dockerRunMs / 1000).toFixed(1)} s  ratio ${sample.ratio.toFixed(2)}  ` +
+        `host ${(sample.memory.hostBytesPerNode / 2 ** 20).toFixed(1)} MiB/node  teardown ${(sample.peerlab.teardownMs / 1000).toFixed(1)} s`,
+    );
   }
 }
