@@ -20,7 +20,7 @@ import { hostFacts } from '../util/host.js';
 import { peerlabVersion } from '../util/version.js';
 import type { DockerRuntime } from '../runtime/docker.js';
 import type { Deployment } from './docker-deployment.js';
-import { deployPrepared, type DockerOptions } from './execute-docker.js';
+import { deployPrepared, dockerRuntime, type DockerOptions } from './execute-docker.js';
 import { executeOn, type RunRuntime } from './deployment.js';
 import { chooseRuntime } from './runtimes.js';
 import type { RuntimeChoice, RuntimeKind } from '../runtime/types.js';
@@ -94,6 +94,7 @@ export interface RunSummary {
 
 /** `peerlab up`: prepare and bring up on Docker, leaving the nodes registered, connected and waiting. */
 export async function bringUp(request: RunRequest): Promise<PreparedRun & { deployment: Deployment<DockerRuntime> }> {
+  request.onRuntime?.(dockerRuntime);
   const prepared = await prepareRun(request);
   return { ...prepared, deployment: await deployPrepared(prepared, request) };
 }

@@ -182,7 +182,7 @@ describe('churn on Docker', () => {
     const args = ['run', 'algorithms/heartbeat-detector.ts', '--topology', 'ba:n=12,m=2', '--param', 'durationMs=60000', '--churn', 'join=2/s leave=0.2/s for=50s', '--timeout', '90', '--results', resultsRoot];
     const { code, stderr, runId } = await interruptPast(path.resolve('.'), args, 13, 180_000);
     expect(code).toBe(130);
-    expect(stderr).toContain(`interrupted: stopping ${runId}`);
+    expect(stderr).toContain(`interrupted: stopping ${runId} and removing what it created`);
     // The run itself stops waiting and tears down (not the sweep after it, killing nodes under a run still going).
     expect(stderr).toContain('tearing down: the run failed: the run was interrupted');
     expect(await leftBehind(stderr)).toBe(0);

@@ -81,7 +81,14 @@ describe('Ctrl-C', () => {
   it('during start-up removes everything created so far and exits 130', async () => {
     const { code, stderr, runId } = await interruptPast(workDir, ['run', 'flood', '--topology', 'ring:n=40'], 3, 180_000);
     expect(code).toBe(130);
-    expect(stderr).toContain(`interrupted: stopping ${runId}`);
+    expect(stderr).toContain(`interrupted: stopping ${runId} and removing what it created`);
+    expect(await leftBehind(stderr)).toBe(0);
+  });
+
+  it('during `peerlab up` does the same', async () => {
+    const { code, stderr, runId } = await interruptPast(workDir, ['up', '--topology', 'ring:n=40'], 3, 180_000);
+    expect(code).toBe(130);
+    expect(stderr).toContain(`interrupted: stopping ${runId} and removing what it created`);
     expect(await leftBehind(stderr)).toBe(0);
   });
 });
