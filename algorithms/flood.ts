@@ -6,14 +6,20 @@
  * Each node also reports when it first heard the token (node time), which on shaped links is its shortest-delay
  * distance from the root.
  */
-import { defineAlgorithm, nodeId, z } from 'peerlab';
+import { defineAlgorithm, nodeId, z, type GraphDefaults } from 'peerlab';
+
+const params = z.object({
+  root: nodeId().default('0').describe('the node that starts the flood (default 0, or the first node no fault removes at the start)'),
+});
+
+/** A fault that removes node 0 at the start (`at=0s kill top-degree:5` on a BA graph takes it) moves the default root to the first node still there. */
+export const graphDefaults: GraphDefaults<z.output<typeof params>> = ({ graph, params: { root }, removedAtStart }) =>
+  removedAtStart.has(root) ? { root: graph.nodes().find((id) => !removedAtStart.has(id)) } : {};
 
 export default defineAlgorithm({
   name: 'flood',
   description: 'One node floods a token; every node reports its hop distance and parent.',
-  params: z.object({
-    root: nodeId().default('0').describe('the node that starts the flood'),
-  }),
+  params,
   state: () => ({ reached: false }),
 
   init(node) {

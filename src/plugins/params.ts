@@ -91,11 +91,12 @@ export function resolveParamsOnGraph(
   graphDefaults: GraphDefaults | undefined,
   assignments: readonly string[],
   graph: Topology,
+  removedAtStart: ReadonlySet<string> = new Set(),
 ): { params: Json; derived: string[] } {
   const given = resolveParams(algorithm, assignments);
   if (!graphDefaults) return { params: given, derived: [] };
   const named = new Set(assignments.map((assignment) => assignment.slice(0, assignment.indexOf('='))));
-  const derived = Object.entries(graphDefaults({ graph, params: given as Record<string, unknown> }))
+  const derived = Object.entries(graphDefaults({ graph, params: given as Record<string, unknown>, removedAtStart }))
     .filter(([name, value]) => !named.has(name) && value !== undefined)
     .map(([name, value]) => `${name}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
   try {

@@ -117,6 +117,7 @@ export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> 
 
   const bundleDir = path.join(runStateDir(runId), 'algorithm');
   const bundles = await bundleOnce(sources, bundleDir);
+  const removedAtStart = new Set((request.faults ?? []).filter(({ atMs, action }) => atMs === 0 && (action === 'kill' || action === 'stop')).flatMap(({ nodes }) => nodes));
   const groups = roles.map((role, index): PreparedGroup => {
     const { algorithm, graphDefaults, bundleFile, nodeBundleFile } = bundles.get(sources[index]!)!;
     return {
@@ -126,8 +127,8 @@ export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> 
       nodeBundleFile,
       algorithm,
       ...(request.groups
-        ? inRole(role.role, () => resolveNodeParams(algorithm, graphDefaults, role.params, topology))
-        : resolveNodeParams(algorithm, graphDefaults, role.params, topology)),
+        ? inRole(role.role, () => resolveNodeParams(algorithm, graphDefaults, role.params, topology, removedAtStart))
+        : resolveNodeParams(algorithm, graphDefaults, role.params, topology, removedAtStart)),
       nodes: nodes[index]!,
     };
   });
@@ -194,8 +195,9 @@ function resolveNodeParams(
   graphDefaults: GraphDefaults | undefined,
   assignments: readonly string[],
   topology: LoadedTopology,
+  removedAtStart: ReadonlySet<string>,
 ): { params: Json; derivedParams: string[] } {
-  const { params, derived } = resolveParamsOnGraph(algorithm, graphDefaults, assignments, topology.graph);
+  const { params, derived } = resolveParamsOnGraph(algorithm, graphDefaults, assignments, topology.graph, removedAtStart);
   checkNodeParams(algorithm, params, topology.graph.nodes());
   return { params, derivedParams: derived };
 }

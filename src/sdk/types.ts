@@ -230,6 +230,11 @@ export interface GraphDefaultsInput<Params = Record<string, unknown>> {
   readonly graph: Topology;
   /** The parameters as the user gave them, the schema's defaults filled in. */
   readonly params: Params;
+  /**
+   * The nodes the run's fault schedule kills or stops at its start (`at=0s`): a default that names a node (a root,
+   * a source) can pick one that is there.
+   */
+  readonly removedAtStart: ReadonlySet<string>;
 }
 
 /**

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bundleAlgorithm, type AlgorithmBundle } from '../../src/plugins/bundle.js';
 import { resolveParamsOnGraph } from '../../src/plugins/params.js';
+import { resolveRunFaults } from '../../src/faults/index.js';
 import { runAlgorithm } from '../../src/run/run.js';
 import type { Topology } from '../../src/topology/types.js';
 import { lazyWalkGap } from '../../algorithms/lib/walk-gap.js';
@@ -78,5 +79,30 @@ describe('push-sum on a sparse real map, defaults only', () => {
     const recorded = JSON.parse(readFileSync(path.join(summary.resultsDir, 'run.json'), 'utf8')) as { algorithm: { params: { rounds: number } } };
     expect(`rounds=${recorded.algorithm.params.rounds}`).toBe(derived[0]);
     expect(summary.replay).toContain(`--param ${derived[0]}`);
+  });
+});
+
+describe("flood's default root and the faults at the start", () => {
+  it('moves past a node 0 a fault removes at the start; a root the user names, or no such fault, keeps it', async () => {
+    const flood = await bundleAlgorithm(path.resolve('algorithms/flood.ts'), mkdtempSync(path.join(os.tmpdir(), 'peerlab-graph-defaults-')));
+    const graph = await topology('ba:n=20,m=2');
+    const resolve = (assignments: string[], removed: string[]) => resolveParamsOnGraph(flood.algorithm, flood.graphDefaults, assignments, graph, new Set(removed));
+    expect(resolve([], ['0', '1', '3'])).toEqual({ params: { root: '2' }, derived: ['root=2'] });
+    expect(resolve([], [])).toEqual({ params: { root: '0' }, derived: [] });
+    expect(resolve([], ['5'])).toEqual({ params: { root: '0' }, derived: [] });
+    expect(resolve(['root=0'], ['0'])).toEqual({ params: { root: '0' }, derived: [] });
+  });
+
+  it('`--fault "at=0s kill top-degree:5"` on BA(200, 2) floods from the first survivor and passes (issue 11, in the simulator)', async () => {
+    const request = simRunRequest(mkdtempSync(path.join(os.tmpdir(), 'peerlab-graph-defaults-')), 'flood', 'ba:n=200,m=2');
+    const faults = await resolveRunFaults({ topology: request.topology, seed: 1, faults: ['at=0s kill top-degree:5'], timeoutMs: request.timeoutMs, allowDisconnected: false });
+    const hubs = new Set(faults[0]!.nodes);
+    expect(hubs.has('0')).toBe(true);
+    const summary = await runAlgorithm({ ...request, faults });
+    expect(summary.outcome, summary.verdict).toBe('pass');
+    const root = /--param root=(\d+)/.exec(summary.replay)?.[1];
+    expect(root).toBeDefined();
+    expect(hubs.has(root!)).toBe(false);
+    expect(summary.verdict).toMatch(/root's surviving component/);
   });
 });
