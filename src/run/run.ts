@@ -196,10 +196,10 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
   // Every member that ever took part: the nodes that joined, with their edges, are in the results and the oracle's graph.
   const members = grownGraph(graph, faults);
   const results = new Map<string, Json | undefined>(members.nodes().map((id) => [id, execution.results.get(id)]));
-  const faultsSeen = faults.length > 0 ? faultsSeenOf(faults.filter((fault) => fault.error === undefined)) : undefined;
+  const dropped = droppedOnArrival(execution.reports);
+  const faultsSeen = faults.length > 0 ? { ...faultsSeenOf(faults.filter((fault) => fault.error === undefined)), droppedMessages: dropped } : undefined;
   const verdict = judge(prepared, members, results, execution.missing, request.until === 'quiescent' ? execution.inFlight : 0, execution.endedEarly, faultsSeen);
   const traffic = sumTraffic(execution.reports);
-  const dropped = droppedOnArrival(execution.reports);
   const metrics = {
     ...verdict.metrics,
     messages: traffic.messages,

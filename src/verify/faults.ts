@@ -16,6 +16,8 @@ export interface FaultsSeen {
    * the oracle's to say. An oracle that does not say must not pass a run with joins (see joinsUnjudged).
    */
   readonly joinedNodes?: readonly string[];
+  /** Messages the receivers dropped on arrival, on a link that was down or under drop-messages: lost, not late. */
+  readonly droppedMessages?: number;
 }
 
 /**

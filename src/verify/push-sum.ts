@@ -74,9 +74,15 @@ const verifyKempePushSum: Oracle = ({ graph, results, params, faults }) => {
   const n = Math.max(reported.size, 1);
   const joined = faults?.joinedNodes?.length ?? 0;
   const joins = joined > 0 ? ` (${joined} joined mid-run, each bringing its value with weight 1)` : '';
-  // Mass pushed to a removed node (until its lease ran out) is lost with it: more rounds cannot bring it back.
+  // Mass pushed to a removed node (until its lease ran out), or in a message a downed link dropped, is lost: more
+  // rounds cannot bring it back.
   const removed = faults?.removedNodes.length ?? 0;
-  const removedHint = removed > 0 ? `the mass pushed to the ${removed} removed node(s) was lost with them, which more rounds do not restore` : 'raise rounds';
+  const dropped = faults?.droppedMessages ?? 0;
+  const losses = [
+    ...(removed > 0 ? [`the mass pushed to the ${removed} removed node(s) was lost with them`] : []),
+    ...(dropped > 0 ? [`the mass in ${dropped} message(s) dropped on downed links was lost`] : []),
+  ];
+  const removedHint = losses.length > 0 ? `${losses.join('; ')}, which more rounds do not restore` : 'raise rounds';
   return {
     passed,
     summary: passed

@@ -144,6 +144,15 @@ describe('push-sum under faults', () => {
     expect(stale.passed).toBe(false);
     expect(stale.summary).toMatch(/3 of 3 nodes are more than 0.000001 from the mean .*; the mass pushed to the 1 removed node\(s\) was lost with them, which more rounds do not restore$/);
   });
+
+  it('a miss after messages were dropped on downed links blames the lost mass, not too few rounds', () => {
+    const all = graph.nodes();
+    const params = { values: 'degree', tolerance: 1e-6 };
+    const cut = verifyPushSum({ graph, results: reportOf(all, 1), params, faults: { removedNodes: [], droppedMessages: 7 } });
+    expect(cut.summary).toMatch(/; the mass in 7 message\(s\) dropped on downed links was lost, which more rounds do not restore$/);
+    const healed = verifyPushSum({ graph, results: reportOf(all, 1), params, faults: { removedNodes: [], droppedMessages: 0 } });
+    expect(healed.summary).toMatch(/; raise rounds$/);
+  });
 });
 
 describe('push-sum when nodes join', () => {
