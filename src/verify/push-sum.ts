@@ -80,15 +80,15 @@ const verifyKempePushSum: Oracle = ({ graph, results, params, faults }) => {
   const dropped = faults?.droppedMessages ?? 0;
   const losses = [
     ...(removed > 0 ? [`the mass pushed to the ${removed} removed node(s) was lost with them`] : []),
-    ...(dropped > 0 ? [`the mass in ${dropped} message(s) dropped on downed links was lost`] : []),
+    ...(dropped > 0 ? [`the mass in ${dropped} message(s) dropped by link faults was lost`] : []),
   ];
-  const removedHint = losses.length > 0 ? `${losses.join('; ')}, which more rounds do not restore` : 'raise rounds';
+  const lossHint = losses.length > 0 ? `${losses.join('; ')}, which more rounds do not restore` : 'raise rounds';
   return {
     passed,
     summary: passed
       ? `push-sum: all ${reported.size} nodes${joins} within ${tolerance} of the mean ${trueMean.toPrecision(6)} (max rel. error ${maxRelError.toExponential(2)}, node ${worst}) after ${rounds} rounds`
       : outside.length > 0
-        ? `push-sum failed: ${outside.length} of ${reported.size} nodes are more than ${tolerance} from the mean ${trueMean.toPrecision(6)} after ${rounds} rounds (max rel. error ${maxRelError.toExponential(2)}, node ${worst}); ${removedHint}`
+        ? `push-sum failed: ${outside.length} of ${reported.size} nodes are more than ${tolerance} from the mean ${trueMean.toPrecision(6)} after ${rounds} rounds (max rel. error ${maxRelError.toExponential(2)}, node ${worst}); ${lossHint}`
         : `push-sum failed: ${failures[0]}`,
     expected: { mean: trueMean, tolerance },
     actual: { estimates: Object.fromEntries([...reported].map(([id, r]) => [id, r.estimate])) },

@@ -149,7 +149,7 @@ describe('push-sum under faults', () => {
     const all = graph.nodes();
     const params = { values: 'degree', tolerance: 1e-6 };
     const cut = verifyPushSum({ graph, results: reportOf(all, 1), params, faults: { removedNodes: [], droppedMessages: 7 } });
-    expect(cut.summary).toMatch(/; the mass in 7 message\(s\) dropped on downed links was lost, which more rounds do not restore$/);
+    expect(cut.summary).toMatch(/; the mass in 7 message\(s\) dropped by link faults was lost, which more rounds do not restore$/);
     const healed = verifyPushSum({ graph, results: reportOf(all, 1), params, faults: { removedNodes: [], droppedMessages: 0 } });
     expect(healed.summary).toMatch(/; raise rounds$/);
   });
