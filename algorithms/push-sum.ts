@@ -7,9 +7,10 @@
  *   s_i := x_i, w_i := 1                                   (every node takes part from round 0)
  *   each round:
  *     s_i += Σ received ŝ,  w_i += Σ received ŵ          (pairs that arrived since the last round)
- *     P := the neighbours whose push arrived since the last round
+ *     P := the pushes that arrived since the last round
  *     split (s_i, w_i) into |P| + 2 equal shares: keep one, push one to a neighbour chosen uniformly at random,
- *       and answer each push in P with one
+ *       and answer each push in P with one (one message per pusher, with a share per push it made)
+ *     (no push to a neighbour that has `window` pushes of this node unanswered: then |P| + 1 shares)
  *   after `rounds` rounds, and once every node has done as many (a barrier; meanwhile it keeps gossiping):
  *   s_i / w_i, with the pairs of the last round added, is the estimate of the mean
  *
@@ -19,8 +20,17 @@
  * so a low-degree node beside hubs would wait hundreds of rounds for mass from the rest of the network.
  * Answering every push (push–pull, as Karp et al. do for rumours) gets each node a share from a neighbour
  * about every round: on Barabási–Albert graphs every node is within 1e-4 of the mean after ~120 rounds at 10⁴
- * and 10⁵ nodes. A node sends one push per round plus one answer per push it received: two messages per node
- * per round on average. `rounds` defaults to what the graph needs (graphDefaults below, computed in the CLI,
+ * and 10⁵ nodes. A node sends one push per round plus one answer per neighbour that pushed: two messages per node
+ * per round on average.
+ *
+ * The window is flow control, which Kempe's synchronous rounds never need: a hub answers every push, so its round
+ * costs as many messages as it has neighbours, and on a host whose cores are shared it falls behind its leaves.
+ * Measured on Docker, BA(100, 2) on two busy cores: without a window the leaves kept pushing every 10 ms into
+ * the hub (degree 21) faster than it could read; 95 % of all mass sat in queues, the hub did 6 rounds in 45 s,
+ * its registration lease ran out, and the run ended with every node 1.7e-3 off the mean. With it a node never
+ * sends a neighbour more than that neighbour answers, and a dead neighbour gets `window` pushes, not a lease's
+ * worth. In the simulator an answer is back within two rounds, so the window changes nothing there unless link
+ * delays exceed it. `rounds` defaults to what the graph needs (graphDefaults below, computed in the CLI,
  * which knows the graph): ln(n/ε) / gap, where gap is the spectral gap of the lazy random walk on the graph,
  * the time gossip averaging takes on a general graph (Boyd, Ghosh, Prabhakar & Shah, "Randomized gossip
  * algorithms", 2006), and at least Kempe's 6·(log₂ n + log₂ 1/ε) (see defaultRounds). Sparse real maps mix
@@ -44,6 +54,7 @@ import { isPushSumPayload, newPushSumState, onPushSumPair, runPushSum, type Push
 
 /** Parameters of one variant only: given with the other, they would validate and do nothing. */
 const THESIS_ONLY = ['iterations', 'release', 'stability', 'stableRounds', 'maxRounds'] as const;
+const KEMPE_ONLY = ['rounds', 'window'] as const;
 
 const params = z
   .object({
@@ -53,6 +64,12 @@ const params = z
       .describe("'kempe': push-sum rounds until every node knows the mean; 'thesis': the thesis's iterations with early release (reproduced, inexact)"),
     values: z.enum(['degree', 'random', 'id']).default('degree').describe("x_i: the node's degree, a seeded random number in [0, 1000), or its id"),
     roundMs: z.number().positive().default(10).describe('length of a gossip round, node time'),
+    window: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('kempe: pushes to one neighbour that may await their answer; no more go to it until one is answered (flow control, default 4)'),
     tolerance: z.number().positive().lt(1).default(1e-4).describe('kempe: largest relative error of any node\'s estimate (the oracle checks it; sets the default rounds)'),
     rounds: z
       .number()
@@ -70,14 +87,17 @@ const params = z
     maxRounds: z.number().int().positive().optional().describe('thesis: rounds after which a node gives up on an iteration (default 2000)'),
   })
   .superRefine((p, ctx) => {
-    const misplaced = p.variant === 'kempe' ? THESIS_ONLY.filter((name) => p[name] !== undefined) : p.rounds !== undefined ? (['rounds'] as const) : [];
+    const misplaced = (p.variant === 'kempe' ? THESIS_ONLY : KEMPE_ONLY).filter((name) => p[name] !== undefined);
     for (const name of misplaced) ctx.addIssue({ code: 'custom', path: [name], message: `${name} is a parameter of variant=${p.variant === 'kempe' ? 'thesis' : 'kempe'}, not of variant=${p.variant}` });
   });
 
-type PushSumPair = { type: 'kempe'; push: boolean; s: number; w: number };
+/** A share of (s, w): a push (answers 0), or the answer to that many of the receiver's pushes. */
+type PushSumPair = { type: 'kempe'; s: number; w: number; answers: number };
 type State = {
-  /** kempe: pairs received since the last round, and who pushed them. */
+  /** kempe: pairs received since the last round, and who pushed them (once per push). */
   received: { s: number; w: number; pushers: string[] };
+  /** kempe: this node's pushes not yet answered, by neighbour. */
+  unanswered: Record<string, number>;
   /** thesis: see lib/push-sum.ts. */
   thesis: PushSumState;
 };
@@ -106,7 +126,7 @@ export default defineAlgorithm({
   name: 'push-sum',
   description: 'Gossip averaging (Kempe et al.): push-sum rounds until every node knows the mean; variant=thesis reproduces the thesis.',
   params,
-  state: (): State => ({ received: { s: 0, w: 0, pushers: [] }, thesis: newPushSumState() }),
+  state: (): State => ({ received: { s: 0, w: 0, pushers: [] }, unanswered: {}, thesis: newPushSumState() }),
 
   onMessage(node, { from, payload }) {
     if (isPushSumPayload(payload)) return onPushSumPair(node.state.thesis, payload);
@@ -114,7 +134,13 @@ export default defineAlgorithm({
     const received = node.state.received;
     received.s += pair.s;
     received.w += pair.w;
-    if (pair.push) received.pushers.push(from);
+    if (pair.answers === 0) received.pushers.push(from);
+    else node.state.unanswered[from] = (node.state.unanswered[from] ?? 0) - pair.answers;
+  },
+
+  // A neighbour back after a restart never answers what its old container was sent.
+  onNeighbourUp(node, neighbour) {
+    delete node.state.unanswered[neighbour.id];
   },
 
   async run(node) {
@@ -125,7 +151,9 @@ export default defineAlgorithm({
     // The CLI fills rounds from the graph (graphDefaults); Kempe's bound is for a host that resolves
     // parameters without a graph.
     const rounds = node.params.rounds ?? defaultRounds(node.size, node.params.tolerance);
-    const received = node.state.received;
+    const { received, unanswered } = node.state;
+    const window = node.params.window ?? 4;
+    const open = (id: string): boolean => (unanswered[id] ?? 0) < window;
     let s = x;
     let w = 1;
     let sent = 0;
@@ -142,15 +170,19 @@ export default defineAlgorithm({
     for (; !everyoneDone; round++) {
       if (round === rounds) void node.barrier('push-sum/rounds-done').then(() => void (everyoneDone = true));
       absorb();
-      const pushers = received.pushers.splice(0);
-      if (node.neighbours.length > 0) {
-        const shares = pushers.length + 2;
-        s /= shares;
-        w /= shares;
-        for (const pusher of pushers) node.send(pusher, { type: 'kempe', push: false, s, w });
-        node.send(node.random.pick(node.neighbours).id, { type: 'kempe', push: true, s, w });
-        sent += pushers.length + 1;
+      const pushes = received.pushers.splice(0);
+      const pushesBy = new Map<string, number>();
+      for (const pusher of pushes) pushesBy.set(pusher, (pushesBy.get(pusher) ?? 0) + 1);
+      const target = pushTarget(node, open);
+      const shares = pushes.length + 1 + (target === undefined ? 0 : 1);
+      s /= shares;
+      w /= shares;
+      for (const [pusher, count] of pushesBy) node.send(pusher, { type: 'kempe', s: s * count, w: w * count, answers: count });
+      if (target !== undefined) {
+        node.send(target, { type: 'kempe', s, w, answers: 0 });
+        unanswered[target] = (unanswered[target] ?? 0) + 1;
       }
+      sent += pushesBy.size + (target === undefined ? 0 : 1);
       await node.sleep(node.params.roundMs);
     }
     absorb(); // the pairs of the last round
@@ -159,6 +191,18 @@ export default defineAlgorithm({
     node.result({ x, estimate: s / w, rounds: round, sent });
   },
 });
+
+/**
+ * A neighbour chosen uniformly at random among those that may be pushed to (`open`), or none. Drawn from all the
+ * neighbours first, so that while none is held back the draws are those of a push-sum without a window.
+ */
+function pushTarget(node: Node<z.output<typeof params>, State>, open: (id: string) => boolean): string | undefined {
+  if (node.neighbours.length === 0) return undefined;
+  const drawn = node.random.pick(node.neighbours).id;
+  if (open(drawn)) return drawn;
+  const openNeighbours = node.neighbours.filter(({ id }) => open(id));
+  return openNeighbours.length > 0 ? node.random.pick(openNeighbours).id : undefined;
+}
 
 /** The thesis's method (§5.2): iterations from random seed nodes, released early by default. */
 async function runThesis(node: Node<z.output<typeof params>, State>, x: number): Promise<void> {

@@ -1,7 +1,12 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Algorithm, Json } from '../../src/sdk/types.js';
 import { verifyPushSum } from '../../src/verify/push-sum.js';
-import { loadAlgorithm, simulateAndVerify } from './sim-helpers.js';
+import { resolveRunFaults } from '../../src/faults/index.js';
+import { runAlgorithm } from '../../src/run/run.js';
+import { loadAlgorithm, simRunRequest, simulateAndVerify, topology } from './sim-helpers.js';
 import { GTS_CE } from '../zoo.js';
 
 const zoo: Array<[string, number]> = [[GTS_CE, 1]];
@@ -143,5 +148,50 @@ describe('push-sum oracle failure cases', () => {
     const failures = verdict.failures.join('\n');
     expect(failures).toMatch(/node 2: reported no result/);
     expect(failures).toMatch(/iteration 1: no node converged/);
+  });
+});
+
+describe('push-sum flow control: a node never has more than `window` pushes to one neighbour unanswered', () => {
+  /** Messages per directed edge, from the run's edges.csv: `from>to` → count. */
+  const messagesOf = (resultsDir: string): Map<string, number> => {
+    const [, ...lines] = readFileSync(path.join(resultsDir, 'edges.csv'), 'utf8').trim().split('\n');
+    const counts = new Map<string, number>();
+    for (const line of lines) {
+      const [source, target, , forward, , backward] = line.split(',');
+      counts.set(`${source}>${target}`, Number(forward));
+      counts.set(`${target}>${source}`, Number(backward));
+    }
+    return counts;
+  };
+  const runWith = async (faultSpec: string, params: string[]) => {
+    const request = simRunRequest(mkdtempSync(path.join(os.tmpdir(), 'peerlab-push-sum-')), 'push-sum', 'ba:n=100,m=2');
+    const faults = await resolveRunFaults({ topology: request.topology, seed: 1, faults: [faultSpec], timeoutMs: request.timeoutMs, allowDisconnected: false });
+    const summary = await runAlgorithm({ ...request, params, faults });
+    const graph = await topology('ba:n=100,m=2', 1);
+    return { summary, hub: faults[0]!.nodes[0]!, graph, messages: messagesOf(summary.resultsDir) };
+  };
+
+  it('a dead hub gets `window` pushes from each neighbour, not one every few rounds until its lease runs out', async () => {
+    const { summary, hub, graph, messages } = await runWith('at=0s kill top-degree:1', ['window=3']);
+    expect(summary.outcome).toBe('fail'); // the mass in those pushes is lost: the survivors' mean is missed
+    expect(summary.verdict).toMatch(/the mass pushed to the 1 removed node\(s\) was lost with them/);
+    const pushesToHub = graph.neighbors(hub).map((neighbour) => messages.get(`${neighbour}>${hub}`) ?? 0);
+    expect(Math.max(...pushesToHub)).toBe(3);
+  });
+
+  it('a slow hub is sent no more than it answers, one answer per pusher a round; the run still passes', async () => {
+    // The hub's clock runs at a tenth of the others' pace: its neighbours do ten rounds to its one, as on a busy
+    // host. With window=1 each has at most one push to it awaiting the answer: one push per hub round.
+    const { summary, hub, graph, messages } = await runWith('at=0s skew top-degree:1 rate=0.1', ['window=1']);
+    expect(summary.outcome, summary.verdict).toBe('pass');
+    // The hub's row of nodes.csv holds its result, {x, estimate, rounds, sent}, as CSV-quoted JSON.
+    const hubRow = readFileSync(path.join(summary.resultsDir, 'nodes.csv'), 'utf8').split('\n').find((line) => line.startsWith(`${hub},`))!;
+    const hubRounds = Number(/""rounds"":(\d+)/.exec(hubRow)![1]);
+    // What a neighbour sends the hub: its pushes, and answers to the hub's own pushes (fewer than the hub sent it).
+    for (const neighbour of graph.neighbors(hub)) {
+      expect(messages.get(`${neighbour}>${hub}`)!).toBeLessThanOrEqual(hubRounds + 1 + messages.get(`${hub}>${neighbour}`)!);
+    }
+    const hubSent = graph.neighbors(hub).reduce((sum, neighbour) => sum + messages.get(`${hub}>${neighbour}`)!, 0);
+    expect(hubSent).toBeLessThanOrEqual((graph.degree(hub) + 1) * hubRounds);
   });
 });
