@@ -34,10 +34,16 @@ export const CONTAINER_STOP_WAIT_MS = 30_000;
 
 /**
  * Ctrl-C during a command's work that starts runs: abort `signal` (the work starts nothing further and ends its
- * runs), wait for the work to settle (each run tears itself down), then sweep what `leftRuns()` names, and exit
- * 130. `during` awaits the work; after an interrupt the handler owns the exit, not the work's error.
+ * runs), wait for the work to settle (each run tears itself down), then sweep what `leftRuns()` names, run
+ * `afterSweep` (an experiment writes the report of the runs done), and exit 130. `during` awaits the work; after
+ * an interrupt the handler owns the exit, not the work's error.
  */
-export function stopRunsOnInterrupt(options: { announce: () => string; leftRuns: () => readonly RunId[]; beforeWait?: () => void }): {
+export function stopRunsOnInterrupt(options: {
+  announce: () => string;
+  leftRuns: () => readonly RunId[];
+  beforeWait?: () => void;
+  afterSweep?: () => Promise<void>;
+}): {
   readonly signal: AbortSignal;
   during<T>(work: Promise<T>): Promise<T>;
 } {
@@ -48,7 +54,10 @@ export function stopRunsOnInterrupt(options: { announce: () => string; leftRuns:
     options.beforeWait?.();
     process.stderr.write(`\ninterrupted: ${options.announce()}…\n`);
     await settledWithin(running, CONTAINER_STOP_WAIT_MS);
-    for (const runId of options.leftRuns()) await sweepInterruptedRun(runId);
+    for (const runId of options.leftRuns()) {
+      await sweepInterruptedRun(runId).catch((error: unknown) => process.stderr.write(`removing what ${runId} left failed: ${String(error)}\n`));
+    }
+    await options.afterSweep?.();
   });
   return {
     signal: interrupted.signal,

@@ -10,6 +10,7 @@ import { delayAsLinks } from '../runtime/sim/delay.js';
 import { chooseLinksLayer, packetSupport, type LinksMode } from '../links/packet.js';
 import { loadTopology, type LoadedTopology } from '../topology/index.js';
 import { oracleFor, joinsUnjudged, type Oracle } from '../verify/index.js';
+import { faultsSeenOf } from '../verify/faults.js';
 import { ownCheckOracle } from './own-check.js';
 import { assignRoles, idRange, type RoleRequest } from './roles.js';
 import { runStateDir } from './state.js';
@@ -117,7 +118,7 @@ export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> 
 
   const bundleDir = path.join(runStateDir(runId), 'algorithm');
   const bundles = await bundleOnce(sources, bundleDir);
-  const removedAtStart = new Set((request.faults ?? []).filter(({ atMs, action }) => atMs === 0 && (action === 'kill' || action === 'stop')).flatMap(({ nodes }) => nodes));
+  const removedAtStart = new Set(faultsSeenOf((request.faults ?? []).filter(({ atMs }) => atMs === 0)).removedNodes);
   const groups = roles.map((role, index): PreparedGroup => {
     const { algorithm, graphDefaults, bundleFile, nodeBundleFile } = bundles.get(sources[index]!)!;
     return {

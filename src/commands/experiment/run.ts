@@ -1,13 +1,12 @@
 import os from 'node:os';
 import { Args, Flags } from '@oclif/core';
 import { PeerlabCommand } from '../../cli/base-command.js';
-import { CONTAINER_STOP_WAIT_MS, onInterrupt, settledWithin } from '../../cli/interrupt.js';
+import { stopRunsOnInterrupt } from '../../cli/interrupt.js';
 import { estimateFor, dryRun, prepareExperiment, runExperiment, writeOutputs, type DryRun, type ExperimentResult } from '../../experiment/experiment.js';
 import { formatDuration, formatMiB, formatTable } from '../../experiment/format.js';
 import { ExperimentProgress } from '../../experiment/progress.js';
 import { RUNTIMES, type RuntimeChoice } from '../../experiment/schema.js';
 import type { ExperimentFolder } from '../../experiment/store.js';
-import { sweepInterruptedRun } from '../../run/down.js';
 import { runAlgorithm } from '../../run/run.js';
 import { describeTally } from '../../experiment/summary.js';
 import { OUTCOME_MARK } from '../../verify/index.js';
@@ -59,32 +58,29 @@ export default class ExperimentRun extends PeerlabCommand {
     let folder: ExperimentFolder | undefined;
     let current: RunId | undefined;
     let lastStarted: RunId | undefined;
-    let running: Promise<ExperimentResult> | undefined;
-    const interrupted = new AbortController();
-    const removeInterruptHandler = onInterrupt(async () => {
-      interrupted.abort();
-      progress.stop();
-      process.stderr.write(`\ninterrupted: removing ${current ?? 'the run in progress'}…\n`);
-      await settledWithin(running, CONTAINER_STOP_WAIT_MS);
-      if (lastStarted) await sweepInterruptedRun(lastStarted).catch(() => {});
-      if (folder) {
+    const interrupt = stopRunsOnInterrupt({
+      beforeWait: () => progress.stop(),
+      announce: () => `removing ${current ?? 'the run in progress'}`,
+      leftRuns: () => (lastStarted ? [lastStarted] : []),
+      afterSweep: async () => {
+        if (!folder) return;
         const stored = await folder.storedExperiment().catch(() => undefined);
         const createdAt = typeof stored?.createdAt === 'string' ? stored.createdAt : new Date().toISOString();
         await writeOutputs(folder, plan, folder.recorded(), { source: prepared.loaded.file, createdAt }).catch(() => {});
         process.stderr.write(`results so far in ${folder.dir}\ncontinue with: ${resumeCommand}\n`);
-      }
+      },
     });
 
     const notices = new Set<string>();
     let result: ExperimentResult;
     try {
-      running = runExperiment({
+      result = await interrupt.during(runExperiment({
         prepared,
         resultsRoot: flags.results,
         resume: flags.resume,
         into: flags.into,
         runner: runAlgorithm,
-        base: { concurrency: flags.concurrency, etcdImage: flags['etcd-image'], baseImage: flags['base-image'], signal: interrupted.signal },
+        base: { concurrency: flags.concurrency, etcdImage: flags['etcd-image'], baseImage: flags['base-image'], signal: interrupt.signal },
         hooks: {
           ...progress.hooks,
           onRunId: (_run, id) => {
@@ -106,18 +102,13 @@ export default class ExperimentRun extends PeerlabCommand {
           this.note(`experiment ${plan.name}: ${plan.runs.length} runs (${plan.cells.length} cells × ${plan.seeds.length} repetitions) → ${opened.dir}`);
         },
         note: (line) => process.stderr.write(`${line}\n`),
-        shouldStop: () => interrupted.signal.aborted,
-      });
-      result = await running;
-    } catch (error) {
-      if (interrupted.signal.aborted) await new Promise(() => {});
-      throw error;
+        shouldStop: () => interrupt.signal.aborted,
+      }));
     } finally {
       progress.stop();
-      removeInterruptHandler();
     }
     // After Ctrl-C the handler owns the exit (130), once it has swept and written the report.
-    if (interrupted.signal.aborted) await new Promise(() => {});
+    if (interrupt.signal.aborted) await new Promise(() => {});
 
     const ok = result.failed + result.errors === 0 && result.notRun === 0;
     const mark = !ok ? OUTCOME_MARK.fail : result.unchecked > 0 ? OUTCOME_MARK.unchecked : result.reproduced > 0 ? OUTCOME_MARK.reproduced : OUTCOME_MARK.pass;
