@@ -177,7 +177,7 @@ describe('push-sum flow control: a node never has more than `window` pushes to o
     expect(summary.verdict).toMatch(/the mass pushed to the 1 removed node\(s\) was lost with them/);
     const pushesToHub = graph.neighbors(hub).map((neighbour) => messages.get(`${neighbour}>${hub}`) ?? 0);
     expect(Math.max(...pushesToHub)).toBe(3);
-  });
+  }, 120_000); // whole runs (bundle, simulation, results folder): ~10 s on a quiet host, several times that on a busy one
 
   it('a slow hub is sent no more than it answers, one answer per pusher a round; the run still passes', async () => {
     // The hub's clock runs at a tenth of the others' pace: its neighbours do ten rounds to its one, as on a busy
@@ -193,5 +193,5 @@ describe('push-sum flow control: a node never has more than `window` pushes to o
     }
     const hubSent = graph.neighbors(hub).reduce((sum, neighbour) => sum + messages.get(`${hub}>${neighbour}`)!, 0);
     expect(hubSent).toBeLessThanOrEqual((graph.degree(hub) + 1) * hubRounds);
-  });
+  }, 120_000);
 });
