@@ -59,14 +59,25 @@ interface SimNode {
   state: SimNodeState;
   /** Events that arrived while the node was created or paused, in arrival order. */
   held: SimEvent[] | undefined;
-  /** Per outgoing edge, the latest delivery time handed out (for FIFO). */
-  lastDelivery: Map<string, number> | undefined;
+  /** The edges it has sent on, by receiver id. */
+  links: Map<string, Link> | undefined;
   delayRandom: Random | undefined;
   logLines: string[] | undefined;
   /** How many times it was paused: a lease expiry scheduled by one pause does not hit the next. */
   pauses: number;
   /** Its service registrations, while its lease has run out during a pause: registered again when it resumes. */
   lapsed: Map<string, Json> | undefined;
+}
+
+/**
+ * A directed edge a node has sent on. Looked up once per message in the sender's own small map: a lookup in the
+ * run's map of every node, and a boxed number stored per message for FIFO, were among the dearest steps of a send.
+ */
+interface Link {
+  /** The receiver's index in graph order, not its SimNode: a restart replaces that (see restartNode). */
+  readonly target: number;
+  /** The latest delivery time handed out on it (for FIFO). */
+  lastDelivery: number;
 }
 
 type SimEvent =
@@ -766,14 +777,21 @@ export class Simulation {
       { id, neighbours, size: this.size, params, seed: options.seed, maxPayloadBytes: options.maxPayloadBytes },
       env,
     );
-    self = { id, index, group, host, state: 'created', held: undefined, lastDelivery: undefined, delayRandom: undefined, logLines: undefined, pauses: 0, lapsed: undefined };
+    self = { id, index, group, host, state: 'created', held: undefined, links: undefined, delayRandom: undefined, logLines: undefined, pauses: 0, lapsed: undefined };
     return self;
   }
 
   private transmit(sender: SimNode, to: string, encoded: string): void {
     if (this.phase === 'finished' || !isUp(sender)) return;
-    const target = this.nodes.get(to);
-    if (!target) throw new PeerlabError(`node ${sender.id} sent to ${to}, which is not in the run`);
+    const links = (sender.links ??= new Map());
+    let link = links.get(to);
+    if (link === undefined) {
+      const receiver = this.nodes.get(to);
+      if (!receiver) throw new PeerlabError(`node ${sender.id} sent to ${to}, which is not in the run`);
+      link = { target: receiver.index, lastDelivery: -Infinity };
+      links.set(to, link);
+    }
+    const target = this.order[link.target]!;
     const random = (sender.delayRandom ??= createRandom(this.seed, 'sim-delay', sender.id));
     let delay: number;
     // Most runs change no link: no edge key is built per message then.
@@ -794,10 +812,8 @@ export class Simulation {
     }
     let deliverAt = this.clock + delay;
     if (this.fifo) {
-      const lastDelivery = (sender.lastDelivery ??= new Map());
-      const last = lastDelivery.get(to);
-      if (last !== undefined && last > deliverAt) deliverAt = last;
-      lastDelivery.set(to, deliverAt);
+      if (link.lastDelivery > deliverAt) deliverAt = link.lastDelivery;
+      link.lastDelivery = deliverAt;
     }
     const id = this.messages++;
     this.inFlight += 1;
