@@ -25,7 +25,7 @@ export interface TimelineJson {
 
 export class Timeline {
   private bucketMs = 1;
-  private buckets: Array<TimelineBucket | null> = [];
+  private readonly buckets: Array<TimelineBucket | null> = [];
   private resultMs: number | undefined;
 
   sent(time: number): void {
@@ -57,11 +57,16 @@ export class Timeline {
     return (this.buckets[index] ??= { sent: 0, received: 0 });
   }
 
-  /** Doubles the bucket width: pairs merge, counts add up, the later metric values win. */
+  /**
+   * Doubles the bucket width: pairs merge, counts add up, the later metric values win. In place (pair i is read
+   * before slot i is written): every node of a long simulated run coarsens a few times, and a fresh array grown
+   * one push at a time was a good part of what the simulator allocated.
+   */
   private coarsen(): void {
-    const merged: Array<TimelineBucket | null> = [];
-    for (let i = 0; i < this.buckets.length; i += 2) merged.push(mergeBuckets(this.buckets[i] ?? null, this.buckets[i + 1] ?? null));
-    this.buckets = merged;
+    const buckets = this.buckets;
+    const merged = Math.ceil(buckets.length / 2);
+    for (let i = 0; i < merged; i++) buckets[i] = mergeBuckets(buckets[2 * i] ?? null, buckets[2 * i + 1] ?? null);
+    buckets.length = merged;
     this.bucketMs *= 2;
   }
 }
