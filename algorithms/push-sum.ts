@@ -135,10 +135,11 @@ export default defineAlgorithm({
     received.s += pair.s;
     received.w += pair.w;
     if (pair.answers === 0) received.pushers.push(from);
-    else node.state.unanswered[from] = (node.state.unanswered[from] ?? 0) - pair.answers;
+    else node.state.unanswered[from] = Math.max(0, (node.state.unanswered[from] ?? 0) - pair.answers);
   },
 
-  // A neighbour back after a restart never answers what its old container was sent.
+  // A neighbour back after a restart never answers what its old container was sent. (One that was only thought
+  // down, its lease lapsed, answers them late: the count stops at 0.)
   onNeighbourUp(node, neighbour) {
     delete node.state.unanswered[neighbour.id];
   },
