@@ -26,7 +26,7 @@
  * The window is flow control, which Kempe's synchronous rounds never need: a hub answers every push, so its round
  * costs as many messages as it has neighbours, and on a host whose cores are shared it falls behind its leaves.
  * Measured on Docker, BA(100, 2) on two busy cores: without a window the leaves kept pushing every 10 ms into
- * the hub (degree 21) faster than it could read; 95 % of all mass sat in queues, the hub did 6 rounds in 45 s,
+ * the hub (degree 21) faster than it could read; over 93 % of all mass sat in queues, the hub did 6 rounds in 45 s,
  * its registration lease ran out, and the run ended with every node 1.7e-3 off the mean. With it a node never
  * sends a neighbour more than that neighbour answers, and a dead neighbour gets `window` pushes, not a lease's
  * worth. In the simulator an answer is back within two rounds, so the window changes nothing there unless link
