@@ -55,6 +55,7 @@ import { isPushSumPayload, newPushSumState, onPushSumPair, runPushSum, type Push
 /** Parameters of one variant only: given with the other, they would validate and do nothing. */
 const THESIS_ONLY = ['iterations', 'release', 'stability', 'stableRounds', 'maxRounds'] as const;
 const KEMPE_ONLY = ['rounds', 'window'] as const;
+const DEFAULT_WINDOW = 4;
 
 const params = z
   .object({
@@ -69,7 +70,7 @@ const params = z
       .int()
       .positive()
       .optional()
-      .describe('kempe: pushes to one neighbour that may await their answer; no more go to it until one is answered (flow control, default 4)'),
+      .describe(`kempe: pushes to one neighbour that may await their answer; no more go to it until one is answered (flow control, default ${DEFAULT_WINDOW})`),
     tolerance: z.number().positive().lt(1).default(1e-4).describe('kempe: largest relative error of any node\'s estimate (the oracle checks it; sets the default rounds)'),
     rounds: z
       .number()
@@ -94,8 +95,8 @@ const params = z
 /** A share of (s, w): a push (answers 0), or the answer to that many of the receiver's pushes. */
 type PushSumPair = { type: 'kempe'; s: number; w: number; answers: number };
 type State = {
-  /** kempe: pairs received since the last round, and who pushed them (once per push). */
-  received: { s: number; w: number; pushers: string[] };
+  /** kempe: pairs received since the last round, and how many pushes came from each pusher. */
+  received: { s: number; w: number; pushes: Record<string, number> };
   /** kempe: this node's pushes not yet answered, by neighbour. */
   unanswered: Record<string, number>;
   /** thesis: see lib/push-sum.ts. */
@@ -126,7 +127,7 @@ export default defineAlgorithm({
   name: 'push-sum',
   description: 'Gossip averaging (Kempe et al.): push-sum rounds until every node knows the mean; variant=thesis reproduces the thesis.',
   params,
-  state: (): State => ({ received: { s: 0, w: 0, pushers: [] }, unanswered: {}, thesis: newPushSumState() }),
+  state: (): State => ({ received: { s: 0, w: 0, pushes: {} }, unanswered: {}, thesis: newPushSumState() }),
 
   onMessage(node, { from, payload }) {
     if (isPushSumPayload(payload)) return onPushSumPair(node.state.thesis, payload);
@@ -134,7 +135,7 @@ export default defineAlgorithm({
     const received = node.state.received;
     received.s += pair.s;
     received.w += pair.w;
-    if (pair.answers === 0) received.pushers.push(from);
+    if (pair.answers === 0) received.pushes[from] = (received.pushes[from] ?? 0) + 1;
     else node.state.unanswered[from] = Math.max(0, (node.state.unanswered[from] ?? 0) - pair.answers);
   },
 
@@ -153,7 +154,7 @@ export default defineAlgorithm({
     // parameters without a graph.
     const rounds = node.params.rounds ?? defaultRounds(node.size, node.params.tolerance);
     const { received, unanswered } = node.state;
-    const window = node.params.window ?? 4;
+    const window = node.params.window ?? DEFAULT_WINDOW;
     const open = (id: string): boolean => (unanswered[id] ?? 0) < window;
     let s = x;
     let w = 1;
@@ -171,11 +172,10 @@ export default defineAlgorithm({
     for (; !everyoneDone; round++) {
       if (round === rounds) void node.barrier('push-sum/rounds-done').then(() => void (everyoneDone = true));
       absorb();
-      const pushes = received.pushers.splice(0);
-      const pushesBy = new Map<string, number>();
-      for (const pusher of pushes) pushesBy.set(pusher, (pushesBy.get(pusher) ?? 0) + 1);
+      const pushesBy = Object.entries(received.pushes);
+      received.pushes = {};
       const target = pushTarget(node, open);
-      const shares = pushes.length + 1 + (target === undefined ? 0 : 1);
+      const shares = pushesBy.reduce((total, [, count]) => total + count, 0) + 1 + (target === undefined ? 0 : 1);
       s /= shares;
       w /= shares;
       for (const [pusher, count] of pushesBy) node.send(pusher, { type: 'kempe', s: s * count, w: w * count, answers: count });
@@ -183,7 +183,7 @@ export default defineAlgorithm({
         node.send(target, { type: 'kempe', s, w, answers: 0 });
         unanswered[target] = (unanswered[target] ?? 0) + 1;
       }
-      sent += pushesBy.size + (target === undefined ? 0 : 1);
+      sent += pushesBy.length + (target === undefined ? 0 : 1);
       await node.sleep(node.params.roundMs);
     }
     absorb(); // the pairs of the last round
