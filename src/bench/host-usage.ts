@@ -39,15 +39,20 @@ interface RunContainer {
   readonly shimPid: number | undefined;
 }
 
-/** The run's running containers, with their roles and shims. */
-export async function runContainers(docker: Docker, runId: string): Promise<RunContainer[]> {
-  const containers = await docker.listContainers({ filters: { label: [`${RUN_LABEL}=${runId}`] } });
-  return Promise.all(
-    containers.map(async ({ Id, Labels }) => {
-      const { State } = await docker.getContainer(Id).inspect();
-      return { id: Id, role: Labels[ROLE_LABEL], shimPid: State.Pid > 0 ? await parentPid(State.Pid) : undefined };
+/** The run's running containers on the engines it spans (all of them processes of this host), with their roles and shims. */
+export async function runContainers(engines: readonly Docker[], runId: string): Promise<RunContainer[]> {
+  const onEach = await Promise.all(
+    engines.map(async (docker) => {
+      const containers = await docker.listContainers({ filters: { label: [`${RUN_LABEL}=${runId}`] } });
+      return Promise.all(
+        containers.map(async ({ Id, Labels }) => {
+          const { State } = await docker.getContainer(Id).inspect();
+          return { id: Id, role: Labels[ROLE_LABEL], shimPid: State.Pid > 0 ? await parentPid(State.Pid) : undefined };
+        }),
+      );
     }),
   );
+  return onEach.flat();
 }
 
 export async function shimPrivateBytes(containers: readonly RunContainer[]): Promise<number> {
@@ -91,24 +96,25 @@ export interface CpuSplit {
   readonly etcdMs: number;
   /** The containers' containerd shims, with the runc calls they made. */
   readonly shimsMs: number;
-  /** dockerd and containerd: shared with anything else using the engine meanwhile. */
+  /** Every dockerd and containerd of this host (a local cluster's too): shared with anything else using them meanwhile. */
   readonly engineMs: number;
   /** This process (peerlab's CLI) and the children it waited for (the baseline's `docker run` processes). */
   readonly clientMs: number;
 }
 
 /**
- * Starts counting; `finish` returns the CPU spent since, by the run's containers (read from their cgroups, so
- * call it while they are up), their shims, the engine and this process; undefined when cgroups cannot be read.
+ * Starts counting; `finish` returns the CPU spent since, by the run's containers on `engines` (read from their
+ * cgroups, so call it while they are up), their shims, every engine of this host and this process; undefined
+ * when cgroups cannot be read.
  */
-export async function countCpu(docker: Docker): Promise<{ finish: (runId: string) => Promise<CpuSplit | undefined> }> {
+export async function countCpu(): Promise<{ finish: (engines: readonly Docker[], runId: string) => Promise<CpuSplit | undefined> }> {
   const engine = async () => sum(await Promise.all((await enginePids()).map(processCpuMs)));
   const [engineBefore, clientBefore] = await Promise.all([engine(), processCpuMs('self')]);
   return {
-    finish: async (runId) => {
+    finish: async (engines, runId) => {
       // Read first: listing and inspecting the containers costs the engine and this process CPU too.
       const [engineAfter, clientAfter] = await Promise.all([engine(), processCpuMs('self')]);
-      const containers = await runContainers(docker, runId);
+      const containers = await runContainers(engines, runId);
       const byRole = await containersCpuMs(containers);
       if (byRole === undefined) return undefined;
       const shims = await Promise.all(containers.map((container) => (container.shimPid === undefined ? 0 : processCpuMs(container.shimPid))));

@@ -37,11 +37,11 @@ export function meterRun(observer: RunObserver | undefined): { observer: RunObse
       const stopInner = await observer?.followEtcd?.(etcd, keys);
       const [cliBefore, revisionBefore] = await Promise.all([ownCpuMs(), revision(etcd, keys)]);
       const docker = await connectDocker();
-      const etcdBefore = (await containersCpuMs(await runContainers(docker, runId)))?.etcd;
+      const etcdBefore = (await containersCpuMs(await runContainers([docker], runId)))?.etcd;
       return async () => {
         await stopInner?.();
         // Read while the containers are still up: the run's teardown comes after it stops following etcd.
-        const [cliAfter, revisionAfter, containers] = await Promise.all([ownCpuMs(), revision(etcd, keys), runContainers(docker, runId)]);
+        const [cliAfter, revisionAfter, containers] = await Promise.all([ownCpuMs(), revision(etcd, keys), runContainers([docker], runId)]);
         const byRole = await containersCpuMs(containers);
         if (byRole === undefined || etcdBefore === undefined) return;
         cost = {

@@ -1,37 +1,32 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
-import type Docker from 'dockerode';
 import { z } from 'zod';
 import { STARTUP_STEPS, type NodeStartup, type StartupStep } from '../coordination/protocol.js';
-import { connectDocker, RUN_LABEL } from '../docker/engine.js';
+import { connectDocker } from '../docker/engine.js';
+import { PeerlabError } from '../errors.js';
 import { ensureNodeImage } from '../image/node.js';
 import { buildAgentBundle } from '../node/bundle.js';
-import { ENV } from '../node/identity.js';
+import type { RunRuntime } from '../run/deployment.js';
 import { bringUp } from '../run/run.js';
-import { DEFAULT_NODE_MEMORY, networkName, nodeContainerSpec, removeRunObjects } from '../runtime/docker.js';
+import { chooseRuntime, runtimesWith } from '../run/runtimes.js';
+import { DEFAULT_NODE_MEMORY } from '../runtime/docker.js';
+import type { RuntimeChoice, RuntimeKind } from '../runtime/types.js';
 import { newRunId } from '../run/run-id.js';
-import { forEachLimited } from '../util/concurrency.js';
 import type { RunId } from '../util/names.js';
-import { dockerRunArgs } from './docker-run.js';
 import { countCpu, enginePrivateBytes, memAvailable, runContainers, shimPrivateBytes, type CpuSplit } from './host-usage.js';
 import { medianItem, percentiles, type Percentiles } from './percentiles.js';
 import type { BenchKind } from './report.js';
 
-const run = promisify(execFile);
-
 /** One N of `peerlab bench startup`. All times in ms; the schema is documented in the README. */
 export interface StartupSample {
+  /** Where the nodes ran (docker, or swarm over the local cluster's engines); the baseline ran there too. */
+  readonly runtime: RuntimeKind;
   /** The topology spec, e.g. ba:n=100,m=2, and the seed it was generated with. */
   readonly topology: string;
   readonly seed: number;
   readonly nodes: number;
   readonly edges: number;
-  /** Containers created and started at once, by peerlab and by the baseline alike. */
+  /** Containers created and started at once, by peerlab and by the baseline alike (where the runtime starts them one by one). */
   readonly concurrency: number;
-  /** The median of the repetitions' ratios: the issue's target is ≤ 1.25. */
+  /** The median of the repetitions' ratios: the trust issue's target is ≤ 1.25 on Docker, Swarm's ≤ 1.5. */
   readonly ratio: number;
   /** The repetition whose ratio is the median (the lower one of an even count), whole. */
   readonly peerlab: PeerlabStartup;
@@ -72,6 +67,8 @@ export interface StartupRepetition {
 export interface PeerlabStartup {
   /** The run brought up (and torn down): nothing labelled with it is left. */
   readonly runId: string;
+  /** Nodes per engine, where the run spans several (Swarm's runtimeFacts, e.g. its placement). */
+  readonly facts?: Readonly<Record<string, unknown>>;
   /** From the call until every node is registered and has connected its neighbour channels. */
   readonly allConnectedMs: number;
   readonly containersStartedMs: number;
@@ -89,10 +86,13 @@ export interface PeerlabStartup {
     /** From the last container started until every node is connected and its ready key seen. */
     readonly tailMs: number;
   };
-  /** Per node: the engine's create and start calls, then the agent's steps, each from the step before it. */
+  /**
+   * Per node: the engine's create and start calls (Swarm: from the service's creation until its task was made,
+   * then until the task ran), then the agent's steps, each from the step before it.
+   */
   readonly perNode: {
     readonly createMs: Percentiles;
-    /** The start call: the network endpoint attached, the process launched. */
+    /** The start call: the network endpoint attached, the process launched (Swarm: the task scheduled, its container created and started). */
     readonly startMs: Percentiles;
     /** From the start call returning until its agent's process had started; negative when it started before. */
     readonly launchMs: Percentiles;
@@ -113,12 +113,14 @@ export interface PeerlabStartup {
 export interface BaselineStartup {
   /** The label of the baseline's network and containers (removed). */
   readonly runId: string;
-  /** The run's network created, then N `docker run -d` of the same containers, `concurrency` at a time. */
-  readonly dockerRunMs: number;
+  /** What started them: `N × docker run -d, C at a time` on Docker; one `docker service create` per engine on Swarm. */
+  readonly command: string;
+  /** The run's network created, then the same containers started plainly, until the last one runs. */
+  readonly startedMs: number;
   readonly networkMs: number;
   /** CPU time spent from the network's creation until the last container started, by who spent it. */
   readonly cpuMs: CpuSplit | undefined;
-  /** Per container: one `docker run -d`, from spawn to exit (the container started). */
+  /** Per container: from its request (a `docker run -d` spawned; its service created) until it ran. */
   readonly perContainerMs: Percentiles;
   readonly teardownMs: number;
 }
@@ -140,22 +142,24 @@ export interface StartupMemory {
 }
 
 /**
- * Gated: the ratio to plain `docker run -d`, because it normalises itself: both sides are measured in the same
- * invocation on the same engine, so a slower or busier machine slows both and the ratio stays put where the
- * seconds would not (a change under 0.05 is still taken for noise). And host memory per node, which does not
- * depend on speed; it adds up the nodes' own processes (cgroups, shims, engine growth), but the engine's growth
- * still moves a little between runs, hence a floor of 2 MiB per node below which a change is noise.
- * Schema 2: the baseline became parallel (schema 1 ran `docker run` one after another), so ratios of 1 and 2
- * are not comparable, and a schema-1 file is refused as a baseline.
+ * Gated: the ratio to the plain start of the same containers (parallel `docker run -d` on Docker, `docker service
+ * create` on Swarm), because it normalises itself: both sides are measured in the same invocation on the same
+ * engines, so a slower or busier machine slows both and the ratio stays put where the seconds would not (a
+ * change under 0.05 is still taken for noise). And host memory per node, which does not depend on speed; it adds
+ * up the nodes' own processes (cgroups, shims, engine growth), but the engines' growth still moves a little
+ * between runs, hence a floor of 2 MiB per node below which a change is noise. Only samples of one runtime are
+ * compared. Schema 3 added the runtime and named the baseline's time `startedMs` (2: `dockerRunMs`); schema 2
+ * made the baseline parallel (1 ran `docker run` one after another). A file of an older schema is refused as a
+ * baseline.
  */
 export const startupBench: BenchKind = {
-  schema: 'peerlab.bench.startup/2',
+  schema: 'peerlab.bench.startup/3',
   command: 'peerlab bench startup',
   gateSample: z
-    .object({ topology: z.string(), seed: z.number(), nodes: z.number(), ratio: z.number(), memory: z.object({ hostBytesPerNode: z.number() }) })
+    .object({ runtime: z.string(), topology: z.string(), seed: z.number(), nodes: z.number(), ratio: z.number(), memory: z.object({ hostBytesPerNode: z.number() }) })
     .transform((sample) => ({
       label: `N=${sample.nodes}`,
-      key: `${sample.topology} seed ${sample.seed}`,
+      key: `${sample.topology} seed ${sample.seed} on ${sample.runtime}`,
       values: { ratio: sample.ratio, hostBytesPerNode: sample.memory.hostBytesPerNode },
     })),
   metrics: [
@@ -165,6 +169,8 @@ export const startupBench: BenchKind = {
 };
 
 export interface StartupBenchOptions {
+  /** A container runtime (one with standUp and plainStart); docker when not given. */
+  readonly runtime?: RuntimeChoice;
   readonly nodes: number;
   readonly model: (n: number) => string;
   readonly seed: number;
@@ -179,12 +185,24 @@ export interface StartupBenchOptions {
   readonly onRunId?: (runId: RunId) => void;
 }
 
+/** The runtime a start-up bench measures: one that keeps nodes standing and knows a plain start of them. */
+export async function startupRuntime(choice: RuntimeChoice | undefined): Promise<RunRuntime & Required<Pick<RunRuntime, 'plainStart'>>> {
+  const runtime = await chooseRuntime(choice ?? 'docker');
+  const { plainStart } = runtime;
+  if (!plainStart || !runtime.standUp) {
+    throw new PeerlabError(`bench startup measures container start-up, and --runtime ${runtime.kind} starts no containers`, {
+      hint: `take --runtime ${runtimesWith('plainStart').join(' or ')}`,
+    });
+  }
+  return { ...runtime, plainStart };
+}
+
 /**
- * Brings up N nodes with peerlab and starts the same N containers with plain parallel `docker run -d`, in
+ * Brings up N nodes with peerlab and starts the same N containers plainly (the runtime's own fastest way), in
  * turns, `repetitions` times; which goes first alternates, so drift in the machine's load favours neither.
  */
 export async function benchStartup(options: StartupBenchOptions): Promise<StartupSample> {
-  const docker = await connectDocker();
+  const runtime = await startupRuntime(options.runtime);
   const say = options.onProgress ?? (() => {});
   const topology = options.model(options.nodes);
   const repetitions: StartupRepetition[] = [];
@@ -193,13 +211,13 @@ export async function benchStartup(options: StartupBenchOptions): Promise<Startu
     const first = index % 2 === 0 ? 'baseline' : 'peerlab';
     const measurePeerlab = async (): Promise<Awaited<ReturnType<typeof peerlabStartup>> & { authCost: AuthCost | undefined }> => {
       const authenticated = () => {
-        say(`peerlab up ${topology} (repetition ${index + 1})`);
-        return peerlabStartup(docker, topology, options, true);
+        say(`peerlab up ${topology} on ${runtime.kind} (repetition ${index + 1})`);
+        return peerlabStartup(runtime, topology, options, true);
       };
       if (!options.authCost) return { ...(await authenticated()), authCost: undefined };
       const open = async () => {
         say(`peerlab up ${topology} with etcd open, for the cost of authentication (repetition ${index + 1})`);
-        return (await peerlabStartup(docker, topology, options, false)).startup;
+        return (await peerlabStartup(runtime, topology, options, false)).startup;
       };
       const authFirst = index % 2 === 0;
       const measured = authFirst ? await authenticated() : undefined;
@@ -210,11 +228,11 @@ export async function benchStartup(options: StartupBenchOptions): Promise<Startu
       return { ...withAuth, authCost: { first, withAuthMs, withoutAuthMs, percent: (100 * (withAuthMs - withoutAuthMs)) / withoutAuthMs, withoutAuth } };
     };
     const measureBaseline = async (image: string) => {
-      say(`baseline: ${options.nodes} × docker run -d, ${options.concurrency} at a time (repetition ${index + 1})`);
-      return dockerRunBaseline(docker, image, options);
+      say(`baseline on ${runtime.kind}: ${options.nodes} containers started plainly (repetition ${index + 1})`);
+      return plainBaseline(runtime, image, options);
     };
     // The baseline needs the node image, which peerlab builds when its inputs changed: ensure it first.
-    const image = (await ensureNodeImage({ agentDir: await buildAgentBundle(), docker })).tag;
+    const image = (await ensureNodeImage({ agentDir: await buildAgentBundle(), docker: await connectDocker() })).tag;
     let peerlab: Awaited<ReturnType<typeof measurePeerlab>>;
     let baseline: BaselineStartup;
     if (first === 'baseline') {
@@ -227,7 +245,7 @@ export async function benchStartup(options: StartupBenchOptions): Promise<Startu
     edges = peerlab.edges;
     repetitions.push({
       first,
-      ratio: peerlab.startup.allConnectedMs / baseline.dockerRunMs,
+      ratio: peerlab.startup.allConnectedMs / baseline.startedMs,
       peerlab: peerlab.startup,
       baseline,
       memory: peerlab.memory,
@@ -240,6 +258,7 @@ export async function benchStartup(options: StartupBenchOptions): Promise<Startu
   );
   const median = medianItem(repetitions, (repetition) => repetition.ratio)!;
   return {
+    runtime: runtime.kind,
     topology,
     seed: options.seed,
     nodes: options.nodes,
@@ -255,7 +274,7 @@ export async function benchStartup(options: StartupBenchOptions): Promise<Startu
 }
 
 async function peerlabStartup(
-  docker: Docker,
+  runtime: RunRuntime,
   topology: string,
   options: StartupBenchOptions,
   etcdAuth: boolean,
@@ -264,7 +283,7 @@ async function peerlabStartup(
   await settle();
   const memoryBefore = await memAvailable();
   const engineBefore = await enginePrivateBytes();
-  const cpu = await countCpu(docker);
+  const cpu = await countCpu();
   const began = Date.now();
   const up = await bringUp({
     algorithm: 'flood',
@@ -274,6 +293,7 @@ async function peerlabStartup(
     allowDisconnected: false,
     timeoutMs: 0,
     resultsRoot: '',
+    runtime: runtime.kind,
     concurrency: options.concurrency,
     etcdAuth,
     signal: options.signal,
@@ -281,17 +301,18 @@ async function peerlabStartup(
   });
   const allConnectedMs = Date.now() - began;
   const { deployment } = up;
+  const engines = deployment.runtime.engineClients;
   let teardownMs: number;
   let memory: StartupMemory;
   let cpuMs: CpuSplit | undefined;
   try {
-    cpuMs = await cpu.finish(up.runId);
+    cpuMs = await cpu.finish(engines, up.runId);
     await settle();
     const memoryAfter = await memAvailable();
     const nodes = await deployment.runtime.listNodes({ memory: true });
     const perNode = (bytes: number): number => bytes / options.nodes;
     const cgroupBytesPerNode = perNode(nodes.reduce((total, node) => total + (node.memoryBytes ?? 0), 0));
-    const shimBytesPerNode = perNode(await shimPrivateBytes((await runContainers(docker, up.runId)).filter(({ role }) => role === 'node')));
+    const shimBytesPerNode = perNode(await shimPrivateBytes((await runContainers(engines, up.runId)).filter(({ role }) => role === 'node')));
     const engineBytesPerNode = perNode(Math.max(0, (await enginePrivateBytes()) - engineBefore));
     memory = {
       hostBytesPerNode: cgroupBytesPerNode + shimBytesPerNode + engineBytesPerNode,
@@ -316,6 +337,7 @@ async function peerlabStartup(
     memory,
     startup: {
       runId: up.runId,
+      ...(deployment.facts ? { facts: deployment.facts } : {}),
       allConnectedMs,
       cpuMs,
       containersStartedMs: timings.containersStartedMs,
@@ -349,39 +371,28 @@ async function peerlabStartup(
   };
 }
 
-/**
- * The fastest plain way to start the same containers: `docker run -d` of peerlab's own node container spec
- * (image, network, limits, mounts, labels), `concurrency` at a time, each idling instead of running the agent.
- * The network is created inside the timing, as peerlab's is.
- */
-async function dockerRunBaseline(docker: Docker, image: string, options: StartupBenchOptions): Promise<BaselineStartup> {
+/** The runtime's plain start of the same containers, with the CPU it cost and its removal timed. */
+async function plainBaseline(runtime: Required<Pick<RunRuntime, 'plainStart'>>, image: string, options: StartupBenchOptions): Promise<BaselineStartup> {
   options.signal?.throwIfAborted();
   const runId = newRunId('bench-baseline');
   options.onRunId?.(runId);
-  const mounted = await mkdtemp(path.join(os.tmpdir(), 'peerlab-bench-baseline-'));
+  const cpu = await countCpu();
+  const started = await runtime.plainStart({ runId, image, nodes: options.nodes, concurrency: options.concurrency, memoryLimit: DEFAULT_NODE_MEMORY, signal: options.signal });
   try {
-    const cpu = await countCpu(docker);
-    const began = Date.now();
-    await run('docker', ['network', 'create', '--label', `${RUN_LABEL}=${runId}`, networkName(runId)]);
-    const networkMs = Date.now() - began;
-    const runtime = { runId, image, memoryLimit: DEFAULT_NODE_MEMORY, mounts: { [mounted]: '/algorithm' }, concurrency: options.concurrency };
-    const perContainer: number[] = [];
-    const ids = Array.from({ length: options.nodes }, (_, index) => String(index));
-    await forEachLimited(ids, options.concurrency, async (id) => {
-      const spec = nodeContainerSpec(runtime, { id, env: { [ENV.run]: runId, [ENV.node]: id } });
-      const spawned = Date.now();
-      await run('docker', dockerRunArgs({ ...spec, Entrypoint: ['node'], Cmd: ['-e', 'setInterval(() => {}, 1 << 30)'] }));
-      perContainer.push(Date.now() - spawned);
-    }, options.signal);
-    options.signal?.throwIfAborted();
-    const dockerRunMs = Date.now() - began;
-    const cpuMs = await cpu.finish(runId);
+    const cpuMs = await cpu.finish(started.engines, runId);
     const teardownBegan = Date.now();
-    await removeRunObjects(docker, runId);
-    return { runId, dockerRunMs, networkMs, cpuMs, perContainerMs: percentiles(perContainer), teardownMs: Date.now() - teardownBegan };
+    await started.remove();
+    return {
+      runId,
+      command: started.command,
+      startedMs: started.startedMs,
+      networkMs: started.networkMs,
+      cpuMs,
+      perContainerMs: percentiles([...started.perContainerMs]),
+      teardownMs: Date.now() - teardownBegan,
+    };
   } finally {
-    await removeRunObjects(docker, runId);
-    await rm(mounted, { recursive: true, force: true });
+    await started.remove();
   }
 }
 

@@ -26,7 +26,7 @@ export default class Status extends PeerlabCommand {
     if (runs.length === 0) this.log('no peerlab run is up');
     for (const run of runs) {
       const states = Object.entries(run.states).map(([state, count]) => `${count} ${state}`).join(', ') || 'no nodes';
-      this.log(`${run.runId}  age ${run.ageSeconds} s  nodes: ${states}`);
+      this.log(`${run.runId}  age ${run.ageSeconds} s  nodes: ${states}${perEngine(run)}`);
       this.log(`  etcd ${run.etcd.state}${run.etcd.endpoint ? ` at ${run.etcd.endpoint}` : ''}: ${run.etcd.registered ?? '?'} registered, ${run.etcd.ready ?? '?'} connected`);
       this.log(`  memory ${(run.memory.totalBytes / MiB).toFixed(0)} MiB in node containers, ${(run.memory.perNodeBytes / MiB).toFixed(1)} MiB per node`);
       if (flags.nodes) {
@@ -37,4 +37,12 @@ export default class Status extends PeerlabCommand {
     }
     return { runs };
   }
+}
+
+/** `(engine-1 4, engine-2 4, engine-3 3)` for a run over several engines (Swarm), else nothing. */
+function perEngine(run: RunStatus): string {
+  const counts = new Map<string, number>();
+  for (const node of run.nodes) if (node.engine) counts.set(node.engine, (counts.get(node.engine) ?? 0) + 1);
+  if (counts.size === 0) return '';
+  return ` (${[...counts].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true })).map(([engine, count]) => `${engine} ${count}`).join(', ')})`;
 }

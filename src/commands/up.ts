@@ -3,11 +3,10 @@ import { PeerlabCommand } from '../cli/base-command.js';
 import { deploymentFlags } from '../cli/run-flags.js';
 import { runRequestFrom } from '../cli/run-request.js';
 import { bringUp } from '../run/run.js';
-import { PeerlabError } from '../errors.js';
 
 export default class Up extends PeerlabCommand {
   static override description =
-    'Bring up a topology of node containers with etcd and leave it standing: nodes registered, channels connected, waiting to start. See `peerlab status` and `peerlab down`.';
+    'Bring up a topology of node containers with etcd and leave it standing (on Docker, or with --runtime swarm on the local cluster): nodes registered, channels connected, waiting to start. See `peerlab status` and `peerlab down`.';
 
   static override examples = ['<%= config.bin %> up --topology ba:n=500,m=2'];
 
@@ -19,9 +18,6 @@ export default class Up extends PeerlabCommand {
 
   async run(): Promise<{ runId: string; nodes: number; edges: number; timings: Record<string, number> }> {
     const { args, flags } = await this.parse(Up);
-    if (flags.runtime !== 'docker') {
-      throw new PeerlabError(`peerlab up keeps nodes standing on Docker only, not --runtime ${flags.runtime}`, { hint: 'use peerlab run --runtime sim for the simulator' });
-    }
     const { request, during } = runRequestFrom(flags, {
       algorithm: args.algorithm,
       timeoutMs: 0,

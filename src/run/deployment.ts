@@ -10,7 +10,10 @@ import type { RunKeys } from '../coordination/keys.js';
 import type { AppliedFault, FaultEvent } from '../faults/events.js';
 import type { TraceEvent } from '../runtime/sim/types.js';
 import type { RuntimeKind } from '../runtime/types.js';
-import type { Stage } from './docker-deployment.js';
+import type Docker from 'dockerode';
+import type { RunId } from '../util/names.js';
+import type { Deployment, Stage } from './docker-deployment.js';
+import type { DockerOptions } from './execute-docker.js';
 import type { Execution } from './execution.js';
 import type { PreparedRun } from './prepare.js';
 import type { PlacementPolicy } from './swarm-placement.js';
@@ -78,6 +81,44 @@ export interface RunRuntime {
   replayFlags(prepared: PreparedRun, tuning: RuntimeTuning): string[];
   /** Brings every node up, registered and connected, waiting for start. On failure, nothing is left behind. */
   deploy(prepared: PreparedRun, options: ExecutionOptions): Promise<RunDeployment>;
+  /**
+   * Container runtimes: brings the run up and leaves its nodes standing, for `peerlab up` and `bench startup`.
+   * Absent where nodes do not outlive the process (the simulator).
+   */
+  readonly standUp?: (prepared: PreparedRun, options: DockerOptions) => Promise<Deployment>;
+  /**
+   * Container runtimes: the fastest plain way to start the same node containers without peerlab, idling instead
+   * of running the agent: `bench startup`'s baseline. Absent where nodes are not containers.
+   */
+  readonly plainStart?: (request: PlainStartRequest) => Promise<PlainStart>;
+}
+
+export interface PlainStartRequest {
+  /** Labels everything it creates, so an interrupt can sweep it. */
+  readonly runId: RunId;
+  /** The node image peerlab's run would use (built beforehand). */
+  readonly image: string;
+  readonly nodes: number;
+  /** Containers started at once, where the runtime starts them one by one (Docker). */
+  readonly concurrency: number;
+  readonly memoryLimit: number;
+  /** Aborted on Ctrl-C: nothing further is started, and what was is removed. */
+  readonly signal?: AbortSignal;
+}
+
+/** The containers of a plain start, all running; `remove` takes them away. */
+export interface PlainStart {
+  /** What was run, for the report: e.g. `300 × docker run -d, 8 at a time`. */
+  readonly command: string;
+  /** From the first call until every container runs, the network's creation included. */
+  readonly startedMs: number;
+  readonly networkMs: number;
+  /** Per container: from its request until it ran. */
+  readonly perContainerMs: readonly number[];
+  /** The engines its containers live on (where their CPU is read). */
+  readonly engines: readonly Docker[];
+  /** Removes every object it created. Safe to call twice. */
+  remove(): Promise<void>;
 }
 
 /** A run brought up by its runtime, waiting for `start`. */

@@ -9,6 +9,7 @@ import { DockerFaultSchedule } from './docker-faults.js';
 import type { PreparedRun } from './prepare.js';
 import { readRunLossCounters } from '../links/packet.js';
 import { makeNodeTraceDir, mergeNodeTraces } from './trace-files.js';
+import { dockerRunPlainStart } from './plain-start-docker.js';
 import { maxOf } from '../util/extremes.js';
 import type { ContainerNodes, RuntimeKind, SuccessorNodes } from '../runtime/types.js';
 import { readMoveRecords } from '../migration/move.js';
@@ -50,6 +51,8 @@ export const dockerRuntime: RunRuntime = {
   linksLayer: (prepared) => prepared.linksLayer,
   replayFlags: containerReplayFlags,
   deploy: deployContainers('docker', deployPrepared),
+  standUp: deployPrepared,
+  plainStart: dockerRunPlainStart,
 };
 
 /** Why a container runtime cannot take a run: the one-line error of the check that finds its engine(s), if any. */

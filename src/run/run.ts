@@ -18,11 +18,10 @@ import { LOGS_FOLDER } from '../util/node-logs.js';
 import { faultsSeenOf, outcomeFails, uncheckedVerdict, verdictOf, type FaultsSeen, type Outcome, type Verdict } from '../verify/index.js';
 import { hostFacts } from '../util/host.js';
 import { peerlabVersion } from '../util/version.js';
-import type { DockerRuntime } from '../runtime/docker.js';
 import type { Deployment } from './docker-deployment.js';
-import { deployPrepared, dockerRuntime, type DockerOptions } from './execute-docker.js';
+import type { DockerOptions } from './execute-docker.js';
 import { executeOn, type RunRuntime } from './deployment.js';
-import { chooseRuntime } from './runtimes.js';
+import { chooseRuntime, runtimesWith } from './runtimes.js';
 import type { RuntimeChoice, RuntimeKind } from '../runtime/types.js';
 import { ExecutionFailed, type Execution } from './execution.js';
 import { prepareRun, type PrepareRequest, type PreparedRun } from './prepare.js';
@@ -92,11 +91,20 @@ export interface RunSummary {
   readonly runtimeFacts: RunRecord['runtimeFacts'];
 }
 
-/** `peerlab up`: prepare and bring up on Docker, leaving the nodes registered, connected and waiting. */
-export async function bringUp(request: RunRequest): Promise<PreparedRun & { deployment: Deployment<DockerRuntime> }> {
-  request.onRuntime?.(dockerRuntime);
+/**
+ * `peerlab up`: prepare and bring up on a container runtime (Docker unless the request names another), leaving
+ * the nodes registered, connected and waiting.
+ */
+export async function bringUp(request: RunRequest): Promise<PreparedRun & { deployment: Deployment }> {
+  const runtime = await chooseRuntime(request.runtime ?? 'docker', request.onNotice);
+  if (!runtime.standUp) {
+    throw new PeerlabError(`--runtime ${runtime.kind} keeps no nodes standing: they live only while a run goes on`, {
+      hint: `take --runtime ${runtimesWith('standUp').join(' or ')}; peerlab run takes any runtime`,
+    });
+  }
+  request.onRuntime?.(runtime);
   const prepared = await prepareRun(request);
-  return { ...prepared, deployment: await deployPrepared(prepared, request) };
+  return { ...prepared, deployment: await runtime.standUp(prepared, request) };
 }
 
 /** `peerlab run`: prepare, execute on the chosen runtime, verify against the oracle, write results/<run-id>/. */

@@ -14,6 +14,13 @@ export const RUNTIMES: Readonly<Record<RuntimeKind, RunRuntime>> = {
   sim: simulatorRuntime,
 };
 
+/** The runtimes that have a capability (e.g. `standUp`), for a message that says which to take. */
+export function runtimesWith(capability: 'standUp' | 'plainStart'): RuntimeKind[] {
+  return Object.values(RUNTIMES)
+    .filter((runtime) => runtime[capability] !== undefined)
+    .map((runtime) => runtime.kind);
+}
+
 /** What `--runtime auto` tries, in order: containers when an engine answers, else the simulator. */
 export const AUTO_ORDER: readonly RuntimeKind[] = ['docker', 'sim'];
 

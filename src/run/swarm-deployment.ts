@@ -9,9 +9,8 @@
  */
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { clusterEngines } from '../cluster/index.js';
-import { copyImages } from '../cluster/images.js';
 import { startupTimeoutMs } from '../coordination/protocol.js';
 import { BUNDLE_LABEL, RUN_LABEL } from '../docker/engine.js';
 import { startEtcdService } from '../etcd/server.js';
@@ -20,7 +19,7 @@ import { ensureEtcdImage } from '../image/etcd.js';
 import { ensureNodeImage } from '../image/node.js';
 import { buildAgentBundle } from '../node/bundle.js';
 import { DEFAULT_NODE_MEMORY, DEFAULT_START_CONCURRENCY } from '../runtime/docker.js';
-import { overlayName, removeSwarmRunObjects, SwarmRuntime, type SwarmEngine } from '../runtime/swarm.js';
+import { overlayName, removeSwarmRunObjects, SwarmRuntime } from '../runtime/swarm.js';
 import { runAll, type Deployment } from './docker-deployment.js';
 import { containerReplayFlags, deployContainers, unavailableUnless, type DockerOptions } from './execute-docker.js';
 import type { RunRuntime } from './deployment.js';
@@ -29,11 +28,11 @@ import { coordinateNodes, type CoordinationHeld } from './coordinate-nodes.js';
 import { RunWatch } from './run-watch.js';
 import { runStateDir } from './state.js';
 import { placeNodes } from './swarm-placement.js';
+import { freeOverlaySubnet, spreadImage, swarmEngines } from './swarm-cluster.js';
+import { serviceCreatePlainStart } from './plain-start-swarm.js';
 
 /** Swarm refuses a config over 500 KB. */
 export const SWARM_CONFIG_LIMIT = 500 * 1024;
-/** The overlay's prefix: at least a /20, more when the run needs it (a node, its engine's share, etcd). */
-const MIN_OVERLAY_PREFIX = 20;
 
 export async function deployOnSwarm(prepared: PreparedRun, options: DockerOptions, traceDir?: string): Promise<Deployment<SwarmRuntime>> {
   if (traceDir) {
@@ -45,18 +44,16 @@ export async function deployOnSwarm(prepared: PreparedRun, options: DockerOption
   const graph = prepared.topology.graph;
   const began = Date.now();
   const stage = options.onStage ?? (() => {});
-  const engines: SwarmEngine[] = (await clusterEngines()).map((engine) => ({ name: engine.name, socketPath: engine.socketPath, docker: new Docker({ socketPath: engine.socketPath }) }));
+  const engines = await swarmEngines();
   const manager = engines[0]!.docker;
   const placement = placeNodes(graph, engines.length, options.placement ?? 'spread');
   stage('images', `placement ${options.placement ?? 'spread'} over ${engines.length} engines: ${placement.crossEngineEdges} of ${graph.size} edges cross engines`);
   const nodeImage = await ensureNodeImage({ agentDir: await buildAgentBundle(), base: options.baseImage, onLog: (line: string) => stage('images', line) });
   const etcdImage = await ensureEtcdImage({ image: options.etcdImage, onLog: (line: string) => stage('images', line) });
-  const lacking = await missingOn(engines.slice(1), nodeImage.tag);
-  const copied = await copyImages(manager, lacking, lacking.length > 0 ? [nodeImage.tag] : []);
-  if (lacking.length > 0) stage('images', `copied ${nodeImage.tag} to ${lacking.length} engine(s) in ${(copied.ms / 1000).toFixed(1)} s`);
+  const { lacking, copied } = await spreadImage(engines, nodeImage.tag);
+  if (lacking > 0) stage('images', `copied ${nodeImage.tag} to ${lacking} engine(s) in ${(copied.ms / 1000).toFixed(1)} s`);
   const imagesMs = Date.now() - began;
 
-  let runtime: SwarmRuntime | undefined;
   let watch: RunWatch | undefined;
   const held: CoordinationHeld = {};
   let tearingDown: Promise<void> | undefined;
@@ -83,7 +80,6 @@ export async function deployOnSwarm(prepared: PreparedRun, options: DockerOption
       engineOf: placement.engineOf,
       configs,
     });
-    runtime = nodes;
     const crashes = await RunWatch.startOn(
       engines.map((engine) => engine.docker),
       nodes,
@@ -136,7 +132,7 @@ export async function deployOnSwarm(prepared: PreparedRun, options: DockerOption
           nodeEngine: Object.fromEntries([...placement.engineOf].map(([id, k]) => [id, engines[k]!.name])),
           overlaySubnet: subnet,
           bundleConfigs: { count: configs.length, bytes: configs.reduce((total, config) => total + config.bytes, 0), ms: configsMs },
-          imageCopy: { engines: lacking.length, bytes: copied.bytes, ms: copied.ms },
+          imageCopy: { engines: lacking, bytes: copied.bytes, ms: copied.ms },
         },
       },
       tearDown,
@@ -151,15 +147,6 @@ export async function deployOnSwarm(prepared: PreparedRun, options: DockerOption
 
 function bundlePath(nodeBundleFile: string): string {
   return `/algorithm/${path.basename(nodeBundleFile)}`;
-}
-
-async function missingOn(engines: readonly SwarmEngine[], image: string): Promise<Docker[]> {
-  const missing: Docker[] = [];
-  for (const engine of engines) {
-    const present = await engine.docker.getImage(image).inspect().then(() => true, () => false);
-    if (!present) missing.push(engine.docker);
-  }
-  return missing;
 }
 
 /** One Swarm config per distinct bundle, mounted where the agent reads it (PEERLAB_ALGORITHM). */
@@ -183,41 +170,6 @@ async function createBundleConfigs(manager: Docker, runId: string, prepared: Pre
   return configs;
 }
 
-/**
- * A subnet for the run's overlay inside the Swarm's address pool (`cluster up` sets it), big enough for `addresses`
- * and overlapping no network any engine already has.
- */
-async function freeOverlaySubnet(manager: Docker, addresses: number): Promise<string> {
-  const swarm = (await manager.swarmInspect()) as { DefaultAddrPool?: string[] };
-  const pool = swarm.DefaultAddrPool?.[0] ?? '10.224.0.0/12';
-  let prefix = MIN_OVERLAY_PREFIX;
-  while (prefix > 8 && 2 ** (32 - prefix) - 3 < addresses) prefix -= 1;
-  const [poolBase, poolPrefix] = pool.split('/');
-  const start = toNumber(poolBase!);
-  const end = start + 2 ** (32 - Number(poolPrefix));
-  const taken = ((await manager.listNetworks()) as Array<{ IPAM?: { Config?: Array<{ Subnet?: string }> } }>)
-    .flatMap((network) => network.IPAM?.Config ?? [])
-    .map((config) => config.Subnet)
-    .filter((subnet): subnet is string => subnet !== undefined && subnet.includes('.'))
-    .map((subnet) => {
-      const [base, length] = subnet.split('/');
-      return [toNumber(base!), toNumber(base!) + 2 ** (32 - Number(length))] as const;
-    });
-  const size = 2 ** (32 - prefix);
-  for (let candidate = start; candidate + size <= end; candidate += size) {
-    if (!taken.some(([from, to]) => candidate < to && from < candidate + size)) return `${fromNumber(candidate)}/${prefix}`;
-  }
-  throw new PeerlabError(`no free /${prefix} is left in the Swarm's address pool ${pool}`, { hint: 'take down old runs (peerlab down <run>) or recreate the cluster' });
-}
-
-function toNumber(dotted: string): number {
-  return dotted.split('.').reduce((value, octet) => value * 256 + Number(octet), 0);
-}
-
-function fromNumber(value: number): string {
-  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join('.');
-}
-
 /** Nodes as Swarm tasks over the local cluster's engines (`peerlab cluster up`). */
 export const swarmRuntime: RunRuntime = {
   kind: 'swarm',
@@ -229,4 +181,6 @@ export const swarmRuntime: RunRuntime = {
     ...(tuning.placement !== undefined && tuning.placement !== 'spread' ? ['--placement', tuning.placement] : []),
   ],
   deploy: deployContainers('swarm', deployOnSwarm),
+  standUp: deployOnSwarm,
+  plainStart: serviceCreatePlainStart,
 };

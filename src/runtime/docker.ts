@@ -5,7 +5,7 @@ import { nodeLogFile } from '../util/node-logs.js';
 import { PeerlabError } from '../errors.js';
 import { containerMemoryBytes, dockerMessage, NODE_LABEL, ROLE_LABEL, RUN_LABEL } from '../docker/engine.js';
 import { forEachLimited } from '../util/concurrency.js';
-import type { ContainerNodes, ExecResult, NodeInfo, NodeSpec, NodeState, StartProgress, SuccessorNodes } from './types.js';
+import type { ContainerNodes, ContainerStartup, ExecResult, NodeInfo, NodeSpec, NodeState, StartProgress, SuccessorNodes } from './types.js';
 
 export interface DockerRuntimeOptions {
   readonly runId: string;
@@ -35,13 +35,6 @@ export const MAX_NODES_PER_BRIDGE = 1022;
  */
 export const STOP_GRACE_SECONDS = 10;
 
-/** When (epoch ms) the engine was asked to create a node's container, had created it, and had started it. */
-export interface ContainerStartup {
-  readonly requestedAt: number;
-  readonly createdAt: number;
-  readonly startedAt: number;
-}
-
 export function networkName(runId: string): string {
   return `peerlab-${runId}`;
 }
@@ -66,6 +59,10 @@ export class DockerRuntime implements ContainerNodes, SuccessorNodes {
 
   get runId(): string {
     return this.options.runId;
+  }
+
+  get engineClients(): readonly Docker[] {
+    return [this.docker];
   }
 
   get network(): string {

@@ -17,7 +17,7 @@ import { ENV } from '../node/identity.js';
 import { forEachLimited } from '../util/concurrency.js';
 import { nodeLogFile } from '../util/node-logs.js';
 import { demultiplex, ignoreMissing, STOP_GRACE_SECONDS, toNodeState } from './docker.js';
-import type { ContainerNodes, ExecResult, NodeInfo, NodeSpec, StartProgress } from './types.js';
+import type { ContainerNodes, ContainerStartup, ExecResult, NodeInfo, NodeSpec, StartProgress } from './types.js';
 
 export interface SwarmEngine {
   /** engine-<k>, k from 1; engine-1 is the manager. */
@@ -42,14 +42,26 @@ export interface SwarmRuntimeOptions {
 const SERVICE_NAME_LABEL = 'com.docker.swarm.service.name';
 const TASK_NAME_LABEL = 'com.docker.swarm.task.name';
 /** Tasks that will not run (again): with restart policy none, a node in one of these is gone for good. */
-const ENDED_TASK_STATES = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove']);
+export const ENDED_TASK_STATES: ReadonlySet<string> = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove']);
 const TASK_POLL_MS = 250;
 
 export function overlayName(runId: string): string {
   return `peerlab-${runId}`;
 }
 
-function serviceName(runId: string, engine: number, group: number): string {
+/** The run's attachable overlay network, on its own subnet. */
+export async function createRunOverlay(manager: Docker, runId: string, subnet: string): Promise<void> {
+  await manager.createNetwork({
+    Name: overlayName(runId),
+    Driver: 'overlay',
+    Attachable: true,
+    CheckDuplicate: true,
+    IPAM: { Driver: 'default', Config: [{ Subnet: subnet }] },
+    Labels: { [RUN_LABEL]: runId },
+  });
+}
+
+export function serviceName(runId: string, engine: number, group: number): string {
   return `peerlab-${runId}-e${engine + 1}-g${group}`;
 }
 
@@ -60,6 +72,9 @@ export class SwarmRuntime implements ContainerNodes {
   /** The same services by the id Swarm gave them (tasks name their service by id). */
   private readonly serviceById = new Map<string, { engine: number; ids: readonly string[] }>();
   private readonly located = new Map<string, { engine: number; containerId: string }>();
+  /** When each service was asked for: its tasks' containers were requested then. */
+  private readonly serviceRequestedAt = new Map<string, number>();
+  readonly containerStartup = new Map<string, ContainerStartup>();
 
   private constructor(
     private readonly manager: Docker,
@@ -75,17 +90,14 @@ export class SwarmRuntime implements ContainerNodes {
     return overlayName(this.options.runId);
   }
 
+  get engineClients(): readonly Docker[] {
+    return this.engines.map((engine) => engine.docker);
+  }
+
   /** Creates the run's attachable overlay on its own subnet. */
   static async create(engines: readonly SwarmEngine[], options: SwarmRuntimeOptions): Promise<SwarmRuntime> {
     const manager = engines[0]!.docker;
-    await manager.createNetwork({
-      Name: overlayName(options.runId),
-      Driver: 'overlay',
-      Attachable: true,
-      CheckDuplicate: true,
-      IPAM: { Driver: 'default', Config: [{ Subnet: options.subnet }] },
-      Labels: { [RUN_LABEL]: options.runId },
-    });
+    await createRunOverlay(manager, options.runId, options.subnet);
     return new SwarmRuntime(manager, engines, options);
   }
 
@@ -134,39 +146,13 @@ export class SwarmRuntime implements ContainerNodes {
       const name = serviceName(this.runId, group.engine, index++);
       const service = { engine: group.engine, ids: group.ids };
       this.services.set(name, service);
-      const created = (await this.manager.createService(this.serviceSpec(name, group.engine, group.ids, group.env))) as { ID?: string; id?: string };
-      this.serviceById.set(created.ID ?? created.id ?? '', service);
+      const requestedAt = Date.now();
+      const created = (await this.manager.createService(nodeServiceSpec(this.options, name, group.engine, group.ids, group.env))) as { ID?: string; id?: string };
+      const id = created.ID ?? created.id ?? '';
+      this.serviceById.set(id, service);
+      this.serviceRequestedAt.set(id, requestedAt);
     }
     await this.waitRunning(nodes.length, onProgress, signal);
-  }
-
-  private serviceSpec(name: string, engine: number, ids: readonly string[], env: Readonly<Record<string, string>>): Docker.CreateServiceOptions {
-    const { runId, image, memoryLimit, subnet, configs } = this.options;
-    const environment = { ...env, [ENV.nodeIds]: ids.join(','), [ENV.slot]: '{{.Task.Slot}}', [ENV.subnet]: subnet };
-    return {
-      Name: name,
-      Labels: { [RUN_LABEL]: runId, [ROLE_LABEL]: 'node' },
-      TaskTemplate: {
-        ContainerSpec: {
-          Image: image,
-          Env: Object.entries(environment).map(([key, value]) => `${key}=${value}`),
-          Labels: { [RUN_LABEL]: runId, [ROLE_LABEL]: 'node' },
-          ReadOnly: true,
-          Mounts: [{ Type: 'tmpfs', Target: '/tmp', TmpfsOptions: { SizeBytes: 16 * 1024 * 1024 } }],
-          Configs: configs.map((config) => ({ File: { Name: config.file, UID: '0', GID: '0', Mode: 0o444 }, ConfigID: config.id, ConfigName: config.name })),
-          // Swarm takes no CPU shares; the capability drop and pid limit match the Docker runtime's containers.
-          CapabilityDrop: ['ALL'],
-        },
-        Resources: { Limits: { MemoryBytes: memoryLimit, Pids: 64 } },
-        RestartPolicy: { Condition: 'none' },
-        Placement: { Constraints: [`node.labels.${ENGINE_LABEL}==${engine + 1}`] },
-        Networks: [{ Target: this.network }],
-        LogDriver: { Name: 'json-file', Options: { 'max-size': '1m', 'max-file': '2' } },
-      },
-      Mode: { Replicated: { Replicas: ids.length } },
-      EndpointSpec: { Mode: 'dnsrr' },
-      // dockerode's typings predate CapabilityDrop and Pids (API 1.41) and want a Source even for a tmpfs.
-    } as unknown as Docker.CreateServiceOptions;
   }
 
   /** Polls the run's tasks until all run; a task that ends or is refused first fails the start with its reason. */
@@ -182,12 +168,25 @@ export class SwarmRuntime implements ContainerNodes {
           hint: 'check that every engine has the node image (peerlab cluster status) and room for the run',
         });
       }
-      const running = tasks.filter((task) => task.Status?.State === 'running').length;
-      if (running !== reported) onProgress?.({ started: running, total });
-      reported = running;
-      if (running >= total) return;
+      const running = tasks.filter((task) => task.Status?.State === 'running');
+      for (const task of running) this.recordStartup(task);
+      if (running.length !== reported) onProgress?.({ started: running.length, total });
+      reported = running.length;
+      if (running.length >= total) return;
       await new Promise((resolve) => setTimeout(resolve, TASK_POLL_MS));
     }
+  }
+
+  /** A running task's times, from Swarm's own records: service asked for, task made, task running. */
+  private recordStartup(task: SwarmTask): void {
+    const node = this.nodeOfTask(task);
+    if (node === undefined || this.containerStartup.has(node)) return;
+    const requestedAt = this.serviceRequestedAt.get(task.ServiceID ?? '') ?? Date.now();
+    this.containerStartup.set(node, {
+      requestedAt,
+      createdAt: Date.parse(task.CreatedAt ?? '') || requestedAt,
+      startedAt: Date.parse(task.Status?.Timestamp ?? '') || Date.now(),
+    });
   }
 
   private async tasks(): Promise<SwarmTask[]> {
@@ -313,11 +312,55 @@ export class SwarmRuntime implements ContainerNodes {
   }
 }
 
-interface SwarmTask {
+/**
+ * The service that runs a group of nodes on one engine (its replicas, in slot order, are `ids`). The start-up
+ * bench's baseline creates the same services with `command` instead of the agent.
+ */
+export function nodeServiceSpec(
+  options: Pick<SwarmRuntimeOptions, 'runId' | 'image' | 'memoryLimit' | 'subnet' | 'configs'>,
+  name: string,
+  engine: number,
+  ids: readonly string[],
+  env: Readonly<Record<string, string>>,
+  command?: readonly string[],
+): Docker.CreateServiceOptions {
+  const { runId, image, memoryLimit, subnet, configs } = options;
+  const environment = { ...env, [ENV.nodeIds]: ids.join(','), [ENV.slot]: '{{.Task.Slot}}', [ENV.subnet]: subnet };
+  return {
+    Name: name,
+    Labels: { [RUN_LABEL]: runId, [ROLE_LABEL]: 'node' },
+    TaskTemplate: {
+      ContainerSpec: {
+        Image: image,
+        ...(command ? { Command: [...command] } : {}),
+        Env: Object.entries(environment).map(([key, value]) => `${key}=${value}`),
+        Labels: { [RUN_LABEL]: runId, [ROLE_LABEL]: 'node' },
+        ReadOnly: true,
+        Mounts: [{ Type: 'tmpfs', Target: '/tmp', TmpfsOptions: { SizeBytes: 16 * 1024 * 1024 } }],
+        Configs: configs.map((config) => ({ File: { Name: config.file, UID: '0', GID: '0', Mode: 0o444 }, ConfigID: config.id, ConfigName: config.name })),
+        // Swarm takes no CPU shares; the capability drop and pid limit match the Docker runtime's containers.
+        CapabilityDrop: ['ALL'],
+      },
+      Resources: { Limits: { MemoryBytes: memoryLimit, Pids: 64 } },
+      RestartPolicy: { Condition: 'none' },
+      Placement: { Constraints: [`node.labels.${ENGINE_LABEL}==${engine + 1}`] },
+      Networks: [{ Target: overlayName(runId) }],
+      LogDriver: { Name: 'json-file', Options: { 'max-size': '1m', 'max-file': '2' } },
+    },
+    Mode: { Replicated: { Replicas: ids.length } },
+    EndpointSpec: { Mode: 'dnsrr' },
+    // dockerode's typings predate CapabilityDrop and Pids (API 1.41) and want a Source even for a tmpfs.
+  } as unknown as Docker.CreateServiceOptions;
+}
+
+export interface SwarmTask {
   readonly ServiceID?: string;
   readonly NodeID?: string;
   readonly Slot?: number;
-  readonly Status?: { State?: string; Err?: string; Message?: string; ContainerStatus?: { ContainerID?: string; ExitCode?: number } };
+  /** When the orchestrator made the task (RFC 3339). */
+  readonly CreatedAt?: string;
+  /** Timestamp: when the task reached its current state. */
+  readonly Status?: { State?: string; Timestamp?: string; Err?: string; Message?: string; ContainerStatus?: { ContainerID?: string; ExitCode?: number } };
 }
 
 /**

@@ -2,6 +2,8 @@
  * The runtime interface: where nodes live. Docker now; Swarm and the simulator implement the same interface.
  * A runtime manages nodes as black boxes; what runs inside them is the node agent's business.
  */
+import type Docker from 'dockerode';
+
 export const RUNTIME_KINDS = ['docker', 'swarm', 'sim'] as const;
 /** Where a run's nodes live. Adding a runtime: a name here and its entry in src/run/runtimes.ts, nothing else. */
 export type RuntimeKind = (typeof RUNTIME_KINDS)[number];
@@ -80,8 +82,19 @@ export interface Runtime {
   destroy(): Promise<void>;
 }
 
+/** When (epoch ms) a node's container was asked for, had been created, and had started (the start-up bench splits them). */
+export interface ContainerStartup {
+  readonly requestedAt: number;
+  readonly createdAt: number;
+  readonly startedAt: number;
+}
+
 /** Nodes as containers on engines of this host (Docker, a local Swarm): their namespaces and logs are reachable. */
 export interface ContainerNodes extends Runtime {
+  /** The engines the run's containers live on (one for Docker, every engine of the cluster for Swarm). */
+  readonly engineClients: readonly Docker[];
+  /** Each node this runtime started, by id: when its container was asked for, created and started. */
+  readonly containerStartup: ReadonlyMap<string, ContainerStartup>;
   /** Each running node's process id on this host (its network namespace) and its address on the run network. */
   nodeNamespaces(): Promise<Map<string, { pid: number; address: string }>>;
   /** Writes each node's whole output to `<dir>/<id>.log`. */

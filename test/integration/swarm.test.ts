@@ -2,7 +2,8 @@
  * The swarm runtime on a real local cluster (`peerlab cluster up --engines 3`: three dockerds in one Swarm, a real
  * VXLAN overlay): runs pass with their nodes on all three engines, `--placement partition` cuts fewer edges across
  * engines than spread, a node killed on its engine is blamed by name, and neither a finished run nor Ctrl-C
- * during bring-up leaves a service, config, network or container on any engine. It also runs the container-runtime
+ * during bring-up leaves a service, config, network or container on any engine; `peerlab up`, `status` and `down`
+ * work there, and so does the start-up bench against plain `docker service create`. It also runs the container-runtime
  * scenarios of the Docker suite (scenarios/) on the Swarm, with the same assertions. Needs root.
  */
 import { execFile, spawn } from 'node:child_process';
@@ -14,6 +15,8 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterEngines } from '../../src/cluster/index.js';
 import { RUN_LABEL } from '../../src/docker/engine.js';
+import type { BenchReport } from '../../src/bench/report.js';
+import type { StartupSample } from '../../src/bench/startup.js';
 import { runAlgorithm, type RunRequest } from '../../src/run/run.js';
 import { runStatus, type RunStatus } from '../../src/run/status.js';
 import { placeNodes } from '../../src/run/swarm-placement.js';
@@ -177,6 +180,56 @@ describe('Ctrl-C during a swarm bring-up', () => {
     expect(await exited).toBe(130);
     await expect.poll(() => leftOnCluster(runId), { timeout: 60_000, interval: 500 }).toEqual([]);
   }, 240_000);
+});
+
+describe('peerlab up --runtime swarm', () => {
+  it('keeps the nodes standing on all three engines; status shows each node with its engine; down leaves nothing', async () => {
+    const up = await peerlab('up', '--topology', 'ring:n=6', '--runtime', 'swarm', '--json');
+    expect(up.code, up.stderr).toBe(0);
+    const { runId, nodes } = JSON.parse(up.stdout) as { runId: string; nodes: number };
+    expect(nodes).toBe(6);
+    try {
+      const status = await peerlab('status', runId, '--json');
+      expect(status.code, status.stderr).toBe(0);
+      const [shown] = (JSON.parse(status.stdout) as { runs: RunStatus[] }).runs;
+      expect(shown!.nodes.map((node) => node.state)).toEqual(Array(6).fill('running'));
+      expect(shown!.nodes.map((node) => node.engine)).toEqual(['engine-1', 'engine-2', 'engine-3', 'engine-1', 'engine-2', 'engine-3']);
+      expect(shown!.etcd.ready).toBe(6);
+      const listed = await peerlab('status', runId, '--nodes');
+      expect(listed.stdout).toContain(`${runId}  age `);
+      expect(listed.stdout).toContain('nodes: 6 running (engine-1 2, engine-2 2, engine-3 2)');
+      expect(listed.stdout).toMatch(/^ {2}node {4}4 {2}running +10\.\d+\.\d+\.\d+ +engine-2 {2}\d+\.\d MiB$/m);
+    } finally {
+      const down = await peerlab('down', runId);
+      expect(down.code, down.stderr).toBe(0);
+    }
+    expect(await leftOnCluster(runId)).toEqual([]);
+  }, 240_000);
+});
+
+describe('bench startup --runtime swarm', () => {
+  it('brings the nodes up over the three engines next to plain docker service create of the same services, and leaves nothing', async () => {
+    const { code, stdout, stderr } = await peerlab('bench', 'startup', '--runtime', 'swarm', '--nodes', '9', '--repetitions', '1', '--json');
+    expect(code, stderr).toBe(0);
+    const report = JSON.parse(stdout) as BenchReport<StartupSample>;
+    const [sample] = report.samples;
+    expect(sample).toMatchObject({ runtime: 'swarm', topology: 'ba:n=9,m=2', nodes: 9 });
+    const { ratio, peerlab: up, baseline } = sample!.repetitions[0]!;
+    expect(ratio).toBeCloseTo(up.allConnectedMs / baseline.startedMs, 10);
+    expect(baseline.command).toBe('3 × docker service create (Engine API, at once), 9 replicas spread over 3 engines');
+    expect(baseline.networkMs).toBeLessThan(baseline.startedMs);
+    expect(baseline.perContainerMs.p50).toBeGreaterThan(0);
+    // The per-node split comes from Swarm's own task records: service asked for, task made, task running.
+    expect(up.perNode.createMs.max).toBeGreaterThanOrEqual(0);
+    expect(up.perNode.startMs.p50).toBeGreaterThan(0);
+    expect(up.phases.containersMs).toBeGreaterThan(0);
+    expect((up.facts as { swarm: SwarmFacts }).swarm.engines.map((engine) => engine.nodes)).toEqual([3, 3, 3]);
+    // The memory of the nodes on every engine is counted, not only the manager's.
+    expect(sample!.memory.cgroupBytesPerNode).toBeGreaterThan(5 * 2 ** 20);
+    if (up.cpuMs && baseline.cpuMs) expect(up.cpuMs.nodesMs).toBeGreaterThan(baseline.cpuMs.nodesMs);
+    expect(await leftOnCluster(up.runId)).toEqual([]);
+    expect(await leftOnCluster(baseline.runId)).toEqual([]);
+  }, 300_000);
 });
 
 algorithmsPassTheirOracles('swarm');

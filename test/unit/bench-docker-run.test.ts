@@ -3,7 +3,7 @@
  * becomes its flag, and a setting without one fails instead of silently making the baseline lighter.
  */
 import { describe, expect, it } from 'vitest';
-import { dockerRunArgs } from '../../src/bench/docker-run.js';
+import { dockerRunArgs } from '../../src/runtime/docker-run-args.js';
 import { nodeContainerSpec } from '../../src/runtime/docker.js';
 
 const options = { runId: 'bench-x', image: 'peerlab/node:abc', memoryLimit: 64 * 2 ** 20, mounts: { '/tmp/bundle': '/algorithm' }, concurrency: 8 };

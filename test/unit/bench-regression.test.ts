@@ -100,7 +100,8 @@ describe('a baseline file', () => {
     writeFileSync(written, content);
     return written;
   };
-  const startupSample = (nodes: number, ratio: number, hostBytesPerNode: number) => ({
+  const startupSample = (nodes: number, ratio: number, hostBytesPerNode: number, runtime = 'docker') => ({
+    runtime,
     topology: `ba:n=${nodes},m=2`,
     seed: 1,
     nodes,
@@ -108,7 +109,7 @@ describe('a baseline file', () => {
     ratio,
     memory: { hostBytesPerNode, cgroupBytesPerNode: 0 },
   });
-  const startupOutput = (samples: unknown[], schema = 'peerlab.bench.startup/2') => JSON.stringify({ schema, peerlab: { version: '0.1.0' }, samples });
+  const startupOutput = (samples: unknown[], schema = 'peerlab.bench.startup/3') => JSON.stringify({ schema, peerlab: { version: '0.1.0' }, samples });
   const lineOf = async (promise: Promise<unknown>): Promise<string> => {
     const error = await promise.then(
       () => undefined,
@@ -145,15 +146,23 @@ describe('a baseline file', () => {
   it('of another bench is an error naming both schemas', async () => {
     const other = file('startup-for-convergence.json', startupOutput([]));
     expect(await lineOf(readBaseline(other, convergenceBench))).toMatch(
-      new RegExp(`^the baseline ${other} has schema "peerlab.bench.startup/2", not "peerlab.bench.convergence/1" — .*peerlab bench convergence --json`),
+      new RegExp(`^the baseline ${other} has schema "peerlab.bench.startup/3", not "peerlab.bench.convergence/1" — .*peerlab bench convergence --json`),
     );
   });
 
   it('of the start-up bench before its baseline ran in parallel is refused: its ratios are to a slower baseline', async () => {
     const sequential = file('sequential.json', startupOutput([startupSample(100, 0.9, 15 * 2 ** 20)], 'peerlab.bench.startup/1'));
     expect(await lineOf(readBaseline(sequential, startupBench))).toMatch(
-      new RegExp(`^the baseline ${sequential} has schema "peerlab.bench.startup/1", not "peerlab.bench.startup/2" — `),
+      new RegExp(`^the baseline ${sequential} has schema "peerlab.bench.startup/1", not "peerlab.bench.startup/3" — `),
     );
+  });
+
+  it('of the start-up bench on one runtime does not gate a run on another: their baselines differ', async () => {
+    const baseline = await readBaseline(file('docker.json', startupOutput([startupSample(100, 1.05, 30 * 2 ** 20)])), startupBench);
+    const comparison = compareToBaseline(startupBench, [startupSample(100, 3, 60 * 2 ** 20, 'swarm')], baseline, 20);
+    expect(comparison.passed).toBe(true);
+    expect(comparison.checks).toEqual([]);
+    expect(comparison.missing).toEqual(['N=100 (ba:n=100,m=2 seed 1 on swarm)']);
   });
 
   it('without a schema (e.g. an error object) is an error', async () => {

@@ -5,19 +5,22 @@ import { stopRunsOnInterrupt } from '../../cli/interrupt.js';
 import { benchReport, type BenchReport } from '../../bench/report.js';
 import { benchStartup, startupBench, type StartupSample } from '../../bench/startup.js';
 import { DEFAULT_START_CONCURRENCY } from '../../runtime/docker.js';
+import { RUNTIME_CHOICES, type RuntimeChoice } from '../../runtime/types.js';
 import type { RunId } from '../../util/names.js';
 
 export default class BenchStartup extends PeerlabCommand {
   static override description =
-    'Measure node start-up: time until every node is registered and connected, per-node latency, host memory per node and teardown, against plain `docker run -d` of the same containers, as many at once as peerlab starts, in the same invocation. With --baseline, exits 1 if the ratio or the memory per node regressed.';
+    'Measure node start-up: time until every node is registered and connected, per-node latency, host memory per node and teardown, against the plainest fast start of the same containers in the same invocation: parallel `docker run -d` on Docker, `docker service create` per engine on the local Swarm. With --baseline, exits 1 if the ratio or the memory per node regressed.';
 
   static override examples = [
     '<%= config.bin %> bench startup --nodes 25,50,100,200 --json',
     '<%= config.bin %> bench startup --nodes 25,50 --json --baseline bench/baseline.json --max-regression 20%',
+    '<%= config.bin %> bench startup --runtime swarm --nodes 300 --repetitions 2 --json   # after peerlab cluster up --engines 3',
   ];
 
   static override flags = {
     ...benchFlags('25,50,100,200'),
+    runtime: Flags.string({ default: 'docker', options: [...RUNTIME_CHOICES], description: 'where the nodes start, peerlab and the baseline alike: a container runtime' }),
     seed: Flags.integer({ default: 1 }),
     concurrency: Flags.integer({ default: DEFAULT_START_CONCURRENCY, min: 1, description: 'containers created and started at once, by peerlab and the baseline alike' }),
     repetitions: Flags.integer({ default: 1, min: 1, description: 'measurements per N, baseline and peerlab in turns (alternating which goes first); the median ratio is kept' }),
@@ -38,6 +41,7 @@ export default class BenchStartup extends PeerlabCommand {
       const samples: StartupSample[] = [];
       for (const nodes of counts) {
         const sample = await benchStartup({
+          runtime: flags.runtime as RuntimeChoice,
           nodes,
           model: (n) => `ba:n=${n},m=${flags.m}`,
           seed: flags.seed,
@@ -53,7 +57,7 @@ export default class BenchStartup extends PeerlabCommand {
         });
         samples.push(sample);
         await keep(benchReport(startupBench, samples, began));
-        this.logSample(sample, flags.concurrency);
+        this.logSample(sample);
       }
       const report = { ...benchReport(startupBench, samples, began), comparison: gate(samples) };
       await keep(report);
@@ -62,7 +66,7 @@ export default class BenchStartup extends PeerlabCommand {
     return interrupt.during(measure());
   }
 
-  private logSample(sample: StartupSample, concurrency: number): void {
+  private logSample(sample: StartupSample): void {
     const { nodes, authCost } = sample;
     if (authCost) {
       this.log(
@@ -70,7 +74,7 @@ export default class BenchStartup extends PeerlabCommand {
       );
     }
     this.log(
-      `N=${String(nodes).padStart(4)}  peerlab ${(sample.peerlab.allConnectedMs / 1000).toFixed(1)} s  docker run ×${concurrency} ${(sample.baseline.dockerRunMs / 1000).toFixed(1)} s  ratio ${sample.ratio.toFixed(2)}  ` +
+      `N=${String(nodes).padStart(4)}  peerlab on ${sample.runtime} ${(sample.peerlab.allConnectedMs / 1000).toFixed(1)} s  ${sample.baseline.command} ${(sample.baseline.startedMs / 1000).toFixed(1)} s  ratio ${sample.ratio.toFixed(2)}  ` +
         `host ${(sample.memory.hostBytesPerNode / 2 ** 20).toFixed(1)} MiB/node  teardown ${(sample.peerlab.teardownMs / 1000).toFixed(1)} s`,
     );
   }
