@@ -9,7 +9,7 @@
 import type Docker from 'dockerode';
 import { RUN_LABEL } from '../docker/engine.js';
 import { ENV } from '../node/identity.js';
-import { createRunOverlay, ENDED_TASK_STATES, nodeServiceSpec, removeSwarmRunObjects, serviceName, type SwarmTask } from '../runtime/swarm.js';
+import { createRunOverlay, ENDED_TASK_STATES, listRunTasks, nodeServiceSpec, removeSwarmRunObjects, serviceName } from '../runtime/swarm.js';
 import type { PlainStart, PlainStartRequest } from './deployment.js';
 import { IDLE_COMMAND } from './plain-start-docker.js';
 import { freeOverlaySubnet, spreadImage, swarmEngines } from './swarm-cluster.js';
@@ -72,7 +72,7 @@ async function waitAllRunning(
 ): Promise<number[]> {
   for (;;) {
     signal?.throwIfAborted();
-    const tasks = (await manager.listTasks({ filters: { label: [`${RUN_LABEL}=${runId}`] } })) as SwarmTask[];
+    const tasks = await listRunTasks(manager, runId);
     const failed = tasks.find((task) => ENDED_TASK_STATES.has(task.Status?.State ?? ''));
     if (failed) throw new Error(`a baseline task ${failed.Status?.State}: ${failed.Status?.Err ?? failed.Status?.Message ?? 'no reason given'}`);
     const running = tasks.filter((task) => task.Status?.State === 'running');

@@ -190,7 +190,7 @@ export class SwarmRuntime implements ContainerNodes {
   }
 
   private async tasks(): Promise<SwarmTask[]> {
-    return (await this.manager.listTasks({ filters: { label: [`${RUN_LABEL}=${this.runId}`] } })) as SwarmTask[];
+    return listRunTasks(this.manager, this.runId);
   }
 
   private nodeOfTask(task: SwarmTask): string | undefined {
@@ -351,6 +351,26 @@ export function nodeServiceSpec(
     EndpointSpec: { Mode: 'dnsrr' },
     // dockerode's typings predate CapabilityDrop and Pids (API 1.41) and want a Source even for a tmpfs.
   } as unknown as Docker.CreateServiceOptions;
+}
+
+/** A manager this busy answers a listing with a 5xx for a while: tried again this many times, a second apart. */
+const TASK_LISTING_ATTEMPTS = 30;
+
+/**
+ * The run's tasks, from the manager. A manager whose engines start hundreds of tasks at once on two cores may
+ * answer 500 "context deadline exceeded" (seen at 300 tasks over 3 engines, load 200); that is asked again, as
+ * the tasks go on starting either way. Other errors, and a manager still failing after 30 s, are thrown.
+ */
+export async function listRunTasks(manager: Docker, runId: string): Promise<SwarmTask[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return (await manager.listTasks({ filters: { label: [`${RUN_LABEL}=${runId}`] } })) as SwarmTask[];
+    } catch (error) {
+      const status = (error as { statusCode?: number }).statusCode ?? 0;
+      if (status < 500 || attempt >= TASK_LISTING_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
 }
 
 export interface SwarmTask {
