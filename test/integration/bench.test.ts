@@ -96,6 +96,18 @@ describe('bench startup', () => {
     expect(await leftBehind(stderr)).toBe(0);
   }, 240_000);
 
+  it('refuses the simulator in one line, before anything starts, and so does peerlab up: neither has containers to start', async () => {
+    // One line and nothing else: no run id was announced, so nothing was created.
+    const bench = await peerlab('bench', 'startup', '--runtime', 'sim', '--nodes', '5');
+    expect(bench.code).not.toBe(0);
+    expect(bench.stderr.trim().split('\n')).toEqual(['error: bench startup measures container start-up, and --runtime sim starts no containers — take --runtime docker or swarm']);
+    const up = await peerlab('up', '--runtime', 'sim', '--topology', 'ring:n=4');
+    expect(up.code).not.toBe(0);
+    expect(up.stderr.trim().split('\n')).toEqual([
+      'error: --runtime sim keeps no nodes standing: they live only while a run goes on — take --runtime docker or swarm; peerlab run takes any runtime',
+    ]);
+  });
+
   it("starts the baseline's containers with every setting of peerlab's own", async () => {
     const docker = await connectDocker();
     const image = (await ensureNodeImage({ agentDir: await buildAgentBundle(), docker })).tag;
