@@ -11,6 +11,11 @@ import type { SwarmEngine } from '../runtime/swarm.js';
 /** The overlay's prefix: at least a /20, more when the run needs it (a node, its engine's share, etcd). */
 const MIN_OVERLAY_PREFIX = 20;
 
+/** Tasks each engine starts at once, out of `concurrency` for the whole cluster (its engines share this host). */
+export function startStepPerEngine(concurrency: number, engines: number): number {
+  return Math.max(1, Math.ceil(concurrency / engines));
+}
+
 /** The local cluster's engines, each with a client (engine-1, the manager, first). */
 export async function swarmEngines(): Promise<SwarmEngine[]> {
   return (await clusterEngines()).map((engine) => ({ name: engine.name, socketPath: engine.socketPath, docker: new Docker({ socketPath: engine.socketPath }) }));

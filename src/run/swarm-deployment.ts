@@ -28,7 +28,7 @@ import { coordinateNodes, type CoordinationHeld } from './coordinate-nodes.js';
 import { RunWatch } from './run-watch.js';
 import { runStateDir } from './state.js';
 import { placeNodes } from './swarm-placement.js';
-import { freeOverlaySubnet, spreadImage, swarmEngines } from './swarm-cluster.js';
+import { freeOverlaySubnet, spreadImage, startStepPerEngine, swarmEngines } from './swarm-cluster.js';
 import { serviceCreatePlainStart } from './plain-start-swarm.js';
 
 /** Swarm refuses a config over 500 KB. */
@@ -79,6 +79,8 @@ export async function deployOnSwarm(prepared: PreparedRun, options: DockerOption
       subnet,
       engineOf: placement.engineOf,
       configs,
+      // The run's start concurrency, shared by the engines: they all start their tasks on this host's cores.
+      startStep: startStepPerEngine(options.concurrency ?? DEFAULT_START_CONCURRENCY, engines.length),
     });
     const crashes = await RunWatch.startOn(
       engines.map((engine) => engine.docker),

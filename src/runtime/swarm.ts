@@ -36,6 +36,8 @@ export interface SwarmRuntimeOptions {
   readonly engineOf: ReadonlyMap<string, number>;
   /** Swarm configs mounted read-only into every node: config name → file path in the container. */
   readonly configs: ReadonlyArray<{ readonly id: string; readonly name: string; readonly file: string }>;
+  /** Tasks of one service starting at once (see startServicesInSteps). */
+  readonly startStep: number;
 }
 
 /** Labels Swarm puts on every task container: which service, and `<service>.<slot>.<task id>`. */
@@ -109,7 +111,7 @@ export class SwarmRuntime implements ContainerNodes {
       Spec?: { Name?: string; TaskTemplate?: { ContainerSpec?: { Env?: string[] }; Placement?: { Constraints?: string[] } } };
     }>;
     if (services.length === 0) return undefined;
-    const runtime = new SwarmRuntime(manager, engines, { runId, image: '', memoryLimit: 0, subnet: '', engineOf: new Map(), configs: [] });
+    const runtime = new SwarmRuntime(manager, engines, { runId, image: '', memoryLimit: 0, subnet: '', engineOf: new Map(), configs: [], startStep: 1 });
     for (const service of services) {
       const ids = service.Spec?.TaskTemplate?.ContainerSpec?.Env?.find((entry) => entry.startsWith(`${ENV.nodeIds}=`))?.slice(ENV.nodeIds.length + 1).split(',') ?? [];
       const engine = Number(/==(\d+)$/.exec(service.Spec?.TaskTemplate?.Placement?.Constraints?.[0] ?? '')?.[1] ?? 1) - 1;
@@ -128,8 +130,9 @@ export class SwarmRuntime implements ContainerNodes {
   };
 
   /**
-   * One service per engine and environment (nodes of one role share theirs but for their id); resolves when
-   * every task runs. Once `signal` aborts, no further service is created.
+   * One service per engine and environment (nodes of one role share theirs but for their id), its tasks started
+   * a step at a time (startServicesInSteps); resolves when every task runs. A task that ends or is refused first
+   * fails the start with its reason. Once `signal` aborts, nothing further is created or scaled.
    */
   async startNodes(nodes: readonly NodeSpec[], onProgress?: (progress: StartProgress) => void, signal?: AbortSignal): Promise<void> {
     const groups = new Map<string, { engine: number; env: Record<string, string>; ids: string[] }>();
@@ -140,27 +143,21 @@ export class SwarmRuntime implements ContainerNodes {
       const group = groups.get(key) ?? groups.set(key, { engine, env: shared, ids: [] }).get(key)!;
       group.ids.push(node.id);
     }
-    let index = 0;
-    for (const group of groups.values()) {
-      if (signal?.aborted) throw signal.reason ?? new Error('aborted');
-      const name = serviceName(this.runId, group.engine, index++);
+    const services = [...groups.values()].map((group, index) => {
+      const name = serviceName(this.runId, group.engine, index);
       const service = { engine: group.engine, ids: group.ids };
       this.services.set(name, service);
-      const requestedAt = Date.now();
-      const created = (await this.manager.createService(nodeServiceSpec(this.options, name, group.engine, group.ids, group.env))) as { ID?: string; id?: string };
-      const id = created.ID ?? created.id ?? '';
-      this.serviceById.set(id, service);
-      this.serviceRequestedAt.set(id, requestedAt);
-    }
-    await this.waitRunning(nodes.length, onProgress, signal);
-  }
-
-  /** Polls the run's tasks until all run; a task that ends or is refused first fails the start with its reason. */
-  private async waitRunning(total: number, onProgress?: (progress: StartProgress) => void, signal?: AbortSignal): Promise<void> {
+      return {
+        spec: nodeServiceSpec(this.options, name, group.engine, group.ids, group.env),
+        replicas: group.ids.length,
+        onCreated: (id: string, requestedAt: number) => {
+          this.serviceById.set(id, service);
+          this.serviceRequestedAt.set(id, requestedAt);
+        },
+      };
+    });
     let reported = -1;
-    for (;;) {
-      if (signal?.aborted) throw signal.reason ?? new Error('aborted');
-      const tasks = await this.tasks();
+    await startServicesInSteps(this.manager, this.runId, services, this.options.startStep, TASK_POLL_MS, signal, (tasks) => {
       const failed = tasks.find((task) => ENDED_TASK_STATES.has(task.Status?.State ?? ''));
       if (failed) {
         const node = this.nodeOfTask(failed);
@@ -168,13 +165,11 @@ export class SwarmRuntime implements ContainerNodes {
           hint: 'check that every engine has the node image (peerlab cluster status) and room for the run',
         });
       }
-      const running = tasks.filter((task) => task.Status?.State === 'running');
+      const running = tasks.filter((task) => task.Status?.State === 'running' && this.serviceById.has(task.ServiceID ?? ''));
       for (const task of running) this.recordStartup(task);
-      if (running.length !== reported) onProgress?.({ started: running.length, total });
+      if (running.length !== reported) onProgress?.({ started: running.length, total: nodes.length });
       reported = running.length;
-      if (running.length >= total) return;
-      await new Promise((resolve) => setTimeout(resolve, TASK_POLL_MS));
-    }
+    });
   }
 
   /** A running task's times, from Swarm's own records: service asked for, task made, task running. */
@@ -351,6 +346,65 @@ export function nodeServiceSpec(
     EndpointSpec: { Mode: 'dnsrr' },
     // dockerode's typings predate CapabilityDrop and Pids (API 1.41) and want a Source even for a tmpfs.
   } as unknown as Docker.CreateServiceOptions;
+}
+
+/** A service to start in steps: its spec (its replica count is set here) and how many tasks it has in the end. */
+export interface SteppedService {
+  readonly spec: Docker.CreateServiceOptions;
+  readonly replicas: number;
+  /** Told the service's id once it is created, and when it was asked for. */
+  readonly onCreated?: (id: string, requestedAt: number) => void;
+}
+
+/**
+ * Creates each service with at most `step` replicas and scales it up as its tasks come to run, so that at most
+ * `step` of its tasks start at once, then resolves when every task runs. Why: an engine asked for all its tasks
+ * at once starts them all together, and on a 2-core host 100 at a time on each of 3 engines drove the load past
+ * 200 until the Swarm manager missed its own heartbeats and shut tasks down (N = 150 and 300, measured). A
+ * scale-up adds the next slots, so a task's slot still names its node. `inspect` sees every listing of the run's
+ * tasks (to fail early, record, report) and may throw.
+ */
+export async function startServicesInSteps(
+  manager: Docker,
+  runId: string,
+  services: readonly SteppedService[],
+  step: number,
+  pollMs: number,
+  signal: AbortSignal | undefined,
+  inspect: (tasks: SwarmTask[]) => void,
+): Promise<void> {
+  const scaled = new Map<string, { service: SteppedService; replicas: number }>();
+  for (const service of services) {
+    signal?.throwIfAborted();
+    const replicas = Math.min(step, service.replicas);
+    const requestedAt = Date.now();
+    const created = (await manager.createService(withReplicas(service.spec, replicas))) as { ID?: string; id?: string };
+    const id = created.ID ?? created.id ?? '';
+    service.onCreated?.(id, requestedAt);
+    scaled.set(id, { service, replicas });
+  }
+  const total = services.reduce((sum, service) => sum + service.replicas, 0);
+  for (;;) {
+    signal?.throwIfAborted();
+    const tasks = await listRunTasks(manager, runId);
+    inspect(tasks);
+    const running = new Map<string, number>();
+    for (const task of tasks) if (task.Status?.State === 'running') running.set(task.ServiceID ?? '', (running.get(task.ServiceID ?? '') ?? 0) + 1);
+    if ([...scaled.keys()].reduce((sum, id) => sum + (running.get(id) ?? 0), 0) >= total) return;
+    for (const [id, entry] of scaled) {
+      const wanted = Math.min(entry.service.replicas, (running.get(id) ?? 0) + step);
+      if (wanted <= entry.replicas) continue;
+      const { Version } = (await manager.getService(id).inspect()) as { Version: { Index: number } };
+      // The version in the query and the spec in the body (dockerode would put both in both).
+      await manager.getService(id).update({ _query: { version: Version.Index }, _body: withReplicas(entry.service.spec, wanted) });
+      entry.replicas = wanted;
+    }
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}
+
+function withReplicas(spec: Docker.CreateServiceOptions, replicas: number): Docker.CreateServiceOptions {
+  return { ...spec, Mode: { Replicated: { Replicas: replicas } } };
 }
 
 /** A manager this busy answers a listing with a 5xx for a while: tried again this many times, a second apart. */

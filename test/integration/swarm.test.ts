@@ -216,7 +216,7 @@ describe('bench startup --runtime swarm', () => {
     expect(sample).toMatchObject({ runtime: 'swarm', topology: 'ba:n=9,m=2', nodes: 9 });
     const { ratio, peerlab: up, baseline } = sample!.repetitions[0]!;
     expect(ratio).toBeCloseTo(up.allConnectedMs / baseline.startedMs, 10);
-    expect(baseline.command).toBe('3 × docker service create (Engine API, at once), 9 replicas spread over 3 engines');
+    expect(baseline.command).toBe('3 × docker service create, scaled up 3 task(s) at a time each (Engine API), 9 replicas spread over 3 engines');
     expect(baseline.networkMs).toBeLessThan(baseline.startedMs);
     expect(baseline.perContainerMs.p50).toBeGreaterThan(0);
     // The per-node split comes from Swarm's own task records: service asked for, task made, task running.
