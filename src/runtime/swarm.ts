@@ -3,7 +3,8 @@
  * engine its service is pinned to, and is reached for faults, logs and namespaces through that engine's socket
  * (the local cluster's engines are dockerds on this host, so their containers are host processes).
  *
- * One service per (engine, shared environment): replicas = its node count, pinned by `node.labels.peerlab.engine`,
+ * One service per (engine, shared environment): replicas = its node count, reached in steps (startServicesInSteps),
+ * pinned by `node.labels.peerlab.engine`,
  * endpoint mode dnsrr (no IPVS here: nodes address each other directly, as the registry already makes them),
  * restart policy none (a dead node stays dead and is blamed). A task finds its node id from the service's list of
  * ids (PEERLAB_NODE_IDS) and its slot ({{.Task.Slot}}): Swarm templates take no per-task list.
