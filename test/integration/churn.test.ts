@@ -147,8 +147,9 @@ describe('churn on Docker', () => {
       const edges = parse(await readFile(path.join(dir, 'edges.csv'), 'utf8'), { columns: true }) as Array<Record<string, string>>;
       expect(edges).toHaveLength(summary.edges + joins.reduce((sum, join) => sum + join.attach!.length, 0));
       // A joined node that stayed, and came early enough to beat before the detector's end, ran it with the members
-      // it attached to, and they with it.
-      const survivors = joins.filter((join) => rows.find((r) => r.id === join.nodes[0])!.result !== '' && join.appliedMs! < 65_000);
+      // it attached to, and they with it. (A join is applied once its node is up: 6–13 s after it was due in CI,
+      // up to 19 s, so the last ones come after the detector's end and rightly send nothing.)
+      const survivors = joins.filter((join) => rows.find((r) => r.id === join.nodes[0])!.result !== '' && join.appliedMs! < DETECTOR_END_MS - 5_000);
       expect(survivors.length).toBeGreaterThan(0);
       for (const join of survivors) {
         const beats = rows.find((r) => r.id === join.nodes[0])!;
