@@ -461,7 +461,10 @@ export async function removeSwarmRunObjects(engines: readonly Docker[], runId: s
     const left = listings.reduce((total, listing) => total + listing.length, 0);
     if (left === 0 || Date.now() > deadline) break;
     for (const listing of listings) for (const container of listing) removed.add(container.Id);
-    await Promise.all(listings.map((listing, index) => forEachLimited(listing, 8, (c) => ignoreMissing(engines[index]!.getContainer(c.Id).remove({ force: true })))));
+    // A removal that fails is tried again by the next sweep: an engine racing its own agent's cleanup answers 500
+    // "unable to remove filesystem … directory not empty" for a container that is gone a moment later (seen
+    // removing 300 tasks over 3 engines).
+    await Promise.all(listings.map((listing, index) => forEachLimited(listing, 8, (c) => engines[index]!.getContainer(c.Id).remove({ force: true }).catch(() => undefined))));
   }
   for (const network of await manager.listNetworks({ filters: { label: [label], driver: ['overlay'] } })) {
     await retryInUse(() => ignoreMissing(manager.getNetwork(network.Id).remove()));
