@@ -44,16 +44,34 @@ export function deployPrepared(prepared: PreparedRun, options: DockerOptions, tr
 }
 
 /** Nodes as containers on one host's engine: see docker-deployment.ts. */
-export const dockerRuntime: RunRuntime = {
+export const dockerRuntime: RunRuntime = containerRuntime({
   kind: 'docker',
-  engineObjects: true,
   unavailable: () => unavailableUnless(connectDocker),
-  linksLayer: (prepared) => prepared.linksLayer,
   replayFlags: containerReplayFlags,
-  deploy: deployContainers('docker', deployPrepared),
   standUp: deployPrepared,
   plainStart: dockerRunPlainStart,
-};
+});
+
+type ContainerBringUp = (prepared: PreparedRun, options: DockerOptions, traceDir?: string) => Promise<Deployment>;
+
+/**
+ * A runtime whose nodes are containers on Docker engines: its objects carry the run's label, its links are
+ * applied where the run asked, and `peerlab run` deploys through the same bring-up that `peerlab up` leaves standing.
+ */
+export function containerRuntime(runtime: {
+  kind: RuntimeKind;
+  unavailable: RunRuntime['unavailable'];
+  replayFlags: RunRuntime['replayFlags'];
+  standUp: ContainerBringUp;
+  plainStart: NonNullable<RunRuntime['plainStart']>;
+}): RunRuntime {
+  return {
+    ...runtime,
+    engineObjects: true,
+    linksLayer: (prepared) => prepared.linksLayer,
+    deploy: (prepared, options) => deployForRun(runtime.kind, runtime.standUp, prepared, options),
+  };
+}
 
 /** Why a container runtime cannot take a run: the one-line error of the check that finds its engine(s), if any. */
 export async function unavailableUnless(check: () => Promise<unknown>): Promise<string | undefined> {
@@ -87,16 +105,9 @@ export function startLeadMs(nodes: number): number {
  * Brings the run up for `peerlab run` on a container runtime (Docker, Swarm): with `traceFile`, every node traces its messages and the files are merged
  * into it once the nodes have reported; every node's log is saved to `logsDir` before the containers go.
  */
-export function deployContainers(
-  kind: RuntimeKind,
-  bringUp: (prepared: PreparedRun, options: DockerOptions, traceDir?: string) => Promise<Deployment>,
-): (prepared: PreparedRun, options: ExecutionOptions) => Promise<RunDeployment> {
-  return (prepared, options) => deployForRun(kind, bringUp, prepared, options);
-}
-
 async function deployForRun(
   kind: RuntimeKind,
-  bringUp: (prepared: PreparedRun, options: DockerOptions, traceDir?: string) => Promise<Deployment>,
+  bringUp: ContainerBringUp,
   prepared: PreparedRun,
   options: ExecutionOptions,
 ): Promise<RunDeployment> {

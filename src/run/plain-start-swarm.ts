@@ -9,7 +9,7 @@
  */
 import { RUN_LABEL } from '../docker/engine.js';
 import { ENV } from '../node/identity.js';
-import { createRunOverlay, ENDED_TASK_STATES, nodeServiceSpec, removeSwarmRunObjects, serviceName, startServicesInSteps, type SwarmTask } from '../runtime/swarm.js';
+import { createRunOverlay, nodeServiceSpec, removeSwarmRunObjects, serviceName, startServicesInSteps, type SwarmTask } from '../runtime/swarm.js';
 import type { PlainStart, PlainStartRequest } from './deployment.js';
 import { IDLE_COMMAND } from './plain-start-docker.js';
 import { freeOverlaySubnet, spreadImage, startStepPerEngine, swarmEngines } from './swarm-cluster.js';
@@ -43,9 +43,8 @@ export async function serviceCreatePlainStart(request: PlainStartRequest): Promi
       return [{ spec: nodeServiceSpec(options, serviceName(runId, engine, 0), engine, onEngine, { [ENV.run]: runId }, IDLE_COMMAND), replicas: onEngine.length }];
     });
     let running: SwarmTask[] = [];
-    await startServicesInSteps(manager, runId, services, step, TASK_POLL_MS, request.signal, (tasks) => {
-      const failed = tasks.find((task) => ENDED_TASK_STATES.has(task.Status?.State ?? ''));
-      if (failed) throw new Error(`a baseline task ${failed.Status?.State}: ${failed.Status?.Err ?? failed.Status?.Message ?? 'no reason given'}`);
+    const ended = (_task: SwarmTask, reason: string): Error => new Error(`a baseline task ${reason}`);
+    await startServicesInSteps(manager, runId, services, step, TASK_POLL_MS, request.signal, ended, (tasks) => {
       running = tasks.filter((task) => task.Status?.State === 'running');
     });
     // Each task from when the orchestrator made it (its service created, or scaled up to it) until it ran.

@@ -21,7 +21,7 @@ import { buildAgentBundle } from '../node/bundle.js';
 import { DEFAULT_NODE_MEMORY, DEFAULT_START_CONCURRENCY } from '../runtime/docker.js';
 import { overlayName, removeSwarmRunObjects, SwarmRuntime } from '../runtime/swarm.js';
 import { runAll, type Deployment } from './docker-deployment.js';
-import { containerReplayFlags, deployContainers, unavailableUnless, type DockerOptions } from './execute-docker.js';
+import { containerReplayFlags, containerRuntime, unavailableUnless, type DockerOptions } from './execute-docker.js';
 import type { RunRuntime } from './deployment.js';
 import type { PreparedRun } from './prepare.js';
 import { coordinateNodes, type CoordinationHeld } from './coordinate-nodes.js';
@@ -173,16 +173,13 @@ async function createBundleConfigs(manager: Docker, runId: string, prepared: Pre
 }
 
 /** Nodes as Swarm tasks over the local cluster's engines (`peerlab cluster up`). */
-export const swarmRuntime: RunRuntime = {
+export const swarmRuntime: RunRuntime = containerRuntime({
   kind: 'swarm',
-  engineObjects: true,
   unavailable: () => unavailableUnless(clusterEngines),
-  linksLayer: (prepared) => prepared.linksLayer,
   replayFlags: (prepared, tuning) => [
     ...containerReplayFlags(prepared, tuning),
     ...(tuning.placement !== undefined && tuning.placement !== 'spread' ? ['--placement', tuning.placement] : []),
   ],
-  deploy: deployContainers('swarm', deployOnSwarm),
   standUp: deployOnSwarm,
   plainStart: serviceCreatePlainStart,
-};
+});

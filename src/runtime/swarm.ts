@@ -45,7 +45,7 @@ export interface SwarmRuntimeOptions {
 const SERVICE_NAME_LABEL = 'com.docker.swarm.service.name';
 const TASK_NAME_LABEL = 'com.docker.swarm.task.name';
 /** Tasks that will not run (again): with restart policy none, a node in one of these is gone for good. */
-export const ENDED_TASK_STATES: ReadonlySet<string> = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove']);
+const ENDED_TASK_STATES: ReadonlySet<string> = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove']);
 const TASK_POLL_MS = 250;
 
 export function overlayName(runId: string): string {
@@ -158,14 +158,11 @@ export class SwarmRuntime implements ContainerNodes {
       };
     });
     let reported = -1;
-    await startServicesInSteps(this.manager, this.runId, services, this.options.startStep, TASK_POLL_MS, signal, (tasks) => {
-      const failed = tasks.find((task) => ENDED_TASK_STATES.has(task.Status?.State ?? ''));
-      if (failed) {
-        const node = this.nodeOfTask(failed);
-        throw new PeerlabError(`node ${node ?? '?'}'s task ${failed.Status?.State} before it ran: ${failed.Status?.Err ?? failed.Status?.Message ?? 'no reason given'}`, {
-          hint: 'check that every engine has the node image (peerlab cluster status) and room for the run',
-        });
-      }
+    const ended = (task: SwarmTask, reason: string): Error =>
+      new PeerlabError(`node ${this.nodeOfTask(task) ?? '?'}'s task ${reason}`, {
+        hint: 'check that every engine has the node image (peerlab cluster status) and room for the run',
+      });
+    await startServicesInSteps(this.manager, this.runId, services, this.options.startStep, TASK_POLL_MS, signal, ended, (tasks) => {
       const running = tasks.filter((task) => task.Status?.State === 'running' && this.serviceById.has(task.ServiceID ?? ''));
       for (const task of running) this.recordStartup(task);
       if (running.length !== reported) onProgress?.({ started: running.length, total: nodes.length });
@@ -362,8 +359,8 @@ export interface SteppedService {
  * `step` of its tasks start at once, then resolves when every task runs. Why: an engine asked for all its tasks
  * at once starts them all together, and on a 2-core host 100 at a time on each of 3 engines drove the load past
  * 200 until the Swarm manager missed its own heartbeats and shut tasks down (N = 150 and 300, measured). A
- * scale-up adds the next slots, so a task's slot still names its node. `inspect` sees every listing of the run's
- * tasks (to fail early, record, report) and may throw.
+ * scale-up adds the next slots, so a task's slot still names its node. A task that ends before it runs fails the
+ * start with `ended(task, reason)`; `inspect` sees every listing of the run's tasks (to record, report).
  */
 export async function startServicesInSteps(
   manager: Docker,
@@ -372,6 +369,7 @@ export async function startServicesInSteps(
   step: number,
   pollMs: number,
   signal: AbortSignal | undefined,
+  ended: (task: SwarmTask, reason: string) => Error,
   inspect: (tasks: SwarmTask[]) => void,
 ): Promise<void> {
   const scaled = new Map<string, { service: SteppedService; replicas: number }>();
@@ -388,6 +386,8 @@ export async function startServicesInSteps(
   for (;;) {
     signal?.throwIfAborted();
     const tasks = await listRunTasks(manager, runId);
+    const failed = tasks.find((task) => ENDED_TASK_STATES.has(task.Status?.State ?? ''));
+    if (failed) throw ended(failed, `${failed.Status?.State} before it ran: ${failed.Status?.Err ?? failed.Status?.Message ?? 'no reason given'}`);
     inspect(tasks);
     const running = new Map<string, number>();
     for (const task of tasks) if (task.Status?.State === 'running') running.set(task.ServiceID ?? '', (running.get(task.ServiceID ?? '') ?? 0) + 1);
