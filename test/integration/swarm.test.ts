@@ -105,8 +105,9 @@ describe('a run on the swarm runtime', () => {
     expect(await leftOnCluster(runId)).toEqual([]);
   }, 240_000);
 
-  it('--placement partition cuts fewer edges across engines than spread would on the same graph', async () => {
-    const { runId, record, stdout } = await runSwarm('flood', '--topology', 'ba:n=30,m=2', '--placement', 'partition');
+  it('--placement partition cuts fewer edges across engines than spread would on the same graph; ghs passes there', async () => {
+    // The scenarios' case "ghs on ba:n=30,m=2" (seed 5), with partition: one Swarm run less in CI (about 40 s).
+    const { runId, record, stdout } = await runSwarm('ghs', '--topology', 'ba:n=30,m=2', '--seed', '5', '--placement', 'partition');
     const facts = record.runtimeFacts.swarm;
     expect(facts.placement).toBe('partition');
     // Spread, the default, deals nodes out in turn; the runs above and below hold the Swarm to its placements.
@@ -232,5 +233,5 @@ describe('bench startup --runtime swarm', () => {
   }, 300_000);
 });
 
-algorithmsPassTheirOracles('swarm');
+algorithmsPassTheirOracles('swarm', ['ghs']);
 runsEndWhenTheyShould('swarm');

@@ -18,7 +18,8 @@ const cases: Array<{ algorithm: string; topology: string; params: string[] }> = 
   { algorithm: 'high-risk-edges', topology: 'ba:n=30,m=2', params: ['walkers=4', 'hops=60', 'hopDelayMs=2', 'iterations=4'] },
 ];
 
-export function algorithmsPassTheirOracles(runtime: Exclude<RuntimeKind, 'sim'>): void {
+/** `coveredElsewhere`: algorithms whose case the caller's own suite already runs on this runtime (saves CI a run). */
+export function algorithmsPassTheirOracles(runtime: Exclude<RuntimeKind, 'sim'>, coveredElsewhere: readonly string[] = []): void {
   describe(`algorithms on ${runtime}`, () => {
     let resultsRoot: string;
     beforeAll(async () => {
@@ -28,7 +29,7 @@ export function algorithmsPassTheirOracles(runtime: Exclude<RuntimeKind, 'sim'>)
       await rm(resultsRoot, { recursive: true, force: true });
     });
 
-    for (const { algorithm, topology, params } of cases) {
+    for (const { algorithm, topology, params } of cases.filter((entry) => !coveredElsewhere.includes(entry.algorithm))) {
       it(`${algorithm} on ${topology} passes its oracle`, async () => {
         const summary = await runAlgorithm({ algorithm, params, topology, seed: 5, allowDisconnected: false, timeoutMs: 240_000, resultsRoot, runtime });
         expect(summary.runtime).toBe(runtime);
