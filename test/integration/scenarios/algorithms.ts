@@ -8,8 +8,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAlgorithm } from '../../../src/run/run.js';
+import { runAlgorithm, type RunRequest, type RunSummary } from '../../../src/run/run.js';
 import type { RuntimeKind } from '../../../src/runtime/types.js';
+
+/** Every case's seed (its topology's and its algorithm's). */
+export const CASE_SEED = 5;
 
 const cases: Array<{ algorithm: string; topology: string; params: string[] }> = [
   { algorithm: 'ghs', topology: 'ba:n=30,m=2', params: [] },
@@ -18,8 +21,30 @@ const cases: Array<{ algorithm: string; topology: string; params: string[] }> = 
   { algorithm: 'high-risk-edges', topology: 'ba:n=30,m=2', params: ['walkers=4', 'hops=60', 'hopDelayMs=2', 'iterations=4'] },
 ];
 
-/** `coveredElsewhere`: algorithms whose case the caller's own suite already runs on this runtime (saves CI a run). */
-export function algorithmsPassTheirOracles(runtime: Exclude<RuntimeKind, 'sim'>, coveredElsewhere: readonly string[] = []): void {
+/**
+ * Runs the case of `algorithm` on `runtime` and asserts what every case asserts of its run; `more` adds to the
+ * request (e.g. a Swarm placement), so a suite can fold a case into a run it makes anyway.
+ */
+export async function runCasePassingItsOracle(
+  algorithm: string,
+  runtime: Exclude<RuntimeKind, 'sim'>,
+  resultsRoot: string,
+  more: Partial<RunRequest> = {},
+): Promise<RunSummary> {
+  const { topology, params } = cases.find((entry) => entry.algorithm === algorithm)!;
+  const summary = await runAlgorithm({ algorithm, params, topology, seed: CASE_SEED, allowDisconnected: false, timeoutMs: 240_000, resultsRoot, runtime, ...more });
+  expect(summary.runtime).toBe(runtime);
+  expect(summary.nodes).toBeGreaterThanOrEqual(30);
+  expect(summary.missing).toEqual([]);
+  // high-risk-edges runs the thesis's early release: a faithful reproduction, never PASS.
+  expect(summary.outcome, summary.verdict).toBe(algorithm === 'high-risk-edges' ? 'reproduced' : 'pass');
+  expect(summary.failed).toBe(false);
+  expect(summary.metrics.messages).toBeGreaterThan(0);
+  return summary;
+}
+
+/** `runElsewhere`: algorithms whose case the caller's suite runs itself, through runCasePassingItsOracle. */
+export function algorithmsPassTheirOracles(runtime: Exclude<RuntimeKind, 'sim'>, runElsewhere: readonly string[] = []): void {
   describe(`algorithms on ${runtime}`, () => {
     let resultsRoot: string;
     beforeAll(async () => {
@@ -29,16 +54,9 @@ export function algorithmsPassTheirOracles(runtime: Exclude<RuntimeKind, 'sim'>,
       await rm(resultsRoot, { recursive: true, force: true });
     });
 
-    for (const { algorithm, topology, params } of cases.filter((entry) => !coveredElsewhere.includes(entry.algorithm))) {
+    for (const { algorithm, topology } of cases.filter((entry) => !runElsewhere.includes(entry.algorithm))) {
       it(`${algorithm} on ${topology} passes its oracle`, async () => {
-        const summary = await runAlgorithm({ algorithm, params, topology, seed: 5, allowDisconnected: false, timeoutMs: 240_000, resultsRoot, runtime });
-        expect(summary.runtime).toBe(runtime);
-        expect(summary.nodes).toBeGreaterThanOrEqual(30);
-        expect(summary.missing).toEqual([]);
-        // high-risk-edges runs the thesis's early release: a faithful reproduction, never PASS.
-        expect(summary.outcome, summary.verdict).toBe(algorithm === 'high-risk-edges' ? 'reproduced' : 'pass');
-        expect(summary.failed).toBe(false);
-        expect(summary.metrics.messages).toBeGreaterThan(0);
+        await runCasePassingItsOracle(algorithm, runtime, resultsRoot);
       });
     }
   });
