@@ -1,4 +1,4 @@
-import type { Algorithm, DownReason, Json, Message, Neighbour, Node, ServiceRegistry, SharedStore } from '../sdk/types.js';
+import type { Algorithm, DownReason, Election, HeldLock, Json, Message, Neighbour, Node, ServiceRegistry, SharedStore } from '../sdk/types.js';
 import type { EdgeCount } from '../coordination/protocol.js';
 import { createRandom, type Random } from '../util/random.js';
 import { hasShape, SERVICE_NAME } from '../util/names.js';
@@ -23,11 +23,15 @@ export interface HostEnvironment {
   now(): number;
   setTimer(ms: number, timer: Expiring): Cancellable;
   barrier(name: string): Promise<void>;
-  store: SharedStore;
+  /**
+   * The coordination primitives, each opened on the node's first use of it: most algorithms use none, and at
+   * 10⁶ simulated nodes an unused handle per node costs hundreds of megabytes.
+   */
+  store(): SharedStore;
   /** This node's view of the service registry; the host checks names and info, and sorts what it lists. */
-  services: ServiceRegistry;
+  services(): ServiceRegistry;
   /** Queues of entries held by this node's lease: the host makes locks and elections of them. */
-  queues: LeasedQueues;
+  queues(): LeasedQueues;
   log(line: string): void;
   onResult(value: Json): void;
   /** A failure of the algorithm code (exception, bad payload); the run fails and names this node. */
@@ -85,14 +89,16 @@ interface PendingReceive {
 }
 
 export class AlgorithmHost {
-  readonly sent = new Map<string, EdgeCount>();
-  readonly received = new Map<string, EdgeCount>();
+  /**
+   * Every node this one may exchange messages with (its overlay neighbours, and those that joined later), with the
+   * traffic on the edge: one small object per edge and one map per node, where two maps of counts and a set of
+   * ids cost a simulated node of degree 4 about 700 bytes.
+   */
+  private readonly traffic = new Map<string, EdgeTraffic>();
   readonly metrics: Record<string, number> = {};
   /** Messages, metrics and the result over the run's time: both runtimes put it in the node's final report. */
   readonly timeline = new Timeline();
-  private readonly node: Node<unknown, unknown>;
-  /** Every node this one may exchange messages with: its overlay neighbours, and those that joined later. */
-  private readonly neighbourIds: Set<string>;
+  private readonly node: SdkNode;
   /** The neighbours that are up now: `node.neighbours`, replaced (not changed) when one goes or comes. */
   private liveNeighbours: readonly Neighbour[];
   /** Messages and membership changes waiting for the algorithm: held until init has run, then fed to it one at a time. */
@@ -121,19 +127,51 @@ export class AlgorithmHost {
    * empty collections per node cost hundreds of megabytes, and a node none has hit answers per message at once.
    */
   private arrivalFaults: ArrivalFaults | undefined;
-  /** Messages dropped on arrival (their link was down, or a drop-messages fault took them), by sender. */
-  readonly dropped = new Map<string, number>();
+  /** Messages dropped on arrival (their link was down, or a drop-messages fault took them), by sender; made on the first. */
+  private droppedFrom: Map<string, number> | undefined;
+  // Made on the node's first use of each (see the getters and contender below).
+  private randomStream: Random | undefined;
+  private sharedStore: SharedStore | undefined;
+  private serviceRegistry: ServiceRegistry | undefined;
+  private contenderState: Contender | undefined;
+  private locks: Locks | undefined;
 
   constructor(
     private readonly algorithm: Algorithm,
     private readonly options: HostOptions,
     private readonly env: HostEnvironment,
   ) {
-    this.neighbourIds = new Set();
     this.clock = new NodeClock(env);
     this.liveNeighbours = options.neighbours;
     for (const neighbour of options.neighbours) this.admit(neighbour);
-    this.node = this.createNode();
+    const { id, neighbours, size, params } = options;
+    this.node = createSdkNode(this, options, algorithm.state?.({ id, neighbours, size, params }));
+  }
+
+  /** Messages and bytes sent, by receiver. */
+  get sent(): ReadonlyMap<string, EdgeCount> {
+    return this.counts('sent');
+  }
+
+  /** Messages and bytes received (and not dropped on arrival), by sender. */
+  get received(): ReadonlyMap<string, EdgeCount> {
+    return this.counts('received');
+  }
+
+  /** Messages dropped on arrival (their link was down, or a drop-messages fault took them), by sender. */
+  get dropped(): ReadonlyMap<string, number> {
+    return this.droppedFrom ?? NONE_DROPPED;
+  }
+
+  private counts(direction: 'sent' | 'received'): Map<string, EdgeCount> {
+    const counts = new Map<string, EdgeCount>();
+    for (const [id, traffic] of this.traffic) counts.set(id, direction === 'sent' ? traffic.sentCount : traffic.receivedCount);
+    return counts;
+  }
+
+  private countDropped(from: string, messages: number): void {
+    const dropped = (this.droppedFrom ??= new Map());
+    dropped.set(from, (dropped.get(from) ?? 0) + messages);
   }
 
   get hasResult(): boolean {
@@ -214,18 +252,25 @@ export class AlgorithmHost {
    */
   async resume(snapshot: HostSnapshot): Promise<void> {
     // Added to what this host counted already: a message that arrived here before the snapshot counts too.
-    const add = (counts: Map<string, EdgeCount>, carried: Record<string, EdgeCount>): void => {
-      for (const [id, count] of Object.entries(carried)) {
-        const here = counts.get(id) ?? { messages: 0, bytes: 0 };
-        counts.set(id, { messages: here.messages + count.messages, bytes: here.bytes + count.bytes });
-      }
+    for (const neighbour of snapshot.neighbours) this.admit(neighbour);
+    const trafficWith = (id: string): EdgeTraffic => {
+      let traffic = this.traffic.get(id);
+      if (!traffic) this.traffic.set(id, (traffic = new EdgeTraffic()));
+      return traffic;
     };
-    add(this.sent, snapshot.sent);
-    add(this.received, snapshot.received);
-    for (const [id, count] of Object.entries(snapshot.dropped)) this.dropped.set(id, (this.dropped.get(id) ?? 0) + count);
+    for (const [id, { messages, bytes }] of Object.entries(snapshot.sent)) {
+      const traffic = trafficWith(id);
+      traffic.sentMessages += messages;
+      traffic.sentBytes += bytes;
+    }
+    for (const [id, { messages, bytes }] of Object.entries(snapshot.received)) {
+      const traffic = trafficWith(id);
+      traffic.receivedMessages += messages;
+      traffic.receivedBytes += bytes;
+    }
+    for (const [id, count] of Object.entries(snapshot.dropped)) this.countDropped(id, count);
     Object.assign(this.metrics, snapshot.metrics);
     this.reported = snapshot.reported;
-    for (const neighbour of snapshot.neighbours) this.admit(neighbour);
     this.liveNeighbours = snapshot.neighbours;
     this.setLinkFaults(snapshot);
     // Ahead of whatever arrived here while the snapshot travelled: those came later on every edge.
@@ -233,7 +278,7 @@ export class AlgorithmHost {
     this.mailbox.push(...snapshot.mailbox);
     await this.guard(() => {
       if (this.algorithm.restore) return this.algorithm.restore(this.node, snapshot.saved);
-      (this.node as { state: unknown }).state = snapshot.saved;
+      this.node.state = snapshot.saved;
     });
     if (this.failed) return;
     this.started = true;
@@ -310,7 +355,7 @@ export class AlgorithmHost {
       if (!random) faults.dropStreams.set(from, (random = createRandom(this.options.seed, 'drop-messages', from, this.options.id)));
       if (random.next() * 100 < percent) cause = 'drop-messages';
     }
-    if (cause !== undefined) this.dropped.set(from, (this.dropped.get(from) ?? 0) + 1);
+    if (cause !== undefined) this.countDropped(from, 1);
     return cause;
   }
 
@@ -321,12 +366,12 @@ export class AlgorithmHost {
   /** A message that arrived and was not dropped: counted, and queued for the algorithm. */
   accept(from: string, encoded: string): void {
     if (this.frozen) return;
-    if (!this.neighbourIds.has(from)) {
+    const traffic = this.traffic.get(from);
+    if (traffic === undefined) {
       throw new AlgorithmError(`node ${this.options.id} refused a message from ${from}: not an overlay neighbour`);
     }
-    const count = this.received.get(from)!;
-    count.messages += 1;
-    count.bytes += Buffer.byteLength(encoded);
+    traffic.receivedMessages += 1;
+    traffic.receivedBytes += Buffer.byteLength(encoded);
     this.timeline.received(this.env.now());
     this.inbox.push({ from, payload: JSON.parse(encoded) as Json });
     this.dispatch();
@@ -358,10 +403,7 @@ export class AlgorithmHost {
 
   /** A neighbour this node may exchange messages with from now on, with its traffic counted. */
   private admit({ id }: Neighbour): void {
-    if (this.neighbourIds.has(id)) return;
-    this.neighbourIds.add(id);
-    this.sent.set(id, { messages: 0, bytes: 0 });
-    this.received.set(id, { messages: 0, bytes: 0 });
+    if (!this.traffic.has(id)) this.traffic.set(id, new EdgeTraffic());
   }
 
   /**
@@ -469,91 +511,111 @@ export class AlgorithmHost {
     return { encoded, bytes };
   }
 
-  private createNode(): Node<unknown, unknown> {
-    const { id, neighbours, size, params, seed } = this.options;
-    const env = this.env;
-    const host = this;
-    const state = this.algorithm.state?.({ id, neighbours, size, params });
-    // Locks and elections, which most algorithms never use, are set up on first use: at 10⁶ simulated nodes
-    // every object made per node costs tens of megabytes.
-    let contender: Contender | undefined;
-    let locks: Locks | undefined;
-    const contenderOf = (): Contender =>
-      (contender ??= {
-        id,
-        queues: env.queues,
-        guard: (action: () => void | Promise<void>) => host.guard(action),
-        fail: (message: string) => new AlgorithmError(message),
-      });
-    const node: Omit<Node<unknown, unknown>, 'neighbours'> = {
-      id,
-      size,
-      params,
-      state,
-      random: createRandom(seed, 'node', id),
-      send(to, payload) {
-        if (typeof to !== 'string') {
-          // A common slip: ids are strings, and send(1, …) would otherwise be told 1 is no neighbour when "1" is.
-          throw new AlgorithmError(
-            `node ${id} cannot send to ${typeof to === 'number' ? to : JSON.stringify(to)}: node ids are strings, not ${typeof to}s (write send(${JSON.stringify(String(to))}, …), or use neighbour.id)`,
-          );
-        }
-        if (!host.neighbourIds.has(to)) {
-          throw new AlgorithmError(`node ${id} cannot send to ${to}: not an overlay neighbour (neighbours: ${[...host.neighbourIds].join(', ')})`);
-        }
-        const { encoded, bytes } = host.encode(to, payload);
-        if (host.frozen) return SENT;
-        const limit = sendBufferLimit(host.options.maxPayloadBytes);
-        if (host.unsentBytes + bytes > limit) {
-          throw new AlgorithmError(
-            `node ${id} sends faster than its links drain: ${mebibytes(host.unsentBytes)} are still waiting to go out, and sending ${mebibytes(bytes)} more to ${to} would pass the ${mebibytes(limit)} limit; \`await node.send(…)\` waits until a message has gone`,
-          );
-        }
-        const count = host.sent.get(to)!;
-        count.messages += 1;
-        count.bytes += bytes;
-        host.timeline.sent(env.now());
-        const sending = env.transmit(to, encoded);
-        if (!sending) return SENT;
-        host.unsentBytes += bytes;
-        return sending.then(() => {
-          host.unsentBytes -= bytes;
-        });
-      },
-      receive(options = {}) {
-        const index = host.mailbox.findIndex((m) => options.from === undefined || m.from === options.from);
-        if (index >= 0) return Promise.resolve(host.mailbox.splice(index, 1)[0]!);
-        return new Promise((resolve) => host.pendingReceives.push({ from: options.from, resolve }));
-      },
-      now: () => host.clock.now(),
-      sleep: (ms) => new Promise((resolve) => void host.clock.timer(ms, resolve)),
-      setTimer(ms, callback) {
-        // A timer due while the node migrates is its successor's to set again (the algorithm's restore hook).
-        const timer = host.clock.timer(ms, () => void (host.frozen || host.suspended || host.fire(callback)));
-        return () => host.clock.cancel(timer);
-      },
-      barrier: (name) => env.barrier(name),
-      store: env.store,
-      lock: (name) => (locks ??= new Locks(contenderOf())).lock(name),
-      election: (name) => election(contenderOf(), name),
-      services: checkedServices(id, env.services),
-      log: (...values) => env.log(values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(' ')),
-      metric(name, value) {
-        host.metrics[name] = value;
-        host.timeline.metric(env.now(), name, value);
-      },
-      result(value) {
-        if (host.reported) throw new AlgorithmError(`node ${id} called result() twice`);
-        if (!isPlainJson(value)) throw new AlgorithmError(`node ${id}: result is not plain JSON`);
-        host.reported = true;
-        host.timeline.result(env.now());
-        env.onResult(value);
-      },
-    };
-    // One getter shared by every node, added after the literal: V8 builds an object literal with a getter, or
-    // one given a getter of its own, in its slow dictionary mode, where every node.send would be a hash lookup.
-    HOST_OF.set(node, this);
-    return Object.defineProperty(node, 'neighbours', { get: liveNeighbours, enumerable: true }) as Node<unknown, unknown>;
+  /** What `node.send` does: checked, counted, handed to the transport (see SdkNode). */
+  send(to: string, payload: unknown): Promise<void> {
+    const { id, maxPayloadBytes } = this.options;
+    if (typeof to !== 'string') {
+      // A common slip: ids are strings, and send(1, …) would otherwise be told 1 is no neighbour when "1" is.
+      throw new AlgorithmError(
+        `node ${id} cannot send to ${typeof to === 'number' ? to : JSON.stringify(to)}: node ids are strings, not ${typeof to}s (write send(${JSON.stringify(String(to))}, …), or use neighbour.id)`,
+      );
+    }
+    const traffic = this.traffic.get(to);
+    if (traffic === undefined) {
+      throw new AlgorithmError(`node ${id} cannot send to ${to}: not an overlay neighbour (neighbours: ${[...this.traffic.keys()].join(', ')})`);
+    }
+    const { encoded, bytes } = this.encode(to, payload);
+    if (this.frozen) return SENT;
+    const limit = sendBufferLimit(maxPayloadBytes);
+    if (this.unsentBytes + bytes > limit) {
+      throw new AlgorithmError(
+        `node ${id} sends faster than its links drain: ${mebibytes(this.unsentBytes)} are still waiting to go out, and sending ${mebibytes(bytes)} more to ${to} would pass the ${mebibytes(limit)} limit; \`await node.send(…)\` waits until a message has gone`,
+      );
+    }
+    traffic.sentMessages += 1;
+    traffic.sentBytes += bytes;
+    this.timeline.sent(this.env.now());
+    const sending = this.env.transmit(to, encoded);
+    if (!sending) return SENT;
+    this.unsentBytes += bytes;
+    return sending.then(() => {
+      this.unsentBytes -= bytes;
+    });
+  }
+
+  /** What `node.receive` does: the first matching message held, or the next to arrive. */
+  receive(from: string | undefined): Promise<Message> {
+    const index = this.mailbox.findIndex((m) => from === undefined || m.from === from);
+    if (index >= 0) return Promise.resolve(this.mailbox.splice(index, 1)[0]!);
+    return new Promise((resolve) => this.pendingReceives.push({ from, resolve }));
+  }
+
+  /** What `node.now` answers: the node's clock (the run's, unless a skew fault is on). */
+  now(): number {
+    return this.clock.now();
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => void this.clock.timer(ms, resolve));
+  }
+
+  setTimer(ms: number, callback: () => void): () => void {
+    // A timer due while the node migrates is its successor's to set again (the algorithm's restore hook).
+    const timer = this.clock.timer(ms, () => void (this.frozen || this.suspended || this.fire(callback)));
+    return () => this.clock.cancel(timer);
+  }
+
+  barrier(name: string): Promise<void> {
+    return this.env.barrier(name);
+  }
+
+  /** The node's seeded random stream, made on first use (its draws are the same whenever that is). */
+  get random(): Random {
+    return (this.randomStream ??= createRandom(this.options.seed, 'node', this.options.id));
+  }
+
+  get store(): SharedStore {
+    return (this.sharedStore ??= this.env.store());
+  }
+
+  get services(): ServiceRegistry {
+    return (this.serviceRegistry ??= checkedServices(this.options.id, this.env.services()));
+  }
+
+  lock(name: string): Promise<HeldLock> {
+    return (this.locks ??= new Locks(this.contender())).lock(name);
+  }
+
+  election(name: string): Election {
+    return election(this.contender(), name);
+  }
+
+  log(values: readonly unknown[]): void {
+    this.env.log(values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(' '));
+  }
+
+  metric(name: string, value: number): void {
+    this.metrics[name] = value;
+    this.timeline.metric(this.env.now(), name, value);
+  }
+
+  result(value: Json): void {
+    const { id } = this.options;
+    if (this.reported) throw new AlgorithmError(`node ${id} called result() twice`);
+    if (!isPlainJson(value)) throw new AlgorithmError(`node ${id}: result is not plain JSON`);
+    this.reported = true;
+    this.timeline.result(this.env.now());
+    this.env.onResult(value);
+  }
+
+  /** Locks and elections, which most algorithms never use, are set up on first use. */
+  private contender(): Contender {
+    return (this.contenderState ??= {
+      id: this.options.id,
+      queues: this.env.queues(),
+      guard: (action: () => void | Promise<void>) => this.guard(action),
+      fail: (message: string) => new AlgorithmError(message),
+    });
   }
 
   /** The neighbours that are up now: what `node.neighbours` answers. */
@@ -579,12 +641,93 @@ export interface HostSnapshot {
   readonly dropShare: Record<string, number>;
 }
 
-/** Each SDK node's host, for the shared `node.neighbours` getter. */
-const HOST_OF = new WeakMap<object, AlgorithmHost>();
+/** Messages and bytes on one edge, both ways, as the host counts them. */
+class EdgeTraffic {
+  sentMessages = 0;
+  sentBytes = 0;
+  receivedMessages = 0;
+  receivedBytes = 0;
 
-function liveNeighbours(this: object): readonly Neighbour[] {
-  return HOST_OF.get(this)!.neighbours;
+  get sentCount(): EdgeCount {
+    return { messages: this.sentMessages, bytes: this.sentBytes };
+  }
+
+  get receivedCount(): EdgeCount {
+    return { messages: this.receivedMessages, bytes: this.receivedBytes };
+  }
 }
+
+const NONE_DROPPED: ReadonlyMap<string, number> = new Map();
+
+/** Where each SDK node keeps its host: a symbol, so an algorithm never meets it by accident. */
+const HOST = Symbol('peerlab.host');
+
+type SdkNode = Node<unknown, unknown> & { state: unknown; readonly [HOST]: AlgorithmHost };
+
+/**
+ * What an algorithm gets as `node`: a plain object of a few fields whose methods and getters are shared by every
+ * node and hand each call to the node's host. Shared, not closures made per node: at 10⁶ simulated nodes the two
+ * dozen closures a node had were gigabytes. Plain and own, not a class, so that `{ ...node, random: … }` (how a
+ * test or a wrapper changes one thing of a node) still works: spreading copies the methods and the host.
+ */
+function createSdkNode(host: AlgorithmHost, { id, size, params }: HostOptions, state: unknown): SdkNode {
+  const node = { id, size, params, state, [HOST]: host, ...SDK_METHODS };
+  // Added after the literal, one shared getter each: V8 builds an object literal with getters in its slow
+  // dictionary mode, where every node.send would be a hash lookup.
+  for (const [name, get] of SDK_GETTERS) Object.defineProperty(node, name, { get, enumerable: true });
+  return node as unknown as SdkNode;
+}
+
+const SDK_METHODS = {
+  send(this: SdkNode, to: string, payload: Json): Promise<void> {
+    return this[HOST].send(to, payload);
+  },
+  receive(this: SdkNode, options: { from?: string } = {}): Promise<Message> {
+    return this[HOST].receive(options.from);
+  },
+  now(this: SdkNode): number {
+    return this[HOST].now();
+  },
+  sleep(this: SdkNode, ms: number): Promise<void> {
+    return this[HOST].sleep(ms);
+  },
+  setTimer(this: SdkNode, ms: number, callback: () => void): () => void {
+    return this[HOST].setTimer(ms, callback);
+  },
+  barrier(this: SdkNode, name: string): Promise<void> {
+    return this[HOST].barrier(name);
+  },
+  lock(this: SdkNode, name: string): Promise<HeldLock> {
+    return this[HOST].lock(name);
+  },
+  election(this: SdkNode, name: string): Election {
+    return this[HOST].election(name);
+  },
+  log(this: SdkNode, ...values: unknown[]): void {
+    this[HOST].log(values);
+  },
+  metric(this: SdkNode, name: string, value: number): void {
+    this[HOST].metric(name, value);
+  },
+  result(this: SdkNode, value: Json): void {
+    this[HOST].result(value);
+  },
+};
+
+const SDK_GETTERS: ReadonlyArray<readonly [string, (this: SdkNode) => unknown]> = [
+  ['neighbours', function (this: SdkNode) {
+    return this[HOST].neighbours;
+  }],
+  ['random', function (this: SdkNode) {
+    return this[HOST].random;
+  }],
+  ['store', function (this: SdkNode) {
+    return this[HOST].store;
+  }],
+  ['services', function (this: SdkNode) {
+    return this[HOST].services;
+  }],
+];
 
 const SENT: Promise<void> = Promise.resolve();
 

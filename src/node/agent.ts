@@ -117,9 +117,9 @@ async function main(): Promise<void> {
         await etcd.put(keys.barrierArrival(name, nodeId), String(Date.now()));
         await etcd.waitFor(keys.barrierOpen(name));
       },
-      store: etcd.store(keys.store),
-      services: etcdServiceRegistry(lease, etcd, keys, nodeId),
-      queues: etcdLeasedQueues(etcd, lease, keys, nodeId, reportFailure),
+      store: () => etcd.store(keys.store),
+      services: () => etcdServiceRegistry(lease, etcd, keys, nodeId),
+      queues: () => etcdLeasedQueues(etcd, lease, keys, nodeId, reportFailure),
       log: (line) => console.log(`[node ${nodeId}] ${line}`),
       // A result write that fails must fail the node, not vanish.
       onResult: (value: Json) => void etcd.put(keys.result(nodeId), JSON.stringify(value)).catch(reportFailure),
@@ -349,13 +349,15 @@ async function main(): Promise<void> {
   async function answerQuiescenceWaves(): Promise<void> {
     for (let wave = 1; ; wave++) {
       await etcd.waitFor(keys.countWave(wave));
-      const total = (counts: Map<string, { messages: number }>) => [...counts.values()].reduce((sum, count) => sum + count.messages, 0);
+      const total = (counts: ReadonlyMap<string, { messages: number }>) => [...counts.values()].reduce((sum, count) => sum + count.messages, 0);
+      // Read once: each is a fresh map of the host's counts.
+      const { sent, received, dropped } = host;
       // A message dropped on a downed link has arrived: it counts as received here, so it is not taken as in flight.
       const byNeighbour = Object.fromEntries(
-        [...host.sent.keys()].map((id) => [id, [host.sent.get(id)!.messages, host.received.get(id)!.messages + (host.dropped.get(id) ?? 0)] as const]),
+        [...sent.keys()].map((id) => [id, [sent.get(id)!.messages, received.get(id)!.messages + (dropped.get(id) ?? 0)] as const]),
       );
-      const dropped = [...host.dropped.values()].reduce((sum, count) => sum + count, 0);
-      const totals: MessageTotals = { sent: total(host.sent), received: total(host.received) + dropped, byNeighbour, timersPending: host.pendingTimers };
+      const droppedTotal = [...dropped.values()].reduce((sum, count) => sum + count, 0);
+      const totals: MessageTotals = { sent: total(sent), received: total(received) + droppedTotal, byNeighbour, timersPending: host.pendingTimers };
       await etcd.put(keys.count(wave, nodeId), JSON.stringify(totals));
     }
   }

@@ -10,9 +10,9 @@ export function testEnvironment(overrides: Partial<HostEnvironment> = {}): HostE
     now: () => 0,
     setTimer: () => ({ cancel: () => {} }),
     barrier: async () => {},
-    store: undefined as never,
-    services: undefined as never,
-    queues: undefined as never,
+    store: () => undefined as never,
+    services: () => undefined as never,
+    queues: () => undefined as never,
     log: () => {},
     onResult: () => {},
     onFailure: (error) => {
