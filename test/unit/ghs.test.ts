@@ -186,6 +186,20 @@ describe('GHS in the simulator', () => {
     }
   });
 
+  it('reports the tree an independent MST algorithm finds (Prim, not the oracle\'s Kruskal) on 5,000 nodes', async () => {
+    const { graph } = await loadTopology('ba:n=5000,m=2', { seed: 3, weights: 'unique' });
+    const { outcome, verdict } = await run(graph, { wakeup: 'one' }, 3, { delay: exponentialDelay(1) });
+    expect(outcome.endReason).toBe('complete');
+    expect(verdict.passed).toBe(true);
+    const reported = new Set<string>();
+    for (const [id, result] of outcome.results) {
+      for (const other of (result as { branches: string[] }).branches) reported.add(edgeKey(id, other));
+    }
+    const prim = primTree(graph);
+    expect(prim.size).toBe(graph.order - 1);
+    expect([...reported].sort()).toEqual([...prim].sort());
+  });
+
   it('builds the MST when every weight is equal (the tie rule decides everything)', async () => {
     for (const spec of ['complete:n=12', 'grid:rows=4,cols=4', 'ba:n=40,m=3']) {
       for (const delay of ['exp:1', 'pareto:0.6', 'kind-skew', 'constant:0']) {
@@ -276,3 +290,59 @@ describe('GHS in the simulator', () => {
     expect(verdict.passed).toBe(true);
   });
 });
+
+function edgeKey(u: string, v: string): string {
+  return Number(u) < Number(v) ? `${u}-${v}` : `${v}-${u}`;
+}
+
+/**
+ * Prim's algorithm with a binary heap of candidate edges: a second MST implementation, independent of the
+ * oracle's Kruskal, for a graph whose weights are unique (so the MST is unique and no tie rule is involved).
+ */
+function primTree(graph: Topology): Set<string> {
+  const heap: Array<[number, string, string]> = [];
+  const push = (entry: [number, string, string]): void => {
+    heap.push(entry);
+    for (let i = heap.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1;
+      if (heap[parent]![0] <= heap[i]![0]) break;
+      [heap[parent], heap[i]] = [heap[i]!, heap[parent]!];
+      i = parent;
+    }
+  };
+  const pop = (): [number, string, string] => {
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      for (let i = 0; ; ) {
+        const left = 2 * i + 1;
+        const right = left + 1;
+        let least = i;
+        if (left < heap.length && heap[left]![0] < heap[least]![0]) least = left;
+        if (right < heap.length && heap[right]![0] < heap[least]![0]) least = right;
+        if (least === i) break;
+        [heap[least], heap[i]] = [heap[i]!, heap[least]!];
+        i = least;
+      }
+    }
+    return top;
+  };
+  const inTree = new Set<string>();
+  const tree = new Set<string>();
+  const add = (node: string): void => {
+    inTree.add(node);
+    graph.forEachEdge(node, (_edge, { weight }, source, target) => {
+      const other = source === node ? target : source;
+      if (!inTree.has(other)) push([weight, node, other]);
+    });
+  };
+  add(graph.nodes()[0]!);
+  while (heap.length > 0) {
+    const [, from, to] = pop();
+    if (inTree.has(to)) continue;
+    tree.add(edgeKey(from, to));
+    add(to);
+  }
+  return tree;
+}
