@@ -253,18 +253,13 @@ export class AlgorithmHost {
   async resume(snapshot: HostSnapshot): Promise<void> {
     // Added to what this host counted already: a message that arrived here before the snapshot counts too.
     for (const neighbour of snapshot.neighbours) this.admit(neighbour);
-    const trafficWith = (id: string): EdgeTraffic => {
-      let traffic = this.traffic.get(id);
-      if (!traffic) this.traffic.set(id, (traffic = new EdgeTraffic()));
-      return traffic;
-    };
     for (const [id, { messages, bytes }] of Object.entries(snapshot.sent)) {
-      const traffic = trafficWith(id);
+      const traffic = this.admit({ id });
       traffic.sentMessages += messages;
       traffic.sentBytes += bytes;
     }
     for (const [id, { messages, bytes }] of Object.entries(snapshot.received)) {
-      const traffic = trafficWith(id);
+      const traffic = this.admit({ id });
       traffic.receivedMessages += messages;
       traffic.receivedBytes += bytes;
     }
@@ -401,9 +396,11 @@ export class AlgorithmHost {
     this.dispatch();
   }
 
-  /** A neighbour this node may exchange messages with from now on, with its traffic counted. */
-  private admit({ id }: Neighbour): void {
-    if (!this.traffic.has(id)) this.traffic.set(id, new EdgeTraffic());
+  /** A neighbour this node may exchange messages with from now on, with its traffic counted: its counter. */
+  private admit({ id }: Pick<Neighbour, 'id'>): EdgeTraffic {
+    let traffic = this.traffic.get(id);
+    if (traffic === undefined) this.traffic.set(id, (traffic = new EdgeTraffic()));
+    return traffic;
   }
 
   /**

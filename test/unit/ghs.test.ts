@@ -6,7 +6,7 @@ import { UndirectedGraph } from 'graphology';
 import { describe, expect, it } from 'vitest';
 import ghs from '../../algorithms/ghs.js';
 import { bundleAlgorithm } from '../../src/plugins/bundle.js';
-import { constantDelay, exponentialDelay, simulate, type TraceEvent } from '../../src/runtime/sim/index.js';
+import { constantDelay, EventQueue, exponentialDelay, simulate, type TraceEvent } from '../../src/runtime/sim/index.js';
 import type { Algorithm, Json } from '../../src/sdk/types.js';
 import { loadTopology, type EdgeAttributes, type NodeAttributes, type Topology } from '../../src/topology/index.js';
 import { minimumSpanningForest, verifyGhs } from '../../src/verify/ghs.js';
@@ -296,50 +296,24 @@ function edgeKey(u: string, v: string): string {
 }
 
 /**
- * Prim's algorithm with a binary heap of candidate edges: a second MST implementation, independent of the
- * oracle's Kruskal, for a graph whose weights are unique (so the MST is unique and no tie rule is involved).
+ * Prim's algorithm, its candidate edges in the simulator's binary heap keyed on weight: a second MST
+ * implementation, independent of the oracle's Kruskal, for a graph whose weights are unique (so the MST is unique
+ * and no tie rule is involved).
  */
 function primTree(graph: Topology): Set<string> {
-  const heap: Array<[number, string, string]> = [];
-  const push = (entry: [number, string, string]): void => {
-    heap.push(entry);
-    for (let i = heap.length - 1; i > 0; ) {
-      const parent = (i - 1) >> 1;
-      if (heap[parent]![0] <= heap[i]![0]) break;
-      [heap[parent], heap[i]] = [heap[i]!, heap[parent]!];
-      i = parent;
-    }
-  };
-  const pop = (): [number, string, string] => {
-    const top = heap[0]!;
-    const last = heap.pop()!;
-    if (heap.length > 0) {
-      heap[0] = last;
-      for (let i = 0; ; ) {
-        const left = 2 * i + 1;
-        const right = left + 1;
-        let least = i;
-        if (left < heap.length && heap[left]![0] < heap[least]![0]) least = left;
-        if (right < heap.length && heap[right]![0] < heap[least]![0]) least = right;
-        if (least === i) break;
-        [heap[least], heap[i]] = [heap[i]!, heap[least]!];
-        i = least;
-      }
-    }
-    return top;
-  };
+  const candidates = new EventQueue<readonly [string, string]>();
   const inTree = new Set<string>();
   const tree = new Set<string>();
   const add = (node: string): void => {
     inTree.add(node);
     graph.forEachEdge(node, (_edge, { weight }, source, target) => {
       const other = source === node ? target : source;
-      if (!inTree.has(other)) push([weight, node, other]);
+      if (!inTree.has(other)) candidates.push(weight, [node, other]);
     });
   };
   add(graph.nodes()[0]!);
-  while (heap.length > 0) {
-    const [, from, to] = pop();
+  while (candidates.size > 0) {
+    const [from, to] = candidates.pop()!;
     if (inTree.has(to)) continue;
     tree.add(edgeKey(from, to));
     add(to);

@@ -948,8 +948,9 @@ export class Simulation {
       const { host } = node;
       reports.set(node.id, {
         metrics: { ...host.metrics },
-        sent: copyCounts(host.sent),
-        received: copyCounts(host.received),
+        // Each a fresh map of fresh counts (the host's views): no copy of their own needed.
+        sent: Object.fromEntries(host.sent),
+        received: Object.fromEntries(host.received),
         ...(host.dropped.size > 0 && { dropped: Object.fromEntries(host.dropped) }),
         startup: { registeredMs: 0, connectedMs: 0, startLagMs: 0 },
         timeline: host.timeline.toJSON(),
@@ -1138,12 +1139,6 @@ const HANDLER_OF: Record<Exclude<SimEvent['kind'], 'control'>, Handler> = {
 
 function isUp(node: SimNode): boolean {
   return node.state === 'running' || node.state === 'paused';
-}
-
-function copyCounts(counts: ReadonlyMap<string, { messages: number; bytes: number }>): NodeReport['sent'] {
-  const copy: NodeReport['sent'] = {};
-  for (const [id, { messages, bytes }] of counts) copy[id] = { messages, bytes };
-  return copy;
 }
 
 function never(): Promise<never> {
