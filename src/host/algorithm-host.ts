@@ -675,54 +675,66 @@ function createSdkNode(host: AlgorithmHost, { id, size, params }: HostOptions, s
   return node as unknown as SdkNode;
 }
 
+/**
+ * The host of the node a method was called on. A method taken off the node (`const { send } = node`) is called
+ * without it: the student is told how to call it instead of meeting "cannot read properties of undefined".
+ */
+function hostOf(node: SdkNode | undefined, method: string): AlgorithmHost {
+  const host = node?.[HOST];
+  if (host === undefined) {
+    throw new AlgorithmError(`node.${method} was called without its node: call it as node.${method}(…), not after taking it off the node (const { ${method} } = node)`);
+  }
+  return host;
+}
+
 const SDK_METHODS = {
   send(this: SdkNode, to: string, payload: Json): Promise<void> {
-    return this[HOST].send(to, payload);
+    return hostOf(this, 'send').send(to, payload);
   },
   receive(this: SdkNode, options: { from?: string } = {}): Promise<Message> {
-    return this[HOST].receive(options.from);
+    return hostOf(this, 'receive').receive(options.from);
   },
   now(this: SdkNode): number {
-    return this[HOST].now();
+    return hostOf(this, 'now').now();
   },
   sleep(this: SdkNode, ms: number): Promise<void> {
-    return this[HOST].sleep(ms);
+    return hostOf(this, 'sleep').sleep(ms);
   },
   setTimer(this: SdkNode, ms: number, callback: () => void): () => void {
-    return this[HOST].setTimer(ms, callback);
+    return hostOf(this, 'setTimer').setTimer(ms, callback);
   },
   barrier(this: SdkNode, name: string): Promise<void> {
-    return this[HOST].barrier(name);
+    return hostOf(this, 'barrier').barrier(name);
   },
   lock(this: SdkNode, name: string): Promise<HeldLock> {
-    return this[HOST].lock(name);
+    return hostOf(this, 'lock').lock(name);
   },
   election(this: SdkNode, name: string): Election {
-    return this[HOST].election(name);
+    return hostOf(this, 'election').election(name);
   },
   log(this: SdkNode, ...values: unknown[]): void {
-    this[HOST].log(values);
+    hostOf(this, 'log').log(values);
   },
   metric(this: SdkNode, name: string, value: number): void {
-    this[HOST].metric(name, value);
+    hostOf(this, 'metric').metric(name, value);
   },
   result(this: SdkNode, value: Json): void {
-    this[HOST].result(value);
+    hostOf(this, 'result').result(value);
   },
 };
 
 const SDK_GETTERS: ReadonlyArray<readonly [string, (this: SdkNode) => unknown]> = [
   ['neighbours', function (this: SdkNode) {
-    return this[HOST].neighbours;
+    return hostOf(this, 'neighbours').neighbours;
   }],
   ['random', function (this: SdkNode) {
-    return this[HOST].random;
+    return hostOf(this, 'random').random;
   }],
   ['store', function (this: SdkNode) {
-    return this[HOST].store;
+    return hostOf(this, 'store').store;
   }],
   ['services', function (this: SdkNode) {
-    return this[HOST].services;
+    return hostOf(this, 'services').services;
   }],
 ];
 

@@ -66,6 +66,18 @@ describe('node.send and flow control', () => {
   });
 });
 
+describe('the SDK node', () => {
+  it('tells a student who took a method off the node how to call it', async () => {
+    const { node } = await nodeWith(() => undefined);
+    const { send, log } = node;
+    expect(() => send('1', 'hello')).toThrow(/node\.send was called without its node: call it as node\.send\(…\), not after taking it off the node \(const \{ send \} = node\)/);
+    expect(() => log('x')).toThrow(/node\.log was called without its node/);
+    // Getters read through destructuring still work: they are read with the node.
+    const { neighbours } = node;
+    expect(neighbours.map(({ id }) => id)).toEqual(['1']);
+  });
+});
+
 describe('freeze at the run’s stop', () => {
   it('handles, sends and counts nothing more, and its timers do not fire', async () => {
     const handled: string[] = [];
