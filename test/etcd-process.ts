@@ -11,6 +11,8 @@ export interface EtcdProcess {
   readonly endpoint: string;
   /** Kills etcd and starts it again on the same port and data: its clients' connections and streams break. */
   restart(): Promise<void>;
+  /** Stops etcd (SIGSTOP) for `ms` and lets it go on: it answers nothing meanwhile, as on a starved host. */
+  freeze(ms: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -44,7 +46,13 @@ export async function startEtcd(host = '127.0.0.1', extraArgs: readonly string[]
       child = spawn('etcd', args, { stdio: 'ignore' });
       await answering(endpoint);
     },
+    freeze: async (ms) => {
+      child.kill('SIGSTOP');
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      child.kill('SIGCONT');
+    },
     stop: async () => {
+      child.kill('SIGCONT');
       child.kill();
       await rm(dataDir, { recursive: true, force: true });
     },

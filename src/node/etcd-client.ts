@@ -9,7 +9,8 @@
  * LeaseKeepAlive stream.
  *
  * Like the CLI's client, every call has a deadline and is retried with exponential backoff for about half a
- * minute, on the next endpoint when there are several: hundreds of nodes starting at once can stall etcd.
+ * minute, on the next endpoint when there are several: hundreds of nodes starting at once can stall etcd. Lease
+ * renewals are the exception (KeepAliveStream): they wait for etcd's answer, which alone says a lease is lost.
  *
  * A run's own etcd requires a login (src/etcd/auth.ts): the client sends a token in the `token` metadata, the
  * one the CLI issued for all nodes or its own from Authenticate; etcd forgets a simple token after
@@ -38,6 +39,8 @@ import {
 } from './etcd-wire.js';
 
 const CALL_DEADLINE_MS = 10_000;
+/** Renewals of one lease left waiting for an answer before the oldest is given up (KeepAliveStream). */
+const MAX_UNANSWERED_RENEWALS = 3;
 /** How a call that etcd does not answer is retried: about half a minute in all, by default. */
 export interface RetryPolicy {
   readonly attempts: number;
@@ -451,9 +454,12 @@ class WatchStream {
 }
 
 /**
- * Lease renewals on one LeaseKeepAlive stream, each answered in order. A renewal not answered within the call
- * deadline fails (its lease's owner decides what that means, registration.ts); a broken stream fails the ones
- * waiting, and the next renewal opens a new one.
+ * Lease renewals on one LeaseKeepAlive stream, answered in order. A renewal waits for its answer as long as the
+ * stream lives, with no deadline of its own: on a host so busy that a node gets the CPU only now and then, a
+ * deadline timer fires in the same turn of the event loop as the answer that already arrived, before it is read,
+ * and the node took a live lease for lost (a thousand-node bring-up collapsed that way). Whether a lease is lost
+ * is etcd's answer to decide (registration.ts). A broken stream fails the renewals waiting; the next renewal
+ * opens a new one. A lease whose renewals pile up unanswered has the oldest failed, so that the queue stays short.
  */
 class KeepAliveStream {
   private stream: Promise<grpc.ClientDuplexStream<Buffer, Buffer>> | undefined;
@@ -464,23 +470,12 @@ class KeepAliveStream {
   async renew(lease: bigint): Promise<number> {
     const stream = await this.open();
     return new Promise<number>((resolve, reject) => {
-      const waiter = { resolve, reject };
       const queue = this.waiting.get(lease) ?? [];
-      queue.push(waiter);
       this.waiting.set(lease, queue);
-      const timer = setTimeout(() => {
-        const index = queue.indexOf(waiter);
-        if (index >= 0) queue.splice(index, 1);
-        reject(new Error(`etcd did not renew lease ${lease} within ${CALL_DEADLINE_MS} ms`));
-      }, CALL_DEADLINE_MS);
-      waiter.resolve = (ttl) => {
-        clearTimeout(timer);
-        resolve(ttl);
-      };
-      waiter.reject = (error) => {
-        clearTimeout(timer);
-        reject(error);
-      };
+      if (queue.length >= MAX_UNANSWERED_RENEWALS) {
+        queue.shift()!.reject(new Error(`etcd has not answered the last ${MAX_UNANSWERED_RENEWALS} renewals of lease ${lease}`));
+      }
+      queue.push({ resolve, reject });
       stream.write(encodeLeaseId(lease));
     });
   }

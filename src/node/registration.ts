@@ -2,14 +2,15 @@ import { REGISTRATION_TTL_SECONDS } from '../coordination/protocol.js';
 import type { EtcdClient } from './etcd-client.js';
 
 const RETRY_DELAY_MS = { first: 200, max: 5_000 };
-/** Renewing three times per TTL survives two lost renewals in a row. */
+/** Renewing three times per TTL survives two renewals in a row that do not reach etcd. */
 const RENEW_EVERY_MS = (REGISTRATION_TTL_SECONDS * 1000) / 3;
 
 /**
  * The node's lease and the registry keys it holds (its address, the services it offers), kept as Registrator
  * kept the thesis' registry: writing a key is retried until it succeeds, the lease is renewed three times per
- * TTL, and a lost lease (etcd unreachable for longer than the TTL) is replaced and every held key written
- * again, so the registry recovers by itself. A node that dies stops renewing, and its keys expire with the lease.
+ * TTL, and a lost lease (etcd answers that it no longer knows it, as after being unreachable for longer than
+ * the TTL) is replaced and every held key written again, so the registry recovers by itself. A node that dies
+ * stops renewing, and its keys expire with the lease.
  */
 export class NodeLease {
   /** What the node wants registered: written again under every new lease. */
@@ -78,26 +79,33 @@ export class NodeLease {
     return this.lease;
   }
 
+  /**
+   * Renews `lease` until etcd answers that it no longer knows it. A renewal left unanswered or a broken stream
+   * is not a loss: etcd may well have renewed it (the answer not read yet on a starved host), and replacing a
+   * live lease rewrote every key, the load that starved the host further; a lease that did run out meanwhile
+   * is answered with 0 seconds left once etcd is reached again. The first failure of a streak is logged.
+   */
   private renewUntilLost(lease: string): void {
-    let renewedAt = Date.now();
+    let failing = false;
     let ended = false;
     const timer = setInterval(() => {
       if (this.revoked) return clearInterval(timer);
       this.etcd.keepAlive(lease).then(
         (secondsLeft) => {
-          if (secondsLeft > 0) renewedAt = Date.now();
-          else lost('etcd no longer knows it');
+          failing = false;
+          if (secondsLeft <= 0) lost();
         },
         (error: Error) => {
-          if (Date.now() - renewedAt > REGISTRATION_TTL_SECONDS * 1000) lost(error.message);
+          if (!failing) this.log(`renewing the registration lease failed (${error.message}); trying again in ${Math.round(RENEW_EVERY_MS / 100) / 10} s`);
+          failing = true;
         },
       );
     }, RENEW_EVERY_MS);
-    const lost = (reason: string): void => {
-      if (ended) return;
-      ended = true;
+    const lost = (): void => {
       clearInterval(timer);
-      this.log(`registration lease lost (${reason}); registering again`);
+      if (ended || this.revoked) return;
+      ended = true;
+      this.log('registration lease lost (etcd no longer knows it); registering again');
       this.lease = undefined;
       for (const [key, value] of this.held) void this.put(key, value);
     };

@@ -87,6 +87,43 @@ describe('EtcdClient primitives', () => {
     ]);
   });
 
+  it('a lease renewal answered late is not a lost lease: it waits for etcd, past the calls’ 10 s deadline', async () => {
+    const agent = client();
+    const lines: string[] = [];
+    const lease = new NodeLease(agent, (line) => lines.push(line));
+    await lease.put('/late/registered', 'x');
+    const id = await lease.current();
+    const renewal = agent.keepAlive(id);
+    // Longer than a call's deadline, shorter than the 20 s TTL: on a starved host the answer comes this late.
+    await etcd.freeze(12_000);
+    await expect(renewal).resolves.toBeGreaterThan(0);
+    await settle();
+    expect(lines.filter((line) => line.includes('lost'))).toEqual([]);
+    expect(await lease.current()).toBe(id);
+    expect(String((await reference.get('/late/registered').exec()).kvs[0]?.lease)).toBe(id);
+    await lease.leave();
+  }, 30_000);
+
+  it('a lease etcd no longer knows is replaced, and the keys held under it are written again', async () => {
+    const agent = client();
+    const lines: string[] = [];
+    const lease = new NodeLease(agent, (line) => lines.push(line));
+    await lease.put('/lost/registered', 'x');
+    const first = await lease.current();
+    await reference.leaseClient.leaseRevoke({ ID: first });
+    expect(await reference.get('/lost/registered').string()).toBeNull();
+    // The next renewal (every 20/3 s) is answered "0 seconds left": a new lease, and the key again.
+    let value: string | null = null;
+    for (let waited = 0; value === null && waited < 10_000; waited += 200) {
+      await settle(200);
+      value = await reference.get('/lost/registered').string();
+    }
+    expect(value).toBe('x');
+    expect(lines).toContain('registration lease lost (etcd no longer knows it); registering again');
+    expect(await lease.current()).not.toBe(first);
+    await lease.leave();
+  }, 20_000);
+
   it('revoking a lease deletes every key it holds at once', async () => {
     const etcd = client();
     const lease = new NodeLease(etcd, () => {});
