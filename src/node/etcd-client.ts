@@ -455,11 +455,11 @@ class WatchStream {
 
 /**
  * Lease renewals on one LeaseKeepAlive stream, answered in order. A renewal waits for its answer as long as the
- * stream lives, with no deadline of its own: on a host so busy that a node gets the CPU only now and then, a
- * deadline timer fires in the same turn of the event loop as the answer that already arrived, before it is read,
- * and the node took a live lease for lost (a thousand-node bring-up collapsed that way). Whether a lease is lost
- * is etcd's answer to decide (registration.ts). A broken stream fails the renewals waiting; the next renewal
- * opens a new one. A lease whose renewals pile up unanswered has the oldest failed, so that the queue stays short.
+ * stream lives, with no deadline of its own. On a host so busy that a node gets the CPU only now and then (a
+ * thousand-node bring-up), renewals ran past a 10 s deadline, and the node took leases etcd may well have renewed
+ * for lost; and a timer armed per renewal was one more wake-up for every waiting node. Whether a lease is lost is
+ * etcd's answer to decide (registration.ts). A broken stream fails the renewals waiting; the next renewal opens a
+ * new one. A lease whose renewals pile up unanswered has the oldest failed, so that the queue stays short.
  */
 class KeepAliveStream {
   private stream: Promise<grpc.ClientDuplexStream<Buffer, Buffer>> | undefined;
