@@ -81,9 +81,10 @@ export class NodeLease {
 
   /**
    * Renews `lease` until etcd answers that it no longer knows it. A renewal left unanswered or a broken stream
-   * is not a loss: etcd may well have renewed it (the answer not read yet on a starved host), and replacing a
-   * live lease rewrote every key, the load that starved the host further; a lease that did run out meanwhile
-   * is answered with 0 seconds left once etcd is reached again. The first failure of a streak is logged.
+   * is not a loss: etcd may well have renewed it (the answer late, or not read yet on a starved host), and
+   * replacing a live lease rewrites every key it holds, more load on a host that is starved already. A lease that
+   * ran out meanwhile is answered with 0 seconds left once etcd is reached again. The first failure of a streak
+   * is logged.
    */
   private renewUntilLost(lease: string): void {
     let failing = false;
