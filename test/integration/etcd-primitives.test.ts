@@ -39,6 +39,15 @@ function client(): EtcdClient {
 
 const settle = (ms = 300) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A node's own etcd client and lease holding `key`, and the lines its lease logged. */
+async function registered(key: string): Promise<{ agent: EtcdClient; lines: string[]; lease: NodeLease }> {
+  const agent = client();
+  const lines: string[] = [];
+  const lease = new NodeLease(agent, (line) => lines.push(line));
+  await lease.put(key, 'x');
+  return { agent, lines, lease };
+}
+
 describe('EtcdClient primitives', () => {
   it('compare-and-swap: creates only what is missing, swaps only from the expected value, and tells "" from missing', async () => {
     const etcd = client();
@@ -88,10 +97,7 @@ describe('EtcdClient primitives', () => {
   });
 
   it('a lease renewal answered late is not a lost lease: it waits for etcd, past the calls’ 10 s deadline', async () => {
-    const agent = client();
-    const lines: string[] = [];
-    const lease = new NodeLease(agent, (line) => lines.push(line));
-    await lease.put('/late/registered', 'x');
+    const { agent, lines, lease } = await registered('/late/registered');
     const id = await lease.current();
     const renewal = agent.keepAlive(id);
     // Longer than a call's deadline, shorter than the 20 s TTL: on a starved host the answer comes this late.
@@ -105,10 +111,7 @@ describe('EtcdClient primitives', () => {
   }, 30_000);
 
   it('a lease etcd no longer knows is replaced, and the keys held under it are written again', async () => {
-    const agent = client();
-    const lines: string[] = [];
-    const lease = new NodeLease(agent, (line) => lines.push(line));
-    await lease.put('/lost/registered', 'x');
+    const { lines, lease } = await registered('/lost/registered');
     const first = await lease.current();
     await reference.leaseClient.leaseRevoke({ ID: first });
     expect(await reference.get('/lost/registered').string()).toBeNull();
