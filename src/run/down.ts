@@ -44,11 +44,19 @@ export async function listRunIds(docker: Docker): Promise<RunId[]> {
  * so sweep until one finds nothing (creation stops on the abort, so this ends within a few sweeps).
  */
 export async function takeDownUntilGone(docker: Docker, runId: RunId): Promise<void> {
+  // A sweep that fails (a removal the engine refused for now) is followed by another, as one that found something.
+  let failure: { error: unknown } | undefined;
   for (let sweep = 0; sweep < 20; sweep++) {
-    const removed = await takeDown(docker, runId);
-    if (removed.services === 0 && removed.containers === 0 && removed.networks === 0 && sweep > 0) return;
+    try {
+      const removed = await takeDown(docker, runId);
+      failure = undefined;
+      if (removed.services === 0 && removed.containers === 0 && removed.networks === 0 && sweep > 0) return;
+    } catch (error) {
+      failure = { error };
+    }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
+  if (failure) throw failure.error;
 }
 
 /**

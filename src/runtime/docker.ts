@@ -308,7 +308,14 @@ export async function removeRunObjects(docker: Docker, runId: string | undefined
       if (network.startsWith('peerlab-')) await docker.getNetwork(network).disconnect({ Container: container.Id, Force: true }).catch(() => {});
     }
   }
-  await forEachLimited(containers, DEFAULT_START_CONCURRENCY * 2, (c) => removeContainer(docker.getContainer(c.Id)));
+  // Every container is tried: one that fails does not leave the rest standing.
+  const failures: unknown[] = [];
+  await forEachLimited(containers, DEFAULT_START_CONCURRENCY * 2, (c) => removeContainer(docker.getContainer(c.Id)).catch((error: unknown) => failures.push(error)));
+  if (failures.length > 0) {
+    throw new PeerlabError(`${failures.length} of ${containers.length} containers of ${runId ?? 'peerlab runs'} could not be removed: ${dockerMessage(failures[0])}`, {
+      hint: `run \`peerlab down ${runId ?? '--all'}\` again; if they stay, restart the engine (systemctl restart docker, or restart dockerd)`,
+    });
+  }
   const networks = await docker.listNetworks({ filters: { label: [label] } });
   await forEachLimited(networks, 4, (n) => removeNetwork(docker.getNetwork(n.Id)));
   return { containers: containers.length, networks: networks.length };
@@ -318,7 +325,9 @@ export async function removeRunObjects(docker: Docker, runId: string | undefined
  * On a host this loaded (500 nodes stopping at once) the engine can catch a node's process between its exit and
  * its reaping ("PID … is zombie and can not be killed"), or give up waiting for the exit event ("tried to kill
  * container, but did not receive an exit event"); a moment later the removal goes through (seen at the end of
- * three 500-node runs, whose teardown then failed and left the containers).
+ * three 500-node runs, whose teardown then failed and left the containers). Two removals of one container at once
+ * (a run's own teardown and an interrupt's sweep) can fail with "unable to remove filesystem … directory not
+ * empty" (seen when a 735-node bring-up was interrupted); tried again, it is gone or goes.
  */
 async function removeContainer(container: Docker.Container): Promise<void> {
   for (let attempt = 1; ; attempt++) {
@@ -326,7 +335,7 @@ async function removeContainer(container: Docker.Container): Promise<void> {
       await ignoreMissing(container.remove({ force: true, v: true }));
       return;
     } catch (error) {
-      if (!/is zombie|did not receive an exit event/.test(String((error as { message?: string }).message)) || attempt >= 10) throw error;
+      if (!/is zombie|did not receive an exit event|directory not empty/.test(String((error as { message?: string }).message)) || attempt >= 10) throw error;
       await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
     }
   }

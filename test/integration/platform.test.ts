@@ -2,9 +2,12 @@
  * The platform end to end on a real Docker engine and a real etcd: 30+ node containers, the registry, the
  * overlay, FIFO per edge, crash reporting, and that nothing of a run outlives it.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,8 +16,13 @@ import { runKeys } from '../../src/coordination/keys.js';
 import { FROM_METADATA, PeerClient } from '../../src/node/links.js';
 import { bringUp, runAlgorithm, type RunRequest } from '../../src/run/run.js';
 import { packageRoot } from '../../src/util/paths.js';
+import { connectDocker, RUN_LABEL } from '../../src/docker/engine.js';
+import { ensureNodeImage } from '../../src/image/node.js';
+import { buildAgentBundle } from '../../src/node/bundle.js';
+import { removeRunObjects } from '../../src/runtime/docker.js';
 import { leftovers } from './cli-helpers.js';
 
+const exec = promisify(execFile);
 const fixtures = path.join(packageRoot, 'test', 'fixtures');
 let resultsRoot: string;
 
@@ -61,6 +69,32 @@ describe('peerlab run on Docker', () => {
       // 60 nodes: node 3 dies while most are still being started, and none of those may be left behind.
       runAlgorithm(request({ algorithm: path.join(fixtures, 'crash-on-node-3.ts'), topology: 'ring:n=60', onRunId: (id) => (runId = id) })),
     ).rejects.toThrow(/node 3 exited[\s\S]*crashing on purpose/);
+    expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
+  });
+});
+
+describe('removing a run', () => {
+  // A removal the engine refuses, for real: a file it cannot unlink in the container's folder (root, local engine).
+  it('tries every container when one cannot be removed, says how many were left, and removes them on the next try', async () => {
+    const docker = await connectDocker();
+    const image = (await ensureNodeImage({ agentDir: await buildAgentBundle(), docker })).tag;
+    const runId = `test-${randomBytes(4).toString('hex')}`;
+    const created = await Promise.all([0, 1, 2].map(() => docker.createContainer({ Image: image, Labels: { [RUN_LABEL]: runId } })));
+    const pin = path.join('/var/lib/docker/containers', created[0]!.id, 'pinned');
+    try {
+      await writeFile(pin, '');
+      await exec('chattr', ['+i', pin]);
+    } catch (error) {
+      await removeRunObjects(docker, runId);
+      return void console.warn(`skipped: cannot pin a file in the engine's container folder (${String(error)})`);
+    }
+    try {
+      await expect(removeRunObjects(docker, runId)).rejects.toThrow(/^1 of 3 containers of test-\w+ could not be removed: .*operation not permitted/);
+      expect(await leftovers(runId)).toEqual({ containers: 1, networks: 0 });
+    } finally {
+      await exec('chattr', ['-i', pin]);
+    }
+    await removeRunObjects(docker, runId);
     expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
   });
 });
