@@ -129,6 +129,41 @@ export async function countCpu(): Promise<{ finish: (engines: readonly Docker[],
   };
 }
 
+/** What a run's containers cost the host while they idle, per second: see `measureIdle`. */
+export interface IdleCost {
+  /** How long it was measured, once everything was up (ms). */
+  readonly windowMs: number;
+  /** CPU ms a second, per node container (peerlab: the agent waiting for the start; baseline: an idle process). */
+  readonly nodeMsPerSecond: number;
+  /** CPU ms a second, per node container's containerd shim. */
+  readonly shimMsPerSecond: number;
+  /** CPU ms a second of the etcd container, in all (peerlab only; 0 for the baseline). */
+  readonly etcdMsPerSecond: number;
+}
+
+/**
+ * Measures what the run's containers on `engines` cost while nothing happens, over `windowMs`: the cost that, times
+ * N standing nodes, a bring-up of N must leave room for (on the 2-core host, 700 waiting nodes left none: README,
+ * start-up). Undefined when cgroups cannot be read.
+ */
+export async function measureIdle(engines: readonly Docker[], runId: string, windowMs: number): Promise<IdleCost | undefined> {
+  const containers = await runContainers(engines, runId);
+  const nodeShims = containers.filter((container) => container.role === 'node' && container.shimPid !== undefined).map((container) => container.shimPid!);
+  const read = async () => ({ byRole: await containersCpuMs(containers), shimsMs: sum(await Promise.all(nodeShims.map(processCpuMs))) });
+  const before = await read();
+  await new Promise((resolve) => setTimeout(resolve, windowMs));
+  const after = await read();
+  if (!before.byRole || !after.byRole) return undefined;
+  const nodes = containers.filter((container) => container.role === 'node').length;
+  const perSecond = (ms: number) => (1000 * ms) / windowMs;
+  return {
+    windowMs,
+    nodeMsPerSecond: perSecond(after.byRole.node - before.byRole.node) / nodes,
+    shimMsPerSecond: perSecond(after.shimsMs - before.shimsMs) / Math.max(1, nodeShims.length),
+    etcdMsPerSecond: perSecond(after.byRole.etcd - before.byRole.etcd),
+  };
+}
+
 /** CPU ms the containers have used since they started, summed by role; undefined when a cgroup cannot be read. */
 export async function containersCpuMs(containers: readonly RunContainer[]): Promise<Record<ContainerRole, number> | undefined> {
   const cpu = await Promise.all(containers.map(async (container) => ({ role: container.role, ms: await containerCpuMs(container.id) })));

@@ -11,7 +11,7 @@ import { DEFAULT_NODE_MEMORY } from '../runtime/docker.js';
 import type { RuntimeChoice, RuntimeKind } from '../runtime/types.js';
 import { newRunId } from '../run/run-id.js';
 import type { RunId } from '../util/names.js';
-import { countCpu, enginePrivateBytes, memAvailable, runContainers, shimPrivateBytes, type CpuSplit } from './host-usage.js';
+import { countCpu, enginePrivateBytes, measureIdle, memAvailable, runContainers, shimPrivateBytes, type CpuSplit, type IdleCost } from './host-usage.js';
 import { medianItem, percentiles, type Percentiles } from './percentiles.js';
 import type { BenchKind } from './report.js';
 
@@ -107,6 +107,8 @@ export interface PeerlabStartup {
   /** Per node, from its process start: registered / all channels connected. */
   readonly registeredMs: Percentiles;
   readonly connectedMs: Percentiles;
+  /** With an idle window: what the nodes cost while they wait for the start, after the memory reading. */
+  readonly idle?: IdleCost;
   readonly teardownMs: number;
 }
 
@@ -122,6 +124,8 @@ export interface BaselineStartup {
   readonly cpuMs: CpuSplit | undefined;
   /** Per container: from its request (a `docker run -d` spawned; its service created) until it ran. */
   readonly perContainerMs: Percentiles;
+  /** With an idle window: what the idle containers cost, measured as peerlab's are. */
+  readonly idle?: IdleCost;
   readonly teardownMs: number;
 }
 
@@ -183,6 +187,8 @@ export interface StartupBenchOptions {
   readonly signal?: AbortSignal;
   /** Each run's id (peerlab's and the baseline's) before anything of it is created, so an interrupt can sweep it. */
   readonly onRunId?: (runId: RunId) => void;
+  /** How long to measure what the nodes (and the baseline's containers) cost once up and idle, in ms; 0: not at all. */
+  readonly idleWindowMs?: number;
 }
 
 /** The runtime a start-up bench measures: one that keeps nodes standing and knows a plain start of them. */
@@ -217,7 +223,8 @@ export async function benchStartup(options: StartupBenchOptions): Promise<Startu
       if (!options.authCost) return { ...(await authenticated()), authCost: undefined };
       const open = async () => {
         say(`peerlab up ${topology} with etcd open, for the cost of authentication (repetition ${index + 1})`);
-        return (await peerlabStartup(runtime, topology, options, false)).startup;
+        // Its idle cost is the authenticated run's: authentication adds nothing once the nodes are up.
+        return (await peerlabStartup(runtime, topology, { ...options, idleWindowMs: 0 }, false)).startup;
       };
       const authFirst = index % 2 === 0;
       const measured = authFirst ? await authenticated() : undefined;
@@ -305,6 +312,7 @@ async function peerlabStartup(
   let teardownMs: number;
   let memory: StartupMemory;
   let cpuMs: CpuSplit | undefined;
+  let idle: IdleCost | undefined;
   try {
     cpuMs = await cpu.finish(engines, up.runId);
     await settle();
@@ -321,6 +329,7 @@ async function peerlabStartup(
       engineBytesPerNode,
       memAvailableFallPerNode: perNode(Math.max(0, memoryBefore - memoryAfter)),
     };
+    if (options.idleWindowMs) idle = await measureIdle(engines, up.runId, options.idleWindowMs);
   } finally {
     const teardownBegan = Date.now();
     await deployment.tearDown();
@@ -366,6 +375,7 @@ async function peerlabStartup(
       },
       registeredMs: percentiles(agents.map((node) => node.steps.registered.ms)),
       connectedMs: percentiles(agents.map((node) => node.steps.connected.ms)),
+      ...(idle ? { idle } : {}),
       teardownMs,
     },
   };
@@ -380,6 +390,8 @@ async function plainBaseline(runtime: Required<Pick<RunRuntime, 'plainStart'>>, 
   const started = await runtime.plainStart({ runId, image, nodes: options.nodes, concurrency: options.concurrency, memoryLimit: DEFAULT_NODE_MEMORY, signal: options.signal });
   try {
     const cpuMs = await cpu.finish(started.engines, runId);
+    // After the same pause as peerlab's memory reading, so both are measured as long after their last start.
+    const idle = options.idleWindowMs ? (await settle(), await measureIdle(started.engines, runId, options.idleWindowMs)) : undefined;
     const teardownBegan = Date.now();
     await started.remove();
     return {
@@ -389,6 +401,7 @@ async function plainBaseline(runtime: Required<Pick<RunRuntime, 'plainStart'>>, 
       networkMs: started.networkMs,
       cpuMs,
       perContainerMs: percentiles([...started.perContainerMs]),
+      ...(idle ? { idle } : {}),
       teardownMs: Date.now() - teardownBegan,
     };
   } finally {

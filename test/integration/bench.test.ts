@@ -40,7 +40,7 @@ afterAll(async () => {
 
 describe('bench startup', () => {
   it('measures peerlab and parallel docker run in turns, splits bring-up by phase, step and CPU, and leaves nothing', async () => {
-    const { code, stdout, stderr } = await peerlab('bench', 'startup', '--nodes', '10', '--repetitions', '1', '--concurrency', '4', '--auth-cost', '--json');
+    const { code, stdout, stderr } = await peerlab('bench', 'startup', '--nodes', '10', '--repetitions', '1', '--concurrency', '4', '--auth-cost', '--idle-window', '8', '--json');
     expect(code, stderr).toBe(0);
     const report = JSON.parse(stdout) as BenchReport<StartupSample>;
     expect(report.schema).toBe('peerlab.bench.startup/3');
@@ -69,6 +69,12 @@ describe('bench startup', () => {
         expect(baseline.cpuMs.etcdMs).toBe(0);
         // The baseline's containers idle: the agents do more than start Node.js.
         expect(up.cpuMs.nodesMs).toBeGreaterThan(baseline.cpuMs.nodesMs);
+        // --idle-window 8: once up, an agent still renews its lease (every 6.7 s) where the baseline's process sleeps.
+        expect(up.idle!.windowMs).toBe(8000);
+        expect(up.idle!.nodeMsPerSecond).toBeGreaterThan(baseline.idle!.nodeMsPerSecond);
+        expect(up.idle!.etcdMsPerSecond).toBeGreaterThan(0);
+        expect(baseline.idle!.etcdMsPerSecond).toBe(0);
+        expect(baseline.idle!.shimMsPerSecond).toBeGreaterThanOrEqual(0);
       }
       expect(await leftovers(up.runId)).toEqual({ containers: 0, networks: 0 });
       expect(await leftovers(baseline.runId)).toEqual({ containers: 0, networks: 0 });
@@ -81,6 +87,7 @@ describe('bench startup', () => {
       expect(authCost!.withoutAuthMs).toBe(authCost!.withoutAuth.allConnectedMs);
       expect(authCost!.percent).toBeCloseTo((100 * (authCost!.withAuthMs - authCost!.withoutAuthMs)) / authCost!.withoutAuthMs, 10);
       expect(authCost!.withoutAuth.runId).not.toBe(up.runId);
+      expect(authCost!.withoutAuth.idle).toBeUndefined();
       expect(await leftovers(authCost!.withoutAuth.runId)).toEqual({ containers: 0, networks: 0 });
     }
     expect(sample!.authCost).toEqual(repetitions.map((repetition) => repetition.authCost!).sort((a, b) => a.percent - b.percent)[0]);

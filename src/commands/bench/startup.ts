@@ -24,6 +24,11 @@ export default class BenchStartup extends PeerlabCommand {
     seed: Flags.integer({ default: 1 }),
     concurrency: Flags.integer({ default: DEFAULT_START_CONCURRENCY, min: 1, description: 'containers created and started at once, by peerlab and the baseline alike' }),
     repetitions: Flags.integer({ default: 1, min: 1, description: 'measurements per N, baseline and peerlab in turns (alternating which goes first); the median ratio is kept' }),
+    'idle-window': Flags.integer({
+      default: 20,
+      min: 0,
+      description: 'seconds to measure what the nodes cost once up and idle (CPU a second per node, its shim, etcd), and the baseline\'s containers alike; 0: not at all',
+    }),
     'auth-cost': Flags.boolean({ default: false, description: "also bring the nodes up with the run's etcd open, next to each peerlab bring-up (which goes first alternates by repetition), and report what authentication adds (authCost)" }),
   };
 
@@ -48,6 +53,7 @@ export default class BenchStartup extends PeerlabCommand {
           concurrency: flags.concurrency,
           repetitions: flags.repetitions,
           authCost: flags['auth-cost'],
+          idleWindowMs: flags['idle-window'] * 1000,
           onProgress: (line) => this.note(line),
           signal: interrupt.signal,
           onRunId: (runId) => {
@@ -77,5 +83,12 @@ export default class BenchStartup extends PeerlabCommand {
       `N=${String(nodes).padStart(4)}  peerlab on ${sample.runtime} ${(sample.peerlab.allConnectedMs / 1000).toFixed(1)} s  ${sample.baseline.command} ${(sample.baseline.startedMs / 1000).toFixed(1)} s  ratio ${sample.ratio.toFixed(2)}  ` +
         `host ${(sample.memory.hostBytesPerNode / 2 ** 20).toFixed(1)} MiB/node  teardown ${(sample.peerlab.teardownMs / 1000).toFixed(1)} s`,
     );
+    const { idle } = sample.peerlab;
+    if (idle) {
+      this.log(
+        `N=${String(sample.nodes).padStart(4)}  idle: a node ${idle.nodeMsPerSecond.toFixed(3)} ms CPU/s (baseline ${sample.baseline.idle?.nodeMsPerSecond.toFixed(3) ?? '?'}), ` +
+          `its shim ${idle.shimMsPerSecond.toFixed(3)} (baseline ${sample.baseline.idle?.shimMsPerSecond.toFixed(3) ?? '?'}), etcd ${idle.etcdMsPerSecond.toFixed(1)} ms/s`,
+      );
+    }
   }
 }
