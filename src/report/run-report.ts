@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { NodeReport } from '../coordination/protocol.js';
 import type { AppliedFault } from '../faults/events.js';
 import { renderSvg } from '../experiment/plots.js';
-import { writeCsv, writeFileAtomic } from '../util/files.js';
+import { writeCsvRows, writeFileAtomic } from '../util/files.js';
 import type { RunRecord } from '../run/results-folder.js';
 import type { Json } from '../sdk/types.js';
 import type { Topology } from '../topology/index.js';
@@ -27,6 +27,13 @@ export interface RunReportInput {
   readonly registry?: RegistryLog;
 }
 
+/**
+ * The largest topology report.html draws. The picture costs about 730 characters per node (a ba:n=10⁴,m=2
+ * report.html is 7.3 MB), so a 10⁶-node one would pass V8's limit of 2²⁹ characters for one string, and its
+ * layout copies the whole graph.
+ */
+const MAX_DRAWN_NODES = 100_000;
+
 /** Metrics drawn over time beside messages and nodes done; the rest are in timeseries.csv. */
 const METRIC_CHARTS = 6;
 
@@ -36,7 +43,7 @@ const METRIC_CHARTS = 6;
  */
 export async function writeRunReport(dir: string, input: RunReportInput): Promise<void> {
   const series = runSeries(input.reports);
-  if (series.perNode.length > 0) await writeCsv(path.join(dir, 'timeseries.csv'), series.perNode, Object.keys(series.perNode[0]!));
+  if (series.rowCount > 0) await writeCsvRows(path.join(dir, 'timeseries.csv'), series.rows(), series.columns);
   const traceFile = path.join(dir, 'events.ndjson');
   const traced = await access(traceFile).then(
     () => true,
@@ -62,11 +69,10 @@ export function renderRunReport(input: RunReportInput, parts: { charts: string[]
     ...Object.entries(record.timings).map(([key, ms]): [string, string] => [key.replace(/Ms$/, ''), `${formatNumber(ms / 1000)} s`]),
     ['started', record.startedAt.replace('T', ' ').slice(0, 19) + ' UTC'],
   ];
-  const missing = new Set(graph.filterNodes((id) => !results.has(id) || results.get(id) === undefined));
-  const picture = topologySvg(graph, {
-    colour: (id) => (missing.has(id) ? '#d62728' : '#2a9d4b'),
-    describe: (id) => (results.has(id) && results.get(id) !== undefined ? `result ${JSON.stringify(results.get(id)).slice(0, 200)}` : 'no result'),
-  });
+  const picture =
+    graph.order > MAX_DRAWN_NODES
+      ? `<p class="note">${formatNumber(graph.order)} nodes are too many to draw here (at most ${formatNumber(MAX_DRAWN_NODES)}); topology.json and nodes.csv have them all.</p>`
+      : topologyPicture(graph, results);
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -88,7 +94,7 @@ ${verdict.failures.length > 0 ? `<ul class="failures">${verdict.failures.slice(0
 <dl>${facts.map(([key, value]) => `<dt>${escapeHtml(key)}</dt><dd>${escapeHtml(value)}</dd>`).join('')}</dl>
 
 <h2>Topology</h2>
-<figure>${picture}<figcaption>${graph.everyNode((_id, a) => a.latitude !== undefined) && graph.order > 0 ? 'placed by the map’s coordinates' : 'placed by a force-directed layout'}; green: the node reported a result, red: it did not. Hover for details.</figcaption></figure>
+${picture}
 
 <h2>Over time</h2>
 <p class="sub">Time is ${record.runtime === 'sim' ? 'virtual ms since the start of the algorithm' : 'ms since the controller said start, on each node’s clock'}. Every node’s own series is in <a href="timeseries.csv">timeseries.csv</a>.</p>
@@ -109,6 +115,16 @@ ${parts.diagram}
 }
 
 /** The faults and churn as applied: when, what, on whom, and how late (or why not). */
+function topologyPicture(graph: Topology, results: ReadonlyMap<string, Json | undefined>): string {
+  const missing = new Set(graph.filterNodes((id) => !results.has(id) || results.get(id) === undefined));
+  const picture = topologySvg(graph, {
+    colour: (id) => (missing.has(id) ? '#d62728' : '#2a9d4b'),
+    describe: (id) => (results.has(id) && results.get(id) !== undefined ? `result ${JSON.stringify(results.get(id)).slice(0, 200)}` : 'no result'),
+  });
+  const placed = graph.everyNode((_id, a) => a.latitude !== undefined) && graph.order > 0 ? 'placed by the map’s coordinates' : 'placed by a force-directed layout';
+  return `<figure>${picture}<figcaption>${placed}; green: the node reported a result, red: it did not. Hover for details.</figcaption></figure>`;
+}
+
 function faultsSection(faults: readonly AppliedFault[], runtime: RuntimeKind): string {
   if (faults.length === 0) return '';
   const unit = runtime === 'sim' ? 'virtual ms' : 'ms';

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { CSV_GZIP_ABOVE_BYTES, writeCsv } from '../../src/util/files.js';
+import { CSV_GZIP_ABOVE_BYTES, writeCsv, writeCsvRows } from '../../src/util/files.js';
 import { tempDir } from './experiment-helpers.js';
 
 const rows = (n: number) => Array.from({ length: n }, (_, i) => ({ id: String(i), result: JSON.stringify({ hops: i % 7 }), label: `node, "${i}"` }));
@@ -33,5 +33,16 @@ describe('large CSVs are written compressed', () => {
     const dir = tempDir('peerlab-csv-');
     expect(await writeCsv(path.join(dir, 'summary.csv'), rows(20_000), columns)).toBe(path.join(dir, 'summary.csv'));
     expect(CSV_GZIP_ABOVE_BYTES).toBe(1024 * 1024);
+  });
+
+  it('writes rows made one at a time, in batches, as the same text as writeCsv', async () => {
+    const dir = tempDir('peerlab-csv-');
+    function* made(n: number) {
+      yield* rows(n);
+    }
+    await writeCsv(path.join(dir, 'whole.csv'), rows(100_001), columns);
+    await writeCsvRows(path.join(dir, 'batched.csv'), made(100_001), columns);
+    expect(readFileSync(path.join(dir, 'batched.csv'), 'utf8')).toBe(readFileSync(path.join(dir, 'whole.csv'), 'utf8'));
+    expect(readdirSync(dir).sort()).toEqual(['batched.csv', 'whole.csv']);
   });
 });

@@ -44,6 +44,15 @@ describe('node timeline', () => {
     expect(series.steps.at(-1)!.done).toBe(2);
     expect(series.steps[0]!.done).toBe(1);
     expect(series.steps.at(-1)!.metrics.x).toMatchObject({ mean: 4, min: 2, max: 6, nodes: 2 });
+    const rows = [...series.rows()];
+    expect(series.columns).toEqual(['t_ms', 'node', 'sent', 'received', 'metric_x']);
+    expect(rows).toHaveLength(series.rowCount);
+    expect(rows.slice(0, 3)).toEqual([
+      { t_ms: 0, node: 'a', sent: 1, received: 0, metric_x: 2 },
+      { t_ms: 0, node: 'b', sent: 4, received: 0, metric_x: '' },
+      { t_ms: 4, node: 'b', sent: 4, received: 0, metric_x: '' },
+    ]);
+    expect(rows.find((row) => row.metric_x === 6)).toEqual({ t_ms: 248, node: 'b', sent: 4, received: 0, metric_x: 6 });
   });
 });
 

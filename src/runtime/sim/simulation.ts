@@ -30,6 +30,7 @@ import { settle } from './settle.js';
 import { Agenda } from './agenda.js';
 import { edgeWeight, isSimGraph, neighboursAt, toSimGraph, type SimGraph } from './graph.js';
 import { SimServices } from './services.js';
+import { SIMULATED_STARTUP } from './packed-reports.js';
 import { SimBarriers, SimQueues, SimStore } from './store.js';
 import {
   DEFAULT_MAX_EVENTS,
@@ -952,7 +953,7 @@ export class Simulation {
         sent: Object.fromEntries(host.sent),
         received: Object.fromEntries(host.received),
         ...(host.dropped.size > 0 && { dropped: Object.fromEntries(host.dropped) }),
-        startup: { registeredMs: 0, connectedMs: 0, startLagMs: 0 },
+        startup: { ...SIMULATED_STARTUP },
         timeline: host.timeline.toJSON(),
       });
     }

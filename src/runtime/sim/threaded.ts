@@ -18,6 +18,7 @@ import type { LinkParams } from '../../links/model.js';
 import type { FaultEvent } from '../../faults/events.js';
 import type { SimGraph } from './graph.js';
 import type { SimulationOutcome } from './types.js';
+import { PackedReports, type ReportsPack } from './packed-reports.js';
 import { judge, type ThreadReading } from './stuck.js';
 import { PROC_TICK_MS } from '../../util/host.js';
 import { describeHandler, Handler, Slot, StopRequest } from './watchdog-slots.js';
@@ -53,7 +54,8 @@ export interface WorkerInput {
 export type FromWorker =
   /** `thread`: the simulation thread's kernel id, where the system has one (Linux), for its CPU time. */
   | { type: 'running'; thread: string | undefined }
-  | { type: 'outcome'; outcome: SimulationOutcome }
+  /** The reports packed (packed-reports.ts): as objects, a 10⁶-node run's were too many for this thread's heap. */
+  | { type: 'outcome'; outcome: Omit<SimulationOutcome, 'reports'> & { reports: ReportsPack } }
   | { type: 'error'; message: string; hint: string | undefined; stack: string | undefined; user: boolean };
 
 /** A node's code did not return to the simulator: the thread was terminated. */
@@ -179,7 +181,7 @@ export async function simulateInWorker(job: SimJob, options: WatchdogOptions = {
           }
           return;
         case 'outcome':
-          settle(() => resolve(message.outcome));
+          settle(() => resolve({ ...message.outcome, reports: new PackedReports(message.outcome.reports) }));
           return;
         case 'error': {
           const error = message.user ? new PeerlabError(message.message, { hint: message.hint }) : new Error(message.message);

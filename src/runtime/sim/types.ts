@@ -92,7 +92,7 @@ export interface SimulationOutcome {
   /** In the order the nodes called result(). */
   readonly results: Map<string, Json>;
   /** Per node still up at the end (not stopped, killed or never started), in graph order. */
-  readonly reports: Map<string, NodeReport>;
+  readonly reports: ReadonlyMap<string, NodeReport>;
   /** Nodes still in the run without a result, in graph order. */
   readonly missing: string[];
   /** Nodes a fault killed or stopped before they had a result, and how: the run did not wait for them. */

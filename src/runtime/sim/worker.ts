@@ -11,6 +11,7 @@ import { requireAlgorithm } from '../../host/load.js';
 import { linkDelay, parseDelay } from './delay.js';
 import { NodeLogWriter } from '../../util/node-logs.js';
 import { Simulation } from './simulation.js';
+import { packReports, transferables } from './packed-reports.js';
 import type { SimGroup, TraceEvent } from './types.js';
 import type { FromWorker, WorkerInput } from './threaded.js';
 
@@ -57,7 +58,7 @@ function kernelThreadId(): string | undefined {
 }
 
 const { job, watchdog } = workerData as WorkerInput;
-const post = (message: FromWorker): void => parentPort!.postMessage(message);
+const post = (message: FromWorker, transferList: ArrayBuffer[] = []): void => parentPort!.postMessage(message, transferList);
 
 try {
   const algorithms = new Map<string, SimGroup['algorithm']>();
@@ -95,7 +96,8 @@ try {
     trace?.close();
     logs?.close();
   }
-  post({ type: 'outcome', outcome });
+  const reports = packReports(outcome.reports);
+  post({ type: 'outcome', outcome: { ...outcome, reports } }, transferables(reports));
 } catch (error) {
   const failure = error instanceof Error ? error : new Error(String(error));
   post({

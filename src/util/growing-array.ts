@@ -1,0 +1,27 @@
+/** An append-only typed array that doubles when full: millions of numbers without a boxed number for each. */
+export class GrowingArray<T extends Uint32Array | Float64Array> {
+  private array: T;
+  length = 0;
+
+  constructor(private readonly Kind: { new (length: number): T }) {
+    this.array = new Kind(1 << 16);
+  }
+
+  push(element: number): void {
+    if (this.length === this.array.length) {
+      const grown = new this.Kind(this.array.length * 2);
+      grown.set(this.array);
+      this.array = grown;
+    }
+    this.array[this.length++] = element;
+  }
+
+  at(index: number): number {
+    return this.array[index]!;
+  }
+
+  /** The elements pushed, in an array of their own size (a buffer that can be transferred to another thread). */
+  trimmed(): T {
+    return this.array.slice(0, this.length) as T;
+  }
+}
