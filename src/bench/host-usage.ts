@@ -142,24 +142,23 @@ export interface IdleCost {
 }
 
 /**
- * Measures what the run's containers on `engines` cost while nothing happens, over `windowMs`: the cost that, times
- * N standing nodes, a bring-up of N must leave room for (on the 2-core host, 700 waiting nodes left none: README,
- * start-up). Undefined when cgroups cannot be read.
+ * Measures what a run's containers (runContainers) cost while nothing happens, over `windowMs`: the cost that,
+ * times N standing nodes, a bring-up of N must leave room for (on the 2-core host, 700 waiting nodes left none:
+ * README, start-up). Undefined when cgroups cannot be read.
  */
-export async function measureIdle(engines: readonly Docker[], runId: string, windowMs: number): Promise<IdleCost | undefined> {
-  const containers = await runContainers(engines, runId);
-  const nodeShims = containers.filter((container) => container.role === 'node' && container.shimPid !== undefined).map((container) => container.shimPid!);
-  const read = async () => ({ byRole: await containersCpuMs(containers), shimsMs: sum(await Promise.all(nodeShims.map(processCpuMs))) });
+export async function measureIdle(containers: readonly RunContainer[], windowMs: number): Promise<IdleCost | undefined> {
+  const nodes = containers.filter((container) => container.role === 'node');
+  const shimPids = nodes.flatMap((node) => (node.shimPid === undefined ? [] : [node.shimPid]));
+  const read = async () => ({ byRole: await containersCpuMs(containers), shimsMs: sum(await Promise.all(shimPids.map(processCpuMs))) });
   const before = await read();
   await new Promise((resolve) => setTimeout(resolve, windowMs));
   const after = await read();
   if (!before.byRole || !after.byRole) return undefined;
-  const nodes = containers.filter((container) => container.role === 'node').length;
-  const perSecond = (ms: number) => (1000 * ms) / windowMs;
+  const perSecond = (ms: number, count = 1) => (1000 * ms) / windowMs / Math.max(1, count);
   return {
     windowMs,
-    nodeMsPerSecond: perSecond(after.byRole.node - before.byRole.node) / nodes,
-    shimMsPerSecond: perSecond(after.shimsMs - before.shimsMs) / Math.max(1, nodeShims.length),
+    nodeMsPerSecond: perSecond(after.byRole.node - before.byRole.node, nodes.length),
+    shimMsPerSecond: perSecond(after.shimsMs - before.shimsMs, shimPids.length),
     etcdMsPerSecond: perSecond(after.byRole.etcd - before.byRole.etcd),
   };
 }

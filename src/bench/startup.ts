@@ -320,7 +320,8 @@ async function peerlabStartup(
     const nodes = await deployment.runtime.listNodes({ memory: true });
     const perNode = (bytes: number): number => bytes / options.nodes;
     const cgroupBytesPerNode = perNode(nodes.reduce((total, node) => total + (node.memoryBytes ?? 0), 0));
-    const shimBytesPerNode = perNode(await shimPrivateBytes((await runContainers(engines, up.runId)).filter(({ role }) => role === 'node')));
+    const containers = await runContainers(engines, up.runId);
+    const shimBytesPerNode = perNode(await shimPrivateBytes(containers.filter(({ role }) => role === 'node')));
     const engineBytesPerNode = perNode(Math.max(0, (await enginePrivateBytes()) - engineBefore));
     memory = {
       hostBytesPerNode: cgroupBytesPerNode + shimBytesPerNode + engineBytesPerNode,
@@ -329,7 +330,7 @@ async function peerlabStartup(
       engineBytesPerNode,
       memAvailableFallPerNode: perNode(Math.max(0, memoryBefore - memoryAfter)),
     };
-    if (options.idleWindowMs) idle = await measureIdle(engines, up.runId, options.idleWindowMs);
+    if (options.idleWindowMs) idle = await measureIdle(containers, options.idleWindowMs);
   } finally {
     const teardownBegan = Date.now();
     await deployment.tearDown();
@@ -390,8 +391,12 @@ async function plainBaseline(runtime: Required<Pick<RunRuntime, 'plainStart'>>, 
   const started = await runtime.plainStart({ runId, image, nodes: options.nodes, concurrency: options.concurrency, memoryLimit: DEFAULT_NODE_MEMORY, signal: options.signal });
   try {
     const cpuMs = await cpu.finish(started.engines, runId);
-    // After the same pause as peerlab's memory reading, so both are measured as long after their last start.
-    const idle = options.idleWindowMs ? (await settle(), await measureIdle(started.engines, runId, options.idleWindowMs)) : undefined;
+    let idle: IdleCost | undefined;
+    if (options.idleWindowMs) {
+      // After the same pause as peerlab's memory reading, so both are measured as long after their last start.
+      await settle();
+      idle = await measureIdle(await runContainers(started.engines, runId), options.idleWindowMs);
+    }
     const teardownBegan = Date.now();
     await started.remove();
     return {

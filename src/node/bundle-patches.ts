@@ -35,10 +35,9 @@ export function rareSubchannelCheck(): Plugin {
         patched = true;
         return { contents: withRareSubchannelCheck(await readFile(args.path, 'utf8')), loader: 'js' };
       });
+      // Thrown, not pushed onto result.errors: esbuild resolves a build whose onEnd only adds an error.
       build.onEnd((result) => {
-        if (!patched && result.errors.length === 0) {
-          result.errors.push({ id: '', pluginName: 'peerlab-rare-subchannel-check', text: "grpc-js's subchannel-pool.js was not bundled: check src/node/bundle-patches.ts", location: null, notes: [], detail: undefined });
-        }
+        if (!patched && result.errors.length === 0) throw new Error("grpc-js's subchannel-pool.js was not bundled: check src/node/bundle-patches.ts");
       });
     },
   };

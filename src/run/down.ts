@@ -44,20 +44,21 @@ export async function listRunIds(docker: Docker): Promise<RunId[]> {
  * so sweep until one finds nothing (creation stops on the abort, so this ends within a few sweeps).
  */
 export async function takeDownUntilGone(docker: Docker, runId: RunId): Promise<void> {
-  // A sweep that fails (a removal the engine refused for now) is followed by another, as one that found something.
-  let failure: { error: unknown } | undefined;
+  // A failed sweep (every container tried, each transient refusal retried for ~22 s) is followed by another, since
+  // containers whose creation was in flight may appear meanwhile; a refusal that outlasts three sweeps is reported.
+  let failedSweeps = 0;
   for (let sweep = 0; sweep < 20; sweep++) {
     try {
       const removed = await takeDown(docker, runId);
-      failure = undefined;
       if (removed.services === 0 && removed.containers === 0 && removed.networks === 0 && sweep > 0) return;
     } catch (error) {
-      failure = { error };
+      if (++failedSweeps >= MAX_FAILED_SWEEPS) throw error;
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
-  if (failure) throw failure.error;
 }
+
+const MAX_FAILED_SWEEPS = 3;
 
 /**
  * After Ctrl-C, once the run has had its chance to tear itself down: sweeps what is left of it. A simulated run

@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { SUBCHANNEL_CHECK_MS, withRareSubchannelCheck } from '../../src/node/bundle-patches.js';
+import { rareSubchannelCheck, SUBCHANNEL_CHECK_MS, withRareSubchannelCheck } from '../../src/node/bundle-patches.js';
 
 const require = createRequire(import.meta.url);
 
@@ -18,5 +19,10 @@ describe("the agent bundle's grpc-js patch", () => {
 
   it('refuses a grpc-js whose line changed, naming the file to check', () => {
     expect(() => withRareSubchannelCheck('const REF_CHECK_INTERVAL = 5000;')).toThrow(/subchannel-pool\.js no longer holds .* check src\/node\/bundle-patches\.ts/);
+  });
+
+  it('fails a build that never bundles grpc-js, instead of shipping it unpatched', async () => {
+    const bundling = build({ stdin: { contents: 'console.log(1)' }, write: false, logLevel: 'silent', plugins: [rareSubchannelCheck()] });
+    await expect(bundling).rejects.toThrow(/subchannel-pool\.js was not bundled/);
   });
 });
