@@ -33,6 +33,11 @@ export function runKeys(runId: string) {
     start: `${base}/control/start`,
     stop: `${base}/control/stop`,
     /**
+     * Held by the CLI under a short lease while it renews the ready nodes' registration leases for them, until
+     * the start (run/lease-keeper.ts); a node renews its own again once the key is gone or the run started.
+     */
+    leaseKeeper: `${base}/control/lease-keeper`,
+    /**
      * Quiescence waves (--until quiescent): the controller writes wave k; every node answers under counts/k/
      * with how many messages it has sent and received so far.
      */

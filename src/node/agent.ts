@@ -294,7 +294,11 @@ async function main(): Promise<void> {
   if (!recorded) {
     const startLine = await reachStartLine({
       preparing: [watchControl],
-      sayReady: () => etcd.put(keys.ready(nodeId), JSON.stringify({ processStartedAt: processStart, steps } satisfies NodeStartup)),
+      sayReady: async () => {
+        await etcd.put(keys.ready(nodeId), JSON.stringify({ processStartedAt: processStart, steps, lease: await lease.current() } satisfies NodeStartup));
+        // Not awaited: it returns only once the node renews again, at the start or when the CLI lets go.
+        lease.leaveRenewalsTo(keys.leaseKeeper, keys.start).catch((error: Error) => console.error(`[node ${nodeId}] renewing its own lease while waiting (${error.message})`));
+      },
       startMoment: async () => {
         const start = await etcd.waitForEntry(keys.start);
         // Not awaited: nothing may wait on etcd between the start moment and init (start-line.ts). A change made

@@ -17,6 +17,8 @@ export class NodeLease {
   private readonly held = new Map<string, string>();
   private lease: Promise<string> | undefined;
   private revoked = false;
+  /** The current lease's renewals, which the CLI may take over for a while (leaveRenewalsTo). */
+  private renewals: { pause(): void; resume(options: { now: boolean }): void } | undefined;
 
   constructor(
     private readonly etcd: EtcdClient,
@@ -80,6 +82,28 @@ export class NodeLease {
   }
 
   /**
+   * Leaves the renewals of the lease to the CLI while it holds `keeperKey` and the run has not started
+   * (`startKey`), as it does during a bring-up (run/lease-keeper.ts): a node waiting for hundreds of others then
+   * does not wake at all, where each renewal woke it, 9 times a minute, at 1–3 ms of CPU on a busy host (issue 9
+   * §7). At the start the node renews again itself, at its own phase, so that a thousand nodes do not renew at the
+   * same moment. If the key goes before the start (the CLI ended, `peerlab up` exits, or it died and its lease ran
+   * out), the node renews at once: the CLI's last renewal may be a while ago. Returns once renewing again.
+   */
+  async leaveRenewalsTo(keeperKey: string, startKey: string): Promise<void> {
+    const [keeper, start] = (await this.etcd.getAll([keeperKey, startKey])).values;
+    if (keeper === undefined || start !== undefined || !this.renewals) return;
+    const renewals = this.renewals;
+    renewals.pause();
+    // A wait that fails counts as the keeper gone: the node must never be left without renewals.
+    let keeperGone = true;
+    try {
+      keeperGone = await Promise.race([this.etcd.waitForDelete(keeperKey).then(() => true), this.etcd.waitFor(startKey).then(() => false)]);
+    } finally {
+      renewals.resume({ now: keeperGone });
+    }
+  }
+
+  /**
    * Renews `lease` until etcd answers that it no longer knows it. A renewal left unanswered or a broken stream
    * is not a loss: etcd may well have renewed it (the answer late, or not read yet on a starved host), and
    * replacing a live lease rewrites every key it holds, more load on a host that is starved already. A lease that
@@ -89,8 +113,10 @@ export class NodeLease {
   private renewUntilLost(lease: string): void {
     let failing = false;
     let ended = false;
-    const timer = setInterval(() => {
-      if (this.revoked) return clearInterval(timer);
+    let timer: NodeJS.Timeout | undefined;
+    const armedAt = Date.now();
+    const renew = (): void => {
+      if (this.revoked) return stop();
       this.etcd.keepAlive(lease).then(
         (secondsLeft) => {
           failing = false;
@@ -101,14 +127,33 @@ export class NodeLease {
           failing = true;
         },
       );
-    }, RENEW_EVERY_MS);
+    };
+    const stop = (): void => {
+      clearTimeout(timer);
+      timer = undefined;
+    };
     const lost = (): void => {
-      clearInterval(timer);
+      stop();
       if (ended || this.revoked) return;
       ended = true;
       this.log('registration lease lost (etcd no longer knows it); registering again');
       this.lease = undefined;
+      this.renewals = undefined;
       for (const [key, value] of this.held) void this.put(key, value);
+    };
+    timer = setInterval(renew, RENEW_EVERY_MS);
+    this.renewals = {
+      pause: stop,
+      resume: ({ now }) => {
+        if (ended || this.revoked || timer) return;
+        if (now) renew();
+        // Back on the renewals' first phase: nodes that became ready together still renew at their own moments.
+        const untilNext = RENEW_EVERY_MS - ((Date.now() - armedAt) % RENEW_EVERY_MS);
+        timer = setTimeout(() => {
+          renew();
+          if (timer) timer = setInterval(renew, RENEW_EVERY_MS);
+        }, untilNext);
+      },
     };
   }
 }

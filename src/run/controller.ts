@@ -6,12 +6,13 @@ import type { Json } from '../sdk/types.js';
 import { runKeys, type RunKeys } from '../coordination/keys.js';
 import { followPrefix } from '../coordination/etcd.js';
 import { currentLeader } from '../coordination/elections.js';
-import type { MessageTotals, NeighbourEntry, NodeFailure, NodeReport, NodeStartup, Registration, RunConfig } from '../coordination/protocol.js';
+import { REGISTRATION_TTL_SECONDS, type MessageTotals, type NeighbourEntry, type NodeFailure, type NodeReport, type NodeStartup, type Registration, type RunConfig } from '../coordination/protocol.js';
 import type { SkewInForce } from '../host/node-clock.js';
 import type { LinkChange } from '../links/model.js';
 import { forEachLimited } from '../util/concurrency.js';
 import { userFrame } from '../plugins/stack.js';
 import { ExecutionFailed } from './execution.js';
+import { RegistrationLeaseKeeper } from './lease-keeper.js';
 import type { RegistryChange, RegistryLog } from '../runtime/types.js';
 
 /** What each node's ready key holds: the deployment hands it on as it is. */
@@ -64,6 +65,8 @@ export class RunController {
   private readonly faulted = new Set<string>();
   /** The waits under way, each re-checked when a node departs. */
   private readonly onDeparture = new Set<() => void>();
+  /** Renews the ready nodes' leases for them until the start (holdNodeLeases). */
+  private leaseKeeper: RegistrationLeaseKeeper | undefined;
 
   private constructor(
     private readonly etcd: Etcd3,
@@ -221,7 +224,17 @@ export class RunController {
   }
 
   async close(): Promise<void> {
+    await this.leaseKeeper?.release();
     await stopWatching(Promise.resolve(this.stopFollowingErrors));
+  }
+
+  /**
+   * From now until the start, the controller renews every ready node's registration lease for it, so that nodes
+   * waiting for the rest of a bring-up do not wake (run/lease-keeper.ts). Before any node starts: every node
+   * must see the keeper key when it is ready.
+   */
+  async holdNodeLeases(): Promise<void> {
+    this.leaseKeeper ??= await RegistrationLeaseKeeper.hold(this.etcd, this.keys.leaseKeeper);
   }
 
   async publish(config: RunConfig, neighbours: ReadonlyMap<string, NeighbourEntry[]>): Promise<void> {
@@ -256,7 +269,9 @@ export class RunController {
         'become ready',
         options.check,
         (event) => {
-          ready.set(event.name, JSON.parse(event.value) as NodeStartup);
+          const startup = JSON.parse(event.value) as NodeStartup;
+          ready.set(event.name, startup);
+          this.leaseKeeper?.keep(event.name, startup.lease);
           options.onProgress?.(ready.size);
         },
         () => (this.alive().every((id) => ready.has(id)) ? ready : undefined),
@@ -277,9 +292,33 @@ export class RunController {
    * the key (hundreds of ms apart on a loaded host, which every round-trip measurement would carry).
    */
   async start(leadMs: number): Promise<number> {
+    await this.handBackNodeLeases();
     const startedAt = Date.now() + leadMs;
     await this.etcd.put(this.keys.start).value(String(startedAt));
     return startedAt;
+  }
+
+  /**
+   * The nodes renew their own leases again from the start: each lease is renewed once more first, so that it has
+   * a whole TTL then. A node whose lease etcd no longer knew (the CLI starved for longer than the TTL) has lost its
+   * registration: letting go of the keeper key has every node renew its own at once, and such a node, told its
+   * lease is gone, registers again (node/registration.ts); the start waits for that.
+   */
+  private async handBackNodeLeases(): Promise<void> {
+    const keeper = this.leaseKeeper;
+    if (!keeper) return;
+    const lost = await keeper.handBack();
+    if (lost.length === 0) return;
+    await keeper.release();
+    const registered = new Set<string>();
+    await this.untilComplete(
+      this.keys.nodesPrefix,
+      { totalMs: REGISTRATION_TTL_SECONDS * 1000 },
+      'register again after its lease ran out before the start',
+      async () => {},
+      (event) => registered.add(event.name),
+      () => (lost.every((id) => registered.has(id)) ? true : undefined),
+    );
   }
 
   /**

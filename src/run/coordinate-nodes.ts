@@ -102,6 +102,7 @@ export async function coordinateNodes(options: CoordinationOptions, held: Coordi
     }),
   });
   const nodeSpecs = nodeIds.map((id) => nodeSpec(id, groupOf.get(id)!));
+  await controller.holdNodeLeases();
   const readiness = controller.waitReady({
     withoutProgressMs: STARTUP_STALL_MS,
     check: () => watch.check(),

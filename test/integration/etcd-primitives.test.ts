@@ -4,7 +4,7 @@
  * elections over the agent's etcd queues, with two "nodes" that each hold their own lease.
  */
 import { Etcd3 } from 'etcd3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { currentLeader } from '../../src/coordination/elections.js';
 import { runKeys } from '../../src/coordination/keys.js';
 import type { Registration } from '../../src/coordination/protocol.js';
@@ -13,6 +13,7 @@ import { EtcdClient, type WatchEvent } from '../../src/node/etcd-client.js';
 import { etcdLeasedQueues } from '../../src/node/leased-queues.js';
 import { followNeighbours } from '../../src/node/membership.js';
 import { NodeLease } from '../../src/node/registration.js';
+import { RegistrationLeaseKeeper } from '../../src/run/lease-keeper.js';
 import type { DownReason, Neighbour } from '../../src/sdk/types.js';
 import { startEtcd, type EtcdProcess } from '../etcd-process.js';
 
@@ -135,6 +136,69 @@ describe('EtcdClient primitives', () => {
     await lease.leave();
     expect(await reference.getAll().prefix('/r/').keys()).toEqual([]);
   });
+});
+
+describe('the CLI renewing the leases of nodes that wait for the start', () => {
+  const keys = runKeys('keeper-test');
+  const secondsLeft = async (lease: string): Promise<number> => Number((await reference.leaseClient.leaseTimeToLive({ ID: lease })).TTL);
+
+  it('a ready node leaves its renewals to the keeper until the start, then renews its own again', async () => {
+    const { agent, lease } = await registered(keys.node('a'));
+    const id = await lease.current();
+    const renewals = vi.spyOn(agent, 'keepAlive');
+    const keeper = await RegistrationLeaseKeeper.hold(reference, keys.leaseKeeper);
+    const handedOver = lease.leaveRenewalsTo(keys.leaseKeeper, keys.start);
+    await settle(100);
+    keeper.keep('a', id);
+    // Longer than a renewal period (20/3 s): the node would have renewed once.
+    await settle(8_000);
+    expect(renewals).not.toHaveBeenCalled();
+    // Unrenewed, 12 s would be left; the keeper renewed it at ~6.7 s.
+    expect(await secondsLeft(id)).toBeGreaterThan(15);
+    expect(await keeper.handBack()).toEqual([]);
+    await reference.put(keys.start).value(String(Date.now()));
+    await handedOver;
+    await settle(7_000);
+    expect(renewals).toHaveBeenCalledWith(id);
+    await keeper.release();
+    await lease.leave();
+    await reference.delete().key(keys.start);
+  }, 30_000);
+
+  it('a node renews its own at once when the keeper lets go, and one whose lease etcd lost registers again', async () => {
+    const [b, c] = [await registered(keys.node('b')), await registered(keys.node('c'))];
+    const [bLease, cLease] = [await b.lease.current(), await c.lease.current()];
+    const keeper = await RegistrationLeaseKeeper.hold(reference, keys.leaseKeeper);
+    const handedOver = [b, c].map(({ lease }) => lease.leaveRenewalsTo(keys.leaseKeeper, keys.start));
+    await settle(100);
+    keeper.keep('b', bLease);
+    keeper.keep('c', cLease);
+    const renewals = vi.spyOn(b.agent, 'keepAlive');
+    await reference.leaseClient.leaseRevoke({ ID: cLease });
+    expect(await reference.get(keys.node('c')).string()).toBeNull();
+    expect(await keeper.handBack()).toEqual(['c']);
+    await keeper.release();
+    await Promise.all(handedOver);
+    expect(renewals).toHaveBeenCalledWith(bLease);
+    let value: string | null = null;
+    for (let waited = 0; value === null && waited < 5_000; waited += 100) {
+      await settle(100);
+      value = await reference.get(keys.node('c')).string();
+    }
+    expect(value).toBe('x');
+    expect(c.lines).toContain('registration lease lost (etcd no longer knows it); registering again');
+    await b.lease.leave();
+    await c.lease.leave();
+  }, 20_000);
+
+  it('a node that is ready after the start, or finds no keeper, keeps renewing its own', async () => {
+    const { agent, lease } = await registered(keys.node('d'));
+    const renewals = vi.spyOn(agent, 'keepAlive');
+    await lease.leaveRenewalsTo(keys.leaseKeeper, keys.start);
+    await settle(7_000);
+    expect(renewals).toHaveBeenCalledTimes(1);
+    await lease.leave();
+  }, 15_000);
 });
 
 describe('locks and elections over the agent’s etcd queues', () => {

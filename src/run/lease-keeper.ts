@@ -1,0 +1,133 @@
+/**
+ * The CLI renews the registration lease of every ready node for it until the start, all on one LeaseKeepAlive
+ * stream. Measured on a 1,000-node bring-up (issue 9 §7): what saturated the 2 cores was not the starts but
+ * what the nodes cost while they waited for the last ones, and of a waiting node's CPU what remained was its
+ * lease renewals, 9 wake-ups a minute at 1–3 ms each once the host is busy (cold caches), for every node, for
+ * the whole bring-up. A thousand renewals on one stream cost the CLI a few ms.
+ *
+ * The nodes see the keeper key (RunKeys.leaseKeeper), held under a short lease of the CLI's own, and leave their
+ * renewals to it (node/registration.ts); they renew again themselves at the start, or at once if the key goes
+ * (the CLI let go, exited, or died and its lease ran out). Failure detection is not weakened where it counts:
+ * before the start a node that dies fails the bring-up through the run's watch (its container ends), and from the
+ * start on every node renews its own lease again, so a node that dies then loses it as before.
+ */
+import type { Etcd3, IDuplexStream, ILeaseKeepAliveRequest, ILeaseKeepAliveResponse, Lease } from 'etcd3';
+import { REGISTRATION_TTL_SECONDS } from '../coordination/protocol.js';
+
+/**
+ * The keeper key's lease. Short, so that nodes take their renewals back soon after a CLI that died: a node's lease
+ * then goes unrenewed for at most a renewal period plus this, 6.7 + 5 s of its 20 s.
+ */
+const KEEPER_TTL_SECONDS = 5;
+/** As often as a node renews its own (node/registration.ts): three times per TTL. */
+const RENEW_EVERY_MS = (REGISTRATION_TTL_SECONDS * 1000) / 3;
+/** How long the last round of renewals before the start may wait for etcd's answers. */
+const LAST_ROUND_TIMEOUT_MS = 10_000;
+
+export class RegistrationLeaseKeeper {
+  /** Node by lease id. */
+  private readonly nodeOf = new Map<string, string>();
+  /** Nodes whose lease etcd no longer knew when renewed: their registration is gone. */
+  private readonly lost = new Set<string>();
+  private stream: IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse> | undefined;
+  private opening: Promise<IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse>> | undefined;
+  /** Leases renewed and not answered yet, for the last round. */
+  private readonly unanswered = new Set<string>();
+  private onAnswered: (() => void) | undefined;
+  private readonly timer: NodeJS.Timeout;
+  private renewing = true;
+
+  private constructor(
+    private readonly etcd: Etcd3,
+    private readonly keeper: Lease,
+  ) {
+    this.timer = setInterval(() => this.renewAll(), RENEW_EVERY_MS);
+  }
+
+  /** Holds `keeperKey` (under the keeper's own lease) before any node is ready, so that every node sees it. */
+  static async hold(etcd: Etcd3, keeperKey: string): Promise<RegistrationLeaseKeeper> {
+    const keeper = etcd.lease(KEEPER_TTL_SECONDS);
+    await keeper.put(keeperKey).value(String(process.pid));
+    return new RegistrationLeaseKeeper(etcd, keeper);
+  }
+
+  /** From now until the start, renews node `node`'s lease (from its ready key); the first renewal at once. */
+  keep(node: string, lease: string | undefined): void {
+    if (lease === undefined || !this.renewing || this.nodeOf.has(lease)) return;
+    this.nodeOf.set(lease, node);
+    void this.renew([lease]);
+  }
+
+  /**
+   * Before the start: renews every lease a last time and waits for etcd's answers, so that each node's lease has
+   * a whole TTL when its own renewals take over again (at most a renewal period after the start). Returns the
+   * nodes whose lease etcd no longer knew: their registration is gone.
+   */
+  async handBack(): Promise<string[]> {
+    clearInterval(this.timer);
+    this.renewing = false;
+    const answered = new Promise<void>((resolve) => (this.onAnswered = resolve));
+    await this.renew([...this.nodeOf.keys()]);
+    if (this.unanswered.size > 0) await Promise.race([answered, new Promise((resolve) => setTimeout(resolve, LAST_ROUND_TIMEOUT_MS).unref())]);
+    this.closeStream();
+    return [...this.lost];
+  }
+
+  /** Lets go of the keeper key: every node that waits for the start renews its own lease again at once. */
+  async release(): Promise<void> {
+    clearInterval(this.timer);
+    this.renewing = false;
+    this.closeStream();
+    await this.keeper.revoke().catch(() => this.keeper.release());
+  }
+
+  private renewAll(): void {
+    void this.renew([...this.nodeOf.keys()]);
+  }
+
+  private async renew(leases: readonly string[]): Promise<void> {
+    if (leases.length === 0) return;
+    let stream: IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse>;
+    try {
+      stream = await this.open();
+    } catch {
+      return; // etcd unreachable: the next round tries again, as a node's own renewals would
+    }
+    for (const lease of leases) {
+      this.unanswered.add(lease);
+      stream.write({ ID: lease });
+    }
+  }
+
+  private open(): Promise<IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse>> {
+    if (this.stream) return Promise.resolve(this.stream);
+    this.opening ??= this.etcd.leaseClient.leaseKeepAlive().then(
+      (stream) => {
+        stream.on('data', ({ ID, TTL }) => {
+          const node = this.nodeOf.get(ID);
+          if (node !== undefined && Number(TTL) <= 0) this.lost.add(node);
+          this.unanswered.delete(ID);
+          if (this.unanswered.size === 0) this.onAnswered?.();
+        });
+        const broken = (): void => {
+          if (this.stream === stream) this.stream = undefined;
+        };
+        stream.on('error', broken);
+        stream.on('end', broken);
+        this.stream = stream;
+        this.opening = undefined;
+        return stream;
+      },
+      (error: unknown) => {
+        this.opening = undefined;
+        throw error;
+      },
+    );
+    return this.opening;
+  }
+
+  private closeStream(): void {
+    this.stream?.cancel();
+    this.stream = undefined;
+  }
+}
