@@ -32,6 +32,8 @@ export interface PrefixEvent {
   /** The key without the prefix. */
   readonly name: string;
   readonly value: string;
+  /** The lease the key is held by, as a decimal id; '0' for none. */
+  readonly lease: string;
 }
 
 /**
@@ -44,10 +46,10 @@ export async function followPrefix(
   onEvent: (event: PrefixEvent) => void,
 ): Promise<() => Promise<void>> {
   const response = await client.getAll().prefix(prefix).exec();
-  for (const kv of response.kvs) onEvent({ type: 'put', name: kv.key.toString().slice(prefix.length), value: kv.value.toString() });
+  for (const kv of response.kvs) onEvent({ type: 'put', name: kv.key.toString().slice(prefix.length), value: kv.value.toString(), lease: kv.lease });
   const watcher = await client.watch().prefix(prefix).startRevision(nextRevision(response.header.revision)).create();
   const forward = (type: 'put' | 'delete') => (kv: IKeyValue) =>
-    onEvent({ type, name: kv.key.toString().slice(prefix.length), value: kv.value.toString() });
+    onEvent({ type, name: kv.key.toString().slice(prefix.length), value: kv.value.toString(), lease: kv.lease });
   watcher.on('put', forward('put'));
   watcher.on('delete', forward('delete'));
   return async () => {

@@ -107,8 +107,6 @@ export type StartupStep = (typeof STARTUP_STEPS)[number];
 export interface NodeStartup {
   readonly processStartedAt: number;
   readonly steps: Readonly<Record<StartupStep, { readonly ms: number; readonly cpuMs: number }>>;
-  /** The node's registration lease (decimal id), which the CLI renews for it until the start (run/lease-keeper.ts). */
-  readonly lease?: string;
 }
 
 export interface NodeFailure {

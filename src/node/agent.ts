@@ -250,6 +250,8 @@ async function main(): Promise<void> {
     // A restarted node takes the id over once its old container is gone (the CLI says so).
     if (succession) goneAt = (await takeoverSignal(etcd, keys.migrationControl(nodeId), succession.migration)).goneAt;
     await lease.put(keys.node(nodeId), JSON.stringify(registration));
+    // Not awaited: it returns only once the node renews its lease itself again, at the start or when the CLI lets go.
+    lease.leaveRenewalsTo(keys.leaseKeeper, keys.start).catch((error: Error) => console.error(`[node ${nodeId}] renewing its own lease while waiting (${error.message})`));
     reached('registered');
     await connectNeighbours();
     reached('connected');
@@ -294,11 +296,7 @@ async function main(): Promise<void> {
   if (!recorded) {
     const startLine = await reachStartLine({
       preparing: [watchControl],
-      sayReady: async () => {
-        await etcd.put(keys.ready(nodeId), JSON.stringify({ processStartedAt: processStart, steps, lease: await lease.current() } satisfies NodeStartup));
-        // Not awaited: it returns only once the node renews again, at the start or when the CLI lets go.
-        lease.leaveRenewalsTo(keys.leaseKeeper, keys.start).catch((error: Error) => console.error(`[node ${nodeId}] renewing its own lease while waiting (${error.message})`));
-      },
+      sayReady: () => etcd.put(keys.ready(nodeId), JSON.stringify({ processStartedAt: processStart, steps } satisfies NodeStartup)),
       startMoment: async () => {
         const start = await etcd.waitForEntry(keys.start);
         // Not awaited: nothing may wait on etcd between the start moment and init (start-line.ts). A change made

@@ -229,12 +229,12 @@ export class RunController {
   }
 
   /**
-   * From now until the start, the controller renews every ready node's registration lease for it, so that nodes
-   * waiting for the rest of a bring-up do not wake (run/lease-keeper.ts). Before any node starts: every node
-   * must see the keeper key when it is ready.
+   * From now until the start, the controller renews every registered node's lease for it, so that nodes waiting
+   * for the rest of a bring-up do not wake (run/lease-keeper.ts). Before any node starts: every node must see
+   * the keeper key when it has registered.
    */
   async holdNodeLeases(): Promise<void> {
-    this.leaseKeeper ??= await RegistrationLeaseKeeper.hold(this.etcd, this.keys.leaseKeeper);
+    this.leaseKeeper ??= await RegistrationLeaseKeeper.hold(this.etcd, this.keys.leaseKeeper, this.keys.nodesPrefix);
   }
 
   async publish(config: RunConfig, neighbours: ReadonlyMap<string, NeighbourEntry[]>): Promise<void> {
@@ -269,9 +269,7 @@ export class RunController {
         'become ready',
         options.check,
         (event) => {
-          const startup = JSON.parse(event.value) as NodeStartup;
-          ready.set(event.name, startup);
-          this.leaseKeeper?.keep(event.name, startup.lease);
+          ready.set(event.name, JSON.parse(event.value) as NodeStartup);
           options.onProgress?.(ready.size);
         },
         () => (this.alive().every((id) => ready.has(id)) ? ready : undefined),

@@ -1,9 +1,11 @@
 /**
- * The CLI renews the registration lease of every ready node for it until the start, all on one LeaseKeepAlive
- * stream. Measured on a 1,000-node bring-up (issue 9 §7): what saturated the 2 cores was not the starts but
+ * The CLI renews the registration lease of every registered node for it until the start, all on one
+ * LeaseKeepAlive stream. Measured on a 1,000-node bring-up (issue 9 §7): what saturated the 2 cores was not the starts but
  * what the nodes cost while they waited for the last ones, and of a waiting node's CPU what remained was its
  * lease renewals, 9 wake-ups a minute at 1–3 ms each once the host is busy (cold caches), for every node, for
- * the whole bring-up. A thousand renewals on one stream cost the CLI a few ms.
+ * the whole bring-up. (Handing over once registered, not once ready: in a BA graph half the nodes have a
+neighbour that starts later, and wait for it to register before they can connect and say ready.) A thousand
+renewals on one stream cost the CLI a few ms.
  *
  * The nodes see the keeper key (RunKeys.leaseKeeper), held under a short lease of the CLI's own, and leave their
  * renewals to it (node/registration.ts); they renew again themselves at the start, or at once if the key goes
@@ -12,6 +14,7 @@
  * start on every node renews its own lease again, so a node that dies then loses it as before.
  */
 import type { Etcd3, IDuplexStream, ILeaseKeepAliveRequest, ILeaseKeepAliveResponse, Lease } from 'etcd3';
+import { followPrefix } from '../coordination/etcd.js';
 import { REGISTRATION_TTL_SECONDS } from '../coordination/protocol.js';
 
 /**
@@ -36,6 +39,7 @@ export class RegistrationLeaseKeeper {
   private onAnswered: (() => void) | undefined;
   private readonly timer: NodeJS.Timeout;
   private renewing = true;
+  private stopFollowing: () => Promise<void> = async () => {};
 
   private constructor(
     private readonly etcd: Etcd3,
@@ -44,16 +48,22 @@ export class RegistrationLeaseKeeper {
     this.timer = setInterval(() => this.renewAll(), RENEW_EVERY_MS);
   }
 
-  /** Holds `keeperKey` (under the keeper's own lease) before any node is ready, so that every node sees it. */
-  static async hold(etcd: Etcd3, keeperKey: string): Promise<RegistrationLeaseKeeper> {
+  /**
+   * Holds `keeperKey` (under the keeper's own lease), then renews the lease of every registration put under
+   * `registryPrefix` (the first renewal at once). Before any node registers, so that every node sees the key.
+   */
+  static async hold(etcd: Etcd3, keeperKey: string, registryPrefix: string): Promise<RegistrationLeaseKeeper> {
     const keeper = etcd.lease(KEEPER_TTL_SECONDS);
     await keeper.put(keeperKey).value(String(process.pid));
-    return new RegistrationLeaseKeeper(etcd, keeper);
+    const keeping = new RegistrationLeaseKeeper(etcd, keeper);
+    keeping.stopFollowing = await followPrefix(etcd, registryPrefix, ({ type, name, lease }) => {
+      if (type === 'put') keeping.keep(name, lease);
+    });
+    return keeping;
   }
 
-  /** From now until the start, renews node `node`'s lease (from its ready key); the first renewal at once. */
-  keep(node: string, lease: string | undefined): void {
-    if (lease === undefined || !this.renewing || this.nodeOf.has(lease)) return;
+  private keep(node: string, lease: string): void {
+    if (lease === '0' || !this.renewing || this.nodeOf.has(lease)) return;
     this.nodeOf.set(lease, node);
     void this.renew([lease]);
   }
@@ -64,8 +74,7 @@ export class RegistrationLeaseKeeper {
    * nodes whose lease etcd no longer knew: their registration is gone.
    */
   async handBack(): Promise<string[]> {
-    clearInterval(this.timer);
-    this.renewing = false;
+    await this.stopRenewing();
     const answered = new Promise<void>((resolve) => (this.onAnswered = resolve));
     await this.renew([...this.nodeOf.keys()]);
     if (this.unanswered.size > 0) await Promise.race([answered, new Promise((resolve) => setTimeout(resolve, LAST_ROUND_TIMEOUT_MS).unref())]);
@@ -75,10 +84,17 @@ export class RegistrationLeaseKeeper {
 
   /** Lets go of the keeper key: every node that waits for the start renews its own lease again at once. */
   async release(): Promise<void> {
-    clearInterval(this.timer);
-    this.renewing = false;
+    await this.stopRenewing();
     this.closeStream();
     await this.keeper.revoke().catch(() => this.keeper.release());
+  }
+
+  private async stopRenewing(): Promise<void> {
+    clearInterval(this.timer);
+    this.renewing = false;
+    const stopFollowing = this.stopFollowing;
+    this.stopFollowing = async () => {};
+    await stopFollowing();
   }
 
   private renewAll(): void {

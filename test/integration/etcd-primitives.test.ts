@@ -142,14 +142,13 @@ describe('the CLI renewing the leases of nodes that wait for the start', () => {
   const keys = runKeys('keeper-test');
   const secondsLeft = async (lease: string): Promise<number> => Number((await reference.leaseClient.leaseTimeToLive({ ID: lease })).TTL);
 
-  it('a ready node leaves its renewals to the keeper until the start, then renews its own again', async () => {
+  it('a registered node leaves its renewals to the keeper until the start, then renews its own again', async () => {
+    // Held before the node registers, as in a bring-up (the second case below registers first).
+    const keeper = await RegistrationLeaseKeeper.hold(reference, keys.leaseKeeper, keys.nodesPrefix);
     const { agent, lease } = await registered(keys.node('a'));
     const id = await lease.current();
     const renewals = vi.spyOn(agent, 'keepAlive');
-    const keeper = await RegistrationLeaseKeeper.hold(reference, keys.leaseKeeper);
     const handedOver = lease.leaveRenewalsTo(keys.leaseKeeper, keys.start);
-    await settle(100);
-    keeper.keep('a', id);
     // Longer than a renewal period (20/3 s): the node would have renewed once.
     await settle(8_000);
     expect(renewals).not.toHaveBeenCalled();
@@ -168,11 +167,9 @@ describe('the CLI renewing the leases of nodes that wait for the start', () => {
   it('a node renews its own at once when the keeper lets go, and one whose lease etcd lost registers again', async () => {
     const [b, c] = [await registered(keys.node('b')), await registered(keys.node('c'))];
     const [bLease, cLease] = [await b.lease.current(), await c.lease.current()];
-    const keeper = await RegistrationLeaseKeeper.hold(reference, keys.leaseKeeper);
+    const keeper = await RegistrationLeaseKeeper.hold(reference, keys.leaseKeeper, keys.nodesPrefix);
     const handedOver = [b, c].map(({ lease }) => lease.leaveRenewalsTo(keys.leaseKeeper, keys.start));
     await settle(100);
-    keeper.keep('b', bLease);
-    keeper.keep('c', cLease);
     const renewals = vi.spyOn(b.agent, 'keepAlive');
     await reference.leaseClient.leaseRevoke({ ID: cLease });
     expect(await reference.get(keys.node('c')).string()).toBeNull();
@@ -191,7 +188,7 @@ describe('the CLI renewing the leases of nodes that wait for the start', () => {
     await c.lease.leave();
   }, 20_000);
 
-  it('a node that is ready after the start, or finds no keeper, keeps renewing its own', async () => {
+  it('a node that registers after the start, or finds no keeper, keeps renewing its own', async () => {
     const { agent, lease } = await registered(keys.node('d'));
     const renewals = vi.spyOn(agent, 'keepAlive');
     await lease.leaveRenewalsTo(keys.leaseKeeper, keys.start);
