@@ -2,7 +2,7 @@ import { readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PeerlabError } from '../errors.js';
 import { removeInterruptedRun } from '../run/down.js';
-import { resultsRoot, writeCsv, writeFileAtomic } from '../util/files.js';
+import { resultsRoot, writeCsvRows, writeFileAtomic } from '../util/files.js';
 import { hostFacts } from '../util/host.js';
 import { peerlabVersion } from '../util/version.js';
 import { estimatePlan, estimateRun, type PlanEstimate, type RunEstimate } from './estimate.js';
@@ -216,7 +216,7 @@ async function openFolder(plan: Plan, options: ExperimentRunOptions): Promise<Ex
 
 async function writeSummary(folder: ExperimentFolder, plan: Plan, outcomes: ReadonlyMap<string, RunOutcome>): Promise<void> {
   const table = summaryTable(plan.cells, outcomes);
-  await writeCsv(folder.file(SUMMARY_FILE), table.rows, table.columns);
+  await writeCsvRows(folder.file(SUMMARY_FILE), table.rows, table.columns);
 }
 
 /** summary.csv, plots/*.svg and report.html from the outcomes so far (also after an interrupt). */
@@ -228,7 +228,7 @@ export async function writeOutputs(
   render = renderPlots,
 ): Promise<ExperimentResult['files']> {
   const table = summaryTable(plan.cells, outcomes);
-  await writeCsv(folder.file(SUMMARY_FILE), table.rows, table.columns);
+  await writeCsvRows(folder.file(SUMMARY_FILE), table.rows, table.columns);
   const swept = plan.axes.filter((axis) => axis.swept).map((axis) => axis.column);
   const plots = await render(experimentPlots(table, swept, plan.plots));
   await rm(folder.file(PLOTS_DIR), { recursive: true, force: true });

@@ -3,9 +3,9 @@ import path from 'node:path';
 import type { Json } from '../sdk/types.js';
 import type { HostFacts } from '../util/host.js';
 import type { NodeReport } from '../coordination/protocol.js';
-import { exportTopology, type Topology } from '../topology/index.js';
+import { exportTopology, type EdgeAttributes, type Topology } from '../topology/index.js';
 import type { Verdict } from '../verify/index.js';
-import { CSV_GZIP_ABOVE_BYTES, writeCsv, writeJson } from '../util/files.js';
+import { CSV_GZIP_ABOVE_BYTES, writeCsvRows, writeJson } from '../util/files.js';
 import type { EdgeLink } from '../links/model.js';
 
 /** Everything needed to rerun a run, as written to run.json. */
@@ -60,14 +60,17 @@ export async function writeRunResults(dir: string, output: RunOutput): Promise<v
   const metricNameSet = new Set<string>();
   for (const report of reports.values()) for (const name of Object.keys(report.metrics)) metricNameSet.add(name);
   const metricNames = [...metricNameSet].sort();
-  const nodeRows = () => graph.nodes().map((id) => {
+  const nodeRows = function* () {
+    for (const { node: id, attributes } of graph.nodeEntries()) yield nodeRow(id, attributes.label);
+  };
+  const nodeRow = (id: string, label: string | undefined) => {
     const report = reports.get(id);
     const sent = Object.values(report?.sent ?? {});
     const received = Object.values(report?.received ?? {});
     return {
       id,
       role: roles.get(id) ?? '',
-      label: graph.getNodeAttribute(id, 'label') ?? '',
+      label: label ?? '',
       degree: graph.degree(id),
       result: results.has(id) ? JSON.stringify(results.get(id)) : '',
       ...(departed.size > 0 && { departed: departed.get(id) ?? '' }),
@@ -80,8 +83,11 @@ export async function writeRunResults(dir: string, output: RunOutput): Promise<v
       start_lag_ms: report?.startup.startLagMs ?? '',
       ...Object.fromEntries(metricNames.map((name) => [`metric_${name}`, report?.metrics[name] ?? ''])),
     };
-  });
-  const edgeRows = () => graph.mapEdges((_edge, attributes, source, target) => {
+  };
+  const edgeRows = function* () {
+    for (const { attributes, source, target } of graph.edgeEntries()) yield edgeRow(attributes, source, target);
+  };
+  const edgeRow = (attributes: EdgeAttributes, source: string, target: string) => {
     const forward = reports.get(source)?.sent[target];
     const backward = reports.get(target)?.sent[source];
     return {
@@ -94,15 +100,16 @@ export async function writeRunResults(dir: string, output: RunOutput): Promise<v
       bytes_backward: backward?.bytes ?? 0,
       ...(attributes.link ? linkColumns(attributes.link) : {}),
     };
-  });
-  // One file after another, each one's rows and text made only when it is written: at 10⁶ nodes they did not all
-  // fit the main thread’s heap at once (from ba:n=10⁴,m=2, at 10⁶: topology.json ~360 MB of text, GHS nodes.csv ~260 MB).
-  const writeRows = (file: string, rows: Array<Record<string, unknown>>, noRows: Record<string, string>) =>
-    writeCsv(path.join(dir, file), rows, Object.keys(rows[0] ?? noRows), { gzipAbove: CSV_GZIP_ABOVE_BYTES });
+  };
+  // One file after another, each one's rows and text made only as it is written, a batch at a time: at 10⁶ nodes
+  // they did not all fit the main thread’s heap at once (from ba:n=10⁴,m=2, at 10⁶: topology.json ~360 MB of text,
+  // GHS nodes.csv ~260 MB).
+  const writeRows = (file: string, rows: () => Iterable<Record<string, unknown>>, noRows: string[]) =>
+    writeCsvRows(path.join(dir, file), rows(), firstKeys(rows()) ?? noRows, { gzipAbove: CSV_GZIP_ABOVE_BYTES });
   await writeJson(path.join(dir, 'run.json'), record);
   await writeJson(path.join(dir, 'topology.json'), exportTopology(graph));
-  await writeRows('nodes.csv', nodeRows(), { id: '' });
-  await writeRows('edges.csv', edgeRows(), { source: '', target: '' });
+  await writeRows('nodes.csv', nodeRows, ['id']);
+  await writeRows('edges.csv', edgeRows, ['source', 'target']);
   await writeJson(path.join(dir, 'verify.json'), verdict);
 }
 
@@ -118,6 +125,15 @@ function linkColumns({ forward, backward }: EdgeLink): Record<string, number | s
     columns[`queue_packets_${direction}`] = params.queuePackets ?? '';
   }
   return columns;
+}
+
+/**
+ * The columns: the first row's keys. Every node row has the same keys; an edge row has the link columns when its
+ * edge was shaped, and the first edge decides, as it always has.
+ */
+function firstKeys(rows: Iterable<Record<string, unknown>>): string[] | undefined {
+  for (const row of rows) return Object.keys(row);
+  return undefined;
 }
 
 function sum(values: number[]): number {

@@ -1,8 +1,9 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import { createWriteStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { gunzipSync, gzip } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip, gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { PeerlabError } from '../errors.js';
@@ -61,54 +62,70 @@ export const writeNdjson = (file: string, values: readonly unknown[]): Promise<v
  * ba:n=100000,m=2 flood: nodes.csv 7.0 MB → 1.1 MB, edges.csv 5.4 MB → 1.8 MB.
  */
 export const CSV_GZIP_ABOVE_BYTES = 1024 * 1024;
-const gzipped = promisify(gzip);
-
-/**
- * Writes the rows as CSV. With `gzipAbove`, a text larger than that many bytes goes to `<file>.gz` instead;
- * either way the other form is removed, so a folder never holds both. Returns the file written.
- */
-export async function writeCsv(
-  file: string,
-  rows: ReadonlyArray<Record<string, unknown>>,
-  columns: string[],
-  options: { gzipAbove?: number } = {},
-): Promise<string> {
-  const text = stringify(rows as Array<Record<string, unknown>>, { header: true, columns });
-  const compress = options.gzipAbove !== undefined && Buffer.byteLength(text) > options.gzipAbove;
-  const [written, other] = compress ? [`${file}.gz`, file] : [file, `${file}.gz`];
-  await writeFileAtomic(written, compress ? await gzipped(text) : text);
-  await rm(other, { force: true });
-  return written;
-}
 
 /** Rows per stringify call of writeCsvRows: a few MB of text at a time. */
 const CSV_BATCH_ROWS = 50_000;
 
 /**
- * Writes rows made one at a time as CSV (atomically, never gzipped), a batch at a time: for more rows than fit
- * in the heap as objects, or in one string (V8's limit is 2²⁹ characters); a 10⁶-node GHS run's
- * timeseries.csv has about 1.2·10⁷ rows. The text is the same as writeCsv's for the same rows.
+ * Writes rows made one at a time as CSV, atomically, a batch of rows at a time: for more rows than fit in the
+ * heap as objects, or in one string (V8's limit is 2²⁹ characters); a 10⁶-node GHS run's timeseries.csv has
+ * about 1.2·10⁷ rows, its nodes.csv ~260 MB of text. The text is what one stringify of all the rows would make.
+ * With `gzipAbove`, a text larger than that many bytes goes to `<file>.gz` instead: the batches are held only
+ * until they pass it, then streamed through gzip with the rest. Either way the other form is removed, so a
+ * folder never holds both. Returns the file written; when the rows throw, nothing is written or removed.
  */
-export async function writeCsvRows(file: string, rows: Iterable<Record<string, unknown>>, columns: string[]): Promise<void> {
-  const temporary = await temporaryBeside(file);
-  const handle = await open(temporary, 'w');
-  try {
-    let batch: Array<Record<string, unknown>> = [];
-    let header = true;
-    const flush = async (): Promise<void> => {
-      await handle.write(stringify(batch, { header, columns }));
-      header = false;
-      batch = [];
-    };
-    for (const row of rows) if (batch.push(row) === CSV_BATCH_ROWS) await flush();
-    if (batch.length > 0 || header) await flush();
-  } finally {
-    await handle.close();
+export async function writeCsvRows(
+  file: string,
+  rows: Iterable<Record<string, unknown>>,
+  columns: string[],
+  options: { gzipAbove?: number } = {},
+): Promise<string> {
+  const texts = csvBatches(rows, columns);
+  // The batches read ahead to decide gzip: at most the threshold and one batch more.
+  const ahead: string[] = [];
+  let bytes = 0;
+  while (options.gzipAbove !== undefined && bytes <= options.gzipAbove) {
+    const next = texts.next();
+    if (next.done) break;
+    ahead.push(next.value);
+    bytes += Buffer.byteLength(next.value);
   }
-  await rename(temporary, file);
+  const compress = options.gzipAbove !== undefined && bytes > options.gzipAbove;
+  const [written, other] = compress ? [`${file}.gz`, file] : [file, `${file}.gz`];
+  const temporary = await temporaryBeside(written);
+  const text = function* (): Generator<string> {
+    // Shifted, not iterated, so that each batch read ahead can be collected once written.
+    while (ahead.length > 0) yield ahead.shift()!;
+    yield* texts;
+  };
+  try {
+    // One batch in hand at a time: a readable from an iterable otherwise reads up to 16 ahead (~200 MB of nodes.csv).
+    const source = Readable.from(text(), { highWaterMark: 1 });
+    const sink = createWriteStream(temporary);
+    await (compress ? pipeline(source, createGzip(), sink) : pipeline(source, sink));
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+  await rename(temporary, written);
+  await rm(other, { force: true });
+  return written;
 }
 
-/** The rows of a CSV that writeCsv wrote, as `<file>` or `<file>.gz`; undefined when neither is there. */
+/** The CSV text of the rows, the header first, one string per CSV_BATCH_ROWS rows (the header alone for none). */
+function* csvBatches(rows: Iterable<Record<string, unknown>>, columns: string[]): Generator<string, void, undefined> {
+  let batch: Array<Record<string, unknown>> = [];
+  let header = true;
+  for (const row of rows) {
+    if (batch.push(row) < CSV_BATCH_ROWS) continue;
+    yield stringify(batch, { header, columns });
+    header = false;
+    batch = [];
+  }
+  if (batch.length > 0 || header) yield stringify(batch, { header, columns });
+}
+
+/** The rows of a CSV that writeCsvRows wrote, as `<file>` or `<file>.gz`; undefined when neither is there. */
 export function readCsv(file: string): Array<Record<string, string>> | undefined {
   const found = [file, `${file}.gz`].find((candidate) => existsSync(candidate));
   if (!found) return undefined;

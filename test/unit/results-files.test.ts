@@ -1,48 +1,99 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { stringify } from 'csv-stringify/sync';
 import { describe, expect, it } from 'vitest';
-import { CSV_GZIP_ABOVE_BYTES, writeCsv, writeCsvRows } from '../../src/util/files.js';
+import { CSV_GZIP_ABOVE_BYTES, readCsv, writeCsvRows } from '../../src/util/files.js';
 import { tempDir } from './experiment-helpers.js';
 
-const rows = (n: number) => Array.from({ length: n }, (_, i) => ({ id: String(i), result: JSON.stringify({ hops: i % 7 }), label: `node, "${i}"` }));
+const row = (i: number) => ({ id: String(i), result: JSON.stringify({ hops: i % 7 }), label: `node, "${i}"` });
+const rows = (n: number) => Array.from({ length: n }, (_, i) => row(i));
 const columns = ['id', 'result', 'label'];
+/** What writeCsv made before it streamed: the whole text in one stringify (each made once). */
+const wholes = new Map<number, string>();
+const whole = (n: number) => wholes.get(n) ?? wholes.set(n, stringify(rows(n), { header: true, columns })).get(n)!;
+/** The rows made one at a time, as the run's files make theirs. */
+function* made(n: number, throwAt = Infinity) {
+  for (let i = 0; i < n; i++) {
+    if (i === throwAt) throw new Error('row failed');
+    yield row(i);
+  }
+}
+const gunzipped = (file: string) => gunzipSync(readFileSync(file)).toString('utf8');
 
-describe('large CSVs are written compressed', () => {
-  it('writes a small CSV as it is, and one past the threshold as .csv.gz with the same text', async () => {
+describe('CSVs are written a batch at a time, large ones compressed', () => {
+  it('writes a small CSV as it is, the same bytes as one stringify of all its rows', async () => {
     const dir = tempDir('peerlab-csv-');
     const file = path.join(dir, 'nodes.csv');
-    expect(await writeCsv(file, rows(10), columns, { gzipAbove: 10_000 })).toBe(file);
-    const plain = readFileSync(file, 'utf8');
-    expect(plain.split('\n')[1]).toBe('0,"{""hops"":0}","node, ""0"""');
-
-    // The same file rewritten larger (an experiment's summary is, after each run): only the .gz remains.
-    expect(await writeCsv(file, rows(1_000), columns, { gzipAbove: 10_000 })).toBe(`${file}.gz`);
-    expect(readdirSync(dir)).toEqual(['nodes.csv.gz']);
-    const text = gunzipSync(readFileSync(`${file}.gz`)).toString('utf8');
-    expect(text.startsWith(plain.split('\n').slice(0, 11).join('\n'))).toBe(true);
-    expect(text.trim().split('\n')).toHaveLength(1_001);
-    expect(readFileSync(`${file}.gz`).length).toBeLessThan(Buffer.byteLength(text) / 3);
-
-    // And back under it: the plain file again, and no stale .gz beside it.
-    expect(await writeCsv(file, rows(10), columns, { gzipAbove: 10_000 })).toBe(file);
+    expect(await writeCsvRows(file, made(10), columns, { gzipAbove: CSV_GZIP_ABOVE_BYTES })).toBe(file);
+    expect(readFileSync(file, 'utf8')).toBe(whole(10));
+    expect(readFileSync(file, 'utf8').split('\n')[1]).toBe('0,"{""hops"":0}","node, ""0"""');
+    expect(readCsv(file)).toHaveLength(10);
     expect(readdirSync(dir)).toEqual(['nodes.csv']);
   });
 
-  it('never compresses without a threshold, and the run files\' threshold is the documented 1 MiB', async () => {
+  it('writes a text past the threshold as .csv.gz holding the same text, and readCsv reads it', async () => {
     const dir = tempDir('peerlab-csv-');
-    expect(await writeCsv(path.join(dir, 'summary.csv'), rows(20_000), columns)).toBe(path.join(dir, 'summary.csv'));
-    expect(CSV_GZIP_ABOVE_BYTES).toBe(1024 * 1024);
+    const file = path.join(dir, 'nodes.csv');
+    // ~2.7 MB of text: the first batch of 50,000 rows alone passes 1 MiB.
+    expect(Buffer.byteLength(whole(60_000))).toBeGreaterThan(2 * CSV_GZIP_ABOVE_BYTES);
+    expect(await writeCsvRows(file, made(60_000), columns, { gzipAbove: CSV_GZIP_ABOVE_BYTES })).toBe(`${file}.gz`);
+    expect(readdirSync(dir)).toEqual(['nodes.csv.gz']);
+    expect(gunzipped(`${file}.gz`)).toBe(whole(60_000));
+    expect(readFileSync(`${file}.gz`).length).toBeLessThan(Buffer.byteLength(whole(60_000)) / 3);
+    expect(readCsv(file)?.[59_999]).toEqual({ id: '59999', result: '{"hops":2}', label: 'node, "59999"' });
   });
 
-  it('writes rows made one at a time, in batches, as the same text as writeCsv', async () => {
+  it('holds several batches before deciding, then streams them and the rest through gzip, in order', async () => {
     const dir = tempDir('peerlab-csv-');
-    function* made(n: number) {
-      yield* rows(n);
+    const file = path.join(dir, 'edges.csv');
+    // 50,000 rows are ~2.2 MB: two batches are read ahead before 3 MiB is passed, two more follow.
+    expect(await writeCsvRows(file, made(200_001), columns, { gzipAbove: 3 * 1024 * 1024 })).toBe(`${file}.gz`);
+    expect(gunzipped(`${file}.gz`)).toBe(whole(200_001));
+    // Just under the threshold stays plain: the decision is on the whole text's size, as it was.
+    const size = Buffer.byteLength(whole(200_001));
+    expect(await writeCsvRows(file, made(200_001), columns, { gzipAbove: size })).toBe(file);
+    expect(readFileSync(file, 'utf8')).toBe(whole(200_001));
+    expect(await writeCsvRows(file, made(200_001), columns, { gzipAbove: size - 1 })).toBe(`${file}.gz`);
+    expect(readdirSync(dir)).toEqual(['edges.csv.gz']);
+  });
+
+  it('removes the other form, whichever way the file crosses the threshold', async () => {
+    const dir = tempDir('peerlab-csv-');
+    const file = path.join(dir, 'nodes.csv');
+    await writeCsvRows(file, made(10), columns, { gzipAbove: 10_000 });
+    // The same file rewritten larger (an experiment's summary is, after each run): only the .gz remains.
+    expect(await writeCsvRows(file, made(1_000), columns, { gzipAbove: 10_000 })).toBe(`${file}.gz`);
+    expect(readdirSync(dir)).toEqual(['nodes.csv.gz']);
+    expect(gunzipped(`${file}.gz`)).toBe(whole(1_000));
+    // And back under it: the plain file again, and no stale .gz beside it.
+    expect(await writeCsvRows(file, made(10), columns, { gzipAbove: 10_000 })).toBe(file);
+    expect(readdirSync(dir)).toEqual(['nodes.csv']);
+    expect(readFileSync(file, 'utf8')).toBe(whole(10));
+  });
+
+  it('leaves no partial file and removes nothing when the rows throw part-way', async () => {
+    // Thrown while reading ahead (before a file is opened), after the switch to gzip, and while streaming plain.
+    for (const [gzipAbove, written] of [[10 * CSV_GZIP_ABOVE_BYTES, 'plain'], [CSV_GZIP_ABOVE_BYTES, 'gzip'], [undefined, 'plain']] as const) {
+      const dir = tempDir('peerlab-csv-');
+      const file = path.join(dir, 'nodes.csv');
+      writeFileSync(file, 'id\nold\n');
+      writeFileSync(`${file}.gz`, 'stale, but not ours to remove on a failure');
+      await expect(writeCsvRows(file, made(200_000, 120_000), columns, { gzipAbove })).rejects.toThrow('row failed');
+      expect(readdirSync(dir).sort(), `${written}, gzipAbove ${gzipAbove}`).toEqual(['nodes.csv', 'nodes.csv.gz']);
+      expect(readFileSync(file, 'utf8')).toBe('id\nold\n');
     }
-    await writeCsv(path.join(dir, 'whole.csv'), rows(100_001), columns);
-    await writeCsvRows(path.join(dir, 'batched.csv'), made(100_001), columns);
-    expect(readFileSync(path.join(dir, 'batched.csv'), 'utf8')).toBe(readFileSync(path.join(dir, 'whole.csv'), 'utf8'));
-    expect(readdirSync(dir).sort()).toEqual(['batched.csv', 'whole.csv']);
+  });
+
+  it('writes the header alone for no rows, and never compresses without a threshold', async () => {
+    const dir = tempDir('peerlab-csv-');
+    const empty = path.join(dir, 'empty.csv');
+    expect(await writeCsvRows(empty, [], columns, { gzipAbove: 1_000 })).toBe(empty);
+    expect(readFileSync(empty, 'utf8')).toBe('id,result,label\n');
+    const summary = path.join(dir, 'summary.csv');
+    expect(await writeCsvRows(summary, rows(100_001), columns)).toBe(summary);
+    expect(readFileSync(summary, 'utf8')).toBe(whole(100_001));
+    expect(readdirSync(dir).sort()).toEqual(['empty.csv', 'summary.csv']);
+    expect(CSV_GZIP_ABOVE_BYTES).toBe(1024 * 1024);
   });
 });
