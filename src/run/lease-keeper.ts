@@ -45,7 +45,8 @@ export class RegistrationLeaseKeeper {
     private readonly etcd: Etcd3,
     private readonly keeper: Lease,
   ) {
-    this.timer = setInterval(() => this.renewAll(), RENEW_EVERY_MS);
+    // Unref'd: a CLI that ends without releasing the keeper must not be kept alive by it.
+    this.timer = setInterval(() => this.renewAll(), RENEW_EVERY_MS).unref();
   }
 
   /**
@@ -75,6 +76,8 @@ export class RegistrationLeaseKeeper {
    */
   async handBack(): Promise<string[]> {
     await this.stopRenewing();
+    // Only this round's answers are waited for: a renewal written to a stream that broke is never answered.
+    this.unanswered.clear();
     const answered = new Promise<void>((resolve) => (this.onAnswered = resolve));
     await this.renew([...this.nodeOf.keys()]);
     if (this.unanswered.size > 0) await Promise.race([answered, new Promise((resolve) => setTimeout(resolve, LAST_ROUND_TIMEOUT_MS).unref())]);

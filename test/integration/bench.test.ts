@@ -69,9 +69,12 @@ describe('bench startup', () => {
         expect(baseline.cpuMs.etcdMs).toBe(0);
         // The baseline's containers idle: the agents do more than start Node.js.
         expect(up.cpuMs.nodesMs).toBeGreaterThan(baseline.cpuMs.nodesMs);
-        // --idle-window 8: once up, an agent still renews its lease (every 6.7 s) where the baseline's process sleeps.
+        // --idle-window 8: once up, a waiting agent leaves its lease renewals to the CLI (run/lease-keeper.ts), so it
+        // sleeps nearly as the baseline's process does: 0.05–0.06 ms of CPU a second at N = 30 on a busy host, where
+        // renewing its own lease every 6.7 s cost it 0.39–0.45. etcd still renews the leases for the CLI.
         expect(up.idle!.windowMs).toBe(8000);
-        expect(up.idle!.nodeMsPerSecond).toBeGreaterThan(baseline.idle!.nodeMsPerSecond);
+        expect(up.idle!.nodeMsPerSecond).toBeGreaterThanOrEqual(0);
+        expect(up.idle!.nodeMsPerSecond).toBeLessThan(0.3);
         expect(up.idle!.etcdMsPerSecond).toBeGreaterThan(0);
         expect(baseline.idle!.etcdMsPerSecond).toBe(0);
         expect(baseline.idle!.shimMsPerSecond).toBeGreaterThanOrEqual(0);
