@@ -245,7 +245,8 @@ export class EtcdClient {
     this.channels.clear();
   }
 
-  private nextEvent(key: string, fromRevision: bigint, type: WatchEvent['type']): Promise<WatchEvent> {
+  /** The first `type` event of `key` from `fromRevision` on: with a revision read before, no change is missed. */
+  nextEvent(key: string, fromRevision: bigint, type: WatchEvent['type']): Promise<WatchEvent> {
     return new Promise((resolve, reject) => {
       const stop = this.watches.watch({
         key,

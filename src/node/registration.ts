@@ -90,14 +90,18 @@ export class NodeLease {
    * out), the node renews at once: the CLI's last renewal may be a while ago. Returns once renewing again.
    */
   async leaveRenewalsTo(keeperKey: string, startKey: string): Promise<void> {
-    const [keeper, start] = (await this.etcd.getAll([keeperKey, startKey])).values;
+    // One read of both, then watches from the revision after it: nothing that changes meanwhile is missed.
+    const { values: [keeper, start], revision } = await this.etcd.getAll([keeperKey, startKey]);
     if (keeper === undefined || start !== undefined || !this.renewals) return;
     const renewals = this.renewals;
     renewals.pause();
     // A wait that fails counts as the keeper gone: the node must never be left without renewals.
     let keeperGone = true;
     try {
-      keeperGone = await Promise.race([this.etcd.waitForDelete(keeperKey).then(() => true), this.etcd.waitFor(startKey).then(() => false)]);
+      keeperGone = await Promise.race([
+        this.etcd.nextEvent(keeperKey, revision + 1n, 'delete').then(() => true),
+        this.etcd.nextEvent(startKey, revision + 1n, 'put').then(() => false),
+      ]);
     } finally {
       renewals.resume({ now: keeperGone });
     }

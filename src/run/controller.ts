@@ -65,7 +65,7 @@ export class RunController {
   private readonly faulted = new Set<string>();
   /** The waits under way, each re-checked when a node departs. */
   private readonly onDeparture = new Set<() => void>();
-  /** Renews the ready nodes' leases for them until the start (holdNodeLeases). */
+  /** Renews the registered nodes' leases for them until the start (holdNodeLeases). */
   private leaseKeeper: RegistrationLeaseKeeper | undefined;
 
   private constructor(
