@@ -36,10 +36,13 @@ const NO_CHANNELZ: grpc.ChannelOptions = { 'grpc.enable_channelz': 0 };
 const WARM_UP: Envelope = { payload: '', control: 'warm-up' };
 
 export async function serveLinks(options: {
+  /** Where to listen: every interface in a node, loopback in the image build's rehearsal. */
+  host?: string;
+  /** 0 for any free port (the rehearsal). */
   port: number;
   admit: AdmitLink;
   deliver: (from: string, envelope: Envelope) => void;
-}): Promise<grpc.Server> {
+}): Promise<{ server: grpc.Server; port: number }> {
   const server = new grpc.Server(NO_CHANNELZ);
   server.addService(peerService, {
     link(call: grpc.ServerReadableStream<Envelope, LinkSummary>, callback: grpc.sendUnaryData<LinkSummary>) {
@@ -72,12 +75,12 @@ export async function serveLinks(options: {
       });
     },
   });
-  await new Promise<void>((resolve, reject) =>
-    server.bindAsync(`0.0.0.0:${options.port}`, grpc.ServerCredentials.createInsecure(), (error) =>
-      error ? reject(error) : resolve(),
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${options.host ?? '0.0.0.0'}:${options.port}`, grpc.ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
     ),
   );
-  return server;
+  return { server, port };
 }
 
 /**

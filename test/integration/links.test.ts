@@ -33,8 +33,8 @@ const run = (request: Partial<RunRequest> & Pick<RunRequest, 'algorithm' | 'topo
  * (algorithms/rtt.ts): on the 2-core host, with nothing else running (1 Dec 2026), it passes on ba:n=100 with a
  * 2.3 ms baseline, but takes 3 minutes that CI cannot spare. The ping-pong fixture pings every edge at once, as a
  * user might: its slowest round trip was 255 ms at the median and 415 ms at worst, against < 90. The flood on
- * Abilene has few messages, but each hop adds ~7 ms to its link's delay on the first flood (~3 ms on a second
- * one): node 1 heard the token 5.6–9.8 ms late, against a bound of 5 ms, and the nodes five hops out 40–46 ms.
+ * Abilene has few messages, but each hop adds ~2 ms to its link's delay (a node's first message is handled
+ * cold): node 1 heard the token 1.7–2.2 ms late, and the nodes five hops out 10–17 ms, against a bound of 5 ms.
  * The simulator meets all three exactly. Run them where the host has the cores, or for rtt the time:
  * PEERLAB_TIMING_TESTS=1.
  */
