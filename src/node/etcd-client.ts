@@ -245,9 +245,13 @@ export class EtcdClient {
     this.channels.clear();
   }
 
-  /** The first `type` event of `key` from `fromRevision` on: with a revision read before, no change is missed. */
-  nextEvent(key: string, fromRevision: bigint, type: WatchEvent['type']): Promise<WatchEvent> {
+  /**
+   * The first `type` event of `key` from `fromRevision` on: with a revision read before, no change is missed.
+   * Aborting `signal` cancels the watch; the promise then never settles (whoever aborted no longer waits for it).
+   */
+  nextEvent(key: string, fromRevision: bigint, type: WatchEvent['type'], signal?: AbortSignal): Promise<WatchEvent> {
     return new Promise((resolve, reject) => {
+      if (signal?.aborted) return;
       const stop = this.watches.watch({
         key,
         nextRevision: fromRevision,
@@ -258,6 +262,7 @@ export class EtcdClient {
         },
         onRefused: (reason) => reject(new Error(`etcd refused to watch ${key}: ${reason}`)),
       });
+      signal?.addEventListener('abort', stop, { once: true });
     });
   }
 

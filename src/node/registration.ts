@@ -97,12 +97,16 @@ export class NodeLease {
     renewals.pause();
     // A wait that fails counts as the keeper gone: the node must never be left without renewals.
     let keeperGone = true;
+    // The watch that loses the race is cancelled: a thousand nodes would otherwise keep a watcher each on the
+    // keeper key for the whole run.
+    const decided = new AbortController();
     try {
       keeperGone = await Promise.race([
-        this.etcd.nextEvent(keeperKey, revision + 1n, 'delete').then(() => true),
-        this.etcd.nextEvent(startKey, revision + 1n, 'put').then(() => false),
+        this.etcd.nextEvent(keeperKey, revision + 1n, 'delete', decided.signal).then(() => true),
+        this.etcd.nextEvent(startKey, revision + 1n, 'put', decided.signal).then(() => false),
       ]);
     } finally {
+      decided.abort();
       renewals.resume({ now: keeperGone });
     }
   }

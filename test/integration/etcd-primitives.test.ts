@@ -148,6 +148,7 @@ describe('the CLI renewing the leases of nodes that wait for the start', () => {
     const { agent, lease } = await registered(keys.node('a'));
     const id = await lease.current();
     const renewals = vi.spyOn(agent, 'keepAlive');
+    const watches = vi.spyOn(agent, 'nextEvent');
     const handedOver = lease.leaveRenewalsTo(keys.leaseKeeper, keys.start);
     // Longer than a renewal period (20/3 s): the node would have renewed once.
     await settle(8_000);
@@ -157,6 +158,11 @@ describe('the CLI renewing the leases of nodes that wait for the start', () => {
     expect(await keeper.handBack()).toEqual([]);
     await reference.put(keys.start).value(String(Date.now()));
     await handedOver;
+    // Both watches (the keeper key's and the start key's) are cancelled once the start decided it.
+    expect(watches.mock.calls.map(([key, , , signal]) => [key, signal?.aborted])).toEqual([
+      [keys.leaseKeeper, true],
+      [keys.start, true],
+    ]);
     await settle(7_000);
     expect(renewals).toHaveBeenCalledWith(id);
     await keeper.release();
