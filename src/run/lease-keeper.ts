@@ -34,8 +34,8 @@ export class RegistrationLeaseKeeper {
   private readonly lost = new Set<string>();
   private stream: IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse> | undefined;
   private opening: Promise<IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse>> | undefined;
-  /** Leases renewed and not answered yet, for the last round. */
-  private readonly unanswered = new Set<string>();
+  /** The last round's leases not answered yet (see handBack); none is tracked before it. */
+  private lastRound: Set<string> | undefined;
   private onAnswered: (() => void) | undefined;
   private readonly timer: NodeJS.Timeout;
   private renewing = true;
@@ -77,10 +77,10 @@ export class RegistrationLeaseKeeper {
   async handBack(): Promise<string[]> {
     await this.stopRenewing();
     // Only this round's answers are waited for: a renewal written to a stream that broke is never answered.
-    this.unanswered.clear();
+    const lastRound = (this.lastRound = new Set());
     const answered = new Promise<void>((resolve) => (this.onAnswered = resolve));
     await this.renew([...this.nodeOf.keys()]);
-    if (this.unanswered.size > 0) await Promise.race([answered, new Promise((resolve) => setTimeout(resolve, LAST_ROUND_TIMEOUT_MS).unref())]);
+    if (lastRound.size > 0) await Promise.race([answered, new Promise((resolve) => setTimeout(resolve, LAST_ROUND_TIMEOUT_MS).unref())]);
     this.closeStream();
     return [...this.lost];
   }
@@ -113,7 +113,7 @@ export class RegistrationLeaseKeeper {
       return; // etcd unreachable: the next round tries again, as a node's own renewals would
     }
     for (const lease of leases) {
-      this.unanswered.add(lease);
+      this.lastRound?.add(lease);
       stream.write({ ID: lease });
     }
   }
@@ -125,8 +125,7 @@ export class RegistrationLeaseKeeper {
         stream.on('data', ({ ID, TTL }) => {
           const node = this.nodeOf.get(ID);
           if (node !== undefined && Number(TTL) <= 0) this.lost.add(node);
-          this.unanswered.delete(ID);
-          if (this.unanswered.size === 0) this.onAnswered?.();
+          if (this.lastRound?.delete(ID) && this.lastRound.size === 0) this.onAnswered?.();
         });
         const broken = (): void => {
           if (this.stream === stream) this.stream = undefined;
