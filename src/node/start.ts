@@ -32,17 +32,20 @@ const agentModule = { exports: {} };
   path.dirname(agentFile),
 );
 if (making) {
-  const { rehearseMessagePath } = agentModule.exports as { rehearseMessagePath: () => Promise<{ delivered: number }> };
-  // A rehearsal that fails costs only the compiles it was meant to save: the build goes on with a smaller cache.
-  void rehearseMessagePath()
-    .then(
-      ({ delivered }) => console.log(`code cache: rehearsed the message path (${delivered} messages)`),
-      (error: Error) => console.warn(`code cache: the message path's rehearsal failed (${error.message}); caching the top level only`),
-    )
-    .finally(() => {
-      writeFileSync(cacheFile, script.createCachedData());
-      process.exit(0);
-    });
+  const { rehearseMessagePath } = agentModule.exports as { rehearseMessagePath?: () => Promise<{ delivered: number }> };
+  // A rehearsal that fails (or an agent without one) costs only the compiles it was meant to save: the build goes
+  // on with the cache of the top level.
+  void (async () => {
+    try {
+      if (!rehearseMessagePath) throw new Error('the agent has none');
+      const { delivered } = await rehearseMessagePath();
+      console.log(`code cache: rehearsed the message path (${delivered} messages)`);
+    } catch (error) {
+      console.warn(`code cache: no rehearsal of the message path (${(error as Error).message}); caching the top level only`);
+    }
+    writeFileSync(cacheFile, script.createCachedData());
+    process.exit(0);
+  })();
 }
 
 function readCache(): Buffer | undefined {
