@@ -19,6 +19,7 @@ import { openLink, serveLinks } from './links.js';
 import type { Envelope } from './peer-wire.js';
 
 const ROUNDS = 20;
+const REHEARSAL_TIMEOUT_MS = 10_000;
 
 interface PingPongState {
   round: number;
@@ -44,7 +45,13 @@ const pingPong = {
 export async function rehearseMessagePath(): Promise<{ delivered: number }> {
   const hosts = new Map<string, AlgorithmHost>();
   let finished: () => void = () => {};
-  const done = new Promise<void>((resolve) => (finished = resolve));
+  let failed: (error: Error) => void = () => {};
+  // Never a hang of the image build: a rehearsal that fails or stalls is given up (start.ts caches the top level).
+  const done = new Promise<void>((resolve, reject) => {
+    finished = resolve;
+    failed = reject;
+    setTimeout(() => reject(new Error(`no result within ${REHEARSAL_TIMEOUT_MS / 1000} s`)), REHEARSAL_TIMEOUT_MS).unref();
+  });
   const { server, port } = await serveLinks({
     host: '127.0.0.1',
     port: 0,
@@ -71,7 +78,7 @@ export async function rehearseMessagePath(): Promise<{ delivered: number }> {
           queues: () => { throw new Error('the rehearsal has no queues'); },
           log: () => {},
           onResult: () => finished(),
-          onFailure: (error) => { throw error; },
+          onFailure: failed,
         },
       );
       hosts.set(id, host);
