@@ -15,7 +15,7 @@ import { AlgorithmHost } from '../host/algorithm-host.js';
 import { LinkOutbox } from '../links/outbox.js';
 import { LinkSchedule, linkStream, UNSHAPED } from '../links/model.js';
 import { createRandom } from '../util/random.js';
-import { openLink, serveLinks } from './links.js';
+import { openLink, serveLinks, type OutgoingLink } from './links.js';
 import type { Envelope } from './peer-wire.js';
 
 const ROUNDS = 20;
@@ -44,6 +44,7 @@ const pingPong = {
 /** Runs the rehearsal; resolves with the messages each host delivered to its algorithm. */
 export async function rehearseMessagePath(): Promise<{ delivered: number }> {
   const hosts = new Map<string, AlgorithmHost>();
+  const links: OutgoingLink[] = [];
   let finished: () => void = () => {};
   let failed: (error: Error) => void = () => {};
   // Never a hang of the image build: a rehearsal that fails or stalls is given up (start.ts caches the top level).
@@ -61,6 +62,7 @@ export async function rehearseMessagePath(): Promise<{ delivered: number }> {
   try {
     for (const [id, other] of [['a', 'b'], ['b', 'a']] as const) {
       const link = await openLink({ from: id, address: `127.0.0.1:${port}`, connectTimeoutMs: 10_000, onBroken: () => {} });
+      links.push(link);
       const outbox = new LinkOutbox<Envelope>(new LinkSchedule({ ...UNSHAPED, delayMs: 0.5, jitterMs: 0.1 }, createRandom(1, ...linkStream(id, other))), (envelope) => void link.send(envelope));
       const host = new AlgorithmHost(
         pingPong,
@@ -89,6 +91,8 @@ export async function rehearseMessagePath(): Promise<{ delivered: number }> {
     for (const host of hosts.values()) for (const count of host.received.values()) delivered += count.messages;
     return { delivered };
   } finally {
+    // Ended, not left to reconnect to a server that is gone: the rehearsal also runs inside the test process.
+    for (const link of links) void link.close();
     server.forceShutdown();
   }
 }
