@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -19,7 +19,7 @@ import { packageRoot } from '../../src/util/paths.js';
 import { connectDocker, RUN_LABEL } from '../../src/docker/engine.js';
 import { ensureNodeImage } from '../../src/image/node.js';
 import { buildAgentBundle } from '../../src/node/bundle.js';
-import { removeRunObjects } from '../../src/runtime/docker.js';
+import { networkName, removeRunObjects } from '../../src/runtime/docker.js';
 import { leftovers } from './cli-helpers.js';
 
 const exec = promisify(execFile);
@@ -96,6 +96,46 @@ describe('removing a run', () => {
     }
     await removeRunObjects(docker, runId);
     expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
+  });
+
+  // Standing nodes that kept running through the one-at-a-time endpoint releases saturated a 1,000-node host.
+  it('stops every process of the run before it releases the first endpoint', async () => {
+    const docker = await connectDocker();
+    const image = (await ensureNodeImage({ agentDir: await buildAgentBundle(), docker })).tag;
+    const runId = `test-${randomBytes(4).toString('hex')}`;
+    const seen = await mkdtemp(path.join(os.tmpdir(), 'peerlab-freeze-'));
+    await chmod(seen, 0o777);
+    const network = await docker.createNetwork({ Name: networkName(runId), Labels: { [RUN_LABEL]: runId } });
+    // Each process writes, every 5 ms, whether its container still has its address on the run network (written
+    // aside and renamed, so that a process stopped mid-write leaves its last whole answer).
+    const watch = `const fs = require('node:fs'), os = require('node:os');
+      setInterval(() => {
+        fs.writeFileSync('/seen/.' + os.hostname(), String('eth0' in os.networkInterfaces()));
+        fs.renameSync('/seen/.' + os.hostname(), '/seen/' + os.hostname());
+      }, 5);`;
+    const names = ['a', 'b', 'c', 'd'];
+    await Promise.all(
+      names.map(async (name) => {
+        const container = await docker.createContainer({
+          Image: image,
+          Hostname: name,
+          Entrypoint: ['node', '-e', watch],
+          Labels: { [RUN_LABEL]: runId },
+          HostConfig: { NetworkMode: network.id, Binds: [`${seen}:/seen`] },
+        });
+        await container.start();
+      }),
+    );
+    try {
+      await expect.poll(async () => (await readdir(seen)).filter((file) => !file.startsWith('.')).length, { timeout: 10_000 }).toBe(names.length);
+      await removeRunObjects(docker, runId);
+      expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
+      // Had any process run on after the first release, it would have written `false` (it lost its address).
+      for (const name of names) expect(await readFile(path.join(seen, name), 'utf8'), name).toBe('true');
+    } finally {
+      await removeRunObjects(docker, runId);
+      await rm(seen, { recursive: true, force: true });
+    }
   });
 });
 
