@@ -22,6 +22,7 @@ import { isNodeHeal, type AppliedFault, type FaultEvent } from '../../faults/eve
 import { AlgorithmHost, type HostEnvironment } from '../../host/algorithm-host.js';
 import { CONSOLE_SINK } from '../../host/console-shim.js';
 import type { Cancellable, ClockSkew, Expiring } from '../../host/node-clock.js';
+import { copyJson } from '../../util/json-copy.js';
 import { createRandom, type Random } from '../../util/random.js';
 import { describeLinkChange, LinkSchedule, linkStream, UNSHAPED, type LinkChange } from '../../links/model.js';
 import type { NodeState, RegistryChange } from '../types.js';
@@ -862,7 +863,7 @@ export class Simulation {
   private recordResult(node: SimNode, value: Json): void {
     if (this.phase === 'finished' || !isUp(node)) return;
     // Copied as the agent's JSON round trip through etcd would: later changes to the object do not count.
-    const copy = JSON.parse(JSON.stringify(value)) as Json;
+    const copy = copyJson(value);
     this.results.set(node.id, copy);
     if (this.trace) this.emit({ type: 'result', time: this.clock, node: node.id, value: copy });
   }
