@@ -19,9 +19,10 @@ import { electionQueue } from '../../coordination/keys.js';
 import { REGISTRATION_TTL_SECONDS, type NodeReport } from '../../coordination/protocol.js';
 import { PeerlabError } from '../../errors.js';
 import { isNodeHeal, type AppliedFault, type FaultEvent } from '../../faults/events.js';
-import { AlgorithmHost, type HostEnvironment } from '../../host/algorithm-host.js';
+import { AlgorithmHost, type EdgeSlot, type HostEnvironment } from '../../host/algorithm-host.js';
 import { CONSOLE_SINK } from '../../host/console-shim.js';
 import type { Cancellable, ClockSkew, Expiring } from '../../host/node-clock.js';
+import { copyJson } from '../../util/json-copy.js';
 import { createRandom, type Random } from '../../util/random.js';
 import { describeLinkChange, LinkSchedule, linkStream, UNSHAPED, type LinkChange } from '../../links/model.js';
 import type { NodeState, RegistryChange } from '../types.js';
@@ -61,8 +62,6 @@ interface SimNode {
   state: SimNodeState;
   /** Events that arrived while the node was created or paused, in arrival order. */
   held: SimEvent[] | undefined;
-  /** The edges it has sent on, by receiver id. */
-  links: Map<string, Link> | undefined;
   delayRandom: Random | undefined;
   logLines: string[] | undefined;
   /** How many times it was paused: a lease expiry scheduled by one pause does not hit the next. */
@@ -72,8 +71,9 @@ interface SimNode {
 }
 
 /**
- * A directed edge a node has sent on. Looked up once per message in the sender's own small map: a lookup in the
- * run's map of every node, and a boxed number stored per message for FIFO, were among the dearest steps of a send.
+ * A directed edge a node has sent on, kept in the sender's host's slot for the edge (EdgeSlot): made on the
+ * edge's first message, then reached with no lookup. A boxed number stored per message for FIFO was among the
+ * dearest steps of a send.
  */
 interface Link {
   /** The receiver's index in graph order, not its SimNode: a restart replaces that (see restartNode). */
@@ -143,7 +143,7 @@ export class Simulation {
   private readonly queue = new Agenda<SimEvent>();
   /** What every node's environment asks of this run (see NodeEnvironment). */
   private readonly nodeSide: NodeSide = {
-    transmit: (node, to, encoded) => this.transmit(node, to, encoded),
+    transmit: (node, to, encoded, edge) => this.transmit(node, to, encoded, edge),
     now: () => this.clock,
     setTimer: (node, ms, timer) => this.setTimer(node, ms, timer),
     barrier: (node, name) => (isUp(node) ? this.barriers.arrive(name, node.id) : never()),
@@ -779,19 +779,17 @@ export class Simulation {
       { id, neighbours, size: this.size, params, seed: options.seed, maxPayloadBytes: options.maxPayloadBytes },
       env,
     );
-    env.node = { id, index, group, host, state: 'created', held: undefined, links: undefined, delayRandom: undefined, logLines: undefined, pauses: 0, lapsed: undefined };
+    env.node = { id, index, group, host, state: 'created', held: undefined, delayRandom: undefined, logLines: undefined, pauses: 0, lapsed: undefined };
     return env.node;
   }
 
-  private transmit(sender: SimNode, to: string, encoded: string): void {
+  private transmit(sender: SimNode, to: string, encoded: string, edge: EdgeSlot): void {
     if (this.phase === 'finished' || !isUp(sender)) return;
-    const links = (sender.links ??= new Map());
-    let link = links.get(to);
+    let link = edge.transport as Link | undefined;
     if (link === undefined) {
       const receiver = this.nodes.get(to);
       if (!receiver) throw new PeerlabError(`node ${sender.id} sent to ${to}, which is not in the run`);
-      link = { target: receiver.index, lastDelivery: -Infinity };
-      links.set(to, link);
+      edge.transport = link = { target: receiver.index, lastDelivery: -Infinity };
     }
     const target = this.order[link.target]!;
     const random = (sender.delayRandom ??= createRandom(this.seed, 'sim-delay', sender.id));
@@ -862,7 +860,7 @@ export class Simulation {
   private recordResult(node: SimNode, value: Json): void {
     if (this.phase === 'finished' || !isUp(node)) return;
     // Copied as the agent's JSON round trip through etcd would: later changes to the object do not count.
-    const copy = JSON.parse(JSON.stringify(value)) as Json;
+    const copy = copyJson(value);
     this.results.set(node.id, copy);
     if (this.trace) this.emit({ type: 'result', time: this.clock, node: node.id, value: copy });
   }
@@ -998,7 +996,7 @@ export class Simulation {
 
 /** What a node's environment asks of its simulation, for that node: one object per run. */
 interface NodeSide {
-  transmit(node: SimNode, to: string, encoded: string): void;
+  transmit(node: SimNode, to: string, encoded: string, edge: EdgeSlot): void;
   now(): number;
   setTimer(node: SimNode, ms: number, timer: Expiring): Cancellable;
   barrier(node: SimNode, name: string): Promise<void>;
@@ -1020,8 +1018,8 @@ class NodeEnvironment implements HostEnvironment {
 
   constructor(private readonly side: NodeSide) {}
 
-  transmit(to: string, encoded: string): void {
-    this.side.transmit(this.node, to, encoded);
+  transmit(to: string, encoded: string, edge: EdgeSlot): void {
+    this.side.transmit(this.node, to, encoded, edge);
   }
 
   now(): number {
