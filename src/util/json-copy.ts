@@ -3,10 +3,10 @@ import type { Json } from '../sdk/types.js';
 /**
  * What `JSON.parse(JSON.stringify(value))` gives for a value the host has checked is plain JSON (objects with
  * Object's or no prototype, arrays, strings, finite numbers, booleans, null), without the text in between: the
- * simulator's copy of what a node reports, where the round trip through a string was a tenth of a flood's
- * event loop (number formatting and parsing, and a string and a parse per result). Equal to the round trip
- * down to what it normalises: -0 becomes 0, an array's holes become null, an own `__proto__` key stays an own
- * property, and keys keep their order.
+ * simulator's copy of what a node reports or registers with a service, where the round trip through a string was
+ * a tenth of a flood's event loop (number formatting and parsing, a string and a parse per result). Equal to
+ * the round trip down to what it normalises: -0 becomes 0, an array's holes become null, an own `__proto__`
+ * key stays an own property, and keys keep their order.
  */
 export function copyJson(value: Json): Json {
   if (typeof value !== 'object' || value === null) return value === 0 ? 0 : value;

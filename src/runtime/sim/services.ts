@@ -7,6 +7,7 @@
  * registers them again, as the agent does under a new lease.
  */
 import type { Json, ServiceInstance, ServiceRegistry } from '../../sdk/types.js';
+import { copyJson } from '../../util/json-copy.js';
 
 export class SimServices {
   /** Service name → node id → info. */
@@ -19,13 +20,13 @@ export class SimServices {
         const instances = this.entries.get(service) ?? new Map<string, Json>();
         this.entries.set(service, instances);
         // Copied as etcd's JSON round trip would: later changes to the object do not reach the registry.
-        instances.set(nodeId, copy(info));
+        instances.set(nodeId, copyJson(info));
       },
       deregister: async (service) => {
         this.entries.get(service)?.delete(nodeId);
       },
       discover: async (service) =>
-        [...(this.entries.get(service) ?? [])].map(([node, info]): ServiceInstance => ({ node, info: copy(info) })),
+        [...(this.entries.get(service) ?? [])].map(([node, info]): ServiceInstance => ({ node, info: copyJson(info) })),
     };
   }
 
@@ -51,8 +52,4 @@ export class SimServices {
   clear(): void {
     this.entries.clear();
   }
-}
-
-function copy(value: Json): Json {
-  return JSON.parse(JSON.stringify(value)) as Json;
 }
