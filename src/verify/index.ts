@@ -1,4 +1,5 @@
 import { verifyBulk } from './bulk.js';
+import { verifyDonatedHosting } from './donated-hosting.js';
 import { verifyFlood } from './flood.js';
 import { verifyGhs } from './ghs.js';
 import { verifyHighRiskEdges } from './high-risk-edges.js';
@@ -25,6 +26,7 @@ const oracles: Record<string, Oracle> = {
   bulk: verifyBulk,
   'high-risk-edges': verifyHighRiskEdges,
   'service-discovery': verifyServiceDiscovery,
+  'donated-hosting': verifyDonatedHosting,
 };
 
 /**
