@@ -11,7 +11,7 @@
  * utilities come per host as a series (UtilitySample), whose last sample is "now"; "below for at least W" counts
  * from the first of the samples that have all been below. "Better" uses the same model as the check ("also based
  * on a calculation model", line 137): a higher average utility in the latest sample; hosts with no samples are not
- * "available". The source's risk quantification and hedging (lines 137–141) are not modelled.
+ * "available". The source's risk quantification and hedging (lines 137–138) are not modelled.
  */
 import { definePolicy, type PlacementHost, type UtilitySample } from 'peerlab';
 
