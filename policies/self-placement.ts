@@ -32,8 +32,8 @@ export default definePolicy({
       const lastWindow = requestsBetween(requests, now - window, now);
       const total = [...lastWindow.values()].reduce((sum, count) => sum + count, 0);
       // user_code: the site most requests come from; of equal ones, the host listed first.
-      const site = hosts.map((host) => host.name).reduce((best, name) => (countOf(lastWindow, name) > countOf(lastWindow, best) ? name : best));
-      // user_percentage over the policy; with no requests at all there is no one to follow.
+      const site = hosts.map((host) => host.name).reduce((leader, name) => (countOf(lastWindow, name) > countOf(lastWindow, leader) ? name : leader));
+      // migrationThresholdReached: user_percentage greater than the policy; with no requests there is no one to follow.
       const thresholdReached = total > 0 && countOf(lastWindow, site) / total > threshold;
       // user_boolean: the requests from that site, recent against earlier.
       const rising = countOf(requestsBetween(requests, now - trend, now), site) > countOf(requestsBetween(requests, now - 2 * trend, now - trend), site);

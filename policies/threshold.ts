@@ -28,7 +28,7 @@ export default definePolicy({
       const below = current && timeBelow(current.utility!, threshold);
       if (node.hold || current === undefined || below === undefined || below < duration) continue;
       // The best of the available hosts, if it is better than this one; of equal ones, the first listed.
-      const best = measured.reduce((best, host) => (utilityNow(host) > utilityNow(best) ? host : best));
+      const best = measured.reduce((leader, host) => (utilityNow(host) > utilityNow(leader) ? host : leader));
       if (utilityNow(best) > utilityNow(current)) placement[node.name] = best.name;
     }
     return placement;

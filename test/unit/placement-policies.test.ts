@@ -90,8 +90,8 @@ describe('self-placement (seed 001)', () => {
 
 /**
  * A day of demand as seed 001 §7.8.1 generates it (eq. 7.1): site i sends C·(1 − a·cos(ω(x − tᵢ))) requests per
- * second, ω = 2π/day, tᵢ its time-zone offset, at zero noise. The policy runs every 10 minutes (the source's
- * cfengine cadence) on per-minute counts, carrying the placement forward.
+ * second, ω = 2π/day, tᵢ its time-zone offset, at zero noise. The policy runs every 10 minutes (the spacing of
+ * the source's analysis log, §5.4.1.1) on per-minute counts, carrying the placement forward.
  */
 describe('self-placement over two days of sine demand', () => {
   const day = 86_400;
