@@ -3,9 +3,21 @@ import path from 'node:path';
 import { z } from 'zod';
 import { PeerlabError } from '../errors.js';
 import type { PlacementInput } from '../sdk/placement.js';
-import { displayName, parseValidatedYaml } from '../util/validated-yaml.js';
+import { displayName, parseValidatedYaml, type FieldPath } from '../util/validated-yaml.js';
 
 const name = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'expected a name of letters, digits, _ . -');
+
+/** Seconds, from any origin: policies only compare times with each other. */
+const time = z.number().nonnegative();
+
+const requestSample = z.object({ at: time, from: z.record(z.string(), z.number().nonnegative()) }).strict();
+
+const utilitySample = z
+  .object({
+    at: time,
+    components: z.record(z.string(), z.number()).refine((components) => Object.keys(components).length > 0, 'expected at least one component'),
+  })
+  .strict();
 
 const inputSchema = z
   .object({
@@ -17,22 +29,34 @@ const inputSchema = z
             capacity: z.number().positive(),
             priority: z.number().int().default(1),
             central: z.boolean().default(false),
+            utility: z.array(utilitySample).optional(),
           })
           .strict(),
       )
       .min(1),
-    nodes: z.array(z.object({ name, host: name, load: z.number().nonnegative(), hold: z.boolean().default(false) }).strict()),
+    nodes: z.array(
+      z.object({ name, host: name, load: z.number().nonnegative(), hold: z.boolean().default(false), requests: z.array(requestSample).optional() }).strict(),
+    ),
     settings: z.record(z.string(), z.number()).default({}),
   })
   .strict();
 
+/** A hint per field, the innermost named field of a problem choosing it. */
 const HINTS: Record<string, string> = {
-  hosts: 'each host is { name, capacity, priority, central }: capacity in the unit node loads are measured in',
-  nodes: 'each node is { name, host, load, hold }: load measured on its current host, in the hosts\' unit',
+  hosts: 'each host is { name, capacity, priority, central, utility }: capacity in the unit node loads are measured in',
+  nodes: "each node is { name, host, load, hold, requests }: load measured on its current host, in the hosts' unit",
   settings: "the policy's numeric settings, e.g. { limit: 0.8 } for prio",
+  requests:
+    'requests is a list of { at, from }, oldest first: the requests of the interval ending at `at` (seconds), by the site (a host) they came from, e.g. { at: 180, from: { oslo: 12, gjovik: 30 } }',
+  utility:
+    "utility is a list of { at, components }, oldest first: each component's utility at `at` (seconds), higher is better, e.g. { at: 60, components: { cpu: 0.4, memory: 0.7 } }",
 };
+const TOP_LEVEL_FIELDS = ['hosts', 'nodes', 'settings'];
 
-/** Reads a placement input (hosts with capacity and priority, nodes with load and hold) from YAML. */
+/**
+ * Reads a placement input from YAML: hosts with capacity, priority and perhaps a utility series; nodes with load,
+ * hold and perhaps a request series. Series are checked to be in time order, and every site to be a host.
+ */
 export async function loadPlacementInput(file: string, cwd = process.cwd()): Promise<PlacementInput> {
   const absolute = path.resolve(cwd, file);
   const text = await readFile(absolute, 'utf8').catch((error: NodeJS.ErrnoException) => {
@@ -42,14 +66,24 @@ export async function loadPlacementInput(file: string, cwd = process.cwd()): Pro
   });
   const shown = displayName(absolute, cwd);
   const { data, error } = parseValidatedYaml(text, shown, inputSchema, {
-    hintFor: (field) => HINTS[String(field[0] ?? '')] ?? 'see experiments/zoe/table-6.2-migration-1.yaml',
-    fieldsAt: (field) => (field.length === 0 ? Object.keys(HINTS) : []),
+    hintFor: (field) => HINTS[String([...field].reverse().find((segment) => Object.hasOwn(HINTS, segment)))] ?? 'see experiments/zoe/table-6.2-migration-1.yaml',
+    fieldsAt: (field) => (field.length === 0 ? TOP_LEVEL_FIELDS : []),
     example: 'experiments/zoe/table-6.2-migration-1.yaml',
   });
   const hostNames = new Set<string>();
+  const theHosts = () => `the hosts are ${[...hostNames].join(', ')}`;
+  const inTimeOrder = (series: ReadonlyArray<{ at: number }>, field: FieldPath) => {
+    for (const [index, sample] of series.entries()) {
+      const before = series[index - 1];
+      if (before !== undefined && sample.at <= before.at) {
+        throw error([...field, index, 'at'], `at ${sample.at} is not after the sample before it (at ${before.at})`, 'list the samples oldest first, one per time');
+      }
+    }
+  };
   for (const [index, host] of data.hosts.entries()) {
     if (hostNames.has(host.name)) throw error(['hosts', index, 'name'], `host "${host.name}" is listed twice`, 'give each host its own name');
     hostNames.add(host.name);
+    inTimeOrder(host.utility ?? [], ['hosts', index, 'utility']);
   }
   if (data.hosts.filter((host) => host.central).length > 1) {
     throw error(['hosts'], 'more than one host is central', 'mark at most one host `central: true`: it takes what fits nowhere else');
@@ -58,8 +92,15 @@ export async function loadPlacementInput(file: string, cwd = process.cwd()): Pro
   for (const [index, node] of data.nodes.entries()) {
     if (nodeNames.has(node.name)) throw error(['nodes', index, 'name'], `node "${node.name}" is listed twice`, 'give each node its own name');
     nodeNames.add(node.name);
-    if (!hostNames.has(node.host)) {
-      throw error(['nodes', index, 'host'], `no host "${node.host}"`, `the hosts are ${[...hostNames].join(', ')}`);
+    if (!hostNames.has(node.host)) throw error(['nodes', index, 'host'], `no host "${node.host}"`, theHosts());
+    const requests = node.requests ?? [];
+    inTimeOrder(requests, ['nodes', index, 'requests']);
+    for (const [sample, { from }] of requests.entries()) {
+      // A node follows its users to their site, and it can only live on a host: each site must be one.
+      const site = Object.keys(from).find((name) => !hostNames.has(name));
+      if (site !== undefined) {
+        throw error(['nodes', index, 'requests', sample, 'from', site], `site "${site}" is not a host`, `name each site by the host nearest its users: ${theHosts()}`);
+      }
     }
   }
   return data;

@@ -30,4 +30,4 @@ export function defineAlgorithm<Schema extends z.ZodType = z.ZodObject<{}>, Stat
 }
 
 export { definePolicy, loadOn } from './placement.js';
-export type { Placement, PlacementHost, PlacementInput, PlacementNode, PlacementPolicy } from './placement.js';
+export type { Placement, PlacementHost, PlacementInput, PlacementNode, PlacementPolicy, RequestSample, UtilitySample } from './placement.js';

@@ -13,6 +13,16 @@ export interface PlacementHost {
   readonly priority: number;
   /** The host that takes what fits nowhere else (seed 000's central server). */
   readonly central: boolean;
+  /** How well the host has performed, oldest first (seed 004's Roaming table): for policies that leave poor hosts. */
+  readonly utility?: readonly UtilitySample[];
+}
+
+/** A host's performance at one time, as seed 004 measures it: the utility of each of its system components. */
+export interface UtilitySample {
+  /** When it was measured, in seconds (any origin: policies only compare times with each other). */
+  readonly at: number;
+  /** Component (cpu, memory, network, …) → its utility; higher is better. */
+  readonly components: Readonly<Record<string, number>>;
 }
 
 /** A node as the policy sees it. */
@@ -24,6 +34,16 @@ export interface PlacementNode {
   readonly load: number;
   /** Held in place: it stays where it is, but its load still counts on its host. */
   readonly hold: boolean;
+  /** Who asked it for what, oldest first (seed 001's request log): for policies that follow their users. */
+  readonly requests?: readonly RequestSample[];
+}
+
+/** The requests a node received in the interval that ends at `at`, counted by the site they came from. */
+export interface RequestSample {
+  /** The end of the interval, in seconds (any origin: policies only compare times with each other). */
+  readonly at: number;
+  /** Site → requests from the users there; a site is a host, the one nearest those users. */
+  readonly from: Readonly<Record<string, number>>;
 }
 
 export interface PlacementInput {

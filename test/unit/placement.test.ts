@@ -79,6 +79,16 @@ describe('policy simulate on the command line', () => {
     ['a node on a host that is not listed', 'hosts:\n  - { name: a, capacity: 1 }\nnodes:\n  - { name: n, host: b, load: 1 }\n', /^error: \S+bad\.yaml line 4: nodes\[0\]\.host: no host "b" — the hosts are a$/m],
     ['a negative capacity', 'hosts:\n  - { name: a, capacity: -1 }\nnodes: []\n', /^error: \S+bad\.yaml line 2: hosts\[0\]\.capacity: expected a number > 0, got -1 — /m],
     ['an unknown field', 'hosts:\n  - { name: a, capacity: 1, cores: 4 }\nnodes: []\n', /^error: \S+bad\.yaml line 2: hosts\[0\]: unknown field "cores"/m],
+    [
+      'requests from a site that is not a host',
+      'hosts:\n  - { name: a, capacity: 1 }\nnodes:\n  - { name: n, host: a, load: 1, requests: [{ at: 60, from: { a: 2, b: 3 } }] }\n',
+      /^error: \S+bad\.yaml line 4: nodes\[0\]\.requests\[0\]\.from\.b: site "b" is not a host — name each site by the host nearest its users: the hosts are a$/m,
+    ],
+    [
+      'a utility series out of time order',
+      'hosts:\n  - name: a\n    capacity: 1\n    utility:\n      - { at: 60, components: { cpu: 0.5 } }\n      - { at: 30, components: { cpu: 0.4 } }\nnodes: []\n',
+      /^error: \S+bad\.yaml line 6: hosts\[0\]\.utility\[1\]\.at: at 30 is not after the sample before it \(at 60\) — list the samples oldest first/m,
+    ],
   ])('refuses %s with one line naming file, line and field', async (_name, text, message) => {
     const file = path.join(dir, 'bad.yaml');
     await writeFile(file, text);

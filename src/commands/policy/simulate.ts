@@ -15,12 +15,14 @@ export default class PolicySimulate extends PeerlabCommand {
   static override examples = [
     '<%= config.bin %> policy simulate equal experiments/zoe/table-6.2-migration-1.yaml',
     '<%= config.bin %> policy simulate prio experiments/zoe/table-6.8-migration-1.yaml --json',
+    '<%= config.bin %> policy simulate self-placement experiments/self-placement/users-in-gjovik.yaml',
+    '<%= config.bin %> policy simulate threshold experiments/roaming/poor-host.yaml',
     '<%= config.bin %> policy simulate ./my-policy.ts hosts.yaml',
   ];
 
   static override args = {
-    policy: Args.string({ required: true, description: 'a policy name (equal, prio, or a file in ./policies) or a path to a .ts file' }),
-    input: Args.string({ required: true, description: 'a YAML file: hosts (name, capacity, priority, central), nodes (name, host, load, hold), settings' }),
+    policy: Args.string({ required: true, description: 'a policy name (equal, prio, self-placement, threshold, or a file in ./policies) or a path to a .ts file' }),
+    input: Args.string({ required: true, description: 'a YAML file: hosts (name, capacity, priority, central, utility), nodes (name, host, load, hold, requests), settings' }),
   };
 
   async run(): Promise<PlacementOutcome> {
