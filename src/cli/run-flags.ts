@@ -29,8 +29,14 @@ export const runOptionFlags = {
   placement: Flags.string({
     default: 'spread',
     options: ['spread', 'partition'],
-    description: 'swarm: which engine each node runs on: spread (balanced round-robin) or partition (one part of the graph per engine, few edges across engines)',
+    description:
+      'swarm and --hosts: which engine or host each node runs on: spread (balanced round-robin) or partition (one part of the graph per engine or host, few edges across them)',
   }),
+  hosts: Flags.string({
+    description:
+      "docker: hosts of their own CPU quota on the one engine, NAME=CAPACITY,… in any one unit (e.g. seed 000's MIPS: 'central=5217.93,outpost_pi=132.29'); the largest gets --host-cpus CPUs, the others their share; `peerlab migrate --to` moves nodes between them",
+  }),
+  'host-cpus': Flags.string({ description: 'with --hosts: the CPUs of the largest host (default 1; the others get their share of it)' }),
   'node-memory': Flags.integer({ default: 64, description: 'memory limit per node container, in MiB' }),
   concurrency: Flags.integer({ default: 8, description: 'containers created and started at once' }),
   'etcd-image': Flags.string({ description: 'etcd image to use (built locally from etcd-server when it cannot be pulled)' }),
@@ -89,6 +95,8 @@ export const faultFlags = {
 export const unshapedSimulatorFlags = {
   links: undefined,
   placement: 'spread',
+  hosts: undefined,
+  'host-cpus': undefined,
   'links-mode': 'message',
   'node-memory': 64,
   concurrency: 8,

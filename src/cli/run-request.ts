@@ -6,6 +6,7 @@ import type { deploymentFlags } from './run-flags.js';
 import { stopRunsOnInterrupt } from './interrupt.js';
 import { StartupProgress } from './progress.js';
 import type { RunId } from '../util/names.js';
+import { parseHostsSpec, type EmulatedHost } from '../runtime/emulated-hosts.js';
 
 type DeploymentFlags = Interfaces.InferredFlags<typeof deploymentFlags>;
 
@@ -17,6 +18,15 @@ export function timeoutMsFrom(seconds: number): number {
   return seconds * 1000;
 }
 
+/** `--hosts` with `--host-cpus`; `--host-cpus` alone would do nothing, so it is refused. */
+function hostsFrom(flags: Pick<DeploymentFlags, 'hosts' | 'host-cpus'>): EmulatedHost[] | undefined {
+  if (flags.hosts === undefined) {
+    if (flags['host-cpus'] !== undefined) throw new PeerlabError('--host-cpus needs --hosts: it sets the CPUs of the largest host', { hint: "add --hosts, e.g. --hosts 'big=4,small=1'" });
+    return undefined;
+  }
+  return parseHostsSpec(flags.hosts, flags['host-cpus'] === undefined ? 1 : Number(flags['host-cpus']));
+}
+
 /**
  * Turns parsed flags into a run request with a progress display, and arranges that Ctrl-C stops the run from
  * creating more, removes whatever it has created so far, and exits 130.
@@ -25,6 +35,7 @@ export function runRequestFrom(
   flags: DeploymentFlags,
   options: { algorithm: string; timeoutMs: number; resultsRoot: string; json: boolean; note: (line: string) => void },
 ): { request: RunRequest; during: <T>(work: Promise<T>) => Promise<T> } {
+  const hosts = hostsFrom(flags);
   const progress = new StartupProgress(!options.json && process.stderr.isTTY === true);
   let runId: RunId | undefined;
   let engineObjects = false;
@@ -55,6 +66,7 @@ export function runRequestFrom(
     baseImage: flags['base-image'],
     runtime: flags.runtime as RunRequest['runtime'],
     placement: flags.placement as RunRequest['placement'],
+    ...(hosts && { hosts }),
     delay: flags.delay,
     onNotice: options.note,
     onRuntime: (runtime) => {

@@ -2,16 +2,15 @@ import { Args, Flags } from '@oclif/core';
 import { runIdArg } from '../cli/args.js';
 import { PeerlabCommand } from '../cli/base-command.js';
 import { onInterrupt } from '../cli/interrupt.js';
-import type { MigrationRecord } from '../coordination/protocol.js';
 import { connectDocker } from '../docker/engine.js';
-import { describeMove, migrateRunNode } from '../migration/index.js';
+import { describeMove, migrateRunNode, type MoveOutcome } from '../migration/index.js';
 import { LOCAL_HOST } from '../runtime/docker.js';
 
 export default class Migrate extends PeerlabCommand {
   static override description =
     "Move one node of a running run to a new container, with its state, timers (through the algorithm's restore hook) and unhandled messages: no message is lost, duplicated or reordered. Prints the downtime, the snapshot's size and the messages carried and replayed.";
 
-  static override examples = ['<%= config.bin %> migrate flood-20261130-101500-ab12 3', '<%= config.bin %> migrate flood-20261130-101500-ab12 3 --to local'];
+  static override examples = ['<%= config.bin %> migrate flood-20261130-101500-ab12 3', '<%= config.bin %> migrate flood-20261130-101500-ab12 3 --to outpost_pi   # a run started with --hosts'];
 
   static override args = {
     run: runIdArg('the run id (see `peerlab status`)', true),
@@ -19,10 +18,12 @@ export default class Migrate extends PeerlabCommand {
   };
 
   static override flags = {
-    to: Flags.string({ description: `the host to move to (on one engine: ${LOCAL_HOST}, the default)` }),
+    to: Flags.string({
+      description: `the host to move to: one of the run's --hosts (default: the one with the fewest nodes per CPU, other than the node's own), or ${LOCAL_HOST} for a run without hosts`,
+    }),
   };
 
-  async run(): Promise<MigrationRecord> {
+  async run(): Promise<MoveOutcome> {
     const { args, flags } = await this.parse(Migrate);
     const abort = new AbortController();
     let moving: Promise<unknown> = Promise.resolve();
@@ -35,7 +36,7 @@ export default class Migrate extends PeerlabCommand {
       const move = migrateRunNode(await connectDocker(), { runId: args.run!, nodeId: args.node, to: flags.to, signal: abort.signal });
       moving = move;
       const record = await move;
-      this.log(`✔ ${describeMove(record, flags.to ?? LOCAL_HOST)}`);
+      this.log(`✔ ${describeMove(record)}`);
       return record;
     } finally {
       release();

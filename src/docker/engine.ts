@@ -10,6 +10,8 @@ import { PeerlabError } from '../errors.js';
 export const RUN_LABEL = 'peerlab.run';
 /** A node container's overlay node id. */
 export const NODE_LABEL = 'peerlab.node';
+/** The emulated host a node's container lives on (`--hosts`); on the run network, every host as JSON. */
+export const HOST_LABEL = 'peerlab.host';
 /** What a run's container is: 'node' or 'etcd'. */
 export const ROLE_LABEL = 'peerlab.role';
 /** A Swarm config of a run holds an algorithm bundle: its file name, since the config's own name has no room for it. */

@@ -23,7 +23,7 @@ export interface MoveRequest {
   readonly runId: string;
   readonly nodeId: string;
   readonly kind: 'migrate' | 'restart';
-  /** Where the node goes; by default the first host the runtime lists. */
+  /** Where the node goes; by default the least loaded other host (a restart: the host it is on). */
   readonly to?: string;
   /** Ctrl-C: honoured until the commit, see above. */
   readonly signal?: AbortSignal;
@@ -37,16 +37,23 @@ const POLL_MS = 10;
 /** The lock on one move at a time: its lease lapses if the CLI holding it dies. */
 const LOCK_TTL_SECONDS = 30;
 
-export async function moveNode(nodes: SuccessorNodes, etcd: Etcd3, request: MoveRequest): Promise<MigrationRecord> {
+/** A move's record, as the new node wrote it, and the host it went to. */
+export type MoveOutcome = MigrationRecord & { readonly host: string };
+
+export async function moveNode(nodes: SuccessorNodes, etcd: Etcd3, request: MoveRequest): Promise<MoveOutcome> {
   const { runId, nodeId, kind } = request;
   const keys = runKeys(runId);
   if ((await etcd.get(keys.topology(nodeId)).string()) === null) {
     throw new PeerlabError(`run ${runId} has no node ${nodeId}`, { hint: 'see `peerlab status --nodes` for its nodes' });
   }
   const hosts = await nodes.hosts();
-  const to = request.to ?? hosts[0]!;
-  if (!hosts.includes(to)) throw new PeerlabError(`--to ${to}: run ${runId} has no host ${to}`, { hint: `its hosts: ${hosts.join(', ')}` });
+  if (request.to !== undefined && !hosts.includes(request.to)) {
+    throw new PeerlabError(`--to ${request.to}: run ${runId} has no host ${request.to}`, { hint: `its hosts: ${hosts.join(', ')}` });
+  }
   await checkRunning(etcd, keys, runId);
+  // Asked only now: during bring-up the node may have no container yet.
+  const from = await nodes.hostOf(nodeId);
+  const to = request.to ?? (kind === 'restart' ? from : await nodes.leastLoadedHost(from));
   const migration = `${kind}-${nodeId}-${Date.now().toString(36)}`;
   const lease = etcd.lease(LOCK_TTL_SECONDS);
   try {
@@ -80,7 +87,7 @@ export async function moveNode(nodes: SuccessorNodes, etcd: Etcd3, request: Move
       }
       const record = JSON.parse(await alive.race(waitForKey(etcd, keys.migrationStep(nodeId, migration, 'done'), STEP_TIMEOUT_MS.done, undefined, `node ${nodeId} to resume in its new container`))) as MigrationRecord;
       if (kind === 'migrate') await nodes.removeContainer(old);
-      return record;
+      return { ...record, host: to };
     } catch (error) {
       // Before the commit the old container still serves the node: only the new one goes.
       if (successor && !committed) await nodes.removeContainer(successor).catch(() => {});

@@ -10,6 +10,7 @@ import type { RunKeys } from '../coordination/keys.js';
 import type { AppliedFault, FaultEvent } from '../faults/events.js';
 import type { TraceEvent } from '../runtime/sim/types.js';
 import type { RuntimeKind } from '../runtime/types.js';
+import type { EmulatedHost } from '../runtime/emulated-hosts.js';
 import type Docker from 'dockerode';
 import type { RunId } from '../util/names.js';
 import type { Deployment, Stage } from './docker-deployment.js';
@@ -59,8 +60,10 @@ export interface RuntimeTuning {
   readonly baseImage?: string;
   readonly onStarted?: (started: number, total: number) => void;
   readonly onReady?: (ready: number, total: number) => void;
-  /** Swarm: how nodes are assigned to engines (spread, or partition: few edges across engines). */
+  /** Swarm and `hosts`: how nodes are assigned to engines or hosts (spread, or partition: few edges across them). */
   readonly placement?: PlacementPolicy;
+  /** Docker: hosts of their own CPU quota on the one engine (`--hosts`, src/runtime/emulated-hosts.ts). */
+  readonly hosts?: readonly EmulatedHost[];
   /** Simulator: the event cap (default DEFAULT_MAX_EVENTS). */
   readonly maxEvents?: number;
 }
@@ -73,6 +76,11 @@ export interface RunRuntime {
    * interrupted run is then found by that label and removed (`sweepInterruptedRun`). A simulation creates none.
    */
   readonly engineObjects: boolean;
+  /**
+   * Whether it can give a run hosts of their own CPU quota (`--hosts`). Swarm's hosts are its engines, and the
+   * simulator has no CPU to share out: both refuse the flag rather than ignore it.
+   */
+  readonly emulatesHosts: boolean;
   /** Why this runtime cannot take a run here and now (e.g. no Docker engine answers), or undefined when it can. */
   unavailable(): Promise<string | undefined>;
   /** Where the run's links are applied, for run.json: the agents' outboxes, the packet layer, or the simulator's model. */

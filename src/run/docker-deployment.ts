@@ -9,7 +9,7 @@ import { ensureNodeImage } from '../image/node.js';
 import { buildAgentBundle } from '../node/bundle.js';
 import type { RunConfig } from '../coordination/protocol.js';
 import { startEtcdContainer } from '../etcd/server.js';
-import { DockerRuntime, MAX_NODES_PER_BRIDGE, networkName } from '../runtime/docker.js';
+import { DockerRuntime, MAX_NODES_PER_BRIDGE, networkName, type DockerRuntimeOptions } from '../runtime/docker.js';
 import type { Topology } from '../topology/index.js';
 import { RunController, type NodeStartup } from './controller.js';
 import { coordinateNodes, type CoordinationHeld } from './coordinate-nodes.js';
@@ -43,6 +43,8 @@ export interface DeploymentOptions {
   readonly baseImage: string | undefined;
   /** Where the links are applied: the node agents' outboxes, or tc and iptables in the nodes' namespaces. */
   readonly linksLayer: 'message' | 'packet';
+  /** Hosts of their own CPU quota, and the host of each node (`--hosts`). */
+  readonly hosts?: DockerRuntimeOptions['hosts'];
   readonly startupTimeoutMs: number;
   readonly onStage?: (stage: Stage, detail?: string) => void;
   readonly onStarted?: (started: number, total: number) => void;
@@ -142,6 +144,7 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
       mounts: { [options.bundleDir]: '/algorithm' },
       writableMounts: options.traceDir ? { [options.traceDir]: NODE_TRACE_DIR } : {},
       concurrency: options.concurrency,
+      ...(options.hosts && { hosts: options.hosts }),
     });
     runtime = nodes;
     const crashes = await RunWatch.start(docker, nodes, options.nodeMemoryLimit);
@@ -175,6 +178,7 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
       startup,
       timings: { imagesMs, ...timings },
       join,
+      ...(options.hosts && { facts: { hosts: hostsFacts(options.hosts) } }),
       tearDown,
     };
   } catch (error) {
@@ -183,6 +187,11 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
     });
     throw error;
   }
+}
+
+/** run.json's record of the emulated hosts: each with its capacity, quota and the nodes it started with. */
+function hostsFacts({ list, hostOf }: NonNullable<DockerRuntimeOptions['hosts']>) {
+  return list.map(({ name, capacity, cpus }) => ({ name, capacity, cpus, nodes: [...hostOf].filter(([, host]) => host === name).map(([id]) => id) }));
 }
 
 /** Runs every step in order, even after a failure, then rejects with the first failure. */

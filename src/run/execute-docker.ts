@@ -14,6 +14,8 @@ import { maxOf } from '../util/extremes.js';
 import type { ContainerNodes, RuntimeKind, SuccessorNodes } from '../runtime/types.js';
 import { readMoveRecords } from '../migration/move.js';
 import type { FaultEvent } from '../faults/events.js';
+import { hostsReplayFlags, type EmulatedHost } from '../runtime/emulated-hosts.js';
+import { placeNodes, type PlacementPolicy } from './swarm-placement.js';
 
 export type DockerOptions = RuntimeTuning & Partial<Pick<DeploymentOptions, 'followEtcd' | 'onStage' | 'signal'>>;
 
@@ -35,6 +37,7 @@ export function deployPrepared(prepared: PreparedRun, options: DockerOptions, tr
     etcdAuth: options.etcdAuth ?? true,
     baseImage: options.baseImage,
     linksLayer: prepared.linksLayer,
+    ...(options.hosts && { hosts: hostsWithNodes(prepared, options.hosts, options.placement ?? 'spread') }),
     startupTimeoutMs: startupTimeoutMs(prepared.topology.graph.order),
     onStage: options.onStage,
     onStarted: options.onStarted,
@@ -43,9 +46,16 @@ export function deployPrepared(prepared: PreparedRun, options: DockerOptions, tr
   });
 }
 
+/** Each node's emulated host, by the run's placement policy over the hosts in the order listed. */
+function hostsWithNodes(prepared: PreparedRun, list: readonly EmulatedHost[], policy: PlacementPolicy) {
+  const { engineOf } = placeNodes(prepared.topology.graph, list.length, policy);
+  return { list, hostOf: new Map([...engineOf].map(([id, index]) => [id, list[index]!.name])) };
+}
+
 /** Nodes as containers on one host's engine: see docker-deployment.ts. */
 export const dockerRuntime: RunRuntime = containerRuntime({
   kind: 'docker',
+  emulatesHosts: true,
   unavailable: () => unavailableUnless(connectDocker),
   replayFlags: containerReplayFlags,
   standUp: deployPrepared,
@@ -60,6 +70,7 @@ type ContainerBringUp = (prepared: PreparedRun, options: DockerOptions, traceDir
  */
 export function containerRuntime(runtime: {
   kind: RuntimeKind;
+  emulatesHosts: boolean;
   unavailable: RunRuntime['unavailable'];
   replayFlags: RunRuntime['replayFlags'];
   standUp: ContainerBringUp;
@@ -89,6 +100,7 @@ export function containerReplayFlags(prepared: PreparedRun, tuning: RuntimeTunin
   const flags: string[] = [];
   if (prepared.linksLayer === 'packet') flags.push('--links-mode', 'packet');
   if (tuning.nodeMemoryLimit !== undefined && tuning.nodeMemoryLimit !== DEFAULT_NODE_MEMORY) flags.push('--node-memory', String(tuning.nodeMemoryLimit / (1024 * 1024)));
+  if (tuning.hosts) flags.push(...hostsReplayFlags(tuning.hosts), ...(tuning.placement && tuning.placement !== 'spread' ? ['--placement', tuning.placement] : []));
   return flags;
 }
 

@@ -20,6 +20,7 @@ import type { ExecutionOptions, RunRuntime } from './deployment.js';
 export const simulatorRuntime: RunRuntime = {
   kind: 'sim',
   engineObjects: false,
+  emulatesHosts: false,
   unavailable: async () => undefined,
   linksLayer: () => 'model',
   replayFlags: (_prepared, tuning) => (tuning.maxEvents !== undefined && tuning.maxEvents !== DEFAULT_MAX_EVENTS ? ['--max-events', String(tuning.maxEvents)] : []),

@@ -21,7 +21,7 @@ import { peerlabVersion } from '../util/version.js';
 import type { Deployment } from './docker-deployment.js';
 import type { DockerOptions } from './execute-docker.js';
 import { executeOn, type RunRuntime } from './deployment.js';
-import { chooseRuntime, runtimesWith } from './runtimes.js';
+import { chooseRuntime, RUNTIMES, runtimesWith } from './runtimes.js';
 import type { RuntimeChoice, RuntimeKind } from '../runtime/types.js';
 import { ExecutionFailed, type Execution } from './execution.js';
 import { prepareRun, type PrepareRequest, type PreparedRun } from './prepare.js';
@@ -102,9 +102,19 @@ export async function bringUp(request: RunRequest): Promise<PreparedRun & { depl
       hint: `take --runtime ${runtimesWith('standUp').join(' or ')}; peerlab run takes any runtime`,
     });
   }
+  checkHostsTaken(runtime, request);
   request.onRuntime?.(runtime);
   const prepared = await prepareRun(request);
   return { ...prepared, deployment: await runtime.standUp(prepared, request) };
+}
+
+/** `--hosts` on a runtime that cannot give them is refused, not ignored. */
+function checkHostsTaken(runtime: RunRuntime, request: RunRequest): void {
+  if (request.hosts && !runtime.emulatesHosts) {
+    throw new PeerlabError(`--hosts: the ${runtime.kind} runtime cannot give nodes hosts of their own CPU quota`, {
+      hint: `take --runtime ${Object.values(RUNTIMES).filter((each) => each.emulatesHosts).map((each) => each.kind).join(' or ')}, or leave --hosts out (a Swarm's hosts are its engines)`,
+    });
+  }
 }
 
 /** `peerlab run`: prepare, execute on the chosen runtime, verify against the oracle, write results/<run-id>/. */
@@ -112,6 +122,7 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
   const began = Date.now();
   const startedAt = new Date().toISOString();
   const runtime = await chooseRuntime(request.runtime ?? 'docker', request.onNotice);
+  checkHostsTaken(runtime, request);
   request.onRuntime?.(runtime);
   const { observer } = request;
   const prepared = await prepareRun({ ...request, liveReportMs: observer?.liveReportMs });

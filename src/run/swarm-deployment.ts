@@ -175,6 +175,7 @@ async function createBundleConfigs(manager: Docker, runId: string, prepared: Pre
 /** Nodes as Swarm tasks over the local cluster's engines (`peerlab cluster up`). */
 export const swarmRuntime: RunRuntime = containerRuntime({
   kind: 'swarm',
+  emulatesHosts: false,
   unavailable: () => unavailableUnless(clusterEngines),
   replayFlags: (prepared, tuning) => [
     ...containerReplayFlags(prepared, tuning),

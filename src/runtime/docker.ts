@@ -3,8 +3,9 @@ import { Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { nodeLogFile } from '../util/node-logs.js';
 import { PeerlabError } from '../errors.js';
-import { containerMemoryBytes, dockerMessage, NODE_LABEL, ROLE_LABEL, RUN_LABEL } from '../docker/engine.js';
+import { containerMemoryBytes, dockerMessage, HOST_LABEL, NODE_LABEL, ROLE_LABEL, RUN_LABEL } from '../docker/engine.js';
 import { forEachLimited } from '../util/concurrency.js';
+import { checkInHostGroup, createHostGroups, hostCgroupParent, removeHostGroups, type EmulatedHost } from './emulated-hosts.js';
 import type { ContainerNodes, ContainerStartup, ExecResult, NodeInfo, NodeSpec, NodeState, StartProgress, SuccessorNodes } from './types.js';
 
 export interface DockerRuntimeOptions {
@@ -18,6 +19,8 @@ export interface DockerRuntimeOptions {
   readonly writableMounts?: Readonly<Record<string, string>>;
   /** How many containers are created and started at once. */
   readonly concurrency: number;
+  /** Hosts of their own CPU quota on this engine (`--hosts`), with the host of each node; none: one host, `local`. */
+  readonly hosts?: { readonly list: readonly EmulatedHost[]; readonly hostOf: ReadonlyMap<string, string> };
 }
 
 export const DEFAULT_NODE_MEMORY = 64 * 1024 * 1024;
@@ -69,31 +72,46 @@ export class DockerRuntime implements ContainerNodes, SuccessorNodes {
     return networkName(this.options.runId);
   }
 
-  /** Creates the run network; Docker picks a subnet that collides with no existing network. */
+  /**
+   * Creates the run network (Docker picks a subnet that collides with no existing network) and the hosts' CPU
+   * groups. The network carries the hosts, so that `peerlab migrate` in another process finds them.
+   */
   static async create(docker: Docker, options: DockerRuntimeOptions): Promise<DockerRuntime> {
     const runtime = new DockerRuntime(docker, options);
+    const hosts = options.hosts?.list;
     await docker.createNetwork({
       Name: runtime.network,
       Driver: 'bridge',
       CheckDuplicate: true,
-      Labels: { [RUN_LABEL]: options.runId },
+      Labels: { [RUN_LABEL]: options.runId, ...(hosts ? { [HOST_LABEL]: JSON.stringify(hosts) } : {}) },
     });
+    if (hosts) await createHostGroups(docker, options.runId, hosts);
     return runtime;
   }
 
-  /** Attaches to a run that is already up (for status and down). */
+  /** Attaches to a run that is already up (for status, migrate and down). */
   static attach(docker: Docker, runId: string): DockerRuntime {
     return new DockerRuntime(docker, { runId, image: '', memoryLimit: 0, mounts: {}, concurrency: DEFAULT_START_CONCURRENCY });
+  }
+
+  /** The run's emulated hosts: from the options of the run this process brought up, else from its network's label. */
+  private async emulatedHosts(): Promise<readonly EmulatedHost[] | undefined> {
+    if (this.options.hosts) return this.options.hosts.list;
+    const inspected = (await this.docker.getNetwork(this.network).inspect().catch(() => undefined)) as { Labels?: Record<string, string> } | undefined;
+    const label = inspected?.Labels?.[HOST_LABEL];
+    return label === undefined ? undefined : (JSON.parse(label) as EmulatedHost[]);
   }
 
   async startNodes(nodes: readonly NodeSpec[], onProgress?: (progress: StartProgress) => void, signal?: AbortSignal): Promise<void> {
     let started = 0;
     await forEachLimited(nodes, this.options.concurrency, async (node) => {
       const requestedAt = Date.now();
-      const container = await this.docker.createContainer(nodeContainerSpec(this.options, node));
+      const host = this.options.hosts ? (this.options.hosts.hostOf.get(node.id) ?? (await this.leastLoadedHost())) : undefined;
+      const container = await this.docker.createContainer(nodeContainerSpec(this.options, node, host));
       this.containerIds.set(node.id, container.id);
       const createdAt = Date.now();
       await container.start();
+      if (host !== undefined) await checkInHostGroup((await container.inspect()).State.Pid, this.runId, host);
       this.containerStartup.set(node.id, { requestedAt, createdAt, startedAt: Date.now() });
       started += 1;
       onProgress?.({ started, total: nodes.length });
@@ -114,7 +132,23 @@ export class DockerRuntime implements ContainerNodes, SuccessorNodes {
   }
 
   async hosts(): Promise<string[]> {
-    return [LOCAL_HOST];
+    return (await this.emulatedHosts())?.map((host) => host.name) ?? [LOCAL_HOST];
+  }
+
+  async hostOf(id: string): Promise<string> {
+    return (await this.containerOf(id).then((container) => container.inspect())).Config.Labels[HOST_LABEL] ?? LOCAL_HOST;
+  }
+
+  /**
+   * The host with the fewest running nodes per CPU of its quota, leaving out `except`; of equal ones, the first
+   * listed. Where a churn join or a move without `--to` goes. On one host: `local`.
+   */
+  async leastLoadedHost(except?: string): Promise<string> {
+    const hosts = (await this.emulatedHosts())?.filter((host) => host.name !== except);
+    if (!hosts?.length) return LOCAL_HOST;
+    const running = await this.docker.listContainers({ filters: { label: [`${RUN_LABEL}=${this.runId}`, `${ROLE_LABEL}=node`] } });
+    const nodesOn = (host: string) => running.filter((container) => container.Labels[HOST_LABEL] === host).length;
+    return hosts.reduce((best, host) => (nodesOn(host.name) / host.cpus < nodesOn(best.name) / best.cpus ? host : best)).name;
   }
 
   async currentContainer(id: string): Promise<string> {
@@ -122,17 +156,21 @@ export class DockerRuntime implements ContainerNodes, SuccessorNodes {
   }
 
   async startSuccessor(id: string, env: Readonly<Record<string, string>>, host: string): Promise<string> {
-    if (host !== LOCAL_HOST) throw new PeerlabError(`no host ${host} in run ${this.runId}`, { hint: `its hosts: ${LOCAL_HOST}` });
+    const hosts = await this.hosts();
+    if (!hosts.includes(host)) throw new PeerlabError(`no host ${host} in run ${this.runId}`, { hint: `its hosts: ${hosts.join(', ')}` });
     const current = await (await this.containerOf(id)).inspect();
-    // The same container, but for its name and the added environment: same image, mounts, limits and network.
+    const emulated = host !== LOCAL_HOST;
+    // The same container, but for its name, host and the added environment: same image, mounts, limits and network.
     const container = await this.docker.createContainer({
       ...current.Config,
       name: `${nodeContainerName(this.runId, id)}-${Date.now().toString(36)}`,
       // A node that moved before carries its last move's variables: replaced, not repeated.
       Env: [...(current.Config.Env ?? []).filter((line) => !(line.split('=')[0]! in env)), ...Object.entries(env).map(([key, value]) => `${key}=${value}`)],
-      HostConfig: current.HostConfig,
+      Labels: { ...current.Config.Labels, ...(emulated ? { [HOST_LABEL]: host } : {}) },
+      HostConfig: { ...current.HostConfig, ...(emulated ? { CgroupParent: hostCgroupParent(this.runId, host) } : {}) },
     });
     await container.start();
+    if (emulated) await checkInHostGroup((await container.inspect()).State.Pid, this.runId, host);
     return container.id;
   }
 
@@ -268,16 +306,20 @@ export class DockerRuntime implements ContainerNodes, SuccessorNodes {
   }
 }
 
-/** A node's container: locked down, memory- and pids-limited, on the run network. Also the start-up bench's baseline. */
-export function nodeContainerSpec(options: DockerRuntimeOptions, node: NodeSpec): Docker.ContainerCreateOptions {
+/**
+ * A node's container: locked down, memory- and pids-limited, on the run network, under its emulated host's CPU
+ * group when it has one. Also the start-up bench's baseline.
+ */
+export function nodeContainerSpec(options: DockerRuntimeOptions, node: NodeSpec, host?: string): Docker.ContainerCreateOptions {
   const { runId, image, memoryLimit, mounts, writableMounts } = options;
   return {
     name: nodeContainerName(runId, node.id),
     Hostname: `node-${node.id}`,
     Image: image,
     Env: Object.entries(node.env).map(([key, value]) => `${key}=${value}`),
-    Labels: { [RUN_LABEL]: runId, [NODE_LABEL]: node.id, [ROLE_LABEL]: 'node' },
+    Labels: { [RUN_LABEL]: runId, [NODE_LABEL]: node.id, [ROLE_LABEL]: 'node', ...(host !== undefined ? { [HOST_LABEL]: host } : {}) },
     HostConfig: {
+      ...(host !== undefined ? { CgroupParent: hostCgroupParent(runId, host) } : {}),
       NetworkMode: networkName(runId),
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges'],
@@ -319,6 +361,7 @@ export async function removeRunObjects(docker: Docker, runId: string | undefined
   }
   const networks = await docker.listNetworks({ filters: { label: [label] } });
   await forEachLimited(networks, 4, (n) => removeNetwork(docker.getNetwork(n.Id)));
+  await removeHostGroups(runId);
   return { containers: containers.length, networks: networks.length };
 }
 

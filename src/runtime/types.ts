@@ -105,12 +105,16 @@ export interface ContainerNodes extends Runtime {
 
 /**
  * Nodes whose id can pass to a new container (migration and restart, src/migration): the one primitive both
- * use. A host is where a container can go: on one engine, only that engine.
+ * use. A host is where a container can go: on one engine, that engine, or the emulated hosts of `--hosts`.
  */
 export interface SuccessorNodes {
   readonly runId: string;
-  /** Where nodes can be placed: `local` on one engine. */
+  /** Where nodes can be placed: `local` on one engine, or its emulated hosts (`--hosts`). */
   hosts(): Promise<string[]>;
+  /** The host node `id` lives on now. */
+  hostOf(id: string): Promise<string>;
+  /** Where a node goes when no host is named: the least loaded host other than `except`, if there is one. */
+  leastLoadedHost(except?: string): Promise<string>;
   /** The container that serves node `id` now (the newest running one); throws for an unknown node. */
   currentContainer(id: string): Promise<string>;
   /**

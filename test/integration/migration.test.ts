@@ -6,7 +6,7 @@
  * the one-line refusals of `peerlab migrate`.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -148,28 +148,57 @@ function containersOf(runId: string, nodeId: string): string[] {
   return listing.trim().split('\n').filter(Boolean);
 }
 
+/** `peerlab run` of the fixture in the background, once it has announced its run id. */
+async function runInBackground(args: readonly string[]) {
+  const run = spawn(process.execPath, [bin, 'run', FIXTURE, ...args, '--results', resultsRoot], { cwd: packageRoot });
+  const output = { stdout: '', stderr: '' };
+  run.stdout.on('data', (chunk: Buffer) => (output.stdout += chunk.toString()));
+  run.stderr.on('data', (chunk: Buffer) => (output.stderr += chunk.toString()));
+  const ended = new Promise<number>((resolve) => run.on('exit', (code) => resolve(code ?? -1)));
+  for (let waited = 0; !/^run (\S+)$/m.test(output.stderr); waited += 100) {
+    expect(waited, output.stderr + output.stdout).toBeLessThan(60_000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const runId = /^run (\S+)$/m.exec(output.stderr)![1]!;
+  return {
+    runId,
+    output,
+    ended,
+    /** A failed assertion must not leave the run going: Ctrl-C it, and wait for its teardown. */
+    async stop() {
+      if (run.exitCode === null) {
+        run.kill('SIGINT');
+        await ended;
+      }
+    },
+  };
+}
+
+/** `peerlab migrate`, refused while the run comes up, then taken once it has started. */
+async function migrateOnceStarted(runId: string, ...args: string[]) {
+  for (let tries = 0; ; tries++) {
+    const moved = await peerlabIn(packageRoot, 'migrate', runId, ...args);
+    if (!/still in bring-up|has no run|no run .* is up/.test(moved.stderr) || tries > 120) return moved;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/** The exactly-once oracle over a finished background run's results. */
+async function expectStreamWhole(runId: string, topology: string): Promise<MigrationRecord[]> {
+  const resultsDir = path.join(resultsRoot, runId);
+  const graph = (await loadTopology(topology, { seed: 5 })).graph;
+  const rows = await nodeResults(resultsDir);
+  expectExactlyOnceInOrder(graph, new Map(graph.nodes().map((id, i) => [id, rows[i] as unknown as StreamResult])));
+  expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
+  return (await readFile(path.join(resultsDir, 'migrations.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as MigrationRecord);
+}
+
 describe('peerlab migrate on a run in progress', () => {
   it('moves a node by hand; Ctrl-C in the middle leaves it in exactly one container; the stream stays whole', async () => {
-    const run = spawn(process.execPath, [bin, 'run', FIXTURE, '--topology', 'ba:n=8,m=2', '--seed', '5', '--param', 'durationMs=40000', '--results', resultsRoot], { cwd: packageRoot });
-    let stdout = '';
-    let stderr = '';
-    run.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    run.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const ended = new Promise<number>((resolve) => run.on('exit', (code) => resolve(code ?? -1)));
+    const run = await runInBackground(['--topology', 'ba:n=8,m=2', '--seed', '5', '--param', 'durationMs=40000']);
+    const { runId, output } = run;
     try {
-      for (let waited = 0; !/^run (\S+)$/m.test(stderr); waited += 100) {
-        expect(waited, stderr + stdout).toBeLessThan(60_000);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      const runId = /^run (\S+)$/m.exec(stderr)![1]!;
-
-      // Refused while the run comes up, then taken once it has started.
-      let moved: { code: number; stdout: string; stderr: string };
-      for (let tries = 0; ; tries++) {
-        moved = await peerlabIn(packageRoot, 'migrate', runId, '1');
-        if (!/still in bring-up|has no run|no run .* is up/.test(moved.stderr) || tries > 120) break;
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
+      const moved = await migrateOnceStarted(runId, '1');
       expect(moved.code, moved.stderr).toBe(0);
       expect(moved.stdout).toMatch(/^✔ node 1 moved to local \(\S+ → \S+\) with \d+ ms of downtime: snapshot [\d.]+ KiB/);
       expect(containersOf(runId, '1')).toHaveLength(1);
@@ -188,20 +217,34 @@ describe('peerlab migrate on a run in progress', () => {
       expect([0, 130], cutErr).toContain(cutCode);
       expect(containersOf(runId, '2'), 'node 2 runs in exactly one container').toHaveLength(1);
 
-      expect(await ended, stderr + stdout).toBe(0);
-      const summary = { resultsDir: path.join(resultsRoot, runId) };
-      const graph = (await loadTopology('ba:n=8,m=2', { seed: 5 })).graph;
-      const rows = await nodeResults(summary.resultsDir);
-      expectExactlyOnceInOrder(graph, new Map(graph.nodes().map((id, i) => [id, rows[i] as unknown as StreamResult])));
-      const records = (await readFile(path.join(summary.resultsDir, 'migrations.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as MigrationRecord);
+      expect(await run.ended, output.stderr + output.stdout).toBe(0);
+      const records = await expectStreamWhole(runId, 'ba:n=8,m=2');
       expect(records.map((record) => record.node)).toEqual(cutCode === 0 ? ['1', '2'] : ['1']);
-      expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
     } finally {
-      // A failed assertion must not leave the run going: Ctrl-C it, and wait for its teardown.
-      if (run.exitCode === null) {
-        run.kill('SIGINT');
-        await ended;
-      }
+      await run.stop();
+    }
+  }, 300_000);
+
+  it('moves a node between hosts of their own CPU quota, into the new host\'s group', async () => {
+    // Spread over two equal hosts: even ids on a, odd on b. Node 1 goes, without --to, to the least loaded other host.
+    const run = await runInBackground(['--topology', 'ba:n=6,m=2', '--seed', '5', '--param', 'durationMs=25000', '--hosts', 'a=1,b=1', '--host-cpus', '0.4']);
+    const { runId, output } = run;
+    try {
+      const moved = await migrateOnceStarted(runId, '1');
+      expect(moved.code, moved.stderr).toBe(0);
+      expect(moved.stdout).toMatch(/^✔ node 1 moved to a \(/);
+      const [container] = containersOf(runId, '1');
+      const pid = execFileSync('docker', ['inspect', '--format', '{{.State.Pid}} {{index .Config.Labels "peerlab.host"}}', container!], { encoding: 'utf8' }).trim().split(' ');
+      expect(pid[1]).toBe('a');
+      expect(await readFile(`/proc/${pid[0]}/cgroup`, 'utf8')).toMatch(new RegExp(`:cpu(,cpuacct)?:/peerlab/${runId}/a/`));
+      const unknownHost = await peerlabIn(packageRoot, 'migrate', runId, '1', '--to', 'mars');
+      expect(unknownHost.stderr.trim().split('\n')).toHaveLength(1);
+      expect(unknownHost.stderr).toMatch(/--to mars: run \S+ has no host mars — its hosts: a, b/);
+      expect(await run.ended, output.stderr + output.stdout).toBe(0);
+      expect((await expectStreamWhole(runId, 'ba:n=6,m=2')).map((record) => record.node)).toEqual(['1']);
+      await expect(access(`/sys/fs/cgroup/cpu/peerlab/${runId}`)).rejects.toThrow(/ENOENT/);
+    } finally {
+      await run.stop();
     }
   }, 300_000);
 });
