@@ -28,13 +28,13 @@ export const runOptionFlags = {
   }),
   placement: Flags.string({
     default: 'spread',
-    options: ['spread', 'partition'],
+    options: ['spread', 'partition', 'first'],
     description:
-      'swarm and --hosts: which engine or host each node runs on: spread (balanced round-robin) or partition (one part of the graph per engine or host, few edges across them)',
+      "swarm and --hosts: which engine or host each node starts on: spread (balanced round-robin), partition (one part of the graph per engine or host, few edges across them) or first (all on the first, as seed 000's agents start on its central server)",
   }),
   hosts: Flags.string({
     description:
-      "docker: hosts of their own CPU quota on the one engine, NAME=CAPACITY,… in any one unit (e.g. seed 000's MIPS: 'central=5217.93,outpost_pi=132.29'); the largest gets --host-cpus CPUs, the others their share; `peerlab migrate --to` moves nodes between them",
+      "docker: hosts of their own CPU quota on the one engine, NAME=CAPACITY,… in any one unit (e.g. seed 000's MIPS: 'central=5217.93,outpost_pi=132.29'), or a placement input YAML whose hosts (with priority and central) to take; the largest gets --host-cpus CPUs, the others their share; `peerlab migrate --to` moves nodes between them",
   }),
   'host-cpus': Flags.string({ description: 'with --hosts: the CPUs of the largest host (default 1; the others get their share of it)' }),
   'node-memory': Flags.integer({ default: 64, description: 'memory limit per node container, in MiB' }),
@@ -89,6 +89,17 @@ export const faultFlags = {
   churn: Flags.string({
     description: "nodes joining and leaving during the run, seeded: 'join=0.5/s leave=0.2/s crash=0.1/s [for=60s] [at=T] [attach=ba|uniform] [m=2]' (Poisson; a join is a new node with the next free id attached to m members, leave = stop, crash = kill)",
   }),
+};
+
+/** A placement policy applied while `peerlab run` goes (src/placement/live.ts): with --hosts. */
+export const placementPolicyFlags = {
+  policy: Flags.string({
+    description:
+      "with --hosts: a placement policy (equal, prio, self-placement, threshold, or a .ts file) applied every --policy-every to the nodes' measured loads; the nodes it moves migrate (placements.ndjson)",
+  }),
+  'policy-every': Flags.integer({ description: 'with --policy: seconds between its rounds (default 10)' }),
+  hold: Flags.string({ description: "with --policy: node ids held where they are (seed 000's Hold), e.g. 1,2" }),
+  'policy-setting': Flags.string({ multiple: true, description: "with --policy: a setting, name=number (repeatable), e.g. limit=0.8 for prio; it overrides the --hosts file's settings" }),
 };
 
 /** The Docker and link settings runRequestFrom reads, at their defaults: for the benches that run the simulator without links. */

@@ -2,13 +2,17 @@ import type { Interfaces } from '@oclif/core';
 import { PeerlabError } from '../errors.js';
 import { resultsRoot } from '../util/files.js';
 import type { RunRequest } from '../run/run.js';
-import type { deploymentFlags } from './run-flags.js';
+import type { deploymentFlags, placementPolicyFlags } from './run-flags.js';
 import { stopRunsOnInterrupt } from './interrupt.js';
 import { StartupProgress } from './progress.js';
 import type { RunId } from '../util/names.js';
-import { parseHostsSpec, type EmulatedHost } from '../runtime/emulated-hosts.js';
+import { hostsOfFile, parseHostsSpec, type HostsRequest } from '../runtime/emulated-hosts.js';
+import { loadPlacementInputSync } from '../placement/input.js';
+import type { LivePlacementRequest } from '../placement/live.js';
+import { resolvePolicy } from '../plugins/resolve.js';
 
 type DeploymentFlags = Interfaces.InferredFlags<typeof deploymentFlags>;
+type PlacementPolicyFlags = Interfaces.InferredFlags<typeof placementPolicyFlags>;
 
 /** `--timeout` is in seconds (the library takes ms): a value that is not above 0 is refused in the flag's own unit. */
 export function timeoutMsFrom(seconds: number): number {
@@ -18,13 +22,44 @@ export function timeoutMsFrom(seconds: number): number {
   return seconds * 1000;
 }
 
+/** `--hosts FILE`: a placement input YAML (hosts with priority and central; maybe settings), not a spec. */
+const isHostsFile = (given: string): boolean => /\.ya?ml$/i.test(given);
+
 /** `--hosts` with `--host-cpus`; `--host-cpus` alone would do nothing, so it is refused. */
-function hostsFrom(flags: Pick<DeploymentFlags, 'hosts' | 'host-cpus'>): EmulatedHost[] | undefined {
+function hostsFrom(flags: Pick<DeploymentFlags, 'hosts' | 'host-cpus'>): HostsRequest | undefined {
   if (flags.hosts === undefined) {
     if (flags['host-cpus'] !== undefined) throw new PeerlabError('--host-cpus needs --hosts: it sets the CPUs of the largest host', { hint: "add --hosts, e.g. --hosts 'big=4,small=1'" });
     return undefined;
   }
-  return parseHostsSpec(flags.hosts, flags['host-cpus'] === undefined ? 1 : Number(flags['host-cpus']));
+  const largestCpus = flags['host-cpus'] === undefined ? 1 : Number(flags['host-cpus']);
+  const list = isHostsFile(flags.hosts) ? hostsOfFile(flags.hosts, loadPlacementInputSync(flags.hosts).hosts, largestCpus) : parseHostsSpec(flags.hosts, largestCpus);
+  return { given: flags.hosts, list };
+}
+
+/**
+ * `--policy` with its settings: refused without `--hosts` (nothing to place nodes on), and its companions refused
+ * without it. Settings: the `--hosts` file's, then `--policy-setting`'s.
+ */
+export function livePlacementFrom(flags: PlacementPolicyFlags & Pick<DeploymentFlags, 'hosts'>): LivePlacementRequest | undefined {
+  if (flags.policy === undefined) {
+    const orphan = (['policy-every', 'hold', 'policy-setting'] as const).find((flag) => flags[flag] !== undefined);
+    if (orphan) throw new PeerlabError(`--${orphan} needs --policy`, { hint: 'add --policy, e.g. --policy equal, or leave it out' });
+    return undefined;
+  }
+  if (flags.hosts === undefined) {
+    throw new PeerlabError(`--policy ${flags.policy} needs --hosts: a policy places nodes on hosts`, { hint: "add --hosts, e.g. --hosts 'big=4,small=1'" });
+  }
+  const everySeconds = flags['policy-every'] ?? 10;
+  if (!(everySeconds > 0)) throw new PeerlabError(`--policy-every ${everySeconds} is not a positive number of seconds`, { hint: 'e.g. --policy-every 10' });
+  const settings: Record<string, number> = isHostsFile(flags.hosts) ? { ...loadPlacementInputSync(flags.hosts).settings } : {};
+  for (const setting of flags['policy-setting'] ?? []) {
+    const match = /^([A-Za-z_][\w-]*)=(.+)$/.exec(setting);
+    const value = Number(match?.[2]);
+    if (!match || !Number.isFinite(value)) throw new PeerlabError(`--policy-setting ${setting} is not name=number`, { hint: 'e.g. --policy-setting limit=0.8' });
+    settings[match[1]!] = value;
+  }
+  const hold = flags.hold === undefined ? [] : flags.hold.split(',').map((id) => id.trim());
+  return { policy: flags.policy, policySource: resolvePolicy(flags.policy), everyMs: everySeconds * 1000, hold, settings };
 }
 
 /**

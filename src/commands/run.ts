@@ -1,8 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { PeerlabCommand } from '../cli/base-command.js';
-import { algorithmRunFlags, deploymentFlags, faultFlags } from '../cli/run-flags.js';
+import { algorithmRunFlags, deploymentFlags, faultFlags, placementPolicyFlags } from '../cli/run-flags.js';
 import { resolveRunFaults } from '../faults/index.js';
-import { runRequestFrom, timeoutMsFrom } from '../cli/run-request.js';
+import { livePlacementFrom, runRequestFrom, timeoutMsFrom } from '../cli/run-request.js';
 import { runAlgorithm, type RunSummary, type RunUntil } from '../run/run.js';
 import { OUTCOME_MARK } from '../verify/index.js';
 import { dashboardObserver } from '../dashboard/observe.js';
@@ -15,6 +15,7 @@ export default class Run extends PeerlabCommand {
   static override examples = [
     '<%= config.bin %> run flood --topology ba:n=100,m=2 --seed 7',
     '<%= config.bin %> run flood --topology topologies/zoo/GtsCe.graphml',
+    '<%= config.bin %> run test/fixtures/dummy-load.ts --topology complete:n=4 --hosts big=2,small=1 --placement first --policy equal',
   ];
 
   static override args = {
@@ -25,6 +26,7 @@ export default class Run extends PeerlabCommand {
     ...deploymentFlags,
     ...algorithmRunFlags,
     ...faultFlags,
+    ...placementPolicyFlags,
     ui: Flags.boolean({ default: false, description: 'serve a live dashboard on 127.0.0.1 (its URL, with an access token, is printed); a simulator run is replayed there' }),
     'ui-port': Flags.integer({ default: 0, description: 'port of the dashboard (0: any free port)' }),
     trace: Flags.boolean({ default: false, description: 'write every send and delivery, with Lamport and vector clocks, to results/<run-id>/events.ndjson and draw them in report.html' }),
@@ -43,6 +45,7 @@ export default class Run extends PeerlabCommand {
       allowDisconnected: flags['allow-disconnected'],
       timeoutMs,
     });
+    const livePlacement = livePlacementFrom(flags);
     const { request, during } = runRequestFrom(flags, {
       algorithm: args.algorithm,
       timeoutMs,
@@ -61,6 +64,7 @@ export default class Run extends PeerlabCommand {
         observer,
         command: ['run', ...this.argv],
         faults,
+        ...(livePlacement && { livePlacement }),
       }),
     );
     const required = summary.outcome === 'unchecked' && flags['require-check'] ? ' (--require-check: an unchecked run fails)' : '';

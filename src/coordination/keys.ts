@@ -88,6 +88,9 @@ export function runKeys(runId: string) {
     result: (id: string) => `${base}/results/${id}`,
     /** A node's LiveReport, rewritten every few seconds while a dashboard watches (RunConfig.liveReportMs). */
     live: (id: string) => `${base}/live/${id}`,
+    /** A node's NodeLoad, rewritten under its lease while a placement policy runs (RunConfig.loadReportMs). */
+    loadPrefix: `${base}/load/`,
+    load: (id: string) => `${base}/load/${id}`,
     reportsPrefix: `${base}/reports/`,
     report: (id: string) => `${base}/reports/${id}`,
     /** A failure inside a node (an exception in a handler, a bad payload), with its stack. */
@@ -126,6 +129,7 @@ export function runKeys(runId: string) {
       `${base}/${ELECTIONS}/`,
       `${base}/counts/`,
       `${base}/live/`,
+      `${base}/load/`,
       `${base}/migrations/`,
     ],
   };

@@ -17,6 +17,20 @@ export interface RunConfig {
   readonly quiescence?: boolean;
   /** Set when a dashboard watches the run: each node writes a LiveReport this often (ms). */
   readonly liveReportMs?: number;
+  /** Set when a placement policy runs (`--policy`): each node writes its NodeLoad this often (ms), under its lease. */
+  readonly loadReportMs?: number;
+}
+
+/**
+ * A node's load over its last report interval, as its process measured it: the share of one CPU it used (the
+ * container's one process, the agent with its algorithm) and the messages it handled per second. Under the node's
+ * lease, so a node that is gone has none (seed 004's Roaming NAT table holds its nodes' load the same way).
+ */
+export interface NodeLoad {
+  readonly cpuShare: number;
+  readonly messagesPerSecond: number;
+  /** Epoch ms at the end of the interval. */
+  readonly at: number;
 }
 
 /** A node's answer to a quiescence wave: its message totals so far, over all its edges. */

@@ -13,6 +13,7 @@ import {
   type MigrationRecord,
   type NeighbourEntry,
   type NodeFailure,
+  type NodeLoad,
   type NodeReport,
   type NodeStartup,
   type Registration,
@@ -313,6 +314,7 @@ async function main(): Promise<void> {
     running = true;
   }
   const stopLiveReports = config.liveReportMs ? reportLive(etcd, keys.live(nodeId), host, config.liveReportMs) : undefined;
+  const stopLoadReports = config.loadReportMs ? reportLoad(lease, keys.load(nodeId), host, config.loadReportMs) : undefined;
   if (!recorded) {
     const initialised = host.start();
     membership?.release();
@@ -339,6 +341,7 @@ async function main(): Promise<void> {
   await stopped;
   host.freeze();
   stopLiveReports?.();
+  stopLoadReports?.();
   await tracer?.close();
   const report: NodeReport = {
     metrics: host.metrics,
@@ -414,6 +417,25 @@ function reportLive(etcd: EtcdClient, key: string, host: AlgorithmHost, everyMs:
     clearTimeout(phase);
     clearInterval(timer);
   };
+}
+
+/**
+ * While a placement policy runs: this node's load every `everyMs`, measured by its own process (its container's
+ * only one), under its lease. Returns how to stop.
+ */
+function reportLoad(lease: NodeLease, key: string, host: AlgorithmHost, everyMs: number): () => void {
+  const handled = () => [...host.received.values()].reduce((sum, count) => sum + count.messages, 0);
+  let since = { at: Date.now(), cpu: process.cpuUsage(), handled: handled() };
+  const timer = setInterval(() => {
+    const now = { at: Date.now(), cpu: process.cpuUsage(), handled: handled() };
+    const seconds = (now.at - since.at) / 1000;
+    const cpuSeconds = (now.cpu.user + now.cpu.system - since.cpu.user - since.cpu.system) / 1e6;
+    const load: NodeLoad = { cpuShare: cpuSeconds / seconds, messagesPerSecond: (now.handled - since.handled) / seconds, at: now.at };
+    since = now;
+    // A lost report only leaves the policy the one before.
+    void lease.put(key, JSON.stringify(load)).catch(() => {});
+  }, everyMs);
+  return () => clearInterval(timer);
 }
 
 // The image build runs this file only to make its code cache (start.ts): the rehearsal, not a node.

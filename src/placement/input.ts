@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
@@ -34,9 +35,12 @@ const inputSchema = z
           .strict(),
       )
       .min(1),
-    nodes: z.array(
-      z.object({ name, host: name, load: z.number().nonnegative(), hold: z.boolean().default(false), requests: z.array(requestSample).optional() }).strict(),
-    ),
+    // Absent from a file that gives only hosts (a live run's `--hosts FILE`, whose nodes are the run's).
+    nodes: z
+      .array(
+        z.object({ name, host: name, load: z.number().nonnegative(), hold: z.boolean().default(false), requests: z.array(requestSample).optional() }).strict(),
+      )
+      .default([]),
     settings: z.record(z.string(), z.number()).default({}),
   })
   .strict();
@@ -59,11 +63,28 @@ const TOP_LEVEL_FIELDS = ['hosts', 'nodes', 'settings'];
  */
 export async function loadPlacementInput(file: string, cwd = process.cwd()): Promise<PlacementInput> {
   const absolute = path.resolve(cwd, file);
-  const text = await readFile(absolute, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new PeerlabError(`cannot read placement input ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`, {
-      hint: 'give a YAML file of hosts and nodes, e.g. experiments/zoe/table-6.2-migration-1.yaml',
-    });
+  return parsePlacementInput(await readFile(absolute, 'utf8').catch((error: NodeJS.ErrnoException) => unreadable(file, error)), absolute, cwd);
+}
+
+/** The same, read at once: for a flag (`--hosts FILE`), which is parsed before anything runs. */
+export function loadPlacementInputSync(file: string, cwd = process.cwd()): PlacementInput {
+  const absolute = path.resolve(cwd, file);
+  let text: string;
+  try {
+    text = readFileSync(absolute, 'utf8');
+  } catch (error) {
+    return unreadable(file, error as NodeJS.ErrnoException);
+  }
+  return parsePlacementInput(text, absolute, cwd);
+}
+
+function unreadable(file: string, error: NodeJS.ErrnoException): never {
+  throw new PeerlabError(`cannot read placement input ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`, {
+    hint: 'give a YAML file of hosts and nodes, e.g. experiments/zoe/table-6.2-migration-1.yaml',
   });
+}
+
+function parsePlacementInput(text: string, absolute: string, cwd: string): PlacementInput {
   const shown = displayName(absolute, cwd);
   const { data, error } = parseValidatedYaml(text, shown, inputSchema, {
     hintFor: (field) => HINTS[String([...field].reverse().find((segment) => Object.hasOwn(HINTS, segment)))] ?? 'see experiments/zoe/table-6.2-migration-1.yaml',

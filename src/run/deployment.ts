@@ -10,7 +10,8 @@ import type { RunKeys } from '../coordination/keys.js';
 import type { AppliedFault, FaultEvent } from '../faults/events.js';
 import type { TraceEvent } from '../runtime/sim/types.js';
 import type { RuntimeKind } from '../runtime/types.js';
-import type { EmulatedHost } from '../runtime/emulated-hosts.js';
+import type { HostsRequest } from '../runtime/emulated-hosts.js';
+import type { LivePlacementRequest } from '../placement/live.js';
 import type Docker from 'dockerode';
 import type { RunId } from '../util/names.js';
 import type { Deployment, Stage } from './docker-deployment.js';
@@ -33,6 +34,8 @@ export interface ExecutionOptions extends RuntimeTuning {
   readonly faults?: readonly FaultEvent[];
   /** Aborted on Ctrl-C: nothing further is created, and the run ends. */
   readonly signal?: AbortSignal;
+  /** A placement policy applied while the run goes (`--policy`, on a runtime with hosts). */
+  readonly livePlacement?: LivePlacementRequest;
   readonly onStage?: (stage: Stage, detail?: string) => void;
   /** Docker: follow the run's etcd (the dashboard's live feed). */
   readonly followEtcd?: (etcd: Etcd3, keys: RunKeys) => Promise<() => Promise<void>>;
@@ -63,7 +66,7 @@ export interface RuntimeTuning {
   /** Swarm and `hosts`: how nodes are assigned to engines or hosts (spread, or partition: few edges across them). */
   readonly placement?: PlacementPolicy;
   /** Docker: hosts of their own CPU quota on the one engine (`--hosts`, src/runtime/emulated-hosts.ts). */
-  readonly hosts?: readonly EmulatedHost[];
+  readonly hosts?: HostsRequest;
   /** Simulator: the event cap (default DEFAULT_MAX_EVENTS). */
   readonly maxEvents?: number;
 }

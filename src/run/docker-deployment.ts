@@ -189,9 +189,9 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
   }
 }
 
-/** run.json's record of the emulated hosts: each with its capacity, quota and the nodes it started with. */
+/** run.json's record of the emulated hosts: each as declared, with its quota and the nodes it started with. */
 function hostsFacts({ list, hostOf }: NonNullable<DockerRuntimeOptions['hosts']>) {
-  return list.map(({ name, capacity, cpus }) => ({ name, capacity, cpus, nodes: [...hostOf].filter(([, host]) => host === name).map(([id]) => id) }));
+  return list.map((host) => ({ ...host, nodes: [...hostOf].filter(([, on]) => on === host.name).map(([id]) => id) }));
 }
 
 /** Runs every step in order, even after a failure, then rejects with the first failure. */

@@ -15,6 +15,10 @@ import type { ContainerNodes, RuntimeKind, SuccessorNodes } from '../runtime/typ
 import { readMoveRecords } from '../migration/move.js';
 import type { FaultEvent } from '../faults/events.js';
 import { hostsReplayFlags, type EmulatedHost } from '../runtime/emulated-hosts.js';
+import { LivePlacement } from '../placement/live.js';
+import { bundlePolicy } from '../plugins/bundle.js';
+import { runStateDir } from './state.js';
+import path from 'node:path';
 import { placeNodes, type PlacementPolicy } from './swarm-placement.js';
 
 export type DockerOptions = RuntimeTuning & Partial<Pick<DeploymentOptions, 'followEtcd' | 'onStage' | 'signal'>>;
@@ -37,7 +41,7 @@ export function deployPrepared(prepared: PreparedRun, options: DockerOptions, tr
     etcdAuth: options.etcdAuth ?? true,
     baseImage: options.baseImage,
     linksLayer: prepared.linksLayer,
-    ...(options.hosts && { hosts: hostsWithNodes(prepared, options.hosts, options.placement ?? 'spread') }),
+    ...(options.hosts && { hosts: hostsWithNodes(prepared, options.hosts.list, options.placement ?? 'spread') }),
     startupTimeoutMs: startupTimeoutMs(prepared.topology.graph.order),
     onStage: options.onStage,
     onStarted: options.onStarted,
@@ -125,8 +129,14 @@ async function deployForRun(
 ): Promise<RunDeployment> {
   // The trace folder is in the run's local state, which teardown removes, whatever happens.
   const traceDir = options.traceFile ? await makeNodeTraceDir(prepared.runId) : undefined;
+  // Bundled before anything starts: a policy file that does not load is one line and leaves nothing behind.
+  const policy = options.livePlacement && (await bundlePolicy(options.livePlacement.policySource, path.join(runStateDir(prepared.runId), 'policy')));
   const deployment = await bringUp(prepared, options, traceDir);
   const { controller, runtime, watch } = deployment;
+  const placement =
+    policy && options.livePlacement && options.hosts && isSuccessorNodes(runtime)
+      ? new LivePlacement({ runId: prepared.runId, policy, request: options.livePlacement, hosts: options.hosts.list, nodes: runtime, etcd: deployment.etcd })
+      : undefined;
   if (options.signal) watch.endOnAbort(options.signal);
   const schedule = new DockerFaultSchedule(
     options.faults ?? [],
@@ -146,6 +156,7 @@ async function deployForRun(
       options.onStage?.('running');
       startedAt = await watch.race(controller.start(startLeadMs(prepared.topology.graph.order)));
       schedule.start(startedAt);
+      placement?.start(startedAt);
     },
     async collect(): Promise<Execution> {
       const collected = await watch.race(
@@ -158,6 +169,8 @@ async function deployForRun(
           ...(quietAfterMs !== undefined && { endWhenQuiet: { afterMs: quietAfterMs } }),
         }),
       );
+      // Its last round may still be moving a node: the run's reports wait for it.
+      const placements = await placement?.stop();
       // Changes made by hand (`peerlab link set`) are recorded beside the scheduled faults. In the schedule's order,
       // as the simulator records them (events on different nodes may be applied out of it, see DockerFaultSchedule).
       const faults = [...(await schedule.end()), ...(await watch.race(controller.linkSets()))].sort((a, b) => a.atMs - b.atMs);
@@ -180,6 +193,7 @@ async function deployForRun(
         departed: schedule.departed,
         faults,
         ...(migrations.length > 0 && { migrations }),
+        ...(placements?.length && { placements }),
         registry: registry.log(startedAt!),
         inFlight: collected.inFlight ?? inFlightFromReports(reports),
         timings: { ...deployment.timings, algorithmMs: collected.durationMs },
@@ -196,6 +210,7 @@ async function deployForRun(
         // failed teardown must not hide why the run failed.
         const why = failure === undefined ? undefined : `the run failed: ${String((failure as Error).message ?? failure).split('\n')[0]}`;
         options.onStage?.('tearing down', why);
+        await placement?.stop().catch(() => {});
         await schedule.end();
         await schedule.thaw();
         await registry.stop();

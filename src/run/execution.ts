@@ -1,3 +1,4 @@
+import type { PlacementRound } from '../placement/live.js';
 import type { Json } from '../sdk/types.js';
 import type { NodeReport } from '../coordination/protocol.js';
 import type { AppliedFault } from '../faults/events.js';
@@ -17,6 +18,8 @@ export interface Execution {
   readonly faults: readonly AppliedFault[];
   /** Every node that moved to a new container (migrate, restart), as its new node recorded it. */
   readonly migrations?: readonly MigrationRecord[];
+  /** Each round of the run's placement policy (`--policy`): what it saw, chose and moved. */
+  readonly placements?: readonly PlacementRound[];
   /** Who was in the registry: how many at the start, and each change after it. */
   readonly registry: RegistryLog;
   /** Messages sent and not delivered when the run ended (the run ends when every node has a result). */

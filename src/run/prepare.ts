@@ -89,6 +89,8 @@ export interface PrepareRequest {
   readonly faults?: readonly FaultEvent[];
   /** Have the nodes report traffic and metrics while the run goes (a dashboard watches): how often (ms), for a run of `nodes`. */
   readonly liveReportMs?: (nodes: number) => number;
+  /** Have the nodes report their load (a placement policy reads it): how often (ms). */
+  readonly loadReportMs?: number;
   readonly onRunId?: (runId: RunId) => void;
 }
 
@@ -158,6 +160,7 @@ export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> 
       maxPayloadBytes: request.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
       ...((request.until === 'quiescent' || (request.faults?.length ?? 0) > 0) && { quiescence: true }),
       ...(request.liveReportMs ? { liveReportMs: request.liveReportMs(topology.graph.order) } : {}),
+      ...(request.loadReportMs ? { loadReportMs: request.loadReportMs } : {}),
     },
   };
 }

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Json } from '../sdk/types.js';
 import type { MigrationRecord, NodeReport } from '../coordination/protocol.js';
@@ -28,6 +28,8 @@ import { prepareRun, type PrepareRequest, type PreparedRun } from './prepare.js'
 import { aggregateNodeMetrics, type NodeMetricAggregates } from './node-metrics.js';
 import type { RunObserver } from './observer.js';
 import type { RunId } from '../util/names.js';
+import { runStateDir } from './state.js';
+import { livePlacementReplayFlags, type LivePlacementRequest } from '../placement/live.js';
 
 export type { RuntimeChoice };
 
@@ -55,6 +57,8 @@ export interface RunRequest extends DockerOptions, Omit<PrepareRequest, 'onRunId
   readonly onNotice?: (line: string) => void;
   /** An unchecked run (no oracle, no check in the algorithm file) fails instead of being reported and let pass. */
   readonly requireCheck?: boolean;
+  /** A placement policy applied while the run goes (`--policy`): needs hosts (`--hosts`). */
+  readonly livePlacement?: LivePlacementRequest;
 }
 
 export type { RunUntil } from './prepare.js';
@@ -108,6 +112,17 @@ export async function bringUp(request: RunRequest): Promise<PreparedRun & { depl
   return { ...prepared, deployment: await runtime.standUp(prepared, request) };
 }
 
+/** Nodes report their load a few times a round, at most once a second: a round reads the last report of each. */
+function loadReportMs({ everyMs }: LivePlacementRequest): number {
+  return Math.min(1000, everyMs / 4);
+}
+
+/** `--hold` names nodes of the run. */
+function checkHeld(prepared: PreparedRun, request: RunRequest): void {
+  const unknown = request.livePlacement?.hold.find((id) => !prepared.topology.graph.hasNode(id));
+  if (unknown !== undefined) throw new PeerlabError(`--hold ${request.livePlacement!.hold.join(',')}: the run has no node ${unknown}`, { hint: 'hold node ids of the topology (peerlab topology show lists them)' });
+}
+
 /** `--hosts` on a runtime that cannot give them is refused, not ignored. */
 function checkHostsTaken(runtime: RunRuntime, request: RunRequest): void {
   if (request.hosts && !runtime.emulatesHosts) {
@@ -125,12 +140,19 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
   checkHostsTaken(runtime, request);
   request.onRuntime?.(runtime);
   const { observer } = request;
-  const prepared = await prepareRun({ ...request, liveReportMs: observer?.liveReportMs });
-  await observer?.prepared?.(prepared, runtime.kind);
+  const prepared = await prepareRun({ ...request, liveReportMs: observer?.liveReportMs, ...(request.livePlacement && { loadReportMs: loadReportMs(request.livePlacement) }) });
   try {
-    return await runPrepared(request, prepared, runtime, began, startedAt);
+    checkHeld(prepared, request);
+    await observer?.prepared?.(prepared, runtime.kind);
+    try {
+      return await runPrepared(request, prepared, runtime, began, startedAt);
+    } finally {
+      await observer?.finished?.();
+    }
   } finally {
-    await observer?.finished?.();
+    // The run's local state (its bundles): a container runtime's teardown removes it with the run, but a simulation,
+    // or a run refused before it deployed, would leave it in the state folder.
+    await rm(runStateDir(prepared.runId), { recursive: true, force: true });
   }
 }
 
@@ -241,6 +263,8 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
   if (faults.length > 0) await writeNdjson(path.join(resultsDir, 'faults.ndjson'), faults);
   // migrations.ndjson, each node that moved to a new container (migrate, restart), as its new node recorded it;
   if (execution.migrations?.length) await writeNdjson(path.join(resultsDir, 'migrations.ndjson'), execution.migrations);
+  // placements.ndjson, each round of the placement policy: the loads it saw, the placement it chose, the moves made;
+  if (execution.placements?.length) await writeNdjson(path.join(resultsDir, 'placements.ndjson'), execution.placements);
   // registry.ndjson, how many nodes were registered at the start, then one line per change after it.
   const { atStart, changes } = execution.registry;
   if (changes.length > 0) await writeNdjson(path.join(resultsDir, 'registry.ndjson'), [{ atMs: 0, registered: atStart }, ...changes]);
@@ -322,6 +346,7 @@ function replayCommand(request: RunRequest, prepared: PreparedRun, runtime: RunR
   for (const param of [...(request.groups ? [] : prepared.groups[0]!.derivedParams), ...request.params]) parts.push('--param', param);
   if (request.until === 'quiescent') parts.push('--until', 'quiescent');
   parts.push(...faultFlags(request.faults ?? []));
+  if (request.livePlacement) parts.push(...livePlacementReplayFlags(request.livePlacement));
   parts.push('--runtime', runtime.kind);
   parts.push('--timeout', String(request.timeoutMs / 1000));
   parts.push(...runtime.replayFlags(prepared, request));

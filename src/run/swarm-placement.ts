@@ -1,6 +1,7 @@
 /**
  * Which engine each node of a Swarm run lives on, decided before anything starts (a pure function of the graph).
  *  - spread: balanced round-robin over the engines, in the graph's node order;
+ *  - first: every node on the first (seed 000's agents all start on its central server);
  *  - partition: one part per engine, balanced within PARTITION_IMBALANCE, with few edges between parts, since
  *    every such edge is a link that crosses hosts (VXLAN encapsulation, the data-path's latency).
  *
@@ -12,7 +13,7 @@
 import type { Topology } from '../topology/index.js';
 import { pushAll } from '../util/extremes.js';
 
-export const PLACEMENTS = ['spread', 'partition'] as const;
+export const PLACEMENTS = ['spread', 'partition', 'first'] as const;
 export type PlacementPolicy = (typeof PLACEMENTS)[number];
 
 /** A part may exceed its fair share (nodes / engines) by this fraction, so refinement has room to move nodes. */
@@ -27,7 +28,7 @@ export interface EnginePlacement {
 }
 
 export function placeNodes(graph: Topology, engines: number, policy: PlacementPolicy): EnginePlacement {
-  const engineOf = policy === 'partition' ? partition(graph, engines) : spread(graph.nodes(), engines);
+  const engineOf = policy === 'partition' ? partition(graph, engines) : spread(graph.nodes(), policy === 'first' ? 1 : engines);
   return { engineOf, crossEngineEdges: crossEdges(graph, engineOf) };
 }
 

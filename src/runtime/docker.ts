@@ -139,6 +139,12 @@ export class DockerRuntime implements ContainerNodes, SuccessorNodes {
     return (await this.containerOf(id).then((container) => container.inspect())).Config.Labels[HOST_LABEL] ?? LOCAL_HOST;
   }
 
+  async nodeHosts(): Promise<Map<string, string>> {
+    const running = await this.docker.listContainers({ filters: { label: [`${RUN_LABEL}=${this.runId}`, `${ROLE_LABEL}=node`] } });
+    // Oldest first, so that during a move the new container, the one that serves the node from its commit on, wins.
+    return new Map(running.sort((a, b) => a.Created - b.Created).map((container) => [container.Labels[NODE_LABEL] ?? '?', container.Labels[HOST_LABEL] ?? LOCAL_HOST]));
+  }
+
   /**
    * The host with the fewest running nodes per CPU of its quota, leaving out `except`; of equal ones, the first
    * listed. Where a churn join or a move without `--to` goes. On one host: `local`.

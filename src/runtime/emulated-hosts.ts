@@ -21,6 +21,10 @@ export interface EmulatedHost {
   readonly name: string;
   /** As the user declared it, in their unit: what placement policies compare. */
   readonly capacity: number;
+  /** For placement policies (see PlacementHost): filled first when lower; 1 when the spec does not say. */
+  readonly priority: number;
+  /** For placement policies: the host that takes what fits nowhere else. */
+  readonly central: boolean;
   /** The CPU quota that enforces it: capacity / largest capacity × the largest host's CPUs. */
   readonly cpus: number;
 }
@@ -38,6 +42,12 @@ const PEERLAB_GROUP = 'peerlab';
  * a time-shared slow machine (Table 6.1's smallest host, 0.0254 CPU: 10 ms in every 394 ms).
  */
 const MIN_BURST_US = 10_000;
+/**
+ * A host group's CPU weight: far above every other group's (Docker's 1024, etcd's, the CLI's), so that its nodes
+ * get their quota whenever they want it, as on a machine of their own; the quota keeps them from taking more.
+ * Without it, a host of 0.5 CPU got 0.47 on a two-core host busy with other work.
+ */
+const HOST_CPU_SHARES = 16_384;
 const MIN_PERIOD_US = 100_000;
 const MAX_PERIOD_US = 1_000_000;
 export const MIN_HOST_CPUS = MIN_BURST_US / MAX_PERIOD_US;
@@ -50,6 +60,14 @@ export function hostQuota(cpus: number): { periodUs: number; quotaUs: number } {
 
 const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
 
+type DeclaredHost = Omit<EmulatedHost, 'cpus'>;
+
+/** `--hosts` as given (a spec or a file, for the replay) and the hosts it gives. */
+export interface HostsRequest {
+  readonly given: string;
+  readonly list: readonly EmulatedHost[];
+}
+
 /**
  * `--hosts central=5217.93,outpost_pi=132.29` with `--host-cpus 1`: the hosts in the order listed (nodes are
  * placed over them in that order), each with its quota. Every fault is one line naming the flag.
@@ -58,18 +76,32 @@ export function parseHostsSpec(spec: string, largestCpus: number): EmulatedHost[
   const fail = (what: string, hint: string): never => {
     throw new PeerlabError(`--hosts ${JSON.stringify(spec)}: ${what}`, { hint });
   };
-  if (!(largestCpus > 0)) {
-    throw new PeerlabError(`--host-cpus ${largestCpus} is not a positive number of CPUs`, { hint: 'give the CPUs of the largest host, e.g. --host-cpus 1' });
-  }
-  const declared = spec.split(',').map((entry) => {
+  const declared = spec.split(',').map((entry): DeclaredHost => {
     const match = /^\s*([^=\s]+)\s*=\s*([^\s]+)\s*$/.exec(entry);
     if (!match) return fail(`"${entry}" is not NAME=CAPACITY`, 'list the hosts as NAME=CAPACITY, e.g. --hosts central=5217.93,outpost_pi=132.29');
     const [, name, value] = match as unknown as [string, string, string];
     if (!HOST_NAME.test(name)) return fail(`host name "${name}" is not letters, digits, "_" and "-" (at most 32)`, 'rename the host, e.g. outpost_pi');
     const capacity = Number(value);
     if (!(capacity > 0) || !Number.isFinite(capacity)) return fail(`host ${name}'s capacity "${value}" is not a positive number`, 'give each host its capacity in one unit (e.g. MIPS)');
-    return { name, capacity };
+    return { name, capacity, priority: 1, central: false };
   });
+  return withQuotas(declared, largestCpus, fail);
+}
+
+/**
+ * The hosts of a placement input file (`--hosts FILE`, e.g. experiments/zoe/table-6.2-migration-1.yaml): their
+ * capacities, priorities and central host, as `peerlab policy simulate` reads them.
+ */
+export function hostsOfFile(file: string, hosts: readonly DeclaredHost[], largestCpus: number): EmulatedHost[] {
+  return withQuotas(hosts, largestCpus, (what, hint) => {
+    throw new PeerlabError(`--hosts ${file}: ${what}`, { hint });
+  });
+}
+
+function withQuotas(declared: readonly DeclaredHost[], largestCpus: number, fail: (what: string, hint: string) => never): EmulatedHost[] {
+  if (!(largestCpus > 0)) {
+    throw new PeerlabError(`--host-cpus ${largestCpus} is not a positive number of CPUs`, { hint: 'give the CPUs of the largest host, e.g. --host-cpus 1' });
+  }
   const seen = new Set<string>();
   for (const { name } of declared) {
     if (seen.has(name) || name === 'local') fail(`host ${name} is ${name === 'local' ? 'the name of the engine itself' : 'listed twice'}`, 'give each host its own name');
@@ -77,7 +109,8 @@ export function parseHostsSpec(spec: string, largestCpus: number): EmulatedHost[
   }
   if (declared.length < 2) fail('one host is the engine itself', 'list two hosts or more, or leave --hosts out');
   const largest = Math.max(...declared.map((host) => host.capacity));
-  return declared.map(({ name, capacity }) => {
+  return declared.map(({ name, capacity, priority, central }) => {
+    if (!HOST_NAME.test(name)) fail(`host name "${name}" is not letters, digits, "_" and "-" (at most 32)`, 'rename the host, e.g. outpost_pi');
     const cpus = (capacity / largest) * largestCpus;
     if (cpus < MIN_HOST_CPUS) {
       fail(
@@ -85,13 +118,13 @@ export function parseHostsSpec(spec: string, largestCpus: number): EmulatedHost[
         `raise --host-cpus to ${((MIN_HOST_CPUS * largest) / capacity).toPrecision(3)} or more, or ${name}'s capacity`,
       );
     }
-    return { name, capacity, cpus };
+    return { name, capacity, priority, central, cpus };
   });
 }
 
 /** The flags that give these hosts again (run.json's replay). */
-export function hostsReplayFlags(hosts: readonly EmulatedHost[]): string[] {
-  return ['--hosts', hosts.map(({ name, capacity }) => `${name}=${capacity}`).join(','), '--host-cpus', String(Math.max(...hosts.map((host) => host.cpus)))];
+export function hostsReplayFlags({ given, list }: HostsRequest): string[] {
+  return ['--hosts', given, '--host-cpus', String(Math.max(...list.map((host) => host.cpus)))];
 }
 
 /** Docker's `CgroupParent` of a host's nodes. */
@@ -123,6 +156,7 @@ export async function createHostGroups(docker: Docker, runId: string, hosts: rea
     await writeFile(path.join(group, 'cpu.cfs_quota_us'), '-1');
     await writeFile(path.join(group, 'cpu.cfs_period_us'), String(periodUs));
     await writeFile(path.join(group, 'cpu.cfs_quota_us'), String(quotaUs));
+    await writeFile(path.join(group, 'cpu.shares'), String(HOST_CPU_SHARES));
   }
 }
 

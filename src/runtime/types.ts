@@ -113,6 +113,8 @@ export interface SuccessorNodes {
   hosts(): Promise<string[]>;
   /** The host node `id` lives on now. */
   hostOf(id: string): Promise<string>;
+  /** The host of every node that runs now, by id: what a placement policy starts from. */
+  nodeHosts(): Promise<Map<string, string>>;
   /** Where a node goes when no host is named: the least loaded host other than `except`, if there is one. */
   leastLoadedHost(except?: string): Promise<string>;
   /** The container that serves node `id` now (the newest running one); throws for an unknown node. */

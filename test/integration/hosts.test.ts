@@ -1,12 +1,14 @@
 /**
  * Hosts of different capacity on one Docker engine (issue 13), no mocks: seed 000's Table 6.1 extremes (central,
  * 5217.93 MIPS, and outpost_pi, 132.29) as CPU groups, a counting load on one node of each, and the CPU time each
- * got over the same wall time. Also the one-line refusals of `--hosts`. Moves between hosts: migration.test.ts.
+ * got over the same wall time; a placement policy moving nodes of measured load while the run goes; the one-line
+ * refusals of `--hosts` and `--policy`. Moves by hand between hosts: migration.test.ts.
  */
-import { access, mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PlacementRound } from '../../src/placement/live.js';
 import { runAlgorithm } from '../../src/run/run.js';
 import { parseHostsSpec } from '../../src/runtime/emulated-hosts.js';
 import { packageRoot } from '../../src/util/paths.js';
@@ -43,7 +45,7 @@ describe('hosts of their own CPU quota', () => {
       timeoutMs: 120_000,
       resultsRoot,
       runtime: 'docker',
-      hosts: parseHostsSpec(TABLE_6_1, 0.5),
+      hosts: { given: TABLE_6_1, list: parseHostsSpec(TABLE_6_1, 0.5) },
       onRunId: (id) => (runId = id),
     });
     const [central, pi] = (await nodeResults(summary.resultsDir)) as unknown as [Work, Work];
@@ -53,14 +55,65 @@ describe('hosts of their own CPU quota', () => {
     expect(cpuRatio).toBeGreaterThan(CAPACITY_RATIO * 0.9);
     expect(cpuRatio).toBeLessThan(CAPACITY_RATIO * 1.1);
     expect(summary.runtimeFacts['hosts']).toEqual([
-      { name: 'central', capacity: 5217.93, cpus: 0.5, nodes: ['0'] },
-      { name: 'outpost_pi', capacity: 132.29, cpus: expect.closeTo(0.5 / CAPACITY_RATIO, 6) as unknown as number, nodes: ['1'] },
+      { name: 'central', capacity: 5217.93, priority: 1, central: false, cpus: 0.5, nodes: ['0'] },
+      { name: 'outpost_pi', capacity: 132.29, priority: 1, central: false, cpus: expect.closeTo(0.5 / CAPACITY_RATIO, 6) as unknown as number, nodes: ['1'] },
     ]);
     expect(summary.replay).toContain(`--hosts ${TABLE_6_1} --host-cpus 0.5`);
     expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
     for (const controller of ['cpu', 'cpuacct', 'memory', 'pids']) {
       await expect(access(`/sys/fs/cgroup/${controller}/peerlab/${runId}`), controller).rejects.toThrow(/ENOENT/);
     }
+  }, 300_000);
+
+  it("moves nodes where a placement policy puts them, by the load each measured, while the run goes", async () => {
+    // Seed 000's start: every node on the first host. Node i keeps shares[i] of a CPU busy; in the hosts' unit (2
+    // for 0.6 CPU) about 0.3, 0.25, 0.2 and 0.13. Equal balance then puts 0 on a, 1 on b, 2 on c and 3 back on a.
+    const run = await peerlabIn(
+      packageRoot,
+      'run',
+      'test/fixtures/dummy-load.ts',
+      '--topology',
+      'complete:n=4',
+      '--hosts',
+      'a=2,b=1,c=1',
+      '--host-cpus',
+      '0.6',
+      '--placement',
+      'first',
+      '--policy',
+      'equal',
+      '--policy-every',
+      '5',
+      '--param',
+      'shares=[0.10,0.08,0.06,0.04]',
+      '--param',
+      'durationMs=16000',
+      '--results',
+      resultsRoot,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const runId = /^run (\S+)$/m.exec(run.stderr)![1]!;
+    const resultsDir = path.join(resultsRoot, runId);
+    const rounds = (await readFile(path.join(resultsDir, 'placements.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as PlacementRound);
+    expect(rounds.length).toBeGreaterThanOrEqual(2);
+    const [first, ...later] = rounds;
+    expect(first!.input.nodes.map((node) => node.host)).toEqual(['a', 'a', 'a', 'a']);
+    // The loads it saw are the nodes' own, in the order of their shares.
+    const loads = first!.input.nodes.map((node) => node.load);
+    expect(loads).toEqual([...loads].sort((x, y) => y - x));
+    expect(loads[0]).toBeGreaterThan(0.2);
+    expect(first!.moves).toEqual([
+      { node: '1', from: 'a', to: 'b', moved: true },
+      { node: '2', from: 'a', to: 'c', moved: true },
+    ]);
+    for (const round of later) {
+      expect(round.input.nodes.map((node) => node.host), `at ${round.atMs} ms`).toEqual(['a', 'b', 'c', 'a']);
+      expect(round.moves).toEqual([]);
+    }
+    const moved = (await readFile(path.join(resultsDir, 'migrations.ndjson'), 'utf8')).trim().split('\n').map((line) => (JSON.parse(line) as { node: string }).node);
+    expect(moved).toEqual(['1', '2']);
+    expect(run.stdout).toContain('--policy equal --policy-every 5');
+    expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
   }, 300_000);
 
   it('refuses a spec it cannot honour in one line, before anything is created', async () => {
@@ -71,11 +124,18 @@ describe('hosts of their own CPU quota', () => {
       [['--hosts', 'big=1000,tiny=1'], /host tiny would get 0\.0010 CPUs, below the least .* — raise --host-cpus to 10\.0 or more/],
       [['--host-cpus', '2'], /--host-cpus needs --hosts/],
       [['--hosts', 'a=1,b=2', '--runtime', 'sim'], /--hosts: the sim runtime cannot give nodes hosts of their own CPU quota — take --runtime docker/],
+      [['--hosts', 'experiments/zoe/no-such-hosts.yaml'], /cannot read placement input experiments\/zoe\/no-such-hosts\.yaml: no such file/],
+      [['--policy', 'equal'], /--policy equal needs --hosts/],
+      [['--hold', '1'], /--hold needs --policy/],
+      [['--hosts', 'a=1,b=2', '--policy', 'equall'], /equall/],
+      [['--hosts', 'a=1,b=2', '--policy', 'equal', '--policy-setting', 'limit'], /--policy-setting limit is not name=number/],
+      [['--hosts', 'a=1,b=2', '--policy', 'equal', '--hold', '9'], /--hold 9: the run has no node 9/],
     ];
     for (const [flags, message] of cases) {
       const refused = await peerlabIn(packageRoot, 'run', 'flood', '--topology', 'ring:n=4', '--results', resultsRoot, ...flags);
       expect(refused.code, flags.join(' ')).toBe(2);
-      expect(refused.stderr.trim().split('\n'), refused.stderr).toHaveLength(1);
+      // Besides the `run <id>` note of a run refused once its graph is known (--hold).
+      expect(refused.stderr.trim().split('\n').filter((line) => !/^run \S+$/.test(line)), refused.stderr).toHaveLength(1);
       expect(refused.stderr).toMatch(message);
       expect(await leftBehind(refused.stderr)).toBe(0);
     }

@@ -13,6 +13,8 @@ import { listAlgorithms } from '../../src/plugins/catalog.js';
 import { listResults } from '../../src/results/catalog.js';
 import { showNodeLog } from '../../src/run/logs.js';
 import { runAlgorithm, type RunRequest } from '../../src/run/run.js';
+import { runStateDir } from '../../src/run/state.js';
+import type { RunId } from '../../src/util/names.js';
 import { packageRoot } from '../../src/util/paths.js';
 
 let dir: string;
@@ -56,6 +58,14 @@ describe('a node whose code throws', () => {
     const reported = rows.slice(1).filter((row) => row.split(',')[4] !== '');
     expect(reported.length).toBeGreaterThanOrEqual(5);
     expect(existsSync(path.join(entry!.dir, 'logs', '7.log'))).toBe(true);
+  });
+
+  it('leaves nothing in the state folder, run or failed', async () => {
+    const runIds: RunId[] = [];
+    await sim({ algorithm: 'flood', topology: 'ring:n=4', onRunId: (id) => runIds.push(id) });
+    await failure(sim({ algorithm: fixture('throw-on-node-7'), topology: 'ring:n=10', onRunId: (id) => runIds.push(id) }));
+    expect(runIds).toHaveLength(2);
+    for (const runId of runIds) expect(existsSync(runStateDir(runId)), runId).toBe(false);
   });
 });
 

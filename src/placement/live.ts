@@ -1,0 +1,144 @@
+/**
+ * A placement policy applied to a running run (issue 13), as seed 000's Scout balanced its agents: every period,
+ * the nodes' measured loads and the hosts go into the policy, and each node whose host it changes is migrated
+ * there, one move at a time (src/migration/move.ts). Each round is recorded with what the policy saw and what
+ * moved: results/<run>/placements.ndjson.
+ *
+ * A node's load comes from its own reports (RunConfig.loadReportMs): the share of a CPU its process used. In the
+ * hosts' capacity unit that is cpuShare × capacity / cpus, which is the same for every host by construction of
+ * their quotas (emulated-hosts.ts): a node's work costs the same MIPS wherever it runs, and a larger share of a
+ * smaller host, as seed 000's load (agent MIPS over machine MIPS, eq. 3.2) says.
+ */
+import type { Etcd3 } from 'etcd3';
+import { runKeys } from '../coordination/keys.js';
+import type { NodeLoad } from '../coordination/protocol.js';
+import { moveNode } from '../migration/move.js';
+import type { EmulatedHost } from '../runtime/emulated-hosts.js';
+import type { SuccessorNodes } from '../runtime/types.js';
+import type { PlacementInput, PlacementPolicy } from '../sdk/placement.js';
+import { simulatePlacement } from './simulate.js';
+
+/** What `--policy` asks for. */
+export interface LivePlacementRequest {
+  /** The policy as given (a name like `equal`, or a path): for the replay. */
+  readonly policy: string;
+  /** Its file. */
+  readonly policySource: string;
+  readonly everyMs: number;
+  /** Nodes held where they are (seed 000's Hold mode): their load still counts on their host. */
+  readonly hold: readonly string[];
+  readonly settings: Readonly<Record<string, number>>;
+}
+
+/** The flags that apply the same policy again (run.json's replay). */
+export function livePlacementReplayFlags({ policy, everyMs, hold, settings }: LivePlacementRequest): string[] {
+  return [
+    '--policy',
+    policy,
+    '--policy-every',
+    String(everyMs / 1000),
+    ...(hold.length > 0 ? ['--hold', hold.join(',')] : []),
+    ...Object.entries(settings).flatMap(([name, value]) => ['--policy-setting', `${name}=${value}`]),
+  ];
+}
+
+/** One round of the policy, on the run's clock. */
+export interface PlacementRound {
+  readonly atMs: number;
+  /** What the policy saw: hosts, nodes with their host and load, settings. */
+  readonly input: PlacementInput;
+  /** What it chose: node → host, for every node. */
+  readonly placement: Readonly<Record<string, string>>;
+  /** The moves it asked for, in order, each with whether it was made (a move refused or failed says why). */
+  readonly moves: ReadonlyArray<{ node: string; from: string; to: string; moved: boolean; why?: string }>;
+}
+
+export interface LivePlacementDeps {
+  readonly runId: string;
+  readonly policy: PlacementPolicy;
+  readonly request: LivePlacementRequest;
+  readonly hosts: readonly EmulatedHost[];
+  readonly nodes: SuccessorNodes;
+  readonly etcd: Etcd3;
+}
+
+export class LivePlacement {
+  private readonly rounds: PlacementRound[] = [];
+  /** The last load each node reported: a node that has just moved reports again only after an interval. */
+  private readonly lastLoad = new Map<string, NodeLoad>();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> = Promise.resolve();
+  private stopped = false;
+  /** A policy that threw or answered what cannot be (simulatePlacement's checks): the run fails with it. */
+  private failure: { error: unknown } | undefined;
+
+  constructor(private readonly deps: LivePlacementDeps) {}
+
+  /** Rounds at startedAt + k × everyMs, k ≥ 1; a round still moving nodes when the next is due delays it. */
+  start(startedAt: number): void {
+    const next = (round: number): void => {
+      this.timer = setTimeout(() => {
+        this.running = this.round(Date.now() - startedAt).then(
+          () => {
+            if (!this.stopped) next(Math.max(round + 1, Math.ceil((Date.now() - startedAt) / this.deps.request.everyMs)));
+          },
+          (error: unknown) => {
+            this.failure = { error };
+            this.stopped = true;
+          },
+        );
+      }, Math.max(0, startedAt + round * this.deps.request.everyMs - Date.now()));
+    };
+    next(1);
+  }
+
+  /** No round starts after this; waits for the one under way (a move, once committed, completes). */
+  async stop(): Promise<PlacementRound[]> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+    if (this.failure) throw this.failure.error;
+    return this.rounds;
+  }
+
+  private async round(atMs: number): Promise<void> {
+    const input = await this.measure();
+    if (input === undefined) return;
+    const outcome = simulatePlacement(this.deps.policy, input);
+    const moves: Array<PlacementRound['moves'][number]> = [];
+    for (const move of outcome.moves) {
+      if (this.stopped) {
+        moves.push({ ...move, moved: false, why: 'the run ended first' });
+        continue;
+      }
+      try {
+        await moveNode(this.deps.nodes, this.deps.etcd, { runId: this.deps.runId, nodeId: move.node, kind: 'migrate', to: move.to });
+        moves.push({ ...move, moved: true });
+      } catch (error) {
+        moves.push({ ...move, moved: false, why: (error as Error).message });
+      }
+    }
+    this.rounds.push({ atMs, input, placement: Object.fromEntries(input.nodes.map((node) => [node.name, outcome.placement[node.name] ?? node.host])), moves });
+  }
+
+  /** The policy's input now; undefined until every node has reported a load once. */
+  private async measure(): Promise<PlacementInput | undefined> {
+    const keys = runKeys(this.deps.runId);
+    for (const [key, value] of Object.entries(await this.deps.etcd.getAll().prefix(keys.loadPrefix).strings())) {
+      this.lastLoad.set(key.slice(keys.loadPrefix.length), JSON.parse(value) as NodeLoad);
+    }
+    const hostOf = await this.deps.nodes.nodeHosts();
+    // In id order: greedy policies take nodes first come, first served.
+    const ids = [...hostOf.keys()].sort((a, b) => Number(a) - Number(b) || a.localeCompare(b));
+    if (ids.some((id) => !this.lastLoad.has(id))) return undefined;
+    const hostByName = new Map(this.deps.hosts.map((host) => [host.name, host]));
+    return {
+      hosts: this.deps.hosts.map(({ name, capacity, priority, central }) => ({ name, capacity, priority, central })),
+      nodes: ids.map((id) => {
+        const host = hostByName.get(hostOf.get(id)!)!;
+        return { name: id, host: host.name, load: (this.lastLoad.get(id)!.cpuShare * host.capacity) / host.cpus, hold: this.deps.request.hold.includes(id) };
+      }),
+      settings: this.deps.request.settings,
+    };
+  }
+}
