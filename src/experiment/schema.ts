@@ -244,7 +244,7 @@ export const experimentSchema = z
       }
     }
     if (value.hostCpus !== undefined && value.hosts === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['hostCpus'], message: 'hostCpus needs hosts: it sets the CPUs of the largest host' });
+      ctx.addIssue({ code: 'custom', path: ['hostCpus'], message: 'needs hosts: it sets the CPUs of the largest host' });
     }
     // A hostCpus that is not positive has its own issue already.
     if (value.hosts !== undefined && (value.hostCpus ?? 1) > 0) {
