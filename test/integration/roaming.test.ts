@@ -7,10 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prepareExperiment, runExperiment } from '../../src/experiment/experiment.js';
-import { readOutcomes } from '../../src/experiment/store.js';
-import { runAlgorithm } from '../../src/run/run.js';
 import { leftovers } from './cli-helpers.js';
+import { runDockerExperiment } from './experiment-helpers.js';
 
 let resultsRoot: string;
 
@@ -25,17 +23,7 @@ afterAll(async () => {
 describe('the roaming case study on Docker', () => {
   it('keeps the roaming stream across 4 migrations, its state restored each time, while the baseline reconnects', async () => {
     let runId = '';
-    const prepared = await prepareExperiment('experiments/roaming.yaml');
-    expect(prepared.plan.runtime).toBe('docker');
-    const result = await runExperiment({
-      prepared,
-      resultsRoot,
-      resume: false,
-      runner: runAlgorithm,
-      hooks: { onRunId: (_run, id) => (runId = id) },
-      render: async (plots) => plots.map((plot) => ({ ...plot, svg: '<svg/>' })),
-    });
-    const [outcome] = await readOutcomes(result.folder);
+    const outcome = await runDockerExperiment('experiments/roaming.yaml', { resultsRoot, onRunId: (id) => (runId = id) });
     expect(outcome?.status, outcome?.verdict).toBe('passed');
     expect(outcome?.verdict).toMatch(/roaming client 0: \d+ requests across 4 migrations of service 2, 1 stream, its count went on \(its state restored on 4 new containers\)/);
     expect(outcome?.verdict).toMatch(/baseline client 3: \d+ requests across 4 restarts of service 5, [4-9] reconnect\(s\)/);
