@@ -198,6 +198,7 @@ export function requestFor(plan: Plan, run: PlannedRun, base: BaseRequest): RunR
     runtime: plan.runtime,
     delay: run.cell.delay,
     links: run.cell.links,
+    ...(plan.hosts && { hosts: plan.hosts }),
     ...(plan.roles && {
       groups: plan.roles,
       name: plan.name,

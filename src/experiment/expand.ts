@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RoleRequest } from '../run/roles.js';
+import { parseHostsSpec, type HostsRequest } from '../runtime/emulated-hosts.js';
 import type { Json } from '../sdk/types.js';
 import type { FieldPath } from './load.js';
 import { DEFAULT_TIMEOUT_S, FAULT_VARIABLE, type ExperimentFile, type FaultsField, type GroupField, type PlotField, type RuntimeChoice } from './schema.js';
@@ -73,6 +74,8 @@ export interface Plan {
   readonly source: string | undefined;
   /** The file's `faults:` as written; each cell has its own specs (Cell.faults). */
   readonly faults: FaultsField | undefined;
+  /** The file's `hosts:` with `hostCpus:`, as `--hosts` with `--host-cpus` give them to every run. */
+  readonly hosts: HostsRequest | undefined;
   readonly plots: readonly PlotField[] | undefined;
   /** Hash of everything that decides what the runs are (not the plots): resume refuses a changed file. */
   readonly fingerprint: string;
@@ -208,6 +211,8 @@ export function expandExperiment(experiment: ExperimentFile, options: ExpandOpti
     requireCheck: experiment.requireCheck ?? false,
     source: options.source,
     faults: experiment.faults,
+    // Valid by now: the schema checked them with the same parser.
+    hosts: experiment.hosts === undefined ? undefined : { given: experiment.hosts, list: parseHostsSpec(experiment.hosts, experiment.hostCpus ?? 1) },
     plots: experiment.plots,
   };
   return { ...plan, fingerprint: fingerprintOf(plan) };
@@ -256,6 +261,7 @@ function fingerprintOf(plan: Omit<Plan, 'fingerprint'>): string {
     // Only when given, so the fingerprints of experiments without one stay as they were.
     ...(plan.check === undefined ? {} : { check: plan.check }),
     ...(plan.requireCheck ? { requireCheck: true } : {}),
+    ...(plan.hosts === undefined ? {} : { hosts: plan.hosts.list }),
   };
   return createHash('sha256').update(canonicalJson(essence)).digest('hex').slice(0, 16);
 }
@@ -309,6 +315,7 @@ export function resolvedExperiment(
     check: plan.check,
     requireCheck: plan.requireCheck || undefined,
     faults: plan.faults,
+    hosts: plan.hosts?.list,
     plots: plan.plots,
   });
 }

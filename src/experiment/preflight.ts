@@ -9,6 +9,7 @@ import { resolveAlgorithm } from '../plugins/resolve.js';
 import type { Algorithm } from '../sdk/types.js';
 import { resolveFaults } from '../faults/schedule.js';
 import { assignRoles } from '../run/roles.js';
+import { RUNTIMES } from '../run/runtimes.js';
 import { loadTopology, type Topology } from '../topology/index.js';
 import { oracleFor, oracleNames } from '../verify/index.js';
 import { paramAssignments, shortColumn, type Cell, type Plan } from './expand.js';
@@ -36,6 +37,16 @@ export function topologyFileResolver(experimentFile: string, cwd = process.cwd()
 }
 
 /**
+ * `hosts:` on a runtime that cannot give them is refused, as `--hosts` is (src/run/run.ts), here with the file's
+ * line. Under `auto` the runtime is chosen per run, which refuses then if it cannot.
+ */
+function checkHosts(loaded: LoadedExperiment, plan: Plan): void {
+  if (plan.hosts === undefined || plan.runtime === 'auto' || RUNTIMES[plan.runtime].emulatesHosts) return;
+  const able = Object.values(RUNTIMES).filter((runtime) => runtime.emulatesHosts).map((runtime) => runtime.kind);
+  throw loaded.error(['hosts'], `the ${plan.runtime} runtime cannot give nodes hosts of their own CPU quota`, `run it with --runtime ${able.join(' or ')}, or leave hosts out (a Swarm's hosts are its engines)`);
+}
+
+/**
  * Everything that can be checked before the first run starts: each cell's topology builds (with the first seed),
  * the algorithm resolves and compiles, and its parameters are accepted. Errors point at the field in the file.
  */
@@ -60,6 +71,7 @@ export async function preflight(loaded: LoadedExperiment, plan: Plan): Promise<M
     nodeIds.set(cell.id, known.ids);
     graphs.set(cell.id, known.graph);
   }
+  checkHosts(loaded, plan);
   checkGroups(loaded, plan, facts);
   checkFaults(loaded, plan, graphs);
   checkCheck(loaded, plan);

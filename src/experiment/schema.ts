@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { NODE_AGGREGATIONS } from '../run/node-metrics.js';
+import { PeerlabError } from '../errors.js';
+import { parseHostsSpec } from '../runtime/emulated-hosts.js';
 import { RUNTIME_CHOICES, type RuntimeChoice } from '../runtime/types.js';
 import { GENERATOR_MODELS } from '../topology/generators.js';
 import { EXPERIMENT_NAME, SERVICE_NAME } from '../util/names.js';
@@ -211,6 +213,10 @@ export const experimentSchema = z
       timeout: z.number({ error: 'expected seconds per run' }).positive({ error: 'expected seconds > 0' }).optional(),
       allowDisconnected: z.boolean().optional(),
       nodeMemory: integer('MiB per node').min(16, { error: 'expected at least 16 MiB' }).optional(),
+      /** Docker: hosts of their own CPU quota on the one engine, as `--hosts` takes them (src/runtime/emulated-hosts.ts). */
+      hosts: z.string({ error: 'expected hosts as NAME=CAPACITY,… (two or more)' }).min(1, { error: 'expected hosts as NAME=CAPACITY,… (two or more)' }).optional(),
+      /** With hosts: the CPUs of the largest host, as `--host-cpus` (default 1; the others get their share). */
+      hostCpus: z.number({ error: 'expected a number of CPUs' }).positive({ error: 'expected CPUs > 0' }).optional(),
       groups: z.array(group).min(1, { error: 'a list must have at least one element' }).optional(),
       /** The oracle that judges a run with groups (src/verify); without it, such a run is recorded, not checked. */
       check: z.string().min(1).optional(),
@@ -237,6 +243,14 @@ export const experimentSchema = z
         rest = role.role;
       }
     }
+    if (value.hostCpus !== undefined && value.hosts === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['hostCpus'], message: 'needs hosts: it sets the CPUs of the largest host' });
+    }
+    // A hostCpus that is not positive has its own issue already.
+    if (value.hosts !== undefined && (value.hostCpus ?? 1) > 0) {
+      const problem = hostsProblem(value.hosts, value.hostCpus ?? 1);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['hosts'], message: problem });
+    }
     const { repetitions, seeds } = value;
     if (repetitions !== undefined && seeds !== undefined) {
       const count = Array.isArray(seeds) ? seeds.length : seeds.count;
@@ -252,6 +266,18 @@ export const experimentSchema = z
       ctx.addIssue({ code: 'custom', path: ['seeds'], message: 'a seed is listed twice: every repetition needs its own seed' });
     }
   });
+
+/** What is wrong with `hosts` and `hostCpus`, as `--hosts` and `--host-cpus` would say it (parseHostsSpec). */
+function hostsProblem(hosts: string, hostCpus: number): string | undefined {
+  try {
+    parseHostsSpec(hosts, hostCpus);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof PeerlabError)) throw error;
+    const flag = `--hosts ${JSON.stringify(hosts)}: `;
+    return error.message.startsWith(flag) ? error.message.slice(flag.length) : error.message;
+  }
+}
 
 export type ExperimentFile = z.infer<typeof experimentSchema>;
 export type TopologyField = ExperimentFile['topology'];
@@ -274,6 +300,8 @@ export const FIELD_HINTS: Record<string, string> = {
   groups: 'e.g. groups: [{ role: weather, count: 2, service: weather }, { role: client, algorithm: services/client }]',
   check: 'e.g. check: service-discovery (the oracle that judges a run with groups)',
   requireCheck: 'e.g. requireCheck: true (a run that nothing checked fails)',
+  hosts: 'e.g. hosts: "central=5217.93,outpost_pi=132.29" (Docker only; README, "Hosts of different capacity, on one engine")',
+  hostCpus: 'e.g. hostCpus: 0.5, with hosts: (the CPUs of the largest host; raise it for a host below 0.01 CPU)',
   faults: 'e.g. faults: ["at=5s kill top-degree:3"], or faults: { schedule: ["at=1s kill top-degree:{k}"], k: [0, 1, 5] }',
   plots: 'e.g. plots: [{ x: nodes, y: messages, title: Messages, reference: [{ x: 20, y: 38, label: thesis }] }], or a per-node metric: { x: nodes, y: traffic, aggregate: mean }',
 };

@@ -1,4 +1,4 @@
-import type { FaultEvent } from '../faults/events.js';
+import type { AppliedFault } from '../faults/events.js';
 import type { Topology } from '../topology/index.js';
 
 /**
@@ -18,6 +18,19 @@ export interface FaultsSeen {
   readonly joinedNodes?: readonly string[];
   /** Messages the receivers dropped on arrival, on a link that was down or under drop-messages: lost, not late. */
   readonly droppedMessages?: number;
+  /**
+   * Each node moved to a new container (`migrate`: with its state; `restart`: afresh), in the order of the
+   * schedule: when it was due and, for an applied event, when the move had completed (the same in the
+   * simulator). A case study of moves (verify/roaming.ts) judges the time around each.
+   */
+  readonly moves?: readonly NodeMove[];
+}
+
+export interface NodeMove {
+  readonly node: string;
+  readonly action: 'migrate' | 'restart';
+  readonly atMs: number;
+  readonly appliedMs?: number;
 }
 
 /**
@@ -25,22 +38,27 @@ export interface FaultsSeen {
  * links down (unless brought up later). Events on a leader must carry the node they hit (the runtime fills
  * `nodes` when it resolves the leader) to count. Give it the events that were applied, when the run ended early.
  */
-export function faultsSeenOf(events: readonly FaultEvent[]): FaultsSeen {
+export function faultsSeenOf(events: readonly AppliedFault[]): FaultsSeen {
   const removed = new Set<string>();
   const down = new Map<string, readonly [string, string]>();
   const joined: string[] = [];
+  const moves: NodeMove[] = [];
   for (const event of [...events].sort((a, b) => a.atMs - b.atMs)) {
     for (const id of event.nodes) {
       if (event.action === 'kill' || event.action === 'stop') removed.add(id);
       else if (event.action === 'restart') removed.delete(id);
       else if (event.action === 'join') joined.push(id);
+      if (event.action === 'migrate' || event.action === 'restart') {
+        const { appliedMs } = event;
+        moves.push({ node: id, action: event.action, atMs: event.atMs, ...(appliedMs !== undefined && { appliedMs }) });
+      }
     }
     for (const [from, to] of event.edges) {
       if (event.action === 'link-down') down.set(`${from}>${to}`, [from, to]);
       else if (event.action === 'link-up') down.delete(`${from}>${to}`);
     }
   }
-  return { removedNodes: [...removed], downLinks: [...down.values()], ...(joined.length > 0 && { joinedNodes: joined }) };
+  return { removedNodes: [...removed], downLinks: [...down.values()], ...(joined.length > 0 && { joinedNodes: joined }), ...(moves.length > 0 && { moves }) };
 }
 
 /** The graph without the removed nodes (and their edges): a copy, the run's graph is left alone. */

@@ -5,6 +5,7 @@ import { verifyGhs } from './ghs.js';
 import { verifyHighRiskEdges } from './high-risk-edges.js';
 import { verifyPushSum } from './push-sum.js';
 import { verifyRandomWalk } from './random-walk.js';
+import { verifyRoaming } from './roaming.js';
 import { verifyRtt } from './rtt.js';
 import { verifyServiceDiscovery } from './service-discovery.js';
 import type { Oracle } from './types.js';
@@ -27,6 +28,7 @@ const oracles: Record<string, Oracle> = {
   'high-risk-edges': verifyHighRiskEdges,
   'service-discovery': verifyServiceDiscovery,
   'donated-hosting': verifyDonatedHosting,
+  roaming: verifyRoaming,
 };
 
 /**

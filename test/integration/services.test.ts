@@ -10,11 +10,9 @@ import path from 'node:path';
 import { Etcd3, type IKeyValue } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runKeys } from '../../src/coordination/keys.js';
-import { prepareExperiment, runExperiment } from '../../src/experiment/experiment.js';
-import { readOutcomes } from '../../src/experiment/store.js';
-import { runAlgorithm } from '../../src/run/run.js';
 import { nonLoopbackAddress, startEtcd, type EtcdProcess } from '../etcd-process.js';
 import { leftovers } from './cli-helpers.js';
+import { runDockerExperiment } from './experiment-helpers.js';
 
 let etcd: EtcdProcess;
 let resultsRoot: string;
@@ -58,18 +56,7 @@ describe('the services example on Docker', () => {
 
     let runId = '';
     try {
-      const prepared = await prepareExperiment('experiments/services.yaml');
-      expect(prepared.plan.runtime).toBe('docker');
-      const result = await runExperiment({
-        prepared,
-        resultsRoot,
-        resume: false,
-        runner: runAlgorithm,
-        base: { etcdEndpoints: [etcd.endpoint] },
-        hooks: { onRunId: (_run, id) => (runId = id) },
-        render: async (plots) => plots.map((plot) => ({ ...plot, svg: '<svg/>' })),
-      });
-      const [outcome] = await readOutcomes(result.folder);
+      const outcome = await runDockerExperiment('experiments/services.yaml', { resultsRoot, base: { etcdEndpoints: [etcd.endpoint] }, onRunId: (id) => (runId = id) });
       expect(outcome?.runtime).toBe('docker');
       expect(outcome?.status, outcome?.verdict).toBe('passed');
       const verdict = /^4 clients found every live instance of weather and feed \(4 in all\) in the registry; (\d+) of (\d+) calls answered correctly; after weather on node 2 left, no client found or called it$/.exec(outcome?.verdict ?? '');

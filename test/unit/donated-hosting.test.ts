@@ -6,15 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { chooseWorker, freshSchedulerState, type Member, type SchedulerName } from '../../algorithms/lib/donated-pool.js';
-import { prepareExperiment, runExperiment } from '../../src/experiment/experiment.js';
-import { simulateRun } from '../../src/run/execute-sim.js';
-import { prepareRun } from '../../src/run/prepare.js';
-import { runAlgorithm, type RunRequest } from '../../src/run/run.js';
+import type { RunRequest } from '../../src/run/run.js';
 import type { Json } from '../../src/sdk/types.js';
-import { faultsSeenOf } from '../../src/verify/faults.js';
 import { verifyDonatedHosting } from '../../src/verify/donated-hosting.js';
 import type { OracleInput } from '../../src/verify/types.js';
-import { tempDir } from './experiment-helpers.js';
+import { copiedResults, oracleInputOf, simulateExperiment } from './case-study-helpers.js';
 
 const EXPERIMENT = 'experiments/donated-hosting.yaml';
 
@@ -54,16 +50,11 @@ describe('the schedulers', () => {
 });
 
 /** The experiment's one run, as it asked for it: its groups, seed and resolved faults. */
-let request: RunRequest | undefined;
-let experiment: Awaited<ReturnType<typeof runExperiment>>;
+let request: RunRequest;
+let experiment: Awaited<ReturnType<typeof simulateExperiment>>['experiment'];
 
 beforeAll(async () => {
-  const prepared = await prepareExperiment(EXPERIMENT, { runtime: 'sim' });
-  const runner = (asked: RunRequest) => {
-    request = asked;
-    return runAlgorithm(asked);
-  };
-  experiment = await runExperiment({ prepared, resultsRoot: tempDir(), resume: false, runner, render: async (plots) => plots.map((plot) => ({ ...plot, svg: '<svg/>' })) });
+  ({ experiment, request } = await simulateExperiment(EXPERIMENT));
 });
 
 describe('experiments/donated-hosting.yaml', () => {
@@ -85,13 +76,8 @@ describe('the donated-hosting check fails on wrong results', () => {
   let honest: OracleInput | undefined;
   /** The experiment's results, simulated again from its request, with one thing changed. */
   async function tampered(change: (master: Master, results: Map<string, Json | undefined>) => void) {
-    if (!honest) {
-      const run = await prepareRun(request!);
-      const execution = await simulateRun(run, { timeoutMs: request!.timeoutMs, until: 'results', faults: request!.faults });
-      const groups = run.groups.map(({ role, algorithm, params, nodes }) => ({ role, algorithm: algorithm.name, params, nodes }));
-      honest = { graph: run.topology.graph, results: execution.results, params: {}, groups, faults: faultsSeenOf(request!.faults ?? []) };
-    }
-    const results = new Map(JSON.parse(JSON.stringify([...honest.results])) as Array<[string, Json]>) as Map<string, Json | undefined>;
+    honest ??= await oracleInputOf(request);
+    const results = copiedResults(honest);
     change(results.get('0') as unknown as Master, results);
     return verifyDonatedHosting({ ...honest, results });
   }

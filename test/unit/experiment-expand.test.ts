@@ -103,6 +103,16 @@ describe('the request of each run', () => {
     expect(p.cells[0]!.inputs.delay).toBe('exp:2');
   });
 
+  it('gives every run the hosts of the file, as --hosts with --host-cpus would', () => {
+    const { plan: p } = prepared('name: t\ntopology: { model: ba, n: 20, m: 2 }\nalgorithm: flood\nhosts: "big=4,small=1"\nhostCpus: 2\n');
+    expect(requestFor(p, p.runs[0]!, { resultsRoot: '/r' }).hosts).toEqual([
+      { name: 'big', capacity: 4, cpus: 2 },
+      { name: 'small', capacity: 1, cpus: 0.5 },
+    ]);
+    expect(requestFor(prepared('name: t\ntopology: { model: ba, n: 20, m: 2 }\nalgorithm: flood\n').plan, p.runs[0]!, { resultsRoot: '/r' })).not.toHaveProperty('hosts');
+    expect(p.fingerprint).not.toBe(prepared('name: t\ntopology: { model: ba, n: 20, m: 2 }\nalgorithm: flood\nhosts: "big=4,small=2"\nhostCpus: 2\n').plan.fingerprint);
+  });
+
   it('maps the run stages to the progress line', () => {
     expect(['images', 'network', 'etcd', 'starting', 'registering', 'running', 'collecting', 'tearing down'].map((stage) => describeStage(stage as never))).toEqual([
       'creating',
@@ -220,6 +230,15 @@ describe('preflight: checks before anything starts', () => {
     );
     expect(p.cells.map((cell) => cell.inputs['faults.k'])).toEqual([0, 0, 1, 1, 2, 2, 5, 5, 10, 10]);
     await expect(preflight(loaded, p)).resolves.toBeDefined();
+  });
+
+  it('refuses hosts on a runtime that cannot give them, as --hosts is refused', async () => {
+    const text = (runtime: string) => `name: t\nruntime: ${runtime}\ntopology: { model: complete, n: 4 }\nalgorithm: flood\nhosts: "a=1,b=1"\n`;
+    expect(await failure(text('sim'))).toBe(
+      "x.yaml line 5: hosts: the sim runtime cannot give nodes hosts of their own CPU quota — run it with --runtime docker, or leave hosts out (a Swarm's hosts are its engines)",
+    );
+    expect(await failure(text('swarm'))).toMatch(/^x\.yaml line 5: hosts: the swarm runtime cannot give nodes hosts/);
+    expect(await failure(text('docker'))).toBe('no error');
   });
 
   it('checks the algorithm, service and parameters of every role, and the check', async () => {

@@ -37,6 +37,11 @@ describe('experiment files: errors name the file, the line and the field', () =>
     ['a name that is not a folder name', 'name: my experiment\ntopology: { model: ba, n: 20, m: 2 }\nalgorithm: flood\n', 'bad.yaml line 1: name: expected a name made of letters'],
     ['a list at the top', '- a\n- b\n', 'bad.yaml line 1: expected a mapping of fields'],
     ['an empty file', '', 'bad.yaml line 1: the file is empty'],
+    ['a host that is not NAME=CAPACITY', `${BASE}hosts: "big=4,small"\n`, 'bad.yaml line 4: hosts: "small" is not NAME=CAPACITY'],
+    ['a single host', `${BASE}hosts: "big=4"\n`, 'bad.yaml line 4: hosts: one host is the engine itself'],
+    ['a host below the least CPU', `${BASE}hosts: "big=1000,tiny=1"\nhostCpus: 1\n`, 'bad.yaml line 4: hosts: host tiny would get 0.0010 CPUs, below the least'],
+    ['hostCpus without hosts', `${BASE}hostCpus: 2\n`, 'bad.yaml line 4: hostCpus: needs hosts: it sets the CPUs of the largest host'],
+    ['hostCpus that are not positive', `${BASE}hosts: "a=1,b=1"\nhostCpus: 0\n`, 'bad.yaml line 5: hostCpus: expected CPUs > 0'],
   ])('%s', (_what, text, expected) => {
     const line = errorOf(text);
     expect(line.startsWith(expected), line).toBe(true);
