@@ -105,10 +105,13 @@ describe('the request of each run', () => {
 
   it('gives every run the hosts of the file, as --hosts with --host-cpus would', () => {
     const { plan: p } = prepared('name: t\ntopology: { model: ba, n: 20, m: 2 }\nalgorithm: flood\nhosts: "big=4,small=1"\nhostCpus: 2\n');
-    expect(requestFor(p, p.runs[0]!, { resultsRoot: '/r' }).hosts).toEqual([
-      { name: 'big', capacity: 4, cpus: 2 },
-      { name: 'small', capacity: 1, cpus: 0.5 },
-    ]);
+    expect(requestFor(p, p.runs[0]!, { resultsRoot: '/r' }).hosts).toEqual({
+      given: 'big=4,small=1',
+      list: [
+        { name: 'big', capacity: 4, priority: 1, central: false, cpus: 2 },
+        { name: 'small', capacity: 1, priority: 1, central: false, cpus: 0.5 },
+      ],
+    });
     expect(requestFor(prepared('name: t\ntopology: { model: ba, n: 20, m: 2 }\nalgorithm: flood\n').plan, p.runs[0]!, { resultsRoot: '/r' })).not.toHaveProperty('hosts');
     expect(p.fingerprint).not.toBe(prepared('name: t\ntopology: { model: ba, n: 20, m: 2 }\nalgorithm: flood\nhosts: "big=4,small=2"\nhostCpus: 2\n').plan.fingerprint);
   });
