@@ -8,7 +8,7 @@ import { StartupProgress } from './progress.js';
 import type { RunId } from '../util/names.js';
 import { hostsOfFile, parseHostsSpec, type HostsRequest } from '../runtime/emulated-hosts.js';
 import { loadPlacementInputSync } from '../placement/input.js';
-import type { LivePlacementRequest } from '../placement/live.js';
+import { policyWithoutHosts, type LivePlacementRequest } from '../placement/live.js';
 import { resolvePolicy } from '../plugins/resolve.js';
 
 type DeploymentFlags = Interfaces.InferredFlags<typeof deploymentFlags>;
@@ -46,9 +46,7 @@ export function livePlacementFrom(flags: PlacementPolicyFlags & Pick<DeploymentF
     if (orphan) throw new PeerlabError(`--${orphan} needs --policy`, { hint: 'add --policy, e.g. --policy equal, or leave it out' });
     return undefined;
   }
-  if (flags.hosts === undefined) {
-    throw new PeerlabError(`--policy ${flags.policy} needs --hosts: a policy places nodes on hosts`, { hint: "add --hosts, e.g. --hosts 'big=4,small=1'" });
-  }
+  if (flags.hosts === undefined) throw policyWithoutHosts(flags.policy);
   const everySeconds = flags['policy-every'] ?? 10;
   if (!(everySeconds > 0)) throw new PeerlabError(`--policy-every ${everySeconds} is not a positive number of seconds`, { hint: 'e.g. --policy-every 10' });
   const settings: Record<string, number> = isHostsFile(flags.hosts) ? { ...loadPlacementInputSync(flags.hosts).settings } : {};

@@ -12,6 +12,7 @@
 import type { Etcd3 } from 'etcd3';
 import { runKeys } from '../coordination/keys.js';
 import type { NodeLoad } from '../coordination/protocol.js';
+import { PeerlabError } from '../errors.js';
 import { moveNode } from '../migration/move.js';
 import type { EmulatedHost } from '../runtime/emulated-hosts.js';
 import type { SuccessorNodes } from '../runtime/types.js';
@@ -28,6 +29,11 @@ export interface LivePlacementRequest {
   /** Nodes held where they are (seed 000's Hold mode): their load still counts on their host. */
   readonly hold: readonly string[];
   readonly settings: Readonly<Record<string, number>>;
+}
+
+/** The refusal of a policy without hosts to place nodes on: by the flags, and by the run for library callers. */
+export function policyWithoutHosts(policy: string): PeerlabError {
+  return new PeerlabError(`--policy ${policy} needs --hosts: a policy places nodes on hosts`, { hint: "add --hosts, e.g. --hosts 'big=4,small=1'" });
 }
 
 /** The flags that apply the same policy again (run.json's replay). */

@@ -15,7 +15,7 @@ import type { ContainerNodes, RuntimeKind, SuccessorNodes } from '../runtime/typ
 import { readMoveRecords } from '../migration/move.js';
 import type { FaultEvent } from '../faults/events.js';
 import { hostsReplayFlags, type EmulatedHost } from '../runtime/emulated-hosts.js';
-import { LivePlacement } from '../placement/live.js';
+import { LivePlacement, policyWithoutHosts } from '../placement/live.js';
 import { bundlePolicy } from '../plugins/bundle.js';
 import { runStateDir } from './state.js';
 import path from 'node:path';
@@ -129,6 +129,7 @@ async function deployForRun(
 ): Promise<RunDeployment> {
   // The trace folder is in the run's local state, which teardown removes, whatever happens.
   const traceDir = options.traceFile ? await makeNodeTraceDir(prepared.runId) : undefined;
+  if (options.livePlacement && !options.hosts) throw policyWithoutHosts(options.livePlacement.policy);
   // Bundled before anything starts: a policy file that does not load is one line and leaves nothing behind.
   const policy = options.livePlacement && (await bundlePolicy(options.livePlacement.policySource, path.join(runStateDir(prepared.runId), 'policy')));
   const deployment = await bringUp(prepared, options, traceDir);
