@@ -86,10 +86,18 @@ export async function serveLinks(options: {
 /**
  * While hundreds of nodes start on a few cores a first connection attempt can time out; grpc-js would then back
  * off for up to two minutes. A neighbour is registered (so listening) before anyone dials it: retry briskly.
+ *
+ * Each link has its own connection (a local subchannel pool): grpc-js otherwise shares one connection among all
+ * clients of an address, and Docker gives a removed container's address to the next one it starts. A link to a
+ * restarted neighbour's old container is never answered, so its client stays open with a dead connection; a link
+ * opened later to a new container at the same address (a migrating node) then went over that connection and
+ * was reset (ECONNRESET), and the move never completed (seen: restart node 3, then migrate node 2 on
+ * complete:n=4).
  */
 const LINK_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.initial_reconnect_backoff_ms': 200,
   'grpc.max_reconnect_backoff_ms': 2_000,
+  'grpc.use_local_subchannel_pool': 1,
   ...NO_CHANNELZ,
 };
 

@@ -117,6 +117,35 @@ describe('migration on Docker', () => {
   }, 300_000);
 });
 
+describe('a move after a neighbour restarted', () => {
+  it("completes when the new container gets the address of the restarted neighbour's old one", async () => {
+    // Nothing flows on dummy-load's links, so the links to node 3's old container stay open, unanswered, after its
+    // restart; Docker then gives node 2's new container that freed address. Before each link had its own
+    // connection, nodes 0 and 1 reached the new container over the old, dead one, were reset, and node 2 never
+    // resumed (the CLI gave up after 60 s).
+    let runId = '';
+    const summary = await runAlgorithm({
+      algorithm: 'test/fixtures/dummy-load.ts',
+      params: ['durationMs=12000'],
+      topology: 'complete:n=4',
+      seed: 5,
+      allowDisconnected: false,
+      timeoutMs: 60_000,
+      resultsRoot,
+      runtime: 'docker',
+      faults: [...moves('restart', ['3'], 3_000, 0), ...moves('migrate', ['2'], 7_000, 0).map((move) => ({ ...move, fault: 2 }))],
+      onRunId: (id) => (runId = id),
+    });
+    const records = (await readFile(path.join(summary.resultsDir, 'migrations.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as MigrationRecord);
+    expect(records.map((record) => [record.node, record.kind])).toEqual([
+      ['3', 'restart'],
+      ['2', 'migrate'],
+    ]);
+    expect(summary.missing).toEqual([]);
+    expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
+  }, 180_000);
+});
+
 describe('peerlab migrate refuses in one line', () => {
   it('an unknown node, an unknown host, and a run still in bring-up', async () => {
     const up = await peerlabIn(packageRoot, 'up', FIXTURE, '--topology', 'ba:n=4,m=2', '--json');
