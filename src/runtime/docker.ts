@@ -152,8 +152,9 @@ export class DockerRuntime implements ContainerNodes, SuccessorNodes {
   async leastLoadedHost(except?: string): Promise<string> {
     const hosts = (await this.emulatedHosts())?.filter((host) => host.name !== except);
     if (!hosts?.length) return LOCAL_HOST;
-    const running = await this.docker.listContainers({ filters: { label: [`${RUN_LABEL}=${this.runId}`, `${ROLE_LABEL}=node`] } });
-    const nodesOn = (host: string) => running.filter((container) => container.Labels[HOST_LABEL] === host).length;
+    // Nodes, not containers: a node in the middle of a move counts once, on its new host.
+    const hostOfNode = [...(await this.nodeHosts()).values()];
+    const nodesOn = (host: string) => hostOfNode.filter((on) => on === host).length;
     return hosts.reduce((best, host) => (nodesOn(host.name) / host.cpus < nodesOn(best.name) / best.cpus ? host : best)).name;
   }
 

@@ -50,10 +50,10 @@ const MIN_BURST_US = 10_000;
 const HOST_CPU_SHARES = 16_384;
 const MIN_PERIOD_US = 100_000;
 const MAX_PERIOD_US = 1_000_000;
-export const MIN_HOST_CPUS = MIN_BURST_US / MAX_PERIOD_US;
+const MIN_HOST_CPUS = MIN_BURST_US / MAX_PERIOD_US;
 
 /** The host's CFS period and quota, in µs. */
-export function hostQuota(cpus: number): { periodUs: number; quotaUs: number } {
+function hostQuota(cpus: number): { periodUs: number; quotaUs: number } {
   const periodUs = Math.min(MAX_PERIOD_US, Math.max(MIN_PERIOD_US, Math.round(MIN_BURST_US / cpus)));
   return { periodUs, quotaUs: Math.round(cpus * periodUs) };
 }
