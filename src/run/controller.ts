@@ -9,7 +9,7 @@ import { currentLeader } from '../coordination/elections.js';
 import { REGISTRATION_TTL_SECONDS, type MessageTotals, type NeighbourEntry, type NodeFailure, type NodeReport, type NodeStartup, type Registration, type RunConfig } from '../coordination/protocol.js';
 import type { SkewInForce } from '../host/node-clock.js';
 import type { LinkChange } from '../links/model.js';
-import { forEachLimited } from '../util/concurrency.js';
+import { forEachLimited, waitAtMost } from '../util/concurrency.js';
 import { userFrame } from '../plugins/stack.js';
 import { ExecutionFailed } from './execution.js';
 import { RegistrationLeaseKeeper } from './lease-keeper.js';
@@ -603,10 +603,7 @@ const LINK_BREAK_GRACE_MS = 3_000;
  * A watch still being created is cancelled when it is, whenever that is.
  */
 async function stopWatching(following: Promise<() => Promise<void>>): Promise<void> {
-  const stopped = following.then((stop) => stop()).catch(() => {});
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([stopped, new Promise((resolve) => (timer = setTimeout(resolve, 1_000)))]);
-  clearTimeout(timer);
+  await waitAtMost(following.then((stop) => stop()), 1_000);
 }
 
 export class RunTimeout extends PeerlabError {

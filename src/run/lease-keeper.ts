@@ -16,6 +16,7 @@ renewals on one stream cost the CLI a few ms.
 import type { Etcd3, IDuplexStream, ILeaseKeepAliveRequest, ILeaseKeepAliveResponse, Lease } from 'etcd3';
 import { followPrefix } from '../coordination/etcd.js';
 import { REGISTRATION_TTL_SECONDS } from '../coordination/protocol.js';
+import { waitAtMost } from '../util/concurrency.js';
 
 /**
  * The keeper key's lease. Short, so that nodes take their renewals back soon after a CLI that died: a node's lease
@@ -26,6 +27,8 @@ const KEEPER_TTL_SECONDS = 5;
 const RENEW_EVERY_MS = (REGISTRATION_TTL_SECONDS * 1000) / 3;
 /** How long the last round of renewals before the start may wait for etcd's answers. */
 const LAST_ROUND_TIMEOUT_MS = 10_000;
+/** How long letting go of the keeper key waits for etcd to revoke its lease (see release). */
+const REVOKE_WAIT_MS = 2_000;
 
 export class RegistrationLeaseKeeper {
   /** Node by lease id. */
@@ -89,7 +92,9 @@ export class RegistrationLeaseKeeper {
   async release(): Promise<void> {
     await this.stopRenewing();
     this.closeStream();
-    await this.keeper.revoke().catch(() => this.keeper.release());
+    // revoke() stops the keep-alives first. An etcd that does not answer held a run's teardown for 160 s here (the
+    // client retries); unrevoked, the key's lease ends by itself within its TTL, which is all letting go needs.
+    await waitAtMost(this.keeper.revoke(), REVOKE_WAIT_MS);
   }
 
   private async stopRenewing(): Promise<void> {

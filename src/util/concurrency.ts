@@ -23,3 +23,14 @@ export async function forEachLimited<T>(
   if (failure) throw failure.error;
   signal?.throwIfAborted();
 }
+
+/**
+ * Waits for `work` to settle, but no longer than `ms`; never rejects. For teardown steps that are polite but not
+ * needed (a lease revoked, a watch cancelled): an etcd that stopped answering must not hold a run's end, as the
+ * client retries such a call for minutes.
+ */
+export async function waitAtMost(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work.catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
