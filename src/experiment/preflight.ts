@@ -7,6 +7,7 @@ import { bundleAlgorithm } from '../plugins/bundle.js';
 import { checkNodeParams, resolveParams } from '../plugins/params.js';
 import { resolveAlgorithm } from '../plugins/resolve.js';
 import type { Algorithm } from '../sdk/types.js';
+import type { FaultEvent } from '../faults/events.js';
 import { resolveFaults } from '../faults/schedule.js';
 import { assignRoles } from '../run/roles.js';
 import { RUNTIMES } from '../run/runtimes.js';
@@ -143,13 +144,20 @@ function checkFaults(loaded: LoadedExperiment, plan: Plan, graphs: ReadonlyMap<s
     if (cell.faults.length === 0) continue;
     const graph = graphs.get(cell.id)!;
     const roles = plan.roles ? new Map(assignRoles(graph.nodes(), plan.roles).map((nodes, i) => [plan.roles![i]!.role, nodes])) : undefined;
+    let events: FaultEvent[];
     try {
-      resolveFaults(cell.faults, { graph, seed: plan.seeds[0]!, timeoutMs: plan.timeoutS * 1000, roles }, (index) => `fault ${index}`);
+      events = resolveFaults(cell.faults, { graph, seed: plan.seeds[0]!, timeoutMs: plan.timeoutS * 1000, roles }, (index) => `fault ${index}`);
     } catch (error) {
       if (!(error instanceof PeerlabError)) throw error;
       const index = Number(/^fault (\d+) /.exec(error.message)?.[1] ?? 1);
       // The fault's own hint speaks of the command line; here the timeout is the file's.
       throw loaded.error(field(index), plan.cells.length > 1 ? `in cell ${cell.label}: ${error.message}` : error.message, error.hint?.replace('--timeout', 'timeout:'));
+    }
+    // As `peerlab run` refuses it (src/run/run.ts), here with the file's line. Under `auto` the run refuses it then.
+    const move = events.find((event) => event.action === 'migrate' || event.action === 'restart');
+    if (move && plan.runtime !== 'auto' && !RUNTIMES[plan.runtime].movesNodes) {
+      const able = Object.values(RUNTIMES).filter((runtime) => runtime.movesNodes).map((runtime) => runtime.kind);
+      throw loaded.error(field(move.fault), `the ${plan.runtime} runtime cannot pass a node to a new container, which ${move.action} needs`, `run it with --runtime ${able.join(' or ')}, or leave the ${move.action} out`);
     }
   }
 }

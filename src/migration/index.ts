@@ -4,7 +4,8 @@
 import type Docker from 'dockerode';
 import { PeerlabError } from '../errors.js';
 import { connectRunEtcd } from '../run/run-etcd.js';
-import { DockerRuntime } from '../runtime/docker.js';
+import { attachRunNodes } from '../run/attach.js';
+import { isSuccessorNodes } from '../runtime/types.js';
 import { moveNode } from './move.js';
 
 import type { MoveOutcome } from './move.js';
@@ -12,10 +13,16 @@ import type { MoveOutcome } from './move.js';
 export { moveNode, readMoveRecords, type MoveOutcome, type MoveRequest } from './move.js';
 
 export async function migrateRunNode(docker: Docker, request: { runId: string; nodeId: string; to?: string; signal?: AbortSignal }): Promise<MoveOutcome> {
+  const nodes = await attachRunNodes(docker, request.runId);
+  if (!isSuccessorNodes(nodes)) {
+    throw new PeerlabError(`run ${request.runId} is on the ${nodes.kind} runtime, which cannot pass a node to a new container`, {
+      hint: 'moves need a run on --runtime docker (or a fault schedule in the simulator)',
+    });
+  }
   const etcd = await connectRunEtcd(docker, request.runId);
   if (!etcd) throw new PeerlabError(`no run ${request.runId} is up here with an etcd of its own`, { hint: 'run `peerlab status` to list the runs that are up' });
   try {
-    return await moveNode(DockerRuntime.attach(docker, request.runId), etcd, { ...request, kind: 'migrate' });
+    return await moveNode(nodes, etcd, { ...request, kind: 'migrate' });
   } finally {
     etcd.close();
   }

@@ -84,6 +84,11 @@ export interface RunRuntime {
    * simulator has no CPU to share out: both refuse the flag rather than ignore it.
    */
   readonly emulatesHosts: boolean;
+  /**
+   * Whether a node's id can pass to a new container, which `migrate` and `restart` need. A Swarm node is a task of
+   * a replicated service, whose slot the service itself refills: it cannot be handed to a container of its own.
+   */
+  readonly movesNodes: boolean;
   /** Why this runtime cannot take a run here and now (e.g. no Docker engine answers), or undefined when it can. */
   unavailable(): Promise<string | undefined>;
   /** Where the run's links are applied, for run.json: the agents' outboxes, the packet layer, or the simulator's model. */

@@ -11,7 +11,7 @@ import { readRunLossCounters } from '../links/packet.js';
 import { makeNodeTraceDir, mergeNodeTraces } from './trace-files.js';
 import { dockerRunPlainStart } from './plain-start-docker.js';
 import { maxOf } from '../util/extremes.js';
-import type { ContainerNodes, RuntimeKind, SuccessorNodes } from '../runtime/types.js';
+import { isSuccessorNodes, type ContainerNodes, type RuntimeKind } from '../runtime/types.js';
 import { readMoveRecords } from '../migration/move.js';
 import type { FaultEvent } from '../faults/events.js';
 import { hostsReplayFlags, type EmulatedHost } from '../runtime/emulated-hosts.js';
@@ -60,6 +60,7 @@ function hostsWithNodes(prepared: PreparedRun, list: readonly EmulatedHost[], po
 export const dockerRuntime: RunRuntime = containerRuntime({
   kind: 'docker',
   emulatesHosts: true,
+  movesNodes: true,
   unavailable: () => unavailableUnless(connectDocker),
   replayFlags: containerReplayFlags,
   standUp: deployPrepared,
@@ -75,6 +76,7 @@ type ContainerBringUp = (prepared: PreparedRun, options: DockerOptions, traceDir
 export function containerRuntime(runtime: {
   kind: RuntimeKind;
   emulatesHosts: boolean;
+  movesNodes: boolean;
   unavailable: RunRuntime['unavailable'];
   replayFlags: RunRuntime['replayFlags'];
   standUp: ContainerBringUp;
@@ -223,10 +225,6 @@ async function deployForRun(
       })());
     },
   };
-}
-
-function isSuccessorNodes(runtime: ContainerNodes): runtime is ContainerNodes & SuccessorNodes {
-  return 'startSuccessor' in runtime;
 }
 
 /**

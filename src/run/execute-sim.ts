@@ -21,6 +21,7 @@ export const simulatorRuntime: RunRuntime = {
   kind: 'sim',
   engineObjects: false,
   emulatesHosts: false,
+  movesNodes: true,
   unavailable: async () => undefined,
   linksLayer: () => 'model',
   replayFlags: (_prepared, tuning) => (tuning.maxEvents !== undefined && tuning.maxEvents !== DEFAULT_MAX_EVENTS ? ['--max-events', String(tuning.maxEvents)] : []),

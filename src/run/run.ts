@@ -106,7 +106,7 @@ export async function bringUp(request: RunRequest): Promise<PreparedRun & { depl
       hint: `take --runtime ${runtimesWith('standUp').join(' or ')}; peerlab run takes any runtime`,
     });
   }
-  checkHostsTaken(runtime, request);
+  checkRuntimeCan(runtime, request);
   request.onRuntime?.(runtime);
   const prepared = await prepareRun(request);
   return { ...prepared, deployment: await runtime.standUp(prepared, request) };
@@ -123,11 +123,18 @@ function checkHeld(prepared: PreparedRun, request: RunRequest): void {
   if (unknown !== undefined) throw new PeerlabError(`--hold ${request.livePlacement!.hold.join(',')}: the run has no node ${unknown}`, { hint: 'hold node ids of the topology (peerlab topology show lists them)' });
 }
 
-/** `--hosts` on a runtime that cannot give them is refused, not ignored. */
-function checkHostsTaken(runtime: RunRuntime, request: RunRequest): void {
+/** What the run asks of its runtime that this one cannot do (`--hosts`, a move or restart) is refused, not ignored. */
+function checkRuntimeCan(runtime: RunRuntime, request: RunRequest): void {
+  const able = (capability: 'emulatesHosts' | 'movesNodes'): string => Object.values(RUNTIMES).filter((each) => each[capability]).map((each) => each.kind).join(' or ');
   if (request.hosts && !runtime.emulatesHosts) {
     throw new PeerlabError(`--hosts: the ${runtime.kind} runtime cannot give nodes hosts of their own CPU quota`, {
-      hint: `take --runtime ${Object.values(RUNTIMES).filter((each) => each.emulatesHosts).map((each) => each.kind).join(' or ')}, or leave --hosts out (a Swarm's hosts are its engines)`,
+      hint: `take --runtime ${able('emulatesHosts')}, or leave --hosts out (a Swarm's hosts are its engines)`,
+    });
+  }
+  const move = request.faults?.find((fault) => fault.action === 'migrate' || fault.action === 'restart');
+  if (move && !runtime.movesNodes) {
+    throw new PeerlabError(`--fault '${move.spec}': the ${runtime.kind} runtime cannot pass a node to a new container, which ${move.action} needs`, {
+      hint: `take --runtime ${able('movesNodes')}, or leave the ${move.action} out`,
     });
   }
 }
@@ -137,7 +144,7 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
   const began = Date.now();
   const startedAt = new Date().toISOString();
   const runtime = await chooseRuntime(request.runtime ?? 'docker', request.onNotice);
-  checkHostsTaken(runtime, request);
+  checkRuntimeCan(runtime, request);
   request.onRuntime?.(runtime);
   const { observer } = request;
   const prepared = await prepareRun({ ...request, liveReportMs: observer?.liveReportMs, ...(request.livePlacement && { loadReportMs: loadReportMs(request.livePlacement) }) });

@@ -1,10 +1,8 @@
 import type Docker from 'dockerode';
-import Dockerode from 'dockerode';
-import { clusterEngines } from '../cluster/index.js';
-import { SwarmRuntime } from '../runtime/swarm.js';
 import { runKeys } from '../coordination/keys.js';
-import { DockerRuntime, networkName } from '../runtime/docker.js';
+import { networkName } from '../runtime/docker.js';
 import type { NodeInfo } from '../runtime/types.js';
+import { attachRunNodes } from './attach.js';
 import { connectRunEtcd, runEtcdContainer } from './run-etcd.js';
 
 export interface RunStatus {
@@ -19,9 +17,7 @@ export interface RunStatus {
 /** What `peerlab status` shows: read from Docker labels and the run's etcd, so it needs no local state. */
 export async function runStatus(docker: Docker, runId: string): Promise<RunStatus> {
   // A Swarm run's nodes are tasks on the local cluster's engines, each shown with its engine.
-  const cluster = await clusterEngines().catch(() => undefined);
-  const swarm = cluster && (await SwarmRuntime.attach(cluster.map((engine) => ({ ...engine, docker: new Dockerode({ socketPath: engine.socketPath }) })), runId));
-  const nodes = await (swarm ?? DockerRuntime.attach(docker, runId)).listNodes({ memory: true });
+  const nodes = await (await attachRunNodes(docker, runId)).listNodes({ memory: true });
   const states: Record<string, number> = {};
   for (const node of nodes) states[node.state] = (states[node.state] ?? 0) + 1;
   const totalBytes = nodes.reduce((total, node) => total + (node.memoryBytes ?? 0), 0);

@@ -176,6 +176,7 @@ async function createBundleConfigs(manager: Docker, runId: string, prepared: Pre
 export const swarmRuntime: RunRuntime = containerRuntime({
   kind: 'swarm',
   emulatesHosts: false,
+  movesNodes: false,
   unavailable: () => unavailableUnless(clusterEngines),
   replayFlags: (prepared, tuning) => [
     ...containerReplayFlags(prepared, tuning),

@@ -103,6 +103,11 @@ export interface ContainerNodes extends Runtime {
   logsCommand(id: string): string;
 }
 
+/** Whether a runtime's nodes can pass to new containers (not a Swarm's: a task's slot is its service's). */
+export function isSuccessorNodes<Nodes extends object>(nodes: Nodes): nodes is Nodes & SuccessorNodes {
+  return 'startSuccessor' in nodes;
+}
+
 /**
  * Nodes whose id can pass to a new container (migration and restart, src/migration): the one primitive both
  * use. A host is where a container can go: on one engine, that engine, or the emulated hosts of `--hosts`.

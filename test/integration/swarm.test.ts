@@ -200,6 +200,11 @@ describe('peerlab up --runtime swarm', () => {
       expect(listed.stdout).toContain(`${runId}  age `);
       expect(listed.stdout).toContain('nodes: 6 running (engine-1 2, engine-2 2, engine-3 2)');
       expect(listed.stdout).toMatch(/^ {2}node {4}4 {2}running +10\.\d+\.\d+\.\d+ +engine-2 {2}\d+\.\d MiB$/m);
+      // A task's slot is its service's: a move is refused in one line, and the node stays where it is.
+      const moved = await peerlab('migrate', runId, '4');
+      expect(moved.code).toBe(2);
+      expect(moved.stderr.trim().split('\n')).toHaveLength(1);
+      expect(moved.stderr).toMatch(new RegExp(`run ${runId} is on the swarm runtime, which cannot pass a node to a new container`));
     } finally {
       const down = await peerlab('down', runId);
       expect(down.code, down.stderr).toBe(0);

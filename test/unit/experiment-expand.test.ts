@@ -244,6 +244,14 @@ describe('preflight: checks before anything starts', () => {
     expect(await failure(text('docker'))).toBe('no error');
   });
 
+  it('refuses a restart or migrate on a runtime whose nodes cannot move, at the fault\'s line', async () => {
+    const text = (runtime: string) => `name: t\nruntime: ${runtime}\ntopology: { model: complete, n: 4 }\nalgorithm: flood\nfaults:\n  - at=1s kill ids:2\n  - at=2s migrate ids:1\n`;
+    expect(await failure(text('swarm'))).toBe(
+      'x.yaml line 7: faults[1]: the swarm runtime cannot pass a node to a new container, which migrate needs — run it with --runtime docker or sim, or leave the migrate out',
+    );
+    expect(await failure(text('sim'))).toBe('no error');
+  });
+
   it('checks the algorithm, service and parameters of every role, and the check', async () => {
     const base = 'name: t\ntopology: { model: complete, n: 4 }\n';
     const roles = (weather: string, client = 'algorithm: services/client') => `${base}groups:\n  - { role: weather, count: 1, ${weather} }\n  - { role: client, ${client} }\n`;
