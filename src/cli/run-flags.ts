@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { DEFAULT_MAX_EVENTS } from '../runtime/sim/types.js';
+import { PLACEMENTS } from '../run/swarm-placement.js';
 import { RUNTIME_CHOICES } from '../runtime/types.js';
 
 /** The flags of a run besides its topology: shared by `peerlab up`, `peerlab run` and `peerlab bench convergence`. */
@@ -28,7 +29,7 @@ export const runOptionFlags = {
   }),
   placement: Flags.string({
     default: 'spread',
-    options: ['spread', 'partition', 'first'],
+    options: [...PLACEMENTS],
     description:
       "swarm and --hosts: which engine or host each node starts on: spread (balanced round-robin), partition (one part of the graph per engine or host, few edges across them) or first (all on the first, as seed 000's agents start on its central server)",
   }),

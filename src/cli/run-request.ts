@@ -6,10 +6,8 @@ import type { deploymentFlags, placementPolicyFlags } from './run-flags.js';
 import { stopRunsOnInterrupt } from './interrupt.js';
 import { StartupProgress } from './progress.js';
 import type { RunId } from '../util/names.js';
-import { hostsOfFile, parseHostsSpec, type HostsRequest } from '../runtime/emulated-hosts.js';
-import { loadPlacementInputSync } from '../placement/input.js';
-import { policyWithoutHosts, type LivePlacementRequest } from '../placement/live.js';
-import { resolvePolicy } from '../plugins/resolve.js';
+import { readHosts, type GivenHosts } from '../runtime/emulated-hosts.js';
+import { livePlacementRequest, POLICY_FLAGS, POLICY_SETTING_NAME, type LivePlacementRequest } from '../placement/live.js';
 
 type DeploymentFlags = Interfaces.InferredFlags<typeof deploymentFlags>;
 type PlacementPolicyFlags = Interfaces.InferredFlags<typeof placementPolicyFlags>;
@@ -22,53 +20,46 @@ export function timeoutMsFrom(seconds: number): number {
   return seconds * 1000;
 }
 
-/** `--hosts FILE`: a placement input YAML (hosts with priority and central; maybe settings), not a spec. */
-const isHostsFile = (given: string): boolean => /\.ya?ml$/i.test(given);
-
-/** `--hosts` with `--host-cpus`; `--host-cpus` alone would do nothing, so it is refused. */
-function hostsFrom(flags: Pick<DeploymentFlags, 'hosts' | 'host-cpus'>): HostsRequest | undefined {
+/** `--hosts` with `--host-cpus`, read once; `--host-cpus` alone would do nothing, so it is refused. */
+function hostsFrom(flags: Pick<DeploymentFlags, 'hosts' | 'host-cpus'>): GivenHosts | undefined {
   if (flags.hosts === undefined) {
     if (flags['host-cpus'] !== undefined) throw new PeerlabError('--host-cpus needs --hosts: it sets the CPUs of the largest host', { hint: "add --hosts, e.g. --hosts 'big=4,small=1'" });
     return undefined;
   }
-  const largestCpus = flags['host-cpus'] === undefined ? 1 : Number(flags['host-cpus']);
-  const list = isHostsFile(flags.hosts) ? hostsOfFile(flags.hosts, loadPlacementInputSync(flags.hosts).hosts, largestCpus) : parseHostsSpec(flags.hosts, largestCpus);
-  return { given: flags.hosts, list };
+  return readHosts(flags.hosts, flags['host-cpus'] === undefined ? 1 : Number(flags['host-cpus']));
 }
 
-/**
- * `--policy` with its settings: refused without `--hosts` (nothing to place nodes on), and its companions refused
- * without it. Settings: the `--hosts` file's, then `--policy-setting`'s.
- */
-export function livePlacementFrom(flags: PlacementPolicyFlags & Pick<DeploymentFlags, 'hosts'>): LivePlacementRequest | undefined {
+/** `--policy` with its companions, which are refused without it; the rest is checked as an experiment's `policy:` is. */
+function livePlacementFrom(flags: Partial<PlacementPolicyFlags>, hosts: GivenHosts | undefined): LivePlacementRequest | undefined {
   if (flags.policy === undefined) {
     const orphan = (['policy-every', 'hold', 'policy-setting'] as const).find((flag) => flags[flag] !== undefined);
     if (orphan) throw new PeerlabError(`--${orphan} needs --policy`, { hint: 'add --policy, e.g. --policy equal, or leave it out' });
     return undefined;
   }
-  if (flags.hosts === undefined) throw policyWithoutHosts(flags.policy);
-  const everySeconds = flags['policy-every'] ?? 10;
-  if (!(everySeconds > 0)) throw new PeerlabError(`--policy-every ${everySeconds} is not a positive number of seconds`, { hint: 'e.g. --policy-every 10' });
-  const settings: Record<string, number> = isHostsFile(flags.hosts) ? { ...loadPlacementInputSync(flags.hosts).settings } : {};
+  const everySeconds = flags['policy-every'];
+  if (everySeconds !== undefined && !(everySeconds > 0)) throw new PeerlabError(`--policy-every ${everySeconds} is not a positive number of seconds`, { hint: 'e.g. --policy-every 10' });
+  const settings: Record<string, number> = {};
   for (const setting of flags['policy-setting'] ?? []) {
-    const match = /^([A-Za-z_][\w-]*)=(.+)$/.exec(setting);
-    const value = Number(match?.[2]);
-    if (!match || !Number.isFinite(value)) throw new PeerlabError(`--policy-setting ${setting} is not name=number`, { hint: 'e.g. --policy-setting limit=0.8' });
-    settings[match[1]!] = value;
+    const [name = '', text = ''] = setting.split(/=(.*)/s);
+    const value = Number(text);
+    if (!POLICY_SETTING_NAME.test(name) || text.trim() === '' || !Number.isFinite(value)) throw new PeerlabError(`--policy-setting ${setting} is not name=number`, { hint: 'e.g. --policy-setting limit=0.8' });
+    settings[name] = value;
   }
-  const hold = flags.hold === undefined ? [] : flags.hold.split(',').map((id) => id.trim());
-  return { policy: flags.policy, policySource: resolvePolicy(flags.policy), everyMs: everySeconds * 1000, hold, settings };
+  const hold = flags.hold?.split(',').map((id) => id.trim());
+  return livePlacementRequest({ policy: flags.policy, everySeconds, hold, settings }, hosts, POLICY_FLAGS);
 }
 
 /**
  * Turns parsed flags into a run request with a progress display, and arranges that Ctrl-C stops the run from
- * creating more, removes whatever it has created so far, and exits 130.
+ * creating more, removes whatever it has created so far, and exits 130. `--hosts` is read once, for the hosts and
+ * for the settings of `--policy` (the flags of a command that takes it).
  */
 export function runRequestFrom(
-  flags: DeploymentFlags,
+  flags: DeploymentFlags & Partial<PlacementPolicyFlags>,
   options: { algorithm: string; timeoutMs: number; resultsRoot: string; json: boolean; note: (line: string) => void },
 ): { request: RunRequest; during: <T>(work: Promise<T>) => Promise<T> } {
   const hosts = hostsFrom(flags);
+  const livePlacement = livePlacementFrom(flags, hosts);
   const progress = new StartupProgress(!options.json && process.stderr.isTTY === true);
   let runId: RunId | undefined;
   let engineObjects = false;
@@ -99,7 +90,8 @@ export function runRequestFrom(
     baseImage: flags['base-image'],
     runtime: flags.runtime as RunRequest['runtime'],
     placement: flags.placement as RunRequest['placement'],
-    ...(hosts && { hosts }),
+    ...(hosts && { hosts: hosts.request }),
+    ...(livePlacement && { livePlacement }),
     delay: flags.delay,
     onNotice: options.note,
     onRuntime: (runtime) => {

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { PeerlabCommand } from '../cli/base-command.js';
 import { algorithmRunFlags, deploymentFlags, faultFlags, placementPolicyFlags } from '../cli/run-flags.js';
 import { resolveRunFaults } from '../faults/index.js';
-import { livePlacementFrom, runRequestFrom, timeoutMsFrom } from '../cli/run-request.js';
+import { runRequestFrom, timeoutMsFrom } from '../cli/run-request.js';
 import { runAlgorithm, type RunSummary, type RunUntil } from '../run/run.js';
 import { OUTCOME_MARK } from '../verify/index.js';
 import { dashboardObserver } from '../dashboard/observe.js';
@@ -45,7 +45,6 @@ export default class Run extends PeerlabCommand {
       allowDisconnected: flags['allow-disconnected'],
       timeoutMs,
     });
-    const livePlacement = livePlacementFrom(flags);
     const { request, during } = runRequestFrom(flags, {
       algorithm: args.algorithm,
       timeoutMs,
@@ -64,7 +63,6 @@ export default class Run extends PeerlabCommand {
         observer,
         command: ['run', ...this.argv],
         faults,
-        ...(livePlacement && { livePlacement }),
       }),
     );
     const required = summary.outcome === 'unchecked' && flags['require-check'] ? ' (--require-check: an unchecked run fails)' : '';

@@ -199,6 +199,8 @@ export function requestFor(plan: Plan, run: PlannedRun, base: BaseRequest): RunR
     delay: run.cell.delay,
     links: run.cell.links,
     ...(plan.hosts && { hosts: plan.hosts }),
+    ...(plan.placement && { placement: plan.placement }),
+    ...(plan.livePlacement && { livePlacement: plan.livePlacement }),
     ...(plan.roles && {
       groups: plan.roles,
       name: plan.name,

@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { RoleRequest } from '../run/roles.js';
-import { parseHostsSpec, type HostsRequest } from '../runtime/emulated-hosts.js';
+import type { LivePlacementRequest } from '../placement/live.js';
+import { isPluginFile } from '../plugins/resolve.js';
+import type { PlacementPolicy } from '../run/swarm-placement.js';
+import type { HostsRequest } from '../runtime/emulated-hosts.js';
 import type { Json } from '../sdk/types.js';
-import type { FieldPath } from './load.js';
+import type { FieldPath, LoadedExperiment } from './load.js';
 import { DEFAULT_TIMEOUT_S, FAULT_VARIABLE, type ExperimentFile, type FaultsField, type GroupField, type PlotField, type RuntimeChoice } from './schema.js';
 import { parseExperimentName, type ExperimentName } from '../util/names.js';
 
@@ -76,6 +79,10 @@ export interface Plan {
   readonly faults: FaultsField | undefined;
   /** The file's `hosts:` with `hostCpus:`, as `--hosts` with `--host-cpus` give them to every run. */
   readonly hosts: HostsRequest | undefined;
+  /** The file's `placement:`, as `--placement` gives it to every run. */
+  readonly placement: PlacementPolicy | undefined;
+  /** The file's `policy:` with its companions, as `--policy` with its flags give it to every run. */
+  readonly livePlacement: LivePlacementRequest | undefined;
   readonly plots: readonly PlotField[] | undefined;
   /** Hash of everything that decides what the runs are (not the plots): resume refuses a changed file. */
   readonly fingerprint: string;
@@ -90,14 +97,17 @@ export interface ExpandOptions {
 
 const LINK_PARTS = ['source', 'delay', 'jitter', 'loss', 'rate', 'queue'] as const;
 
-/** Lists become cells (their cross product, first list outermost), and every cell runs once per seed. */
-export function expandExperiment(experiment: ExperimentFile, options: ExpandOptions = {}): Plan {
+/**
+ * Lists become cells (their cross product, first list outermost), and every cell runs once per seed. The hosts and
+ * the policy, read when the file was parsed, are the same in every run.
+ */
+export function expandExperiment({ experiment, placement }: Pick<LoadedExperiment, 'experiment' | 'placement'>, options: ExpandOptions = {}): Plan {
   const resolveFile = options.resolveFile ?? ((file: string) => file);
   const topology = experiment.topology;
   const algorithm = typeof experiment.algorithm === 'string' ? { name: experiment.algorithm, params: undefined } : experiment.algorithm;
   const algorithmName = algorithm?.name ?? 'groups';
   // An algorithm given as a file is found like a topology file; a name is looked up by runAlgorithm.
-  const findAlgorithm = (name: string) => (/\.(ts|mts|js|mjs)$/.test(name) ? resolveFile(name) : name);
+  const findAlgorithm = (name: string) => (isPluginFile(name) ? resolveFile(name) : name);
   const algorithmSource = findAlgorithm(algorithmName);
 
   const axes: Axis[] = [];
@@ -211,8 +221,9 @@ export function expandExperiment(experiment: ExperimentFile, options: ExpandOpti
     requireCheck: experiment.requireCheck ?? false,
     source: options.source,
     faults: experiment.faults,
-    // Valid by now: the schema checked them with the same parser.
-    hosts: experiment.hosts === undefined ? undefined : { given: experiment.hosts, list: parseHostsSpec(experiment.hosts, experiment.hostCpus ?? 1) },
+    hosts: placement.hosts,
+    placement: experiment.placement,
+    livePlacement: placement.livePlacement,
     plots: experiment.plots,
   };
   return { ...plan, fingerprint: fingerprintOf(plan) };
@@ -262,8 +273,15 @@ function fingerprintOf(plan: Omit<Plan, 'fingerprint'>): string {
     ...(plan.check === undefined ? {} : { check: plan.check }),
     ...(plan.requireCheck ? { requireCheck: true } : {}),
     ...(plan.hosts === undefined ? {} : { hosts: plan.hosts.list }),
+    ...(plan.placement === undefined ? {} : { placement: plan.placement }),
+    ...(plan.livePlacement === undefined ? {} : { policy: policyAsGiven(plan.livePlacement) }),
   };
   return createHash('sha256').update(canonicalJson(essence)).digest('hex').slice(0, 16);
+}
+
+/** The policy as the file gives it, without the file it was found in on this machine. */
+function policyAsGiven({ policySource: _found, ...given }: LivePlacementRequest): Omit<LivePlacementRequest, 'policySource'> {
+  return given;
 }
 
 function canonicalJson(value: unknown): string {
@@ -316,6 +334,8 @@ export function resolvedExperiment(
     requireCheck: plan.requireCheck || undefined,
     faults: plan.faults,
     hosts: plan.hosts?.list,
+    placement: plan.placement,
+    policy: plan.livePlacement && policyAsGiven(plan.livePlacement),
     plots: plan.plots,
   });
 }

@@ -8,10 +8,10 @@ import { peerlabVersion } from '../util/version.js';
 import { estimatePlan, estimateRun, type PlanEstimate, type RunEstimate } from './estimate.js';
 import { executePlan, type BaseRequest, type ExecuteHooks, type Runner } from './execute.js';
 import { expandExperiment, resolvedExperiment, type Plan } from './expand.js';
-import { loadExperiment, type LoadedExperiment } from './load.js';
+import { experimentFileResolver, loadExperiment, type LoadedExperiment } from './load.js';
 import type { RuntimeChoice } from './schema.js';
 import { experimentPlots, renderPlots } from './plots.js';
-import { preflight, topologyFileResolver, type CellFacts } from './preflight.js';
+import { preflight, type CellFacts } from './preflight.js';
 import { renderReport } from './report.js';
 import {
   EXPERIMENT_FILE,
@@ -30,7 +30,7 @@ export async function prepareExperiment(
 ): Promise<{ loaded: LoadedExperiment; plan: Plan; facts: Map<string, CellFacts> }> {
   const loaded = await loadExperiment(file);
   const experiment = { ...loaded.experiment, ...(overrides.runtime ? { runtime: overrides.runtime } : {}) };
-  const plan = expandExperiment(experiment, { resolveFile: topologyFileResolver(loaded.path), source: loaded.file });
+  const plan = expandExperiment({ ...loaded, experiment }, { resolveFile: experimentFileResolver(loaded.path), source: loaded.file });
   const facts = await preflight(loaded, plan);
   return { loaded, plan, facts };
 }

@@ -1,11 +1,21 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PeerlabError } from '../errors.js';
+import { livePlacementRequest, type LivePlacementRequest, type PolicyTerms } from '../placement/live.js';
+import { isPluginFile } from '../plugins/resolve.js';
+import { hostsFlag, isHostsFile, readHosts, type GivenHosts, type HostsRequest } from '../runtime/emulated-hosts.js';
 import { displayName, formatField, parseValidatedYaml, type FieldPath } from '../util/validated-yaml.js';
 import { experimentSchema, fieldsAt, FIELD_HINTS, type ExperimentFile } from './schema.js';
 
 export type { FieldPath };
 export { formatField };
+
+/** What every run of an experiment is given as `--hosts` (with `--host-cpus`) and `--policy` (with its flags). */
+export interface ExperimentPlacement {
+  readonly hosts?: HostsRequest;
+  readonly livePlacement?: LivePlacementRequest;
+}
 
 /** A validated experiment file that can still point at its own lines. */
 export interface LoadedExperiment {
@@ -15,6 +25,8 @@ export interface LoadedExperiment {
   readonly path: string;
   readonly text: string;
   readonly experiment: ExperimentFile;
+  /** Its hosts and live policy, read and checked once. */
+  readonly placement: ExperimentPlacement;
   /** The 1-based line of a field (or of its nearest parent that is in the file). */
   lineOf(field: FieldPath): number;
   /** A one-line error about a field: `<file> line <n>: <field>: <message> — <hint>`. */
@@ -42,5 +54,58 @@ export function parseExperiment(text: string, file: string, absolute = path.reso
     fieldsAt,
     example: 'experiments/quickstart.yaml',
   });
-  return { file, path: absolute, text, experiment: data, lineOf, error };
+  const placement = placementOf(data, experimentFileResolver(absolute), error);
+  return { file, path: absolute, text, experiment: data, placement, lineOf, error };
+}
+
+/**
+ * A file named in an experiment (a topology, an algorithm, hosts, a policy): relative to the experiment file's
+ * folder, or failing that to the current folder (so both `../topologies/x.graphml` and `topologies/x.graphml` work
+ * from the repository root).
+ */
+export function experimentFileResolver(experimentFile: string, cwd = process.cwd()): (file: string) => string {
+  return (file) => {
+    if (path.isAbsolute(file)) return file;
+    const besideFile = path.resolve(path.dirname(experimentFile), file);
+    if (existsSync(besideFile)) return besideFile;
+    const fromCwd = path.resolve(cwd, file);
+    return existsSync(fromCwd) ? fromCwd : besideFile;
+  };
+}
+
+/** The policy's refusals in the file's terms: the error names the field (`policy: equal needs hosts: …`). */
+const POLICY_FIELDS: PolicyTerms = { policy: (policy) => policy, hosts: 'hosts', hostsExample: 'hosts: "big=4,small=1"' };
+
+/**
+ * `hosts:` and `policy:` with their companions, read by the functions that read `--hosts` and `--policy`, so the
+ * two cannot drift; a refusal points at the field. A file is found as the experiment's other files are, and
+ * handed to the runs (and their replay line) as the current folder sees it.
+ */
+function placementOf(experiment: ExperimentFile, resolveFile: (file: string) => string, error: LoadedExperiment['error']): ExperimentPlacement {
+  const here = (file: string) => displayName(resolveFile(file), process.cwd());
+  const { hosts: given, policy } = experiment;
+  let hosts: GivenHosts | undefined;
+  if (given !== undefined) {
+    const asRead = isHostsFile(given) ? here(given) : given;
+    try {
+      hosts = readHosts(asRead, experiment.hostCpus ?? 1);
+    } catch (refusal) {
+      if (!(refusal instanceof PeerlabError)) throw refusal;
+      // A fault of the hosts themselves reads as the field's, with the field's hint (the flag's speaks of
+      // --host-cpus); a file that cannot be read or parsed says so in its own words.
+      const flag = `${hostsFlag(asRead)}: `;
+      throw refusal.message.startsWith(flag) ? error(['hosts'], refusal.message.slice(flag.length)) : error(['hosts'], refusal.message, refusal.hint);
+    }
+  }
+  if (policy === undefined) return hosts ? { hosts: hosts.request } : {};
+  try {
+    const livePlacement = livePlacementRequest(
+      { policy: isPluginFile(policy) ? here(policy) : policy, everySeconds: experiment.policyEvery, hold: experiment.hold?.map(String), settings: experiment.policySettings },
+      hosts,
+      POLICY_FIELDS,
+    );
+    return { ...(hosts && { hosts: hosts.request }), livePlacement };
+  } catch (refusal) {
+    throw refusal instanceof PeerlabError ? error(['policy'], refusal.message, refusal.hint) : refusal;
+  }
 }

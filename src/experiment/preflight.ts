@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,20 +23,6 @@ export interface CellFacts {
 }
 
 /**
- * A topology file named in an experiment: relative to the experiment file's folder, or failing that to the
- * current folder (so both `../topologies/x.graphml` and `topologies/x.graphml` work from the repository root).
- */
-export function topologyFileResolver(experimentFile: string, cwd = process.cwd()): (file: string) => string {
-  return (file) => {
-    if (path.isAbsolute(file)) return file;
-    const besideFile = path.resolve(path.dirname(experimentFile), file);
-    if (existsSync(besideFile)) return besideFile;
-    const fromCwd = path.resolve(cwd, file);
-    return existsSync(fromCwd) ? fromCwd : besideFile;
-  };
-}
-
-/**
  * `hosts:` on a runtime that cannot give them is refused, as `--hosts` is (src/run/run.ts), here with the file's
  * line. Under `auto` the runtime is chosen per run, which refuses then if it cannot.
  */
@@ -45,6 +30,17 @@ function checkHosts(loaded: LoadedExperiment, plan: Plan): void {
   if (plan.hosts === undefined || plan.runtime === 'auto' || RUNTIMES[plan.runtime].emulatesHosts) return;
   const able = Object.values(RUNTIMES).filter((runtime) => runtime.emulatesHosts).map((runtime) => runtime.kind);
   throw loaded.error(['hosts'], `the ${plan.runtime} runtime cannot give nodes hosts of their own CPU quota`, `run it with --runtime ${able.join(' or ')}, or leave hosts out (a Swarm's hosts are its engines)`);
+}
+
+/** `hold:` names nodes of every cell's topology, as `--hold` must name nodes of the run's. */
+function checkHeld(loaded: LoadedExperiment, plan: Plan, nodeIds: ReadonlyMap<string, readonly string[]>): void {
+  for (const cell of plan.cells) {
+    const ids = new Set(nodeIds.get(cell.id));
+    const index = plan.livePlacement?.hold.findIndex((id) => !ids.has(id)) ?? -1;
+    if (index < 0) continue;
+    const where = plan.cells.length > 1 ? ` in cell ${cell.label}` : '';
+    throw loaded.error(['hold', index], `the topology${where} has no node ${plan.livePlacement!.hold[index]}`, 'hold node ids of the topology (peerlab topology show lists them)');
+  }
 }
 
 /**
@@ -73,6 +69,7 @@ export async function preflight(loaded: LoadedExperiment, plan: Plan): Promise<M
     graphs.set(cell.id, known.graph);
   }
   checkHosts(loaded, plan);
+  checkHeld(loaded, plan, nodeIds);
   checkGroups(loaded, plan, facts);
   checkFaults(loaded, plan, graphs);
   checkCheck(loaded, plan);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { NODE_AGGREGATIONS } from '../run/node-metrics.js';
-import { PeerlabError } from '../errors.js';
-import { parseHostsSpec } from '../runtime/emulated-hosts.js';
+import { POLICY_SETTING_NAME } from '../placement/live.js';
+import { PLACEMENTS } from '../run/swarm-placement.js';
 import { RUNTIME_CHOICES, type RuntimeChoice } from '../runtime/types.js';
 import { GENERATOR_MODELS } from '../topology/generators.js';
 import { EXPERIMENT_NAME, SERVICE_NAME } from '../util/names.js';
@@ -16,6 +16,7 @@ export type { RuntimeChoice };
 export const DEFAULT_TIMEOUT_S = 300;
 
 const ROLE = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
+const HOSTS_EXPECTED = 'expected hosts as NAME=CAPACITY,… (two or more), or a placement input .yaml file';
 
 const integer = (what = 'an integer') => z.number({ error: `expected ${what}` }).int({ error: `expected ${what}` });
 const sweep = <T extends z.ZodType>(item: T, one: string, many: string) =>
@@ -213,10 +214,26 @@ export const experimentSchema = z
       timeout: z.number({ error: 'expected seconds per run' }).positive({ error: 'expected seconds > 0' }).optional(),
       allowDisconnected: z.boolean().optional(),
       nodeMemory: integer('MiB per node').min(16, { error: 'expected at least 16 MiB' }).optional(),
-      /** Docker: hosts of their own CPU quota on the one engine, as `--hosts` takes them (src/runtime/emulated-hosts.ts). */
-      hosts: z.string({ error: 'expected hosts as NAME=CAPACITY,… (two or more)' }).min(1, { error: 'expected hosts as NAME=CAPACITY,… (two or more)' }).optional(),
+      /**
+       * Docker: hosts of their own CPU quota on the one engine, as `--hosts` takes them (src/runtime/emulated-hosts.ts):
+       * a spec, or a placement input file (relative to the experiment file). Read and checked once the file is parsed.
+       */
+      hosts: z.string({ error: HOSTS_EXPECTED }).min(1, { error: HOSTS_EXPECTED }).optional(),
       /** With hosts: the CPUs of the largest host, as `--host-cpus` (default 1; the others get their share). */
       hostCpus: z.number({ error: 'expected a number of CPUs' }).positive({ error: 'expected CPUs > 0' }).optional(),
+      /** Which host (or Swarm engine) each node starts on, as `--placement`. */
+      placement: z.enum(PLACEMENTS, { error: `expected one of ${PLACEMENTS.join(', ')}` }).optional(),
+      /**
+       * A placement policy applied while each run goes, as `--policy` (src/placement/live.ts): a name, or a file
+       * relative to the experiment file. It and its companions below are the same in every run, as hosts are.
+       */
+      policy: z.string({ error: 'expected a policy name (equal, prio, …) or a .ts file, one for every run' }).min(1).optional(),
+      /** Seconds between its rounds, as `--policy-every`. */
+      policyEvery: z.number({ error: 'expected seconds between rounds' }).positive({ error: 'expected seconds > 0' }).optional(),
+      /** Node ids held where they are, as `--hold` (a list is the value: nothing here is swept). */
+      hold: z.array(z.union([z.string().min(1), integer()], { error: 'expected a node id' }), { error: 'expected a list of node ids, e.g. [1, 2]' }).optional(),
+      /** The policy's settings, as `--policy-setting`: over those of a hosts file. */
+      policySettings: z.record(z.string().regex(POLICY_SETTING_NAME, { error: 'expected a setting name: a letter or _, then letters, digits, _ and -' }), z.number({ error: 'expected a number' }), { error: 'expected a mapping of name: number, e.g. { limit: 0.8 }' }).optional(),
       groups: z.array(group).min(1, { error: 'a list must have at least one element' }).optional(),
       /** The oracle that judges a run with groups (src/verify); without it, such a run is recorded, not checked. */
       check: z.string().min(1).optional(),
@@ -246,10 +263,10 @@ export const experimentSchema = z
     if (value.hostCpus !== undefined && value.hosts === undefined) {
       ctx.addIssue({ code: 'custom', path: ['hostCpus'], message: 'needs hosts: it sets the CPUs of the largest host' });
     }
-    // A hostCpus that is not positive has its own issue already.
-    if (value.hosts !== undefined && (value.hostCpus ?? 1) > 0) {
-      const problem = hostsProblem(value.hosts, value.hostCpus ?? 1);
-      if (problem) ctx.addIssue({ code: 'custom', path: ['hosts'], message: problem });
+    if (value.policy === undefined) {
+      for (const field of ['policyEvery', 'hold', 'policySettings'] as const) {
+        if (value[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: 'needs policy: it goes with the placement policy of the runs' });
+      }
     }
     const { repetitions, seeds } = value;
     if (repetitions !== undefined && seeds !== undefined) {
@@ -266,18 +283,6 @@ export const experimentSchema = z
       ctx.addIssue({ code: 'custom', path: ['seeds'], message: 'a seed is listed twice: every repetition needs its own seed' });
     }
   });
-
-/** What is wrong with `hosts` and `hostCpus`, as `--hosts` and `--host-cpus` would say it (parseHostsSpec). */
-function hostsProblem(hosts: string, hostCpus: number): string | undefined {
-  try {
-    parseHostsSpec(hosts, hostCpus);
-    return undefined;
-  } catch (error) {
-    if (!(error instanceof PeerlabError)) throw error;
-    const flag = `--hosts ${JSON.stringify(hosts)}: `;
-    return error.message.startsWith(flag) ? error.message.slice(flag.length) : error.message;
-  }
-}
 
 export type ExperimentFile = z.infer<typeof experimentSchema>;
 export type TopologyField = ExperimentFile['topology'];
@@ -300,8 +305,13 @@ export const FIELD_HINTS: Record<string, string> = {
   groups: 'e.g. groups: [{ role: weather, count: 2, service: weather }, { role: client, algorithm: services/client }]',
   check: 'e.g. check: service-discovery (the oracle that judges a run with groups)',
   requireCheck: 'e.g. requireCheck: true (a run that nothing checked fails)',
-  hosts: 'e.g. hosts: "central=5217.93,outpost_pi=132.29" (Docker only; README, "Hosts of different capacity, on one engine")',
+  hosts: 'e.g. hosts: "central=5217.93,outpost_pi=132.29", or hosts: zoe/table-6.2-migration-1.yaml (Docker only; README, "Hosts of different capacity, on one engine")',
   hostCpus: 'e.g. hostCpus: 0.5, with hosts: (the CPUs of the largest host; raise it for a host below 0.01 CPU)',
+  placement: 'e.g. placement: first (with hosts:, or on the Swarm: spread, partition or first)',
+  policy: 'e.g. policy: equal, with hosts: (README, "Placement policies on a running run")',
+  policyEvery: 'e.g. policyEvery: 10 (seconds between the rounds of policy:)',
+  hold: 'e.g. hold: [1, 2] (node ids policy: leaves where they are)',
+  policySettings: 'e.g. policySettings: { limit: 0.8 } (numbers; they override a hosts file\'s settings)',
   faults: 'e.g. faults: ["at=5s kill top-degree:3"], or faults: { schedule: ["at=1s kill top-degree:{k}"], k: [0, 1, 5] }',
   plots: 'e.g. plots: [{ x: nodes, y: messages, title: Messages, reference: [{ x: 20, y: 38, label: thesis }] }], or a per-node metric: { x: nodes, y: traffic, aggregate: mean }',
 };

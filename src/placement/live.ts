@@ -14,7 +14,8 @@ import { runKeys } from '../coordination/keys.js';
 import type { NodeLoad } from '../coordination/protocol.js';
 import { PeerlabError } from '../errors.js';
 import { moveNode } from '../migration/move.js';
-import type { EmulatedHost } from '../runtime/emulated-hosts.js';
+import { resolvePolicy } from '../plugins/resolve.js';
+import type { EmulatedHost, GivenHosts } from '../runtime/emulated-hosts.js';
 import type { SuccessorNodes } from '../runtime/types.js';
 import type { PlacementInput, PlacementPolicy } from '../sdk/placement.js';
 import { simulatePlacement } from './simulate.js';
@@ -31,9 +32,45 @@ export interface LivePlacementRequest {
   readonly settings: Readonly<Record<string, number>>;
 }
 
-/** The refusal of a policy without hosts to place nodes on: by the flags, and by the run for library callers. */
-export function policyWithoutHosts(policy: string): PeerlabError {
-  return new PeerlabError(`--policy ${policy} needs --hosts: a policy places nodes on hosts`, { hint: "add --hosts, e.g. --hosts 'big=4,small=1'" });
+/** What a live policy's options are called where they are given: `--policy` and its flags, or an experiment's fields. */
+export interface PolicyTerms {
+  /** The policy as a refusal names it: `--policy equal`; in an experiment file, whose error names the field, `equal`. */
+  policy(policy: string): string;
+  readonly hosts: string;
+  /** How to give hosts, for a hint. */
+  readonly hostsExample: string;
+}
+
+export const POLICY_FLAGS: PolicyTerms = { policy: (policy) => `--policy ${policy}`, hosts: '--hosts', hostsExample: "--hosts 'big=4,small=1'" };
+
+/** A policy setting's name, in `--policy-setting NAME=NUMBER` and an experiment's `policySettings:`. */
+export const POLICY_SETTING_NAME = /^[A-Za-z_][\w-]*$/;
+
+/** The seconds between rounds when the flags or the file do not say (`--policy-every`, `policyEvery:`). */
+export const DEFAULT_POLICY_EVERY_S = 10;
+
+/** The refusal of a policy without hosts to place nodes on: by the flags, an experiment file, and the run for library callers. */
+export function policyWithoutHosts(policy: string, terms: PolicyTerms = POLICY_FLAGS): PeerlabError {
+  return new PeerlabError(`${terms.policy(policy)} needs ${terms.hosts}: a policy places nodes on hosts`, { hint: `add ${terms.hosts}, e.g. ${terms.hostsExample}` });
+}
+
+/**
+ * The request, as `--policy` and an experiment's `policy:` both make it: refused without hosts, the policy found by
+ * name or file (from the current folder), its settings those of a `--hosts` file overridden by the ones given.
+ */
+export function livePlacementRequest(
+  given: { readonly policy: string; readonly everySeconds?: number; readonly hold?: readonly string[]; readonly settings?: Readonly<Record<string, number>> },
+  hosts: GivenHosts | undefined,
+  terms: PolicyTerms,
+): LivePlacementRequest {
+  if (hosts === undefined) throw policyWithoutHosts(given.policy, terms);
+  return {
+    policy: given.policy,
+    policySource: resolvePolicy(given.policy),
+    everyMs: (given.everySeconds ?? DEFAULT_POLICY_EVERY_S) * 1000,
+    hold: given.hold ?? [],
+    settings: { ...hosts.settings, ...given.settings },
+  };
 }
 
 /** The flags that apply the same policy again (run.json's replay). */

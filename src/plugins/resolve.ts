@@ -5,6 +5,11 @@ import { packageRoot } from '../util/paths.js';
 
 const EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'];
 
+/** A plugin (algorithm or policy) given as a file rather than by name. */
+export function isPluginFile(nameOrPath: string): boolean {
+  return EXTENSIONS.some((ext) => nameOrPath.endsWith(ext));
+}
+
 /** Folders searched for an algorithm given by name: the user's ./algorithms first, then peerlab's own. */
 export function algorithmFolders(cwd = process.cwd()): string[] {
   return pluginFolders('algorithms', cwd);
@@ -30,7 +35,7 @@ function pluginFolders(folder: string, cwd: string): string[] {
 }
 
 function resolvePlugin(kind: string, nameOrPath: string, folders: readonly string[], names: () => string[], cwd: string): string {
-  if (EXTENSIONS.some((ext) => nameOrPath.endsWith(ext))) {
+  if (isPluginFile(nameOrPath)) {
     const file = path.resolve(cwd, nameOrPath);
     if (!existsSync(file)) {
       throw new PeerlabError(`${kind} file ${nameOrPath} does not exist`, { hint: `check the path, or give a ${kind} by name (${names().join(', ')})` });

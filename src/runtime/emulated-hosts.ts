@@ -16,6 +16,7 @@ import { readdir, rmdir, stat, mkdir, writeFile, readFile } from 'node:fs/promis
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { PeerlabError } from '../errors.js';
+import { loadPlacementInputSync } from '../placement/input.js';
 
 export interface EmulatedHost {
   readonly name: string;
@@ -68,14 +69,37 @@ export interface HostsRequest {
   readonly list: readonly EmulatedHost[];
 }
 
+/** `--hosts` (or an experiment's `hosts:`) read once: its hosts, and what it gives a placement policy. */
+export interface GivenHosts {
+  readonly request: HostsRequest;
+  /** A placement input file's `settings:` (none from a spec): a policy's settings before its own (`--policy-setting`). */
+  readonly settings: Readonly<Record<string, number>>;
+}
+
+/** `--hosts FILE`: a placement input YAML (hosts with priority and central; maybe settings), not a spec. */
+export const isHostsFile = (given: string): boolean => /\.ya?ml$/i.test(given);
+
+/** How a refusal names what `--hosts` was given: a spec quoted, a file as it is. */
+export function hostsFlag(given: string): string {
+  return `--hosts ${isHostsFile(given) ? given : JSON.stringify(given)}`;
+}
+
 /**
- * `--hosts central=5217.93,outpost_pi=132.29` with `--host-cpus 1`: the hosts in the order listed (nodes are
- * placed over them in that order), each with its quota. Every fault is one line naming the flag.
+ * Reads `--hosts` once: a spec (`central=5217.93,outpost_pi=132.29`), or a placement input file (from the current
+ * folder; e.g. experiments/zoe/table-6.2-migration-1.yaml) whose hosts, with their priorities and central host as
+ * `peerlab policy simulate` reads them, and settings to take. Every fault is one line naming the flag.
  */
-export function parseHostsSpec(spec: string, largestCpus: number): EmulatedHost[] {
+export function readHosts(given: string, largestCpus: number): GivenHosts {
   const fail = (what: string, hint: string): never => {
-    throw new PeerlabError(`--hosts ${JSON.stringify(spec)}: ${what}`, { hint });
+    throw new PeerlabError(`${hostsFlag(given)}: ${what}`, { hint });
   };
+  if (!isHostsFile(given)) return { request: { given, list: parseHostsSpec(given, largestCpus, fail) }, settings: {} };
+  const input = loadPlacementInputSync(given);
+  return { request: { given, list: withQuotas(input.hosts, largestCpus, fail) }, settings: input.settings };
+}
+
+/** A spec: the hosts in the order listed (nodes are placed over them in that order), each with its quota. */
+function parseHostsSpec(spec: string, largestCpus: number, fail: (what: string, hint: string) => never): EmulatedHost[] {
   const declared = spec.split(',').map((entry): DeclaredHost => {
     const match = /^\s*([^=\s]+)\s*=\s*([^\s]+)\s*$/.exec(entry);
     if (!match) return fail(`"${entry}" is not NAME=CAPACITY`, 'list the hosts as NAME=CAPACITY, e.g. --hosts central=5217.93,outpost_pi=132.29');
@@ -86,16 +110,6 @@ export function parseHostsSpec(spec: string, largestCpus: number): EmulatedHost[
     return { name, capacity, priority: 1, central: false };
   });
   return withQuotas(declared, largestCpus, fail);
-}
-
-/**
- * The hosts of a placement input file (`--hosts FILE`, e.g. experiments/zoe/table-6.2-migration-1.yaml): their
- * capacities, priorities and central host, as `peerlab policy simulate` reads them.
- */
-export function hostsOfFile(file: string, hosts: readonly DeclaredHost[], largestCpus: number): EmulatedHost[] {
-  return withQuotas(hosts, largestCpus, (what, hint) => {
-    throw new PeerlabError(`--hosts ${file}: ${what}`, { hint });
-  });
 }
 
 function withQuotas(declared: readonly DeclaredHost[], largestCpus: number, fail: (what: string, hint: string) => never): EmulatedHost[] {

@@ -1,16 +1,18 @@
 /**
  * Hosts of different capacity on one Docker engine (issue 13), no mocks: seed 000's Table 6.1 extremes (central,
  * 5217.93 MIPS, and outpost_pi, 132.29) as CPU groups, a counting load on one node of each, and the CPU time each
- * got over the same wall time; a placement policy moving nodes of measured load while the run goes; the one-line
- * refusals of `--hosts` and `--policy`. Moves by hand between hosts: migration.test.ts.
+ * got over the same wall time; a placement policy moving nodes of measured load while the run goes, given by the
+ * flags and by an experiment file; the one-line refusals of `--hosts` and `--policy`. Moves by hand between hosts:
+ * migration.test.ts.
  */
-import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readOutcomes } from '../../src/experiment/store.js';
 import type { PlacementRound } from '../../src/placement/live.js';
 import { runAlgorithm } from '../../src/run/run.js';
-import { parseHostsSpec } from '../../src/runtime/emulated-hosts.js';
+import { readHosts } from '../../src/runtime/emulated-hosts.js';
 import { packageRoot } from '../../src/util/paths.js';
 import { leftBehind, leftovers, nodeResults, peerlabIn } from './cli-helpers.js';
 
@@ -45,7 +47,7 @@ describe('hosts of their own CPU quota', () => {
       timeoutMs: 120_000,
       resultsRoot,
       runtime: 'docker',
-      hosts: { given: TABLE_6_1, list: parseHostsSpec(TABLE_6_1, 0.5) },
+      hosts: readHosts(TABLE_6_1, 0.5).request,
       onRunId: (id) => (runId = id),
     });
     const [central, pi] = (await nodeResults(summary.resultsDir)) as unknown as [Work, Work];
@@ -115,6 +117,45 @@ describe('hosts of their own CPU quota', () => {
     expect(run.stdout).toContain('--policy equal --policy-every 5');
     expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
   }, 300_000);
+
+  it("applies an experiment file's policy to its run, on hosts from a placement input file beside it", async () => {
+    const dir = await mkdtemp(path.join(resultsRoot, 'experiment-'));
+    await writeFile(path.join(dir, 'hosts.yaml'), 'hosts:\n  - { name: a, capacity: 2 }\n  - { name: b, capacity: 1 }\n');
+    // Every node starts on a; the first round, 3 s in, sees their loads there and the policy moves a node to b. (A
+    // one-element list is a value, not a sweep.)
+    await writeFile(
+      path.join(dir, 'policy.yaml'),
+      [
+        'name: live-policy',
+        'runtime: docker',
+        'topology: { spec: "complete:n=3" }',
+        'algorithm: { name: test/fixtures/dummy-load.ts, params: { shares: [[0.10, 0.06]], durationMs: 8000 } }',
+        'timeout: 60',
+        'hosts: hosts.yaml',
+        'hostCpus: 0.6',
+        'placement: first',
+        'policy: equal',
+        'policyEvery: 3',
+        '',
+      ].join('\n'),
+    );
+    const run = await peerlabIn(packageRoot, 'experiment', 'run', path.join(dir, 'policy.yaml'), '--results', resultsRoot);
+    expect(run.code, run.stderr).toBe(0);
+    const folder = /^ {2}summary (\S+)\/summary\.csv$/m.exec(run.stdout)?.[1];
+    expect(folder, run.stdout).toBeDefined();
+    const [outcome] = await readOutcomes(folder!);
+    expect(outcome?.status, outcome?.verdict).toBe('unchecked');
+    const rounds = (await readFile(path.join(outcome!.resultsDir!, 'placements.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as PlacementRound);
+    expect(rounds.length).toBeGreaterThanOrEqual(1);
+    expect(rounds[0]!.input.hosts.map((host) => host.name)).toEqual(['a', 'b']);
+    expect(rounds[0]!.input.nodes.map((node) => node.host)).toEqual(['a', 'a', 'a']);
+    expect(rounds.flatMap((round) => round.moves).filter((move) => move.moved).length).toBeGreaterThanOrEqual(1);
+    // The run repeats as `peerlab run` with the flags the file stands for.
+    const record = JSON.parse(await readFile(path.join(outcome!.resultsDir!, 'run.json'), 'utf8')) as { replay: string };
+    expect(record.replay).toContain('--policy equal --policy-every 3');
+    expect(record.replay).toContain(`--hosts ${path.join(dir, 'hosts.yaml')} --host-cpus 0.6 --placement first`);
+    expect(await leftovers(outcome!.runId!)).toEqual({ containers: 0, networks: 0 });
+  }, 120_000);
 
   it('refuses a spec it cannot honour in one line, before anything is created', async () => {
     const cases: Array<[string[], RegExp]> = [

@@ -6,11 +6,11 @@ import { estimatePlan, estimateRun, ESTIMATE, remainingSeconds } from '../../src
 import { describeStage, requestFor } from '../../src/experiment/execute.js';
 import { dryRun } from '../../src/experiment/experiment.js';
 import { expandExperiment, paramAssignments, resolvedExperiment } from '../../src/experiment/expand.js';
-import { parseExperiment } from '../../src/experiment/load.js';
-import { preflight, topologyFileResolver } from '../../src/experiment/preflight.js';
+import { experimentFileResolver, parseExperiment } from '../../src/experiment/load.js';
+import { preflight } from '../../src/experiment/preflight.js';
 import { FULL, prepared, tempDir } from './experiment-helpers.js';
 
-const plan = (text: string) => expandExperiment(parseExperiment(text, 'x.yaml').experiment);
+const plan = (text: string) => expandExperiment(parseExperiment(text, 'x.yaml'));
 
 describe('expansion: lists make cells, cells × seeds make runs', () => {
   it('sweeps the thesis sizes with repetitions', () => {
@@ -53,7 +53,7 @@ describe('expansion: lists make cells, cells × seeds make runs', () => {
   });
 
   it('sweeps topology files and specs', () => {
-    const files = expandExperiment(parseExperiment('name: t\ntopology: { file: [a.gml, b.gml] }\nalgorithm: flood\n', 'x.yaml').experiment, {
+    const files = expandExperiment(parseExperiment('name: t\ntopology: { file: [a.gml, b.gml] }\nalgorithm: flood\n', 'x.yaml'), {
       resolveFile: (file) => `/abs/${file}`,
     });
     expect(files.cells.map((cell) => [cell.topology, cell.inputs.topology])).toEqual([
@@ -165,7 +165,7 @@ describe('preflight: checks before anything starts', () => {
     const file = path.join(dir, 'x.yaml');
     writeFileSync(file, text);
     const loaded = parseExperiment(text, 'x.yaml', file);
-    const p = expandExperiment(loaded.experiment, { resolveFile: topologyFileResolver(file) });
+    const p = expandExperiment(loaded, { resolveFile: experimentFileResolver(file) });
     return preflight(loaded, p);
   };
   const failure = (text: string) => check(text).then(
@@ -227,7 +227,7 @@ describe('preflight: checks before anything starts', () => {
   it('accepts experiments/faults.yaml: killed hubs k × when, each cell with its own fault, every one resolvable', async () => {
     const file = path.resolve('experiments/faults.yaml');
     const loaded = parseExperiment(readFileSync(file, 'utf8'), 'faults.yaml', file);
-    const p = expandExperiment(loaded.experiment, { source: 'faults.yaml' });
+    const p = expandExperiment(loaded, { source: 'faults.yaml' });
     expect(p.cells.map((cell) => cell.faults[0])).toEqual(
       [0, 1, 2, 5, 10].flatMap((k) => ['0s', '300ms'].map((at) => `at=${at} kill top-degree:${k}`)),
     );

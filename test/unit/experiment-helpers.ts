@@ -30,7 +30,7 @@ export function errorOf(text: string, file = 'bad.yaml'): string {
 /** An experiment from its text, without touching Docker, esbuild or the topology generators. */
 export function prepared(text: string, file = '/tmp/experiments/test.yaml'): { loaded: LoadedExperiment; plan: Plan; facts: Map<string, CellFacts> } {
   const loaded = parseExperiment(text, path.basename(file), file);
-  const plan = expandExperiment(loaded.experiment, { source: path.basename(file) });
+  const plan = expandExperiment(loaded, { source: path.basename(file) });
   const facts = new Map(plan.cells.map((cell) => [cell.id, { nodes: sizeOf(cell.topology), edges: 2 * sizeOf(cell.topology) - 3 }]));
   return { loaded, plan, facts };
 }

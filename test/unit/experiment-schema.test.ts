@@ -42,6 +42,18 @@ describe('experiment files: errors name the file, the line and the field', () =>
     ['a host below the least CPU', `${BASE}hosts: "big=1000,tiny=1"\nhostCpus: 1\n`, 'bad.yaml line 4: hosts: host tiny would get 0.0010 CPUs, below the least'],
     ['hostCpus without hosts', `${BASE}hostCpus: 2\n`, 'bad.yaml line 4: hostCpus: needs hosts: it sets the CPUs of the largest host'],
     ['hostCpus that are not positive', `${BASE}hosts: "a=1,b=1"\nhostCpus: 0\n`, 'bad.yaml line 5: hostCpus: expected CPUs > 0'],
+    ['a hosts spec that is not a file nor a spec', `${BASE}hosts: 12\n`, 'bad.yaml line 4: hosts: expected hosts as NAME=CAPACITY,… (two or more), or a placement input .yaml file'],
+    ['a policy without hosts', `${BASE}policy: equal\n`, 'bad.yaml line 4: policy: equal needs hosts: a policy places nodes on hosts — add hosts, e.g. hosts: "big=4,small=1"'],
+    ['a policy that does not exist', `${BASE}hosts: "a=1,b=1"\npolicy: equall\n`, 'bad.yaml line 5: policy: unknown policy "equall" — use one of: equal, prio'],
+    ['a policy file that does not exist', `${BASE}hosts: "a=1,b=1"\npolicy: nowhere/mine.ts\n`, 'bad.yaml line 5: policy: policy file nowhere/mine.ts does not exist'],
+    ['a swept policy', `${BASE}hosts: "a=1,b=1"\npolicy: [equal, prio]\n`, 'bad.yaml line 5: policy: expected a policy name (equal, prio, …) or a .ts file, one for every run'],
+    ['policyEvery without policy', `${BASE}hosts: "a=1,b=1"\npolicyEvery: 3\n`, 'bad.yaml line 5: policyEvery: needs policy: it goes with the placement policy of the runs'],
+    ['hold without policy', `${BASE}hold: [1]\n`, 'bad.yaml line 4: hold: needs policy'],
+    ['policySettings without policy', `${BASE}policySettings: { limit: 0.8 }\n`, 'bad.yaml line 4: policySettings: needs policy'],
+    ['policyEvery that is not positive', `${BASE}hosts: "a=1,b=1"\npolicy: equal\npolicyEvery: 0\n`, 'bad.yaml line 6: policyEvery: expected seconds > 0'],
+    ['a setting that is not a number', `${BASE}hosts: "a=1,b=1"\npolicy: prio\npolicySettings:\n  limit: high\n`, 'bad.yaml line 7: policySettings.limit: expected a number, got "high"'],
+    ['a held node that is not an id', `${BASE}hosts: "a=1,b=1"\npolicy: equal\nhold: [{ id: 1 }]\n`, 'bad.yaml line 6: hold[0]: expected a node id'],
+    ['a placement that does not exist', `${BASE}hosts: "a=1,b=1"\nplacement: everywhere\n`, 'bad.yaml line 5: placement: expected one of spread, partition, first, got "everywhere"'],
   ])('%s', (_what, text, expected) => {
     const line = errorOf(text);
     expect(line.startsWith(expected), line).toBe(true);
