@@ -1,5 +1,6 @@
 import type { FaultEvent } from '../faults/events.js';
 import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import type { Json, Algorithm, GraphDefaults } from '../sdk/types.js';
 import type { RunConfig } from '../coordination/protocol.js';
 import { PeerlabError } from '../errors.js';
@@ -119,50 +120,56 @@ export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> 
   request.onRunId?.(runId);
 
   const bundleDir = path.join(runStateDir(runId), 'algorithm');
-  const bundles = await bundleOnce(sources, bundleDir);
-  const removedAtStart = new Set(faultsSeenOf((request.faults ?? []).filter(({ atMs }) => atMs === 0)).removedNodes);
-  const groups = roles.map((role, index): PreparedGroup => {
-    const { algorithm, graphDefaults, bundleFile, nodeBundleFile } = bundles.get(sources[index]!)!;
+  // From here the run has a state folder: a refusal below (a parameter, a node it names) must not leave it behind.
+  try {
+    const bundles = await bundleOnce(sources, bundleDir);
+    const removedAtStart = new Set(faultsSeenOf((request.faults ?? []).filter(({ atMs }) => atMs === 0)).removedNodes);
+    const groups = roles.map((role, index): PreparedGroup => {
+      const { algorithm, graphDefaults, bundleFile, nodeBundleFile } = bundles.get(sources[index]!)!;
+      return {
+        role: request.groups ? role.role : algorithm.name,
+        source: sources[index]!,
+        bundleFile,
+        nodeBundleFile,
+        algorithm,
+        ...(request.groups
+          ? inRole(role.role, () => resolveNodeParams(algorithm, graphDefaults, role.params, topology, removedAtStart))
+          : resolveNodeParams(algorithm, graphDefaults, role.params, topology, removedAtStart)),
+        nodes: nodes[index]!,
+      };
+    });
+    const name = request.groups ? (request.name ?? 'groups') : groups[0]!.algorithm.name;
+    const ownCheck = request.groups ? undefined : bundles.get(sources[0]!)!.check;
+    const checkName = request.groups ? request.check : name;
     return {
-      role: request.groups ? role.role : algorithm.name,
-      source: sources[index]!,
-      bundleFile,
-      nodeBundleFile,
-      algorithm,
-      ...(request.groups
-        ? inRole(role.role, () => resolveNodeParams(algorithm, graphDefaults, role.params, topology, removedAtStart))
-        : resolveNodeParams(algorithm, graphDefaults, role.params, topology, removedAtStart)),
-      nodes: nodes[index]!,
-    };
-  });
-  const name = request.groups ? (request.name ?? 'groups') : groups[0]!.algorithm.name;
-  const ownCheck = request.groups ? undefined : bundles.get(sources[0]!)!.check;
-  const checkName = request.groups ? request.check : name;
-  return {
-    runId,
-    name,
-    topology,
-    links,
-    linksLayer,
-    groups,
-    hasGroups: request.groups !== undefined,
-    bundleDir,
-    check: ownCheck
-      ? { name: `${path.basename(sources[0]!)}#check`, oracle: ownCheckOracle(ownCheck, sources[0]!), joinsUnjudged: () => undefined }
-      : checkName !== undefined && oracleFor(checkName)
-        ? { name: checkName, oracle: oracleFor(checkName)!, joinsUnjudged: (params) => joinsUnjudged(checkName, params) }
-        : undefined,
-    config: {
       runId,
-      groups: groups.map(({ role, algorithm, params, nodes: ids }) => ({ role, algorithm: algorithm.name, params, nodes: idRange(ids) })),
-      seed: request.seed,
-      size: topology.graph.order,
-      maxPayloadBytes: request.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
-      ...((request.until === 'quiescent' || (request.faults?.length ?? 0) > 0) && { quiescence: true }),
-      ...(request.liveReportMs ? { liveReportMs: request.liveReportMs(topology.graph.order) } : {}),
-      ...(request.loadReportMs ? { loadReportMs: request.loadReportMs } : {}),
-    },
-  };
+      name,
+      topology,
+      links,
+      linksLayer,
+      groups,
+      hasGroups: request.groups !== undefined,
+      bundleDir,
+      check: ownCheck
+        ? { name: `${path.basename(sources[0]!)}#check`, oracle: ownCheckOracle(ownCheck, sources[0]!), joinsUnjudged: () => undefined }
+        : checkName !== undefined && oracleFor(checkName)
+          ? { name: checkName, oracle: oracleFor(checkName)!, joinsUnjudged: (params) => joinsUnjudged(checkName, params) }
+          : undefined,
+      config: {
+        runId,
+        groups: groups.map(({ role, algorithm, params, nodes: ids }) => ({ role, algorithm: algorithm.name, params, nodes: idRange(ids) })),
+        seed: request.seed,
+        size: topology.graph.order,
+        maxPayloadBytes: request.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+        ...((request.until === 'quiescent' || (request.faults?.length ?? 0) > 0) && { quiescence: true }),
+        ...(request.liveReportMs ? { liveReportMs: request.liveReportMs(topology.graph.order) } : {}),
+        ...(request.loadReportMs ? { loadReportMs: request.loadReportMs } : {}),
+      },
+    };
+  } catch (error) {
+    await rm(runStateDir(runId), { recursive: true, force: true });
+    throw error;
+  }
 }
 
 /**

@@ -65,7 +65,9 @@ describe('a node whose code throws', () => {
     const runIds: RunId[] = [];
     await sim({ algorithm: 'flood', topology: 'ring:n=4', onRunId: (id) => runIds.push(id) });
     await failure(sim({ algorithm: fixture('throw-on-node-7'), topology: 'ring:n=10', onRunId: (id) => runIds.push(id) }));
-    expect(runIds).toHaveLength(2);
+    // Refused once bundled, before it ran: its parameter is misspelt.
+    await failure(sim({ algorithm: 'flood', topology: 'ring:n=4', params: ['rot=3'], onRunId: (id) => runIds.push(id) }));
+    expect(runIds).toHaveLength(3);
     for (const runId of runIds) expect(existsSync(runStateDir(runId)), runId).toBe(false);
   });
 });

@@ -4,12 +4,14 @@
  * results that are wrong in each of the ways it promises to catch.
  */
 import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PeerlabError } from '../../src/errors.js';
 import { prepareExperiment, runExperiment } from '../../src/experiment/experiment.js';
 import { simulateRun } from '../../src/run/execute-sim.js';
 import { prepareRun } from '../../src/run/prepare.js';
+import { runStateDir } from '../../src/run/state.js';
 import { assignRoles } from '../../src/run/roles.js';
 import { runAlgorithm } from '../../src/run/run.js';
 import { Simulation, type TraceEvent } from '../../src/runtime/sim/index.js';
@@ -98,7 +100,8 @@ const SERVICES = {
 /** The example in the simulator, as the oracle sees it. */
 async function simulateServices(seed = 1): Promise<OracleInput> {
   const prepared = await prepareRun({ ...SERVICES, seed });
-  const execution = await simulateRun(prepared, { timeoutMs: 600_000, until: 'results' });
+  // runAlgorithm removes a run's state folder (its bundles) when it ends; a test that prepares one itself does.
+  const execution = await simulateRun(prepared, { timeoutMs: 600_000, until: 'results' }).finally(() => rm(runStateDir(prepared.runId), { recursive: true, force: true }));
   expect(execution.missing).toEqual([]);
   return {
     graph: prepared.topology.graph,
@@ -136,6 +139,7 @@ describe('the microservices example', () => {
 
   it('bundles each algorithm once and tells the nodes their roles in the run config', async () => {
     const prepared = await prepareRun({ ...SERVICES, seed: 1 });
+    await rm(runStateDir(prepared.runId), { recursive: true, force: true });
     expect(new Set(prepared.groups.map((group) => group.nodeBundleFile)).size).toBe(3);
     expect(prepared.config.groups.map(({ role, algorithm, nodes }) => `${role}:${algorithm}:${nodes}`)).toEqual([
       'weather:weather:0-1',
