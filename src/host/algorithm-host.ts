@@ -18,9 +18,11 @@ export interface HostEnvironment {
    * Hands an encoded payload to the transport; per edge it must arrive in the order given. A transport with
    * flow control (gRPC over HTTP/2) returns a promise that resolves once the message has left this node's
    * buffers; one whose links never fill (the simulator) returns nothing. `edge` is the edge's slot for the
-   * transport's own state (see EdgeSlot).
+   * transport's own state (see EdgeSlot). `payload` is what was encoded (checked plain JSON) and `bytes` the
+   * encoding's size: a transport that hands the receiver a copy instead of the text (see acceptOn) makes it
+   * during this call, since the sender may change the object afterwards.
    */
-  transmit(to: string, encoded: string, edge: EdgeSlot): Promise<void> | void;
+  transmit(to: string, encoded: string, edge: EdgeSlot, payload: Json, bytes: number): Promise<void> | void;
   now(): number;
   setTimer(ms: number, timer: Expiring): Cancellable;
   barrier(name: string): Promise<void>;
@@ -47,6 +49,15 @@ export interface HostEnvironment {
  */
 export interface EdgeSlot {
   transport: unknown;
+}
+
+/**
+ * One edge into a node, from the receiver's side: what `inbound` answers and `acceptOn` takes, so that a transport
+ * that knows the edge a message came on (the simulator keeps it with the sender's link) hands it over without
+ * the receiver looking the sender up. Opaque: valid as long as the receiving host.
+ */
+export interface InboundEdge {
+  readonly [INBOUND]: true;
 }
 
 export interface HostOptions {
@@ -189,11 +200,22 @@ export class AlgorithmHost {
     return this.reported;
   }
 
-  /** Runs init, then starts `run` (not awaited: it may wait for messages) and releases held messages. */
-  async start(): Promise<void> {
-    await this.guard(async () => {
-      await this.algorithm.init?.(this.node);
-    });
+  /**
+   * Runs init, then starts `run` (not awaited: it may wait for messages) and releases held messages. At once when
+   * init returns no promise (most do), as a handler's message is followed at once by the next: every simulated
+   * node starts so, and two async frames and their promises per start were a tenth of what a 10⁵-node flood
+   * allocated. A promise only if init returned one, settled once the node has started.
+   */
+  start(): Promise<void> | undefined {
+    const initialising = this.call(initialise, undefined);
+    if (initialising === undefined) {
+      this.begin();
+      return undefined;
+    }
+    return initialising.then(() => this.begin());
+  }
+
+  private begin(): void {
     if (this.failed) return;
     this.started = true;
     if (this.algorithm.run) void this.guard(() => this.algorithm.run!(this.node)).finally(() => (this.runEnded = true));
@@ -369,17 +391,37 @@ export class AlgorithmHost {
     return (this.arrivalFaults ??= { cutFrom: new Set(), dropShare: new Map(), dropStreams: new Map() });
   }
 
-  /** A message that arrived and was not dropped: counted, and queued for the algorithm. */
+  /** A message that arrived as text and was not dropped: decoded, counted, and queued for the algorithm. */
   accept(from: string, encoded: string): void {
     if (this.frozen) return;
-    const traffic = this.traffic.get(from);
-    if (traffic === undefined) {
+    this.acceptOn(this.traffic.get(from), from, JSON.parse(encoded) as Json, Buffer.byteLength(encoded));
+  }
+
+  /** The edge from `from` as `acceptOn` takes it; undefined while `from` is not a neighbour this node may hear. */
+  inbound(from: string): InboundEdge | undefined {
+    return this.traffic.get(from);
+  }
+
+  /** The slot of the edge to `to` that `transmit` is handed (see EdgeSlot); undefined while `to` is not a neighbour. */
+  outbound(to: string): EdgeSlot | undefined {
+    return this.traffic.get(to);
+  }
+
+  /**
+   * A message that arrived on edge `edge` (`inbound(from)`) and was not dropped, already decoded: counted, and
+   * queued for the algorithm. `payload` becomes the receiver's own: the caller keeps no reference to it, and
+   * `bytes` is the size of its encoding. An undefined edge is a sender that is no neighbour: refused.
+   */
+  acceptOn(edge: InboundEdge | undefined, from: string, payload: Json, bytes: number): void {
+    if (this.frozen) return;
+    if (edge === undefined) {
       throw new AlgorithmError(`node ${this.options.id} refused a message from ${from}: not an overlay neighbour`);
     }
+    const traffic = edge as EdgeTraffic;
     traffic.receivedMessages += 1;
-    traffic.receivedBytes += Buffer.byteLength(encoded);
+    traffic.receivedBytes += bytes;
     this.timeline.received(this.env.now());
-    this.inbox.push({ from, payload: JSON.parse(encoded) as Json });
+    this.inbox.push({ from, payload });
     this.dispatch();
   }
 
@@ -543,7 +585,7 @@ export class AlgorithmHost {
     traffic.sentMessages += 1;
     traffic.sentBytes += bytes;
     this.timeline.sent(this.env.now());
-    const sending = this.env.transmit(to, encoded, traffic);
+    const sending = this.env.transmit(to, encoded, traffic, payload as Json, bytes);
     if (!sending) return SENT;
     this.unsentBytes += bytes;
     return sending.then(() => {
@@ -650,7 +692,8 @@ export interface HostSnapshot {
 }
 
 /** Messages and bytes on one edge, both ways, as the host counts them, and the transport's slot on it. */
-class EdgeTraffic implements EdgeSlot {
+class EdgeTraffic implements EdgeSlot, InboundEdge {
+  declare readonly [INBOUND]: true;
   transport: unknown = undefined;
   sentMessages = 0;
   sentBytes = 0;
@@ -667,6 +710,9 @@ class EdgeTraffic implements EdgeSlot {
 }
 
 const NONE_DROPPED: ReadonlyMap<string, number> = new Map();
+
+/** Brands InboundEdge, so that only the host's own edges are one. */
+declare const INBOUND: unique symbol;
 
 /** Where each SDK node keeps its host: a symbol, so an algorithm never meets it by accident. */
 const HOST = Symbol('peerlab.host');
@@ -751,6 +797,11 @@ const SDK_GETTERS: ReadonlyArray<readonly [string, (this: SdkNode) => unknown]> 
 ];
 
 const SENT: Promise<void> = Promise.resolve();
+
+/** Calls the algorithm's init, if it has one. */
+function initialise(node: Node<unknown, unknown>, _item: undefined, algorithm: Algorithm): unknown {
+  return algorithm.init?.(node);
+}
 
 /** Calls the algorithm's handler for a membership change, if it has one. */
 function announce(node: Node<unknown, unknown>, { neighbour, down }: MembershipChange, algorithm: Algorithm): unknown {

@@ -26,28 +26,30 @@ export interface TimelineJson {
 export class Timeline {
   private bucketMs = 1;
   /**
-   * Messages sent and received per bucket, in pairs (bucket i at 2i and 2i + 1), one small-integer array: an
-   * object per bucket behind an array of them cost a simulated node two memory loads more per message and an
-   * allocation per bucket, and a tenth of the simulator's collection. Its length is twice the buckets'.
+   * The buckets something was counted or set in, in order, as triples in one small-integer array: bucket index,
+   * messages sent, messages received. Only those: a node is busy in a few buckets of a long run, and an entry for
+   * every bucket up to the latest (padded with zeros, pushed again after each coarsening) was a tenth of a
+   * 10⁵-node GHS's event loop and most of a node's memory. An object per bucket cost a simulated node two memory
+   * loads more per message and an allocation per bucket.
    */
-  private readonly counts: number[] = [];
-  /** The last value of each metric set in a bucket, by bucket index; made on the first metric. */
+  private readonly buckets: number[] = [];
+  /** The last value of each metric set in a bucket, by the bucket's place in `buckets` (a third of its index); made on the first metric. */
   private metrics: Array<Record<string, number> | undefined> | undefined;
   private resultMs: number | undefined;
 
   sent(time: number): void {
-    this.counts[2 * this.at(time)]! += 1;
+    this.buckets[this.at(time) + 1]! += 1;
   }
 
   received(time: number): void {
-    this.counts[2 * this.at(time) + 1]! += 1;
+    this.buckets[this.at(time) + 2]! += 1;
   }
 
   metric(time: number, name: string, value: number): void {
-    const index = this.at(time);
+    const place = this.at(time) / 3;
     const metrics = (this.metrics ??= []);
-    while (metrics.length <= index) metrics.push(undefined);
-    (metrics[index] ??= {})[name] = value;
+    while (metrics.length <= place) metrics.push(undefined);
+    (metrics[place] ??= {})[name] = value;
   }
 
   result(time: number): void {
@@ -56,52 +58,72 @@ export class Timeline {
 
   /** A bucket in which nothing was counted and no metric set is null. */
   toJSON(): TimelineJson {
-    const { counts, metrics } = this;
+    const { buckets: used, metrics } = this;
     const buckets: Array<TimelineBucket | null> = [];
-    for (let index = 0; 2 * index < counts.length; index++) {
-      const sent = counts[2 * index]!;
-      const received = counts[2 * index + 1]!;
-      const bucketMetrics = metrics?.[index];
+    for (let at = 0; at < used.length; at += 3) {
+      while (buckets.length < used[at]!) buckets.push(null);
+      const sent = used[at + 1]!;
+      const received = used[at + 2]!;
+      const bucketMetrics = metrics?.[at / 3];
       if (sent === 0 && received === 0 && bucketMetrics === undefined) buckets.push(null);
       else buckets.push(bucketMetrics === undefined ? { sent, received } : { sent, received, metrics: bucketMetrics });
     }
     return { bucketMs: this.bucketMs, buckets, ...(this.resultMs === undefined ? {} : { resultMs: this.resultMs }) };
   }
 
-  /** The index of the bucket `time` falls in, made (with those before it) if need be. */
+  /**
+   * Where in `buckets` the triple of the bucket `time` falls in is, made if need be. Times come in order (the run's
+   * clock), so that is the last triple or a new one after it; an earlier time is placed among the others.
+   */
   private at(time: number): number {
     const t = Math.max(0, time);
     while (t >= this.bucketMs * MAX_BUCKETS) this.coarsen();
     const index = Math.floor(t / this.bucketMs);
-    const counts = this.counts;
-    while (counts.length <= 2 * index) counts.push(0, 0);
-    return index;
+    const buckets = this.buckets;
+    let at = buckets.length - 3;
+    if (at >= 0 && buckets[at] === index) return at;
+    if (at < 0 || buckets[at]! < index) {
+      buckets.push(index, 0, 0);
+      return at + 3;
+    }
+    while (at >= 0 && buckets[at]! > index) at -= 3;
+    if (at >= 0 && buckets[at] === index) return at;
+    buckets.splice(at + 3, 0, index, 0, 0);
+    // Metrics are by place: those of the buckets after it move up one.
+    if (this.metrics !== undefined && this.metrics.length > (at + 3) / 3) this.metrics.splice((at + 3) / 3, 0, undefined);
+    return at + 3;
   }
 
   /**
-   * Doubles the bucket width: pairs merge, counts add up, the later metric values win. In place (pair i is read
-   * before slot i is written), the earlier bucket's metrics taking the later's, and shortened by pops, not by
-   * setting the length (a runtime call): every node of a long simulated run coarsens a few times, and a GHS at
-   * 10⁵ nodes spent 4 % of its event loop here with a fresh object per merged pair.
+   * Doubles the bucket width: buckets that fall into one merge, counts add up, the later metric values win. In
+   * place (a triple is read before its place is written), the earlier bucket's metrics taking the later's, and
+   * shortened by pops, not by setting the length (a runtime call): every node of a long simulated run coarsens a
+   * few times, and a GHS at 10⁵ nodes spent 4 % of its event loop here with a fresh object per merged pair.
    */
   private coarsen(): void {
-    const counts = this.counts;
-    const merged = Math.ceil(counts.length / 4);
-    for (let i = 0; i < merged; i++) {
-      counts[2 * i] = counts[4 * i]! + (counts[4 * i + 2] ?? 0);
-      counts[2 * i + 1] = counts[4 * i + 1]! + (counts[4 * i + 3] ?? 0);
-    }
-    while (counts.length > 2 * merged) counts.pop();
-    const metrics = this.metrics;
-    if (metrics !== undefined) {
-      const kept = Math.ceil(metrics.length / 2);
-      for (let i = 0; i < kept; i++) {
-        const a = metrics[2 * i];
-        const b = metrics[2 * i + 1];
-        metrics[i] = a && b ? Object.assign(a, b) : (a ?? b);
+    const { buckets, metrics } = this;
+    let to = -3;
+    for (let from = 0; from < buckets.length; from += 3) {
+      const index = Math.floor(buckets[from]! / 2);
+      if (to >= 0 && buckets[to] === index) {
+        buckets[to + 1]! += buckets[from + 1]!;
+        buckets[to + 2]! += buckets[from + 2]!;
+        if (metrics !== undefined && to / 3 < metrics.length) {
+          const a = metrics[to / 3];
+          const b = metrics[from / 3];
+          metrics[to / 3] = a && b ? Object.assign(a, b) : (a ?? b);
+        }
+      } else {
+        to += 3;
+        buckets[to] = index;
+        buckets[to + 1] = buckets[from + 1]!;
+        buckets[to + 2] = buckets[from + 2]!;
+        // Past the end of `metrics`, no bucket has any: nothing to move.
+        if (metrics !== undefined && to / 3 < metrics.length) metrics[to / 3] = metrics[from / 3];
       }
-      while (metrics.length > kept) metrics.pop();
     }
+    while (buckets.length > to + 3) buckets.pop();
+    if (metrics !== undefined) while (metrics.length > (to + 3) / 3) metrics.pop();
     this.bucketMs *= 2;
   }
 }

@@ -19,11 +19,11 @@ import { electionQueue } from '../../coordination/keys.js';
 import { REGISTRATION_TTL_SECONDS, type NodeReport } from '../../coordination/protocol.js';
 import { PeerlabError } from '../../errors.js';
 import { isNodeHeal, type AppliedFault, type FaultEvent } from '../../faults/events.js';
-import { AlgorithmHost, type EdgeSlot, type HostEnvironment } from '../../host/algorithm-host.js';
+import { AlgorithmHost, type EdgeSlot, type HostEnvironment, type InboundEdge } from '../../host/algorithm-host.js';
 import { CONSOLE_SINK } from '../../host/console-shim.js';
 import type { Cancellable, ClockSkew, Expiring } from '../../host/node-clock.js';
 import { copyJson } from '../../util/json-copy.js';
-import { createRandom, type Random } from '../../util/random.js';
+import { createRandom, RandomStream, seededGenerator, type RandomGenerator } from '../../util/random.js';
 import { describeLinkChange, LinkSchedule, linkStream, UNSHAPED, type LinkChange } from '../../links/model.js';
 import type { NodeState, RegistryChange } from '../types.js';
 import { defaultDelay, type DelayContext, type DelayModel } from './delay.js';
@@ -62,7 +62,8 @@ interface SimNode {
   state: SimNodeState;
   /** Events that arrived while the node was created or paused, in arrival order. */
   held: SimEvent[] | undefined;
-  delayRandom: Random | undefined;
+  /** Its delay stream (`createRandom(seed, 'sim-delay', id)`'s generator), made on its first send: see MessageContext.random. */
+  delayStream: RandomGenerator | undefined;
   logLines: string[] | undefined;
   /** How many times it was paused: a lease expiry scheduled by one pause does not hit the next. */
   pauses: number;
@@ -80,14 +81,33 @@ interface Link {
   readonly target: number;
   /** The latest delivery time handed out on it (for FIFO). */
   lastDelivery: number;
+  /**
+   * The edge as the receiver's host accepts on it (AlgorithmHost.inbound), so a delivery needs no lookup of the
+   * sender among the receiver's neighbours; undefined until asked, and again once the receiver restarted.
+   */
+  inbound: InboundEdge | undefined;
 }
 
 type SimEvent =
   | { readonly kind: 'start'; readonly node: SimNode }
-  | { readonly kind: 'deliver'; readonly node: SimNode; readonly sender: SimNode; readonly encoded: string; readonly id: number }
+  | Delivery
   | SimTimer
   | { readonly kind: 'wake'; readonly node: SimNode; readonly action: () => void }
   | { readonly kind: 'control'; readonly action: () => void };
+
+/**
+ * A message in flight. It carries the receiver's own copy of the payload, made at the send (copyJson gives what
+ * JSON.parse of the encoding would, cheaper than parsing it back at the delivery), and the encoding's size.
+ */
+interface Delivery {
+  readonly kind: 'deliver';
+  readonly node: SimNode;
+  readonly sender: SimNode;
+  readonly inbound: InboundEdge | undefined;
+  readonly payload: Json;
+  readonly bytes: number;
+  readonly id: number;
+}
 
 /** A node's timer in the agenda, and its own cancel handle: one object per timer. */
 class SimTimer implements Cancellable {
@@ -143,7 +163,7 @@ export class Simulation {
   private readonly queue = new Agenda<SimEvent>();
   /** What every node's environment asks of this run (see NodeEnvironment). */
   private readonly nodeSide: NodeSide = {
-    transmit: (node, to, encoded, edge) => this.transmit(node, to, encoded, edge),
+    transmit: (node, to, encoded, edge, payload, bytes) => this.transmit(node, to, encoded, edge, payload, bytes),
     now: () => this.clock,
     setTimer: (node, ms, timer) => this.setTimer(node, ms, timer),
     barrier: (node, name) => (isUp(node) ? this.barriers.arrive(name, node.id) : never()),
@@ -375,6 +395,11 @@ export class Simulation {
     fresh.host.setClockSkew(old.host.clockSkew);
     this.nodes.set(id, fresh);
     this.order[old.index] = fresh;
+    // The links into it hold the old host's edges: each asks the new host for its own at its next message.
+    for (const { id: other } of this.neighboursOf(old)) {
+      const link = this.nodes.get(other)!.host.outbound(id)?.transport as Link | undefined;
+      if (link) link.inbound = undefined;
+    }
     this.emit({ type: 'control', time: this.clock, action: 'restart', node: id });
     this.startNode(id);
     this.nodeUp(id);
@@ -749,7 +774,8 @@ export class Simulation {
           this.inFlight -= 1;
           // Guarded here, not only in emit(): the event object would otherwise be built for every message untraced.
           if (this.trace) this.emit({ type: 'deliver', time: this.clock, id: event.id, from: event.sender.id, to: node.id });
-          node.host.accept(event.sender.id, event.encoded);
+          // Unknown at the send (a joining node's edge its receiver had not admitted yet): looked up now.
+          node.host.acceptOn(event.inbound ?? node.host.inbound(event.sender.id), event.sender.id, event.payload, event.bytes);
           return true;
         }
         case 'timer':
@@ -779,27 +805,28 @@ export class Simulation {
       { id, neighbours, size: this.size, params, seed: options.seed, maxPayloadBytes: options.maxPayloadBytes },
       env,
     );
-    env.node = { id, index, group, host, state: 'created', held: undefined, delayRandom: undefined, logLines: undefined, pauses: 0, lapsed: undefined };
+    env.node = { id, index, group, host, state: 'created', held: undefined, delayStream: undefined, logLines: undefined, pauses: 0, lapsed: undefined };
     return env.node;
   }
 
-  private transmit(sender: SimNode, to: string, encoded: string, edge: EdgeSlot): void {
+  private transmit(sender: SimNode, to: string, encoded: string, edge: EdgeSlot, payload: Json, bytes: number): void {
     if (this.phase === 'finished' || !isUp(sender)) return;
     let link = edge.transport as Link | undefined;
     if (link === undefined) {
       const receiver = this.nodes.get(to);
       if (!receiver) throw new PeerlabError(`node ${sender.id} sent to ${to}, which is not in the run`);
-      edge.transport = link = { target: receiver.index, lastDelivery: -Infinity };
+      edge.transport = link = { target: receiver.index, lastDelivery: -Infinity, inbound: undefined };
     }
     const target = this.order[link.target]!;
-    const random = (sender.delayRandom ??= createRandom(this.seed, 'sim-delay', sender.id));
+    const inbound = (link.inbound ??= target.host.inbound(sender.id));
+    const stream = (sender.delayStream ??= seededGenerator(this.seed, 'sim-delay', sender.id));
     let delay: number;
     // Most runs change no link: no edge key is built per message then.
     const changed = this.changedLinks.size === 0 ? undefined : this.changedLinks.get(`${sender.id}>${to}`);
     try {
       delay = changed && changed.params !== changed.base
-        ? changed.arrival(this.clock, Buffer.byteLength(encoded)) - this.clock
-        : this.delay.delay(this.messageContext.set(sender, target, this.clock, encoded, random));
+        ? changed.arrival(this.clock, bytes) - this.clock
+        : this.delay.delay(this.messageContext.set(sender, target, this.clock, encoded, bytes, stream));
     } catch (error) {
       this.abort(error);
       return;
@@ -817,11 +844,8 @@ export class Simulation {
     }
     const id = this.messages++;
     this.inFlight += 1;
-    if (this.trace) {
-      const bytes = Buffer.byteLength(encoded);
-      this.emit({ type: 'send', time: this.clock, id, from: sender.id, to, deliverAt, bytes, payload: JSON.parse(encoded) as Json });
-    }
-    this.queue.push(deliverAt, { kind: 'deliver', node: target, sender, encoded, id });
+    if (this.trace) this.emit({ type: 'send', time: this.clock, id, from: sender.id, to, deliverAt, bytes, payload: JSON.parse(encoded) as Json });
+    this.queue.push(deliverAt, { kind: 'deliver', node: target, sender, inbound, payload: copyJson(payload), bytes, id });
   }
 
   private setTimer(node: SimNode, ms: number, timer: Expiring): Cancellable {
@@ -996,7 +1020,7 @@ export class Simulation {
 
 /** What a node's environment asks of its simulation, for that node: one object per run. */
 interface NodeSide {
-  transmit(node: SimNode, to: string, encoded: string, edge: EdgeSlot): void;
+  transmit(node: SimNode, to: string, encoded: string, edge: EdgeSlot, payload: Json, bytes: number): void;
   now(): number;
   setTimer(node: SimNode, ms: number, timer: Expiring): Cancellable;
   barrier(node: SimNode, name: string): Promise<void>;
@@ -1018,8 +1042,8 @@ class NodeEnvironment implements HostEnvironment {
 
   constructor(private readonly side: NodeSide) {}
 
-  transmit(to: string, encoded: string, edge: EdgeSlot): void {
-    this.side.transmit(this.node, to, encoded, edge);
+  transmit(to: string, encoded: string, edge: EdgeSlot, payload: Json, bytes: number): void {
+    this.side.transmit(this.node, to, encoded, edge, payload, bytes);
   }
 
   now(): number {
@@ -1060,7 +1084,7 @@ class NodeEnvironment implements HostEnvironment {
 }
 
 /**
- * What a delay model sees of a message; weight and size are looked up only if the model asks. One per
+ * What a delay model sees of a message; its weight is looked up only if the model asks. One per
  * simulation, refilled for each message (DelayContext is valid only during the call): no object per message.
  */
 class MessageContext implements DelayContext {
@@ -1068,16 +1092,19 @@ class MessageContext implements DelayContext {
   private target!: SimNode;
   now = 0;
   payload = '';
-  random!: Random;
+  bytes = 0;
+  /** One Random for every sender's stream, pointed at the sender's for each message. */
+  readonly random = new RandomStream(seededGenerator());
 
   constructor(private readonly simulation: Simulation) {}
 
-  set(sender: SimNode, target: SimNode, now: number, payload: string, random: Random): this {
+  set(sender: SimNode, target: SimNode, now: number, payload: string, bytes: number, stream: RandomGenerator): this {
     this.sender = sender;
     this.target = target;
     this.now = now;
     this.payload = payload;
-    this.random = random;
+    this.bytes = bytes;
+    this.random.generator = stream;
     return this;
   }
 
@@ -1091,10 +1118,6 @@ class MessageContext implements DelayContext {
 
   get weight(): number {
     return this.simulation.weightBetween(this.sender, this.target);
-  }
-
-  get bytes(): number {
-    return Buffer.byteLength(this.payload);
   }
 }
 
