@@ -33,7 +33,8 @@ export default class Migrate extends PeerlabCommand {
       await moving.catch(() => {});
     });
     try {
-      const move = migrateRunNode(await connectDocker(), { runId: args.run!, nodeId: args.node, to: flags.to, signal: abort.signal });
+      const onWaiting = (holder: string): void => this.logToStderr(`waiting: run ${args.run!} is moving ${holder} (one move at a time)`);
+      const move = migrateRunNode(await connectDocker(), { runId: args.run!, nodeId: args.node, to: flags.to, signal: abort.signal, onWaiting });
       moving = move;
       const record = await move;
       this.log(`✔ ${describeMove(record)}`);

@@ -78,9 +78,13 @@ export function runKeys(runId: string) {
     migrationsControlPrefix: `${base}/control/migrations/`,
     migrationControl: (id: string) => `${base}/control/migrations/${id}`,
     migrating: `${base}/control/migrating`,
-    /** What the nodes of a migration tell the CLI: the old node's answer, the new one's address, the record. */
+    /**
+     * What the nodes of a migration tell the CLI: the old node's answer, the new one's address, the record; its
+     * MigrationDecision (`decided`, which every node follows); the old node's `left` once it has ended its links
+     * after a commit, or `resumed`, its times once it went on after an abort.
+     */
     migrationsPrefix: `${base}/migrations/`,
-    migrationStep: (id: string, migration: string, step: 'prepared' | 'listening' | 'done') => `${base}/migrations/${id}/${migration}/${step}`,
+    migrationStep: (id: string, migration: string, step: 'prepared' | 'listening' | 'decided' | 'left' | 'resumed' | 'done') => `${base}/migrations/${id}/${migration}/${step}`,
     countsPrefix: (wave: number) => `${base}/counts/${wave}/`,
     count: (wave: number, id: string) => `${base}/counts/${wave}/${id}`,
     /** A node's output: its result as soon as it reports; then, after stop, its final metrics and traffic. */

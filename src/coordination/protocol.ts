@@ -152,6 +152,7 @@ export const STARTUP_STALL_MS = 120_000;
  *  - `prepare`: the node answers under migrations/<id>/<migration>/prepared whether a snapshot can carry it;
  *  - `freeze`: the old node stops handling and its neighbours send it a flush marker and turn to `target`;
  *  - `takeover` (restart): the old node is gone; its neighbours turn to `target`, which starts afresh.
+ * A migration's fate is its MigrationDecision, not a phase here: the new node writes it, where nodes may write.
  */
 export interface MigrationControl {
   readonly migration: string;
@@ -160,6 +161,14 @@ export interface MigrationControl {
   /** takeover: when the old container was removed (epoch ms), from which the new node's downtime counts. */
   readonly goneAt?: number;
 }
+
+/**
+ * A migration's fate after its freeze, under migrations/<id>/<migration>/decided, created once by whoever comes
+ * first: `committed` by the new node, once it has the snapshot and before it handles anything (the old node ends
+ * its links and exits), or `aborted` by the CLI, for a new container that died first (the old node goes on, its
+ * neighbours send it again what they sent the new one).
+ */
+export type MigrationDecision = 'committed' | 'aborted';
 
 /** The old node's answer to `prepare`: undefined refusal means it can move. */
 export interface MigrationPrepared {
@@ -189,4 +198,11 @@ export interface MigrationRecord {
   readonly replayed: number;
   readonly from?: string;
   readonly to: string;
+  /**
+   * Why the move failed, for one aborted after the freeze (its new container died before it committed): the node
+   * went on in its old container, and `downtimeMs` is its pause there. The CLI writes such a record.
+   */
+  readonly failed?: string;
+  /** How long the move waited for another move of the run to finish before it began (one move at a time). */
+  readonly waitedMs?: number;
 }

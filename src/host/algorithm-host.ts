@@ -138,6 +138,8 @@ export class AlgorithmHost {
   private frozen = false;
   /** Set while the node migrates (see suspend): messages are counted and queued, nothing is handled. */
   private suspended = false;
+  /** Timers that came due while suspended: a move called off fires them (see unsuspend), a completed one drops them. */
+  private readonly dueWhileSuspended: Array<() => unknown> = [];
   /** The handler being awaited, if one returned a promise: a suspension waits for it. */
   private handling: Promise<void> | undefined;
   /** Set once `run` has returned (or thrown): a sequential algorithm still inside it cannot be moved. */
@@ -157,6 +159,11 @@ export class AlgorithmHost {
   private serviceRegistry: ServiceRegistry | undefined;
   private contenderState: Contender | undefined;
   private locks: Locks | undefined;
+  /**
+   * The lock and election queues this node has an entry in (`locks/<name>`, `elections/<name>`): held by its
+   * container's lease, which a snapshot cannot carry (see snapshotRefusal).
+   */
+  private readonly queued = new Set<string>();
 
   constructor(
     private readonly algorithm: Algorithm,
@@ -234,6 +241,10 @@ export class AlgorithmHost {
     if (this.pendingTimers > 0 && !this.algorithm.restore) {
       return `node ${id} has ${this.pendingTimers} timer(s) pending, which a snapshot cannot carry: give the algorithm a restore(node, saved) hook that sets them again`;
     }
+    if (this.queued.size > 0) {
+      const entries = [...this.queued].map((queue) => queue.replace(/^locks\//, 'lock ').replace(/^elections\//, 'election '));
+      return `node ${id} holds or waits for ${entries.join(', ')}, which its container's lease holds and a snapshot cannot carry: release the lock or resign before it moves`;
+    }
     const saved = this.algorithm.snapshot ? this.algorithm.snapshot(this.node) : this.node.state;
     if (saved !== undefined && !isPlainJson(saved)) return `node ${id}'s ${this.algorithm.snapshot ? 'snapshot()' : 'state'} is not plain JSON, so it cannot be moved`;
     return undefined;
@@ -246,6 +257,16 @@ export class AlgorithmHost {
   async suspend(): Promise<void> {
     this.suspended = true;
     while (this.handling) await this.handling;
+  }
+
+  /**
+   * The move was called off (its new container died before it took over): the node handles again, from where it
+   * stopped, and the timers that came due meanwhile fire now, in the order they came due.
+   */
+  unsuspend(): void {
+    this.suspended = false;
+    for (const callback of this.dueWhileSuspended.splice(0)) this.fire(callback);
+    this.dispatch();
   }
 
   /** Everything the node's successor needs to carry on exactly where this one stopped (see restore). */
@@ -610,8 +631,13 @@ export class AlgorithmHost {
   }
 
   setTimer(ms: number, callback: () => void): () => void {
-    // A timer due while the node migrates is its successor's to set again (the algorithm's restore hook).
-    const timer = this.clock.timer(ms, () => void (this.frozen || this.suspended || this.fire(callback)));
+    // A timer due while the node migrates is its successor's to set again (the algorithm's restore hook), or this
+    // node's to fire if the move is called off (unsuspend).
+    const timer = this.clock.timer(ms, () => {
+      if (this.frozen) return;
+      if (this.suspended) this.dueWhileSuspended.push(callback);
+      else this.fire(callback);
+    });
     return () => this.clock.cancel(timer);
   }
 
@@ -662,10 +688,25 @@ export class AlgorithmHost {
   private contender(): Contender {
     return (this.contenderState ??= {
       id: this.options.id,
-      queues: this.env.queues(),
+      queues: this.trackedQueues(this.env.queues()),
       guard: (action: () => void | Promise<void>) => this.guard(action),
       fail: (message: string) => new AlgorithmError(message),
     });
+  }
+
+  /** The environment's queues, noting which ones this node is in (see queued). */
+  private trackedQueues(queues: LeasedQueues): LeasedQueues {
+    return {
+      ...queues,
+      join: (queue, value) => {
+        this.queued.add(queue);
+        return queues.join(queue, value);
+      },
+      leave: (queue) => {
+        this.queued.delete(queue);
+        return queues.leave(queue);
+      },
+    };
   }
 
   /** The neighbours that are up now: what `node.neighbours` answers. */

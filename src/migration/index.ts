@@ -8,11 +8,11 @@ import { attachRunNodes } from '../run/attach.js';
 import { isSuccessorNodes } from '../runtime/types.js';
 import { moveNode } from './move.js';
 
-import type { MoveOutcome } from './move.js';
+import type { MoveOutcome, MoveRequest } from './move.js';
 
 export { moveNode, readMoveRecords, type MoveOutcome, type MoveRequest } from './move.js';
 
-export async function migrateRunNode(docker: Docker, request: { runId: string; nodeId: string; to?: string; signal?: AbortSignal }): Promise<MoveOutcome> {
+export async function migrateRunNode(docker: Docker, request: Pick<MoveRequest, 'runId' | 'nodeId' | 'to' | 'signal' | 'onWaiting'>): Promise<MoveOutcome> {
   const nodes = await attachRunNodes(docker, request.runId);
   if (!isSuccessorNodes(nodes)) {
     throw new PeerlabError(`run ${request.runId} is on the ${nodes.kind} runtime, which cannot pass a node to a new container`, {
@@ -31,5 +31,6 @@ export async function migrateRunNode(docker: Docker, request: { runId: string; n
 /** One line for people: `node 3 moved to local (…) with 212 ms of downtime: snapshot 1.0 MiB, 4 carried, 17 replayed`. */
 export function describeMove(record: MoveOutcome): string {
   const size = record.snapshotBytes >= 1024 * 1024 ? `${(record.snapshotBytes / 1024 / 1024).toFixed(1)} MiB` : `${(record.snapshotBytes / 1024).toFixed(1)} KiB`;
-  return `node ${record.node} moved to ${record.host} (${record.from ?? '?'} → ${record.to}) with ${record.downtimeMs} ms of downtime: snapshot ${size}, ${record.carried} message(s) carried, ${record.replayed} held and replayed`;
+  const waited = record.waitedMs === undefined ? '' : ` (after waiting ${(record.waitedMs / 1000).toFixed(1)} s for the move before it)`;
+  return `node ${record.node} moved to ${record.host} (${record.from ?? '?'} → ${record.to}) with ${record.downtimeMs} ms of downtime${waited}: snapshot ${size}, ${record.carried} message(s) carried, ${record.replayed} held and replayed`;
 }

@@ -3,20 +3,25 @@
  * primitive for both `migrate` (the new container restores the old one's snapshot) and `restart` (it starts
  * afresh). `peerlab migrate` calls it on a run that is up; the fault schedule calls it inside `peerlab run`.
  *
- *   1. checks: the run has started and not ended, the node and the host exist, no other move is under way;
+ *   1. checks: the run has started and not ended, the node and the host exist; then it waits its turn (one move
+ *      at a time per run: a move under way, from a fault, a policy or another `peerlab migrate`, finishes first);
  *   2. migrate: the node answers `prepare` (can a snapshot carry it now?);
  *   3. the new container starts, same id, and says where it listens;
- *   4. the commit: migrate writes `freeze` (the cut, the snapshot, the handoff run between the nodes); restart
- *      removes the old container, then writes `takeover`;
- *   5. the new node writes its record once it has resumed; the old container is removed.
- * Up to the commit, Ctrl-C or a failure removes the new container and the node stays where it was. From the
- * commit on the move completes (Ctrl-C waits for it): after `freeze` the node's neighbours already send to the
- * new container, so going back would lose what they sent.
+ *   4. migrate writes `freeze` (the cut, the snapshot, the handoff run between the nodes); restart removes the
+ *      old container, then writes `takeover`;
+ *   5. the new node writes its record once it has resumed; the old container, once it has ended its links, is removed.
+ * Up to the freeze, Ctrl-C or a failure removes the new container and the node stays where it was. From the
+ * freeze on the move is the nodes' (Ctrl-C waits for it): the new node commits once it has the snapshot, before it
+ * handles anything. If the new container dies first, the CLI aborts the move instead (whichever comes first wins,
+ * see MigrationDecision): the old node goes on, its neighbours send it again what they had sent the new one, and
+ * the failed move is recorded. If it dies after its commit, the old one has handed over: the node is lost, and
+ * the run fails naming it.
  */
-import type { Etcd3 } from 'etcd3';
+import type { Etcd3, Lease } from 'etcd3';
 import { runKeys, type RunKeys } from '../coordination/keys.js';
-import type { MigrationControl, MigrationPrepared, MigrationRecord } from '../coordination/protocol.js';
+import type { MigrationControl, MigrationDecision, MigrationPrepared, MigrationRecord, NodeFailure } from '../coordination/protocol.js';
 import { PeerlabError } from '../errors.js';
+import { ENV } from '../node/identity.js';
 import type { SuccessorNodes } from '../runtime/types.js';
 
 export interface MoveRequest {
@@ -25,14 +30,16 @@ export interface MoveRequest {
   readonly kind: 'migrate' | 'restart';
   /** Where the node goes; by default the least loaded other host (a restart: the host it is on). */
   readonly to?: string;
-  /** Ctrl-C: honoured until the commit, see above. */
+  /** Ctrl-C: honoured until the freeze, see above. */
   readonly signal?: AbortSignal;
+  /** Told once, with the move under way, if this one has to wait for it. */
+  readonly onWaiting?: (holder: string) => void;
   /** Called just before the old container of a restart is removed (the run then expects its links to break). */
   readonly beforeRemovingOld?: () => void;
 }
 
 /** How long each step may take before the move is given up (before the commit) or reported stuck (after). */
-const STEP_TIMEOUT_MS = { prepared: 10_000, listening: 60_000, done: 60_000 } as const;
+const STEP_TIMEOUT_MS = { prepared: 10_000, listening: 60_000, done: 60_000, resumed: 60_000, left: 10_000 } as const;
 const POLL_MS = 10;
 /** The lock on one move at a time: its lease lapses if the CLI holding it dies. */
 const LOCK_TTL_SECONDS = 30;
@@ -57,27 +64,26 @@ export async function moveNode(nodes: SuccessorNodes, etcd: Etcd3, request: Move
   const migration = `${kind}-${nodeId}-${Date.now().toString(36)}`;
   const lease = etcd.lease(LOCK_TTL_SECONDS);
   try {
-    const locked = await etcd.if(keys.migrating, 'Create', '==', 0).then(lease.put(keys.migrating).value(`${nodeId} ${migration}`)).commit();
-    if (!locked.succeeded) {
-      const holder = await etcd.get(keys.migrating).string();
-      throw new PeerlabError(`run ${runId} is moving another node (${holder ?? 'just finished'}): one move at a time`, { hint: 'wait for it to finish, then try again' });
-    }
+    const waitedMs = await takeTurn(etcd, keys, lease, `node ${nodeId} (${migration})`, request);
+    // The run may have ended while this move waited.
+    if (waitedMs !== undefined) await checkRunning(etcd, keys, runId);
     const control = (value: MigrationControl) => etcd.put(keys.migrationControl(nodeId)).value(JSON.stringify(value));
     const old = await nodes.currentContainer(nodeId);
     let successor: string | undefined;
     let alive: ReturnType<typeof watchAlive> | undefined;
-    let committed = false;
+    let frozen = false;
     try {
       if (kind === 'migrate') {
         await control({ migration, phase: 'prepare' });
         const prepared = JSON.parse(await waitForKey(etcd, keys.migrationStep(nodeId, migration, 'prepared'), STEP_TIMEOUT_MS.prepared, request.signal, `node ${nodeId} to answer`)) as MigrationPrepared;
         if (prepared.refusal) throw new PeerlabError(`cannot migrate: ${prepared.refusal}`, { hint: 'see the SDK\'s snapshot and restore hooks (README, "Migration")' });
       }
-      successor = await nodes.startSuccessor(nodeId, { PEERLAB_SUCCEEDS: migration, PEERLAB_SUCCESSION: kind }, to);
+      const testExit = process.env[ENV.testExit];
+      successor = await nodes.startSuccessor(nodeId, { [ENV.succeeds]: migration, [ENV.succession]: kind, ...(testExit && { [ENV.testExit]: testExit }) }, to);
       alive = watchAlive(nodes, successor, `the new container of node ${nodeId}`);
       const target = JSON.parse(await alive.race(waitForKey(etcd, keys.migrationStep(nodeId, migration, 'listening'), STEP_TIMEOUT_MS.listening, request.signal, `the new container of node ${nodeId} to listen`))) as MigrationControl['target'] & object;
       if (request.signal?.aborted) throw cancelled(nodeId);
-      committed = true;
+      frozen = true;
       if (kind === 'migrate') {
         await control({ migration, phase: 'freeze', target });
       } else {
@@ -85,12 +91,36 @@ export async function moveNode(nodes: SuccessorNodes, etcd: Etcd3, request: Move
         await nodes.removeContainer(old);
         await control({ migration, phase: 'takeover', target, goneAt: Date.now() });
       }
-      const record = JSON.parse(await alive.race(waitForKey(etcd, keys.migrationStep(nodeId, migration, 'done'), STEP_TIMEOUT_MS.done, undefined, `node ${nodeId} to resume in its new container`))) as MigrationRecord;
-      if (kind === 'migrate') await nodes.removeContainer(old);
-      return { ...record, host: to };
+      const done = keys.migrationStep(nodeId, migration, 'done');
+      const aborted = { nodeId, migration, successor, target: target.address, waitedMs };
+      let record: MigrationRecord;
+      try {
+        // The old node calls the move off itself when it can no longer be snapshotted (see leave): it goes on.
+        // (A wait for that which times out is no failure of its own: the wait for `done` says what is stuck.)
+        const stayed = waitForKey(etcd, keys.migrationStep(nodeId, migration, 'resumed'), STEP_TIMEOUT_MS.done, undefined, 'the old node').then(
+          (json) => Promise.reject(new OldNodeStayed((JSON.parse(json) as Resumed).refusal ?? 'it could not be snapshotted')),
+          () => new Promise<never>(() => {}),
+        );
+        stayed.catch(() => {});
+        record = JSON.parse(await alive.race(Promise.race([waitForKey(etcd, done, STEP_TIMEOUT_MS.done, undefined, `node ${nodeId} to resume in its new container`), stayed]))) as MigrationRecord;
+      } catch (error) {
+        if (kind === 'migrate' && error instanceof ContainerEnded) return await targetDied(nodes, etcd, { ...aborted, how: error.how });
+        if (error instanceof OldNodeStayed) return await abandoned(nodes, etcd, aborted, `at the freeze, ${error.message}`);
+        throw error;
+      }
+      if (waitedMs !== undefined) await etcd.put(done).value(JSON.stringify({ ...record, waitedMs }));
+      if (kind === 'migrate') {
+        // Once it has ended its links to its neighbours: removed before, it could leave them waiting.
+        try {
+          await waitForKey(etcd, keys.migrationStep(nodeId, migration, 'left'), STEP_TIMEOUT_MS.left, undefined, `node ${nodeId}'s old container to end its links`);
+        } finally {
+          await nodes.removeContainer(old);
+        }
+      }
+      return { ...record, ...(waitedMs !== undefined && { waitedMs }), host: to };
     } catch (error) {
-      // Before the commit the old container still serves the node: only the new one goes.
-      if (successor && !committed) await nodes.removeContainer(successor).catch(() => {});
+      // Before the freeze the old container still serves the node: only the new one goes.
+      if (successor && !frozen) await nodes.removeContainer(successor).catch(() => {});
       throw error;
     } finally {
       alive?.stop();
@@ -98,6 +128,85 @@ export async function moveNode(nodes: SuccessorNodes, etcd: Etcd3, request: Move
     }
   } finally {
     await lease.revoke().catch(() => {});
+  }
+}
+
+/**
+ * The new container of a move died after the freeze. If it had not committed, the move is aborted (see
+ * MigrationDecision): it goes, the old node goes on, and the failed move is recorded
+ * (always throws). If it had, the old node has handed over: the node is lost, and its error fails the run.
+ */
+async function targetDied(
+  nodes: SuccessorNodes,
+  etcd: Etcd3,
+  move: { nodeId: string; migration: string; successor: string; target: string; waitedMs: number | undefined; how: string },
+): Promise<never> {
+  const { nodeId, migration } = move;
+  const keys = runKeys(nodes.runId);
+  const decided = keys.migrationStep(nodeId, migration, 'decided');
+  const aborted = await etcd.if(decided, 'Create', '==', 0).then(etcd.put(decided).value('aborted' satisfies MigrationDecision)).commit();
+  if (!aborted.succeeded) {
+    await nodes.removeContainer(move.successor);
+    // The old container stays until the run's teardown: its death now would be taken for the cause.
+    const lost = `lost in its move: its new container ${move.how} after it took over, and its old one had handed over`;
+    await etcd.put(keys.error(nodeId)).value(JSON.stringify({ message: lost, stack: undefined } satisfies NodeFailure));
+    throw new PeerlabError(`node ${nodeId} was ${lost}`, { hint: 'the run fails naming the node' });
+  }
+  return abandoned(nodes, etcd, move, `its new container ${move.how} before it took over`);
+}
+
+/** What the old node of an aborted move writes once it went on (`resumed`). */
+interface Resumed {
+  readonly frozenAt: number;
+  readonly resumedAt: number;
+  /** Set when it called the move off itself: why it could not be snapshotted. */
+  readonly refusal?: string;
+}
+
+/** The old node stayed: the move was aborted by it (see leave in node/migration.ts). */
+class OldNodeStayed extends Error {}
+
+/** An aborted move: the new container goes, the old node went on; records the failed move and throws why. */
+async function abandoned(nodes: SuccessorNodes, etcd: Etcd3, move: { nodeId: string; migration: string; successor: string; target: string; waitedMs: number | undefined }, why: string): Promise<never> {
+  const { nodeId, migration } = move;
+  const keys = runKeys(nodes.runId);
+  await nodes.removeContainer(move.successor);
+  const failed = `${why}: node ${nodeId} went on in its old container`;
+  const { frozenAt, resumedAt } = JSON.parse(await waitForKey(etcd, keys.migrationStep(nodeId, migration, 'resumed'), STEP_TIMEOUT_MS.resumed, undefined, `node ${nodeId} to go on in its old container`)) as Resumed;
+  const record: MigrationRecord = {
+    node: nodeId,
+    migration,
+    kind: 'migrate',
+    frozenAt,
+    resumedAt,
+    downtimeMs: resumedAt - frozenAt,
+    snapshotBytes: 0,
+    carried: 0,
+    replayed: 0,
+    to: move.target,
+    failed,
+    ...(move.waitedMs !== undefined && { waitedMs: move.waitedMs }),
+  };
+  await etcd.put(keys.migrationStep(nodeId, migration, 'done')).value(JSON.stringify(record));
+  throw new PeerlabError(`migration of node ${nodeId} failed: ${failed}`, { hint: 'the failed move is recorded in the run\'s migrations.ndjson' });
+}
+
+/**
+ * Takes the run's one move (a key under this CLI's lease, which lapses if the CLI dies), after the move under
+ * way if there is one. Returns how long it waited, undefined if it did not.
+ */
+async function takeTurn(etcd: Etcd3, keys: RunKeys, lease: Lease, holder: string, request: MoveRequest): Promise<number | undefined> {
+  const since = Date.now();
+  let waiting: string | undefined;
+  for (;;) {
+    const locked = await etcd.if(keys.migrating, 'Create', '==', 0).then(lease.put(keys.migrating).value(holder)).commit();
+    if (locked.succeeded) return waiting === undefined ? undefined : Date.now() - since;
+    if (request.signal?.aborted) throw cancelled(request.nodeId);
+    if (waiting === undefined) {
+      waiting = (await etcd.get(keys.migrating).string()) ?? 'a move that just finished';
+      request.onWaiting?.(waiting);
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS * 5));
   }
 }
 
@@ -134,13 +243,24 @@ function cancelled(nodeId: string): PeerlabError {
   return new PeerlabError(`migration of node ${nodeId} cancelled: it stays in its container`, { exitCode: 130 });
 }
 
+/** A container a move waited on ended: `how` says how (see SuccessorNodes.howEnded). */
+class ContainerEnded extends PeerlabError {
+  constructor(
+    readonly how: string,
+    message: string,
+    hint: string,
+  ) {
+    super(message, { hint });
+  }
+}
+
 /** Fails a wait once the container stops running: a new container that crashed is not waited for. */
 function watchAlive(nodes: SuccessorNodes, container: string, what: string): { race<T>(work: Promise<T>): Promise<T>; stop(): void } {
   let timer: NodeJS.Timeout | undefined;
   const died = new Promise<never>((_, reject) => {
     timer = setInterval(() => {
-      void nodes.isRunning(container).then((running) => {
-        if (!running) reject(new PeerlabError(`${what} exited before it took over`, { hint: 'see its log: docker logs ' + container.slice(0, 12) }));
+      void nodes.howEnded(container).then((how) => {
+        if (how !== undefined) reject(new ContainerEnded(how, `${what} ${how} before it took over`, 'see its log: docker logs ' + container.slice(0, 12)));
       });
     }, 250);
   });

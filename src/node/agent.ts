@@ -131,8 +131,8 @@ async function main(): Promise<void> {
     },
   );
 
-  const connect = (id: string, address: string, port: number): Promise<OutgoingLink> =>
-    openLink({ from: nodeId, address: `${address}:${port}`, connectTimeoutMs: startupTimeoutMs(config.size), onBroken: (error) => reportFailure(error, id) });
+  const connect = (id: string, address: string, port: number, onBroken = (error: Error) => reportFailure(error, id)): Promise<OutgoingLink> =>
+    openLink({ from: nodeId, address: `${address}:${port}`, connectTimeoutMs: startupTimeoutMs(config.size), onBroken });
   migration = new NodeMigration({ nodeId, etcd, keys, host, lease, links, outboxes, addresses, connect, reportFailure });
   const overlayWeights = new Map(neighbours.map(({ id, weight }) => [id, weight]));
 
@@ -245,9 +245,12 @@ async function main(): Promise<void> {
     // Read while the snapshot travels: the downtime is the old node's, it runs until the handoff.
     startedAt = Number(await etcd.waitFor(keys.start));
     const handoff = await migration.handoff;
+    // Tests make a target die on either side of its commit (test/integration/migration-robust.test.ts).
+    if (identity.testExit === 'handoff') process.exit(70);
     running = true;
     recorded = await migration.takeOver(handoff, registration, neighbours.map(({ id }) => id), () => arrivals);
     restored();
+    if (identity.testExit === 'resumed') process.exit(70);
     reached('registered');
     reached('connected');
   } else {

@@ -18,6 +18,11 @@ export interface NodeIdentity {
    * container's snapshot, `restart` starts it afresh; either way it takes over the node's id in the registry.
    */
   readonly succession?: { readonly migration: string; readonly kind: 'migrate' | 'restart' };
+  /**
+   * Tests only: a migration's new container exits once the snapshot arrived (`handoff`, before it commits) or once
+   * it resumed (`resumed`, after), as a target that crashes there would. The CLI passes its own value on (move.ts).
+   */
+  readonly testExit?: 'handoff' | 'resumed';
 }
 
 export const NODE_PORT = 7000;
@@ -36,6 +41,7 @@ export const ENV = {
   /** A successor container (migration, restart): the migration's id, and which of the two it is. */
   succeeds: 'PEERLAB_SUCCEEDS',
   succession: 'PEERLAB_SUCCESSION',
+  testExit: 'PEERLAB_TEST_SUCCESSOR_EXIT',
   /** Swarm: the run's overlay subnet, so a node takes its address there and not on another network it is attached to. */
   subnet: 'PEERLAB_SUBNET',
   /** Swarm: a service's node ids in slot order, and the task's slot (1-based); together they name the node. */
@@ -76,6 +82,7 @@ export function readIdentity(env: NodeJS.ProcessEnv): NodeIdentity {
     port: Number(env[ENV.port] ?? NODE_PORT),
     ...(env[ENV.trace] ? { traceDir: env[ENV.trace] } : {}),
     ...(env[ENV.succeeds] ? { succession: { migration: env[ENV.succeeds]!, kind: env[ENV.succession] === 'restart' ? ('restart' as const) : ('migrate' as const) } } : {}),
+    ...(env[ENV.testExit] === 'handoff' || env[ENV.testExit] === 'resumed' ? { testExit: env[ENV.testExit] as 'handoff' | 'resumed' } : {}),
   };
 }
 

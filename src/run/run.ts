@@ -320,13 +320,19 @@ function failedVerdict(error: unknown, traffic: { messages: number; bytes: numbe
   return { outcome: 'fail', passed: false, summary: `failed: ${message.split('\n')[0]}`, expected: null, actual: null, metrics: { ...traffic }, failures: [message] };
 }
 
-/** The run's moves in its metrics: how many, their downtime (p50, p95, max) and their largest snapshot. */
-function migrationMetrics(migrations: readonly MigrationRecord[]): Record<string, number> {
+/**
+ * The run's moves in its metrics: how many, their downtime (p50, p95, max) and their largest snapshot. A move
+ * aborted after the freeze (its node stayed) counts apart, in `migrationsFailed`.
+ */
+function migrationMetrics(records: readonly MigrationRecord[]): Record<string, number> {
+  const migrations = records.filter((move) => move.failed === undefined);
+  const failed = records.length - migrations.length;
   const moved = migrations.filter((move) => move.kind === 'migrate');
-  if (moved.length === 0) return migrations.length > 0 ? { restarts: migrations.length } : {};
+  if (moved.length === 0) return { ...(migrations.length > 0 && { restarts: migrations.length }), ...(failed > 0 && { migrationsFailed: failed }) };
   const downtime = percentiles(moved.map((move) => move.downtimeMs));
   return {
     migrations: moved.length,
+    ...(failed > 0 && { migrationsFailed: failed }),
     ...(migrations.length > moved.length && { restarts: migrations.length - moved.length }),
     migrationDowntimeP50Ms: downtime.p50,
     migrationDowntimeP95Ms: downtime.p95,

@@ -5,6 +5,7 @@ import { nodeLogFile } from '../util/node-logs.js';
 import { PeerlabError } from '../errors.js';
 import { containerMemoryBytes, dockerMessage, HOST_LABEL, NODE_LABEL, ROLE_LABEL, RUN_LABEL } from '../docker/engine.js';
 import { forEachLimited } from '../util/concurrency.js';
+import { howItDied } from '../run/run-watch.js';
 import { checkInHostGroup, createHostGroups, hostCgroupParent, removeHostGroups, type EmulatedHost } from './emulated-hosts.js';
 import type { ContainerNodes, ContainerStartup, ExecResult, NodeInfo, NodeSpec, NodeState, StartProgress, SuccessorNodes } from './types.js';
 
@@ -181,9 +182,10 @@ export class DockerRuntime implements ContainerNodes, SuccessorNodes {
     return container.id;
   }
 
-  async isRunning(container: string): Promise<boolean> {
+  async howEnded(container: string): Promise<string | undefined> {
     const inspected = await this.docker.getContainer(container).inspect().catch(() => undefined);
-    return inspected?.State.Running === true;
+    if (!inspected) return 'is gone';
+    return inspected.State.Running ? undefined : howItDied(inspected.State.ExitCode, inspected.State.OOMKilled);
   }
 
   async removeContainer(container: string): Promise<void> {

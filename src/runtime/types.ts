@@ -129,8 +129,8 @@ export interface SuccessorNodes {
    * serves the id once it has taken over. Resolves with the new container's handle.
    */
   startSuccessor(id: string, env: Readonly<Record<string, string>>, host: string): Promise<string>;
-  /** Whether a container is still running. */
-  isRunning(container: string): Promise<boolean>;
+  /** Undefined while a container runs; else how it ended ("was killed (SIGKILL, exit code 137)", "is gone"). */
+  howEnded(container: string): Promise<string | undefined>;
   /** Removes one container of the run (a migrated node's old one, or a successor that did not take over). */
   removeContainer(container: string): Promise<void>;
 }

@@ -1,11 +1,12 @@
 /**
  * The host's half of a migration, without containers: a suspended node handles nothing but keeps what arrives;
  * its snapshot carries state, counters and unhandled messages; a new host resumed from it handles those first,
- * in order, and goes on from the same state. What a snapshot cannot carry (timers without a restore hook, a
- * run() under way) is refused in one line.
+ * in order, and goes on from the same state; one whose move is called off goes on itself. What a snapshot cannot
+ * carry (timers without a restore hook, a run() under way, a lock or candidacy) is refused in one line.
  */
 import { describe, expect, it } from 'vitest';
 import { AlgorithmHost, type HostEnvironment } from '../../src/host/algorithm-host.js';
+import type { LeasedQueues } from '../../src/host/contention.js';
 import { defineAlgorithm } from '../../src/sdk/index.js';
 import type { Algorithm, AlgorithmDefinition, Message, Node } from '../../src/sdk/types.js';
 import { testEnvironment } from './host-environment.js';
@@ -81,6 +82,38 @@ describe('a host moving to a new one', () => {
     await old.suspend();
     timers.forEach((fire) => fire());
     expect(fired).toBe(0);
+  });
+
+  it('fires the timers that came due while suspended once the move is called off, and handles again', async () => {
+    const timers: Array<() => void> = [];
+    let fired = 0;
+    const old = hostOf(counter({ init: (node) => void node.setTimer(10, () => void (fired += 1)), restore: () => {} }), timers);
+    await old.start();
+    await old.suspend();
+    old.deliver('1', '1');
+    timers.forEach((fire) => fire());
+    expect(fired).toBe(0);
+    old.unsuspend();
+    expect(fired).toBe(1);
+    expect(old.snapshot().saved).toEqual({ seen: [1] });
+  });
+
+  it('refuses a node in a lock or election queue, whose entries its container\'s lease holds', async () => {
+    const queues: LeasedQueues = {
+      join: async () => {},
+      entries: async () => [{ node: '0', value: '', joined: 1 }],
+      leave: async () => {},
+      waitForLeave: async () => {},
+      watch: async () => () => {},
+    };
+    const host = new AlgorithmHost(counter(), { id: '0', neighbours: [], size: 1, params: {}, seed: 1, maxPayloadBytes: 1 << 20 }, testEnvironment({ queues: () => queues }));
+    await host.start();
+    const held = await host.lock('l');
+    await host.election('e').campaign('0');
+    expect(host.snapshotRefusal()).toBe("node 0 holds or waits for lock l, election e, which its container's lease holds and a snapshot cannot carry: release the lock or resign before it moves");
+    await held.release();
+    await host.election('e').resign();
+    expect(host.snapshotRefusal()).toBeUndefined();
   });
 
   it('refuses what a snapshot cannot carry, in one line each', async () => {
