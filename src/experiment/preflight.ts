@@ -9,7 +9,7 @@ import type { Algorithm } from '../sdk/types.js';
 import type { FaultEvent } from '../faults/events.js';
 import { resolveFaults } from '../faults/schedule.js';
 import { assignRoles } from '../run/roles.js';
-import { RUNTIMES } from '../run/runtimes.js';
+import { placesNowhere, RUNTIMES, runtimesWith } from '../run/runtimes.js';
 import { loadTopology, type Topology } from '../topology/index.js';
 import { oracleFor, oracleNames } from '../verify/index.js';
 import { paramAssignments, shortColumn, type Cell, type Plan } from './expand.js';
@@ -23,13 +23,18 @@ export interface CellFacts {
 }
 
 /**
- * `hosts:` on a runtime that cannot give them is refused, as `--hosts` is (src/run/run.ts), here with the file's
- * line. Under `auto` the runtime is chosen per run, which refuses then if it cannot.
+ * `hosts:` on a runtime that cannot give them, and a `placement:` with nowhere to place, are refused as the flags
+ * are (src/run/run.ts), here with the file's line. Under `auto` the runtime is chosen per run, which refuses then.
  */
 function checkHosts(loaded: LoadedExperiment, plan: Plan): void {
-  if (plan.hosts === undefined || plan.runtime === 'auto' || RUNTIMES[plan.runtime].emulatesHosts) return;
-  const able = Object.values(RUNTIMES).filter((runtime) => runtime.emulatesHosts).map((runtime) => runtime.kind);
-  throw loaded.error(['hosts'], `the ${plan.runtime} runtime cannot give nodes hosts of their own CPU quota`, `run it with --runtime ${able.join(' or ')}, or leave hosts out (a Swarm's hosts are its engines)`);
+  if (plan.runtime === 'auto') return;
+  const runtime = RUNTIMES[plan.runtime];
+  if (plan.hosts !== undefined && !runtime.emulatesHosts) {
+    throw loaded.error(['hosts'], `the ${plan.runtime} runtime cannot give nodes hosts of their own CPU quota`, `run it with --runtime ${runtimesWith('emulatesHosts').join(' or ')}, or leave hosts out (a Swarm's hosts are its engines)`);
+  }
+  if (placesNowhere(runtime, plan.placement, plan.hosts !== undefined)) {
+    throw loaded.error(['placement'], `a ${plan.runtime} run without hosts has one place for its nodes, so there is nothing to place`, `add hosts (runtime ${runtimesWith('emulatesHosts').join(' or ')}), run it with --runtime ${runtimesWith('placesOnEngines').join(' or ')}, or leave placement out`);
+  }
 }
 
 /** `hold:` names nodes of every cell's topology, as `--hold` must name nodes of the run's. */
@@ -153,8 +158,7 @@ function checkFaults(loaded: LoadedExperiment, plan: Plan, graphs: ReadonlyMap<s
     // As `peerlab run` refuses it (src/run/run.ts), here with the file's line. Under `auto` the run refuses it then.
     const move = events.find((event) => event.action === 'migrate' || event.action === 'restart');
     if (move && plan.runtime !== 'auto' && !RUNTIMES[plan.runtime].movesNodes) {
-      const able = Object.values(RUNTIMES).filter((runtime) => runtime.movesNodes).map((runtime) => runtime.kind);
-      throw loaded.error(field(move.fault), `the ${plan.runtime} runtime cannot pass a node to a new container, which ${move.action} needs`, `run it with --runtime ${able.join(' or ')}, or leave the ${move.action} out`);
+      throw loaded.error(field(move.fault), `the ${plan.runtime} runtime cannot pass a node to a new container, which ${move.action} needs`, `run it with --runtime ${runtimesWith('movesNodes').join(' or ')}, or leave the ${move.action} out`);
     }
   }
 }

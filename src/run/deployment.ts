@@ -89,6 +89,8 @@ export interface RunRuntime {
    * a replicated service, whose slot the service itself refills: it cannot be handed to a container of its own.
    */
   readonly movesNodes: boolean;
+  /** Whether its nodes spread over engines of their own (the Swarm), which `--placement` assigns without `--hosts`. */
+  readonly placesOnEngines: boolean;
   /** Why this runtime cannot take a run here and now (e.g. no Docker engine answers), or undefined when it can. */
   unavailable(): Promise<string | undefined>;
   /** Where the run's links are applied, for run.json: the agents' outboxes, the packet layer, or the simulator's model. */

@@ -61,6 +61,7 @@ export const dockerRuntime: RunRuntime = containerRuntime({
   kind: 'docker',
   emulatesHosts: true,
   movesNodes: true,
+  placesOnEngines: false,
   unavailable: () => unavailableUnless(connectDocker),
   replayFlags: containerReplayFlags,
   standUp: deployPrepared,
@@ -77,6 +78,7 @@ export function containerRuntime(runtime: {
   kind: RuntimeKind;
   emulatesHosts: boolean;
   movesNodes: boolean;
+  placesOnEngines: boolean;
   unavailable: RunRuntime['unavailable'];
   replayFlags: RunRuntime['replayFlags'];
   standUp: ContainerBringUp;

@@ -22,6 +22,7 @@ export const simulatorRuntime: RunRuntime = {
   engineObjects: false,
   emulatesHosts: false,
   movesNodes: true,
+  placesOnEngines: false,
   unavailable: async () => undefined,
   linksLayer: () => 'model',
   replayFlags: (_prepared, tuning) => (tuning.maxEvents !== undefined && tuning.maxEvents !== DEFAULT_MAX_EVENTS ? ['--max-events', String(tuning.maxEvents)] : []),

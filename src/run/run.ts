@@ -21,7 +21,7 @@ import { peerlabVersion } from '../util/version.js';
 import type { Deployment } from './docker-deployment.js';
 import type { DockerOptions } from './execute-docker.js';
 import { executeOn, type RunRuntime } from './deployment.js';
-import { chooseRuntime, RUNTIMES, runtimesWith } from './runtimes.js';
+import { chooseRuntime, placesNowhere, runtimesWith, type RuntimeCapability } from './runtimes.js';
 import type { RuntimeChoice, RuntimeKind } from '../runtime/types.js';
 import { ExecutionFailed, type Execution } from './execution.js';
 import { prepareRun, type PrepareRequest, type PreparedRun } from './prepare.js';
@@ -125,10 +125,15 @@ function checkHeld(prepared: PreparedRun, request: RunRequest): void {
 
 /** What the run asks of its runtime that this one cannot do (`--hosts`, a move or restart) is refused, not ignored. */
 function checkRuntimeCan(runtime: RunRuntime, request: RunRequest): void {
-  const able = (capability: 'emulatesHosts' | 'movesNodes'): string => Object.values(RUNTIMES).filter((each) => each[capability]).map((each) => each.kind).join(' or ');
+  const able = (capability: RuntimeCapability): string => runtimesWith(capability).join(' or ');
   if (request.hosts && !runtime.emulatesHosts) {
     throw new PeerlabError(`--hosts: the ${runtime.kind} runtime cannot give nodes hosts of their own CPU quota`, {
       hint: `take --runtime ${able('emulatesHosts')}, or leave --hosts out (a Swarm's hosts are its engines)`,
+    });
+  }
+  if (placesNowhere(runtime, request.placement, request.hosts !== undefined)) {
+    throw new PeerlabError(`--placement ${request.placement}: a ${runtime.kind} run without --hosts has one place for its nodes, so there is nothing to place`, {
+      hint: `add --hosts (--runtime ${able('emulatesHosts')}), take --runtime ${able('placesOnEngines')}, or leave --placement out`,
     });
   }
   const move = request.faults?.find((fault) => fault.action === 'migrate' || fault.action === 'restart');

@@ -4,6 +4,7 @@
  */
 import type { RuntimeChoice, RuntimeKind } from '../runtime/types.js';
 import type { RunRuntime } from './deployment.js';
+import type { PlacementPolicy } from './swarm-placement.js';
 import { dockerRuntime } from './execute-docker.js';
 import { simulatorRuntime } from './execute-sim.js';
 import { swarmRuntime } from './swarm-deployment.js';
@@ -14,11 +15,21 @@ export const RUNTIMES: Readonly<Record<RuntimeKind, RunRuntime>> = {
   sim: simulatorRuntime,
 };
 
-/** The runtimes that have a capability (e.g. `standUp`), for a message that says which to take. */
-export function runtimesWith(capability: 'standUp' | 'plainStart'): RuntimeKind[] {
+export type RuntimeCapability = 'standUp' | 'plainStart' | 'emulatesHosts' | 'movesNodes' | 'placesOnEngines';
+
+/** The runtimes that have a capability (e.g. `standUp`, `movesNodes`), for a message that says which to take. */
+export function runtimesWith(capability: RuntimeCapability): RuntimeKind[] {
   return Object.values(RUNTIMES)
-    .filter((runtime) => runtime[capability] !== undefined)
+    .filter((runtime) => Boolean(runtime[capability]))
     .map((runtime) => runtime.kind);
+}
+
+/**
+ * A placement other than the default asked of a run whose nodes all go to one place (one engine without hosts, or
+ * the simulator): it would validate and do nothing, so the run and the experiment preflight refuse it.
+ */
+export function placesNowhere(runtime: RunRuntime, placement: PlacementPolicy | undefined, hasHosts: boolean): boolean {
+  return placement !== undefined && placement !== 'spread' && !runtime.placesOnEngines && !(hasHosts && runtime.emulatesHosts);
 }
 
 /** What `--runtime auto` tries, in order: containers when an engine answers, else the simulator. */

@@ -177,6 +177,7 @@ export const swarmRuntime: RunRuntime = containerRuntime({
   kind: 'swarm',
   emulatesHosts: false,
   movesNodes: false,
+  placesOnEngines: true,
   unavailable: () => unavailableUnless(clusterEngines),
   replayFlags: (prepared, tuning) => [
     ...containerReplayFlags(prepared, tuning),

@@ -167,6 +167,16 @@ describe('the run line', () => {
     expect(existsSync(path.join(dir, 'results'))).toBe(false);
   });
 
+  it('a --placement with one place for the nodes (one engine without --hosts, the simulator) is refused, not ignored', async () => {
+    for (const runtime of ['docker', 'sim'] as const) {
+      const refused = await failure(sim({ algorithm: 'flood', topology: 'ring:n=4', runtime, placement: 'first' }));
+      expect(refused.message).toBe(`--placement first: a ${runtime} run without --hosts has one place for its nodes, so there is nothing to place`);
+      expect(refused.hint).toBe('add --hosts (--runtime docker), take --runtime swarm, or leave --placement out');
+    }
+    // The default is what every run without the flag gets.
+    await expect(sim({ algorithm: 'flood', topology: 'ring:n=4', placement: 'spread' })).resolves.toMatchObject({ outcome: 'pass' });
+  });
+
   it('--timeout is checked in seconds, its own unit', () => {
     expect(() => timeoutMsFrom(-1)).toThrow(/^--timeout -1 is not a positive number of seconds$/);
     expect(timeoutMsFrom(2)).toBe(2000);

@@ -244,6 +244,16 @@ describe('preflight: checks before anything starts', () => {
     expect(await failure(text('docker'))).toBe('no error');
   });
 
+  it('refuses a placement with one place for the nodes, as --placement is refused', async () => {
+    const text = (runtime: string, hosts = '') => `name: t\nruntime: ${runtime}\ntopology: { model: complete, n: 4 }\nalgorithm: flood\n${hosts}placement: partition\n`;
+    expect(await failure(text('docker'))).toBe(
+      'x.yaml line 5: placement: a docker run without hosts has one place for its nodes, so there is nothing to place — add hosts (runtime docker), run it with --runtime swarm, or leave placement out',
+    );
+    expect(await failure(text('sim'))).toMatch(/^x\.yaml line 5: placement: a sim run without hosts/);
+    expect(await failure(text('docker', 'hosts: "a=1,b=1"\n'))).toBe('no error');
+    expect(await failure(text('swarm'))).toBe('no error');
+  });
+
   it('refuses a restart or migrate on a runtime whose nodes cannot move, at the fault\'s line', async () => {
     const text = (runtime: string) => `name: t\nruntime: ${runtime}\ntopology: { model: complete, n: 4 }\nalgorithm: flood\nfaults:\n  - at=1s kill ids:2\n  - at=2s migrate ids:1\n`;
     expect(await failure(text('swarm'))).toBe(
