@@ -9,21 +9,14 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MigrationRecord } from '../../src/coordination/protocol.js';
 import { connectDocker, NODE_LABEL, RUN_LABEL } from '../../src/docker/engine.js';
-import { loadTopology } from '../../src/topology/index.js';
 import { packageRoot } from '../../src/util/paths.js';
-import { bin, leftovers, nodeResults } from './cli-helpers.js';
+import { bin, leftovers } from './cli-helpers.js';
+import { containersOf, expectStreamWhole, SEQ_STREAM } from './seq-stream-oracle.js';
 
-const FIXTURE = 'test/fixtures/seq-stream.ts';
+const FIXTURE = SEQ_STREAM;
 const TOPOLOGY = 'complete:n=4';
 
-interface StreamResult {
-  readonly sent: Record<string, number>;
-  readonly last: Record<string, number>;
-  readonly handled: number;
-  readonly errors: string[];
-}
 
 let resultsRoot: string;
 beforeAll(async () => {
@@ -64,12 +57,6 @@ function runStream(extra: readonly string[], env: Record<string, string> = {}) {
   return cli(['run', FIXTURE, '--topology', TOPOLOGY, '--seed', '5', '--results', resultsRoot, ...extra], env);
 }
 
-/** The running containers of one node of a run. */
-function containersOf(runId: string, nodeId: string): string[] {
-  const listing = execFileSync('docker', ['ps', '--filter', `label=${RUN_LABEL}=${runId}`, '--filter', `label=${NODE_LABEL}=${nodeId}`, '--format', '{{.ID}}'], { encoding: 'utf8' });
-  return listing.trim().split('\n').filter(Boolean);
-}
-
 /** Resolves once a container of the run's node dies (the engine's events: no death is missed between two polls). */
 async function containerDeath(runId: string, nodeId: string): Promise<void> {
   const docker = await connectDocker();
@@ -87,25 +74,6 @@ async function containerDeath(runId: string, nodeId: string): Promise<void> {
   }
 }
 
-/** The exactly-once oracle over a finished run's results (see migration.test.ts); returns its migration records. */
-async function expectStreamWhole(runId: string): Promise<MigrationRecord[]> {
-  const resultsDir = path.join(resultsRoot, runId);
-  const graph = (await loadTopology(TOPOLOGY, { seed: 5 })).graph;
-  const rows = await nodeResults(resultsDir);
-  const results = new Map(graph.nodes().map((id, i) => [id, rows[i] as unknown as StreamResult]));
-  for (const id of graph.nodes()) {
-    const result = results.get(id)!;
-    expect(result, `node ${id} has a result`).toBeDefined();
-    expect(result.errors, `node ${id}: gaps, repeats or reorderings`).toEqual([]);
-    for (const from of graph.neighbors(id)) {
-      expect(result.last[from], `${from}→${id}: the last number received is the last sent`).toBe(results.get(from)!.sent[id]! - 1);
-    }
-    expect(result.handled, `node ${id}'s counter`).toBe(Object.values(result.last).reduce((sum, last) => sum + last, 0));
-  }
-  expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
-  return (await readFile(path.join(resultsDir, 'migrations.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as MigrationRecord);
-}
-
 describe('a move whose new container dies after the freeze', () => {
   it('before its commit: the node goes on in its old container, the failed move is recorded, a later move of it succeeds; the stream stays whole', async () => {
     // The scheduled move's new container exits once the snapshot arrived; a `peerlab migrate` of the same node,
@@ -119,7 +87,7 @@ describe('a move whose new container dies after the freeze', () => {
       expect(again.output.stdout).toMatch(/^✔ node 2 moved to local \(\S+ → \S+\) with \d+ ms of downtime/);
       expect(await run.ended, run.output.stderr + run.output.stdout).toBe(0);
       expect(containersOf(runId, '2')).toEqual([]);
-      const records = await expectStreamWhole(runId);
+      const records = await expectStreamWhole(resultsRoot, runId, TOPOLOGY);
       expect(records.map((record) => [record.node, record.failed])).toEqual([
         ['2', 'its new container exited with code 70 before it took over: node 2 went on in its old container'],
         ['2', undefined],
@@ -166,7 +134,7 @@ describe('two neighbours moved at once', () => {
       expect([two.code, three.code], two.stderr + three.stderr).toEqual([0, 0]);
       expect(two.stdout + three.stdout).toMatch(/after waiting [\d.]+ s for the move before it/);
       expect(await run.ended, run.output.stderr + run.output.stdout).toBe(0);
-      const records = await expectStreamWhole(runId);
+      const records = await expectStreamWhole(resultsRoot, runId, TOPOLOGY);
       expect(records.map((record) => record.node).sort()).toEqual(['2', '3']);
       expect(records.filter((record) => record.waitedMs !== undefined)).toHaveLength(1);
       expect(records.every((record) => record.failed === undefined)).toBe(true);

@@ -10,23 +10,15 @@ import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MigrationRecord } from '../../src/coordination/protocol.js';
 import type { FaultEvent } from '../../src/faults/events.js';
 import { percentiles } from '../../src/bench/percentiles.js';
 import { runAlgorithm } from '../../src/run/run.js';
-import { loadTopology } from '../../src/topology/index.js';
 import { packageRoot } from '../../src/util/paths.js';
-import { bin, leftovers, nodeResults, peerlabIn } from './cli-helpers.js';
-import { NODE_LABEL, RUN_LABEL } from '../../src/docker/engine.js';
+import { bin, leftovers, peerlabIn } from './cli-helpers.js';
+import { containersOf, expectExactlyOnceInOrder, expectStreamWhole, migrationRecords, SEQ_STREAM, streamResults } from './seq-stream-oracle.js';
 
-const FIXTURE = 'test/fixtures/seq-stream.ts';
+const FIXTURE = SEQ_STREAM;
 
-interface StreamResult {
-  readonly sent: Record<string, number>;
-  readonly last: Record<string, number>;
-  readonly handled: number;
-  readonly errors: string[];
-}
 
 let resultsRoot: string;
 beforeAll(async () => {
@@ -55,26 +47,10 @@ async function streamUnder(topology: string, params: string[], faults: FaultEven
     faults,
     onRunId: (id) => (runId = id),
   });
-  const graph = (await loadTopology(topology, { seed: 5 })).graph;
-  const rows = await nodeResults(summary.resultsDir);
-  const results = new Map(graph.nodes().map((id, i) => [id, rows[i] as unknown as StreamResult]));
-  const records = (await readFile(path.join(summary.resultsDir, 'migrations.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as MigrationRecord);
+  const { graph, results } = await streamResults(summary.resultsDir, topology);
+  const records = await migrationRecords(summary.resultsDir);
   expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
   return { summary, graph, results, records };
-}
-
-/** The oracle: on every directed edge, every number from 1 to the last sent arrived once, in order. */
-function expectExactlyOnceInOrder(graph: { nodes(): string[]; neighbors(id: string): string[] }, results: Map<string, StreamResult>): void {
-  for (const id of graph.nodes()) {
-    const result = results.get(id)!;
-    expect(result, `node ${id} has a result`).toBeDefined();
-    expect(result.errors, `node ${id}: gaps, repeats or reorderings`).toEqual([]);
-    for (const from of graph.neighbors(id)) {
-      expect(result.last[from], `${from}→${id}: the last number received is the last sent`).toBe(results.get(from)!.sent[id]! - 1);
-    }
-    // Its count of handled messages went on across its moves: exactly what it received over the whole run.
-    expect(result.handled, `node ${id}'s counter`).toBe(Object.values(result.last).reduce((sum, last) => sum + last, 0));
-  }
 }
 
 describe('migration on Docker', () => {
@@ -136,7 +112,7 @@ describe('a move after a neighbour restarted', () => {
       faults: [...moves('restart', ['3'], 3_000, 0), ...moves('migrate', ['2'], 7_000, 0).map((move) => ({ ...move, fault: 2 }))],
       onRunId: (id) => (runId = id),
     });
-    const records = (await readFile(path.join(summary.resultsDir, 'migrations.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as MigrationRecord);
+    const records = await migrationRecords(summary.resultsDir);
     expect(records.map((record) => [record.node, record.kind])).toEqual([
       ['3', 'restart'],
       ['2', 'migrate'],
@@ -170,12 +146,6 @@ describe('peerlab migrate refuses in one line', () => {
     expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
   }, 180_000);
 });
-
-/** The running containers of one node of a run. */
-function containersOf(runId: string, nodeId: string): string[] {
-  const listing = execFileSync('docker', ['ps', '--filter', `label=${RUN_LABEL}=${runId}`, '--filter', `label=${NODE_LABEL}=${nodeId}`, '--format', '{{.ID}}'], { encoding: 'utf8' });
-  return listing.trim().split('\n').filter(Boolean);
-}
 
 /** `peerlab run` of the fixture in the background, once it has announced its run id. */
 async function runInBackground(args: readonly string[]) {
@@ -212,16 +182,6 @@ async function migrateOnceStarted(runId: string, ...args: string[]) {
   }
 }
 
-/** The exactly-once oracle over a finished background run's results. */
-async function expectStreamWhole(runId: string, topology: string): Promise<MigrationRecord[]> {
-  const resultsDir = path.join(resultsRoot, runId);
-  const graph = (await loadTopology(topology, { seed: 5 })).graph;
-  const rows = await nodeResults(resultsDir);
-  expectExactlyOnceInOrder(graph, new Map(graph.nodes().map((id, i) => [id, rows[i] as unknown as StreamResult])));
-  expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
-  return (await readFile(path.join(resultsDir, 'migrations.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as MigrationRecord);
-}
-
 describe('peerlab migrate on a run in progress', () => {
   it('moves a node by hand; Ctrl-C in the middle leaves it in exactly one container; the stream stays whole', async () => {
     const run = await runInBackground(['--topology', 'ba:n=8,m=2', '--seed', '5', '--param', 'durationMs=40000']);
@@ -247,7 +207,7 @@ describe('peerlab migrate on a run in progress', () => {
       expect(containersOf(runId, '2'), 'node 2 runs in exactly one container').toHaveLength(1);
 
       expect(await run.ended, output.stderr + output.stdout).toBe(0);
-      const records = await expectStreamWhole(runId, 'ba:n=8,m=2');
+      const records = await expectStreamWhole(resultsRoot, runId, 'ba:n=8,m=2');
       expect(records.map((record) => record.node)).toEqual(cutCode === 0 ? ['1', '2'] : ['1']);
     } finally {
       await run.stop();
@@ -270,7 +230,7 @@ describe('peerlab migrate on a run in progress', () => {
       expect(unknownHost.stderr.trim().split('\n')).toHaveLength(1);
       expect(unknownHost.stderr).toMatch(/--to mars: run \S+ has no host mars — its hosts: a, b/);
       expect(await run.ended, output.stderr + output.stdout).toBe(0);
-      expect((await expectStreamWhole(runId, 'ba:n=6,m=2')).map((record) => record.node)).toEqual(['1']);
+      expect((await expectStreamWhole(resultsRoot, runId, 'ba:n=6,m=2')).map((record) => record.node)).toEqual(['1']);
       await expect(access(`/sys/fs/cgroup/cpu/peerlab/${runId}`)).rejects.toThrow(/ENOENT/);
     } finally {
       await run.stop();
