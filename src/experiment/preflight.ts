@@ -26,7 +26,7 @@ export interface CellFacts {
  * `hosts:` on a runtime that cannot give them, and a `placement:` with nowhere to place, are refused as the flags
  * are (src/run/run.ts), here with the file's line. Under `auto` the runtime is chosen per run, which refuses then.
  */
-function checkHosts(loaded: LoadedExperiment, plan: Plan): void {
+function checkRuntimeCan(loaded: LoadedExperiment, plan: Plan): void {
   if (plan.runtime === 'auto') return;
   const runtime = RUNTIMES[plan.runtime];
   if (plan.hosts !== undefined && !runtime.emulatesHosts) {
@@ -73,7 +73,7 @@ export async function preflight(loaded: LoadedExperiment, plan: Plan): Promise<M
     nodeIds.set(cell.id, known.ids);
     graphs.set(cell.id, known.graph);
   }
-  checkHosts(loaded, plan);
+  checkRuntimeCan(loaded, plan);
   checkHeld(loaded, plan, nodeIds);
   checkGroups(loaded, plan, facts);
   checkFaults(loaded, plan, graphs);

@@ -97,12 +97,19 @@ export async function moveNode(nodes: SuccessorNodes, etcd: Etcd3, request: Move
       try {
         // The old node calls the move off itself when it can no longer be snapshotted (see leave): it goes on.
         // (A wait for that which times out is no failure of its own: the wait for `done` says what is stuck.)
-        const stayed = waitForKey(etcd, keys.migrationStep(nodeId, migration, 'resumed'), STEP_TIMEOUT_MS.done, undefined, 'the old node').then(
+        // Its poll ends with the wait for `done`: left going, it asked etcd 100 times a second for a minute after
+        // every move that went through.
+        const settled = new AbortController();
+        const stayed = waitForKey(etcd, keys.migrationStep(nodeId, migration, 'resumed'), STEP_TIMEOUT_MS.done, settled.signal, 'the old node').then(
           (json) => Promise.reject(new OldNodeStayed((JSON.parse(json) as Resumed).refusal ?? 'it could not be snapshotted')),
           () => new Promise<never>(() => {}),
         );
         stayed.catch(() => {});
-        record = JSON.parse(await alive.race(Promise.race([waitForKey(etcd, done, STEP_TIMEOUT_MS.done, undefined, `node ${nodeId} to resume in its new container`), stayed]))) as MigrationRecord;
+        try {
+          record = JSON.parse(await alive.race(Promise.race([waitForKey(etcd, done, STEP_TIMEOUT_MS.done, undefined, `node ${nodeId} to resume in its new container`), stayed]))) as MigrationRecord;
+        } finally {
+          settled.abort();
+        }
       } catch (error) {
         if (kind === 'migrate' && error instanceof ContainerEnded) return await targetDied(nodes, etcd, { ...aborted, how: error.how });
         if (error instanceof OldNodeStayed) return await abandoned(nodes, etcd, aborted, `at the freeze, ${error.message}`);
