@@ -144,8 +144,10 @@ export class SwarmRuntime implements ContainerNodes {
       const group = groups.get(key) ?? groups.set(key, { engine, env: shared, ids: [] }).get(key)!;
       group.ids.push(node.id);
     }
-    const services = [...groups.values()].map((group, index) => {
-      const name = serviceName(this.runId, group.engine, index);
+    const services = [...groups.values()].map((group) => {
+      // Numbered over the whole run: a node that joins later gets a service of its own, and a name taken twice
+      // would hand the first service's slots to the joiner's ids (its stop would stop another node).
+      const name = serviceName(this.runId, group.engine, this.services.size);
       const service = { engine: group.engine, ids: group.ids };
       this.services.set(name, service);
       return {
@@ -360,7 +362,7 @@ export interface SteppedService {
  * at once starts them all together, and on a 2-core host 100 at a time on each of 3 engines drove the load past
  * 200 until the Swarm manager missed its own heartbeats and shut tasks down (N = 150 and 300, measured). A
  * scale-up adds the next slots, so a task's slot still names its node. A task that ends before it runs fails the
- * start with `ended(task, reason)`; `inspect` sees every listing of the run's tasks (to record, report).
+ * start with `ended(task, reason)`; `inspect` sees every listing of these services' tasks (to record, report).
  */
 export async function startServicesInSteps(
   manager: Docker,
@@ -385,7 +387,8 @@ export async function startServicesInSteps(
   const total = services.reduce((sum, service) => sum + service.replicas, 0);
   for (;;) {
     signal?.throwIfAborted();
-    const tasks = await listRunTasks(manager, runId);
+    // This call's services only: a node that joins later must not fail on the task of one that left before it.
+    const tasks = (await listRunTasks(manager, runId)).filter((task) => scaled.has(task.ServiceID ?? ''));
     const failed = tasks.find((task) => ENDED_TASK_STATES.has(task.Status?.State ?? ''));
     if (failed) throw ended(failed, `${failed.Status?.State} before it ran: ${failed.Status?.Err ?? failed.Status?.Message ?? 'no reason given'}`);
     inspect(tasks);

@@ -28,6 +28,12 @@ export async function leftovers(runId: string): Promise<{ containers: number; ne
   return { containers: containers.length, networks: networks.length };
 }
 
+/** leftovers, described as the shared scenarios take it (e.g. "container ×2"): empty when nothing is left. */
+export async function leftOnEngine(runId: string): Promise<string[]> {
+  const { containers, networks } = await leftovers(runId);
+  return [containers > 0 && `container ×${containers}`, networks > 0 && `network ×${networks}`].filter((kind): kind is string => kind !== false);
+}
+
 /**
  * What an invocation left behind. The CLI announces `run <id>` on stderr before it creates anything, so an
  * invocation that failed before announcing created nothing; one that announced must have removed all of it.

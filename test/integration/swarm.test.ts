@@ -4,7 +4,8 @@
  * engines than spread, a node killed on its engine is blamed by name, and neither a finished run nor Ctrl-C
  * during bring-up leaves a service, config, network or container on any engine; `peerlab up`, `status` and `down`
  * work there, and so does the start-up bench against plain `docker service create`. It also runs the container-runtime
- * scenarios of the Docker suite (scenarios/) on the Swarm, with the same assertions. Needs root.
+ * scenarios of the Docker suite (scenarios/: algorithms, the end of a run, a fault schedule, churn) on the Swarm, with the
+ * same assertions. Needs root.
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -25,6 +26,8 @@ import type { Stage } from '../../src/run/docker-deployment.js';
 import { packageRoot } from '../../src/util/paths.js';
 import { bin } from './cli-helpers.js';
 import { algorithmsPassTheirOracles, CASE_SEED, runCasePassingItsOracle } from './scenarios/algorithms.js';
+import { churnFollowsItsEventLog } from './scenarios/churn.js';
+import { faultsApplyAsScheduled } from './scenarios/faults.js';
 import { runsEndWhenTheyShould } from './scenarios/run-end.js';
 
 const exec = promisify(execFile);
@@ -240,3 +243,8 @@ describe('bench startup --runtime swarm', () => {
 
 algorithmsPassTheirOracles('swarm', ['ghs']);
 runsEndWhenTheyShould('swarm');
+faultsApplyAsScheduled('swarm', { docker: async () => engines[0]!, leftBehind: leftOnCluster });
+describe('churn on the swarm runtime', () => {
+  // Smaller than the Docker suite's (60 nodes, 40 s), in CI time; its plan (seed 1) still has joins, leaves and two crashes.
+  churnFollowsItsEventLog('swarm', { nodes: 12, churnSeconds: 18 }, leftOnCluster);
+});
