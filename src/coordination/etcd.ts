@@ -57,6 +57,48 @@ export async function followPrefix(
   };
 }
 
-function nextRevision(revision: string): string {
+/**
+ * The value of `key` once it exists (at once if it does): read, then watched from the revision after the read,
+ * so no put in between is missed. Aborting `signal` rejects with its reason and ends the watch.
+ */
+export async function valueOnceSet(client: Etcd3, key: string, signal?: AbortSignal): Promise<string> {
+  const response = await client.get(key).exec();
+  const existing = response.kvs[0];
+  if (existing) return existing.value.toString();
+  return (await nextChange(client, key, nextRevision(response.header.revision), 'put', signal)).value.toString();
+}
+
+/**
+ * The first `type` change of `key` from `startRevision` on (a revision read before, so nothing is missed).
+ * Aborting `signal` rejects with its reason and ends the watch, even one etcd has not confirmed yet.
+ */
+export function nextChange(client: Etcd3, key: string, startRevision: string, type: 'put' | 'delete', signal?: AbortSignal): Promise<IKeyValue> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const creating = client.watch().key(key).startRevision(startRevision).create();
+    const end = () => {
+      signal?.removeEventListener('abort', onAbort);
+      void creating.then((watcher) => watcher.cancel()).catch(() => {});
+    };
+    const onAbort = () => {
+      end();
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    creating.then(
+      (watcher) =>
+        watcher.once(type, (kv: IKeyValue) => {
+          end();
+          resolve(kv);
+        }),
+      (error: unknown) => {
+        end();
+        reject(error);
+      },
+    );
+  });
+}
+
+export function nextRevision(revision: string): string {
   return (BigInt(revision) + 1n).toString();
 }

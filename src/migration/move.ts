@@ -18,6 +18,7 @@
  * the run fails naming it.
  */
 import type { Etcd3, Lease } from 'etcd3';
+import { nextChange, nextRevision, valueOnceSet } from '../coordination/etcd.js';
 import { runKeys, type RunKeys } from '../coordination/keys.js';
 import type { MigrationControl, MigrationDecision, MigrationPrepared, MigrationRecord, NodeFailure } from '../coordination/protocol.js';
 import { PeerlabError } from '../errors.js';
@@ -40,7 +41,6 @@ export interface MoveRequest {
 
 /** How long each step may take before the move is given up (before the commit) or reported stuck (after). */
 const STEP_TIMEOUT_MS = { prepared: 10_000, listening: 60_000, done: 60_000, resumed: 60_000, left: 10_000 } as const;
-const POLL_MS = 10;
 /** The lock on one move at a time: its lease lapses if the CLI holding it dies. */
 const LOCK_TTL_SECONDS = 30;
 
@@ -97,8 +97,7 @@ export async function moveNode(nodes: SuccessorNodes, etcd: Etcd3, request: Move
       try {
         // The old node calls the move off itself when it can no longer be snapshotted (see leave): it goes on.
         // (A wait for that which times out is no failure of its own: the wait for `done` says what is stuck.)
-        // Its poll ends with the wait for `done`: left going, it asked etcd 100 times a second for a minute after
-        // every move that went through.
+        // Its watch ends with the wait for `done`.
         const settled = new AbortController();
         const stayed = waitForKey(etcd, keys.migrationStep(nodeId, migration, 'resumed'), STEP_TIMEOUT_MS.done, settled.signal, 'the old node').then(
           (json) => Promise.reject(new OldNodeStayed((JSON.parse(json) as Resumed).refusal ?? 'it could not be snapshotted')),
@@ -208,12 +207,15 @@ async function takeTurn(etcd: Etcd3, keys: RunKeys, lease: Lease, holder: string
   for (;;) {
     const locked = await etcd.if(keys.migrating, 'Create', '==', 0).then(lease.put(keys.migrating).value(holder)).commit();
     if (locked.succeeded) return waiting === undefined ? undefined : Date.now() - since;
-    if (request.signal?.aborted) throw cancelled(request.nodeId);
     if (waiting === undefined) {
       waiting = (await etcd.get(keys.migrating).string()) ?? 'a move that just finished';
       request.onWaiting?.(waiting);
     }
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS * 5));
+    // The move under way ends by deleting the key, or its CLI dies and the key's lease lapses: either is a delete
+    // after the revision this try saw.
+    await nextChange(etcd, keys.migrating, nextRevision(locked.header.revision), 'delete', request.signal).catch((error: unknown) => {
+      throw request.signal?.aborted ? cancelled(request.nodeId) : error;
+    });
   }
 }
 
@@ -236,13 +238,16 @@ async function checkRunning(etcd: Etcd3, keys: RunKeys, runId: string): Promise<
 
 /** The value of `key` once it exists; a one-line error after `timeoutMs`, or once `signal` aborts. */
 async function waitForKey(etcd: Etcd3, key: string, timeoutMs: number, signal: AbortSignal | undefined, what: string): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await etcd.get(key).string();
-    if (value !== null) return value;
-    if (signal?.aborted) throw cancelled(key.split('/').at(-3)!);
-    if (Date.now() > deadline) throw new PeerlabError(`gave up waiting ${timeoutMs / 1000} s for ${what}`, { hint: 'see the node\'s log (peerlab logs)' });
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  const giveUp = new AbortController();
+  const timer = setTimeout(() => giveUp.abort(new PeerlabError(`gave up waiting ${timeoutMs / 1000} s for ${what}`, { hint: 'see the node\'s log (peerlab logs)' })), timeoutMs);
+  const cancel = () => giveUp.abort(cancelled(key.split('/').at(-3)!));
+  if (signal?.aborted) cancel();
+  signal?.addEventListener('abort', cancel, { once: true });
+  try {
+    return await valueOnceSet(etcd, key, giveUp.signal);
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', cancel);
   }
 }
 

@@ -153,14 +153,40 @@ export class NodeMigration {
     await this.stayed;
   }
 
-  /** Follows the run's migration control keys and decisions: this node's own, and its neighbours'. */
+  /**
+   * Follows the run's migration control keys and decisions: this node's own, and its neighbours'. A decision is
+   * only ever written after some node's control key, so the decisions are watched from the first control key this
+   * node sees on: nothing is missed, and a run without moves holds one watch per node, not two.
+   */
   async follow(ownMigration: string | undefined): Promise<() => void> {
     const { etcd, keys, nodeId, addresses } = this.ctx;
     const refused = (reason: string): void => this.ctx.reportFailure(new Error(`etcd refused to watch the run's migrations: ${reason}`));
-    const controls = etcd.watchPrefix(
+    let decisions: Promise<() => void> | undefined;
+    const followDecisions = (fromRevision: bigint): void => {
+      if (decisions) return;
+      decisions = etcd.watchPrefix(
+        keys.migrationsPrefix,
+        (event) => {
+          if (event.type !== 'put' || !event.key.endsWith('/decided')) return;
+          const [id, migration] = event.key.slice(keys.migrationsPrefix.length).split('/') as [string, string];
+          const decision = event.value as MigrationDecision;
+          if (id === nodeId) {
+            if (migration !== ownMigration) this.decision(migration).decide(decision);
+          } else if (addresses.has(id)) {
+            if (decision === 'committed') this.settle(id, migration);
+            else this.turnBack(id, migration);
+          }
+        },
+        refused,
+        fromRevision,
+      );
+      decisions.catch((error: Error) => this.ctx.reportFailure(error));
+    };
+    const stopControls = await etcd.watchPrefix(
       keys.migrationsControlPrefix,
       (event) => {
         if (event.type !== 'put') return;
+        followDecisions(event.revision);
         const id = event.key.slice(keys.migrationsControlPrefix.length);
         const control = JSON.parse(event.value) as MigrationControl;
         if (id === nodeId) {
@@ -171,23 +197,10 @@ export class NodeMigration {
       },
       refused,
     );
-    const decisions = etcd.watchPrefix(
-      keys.migrationsPrefix,
-      (event) => {
-        if (event.type !== 'put' || !event.key.endsWith('/decided')) return;
-        const [id, migration] = event.key.slice(keys.migrationsPrefix.length).split('/') as [string, string];
-        const decision = event.value as MigrationDecision;
-        if (id === nodeId) {
-          if (migration !== ownMigration) this.decision(migration).decide(decision);
-        } else if (addresses.has(id)) {
-          if (decision === 'committed') this.settle(id, migration);
-          else this.turnBack(id, migration);
-        }
-      },
-      refused,
-    );
-    const stops = await Promise.all([controls, decisions]);
-    return () => stops.forEach((stop) => stop());
+    return () => {
+      stopControls();
+      void decisions?.then((stop) => stop(), () => {});
+    };
   }
 
   /** This node's own move's fate, made on first use: the decision may come before the freeze. */

@@ -5,6 +5,7 @@
  */
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { nextChange, nextRevision, valueOnceSet } from '../../src/coordination/etcd.js';
 import { RunController } from '../../src/run/controller.js';
 import { runKeys } from '../../src/coordination/keys.js';
 import { startEtcd, type EtcdProcess } from '../etcd-process.js';
@@ -21,9 +22,14 @@ afterAll(async () => {
 
 /** etcd's own count of the watchers it serves (a gauge of its Prometheus metrics). */
 async function watchers(): Promise<number> {
+  return metric('etcd_debugging_mvcc_watcher_total');
+}
+
+/** One of etcd's Prometheus metrics, without labels. */
+async function metric(name: string): Promise<number> {
   const metrics = await (await fetch(`${etcd.endpoint}/metrics`)).text();
-  const line = /^etcd_debugging_mvcc_watcher_total (\S+)$/m.exec(metrics);
-  if (!line) throw new Error('etcd reports no etcd_debugging_mvcc_watcher_total');
+  const line = new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics);
+  if (!line) throw new Error(`etcd reports no ${name}`);
   return Number(line[1]);
 }
 
@@ -90,6 +96,31 @@ it('the registry log counts a node whose key went and came back (a lease lost af
     expect(log.atStart).toBe(2);
     expect(log.changes.map(({ node, change }) => `${node} ${change}`)).toEqual(['b left', 'b registered']);
     expect(log.changes[1]!.atMs).toBeGreaterThanOrEqual(log.changes[0]!.atMs);
+  } finally {
+    client.close();
+  }
+});
+
+it('a wait for a key (a move\'s steps) watches instead of asking again and again, and an aborted one leaves no watch', async () => {
+  const client = new Etcd3({ hosts: etcd.endpoint });
+  try {
+    const before = await watchers();
+    const rangesBefore = await metric('etcd_mvcc_range_total');
+    const waiting = valueOnceSet(client, 'wait-test/step');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await client.put('wait-test/step').value('done');
+    expect(await waiting).toBe('done');
+    // One read before the watch (and the metric's own scrape is no range): a poll every 10 ms made ~100.
+    expect((await metric('etcd_mvcc_range_total')) - rangesBefore).toBeLessThan(5);
+    // A key already there is answered by the read alone.
+    expect(await valueOnceSet(client, 'wait-test/step')).toBe('done');
+
+    const giveUp = new AbortController();
+    const deleted = nextChange(client, 'wait-test/step', nextRevision((await client.get('wait-test/step').exec()).header.revision), 'delete', giveUp.signal);
+    giveUp.abort(new Error('given up'));
+    await expect(deleted).rejects.toThrow('given up');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(await watchers()).toBe(before);
   } finally {
     client.close();
   }
