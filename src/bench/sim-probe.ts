@@ -1,13 +1,13 @@
 /**
  * The bare event loop `bench sim` measures the simulator against: the simulator's own agenda (EventQueue, a
- * binary heap on (time, sequence)) holding one pending event per node, and the same settle() after every event
- * that any simulator running async plugin code must pay, but no algorithm, no host and no messages. It is the
+ * binary heap on (time, sequence)) holding one pending event per node, and the same Settler wait after every
+ * event that any simulator running async plugin code must pay, but no algorithm, no host and no messages. It is the
  * classic "hold" model: each event, handled by doing nothing, schedules one more at an exponential delay for a
  * random node, so the heap stays N deep. Its events/s are the limit of this design on this machine, measured in
  * the same invocation, so `messages/s ÷ probe events/s` is a ratio that holds on any machine.
  */
 import { EventQueue } from '../runtime/sim/event-queue.js';
-import { settle } from '../runtime/sim/settle.js';
+import { Settler } from '../runtime/sim/settle.js';
 import { createRandom } from '../util/random.js';
 
 export interface ProbeResult {
@@ -15,7 +15,7 @@ export interface ProbeResult {
   readonly events: number;
   readonly wallMs: number;
   readonly eventsPerSecond: number;
-  /** The same loop without settle(): what the heap alone sustains, for comparison. */
+  /** The same loop without the Settler's wait: what the heap alone sustains, for comparison. */
   readonly syncEventsPerSecond: number;
 }
 
@@ -39,10 +39,17 @@ export async function probeEventLoop(nodes: number, events = probeEvents(nodes))
 
   let queue = fill();
   let began = performance.now();
-  for (let count = 1; count <= events; count++) {
-    hold(queue);
-    await settle(count);
-  }
+  await new Promise<void>((done) => {
+    let count = 0;
+    const turn = (): void => {
+      if (count === events) return done();
+      count += 1;
+      hold(queue);
+      settler.after(count);
+    };
+    const settler = new Settler(turn);
+    turn();
+  });
   const wallMs = performance.now() - began;
 
   queue = fill();

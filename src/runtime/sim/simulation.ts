@@ -27,7 +27,7 @@ import { createRandom, RandomStream, seededGenerator, type RandomGenerator } fro
 import { describeLinkChange, LinkSchedule, linkStream, UNSHAPED, type LinkChange } from '../../links/model.js';
 import type { NodeState, RegistryChange } from '../types.js';
 import { defaultDelay, type DelayContext, type DelayModel } from './delay.js';
-import { settle } from './settle.js';
+import { Settler } from './settle.js';
 import { Agenda } from './agenda.js';
 import { edgeWeight, isSimGraph, neighboursAt, toSimGraph, type SimGraph } from './graph.js';
 import { SimServices } from './services.js';
@@ -651,57 +651,67 @@ export class Simulation {
     }
   }
 
-  private async loop(began: number): Promise<SimulationOutcome> {
-    let reason: EndReason;
+  /**
+   * Runs events one after another, each once everything the one before set off has settled (see Settler), until
+   * the run ends: what run() awaits.
+   */
+  private loop(began: number): Promise<SimulationOutcome> {
+    return new Promise((resolve, reject) => {
+      const turn = (): void => {
+        try {
+          const reason = this.advance();
+          if (reason === undefined) settler.after(this.events);
+          else resolve(this.finish(reason, began));
+        } catch (error) {
+          reject(asError(error));
+        }
+      };
+      const settler = new Settler(() => {
+        // The event's code, and every microtask it queued, has run: what runs now is the simulator's own.
+        this.watchdog[Slot.node] = -1;
+        this.watchdog[Slot.handler] = Handler.none;
+        if (this.progress && this.events % PROGRESS_EVERY === 0) this.reportProgress();
+        turn();
+      });
+      turn();
+    });
+  }
+
+  /**
+   * Runs events until one ran code (it must settle before the next: undefined) or the run ends (why). Events
+   * that ran no code (held for a node that is not running, lost with a departed one) are passed at once.
+   */
+  private advance(): EndReason | undefined {
     for (;;) {
       if (this.fatal) {
         this.phase = 'finished';
         this.queue.clear();
         throw this.fatal;
       }
-      if (this.destroyed) {
-        reason = 'destroyed';
-        break;
-      }
-      if (this.failure) {
-        reason = 'failure';
-        break;
-      }
-      if (this.results.size + this.departed.size === this.order.length && (!this.untilQuiescent || this.inFlight === 0)) {
-        reason = 'complete';
-        break;
-      }
-      if (this.queue.empty) {
-        reason = 'stalled';
-        break;
-      }
+      if (this.destroyed) return 'destroyed';
+      if (this.failure) return 'failure';
+      if (this.results.size + this.departed.size === this.order.length && (!this.untilQuiescent || this.inFlight === 0)) return 'complete';
+      if (this.queue.empty) return 'stalled';
       const time = this.queue.nextTime;
       if (time > this.timeoutMs) {
         this.clock = this.timeoutMs;
-        reason = 'timeout';
-        break;
+        return 'timeout';
       }
-      if (this.events >= this.maxEvents) {
-        reason = 'event-cap';
-        break;
-      }
+      if (this.events >= this.maxEvents) return 'event-cap';
       const stop = this.watchdog[Slot.stop];
-      if (stop !== StopRequest.none) {
-        reason = stop === StopRequest.deadline ? 'wall-timeout' : 'interrupted';
-        break;
-      }
+      if (stop !== StopRequest.none) return stop === StopRequest.deadline ? 'wall-timeout' : 'interrupted';
       this.clock = time;
       this.watchdog[Slot.event] = this.events;
-      const ran = this.process(this.queue.pop()!);
-      if (ran) {
+      if (this.process(this.queue.pop()!)) {
         this.events += 1;
-        await settle(this.events);
+        return undefined;
       }
-      // The event's code, and every microtask it queued, has run: what runs now is the simulator's own.
       this.watchdog[Slot.node] = -1;
       this.watchdog[Slot.handler] = Handler.none;
-      if (ran && this.progress && this.events % PROGRESS_EVERY === 0) this.reportProgress();
     }
+  }
+
+  private finish(reason: EndReason, began: number): SimulationOutcome {
     this.phase = 'finished';
     this.queue.clear();
     const wallMs = performance.now() - began;
