@@ -179,18 +179,38 @@ describe('the benches of the dashboard', () => {
         expect(side.cost?.etcdWrites).toBeGreaterThan(10);
         expect(side.cost?.nodesCpuMs).toBeGreaterThan(0);
         expect(side.cost?.cliCpuMs).toBeGreaterThan(0);
+        // And during the algorithm alone: its nodes worked, and every node wrote its result then.
+        expect(side.cost?.algorithm?.nodesCpuMs).toBeGreaterThan(0);
+        expect(side.cost?.algorithm?.etcdWrites).toBeGreaterThanOrEqual(10);
       }
       // The page was open: it received frames, drew them, showed every node done, and its browser spent CPU.
-      expect(repetition.with.page.frames).toBeGreaterThan(0);
-      expect(repetition.with.page.framesApplied).toBeGreaterThan(0);
-      expect(repetition.with.page.nodesDone).toBe(10);
-      expect(repetition.with.page.browserCpuMs).toBeGreaterThan(0);
-      expect(repetition.with.page.redrawMs.max).toBeGreaterThan(0);
+      const page = repetition.with.page!;
+      expect(page.frames).toBeGreaterThan(0);
+      expect(page.framesApplied).toBeGreaterThan(0);
+      expect(page.nodesDone).toBe(10);
+      expect(page.browserCpuMs).toBeGreaterThan(0);
+      expect(page.redrawMs.max).toBeGreaterThan(0);
     }
     expect(sample!.with.algorithmMs).toBe(sample!.repetitions[0]!.with.algorithmMs);
     expect(sample!.growthPercent.algorithm).toBeCloseTo((sample!.with.algorithmMs / sample!.without.algorithmMs - 1) * 100, 6);
     expect(sample!.withinTarget).toBe(sample!.growthPercent.algorithm <= 5 && sample!.growthPercent.allConnected! <= 5);
     expect(await leftBehind(stderr)).toBe(0);
+  });
+
+  it('bench dashboard --leave-out: the with side runs without the page, or without the nodes’ live reports', async () => {
+    for (const part of ['page', 'live-reports'] as const) {
+      const { code, stdout, stderr } = await peerlabIn(results, 'bench', 'dashboard', '--algorithm', 'ghs', '--nodes', '10', '--leave-out', part, '--json');
+      expect(code, stderr).toBe(0);
+      const [sample] = (JSON.parse(stdout) as { samples: DashboardOverheadSample[] }).samples;
+      expect(sample!.leftOut).toBe(part);
+      const { without, with: withSide } = sample!.repetitions[0]!;
+      expect([without.outcome, withSide.outcome]).toEqual(['pass', 'pass']);
+      // Counted on both sides at the same moments: the algorithm's CPU, with the browser's (idle without a page).
+      for (const side of [without, withSide]) expect(Object.keys(side.cost?.algorithm?.also ?? {})).toEqual(['browserCpuMs']);
+      if (part === 'page') expect(withSide.page).toBeUndefined();
+      else expect(withSide.page?.nodesDone).toBe(10);
+      expect(await leftBehind(stderr)).toBe(0);
+    }
   });
 
   it('bench frame-time: plays a 300-node simulator replay in Chromium and times every animation frame', async () => {
