@@ -13,6 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DashboardOverheadSample } from '../../src/bench/dashboard.js';
 import type { FrameTimeSample } from '../../src/bench/frame-time.js';
 import { launchChromium } from '../../src/dashboard/browser.js';
+import { DashboardFeed } from '../../src/dashboard/feed.js';
+import { LIVE_REDRAW_SHARE } from '../../src/dashboard/live-redraw.js';
+import { startDashboard } from '../../src/dashboard/server.js';
+import { loadTopology } from '../../src/topology/index.js';
 import { packageRoot } from '../../src/util/paths.js';
 import { bin, leftBehind, peerlabIn } from './cli-helpers.js';
 
@@ -157,6 +161,54 @@ describe('dashboard and report in Chromium', () => {
     const run = JSON.parse(await readFile(path.join(runDir, 'verify.json'), 'utf8')) as { metrics: { messages: number } };
     expect(run.metrics.messages).toBeGreaterThan(0);
     expect(await countArrows(path.join(runDir, 'report.html'))).toBe(run.metrics.messages);
+  });
+  it('a live page redraws for state changes, and for traffic alone at most LIVE_REDRAW_SHARE.traffic of the time', async () => {
+    // A feed of our own instead of a run: frames at a pace of the test's choosing, so only the page's pacing is tested.
+    const { graph } = await loadTopology('ba:n=300,m=2', { seed: 1 });
+    const feed = new DashboardFeed(graph.nodes());
+    const dashboard = await startDashboard({ runId: 'redraw-share', graph, feed, mode: 'live', timeUnit: 'ms' });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const began = Date.now();
+    type Seen = { peerlab: { redrawMs: number[]; states: Record<string, string> } };
+    const redraws = () => page.evaluate(() => [...(window as unknown as Seen).peerlab.redrawMs]);
+    const showing = (state: string) => page.waitForFunction((wanted) => Object.values((window as unknown as Seen).peerlab.states).filter((s) => s === wanted).length === 300, state, { timeout: 30_000 });
+    try {
+      await page.goto(dashboard.url);
+      await page.waitForSelector('#status:has-text("live")');
+      for (const id of graph.nodes()) feed.state(id, 'running');
+      feed.flush(Date.now() - began);
+      await showing('running');
+      // The states' redraw is measured (two animation frames later) before the traffic begins.
+      await expect.poll(async () => (await redraws()).length, { timeout: 10_000 }).toBeGreaterThan(0);
+      const before = (await redraws()).length;
+      // Long enough for a redraw at the states' share (19 times its cost), not at the traffic's (199 times).
+      const statesCost = (await redraws()).at(-1)!;
+      const trafficFor = Math.min(60_000, Math.max(3000, 40 * statesCost));
+      const trafficStarted = Date.now();
+      for (let step = 1; Date.now() - trafficStarted < trafficFor; step++) {
+        // Three messages on every edge each way per frame: running totals, as nodes report them.
+        graph.forEachNode((id) => feed.sentTotals(id, Object.fromEntries(graph.neighbors(id).map((to) => [to, 3 * step]))));
+        feed.flush(Date.now() - began);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const trafficMs = Date.now() - trafficStarted;
+      // Each redraw of traffic alone waited (1 / share − 1) times the cost of the redraw before it, the states' first.
+      const costs = (await redraws()).slice(before - 1);
+      const waited = costs.slice(0, -1).reduce((sum, cost) => sum + cost, 0) * (1 / LIVE_REDRAW_SHARE.traffic - 1);
+      expect(waited).toBeLessThanOrEqual(trafficMs + 500);
+      // State changes are still followed as they come, without waiting for the run's end.
+      for (const [index, id] of graph.nodes().entries()) {
+        feed.state(id, 'done');
+        if (index % 30 === 29) {
+          feed.flush(Date.now() - began);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+      await showing('done');
+    } finally {
+      await page.close();
+      await dashboard.close();
+    }
   });
 });
 
