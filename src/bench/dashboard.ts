@@ -29,13 +29,24 @@ export interface PageSeen {
 /** One side of one repetition: the run, and who spent what (absent where cgroups cannot be read). */
 export type MeteredRun = ConvergenceRun & { readonly cost?: RunCost };
 
-export type DashboardRepetition = Turn<MeteredRun, MeteredRun & { readonly page: PageSeen }>;
+/** Absent when the bench left the page out (`leaveOut: 'page'`). */
+export type DashboardRepetition = Turn<MeteredRun, MeteredRun & { readonly page?: PageSeen }>;
+
+/**
+ * A part of the dashboard the with side may leave out, to split its cost (a bench-only ablation; `peerlab run
+ * --ui` always has all of them): `page`, no browser opens the page (the server and the nodes' live reports stay);
+ * `live-reports`, the nodes write no live reports (the page and the etcd watch stay, without traffic).
+ */
+export const DASHBOARD_PARTS = ['page', 'live-reports'] as const;
+export type DashboardPart = (typeof DASHBOARD_PARTS)[number];
 
 /** One N of `peerlab bench dashboard`. Medians over the repetitions; growth is with ÷ without − 1, in percent. */
 export interface DashboardOverheadSample extends Pick<ConvergenceSample, 'algorithm' | 'runtime' | 'topology' | 'nodes' | 'edges' | 'replay'> {
   readonly without: { readonly allConnectedMs?: number; readonly algorithmMs: number };
   readonly with: { readonly allConnectedMs?: number; readonly algorithmMs: number };
   readonly growthPercent: { readonly allConnected?: number; readonly algorithm: number };
+  /** The part of the dashboard the with side left out, if any: then this sample measures the rest. */
+  readonly leftOut?: DashboardPart;
   /** Both growths within DASHBOARD_OVERHEAD_TARGET_PERCENT. */
   readonly withinTarget: boolean;
   /** Each repetition, as measured: which side went first alternates, so drift in the machine's load favours neither. */
@@ -47,7 +58,7 @@ export interface DashboardOverheadSample extends Pick<ConvergenceSample, 'algori
  * run`'s pipeline. With it means what a user has: `--ui`'s server fed by the etcd watch and the nodes' live
  * reports, and the page open in headless Chromium from before the first node starts until the run is over.
  */
-export async function benchDashboardOverhead(options: { request: RunRequest; repetitions: number; onProgress?: (line: string) => void }): Promise<DashboardOverheadSample> {
+export async function benchDashboardOverhead(options: BenchOptions): Promise<DashboardOverheadSample> {
   // One browser for the bench, started before anything is timed: without a page it idles during the other side.
   const browser = await launchChromium();
   try {
@@ -57,19 +68,31 @@ export async function benchDashboardOverhead(options: { request: RunRequest; rep
   }
 }
 
-async function measureInTurns(browser: Browser, options: { request: RunRequest; repetitions: number; onProgress?: (line: string) => void }): Promise<DashboardOverheadSample> {
+interface BenchOptions {
+  readonly request: RunRequest;
+  readonly repetitions: number;
+  readonly leaveOut?: DashboardPart;
+  readonly onProgress?: (line: string) => void;
+}
+
+async function measureInTurns(browser: Browser, options: BenchOptions): Promise<DashboardOverheadSample> {
   const say = options.onProgress ?? (() => {});
   let summary: Awaited<ReturnType<typeof runAlgorithm>> | undefined;
   const repetitions: DashboardRepetition[] = await inTurns(options.repetitions, {
     async without(index) {
       say(`without the dashboard (repetition ${index + 1})`);
-      const meter = meterRun(undefined);
+      // The browser is counted on this side too, idle: the sides then read the same counters at the same moments.
+      const meter = meterRun(undefined, { browserCpuMs });
       summary = await runAlgorithm({ ...options.request, observer: meter.observer });
-      return { ...describeRun(summary), cost: meter.cost() };
+      const side = { ...describeRun(summary), cost: meter.cost() };
+      say(`  ${describeSide(side)}`);
+      return side;
     },
-    with(index) {
-      say(`with the dashboard open in Chromium (repetition ${index + 1})`);
-      return runWithPageOpen(browser, options.request);
+    async with(index) {
+      say(`with the dashboard ${options.leaveOut ? `but not its ${options.leaveOut}` : 'open in Chromium'} (repetition ${index + 1})`);
+      const side = await runWithDashboard(browser, options.request, options.leaveOut);
+      say(`  ${describeSide(side)}`);
+      return side;
     },
   });
   const side = (pick: (repetition: DashboardRepetition) => ConvergenceRun) => ({
@@ -92,37 +115,60 @@ async function measureInTurns(browser: Browser, options: { request: RunRequest; 
     without,
     with: withDashboard,
     growthPercent: growth,
+    ...(options.leaveOut && { leftOut: options.leaveOut }),
     withinTarget: Object.values(growth).every((percent) => percent === undefined || percent <= DASHBOARD_OVERHEAD_TARGET_PERCENT),
     repetitions,
   };
 }
 
-async function runWithPageOpen(browser: Browser, request: RunRequest): Promise<DashboardRepetition['with']> {
+async function runWithDashboard(browser: Browser, request: RunRequest, leaveOut: DashboardPart | undefined): Promise<DashboardRepetition['with']> {
   const dashboard = dashboardObserver({ onOpen: () => {} });
   let page: Page | undefined;
   let server: Dashboard | undefined;
   let browserCpuBefore = 0;
   // The page is loaded and its frame stream open before the run goes on to start anything.
-  const meter = meterRun({
-    ...dashboard,
-    async prepared(run, runtime) {
-      await dashboard.prepared!(run, runtime);
-      server = await dashboard.dashboard;
-      page = await openPage(browser, server.url);
-      browserCpuBefore = await descendantsCpuMs(CHROMIUM_PROCESS);
+  const meter = meterRun(
+    {
+      ...dashboard,
+      ...(leaveOut === 'live-reports' && { liveReportMs: undefined }),
+      async prepared(run, runtime) {
+        await dashboard.prepared!(run, runtime);
+        server = await dashboard.dashboard;
+        if (leaveOut !== 'page') page = await openPage(browser, server.url);
+        browserCpuBefore = await browserCpuMs();
+      },
     },
-  });
+    { browserCpuMs },
+  );
   try {
     const summary = await runAlgorithm({ ...request, observer: meter.observer });
-    const browserCpuMs = (await descendantsCpuMs(CHROMIUM_PROCESS)) - browserCpuBefore;
-    return { ...describeRun(summary), cost: meter.cost(), page: { ...(await pageSeen(page!, summary.nodes)), browserCpuMs } };
+    const spent = (await browserCpuMs()) - browserCpuBefore;
+    return { ...describeRun(summary), cost: meter.cost(), ...(page && { page: { ...(await pageSeen(page, summary.nodes)), browserCpuMs: spent } }) };
   } finally {
     await page?.close();
     await server?.close();
   }
 }
 
-const CHROMIUM_PROCESS = /chrom/i;
+/** CPU time the bench's browser has spent so far, all its processes (the page's, the GPU's, the browser's own). */
+const browserCpuMs = () => descendantsCpuMs(/chrom/i);
+
+const seconds = (ms: number | undefined) => (ms === undefined ? '–' : `${(ms / 1000).toFixed(2)} s`);
+
+/** One side of one repetition in a line: its times, and who spent what CPU over the run and during the algorithm. */
+export function describeSide(side: MeteredRun & { readonly page?: PageSeen }): string {
+  const times = `bring-up ${seconds(side.allConnectedMs)}, algorithm ${seconds(side.algorithmMs)}${side.outcome === 'pass' ? '' : ` (${side.outcome})`}`;
+  const { cost } = side;
+  if (!cost) return `${times}; CPU not counted`;
+  const run = `CLI ${seconds(cost.cliCpuMs)}, etcd ${seconds(cost.etcdCpuMs)} for ${cost.etcdWrites} writes, nodes ${seconds(cost.nodesCpuMs)}${side.page ? `, browser ${seconds(side.page.browserCpuMs)}` : ''}`;
+  const phase = cost.algorithm;
+  const during = phase
+    ? `CLI ${seconds(phase.cliCpuMs)}, etcd ${seconds(phase.etcdCpuMs)} for ${phase.etcdWrites} writes, nodes ${seconds(phase.nodesCpuMs)}${Object.entries(phase.also)
+        .map(([name, ms]) => `, ${name.replace(/CpuMs$/, '')} ${seconds(ms)}`)
+        .join('')}`
+    : 'not counted';
+  return `${times}; CPU over the run: ${run}; during the algorithm: ${during}`;
+}
 
 async function openPage(browser: Browser, url: string): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });

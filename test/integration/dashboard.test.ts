@@ -13,6 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DashboardOverheadSample } from '../../src/bench/dashboard.js';
 import type { FrameTimeSample } from '../../src/bench/frame-time.js';
 import { launchChromium } from '../../src/dashboard/browser.js';
+import { DashboardFeed } from '../../src/dashboard/feed.js';
+import { LIVE_REDRAW_SHARE } from '../../src/dashboard/live-redraw.js';
+import { startDashboard } from '../../src/dashboard/server.js';
+import { loadTopology } from '../../src/topology/index.js';
 import { packageRoot } from '../../src/util/paths.js';
 import { bin, leftBehind, peerlabIn } from './cli-helpers.js';
 
@@ -158,6 +162,54 @@ describe('dashboard and report in Chromium', () => {
     expect(run.metrics.messages).toBeGreaterThan(0);
     expect(await countArrows(path.join(runDir, 'report.html'))).toBe(run.metrics.messages);
   });
+  it('a live page redraws for state changes, and for traffic alone at most LIVE_REDRAW_SHARE.traffic of the time', async () => {
+    // A feed of our own instead of a run: frames at a pace of the test's choosing, so only the page's pacing is tested.
+    const { graph } = await loadTopology('ba:n=300,m=2', { seed: 1 });
+    const feed = new DashboardFeed(graph.nodes());
+    const dashboard = await startDashboard({ runId: 'redraw-share', graph, feed, mode: 'live', timeUnit: 'ms' });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const began = Date.now();
+    type Seen = { peerlab: { redrawMs: number[]; states: Record<string, string> } };
+    const redraws = () => page.evaluate(() => [...(window as unknown as Seen).peerlab.redrawMs]);
+    const showing = (state: string) => page.waitForFunction((wanted) => Object.values((window as unknown as Seen).peerlab.states).filter((s) => s === wanted).length === 300, state, { timeout: 30_000 });
+    try {
+      await page.goto(dashboard.url);
+      await page.waitForSelector('#status:has-text("live")');
+      for (const id of graph.nodes()) feed.state(id, 'running');
+      feed.flush(Date.now() - began);
+      await showing('running');
+      // The states' redraw is measured (two animation frames later) before the traffic begins.
+      await expect.poll(async () => (await redraws()).length, { timeout: 10_000 }).toBeGreaterThan(0);
+      const before = (await redraws()).length;
+      // Long enough for a redraw at the states' share (19 times its cost), not at the traffic's (199 times).
+      const statesCost = (await redraws()).at(-1)!;
+      const trafficFor = Math.min(60_000, Math.max(3000, 40 * statesCost));
+      const trafficStarted = Date.now();
+      for (let step = 1; Date.now() - trafficStarted < trafficFor; step++) {
+        // Three messages on every edge each way per frame: running totals, as nodes report them.
+        graph.forEachNode((id) => feed.sentTotals(id, Object.fromEntries(graph.neighbors(id).map((to) => [to, 3 * step]))));
+        feed.flush(Date.now() - began);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const trafficMs = Date.now() - trafficStarted;
+      // Each redraw of traffic alone waited (1 / share − 1) times the cost of the redraw before it, the states' first.
+      const costs = (await redraws()).slice(before - 1);
+      const waited = costs.slice(0, -1).reduce((sum, cost) => sum + cost, 0) * (1 / LIVE_REDRAW_SHARE.traffic - 1);
+      expect(waited).toBeLessThanOrEqual(trafficMs + 500);
+      // State changes are still followed as they come, without waiting for the run's end.
+      for (const [index, id] of graph.nodes().entries()) {
+        feed.state(id, 'done');
+        if (index % 30 === 29) {
+          feed.flush(Date.now() - began);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+      await showing('done');
+    } finally {
+      await page.close();
+      await dashboard.close();
+    }
+  });
 });
 
 describe('the benches of the dashboard', () => {
@@ -179,18 +231,38 @@ describe('the benches of the dashboard', () => {
         expect(side.cost?.etcdWrites).toBeGreaterThan(10);
         expect(side.cost?.nodesCpuMs).toBeGreaterThan(0);
         expect(side.cost?.cliCpuMs).toBeGreaterThan(0);
+        // And during the algorithm alone: its nodes worked, and every node wrote its result then.
+        expect(side.cost?.algorithm?.nodesCpuMs).toBeGreaterThan(0);
+        expect(side.cost?.algorithm?.etcdWrites).toBeGreaterThanOrEqual(10);
       }
       // The page was open: it received frames, drew them, showed every node done, and its browser spent CPU.
-      expect(repetition.with.page.frames).toBeGreaterThan(0);
-      expect(repetition.with.page.framesApplied).toBeGreaterThan(0);
-      expect(repetition.with.page.nodesDone).toBe(10);
-      expect(repetition.with.page.browserCpuMs).toBeGreaterThan(0);
-      expect(repetition.with.page.redrawMs.max).toBeGreaterThan(0);
+      const page = repetition.with.page!;
+      expect(page.frames).toBeGreaterThan(0);
+      expect(page.framesApplied).toBeGreaterThan(0);
+      expect(page.nodesDone).toBe(10);
+      expect(page.browserCpuMs).toBeGreaterThan(0);
+      expect(page.redrawMs.max).toBeGreaterThan(0);
     }
     expect(sample!.with.algorithmMs).toBe(sample!.repetitions[0]!.with.algorithmMs);
     expect(sample!.growthPercent.algorithm).toBeCloseTo((sample!.with.algorithmMs / sample!.without.algorithmMs - 1) * 100, 6);
     expect(sample!.withinTarget).toBe(sample!.growthPercent.algorithm <= 5 && sample!.growthPercent.allConnected! <= 5);
     expect(await leftBehind(stderr)).toBe(0);
+  });
+
+  it('bench dashboard --leave-out: the with side runs without the page, or without the nodes’ live reports', async () => {
+    for (const part of ['page', 'live-reports'] as const) {
+      const { code, stdout, stderr } = await peerlabIn(results, 'bench', 'dashboard', '--algorithm', 'ghs', '--nodes', '10', '--leave-out', part, '--json');
+      expect(code, stderr).toBe(0);
+      const [sample] = (JSON.parse(stdout) as { samples: DashboardOverheadSample[] }).samples;
+      expect(sample!.leftOut).toBe(part);
+      const { without, with: withSide } = sample!.repetitions[0]!;
+      expect([without.outcome, withSide.outcome]).toEqual(['pass', 'pass']);
+      // Counted on both sides at the same moments: the algorithm's CPU, with the browser's (idle without a page).
+      for (const side of [without, withSide]) expect(Object.keys(side.cost?.algorithm?.also ?? {})).toEqual(['browserCpuMs']);
+      if (part === 'page') expect(withSide.page).toBeUndefined();
+      else expect(withSide.page?.nodesDone).toBe(10);
+      expect(await leftBehind(stderr)).toBe(0);
+    }
   });
 
   it('bench frame-time: plays a 300-node simulator replay in Chromium and times every animation frame', async () => {

@@ -3,7 +3,7 @@ import { PeerlabCommand } from '../../cli/base-command.js';
 import { benchOutFlag, nodeCounts, reportKeeper } from '../../cli/bench-flags.js';
 import { algorithmRunFlags, runOptionFlags } from '../../cli/run-flags.js';
 import { runRequestFrom, timeoutMsFrom } from '../../cli/run-request.js';
-import { benchDashboardOverhead, DASHBOARD_OVERHEAD_TARGET_PERCENT, type DashboardOverheadSample, type MeteredRun } from '../../bench/dashboard.js';
+import { benchDashboardOverhead, DASHBOARD_OVERHEAD_TARGET_PERCENT, DASHBOARD_PARTS, describeSide, type DashboardOverheadSample, type DashboardPart } from '../../bench/dashboard.js';
 import { PeerlabError } from '../../errors.js';
 import { hostFacts } from '../../util/host.js';
 import { peerlabVersion } from '../../util/version.js';
@@ -19,6 +19,10 @@ export default class BenchDashboard extends PeerlabCommand {
     m: Flags.integer({ default: 2, description: 'Barabási–Albert attachment: topology ba:n=N,m=M' }),
     ...benchOutFlag,
     repetitions: Flags.integer({ default: 1, description: 'runs per side and N, in turns (alternating which side goes first); medians are reported' }),
+    'leave-out': Flags.string({
+      options: [...DASHBOARD_PARTS],
+      description: 'to split the cost, the with side leaves out a part of the dashboard: page (no browser opens it; the server and the nodes’ live reports stay) or live-reports (the nodes write none; the page stays)',
+    }),
     ...runOptionFlags,
     ...algorithmRunFlags,
   };
@@ -37,7 +41,12 @@ export default class BenchDashboard extends PeerlabCommand {
         { algorithm: flags.algorithm, timeoutMs: timeoutMsFrom(flags.timeout), resultsRoot: flags.results, json: this.jsonEnabled(), note: (line) => this.note(line) },
       );
       const sample = await during(
-        benchDashboardOverhead({ request: { ...request, command: ['bench', 'dashboard', ...this.argv] }, repetitions: flags.repetitions, onProgress: (line) => this.note(line) }),
+        benchDashboardOverhead({
+          request: { ...request, command: ['bench', 'dashboard', ...this.argv] },
+          repetitions: flags.repetitions,
+          leaveOut: flags['leave-out'] as DashboardPart | undefined,
+          onProgress: (line) => this.note(line),
+        }),
       );
       samples.push(sample);
       await keep(report());
@@ -48,12 +57,11 @@ export default class BenchDashboard extends PeerlabCommand {
           `algorithm ${seconds(sample.without.algorithmMs)} → ${seconds(sample.with.algorithmMs)} (${percent(sample.growthPercent.algorithm)}) · ` +
           `${sample.withinTarget ? '✔ within' : '✖ over'} ${DASHBOARD_OVERHEAD_TARGET_PERCENT} % · on ${sample.runtime}`,
       );
-      for (const [index, { without, with: withPage }] of sample.repetitions.entries()) {
-        const cost = (side: MeteredRun) =>
-          side.cost ? `CLI ${seconds(side.cost.cliCpuMs)}, etcd ${seconds(side.cost.etcdCpuMs)} for ${side.cost.etcdWrites} writes, nodes ${seconds(side.cost.nodesCpuMs)}` : 'not counted';
-        this.log(`  repetition ${index + 1}, CPU without: ${cost(without)} · with: ${cost(withPage)}, browser ${seconds(withPage.page.browserCpuMs)}`);
+      for (const [index, repetition] of sample.repetitions.entries()) {
+        this.log(`  repetition ${index + 1} without: ${describeSide(repetition.without)}`);
+        this.log(`  repetition ${index + 1} with:    ${describeSide(repetition.with)}`);
       }
-      const unfollowed = sample.repetitions.filter((repetition) => repetition.with.page.nodesDone < sample.nodes);
+      const unfollowed = sample.repetitions.filter((repetition) => repetition.with.page !== undefined && repetition.with.page.nodesDone < sample.nodes);
       if (unfollowed.length > 0) this.note(`warning: in ${unfollowed.length} run(s) the page did not show every node done: it did not follow the run`);
     }
     return report();

@@ -8,6 +8,7 @@ import Sigma from 'sigma';
 
 // The frames the server sends, typed once where the server makes them (types only: nothing of it is bundled).
 import type { Frame, NodeState } from '../feed.js';
+import { LIVE_REDRAW_SHARE } from '../live-redraw.js';
 
 interface PageGraph {
   runId: string;
@@ -29,8 +30,6 @@ const COLOURS: Record<NodeState, string> = {
   departed: '#4a4a4a',
 };
 const EDGE_IDLE = '#d5dae1';
-/** The share of the time a live page may spend redrawing (see redrawLive): a twentieth of one core. */
-const LIVE_REDRAW_SHARE = 0.05;
 
 interface Point {
   t: number;
@@ -250,38 +249,53 @@ async function main(): Promise<void> {
   metricSelect.addEventListener('change', () => drawCharts(shown));
 
   // Following a live run, the page redraws at most once per frame that arrives (frames come in bursts, e.g. all
-  // of them on a reload), and no more than LIVE_REDRAW_SHARE of the time: a redraw's cost is measured as the
-  // browser sees it (sigma.js's software WebGL on a host without a GPU is most of it), and the next waits until
-  // that cost is that share of the time since. A cheap redraw (a small graph, a fast machine) follows every frame;
-  // a 1,000-node graph on a busy 2-core host is redrawn every few seconds, so the run being watched keeps its CPU.
-  let pending = false;
-  let nextRedrawAt = 0;
+  // of them on a reload), and no more than a share of the time: a redraw's cost is measured as the browser sees
+  // it (sigma.js's software WebGL on a host without a GPU is most of it), and the next waits until that cost is
+  // the share of the time since: LIVE_REDRAW_SHARE.states when a frame since the last redraw changed a node's
+  // state or noted a fault, LIVE_REDRAW_SHARE.traffic when frames only carried traffic and metrics. A cheap redraw
+  // (a small graph, a fast machine) still follows every frame; a 500-node graph on a busy 2-core host shows each
+  // state change within a few seconds and its traffic every half minute or so.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let drawing = false;
+  let statesWaiting = false;
+  let lastRedraw = { cost: 0, endedAt: -Infinity };
+  function scheduleRedraw(): void {
+    if (!following || drawing || shown === frames.length - 1) return;
+    const share = statesWaiting ? LIVE_REDRAW_SHARE.states : LIVE_REDRAW_SHARE.traffic;
+    const at = lastRedraw.endedAt + lastRedraw.cost * (1 / share - 1);
+    clearTimeout(timer);
+    timer = setTimeout(() => requestAnimationFrame(redrawLive), Math.max(0, at - performance.now()));
+  }
   function redrawLive(): void {
-    pending = false;
+    timer = undefined;
     if (!following) return;
+    drawing = true;
+    statesWaiting = false;
     const began = performance.now();
     show(frames.length - 1);
     // The frame sigma.js draws in comes after the next animation frame; it is on screen at the one after.
     requestAnimationFrame(() =>
       requestAnimationFrame((now) => {
-        const cost = now - began;
-        record(stats.redrawMs, cost);
-        nextRedrawAt = now + cost * (1 / LIVE_REDRAW_SHARE - 1);
+        record(stats.redrawMs, now - began);
+        lastRedraw = { cost: now - began, endedAt: now };
+        drawing = false;
+        scheduleRedraw();
       }),
     );
   }
   const events = new EventSource(api('/frames'));
   events.onmessage = (message) => {
-    arrived(JSON.parse(message.data) as Frame);
+    const frame = JSON.parse(message.data) as Frame;
+    arrived(frame);
     slider.max = String(frames.length - 1);
-    if (!following || pending) return;
-    pending = true;
-    setTimeout(() => requestAnimationFrame(redrawLive), Math.max(0, nextRedrawAt - performance.now()));
+    if (Object.keys(frame.states).length > 0 || frame.notes.length > 0) statesWaiting = true;
+    scheduleRedraw();
   };
   events.addEventListener('finished', () => {
     stats.loaded = true;
     $('status').textContent = page.mode === 'live' ? 'run finished' : 'replay: press play, or drag the slider';
     events.close();
+    clearTimeout(timer);
     if (page.mode === 'replay' && shown < 0) show(0);
     else show(frames.length - 1);
   });
