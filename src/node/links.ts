@@ -164,6 +164,13 @@ export function queuedLink(opening: Promise<OutgoingLink>): OutgoingLink {
       chain = sent;
       return sent;
     },
-    close: () => opening.then((opened) => opened.close()),
+    // After the messages queued before it: ended first (its then ran ahead of theirs), the stream took them
+    // after its end, and the node died of ERR_STREAM_WRITE_AFTER_END (a move aborted while the link to its
+    // target was still opening, seen in CI).
+    close: () => {
+      const closing = chain.then(() => link?.close());
+      chain = closing.catch(() => {});
+      return closing.then(() => {});
+    },
   };
 }
