@@ -387,8 +387,9 @@ export async function startServicesInSteps(
   const total = services.reduce((sum, service) => sum + service.replicas, 0);
   for (;;) {
     signal?.throwIfAborted();
-    // This call's services only: a node that joins later must not fail on the task of one that left before it.
-    const tasks = (await listRunTasks(manager, runId)).filter((task) => scaled.has(task.ServiceID ?? ''));
+    // This call's services only: a node that joins later must not fail on the task of one that left before it,
+    // nor list the whole run's tasks every poll.
+    const tasks = await listRunTasks(manager, runId, [...scaled.keys()]);
     const failed = tasks.find((task) => ENDED_TASK_STATES.has(task.Status?.State ?? ''));
     if (failed) throw ended(failed, `${failed.Status?.State} before it ran: ${failed.Status?.Err ?? failed.Status?.Message ?? 'no reason given'}`);
     inspect(tasks);
@@ -415,14 +416,14 @@ function withReplicas(spec: Docker.CreateServiceOptions, replicas: number): Dock
 const TASK_LISTING_ATTEMPTS = 30;
 
 /**
- * The run's tasks, from the manager. A manager whose engines start hundreds of tasks at once on two cores may
+ * The run's tasks (of `services` only, when given), from the manager. A manager whose engines start hundreds of tasks at once on two cores may
  * answer 500 "context deadline exceeded" (seen at 300 tasks over 3 engines, load 200); that is asked again, as
  * the tasks go on starting either way. Other errors, and a manager still failing after 30 s, are thrown.
  */
-export async function listRunTasks(manager: Docker, runId: string): Promise<SwarmTask[]> {
+export async function listRunTasks(manager: Docker, runId: string, services?: readonly string[]): Promise<SwarmTask[]> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return (await manager.listTasks({ filters: { label: [`${RUN_LABEL}=${runId}`] } })) as SwarmTask[];
+      return (await manager.listTasks({ filters: { label: [`${RUN_LABEL}=${runId}`], ...(services && { service: [...services] }) } })) as SwarmTask[];
     } catch (error) {
       const status = (error as { statusCode?: number }).statusCode ?? 0;
       if (status < 500 || attempt >= TASK_LISTING_ATTEMPTS) throw error;
