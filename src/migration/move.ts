@@ -22,7 +22,7 @@ import { nextChange, nextRevision, valueOnceSet } from '../coordination/etcd.js'
 import { runKeys, type RunKeys } from '../coordination/keys.js';
 import type { MigrationControl, MigrationDecision, MigrationPrepared, MigrationRecord, NodeFailure } from '../coordination/protocol.js';
 import { PeerlabError } from '../errors.js';
-import { ENV } from '../node/identity.js';
+import { ENV, testExitEnv } from '../node/identity.js';
 import type { SuccessorNodes } from '../runtime/types.js';
 
 export interface MoveRequest {
@@ -71,6 +71,7 @@ export async function moveNode(nodes: SuccessorNodes, etcd: Etcd3, request: Move
     const old = await nodes.currentContainer(nodeId);
     let successor: string | undefined;
     let alive: ReturnType<typeof watchAlive> | undefined;
+    let oldAlive: ReturnType<typeof watchAlive> | undefined;
     let frozen = false;
     try {
       if (kind === 'migrate') {
@@ -78,13 +79,18 @@ export async function moveNode(nodes: SuccessorNodes, etcd: Etcd3, request: Move
         const prepared = JSON.parse(await waitForKey(etcd, keys.migrationStep(nodeId, migration, 'prepared'), STEP_TIMEOUT_MS.prepared, request.signal, `node ${nodeId} to answer`)) as MigrationPrepared;
         if (prepared.refusal) throw new PeerlabError(`cannot migrate: ${prepared.refusal}`, { hint: 'see the SDK\'s snapshot and restore hooks (README, "Migration")' });
       }
-      const testExit = process.env[ENV.testExit];
-      successor = await nodes.startSuccessor(nodeId, { [ENV.succeeds]: migration, [ENV.succession]: kind, ...(testExit && { [ENV.testExit]: testExit }) }, to);
-      alive = watchAlive(nodes, successor, `the new container of node ${nodeId}`);
+      // This CLI's test exit, or none: never the one the old container had from the CLI that started it.
+      const testExit = { [ENV.testExit]: '', ...testExitEnv() };
+      successor = await nodes.startSuccessor(nodeId, { [ENV.succeeds]: migration, [ENV.succession]: kind, ...testExit }, to);
+      const successorLog = 'see its log: docker logs ' + successor.slice(0, 12);
+      alive = watchAlive(nodes, successor, (how) => new ContainerEnded(how, `the new container of node ${nodeId} ${how} before it took over`, successorLog));
       const target = JSON.parse(await alive.race(waitForKey(etcd, keys.migrationStep(nodeId, migration, 'listening'), STEP_TIMEOUT_MS.listening, request.signal, `the new container of node ${nodeId} to listen`))) as MigrationControl['target'] & object;
       if (request.signal?.aborted) throw cancelled(nodeId);
       frozen = true;
       if (kind === 'migrate') {
+        // From the freeze the old container holds the only state of the node until it hands it over: its death is
+        // watched too, or the move would wait STEP_TIMEOUT_MS.done for a snapshot that cannot come.
+        oldAlive = watchAlive(nodes, old, (how) => new OldContainerEnded(how));
         await control({ migration, phase: 'freeze', target });
       } else {
         request.beforeRemovingOld?.();
@@ -94,6 +100,8 @@ export async function moveNode(nodes: SuccessorNodes, etcd: Etcd3, request: Move
       const done = keys.migrationStep(nodeId, migration, 'done');
       const aborted = { nodeId, migration, successor, target: target.address, waitedMs };
       let record: MigrationRecord;
+      // Set when the old container ended after the new one committed: the move completes without its goodbye.
+      let oldEnded = false;
       try {
         // The old node calls the move off itself when it can no longer be snapshotted (see leave): it goes on.
         // (A wait for that which times out is no failure of its own: the wait for `done` says what is stuck.)
@@ -104,8 +112,14 @@ export async function moveNode(nodes: SuccessorNodes, etcd: Etcd3, request: Move
           () => new Promise<never>(() => {}),
         );
         stayed.catch(() => {});
+        const resumed = (): Promise<string> => alive!.race(Promise.race([waitForKey(etcd, done, STEP_TIMEOUT_MS.done, undefined, `node ${nodeId} to resume in its new container`), stayed]));
         try {
-          record = JSON.parse(await alive.race(Promise.race([waitForKey(etcd, done, STEP_TIMEOUT_MS.done, undefined, `node ${nodeId} to resume in its new container`), stayed]))) as MigrationRecord;
+          record = JSON.parse(await (oldAlive?.race(resumed()) ?? resumed())) as MigrationRecord;
+        } catch (error) {
+          if (!(error instanceof OldContainerEnded)) throw error;
+          await oldDied(nodes, etcd, { nodeId, migration, how: error.how });
+          oldEnded = true;
+          record = JSON.parse(await resumed()) as MigrationRecord;
         } finally {
           settled.abort();
         }
@@ -115,7 +129,8 @@ export async function moveNode(nodes: SuccessorNodes, etcd: Etcd3, request: Move
         throw error;
       }
       if (waitedMs !== undefined) await etcd.put(done).value(JSON.stringify({ ...record, waitedMs }));
-      if (kind === 'migrate') {
+      if (kind === 'migrate' && oldEnded) await nodes.removeContainer(old);
+      else if (kind === 'migrate') {
         // Once it has ended its links to its neighbours: removed before, it could leave them waiting.
         try {
           await waitForKey(etcd, keys.migrationStep(nodeId, migration, 'left'), STEP_TIMEOUT_MS.left, undefined, `node ${nodeId}'s old container to end its links`);
@@ -130,6 +145,7 @@ export async function moveNode(nodes: SuccessorNodes, etcd: Etcd3, request: Move
       throw error;
     } finally {
       alive?.stop();
+      oldAlive?.stop();
       await etcd.delete().key(keys.migrationControl(nodeId)).catch(() => {});
     }
   } finally {
@@ -159,6 +175,24 @@ async function targetDied(
     throw new PeerlabError(`node ${nodeId} was ${lost}`, { hint: 'the run fails naming the node' });
   }
   return abandoned(nodes, etcd, move, `its new container ${move.how} before it took over`);
+}
+
+/**
+ * The old container of a move died after the freeze. If the new node had not committed, the move is aborted (see
+ * MigrationDecision) and the node is lost: its state went with the old container; its error fails the run
+ * (always throws). If it had, the old one had handed over, and its death costs nothing: the move goes on.
+ */
+async function oldDied(nodes: SuccessorNodes, etcd: Etcd3, move: { nodeId: string; migration: string; how: string }): Promise<void> {
+  const { nodeId, migration } = move;
+  const keys = runKeys(nodes.runId);
+  const decided = keys.migrationStep(nodeId, migration, 'decided');
+  const aborted = await etcd.if(decided, 'Create', '==', 0).then(etcd.put(decided).value('aborted' satisfies MigrationDecision)).commit();
+  if (!aborted.succeeded) return;
+  // The new container, which never got the state, stays until the run's teardown: removed now, its death would
+  // be taken for the cause (no other container of the node runs).
+  const lost = `lost in its move: its old container ${move.how} after the freeze, before it handed its state over`;
+  await etcd.put(keys.error(nodeId)).value(JSON.stringify({ message: lost, stack: undefined } satisfies NodeFailure));
+  throw new PeerlabError(`node ${nodeId} was ${lost}`, { hint: 'the run fails naming the node' });
 }
 
 /** What the old node of an aborted move writes once it went on (`resumed`). */
@@ -266,13 +300,20 @@ class ContainerEnded extends PeerlabError {
   }
 }
 
-/** Fails a wait once the container stops running: a new container that crashed is not waited for. */
-function watchAlive(nodes: SuccessorNodes, container: string, what: string): { race<T>(work: Promise<T>): Promise<T>; stop(): void } {
+/** The old container of a move ended (`how`, see SuccessorNodes.howEnded) after the freeze. */
+class OldContainerEnded extends Error {
+  constructor(readonly how: string) {
+    super(`the old container ${how}`);
+  }
+}
+
+/** Fails a wait with `ended(how)` once the container stops running: a container that died is not waited for. */
+function watchAlive(nodes: SuccessorNodes, container: string, ended: (how: string) => Error): { race<T>(work: Promise<T>): Promise<T>; stop(): void } {
   let timer: NodeJS.Timeout | undefined;
   const died = new Promise<never>((_, reject) => {
     timer = setInterval(() => {
       void nodes.howEnded(container).then((how) => {
-        if (how !== undefined) reject(new ContainerEnded(how, `${what} ${how} before it took over`, 'see its log: docker logs ' + container.slice(0, 12)));
+        if (how !== undefined) reject(ended(how));
       });
     }, 250);
   });

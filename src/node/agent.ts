@@ -133,7 +133,7 @@ async function main(): Promise<void> {
 
   const connect = (id: string, address: string, port: number, onBroken = (error: Error) => reportFailure(error, id)): Promise<OutgoingLink> =>
     openLink({ from: nodeId, address: `${address}:${port}`, connectTimeoutMs: startupTimeoutMs(config.size), onBroken });
-  migration = new NodeMigration({ nodeId, etcd, keys, host, lease, links, outboxes, addresses, connect, reportFailure });
+  migration = new NodeMigration({ nodeId, etcd, keys, host, lease, links, outboxes, addresses, connect, reportFailure, ...(identity.testExit && { testExit: identity.testExit }) });
   const overlayWeights = new Map(neighbours.map(({ id, weight }) => [id, weight]));
 
   /**

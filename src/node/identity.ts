@@ -20,9 +20,11 @@ export interface NodeIdentity {
   readonly succession?: { readonly migration: string; readonly kind: 'migrate' | 'restart' };
   /**
    * Tests only: a migration's new container exits once the snapshot arrived (`handoff`, before it commits) or once
-   * it resumed (`resumed`, after), as a target that crashes there would. The CLI passes its own value on (move.ts).
+   * it resumed (`resumed`, after), as a target that crashes there would; a moving node's old container exits on
+   * its freeze, before it hands anything over (`frozen`). The CLI passes its own value on to every node it starts
+   * (testExitEnv), so a test sets it once and the nodes that come to that point exit there.
    */
-  readonly testExit?: 'handoff' | 'resumed';
+  readonly testExit?: TestExit;
 }
 
 export const NODE_PORT = 7000;
@@ -41,7 +43,7 @@ export const ENV = {
   /** A successor container (migration, restart): the migration's id, and which of the two it is. */
   succeeds: 'PEERLAB_SUCCEEDS',
   succession: 'PEERLAB_SUCCESSION',
-  testExit: 'PEERLAB_TEST_SUCCESSOR_EXIT',
+  testExit: 'PEERLAB_TEST_EXIT',
   /** Swarm: the run's overlay subnet, so a node takes its address there and not on another network it is attached to. */
   subnet: 'PEERLAB_SUBNET',
   /** Swarm: a service's node ids in slot order, and the task's slot (1-based); together they name the node. */
@@ -82,8 +84,26 @@ export function readIdentity(env: NodeJS.ProcessEnv): NodeIdentity {
     port: Number(env[ENV.port] ?? NODE_PORT),
     ...(env[ENV.trace] ? { traceDir: env[ENV.trace] } : {}),
     ...(env[ENV.succeeds] ? { succession: { migration: env[ENV.succeeds]!, kind: env[ENV.succession] === 'restart' ? ('restart' as const) : ('migrate' as const) } } : {}),
-    ...(env[ENV.testExit] === 'handoff' || env[ENV.testExit] === 'resumed' ? { testExit: env[ENV.testExit] as 'handoff' | 'resumed' } : {}),
+    ...testExitOf(env),
   };
+}
+
+const TEST_EXITS = ['handoff', 'resumed', 'frozen'] as const;
+export type TestExit = (typeof TEST_EXITS)[number];
+
+function isTestExit(value: string | undefined): value is TestExit {
+  return (TEST_EXITS as readonly (string | undefined)[]).includes(value);
+}
+
+function testExitOf(env: NodeJS.ProcessEnv): { testExit?: TestExit } {
+  const value = env[ENV.testExit];
+  return isTestExit(value) ? { testExit: value } : {};
+}
+
+/** The CLI's own PEERLAB_TEST_EXIT, for the environment of a node it starts (see NodeIdentity.testExit). */
+export function testExitEnv(): Record<string, string> {
+  const { testExit } = testExitOf(process.env);
+  return testExit ? { [ENV.testExit]: testExit } : {};
 }
 
 /** A Swarm task's node: the service lists its nodes' ids, and Swarm gives each task its slot ({{.Task.Slot}}). */

@@ -29,6 +29,7 @@ import type { EtcdClient } from './etcd-client.js';
 import { queuedLink, type OutgoingLink } from './links.js';
 import type { Envelope } from './peer-wire.js';
 import type { NodeLease } from './registration.js';
+import type { TestExit } from './identity.js';
 
 /** A control envelope's JSON: which migration, and what it marks. */
 type Marker =
@@ -70,6 +71,8 @@ export interface MigrationContext {
   /** Opens a link to a neighbour (this node's own id: to its new container); `onBroken` by default reports it broken. */
   connect(id: string, address: string, port: number, onBroken?: (error: Error) => void): Promise<OutgoingLink>;
   reportFailure(error: Error, brokenLink?: string): void;
+  /** Tests only: where this node exits on purpose (NodeIdentity.testExit). */
+  readonly testExit?: TestExit;
 }
 
 /** A neighbour's move from its freeze until it is decided: what this node sent the target meanwhile, and how to go back. */
@@ -303,6 +306,8 @@ export class NodeMigration {
    */
   private async leave(control: MigrationControl): Promise<void> {
     const { host, links, outboxes, lease, nodeId, etcd, keys } = this.ctx;
+    // Tests make the old container die here, before it hands anything over (test/integration/migration-robust.test.ts).
+    if (this.ctx.testExit === 'frozen') process.exit(70);
     const frozenAt = Date.now();
     const { decided } = this.decision(control.migration);
     let stay: () => void = () => {};

@@ -12,7 +12,7 @@ import { saveRootPassword } from '../etcd/auth.js';
 import type { EtcdEndpoints, RunEtcd } from '../etcd/server.js';
 import { hasLinks, neighboursWithLinks } from '../links/edges.js';
 import { applyPacketRules, packetRules } from '../links/packet.js';
-import { identityEnv, NODE_PORT } from '../node/identity.js';
+import { identityEnv, NODE_PORT, testExitEnv } from '../node/identity.js';
 import type { ContainerNodes, NodeSpec } from '../runtime/types.js';
 import { addJoin, type Join } from '../faults/joins.js';
 import { neighboursOf, type Topology } from '../topology/index.js';
@@ -90,16 +90,19 @@ export async function coordinateNodes(options: CoordinationOptions, held: Coordi
   const groupOf = new Map(options.groups.flatMap((group) => group.nodes.map((id) => [id, group] as const)));
   const nodeSpec = (id: string, group: CoordinationOptions['groups'][number]): NodeSpec => ({
     id,
-    env: identityEnv({
-      runId,
-      nodeId: id,
-      role: group.role,
-      etcdEndpoints: options.etcd.nodes.split(','),
-      etcdLogin: credentials?.node,
-      algorithmPath: options.bundleInNode(group.nodeBundleFile),
-      port: NODE_PORT,
-      ...(options.nodeTraceDir ? { traceDir: options.nodeTraceDir } : {}),
-    }),
+    env: {
+      ...identityEnv({
+        runId,
+        nodeId: id,
+        role: group.role,
+        etcdEndpoints: options.etcd.nodes.split(','),
+        etcdLogin: credentials?.node,
+        algorithmPath: options.bundleInNode(group.nodeBundleFile),
+        port: NODE_PORT,
+        ...(options.nodeTraceDir ? { traceDir: options.nodeTraceDir } : {}),
+      }),
+      ...testExitEnv(),
+    },
   });
   const nodeSpecs = nodeIds.map((id) => nodeSpec(id, groupOf.get(id)!));
   await controller.holdNodeLeases();

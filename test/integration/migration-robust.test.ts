@@ -1,8 +1,8 @@
 /**
  * Live migration when things go wrong or overlap (issue 13), on a real Docker engine and etcd, no mocks: the new
- * container of a move dying after the freeze, before and after its commit (made to exit there by
- * PEERLAB_TEST_SUCCESSOR_EXIT, which the CLI passes on to it: a deterministic point, not a race), and two
- * neighbours moved at once. The oracle is seq-stream's own numbers, as in migration.test.ts.
+ * container of a move dying after the freeze, before and after its commit, and the old one dying after the freeze
+ * (made to exit there by PEERLAB_TEST_EXIT, which the CLI passes on to the nodes it starts: a deterministic point,
+ * not a race), and two neighbours moved at once. The oracle is seq-stream's own numbers, as in migration.test.ts.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -78,7 +78,7 @@ describe('a move whose new container dies after the freeze', () => {
   it('before its commit: the node goes on in its old container, the failed move is recorded, a later move of it succeeds; the stream stays whole', async () => {
     // The scheduled move's new container exits once the snapshot arrived; a `peerlab migrate` of the same node,
     // started while that move is under way, waits for it, then moves the node (its new container is a normal one).
-    const run = runStream(['--param', 'durationMs=14000', '--fault', 'at=3s migrate ids:2'], { PEERLAB_TEST_SUCCESSOR_EXIT: 'handoff' });
+    const run = runStream(['--param', 'durationMs=14000', '--fault', 'at=3s migrate ids:2'], { PEERLAB_TEST_EXIT: 'handoff' });
     try {
       const runId = await run.runId();
       await containerDeath(runId, '2');
@@ -104,11 +104,27 @@ describe('a move whose new container dies after the freeze', () => {
   }, 120_000);
 
   it('after its commit: the node is lost, and the run fails naming it, leaving nothing behind', async () => {
-    const run = runStream(['--param', 'durationMs=10000', '--fault', 'at=3s migrate ids:2'], { PEERLAB_TEST_SUCCESSOR_EXIT: 'resumed' });
+    const run = runStream(['--param', 'durationMs=10000', '--fault', 'at=3s migrate ids:2'], { PEERLAB_TEST_EXIT: 'resumed' });
     try {
       const runId = await run.runId();
       expect(await run.ended).toBe(2);
       expect(run.output.stderr).toMatch(/^error: node 2 failed: lost in its move: its new container exited with code 70 after it took over, and its old one had handed over/m);
+      expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
+    } finally {
+      await run.stop();
+    }
+  }, 120_000);
+});
+
+describe('a move whose old container dies after the freeze', () => {
+  it('before it hands its state over: the node is lost, and the run fails naming it at once, leaving nothing behind', async () => {
+    // Before, the move waited a minute for a snapshot that could not come ("gave up waiting 60 s for node 2 to
+    // resume in its new container"), its new container left waiting for it.
+    const run = runStream(['--param', 'durationMs=10000', '--fault', 'at=3s migrate ids:2'], { PEERLAB_TEST_EXIT: 'frozen' });
+    try {
+      const runId = await run.runId();
+      expect(await run.ended).toBe(2);
+      expect(run.output.stderr).toMatch(/^error: node 2 failed: lost in its move: its old container exited with code 70 after the freeze, before it handed its state over/m);
       expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });
     } finally {
       await run.stop();
