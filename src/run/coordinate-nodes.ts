@@ -156,7 +156,7 @@ export async function coordinateNodes(options: CoordinationOptions, held: Coordi
     const published = publishing.then(() => controller.join(joining.node, topology));
     publishing = published.catch(() => {});
     await published;
-    await nodes.startNodes([nodeSpec(joining.node, group)], undefined, options.signal);
+    await nodes.startNodes([{ ...nodeSpec(joining.node, group), neighbours: joining.attach.map(({ id }) => id) }], undefined, options.signal);
     await controller.joined(joining.node, { timeoutMs: options.startupTimeoutMs, check: () => watch.check() });
   };
   return { etcd, controller, startup, timings: { etcdMs, containersStartedMs, allReadyMs, shapedMs }, join };

@@ -27,7 +27,7 @@ import type { PreparedRun } from './prepare.js';
 import { coordinateNodes, type CoordinationHeld } from './coordinate-nodes.js';
 import { RunWatch } from './run-watch.js';
 import { runStateDir } from './state.js';
-import { placeNodes } from './swarm-placement.js';
+import { placeJoiner, placeNodes } from './swarm-placement.js';
 import { freeOverlaySubnet, spreadImage, startStepPerEngine, swarmEngines } from './swarm-cluster.js';
 import { serviceCreatePlainStart } from './plain-start-swarm.js';
 
@@ -78,6 +78,7 @@ export async function deployOnSwarm(prepared: PreparedRun, options: DockerOption
       memoryLimit: options.nodeMemoryLimit ?? DEFAULT_NODE_MEMORY,
       subnet,
       engineOf: placement.engineOf,
+      placeJoiner: (live, neighbourEngines) => placeJoiner(options.placement ?? 'spread', live, neighbourEngines),
       configs,
       // The run's start concurrency, shared by the engines: they all start their tasks on this host's cores.
       startStep: startStepPerEngine(options.concurrency ?? DEFAULT_START_CONCURRENCY, engines.length),
@@ -125,17 +126,20 @@ export async function deployOnSwarm(prepared: PreparedRun, options: DockerOption
       startup,
       timings: { imagesMs, ...timings },
       join,
-      facts: {
-        swarm: {
-          placement: options.placement ?? 'spread',
-          crossEngineEdges: placement.crossEngineEdges,
-          edges: graph.size,
-          engines: perEngine,
-          nodeEngine: Object.fromEntries([...placement.engineOf].map(([id, k]) => [id, engines[k]!.name])),
-          overlaySubnet: subnet,
-          bundleConfigs: { count: configs.length, bytes: configs.reduce((total, config) => total + config.bytes, 0), ms: configsMs },
-          imageCopy: { engines: lacking, bytes: copied.bytes, ms: copied.ms },
-        },
+      // Read when run.json is written, at the end: nodeEngine then names the engine of every node that joined too.
+      get facts() {
+        return {
+          swarm: {
+            placement: options.placement ?? 'spread',
+            crossEngineEdges: placement.crossEngineEdges,
+            edges: graph.size,
+            engines: perEngine,
+            nodeEngine: Object.fromEntries([...nodes.placement].map(([id, k]) => [id, engines[k]!.name])),
+            overlaySubnet: subnet,
+            bundleConfigs: { count: configs.length, bytes: configs.reduce((total, config) => total + config.bytes, 0), ms: configsMs },
+            imageCopy: { engines: lacking, bytes: copied.bytes, ms: copied.ms },
+          },
+        };
       },
       tearDown,
     };

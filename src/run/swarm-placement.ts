@@ -32,6 +32,28 @@ export function placeNodes(graph: Topology, engines: number, policy: PlacementPo
   return { engineOf, crossEngineEdges: crossEdges(graph, engineOf) };
 }
 
+/**
+ * The engine for a node that joins a running run, by the same policy, from each engine's live nodes and the
+ * engines of its neighbours:
+ *  - spread: the engine with fewest live nodes (the lowest on a tie), as dealing out in turn keeps them level;
+ *  - first: the first;
+ *  - partition: among the engines with room under the balance bound, the one holding most of its neighbours (the
+ *    fewest new links across engines), fewest live nodes on a tie.
+ */
+export function placeJoiner(policy: PlacementPolicy, live: readonly number[], neighbourEngines: readonly number[]): number {
+  const engines = live.map((_count, index) => index);
+  const fewestLive = (candidates: readonly number[]): number => candidates.reduce((best, engine) => (live[engine]! < live[best]! ? engine : best));
+  if (policy === 'first') return 0;
+  if (policy === 'spread') return fewestLive(engines);
+  const nodes = live.reduce((sum, count) => sum + count, 0) + 1;
+  const bound = Math.floor(Math.ceil(nodes / live.length) * (1 + PARTITION_IMBALANCE));
+  // Never empty: the least loaded engine holds at most (nodes - 1) / engines, below the fair share.
+  const withRoom = engines.filter((engine) => live[engine]! < bound);
+  const neighboursOn = (engine: number): number => neighbourEngines.filter((other) => other === engine).length;
+  const most = Math.max(...withRoom.map(neighboursOn));
+  return fewestLive(withRoom.filter((engine) => neighboursOn(engine) === most));
+}
+
 function spread(nodes: readonly string[], engines: number): Map<string, number> {
   return new Map(nodes.map((id, index) => [id, index % engines]));
 }

@@ -33,8 +33,13 @@ export interface SwarmRuntimeOptions {
   readonly memoryLimit: number;
   /** The run's overlay subnet (a.b.c.d/len). */
   readonly subnet: string;
-  /** Each node's engine (an index into the engines). */
+  /** Each node's engine (an index into the engines), for the nodes the run starts with. */
   readonly engineOf: ReadonlyMap<string, number>;
+  /**
+   * The engine for a node that joins later, from each engine's live nodes (running or starting) and the engines
+   * of its neighbours: the run's placement policy (src/run/swarm-placement.ts) applied to one node.
+   */
+  readonly placeJoiner: (live: readonly number[], neighbourEngines: readonly number[]) => number;
   /** Swarm configs mounted read-only into every node: config name → file path in the container. */
   readonly configs: ReadonlyArray<{ readonly id: string; readonly name: string; readonly file: string }>;
   /** Tasks of one service starting at once (see startServicesInSteps). */
@@ -75,6 +80,10 @@ export class SwarmRuntime implements ContainerNodes {
   /** The same services by the id Swarm gave them (tasks name their service by id). */
   private readonly serviceById = new Map<string, { engine: number; ids: readonly string[] }>();
   private readonly located = new Map<string, { engine: number; containerId: string }>();
+  /** Every node's engine: the start's placement, then each joiner's as it comes. */
+  private readonly engineOf: Map<string, number>;
+  /** Nodes asked for and not yet running: live for placement, though no container of theirs may run yet. */
+  private readonly starting = new Set<string>();
   /** When each service was asked for: its tasks' containers were requested then. */
   private readonly serviceRequestedAt = new Map<string, number>();
   readonly containerStartup = new Map<string, ContainerStartup>();
@@ -83,7 +92,9 @@ export class SwarmRuntime implements ContainerNodes {
     private readonly manager: Docker,
     readonly engines: readonly SwarmEngine[],
     private readonly options: SwarmRuntimeOptions,
-  ) {}
+  ) {
+    this.engineOf = new Map(options.engineOf);
+  }
 
   get runId(): string {
     return this.options.runId;
@@ -112,7 +123,7 @@ export class SwarmRuntime implements ContainerNodes {
       Spec?: { Name?: string; TaskTemplate?: { ContainerSpec?: { Env?: string[] }; Placement?: { Constraints?: string[] } } };
     }>;
     if (services.length === 0) return undefined;
-    const runtime = new SwarmRuntime(manager, engines, { runId, image: '', memoryLimit: 0, subnet: '', engineOf: new Map(), configs: [], startStep: 1 });
+    const runtime = new SwarmRuntime(manager, engines, { runId, image: '', memoryLimit: 0, subnet: '', engineOf: new Map(), placeJoiner: () => 0, configs: [], startStep: 1 });
     for (const service of services) {
       const ids = service.Spec?.TaskTemplate?.ContainerSpec?.Env?.find((entry) => entry.startsWith(`${ENV.nodeIds}=`))?.slice(ENV.nodeIds.length + 1).split(',') ?? [];
       const engine = Number(/==(\d+)$/.exec(service.Spec?.TaskTemplate?.Placement?.Constraints?.[0] ?? '')?.[1] ?? 1) - 1;
@@ -136,9 +147,43 @@ export class SwarmRuntime implements ContainerNodes {
    * fails the start with its reason. Once `signal` aborts, nothing further is created or scaled.
    */
   async startNodes(nodes: readonly NodeSpec[], onProgress?: (progress: StartProgress) => void, signal?: AbortSignal): Promise<void> {
+    const joiners = nodes.filter((node) => !this.engineOf.has(node.id));
+    if (joiners.length > 0) await this.placeJoiners(joiners);
+    for (const node of nodes) this.starting.add(node.id);
+    try {
+      await this.startServices(nodes, onProgress, signal);
+    } finally {
+      for (const node of nodes) this.starting.delete(node.id);
+    }
+  }
+
+  /**
+   * Gives each node that was not placed at the start an engine, by the run's policy, from the nodes live now:
+   * without it every joiner went to the first engine, whatever the policy. Placed in one go after the listing, so
+   * joins made side by side each count the others.
+   */
+  private async placeJoiners(joiners: readonly NodeSpec[]): Promise<void> {
+    const running = new Set((await this.containers()).filter(({ container }) => container.State === 'running').map(({ node }) => node));
+    const live = this.engines.map(() => 0);
+    for (const [id, engine] of this.engineOf) if (running.has(id) || this.starting.has(id)) live[engine]! += 1;
+    for (const joiner of joiners) {
+      const neighbourEngines = (joiner.neighbours ?? []).flatMap((id) => this.engineOf.get(id) ?? []);
+      const engine = this.options.placeJoiner(live, neighbourEngines);
+      this.engineOf.set(joiner.id, engine);
+      this.starting.add(joiner.id);
+      live[engine]! += 1;
+    }
+  }
+
+  /** Each node's engine now: the start's placement and every joiner's. */
+  get placement(): ReadonlyMap<string, number> {
+    return this.engineOf;
+  }
+
+  private async startServices(nodes: readonly NodeSpec[], onProgress?: (progress: StartProgress) => void, signal?: AbortSignal): Promise<void> {
     const groups = new Map<string, { engine: number; env: Record<string, string>; ids: string[] }>();
     for (const node of nodes) {
-      const engine = this.options.engineOf.get(node.id) ?? 0;
+      const engine = this.engineOf.get(node.id)!;
       const { [ENV.node]: _id, ...shared } = node.env;
       const key = `${engine}\n${JSON.stringify(shared)}`;
       const group = groups.get(key) ?? groups.set(key, { engine, env: shared, ids: [] }).get(key)!;
@@ -266,7 +311,7 @@ export class SwarmRuntime implements ContainerNodes {
 
   logsCommand(id: string): string {
     const known = this.located.get(id);
-    const engine = this.engines[known?.engine ?? this.options.engineOf.get(id) ?? 0]!;
+    const engine = this.engines[known?.engine ?? this.engineOf.get(id) ?? 0]!;
     return `docker -H unix://${engine.socketPath} logs ${known?.containerId.slice(0, 12) ?? `<the container of node ${id}>`}`;
   }
 

@@ -35,6 +35,8 @@ export interface NodeSpec {
   /** Overlay node id, e.g. "17". */
   readonly id: string;
   readonly env: Readonly<Record<string, string>>;
+  /** Its overlay neighbours, for a node that joins a running run: a runtime over several hosts places it by them. */
+  readonly neighbours?: readonly string[];
 }
 
 export interface NodeInfo {

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { REGISTRATION_TTL_SECONDS } from '../../../src/coordination/protocol.js';
 import type { AppliedFault } from '../../../src/faults/events.js';
 import { resolveRunFaults } from '../../../src/faults/index.js';
-import { runAlgorithm } from '../../../src/run/run.js';
+import { runAlgorithm, type RunSummary } from '../../../src/run/run.js';
 import type { RegistryChange, RuntimeKind } from '../../../src/runtime/types.js';
 
 const LEASE_MS = REGISTRATION_TTL_SECONDS * 1000;
@@ -56,9 +56,15 @@ export interface ChurnSize {
 
 /**
  * Registers the scenario's test (inside the caller's describe). `leftBehind` describes what the run left on the
- * engines (e.g. "container ×2"), empty when nothing.
+ * engines (e.g. "container ×2"), empty when nothing; `checkJoins`, when given, asserts what the runtime makes of
+ * the joins besides (e.g. the Swarm's placement of each joiner).
  */
-export function churnFollowsItsEventLog(runtime: Exclude<RuntimeKind, 'sim'>, size: ChurnSize, leftBehind: (runId: string) => Promise<string[]>): void {
+export function churnFollowsItsEventLog(
+  runtime: Exclude<RuntimeKind, 'sim'>,
+  size: ChurnSize,
+  leftBehind: (runId: string) => Promise<string[]>,
+  checkJoins?: (summary: RunSummary, joins: readonly AppliedFault[]) => void,
+): void {
   /** When the detector's nodes report (its durationMs), on the run's clock: 10 s after the churn ends. */
   const DETECTOR_END_MS = (size.churnSeconds + 10) * 1000;
   let resultsRoot: string;
@@ -178,6 +184,7 @@ export function churnFollowsItsEventLog(runtime: Exclude<RuntimeKind, 'sim'>, si
         summary.verdict,
       ).toEqual([]);
 
+      checkJoins?.(summary, joins);
       expect(await leftBehind(runId)).toEqual([]);
     },
     360_000,
