@@ -11,6 +11,10 @@ export interface EtcdProcess {
   readonly endpoint: string;
   /** Kills etcd and starts it again on the same port and data: its clients' connections and streams break. */
   restart(): Promise<void>;
+  /** Kills etcd, keeping its data: its clients' connections and streams break, and new ones fail until `start()`. */
+  kill(): Promise<void>;
+  /** Starts etcd again after `kill()`, on the same port and data, and waits until it answers. */
+  start(): Promise<void>;
   /** Stops etcd (SIGSTOP) for `ms` and lets it go on: it answers nothing meanwhile, as on a starved host. */
   freeze(ms: number): Promise<void>;
   stop(): Promise<void>;
@@ -36,16 +40,23 @@ export async function startEtcd(host = '127.0.0.1', extraArgs: readonly string[]
   ];
   let child: ChildProcess = spawn('etcd', args, { stdio: 'ignore' });
   await answering(endpoint);
+  const kill = () =>
+    new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill();
+    });
+  const start = async () => {
+    child = spawn('etcd', args, { stdio: 'ignore' });
+    await answering(endpoint);
+  };
   return {
     endpoint,
     restart: async () => {
-      await new Promise((resolve) => {
-        child.once('exit', resolve);
-        child.kill();
-      });
-      child = spawn('etcd', args, { stdio: 'ignore' });
-      await answering(endpoint);
+      await kill();
+      await start();
     },
+    kill,
+    start,
     freeze: async (ms) => {
       child.kill('SIGSTOP');
       await new Promise((resolve) => setTimeout(resolve, ms));

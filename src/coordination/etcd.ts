@@ -1,5 +1,6 @@
 import { ExponentialBackoff, handleWhen, noop, retry } from 'cockatiel';
-import { Etcd3, isRecoverableError, type IKeyValue } from 'etcd3';
+import { Etcd3, EtcdWatchStreamEnded, isRecoverableError, type IKeyValue } from 'etcd3';
+import { PeerlabError } from '../errors.js';
 
 /**
  * An etcd client for peerlab's single-endpoint use. etcd3's default guards each host with a circuit breaker:
@@ -23,6 +24,10 @@ export function connectEtcd(hosts: string | string[], auth?: { username: string;
         maxAttempts: 12,
         backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 5_000 }),
       }),
+      // etcd3 makes a broken watch again for ever, up to 30 s apart by default: a wait that gives etcd half a
+      // minute (nextChange) would give up while etcd was back and the next try still far off. (etcd3 types this
+      // as a backoff, not a factory of them: its first step, which etcd3 steps on from.)
+      watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 5_000 }).next(),
     },
   });
 }
@@ -57,12 +62,20 @@ export async function followPrefix(
   };
 }
 
+/** How long a wait gives etcd to answer its watch (at first, and after each break): as long as a call is retried. */
+const WAIT_UNANSWERED_LIMIT_MS = 30_000;
+
+const ETCD_DOWN_HINT = 'is etcd up? A run\'s own etcd: see `docker logs` of its etcd container';
+
 /**
  * The value of `key` once it exists (at once if it does): read, then watched from the revision after the read,
- * so no put in between is missed. Aborting `signal` rejects with its reason and ends the watch.
+ * so no put in between is missed. Aborting `signal` rejects with its reason and ends the watch. Fails naming the
+ * key once etcd has not answered for half a minute (see nextChange).
  */
 export async function valueOnceSet(client: Etcd3, key: string, signal?: AbortSignal): Promise<string> {
-  const response = await client.get(key).exec();
+  const response = await client.get(key).exec().catch((error: unknown) => {
+    throw new PeerlabError(`gave up waiting for ${key}: etcd did not answer its read (${(error as Error).message})`, { hint: ETCD_DOWN_HINT, cause: error });
+  });
   const existing = response.kvs[0];
   if (existing) return existing.value.toString();
   return (await nextChange(client, key, nextRevision(response.header.revision), 'put', signal)).value.toString();
@@ -71,31 +84,65 @@ export async function valueOnceSet(client: Etcd3, key: string, signal?: AbortSig
 /**
  * The first `type` change of `key` from `startRevision` on (a revision read before, so nothing is missed).
  * Aborting `signal` rejects with its reason and ends the watch, even one etcd has not confirmed yet.
+ *
+ * When the watch breaks (etcd restarting), etcd3 makes it again by itself, from `startRevision`, so a change made
+ * meanwhile is seen once etcd is back. The wait fails naming the key once etcd has not answered the watch for
+ * half a minute, or once etcd cancels it (its start revision compacted away).
  */
 export function nextChange(client: Etcd3, key: string, startRevision: string, type: 'put' | 'delete', signal?: AbortSignal): Promise<IKeyValue> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
-    const creating = client.watch().key(key).startRevision(startRevision).create();
-    const end = () => {
+    // watcher() is create() without the wait for etcd's confirmation: a wait that ends before it must still cancel
+    // its watcher, or etcd3 goes on making the watch for ever, even once the client is closed.
+    const watcher = client.watch().key(key).startRevision(startRevision).watcher();
+    let ended = false;
+    let giveUp: NodeJS.Timeout | undefined;
+    let lastFailure = 'no answer';
+    const end = (settle: () => void, { cancel = true } = {}) => {
+      if (ended) return;
+      ended = true;
+      clearTimeout(giveUp);
       signal?.removeEventListener('abort', onAbort);
-      void creating.then((watcher) => watcher.cancel()).catch(() => {});
+      if (cancel) void watcher.cancel().catch(() => {});
+      settle();
     };
-    const onAbort = () => {
-      end();
-      reject(signal!.reason);
-    };
+    const onAbort = () => end(() => reject(signal!.reason));
     signal?.addEventListener('abort', onAbort, { once: true });
-    creating.then(
-      (watcher) =>
-        watcher.once(type, (kv: IKeyValue) => {
-          end();
-          resolve(kv);
-        }),
-      (error: unknown) => {
-        end();
-        reject(error);
-      },
-    );
+
+    // etcd3 never gives up making the watch again; the wait does, after as long as connectEtcd retries a call.
+    const unanswered = (failure?: Error) => {
+      // etcd3 reports each failed try twice: its gRPC error (which names etcd's address), then this one.
+      if (failure && !(failure instanceof EtcdWatchStreamEnded)) lastFailure = failure.message;
+      if (ended) return;
+      giveUp ??= setTimeout(() => {
+        const message = `gave up waiting for ${key}: etcd did not answer for ${WAIT_UNANSWERED_LIMIT_MS / 1000} s (${lastFailure})`;
+        end(() => reject(new PeerlabError(message, { hint: ETCD_DOWN_HINT })));
+      }, WAIT_UNANSWERED_LIMIT_MS);
+    };
+    unanswered();
+    watcher.on('disconnected', unanswered);
+
+    // etcd3 moves a watcher's start revision on to etcd's latest as soon as etcd confirms the watch, before etcd has
+    // sent it the changes since the revision asked for (etcd does within 100 ms): a watch broken in between was
+    // made again past them, and the wait never ended (seen: etcd killed just after confirming it). The wait ends at
+    // its first change, so every new try asks from the start again. These run after etcd3's own listeners.
+    const fromStart = () => {
+      watcher.request.start_revision = startRevision;
+    };
+    watcher.on('connected', () => {
+      clearTimeout(giveUp);
+      giveUp = undefined;
+      fromStart();
+    });
+    watcher.on('data', fromStart);
+
+    watcher.once(type, (kv: IKeyValue) => end(() => resolve(kv)));
+    // etcd3 has dropped a watcher it emits this for: there is nothing to cancel. Its message gives no reason when
+    // the revision was compacted away.
+    watcher.once('error', (error: Error) => {
+      const message = `gave up waiting for ${key}: etcd cancelled its watch from revision ${startRevision}`;
+      end(() => reject(new PeerlabError(message, { hint: 'etcd does so once that revision is compacted away, or if the key may not be read', cause: error })), { cancel: false });
+    });
   });
 }
 

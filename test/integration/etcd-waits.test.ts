@@ -1,0 +1,115 @@
+/**
+ * The CLI's waits for a key (a move's steps) when etcd goes away: through a restart, or down when the wait
+ * begins, a wait sees the change once etcd is back, even one made while its watch was being made again; an etcd
+ * gone for longer than a call is retried fails the wait, naming the key, instead of leaving it waiting for ever.
+ */
+import type { Etcd3 } from 'etcd3';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { connectEtcd, nextChange, nextRevision, valueOnceSet } from '../../src/coordination/etcd.js';
+import { startEtcd, type EtcdProcess } from '../etcd-process.js';
+
+let etcd: EtcdProcess;
+
+beforeAll(async () => {
+  etcd = await startEtcd();
+});
+
+afterAll(async () => {
+  await etcd?.stop();
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** etcd's own count of the watchers it serves (a gauge of its Prometheus metrics). */
+async function watchers(): Promise<number> {
+  const metrics = await (await fetch(`${etcd.endpoint}/metrics`)).text();
+  return Number(/^etcd_debugging_mvcc_watcher_total (\S+)$/m.exec(metrics)![1]);
+}
+
+async function revisionNow(client: Etcd3): Promise<string> {
+  return (await client.get('any').exec()).header.revision;
+}
+
+it('a wait goes on through an etcd restart and sees a put made once etcd is back', async () => {
+  const client = connectEtcd(etcd.endpoint);
+  try {
+    const waiting = valueOnceSet(client, 'restart-test/step');
+    await sleep(500);
+    expect(await watchers()).toBe(1);
+    await etcd.restart();
+    await client.put('restart-test/step').value('done');
+    expect(await waiting).toBe('done');
+  } finally {
+    client.close();
+  }
+}, 60_000);
+
+it('a wait that begins while etcd is down sees the put once etcd is back', async () => {
+  const client = connectEtcd(etcd.endpoint);
+  try {
+    const from = nextRevision(await revisionNow(client));
+    await etcd.kill();
+    const read = valueOnceSet(client, 'down-test/read');
+    const change = nextChange(client, 'down-test/change', from, 'put');
+    await sleep(3_000);
+    await etcd.start();
+    await client.put('down-test/read').value('read');
+    await client.put('down-test/change').value('changed');
+    expect(await read).toBe('read');
+    expect((await change).value.toString()).toBe('changed');
+  } finally {
+    client.close();
+  }
+}, 60_000);
+
+it('a wait sees a put etcd had not yet sent it when its watch broke', async () => {
+  const client = connectEtcd(etcd.endpoint);
+  try {
+    // Put after the revision the wait starts from: etcd sends it to the wait's watch up to 100 ms after confirming
+    // the watch, as it does for a put made while a broken watch was being made again.
+    const from = nextRevision(await revisionNow(client));
+    await client.put('replay-test/step').value('done');
+    const waiting = nextChange(client, 'replay-test/step', from, 'put');
+    // etcd confirms watches one at a time, in order: once it has confirmed this one, it has just confirmed the
+    // wait's, and etcd is killed before the put is on its way.
+    await client.watch().key('replay-test/after').create();
+    await etcd.restart();
+    expect((await waiting).value.toString()).toBe('done');
+  } finally {
+    client.close();
+  }
+}, 30_000);
+
+it('a wait fails naming its key once etcd has not answered for 30 s, and leaves no watch behind', async () => {
+  const client = connectEtcd(etcd.endpoint);
+  try {
+    const from = nextRevision(await revisionNow(client));
+    await etcd.kill();
+    await Promise.all([
+      expect(nextChange(client, 'gone-test/change', from, 'put')).rejects.toThrow(
+        /^gave up waiting for gone-test\/change: etcd did not answer for 30 s \(14 UNAVAILABLE: .*ECONNREFUSED/,
+      ),
+      // Its read is retried as long as any call, about half a minute.
+      expect(valueOnceSet(client, 'gone-test/read')).rejects.toThrow(/^gave up waiting for gone-test\/read: etcd did not answer its read \(14 UNAVAILABLE: .*ECONNREFUSED/),
+    ]);
+    await etcd.start();
+    // A watch left behind would be made again within etcd3's backoff (at most 5 s).
+    await sleep(6_000);
+    expect(await watchers()).toBe(0);
+  } finally {
+    client.close();
+  }
+}, 120_000);
+
+it('a wait from a revision etcd compacted away fails naming its key', async () => {
+  const client = connectEtcd(etcd.endpoint);
+  try {
+    const from = nextRevision(await revisionNow(client));
+    await client.put('compact-test/other').value('1');
+    const { header } = await client.put('compact-test/other').value('2').exec();
+    await client.kv.compact({ revision: header.revision });
+    await expect(nextChange(client, 'compact-test/step', from, 'put')).rejects.toThrow(/^gave up waiting for compact-test\/step: etcd cancelled its watch from revision \d+$/);
+  } finally {
+    client.close();
+  }
+}, 20_000);
