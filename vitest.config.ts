@@ -11,6 +11,18 @@ export default defineConfig({
         test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 60_000 },
       },
       {
+        // A real etcd process, no Docker: one file at a time, beside the Docker files (these mostly wait on etcd
+        // restarts and lease expiries, so the two go on side by side; ~130 s off CI's one-file-at-a-time path).
+        extends: true,
+        test: {
+          name: 'etcd',
+          include: ['test/etcd/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
         // Real Docker and etcd: one file at a time, so runs do not compete for the engine.
         extends: true,
         test: {
