@@ -1,5 +1,5 @@
 import { ExponentialBackoff, handleWhen, noop, retry } from 'cockatiel';
-import { Etcd3, EtcdWatchStreamEnded, isRecoverableError, type IKeyValue } from 'etcd3';
+import { Etcd3, EtcdWatchStreamEnded, isRecoverableError, type IKeyValue, type Watcher } from 'etcd3';
 import { PeerlabError } from '../errors.js';
 
 /**
@@ -52,14 +52,46 @@ export async function followPrefix(
 ): Promise<() => Promise<void>> {
   const response = await client.getAll().prefix(prefix).exec();
   for (const kv of response.kvs) onEvent({ type: 'put', name: kv.key.toString().slice(prefix.length), value: kv.value.toString(), lease: kv.lease });
-  const watcher = await client.watch().prefix(prefix).startRevision(nextRevision(response.header.revision)).create();
-  const forward = (type: 'put' | 'delete') => (kv: IKeyValue) =>
+  return followPrefixFrom(client, prefix, nextRevision(response.header.revision), onEvent);
+}
+
+/**
+ * Calls `onEvent` for every change under `prefix` from `startRevision` on, each once, in revision order, through
+ * etcd restarting (etcd3 makes a broken watch again; resumeFrom says from where). Resolves once etcd has
+ * confirmed the watch; the returned function stops it.
+ */
+export async function followPrefixFrom(client: Etcd3, prefix: string, startRevision: string, onEvent: (event: PrefixEvent) => void): Promise<() => Promise<void>> {
+  let resumeAt = startRevision;
+  const watcher = client.watch().prefix(prefix).startRevision(startRevision).watcher();
+  const forward = (type: 'put' | 'delete') => (kv: IKeyValue) => {
+    resumeAt = nextRevision(kv.mod_revision);
     onEvent({ type, name: kv.key.toString().slice(prefix.length), value: kv.value.toString(), lease: kv.lease });
+  };
   watcher.on('put', forward('put'));
   watcher.on('delete', forward('delete'));
+  resumeFrom(watcher, () => resumeAt);
+  await new Promise<void>((resolve, reject) => {
+    watcher.once('connected', () => resolve());
+    watcher.once('error', reject);
+  });
   return async () => {
     await watcher.cancel();
   };
+}
+
+/**
+ * etcd3 moves a watcher's start revision on to etcd's latest as soon as etcd confirms the watch, and again after
+ * each response, before etcd has sent every change since the revision asked for (it replays them within about
+ * 100 ms, in chunks): a watch broken in between was made again past them, and those changes were never seen
+ * (seen: etcd killed just after confirming a watch). So after etcd3's own listeners, each confirmation and each
+ * response sets it back to `next()`, the revision after the last change delivered.
+ */
+function resumeFrom(watcher: Watcher, next: () => string): void {
+  const resume = () => {
+    watcher.request.start_revision = next();
+  };
+  watcher.on('connected', resume);
+  watcher.on('data', resume);
 }
 
 /** How long a wait gives etcd to answer its watch (at first, and after each break): as long as a call is retried. */
@@ -122,19 +154,12 @@ export function nextChange(client: Etcd3, key: string, startRevision: string, ty
     unanswered();
     watcher.on('disconnected', unanswered);
 
-    // etcd3 moves a watcher's start revision on to etcd's latest as soon as etcd confirms the watch, before etcd has
-    // sent it the changes since the revision asked for (etcd does within 100 ms): a watch broken in between was
-    // made again past them, and the wait never ended (seen: etcd killed just after confirming it). The wait ends at
-    // its first change, so every new try asks from the start again. These run after etcd3's own listeners.
-    const fromStart = () => {
-      watcher.request.start_revision = startRevision;
-    };
     watcher.on('connected', () => {
       clearTimeout(giveUp);
       giveUp = undefined;
-      fromStart();
     });
-    watcher.on('data', fromStart);
+    // The wait ends at its first change, so every new try asks from the start again.
+    resumeFrom(watcher, () => startRevision);
 
     watcher.once(type, (kv: IKeyValue) => end(() => resolve(kv)));
     // etcd3 has dropped a watcher it emits this for: there is nothing to cancel. Its message gives no reason when

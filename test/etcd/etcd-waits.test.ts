@@ -5,7 +5,7 @@
  */
 import type { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { connectEtcd, nextChange, nextRevision, valueOnceSet } from '../../src/coordination/etcd.js';
+import { connectEtcd, followPrefixFrom, nextChange, nextRevision, valueOnceSet, type PrefixEvent } from '../../src/coordination/etcd.js';
 import { startEtcd, type EtcdProcess } from '../etcd-process.js';
 
 let etcd: EtcdProcess;
@@ -76,6 +76,30 @@ it('a wait sees a put etcd had not yet sent it when its watch broke', async () =
     await etcd.restart();
     expect((await waiting).value.toString()).toBe('done');
   } finally {
+    client.close();
+  }
+}, 30_000);
+
+it('a prefix follower gets every change once, in order, through a restart that came before etcd had replayed them', async () => {
+  const client = connectEtcd(etcd.endpoint);
+  const seen: string[] = [];
+  let stop: (() => Promise<void>) | undefined;
+  try {
+    // As for the wait above: changes after the follower's start revision that etcd had not replayed to its watch
+    // when etcd went down (etcd3 had already moved its start past them), then one made once etcd is back.
+    const from = nextRevision(await revisionNow(client));
+    await client.put('follow-test/a').value('1');
+    await client.put('follow-test/b').value('2');
+    await client.delete().key('follow-test/a');
+    stop = await followPrefixFrom(client, 'follow-test/', from, (event: PrefixEvent) => seen.push(`${event.type} ${event.name}`));
+    await client.watch().key('follow-test-after').create();
+    await etcd.restart();
+    await client.put('follow-test/c').value('3');
+    for (let waited = 0; seen.length < 4 && waited < 20_000; waited += 100) await sleep(100);
+    await sleep(500);
+    expect(seen).toEqual(['put a', 'put b', 'delete a', 'put c']);
+  } finally {
+    await stop?.();
     client.close();
   }
 }, 30_000);
