@@ -11,8 +11,7 @@ export default defineConfig({
         test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 60_000 },
       },
       {
-        // A real etcd process, no Docker: one file at a time, beside the Docker files (these mostly wait on etcd
-        // restarts and lease expiries, so the two go on side by side; ~130 s off CI's one-file-at-a-time path).
+        // A real etcd process, no Docker: one file at a time (they restart and pause etcd processes of their own).
         extends: true,
         test: {
           name: 'etcd',
@@ -23,7 +22,10 @@ export default defineConfig({
         },
       },
       {
-        // Real Docker and etcd: one file at a time, so runs do not compete for the engine.
+        // Real Docker and etcd: one file at a time, so runs do not compete for the engine. Vitest runs a project
+        // whose files go one at a time after every other project's, never beside them (its pool puts them in a
+        // group of their own, last): so `npm test` runs this project in a vitest process of its own, beside the
+        // unit and etcd projects' (package.json), and CI's wall time is the Docker files' alone.
         extends: true,
         test: {
           name: 'integration',
