@@ -51,6 +51,8 @@ export async function moveNode(nodes: SuccessorNodes, etcd: Etcd3, request: Move
   const { runId, nodeId, kind } = request;
   const keys = runKeys(runId);
   if ((await etcd.get(keys.topology(nodeId)).string()) === null) {
+    // In the first moments of a bring-up etcd is up but no topology is published yet: no node is known.
+    if ((await etcd.getAll().prefix(keys.topology('')).count()) === 0) throw stillInBringUp(runId);
     throw new PeerlabError(`run ${runId} has no node ${nodeId}`, { hint: 'see `peerlab status --nodes` for its nodes' });
   }
   const hosts = await nodes.hosts();
@@ -264,9 +266,7 @@ export async function readMoveRecords(etcd: Etcd3, runId: string): Promise<Migra
 }
 
 async function checkRunning(etcd: Etcd3, keys: RunKeys, runId: string): Promise<void> {
-  if ((await etcd.get(keys.start).string()) === null) {
-    throw new PeerlabError(`run ${runId} is still in bring-up: a node can move once its algorithm has started`, { hint: 'wait for the run to start (peerlab status), then try again' });
-  }
+  if ((await etcd.get(keys.start).string()) === null) throw stillInBringUp(runId);
   if ((await etcd.get(keys.stop).string()) !== null) throw new PeerlabError(`run ${runId} has ended: its nodes no longer move`, { hint: 'start a run with `peerlab up` or `peerlab run`' });
 }
 
@@ -322,4 +322,8 @@ function watchAlive(nodes: SuccessorNodes, container: string, ended: (how: strin
     race: (work) => Promise.race([work, died]),
     stop: () => clearInterval(timer),
   };
+}
+
+function stillInBringUp(runId: string): PeerlabError {
+  return new PeerlabError(`run ${runId} is still in bring-up: a node can move once its algorithm has started`, { hint: 'wait for the run to start (peerlab status), then try again' });
 }
