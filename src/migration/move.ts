@@ -166,15 +166,10 @@ async function targetDied(
   move: { nodeId: string; migration: string; successor: string; target: string; waitedMs: number | undefined; how: string },
 ): Promise<never> {
   const { nodeId, migration } = move;
-  const keys = runKeys(nodes.runId);
-  const decided = keys.migrationStep(nodeId, migration, 'decided');
-  const aborted = await etcd.if(decided, 'Create', '==', 0).then(etcd.put(decided).value('aborted' satisfies MigrationDecision)).commit();
-  if (!aborted.succeeded) {
+  if (!(await abortUnlessCommitted(etcd, nodes.runId, nodeId, migration))) {
     await nodes.removeContainer(move.successor);
     // The old container stays until the run's teardown: its death now would be taken for the cause.
-    const lost = `lost in its move: its new container ${move.how} after it took over, and its old one had handed over`;
-    await etcd.put(keys.error(nodeId)).value(JSON.stringify({ message: lost, stack: undefined } satisfies NodeFailure));
-    throw new PeerlabError(`node ${nodeId} was ${lost}`, { hint: 'the run fails naming the node' });
+    return declareLost(etcd, nodes.runId, nodeId, `its new container ${move.how} after it took over, and its old one had handed over`);
   }
   return abandoned(nodes, etcd, move, `its new container ${move.how} before it took over`);
 }
@@ -185,15 +180,23 @@ async function targetDied(
  * (always throws). If it had, the old one had handed over, and its death costs nothing: the move goes on.
  */
 async function oldDied(nodes: SuccessorNodes, etcd: Etcd3, move: { nodeId: string; migration: string; how: string }): Promise<void> {
-  const { nodeId, migration } = move;
-  const keys = runKeys(nodes.runId);
-  const decided = keys.migrationStep(nodeId, migration, 'decided');
-  const aborted = await etcd.if(decided, 'Create', '==', 0).then(etcd.put(decided).value('aborted' satisfies MigrationDecision)).commit();
-  if (!aborted.succeeded) return;
+  if (!(await abortUnlessCommitted(etcd, nodes.runId, move.nodeId, move.migration))) return;
   // The new container, which never got the state, stays until the run's teardown: removed now, its death would
   // be taken for the cause (no other container of the node runs).
-  const lost = `lost in its move: its old container ${move.how} after the freeze, before it handed its state over`;
-  await etcd.put(keys.error(nodeId)).value(JSON.stringify({ message: lost, stack: undefined } satisfies NodeFailure));
+  return declareLost(etcd, nodes.runId, move.nodeId, `its old container ${move.how} after the freeze, before it handed its state over`);
+}
+
+/** Decides the move `aborted` unless the new node committed first (see MigrationDecision); says whether it did. */
+async function abortUnlessCommitted(etcd: Etcd3, runId: string, nodeId: string, migration: string): Promise<boolean> {
+  const decided = runKeys(runId).migrationStep(nodeId, migration, 'decided');
+  const aborted = await etcd.if(decided, 'Create', '==', 0).then(etcd.put(decided).value('aborted' satisfies MigrationDecision)).commit();
+  return aborted.succeeded;
+}
+
+/** The node is gone with its move: its error fails the run, naming it (always throws). */
+async function declareLost(etcd: Etcd3, runId: string, nodeId: string, how: string): Promise<never> {
+  const lost = `lost in its move: ${how}`;
+  await etcd.put(runKeys(runId).error(nodeId)).value(JSON.stringify({ message: lost, stack: undefined } satisfies NodeFailure));
   throw new PeerlabError(`node ${nodeId} was ${lost}`, { hint: 'the run fails naming the node' });
 }
 

@@ -26,27 +26,33 @@ async function watchers(): Promise<number> {
   return Number(/^etcd_debugging_mvcc_watcher_total (\S+)$/m.exec(metrics)![1]);
 }
 
+/** A client of the test's etcd for `work`, closed after it whatever happens. */
+async function withClient(work: (client: Etcd3) => Promise<void>): Promise<void> {
+  const client = connectEtcd(etcd.endpoint);
+  try {
+    await work(client);
+  } finally {
+    client.close();
+  }
+}
+
 async function revisionNow(client: Etcd3): Promise<string> {
   return (await client.get('any').exec()).header.revision;
 }
 
 it('a wait goes on through an etcd restart and sees a put made once etcd is back', async () => {
-  const client = connectEtcd(etcd.endpoint);
-  try {
+  await withClient(async (client) => {
     const waiting = valueOnceSet(client, 'restart-test/step');
     await sleep(500);
     expect(await watchers()).toBe(1);
     await etcd.restart();
     await client.put('restart-test/step').value('done');
     expect(await waiting).toBe('done');
-  } finally {
-    client.close();
-  }
+  });
 }, 60_000);
 
 it('a wait that begins while etcd is down sees the put once etcd is back', async () => {
-  const client = connectEtcd(etcd.endpoint);
-  try {
+  await withClient(async (client) => {
     const from = nextRevision(await revisionNow(client));
     await etcd.kill();
     const read = valueOnceSet(client, 'down-test/read');
@@ -57,14 +63,11 @@ it('a wait that begins while etcd is down sees the put once etcd is back', async
     await client.put('down-test/change').value('changed');
     expect(await read).toBe('read');
     expect((await change).value.toString()).toBe('changed');
-  } finally {
-    client.close();
-  }
+  });
 }, 60_000);
 
 it('a wait sees a put etcd had not yet sent it when its watch broke', async () => {
-  const client = connectEtcd(etcd.endpoint);
-  try {
+  await withClient(async (client) => {
     // Put after the revision the wait starts from: etcd sends it to the wait's watch up to 100 ms after confirming
     // the watch, as it does for a put made while a broken watch was being made again.
     const from = nextRevision(await revisionNow(client));
@@ -75,9 +78,7 @@ it('a wait sees a put etcd had not yet sent it when its watch broke', async () =
     await client.watch().key('replay-test/after').create();
     await etcd.restart();
     expect((await waiting).value.toString()).toBe('done');
-  } finally {
-    client.close();
-  }
+  });
 }, 30_000);
 
 it('a prefix follower gets every change once, in order, through a restart that came before etcd had replayed them', async () => {
@@ -105,8 +106,7 @@ it('a prefix follower gets every change once, in order, through a restart that c
 }, 30_000);
 
 it('a wait fails naming its key once etcd has not answered for 30 s, and leaves no watch behind', async () => {
-  const client = connectEtcd(etcd.endpoint);
-  try {
+  await withClient(async (client) => {
     const from = nextRevision(await revisionNow(client));
     await etcd.kill();
     await Promise.all([
@@ -120,20 +120,15 @@ it('a wait fails naming its key once etcd has not answered for 30 s, and leaves 
     // A watch left behind would be made again within etcd3's backoff (at most 5 s).
     await sleep(6_000);
     expect(await watchers()).toBe(0);
-  } finally {
-    client.close();
-  }
+  });
 }, 120_000);
 
 it('a wait from a revision etcd compacted away fails naming its key', async () => {
-  const client = connectEtcd(etcd.endpoint);
-  try {
+  await withClient(async (client) => {
     const from = nextRevision(await revisionNow(client));
     await client.put('compact-test/other').value('1');
     const { header } = await client.put('compact-test/other').value('2').exec();
     await client.kv.compact({ revision: header.revision });
     await expect(nextChange(client, 'compact-test/step', from, 'put')).rejects.toThrow(/^gave up waiting for compact-test\/step: etcd cancelled its watch from revision \d+$/);
-  } finally {
-    client.close();
-  }
+  });
 }, 20_000);
