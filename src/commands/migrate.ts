@@ -10,7 +10,9 @@ export default class Migrate extends PeerlabCommand {
   static override description =
     "Move one node of a running run to a new container, with its state, timers (through the algorithm's restore hook) and unhandled messages: no message is lost, duplicated or reordered. Prints the downtime, the snapshot's size and the messages carried and replayed.";
 
-  static override examples = ['<%= config.bin %> migrate flood-20261130-101500-ab12 3', '<%= config.bin %> migrate flood-20261130-101500-ab12 3 --to outpost_pi   # a run started with --hosts'];
+  static override examples = ['<%= config.bin %> migrate flood-20261130-101500-ab12 3', '<%= config.bin %> migrate flood-20261130-101500-ab12 3 --to outpost_pi   # a run started with --hosts',
+    '<%= config.bin %> migrate flood-20261130-101500-ab12 3 --to engine-2     # a run on --runtime swarm',
+  ];
 
   static override args = {
     run: runIdArg('the run id (see `peerlab status`)', true),
@@ -19,7 +21,7 @@ export default class Migrate extends PeerlabCommand {
 
   static override flags = {
     to: Flags.string({
-      description: `the host to move to: one of the run's --hosts (default: the one with the fewest nodes per CPU, other than the node's own), or ${LOCAL_HOST} for a run without hosts`,
+      description: `the host to move to: one of the run's --hosts (default: the one with the fewest nodes per CPU, other than the node's own), an engine of a Swarm run (engine-2; default: the one with the fewest nodes), or ${LOCAL_HOST} for a run without hosts`,
     }),
   };
 

@@ -155,11 +155,6 @@ function checkFaults(loaded: LoadedExperiment, plan: Plan, graphs: ReadonlyMap<s
       // The fault's own hint speaks of the command line; here the timeout is the file's.
       throw loaded.error(field(index), plan.cells.length > 1 ? `in cell ${cell.label}: ${error.message}` : error.message, error.hint?.replace('--timeout', 'timeout:'));
     }
-    // As `peerlab run` refuses it (src/run/run.ts), here with the file's line. Under `auto` the run refuses it then.
-    const move = events.find((event) => event.action === 'migrate' || event.action === 'restart');
-    if (move && plan.runtime !== 'auto' && !RUNTIMES[plan.runtime].movesNodes) {
-      throw loaded.error(field(move.fault), `the ${plan.runtime} runtime cannot pass a node to a new container, which ${move.action} needs`, `run it with --runtime ${runtimesWith('movesNodes').join(' or ')}, or leave the ${move.action} out`);
-    }
   }
 }
 

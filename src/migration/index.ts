@@ -1,11 +1,11 @@
 /**
- * `peerlab migrate`: moves one node of a run that is up on this host's engine to a new container (see move.ts).
+ * `peerlab migrate`: moves one node of a run that is up on this host's engine, or on its local Swarm, to a new
+ * container (see move.ts).
  */
 import type Docker from 'dockerode';
 import { PeerlabError } from '../errors.js';
 import { connectRunEtcd } from '../run/run-etcd.js';
 import { attachRunNodes } from '../run/attach.js';
-import { isSuccessorNodes } from '../runtime/types.js';
 import { moveNode } from './move.js';
 
 import type { MoveOutcome, MoveRequest } from './move.js';
@@ -14,11 +14,6 @@ export { moveNode, readMoveRecords, type MoveOutcome, type MoveRequest } from '.
 
 export async function migrateRunNode(docker: Docker, request: Pick<MoveRequest, 'runId' | 'nodeId' | 'to' | 'signal' | 'onWaiting'>): Promise<MoveOutcome> {
   const nodes = await attachRunNodes(docker, request.runId);
-  if (!isSuccessorNodes(nodes)) {
-    throw new PeerlabError(`run ${request.runId} is on the ${nodes.kind} runtime, which cannot pass a node to a new container`, {
-      hint: 'moves need a run on --runtime docker (or a fault schedule in the simulator)',
-    });
-  }
   const etcd = await connectRunEtcd(docker, request.runId);
   if (!etcd) throw new PeerlabError(`no run ${request.runId} is up here with an etcd of its own`, { hint: 'run `peerlab status` to list the runs that are up' });
   try {

@@ -84,11 +84,6 @@ export interface RunRuntime {
    * simulator has no CPU to share out: both refuse the flag rather than ignore it.
    */
   readonly emulatesHosts: boolean;
-  /**
-   * Whether a node's id can pass to a new container, which `migrate` and `restart` need. A Swarm node is a task of
-   * a replicated service, whose slot the service itself refills: it cannot be handed to a container of its own.
-   */
-  readonly movesNodes: boolean;
   /** Whether its nodes spread over engines of their own (the Swarm), which `--placement` assigns without `--hosts`. */
   readonly placesOnEngines: boolean;
   /** Why this runtime cannot take a run here and now (e.g. no Docker engine answers), or undefined when it can. */

@@ -27,7 +27,7 @@ import { PeerlabError } from '../errors.js';
 import { isNodeHeal, type AppliedFault, type FaultEvent } from '../faults/events.js';
 import { joinOf, type Join } from '../faults/joins.js';
 import { moveNode } from '../migration/move.js';
-import type { ContainerNodes, SuccessorNodes } from '../runtime/types.js';
+import type { ContainerNodes } from '../runtime/types.js';
 import type { RunController } from './controller.js';
 import type { RunWatch } from './run-watch.js';
 
@@ -68,8 +68,8 @@ export class DockerFaultSchedule {
     private readonly onApplied: (applied: AppliedFault) => void = () => {},
     /** How a node joins the run (the deployment's join). */
     private readonly join: (joining: Join) => Promise<void>,
-    /** What migrate and restart need: a runtime whose node ids can pass to new containers, and the run's etcd. */
-    private readonly moves?: { readonly nodes: SuccessorNodes; readonly etcd: Etcd3 },
+    /** The run's etcd, which migrate and restart coordinate through. */
+    private readonly etcd: Etcd3,
   ) {}
 
   /** Arms every event against the run's start time (epoch ms). */
@@ -206,13 +206,11 @@ export class DockerFaultSchedule {
         return;
       case 'restart':
       case 'migrate': {
-        const moves = this.moves;
-        if (!moves) throw new PeerlabError(`${event.action} is not supported by this runtime: its nodes cannot pass to new containers`);
         const kind = event.action;
         // One move at a time (the run holds one migration lock), each complete before the next.
         for (const id of nodes) {
           this.paused.delete(id);
-          await moveNode(moves.nodes, moves.etcd, { runId: this.runtime.runId, nodeId: id, kind, beforeRemovingOld: () => this.controller.faultHits([id], []) });
+          await moveNode(this.runtime, this.etcd, { runId: this.runtime.runId, nodeId: id, kind, beforeRemovingOld: () => this.controller.faultHits([id], []) });
           // A killed or stopped node that restarted is a member again: it owes a result, and a crash of its new
           // container is a crash (as in the simulator, Simulation.restartNode).
           if (kind === 'restart' && this.departed.delete(id)) {

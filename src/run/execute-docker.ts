@@ -11,7 +11,7 @@ import { readRunLossCounters } from '../links/packet.js';
 import { makeNodeTraceDir, mergeNodeTraces } from './trace-files.js';
 import { dockerRunPlainStart } from './plain-start-docker.js';
 import { maxOf } from '../util/extremes.js';
-import { isSuccessorNodes, type ContainerNodes, type RuntimeKind } from '../runtime/types.js';
+import type { ContainerNodes, RuntimeKind } from '../runtime/types.js';
 import { readMoveRecords } from '../migration/move.js';
 import type { FaultEvent } from '../faults/events.js';
 import { hostsReplayFlags, type EmulatedHost } from '../runtime/emulated-hosts.js';
@@ -60,7 +60,6 @@ function hostsWithNodes(prepared: PreparedRun, list: readonly EmulatedHost[], po
 export const dockerRuntime: RunRuntime = containerRuntime({
   kind: 'docker',
   emulatesHosts: true,
-  movesNodes: true,
   placesOnEngines: false,
   unavailable: () => unavailableUnless(connectDocker),
   replayFlags: containerReplayFlags,
@@ -77,7 +76,6 @@ type ContainerBringUp = (prepared: PreparedRun, options: DockerOptions, traceDir
 export function containerRuntime(runtime: {
   kind: RuntimeKind;
   emulatesHosts: boolean;
-  movesNodes: boolean;
   placesOnEngines: boolean;
   unavailable: RunRuntime['unavailable'];
   replayFlags: RunRuntime['replayFlags'];
@@ -139,7 +137,7 @@ async function deployForRun(
   const deployment = await bringUp(prepared, options, traceDir);
   const { controller, runtime, watch } = deployment;
   const placement =
-    policy && options.livePlacement && options.hosts && isSuccessorNodes(runtime)
+    policy && options.livePlacement && options.hosts
       ? new LivePlacement({ runId: prepared.runId, policy, request: options.livePlacement, hosts: options.hosts.list, nodes: runtime, etcd: deployment.etcd })
       : undefined;
   if (options.signal) watch.endOnAbort(options.signal);
@@ -150,7 +148,7 @@ async function deployForRun(
     watch,
     options.onFault,
     (joining) => deployment.join(joining),
-    isSuccessorNodes(runtime) ? { nodes: runtime, etcd: deployment.etcd } : undefined,
+    deployment.etcd,
   );
   const registry = await controller.followRegistry();
   let tornDown: Promise<void> | undefined;

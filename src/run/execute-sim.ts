@@ -21,7 +21,6 @@ export const simulatorRuntime: RunRuntime = {
   kind: 'sim',
   engineObjects: false,
   emulatesHosts: false,
-  movesNodes: true,
   placesOnEngines: false,
   unavailable: async () => undefined,
   linksLayer: () => 'model',

@@ -51,6 +51,7 @@ export class RunWatch {
   private rejectFailed: (error: Error) => void = () => {};
 
   private constructor(
+    private readonly engines: readonly Docker[],
     private readonly runtime: WatchedRuntime,
     private readonly nodeMemoryLimit: number,
     private readonly nodeOf: NodeOfContainer,
@@ -66,7 +67,7 @@ export class RunWatch {
 
   /** Follows the run's containers on every one of these engines (a Swarm's: each engine reports its own). */
   static async startOn(engines: readonly Docker[], runtime: WatchedRuntime, nodeMemoryLimit: number, nodeOf: NodeOfContainer = () => undefined): Promise<RunWatch> {
-    const watch = new RunWatch(runtime, nodeMemoryLimit, nodeOf);
+    const watch = new RunWatch(engines, runtime, nodeMemoryLimit, nodeOf);
     for (const docker of engines) {
       const events = (await docker.getEvents({
         filters: { type: ['container'], event: ['die', 'oom'], label: [`${RUN_LABEL}=${runtime.runId}`] },
@@ -193,18 +194,20 @@ export class RunWatch {
   }
 
   /**
-   * Whether another container of the same node still runs: the dead one was replaced (a migration or restart,
-   * src/migration), or was a new container given up before it took over. Either way the node lives on.
+   * Whether another container of the same node still runs, on any engine: the dead one was replaced (a migration
+   * or restart, src/migration), or was a new container given up before it took over. Either way the node lives
+   * on. All the run's node containers are listed, since a Swarm task's node is known by its service, not a label.
    */
-  private async succeeded(docker: Docker, id: string, nodeId: string): Promise<boolean> {
-    const containers = await docker.listContainers({ filters: { label: [`${RUN_LABEL}=${this.runtime.runId}`, `${NODE_LABEL}=${nodeId}`] } }).catch(() => []);
-    return containers.some((container) => container.Id !== id);
+  private async succeeded(id: string, nodeId: string): Promise<boolean> {
+    const filters = { label: [`${RUN_LABEL}=${this.runtime.runId}`, `${ROLE_LABEL}=node`] };
+    const listings = await Promise.all(this.engines.map((docker) => docker.listContainers({ filters }).catch(() => [])));
+    return listings.flat().some((container) => container.Id !== id && (container.Labels[NODE_LABEL] ?? this.nodeOf(container.Labels)) === nodeId);
   }
 
   /** Undefined when the container's node lives on in another (it migrated or restarted): no crash. */
   private async describeDeath(docker: Docker, id: string, attributes: Record<string, string>): Promise<Error | undefined> {
     const info = await docker.getContainer(id).inspect().catch(() => undefined);
-    if (attributes[ROLE_LABEL] === 'node' && attributes[NODE_LABEL] !== undefined && (await this.succeeded(docker, id, attributes[NODE_LABEL]))) return undefined;
+    if (attributes[ROLE_LABEL] === 'node' && attributes[NODE_LABEL] !== undefined && (await this.succeeded(id, attributes[NODE_LABEL]))) return undefined;
     const exitCode = info?.State.ExitCode ?? Number(attributes.exitCode ?? NaN);
     const oomKilled = Boolean(info?.State.OOMKilled) || this.outOfMemory.has(id);
     const nodeId = attributes[NODE_LABEL];

@@ -123,7 +123,7 @@ function checkHeld(prepared: PreparedRun, request: RunRequest): void {
   if (unknown !== undefined) throw new PeerlabError(`--hold ${request.livePlacement!.hold.join(',')}: the run has no node ${unknown}`, { hint: 'hold node ids of the topology (peerlab topology show lists them)' });
 }
 
-/** What the run asks of its runtime that this one cannot do (`--hosts`, a move or restart) is refused, not ignored. */
+/** What the run asks of its runtime that this one cannot do (`--hosts`, a placement) is refused, not ignored. */
 function checkRuntimeCan(runtime: RunRuntime, request: RunRequest): void {
   const able = (capability: RuntimeCapability): string => runtimesWith(capability).join(' or ');
   if (request.hosts && !runtime.emulatesHosts) {
@@ -134,12 +134,6 @@ function checkRuntimeCan(runtime: RunRuntime, request: RunRequest): void {
   if (placesNowhere(runtime, request.placement, request.hosts !== undefined)) {
     throw new PeerlabError(`--placement ${request.placement}: a ${runtime.kind} run without --hosts has one place for its nodes, so there is nothing to place`, {
       hint: `add --hosts (--runtime ${able('emulatesHosts')}), take --runtime ${able('placesOnEngines')}, or leave --placement out`,
-    });
-  }
-  const move = request.faults?.find((fault) => fault.action === 'migrate' || fault.action === 'restart');
-  if (move && !runtime.movesNodes) {
-    throw new PeerlabError(`--fault '${move.spec}': the ${runtime.kind} runtime cannot pass a node to a new container, which ${move.action} needs`, {
-      hint: `take --runtime ${able('movesNodes')}, or leave the ${move.action} out`,
     });
   }
 }

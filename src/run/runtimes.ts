@@ -15,9 +15,9 @@ export const RUNTIMES: Readonly<Record<RuntimeKind, RunRuntime>> = {
   sim: simulatorRuntime,
 };
 
-export type RuntimeCapability = 'standUp' | 'plainStart' | 'emulatesHosts' | 'movesNodes' | 'placesOnEngines';
+export type RuntimeCapability = 'standUp' | 'plainStart' | 'emulatesHosts' | 'placesOnEngines';
 
-/** The runtimes that have a capability (e.g. `standUp`, `movesNodes`), for a message that says which to take. */
+/** The runtimes that have a capability (e.g. `standUp`, `emulatesHosts`), for a message that says which to take. */
 export function runtimesWith(capability: RuntimeCapability): RuntimeKind[] {
   return Object.values(RUNTIMES)
     .filter((runtime) => Boolean(runtime[capability]))

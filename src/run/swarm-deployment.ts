@@ -180,7 +180,6 @@ async function createBundleConfigs(manager: Docker, runId: string, prepared: Pre
 export const swarmRuntime: RunRuntime = containerRuntime({
   kind: 'swarm',
   emulatesHosts: false,
-  movesNodes: false,
   placesOnEngines: true,
   unavailable: () => unavailableUnless(clusterEngines),
   replayFlags: (prepared, tuning) => [

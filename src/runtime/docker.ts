@@ -159,7 +159,9 @@ export class DockerRuntime implements ContainerNodes, SuccessorNodes {
     return hosts.reduce((best, host) => (nodesOn(host.name) / host.cpus < nodesOn(best.name) / best.cpus ? host : best)).name;
   }
 
+  /** Listed anew: another process (`peerlab migrate`) may have moved the node since this one started it. */
   async currentContainer(id: string): Promise<string> {
+    this.containerIds.delete(id);
     return (await this.containerOf(id)).id;
   }
 

@@ -17,6 +17,7 @@ import { PeerlabError } from '../errors.js';
 import { ENV } from '../node/identity.js';
 import { forEachLimited } from '../util/concurrency.js';
 import { nodeLogFile } from '../util/node-logs.js';
+import { howItDied } from '../run/run-watch.js';
 import { demultiplex, ignoreMissing, STOP_GRACE_SECONDS, toNodeState } from './docker.js';
 import type { ContainerNodes, ContainerStartup, ExecResult, NodeInfo, NodeSpec, StartProgress } from './types.js';
 
@@ -79,7 +80,12 @@ export class SwarmRuntime implements ContainerNodes {
   private readonly services = new Map<string, { engine: number; ids: readonly string[] }>();
   /** The same services by the id Swarm gave them (tasks name their service by id). */
   private readonly serviceById = new Map<string, { engine: number; ids: readonly string[] }>();
+  /** The container that serves each node, as last listed (see containerOf). */
   private readonly located = new Map<string, { engine: number; containerId: string }>();
+  /** The engine of each container this process has seen: a move asks after its containers by id alone. */
+  private readonly engineOfContainer = new Map<string, number>();
+  /** The new containers of moves under way, by container id: they serve their node once its old one is removed. */
+  private readonly successors = new Map<string, { node: string; engine: number }>();
   /** Every node's engine: the start's placement, then each joiner's as it comes. */
   private readonly engineOf: Map<string, number>;
   /** Nodes asked for and not yet running: live for placement, though no container of theirs may run yet. */
@@ -255,12 +261,145 @@ export class SwarmRuntime implements ContainerNodes {
   private async containerOf(id: string): Promise<{ docker: Docker; container: Docker.Container; engine: number }> {
     let known = this.located.get(id);
     if (!known) {
-      for (const entry of await this.containers()) this.located.set(entry.node, { engine: entry.engine, containerId: entry.container.Id });
+      await this.locateAll();
       known = this.located.get(id);
     }
     if (!known) throw new PeerlabError(`run ${this.runId} has no node ${id}`, { hint: 'see `peerlab status` for its nodes' });
     const docker = this.engines[known.engine]!.docker;
     return { docker, container: docker.getContainer(known.containerId), engine: known.engine };
+  }
+
+  /**
+   * Lists every node's container anew. A node that moved has had more than one: the newest running one serves it
+   * (set last, so it wins), as on Docker.
+   */
+  private async locateAll(): Promise<void> {
+    const listed = (await this.containers()).sort((a, b) => Number(a.container.State === 'running') - Number(b.container.State === 'running') || a.container.Created - b.container.Created);
+    for (const { engine, node, container } of listed) {
+      this.located.set(node, { engine, containerId: container.Id });
+      this.engineOfContainer.set(container.Id, engine);
+    }
+  }
+
+  // The moves (src/migration): a node goes to a new container on any engine of the cluster. Its hosts are the engines.
+
+  async hosts(): Promise<string[]> {
+    return this.engines.map((engine) => engine.name);
+  }
+
+  async hostOf(id: string): Promise<string> {
+    return this.engines[(await this.containerOf(id)).engine]!.name;
+  }
+
+  async nodeHosts(): Promise<Map<string, string>> {
+    const running = (await this.containers()).filter(({ container }) => container.State === 'running');
+    // Oldest first, so that during a move the new container, the one that serves the node from its commit on, wins.
+    return new Map(running.sort((a, b) => a.container.Created - b.container.Created).map(({ engine, node }) => [node, this.engines[engine]!.name]));
+  }
+
+  /** The engine with the fewest running nodes, other than `except`; of equal ones, the first. */
+  async leastLoadedHost(except?: string): Promise<string> {
+    const onEngine = [...(await this.nodeHosts()).values()];
+    const candidates = this.engines.filter((engine) => engine.name !== except);
+    if (candidates.length === 0) return this.engines[0]!.name;
+    const nodesOn = (name: string) => onEngine.filter((on) => on === name).length;
+    return candidates.reduce((best, engine) => (nodesOn(engine.name) < nodesOn(best.name) ? engine : best)).name;
+  }
+
+  /** Listed anew: another process (`peerlab migrate`) may have moved the node since this one last looked. */
+  async currentContainer(id: string): Promise<string> {
+    this.located.delete(id);
+    return (await this.containerOf(id)).container.id;
+  }
+
+  /**
+   * A service of its own for the node's new container, pinned to `host`'s engine: its current service's spec, with
+   * this node's id alone, a `peerlab.node` label (so that a process that did not create the service still knows
+   * its node, see nodeOfContainer) and `env` added. Resolves once its task runs, with its container's id; a task
+   * that ends before it runs fails the move's start, and its service goes.
+   */
+  async startSuccessor(id: string, env: Readonly<Record<string, string>>, host: string): Promise<string> {
+    const engine = this.engines.findIndex((candidate) => candidate.name === host);
+    if (engine < 0) throw new PeerlabError(`no host ${host} in run ${this.runId}`, { hint: `its hosts: ${(await this.hosts()).join(', ')}` });
+    const { docker, container } = await this.containerOf(id);
+    const labels = (await docker.getContainer(container.id).inspect()).Config.Labels;
+    const current = (await this.manager.getService(labels[SERVICE_NAME_LABEL] ?? '').inspect()) as { Spec: ServiceSpec };
+    // A name of 63 characters at most (a run id has up to 45); one move at a time per run keeps it unique.
+    const name = `peerlab-${this.runId}-m${Date.now().toString(36)}`;
+    const spec = successorServiceSpec(current.Spec, name, id, engine, env);
+    const service = { engine, ids: [id] };
+    this.services.set(name, service);
+    let serviceId = '';
+    let containerId: string | undefined;
+    const ended = (_task: SwarmTask, reason: string): Error => new PeerlabError(`the new container of node ${id} on ${host} ${reason}`, { hint: `see \`peerlab cluster status\` for ${host}` });
+    try {
+      await startServicesInSteps(
+        this.manager,
+        this.runId,
+        [{ spec, replicas: 1, onCreated: (created) => void this.serviceById.set((serviceId = created), service) }],
+        1,
+        TASK_POLL_MS,
+        undefined,
+        ended,
+        (tasks) => (containerId = tasks.find((task) => task.Status?.State === 'running')?.Status?.ContainerStatus?.ContainerID ?? containerId),
+      );
+    } catch (error) {
+      if (serviceId) await ignoreMissing(this.manager.getService(serviceId).remove());
+      throw error;
+    }
+    if (!containerId) throw new PeerlabError(`the new container of node ${id} runs on ${host}, but Swarm does not name it`, { hint: 'see `docker service ps ' + name + '`' });
+    this.engineOfContainer.set(containerId, engine);
+    this.successors.set(containerId, { node: id, engine });
+    return containerId;
+  }
+
+  async howEnded(containerId: string): Promise<string | undefined> {
+    const found = await this.inspectContainer(containerId);
+    if (!found) return 'is gone';
+    return found.inspected.State.Running ? undefined : howItDied(found.inspected.State.ExitCode, found.inspected.State.OOMKilled);
+  }
+
+  /**
+   * Removes one container of a move: a new one given up (with its service), or an old one, whose node its new
+   * container serves from now on. An old task's service keeps its slot, which restart policy none leaves empty.
+   */
+  async removeContainer(containerId: string): Promise<void> {
+    const found = await this.inspectContainer(containerId);
+    const given = this.successors.get(containerId);
+    if (given) this.successors.delete(containerId);
+    else {
+      for (const [container, successor] of this.successors) {
+        if (successor.node !== this.nodeOfContainerId(containerId, found?.inspected.Config.Labels)) continue;
+        this.successors.delete(container);
+        this.located.set(successor.node, { engine: successor.engine, containerId: container });
+        this.engineOf.set(successor.node, successor.engine);
+      }
+    }
+    if (!found) return;
+    const docker = this.engines[found.engine]!.docker;
+    const ownService = found.inspected.Config.Labels[NODE_LABEL] !== undefined ? found.inspected.Config.Labels[SERVICE_NAME_LABEL] : undefined;
+    if (ownService !== undefined) await ignoreMissing(this.manager.getService(ownService).remove());
+    await ignoreMissing(docker.getContainer(containerId).remove({ force: true }));
+    for (const [node, at] of this.located) if (at.containerId === containerId) this.located.delete(node);
+  }
+
+  private nodeOfContainerId(containerId: string, labels: Readonly<Record<string, string>> | undefined): string | undefined {
+    for (const [node, at] of this.located) if (at.containerId === containerId) return node;
+    return labels && (labels[NODE_LABEL] ?? this.nodeOfContainer(labels));
+  }
+
+  /** A container of the run by id, on whichever engine has it; undefined once it is gone. */
+  private async inspectContainer(containerId: string): Promise<{ engine: number; inspected: Docker.ContainerInspectInfo } | undefined> {
+    const known = this.engineOfContainer.get(containerId);
+    const order = known === undefined ? this.engines.map((_, index) => index) : [known];
+    for (const engine of order) {
+      const inspected = await this.engines[engine]!.docker.getContainer(containerId).inspect().catch(() => undefined);
+      if (inspected) {
+        this.engineOfContainer.set(containerId, engine);
+        return { engine, inspected };
+      }
+    }
+    return undefined;
   }
 
   async stopNode(id: string): Promise<void> {
@@ -390,6 +529,40 @@ export function nodeServiceSpec(
     Mode: { Replicated: { Replicas: ids.length } },
     EndpointSpec: { Mode: 'dnsrr' },
     // dockerode's typings predate CapabilityDrop and Pids (API 1.41) and want a Source even for a tmpfs.
+  } as unknown as Docker.CreateServiceOptions;
+}
+
+/** The part of a service's spec (as the manager returns it) that a move's new service is made from. */
+interface ServiceSpec {
+  readonly Labels?: Record<string, string>;
+  readonly TaskTemplate: {
+    readonly ContainerSpec: { readonly Env?: string[]; readonly Labels?: Record<string, string> } & Record<string, unknown>;
+    readonly Placement?: { readonly Constraints?: string[] };
+  } & Record<string, unknown>;
+  readonly EndpointSpec?: unknown;
+}
+
+/**
+ * The service of a node's new container (a move): the spec of the service its current container belongs to,
+ * pinned to `engine`, for node `id` alone, labelled with it, and with `env` added (replacing what the old
+ * container had of the same names: a node that moved before carries its last move's variables).
+ */
+export function successorServiceSpec(current: ServiceSpec, name: string, id: string, engine: number, env: Readonly<Record<string, string>>): Docker.CreateServiceOptions {
+  const environment = { [ENV.nodeIds]: id, [ENV.slot]: '1', ...env };
+  const container = current.TaskTemplate.ContainerSpec;
+  return {
+    ...current,
+    Name: name,
+    TaskTemplate: {
+      ...current.TaskTemplate,
+      ContainerSpec: {
+        ...container,
+        Env: [...(container.Env ?? []).filter((line) => !(line.split('=')[0]! in environment)), ...Object.entries(environment).map(([key, value]) => `${key}=${value}`)],
+        Labels: { ...container.Labels, [NODE_LABEL]: id },
+      },
+      Placement: { Constraints: [`node.labels.${ENGINE_LABEL}==${engine + 1}`] },
+    },
+    Mode: { Replicated: { Replicas: 1 } },
   } as unknown as Docker.CreateServiceOptions;
 }
 

@@ -92,7 +92,7 @@ export interface ContainerStartup {
 }
 
 /** Nodes as containers on engines of this host (Docker, a local Swarm): their namespaces and logs are reachable. */
-export interface ContainerNodes extends Runtime {
+export interface ContainerNodes extends Runtime, SuccessorNodes {
   /** The engines the run's containers live on (one for Docker, every engine of the cluster for Swarm). */
   readonly engineClients: readonly Docker[];
   /** Each node this runtime started, by id: when its container was asked for, created and started. */
@@ -105,18 +105,14 @@ export interface ContainerNodes extends Runtime {
   logsCommand(id: string): string;
 }
 
-/** Whether a runtime's nodes can pass to new containers (not a Swarm's: a task's slot is its service's). */
-export function isSuccessorNodes<Nodes extends object>(nodes: Nodes): nodes is Nodes & SuccessorNodes {
-  return 'startSuccessor' in nodes;
-}
-
 /**
  * Nodes whose id can pass to a new container (migration and restart, src/migration): the one primitive both
- * use. A host is where a container can go: on one engine, that engine, or the emulated hosts of `--hosts`.
+ * use. A host is where a container can go: on one engine, that engine, or the emulated hosts of `--hosts`; on a
+ * Swarm, each of its engines.
  */
 export interface SuccessorNodes {
   readonly runId: string;
-  /** Where nodes can be placed: `local` on one engine, or its emulated hosts (`--hosts`). */
+  /** Where nodes can be placed: `local` on one engine, its emulated hosts (`--hosts`), or a Swarm's engines. */
   hosts(): Promise<string[]>;
   /** The host node `id` lives on now. */
   hostOf(id: string): Promise<string>;

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'csv-parse/sync';
+import { expect } from 'vitest';
 import { connectDocker, RUN_LABEL } from '../../src/docker/engine.js';
 import { packageRoot } from '../../src/util/paths.js';
 
@@ -75,5 +76,42 @@ export async function interruptPast(cwd: string, args: readonly string[], nodeCo
       child.kill('SIGKILL');
       throw new Error(`the run had no more than ${nodeContainers} node containers after ${timeoutMs / 1000} s; its stderr: ${stderr}`);
     }
+  }
+}
+
+/** The CLI in the background, with `env` added; once it has announced its run id when it runs one. */
+export function cliInBackground(args: readonly string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [bin, ...args], { cwd: packageRoot, env: { ...process.env, ...env } });
+  const output = { stdout: '', stderr: '' };
+  child.stdout.on('data', (chunk: Buffer) => (output.stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output.stderr += chunk.toString()));
+  const ended = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+  return {
+    output,
+    ended,
+    async runId(): Promise<string> {
+      for (let waited = 0; !/^run (\S+)$/m.test(output.stderr); waited += 100) {
+        expect(waited, output.stderr + output.stdout).toBeLessThan(60_000);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return /^run (\S+)$/m.exec(output.stderr)![1]!;
+    },
+    /** A failed assertion must not leave it going: Ctrl-C, and wait for its teardown. */
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGINT');
+        await ended;
+      }
+    },
+  };
+}
+
+/** `peerlab migrate` (with `env` added), asked again while the run is still coming up, then taken once it has started. */
+export async function migrateOnceStarted(runId: string, args: readonly string[], env: Record<string, string> = {}) {
+  for (let tries = 0; ; tries++) {
+    const mover = cliInBackground(['migrate', runId, ...args], env);
+    const code = await mover.ended;
+    if (!/still in bring-up|has no run|no run .* is up/.test(mover.output.stderr) || tries > 120) return { code, ...mover.output };
+    await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }

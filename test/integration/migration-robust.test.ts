@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDocker, NODE_LABEL, RUN_LABEL } from '../../src/docker/engine.js';
 import { packageRoot } from '../../src/util/paths.js';
-import { bin, leftovers } from './cli-helpers.js';
+import { bin, cliInBackground, leftovers } from './cli-helpers.js';
 import { containersOf, expectStreamWhole, SEQ_STREAM } from './seq-stream-oracle.js';
 
 const FIXTURE = SEQ_STREAM;
@@ -26,35 +26,8 @@ afterAll(async () => {
   await rm(resultsRoot, { recursive: true, force: true });
 });
 
-/** The CLI in the background, with `env` added; once it has announced its run id when it runs one. */
-function cli(args: readonly string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: packageRoot, env: { ...process.env, ...env } });
-  const output = { stdout: '', stderr: '' };
-  child.stdout.on('data', (chunk: Buffer) => (output.stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output.stderr += chunk.toString()));
-  const ended = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
-  return {
-    output,
-    ended,
-    async runId(): Promise<string> {
-      for (let waited = 0; !/^run (\S+)$/m.test(output.stderr); waited += 100) {
-        expect(waited, output.stderr + output.stdout).toBeLessThan(60_000);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      return /^run (\S+)$/m.exec(output.stderr)![1]!;
-    },
-    /** A failed assertion must not leave it going: Ctrl-C, and wait for its teardown. */
-    async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGINT');
-        await ended;
-      }
-    },
-  };
-}
-
 function runStream(extra: readonly string[], env: Record<string, string> = {}) {
-  return cli(['run', FIXTURE, '--topology', TOPOLOGY, '--seed', '5', '--results', resultsRoot, ...extra], env);
+  return cliInBackground(['run', FIXTURE, '--topology', TOPOLOGY, '--seed', '5', '--results', resultsRoot, ...extra], env);
 }
 
 /** Resolves once a container of the run's node dies (the engine's events: no death is missed between two polls). */
@@ -82,7 +55,7 @@ describe('a move whose new container dies after the freeze', () => {
     try {
       const runId = await run.runId();
       await containerDeath(runId, '2');
-      const again = cli(['migrate', runId, '2']);
+      const again = cliInBackground(['migrate', runId, '2']);
       expect(await again.ended, again.output.stderr).toBe(0);
       expect(again.output.stdout).toMatch(/^✔ node 2 moved to local \(\S+ → \S+\) with \d+ ms of downtime/);
       expect(await run.ended, run.output.stderr + run.output.stdout).toBe(0);
@@ -140,7 +113,7 @@ describe('two neighbours moved at once', () => {
       // Both asked for at the same moment, retried while the run is still coming up.
       const moveOnceStarted = async (node: string) => {
         for (;;) {
-          const move = cli(['migrate', runId, node]);
+          const move = cliInBackground(['migrate', runId, node]);
           const code = await move.ended;
           if (code === 0 || !/still in bring-up|no run .* is up/.test(move.output.stderr)) return { code, ...move.output };
           await new Promise((resolve) => setTimeout(resolve, 300));
@@ -162,7 +135,7 @@ describe('two neighbours moved at once', () => {
 
 describe('a node that holds a lock or is a candidate', () => {
   it('is refused in one line, before anything is created; another node of the run moves', async () => {
-    const run = cli(['run', 'test/fixtures/lock-holder.ts', '--topology', 'complete:n=3', '--seed', '5', '--results', resultsRoot, '--param', 'durationMs=12000']);
+    const run = cliInBackground(['run', 'test/fixtures/lock-holder.ts', '--topology', 'complete:n=3', '--seed', '5', '--results', resultsRoot, '--param', 'durationMs=12000']);
     try {
       const runId = await run.runId();
       // Once node 1 holds the lock, as its log says (asked before, it would still be free to go).
@@ -170,13 +143,13 @@ describe('a node that holds a lock or is a candidate', () => {
         expect(waited, run.output.stderr).toBeLessThan(60_000);
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
-      const move = cli(['migrate', runId, '1']);
+      const move = cliInBackground(['migrate', runId, '1']);
       const refused = { code: await move.ended, ...move.output };
       expect(refused.code).not.toBe(0);
       expect(refused.stderr.trim().split('\n')).toHaveLength(1);
       expect(refused.stderr).toMatch(/cannot migrate: node 1 holds or waits for lock l, election e, which its container's lease holds and a snapshot cannot carry/);
       expect(containersOf(runId, '1')).toHaveLength(1);
-      const other = cli(['migrate', runId, '2']);
+      const other = cliInBackground(['migrate', runId, '2']);
       expect(await other.ended, other.output.stderr).toBe(0);
       expect(await run.ended, run.output.stderr + run.output.stdout).toBe(0);
       expect(await leftovers(runId)).toEqual({ containers: 0, networks: 0 });

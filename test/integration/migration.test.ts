@@ -14,7 +14,7 @@ import type { FaultEvent } from '../../src/faults/events.js';
 import { percentiles } from '../../src/bench/percentiles.js';
 import { runAlgorithm } from '../../src/run/run.js';
 import { packageRoot } from '../../src/util/paths.js';
-import { bin, leftovers, peerlabIn } from './cli-helpers.js';
+import { bin, leftovers, migrateOnceStarted, peerlabIn } from './cli-helpers.js';
 import { containersOf, expectExactlyOnceInOrder, expectStreamWhole, migrationRecords, SEQ_STREAM, streamResults } from './seq-stream-oracle.js';
 
 const FIXTURE = SEQ_STREAM;
@@ -173,21 +173,12 @@ async function runInBackground(args: readonly string[]) {
   };
 }
 
-/** `peerlab migrate`, refused while the run comes up, then taken once it has started. */
-async function migrateOnceStarted(runId: string, ...args: string[]) {
-  for (let tries = 0; ; tries++) {
-    const moved = await peerlabIn(packageRoot, 'migrate', runId, ...args);
-    if (!/still in bring-up|has no run|no run .* is up/.test(moved.stderr) || tries > 120) return moved;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}
-
 describe('peerlab migrate on a run in progress', () => {
   it('moves a node by hand; Ctrl-C in the middle leaves it in exactly one container; the stream stays whole', async () => {
     const run = await runInBackground(['--topology', 'ba:n=8,m=2', '--seed', '5', '--param', 'durationMs=40000']);
     const { runId, output } = run;
     try {
-      const moved = await migrateOnceStarted(runId, '1');
+      const moved = await migrateOnceStarted(runId, ['1']);
       expect(moved.code, moved.stderr).toBe(0);
       expect(moved.stdout).toMatch(/^✔ node 1 moved to local \(\S+ → \S+\) with \d+ ms of downtime: snapshot [\d.]+ KiB/);
       expect(containersOf(runId, '1')).toHaveLength(1);
@@ -219,7 +210,7 @@ describe('peerlab migrate on a run in progress', () => {
     const run = await runInBackground(['--topology', 'ba:n=6,m=2', '--seed', '5', '--param', 'durationMs=25000', '--hosts', 'a=1,b=1', '--host-cpus', '0.4']);
     const { runId, output } = run;
     try {
-      const moved = await migrateOnceStarted(runId, '1');
+      const moved = await migrateOnceStarted(runId, ['1']);
       expect(moved.code, moved.stderr).toBe(0);
       expect(moved.stdout).toMatch(/^✔ node 1 moved to a \(/);
       const [container] = containersOf(runId, '1');

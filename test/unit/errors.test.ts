@@ -14,7 +14,6 @@ import { listResults } from '../../src/results/catalog.js';
 import { showNodeLog } from '../../src/run/logs.js';
 import { runAlgorithm, type RunRequest } from '../../src/run/run.js';
 import { runStateDir } from '../../src/run/state.js';
-import type { FaultEvent } from '../../src/faults/events.js';
 import type { RunId } from '../../src/util/names.js';
 import { packageRoot } from '../../src/util/paths.js';
 
@@ -156,15 +155,6 @@ describe('the run line', () => {
     const summary = await sim({ algorithm: fixture('chatty'), topology, allowDisconnected: true, timeoutMs: 45_000 });
     expect(summary.replay).toContain(' --allow-disconnected');
     expect(summary.replay).toContain(' --timeout 45');
-  });
-
-  it('a restart or migrate on a runtime whose nodes cannot move is refused before anything starts', async () => {
-    // No cluster is needed: the refusal comes before the Swarm is looked for.
-    const restart: FaultEvent = { atMs: 1000, action: 'restart', nodes: ['1'], edges: [], fault: 1, spec: 'at=1s restart ids:1' };
-    const refused = await failure(sim({ algorithm: 'flood', topology: 'ring:n=4', runtime: 'swarm', faults: [restart] }));
-    expect(refused.message).toBe("--fault 'at=1s restart ids:1': the swarm runtime cannot pass a node to a new container, which restart needs");
-    expect(refused.hint).toBe('take --runtime docker or sim, or leave the restart out');
-    expect(existsSync(path.join(dir, 'results'))).toBe(false);
   });
 
   it('a --placement with one place for the nodes (one engine without --hosts, the simulator) is refused, not ignored', async () => {
