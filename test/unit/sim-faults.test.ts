@@ -45,7 +45,7 @@ describe('faults in the simulator', () => {
     expect(outcome.faults).toEqual([expect.objectContaining({ atMs: 0, appliedMs: 0, action: 'kill', nodes: ['4'] })]);
   });
 
-  it('a migrate is a move without hosts in the simulator: recorded at its time, and the run goes on unchanged', async () => {
+  it('a migrate moves the node into a fresh host at its time, in no virtual time: the run goes on unchanged', async () => {
     const plain = await flood('line:n=5', []);
     const { outcome } = await flood('line:n=5', [fault(1.5, 'migrate', { nodes: ['2'] })]);
     expect(outcome.faults).toEqual([expect.objectContaining({ atMs: 1.5, appliedMs: 1.5, action: 'migrate', nodes: ['2'] })]);

@@ -19,7 +19,7 @@ import { electionQueue } from '../../coordination/keys.js';
 import { REGISTRATION_TTL_SECONDS, type NodeReport } from '../../coordination/protocol.js';
 import { PeerlabError } from '../../errors.js';
 import { isNodeHeal, type AppliedFault, type FaultEvent } from '../../faults/events.js';
-import { AlgorithmHost, type EdgeSlot, type HostEnvironment, type InboundEdge } from '../../host/algorithm-host.js';
+import { AlgorithmHost, type EdgeSlot, type HostEnvironment, type HostSnapshot, type InboundEdge } from '../../host/algorithm-host.js';
 import { CONSOLE_SINK } from '../../host/console-shim.js';
 import type { Cancellable, ClockSkew, Expiring } from '../../host/node-clock.js';
 import { copyJson } from '../../util/json-copy.js';
@@ -93,6 +93,7 @@ type SimEvent =
   | Delivery
   | SimTimer
   | { readonly kind: 'wake'; readonly node: SimNode; readonly action: () => void }
+  | Membership
   | { readonly kind: 'control'; readonly action: () => void };
 
 /**
@@ -107,6 +108,17 @@ interface Delivery {
   readonly payload: Json;
   readonly bytes: number;
   readonly id: number;
+}
+
+/**
+ * A neighbour of the node came up (`reason` undefined) or went down, as the registry tells it: an event of its
+ * own rather than a wake-up, so that one addressed to a node that moved reaches the host it moved to.
+ */
+interface Membership {
+  readonly kind: 'membership';
+  readonly node: SimNode;
+  readonly neighbour: Neighbour;
+  readonly reason: DownReason | undefined;
 }
 
 /** A node's timer in the agenda, and its own cancel handle: one object per timer. */
@@ -195,6 +207,8 @@ export class Simulation {
   private readonly registryChanges: RegistryChange[] = [];
   /** By fault (its index), the leader its action hit: what its heal applies to. */
   private readonly leadersHit = new Map<number, string[]>();
+  /** Nodes that moved (migrateNode), each to its successor: what was on its way to them goes on there. */
+  private readonly movedTo = new Map<SimNode, SimNode>();
   /** Called as each node leaves the run for good (see MembershipChange). */
   readonly membership: Array<(change: MembershipChange) => void> = [];
 
@@ -330,7 +344,7 @@ export class Simulation {
     this.registryChanges.push({ atMs: this.clock, node: id, change: 'registered' });
     for (const neighbour of this.neighboursOf(node)) {
       const target = this.nodes.get(neighbour.id)!;
-      if (isUp(target)) this.queue.push(this.clock, { kind: 'wake', node: target, action: () => target.host.neighbourUp({ id, weight: neighbour.weight }) });
+      if (isUp(target)) this.queue.push(this.clock, { kind: 'membership', node: target, neighbour: { id, weight: neighbour.weight }, reason: undefined });
     }
   }
 
@@ -386,23 +400,78 @@ export class Simulation {
     this.services.expire(id);
     this.queues.expire(id);
     if (this.departed.delete(id)) this.barriers.rejoin(id);
-    const live = this.neighboursOf(old).filter((neighbour) => isUp(this.nodes.get(neighbour.id)!));
-    this.watchdog[Slot.node] = old.index;
-    this.watchdog[Slot.handler] = Handler.state;
-    const fresh = this.createNode(id, old.index, old.group, live);
-    this.watchdog[Slot.handler] = Handler.control;
-    fresh.host.setLinkFaults(old.host.linkFaults());
-    fresh.host.setClockSkew(old.host.clockSkew);
-    this.nodes.set(id, fresh);
-    this.order[old.index] = fresh;
-    // The links into it hold the old host's edges: each asks the new host for its own at its next message.
-    for (const { id: other } of this.neighboursOf(old)) {
-      const link = this.nodes.get(other)!.host.outbound(id)?.transport as Link | undefined;
-      if (link) link.inbound = undefined;
-    }
+    this.succeed(old, this.neighboursOf(old).filter((neighbour) => isUp(this.nodes.get(neighbour.id)!)));
     this.emit({ type: 'control', time: this.clock, action: 'restart', node: id });
     this.startNode(id);
     this.nodeUp(id);
+  }
+
+  /**
+   * Moves node `id` now (a `migrate` fault) into a fresh host, as src/migration moves it to a new container in
+   * Docker, with the same SDK semantics (AlgorithmHost's snapshot and resume): refused, with Docker's words
+   * (`cannot migrate: …`), when a snapshot cannot carry the node (state that is not plain JSON, timers pending and
+   * no `restore` hook, a lock held or a candidacy, a `run()` under way); otherwise its snapshot goes through JSON
+   * as on the wire, and the new host resumes from it (the algorithm's `restore` hook, or node.state set) instead of
+   * running init. Nothing is lost, duplicated or reordered: what was in flight to the old host, and what it had
+   * received and not handled, reaches the new one in order, and what the old one sent before the move arrives
+   * before anything the new one sends. The old host's timers never fire (its restore hook sets them again), and
+   * code of its still waiting for a store or barrier wake-up never runs again. The node stays registered (in
+   * Docker the new container takes the id's registration over): no neighbour hears it go or come, and its
+   * services, results and barrier arrivals stay; link faults and clock skew stay, as across a restart. The move
+   * takes no virtual time: the simulator has no model of its cost (Docker measures 0.1–2 s of downtime, see
+   * README "Migration"), so the new host handles what arrives from the move's instant on.
+   */
+  migrateNode(id: string): void {
+    const old = this.node(id);
+    // In Docker a paused node cannot answer the move's `prepare`, and a dead or stopped one has nothing to move.
+    if (old.state !== 'running') throw new PeerlabError(`node ${id} cannot be migrated: it is ${old.state}`);
+    const refusal = old.host.snapshotRefusal();
+    if (refusal !== undefined) throw new PeerlabError(`cannot migrate: ${refusal}`);
+    // The wire's JSON round trip (the node agent's handoff is JSON.stringify'd and JSON.parse'd whole, see
+    // NodeMigration.leave and arrive): the new host gets what a new container would, not the old host's objects.
+    const snapshot = JSON.parse(JSON.stringify(old.host.snapshot())) as HostSnapshot;
+    old.state = 'dead';
+    const fresh = this.succeed(old, [...snapshot.neighbours]);
+    this.movedTo.set(old, fresh);
+    fresh.state = 'running';
+    // Its delay stream and log go on where they were: the node's, not the host's.
+    fresh.delayStream = old.delayStream;
+    fresh.logLines = old.logLines;
+    // The links out of it go on too, FIFO state and all: its first message cannot overtake its predecessor's last
+    // (in Docker the old container's `ended` marker gates them).
+    for (const { id: other } of this.neighboursOf(old)) {
+      const link = old.host.outbound(other)?.transport;
+      const slot = fresh.host.outbound(other);
+      if (link !== undefined && slot !== undefined) slot.transport = link;
+    }
+    this.emit({ type: 'control', time: this.clock, action: 'migrate', node: id });
+    // The restore hook is the node's code: what it prints goes to its log, and the watchdog names it.
+    this.speaking = fresh;
+    this.watchdog[Slot.node] = fresh.index;
+    this.watchdog[Slot.handler] = Handler.restore;
+    void fresh.host.resume(snapshot);
+    this.watchdog[Slot.handler] = Handler.control;
+  }
+
+  /**
+   * A fresh host takes node `old`'s id over (a restart or a move), with `neighbours` as `node.neighbours`: the
+   * faults on its incoming links and its clock skew stay, and the links into it ask the new host for its edges.
+   */
+  private succeed(old: SimNode, neighbours: Neighbour[]): SimNode {
+    this.watchdog[Slot.node] = old.index;
+    this.watchdog[Slot.handler] = Handler.state;
+    const fresh = this.createNode(old.id, old.index, old.group, neighbours);
+    this.watchdog[Slot.handler] = Handler.control;
+    fresh.host.setLinkFaults(old.host.linkFaults());
+    fresh.host.setClockSkew(old.host.clockSkew);
+    this.nodes.set(old.id, fresh);
+    this.order[old.index] = fresh;
+    // The links into it hold the old host's edges: each asks the new host for its own at its next message.
+    for (const { id: other } of this.neighboursOf(old)) {
+      const link = this.nodes.get(other)!.host.outbound(old.id)?.transport as Link | undefined;
+      if (link) link.inbound = undefined;
+    }
+    return fresh;
   }
 
   private edgesAdded(id: string): Neighbour[] {
@@ -552,8 +621,10 @@ export class Simulation {
         each(nodes, (id) => this.joinNode(id, event.attach ?? []));
         break;
       case 'migrate':
-        // The simulator has no hosts to move between: the node stays as it is, and the move costs it no time
-        // (no downtime, nothing held), which is what faults.ndjson then records.
+        // As DockerFaultSchedule.act moves them: one node after another, and a move refused (see migrateNode) ends
+        // the event there, the node and those after it staying where they are. It is recorded with its error and
+        // the run goes on, as DockerFaultSchedule.apply records moveNode's error without failing the run.
+        each([nodes], (ids) => ids.forEach((id) => this.migrateNode(id)));
         break;
     }
     this.appliedFaults.push({ ...event, nodes, appliedMs: this.clock, ...(errors.length > 0 && { error: errors.join('; ') }) });
@@ -751,9 +822,15 @@ export class Simulation {
     const node = event.node;
     switch (node.state) {
       case 'exited':
-      case 'dead':
+      case 'dead': {
+        // A node that moved: its messages and membership changes reach its new host, in the order they came, and
+        // its timers, store and barrier wake-ups go with its old one (the new one's restore hook sets its own).
+        const successor = this.movedTo.size === 0 ? undefined : this.movedTo.get(node);
+        if (successor !== undefined && event.kind === 'deliver') return this.process({ ...event, node: successor, inbound: undefined });
+        if (successor !== undefined && event.kind === 'membership') return this.process({ ...event, node: successor });
         if (event.kind === 'deliver') this.loseWithDeparted(event.id, event.sender.id, node.id, `node ${node.state}`);
         return false;
+      }
       case 'created':
       case 'paused':
         (node.held ??= []).push(event);
@@ -761,7 +838,8 @@ export class Simulation {
       case 'running':
         break;
     }
-    if (event.kind === 'deliver' && !isUp(event.sender)) {
+    // What a node sent before it moved was on its way already (in Docker it drains before the handoff).
+    if (event.kind === 'deliver' && !isUp(event.sender) && !this.movedTo.has(event.sender)) {
       this.loseWithDeparted(event.id, event.sender.id, node.id, `node ${event.sender.id} ${event.sender.state}`);
       return false;
     }
@@ -795,6 +873,10 @@ export class Simulation {
           return true;
         case 'wake':
           event.action();
+          return true;
+        case 'membership':
+          if (event.reason === undefined) node.host.neighbourUp(event.neighbour);
+          else node.host.neighbourDown(event.neighbour.id, event.reason);
           return true;
       }
     } catch (error) {
@@ -961,9 +1043,9 @@ export class Simulation {
     this.queues.expire(node.id);
     this.registryChanges.push({ atMs: this.clock, node: node.id, change: 'left' });
     if (reason === 'lease-expired') this.emit({ type: 'control', time: this.clock, action: 'lease expired', node: node.id });
-    for (const { id } of this.neighboursOf(node)) {
+    for (const { id, weight } of this.neighboursOf(node)) {
       const neighbour = this.nodes.get(id)!;
-      if (isUp(neighbour)) this.queue.push(this.clock, { kind: 'wake', node: neighbour, action: () => neighbour.host.neighbourDown(node.id, reason) });
+      if (isUp(neighbour)) this.queue.push(this.clock, { kind: 'membership', node: neighbour, neighbour: { id: node.id, weight }, reason });
     }
     return services;
   }
@@ -1167,6 +1249,7 @@ const HANDLER_OF: Record<Exclude<SimEvent['kind'], 'control'>, Handler> = {
   deliver: Handler.onMessage,
   timer: Handler.timer,
   wake: Handler.wake,
+  membership: Handler.wake,
 };
 
 function isUp(node: SimNode): boolean {

@@ -23,7 +23,7 @@ export const Slot = {
 export const StopRequest = { none: 0, deadline: 1, interrupt: 2 } as const;
 export type StopRequest = (typeof StopRequest)[keyof typeof StopRequest];
 
-export const Handler = { none: 0, state: 1, start: 2, onMessage: 3, timer: 4, wake: 5, control: 6 } as const;
+export const Handler = { none: 0, state: 1, start: 2, onMessage: 3, timer: 4, wake: 5, control: 6, restore: 7 } as const;
 export type Handler = (typeof Handler)[keyof typeof Handler];
 
 /** How an error names the handler: "node 3 … in onMessage (a message from 2)". */
@@ -41,6 +41,8 @@ export function describeHandler(handler: number, from: string | undefined): stri
       return 'the code after a store, barrier or receive wait';
     case Handler.control:
       return 'a control action of the run';
+    case Handler.restore:
+      return 'its restore() hook, after a move';
     default:
       return 'no handler (the simulator itself)';
   }
