@@ -2,7 +2,8 @@
  * The swarm runtime on a real local cluster (`peerlab cluster up --engines 3`: three dockerds in one Swarm, a real
  * VXLAN overlay): runs pass with their nodes on all three engines, `--placement partition` cuts fewer edges across
  * engines than spread, a node killed on its engine is blamed by name, nodes move between engines with their
- * state and without losing a message (by fault schedule and by hand), and neither a finished run nor Ctrl-C
+ * state and without losing a message (by fault schedule and by hand), the packet layer shapes an edge across
+ * engines (rate, loss), and neither a finished run nor Ctrl-C
  * during bring-up leaves a service, config, network or container on any engine; `peerlab up`, `status` and `down`
  * work there, and so does the start-up bench against plain `docker service create`. It also runs the container-runtime
  * scenarios of the Docker suite (scenarios/: algorithms, the end of a run, a fault schedule, churn) on the Swarm, with the
@@ -22,6 +23,7 @@ import type { StartupSample } from '../../src/bench/startup.js';
 import { runAlgorithm, type RunRequest } from '../../src/run/run.js';
 import { runStatus, type RunStatus } from '../../src/run/status.js';
 import { placeNodes } from '../../src/run/swarm-placement.js';
+import { lossShareBound } from '../../src/links/packet.js';
 import { loadTopology } from '../../src/topology/index.js';
 import type { Stage } from '../../src/run/docker-deployment.js';
 import { packageRoot } from '../../src/util/paths.js';
@@ -270,6 +272,30 @@ describe('moves between engines', () => {
       await run.stop();
     }
   }, 240_000);
+});
+
+describe('links at the packet layer on the swarm', () => {
+  // Each task's namespace is reached through its pid on this host, whichever engine runs it; the edge crosses engines.
+  interface PacketRecord extends SwarmRecord {
+    topology: SwarmRecord['topology'] & { linksLayer: string };
+    runtimeFacts: SwarmRecord['runtimeFacts'] & { lossCounters?: Record<string, { packets: number; dropped: number }> };
+  }
+  const bulk = async (links: string, megabytes: number) => {
+    const { runId, stdout } = await runSwarm('bulk', '--topology', 'line:n=2', '--links', links, '--links-mode', 'packet', '--param', `megabytes=${megabytes}`);
+    const record = JSON.parse(await readFile(path.join(resultsRoot, runId, 'run.json'), 'utf8')) as PacketRecord;
+    expect(record.topology.linksLayer).toBe('packet');
+    expect(record.runtimeFacts.swarm.crossEngineEdges).toBe(1);
+    return { stdout, record };
+  };
+
+  it('a rate holds within ±10 % by bulk\'s oracle, and a loss drops its share by the rule\'s own counters', async () => {
+    const rate = await bulk('rate=10mbit', 2.5);
+    expect(rate.stdout).toMatch(/1 edge\(s\) within ±10 % of their rate/);
+    const { record } = await bulk('loss=5%', 16);
+    const counter = record.runtimeFacts.lossCounters?.['0->1'];
+    expect(counter?.packets).toBeGreaterThan(300);
+    expect(Math.abs(counter!.dropped / counter!.packets - 0.05)).toBeLessThanOrEqual(lossShareBound(5, counter!.packets));
+  }, 180_000);
 });
 
 describe('bench startup --runtime swarm', () => {
