@@ -51,6 +51,21 @@ export const ENV = {
   slot: 'PEERLAB_SLOT',
 } as const;
 
+/**
+ * What the CLI that starts a container sets for that container alone: a successor (src/migration) gets its own
+ * from the CLI that moves the node, or none, never those of the container it succeeds.
+ */
+export const PER_CONTAINER_ENV: ReadonlySet<string> = new Set([ENV.succeeds, ENV.succession, ENV.testExit]);
+
+/** A container's environment lines (`KEY=value`) for its successor: without PER_CONTAINER_ENV, `added` appended. */
+export function successorEnvLines(inherited: readonly string[], added: Readonly<Record<string, string>>): string[] {
+  const replaced = (line: string): boolean => {
+    const key = line.split('=')[0]!;
+    return PER_CONTAINER_ENV.has(key) || key in added;
+  };
+  return [...inherited.filter((line) => !replaced(line)), ...Object.entries(added).map(([key, value]) => `${key}=${value}`)];
+}
+
 export function identityEnv(identity: NodeIdentity): Record<string, string> {
   return {
     [ENV.run]: identity.runId,

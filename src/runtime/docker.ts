@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { nodeLogFile } from '../util/node-logs.js';
 import { PeerlabError } from '../errors.js';
+import { successorEnvLines } from '../node/identity.js';
 import { containerMemoryBytes, dockerMessage, HOST_LABEL, NODE_LABEL, ROLE_LABEL, RUN_LABEL } from '../docker/engine.js';
 import { forEachLimited } from '../util/concurrency.js';
 import { howItDied } from '../run/run-watch.js';
@@ -174,8 +175,7 @@ export class DockerRuntime implements ContainerNodes, SuccessorNodes {
     const container = await this.docker.createContainer({
       ...current.Config,
       name: `${nodeContainerName(this.runId, id)}-${Date.now().toString(36)}`,
-      // A node that moved before carries its last move's variables: replaced, not repeated.
-      Env: [...(current.Config.Env ?? []).filter((line) => !(line.split('=')[0]! in env)), ...Object.entries(env).map(([key, value]) => `${key}=${value}`)],
+      Env: successorEnvLines(current.Config.Env ?? [], env),
       Labels: { ...current.Config.Labels, ...(emulated ? { [HOST_LABEL]: host } : {}) },
       HostConfig: { ...current.HostConfig, ...(emulated ? { CgroupParent: hostCgroupParent(this.runId, host) } : {}) },
     });

@@ -14,7 +14,7 @@ import type Docker from 'dockerode';
 import { ENGINE_LABEL } from '../cluster/state.js';
 import { containerMemoryBytes, dockerMessage, NODE_LABEL, ROLE_LABEL, RUN_LABEL } from '../docker/engine.js';
 import { PeerlabError } from '../errors.js';
-import { ENV } from '../node/identity.js';
+import { ENV, successorEnvLines } from '../node/identity.js';
 import { forEachLimited } from '../util/concurrency.js';
 import { nodeLogFile } from '../util/node-logs.js';
 import { howItDied } from '../run/run-watch.js';
@@ -544,8 +544,7 @@ interface ServiceSpec {
 
 /**
  * The service of a node's new container (a move): the spec of the service its current container belongs to,
- * pinned to `engine`, for node `id` alone, labelled with it, and with `env` added (replacing what the old
- * container had of the same names: a node that moved before carries its last move's variables).
+ * pinned to `engine`, for node `id` alone, labelled with it, and with `env` added (see successorEnvLines).
  */
 export function successorServiceSpec(current: ServiceSpec, name: string, id: string, engine: number, env: Readonly<Record<string, string>>): Docker.CreateServiceOptions {
   const environment = { [ENV.nodeIds]: id, [ENV.slot]: '1', ...env };
@@ -557,7 +556,7 @@ export function successorServiceSpec(current: ServiceSpec, name: string, id: str
       ...current.TaskTemplate,
       ContainerSpec: {
         ...container,
-        Env: [...(container.Env ?? []).filter((line) => !(line.split('=')[0]! in environment)), ...Object.entries(environment).map(([key, value]) => `${key}=${value}`)],
+        Env: successorEnvLines(container.Env ?? [], environment),
         Labels: { ...container.Labels, [NODE_LABEL]: id },
       },
       Placement: { Constraints: [`node.labels.${ENGINE_LABEL}==${engine + 1}`] },
