@@ -313,7 +313,9 @@ async function peerlabStartup(
   let memory: StartupMemory;
   let cpuMs: CpuSplit | undefined;
   let idle: IdleCost | undefined;
+  let facts: Readonly<Record<string, unknown>> | undefined;
   try {
+    facts = await deployment.facts?.();
     cpuMs = await cpu.finish(engines, up.runId);
     await settle();
     const memoryAfter = await memAvailable();
@@ -347,7 +349,7 @@ async function peerlabStartup(
     memory,
     startup: {
       runId: up.runId,
-      ...(deployment.facts ? { facts: deployment.facts } : {}),
+      ...(facts ? { facts } : {}),
       allConnectedMs,
       cpuMs,
       containersStartedMs: timings.containersStartedMs,

@@ -80,8 +80,11 @@ export interface Deployment<Nodes extends ContainerNodes = ContainerNodes> {
   readonly timings: DeploymentTimings;
   /** A node joins the running run (churn's join=): see Coordinated.join. */
   join(joining: Join): Promise<void>;
-  /** What the runtime adds to run.json's facts (e.g. Swarm's placement). */
-  readonly facts?: Readonly<Record<string, unknown>>;
+  /**
+   * What the runtime adds to run.json's facts (e.g. Swarm's placement): asked while the run is up, since where
+   * its nodes run now (after moves, by this process or by `peerlab migrate`) is read from the engines.
+   */
+  facts?(): Promise<Readonly<Record<string, unknown>>>;
   /** Removes every container, network and etcd key of the run, and its local state. Safe to call twice. */
   tearDown(): Promise<void>;
 }
@@ -178,7 +181,7 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
       startup,
       timings: { imagesMs, ...timings },
       join,
-      ...(options.hosts && { facts: { hosts: hostsFacts(options.hosts) } }),
+      ...(options.hosts && { facts: async () => ({ hosts: hostsFacts(options.hosts!) }) }),
       tearDown,
     };
   } catch (error) {

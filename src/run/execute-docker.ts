@@ -183,6 +183,7 @@ async function deployForRun(
       options.onStage?.('collecting');
       // Read before stop, while every node's namespace still holds its rules.
       const lossCounters = prepared.linksLayer === 'packet' ? await readRunLossCounters(runtime) : undefined;
+      const runtimeFacts = await deployment.facts?.();
       const reports = await watch.race(controller.stopAndCollectReports(30_000));
       // Moves by the schedule and by `peerlab migrate` alike: each new node wrote its record.
       const migrations = await readMoveRecords(deployment.etcd, prepared.runId);
@@ -202,7 +203,7 @@ async function deployForRun(
         timings: { ...deployment.timings, algorithmMs: collected.durationMs },
         facts: {
           images: { node: deployment.image.node, nodeId: deployment.image.nodeId, etcd: deployment.image.etcd ?? 'external' },
-          ...deployment.facts,
+          ...runtimeFacts,
           ...(lossCounters && { lossCounters }),
         },
       };

@@ -126,15 +126,16 @@ export async function deployOnSwarm(prepared: PreparedRun, options: DockerOption
       startup,
       timings: { imagesMs, ...timings },
       join,
-      // Read when run.json is written, at the end: nodeEngine then names the engine of every node that joined too.
-      get facts() {
+      // Read at the end of the run: nodeEngine then names the engine every node runs on, joiners and moved nodes too.
+      async facts() {
+        const nodeEngine = await nodes.currentPlacement();
         return {
           swarm: {
             placement: options.placement ?? 'spread',
             crossEngineEdges: placement.crossEngineEdges,
             edges: graph.size,
             engines: perEngine,
-            nodeEngine: Object.fromEntries([...nodes.placement].map(([id, k]) => [id, engines[k]!.name])),
+            nodeEngine: Object.fromEntries([...nodeEngine].map(([id, k]) => [id, engines[k]!.name])),
             overlaySubnet: subnet,
             bundleConfigs: { count: configs.length, bytes: configs.reduce((total, config) => total + config.bytes, 0), ms: configsMs },
             imageCopy: { engines: lacking, bytes: copied.bytes, ms: copied.ms },

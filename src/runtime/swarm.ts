@@ -169,7 +169,7 @@ export class SwarmRuntime implements ContainerNodes {
    * joins made side by side each count the others.
    */
   private async placeJoiners(joiners: readonly NodeSpec[]): Promise<void> {
-    const running = new Set((await this.containers()).filter(({ container }) => container.State === 'running').map(({ node }) => node));
+    const running = new Set((await this.locateAll()).filter(({ container }) => container.State === 'running').map(({ node }) => node));
     const live = this.engines.map(() => 0);
     for (const [id, engine] of this.engineOf) if (running.has(id) || this.starting.has(id)) live[engine]! += 1;
     for (const joiner of joiners) {
@@ -181,8 +181,9 @@ export class SwarmRuntime implements ContainerNodes {
     }
   }
 
-  /** Each node's engine now: the start's placement and every joiner's. */
-  get placement(): ReadonlyMap<string, number> {
+  /** Each node's engine now, as the engines list it: the start's placement, every joiner's and every move's. */
+  async currentPlacement(): Promise<ReadonlyMap<string, number>> {
+    await this.locateAll();
     return this.engineOf;
   }
 
@@ -270,15 +271,18 @@ export class SwarmRuntime implements ContainerNodes {
   }
 
   /**
-   * Lists every node's container anew. A node that moved has had more than one: the newest running one serves it
-   * (set last, so it wins), as on Docker.
+   * Lists every node's container anew, and so its engine. A node that moved has had more than one: the newest
+   * running one serves it (set last, so it wins), as on Docker. Moves made by another process (`peerlab migrate`)
+   * are seen here.
    */
-  private async locateAll(): Promise<void> {
+  private async locateAll(): Promise<Array<{ engine: number; node: string; container: Docker.ContainerInfo }>> {
     const listed = (await this.containers()).sort((a, b) => Number(a.container.State === 'running') - Number(b.container.State === 'running') || a.container.Created - b.container.Created);
     for (const { engine, node, container } of listed) {
       this.located.set(node, { engine, containerId: container.Id });
       this.engineOfContainer.set(container.Id, engine);
+      this.engineOf.set(node, engine);
     }
+    return listed;
   }
 
   // The moves (src/migration): a node goes to a new container on any engine of the cluster. Its hosts are the engines.
