@@ -109,6 +109,12 @@ export interface OutgoingLink {
   send(envelope: Envelope): Promise<void>;
   /** Ends the stream after what was sent; resolves once the receiver has read it all (it answered). */
   close(): Promise<void>;
+  /**
+   * Ends the stream and its channel at once, without waiting for the receiver, and drops what is still to go:
+   * for a receiver that is gone (a restarted neighbour's old container, removed before its takeover), whose
+   * answer to a close would never come and whose channel would stay open, trying to reach it.
+   */
+  drop(): void;
 }
 
 /** Opens the stream to one neighbour and resolves once its channel is connected. */
@@ -125,6 +131,7 @@ export async function openLink(options: {
   const metadata = new grpc.Metadata();
   metadata.set(FROM_METADATA, options.from);
   let closing = false;
+  let dropped = false;
   let answered: () => void = () => {};
   const closed = new Promise<void>((resolve) => (answered = resolve));
   const call = client.link(metadata, (error) => {
@@ -135,11 +142,17 @@ export async function openLink(options: {
   });
   call.write(WARM_UP);
   return {
-    send: (envelope) => new Promise<void>((resolve) => call.write(envelope, () => resolve())),
+    send: (envelope) => (dropped ? Promise.resolve() : new Promise<void>((resolve) => call.write(envelope, () => resolve()))),
     close: () => {
       closing = true;
       call.end();
       return closed;
+    },
+    drop: () => {
+      closing = true;
+      dropped = true;
+      call.cancel();
+      client.close();
     },
   };
 }
@@ -151,6 +164,7 @@ export async function openLink(options: {
 export function queuedLink(opening: Promise<OutgoingLink>): OutgoingLink {
   let link: OutgoingLink | undefined;
   let queued = 0;
+  let dropped = false;
   // A link that never opens is reported by whoever opened it; its messages are lost with it.
   let chain: Promise<unknown> = opening.then((opened) => (link = opened), () => {});
   return {
@@ -159,7 +173,7 @@ export function queuedLink(opening: Promise<OutgoingLink>): OutgoingLink {
       queued += 1;
       const sent = chain.then(() => {
         queued -= 1;
-        return link?.send(envelope);
+        return dropped ? undefined : link?.send(envelope);
       });
       chain = sent;
       return sent;
@@ -171,6 +185,11 @@ export function queuedLink(opening: Promise<OutgoingLink>): OutgoingLink {
       const closing = chain.then(() => link?.close());
       chain = closing.catch(() => {});
       return closing.then(() => {});
+    },
+    // What is queued goes nowhere: the link, once open, is dropped at once.
+    drop: () => {
+      dropped = true;
+      void opening.then((opened) => opened.drop(), () => {});
     },
   };
 }

@@ -245,7 +245,9 @@ export class NodeMigration {
     } else {
       this.arrived.set(id, 0);
     }
-    void old?.close();
+    // A restart's old container is gone before its takeover: nothing would answer the close.
+    if (control.phase === 'freeze') void old?.close();
+    else old?.drop();
     this.onWire.set(id, 0);
     this.ctx.addresses.set(id, Promise.resolve({ id, role: '', address, port, registeredAt: Date.now() }));
     this.ctx.links.set(id, queuedLink(this.connectOrReport(id, address, port, control.phase === 'freeze' ? control.migration : undefined)));
