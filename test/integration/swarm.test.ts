@@ -226,7 +226,8 @@ describe('moves between engines', () => {
     // Spread places node k on engine k mod 3 + 1: 0 on engine-1, 4 on engine-2, 8 on engine-3.
     const scheduled = ['0', '8'];
     const faults = scheduled.flatMap((id, i) => ['--fault', `at=${2 + i}s migrate ids:${id}`]);
-    const run = cliInBackground(['run', SEQ_STREAM, '--topology', topology, '--seed', '5', '--param', 'rate=50', '--param', 'durationMs=30000', ...faults, '--runtime', 'swarm', '--results', resultsRoot]);
+    // 40 s of streaming: the four moves, one at a time, took about 25 s here (each new task starts in about 5 s).
+    const run = cliInBackground(['run', SEQ_STREAM, '--topology', topology, '--seed', '5', '--param', 'rate=50', '--param', 'durationMs=40000', ...faults, '--runtime', 'swarm', '--results', resultsRoot]);
     try {
       const runId = await run.runId();
       // By hand, beside the schedule (one move at a time: each waits its turn). The first one's new container exits
