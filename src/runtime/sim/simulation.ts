@@ -624,7 +624,11 @@ export class Simulation {
         // As DockerFaultSchedule.act moves them: one node after another, and a move refused (see migrateNode) ends
         // the event there, the node and those after it staying where they are. It is recorded with its error and
         // the run goes on, as DockerFaultSchedule.apply records moveNode's error without failing the run.
-        each([nodes], (ids) => ids.forEach((id) => this.migrateNode(id)));
+        try {
+          for (const id of nodes) this.migrateNode(id);
+        } catch (error) {
+          errors.push(asError(error).message);
+        }
         break;
     }
     this.appliedFaults.push({ ...event, nodes, appliedMs: this.clock, ...(errors.length > 0 && { error: errors.join('; ') }) });
