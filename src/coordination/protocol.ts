@@ -175,15 +175,30 @@ export interface MigrationPrepared {
   readonly refusal?: string;
 }
 
-/** What the new node of a migration writes once it has resumed: one line of migrations.ndjson. */
+/**
+ * How long the CLI waits for a moved node to resume in its new container before it gives up on the move
+ * (src/migration/move.ts); the simulator's move waits as long, in virtual time, for a handler under way to return.
+ */
+export const MOVE_DONE_TIMEOUT_MS = 60_000;
+
+/**
+ * What the new node of a migration writes once it has resumed: one line of migrations.ndjson. The simulator
+ * writes the same record for each of its moves (Simulation.migrateNode and restartNode).
+ */
 export interface MigrationRecord {
   readonly node: string;
   readonly migration: string;
   readonly kind: 'migrate' | 'restart';
-  /** Epoch ms (one host clock): the old node stopped handling, and the new one resumed. */
+  /**
+   * Epoch ms (one host clock): the old node stopped handling, and the new one resumed. In the simulator, virtual
+   * ms since the run started, as faults.ndjson's appliedMs.
+   */
   readonly frozenAt?: number;
   readonly resumedAt: number;
-  /** resumedAt − frozenAt: how long the node handled nothing (a restart: since its old container was removed). */
+  /**
+   * resumedAt − frozenAt: how long the node handled nothing (a restart: since its old container was removed). In
+   * the simulator, whose moves take no virtual time, 0 unless the move waited for a handler under way.
+   */
   readonly downtimeMs: number;
   /**
    * Where a move's downtime went, in ms: waiting for the neighbours' flush markers, making the snapshot, letting
@@ -194,10 +209,15 @@ export interface MigrationRecord {
   readonly snapshotBytes: number;
   /** Messages that had arrived at the old node and were not yet handled: carried in the snapshot. */
   readonly carried: number;
-  /** Messages the neighbours sent to the new node while it was restoring: held, then handed over in order. */
+  /**
+   * Messages the neighbours sent to the new node while it was restoring: held, then handed over in order. In the
+   * simulator, those held while the node waited for its handler and those in flight to its old host at the move,
+   * passed on to the new one (counted until the run ends).
+   */
   readonly replayed: number;
+  /** The old and the new container's addresses; absent in the simulator, which has no addresses. */
   readonly from?: string;
-  readonly to: string;
+  readonly to?: string;
   /**
    * Why the move failed, for one aborted after the freeze (its new container died before it committed): the node
    * went on in its old container, and `downtimeMs` is its pause there. The CLI writes such a record.

@@ -107,3 +107,16 @@ export function scheduleAsItWent(scheduled: readonly FaultEvent[], applied: read
   const unfired = scheduled.filter((event) => !done.has(key(event))).map((event) => ({ ...event, error: 'not applied: the run ended before it was due' }));
   return [...applied, ...unfired];
 }
+
+/**
+ * What an event must wait for: the nodes it acts on (a join, also those it attaches to; a link event, both ends
+ * of each edge), and `moves` for a migrate or restart, since a run moves one node at a time. An event on a
+ * leader does not know its node before it fires: it waits for everything. Both runtimes apply events in turn by
+ * it (DockerFaultSchedule.applyInTurn; the simulator, for a move that waits, Simulation.waitsForMove).
+ */
+export function touchedBy(event: FaultEvent): string[] | 'everything' {
+  if (event.leader !== undefined) return 'everything';
+  const things = new Set([...event.nodes, ...(event.attach ?? []).map(({ id }) => id), ...event.edges.flat()].map((id) => `node ${id}`));
+  if (event.action === 'migrate' || event.action === 'restart') things.add('moves');
+  return [...things];
+}

@@ -259,6 +259,11 @@ export class AlgorithmHost {
     while (this.handling) await this.handling;
   }
 
+  /** Whether a handler that returned a promise has not settled yet: what suspend waits for (the simulator asks first). */
+  get handlerUnderWay(): boolean {
+    return this.handling !== undefined;
+  }
+
   /**
    * The move was called off (its new container died before it took over): the node handles again, from where it
    * stopped, and the timers that came due meanwhile fire now, in the order they came due.

@@ -27,5 +27,5 @@ export async function migrateRunNode(docker: Docker, request: Pick<MoveRequest, 
 export function describeMove(record: MoveOutcome): string {
   const size = record.snapshotBytes >= 1024 * 1024 ? `${(record.snapshotBytes / 1024 / 1024).toFixed(1)} MiB` : `${(record.snapshotBytes / 1024).toFixed(1)} KiB`;
   const waited = record.waitedMs === undefined ? '' : ` (after waiting ${(record.waitedMs / 1000).toFixed(1)} s for the move before it)`;
-  return `node ${record.node} moved to ${record.host} (${record.from ?? '?'} → ${record.to}) with ${record.downtimeMs} ms of downtime${waited}: snapshot ${size}, ${record.carried} message(s) carried, ${record.replayed} held and replayed`;
+  return `node ${record.node} moved to ${record.host} (${record.from ?? '?'} → ${record.to ?? '?'}) with ${record.downtimeMs} ms of downtime${waited}: snapshot ${size}, ${record.carried} message(s) carried, ${record.replayed} held and replayed`;
 }

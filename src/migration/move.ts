@@ -20,7 +20,7 @@
 import type { Etcd3, Lease } from 'etcd3';
 import { nextChange, nextRevision, valueOnceSet } from '../coordination/etcd.js';
 import { runKeys, type RunKeys } from '../coordination/keys.js';
-import type { MigrationControl, MigrationDecision, MigrationPrepared, MigrationRecord, NodeFailure } from '../coordination/protocol.js';
+import { MOVE_DONE_TIMEOUT_MS, type MigrationControl, type MigrationDecision, type MigrationPrepared, type MigrationRecord, type NodeFailure } from '../coordination/protocol.js';
 import { PeerlabError } from '../errors.js';
 import { ENV, testExitEnv } from '../node/identity.js';
 import type { SuccessorNodes } from '../runtime/types.js';
@@ -40,7 +40,7 @@ export interface MoveRequest {
 }
 
 /** How long each step may take before the move is given up (before the commit) or reported stuck (after). */
-const STEP_TIMEOUT_MS = { prepared: 10_000, listening: 60_000, done: 60_000, resumed: 60_000, left: 10_000 } as const;
+const STEP_TIMEOUT_MS = { prepared: 10_000, listening: 60_000, done: MOVE_DONE_TIMEOUT_MS, resumed: 60_000, left: 10_000 } as const;
 /** The lock on one move at a time: its lease lapses if the CLI holding it dies. */
 const LOCK_TTL_SECONDS = 30;
 

@@ -24,7 +24,7 @@
  */
 import type { Etcd3 } from 'etcd3';
 import { PeerlabError } from '../errors.js';
-import { isNodeHeal, type AppliedFault, type FaultEvent } from '../faults/events.js';
+import { isNodeHeal, touchedBy, type AppliedFault, type FaultEvent } from '../faults/events.js';
 import { joinOf, type Join } from '../faults/joins.js';
 import { moveNode } from '../migration/move.js';
 import type { ContainerNodes } from '../runtime/types.js';
@@ -37,7 +37,7 @@ export class DockerFaultSchedule {
   private readonly scheduled = new Map<AppliedFault, FaultEvent>();
   private readonly timers: NodeJS.Timeout[] = [];
   /**
-   * The last event applied to each thing an event touches (a node, or `moves`, see touched): an event waits for
+   * The last event applied to each thing an event touches (a node, or `moves`, see touchedBy): an event waits for
    * those, so events on one node apply one after another in schedule order, even when one takes longer than the
    * gap, while events on other nodes do not wait for it (a joining node's container start, a stop that waits for
    * its node's exit, would make every later event of a churn schedule late by its time).
@@ -81,9 +81,9 @@ export class DockerFaultSchedule {
     }
   }
 
-  /** Applies the event once the events it must follow (see lastOn, joinsTo and touched) have been applied. */
+  /** Applies the event once the events it must follow (see lastOn, joinsTo and touchedBy) have been applied. */
   private applyInTurn(event: FaultEvent, startedAt: number): void {
-    const things = touched(event);
+    const things = touchedBy(event);
     const joining = event.action === 'join' ? `node ${event.nodes[0]}` : undefined;
     const before =
       things === 'everything'
@@ -222,18 +222,6 @@ export class DockerFaultSchedule {
       }
     }
   }
-}
-
-/**
- * What an event must wait for: the nodes it acts on (a join, also those it attaches to; a link event, both ends
- * of each edge), and `moves` for a migrate or restart, since the run moves one node at a time. An event on a
- * leader does not know its node before it fires: it waits for everything.
- */
-function touched(event: FaultEvent): string[] | 'everything' {
-  if (event.leader !== undefined) return 'everything';
-  const things = new Set([...event.nodes, ...(event.attach ?? []).map(({ id }) => id), ...event.edges.flat()].map((id) => `node ${id}`));
-  if (event.action === 'migrate' || event.action === 'restart') things.add('moves');
-  return [...things];
 }
 
 /** Applies `act` to every item at once; rejects naming each item that failed. */

@@ -94,6 +94,7 @@ export async function simulateRun(prepared: PreparedRun, options: ExecutionOptio
     missing: outcome.missing,
     departed: outcome.departed,
     faults: outcome.faults,
+    ...(outcome.migrations.length > 0 && { migrations: outcome.migrations }),
     registry: outcome.registry,
     inFlight: outcome.inFlight,
     endedEarly: outcome.endReason === 'event-cap' ? eventCapReached(outcome.events) : undefined,

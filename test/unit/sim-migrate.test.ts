@@ -177,4 +177,78 @@ describe('migrate in the simulator', () => {
     expect(second.trace).toEqual(first.trace);
     expect(second.outcome.results).toEqual(first.outcome.results);
   });
+  describe('a move that comes while a handler is in mid-await', () => {
+    const run = async (params: Json) => simulation('line:n=3', await loadAlgorithm('test/fixtures/awaiting-handler.ts'), [event(20, 'migrate', ['1'])], { params });
+
+    it('waits, as Docker\'s freeze does, for the handler to return: its change after the await moves with the node', async () => {
+      const { outcome, trace } = await run({ goAtMs: 50 });
+      expect(outcome.endReason).toBe('complete');
+      // The handler of `wait` got `go` at 50 ms, in the old host, before the snapshot; the ping that came meanwhile
+      // was held and handled by the new host.
+      expect(outcome.results.get('1')).toEqual({ got: 'from 2', pings: 1, ticked: false });
+      expect(outcome.faults).toEqual([expect.objectContaining({ action: 'migrate', nodes: ['1'], atMs: 20, appliedMs: 50 })]);
+      expect(outcome.faults[0]!.error).toBeUndefined();
+      expect(trace).toContainEqual({ type: 'control', time: 50, action: 'migrate', node: '1' });
+      expect(outcome.migrations).toEqual([
+        { node: '1', migration: 'migrate-1-1', kind: 'migrate', frozenAt: 20, resumedAt: 50, downtimeMs: 30, snapshotBytes: expect.any(Number), carried: 0, replayed: 1 },
+      ]);
+    });
+
+    it('is recorded as failed, and the node goes on, when the handler left what a snapshot cannot carry (Docker: at the freeze)', async () => {
+      const { outcome } = await run({ goAtMs: 50, timerAfterWait: true });
+      expect(outcome.endReason).toBe('complete');
+      const failed = 'at the freeze, node 1 has 1 timer(s) pending, which a snapshot cannot carry: give the algorithm a restore(node, saved) hook that sets them again: node 1 went on in its old host';
+      expect(outcome.faults[0]!.error).toBe(`migration of node 1 failed: ${failed}`);
+      expect(outcome.migrations).toEqual([
+        { node: '1', migration: 'migrate-1-1', kind: 'migrate', frozenAt: 20, resumedAt: 50, downtimeMs: 30, snapshotBytes: 0, carried: 0, replayed: 0, failed },
+      ]);
+      // Its timer fired, and the held ping arrived, in its own host.
+      expect(outcome.results.get('1')).toEqual({ got: 'from 2', pings: 1, ticked: true });
+    });
+
+    it('gives up after Docker\'s 60 s on a handler that never returns; the node stays frozen, nothing is recorded', async () => {
+      const { outcome } = await run({ goAtMs: 0 });
+      expect(outcome.endReason).toBe('stalled');
+      expect(outcome.faults).toEqual([expect.objectContaining({ action: 'migrate', appliedMs: 60_020 })]);
+      expect(outcome.faults[0]!.error).toMatch(/^gave up waiting 60 s for node 1 to resume in its new container/);
+      expect(outcome.migrations).toEqual([]);
+      expect(outcome.missing).toEqual(['1']);
+    });
+
+    it('holds the events on the node until the move is done, as Docker\'s schedule does: they apply late', async () => {
+      const algorithm = await loadAlgorithm('test/fixtures/awaiting-handler.ts');
+      const { outcome } = await simulation('line:n=3', algorithm, [event(20, 'migrate', ['1']), event(25, 'pause', ['1']), event(26, 'pause', ['0']), event(27, 'resume', ['0']), event(60, 'resume', ['1'])], {
+        params: { goAtMs: 50 },
+      });
+      expect(outcome.faults.map(({ action, nodes, appliedMs, error }) => ({ action, nodes, appliedMs, error }))).toEqual([
+        // Node 0's events do not wait for node 1's move.
+        { action: 'pause', nodes: ['0'], appliedMs: 26, error: undefined },
+        { action: 'resume', nodes: ['0'], appliedMs: 27, error: undefined },
+        { action: 'migrate', nodes: ['1'], appliedMs: 50, error: undefined },
+        { action: 'pause', nodes: ['1'], appliedMs: 50, error: undefined },
+        { action: 'resume', nodes: ['1'], appliedMs: 60, error: undefined },
+      ]);
+      expect(outcome.results.get('1')).toEqual({ got: 'from 2', pings: 1, ticked: false });
+    });
+  });
+
+  it('records each move as Docker does: the snapshot\'s size, what it carried, and what was in flight and passed on', async () => {
+    const seqStream = await loadAlgorithm('test/fixtures/seq-stream.ts');
+    const faults = [event(1_010, 'migrate', ['2']), event(2_000, 'restart', ['4']), event(2_010, 'migrate', ['3', '2'])];
+    const { outcome } = await simulation('ba:n=8,m=2', seqStream, faults, { delay: constantDelay(30), params: { rate: 20, durationMs: 3_000 } });
+    expect(outcome.migrations.map(({ node, kind, frozenAt, resumedAt, downtimeMs }) => ({ node, kind, frozenAt, resumedAt, downtimeMs }))).toEqual([
+      { node: '2', kind: 'migrate', frozenAt: 1_010, resumedAt: 1_010, downtimeMs: 0 },
+      { node: '4', kind: 'restart', frozenAt: 2_000, resumedAt: 2_000, downtimeMs: 0 },
+      { node: '3', kind: 'migrate', frozenAt: 2_010, resumedAt: 2_010, downtimeMs: 0 },
+      { node: '2', kind: 'migrate', frozenAt: 2_010, resumedAt: 2_010, downtimeMs: 0 },
+    ]);
+    for (const record of outcome.migrations.filter(({ kind }) => kind === 'migrate')) {
+      // What ticks at 1,000 and 2,000 ms sent is 30 ms on its way at the move: passed on to the new host.
+      expect(record.replayed, `node ${record.node}`).toBeGreaterThan(0);
+      expect(record.snapshotBytes).toBeGreaterThan(100);
+      expect(record.carried).toBe(0);
+      expect(record).not.toHaveProperty('to');
+    }
+    expect(outcome.migrations[1]).toMatchObject({ snapshotBytes: 0, carried: 0, replayed: 0 });
+  });
 });

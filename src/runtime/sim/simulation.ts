@@ -16,9 +16,9 @@
 import type { Algorithm, DownReason, Json, Neighbour, ServiceRegistry, SharedStore } from '../../sdk/types.js';
 import type { LeasedQueues } from '../../host/contention.js';
 import { electionQueue } from '../../coordination/keys.js';
-import { REGISTRATION_TTL_SECONDS, type NodeReport } from '../../coordination/protocol.js';
+import { MOVE_DONE_TIMEOUT_MS, REGISTRATION_TTL_SECONDS, type MigrationRecord, type NodeReport } from '../../coordination/protocol.js';
 import { PeerlabError } from '../../errors.js';
-import { isNodeHeal, type AppliedFault, type FaultEvent } from '../../faults/events.js';
+import { isNodeHeal, touchedBy, type AppliedFault, type FaultEvent } from '../../faults/events.js';
 import { AlgorithmHost, type EdgeSlot, type HostEnvironment, type HostSnapshot, type InboundEdge } from '../../host/algorithm-host.js';
 import { CONSOLE_SINK } from '../../host/console-shim.js';
 import type { Cancellable, ClockSkew, Expiring } from '../../host/node-clock.js';
@@ -60,7 +60,10 @@ interface SimNode {
   readonly group: SimGroup;
   readonly host: AlgorithmHost;
   state: SimNodeState;
-  /** Events that arrived while the node was created or paused, in arrival order. */
+  /**
+   * Events that arrived while the node was created or paused, in arrival order; for a running node, the messages
+   * that arrived while it is frozen for a move that waits for its handler to return (see migrateNode).
+   */
   held: SimEvent[] | undefined;
   /** Its delay stream (`createRandom(seed, 'sim-delay', id)`'s generator), made on its first send: see MessageContext.random. */
   delayStream: RandomGenerator | undefined;
@@ -136,6 +139,24 @@ class SimTimer implements Cancellable {
   }
 }
 
+/** A move's record while the run goes on: `replayed` grows as the simulator passes messages on (see passOn). */
+type MoveRecord = Omit<MigrationRecord, 'replayed'> & { replayed: number };
+
+/** A node's host that moved: the host that took over, and the move's record. */
+interface Moved {
+  readonly to: SimNode;
+  readonly record: MoveRecord;
+}
+
+/**
+ * The move under way of a `migrate` event that waits for a handler (see migrateNode), and the fault events that
+ * wait for it, in order: those that touch what it, or one waiting before them, touches (see touchedBy).
+ */
+interface MoveTurn {
+  blocked: Set<string> | 'everything';
+  readonly waiting: FaultEvent[];
+}
+
 /** What setTimer answers for a node that is down, or after the run: a timer that never fires. */
 const NEVER_ARMED: Cancellable = { cancel() {} };
 
@@ -208,7 +229,11 @@ export class Simulation {
   /** By fault (its index), the leader its action hit: what its heal applies to. */
   private readonly leadersHit = new Map<number, string[]>();
   /** Nodes that moved (migrateNode), each to its successor: what was on its way to them goes on there. */
-  private readonly movedTo = new Map<SimNode, SimNode>();
+  private readonly movedTo = new Map<SimNode, Moved>();
+  /** Every move (migrate, restart), as Docker's new node records it: migrations.ndjson. */
+  private readonly migrations: MoveRecord[] = [];
+  /** The `migrate` event whose move waits for a handler, if one does: the events that wait for it. */
+  private moveTurn: MoveTurn | undefined;
   /** Called as each node leaves the run for good (see MembershipChange). */
   readonly membership: Array<(change: MembershipChange) => void> = [];
 
@@ -404,35 +429,111 @@ export class Simulation {
     this.emit({ type: 'control', time: this.clock, action: 'restart', node: id });
     this.startNode(id);
     this.nodeUp(id);
+    // As Docker's restarted node records it (src/node/agent.ts): no snapshot, nothing carried, nothing replayed
+    // (what was in flight to the old host is lost, above); the old host goes and the new one starts at this instant.
+    this.recordMove(id, 'restart', this.clock, { snapshotBytes: 0, carried: 0 });
   }
 
   /**
-   * Moves node `id` now (a `migrate` fault) into a fresh host, as src/migration moves it to a new container in
-   * Docker, with the same SDK semantics (AlgorithmHost's snapshot and resume): refused, with Docker's words
+   * Moves node `id` (a `migrate` fault) into a fresh host, as src/migration moves it to a new container in Docker,
+   * with the same SDK semantics (AlgorithmHost's snapshot and resume): refused at once, with Docker's words
    * (`cannot migrate: …`), when a snapshot cannot carry the node (state that is not plain JSON, timers pending and
-   * no `restore` hook, a lock held or a candidacy, a `run()` under way); otherwise its snapshot goes through JSON
-   * as on the wire, and the new host resumes from it (the algorithm's `restore` hook, or node.state set) instead of
-   * running init. Nothing is lost, duplicated or reordered: what was in flight to the old host, and what it had
-   * received and not handled, reaches the new one in order, and what the old one sent before the move arrives
-   * before anything the new one sends. The old host's timers never fire (its restore hook sets them again), and
-   * code of its still waiting for a store or barrier wake-up never runs again. The node stays registered (in
-   * Docker the new container takes the id's registration over): no neighbour hears it go or come, and its
-   * services, results and barrier arrivals stay; link faults and clock skew stay, as across a restart. The move
-   * takes no virtual time: the simulator has no model of its cost (Docker measures 0.1–2 s of downtime, see
-   * README "Migration"), so the new host handles what arrives from the move's instant on.
+   * no `restore` hook, a lock held or a candidacy, a `run()` under way), as at Docker's `prepare`. Otherwise, as
+   * at Docker's freeze (src/node/migration.ts, leave), it first waits for a handler under way to return: one
+   * suspended on a store or barrier wake-up (an `await` inside onMessage) runs to its end in the old host, which
+   * handles nothing else meanwhile (AlgorithmHost.suspend: its timers wait, neighbours' comings and goings queue)
+   * while what arrives for it is held; then the host is asked again (a timer set meanwhile without a `restore`
+   * hook makes the move fail, recorded, and the node goes on where it stopped, as Docker's old node calls it off
+   * at the freeze). With no handler under way (most moves) all this happens at the fault's instant.
+   *
+   * The move itself takes no virtual time: the simulator has no model of its cost (Docker measures 0.1–2 s of
+   * downtime, see README "Migration"). Its snapshot goes through JSON as on the wire, and the new host resumes
+   * from it (the algorithm's `restore` hook, or node.state set) instead of running init. Nothing is lost,
+   * duplicated or reordered: what it had received and not handled travels in the snapshot, what was held and what
+   * was in flight to the old host reaches the new one after it, in order, and what the old one sent before the
+   * move arrives before anything the new one sends. The old host's timers never fire (its restore hook sets them
+   * again). The node stays registered (in Docker the new container takes the id's registration over): no
+   * neighbour hears it go or come, and its services, results and barrier arrivals stay; link faults and clock
+   * skew stay, as across a restart.
+   *
+   * `settled` is told once the move is done (or has failed). A handler that has not returned after
+   * MOVE_DONE_TIMEOUT_MS of virtual time is given up on as Docker's CLI gives up waiting for the new node (the
+   * same words): `settled` gets that error, and the node stays frozen, as the old container does in Docker, its
+   * move completing (and recorded) if the handler ever returns.
    */
-  migrateNode(id: string): void {
+  migrateNode(id: string, settled: (error?: Error) => void = () => {}): void {
     const old = this.node(id);
     // In Docker a paused node cannot answer the move's `prepare`, and a dead or stopped one has nothing to move.
     if (old.state !== 'running') throw new PeerlabError(`node ${id} cannot be migrated: it is ${old.state}`);
+    if (old.held !== undefined) throw new PeerlabError(`node ${id} cannot be migrated: it is frozen for a move that waits for its handler to return`);
     const refusal = old.host.snapshotRefusal();
+    // Refused at `prepare`: Docker's CLI (moveNode) throws before it starts a new container, and writes no record
+    // in migrations.ndjson; nor does this.
     if (refusal !== undefined) throw new PeerlabError(`cannot migrate: ${refusal}`);
+    const frozenAt = this.clock;
+    if (!old.host.handlerUnderWay) {
+      this.move(old, frozenAt);
+      settled();
+      return;
+    }
+    old.held = [];
+    let told = false;
+    const tell = (error?: Error): void => {
+      if (told) return;
+      told = true;
+      settled(error);
+    };
+    // Resolved in the microtasks of the event that woke the handler: the move goes on as an event of its own.
+    void old.host.suspend().then(() => {
+      if (this.phase !== 'finished') this.queue.push(this.clock, { kind: 'control', action: () => tell(this.afterFreeze(old, frozenAt)) });
+    });
+    const giveUp = (): void =>
+      tell(new PeerlabError(`gave up waiting ${MOVE_DONE_TIMEOUT_MS / 1000} s for node ${id} to resume in its new container: the handler it was in has not returned, and it stays frozen until it does`));
+    this.queue.push(this.clock + MOVE_DONE_TIMEOUT_MS, { kind: 'control', action: giveUp });
+  }
+
+  /**
+   * The handler a move waited for has returned: the host is asked again whether a snapshot can carry it, and the
+   * node moves, or goes on where it stopped. Returns why the move failed, if it did.
+   */
+  private afterFreeze(old: SimNode, frozenAt: number): Error | undefined {
+    // Taken out meanwhile other than by a fault (those wait for the move, see waitsForMove): nothing to move.
+    if (this.nodes.get(old.id) !== old || old.state !== 'running') return new PeerlabError(`node ${old.id} did not move: it is ${old.state}`);
+    const refusal = old.host.snapshotRefusal();
+    if (refusal === undefined) {
+      this.move(old, frozenAt);
+      return undefined;
+    }
+    // As Docker's old node calls the move off at the freeze and goes on (src/node/migration.ts, leave), and its CLI
+    // records the failed move (abandoned in src/migration/move.ts): the timers that came due fire now, then what
+    // was held arrives.
+    const held = old.held ?? [];
+    old.held = undefined;
+    this.speaking = old;
+    this.watchdog[Slot.node] = old.index;
+    this.watchdog[Slot.handler] = Handler.timer;
+    old.host.unsuspend();
+    for (const event of held) this.process(event);
+    const failed = `at the freeze, ${refusal}: node ${old.id} went on in its old host`;
+    this.recordMove(old.id, 'migrate', frozenAt, { snapshotBytes: 0, carried: 0, failed });
+    return new PeerlabError(`migration of node ${old.id} failed: ${failed}`);
+  }
+
+  /** Moves node `old` into a fresh host now, from its snapshot (see migrateNode), and records the move. */
+  private move(old: SimNode, frozenAt: number): void {
+    const { id } = old;
     // The wire's JSON round trip (the node agent's handoff is JSON.stringify'd and JSON.parse'd whole, see
     // NodeMigration.leave and arrive): the new host gets what a new container would, not the old host's objects.
-    const snapshot = JSON.parse(JSON.stringify(old.host.snapshot())) as HostSnapshot;
+    const wire = JSON.stringify(old.host.snapshot());
+    const snapshot = JSON.parse(wire) as HostSnapshot;
+    const held = old.held;
+    old.held = undefined;
     old.state = 'dead';
     const fresh = this.succeed(old, [...snapshot.neighbours]);
-    this.movedTo.set(old, fresh);
+    // Docker counts the snapshot's inbox (messages and neighbours' comings and goings) as carried; what was held
+    // and what was in flight to the old host is counted as replayed as it is passed on (see passOn).
+    const record = this.recordMove(id, 'migrate', frozenAt, { snapshotBytes: Buffer.byteLength(wire), carried: snapshot.inbox.length });
+    this.movedTo.set(old, { to: fresh, record });
     fresh.state = 'running';
     // Its delay stream and log go on where they were: the node's, not the host's.
     fresh.delayStream = old.delayStream;
@@ -451,6 +552,28 @@ export class Simulation {
     this.watchdog[Slot.handler] = Handler.restore;
     void fresh.host.resume(snapshot);
     this.watchdog[Slot.handler] = Handler.control;
+    // After what the snapshot carried (the new host handles that first), as Docker's new node hands over what it held.
+    for (const event of held ?? []) this.process(event);
+  }
+
+  /**
+   * A move's record, as Docker's new node writes it (MigrationRecord), on the run's virtual clock: from the freeze
+   * to now, which is the move's instant unless it waited for a handler (the move itself takes no virtual time).
+   * No `from` or `to`: the simulator has no addresses.
+   */
+  private recordMove(node: string, kind: MoveRecord['kind'], frozenAt: number, moved: Pick<MoveRecord, 'snapshotBytes' | 'carried' | 'failed'>): MoveRecord {
+    const record: MoveRecord = {
+      node,
+      migration: `${kind}-${node}-${this.migrations.length + 1}`,
+      kind,
+      frozenAt,
+      resumedAt: this.clock,
+      downtimeMs: this.clock - frozenAt,
+      ...moved,
+      replayed: 0,
+    };
+    this.migrations.push(record);
+    return record;
   }
 
   /**
@@ -570,6 +693,7 @@ export class Simulation {
   }
 
   private applyFault(event: FaultEvent): void {
+    if (this.waitsForMove(event)) return;
     const errors: string[] = [];
     const each = <T>(items: readonly T[], act: (item: T) => void): void => {
       for (const item of items) {
@@ -620,18 +744,58 @@ export class Simulation {
       case 'join':
         each(nodes, (id) => this.joinNode(id, event.attach ?? []));
         break;
-      case 'migrate':
-        // As DockerFaultSchedule.act moves them: one node after another, and a move refused (see migrateNode) ends
-        // the event there, the node and those after it staying where they are. It is recorded with its error and
-        // the run goes on, as DockerFaultSchedule.apply records moveNode's error without failing the run.
-        try {
-          for (const id of nodes) this.migrateNode(id);
-        } catch (error) {
-          errors.push(asError(error).message);
-        }
-        break;
+      case 'migrate': {
+        // As DockerFaultSchedule.act moves them: one node after another, and a move that fails (see migrateNode)
+        // ends the event there, the node and those after it staying where they are. It is recorded with its error,
+        // once its moves are done (a move may wait for a handler), and the run goes on, as DockerFaultSchedule.apply
+        // records moveNode's error without failing the run. Meanwhile the events that touch what it touches wait.
+        const things = touchedBy(event);
+        const turn: MoveTurn = { blocked: things === 'everything' ? things : new Set(things), waiting: [] };
+        this.moveTurn = turn;
+        this.migrateEach(nodes, (error) => {
+          this.recordFault(event, nodes, error === undefined ? errors : [...errors, error.message]);
+          this.moveTurn = undefined;
+          for (const waiting of turn.waiting) this.applyFault(waiting);
+        });
+        return;
+      }
     }
+    this.recordFault(event, nodes, errors);
+  }
+
+  private recordFault(event: FaultEvent, nodes: readonly string[], errors: readonly string[]): void {
     this.appliedFaults.push({ ...event, nodes, appliedMs: this.clock, ...(errors.length > 0 && { error: errors.join('; ') }) });
+  }
+
+  /** Moves `ids` one after another (see migrateNode), each once the one before has moved; `done` once all have, or one failed. */
+  private migrateEach(ids: readonly string[], done: (error?: Error) => void): void {
+    const next = (index: number): void => {
+      if (index === ids.length) return done();
+      try {
+        this.migrateNode(ids[index]!, (error) => (error === undefined ? next(index + 1) : done(error)));
+      } catch (error) {
+        done(asError(error));
+      }
+    };
+    next(0);
+  }
+
+  /**
+   * Whether `event` must wait for the move under way, as DockerFaultSchedule.applyInTurn has it wait (touchedBy):
+   * it acts on a node the move's event acts on, it is a move itself (one at a time), it is on the leader (it waits
+   * for everything), or it touches what an event waiting before it touches. If so it waits, and is applied in
+   * order once the move is done, its appliedMs saying how late.
+   */
+  private waitsForMove(event: FaultEvent): boolean {
+    const turn = this.moveTurn;
+    if (turn === undefined) return false;
+    const things = touchedBy(event);
+    const blocked = turn.blocked;
+    if (blocked !== 'everything' && things !== 'everything' && !things.some((thing) => blocked.has(thing))) return false;
+    turn.waiting.push(event);
+    if (things === 'everything') turn.blocked = things;
+    else if (blocked !== 'everything') for (const thing of things) blocked.add(thing);
+    return true;
   }
 
   /** From now on node `id`'s clock runs off as `skew` says (undefined sets it right): a skew fault, in its host. */
@@ -797,6 +961,7 @@ export class Simulation {
       missing: this.order.filter((node) => !this.results.has(node.id) && !this.departed.has(node.id)).map((node) => node.id),
       departed: this.departed,
       faults: this.appliedFaults,
+      migrations: this.migrations,
       registry: { atStart: this.size, changes: this.registryChanges },
       lostWithDeparted: this.lostWithDeparted,
       timedOut: reason === 'timeout' || reason === 'wall-timeout' || reason === 'stalled',
@@ -829,9 +994,9 @@ export class Simulation {
       case 'dead': {
         // A node that moved: its messages and membership changes reach its new host, in the order they came, and
         // its timers, store and barrier wake-ups go with its old one (the new one's restore hook sets its own).
-        const successor = this.movedTo.size === 0 ? undefined : this.movedTo.get(node);
-        if (successor !== undefined && event.kind === 'deliver') return this.process({ ...event, node: successor, inbound: undefined });
-        if (successor !== undefined && event.kind === 'membership') return this.process({ ...event, node: successor });
+        const moved = this.movedTo.size === 0 ? undefined : this.movedTo.get(node);
+        if (moved !== undefined && event.kind === 'deliver') return this.passOn(event, moved);
+        if (moved !== undefined && event.kind === 'membership') return this.process({ ...event, node: moved.to });
         if (event.kind === 'deliver') this.loseWithDeparted(event.id, event.sender.id, node.id, `node ${node.state}`);
         return false;
       }
@@ -857,6 +1022,11 @@ export class Simulation {
           void node.host.start();
           return true;
         case 'deliver': {
+          // Frozen for a move that waits for its handler (see migrateNode): held for the host it moves to.
+          if (node.held !== undefined) {
+            node.held.push(event);
+            return false;
+          }
           // Link faults and drop-messages act on arrival, in the host, as in the node agent; it counts the drop.
           const cause = node.host.dropsOnArrival(event.sender.id);
           if (cause !== undefined) {
@@ -888,6 +1058,19 @@ export class Simulation {
       this.recordFailure(node, asError(error));
       return true;
     }
+  }
+
+  /**
+   * A message to a host its node moved out of (held while it was frozen, or in flight at the move) goes to the
+   * node's host now, counted in the move's `replayed`: in Docker, what the neighbours sent the new container while
+   * it restored, held and handed over. A message that met several moves counts in the first.
+   */
+  private passOn(event: Delivery, moved: Moved): boolean {
+    let host = moved.to;
+    for (let next = this.movedTo.get(host); next !== undefined; next = this.movedTo.get(host)) host = next.to;
+    // Unless it is lost after all: its sender was taken out, or the node since.
+    if (isUp(host) && (isUp(event.sender) || this.movedTo.has(event.sender))) moved.record.replayed += 1;
+    return this.process({ ...event, node: host, inbound: undefined });
   }
 
   private createNode(id: string, index: number, group: SimGroup, neighbours: Neighbour[]): SimNode {

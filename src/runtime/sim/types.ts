@@ -1,5 +1,5 @@
 import type { Algorithm, Json } from '../../sdk/types.js';
-import type { NodeReport } from '../../coordination/protocol.js';
+import type { MigrationRecord, NodeReport } from '../../coordination/protocol.js';
 import type { AppliedFault } from '../../faults/events.js';
 import type { Topology } from '../../topology/index.js';
 import type { RegistryLog } from '../types.js';
@@ -97,8 +97,13 @@ export interface SimulationOutcome {
   readonly missing: string[];
   /** Nodes a fault killed or stopped before they had a result, and how: the run did not wait for them. */
   readonly departed: Map<string, string>;
-  /** The fault events applied, each at its atMs of virtual time. */
+  /**
+   * The fault events applied, each at its atMs of virtual time (a `migrate` that waited for a handler, and the
+   * events that waited for it, later: see Simulation.migrateNode).
+   */
   readonly faults: readonly AppliedFault[];
+  /** Every move (migrate, restart), in the order made, as Docker's new node records it: migrations.ndjson. */
+  readonly migrations: readonly MigrationRecord[];
   /** Every node registers before the start; then each lease that ended, and each node that registered again. */
   readonly registry: RegistryLog;
   /**
