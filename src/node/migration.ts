@@ -279,7 +279,10 @@ export class NodeMigration {
     this.abandoned.add(migration);
     this.gates.get(id)?.open();
     this.gates.delete(id);
-    void this.ctx.links.get(id)?.close().catch(() => {});
+    // Dropped, not closed: what it holds goes again to the old container below, and a link still opening to the
+    // given-up target would otherwise deliver it to whichever container gets that address next (seen in CI: the
+    // next move's new container received the copies a second time).
+    this.ctx.links.get(id)?.drop();
     this.onWire.set(id, 0);
     this.ctx.addresses.set(id, move.old);
     this.ctx.links.set(id, queuedLink(move.old.then(({ address, port }) => this.connectOrReport(id, address, port))));
@@ -352,6 +355,9 @@ export class NodeMigration {
     const decision = await decided;
     this.decisions.delete(control.migration);
     if (decision === 'aborted') {
+      // The target is dead or given up: a link to it still opening must not hand this snapshot to whichever
+      // container gets its address next.
+      void connecting.then((target) => target.drop(), () => {});
       // Nothing has changed here but the pause: the node goes on, and its neighbours' new links are admitted.
       host.unsuspend();
       stay();
