@@ -84,8 +84,6 @@ export class SwarmRuntime implements ContainerNodes {
   private readonly located = new Map<string, { engine: number; containerId: string }>();
   /** The engine of each container this process has seen: a move asks after its containers by id alone. */
   private readonly engineOfContainer = new Map<string, number>();
-  /** The new containers of moves under way, by container id: they serve their node once its old one is removed. */
-  private readonly successors = new Map<string, { node: string; engine: number }>();
   /** Every node's engine: the start's placement, then each joiner's as it comes. */
   private readonly engineOf: Map<string, number>;
   /** Nodes asked for and not yet running: live for placement, though no container of theirs may run yet. */
@@ -296,9 +294,10 @@ export class SwarmRuntime implements ContainerNodes {
   }
 
   async nodeHosts(): Promise<Map<string, string>> {
-    const running = (await this.containers()).filter(({ container }) => container.State === 'running');
-    // Oldest first, so that during a move the new container, the one that serves the node from its commit on, wins.
-    return new Map(running.sort((a, b) => a.container.Created - b.container.Created).map(({ engine, node }) => [node, this.engines[engine]!.name]));
+    // locateAll lists oldest first: during a move the new container, the one that serves the node from its commit
+    // on, wins.
+    const running = (await this.locateAll()).filter(({ container }) => container.State === 'running');
+    return new Map(running.map(({ engine, node }) => [node, this.engines[engine]!.name]));
   }
 
   /** The engine with the fewest running nodes, other than `except`; of equal ones, the first. */
@@ -353,7 +352,6 @@ export class SwarmRuntime implements ContainerNodes {
     }
     if (!containerId) throw new PeerlabError(`the new container of node ${id} runs on ${host}, but Swarm does not name it`, { hint: 'see `docker service ps ' + name + '`' });
     this.engineOfContainer.set(containerId, engine);
-    this.successors.set(containerId, { node: id, engine });
     return containerId;
   }
 
@@ -366,30 +364,16 @@ export class SwarmRuntime implements ContainerNodes {
   /**
    * Removes one container of a move: a new one given up (with its service), or an old one, whose node its new
    * container serves from now on. An old task's service keeps its slot, which restart policy none leaves empty.
+   * The node's next lookup lists anew (see containerOf), and finds whichever container serves it.
    */
   async removeContainer(containerId: string): Promise<void> {
+    for (const [node, at] of this.located) if (at.containerId === containerId) this.located.delete(node);
     const found = await this.inspectContainer(containerId);
-    const given = this.successors.get(containerId);
-    if (given) this.successors.delete(containerId);
-    else {
-      for (const [container, successor] of this.successors) {
-        if (successor.node !== this.nodeOfContainerId(containerId, found?.inspected.Config.Labels)) continue;
-        this.successors.delete(container);
-        this.located.set(successor.node, { engine: successor.engine, containerId: container });
-        this.engineOf.set(successor.node, successor.engine);
-      }
-    }
     if (!found) return;
     const docker = this.engines[found.engine]!.docker;
     const ownService = found.inspected.Config.Labels[NODE_LABEL] !== undefined ? found.inspected.Config.Labels[SERVICE_NAME_LABEL] : undefined;
     if (ownService !== undefined) await ignoreMissing(this.manager.getService(ownService).remove());
     await ignoreMissing(docker.getContainer(containerId).remove({ force: true }));
-    for (const [node, at] of this.located) if (at.containerId === containerId) this.located.delete(node);
-  }
-
-  private nodeOfContainerId(containerId: string, labels: Readonly<Record<string, string>> | undefined): string | undefined {
-    for (const [node, at] of this.located) if (at.containerId === containerId) return node;
-    return labels && (labels[NODE_LABEL] ?? this.nodeOfContainer(labels));
   }
 
   /** A container of the run by id, on whichever engine has it; undefined once it is gone. */
