@@ -26,7 +26,7 @@ function hostsFrom(flags: Pick<DeploymentFlags, 'hosts' | 'host-cpus'>): GivenHo
     if (flags['host-cpus'] !== undefined) throw new PeerlabError('--host-cpus needs --hosts: it sets the CPUs of the largest host', { hint: "add --hosts, e.g. --hosts 'big=4,small=1'" });
     return undefined;
   }
-  return readHosts(flags.hosts, flags['host-cpus'] === undefined ? 1 : Number(flags['host-cpus']));
+  return readHosts(flags.hosts, flags['host-cpus'] === undefined ? undefined : Number(flags['host-cpus']));
 }
 
 /** `--policy` with its companions, which are refused without it; the rest is checked as an experiment's `policy:` is. */

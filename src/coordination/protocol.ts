@@ -19,6 +19,8 @@ export interface RunConfig {
   readonly liveReportMs?: number;
   /** Set when a placement policy runs (`--policy`): each node writes its NodeLoad this often (ms), under its lease. */
   readonly loadReportMs?: number;
+  /** The hosts' capacity units one CPU does (`--hosts`: the same on every host): what node.demand's units cost. */
+  readonly capacityPerCpu?: number;
 }
 
 /**

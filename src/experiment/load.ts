@@ -88,7 +88,7 @@ function placementOf(experiment: ExperimentFile, resolveFile: (file: string) => 
   if (given !== undefined) {
     const asRead = isHostsFile(given) ? here(given) : given;
     try {
-      hosts = readHosts(asRead, experiment.hostCpus ?? 1);
+      hosts = readHosts(asRead, experiment.hostCpus);
     } catch (refusal) {
       if (!(refusal instanceof PeerlabError)) throw refusal;
       // A fault of the hosts themselves reads as the field's, with the field's hint (the flag's speaks of

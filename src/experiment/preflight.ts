@@ -29,8 +29,11 @@ export interface CellFacts {
 function checkRuntimeCan(loaded: LoadedExperiment, plan: Plan): void {
   if (plan.runtime === 'auto') return;
   const runtime = RUNTIMES[plan.runtime];
+  if (plan.hosts?.cpusGiven && runtime.emulatesHosts && !runtime.hostsHaveCpus) {
+    throw loaded.error(['hostCpus'], `the ${plan.runtime} runtime's hosts have no CPUs, only the capacity they declare`, `leave hostCpus out, or run it with --runtime ${runtimesWith('hostsHaveCpus').join(' or ')}`);
+  }
   if (plan.hosts !== undefined && !runtime.emulatesHosts) {
-    throw loaded.error(['hosts'], `the ${plan.runtime} runtime cannot give nodes hosts of their own CPU quota`, `run it with --runtime ${runtimesWith('emulatesHosts').join(' or ')}, or leave hosts out (a Swarm's hosts are its engines)`);
+    throw loaded.error(['hosts'], `the ${plan.runtime} runtime cannot give nodes hosts of their own capacity`, `run it with --runtime ${runtimesWith('emulatesHosts').join(' or ')}, or leave hosts out (a Swarm's hosts are its engines)`);
   }
   if (placesNowhere(runtime, plan.placement, plan.hosts !== undefined)) {
     throw loaded.error(['placement'], `a ${plan.runtime} run without hosts has one place for its nodes, so there is nothing to place`, `add hosts (runtime ${runtimesWith('emulatesHosts').join(' or ')}), run it with --runtime ${runtimesWith('placesOnEngines').join(' or ')}, or leave placement out`);

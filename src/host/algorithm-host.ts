@@ -36,6 +36,8 @@ export interface HostEnvironment {
   /** Queues of entries held by this node's lease: the host makes locks and elections of them. */
   queues(): LeasedQueues;
   log(line: string): void;
+  /** The capacity this node wants of its host from now on (node.demand, checked): see SimHosts and the agent's CpuDemand. */
+  demand(units: number): void;
   onResult(value: Json): void;
   /** A failure of the algorithm code (exception, bad payload); the run fails and names this node. */
   onFailure(error: Error): void;
@@ -705,6 +707,11 @@ export class AlgorithmHost {
     this.timeline.metric(this.env.now(), name, value);
   }
 
+  demand(units: number): void {
+    if (!(units >= 0) || !Number.isFinite(units)) throw new AlgorithmError(`node ${this.options.id}: node.demand(${units}) needs a finite number ≥ 0 of the hosts' capacity unit`);
+    this.env.demand(units);
+  }
+
   result(value: Json): void {
     const { id } = this.options;
     if (this.reported) throw new AlgorithmError(`node ${id} called result() twice`);
@@ -846,6 +853,9 @@ const SDK_METHODS = {
   },
   metric(this: SdkNode, name: string, value: number): void {
     hostOf(this, 'metric').metric(name, value);
+  },
+  demand(this: SdkNode, units: number): void {
+    hostOf(this, 'demand').demand(units);
   },
   result(this: SdkNode, value: Json): void {
     hostOf(this, 'result').result(value);

@@ -1,4 +1,6 @@
 import { createRequire } from 'node:module';
+import { PeerlabError } from '../errors.js';
+import type { PlacementPolicy } from '../sdk/placement.js';
 import type { Algorithm } from '../sdk/types.js';
 
 /** The module loaded, but its default export is not an algorithm; the message says what it is instead. */
@@ -31,4 +33,18 @@ function whyNotAnAlgorithm(value: unknown): string | undefined {
   return handlers
     ? 'its default export is a plain object; wrap it in defineAlgorithm({ … })'
     : 'its default export has neither onMessage nor run, and was not made by defineAlgorithm({ … })';
+}
+
+/** Loads a bundled placement policy file (CommonJS); `shown` names its source in the refusal of one that is not a policy. */
+export function requirePolicy(file: string, shown: string): PlacementPolicy {
+  process.setSourceMapsEnabled(true);
+  const require = createRequire(file);
+  delete require.cache[file];
+  const loaded = (require(file) as { default?: Partial<PlacementPolicy> }).default;
+  if (loaded?.kind !== 'peerlab.policy' || typeof loaded.place !== 'function') {
+    throw new PeerlabError(`${shown} does not export a placement policy`, {
+      hint: "end the file with `export default definePolicy({ name, place({ hosts, nodes, settings }) { … } })` (import definePolicy from 'peerlab')",
+    });
+  }
+  return loaded as PlacementPolicy;
 }

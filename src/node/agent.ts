@@ -37,6 +37,7 @@ import { LinkOutbox } from '../links/outbox.js';
 import { createRandom } from '../util/random.js';
 import { MessageTracer } from './trace.js';
 import { NodeMigration } from './migration.js';
+import { CpuDemand } from './cpu-demand.js';
 import { reachStartLine } from './start-line.js';
 // Imported, not the lazy global: Node loads perf_hooks on the global's first use, ~3 ms of CPU that would fall on the
 // start moment or a node's first message (profiled in the container; issue 10's first-hop delay).
@@ -101,6 +102,7 @@ async function main(): Promise<void> {
   let startedAt: number | undefined;
   const now = (): number => (startedAt === undefined ? 0 : performance.timeOrigin + performance.now() - startedAt);
   const tracer = identity.traceDir ? new MessageTracer(nodeId, identity.traceDir, now, (error) => reportFailure(error)) : undefined;
+  const cpuDemand = new CpuDemand(config.capacityPerCpu ?? 1);
   const host = new AlgorithmHost(
     algorithm,
     // The CLI validated the parameters and filled in their defaults: a node never runs the schema.
@@ -125,6 +127,7 @@ async function main(): Promise<void> {
       services: () => etcdServiceRegistry(lease, etcd, keys, nodeId),
       queues: () => etcdLeasedQueues(etcd, lease, keys, nodeId, reportFailure),
       log: (line) => console.log(`[node ${nodeId}] ${line}`),
+      demand: (units) => cpuDemand.set(units),
       // A result write that fails must fail the node, not vanish.
       onResult: (value: Json) => void etcd.put(keys.result(nodeId), JSON.stringify(value)).catch(reportFailure),
       onFailure: reportFailure,

@@ -79,6 +79,7 @@ export async function rehearseMessagePath(): Promise<{ delivered: number }> {
           services: () => { throw new Error('the rehearsal has no services'); },
           queues: () => { throw new Error('the rehearsal has no queues'); },
           log: () => {},
+          demand: () => { throw new Error('the rehearsal has no hosts'); },
           onResult: () => finished(),
           onFailure: failed,
         },

@@ -18,7 +18,7 @@ import { resolvePolicy } from '../plugins/resolve.js';
 import type { EmulatedHost, GivenHosts } from '../runtime/emulated-hosts.js';
 import type { SuccessorNodes } from '../runtime/types.js';
 import type { PlacementInput, PlacementPolicy } from '../sdk/placement.js';
-import { simulatePlacement } from './simulate.js';
+import { simulatePlacement, type PlacementRound } from './simulate.js';
 
 /** What `--policy` asks for. */
 export interface LivePlacementRequest {
@@ -83,17 +83,6 @@ export function livePlacementReplayFlags({ policy, everyMs, hold, settings }: Li
     ...(hold.length > 0 ? ['--hold', hold.join(',')] : []),
     ...Object.entries(settings).flatMap(([name, value]) => ['--policy-setting', `${name}=${value}`]),
   ];
-}
-
-/** One round of the policy, on the run's clock. */
-export interface PlacementRound {
-  readonly atMs: number;
-  /** What the policy saw: hosts, nodes with their host and load, settings. */
-  readonly input: PlacementInput;
-  /** What it chose: node → host, for every node. */
-  readonly placement: Readonly<Record<string, string>>;
-  /** The moves it asked for, in order, each with whether it was made (a move refused or failed says why). */
-  readonly moves: ReadonlyArray<{ node: string; from: string; to: string; moved: boolean; why?: string }>;
 }
 
 export interface LivePlacementDeps {

@@ -51,3 +51,14 @@ export function simulatePlacement(policy: PlacementPolicy, input: PlacementInput
   const moves = input.nodes.filter((node) => target(node) !== node.host).map((node) => ({ node: node.name, from: node.host, to: target(node) }));
   return { policy: policy.name, placement, hosts, moves };
 }
+
+/** One round of a policy applied to a running run (live, or in the simulator), on the run's clock: placements.ndjson. */
+export interface PlacementRound {
+  readonly atMs: number;
+  /** What the policy saw: hosts, nodes with their host and load, settings. */
+  readonly input: PlacementInput;
+  /** What it chose: node → host, for every node. */
+  readonly placement: Readonly<Record<string, string>>;
+  /** The moves it asked for, in order, each with whether it was made (a move refused or failed says why). */
+  readonly moves: ReadonlyArray<{ node: string; from: string; to: string; moved: boolean; why?: string }>;
+}

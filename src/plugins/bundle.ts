@@ -1,12 +1,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { build, type BuildOptions } from 'esbuild';
 import { PeerlabError } from '../errors.js';
 import type { Algorithm, Check, GraphDefaults } from '../sdk/types.js';
 import type { PlacementPolicy } from '../sdk/placement.js';
 import { packageRoot } from '../util/paths.js';
-import { NotAnAlgorithm, requireAlgorithm } from '../host/load.js';
+import { NotAnAlgorithm, requireAlgorithm, requirePolicy } from '../host/load.js';
 import { userFrame } from './stack.js';
 
 export interface AlgorithmBundle {
@@ -45,24 +45,20 @@ export async function bundleForNodes(source: string, outDir: string, fileName = 
   return file;
 }
 
+/** A placement policy bundled, and loaded: the file goes to where the policy runs (the simulation thread). */
+export interface PolicyBundle {
+  readonly file: string;
+  readonly policy: PlacementPolicy;
+}
+
 /**
- * Bundles a placement policy file (see PlacementPolicy in the SDK) and loads it. A policy runs in the CLI, never
- * in a node: it is a pure function from measured loads to a placement.
+ * Bundles a placement policy file (see PlacementPolicy in the SDK) and loads it. A policy runs in the CLI (or the
+ * simulation thread), never in a node: it is a pure function from measured loads to a placement.
  */
-export async function bundlePolicy(source: string, outDir: string): Promise<PlacementPolicy> {
+export async function bundlePolicy(source: string, outDir: string): Promise<PolicyBundle> {
   const file = path.join(outDir, 'policy.cjs');
   await compile(source, file, {}, { entryPoints: [source] });
-  process.setSourceMapsEnabled(true);
-  const require = createRequire(file);
-  delete require.cache[file];
-  const loaded = (require(file) as { default?: Partial<PlacementPolicy> }).default;
-  const shown = path.relative(process.cwd(), source) || source;
-  if (loaded?.kind !== 'peerlab.policy' || typeof loaded.place !== 'function') {
-    throw new PeerlabError(`${shown} does not export a placement policy`, {
-      hint: "end the file with `export default definePolicy({ name, place({ hosts, nodes, settings }) { … } })` (import definePolicy from 'peerlab')",
-    });
-  }
-  return loaded as PlacementPolicy;
+  return { file, policy: requirePolicy(file, path.relative(process.cwd(), source) || source) };
 }
 
 /**

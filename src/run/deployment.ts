@@ -80,10 +80,13 @@ export interface RunRuntime {
    */
   readonly engineObjects: boolean;
   /**
-   * Whether it can give a run hosts of their own CPU quota (`--hosts`). Swarm's hosts are its engines, and the
-   * simulator has no CPU to share out: both refuse the flag rather than ignore it.
+   * Whether it can give a run hosts of their own capacity (`--hosts`): Docker enforces them with CPU quotas, the
+   * simulator models them (src/runtime/sim/hosts.ts). The Swarm's hosts are its engines: it refuses the flag
+   * rather than ignore it.
    */
   readonly emulatesHosts: boolean;
+  /** Whether its hosts are CPU quotas, which `--host-cpus` sizes: the simulator's have no CPU, and refuse it. */
+  readonly hostsHaveCpus: boolean;
   /** Whether its nodes spread over engines of their own (the Swarm), which `--placement` assigns without `--hosts`. */
   readonly placesOnEngines: boolean;
   /** Why this runtime cannot take a run here and now (e.g. no Docker engine answers), or undefined when it can. */

@@ -19,6 +19,7 @@ import { runStateDir } from './state.js';
 import type { RunId } from '../util/names.js';
 import type { ContainerNodes } from '../runtime/types.js';
 import type { Join } from '../faults/joins.js';
+import { hostsFacts } from './host-placement.js';
 
 export interface DeploymentOptions {
   readonly runId: RunId;
@@ -190,11 +191,6 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
     });
     throw error;
   }
-}
-
-/** run.json's record of the emulated hosts: each as declared, with its quota and the nodes it started with. */
-function hostsFacts({ list, hostOf }: NonNullable<DockerRuntimeOptions['hosts']>) {
-  return list.map((host) => ({ ...host, nodes: [...hostOf].filter(([, on]) => on === host.name).map(([id]) => id) }));
 }
 
 /** Runs every step in order, even after a failure, then rejects with the first failure. */

@@ -14,12 +14,11 @@ import { maxOf } from '../util/extremes.js';
 import type { ContainerNodes, RuntimeKind } from '../runtime/types.js';
 import { readMoveRecords } from '../migration/move.js';
 import type { FaultEvent } from '../faults/events.js';
-import { hostsReplayFlags, type EmulatedHost } from '../runtime/emulated-hosts.js';
+import { hostsPlacementReplayFlags, hostsWithNodes } from './host-placement.js';
 import { LivePlacement, policyWithoutHosts } from '../placement/live.js';
 import { bundlePolicy } from '../plugins/bundle.js';
 import { runStateDir } from './state.js';
 import path from 'node:path';
-import { placeNodes, type PlacementPolicy } from './swarm-placement.js';
 
 export type DockerOptions = RuntimeTuning & Partial<Pick<DeploymentOptions, 'followEtcd' | 'onStage' | 'signal'>>;
 
@@ -41,7 +40,7 @@ export function deployPrepared(prepared: PreparedRun, options: DockerOptions, tr
     etcdAuth: options.etcdAuth ?? true,
     baseImage: options.baseImage,
     linksLayer: prepared.linksLayer,
-    ...(options.hosts && { hosts: hostsWithNodes(prepared, options.hosts.list, options.placement ?? 'spread') }),
+    ...(options.hosts && { hosts: hostsWithNodes(prepared.topology.graph, options.hosts.list, options.placement ?? 'spread') }),
     startupTimeoutMs: startupTimeoutMs(prepared.topology.graph.order),
     onStage: options.onStage,
     onStarted: options.onStarted,
@@ -50,16 +49,11 @@ export function deployPrepared(prepared: PreparedRun, options: DockerOptions, tr
   });
 }
 
-/** Each node's emulated host, by the run's placement policy over the hosts in the order listed. */
-function hostsWithNodes(prepared: PreparedRun, list: readonly EmulatedHost[], policy: PlacementPolicy) {
-  const { engineOf } = placeNodes(prepared.topology.graph, list.length, policy);
-  return { list, hostOf: new Map([...engineOf].map(([id, index]) => [id, list[index]!.name])) };
-}
-
 /** Nodes as containers on one host's engine: see docker-deployment.ts. */
 export const dockerRuntime: RunRuntime = containerRuntime({
   kind: 'docker',
   emulatesHosts: true,
+  hostsHaveCpus: true,
   placesOnEngines: false,
   unavailable: () => unavailableUnless(connectDocker),
   replayFlags: containerReplayFlags,
@@ -76,6 +70,7 @@ type ContainerBringUp = (prepared: PreparedRun, options: DockerOptions, traceDir
 export function containerRuntime(runtime: {
   kind: RuntimeKind;
   emulatesHosts: boolean;
+  hostsHaveCpus: boolean;
   placesOnEngines: boolean;
   unavailable: RunRuntime['unavailable'];
   replayFlags: RunRuntime['replayFlags'];
@@ -106,7 +101,7 @@ export function containerReplayFlags(prepared: PreparedRun, tuning: RuntimeTunin
   const flags: string[] = [];
   if (prepared.linksLayer === 'packet') flags.push('--links-mode', 'packet');
   if (tuning.nodeMemoryLimit !== undefined && tuning.nodeMemoryLimit !== DEFAULT_NODE_MEMORY) flags.push('--node-memory', String(tuning.nodeMemoryLimit / (1024 * 1024)));
-  if (tuning.hosts) flags.push(...hostsReplayFlags(tuning.hosts), ...(tuning.placement && tuning.placement !== 'spread' ? ['--placement', tuning.placement] : []));
+  flags.push(...hostsPlacementReplayFlags(tuning));
   return flags;
 }
 
@@ -138,7 +133,7 @@ async function deployForRun(
   const { controller, runtime, watch } = deployment;
   const placement =
     policy && options.livePlacement && options.hosts
-      ? new LivePlacement({ runId: prepared.runId, policy, request: options.livePlacement, hosts: options.hosts.list, nodes: runtime, etcd: deployment.etcd })
+      ? new LivePlacement({ runId: prepared.runId, policy: policy.policy, request: options.livePlacement, hosts: options.hosts.list, nodes: runtime, etcd: deployment.etcd })
       : undefined;
   if (options.signal) watch.endOnAbort(options.signal);
   const schedule = new DockerFaultSchedule(

@@ -7,6 +7,9 @@ import { NodeFailed } from './controller.js';
 import { directedLinks, hasLinks } from '../links/edges.js';
 import { DEFAULT_DELAY_SPEC, DEFAULT_MAX_EVENTS, NodeCodeStuck, simulateInWorker, toSimGraph, type SimulationOutcome, type TraceEvent } from '../runtime/sim/index.js';
 import { ExecutionFailed, type Execution } from './execution.js';
+import { hostsFacts, hostsPlacementReplayFlags, hostsWithNodes } from './host-placement.js';
+import { policyWithoutHosts } from '../placement/live.js';
+import { bundlePolicy } from '../plugins/bundle.js';
 import type { PreparedRun } from './prepare.js';
 import type { ExecutionOptions, RunRuntime } from './deployment.js';
 
@@ -20,11 +23,15 @@ import type { ExecutionOptions, RunRuntime } from './deployment.js';
 export const simulatorRuntime: RunRuntime = {
   kind: 'sim',
   engineObjects: false,
-  emulatesHosts: false,
+  emulatesHosts: true,
+  hostsHaveCpus: false,
   placesOnEngines: false,
   unavailable: async () => undefined,
   linksLayer: () => 'model',
-  replayFlags: (_prepared, tuning) => (tuning.maxEvents !== undefined && tuning.maxEvents !== DEFAULT_MAX_EVENTS ? ['--max-events', String(tuning.maxEvents)] : []),
+  replayFlags: (_prepared, tuning) => [
+    ...(tuning.maxEvents !== undefined && tuning.maxEvents !== DEFAULT_MAX_EVENTS ? ['--max-events', String(tuning.maxEvents)] : []),
+    ...hostsPlacementReplayFlags(tuning),
+  ],
   deploy: async (prepared, options) => {
     let running: Promise<Execution> | undefined;
     return {
@@ -42,6 +49,11 @@ export const simulatorRuntime: RunRuntime = {
 
 export async function simulateRun(prepared: PreparedRun, options: ExecutionOptions): Promise<Execution> {
   const graph = prepared.topology.graph;
+  // Declared capacities, without the CPU quotas that enforce them on Docker: the simulator models them (SimHosts).
+  const hosts = options.hosts && hostsWithNodes(graph, options.hosts.list.map(({ name, capacity, priority, central }) => ({ name, capacity, priority, central })), options.placement ?? 'spread');
+  if (options.livePlacement && !hosts) throw policyWithoutHosts(options.livePlacement.policy);
+  // Bundled here, loaded in the simulation thread, where the rounds run at their virtual times.
+  const policy = options.livePlacement && (await bundlePolicy(options.livePlacement.policySource, path.join(prepared.bundleDir, 'policy')));
   const links = hasLinks(graph) ? { spec: prepared.links ?? 'file', directed: directedLinks(graph) } : undefined;
   const delaySpec = links ? `links ${links.spec}` : DEFAULT_DELAY_SPEC;
   const maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
@@ -66,6 +78,11 @@ export async function simulateRun(prepared: PreparedRun, options: ExecutionOptio
         traceFile,
         logsDir: options.logsDir,
         faults: options.faults ?? [],
+        ...(hosts && { hosts: { list: hosts.list, hostOf: Object.fromEntries(hosts.hostOf) } }),
+        ...(policy &&
+          options.livePlacement && {
+            placement: { everyMs: options.livePlacement.everyMs, hold: options.livePlacement.hold, settings: options.livePlacement.settings, policyFile: policy.file, shown: options.livePlacement.policy },
+          }),
       },
       {
         deadlineMs: options.timeoutMs,
@@ -95,6 +112,7 @@ export async function simulateRun(prepared: PreparedRun, options: ExecutionOptio
     departed: outcome.departed,
     faults: outcome.faults,
     ...(outcome.migrations.length > 0 && { migrations: outcome.migrations }),
+    ...(outcome.placements?.length && { placements: outcome.placements }),
     registry: outcome.registry,
     inFlight: outcome.inFlight,
     endedEarly: outcome.endReason === 'event-cap' ? eventCapReached(outcome.events) : undefined,
@@ -106,6 +124,7 @@ export async function simulateRun(prepared: PreparedRun, options: ExecutionOptio
       maxEvents,
       messagesInFlight: outcome.inFlight,
       virtualTimeMs: outcome.virtualTimeMs,
+      ...(hosts && { hosts: hostsFacts(hosts) }),
       ...(outcome.lostWithDeparted > 0 && { messagesLostWithDepartedNodes: outcome.lostWithDeparted }),
     },
   };

@@ -1,4 +1,4 @@
-import type { PlacementRound } from '../placement/live.js';
+import type { PlacementRound } from '../placement/simulate.js';
 import type { Json } from '../sdk/types.js';
 import type { NodeReport } from '../coordination/protocol.js';
 import type { AppliedFault } from '../faults/events.js';

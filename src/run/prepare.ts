@@ -92,6 +92,8 @@ export interface PrepareRequest {
   readonly liveReportMs?: (nodes: number) => number;
   /** Have the nodes report their load (a placement policy reads it): how often (ms). */
   readonly loadReportMs?: number;
+  /** With hosts: what one CPU does in their unit, for node.demand in a container. */
+  readonly capacityPerCpu?: number;
   readonly onRunId?: (runId: RunId) => void;
 }
 
@@ -164,6 +166,7 @@ export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> 
         ...((request.until === 'quiescent' || (request.faults?.length ?? 0) > 0) && { quiescence: true }),
         ...(request.liveReportMs ? { liveReportMs: request.liveReportMs(topology.graph.order) } : {}),
         ...(request.loadReportMs ? { loadReportMs: request.loadReportMs } : {}),
+        ...(request.capacityPerCpu ? { capacityPerCpu: request.capacityPerCpu } : {}),
       },
     };
   } catch (error) {

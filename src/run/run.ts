@@ -15,7 +15,7 @@ import { writeRunReport } from '../report/run-report.js';
 import { NodeFailed } from './controller.js';
 import { NodeCrashed } from './run-watch.js';
 import { LOGS_FOLDER } from '../util/node-logs.js';
-import { faultsSeenOf, outcomeFails, uncheckedVerdict, verdictOf, type FaultsSeen, type Outcome, type Verdict } from '../verify/index.js';
+import { faultsSeenOf, outcomeFails, uncheckedVerdict, verdictOf, type FaultsSeen, type Outcome, type PlacementSeen, type Verdict } from '../verify/index.js';
 import { hostFacts } from '../util/host.js';
 import { peerlabVersion } from '../util/version.js';
 import type { Deployment } from './docker-deployment.js';
@@ -29,6 +29,7 @@ import { aggregateNodeMetrics, type NodeMetricAggregates } from './node-metrics.
 import type { RunObserver } from './observer.js';
 import type { RunId } from '../util/names.js';
 import { runStateDir } from './state.js';
+import { capacityPerCpu } from '../runtime/emulated-hosts.js';
 import { livePlacementReplayFlags, type LivePlacementRequest } from '../placement/live.js';
 
 export type { RuntimeChoice };
@@ -108,7 +109,7 @@ export async function bringUp(request: RunRequest): Promise<PreparedRun & { depl
   }
   checkRuntimeCan(runtime, request);
   request.onRuntime?.(runtime);
-  const prepared = await prepareRun(request);
+  const prepared = await prepareRun({ ...request, ...(request.hosts && { capacityPerCpu: capacityPerCpu(request.hosts) }) });
   return { ...prepared, deployment: await runtime.standUp(prepared, request) };
 }
 
@@ -126,8 +127,13 @@ function checkHeld(prepared: PreparedRun, request: RunRequest): void {
 /** What the run asks of its runtime that this one cannot do (`--hosts`, a placement) is refused, not ignored. */
 function checkRuntimeCan(runtime: RunRuntime, request: RunRequest): void {
   const able = (capability: RuntimeCapability): string => runtimesWith(capability).join(' or ');
+  if (request.hosts?.cpusGiven && runtime.emulatesHosts && !runtime.hostsHaveCpus) {
+    throw new PeerlabError(`--host-cpus: the ${runtime.kind} runtime's hosts have no CPUs, only the capacity they declare`, {
+      hint: `leave --host-cpus out, or take --runtime ${able('hostsHaveCpus')}`,
+    });
+  }
   if (request.hosts && !runtime.emulatesHosts) {
-    throw new PeerlabError(`--hosts: the ${runtime.kind} runtime cannot give nodes hosts of their own CPU quota`, {
+    throw new PeerlabError(`--hosts: the ${runtime.kind} runtime cannot give nodes hosts of their own capacity`, {
       hint: `take --runtime ${able('emulatesHosts')}, or leave --hosts out (a Swarm's hosts are its engines)`,
     });
   }
@@ -146,7 +152,12 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
   checkRuntimeCan(runtime, request);
   request.onRuntime?.(runtime);
   const { observer } = request;
-  const prepared = await prepareRun({ ...request, liveReportMs: observer?.liveReportMs, ...(request.livePlacement && { loadReportMs: loadReportMs(request.livePlacement) }) });
+  const prepared = await prepareRun({
+    ...request,
+    liveReportMs: observer?.liveReportMs,
+    ...(request.livePlacement && { loadReportMs: loadReportMs(request.livePlacement) }),
+    ...(request.hosts && { capacityPerCpu: capacityPerCpu(request.hosts) }),
+  });
   try {
     checkHeld(prepared, request);
     await observer?.prepared?.(prepared, runtime.kind);
@@ -245,7 +256,8 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
   const results = new Map<string, Json | undefined>(members.nodes().map((id) => [id, execution.results.get(id)]));
   const dropped = droppedOnArrival(execution.reports);
   const faultsSeen = faults.length > 0 ? { ...faultsSeenOf(faults.filter((fault) => fault.error === undefined)), droppedMessages: dropped } : undefined;
-  const verdict = judge(prepared, members, results, execution.missing, request.until === 'quiescent' ? execution.inFlight : 0, execution.endedEarly, faultsSeen);
+  const placement = request.livePlacement && { policy: request.livePlacement.policy, rounds: execution.placements ?? [] };
+  const verdict = judge(prepared, members, results, execution.missing, request.until === 'quiescent' ? execution.inFlight : 0, execution.endedEarly, faultsSeen, placement);
   const traffic = sumTraffic(execution.reports);
   const metrics = {
     ...verdict.metrics,
@@ -388,6 +400,7 @@ function judge(
   stillInFlight: number,
   endedEarly: string | undefined,
   faults: FaultsSeen | undefined,
+  placement: PlacementSeen | undefined,
 ): Verdict {
   // Under faults a survivor may owe no result (cut off from the root, say): its oracle says which ones do.
   if (missing.length > 0 && !(faults && prepared.check)) {
@@ -411,7 +424,7 @@ function judge(
   const joined = faults?.joinedNodes?.length ?? 0;
   const joinsUnjudged = joined > 0 ? prepared.check.joinsUnjudged(params) : undefined;
   if (joinsUnjudged) return uncheckedVerdict(`${joined} node(s) joined, and ${joinsUnjudged}`);
-  return verdictOf(prepared.check.oracle({ graph, results, params, groups, ...(faults && { faults }) }));
+  return verdictOf(prepared.check.oracle({ graph, results, params, groups, ...(faults && { faults }), ...(placement && { placement }) }));
 }
 
 /**

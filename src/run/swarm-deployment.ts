@@ -181,6 +181,7 @@ async function createBundleConfigs(manager: Docker, runId: string, prepared: Pre
 export const swarmRuntime: RunRuntime = containerRuntime({
   kind: 'swarm',
   emulatesHosts: false,
+  hostsHaveCpus: false,
   placesOnEngines: true,
   unavailable: () => unavailableUnless(clusterEngines),
   replayFlags: (prepared, tuning) => [

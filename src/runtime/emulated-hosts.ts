@@ -67,6 +67,8 @@ type DeclaredHost = Omit<EmulatedHost, 'cpus'>;
 export interface HostsRequest {
   readonly given: string;
   readonly list: readonly EmulatedHost[];
+  /** Whether the largest host's CPUs were given (`--host-cpus`), which only a runtime of CPU quotas can honour. */
+  readonly cpusGiven: boolean;
 }
 
 /** `--hosts` (or an experiment's `hosts:`) read once: its hosts, and what it gives a placement policy. */
@@ -89,13 +91,15 @@ export function hostsFlag(given: string): string {
  * folder; e.g. experiments/zoe/table-6.2-migration-1.yaml) whose hosts, with their priorities and central host as
  * `peerlab policy simulate` reads them, and settings to take. Every fault is one line naming the flag.
  */
-export function readHosts(given: string, largestCpus: number): GivenHosts {
+export function readHosts(given: string, largestCpusGiven: number | undefined): GivenHosts {
+  const largestCpus = largestCpusGiven ?? 1;
+  const cpusGiven = largestCpusGiven !== undefined;
   const fail = (what: string, hint: string): never => {
     throw new PeerlabError(`${hostsFlag(given)}: ${what}`, { hint });
   };
-  if (!isHostsFile(given)) return { request: { given, list: parseHostsSpec(given, largestCpus, fail) }, settings: {} };
+  if (!isHostsFile(given)) return { request: { given, list: parseHostsSpec(given, largestCpus, fail), cpusGiven }, settings: {} };
   const input = loadPlacementInputSync(given);
-  return { request: { given, list: withQuotas(input.hosts, largestCpus, fail) }, settings: input.settings };
+  return { request: { given, list: withQuotas(input.hosts, largestCpus, fail), cpusGiven }, settings: input.settings };
 }
 
 /** A spec: the hosts in the order listed (nodes are placed over them in that order), each with its quota. */
@@ -136,9 +140,14 @@ function withQuotas(declared: readonly DeclaredHost[], largestCpus: number, fail
   });
 }
 
+/** The hosts' capacity units one CPU does: the same on every host, by construction of their quotas. */
+export function capacityPerCpu({ list }: HostsRequest): number {
+  return list[0]!.capacity / list[0]!.cpus;
+}
+
 /** The flags that give these hosts again (run.json's replay). */
-export function hostsReplayFlags({ given, list }: HostsRequest): string[] {
-  return ['--hosts', given, '--host-cpus', String(Math.max(...list.map((host) => host.cpus)))];
+export function hostsReplayFlags({ given, list, cpusGiven }: HostsRequest): string[] {
+  return ['--hosts', given, ...(cpusGiven ? ['--host-cpus', String(Math.max(...list.map((host) => host.cpus)))] : [])];
 }
 
 /** Docker's `CgroupParent` of a host's nodes. */

@@ -29,5 +29,5 @@ export function defineAlgorithm<Schema extends z.ZodType = z.ZodObject<{}>, Stat
   return { ...definition, kind: 'peerlab.algorithm' };
 }
 
-export { definePolicy, loadOn } from './placement.js';
+export { definePolicy, groupedByHost, loadOn } from './placement.js';
 export type { Placement, PlacementHost, PlacementInput, PlacementNode, PlacementPolicy, RequestSample, UtilitySample } from './placement.js';

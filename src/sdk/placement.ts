@@ -74,3 +74,12 @@ export function definePolicy(definition: Omit<PlacementPolicy, 'kind'>): Placeme
 export function loadOn(node: PlacementNode, host: PlacementHost): number {
   return node.load / host.capacity;
 }
+
+/**
+ * The nodes grouped by their current host, hosts in the order listed, each group in the nodes' own order: the
+ * order seed 000's Scout hands its agents to a balancer ("a map which contains agents, grouped by their current
+ * outpost", §3.3), for first-come policies that follow it (equal's and prio's `scoutOrder` setting).
+ */
+export function groupedByHost(nodes: readonly PlacementNode[], hosts: readonly PlacementHost[]): PlacementNode[] {
+  return hosts.flatMap((host) => nodes.filter((node) => node.host === host.name));
+}

@@ -145,6 +145,14 @@ export interface Node<Params = Record<string, never>, State = undefined, Payload
   log(...values: unknown[]): void;
   /** Records a named number for this node (the last value wins); it ends up in nodes.csv. */
   metric(name: string, value: number): void;
+  /**
+   * How much of its host's capacity this node wants from now on, in the unit of the run's hosts (`--hosts`; seed
+   * 000's MIPS), as a CPU-bound program wants a processor: `Infinity` is not allowed, a host's capacity is. In the
+   * simulator its host shares its capacity among its nodes' demands, and a placement policy sees what the node
+   * got; in a container the node keeps that share of a CPU busy, and the policy measures it. It belongs to the
+   * process: a moved or restarted node starts at 0, so declare it in `init` and `restore`.
+   */
+  demand(units: number): void;
   /** This node's output, checked by the oracle. A node keeps relaying messages after it reports. */
   result(value: Json): void;
 }

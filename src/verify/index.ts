@@ -8,9 +8,11 @@ import { verifyRandomWalk } from './random-walk.js';
 import { verifyRoaming } from './roaming.js';
 import { verifyRtt } from './rtt.js';
 import { verifyServiceDiscovery } from './service-discovery.js';
+import { verifySineUsers } from './sine-users.js';
+import { verifyZoeAgent } from './zoe-agent.js';
 import type { Oracle } from './types.js';
 
-export type { CheckResult, Oracle, OracleGroup, OracleInput, Outcome, Verdict } from './types.js';
+export type { CheckResult, Oracle, OracleGroup, OracleInput, Outcome, PlacementSeen, Verdict } from './types.js';
 export { faultsSeenOf, survivingGraph, type FaultsSeen } from './faults.js';
 export { OUTCOME_MARK, outcomeFails, outcomeOfFile, uncheckedVerdict, verdictOf } from './outcome.js';
 
@@ -29,6 +31,8 @@ const oracles: Record<string, Oracle> = {
   'service-discovery': verifyServiceDiscovery,
   'donated-hosting': verifyDonatedHosting,
   roaming: verifyRoaming,
+  'sine-users': verifySineUsers,
+  'zoe-agent': verifyZoeAgent,
 };
 
 /**

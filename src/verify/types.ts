@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { Json } from '../sdk/types.js';
 import type { Topology } from '../topology/index.js';
 import type { FaultsSeen } from './faults.js';
+import type { PlacementRound } from '../placement/simulate.js';
 
 /**
  * What a run's verdict says. `pass` and `fail` only ever come from a check (a built-in oracle or the
@@ -51,6 +52,14 @@ export interface OracleInput {
    * oracles); the other oracles ignore it, so a run with faults against them is judged as fault-free.
    */
   readonly faults?: FaultsSeen;
+  /** The placement policy's rounds, when one moved the nodes (`--policy`): what it saw, chose and moved. */
+  readonly placement?: PlacementSeen;
+}
+
+export interface PlacementSeen {
+  /** The policy as given (`equal`, or a file). */
+  readonly policy: string;
+  readonly rounds: readonly PlacementRound[];
 }
 
 export interface OracleGroup {

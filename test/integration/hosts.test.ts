@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readOutcomes } from '../../src/experiment/store.js';
-import type { PlacementRound } from '../../src/placement/live.js';
+import type { PlacementRound } from '../../src/placement/simulate.js';
 import { runAlgorithm } from '../../src/run/run.js';
 import { readHosts } from '../../src/runtime/emulated-hosts.js';
 import { packageRoot } from '../../src/util/paths.js';
@@ -164,7 +164,8 @@ describe('hosts of their own CPU quota', () => {
       [['--hosts', 'a=fast,b=1'], /host a's capacity "fast" is not a positive number/],
       [['--hosts', 'big=1000,tiny=1'], /host tiny would get 0\.0010 CPUs, below the least .* — raise --host-cpus to 10\.0 or more/],
       [['--host-cpus', '2'], /--host-cpus needs --hosts/],
-      [['--hosts', 'a=1,b=2', '--runtime', 'sim'], /--hosts: the sim runtime cannot give nodes hosts of their own CPU quota — take --runtime docker/],
+      [['--hosts', 'a=1,b=2', '--runtime', 'swarm'], /--hosts: the swarm runtime cannot give nodes hosts of their own capacity — take --runtime docker or sim/],
+      [['--hosts', 'a=1,b=2', '--host-cpus', '2', '--runtime', 'sim'], /--host-cpus: the sim runtime's hosts have no CPUs, only the capacity they declare — leave --host-cpus out, or take --runtime docker/],
       [['--hosts', 'experiments/zoe/no-such-hosts.yaml'], /cannot read placement input experiments\/zoe\/no-such-hosts\.yaml: no such file/],
       [['--policy', 'equal'], /--policy equal needs --hosts/],
       [['--hold', '1'], /--hold needs --policy/],

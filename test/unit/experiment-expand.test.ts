@@ -111,6 +111,7 @@ describe('the request of each run', () => {
         { name: 'big', capacity: 4, priority: 1, central: false, cpus: 2 },
         { name: 'small', capacity: 1, priority: 1, central: false, cpus: 0.5 },
       ],
+      cpusGiven: true,
     });
     expect(requestFor(prepared('name: t\ntopology: { model: ba, n: 20, m: 2 }\nalgorithm: flood\n').plan, p.runs[0]!, { resultsRoot: '/r' })).not.toHaveProperty('hosts');
     expect(p.fingerprint).not.toBe(prepared('name: t\ntopology: { model: ba, n: 20, m: 2 }\nalgorithm: flood\nhosts: "big=4,small=2"\nhostCpus: 2\n').plan.fingerprint);
@@ -235,22 +236,26 @@ describe('preflight: checks before anything starts', () => {
     await expect(preflight(loaded, p)).resolves.toBeDefined();
   });
 
-  it('refuses hosts on a runtime that cannot give them, as --hosts is refused', async () => {
-    const text = (runtime: string) => `name: t\nruntime: ${runtime}\ntopology: { model: complete, n: 4 }\nalgorithm: flood\nhosts: "a=1,b=1"\n`;
-    expect(await failure(text('sim'))).toBe(
-      "x.yaml line 5: hosts: the sim runtime cannot give nodes hosts of their own CPU quota — run it with --runtime docker, or leave hosts out (a Swarm's hosts are its engines)",
+  it('refuses hosts on a runtime that cannot give them, and CPUs to hosts that have none, as the flags are refused', async () => {
+    const text = (runtime: string, cpus = '') => `name: t\nruntime: ${runtime}\ntopology: { model: complete, n: 4 }\nalgorithm: flood\nhosts: "a=1,b=1"\n${cpus}`;
+    expect(await failure(text('swarm'))).toBe(
+      "x.yaml line 5: hosts: the swarm runtime cannot give nodes hosts of their own capacity — run it with --runtime docker or sim, or leave hosts out (a Swarm's hosts are its engines)",
     );
-    expect(await failure(text('swarm'))).toMatch(/^x\.yaml line 5: hosts: the swarm runtime cannot give nodes hosts/);
-    expect(await failure(text('docker'))).toBe('no error');
+    expect(await failure(text('sim', 'hostCpus: 2\n'))).toBe(
+      "x.yaml line 6: hostCpus: the sim runtime's hosts have no CPUs, only the capacity they declare — leave hostCpus out, or run it with --runtime docker",
+    );
+    expect(await failure(text('sim'))).toBe('no error');
+    expect(await failure(text('docker', 'hostCpus: 2\n'))).toBe('no error');
   });
 
   it('refuses a placement with one place for the nodes, as --placement is refused', async () => {
     const text = (runtime: string, hosts = '') => `name: t\nruntime: ${runtime}\ntopology: { model: complete, n: 4 }\nalgorithm: flood\n${hosts}placement: partition\n`;
     expect(await failure(text('docker'))).toBe(
-      'x.yaml line 5: placement: a docker run without hosts has one place for its nodes, so there is nothing to place — add hosts (runtime docker), run it with --runtime swarm, or leave placement out',
+      'x.yaml line 5: placement: a docker run without hosts has one place for its nodes, so there is nothing to place — add hosts (runtime docker or sim), run it with --runtime swarm, or leave placement out',
     );
     expect(await failure(text('sim'))).toMatch(/^x\.yaml line 5: placement: a sim run without hosts/);
     expect(await failure(text('docker', 'hosts: "a=1,b=1"\n'))).toBe('no error');
+    expect(await failure(text('sim', 'hosts: "a=1,b=1"\n'))).toBe('no error');
     expect(await failure(text('swarm'))).toBe('no error');
   });
 

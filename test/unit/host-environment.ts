@@ -14,6 +14,7 @@ export function testEnvironment(overrides: Partial<HostEnvironment> = {}): HostE
     services: () => undefined as never,
     queues: () => undefined as never,
     log: () => {},
+    demand: () => {},
     onResult: () => {},
     onFailure: (error) => {
       throw error;

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import selfPlacement from '../../policies/self-placement.js';
 import threshold from '../../policies/threshold.js';
 import { loadPlacementInput } from '../../src/placement/input.js';
+import { expectedMoves, selfPlacementIntervals } from '../../algorithms/lib/sine-demand.js';
 import { simulatePlacement } from '../../src/placement/simulate.js';
 import type { PlacementHost, PlacementInput, PlacementNode, RequestSample, UtilitySample } from '../../src/sdk/placement.js';
 import { packageRoot } from '../../src/util/paths.js';
@@ -122,36 +123,17 @@ describe('self-placement over two days of sine demand', () => {
     return moves;
   }
 
-  /**
-   * Where the rule holds, solved from the curves themselves: site i's share is over p when
-   * Hitsᵢ − p·Σ Hitsⱼ > 0, i.e. K + α·cos θ + β·sin θ > 0 with θ = ωx, an arc of the circle; its requests rise
-   * on θ − ωtᵢ ∈ (0, π) (eq. 7.4). Each intersection of the two arcs is an interval in which the node goes to
-   * site i; it migrates once per interval whose site is not the one it is on.
-   */
-  function expectedMigrations(sites: readonly Site[], span: number, p = 0.6): { moves: string[]; shortest: number; starts: number[] } {
-    const intervals: Array<{ site: string; start: number; end: number }> = [];
-    for (const site of sites) {
-      const K = 1 - p * sites.length;
-      const alpha = -site.amplitude * Math.cos(omega * site.offset) + p * sites.reduce((sum, other) => sum + other.amplitude * Math.cos(omega * other.offset), 0);
-      const beta = -site.amplitude * Math.sin(omega * site.offset) + p * sites.reduce((sum, other) => sum + other.amplitude * Math.sin(omega * other.offset), 0);
-      const R = Math.hypot(alpha, beta);
-      if (R <= -K) continue; // never over p
-      const half = Math.acos(-K / R);
-      const center = Math.atan2(beta, alpha);
-      for (let k = -1; k <= span / day + 1; k++) {
-        for (let m = -1; m <= span / day + 1; m++) {
-          const over = [center - half + 2 * Math.PI * k, center + half + 2 * Math.PI * k];
-          const rising = [omega * site.offset + 2 * Math.PI * m, omega * site.offset + Math.PI + 2 * Math.PI * m];
-          const start = Math.max(over[0]!, rising[0]!) / omega;
-          const end = Math.min(over[1]!, rising[1]!) / omega;
-          if (start < end && end > 0 && start < span) intervals.push({ site: site.name, start, end });
-        }
-      }
-    }
-    intervals.sort((a, b) => a.start - b.start);
-    const moves: string[] = [];
-    for (const { site } of intervals) if (site !== (moves.at(-1) ?? sites[0]!.name)) moves.push(site);
-    return { moves, shortest: Math.min(...intervals.map((interval) => interval.end - interval.start)), starts: intervals.map((interval) => interval.start) };
+  function expectedMigrations(sites: readonly Site[], span: number): { moves: string[]; shortest: number; starts: number[] } {
+    const intervals = selfPlacementIntervals(
+      sites.map(({ name, offset, amplitude }) => ({ name, offsetS: offset, amplitude })),
+      day,
+      span,
+    );
+    return {
+      moves: expectedMoves(intervals, sites[0]!.name),
+      shortest: Math.min(...intervals.map((interval) => interval.endS - interval.startS)),
+      starts: intervals.map((interval) => interval.startS),
+    };
   }
 
   it.each([

@@ -22,7 +22,7 @@ afterAll(async () => {
 });
 
 const zoe = (file: string) => path.join(packageRoot, 'experiments', 'zoe', file);
-const simulate = async (policy: string, input: string) => simulatePlacement(await bundlePolicy(resolvePolicy(policy), dir), await loadPlacementInput(input));
+const simulate = async (policy: string, input: string) => simulatePlacement((await bundlePolicy(resolvePolicy(policy), dir)).policy, await loadPlacementInput(input));
 const byHost = (outcome: Awaited<ReturnType<typeof simulate>>) => Object.fromEntries(outcome.hosts.map((host) => [host.host, host.nodes]));
 
 describe("seed 000's tables", () => {

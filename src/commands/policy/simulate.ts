@@ -31,7 +31,7 @@ export default class PolicySimulate extends PeerlabCommand {
     const input = await loadPlacementInput(args.input);
     const dir = await mkdtemp(path.join(os.tmpdir(), 'peerlab-policy-'));
     try {
-      const outcome = simulatePlacement(await bundlePolicy(source, dir), input);
+      const outcome = simulatePlacement((await bundlePolicy(source, dir)).policy, input);
       this.log(formatPlacement(outcome));
       return outcome;
     } finally {

@@ -44,6 +44,8 @@ import {
   type TraceEvent,
 } from './types.js';
 import { Handler, Slot, StopRequest } from './watchdog-slots.js';
+import { SimHosts } from './hosts.js';
+import { SimPlacement, type PlacementSite } from './placement.js';
 
 /** How many log lines per node the simulator keeps for `logTail`. */
 export const LOG_TAIL_LINES = 100;
@@ -70,6 +72,8 @@ interface SimNode {
   logLines: string[] | undefined;
   /** How many times it was paused: a lease expiry scheduled by one pause does not hit the next. */
   pauses: number;
+  /** The capacity it wants of its host (node.demand), in the hosts' unit: its process's, so a new host starts at 0. */
+  demand: number;
   /** Its service registrations, while its lease has run out during a pause: registered again when it resumes. */
   lapsed: Map<string, Json> | undefined;
 }
@@ -172,7 +176,7 @@ export interface MembershipChange {
 }
 
 
-export class Simulation {
+export class Simulation implements PlacementSite {
   /** The members the run started with (node.size in the SDK); nodes that join later are not counted. */
   readonly size: number;
   private readonly graph: SimGraph;
@@ -204,6 +208,9 @@ export class Simulation {
     services: (node) => this.services.forNode(node.id),
     queues: (node) => this.queues.forNode(node.id),
     log: (node, line) => this.log(node, line),
+    demand: (node, units) => {
+      node.demand = units;
+    },
     onResult: (node, value) => this.recordResult(node, value),
     onFailure: (node, error) => this.recordFailure(node, error),
   };
@@ -234,6 +241,10 @@ export class Simulation {
   private readonly migrations: MoveRecord[] = [];
   /** The `migrate` event whose move waits for a handler, if one does: the events that wait for it. */
   private moveTurn: MoveTurn | undefined;
+  /** The hosts of a run given some (`--hosts`): where each node runs, what it gets there, who asks it. */
+  private readonly hosts: SimHosts | undefined;
+  /** The placement policy moving nodes between the hosts (`--policy`), with its rounds. */
+  private readonly placement: SimPlacement | undefined;
   /** Called as each node leaves the run for good (see MembershipChange). */
   readonly membership: Array<(change: MembershipChange) => void> = [];
 
@@ -299,6 +310,10 @@ export class Simulation {
       this.order.push(node);
     });
     this.watchdog[Slot.handler] = Handler.none;
+    this.hosts = options.hosts && new SimHosts(options.hosts);
+    if (options.placement && !this.hosts) throw new PeerlabError('a placement policy needs hosts: it places nodes on hosts', { hint: 'give the simulation hosts (peerlab run --hosts)' });
+    this.placement = options.placement && new SimPlacement(this, this.hosts!, options.placement.policy, options.placement);
+    this.placement?.start();
   }
 
   /** The virtual clock, in ms since the run started. */
@@ -312,6 +327,10 @@ export class Simulation {
 
   nodeIds(): string[] {
     return this.order.map((node) => node.id);
+  }
+
+  runningNodes(): Array<{ id: string; demand: number }> {
+    return this.order.filter((node) => node.state === 'running').map(({ id, demand }) => ({ id, demand }));
   }
 
   nodeState(id: string): SimNodeState {
@@ -396,6 +415,8 @@ export class Simulation {
     this.watchdog[Slot.handler] = Handler.control;
     this.nodes.set(id, node);
     this.order.push(node);
+    // Where a churn join goes on Docker: the host with the fewest nodes per unit of capacity.
+    if (this.hosts) this.hosts.moveTo(id, this.hosts.leastCrowded(this.runningNodes().map((member) => member.id))!);
     this.barriers.join();
     this.emit({ type: 'control', time: this.clock, action: 'join', node: id });
     this.startNode(id);
@@ -461,7 +482,7 @@ export class Simulation {
    * same words): `settled` gets that error, and the node stays frozen, as the old container does in Docker, its
    * move completing (and recorded) if the handler ever returns.
    */
-  migrateNode(id: string, settled: (error?: Error) => void = () => {}): void {
+  migrateNode(id: string, settled: (error?: Error) => void = () => {}, to?: string): void {
     const old = this.node(id);
     // In Docker a paused node cannot answer the move's `prepare`, and a dead or stopped one has nothing to move.
     if (old.state !== 'running') throw new PeerlabError(`node ${id} cannot be migrated: it is ${old.state}`);
@@ -470,9 +491,10 @@ export class Simulation {
     // Refused at `prepare`: Docker's CLI (moveNode) throws before it starts a new container, and writes no record
     // in migrations.ndjson; nor does this.
     if (refusal !== undefined) throw new PeerlabError(`cannot migrate: ${refusal}`);
+    const target = this.moveTarget(id, to);
     const frozenAt = this.clock;
     if (!old.host.handlerUnderWay) {
-      this.move(old, frozenAt);
+      this.move(old, frozenAt, target);
       settled();
       return;
     }
@@ -485,7 +507,7 @@ export class Simulation {
     };
     // Resolved in the microtasks of the event that woke the handler: the move goes on as an event of its own.
     void old.host.suspend().then(() => {
-      if (this.phase !== 'finished') this.queue.push(this.clock, { kind: 'control', action: () => tell(this.afterFreeze(old, frozenAt)) });
+      if (this.phase !== 'finished') this.queue.push(this.clock, { kind: 'control', action: () => tell(this.afterFreeze(old, frozenAt, target)) });
     });
     const giveUp = (): void =>
       tell(new PeerlabError(`gave up waiting ${MOVE_DONE_TIMEOUT_MS / 1000} s for node ${id} to resume in its new container: the handler it was in has not returned, and it stays frozen until it does`));
@@ -496,12 +518,12 @@ export class Simulation {
    * The handler a move waited for has returned: the host is asked again whether a snapshot can carry it, and the
    * node moves, or goes on where it stopped. Returns why the move failed, if it did.
    */
-  private afterFreeze(old: SimNode, frozenAt: number): Error | undefined {
+  private afterFreeze(old: SimNode, frozenAt: number, target: string | undefined): Error | undefined {
     // Taken out meanwhile other than by a fault (those wait for the move, see waitsForMove): nothing to move.
     if (this.nodes.get(old.id) !== old || old.state !== 'running') return new PeerlabError(`node ${old.id} did not move: it is ${old.state}`);
     const refusal = old.host.snapshotRefusal();
     if (refusal === undefined) {
-      this.move(old, frozenAt);
+      this.move(old, frozenAt, target);
       return undefined;
     }
     // As Docker's old node calls the move off at the freeze and goes on (src/node/migration.ts, leave), and its CLI
@@ -519,9 +541,25 @@ export class Simulation {
     return new PeerlabError(`migration of node ${old.id} failed: ${failed}`);
   }
 
-  /** Moves node `old` into a fresh host now, from its snapshot (see migrateNode), and records the move. */
-  private move(old: SimNode, frozenAt: number): void {
+  /**
+   * The host node `id` moves to: `to` if given, else the least crowded other one; none in a run without hosts,
+   * where a move goes to a fresh process in the same place. Refused, as Docker's CLI refuses it, before anything moves.
+   */
+  private moveTarget(id: string, to: string | undefined): string | undefined {
+    const hosts = this.hosts;
+    if (hosts === undefined) {
+      if (to !== undefined) throw new PeerlabError(`--to ${to}: the run has no hosts to move node ${id} to`, { hint: 'give the run hosts (--hosts), or leave --to out' });
+      return undefined;
+    }
+    if (to !== undefined && !hosts.has(to)) throw new PeerlabError(`--to ${to}: the run has no host ${to}`, { hint: `its hosts: ${hosts.names().join(', ')}` });
+    if (to !== undefined && to === hosts.hostOf(id)) throw new PeerlabError(`node ${id} is on ${to} already`, { hint: 'name another host with --to' });
+    return to ?? hosts.leastCrowded(this.runningNodes().map((node) => node.id), hosts.hostOf(id));
+  }
+
+  /** Moves node `old` into a fresh host now (to host `target`, if the run has hosts), from its snapshot (see migrateNode), and records the move. */
+  private move(old: SimNode, frozenAt: number, target: string | undefined): void {
     const { id } = old;
+    if (target !== undefined) this.hosts!.moveTo(id, target);
     // The wire's JSON round trip (the node agent's handoff is JSON.stringify'd and JSON.parse'd whole, see
     // NodeMigration.leave and arrive): the new host gets what a new container would, not the old host's objects.
     const wire = JSON.stringify(old.host.snapshot());
@@ -962,6 +1000,7 @@ export class Simulation {
       departed: this.departed,
       faults: this.appliedFaults,
       migrations: this.migrations,
+      ...(this.placement && { placements: this.placement.rounds }),
       registry: { atStart: this.size, changes: this.registryChanges },
       lostWithDeparted: this.lostWithDeparted,
       timedOut: reason === 'timeout' || reason === 'wall-timeout' || reason === 'stalled',
@@ -1034,6 +1073,7 @@ export class Simulation {
             return false;
           }
           this.inFlight -= 1;
+          this.hosts?.countRequest(node.id, event.sender.id);
           // Guarded here, not only in emit(): the event object would otherwise be built for every message untraced.
           if (this.trace) this.emit({ type: 'deliver', time: this.clock, id: event.id, from: event.sender.id, to: node.id });
           // Unknown at the send (a joining node's edge its receiver had not admitted yet): looked up now.
@@ -1084,7 +1124,7 @@ export class Simulation {
       { id, neighbours, size: this.size, params, seed: options.seed, maxPayloadBytes: options.maxPayloadBytes },
       env,
     );
-    env.node = { id, index, group, host, state: 'created', held: undefined, delayStream: undefined, logLines: undefined, pauses: 0, lapsed: undefined };
+    env.node = { id, index, group, host, state: 'created', held: undefined, delayStream: undefined, logLines: undefined, pauses: 0, lapsed: undefined, demand: 0 };
     return env.node;
   }
 
@@ -1307,6 +1347,7 @@ interface NodeSide {
   services(node: SimNode): ServiceRegistry;
   queues(node: SimNode): LeasedQueues;
   log(node: SimNode, line: string): void;
+  demand(node: SimNode, units: number): void;
   onResult(node: SimNode, value: Json): void;
   onFailure(node: SimNode, error: Error): void;
 }
@@ -1351,6 +1392,10 @@ class NodeEnvironment implements HostEnvironment {
 
   log(line: string): void {
     this.side.log(this.node, line);
+  }
+
+  demand(units: number): void {
+    this.side.demand(this.node, units);
   }
 
   onResult(value: Json): void {

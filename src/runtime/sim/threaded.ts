@@ -18,6 +18,8 @@ import type { LinkParams } from '../../links/model.js';
 import type { FaultEvent } from '../../faults/events.js';
 import type { SimGraph } from './graph.js';
 import type { SimulationOutcome } from './types.js';
+import type { SimHostsSpec } from './hosts.js';
+import type { SimPlacementRequest } from './placement.js';
 import { PackedReports, type ReportsPack } from './packed-reports.js';
 import { judge, type ThreadReading } from './stuck.js';
 import { PROC_TICK_MS } from '../../util/host.js';
@@ -44,6 +46,9 @@ export interface SimJob {
   readonly logsDir?: string;
   /** The resolved fault schedule: plain data, applied in the worker at each event's virtual time. */
   readonly faults?: readonly FaultEvent[];
+  readonly hosts?: SimHostsSpec;
+  /** A placement policy as a bundled CommonJS file (`shown`: its source, for an error), and its rounds. */
+  readonly placement?: SimPlacementRequest & { readonly policyFile: string; readonly shown: string };
 }
 
 export interface WorkerInput {

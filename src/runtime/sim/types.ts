@@ -5,6 +5,10 @@ import type { Topology } from '../../topology/index.js';
 import type { RegistryLog } from '../types.js';
 import type { DelayModel } from './delay.js';
 import type { SimGraph } from './graph.js';
+import type { SimHostsSpec } from './hosts.js';
+import type { SimPlacementRequest } from './placement.js';
+import type { PlacementRound } from '../../placement/simulate.js';
+import type { PlacementPolicy } from '../../sdk/placement.js';
 
 export const DEFAULT_SIM_TIMEOUT_MS = 3_600_000;
 /**
@@ -69,6 +73,10 @@ export interface SimulationSettings {
   readonly console?: (nodeId: string, line: string) => void;
   /** Called every PROGRESS_EVERY events and once at the end. */
   readonly progress?: (progress: SimulationProgress) => void;
+  /** Hosts of declared capacity, and the host each node starts on (see SimHosts). */
+  readonly hosts?: SimHostsSpec;
+  /** A placement policy moving nodes between the hosts every `everyMs` of virtual time (see SimPlacement). */
+  readonly placement?: SimPlacementRequest & { readonly policy: PlacementPolicy };
 }
 
 export interface SimulationProgress {
@@ -104,6 +112,8 @@ export interface SimulationOutcome {
   readonly faults: readonly AppliedFault[];
   /** Every move (migrate, restart), in the order made, as Docker's new node records it: migrations.ndjson. */
   readonly migrations: readonly MigrationRecord[];
+  /** Each round of the placement policy, if one ran: placements.ndjson. */
+  readonly placements?: readonly PlacementRound[];
   /** Every node registers before the start; then each lease that ended, and each node that registered again. */
   readonly registry: RegistryLog;
   /**

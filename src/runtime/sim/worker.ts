@@ -7,7 +7,7 @@
 import { closeSync, openSync, readlinkSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PeerlabError } from '../../errors.js';
-import { requireAlgorithm } from '../../host/load.js';
+import { requireAlgorithm, requirePolicy } from '../../host/load.js';
 import { linkDelay, parseDelay } from './delay.js';
 import { NodeLogWriter } from '../../util/node-logs.js';
 import { Simulation } from './simulation.js';
@@ -83,6 +83,10 @@ try {
     log: logs && ((nodeId, line) => logs.write(nodeId, `[node ${nodeId}] ${line}`)),
     console: logs && ((nodeId, line) => logs.write(nodeId, line)),
     watchdog: new Int32Array(watchdog),
+    hosts: job.hosts,
+    ...(job.placement && {
+      placement: { everyMs: job.placement.everyMs, hold: job.placement.hold, settings: job.placement.settings, policy: requirePolicy(job.placement.policyFile, job.placement.shown) },
+    }),
   });
   // Scheduled before the nodes start, so that a fault at 0 ms comes before any node's init (sequence order).
   simulation.scheduleFaults(job.faults ?? []);

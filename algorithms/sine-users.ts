@@ -1,0 +1,88 @@
+/**
+ * Seed 001's users and their web server (§7.8): the users of each site send the server requests at a rate that
+ * follows their day, C·(1 − a·cos(ω(x − tᵢ))) per second (eq. 7.1), each site with its time-zone offset tᵢ. The
+ * server only counts them; a placement policy (`--policy self-placement`) moves it toward the site most of its
+ * requests come from, as the source's virtual machine migrated itself.
+ *
+ * Node `server` is the server; every other node, in id order, is the users of `sites[k]`, and should run on the
+ * host of that name (the sites are the run's hosts: `--hosts oslo=1,gjovik=1,…`). At zero `noise` request k of a
+ * site leaves exactly when the site's demand since the start reaches k, so the counts follow the curve and the
+ * rule's windows can be solved in closed form (src/verify/sine-users.ts); with noise, each gap is stretched or
+ * shrunk at random, up to that share, from the run's seed.
+ */
+import { defineAlgorithm, z, type Node } from 'peerlab';
+import { demandRate, demandSince0, type DemandSite } from './lib/sine-demand.js';
+
+const site = z.object({
+  name: z.string().min(1).describe('the host its users are nearest to'),
+  offsetHours: z.number().describe("its users' time-zone offset: their day peaks 12 hours later"),
+  amplitude: z.number().min(0).max(0.99).default(0.9).describe('how much their demand swings over a day (0 flat); below 1, so that it never stops'),
+});
+
+const params = z.object({
+  server: z.string().default('0').describe('the node that serves the requests'),
+  sites: z.array(site).default([]).describe('the users of each other node, in id order'),
+  requestsPerSecond: z.number().positive().default(1).describe("each site's average request rate, C"),
+  dayMs: z.number().positive().default(86_400_000).describe('the length of a day'),
+  durationMs: z.number().int().positive().default(172_800_000).describe('how long the users send'),
+  noise: z.number().min(0).max(0.9).default(0).describe('each gap between requests varies by up to this share, at random'),
+});
+type Params = z.output<typeof params>;
+type State = { sent: number; handled: number };
+type Users = Node<Params, State>;
+
+export default defineAlgorithm({
+  name: 'sine-users',
+  description: "Seed 001's users: each site requests its web server along a day's sine, while a placement policy moves the server.",
+  params,
+  state: (): State => ({ sent: 0, handled: 0 }),
+  init(node) {
+    if (node.id === node.params.server) return finishAt(node);
+    sendNext(node);
+  },
+  // The server's count travels with it; users are not moved (they stay at their site).
+  restore(node, saved) {
+    Object.assign(node.state, saved);
+    finishAt(node);
+  },
+  onMessage(node) {
+    node.state.handled += 1;
+  },
+});
+
+/** This node's site, in the units of the demand curves (seconds). */
+function siteOf(node: Users): DemandSite & { readonly perSecond: number; readonly dayS: number } {
+  const others = [...Array(node.size).keys()].map(String).filter((id) => id !== node.params.server);
+  const given = node.params.sites[others.indexOf(node.id)];
+  if (given === undefined) throw new Error(`node ${node.id} has no site: list one per user node in sites`);
+  return { name: given.name, offsetS: given.offsetHours * 3600, amplitude: given.amplitude, perSecond: node.params.requestsPerSecond, dayS: node.params.dayMs / 1000 };
+}
+
+/** Sends request `sent + 1` when the site's demand since the start reaches it, then the next; reports at the end. */
+function sendNext(node: Users): void {
+  const users = siteOf(node);
+  const k = node.state.sent + 1;
+  // Newton's method on demand(t) = k from the last request's time: the demand is smooth and never flat.
+  let t = node.now() / 1000;
+  for (let step = 0; step < 20; step++) {
+    const off = demandSince0(users, users.dayS, users.perSecond, t) - k;
+    if (Math.abs(off) < 1e-9) break;
+    t -= off / demandRate(users, users.dayS, users.perSecond, t);
+  }
+  const gapMs = Math.max(0, t * 1000 - node.now()) * (1 + node.params.noise * (2 * node.random.next() - 1));
+  if (node.now() + gapMs >= node.params.durationMs) return finishAt(node);
+  node.setTimer(gapMs, () => {
+    node.state.sent = k;
+    void node.send(node.params.server, { request: k });
+    sendNext(node);
+  });
+}
+
+/** How long after the users' last request the server reports: time for it to arrive, on any link. */
+const LAST_REQUEST_GRACE_MS = 5_000;
+
+/** Reports the counts once the users are done: the server a grace period later, so that it has handled all of theirs. */
+function finishAt(node: Users): void {
+  const end = node.params.durationMs + (node.id === node.params.server ? LAST_REQUEST_GRACE_MS : 0);
+  node.setTimer(Math.max(0, end - node.now()), () => node.result({ sent: node.state.sent, handled: node.state.handled }));
+}

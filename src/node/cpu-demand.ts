@@ -1,0 +1,37 @@
+/**
+ * `node.demand(units)` in a container: the node keeps `units / capacityPerCpu` of one CPU busy, in bursts every
+ * BURST_PERIOD_MS, as seed 000's dummy agents spin in a loop. Its load is then what its process measures (the
+ * agent's load reports), and a host's CPU quota caps it as a small machine caps a busy program: a node that wants
+ * more than its host has gets less, as the simulator's max-min share gives it (src/runtime/sim/hosts.ts).
+ *
+ * Spinning on the event loop, not in a worker thread: a program that uses its CPU delays its own messages, and a
+ * node is one process of one thread (a share above one CPU is capped at one).
+ */
+const BURST_PERIOD_MS = 50;
+
+export class CpuDemand {
+  private share = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  /** `capacityPerCpu`: the hosts' units one CPU does (largest capacity / its CPUs); 1 without hosts, whose unit is a CPU. */
+  constructor(private readonly capacityPerCpu: number) {}
+
+  set(units: number): void {
+    this.share = Math.min(1, units / this.capacityPerCpu);
+    if (this.share === 0) return this.stop();
+    // A timer that does not keep the process alive: the agent ends when the run does, busy or not.
+    this.timer ??= setInterval(() => this.burst(), BURST_PERIOD_MS).unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private burst(): void {
+    const busyUntil = performance.now() + this.share * BURST_PERIOD_MS;
+    while (performance.now() < busyUntil) {
+      // spinning: the demand itself
+    }
+  }
+}

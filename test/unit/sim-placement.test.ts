@@ -1,0 +1,206 @@
+/**
+ * Placement in the simulator (issue 13): hosts of declared capacity shared max-min fair among their nodes'
+ * demands, a policy's rounds at virtual-time periods that move nodes with the simulator's migrate, request counts
+ * by the sender's site, and the checks of seed 000's and seed 001's case studies on what the rounds did.
+ */
+import { describe, expect, it } from 'vitest';
+import equal from '../../policies/equal.js';
+import prio from '../../policies/prio.js';
+import selfPlacement from '../../policies/self-placement.js';
+import threshold from '../../policies/threshold.js';
+import type { PlacementRound } from '../../src/placement/simulate.js';
+import { SimHosts } from '../../src/runtime/sim/hosts.js';
+import { Simulation, type SimulationOutcome } from '../../src/runtime/sim/index.js';
+import type { PlacementHost, PlacementPolicy } from '../../src/sdk/placement.js';
+import type { Algorithm, Json } from '../../src/sdk/types.js';
+import { verifySineUsers } from '../../src/verify/sine-users.js';
+import { verifyZoeAgent } from '../../src/verify/zoe-agent.js';
+import { loadAlgorithm, topology } from './sim-helpers.js';
+
+const host = (name: string, capacity: number, priority = 1, central = false): PlacementHost => ({ name, capacity, priority, central });
+/** Table 6.1's machines, as experiments/zoe/table-6.2-migration-1.yaml gives them. */
+const TABLE_6_1 = [
+  host('central', 5217.933559389, 3, true),
+  host('outpost_pi', 132.287849904, 2),
+  host('outpost_arco1', 138.476783011, 1),
+  host('outpost_arco2', 138.476783011, 1),
+];
+const AGENTS = [
+  { name: 'dummy1', mips: 4.8527 },
+  { name: 'dummy2', mips: 4.7909 },
+  { name: 'dummy3', mips: 4.829 },
+  { name: 'fibonacci', mips: 0.0089 },
+  { name: 'madtrans', mips: 0.008264 },
+  { name: 'outpostest', mips: 0.008592 },
+  { name: 'overload', mips: 5217.93 },
+];
+
+describe('SimHosts', () => {
+  const hosts = new SimHosts({ list: [host('a', 10), host('b', 5)], hostOf: { '0': 'a', '1': 'a', '2': 'a', '3': 'b' } });
+
+  it('shares a host max-min fair: a node wanting less than an equal share gets it, the rest is split evenly', () => {
+    expect(Object.fromEntries(hosts.granted('a', new Map([['0', 2], ['1', 5], ['2', 8]])))).toEqual({ '0': 2, '1': 4, '2': 4 });
+    expect(Object.fromEntries(hosts.granted('a', new Map([['0', 1], ['1', 2]])))).toEqual({ '0': 1, '1': 2 });
+    expect(Object.fromEntries(hosts.granted('b', new Map([['3', 0]])))).toEqual({ '3': 0 });
+  });
+
+  it('sends a node without a target to the host with the fewest nodes per unit of capacity, the first listed on a tie', () => {
+    expect(hosts.leastCrowded(['0', '1', '2', '3'])).toBe('b');
+    expect(hosts.leastCrowded(['0', '3'], 'b')).toBe('a');
+    expect(hosts.leastCrowded(['0', '3'])).toBe('a');
+  });
+
+  it("counts a node's requests by its senders' hosts, per interval, and keeps the last samples", () => {
+    const counting = new SimHosts({ list: [host('a', 1), host('b', 1)], hostOf: { '0': 'a', '1': 'a', '2': 'b' } });
+    expect(counting.requestsOf('0')).toBeUndefined();
+    counting.countRequest('0', '1');
+    counting.countRequest('0', '2');
+    counting.countRequest('0', '2');
+    counting.closeRequestInterval(['0', '1', '2'], 60);
+    counting.closeRequestInterval(['0', '1', '2'], 120);
+    expect(counting.requestsOf('0')).toEqual([
+      { at: 60, from: { a: 1, b: 2 } },
+      { at: 120, from: {} },
+    ]);
+    expect(counting.requestsOf('1')).toBeUndefined();
+  });
+});
+
+/** The Zoe agents on Table 6.1's machines, all on central, moved by `policy` every 300 s of virtual time. */
+async function zoe(policy: PlacementPolicy, options: { agents: number; hold?: string[]; settings?: Record<string, number> }): Promise<SimulationOutcome> {
+  const algorithm = await loadAlgorithm('algorithms/zoe-agent.ts');
+  const agents = AGENTS.slice(0, options.agents);
+  const simulation = new Simulation({
+    graph: await topology(`complete:n=${agents.length}`),
+    algorithm,
+    params: { agents, durationMs: 1_000_000 } as Json,
+    seed: 1,
+    maxPayloadBytes: 65_536,
+    timeoutMs: 1_200_000,
+    hosts: { list: TABLE_6_1, hostOf: Object.fromEntries(agents.map((_agent, index) => [String(index), 'central'])) },
+    placement: { policy, everyMs: 300_000, hold: options.hold ?? [], settings: options.settings ?? {} },
+  });
+  simulation.startAll();
+  return simulation.run();
+}
+
+const byHost = (round: PlacementRound) => {
+  const hosts: Record<string, string[]> = {};
+  for (const [node, on] of Object.entries(round.placement)) (hosts[on] ??= []).push(AGENTS[Number(node)]!.name);
+  return hosts;
+};
+const judgeZoe = (outcome: SimulationOutcome, policy: string) =>
+  verifyZoeAgent({ graph: undefined as never, results: outcome.results, params: {}, placement: { policy, rounds: outcome.placements ?? [] } });
+
+describe('a placement policy in the simulator', () => {
+  it("moves seed 000's agents as Table 6.2 says, at the policy's period, each agent's load what it wants where it fits", async () => {
+    const outcome = await zoe(equal, { agents: 6 });
+    expect(outcome.endReason).toBe('complete');
+    const rounds = outcome.placements!;
+    expect(rounds.map((round) => round.atMs)).toEqual([300_000, 600_000, 900_000]);
+    for (const round of rounds) {
+      expect(byHost(round)).toEqual({ central: ['dummy1'], outpost_pi: ['dummy2'], outpost_arco1: ['dummy3'], outpost_arco2: ['fibonacci', 'madtrans', 'outpostest'] });
+      expect(round.input.nodes.map((node) => node.load)).toEqual(AGENTS.slice(0, 6).map((agent) => agent.mips));
+    }
+    // The first round moves five agents off central, one at a time; the later ones find nothing to move.
+    expect(rounds[0]!.moves.map((move) => [move.node, move.to, move.moved])).toEqual([
+      ['1', 'outpost_pi', true],
+      ['2', 'outpost_arco1', true],
+      ['3', 'outpost_arco2', true],
+      ['4', 'outpost_arco2', true],
+      ['5', 'outpost_arco2', true],
+    ]);
+    expect(rounds[1]!.moves).toEqual([]);
+    expect(outcome.migrations.map((move) => [move.node, move.kind, move.frozenAt])).toEqual(['1', '2', '3', '4', '5'].map((node) => [node, 'migrate', 300_000]));
+    expect(judgeZoe(outcome, 'equal')).toMatchObject({ passed: true, summary: 'equal free normal: Table 6.2 reproduced in rounds 1–3' });
+  });
+
+  it('measures a CPU-bound agent at what its machine has left: the overload agent on central, then on an outpost', async () => {
+    const outcome = await zoe(equal, { agents: 7, hold: ['1', '2'], settings: { scoutOrder: 1 } });
+    const overloadLoads = outcome.placements!.map((round) => round.input.nodes.find((node) => node.name === '6')!.load);
+    const smallOnArco1 = AGENTS[4]!.mips;
+    expect(overloadLoads[0]).toBeCloseTo(TABLE_6_1[0]!.capacity - AGENTS.slice(0, 6).reduce((sum, agent) => sum + agent.mips, 0), 6);
+    expect(overloadLoads[1]).toBeCloseTo(TABLE_6_1[2]!.capacity - smallOnArco1, 6);
+  });
+
+  it('is deterministic: the same run makes the same rounds', async () => {
+    const once = await zoe(equal, { agents: 7, hold: ['1', '2'], settings: { scoutOrder: 1 } });
+    const again = await zoe(equal, { agents: 7, hold: ['1', '2'], settings: { scoutOrder: 1 } });
+    expect(JSON.stringify(again.placements)).toBe(JSON.stringify(once.placements));
+  });
+
+  it("judges seed 000's scenarios: Prio up to its tie, Equal's oscillation under overload with the Scout's order, and fails without it", async () => {
+    expect(judgeZoe(await zoe(prio, { agents: 7 }), 'prio')).toMatchObject({ passed: true, summary: expect.stringContaining('Table 6.14 reproduced (up to arco1 ↔ arco2)') });
+    const scout = judgeZoe(await zoe(equal, { agents: 7, hold: ['1', '2'], settings: { scoutOrder: 1 } }), 'equal');
+    expect(scout).toMatchObject({ passed: true, metrics: { overloadMoves: 3 } });
+    // In node order the overload agent settles on its first outpost: no oscillation, which Table 6.12 shows.
+    const settled = judgeZoe(await zoe(equal, { agents: 7, hold: ['1', '2'] }), 'equal');
+    expect(settled.passed).toBe(false);
+    expect(settled.failures).toContain('the overload agent moved in 1 round(s): Equal settled it, where Table 6.12 shows it moved again');
+    // A Prio run judged against Equal's table: the placement is not Table 6.2's.
+    const wrong = judgeZoe(await zoe(prio, { agents: 6 }), 'equal');
+    expect(wrong.passed).toBe(false);
+    expect(wrong.failures[0]).toBe('round 1: dummy1, dummy2, fibonacci, madtrans, outpostest not where Table 6.2 puts them (1 of 6 agents are)');
+  });
+
+  it('refuses a move to a host that does not exist or that the node is on, and a target in a run without hosts', async () => {
+    const algorithm = await loadAlgorithm('algorithms/zoe-agent.ts');
+    const graph = await topology('complete:n=2');
+    const withHosts = new Simulation({ graph, algorithm, params: {}, seed: 1, maxPayloadBytes: 65_536, hosts: { list: [host('a', 1), host('b', 1)], hostOf: { '0': 'a', '1': 'b' } } });
+    withHosts.startAll();
+    withHosts.at(10, () => {
+      expect(() => withHosts.migrateNode('0', () => {}, 'nowhere')).toThrow('--to nowhere: the run has no host nowhere');
+      expect(() => withHosts.migrateNode('0', () => {}, 'a')).toThrow('node 0 is on a already');
+      withHosts.destroy();
+    });
+    await withHosts.run();
+    const without = new Simulation({ graph, algorithm, params: {}, seed: 1, maxPayloadBytes: 65_536 });
+    without.startAll();
+    without.at(10, () => {
+      expect(() => without.migrateNode('0', () => {}, 'a')).toThrow('--to a: the run has no hosts to move node 0 to');
+      without.destroy();
+    });
+    await without.run();
+    expect(() => new Simulation({ graph, algorithm, params: {}, seed: 1, maxPayloadBytes: 65_536, placement: { policy: equal, everyMs: 1000, hold: [], settings: {} } })).toThrow(
+      'a placement policy needs hosts',
+    );
+  });
+});
+
+describe("seed 001's server in the simulator", () => {
+  const SITES = [
+    { name: 'oslo', offsetHours: 0, amplitude: 0.9 },
+    { name: 'gjovik', offsetHours: 8, amplitude: 0.9 },
+    { name: 'connecticut', offsetHours: 16, amplitude: 0.9 },
+  ];
+  async function serve(policy: PlacementPolicy, algorithm: Algorithm) {
+    const simulation = new Simulation({
+      graph: await topology('complete:n=4'),
+      algorithm,
+      params: { server: '3', sites: SITES, durationMs: 172_800_000 } as Json,
+      seed: 1,
+      maxPayloadBytes: 65_536,
+      timeoutMs: 180_000_000,
+      hosts: { list: SITES.map((site) => host(site.name, 1)), hostOf: { '0': 'oslo', '1': 'gjovik', '2': 'connecticut', '3': 'oslo' } },
+      placement: { policy, everyMs: 600_000, hold: [], settings: {} },
+    });
+    simulation.startAll();
+    const outcome = await simulation.run();
+    const params = { server: '3', sites: SITES, dayMs: 86_400_000, durationMs: 172_800_000, noise: 0 };
+    return { outcome, verdict: verifySineUsers({ graph: undefined as never, results: outcome.results, params, placement: { policy: policy.name, rounds: outcome.placements ?? [] } }) };
+  }
+
+  it('follows the sun as the curves say, counting each minute of requests by the site they came from', async () => {
+    const { outcome, verdict } = await serve(selfPlacement, await loadAlgorithm('algorithms/sine-users.ts'));
+    const server = outcome.placements![0]!.input.nodes.find((node) => node.name === '3')!;
+    expect(server.requests!.map((sample) => sample.at)).toEqual([0, 60, 120, 180, 240, 300, 360, 420, 480, 540, 600].slice(-11).slice(1));
+    expect(Object.keys(server.requests!.at(-1)!.from).sort()).toEqual(['connecticut', 'gjovik', 'oslo']);
+    expect(verdict).toMatchObject({ passed: true, metrics: { serverMoves: 6, expectedMoves: 6, movesPerDay: 3 } });
+  }, 60_000);
+
+  it('fails a policy that does not follow the users', async () => {
+    const { verdict } = await serve(threshold, await loadAlgorithm('algorithms/sine-users.ts'));
+    expect(verdict.passed).toBe(false);
+    expect(verdict.failures).toContain('the server moved to nowhere; the curves say connecticut, oslo, gjovik, connecticut, oslo, gjovik');
+  }, 60_000);
+});
