@@ -200,7 +200,7 @@ export function requestFor(plan: Plan, run: PlannedRun, base: BaseRequest): RunR
     links: run.cell.links,
     ...(plan.hosts && { hosts: plan.hosts }),
     ...(plan.placement && { placement: plan.placement }),
-    ...(plan.livePlacement && { livePlacement: plan.livePlacement }),
+    ...(run.cell.livePlacement && { livePlacement: run.cell.livePlacement }),
     ...(plan.roles && {
       groups: plan.roles,
       name: plan.name,

@@ -17,7 +17,9 @@ export interface Axis {
   readonly column: string;
   readonly values: readonly Json[];
   readonly field: FieldPath;
-  /** True when the file gives a list (even of one element is not a sweep: it needs two or more). */
+  /** The file gives a list of values (even of one), so a cell's field is its element, e.g. `topology.n[1]`. */
+  readonly listed: boolean;
+  /** A sweep needs two values or more. */
   readonly swept: boolean;
 }
 
@@ -41,6 +43,8 @@ export interface Cell {
   readonly params: Readonly<Record<string, Json>>;
   /** The fault specs of this cell's runs (`--fault` syntax), placeholders filled in; empty without faults. */
   readonly faults: readonly string[];
+  /** The placement policy of this cell's runs, as `--policy` with its flags gives it, when the file has `policy:`. */
+  readonly livePlacement?: LivePlacementRequest;
   /** Where each input came from, for error messages about this cell. */
   readonly fields: Readonly<Record<string, FieldPath>>;
 }
@@ -81,8 +85,6 @@ export interface Plan {
   readonly hosts: HostsRequest | undefined;
   /** The file's `placement:`, as `--placement` gives it to every run. */
   readonly placement: PlacementPolicy | undefined;
-  /** The file's `policy:` with its companions, as `--policy` with its flags give it to every run. */
-  readonly livePlacement: LivePlacementRequest | undefined;
   readonly plots: readonly PlotField[] | undefined;
   /** Hash of everything that decides what the runs are (not the plots): resume refuses a changed file. */
   readonly fingerprint: string;
@@ -98,8 +100,9 @@ export interface ExpandOptions {
 const LINK_PARTS = ['source', 'delay', 'jitter', 'loss', 'rate', 'queue'] as const;
 
 /**
- * Lists become cells (their cross product, first list outermost), and every cell runs once per seed. The hosts and
- * the policy, read when the file was parsed, are the same in every run.
+ * Lists become cells (their cross product, first list outermost), and every cell runs once per seed. The hosts,
+ * read when the file was parsed, are the same in every run; each cell takes the policy request of its `policy:`
+ * value (also read then), holding the nodes of its `hold:` value.
  */
 export function expandExperiment({ experiment, placement }: Pick<LoadedExperiment, 'experiment' | 'placement'>, options: ExpandOptions = {}): Plan {
   const resolveFile = options.resolveFile ?? ((file: string) => file);
@@ -111,8 +114,10 @@ export function expandExperiment({ experiment, placement }: Pick<LoadedExperimen
   const algorithmSource = findAlgorithm(algorithmName);
 
   const axes: Axis[] = [];
-  const axis = (column: string, value: unknown, field: FieldPath) =>
-    axes.push({ column, values: Array.isArray(value) ? (value as Json[]) : [value as Json], field, swept: Array.isArray(value) && value.length > 1 });
+  const axis = (column: string, value: unknown, field: FieldPath, listed = Array.isArray(value)) => {
+    const values = listed ? (value as Json[]) : [value as Json];
+    axes.push({ column, values, field, listed, swept: values.length > 1 });
+  };
 
   let model: string | undefined;
   const modelParams: string[] = [];
@@ -144,13 +149,16 @@ export function expandExperiment({ experiment, placement }: Pick<LoadedExperimen
   const faultSchedule = experiment.faults === undefined ? [] : Array.isArray(experiment.faults) ? experiment.faults : experiment.faults.schedule;
   const faultVariables = Object.keys(faultMapping ?? {}).filter((key) => key !== 'schedule');
   for (const name of faultVariables) axis(`faults.${name}`, faultMapping![name], ['faults', name]);
+  if (experiment.policy !== undefined) axis('policy', experiment.policy, ['policy']);
+  // One hold is itself a list of ids: only a list of such lists is a list of values.
+  if (experiment.hold !== undefined) axis('hold', experiment.hold, ['hold'], experiment.hold.some((held) => Array.isArray(held)));
 
   const combinations = cartesian(axes.map((a) => a.values.map((value, index) => ({ value, index }))));
   const swept = axes.filter((a) => a.swept);
   const cells = combinations.map((choice, index): Cell => {
     const value = (column: string) => choice[axes.findIndex((a) => a.column === column)]!;
     const fields: Record<string, FieldPath> = {};
-    for (const [i, a] of axes.entries()) fields[a.column] = Array.isArray(valueAt(experiment, a.field)) ? [...a.field, choice[i]!.index] : a.field;
+    for (const [i, a] of axes.entries()) fields[a.column] = a.listed ? [...a.field, choice[i]!.index] : a.field;
 
     let spec: string;
     const inputs: Record<string, Scalar> = {};
@@ -187,8 +195,15 @@ export function expandExperiment({ experiment, placement }: Pick<LoadedExperimen
     const faults = faultSchedule.map((spec) => spec.replace(FAULT_VARIABLE, (_match, name: string) => String(value(`faults.${name}`).value)));
     for (const name of faultVariables) inputs[`faults.${name}`] = value(`faults.${name}`).value as Scalar;
     if (faults.length > 0) inputs.faults = faults.join('; ');
+    let livePlacement: LivePlacementRequest | undefined;
+    if (placement.policies !== undefined) {
+      const hold = experiment.hold === undefined ? [] : (value('hold').value as Array<string | number>).map(String);
+      livePlacement = { ...placement.policies[value('policy').index]!, hold };
+      inputs.policy = value('policy').value as string;
+      inputs.hold = hold.length === 0 ? 'none' : hold.join(',');
+    }
     const label = swept.length === 0 ? String(inputs.topology) : swept.map((a) => `${shortColumn(a.column)}=${String(inputs[a.column])}`).join(' · ');
-    return { id: `c${index + 1}`, index, inputs, label, topology: spec, weights, delay, links, algorithm: algorithmSource, params, faults, fields };
+    return { id: `c${index + 1}`, index, inputs, label, topology: spec, weights, delay, links, algorithm: algorithmSource, params, faults, ...(livePlacement && { livePlacement }), fields };
   });
 
   const seeds = seedList(experiment);
@@ -223,7 +238,6 @@ export function expandExperiment({ experiment, placement }: Pick<LoadedExperimen
     faults: experiment.faults,
     hosts: placement.hosts,
     placement: experiment.placement,
-    livePlacement: placement.livePlacement,
     plots: experiment.plots,
   };
   return { ...plan, fingerprint: fingerprintOf(plan) };
@@ -255,10 +269,6 @@ function cartesian<T>(lists: readonly T[][]): T[][] {
   return lists.reduce<T[][]>((products, list) => products.flatMap((product) => list.map((item) => [...product, item])), [[]]);
 }
 
-function valueAt(experiment: ExperimentFile, field: FieldPath): unknown {
-  return field.reduce<unknown>((value, segment) => (value as Record<string | number, unknown> | undefined)?.[segment], experiment);
-}
-
 function fingerprintOf(plan: Omit<Plan, 'fingerprint'>): string {
   const essence = {
     runtime: plan.runtime,
@@ -266,7 +276,7 @@ function fingerprintOf(plan: Omit<Plan, 'fingerprint'>): string {
     allowDisconnected: plan.allowDisconnected,
     nodeMemoryMiB: plan.nodeMemoryMiB ?? null,
     seeds: plan.seeds,
-    cells: plan.cells.map((cell) => ({ id: cell.id, inputs: cell.inputs, params: cell.params })),
+    cells: plan.cells.map((cell) => ({ id: cell.id, inputs: inputsBesidePolicy(cell.inputs), params: cell.params })),
     groups: plan.groups ?? null,
     faults: plan.faults ?? null,
     // Only when given, so the fingerprints of experiments without one stay as they were.
@@ -274,9 +284,24 @@ function fingerprintOf(plan: Omit<Plan, 'fingerprint'>): string {
     ...(plan.requireCheck ? { requireCheck: true } : {}),
     ...(plan.hosts === undefined ? {} : { hosts: plan.hosts.list }),
     ...(plan.placement === undefined ? {} : { placement: plan.placement }),
-    ...(plan.livePlacement === undefined ? {} : { policy: policyAsGiven(plan.livePlacement) }),
+    ...policyEssence(plan.cells),
   };
   return createHash('sha256').update(canonicalJson(essence)).digest('hex').slice(0, 16);
+}
+
+/** A cell's inputs but its `policy` and `hold`, which its policy request records (policyEssence). */
+function inputsBesidePolicy({ policy: _policy, hold: _hold, ...inputs }: Cell['inputs']): Cell['inputs'] {
+  return inputs;
+}
+
+/**
+ * The runs' policy as the fingerprint records it: one request when every cell has the same, as it was before
+ * policies could be swept (so those results folders still resume), or else each cell's.
+ */
+function policyEssence(cells: readonly Cell[]): { policy?: unknown } {
+  const requests = cells.flatMap((cell) => (cell.livePlacement ? [policyAsGiven(cell.livePlacement)] : []));
+  if (requests.length === 0) return {};
+  return { policy: new Set(requests.map(canonicalJson)).size === 1 ? requests[0] : requests };
 }
 
 /** The policy as the file gives it, without the file it was found in on this machine. */
@@ -324,6 +349,7 @@ export function resolvedExperiment(
       algorithm: cell.algorithm,
       params: cell.params,
       faults: cell.faults.length > 0 ? cell.faults : undefined,
+      policy: cell.livePlacement && policyAsGiven(cell.livePlacement),
       nodes: sizes.get(cell.id)?.nodes,
       edges: sizes.get(cell.id)?.edges,
       inputs: cell.inputs,
@@ -335,7 +361,6 @@ export function resolvedExperiment(
     faults: plan.faults,
     hosts: plan.hosts?.list,
     placement: plan.placement,
-    policy: plan.livePlacement && policyAsGiven(plan.livePlacement),
     plots: plan.plots,
   });
 }

@@ -11,10 +11,15 @@ import { experimentSchema, fieldsAt, FIELD_HINTS, type ExperimentFile } from './
 export type { FieldPath };
 export { formatField };
 
-/** What every run of an experiment is given as `--hosts` (with `--host-cpus`) and `--policy` (with its flags). */
+/** What the runs of an experiment are given as `--hosts` (with `--host-cpus`) and `--policy` (with its flags). */
 export interface ExperimentPlacement {
+  /** The same in every run. */
   readonly hosts?: HostsRequest;
-  readonly livePlacement?: LivePlacementRequest;
+  /**
+   * The request of each policy `policy:` lists (one when it names one), in its order, holding no node: each cell
+   * takes the one of its policy with the nodes of its own `hold:` value.
+   */
+  readonly policies?: readonly LivePlacementRequest[];
 }
 
 /** A validated experiment file that can still point at its own lines. */
@@ -25,7 +30,7 @@ export interface LoadedExperiment {
   readonly path: string;
   readonly text: string;
   readonly experiment: ExperimentFile;
-  /** Its hosts and live policy, read and checked once. */
+  /** Its hosts and live policies, read and checked once. */
   readonly placement: ExperimentPlacement;
   /** The 1-based line of a field (or of its nearest parent that is in the file). */
   lineOf(field: FieldPath): number;
@@ -98,14 +103,13 @@ function placementOf(experiment: ExperimentFile, resolveFile: (file: string) => 
     }
   }
   if (policy === undefined) return hosts ? { hosts: hosts.request } : {};
-  try {
-    const livePlacement = livePlacementRequest(
-      { policy: isPluginFile(policy) ? here(policy) : policy, everySeconds: experiment.policyEvery, hold: experiment.hold?.map(String), settings: experiment.policySettings },
-      hosts,
-      POLICY_FIELDS,
-    );
-    return { ...(hosts && { hosts: hosts.request }), livePlacement };
-  } catch (refusal) {
-    throw refusal instanceof PeerlabError ? error(['policy'], refusal.message, refusal.hint) : refusal;
-  }
+  const listed = Array.isArray(policy);
+  const policies = (listed ? policy : [policy]).map((one, index) => {
+    try {
+      return livePlacementRequest({ policy: isPluginFile(one) ? here(one) : one, everySeconds: experiment.policyEvery, settings: experiment.policySettings }, hosts, POLICY_FIELDS);
+    } catch (refusal) {
+      throw refusal instanceof PeerlabError ? error(listed ? ['policy', index] : ['policy'], refusal.message, refusal.hint) : refusal;
+    }
+  });
+  return { ...(hosts && { hosts: hosts.request }), policies };
 }

@@ -40,14 +40,15 @@ function checkRuntimeCan(loaded: LoadedExperiment, plan: Plan): void {
   }
 }
 
-/** `hold:` names nodes of every cell's topology, as `--hold` must name nodes of the run's. */
+/** Each cell's `hold:` names nodes of its topology, as `--hold` must name nodes of the run's. */
 function checkHeld(loaded: LoadedExperiment, plan: Plan, nodeIds: ReadonlyMap<string, readonly string[]>): void {
   for (const cell of plan.cells) {
     const ids = new Set(nodeIds.get(cell.id));
-    const index = plan.livePlacement?.hold.findIndex((id) => !ids.has(id)) ?? -1;
+    const hold = cell.livePlacement?.hold ?? [];
+    const index = hold.findIndex((id) => !ids.has(id));
     if (index < 0) continue;
     const where = plan.cells.length > 1 ? ` in cell ${cell.label}` : '';
-    throw loaded.error(['hold', index], `the topology${where} has no node ${plan.livePlacement!.hold[index]}`, 'hold node ids of the topology (peerlab topology show lists them)');
+    throw loaded.error([...cell.fields.hold!, index], `the topology${where} has no node ${hold[index]}`, 'hold node ids of the topology (peerlab topology show lists them)');
   }
 }
 

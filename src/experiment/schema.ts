@@ -25,6 +25,7 @@ const sweep = <T extends z.ZodType>(item: T, one: string, many: string) =>
 const numberOrList = sweep(z.number(), 'a number', 'numbers');
 const stringOrList = sweep(z.string().min(1), 'a string', 'strings');
 const valueOrList = sweep(z.union([z.string().min(1), z.number()]), 'a value (40ms, 1%, 10mbit)', 'values');
+const heldNodes = z.array(z.union([z.string().min(1), integer()], { error: 'expected a node id' }), { error: 'expected a list of node ids, e.g. [1, 2]' });
 
 /**
  * Link shaping (src/links/spec.ts): a `--links` spec or a list of them, or a mapping of its parts, each swept
@@ -225,14 +226,17 @@ export const experimentSchema = z
       placement: z.enum(PLACEMENTS, { error: `expected one of ${PLACEMENTS.join(', ')}` }).optional(),
       /**
        * A placement policy applied while each run goes, as `--policy` (src/placement/live.ts): a name, or a file
-       * relative to the experiment file. It and its companions below are the same in every run, as hosts are.
+       * relative to the experiment file, swept when a list (`policy: [equal, prio]`).
        */
-      policy: z.string({ error: 'expected a policy name (equal, prio, …) or a .ts file, one for every run' }).min(1).optional(),
-      /** Seconds between its rounds, as `--policy-every`. */
+      policy: sweep(z.string().min(1), 'a policy name (equal, prio, …) or a .ts file', 'them, one cell each').optional(),
+      /** Seconds between its rounds, as `--policy-every`: the same in every run. */
       policyEvery: z.number({ error: 'expected seconds between rounds' }).positive({ error: 'expected seconds > 0' }).optional(),
-      /** Node ids held where they are, as `--hold` (a list is the value: nothing here is swept). */
-      hold: z.array(z.union([z.string().min(1), integer()], { error: 'expected a node id' }), { error: 'expected a list of node ids, e.g. [1, 2]' }).optional(),
-      /** The policy's settings, as `--policy-setting`: over those of a hosts file. */
+      /**
+       * Node ids held where they are, as `--hold`: a list of ids is one value (`hold: [1, 2]`), a list of such lists
+       * a sweep (`hold: [[], [1, 2]]`, seed 000's Free and Hold).
+       */
+      hold: sweep(heldNodes, 'a list of node ids, e.g. [1, 2],', 'such lists, e.g. [[], [1, 2]]').optional(),
+      /** The policy's settings, as `--policy-setting`: over those of a hosts file; the same in every run. */
       policySettings: z.record(z.string().regex(POLICY_SETTING_NAME, { error: 'expected a setting name: a letter or _, then letters, digits, _ and -' }), z.number({ error: 'expected a number' }), { error: 'expected a mapping of name: number, e.g. { limit: 0.8 }' }).optional(),
       groups: z.array(group).min(1, { error: 'a list must have at least one element' }).optional(),
       /** The oracle that judges a run with groups (src/verify); without it, such a run is recorded, not checked. */
@@ -308,9 +312,9 @@ export const FIELD_HINTS: Record<string, string> = {
   hosts: 'e.g. hosts: "central=5217.93,outpost_pi=132.29", or hosts: zoe/table-6.2-migration-1.yaml (Docker only; README, "Hosts of different capacity, on one engine")',
   hostCpus: 'e.g. hostCpus: 0.5, with hosts: (the CPUs of the largest host; raise it for a host below 0.01 CPU)',
   placement: 'e.g. placement: first (with hosts:, or on the Swarm: spread, partition or first)',
-  policy: 'e.g. policy: equal, with hosts: (README, "Placement policies on a running run")',
+  policy: 'e.g. policy: equal, or policy: [equal, prio] (one cell each), with hosts: (README, "Placement policies on a running run")',
   policyEvery: 'e.g. policyEvery: 10 (seconds between the rounds of policy:)',
-  hold: 'e.g. hold: [1, 2] (node ids policy: leaves where they are)',
+  hold: 'e.g. hold: [1, 2] (node ids policy: leaves where they are), or hold: [[], [1, 2]] (one cell each)',
   policySettings: 'e.g. policySettings: { limit: 0.8 } (numbers; they override a hosts file\'s settings)',
   faults: 'e.g. faults: ["at=5s kill top-degree:3"], or faults: { schedule: ["at=1s kill top-degree:{k}"], k: [0, 1, 5] }',
   plots: 'e.g. plots: [{ x: nodes, y: messages, title: Messages, reference: [{ x: 20, y: 38, label: thesis }] }], or a per-node metric: { x: nodes, y: traffic, aggregate: mean }',
