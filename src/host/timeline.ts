@@ -54,6 +54,9 @@ export class Timeline {
 
   result(time: number): void {
     this.resultMs = time;
+    // The run's series reaches the result too: buckets as wide as its time needs, or a node that sent nothing for
+    // a long (virtual) while before it reported gave the report a step per millisecond of it.
+    while (Math.max(0, time) >= this.bucketMs * MAX_BUCKETS) this.coarsen();
   }
 
   /** A bucket in which nothing was counted and no metric set is null. */

@@ -29,6 +29,18 @@ describe('node timeline', () => {
     expect(json.buckets.at(-1)!.metrics).toEqual({ level: 4 });
   });
 
+  it('widens its buckets to reach a late result: a node idle for a long virtual while gives the series few steps', () => {
+    const timeline = new Timeline();
+    timeline.sent(0);
+    timeline.result(1_000_000);
+    const json = timeline.toJSON();
+    expect(json.bucketMs * MAX_BUCKETS).toBeGreaterThan(1_000_000);
+    const report: NodeReport = { metrics: {}, sent: {}, received: {}, startup: { registeredMs: 0, connectedMs: 0, startLagMs: 0 }, timeline: json };
+    const series = runSeries(new Map([['idle', report]]));
+    expect(series.steps.length).toBeLessThanOrEqual(MAX_BUCKETS);
+    expect(series.steps.at(-1)!.done).toBe(1);
+  });
+
   it('aggregates nodes on one grid: messages per second, nodes done, metric mean and range', () => {
     const a = new Timeline();
     const b = new Timeline();
