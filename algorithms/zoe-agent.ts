@@ -15,6 +15,7 @@
  * outpost. In a container the node spins a CPU share instead (README, "Placement policies on a running run").
  */
 import { defineAlgorithm, z, type Node } from 'peerlab';
+import { demandUntil } from './lib/demand.js';
 
 const agent = z.object({
   name: z.string().min(1).describe("the agent's name in the thesis's tables"),
@@ -26,29 +27,19 @@ const params = z.object({
   durationMs: z.number().int().positive().default(1_000_000).describe('how long the agents run, then report'),
 });
 type Params = z.output<typeof params>;
-type Agent = Node<Params>;
 
 export default defineAlgorithm({
   name: 'zoe-agent',
   description: "Seed 000's Zoe agents: each wants its MIPS of the machine it runs on, for the test's duration, while a placement policy moves them.",
   params,
-  init(node) {
-    work(node);
-  },
+  init: work,
   // Nothing to carry: an agent's demand is its name's, and its report comes when the test ends.
   snapshot: () => null,
-  restore(node) {
-    work(node);
-  },
+  restore: work,
   onMessage() {},
 });
 
-/** Wants the agent's MIPS of its host until the test ends, then reports which agent it was. */
-function work(node: Agent): void {
+function work(node: Node<Params>): void {
   const mine = node.params.agents[Number(node.id)];
-  node.demand(mine?.mips ?? 0);
-  node.setTimer(Math.max(0, node.params.durationMs - node.now()), () => {
-    node.demand(0);
-    node.result({ agent: mine?.name ?? null });
-  });
+  demandUntil(node, mine?.mips ?? 0, node.params.durationMs, { agent: mine?.name ?? null });
 }

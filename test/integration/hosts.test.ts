@@ -68,8 +68,9 @@ describe('hosts of their own CPU quota', () => {
   }, 300_000);
 
   it("moves nodes where a placement policy puts them, by the load each measured, while the run goes", async () => {
-    // Seed 000's start: every node on the first host. Node i keeps shares[i] of a CPU busy; in the hosts' unit (2
-    // for 0.6 CPU) about 0.3, 0.25, 0.2 and 0.13. Equal balance then puts 0 on a, 1 on b, 2 on c and 3 back on a.
+    // Seed 000's start: every node on the first host. Node i wants demands[i] in the hosts' unit (node.demand: 2
+    // units for 0.6 CPU, so 0.10, 0.08, 0.06 and 0.04 of a CPU), and measures about that. Equal balance then puts 0
+    // on a, 1 on b, 2 on c and 3 back on a.
     const run = await peerlabIn(
       packageRoot,
       'run',
@@ -87,7 +88,7 @@ describe('hosts of their own CPU quota', () => {
       '--policy-every',
       '5',
       '--param',
-      'shares=[0.10,0.08,0.06,0.04]',
+      'demands=[0.333,0.267,0.2,0.133]',
       '--param',
       'durationMs=16000',
       '--results',
@@ -100,10 +101,12 @@ describe('hosts of their own CPU quota', () => {
     expect(rounds.length).toBeGreaterThanOrEqual(2);
     const [first, ...later] = rounds;
     expect(first!.input.nodes.map((node) => node.host)).toEqual(['a', 'a', 'a', 'a']);
-    // The loads it saw are the nodes' own, in the order of their shares.
+    // The loads it saw are the nodes' own, in the order of their demands, and about them: the agent's own work
+    // (its lease, load reports, links) adds a little, a busy host's other work may take a little.
     const loads = first!.input.nodes.map((node) => node.load);
     expect(loads).toEqual([...loads].sort((x, y) => y - x));
-    expect(loads[0]).toBeGreaterThan(0.2);
+    expect(loads[0]).toBeGreaterThan(0.25);
+    expect(loads[0]).toBeLessThan(0.45);
     expect(first!.moves).toEqual([
       { node: '1', from: 'a', to: 'b', moved: true },
       { node: '2', from: 'a', to: 'c', moved: true },
@@ -129,7 +132,7 @@ describe('hosts of their own CPU quota', () => {
         'name: live-policy',
         'runtime: docker',
         'topology: { spec: "complete:n=3" }',
-        'algorithm: { name: test/fixtures/dummy-load.ts, params: { shares: [[0.10, 0.06]], durationMs: 8000 } }',
+        'algorithm: { name: test/fixtures/dummy-load.ts, params: { demands: [[0.333, 0.2]], durationMs: 8000 } }',
         'timeout: 60',
         'hosts: hosts.yaml',
         'hostCpus: 0.6',

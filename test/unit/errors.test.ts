@@ -161,7 +161,7 @@ describe('the run line', () => {
     for (const runtime of ['docker', 'sim'] as const) {
       const refused = await failure(sim({ algorithm: 'flood', topology: 'ring:n=4', runtime, placement: 'first' }));
       expect(refused.message).toBe(`--placement first: a ${runtime} run without --hosts has one place for its nodes, so there is nothing to place`);
-      expect(refused.hint).toBe('add --hosts (--runtime docker), take --runtime swarm, or leave --placement out');
+      expect(refused.hint).toBe('add --hosts (--runtime docker or sim), take --runtime swarm, or leave --placement out');
     }
     // The default is what every run without the flag gets.
     await expect(sim({ algorithm: 'flood', topology: 'ring:n=4', placement: 'spread' })).resolves.toMatchObject({ outcome: 'pass' });

@@ -6,8 +6,8 @@
  *
  * What differs is the measurement. Docker reads what each node's process used; the simulator has no CPU, so a
  * node's load is the share of its host's declared capacity that its declared demand gets there (SimHosts), and
- * its requests are the messages it handled since the last round, by the host of their sender. Both are
- * deterministic: the same run makes the same rounds.
+ * its requests are the messages it handled, by the host of their sender, per sample interval (SimHosts). Both
+ * are deterministic: the same run makes the same rounds.
  */
 import type { LivePlacementRequest } from '../../placement/live.js';
 import { simulatePlacement, type PlacementRound } from '../../placement/simulate.js';
