@@ -19,6 +19,7 @@ import type { EmulatedHost, GivenHosts } from '../runtime/emulated-hosts.js';
 import type { SuccessorNodes } from '../runtime/types.js';
 import type { PlacementInput, PlacementPolicy } from '../sdk/placement.js';
 import { simulatePlacement, type PlacementRound } from './simulate.js';
+import { HostUtility } from './utility.js';
 
 /** What `--policy` asks for. */
 export interface LivePlacementRequest {
@@ -103,6 +104,7 @@ export class LivePlacement {
   private stopped = false;
   /** A policy that threw or answered what cannot be (simulatePlacement's checks): the run fails with it. */
   private failure: { error: unknown } | undefined;
+  private readonly utility = new HostUtility();
 
   constructor(private readonly deps: LivePlacementDeps) {}
 
@@ -134,7 +136,7 @@ export class LivePlacement {
   }
 
   private async round(atMs: number): Promise<void> {
-    const input = await this.measure();
+    const input = await this.measure(atMs);
     if (input === undefined) return;
     const outcome = simulatePlacement(this.deps.policy, input);
     const moves: Array<PlacementRound['moves'][number]> = [];
@@ -154,7 +156,7 @@ export class LivePlacement {
   }
 
   /** The policy's input now; undefined until every node has reported a load once. */
-  private async measure(): Promise<PlacementInput | undefined> {
+  private async measure(atMs: number): Promise<PlacementInput | undefined> {
     const keys = runKeys(this.deps.runId);
     for (const [key, value] of Object.entries(await this.deps.etcd.getAll().prefix(keys.loadPrefix).strings())) {
       this.lastLoad.set(key.slice(keys.loadPrefix.length), JSON.parse(value) as NodeLoad);
@@ -164,13 +166,11 @@ export class LivePlacement {
     const ids = [...hostOf.keys()].sort((a, b) => Number(a) - Number(b) || a.localeCompare(b));
     if (ids.some((id) => !this.lastLoad.has(id))) return undefined;
     const hostByName = new Map(this.deps.hosts.map((host) => [host.name, host]));
-    return {
-      hosts: this.deps.hosts.map(({ name, capacity, priority, central }) => ({ name, capacity, priority, central })),
-      nodes: ids.map((id) => {
-        const host = hostByName.get(hostOf.get(id)!)!;
-        return { name: id, host: host.name, load: (this.lastLoad.get(id)!.cpuShare * host.capacity) / host.cpus, hold: this.deps.request.hold.includes(id) };
-      }),
-      settings: this.deps.request.settings,
-    };
+    const nodes = ids.map((id) => {
+      const host = hostByName.get(hostOf.get(id)!)!;
+      return { name: id, host: host.name, load: (this.lastLoad.get(id)!.cpuShare * host.capacity) / host.cpus, hold: this.deps.request.hold.includes(id) };
+    });
+    const hosts = this.deps.hosts.map(({ name, capacity, priority, central }) => ({ name, capacity, priority, central }));
+    return { hosts: this.utility.rate(atMs / 1000, hosts, nodes), nodes, settings: this.deps.request.settings };
   }
 }

@@ -143,6 +143,27 @@ describe('a placement policy in the simulator', () => {
     expect(wrong.failures[0]).toBe('round 1: dummy1, dummy2, fibonacci, madtrans, outpostest not where Table 6.2 puts them (1 of 6 agents are)');
   });
 
+  it("rates each host by the capacity its nodes leave free, so that threshold leaves a host below it for its duration", async () => {
+    const simulation = new Simulation({
+      graph: await topology('complete:n=2'),
+      algorithm: await loadAlgorithm('algorithms/zoe-agent.ts'),
+      params: { agents: [{ name: 'busy', mips: 2 }], durationMs: 600_000 } as Json,
+      seed: 1,
+      maxPayloadBytes: 65_536,
+      hosts: { list: [host('poor', 1), host('rich', 10)], hostOf: { '0': 'poor', '1': 'poor' } },
+      placement: { policy: threshold, everyMs: 60_000, hold: [], settings: {} },
+    });
+    simulation.startAll();
+    const rounds = (await simulation.run()).placements!;
+    // The busy agent takes all of poor (utility 0), rich is idle (1): below 0.5 since the first round, 300 s later it goes.
+    expect(rounds[0]!.input.hosts.map((candidate) => candidate.utility!.at(-1)!.components.cpu)).toEqual([0, 1]);
+    const moving = rounds.filter((round) => round.moves.length > 0);
+    expect(moving.map((round) => [round.atMs, round.moves.map((move) => `${move.node} ${move.from}→${move.to} ${move.moved}`)])).toEqual([
+      [360_000, ['0 poor→rich true', '1 poor→rich true']],
+    ]);
+    expect(rounds.at(-1)!.input.hosts.map((candidate) => candidate.utility!.at(-1)!.components.cpu)).toEqual([1, 0.8]);
+  });
+
   it('refuses a move to a host that does not exist or that the node is on, and a target in a run without hosts', async () => {
     const algorithm = await loadAlgorithm('algorithms/zoe-agent.ts');
     const graph = await topology('complete:n=2');

@@ -11,6 +11,7 @@
  */
 import type { LivePlacementRequest } from '../../placement/live.js';
 import { simulatePlacement, type PlacementRound } from '../../placement/simulate.js';
+import { HostUtility } from '../../placement/utility.js';
 import type { PlacementInput, PlacementPolicy } from '../../sdk/placement.js';
 import { requestSampleMs, type SimHosts } from './hosts.js';
 
@@ -34,6 +35,7 @@ export class SimPlacement {
   /** A round is moving nodes (its moves may wait for a handler): the next waits for it. */
   private underWay = false;
   private nextRoundAt: number;
+  private readonly utility = new HostUtility();
 
   constructor(
     private readonly site: PlacementSite,
@@ -99,13 +101,11 @@ export class SimPlacement {
       const demands = new Map(running.filter((node) => this.hosts.hostOf(node.id) === host).map((node) => [node.id, node.demand]));
       for (const [id, share] of this.hosts.granted(host, demands)) granted.set(id, share);
     }
-    return {
-      hosts: this.hosts.list.map(({ name, capacity, priority, central }) => ({ name, capacity, priority, central })),
-      nodes: running.map(({ id }) => {
-        const requests = this.hosts.requestsOf(id);
-        return { name: id, host: this.hosts.hostOf(id), load: granted.get(id)!, hold: this.request.hold.includes(id), ...(requests && { requests: [...requests] }) };
-      }),
-      settings: this.request.settings,
-    };
+    const nodes = running.map(({ id }) => {
+      const requests = this.hosts.requestsOf(id);
+      return { name: id, host: this.hosts.hostOf(id), load: granted.get(id)!, hold: this.request.hold.includes(id), ...(requests && { requests: [...requests] }) };
+    });
+    const hosts = this.hosts.list.map(({ name, capacity, priority, central }) => ({ name, capacity, priority, central }));
+    return { hosts: this.utility.rate(this.site.now / 1000, hosts, nodes), nodes, settings: this.request.settings };
   }
 }
