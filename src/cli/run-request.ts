@@ -7,7 +7,7 @@ import { stopRunsOnInterrupt } from './interrupt.js';
 import { StartupProgress } from './progress.js';
 import type { RunId } from '../util/names.js';
 import { readHosts, type GivenHosts } from '../runtime/emulated-hosts.js';
-import { livePlacementRequest, POLICY_FLAGS, POLICY_SETTING_NAME, type LivePlacementRequest } from '../placement/live.js';
+import { livePlacementRequest, POLICY_SETTING_NAME, type LivePlacementRequest } from '../placement/live.js';
 
 type DeploymentFlags = Interfaces.InferredFlags<typeof deploymentFlags>;
 type PlacementPolicyFlags = Interfaces.InferredFlags<typeof placementPolicyFlags>;
@@ -46,7 +46,7 @@ function livePlacementFrom(flags: Partial<PlacementPolicyFlags>, hosts: GivenHos
     settings[name] = value;
   }
   const hold = flags.hold?.split(',').map((id) => id.trim());
-  return livePlacementRequest({ policy: flags.policy, everySeconds, hold, settings }, hosts, POLICY_FLAGS);
+  return livePlacementRequest({ policy: flags.policy, everySeconds, hold, settings }, hosts);
 }
 
 /**

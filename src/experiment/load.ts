@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PeerlabError } from '../errors.js';
-import { livePlacementRequest, type LivePlacementRequest, type PolicyTerms } from '../placement/live.js';
+import { livePlacementRequest, type LivePlacementRequest } from '../placement/live.js';
 import { isPluginFile } from '../plugins/resolve.js';
 import { hostsFlag, isHostsFile, readHosts, type GivenHosts, type HostsRequest } from '../runtime/emulated-hosts.js';
 import { displayName, formatField, parseValidatedYaml, type FieldPath } from '../util/validated-yaml.js';
@@ -78,9 +78,6 @@ export function experimentFileResolver(experimentFile: string, cwd = process.cwd
   };
 }
 
-/** The policy's refusals in the file's terms: the error names the field (`policy: equal needs hosts: …`). */
-const POLICY_FIELDS: PolicyTerms = { policy: (policy) => policy, hosts: 'hosts', hostsExample: 'hosts: "big=4,small=1"' };
-
 /**
  * `hosts:` and `policy:` with their companions, read by the functions that read `--hosts` and `--policy`, so the
  * two cannot drift; a refusal points at the field. A file is found as the experiment's other files are, and
@@ -106,7 +103,7 @@ function placementOf(experiment: ExperimentFile, resolveFile: (file: string) => 
   const listed = Array.isArray(policy);
   const policies = (listed ? policy : [policy]).map((one, index) => {
     try {
-      return livePlacementRequest({ policy: isPluginFile(one) ? here(one) : one, everySeconds: experiment.policyEvery, settings: experiment.policySettings }, hosts, POLICY_FIELDS);
+      return livePlacementRequest({ policy: isPluginFile(one) ? here(one) : one, everySeconds: experiment.policyEvery, settings: experiment.policySettings }, hosts);
     } catch (refusal) {
       throw refusal instanceof PeerlabError ? error(listed ? ['policy', index] : ['policy'], refusal.message, refusal.hint) : refusal;
     }

@@ -10,6 +10,7 @@ import type { FaultEvent } from '../faults/events.js';
 import { resolveFaults } from '../faults/schedule.js';
 import { assignRoles } from '../run/roles.js';
 import { placesNowhere, RUNTIMES, runtimesWith } from '../run/runtimes.js';
+import { POLICY_FIELDS, policyWithoutHosts } from '../placement/live.js';
 import { loadTopology, type Topology } from '../topology/index.js';
 import { oracleFor, oracleNames } from '../verify/index.js';
 import { paramAssignments, shortColumn, type Cell, type Plan } from './expand.js';
@@ -34,6 +35,11 @@ function checkRuntimeCan(loaded: LoadedExperiment, plan: Plan): void {
   }
   if (plan.hosts !== undefined && !runtime.emulatesHosts) {
     throw loaded.error(['hosts'], `the ${plan.runtime} runtime cannot give nodes hosts of their own capacity`, `run it with --runtime ${runtimesWith('emulatesHosts').join(' or ')}, or leave hosts out (a Swarm's hosts are its engines)`);
+  }
+  const policy = plan.cells.find((cell) => cell.livePlacement)?.livePlacement?.policy;
+  if (policy !== undefined && plan.hosts === undefined && !runtime.placesOnEngines) {
+    const refusal = policyWithoutHosts(policy, runtimesWith('placesOnEngines').join(' or '), POLICY_FIELDS);
+    throw loaded.error(['policy'], refusal.message, refusal.hint);
   }
   if (placesNowhere(runtime, plan.placement, plan.hosts !== undefined)) {
     throw loaded.error(['placement'], `a ${plan.runtime} run without hosts has one place for its nodes, so there is nothing to place`, `add hosts (runtime ${runtimesWith('emulatesHosts').join(' or ')}), run it with --runtime ${runtimesWith('placesOnEngines').join(' or ')}, or leave placement out`);

@@ -43,6 +43,8 @@ export interface PolicyTerms {
 }
 
 export const POLICY_FLAGS: PolicyTerms = { policy: (policy) => `--policy ${policy}`, hosts: '--hosts', hostsExample: "--hosts 'big=4,small=1'" };
+/** The same in an experiment file's terms: the error names the field (`policy: equal needs hosts: …`). */
+export const POLICY_FIELDS: PolicyTerms = { policy: (policy) => policy, hosts: 'hosts', hostsExample: 'hosts: "big=4,small=1"' };
 
 /** A policy setting's name, in `--policy-setting NAME=NUMBER` and an experiment's `policySettings:`. */
 export const POLICY_SETTING_NAME = /^[A-Za-z_][\w-]*$/;
@@ -50,27 +52,31 @@ export const POLICY_SETTING_NAME = /^[A-Za-z_][\w-]*$/;
 /** The seconds between rounds when the flags or the file do not say (`--policy-every`, `policyEvery:`). */
 export const DEFAULT_POLICY_EVERY_S = 10;
 
-/** The refusal of a policy without hosts to place nodes on: by the flags, an experiment file, and the run for library callers. */
-export function policyWithoutHosts(policy: string, terms: PolicyTerms = POLICY_FLAGS): PeerlabError {
-  return new PeerlabError(`${terms.policy(policy)} needs ${terms.hosts}: a policy places nodes on hosts`, { hint: `add ${terms.hosts}, e.g. ${terms.hostsExample}` });
+/**
+ * The refusal of a policy without hosts to place nodes on, on a runtime whose nodes all live in one place: by the
+ * run, and by an experiment's preflight (`runtimes`: those whose engines are hosts).
+ */
+export function policyWithoutHosts(policy: string, runtimes: string, terms: PolicyTerms = POLICY_FLAGS): PeerlabError {
+  return new PeerlabError(`${terms.policy(policy)} needs ${terms.hosts}: a policy places nodes on hosts`, {
+    hint: `add ${terms.hosts}, e.g. ${terms.hostsExample}, or take --runtime ${runtimes}, whose engines are its hosts`,
+  });
 }
 
 /**
- * The request, as `--policy` and an experiment's `policy:` both make it: refused without hosts, the policy found by
- * name or file (from the current folder), its settings those of a `--hosts` file overridden by the ones given.
+ * The request, as `--policy` and an experiment's `policy:` both make it: the policy found by name or file (from the
+ * current folder), its settings those of a `--hosts` file overridden by the ones given. Whether the run has hosts
+ * for it (`--hosts`, or a Swarm's engines) is the runtime's to say (checkRuntimeCan).
  */
 export function livePlacementRequest(
   given: { readonly policy: string; readonly everySeconds?: number; readonly hold?: readonly string[]; readonly settings?: Readonly<Record<string, number>> },
   hosts: GivenHosts | undefined,
-  terms: PolicyTerms,
 ): LivePlacementRequest {
-  if (hosts === undefined) throw policyWithoutHosts(given.policy, terms);
   return {
     policy: given.policy,
     policySource: resolvePolicy(given.policy),
     everyMs: (given.everySeconds ?? DEFAULT_POLICY_EVERY_S) * 1000,
     hold: given.hold ?? [],
-    settings: { ...hosts.settings, ...given.settings },
+    settings: { ...hosts?.settings, ...given.settings },
   };
 }
 

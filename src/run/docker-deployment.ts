@@ -20,6 +20,7 @@ import type { RunId } from '../util/names.js';
 import type { ContainerNodes } from '../runtime/types.js';
 import type { Join } from '../faults/joins.js';
 import { hostsFacts } from './host-placement.js';
+import type { EmulatedHost } from '../runtime/emulated-hosts.js';
 
 export interface DeploymentOptions {
   readonly runId: RunId;
@@ -81,6 +82,11 @@ export interface Deployment<Nodes extends ContainerNodes = ContainerNodes> {
   readonly timings: DeploymentTimings;
   /** A node joins the running run (churn's join=): see Coordinated.join. */
   join(joining: Join): Promise<void>;
+  /**
+   * The hosts a placement policy moves the nodes between (`--policy`): `--hosts` on one engine, a Swarm's engines;
+   * none where every node has one place.
+   */
+  readonly placementHosts?: readonly EmulatedHost[];
   /**
    * What the runtime adds to run.json's facts (e.g. Swarm's placement): asked while the run is up, since where
    * its nodes run now (after moves, by this process or by `peerlab migrate`) is read from the engines.
@@ -182,7 +188,7 @@ export async function deployOnDocker(options: DeploymentOptions): Promise<Deploy
       startup,
       timings: { imagesMs, ...timings },
       join,
-      ...(options.hosts && { facts: async () => ({ hosts: hostsFacts(options.hosts!) }) }),
+      ...(options.hosts && { facts: async () => ({ hosts: hostsFacts(options.hosts!) }), placementHosts: options.hosts.list }),
       tearDown,
     };
   } catch (error) {

@@ -15,7 +15,7 @@ import type { ContainerNodes, RuntimeKind } from '../runtime/types.js';
 import { readMoveRecords } from '../migration/move.js';
 import type { FaultEvent } from '../faults/events.js';
 import { hostsPlacementReplayFlags, hostsWithNodes } from './host-placement.js';
-import { LivePlacement, policyWithoutHosts } from '../placement/live.js';
+import { LivePlacement } from '../placement/live.js';
 import { bundlePolicy } from '../plugins/bundle.js';
 import { runStateDir } from './state.js';
 import path from 'node:path';
@@ -126,14 +126,19 @@ async function deployForRun(
 ): Promise<RunDeployment> {
   // The trace folder is in the run's local state, which teardown removes, whatever happens.
   const traceDir = options.traceFile ? await makeNodeTraceDir(prepared.runId) : undefined;
-  if (options.livePlacement && !options.hosts) throw policyWithoutHosts(options.livePlacement.policy);
   // Bundled before anything starts: a policy file that does not load is one line and leaves nothing behind.
   const policy = options.livePlacement && (await bundlePolicy(options.livePlacement.policySource, path.join(runStateDir(prepared.runId), 'policy')));
   const deployment = await bringUp(prepared, options, traceDir);
   const { controller, runtime, watch } = deployment;
+  const hosts = deployment.placementHosts;
+  // The run refuses a policy without hosts before anything starts (checkRuntimeCan); a library caller that did not ask is told here.
+  if (options.livePlacement && !hosts) {
+    await deployment.tearDown();
+    throw new PeerlabError(`--policy ${options.livePlacement.policy}: this run has no hosts to place nodes on`, { hint: 'give it --hosts, or run it on the Swarm, whose engines are its hosts' });
+  }
   const placement =
-    policy && options.livePlacement && options.hosts
-      ? new LivePlacement({ runId: prepared.runId, policy: policy.policy, request: options.livePlacement, hosts: options.hosts.list, nodes: runtime, etcd: deployment.etcd })
+    policy && options.livePlacement && hosts
+      ? new LivePlacement({ runId: prepared.runId, policy: policy.policy, request: options.livePlacement, hosts, nodes: runtime, etcd: deployment.etcd })
       : undefined;
   if (options.signal) watch.endOnAbort(options.signal);
   const schedule = new DockerFaultSchedule(

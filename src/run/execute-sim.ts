@@ -8,7 +8,6 @@ import { directedLinks, hasLinks } from '../links/edges.js';
 import { DEFAULT_DELAY_SPEC, DEFAULT_MAX_EVENTS, NodeCodeStuck, simulateInWorker, toSimGraph, type SimulationOutcome, type TraceEvent } from '../runtime/sim/index.js';
 import { ExecutionFailed, type Execution } from './execution.js';
 import { hostsFacts, hostsPlacementReplayFlags, hostsWithNodes } from './host-placement.js';
-import { policyWithoutHosts } from '../placement/live.js';
 import { bundlePolicy } from '../plugins/bundle.js';
 import type { PreparedRun } from './prepare.js';
 import type { ExecutionOptions, RunRuntime } from './deployment.js';
@@ -51,7 +50,6 @@ export async function simulateRun(prepared: PreparedRun, options: ExecutionOptio
   const graph = prepared.topology.graph;
   // Declared capacities, without the CPU quotas that enforce them on Docker: the simulator models them (SimHosts).
   const hosts = options.hosts && hostsWithNodes(graph, options.hosts.list.map(({ name, capacity, priority, central }) => ({ name, capacity, priority, central })), options.placement ?? 'spread');
-  if (options.livePlacement && !hosts) throw policyWithoutHosts(options.livePlacement.policy);
   // Bundled here, loaded in the simulation thread, where the rounds run at their virtual times.
   const policy = options.livePlacement && (await bundlePolicy(options.livePlacement.policySource, path.join(prepared.bundleDir, 'policy')));
   const links = hasLinks(graph) ? { spec: prepared.links ?? 'file', directed: directedLinks(graph) } : undefined;

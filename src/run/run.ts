@@ -30,7 +30,7 @@ import type { RunObserver } from './observer.js';
 import type { RunId } from '../util/names.js';
 import { runStateDir } from './state.js';
 import { capacityPerCpu } from '../runtime/emulated-hosts.js';
-import { livePlacementReplayFlags, type LivePlacementRequest } from '../placement/live.js';
+import { livePlacementReplayFlags, policyWithoutHosts, type LivePlacementRequest } from '../placement/live.js';
 
 export type { RuntimeChoice };
 
@@ -137,6 +137,7 @@ function checkRuntimeCan(runtime: RunRuntime, request: RunRequest): void {
       hint: `take --runtime ${able('emulatesHosts')}, or leave --hosts out (a Swarm's hosts are its engines)`,
     });
   }
+  if (request.livePlacement && !request.hosts && !runtime.placesOnEngines) throw policyWithoutHosts(request.livePlacement.policy, able('placesOnEngines'));
   if (placesNowhere(runtime, request.placement, request.hosts !== undefined)) {
     throw new PeerlabError(`--placement ${request.placement}: a ${runtime.kind} run without --hosts has one place for its nodes, so there is nothing to place`, {
       hint: `add --hosts (--runtime ${able('emulatesHosts')}), take --runtime ${able('placesOnEngines')}, or leave --placement out`,

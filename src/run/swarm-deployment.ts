@@ -19,7 +19,7 @@ import { ensureEtcdImage } from '../image/etcd.js';
 import { ensureNodeImage } from '../image/node.js';
 import { buildAgentBundle } from '../node/bundle.js';
 import { DEFAULT_NODE_MEMORY, DEFAULT_START_CONCURRENCY } from '../runtime/docker.js';
-import { overlayName, removeSwarmRunObjects, SwarmRuntime } from '../runtime/swarm.js';
+import { overlayName, removeSwarmRunObjects, SwarmRuntime, type SwarmEngine } from '../runtime/swarm.js';
 import { runAll, type Deployment } from './docker-deployment.js';
 import { containerReplayFlags, containerRuntime, unavailableUnless, type DockerOptions } from './execute-docker.js';
 import type { RunRuntime } from './deployment.js';
@@ -29,6 +29,7 @@ import { RunWatch } from './run-watch.js';
 import { runStateDir } from './state.js';
 import { placeJoiner, placeNodes } from './swarm-placement.js';
 import { freeOverlaySubnet, spreadImage, startStepPerEngine, swarmEngines } from './swarm-cluster.js';
+import type { EmulatedHost } from '../runtime/emulated-hosts.js';
 import { serviceCreatePlainStart } from './plain-start-swarm.js';
 
 /** Swarm refuses a config over 500 KB. */
@@ -126,6 +127,7 @@ export async function deployOnSwarm(prepared: PreparedRun, options: DockerOption
       startup,
       timings: { imagesMs, ...timings },
       join,
+      placementHosts: await enginesAsHosts(engines),
       // Read at the end of the run: nodeEngine then names the engine every node runs on, joiners and moved nodes too.
       async facts() {
         const nodeEngine = await nodes.currentPlacement();
@@ -150,6 +152,19 @@ export async function deployOnSwarm(prepared: PreparedRun, options: DockerOption
     });
     throw error;
   }
+}
+
+/**
+ * The engines as the hosts of a placement policy (`--policy` on the Swarm): each with its CPUs as its capacity,
+ * so that a node's load is the CPUs it uses, and `node.demand`'s unit (one CPU without `--hosts`) is theirs.
+ */
+async function enginesAsHosts(engines: readonly SwarmEngine[]): Promise<EmulatedHost[]> {
+  return Promise.all(
+    engines.map(async (engine) => {
+      const cpus = ((await engine.docker.info()) as { NCPU: number }).NCPU;
+      return { name: engine.name, capacity: cpus, priority: 1, central: false, cpus };
+    }),
+  );
 }
 
 function bundlePath(nodeBundleFile: string): string {

@@ -30,6 +30,7 @@ import { packageRoot } from '../../src/util/paths.js';
 import { bin, cliInBackground, migrateOnceStarted } from './cli-helpers.js';
 import { expectExactlyOnceInOrder, migrationRecords, SEQ_STREAM, streamResults } from './seq-stream-oracle.js';
 import { percentiles } from '../../src/bench/percentiles.js';
+import type { PlacementRound } from '../../src/placement/simulate.js';
 import { algorithmsPassTheirOracles, CASE_SEED, caseTopology, runCasePassingItsOracle } from './scenarios/algorithms.js';
 import { churnFollowsItsEventLog } from './scenarios/churn.js';
 import { faultsApplyAsScheduled } from './scenarios/faults.js';
@@ -260,6 +261,42 @@ describe('moves between engines', () => {
     } finally {
       await run.stop();
     }
+  }, 300_000);
+});
+
+describe('a placement policy on the swarm', () => {
+  it("moves nodes between engines, its hosts, by the CPU each measured, while the run goes", async () => {
+    // Every node starts on engine-1 and wants demands[i] of a CPU (node.demand: without --hosts its unit is one CPU,
+    // an engine's capacity its CPUs). Equal balance spreads them over the engines, each move a Swarm move.
+    const { code, stderr } = await peerlab(
+      'run', 'test/fixtures/dummy-load.ts', '--topology', 'complete:n=4', '--placement', 'first',
+      '--policy', 'equal', '--policy-every', '5', '--param', 'demands=[0.2,0.15,0.1,0.05]', '--param', 'durationMs=25000',
+      '--runtime', 'swarm', '--results', resultsRoot,
+    );
+    expect(code, stderr).toBe(0);
+    const runId = /^run (\S+)$/m.exec(stderr)![1]!;
+    const resultsDir = path.join(resultsRoot, runId);
+    const rounds = (await readFile(path.join(resultsDir, 'placements.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as PlacementRound);
+    expect(rounds.length).toBeGreaterThanOrEqual(2);
+    const [first, next] = rounds as [PlacementRound, PlacementRound];
+    expect(first.input.hosts.map((host) => [host.name, host.capacity])).toEqual(engines.map((_engine, index) => [`engine-${index + 1}`, first.input.hosts[0]!.capacity]));
+    expect(first.input.nodes.map((node) => node.host)).toEqual(['engine-1', 'engine-1', 'engine-1', 'engine-1']);
+    // The loads it saw are the nodes' CPUs, in the order of their demands.
+    const loads = first.input.nodes.map((node) => node.load);
+    expect(loads).toEqual([...loads].sort((x, y) => y - x));
+    expect(loads[0]).toBeGreaterThan(0.12);
+    expect(first.moves.length, JSON.stringify(first.moves)).toBeGreaterThanOrEqual(2);
+    expect(first.moves.every((move) => move.moved && move.to !== 'engine-1'), JSON.stringify(first.moves)).toBe(true);
+    // The next round found every node where the first put it: the moves took, and nothing else moved them.
+    for (const node of next.input.nodes) expect(node.host, `node ${node.name}`).toBe(first.placement[node.name]);
+    const moved = (await migrationRecords(resultsDir)).map((record) => record.node);
+    expect(moved).toEqual(expect.arrayContaining(first.moves.map((move) => move.node)));
+    const { nodeEngine } = (JSON.parse(await readFile(path.join(resultsDir, 'run.json'), 'utf8')) as SwarmRecord).runtimeFacts.swarm;
+    // run.json names the engine each node ended on: where the moves that were made took it.
+    const ended = Object.fromEntries(first.input.nodes.map((node) => [node.name, node.host]));
+    for (const move of rounds.flatMap((round) => round.moves)) if (move.moved) ended[move.node] = move.to;
+    expect(nodeEngine).toEqual(ended);
+    expect(await leftOnCluster(runId)).toEqual([]);
   }, 300_000);
 });
 

@@ -167,6 +167,15 @@ describe('the run line', () => {
     await expect(sim({ algorithm: 'flood', topology: 'ring:n=4', placement: 'spread' })).resolves.toMatchObject({ outcome: 'pass' });
   });
 
+  it('a --policy without --hosts is refused where every node has one place, before anything starts', async () => {
+    const livePlacement = { policy: 'equal', policySource: 'policies/equal.ts', everyMs: 1000, hold: [], settings: {} };
+    for (const runtime of ['docker', 'sim'] as const) {
+      const refused = await failure(sim({ algorithm: 'flood', topology: 'ring:n=4', runtime, livePlacement }));
+      expect(refused.message).toBe('--policy equal needs --hosts: a policy places nodes on hosts');
+      expect(refused.hint).toBe("add --hosts, e.g. --hosts 'big=4,small=1', or take --runtime swarm, whose engines are its hosts");
+    }
+  });
+
   it('--timeout is checked in seconds, its own unit', () => {
     expect(() => timeoutMsFrom(-1)).toThrow(/^--timeout -1 is not a positive number of seconds$/);
     expect(timeoutMsFrom(2)).toBe(2000);

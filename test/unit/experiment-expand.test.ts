@@ -236,6 +236,14 @@ describe('preflight: checks before anything starts', () => {
     await expect(preflight(loaded, p)).resolves.toBeDefined();
   });
 
+  it('refuses a policy without hosts where every node has one place, and takes it on the Swarm, whose engines are its hosts', async () => {
+    const text = (runtime: string) => `name: t\nruntime: ${runtime}\ntopology: { model: complete, n: 4 }\nalgorithm: flood\npolicy: equal\n`;
+    const refusal = 'x.yaml line 5: policy: equal needs hosts: a policy places nodes on hosts — add hosts, e.g. hosts: "big=4,small=1", or take --runtime swarm, whose engines are its hosts';
+    expect(await failure(text('docker'))).toBe(refusal);
+    expect(await failure(text('sim'))).toBe(refusal);
+    expect(await failure(text('swarm'))).toBe('no error');
+  });
+
   it('refuses hosts on a runtime that cannot give them, and CPUs to hosts that have none, as the flags are refused', async () => {
     const text = (runtime: string, cpus = '') => `name: t\nruntime: ${runtime}\ntopology: { model: complete, n: 4 }\nalgorithm: flood\nhosts: "a=1,b=1"\n${cpus}`;
     expect(await failure(text('swarm'))).toBe(

@@ -43,7 +43,6 @@ describe('experiment files: errors name the file, the line and the field', () =>
     ['hostCpus without hosts', `${BASE}hostCpus: 2\n`, 'bad.yaml line 4: hostCpus: needs hosts: it sets the CPUs of the largest host'],
     ['hostCpus that are not positive', `${BASE}hosts: "a=1,b=1"\nhostCpus: 0\n`, 'bad.yaml line 5: hostCpus: expected CPUs > 0'],
     ['a hosts spec that is not a file nor a spec', `${BASE}hosts: 12\n`, 'bad.yaml line 4: hosts: expected hosts as NAME=CAPACITY,… (two or more), or a placement input .yaml file'],
-    ['a policy without hosts', `${BASE}policy: equal\n`, 'bad.yaml line 4: policy: equal needs hosts: a policy places nodes on hosts — add hosts, e.g. hosts: "big=4,small=1"'],
     ['a policy that does not exist', `${BASE}hosts: "a=1,b=1"\npolicy: equall\n`, 'bad.yaml line 5: policy: unknown policy "equall" — use one of: equal, prio'],
     ['a policy file that does not exist', `${BASE}hosts: "a=1,b=1"\npolicy: nowhere/mine.ts\n`, 'bad.yaml line 5: policy: policy file nowhere/mine.ts does not exist'],
     ['a listed policy that does not exist', `${BASE}hosts: "a=1,b=1"\npolicy:\n  - equal\n  - equall\n`, 'bad.yaml line 7: policy[1]: unknown policy "equall" — use one of: equal, prio'],
