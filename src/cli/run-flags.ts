@@ -35,9 +35,9 @@ export const runOptionFlags = {
   }),
   hosts: Flags.string({
     description:
-      "docker: hosts of their own CPU quota on the one engine, NAME=CAPACITY,… in any one unit (e.g. seed 000's MIPS: 'central=5217.93,outpost_pi=132.29'), or a placement input YAML whose hosts (with priority and central) to take; the largest gets --host-cpus CPUs, the others their share; `peerlab migrate --to` moves nodes between them",
+      "docker: hosts of their own CPU quota on the one engine; sim: hosts of that declared capacity. NAME=CAPACITY,… in any one unit (e.g. seed 000's MIPS: 'central=5217.93,outpost_pi=132.29'), or a placement input YAML whose hosts (with priority and central) to take; the largest gets --host-cpus CPUs, the others their share; `peerlab migrate --to` moves nodes between them",
   }),
-  'host-cpus': Flags.string({ description: 'with --hosts: the CPUs of the largest host (default 1; the others get their share of it)' }),
+  'host-cpus': Flags.string({ description: 'docker, with --hosts: the CPUs of the largest host (default 1; the others get their share of it)' }),
   'node-memory': Flags.integer({ default: 64, description: 'memory limit per node container, in MiB' }),
   concurrency: Flags.integer({ default: 8, description: 'containers created and started at once' }),
   'etcd-image': Flags.string({ description: 'etcd image to use (built locally from etcd-server when it cannot be pulled)' }),
@@ -92,11 +92,11 @@ export const faultFlags = {
   }),
 };
 
-/** A placement policy applied while `peerlab run` goes (src/placement/live.ts): with --hosts. */
+/** A placement policy applied while `peerlab run` goes (src/placement/live.ts): with --hosts, or on the Swarm's engines. */
 export const placementPolicyFlags = {
   policy: Flags.string({
     description:
-      "with --hosts: a placement policy (equal, prio, self-placement, threshold, or a .ts file) applied every --policy-every to the nodes' measured loads; the nodes it moves migrate (placements.ndjson)",
+      "with --hosts, or on the Swarm (its engines are the hosts): a placement policy (equal, prio, self-placement, threshold, or a .ts file) applied every --policy-every to the nodes' loads (measured; in the simulator, their demands as their hosts share them); the nodes it moves migrate (placements.ndjson)",
   }),
   'policy-every': Flags.integer({ description: 'with --policy: seconds between its rounds (default 10)' }),
   hold: Flags.string({ description: "with --policy: node ids held where they are (seed 000's Hold), e.g. 1,2" }),
