@@ -36,22 +36,26 @@ export default defineAlgorithm({
   description: "Seed 001's users: each site requests its web server along a day's sine, while a placement policy moves the server.",
   params,
   state: (): State => ({ sent: 0, handled: 0 }),
-  init(node) {
-    if (node.id === node.params.server) return finishAt(node);
-    sendNext(node);
-  },
-  // The server's count travels with it; users are not moved (they stay at their site).
+  init: start,
+  // The counts travel with a moved node: the server goes on counting, users go on from their next request.
   restore(node, saved) {
     Object.assign(node.state, saved);
-    finishAt(node);
+    start(node);
   },
   onMessage(node) {
     node.state.handled += 1;
   },
 });
 
+function start(node: Users): void {
+  if (node.id === node.params.server) finishAt(node);
+  else sendNext(node, siteOf(node));
+}
+
+type Site = DemandSite & { readonly perSecond: number; readonly dayS: number };
+
 /** This node's site, in the units of the demand curves (seconds). */
-function siteOf(node: Users): DemandSite & { readonly perSecond: number; readonly dayS: number } {
+function siteOf(node: Users): Site {
   const others = [...Array(node.size).keys()].map(String).filter((id) => id !== node.params.server);
   const given = node.params.sites[others.indexOf(node.id)];
   if (given === undefined) throw new Error(`node ${node.id} has no site: list one per user node in sites`);
@@ -59,8 +63,7 @@ function siteOf(node: Users): DemandSite & { readonly perSecond: number; readonl
 }
 
 /** Sends request `sent + 1` when the site's demand since the start reaches it, then the next; reports at the end. */
-function sendNext(node: Users): void {
-  const users = siteOf(node);
+function sendNext(node: Users, users: Site): void {
   const k = node.state.sent + 1;
   // Newton's method on demand(t) = k from the last request's time: the demand is smooth and never flat.
   let t = node.now() / 1000;
@@ -74,7 +77,7 @@ function sendNext(node: Users): void {
   node.setTimer(gapMs, () => {
     node.state.sent = k;
     void node.send(node.params.server, { request: k });
-    sendNext(node);
+    sendNext(node, users);
   });
 }
 

@@ -20,6 +20,7 @@ import type { SuccessorNodes } from '../runtime/types.js';
 import type { PlacementInput, PlacementPolicy } from '../sdk/placement.js';
 import { simulatePlacement, type PlacementRound } from './simulate.js';
 import { HostUtility } from './utility.js';
+import { compareIds } from '../faults/selectors.js';
 
 /** What `--policy` asks for. */
 export interface LivePlacementRequest {
@@ -169,14 +170,13 @@ export class LivePlacement {
     }
     const hostOf = await this.deps.nodes.nodeHosts();
     // In id order: greedy policies take nodes first come, first served.
-    const ids = [...hostOf.keys()].sort((a, b) => Number(a) - Number(b) || a.localeCompare(b));
+    const ids = [...hostOf.keys()].sort(compareIds);
     if (ids.some((id) => !this.lastLoad.has(id))) return undefined;
     const hostByName = new Map(this.deps.hosts.map((host) => [host.name, host]));
     const nodes = ids.map((id) => {
       const host = hostByName.get(hostOf.get(id)!)!;
       return { name: id, host: host.name, load: (this.lastLoad.get(id)!.cpuShare * host.capacity) / host.cpus, hold: this.deps.request.hold.includes(id) };
     });
-    const hosts = this.deps.hosts.map(({ name, capacity, priority, central }) => ({ name, capacity, priority, central }));
-    return { hosts: this.utility.rate(atMs / 1000, hosts, nodes), nodes, settings: this.deps.request.settings };
+    return { hosts: this.utility.rate(atMs / 1000, this.deps.hosts, nodes), nodes, settings: this.deps.request.settings };
   }
 }

@@ -13,9 +13,10 @@ export const UTILITY_SAMPLES_KEPT = 64;
 export class HostUtility {
   private readonly series = new Map<string, UtilitySample[]>();
 
-  /** Records the round at `atS` (seconds) and returns the hosts with their series, oldest first. */
+  /** Records the round at `atS` (seconds) and returns the hosts as a policy sees them, each with its series, oldest first. */
   rate(atS: number, hosts: readonly Omit<PlacementHost, 'utility'>[], nodes: readonly Pick<PlacementNode, 'host' | 'load'>[]): PlacementHost[] {
-    return hosts.map((host) => {
+    return hosts.map(({ name, capacity, priority, central }) => {
+      const host = { name, capacity, priority, central };
       const used = nodes.filter((node) => node.host === host.name).reduce((sum, node) => sum + node.load, 0);
       const samples = this.series.get(host.name) ?? [];
       samples.push({ at: atS, components: { cpu: Math.min(1, Math.max(0, 1 - used / host.capacity)) } });

@@ -57,7 +57,7 @@ export class SimHosts {
     return this.capacityOf.has(host);
   }
 
-  /** The host node `id` runs on; a node that joined later than the placement takes the one `placeJoiner` chose. */
+  /** The host node `id` runs on: where the run's placement put it, or a join or a move (moveTo) since. */
   hostOf(id: string): string {
     const host = this.hostOfNode.get(id);
     if (host === undefined) throw new Error(`node ${id} has no host`);
@@ -103,9 +103,13 @@ export class SimHosts {
     if (site !== undefined) counts.set(site, (counts.get(site) ?? 0) + 1);
   }
 
-  /** Closes the interval ending at `atSeconds` for every node: its counts become a sample, the next interval starts at 0. */
+  /**
+   * Closes the interval ending at `atSeconds` for every node: its counts become a sample, the next interval starts
+   * at 0. A node never asked anything has no series, so a large run whose nodes do not serve requests keeps none.
+   */
   closeRequestInterval(nodes: readonly string[], atSeconds: number): void {
     for (const id of nodes) {
+      if (!this.counting.has(id) && !this.samples.has(id)) continue;
       const samples = this.samples.get(id) ?? [];
       samples.push({ at: atSeconds, from: Object.fromEntries(this.counting.get(id) ?? []) });
       if (samples.length > REQUEST_SAMPLES_KEPT) samples.shift();

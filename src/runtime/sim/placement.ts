@@ -12,6 +12,7 @@
 import type { LivePlacementRequest } from '../../placement/live.js';
 import { simulatePlacement, type PlacementRound } from '../../placement/simulate.js';
 import { HostUtility } from '../../placement/utility.js';
+import { compareIds } from '../../faults/selectors.js';
 import type { PlacementInput, PlacementPolicy } from '../../sdk/placement.js';
 import { requestSampleMs, type SimHosts } from './hosts.js';
 
@@ -95,7 +96,7 @@ export class SimPlacement {
 
   /** The policy's input now: hosts as declared, running nodes in id order (greedy policies take them first come, first served). */
   private measure(): PlacementInput {
-    const running = [...this.site.runningNodes()].sort((a, b) => Number(a.id) - Number(b.id) || a.id.localeCompare(b.id));
+    const running = [...this.site.runningNodes()].sort((a, b) => compareIds(a.id, b.id));
     const granted = new Map<string, number>();
     for (const host of this.hosts.names()) {
       const demands = new Map(running.filter((node) => this.hosts.hostOf(node.id) === host).map((node) => [node.id, node.demand]));
@@ -105,7 +106,6 @@ export class SimPlacement {
       const requests = this.hosts.requestsOf(id);
       return { name: id, host: this.hosts.hostOf(id), load: granted.get(id)!, hold: this.request.hold.includes(id), ...(requests && { requests: [...requests] }) };
     });
-    const hosts = this.hosts.list.map(({ name, capacity, priority, central }) => ({ name, capacity, priority, central }));
-    return { hosts: this.utility.rate(this.site.now / 1000, hosts, nodes), nodes, settings: this.request.settings };
+    return { hosts: this.utility.rate(this.site.now / 1000, this.hosts.list, nodes), nodes, settings: this.request.settings };
   }
 }
