@@ -8,7 +8,9 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 60_000 },
+        // Hooks get the tests' time: some run a whole simulated experiment once for the file's tests, and beside
+        // the Docker files on CI's two cores one took over vitest's default 10 s (stop 37).
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 },
       },
       {
         // A real etcd process, no Docker: one file at a time (they restart and pause etcd processes of their own).
