@@ -18,9 +18,9 @@ import type { Topology } from '../topology/index.js';
 import { createRandom } from '../util/random.js';
 import { PeerlabError } from '../errors.js';
 import type { FaultEvent } from './events.js';
-import { compareIds } from './selectors.js';
 import { formatMs, parseDuration } from './spec.js';
 import { maxOf } from '../util/extremes.js';
+import { compareNodeIds } from '../util/node-ids.js';
 
 export interface ChurnSpec {
   readonly text: string;
@@ -111,7 +111,7 @@ export function planChurn(spec: ChurnSpec, options: { graph: Topology; seed: num
   // The superposition of the three processes: exponential gaps at the total rate, each event's kind drawn by its share.
   for (let t = spec.atMs + exponential(random.next(), total); t < end; t += exponential(random.next(), total)) {
     const atMs = Math.round(t);
-    const members = [...degree.keys()].sort(compareIds);
+    const members = [...degree.keys()].sort(compareNodeIds);
     const draw = random.next() * total;
     if (draw < spec.joinPerS) {
       const node = String(nextId++);
@@ -148,7 +148,7 @@ function chooseAttachments(members: readonly string[], degree: ReadonlyMap<strin
     }
     chosen.push(candidates.splice(index, 1)[0]!);
   }
-  return chosen.sort(compareIds);
+  return chosen.sort(compareNodeIds);
 }
 
 /** The plan's joins as `join`, leaves as `stop` and crashes as `kill`, numbered as fault `fault` (after the `--fault`s). */

@@ -11,6 +11,7 @@ import { createRandom } from '../util/random.js';
 import { faultError, type EdgeSelector, type FaultSpec, type NodeSelector, type Selector } from './spec.js';
 import { maxOf, pushAll } from '../util/extremes.js';
 import { readCsv } from '../util/files.js';
+import { compareNodeIds } from '../util/node-ids.js';
 
 export interface SelectorContext {
   readonly graph: Topology;
@@ -44,12 +45,6 @@ function isEdgeSelector(selector: Selector): selector is EdgeSelector {
   return ['mincut', 'bridges', 'random-edges', 'heavier-than', 'edges', 'high-risk'].includes(selector.kind);
 }
 
-/** Node ids in the order people read them: numerically when both are numbers. */
-export function compareIds(a: string, b: string): number {
-  const [x, y] = [Number(a), Number(b)];
-  return Number.isFinite(x) && Number.isFinite(y) && a.trim() !== '' && b.trim() !== '' ? x - y || a.localeCompare(b) : a.localeCompare(b);
-}
-
 export function resolveNodes(fault: Fault, selector: Exclude<NodeSelector, { kind: 'leader' }>, context: SelectorContext): string[] {
   const { graph } = context;
   const fail = (why: string, hint?: string): never => {
@@ -69,7 +64,7 @@ export function resolveNodes(fault: Fault, selector: Exclude<NodeSelector, { kin
     }
     case 'random':
     case 'random-share': {
-      const alive = graph.nodes().filter((id) => !context.gone?.has(id)).sort(compareIds);
+      const alive = graph.nodes().filter((id) => !context.gone?.has(id)).sort(compareNodeIds);
       const count = selector.kind === 'random' ? selector.count : Math.round((selector.percent / 100) * alive.length);
       if (selector.kind === 'random' && context.gone?.size && count > alive.length) {
         fail(`random:${count} asks for ${count} node${count === 1 ? '' : 's'}, but only ${alive.length} are still up after the earlier occurrences`, 'lengthen every=, or end the repetition sooner with until=');
@@ -93,7 +88,7 @@ export function resolveNodes(fault: Fault, selector: Exclude<NodeSelector, { kin
         return latitude! >= south && latitude! <= north && longitude! >= west && longitude! <= east;
       });
       if (inside.length === 0) fail(`no node lies in the region ${selector.lat1},${selector.lon1},${selector.lat2},${selector.lon2}`, 'widen the box (LAT1,LON1,LAT2,LON2 in degrees)');
-      return inside.sort(compareIds);
+      return inside.sort(compareNodeIds);
     }
     case 'role': {
       const roles = context.roles;
@@ -107,11 +102,11 @@ export function resolveNodes(fault: Fault, selector: Exclude<NodeSelector, { kin
 
 /** The `count` ids with the highest score; equal scores go to the smaller id, so the choice is reproducible. */
 function topBy(ids: readonly string[], score: (id: string) => number, count: number): string[] {
-  return [...ids].sort((a, b) => score(b) - score(a) || compareIds(a, b)).slice(0, count);
+  return [...ids].sort((a, b) => score(b) - score(a) || compareNodeIds(a, b)).slice(0, count);
 }
 
 function describeIds(graph: Topology): string {
-  const ids = graph.nodes().sort(compareIds);
+  const ids = graph.nodes().sort(compareNodeIds);
   return ids.length <= 6 ? ids.join(', ') : `${ids[0]} … ${ids[ids.length - 1]}`;
 }
 
@@ -153,8 +148,8 @@ export function resolveEdges(fault: Fault, selector: EdgeSelector, context: Sele
 /** Every edge once, as [smaller id, larger id], in id order. */
 function sortedEdges(graph: Topology): Array<[string, string]> {
   return graph
-    .mapEdges((_edge, _attributes, source, target): [string, string] => (compareIds(source, target) <= 0 ? [source, target] : [target, source]))
-    .sort((a, b) => compareIds(a[0], b[0]) || compareIds(a[1], b[1]));
+    .mapEdges((_edge, _attributes, source, target): [string, string] => (compareNodeIds(source, target) <= 0 ? [source, target] : [target, source]))
+    .sort((a, b) => compareNodeIds(a[0], b[0]) || compareNodeIds(a[1], b[1]));
 }
 
 /**
@@ -182,7 +177,7 @@ export function bridges(graph: Topology): Array<[string, string]> {
   const low = new Map<string, number>();
   const found: Array<[string, string]> = [];
   let counter = 0;
-  for (const start of graph.nodes().sort(compareIds)) {
+  for (const start of graph.nodes().sort(compareNodeIds)) {
     if (order.has(start)) continue;
     order.set(start, counter);
     low.set(start, counter++);
@@ -209,10 +204,10 @@ export function bridges(graph: Topology): Array<[string, string]> {
       const parent = stack[stack.length - 1];
       if (!parent) continue;
       low.set(parent.node, Math.min(low.get(parent.node)!, low.get(frame.node)!));
-      if (low.get(frame.node)! > order.get(parent.node)!) found.push(compareIds(parent.node, frame.node) <= 0 ? [parent.node, frame.node] : [frame.node, parent.node]);
+      if (low.get(frame.node)! > order.get(parent.node)!) found.push(compareNodeIds(parent.node, frame.node) <= 0 ? [parent.node, frame.node] : [frame.node, parent.node]);
     }
   }
-  return found.sort((a, b) => compareIds(a[0], b[0]) || compareIds(a[1], b[1]));
+  return found.sort((a, b) => compareNodeIds(a[0], b[0]) || compareNodeIds(a[1], b[1]));
 }
 
 /**
@@ -228,7 +223,7 @@ export function bridges(graph: Topology): Array<[string, string]> {
  * cheapest split, and the literal meaning of "minimum edge cut".
  */
 export function minCutPartition(graph: Topology, parts: number): string[][] {
-  const result: Array<{ nodes: string[]; cut: { weight: number; side: string[] } | null }> = [{ nodes: graph.nodes().sort(compareIds), cut: null }];
+  const result: Array<{ nodes: string[]; cut: { weight: number; side: string[] } | null }> = [{ nodes: graph.nodes().sort(compareNodeIds), cut: null }];
   while (result.length < parts) {
     for (const part of result) if (part.nodes.length > 1 && part.cut === null) part.cut = stoerWagner(graph, part.nodes);
     const splittable = result.filter((part) => part.cut !== null);
@@ -236,7 +231,7 @@ export function minCutPartition(graph: Topology, parts: number): string[][] {
     const side = new Set(cheapest.cut!.side);
     result.splice(result.indexOf(cheapest), 1, { nodes: cheapest.nodes.filter((id) => side.has(id)), cut: null }, { nodes: cheapest.nodes.filter((id) => !side.has(id)), cut: null });
   }
-  return result.map((part) => part.nodes).sort((a, b) => compareIds(a[0]!, b[0]!));
+  return result.map((part) => part.nodes).sort((a, b) => compareNodeIds(a[0]!, b[0]!));
 }
 
 /**
@@ -295,7 +290,7 @@ export function stoerWagner(graph: Topology, nodes: readonly string[]): { weight
     adjacency[last]!.clear();
     active = active.filter((v) => v !== last);
   }
-  return { weight: best.weight, side: best.side.map((i) => nodes[i]!).sort(compareIds) };
+  return { weight: best.weight, side: best.side.map((i) => nodes[i]!).sort(compareNodeIds) };
 }
 
 /** A binary max-heap of [key, vertex], equal keys to the smaller vertex, so every phase orders alike. */
@@ -361,12 +356,12 @@ export function highRiskEdges(fault: Fault, folder: string, graph: Topology): Ar
       if (!graph.hasNode(id) || !graph.hasNode(other) || !graph.hasEdge(id, other)) {
         fail(`${folder} flags edge ${id}-${other}, which this graph does not have`, `run on the topology and seed of that run (${run!.topology?.spec ?? 'see its run.json'})`);
       }
-      const pair: [string, string] = compareIds(id, other) <= 0 ? [id, other] : [other, id];
+      const pair: [string, string] = compareNodeIds(id, other) <= 0 ? [id, other] : [other, id];
       edges.set(pair.join('-'), pair);
     }
   }
   if (edges.size === 0) fail(`${folder} flagged no high-risk edge`, 'nothing to cut: choose another run, or another selector');
-  return [...edges.values()].sort((a, b) => compareIds(a[0], b[0]) || compareIds(a[1], b[1]));
+  return [...edges.values()].sort((a, b) => compareNodeIds(a[0], b[0]) || compareNodeIds(a[1], b[1]));
 }
 
 function readRunJson(folder: string): { algorithm?: { name: string }; topology?: { spec: string } } | undefined {

@@ -5,6 +5,7 @@ import { hasShape, SERVICE_NAME } from '../util/names.js';
 import { election, Locks, type Contender, type LeasedQueues } from './contention.js';
 import { NodeClock, type Cancellable, type ClockSkew, type Expiring, type SkewInForce } from './node-clock.js';
 import { Timeline } from './timeline.js';
+import { compareNodeIds } from '../util/node-ids.js';
 
 /**
  * Runs one algorithm instance for one node. The node agent (containers) and the simulator both use it, so an
@@ -470,7 +471,7 @@ export class AlgorithmHost {
   neighbourUp(neighbour: Neighbour): void {
     if (this.liveNeighbours.some((n) => n.id === neighbour.id)) return;
     this.admit(neighbour);
-    this.liveNeighbours = [...this.liveNeighbours, neighbour].sort((a, b) => byNodeId(a.id, b.id));
+    this.liveNeighbours = [...this.liveNeighbours, neighbour].sort((a, b) => compareNodeIds(a.id, b.id));
     this.offer(new MembershipChange(neighbour, undefined));
   }
 
@@ -914,15 +915,11 @@ function checkedServices(id: string, registry: ServiceRegistry): ServiceRegistry
     async discover(service) {
       checkName(service);
       const instances = await registry.discover(service);
-      return instances.sort((a, b) => byNodeId(a.node, b.node));
+      return instances.sort((a, b) => compareNodeIds(a.node, b.node));
     },
   };
 }
 
-/** Node ids in the order people expect: numerically where they are numbers. */
-function byNodeId(a: string, b: string): number {
-  return Number(a) - Number(b) || a.localeCompare(b);
-}
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new AlgorithmError(String(error));

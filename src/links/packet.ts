@@ -20,6 +20,7 @@ import type { FaultEvent } from '../faults/events.js';
 import type { Topology } from '../topology/types.js';
 import { directedLink, hasLinks } from './edges.js';
 import type { LinkParams } from './model.js';
+import { compareNodeIds } from '../util/node-ids.js';
 
 const run = promisify(execFile);
 
@@ -143,7 +144,7 @@ function htbRate(rateBps: number | null): string {
 export function packetRules(graph: Topology, id: string, addressOf: (id: string) => string): { tc: string; iptables: string } {
   const tc: string[] = [];
   const iptables: string[] = [];
-  graph.neighbors(id).sort((a, b) => Number(a) - Number(b)).forEach((neighbour, index) => {
+  graph.neighbors(id).sort(compareNodeIds).forEach((neighbour, index) => {
     const link = directedLink(graph, id, neighbour);
     if (!link) return;
     const address = addressOf(neighbour);

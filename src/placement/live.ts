@@ -20,7 +20,7 @@ import type { SuccessorNodes } from '../runtime/types.js';
 import type { PlacementInput, PlacementPolicy } from '../sdk/placement.js';
 import { simulatePlacement, type PlacementRound } from './simulate.js';
 import { HostUtility } from './utility.js';
-import { compareIds } from '../faults/selectors.js';
+import { compareNodeIds } from '../util/node-ids.js';
 
 /** What `--policy` asks for. */
 export interface LivePlacementRequest {
@@ -170,7 +170,7 @@ export class LivePlacement {
     }
     const hostOf = await this.deps.nodes.nodeHosts();
     // In id order: greedy policies take nodes first come, first served.
-    const ids = [...hostOf.keys()].sort(compareIds);
+    const ids = [...hostOf.keys()].sort(compareNodeIds);
     if (ids.some((id) => !this.lastLoad.has(id))) return undefined;
     const hostByName = new Map(this.deps.hosts.map((host) => [host.name, host]));
     const nodes = ids.map((id) => {

@@ -1,5 +1,6 @@
 import { escapeHtml, formatNumber } from './html.js';
 import type { TracedMessage } from './messages.js';
+import { compareNodeIds } from '../util/node-ids.js';
 
 /** Beyond this many messages the diagram shows the first ones (in Lamport order) and a summary of all. */
 export const DIAGRAM_MESSAGES = 3000;
@@ -10,7 +11,7 @@ export const DIAGRAM_MESSAGES = 3000;
  * arrow carries its payload for hover, and data attributes for the page's filter by node and by type.
  */
 export function spaceTimeDiagram(messages: readonly TracedMessage[], nodeOrder: readonly string[]): string {
-  const ordered = [...messages].sort((a, b) => a.sendLamport - b.sendLamport || compareIds(a.id, b.id));
+  const ordered = [...messages].sort((a, b) => a.sendLamport - b.sendLamport || compareNodeIds(a.id, b.id));
   const shown = ordered.slice(0, DIAGRAM_MESSAGES);
   const nodes = nodeOrder.filter((id) => shown.some((m) => m.from === id || m.to === id));
   const column = new Map(nodes.map((id, index) => [id, index]));
@@ -106,8 +107,5 @@ function countBy<T>(items: readonly T[], key: (item: T) => string): Array<[strin
   return [...counts].sort((a, b) => b[1] - a[1]);
 }
 
-function compareIds(a: string, b: string): number {
-  return Number(a) - Number(b) || a.localeCompare(b);
-}
 
 const round = (value: number): number => Math.round(value * 10) / 10;

@@ -1,4 +1,5 @@
 import { PeerlabError } from '../errors.js';
+import { compareNodeIds } from '../util/node-ids.js';
 
 /** One role of a run with groups, as asked for. */
 export interface RoleRequest {
@@ -17,7 +18,7 @@ export interface RoleRequest {
  * its place in the order. So roles a×2, b (the rest), c×1 on nodes 0..5 give a 0–1, b 2–4, c 5.
  */
 export function assignRoles(nodeIds: readonly string[], roles: ReadonlyArray<Pick<RoleRequest, 'role' | 'count'>>): string[][] {
-  const ids = [...nodeIds].sort((a, b) => Number(a) - Number(b) || a.localeCompare(b));
+  const ids = [...nodeIds].sort(compareNodeIds);
   const uncounted = roles.filter((role) => role.count === undefined);
   if (uncounted.length > 1) {
     throw new PeerlabError(`roles ${uncounted.map((role) => role.role).join(' and ')} both leave out their count`, {

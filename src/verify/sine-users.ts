@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { expectedMoves, selfPlacementIntervals } from '../../algorithms/lib/sine-demand.js';
-import { compareIds } from '../faults/selectors.js';
 import { MAX_LISTED_FAILURES, type CheckResult, type Oracle } from './types.js';
+import { compareNodeIds } from '../util/node-ids.js';
 
 const params = z.object({
   server: z.string(),
@@ -35,7 +35,7 @@ export const verifySineUsers: Oracle = ({ results, params: given, placement }) =
   const failures: string[] = [];
 
   const reports = new Map([...results].map(([id, value]) => [id, report.safeParse(value).data]));
-  const users = [...reports.keys()].filter((id) => id !== server).sort(compareIds);
+  const users = [...reports.keys()].filter((id) => id !== server).sort(compareNodeIds);
   const sent = users.reduce((sum, id) => sum + (reports.get(id)?.sent ?? 0), 0);
   const handled = reports.get(server)?.handled;
   if (handled !== sent) failures.push(`the users sent ${sent} requests and the server handled ${handled ?? 'none'}: ${handled === undefined ? 'it reported nothing' : 'requests were lost or doubled across its moves'}`);

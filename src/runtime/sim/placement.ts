@@ -12,9 +12,9 @@
 import type { LivePlacementRequest } from '../../placement/live.js';
 import { simulatePlacement, type PlacementRound } from '../../placement/simulate.js';
 import { HostUtility } from '../../placement/utility.js';
-import { compareIds } from '../../faults/selectors.js';
 import type { PlacementInput, PlacementPolicy } from '../../sdk/placement.js';
 import { requestSampleMs, type SimHosts } from './hosts.js';
+import { compareNodeIds } from '../../util/node-ids.js';
 
 /** What a policy round asks of the simulation it runs in. */
 export interface PlacementSite {
@@ -96,7 +96,7 @@ export class SimPlacement {
 
   /** The policy's input now: hosts as declared, running nodes in id order (greedy policies take them first come, first served). */
   private measure(): PlacementInput {
-    const running = [...this.site.runningNodes()].sort((a, b) => compareIds(a.id, b.id));
+    const running = [...this.site.runningNodes()].sort((a, b) => compareNodeIds(a.id, b.id));
     const granted = new Map<string, number>();
     for (const host of this.hosts.names()) {
       const demands = new Map(running.filter((node) => this.hosts.hostOf(node.id) === host).map((node) => [node.id, node.demand]));
