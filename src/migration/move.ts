@@ -81,7 +81,9 @@ export async function moveNode(nodes: SuccessorNodes, etcd: Etcd3, request: Move
         const prepared = JSON.parse(await waitForKey(etcd, keys.migrationStep(nodeId, migration, 'prepared'), STEP_TIMEOUT_MS.prepared, request.signal, `node ${nodeId} to answer`)) as MigrationPrepared;
         if (prepared.refusal) throw new PeerlabError(`cannot migrate: ${prepared.refusal}`, { hint: 'see the SDK\'s snapshot and restore hooks (README, "Migration")' });
       }
-      successor = await nodes.startSuccessor(nodeId, { [ENV.succeeds]: migration, [ENV.succession]: kind, ...testExitEnv() }, to);
+      successor = await nodes.startSuccessor(nodeId, { [ENV.succeeds]: migration, [ENV.succession]: kind, ...testExitEnv() }, to, request.signal).catch((error: unknown) => {
+        throw request.signal?.aborted ? cancelled(nodeId) : error;
+      });
       const successorLog = 'see its log: docker logs ' + successor.slice(0, 12);
       alive = watchAlive(nodes, successor, (how) => new ContainerEnded(how, `the new container of node ${nodeId} ${how} before it took over`, successorLog));
       const target = JSON.parse(await alive.race(waitForKey(etcd, keys.migrationStep(nodeId, migration, 'listening'), STEP_TIMEOUT_MS.listening, request.signal, `the new container of node ${nodeId} to listen`))) as MigrationControl['target'] & object;

@@ -9,6 +9,7 @@ import { forEachLimited } from '../util/concurrency.js';
 import { howItDied } from '../run/run-watch.js';
 import { checkInHostGroup, createHostGroups, hostCgroupParent, removeHostGroups, type EmulatedHost } from './emulated-hosts.js';
 import type { ContainerNodes, ContainerStartup, ExecResult, NodeInfo, NodeSpec, NodeState, StartProgress, SuccessorNodes } from './types.js';
+import { compareNodeIds } from '../util/node-ids.js';
 
 export interface DockerRuntimeOptions {
   readonly runId: string;
@@ -54,7 +55,10 @@ export class DockerRuntime implements ContainerNodes, SuccessorNodes {
 
   /** Each node this runtime started, by id: what its create and start calls cost (the start-up bench splits them). */
   readonly containerStartup = new Map<string, ContainerStartup>();
-  /** The container of each node this runtime started: a fault acts on it without first listing the run's containers. */
+  /**
+   * The container serving each node, as this runtime started or last found it: a fault acts on it without first
+   * listing the run's containers. A move by another process (`peerlab migrate`) leaves it stale; see onNode.
+   */
   private readonly containerIds = new Map<string, string>();
 
   private constructor(
@@ -130,7 +134,12 @@ export class DockerRuntime implements ContainerNodes, SuccessorNodes {
     // A node that migrated or restarted has had more than one container: the newest running one serves it.
     const [found] = containers.sort((a, b) => Number(b.State === 'running') - Number(a.State === 'running') || b.Created - a.Created);
     if (!found) throw new PeerlabError(`run ${this.runId} has no node ${id}`, { hint: 'see `peerlab status` for its nodes' });
+    this.containerIds.set(id, found.Id);
     return this.docker.getContainer(found.Id);
+  }
+
+  private onNode<T>(id: string, act: (container: Docker.Container) => Promise<T>): Promise<T> {
+    return actOnServingContainer(() => this.containerOf(id), () => this.containerIds.delete(id), act);
   }
 
   async hosts(): Promise<string[]> {
@@ -138,7 +147,7 @@ export class DockerRuntime implements ContainerNodes, SuccessorNodes {
   }
 
   async hostOf(id: string): Promise<string> {
-    return (await this.containerOf(id).then((container) => container.inspect())).Config.Labels[HOST_LABEL] ?? LOCAL_HOST;
+    return (await this.onNode(id, (container) => container.inspect())).Config.Labels[HOST_LABEL] ?? LOCAL_HOST;
   }
 
   async nodeHosts(): Promise<Map<string, string>> {
@@ -169,7 +178,7 @@ export class DockerRuntime implements ContainerNodes, SuccessorNodes {
   async startSuccessor(id: string, env: Readonly<Record<string, string>>, host: string): Promise<string> {
     const hosts = await this.hosts();
     if (!hosts.includes(host)) throw new PeerlabError(`no host ${host} in run ${this.runId}`, { hint: `its hosts: ${hosts.join(', ')}` });
-    const current = await (await this.containerOf(id)).inspect();
+    const current = await this.onNode(id, (container) => container.inspect());
     const emulated = host !== LOCAL_HOST;
     // The same container, but for its name, host and the added environment: same image, mounts, limits and network.
     const container = await this.docker.createContainer({
@@ -198,19 +207,19 @@ export class DockerRuntime implements ContainerNodes, SuccessorNodes {
   }
 
   async stopNode(id: string): Promise<void> {
-    await (await this.containerOf(id)).stop({ t: STOP_GRACE_SECONDS });
+    await this.onNode(id, (container) => container.stop({ t: STOP_GRACE_SECONDS }));
   }
 
   async killNode(id: string): Promise<void> {
-    await (await this.containerOf(id)).kill();
+    await this.onNode(id, (container) => container.kill());
   }
 
   async pauseNode(id: string): Promise<void> {
-    await (await this.containerOf(id)).pause();
+    await this.onNode(id, (container) => container.pause());
   }
 
   async resumeNode(id: string): Promise<void> {
-    await (await this.containerOf(id)).unpause();
+    await this.onNode(id, (container) => container.unpause());
   }
 
   async listNodes(options: { memory?: boolean } = {}): Promise<NodeInfo[]> {
@@ -229,7 +238,7 @@ export class DockerRuntime implements ContainerNodes, SuccessorNodes {
         startedAt: new Date(container.Created * 1000),
         memoryBytes: memory.get(container.Id),
       }))
-      .sort((a, b) => Number(a.id) - Number(b.id) || a.id.localeCompare(b.id));
+      .sort((a, b) => compareNodeIds(a.id, b.id));
   }
 
   private async memoryByContainer(ids: string[]): Promise<Map<string, number>> {
@@ -253,8 +262,7 @@ export class DockerRuntime implements ContainerNodes, SuccessorNodes {
   }
 
   async logTail(id: string, lines: number): Promise<string> {
-    const container = await this.containerOf(id);
-    const buffer = (await container.logs({ stdout: true, stderr: true, tail: lines })) as unknown as Buffer;
+    const buffer = (await this.onNode(id, (container) => container.logs({ stdout: true, stderr: true, tail: lines }))) as unknown as Buffer;
     return demultiplex(buffer);
   }
 
@@ -277,7 +285,10 @@ export class DockerRuntime implements ContainerNodes, SuccessorNodes {
    * container stops or is removed.
    */
   async streamLog(id: string, write: (chunk: Buffer) => void, options: { follow: boolean }): Promise<void> {
-    const container = await this.containerOf(id);
+    await this.onNode(id, (container) => this.streamContainerLog(container, write, options));
+  }
+
+  private async streamContainerLog(container: Docker.Container, write: (chunk: Buffer) => void, options: { follow: boolean }): Promise<void> {
     if (!options.follow) {
       write(Buffer.from(demultiplex((await container.logs({ stdout: true, stderr: true })) as unknown as Buffer)));
       return;
@@ -293,8 +304,7 @@ export class DockerRuntime implements ContainerNodes, SuccessorNodes {
   }
 
   async exec(id: string, command: readonly string[]): Promise<ExecResult> {
-    const container = await this.containerOf(id);
-    const exec = await container.exec({ Cmd: [...command], AttachStdout: true, AttachStderr: true });
+    const exec = await this.onNode(id, (container) => container.exec({ Cmd: [...command], AttachStdout: true, AttachStderr: true }));
     const stream = await exec.start({});
     const chunks: Buffer[] = [];
     for await (const chunk of stream) chunks.push(chunk as Buffer);
@@ -303,13 +313,11 @@ export class DockerRuntime implements ContainerNodes, SuccessorNodes {
   }
 
   async connectNode(id: string, network: string): Promise<void> {
-    const container = await this.containerOf(id);
-    await this.docker.getNetwork(network).connect({ Container: container.id });
+    await this.onNode(id, (container) => this.docker.getNetwork(network).connect({ Container: container.id }));
   }
 
   async disconnectNode(id: string, network: string): Promise<void> {
-    const container = await this.containerOf(id);
-    await this.docker.getNetwork(network).disconnect({ Container: container.id, Force: true });
+    await this.onNode(id, (container) => this.docker.getNetwork(network).disconnect({ Container: container.id, Force: true }));
   }
 
   async destroy(): Promise<void> {
@@ -433,6 +441,21 @@ async function removeNetwork(network: Docker.Network): Promise<void> {
       }
       await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
     }
+  }
+}
+
+/**
+ * Runs `act` on the container a runtime remembers serving a node. Another process (`peerlab migrate`) may have
+ * moved the node since and removed that container: on the engine's 404 the runtime forgets it, finds the node's
+ * container anew and acts once more.
+ */
+export async function actOnServingContainer<C, T>(find: () => Promise<C>, forget: () => void, act: (container: C) => Promise<T>): Promise<T> {
+  try {
+    return await act(await find());
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+    forget();
+    return act(await find());
   }
 }
 

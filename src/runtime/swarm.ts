@@ -18,8 +18,9 @@ import { ENV, successorEnvLines } from '../node/identity.js';
 import { forEachLimited } from '../util/concurrency.js';
 import { nodeLogFile } from '../util/node-logs.js';
 import { howItDied } from '../run/run-watch.js';
-import { demultiplex, ignoreMissing, STOP_GRACE_SECONDS, toNodeState } from './docker.js';
+import { actOnServingContainer, demultiplex, ignoreMissing, STOP_GRACE_SECONDS, toNodeState } from './docker.js';
 import type { ContainerNodes, ContainerStartup, ExecResult, NodeInfo, NodeSpec, StartProgress } from './types.js';
+import { compareNodeIds } from '../util/node-ids.js';
 
 export interface SwarmEngine {
   /** engine-<k>, k from 1; engine-1 is the manager. */
@@ -268,6 +269,10 @@ export class SwarmRuntime implements ContainerNodes {
     return { docker, container: docker.getContainer(known.containerId), engine: known.engine };
   }
 
+  private onNode<T>(id: string, act: (found: { docker: Docker; container: Docker.Container; engine: number }) => Promise<T>): Promise<T> {
+    return actOnServingContainer(() => this.containerOf(id), () => this.located.delete(id), act);
+  }
+
   /**
    * Lists every node's container anew, and so its engine. A node that moved has had more than one: the newest
    * running one serves it (set last, so it wins), as on Docker. Moves made by another process (`peerlab migrate`)
@@ -290,7 +295,8 @@ export class SwarmRuntime implements ContainerNodes {
   }
 
   async hostOf(id: string): Promise<string> {
-    return this.engines[(await this.containerOf(id)).engine]!.name;
+    // Inspected, not only looked up: a container another process's move removed is then found anew.
+    return this.engines[(await this.onNode(id, async (found) => (await found.container.inspect(), found))).engine]!.name;
   }
 
   async nodeHosts(): Promise<Map<string, string>> {
@@ -321,11 +327,10 @@ export class SwarmRuntime implements ContainerNodes {
    * its node, see nodeOfContainer) and `env` added. Resolves once its task runs, with its container's id; a task
    * that ends before it runs fails the move's start, and its service goes.
    */
-  async startSuccessor(id: string, env: Readonly<Record<string, string>>, host: string): Promise<string> {
+  async startSuccessor(id: string, env: Readonly<Record<string, string>>, host: string, signal?: AbortSignal): Promise<string> {
     const engine = this.engines.findIndex((candidate) => candidate.name === host);
     if (engine < 0) throw new PeerlabError(`no host ${host} in run ${this.runId}`, { hint: `its hosts: ${(await this.hosts()).join(', ')}` });
-    const { docker, container } = await this.containerOf(id);
-    const labels = (await docker.getContainer(container.id).inspect()).Config.Labels;
+    const labels = (await this.onNode(id, ({ container }) => container.inspect())).Config.Labels;
     const current = (await this.manager.getService(labels[SERVICE_NAME_LABEL] ?? '').inspect()) as { Spec: ServiceSpec };
     // A name of 63 characters at most (a run id has up to 45); one move at a time per run keeps it unique.
     const name = `peerlab-${this.runId}-m${Date.now().toString(36)}`;
@@ -342,7 +347,7 @@ export class SwarmRuntime implements ContainerNodes {
         [{ spec, replicas: 1, onCreated: (created) => void this.serviceById.set((serviceId = created), service) }],
         1,
         TASK_POLL_MS,
-        undefined,
+        signal,
         ended,
         (tasks) => (containerId = tasks.find((task) => task.Status?.State === 'running')?.Status?.ContainerStatus?.ContainerID ?? containerId),
       );
@@ -391,19 +396,19 @@ export class SwarmRuntime implements ContainerNodes {
   }
 
   async stopNode(id: string): Promise<void> {
-    await (await this.containerOf(id)).container.stop({ t: STOP_GRACE_SECONDS });
+    await this.onNode(id, ({ container }) => container.stop({ t: STOP_GRACE_SECONDS }));
   }
 
   async killNode(id: string): Promise<void> {
-    await (await this.containerOf(id)).container.kill();
+    await this.onNode(id, ({ container }) => container.kill());
   }
 
   async pauseNode(id: string): Promise<void> {
-    await (await this.containerOf(id)).container.pause();
+    await this.onNode(id, ({ container }) => container.pause());
   }
 
   async resumeNode(id: string): Promise<void> {
-    await (await this.containerOf(id)).container.unpause();
+    await this.onNode(id, ({ container }) => container.unpause());
   }
 
   async listNodes(options: { memory?: boolean } = {}): Promise<NodeInfo[]> {
@@ -423,7 +428,7 @@ export class SwarmRuntime implements ContainerNodes {
         memoryBytes: memory.get(container.Id),
         engine: this.engines[engine]!.name,
       }))
-      .sort((a, b) => Number(a.id) - Number(b.id) || a.id.localeCompare(b.id));
+      .sort((a, b) => compareNodeIds(a.id, b.id));
   }
 
   async nodeNamespaces(): Promise<Map<string, { pid: number; address: string }>> {
@@ -443,8 +448,7 @@ export class SwarmRuntime implements ContainerNodes {
   }
 
   async logTail(id: string, lines: number): Promise<string> {
-    const { container } = await this.containerOf(id);
-    return demultiplex((await container.logs({ stdout: true, stderr: true, tail: lines })) as unknown as Buffer);
+    return demultiplex((await this.onNode(id, ({ container }) => container.logs({ stdout: true, stderr: true, tail: lines }))) as unknown as Buffer);
   }
 
   async saveLogs(dir: string): Promise<void> {
@@ -456,8 +460,7 @@ export class SwarmRuntime implements ContainerNodes {
   }
 
   async exec(id: string, command: readonly string[]): Promise<ExecResult> {
-    const { container } = await this.containerOf(id);
-    const exec = await container.exec({ Cmd: [...command], AttachStdout: true, AttachStderr: true });
+    const exec = await this.onNode(id, ({ container }) => container.exec({ Cmd: [...command], AttachStdout: true, AttachStderr: true }));
     const chunks: Buffer[] = [];
     for await (const chunk of await exec.start({})) chunks.push(chunk as Buffer);
     const { ExitCode } = await exec.inspect();
@@ -465,13 +468,11 @@ export class SwarmRuntime implements ContainerNodes {
   }
 
   async connectNode(id: string, network: string): Promise<void> {
-    const { docker, container } = await this.containerOf(id);
-    await docker.getNetwork(network).connect({ Container: container.id });
+    await this.onNode(id, ({ docker, container }) => docker.getNetwork(network).connect({ Container: container.id }));
   }
 
   async disconnectNode(id: string, network: string): Promise<void> {
-    const { docker, container } = await this.containerOf(id);
-    await docker.getNetwork(network).disconnect({ Container: container.id, Force: true });
+    await this.onNode(id, ({ docker, container }) => docker.getNetwork(network).disconnect({ Container: container.id, Force: true }));
   }
 
   async destroy(): Promise<void> {

@@ -124,9 +124,10 @@ export interface SuccessorNodes {
   currentContainer(id: string): Promise<string>;
   /**
    * Starts a second container for node `id` on `host`, as its current one was started, with `env` added; it
-   * serves the id once it has taken over. Resolves with the new container's handle.
+   * serves the id once it has taken over. Resolves with the new container's handle. An abort of `signal` (Ctrl-C)
+   * stops a start that waits (a Swarm task to run), removes what it started and rejects.
    */
-  startSuccessor(id: string, env: Readonly<Record<string, string>>, host: string): Promise<string>;
+  startSuccessor(id: string, env: Readonly<Record<string, string>>, host: string, signal?: AbortSignal): Promise<string>;
   /** Undefined while a container runs; else how it ended ("was killed (SIGKILL, exit code 137)", "is gone"). */
   howEnded(container: string): Promise<string | undefined>;
   /** Removes one container of the run (a migrated node's old one, or a successor that did not take over). */

@@ -10,7 +10,7 @@ import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FaultEvent } from '../../src/faults/events.js';
+import type { AppliedFault, FaultEvent } from '../../src/faults/events.js';
 import { percentiles } from '../../src/bench/percentiles.js';
 import { runAlgorithm } from '../../src/run/run.js';
 import { packageRoot } from '../../src/util/paths.js';
@@ -174,8 +174,9 @@ async function runInBackground(args: readonly string[]) {
 }
 
 describe('peerlab migrate on a run in progress', () => {
-  it('moves a node by hand; Ctrl-C in the middle leaves it in exactly one container; the stream stays whole', async () => {
-    const run = await runInBackground(['--topology', 'ba:n=8,m=2', '--seed', '5', '--param', 'durationMs=40000']);
+  it('moves a node by hand; Ctrl-C in the middle leaves it in exactly one container; the stream stays whole; the run\'s own faults find the moved node', async () => {
+    // The pause comes from the run's process, which started node 1 in a container that the move by hand removed.
+    const run = await runInBackground(['--topology', 'ba:n=8,m=2', '--seed', '5', '--param', 'durationMs=40000', '--fault', 'at=25s pause ids:1 for=1s']);
     const { runId, output } = run;
     try {
       const moved = await migrateOnceStarted(runId, ['1']);
@@ -200,6 +201,11 @@ describe('peerlab migrate on a run in progress', () => {
       expect(await run.ended, output.stderr + output.stdout).toBe(0);
       const records = await expectStreamWhole(resultsRoot, runId, 'ba:n=8,m=2');
       expect(records.map((record) => record.node)).toEqual(cutCode === 0 ? ['1', '2'] : ['1']);
+      const faults = (await readFile(path.join(resultsRoot, runId, 'faults.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as AppliedFault);
+      expect(faults.map(({ action, nodes, error }) => ({ action, nodes, error }))).toEqual([
+        { action: 'pause', nodes: ['1'], error: undefined },
+        { action: 'resume', nodes: ['1'], error: undefined },
+      ]);
     } finally {
       await run.stop();
     }
