@@ -36,12 +36,14 @@ export const CONTAINER_STOP_WAIT_MS = 30_000;
  * Ctrl-C during a command's work that starts runs: abort `signal` (the work starts nothing further and ends its
  * runs), wait for the work to settle (each run tears itself down), then sweep what `leftRuns()` names, run
  * `afterSweep` (an experiment writes the report of the runs done), and exit 130. `during` awaits the work; after
- * an interrupt the handler owns the exit, not the work's error.
+ * an interrupt the handler owns the exit, not the work's error, which it hands to `stoppedWith` once the work has
+ * settled (a simulation says there which node's code it had to stop).
  */
 export function stopRunsOnInterrupt(options: {
   announce: () => string;
   leftRuns: () => readonly RunId[];
   beforeWait?: () => void;
+  stoppedWith?: (error: unknown) => void;
   afterSweep?: () => Promise<void>;
 }): {
   readonly signal: AbortSignal;
@@ -49,11 +51,13 @@ export function stopRunsOnInterrupt(options: {
 } {
   const interrupted = new AbortController();
   let running: Promise<unknown> | undefined;
+  let workError: { error: unknown } | undefined;
   const removeHandler = onInterrupt(async () => {
     interrupted.abort();
     options.beforeWait?.();
     process.stderr.write(`\ninterrupted: ${options.announce()}…\n`);
     await settledWithin(running, CONTAINER_STOP_WAIT_MS);
+    if (workError) options.stoppedWith?.(workError.error);
     for (const runId of options.leftRuns()) {
       await sweepInterruptedRun(runId).catch((error: unknown) => process.stderr.write(`removing what ${runId} left failed: ${String(error)}\n`));
     }
@@ -66,7 +70,10 @@ export function stopRunsOnInterrupt(options: {
       try {
         return await work;
       } catch (error) {
-        if (interrupted.signal.aborted) await new Promise(() => {});
+        if (interrupted.signal.aborted) {
+          workError = { error };
+          await new Promise(() => {});
+        }
         throw error;
       } finally {
         removeHandler();

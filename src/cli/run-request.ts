@@ -2,6 +2,7 @@ import type { Interfaces } from '@oclif/core';
 import { PeerlabError } from '../errors.js';
 import { resultsRoot } from '../util/files.js';
 import type { RunRequest } from '../run/run.js';
+import { NodeFailed } from '../run/controller.js';
 import type { deploymentFlags, placementPolicyFlags } from './run-flags.js';
 import { stopRunsOnInterrupt } from './interrupt.js';
 import { StartupProgress } from './progress.js';
@@ -70,6 +71,10 @@ export function runRequestFrom(
     beforeWait: () => progress.stop(),
     announce: () => `stopping ${runId ?? 'the run'}${engineObjects ? ' and removing what it created' : ''}`,
     leftRuns: () => (runId && engineObjects ? [runId] : []),
+    // Which node was inside its code when the run was stopped: error.json has it, and so does the terminal.
+    stoppedWith: (error) => {
+      if (error instanceof PeerlabError && error.cause instanceof NodeFailed) process.stderr.write(`${error.message} — ${error.hint}\n`);
+    },
   });
   const request: RunRequest = {
     algorithm: options.algorithm,

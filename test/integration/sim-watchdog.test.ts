@@ -85,6 +85,7 @@ describe('a node that never returns from onMessage', () => {
       expect(result.code).toBe(130);
       expect(performance.now() - signalledAt).toBeLessThan(1_000);
       expect(result.stderr).toMatch(/interrupted: stopping/);
+      expect(result.stderr).toMatch(/^node 3 failed: did not return from onMessage .* when the run was interrupted: the simulator stopped it — its log is /m);
       const error = errorJson(root);
       expect(error.node).toBe('3');
       expect(error.message).toMatch(/did not return from onMessage .* when the run was interrupted/);
