@@ -90,12 +90,25 @@ export async function startEtcdService(
   await manager.createService(spec as unknown as Docker.CreateServiceOptions);
   const endpoints = { host: `http://127.0.0.1:${hostPort}`, nodes: `http://${name}:${ETCD_CLIENT_PORT}` };
   await waitUntilServing(endpoints.host, name, 60_000);
+  await weighAboveNodes(manager, options.runId);
   const client = new Etcd3({ hosts: endpoints.host, dialTimeout: 1000 });
   try {
     return { ...endpoints, credentials: await enableRunAuth(client, options.runId) };
   } finally {
     client.close();
   }
+}
+
+/**
+ * Gives the etcd task's container the CPU weight the Docker runtime gives its etcd (ETCD_CPU_SHARES). A service
+ * spec has no CPU shares, so its task starts at the default weight, the nodes' own: with 754 nodes busy at
+ * their start on two cores, etcd got one share in 755 and left the CLI unanswered for 8 s, failing the run (seen
+ * 5 Dec 2026). An engine updates a Swarm task's container like any other, and Swarm leaves the weight alone.
+ */
+async function weighAboveNodes(manager: Docker, runId: string): Promise<void> {
+  const [task] = await manager.listContainers({ filters: { label: [`${RUN_LABEL}=${runId}`, `${ROLE_LABEL}=etcd`] } });
+  if (!task) throw new PeerlabError(`the run's etcd answers, but the manager's engine lists no container of it`, { hint: 'see `docker service ps` of its etcd service' });
+  await manager.getContainer(task.Id).update({ CpuShares: ETCD_CPU_SHARES });
 }
 
 /** A port free on the host now: Swarm's host-mode publishing picks none by itself. */

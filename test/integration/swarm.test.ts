@@ -17,7 +17,8 @@ import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterEngines } from '../../src/cluster/index.js';
-import { RUN_LABEL } from '../../src/docker/engine.js';
+import { ROLE_LABEL, RUN_LABEL } from '../../src/docker/engine.js';
+import { ETCD_CPU_SHARES } from '../../src/etcd/server.js';
 import type { BenchReport } from '../../src/bench/report.js';
 import type { StartupSample } from '../../src/bench/startup.js';
 import { runAlgorithm, type RunRequest } from '../../src/run/run.js';
@@ -213,6 +214,9 @@ describe('peerlab up --runtime swarm', () => {
       expect(listed.stdout).toContain(`${runId}  age `);
       expect(listed.stdout).toContain('nodes: 6 running (engine-1 2, engine-2 2, engine-3 2)');
       expect(listed.stdout).toMatch(/^ {2}node {4}4 {2}running +10\.\d+\.\d+\.\d+ +engine-2 {2}\d+\.\d MiB$/m);
+      // etcd outweighs the nodes for the CPU, as on Docker: a service spec cannot say so, its container is updated.
+      const [etcdTask] = await engines[0]!.listContainers({ filters: { label: [`${RUN_LABEL}=${runId}`, `${ROLE_LABEL}=etcd`] } });
+      expect((await engines[0]!.getContainer(etcdTask!.Id).inspect()).HostConfig.CpuShares).toBe(ETCD_CPU_SHARES);
     } finally {
       const down = await peerlab('down', runId);
       expect(down.code, down.stderr).toBe(0);
