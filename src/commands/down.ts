@@ -13,12 +13,15 @@ export default class Down extends PeerlabCommand {
 
   static override flags = { all: Flags.boolean({ default: false, description: 'remove every object labelled peerlab.run' }) };
 
-  async run(): Promise<{ runs: string[]; containers: number; networks: number }> {
+  async run(): Promise<{ runs: string[]; services: number; containers: number; networks: number }> {
     const { args, flags } = await this.parse(Down);
     const docker = await connectDocker();
     const runs = flags.all ? await listRunIds(docker) : [args.run ?? (await onlyRun(docker))];
     const removed = await takeDown(docker, flags.all ? undefined : runs[0]);
-    this.log(`✔ removed ${removed.containers} container(s) and ${removed.networks} network(s)${runs.length ? ` of ${runs.join(', ')}` : ''}`);
+    // A Swarm run's services and its overlay count too: the overlay is removed on the manager, not with the
+    // host engine's bridges, and a count without it said "0 network(s)" of a run that had one.
+    const services = removed.services ? `${removed.services} service(s), ` : '';
+    this.log(`✔ removed ${services}${removed.containers} container(s) and ${removed.networks} network(s)${runs.length ? ` of ${runs.join(', ')}` : ''}`);
     return { runs, ...removed };
   }
 }

@@ -17,9 +17,9 @@ export async function takeDown(docker: Docker, runId: RunId | undefined): Promis
   // A Swarm run's services go first (their tasks with them, on every engine of the local cluster), then what is
   // left on the host's engine.
   const engines = await clusterEngines().catch(() => undefined);
-  const swarm = engines ? await removeSwarmRunObjects(engines.map((engine) => new Dockerode({ socketPath: engine.socketPath })), runId) : { services: 0, containers: 0 };
+  const swarm = engines ? await removeSwarmRunObjects(engines.map((engine) => new Dockerode({ socketPath: engine.socketPath })), runId) : { services: 0, containers: 0, networks: 0 };
   const local = await removeRunObjects(docker, runId);
-  const removed = { services: swarm.services, containers: local.containers + swarm.containers, networks: local.networks };
+  const removed = { services: swarm.services, containers: local.containers + swarm.containers, networks: local.networks + swarm.networks };
   if (runId) {
     await rm(runStateDir(runId), { recursive: true, force: true });
   } else {

@@ -653,7 +653,7 @@ export interface SwarmTask {
  * overlay and configs, and returns once no engine lists any of them. Succeeds when some or all of it is already
  * gone; `runId` undefined: every run's.
  */
-export async function removeSwarmRunObjects(engines: readonly Docker[], runId: string | undefined): Promise<{ services: number; containers: number }> {
+export async function removeSwarmRunObjects(engines: readonly Docker[], runId: string | undefined): Promise<{ services: number; containers: number; networks: number }> {
   const label = runId === undefined ? RUN_LABEL : `${RUN_LABEL}=${runId}`;
   const manager = engines[0]!;
   const services = (await manager.listServices({ filters: { label: [label] } }).catch(() => [])) as Array<{ ID: string }>;
@@ -676,16 +676,15 @@ export async function removeSwarmRunObjects(engines: readonly Docker[], runId: s
     // removing 300 tasks over 3 engines).
     await Promise.all(listings.map((listing, index) => forEachLimited(listing, 8, (c) => engines[index]!.getContainer(c.Id).remove({ force: true }).catch(() => undefined))));
   }
-  for (const network of await manager.listNetworks({ filters: { label: [label], driver: ['overlay'] } })) {
-    await retryInUse(() => ignoreMissing(manager.getNetwork(network.Id).remove()));
-  }
+  const overlays = await manager.listNetworks({ filters: { label: [label], driver: ['overlay'] } });
+  for (const network of overlays) await retryInUse(() => ignoreMissing(manager.getNetwork(network.Id).remove()));
   for (const config of (await manager.listConfigs({ filters: { label: [label] } }).catch(() => [])) as Array<{ ID: string }>) {
     await retryInUse(() => ignoreMissing(manager.getConfig(config.ID).remove()));
   }
   // A worker drops its copy of the overlay only once its agent has caught up with the removals: wait for that,
   // so that what returns has left nothing on any engine (the containers are gone already, see above).
   while (Date.now() < deadline && (await overlaysLeft(engines, label)) > 0) await new Promise((resolve) => setTimeout(resolve, 250));
-  return { services: services.length, containers: removed.size };
+  return { services: services.length, containers: removed.size, networks: overlays.length };
 }
 
 /** How many copies of the run's overlay the engines still list. */

@@ -220,6 +220,8 @@ describe('peerlab up --runtime swarm', () => {
     } finally {
       const down = await peerlab('down', runId);
       expect(down.code, down.stderr).toBe(0);
+      // Its etcd and node services, their tasks, and the overlay.
+      expect(down.stdout).toMatch(/removed [1-9]\d* service\(s\), [1-9]\d* container\(s\) and 1 network\(s\) of /);
     }
     expect(await leftOnCluster(runId)).toEqual([]);
   }, 240_000);
