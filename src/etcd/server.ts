@@ -100,10 +100,10 @@ export async function startEtcdService(
 }
 
 /**
- * Gives the etcd task's container the CPU weight the Docker runtime gives its etcd (ETCD_CPU_SHARES). A service
- * spec has no CPU shares, so its task starts at the default weight, the nodes' own: with 754 nodes busy at
- * their start on two cores, etcd got one share in 755 and left the CLI unanswered for 8 s, failing the run (seen
- * 5 Dec 2026). An engine updates a Swarm task's container like any other, and Swarm leaves the weight alone.
+ * Gives the etcd task's container the CPU weight the Docker runtime gives its etcd (ETCD_CPU_SHARES), so that the
+ * coordinator keeps up when the nodes are busy on either runtime. A service spec has no CPU shares, so its task
+ * starts at the default weight, the nodes' own. An engine updates a Swarm task's container like any other, and
+ * Swarm leaves the weight alone. (It did not save a 754-node start on two cores: see the README's Swarm section.)
  */
 async function weighAboveNodes(manager: Docker, runId: string): Promise<void> {
   const [task] = await manager.listContainers({ filters: { label: [`${RUN_LABEL}=${runId}`, `${ROLE_LABEL}=etcd`] } });
