@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterEngines } from '../../src/cluster/index.js';
-import { ROLE_LABEL, RUN_LABEL } from '../../src/docker/engine.js';
+import { NODE_LABEL, ROLE_LABEL, RUN_LABEL } from '../../src/docker/engine.js';
 import { ETCD_CPU_SHARES } from '../../src/etcd/server.js';
 import type { BenchReport } from '../../src/bench/report.js';
 import type { StartupSample } from '../../src/bench/startup.js';
@@ -82,6 +82,14 @@ async function leftOnCluster(runId: string): Promise<string[]> {
     ...engines.map((engine, index) => engine.listNetworks({ filters }).then((list) => [`network on engine-${index + 1}`, list.length] as const)),
   ]);
   return listings.filter(([, count]) => count > 0).map(([kind, count]) => `${kind} ×${count}`);
+}
+
+/** Every container of the run on every engine, as `engine-2:<service>.<slot>[node 4]:running`. */
+async function runContainers(runId: string): Promise<string[]> {
+  const listings = await Promise.all(engines.map((engine) => engine.listContainers({ all: true, filters: { label: [`${RUN_LABEL}=${runId}`] } })));
+  return listings.flatMap((list, index) =>
+    list.map((container) => `engine-${index + 1}:${container.Labels['com.docker.swarm.task.name']?.split('.').slice(0, 2).join('.') ?? container.Names[0]}${container.Labels[NODE_LABEL] === undefined ? '' : `[node ${container.Labels[NODE_LABEL]}]`}:${container.State}`),
+  );
 }
 
 async function runSwarm(...args: string[]): Promise<{ runId: string; record: SwarmRecord; stdout: string }> {
@@ -233,8 +241,10 @@ describe('moves between engines', () => {
     // Spread places node k on engine k mod 3 + 1: 0 on engine-1, 4 on engine-2, 8 on engine-3.
     const scheduled = ['0', '8'];
     const faults = scheduled.flatMap((id, i) => ['--fault', `at=${2 + i}s migrate ids:${id}`]);
-    // 40 s of streaming: the four moves, one at a time, took about 25 s here (each new task starts in about 5 s).
-    const run = cliInBackground(['run', SEQ_STREAM, '--topology', topology, '--seed', '5', '--param', 'rate=50', '--param', 'durationMs=40000', ...faults, '--runtime', 'swarm', '--results', resultsRoot]);
+    // The stream must outlast the four moves, one at a time, and the status asked after them. On a quiet host they
+    // were done 16 s after the start (each new task starts in about 5 s). Once in CI, beside the unit tests, status
+    // listed no node 4, as it does when asked after a 15 s stream (the run's teardown had begun): 75 s, not 40.
+    const run = cliInBackground(['run', SEQ_STREAM, '--topology', topology, '--seed', '5', '--param', 'rate=50', '--param', 'durationMs=75000', ...faults, '--runtime', 'swarm', '--results', resultsRoot]);
     try {
       const runId = await run.runId();
       // By hand, beside the schedule (one move at a time: each waits its turn). The first one's new container exits
@@ -246,10 +256,14 @@ describe('moves between engines', () => {
       const moved = await peerlab('migrate', runId, '4', '--to', 'engine-3');
       expect(moved.code, moved.stderr).toBe(0);
       expect(moved.stdout).toMatch(/^✔ node 4 moved to engine-3 \(\S+ → \S+\) with \d+ ms of downtime/);
+      const status = JSON.parse((await peerlab('status', runId, '--json')).stdout) as { runs: RunStatus[] };
+      // Its message says what status saw, what every engine holds and whether the run had already ended.
+      expect(
+        status.runs[0]!.nodes.filter((node) => node.id === '4').map((node) => [node.state, node.engine]),
+        `status listed ${status.runs[0]!.nodes.map((node) => `${node.id}:${node.state}@${node.engine ?? '?'}`).join(' ')}; the engines hold ${(await runContainers(runId)).join(' ')}; the run printed: ${run.output.stdout || '(nothing yet)'}`,
+      ).toEqual([['running', 'engine-3']]);
       const unknown = await peerlab('migrate', runId, '4', '--to', 'engine-9');
       expect(unknown.stderr.trim()).toMatch(/^error: --to engine-9: run \S+ has no host engine-9 — its hosts: engine-1, engine-2, engine-3$/);
-      const status = JSON.parse((await peerlab('status', runId, '--json')).stdout) as { runs: RunStatus[] };
-      expect(status.runs[0]!.nodes.filter((node) => node.id === '4').map((node) => [node.state, node.engine])).toEqual([['running', 'engine-3']]);
 
       expect(await run.ended, run.output.stderr + run.output.stdout).toBe(0);
       const resultsDir = path.join(resultsRoot, runId);
