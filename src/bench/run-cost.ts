@@ -101,25 +101,29 @@ async function meterAlgorithm(etcd: Etcd3, keys: RunKeys, docker: Docker, runId:
   };
   const ready = new Set<string>();
   const results = new Set<string>();
+  // A follow etcd ended fails the measurement: its start or end may have gone unseen.
+  let lost: Error | undefined;
+  const onLost = (error: Error): void => void (lost ??= error);
   const stops = await Promise.all([
     followPrefix(etcd, keys.readyPrefix, ({ type, name }) => {
       if (type !== 'put' || containers) return;
       ready.add(name);
       if (ready.size >= nodes) containers = runContainers([docker], runId);
-    }),
+    }, onLost),
     followPrefix(etcd, keys.start, ({ type }) => {
       if (type === 'put' && containers) atStart ??= read();
-    }),
+    }, onLost),
     followPrefix(etcd, keys.resultsPrefix, ({ type, name }) => {
       if (type !== 'put') return;
       results.add(name);
       if (results.size >= nodes && atStart) atEnd ??= read();
-    }),
+    }, onLost),
   ]);
   let phase: PhaseCost | undefined;
   return {
     async stop() {
       await Promise.all(stops.map((stop) => stop()));
+      if (lost) throw lost;
       const [start, end] = await Promise.all([atStart, atEnd]);
       if (!start || !end) return;
       phase = {

@@ -41,26 +41,29 @@ export interface PrefixEvent {
   readonly lease: string;
 }
 
+/** Told once that etcd ended a follow for good: nothing more will be heard, and changes may have gone unheard. */
+export type OnWatchLost = (error: PeerlabError) => void;
+
 /**
  * Calls `onEvent` for every key under `prefix` that exists now and for every later change, in revision order.
- * Resolves once the watch is in place; the returned function stops it.
+ * Resolves once the watch is in place; the returned function stops it. `onLost`: see followPrefixFrom.
  */
-export async function followPrefix(
-  client: Etcd3,
-  prefix: string,
-  onEvent: (event: PrefixEvent) => void,
-): Promise<() => Promise<void>> {
+export async function followPrefix(client: Etcd3, prefix: string, onEvent: (event: PrefixEvent) => void, onLost: OnWatchLost): Promise<() => Promise<void>> {
   const response = await client.getAll().prefix(prefix).exec();
   for (const kv of response.kvs) onEvent({ type: 'put', name: kv.key.toString().slice(prefix.length), value: kv.value.toString(), lease: kv.lease });
-  return followPrefixFrom(client, prefix, nextRevision(response.header.revision), onEvent);
+  return followPrefixFrom(client, prefix, nextRevision(response.header.revision), onEvent, onLost);
 }
 
 /**
  * Calls `onEvent` for every change under `prefix` from `startRevision` on, each once, in revision order, through
  * etcd restarting (etcd3 makes a broken watch again; resumeFrom says from where). Resolves once etcd has
  * confirmed the watch; the returned function stops it.
+ *
+ * `onLost` hears it if etcd later cancels the watch: when it is made again after a break from a revision etcd
+ * has compacted away meanwhile, or its permission was taken back. etcd3 then drops it without a word, and a
+ * follower that went on waiting (a run for its nodes' errors) would wait for ever or miss what it follows.
  */
-export async function followPrefixFrom(client: Etcd3, prefix: string, startRevision: string, onEvent: (event: PrefixEvent) => void): Promise<() => Promise<void>> {
+export async function followPrefixFrom(client: Etcd3, prefix: string, startRevision: string, onEvent: (event: PrefixEvent) => void, onLost: OnWatchLost): Promise<() => Promise<void>> {
   let resumeAt = startRevision;
   const watcher = client.watch().prefix(prefix).startRevision(startRevision).watcher();
   const forward = (type: 'put' | 'delete') => (kv: IKeyValue) => {
@@ -70,12 +73,27 @@ export async function followPrefixFrom(client: Etcd3, prefix: string, startRevis
   watcher.on('put', forward('put'));
   watcher.on('delete', forward('delete'));
   resumeFrom(watcher, () => resumeAt);
+  let confirmed = false;
+  let cancelledByEtcd = false;
   await new Promise<void>((resolve, reject) => {
-    watcher.once('connected', () => resolve());
-    watcher.once('error', reject);
+    watcher.once('connected', () => {
+      confirmed = true;
+      resolve();
+    });
+    watcher.on('error', (error: Error) => {
+      cancelledByEtcd = true;
+      if (!confirmed) return reject(error);
+      // etcd gives no reason for a compaction, only the revision it compacted to, which etcd3 does not pass on.
+      const reason = error.message.replace(/^Watcher canceled: ?/, '') || 'that revision was compacted away';
+      onLost(new PeerlabError(`etcd cancelled the watch on ${prefix} from revision ${resumeAt}: ${reason}`, {
+        hint: 'an etcd of your own (--etcd-endpoints) must keep a run\'s revisions while it is up: no --auto-compaction-retention shorter than the run',
+        cause: error,
+      }));
+    });
   });
   return async () => {
-    await watcher.cancel();
+    // etcd3 has dropped a watch etcd cancelled: cancelling it again would wait for ever for an answer.
+    if (!cancelledByEtcd) await watcher.cancel();
   };
 }
 

@@ -48,7 +48,7 @@ export async function feedFromEtcd(etcd: Etcd3, keys: RunKeys, feed: DashboardFe
         break;
       }
     }
-  });
+  }, (lost) => feed.note(`the dashboard shows no more changes: ${lost.message}`));
   return async () => {
     clearInterval(timer);
     await stop();

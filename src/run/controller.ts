@@ -4,7 +4,7 @@ import { PeerlabError } from '../errors.js';
 import type { AppliedFault } from '../faults/events.js';
 import type { Json } from '../sdk/types.js';
 import { runKeys, type RunKeys } from '../coordination/keys.js';
-import { followPrefix } from '../coordination/etcd.js';
+import { followPrefix, type OnWatchLost } from '../coordination/etcd.js';
 import { currentLeader } from '../coordination/elections.js';
 import { REGISTRATION_TTL_SECONDS, type MessageTotals, type NeighbourEntry, type NodeFailure, type NodeReport, type NodeStartup, type Registration, type RunConfig } from '../coordination/protocol.js';
 import type { SkewInForce } from '../host/node-clock.js';
@@ -86,8 +86,18 @@ export class RunController {
       controller.failure = brokenLink
         ? new NodeFailed(event.name, `its link to node ${brokenLink} broke: ${message}`, stack, brokenLink)
         : new NodeFailed(event.name, message, stack);
-    });
+    }, controller.failWhenLost("the nodes' errors"));
     return controller;
+  }
+
+  /**
+   * A follow etcd ended (see followPrefixFrom) fails the run, as an error a node reported would: what it follows
+   * can no longer be known, and a wait for it would never end.
+   */
+  private failWhenLost(what: string): OnWatchLost {
+    return (lost) => {
+      this.failure ??= new NodeFailed('controller', `stopped hearing of ${what}: ${lost.message}`, undefined);
+    };
   }
 
   /** A fault is about to hit these nodes and edges: links that break to them or across them are not failures. */
@@ -202,7 +212,7 @@ export class RunController {
         leftAt.set(name, at);
         seen.push({ at, node: name, change: 'left' });
       }
-    });
+    }, this.failWhenLost('the registry'));
     let stopped: Promise<void> | undefined;
     return {
       // Once: after the algorithm, or at a teardown that comes first; never held up by an etcd that is gone.
@@ -506,7 +516,7 @@ export class RunController {
       arrivals.set(name, arrived);
       arrived.add(event.name.slice(split + 1));
       openIfAllArrived(name);
-    });
+    }, this.failWhenLost('arrivals at barriers'));
     return async () => {
       this.onDeparture.delete(recheck);
       await stop();
@@ -556,7 +566,7 @@ export class RunController {
           onPut(event);
           if ('withoutProgressMs' in patience) armTimer();
           resolveIfDone();
-        });
+        }, reject);
         following.catch(reject);
       });
     } finally {

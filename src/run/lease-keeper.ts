@@ -60,9 +60,11 @@ export class RegistrationLeaseKeeper {
     const keeper = etcd.lease(KEEPER_TTL_SECONDS);
     await keeper.put(keeperKey).value(String(process.pid));
     const keeping = new RegistrationLeaseKeeper(etcd, keeper);
+    // A keeper that no longer hears of registrations lets go at once: every node then renews its own lease, as
+    // when the CLI exits, rather than wait for renewals that would never come.
     keeping.stopFollowing = await followPrefix(etcd, registryPrefix, ({ type, name, lease }) => {
       if (type === 'put') keeping.keep(name, lease);
-    });
+    }, () => void keeping.release());
     return keeping;
   }
 

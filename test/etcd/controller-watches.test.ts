@@ -1,7 +1,8 @@
 /**
  * The controller's waits leave no etcd watch behind. A wait that the keys already there complete (every node
  * was ready before the wait began) used to leave its watch running: it was created after the wait had ended, was
- * never cancelled, and its client's retries kept the CLI from exiting once the run's etcd was gone.
+ * never cancelled, and its client's retries kept the CLI from exiting once the run's etcd was gone. A watch etcd
+ * cancels (etcd3 then drops it without a word) fails the wait at once instead of leaving it to its timeout.
  */
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -125,3 +126,26 @@ it('a wait for a key (a move\'s steps) watches instead of asking again and again
     client.close();
   }
 });
+
+it('a wait whose watch etcd cancelled (made again past a compacted revision) fails saying so, not at its timeout', async () => {
+  const client = new Etcd3({ hosts: etcd.endpoint });
+  try {
+    const keys = runKeys('lost-test');
+    const controller = await RunController.open(client, 'lost-test', ['a', 'b']);
+    const began = Date.now();
+    const waiting = controller.waitReady({ check: async () => {}, withoutProgressMs: 60_000 });
+    waiting.catch(() => {});
+    await client.put(`${keys.readyPrefix}a`).value(JSON.stringify({ id: 'a' }));
+    // Changes elsewhere and a compaction past them, then a restart: each watch is made again from a revision gone.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await client.put('lost-test-elsewhere').value('1');
+    const { header } = await client.put('lost-test-elsewhere').value('2').exec();
+    await client.kv.compact({ revision: header.revision });
+    await etcd.restart();
+    await expect(waiting).rejects.toThrow(/etcd cancelled the watch on \S+ from revision \d+: that revision was compacted away$/);
+    expect(Date.now() - began).toBeLessThan(30_000);
+    await controller.close();
+  } finally {
+    client.close();
+  }
+}, 60_000);

@@ -92,7 +92,7 @@ it('a prefix follower gets every change once, in order, through a restart that c
     await client.put('follow-test/a').value('1');
     await client.put('follow-test/b').value('2');
     await client.delete().key('follow-test/a');
-    stop = await followPrefixFrom(client, 'follow-test/', from, (event: PrefixEvent) => seen.push(`${event.type} ${event.name}`));
+    stop = await followPrefixFrom(client, 'follow-test/', from, (event: PrefixEvent) => seen.push(`${event.type} ${event.name}`), (lost) => seen.push(`lost: ${lost.message}`));
     await client.watch().key('follow-test-after').create();
     await etcd.restart();
     await client.put('follow-test/c').value('3');
@@ -104,6 +104,34 @@ it('a prefix follower gets every change once, in order, through a restart that c
     client.close();
   }
 }, 30_000);
+
+it('a prefix follower made again past a revision etcd compacted away says that it lost its watch, and stops at once', async () => {
+  const client = connectEtcd(etcd.endpoint);
+  const seen: string[] = [];
+  const lost: string[] = [];
+  try {
+    const stop = await followPrefixFrom(client, 'lost-test/', nextRevision(await revisionNow(client)), (event) => seen.push(`${event.type} ${event.name}`), (error) => lost.push(error.message));
+    await client.put('lost-test/a').value('1');
+    for (let waited = 0; seen.length < 1 && waited < 10_000; waited += 100) await sleep(100);
+    // Changes elsewhere, then a compaction past them: the live watch is not touched, but the follower resumes
+    // from the revision after `a`, which is gone once etcd restarts and the watch is made again.
+    await client.put('lost-elsewhere').value('1');
+    const { header } = await client.put('lost-elsewhere').value('2').exec();
+    await client.kv.compact({ revision: header.revision });
+    expect(lost).toEqual([]);
+    // Another watch on the client keeps its stream up once etcd has cancelled the follower's (as in a run).
+    await client.watch().key('lost-other').create();
+    await etcd.restart();
+    for (let waited = 0; lost.length < 1 && waited < 20_000; waited += 100) await sleep(100);
+    expect(seen).toEqual(['put a']);
+    expect(lost).toHaveLength(1);
+    expect(lost[0]).toMatch(/^etcd cancelled the watch on lost-test\/ from revision \d+: that revision was compacted away$/);
+    // Stopping it does not wait for an answer etcd will never send about a watch it cancelled.
+    await expect(Promise.race([stop().then(() => 'stopped'), sleep(3_000).then(() => 'still waiting')])).resolves.toBe('stopped');
+  } finally {
+    client.close();
+  }
+}, 60_000);
 
 it('a wait fails naming its key once etcd has not answered for 30 s, and leaves no watch behind', async () => {
   await withClient(async (client) => {
