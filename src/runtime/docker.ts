@@ -8,7 +8,8 @@ import { containerMemoryBytes, dockerMessage, HOST_LABEL, NODE_LABEL, ROLE_LABEL
 import { forEachLimited } from '../util/concurrency.js';
 import { howItDied } from '../run/run-watch.js';
 import { checkInHostGroup, createHostGroups, hostCgroupParent, removeHostGroups, type EmulatedHost } from './emulated-hosts.js';
-import type { ContainerNodes, ContainerStartup, ExecResult, NodeInfo, NodeSpec, NodeState, StartProgress, SuccessorNodes } from './types.js';
+import { actOnServingContainer, demultiplex, ignoreMissing, STOP_GRACE_SECONDS, toNodeState } from './node-containers.js';
+import type { ContainerNodes, ContainerStartup, ExecResult, NodeInfo, NodeSpec, StartProgress, SuccessorNodes } from './types.js';
 import { compareNodeIds } from '../util/node-ids.js';
 
 export interface DockerRuntimeOptions {
@@ -34,13 +35,6 @@ export const NODE_CPU_SHARES = 256;
 export const LOCAL_HOST = 'local';
 /** A Linux bridge takes at most 1023 ports; one is the etcd container's. */
 export const MAX_NODES_PER_BRIDGE = 1022;
-/**
- * How long a stopped node has to leave gracefully (mark its registration as leaving, revoke its lease) before the
- * engine kills it. A leave is two etcd calls; on a host loaded by a 100-node churn run they took over 2 s, and a
- * node killed mid-leave keeps its registration until its lease runs out, a crash in the registry's eyes.
- */
-export const STOP_GRACE_SECONDS = 10;
-
 export function networkName(runId: string): string {
   return `peerlab-${runId}`;
 }
@@ -442,57 +436,4 @@ async function removeNetwork(network: Docker.Network): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
     }
   }
-}
-
-/**
- * Runs `act` on the container a runtime remembers serving a node. Another process (`peerlab migrate`) may have
- * moved the node since and removed that container: on the engine's 404 the runtime forgets it, finds the node's
- * container anew and acts once more.
- */
-export async function actOnServingContainer<C, T>(find: () => Promise<C>, forget: () => void, act: (container: C) => Promise<T>): Promise<T> {
-  try {
-    return await act(await find());
-  } catch (error) {
-    if ((error as { statusCode?: number }).statusCode !== 404) throw error;
-    forget();
-    return act(await find());
-  }
-}
-
-export async function ignoreMissing(action: Promise<unknown>): Promise<void> {
-  try {
-    await action;
-  } catch (error) {
-    const status = (error as { statusCode?: number }).statusCode;
-    if (status === 404 || status === 409) return;
-    // A Swarm manager answers 500 "network … not found" when another remover took the overlay a moment before
-    // (the run's own teardown and an interrupt's sweep overlap): gone is gone, whatever the status says.
-    if (status === 500 && /\bnot found\b/i.test(dockerMessage(error))) return;
-    throw error;
-  }
-}
-
-export function toNodeState(state: string): NodeState {
-  switch (state) {
-    case 'created':
-    case 'running':
-    case 'paused':
-    case 'exited':
-    case 'dead':
-      return state;
-    default:
-      return 'missing';
-  }
-}
-
-/** Docker multiplexes stdout and stderr of a non-TTY container into 8-byte-headed frames. */
-export function demultiplex(buffer: Buffer): string {
-  const parts: string[] = [];
-  let offset = 0;
-  while (offset + 8 <= buffer.length) {
-    const size = buffer.readUInt32BE(offset + 4);
-    parts.push(buffer.subarray(offset + 8, offset + 8 + size).toString('utf8'));
-    offset += 8 + size;
-  }
-  return parts.join('');
 }

@@ -18,7 +18,7 @@ import { ENV, successorEnvLines } from '../node/identity.js';
 import { forEachLimited } from '../util/concurrency.js';
 import { nodeLogFile } from '../util/node-logs.js';
 import { howItDied } from '../run/run-watch.js';
-import { actOnServingContainer, demultiplex, ignoreMissing, STOP_GRACE_SECONDS, toNodeState } from './docker.js';
+import { actOnServingContainer, demultiplex, ignoreMissing, STOP_GRACE_SECONDS, toNodeState } from './node-containers.js';
 import type { ContainerNodes, ContainerStartup, ExecResult, NodeInfo, NodeSpec, StartProgress } from './types.js';
 import { compareNodeIds } from '../util/node-ids.js';
 

@@ -3,7 +3,7 @@
  * are shaped as dockerode makes them (statusCode, json.message), as the engine answered them in a Ctrl-C race.
  */
 import { describe, expect, it } from 'vitest';
-import { ignoreMissing } from '../../src/runtime/docker.js';
+import { ignoreMissing } from '../../src/runtime/node-containers.js';
 
 function engineError(statusCode: number, message: string): Error {
   return Object.assign(new Error(`(HTTP code ${statusCode}) ${message}`), { statusCode, json: { message } });
