@@ -434,9 +434,11 @@ class WatchStream {
     const watcher = this.watchers.get(response.watchId);
     if (!watcher) return; // stopped meanwhile
     if (response.canceled && response.compactRevision > 0n) {
-      // The revision asked for was compacted away: watch again from the oldest one etcd still has.
+      // The revision asked for (after a break, the one after the last change heard) was compacted away, and the
+      // changes since with it. Refused, as the CLI's follows are (coordination/etcd.ts): made again from etcd's
+      // oldest revision, the watch skipped them without a word (a link left down, a move's step never seen).
       this.watchers.delete(response.watchId);
-      this.watch({ ...watcher, nextRevision: response.compactRevision });
+      watcher.onRefused(`revision ${watcher.nextRevision} was compacted away (etcd keeps ${response.compactRevision} on), and the changes since with it`);
       return;
     }
     if (response.canceled) {

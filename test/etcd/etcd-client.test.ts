@@ -149,6 +149,33 @@ describe('EtcdClient', () => {
     }
   }, 60_000);
 
+  it('refuses a watch made again after a break from a revision etcd compacted away meanwhile, instead of skipping what changed', async () => {
+    const client = new EtcdClient([etcd.endpoint]);
+    try {
+      const heard: string[] = [];
+      const refused: string[] = [];
+      const stop = await client.followPrefix('/lost/', (event) => heard.push(`${event.type} ${event.key}`), (reason) => refused.push(reason));
+      // Another watch keeps the client's stream in use, as a node's other watches do.
+      const other = await client.watchPrefix('/lost-other/', () => {}, () => {});
+      await reference.put('/lost/a').value('1');
+      await vi.waitFor(() => expect(heard).toEqual(['put /lost/a']), { timeout: 5_000 });
+      // Changes elsewhere, and a compaction past them: the live watch resumes from the revision after /lost/a.
+      await reference.put('/lost-elsewhere').value('1');
+      const { header } = await reference.put('/lost-elsewhere').value('2').exec();
+      await reference.kv.compact({ revision: header.revision });
+      await etcd.restart();
+      await vi.waitFor(() => expect(refused).toHaveLength(1), { timeout: 20_000 });
+      expect(refused[0]).toMatch(/^revision \d+ was compacted away \(etcd keeps \d+ on\), and the changes since with it$/);
+      await reference.put('/lost/b').value('2');
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(heard).toEqual(['put /lost/a']);
+      stop();
+      other();
+    } finally {
+      client.close();
+    }
+  }, 60_000);
+
   it('fails a call to an endpoint that is not etcd with the endpoint in the message', async () => {
     // Two attempts, not the half minute a node gives etcd: the message is the same.
     const nowhere = new EtcdClient(['http://127.0.0.1:1'], undefined, { attempts: 2, firstDelayMs: 100, maxDelayMs: 100 });
