@@ -71,7 +71,6 @@ describe('hosts of their own CPU quota', () => {
     // Seed 000's start: every node on the first host. Node i wants demands[i] in the hosts' unit (node.demand: 2
     // units for 0.6 CPU, so 0.10, 0.08, 0.06 and 0.04 of a CPU), and measures about that. Equal balance then puts 0
     // on a, 1 on b, 2 on c and 3 back on a.
-    const demands = [0.333, 0.267, 0.2, 0.133];
     const run = await peerlabIn(
       packageRoot,
       'run',
@@ -89,7 +88,7 @@ describe('hosts of their own CPU quota', () => {
       '--policy-every',
       '5',
       '--param',
-      `demands=${JSON.stringify(demands)}`,
+      'demands=[0.333,0.267,0.2,0.133]',
       '--param',
       'durationMs=16000',
       '--results',
@@ -102,15 +101,15 @@ describe('hosts of their own CPU quota', () => {
     expect(rounds.length).toBeGreaterThanOrEqual(2);
     const [first, ...later] = rounds;
     expect(first!.input.nodes.map((node) => node.host)).toEqual(['a', 'a', 'a', 'a']);
-    // The loads it saw are the nodes' own, each about its demand: the agent's own work (its lease, load reports,
-    // links) adds a little, a busy host's other work may take a little. Not their order: in CI, beside the unit
-    // tests, node 0 once measured 0.276 and node 1 0.281 (demands 0.333 and 0.267). Equal's moves below do not
-    // depend on it, only on node 0's load on a (half of it, a's capacity being 2) staying below 1's and 2's.
+    // The loads it saw are the nodes' own, in the order of their demands give or take 10 %, and node 0's about its
+    // demand: the agent's own work (its lease, load reports, links) adds a little, a busy host's other work may take
+    // a little. In CI, beside the unit tests, node 0 once measured 0.276 and node 1 0.281 (demands 0.333 and 0.267):
+    // the order of demands 1.25× apart is not exact. Equal's moves below do not depend on it, only on node 0's load
+    // on a (half of it, a's capacity being 2) staying below 1's and 2's.
     const loads = first!.input.nodes.map((node) => node.load);
-    for (const [index, load] of loads.entries()) {
-      expect(load, `node ${index}`).toBeGreaterThan(demands[index]! * 0.75);
-      expect(load, `node ${index}`).toBeLessThan(demands[index]! * 1.35);
-    }
+    for (const [index, load] of loads.entries()) for (const lower of loads.slice(index + 1)) expect(load, JSON.stringify(loads)).toBeGreaterThan(lower * 0.9);
+    expect(loads[0]).toBeGreaterThan(0.25);
+    expect(loads[0]).toBeLessThan(0.45);
     expect(first!.moves).toEqual([
       { node: '1', from: 'a', to: 'b', moved: true },
       { node: '2', from: 'a', to: 'c', moved: true },
