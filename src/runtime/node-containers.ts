@@ -1,6 +1,7 @@
 /**
- * What the two container runtimes, Docker's (docker.ts) and the Swarm's (swarm.ts), do alike with a node's
- * container through the Engine API: stop it, find it again after a move, read its state and its log.
+ * What the two container runtimes, Docker's (docker.ts) and the Swarm's (swarm.ts), do alike through the Engine
+ * API: stop a node's container, find it again after a move, read its state and its log, and remove any object of
+ * a run (container, network, service, config) that another remover may have taken first.
  */
 import { dockerMessage } from '../docker/engine.js';
 import type { NodeState } from './types.js';
@@ -27,6 +28,7 @@ export async function actOnServingContainer<C, T>(find: () => Promise<C>, forget
   }
 }
 
+/** Awaits a removal, taking an object already gone (404), or already being removed (409), as removed. */
 export async function ignoreMissing(action: Promise<unknown>): Promise<void> {
   try {
     await action;
