@@ -43,6 +43,7 @@ export class RegistrationLeaseKeeper {
   private readonly timer: NodeJS.Timeout;
   private renewing = true;
   private stopFollowing: () => Promise<void> = async () => {};
+  private releasing: Promise<void> | undefined;
 
   private constructor(
     private readonly etcd: Etcd3,
@@ -90,8 +91,15 @@ export class RegistrationLeaseKeeper {
     return [...this.lost];
   }
 
-  /** Lets go of the keeper key: every node that waits for the start renews its own lease again at once. */
-  async release(): Promise<void> {
+  /**
+   * Lets go of the keeper key: every node that waits for the start renews its own lease again at once. Once: a
+   * keeper that lost its watch lets go by itself, before the controller's close asks it to.
+   */
+  release(): Promise<void> {
+    return (this.releasing ??= this.letGo());
+  }
+
+  private async letGo(): Promise<void> {
     await this.stopRenewing();
     this.closeStream();
     // revoke() stops the keep-alives first. An etcd that does not answer held a run's teardown for 160 s here (the
