@@ -9,6 +9,7 @@
  * restart policy none (a dead node stays dead and is blamed). A task finds its node id from the service's list of
  * ids (PEERLAB_NODE_IDS) and its slot ({{.Task.Slot}}): Swarm templates take no per-task list.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import type Docker from 'dockerode';
 import { ENGINE_LABEL } from '../cluster/state.js';
@@ -54,6 +55,8 @@ const TASK_NAME_LABEL = 'com.docker.swarm.task.name';
 /** Tasks that will not run (again): with restart policy none, a node in one of these is gone for good. */
 const ENDED_TASK_STATES: ReadonlySet<string> = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove']);
 const TASK_POLL_MS = 250;
+/** How long removing a given-up new container may take before the move's error is reported anyway. */
+const GIVEN_UP_REMOVAL_MS = 10_000;
 
 export function overlayName(runId: string): string {
   return `peerlab-${runId}`;
@@ -332,8 +335,10 @@ export class SwarmRuntime implements ContainerNodes {
     if (engine < 0) throw new PeerlabError(`no host ${host} in run ${this.runId}`, { hint: `its hosts: ${(await this.hosts()).join(', ')}` });
     const labels = (await this.onNode(id, ({ container }) => container.inspect())).Config.Labels;
     const current = (await this.manager.getService(labels[SERVICE_NAME_LABEL] ?? '').inspect()) as { Spec: ServiceSpec };
-    // A name of 63 characters at most (a run id has up to 45); one move at a time per run keeps it unique.
-    const name = `peerlab-${this.runId}-m${Date.now().toString(36)}`;
+    // A name of 63 characters at most (a run id has up to 45), unique by itself (32 random bits): one made from the
+    // time was unique only because moves take turns (the run's lock, src/migration/move.ts), a rule this module
+    // cannot see.
+    const name = `peerlab-${this.runId}-m${randomBytes(4).toString('hex')}`;
     const spec = successorServiceSpec(current.Spec, name, id, engine, env);
     const service = { engine, ids: [id] };
     this.services.set(name, service);
@@ -352,12 +357,28 @@ export class SwarmRuntime implements ContainerNodes {
         (tasks) => (containerId = tasks.find((task) => task.Status?.State === 'running')?.Status?.ContainerStatus?.ContainerID ?? containerId),
       );
     } catch (error) {
-      if (serviceId) await ignoreMissing(this.manager.getService(serviceId).remove());
+      if (serviceId) await this.removeGivenUpService(serviceId, name, engine);
       throw error;
     }
     if (!containerId) throw new PeerlabError(`the new container of node ${id} runs on ${host}, but Swarm does not name it`, { hint: 'see `docker service ps ' + name + '`' });
     this.engineOfContainer.set(containerId, engine);
     return containerId;
+  }
+
+  /**
+   * A new container's service given up before its task ran (a move cancelled by Ctrl-C, or its task ended): the
+   * service, then its task's container, which may be created already. The engine's agent would remove that one
+   * too, but seconds later, after the CLI that gave up the move has said the node stays where it was and exited.
+   */
+  private async removeGivenUpService(serviceId: string, name: string, engine: number): Promise<void> {
+    await ignoreMissing(this.manager.getService(serviceId).remove());
+    const docker = this.engines[engine]!.docker;
+    for (const deadline = Date.now() + GIVEN_UP_REMOVAL_MS; ; await new Promise((resolve) => setTimeout(resolve, 100))) {
+      const left = await docker.listContainers({ all: true, filters: { label: [`${SERVICE_NAME_LABEL}=${name}`] } }).catch(() => []);
+      if (left.length === 0 || Date.now() > deadline) return;
+      // A removal that fails (the agent racing it) is tried again next round, as in removeSwarmRunObjects.
+      await Promise.all(left.map((container) => docker.getContainer(container.Id).remove({ force: true }).catch(() => undefined)));
+    }
   }
 
   async howEnded(containerId: string): Promise<string | undefined> {

@@ -241,15 +241,16 @@ describe('peerlab up --runtime swarm', () => {
 });
 
 describe('moves between engines', () => {
-  it('by schedule and by hand, while every edge streams at 50 messages/s: 0 lost, duplicated or reordered; a new container that dies before its commit leaves the node on its engine', async () => {
+  it('by schedule and by hand, while every edge streams at 50 messages/s: 0 lost, duplicated or reordered; a new container that dies before its commit leaves the node on its engine; Ctrl-C in a move leaves it in one container', async () => {
     const topology = 'ba:n=9,m=2';
     // Spread places node k on engine k mod 3 + 1: 0 on engine-1, 4 on engine-2, 8 on engine-3.
     const scheduled = ['0', '8'];
     const faults = scheduled.flatMap((id, i) => ['--fault', `at=${2 + i}s migrate ids:${id}`]);
-    // The stream must outlast the four moves, one at a time, and the status asked after them. On a quiet host they
+    // The stream must outlast the moves, one at a time, and the status asked after the fourth. On a quiet host four
     // were done 16 s after the start (each new task starts in about 5 s). Once in CI, beside the unit tests, status
-    // listed no node 4, as it does when asked after a 15 s stream (the run's teardown had begun): 75 s, not 40.
-    const run = cliInBackground(['run', SEQ_STREAM, '--topology', topology, '--seed', '5', '--param', 'rate=50', '--param', 'durationMs=75000', ...faults, '--runtime', 'swarm', '--results', resultsRoot]);
+    // listed no node 4, as it does when asked after a 15 s stream (the run's teardown had begun): 90 s, not 40, also
+    // for a fifth move cut by Ctrl-C.
+    const run = cliInBackground(['run', SEQ_STREAM, '--topology', topology, '--seed', '5', '--param', 'rate=50', '--param', 'durationMs=90000', ...faults, '--runtime', 'swarm', '--results', resultsRoot]);
     try {
       const runId = await run.runId();
       // By hand, beside the schedule (one move at a time: each waits its turn). The first one's new container exits
@@ -270,12 +271,27 @@ describe('moves between engines', () => {
       const unknown = await peerlab('migrate', runId, '4', '--to', 'engine-9');
       expect(unknown.stderr.trim()).toMatch(/^error: --to engine-9: run \S+ has no host engine-9 — its hosts: engine-1, engine-2, engine-3$/);
 
+      // Ctrl-C once the next move has created its new container (node 8's second): before the freeze the move is
+      // cancelled (130) and its service goes; after it, the move completes first (0). Either way node 8 runs in one.
+      const containersOf8 = async () => (await runContainers(runId)).filter((container) => container.includes('[node 8]'));
+      const to = status.runs[0]!.nodes.find((node) => node.id === '8')!.engine === 'engine-1' ? 'engine-2' : 'engine-1';
+      const cut = cliInBackground(['migrate', runId, '8', '--to', to]);
+      for (let waited = 0; (await containersOf8()).length < 2; waited += 100) {
+        expect(waited, cut.output.stderr).toBeLessThan(60_000);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await cut.stop();
+      const cutCode = await cut.ended;
+      expect([0, 130], cut.output.stderr).toContain(cutCode);
+      const left8 = await containersOf8();
+      expect(left8, `node 8 runs in exactly one container, not ${left8.join(' ')} (migrate exited ${cutCode}: ${cut.output.stderr.trim()})`).toEqual([expect.stringMatching(/:running$/)]);
+
       expect(await run.ended, run.output.stderr + run.output.stdout).toBe(0);
       const resultsDir = path.join(resultsRoot, runId);
       const { graph, results } = await streamResults(resultsDir, topology);
       expectExactlyOnceInOrder(graph, results);
       const records = await migrationRecords(resultsDir);
-      expect(records.map((record) => `${record.node}${record.failed === undefined ? '' : ' failed'}`).sort()).toEqual(['0', '4', '4 failed', '8']);
+      expect(records.map((record) => `${record.node}${record.failed === undefined ? '' : ' failed'}`).sort()).toEqual(['0', '4', '4 failed', '8', ...(cutCode === 0 ? ['8'] : [])]);
       const { nodeEngine } = (JSON.parse(await readFile(path.join(resultsDir, 'run.json'), 'utf8')) as SwarmRecord).runtimeFacts.swarm;
       const startedOn = placeNodes(graph, 3, 'spread').engineOf;
       for (const id of scheduled) expect(nodeEngine[id], `node ${id}'s engine`).not.toBe(`engine-${startedOn.get(id)! + 1}`);
