@@ -372,13 +372,7 @@ export class SwarmRuntime implements ContainerNodes {
    */
   private async removeGivenUpService(serviceId: string, name: string, engine: number): Promise<void> {
     await ignoreMissing(this.manager.getService(serviceId).remove());
-    const docker = this.engines[engine]!.docker;
-    for (const deadline = Date.now() + GIVEN_UP_REMOVAL_MS; ; await new Promise((resolve) => setTimeout(resolve, 100))) {
-      const left = await docker.listContainers({ all: true, filters: { label: [`${SERVICE_NAME_LABEL}=${name}`] } }).catch(() => []);
-      if (left.length === 0 || Date.now() > deadline) return;
-      // A removal that fails (the agent racing it) is tried again next round, as in removeSwarmRunObjects.
-      await Promise.all(left.map((container) => docker.getContainer(container.Id).remove({ force: true }).catch(() => undefined)));
-    }
+    await removeTaskContainers([this.engines[engine]!.docker], [`${SERVICE_NAME_LABEL}=${name}`], Date.now() + GIVEN_UP_REMOVAL_MS);
   }
 
   async howEnded(containerId: string): Promise<string | undefined> {
@@ -684,19 +678,8 @@ export async function removeSwarmRunObjects(engines: readonly Docker[], runId: s
   // force at once; the listing repeats until empty because an agent may still be creating a task's container.
   // Until they are gone the overlay and the configs are in use. Only task containers: a Docker run's, on the
   // manager's engine, are removed endpoint by endpoint (removeRunObjects in docker.ts).
-  const taskContainers = { label: [label, SERVICE_NAME_LABEL] };
-  const removed = new Set<string>();
   const deadline = Date.now() + 60_000;
-  for (;;) {
-    const listings = await Promise.all(engines.map((engine) => engine.listContainers({ all: true, filters: taskContainers }).catch(() => [])));
-    const left = listings.reduce((total, listing) => total + listing.length, 0);
-    if (left === 0 || Date.now() > deadline) break;
-    for (const listing of listings) for (const container of listing) removed.add(container.Id);
-    // A removal that fails is tried again by the next sweep: an engine racing its own agent's cleanup answers 500
-    // "unable to remove filesystem … directory not empty" for a container that is gone a moment later (seen
-    // removing 300 tasks over 3 engines).
-    await Promise.all(listings.map((listing, index) => forEachLimited(listing, 8, (c) => engines[index]!.getContainer(c.Id).remove({ force: true }).catch(() => undefined))));
-  }
+  const removed = await removeTaskContainers(engines, [label, SERVICE_NAME_LABEL], deadline);
   const overlays = await manager.listNetworks({ filters: { label: [label], driver: ['overlay'] } });
   for (const network of overlays) await retryInUse(() => ignoreMissing(manager.getNetwork(network.Id).remove()));
   for (const config of (await manager.listConfigs({ filters: { label: [label] } }).catch(() => [])) as Array<{ ID: string }>) {
@@ -706,6 +689,23 @@ export async function removeSwarmRunObjects(engines: readonly Docker[], runId: s
   // so that what returns has left nothing on any engine (the containers are gone already, see above).
   while (Date.now() < deadline && (await overlaysLeft(engines, label)) > 0) await new Promise((resolve) => setTimeout(resolve, 250));
   return { services: services.length, containers: removed.size, networks: overlays.length };
+}
+
+/**
+ * Removes with force the task containers `labels` select on `engines`, listing again until none is left (an
+ * engine's agent may still be creating one) or `deadline` has passed. Returns the ids of those it found.
+ */
+async function removeTaskContainers(engines: readonly Docker[], labels: string[], deadline: number): Promise<Set<string>> {
+  const removed = new Set<string>();
+  for (;;) {
+    const listings = await Promise.all(engines.map((engine) => engine.listContainers({ all: true, filters: { label: labels } }).catch(() => [])));
+    if (listings.every((listing) => listing.length === 0) || Date.now() > deadline) return removed;
+    for (const listing of listings) for (const container of listing) removed.add(container.Id);
+    // A removal that fails is tried again by the next sweep: an engine racing its own agent's cleanup answers 500
+    // "unable to remove filesystem … directory not empty" for a container that is gone a moment later (seen
+    // removing 300 tasks over 3 engines).
+    await Promise.all(listings.map((listing, index) => forEachLimited(listing, 8, (c) => engines[index]!.getContainer(c.Id).remove({ force: true }).catch(() => undefined))));
+  }
 }
 
 /** How many copies of the run's overlay the engines still list. */

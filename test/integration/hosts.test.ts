@@ -103,8 +103,9 @@ describe('hosts of their own CPU quota', () => {
     expect(first!.input.nodes.map((node) => node.host)).toEqual(['a', 'a', 'a', 'a']);
     // The loads it saw are the nodes' own, in the order of their demands give or take 10 %, and node 0's about its
     // demand: the agent's own work (its lease, load reports, links) adds a little, a busy host's other work may take
-    // a little. In CI, beside the unit tests, node 0 once measured 0.276 and node 1 0.281 (demands 0.333 and 0.267):
-    // the order of demands 1.25× apart is not exact. Equal's moves below do not depend on it, only on node 0's load
+    // a little. In CI, beside the unit tests, node 0 once measured 0.276 and node 1 0.281 (demands 0.333 and 0.267),
+    // while a demand was spun by the wall clock (it is spun in CPU time since, src/node/cpu-demand.ts): the order
+    // of demands 1.25× apart was not exact. Equal's moves below do not depend on it, only on node 0's load
     // on a (half of it, a's capacity being 2) staying below 1's and 2's.
     const loads = first!.input.nodes.map((node) => node.load);
     for (const [index, load] of loads.entries()) for (const lower of loads.slice(index + 1)) expect(load, JSON.stringify(loads)).toBeGreaterThan(lower * 0.9);

@@ -272,7 +272,8 @@ describe('moves between engines', () => {
       expect(unknown.stderr.trim()).toMatch(/^error: --to engine-9: run \S+ has no host engine-9 — its hosts: engine-1, engine-2, engine-3$/);
 
       // Ctrl-C once the next move has created its new container (node 8's second): before the freeze the move is
-      // cancelled (130) and its service goes; after it, the move completes first (0). Either way node 8 runs in one.
+      // cancelled (130), and its service and that container go; after it, the move completes first (0). Either way
+      // node 8 is left in one container.
       const containersOf8 = async () => (await runContainers(runId)).filter((container) => container.includes('[node 8]'));
       const to = status.runs[0]!.nodes.find((node) => node.id === '8')!.engine === 'engine-1' ? 'engine-2' : 'engine-1';
       const cut = cliInBackground(['migrate', runId, '8', '--to', to]);
