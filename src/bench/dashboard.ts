@@ -29,8 +29,11 @@ export interface PageSeen {
 /** One side of one repetition: the run, and who spent what (absent where cgroups cannot be read). */
 export type MeteredRun = ConvergenceRun & { readonly cost?: RunCost };
 
-/** Absent when the bench left the page out (`leaveOut: 'page'`). */
-export type DashboardRepetition = Turn<MeteredRun, MeteredRun & { readonly page?: PageSeen }>;
+/**
+ * The with side: what the page showed (absent when the bench left the page out, `leaveOut: 'page'`), and the
+ * nodes' live reports that reached the dashboard as datagrams (a Docker run's; a Swarm's go through etcd).
+ */
+export type DashboardRepetition = Turn<MeteredRun, MeteredRun & { readonly page?: PageSeen; readonly liveDatagrams?: number }>;
 
 /**
  * A part of the dashboard the with side may leave out, to split its cost (a bench-only ablation; `peerlab run
@@ -130,7 +133,7 @@ async function runWithDashboard(browser: Browser, request: RunRequest, leaveOut:
   const meter = meterRun(
     {
       ...dashboard,
-      ...(leaveOut === 'live-reports' && { liveReportMs: undefined }),
+      ...(leaveOut === 'live-reports' && { liveReports: undefined }),
       async prepared(run, runtime) {
         await dashboard.prepared!(run, runtime);
         server = await dashboard.dashboard;
@@ -143,7 +146,12 @@ async function runWithDashboard(browser: Browser, request: RunRequest, leaveOut:
   try {
     const summary = await runAlgorithm({ ...request, observer: meter.observer });
     const spent = (await browserCpuMs()) - browserCpuBefore;
-    return { ...describeRun(summary), cost: meter.cost(), ...(page && { page: { ...(await pageSeen(page, summary.nodes)), browserCpuMs: spent } }) };
+    return {
+      ...describeRun(summary),
+      cost: meter.cost(),
+      ...(page && { page: { ...(await pageSeen(page, summary.nodes)), browserCpuMs: spent } }),
+      liveDatagrams: dashboard.liveDatagrams().reports,
+    };
   } finally {
     await page?.close();
     await server?.close();
@@ -156,11 +164,11 @@ const browserCpuMs = () => descendantsCpuMs(/chrom/i);
 const seconds = (ms: number | undefined) => (ms === undefined ? '–' : `${(ms / 1000).toFixed(2)} s`);
 
 /** One side of one repetition in a line: its times, and who spent what CPU over the run and during the algorithm. */
-export function describeSide(side: MeteredRun & { readonly page?: PageSeen }): string {
+export function describeSide(side: DashboardRepetition['with']): string {
   const times = `bring-up ${seconds(side.allConnectedMs)}, algorithm ${seconds(side.algorithmMs)}${side.outcome === 'pass' ? '' : ` (${side.outcome})`}`;
   const { cost } = side;
   if (!cost) return `${times}; CPU not counted`;
-  const run = `CLI ${seconds(cost.cliCpuMs)}, etcd ${seconds(cost.etcdCpuMs)} for ${cost.etcdWrites} writes, nodes ${seconds(cost.nodesCpuMs)}${side.page ? `, browser ${seconds(side.page.browserCpuMs)}` : ''}`;
+  const run = `CLI ${seconds(cost.cliCpuMs)}${side.liveDatagrams ? ` with ${side.liveDatagrams} live reports` : ''}, etcd ${seconds(cost.etcdCpuMs)} for ${cost.etcdWrites} writes, nodes ${seconds(cost.nodesCpuMs)}${side.page ? `, browser ${seconds(side.page.browserCpuMs)}` : ''}`;
   const phase = cost.algorithm;
   const during = phase
     ? `CLI ${seconds(phase.cliCpuMs)}, etcd ${seconds(phase.etcdCpuMs)} for ${phase.etcdWrites} writes, nodes ${seconds(phase.nodesCpuMs)}${Object.entries(phase.also)

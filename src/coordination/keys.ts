@@ -90,7 +90,7 @@ export function runKeys(runId: string) {
     /** A node's output: its result as soon as it reports; then, after stop, its final metrics and traffic. */
     resultsPrefix: `${base}/results/`,
     result: (id: string) => `${base}/results/${id}`,
-    /** A node's LiveReport, rewritten every few seconds while a dashboard watches (RunConfig.liveReportMs). */
+    /** A node's LiveReport, rewritten every few seconds while a dashboard watches and the nodes report through etcd (RunConfig.liveReports). */
     live: (id: string) => `${base}/live/${id}`,
     /** A node's NodeLoad, rewritten under its lease while a placement policy runs (RunConfig.loadReportMs). */
     loadPrefix: `${base}/load/`,

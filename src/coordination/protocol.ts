@@ -15,8 +15,8 @@ export interface RunConfig {
    * waves (see keys.countWave).
    */
   readonly quiescence?: boolean;
-  /** Set when a dashboard watches the run: each node writes a LiveReport this often (ms). */
-  readonly liveReportMs?: number;
+  /** Set when a dashboard watches the run: how often each node reports its traffic and metrics, and where to. */
+  readonly liveReports?: LiveReports;
   /** Set when a placement policy runs (`--policy`): each node writes its NodeLoad this often (ms), under its lease. */
   readonly loadReportMs?: number;
   /** The hosts' capacity units one CPU does (`--hosts`: the same on every host): what node.demand's units cost. */
@@ -100,12 +100,35 @@ export interface NodeReport {
 }
 
 /**
- * What a node writes every `liveReportMs` while a dashboard watches the run: its traffic so far (messages per
- * neighbour) and its metrics.
+ * What a node reports every `liveReports.everyMs` while a dashboard watches the run: its traffic so far (messages
+ * per neighbour) and its metrics. Running totals, so a report lost or late costs the dashboard only one interval.
  */
 export interface LiveReport {
   readonly sent: Record<string, number>;
   readonly metrics: Record<string, number>;
+}
+
+/**
+ * Where and how often the nodes report live. A node on the CLI's own host sends each report as a UDP datagram to
+ * its default gateway (the run network's bridge, i.e. that host), where the dashboard listens on `udpPort`; the
+ * token proves the datagram comes from a node of this run. Nodes that may live elsewhere (a Swarm's other engines)
+ * write their report to etcd instead (keys.live): a put, a raft entry and a watch event, some 6 ms of CPU on a
+ * 2-core host against a fraction of a millisecond for a datagram (README, "Seeing a run").
+ */
+export interface LiveReports {
+  readonly everyMs: number;
+  readonly to: { readonly udpPort: number; readonly token: string } | 'etcd';
+}
+
+/**
+ * One live report as a datagram. A node with so many neighbours that its report would not fit one datagram sends
+ * it in parts of the same `seq`, each with part of `sent` (totals per neighbour stand alone); an older `seq` than
+ * one already seen is stale and dropped.
+ */
+export interface LiveDatagram extends LiveReport {
+  readonly token: string;
+  readonly node: string;
+  readonly seq: number;
 }
 
 /** The steps of a node's start-up, in order (see NodeStartup). */

@@ -64,6 +64,10 @@ export class DashboardFeed {
     return [...this.details.keys()];
   }
 
+  knows(id: string): boolean {
+    return this.details.has(id);
+  }
+
   get finished(): boolean {
     return this.finishedAt !== undefined;
   }

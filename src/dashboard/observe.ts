@@ -3,37 +3,51 @@ import type { TraceEvent } from '../runtime/sim/index.js';
 import { DashboardFeed } from './feed.js';
 import { startDashboard, type Dashboard } from './server.js';
 import { feedFromEtcd, feedFromSimulator } from './sources.js';
+import { LiveReceiver } from './live-receiver.js';
 
 /**
- * The most writes a second the nodes' live reports make to etcd together. Each is a put, a raft entry and a
- * watch event: 500 nodes reporting every second made 500 a second, and on a 2-core host that CPU is the
- * algorithm's. They start with the algorithm, so all of their cost lands in it: `peerlab bench dashboard` at 150
- * nodes counted about 6 ms of CPU per report during the algorithm (nodes, etcd and the CLI together), the larger
- * part of what the dashboard still costs a run once the page redraws traffic rarely (see README, "Seeing a run").
+ * The most live reports a second the nodes of a run send together. They start with the algorithm, so all of their
+ * cost lands in it, and on a 2-core host that CPU is the algorithm's. Through etcd (a Swarm's nodes) each is a put,
+ * a raft entry and a watch event: `peerlab bench dashboard` at 150 nodes counted about 6 ms of CPU per report
+ * during the algorithm, nodes, etcd and the CLI together. As a datagram to the CLI (a Docker run's nodes) a report
+ * is a timer, a JSON string and a send (see README, "Seeing a run").
  */
-export const LIVE_WRITES_PER_SECOND = 100;
+export const LIVE_REPORTS_PER_SECOND = 100;
 
-/** How often each node of an N-node Docker run reports while the dashboard is open: every second, or less often so that all of them together stay within LIVE_WRITES_PER_SECOND. */
+/** How often each node of an N-node run reports while the dashboard is open: every second, or less often so that all of them together stay within LIVE_REPORTS_PER_SECOND. */
 export function liveReportMs(nodes: number): number {
-  return Math.max(1, Math.ceil(nodes / LIVE_WRITES_PER_SECOND)) * 1000;
+  return Math.max(1, Math.ceil(nodes / LIVE_REPORTS_PER_SECOND)) * 1000;
 }
 
 /**
  * `peerlab run --ui`: a run observer that serves the dashboard from the moment the run is prepared. Docker runs
  * are shown live; simulator runs (over in moments) are recorded in virtual time and replayed in the page.
  */
-export function dashboardObserver(options: { port?: number; onOpen: (url: string) => void }): RunObserver & { readonly dashboard: Promise<Dashboard> } {
+export function dashboardObserver(options: { port?: number; onOpen: (url: string) => void }): RunObserver & {
+  readonly dashboard: Promise<Dashboard>;
+  /** The live reports that came as datagrams and were counted, and those refused (see LiveReceiver). */
+  liveDatagrams(): { reports: number; refused: number };
+} {
   let feed: DashboardFeed | undefined;
   let onSimulatorEvent: ((event: TraceEvent) => void) | undefined;
   let lastVirtualTime = 0;
   let nodes = 0;
+  let receiver: LiveReceiver | undefined;
+  let received = { reports: 0, refused: 0 };
   let opened: (dashboard: Dashboard) => void = () => {};
   const dashboard = new Promise<Dashboard>((resolve) => (opened = resolve));
   return {
-    liveReportMs,
+    async liveReports(order, nodesReachCliAtGateway) {
+      if (!nodesReachCliAtGateway) return { everyMs: liveReportMs(order), to: 'etcd' };
+      receiver ??= await LiveReceiver.open();
+      received = receiver.counts;
+      return receiver.target(liveReportMs(order));
+    },
+    liveDatagrams: () => ({ ...received }),
     dashboard,
     async prepared(run, runtime) {
       feed = new DashboardFeed(run.topology.graph.nodes());
+      receiver?.deliverTo(feed);
       nodes = run.topology.graph.order;
       onSimulatorEvent = feedFromSimulator(feed);
       const server = await startDashboard({
@@ -58,6 +72,8 @@ export function dashboardObserver(options: { port?: number; onOpen: (url: string
       onSimulatorEvent!(event);
     },
     finished() {
+      receiver?.close();
+      receiver = undefined;
       // Docker feeds finish when their watch stops; the simulator's when its last event is in.
       feed?.finish(lastVirtualTime);
     },

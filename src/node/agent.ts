@@ -7,7 +7,6 @@ import type { Json } from '../sdk/types.js';
 import { NODE_CONTROL, runKeys } from '../coordination/keys.js';
 import {
   startupTimeoutMs,
-  type LiveReport,
   type MessageTotals,
   type MigrationControl,
   type MigrationRecord,
@@ -39,6 +38,7 @@ import { MessageTracer } from './trace.js';
 import { NodeMigration } from './migration.js';
 import { CpuDemand } from './cpu-demand.js';
 import { reachStartLine } from './start-line.js';
+import { reportLive } from './live-reports.js';
 // Imported, not the lazy global: Node loads perf_hooks on the global's first use, ~3 ms of CPU that would fall on the
 // start moment or a node's first message (profiled in the container; issue 10's first-hop delay).
 import { performance } from 'node:perf_hooks';
@@ -319,7 +319,14 @@ async function main(): Promise<void> {
     startLagMs = startLine.lagMs;
     running = true;
   }
-  const stopLiveReports = config.liveReportMs ? reportLive(etcd, keys.live(nodeId), host, config.liveReportMs) : undefined;
+  const stopLiveReports = config.liveReports
+    ? reportLive({
+        node: nodeId,
+        liveReports: config.liveReports,
+        current: () => ({ sent: Object.fromEntries([...host.sent].map(([to, count]) => [to, count.messages])), metrics: host.metrics }),
+        putInEtcd: (json) => etcd.put(keys.live(nodeId), json),
+      })
+    : undefined;
   const stopLoadReports = config.loadReportMs ? reportLoad(lease, keys.load(nodeId), host, config.loadReportMs) : undefined;
   if (!recorded) {
     const initialised = host.start();
@@ -400,29 +407,6 @@ async function leaveGracefully(etcd: EtcdClient, lease: NodeLease, key: string, 
     console.error(`leaving gracefully failed (${(error as Error).message}); the registration goes when its lease runs out`);
   }
   process.exit(0);
-}
-
-/** While a dashboard watches: this node's traffic and metrics every `everyMs`, when they changed; returns how to stop. */
-function reportLive(etcd: EtcdClient, key: string, host: AlgorithmHost, everyMs: number): () => void {
-  let last = '';
-  const report = () => {
-    const json = JSON.stringify({ sent: Object.fromEntries([...host.sent].map(([to, count]) => [to, count.messages])), metrics: host.metrics } satisfies LiveReport);
-    if (json === last) return;
-    last = json;
-    // A lost live report only delays the dashboard by one interval; the final report is the one that counts.
-    void etcd.put(key, json).catch(() => {});
-  };
-  // Each node at its own phase of the interval: started by the same signal, all of them would otherwise write to
-  // etcd in the same moment, a burst the algorithm's first messages would queue behind.
-  let timer: NodeJS.Timeout | undefined;
-  const phase = setTimeout(() => {
-    report();
-    timer = setInterval(report, everyMs);
-  }, Math.random() * everyMs);
-  return () => {
-    clearTimeout(phase);
-    clearInterval(timer);
-  };
 }
 
 /**

@@ -89,6 +89,12 @@ export interface RunRuntime {
   readonly hostsHaveCpus: boolean;
   /** Whether its nodes spread over engines of their own (the Swarm), which `--placement` assigns without `--hosts`. */
   readonly placesOnEngines: boolean;
+  /**
+   * Whether every node is a container on this host's engine, on a bridge whose gateway is this host: a node then
+   * reaches the CLI at its default gateway, and the dashboard's live reports come to it as datagrams instead of
+   * through etcd (see LiveReports). A Swarm's nodes may be on other machines.
+   */
+  readonly nodesReachCliAtGateway: boolean;
   /** Why this runtime cannot take a run here and now (e.g. no Docker engine answers), or undefined when it can. */
   unavailable(): Promise<string | undefined>;
   /** Where the run's links are applied, for run.json: the agents' outboxes, the packet layer, or the simulator's model. */

@@ -55,6 +55,7 @@ export const dockerRuntime: RunRuntime = containerRuntime({
   emulatesHosts: true,
   hostsHaveCpus: true,
   placesOnEngines: false,
+  nodesReachCliAtGateway: true,
   unavailable: () => unavailableUnless(connectDocker),
   replayFlags: containerReplayFlags,
   standUp: deployPrepared,
@@ -72,6 +73,7 @@ export function containerRuntime(runtime: {
   emulatesHosts: boolean;
   hostsHaveCpus: boolean;
   placesOnEngines: boolean;
+  nodesReachCliAtGateway: boolean;
   unavailable: RunRuntime['unavailable'];
   replayFlags: RunRuntime['replayFlags'];
   standUp: ContainerBringUp;

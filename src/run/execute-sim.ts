@@ -25,6 +25,7 @@ export const simulatorRuntime: RunRuntime = {
   emulatesHosts: true,
   hostsHaveCpus: false,
   placesOnEngines: false,
+  nodesReachCliAtGateway: false,
   unavailable: async () => undefined,
   linksLayer: () => 'model',
   replayFlags: (_prepared, tuning) => [

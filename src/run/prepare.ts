@@ -2,7 +2,7 @@ import type { FaultEvent } from '../faults/events.js';
 import path from 'node:path';
 import { rm } from 'node:fs/promises';
 import type { Json, Algorithm, GraphDefaults } from '../sdk/types.js';
-import type { RunConfig } from '../coordination/protocol.js';
+import type { LiveReports, RunConfig } from '../coordination/protocol.js';
 import { PeerlabError } from '../errors.js';
 import { bundleAlgorithm, bundleForNodes, type AlgorithmBundle } from '../plugins/bundle.js';
 import { checkNodeParams, resolveParamsOnGraph } from '../plugins/params.js';
@@ -89,7 +89,7 @@ export interface PrepareRequest {
   /** The run's fault schedule: a run with one may end quiet (see RunController.collectResults), so nodes answer waves. */
   readonly faults?: readonly FaultEvent[];
   /** Have the nodes report traffic and metrics while the run goes (a dashboard watches): how often (ms), for a run of `nodes`. */
-  readonly liveReportMs?: (nodes: number) => number;
+  readonly liveReports?: (nodes: number) => Promise<LiveReports>;
   /** Have the nodes report their load (a placement policy reads it): how often (ms). */
   readonly loadReportMs?: number;
   /** With hosts: what one CPU does in their unit, for node.demand in a container. */
@@ -164,7 +164,7 @@ export async function prepareRun(request: PrepareRequest): Promise<PreparedRun> 
         size: topology.graph.order,
         maxPayloadBytes: request.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
         ...((request.until === 'quiescent' || (request.faults?.length ?? 0) > 0) && { quiescence: true }),
-        ...(request.liveReportMs ? { liveReportMs: request.liveReportMs(topology.graph.order) } : {}),
+        ...(request.liveReports ? { liveReports: await request.liveReports(topology.graph.order) } : {}),
         ...(request.loadReportMs ? { loadReportMs: request.loadReportMs } : {}),
         ...(request.capacityPerCpu ? { capacityPerCpu: request.capacityPerCpu } : {}),
       },

@@ -155,7 +155,7 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
   const { observer } = request;
   const prepared = await prepareRun({
     ...request,
-    liveReportMs: observer?.liveReportMs,
+    ...(observer?.liveReports && { liveReports: (nodes: number) => observer.liveReports!(nodes, runtime.nodesReachCliAtGateway) }),
     ...(request.livePlacement && { loadReportMs: loadReportMs(request.livePlacement) }),
     ...(request.hosts && { capacityPerCpu: capacityPerCpu(request.hosts) }),
   });

@@ -198,6 +198,7 @@ export const swarmRuntime: RunRuntime = containerRuntime({
   emulatesHosts: false,
   hostsHaveCpus: false,
   placesOnEngines: true,
+  nodesReachCliAtGateway: false,
   unavailable: () => unavailableUnless(clusterEngines),
   replayFlags: (prepared, tuning) => [
     ...containerReplayFlags(prepared, tuning),

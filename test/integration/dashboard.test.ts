@@ -162,6 +162,36 @@ describe('dashboard and report in Chromium', () => {
     expect(run.metrics.messages).toBeGreaterThan(0);
     expect(await countArrows(path.join(runDir, 'report.html'))).toBe(run.metrics.messages);
   });
+  it("shows a Docker run's traffic while it runs, from the nodes' live reports, before any node is done", async () => {
+    // Each node pings its neighbours for 8 s and reports only then: traffic seen before that came from live reports
+    // (datagrams to the CLI), not from the final reports written after the stop.
+    const { url, finished, child, exited } = runWithDashboard(path.join(packageRoot, 'test', 'fixtures', 'ping-series.ts'), '--topology', 'ring:n=4', '--param', 'durationMs=8000', '--param', 'gapMs=50');
+    const page = await browser.newPage();
+    type Seen = { peerlab: { messages: number; states: Record<string, string> } };
+    try {
+      await page.goto(await url);
+      // Whichever comes first: traffic on the page while every node runs, or a node done (then the test fails).
+      const first = await page.waitForFunction(
+        () => {
+          const { messages, states } = (window as unknown as Seen).peerlab;
+          const all = Object.values(states);
+          if (all.some((state) => state === 'done' || state === 'failed')) return { trafficWhileRunning: 0 };
+          return all.length === 4 && all.every((state) => state === 'running') && messages > 0 && { trafficWhileRunning: messages };
+        },
+        undefined,
+        { timeout: 240_000, polling: 100 },
+      );
+      expect(((await first.jsonValue()) as { trafficWhileRunning: number }).trafficWhileRunning).toBeGreaterThan(0);
+      await finished;
+    } finally {
+      await page.close();
+      child.kill('SIGINT');
+    }
+    const { code, stderr } = await exited;
+    expect(code, stderr).toBe(0);
+    expect(await leftBehind(stderr)).toBe(0);
+  });
+
   it('a live page redraws for state changes, and for traffic alone at most LIVE_REDRAW_SHARE.traffic of the time', async () => {
     // A feed of our own instead of a run: frames at a pace of the test's choosing, so only the page's pacing is tested.
     const { graph } = await loadTopology('ba:n=300,m=2', { seed: 1 });

@@ -1,16 +1,99 @@
-import { describe, expect, it } from 'vitest';
-import { LIVE_WRITES_PER_SECOND, liveReportMs } from '../../src/dashboard/observe.js';
+import { createSocket } from 'node:dgram';
+import { describe, expect, it, vi } from 'vitest';
+import { DashboardFeed } from '../../src/dashboard/feed.js';
+import { LiveReceiver } from '../../src/dashboard/live-receiver.js';
+import { defaultGateway, liveDatagrams, reportLive } from '../../src/node/live-reports.js';
+import type { LiveDatagram } from '../../src/coordination/protocol.js';
+import { LIVE_REPORTS_PER_SECOND, liveReportMs } from '../../src/dashboard/observe.js';
 
 describe("the nodes' live reports while a dashboard watches", () => {
-  it('come every second from a small run, and less often as N grows, so the run writes to etcd at a bounded rate', () => {
+  it('come every second from a small run, and less often as N grows, so the run reports at a bounded rate', () => {
     expect(liveReportMs(11)).toBe(1000);
-    expect(liveReportMs(LIVE_WRITES_PER_SECOND)).toBe(1000);
-    expect(liveReportMs(LIVE_WRITES_PER_SECOND + 1)).toBe(2000);
+    expect(liveReportMs(LIVE_REPORTS_PER_SECOND)).toBe(1000);
+    expect(liveReportMs(LIVE_REPORTS_PER_SECOND + 1)).toBe(2000);
     for (const nodes of [1, 50, 101, 150, 499, 500, 1000, 10_000]) {
       const writesPerSecond = nodes / (liveReportMs(nodes) / 1000);
-      expect(writesPerSecond).toBeLessThanOrEqual(LIVE_WRITES_PER_SECOND);
+      expect(writesPerSecond).toBeLessThanOrEqual(LIVE_REPORTS_PER_SECOND);
       // Never slower than needed: one second less would break the bound (or is below one second).
-      expect(liveReportMs(nodes) === 1000 || nodes / (liveReportMs(nodes) / 1000 - 1) > LIVE_WRITES_PER_SECOND).toBe(true);
+      expect(liveReportMs(nodes) === 1000 || nodes / (liveReportMs(nodes) / 1000 - 1) > LIVE_REPORTS_PER_SECOND).toBe(true);
+    }
+  });
+});
+
+describe('live reports as datagrams', () => {
+  it("go to the node's default gateway, read from the kernel's routing table", () => {
+    const table = [
+      'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT',
+      'eth0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0',
+      'eth0\t00000000\t010011AC\t0003\t0\t0\t0\t00000000\t0\t0\t0',
+    ].join('\n');
+    expect(defaultGateway(table)).toBe('172.17.0.1');
+    expect(defaultGateway(table.split('\n').slice(0, 2).join('\n'))).toBeUndefined();
+  });
+
+  it('are split, a node of many neighbours at a time, into datagrams that each fit and together carry every total', () => {
+    const sent = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`node-${i}`, i]));
+    const datagrams = liveDatagrams({ sent, metrics: { round: 3 } }, { token: 't', node: '7', seq: 4 });
+    expect(datagrams.length).toBeGreaterThan(1);
+    const parts = datagrams.map((datagram) => JSON.parse(datagram.toString()) as LiveDatagram);
+    for (const [i, datagram] of datagrams.entries()) {
+      expect(datagram.length).toBeLessThanOrEqual(60_000);
+      expect(parts[i]).toMatchObject({ token: 't', node: '7', seq: 4, metrics: { round: 3 } });
+    }
+    expect(Object.assign({}, ...parts.map((part) => part.sent))).toEqual(sent);
+    expect(liveDatagrams({ sent: { a: 1 }, metrics: {} }, { token: 't', node: '7', seq: 1 })).toHaveLength(1);
+  });
+
+  it("reach the dashboard's feed only with the run's token, from a node of the run, and never older than one already counted", async () => {
+    const receiver = await LiveReceiver.open();
+    const feed = new DashboardFeed(['0', '1']);
+    receiver.deliverTo(feed);
+    const target = receiver.target(1000);
+    if (target.to === 'etcd') throw new Error('a receiver reports over UDP');
+    const client = createSocket('udp4');
+    const send = (datagram: object) => new Promise<void>((resolve) => client.send(JSON.stringify(datagram), (target.to as { udpPort: number }).udpPort, '127.0.0.1', () => resolve()));
+    try {
+      const token = target.to.token;
+      await send({ token, node: '0', seq: 2, sent: { '1': 5 }, metrics: { round: 2 } });
+      await send({ token: 'not-the-token', node: '0', seq: 3, sent: { '1': 50 }, metrics: {} });
+      await send({ token, node: '9', seq: 1, sent: { '1': 50 }, metrics: {} });
+      await send({ token, node: '0', seq: 1, sent: { '1': 3 }, metrics: { round: 1 } });
+      await send({ token, node: '1', seq: 1, sent: { '0': 4 }, metrics: {} });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(receiver.counts).toEqual({ reports: 2, refused: 3 });
+      expect(feed.nodeDetails('0')).toMatchObject({ sent: { '1': 5 }, received: { '1': 4 }, metrics: { round: 2 } });
+    } finally {
+      client.close();
+      receiver.close();
+    }
+  });
+});
+
+describe('live reports through etcd (nodes that may not reach the CLI, a Swarm run)', () => {
+  it('are put every interval, each node at its own phase, and only when they changed', () => {
+    vi.useFakeTimers();
+    try {
+      const puts: string[] = [];
+      let sent = 1;
+      const stop = reportLive({
+        node: '3',
+        liveReports: { everyMs: 1000, to: 'etcd' },
+        current: () => ({ sent: { '4': sent }, metrics: {} }),
+        putInEtcd: async (json) => puts.push(json),
+      });
+      vi.advanceTimersByTime(1000);
+      expect(puts).toEqual([JSON.stringify({ sent: { '4': 1 }, metrics: {} })]);
+      vi.advanceTimersByTime(3000);
+      expect(puts).toHaveLength(1);
+      sent = 5;
+      vi.advanceTimersByTime(1000);
+      expect(puts.at(-1)).toBe(JSON.stringify({ sent: { '4': 5 }, metrics: {} }));
+      stop();
+      sent = 9;
+      vi.advanceTimersByTime(5000);
+      expect(puts).toHaveLength(2);
+    } finally {
+      vi.useRealTimers();
     }
   });
 });
