@@ -123,7 +123,9 @@ export interface LiveReports {
 /**
  * One live report as a datagram. A node with so many neighbours that its report would not fit one datagram sends
  * it in parts of the same `seq`, each with part of `sent` (totals per neighbour stand alone); an older `seq` than
- * one already seen is stale and dropped.
+ * one already seen is stale and dropped. `seq` is the host clock's ms when the report was made (strictly rising
+ * within a process), so that the container that takes over a moved or restarted node goes on from where the old
+ * one's reports were rather than starting again at 1, below them.
  */
 export interface LiveDatagram extends LiveReport {
   readonly token: string;

@@ -86,7 +86,7 @@ function datagramSender(node: string, to: { udpPort: number; token: string }): L
   socket.on('error', () => {});
   let seq = 0;
   const send = (report: LiveReport) => {
-    seq += 1;
+    seq = Math.max(seq + 1, Date.now());
     for (const datagram of liveDatagrams(report, { token: to.token, node, seq })) socket.send(datagram, to.udpPort, gateway);
   };
   return Object.assign(send, { close: () => socket.close() });

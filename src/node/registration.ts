@@ -18,7 +18,7 @@ export class NodeLease {
   private lease: Promise<string> | undefined;
   private revoked = false;
   /** The current lease's renewals, which the CLI may take over for a while (leaveRenewalsTo). */
-  private renewals: { pause(): void; resume(options: { now: boolean }): void } | undefined;
+  private renewals: { pause(): void; resume(): void } | undefined;
 
   constructor(
     private readonly etcd: EtcdClient,
@@ -85,9 +85,11 @@ export class NodeLease {
    * Leaves the renewals of the lease to the CLI while it holds `keeperKey` and the run has not started
    * (`startKey`), as it does during a bring-up (run/lease-keeper.ts): a node waiting for hundreds of others then
    * does not wake at all, where each renewal woke it, 9 times a minute, at 1–3 ms of CPU on a busy host (issue 9
-   * §7). At the start the node renews again itself, at its own phase, so that a thousand nodes do not renew at the
-   * same moment. If the key goes before the start (the CLI ended, `peerlab up` exits, or it died and its lease ran
-   * out), the node renews at once: the CLI's last renewal may be a while ago. Returns once renewing again.
+   * §7). At the start, or if the key goes before it (the CLI ended, `peerlab up` exits, or it died and its lease
+   * ran out), the node renews once at once and then at its own phase again. At once: the CLI's last renewal may be
+   * a while ago. On a 500-node run with the dashboard, nodes that renewed only at their phase (up to 6.7 s after the
+   * start) had their renewal answered with 0 s left about 18 s after it (README, "Seeing a run"). The start wakes
+   * every node anyway, and a renewal is one write on a stream already open. Returns once renewing again.
    */
   async leaveRenewalsTo(keeperKey: string, startKey: string): Promise<void> {
     // One read of both, then watches from the revision after it: nothing that changes meanwhile is missed.
@@ -95,19 +97,15 @@ export class NodeLease {
     if (keeper === undefined || start !== undefined || !this.renewals) return;
     const renewals = this.renewals;
     renewals.pause();
-    // A wait that fails counts as the keeper gone: the node must never be left without renewals.
-    let keeperGone = true;
     // The watch that loses the race is cancelled: a thousand nodes would otherwise keep a watcher each on the
-    // keeper key for the whole run.
+    // keeper key for the whole run. A wait that fails resumes the renewals too: the node must never be left
+    // without them.
     const decided = new AbortController();
     try {
-      keeperGone = await Promise.race([
-        this.etcd.nextEvent(keeperKey, revision + 1n, 'delete', decided.signal).then(() => true),
-        this.etcd.nextEvent(startKey, revision + 1n, 'put', decided.signal).then(() => false),
-      ]);
+      await Promise.race([this.etcd.nextEvent(keeperKey, revision + 1n, 'delete', decided.signal), this.etcd.nextEvent(startKey, revision + 1n, 'put', decided.signal)]);
     } finally {
       decided.abort();
-      renewals.resume({ now: keeperGone });
+      renewals.resume();
     }
   }
 
@@ -152,9 +150,9 @@ export class NodeLease {
     timer = setInterval(renew, RENEW_EVERY_MS);
     this.renewals = {
       pause: stop,
-      resume: ({ now }) => {
+      resume: () => {
         if (ended || this.revoked || timer) return;
-        if (now) renew();
+        renew();
         // Back on the renewals' first phase: nodes that became ready together still renew at their own moments.
         const untilNext = RENEW_EVERY_MS - ((Date.now() - armedAt) % RENEW_EVERY_MS);
         timer = setTimeout(() => {

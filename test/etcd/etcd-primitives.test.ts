@@ -158,13 +158,16 @@ describe('the CLI renewing the leases of nodes that wait for the start', () => {
     expect(await keeper.handBack()).toEqual([]);
     await reference.put(keys.start).value(String(Date.now()));
     await handedOver;
+    // Renewed at once at the start, not only at the node's phase: the keeper's last round may be a while ago.
+    expect(renewals).toHaveBeenCalledWith(id);
     // Both watches (the keeper key's and the start key's) are cancelled once the start decided it.
     expect(watches.mock.calls.map(([key, , , signal]) => [key, signal?.aborted])).toEqual([
       [keys.leaseKeeper, true],
       [keys.start, true],
     ]);
+    // Then at its own phase again.
     await settle(7_000);
-    expect(renewals).toHaveBeenCalledWith(id);
+    expect(renewals.mock.calls.length).toBeGreaterThanOrEqual(2);
     await keeper.release();
     // Let go once: asked again (a keeper that lost its watch lets go before the controller's close asks), it is
     // the same letting go, not a second revoke.
