@@ -50,14 +50,14 @@ export function reportLive(options: {
   readonly putInEtcd: (json: string) => Promise<unknown>;
 }): () => void {
   const { to, everyMs } = options.liveReports;
-  const send: LiveSender = to === 'etcd' ? (report) => void options.putInEtcd(JSON.stringify(report)).catch(() => {}) : datagramSender(options.node, to);
+  const send: LiveSender = to === 'etcd' ? (_report, json) => void options.putInEtcd(json).catch(() => {}) : datagramSender(options.node, to);
   let last = '';
   const report = () => {
     const current = options.current();
     const json = JSON.stringify(current);
     if (json === last) return;
     last = json;
-    send(current);
+    send(current, json);
   };
   let timer: NodeJS.Timeout | undefined;
   const phase = setTimeout(() => {
@@ -71,7 +71,8 @@ export function reportLive(options: {
   };
 }
 
-type LiveSender = ((report: LiveReport) => void) & { close?: () => void };
+/** Sends a report, given also as the JSON already made to compare it with the last (etcd's value as it is). */
+type LiveSender = ((report: LiveReport, json: string) => void) & { close?: () => void };
 
 /**
  * Sends reports to the dashboard's port on this node's default gateway. Without a default route, reports are not

@@ -89,7 +89,8 @@ export class NodeLease {
    * ran out), the node renews once at once and then at its own phase again. At once: the CLI's last renewal may be
    * a while ago. On a 500-node run with the dashboard, nodes that renewed only at their phase (up to 6.7 s after the
    * start) had their renewal answered with 0 s left about 18 s after it (README, "Seeing a run"). The start wakes
-   * every node anyway, and a renewal is one write on a stream already open. Returns once renewing again.
+   * every node anyway. (A renewal then opens the node's LeaseKeepAlive stream: the node paused before its first
+   * renewal, so the stream was never opened during the bring-up.) Returns once renewing again.
    */
   async leaveRenewalsTo(keeperKey: string, startKey: string): Promise<void> {
     // One read of both, then watches from the revision after it: nothing that changes meanwhile is missed.
