@@ -12,7 +12,7 @@ import type { LinkChange } from '../links/model.js';
 import { forEachLimited, waitAtMost } from '../util/concurrency.js';
 import { userFrame } from '../plugins/stack.js';
 import { ExecutionFailed } from './execution.js';
-import { RegistrationLeaseKeeper } from './lease-keeper.js';
+import { RegistrationLeaseKeeper, type RunningNodes } from './lease-keeper.js';
 import type { RegistryChange, RegistryLog } from '../runtime/types.js';
 
 /** What each node's ready key holds: the deployment hands it on as it is. */
@@ -65,8 +65,9 @@ export class RunController {
   private readonly faulted = new Set<string>();
   /** The waits under way, each re-checked when a node departs. */
   private readonly onDeparture = new Set<() => void>();
-  /** Renews the registered nodes' leases for them until the start (holdNodeLeases). */
+  /** Renews the registered nodes' leases for them until the start, and guards them for a while after it (holdNodeLeases). */
   private leaseKeeper: RegistrationLeaseKeeper | undefined;
+  private runningNodes: RunningNodes | undefined;
 
   private constructor(
     private readonly etcd: Etcd3,
@@ -102,6 +103,7 @@ export class RunController {
 
   /** A fault is about to hit these nodes and edges: links that break to them or across them are not failures. */
   faultHits(nodes: readonly string[], edges: ReadonlyArray<readonly [string, string]>): void {
+    this.leaseKeeper?.forget(nodes);
     for (const node of nodes) this.faulted.add(node);
     for (const [from, to] of edges) this.faulted.add(`${from}>${to}`);
   }
@@ -240,11 +242,13 @@ export class RunController {
 
   /**
    * From now until the start, the controller renews every registered node's lease for it, so that nodes waiting
-   * for the rest of a bring-up do not wake (run/lease-keeper.ts). Before any node starts: every node must see
-   * the keeper key when it has registered.
+   * for the rest of a bring-up do not wake, and for a TTL after the start those of the nodes that `running` lists
+   * and no fault hit (run/lease-keeper.ts). Before any node starts: every node must see the keeper key when it
+   * has registered.
    */
-  async holdNodeLeases(): Promise<void> {
+  async holdNodeLeases(running: RunningNodes): Promise<void> {
     this.leaseKeeper ??= await RegistrationLeaseKeeper.hold(this.etcd, this.keys.leaseKeeper, this.keys.nodesPrefix);
+    this.runningNodes = running;
   }
 
   async publish(config: RunConfig, neighbours: ReadonlyMap<string, NeighbourEntry[]>): Promise<void> {
@@ -303,6 +307,7 @@ export class RunController {
     await this.handBackNodeLeases();
     const startedAt = Date.now() + leadMs;
     await this.etcd.put(this.keys.start).value(String(startedAt));
+    if (this.runningNodes) this.leaseKeeper?.guardAfterStart(this.runningNodes);
     return startedAt;
   }
 

@@ -105,7 +105,7 @@ export async function coordinateNodes(options: CoordinationOptions, held: Coordi
     },
   });
   const nodeSpecs = nodeIds.map((id) => nodeSpec(id, groupOf.get(id)!));
-  await controller.holdNodeLeases();
+  await controller.holdNodeLeases(async () => new Set((await nodes.nodeHosts()).keys()));
   const readiness = controller.waitReady({
     withoutProgressMs: STARTUP_STALL_MS,
     check: () => watch.check(),

@@ -4,14 +4,21 @@
  * what the nodes cost while they waited for the last ones, and of a waiting node's CPU what remained was its
  * lease renewals, 9 wake-ups a minute at 1–3 ms each once the host is busy (cold caches), for every node, for
  * the whole bring-up. (Handing over once registered, not once ready: in a BA graph half the nodes have a
-neighbour that starts later, and wait for it to register before they can connect and say ready.) A thousand
-renewals on one stream cost the CLI a few ms.
+ * neighbour that starts later, and wait for it to register before they can connect and say ready.) A thousand
+ * renewals on one stream cost the CLI a few ms.
  *
  * The nodes see the keeper key (RunKeys.leaseKeeper), held under a short lease of the CLI's own, and leave their
  * renewals to it (node/registration.ts); they renew again themselves at the start, or at once if the key goes
- * (the CLI let go, exited, or died and its lease ran out). Failure detection is not weakened where it counts:
- * before the start a node that dies fails the bring-up through the run's watch (its container ends), and from the
- * start on every node renews its own lease again, so a node that dies then loses it as before.
+ * (the CLI let go, exited, or died and its lease ran out). Before the start a node that dies fails the bring-up
+ * through the run's watch (its container ends).
+ *
+ * For one TTL after the start the keeper still renews the leases of the nodes whose container runs and that no
+ * fault hit (guardAfterStart). At the start every node begins at once, and on a starved host a node's own first
+ * renewal was measured landing 11–13 s after it, with 6 s of the TTL left; in 3 runs of 3 at 500 nodes with the
+ * dashboard, a few nodes lost their lease 18 s after the start (README, "Seeing a run"). Failure detection is not
+ * weakened: a node is not renewed once its container ended or a fault hit it, and its own renewals, every third of
+ * the TTL, had left its lease at least as long as the keeper's, so its lease still runs out within a TTL of its
+ * death.
  */
 import type { Etcd3, IDuplexStream, ILeaseKeepAliveRequest, ILeaseKeepAliveResponse, Lease } from 'etcd3';
 import { followPrefix } from '../coordination/etcd.js';
@@ -29,19 +36,29 @@ const RENEW_EVERY_MS = (REGISTRATION_TTL_SECONDS * 1000) / 3;
 const LAST_ROUND_TIMEOUT_MS = 10_000;
 /** How long letting go of the keeper key waits for etcd to revoke its lease (see release). */
 const REVOKE_WAIT_MS = 2_000;
+/** The renewal periods after the start in which the keeper still renews the leases of the nodes that run: a TTL. */
+const ROUNDS_AFTER_START = 3;
+
+/** The nodes whose container runs now, on every engine of the run. */
+export type RunningNodes = () => Promise<ReadonlySet<string>>;
 
 export class RegistrationLeaseKeeper {
   /** Node by lease id. */
   private readonly nodeOf = new Map<string, string>();
   /** Nodes whose lease etcd no longer knew when renewed: their registration is gone. */
   private readonly lost = new Set<string>();
+  /** Nodes a fault hit (forget): never renewed again, so that their leases run out as their own renewals left them. */
+  private readonly forgotten = new Set<string>();
   private stream: IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse> | undefined;
   private opening: Promise<IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse>> | undefined;
   /** The last round's leases not answered yet (see handBack); none is tracked before it. */
   private lastRound: Set<string> | undefined;
   private onAnswered: (() => void) | undefined;
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout;
+  /** Until the start (handBack): renews every registration it hears of. */
   private renewing = true;
+  /** For a TTL after the start (guardAfterStart). */
+  private guarding = false;
   private stopFollowing: () => Promise<void> = async () => {};
   private releasing: Promise<void> | undefined;
 
@@ -77,8 +94,8 @@ export class RegistrationLeaseKeeper {
 
   /**
    * Before the start: renews every lease a last time and waits for etcd's answers, so that each node's lease has
-   * a whole TTL when its own renewals take over again (at most a renewal period after the start). Returns the
-   * nodes whose lease etcd no longer knew: their registration is gone.
+   * a whole TTL when its own renewals take over again. Returns the nodes whose lease etcd no longer knew: their
+   * registration is gone.
    */
   async handBack(): Promise<string[]> {
     await this.stopRenewing();
@@ -87,8 +104,37 @@ export class RegistrationLeaseKeeper {
     const answered = new Promise<void>((resolve) => (this.onAnswered = resolve));
     await this.renew([...this.nodeOf.keys()]);
     if (lastRound.size > 0) await Promise.race([answered, new Promise((resolve) => setTimeout(resolve, LAST_ROUND_TIMEOUT_MS).unref())]);
+    this.lastRound = undefined;
     this.closeStream();
     return [...this.lost];
+  }
+
+  /**
+   * From the start: every renewal period for a TTL, renews the lease of each node that `running` lists and no
+   * fault hit, in case the node's own renewals come late (see the top of this file).
+   */
+  guardAfterStart(running: RunningNodes): void {
+    if (this.releasing || this.guarding) return;
+    this.guarding = true;
+    let rounds = 0;
+    const round = async (): Promise<void> => {
+      // Not knowing which nodes run, it renews none: a dead node's lease must run out.
+      const runs = await running().catch(() => new Set<string>());
+      if (this.guarding) await this.renew([...this.nodeOf].filter(([, node]) => runs.has(node) && !this.forgotten.has(node)).map(([lease]) => lease));
+    };
+    // Closed a period after the last round, not at once: cancelled, a stream drops the renewals not sent yet.
+    this.timer = setInterval(() => (++rounds > ROUNDS_AFTER_START ? this.stopGuarding() : void round()), RENEW_EVERY_MS).unref();
+  }
+
+  /** Nodes a fault hit (killed, stopped, paused, moved): from now on their leases are theirs alone to renew. */
+  forget(nodes: Iterable<string>): void {
+    for (const node of nodes) this.forgotten.add(node);
+  }
+
+  private stopGuarding(): void {
+    this.guarding = false;
+    clearInterval(this.timer);
+    this.closeStream();
   }
 
   /**
@@ -101,7 +147,7 @@ export class RegistrationLeaseKeeper {
 
   private async letGo(): Promise<void> {
     await this.stopRenewing();
-    this.closeStream();
+    this.stopGuarding();
     // revoke() stops the keep-alives first. An etcd that does not answer held a run's teardown for 160 s here (the
     // client retries); unrevoked, the key's lease ends by itself within its TTL, which is all letting go needs.
     await waitAtMost(this.keeper.revoke(), REVOKE_WAIT_MS);
@@ -127,6 +173,8 @@ export class RegistrationLeaseKeeper {
     } catch {
       return; // etcd unreachable: the next round tries again, as a node's own renewals would
     }
+    // Let go meanwhile: the stream opened for this round must not outlive the keeper.
+    if (!this.renewing && !this.guarding && this.lastRound === undefined) return this.closeStream();
     for (const lease of leases) {
       this.lastRound?.add(lease);
       stream.write({ ID: lease });

@@ -145,7 +145,8 @@ export class DockerRuntime implements ContainerNodes, SuccessorNodes {
   }
 
   async nodeHosts(): Promise<Map<string, string>> {
-    const running = await this.docker.listContainers({ filters: { label: [`${RUN_LABEL}=${this.runId}`, `${ROLE_LABEL}=node`] } });
+    // Running only, as on the Swarm: the list also has paused containers.
+    const running = await this.docker.listContainers({ filters: { label: [`${RUN_LABEL}=${this.runId}`, `${ROLE_LABEL}=node`], status: ['running'] } });
     // Oldest first, so that during a move the new container, the one that serves the node from its commit on, wins.
     return new Map(running.sort((a, b) => a.Created - b.Created).map((container) => [container.Labels[NODE_LABEL] ?? '?', container.Labels[HOST_LABEL] ?? LOCAL_HOST]));
   }
