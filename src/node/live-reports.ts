@@ -72,19 +72,20 @@ export function reportLive(options: {
 }
 
 /** Sends a report, given also as the JSON already made to compare it with the last (etcd's value as it is). */
-type LiveSender = ((report: LiveReport, json: string) => void) & { close?: () => void };
+export type LiveSender = ((report: LiveReport, json: string) => void) & { close?: () => void };
 
 /**
- * Sends reports to the dashboard's port on this node's default gateway. Without a default route, reports are not
- * sent, and the dashboard shows this node's state but not its traffic until its final report.
+ * Sends reports to the dashboard's port on `gateway`, this node's default gateway. Without a default route, reports
+ * are not sent, and the dashboard shows this node's state but not its traffic until its final report.
  */
-function datagramSender(node: string, to: { udpPort: number; token: string }): LiveSender {
-  const gateway = defaultGateway(readFileSync('/proc/net/route', 'utf8'));
+export function datagramSender(node: string, to: { udpPort: number; token: string }, gateway = defaultGateway(readFileSync('/proc/net/route', 'utf8'))): LiveSender {
   if (gateway === undefined) return () => {};
   const socket = createSocket('udp4');
   socket.unref();
   // A datagram that cannot be sent (the host's buffers full) is a lost report, which the next one makes good.
   socket.on('error', () => {});
+  // From the host clock, which every container shares: the dashboard counts no report older than one it counted
+  // from the node, and a moved or restarted node's new process must not start below its old one.
   let seq = 0;
   const send = (report: LiveReport) => {
     seq = Math.max(seq + 1, Date.now());

@@ -2,7 +2,7 @@ import { createSocket } from 'node:dgram';
 import { describe, expect, it, vi } from 'vitest';
 import { DashboardFeed } from '../../src/dashboard/feed.js';
 import { LiveReceiver } from '../../src/dashboard/live-receiver.js';
-import { defaultGateway, liveDatagrams, reportLive } from '../../src/node/live-reports.js';
+import { datagramSender, defaultGateway, liveDatagrams, reportLive } from '../../src/node/live-reports.js';
 import type { LiveDatagram } from '../../src/coordination/protocol.js';
 import { LIVE_REPORTS_PER_SECOND, liveReportMs } from '../../src/dashboard/observe.js';
 
@@ -64,6 +64,31 @@ describe('live reports as datagrams', () => {
       expect(feed.nodeDetails('0')).toMatchObject({ sent: { '1': 5 }, received: { '1': 4 }, metrics: { round: 2 } });
     } finally {
       client.close();
+      receiver.close();
+    }
+  });
+});
+
+describe("a node's new process (moved or restarted)", () => {
+  it('is heard at once: its reports are not older than those of the process it replaced', async () => {
+    const receiver = await LiveReceiver.open();
+    const feed = new DashboardFeed(['0', '1']);
+    receiver.deliverTo(feed);
+    const { to } = receiver.target(1000);
+    if (to === 'etcd') throw new Error('a receiver reports over UDP');
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
+    const [old, successor] = [datagramSender('0', to, '127.0.0.1'), datagramSender('0', to, '127.0.0.1')];
+    try {
+      // The old process has reported for a while; the new one starts counting afresh.
+      for (let round = 1; round <= 5; round++) old({ sent: { '1': round }, metrics: {} }, '');
+      await settle();
+      successor({ sent: { '1': 7 }, metrics: { moved: 1 } }, '');
+      await settle();
+      expect(receiver.counts).toEqual({ reports: 6, refused: 0 });
+      expect(feed.nodeDetails('0')).toMatchObject({ sent: { '1': 7 }, metrics: { moved: 1 } });
+    } finally {
+      old.close?.();
+      successor.close?.();
       receiver.close();
     }
   });
