@@ -38,7 +38,7 @@ import { MessageTracer } from './trace.js';
 import { NodeMigration } from './migration.js';
 import { CpuDemand } from './cpu-demand.js';
 import { reachStartLine } from './start-line.js';
-import { reportLive } from './live-reports.js';
+import { reportLive, type LiveReporting } from './live-reports.js';
 // Imported, not the lazy global: Node loads perf_hooks on the global's first use, ~3 ms of CPU that would fall on the
 // start moment or a node's first message (profiled in the container; issue 10's first-hop delay).
 import { performance } from 'node:perf_hooks';
@@ -202,6 +202,8 @@ async function main(): Promise<void> {
   let restored: () => void = () => {};
   const untilRestored = succession?.kind === 'migrate' ? new Promise<void>((resolve) => (restored = resolve)) : undefined;
   let arrivals = 0;
+  /** Set at the start when a dashboard watches: told of each message that arrives (live-reports.ts). */
+  let liveReporting: LiveReporting | undefined;
 
   await serveLinks({
     port: identity.port,
@@ -231,6 +233,7 @@ async function main(): Promise<void> {
         arrivals += 1;
         tracer?.deliver(from, envelope);
         host.deliver(from, envelope.payload);
+        liveReporting?.activity();
       } catch (error) {
         reportFailure(error as Error);
       }
@@ -319,7 +322,7 @@ async function main(): Promise<void> {
     startLagMs = startLine.lagMs;
     running = true;
   }
-  const stopLiveReports = config.liveReports
+  liveReporting = config.liveReports
     ? reportLive({
         node: nodeId,
         liveReports: config.liveReports,
@@ -353,7 +356,7 @@ async function main(): Promise<void> {
 
   await stopped;
   host.freeze();
-  stopLiveReports?.();
+  liveReporting?.stop();
   stopLoadReports?.();
   await tracer?.close();
   const report: NodeReport = {

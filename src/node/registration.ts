@@ -88,7 +88,8 @@ export class NodeLease {
    * §7). At the start, or if the key goes before it (the CLI ended, `peerlab up` exits, or it died and its lease
    * ran out), the node renews once at once and then at its own phase again. At once: the CLI's last renewal may be
    * a while ago. On a 500-node run with the dashboard, nodes that renewed only at their phase (up to 6.7 s after the
-   * start) had their renewal answered with 0 s left about 18 s after it (README, "Seeing a run"). The start wakes
+   * start) had their renewal answered with 0 s left about 18 s after it (README, "Seeing a run"); the CLI now also
+   * renews for a TTL after the start the leases of the nodes that run (run/lease-keeper.ts). The start wakes
    * every node anyway. (A renewal then opens the node's LeaseKeepAlive stream: the node paused before its first
    * renewal, so the stream was never opened during the bring-up.) Returns once renewing again.
    */

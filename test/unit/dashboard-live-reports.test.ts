@@ -95,28 +95,43 @@ describe("a node's new process (moved or restarted)", () => {
 });
 
 describe('live reports through etcd (nodes that may not reach the CLI, a Swarm run)', () => {
-  it('are put every interval, each node at its own phase, and only when they changed', () => {
+  it('are put at the first message after each interval, only when changed, and after three quiet intervals without one', () => {
     vi.useFakeTimers();
     try {
       const puts: string[] = [];
       let sent = 1;
-      const stop = reportLive({
+      const reporting = reportLive({
         node: '3',
         liveReports: { everyMs: 1000, to: 'etcd' },
         current: () => ({ sent: { '4': sent }, metrics: {} }),
         putInEtcd: async (json) => puts.push(json),
       });
+      // The first interval ends at a random point of the first second: a message after it is reported.
       vi.advanceTimersByTime(1000);
+      expect(puts).toEqual([]);
+      reporting.activity();
       expect(puts).toEqual([JSON.stringify({ sent: { '4': 1 }, metrics: {} })]);
-      vi.advanceTimersByTime(3000);
+      // Not again within the interval, and not when nothing changed.
+      sent = 2;
+      reporting.activity();
       expect(puts).toHaveLength(1);
-      sent = 5;
       vi.advanceTimersByTime(1000);
+      sent = 5;
+      reporting.activity();
       expect(puts.at(-1)).toBe(JSON.stringify({ sent: { '4': 5 }, metrics: {} }));
-      stop();
+      reporting.activity();
+      expect(puts).toHaveLength(2);
+      // No message for three intervals: the node wakes to report what changed.
+      sent = 7;
+      vi.advanceTimersByTime(2999);
+      expect(puts).toHaveLength(2);
+      vi.advanceTimersByTime(1);
+      expect(puts.at(-1)).toBe(JSON.stringify({ sent: { '4': 7 }, metrics: {} }));
+      reporting.stop();
       sent = 9;
       vi.advanceTimersByTime(5000);
-      expect(puts).toHaveLength(2);
+      reporting.activity();
+      expect(puts).toHaveLength(3);
     } finally {
       vi.useRealTimers();
     }
