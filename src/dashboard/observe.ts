@@ -10,7 +10,7 @@ import { LiveReceiver } from './live-receiver.js';
  * cost lands in it, and on a 2-core host that CPU is the algorithm's. Through etcd (a Swarm's nodes) each is a put,
  * a raft entry and a watch event: `peerlab bench dashboard` at 150 nodes counted about 6 ms of CPU per report
  * during the algorithm, nodes, etcd and the CLI together. As a datagram to the CLI (a Docker run's nodes) a report
- * is a timer, a JSON string and a send (see README, "Seeing a run").
+ * is a JSON string and a send, made when a message wakes the node anyway (see README, "Seeing a run").
  */
 export const LIVE_REPORTS_PER_SECOND = 100;
 
