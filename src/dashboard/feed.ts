@@ -50,7 +50,7 @@ export class DashboardFeed {
   private finishedAt: number | undefined;
   /** The step of `advance`; it doubles whenever the frames are merged pairwise. */
   private stepMs: number;
-  /** A live source's clock (closesOnEachState). */
+  /** A live source's clock (showsRunningBeforeDone). */
   private clock: (() => number) | undefined;
 
   constructor(nodeIds: readonly string[], options: { start?: number; stepMs?: number } = {}) {
@@ -80,7 +80,7 @@ export class DashboardFeed {
    * Otherwise an 11-node GHS, 0.2 s of algorithm, went from connected straight to done on the page. Only then: a
    * frame for every change of a 500-node bring-up would cost the page hundreds of frames to apply.
    */
-  closesOnEachState(clock: () => number): void {
+  showsRunningBeforeDone(clock: () => number): void {
     this.clock = clock;
   }
 

@@ -1,5 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import type { LiveDatagram, LiveReports } from '../coordination/protocol.js';
 import type { DashboardFeed } from './feed.js';
 
@@ -66,14 +67,20 @@ export class LiveReceiver {
   }
 }
 
+const LIVE_DATAGRAM = z.object({
+  token: z.string(),
+  node: z.string(),
+  seq: z.number(),
+  sent: z.record(z.string(), z.number()),
+  metrics: z.record(z.string(), z.number()),
+});
+
 /** A datagram as a LiveDatagram, or undefined when it is not one. */
 function parseDatagram(message: Buffer): LiveDatagram | undefined {
   try {
-    const value = JSON.parse(message.toString('utf8')) as Partial<LiveDatagram> | null;
-    if (typeof value?.token !== 'string' || typeof value.node !== 'string' || typeof value.seq !== 'number') return undefined;
-    if (typeof value.sent !== 'object' || value.sent === null || typeof value.metrics !== 'object' || value.metrics === null) return undefined;
-    return value as LiveDatagram;
+    const parsed = LIVE_DATAGRAM.safeParse(JSON.parse(message.toString('utf8')));
+    return parsed.success ? parsed.data : undefined;
   } catch {
-    return undefined;
+    return undefined; // not JSON
   }
 }

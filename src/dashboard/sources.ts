@@ -15,7 +15,7 @@ import type { DashboardFeed } from './feed.js';
 export async function feedFromEtcd(etcd: Etcd3, keys: RunKeys, feed: DashboardFeed, frameMs: number): Promise<() => Promise<void>> {
   const began = Date.now();
   const timer = setInterval(() => feed.flush(Date.now() - began), frameMs);
-  feed.closesOnEachState(() => Date.now() - began);
+  feed.showsRunningBeforeDone(() => Date.now() - began);
   const stop = await followPrefix(etcd, keys.prefix, ({ type, name, value }) => {
     if (type !== 'put') return;
     const slash = name.indexOf('/');

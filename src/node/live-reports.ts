@@ -93,14 +93,14 @@ export function reportLive(options: {
 export type LiveSender = ((report: LiveReport, json: string) => void) & { close?: () => void };
 
 /**
- * Sends reports to the dashboard's port on `gateway`, this node's default gateway. Without a default route, reports
- * are not sent, and the dashboard shows this node's state but not its traffic until its final report.
+ * Sends reports to the dashboard's port on `gateway`, by default this node's default gateway. Without a default
+ * route, reports are not sent, and the dashboard shows this node's state but not its traffic until its final report.
  */
-export function datagramSender(node: string, to: { udpPort: number; token: string }, gateway = defaultGateway(readFileSync('/proc/net/route', 'utf8'))): LiveSender {
-  if (gateway === undefined) return () => {};
-  // Made at the first report, not at the start moment, when every node is busy at once.
+export function datagramSender(node: string, to: { udpPort: number; token: string }, gateway?: string): LiveSender {
+  // The route read and the socket made at the first report, not at the start moment, when every node is busy at once.
   let socket: Socket | undefined;
   const open = (): Socket => {
+    gateway ??= defaultGateway(readFileSync('/proc/net/route', 'utf8'));
     socket = createSocket('udp4');
     socket.unref();
     // A datagram that cannot be sent (the host's buffers full) is a lost report, which the next one makes good.
@@ -113,6 +113,7 @@ export function datagramSender(node: string, to: { udpPort: number; token: strin
   const send = (report: LiveReport) => {
     seq = Math.max(seq + 1, Date.now());
     const sending = socket ?? open();
+    if (gateway === undefined) return;
     for (const datagram of liveDatagrams(report, { token: to.token, node, seq })) sending.send(datagram, to.udpPort, gateway);
   };
   return Object.assign(send, { close: () => socket?.close() });

@@ -67,7 +67,6 @@ export class RunController {
   private readonly onDeparture = new Set<() => void>();
   /** Renews the registered nodes' leases for them until the start, and guards them for a while after it (holdNodeLeases). */
   private leaseKeeper: RegistrationLeaseKeeper | undefined;
-  private runningNodes: RunningNodes | undefined;
 
   private constructor(
     private readonly etcd: Etcd3,
@@ -247,8 +246,7 @@ export class RunController {
    * has registered.
    */
   async holdNodeLeases(running: RunningNodes): Promise<void> {
-    this.leaseKeeper ??= await RegistrationLeaseKeeper.hold(this.etcd, this.keys.leaseKeeper, this.keys.nodesPrefix);
-    this.runningNodes = running;
+    this.leaseKeeper ??= await RegistrationLeaseKeeper.hold(this.etcd, this.keys.leaseKeeper, this.keys.nodesPrefix, running);
   }
 
   async publish(config: RunConfig, neighbours: ReadonlyMap<string, NeighbourEntry[]>): Promise<void> {
@@ -307,7 +305,7 @@ export class RunController {
     await this.handBackNodeLeases();
     const startedAt = Date.now() + leadMs;
     await this.etcd.put(this.keys.start).value(String(startedAt));
-    if (this.runningNodes) this.leaseKeeper?.guardAfterStart(this.runningNodes);
+    this.leaseKeeper?.guardAfterStart();
     return startedAt;
   }
 

@@ -65,6 +65,7 @@ export class RegistrationLeaseKeeper {
   private constructor(
     private readonly etcd: Etcd3,
     private readonly keeper: Lease,
+    private readonly running: RunningNodes,
   ) {
     // Unref'd: a CLI that ends without releasing the keeper must not be kept alive by it.
     this.timer = setInterval(() => this.renewAll(), RENEW_EVERY_MS).unref();
@@ -73,11 +74,12 @@ export class RegistrationLeaseKeeper {
   /**
    * Holds `keeperKey` (under the keeper's own lease), then renews the lease of every registration put under
    * `registryPrefix` (the first renewal at once). Before any node registers, so that every node sees the key.
+   * `running` says which nodes still run when the keeper guards their leases after the start (guardAfterStart).
    */
-  static async hold(etcd: Etcd3, keeperKey: string, registryPrefix: string): Promise<RegistrationLeaseKeeper> {
+  static async hold(etcd: Etcd3, keeperKey: string, registryPrefix: string, running: RunningNodes): Promise<RegistrationLeaseKeeper> {
     const keeper = etcd.lease(KEEPER_TTL_SECONDS);
     await keeper.put(keeperKey).value(String(process.pid));
-    const keeping = new RegistrationLeaseKeeper(etcd, keeper);
+    const keeping = new RegistrationLeaseKeeper(etcd, keeper, running);
     // A keeper that no longer hears of registrations lets go at once: every node then renews its own lease, as
     // when the CLI exits, rather than wait for renewals that would never come.
     keeping.stopFollowing = await followPrefix(etcd, registryPrefix, ({ type, name, lease }) => {
@@ -110,16 +112,16 @@ export class RegistrationLeaseKeeper {
   }
 
   /**
-   * From the start: every renewal period for a TTL, renews the lease of each node that `running` lists and no
+   * From the start: every renewal period for a TTL, renews the lease of each node that still runs and that no
    * fault hit, in case the node's own renewals come late (see the top of this file).
    */
-  guardAfterStart(running: RunningNodes): void {
+  guardAfterStart(): void {
     if (this.releasing || this.guarding) return;
     this.guarding = true;
     let rounds = 0;
     const round = async (): Promise<void> => {
       // Not knowing which nodes run, it renews none: a dead node's lease must run out.
-      const runs = await running().catch(() => new Set<string>());
+      const runs = await this.running().catch(() => new Set<string>());
       if (this.guarding) await this.renew([...this.nodeOf].filter(([, node]) => runs.has(node) && !this.forgotten.has(node)).map(([lease]) => lease));
     };
     // Closed a period after the last round, not at once: cancelled, a stream drops the renewals not sent yet.

@@ -141,10 +141,12 @@ describe('EtcdClient primitives', () => {
 describe('the CLI renewing the leases of nodes that wait for the start', () => {
   const keys = runKeys('keeper-test');
   const secondsLeft = async (lease: string): Promise<number> => Number((await reference.leaseClient.leaseTimeToLive({ ID: lease })).TTL);
+  /** For the cases that end before the start: the keeper never asks which nodes run. */
+  const noneRun = async (): Promise<ReadonlySet<string>> => new Set();
 
   it('a registered node leaves its renewals to the keeper until the start, then renews its own again', async () => {
     // Held before the node registers, as in a bring-up (the second case below registers first).
-    const keeper = await RegistrationLeaseKeeper.hold(reference, keys.leaseKeeper, keys.nodesPrefix);
+    const keeper = await RegistrationLeaseKeeper.hold(reference, keys.leaseKeeper, keys.nodesPrefix, noneRun);
     const { agent, lease } = await registered(keys.node('a'));
     const id = await lease.current();
     const renewals = vi.spyOn(agent, 'keepAlive');
@@ -179,7 +181,7 @@ describe('the CLI renewing the leases of nodes that wait for the start', () => {
   it('a node renews its own at once when the keeper lets go, and one whose lease etcd lost registers again', async () => {
     const [b, c] = [await registered(keys.node('b')), await registered(keys.node('c'))];
     const [bLease, cLease] = [await b.lease.current(), await c.lease.current()];
-    const keeper = await RegistrationLeaseKeeper.hold(reference, keys.leaseKeeper, keys.nodesPrefix);
+    const keeper = await RegistrationLeaseKeeper.hold(reference, keys.leaseKeeper, keys.nodesPrefix, noneRun);
     const handedOver = [b, c].map(({ lease }) => lease.leaveRenewalsTo(keys.leaseKeeper, keys.start));
     await settle(100);
     const renewals = vi.spyOn(b.agent, 'keepAlive');
@@ -201,7 +203,7 @@ describe('the CLI renewing the leases of nodes that wait for the start', () => {
   }, 20_000);
 
   it('for a TTL after the start it still renews the leases of the nodes that run and no fault hit, then none', async () => {
-    const keeper = await RegistrationLeaseKeeper.hold(reference, keys.leaseKeeper, keys.nodesPrefix);
+    const keeper = await RegistrationLeaseKeeper.hold(reference, keys.leaseKeeper, keys.nodesPrefix, async () => new Set(['starved', 'faulted']));
     // Leases that no node renews: to etcd, a node starved at the start, a dead one, and one a fault hit.
     const leaseOf = async (node: string): Promise<string> => {
       const lease = reference.lease(20, { autoKeepAlive: false });
@@ -211,7 +213,7 @@ describe('the CLI renewing the leases of nodes that wait for the start', () => {
     const [starved] = [await leaseOf('starved'), await leaseOf('dead'), await leaseOf('faulted')];
     await settle(200);
     expect(await keeper.handBack()).toEqual([]);
-    keeper.guardAfterStart(async () => new Set(['starved', 'faulted']));
+    keeper.guardAfterStart();
     keeper.forget(['faulted']);
     // A TTL and a moment after the last renewal before the start: renewed after it, only the starved node's lease
     // is left (the last round after the start was at 20 s).

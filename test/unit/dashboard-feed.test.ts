@@ -5,7 +5,7 @@ describe("the dashboard's frames of a live run", () => {
   it('show every node running, even when it is done within the frame in which it started', () => {
     let now = 0;
     const feed = new DashboardFeed(['a', 'b']);
-    feed.closesOnEachState(() => now);
+    feed.showsRunningBeforeDone(() => now);
     const statesOf = (id: string) => feed.frames.map((frame) => frame.states[id]).filter((state) => state !== undefined);
     // A fast run: registered, connected, running and done, all before the frame's timer closes it. The bring-up's
     // states may share a frame (the last one counts), the start's may not.
