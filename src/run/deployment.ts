@@ -95,6 +95,11 @@ export interface RunRuntime {
    * through etcd (see LiveReports). A Swarm's nodes may be on other machines.
    */
   readonly nodesReachCliAtGateway: boolean;
+  /**
+   * Whether it can trace every message (`--trace`): the simulator records them itself, Docker's nodes write them
+   * into a folder this host shares with them. A Swarm's nodes may be on engines that cannot see that folder.
+   */
+  readonly tracesMessages: boolean;
   /** Why this runtime cannot take a run here and now (e.g. no Docker engine answers), or undefined when it can. */
   unavailable(): Promise<string | undefined>;
   /** Where the run's links are applied, for run.json: the agents' outboxes, the packet layer, or the simulator's model. */

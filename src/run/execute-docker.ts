@@ -56,6 +56,7 @@ export const dockerRuntime: RunRuntime = containerRuntime({
   hostsHaveCpus: true,
   placesOnEngines: false,
   nodesReachCliAtGateway: true,
+  tracesMessages: true,
   unavailable: () => unavailableUnless(connectDocker),
   replayFlags: containerReplayFlags,
   standUp: deployPrepared,
@@ -74,6 +75,7 @@ export function containerRuntime(runtime: {
   hostsHaveCpus: boolean;
   placesOnEngines: boolean;
   nodesReachCliAtGateway: boolean;
+  tracesMessages: boolean;
   unavailable: RunRuntime['unavailable'];
   replayFlags: RunRuntime['replayFlags'];
   standUp: ContainerBringUp;

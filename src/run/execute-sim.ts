@@ -26,6 +26,7 @@ export const simulatorRuntime: RunRuntime = {
   hostsHaveCpus: false,
   placesOnEngines: false,
   nodesReachCliAtGateway: false,
+  tracesMessages: true,
   unavailable: async () => undefined,
   linksLayer: () => 'model',
   replayFlags: (_prepared, tuning) => [

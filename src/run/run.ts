@@ -137,6 +137,11 @@ function checkRuntimeCan(runtime: RunRuntime, request: RunRequest): void {
       hint: `take --runtime ${able('emulatesHosts')}, or leave --hosts out (a Swarm's hosts are its engines)`,
     });
   }
+  if (request.trace && !runtime.tracesMessages) {
+    throw new PeerlabError(`--trace: the ${runtime.kind} runtime cannot trace messages (each node writes its trace into a folder this host shares with it, and nodes on other engines cannot)`, {
+      hint: `trace the run on --runtime ${able('tracesMessages')}, or leave --trace out`,
+    });
+  }
   if (request.livePlacement && !request.hosts && !runtime.placesOnEngines) throw policyWithoutHosts(request.livePlacement.policy, able('placesOnEngines'));
   if (placesNowhere(runtime, request.placement, request.hosts !== undefined)) {
     throw new PeerlabError(`--placement ${request.placement}: a ${runtime.kind} run without --hosts has one place for its nodes, so there is nothing to place`, {

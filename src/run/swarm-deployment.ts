@@ -35,12 +35,8 @@ import { serviceCreatePlainStart } from './plain-start-swarm.js';
 /** Swarm refuses a config over 500 KB. */
 export const SWARM_CONFIG_LIMIT = 500 * 1024;
 
-export async function deployOnSwarm(prepared: PreparedRun, options: DockerOptions, traceDir?: string): Promise<Deployment<SwarmRuntime>> {
-  if (traceDir) {
-    throw new PeerlabError('--trace is not available on the swarm runtime: each node writes its trace into a folder the CLI shares with it, and other engines cannot', {
-      hint: 'trace the run on --runtime docker or sim',
-    });
-  }
+/** A run's Swarm bring-up. It takes no trace folder: `--trace` is refused before the run starts (tracesMessages). */
+export async function deployOnSwarm(prepared: PreparedRun, options: DockerOptions): Promise<Deployment<SwarmRuntime>> {
   const { runId } = prepared;
   const graph = prepared.topology.graph;
   const began = Date.now();
@@ -199,6 +195,7 @@ export const swarmRuntime: RunRuntime = containerRuntime({
   hostsHaveCpus: false,
   placesOnEngines: true,
   nodesReachCliAtGateway: false,
+  tracesMessages: false,
   unavailable: () => unavailableUnless(clusterEngines),
   replayFlags: (prepared, tuning) => [
     ...containerReplayFlags(prepared, tuning),

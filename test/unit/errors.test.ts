@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { timeoutMsFrom } from '../../src/cli/run-request.js';
 import { PeerlabError } from '../../src/errors.js';
 import { listAlgorithms } from '../../src/plugins/catalog.js';
@@ -165,6 +165,15 @@ describe('the run line', () => {
     }
     // The default is what every run without the flag gets.
     await expect(sim({ algorithm: 'flood', topology: 'ring:n=4', placement: 'spread' })).resolves.toMatchObject({ outcome: 'pass' });
+  });
+
+  it('--trace on a runtime whose nodes cannot write into this host (the Swarm) is refused before anything starts', async () => {
+    const observer = { prepared: vi.fn() };
+    const refused = await failure(sim({ algorithm: 'flood', topology: 'ring:n=4', runtime: 'swarm', trace: true, observer }));
+    expect(refused.message).toMatch(/^--trace: the swarm runtime cannot trace messages/);
+    expect(refused.hint).toBe('trace the run on --runtime docker or sim, or leave --trace out');
+    // Before the run was prepared, so `--ui` has printed no dashboard URL and no cluster was looked for.
+    expect(observer.prepared).not.toHaveBeenCalled();
   });
 
   it('a --policy without --hosts is refused where every node has one place, before anything starts', async () => {
