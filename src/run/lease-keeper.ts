@@ -12,13 +12,13 @@
  * (the CLI let go, exited, or died and its lease ran out). Before the start a node that dies fails the bring-up
  * through the run's watch (its container ends).
  *
- * For one TTL after the start the keeper still renews the leases of the nodes whose container runs and that no
- * fault hit (guardAfterStart). At the start every node begins at once, and on a starved host a node's own first
- * renewal was measured landing 11–13 s after it, with 6 s of the TTL left; in 3 runs of 3 at 500 nodes with the
- * dashboard, a few nodes lost their lease 18 s after the start (README, "Seeing a run"). Failure detection is not
- * weakened: a node is not renewed once its container ended or a fault hit it, and its own renewals, every third of
- * the TTL, had left its lease at least as long as the keeper's, so its lease still runs out within a TTL of its
- * death.
+ * For one TTL after the start the keeper still renews the leases of the nodes whose container runs, that no
+ * fault hit and that have not registered again under another lease (guardAfterStart). At the start every node
+ * begins at once, and on a starved host a node's own first renewal was measured landing 11–13 s after it, with 6 s
+ * of the TTL left; in 3 runs of 3 at 500 nodes with the dashboard, a few nodes lost their lease 18 s after the
+ * start (README, "Seeing a run"). Failure detection is not weakened: a node is not renewed once its container
+ * ended, a fault hit it or it registered again, and its own renewals, every third of the TTL, had left its lease
+ * at least as long as the keeper's, so its lease still runs out within a TTL of its death.
  */
 import type { Etcd3, IDuplexStream, ILeaseKeepAliveRequest, ILeaseKeepAliveResponse, Lease } from 'etcd3';
 import { followPrefix } from '../coordination/etcd.js';
@@ -59,7 +59,7 @@ export class RegistrationLeaseKeeper {
   private renewing = true;
   /** For a TTL after the start (guardAfterStart). */
   private guarding = false;
-  private stopFollowing: () => Promise<void> = async () => {};
+  private stopWatch: () => Promise<void> = async () => {};
   private releasing: Promise<void> | undefined;
 
   private constructor(
@@ -82,16 +82,23 @@ export class RegistrationLeaseKeeper {
     const keeping = new RegistrationLeaseKeeper(etcd, keeper, running);
     // A keeper that no longer hears of registrations lets go at once: every node then renews its own lease, as
     // when the CLI exits, rather than wait for renewals that would never come.
-    keeping.stopFollowing = await followPrefix(etcd, registryPrefix, ({ type, name, lease }) => {
+    keeping.stopWatch = await followPrefix(etcd, registryPrefix, ({ type, name, lease }) => {
       if (type === 'put') keeping.keep(name, lease);
     }, () => void keeping.release());
     return keeping;
   }
 
   private keep(node: string, lease: string): void {
-    if (lease === '0' || !this.renewing || this.nodeOf.has(lease)) return;
-    this.nodeOf.set(lease, node);
-    void this.renew([lease]);
+    if (lease === '0' || this.nodeOf.has(lease)) return;
+    if (this.renewing) {
+      this.nodeOf.set(lease, node);
+      void this.renew([lease]);
+      return;
+    }
+    // After the start, a registration under a new lease is a new process of the node (moved or restarted from
+    // outside the run, e.g. by `peerlab migrate`), which renews its own. Its container runs under the node's id,
+    // but what the old process held under the old lease (locks, candidacies) must run out with it.
+    this.forget([node]);
   }
 
   /**
@@ -100,7 +107,7 @@ export class RegistrationLeaseKeeper {
    * registration is gone.
    */
   async handBack(): Promise<string[]> {
-    await this.stopRenewing();
+    this.stopRenewing();
     // Only this round's answers are waited for: a renewal written to a stream that broke is never answered.
     const lastRound = (this.lastRound = new Set());
     const answered = new Promise<void>((resolve) => (this.onAnswered = resolve));
@@ -112,8 +119,9 @@ export class RegistrationLeaseKeeper {
   }
 
   /**
-   * From the start: every renewal period for a TTL, renews the lease of each node that still runs and that no
-   * fault hit, in case the node's own renewals come late (see the top of this file).
+   * From the start: every renewal period for a TTL, renews the lease of each node that still runs, that no
+   * fault hit and that has not registered again, in case the node's own renewals come late (see the top of this
+   * file).
    */
   guardAfterStart(): void {
     if (this.releasing || this.guarding) return;
@@ -125,7 +133,7 @@ export class RegistrationLeaseKeeper {
       if (this.guarding) await this.renew([...this.nodeOf].filter(([, node]) => runs.has(node) && !this.forgotten.has(node)).map(([lease]) => lease));
     };
     // Closed a period after the last round, not at once: cancelled, a stream drops the renewals not sent yet.
-    this.timer = setInterval(() => (++rounds > ROUNDS_AFTER_START ? this.stopGuarding() : void round()), RENEW_EVERY_MS).unref();
+    this.timer = setInterval(() => void (++rounds > ROUNDS_AFTER_START ? this.stopGuarding() : round()), RENEW_EVERY_MS).unref();
   }
 
   /** Nodes a fault hit (killed, stopped, paused, moved): from now on their leases are theirs alone to renew. */
@@ -133,10 +141,11 @@ export class RegistrationLeaseKeeper {
     for (const node of nodes) this.forgotten.add(node);
   }
 
-  private stopGuarding(): void {
+  private async stopGuarding(): Promise<void> {
     this.guarding = false;
     clearInterval(this.timer);
     this.closeStream();
+    await this.stopFollowing();
   }
 
   /**
@@ -148,19 +157,23 @@ export class RegistrationLeaseKeeper {
   }
 
   private async letGo(): Promise<void> {
-    await this.stopRenewing();
-    this.stopGuarding();
+    this.stopRenewing();
+    await this.stopGuarding();
     // revoke() stops the keep-alives first. An etcd that does not answer held a run's teardown for 160 s here (the
     // client retries); unrevoked, the key's lease ends by itself within its TTL, which is all letting go needs.
     await waitAtMost(this.keeper.revoke(), REVOKE_WAIT_MS);
   }
 
-  private async stopRenewing(): Promise<void> {
+  private stopRenewing(): void {
     clearInterval(this.timer);
     this.renewing = false;
-    const stopFollowing = this.stopFollowing;
-    this.stopFollowing = async () => {};
-    await stopFollowing();
+  }
+
+  /** The registry watch goes on through the guard, which it tells of nodes registered again (see keep). */
+  private async stopFollowing(): Promise<void> {
+    const stop = this.stopWatch;
+    this.stopWatch = async () => {};
+    await stop();
   }
 
   private renewAll(): void {

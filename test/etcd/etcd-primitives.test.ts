@@ -202,25 +202,32 @@ describe('the CLI renewing the leases of nodes that wait for the start', () => {
     await c.lease.leave();
   }, 20_000);
 
-  it('for a TTL after the start it still renews the leases of the nodes that run and no fault hit, then none', async () => {
-    const keeper = await RegistrationLeaseKeeper.hold(reference, keys.leaseKeeper, keys.nodesPrefix, async () => new Set(['starved', 'faulted']));
-    // Leases that no node renews: to etcd, a node starved at the start, a dead one, and one a fault hit.
+  it('for a TTL after the start it still renews the leases of the nodes that run, no fault hit and did not register again, then none', async () => {
+    const keeper = await RegistrationLeaseKeeper.hold(reference, keys.leaseKeeper, keys.nodesPrefix, async () => new Set(['starved', 'faulted', 'moved']));
+    // Leases that no node renews: to etcd, a node starved at the start, a dead one, one a fault hit, and one whose
+    // node was moved from outside the run (its new container runs under the same id).
     const leaseOf = async (node: string): Promise<string> => {
       const lease = reference.lease(20, { autoKeepAlive: false });
       await lease.put(keys.node(node)).value('x');
       return lease.grant();
     };
-    const [starved] = [await leaseOf('starved'), await leaseOf('dead'), await leaseOf('faulted')];
+    const [starved, , , moved] = [await leaseOf('starved'), await leaseOf('dead'), await leaseOf('faulted'), await leaseOf('moved')];
     await settle(200);
     expect(await keeper.handBack()).toEqual([]);
     keeper.guardAfterStart();
     keeper.forget(['faulted']);
+    // The moved node's new process registers under a lease of its own, which it renews itself.
+    const movedAgain = reference.lease(20);
+    await movedAgain.put(keys.node('moved')).value('y');
     // A TTL and a moment after the last renewal before the start: renewed after it, only the starved node's lease
     // is left (the last round after the start was at 20 s).
     await settle(21_500);
     expect(await secondsLeft(starved!)).toBeGreaterThan(15);
     expect(await reference.get(keys.node('dead')).string()).toBeNull();
     expect(await reference.get(keys.node('faulted')).string()).toBeNull();
+    expect(await secondsLeft(moved!)).toBeLessThanOrEqual(0);
+    expect(await reference.get(keys.node('moved')).string()).toBe('y');
+    await movedAgain.revoke();
     // No round after the third: by 28 s, a renewal at 26.7 s would have left more than 18 s.
     await settle(6_500);
     expect(await secondsLeft(starved!)).toBeLessThan(15);
