@@ -38,7 +38,7 @@ import { MessageTracer } from './trace.js';
 import { NodeMigration } from './migration.js';
 import { CpuDemand } from './cpu-demand.js';
 import { reachStartLine } from './start-line.js';
-import { reportLive, type LiveReporting } from './live-reports.js';
+import { liveSender, reportLive, type LiveReporting } from './live-reports.js';
 // Imported, not the lazy global: Node loads perf_hooks on the global's first use, ~3 ms of CPU that would fall on the
 // start moment or a node's first message (profiled in the container; issue 10's first-hop delay).
 import { performance } from 'node:perf_hooks';
@@ -306,6 +306,8 @@ async function main(): Promise<void> {
   stopped.catch(() => {}); // awaited below, where a failure fails the node
   // A node at the start line follows the registry from the start, with what it hears held until init has begun.
   const membership = succession ? undefined : new HeldUntilStart(host);
+  // Before the start line: a datagram sender makes its socket now (see datagramSender).
+  const sendLive = config.liveReports && liveSender({ node: nodeId, to: config.liveReports.to, putInEtcd: (json) => etcd.put(keys.live(nodeId), json) });
   if (!recorded) {
     const startLine = await reachStartLine({
       preparing: [watchControl],
@@ -322,14 +324,14 @@ async function main(): Promise<void> {
     startLagMs = startLine.lagMs;
     running = true;
   }
-  liveReporting = config.liveReports
-    ? reportLive({
-        node: nodeId,
-        liveReports: config.liveReports,
-        current: () => ({ sent: Object.fromEntries([...host.sent].map(([to, count]) => [to, count.messages])), metrics: host.metrics }),
-        putInEtcd: (json) => etcd.put(keys.live(nodeId), json),
-      })
-    : undefined;
+  liveReporting =
+    config.liveReports && sendLive
+      ? reportLive({
+          everyMs: config.liveReports.everyMs,
+          current: () => ({ sent: Object.fromEntries([...host.sent].map(([to, count]) => [to, count.messages])), metrics: host.metrics }),
+          send: sendLive,
+        })
+      : undefined;
   const stopLoadReports = config.loadReportMs ? reportLoad(lease, keys.load(nodeId), host, config.loadReportMs) : undefined;
   if (!recorded) {
     const initialised = host.start();

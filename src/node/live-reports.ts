@@ -2,7 +2,7 @@
  * A node's live reports while a dashboard watches its run (RunConfig.liveReports): its traffic per neighbour and
  * its metrics, every interval, to the dashboard's UDP port on the node's default gateway, or through etcd.
  */
-import { createSocket, type Socket } from 'node:dgram';
+import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import type { LiveDatagram, LiveReport, LiveReports } from '../coordination/protocol.js';
 
@@ -47,22 +47,29 @@ export interface LiveReporting {
 }
 
 /**
- * Reports `current()`, when it changed, at the node's first activity once `everyMs` has passed since its last
- * report, and wakes the node for it only after QUIET_INTERVALS intervals without activity. A wake-up of its own cost
- * a waiting node 1.5–2.6 ms of CPU on a busy host (cold caches, issue 9 §7): on a timer, the reports made a
- * 500-node GHS run's algorithm take 26–31 % longer with the dashboard, its nodes spending 2.2–2.6 ms more each
- * (README, "Seeing a run"). The first interval ends at a random point, so that the nodes, started by one signal,
- * do not all report at once.
+ * Where a node's live reports go: a put in etcd (`to: 'etcd'`), or a datagram to the dashboard. Made before the
+ * start line (see datagramSender).
  */
-export function reportLive(options: {
+export function liveSender(options: {
   readonly node: string;
-  readonly liveReports: LiveReports;
-  readonly current: () => LiveReport;
-  /** The report through etcd (`to: 'etcd'`); a lost one only delays the dashboard by one interval. */
+  readonly to: LiveReports['to'];
+  /** The report through etcd; a lost one only delays the dashboard by one interval. */
   readonly putInEtcd: (json: string) => Promise<unknown>;
-}): LiveReporting {
-  const { to, everyMs } = options.liveReports;
-  const send: LiveSender = to === 'etcd' ? (_report, json) => void options.putInEtcd(json).catch(() => {}) : datagramSender(options.node, to);
+}): LiveSender {
+  const { to } = options;
+  return to === 'etcd' ? (_report, json) => void options.putInEtcd(json).catch(() => {}) : datagramSender(options.node, to);
+}
+
+/**
+ * Reports `current()` through `send`, when it changed, at the node's first activity once `everyMs` has passed
+ * since its last report, and wakes the node for it only after QUIET_INTERVALS intervals without activity. A
+ * wake-up of its own cost a waiting node 1.5–2.6 ms of CPU on a busy host (cold caches, issue 9 §7): on a timer,
+ * the reports made a 500-node GHS run's algorithm take 26–31 % longer with the dashboard, its nodes spending
+ * 2.2–2.6 ms more each (README, "Seeing a run"). The first interval ends at a random point, so that the nodes,
+ * started by one signal, do not all report at once.
+ */
+export function reportLive(options: { readonly everyMs: number; readonly current: () => LiveReport; readonly send: LiveSender }): LiveReporting {
+  const { everyMs, send } = options;
   let last = '';
   let lastAt = Date.now() - Math.random() * everyMs;
   let stopped = false;
@@ -95,26 +102,28 @@ export type LiveSender = ((report: LiveReport, json: string) => void) & { close?
 /**
  * Sends reports to the dashboard's port on `gateway`, by default this node's default gateway. Without a default
  * route, reports are not sent, and the dashboard shows this node's state but not its traffic until its final report.
+ *
+ * The socket is made and bound at once, so before the start line: a UDP socket's first bind loads Node's cluster
+ * and child_process modules and compiles dgram's code, 1.5–1.9 ms of CPU on an idle host with the agent's own
+ * modules loaded, and its first send 0.5 ms more (the next 0.1 ms). Made at a node's first report, that fell in
+ * the algorithm: with the dashboard a 500-node GHS run's nodes spent 2.3–4.5 s more CPU during it in 6 of 7 pairs
+ * (README, "Seeing a run").
  */
-export function datagramSender(node: string, to: { udpPort: number; token: string }, gateway?: string): LiveSender {
-  // The route read and the socket made at the first report, not at the start moment, when every node is busy at once.
-  let socket: Socket | undefined;
-  const open = (): Socket => {
-    gateway ??= defaultGateway(readFileSync('/proc/net/route', 'utf8'));
-    socket = createSocket('udp4');
+export function datagramSender(node: string, to: { udpPort: number; token: string }, gateway = defaultGateway(readFileSync('/proc/net/route', 'utf8'))): LiveSender {
+  const socket = gateway === undefined ? undefined : createSocket('udp4');
+  if (socket) {
     socket.unref();
     // A datagram that cannot be sent (the host's buffers full) is a lost report, which the next one makes good.
     socket.on('error', () => {});
-    return socket;
-  };
+    socket.bind(0);
+  }
   // From the host clock, which every container shares: the dashboard counts no report older than one it counted
   // from the node, and a moved or restarted node's new process must not start below its old one.
   let seq = 0;
   const send = (report: LiveReport) => {
     seq = Math.max(seq + 1, Date.now());
-    const sending = socket ?? open();
-    if (gateway === undefined) return;
-    for (const datagram of liveDatagrams(report, { token: to.token, node, seq })) sending.send(datagram, to.udpPort, gateway);
+    if (!socket || gateway === undefined) return;
+    for (const datagram of liveDatagrams(report, { token: to.token, node, seq })) socket.send(datagram, to.udpPort, gateway);
   };
   return Object.assign(send, { close: () => socket?.close() });
 }

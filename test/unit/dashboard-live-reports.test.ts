@@ -1,8 +1,8 @@
-import { createSocket } from 'node:dgram';
+import { createSocket, Socket } from 'node:dgram';
 import { describe, expect, it, vi } from 'vitest';
 import { DashboardFeed } from '../../src/dashboard/feed.js';
 import { LiveReceiver } from '../../src/dashboard/live-receiver.js';
-import { datagramSender, defaultGateway, liveDatagrams, reportLive } from '../../src/node/live-reports.js';
+import { datagramSender, defaultGateway, liveDatagrams, liveSender, reportLive } from '../../src/node/live-reports.js';
 import type { LiveDatagram } from '../../src/coordination/protocol.js';
 import { LIVE_REPORTS_PER_SECOND, liveReportMs } from '../../src/dashboard/observe.js';
 
@@ -94,6 +94,21 @@ describe("a node's new process (moved or restarted)", () => {
   });
 });
 
+describe('a datagram sender', () => {
+  it('binds its socket when it is made (before the start line), not at the first report, which falls in the algorithm', async () => {
+    const bind = vi.spyOn(Socket.prototype, 'bind');
+    const sender = datagramSender('0', { udpPort: 9, token: 'x' }, '127.0.0.1');
+    try {
+      expect(bind).toHaveBeenCalledTimes(1);
+      sender({ sent: {}, metrics: {} }, '');
+      expect(bind).toHaveBeenCalledTimes(1);
+    } finally {
+      sender.close?.();
+      bind.mockRestore();
+    }
+  });
+});
+
 describe('live reports through etcd (nodes that may not reach the CLI, a Swarm run)', () => {
   it('are put at the first message after each interval, only when changed, and after three quiet intervals without one', () => {
     vi.useFakeTimers();
@@ -101,10 +116,9 @@ describe('live reports through etcd (nodes that may not reach the CLI, a Swarm r
       const puts: string[] = [];
       let sent = 1;
       const reporting = reportLive({
-        node: '3',
-        liveReports: { everyMs: 1000, to: 'etcd' },
+        everyMs: 1000,
         current: () => ({ sent: { '4': sent }, metrics: {} }),
-        putInEtcd: async (json) => puts.push(json),
+        send: liveSender({ node: '3', to: 'etcd', putInEtcd: async (json) => puts.push(json) }),
       });
       // The first interval ends at a random point of the first second: a message after it is reported.
       vi.advanceTimersByTime(1000);
