@@ -103,11 +103,11 @@ export type LiveSender = ((report: LiveReport, json: string) => void) & { close?
  * Sends reports to the dashboard's port on `gateway`, by default this node's default gateway. Without a default
  * route, reports are not sent, and the dashboard shows this node's state but not its traffic until its final report.
  *
- * The socket is made and bound at once, so before the start line: a UDP socket's first bind loads Node's cluster
- * and child_process modules and compiles dgram's code, 1.5–1.9 ms of CPU on an idle host with the agent's own
- * modules loaded, and its first send 0.5 ms more (the next 0.1 ms). Made at a node's first report, that fell in
- * the algorithm: with the dashboard a 500-node GHS run's nodes spent 2.3–4.5 s more CPU during it in 6 of 7 pairs
- * (README, "Seeing a run").
+ * The socket is made and bound at once, so before the start line, and the node's report of nothing sent yet goes
+ * out at once too: a UDP socket's first bind loads Node's cluster and child_process modules and compiles dgram's
+ * code, 1.5–1.9 ms of CPU on an idle host with the agent's own modules loaded, and its first send 0.5 ms more (the
+ * next 0.1 ms). Made at a node's first report, that fell in the algorithm: with the dashboard a 500-node GHS run's
+ * nodes spent 2.3–4.5 s more CPU during it in 6 of 7 pairs (README, "Seeing a run").
  */
 export function datagramSender(node: string, to: { udpPort: number; token: string }, gateway = defaultGateway(readFileSync('/proc/net/route', 'utf8'))): LiveSender {
   const socket = gateway === undefined ? undefined : createSocket('udp4');
@@ -125,5 +125,6 @@ export function datagramSender(node: string, to: { udpPort: number; token: strin
     if (!socket || gateway === undefined) return;
     for (const datagram of liveDatagrams(report, { token: to.token, node, seq })) socket.send(datagram, to.udpPort, gateway);
   };
+  send({ sent: {}, metrics: {} });
   return Object.assign(send, { close: () => socket?.close() });
 }

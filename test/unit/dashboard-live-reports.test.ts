@@ -77,34 +77,42 @@ describe("a node's new process (moved or restarted)", () => {
     const { to } = receiver.target(1000);
     if (to === 'etcd') throw new Error('a receiver reports over UDP');
     const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
-    const [old, successor] = [datagramSender('0', to, '127.0.0.1'), datagramSender('0', to, '127.0.0.1')];
+    const old = datagramSender('0', to, '127.0.0.1');
+    let successor: ReturnType<typeof datagramSender> | undefined;
     try {
-      // The old process has reported for a while; the new one starts counting afresh.
+      // The old process has reported for a while; the new one, started after, counts afresh.
       for (let round = 1; round <= 5; round++) old({ sent: { '1': round }, metrics: {} }, '');
       await settle();
+      successor = datagramSender('0', to, '127.0.0.1');
       successor({ sent: { '1': 7 }, metrics: { moved: 1 } }, '');
       await settle();
-      expect(receiver.counts).toEqual({ reports: 6, refused: 0 });
+      // Each sender's first report, of nothing sent yet (made with the sender), and the six above.
+      expect(receiver.counts).toEqual({ reports: 8, refused: 0 });
       expect(feed.nodeDetails('0')).toMatchObject({ sent: { '1': 7 }, metrics: { moved: 1 } });
     } finally {
       old.close?.();
-      successor.close?.();
+      successor?.close?.();
       receiver.close();
     }
   });
 });
 
 describe('a datagram sender', () => {
-  it('binds its socket when it is made (before the start line), not at the first report, which falls in the algorithm', async () => {
+  it('binds its socket and sends a first report when it is made (before the start line), not at the first report of the algorithm', async () => {
     const bind = vi.spyOn(Socket.prototype, 'bind');
+    const send = vi.spyOn(Socket.prototype, 'send');
     const sender = datagramSender('0', { udpPort: 9, token: 'x' }, '127.0.0.1');
     try {
       expect(bind).toHaveBeenCalledTimes(1);
-      sender({ sent: {}, metrics: {} }, '');
+      expect(send).toHaveBeenCalledTimes(1);
+      expect(JSON.parse(String(send.mock.calls[0]![0]))).toMatchObject({ node: '0', sent: {}, metrics: {} });
+      sender({ sent: { '1': 2 }, metrics: {} }, '');
       expect(bind).toHaveBeenCalledTimes(1);
+      expect(send).toHaveBeenCalledTimes(2);
     } finally {
       sender.close?.();
       bind.mockRestore();
+      send.mockRestore();
     }
   });
 });
