@@ -1,6 +1,7 @@
 import { ExponentialBackoff, handleWhen, noop, retry } from 'cockatiel';
 import { Etcd3, EtcdWatchStreamEnded, isRecoverableError, type IKeyValue, type Watcher } from 'etcd3';
 import { PeerlabError } from '../errors.js';
+import { waitAtMost } from '../util/concurrency.js';
 
 /**
  * An etcd client for peerlab's single-endpoint use. etcd3's default guards each host with a circuit breaker:
@@ -191,4 +192,12 @@ export function nextChange(client: Etcd3, key: string, startRevision: string, ty
 
 export function nextRevision(revision: string): string {
   return (BigInt(revision) + 1n).toString();
+}
+
+/**
+ * Cancelling a watch waits for etcd's answer; an etcd that is gone or frozen never gives one, and must not hold up
+ * the end of a run. A watch still being created is cancelled when it is, whenever that is.
+ */
+export async function stopWatching(following: Promise<() => Promise<void>>): Promise<void> {
+  await waitAtMost(following.then((stop) => stop()), 1_000);
 }

@@ -4,12 +4,12 @@ import { PeerlabError } from '../errors.js';
 import type { AppliedFault } from '../faults/events.js';
 import type { Json } from '../sdk/types.js';
 import { runKeys, type RunKeys } from '../coordination/keys.js';
-import { followPrefix, type OnWatchLost } from '../coordination/etcd.js';
+import { followPrefix, stopWatching, type OnWatchLost } from '../coordination/etcd.js';
 import { currentLeader } from '../coordination/elections.js';
 import { REGISTRATION_TTL_SECONDS, type MessageTotals, type NeighbourEntry, type NodeFailure, type NodeReport, type NodeStartup, type Registration, type RunConfig } from '../coordination/protocol.js';
 import type { SkewInForce } from '../host/node-clock.js';
 import type { LinkChange } from '../links/model.js';
-import { forEachLimited, waitAtMost } from '../util/concurrency.js';
+import { forEachLimited } from '../util/concurrency.js';
 import { userFrame } from '../plugins/stack.js';
 import { ExecutionFailed } from './execution.js';
 import { RegistrationLeaseKeeper, type RunningNodes } from './lease-keeper.js';
@@ -610,14 +610,6 @@ function totalsAmong(alive: readonly string[], answers: ReadonlyMap<string, Mess
  * container's death is seen within a second, but looking into it takes a moment more).
  */
 const LINK_BREAK_GRACE_MS = 3_000;
-
-/**
- * Cancelling a watch waits for etcd's answer; an etcd that is gone never gives one, and must not hold up the end.
- * A watch still being created is cancelled when it is, whenever that is.
- */
-async function stopWatching(following: Promise<() => Promise<void>>): Promise<void> {
-  await waitAtMost(following.then((stop) => stop()), 1_000);
-}
 
 export class RunTimeout extends PeerlabError {
   constructor(message: string) {

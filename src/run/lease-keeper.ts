@@ -21,7 +21,7 @@
  * at least as long as the keeper's, so its lease still runs out within a TTL of its death.
  */
 import type { Etcd3, IDuplexStream, ILeaseKeepAliveRequest, ILeaseKeepAliveResponse, Lease } from 'etcd3';
-import { followPrefix } from '../coordination/etcd.js';
+import { followPrefix, stopWatching } from '../coordination/etcd.js';
 import { REGISTRATION_TTL_SECONDS } from '../coordination/protocol.js';
 import { waitAtMost } from '../util/concurrency.js';
 
@@ -169,11 +169,14 @@ export class RegistrationLeaseKeeper {
     this.renewing = false;
   }
 
-  /** The registry watch goes on through the guard, which it tells of nodes registered again (see keep). */
+  /**
+   * The registry watch goes on through the guard, which it tells of nodes registered again (see keep), so it may
+   * be stopped when etcd no longer answers (a frozen etcd ends the run, and the controller's close lets go).
+   */
   private async stopFollowing(): Promise<void> {
     const stop = this.stopWatch;
     this.stopWatch = async () => {};
-    await stop();
+    await stopWatching(Promise.resolve(stop));
   }
 
   private renewAll(): void {
