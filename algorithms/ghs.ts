@@ -394,6 +394,7 @@ function changeRoot(node: GhsNode): void {
 
 /** "halt", reached at both core nodes: each tells its side of the tree (the core edge is in-branch). */
 function halt(node: GhsNode): void {
+  node.log(`halt: the MST is found; core edge to ${node.state.inBranch}, level ${node.state.LN}`);
   broadcastDone(node, node.state.inBranch);
   finish(node);
 }

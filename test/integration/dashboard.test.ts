@@ -5,7 +5,7 @@
  * (replayed). Then the two benches of the page: its overhead on a Docker run, and its frame time.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -150,6 +150,8 @@ describe('dashboard and report in Chromium', () => {
       await finished;
       const phases = seen.map((states) => new Set(Object.values(states)));
       expect(phases.some((states) => states.has('starting') || states.has('registered') || states.has('connected'))).toBe(true);
+      // GHS is running for a tenth of a second here; the page still shows it.
+      expect(phases.some((states) => states.has('running'))).toBe(true);
       expect(phases.at(-1)).toEqual(new Set(['done']));
       expect(Object.keys(seen.at(-1)!)).toHaveLength(11);
     } finally {
@@ -161,6 +163,11 @@ describe('dashboard and report in Chromium', () => {
     const run = JSON.parse(await readFile(path.join(runDir, 'verify.json'), 'utf8')) as { metrics: { messages: number } };
     expect(run.metrics.messages).toBeGreaterThan(0);
     expect(await countArrows(path.join(runDir, 'report.html'))).toBe(run.metrics.messages);
+    // Every node's log, the silent ones' empty; the two core nodes logged their halt.
+    const logs = await readdir(path.join(runDir, 'logs'));
+    expect(logs).toHaveLength(11);
+    const halts = (await Promise.all(logs.map((file) => readFile(path.join(runDir, 'logs', file), 'utf8')))).filter((log) => log.includes('halt: the MST is found'));
+    expect(halts).toHaveLength(2);
   });
   it("shows a Docker run's traffic while it runs, from the nodes' live reports, before any node is done", async () => {
     // Each node pings its neighbours for 8 s and reports only then: traffic seen before that came from live reports
@@ -235,6 +242,40 @@ describe('dashboard and report in Chromium', () => {
         }
       }
       await showing('done');
+    } finally {
+      await page.close();
+      await dashboard.close();
+    }
+  });
+  it('a live page shows every state of a quick run, though they come 50 ms apart and a redraw costs more', async () => {
+    // A 300-node graph: its first redraw costs the page 100 ms or more, so at the states' share it would wait
+    // seconds before the next, and the run is over by then (an 11-node GHS is running for a tenth of a second).
+    const { graph } = await loadTopology('ba:n=300,m=2', { seed: 1 });
+    const feed = new DashboardFeed(graph.nodes());
+    const dashboard = await startDashboard({ runId: 'quick-states', graph, feed, mode: 'live', timeUnit: 'ms' });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    type Seen = { peerlab: { states: Record<string, string>; loaded: boolean }; seenStates: string[] };
+    try {
+      await page.goto(dashboard.url);
+      await page.waitForSelector('#status:has-text("live")');
+      // What the page shows, every 5 ms: the set of states its nodes are drawn in.
+      await page.evaluate(() => {
+        const window_ = window as unknown as Seen;
+        window_.seenStates = [];
+        setInterval(() => {
+          const shown = [...new Set(Object.values(window_.peerlab.states))].sort().join(',');
+          if (shown && window_.seenStates.at(-1) !== shown) window_.seenStates.push(shown);
+        }, 5);
+      });
+      let t = 0;
+      for (const state of ['connected', 'running', 'done'] as const) {
+        for (const id of graph.nodes()) feed.state(id, state);
+        feed.flush((t += 50));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      feed.finish(t);
+      await page.waitForFunction(() => Object.values((window as unknown as Seen).peerlab.states).every((s) => s === 'done'), undefined, { timeout: 60_000 });
+      expect(await page.evaluate(() => (window as unknown as Seen).seenStates)).toEqual(['connected', 'running', 'done']);
     } finally {
       await page.close();
       await dashboard.close();

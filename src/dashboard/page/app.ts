@@ -8,7 +8,7 @@ import Sigma from 'sigma';
 
 // The frames the server sends, typed once where the server makes them (types only: nothing of it is bundled).
 import type { Frame, NodeState } from '../feed.js';
-import { LIVE_REDRAW_SHARE } from '../live-redraw.js';
+import { LIVE_REDRAW_SHARE, LIVE_STEP_LAG_MS } from '../live-redraw.js';
 
 interface PageGraph {
   runId: string;
@@ -98,6 +98,8 @@ async function main(): Promise<void> {
   const messageSeries: Point[] = [];
   const doneSeries: Point[] = [];
   const arrivedStates: Record<string, NodeState> = {};
+  /** The last frame that changed a node's state or noted a fault. */
+  let lastChange = -1;
   let doneCount = 0;
   const notes: Array<{ index: number; text: string }> = [];
   const metricNames = new Set<string>();
@@ -116,6 +118,7 @@ async function main(): Promise<void> {
       arrivedStates[id] = state;
     }
     doneSeries.push({ t: frame.t, v: doneCount });
+    if (Object.keys(frame.states).length > 0 || frame.notes.length > 0) lastChange = index;
     for (const text of frame.notes) notes.push({ index, text });
     for (const values of Object.values(frame.metrics)) for (const name of Object.keys(values)) metricNames.add(name);
     stats.frames += 1;
@@ -251,28 +254,39 @@ async function main(): Promise<void> {
   // Following a live run, the page redraws at most once per frame that arrives (frames come in bursts, e.g. all
   // of them on a reload), and no more than a share of the time: a redraw's cost is measured as the browser sees
   // it (sigma.js's software WebGL on a host without a GPU is most of it), and the next waits until that cost is
-  // the share of the time since: LIVE_REDRAW_SHARE.states when a frame since the last redraw changed a node's
-  // state or noted a fault, LIVE_REDRAW_SHARE.traffic when frames only carried traffic and metrics. A cheap redraw
-  // (a small graph, a fast machine) still follows every frame; a 500-node graph on a busy 2-core host shows each
-  // state change within a few seconds and its traffic every half minute or so.
+  // the share of the time since: LIVE_REDRAW_SHARE.states while a frame not yet shown changed a node's state or
+  // noted a fault, LIVE_REDRAW_SHARE.traffic when frames only carried traffic and metrics. A cheap redraw (a small
+  // graph, a fast machine) still follows every frame; a 500-node graph on a busy 2-core host shows each state
+  // change within a few seconds and its traffic every half minute or so.
+  // A redraw shows the next frame that changed states, not the latest, while that frame is at most
+  // LIVE_STEP_LAG_MS of the run behind the latest: an 11-node GHS is running for a tenth of a second, and a page
+  // whose first redraw cost 150 ms (19 × 150 ms to wait at the states' share) went from connected straight to done.
+  // Further behind, it jumps to the latest frame, so the page never trails the run by more than that.
   let timer: ReturnType<typeof setTimeout> | undefined;
   let drawing = false;
-  let statesWaiting = false;
   let lastRedraw = { cost: 0, endedAt: -Infinity };
+  let runFinished = false;
   function scheduleRedraw(): void {
     if (!following || drawing || shown === frames.length - 1) return;
-    const share = statesWaiting ? LIVE_REDRAW_SHARE.states : LIVE_REDRAW_SHARE.traffic;
+    const share = lastChange > shown || runFinished ? LIVE_REDRAW_SHARE.states : LIVE_REDRAW_SHARE.traffic;
     const at = lastRedraw.endedAt + lastRedraw.cost * (1 / share - 1);
     clearTimeout(timer);
     timer = setTimeout(() => requestAnimationFrame(redrawLive), Math.max(0, at - performance.now()));
+  }
+  /** The frame a live redraw shows: the next one that changed states, unless the page would trail the run too far. */
+  function nextLiveFrame(): number {
+    const latest = frames.length - 1;
+    if (lastChange <= shown) return latest;
+    let next = shown + 1;
+    while (next < lastChange && Object.keys(frames[next]!.states).length === 0 && frames[next]!.notes.length === 0) next += 1;
+    return frames[latest]!.t - frames[next]!.t <= LIVE_STEP_LAG_MS ? next : latest;
   }
   function redrawLive(): void {
     timer = undefined;
     if (!following) return;
     drawing = true;
-    statesWaiting = false;
     const began = performance.now();
-    show(frames.length - 1);
+    show(nextLiveFrame());
     // The frame sigma.js draws in comes after the next animation frame; it is on screen at the one after.
     requestAnimationFrame(() =>
       requestAnimationFrame((now) => {
@@ -288,16 +302,20 @@ async function main(): Promise<void> {
     const frame = JSON.parse(message.data) as Frame;
     arrived(frame);
     slider.max = String(frames.length - 1);
-    if (Object.keys(frame.states).length > 0 || frame.notes.length > 0) statesWaiting = true;
     scheduleRedraw();
   };
   events.addEventListener('finished', () => {
     stats.loaded = true;
     $('status').textContent = page.mode === 'live' ? 'run finished' : 'replay: press play, or drag the slider';
     events.close();
-    clearTimeout(timer);
+    runFinished = true;
     if (page.mode === 'replay' && shown < 0) show(0);
-    else show(frames.length - 1);
+    // The live redraws go on through the state changes still to show, then to the end.
+    else if (following && lastChange > shown) scheduleRedraw();
+    else {
+      clearTimeout(timer);
+      show(frames.length - 1);
+    }
   });
   $('status').textContent = page.mode === 'live' ? 'live' : 'loading the replay…';
 
