@@ -17,10 +17,17 @@ export interface TopologySvgOptions {
  * The topology as a standalone SVG: nodes at their map coordinates (or a layout), edges with their weights,
  * hover text per node and edge. Used by report.html and `peerlab topology show --svg`.
  */
+/** The width of a character of a node's label (10 px sans-serif), a little over the average, in px. */
+const LABEL_CHAR_PX = 6;
+
 export function topologySvg(graph: Topology, options: TopologySvgOptions = {}): string {
   const width = options.width ?? 720;
   const margin = 24;
-  const inner = width - 2 * margin;
+  const radius = graph.order <= 50 ? 7 : graph.order <= 300 ? 4 : 2.5;
+  const labels = graph.order <= 80;
+  // Labels run to the right of their node: room for the longest, so a node at the map's east edge keeps its name.
+  const rightMargin = labels ? Math.max(margin, radius + 4 + LABEL_CHAR_PX * maxOf(graph.mapNodes((id, attributes) => String(attributes.label ?? id).length), 0)) : margin;
+  const inner = width - margin - rightMargin;
   const { points, source } = nodePositions(graph);
   // A wide map needs less height than a square.
   const height = Math.round(2 * margin + inner * maxOf([...points.values()].map((p) => p.y), 0.2));
@@ -28,8 +35,6 @@ export function topologySvg(graph: Topology, options: TopologySvgOptions = {}): 
     const p = points.get(id)!;
     return { x: margin + p.x * inner, y: margin + p.y * inner };
   };
-  const radius = graph.order <= 50 ? 7 : graph.order <= 300 ? 4 : 2.5;
-  const labels = graph.order <= 80;
   const weights = options.weights ?? graph.size <= 60;
   const edges = graph.mapEdges((_edge, attributes, source, target) => {
     const [a, b] = [at(source), at(target)];

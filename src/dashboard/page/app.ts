@@ -73,7 +73,9 @@ async function main(): Promise<void> {
   const size = page.nodes.length <= 50 ? 9 : page.nodes.length <= 300 ? 5 : 3;
   for (const node of page.nodes) graph.addNode(node.id, { x: node.x, y: node.y, label: node.label, size, color: COLOURS.starting });
   for (const edge of page.edges) graph.addEdge(edge.source, edge.target, { size: 1, color: EDGE_IDLE, weight: edge.weight });
-  const renderer = new Sigma(graph, $('graph'), { renderLabels: page.nodes.length <= 120, labelRenderedSizeThreshold: 0 });
+  // Up to 120 nodes every label is drawn, however close (Abilene's Chicago and Indianapolis are); the padding keeps
+  // the labels of the nodes at the map's right edge on the stage.
+  const renderer = new Sigma(graph, $('graph'), { renderLabels: page.nodes.length <= 120, labelRenderedSizeThreshold: 0, labelDensity: 1000, stagePadding: 80 });
   let renderStart = 0;
   renderer.on('beforeRender', () => (renderStart = performance.now()));
   renderer.on('afterRender', () => {
@@ -358,8 +360,9 @@ function chart(canvas: HTMLCanvasElement, points: readonly Point[], cursor: numb
   context.font = '11px sans-serif';
   context.fillStyle = '#333';
   const finite = points.filter((p) => Number.isFinite(p.v));
-  const max = Math.max(1e-9, ...finite.map((p) => p.v));
-  context.fillText(`${title} · max ${formatNumber(max)}`, 4, 12);
+  const top = Math.max(0, ...finite.map((p) => p.v));
+  const max = Math.max(1e-9, top); // the scale's; a series of zeros is drawn at the bottom
+  context.fillText(finite.length > 0 ? `${title} · max ${formatNumber(top)}` : title, 4, 12);
   if (points.length === 0) return;
   const t0 = points[0]!.t;
   const span = Math.max(1e-9, points[points.length - 1]!.t - t0);
