@@ -199,7 +199,10 @@ describe('etcd image', () => {
       ExposedPorts: { '2379/tcp': {} },
       HostConfig: {
         PortBindings: { '2379/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
-        Tmpfs: { '/var/lib/etcd': 'rw,size=64m' },
+        // etcd preallocates its write-ahead log 64 MB a segment, and the next segment in the background: in a 64 MiB
+        // tmpfs, that left the database 3 MB, and once (CI, 6 Dec 2026) the background allocation took them first and
+        // etcd died with "no space left on device". Runs give it 1 GiB (src/etcd/server.ts).
+        Tmpfs: { '/var/lib/etcd': 'rw,size=256m' },
         ReadonlyRootfs: true,
         CapDrop: ['ALL'],
         SecurityOpt: ['no-new-privileges'],
