@@ -110,16 +110,18 @@ describe('two neighbours moved at once', () => {
     const run = runStream(['--param', 'durationMs=15000']);
     try {
       const runId = await run.runId();
-      // Both asked for at the same moment, retried while the run is still coming up.
-      const moveOnceStarted = async (node: string) => {
+      // Both asked for at the same moment, and asked again together while the run is still coming up. (Retried
+      // each on its own, the two drifted apart by their CLIs' start-up, and once the first move was over before
+      // the second asked: CI, 6 Dec 2026.)
+      const bothMoves = async () => {
         for (;;) {
-          const move = cliInBackground(['migrate', runId, node]);
-          const code = await move.ended;
-          if (code === 0 || !/still in bring-up|no run .* is up/.test(move.output.stderr)) return { code, ...move.output };
+          const moves = ['2', '3'].map((node) => cliInBackground(['migrate', runId, node]));
+          const ended = await Promise.all(moves.map(async (move) => ({ code: await move.ended, ...move.output })));
+          if (!ended.every((move) => move.code !== 0 && /still in bring-up|no run .* is up/.test(move.stderr))) return { two: ended[0]!, three: ended[1]! };
           await new Promise((resolve) => setTimeout(resolve, 300));
         }
       };
-      const [two, three] = await Promise.all([moveOnceStarted('2'), moveOnceStarted('3')]);
+      const { two, three } = await bothMoves();
       expect([two.code, three.code], two.stderr + three.stderr).toEqual([0, 0]);
       expect(two.stdout + three.stdout).toMatch(/after waiting [\d.]+ s for the move before it/);
       expect(await run.ended, run.output.stderr + run.output.stdout).toBe(0);
