@@ -287,10 +287,11 @@ describe('the agent outbox', () => {
 
   it('on an edge with a rate, a send resolves once its message is serialised, behind the ones before it; without a rate at once', async () => {
     const began = performance.now();
-    const outbox = new LinkOutbox(schedule({ delayMs: 50, rateBps: 8_000_000 }), () => {});
+    const happened: string[] = [];
+    const outbox = new LinkOutbox(schedule({ delayMs: 50, rateBps: 8_000_000 }), ({ payload }) => void happened.push(`${payload[0]} arrived`));
     // 10,000 bytes at 8 Mbit/s take 10 ms each; the 50 ms delay comes after and does not hold the sender.
-    const first = outbox.send({ payload: 'x'.repeat(10_000) });
-    const second = outbox.send({ payload: 'x'.repeat(10_000) });
+    const first = outbox.send({ payload: `1${'x'.repeat(9_999)}` })!.then(() => void happened.push('1 serialised'));
+    const second = outbox.send({ payload: `2${'x'.repeat(9_999)}` })!.then(() => void happened.push('2 serialised'));
     await first;
     const firstMs = performance.now() - began;
     await second;
@@ -298,14 +299,16 @@ describe('the agent outbox', () => {
     // Node's timers may fire a fraction of a millisecond early against performance.now().
     expect(firstMs).toBeGreaterThanOrEqual(9);
     expect(secondMs).toBeGreaterThanOrEqual(18.5);
-    expect(secondMs).toBeLessThan(45);
+    // Both were free to go before either arrived (in the timers' order, which a busy host delays but keeps).
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(happened).toEqual(['1 serialised', '2 serialised', '1 arrived', '2 arrived']);
     expect(new LinkOutbox(schedule({ delayMs: 50 }), () => {}).send({ payload: 'x' })).toBeUndefined();
   });
 
   it('hands each message to the wire within a fraction of a millisecond of its deadline, whatever its fraction of a millisecond', async () => {
     // Node's own timers came out 0.2–1.0 ms late (median 0.7), by an amount set by the deadline's fraction of a
     // millisecond. A pause of the test's own event loop (a GC, another process on its core) delays every message
-    // at once, so the best of five trials is what the outbox does, as a benchmark takes its fastest run.
+    // at once, so the best of ten trials is what the outbox does, as a benchmark takes its fastest run.
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
     const trial = async () => {
       const lateMs: number[] = [];
@@ -326,7 +329,9 @@ describe('the agent outbox', () => {
       return median(lateMs);
     };
     const trials: number[] = [];
-    for (let index = 0; index < 5; index++) trials.push(await trial());
+    // Ten trials of about 15 ms: on CI's two cores beside the Docker tests, five were not always enough for one
+    // without a pause.
+    for (let index = 0; index < 10; index++) trials.push(await trial());
     expect(Math.min(...trials)).toBeLessThan(0.3);
   });
 });
