@@ -198,6 +198,6 @@ export function nextRevision(revision: string): string {
  * Cancelling a watch waits for etcd's answer; an etcd that is gone or frozen never gives one, and must not hold up
  * the end of a run. A watch still being created is cancelled when it is, whenever that is.
  */
-export async function stopWatching(following: Promise<() => Promise<void>>): Promise<void> {
-  await waitAtMost(following.then((stop) => stop()), 1_000);
+export async function stopWatching(following: (() => Promise<void>) | Promise<() => Promise<void>>): Promise<void> {
+  await waitAtMost(Promise.resolve(following).then((stop) => stop()), 1_000);
 }

@@ -76,7 +76,8 @@ export class DashboardFeed {
 
   /**
    * For a live source, whose frames close every few seconds: a node that was running in the current frame and
-   * changes state again (done, failed, paused) closes it first (at `clock()`), so that the page shows it running.
+   * changes state again (done, failed, paused) closes it first (at `clock()`), so that the page shows it running,
+   * and so does one that became connected in it and starts running (the last node to connect starts the run).
    * Otherwise an 11-node GHS, 0.2 s of algorithm, went from connected straight to done on the page. Only then: a
    * frame for every change of a 500-node bring-up would cost the page hundreds of frames to apply.
    */
@@ -89,7 +90,8 @@ export class DashboardFeed {
     if (!node || node.state === state || node.state === 'departed') return;
     // A node that is done or failed stays so (the start signal comes after some nodes may already be done), unless it fails or leaves.
     if ((node.state === 'done' || node.state === 'failed') && state !== 'failed' && state !== 'departed') return;
-    if (this.clock && this.current.states[id] === 'running') this.flush(this.clock());
+    const shownBefore = this.current.states[id];
+    if (this.clock && (shownBefore === 'running' || (shownBefore === 'connected' && state === 'running'))) this.flush(this.clock());
     node.state = state;
     this.current.states[id] = state;
   }

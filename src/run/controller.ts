@@ -217,7 +217,7 @@ export class RunController {
     let stopped: Promise<void> | undefined;
     return {
       // Once: after the algorithm, or at a teardown that comes first; never held up by an etcd that is gone.
-      stop: () => (stopped ??= stopWatching(Promise.resolve(stop))),
+      stop: () => (stopped ??= stopWatching(stop)),
       log(startedAt) {
         const before = seen.filter(({ at }) => at <= startedAt);
         const after = seen.filter(({ at }) => at > startedAt).sort((a, b) => a.at - b.at);
@@ -236,7 +236,7 @@ export class RunController {
 
   async close(): Promise<void> {
     await this.leaseKeeper?.release();
-    await stopWatching(Promise.resolve(this.stopFollowingErrors));
+    await stopWatching(this.stopFollowingErrors);
   }
 
   /**

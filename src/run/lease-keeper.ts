@@ -176,7 +176,7 @@ export class RegistrationLeaseKeeper {
   private async stopFollowing(): Promise<void> {
     const stop = this.stopWatch;
     this.stopWatch = async () => {};
-    await stopWatching(Promise.resolve(stop));
+    await stopWatching(stop);
   }
 
   private renewAll(): void {

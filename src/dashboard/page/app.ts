@@ -108,6 +108,9 @@ async function main(): Promise<void> {
   /** The mean per node of the chosen metric, frame by frame: its running sum over each node's latest value. */
   let metricSeries = { name: '', upTo: 0, latest: new Map<string, number>(), sum: 0, points: [] as Point[] };
 
+  /** What a live redraw steps to (see nextLiveFrame): a frame in which some node's state changed or a fault was noted. */
+  const changesStates = (frame: Frame): boolean => Object.keys(frame.states).length > 0 || frame.notes.length > 0;
+
   function arrived(frame: Frame): void {
     const index = frames.length;
     frames.push(frame);
@@ -120,7 +123,7 @@ async function main(): Promise<void> {
       arrivedStates[id] = state;
     }
     doneSeries.push({ t: frame.t, v: doneCount });
-    if (Object.keys(frame.states).length > 0 || frame.notes.length > 0) lastChange = index;
+    if (changesStates(frame)) lastChange = index;
     for (const text of frame.notes) notes.push({ index, text });
     for (const values of Object.values(frame.metrics)) for (const name of Object.keys(values)) metricNames.add(name);
     stats.frames += 1;
@@ -280,7 +283,7 @@ async function main(): Promise<void> {
     const latest = frames.length - 1;
     if (lastChange <= shown) return latest;
     let next = shown + 1;
-    while (next < lastChange && Object.keys(frames[next]!.states).length === 0 && frames[next]!.notes.length === 0) next += 1;
+    while (next < lastChange && !changesStates(frames[next]!)) next += 1;
     return frames[latest]!.t - frames[next]!.t <= LIVE_STEP_LAG_MS ? next : latest;
   }
   function redrawLive(): void {
