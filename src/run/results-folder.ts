@@ -7,6 +7,7 @@ import { exportTopology, type EdgeAttributes, type Topology } from '../topology/
 import type { Verdict } from '../verify/index.js';
 import { CSV_GZIP_ABOVE_BYTES, writeCsvRows, writeJson } from '../util/files.js';
 import type { EdgeLink } from '../links/model.js';
+import { SentCounts } from './sent-counts.js';
 
 /** Everything needed to rerun a run, as written to run.json. */
 export interface RunRecord {
@@ -56,9 +57,13 @@ export async function writeRunResults(dir: string, output: RunOutput): Promise<v
   const departed = output.departed ?? new Map<string, string>();
   const joined = output.joined ?? new Map<string, string>();
   // One report at a time: the simulator's reports are decoded as they are read, and a 10⁶-node run's do not fit
-  // the heap all at once.
+  // the heap all at once. One pass gathers the metrics' names and what each edge carried.
   const metricNameSet = new Set<string>();
-  for (const report of reports.values()) for (const name of Object.keys(report.metrics)) metricNameSet.add(name);
+  const sentCounts = new SentCounts(graph.nodes());
+  for (const [id, report] of reports) {
+    for (const name of Object.keys(report.metrics)) metricNameSet.add(name);
+    sentCounts.add(id, report.sent);
+  }
   const metricNames = [...metricNameSet].sort();
   const nodeRows = function* () {
     for (const { node: id, attributes } of graph.nodeEntries()) yield nodeRow(id, attributes.label);
@@ -88,8 +93,8 @@ export async function writeRunResults(dir: string, output: RunOutput): Promise<v
     for (const { attributes, source, target } of graph.edgeEntries()) yield edgeRow(attributes, source, target);
   };
   const edgeRow = (attributes: EdgeAttributes, source: string, target: string) => {
-    const forward = reports.get(source)?.sent[target];
-    const backward = reports.get(target)?.sent[source];
+    const forward = sentCounts.get(source, target);
+    const backward = sentCounts.get(target, source);
     return {
       source,
       target,
