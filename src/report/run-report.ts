@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { NodeReport } from '../coordination/protocol.js';
 import type { AppliedFault } from '../faults/events.js';
 import { renderSvg } from '../experiment/plots.js';
-import { writeCsvRows, writeFileAtomic } from '../util/files.js';
+import { CSV_GZIP_ABOVE_BYTES, writeCsvRows, writeFileAtomic } from '../util/files.js';
 import type { RunRecord } from '../run/results-folder.js';
 import type { Json } from '../sdk/types.js';
 import type { Topology } from '../topology/index.js';
@@ -43,20 +43,30 @@ const METRIC_CHARTS = 6;
  */
 export async function writeRunReport(dir: string, input: RunReportInput): Promise<void> {
   const series = runSeries(input.reports);
-  if (series.rowCount > 0) await writeCsvRows(path.join(dir, 'timeseries.csv'), series.rows(), series.columns);
+  // Compressed once large, as nodes.csv and edges.csv are: a 10⁵-node GHS's is 24 MB of text.
+  if (series.rowCount > 0) await writeCsvRows(path.join(dir, 'timeseries.csv'), series.rows(), series.columns, { gzipAbove: CSV_GZIP_ABOVE_BYTES });
   const traceFile = path.join(dir, 'events.ndjson');
-  const traced = await access(traceFile).then(
-    () => true,
-    () => false,
-  );
+  const exists = (file: string) =>
+    access(path.join(dir, file)).then(
+      () => true,
+      () => false,
+    );
+  const traced = await exists('events.ndjson');
+  // Each file the page links to under the name it was written as (`.csv.gz` once large).
+  const files: string[] = [];
+  for (const file of ['run.json', 'verify.json', 'nodes.csv', 'edges.csv', 'timeseries.csv', 'topology.json', 'events.ndjson', 'faults.ndjson', 'migrations.ndjson', 'placements.ndjson', 'registry.ndjson']) {
+    if (await exists(file)) files.push(file);
+    else if (await exists(`${file}.gz`)) files.push(`${file}.gz`);
+  }
   let diagram: string;
   if (!traced) diagram = '<p class="sub">Not traced: run with <code>--trace</code> to see every message here.</p>';
   else if (await traceTooLarge(traceFile)) diagram = '<p class="note">events.ndjson is too large to draw here; open it with <code>peerlab results export --format shiviz</code>.</p>';
   else diagram = spaceTimeDiagram(await readTracedMessages(traceFile), input.graph.nodes());
-  await writeFileAtomic(path.join(dir, 'report.html'), renderRunReport(input, { charts: await timeCharts(series, input.record.runtime, input.faults ?? [], input.registry), diagram, traced }));
+  await writeFileAtomic(path.join(dir, 'report.html'), renderRunReport(input, { charts: await timeCharts(series, input.record.runtime, input.faults ?? [], input.registry), diagram, files }));
 }
 
-export function renderRunReport(input: RunReportInput, parts: { charts: string[]; diagram: string; traced: boolean }): string {
+/** `parts.files`: the files of the results folder to link to, as written. */
+export function renderRunReport(input: RunReportInput, parts: { charts: string[]; diagram: string; files: readonly string[] }): string {
   const { record, graph, verdict, results } = input;
   const name = record.algorithm?.name ?? `groups (${(record.groups ?? []).map((group) => group.role).join(', ')})`;
   const verdictClass = verdict.passed ? 'pass' : 'fail';
@@ -69,6 +79,7 @@ export function renderRunReport(input: RunReportInput, parts: { charts: string[]
     ...Object.entries(record.timings).map(([key, ms]): [string, string] => [key.replace(/Ms$/, ''), `${formatNumber(ms / 1000)} s`]),
     ['started', record.startedAt.replace('T', ' ').slice(0, 19) + ' UTC'],
   ];
+  const timeseries = parts.files.find((file) => file.startsWith('timeseries.csv'));
   const picture =
     graph.order > MAX_DRAWN_NODES
       ? `<p class="note">${formatNumber(graph.order)} nodes are too many to draw here (at most ${formatNumber(MAX_DRAWN_NODES)}); topology.json and nodes.csv have them all.</p>`
@@ -97,7 +108,7 @@ ${verdict.failures.length > 0 ? `<ul class="failures">${verdict.failures.slice(0
 ${picture}
 
 <h2>Over time</h2>
-<p class="sub">Time is ${record.runtime === 'sim' ? 'virtual ms since the start of the algorithm' : 'ms since the controller said start, on each node’s clock'}. Every node’s own series is in <a href="timeseries.csv">timeseries.csv</a>.</p>
+<p class="sub">Time is ${record.runtime === 'sim' ? 'virtual ms since the start of the algorithm' : 'ms since the controller said start, on each node’s clock'}.${timeseries ? ` Every node’s own series is in <a href="${timeseries}">${timeseries}</a>.` : ''}</p>
 <div class="plots">${parts.charts.map((chart) => `<figure>${chart}</figure>`).join('\n')}</div>
 ${faultsSection(input.faults ?? [], record.runtime)}
 
@@ -105,7 +116,7 @@ ${faultsSection(input.faults ?? [], record.runtime)}
 ${parts.diagram}
 
 <h2>Files</h2>
-<p><a href="run.json">run.json</a> · <a href="verify.json">verify.json</a> · <a href="nodes.csv">nodes.csv</a> · <a href="edges.csv">edges.csv</a> · <a href="topology.json">topology.json</a>${parts.traced ? ' · <a href="events.ndjson">events.ndjson</a>' : ''}</p>
+<p>${parts.files.map((file) => `<a href="${escapeHtml(file)}">${escapeHtml(file)}</a>`).join(' · ')}</p>
 <p class="sub">Replay: <code>${escapeHtml(record.replay)}</code></p>
 </main>
 <script>${SPACE_TIME_SCRIPT}</script>

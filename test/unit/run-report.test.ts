@@ -1,4 +1,5 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { UndirectedGraph } from 'graphology';
@@ -9,6 +10,9 @@ import { formatNumber } from '../../src/report/html.js';
 import { nodePositions } from '../../src/report/layout.js';
 import { readTracedMessages } from '../../src/report/messages.js';
 import { runSeries } from '../../src/report/series.js';
+import { writeRunReport } from '../../src/report/run-report.js';
+import type { RunRecord } from '../../src/run/results-folder.js';
+import type { Verdict } from '../../src/verify/index.js';
 import { spaceTimeDiagram } from '../../src/report/space-time.js';
 import { shivizLog } from '../../src/results/export.js';
 import type { NodeReport } from '../../src/coordination/protocol.js';
@@ -184,5 +188,42 @@ describe('topology export', () => {
     const svg = topologySvg(graph);
     expect(svg.match(/<circle /g)).toHaveLength(graph.order);
     expect(svg).toContain('data-positions="coordinates"');
+  });
+});
+
+describe('report.html of a large run', () => {
+  it('links each results file under the name it was written as, timeseries.csv compressed once past a megabyte', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'peerlab-report-files-'));
+    try {
+      // As writeRunResults leaves a large run: nodes.csv compressed, edges.csv not, no trace.
+      for (const file of ['run.json', 'verify.json', 'nodes.csv.gz', 'edges.csv', 'topology.json']) await writeFile(path.join(dir, file), '');
+      const graph = new UndirectedGraph() as Topology;
+      graph.addNode('0');
+      const reportOf = (id: number): NodeReport => {
+        const timeline = new Timeline();
+        for (let t = 0; t < 3; t++) timeline.sent(t * 100 + (id % 7));
+        return { metrics: {}, sent: {}, received: {}, startup: { registeredMs: 0, connectedMs: 0, startLagMs: 0 }, timeline: timeline.toJSON() };
+      };
+      // 30,000 nodes × 3 rows of about 15 bytes: past the 1 MiB at which a CSV is compressed.
+      const reports = new Map(Array.from({ length: 30_000 }, (_, id) => [String(id), reportOf(id)] as const));
+      const record = {
+        runId: 'r',
+        algorithm: { name: 'flood', source: 'flood.ts', params: {} },
+        topology: { spec: 'x', seed: 1, weights: 'unit', links: 'none', linksLayer: 'model', nodes: 1, edges: 0, notes: [] },
+        runtime: 'sim',
+        timings: {},
+        startedAt: '2026-12-06T00:00:00.000Z',
+        replay: 'peerlab run flood',
+      } as unknown as RunRecord;
+      const verdict: Verdict = { outcome: 'pass', passed: true, summary: 'ok', expected: null, actual: null, metrics: {}, failures: [] };
+      await writeRunReport(dir, { record, graph, results: new Map([['0', 1]]), reports, verdict });
+      expect((await readdir(dir)).filter((file) => file.startsWith('timeseries'))).toEqual(['timeseries.csv.gz']);
+      const rows = gunzipSync(await readFile(path.join(dir, 'timeseries.csv.gz'))).toString().trim().split('\n');
+      expect(rows).toHaveLength(1 + 90_000);
+      const links = [...(await readFile(path.join(dir, 'report.html'), 'utf8')).matchAll(/href="([^"]+)"/g)].map((match) => match[1]);
+      expect(links).toEqual(['timeseries.csv.gz', 'run.json', 'verify.json', 'nodes.csv.gz', 'edges.csv', 'timeseries.csv.gz', 'topology.json']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
