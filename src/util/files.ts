@@ -5,8 +5,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip, gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
-import { stringify } from 'csv-stringify/sync';
 import { PeerlabError } from '../errors.js';
+import { csvText } from './csv.js';
 
 /**
  * The results folder (`--results`), absolute: a folder, or a path where one will be made. Everything peerlab
@@ -63,13 +63,13 @@ export const writeNdjson = (file: string, values: readonly unknown[]): Promise<v
  */
 export const CSV_GZIP_ABOVE_BYTES = 1024 * 1024;
 
-/** Rows per stringify call of writeCsvRows: a few MB of text at a time. */
+/** Rows per batch of writeCsvRows' text: a few MB at a time. */
 const CSV_BATCH_ROWS = 50_000;
 
 /**
  * Writes rows made one at a time as CSV, atomically, a batch of rows at a time: for more rows than fit in the
  * heap as objects, or in one string (V8's limit is 2²⁹ characters); a 10⁶-node GHS run's timeseries.csv has
- * about 1.2·10⁷ rows, its nodes.csv ~260 MB of text. The text is what one stringify of all the rows would make.
+ * about 1.2·10⁷ rows, its nodes.csv ~260 MB of text. The text is what one csvText of all the rows would make.
  * With `gzipAbove`, a text larger than that many bytes goes to `<file>.gz` instead: the batches are held only
  * until they pass it, then streamed through gzip with the rest. Either way the other form is removed, so a
  * folder never holds both. Returns the file written; when the rows throw, nothing is written or removed.
@@ -118,11 +118,11 @@ function* csvBatches(rows: Iterable<Record<string, unknown>>, columns: string[])
   let header = true;
   for (const row of rows) {
     if (batch.push(row) < CSV_BATCH_ROWS) continue;
-    yield stringify(batch, { header, columns });
+    yield csvText(batch, columns, header);
     header = false;
     batch = [];
   }
-  if (batch.length > 0 || header) yield stringify(batch, { header, columns });
+  if (batch.length > 0 || header) yield csvText(batch, columns, header);
 }
 
 /** The rows of a CSV that writeCsvRows wrote, as `<file>` or `<file>.gz`; undefined when neither is there. */
