@@ -11,6 +11,7 @@ import { resolveFaults } from '../faults/schedule.js';
 import { assignRoles } from '../run/roles.js';
 import { placesNowhere, RUNTIMES, runtimesWith } from '../run/runtimes.js';
 import { POLICY_FIELDS, policyWithoutHosts } from '../placement/live.js';
+import { hostsArePlaced } from '../runtime/emulated-hosts.js';
 import { loadTopology, type Topology } from '../topology/index.js';
 import { oracleFor, oracleNames } from '../verify/index.js';
 import { paramAssignments, shortColumn, type Cell, type Plan } from './expand.js';
@@ -35,6 +36,9 @@ function checkRuntimeCan(loaded: LoadedExperiment, plan: Plan): void {
   }
   if (plan.hosts !== undefined && !runtime.emulatesHosts) {
     throw loaded.error(['hosts'], `the ${plan.runtime} runtime cannot give nodes hosts of their own capacity`, `run it with --runtime ${runtimesWith('emulatesHosts').join(' or ')}, or leave hosts out (a Swarm's hosts are its engines)`);
+  }
+  if (plan.hosts !== undefined && hostsArePlaced(plan.hosts.list) && !runtime.hostsHaveDistances) {
+    throw loaded.error(['hosts'], `the ${plan.runtime} runtime's hosts share one network, so their latitude and longitude would delay nothing`, `run it with --runtime ${runtimesWith('hostsHaveDistances').join(' or ')}, or give hosts without coordinates (links: shapes each edge on Docker)`);
   }
   const policy = plan.cells.find((cell) => cell.livePlacement)?.livePlacement?.policy;
   if (policy !== undefined && plan.hosts === undefined && !runtime.placesOnEngines) {

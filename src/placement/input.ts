@@ -31,6 +31,8 @@ const inputSchema = z
             priority: z.number().int().default(1),
             central: z.boolean().default(false),
             utility: z.array(utilitySample).optional(),
+            latitude: z.number().min(-90).max(90).optional(),
+            longitude: z.number().min(-180).max(180).optional(),
           })
           .strict(),
       )
@@ -47,7 +49,9 @@ const inputSchema = z
 
 /** A hint per field, the innermost named field of a problem choosing it. */
 const HINTS: Record<string, string> = {
-  hosts: 'each host is { name, capacity, priority, central, utility }: capacity in the unit node loads are measured in',
+  hosts: 'each host is { name, capacity, priority, central, utility, latitude, longitude }: capacity in the unit node loads are measured in',
+  latitude: 'latitude and longitude are degrees, both or neither, e.g. { name: oslo, capacity: 1, latitude: 59.91, longitude: 10.75 }',
+  longitude: 'latitude and longitude are degrees, both or neither, e.g. { name: oslo, capacity: 1, latitude: 59.91, longitude: 10.75 }',
   nodes: "each node is { name, host, load, hold, requests }: load measured on its current host, in the hosts' unit",
   settings: "the policy's numeric settings, e.g. { limit: 0.8 } for prio",
   requests:
@@ -105,6 +109,15 @@ function parsePlacementInput(text: string, absolute: string, cwd: string): Place
     if (hostNames.has(host.name)) throw error(['hosts', index, 'name'], `host "${host.name}" is listed twice`, 'give each host its own name');
     hostNames.add(host.name);
     inTimeOrder(host.utility ?? [], ['hosts', index, 'utility']);
+    if ((host.latitude === undefined) !== (host.longitude === undefined)) {
+      const missing = host.latitude === undefined ? 'latitude' : 'longitude';
+      throw error(['hosts', index], `host "${host.name}" has a ${missing === 'latitude' ? 'longitude' : 'latitude'} but no ${missing}`, HINTS.latitude!);
+    }
+  }
+  const placed = data.hosts.filter((host) => host.latitude !== undefined);
+  if (placed.length > 0 && placed.length < data.hosts.length) {
+    const unplaced = data.hosts.findIndex((host) => host.latitude === undefined);
+    throw error(['hosts', unplaced], `host "${data.hosts[unplaced]!.name}" has no coordinates, and others have`, 'place every host (latitude and longitude) or none: the distance to an unplaced host is unknown');
   }
   if (data.hosts.filter((host) => host.central).length > 1) {
     throw error(['hosts'], 'more than one host is central', 'mark at most one host `central: true`: it takes what fits nowhere else');

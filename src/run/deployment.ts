@@ -87,6 +87,11 @@ export interface RunRuntime {
   readonly emulatesHosts: boolean;
   /** Whether its hosts are CPU quotas, which `--host-cpus` sizes: the simulator's have no CPU, and refuse it. */
   readonly hostsHaveCpus: boolean;
+  /**
+   * Whether its hosts can be far apart (hosts with latitude and longitude): the simulator delays messages between
+   * them by their distance. Docker's hosts are groups on one engine's bridge, which would ignore it, so it refuses.
+   */
+  readonly hostsHaveDistances: boolean;
   /** Whether its nodes spread over engines of their own (the Swarm), which `--placement` assigns without `--hosts`. */
   readonly placesOnEngines: boolean;
   /**

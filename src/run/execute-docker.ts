@@ -54,6 +54,7 @@ export const dockerRuntime: RunRuntime = containerRuntime({
   kind: 'docker',
   emulatesHosts: true,
   hostsHaveCpus: true,
+  hostsHaveDistances: false,
   placesOnEngines: false,
   nodesReachCliAtGateway: true,
   tracesMessages: true,
@@ -73,6 +74,7 @@ export function containerRuntime(runtime: {
   kind: RuntimeKind;
   emulatesHosts: boolean;
   hostsHaveCpus: boolean;
+  hostsHaveDistances: boolean;
   placesOnEngines: boolean;
   nodesReachCliAtGateway: boolean;
   tracesMessages: boolean;

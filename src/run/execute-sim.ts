@@ -24,6 +24,7 @@ export const simulatorRuntime: RunRuntime = {
   engineObjects: false,
   emulatesHosts: true,
   hostsHaveCpus: false,
+  hostsHaveDistances: true,
   placesOnEngines: false,
   nodesReachCliAtGateway: false,
   tracesMessages: true,
@@ -51,7 +52,7 @@ export const simulatorRuntime: RunRuntime = {
 export async function simulateRun(prepared: PreparedRun, options: ExecutionOptions): Promise<Execution> {
   const graph = prepared.topology.graph;
   // Declared capacities, without the CPU quotas that enforce them on Docker: the simulator models them (SimHosts).
-  const hosts = options.hosts && hostsWithNodes(graph, options.hosts.list.map(({ name, capacity, priority, central }) => ({ name, capacity, priority, central })), options.placement ?? 'spread');
+  const hosts = options.hosts && hostsWithNodes(graph, options.hosts.list.map(({ cpus: _cpus, ...declared }) => declared), options.placement ?? 'spread');
   // Bundled here, loaded in the simulation thread, where the rounds run at their virtual times.
   const policy = options.livePlacement && (await bundlePolicy(options.livePlacement.policySource, path.join(prepared.bundleDir, 'policy')));
   const links = hasLinks(graph) ? { spec: prepared.links ?? 'file', directed: directedLinks(graph) } : undefined;

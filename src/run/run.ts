@@ -29,7 +29,7 @@ import { aggregateNodeMetrics, type NodeMetricAggregates } from './node-metrics.
 import type { RunObserver } from './observer.js';
 import type { RunId } from '../util/names.js';
 import { runStateDir } from './state.js';
-import { capacityPerCpu } from '../runtime/emulated-hosts.js';
+import { capacityPerCpu, hostsArePlaced, hostsFlag } from '../runtime/emulated-hosts.js';
 import { livePlacementReplayFlags, policyWithoutHosts, type LivePlacementRequest } from '../placement/live.js';
 
 export type { RuntimeChoice };
@@ -135,6 +135,11 @@ function checkRuntimeCan(runtime: RunRuntime, request: RunRequest): void {
   if (request.hosts && !runtime.emulatesHosts) {
     throw new PeerlabError(`--hosts: the ${runtime.kind} runtime cannot give nodes hosts of their own capacity`, {
       hint: `take --runtime ${able('emulatesHosts')}, or leave --hosts out (a Swarm's hosts are its engines)`,
+    });
+  }
+  if (request.hosts && hostsArePlaced(request.hosts.list) && !runtime.hostsHaveDistances) {
+    throw new PeerlabError(`${hostsFlag(request.hosts.given)}: the ${runtime.kind} runtime's hosts share one network, so their latitude and longitude would delay nothing`, {
+      hint: `take --runtime ${able('hostsHaveDistances')}, or give hosts without coordinates (--links shapes each edge on Docker)`,
     });
   }
   if (request.trace && !runtime.tracesMessages) {

@@ -15,7 +15,7 @@ export const RUNTIMES: Readonly<Record<RuntimeKind, RunRuntime>> = {
   sim: simulatorRuntime,
 };
 
-export type RuntimeCapability = 'standUp' | 'plainStart' | 'emulatesHosts' | 'hostsHaveCpus' | 'placesOnEngines' | 'tracesMessages';
+export type RuntimeCapability = 'standUp' | 'plainStart' | 'emulatesHosts' | 'hostsHaveCpus' | 'hostsHaveDistances' | 'placesOnEngines' | 'tracesMessages';
 
 /** The runtimes that have a capability (e.g. `standUp`, `emulatesHosts`), for a message that says which to take. */
 export function runtimesWith(capability: RuntimeCapability): RuntimeKind[] {

@@ -193,6 +193,7 @@ export const swarmRuntime: RunRuntime = containerRuntime({
   kind: 'swarm',
   emulatesHosts: false,
   hostsHaveCpus: false,
+  hostsHaveDistances: false,
   placesOnEngines: true,
   nodesReachCliAtGateway: false,
   tracesMessages: false,

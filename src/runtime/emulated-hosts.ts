@@ -28,6 +28,9 @@ export interface EmulatedHost {
   readonly central: boolean;
   /** The CPU quota that enforces it: capacity / largest capacity × the largest host's CPUs. */
   readonly cpus: number;
+  /** Where it is (a placement input file's hosts only): see PlacementHost. */
+  readonly latitude?: number;
+  readonly longitude?: number;
 }
 
 /** The cgroup v1 root; a parameter only so that tests of the parsing never touch it. */
@@ -127,7 +130,7 @@ function withQuotas(declared: readonly DeclaredHost[], largestCpus: number, fail
   }
   if (declared.length < 2) fail('one host is the engine itself', 'list two hosts or more, or leave --hosts out');
   const largest = Math.max(...declared.map((host) => host.capacity));
-  return declared.map(({ name, capacity, priority, central }) => {
+  return declared.map(({ name, capacity, priority, central, latitude, longitude }) => {
     if (!HOST_NAME.test(name)) fail(`host name "${name}" is not letters, digits, "_" and "-" (at most 32)`, 'rename the host, e.g. outpost_pi');
     const cpus = (capacity / largest) * largestCpus;
     if (cpus < MIN_HOST_CPUS) {
@@ -136,8 +139,13 @@ function withQuotas(declared: readonly DeclaredHost[], largestCpus: number, fail
         `raise --host-cpus to ${((MIN_HOST_CPUS * largest) / capacity).toPrecision(3)} or more, or ${name}'s capacity`,
       );
     }
-    return { name, capacity, priority, central, cpus };
+    return { name, capacity, priority, central, cpus, ...(latitude !== undefined && { latitude, longitude }) };
   });
+}
+
+/** Whether the hosts have coordinates (a placement input file places all of its hosts or none). */
+export function hostsArePlaced(list: readonly EmulatedHost[]): boolean {
+  return list.some((host) => host.latitude !== undefined);
 }
 
 /** The hosts' capacity units one CPU does: the same on every host, by construction of their quotas. */

@@ -15,6 +15,13 @@ export interface PlacementHost {
   readonly central: boolean;
   /** How well the host has performed, oldest first (seed 004's Roaming table): for policies that leave poor hosts. */
   readonly utility?: readonly UtilitySample[];
+  /**
+   * Where the host is, in degrees: the simulator delays each message between two placed hosts by their
+   * great-circle distance, as `--links geo` delays an edge (seed 001's sites), and a node that moves is away for
+   * its snapshot's trip from one to the other.
+   */
+  readonly latitude?: number;
+  readonly longitude?: number;
 }
 
 /** A host's performance at one time, as seed 004 measures it: the utility of each of its system components. */

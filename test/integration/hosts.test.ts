@@ -176,6 +176,10 @@ describe('hosts of their own CPU quota', () => {
       [['--host-cpus', '2'], /--host-cpus needs --hosts/],
       [['--hosts', 'a=1,b=2', '--runtime', 'swarm'], /--hosts: the swarm runtime cannot give nodes hosts of their own capacity — take --runtime docker or sim/],
       [['--hosts', 'a=1,b=2', '--host-cpus', '2', '--runtime', 'sim'], /--host-cpus: the sim runtime's hosts have no CPUs, only the capacity they declare — leave --host-cpus out, or take --runtime docker/],
+      [
+        ['--hosts', 'experiments/self-placement/sites.yaml', '--runtime', 'docker'],
+        /--hosts experiments\/self-placement\/sites\.yaml: the docker runtime's hosts share one network, so their latitude and longitude would delay nothing — take --runtime sim/,
+      ],
       [['--hosts', 'experiments/zoe/no-such-hosts.yaml'], /cannot read placement input experiments\/zoe\/no-such-hosts\.yaml: no such file/],
       [['--policy', 'equal'], /--policy equal needs --hosts/],
       [['--hold', '1'], /--hold needs --policy/],

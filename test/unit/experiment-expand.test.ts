@@ -256,6 +256,24 @@ describe('preflight: checks before anything starts', () => {
     expect(await failure(text('docker', 'hostCpus: 2\n'))).toBe('no error');
   });
 
+  it('refuses hosts far apart (latitude and longitude) on a runtime whose hosts share one network; the simulator takes them', async () => {
+    const dir = tempDir();
+    writeFileSync(
+      path.join(dir, 'sites.yaml'),
+      'hosts:\n  - { name: oslo, capacity: 1, latitude: 59.91, longitude: 10.75 }\n  - { name: gjovik, capacity: 1, latitude: 60.80, longitude: 10.69 }\n',
+    );
+    const text = (runtime: string) => `name: t\nruntime: ${runtime}\ntopology: { model: complete, n: 4 }\nalgorithm: flood\nhosts: sites.yaml\n`;
+    const outcome = (runtime: string) =>
+      check(text(runtime), dir).then(
+        () => 'no error',
+        (error: unknown) => (error instanceof PeerlabError ? error.line : String(error)),
+      );
+    expect(await outcome('docker')).toBe(
+      "x.yaml line 5: hosts: the docker runtime's hosts share one network, so their latitude and longitude would delay nothing — run it with --runtime sim, or give hosts without coordinates (links: shapes each edge on Docker)",
+    );
+    expect(await outcome('sim')).toBe('no error');
+  });
+
   it('refuses a placement with one place for the nodes, as --placement is refused', async () => {
     const text = (runtime: string, hosts = '') => `name: t\nruntime: ${runtime}\ntopology: { model: complete, n: 4 }\nalgorithm: flood\n${hosts}placement: partition\n`;
     expect(await failure(text('docker'))).toBe(

@@ -89,6 +89,17 @@ describe('policy simulate on the command line', () => {
       'hosts:\n  - name: a\n    capacity: 1\n    utility:\n      - { at: 60, components: { cpu: 0.5 } }\n      - { at: 30, components: { cpu: 0.4 } }\nnodes: []\n',
       /^error: \S+bad\.yaml line 6: hosts\[0\]\.utility\[1\]\.at: at 30 is not after the sample before it \(at 60\) — list the samples oldest first/m,
     ],
+    [
+      'a latitude without a longitude',
+      'hosts:\n  - { name: a, capacity: 1, latitude: 59.9 }\n  - { name: b, capacity: 1 }\nnodes: []\n',
+      /^error: \S+bad\.yaml line 2: hosts\[0\]: host "a" has a latitude but no longitude — latitude and longitude are degrees, both or neither/m,
+    ],
+    [
+      'one host placed and another not',
+      'hosts:\n  - { name: a, capacity: 1, latitude: 59.9, longitude: 10.7 }\n  - { name: b, capacity: 1 }\nnodes: []\n',
+      /^error: \S+bad\.yaml line 3: hosts\[1\]: host "b" has no coordinates, and others have — place every host \(latitude and longitude\) or none/m,
+    ],
+    ['a latitude past the pole', 'hosts:\n  - { name: a, capacity: 1, latitude: 95, longitude: 10 }\nnodes: []\n', /^error: \S+bad\.yaml line 2: hosts\[0\]\.latitude: expected a number ≤ 90, got 95 — latitude and longitude are degrees/m],
   ])('refuses %s with one line naming file, line and field', async (_name, text, message) => {
     const file = path.join(dir, 'bad.yaml');
     await writeFile(file, text);

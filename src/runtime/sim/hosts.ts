@@ -11,7 +11,9 @@
  * node handles counts for the host its sender runs on, per interval of REQUEST_SAMPLE_MS at most (a minute, the
  * grain of seed 001's request log), ending on each policy round.
  */
+import { FIBRE_KM_PER_MS, GEO_HOP_MS } from '../../links/spec.js';
 import type { PlacementHost, RequestSample } from '../../sdk/placement.js';
+import { haversineKm } from '../../topology/weights.js';
 
 /** The hosts of a simulated run and where each node starts. */
 export interface SimHostsSpec {
@@ -42,11 +44,29 @@ export class SimHosts {
   /** Requests handled since the last sample, by node, by the site (host) of their sender. */
   private readonly counting = new Map<string, Map<string, number>>();
   private readonly samples = new Map<string, RequestSample[]>();
+  /** Host → host → one-way delay in ms, when the hosts are placed (latitude and longitude); undefined otherwise. */
+  private readonly delays: ReadonlyMap<string, ReadonlyMap<string, number>> | undefined;
 
   constructor(spec: SimHostsSpec) {
     this.list = spec.list;
     this.capacityOf = new Map(spec.list.map((host) => [host.name, host.capacity]));
     this.hostOfNode = new Map(Object.entries(spec.hostOf));
+    // As `--links geo` delays an edge between two placed nodes (src/links/plan.ts): light in fibre over the
+    // great-circle distance, plus the per-hop constant of the routers at each end. Nodes on one host: no delay.
+    const placed = spec.list.every((host) => host.latitude !== undefined && host.longitude !== undefined);
+    this.delays = placed
+      ? new Map(spec.list.map((a) => [a.name, new Map(spec.list.map((b) => [b.name, a.name === b.name ? 0 : haversineKm(a, b) / FIBRE_KM_PER_MS + GEO_HOP_MS]))]))
+      : undefined;
+  }
+
+  /** Whether messages between hosts are delayed by their distance (see delayMs). */
+  get placed(): boolean {
+    return this.delays !== undefined;
+  }
+
+  /** The one-way delay from host `from` to host `to`, in ms: their distance (0 on one host, or unplaced hosts). */
+  delayMs(from: string, to: string): number {
+    return this.delays?.get(from)?.get(to) ?? 0;
   }
 
   names(): string[] {

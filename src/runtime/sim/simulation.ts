@@ -64,7 +64,7 @@ interface SimNode {
   state: SimNodeState;
   /**
    * Events that arrived while the node was created or paused, in arrival order; for a running node, the messages
-   * that arrived while it is frozen for a move that waits for its handler to return (see migrateNode).
+   * that arrived while it is frozen for a move, waiting for its handler to return or its snapshot's trip (see migrateNode).
    */
   held: SimEvent[] | undefined;
   /** Its delay stream (`createRandom(seed, 'sim-delay', id)`'s generator), made on its first send: see MessageContext.random. */
@@ -243,6 +243,8 @@ export class Simulation implements PlacementSite {
   private moveTurn: MoveTurn | undefined;
   /** The hosts of a run given some (`--hosts`): where each node runs, what it gets there, who asks it. */
   private readonly hosts: SimHosts | undefined;
+  /** The same, when its hosts are placed and far apart: each message between two of them takes their distance too. */
+  private readonly distantHosts: SimHosts | undefined;
   /** The placement policy moving nodes between the hosts (`--policy`), with its rounds. */
   private readonly placement: SimPlacement | undefined;
   /** Called as each node leaves the run for good (see MembershipChange). */
@@ -311,6 +313,7 @@ export class Simulation implements PlacementSite {
     });
     this.watchdog[Slot.handler] = Handler.none;
     this.hosts = options.hosts && new SimHosts(options.hosts);
+    this.distantHosts = this.hosts?.placed ? this.hosts : undefined;
     if (options.placement && !this.hosts) throw new PeerlabError('a placement policy needs hosts: it places nodes on hosts', { hint: 'give the simulation hosts (peerlab run --hosts)' });
     this.placement = options.placement && new SimPlacement(this, this.hosts!, options.placement.policy, options.placement);
     this.placement?.start();
@@ -460,15 +463,17 @@ export class Simulation implements PlacementSite {
    * with the same SDK semantics (AlgorithmHost's snapshot and resume): refused at once, with Docker's words
    * (`cannot migrate: …`), when a snapshot cannot carry the node (state that is not plain JSON, timers pending and
    * no `restore` hook, a lock held or a candidacy, a `run()` under way), as at Docker's `prepare`. Otherwise, as
-   * at Docker's freeze (src/node/migration.ts, leave), it first waits for a handler under way to return: one
+   * at Docker's freeze (src/node/migration.ts, leave), it first waits for a handler under way to return (and for the trip, below): one
    * suspended on a store or barrier wake-up (an `await` inside onMessage) runs to its end in the old host, which
    * handles nothing else meanwhile (AlgorithmHost.suspend: its timers wait, neighbours' comings and goings queue)
    * while what arrives for it is held; then the host is asked again (a timer set meanwhile without a `restore`
    * hook makes the move fail, recorded, and the node goes on where it stopped, as Docker's old node calls it off
    * at the freeze). With no handler under way (most moves) all this happens at the fault's instant.
    *
-   * The move itself takes no virtual time: the simulator has no model of its cost (Docker measures 0.1–2 s of
-   * downtime, see README "Migration"). Its snapshot goes through JSON as on the wire, and the new host resumes
+   * Between hosts that are placed (latitude and longitude), the snapshot takes the way from the old host to the
+   * new, as a message between them would (SimHosts.delayMs), and the node is frozen meanwhile, what arrives for it
+   * held: that is the move's downtime. Otherwise the move takes no virtual time: the simulator has no model of a
+   * process's restore (Docker measures 0.1–2 s of downtime, see README "Migration"). Its snapshot goes through JSON as on the wire, and the new host resumes
    * from it (the algorithm's `restore` hook, or node.state set) instead of running init. Nothing is lost,
    * duplicated or reordered: what it had received and not handled travels in the snapshot, what was held and what
    * was in flight to the old host reaches the new one after it, in order, and what the old one sent before the
@@ -486,14 +491,16 @@ export class Simulation implements PlacementSite {
     const old = this.node(id);
     // In Docker a paused node cannot answer the move's `prepare`, and a dead or stopped one has nothing to move.
     if (old.state !== 'running') throw new PeerlabError(`node ${id} cannot be migrated: it is ${old.state}`);
-    if (old.held !== undefined) throw new PeerlabError(`node ${id} cannot be migrated: it is frozen for a move that waits for its handler to return`);
+    if (old.held !== undefined) throw new PeerlabError(`node ${id} cannot be migrated: it is frozen for a move under way`);
     const refusal = old.host.snapshotRefusal();
     // Refused at `prepare`: Docker's CLI (moveNode) throws before it starts a new container, and writes no record
     // in migrations.ndjson; nor does this.
     if (refusal !== undefined) throw new PeerlabError(`cannot migrate: ${refusal}`);
     const target = this.moveTarget(id, to);
     const frozenAt = this.clock;
-    if (!old.host.handlerUnderWay) {
+    // Between far-apart hosts the snapshot takes the way from one to the other, and the node is away meanwhile.
+    const tripMs = target !== undefined && this.distantHosts ? this.distantHosts.delayMs(this.distantHosts.hostOf(id), target) : 0;
+    if (!old.host.handlerUnderWay && tripMs === 0) {
       this.move(old, frozenAt, target);
       settled();
       return;
@@ -507,7 +514,7 @@ export class Simulation implements PlacementSite {
     };
     // Resolved in the microtasks of the event that woke the handler: the move goes on as an event of its own.
     void old.host.suspend().then(() => {
-      if (this.phase !== 'finished') this.queue.push(this.clock, { kind: 'control', action: () => tell(this.afterFreeze(old, frozenAt, target)) });
+      if (this.phase !== 'finished') this.queue.push(Math.max(this.clock, frozenAt + tripMs), { kind: 'control', action: () => tell(this.afterFreeze(old, frozenAt, target)) });
     });
     const giveUp = (): void =>
       tell(new PeerlabError(`gave up waiting ${MOVE_DONE_TIMEOUT_MS / 1000} s for node ${id} to resume in its new container: the handler it was in has not returned, and it stays frozen until it does`));
@@ -1156,6 +1163,8 @@ export class Simulation implements PlacementSite {
       }));
       return;
     }
+    // The way between the hosts they are on now, on top of the link's own delay (FIFO still holds: see below).
+    if (this.distantHosts) delay += this.distantHosts.delayMs(this.distantHosts.hostOf(sender.id), this.distantHosts.hostOf(to));
     let deliverAt = this.clock + delay;
     if (this.fifo) {
       if (link.lastDelivery > deliverAt) deliverAt = link.lastDelivery;
