@@ -8,7 +8,11 @@
  * host of that name (the sites are the run's hosts: `--hosts oslo=1,gjovik=1,…`). At zero `noise` request k of a
  * site leaves exactly when the site's demand since the start reaches k, so the counts follow the curve and the
  * rule's windows can be solved in closed form (src/verify/sine-users.ts); with noise, each gap is stretched or
- * shrunk at random, up to that share, from the run's seed.
+ * shrunk at random, up to that share, from the run's seed. With `answer`, the server answers each request and
+ * each user measures its round trip (metric `rttMs`), the user experience seed 001 measured with ping (§6.3):
+ * short while the server is at the users' site, the way to it and back while it is elsewhere (hosts far apart,
+ * experiments/self-placement/sites.yaml). A user then gets answers from the server's site only, so a run holds
+ * the users (`--hold`) for a policy that follows requests not to move them.
  */
 import { defineAlgorithm, z, type Node } from 'peerlab';
 import { demandRate, demandSince0, type DemandSite } from './lib/sine-demand.js';
@@ -26,24 +30,36 @@ const params = z.object({
   dayMs: z.number().positive().default(86_400_000).describe('the length of a day'),
   durationMs: z.number().int().positive().default(172_800_000).describe('how long the users send'),
   noise: z.number().min(0).max(0.9).default(0).describe('each gap between requests varies by up to this share, at random'),
+  answer: z.boolean().default(false).describe('the server answers each request, and each user measures its round trip (metric rttMs)'),
 });
 type Params = z.output<typeof params>;
-type State = { sent: number; handled: number };
+/** `pending`: when each request not yet answered left, in order (a link keeps its order, across moves too). */
+type State = { sent: number; handled: number; answered: number; pending: number[]; rttSumMs: number };
 type Users = Node<Params, State>;
 
 export default defineAlgorithm({
   name: 'sine-users',
   description: "Seed 001's users: each site requests its web server along a day's sine, while a placement policy moves the server.",
   params,
-  state: (): State => ({ sent: 0, handled: 0 }),
+  state: (): State => ({ sent: 0, handled: 0, answered: 0, pending: [], rttSumMs: 0 }),
   init: start,
   // The counts travel with a moved node: the server goes on counting, users go on from their next request.
   restore(node, saved) {
     Object.assign(node.state, saved);
     start(node);
   },
-  onMessage(node) {
-    node.state.handled += 1;
+  onMessage(node, { from, payload }) {
+    const { state } = node;
+    const message = payload as { request: number } | { answer: number };
+    if ('request' in message) {
+      state.handled += 1;
+      if (node.params.answer) void node.send(from, { answer: message.request });
+      return;
+    }
+    const rtt = node.now() - state.pending.shift()!;
+    state.answered += 1;
+    state.rttSumMs += rtt;
+    node.metric('rttMs', rtt);
   },
 });
 
@@ -76,16 +92,23 @@ function sendNext(node: Users, users: Site): void {
   if (node.now() + gapMs >= node.params.durationMs) return finishAt(node);
   node.setTimer(gapMs, () => {
     node.state.sent = k;
+    if (node.params.answer) node.state.pending.push(node.now());
     void node.send(node.params.server, { request: k });
     sendNext(node, users);
   });
 }
 
-/** How long after the users' last request the server reports: time for it to arrive, on any link. */
+/** How long after the users' last request the server reports (and, with answers, the users): time for it to arrive, on any link. */
 const LAST_REQUEST_GRACE_MS = 5_000;
 
 /** Reports the counts once the users are done: the server a grace period later, so that it has handled all of theirs. */
 function finishAt(node: Users): void {
-  const end = node.params.durationMs + (node.id === node.params.server ? LAST_REQUEST_GRACE_MS : 0);
-  node.setTimer(Math.max(0, end - node.now()), () => node.result({ sent: node.state.sent, handled: node.state.handled }));
+  const { state, params } = node;
+  const waits = node.id === params.server || params.answer;
+  const end = params.durationMs + (waits ? LAST_REQUEST_GRACE_MS : 0);
+  node.setTimer(Math.max(0, end - node.now()), () => {
+    const counts = { sent: state.sent, handled: state.handled };
+    if (!params.answer || node.id === params.server) return node.result(counts);
+    node.result({ ...counts, answered: state.answered, meanRttMs: state.answered > 0 ? state.rttSumMs / state.answered : null });
+  });
 }

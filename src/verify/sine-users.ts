@@ -9,8 +9,9 @@ const params = z.object({
   dayMs: z.number(),
   durationMs: z.number(),
   noise: z.number(),
+  answer: z.boolean().default(false),
 });
-const report = z.object({ sent: z.number().int(), handled: z.number().int() });
+const report = z.object({ sent: z.number().int(), handled: z.number().int(), answered: z.number().int().optional(), meanRttMs: z.number().nullable().optional() });
 
 /** self-placement's defaults (policies/self-placement.ts), for a run that does not set them. */
 const DEFAULT_THRESHOLD = 0.6;
@@ -20,7 +21,8 @@ const DEFAULT_WINDOW_S = 900;
  * The check of seed 001's self-migrating server (experiments/self-placement.yaml): the users of each site request
  * the server along their day's sine (algorithms/sine-users.ts), and a policy moves it. From placements.ndjson's
  * rounds and the nodes' counts:
- *   - every request reached the server, across its moves (the users' sent = the server's handled);
+ *   - every request reached the server, across its moves (the users' sent = the server's handled), and with
+ *     `answer` every user had each of its requests answered (its round trips are reported, not judged);
  *   - every user node ran at its site the whole run;
  *   - the server moved only inside the windows where the curves, solved in closed form (algorithms/lib/
  *     sine-demand.ts), make the rule hold, each within the policy's window and period after the window opens;
@@ -29,7 +31,7 @@ const DEFAULT_WINDOW_S = 900;
 export const verifySineUsers: Oracle = ({ results, params: given, placement }) => {
   const fail = (summary: string): CheckResult => ({ passed: false, summary, metrics: {}, failures: [summary] });
   if (placement === undefined) return fail('no placement policy moved the server: run it with --policy self-placement and --hosts (experiments/self-placement.yaml)');
-  const { server, sites, dayMs, durationMs, noise } = params.parse(given);
+  const { server, sites, dayMs, durationMs, noise, answer } = params.parse(given);
   const rounds = placement.rounds;
   if (rounds.length === 0) return fail('the policy ran no round: give the run time for one');
   const failures: string[] = [];
@@ -39,6 +41,15 @@ export const verifySineUsers: Oracle = ({ results, params: given, placement }) =
   const sent = users.reduce((sum, id) => sum + (reports.get(id)?.sent ?? 0), 0);
   const handled = reports.get(server)?.handled;
   if (handled !== sent) failures.push(`the users sent ${sent} requests and the server handled ${handled ?? 'none'}: ${handled === undefined ? 'it reported nothing' : 'requests were lost or doubled across its moves'}`);
+  // Each user's round trips, as seed 001's ping measured its users' experience: reported per site, not judged.
+  const roundTrips: Record<string, number> = {};
+  if (answer) {
+    for (const [index, id] of users.entries()) {
+      const user = reports.get(id);
+      if (user?.answered !== user?.sent) failures.push(`user node ${id} sent ${user?.sent ?? 'no'} requests and had ${user?.answered ?? 'none'} answered`);
+      if (typeof user?.meanRttMs === 'number' && sites[index] !== undefined) roundTrips[`rttMeanMs_${sites[index]!.name}`] = user.meanRttMs;
+    }
+  }
   for (const round of rounds) {
     for (const node of round.input.nodes) {
       const index = users.indexOf(node.name);
@@ -71,11 +82,11 @@ export const verifySineUsers: Oracle = ({ results, params: given, placement }) =
     passed: failures.length === 0,
     summary:
       failures.length === 0
-        ? `${made.length} moves (${(made.length / days).toFixed(1)} a day), ${noise === 0 ? 'as many as the curves give, to the same sites' : `the curves give ${expected.length}`}, each inside its window; ${handled} requests handled, none lost`
+        ? `${made.length} moves (${(made.length / days).toFixed(1)} a day), ${noise === 0 ? 'as many as the curves give, to the same sites' : `the curves give ${expected.length}`}, each inside its window; ${handled} requests handled, none lost${answer ? ', each answered' : ''}`
         : `${failures.length} problem(s): ${failures[0]}`,
     expected: { moves: expected },
     actual: { moves: made },
-    metrics: { serverMoves: made.length, expectedMoves: expected.length, movesPerDay: made.length / days, requests: sent },
+    metrics: { serverMoves: made.length, expectedMoves: expected.length, movesPerDay: made.length / days, requests: sent, ...roundTrips },
     failures: failures.slice(0, MAX_LISTED_FAILURES),
   };
 };
