@@ -20,6 +20,12 @@ export class GrowingArray<T extends Uint32Array | Float64Array> {
     return this.array[index]!;
   }
 
+  /** Overwrites an element already pushed (e.g. a count written before what it counts). */
+  set(index: number, element: number): void {
+    if (index >= this.length) throw new RangeError(`GrowingArray.set(${index}) past its length ${this.length}`);
+    this.array[index] = element;
+  }
+
   /** The elements pushed, in an array of their own size (a buffer that can be transferred to another thread). */
   trimmed(): T {
     return this.array.slice(0, this.length) as T;

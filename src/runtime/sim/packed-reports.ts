@@ -51,22 +51,32 @@ export function packReports(reports: ReadonlyMap<string, NodeReport>): ReportsPa
   const valueStarts = new Uint32Array(reports.size);
   const codes = new GrowingArray(Uint32Array);
   const values = new GrowingArray(Float64Array);
+  // Each record's keys are walked with for…in, in the order Object.entries gives (the reports are plain objects):
+  // an [key, value] array per entry was tens of millions of short-lived objects at 10⁶ nodes, and their garbage
+  // collection most of the pack's time. Its count goes first, so its slot is filled in once the entries are written.
   const writeEdgeCounts = (counts: Readonly<Record<string, EdgeCount>>): void => {
-    const entries = Object.entries(counts);
-    codes.push(entries.length);
-    for (const [id, { messages, bytes }] of entries) {
+    const countAt = codes.length;
+    codes.push(0);
+    let count = 0;
+    for (const id in counts) {
+      const { messages, bytes } = counts[id]!;
       codes.push(name(id));
       values.push(messages);
       values.push(bytes);
+      count++;
     }
+    codes.set(countAt, count);
   };
   const writeNumbers = (numbers: Readonly<Record<string, number>> | undefined): void => {
-    const entries = Object.entries(numbers ?? {});
-    codes.push(entries.length);
-    for (const [key, value] of entries) {
+    const countAt = codes.length;
+    codes.push(0);
+    let count = 0;
+    for (const key in numbers) {
       codes.push(name(key));
-      values.push(value);
+      values.push(numbers[key]!);
+      count++;
     }
+    codes.set(countAt, count);
   };
   let node = 0;
   for (const [id, report] of reports) {
