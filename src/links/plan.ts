@@ -8,10 +8,9 @@
 import { PeerlabError } from '../errors.js';
 import { listSome, quote, readNumber } from '../topology/raw-graph.js';
 import type { TopologyDraft } from '../topology/types.js';
-import { haversineKm } from '../topology/weights.js';
 import { createRandom, type Random } from '../util/random.js';
 import { UNSHAPED, type EdgeLink, type LinkParams } from './model.js';
-import { FIBRE_KM_PER_MS, parseLinkSpec, parseQuantity, QuantityError, type Distribution, type LinkSpec, type Quantity } from './spec.js';
+import { geoDelayMs, parseLinkSpec, parseQuantity, QuantityError, type Distribution, type LinkSpec, type Quantity } from './spec.js';
 
 export interface LinkPlan {
   /** One per draft edge, in draft order; undefined when no edge is shaped (no spec, no link attributes). */
@@ -104,7 +103,7 @@ function sourceDelays(spec: LinkSpec, draft: TopologyDraft, weights: readonly nu
     });
   }
   const delays = draft.edges.map((edge, index) =>
-    charted[index] ? haversineKm(draft.nodes[edge.source]!, draft.nodes[edge.target]!) / FIBRE_KM_PER_MS + source.hopMs : NaN,
+    charted[index] ? geoDelayMs(draft.nodes[edge.source]!, draft.nodes[edge.target]!, source.hopMs) : NaN,
   );
   const known = delays.filter((delay) => !Number.isNaN(delay));
   const mean = known.reduce((sum, delay) => sum + delay, 0) / known.length;

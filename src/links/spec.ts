@@ -12,6 +12,7 @@
  * Settings override the source; the source overrides the file's own attributes (see plan.ts).
  */
 import { PeerlabError } from '../errors.js';
+import { haversineKm } from '../topology/weights.js';
 import type { JitterDistribution } from './model.js';
 
 export type Quantity = 'delay' | 'jitter' | 'loss' | 'rate' | 'queue';
@@ -40,6 +41,11 @@ export const LINKS_HINT =
 export const GEO_HOP_MS = 1;
 /** Light in fibre: 2/3 c ≈ 199,862 km/s, i.e. about 200 km per ms. */
 export const FIBRE_KM_PER_MS = 299_792.458 / 1000 / 1.5;
+
+/** The `geo` delay between two placed points, in ms: light in fibre over their great-circle distance, plus `hopMs`. */
+export function geoDelayMs(a: { readonly latitude?: number; readonly longitude?: number }, b: { readonly latitude?: number; readonly longitude?: number }, hopMs = GEO_HOP_MS): number {
+  return haversineKm(a, b) / FIBRE_KM_PER_MS + hopMs;
+}
 
 export function parseLinkSpec(text: string): LinkSpec {
   const bad = (why: string): PeerlabError => new PeerlabError(`--links "${text}": ${why}`, { hint: LINKS_HINT });

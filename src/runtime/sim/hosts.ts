@@ -11,9 +11,8 @@
  * node handles counts for the host its sender runs on, per interval of REQUEST_SAMPLE_MS at most (a minute, the
  * grain of seed 001's request log), ending on each policy round.
  */
-import { FIBRE_KM_PER_MS, GEO_HOP_MS } from '../../links/spec.js';
+import { geoDelayMs } from '../../links/spec.js';
 import type { PlacementHost, RequestSample } from '../../sdk/placement.js';
-import { haversineKm } from '../../topology/weights.js';
 
 /** The hosts of a simulated run and where each node starts. */
 export interface SimHostsSpec {
@@ -55,7 +54,7 @@ export class SimHosts {
     // great-circle distance, plus the per-hop constant of the routers at each end. Nodes on one host: no delay.
     const placed = spec.list.every((host) => host.latitude !== undefined && host.longitude !== undefined);
     this.delays = placed
-      ? new Map(spec.list.map((a) => [a.name, new Map(spec.list.map((b) => [b.name, a.name === b.name ? 0 : haversineKm(a, b) / FIBRE_KM_PER_MS + GEO_HOP_MS]))]))
+      ? new Map(spec.list.map((a) => [a.name, new Map(spec.list.map((b) => [b.name, a.name === b.name ? 0 : geoDelayMs(a, b)]))]))
       : undefined;
   }
 
