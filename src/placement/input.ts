@@ -47,11 +47,13 @@ const inputSchema = z
   })
   .strict();
 
+const PLACED_HINT = 'latitude and longitude are degrees, both or neither, e.g. { name: oslo, capacity: 1, latitude: 59.91, longitude: 10.75 }';
+
 /** A hint per field, the innermost named field of a problem choosing it. */
 const HINTS: Record<string, string> = {
   hosts: 'each host is { name, capacity, priority, central, utility, latitude, longitude }: capacity in the unit node loads are measured in',
-  latitude: 'latitude and longitude are degrees, both or neither, e.g. { name: oslo, capacity: 1, latitude: 59.91, longitude: 10.75 }',
-  longitude: 'latitude and longitude are degrees, both or neither, e.g. { name: oslo, capacity: 1, latitude: 59.91, longitude: 10.75 }',
+  latitude: PLACED_HINT,
+  longitude: PLACED_HINT,
   nodes: "each node is { name, host, load, hold, requests }: load measured on its current host, in the hosts' unit",
   settings: "the policy's numeric settings, e.g. { limit: 0.8 } for prio",
   requests:
@@ -110,8 +112,8 @@ function parsePlacementInput(text: string, absolute: string, cwd: string): Place
     hostNames.add(host.name);
     inTimeOrder(host.utility ?? [], ['hosts', index, 'utility']);
     if ((host.latitude === undefined) !== (host.longitude === undefined)) {
-      const missing = host.latitude === undefined ? 'latitude' : 'longitude';
-      throw error(['hosts', index], `host "${host.name}" has a ${missing === 'latitude' ? 'longitude' : 'latitude'} but no ${missing}`, HINTS.latitude!);
+      const [given, missing] = host.latitude === undefined ? ['longitude', 'latitude'] : ['latitude', 'longitude'];
+      throw error(['hosts', index], `host "${host.name}" has a ${given} but no ${missing}`, PLACED_HINT);
     }
   }
   const placed = data.hosts.filter((host) => host.latitude !== undefined);

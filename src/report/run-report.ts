@@ -1,10 +1,9 @@
 import type { RegistryLog, RuntimeKind } from '../runtime/types.js';
-import { access } from 'node:fs/promises';
 import path from 'node:path';
 import type { NodeReport } from '../coordination/protocol.js';
 import type { AppliedFault } from '../faults/events.js';
 import { renderSvg } from '../experiment/plots.js';
-import { CSV_GZIP_ABOVE_BYTES, writeCsvRows, writeFileAtomic } from '../util/files.js';
+import { CSV_GZIP_ABOVE_BYTES, writeCsvRows, writeFileAtomic, writtenAs } from '../util/files.js';
 import type { RunRecord } from '../run/results-folder.js';
 import type { Json } from '../sdk/types.js';
 import type { Topology } from '../topology/index.js';
@@ -46,18 +45,12 @@ export async function writeRunReport(dir: string, input: RunReportInput): Promis
   // Compressed once large, as nodes.csv and edges.csv are: a 10⁵-node GHS's is 24 MB of text.
   if (series.rowCount > 0) await writeCsvRows(path.join(dir, 'timeseries.csv'), series.rows(), series.columns, { gzipAbove: CSV_GZIP_ABOVE_BYTES });
   const traceFile = path.join(dir, 'events.ndjson');
-  const exists = (file: string) =>
-    access(path.join(dir, file)).then(
-      () => true,
-      () => false,
-    );
-  const traced = await exists('events.ndjson');
   // Each file the page links to under the name it was written as (`.csv.gz` once large).
-  const files: string[] = [];
-  for (const file of ['run.json', 'verify.json', 'nodes.csv', 'edges.csv', 'timeseries.csv', 'topology.json', 'events.ndjson', 'faults.ndjson', 'migrations.ndjson', 'placements.ndjson', 'registry.ndjson']) {
-    if (await exists(file)) files.push(file);
-    else if (await exists(`${file}.gz`)) files.push(`${file}.gz`);
-  }
+  const files = ['run.json', 'verify.json', 'nodes.csv', 'edges.csv', 'timeseries.csv', 'topology.json', 'events.ndjson', 'faults.ndjson', 'migrations.ndjson', 'placements.ndjson', 'registry.ndjson']
+    .map((file) => writtenAs(path.join(dir, file)))
+    .filter((found) => found !== undefined)
+    .map((found) => path.basename(found));
+  const traced = files.includes('events.ndjson');
   let diagram: string;
   if (!traced) diagram = '<p class="sub">Not traced: run with <code>--trace</code> to see every message here.</p>';
   else if (await traceTooLarge(traceFile)) diagram = '<p class="note">events.ndjson is too large to draw here; open it with <code>peerlab results export --format shiviz</code>.</p>';

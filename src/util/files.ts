@@ -125,9 +125,14 @@ function* csvBatches(rows: Iterable<Record<string, unknown>>, columns: string[])
   if (batch.length > 0 || header) yield csvText(batch, columns, header);
 }
 
+/** Where a file that may have been written compressed is: `<file>` or `<file>.gz`; undefined when neither is there. */
+export function writtenAs(file: string): string | undefined {
+  return [file, `${file}.gz`].find((candidate) => existsSync(candidate));
+}
+
 /** The rows of a CSV that writeCsvRows wrote, as `<file>` or `<file>.gz`; undefined when neither is there. */
 export function readCsv(file: string): Array<Record<string, string>> | undefined {
-  const found = [file, `${file}.gz`].find((candidate) => existsSync(candidate));
+  const found = writtenAs(file);
   if (!found) return undefined;
   const bytes = readFileSync(found);
   return parse(found.endsWith('.gz') ? gunzipSync(bytes) : bytes, { columns: true, skip_empty_lines: true }) as Array<Record<string, string>>;

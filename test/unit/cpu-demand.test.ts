@@ -2,7 +2,7 @@
  * node.demand in a container (src/node/cpu-demand.ts): the agent keeps the demanded share of one CPU busy, in
  * the hosts' unit, capped at one CPU, and stops when the demand goes back to 0.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CpuDemand } from '../../src/node/cpu-demand.js';
 
 /**
@@ -19,13 +19,13 @@ function cpuMsOver(ms: number): number {
 
 describe('CpuDemand', () => {
   let demand: CpuDemand | undefined;
+  beforeEach(() => vi.useFakeTimers());
   afterEach(() => {
     demand?.stop();
     vi.useRealTimers();
   });
 
   it('spins the share of a CPU its units are worth, and nothing once the demand is 0', () => {
-    vi.useFakeTimers();
     // 100 units a CPU: 40 units are 0.4 of one, 200 ms of CPU in 500 ms.
     demand = new CpuDemand(100);
     demand.set(40);
@@ -38,7 +38,6 @@ describe('CpuDemand', () => {
   });
 
   it('caps a demand above one CPU at one', () => {
-    vi.useFakeTimers();
     demand = new CpuDemand(100);
     demand.set(250);
     const busy = cpuMsOver(200) / 200;

@@ -51,33 +51,26 @@ export function packReports(reports: ReadonlyMap<string, NodeReport>): ReportsPa
   const valueStarts = new Uint32Array(reports.size);
   const codes = new GrowingArray(Uint32Array);
   const values = new GrowingArray(Float64Array);
-  // Each record's keys are walked with for…in, in the order Object.entries gives (the reports are plain objects):
+  // A record's keys are walked with for…in, in the order Object.entries gives (the reports are plain objects):
   // an [key, value] array per entry was tens of millions of short-lived objects at 10⁶ nodes, and their garbage
   // collection most of the pack's time. Its count goes first, so its slot is filled in once the entries are written.
-  const writeEdgeCounts = (counts: Readonly<Record<string, EdgeCount>>): void => {
+  const writeEntries = <T>(record: Readonly<Record<string, T>> | undefined, writeValue: (value: T) => void): void => {
     const countAt = codes.length;
     codes.push(0);
     let count = 0;
-    for (const id in counts) {
-      const { messages, bytes } = counts[id]!;
-      codes.push(name(id));
+    for (const key in record) {
+      codes.push(name(key));
+      writeValue(record[key]!);
+      count++;
+    }
+    codes.set(countAt, count);
+  };
+  const writeEdgeCounts = (counts: Readonly<Record<string, EdgeCount>>): void =>
+    writeEntries(counts, ({ messages, bytes }) => {
       values.push(messages);
       values.push(bytes);
-      count++;
-    }
-    codes.set(countAt, count);
-  };
-  const writeNumbers = (numbers: Readonly<Record<string, number>> | undefined): void => {
-    const countAt = codes.length;
-    codes.push(0);
-    let count = 0;
-    for (const key in numbers) {
-      codes.push(name(key));
-      values.push(numbers[key]!);
-      count++;
-    }
-    codes.set(countAt, count);
-  };
+    });
+  const writeNumbers = (numbers: Readonly<Record<string, number>> | undefined): void => writeEntries(numbers, (value) => values.push(value));
   let node = 0;
   for (const [id, report] of reports) {
     nodes[node] = name(id);
