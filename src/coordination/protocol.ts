@@ -30,6 +30,11 @@ export interface RunConfig {
  */
 export interface NodeLoad {
   readonly cpuShare: number;
+  /**
+   * The share of one CPU that the work it declared with node.demand did (CpuDemand.workMs over the interval),
+   * only if it declared any: what a placement policy weighs it by then (src/placement/live.ts).
+   */
+  readonly workShare?: number;
   readonly messagesPerSecond: number;
   /** Epoch ms at the end of the interval. */
   readonly at: number;

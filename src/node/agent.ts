@@ -332,7 +332,7 @@ async function main(): Promise<void> {
           send: sendLive,
         })
       : undefined;
-  const stopLoadReports = config.loadReportMs ? reportLoad(lease, keys.load(nodeId), host, config.loadReportMs) : undefined;
+  const stopLoadReports = config.loadReportMs ? reportLoad(lease, keys.load(nodeId), host, cpuDemand, config.loadReportMs) : undefined;
   if (!recorded) {
     const initialised = host.start();
     membership?.release();
@@ -416,16 +416,21 @@ async function leaveGracefully(etcd: EtcdClient, lease: NodeLease, key: string, 
 
 /**
  * While a placement policy runs: this node's load every `everyMs`, measured by its own process (its container's
- * only one), under its lease. Returns how to stop.
+ * only one), and the work its demand did, under its lease. Returns how to stop.
  */
-function reportLoad(lease: NodeLease, key: string, host: AlgorithmHost, everyMs: number): () => void {
+function reportLoad(lease: NodeLease, key: string, host: AlgorithmHost, demand: CpuDemand, everyMs: number): () => void {
   const handled = () => [...host.received.values()].reduce((sum, count) => sum + count.messages, 0);
-  let since = { at: Date.now(), cpu: process.cpuUsage(), handled: handled() };
+  let since = { at: Date.now(), cpu: process.cpuUsage(), handled: handled(), workMs: demand.workMs };
   const timer = setInterval(() => {
-    const now = { at: Date.now(), cpu: process.cpuUsage(), handled: handled() };
+    const now = { at: Date.now(), cpu: process.cpuUsage(), handled: handled(), workMs: demand.workMs };
     const seconds = (now.at - since.at) / 1000;
     const cpuSeconds = (now.cpu.user + now.cpu.system - since.cpu.user - since.cpu.system) / 1e6;
-    const load: NodeLoad = { cpuShare: cpuSeconds / seconds, messagesPerSecond: (now.handled - since.handled) / seconds, at: now.at };
+    const load: NodeLoad = {
+      cpuShare: cpuSeconds / seconds,
+      ...(demand.declared && { workShare: (now.workMs - since.workMs) / 1000 / seconds }),
+      messagesPerSecond: (now.handled - since.handled) / seconds,
+      at: now.at,
+    };
     since = now;
     // A lost report only leaves the policy the one before.
     void lease.put(key, JSON.stringify(load)).catch(() => {});

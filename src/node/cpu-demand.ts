@@ -12,15 +12,33 @@ const BURST_PERIOD_MS = 50;
 export class CpuDemand {
   private share = 0;
   private timer: NodeJS.Timeout | undefined;
+  private done = 0;
+  private asked = false;
 
   /** `capacityPerCpu`: the hosts' units one CPU does (largest capacity / its CPUs); 1 without hosts, whose unit is a CPU. */
   constructor(private readonly capacityPerCpu: number) {}
 
   set(units: number): void {
+    this.asked = true;
     this.share = Math.min(1, units / this.capacityPerCpu);
     if (this.share === 0) return this.stop();
     // A timer that does not keep the process alive: the agent ends when the run does, busy or not.
     this.timer ??= setInterval(() => this.burst(), BURST_PERIOD_MS).unref();
+  }
+
+  /** Whether the node ever said what it wants (node.demand, 0 included): only then is workMs its load. */
+  get declared(): boolean {
+    return this.asked;
+  }
+
+  /**
+   * The work its bursts have done, in ms of one CPU: each burst counts its share of the period once it is done.
+   * Counted, not timed, as perf counted the instructions of seed 000's agents: a quota that delays the bursts
+   * lowers the rate, the agent's own work between them (its lease, load reports, links) does not count, and a
+   * demand too small for the CPU clock to time (seed 000's idle agents: 0.17 µs a burst) counts what it is.
+   */
+  get workMs(): number {
+    return this.done;
   }
 
   stop(): void {
@@ -35,10 +53,12 @@ export class CpuDemand {
    * tests.) A CPU quota below the demand still caps it: a burst that cannot end within its period delays the next.
    */
   private burst(): void {
-    const busyUntil = processCpuMs() + this.share * BURST_PERIOD_MS;
+    const work = this.share * BURST_PERIOD_MS;
+    const busyUntil = processCpuMs() + work;
     while (processCpuMs() < busyUntil) {
       // spinning: the demand itself
     }
+    this.done += work;
   }
 }
 

@@ -4,8 +4,12 @@
  * there, one move at a time (src/migration/move.ts). Each round is recorded with what the policy saw and what
  * moved: results/<run>/placements.ndjson.
  *
- * A node's load comes from its own reports (RunConfig.loadReportMs): the share of a CPU its process used. In the
- * hosts' capacity unit that is cpuShare × capacity / cpus, which is the same for every host by construction of
+ * A node's load comes from its own reports (RunConfig.loadReportMs). A node that declares its work (node.demand) is
+ * weighed by the work done, as seed 000's Scout weighed an agent by the instructions perf counted in the agent's
+ * own process: the node agent's own upkeep (its lease, load reports and links, 2–3 ms of CPU a second, hundreds of
+ * times an idle Zoe agent's) is its host's, as Zoe's outpost relayed its agents' messages, and in the simulator a
+ * node's load is its demand too. Any other node is weighed by the CPU share its process used, all of it. In the
+ * hosts' capacity unit a share is share × capacity / cpus, which is the same for every host by construction of
  * their quotas (emulated-hosts.ts): a node's work costs the same MIPS wherever it runs, and a larger share of a
  * smaller host, as seed 000's load (agent MIPS over machine MIPS, eq. 3.2) says.
  */
@@ -175,7 +179,8 @@ export class LivePlacement {
     const hostByName = new Map(this.deps.hosts.map((host) => [host.name, host]));
     const nodes = ids.map((id) => {
       const host = hostByName.get(hostOf.get(id)!)!;
-      return { name: id, host: host.name, load: (this.lastLoad.get(id)!.cpuShare * host.capacity) / host.cpus, hold: this.deps.request.hold.includes(id) };
+      const { workShare, cpuShare } = this.lastLoad.get(id)!;
+      return { name: id, host: host.name, load: ((workShare ?? cpuShare) * host.capacity) / host.cpus, hold: this.deps.request.hold.includes(id) };
     });
     return { hosts: this.utility.rate(atMs / 1000, this.deps.hosts, nodes), nodes, settings: this.deps.request.settings };
   }

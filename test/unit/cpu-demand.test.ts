@@ -33,6 +33,8 @@ describe('CpuDemand', () => {
     expect(busy).toBeGreaterThanOrEqual(0.4);
     // Each burst overshoots by at most one reading of the CPU clock, and the timers' own work is small.
     expect(busy).toBeLessThan(0.45);
+    // The work it counts is the bursts' (ten of 20 ms), not the CPU clock's overshoot.
+    expect(demand.workMs).toBeCloseTo(200, 9);
     demand.set(0);
     expect(cpuMsOver(500) / 500).toBeLessThan(0.02);
   });
@@ -43,5 +45,16 @@ describe('CpuDemand', () => {
     const busy = cpuMsOver(200) / 200;
     expect(busy).toBeGreaterThanOrEqual(1);
     expect(busy).toBeLessThan(1.05);
+    expect(demand.workMs).toBeCloseTo(200, 9);
+  });
+
+  it('counts a demand too small for the CPU clock to time as what it is, and says whether there was one', () => {
+    // Seed 000's fibonacci agent: 0.0089 MIPS of the central server's 5217.93 on 2 CPUs, 0.17 µs a burst.
+    demand = new CpuDemand(5217.93 / 2);
+    expect(demand.declared).toBe(false);
+    demand.set(0.0089);
+    expect(demand.declared).toBe(true);
+    vi.advanceTimersByTime(1000);
+    expect(demand.workMs).toBeCloseTo((0.0089 / (5217.93 / 2)) * 1000, 12);
   });
 });
