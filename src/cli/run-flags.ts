@@ -60,7 +60,7 @@ export const deploymentFlags = {
 export const algorithmRunFlags = {
   timeout: Flags.integer({
     default: 300,
-    description: 'seconds the algorithm may run before the nodes without a result are reported (in the simulator: virtual and real seconds)',
+    description: 'seconds the algorithm may run before the nodes without a result are reported (in the simulator: virtual seconds, and the real seconds one handler may hold the simulation)',
   }),
   results: Flags.string({ default: 'results', description: 'folder for results/<run-id>/' }),
   'require-check': Flags.boolean({

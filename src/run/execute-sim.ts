@@ -86,7 +86,7 @@ export async function simulateRun(prepared: PreparedRun, options: ExecutionOptio
           }),
       },
       {
-        deadlineMs: options.timeoutMs,
+        handlerLimitMs: options.timeoutMs,
         signal: options.signal,
         onRunning: (setupMs) => options.onStage?.('running', `${graph.order} simulated nodes built in ${(setupMs / 1000).toFixed(1)} s`),
       },

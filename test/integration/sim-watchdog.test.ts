@@ -1,6 +1,7 @@
 /**
- * The simulator never hangs: a node whose onMessage never returns (test/fixtures/spin-forever.ts) is stopped by
- * --timeout, by Ctrl-C and SIGTERM, and by the death of the process that launched the CLI, through the built
+ * The simulator never hangs: a node whose onMessage never returns (test/fixtures/spin-forever.ts) is stopped once
+ * it has held the simulation for --timeout, by Ctrl-C and SIGTERM, and by the death of the process that launched
+ * the CLI, while a run that is only slow is not stopped for it, through the built
  * CLI in a real child process. Times are measured from the CLI's `running:` line, which it prints once the
  * simulated nodes are built and the first event is about to run, so a slow start-up on a busy machine is not
  * counted against the watchdog.
@@ -109,6 +110,18 @@ describe('a node that never returns from onMessage', () => {
     while (cliProcesses(root).length > 0 && performance.now() - killedAt < 5_000) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(cliProcesses(root)).toEqual([]);
     expect(performance.now() - killedAt).toBeLessThan(2_000);
+  });
+});
+
+describe('--timeout in the simulator', () => {
+  it('is virtual time: a run slower than it in real time, whose handlers each return, runs to its verdict', async () => {
+    // 192 push-sum rounds of 1 virtual ms on 3,000 nodes: about a million messages, seconds of real time.
+    const root = resultsRoot();
+    const args = ['run', 'push-sum', '--runtime', 'sim', '--topology', 'ba:n=3000,m=2', '--param', 'roundMs=1', '--timeout', '1', '--results', root];
+    const result = await start(args).exited;
+    expect(result.afterRunningMs).toBeGreaterThan(1_000);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/PASS .*all 3000 nodes within 0\.0001 of the mean/);
   });
 });
 

@@ -17,7 +17,7 @@ export {
 } from './delay.js';
 export { EventQueue } from './event-queue.js';
 export { toSimGraph, type SimGraph } from './graph.js';
-export { DEADLINE_GRACE_MS, INTERRUPT_GRACE_MS, NodeCodeStuck, simulateInWorker, type SimJob, type WatchdogOptions } from './threaded.js';
+export { INTERRUPT_GRACE_MS, NodeCodeStuck, simulateInWorker, type SimJob, type WatchdogOptions } from './threaded.js';
 export { SimBarriers, SimStore, type Wake } from './store.js';
 export { SimServices } from './services.js';
 export {

@@ -982,8 +982,7 @@ export class Simulation implements PlacementSite {
         return 'timeout';
       }
       if (this.events >= this.maxEvents) return 'event-cap';
-      const stop = this.watchdog[Slot.stop];
-      if (stop !== StopRequest.none) return stop === StopRequest.deadline ? 'wall-timeout' : 'interrupted';
+      if (this.watchdog[Slot.stop] === StopRequest.interrupt) return 'interrupted';
       this.clock = time;
       this.watchdog[Slot.event] = this.events;
       if (this.process(this.queue.pop()!)) {
@@ -1010,7 +1009,7 @@ export class Simulation implements PlacementSite {
       ...(this.placement && { placements: this.placement.rounds }),
       registry: { atStart: this.size, changes: this.registryChanges },
       lostWithDeparted: this.lostWithDeparted,
-      timedOut: reason === 'timeout' || reason === 'wall-timeout' || reason === 'stalled',
+      timedOut: reason === 'timeout' || reason === 'stalled',
       endReason: reason,
       failure: this.failure,
       virtualTimeMs: this.clock,

@@ -62,7 +62,7 @@ export interface SimulationSettings {
   readonly maxEvents?: number;
   /**
    * Slots shared with a watchdog on another thread (see watchdog-slots.ts): the simulation records which node
-   * and handler run, and ends with 'wall-timeout' or 'interrupted' when a stop is requested.
+   * and handler run, and ends with 'interrupted' when a stop is requested.
    */
   readonly watchdog?: Int32Array;
   /** Every send, delivery, drop, timer, result, barrier opening, log line and failure, in order. */
@@ -90,11 +90,11 @@ export interface SimulationProgress {
 /**
  * Why the run ended. `stalled`: nothing was left to happen (no message in flight, no timer, no watch) while
  * some node had no result; reported as timed out, since the Docker controller would wait out its timeout.
- * `timeout`: virtual time ran out; `wall-timeout`: the watchdog's real-time deadline did. `event-cap`: the
+ * `timeout`: virtual time ran out (never real time: see threaded.ts). `event-cap`: the
  * livelock guard (maxEvents) was reached, which is not a timeout. `interrupted`: Ctrl-C or SIGTERM.
  * `destroyed`: SimRuntime.destroy() during the run.
  */
-export type EndReason = 'complete' | 'failure' | 'timeout' | 'wall-timeout' | 'event-cap' | 'stalled' | 'interrupted' | 'destroyed';
+export type EndReason = 'complete' | 'failure' | 'timeout' | 'event-cap' | 'stalled' | 'interrupted' | 'destroyed';
 
 export interface SimulationOutcome {
   /** In the order the nodes called result(). */

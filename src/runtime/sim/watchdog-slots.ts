@@ -20,7 +20,7 @@ export const Slot = {
   count: 5,
 } as const;
 
-export const StopRequest = { none: 0, deadline: 1, interrupt: 2 } as const;
+export const StopRequest = { none: 0, interrupt: 1 } as const;
 export type StopRequest = (typeof StopRequest)[keyof typeof StopRequest];
 
 export const Handler = { none: 0, state: 1, start: 2, onMessage: 3, timer: 4, wake: 5, control: 6, restore: 7 } as const;

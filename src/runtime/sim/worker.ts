@@ -1,8 +1,8 @@
 /**
  * The simulation thread: `simulateInWorker` (threaded.ts) starts this file as a worker thread, which loads the
  * bundled algorithms, runs the whole simulation and posts its outcome back. Every node's code runs here, so the
- * main thread stays free to be its watchdog: it stops the run at the real-time deadline or on Ctrl-C, and can
- * terminate this thread when a node's code never returns.
+ * main thread stays free to be its watchdog: it stops the run on Ctrl-C, and terminates this thread when a node's
+ * code never returns.
  */
 import { closeSync, openSync, readlinkSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
