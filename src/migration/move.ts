@@ -63,12 +63,21 @@ export async function moveNode(nodes: SuccessorNodes, etcd: Etcd3, request: Move
   // Asked only now: during bring-up the node may have no container yet.
   const from = await nodes.hostOf(nodeId);
   const to = request.to ?? (kind === 'restart' ? from : await nodes.leastLoadedHost(from));
+  // A restart takes its own place; a move needs a place on its target (maxNodes).
+  const checkRoom = async (): Promise<void> => {
+    const full = kind === 'migrate' && to !== from ? await nodes.whyNoRoom(to) : undefined;
+    if (full) throw full;
+  };
+  await checkRoom();
   const migration = `${kind}-${nodeId}-${Date.now().toString(36)}`;
   const lease = etcd.lease(LOCK_TTL_SECONDS);
   try {
     const waitedMs = await takeTurn(etcd, keys, lease, `node ${nodeId} (${migration})`, request);
-    // The run may have ended while this move waited.
-    if (waitedMs !== undefined) await checkRunning(etcd, keys, runId);
+    // The run may have ended, or the target filled up, while this move waited.
+    if (waitedMs !== undefined) {
+      await checkRunning(etcd, keys, runId);
+      await checkRoom();
+    }
     const control = (value: MigrationControl) => etcd.put(keys.migrationControl(nodeId)).value(JSON.stringify(value));
     const old = await nodes.currentContainer(nodeId);
     let successor: string | undefined;

@@ -33,6 +33,7 @@ const inputSchema = z
             utility: z.array(utilitySample).optional(),
             latitude: z.number().min(-90).max(90).optional(),
             longitude: z.number().min(-180).max(180).optional(),
+            maxNodes: z.number().int().positive().optional(),
           })
           .strict(),
       )
@@ -51,7 +52,8 @@ const PLACED_HINT = 'latitude and longitude are degrees, both or neither, e.g. {
 
 /** A hint per field, the innermost named field of a problem choosing it. */
 const HINTS: Record<string, string> = {
-  hosts: 'each host is { name, capacity, priority, central, utility, latitude, longitude }: capacity in the unit node loads are measured in',
+  hosts: 'each host is { name, capacity, priority, central, utility, latitude, longitude, maxNodes }: capacity in the unit node loads are measured in',
+  maxNodes: 'maxNodes is how many nodes the host can hold at once, a whole number ≥ 1 (leave it out for no limit)',
   latitude: PLACED_HINT,
   longitude: PLACED_HINT,
   nodes: "each node is { name, host, load, hold, requests }: load measured on its current host, in the hosts' unit",

@@ -31,6 +31,8 @@ import type { RunId } from '../util/names.js';
 import { runStateDir } from './state.js';
 import { capacityPerCpu, hostsArePlaced, hostsFlag } from '../runtime/emulated-hosts.js';
 import { livePlacementReplayFlags, policyWithoutHosts, type LivePlacementRequest } from '../placement/live.js';
+import { checkPlacementRoom } from '../placement/room.js';
+import { hostsWithNodes } from './host-placement.js';
 
 export type { RuntimeChoice };
 
@@ -118,6 +120,13 @@ function loadReportMs({ everyMs }: LivePlacementRequest): number {
   return Math.min(1000, everyMs / 4);
 }
 
+/** The hosts' maxNodes hold the run's first placement, refused before anything is started or written. */
+function checkStartRoom(prepared: PreparedRun, request: RunRequest): void {
+  if (!request.hosts) return;
+  const placement = request.placement ?? 'spread';
+  checkPlacementRoom(request.hosts.list, hostsWithNodes(prepared.topology.graph, request.hosts.list, placement).hostOf, placement);
+}
+
 /** `--hold` names nodes of the run. */
 function checkHeld(prepared: PreparedRun, request: RunRequest): void {
   const unknown = request.livePlacement?.hold.find((id) => !prepared.topology.graph.hasNode(id));
@@ -171,6 +180,7 @@ export async function runAlgorithm(request: RunRequest): Promise<RunSummary> {
   });
   try {
     checkHeld(prepared, request);
+    checkStartRoom(prepared, request);
     await observer?.prepared?.(prepared, runtime.kind);
     try {
       return await runPrepared(request, prepared, runtime, began, startedAt);

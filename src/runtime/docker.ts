@@ -11,6 +11,7 @@ import { checkInHostGroup, createHostGroups, hostCgroupParent, removeHostGroups,
 import { actOnServingContainer, demultiplex, ignoreMissing, STOP_GRACE_SECONDS, toNodeState } from './node-containers.js';
 import type { ContainerNodes, ContainerStartup, ExecResult, NodeInfo, NodeSpec, StartProgress, SuccessorNodes } from './types.js';
 import { compareNodeIds } from '../util/node-ids.js';
+import { everyHostFull, noRoom, nodesPerHost, roomOn } from '../placement/room.js';
 
 export interface DockerRuntimeOptions {
   readonly runId: string;
@@ -152,16 +153,30 @@ export class DockerRuntime implements ContainerNodes, SuccessorNodes {
   }
 
   /**
-   * The host with the fewest running nodes per CPU of its quota, leaving out `except`; of equal ones, the first
-   * listed. Where a churn join or a move without `--to` goes. On one host: `local`.
+   * The host with the fewest running nodes per CPU of its quota, leaving out `except` and hosts without room; of
+   * equal ones, the first listed. Where a churn join or a move without `--to` goes. On one host: `local`.
    */
   async leastLoadedHost(except?: string): Promise<string> {
     const hosts = (await this.emulatedHosts())?.filter((host) => host.name !== except);
     if (!hosts?.length) return LOCAL_HOST;
-    // Nodes, not containers: a node in the middle of a move counts once, on its new host.
-    const hostOfNode = [...(await this.nodeHosts()).values()];
-    const nodesOn = (host: string) => hostOfNode.filter((on) => on === host).length;
-    return hosts.reduce((best, host) => (nodesOn(host.name) / host.cpus < nodesOn(best.name) / best.cpus ? host : best)).name;
+    const holding = await this.nodesPerHost();
+    const nodesOn = (host: string) => holding.get(host) ?? 0;
+    const withRoom = hosts.filter((host) => roomOn(host, nodesOn(host.name)) > 0);
+    if (withRoom.length === 0) throw everyHostFull(except);
+    return withRoom.reduce((best, host) => (nodesOn(host.name) / host.cpus < nodesOn(best.name) / best.cpus ? host : best)).name;
+  }
+
+  async whyNoRoom(name: string): Promise<PeerlabError | undefined> {
+    const hosts = (await this.emulatedHosts()) ?? [];
+    const host = hosts.find((candidate) => candidate.name === name);
+    if (host?.maxNodes === undefined) return undefined;
+    const holding = await this.nodesPerHost();
+    return roomOn(host, holding.get(name) ?? 0) > 0 ? undefined : noRoom(host, hosts, holding);
+  }
+
+  /** Running nodes per host. Nodes, not containers: a node in the middle of a move counts once, on its new host. */
+  private async nodesPerHost(): Promise<Map<string, number>> {
+    return nodesPerHost((await this.nodeHosts()).values());
   }
 
   /** Listed anew: another process (`peerlab migrate`) may have moved the node since this one started it. */

@@ -31,6 +31,8 @@ export interface EmulatedHost {
   /** Where it is (a placement input file's hosts only): see PlacementHost. */
   readonly latitude?: number;
   readonly longitude?: number;
+  /** How many nodes it holds at most (a placement input file's hosts only): see PlacementHost. */
+  readonly maxNodes?: number;
 }
 
 /** The cgroup v1 root; a parameter only so that tests of the parsing never touch it. */
@@ -130,7 +132,7 @@ function withQuotas(declared: readonly DeclaredHost[], largestCpus: number, fail
   }
   if (declared.length < 2) fail('one host is the engine itself', 'list two hosts or more, or leave --hosts out');
   const largest = Math.max(...declared.map((host) => host.capacity));
-  return declared.map(({ name, capacity, priority, central, latitude, longitude }) => {
+  return declared.map(({ name, capacity, priority, central, latitude, longitude, maxNodes }) => {
     if (!HOST_NAME.test(name)) fail(`host name "${name}" is not letters, digits, "_" and "-" (at most 32)`, 'rename the host, e.g. outpost_pi');
     const cpus = (capacity / largest) * largestCpus;
     if (cpus < MIN_HOST_CPUS) {
@@ -139,7 +141,7 @@ function withQuotas(declared: readonly DeclaredHost[], largestCpus: number, fail
         `raise --host-cpus to ${((MIN_HOST_CPUS * largest) / capacity).toPrecision(3)} or more, or ${name}'s capacity`,
       );
     }
-    return { name, capacity, priority, central, cpus, ...(latitude !== undefined && { latitude, longitude }) };
+    return { name, capacity, priority, central, cpus, ...(latitude !== undefined && { latitude, longitude }), ...(maxNodes !== undefined && { maxNodes }) };
   });
 }
 

@@ -318,6 +318,11 @@ export class SwarmRuntime implements ContainerNodes {
     return candidates.reduce((best, engine) => (nodesOn(engine.name) < nodesOn(best.name) ? engine : best)).name;
   }
 
+  /** An engine's room is Docker's to judge: it starts the task or says why not (startSuccessor). */
+  async whyNoRoom(): Promise<undefined> {
+    return undefined;
+  }
+
   /** Listed anew: another process (`peerlab migrate`) may have moved the node since this one last looked. */
   async currentContainer(id: string): Promise<string> {
     this.located.delete(id);

@@ -3,6 +3,7 @@
  * A runtime manages nodes as black boxes; what runs inside them is the node agent's business.
  */
 import type Docker from 'dockerode';
+import type { PeerlabError } from '../errors.js';
 
 export const RUNTIME_KINDS = ['docker', 'swarm', 'sim'] as const;
 /** Where a run's nodes live. Adding a runtime: a name here and its entry in src/run/runtimes.ts, nothing else. */
@@ -118,8 +119,13 @@ export interface SuccessorNodes {
   hostOf(id: string): Promise<string>;
   /** The host of every node that runs now, by id: what a placement policy starts from. */
   nodeHosts(): Promise<Map<string, string>>;
-  /** Where a node goes when no host is named: the least loaded host other than `except`, if there is one. */
+  /**
+   * Where a node goes when no host is named: the least loaded host other than `except` with room for it (see
+   * maxNodes), if there is one; refused in one line when every such host is full.
+   */
   leastLoadedHost(except?: string): Promise<string>;
+  /** Why `host` cannot take one more node (it holds its maxNodes), or undefined if it can. */
+  whyNoRoom(host: string): Promise<PeerlabError | undefined>;
   /** The container that serves node `id` now (the newest running one); throws for an unknown node. */
   currentContainer(id: string): Promise<string>;
   /**

@@ -22,6 +22,11 @@ export interface PlacementHost {
    */
   readonly latitude?: number;
   readonly longitude?: number;
+  /**
+   * How many nodes the host can hold at once; no limit when left out. A run that would start more there, and a
+   * move to it while it holds that many, are refused ("has no room"); a policy's move there is then not made.
+   */
+  readonly maxNodes?: number;
 }
 
 /** A host's performance at one time, as seed 004 measures it: the utility of each of its system components. */

@@ -15,6 +15,7 @@ import { runAlgorithm } from '../../src/run/run.js';
 import { readHosts } from '../../src/runtime/emulated-hosts.js';
 import { packageRoot } from '../../src/util/paths.js';
 import { leftBehind, leftovers, nodeResults, peerlabIn } from './cli-helpers.js';
+import { zoeAgents } from '../zoe-agents.js';
 
 const TABLE_6_1 = 'central=5217.93,outpost_pi=132.29';
 const CAPACITY_RATIO = 5217.93 / 132.29;
@@ -129,17 +130,10 @@ describe('hosts of their own CPU quota', () => {
 
   it("ends in seed 000's Table 6.2: its six agents weighed by the MIPS their work did, not by the agents' upkeep", async () => {
     // experiments/zoe-balancers-live.yaml's Equal-Free cell. Its rounds are 20 s apart; round 1 moves five agents,
-    // which on a busy host took longer than a round, delaying round 2 by one: 90 s leaves room for that. The small agents want under
-    // 0.01 MIPS, 4 µs of CPU a second; a node agent's own upkeep is about 2.5 ms a second, 7–14 MIPS at
-    // --host-cpus 2, which put outpostest back on the central server while it was counted (README).
-    const agents = [
-      { name: 'dummy1', mips: 4.8527 },
-      { name: 'dummy2', mips: 4.7909 },
-      { name: 'dummy3', mips: 4.829 },
-      { name: 'fibonacci', mips: 0.0089 },
-      { name: 'madtrans', mips: 0.008264 },
-      { name: 'outpostest', mips: 0.008592 },
-    ];
+    // which on a busy host took longer than a round, delaying round 2 by one: 90 s leaves room for that. The small
+    // agents want under 0.01 MIPS, 4 µs of CPU a second; a node agent's own upkeep is about 2.5 ms a second, 7–14
+    // MIPS at --host-cpus 2, which put outpostest back on the central server while it was counted (README).
+    const agents = zoeAgents('zoe-balancers-live.yaml');
     const run = await peerlabIn(
       packageRoot,
       'run',

@@ -6,7 +6,7 @@
  * the one-line refusals of `peerlab migrate`.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -211,9 +211,12 @@ describe('peerlab migrate on a run in progress', () => {
     }
   }, 300_000);
 
-  it('moves a node between hosts of their own CPU quota, into the new host\'s group', async () => {
-    // Spread over two equal hosts: even ids on a, odd on b. Node 1 goes, without --to, to the least loaded other host.
-    const run = await runInBackground(['--topology', 'ba:n=6,m=2', '--seed', '5', '--param', 'durationMs=25000', '--hosts', 'a=1,b=1', '--host-cpus', '0.4']);
+  it('moves a node between hosts of their own CPU quota, into the new host\'s group, and not to a full one', async () => {
+    // Spread over two equal hosts: even ids on a, which holds up to 4, odd on b, which holds up to 3. Node 1 goes,
+    // without --to, to the least loaded other host; a is then full.
+    const hosts = path.join(resultsRoot, 'room.yaml');
+    await writeFile(hosts, 'hosts:\n  - { name: a, capacity: 1, maxNodes: 4 }\n  - { name: b, capacity: 1, maxNodes: 3 }\n');
+    const run = await runInBackground(['--topology', 'ba:n=6,m=2', '--seed', '5', '--param', 'durationMs=25000', '--hosts', hosts, '--host-cpus', '0.4']);
     const { runId, output } = run;
     try {
       const moved = await migrateOnceStarted(runId, ['1']);
@@ -226,6 +229,9 @@ describe('peerlab migrate on a run in progress', () => {
       const unknownHost = await peerlabIn(packageRoot, 'migrate', runId, '1', '--to', 'mars');
       expect(unknownHost.stderr.trim().split('\n')).toHaveLength(1);
       expect(unknownHost.stderr).toMatch(/--to mars: run \S+ has no host mars — its hosts: a, b/);
+      const full = await peerlabIn(packageRoot, 'migrate', runId, '3', '--to', 'a');
+      expect(full.code).not.toBe(0);
+      expect(full.stderr.trim().split('\n')).toEqual(['error: --to a: host a has no room: it holds 4 node(s), its maxNodes — name a host with room (b), or move a node off a first']);
       expect(await run.ended, output.stderr + output.stdout).toBe(0);
       expect((await expectStreamWhole(resultsRoot, runId, 'ba:n=6,m=2')).map((record) => record.node)).toEqual(['1']);
       await expect(access(`/sys/fs/cgroup/cpu/peerlab/${runId}`)).rejects.toThrow(/ENOENT/);

@@ -2,7 +2,7 @@
  * Placement policies (issue 13): seed 000's Equal and Prio computed on the inputs of its tables give the tables'
  * placements, and `peerlab policy simulate` prints them without starting anything.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -99,6 +99,7 @@ describe('policy simulate on the command line', () => {
       'hosts:\n  - { name: a, capacity: 1, latitude: 59.9, longitude: 10.7 }\n  - { name: b, capacity: 1 }\nnodes: []\n',
       /^error: \S+bad\.yaml line 3: hosts\[1\]: host "b" has no coordinates, and others have — place every host \(latitude and longitude\) or none/m,
     ],
+    ['a maxNodes of 0', 'hosts:\n  - { name: a, capacity: 1, maxNodes: 0 }\nnodes: []\n', /^error: \S+bad\.yaml line 2: hosts\[0\]\.maxNodes: expected a number > 0, got 0 — maxNodes is how many nodes the host can hold at once/m],
     ['a latitude past the pole', 'hosts:\n  - { name: a, capacity: 1, latitude: 95, longitude: 10 }\nnodes: []\n', /^error: \S+bad\.yaml line 2: hosts\[0\]\.latitude: expected a number ≤ 90, got 95 — latitude and longitude are degrees/m],
   ])('refuses %s with one line naming file, line and field', async (_name, text, message) => {
     const file = path.join(dir, 'bad.yaml');
@@ -117,5 +118,38 @@ describe('policy simulate on the command line', () => {
     const { code, stderr } = await peerlabIn(packageRoot, 'policy', 'simulate', policy, input);
     expect(code).not.toBe(0);
     expect(stderr).toMatch(/^error: policy restless moved node n, which is held on a — /m);
+  });
+});
+
+describe("a host's room (maxNodes)", () => {
+  const hosts = async (): Promise<string> => {
+    const file = path.join(dir, 'room.yaml');
+    await writeFile(file, 'hosts:\n  - { name: a, capacity: 2, maxNodes: 3 }\n  - { name: b, capacity: 1, maxNodes: 1 }\n');
+    return file;
+  };
+
+  it('refuses a first placement that puts more nodes on a host than it holds, in one line, before the run', async () => {
+    const results = await mkdtemp(path.join(dir, 'results-'));
+    const { code, stderr } = await peerlabIn(packageRoot, 'run', 'flood', '--runtime', 'sim', '--topology', 'complete:n=4', '--hosts', await hosts(), '--placement', 'first', '--results', results);
+    expect(code).not.toBe(0);
+    expect(stderr.split('\n').filter((line) => line.startsWith('error:'))).toEqual([
+      "error: --placement first: host a would start with 4 nodes, over its maxNodes of 3 — raise a's maxNodes in the hosts file, place the nodes otherwise (--placement spread or partition), or run fewer",
+    ]);
+    expect(await readdir(results)).toEqual([]);
+  });
+
+  it('refuses a move when no other host has room: the fault records why, and the node and the run go on', async () => {
+    const results = await mkdtemp(path.join(dir, 'results-'));
+    // Spread: 0 and 2 on a, which holds up to 3; 1 on b, which holds up to 1. Node 0's only other host is full.
+    const run = await peerlabIn(packageRoot, 'run', 'test/fixtures/seq-stream.ts', '--runtime', 'sim', '--topology', 'line:n=3', '--hosts', await hosts(), '--param', 'durationMs=3000', '--fault', 'at=1s migrate ids:0', '--results', results);
+    expect(run.code, run.stderr + run.stdout).toBe(0);
+    const [runId] = await readdir(results);
+    const faults = (await readFile(path.join(results, runId!, 'faults.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { error?: string });
+    expect(faults.map((fault) => fault.error)).toEqual(['no host other than a has room for another node: each holds its maxNodes']);
+    const record = JSON.parse(await readFile(path.join(results, runId!, 'run.json'), 'utf8')) as { runtimeFacts: { hosts: Array<{ name: string; maxNodes?: number; nodes: string[] }> } };
+    expect(record.runtimeFacts.hosts.map(({ name, maxNodes, nodes }) => [name, maxNodes, nodes])).toEqual([
+      ['a', 3, ['0', '2']],
+      ['b', 1, ['1']],
+    ]);
   });
 });

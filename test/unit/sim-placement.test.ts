@@ -16,6 +16,7 @@ import type { Algorithm, Json } from '../../src/sdk/types.js';
 import { verifySineUsers } from '../../src/verify/sine-users.js';
 import { verifyZoeAgent } from '../../src/verify/zoe-agent.js';
 import { loadAlgorithm, topology } from './sim-helpers.js';
+import { zoeAgents } from '../zoe-agents.js';
 
 const host = (name: string, capacity: number, priority = 1, central = false): PlacementHost => ({ name, capacity, priority, central });
 /** Table 6.1's machines, as experiments/zoe/table-6.2-migration-1.yaml gives them. */
@@ -25,15 +26,7 @@ const TABLE_6_1 = [
   host('outpost_arco1', 138.476783011, 1),
   host('outpost_arco2', 138.476783011, 1),
 ];
-const AGENTS = [
-  { name: 'dummy1', mips: 4.8527 },
-  { name: 'dummy2', mips: 4.7909 },
-  { name: 'dummy3', mips: 4.829 },
-  { name: 'fibonacci', mips: 0.0089 },
-  { name: 'madtrans', mips: 0.008264 },
-  { name: 'outpostest', mips: 0.008592 },
-  { name: 'overload', mips: 5217.93 },
-];
+const AGENTS = zoeAgents('zoe-balancers.yaml');
 
 describe('SimHosts', () => {
   const hosts = new SimHosts({ list: [host('a', 10), host('b', 5)], hostOf: { '0': 'a', '1': 'a', '2': 'a', '3': 'b' } });
@@ -48,6 +41,18 @@ describe('SimHosts', () => {
     expect(hosts.leastCrowded(['0', '1', '2', '3'])).toBe('b');
     expect(hosts.leastCrowded(['0', '3'], 'b')).toBe('a');
     expect(hosts.leastCrowded(['0', '3'])).toBe('a');
+  });
+
+  it('sends such a node only to a host with room (maxNodes), and refuses when there is none', () => {
+    const small = new SimHosts({ list: [{ ...host('a', 10), maxNodes: 2 }, { ...host('b', 1), maxNodes: 1 }], hostOf: { '0': 'a', '1': 'a', '2': 'b' } });
+    // b is the least crowded per unit of capacity below, but holds its one node.
+    expect(small.leastCrowded(['0', '2'])).toBe('a');
+    expect(() => small.leastCrowded(['0', '1', '2'])).toThrow('no host has room for another node: each holds its maxNodes');
+    expect(() => small.leastCrowded(['0', '2'], 'a')).toThrow('no host other than a has room for another node');
+    expect(small.whyNoRoom('a', ['0', '2'])).toBeUndefined();
+    expect(small.whyNoRoom('b', ['0', '2'])?.message).toBe('--to b: host b has no room: it holds 1 node(s), its maxNodes');
+    expect(small.whyNoRoom('b', ['0', '2'])?.hint).toBe('name a host with room (a), or move a node off b first');
+    expect(small.whyNoRoom('b', ['0', '1', '2'])?.hint).toBe("every host is full: raise a host's maxNodes in the hosts file");
   });
 
   it("counts a node's requests by its senders' hosts, per interval, and keeps the last samples", () => {
@@ -162,6 +167,27 @@ describe('a placement policy in the simulator', () => {
       [360_000, ['0 poor→rich true', '1 poor→rich true']],
     ]);
     expect(rounds.at(-1)!.input.hosts.map((candidate) => candidate.utility!.at(-1)!.components.cpu)).toEqual([1, 0.8]);
+  });
+
+  it("refuses a move or a policy's move to a full host, and records the move the policy could not make", async () => {
+    const algorithm = await loadAlgorithm('algorithms/zoe-agent.ts');
+    const graph = await topology('complete:n=3');
+    // b holds one node; equal would put two there (each of the three wants 1 of a's 10 and b's 10).
+    const hosts = { list: [host('a', 10), { ...host('b', 10), maxNodes: 1 }], hostOf: { '0': 'a', '1': 'a', '2': 'b' } };
+    const agents = [{ name: 'x', mips: 1 }, { name: 'y', mips: 1 }, { name: 'z', mips: 1 }];
+    const simulation = new Simulation({ graph, algorithm, params: { agents, durationMs: 2500 }, seed: 1, maxPayloadBytes: 65_536, hosts, placement: { policy: equal, everyMs: 1000, hold: [], settings: {} } });
+    simulation.startAll();
+    simulation.at(10, () => expect(() => simulation.migrateNode('0', () => {}, 'b')).toThrow('--to b: host b has no room: it holds 1 node(s), its maxNodes'));
+    const outcome = await simulation.run();
+    // Equal puts 0 on a, 1 on b, 2 on a. Its first move finds b full (2 is still there) and is not made; the
+    // second empties b, so the next round makes the first.
+    expect(outcome.placements!.map((round) => round.moves)).toEqual([
+      [
+        { node: '1', from: 'a', to: 'b', moved: false, why: '--to b: host b has no room: it holds 1 node(s), its maxNodes' },
+        { node: '2', from: 'b', to: 'a', moved: true },
+      ],
+      [{ node: '1', from: 'a', to: 'b', moved: true }],
+    ]);
   });
 
   it('refuses a move to a host that does not exist or that the node is on, and a target in a run without hosts', async () => {

@@ -11,7 +11,9 @@
  * node handles counts for the host its sender runs on, per interval of REQUEST_SAMPLE_MS at most (a minute, the
  * grain of seed 001's request log), ending on each policy round.
  */
+import type { PeerlabError } from '../../errors.js';
 import { geoDelayMs } from '../../links/spec.js';
+import { everyHostFull, noRoom, nodesPerHost, roomOn } from '../../placement/room.js';
 import type { PlacementHost, RequestSample } from '../../sdk/placement.js';
 
 /** The hosts of a simulated run and where each node starts. */
@@ -88,17 +90,28 @@ export class SimHosts {
   }
 
   /**
-   * Where a node goes when nothing says where: to join, any host; to move, any other than its own. The host with
-   * the fewest nodes per unit of capacity (Docker's "fewest nodes per CPU", its CPUs being in proportion to
-   * capacity), the first listed on a tie.
+   * Where a node goes when nothing says where: to join, any host; to move, any other than its own; of those, one
+   * with room (maxNodes). The host with the fewest nodes per unit of capacity (Docker's "fewest nodes per CPU",
+   * its CPUs being in proportion to capacity), the first listed on a tie. Refused when every such host is full.
    */
-  leastCrowded(running: readonly string[], except?: string): string | undefined {
-    const count = new Map<string, number>();
-    for (const id of running) count.set(this.hostOf(id), (count.get(this.hostOf(id)) ?? 0) + 1);
+  leastCrowded(running: readonly string[], except?: string): string {
+    const count = nodesPerHost(running.map((id) => this.hostOf(id)));
     let best: PlacementHost | undefined;
     const crowding = (host: PlacementHost): number => (count.get(host.name) ?? 0) / host.capacity;
-    for (const host of this.list) if (host.name !== except && (best === undefined || crowding(host) < crowding(best))) best = host;
-    return best?.name;
+    for (const host of this.list) {
+      if (host.name === except || roomOn(host, count.get(host.name) ?? 0) === 0) continue;
+      if (best === undefined || crowding(host) < crowding(best)) best = host;
+    }
+    if (best === undefined) throw everyHostFull(except);
+    return best.name;
+  }
+
+  /** Why `host` cannot take one more of the `running` nodes (it holds its maxNodes), or undefined if it can. */
+  whyNoRoom(host: string, running: readonly string[]): PeerlabError | undefined {
+    const target = this.list.find((candidate) => candidate.name === host)!;
+    if (target.maxNodes === undefined) return undefined;
+    const count = nodesPerHost(running.map((id) => this.hostOf(id)));
+    return roomOn(target, count.get(host) ?? 0) > 0 ? undefined : noRoom(target, this.list, count);
   }
 
   /** What each of `demands` (node id → units wanted, nodes on one host) gets of the host's capacity, max-min fair. */

@@ -407,6 +407,8 @@ export class Simulation implements PlacementSite {
       const member = this.node(other);
       if (!isUp(member)) throw new PeerlabError(`node ${id} cannot attach to node ${other}: it is ${member.state}`);
     }
+    // Where a churn join goes on Docker: the host with the fewest nodes per unit of capacity that has room.
+    const host = this.hosts?.leastCrowded(this.runningNodes().map((member) => member.id));
     for (const { id: other, weight } of attach) {
       this.edgesAdded(other).push({ id, weight });
       this.edgesAdded(id).push({ id: other, weight });
@@ -418,8 +420,7 @@ export class Simulation implements PlacementSite {
     this.watchdog[Slot.handler] = Handler.control;
     this.nodes.set(id, node);
     this.order.push(node);
-    // Where a churn join goes on Docker: the host with the fewest nodes per unit of capacity.
-    if (this.hosts) this.hosts.moveTo(id, this.hosts.leastCrowded(this.runningNodes().map((member) => member.id))!);
+    if (host !== undefined) this.hosts!.moveTo(id, host);
     this.barriers.join();
     this.emit({ type: 'control', time: this.clock, action: 'join', node: id });
     this.startNode(id);
@@ -560,7 +561,11 @@ export class Simulation implements PlacementSite {
     }
     if (to !== undefined && !hosts.has(to)) throw new PeerlabError(`--to ${to}: the run has no host ${to}`, { hint: `its hosts: ${hosts.names().join(', ')}` });
     if (to !== undefined && to === hosts.hostOf(id)) throw new PeerlabError(`node ${id} is on ${to} already`, { hint: 'name another host with --to' });
-    return to ?? hosts.leastCrowded(this.runningNodes().map((node) => node.id), hosts.hostOf(id));
+    const running = this.runningNodes().map((node) => node.id);
+    if (to === undefined) return hosts.leastCrowded(running, hosts.hostOf(id));
+    const full = hosts.whyNoRoom(to, running);
+    if (full) throw full;
+    return to;
   }
 
   /** Moves node `old` into a fresh host now (to host `target`, if the run has hosts), from its snapshot (see migrateNode), and records the move. */

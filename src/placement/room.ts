@@ -1,0 +1,52 @@
+/**
+ * A host's room: how many more nodes it can take, when it declares `maxNodes` (a placement input file's hosts).
+ * The same rules, and the same words, on Docker's emulated hosts and in the simulator: a run may not start more
+ * nodes on a host than it holds, a move to a full host is refused, and a host chosen for a node (a move without
+ * `--to`, a churn join) is one with room.
+ */
+import { PeerlabError } from '../errors.js';
+
+interface Roomy {
+  readonly name: string;
+  readonly maxNodes?: number;
+}
+
+/** How many more nodes `host` can take while it holds `holding`: Infinity without a limit. */
+export function roomOn(host: Roomy, holding: number): number {
+  return host.maxNodes === undefined ? Infinity : Math.max(0, host.maxNodes - holding);
+}
+
+/** How many nodes each host holds, from each node's host. */
+export function nodesPerHost(hostOfNode: Iterable<string>): Map<string, number> {
+  const count = new Map<string, number>();
+  for (const host of hostOfNode) count.set(host, (count.get(host) ?? 0) + 1);
+  return count;
+}
+
+/** The refusal of a move to `to`, which holds as many nodes as it can; `hosts` with what each holds, for the hint. */
+export function noRoom(to: Roomy, hosts: readonly Roomy[], holding: ReadonlyMap<string, number>): PeerlabError {
+  const withRoom = hosts.filter((host) => roomOn(host, holding.get(host.name) ?? 0) > 0).map((host) => host.name);
+  return new PeerlabError(`--to ${to.name}: host ${to.name} has no room: it holds ${to.maxNodes} node(s), its maxNodes`, {
+    hint: withRoom.length > 0 ? `name a host with room (${withRoom.join(', ')}), or move a node off ${to.name} first` : `every host is full: raise a host's maxNodes in the hosts file`,
+  });
+}
+
+/** The refusal when no host other than `except` has room for a node that needs one (a move, a join). */
+export function everyHostFull(except: string | undefined): PeerlabError {
+  return new PeerlabError(`no host${except === undefined ? '' : ` other than ${except}`} has room for another node: each holds its maxNodes`, {
+    hint: "raise a host's maxNodes in the hosts file, or move a node off a host first",
+  });
+}
+
+/** A run's first placement (node id → host) may not put more nodes on a host than it holds; refused in one line. */
+export function checkPlacementRoom(hosts: readonly Roomy[], hostOf: ReadonlyMap<string, string>, placement: string): void {
+  const holding = nodesPerHost(hostOf.values());
+  for (const host of hosts) {
+    const count = holding.get(host.name) ?? 0;
+    if (host.maxNodes !== undefined && count > host.maxNodes) {
+      throw new PeerlabError(`--placement ${placement}: host ${host.name} would start with ${count} nodes, over its maxNodes of ${host.maxNodes}`, {
+        hint: `raise ${host.name}'s maxNodes in the hosts file, place the nodes otherwise (--placement spread or partition), or run fewer`,
+      });
+    }
+  }
+}
