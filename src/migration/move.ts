@@ -63,12 +63,12 @@ export async function moveNode(nodes: SuccessorNodes, etcd: Etcd3, request: Move
   // Asked only now: during bring-up the node may have no container yet.
   const from = await nodes.hostOf(nodeId);
   const to = request.to ?? (kind === 'restart' ? from : await nodes.leastLoadedHost(from));
-  // A restart takes its own place; a move needs a place on its target (maxNodes).
+  // A restart takes its own place; a move needs a place on its target (maxNodes), which leastLoadedHost checked.
   const checkRoom = async (): Promise<void> => {
     const full = kind === 'migrate' && to !== from ? await nodes.whyNoRoom(to) : undefined;
     if (full) throw full;
   };
-  await checkRoom();
+  if (request.to !== undefined) await checkRoom();
   const migration = `${kind}-${nodeId}-${Date.now().toString(36)}`;
   const lease = etcd.lease(LOCK_TTL_SECONDS);
   try {

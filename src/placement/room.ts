@@ -23,8 +23,19 @@ export function nodesPerHost(hostOfNode: Iterable<string>): Map<string, number> 
   return count;
 }
 
+/** Why host `name` of `hosts` cannot take one more node, given what each holds, or undefined if it can. */
+export function whyNoRoom(hosts: readonly Roomy[], name: string, holding: ReadonlyMap<string, number>): PeerlabError | undefined {
+  const to = hosts.find((host) => host.name === name);
+  return to === undefined || roomOn(to, holding.get(name) ?? 0) > 0 ? undefined : noRoom(to, hosts, holding);
+}
+
+/** Whether any of `hosts` limits its nodes: only then is there room to count. */
+export function limitsNodes(hosts: readonly Roomy[]): boolean {
+  return hosts.some((host) => host.maxNodes !== undefined);
+}
+
 /** The refusal of a move to `to`, which holds as many nodes as it can; `hosts` with what each holds, for the hint. */
-export function noRoom(to: Roomy, hosts: readonly Roomy[], holding: ReadonlyMap<string, number>): PeerlabError {
+function noRoom(to: Roomy, hosts: readonly Roomy[], holding: ReadonlyMap<string, number>): PeerlabError {
   const withRoom = hosts.filter((host) => roomOn(host, holding.get(host.name) ?? 0) > 0).map((host) => host.name);
   return new PeerlabError(`--to ${to.name}: host ${to.name} has no room: it holds ${to.maxNodes} node(s), its maxNodes`, {
     hint: withRoom.length > 0 ? `name a host with room (${withRoom.join(', ')}), or move a node off ${to.name} first` : `every host is full: raise a host's maxNodes in the hosts file`,

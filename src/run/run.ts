@@ -31,7 +31,7 @@ import type { RunId } from '../util/names.js';
 import { runStateDir } from './state.js';
 import { capacityPerCpu, hostsArePlaced, hostsFlag } from '../runtime/emulated-hosts.js';
 import { livePlacementReplayFlags, policyWithoutHosts, type LivePlacementRequest } from '../placement/live.js';
-import { checkPlacementRoom } from '../placement/room.js';
+import { checkPlacementRoom, limitsNodes } from '../placement/room.js';
 import { hostsWithNodes } from './host-placement.js';
 
 export type { RuntimeChoice };
@@ -122,7 +122,8 @@ function loadReportMs({ everyMs }: LivePlacementRequest): number {
 
 /** The hosts' maxNodes hold the run's first placement, refused before anything is started or written. */
 function checkStartRoom(prepared: PreparedRun, request: RunRequest): void {
-  if (!request.hosts) return;
+  // Placing the nodes is the runtime's; done here as well only when a host has a limit to check it against.
+  if (!request.hosts || !limitsNodes(request.hosts.list)) return;
   const placement = request.placement ?? 'spread';
   checkPlacementRoom(request.hosts.list, hostsWithNodes(prepared.topology.graph, request.hosts.list, placement).hostOf, placement);
 }

@@ -11,7 +11,7 @@ import { checkInHostGroup, createHostGroups, hostCgroupParent, removeHostGroups,
 import { actOnServingContainer, demultiplex, ignoreMissing, STOP_GRACE_SECONDS, toNodeState } from './node-containers.js';
 import type { ContainerNodes, ContainerStartup, ExecResult, NodeInfo, NodeSpec, StartProgress, SuccessorNodes } from './types.js';
 import { compareNodeIds } from '../util/node-ids.js';
-import { everyHostFull, noRoom, nodesPerHost, roomOn } from '../placement/room.js';
+import { everyHostFull, limitsNodes, nodesPerHost, roomOn, whyNoRoom } from '../placement/room.js';
 
 export interface DockerRuntimeOptions {
   readonly runId: string;
@@ -168,10 +168,8 @@ export class DockerRuntime implements ContainerNodes, SuccessorNodes {
 
   async whyNoRoom(name: string): Promise<PeerlabError | undefined> {
     const hosts = (await this.emulatedHosts()) ?? [];
-    const host = hosts.find((candidate) => candidate.name === name);
-    if (host?.maxNodes === undefined) return undefined;
-    const holding = await this.nodesPerHost();
-    return roomOn(host, holding.get(name) ?? 0) > 0 ? undefined : noRoom(host, hosts, holding);
+    // Without a limit there is nothing to count: no listing of the run's containers.
+    return limitsNodes(hosts) ? whyNoRoom(hosts, name, await this.nodesPerHost()) : undefined;
   }
 
   /** Running nodes per host. Nodes, not containers: a node in the middle of a move counts once, on its new host. */

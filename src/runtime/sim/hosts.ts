@@ -13,7 +13,7 @@
  */
 import type { PeerlabError } from '../../errors.js';
 import { geoDelayMs } from '../../links/spec.js';
-import { everyHostFull, noRoom, nodesPerHost, roomOn } from '../../placement/room.js';
+import { everyHostFull, nodesPerHost, roomOn, whyNoRoom } from '../../placement/room.js';
 import type { PlacementHost, RequestSample } from '../../sdk/placement.js';
 
 /** The hosts of a simulated run and where each node starts. */
@@ -108,10 +108,7 @@ export class SimHosts {
 
   /** Why `host` cannot take one more of the `running` nodes (it holds its maxNodes), or undefined if it can. */
   whyNoRoom(host: string, running: readonly string[]): PeerlabError | undefined {
-    const target = this.list.find((candidate) => candidate.name === host)!;
-    if (target.maxNodes === undefined) return undefined;
-    const count = nodesPerHost(running.map((id) => this.hostOf(id)));
-    return roomOn(target, count.get(host) ?? 0) > 0 ? undefined : noRoom(target, this.list, count);
+    return whyNoRoom(this.list, host, nodesPerHost(running.map((id) => this.hostOf(id))));
   }
 
   /** What each of `demands` (node id → units wanted, nodes on one host) gets of the host's capacity, max-min fair. */
