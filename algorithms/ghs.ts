@@ -92,6 +92,8 @@ type GhsMessage =
 type PaperMessage = Exclude<GhsMessage, { k: 'Abort' }>;
 type Kind = GhsMessage['k'];
 const KINDS: readonly Kind[] = ['Connect', 'Initiate', 'Test', 'Accept', 'Reject', 'Report', 'ChangeRoot', 'Done', 'Abort'];
+/** Each kind's metric name, made once: a name built per message was a string to allocate and hash per send. */
+const METRIC_OF = Object.fromEntries(KINDS.map((kind) => [kind, `msg_${kind}`])) as Record<Kind, string>;
 
 interface Edge {
   readonly to: string;
@@ -440,7 +442,7 @@ function reportResult(node: GhsNode, terminated: boolean): void {
 function send(node: GhsNode, to: string, message: GhsMessage): void {
   node.send(to, message);
   const count = (node.state.sent[message.k] += 1);
-  node.metric(`msg_${message.k}`, count);
+  node.metric(METRIC_OF[message.k], count);
 }
 
 function setSE(s: GhsState, edge: Edge, status: EdgeStatus): void {

@@ -26,6 +26,10 @@ export interface SimBenchSample {
   readonly probe: ProbeResult;
   /** messagesPerSecond ÷ probe.eventsPerSecond: the share of the bare loop's limit the algorithm reaches. */
   readonly ratio: number;
+  /** The event loop's CPU ms (the process's, every thread): beside algorithmMs, what shows a machine shared with other work. */
+  readonly algorithmCpuMs: number;
+  /** The ratio by CPU time (messages per CPU second ÷ probe.cpuEventsPerSecond): what other load on the machine hardly moves. */
+  readonly cpuRatio: number;
   /** The process's resident memory at its highest during this sample (both threads), sampled every 50 ms. */
   readonly peakRssBytes: number;
   readonly resultsDir: string;
@@ -68,6 +72,7 @@ export async function benchSim(request: RunRequest, nodes: number): Promise<SimB
   const wallMs = performance.now() - began;
   const record = JSON.parse(await readFile(path.join(summary.resultsDir, 'run.json'), 'utf8')) as { runtimeFacts: { events: number } };
   const algorithmMs = summary.timings.algorithmMs ?? 0;
+  const algorithmCpuMs = summary.timings.algorithmCpuMs ?? 0;
   const messages = summary.metrics.messages ?? 0;
   const events = record.runtimeFacts.events;
   const messagesPerSecond = messages / (algorithmMs / 1000);
@@ -87,6 +92,8 @@ export async function benchSim(request: RunRequest, nodes: number): Promise<SimB
     eventsPerSecond: events / (algorithmMs / 1000),
     probe,
     ratio: messagesPerSecond / probe.eventsPerSecond,
+    algorithmCpuMs,
+    cpuRatio: messages / (algorithmCpuMs / 1000) / probe.cpuEventsPerSecond,
     peakRssBytes: memory.peak(),
     resultsDir: summary.resultsDir,
   };

@@ -17,6 +17,8 @@ export const ESTIMATE = {
     /** The algorithm phase, assumed to be this many seconds per node (at least minAlgorithmS, at most the timeout). */
     algorithmPerNodeS: 0.01,
     minAlgorithmS: 1,
+    /** Whether a run's timeout bounds its real time (in the simulator it bounds virtual time). */
+    timeoutIsWallTime: true,
     /** Memory while a run is up: per node container, plus etcd, the CLI and the Docker daemon's share. */
     memoryPerNodeMiB: 24,
     memoryFixedMiB: 200,
@@ -28,6 +30,7 @@ export const ESTIMATE = {
     perNodeS: 0.6,
     algorithmPerNodeS: 0.01,
     minAlgorithmS: 1,
+    timeoutIsWallTime: true,
     memoryPerNodeMiB: 24,
     memoryFixedMiB: 300,
   },
@@ -37,6 +40,8 @@ export const ESTIMATE = {
     perNodeS: 0.002,
     algorithmPerNodeS: 0.002,
     minAlgorithmS: 0.1,
+    // --timeout is virtual time here: a slow simulated run is never cut, so its real time has no bound.
+    timeoutIsWallTime: false,
     memoryPerNodeMiB: 0.5,
     memoryFixedMiB: 150,
   },
@@ -45,8 +50,8 @@ export const ESTIMATE = {
 export interface RunEstimate {
   /** A typical run. */
   readonly seconds: number;
-  /** If the algorithm uses its whole timeout. */
-  readonly worstSeconds: number;
+  /** If the algorithm uses its whole timeout; undefined where the timeout does not bound real time (the simulator). */
+  readonly worstSeconds: number | undefined;
   readonly memoryMiB: number;
 }
 
@@ -54,8 +59,13 @@ export interface RunEstimate {
 export function estimateRun(runtime: RuntimeChoice, nodes: number, timeoutS: number): RunEstimate {
   const c = runtime === 'auto' ? slowest() : ESTIMATE[runtime];
   const startup = c.fixedS + c.perNodeS * nodes;
-  const algorithm = Math.min(timeoutS, Math.max(c.minAlgorithmS, c.algorithmPerNodeS * nodes));
-  return { seconds: startup + algorithm, worstSeconds: startup + timeoutS, memoryMiB: c.memoryFixedMiB + c.memoryPerNodeMiB * nodes };
+  const typical = Math.max(c.minAlgorithmS, c.algorithmPerNodeS * nodes);
+  const algorithm = c.timeoutIsWallTime ? Math.min(timeoutS, typical) : typical;
+  return {
+    seconds: startup + algorithm,
+    worstSeconds: c.timeoutIsWallTime ? startup + timeoutS : undefined,
+    memoryMiB: c.memoryFixedMiB + c.memoryPerNodeMiB * nodes,
+  };
 }
 
 function slowest(): (typeof ESTIMATE)[RuntimeKind] {
@@ -64,7 +74,8 @@ function slowest(): (typeof ESTIMATE)[RuntimeKind] {
 
 export interface PlanEstimate {
   readonly seconds: number;
-  readonly worstSeconds: number;
+  /** Undefined if some run's timeout does not bound its real time. */
+  readonly worstSeconds: number | undefined;
   /** Runs are sequential: the peak is the largest run. */
   readonly peakMemoryMiB: number;
 }
@@ -72,7 +83,7 @@ export interface PlanEstimate {
 export function estimatePlan(runs: ReadonlyArray<RunEstimate>): PlanEstimate {
   return {
     seconds: runs.reduce((total, run) => total + run.seconds, 0),
-    worstSeconds: runs.reduce((total, run) => total + run.worstSeconds, 0),
+    worstSeconds: runs.every((run) => run.worstSeconds !== undefined) ? runs.reduce((total, run) => total + run.worstSeconds!, 0) : undefined,
     peakMemoryMiB: runs.reduce((peak, run) => Math.max(peak, run.memoryMiB), 0),
   };
 }

@@ -117,7 +117,7 @@ export async function simulateRun(prepared: PreparedRun, options: ExecutionOptio
     registry: outcome.registry,
     inFlight: outcome.inFlight,
     endedEarly: outcome.endReason === 'event-cap' ? eventCapReached(outcome.events) : undefined,
-    timings: { algorithmMs: outcome.wallMs, virtualTimeMs: outcome.virtualTimeMs },
+    timings: { algorithmMs: outcome.wallMs, algorithmCpuMs: outcome.cpuMs, virtualTimeMs: outcome.virtualTimeMs },
     facts: {
       delay: delaySpec,
       endReason: outcome.endReason,

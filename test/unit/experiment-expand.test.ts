@@ -143,6 +143,15 @@ describe('estimates', () => {
     expect(estimatePlan([run, estimateRun('docker', 20, 300)])).toMatchObject({ peakMemoryMiB: run.memoryMiB });
   });
 
+  it('promises no worst case for a simulated run, whose timeout is virtual time', () => {
+    const sim = estimateRun('sim', 10 ** 6, 1);
+    const c = ESTIMATE.sim;
+    expect(sim.seconds).toBeCloseTo(c.fixedS + 10 ** 6 * (c.perNodeS + c.algorithmPerNodeS));
+    expect(sim.worstSeconds).toBeUndefined();
+    expect(estimatePlan([estimateRun('docker', 20, 300), sim]).worstSeconds).toBeUndefined();
+    expect(estimatePlan([estimateRun('docker', 20, 300)]).worstSeconds).toBeCloseTo(ESTIMATE.docker.fixedS + 20 * ESTIMATE.docker.perNodeS + 300);
+  });
+
   it('scales the ETA by how the finished runs compared with their estimates', () => {
     expect(remainingSeconds([], [10, 20])).toBe(30);
     expect(remainingSeconds([{ estimated: 10, actual: 20 }], [10, 20])).toBe(60);

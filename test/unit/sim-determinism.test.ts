@@ -28,7 +28,7 @@ const MAX_PAYLOAD = 65_536;
 
 /** Everything an outcome says except the real time it took, in one string: equal strings are bit-identical outcomes. */
 function fingerprint(outcome: SimulationOutcome): string {
-  const { wallMs: _wallMs, results, reports, departed, ...rest } = outcome;
+  const { wallMs: _wallMs, cpuMs: _cpuMs, results, reports, departed, ...rest } = outcome;
   return JSON.stringify({ ...rest, results: [...results], reports: [...reports], departed: [...departed] });
 }
 

@@ -53,7 +53,7 @@ describe('simulate: flood', () => {
     const run = async (seed: number) => {
       const trace: TraceEvent[] = [];
       const outcome = await simulate(options(graph, flood, { seed, trace: (event) => trace.push(event) }));
-      const { wallMs: _wall, ...rest } = outcome;
+      const { wallMs: _wall, cpuMs: _cpu, ...rest } = outcome;
       return { ...rest, results: [...outcome.results], reports: [...outcome.reports], trace };
     };
     const first = await run(7);
@@ -91,7 +91,7 @@ describe('simulate: what the delay model and the trace see', () => {
     const flood = await loadAlgorithm('algorithms/flood.ts');
     const graph = await topology('ba:n=200,m=2');
     const run = async (trace?: (event: TraceEvent) => void) => {
-      const { wallMs: _wall, ...outcome } = await simulate(options(graph, flood, { seed: 3, trace }));
+      const { wallMs: _wall, cpuMs: _cpu, ...outcome } = await simulate(options(graph, flood, { seed: 3, trace }));
       return JSON.stringify({ ...outcome, results: [...outcome.results], reports: [...outcome.reports] });
     };
     expect(await run(() => {})).toBe(await run());

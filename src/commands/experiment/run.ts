@@ -133,10 +133,17 @@ export default class ExperimentRun extends PeerlabCommand {
     this.log(formatTable(['cell', 'inputs', 'topology', 'nodes', 'edges', 'runs', 'time/run', 'memory'], rows));
     const { estimate } = plan;
     this.log(
-      `\n${plan.runs} run${plan.runs === 1 ? '' : 's'} on ${plan.runtime} · about ${formatDuration(estimate.seconds)} (at most ${formatDuration(estimate.worstSeconds)} if every run hits its timeout)` +
+      `\n${plan.runs} run${plan.runs === 1 ? '' : 's'} on ${plan.runtime} · about ${formatDuration(estimate.seconds)} ${worstCase(estimate.worstSeconds)}` +
         ` · peak memory about ${formatMiB(estimate.peakMemoryMiB)} (this machine has ${formatMiB(os.freemem() / 2 ** 20)} free)`,
     );
     for (const note of plan.notes) this.log(`note: ${note}`);
     return plan;
   }
+}
+
+/** What the dry run can promise at worst: a bound where every run's timeout is one of real time. */
+function worstCase(worstSeconds: number | undefined): string {
+  return worstSeconds === undefined
+    ? '(no upper bound: a simulated run\'s timeout is virtual time)'
+    : `(at most ${formatDuration(worstSeconds)} if every run hits its timeout)`;
 }

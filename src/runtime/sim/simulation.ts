@@ -27,7 +27,7 @@ import { createRandom, RandomStream, seededGenerator, type RandomGenerator } fro
 import { describeLinkChange, LinkSchedule, linkStream, UNSHAPED, type LinkChange } from '../../links/model.js';
 import type { NodeState, RegistryChange } from '../types.js';
 import { defaultDelay, type DelayContext, type DelayModel } from './delay.js';
-import { Settler } from './settle.js';
+import { Settler, asyncActivity, watchAsyncActivity } from './settle.js';
 import { Agenda } from './agenda.js';
 import { edgeWeight, isSimGraph, neighboursAt, toSimGraph, type SimGraph } from './graph.js';
 import { SimServices } from './services.js';
@@ -50,6 +50,12 @@ import { SimPlacement, type PlacementSite } from './placement.js';
 /** How many log lines per node the simulator keeps for `logTail`. */
 export const LOG_TAIL_LINES = 100;
 export const PROGRESS_EVERY = 16_384;
+
+/** When the event loop began, by the wall clock and by the process's CPU time. */
+interface Began {
+  readonly wallMs: number;
+  readonly cpu: NodeJS.CpuUsage;
+}
 
 /** created: not started yet; paused: events held; exited (stopped) and dead (killed): events dropped. */
 export type SimNodeState = Extract<NodeState, 'created' | 'running' | 'paused' | 'exited' | 'dead'>;
@@ -928,7 +934,7 @@ export class Simulation implements PlacementSite {
   async run(): Promise<SimulationOutcome> {
     if (this.phase !== 'idle') throw new PeerlabError('a Simulation runs only once');
     this.phase = 'running';
-    const began = performance.now();
+    const began: Began = { wallMs: performance.now(), cpu: process.cpuUsage() };
     // What an algorithm prints with console.* goes to the log of the node that printed it (see console-shim.ts).
     const sinks = globalThis as { [CONSOLE_SINK]?: (line: string) => void };
     const outerSink = sinks[CONSOLE_SINK];
@@ -941,29 +947,48 @@ export class Simulation implements PlacementSite {
   }
 
   /**
-   * Runs events one after another, each once everything the one before set off has settled (see Settler), until
-   * the run ends: what run() awaits.
+   * Runs events one after another, each once everything the one before set off has settled, until the run ends:
+   * what run() awaits. An event whose code queued nothing (see asyncActivity) has nothing to settle, and the
+   * next runs at once; the others wait for the Settler, as does every YIELD_EVERY-th, so the process's own event
+   * loop still turns.
    */
-  private loop(began: number): Promise<SimulationOutcome> {
+  private loop(began: Began): Promise<SimulationOutcome> {
     return new Promise((resolve, reject) => {
+      const unwatch = watchAsyncActivity();
       const turn = (): void => {
         try {
-          const reason = this.advance();
-          if (reason === undefined) settler.after(this.events);
-          else resolve(this.finish(reason, began));
+          for (;;) {
+            const before = asyncActivity();
+            const reason = this.advance();
+            if (reason !== undefined) {
+              unwatch();
+              resolve(this.finish(reason, began));
+              return;
+            }
+            if (asyncActivity() !== before || Settler.yieldsAfter(this.events)) {
+              settler.after(this.events);
+              return;
+            }
+            this.settled();
+          }
         } catch (error) {
+          unwatch();
           reject(asError(error));
         }
       };
       const settler = new Settler(() => {
-        // The event's code, and every microtask it queued, has run: what runs now is the simulator's own.
-        this.watchdog[Slot.node] = -1;
-        this.watchdog[Slot.handler] = Handler.none;
-        if (this.progress && this.events % PROGRESS_EVERY === 0) this.reportProgress();
+        this.settled();
         turn();
       });
       turn();
     });
+  }
+
+  /** The event's code, and every microtask it queued, has run: what runs now is the simulator's own. */
+  private settled(): void {
+    this.watchdog[Slot.node] = -1;
+    this.watchdog[Slot.handler] = Handler.none;
+    if (this.progress && this.events % PROGRESS_EVERY === 0) this.reportProgress();
   }
 
   /**
@@ -999,10 +1024,11 @@ export class Simulation implements PlacementSite {
     }
   }
 
-  private finish(reason: EndReason, began: number): SimulationOutcome {
+  private finish(reason: EndReason, began: Began): SimulationOutcome {
     this.phase = 'finished';
     this.queue.clear();
-    const wallMs = performance.now() - began;
+    const wallMs = performance.now() - began.wallMs;
+    const cpu = process.cpuUsage(began.cpu);
     this.reportProgress();
     return {
       results: this.results,
@@ -1019,6 +1045,7 @@ export class Simulation implements PlacementSite {
       failure: this.failure,
       virtualTimeMs: this.clock,
       wallMs,
+      cpuMs: (cpu.user + cpu.system) / 1000,
       events: this.events,
       messages: this.messages,
       inFlight: this.inFlight,

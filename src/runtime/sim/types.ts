@@ -128,6 +128,11 @@ export interface SimulationOutcome {
   readonly virtualTimeMs: number;
   /** Real ms from the first event to the last: the event loop alone, not the node reports gathered after it. */
   readonly wallMs: number;
+  /**
+   * The process's CPU ms over the same span (every thread: in a worker, the main thread beside it only watches).
+   * Unlike wallMs it does not grow when other work shares the machine's cores.
+   */
+  readonly cpuMs: number;
   /** Events that ran code: node starts, deliveries, timers, wake-ups, control actions. */
   readonly events: number;
   /** Messages sent. */
