@@ -27,15 +27,15 @@ async function run(defer: Defer | undefined): Promise<string[]> {
   const log: string[] = [];
   const algorithm = defineAlgorithm({
     name: 'deferring',
+    state: () => ({ heard: 0 }),
     init(node) {
-      node.state = 0;
       for (const neighbour of node.neighbours) node.send(neighbour.id, 'ping');
     },
     onMessage(node, { from }) {
       log.push(`${node.now()} ${node.id} got ${from}`);
       defer?.(() => log.push(`${node.now()} ${node.id} after ${from}`));
-      node.state = (node.state as number) + 1;
-      if (node.state === node.neighbours.length) node.result(null);
+      node.state.heard += 1;
+      if (node.state.heard === node.neighbours.length) node.result(null);
     },
   });
   const graph = await topology('ba:n=40,m=2', 3);
