@@ -9,9 +9,8 @@ import type { Algorithm } from '../sdk/types.js';
 import type { FaultEvent } from '../faults/events.js';
 import { resolveFaults } from '../faults/schedule.js';
 import { assignRoles } from '../run/roles.js';
-import { placesNowhere, RUNTIMES, runtimesWith } from '../run/runtimes.js';
-import { POLICY_FIELDS, policyWithoutHosts } from '../placement/live.js';
-import { hostsArePlaced } from '../runtime/emulated-hosts.js';
+import { RUNTIMES } from '../run/runtimes.js';
+import { FIELD_TERMS, refusal } from '../run/runtime-can.js';
 import { loadTopology, type Topology } from '../topology/index.js';
 import { oracleFor, oracleNames } from '../verify/index.js';
 import { paramAssignments, shortColumn, type Cell, type Plan } from './expand.js';
@@ -26,28 +25,13 @@ export interface CellFacts {
 
 /**
  * `hosts:` on a runtime that cannot give them, and a `placement:` with nowhere to place, are refused as the flags
- * are (src/run/run.ts), here with the file's line. Under `auto` the runtime is chosen per run, which refuses then.
+ * are (src/run/runtime-can.ts), here with the file's line. Under `auto` the runtime is chosen per run, which refuses then.
  */
 function checkRuntimeCan(loaded: LoadedExperiment, plan: Plan): void {
   if (plan.runtime === 'auto') return;
-  const runtime = RUNTIMES[plan.runtime];
-  if (plan.hosts?.cpusGiven && runtime.emulatesHosts && !runtime.hostsHaveCpus) {
-    throw loaded.error(['hostCpus'], `the ${plan.runtime} runtime's hosts have no CPUs, only the capacity they declare`, `leave hostCpus out, or run it with --runtime ${runtimesWith('hostsHaveCpus').join(' or ')}`);
-  }
-  if (plan.hosts !== undefined && !runtime.emulatesHosts) {
-    throw loaded.error(['hosts'], `the ${plan.runtime} runtime cannot give nodes hosts of their own capacity`, `run it with --runtime ${runtimesWith('emulatesHosts').join(' or ')}, or leave hosts out (a Swarm's hosts are its engines)`);
-  }
-  if (plan.hosts !== undefined && hostsArePlaced(plan.hosts.list) && !runtime.hostsHaveDistances) {
-    throw loaded.error(['hosts'], `the ${plan.runtime} runtime's hosts share one network, so their latitude and longitude would delay nothing`, `run it with --runtime ${runtimesWith('hostsHaveDistances').join(' or ')}, or give hosts without coordinates (links: shapes each edge on Docker)`);
-  }
   const policy = plan.cells.find((cell) => cell.livePlacement)?.livePlacement?.policy;
-  if (policy !== undefined && plan.hosts === undefined && !runtime.placesOnEngines) {
-    const refusal = policyWithoutHosts(policy, runtimesWith('placesOnEngines').join(' or '), POLICY_FIELDS);
-    throw loaded.error(['policy'], refusal.message, refusal.hint);
-  }
-  if (placesNowhere(runtime, plan.placement, plan.hosts !== undefined)) {
-    throw loaded.error(['placement'], `a ${plan.runtime} run without hosts has one place for its nodes, so there is nothing to place`, `add hosts (runtime ${runtimesWith('emulatesHosts').join(' or ')}), run it with --runtime ${runtimesWith('placesOnEngines').join(' or ')}, or leave placement out`);
-  }
+  const refused = refusal(RUNTIMES[plan.runtime], { hosts: plan.hosts, policy, placement: plan.placement }, FIELD_TERMS);
+  if (refused) throw loaded.error([refused.field], refused.message, refused.hint);
 }
 
 /** Each cell's `hold:` names nodes of its topology, as `--hold` must name nodes of the run's. */

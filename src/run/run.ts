@@ -21,7 +21,7 @@ import { peerlabVersion } from '../util/version.js';
 import type { Deployment } from './docker-deployment.js';
 import type { DockerOptions } from './execute-docker.js';
 import { executeOn, type RunRuntime } from './deployment.js';
-import { chooseRuntime, placesNowhere, runtimesWith, type RuntimeCapability } from './runtimes.js';
+import { chooseRuntime, runtimesWith } from './runtimes.js';
 import type { RuntimeChoice, RuntimeKind } from '../runtime/types.js';
 import { ExecutionFailed, type Execution } from './execution.js';
 import { prepareRun, type PrepareRequest, type PreparedRun } from './prepare.js';
@@ -29,8 +29,9 @@ import { aggregateNodeMetrics, type NodeMetricAggregates } from './node-metrics.
 import type { RunObserver } from './observer.js';
 import type { RunId } from '../util/names.js';
 import { runStateDir } from './state.js';
-import { capacityPerCpu, hostsArePlaced, hostsFlag } from '../runtime/emulated-hosts.js';
-import { livePlacementReplayFlags, policyWithoutHosts, type LivePlacementRequest } from '../placement/live.js';
+import { capacityPerCpu } from '../runtime/emulated-hosts.js';
+import { livePlacementReplayFlags, type LivePlacementRequest } from '../placement/live.js';
+import { FLAG_TERMS, refusal } from './runtime-can.js';
 import { checkPlacementRoom, limitsNodes } from '../placement/room.js';
 import { hostsWithNodes } from './host-placement.js';
 
@@ -136,33 +137,9 @@ function checkHeld(prepared: PreparedRun, request: RunRequest): void {
 
 /** What the run asks of its runtime that this one cannot do (`--hosts`, a placement) is refused, not ignored. */
 function checkRuntimeCan(runtime: RunRuntime, request: RunRequest): void {
-  const able = (capability: RuntimeCapability): string => runtimesWith(capability).join(' or ');
-  if (request.hosts?.cpusGiven && runtime.emulatesHosts && !runtime.hostsHaveCpus) {
-    throw new PeerlabError(`--host-cpus: the ${runtime.kind} runtime's hosts have no CPUs, only the capacity they declare`, {
-      hint: `leave --host-cpus out, or take --runtime ${able('hostsHaveCpus')}`,
-    });
-  }
-  if (request.hosts && !runtime.emulatesHosts) {
-    throw new PeerlabError(`--hosts: the ${runtime.kind} runtime cannot give nodes hosts of their own capacity`, {
-      hint: `take --runtime ${able('emulatesHosts')}, or leave --hosts out (a Swarm's hosts are its engines)`,
-    });
-  }
-  if (request.hosts && hostsArePlaced(request.hosts.list) && !runtime.hostsHaveDistances) {
-    throw new PeerlabError(`${hostsFlag(request.hosts.given)}: the ${runtime.kind} runtime's hosts share one network, so their latitude and longitude would delay nothing`, {
-      hint: `take --runtime ${able('hostsHaveDistances')}, or give hosts without coordinates (--links shapes each edge on Docker)`,
-    });
-  }
-  if (request.trace && !runtime.tracesMessages) {
-    throw new PeerlabError(`--trace: the ${runtime.kind} runtime cannot trace messages (each node writes its trace into a folder this host shares with it, and nodes on other engines cannot)`, {
-      hint: `trace the run on --runtime ${able('tracesMessages')}, or leave --trace out`,
-    });
-  }
-  if (request.livePlacement && !request.hosts && !runtime.placesOnEngines) throw policyWithoutHosts(request.livePlacement.policy, able('placesOnEngines'));
-  if (placesNowhere(runtime, request.placement, request.hosts !== undefined)) {
-    throw new PeerlabError(`--placement ${request.placement}: a ${runtime.kind} run without --hosts has one place for its nodes, so there is nothing to place`, {
-      hint: `add --hosts (--runtime ${able('emulatesHosts')}), take --runtime ${able('placesOnEngines')}, or leave --placement out`,
-    });
-  }
+  const ask = { hosts: request.hosts, trace: request.trace, policy: request.livePlacement?.policy, placement: request.placement };
+  const refused = refusal(runtime, ask, FLAG_TERMS);
+  if (refused) throw new PeerlabError(refused.subject === undefined ? refused.message : `${refused.subject}: ${refused.message}`, { hint: refused.hint });
 }
 
 /** `peerlab run`: prepare, execute on the chosen runtime, verify against the oracle, write results/<run-id>/. */

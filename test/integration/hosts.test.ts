@@ -217,7 +217,7 @@ describe('hosts of their own CPU quota', () => {
       [['--hosts', 'a=fast,b=1'], /host a's capacity "fast" is not a positive number/],
       [['--hosts', 'big=1000,tiny=1'], /host tiny would get 0\.0010 CPUs, below the least .* — raise --host-cpus to 10\.0 or more/],
       [['--host-cpus', '2'], /--host-cpus needs --hosts/],
-      [['--hosts', 'a=1,b=2', '--runtime', 'swarm'], /--hosts: the swarm runtime cannot give nodes hosts of their own capacity — take --runtime docker or sim/],
+      [['--hosts', 'a=1,b=2', '--runtime', 'swarm'], /--hosts "a=1,b=2": the swarm runtime cannot give nodes hosts of their own capacity — take --runtime docker or sim/],
       [['--hosts', 'a=1,b=2', '--host-cpus', '2', '--runtime', 'sim'], /--host-cpus: the sim runtime's hosts have no CPUs, only the capacity they declare — leave --host-cpus out, or take --runtime docker/],
       [
         ['--hosts', 'experiments/self-placement/sites.yaml', '--runtime', 'docker'],
