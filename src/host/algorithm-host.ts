@@ -6,6 +6,7 @@ import { election, Locks, type Contender, type LeasedQueues } from './contention
 import { NodeClock, type Cancellable, type ClockSkew, type Expiring, type SkewInForce } from './node-clock.js';
 import { Timeline } from './timeline.js';
 import { compareNodeIds } from '../util/node-ids.js';
+import { copyMeasured, measuredBytes } from '../util/json-copy.js';
 
 /**
  * Runs one algorithm instance for one node. The node agent (containers) and the simulator both use it, so an
@@ -14,16 +15,31 @@ import { compareNodeIds } from '../util/node-ids.js';
  * environment supplies only transport, clock, store, service registry and lease-held queues, and tells the host
  * when a neighbour goes down or comes up.
  */
-export interface HostEnvironment {
-  /**
-   * Hands an encoded payload to the transport; per edge it must arrive in the order given. A transport with
-   * flow control (gRPC over HTTP/2) returns a promise that resolves once the message has left this node's
-   * buffers; one whose links never fill (the simulator) returns nothing. `edge` is the edge's slot for the
-   * transport's own state (see EdgeSlot). `payload` is what was encoded (checked plain JSON) and `bytes` the
-   * encoding's size: a transport that hands the receiver a copy instead of the text (see acceptOn) makes it
-   * during this call, since the sender may change the object afterwards.
-   */
-  transmit(to: string, encoded: string, edge: EdgeSlot, payload: Json, bytes: number): Promise<void> | void;
+export type HostEnvironment = TextTransport | CopyTransport;
+
+/**
+ * A transport that sends the payload's JSON text over a wire (the node agent's gRPC links). `transmit` hands it
+ * the text, to arrive per edge in the order given; with flow control (HTTP/2) it returns a promise that resolves
+ * once the message has left this node's buffers. `edge` is the edge's slot for the transport's own state (see
+ * EdgeSlot), `bytes` the text's UTF-8 length.
+ */
+export interface TextTransport extends HostServices {
+  readonly carries: 'text';
+  transmit(to: string, encoded: string, edge: EdgeSlot, bytes: number): Promise<void> | void;
+}
+
+/**
+ * A transport that hands the receiver its own copy of the payload (see acceptOn), in memory, and never fills (the
+ * simulator): no text is made for it. `payload` is that copy, what JSON.parse of the text would give, and `bytes`
+ * the text's UTF-8 length; to arrive per edge in the order given.
+ */
+export interface CopyTransport extends HostServices {
+  readonly carries: 'copy';
+  transmit(to: string, payload: Json, edge: EdgeSlot, bytes: number): void;
+}
+
+/** What an environment supplies besides the transport. */
+export interface HostServices {
   now(): number;
   setTimer(ms: number, timer: Expiring): Cancellable;
   barrier(name: string): Promise<void>;
@@ -606,18 +622,18 @@ export class AlgorithmHost {
         `node ${this.options.id}: payload to ${to} is not plain JSON (use objects, arrays, strings, finite numbers, booleans, null)`,
       );
     }
-    const bytes = Buffer.byteLength(encoded);
-    if (bytes > this.options.maxPayloadBytes) {
-      throw new AlgorithmError(
-        `node ${this.options.id}: payload to ${to} is ${bytes} bytes, over the ${this.options.maxPayloadBytes}-byte limit`,
-      );
-    }
-    return { encoded, bytes };
+    return { encoded, bytes: this.checkSize(to, Buffer.byteLength(encoded)) };
+  }
+
+  private checkSize(to: string, bytes: number): number {
+    const { id, maxPayloadBytes } = this.options;
+    if (bytes > maxPayloadBytes) throw new AlgorithmError(`node ${id}: payload to ${to} is ${bytes} bytes, over the ${maxPayloadBytes}-byte limit`);
+    return bytes;
   }
 
   /** What `node.send` does: checked, counted, handed to the transport (see SdkNode). */
   send(to: string, payload: unknown): Promise<void> {
-    const { id, maxPayloadBytes } = this.options;
+    const { id } = this.options;
     if (typeof to !== 'string') {
       // A common slip: ids are strings, and send(1, …) would otherwise be told 1 is no neighbour when "1" is.
       throw new AlgorithmError(
@@ -628,23 +644,44 @@ export class AlgorithmHost {
     if (traffic === undefined) {
       throw new AlgorithmError(`node ${id} cannot send to ${to}: not an overlay neighbour (neighbours: ${[...this.traffic.keys()].join(', ')})`);
     }
-    const { encoded, bytes } = this.encode(to, payload);
-    if (this.frozen) return SENT;
-    const limit = sendBufferLimit(maxPayloadBytes);
-    if (this.unsentBytes + bytes > limit) {
-      throw new AlgorithmError(
-        `node ${id} sends faster than its links drain: ${mebibytes(this.unsentBytes)} are still waiting to go out, and sending ${mebibytes(bytes)} more to ${to} would pass the ${mebibytes(limit)} limit; \`await node.send(…)\` waits until a message has gone`,
-      );
+    if (this.env.carries === 'copy') {
+      // One walk checks, copies and measures the payload, and no text is made.
+      let copy = copyMeasured(payload);
+      let bytes = measuredBytes;
+      if (copy === undefined) {
+        // Not plain JSON, or too deep to walk: encode's errors say which, and a payload only deep is copied from its text.
+        const encoding = this.encode(to, payload);
+        copy = JSON.parse(encoding.encoded) as Json;
+        bytes = encoding.bytes;
+      } else {
+        this.checkSize(to, bytes);
+      }
+      if (this.count(to, traffic, bytes)) this.env.transmit(to, copy, traffic, bytes);
+      return SENT;
     }
-    traffic.sentMessages += 1;
-    traffic.sentBytes += bytes;
-    this.timeline.sent(this.env.now());
-    const sending = this.env.transmit(to, encoded, traffic, payload as Json, bytes);
+    const { encoded, bytes } = this.encode(to, payload);
+    if (!this.count(to, traffic, bytes)) return SENT;
+    const sending = this.env.transmit(to, encoded, traffic, bytes);
     if (!sending) return SENT;
     this.unsentBytes += bytes;
     return sending.then(() => {
       this.unsentBytes -= bytes;
     });
+  }
+
+  /** Counts a checked message as sent; false if it is not to go out since the run has stopped. */
+  private count(to: string, traffic: EdgeTraffic, bytes: number): boolean {
+    if (this.frozen) return false;
+    const limit = sendBufferLimit(this.options.maxPayloadBytes);
+    if (this.unsentBytes + bytes > limit) {
+      throw new AlgorithmError(
+        `node ${this.options.id} sends faster than its links drain: ${mebibytes(this.unsentBytes)} are still waiting to go out, and sending ${mebibytes(bytes)} more to ${to} would pass the ${mebibytes(limit)} limit; \`await node.send(…)\` waits until a message has gone`,
+      );
+    }
+    traffic.sentMessages += 1;
+    traffic.sentBytes += bytes;
+    this.timeline.sent(this.env.now());
+    return true;
   }
 
   /** What `node.receive` does: the first matching message held, or the next to arrive. */

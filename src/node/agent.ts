@@ -108,6 +108,7 @@ async function main(): Promise<void> {
     // The CLI validated the parameters and filled in their defaults: a node never runs the schema.
     { id: nodeId, neighbours: neighbours.map(({ id, weight }) => ({ id, weight })), size: config.size, params: group.params, seed: config.seed, maxPayloadBytes: config.maxPayloadBytes },
     {
+      carries: 'text',
       transmit: (to, encoded) => {
         const envelope = tracer ? tracer.send(to, encoded) : { payload: encoded };
         const outbox = outboxes.get(to);

@@ -68,6 +68,7 @@ export async function rehearseMessagePath(): Promise<{ delivered: number }> {
         pingPong,
         { id, neighbours: [{ id: other, weight: 1 }], size: 2, params: {}, seed: 1, maxPayloadBytes: 1 << 20 },
         {
+          carries: 'text',
           transmit: (_to, encoded) => outbox.send({ payload: encoded }),
           now: () => performance.now(),
           setTimer: (ms, timer) => {

@@ -3,7 +3,7 @@
  * and a node that piles up more unsent bytes than its send buffer is told, instead of growing without bound.
  */
 import { describe, expect, it } from 'vitest';
-import { AlgorithmHost, sendBufferLimit, type HostEnvironment } from '../../src/host/algorithm-host.js';
+import { AlgorithmHost, sendBufferLimit, type CopyTransport, type TextTransport } from '../../src/host/algorithm-host.js';
 import { defineAlgorithm } from '../../src/sdk/index.js';
 import type { Json, Node } from '../../src/sdk/types.js';
 import { testEnvironment } from './host-environment.js';
@@ -15,9 +15,9 @@ const MiB = 1024 * 1024;
  * returns it, the SDK node its algorithm sees, and the failures it reported.
  */
 async function hostWith(options: {
-  transmit: HostEnvironment['transmit'];
+  transmit: TextTransport['transmit'];
   onMessage?: (node: Node<unknown, unknown>, message: { payload: unknown }) => void;
-  setTimer?: HostEnvironment['setTimer'];
+  setTimer?: TextTransport['setTimer'];
 }): Promise<{ host: AlgorithmHost; node: Node<unknown, unknown>; failures: Error[] }> {
   let seen: Node<unknown, unknown> | undefined;
   const failures: Error[] = [];
@@ -30,7 +30,7 @@ async function hostWith(options: {
   return { host, node: seen!, failures };
 }
 
-const nodeWith = (transmit: HostEnvironment['transmit']) => hostWith({ transmit });
+const nodeWith = (transmit: TextTransport['transmit']) => hostWith({ transmit });
 
 const payload = (): string => 'x'.repeat(MiB - 16);
 
@@ -63,6 +63,52 @@ describe('node.send and flow control', () => {
     out.shift()!();
     await new Promise((resolve) => setTimeout(resolve, 0));
     await expect(Promise.race([node.send('1', payload()), Promise.resolve('queued')])).resolves.toBe('queued');
+  });
+});
+
+describe('a copy transport (the simulator), against a text transport (the agent)', () => {
+  /** Sends `payload` from node 0 over each kind of transport: what each was handed, or the error `send` threw. */
+  async function sendBoth(payload: unknown): Promise<{ text: unknown; copy: unknown }> {
+    const outcome = async (environment: TextTransport | CopyTransport, sent: () => unknown): Promise<unknown> => {
+      const host = new AlgorithmHost(defineAlgorithm({ name: 'probe', onMessage: () => {} }), { id: '0', neighbours: [{ id: '1', weight: 1 }], size: 2, params: {}, seed: 1, maxPayloadBytes: MiB }, environment);
+      await host.start();
+      try {
+        await host.send('1', payload);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return sent();
+    };
+    let handed: { payload: unknown; bytes: number } | undefined;
+    const text = await outcome(
+      testEnvironment({ transmit: (_to, encoded, _edge, bytes) => void (handed = { payload: JSON.parse(encoded), bytes }) }),
+      () => handed,
+    );
+    const copy = await outcome(
+      { ...testEnvironment(), carries: 'copy', transmit: (_to, copied, _edge, bytes) => void (handed = { payload: copied, bytes }) },
+      () => handed,
+    );
+    return { text, copy };
+  }
+
+  it('hands over what JSON.parse makes of the text, and its size', async () => {
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 2000; i++) deep = { down: deep };
+    for (const payload of ['é\ud800', [1, , -0, 1e21], { __proto__: null, a: { b: [true, null] } }, deep, 'x'.repeat(MiB - 2)]) {
+      const { text, copy } = await sendBoth(payload);
+      expect(copy).toEqual(text);
+      expect((copy as { bytes: number }).bytes).toBe(Buffer.byteLength(JSON.stringify(payload)));
+    }
+  });
+
+  it('refuses what is not plain JSON, or too large, in the same words', async () => {
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    for (const payload of [undefined, cycle, 1n, () => 1, NaN, { a: undefined }, [undefined], new Date(0), 'x'.repeat(MiB - 1)]) {
+      const { text, copy } = await sendBoth(payload);
+      expect(typeof copy).toBe('string');
+      expect(copy).toBe(text);
+    }
   });
 });
 

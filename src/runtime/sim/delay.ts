@@ -17,7 +17,7 @@ export interface DelayContext {
   readonly weight: number;
   /** Virtual time of the send, in ms. */
   readonly now: number;
-  /** The encoded (JSON) payload and its size in bytes. */
+  /** The payload as JSON text, made when read (the simulator makes none otherwise), and the text's size in bytes. */
   readonly payload: string;
   readonly bytes: number;
   /** Seeded per sending node from the run seed (`createRandom(seed, 'sim-delay', from)`): draw only from it. */

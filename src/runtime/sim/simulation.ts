@@ -19,7 +19,7 @@ import { electionQueue } from '../../coordination/keys.js';
 import { MOVE_DONE_TIMEOUT_MS, REGISTRATION_TTL_SECONDS, type MigrationRecord, type NodeReport } from '../../coordination/protocol.js';
 import { PeerlabError } from '../../errors.js';
 import { isNodeHeal, touchedBy, type AppliedFault, type FaultEvent } from '../../faults/events.js';
-import { AlgorithmHost, type EdgeSlot, type HostEnvironment, type HostSnapshot, type InboundEdge } from '../../host/algorithm-host.js';
+import { AlgorithmHost, type CopyTransport, type EdgeSlot, type HostSnapshot, type InboundEdge } from '../../host/algorithm-host.js';
 import { CONSOLE_SINK } from '../../host/console-shim.js';
 import type { Cancellable, ClockSkew, Expiring } from '../../host/node-clock.js';
 import { copyJson } from '../../util/json-copy.js';
@@ -110,8 +110,8 @@ type SimEvent =
   | { readonly kind: 'control'; readonly action: () => void };
 
 /**
- * A message in flight. It carries the receiver's own copy of the payload, made at the send (copyJson gives what
- * JSON.parse of the encoding would, cheaper than parsing it back at the delivery), and the encoding's size.
+ * A message in flight. It carries the receiver's own copy of the payload, made by the sender's host (what JSON.parse
+ * of the encoding would give, with no encoding made), and the encoding's size.
  */
 interface Delivery {
   readonly kind: 'deliver';
@@ -206,7 +206,7 @@ export class Simulation implements PlacementSite {
   private readonly queue = new Agenda<SimEvent>();
   /** What every node's environment asks of this run (see NodeEnvironment). */
   private readonly nodeSide: NodeSide = {
-    transmit: (node, to, encoded, edge, payload, bytes) => this.transmit(node, to, encoded, edge, payload, bytes),
+    transmit: (node, to, payload, edge, bytes) => this.transmit(node, to, payload, edge, bytes),
     now: () => this.clock,
     setTimer: (node, ms, timer) => this.setTimer(node, ms, timer),
     barrier: (node, name) => (isUp(node) ? this.barriers.arrive(name, node.id) : never()),
@@ -1166,7 +1166,7 @@ export class Simulation implements PlacementSite {
     return env.node;
   }
 
-  private transmit(sender: SimNode, to: string, encoded: string, edge: EdgeSlot, payload: Json, bytes: number): void {
+  private transmit(sender: SimNode, to: string, payload: Json, edge: EdgeSlot, bytes: number): void {
     if (this.phase === 'finished' || !isUp(sender)) return;
     let link = edge.transport as Link | undefined;
     if (link === undefined) {
@@ -1183,7 +1183,7 @@ export class Simulation implements PlacementSite {
     try {
       delay = changed && changed.params !== changed.base
         ? changed.arrival(this.clock, bytes) - this.clock
-        : this.delay.delay(this.messageContext.set(sender, target, this.clock, encoded, bytes, stream));
+        : this.delay.delay(this.messageContext.set(sender, target, this.clock, payload, bytes, stream));
     } catch (error) {
       this.abort(error);
       return;
@@ -1203,8 +1203,9 @@ export class Simulation implements PlacementSite {
     }
     const id = this.messages++;
     this.inFlight += 1;
-    if (this.trace) this.emit({ type: 'send', time: this.clock, id, from: sender.id, to, deliverAt, bytes, payload: JSON.parse(encoded) as Json });
-    this.queue.push(deliverAt, { kind: 'deliver', node: target, sender, inbound, payload: copyJson(payload), bytes, id });
+    // The receiver's copy is the receiver's to change: the trace keeps one of its own.
+    if (this.trace) this.emit({ type: 'send', time: this.clock, id, from: sender.id, to, deliverAt, bytes, payload: copyJson(payload) });
+    this.queue.push(deliverAt, { kind: 'deliver', node: target, sender, inbound, payload, bytes, id });
   }
 
   private setTimer(node: SimNode, ms: number, timer: Expiring): Cancellable {
@@ -1379,7 +1380,7 @@ export class Simulation implements PlacementSite {
 
 /** What a node's environment asks of its simulation, for that node: one object per run. */
 interface NodeSide {
-  transmit(node: SimNode, to: string, encoded: string, edge: EdgeSlot, payload: Json, bytes: number): void;
+  transmit(node: SimNode, to: string, payload: Json, edge: EdgeSlot, bytes: number): void;
   now(): number;
   setTimer(node: SimNode, ms: number, timer: Expiring): Cancellable;
   barrier(node: SimNode, name: string): Promise<void>;
@@ -1396,14 +1397,19 @@ interface NodeSide {
  * A node's environment: its host's calls, handed to the run with the node. A class of two fields rather than an
  * object of ten closures, which at 10⁶ nodes cost over half a gigabyte.
  */
-class NodeEnvironment implements HostEnvironment {
+class NodeEnvironment implements CopyTransport {
+  /** On the prototype, not a field: a field is memory per node. */
+  get carries(): 'copy' {
+    return 'copy';
+  }
+
   /** Set as soon as the node is made: its host, made first, calls nothing back before that. */
   node!: SimNode;
 
   constructor(private readonly side: NodeSide) {}
 
-  transmit(to: string, encoded: string, edge: EdgeSlot, payload: Json, bytes: number): void {
-    this.side.transmit(this.node, to, encoded, edge, payload, bytes);
+  transmit(to: string, payload: Json, edge: EdgeSlot, bytes: number): void {
+    this.side.transmit(this.node, to, payload, edge, bytes);
   }
 
   now(): number {
@@ -1448,25 +1454,25 @@ class NodeEnvironment implements HostEnvironment {
 }
 
 /**
- * What a delay model sees of a message; its weight is looked up only if the model asks. One per
+ * What a delay model sees of a message; its weight and text are made only if the model asks. One per
  * simulation, refilled for each message (DelayContext is valid only during the call): no object per message.
  */
 class MessageContext implements DelayContext {
   private sender!: SimNode;
   private target!: SimNode;
+  private message: Json = null;
   now = 0;
-  payload = '';
   bytes = 0;
   /** One Random for every sender's stream, pointed at the sender's for each message. */
   readonly random = new RandomStream(seededGenerator());
 
   constructor(private readonly simulation: Simulation) {}
 
-  set(sender: SimNode, target: SimNode, now: number, payload: string, bytes: number, stream: RandomGenerator): this {
+  set(sender: SimNode, target: SimNode, now: number, message: Json, bytes: number, stream: RandomGenerator): this {
     this.sender = sender;
     this.target = target;
     this.now = now;
-    this.payload = payload;
+    this.message = message;
     this.bytes = bytes;
     this.random.generator = stream;
     return this;
@@ -1482,6 +1488,11 @@ class MessageContext implements DelayContext {
 
   get weight(): number {
     return this.simulation.weightBetween(this.sender, this.target);
+  }
+
+  /** Made only if the model asks: no stock model does, and the simulator makes no text of a message otherwise. */
+  get payload(): string {
+    return JSON.stringify(this.message);
   }
 }
 
