@@ -17,8 +17,6 @@ export interface ProbeResult {
   readonly events: number;
   readonly wallMs: number;
   readonly eventsPerSecond: number;
-  /** Events per second of the process's CPU time: the figure that other work on the machine does not lower. */
-  readonly cpuEventsPerSecond: number;
   /** The same loop without the Settler's wait: what the heap alone sustains, for comparison. */
   readonly syncEventsPerSecond: number;
 }
@@ -43,7 +41,6 @@ export async function probeEventLoop(nodes: number, events = probeEvents(nodes))
 
   let queue = fill();
   let began = performance.now();
-  const cpu = process.cpuUsage();
   await new Promise<void>((done) => {
     let count = 0;
     const turn = (): void => {
@@ -56,7 +53,6 @@ export async function probeEventLoop(nodes: number, events = probeEvents(nodes))
     turn();
   });
   const wallMs = performance.now() - began;
-  const { user, system } = process.cpuUsage(cpu);
 
   queue = fill();
   began = performance.now();
@@ -67,7 +63,6 @@ export async function probeEventLoop(nodes: number, events = probeEvents(nodes))
     events,
     wallMs,
     eventsPerSecond: events / (wallMs / 1000),
-    cpuEventsPerSecond: events / ((user + system) / 1e6),
     syncEventsPerSecond: events / (syncMs / 1000),
   };
 }

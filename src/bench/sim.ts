@@ -26,10 +26,11 @@ export interface SimBenchSample {
   readonly probe: ProbeResult;
   /** messagesPerSecond ÷ probe.eventsPerSecond: the share of the bare loop's limit the algorithm reaches. */
   readonly ratio: number;
-  /** The event loop's CPU ms (the process's, every thread): beside algorithmMs, what shows a machine shared with other work. */
+  /**
+   * The event loop's CPU ms, the process's (V8's collector and compiler threads count too): well under
+   * algorithmMs, the run waited for a core, and its figures say more about the machine's other work than the code.
+   */
   readonly algorithmCpuMs: number;
-  /** The ratio by CPU time (messages per CPU second ÷ probe.cpuEventsPerSecond): what other load on the machine hardly moves. */
-  readonly cpuRatio: number;
   /** The process's resident memory at its highest during this sample (both threads), sampled every 50 ms. */
   readonly peakRssBytes: number;
   readonly resultsDir: string;
@@ -93,7 +94,6 @@ export async function benchSim(request: RunRequest, nodes: number): Promise<SimB
     probe,
     ratio: messagesPerSecond / probe.eventsPerSecond,
     algorithmCpuMs,
-    cpuRatio: messages / (algorithmCpuMs / 1000) / probe.cpuEventsPerSecond,
     peakRssBytes: memory.peak(),
     resultsDir: summary.resultsDir,
   };
