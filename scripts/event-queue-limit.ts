@@ -59,13 +59,13 @@ interface Queue<T> {
 
 /** A d-ary min-heap on (time, seq) in EventQueue's layout: parallel typed arrays, values in a plain array. */
 class AryHeap<T> implements Queue<T> {
-  private times = new Float64Array(1024);
-  private seqs = new Float64Array(1024);
-  private values: Array<T | undefined> = [];
-  private length = 0;
+  protected times = new Float64Array(1024);
+  protected seqs = new Float64Array(1024);
+  protected values: Array<T | undefined> = [];
+  protected length = 0;
   private nextSeq = 0;
 
-  /** `shift` is log2 of the arity: 2 for 4-ary, 3 for 8-ary. */
+  /** `shift` is log2 of the arity: 1 for binary, 2 for 4-ary, 3 for 8-ary. */
   constructor(private readonly shift: number) {}
 
   get size(): number {
@@ -79,9 +79,12 @@ class AryHeap<T> implements Queue<T> {
   push(time: number, value: T): void {
     if (Number.isNaN(time)) throw new RangeError('event time is NaN');
     if (this.length === this.times.length) this.grow();
+    this.siftUp(this.length++, time, this.nextSeq++, value);
+  }
+
+  /** Moves the hole at `index` up past every parent that comes after (time, seq), then fills it. */
+  protected siftUp(index: number, time: number, seq: number, value: T | undefined): void {
     const { times, seqs, values, shift } = this;
-    const seq = this.nextSeq++;
-    let index = this.length++;
     while (index > 0) {
       const parent = (index - 1) >> shift;
       const parentTime = times[parent]!;
@@ -391,38 +394,15 @@ class CalendarQueue<T> implements Queue<T> {
 }
 
 /**
- * EventQueue with Floyd's pop: the hole goes all the way down along the lesser children (one comparison a level
+ * The binary heap (AryHeap, shift 1: EventQueue's layout and push) with Floyd's pop: the hole goes all the way down along the lesser children (one comparison a level
  * instead of two), and the last entry, which in a hold model is usually late, is sifted up from the bottom.
  */
-class BottomUpHeap<T> implements Queue<T> {
-  private times = new Float64Array(1024);
-  private seqs = new Float64Array(1024);
-  private values: Array<T | undefined> = [];
-  private length = 0;
-  private nextSeq = 0;
-
-  get size(): number {
-    return this.length;
+class BottomUpHeap<T> extends AryHeap<T> {
+  constructor() {
+    super(1);
   }
 
-  get nextTime(): number {
-    return this.length === 0 ? Infinity : this.times[0]!;
-  }
-
-  push(time: number, value: T): void {
-    if (Number.isNaN(time)) throw new RangeError('event time is NaN');
-    if (this.length === this.times.length) {
-      const times = new Float64Array(this.times.length * 2);
-      times.set(this.times);
-      this.times = times;
-      const seqs = new Float64Array(this.seqs.length * 2);
-      seqs.set(this.seqs);
-      this.seqs = seqs;
-    }
-    this.siftUp(this.length++, time, this.nextSeq++, value);
-  }
-
-  pop(): T | undefined {
+  override pop(): T | undefined {
     if (this.length === 0) return undefined;
     const { times, seqs, values } = this;
     const top = values[0];
@@ -446,27 +426,6 @@ class BottomUpHeap<T> implements Queue<T> {
       this.siftUp(index, time, seq, value);
     }
     return top;
-  }
-
-  clear(): void {
-    this.values = [];
-    this.length = 0;
-  }
-
-  private siftUp(index: number, time: number, seq: number, value: T | undefined): void {
-    const { times, seqs, values } = this;
-    while (index > 0) {
-      const parent = (index - 1) >> 1;
-      const parentTime = times[parent]!;
-      if (parentTime < time || (parentTime === time && seqs[parent]! < seq)) break;
-      times[index] = parentTime;
-      seqs[index] = seqs[parent]!;
-      values[index] = values[parent];
-      index = parent;
-    }
-    times[index] = time;
-    seqs[index] = seq;
-    values[index] = value;
   }
 }
 

@@ -28,7 +28,7 @@ export class Settler {
     return events % YIELD_EVERY === 0;
   }
 
-  /** Runs the step once everything the `events`-th event set off has settled: what every event costs the loop, and what `bench sim --probe` pays too. */
+  /** Runs the step once everything the `events`-th event set off has settled: what an event that queued something costs the loop, and what `bench sim --probe` pays after every event. */
   after(events: number): void {
     if (Settler.yieldsAfter(events)) setImmediate(this.resume);
     else originalNextTick(this.resume);
