@@ -13,7 +13,7 @@ import { mkdtempSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { CSV_GZIP_ABOVE_BYTES, writeCsvRows } from '../src/util/files.js';
+import { GZIP_ABOVE_BYTES, writeCsvRows } from '../src/util/files.js';
 
 const { values } = parseArgs({ options: { nodes: { type: 'string', default: '1000000' }, edges: { type: 'string', default: '2000000' }, out: { type: 'string' } } });
 const nodes = Number(values.nodes);
@@ -61,7 +61,7 @@ sample();
 const before = peak;
 const files: Record<string, number> = {};
 for (const [name, rows] of [['nodes.csv', nodeRows], ['edges.csv', edgeRows]] as const) {
-  const written = await writeCsvRows(path.join(dir, name), rows(), Object.keys(rows().next().value ?? {}), { gzipAbove: CSV_GZIP_ABOVE_BYTES });
+  const written = await writeCsvRows(path.join(dir, name), rows(), Object.keys(rows().next().value ?? {}), { gzipAbove: GZIP_ABOVE_BYTES });
   files[path.basename(written)] = statSync(written).size;
 }
 clearInterval(timer);

@@ -7,7 +7,8 @@ import type { RunRecord } from '../run/results-folder.js';
 import type { TraceEvent } from '../runtime/sim/index.js';
 import type { Json } from '../sdk/types.js';
 import type { Topology } from '../topology/index.js';
-import { readCsv } from '../util/files.js';
+import { readCsv, readJsonFile } from '../util/files.js';
+import { PeerlabError } from '../errors.js';
 import { DashboardFeed } from './feed.js';
 import { feedFromSimulator } from './sources.js';
 
@@ -26,7 +27,9 @@ export interface Replay {
  */
 export async function loadReplay(runDir: string): Promise<Replay> {
   const record = JSON.parse(await readFile(path.join(runDir, 'run.json'), 'utf8')) as RunRecord;
-  const graph: Topology = UndirectedGraph.from(JSON.parse(await readFile(path.join(runDir, 'topology.json'), 'utf8')) as Parameters<typeof UndirectedGraph.from>[0]) as Topology;
+  const exported = await readJsonFile(path.join(runDir, 'topology.json'));
+  if (exported === undefined) throw new PeerlabError(`${runDir} has no topology.json, so there is nothing to replay`, { hint: `a run that failed before its nodes started has none: see ${path.join(runDir, 'error.json')}` });
+  const graph: Topology = UndirectedGraph.from(exported as Parameters<typeof UndirectedGraph.from>[0]) as Topology;
   const feed = new DashboardFeed(graph.nodes());
   const trace = path.join(runDir, 'events.ndjson');
   const traced = await access(trace).then(

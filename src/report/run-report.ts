@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { NodeReport } from '../coordination/protocol.js';
 import type { AppliedFault } from '../faults/events.js';
 import { renderSvg } from '../experiment/plots.js';
-import { CSV_GZIP_ABOVE_BYTES, writeCsvRows, writeFileAtomic, writtenAs } from '../util/files.js';
+import { GZIP_ABOVE_BYTES, writeCsvRows, writeFileAtomic, writtenAs } from '../util/files.js';
 import type { RunRecord } from '../run/results-folder.js';
 import type { Json } from '../sdk/types.js';
 import type { Topology } from '../topology/index.js';
@@ -28,10 +28,10 @@ export interface RunReportInput {
 
 /**
  * The largest topology report.html draws. The picture costs about 730 characters per node (a ba:n=10⁴,m=2
- * report.html is 7.3 MB), so a 10⁶-node one would pass V8's limit of 2²⁹ characters for one string, and its
- * layout copies the whole graph.
+ * report.html is 7.3 MB); past a few thousand nodes without coordinates it is a circle (see nodePositions) whose
+ * chords fill it grey, and a ba:n=10⁵,m=2 report.html was a 73 MB page of that, 2 s of the run to draw.
  */
-const MAX_DRAWN_NODES = 100_000;
+const MAX_DRAWN_NODES = 10_000;
 
 /** Metrics drawn over time beside messages and nodes done; the rest are in timeseries.csv. */
 const METRIC_CHARTS = 6;
@@ -43,7 +43,7 @@ const METRIC_CHARTS = 6;
 export async function writeRunReport(dir: string, input: RunReportInput): Promise<void> {
   const series = runSeries(input.reports);
   // Compressed once large, as nodes.csv and edges.csv are: a 10⁵-node GHS's is 24 MB of text.
-  if (series.rowCount > 0) await writeCsvRows(path.join(dir, 'timeseries.csv'), series.rows(), series.columns, { gzipAbove: CSV_GZIP_ABOVE_BYTES });
+  if (series.rowCount > 0) await writeCsvRows(path.join(dir, 'timeseries.csv'), series.rows(), series.columns, { gzipAbove: GZIP_ABOVE_BYTES });
   const traceFile = path.join(dir, 'events.ndjson');
   // Each file the page links to under the name it was written as (`.csv.gz` once large).
   const files = ['run.json', 'verify.json', 'nodes.csv', 'edges.csv', 'timeseries.csv', 'topology.json', 'events.ndjson', 'faults.ndjson', 'migrations.ndjson', 'placements.ndjson', 'registry.ndjson']

@@ -7,7 +7,7 @@ import type { Scalar } from '../experiment/expand.js';
 import { EXPERIMENT_FILE, latestOutcomes, readOutcomes, REPORT_FILE, type RunOutcome } from '../experiment/store.js';
 import { counts, describeTally, summaryTable, type SummaryCell, type SummaryTable } from '../experiment/summary.js';
 import { hasShape, RESULT_ID } from '../util/names.js';
-import { resultsRoot } from '../util/files.js';
+import { readJsonFile, resultsRoot } from '../util/files.js';
 import type { RunRecord } from '../run/results-folder.js';
 import { outcomeOfFile, type Outcome } from '../verify/index.js';
 
@@ -216,9 +216,10 @@ export async function readExperimentEntry(dir: string): Promise<ExperimentEntry>
   };
 }
 
+/** `<file>` or, written compressed, `<file>.gz` (see writeJsonFile); undefined when neither is there or readable. */
 async function readJson<T>(file: string): Promise<T | undefined> {
   try {
-    return JSON.parse(await readFile(file, 'utf8')) as T;
+    return (await readJsonFile(file)) as T | undefined;
   } catch {
     return undefined;
   }

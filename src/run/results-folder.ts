@@ -5,9 +5,9 @@ import type { HostFacts } from '../util/host.js';
 import type { NodeReport } from '../coordination/protocol.js';
 import { exportTopology, type EdgeAttributes, type Topology } from '../topology/index.js';
 import type { Verdict } from '../verify/index.js';
-import { CSV_GZIP_ABOVE_BYTES, writeCsvRows, writeJson } from '../util/files.js';
+import { GZIP_ABOVE_BYTES, writeCsvRows, writeJson, writeJsonFile } from '../util/files.js';
 import type { EdgeLink } from '../links/model.js';
-import { SentCounts } from './sent-counts.js';
+import type { NodeTraffic } from './node-traffic.js';
 
 /** Everything needed to rerun a run, as written to run.json. */
 export interface RunRecord {
@@ -44,6 +44,8 @@ export interface RunOutput {
   readonly roles: ReadonlyMap<string, string>;
   readonly results: ReadonlyMap<string, Json | undefined>;
   readonly reports: ReadonlyMap<string, NodeReport>;
+  /** What each node and edge carried, gathered from `reports` over `graph`'s nodes. */
+  readonly traffic: NodeTraffic;
   readonly verdict: Verdict;
   /** Nodes a fault killed or stopped before they had a result, and how: nodes.csv says so in a `departed` column. */
   readonly departed?: ReadonlyMap<string, string>;
@@ -51,27 +53,22 @@ export interface RunOutput {
   readonly joined?: ReadonlyMap<string, string>;
 }
 
-/** Writes results/<run-id>/: run.json, topology.json, nodes.csv, edges.csv (each .csv.gz when large) and verify.json. */
+/** Writes results/<run-id>/: run.json, topology.json, nodes.csv, edges.csv and verify.json (all but run.json .gz when large). */
 export async function writeRunResults(dir: string, output: RunOutput): Promise<void> {
-  const { record, graph, roles, results, reports, verdict } = output;
+  const { record, graph, roles, results, reports, traffic, verdict } = output;
   const departed = output.departed ?? new Map<string, string>();
   const joined = output.joined ?? new Map<string, string>();
   // One report at a time: the simulator's reports are decoded as they are read, and a 10⁶-node run's do not fit
-  // the heap all at once. One pass gathers the metrics' names and what each edge carried.
+  // the heap all at once.
   const metricNameSet = new Set<string>();
-  const sentCounts = new SentCounts(graph.nodes());
-  for (const [id, report] of reports) {
-    for (const name of Object.keys(report.metrics)) metricNameSet.add(name);
-    sentCounts.add(id, report.sent);
-  }
+  for (const report of reports.values()) for (const name of Object.keys(report.metrics)) metricNameSet.add(name);
   const metricNames = [...metricNameSet].sort();
   const nodeRows = function* () {
     for (const { node: id, attributes } of graph.nodeEntries()) yield nodeRow(id, attributes.label);
   };
   const nodeRow = (id: string, label: string | undefined) => {
     const report = reports.get(id);
-    const sent = Object.values(report?.sent ?? {});
-    const received = Object.values(report?.received ?? {});
+    const totals = traffic.totals(id);
     return {
       id,
       role: roles.get(id) ?? '',
@@ -80,9 +77,9 @@ export async function writeRunResults(dir: string, output: RunOutput): Promise<v
       result: results.has(id) ? JSON.stringify(results.get(id)) : '',
       ...(departed.size > 0 && { departed: departed.get(id) ?? '' }),
       ...(joined.size > 0 && { joined: joined.get(id) ?? '' }),
-      messages_sent: sum(sent.map((c) => c.messages)),
-      messages_received: sum(received.map((c) => c.messages)),
-      bytes_sent: sum(sent.map((c) => c.bytes)),
+      messages_sent: totals?.messagesSent ?? 0,
+      messages_received: totals?.messagesReceived ?? 0,
+      bytes_sent: totals?.bytesSent ?? 0,
       registered_ms: report?.startup.registeredMs ?? '',
       connected_ms: report?.startup.connectedMs ?? '',
       start_lag_ms: report?.startup.startLagMs ?? '',
@@ -93,8 +90,8 @@ export async function writeRunResults(dir: string, output: RunOutput): Promise<v
     for (const { attributes, source, target } of graph.edgeEntries()) yield edgeRow(attributes, source, target);
   };
   const edgeRow = (attributes: EdgeAttributes, source: string, target: string) => {
-    const forward = sentCounts.get(source, target);
-    const backward = sentCounts.get(target, source);
+    const forward = traffic.get(source, target);
+    const backward = traffic.get(target, source);
     return {
       source,
       target,
@@ -110,12 +107,12 @@ export async function writeRunResults(dir: string, output: RunOutput): Promise<v
   // they did not all fit the main thread’s heap at once (from ba:n=10⁴,m=2, at 10⁶: topology.json ~360 MB of text,
   // GHS nodes.csv ~260 MB).
   const writeRows = (file: string, rows: () => Iterable<Record<string, unknown>>, noRows: string[]) =>
-    writeCsvRows(path.join(dir, file), rows(), firstKeys(rows()) ?? noRows, { gzipAbove: CSV_GZIP_ABOVE_BYTES });
+    writeCsvRows(path.join(dir, file), rows(), firstKeys(rows()) ?? noRows, { gzipAbove: GZIP_ABOVE_BYTES });
   await writeJson(path.join(dir, 'run.json'), record);
-  await writeJson(path.join(dir, 'topology.json'), exportTopology(graph));
+  await writeJsonFile(path.join(dir, 'topology.json'), exportTopology(graph), { gzipAbove: GZIP_ABOVE_BYTES });
   await writeRows('nodes.csv', nodeRows, ['id']);
   await writeRows('edges.csv', edgeRows, ['source', 'target']);
-  await writeJson(path.join(dir, 'verify.json'), verdict);
+  await writeJsonFile(path.join(dir, 'verify.json'), verdict, { gzipAbove: GZIP_ABOVE_BYTES });
 }
 
 /** What each direction of a shaped edge was given; '' for an unlimited rate or the kernel's default queue. */
@@ -139,8 +136,4 @@ function linkColumns({ forward, backward }: EdgeLink): Record<string, number | s
 function firstKeys(rows: Iterable<Record<string, unknown>>): string[] | undefined {
   for (const row of rows) return Object.keys(row);
   return undefined;
-}
-
-function sum(values: number[]): number {
-  return values.reduce((total, value) => total + value, 0);
 }

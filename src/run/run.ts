@@ -9,6 +9,7 @@ import { maxOf } from '../util/extremes.js';
 import { scheduleAsItWent, type AppliedFault, type FaultEvent } from '../faults/events.js';
 import { grownGraph } from '../faults/joins.js';
 import type { Topology } from '../topology/index.js';
+import { NodeTraffic } from './node-traffic.js';
 import { writeRunResults, type RunRecord } from './results-folder.js';
 import { hasLinks } from '../links/edges.js';
 import { writeRunReport } from '../report/run-report.js';
@@ -235,7 +236,7 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
         roles,
         results: new Map(graph.nodes().map((id) => [id, results.get(id)])),
         reports,
-        verdict: failedVerdict(failure, reports),
+        ...failedVerdict(failure, graph, reports),
       });
     }
     if (failure instanceof NodeFailed) {
@@ -253,7 +254,7 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
   // Every member that ever took part: the nodes that joined, with their edges, are in the results and the oracle's graph.
   const members = grownGraph(graph, faults);
   const results = new Map<string, Json | undefined>(members.nodes().map((id) => [id, execution.results.get(id)]));
-  const totals = reportTotals(execution.reports);
+  const totals = reportTotals(members, execution.reports);
   const dropped = totals.droppedOnArrival;
   const faultsSeen = faults.length > 0 ? { ...faultsSeenOf(faults.filter((fault) => fault.error === undefined)), droppedMessages: dropped } : undefined;
   const placement = request.livePlacement && { policy: request.livePlacement.policy, rounds: execution.placements ?? [] };
@@ -273,7 +274,7 @@ async function runPrepared(request: RunRequest, prepared: PreparedRun, runtime: 
   const joined = new Map(joins.map((join) => [join.nodes[0]!, `at ${join.atMs} ms, attached to ${(join.attach ?? []).map(({ id }) => id).join(' ')}`]));
   // A run with joins has one algorithm (src/faults refuses joins with groups): its role is the joined nodes' too.
   for (const id of joined.keys()) roles.set(id, prepared.groups[0]!.role);
-  const output = { record, graph: members, roles, results, reports: execution.reports, verdict: { ...verdict, metrics }, departed: execution.departed, joined };
+  const output = { record, graph: members, roles, results, reports: execution.reports, traffic: totals.traffic, verdict: { ...verdict, metrics }, departed: execution.departed, joined };
   await writeRunResults(resultsDir, output);
   // The run's event records, one JSON line each, written only when there was something to record:
   // faults.ndjson, each fault event as applied, with its intended and actual time on the run's clock;
@@ -325,10 +326,10 @@ function describeFailure(error: unknown, prepared: PreparedRun, rerun: string): 
 }
 
 /** The verdict of a run that failed before it could be judged: it names the error, and nothing was checked. */
-function failedVerdict(error: unknown, reports: ReadonlyMap<string, NodeReport>): Verdict {
+function failedVerdict(error: unknown, graph: Topology, reports: ReadonlyMap<string, NodeReport>): { verdict: Verdict; traffic: NodeTraffic } {
   const message = error instanceof Error ? error.message : String(error);
-  const { messages, bytes } = reportTotals(reports);
-  return { outcome: 'fail', passed: false, summary: `failed: ${message.split('\n')[0]}`, expected: null, actual: null, metrics: { messages, bytes }, failures: [message] };
+  const { traffic, messages, bytes } = reportTotals(graph, reports);
+  return { verdict: { outcome: 'fail', passed: false, summary: `failed: ${message.split('\n')[0]}`, expected: null, actual: null, metrics: { messages, bytes }, failures: [message] }, traffic };
 }
 
 /**
@@ -433,18 +434,18 @@ function judge(
  * the receivers dropped on arrival (those on a downed link and those a drop-messages fault took, counted alike by
  * the host in both runtimes).
  */
-function reportTotals(reports: ReadonlyMap<string, NodeReport>): { messages: number; bytes: number; droppedOnArrival: number; nodeMetrics: NodeMetricAggregates } {
-  const totals = { messages: 0, bytes: 0, droppedOnArrival: 0 };
+function reportTotals(graph: Topology, reports: ReadonlyMap<string, NodeReport>): { traffic: NodeTraffic; messages: number; bytes: number; droppedOnArrival: number; nodeMetrics: NodeMetricAggregates } {
+  // One pass over the reports (the simulator's are decoded as they are read) for the totals and the results files.
+  const traffic = new NodeTraffic(graph.nodes());
+  let droppedOnArrival = 0;
   const counted = function* () {
-    for (const report of reports.values()) {
-      for (const count of Object.values(report.sent)) {
-        totals.messages += count.messages;
-        totals.bytes += count.bytes;
-      }
-      for (const count of Object.values(report.dropped ?? {})) totals.droppedOnArrival += count;
+    for (const [id, report] of reports) {
+      traffic.add(id, report);
+      for (const count of Object.values(report.dropped ?? {})) droppedOnArrival += count;
       yield report;
     }
   };
   const nodeMetrics = aggregateNodeMetrics(counted());
-  return { ...totals, nodeMetrics };
+  const { messages, bytes } = traffic.sentInAll();
+  return { traffic, messages, bytes, droppedOnArrival, nodeMetrics };
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { stringify } from 'csv-stringify/sync';
 import { describe, expect, it } from 'vitest';
-import { CSV_GZIP_ABOVE_BYTES, readCsv, writeCsvRows } from '../../src/util/files.js';
+import { GZIP_ABOVE_BYTES, readCsv, readJsonFile, writeCsvRows, writeJsonFile } from '../../src/util/files.js';
 import { tempDir } from './experiment-helpers.js';
 
 const row = (i: number) => ({ id: String(i), result: JSON.stringify({ hops: i % 7 }), label: `node, "${i}"` });
@@ -25,7 +25,7 @@ describe('CSVs are written a batch at a time, large ones compressed', () => {
   it('writes a small CSV as it is, the same bytes as one stringify of all its rows', async () => {
     const dir = tempDir('peerlab-csv-');
     const file = path.join(dir, 'nodes.csv');
-    expect(await writeCsvRows(file, made(10), columns, { gzipAbove: CSV_GZIP_ABOVE_BYTES })).toBe(file);
+    expect(await writeCsvRows(file, made(10), columns, { gzipAbove: GZIP_ABOVE_BYTES })).toBe(file);
     expect(readFileSync(file, 'utf8')).toBe(whole(10));
     expect(readFileSync(file, 'utf8').split('\n')[1]).toBe('0,"{""hops"":0}","node, ""0"""');
     expect(readCsv(file)).toHaveLength(10);
@@ -36,8 +36,8 @@ describe('CSVs are written a batch at a time, large ones compressed', () => {
     const dir = tempDir('peerlab-csv-');
     const file = path.join(dir, 'nodes.csv');
     // ~2.7 MB of text: the first batch of 50,000 rows alone passes 1 MiB.
-    expect(Buffer.byteLength(whole(60_000))).toBeGreaterThan(2 * CSV_GZIP_ABOVE_BYTES);
-    expect(await writeCsvRows(file, made(60_000), columns, { gzipAbove: CSV_GZIP_ABOVE_BYTES })).toBe(`${file}.gz`);
+    expect(Buffer.byteLength(whole(60_000))).toBeGreaterThan(2 * GZIP_ABOVE_BYTES);
+    expect(await writeCsvRows(file, made(60_000), columns, { gzipAbove: GZIP_ABOVE_BYTES })).toBe(`${file}.gz`);
     expect(readdirSync(dir)).toEqual(['nodes.csv.gz']);
     expect(gunzipped(`${file}.gz`)).toBe(whole(60_000));
     expect(readFileSync(`${file}.gz`).length).toBeLessThan(Buffer.byteLength(whole(60_000)) / 3);
@@ -74,7 +74,7 @@ describe('CSVs are written a batch at a time, large ones compressed', () => {
 
   it('leaves no partial file and removes nothing when the rows throw part-way', async () => {
     // Thrown while reading ahead (before a file is opened), after the switch to gzip, and while streaming plain.
-    for (const [gzipAbove, written] of [[10 * CSV_GZIP_ABOVE_BYTES, 'plain'], [CSV_GZIP_ABOVE_BYTES, 'gzip'], [undefined, 'plain']] as const) {
+    for (const [gzipAbove, written] of [[10 * GZIP_ABOVE_BYTES, 'plain'], [GZIP_ABOVE_BYTES, 'gzip'], [undefined, 'plain']] as const) {
       const dir = tempDir('peerlab-csv-');
       const file = path.join(dir, 'nodes.csv');
       writeFileSync(file, 'id\nold\n');
@@ -94,6 +94,28 @@ describe('CSVs are written a batch at a time, large ones compressed', () => {
     expect(await writeCsvRows(summary, rows(100_001), columns)).toBe(summary);
     expect(readFileSync(summary, 'utf8')).toBe(whole(100_001));
     expect(readdirSync(dir).sort()).toEqual(['empty.csv', 'summary.csv']);
-    expect(CSV_GZIP_ABOVE_BYTES).toBe(1024 * 1024);
+    expect(GZIP_ABOVE_BYTES).toBe(1024 * 1024);
+  });
+});
+
+describe("a run's JSON files, large ones compact and compressed", () => {
+  const verdict = (nodes: number) => ({ passed: true, summary: 'ok', expected: Object.fromEntries(Array.from({ length: nodes }, (_, i) => [String(i), i % 5])) });
+
+  it('writes a small one indented, a large one compact as .json.gz, removing the other form; readJsonFile reads both', async () => {
+    const dir = tempDir('peerlab-json-');
+    const file = path.join(dir, 'verify.json');
+    expect(await writeJsonFile(file, verdict(10), { gzipAbove: 10_000 })).toBe(file);
+    expect(readFileSync(file, 'utf8')).toBe(`${JSON.stringify(verdict(10), null, 2)}\n`);
+    expect(await readJsonFile(file)).toEqual(verdict(10));
+    // Past the threshold by its compact size: the indented text would pass it sooner.
+    const large = verdict(2_000);
+    expect(JSON.stringify(large).length).toBeGreaterThan(10_000);
+    expect(await writeJsonFile(file, large, { gzipAbove: 10_000 })).toBe(`${file}.gz`);
+    expect(readdirSync(dir)).toEqual(['verify.json.gz']);
+    expect(gunzipped(`${file}.gz`)).toBe(JSON.stringify(large));
+    expect(await readJsonFile(file)).toEqual(large);
+    expect(await writeJsonFile(file, large, { gzipAbove: JSON.stringify(large).length })).toBe(file);
+    expect(readdirSync(dir)).toEqual(['verify.json']);
+    expect(await readJsonFile(path.join(dir, 'topology.json'))).toBeUndefined();
   });
 });

@@ -5,8 +5,8 @@
  * the main thread, on V8's default heap limit of about 4 GiB, ran out of heap once a ba:n=10⁶,m=2 flood's
  * outcome had arrived (issue 15). Serialised, they were 574 bytes per node of a ba:n=10⁵,m=2 flood and 1,457 of
  * a GHS; packed, 257 and 931 bytes per node cross in ArrayBuffers, transferred (not copied) and outside the
- * JavaScript heap, and PackedReports decodes one node's report when it is asked for, so the main thread never
- * holds them all as objects.
+ * JavaScript heap, and PackedReports decodes one node's report when it is asked for (and each part of it when
+ * read), so the main thread never holds them all as objects.
  *
  * Each node's record is read in the order it was written, from two streams: `codes` (counts, flags and indexes
  * into `names`, which holds every node id and metric name once) and `values` (every number a report holds,
@@ -37,8 +37,23 @@ export function transferables(pack: ReportsPack): ArrayBuffer[] {
   return [pack.nodes, pack.codeStarts, pack.valueStarts, pack.codes, pack.values].map((array) => array.buffer as ArrayBuffer);
 }
 
-/** Packs every report; the reports must be as the simulator makes them (startup SIMULATED_STARTUP). */
-export function packReports(reports: ReadonlyMap<string, NodeReport>): ReportsPack {
+/**
+ * A simulated node's report as its host holds it (AlgorithmHost): edge counts in maps, keyed by node id. Packed
+ * from these, not from NodeReports: a NodeReport's `sent` and `received` are objects keyed by node ids, each with
+ * keys of its own, and making then walking 2·10⁶ such objects was most of the time a 3·10⁵-node flood took to hand
+ * its reports over.
+ */
+export interface ReportSource {
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly sent: ReadonlyMap<string, EdgeCount>;
+  readonly received: ReadonlyMap<string, EdgeCount>;
+  /** Empty when nothing was dropped: the report then has no `dropped` key. */
+  readonly dropped: ReadonlyMap<string, number>;
+  readonly timeline: TimelineJson;
+}
+
+/** Packs every report, one source at a time (a generator of them is never held whole). */
+export function packReports(reports: Iterable<readonly [string, ReportSource]>): ReportsPack {
   const names: string[] = [];
   const nameIndex = new Map<string, number>();
   const name = (text: string): number => {
@@ -46,46 +61,48 @@ export function packReports(reports: ReadonlyMap<string, NodeReport>): ReportsPa
     if (index === undefined) nameIndex.set(text, (index = names.push(text) - 1));
     return index;
   };
-  const nodes = new Uint32Array(reports.size);
-  const codeStarts = new Uint32Array(reports.size);
-  const valueStarts = new Uint32Array(reports.size);
+  const nodes = new GrowingArray(Uint32Array);
+  const codeStarts = new GrowingArray(Uint32Array);
+  const valueStarts = new GrowingArray(Uint32Array);
   const codes = new GrowingArray(Uint32Array);
   const values = new GrowingArray(Float64Array);
-  // A record's keys are walked with for…in, in the order Object.entries gives (the reports are plain objects):
-  // an [key, value] array per entry was tens of millions of short-lived objects at 10⁶ nodes, and their garbage
-  // collection most of the pack's time. Its count goes first, so its slot is filled in once the entries are written.
-  const writeEntries = <T>(record: Readonly<Record<string, T>> | undefined, writeValue: (value: T) => void): void => {
+  // Each count goes first, so a reader can skip what it does not want to decode.
+  const writeNumbers = (numbers: Readonly<Record<string, number>>): void => {
     const countAt = codes.length;
     codes.push(0);
     let count = 0;
-    for (const key in record) {
+    // for…in, not Object.entries: an [key, value] array per entry was tens of millions of short-lived objects at
+    // 10⁶ nodes, and their garbage collection most of the pack's time.
+    for (const key in numbers) {
       codes.push(name(key));
-      writeValue(record[key]!);
+      values.push(numbers[key]!);
       count++;
     }
     codes.set(countAt, count);
   };
-  const writeEdgeCounts = (counts: Readonly<Record<string, EdgeCount>>): void =>
-    writeEntries(counts, ({ messages, bytes }) => {
-      values.push(messages);
-      values.push(bytes);
+  const writeMap = (map: ReadonlyMap<string, EdgeCount | number>): void => {
+    codes.push(map.size);
+    map.forEach((entry, key) => {
+      codes.push(name(key));
+      if (typeof entry === 'number') values.push(entry);
+      else {
+        values.push(entry.messages);
+        values.push(entry.bytes);
+      }
     });
-  const writeNumbers = (numbers: Readonly<Record<string, number>> | undefined): void => writeEntries(numbers, (value) => values.push(value));
-  let node = 0;
+  };
   for (const [id, report] of reports) {
-    nodes[node] = name(id);
-    codeStarts[node] = codes.length;
-    valueStarts[node] = values.length;
-    node++;
+    nodes.push(name(id));
+    codeStarts.push(codes.length);
+    valueStarts.push(values.length);
     writeNumbers(report.metrics);
-    writeEdgeCounts(report.sent);
-    writeEdgeCounts(report.received);
+    writeMap(report.sent);
+    writeMap(report.received);
     // 0: no `dropped` key; 1: its counts follow.
-    codes.push(report.dropped ? 1 : 0);
-    if (report.dropped) writeNumbers(report.dropped);
+    codes.push(report.dropped.size > 0 ? 1 : 0);
+    if (report.dropped.size > 0) writeMap(report.dropped);
     const { timeline } = report;
-    codes.push(timeline === undefined ? 0 : timeline.resultMs === undefined ? 1 : 2);
-    if (timeline === undefined) continue;
+    codes.push(timeline.resultMs === undefined ? 0 : 1);
     values.push(timeline.bucketMs);
     if (timeline.resultMs !== undefined) values.push(timeline.resultMs);
     codes.push(timeline.buckets.length);
@@ -98,7 +115,7 @@ export function packReports(reports: ReadonlyMap<string, NodeReport>): ReportsPa
       if (bucket.metrics !== undefined) writeNumbers(bucket.metrics);
     }
   }
-  return { names, nodes, codeStarts, valueStarts, codes: codes.trimmed(), values: values.trimmed() };
+  return { names, nodes: nodes.trimmed(), codeStarts: codeStarts.trimmed(), valueStarts: valueStarts.trimmed(), codes: codes.trimmed(), values: values.trimmed() };
 }
 
 /**
@@ -108,7 +125,8 @@ export function packReports(reports: ReadonlyMap<string, NodeReport>): ReportsPa
 export class PackedReports implements ReadonlyMap<string, NodeReport> {
   private readonly positions = new Map<string, number>();
 
-  constructor(private readonly pack: ReportsPack) {
+  /** `pack`: transferred to another thread, it leaves this one empty. */
+  constructor(readonly pack: ReportsPack) {
     pack.nodes.forEach((name, position) => this.positions.set(pack.names[name]!, position));
   }
 
@@ -145,41 +163,95 @@ export class PackedReports implements ReadonlyMap<string, NodeReport> {
     for (const [id, report] of this.entries()) callback.call(thisArg, report, id, this);
   }
 
+  /**
+   * The report at `position`: its metrics and `dropped` decoded at once, its edge counts and timeline when first
+   * read (own enumerable getters, so a spread or JSON.stringify of it reads them as data). Most readers want one
+   * part (the series the timelines, the metric aggregates the metrics), and the edge counts, objects keyed by node
+   * ids, were most of the decoding: five whole decodes of a 3·10⁵-node flood's reports took 8.7 s.
+   */
   private decode(position: number): NodeReport {
+    const { pack } = this;
+    const header = new RecordReader(pack, pack.codeStarts[position]!, pack.valueStarts[position]!);
+    const metrics = header.numbers();
+    const sentCode = header.code;
+    const sentValue = header.value;
+    header.skipEdgeCounts();
+    const receivedCode = header.code;
+    const receivedValue = header.value;
+    header.skipEdgeCounts();
+    const dropped = header.flag() ? header.numbers() : undefined;
+    const timelineCode = header.code;
+    const timelineValue = header.value;
+    let sent: Record<string, EdgeCount> | undefined;
+    let received: Record<string, EdgeCount> | undefined;
+    let timeline: TimelineJson | undefined;
+    // Getters in the literal, not a spread of parts: a spread would read them. `dropped` is undefined, not absent,
+    // when nothing was dropped (JSON leaves it out all the same).
+    return {
+      metrics,
+      get sent() {
+        return (sent ??= new RecordReader(pack, sentCode, sentValue).edgeCounts());
+      },
+      get received() {
+        return (received ??= new RecordReader(pack, receivedCode, receivedValue).edgeCounts());
+      },
+      dropped,
+      startup: { ...SIMULATED_STARTUP },
+      get timeline() {
+        return (timeline ??= new RecordReader(pack, timelineCode, timelineValue).timeline());
+      },
+    };
+  }
+}
+
+/** Reads a record's parts in the order packReports wrote them, from a place in `codes` and one in `values`. */
+class RecordReader {
+  constructor(
+    private readonly pack: ReportsPack,
+    public code: number,
+    public value: number,
+  ) {}
+
+  flag(): boolean {
+    return this.pack.codes[this.code++] === 1;
+  }
+
+  numbers(): Record<string, number> {
     const { names, codes, values } = this.pack;
-    let code = this.pack.codeStarts[position]!;
-    let value = this.pack.valueStarts[position]!;
-    const readNumbers = (): Record<string, number> => {
-      const numbers: Record<string, number> = {};
-      for (let count = codes[code++]!; count > 0; count--) numbers[names[codes[code++]!]!] = values[value++]!;
-      return numbers;
-    };
-    const readEdgeCounts = (): Record<string, EdgeCount> => {
-      const counts: Record<string, EdgeCount> = {};
-      for (let count = codes[code++]!; count > 0; count--) counts[names[codes[code++]!]!] = { messages: values[value++]!, bytes: values[value++]! };
-      return counts;
-    };
-    const metrics = readNumbers();
-    const sent = readEdgeCounts();
-    const received = readEdgeCounts();
-    const dropped = codes[code++] === 1 ? readNumbers() : undefined;
-    const report: NodeReport = { metrics, sent, received, ...(dropped && { dropped }), startup: { ...SIMULATED_STARTUP } };
-    const timelineKind = codes[code++];
-    if (timelineKind === 0) return report;
-    const bucketMs = values[value++]!;
-    const resultMs = timelineKind === 2 ? values[value++]! : undefined;
+    const numbers: Record<string, number> = {};
+    for (let count = codes[this.code++]!; count > 0; count--) numbers[names[codes[this.code++]!]!] = values[this.value++]!;
+    return numbers;
+  }
+
+  edgeCounts(): Record<string, EdgeCount> {
+    const { names, codes, values } = this.pack;
+    const counts: Record<string, EdgeCount> = {};
+    for (let count = codes[this.code++]!; count > 0; count--) counts[names[codes[this.code++]!]!] = { messages: values[this.value++]!, bytes: values[this.value++]! };
+    return counts;
+  }
+
+  skipEdgeCounts(): void {
+    const count = this.pack.codes[this.code]!;
+    this.code += 1 + count;
+    this.value += 2 * count;
+  }
+
+  timeline(): TimelineJson {
+    const { codes, values } = this.pack;
+    const hasResult = this.flag();
+    const bucketMs = values[this.value++]!;
+    const resultMs = hasResult ? values[this.value++]! : undefined;
     const buckets: Array<TimelineBucket | null> = [];
-    for (let count = codes[code++]!; count > 0; count--) {
-      const kind = codes[code++];
+    for (let count = codes[this.code++]!; count > 0; count--) {
+      const kind = codes[this.code++];
       if (kind === 0) {
         buckets.push(null);
         continue;
       }
-      const bucket: TimelineBucket = { sent: values[value++]!, received: values[value++]! };
-      if (kind === 2) bucket.metrics = readNumbers();
+      const bucket: TimelineBucket = { sent: values[this.value++]!, received: values[this.value++]! };
+      if (kind === 2) bucket.metrics = this.numbers();
       buckets.push(bucket);
     }
-    const timeline: TimelineJson = { bucketMs, buckets, ...(resultMs === undefined ? {} : { resultMs }) };
-    return { ...report, timeline };
+    return { bucketMs, buckets, ...(resultMs === undefined ? {} : { resultMs }) };
   }
 }

@@ -16,7 +16,7 @@
 import type { Algorithm, DownReason, Json, Neighbour, ServiceRegistry, SharedStore } from '../../sdk/types.js';
 import type { LeasedQueues } from '../../host/contention.js';
 import { electionQueue } from '../../coordination/keys.js';
-import { MOVE_DONE_TIMEOUT_MS, REGISTRATION_TTL_SECONDS, type MigrationRecord, type NodeReport } from '../../coordination/protocol.js';
+import { MOVE_DONE_TIMEOUT_MS, REGISTRATION_TTL_SECONDS, type MigrationRecord } from '../../coordination/protocol.js';
 import { PeerlabError } from '../../errors.js';
 import { isNodeHeal, touchedBy, type AppliedFault, type FaultEvent } from '../../faults/events.js';
 import { AlgorithmHost, type CopyTransport, type EdgeSlot, type HostSnapshot, type InboundEdge } from '../../host/algorithm-host.js';
@@ -31,7 +31,7 @@ import { Settler, asyncActivity, watchAsyncActivity } from './settle.js';
 import { Agenda } from './agenda.js';
 import { edgeWeight, isSimGraph, neighboursAt, toSimGraph, type SimGraph } from './graph.js';
 import { SimServices } from './services.js';
-import { SIMULATED_STARTUP } from './packed-reports.js';
+import { PackedReports, packReports, type ReportSource } from './packed-reports.js';
 import { SimBarriers, SimQueues, SimStore } from './store.js';
 import {
   DEFAULT_MAX_EVENTS,
@@ -1324,23 +1324,17 @@ export class Simulation implements PlacementSite {
     for (const event of held ?? []) this.queue.push(this.clock, event);
   }
 
-  private collectReports(): Map<string, NodeReport> {
-    const reports = new Map<string, NodeReport>();
-    for (const node of this.order) {
-      if (node.state !== 'running' && node.state !== 'paused') continue;
-      const { host } = node;
-      reports.set(node.id, {
-        metrics: { ...host.metrics },
-        // Each a fresh map of fresh counts (the host's views): no copy of their own needed.
-        sent: Object.fromEntries(host.sent),
-        received: Object.fromEntries(host.received),
-        ...(host.dropped.size > 0 && { dropped: Object.fromEntries(host.dropped) }),
-        startup: { ...SIMULATED_STARTUP },
-        timeline: host.timeline.toJSON(),
-      });
-    }
-    return reports;
+  private collectReports(): PackedReports {
+    const running = function* (order: readonly SimNode[]): Generator<[string, ReportSource]> {
+      for (const node of order) {
+        if (node.state !== 'running' && node.state !== 'paused') continue;
+        const { host } = node;
+        yield [node.id, { metrics: host.metrics, sent: host.sent, received: host.received, dropped: host.dropped, timeline: host.timeline.toJSON() }];
+      }
+    };
+    return new PackedReports(packReports(running(this.order)));
   }
+
 
   private reportProgress(): void {
     if (!this.progress) return;

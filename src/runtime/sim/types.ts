@@ -1,5 +1,6 @@
 import type { Algorithm, Json } from '../../sdk/types.js';
-import type { MigrationRecord, NodeReport } from '../../coordination/protocol.js';
+import type { MigrationRecord } from '../../coordination/protocol.js';
+import type { PackedReports } from './packed-reports.js';
 import type { AppliedFault } from '../../faults/events.js';
 import type { Topology } from '../../topology/index.js';
 import type { RegistryLog } from '../types.js';
@@ -99,8 +100,8 @@ export type EndReason = 'complete' | 'failure' | 'timeout' | 'event-cap' | 'stal
 export interface SimulationOutcome {
   /** In the order the nodes called result(). */
   readonly results: Map<string, Json>;
-  /** Per node still up at the end (not stopped, killed or never started), in graph order. */
-  readonly reports: ReadonlyMap<string, NodeReport>;
+  /** Per node still up at the end (not stopped, killed or never started), in graph order; decoded as read. */
+  readonly reports: PackedReports;
   /** Nodes still in the run without a result, in graph order. */
   readonly missing: string[];
   /** Nodes a fault killed or stopped before they had a result, and how: the run did not wait for them. */

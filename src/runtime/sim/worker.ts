@@ -11,7 +11,7 @@ import { requireAlgorithm, requirePolicy } from '../../host/load.js';
 import { linkDelay, parseDelay } from './delay.js';
 import { NodeLogWriter } from '../../util/node-logs.js';
 import { Simulation } from './simulation.js';
-import { packReports, transferables } from './packed-reports.js';
+import { transferables } from './packed-reports.js';
 import type { SimGroup, TraceEvent } from './types.js';
 import type { FromWorker, WorkerInput } from './threaded.js';
 
@@ -100,8 +100,8 @@ try {
     trace?.close();
     logs?.close();
   }
-  const reports = packReports(outcome.reports);
-  post({ type: 'outcome', outcome: { ...outcome, reports } }, transferables(reports));
+  const { pack } = outcome.reports;
+  post({ type: 'outcome', outcome: { ...outcome, reports: pack } }, transferables(pack));
 } catch (error) {
   const failure = error instanceof Error ? error : new Error(String(error));
   post({
