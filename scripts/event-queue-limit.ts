@@ -394,8 +394,9 @@ class CalendarQueue<T> implements Queue<T> {
 }
 
 /**
- * The binary heap (AryHeap, shift 1: EventQueue's layout and push) with Floyd's pop: the hole goes all the way down along the lesser children (one comparison a level
- * instead of two), and the last entry, which in a hold model is usually late, is sifted up from the bottom.
+ * The binary heap (AryHeap, shift 1: EventQueue's layout and push) with Floyd's pop: the hole goes all the way
+ * down along the lesser children (one comparison a level instead of two), and the last entry, which in a hold
+ * model is usually late, is sifted up from the bottom.
  */
 class BottomUpHeap<T> extends AryHeap<T> {
   constructor() {

@@ -27,8 +27,8 @@ export interface Replay {
  */
 export async function loadReplay(runDir: string): Promise<Replay> {
   const record = JSON.parse(await readFile(path.join(runDir, 'run.json'), 'utf8')) as RunRecord;
-  const exported = await readJsonFile(path.join(runDir, 'topology.json'));
-  if (exported === undefined) throw new PeerlabError(`${runDir} has no topology.json, so there is nothing to replay`, { hint: `a run that failed before its nodes started has none: see ${path.join(runDir, 'error.json')}` });
+  const exported = readJsonFile(path.join(runDir, 'topology.json'));
+  if (exported === undefined) throw new PeerlabError(`${runDir} has neither topology.json nor topology.json.gz, so there is nothing to replay`, { hint: `rerun it with the replay command in its run.json (\`replay\`)` });
   const graph: Topology = UndirectedGraph.from(exported as Parameters<typeof UndirectedGraph.from>[0]) as Topology;
   const feed = new DashboardFeed(graph.nodes());
   const trace = path.join(runDir, 'events.ndjson');

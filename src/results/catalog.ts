@@ -219,7 +219,7 @@ export async function readExperimentEntry(dir: string): Promise<ExperimentEntry>
 /** `<file>` or, written compressed, `<file>.gz` (see writeJsonFile); undefined when neither is there or readable. */
 async function readJson<T>(file: string): Promise<T | undefined> {
   try {
-    return (await readJsonFile(file)) as T | undefined;
+    return readJsonFile(file) as T | undefined;
   } catch {
     return undefined;
   }

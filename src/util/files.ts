@@ -1,5 +1,5 @@
 import { createWriteStream, existsSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -135,11 +135,9 @@ export async function writeJsonFile(file: string, value: unknown, options: { gzi
 }
 
 /** The value of a JSON file writeJsonFile wrote, as `<file>` or `<file>.gz`; undefined when neither is there. */
-export async function readJsonFile(file: string): Promise<unknown> {
-  const found = writtenAs(file);
-  if (!found) return undefined;
-  const bytes = await readFile(found);
-  return JSON.parse((found.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8'));
+export function readJsonFile(file: string): unknown {
+  const bytes = readEitherForm(file);
+  return bytes === undefined ? undefined : JSON.parse(bytes.toString('utf8'));
 }
 
 /** The CSV text of the rows, the header first, one string per CSV_BATCH_ROWS rows (the header alone for none). */
@@ -162,8 +160,14 @@ export function writtenAs(file: string): string | undefined {
 
 /** The rows of a CSV that writeCsvRows wrote, as `<file>` or `<file>.gz`; undefined when neither is there. */
 export function readCsv(file: string): Array<Record<string, string>> | undefined {
+  const bytes = readEitherForm(file);
+  return bytes === undefined ? undefined : (parse(bytes, { columns: true, skip_empty_lines: true }) as Array<Record<string, string>>);
+}
+
+/** What writeEitherForm wrote, from `<file>` or `<file>.gz` (uncompressed); undefined when neither is there. */
+function readEitherForm(file: string): Buffer | undefined {
   const found = writtenAs(file);
   if (!found) return undefined;
   const bytes = readFileSync(found);
-  return parse(found.endsWith('.gz') ? gunzipSync(bytes) : bytes, { columns: true, skip_empty_lines: true }) as Array<Record<string, string>>;
+  return found.endsWith('.gz') ? gunzipSync(bytes) : bytes;
 }

@@ -1335,7 +1335,6 @@ export class Simulation implements PlacementSite {
     return new PackedReports(packReports(running(this.order)));
   }
 
-
   private reportProgress(): void {
     if (!this.progress) return;
     try {
