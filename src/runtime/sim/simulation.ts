@@ -27,7 +27,7 @@ import { createRandom, RandomStream, seededGenerator, type RandomGenerator } fro
 import { describeLinkChange, LinkSchedule, linkStream, UNSHAPED, type LinkChange } from '../../links/model.js';
 import type { NodeState, RegistryChange } from '../types.js';
 import { defaultDelay, type DelayContext, type DelayModel } from './delay.js';
-import { Settler, asyncActivity, watchAsyncActivity } from './settle.js';
+import { Settler, asyncActivity, keepWatching, watchAsyncActivity } from './settle.js';
 import { Agenda } from './agenda.js';
 import { edgeWeight, isSimGraph, neighboursAt, toSimGraph, type SimGraph } from './graph.js';
 import { SimServices } from './services.js';
@@ -958,6 +958,7 @@ export class Simulation implements PlacementSite {
       const turn = (): void => {
         try {
           for (;;) {
+            keepWatching();
             const before = asyncActivity();
             const reason = this.advance();
             if (reason !== undefined) {
