@@ -130,9 +130,3 @@ export class Timeline {
     this.bucketMs *= 2;
   }
 }
-
-export function mergeBuckets(a: TimelineBucket | null, b: TimelineBucket | null): TimelineBucket | null {
-  if (!a || !b) return a ?? b;
-  const metrics = a.metrics || b.metrics ? { ...a.metrics, ...b.metrics } : undefined;
-  return { sent: a.sent + b.sent, received: a.received + b.received, ...(metrics ? { metrics } : {}) };
-}

@@ -1,5 +1,5 @@
 import type { NodeReport } from '../coordination/protocol.js';
-import { mergeBuckets, type TimelineBucket, type TimelineJson } from '../host/timeline.js';
+import type { TimelineJson } from '../host/timeline.js';
 import { GrowingArray } from '../util/growing-array.js';
 
 /** One time step of the whole run, from every node's timeline. */
@@ -11,7 +11,15 @@ export interface RunStep {
   /** Nodes with a result by the end of the step. */
   readonly done: number;
   /** Per metric, over the nodes that have set it so far (each at its latest value). */
-  readonly metrics: Record<string, { mean: number; min: number; max: number; sum: number; nodes: number }>;
+  readonly metrics: Record<string, MetricStep>;
+}
+
+export interface MetricStep {
+  readonly mean: number;
+  readonly min: number;
+  readonly max: number;
+  readonly sum: number;
+  readonly nodes: number;
 }
 
 export interface RunSeries {
@@ -31,71 +39,64 @@ export interface RunSeries {
 
 /**
  * Puts the nodes' timelines on one time grid (the widest node's bucket width) and aggregates them per step.
- * Each report is read once for the grid and once for its buckets, and only the buckets are kept, in typed
- * arrays: `reports` may decode each report as it is read (the simulator's PackedReports), and at 10⁶ nodes the
- * reports, or the buckets as objects, do not fit the main thread's heap.
+ * Each report's timeline is read once, and only its buckets are kept, in typed arrays: `reports` may decode each
+ * report as it is read (the simulator's PackedReports), and at 10⁶ nodes the reports, or the buckets as objects,
+ * do not fit the main thread's heap.
  */
 export function runSeries(reports: ReadonlyMap<string, NodeReport>): RunSeries {
-  let stepMs = 1;
-  for (const [, timeline] of timelinesOf(reports)) stepMs = Math.max(stepMs, timeline.bucketMs);
-  const aligned = new AlignedTimelines();
+  const buckets = new BucketColumns();
   const resultTimes: number[] = [];
-  let stepCount = 0;
-  for (const [id, timeline] of timelinesOf(reports)) {
-    stepCount = Math.max(stepCount, aligned.add(id, rebucket(timeline, stepMs)));
-    if (timeline.resultMs === undefined) continue;
-    resultTimes.push(timeline.resultMs);
-    stepCount = Math.max(stepCount, Math.floor(timeline.resultMs / stepMs) + 1);
+  for (const [id, report] of reports) {
+    const { timeline } = report;
+    if (timeline === undefined) continue;
+    buckets.addNode(id, timeline);
+    if (timeline.resultMs !== undefined) resultTimes.push(timeline.resultMs);
   }
+  const { stepMs, stepCount: bucketSteps } = buckets.putOnGrid();
+  let stepCount = bucketSteps;
+  for (const resultMs of resultTimes) stepCount = Math.max(stepCount, Math.floor(resultMs / stepMs) + 1);
   resultTimes.sort((a, b) => a - b);
-  const metricNames = [...aligned.metricNames].sort();
+  const metricNames = [...buckets.metricNames].sort();
   // Where each metric, in the order first seen, stands among the sorted names.
-  const sortedIndex = Uint32Array.from(aligned.metricNames, (name) => metricNames.indexOf(name));
+  const sortedIndex = Uint32Array.from(buckets.metricNames, (name) => metricNames.indexOf(name));
+  const order = buckets.byStep(stepCount);
 
-  // Each metric's latest value per node (in `aligned` order, the order the sums were always taken in): a step
+  // Each metric's latest value per node (in the reports' order, the order the sums were always taken in): a step
   // then reads flat arrays, where one array per metric and step of every node's values made a run of 10⁵ nodes
   // spend seconds here (minutes on a loaded host).
-  const latest = metricNames.map(() => new Float64Array(aligned.ids.length));
-  const isSet = metricNames.map(() => new Uint8Array(aligned.ids.length));
-  const sentPerStep = new Float64Array(stepCount);
+  const nodeCount = buckets.ids.length;
+  const latest = metricNames.map(() => new Float64Array(nodeCount));
+  const isSet = metricNames.map(() => new Uint8Array(nodeCount));
+  // A metric no node set in a step has the aggregate it had: only those set are summed again, over every node.
+  const changed = new Uint8Array(metricNames.length);
+  const current: Array<MetricStep | undefined> = metricNames.map(() => undefined);
   const steps: RunStep[] = [];
   let done = 0;
-  let index = 0;
-  const closeStepsBefore = (step: number): void => {
-    for (; index < step; index++) {
-      const end = (index + 1) * stepMs;
-      const metrics: RunStep['metrics'] = {};
-      metricNames.forEach((name, metric) => {
-        const values = latest[metric]!;
-        const set = isSet[metric]!;
-        let sum = 0;
-        let min = Infinity;
-        let max = -Infinity;
-        let nodes = 0;
-        for (let node = 0; node < values.length; node++) {
-          if (set[node] === 0) continue;
-          const value = values[node]!;
-          sum += value;
-          min = Math.min(min, value);
-          max = Math.max(max, value);
-          nodes++;
-        }
-        if (nodes > 0) metrics[name] = { mean: sum / nodes, min, max, sum, nodes };
-      });
-      while (done < resultTimes.length && resultTimes[done]! < end) done++;
-      const sent = sentPerStep[index]!;
-      steps.push({ t: index * stepMs, sent, messagesPerSecond: (sent * 1000) / stepMs, done, metrics });
+  let at = 0;
+  for (let step = 0; step < stepCount; step++) {
+    let sent = 0;
+    for (; at < order.length && buckets.steps.at(order[at]!) === step; at++) {
+      const bucket = order[at]!;
+      const node = buckets.nodes.at(bucket);
+      sent += buckets.sent.at(bucket);
+      for (let place = buckets.metricStarts.at(bucket); place < buckets.metricStarts.at(bucket + 1); place++) {
+        const metric = sortedIndex[buckets.metrics.at(place)]!;
+        latest[metric]![node] = buckets.values.at(place);
+        isSet[metric]![node] = 1;
+        changed[metric] = 1;
+      }
     }
-  };
-  for (const { step, node, bucket } of aligned.byStep(stepCount)) {
-    closeStepsBefore(step);
-    sentPerStep[step] = sentPerStep[step]! + aligned.sent.at(bucket);
-    aligned.forEachMetric(bucket, (metric, value) => {
-      latest[sortedIndex[metric]!]![node] = value;
-      isSet[sortedIndex[metric]!]![node] = 1;
+    const metrics: RunStep['metrics'] = {};
+    metricNames.forEach((name, metric) => {
+      if (changed[metric] === 1) current[metric] = aggregate(latest[metric]!, isSet[metric]!);
+      changed[metric] = 0;
+      const value = current[metric];
+      if (value !== undefined) metrics[name] = { ...value };
     });
+    const end = (step + 1) * stepMs;
+    while (done < resultTimes.length && resultTimes[done]! < end) done++;
+    steps.push({ t: step * stepMs, sent, messagesPerSecond: (sent * 1000) / stepMs, done, metrics });
   }
-  closeStepsBefore(stepCount);
 
   const metricColumns = metricNames.map((name) => `metric_${name}`);
   return {
@@ -103,13 +104,20 @@ export function runSeries(reports: ReadonlyMap<string, NodeReport>): RunSeries {
     steps,
     metricNames,
     columns: ['t_ms', 'node', 'sent', 'received', ...metricColumns],
-    rowCount: aligned.bucketCount,
+    rowCount: order.length,
     *rows() {
       const cells: Array<number | string> = metricNames.map(() => '');
-      for (const { step, node, bucket } of aligned.byStep(stepCount)) {
+      for (const bucket of order) {
         cells.fill('');
-        aligned.forEachMetric(bucket, (metric, value) => (cells[sortedIndex[metric]!] = value));
-        const row: Record<string, number | string> = { t_ms: step * stepMs, node: aligned.ids[node]!, sent: aligned.sent.at(bucket), received: aligned.received.at(bucket) };
+        for (let place = buckets.metricStarts.at(bucket); place < buckets.metricStarts.at(bucket + 1); place++) {
+          cells[sortedIndex[buckets.metrics.at(place)]!] = buckets.values.at(place);
+        }
+        const row: Record<string, number | string> = {
+          t_ms: buckets.steps.at(bucket) * stepMs,
+          node: buckets.ids[buckets.nodes.at(bucket)]!,
+          sent: buckets.sent.at(bucket),
+          received: buckets.received.at(bucket),
+        };
         metricColumns.forEach((column, metric) => (row[column] = cells[metric]!));
         yield row;
       }
@@ -117,81 +125,124 @@ export function runSeries(reports: ReadonlyMap<string, NodeReport>): RunSeries {
   };
 }
 
-/** Each report's timeline, for the reports that have one, in the reports' order. */
-function* timelinesOf(reports: ReadonlyMap<string, NodeReport>): Generator<[string, TimelineJson]> {
-  for (const [id, report] of reports) if (report.timeline !== undefined) yield [id, report.timeline];
+/** Sum, range and mean of the values of the nodes that set them; undefined when none did. */
+function aggregate(values: Float64Array, set: Uint8Array): MetricStep | undefined {
+  let sum = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  let nodes = 0;
+  for (let node = 0; node < values.length; node++) {
+    if (set[node] === 0) continue;
+    const value = values[node]!;
+    sum += value;
+    min = Math.min(min, value);
+    max = Math.max(max, value);
+    nodes++;
+  }
+  return nodes === 0 ? undefined : { mean: sum / nodes, min, max, sum, nodes };
 }
 
-/** The nodes' timelines on one grid, in columns: per node its buckets that are not empty, per bucket its step, counts and metrics. */
-class AlignedTimelines {
+/**
+ * The nodes' buckets that are not empty, in columns, node after node and in time order within a node: per bucket
+ * its node, its place in time (its index in the node's timeline, then its step on the run's grid), its counts and
+ * where its metrics start in `metrics` and `values`.
+ */
+class BucketColumns {
   readonly ids: string[] = [];
   /** Metric names in the order first seen; `metrics` holds indexes into it. */
   readonly metricNames: string[] = [];
   private readonly metricIndex = new Map<string, number>();
-  /** Per node, where its buckets start; one more at the end. */
-  private readonly nodeStarts = new GrowingArray(Uint32Array);
-  private readonly steps = new GrowingArray(Uint32Array);
+  /** Per node: its bucket width, and how many buckets its timeline has (empty ones too). */
+  private readonly bucketMs: number[] = [];
+  private readonly lengths: number[] = [];
+  readonly nodes = new GrowingArray(Uint32Array);
+  readonly steps = new GrowingArray(Uint32Array);
   readonly sent = new GrowingArray(Float64Array);
   readonly received = new GrowingArray(Float64Array);
   /** Per bucket, where its metrics start in `metrics` and `values`; one more at the end. */
-  private readonly metricStarts = new GrowingArray(Uint32Array);
-  private readonly metrics = new GrowingArray(Uint32Array);
-  private readonly values = new GrowingArray(Float64Array);
+  readonly metricStarts = new GrowingArray(Uint32Array);
+  readonly metrics = new GrowingArray(Uint32Array);
+  readonly values = new GrowingArray(Float64Array);
 
   constructor() {
-    this.nodeStarts.push(0);
     this.metricStarts.push(0);
   }
 
-  get bucketCount(): number {
-    return this.steps.length;
-  }
-
-  /** Adds a node's buckets; returns how many steps they span. */
-  add(id: string, buckets: ReadonlyArray<TimelineBucket | null>): number {
-    this.ids.push(id);
-    buckets.forEach((bucket, step) => {
+  addNode(id: string, timeline: TimelineJson): void {
+    const node = this.ids.push(id) - 1;
+    this.bucketMs.push(timeline.bucketMs);
+    this.lengths.push(timeline.buckets.length);
+    timeline.buckets.forEach((bucket, index) => {
       if (!bucket) return;
-      this.steps.push(step);
+      this.nodes.push(node);
+      this.steps.push(index);
       this.sent.push(bucket.sent);
       this.received.push(bucket.received);
-      for (const [name, value] of Object.entries(bucket.metrics ?? {})) {
+      for (const name in bucket.metrics) {
         let metric = this.metricIndex.get(name);
         if (metric === undefined) this.metricIndex.set(name, (metric = this.metricNames.push(name) - 1));
         this.metrics.push(metric);
-        this.values.push(value);
+        this.values.push(bucket.metrics[name]!);
       }
       this.metricStarts.push(this.metrics.length);
     });
-    this.nodeStarts.push(this.steps.length);
-    return buckets.length;
   }
 
-  forEachMetric(bucket: number, visit: (metric: number, value: number) => void): void {
-    for (let at = this.metricStarts.at(bucket); at < this.metricStarts.at(bucket + 1); at++) visit(this.metrics.at(at), this.values.at(at));
-  }
-
-  /** Every bucket, step by step, and within a step node by node. */
-  *byStep(stepCount: number): Generator<{ step: number; node: number; bucket: number }> {
-    const nodes = this.ids.length;
-    const next = Uint32Array.from({ length: nodes }, (_, node) => this.nodeStarts.at(node));
-    for (let step = 0; step < stepCount; step++) {
-      for (let node = 0; node < nodes; node++) {
-        const bucket = next[node]!;
-        if (bucket === this.nodeStarts.at(node + 1) || this.steps.at(bucket) !== step) continue;
-        next[node] = bucket + 1;
-        yield { step, node, bucket };
+  /**
+   * Widens every node's buckets to the widest node's, in place: a node's buckets that fall in one step become
+   * one, their counts summed and each metric at its last value, in the place it was first set. Returns the width and how many
+   * steps the widened timelines span.
+   */
+  putOnGrid(): { stepMs: number; stepCount: number } {
+    const stepMs = this.bucketMs.reduce((widest, ms) => Math.max(widest, ms), 1);
+    let stepCount = 0;
+    this.lengths.forEach((length, node) => {
+      if (length > 0) stepCount = Math.max(stepCount, Math.floor((length - 1) / (stepMs / this.bucketMs[node]!)) + 1);
+    });
+    const { nodes, steps, sent, received, metricStarts, metrics, values } = this;
+    const count = nodes.length;
+    let kept = -1;
+    let keptMetrics = 0;
+    for (let bucket = 0; bucket < count; bucket++) {
+      const node = nodes.at(bucket);
+      const step = Math.floor(steps.at(bucket) / (stepMs / this.bucketMs[node]!));
+      const from = metricStarts.at(bucket);
+      const to = metricStarts.at(bucket + 1);
+      if (kept >= 0 && nodes.at(kept) === node && steps.at(kept) === step) {
+        sent.set(kept, sent.at(kept) + sent.at(bucket));
+        received.set(kept, received.at(kept) + received.at(bucket));
+      } else {
+        kept += 1;
+        nodes.set(kept, node);
+        steps.set(kept, step);
+        sent.set(kept, sent.at(bucket));
+        received.set(kept, received.at(bucket));
+        metricStarts.set(kept, keptMetrics);
+      }
+      const keptFrom = metricStarts.at(kept);
+      for (let place = from; place < to; place++) {
+        const metric = metrics.at(place);
+        let same = keptFrom;
+        while (same < keptMetrics && metrics.at(same) !== metric) same++;
+        if (same === keptMetrics) metrics.set(keptMetrics++, metric);
+        values.set(same, values.at(place));
       }
     }
+    const keptCount = kept + 1;
+    metricStarts.set(keptCount, keptMetrics);
+    for (const column of [nodes, steps, sent, received]) column.length = keptCount;
+    metricStarts.length = keptCount + 1;
+    metrics.length = values.length = keptMetrics;
+    return { stepMs, stepCount };
   }
-}
 
-function rebucket(timeline: TimelineJson, stepMs: number): Array<TimelineBucket | null> {
-  const factor = stepMs / timeline.bucketMs;
-  const out: Array<TimelineBucket | null> = [];
-  timeline.buckets.forEach((bucket, index) => {
-    const target = Math.floor(index / factor);
-    out[target] = mergeBuckets(out[target] ?? null, bucket);
-  });
-  return Array.from(out, (bucket) => bucket ?? null);
+  /** Every bucket's index, step by step, and within a step in the nodes' order (a stable counting sort by step). */
+  byStep(stepCount: number): Uint32Array {
+    const starts = new Uint32Array(stepCount + 1);
+    for (let bucket = 0; bucket < this.steps.length; bucket++) starts[this.steps.at(bucket) + 1]! += 1;
+    for (let step = 0; step < stepCount; step++) starts[step + 1]! += starts[step]!;
+    const order = new Uint32Array(this.steps.length);
+    for (let bucket = 0; bucket < this.steps.length; bucket++) order[starts[this.steps.at(bucket)]!++] = bucket;
+    return order;
+  }
 }

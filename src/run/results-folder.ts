@@ -66,25 +66,29 @@ export async function writeRunResults(dir: string, output: RunOutput): Promise<v
   const nodeRows = function* () {
     for (const { node: id, attributes } of graph.nodeEntries()) yield nodeRow(id, attributes.label);
   };
+  const metricColumns = metricNames.map((name) => `metric_${name}`);
+  // Built property by property, not from spreads: every row then has one shape, made without an object of
+  // entries per row (a 10⁶-node run writes 10⁶ rows).
   const nodeRow = (id: string, label: string | undefined) => {
     const report = reports.get(id);
     const totals = traffic.totals(id);
-    return {
+    const row: Record<string, unknown> = {
       id,
       role: roles.get(id) ?? '',
       label: label ?? '',
       degree: graph.degree(id),
       result: results.has(id) ? JSON.stringify(results.get(id)) : '',
-      ...(departed.size > 0 && { departed: departed.get(id) ?? '' }),
-      ...(joined.size > 0 && { joined: joined.get(id) ?? '' }),
-      messages_sent: totals?.messagesSent ?? 0,
-      messages_received: totals?.messagesReceived ?? 0,
-      bytes_sent: totals?.bytesSent ?? 0,
-      registered_ms: report?.startup.registeredMs ?? '',
-      connected_ms: report?.startup.connectedMs ?? '',
-      start_lag_ms: report?.startup.startLagMs ?? '',
-      ...Object.fromEntries(metricNames.map((name) => [`metric_${name}`, report?.metrics[name] ?? ''])),
     };
+    if (departed.size > 0) row.departed = departed.get(id) ?? '';
+    if (joined.size > 0) row.joined = joined.get(id) ?? '';
+    row.messages_sent = totals?.messagesSent ?? 0;
+    row.messages_received = totals?.messagesReceived ?? 0;
+    row.bytes_sent = totals?.bytesSent ?? 0;
+    row.registered_ms = report?.startup.registeredMs ?? '';
+    row.connected_ms = report?.startup.connectedMs ?? '';
+    row.start_lag_ms = report?.startup.startLagMs ?? '';
+    for (let metric = 0; metric < metricNames.length; metric++) row[metricColumns[metric]!] = report?.metrics[metricNames[metric]!] ?? '';
+    return row;
   };
   const edgeRows = function* () {
     for (const { attributes, source, target } of graph.edgeEntries()) yield edgeRow(attributes, source, target);
