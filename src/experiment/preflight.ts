@@ -8,6 +8,9 @@ import { resolveAlgorithm } from '../plugins/resolve.js';
 import type { Algorithm } from '../sdk/types.js';
 import type { FaultEvent } from '../faults/events.js';
 import { resolveFaults } from '../faults/schedule.js';
+import { limitsNodes, overfilledHost } from '../placement/room.js';
+import { otherPlacements } from '../run/swarm-placement.js';
+import { hostsWithNodes } from '../run/host-placement.js';
 import { assignRoles } from '../run/roles.js';
 import { RUNTIMES } from '../run/runtimes.js';
 import { FIELD_TERMS, refusal } from '../run/runtime-can.js';
@@ -32,6 +35,23 @@ function checkRuntimeCan(loaded: LoadedExperiment, plan: Plan): void {
   const policy = plan.cells.find((cell) => cell.livePlacement)?.livePlacement?.policy;
   const refused = refusal(RUNTIMES[plan.runtime], { hosts: plan.hosts, policy, placement: plan.placement }, FIELD_TERMS);
   if (refused) throw loaded.error([refused.field], refused.message, refused.hint);
+}
+
+/** Each cell's first placement fits the hosts' maxNodes, as a run's must (run.ts), refused before the first run. */
+function checkStartRoom(loaded: LoadedExperiment, plan: Plan, graphs: ReadonlyMap<string, Topology>): void {
+  if (!plan.hosts || !limitsNodes(plan.hosts.list)) return;
+  const placement = plan.placement ?? 'spread';
+  for (const cell of plan.cells) {
+    const overfilled = overfilledHost(plan.hosts.list, hostsWithNodes(graphs.get(cell.id)!, plan.hosts.list, placement).hostOf);
+    if (overfilled === undefined) continue;
+    const { name, nodes, maxNodes } = overfilled;
+    const where = plan.cells.length > 1 ? ` in cell ${cell.label}` : '';
+    throw loaded.error(
+      [plan.placement === undefined ? 'hosts' : 'placement'],
+      `placement ${placement} would start host ${name} with ${nodes} nodes${where}, over its maxNodes of ${maxNodes}`,
+      `raise ${name}'s maxNodes in the hosts file, place the nodes otherwise (${otherPlacements(placement).map((other) => `placement: ${other}`).join(' or ')}), or run fewer nodes`,
+    );
+  }
 }
 
 /** Each cell's `hold:` names nodes of its topology, as `--hold` must name nodes of the run's. */
@@ -73,6 +93,7 @@ export async function preflight(loaded: LoadedExperiment, plan: Plan): Promise<M
   }
   checkRuntimeCan(loaded, plan);
   checkHeld(loaded, plan, nodeIds);
+  checkStartRoom(loaded, plan, graphs);
   checkGroups(loaded, plan, facts);
   checkFaults(loaded, plan, graphs);
   checkCheck(loaded, plan);

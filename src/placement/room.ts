@@ -49,15 +49,16 @@ export function everyHostFull(except: string | undefined): PeerlabError {
   });
 }
 
-/** A run's first placement (node id → host) may not put more nodes on a host than it holds; refused in one line. */
-export function checkPlacementRoom(hosts: readonly Roomy[], hostOf: ReadonlyMap<string, string>, placement: string): void {
+/**
+ * The first of `hosts` that a run's first placement (node id → host) would start with more nodes than its
+ * maxNodes, and how many; undefined when each has room. The run refuses it in terms of its flags, an experiment in
+ * terms of its file's fields.
+ */
+export function overfilledHost(hosts: readonly Roomy[], hostOf: ReadonlyMap<string, string>): { name: string; nodes: number; maxNodes: number } | undefined {
   const holding = nodesPerHost(hostOf.values());
-  for (const host of hosts) {
-    const count = holding.get(host.name) ?? 0;
-    if (host.maxNodes !== undefined && count > host.maxNodes) {
-      throw new PeerlabError(`--placement ${placement}: host ${host.name} would start with ${count} nodes, over its maxNodes of ${host.maxNodes}`, {
-        hint: `raise ${host.name}'s maxNodes in the hosts file, place the nodes otherwise (--placement spread or partition), or run fewer`,
-      });
-    }
+  for (const { name, maxNodes } of hosts) {
+    const nodes = holding.get(name) ?? 0;
+    if (maxNodes !== undefined && nodes > maxNodes) return { name, nodes, maxNodes };
   }
+  return undefined;
 }

@@ -33,7 +33,8 @@ import { runStateDir } from './state.js';
 import { capacityPerCpu } from '../runtime/emulated-hosts.js';
 import { livePlacementReplayFlags, type LivePlacementRequest } from '../placement/live.js';
 import { FLAG_TERMS, refusal } from './runtime-can.js';
-import { checkPlacementRoom, limitsNodes } from '../placement/room.js';
+import { limitsNodes, overfilledHost } from '../placement/room.js';
+import { otherPlacements } from './swarm-placement.js';
 import { hostsWithNodes } from './host-placement.js';
 
 export type { RuntimeChoice };
@@ -127,7 +128,12 @@ function checkStartRoom(prepared: PreparedRun, request: RunRequest): void {
   // Placing the nodes is the runtime's; done here as well only when a host has a limit to check it against.
   if (!request.hosts || !limitsNodes(request.hosts.list)) return;
   const placement = request.placement ?? 'spread';
-  checkPlacementRoom(request.hosts.list, hostsWithNodes(prepared.topology.graph, request.hosts.list, placement).hostOf, placement);
+  const overfilled = overfilledHost(request.hosts.list, hostsWithNodes(prepared.topology.graph, request.hosts.list, placement).hostOf);
+  if (overfilled === undefined) return;
+  const { name, nodes, maxNodes } = overfilled;
+  throw new PeerlabError(`--placement ${placement}: host ${name} would start with ${nodes} nodes, over its maxNodes of ${maxNodes}`, {
+    hint: `raise ${name}'s maxNodes in the hosts file, place the nodes otherwise (${otherPlacements(placement).map((other) => `--placement ${other}`).join(' or ')}), or run fewer`,
+  });
 }
 
 /** `--hold` names nodes of the run. */

@@ -16,6 +16,11 @@ import { pushAll } from '../util/extremes.js';
 export const PLACEMENTS = ['spread', 'partition', 'first'] as const;
 export type PlacementPolicy = (typeof PLACEMENTS)[number];
 
+/** The first placements other than `placement`: what a refusal of it suggests instead. */
+export function otherPlacements(placement: string): string[] {
+  return PLACEMENTS.filter((other) => other !== placement);
+}
+
 /** A part may exceed its fair share (nodes / engines) by this fraction, so refinement has room to move nodes. */
 export const PARTITION_IMBALANCE = 0.05;
 const MAX_REFINEMENT_PASSES = 30;

@@ -283,6 +283,25 @@ describe('preflight: checks before anything starts', () => {
     expect(await outcome('sim')).toBe('no error');
   });
 
+  it("refuses a cell whose first placement puts more nodes on a host than its maxNodes, before any run, at the field", async () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'room.yaml'), 'hosts:\n  - { name: a, capacity: 2, maxNodes: 3 }\n  - { name: b, capacity: 1, maxNodes: 2 }\n');
+    const text = (n: string, placement = '') => `name: t\nruntime: sim\ntopology: { model: complete, n: ${n} }\nalgorithm: flood\nhosts: room.yaml\n${placement}`;
+    const outcome = (yaml: string) =>
+      check(yaml, dir).then(
+        () => 'no error',
+        (error: unknown) => (error instanceof PeerlabError ? error.line : String(error)),
+      );
+    expect(await outcome(text('4', 'placement: first\n'))).toBe(
+      "x.yaml line 6: placement: placement first would start host a with 4 nodes, over its maxNodes of 3 — raise a's maxNodes in the hosts file, place the nodes otherwise (placement: spread or placement: partition), or run fewer nodes",
+    );
+    // Spread: 5 nodes fit (3 and 2), 6 do not; without placement: the hosts are named, and the cell that does not fit.
+    expect(await outcome(text('5'))).toBe('no error');
+    expect(await outcome(text('[5, 6]'))).toBe(
+      "x.yaml line 5: hosts: placement spread would start host b with 3 nodes in cell n=6, over its maxNodes of 2 — raise b's maxNodes in the hosts file, place the nodes otherwise (placement: partition or placement: first), or run fewer nodes",
+    );
+  });
+
   it('refuses a placement with one place for the nodes, as --placement is refused', async () => {
     const text = (runtime: string, hosts = '') => `name: t\nruntime: ${runtime}\ntopology: { model: complete, n: 4 }\nalgorithm: flood\n${hosts}placement: partition\n`;
     expect(await failure(text('docker'))).toBe(

@@ -133,7 +133,7 @@ describe("a host's room (maxNodes)", () => {
     const { code, stderr } = await peerlabIn(packageRoot, 'run', 'flood', '--runtime', 'sim', '--topology', 'complete:n=4', '--hosts', await hosts(), '--placement', 'first', '--results', results);
     expect(code).not.toBe(0);
     expect(stderr.split('\n').filter((line) => line.startsWith('error:'))).toEqual([
-      "error: --placement first: host a would start with 4 nodes, over its maxNodes of 3 — raise a's maxNodes in the hosts file, place the nodes otherwise (--placement spread or partition), or run fewer",
+      "error: --placement first: host a would start with 4 nodes, over its maxNodes of 3 — raise a's maxNodes in the hosts file, place the nodes otherwise (--placement spread or --placement partition), or run fewer",
     ]);
     expect(await readdir(results)).toEqual([]);
   });
