@@ -136,7 +136,8 @@ function folderInside(base: string, candidate: string): string | undefined {
 export async function readRunEntry(dir: string): Promise<RunEntry> {
   const record = await readJson<Partial<RunRecord>>(path.join(dir, 'run.json'));
   if (!record) throw new PeerlabError(`${dir} has no readable run.json`, { hint: 'is it a run folder?' });
-  const verify = await readJson<VerifyFile>(path.join(dir, 'verify.json'));
+  // Folders written before run.json had the verdict in brief have it in verify.json only.
+  const verify = record.verdict ?? (await readJson<VerifyFile>(path.join(dir, 'verify.json')));
   return {
     kind: 'run',
     id: record.runId ?? path.basename(dir),

@@ -35,6 +35,11 @@ export interface RunRecord {
   readonly host: HostFacts;
   readonly timings: Record<string, number>;
   readonly startedAt: string;
+  /**
+   * The verdict in brief, as verify.json has it: what `peerlab results list` shows, without reading verify.json,
+   * which a 10⁶-node GHS fills with both trees (87 MB of JSON, 2.7 s of the listing). Written with the results.
+   */
+  readonly verdict?: Pick<Verdict, 'outcome' | 'summary'>;
 }
 
 export interface RunOutput {
@@ -112,7 +117,7 @@ export async function writeRunResults(dir: string, output: RunOutput): Promise<v
   // GHS nodes.csv ~260 MB).
   const writeRows = (file: string, rows: () => Iterable<Record<string, unknown>>, noRows: string[]) =>
     writeCsvRows(path.join(dir, file), rows(), firstKeys(rows()) ?? noRows, { gzipAbove: GZIP_ABOVE_BYTES });
-  await writeJson(path.join(dir, 'run.json'), record);
+  await writeJson(path.join(dir, 'run.json'), { ...record, verdict: { outcome: verdict.outcome, summary: verdict.summary } } satisfies RunRecord);
   await writeJsonFile(path.join(dir, 'topology.json'), exportTopology(graph), { gzipAbove: GZIP_ABOVE_BYTES });
   await writeRows('nodes.csv', nodeRows, ['id']);
   await writeRows('edges.csv', edgeRows, ['source', 'target']);

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runExperiment, type ExperimentResult } from '../../src/experiment/experiment.js';
-import { findResult, listResults, type ExperimentEntry, type RunEntry } from '../../src/results/catalog.js';
+import { findResult, listResults, readRunEntry, type ExperimentEntry, type RunEntry } from '../../src/results/catalog.js';
 import { compareResults } from '../../src/results/compare.js';
 import { formatComparison, formatList, formatShown, showResult } from '../../src/results/show.js';
 import { fakeRunner, prepared, tempDir } from './experiment-helpers.js';
@@ -108,5 +108,20 @@ describe('results list, show and compare (on synthetic result folders)', () => {
 
   it('refuses to compare a run with an experiment', async () => {
     await expect(compareResults(runs[0]!, await findResult(root, 'flood-ba'))).rejects.toThrow(/^cannot compare run .* with experiment flood-ba\//);
+  });
+
+  it("lists a run by the verdict in brief its run.json holds, without reading verify.json; an older folder's from verify.json", async () => {
+    const folder = (name: string, record: object, verify: string): string => {
+      const dir = path.join(tempDir(), name);
+      mkdirSync(dir);
+      writeFileSync(path.join(dir, 'run.json'), JSON.stringify({ runId: name, ...record }));
+      writeFileSync(path.join(dir, 'verify.json'), verify);
+      return dir;
+    };
+    // verify.json unreadable: had it been read, the run would be listed as having none.
+    const brief = await readRunEntry(folder('new', { verdict: { outcome: 'fail', summary: 'GHS found a spanning tree 3 heavier than the MST' } }, '{'));
+    expect(brief).toMatchObject({ outcome: 'fail', verdict: 'GHS found a spanning tree 3 heavier than the MST' });
+    const older = await readRunEntry(folder('old', {}, JSON.stringify({ passed: true, summary: 'all 20 nodes received the flood', outcome: 'pass' })));
+    expect(older).toMatchObject({ outcome: 'pass', verdict: 'all 20 nodes received the flood' });
   });
 });
