@@ -105,7 +105,7 @@ function hook(): void {
  * Puts the counting wrappers back where something else put its own (or Node's) since: called before each event
  * that runs code. Vitest's RPC sets Node's nextTick while it sends, and puts back a tick later the one it found,
  * which is Node's when no simulation ran at that moment: a run that began in between then counted none of its
- * handlers' ticks, and ran the next event before them (a test failed so on CI, stop 45). One comparison an event.
+ * handlers' ticks, and ran the next event before them (a test failed so on CI, stop 45). Two comparisons an event.
  */
 export function keepWatching(): void {
   if (wrappers === undefined) return;
