@@ -8,9 +8,8 @@ import { resolveAlgorithm } from '../plugins/resolve.js';
 import type { Algorithm } from '../sdk/types.js';
 import type { FaultEvent } from '../faults/events.js';
 import { resolveFaults } from '../faults/schedule.js';
-import { limitsNodes, overfilledHost } from '../placement/room.js';
 import { otherPlacements } from '../run/swarm-placement.js';
-import { hostsWithNodes } from '../run/host-placement.js';
+import { overfilledAtStart } from '../run/host-placement.js';
 import { assignRoles } from '../run/roles.js';
 import { RUNTIMES } from '../run/runtimes.js';
 import { FIELD_TERMS, refusal } from '../run/runtime-can.js';
@@ -39,10 +38,10 @@ function checkRuntimeCan(loaded: LoadedExperiment, plan: Plan): void {
 
 /** Each cell's first placement fits the hosts' maxNodes, as a run's must (run.ts), refused before the first run. */
 function checkStartRoom(loaded: LoadedExperiment, plan: Plan, graphs: ReadonlyMap<string, Topology>): void {
-  if (!plan.hosts || !limitsNodes(plan.hosts.list)) return;
+  if (!plan.hosts) return;
   const placement = plan.placement ?? 'spread';
   for (const cell of plan.cells) {
-    const overfilled = overfilledHost(plan.hosts.list, hostsWithNodes(graphs.get(cell.id)!, plan.hosts.list, placement).hostOf);
+    const overfilled = overfilledAtStart(graphs.get(cell.id)!, plan.hosts.list, placement);
     if (overfilled === undefined) continue;
     const { name, nodes, maxNodes } = overfilled;
     const where = plan.cells.length > 1 ? ` in cell ${cell.label}` : '';

@@ -49,11 +49,7 @@ export function everyHostFull(except: string | undefined): PeerlabError {
   });
 }
 
-/**
- * The first of `hosts` that a run's first placement (node id → host) would start with more nodes than its
- * maxNodes, and how many; undefined when each has room. The run refuses it in terms of its flags, an experiment in
- * terms of its file's fields.
- */
+/** The first of `hosts` that a placement (node id → host) puts more nodes on than its maxNodes, and how many; undefined when each has room. */
 export function overfilledHost(hosts: readonly Roomy[], hostOf: ReadonlyMap<string, string>): { name: string; nodes: number; maxNodes: number } | undefined {
   const holding = nodesPerHost(hostOf.values());
   for (const { name, maxNodes } of hosts) {

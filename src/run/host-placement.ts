@@ -3,6 +3,7 @@
  * a host is a CPU quota, and in the simulator, where it is a declared capacity.
  */
 import type { Topology } from '../topology/index.js';
+import { limitsNodes, overfilledHost } from '../placement/room.js';
 import { hostsReplayFlags } from '../runtime/emulated-hosts.js';
 import type { RuntimeTuning } from './deployment.js';
 import { placeNodes, type PlacementPolicy } from './swarm-placement.js';
@@ -17,6 +18,15 @@ export interface HostedNodes<Host extends { readonly name: string }> {
 export function hostsWithNodes<Host extends { readonly name: string }>(graph: Topology, list: readonly Host[], policy: PlacementPolicy): HostedNodes<Host> {
   const { engineOf } = placeNodes(graph, list.length, policy);
   return { list, hostOf: new Map([...engineOf].map(([id, index]) => [id, list[index]!.name])) };
+}
+
+/**
+ * The first host whose maxNodes the run's first placement would pass, and by how much; undefined when each has
+ * room. A run refuses it in terms of its flags, an experiment in terms of its file's fields.
+ */
+export function overfilledAtStart(graph: Topology, list: readonly { readonly name: string; readonly maxNodes?: number }[], policy: PlacementPolicy) {
+  // Placed here as well as by the runtime only when a host has a limit to check it against.
+  return limitsNodes(list) ? overfilledHost(list, hostsWithNodes(graph, list, policy).hostOf) : undefined;
 }
 
 /** run.json's record of the hosts: each as declared, with the nodes it started with. */

@@ -33,9 +33,8 @@ import { runStateDir } from './state.js';
 import { capacityPerCpu } from '../runtime/emulated-hosts.js';
 import { livePlacementReplayFlags, type LivePlacementRequest } from '../placement/live.js';
 import { FLAG_TERMS, refusal } from './runtime-can.js';
-import { limitsNodes, overfilledHost } from '../placement/room.js';
 import { otherPlacements } from './swarm-placement.js';
-import { hostsWithNodes } from './host-placement.js';
+import { overfilledAtStart } from './host-placement.js';
 
 export type { RuntimeChoice };
 
@@ -125,10 +124,9 @@ function loadReportMs({ everyMs }: LivePlacementRequest): number {
 
 /** The hosts' maxNodes hold the run's first placement, refused before anything is started or written. */
 function checkStartRoom(prepared: PreparedRun, request: RunRequest): void {
-  // Placing the nodes is the runtime's; done here as well only when a host has a limit to check it against.
-  if (!request.hosts || !limitsNodes(request.hosts.list)) return;
+  if (!request.hosts) return;
   const placement = request.placement ?? 'spread';
-  const overfilled = overfilledHost(request.hosts.list, hostsWithNodes(prepared.topology.graph, request.hosts.list, placement).hostOf);
+  const overfilled = overfilledAtStart(prepared.topology.graph, request.hosts.list, placement);
   if (overfilled === undefined) return;
   const { name, nodes, maxNodes } = overfilled;
   throw new PeerlabError(`--placement ${placement}: host ${name} would start with ${nodes} nodes, over its maxNodes of ${maxNodes}`, {
