@@ -190,8 +190,8 @@ class BucketColumns {
 
   /**
    * Widens every node's buckets to the widest node's, in place: a node's buckets that fall in one step become
-   * one, their counts summed and each metric at its last value, in the place it was first set. Returns the width and how many
-   * steps the widened timelines span.
+   * one, their counts summed and each metric at its last value, in the place it was first set. Returns the width
+   * and how many steps the widened timelines span.
    */
   putOnGrid(): { stepMs: number; stepCount: number } {
     const stepMs = this.bucketMs.reduce((widest, ms) => Math.max(widest, ms), 1);
@@ -230,9 +230,10 @@ class BucketColumns {
     }
     const keptCount = kept + 1;
     metricStarts.set(keptCount, keptMetrics);
-    for (const column of [nodes, steps, sent, received]) column.length = keptCount;
-    metricStarts.length = keptCount + 1;
-    metrics.length = values.length = keptMetrics;
+    for (const column of [nodes, steps, sent, received]) column.truncate(keptCount);
+    metricStarts.truncate(keptCount + 1);
+    metrics.truncate(keptMetrics);
+    values.truncate(keptMetrics);
     return { stepMs, stepCount };
   }
 

@@ -134,10 +134,10 @@ function folderInside(base: string, candidate: string): string | undefined {
 }
 
 export async function readRunEntry(dir: string): Promise<RunEntry> {
-  const record = await readJson<Partial<RunRecord>>(path.join(dir, 'run.json'));
+  const record = readJson<Partial<RunRecord>>(path.join(dir, 'run.json'));
   if (!record) throw new PeerlabError(`${dir} has no readable run.json`, { hint: 'is it a run folder?' });
   // Folders written before run.json had the verdict in brief have it in verify.json only.
-  const verify = record.verdict ?? (await readJson<VerifyFile>(path.join(dir, 'verify.json')));
+  const verify = record.verdict ?? readJson<VerifyFile>(path.join(dir, 'verify.json'));
   return {
     kind: 'run',
     id: record.runId ?? path.basename(dir),
@@ -157,8 +157,8 @@ export async function readRunEntry(dir: string): Promise<RunEntry> {
 
 /** What a run folder holds, for `results show` and `compare`. */
 export async function readRunDetails(entry: RunEntry): Promise<{ record: Partial<RunRecord>; verify: VerifyFile | undefined }> {
-  const record = (await readJson<Partial<RunRecord>>(path.join(entry.dir, 'run.json'))) ?? {};
-  return { record, verify: await readJson<VerifyFile>(path.join(entry.dir, 'verify.json')) };
+  const record = readJson<Partial<RunRecord>>(path.join(entry.dir, 'run.json')) ?? {};
+  return { record, verify: readJson<VerifyFile>(path.join(entry.dir, 'verify.json')) };
 }
 
 export interface ExperimentDetails {
@@ -218,7 +218,7 @@ export async function readExperimentEntry(dir: string): Promise<ExperimentEntry>
 }
 
 /** `<file>` or, written compressed, `<file>.gz` (see writeJsonFile); undefined when neither is there or readable. */
-async function readJson<T>(file: string): Promise<T | undefined> {
+function readJson<T>(file: string): T | undefined {
   try {
     return readJsonFile(file) as T | undefined;
   } catch {

@@ -1,19 +1,23 @@
-/** An append-only typed array that doubles when full: millions of numbers without a boxed number for each. */
+/** A typed array pushed onto, doubling when full: millions of numbers without a boxed number for each. */
 export class GrowingArray<T extends Uint32Array | Float64Array> {
   private array: T;
-  length = 0;
+  private count = 0;
 
   constructor(private readonly Kind: { new (length: number): T }) {
     this.array = new Kind(1 << 16);
   }
 
+  get length(): number {
+    return this.count;
+  }
+
   push(element: number): void {
-    if (this.length === this.array.length) {
+    if (this.count === this.array.length) {
       const grown = new this.Kind(this.array.length * 2);
       grown.set(this.array);
       this.array = grown;
     }
-    this.array[this.length++] = element;
+    this.array[this.count++] = element;
   }
 
   at(index: number): number {
@@ -22,12 +26,18 @@ export class GrowingArray<T extends Uint32Array | Float64Array> {
 
   /** Overwrites an element already pushed (e.g. a count written before what it counts). */
   set(index: number, element: number): void {
-    if (index >= this.length) throw new RangeError(`GrowingArray.set(${index}) past its length ${this.length}`);
+    if (index >= this.count) throw new RangeError(`GrowingArray.set(${index}) past its length ${this.count}`);
     this.array[index] = element;
+  }
+
+  /** Keeps the first `length` elements (rewritten in place with set, as the run series compacts its buckets). */
+  truncate(length: number): void {
+    if (length > this.count) throw new RangeError(`GrowingArray.truncate(${length}) past its length ${this.count}`);
+    this.count = length;
   }
 
   /** The elements pushed, in an array of their own size (a buffer that can be transferred to another thread). */
   trimmed(): T {
-    return this.array.slice(0, this.length) as T;
+    return this.array.slice(0, this.count) as T;
   }
 }
