@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { runAlgorithm, type RunRequest } from '../run/run.js';
+import type { Outcome } from '../verify/index.js';
 import type { BenchKind } from './report.js';
 import { probeEventLoop, type ProbeResult } from './sim-probe.js';
 
@@ -13,7 +14,7 @@ export interface SimBenchSample {
   readonly edges: number;
   /** The `peerlab run` command that repeats the run bit for bit: the workload a baseline sample must share. */
   readonly replay: string;
-  readonly verdict: { readonly passed: boolean; readonly summary: string };
+  readonly verdict: { readonly passed: boolean; readonly failed: boolean; readonly outcome: Outcome; readonly summary: string };
   /** The whole `peerlab run`: topology, bundling, building the nodes, simulating, verifying, writing results. */
   readonly wallMs: number;
   /** The simulation's event loop alone, from the first event to the last. */
@@ -83,7 +84,7 @@ export async function benchSim(request: RunRequest, nodes: number): Promise<SimB
     nodes: summary.nodes,
     edges: summary.edges,
     replay: summary.replay,
-    verdict: { passed: summary.passed, summary: summary.verdict },
+    verdict: { passed: summary.passed, failed: summary.failed, outcome: summary.outcome, summary: summary.verdict },
     wallMs,
     algorithmMs,
     virtualTimeMs: summary.timings.virtualTimeMs ?? 0,

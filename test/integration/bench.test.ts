@@ -15,6 +15,7 @@ import type { ConvergenceSample } from '../../src/bench/convergence.js';
 import type { LinksAccuracy, LinksBringUpSample } from '../../src/bench/links.js';
 import { dockerRunArgs } from '../../src/runtime/docker-run-args.js';
 import type { BenchReport } from '../../src/bench/report.js';
+import type { SimBenchSample } from '../../src/bench/sim.js';
 import type { StartupSample } from '../../src/bench/startup.js';
 import { connectDocker } from '../../src/docker/engine.js';
 import { ensureNodeImage } from '../../src/image/node.js';
@@ -321,5 +322,32 @@ describe('bench convergence', () => {
         expect(stdout).toBe('');
       });
     }
+  });
+});
+
+describe('bench sim through the CLI', () => {
+  const walk = path.join(path.dirname(bin), '..', 'test', 'fixtures', 'token-walk.ts');
+  const bench = (...extra: string[]) => peerlab('bench', 'sim', '--algorithm', walk, '--nodes', '30', '--param', 'hops=50', '--json', ...extra);
+  const sampleOf = (stdout: string) => (JSON.parse(stdout) as BenchReport<SimBenchSample>).samples[0]!;
+
+  it('ends each run as --until says, and reports an algorithm nothing checks as unchecked, not failed', async () => {
+    const quiescent = await bench('--until', 'quiescent');
+    expect(quiescent.code, quiescent.stderr).toBe(0);
+    const walked = sampleOf(quiescent.stdout);
+    // Every step of the walk: the run waited until the token stopped.
+    expect(walked.messages).toBe(50);
+    expect(walked.replay).toContain('--until quiescent');
+    expect(walked.verdict).toMatchObject({ outcome: 'unchecked', passed: false, failed: false });
+    // Every node reports in init, so a run that ends at its results ends with the first step in flight.
+    const atResults = await bench();
+    expect(atResults.code, atResults.stderr).toBe(0);
+    expect(sampleOf(atResults.stdout).messages).toBe(1);
+  });
+
+  it('fails the unchecked run with --require-check, and says so on stderr', async () => {
+    const { code, stdout, stderr } = await bench('--require-check');
+    expect(code).toBe(1);
+    expect(sampleOf(stdout).verdict).toMatchObject({ outcome: 'unchecked', failed: true });
+    expect(stderr).toContain(`✖ FAIL  ${walk}: the verdict failed for N=30`);
   });
 });

@@ -7,6 +7,8 @@ import { benchReport, type BenchReport } from '../../bench/report.js';
 import { benchSim, simBench, type SimBenchSample } from '../../bench/sim.js';
 import { probeEventLoop, type ProbeResult } from '../../bench/sim-probe.js';
 import { PeerlabError } from '../../errors.js';
+import { OUTCOME_MARK } from '../../verify/index.js';
+import type { RunUntil } from '../../run/run.js';
 
 const { seed, weights, param, delay } = runOptionFlags;
 
@@ -57,17 +59,22 @@ export default class BenchSim extends PeerlabCommand {
         { ...flags, ...unshapedSimulatorFlags, runtime: 'sim', topology: `ba:n=${nodes},m=${flags.m}`, 'allow-disconnected': false },
         { algorithm: flags.algorithm!, timeoutMs: flags.timeout * 1000, resultsRoot: flags.results, json: this.jsonEnabled(), note: (line) => this.note(line) },
       );
-      const sample = await during(benchSim({ ...request, maxEvents: flags['max-events'], command: ['bench', 'sim', ...this.argv] }, nodes));
+      const sample = await during(
+        benchSim(
+          { ...request, requireCheck: flags['require-check'], until: flags.until as RunUntil, maxEvents: flags['max-events'], command: ['bench', 'sim', ...this.argv] },
+          nodes,
+        ),
+      );
       samples.push(sample);
       await keep(benchReport(simBench, samples, began));
       this.log(
-        `N=${nodes}  ${sample.verdict.passed ? '✔' : '✖'} ${sample.messages} messages, ${sample.events} events · algorithm ${(sample.algorithmMs / 1000).toFixed(2)} s, ` +
+        `N=${nodes}  ${OUTCOME_MARK[sample.verdict.outcome].split(' ')[0]} ${sample.messages} messages, ${sample.events} events · algorithm ${(sample.algorithmMs / 1000).toFixed(2)} s, ` +
           `wall ${(sample.wallMs / 1000).toFixed(1)} s · ${formatRate(sample.messagesPerSecond)} messages/s against the probe's ${formatRate(sample.probe.eventsPerSecond)} events/s: ` +
           `ratio ${sample.ratio.toFixed(3)} · CPU ${(sample.algorithmCpuMs / 1000).toFixed(2)} s · peak ${(sample.peakRssBytes / 2 ** 30).toFixed(2)} GiB`,
       );
       this.log(`        ${sample.verdict.summary}`);
     }
-    const failed = samples.filter((sample) => !sample.verdict.passed);
+    const failed = samples.filter((sample) => sample.verdict.failed);
     if (failed.length > 0) {
       process.stderr.write(`✖ FAIL  ${flags.algorithm}: the verdict failed for ${failed.map((sample) => `N=${sample.nodes}`).join(', ')}\n`);
       process.exitCode = 1;
