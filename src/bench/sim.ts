@@ -60,9 +60,18 @@ export const simBench: BenchKind = {
   ],
 };
 
-/** The probe at N nodes, then the request's algorithm on its topology (which has N nodes) in the simulator. */
-export async function benchSim(request: RunRequest, nodes: number): Promise<SimBenchSample> {
-  const probe = await probeEventLoop(nodes);
+/**
+ * The probe at N nodes for each N, all before the first run: a run's garbage keeps V8's collector busy on the
+ * second core after it, and a probe measured right after a run measured 0.5–0.85 of one measured before.
+ */
+export async function probeEach(counts: readonly number[]): Promise<Map<number, ProbeResult>> {
+  const probes = new Map<number, ProbeResult>();
+  for (const nodes of counts) if (!probes.has(nodes)) probes.set(nodes, await probeEventLoop(nodes));
+  return probes;
+}
+
+/** The request's algorithm on its topology in the simulator, beside `probe`, the bare loop at as many nodes. */
+export async function benchSim(request: RunRequest, probe: ProbeResult): Promise<SimBenchSample> {
   const memory = watchPeakMemory();
   const began = performance.now();
   let summary;

@@ -22,7 +22,7 @@ describe('bench sim', () => {
   });
 
   it('runs the algorithm through peerlab run beside the probe, and the ratio is messages/s over the probe’s events/s', async () => {
-    const sample = await benchSim(request('flood', 'ba:n=500,m=2'), 500);
+    const sample = await benchSim(request('flood', 'ba:n=500,m=2'), await probeEventLoop(500, 50_000));
     expect(sample).toMatchObject({ algorithm: 'flood', topology: 'ba:n=500,m=2', nodes: 500, edges: 996 });
     expect(sample.verdict.passed).toBe(true);
     // A flood sends once per edge end except back to the parent: 2·996 − 499.

@@ -4,7 +4,7 @@ import { benchFlags, nodeCounts, openBaselineGate, reportKeeper } from '../../cl
 import { algorithmRunFlags, runOptionFlags, unshapedSimulatorFlags } from '../../cli/run-flags.js';
 import { runRequestFrom } from '../../cli/run-request.js';
 import { benchReport, type BenchReport } from '../../bench/report.js';
-import { benchSim, simBench, type SimBenchSample } from '../../bench/sim.js';
+import { benchSim, probeEach, simBench, type SimBenchSample } from '../../bench/sim.js';
 import { probeEventLoop, type ProbeResult } from '../../bench/sim-probe.js';
 import { PeerlabError } from '../../errors.js';
 import { OUTCOME_MARK } from '../../verify/index.js';
@@ -54,6 +54,7 @@ export default class BenchSim extends PeerlabCommand {
     const gate = await openBaselineGate(flags, simBench);
     const began = new Date();
     const samples: SimBenchSample[] = [];
+    const probes = await probeEach(counts);
     for (const nodes of counts) {
       const { request, during } = runRequestFrom(
         { ...flags, ...unshapedSimulatorFlags, runtime: 'sim', topology: `ba:n=${nodes},m=${flags.m}`, 'allow-disconnected': false },
@@ -62,7 +63,7 @@ export default class BenchSim extends PeerlabCommand {
       const sample = await during(
         benchSim(
           { ...request, requireCheck: flags['require-check'], until: flags.until as RunUntil, maxEvents: flags['max-events'], command: ['bench', 'sim', ...this.argv] },
-          nodes,
+          probes.get(nodes)!,
         ),
       );
       samples.push(sample);
