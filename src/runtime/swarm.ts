@@ -123,16 +123,20 @@ export class SwarmRuntime implements ContainerNodes {
     return new SwarmRuntime(manager, engines, options);
   }
 
-  /** Attaches to a run that is up (for status): its services' node lists are read back from their environment. */
+  /** Attaches to a run that is up (for status and migrate): its services' node lists are read back from their environment. */
   static async attach(engines: readonly SwarmEngine[], runId: string): Promise<SwarmRuntime | undefined> {
     const manager = engines[0]!.docker;
-    const services = (await manager.listServices({ filters: { label: [`${RUN_LABEL}=${runId}`, `${ROLE_LABEL}=node`] } })) as Array<{
+    const services = (await manager.listServices({ filters: { label: [`${RUN_LABEL}=${runId}`] } })) as Array<{
       ID: string;
-      Spec?: { Name?: string; TaskTemplate?: { ContainerSpec?: { Env?: string[] }; Placement?: { Constraints?: string[] } } };
+      Spec?: { Name?: string; Labels?: Record<string, string>; TaskTemplate?: { ContainerSpec?: { Env?: string[] }; Placement?: { Constraints?: string[] } } };
     }>;
+    // Any service of the run makes it a Swarm run, its etcd's included: in bring-up it has no node service yet, and
+    // taken for a run on this engine it had no host but `local` (a `migrate --to engine-3` was refused so, where it
+    // should wait for the start).
     if (services.length === 0) return undefined;
     const runtime = new SwarmRuntime(manager, engines, { runId, image: '', memoryLimit: 0, subnet: '', engineOf: new Map(), placeJoiner: () => 0, configs: [], startStep: 1 });
     for (const service of services) {
+      if (service.Spec?.Labels?.[ROLE_LABEL] !== 'node') continue;
       const ids = service.Spec?.TaskTemplate?.ContainerSpec?.Env?.find((entry) => entry.startsWith(`${ENV.nodeIds}=`))?.slice(ENV.nodeIds.length + 1).split(',') ?? [];
       const engine = Number(/==(\d+)$/.exec(service.Spec?.TaskTemplate?.Placement?.Constraints?.[0] ?? '')?.[1] ?? 1) - 1;
       const known = { engine, ids };

@@ -22,6 +22,7 @@ import { ETCD_CPU_SHARES } from '../../src/etcd/server.js';
 import type { BenchReport } from '../../src/bench/report.js';
 import type { StartupSample } from '../../src/bench/startup.js';
 import { runAlgorithm, type RunRequest } from '../../src/run/run.js';
+import { attachRunNodes } from '../../src/run/attach.js';
 import { runStatus, type RunStatus } from '../../src/run/status.js';
 import { placeNodes } from '../../src/run/swarm-placement.js';
 import { lossShareBound } from '../../src/links/packet.js';
@@ -238,6 +239,30 @@ describe('peerlab up --runtime swarm', () => {
     }
     expect(await leftOnCluster(runId)).toEqual([]);
   }, 240_000);
+});
+
+describe('a Swarm run seen from outside while it comes up', () => {
+  it('is a Swarm run from its first service on: its hosts are the engines and it has no node yet, not a run of this engine with one host', async () => {
+    const runId = `attach-${Date.now().toString(36)}`;
+    const manager = engines[0]!;
+    const [image] = (await manager.listImages({ filters: { reference: ['peerlab/node'] } })).flatMap((listed) => listed.RepoTags ?? []);
+    // What a run's bring-up has made before its node services: a service of its own (its etcd; this one runs no task).
+    const name = `peerlab-${runId}-etcd`;
+    await manager.createService({
+      Name: name,
+      Labels: { [RUN_LABEL]: runId, [ROLE_LABEL]: 'etcd' },
+      TaskTemplate: { ContainerSpec: { Image: image! } },
+      Mode: { Replicated: { Replicas: 0 } },
+    });
+    try {
+      const nodes = await attachRunNodes(manager, runId);
+      expect(await nodes.hosts()).toEqual(['engine-1', 'engine-2', 'engine-3']);
+      expect(await nodes.listNodes()).toEqual([]);
+    } finally {
+      await manager.getService(name).remove();
+    }
+    expect(await leftOnCluster(runId)).toEqual([]);
+  });
 });
 
 describe('moves between engines', () => {
