@@ -61,8 +61,8 @@ export const simBench: BenchKind = {
 };
 
 /**
- * The probe at N nodes for each N, all before the first run: a run's garbage keeps V8's collector busy on the
- * second core after it, and a probe measured right after a run measured 0.5–0.9 of one measured before.
+ * The probe at N nodes for each N, all before the first run: one measured right after a run measured 0.5–0.9 of
+ * one measured alone (likely the run's garbage still being collected on the second core).
  */
 export async function probeEach(counts: readonly number[]): Promise<Map<number, ProbeResult>> {
   const probes = new Map<number, ProbeResult>();

@@ -6,7 +6,7 @@
  */
 import { PeerlabError } from '../errors.js';
 
-interface Roomy {
+export interface Roomy {
   readonly name: string;
   readonly maxNodes?: number;
 }

@@ -3,7 +3,7 @@
  * a host is a CPU quota, and in the simulator, where it is a declared capacity.
  */
 import type { Topology } from '../topology/index.js';
-import { limitsNodes, overfilledHost } from '../placement/room.js';
+import { limitsNodes, overfilledHost, type Roomy } from '../placement/room.js';
 import { hostsReplayFlags } from '../runtime/emulated-hosts.js';
 import type { RuntimeTuning } from './deployment.js';
 import { placeNodes, type PlacementPolicy } from './swarm-placement.js';
@@ -24,7 +24,7 @@ export function hostsWithNodes<Host extends { readonly name: string }>(graph: To
  * The first host whose maxNodes the run's first placement would pass, and by how much; undefined when each has
  * room. A run refuses it in terms of its flags, an experiment in terms of its file's fields.
  */
-export function overfilledAtStart(graph: Topology, list: readonly { readonly name: string; readonly maxNodes?: number }[], policy: PlacementPolicy) {
+export function overfilledAtStart(graph: Topology, list: readonly Roomy[], policy: PlacementPolicy) {
   // Placed here as well as by the runtime only when a host has a limit to check it against.
   return limitsNodes(list) ? overfilledHost(list, hostsWithNodes(graph, list, policy).hostOf) : undefined;
 }
