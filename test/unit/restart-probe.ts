@@ -17,6 +17,14 @@ const RESTARTED_BY_MS = 1_000;
 const SKEW_MS = 60_000;
 const DELAY_MS = 300;
 /**
+ * How far two node processes' clocks may disagree. In the simulator there is one clock. A container's run clock
+ * is its process's wall-clock origin plus its monotonic time since (src/node/agent.ts), so two processes started
+ * a second apart agree only as well as the host's wall clock kept pace with its monotonic one in between (the
+ * likely cause, not measured: a quiet host shows no drift). A local CI run read node 0's clock 2.5 ms ahead of
+ * the restarted node 1's, the skew aside.
+ */
+const CLOCK_AGREEMENT_MS = { sim: 0, docker: 10 } as const;
+/**
  * Node 1 comes back under the faults it had when it restarted: the link from 2 into it down, all from 3 dropped,
  * its link to 0 delayed, and its clock 60 s ahead. Node 4 is killed, then restarted.
  */
@@ -48,14 +56,15 @@ export async function restartProbe(runtime: 'sim' | 'docker', resultsRoot: strin
   const rows = parse(await readFile(path.join(summary.resultsDir, 'nodes.csv'), 'utf8'), { columns: true }) as Array<{ id: string; result: string }>;
   const results = new Map(rows.map(({ id, result }) => [id, result ? (JSON.parse(result) as { processes: Record<string, Process[]> }) : undefined]));
   const applied = (await readFile(path.join(summary.resultsDir, 'faults.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as AppliedFault);
-  return { summary, results, applied };
+  return { runtime, summary, results, applied };
 }
 
 /**
  * The checks both runtimes must pass: the restarted node 1 still drops what 2 and 3 send it, its clock is still
  * 60 s ahead, and its link to 0 still delays; the killed and restarted node 4 is a member again, and reported.
  */
-export function expectTakenOver({ summary, results, applied }: Awaited<ReturnType<typeof restartProbe>>): void {
+export function expectTakenOver({ runtime, summary, results, applied }: Awaited<ReturnType<typeof restartProbe>>): void {
+  const agreement = CLOCK_AGREEMENT_MS[runtime];
   for (const record of applied) expect(record.error, record.spec).toBeUndefined();
   expect(applied.filter(({ action }) => action === 'restart').flatMap(({ nodes }) => nodes)).toEqual(['1', '4']);
   // Node 4 restarted after its kill: a member again, not departed, and its new container reported.
@@ -69,13 +78,13 @@ export function expectTakenOver({ summary, results, applied }: Awaited<ReturnTyp
   expect(own['2'] ?? [], 'messages from 2 over the cut link').toEqual([]);
   expect(own['3'] ?? [], 'messages from 3, 100 % dropped').toEqual([]);
   expect(own['0']!.at(-1)!.lead).toBeGreaterThan(-SKEW_MS - 1_000);
-  expect(own['0']!.at(-1)!.lead).toBeLessThanOrEqual(-SKEW_MS);
+  expect(own['0']!.at(-1)!.lead).toBeLessThanOrEqual(-SKEW_MS + agreement);
   // Its new process as 2 and 0 heard it: 60 s ahead, and 300 ms later on the degraded link to 0.
   const heard = (by: string, from: string) => results.get(by)!.processes[from]!.find(({ firstAt, count }) => firstAt >= RESTARTED_BY_MS && count >= TICKS)!;
   const at2 = heard('2', '1');
   const at0 = heard('0', '1');
   expect(at2.lead, "node 1's clock as node 2 reads it").toBeGreaterThan(SKEW_MS - 1_000);
-  expect(at2.lead).toBeLessThanOrEqual(SKEW_MS);
+  expect(at2.lead).toBeLessThanOrEqual(SKEW_MS + agreement);
   expect(at2.lead - at0.lead, 'the delay on the degraded link 1 → 0').toBeGreaterThan(DELAY_MS - 50);
   expect(at2.lead - at0.lead).toBeLessThan(DELAY_MS + 150);
   // And node 4's new process was heard, ahead of nothing.
