@@ -144,9 +144,13 @@ export class AlgorithmHost {
   private liveNeighbours: readonly Neighbour[];
   /** Messages and membership changes waiting for the algorithm: held until init has run, then fed to it one at a time. */
   private readonly inbox: Array<Message | MembershipChange> = [];
-  /** Messages for `receive()`, when the algorithm has no onMessage or the message is past it. */
-  private readonly mailbox: Message[] = [];
-  private readonly pendingReceives: PendingReceive[] = [];
+  /**
+   * Messages for `receive()`, when the algorithm has no onMessage or the message is past it, and the receives
+   * waiting for one. This and the other collections below that most algorithms never use are made on first use:
+   * empty, they were about 250 bytes of every simulated node.
+   */
+  private mailbox: Message[] | undefined;
+  private pendingReceives: PendingReceive[] | undefined;
   /** Bytes handed to `send` that the transport has not yet sent. */
   private unsentBytes = 0;
   private started = false;
@@ -158,7 +162,7 @@ export class AlgorithmHost {
   /** Set while the node migrates (see suspend): messages are counted and queued, nothing is handled. */
   private suspended = false;
   /** Timers that came due while suspended: a move called off fires them (see unsuspend), a completed one drops them. */
-  private readonly dueWhileSuspended: Array<() => unknown> = [];
+  private dueWhileSuspended: Array<() => unknown> | undefined;
   /** The handler being awaited, if one returned a promise: a suspension waits for it. */
   private handling: Promise<void> | undefined;
   /** Set once `run` has returned (or thrown): a sequential algorithm still inside it cannot be moved. */
@@ -182,7 +186,7 @@ export class AlgorithmHost {
    * The lock and election queues this node has an entry in (`locks/<name>`, `elections/<name>`): held by its
    * container's lease, which a snapshot cannot carry (see snapshotRefusal).
    */
-  private readonly queued = new Set<string>();
+  private queued: Set<string> | undefined;
 
   constructor(
     private readonly algorithm: Algorithm,
@@ -260,7 +264,7 @@ export class AlgorithmHost {
     if (this.pendingTimers > 0 && !this.algorithm.restore) {
       return `node ${id} has ${this.pendingTimers} timer(s) pending, which a snapshot cannot carry: give the algorithm a restore(node, saved) hook that sets them again`;
     }
-    if (this.queued.size > 0) {
+    if (this.queued !== undefined && this.queued.size > 0) {
       const entries = [...this.queued].map((queue) => queue.replace(/^locks\//, 'lock ').replace(/^elections\//, 'election '));
       return `node ${id} holds or waits for ${entries.join(', ')}, which its container's lease holds and a snapshot cannot carry: release the lock or resign before it moves`;
     }
@@ -289,7 +293,9 @@ export class AlgorithmHost {
    */
   unsuspend(): void {
     this.suspended = false;
-    for (const callback of this.dueWhileSuspended.splice(0)) this.fire(callback);
+    const due = this.dueWhileSuspended ?? [];
+    this.dueWhileSuspended = undefined;
+    for (const callback of due) this.fire(callback);
     this.dispatch();
   }
 
@@ -307,7 +313,7 @@ export class AlgorithmHost {
       reported: this.reported,
       neighbours: [...this.liveNeighbours],
       inbox: this.inbox.map((item) => (item instanceof MembershipChange ? { neighbour: item.neighbour, down: item.down ?? null } : item)),
-      mailbox: [...this.mailbox],
+      mailbox: [...(this.mailbox ?? [])],
       ...this.linkFaults(),
     };
   }
@@ -348,7 +354,7 @@ export class AlgorithmHost {
     this.setLinkFaults(snapshot);
     // Ahead of whatever arrived here while the snapshot travelled: those came later on every edge.
     this.inbox.unshift(...snapshot.inbox.map((item) => ('payload' in item ? item : new MembershipChange(item.neighbour, item.down ?? undefined))));
-    this.mailbox.push(...snapshot.mailbox);
+    if (snapshot.mailbox.length > 0) (this.mailbox ??= []).push(...snapshot.mailbox);
     await this.guard(() => {
       if (this.algorithm.restore) return this.algorithm.restore(this.node, snapshot.saved);
       this.node.state = snapshot.saved;
@@ -588,11 +594,11 @@ export class AlgorithmHost {
   }
 
   private offerToReceivers(message: Message): void {
-    const index = this.pendingReceives.findIndex((p) => p.from === undefined || p.from === message.from);
+    const index = this.pendingReceives?.findIndex((p) => p.from === undefined || p.from === message.from) ?? -1;
     if (index >= 0) {
-      this.pendingReceives.splice(index, 1)[0]!.resolve(message);
+      this.pendingReceives!.splice(index, 1)[0]!.resolve(message);
     } else {
-      this.mailbox.push(message);
+      (this.mailbox ??= []).push(message);
     }
   }
 
@@ -686,9 +692,9 @@ export class AlgorithmHost {
 
   /** What `node.receive` does: the first matching message held, or the next to arrive. */
   receive(from: string | undefined): Promise<Message> {
-    const index = this.mailbox.findIndex((m) => from === undefined || m.from === from);
-    if (index >= 0) return Promise.resolve(this.mailbox.splice(index, 1)[0]!);
-    return new Promise((resolve) => this.pendingReceives.push({ from, resolve }));
+    const index = this.mailbox?.findIndex((m) => from === undefined || m.from === from) ?? -1;
+    if (index >= 0) return Promise.resolve(this.mailbox!.splice(index, 1)[0]!);
+    return new Promise((resolve) => (this.pendingReceives ??= []).push({ from, resolve }));
   }
 
   /** What `node.now` answers: the node's clock (the run's, unless a skew fault is on). */
@@ -705,7 +711,7 @@ export class AlgorithmHost {
     // node's to fire if the move is called off (unsuspend).
     const timer = this.clock.timer(ms, () => {
       if (this.frozen) return;
-      if (this.suspended) this.dueWhileSuspended.push(callback);
+      if (this.suspended) (this.dueWhileSuspended ??= []).push(callback);
       else this.fire(callback);
     });
     return () => this.clock.cancel(timer);
@@ -774,11 +780,11 @@ export class AlgorithmHost {
     return {
       ...queues,
       join: (queue, value) => {
-        this.queued.add(queue);
+        (this.queued ??= new Set()).add(queue);
         return queues.join(queue, value);
       },
       leave: (queue) => {
-        this.queued.delete(queue);
+        this.queued?.delete(queue);
         return queues.leave(queue);
       },
     };

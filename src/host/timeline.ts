@@ -33,8 +33,14 @@ export class Timeline {
    * loads more per message and an allocation per bucket.
    */
   private readonly buckets: number[] = [];
-  /** The last value of each metric set in a bucket, by the bucket's place in `buckets` (a third of its index); made on the first metric. */
-  private metrics: Array<Record<string, number> | undefined> | undefined;
+  /**
+   * The last value of each metric set in a bucket, as pairs in one array of numbers: a key (metricKey: the
+   * metric's name and the bucket's index) and the value. In bucket order, and within a bucket in the order the
+   * names were first set, which is the order of their keys in the bucket's JSON. Made on the first metric. An
+   * object per bucket (with a slot per bucket to find it by) was 1.1 KB of a 10⁴-node GHS's node, whose every
+   * send sets a metric; the pairs are about a third of that.
+   */
+  private metricPairs: number[] | undefined;
   private resultMs: number | undefined;
 
   sent(time: number): void {
@@ -46,10 +52,20 @@ export class Timeline {
   }
 
   metric(time: number, name: string, value: number): void {
-    const place = this.at(time) / 3;
-    const metrics = (this.metrics ??= []);
-    while (metrics.length <= place) metrics.push(undefined);
-    (metrics[place] ??= {})[name] = value;
+    const index = this.buckets[this.at(time)]!;
+    const key = metricKey(name, index);
+    const pairs = (this.metricPairs ??= []);
+    // Times come in order: this bucket's pairs are the last ones, if it has any.
+    let at = pairs.length - 2;
+    while (at >= 0 && pairs[at]! % MAX_BUCKETS > index) at -= 2;
+    for (let own = at; own >= 0 && pairs[own]! % MAX_BUCKETS === index; own -= 2) {
+      if (pairs[own] === key) {
+        pairs[own + 1] = value;
+        return;
+      }
+    }
+    if (at === pairs.length - 2) pairs.push(key, value);
+    else pairs.splice(at + 2, 0, key, value);
   }
 
   result(time: number): void {
@@ -61,15 +77,18 @@ export class Timeline {
 
   /** A bucket in which nothing was counted and no metric set is null. */
   toJSON(): TimelineJson {
-    const { buckets: used, metrics } = this;
+    const { buckets: used, metricPairs: pairs = [] } = this;
     const buckets: Array<TimelineBucket | null> = [];
+    let pair = 0;
     for (let at = 0; at < used.length; at += 3) {
-      while (buckets.length < used[at]!) buckets.push(null);
+      const index = used[at]!;
+      while (buckets.length < index) buckets.push(null);
       const sent = used[at + 1]!;
       const received = used[at + 2]!;
-      const bucketMetrics = metrics?.[at / 3];
-      if (sent === 0 && received === 0 && bucketMetrics === undefined) buckets.push(null);
-      else buckets.push(bucketMetrics === undefined ? { sent, received } : { sent, received, metrics: bucketMetrics });
+      let metrics: Record<string, number> | undefined;
+      for (; pair < pairs.length && pairs[pair]! % MAX_BUCKETS === index; pair += 2) (metrics ??= {})[metricName(pairs[pair]!)] = pairs[pair + 1]!;
+      if (sent === 0 && received === 0 && metrics === undefined) buckets.push(null);
+      else buckets.push(metrics === undefined ? { sent, received } : { sent, received, metrics });
     }
     return { bucketMs: this.bucketMs, buckets, ...(this.resultMs === undefined ? {} : { resultMs: this.resultMs }) };
   }
@@ -92,41 +111,78 @@ export class Timeline {
     while (at >= 0 && buckets[at]! > index) at -= 3;
     if (at >= 0 && buckets[at] === index) return at;
     buckets.splice(at + 3, 0, index, 0, 0);
-    // Metrics are by place: those of the buckets after it move up one.
-    if (this.metrics !== undefined && this.metrics.length > (at + 3) / 3) this.metrics.splice((at + 3) / 3, 0, undefined);
     return at + 3;
   }
 
   /**
-   * Doubles the bucket width: buckets that fall into one merge, counts add up, the later metric values win. In
-   * place (a triple is read before its place is written), the earlier bucket's metrics taking the later's, and
-   * shortened by pops, not by setting the length (a runtime call): every node of a long simulated run coarsens a
-   * few times, and a GHS at 10⁵ nodes spent 4 % of its event loop here with a fresh object per merged pair.
+   * Doubles the bucket width: buckets that fall into one merge, counts add up, and of a metric set in both the
+   * later bucket's value wins (as Object.assign of the earlier's metrics and the later's would). In place (a
+   * triple or pair is read before its place is written), and shortened by pops, not by setting the length (a
+   * runtime call): every node of a long simulated run coarsens a few times, and a GHS at 10⁵ nodes spent 4 % of
+   * its event loop here with a fresh object per merged pair.
    */
   private coarsen(): void {
-    const { buckets, metrics } = this;
+    const { buckets } = this;
     let to = -3;
     for (let from = 0; from < buckets.length; from += 3) {
       const index = Math.floor(buckets[from]! / 2);
       if (to >= 0 && buckets[to] === index) {
         buckets[to + 1]! += buckets[from + 1]!;
         buckets[to + 2]! += buckets[from + 2]!;
-        if (metrics !== undefined && to / 3 < metrics.length) {
-          const a = metrics[to / 3];
-          const b = metrics[from / 3];
-          metrics[to / 3] = a && b ? Object.assign(a, b) : (a ?? b);
-        }
       } else {
         to += 3;
         buckets[to] = index;
         buckets[to + 1] = buckets[from + 1]!;
         buckets[to + 2] = buckets[from + 2]!;
-        // Past the end of `metrics`, no bucket has any: nothing to move.
-        if (metrics !== undefined && to / 3 < metrics.length) metrics[to / 3] = metrics[from / 3];
       }
     }
     while (buckets.length > to + 3) buckets.pop();
-    if (metrics !== undefined) while (metrics.length > (to + 3) / 3) metrics.pop();
     this.bucketMs *= 2;
+    if (this.metricPairs !== undefined) coarsenMetrics(this.metricPairs);
   }
+}
+
+/**
+ * Metric names by number, for every timeline of the process: a pair's key is a name's number and a bucket's
+ * index in one exact integer. Names are few (an algorithm's own), so the table stays small.
+ */
+const metricNames: string[] = [];
+const metricNumbers = new Map<string, number>();
+
+function metricKey(name: string, index: number): number {
+  let number = metricNumbers.get(name);
+  if (number === undefined) {
+    number = metricNames.push(name) - 1;
+    metricNumbers.set(name, number);
+  }
+  return number * MAX_BUCKETS + index;
+}
+
+function metricName(key: number): string {
+  return metricNames[Math.floor(key / MAX_BUCKETS)]!;
+}
+
+/**
+ * The pairs' buckets after Timeline.coarsen: each index halves, and the pairs of two buckets that merge become
+ * one bucket's, the earlier bucket's names first and then the later's new ones, a name in both keeping the
+ * later value (the pairs of a bucket run in bucket order, so the later bucket's come after).
+ */
+function coarsenMetrics(pairs: number[]): void {
+  let to = -2;
+  let bucketFrom = 0;
+  for (let from = 0; from < pairs.length; from += 2) {
+    const index = Math.floor((pairs[from]! % MAX_BUCKETS) / 2);
+    const key = pairs[from]! - (pairs[from]! % MAX_BUCKETS) + index;
+    if (to < 0 || pairs[to]! % MAX_BUCKETS !== index) bucketFrom = to + 2;
+    let same = bucketFrom;
+    while (same <= to && pairs[same] !== key) same += 2;
+    if (same <= to) {
+      pairs[same + 1] = pairs[from + 1]!;
+    } else {
+      to += 2;
+      pairs[to] = key;
+      pairs[to + 1] = pairs[from + 1]!;
+    }
+  }
+  while (pairs.length > to + 2) pairs.pop();
 }
