@@ -42,10 +42,10 @@ export function toSimGraph(graph: Topology): SimGraph {
 
 /** Node `node`'s neighbours as the SDK hands them to the algorithm. */
 export function neighboursAt(graph: SimGraph, node: number): Neighbour[] {
-  const neighbours: Neighbour[] = [];
-  for (let k = graph.offsets[node]!; k < graph.offsets[node + 1]!; k++) {
-    neighbours.push({ id: graph.ids[graph.targets[k]!]!, weight: graph.weights[k]! });
-  }
+  const first = graph.offsets[node]!;
+  // Made at its length: grown by push, the array of a node of degree 4 kept room for 17 (about 100 bytes a node).
+  const neighbours = new Array<Neighbour>(graph.offsets[node + 1]! - first);
+  for (let i = 0; i < neighbours.length; i++) neighbours[i] = { id: graph.ids[graph.targets[first + i]!]!, weight: graph.weights[first + i]! };
   return neighbours;
 }
 
