@@ -26,11 +26,12 @@ export interface TimelineJson {
 export class Timeline {
   private bucketMs = 1;
   /**
-   * The buckets something was counted or set in, in order, as triples in one small-integer array: bucket index,
-   * messages sent, messages received. Only those: a node is busy in a few buckets of a long run, and an entry for
-   * every bucket up to the latest (padded with zeros, pushed again after each coarsening) was a tenth of a
-   * 10⁵-node GHS's event loop and most of a node's memory. An object per bucket cost a simulated node two memory
-   * loads more per message and an allocation per bucket.
+   * The buckets something was counted or set in, in order, as pairs in one array of numbers: the bucket's index
+   * and its messages sent in one (index + MAX_BUCKETS · sent: exact up to 2⁴⁶ messages, see bucketIndex), and its
+   * messages received. Only those: a node is busy in a few buckets of a long run, and an entry for every bucket up
+   * to the latest (padded with zeros, pushed again after each coarsening) was a tenth of a 10⁵-node GHS's event
+   * loop and most of a node's memory. An object per bucket cost a simulated node two memory loads more per message
+   * and an allocation per bucket; triples (index, sent, received) 150 bytes more of a 10⁴-node GHS's node.
    */
   private readonly buckets: number[] = [];
   /**
@@ -44,21 +45,21 @@ export class Timeline {
   private resultMs: number | undefined;
 
   sent(time: number): void {
-    this.buckets[this.at(time) + 1]! += 1;
+    this.buckets[this.at(time)]! += MAX_BUCKETS;
   }
 
   received(time: number): void {
-    this.buckets[this.at(time) + 2]! += 1;
+    this.buckets[this.at(time) + 1]! += 1;
   }
 
   metric(time: number, name: string, value: number): void {
-    const index = this.buckets[this.at(time)]!;
+    const index = bucketIndex(this.buckets[this.at(time)]!);
     const key = metricKey(name, index);
     const pairs = (this.metricPairs ??= []);
     // Times come in order: this bucket's pairs are the last ones, if it has any.
     let at = pairs.length - 2;
-    while (at >= 0 && pairs[at]! % MAX_BUCKETS > index) at -= 2;
-    for (let own = at; own >= 0 && pairs[own]! % MAX_BUCKETS === index; own -= 2) {
+    while (at >= 0 && bucketIndex(pairs[at]!) > index) at -= 2;
+    for (let own = at; own >= 0 && bucketIndex(pairs[own]!) === index; own -= 2) {
       if (pairs[own] === key) {
         pairs[own + 1] = value;
         return;
@@ -80,13 +81,13 @@ export class Timeline {
     const { buckets: used, metricPairs: pairs = [] } = this;
     const buckets: Array<TimelineBucket | null> = [];
     let pair = 0;
-    for (let at = 0; at < used.length; at += 3) {
-      const index = used[at]!;
+    for (let at = 0; at < used.length; at += 2) {
+      const index = bucketIndex(used[at]!);
       while (buckets.length < index) buckets.push(null);
-      const sent = used[at + 1]!;
-      const received = used[at + 2]!;
+      const sent = (used[at]! - index) / MAX_BUCKETS;
+      const received = used[at + 1]!;
       let metrics: Record<string, number> | undefined;
-      for (; pair < pairs.length && pairs[pair]! % MAX_BUCKETS === index; pair += 2) (metrics ??= {})[metricName(pairs[pair]!)] = pairs[pair + 1]!;
+      for (; pair < pairs.length && bucketIndex(pairs[pair]!) === index; pair += 2) (metrics ??= {})[metricName(pairs[pair]!)] = pairs[pair + 1]!;
       if (sent === 0 && received === 0 && metrics === undefined) buckets.push(null);
       else buckets.push(metrics === undefined ? { sent, received } : { sent, received, metrics });
     }
@@ -94,49 +95,50 @@ export class Timeline {
   }
 
   /**
-   * Where in `buckets` the triple of the bucket `time` falls in is, made if need be. Times come in order (the run's
-   * clock), so that is the last triple or a new one after it; an earlier time is placed among the others.
+   * Where in `buckets` the pair of the bucket `time` falls in is, made if need be. Times come in order (the run's
+   * clock), so that is the last pair or a new one after it; an earlier time is placed among the others.
    */
   private at(time: number): number {
     const t = Math.max(0, time);
     while (t >= this.bucketMs * MAX_BUCKETS) this.coarsen();
     const index = Math.floor(t / this.bucketMs);
     const buckets = this.buckets;
-    let at = buckets.length - 3;
-    if (at >= 0 && buckets[at] === index) return at;
-    if (at < 0 || buckets[at]! < index) {
-      buckets.push(index, 0, 0);
-      return at + 3;
+    let at = buckets.length - 2;
+    if (at >= 0 && bucketIndex(buckets[at]!) === index) return at;
+    if (at < 0 || bucketIndex(buckets[at]!) < index) {
+      buckets.push(index, 0);
+      return at + 2;
     }
-    while (at >= 0 && buckets[at]! > index) at -= 3;
-    if (at >= 0 && buckets[at] === index) return at;
-    buckets.splice(at + 3, 0, index, 0, 0);
-    return at + 3;
+    while (at >= 0 && bucketIndex(buckets[at]!) > index) at -= 2;
+    if (at >= 0 && bucketIndex(buckets[at]!) === index) return at;
+    buckets.splice(at + 2, 0, index, 0);
+    return at + 2;
   }
 
   /**
    * Doubles the bucket width: buckets that fall into one merge, counts add up, and of a metric set in both the
    * later bucket's value wins (as Object.assign of the earlier's metrics and the later's would). In place (a
-   * triple or pair is read before its place is written), and shortened by pops, not by setting the length (a
+   * pair is read before its place is written), and shortened by pops, not by setting the length (a
    * runtime call): every node of a long simulated run coarsens a few times, and a GHS at 10⁵ nodes spent 4 % of
    * its event loop here with a fresh object per merged pair.
    */
   private coarsen(): void {
     const { buckets } = this;
-    let to = -3;
-    for (let from = 0; from < buckets.length; from += 3) {
-      const index = Math.floor(buckets[from]! / 2);
-      if (to >= 0 && buckets[to] === index) {
+    let to = -2;
+    for (let from = 0; from < buckets.length; from += 2) {
+      const old = bucketIndex(buckets[from]!);
+      const index = Math.floor(old / 2);
+      const sentPart = buckets[from]! - old;
+      if (to >= 0 && bucketIndex(buckets[to]!) === index) {
+        buckets[to]! += sentPart;
         buckets[to + 1]! += buckets[from + 1]!;
-        buckets[to + 2]! += buckets[from + 2]!;
       } else {
-        to += 3;
-        buckets[to] = index;
+        to += 2;
+        buckets[to] = index + sentPart;
         buckets[to + 1] = buckets[from + 1]!;
-        buckets[to + 2] = buckets[from + 2]!;
       }
     }
-    while (buckets.length > to + 3) buckets.pop();
+    while (buckets.length > to + 2) buckets.pop();
     this.bucketMs *= 2;
     if (this.metricPairs !== undefined) coarsenMetrics(this.metricPairs);
   }
@@ -158,6 +160,11 @@ function metricKey(name: string, index: number): number {
   return number * MAX_BUCKETS + index;
 }
 
+/** The bucket index of a key that holds one below MAX_BUCKETS (a bucket's pair, a metric's key). */
+function bucketIndex(key: number): number {
+  return key % MAX_BUCKETS;
+}
+
 function metricName(key: number): string {
   return metricNames[Math.floor(key / MAX_BUCKETS)]!;
 }
@@ -171,9 +178,10 @@ function coarsenMetrics(pairs: number[]): void {
   let to = -2;
   let bucketFrom = 0;
   for (let from = 0; from < pairs.length; from += 2) {
-    const index = Math.floor((pairs[from]! % MAX_BUCKETS) / 2);
-    const key = pairs[from]! - (pairs[from]! % MAX_BUCKETS) + index;
-    if (to < 0 || pairs[to]! % MAX_BUCKETS !== index) bucketFrom = to + 2;
+    const old = bucketIndex(pairs[from]!);
+    const index = Math.floor(old / 2);
+    const key = pairs[from]! - old + index;
+    if (to < 0 || bucketIndex(pairs[to]!) !== index) bucketFrom = to + 2;
     let same = bucketFrom;
     while (same <= to && pairs[same] !== key) same += 2;
     if (same <= to) {
