@@ -31,7 +31,7 @@ export class Timeline {
    * messages received. Only those: a node is busy in a few buckets of a long run, and an entry for every bucket up
    * to the latest (padded with zeros, pushed again after each coarsening) was a tenth of a 10⁵-node GHS's event
    * loop and most of a node's memory. An object per bucket cost a simulated node two memory loads more per message
-   * and an allocation per bucket; triples (index, sent, received) 150 bytes more of a 10⁴-node GHS's node.
+   * and an allocation per bucket; triples (index, sent, received) 120 bytes more of a 10⁴-node GHS's node.
    */
   private readonly buckets: number[] = [];
   /**
@@ -39,7 +39,7 @@ export class Timeline {
    * metric's name and the bucket's index) and the value. In bucket order, and within a bucket in the order the
    * names were first set, which is the order of their keys in the bucket's JSON. Made on the first metric. An
    * object per bucket (with a slot per bucket to find it by) was 1.1 KB of a 10⁴-node GHS's node, whose every
-   * send sets a metric; the pairs are about a third of that.
+   * send sets a metric; the pairs are about two fifths of that.
    */
   private metricPairs: number[] | undefined;
   private resultMs: number | undefined;
