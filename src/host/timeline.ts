@@ -56,17 +56,14 @@ export class Timeline {
     const index = bucketIndex(this.buckets[this.at(time)]!);
     const key = metricKey(name, index);
     const pairs = (this.metricPairs ??= []);
-    // Times come in order: this bucket's pairs are the last ones, if it has any.
-    let at = pairs.length - 2;
-    while (at >= 0 && bucketIndex(pairs[at]!) > index) at -= 2;
-    for (let own = at; own >= 0 && bucketIndex(pairs[own]!) === index; own -= 2) {
+    const last = lastPairUpTo(pairs, index);
+    for (let own = last; own >= 0 && bucketIndex(pairs[own]!) === index; own -= 2) {
       if (pairs[own] === key) {
         pairs[own + 1] = value;
         return;
       }
     }
-    if (at === pairs.length - 2) pairs.push(key, value);
-    else pairs.splice(at + 2, 0, key, value);
+    insertPair(pairs, last + 2, key, value);
   }
 
   result(time: number): void {
@@ -94,25 +91,15 @@ export class Timeline {
     return { bucketMs: this.bucketMs, buckets, ...(this.resultMs === undefined ? {} : { resultMs: this.resultMs }) };
   }
 
-  /**
-   * Where in `buckets` the pair of the bucket `time` falls in is, made if need be. Times come in order (the run's
-   * clock), so that is the last pair or a new one after it; an earlier time is placed among the others.
-   */
+  /** Where in `buckets` the pair of the bucket `time` falls in is, made if need be. */
   private at(time: number): number {
     const t = Math.max(0, time);
     while (t >= this.bucketMs * MAX_BUCKETS) this.coarsen();
     const index = Math.floor(t / this.bucketMs);
-    const buckets = this.buckets;
-    let at = buckets.length - 2;
-    if (at >= 0 && bucketIndex(buckets[at]!) === index) return at;
-    if (at < 0 || bucketIndex(buckets[at]!) < index) {
-      buckets.push(index, 0);
-      return at + 2;
-    }
-    while (at >= 0 && bucketIndex(buckets[at]!) > index) at -= 2;
-    if (at >= 0 && bucketIndex(buckets[at]!) === index) return at;
-    buckets.splice(at + 2, 0, index, 0);
-    return at + 2;
+    const last = lastPairUpTo(this.buckets, index);
+    if (last >= 0 && bucketIndex(this.buckets[last]!) === index) return last;
+    insertPair(this.buckets, last + 2, index, 0);
+    return last + 2;
   }
 
   /**
@@ -163,6 +150,23 @@ function metricKey(name: string, index: number): number {
 /** The bucket index of a key that holds one below MAX_BUCKETS (a bucket's pair, a metric's key). */
 function bucketIndex(key: number): number {
   return key % MAX_BUCKETS;
+}
+
+/**
+ * The place of the last pair whose bucket index is `index` or less in pairs kept in bucket order (-2 if none).
+ * Times come in order (the run's clock), so that is the last pair or the one before; an earlier time is placed
+ * among the others.
+ */
+function lastPairUpTo(pairs: readonly number[], index: number): number {
+  let at = pairs.length - 2;
+  while (at >= 0 && bucketIndex(pairs[at]!) > index) at -= 2;
+  return at;
+}
+
+/** Puts a pair at `at`: pushed at the end, as nearly every one is, else spliced in. */
+function insertPair(pairs: number[], at: number, first: number, second: number): void {
+  if (at === pairs.length) pairs.push(first, second);
+  else pairs.splice(at, 0, first, second);
 }
 
 function metricName(key: number): string {
