@@ -1,6 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../dashboard/browser.js';
 import { dashboardObserver } from '../dashboard/observe.js';
+import { LIVE_STEP_LAG_MS } from '../dashboard/live-redraw.js';
 import type { Dashboard } from '../dashboard/server.js';
 import { runAlgorithm, type RunRequest } from '../run/run.js';
 import { describeRun, medianOf, type ConvergenceRun, type ConvergenceSample } from './convergence.js';
@@ -185,14 +186,17 @@ async function openPage(browser: Browser, url: string): Promise<Page> {
   return page;
 }
 
-/** Waits (briefly) for the page to show every node done, then reads what it showed and what drawing cost. */
+/**
+ * Waits for the page to show every node done, then reads what it showed and what drawing cost. A page that
+ * followed the run shows the end within LIVE_STEP_LAG_MS and a redraw of the run's end (see live-redraw.ts).
+ */
 async function pageSeen(page: Page, nodes: number): Promise<Omit<PageSeen, 'browserCpuMs'>> {
   const read = () =>
     page.evaluate(() => {
       const stats = (window as unknown as { peerlab: { frames: number; framesApplied: number; applyMs: number[]; renderMs: number[]; redrawMs: number[]; states: Record<string, string> } }).peerlab;
       return { ...stats, nodesDone: Object.values(stats.states).filter((state) => state === 'done').length };
     });
-  await page.waitForFunction((count) => Object.values((window as unknown as { peerlab: { states: Record<string, string> } }).peerlab.states).filter((state) => state === 'done').length >= count, nodes, { timeout: 10_000 }).catch(() => {});
+  await page.waitForFunction((count) => Object.values((window as unknown as { peerlab: { states: Record<string, string> } }).peerlab.states).filter((state) => state === 'done').length >= count, nodes, { timeout: 2 * LIVE_STEP_LAG_MS }).catch(() => {});
   const stats = await read();
   return { frames: stats.frames, framesApplied: stats.framesApplied, nodesDone: stats.nodesDone, applyMs: percentiles(stats.applyMs), renderMs: percentiles(stats.renderMs), redrawMs: percentiles(stats.redrawMs) };
 }

@@ -4,11 +4,14 @@
  * a two-hundredth while frames carry only traffic and metrics (the algorithm's own time). On a 2-core host every
  * CPU-second the browser spends during the algorithm is one its nodes lose, and a redraw's cost as the page
  * measures it is about what all the browser's processes spend on it (its GPU process rasterises in software).
+ * Once the run has finished the page takes from no node: it shows the state changes it has yet to show each for
+ * as long as drawing it took, half the time.
  */
-export const LIVE_REDRAW_SHARE = { states: 0.05, traffic: 0.005 } as const;
+export const LIVE_REDRAW_SHARE = { states: 0.05, traffic: 0.005, finished: 0.5 } as const;
 
 /**
- * How far behind the latest frame, in the run's time, a live page may show a frame that changed states before it
- * skips to the latest: it shows each change of a small, quick run, and trails a large one by at most this.
+ * How long ago, in the page's time, a frame that changed states may have reached a live page for the page still
+ * to show it before it skips to the latest: it shows each change of a small, quick run, and trails a large one
+ * (or any run on a machine too busy to draw) by about this and one redraw at most.
  */
 export const LIVE_STEP_LAG_MS = 10_000;

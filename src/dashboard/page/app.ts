@@ -100,6 +100,8 @@ async function main(): Promise<void> {
   const messageSeries: Point[] = [];
   const doneSeries: Point[] = [];
   const arrivedStates: Record<string, NodeState> = {};
+  /** When each frame reached the page (performance.now()): how far behind the run a live page is. */
+  const arrivedAt: number[] = [];
   /** The last frame that changed a node's state or noted a fault. */
   let lastChange = -1;
   let doneCount = 0;
@@ -114,6 +116,7 @@ async function main(): Promise<void> {
   function arrived(frame: Frame): void {
     const index = frames.length;
     frames.push(frame);
+    arrivedAt.push(performance.now());
     const sent = Object.values(frame.edges).reduce((a, b) => a + b, 0);
     const rate = sent / (Math.max(frame.span, 1) / 1000);
     messageSeries.push({ t: frame.t, v: rate });
@@ -260,23 +263,38 @@ async function main(): Promise<void> {
   // of them on a reload), and no more than a share of the time: a redraw's cost is measured as the browser sees
   // it (sigma.js's software WebGL on a host without a GPU is most of it), and the next waits until that cost is
   // the share of the time since: LIVE_REDRAW_SHARE.states while a frame not yet shown changed a node's state or
-  // noted a fault, LIVE_REDRAW_SHARE.traffic when frames only carried traffic and metrics. A cheap redraw (a small
-  // graph, a fast machine) still follows every frame; a 500-node graph on a busy 2-core host shows each state
-  // change within a few seconds and its traffic every half minute or so.
-  // A redraw shows the next frame that changed states, not the latest, while that frame is at most
-  // LIVE_STEP_LAG_MS of the run behind the latest: an 11-node GHS is running for a tenth of a second, and a page
-  // whose first redraw cost 150 ms (19 × 150 ms to wait at the states' share) went from connected straight to done.
-  // Further behind, it jumps to the latest frame, so the page never trails the run by more than that.
+  // noted a fault, LIVE_REDRAW_SHARE.traffic when frames only carried traffic and metrics, and
+  // LIVE_REDRAW_SHARE.finished once the run is over (the browser then takes no CPU from its nodes). A cheap
+  // redraw (a small graph, a fast machine) still follows every frame; a 500-node graph on a busy 2-core host shows
+  // each state change within a few seconds and its traffic every half minute or so.
+  // A redraw shows the next frame that changed states, not the latest, while that frame reached the page at most
+  // LIVE_STEP_LAG_MS ago: an 11-node GHS is running for a tenth of a second, and a page whose first redraw cost
+  // 150 ms (19 × 150 ms to wait at the states' share) went from connected straight to done. A frame that came
+  // longer ago is passed over for the latest, so the page never trails the run by much more than that (stepping
+  // by the run's clock instead, a CI machine busy enough that a redraw cost a second or more left a 10-node page
+  // minutes behind: 19 s a step, every step within 10 s of the run's last frame).
+  // One redraw is pending at a time, its timer or the animation frame it waits for: two redraws in one animation
+  // frame (a frame arriving while the first waited for it) showed a state for no time at all.
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let animationFrame: number | undefined;
   let drawing = false;
   let lastRedraw = { cost: 0, endedAt: -Infinity };
   let runFinished = false;
   function scheduleRedraw(): void {
-    if (!following || drawing || shown === frames.length - 1) return;
-    const share = lastChange > shown || runFinished ? LIVE_REDRAW_SHARE.states : LIVE_REDRAW_SHARE.traffic;
+    if (!following || drawing || animationFrame !== undefined || shown === frames.length - 1) return;
+    const share = runFinished ? LIVE_REDRAW_SHARE.finished : lastChange > shown ? LIVE_REDRAW_SHARE.states : LIVE_REDRAW_SHARE.traffic;
     const at = lastRedraw.endedAt + lastRedraw.cost * (1 / share - 1);
     clearTimeout(timer);
-    timer = setTimeout(() => requestAnimationFrame(redrawLive), Math.max(0, at - performance.now()));
+    timer = setTimeout(() => {
+      timer = undefined;
+      animationFrame = requestAnimationFrame(redrawLive);
+    }, Math.max(0, at - performance.now()));
+  }
+  function cancelRedraw(): void {
+    clearTimeout(timer);
+    timer = undefined;
+    if (animationFrame !== undefined) cancelAnimationFrame(animationFrame);
+    animationFrame = undefined;
   }
   /** The frame a live redraw shows: the next one that changed states, unless the page would trail the run too far. */
   function nextLiveFrame(): number {
@@ -284,10 +302,10 @@ async function main(): Promise<void> {
     if (lastChange <= shown) return latest;
     let next = shown + 1;
     while (next < lastChange && !changesStates(frames[next]!)) next += 1;
-    return frames[latest]!.t - frames[next]!.t <= LIVE_STEP_LAG_MS ? next : latest;
+    return performance.now() - arrivedAt[next]! <= LIVE_STEP_LAG_MS ? next : latest;
   }
   function redrawLive(): void {
-    timer = undefined;
+    animationFrame = undefined;
     if (!following) return;
     drawing = true;
     const began = performance.now();
@@ -315,10 +333,12 @@ async function main(): Promise<void> {
     events.close();
     runFinished = true;
     if (page.mode === 'replay' && shown < 0) show(0);
-    // The live redraws go on through the state changes still to show, then to the end.
-    else if (following && lastChange > shown) scheduleRedraw();
-    else {
-      clearTimeout(timer);
+    // The live redraws go on through the state changes still to show, then to the end, now at the finished share.
+    else if (following && lastChange > shown) {
+      cancelRedraw();
+      scheduleRedraw();
+    } else {
+      cancelRedraw();
       show(frames.length - 1);
     }
   });
