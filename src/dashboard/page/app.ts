@@ -8,7 +8,7 @@ import Sigma from 'sigma';
 
 // The frames the server sends, typed once where the server makes them (types only: nothing of it is bundled).
 import type { Frame, NodeState } from '../feed.js';
-import { LIVE_REDRAW_SHARE, LIVE_STEP_LAG_MS } from '../live-redraw.js';
+import { LIVE_FINISHED_STEP_MS, LIVE_REDRAW_SHARE, LIVE_STEP_LAG_MS } from '../live-redraw.js';
 
 interface PageGraph {
   runId: string;
@@ -263,10 +263,10 @@ async function main(): Promise<void> {
   // of them on a reload), and no more than a share of the time: a redraw's cost is measured as the browser sees
   // it (sigma.js's software WebGL on a host without a GPU is most of it), and the next waits until that cost is
   // the share of the time since: LIVE_REDRAW_SHARE.states while a frame not yet shown changed a node's state or
-  // noted a fault, LIVE_REDRAW_SHARE.traffic when frames only carried traffic and metrics, and
-  // LIVE_REDRAW_SHARE.finished once the run is over (the browser then takes no CPU from its nodes). A cheap
-  // redraw (a small graph, a fast machine) still follows every frame; a 500-node graph on a busy 2-core host shows
-  // each state change within a few seconds and its traffic every half minute or so.
+  // noted a fault, LIVE_REDRAW_SHARE.traffic when frames only carried traffic and metrics; once the run is over,
+  // each state change still to show stays LIVE_FINISHED_STEP_MS (or the redraw's cost) on screen. A cheap redraw
+  // (a small graph, a fast machine) still follows every frame; a 500-node graph on a busy 2-core host shows each
+  // state change within a few seconds and its traffic every half minute or so.
   // A redraw shows the next frame that changed states, not the latest, while that frame reached the page at most
   // LIVE_STEP_LAG_MS ago: an 11-node GHS is running for a tenth of a second, and a page whose first redraw cost
   // 150 ms (19 × 150 ms to wait at the states' share) went from connected straight to done. A frame that came
@@ -282,8 +282,9 @@ async function main(): Promise<void> {
   let runFinished = false;
   function scheduleRedraw(): void {
     if (!following || drawing || animationFrame !== undefined || shown === frames.length - 1) return;
-    const share = runFinished ? LIVE_REDRAW_SHARE.finished : lastChange > shown ? LIVE_REDRAW_SHARE.states : LIVE_REDRAW_SHARE.traffic;
-    const at = lastRedraw.endedAt + lastRedraw.cost * (1 / share - 1);
+    const { cost, endedAt } = lastRedraw;
+    const wait = runFinished ? Math.max(LIVE_FINISHED_STEP_MS - cost, cost) : cost * (1 / (lastChange > shown ? LIVE_REDRAW_SHARE.states : LIVE_REDRAW_SHARE.traffic) - 1);
+    const at = endedAt + wait;
     clearTimeout(timer);
     timer = setTimeout(() => {
       timer = undefined;
@@ -333,7 +334,7 @@ async function main(): Promise<void> {
     events.close();
     runFinished = true;
     if (page.mode === 'replay' && shown < 0) show(0);
-    // The live redraws go on through the state changes still to show, then to the end, now at the finished share.
+    // The live redraws go on through the state changes still to show, then to the end, at the finished pace.
     else if (following && lastChange > shown) {
       cancelRedraw();
       scheduleRedraw();
