@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DashboardOverheadSample } from '../../src/bench/dashboard.js';
 import type { FrameTimeSample } from '../../src/bench/frame-time.js';
@@ -78,6 +78,18 @@ async function watchStates(url: string, until: (states: Record<string, string>) 
   } finally {
     await page.close();
   }
+}
+
+/** From now on the page records, every 5 ms, the set of states its nodes are drawn in when it changed: `window.seenStates`. */
+async function sampleShownStates(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const window_ = window as unknown as { peerlab: { states: Record<string, string> }; seenStates: string[] };
+    window_.seenStates = [];
+    setInterval(() => {
+      const shown = [...new Set(Object.values(window_.peerlab.states))].sort().join(',');
+      if (shown && window_.seenStates.at(-1) !== shown) window_.seenStates.push(shown);
+    }, 5);
+  });
 }
 
 async function countArrows(report: string): Promise<number> {
@@ -258,15 +270,7 @@ describe('dashboard and report in Chromium', () => {
     try {
       await page.goto(dashboard.url);
       await page.waitForSelector('#status:has-text("live")');
-      // What the page shows, every 5 ms: the set of states its nodes are drawn in.
-      await page.evaluate(() => {
-        const window_ = window as unknown as Seen;
-        window_.seenStates = [];
-        setInterval(() => {
-          const shown = [...new Set(Object.values(window_.peerlab.states))].sort().join(',');
-          if (shown && window_.seenStates.at(-1) !== shown) window_.seenStates.push(shown);
-        }, 5);
-      });
+      await sampleShownStates(page);
       let t = 0;
       for (const state of ['connected', 'running', 'done'] as const) {
         for (const id of graph.nodes()) feed.state(id, state);
@@ -294,14 +298,7 @@ describe('dashboard and report in Chromium', () => {
       await page.goto(dashboard.url);
       await page.waitForSelector('#status:has-text("live")');
       await (await page.context().newCDPSession(page)).send('Emulation.setCPUThrottlingRate', { rate: 10 });
-      await page.evaluate(() => {
-        const window_ = window as unknown as Seen;
-        window_.seenStates = [];
-        setInterval(() => {
-          const shown = [...new Set(Object.values(window_.peerlab.states))].sort().join(',');
-          if (shown && window_.seenStates.at(-1) !== shown) window_.seenStates.push(shown);
-        }, 5);
-      });
+      await sampleShownStates(page);
       // Bring-up: 20 frames 200 ms apart, 15 nodes connecting in each; then all running, all done, and the end.
       const nodes = graph.nodes();
       let t = 0;
