@@ -115,7 +115,7 @@ export function packReports(reports: Iterable<readonly [string, ReportSource]>):
       if (bucket.metrics !== undefined) writeNumbers(bucket.metrics);
     }
   }
-  return { names, nodes: nodes.trimmed(), codeStarts: codeStarts.trimmed(), valueStarts: valueStarts.trimmed(), codes: codes.trimmed(), values: values.trimmed() };
+  return { names, nodes: nodes.view(), codeStarts: codeStarts.view(), valueStarts: valueStarts.view(), codes: codes.view(), values: values.view() };
 }
 
 /**
