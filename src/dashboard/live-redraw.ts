@@ -10,7 +10,8 @@ export const LIVE_REDRAW_SHARE = { states: 0.05, traffic: 0.005 } as const;
 /**
  * Once the run has finished the page takes CPU from no node: it shows each state change it has yet to show for
  * this long, or for as long as drawing it took if that is longer, and then the end. Long enough to be seen, by a
- * user and by a test that looks every 100 ms (at half the time, CI's page showed GHS's running too briefly for its test).
+ * user and by a test that looks every 100 ms (at half the time, a local CI run's page showed GHS's running too
+ * briefly for the live Docker test to see it).
  */
 export const LIVE_FINISHED_STEP_MS = 1000;
 

@@ -270,11 +270,12 @@ async function main(): Promise<void> {
   // A redraw shows the next frame that changed states, not the latest, while that frame reached the page at most
   // LIVE_STEP_LAG_MS ago: an 11-node GHS is running for a tenth of a second, and a page whose first redraw cost
   // 150 ms (19 × 150 ms to wait at the states' share) went from connected straight to done. A frame that came
-  // longer ago is passed over for the latest, so the page never trails the run by much more than that (stepping
-  // by the run's clock instead, a CI machine busy enough that a redraw cost a second or more left a 10-node page
-  // minutes behind: 19 s a step, every step within 10 s of the run's last frame).
-  // One redraw is pending at a time, its timer or the animation frame it waits for: two redraws in one animation
-  // frame (a frame arriving while the first waited for it) showed a state for no time at all.
+  // longer ago is passed over for the latest, so the page never trails the run by much more than that. (Bounded
+  // by the run's clock instead, a 10-node run's frames were all within 10 s of its last, and on a loaded CI host,
+  // where a redraw costs a second or more, the page stepped through each at 19 redraw costs a step.)
+  // One redraw is pending at a time, its timer or the animation frame it waits for: otherwise a frame arriving
+  // while the first waited for its animation frame queues a second into the same one, which would show a state
+  // for no time at all.
   let timer: ReturnType<typeof setTimeout> | undefined;
   let animationFrame: number | undefined;
   let drawing = false;
@@ -334,13 +335,12 @@ async function main(): Promise<void> {
     events.close();
     runFinished = true;
     if (page.mode === 'replay' && shown < 0) show(0);
-    // The live redraws go on through the state changes still to show, then to the end, at the finished pace.
-    else if (following && lastChange > shown) {
+    else {
+      // A redraw timed at the running run's share gives way: the live redraws go on through the state changes
+      // still to show at the finished pace, then to the end.
       cancelRedraw();
-      scheduleRedraw();
-    } else {
-      cancelRedraw();
-      show(frames.length - 1);
+      if (following && lastChange > shown) scheduleRedraw();
+      else show(frames.length - 1);
     }
   });
   $('status').textContent = page.mode === 'live' ? 'live' : 'loading the replay…';
