@@ -32,16 +32,17 @@ export function csvCell(value: unknown): string {
   return NEEDS_QUOTES.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
-/** The CSV text of `rows` in `columns`' order, each line ended by a newline; with `header`, the columns' line first. */
-export function csvText(rows: readonly Record<string, unknown>[], columns: readonly string[], header: boolean): string {
-  const lines: string[] = header ? [columns.map(csvCell).join(',')] : [];
-  for (const row of rows) {
-    let line = '';
-    for (let column = 0; column < columns.length; column++) {
-      if (column > 0) line += ',';
-      line += csvCell(row[columns[column]!]);
-    }
-    lines.push(line);
+/** The columns' line, without its newline. */
+export function csvHeader(columns: readonly string[]): string {
+  return columns.map(csvCell).join(',');
+}
+
+/** One row's line in `columns`' order, without its newline. */
+export function csvLine(row: Record<string, unknown>, columns: readonly string[]): string {
+  let line = '';
+  for (let column = 0; column < columns.length; column++) {
+    if (column > 0) line += ',';
+    line += csvCell(row[columns[column]!]);
   }
-  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+  return line;
 }

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { constants, createGzip, gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { PeerlabError } from '../errors.js';
-import { csvText } from './csv.js';
+import { csvHeader, csvLine } from './csv.js';
 
 /**
  * The results folder (`--results`), absolute: a folder, or a path where one will be made. Everything peerlab
@@ -63,13 +63,18 @@ export const writeNdjson = (file: string, values: readonly unknown[]): Promise<v
  */
 export const GZIP_ABOVE_BYTES = 1024 * 1024;
 
-/** Rows per batch of writeCsvRows' text: a few MB at a time. */
-const CSV_BATCH_ROWS = 50_000;
+/**
+ * Characters per text writeCsvRows hands on (a row's line more at most). Each row becomes its line as it is made,
+ * and the lines are joined once they pass this: a row, its cells and its line die young, in V8's young generation,
+ * where a batch of 50,000 row objects (a few MB of them, the size before 7 Dec 2026) outlived two scavenges, was
+ * copied twice and promoted, and the text of each batch was a fresh large object. 64 KiB stays a regular object.
+ */
+const CSV_BATCH_CHARS = 64 * 1024;
 
 /**
  * Writes rows made one at a time as CSV, atomically, a batch of rows at a time: for more rows than fit in the
  * heap as objects, or in one string (V8's limit is 2²⁹ characters); a 10⁶-node GHS run's timeseries.csv has
- * about 1.2·10⁷ rows, its nodes.csv ~260 MB of text. The text is what one csvText of all the rows would make.
+ * about 1.2·10⁷ rows, its nodes.csv ~260 MB of text. The text is what one csv-stringify of all the rows would make.
  * With `gzipAbove`, a text larger than that many bytes goes to `<file>.gz` instead: the batches are held only
  * until they pass it, then streamed through gzip with the rest. Either way the other form is removed, so a
  * folder never holds both. Returns the file written; when the rows throw, nothing is written or removed.
@@ -140,17 +145,20 @@ export function readJsonFile(file: string): unknown {
   return bytes === undefined ? undefined : JSON.parse(bytes.toString('utf8'));
 }
 
-/** The CSV text of the rows, the header first, one string per CSV_BATCH_ROWS rows (the header alone for none). */
+/** The CSV text of the rows, the header first, a text each time the lines pass CSV_BATCH_CHARS (the header alone for none). */
 function* csvBatches(rows: Iterable<Record<string, unknown>>, columns: string[]): Generator<string, void, undefined> {
-  let batch: Array<Record<string, unknown>> = [];
-  let header = true;
+  let lines = [csvHeader(columns)];
+  let chars = lines[0]!.length;
   for (const row of rows) {
-    if (batch.push(row) < CSV_BATCH_ROWS) continue;
-    yield csvText(batch, columns, header);
-    header = false;
-    batch = [];
+    const line = csvLine(row, columns);
+    lines.push(line);
+    chars += line.length + 1;
+    if (chars < CSV_BATCH_CHARS) continue;
+    yield `${lines.join('\n')}\n`;
+    lines = [];
+    chars = 0;
   }
-  if (batch.length > 0 || header) yield csvText(batch, columns, header);
+  if (lines.length > 0) yield `${lines.join('\n')}\n`;
 }
 
 /** Where a file that may have been written compressed is: `<file>` or `<file>.gz`; undefined when neither is there. */
