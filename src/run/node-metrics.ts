@@ -1,3 +1,5 @@
+import { GrowingArray } from '../util/growing-array.js';
+
 /** How a per-node metric (`node.metric(name, value)`) becomes one number per run, for summary.csv and plots. */
 export const NODE_AGGREGATIONS = ['mean', 'sum', 'min', 'max', 'median'] as const;
 export type NodeAggregation = (typeof NODE_AGGREGATIONS)[number];
@@ -6,20 +8,24 @@ export type NodeAggregation = (typeof NODE_AGGREGATIONS)[number];
 export type NodeMetricAggregates = Record<string, Record<NodeAggregation, number>>;
 
 export function aggregateNodeMetrics(perNode: Iterable<{ readonly metrics: Readonly<Record<string, number>> }>): NodeMetricAggregates {
-  const values = new Map<string, number[]>();
+  // Typed arrays, sorted natively: a 10⁶-node GHS sets nine metrics on every node, and arrays of numbers sorted
+  // with a comparator took most of the ~36 s its run's totals took. The order is the same but for -0 and 0 (the
+  // native sort puts -0 first), which sum alike and print alike.
+  const values = new Map<string, GrowingArray<Float64Array>>();
   for (const { metrics } of perNode) {
-    for (const [name, value] of Object.entries(metrics)) {
+    for (const name in metrics) {
+      const value = metrics[name]!;
       if (!Number.isFinite(value)) continue;
-      // Appended in place: copying the list per node made this quadratic, minutes at 10⁵ nodes after report.html.
-      const list = values.get(name);
-      if (list) list.push(value);
-      else values.set(name, [value]);
+      let list = values.get(name);
+      if (list === undefined) values.set(name, (list = new GrowingArray(Float64Array)));
+      list.push(value);
     }
   }
   const aggregates: NodeMetricAggregates = {};
   for (const [name, list] of [...values].sort(([a], [b]) => a.localeCompare(b))) {
-    const sorted = list.sort((a, b) => a - b);
-    const sum = sorted.reduce((total, value) => total + value, 0);
+    const sorted = list.view().sort();
+    let sum = 0;
+    for (const value of sorted) sum += value;
     const middle = Math.floor(sorted.length / 2);
     aggregates[name] = {
       mean: sum / sorted.length,
