@@ -14,7 +14,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { build } from 'esbuild';
 import type { Json } from '../../sdk/types.js';
@@ -111,7 +111,12 @@ const HOLD_SAMPLE_MS = 100;
 export async function simulateInWorker(job: SimJob, options: WatchdogOptions = {}): Promise<SimulationOutcome> {
   const slots = new Int32Array(new SharedArrayBuffer(Slot.count * Int32Array.BYTES_PER_ELEMENT));
   const { graph } = job;
-  const worker = new Worker(await workerFile(), {
+  // Started from a line that turns source maps on before the thread loads anything (stack traces name src/ files,
+  // which error reports know as peerlab's own), not by `--enable-source-maps` in `execArgv`: a Worker given
+  // `execArgv` refuses V8's flags in it, so `node --max-old-space-size=16384 bin/run.js run … --runtime sim` failed
+  // with ERR_WORKER_INVALID_EXEC_ARGV; one not given it inherits the process's flags as they are.
+  const worker = new Worker(`process.setSourceMapsEnabled(true); import(${JSON.stringify(pathToFileURL(await workerFile()).href)});`, {
+    eval: true,
     workerData: { job, watchdog: slots.buffer } satisfies WorkerInput,
     transferList: [graph.offsets.buffer, graph.targets.buffer, graph.weights.buffer] as ArrayBuffer[],
     // The worker holds every node; V8's default heap limit (a quarter of memory, at most 4 GiB) is too small at 10⁶ nodes.
@@ -121,7 +126,6 @@ export async function simulateInWorker(job: SimJob, options: WatchdogOptions = {
     resourceLimits: { maxOldGenerationSizeMb: Math.floor((os.totalmem() / 2 ** 20) * 0.75), maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
     stdout: false,
     stderr: false,
-    execArgv: [...process.execArgv, '--enable-source-maps'],
   });
   const ids = graph.ids;
   const began = performance.now();
