@@ -12,8 +12,13 @@ export const bin = path.join(packageRoot, 'bin', 'run.js');
 
 /** The built CLI, run in `cwd` as a user runs it. */
 export async function peerlabIn(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return peerlabWithNodeFlags(cwd, [], ...args);
+}
+
+/** The same, with flags for Node.js itself before the CLI's (`node --max-old-space-size=16384 bin/run.js …`). */
+export async function peerlabWithNodeFlags(cwd: string, nodeFlags: string[], ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await exec(process.execPath, [bin, ...args], { cwd, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout, stderr } = await exec(process.execPath, [...nodeFlags, bin, ...args], { cwd, maxBuffer: 64 * 1024 * 1024 });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };

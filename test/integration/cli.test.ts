@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/util/paths.js';
-import { interruptPast, leftBehind, peerlabIn } from './cli-helpers.js';
+import { interruptPast, leftBehind, peerlabIn, peerlabWithNodeFlags } from './cli-helpers.js';
 
 let workDir: string;
 const peerlab = (...args: string[]) => peerlabIn(workDir, ...args);
@@ -135,5 +135,12 @@ describe('the simulator through the CLI', () => {
       const [a, b] = await Promise.all([readFile(path.join(summary.resultsDir, file), 'utf8'), readFile(path.join(replayed.resultsDir, file), 'utf8')]);
       expect(b, file).toBe(a);
     }
+  });
+
+  it("runs under Node.js's own V8 flags, as a user raising the heap for a large run starts it", async () => {
+    // The simulation thread was once given execArgv, and a Worker given execArgv refuses V8 flags in it.
+    const run = await peerlabWithNodeFlags(workDir, ['--max-old-space-size=4096'], 'run', 'flood', '--topology', 'ba:n=50,m=2', '--runtime', 'sim', '--json');
+    expect(run.code, `${run.stderr}${run.stdout}`).toBe(0);
+    expect((JSON.parse(run.stdout) as { passed: boolean }).passed).toBe(true);
   });
 });
