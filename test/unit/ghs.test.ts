@@ -113,6 +113,17 @@ describe('GHS oracle (Kruskal with the (weight, id, id) tie rule)', () => {
     expect(verdict.failures).toContain('edge 0–3: node 0 lists it as a branch but node 3 does not');
   });
 
+  it('fails when a hub leaves out a branch its leaf lists (a long list of branches is looked up, not scanned)', () => {
+    const leaves = 40;
+    const star = weighted(leaves + 1, Array.from({ length: leaves }, (_, leaf): [number, number, number] => [0, leaf + 1, leaf + 1]));
+    const results = branchesOf(leaves + 1, Array.from({ length: leaves }, (_, leaf): [number, number] => [0, leaf + 1]));
+    expect(verifyGhs({ graph: star, results, params: {} }).passed).toBe(true);
+    results.set('0', { branches: Array.from({ length: leaves }, (_, leaf) => String(leaf + 1)).filter((leaf) => leaf !== '17') });
+    const verdict = verifyGhs({ graph: star, results, params: {} });
+    expect(verdict.passed).toBe(false);
+    expect(verdict.failures).toContain('edge 17–0: node 17 lists it as a branch but node 0 does not');
+  });
+
   it('fails on a spanning tree that is not the minimum one (ties included)', () => {
     const verdict = verifyGhs({ graph: square, results: branchesOf(4, [[0, 1], [1, 2], [2, 3]]), params: {} });
     expect(verdict.passed).toBe(false);
