@@ -32,6 +32,11 @@ export function csvCell(value: unknown): string {
   return NEEDS_QUOTES.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
+/** Lines as CSV text: each ended by a newline (none for no lines). */
+export function csvJoin(lines: readonly string[]): string {
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
 /** The columns' line, without its newline. */
 export function csvHeader(columns: readonly string[]): string {
   return columns.map(csvCell).join(',');

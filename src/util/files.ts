@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { constants, createGzip, gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { PeerlabError } from '../errors.js';
-import { csvHeader, csvLine } from './csv.js';
+import { csvHeader, csvJoin, csvLine } from './csv.js';
 
 /**
  * The results folder (`--results`), absolute: a folder, or a path where one will be made. Everything peerlab
@@ -67,7 +67,8 @@ export const GZIP_ABOVE_BYTES = 1024 * 1024;
  * Characters per text writeCsvRows hands on (a row's line more at most). Each row becomes its line as it is made,
  * and the lines are joined once they pass this: a row, its cells and its line die young, in V8's young generation,
  * where a batch of 50,000 row objects (a few MB of them, the size before 7 Dec 2026) outlived two scavenges, was
- * copied twice and promoted, and the text of each batch was a fresh large object. 64 KiB stays a regular object.
+ * copied twice and promoted, and the text of each batch was a fresh large object. A text of 64 KiB of one-byte
+ * characters stays under V8's size for a regular object (128 KiB, half a heap page).
  */
 const CSV_BATCH_CHARS = 64 * 1024;
 
@@ -154,11 +155,11 @@ function* csvBatches(rows: Iterable<Record<string, unknown>>, columns: string[])
     lines.push(line);
     chars += line.length + 1;
     if (chars < CSV_BATCH_CHARS) continue;
-    yield `${lines.join('\n')}\n`;
+    yield csvJoin(lines);
     lines = [];
     chars = 0;
   }
-  if (lines.length > 0) yield `${lines.join('\n')}\n`;
+  if (lines.length > 0) yield csvJoin(lines);
 }
 
 /** Where a file that may have been written compressed is: `<file>` or `<file>.gz`; undefined when neither is there. */

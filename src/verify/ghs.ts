@@ -218,9 +218,9 @@ export function minimumSpanningForest(graph: Topology): WeightedEdge[] {
     to[count] = indexOf.get(v)!;
     weight[count++] = attributes.weight;
   });
-  // compareEdges on the edges' places, stably, as the edges themselves were sorted: ties keep the graph's order.
-  const order = Array.from({ length: count }, (_, edge) => edge).sort(
-    (a, b) => weight[a]! - weight[b]! || numberOf[from[a]!]! - numberOf[from[b]!]! || numberOf[to[a]!]! - numberOf[to[b]!]!,
+  // GHS's order on the edges' places, stably, as the edges themselves were sorted: ties keep the graph's order.
+  const order = Array.from({ length: count }, (_, edge) => edge).sort((a, b) =>
+    compareByWeightThenIds(weight[a]!, numberOf[from[a]!]!, numberOf[to[a]!]!, weight[b]!, numberOf[from[b]!]!, numberOf[to[b]!]!),
   );
 
   const parent = Uint32Array.from(ids, (_, index) => index);
@@ -269,7 +269,12 @@ function ordered(a: string, b: string): [string, string] {
 }
 
 function compareEdges(a: WeightedEdge, b: WeightedEdge): number {
-  return a[2] - b[2] || Number(a[0]) - Number(b[0]) || Number(a[1]) - Number(b[1]);
+  return compareByWeightThenIds(a[2], Number(a[0]), Number(a[1]), b[2], Number(b[0]), Number(b[1]));
+}
+
+/** GHS's order: by weight, then smaller id, then larger id, ids as numbers (the ids given already as numbers). */
+function compareByWeightThenIds(weightA: number, smallerA: number, largerA: number, weightB: number, smallerB: number, largerB: number): number {
+  return weightA - weightB || smallerA - smallerB || largerA - largerB;
 }
 
 function edgeName(u: string, v: string): string {

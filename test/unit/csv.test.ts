@@ -4,14 +4,12 @@
  */
 import { stringify } from 'csv-stringify/sync';
 import { describe, expect, it } from 'vitest';
-import { csvHeader, csvLine } from '../../src/util/csv.js';
+import { csvHeader, csvJoin, csvLine } from '../../src/util/csv.js';
 import { createRandom } from '../../src/util/random.js';
 
-/** The text of the rows as writeCsvRows joins their lines (src/util/files.ts), whatever its batches. */
-const csvText = (rows: readonly Record<string, unknown>[], columns: readonly string[], header: boolean): string => {
-  const lines = [...(header ? [csvHeader(columns)] : []), ...rows.map((row) => csvLine(row, columns))];
-  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
-};
+/** The text of the rows as writeCsvRows makes it (src/util/files.ts), whatever its batches. */
+const csvText = (rows: readonly Record<string, unknown>[], columns: readonly string[], header: boolean): string =>
+  csvJoin([...(header ? [csvHeader(columns)] : []), ...rows.map((row) => csvLine(row, columns))]);
 
 describe('csvHeader and csvLine', () => {
   it('equals csv-stringify on rows of every kind of cell, tricky strings included', () => {

@@ -35,7 +35,7 @@ describe('CSVs are written a batch at a time, large ones compressed', () => {
   it('writes a text past the threshold as .csv.gz holding the same text, and readCsv reads it', async () => {
     const dir = tempDir('peerlab-csv-');
     const file = path.join(dir, 'nodes.csv');
-    // ~2.7 MB of text, in texts of 64 KiB: the first 17 are read ahead to pass 1 MiB.
+    // ~2.3 MB of text, in texts of 64 KiB: the first 16 are read ahead to pass 1 MiB.
     expect(Buffer.byteLength(whole(60_000))).toBeGreaterThan(2 * GZIP_ABOVE_BYTES);
     expect(await writeCsvRows(file, made(60_000), columns, { gzipAbove: GZIP_ABOVE_BYTES })).toBe(`${file}.gz`);
     expect(readdirSync(dir)).toEqual(['nodes.csv.gz']);
@@ -47,7 +47,7 @@ describe('CSVs are written a batch at a time, large ones compressed', () => {
   it('holds several batches before deciding, then streams them and the rest through gzip, in order', async () => {
     const dir = tempDir('peerlab-csv-');
     const file = path.join(dir, 'edges.csv');
-    // ~8.9 MB of text: 3 MiB of it is read ahead, the rest follows.
+    // ~8.0 MB of text: 3 MiB of it is read ahead, the rest follows.
     expect(await writeCsvRows(file, made(200_001), columns, { gzipAbove: 3 * 1024 * 1024 })).toBe(`${file}.gz`);
     expect(gunzipped(`${file}.gz`)).toBe(whole(200_001));
     // Just under the threshold stays plain: the decision is on the whole text's size, as it was.
