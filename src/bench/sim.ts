@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { runAlgorithm, type RunRequest } from '../run/run.js';
 import type { Outcome } from '../verify/index.js';
 import type { BenchKind } from './report.js';
-import { probeEventLoop, type ProbeResult } from './sim-probe.js';
+import { fastestProbe, probeEventLoop, type ProbeResult } from './sim-probe.js';
 
 /** One N of `peerlab bench sim`: the algorithm through `peerlab run`'s pipeline, beside the bare loop. Documented in the README. */
 export interface SimBenchSample {
@@ -24,6 +24,7 @@ export interface SimBenchSample {
   readonly messages: number;
   readonly messagesPerSecond: number;
   readonly eventsPerSecond: number;
+  /** The bare loop at as many nodes, probed before the first run and again right after this one, the fastest kept. */
   readonly probe: ProbeResult;
   /** messagesPerSecond ÷ probe.eventsPerSecond: the share of the bare loop's limit the algorithm reaches. */
   readonly ratio: number;
@@ -61,8 +62,9 @@ export const simBench: BenchKind = {
 };
 
 /**
- * The probe at N nodes for each N, all before the first run: one measured right after a run measured 0.5–0.9 of
- * one measured alone (likely the run's garbage still being collected on the second core).
+ * The probe at N nodes for each N, all before the first run. One measured right after a run measured 0.5–0.9 of
+ * one measured alone (likely the run's garbage still being collected on the second core), so the probe benchSim
+ * takes after its run can only raise the baseline, never stand in for this one.
  */
 export async function probeEach(counts: readonly number[]): Promise<Map<number, ProbeResult>> {
   const probes = new Map<number, ProbeResult>();
@@ -70,8 +72,11 @@ export async function probeEach(counts: readonly number[]): Promise<Map<number, 
   return probes;
 }
 
-/** The request's algorithm on its topology in the simulator, beside `probe`, the bare loop at as many nodes. */
-export async function benchSim(request: RunRequest, probe: ProbeResult): Promise<SimBenchSample> {
+/**
+ * The request's algorithm on its topology in the simulator, beside `before`, the bare loop at as many nodes, which
+ * is probed again after the run: the fastest of both is the ratio's baseline (see fastestProbe).
+ */
+export async function benchSim(request: RunRequest, before: ProbeResult): Promise<SimBenchSample> {
   const memory = watchPeakMemory();
   const began = performance.now();
   let summary;
@@ -87,6 +92,7 @@ export async function benchSim(request: RunRequest, probe: ProbeResult): Promise
   const messages = summary.metrics.messages ?? 0;
   const events = record.runtimeFacts.events;
   const messagesPerSecond = messages / (algorithmMs / 1000);
+  const probe = fastestProbe(before, await probeEventLoop(before.nodes, before.events));
   return {
     algorithm: summary.algorithm,
     topology: request.topology,

@@ -70,7 +70,8 @@ export default class BenchSim extends PeerlabCommand {
       await keep(benchReport(simBench, samples, began));
       this.log(
         `N=${nodes}  ${OUTCOME_MARK[sample.verdict.outcome].split(' ')[0]} ${sample.messages} messages, ${sample.events} events · algorithm ${(sample.algorithmMs / 1000).toFixed(2)} s, ` +
-          `wall ${(sample.wallMs / 1000).toFixed(1)} s · ${formatRate(sample.messagesPerSecond)} messages/s against the probe's ${formatRate(sample.probe.eventsPerSecond)} events/s: ` +
+          `wall ${(sample.wallMs / 1000).toFixed(1)} s · ${formatRate(sample.messagesPerSecond)} messages/s against the probe's ${formatRate(sample.probe.eventsPerSecond)} events/s ` +
+          `(the faster of ${sample.probe.eachEventsPerSecond.map(formatRate).join(' and ')}): ` +
           `ratio ${sample.ratio.toFixed(3)} · CPU ${(sample.algorithmCpuMs / 1000).toFixed(2)} s · peak ${(sample.peakRssBytes / 2 ** 30).toFixed(2)} GiB`,
       );
       this.log(`        ${sample.verdict.summary}`);
