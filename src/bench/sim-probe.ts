@@ -15,7 +15,7 @@ import { createRandom } from '../util/random.js';
 export interface ProbeResult {
   readonly nodes: number;
   readonly events: number;
-  /** The settled loop's time over `events`: the fastest of PROBE_REPEATS runs. */
+  /** The settled loop's time over `events`: the fastest of PROBE_REPEATS runs (of every probe merged: see fastestProbe). */
   readonly wallMs: number;
   readonly eventsPerSecond: number;
   /** The same loop without the Settler's wait: what the heap alone sustains, for comparison. */
