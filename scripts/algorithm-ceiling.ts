@@ -170,12 +170,12 @@ async function measure(name: string, nodes: number, rounds: number, withSimulato
   const params = algorithm.params ? algorithm.params.parse({}) : {};
   const before = await probeEventLoop(nodes);
   let best: { loop: BareLoop; ms: number } | undefined;
-  let simulator: CeilingSample['simulator'] | undefined;
+  let simulator: { loopMs: number; messages: number } | undefined;
   for (let round = 0; round < rounds; round++) {
     if (withSimulator) {
       const outcome = await simulate({ graph: simGraph, seed: 1, maxPayloadBytes: DEFAULT_MAX_PAYLOAD_BYTES, algorithm, params: {} });
       if (outcome.endReason !== 'complete') throw new Error(`the simulator's run of ${name} ended ${outcome.endReason}`);
-      if (!simulator || outcome.wallMs < simulator.loopMs) simulator = { loopMs: outcome.wallMs, messages: outcome.messages, ratio: 0 };
+      if (!simulator || outcome.wallMs < simulator.loopMs) simulator = { loopMs: outcome.wallMs, messages: outcome.messages };
     }
     const loop = new BareLoop(simGraph, algorithm, params, createRandom(1, 'ceiling'));
     simGraph.ids.forEach((id, index) => loop.nodes.push(new BareNode(loop, index, id, neighboursAt(simGraph, index))));
