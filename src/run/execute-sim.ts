@@ -5,7 +5,16 @@ import path from 'node:path';
 import { PeerlabError } from '../errors.js';
 import { NodeFailed } from './controller.js';
 import { directedLinks, hasLinks } from '../links/edges.js';
-import { DEFAULT_DELAY_SPEC, DEFAULT_MAX_EVENTS, NodeCodeStuck, simulateInWorker, toSimGraph, type SimulationOutcome, type TraceEvent } from '../runtime/sim/index.js';
+import {
+  DEFAULT_DELAY_SPEC,
+  DEFAULT_MAX_EVENTS,
+  NodeCodeStuck,
+  simulateInWorker,
+  toSimGraph,
+  type SimulationOutcome,
+  type SimulationProgress,
+  type TraceEvent,
+} from '../runtime/sim/index.js';
 import { ExecutionFailed, type Execution } from './execution.js';
 import { hostsFacts, hostsPlacementReplayFlags, hostsWithNodes } from './host-placement.js';
 import { bundlePolicy } from '../plugins/bundle.js';
@@ -63,6 +72,7 @@ export async function simulateRun(prepared: PreparedRun, options: ExecutionOptio
   const onEvent = options.onSimulatorEvent;
   const traceFile = options.traceFile ?? (onEvent ? path.join(prepared.bundleDir, 'events.ndjson') : undefined);
   if (traceFile) await mkdir(path.dirname(traceFile), { recursive: true });
+  const progress = options.onStage && new ProgressLines(options.timeoutMs, (line) => options.onStage?.('running', line));
   let outcome: SimulationOutcome;
   try {
     outcome = await simulateInWorker(
@@ -88,7 +98,11 @@ export async function simulateRun(prepared: PreparedRun, options: ExecutionOptio
       {
         handlerLimitMs: options.timeoutMs,
         signal: options.signal,
-        onRunning: (setupMs) => options.onStage?.('running', `${graph.order} simulated nodes built in ${(setupMs / 1000).toFixed(1)} s`),
+        onRunning: (setupMs) => {
+          progress?.running();
+          options.onStage?.('running', `${graph.order} simulated nodes built in ${(setupMs / 1000).toFixed(1)} s`);
+        },
+        ...(progress && { progress: { everyMs: PROGRESS_LINE_EVERY_MS, report: progress.report } }),
       },
     );
   } catch (error) {
@@ -129,6 +143,48 @@ export async function simulateRun(prepared: PreparedRun, options: ExecutionOptio
       ...(outcome.lostWithDeparted > 0 && { messagesLostWithDepartedNodes: outcome.lostWithDeparted }),
     },
   };
+}
+
+/**
+ * How often a simulated run says how far it has got. A 10⁵-node push-sum simulates for minutes and a 10⁶-node one
+ * for hours; without a line now and then the command looks hung.
+ */
+const PROGRESS_LINE_EVERY_MS = 30_000;
+
+/** The lines of a running simulation: each with the pace since the one before (or since the first event). */
+export class ProgressLines {
+  private last;
+
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly say: (line: string) => void,
+    private readonly clockMs: () => number = () => performance.now(),
+  ) {
+    this.last = { atMs: clockMs(), events: 0 };
+  }
+
+  /** The first event is about to run: the pace counts from here, not from the building of the nodes. */
+  running(): void {
+    this.last = { atMs: this.clockMs(), events: 0 };
+  }
+
+  readonly report = (progress: SimulationProgress): void => {
+    const atMs = this.clockMs();
+    const eventsPerSecond = (progress.events - this.last.events) / ((atMs - this.last.atMs) / 1000);
+    this.last = { atMs, events: progress.events };
+    this.say(describeProgress(progress, eventsPerSecond, this.timeoutMs));
+  };
+}
+
+/** "41,943,040 events (152 k/s), 27,962,027 messages, 1,398.6 of at most 300,000 virtual ms, 0 of 1,000,000 nodes with a result". */
+export function describeProgress({ events, messages, virtualTimeMs, results, size }: SimulationProgress, eventsPerSecond: number, timeoutMs: number): string {
+  const count = (value: number): string => value.toLocaleString('en');
+  const rate = eventsPerSecond >= 1e6 ? `${(eventsPerSecond / 1e6).toFixed(2)} M/s` : `${Math.round(eventsPerSecond / 1e3)} k/s`;
+  return (
+    `${count(events)} events (${rate}), ${count(messages)} messages, ` +
+    `${virtualTimeMs.toLocaleString('en', { minimumFractionDigits: 1, maximumFractionDigits: 1 })} of at most ${count(timeoutMs)} virtual ms, ` +
+    `${count(results)} of ${count(size)} nodes with a result`
+  );
 }
 
 async function replayTrace(file: string, onEvent: (event: TraceEvent) => void): Promise<void> {

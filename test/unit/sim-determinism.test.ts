@@ -13,7 +13,9 @@ import {
   simulateInWorker,
   toSimGraph,
   type SimulationOutcome,
+  type SimulationProgress,
 } from '../../src/runtime/sim/index.js';
+import { PROGRESS_EVERY } from '../../src/runtime/sim/simulation.js';
 import type { Json } from '../../src/sdk/types.js';
 import type { Oracle } from '../../src/verify/types.js';
 import { verifyGhs } from '../../src/verify/ghs.js';
@@ -38,28 +40,42 @@ describe('determinism at scale', () => {
     { name: 'push-sum', assignments: ['rounds=40', 'tolerance=0.5'], oracle: verifyPushSum },
   ];
   for (const { name, assignments, oracle } of cases) {
-    it(`${name} on ${SPEC}: two runs in the worker thread (watchdog on) and one in this thread are bit-identical`, async () => {
+    it(`${name} on ${SPEC}: two runs in the worker thread (watchdog on, progress reported in one) and one in this thread are bit-identical`, async () => {
       const { file, algorithm } = await bundleAlgorithm(path.join(packageRoot, 'algorithms', `${name}.ts`), mkdtempSync(path.join(os.tmpdir(), 'peerlab-determinism-')));
       const graph = await topology(SPEC);
       const params = resolveParams(algorithm, assignments) as Record<string, Json>;
-      const inWorker = () =>
-        simulateInWorker({
-          graph: toSimGraph(graph),
-          groups: [{ role: name, bundleFile: file, params, nodes: graph.nodes() }],
-          seed: 3,
-          maxPayloadBytes: MAX_PAYLOAD,
-          delay: DEFAULT_DELAY_SPEC,
-          timeoutMs: DEFAULT_SIM_TIMEOUT_MS,
-          maxEvents: DEFAULT_MAX_EVENTS,
-        });
+      const inWorker = (progress?: (progress: SimulationProgress) => void) =>
+        simulateInWorker(
+          {
+            graph: toSimGraph(graph),
+            groups: [{ role: name, bundleFile: file, params, nodes: graph.nodes() }],
+            seed: 3,
+            maxPayloadBytes: MAX_PAYLOAD,
+            delay: DEFAULT_DELAY_SPEC,
+            timeoutMs: DEFAULT_SIM_TIMEOUT_MS,
+            maxEvents: DEFAULT_MAX_EVENTS,
+          },
+          progress && { progress: { everyMs: 0, report: progress } },
+        );
       const first = await inWorker();
-      const second = await inWorker();
+      const reports: SimulationProgress[] = [];
+      const second = await inWorker((progress) => reports.push(progress));
       const inThread = await simulate({ graph, algorithm, params, seed: 3, maxPayloadBytes: MAX_PAYLOAD, delay: parseDelay(DEFAULT_DELAY_SPEC) });
       expect(first.endReason).toBe('complete');
       expect(oracle({ graph, results: first.results, params }).failures).toEqual([]);
       expect(first.messages).toBeGreaterThan(graph.order);
       expect(fingerprint(second)).toBe(fingerprint(first));
       expect(fingerprint(inThread)).toBe(fingerprint(first));
+      // With no interval, every call of the simulation's hook is posted: one every PROGRESS_EVERY events, and one at
+      // the end that says what the outcome says.
+      expect(reports.length).toBe(Math.floor(first.events / PROGRESS_EVERY) + 1);
+      reports.slice(0, -1).forEach((progress, index) => expect(progress.events).toBe((index + 1) * PROGRESS_EVERY));
+      for (const [before, after] of reports.slice(1).map((progress, index) => [reports[index]!, progress] as const)) {
+        expect(after.virtualTimeMs).toBeGreaterThanOrEqual(before.virtualTimeMs);
+        expect(after.messages).toBeGreaterThanOrEqual(before.messages);
+        expect(after.results).toBeGreaterThanOrEqual(before.results);
+      }
+      expect(reports.at(-1)).toEqual({ virtualTimeMs: first.virtualTimeMs, events: first.events, messages: first.messages, results: first.results.size, size: graph.order });
     }, 600_000);
   }
 });

@@ -22,7 +22,7 @@ import { PeerlabError } from '../../errors.js';
 import type { LinkParams } from '../../links/model.js';
 import type { FaultEvent } from '../../faults/events.js';
 import type { SimGraph } from './graph.js';
-import type { SimulationOutcome } from './types.js';
+import type { SimulationOutcome, SimulationProgress } from './types.js';
 import type { SimHostsSpec } from './hosts.js';
 import type { SimPlacementRequest } from './placement.js';
 import { PackedReports, type ReportsPack } from './packed-reports.js';
@@ -59,11 +59,14 @@ export interface SimJob {
 export interface WorkerInput {
   readonly job: SimJob;
   readonly watchdog: SharedArrayBuffer;
+  /** Post the simulation's progress at most this often (real ms); none is posted without it. */
+  readonly progressEveryMs?: number;
 }
 
 export type FromWorker =
   /** `thread`: the simulation thread's kernel id, where the system has one (Linux), for its CPU time. */
   | { type: 'running'; thread: string | undefined }
+  | { type: 'progress'; progress: SimulationProgress }
   /** The reports packed (packed-reports.ts): as objects, a 10⁶-node run's were too many for this thread's heap. */
   | { type: 'outcome'; outcome: Omit<SimulationOutcome, 'reports'> & { reports: ReportsPack } }
   | { type: 'error'; message: string; hint: string | undefined; stack: string | undefined; user: boolean };
@@ -97,6 +100,8 @@ export interface WatchdogOptions {
   readonly signal?: AbortSignal;
   /** Called once every node is built and the first event is about to run, with the real ms that took. */
   readonly onRunning?: (setupMs: number) => void;
+  /** Called with how far the simulation has got, at most once per `everyMs` of real time while it runs. */
+  readonly progress?: { readonly everyMs: number; readonly report: (progress: SimulationProgress) => void };
 }
 
 /** The simulation thread's young generation (three semi-spaces' worth in V8): see the Worker's resourceLimits. */
@@ -117,7 +122,7 @@ export async function simulateInWorker(job: SimJob, options: WatchdogOptions = {
   // with ERR_WORKER_INVALID_EXEC_ARGV; one not given it inherits the process's flags as they are.
   const worker = new Worker(`process.setSourceMapsEnabled(true); import(${JSON.stringify(pathToFileURL(await workerFile()).href)});`, {
     eval: true,
-    workerData: { job, watchdog: slots.buffer } satisfies WorkerInput,
+    workerData: { job, watchdog: slots.buffer, progressEveryMs: options.progress?.everyMs } satisfies WorkerInput,
     transferList: [graph.offsets.buffer, graph.targets.buffer, graph.weights.buffer] as ArrayBuffer[],
     // The worker holds every node; V8's default heap limit (a quarter of memory, at most 4 GiB) is too small at 10⁶ nodes.
     // The young generation is raised from V8's 48 MiB: with an exponential delay a large share of all messages is
@@ -199,6 +204,9 @@ export async function simulateInWorker(job: SimJob, options: WatchdogOptions = {
           thread = message.thread;
           options.onRunning?.(performance.now() - began);
           if (options.handlerLimitMs !== undefined) watchHolds(options.handlerLimitMs);
+          return;
+        case 'progress':
+          options.progress?.report(message.progress);
           return;
         case 'outcome':
           settle(() => resolve({ ...message.outcome, reports: new PackedReports(message.outcome.reports) }));

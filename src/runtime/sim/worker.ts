@@ -12,7 +12,7 @@ import { linkDelay, parseDelay } from './delay.js';
 import { NodeLogWriter } from '../../util/node-logs.js';
 import { Simulation } from './simulation.js';
 import { transferables } from './packed-reports.js';
-import type { SimGroup, TraceEvent } from './types.js';
+import type { SimGroup, SimulationProgress, TraceEvent } from './types.js';
 import type { FromWorker, WorkerInput } from './threaded.js';
 
 /**
@@ -57,8 +57,23 @@ function kernelThreadId(): string | undefined {
   }
 }
 
-const { job, watchdog } = workerData as WorkerInput;
+const { job, watchdog, progressEveryMs } = workerData as WorkerInput;
 const post = (message: FromWorker, transferList: ArrayBuffer[] = []): void => parentPort!.postMessage(message, transferList);
+
+/**
+ * The simulation's progress hook (called every PROGRESS_EVERY events), posted at most once per `intervalMs` of
+ * real time: a post per call would be ten a second on a fast run, and the main thread only shows a line now and
+ * then.
+ */
+function postedEvery(intervalMs: number): (progress: SimulationProgress) => void {
+  let last = performance.now();
+  return (progress) => {
+    const now = performance.now();
+    if (now - last < intervalMs) return;
+    last = now;
+    post({ type: 'progress', progress });
+  };
+}
 
 try {
   const algorithms = new Map<string, SimGroup['algorithm']>();
@@ -83,6 +98,7 @@ try {
     log: logs && ((nodeId, line) => logs.write(nodeId, `[node ${nodeId}] ${line}`)),
     console: logs && ((nodeId, line) => logs.write(nodeId, line)),
     watchdog: new Int32Array(watchdog),
+    ...(progressEveryMs !== undefined && { progress: postedEvery(progressEveryMs) }),
     hosts: job.hosts,
     ...(job.placement && {
       placement: { everyMs: job.placement.everyMs, hold: job.placement.hold, settings: job.placement.settings, policy: requirePolicy(job.placement.policyFile, job.placement.shown) },
