@@ -68,8 +68,7 @@ export class ExperimentProgress {
       this.redraw();
     },
     onStage: (_run, stage: StageName, detail) => {
-      // What is being created, and how far a long simulation has got (see execute-sim.ts).
-      this.stage = detail && (stage === 'creating' || stage === 'running') ? `${stage} (${detail})` : stage;
+      this.stage = detail && stage === 'creating' ? `creating (${detail})` : stage;
       this.redraw();
     },
     onStarted: (_run, started, total) => {

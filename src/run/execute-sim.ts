@@ -18,6 +18,7 @@ import {
 import { ExecutionFailed, type Execution } from './execution.js';
 import { hostsFacts, hostsPlacementReplayFlags, hostsWithNodes } from './host-placement.js';
 import { bundlePolicy } from '../plugins/bundle.js';
+import { formatRate } from '../util/rates.js';
 import type { PreparedRun } from './prepare.js';
 import type { ExecutionOptions, RunRuntime } from './deployment.js';
 
@@ -179,9 +180,8 @@ export class ProgressLines {
 /** "41,943,040 events (152 k/s), 27,962,027 messages, 1,398.6 of at most 300,000 virtual ms, 0 of 1,000,000 nodes with a result". */
 export function describeProgress({ events, messages, virtualTimeMs, results, size }: SimulationProgress, eventsPerSecond: number, timeoutMs: number): string {
   const count = (value: number): string => value.toLocaleString('en');
-  const rate = eventsPerSecond >= 1e6 ? `${(eventsPerSecond / 1e6).toFixed(2)} M/s` : `${Math.round(eventsPerSecond / 1e3)} k/s`;
   return (
-    `${count(events)} events (${rate}), ${count(messages)} messages, ` +
+    `${count(events)} events (${formatRate(eventsPerSecond)}/s), ${count(messages)} messages, ` +
     `${virtualTimeMs.toLocaleString('en', { minimumFractionDigits: 1, maximumFractionDigits: 1 })} of at most ${count(timeoutMs)} virtual ms, ` +
     `${count(results)} of ${count(size)} nodes with a result`
   );

@@ -9,6 +9,7 @@ import { probeEventLoop, type ProbeResult } from '../../bench/sim-probe.js';
 import { PeerlabError } from '../../errors.js';
 import { OUTCOME_MARK } from '../../verify/index.js';
 import type { RunUntil } from '../../run/run.js';
+import { formatRate } from '../../util/rates.js';
 
 const { seed, weights, param, delay } = runOptionFlags;
 
@@ -85,8 +86,4 @@ export default class BenchSim extends PeerlabCommand {
     await keep(report);
     return report;
   }
-}
-
-function formatRate(perSecond: number): string {
-  return perSecond >= 1e6 ? `${(perSecond / 1e6).toFixed(2)} M` : `${Math.round(perSecond / 1e3)} k`;
 }
